@@ -1,0 +1,79 @@
+/*
+ * Error codes of libvoid.
+ *
+ * Every function that can fail returns an int: 0 on success, a negative
+ * VOID_E* code on failure (or a non-negative count where its header says so).
+ * All codes live in the one X-macro below, which generates both the enum and
+ * the strings behind void_strerror() and void_err_name(), so names and
+ * messages cannot drift apart.
+ *
+ * Numeric values are assigned by position and may change between versions:
+ * never persist or send them; persist the name if you must.
+ *
+ * Add a code at the end of its module's block. Keep messages short, lower
+ * case, without a trailing period.
+ */
+#ifndef VOID_ERROR_H
+#define VOID_ERROR_H
+
+#define VOID_ERRNO_MAP(X)                                                                          \
+    /* generic */                                                                                  \
+    X(INVAL, "invalid argument")                                                                   \
+    X(NOMEM, "out of memory")                                                                      \
+    X(RANGE, "value out of range")                                                                 \
+    X(FULL, "capacity exhausted")                                                                  \
+    X(NOTFOUND, "not found")                                                                       \
+    X(EXIST, "already exists")                                                                     \
+    X(IO, "input/output error")                                                                    \
+    X(NOSPC, "no space left on device")                                                            \
+    X(PERM, "permission denied")                                                                   \
+    X(BUSY, "resource busy")                                                                       \
+    X(TIMEOUT, "timed out")                                                                        \
+    X(AGAIN, "try again")                                                                          \
+    X(CORRUPT, "corrupted data")                                                                   \
+    X(PARSE, "cannot parse input")                                                                 \
+    X(INTERNAL, "internal error")                                                                  \
+    /* hlc */                                                                                      \
+    X(HLC_AHEAD, "remote clock too far ahead (max offset exceeded)")                               \
+    X(HLC_OVERFLOW, "logical clock counter exhausted")                                             \
+    /* crypto */                                                                                   \
+    X(KEY_PERM, "private key file is readable by group or others")                                 \
+    X(KEY_FORMAT, "malformed key file")                                                            \
+    X(BAD_SIG, "signature does not verify")                                                        \
+    X(UNKNOWN_SENDER, "unknown sender")                                                            \
+    /* codec */                                                                                    \
+    X(TRUNCATED, "message truncated")                                                              \
+    X(OVERSIZED, "message too large")                                                              \
+    X(BAD_MAGIC, "bad magic number")                                                               \
+    X(BAD_VERSION, "unsupported version")                                                          \
+    X(BAD_TYPE, "unknown message type")                                                            \
+    X(BAD_LENGTH, "length field does not match the data")                                          \
+    X(BAD_FIELD, "field has an invalid value")                                                     \
+    /* ntp / timekeeper */                                                                         \
+    /* cas */                                                                                      \
+    /* pbft */                                                                                     \
+    /* io / daemon */
+
+enum void__err_ord {
+#define VOID__X(name, msg) VOID__ERR_ORD_##name,
+    VOID_ERRNO_MAP(VOID__X)
+#undef VOID__X
+        VOID__ERR_ORD_COUNT
+};
+
+enum void_err {
+    VOID_OK = 0,
+#define VOID__X(name, msg) VOID_E##name = -1 - (int)VOID__ERR_ORD_##name,
+    VOID_ERRNO_MAP(VOID__X)
+#undef VOID__X
+};
+
+/* Human-readable message for a code returned by libvoid. Never returns NULL;
+ * unknown codes give "unknown error". Cannot fail. */
+const char *void_strerror(int err);
+
+/* Symbolic name of a code ("VOID_EINVAL"), for logs and JSON. Never NULL.
+ * Cannot fail. */
+const char *void_err_name(int err);
+
+#endif
