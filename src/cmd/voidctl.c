@@ -12,6 +12,7 @@ static int cmd_version(int argc, char **argv);
 
 static const struct voidctl_command commands[] = {
     {"version", "print the version", cmd_version},
+    {"keygen", "make a key pair for a node or a client", voidctl_keygen},
 };
 
 static void usage(FILE *out)

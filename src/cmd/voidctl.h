@@ -14,4 +14,7 @@ struct voidctl_command {
     int (*run)(int argc, char **argv);
 };
 
+/* Command groups (src/cmd/voidctl_<group>.c). */
+int voidctl_keygen(int argc, char **argv);
+
 #endif
