@@ -80,9 +80,10 @@ int void_sign_verify(const uint8_t public_key[VOID_SIGN_PUBLIC_KEY_SIZE],
 /* Key files. The private key file holds the 32-byte seed in hex on one line
  * ("void-ed25519-secret <hex>") and is written with mode 0600; reading it
  * refuses a file that group or others have any access to (mode & 0077,
- * VOID_EKEY_PERM) and fills
- * errbuf with a message that says how to fix it (chmod 600 PATH). The public
- * key file holds "void-ed25519-public <hex>". errbuf may be NULL.
+ * VOID_EKEY_PERM) and fills errbuf with a message that says how to fix it
+ * (chmod 600 PATH). The public key file holds "void-ed25519-public <hex>" and
+ * is written 0644. Paths and kp are borrowed for the call; errbuf (capacity
+ * errcap) may be NULL and receives a one-line reason on any error.
  * Errors: VOID_EIO, VOID_ENOTFOUND, VOID_EKEY_PERM, VOID_EKEY_FORMAT, VOID_EEXIST
  * (write refuses to overwrite). */
 int void_sign_keyfile_write(const char *secret_path,
