@@ -10,7 +10,8 @@
  *     id = 1
  *     key = keys/node1.secret    ; Ed25519 secret key file (mode 0600)
  *     data_dir = data/node1
- *     http = 127.0.0.1:8001      ; status and metrics, loopback by default
+ *     http = 127.0.0.1:8001      ; status and metrics; default: the replica's http,
+ *                                ; else 127.0.0.1 and the replica port + 1000
  *     ntp_servers = 127.0.0.11:123, 127.0.0.12:123   ; optional
  *     datacenter = dc1           ; optional topology
  *     rack = r1
@@ -24,6 +25,7 @@
  *     [replica.1]                ; one per replica, the node itself included
  *     address = 127.0.0.1:7001
  *     public_key_file = keys/node1.public   ; or public_key = <64 hex digits>
+ *     http = 127.0.0.1:8001      ; optional; where voidctl status finds it
  *     datacenter = dc1
  *
  *     [client.1000]              ; clients whose requests replicas accept
@@ -71,6 +73,7 @@ struct void_config_topology {
 struct void_config_replica {
     uint32_t id;
     struct void_config_addr address;
+    struct void_config_addr http; /* its status server: "http" key, else port + 1000 on 127.0.0.1 */
     uint8_t public_key[VOID_SIGN_PUBLIC_KEY_SIZE];
     struct void_config_topology topology;
 };

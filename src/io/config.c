@@ -345,6 +345,14 @@ static int replica_key(struct load_state *st, const char *section, uint32_t id, 
                    : fail(st, "[%s] address: malformed or unresolvable address '%s' (want host:port)",
                           section, value);
     }
+    if (strcmp(name, "http") == 0) {
+        if (!mark(st, &st->seen_replica[i], SEEN_HTTP, section, name)) {
+            return 0;
+        }
+        return void_config_addr_parse(value, &r->http) == 0
+                   ? 1
+                   : fail(st, "[%s] http: malformed address '%s' (want host:port)", section, value);
+    }
     if (strcmp(name, "public_key") == 0 || strcmp(name, "public_key_file") == 0) {
         if (!mark(st, &st->seen_replica[i], SEEN_PUBKEY, section, "public_key")) {
             return 0;
@@ -444,10 +452,17 @@ static int check_replicas(struct load_state *st)
         return VOID_EPARSE;
     }
     for (uint32_t i = 0; i < c->count_replicas; i++) {
-        const struct void_config_replica *r = &c->replicas[i];
+        struct void_config_replica *r = &c->replicas[i];
         if ((st->seen_replica[i] & SEEN_ADDRESS) == 0) {
             fail(st, "[replica.%u] has no address", r->id);
             return VOID_EPARSE;
+        }
+        if ((st->seen_replica[i] & SEEN_HTTP) == 0) {
+            /* Loopback by default, port next to the replica port. */
+            char text[VOID_CONFIG_ADDR_MAX];
+            (void)snprintf(text, sizeof(text), "127.0.0.1:%u",
+                           (unsigned)(r->address.port + 1000u) & 0xffffu);
+            (void)void_config_addr_parse(text, &r->http);
         }
         for (uint32_t j = 0; j < i; j++) {
             if (strcmp(c->replicas[j].address.host, r->address.host) == 0 &&
@@ -500,10 +515,7 @@ static int check_role(struct load_state *st)
         return VOID_EPARSE;
     }
     if ((seen & SEEN_HTTP) == 0) {
-        /* Loopback by default, port next to the replica port. */
-        char text[VOID_CONFIG_ADDR_MAX];
-        (void)snprintf(text, sizeof(text), "127.0.0.1:%u", (unsigned)(self->address.port + 1000u) & 0xffffu);
-        (void)void_config_addr_parse(text, &c->http);
+        c->http = self->http;
     }
     return 0;
 }
@@ -579,7 +591,7 @@ int void_config_load(struct void_config *config, const char *path, char *errbuf,
         if (msg[0] == '\0') {
             (void)snprintf(msg, sizeof(msg), "syntax error");
         }
-    } else if ((rc = check_role(&st)) == 0 && (rc = check_replicas(&st)) == 0 &&
+    } else if ((rc = check_replicas(&st)) == 0 && (rc = check_role(&st)) == 0 &&
                (rc = read_public_keys(&st)) == 0) {
         rc = read_secret_key(&st);
     }

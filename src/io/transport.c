@@ -596,7 +596,6 @@ static int setup_peers(struct void_transport *t, char *errbuf, size_t errcap)
         return VOID_ENOMEM;
     }
     for (uint32_t i = 0; i < n; i++) {
-        t->peers[i] = t->config.peers[i];
         if (resolve(t->peers[i].host, t->peers[i].port, &t->peer_addrs[i]) != 0) {
             set_err(errbuf, errcap, "peer address %s:%d does not resolve", t->peers[i].host,
                     t->peers[i].port);
@@ -623,7 +622,10 @@ int void_transport_init(struct void_transport *t, const struct void_transport_co
         return VOID_EINVAL;
     }
     t->config = *config;
-    t->config.peers = NULL;
+    for (uint32_t i = 0; i < config->count_peers; i++) {
+        t->peers[i] = config->peers[i];
+    }
+    t->config.peers = NULL; /* copied into t->peers */
     void_prng_seed(&t->prng, config->seed);
     atomic_store(&t->fault_delay_ms, config->delay_ms);
     atomic_store(&t->fault_loss_pct, config->loss_pct);
