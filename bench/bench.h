@@ -37,8 +37,12 @@ static inline double bench_median(double *v, int n)
  * are the medians of ours[] and peer[]; ratio is the median of the per-round
  * ratios ours[r]/peer[r], so that a slow patch of the shared machine, which
  * hits both halves of a round alike, cancels out. Sorts a copy of the data. */
-static inline void bench_report_rounds(const char *name, const char *peer_name, const char *unit,
-                                       const double *ours, const double *peer, int n)
+static inline void bench_report_rounds(const char *name,
+                                       const char *peer_name,
+                                       const char *unit,
+                                       const double *ours,
+                                       const double *peer,
+                                       int n)
 {
     double *o = malloc((size_t)n * sizeof(double));
     double *p = malloc((size_t)n * sizeof(double));
@@ -51,8 +55,14 @@ static inline void bench_report_rounds(const char *name, const char *peer_name, 
         p[i] = peer[i];
         q[i] = ours[i] / peer[i];
     }
-    printf("BENCH %s: ours=%.3f%s peer(%s)=%.3f%s ratio=%.3f\n", name, bench_median(o, n), unit,
-           peer_name, bench_median(p, n), unit, bench_median(q, n));
+    printf("BENCH %s: ours=%.3f%s peer(%s)=%.3f%s ratio=%.3f\n",
+           name,
+           bench_median(o, n),
+           unit,
+           peer_name,
+           bench_median(p, n),
+           unit,
+           bench_median(q, n));
     fflush(stdout);
     free(o);
     free(p);
@@ -60,10 +70,16 @@ static inline void bench_report_rounds(const char *name, const char *peer_name, 
 }
 
 /* Prints the BENCH line for a cost (time per operation): lower is better. */
-static inline void bench_report(const char *name, const char *peer, const char *unit, double ours,
-                                double theirs)
+static inline void
+bench_report(const char *name, const char *peer, const char *unit, double ours, double theirs)
 {
-    printf("BENCH %s: ours=%.3f%s peer(%s)=%.3f%s ratio=%.3f\n", name, ours, unit, peer, theirs, unit,
+    printf("BENCH %s: ours=%.3f%s peer(%s)=%.3f%s ratio=%.3f\n",
+           name,
+           ours,
+           unit,
+           peer,
+           theirs,
+           unit,
            ours / theirs);
     fflush(stdout);
 }

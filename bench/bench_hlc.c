@@ -4,13 +4,13 @@
  * clock_gettime(CLOCK_REALTIME) alone. The ratio is the HLC's overhead over
  * the clock read it cannot avoid (goal: <= 1.5).
  */
+#include "bench.h"
+#include "void/hlc.h"
+
 #include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <time.h>
-
-#include "bench.h"
-#include "void/hlc.h"
 
 #define ROUNDS 301
 #define OPS    20000
@@ -70,7 +70,9 @@ int main(void)
         }
     }
     printf("hlc_now: %d rounds x %d calls; %llu physical-clock reads behind the last stamp\n",
-           ROUNDS, OPS, (unsigned long long)h.count_backwards);
+           ROUNDS,
+           OPS,
+           (unsigned long long)h.count_backwards);
     bench_report_rounds("hlc_now", "clock_gettime", "ns", ours, peer, ROUNDS);
     return 0;
 }

@@ -4,13 +4,13 @@
  * the same 128-byte message (about a PBFT prepare in its envelope). The ratio
  * is the wrapper's overhead (goal: <= 1.05).
  */
+#include "bench.h"
+#include "void/sign.h"
+
 #include <sodium.h>
 #include <stdint.h>
 #include <stdio.h>
 #include <string.h>
-
-#include "bench.h"
-#include "void/sign.h"
 
 #define ROUNDS  301
 #define OPS     40
@@ -61,8 +61,8 @@ static double verify_raw(void)
 
 /* Runs ours and the peer in alternating order for ROUNDS rounds and prints
  * the BENCH line with the medians. */
-static void compare(const char *name, const char *peer_name, double (*ours)(void),
-                    double (*peer)(void))
+static void
+compare(const char *name, const char *peer_name, double (*ours)(void), double (*peer)(void))
 {
     double o[ROUNDS], p[ROUNDS];
     ours();

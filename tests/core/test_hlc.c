@@ -5,18 +5,17 @@
  * encoding, a randomised message-passing property test, and the human
  * format/parse pair.
  */
+#include "void/error.h"
+#include "void/hlc.h"
+#include "void/prng.h"
+
+#include <cmocka.h>
 #include <setjmp.h>
 #include <stdarg.h>
 #include <stddef.h>
 #include <stdint.h>
-#include <cmocka.h>
-
 #include <stdio.h>
 #include <string.h>
-
-#include "void/error.h"
-#include "void/hlc.h"
-#include "void/prng.h"
 
 #define SEC 1000000000ull
 #define MS  1000000ull
