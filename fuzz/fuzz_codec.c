@@ -6,14 +6,14 @@
  * fuzz/corpus/fuzz_codec are frames signed by that same key, so mutations
  * reach the signature check as well as every header check.
  */
+#include "void/codec.h"
+#include "void/error.h"
+#include "void/sign.h"
+
 #include <stddef.h>
 #include <stdint.h>
 #include <stdlib.h>
 #include <string.h>
-
-#include "void/codec.h"
-#include "void/error.h"
-#include "void/sign.h"
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
 
@@ -56,11 +56,11 @@ static void check_frame(const uint8_t *data, size_t size, const struct void_fram
     struct void_frame back;
     if (void_codec_encode(f, &fuzz_key, buf, size, &n) != 0 || n != size ||
         void_codec_decode(buf, n, &back) != 0 ||
-        void_sign_verify(fuzz_key.public_key, VOID_SIGN_DOMAIN_FRAME, buf, n - VOID_SIGN_SIZE,
-                         back.sig) != 0 ||
-        back.type != f->type ||
-        back.sender != f->sender || void_hlc_compare(back.hlc, f->hlc) != 0 ||
-        back.body_len != f->body_len || memcmp(back.body, f->body, f->body_len) != 0) {
+        void_sign_verify(
+            fuzz_key.public_key, VOID_SIGN_DOMAIN_FRAME, buf, n - VOID_SIGN_SIZE, back.sig) != 0 ||
+        back.type != f->type || back.sender != f->sender ||
+        void_hlc_compare(back.hlc, f->hlc) != 0 || back.body_len != f->body_len ||
+        memcmp(back.body, f->body, f->body_len) != 0) {
         abort();
     }
     free(buf);

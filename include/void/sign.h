@@ -51,7 +51,8 @@ int void_sign_keypair_generate(struct void_sign_keypair *kp);
 
 /* Deterministic key pair from a 32-byte seed (tests and the simulator).
  * Returns 0 or VOID_EINTERNAL. */
-int void_sign_keypair_from_seed(struct void_sign_keypair *kp, const uint8_t seed[VOID_SIGN_SEED_SIZE]);
+int void_sign_keypair_from_seed(struct void_sign_keypair *kp,
+                                const uint8_t seed[VOID_SIGN_SEED_SIZE]);
 
 /* Wipes the secret key (sodium_memzero). Cannot fail. */
 void void_sign_keypair_wipe(struct void_sign_keypair *kp);
@@ -118,7 +119,9 @@ struct void_keyring {
 void void_keyring_init(struct void_keyring *ring);
 /* Adds id -> key (key copied). Returns 0, VOID_EEXIST (id present with another
  * key) or VOID_EFULL. Adding the same (id, key) twice is a no-op. */
-int void_keyring_add(struct void_keyring *ring, uint32_t id, const uint8_t key[VOID_SIGN_PUBLIC_KEY_SIZE]);
+int void_keyring_add(struct void_keyring *ring,
+                     uint32_t id,
+                     const uint8_t key[VOID_SIGN_PUBLIC_KEY_SIZE]);
 /* Returns a pointer into ring (valid until the ring changes) or NULL. */
 const uint8_t *void_keyring_get(const struct void_keyring *ring, uint32_t id);
 /* Verifies sig by node id's key: 0, VOID_EUNKNOWN_SENDER or VOID_EBAD_SIG. */

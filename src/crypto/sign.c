@@ -63,7 +63,8 @@ int void_sign_keypair_generate(struct void_sign_keypair *kp)
     return 0;
 }
 
-int void_sign_keypair_from_seed(struct void_sign_keypair *kp, const uint8_t seed[VOID_SIGN_SEED_SIZE])
+int void_sign_keypair_from_seed(struct void_sign_keypair *kp,
+                                const uint8_t seed[VOID_SIGN_SEED_SIZE])
 {
     VOID_ASSERT(kp != NULL);
     VOID_ASSERT(seed != NULL);
@@ -221,17 +222,17 @@ static void errmsg(char *errbuf, size_t errcap, const char *fmt, ...)
 }
 
 /* Creates path exclusively with mode and writes text to it. */
-static int write_new_file(const char *path,
-                          mode_t mode,
-                          const char *text,
-                          size_t len,
-                          char *errbuf,
-                          size_t errcap)
+static int write_new_file(
+    const char *path, mode_t mode, const char *text, size_t len, char *errbuf, size_t errcap)
 {
     int fd = open(path, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC | O_NOFOLLOW, mode);
     if (fd < 0) {
         int e = errno;
-        errmsg(errbuf, errcap, "%s: %s%s", path, strerror(e),
+        errmsg(errbuf,
+               errcap,
+               "%s: %s%s",
+               path,
+               strerror(e),
                e == EEXIST ? " (refusing to overwrite a key file)" : "");
         return e == EEXIST ? VOID_EEXIST : VOID_EIO;
     }
@@ -285,11 +286,8 @@ int void_sign_keyfile_write(const char *secret_path,
 
 /* Reads a whole small key file into text (NUL-terminated), checking its mode
  * if secret. Returns the length or a negative code. */
-static int read_key_text(const char *path,
-                         int secret,
-                         char text[KEYFILE_MAX],
-                         char *errbuf,
-                         size_t errcap)
+static int
+read_key_text(const char *path, int secret, char text[KEYFILE_MAX], char *errbuf, size_t errcap)
 {
     int fd = open(path, O_RDONLY | O_CLOEXEC);
     if (fd < 0) {
@@ -303,10 +301,13 @@ static int read_key_text(const char *path,
         errmsg(errbuf, errcap, "%s: %s", path, strerror(errno));
         rc = VOID_EIO;
     } else if (secret && (st.st_mode & 0077) != 0) {
-        errmsg(errbuf, errcap,
+        errmsg(errbuf,
+               errcap,
                "private key file %s has mode %04o and is accessible by group or others; "
                "fix it with: chmod 600 %s",
-               path, (unsigned)(st.st_mode & 07777), path);
+               path,
+               (unsigned)(st.st_mode & 07777),
+               path);
         rc = VOID_EKEY_PERM;
     } else {
         ssize_t got = read(fd, text, KEYFILE_MAX - 1);
@@ -349,8 +350,7 @@ int void_sign_keyfile_read_secret(const char *path,
     if (rc >= 0) {
         rc = parse_key_text(text, (size_t)rc, SECRET_TAG, seed, sizeof(seed));
         if (rc != 0) {
-            errmsg(errbuf, errcap, "%s: not a Void secret key file (" SECRET_TAG "<64 hex>)",
-                   path);
+            errmsg(errbuf, errcap, "%s: not a Void secret key file (" SECRET_TAG "<64 hex>)", path);
         } else {
             rc = void_sign_keypair_from_seed(kp, seed);
         }
@@ -400,7 +400,9 @@ static int keyring_find(const struct void_keyring *ring, uint32_t id)
     return -1;
 }
 
-int void_keyring_add(struct void_keyring *ring, uint32_t id, const uint8_t key[VOID_SIGN_PUBLIC_KEY_SIZE])
+int void_keyring_add(struct void_keyring *ring,
+                     uint32_t id,
+                     const uint8_t key[VOID_SIGN_PUBLIC_KEY_SIZE])
 {
     VOID_ASSERT(ring != NULL);
     VOID_ASSERT(key != NULL);

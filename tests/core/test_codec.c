@@ -4,18 +4,22 @@
  * of malformed input (truncated, oversized, bad magic/version/type/flags,
  * bad length, bad signature, unknown sender).
  */
+
+/* cmocka.h needs these first, in this order. */
+/* clang-format off */
 #include <setjmp.h>
 #include <stdarg.h>
 #include <stddef.h>
 #include <stdint.h>
 #include <cmocka.h>
-
-#include <stdlib.h>
-#include <string.h>
+/* clang-format on */
 
 #include "void/codec.h"
 #include "void/error.h"
 #include "void/sign.h"
+
+#include <stdlib.h>
+#include <string.h>
 
 #define NODE_A 7
 #define NODE_B 8
@@ -124,7 +128,8 @@ static void test_codec_header_layout_matches_docs(void **state)
                               4,    0x11, 0x22, 0x33, 0x44, 0x55, 0x66, 0x77, 0x88, 0x99, 0xaa,
                               0xbb, 0xcc, 0,    0,    0,    5,    'h',  'e',  'l',  'l',  'o'};
     assert_memory_equal(buf, want, sizeof(want));
-    assert_int_equal(void_sign_verify(key_a.public_key, VOID_SIGN_DOMAIN_FRAME, buf, 33, buf + 33), 0);
+    assert_int_equal(void_sign_verify(key_a.public_key, VOID_SIGN_DOMAIN_FRAME, buf, 33, buf + 33),
+                     0);
 }
 
 /* Setup: a valid frame of 28 + 100 + 64 bytes. Action: decode (and
@@ -164,14 +169,22 @@ static void test_codec_rejects_bad_header_fields(void **state)
         uint8_t value;
         int want;
     } cases[] = {
-        {0, 'X', VOID_EBAD_MAGIC},     {3, 'd', VOID_EBAD_MAGIC},
-        {4, 0, VOID_EBAD_VERSION},     {4, 2, VOID_EBAD_VERSION},
-        {4, 255, VOID_EBAD_VERSION},   {5, 0, VOID_EBAD_TYPE},
-        {5, 15, VOID_EBAD_TYPE},       {5, 255, VOID_EBAD_TYPE},
-        {6, 0x80, VOID_EBAD_FIELD},    {7, 0x01, VOID_EBAD_FIELD},
-        {24, 0x01, VOID_EOVERSIZED},   {24, 0xff, VOID_EOVERSIZED},
-        {25, 0x40, VOID_EOVERSIZED},   {26, 0x01, VOID_ETRUNCATED},
-        {27, 21, VOID_ETRUNCATED},     {27, 19, VOID_EBAD_LENGTH},
+        {0, 'X', VOID_EBAD_MAGIC},
+        {3, 'd', VOID_EBAD_MAGIC},
+        {4, 0, VOID_EBAD_VERSION},
+        {4, 2, VOID_EBAD_VERSION},
+        {4, 255, VOID_EBAD_VERSION},
+        {5, 0, VOID_EBAD_TYPE},
+        {5, 15, VOID_EBAD_TYPE},
+        {5, 255, VOID_EBAD_TYPE},
+        {6, 0x80, VOID_EBAD_FIELD},
+        {7, 0x01, VOID_EBAD_FIELD},
+        {24, 0x01, VOID_EOVERSIZED},
+        {24, 0xff, VOID_EOVERSIZED},
+        {25, 0x40, VOID_EOVERSIZED},
+        {26, 0x01, VOID_ETRUNCATED},
+        {27, 21, VOID_ETRUNCATED},
+        {27, 19, VOID_EBAD_LENGTH},
         {27, 0, VOID_EBAD_LENGTH},
     };
     for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
@@ -309,8 +322,10 @@ static void test_codec_encodes_body_built_in_place(void **state)
     (void)state;
     uint8_t buf[256];
     memcpy(buf + VOID_CODEC_HEADER_SIZE, "in place body", 13);
-    struct void_frame f = {
-        .type = VOID_MSG_CAS_BLOCK, .sender = NODE_B, .body = buf + VOID_CODEC_HEADER_SIZE, .body_len = 13};
+    struct void_frame f = {.type = VOID_MSG_CAS_BLOCK,
+                           .sender = NODE_B,
+                           .body = buf + VOID_CODEC_HEADER_SIZE,
+                           .body_len = 13};
     size_t n;
     assert_int_equal(void_codec_encode(&f, &key_b, buf, sizeof(buf), &n), 0);
     struct void_frame out;

@@ -5,18 +5,22 @@
  * encoding, a randomised message-passing property test, and the human
  * format/parse pair.
  */
+
+/* cmocka.h needs these first, in this order. */
+/* clang-format off */
 #include <setjmp.h>
 #include <stdarg.h>
 #include <stddef.h>
 #include <stdint.h>
 #include <cmocka.h>
-
-#include <stdio.h>
-#include <string.h>
+/* clang-format on */
 
 #include "void/error.h"
 #include "void/hlc.h"
 #include "void/prng.h"
+
+#include <stdio.h>
+#include <string.h>
 
 #define SEC 1000000000ull
 #define MS  1000000ull

@@ -3,11 +3,18 @@
  * libsodium (they carry no domain prefix), our prefixed sign/verify, rejection
  * of every single-bit change, domain separation, key files and the keyring.
  */
+
+/* cmocka.h needs these first, in this order. */
+/* clang-format off */
 #include <setjmp.h>
 #include <stdarg.h>
 #include <stddef.h>
 #include <stdint.h>
 #include <cmocka.h>
+/* clang-format on */
+
+#include "void/error.h"
+#include "void/sign.h"
 
 #include <sodium.h>
 #include <stdio.h>
@@ -15,9 +22,6 @@
 #include <string.h>
 #include <sys/stat.h>
 #include <unistd.h>
-
-#include "void/error.h"
-#include "void/sign.h"
 
 /* RFC 8032 section 7.1, TEST 1024: a 1023-byte message. */
 static const char test1024_msg[] =
@@ -67,32 +71,38 @@ static const struct rfc_vector rfc_vectors[] = {
      "9d61b19deffd5a60ba844af492ec2cc44449c5697b326919703bac031cae7f60",
      "d75a980182b10ab7d54bfed3c964073a0ee172f3daa62325af021a68f707511a",
      "",
-     "e5564300c360ac729086e2cc806e828a84877f1eb8e5d974d873e065224901555fb8821590a33bacc61e39701cf9b46b"
+     "e5564300c360ac729086e2cc806e828a84877f1eb8e5d974d873e065224901555fb8821590a33bacc61e39701cf9b"
+     "46b"
      "d25bf5f0595bbe24655141438e7a100b"},
     {"TEST 2",
      "4ccd089b28ff96da9db6c346ec114e0f5b8a319f35aba624da8cf6ed4fb8a6fb",
      "3d4017c3e843895a92b70aa74d1b7ebc9c982ccf2ec4968cc0cd55f12af4660c",
      "72",
-     "92a009a9f0d4cab8720e820b5f642540a2b27b5416503f8fb3762223ebdb69da085ac1e43e15996e458f3613d0f11d8c"
+     "92a009a9f0d4cab8720e820b5f642540a2b27b5416503f8fb3762223ebdb69da085ac1e43e15996e458f3613d0f11"
+     "d8c"
      "387b2eaeb4302aeeb00d291612bb0c00"},
     {"TEST 3",
      "c5aa8df43f9f837bedb7442f31dcb7b166d38535076f094b85ce3a2e0b4458f7",
      "fc51cd8e6218a1a38da47ed00230f0580816ed13ba3303ac5deb911548908025",
      "af82",
-     "6291d657deec24024827e69c3abe01a30ce548a284743a445e3680d7db5ac3ac18ff9b538d16f290ae67f760984dc659"
+     "6291d657deec24024827e69c3abe01a30ce548a284743a445e3680d7db5ac3ac18ff9b538d16f290ae67f760984dc"
+     "659"
      "4a7c15e9716ed28dc027beceea1ec40a"},
     {"TEST 1024",
      "f5e5767cf153319517630f226876b86c8160cc583bc013744c6bf255f5cc0ee5",
      "278117fc144c72340f67d0f2316e8386ceffbf2b2428c9c51fef7c597f1d426e",
      test1024_msg,
-     "0aab4c900501b3e24d7cdf4663326a3a87df5e4843b2cbdb67cbf6e460fec350aa5371b1508f9f4528ecea23c436d94b"
+     "0aab4c900501b3e24d7cdf4663326a3a87df5e4843b2cbdb67cbf6e460fec350aa5371b1508f9f4528ecea23c436d"
+     "94b"
      "5e8fcd4f681e30a6ac00a9704a188a03"},
     {"TEST SHA(abc)",
      "833fe62409237b9d62ec77587520911e9a759cec1d19755b7da901b96dca3d42",
      "ec172b93ad5e563bf4932c70e1245034c35467ef2efd4d64ebf819683467e2bf",
-     "ddaf35a193617abacc417349ae20413112e6fa4e89a97ea20a9eeee64b55d39a2192992a274fc1a836ba3c23a3feebbd"
+     "ddaf35a193617abacc417349ae20413112e6fa4e89a97ea20a9eeee64b55d39a2192992a274fc1a836ba3c23a3fee"
+     "bbd"
      "454d4423643ce80e2a9ac94fa54ca49f",
-     "dc2a4459e7369633a52b1bf277839a00201009a3efbf3ecb69bea2186c26b58909351fc9ac90b3ecfdfbc7c66431e030"
+     "dc2a4459e7369633a52b1bf277839a00201009a3efbf3ecb69bea2186c26b58909351fc9ac90b3ecfdfbc7c66431e"
+     "030"
      "3dca179c138ac17ad9bef1177331a704"},
 };
 
@@ -226,7 +236,8 @@ static void test_sign_rejects_signature_from_other_key(void **state)
     assert_int_equal(void_sign(&a, VOID_SIGN_DOMAIN_FRAME, msg, sizeof(msg), sig), 0);
     assert_int_equal(void_sign_verify(b.public_key, VOID_SIGN_DOMAIN_FRAME, msg, sizeof(msg), sig),
                      VOID_EBAD_SIG);
-    assert_int_equal(void_sign_verify(a.public_key, VOID_SIGN_DOMAIN_FRAME, msg, sizeof(msg), sig), 0);
+    assert_int_equal(void_sign_verify(a.public_key, VOID_SIGN_DOMAIN_FRAME, msg, sizeof(msg), sig),
+                     0);
 }
 
 /* Setup: one message signed in each domain. Action: verify each signature in
@@ -241,7 +252,8 @@ static void test_sign_rejects_cross_domain(void **state)
         uint8_t sig[64];
         assert_int_equal(void_sign(&kp, (enum void_sign_domain)d, msg, sizeof(msg), sig), 0);
         for (int e = 0; e < VOID_SIGN_DOMAIN_COUNT; e++) {
-            int rc = void_sign_verify(kp.public_key, (enum void_sign_domain)e, msg, sizeof(msg), sig);
+            int rc =
+                void_sign_verify(kp.public_key, (enum void_sign_domain)e, msg, sizeof(msg), sig);
             assert_int_equal(rc, d == e ? 0 : VOID_EBAD_SIG);
         }
     }
@@ -281,8 +293,8 @@ static void test_sign_generated_keypairs_work_and_differ(void **state)
     assert_memory_not_equal(a.public_key, b.public_key, 32);
     uint8_t sig[64];
     assert_int_equal(void_sign(&a, VOID_SIGN_DOMAIN_CLIENT, (const uint8_t *)"x", 1, sig), 0);
-    assert_int_equal(void_sign_verify(a.public_key, VOID_SIGN_DOMAIN_CLIENT, (const uint8_t *)"x", 1, sig),
-                     0);
+    assert_int_equal(
+        void_sign_verify(a.public_key, VOID_SIGN_DOMAIN_CLIENT, (const uint8_t *)"x", 1, sig), 0);
     void_sign_keypair_wipe(&a);
     uint8_t zero[64] = {0};
     assert_memory_equal(a.secret_key, zero, 64);
@@ -421,16 +433,18 @@ static void test_keyfile_rejects_malformed_and_missing(void **state)
         write_text(t.secret, bad[i], 0600);
         assert_int_equal(void_sign_keyfile_read_secret(t.secret, &kp, NULL, 0), VOID_EKEY_FORMAT);
     }
-    write_text(t.secret,
-               "void-ed25519-secret 0000000000000000000000000000000000000000000000000000000000000000",
-               0600);
+    write_text(
+        t.secret,
+        "void-ed25519-secret 0000000000000000000000000000000000000000000000000000000000000000",
+        0600);
     assert_int_equal(void_sign_keyfile_read_secret(t.secret, &kp, NULL, 0), 0);
     write_text(t.public_key, "void-ed25519-public 12\n", 0644);
     uint8_t pk[32];
     assert_int_equal(void_sign_keyfile_read_public(t.public_key, pk, NULL, 0), VOID_EKEY_FORMAT);
     tmpdir_remove(&t);
     char err[256] = "";
-    assert_int_equal(void_sign_keyfile_read_secret(t.secret, &kp, err, sizeof(err)), VOID_ENOTFOUND);
+    assert_int_equal(void_sign_keyfile_read_secret(t.secret, &kp, err, sizeof(err)),
+                     VOID_ENOTFOUND);
     assert_non_null(strstr(err, t.secret));
     assert_int_equal(void_sign_keyfile_read_public(t.public_key, pk, NULL, 0), VOID_ENOTFOUND);
 }
@@ -451,10 +465,9 @@ static void test_sign_public_key_hex_round_trip(void **state)
     hex[63] = '\0';
     assert_int_equal(void_sign_public_key_from_hex(hex, pk), VOID_EPARSE);
     assert_int_equal(void_sign_public_key_from_hex("", pk), VOID_EPARSE);
-    assert_int_equal(
-        void_sign_public_key_from_hex(
-            "zz00000000000000000000000000000000000000000000000000000000000000", pk),
-        VOID_EPARSE);
+    assert_int_equal(void_sign_public_key_from_hex(
+                         "zz00000000000000000000000000000000000000000000000000000000000000", pk),
+                     VOID_EPARSE);
 }
 
 /* ---- keyring ------------------------------------------------------------- */
@@ -483,11 +496,14 @@ static void test_keyring_add_get_verify(void **state)
     const uint8_t msg[] = "heartbeat";
     uint8_t sig[64];
     assert_int_equal(void_sign(&a, VOID_SIGN_DOMAIN_HEARTBEAT, msg, sizeof(msg), sig), 0);
-    assert_int_equal(void_keyring_verify(&ring, 1, VOID_SIGN_DOMAIN_HEARTBEAT, msg, sizeof(msg), sig), 0);
-    assert_int_equal(void_keyring_verify(&ring, 2, VOID_SIGN_DOMAIN_HEARTBEAT, msg, sizeof(msg), sig),
-                     VOID_EBAD_SIG);
-    assert_int_equal(void_keyring_verify(&ring, 3, VOID_SIGN_DOMAIN_HEARTBEAT, msg, sizeof(msg), sig),
-                     VOID_EUNKNOWN_SENDER);
+    assert_int_equal(
+        void_keyring_verify(&ring, 1, VOID_SIGN_DOMAIN_HEARTBEAT, msg, sizeof(msg), sig), 0);
+    assert_int_equal(
+        void_keyring_verify(&ring, 2, VOID_SIGN_DOMAIN_HEARTBEAT, msg, sizeof(msg), sig),
+        VOID_EBAD_SIG);
+    assert_int_equal(
+        void_keyring_verify(&ring, 3, VOID_SIGN_DOMAIN_HEARTBEAT, msg, sizeof(msg), sig),
+        VOID_EUNKNOWN_SENDER);
 }
 
 /* Setup: a keyring filled to VOID_KEYRING_MAX. Expected: one more id is
