@@ -18,9 +18,15 @@ typedef const char *(*void_http_arg_fn)(void *req, const char *name);
 /* Renders the response to method + path: writes up to cap bytes of body to
  * out, sets *len and *content_type (a static string), and returns the HTTP
  * status code. arg/req look up query arguments; both borrowed for the call. */
-typedef int (*void_http_handler_fn)(void *ctx, const char *method, const char *path,
-                                    void_http_arg_fn arg, void *req, char *out, size_t cap,
-                                    size_t *len, const char **content_type);
+typedef int (*void_http_handler_fn)(void *ctx,
+                                    const char *method,
+                                    const char *path,
+                                    void_http_arg_fn arg,
+                                    void *req,
+                                    char *out,
+                                    size_t cap,
+                                    size_t *len,
+                                    const char **content_type);
 
 struct void_http {
     void *daemon; /* struct MHD_Daemon * */
@@ -32,8 +38,13 @@ struct void_http {
  * ctx are borrowed until void_http_fini. On failure errbuf (may be NULL) says
  * why. Errors: VOID_EINVAL (host not numeric), VOID_EBUSY (cannot bind, e.g.
  * port in use). */
-int void_http_init(struct void_http *h, const char *host, uint16_t port,
-                   void_http_handler_fn handler, void *ctx, char *errbuf, size_t errcap);
+int void_http_init(struct void_http *h,
+                   const char *host,
+                   uint16_t port,
+                   void_http_handler_fn handler,
+                   void *ctx,
+                   char *errbuf,
+                   size_t errcap);
 
 /* Stops the server and joins its thread. Safe after a failed init. Cannot
  * fail. */

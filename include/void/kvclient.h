@@ -26,11 +26,11 @@
 typedef void (*void_kvclient_done_fn)(void *ctx, const uint8_t *result, size_t len);
 
 struct void_kvclient_config {
-    uv_loop_t *loop;                          /* borrowed */
-    const struct void_config *cluster;        /* borrowed: replicas and their keys */
-    uint32_t id;                              /* client id, listed in the replicas' configs */
-    const struct void_sign_keypair *keypair;  /* borrowed */
-    uint64_t retry_ns;                        /* first retry; 0 = core default */
+    uv_loop_t *loop;                         /* borrowed */
+    const struct void_config *cluster;       /* borrowed: replicas and their keys */
+    uint32_t id;                             /* client id, listed in the replicas' configs */
+    const struct void_sign_keypair *keypair; /* borrowed */
+    uint64_t retry_ns;                       /* first retry; 0 = core default */
 };
 
 struct void_kvclient {
@@ -52,14 +52,16 @@ struct void_kvclient {
 /* Sets up c and starts dialling every replica. config is copied, its pointers
  * borrowed. Errors: VOID_EINVAL (bad ids, no replicas), VOID_ENOMEM, and
  * those of void_transport_init; errbuf (may be NULL) says why. */
-int void_kvclient_init(struct void_kvclient *c, const struct void_kvclient_config *config,
-                       char *errbuf, size_t errcap);
+int void_kvclient_init(struct void_kvclient *c,
+                       const struct void_kvclient_config *config,
+                       char *errbuf,
+                       size_t errcap);
 
 /* Submits op[0..len) (an encoded void_sm_op, copied); done(ctx, ...) runs on
  * the loop when f + 1 replicas agree. Returns 0, VOID_EBUSY (one is already
  * outstanding) or VOID_EINVAL. */
-int void_kvclient_submit(struct void_kvclient *c, const uint8_t *op, size_t len,
-                         void_kvclient_done_fn done, void *ctx);
+int void_kvclient_submit(
+    struct void_kvclient *c, const uint8_t *op, size_t len, void_kvclient_done_fn done, void *ctx);
 
 /* Closes connections and timers; run the loop afterwards to finish closing.
  * Safe after a failed init. Cannot fail. */

@@ -27,6 +27,7 @@ int void_log_level_parse(const char *text, enum void_log_level *out);
 
 /* Writes one line when level >= the threshold. Cannot fail (a failed write to
  * stderr is ignored). */
-void void_log(enum void_log_level level, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
+void void_log(enum void_log_level level, const char *fmt, ...)
+    __attribute__((format(printf, 2, 3)));
 
 #endif

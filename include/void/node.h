@@ -30,7 +30,9 @@ struct void_node;
  * On failure errbuf says why (port in use, store unreadable, ids not
  * 0..n-1...). Errors: VOID_EINVAL, VOID_EBUSY, VOID_EIO, VOID_ENOMEM,
  * VOID_ECORRUPT. *out is set on success only. */
-int void_node_new(struct void_node **out, const struct void_config *config, char *errbuf,
+int void_node_new(struct void_node **out,
+                  const struct void_config *config,
+                  char *errbuf,
                   size_t errcap);
 
 /* Runs the event loop until SIGTERM/SIGINT or a fatal error (a failed disk

@@ -33,15 +33,17 @@
 #include <stdint.h>
 #include <uv.h>
 
-#define VOID_TRANSPORT_PEERS_MAX     64
-#define VOID_TRANSPORT_QUEUE_MAX     4096 /* frames queued per destination */
-#define VOID_TRANSPORT_HOST_MAX      128
+#define VOID_TRANSPORT_PEERS_MAX      64
+#define VOID_TRANSPORT_QUEUE_MAX      4096 /* frames queued per destination */
+#define VOID_TRANSPORT_HOST_MAX       128
 #define VOID_TRANSPORT_BACKOFF_MS_MIN 50
 #define VOID_TRANSPORT_BACKOFF_MS_MAX 2000
 
 /* Delivers one verified frame. buf[0..len) is the whole frame and frame points
  * into it; both are borrowed for the call only. */
-typedef void (*void_transport_frame_fn)(void *ctx, const uint8_t *buf, size_t len,
+typedef void (*void_transport_frame_fn)(void *ctx,
+                                        const uint8_t *buf,
+                                        size_t len,
                                         const struct void_frame *frame);
 
 /* Reports a peer's outbound connection going up (up = 1) or down (0). */
@@ -54,20 +56,20 @@ struct void_transport_peer {
 };
 
 struct void_transport_config {
-    uv_loop_t *loop;                          /* borrowed for the transport's life */
+    uv_loop_t *loop; /* borrowed for the transport's life */
     uint32_t self_id;
-    const struct void_sign_keypair *keypair;  /* borrowed for the transport's life */
-    const struct void_keyring *ring;          /* borrowed; everyone who may connect */
-    const char *listen_host;                  /* NULL: do not listen (a client) */
+    const struct void_sign_keypair *keypair; /* borrowed for the transport's life */
+    const struct void_keyring *ring;         /* borrowed; everyone who may connect */
+    const char *listen_host;                 /* NULL: do not listen (a client) */
     uint16_t listen_port;
     uint32_t count_peers;
-    const struct void_transport_peer *peers;  /* copied */
+    const struct void_transport_peer *peers; /* copied */
     void_transport_frame_fn on_frame;
-    void_transport_link_fn on_link;           /* may be NULL */
+    void_transport_link_fn on_link; /* may be NULL */
     void *ctx;
-    uint32_t delay_ms;                        /* fault injection at start */
+    uint32_t delay_ms; /* fault injection at start */
     uint32_t loss_pct;
-    uint64_t seed;                            /* for the loss coin */
+    uint64_t seed;   /* for the loss coin */
     int skip_verify; /* 1: deliver frames unverified (the receiver verifies) */
     /* Current HLC for HELLO frames; may be NULL (zero timestamp). */
     struct void_hlc_ts (*hlc_now)(void *ctx);
@@ -83,7 +85,7 @@ struct void_transport_stats {
     uint64_t drop_loss;
     uint64_t drop_blocked;
     uint64_t drop_no_route;
-    uint64_t drop_bad_frame;  /* undecodable or bad signature: the connection is closed */
+    uint64_t drop_bad_frame; /* undecodable or bad signature: the connection is closed */
     uint64_t drop_wrong_sender;
     uint64_t hello_rejected;
     uint64_t connects;
@@ -98,7 +100,7 @@ struct void_transport {
     struct void_transport_peer peers[VOID_TRANSPORT_PEERS_MAX];
     struct void__conn *outbound[VOID_TRANSPORT_PEERS_MAX];
     struct sockaddr_storage *peer_addrs; /* resolved at init, one per peer */
-    struct void__conn *inbound; /* list */
+    struct void__conn *inbound;          /* list */
     uv_tcp_t listener;
     uv_timer_t delay_timer; /* flushes delayed frames while delay_ms > 0 */
     int delay_timer_on;
@@ -109,7 +111,7 @@ struct void_transport {
     /* Fault knobs, writable from any thread. */
     _Atomic uint32_t fault_delay_ms;
     _Atomic uint32_t fault_loss_pct;
-    _Atomic uint64_t fault_blocked; /* bit i set: peer index i blocked both ways */
+    _Atomic uint64_t fault_blocked;  /* bit i set: peer index i blocked both ways */
     _Atomic uint32_t fault_isolated; /* 1: drop everything to and from every node */
 };
 
@@ -117,8 +119,10 @@ struct void_transport {
  * dialling every peer. config is copied; the pointers inside it are borrowed
  * as noted. On failure errbuf (may be NULL) says why, e.g. that the port is
  * in use. Errors: VOID_EINVAL, VOID_EBUSY (address in use), VOID_EIO. */
-int void_transport_init(struct void_transport *t, const struct void_transport_config *config,
-                        char *errbuf, size_t errcap);
+int void_transport_init(struct void_transport *t,
+                        const struct void_transport_config *config,
+                        char *errbuf,
+                        size_t errcap);
 
 /* Closes every connection and the listener. The loop must run afterwards for
  * the close callbacks; memory is freed in them. Safe after a failed init.
@@ -134,8 +138,12 @@ int void_transport_send(struct void_transport *t, uint32_t to, const uint8_t *fr
 /* Sets the fault knobs; callable from any thread. blocked_ids[0..count)
  * lists peer ids whose traffic is dropped both ways (replacing the previous
  * set); isolate drops all traffic. Cannot fail (unknown ids are ignored). */
-void void_transport_set_fault(struct void_transport *t, uint32_t delay_ms, uint32_t loss_pct,
-                              const uint32_t *blocked_ids, uint32_t count, int isolate);
+void void_transport_set_fault(struct void_transport *t,
+                              uint32_t delay_ms,
+                              uint32_t loss_pct,
+                              const uint32_t *blocked_ids,
+                              uint32_t count,
+                              int isolate);
 
 /* 1 when the outbound connection to peer_id has completed its HELLO. */
 int void_transport_peer_up(const struct void_transport *t, uint32_t peer_id);

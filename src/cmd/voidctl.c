@@ -4,6 +4,7 @@
  * below with a one-line summary for `voidctl --help`.
  */
 #include "cmd/voidctl.h"
+
 #include "void/config.h"
 #include "void/sign.h"
 

@@ -26,8 +26,8 @@ static int wait_fd(int fd, short events, int timeout_ms)
 
 /* GET path from host:port with a total budget of timeout_ms; the body goes to
  * out (NUL-terminated). Returns 0 or -1. */
-static int http_get(const struct void_config_addr *a, const char *path, char *out, size_t cap,
-                    int timeout_ms)
+static int
+http_get(const struct void_config_addr *a, const char *path, char *out, size_t cap, int timeout_ms)
 {
     char service[8];
     snprintf(service, sizeof(service), "%u", (unsigned)a->port);
@@ -78,12 +78,28 @@ static void print_status_line(uint32_t id, json_t *st)
     json_int_t view = 0, primary = 0, executed = 0, stable = 0;
     int changing = 0;
     const char *hlc = "";
-    json_unpack(st, "{s:I, s:I, s:I, s:I, s:b, s:s}", "view", &view, "primary", &primary,
-                "last_executed", &executed, "stable_checkpoint", &stable, "view_changing",
-                &changing, "hlc", &hlc);
-    printf("%-4u view=%lld primary=%lld%s executed=%lld stable=%lld hlc=%s\n", (unsigned)id,
-           (long long)view, (long long)primary, changing ? " (view change)" : "", (long long)executed,
-           (long long)stable, hlc);
+    json_unpack(st,
+                "{s:I, s:I, s:I, s:I, s:b, s:s}",
+                "view",
+                &view,
+                "primary",
+                &primary,
+                "last_executed",
+                &executed,
+                "stable_checkpoint",
+                &stable,
+                "view_changing",
+                &changing,
+                "hlc",
+                &hlc);
+    printf("%-4u view=%lld primary=%lld%s executed=%lld stable=%lld hlc=%s\n",
+           (unsigned)id,
+           (long long)view,
+           (long long)primary,
+           changing ? " (view change)" : "",
+           (long long)executed,
+           (long long)stable,
+           hlc);
 }
 
 static void print_members(json_t *st)
@@ -93,11 +109,12 @@ static void print_members(json_t *st)
     json_array_foreach(json_object_get(st, "members"), i, m)
     {
         json_t *heard = json_object_get(m, "last_heard_ms_ago");
-        printf("%-4lld %-22s %s%s", (long long)json_integer_value(json_object_get(m, "id")),
+        printf("%-4lld %-22s %s%s",
+               (long long)json_integer_value(json_object_get(m, "id")),
                json_string_value(json_object_get(m, "address")),
-               json_is_true(json_object_get(m, "self")) ? "self"
+               json_is_true(json_object_get(m, "self"))        ? "self"
                : json_is_true(json_object_get(m, "connected")) ? "connected"
-                                                              : "disconnected",
+                                                               : "disconnected",
                heard != NULL ? "" : "\n");
         if (heard != NULL) {
             printf(" last heard %lld ms ago\n", (long long)json_integer_value(heard));
@@ -112,7 +129,8 @@ int voidctl_status(int argc, char **argv)
     int npos = voidctl_parse_opts(argc, argv, &o, pos, 0);
     if (npos < 0 || o.help) {
         fprintf(o.help ? stdout : stderr,
-                "usage: voidctl %s [--cluster FILE] [--timeout S] [--json]\n", argv[0]);
+                "usage: voidctl %s [--cluster FILE] [--timeout S] [--json]\n",
+                argv[0]);
         return o.help && npos >= 0 ? 0 : 2;
     }
     static struct void_config cl;
@@ -126,7 +144,9 @@ int voidctl_status(int argc, char **argv)
     static char buf[256 * 1024];
     for (uint32_t i = 0; i < cl.count_replicas; i++) {
         json_t *st = NULL;
-        if (http_get(&cl.replicas[i].http, "/status", buf, sizeof(buf), (int)(o.timeout_s * 1000)) == 0) {
+        if (http_get(
+                &cl.replicas[i].http, "/status", buf, sizeof(buf), (int)(o.timeout_s * 1000)) ==
+            0) {
             st = json_loads(buf, 0, NULL);
         }
         answered += st != NULL;
@@ -145,7 +165,11 @@ int voidctl_status(int argc, char **argv)
         if (!members && !o.json) {
             print_status_line(cl.replicas[i].id, st);
         }
-        json_array_append_new(all, st != NULL ? st : json_pack("{s:i, s:b}", "id", (json_int_t)cl.replicas[i].id, "reachable", 0));
+        json_array_append_new(
+            all,
+            st != NULL
+                ? st
+                : json_pack("{s:i, s:b}", "id", (json_int_t)cl.replicas[i].id, "reachable", 0));
     }
     if (!members && o.json) {
         char *text = json_dumps(all, JSON_COMPACT);

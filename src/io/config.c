@@ -140,8 +140,8 @@ static int set_path(struct load_state *st, char *dst, const char *value)
     return (n < 0 || n >= VOID_CONFIG_PATH_MAX || value[0] == '\0') ? VOID_EPARSE : 0;
 }
 
-static int mark(struct load_state *st, uint32_t *seen, uint32_t bit, const char *section,
-                const char *name)
+static int
+mark(struct load_state *st, uint32_t *seen, uint32_t bit, const char *section, const char *name)
 {
     if ((*seen & bit) != 0) {
         return fail(st, "key '%s' given twice in [%s] (a duplicate section or id?)", name, section);
@@ -150,8 +150,12 @@ static int mark(struct load_state *st, uint32_t *seen, uint32_t bit, const char 
     return 1;
 }
 
-static int topology_key(struct load_state *st, uint32_t *seen, struct void_config_topology *t,
-                        const char *section, const char *name, const char *value)
+static int topology_key(struct load_state *st,
+                        uint32_t *seen,
+                        struct void_config_topology *t,
+                        const char *section,
+                        const char *name,
+                        const char *value)
 {
     char *dst = NULL;
     uint32_t bit = 0;
@@ -168,7 +172,10 @@ static int topology_key(struct load_state *st, uint32_t *seen, struct void_confi
         return 0;
     }
     if (set_string(dst, VOID_CONFIG_NAME_MAX, value) != 0) {
-        return fail(st, "[%s] %s: empty or longer than %d characters", section, name,
+        return fail(st,
+                    "[%s] %s: empty or longer than %d characters",
+                    section,
+                    name,
                     VOID_CONFIG_NAME_MAX - 1);
     }
     return 1;
@@ -286,8 +293,8 @@ static int fault_key(struct load_state *st, const char *name, const char *value)
 }
 
 /* Index of the entry with this id in ids[0..*count), appending it if new. */
-static int entry_index(uint32_t *count, uint32_t max, uint32_t id, uint32_t (*get_id)(void *, uint32_t),
-                       void *arr)
+static int entry_index(
+    uint32_t *count, uint32_t max, uint32_t id, uint32_t (*get_id)(void *, uint32_t), void *arr)
 {
     for (uint32_t i = 0; i < *count; i++) {
         if (get_id(arr, i) == id) {
@@ -310,8 +317,11 @@ static uint32_t client_id_at(void *arr, uint32_t i)
     return ((struct void_config_client *)arr)[i].id;
 }
 
-static int public_key_value(struct load_state *st, const char *section, const char *name,
-                            const char *value, uint8_t key[VOID_SIGN_PUBLIC_KEY_SIZE],
+static int public_key_value(struct load_state *st,
+                            const char *section,
+                            const char *name,
+                            const char *value,
+                            uint8_t key[VOID_SIGN_PUBLIC_KEY_SIZE],
                             char keyfile[VOID_CONFIG_PATH_MAX])
 {
     if (strcmp(name, "public_key") == 0) {
@@ -322,11 +332,12 @@ static int public_key_value(struct load_state *st, const char *section, const ch
     return set_path(st, keyfile, value) == 0 ? 1 : fail(st, "[%s] %s: bad path", section, name);
 }
 
-static int replica_key(struct load_state *st, const char *section, uint32_t id, const char *name,
-                       const char *value)
+static int replica_key(
+    struct load_state *st, const char *section, uint32_t id, const char *name, const char *value)
 {
     struct void_config *c = st->config;
-    int i = entry_index(&c->count_replicas, VOID_CONFIG_REPLICAS_MAX, id, replica_id_at, c->replicas);
+    int i =
+        entry_index(&c->count_replicas, VOID_CONFIG_REPLICAS_MAX, id, replica_id_at, c->replicas);
     if (i < 0) {
         return fail(st, "more than %d replicas", VOID_CONFIG_REPLICAS_MAX);
     }
@@ -342,8 +353,10 @@ static int replica_key(struct load_state *st, const char *section, uint32_t id, 
         }
         return void_config_addr_parse(value, &r->address) == 0
                    ? 1
-                   : fail(st, "[%s] address: malformed or unresolvable address '%s' (want host:port)",
-                          section, value);
+                   : fail(st,
+                          "[%s] address: malformed or unresolvable address '%s' (want host:port)",
+                          section,
+                          value);
     }
     if (strcmp(name, "http") == 0) {
         if (!mark(st, &st->seen_replica[i], SEEN_HTTP, section, name)) {
@@ -362,8 +375,8 @@ static int replica_key(struct load_state *st, const char *section, uint32_t id, 
     return fail(st, "unknown key '%s' in [%s]", name, section);
 }
 
-static int client_entry_key(struct load_state *st, const char *section, uint32_t id,
-                            const char *name, const char *value)
+static int client_entry_key(
+    struct load_state *st, const char *section, uint32_t id, const char *name, const char *value)
 {
     struct void_config *c = st->config;
     int i = entry_index(&c->count_clients, VOID_CONFIG_CLIENTS_MAX, id, client_id_at, c->clients);
@@ -375,8 +388,8 @@ static int client_entry_key(struct load_state *st, const char *section, uint32_t
         if (!mark(st, &st->seen_client_entry[i], SEEN_PUBKEY, section, "public_key")) {
             return 0;
         }
-        return public_key_value(st, section, name, value, c->clients[i].public_key,
-                                st->client_keyfile[i]);
+        return public_key_value(
+            st, section, name, value, c->clients[i].public_key, st->client_keyfile[i]);
     }
     return fail(st, "unknown key '%s' in [%s]", name, section);
 }
@@ -420,7 +433,8 @@ static int read_public_keys(struct load_state *st)
             return VOID_EPARSE;
         }
         if (path[0] != '\0') {
-            int rc = void_sign_keyfile_read_public(path, c->replicas[i].public_key, kerr, sizeof(kerr));
+            int rc =
+                void_sign_keyfile_read_public(path, c->replicas[i].public_key, kerr, sizeof(kerr));
             if (rc != 0) {
                 fail(st, "[replica.%u] public_key_file %s: %s", c->replicas[i].id, path, kerr);
                 return rc;
@@ -434,7 +448,8 @@ static int read_public_keys(struct load_state *st)
             return VOID_EPARSE;
         }
         if (path[0] != '\0') {
-            int rc = void_sign_keyfile_read_public(path, c->clients[i].public_key, kerr, sizeof(kerr));
+            int rc =
+                void_sign_keyfile_read_public(path, c->clients[i].public_key, kerr, sizeof(kerr));
             if (rc != 0) {
                 fail(st, "[client.%u] public_key_file %s: %s", c->clients[i].id, path, kerr);
                 return rc;
@@ -460,14 +475,17 @@ static int check_replicas(struct load_state *st)
         if ((st->seen_replica[i] & SEEN_HTTP) == 0) {
             /* Loopback by default, port next to the replica port. */
             char text[VOID_CONFIG_ADDR_MAX];
-            (void)snprintf(text, sizeof(text), "127.0.0.1:%u",
-                           (unsigned)(r->address.port + 1000u) & 0xffffu);
+            (void)snprintf(
+                text, sizeof(text), "127.0.0.1:%u", (unsigned)(r->address.port + 1000u) & 0xffffu);
             (void)void_config_addr_parse(text, &r->http);
         }
         for (uint32_t j = 0; j < i; j++) {
             if (strcmp(c->replicas[j].address.host, r->address.host) == 0 &&
                 c->replicas[j].address.port == r->address.port) {
-                fail(st, "replicas %u and %u have the same address %s", c->replicas[j].id, r->id,
+                fail(st,
+                     "replicas %u and %u have the same address %s",
+                     c->replicas[j].id,
+                     r->id,
                      r->address.text);
                 return VOID_EPARSE;
             }
@@ -542,8 +560,11 @@ static int read_secret_key(struct load_state *st)
             }
         }
     }
-    if (expected != NULL && memcmp(expected, c->keypair.public_key, VOID_SIGN_PUBLIC_KEY_SIZE) != 0) {
-        fail(st, "key file %s does not match the public key listed for id %u", c->key_path,
+    if (expected != NULL &&
+        memcmp(expected, c->keypair.public_key, VOID_SIGN_PUBLIC_KEY_SIZE) != 0) {
+        fail(st,
+             "key file %s does not match the public key listed for id %u",
+             c->key_path,
              c->self_id);
         return VOID_EKEY_FORMAT;
     }

@@ -22,9 +22,14 @@ static const char *arg_lookup(void *req, const char *name)
     return MHD_lookup_connection_value(req, MHD_GET_ARGUMENT_KIND, name);
 }
 
-static enum MHD_Result on_request(void *cls, struct MHD_Connection *conn, const char *url,
-                                  const char *method, const char *version, const char *upload,
-                                  size_t *upload_size, void **con_cls)
+static enum MHD_Result on_request(void *cls,
+                                  struct MHD_Connection *conn,
+                                  const char *url,
+                                  const char *method,
+                                  const char *version,
+                                  const char *upload,
+                                  size_t *upload_size,
+                                  void **con_cls)
 {
     (void)version;
     (void)upload;
@@ -43,8 +48,8 @@ static enum MHD_Result on_request(void *cls, struct MHD_Connection *conn, const 
     }
     size_t len = 0;
     const char *type = "text/plain; charset=utf-8";
-    int status = h->handler(h->ctx, method, url, arg_lookup, conn, body, VOID_HTTP_BODY_MAX, &len,
-                            &type);
+    int status =
+        h->handler(h->ctx, method, url, arg_lookup, conn, body, VOID_HTTP_BODY_MAX, &len, &type);
     VOID_ASSERT(len <= VOID_HTTP_BODY_MAX);
     struct MHD_Response *resp = MHD_create_response_from_buffer(len, body, MHD_RESPMEM_MUST_FREE);
     if (resp == NULL) {
@@ -58,8 +63,13 @@ static enum MHD_Result on_request(void *cls, struct MHD_Connection *conn, const 
     return rc;
 }
 
-int void_http_init(struct void_http *h, const char *host, uint16_t port,
-                   void_http_handler_fn handler, void *ctx, char *errbuf, size_t errcap)
+int void_http_init(struct void_http *h,
+                   const char *host,
+                   uint16_t port,
+                   void_http_handler_fn handler,
+                   void *ctx,
+                   char *errbuf,
+                   size_t errcap)
 {
     VOID_ASSERT(h != NULL && host != NULL);
     VOID_ASSERT(handler != NULL);
@@ -76,15 +86,29 @@ int void_http_init(struct void_http *h, const char *host, uint16_t port,
         sa = (const struct sockaddr *)&a6;
         flags |= MHD_USE_IPv6;
     } else {
-        (void)snprintf(errbuf, errbuf != NULL ? errcap : 0,
-                       "http address %s: want a numeric IP address", host);
+        (void)snprintf(errbuf,
+                       errbuf != NULL ? errcap : 0,
+                       "http address %s: want a numeric IP address",
+                       host);
         return VOID_EINVAL;
     }
-    h->daemon = MHD_start_daemon(flags, port, NULL, NULL, on_request, h, MHD_OPTION_SOCK_ADDR, sa,
-                                 MHD_OPTION_CONNECTION_TIMEOUT, 10u, MHD_OPTION_END);
+    h->daemon = MHD_start_daemon(flags,
+                                 port,
+                                 NULL,
+                                 NULL,
+                                 on_request,
+                                 h,
+                                 MHD_OPTION_SOCK_ADDR,
+                                 sa,
+                                 MHD_OPTION_CONNECTION_TIMEOUT,
+                                 10u,
+                                 MHD_OPTION_END);
     if (h->daemon == NULL) {
-        (void)snprintf(errbuf, errbuf != NULL ? errcap : 0,
-                       "cannot serve http on %s:%u (port in use?)", host, (unsigned)port);
+        (void)snprintf(errbuf,
+                       errbuf != NULL ? errcap : 0,
+                       "cannot serve http on %s:%u (port in use?)",
+                       host,
+                       (unsigned)port);
         return VOID_EBUSY;
     }
     return 0;

@@ -54,8 +54,8 @@ void void_log(enum void_log_level level, const char *fmt, ...)
         (void)void_hlc_format(log_hlc->last, hlc_text, sizeof(hlc_text));
     }
     char line[1024];
-    int head = snprintf(line, sizeof(line), "%s %s node=%u ", level_names[level], hlc_text,
-                        (unsigned)log_node_id);
+    int head = snprintf(
+        line, sizeof(line), "%s %s node=%u ", level_names[level], hlc_text, (unsigned)log_node_id);
     if (head < 0 || (size_t)head >= sizeof(line)) {
         return;
     }

@@ -185,12 +185,16 @@ static int handle_frame(struct void__conn *c, const uint8_t *buf, size_t len)
 {
     struct void_transport *t = c->t;
     struct void_frame f;
-    int rc = t->config.skip_verify && c->ready ? void_codec_decode(buf, len, &f)
-                                               : void_codec_decode_verified(buf, len, t->config.ring, &f);
+    int rc = t->config.skip_verify && c->ready
+                 ? void_codec_decode(buf, len, &f)
+                 : void_codec_decode_verified(buf, len, t->config.ring, &f);
     if (rc != 0) {
         t->stats.drop_bad_frame++;
-        void_log(VOID_LOG_WARN, "transport: bad frame on link %s %u: %s",
-                 c->outbound ? "to" : "from", (unsigned)c->bound_id, void_strerror(rc));
+        void_log(VOID_LOG_WARN,
+                 "transport: bad frame on link %s %u: %s",
+                 c->outbound ? "to" : "from",
+                 (unsigned)c->bound_id,
+                 void_strerror(rc));
         return rc;
     }
     if (!c->outbound && !c->ready) {
@@ -417,8 +421,9 @@ static void on_sock_closed(uv_handle_t *h)
             t->config.on_link(t->config.ctx, t->peers[c->peer_index].id, 0);
         }
         uv_timer_start(&c->retry, on_retry, c->backoff_ms, 0);
-        c->backoff_ms = c->backoff_ms * 2 > VOID_TRANSPORT_BACKOFF_MS_MAX ? VOID_TRANSPORT_BACKOFF_MS_MAX
-                                                                         : c->backoff_ms * 2;
+        c->backoff_ms = c->backoff_ms * 2 > VOID_TRANSPORT_BACKOFF_MS_MAX
+                            ? VOID_TRANSPORT_BACKOFF_MS_MAX
+                            : c->backoff_ms * 2;
         return;
     }
     struct void__conn **pp = &t->inbound;
@@ -440,9 +445,11 @@ static int write_hello(struct void__conn *c)
 {
     struct void_transport *t = c->t;
     uint32_t target = t->peers[c->peer_index].id;
-    uint8_t body[HELLO_BODY_SIZE] = {(uint8_t)(target >> 24), (uint8_t)(target >> 16),
-                                     (uint8_t)(target >> 8), (uint8_t)target};
-    struct void_frame f = {.type = VOID_MSG_HELLO, .sender = t->config.self_id, .body = body,
+    uint8_t body[HELLO_BODY_SIZE] = {
+        (uint8_t)(target >> 24), (uint8_t)(target >> 16), (uint8_t)(target >> 8), (uint8_t)target};
+    struct void_frame f = {.type = VOID_MSG_HELLO,
+                           .sender = t->config.self_id,
+                           .body = body,
                            .body_len = HELLO_BODY_SIZE};
     if (t->config.hlc_now != NULL) {
         f.hlc = t->config.hlc_now(t->config.ctx);
@@ -568,8 +575,8 @@ static int start_listening(struct void_transport *t, char *errbuf, size_t errcap
     struct sockaddr_storage addr;
     const char *host = t->config.listen_host;
     if (resolve(host, t->config.listen_port, &addr) != 0) {
-        set_err(errbuf, errcap, "listen address %s:%d does not resolve", host,
-                t->config.listen_port);
+        set_err(
+            errbuf, errcap, "listen address %s:%d does not resolve", host, t->config.listen_port);
         return VOID_EINVAL;
     }
     uv_tcp_init(t->config.loop, &t->listener);
@@ -580,7 +587,11 @@ static int start_listening(struct void_transport *t, char *errbuf, size_t errcap
         rc = uv_listen((uv_stream_t *)&t->listener, 128, on_accept);
     }
     if (rc != 0) {
-        set_err(errbuf, errcap, "cannot listen on %s:%d: %s", host, t->config.listen_port,
+        set_err(errbuf,
+                errcap,
+                "cannot listen on %s:%d: %s",
+                host,
+                t->config.listen_port,
                 rc == UV_EADDRINUSE ? "address already in use (is another node running?)"
                                     : uv_strerror(rc));
         return rc == UV_EADDRINUSE ? VOID_EBUSY : VOID_EIO;
@@ -597,7 +608,10 @@ static int setup_peers(struct void_transport *t, char *errbuf, size_t errcap)
     }
     for (uint32_t i = 0; i < n; i++) {
         if (resolve(t->peers[i].host, t->peers[i].port, &t->peer_addrs[i]) != 0) {
-            set_err(errbuf, errcap, "peer address %s:%d does not resolve", t->peers[i].host,
+            set_err(errbuf,
+                    errcap,
+                    "peer address %s:%d does not resolve",
+                    t->peers[i].host,
                     t->peers[i].port);
             return VOID_EINVAL;
         }
@@ -612,8 +626,10 @@ static int setup_peers(struct void_transport *t, char *errbuf, size_t errcap)
     return 0;
 }
 
-int void_transport_init(struct void_transport *t, const struct void_transport_config *config,
-                        char *errbuf, size_t errcap)
+int void_transport_init(struct void_transport *t,
+                        const struct void_transport_config *config,
+                        char *errbuf,
+                        size_t errcap)
 {
     VOID_ASSERT(t != NULL && config != NULL);
     VOID_ASSERT(config->loop != NULL && config->keypair != NULL && config->on_frame != NULL);
@@ -683,8 +699,12 @@ void void_transport_fini(struct void_transport *t)
     t->peer_addrs = NULL;
 }
 
-void void_transport_set_fault(struct void_transport *t, uint32_t delay_ms, uint32_t loss_pct,
-                              const uint32_t *blocked_ids, uint32_t count, int isolate)
+void void_transport_set_fault(struct void_transport *t,
+                              uint32_t delay_ms,
+                              uint32_t loss_pct,
+                              const uint32_t *blocked_ids,
+                              uint32_t count,
+                              int isolate)
 {
     VOID_ASSERT(t != NULL);
     VOID_ASSERT(count == 0 || blocked_ids != NULL);

@@ -61,8 +61,8 @@ int void_pstore_open(struct void_pstore *s, const char *dir, char *errbuf, size_
     VOID_ASSERT(dir != NULL);
     memset(s, 0, sizeof(*s));
     if (mkdir(dir, 0700) != 0 && errno != EEXIST) {
-        (void)snprintf(errbuf, errbuf != NULL ? errcap : 0, "cannot create %s: %s", dir,
-                       strerror(errno));
+        (void)snprintf(
+            errbuf, errbuf != NULL ? errcap : 0, "cannot create %s: %s", dir, strerror(errno));
         return VOID_EIO;
     }
     MDB_env *env = NULL;
@@ -90,7 +90,10 @@ int void_pstore_open(struct void_pstore *s, const char *dir, char *errbuf, size_
             mdb_txn_abort(txn);
         }
         mdb_env_close(env);
-        (void)snprintf(errbuf, errbuf != NULL ? errcap : 0, "cannot open the store in %s: %s", dir,
+        (void)snprintf(errbuf,
+                       errbuf != NULL ? errcap : 0,
+                       "cannot open the store in %s: %s",
+                       dir,
                        mdb_strerror(rc));
         return map_err(rc);
     }
@@ -196,7 +199,8 @@ int void_pstore_read_all(struct void_pstore *s, struct void_pstore_rec **out, si
     /* Two passes: size everything, then copy into one allocation. */
     size_t n = 0, bytes = 0;
     MDB_val k, v;
-    for (rc = mdb_cursor_get(cur, &k, &v, MDB_FIRST); rc == 0; rc = mdb_cursor_get(cur, &k, &v, MDB_NEXT)) {
+    for (rc = mdb_cursor_get(cur, &k, &v, MDB_FIRST); rc == 0;
+         rc = mdb_cursor_get(cur, &k, &v, MDB_NEXT)) {
         n++;
         bytes += v.mv_size;
     }

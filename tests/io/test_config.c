@@ -3,16 +3,15 @@
  * and each kind of mistake an operator makes is refused with a message that
  * names it.
  */
-#include <setjmp.h>
-#include <stdarg.h>
-#include <stddef.h>
-#include <stdint.h>
-#include <cmocka.h>
-
 #include "void/config.h"
 #include "void/error.h"
 #include "void/sign.h"
 
+#include <cmocka.h>
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -63,9 +62,13 @@ static void cluster_text(char *out, size_t cap)
 {
     size_t len = 0;
     for (int i = 0; i < 4; i++) {
-        len += (size_t)snprintf(out + len, cap - len,
-                                "[replica.%d]\naddress = 127.0.0.1:%d\npublic_key_file = node%d.public\n",
-                                i, 7000 + i, i);
+        len += (size_t)snprintf(
+            out + len,
+            cap - len,
+            "[replica.%d]\naddress = 127.0.0.1:%d\npublic_key_file = node%d.public\n",
+            i,
+            7000 + i,
+            i);
     }
 }
 
@@ -88,8 +91,8 @@ static void test_config_loads_valid_node_file_with_defaults(void **state)
     (void)state;
     static struct void_config c;
     char text[2048], err[512];
-    int n = snprintf(text, sizeof(text),
-                     "[node]\nid = 2\nkey = node2.secret\ndata_dir = data2\nrack = r1\n");
+    int n = snprintf(
+        text, sizeof(text), "[node]\nid = 2\nkey = node2.secret\ndata_dir = data2\nrack = r1\n");
     cluster_text(text + n, sizeof(text) - (size_t)n);
     assert_int_equal(load(text, &c, err, sizeof(err)), 0);
     assert_int_equal(c.role, VOID_CONFIG_ROLE_NODE);
@@ -177,10 +180,12 @@ static void test_config_rejects_two_replicas_on_one_address(void **state)
     (void)state;
     static struct void_config c;
     char text[2048], err[512];
-    snprintf(text, sizeof(text),
+    snprintf(text,
+             sizeof(text),
              "[replica.0]\naddress = 127.0.0.1:7000\npublic_key = %s\n"
              "[replica.1]\naddress = 127.0.0.1:7000\npublic_key = %s\n",
-             pub_hex[0], pub_hex[1]);
+             pub_hex[0],
+             pub_hex[1]);
     assert_int_equal(load(text, &c, err, sizeof(err)), VOID_EPARSE);
     assert_non_null(strstr(err, "same address"));
 }

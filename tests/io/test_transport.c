@@ -4,17 +4,16 @@
  * a deadline timer). They cover the HELLO binding, verification of frames,
  * reconnection after a peer restarts, and the fault-injection layer.
  */
-#include <setjmp.h>
-#include <stdarg.h>
-#include <stddef.h>
-#include <stdint.h>
-#include <cmocka.h>
-
 #include "void/codec.h"
 #include "void/error.h"
 #include "void/sign.h"
 #include "void/transport.h"
 
+#include <cmocka.h>
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
 #include <stdio.h>
 #include <string.h>
 #include <time.h>
@@ -59,7 +58,11 @@ static void keypair(struct void_sign_keypair *kp, uint8_t s)
 }
 
 /* Starts node id listening on BASE_PORT + id and dialling the given peers. */
-static void start(struct node *n, uint32_t id, const uint32_t *peers, uint32_t count, int listen,
+static void start(struct node *n,
+                  uint32_t id,
+                  const uint32_t *peers,
+                  uint32_t count,
+                  int listen,
                   const struct void_sign_keypair *kp)
 {
     struct void_transport_peer p[4];
@@ -74,17 +77,24 @@ static void start(struct node *n, uint32_t id, const uint32_t *peers, uint32_t c
     } else {
         keypair(&n->kp, (uint8_t)id);
     }
-    struct void_transport_config c = {.loop = &loop, .self_id = id, .keypair = &n->kp, .ring = &ring,
+    struct void_transport_config c = {.loop = &loop,
+                                      .self_id = id,
+                                      .keypair = &n->kp,
+                                      .ring = &ring,
                                       .listen_host = listen ? "127.0.0.1" : NULL,
-                                      .listen_port = (uint16_t)(BASE_PORT + id), .count_peers = count,
-                                      .peers = p, .on_frame = on_frame, .on_link = on_link, .ctx = n,
+                                      .listen_port = (uint16_t)(BASE_PORT + id),
+                                      .count_peers = count,
+                                      .peers = p,
+                                      .on_frame = on_frame,
+                                      .on_link = on_link,
+                                      .ctx = n,
                                       .seed = id};
     char err[256] = "";
     assert_int_equal(void_transport_init(&n->t, &c, err, sizeof(err)), 0);
 }
 
-static size_t frame(const struct void_sign_keypair *kp, uint32_t sender, uint8_t type, uint8_t *buf,
-                    size_t cap)
+static size_t
+frame(const struct void_sign_keypair *kp, uint32_t sender, uint8_t type, uint8_t *buf, size_t cap)
 {
     uint8_t body[16] = "hello, replica";
     struct void_frame f = {.type = type, .sender = sender, .body = body, .body_len = sizeof(body)};

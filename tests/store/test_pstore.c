@@ -4,15 +4,14 @@
  * within one kind, and what a write returned for survives closing and
  * reopening the store.
  */
+#include "void/error.h"
+#include "void/pstore.h"
+
+#include <cmocka.h>
 #include <setjmp.h>
 #include <stdarg.h>
 #include <stddef.h>
 #include <stdint.h>
-#include <cmocka.h>
-
-#include "void/error.h"
-#include "void/pstore.h"
-
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -37,8 +36,11 @@ static int teardown(void **state)
 
 static struct void_pstore_op put(uint8_t kind, uint64_t key, const char *text)
 {
-    return (struct void_pstore_op){.op = VOID_PSTORE_PUT, .kind = kind, .key = key,
-                                   .data = (const uint8_t *)text, .len = strlen(text)};
+    return (struct void_pstore_op){.op = VOID_PSTORE_PUT,
+                                   .kind = kind,
+                                   .key = key,
+                                   .data = (const uint8_t *)text,
+                                   .len = strlen(text)};
 }
 
 /* Setup: empty store. Action: write records of two kinds out of order, one
@@ -51,8 +53,8 @@ static void test_pstore_reads_back_sorted_and_replaced(void **state)
     char sub[300];
     snprintf(sub, sizeof(sub), "%s/a", dir);
     assert_int_equal(void_pstore_open(&s, sub, NULL, 0), 0);
-    struct void_pstore_op ops[] = {put(2, 300, "c"), put(1, 0, "view"), put(2, 5, "a"),
-                                   put(2, 256, "b"), put(2, 5, "a2")};
+    struct void_pstore_op ops[] = {
+        put(2, 300, "c"), put(1, 0, "view"), put(2, 5, "a"), put(2, 256, "b"), put(2, 5, "a2")};
     assert_int_equal(void_pstore_write(&s, ops, 5), 0);
     struct void_pstore_rec *recs = NULL;
     size_t n = 0;
