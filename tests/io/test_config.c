@@ -3,15 +3,19 @@
  * and each kind of mistake an operator makes is refused with a message that
  * names it.
  */
-#include "void/config.h"
-#include "void/error.h"
-#include "void/sign.h"
 
-#include <cmocka.h>
+/* cmocka.h needs these first, in this order. */
+/* clang-format off */
 #include <setjmp.h>
 #include <stdarg.h>
 #include <stddef.h>
 #include <stdint.h>
+#include <cmocka.h>
+/* clang-format on */
+#include "void/config.h"
+#include "void/error.h"
+#include "void/sign.h"
+
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>

@@ -4,16 +4,20 @@
  * a deadline timer). They cover the HELLO binding, verification of frames,
  * reconnection after a peer restarts, and the fault-injection layer.
  */
+
+/* cmocka.h needs these first, in this order. */
+/* clang-format off */
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <cmocka.h>
+/* clang-format on */
 #include "void/codec.h"
 #include "void/error.h"
 #include "void/sign.h"
 #include "void/transport.h"
 
-#include <cmocka.h>
-#include <setjmp.h>
-#include <stdarg.h>
-#include <stddef.h>
-#include <stdint.h>
 #include <stdio.h>
 #include <string.h>
 #include <time.h>

@@ -4,14 +4,18 @@
  * within one kind, and what a write returned for survives closing and
  * reopening the store.
  */
-#include "void/error.h"
-#include "void/pstore.h"
 
-#include <cmocka.h>
+/* cmocka.h needs these first, in this order. */
+/* clang-format off */
 #include <setjmp.h>
 #include <stdarg.h>
 #include <stddef.h>
 #include <stdint.h>
+#include <cmocka.h>
+/* clang-format on */
+#include "void/error.h"
+#include "void/pstore.h"
+
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
