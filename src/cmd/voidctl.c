@@ -21,8 +21,8 @@ static const struct voidctl_command commands[] = {
     {"get", "get KEY [--as-of HLC]: read a key (now or as of a past time)", voidctl_kv},
     {"del", "del KEY: delete a key", voidctl_kv},
     {"cas", "cas KEY EXPECTED NEW: compare and set", voidctl_kv},
-    {"status", "status of every replica (view, primary, sequence numbers)", voidctl_status},
-    {"members", "the members of the cluster and whether they are connected", voidctl_status},HOLD*/
+    HOLD*/{"status", "status of every replica (view, primary, sequence numbers)", voidctl_status},
+    {"members", "the members of the cluster and whether they are connected", voidctl_status},
 };
 
 int voidctl_parse_opts(int argc, char **argv, struct voidctl_opts *o, char **pos, int cap)

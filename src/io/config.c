@@ -535,6 +535,9 @@ static int check_role(struct load_state *st)
     if ((seen & SEEN_HTTP) == 0) {
         c->http = self->http;
     }
+    if ((seen & (SEEN_DC | SEEN_RACK | SEEN_HOST)) == 0) {
+        c->topology = self->topology; /* the location given in the replica's section */
+    }
     return 0;
 }
 
