@@ -120,7 +120,7 @@ struct void_sm {
     struct void__sm_key *keys;        /* keys_max */
     struct void__sm_version *versions; /* versions_max */
     uint32_t version_free;            /* free-list head */
-    uint32_t *scratch;                /* keys_max or versions_max, for sorting */
+    void *scratch;                    /* sort space: keys_max pointers or versions_max stamps */
     struct void_hlc_ts horizon;       /* as-of reads before this answer TOO_OLD */
     struct void_hlc_ts last_stamp;    /* stamp of the last executed batch */
     uint32_t clients_used;
