@@ -182,6 +182,10 @@ void void_sm_read(const struct void_sm *sm,
  * they were reached (including through a snapshot restore). Cannot fail. */
 void void_sm_digest(struct void_sm *sm, uint8_t digest[VOID_SM_DIGEST_SIZE]);
 
+/* Largest snapshot this state machine can produce (a function of its
+ * capacities, <= VOID_SM_SNAPSHOT_MAX). Cannot fail. */
+size_t void_sm_snapshot_max(const struct void_sm *sm);
+
 /* Size of the canonical snapshot of the current state. Cannot fail. */
 size_t void_sm_snapshot_size(const struct void_sm *sm);
 

@@ -651,6 +651,12 @@ void void_sm_digest(struct void_sm *sm, uint8_t digest[VOID_SM_DIGEST_SIZE])
     VOID_ASSERT(s.len >= 4);
 }
 
+size_t void_sm_snapshot_max(const struct void_sm *sm)
+{
+    VOID_ASSERT(sm != NULL);
+    return snapshot_worst(sm->keys_max, sm->versions_max);
+}
+
 size_t void_sm_snapshot_size(const struct void_sm *sm)
 {
     VOID_ASSERT(sm != NULL);
