@@ -76,13 +76,14 @@ void void__pbft_entry_reset(struct void__pbft_entry *e, void_view view, void_seq
 
 /* Senders in mask (minus exclude) whose stored digest equals digest. */
 static uint32_t matching(uint32_t mask,
-                         const uint8_t (*digests)[VOID_PBFT_DIGEST_SIZE],
+                         const uint8_t *digests, /* VOID_PBFT_N_MAX digests back to back */
                          const uint8_t digest[VOID_PBFT_DIGEST_SIZE],
                          uint32_t exclude)
 {
     uint32_t count = 0;
     for (uint32_t i = 0; i < VOID_PBFT_N_MAX; i++) {
-        if ((mask & VOID__BIT(i)) && i != exclude && memcmp(digests[i], digest, VOID_PBFT_DIGEST_SIZE) == 0) {
+        if ((mask & VOID__BIT(i)) && i != exclude &&
+            memcmp(digests + (size_t)i * VOID_PBFT_DIGEST_SIZE, digest, VOID_PBFT_DIGEST_SIZE) == 0) {
             count++;
         }
     }
@@ -736,7 +737,7 @@ static void check_prepared(struct void_pbft *r, uint64_t now_ns, struct void__pb
         return;
     }
     uint32_t primary = void_pbft_primary(e->view, r->cfg.n);
-    if (matching(e->prepare_mask, e->prepare_digest, e->digest, primary) < 2 * r->f) {
+    if (matching(e->prepare_mask, &e->prepare_digest[0][0], e->digest, primary) < 2 * r->f) {
         return;
     }
     e->prepared = 1;
@@ -764,7 +765,7 @@ void void__pbft_check_committed(struct void_pbft *r, uint64_t now_ns, struct voi
     }
     /* 2f+1 commits for (view, seq, digest) mean that at least f+1 honest
      * replicas prepared it, so every later view keeps it (TOCS'02 4.5). */
-    if (matching(e->commit_mask, e->commit_digest, e->digest, UINT32_MAX) < void__pbft_commit_quorum(r)) {
+    if (matching(e->commit_mask, &e->commit_digest[0][0], e->digest, UINT32_MAX) < void__pbft_commit_quorum(r)) {
         return;
     }
     e->committed = 1;

@@ -333,7 +333,7 @@ static void check_new_view(struct void_pbft *r, uint64_t now_ns, struct void_pbf
     if (!r->view_changing || void_pbft_primary(r->view, r->cfg.n) != r->cfg.self) {
         return;
     }
-    uint32_t ids[VOID_PBFT_N_MAX], nids = 0;
+    uint32_t ids[VOID_PBFT_N_MAX] = {0}, nids = 0;
     for (uint32_t i = 0; i < r->cfg.n && nids < void__pbft_quorum(r); i++) {
         if (r->vc[i].len > 0 && r->vc[i].view == r->view) {
             ids[nids++] = i;
@@ -387,7 +387,7 @@ static void try_install_new_view(struct void_pbft *r, uint64_t now_ns, struct vo
     void__take64(&rd);
     void_view view = void__take64(&rd);
     uint16_t nvc = void__take16(&rd);
-    uint32_t ids[VOID_PBFT_N_MAX], mask = 0;
+    uint32_t ids[VOID_PBFT_N_MAX] = {0}, mask = 0;
     if (view < r->view || (view == r->view && !r->view_changing)) {
         r->nv_len = 0;
         return;
