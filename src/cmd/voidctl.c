@@ -17,11 +17,11 @@ static int cmd_version(int argc, char **argv);
 static const struct voidctl_command commands[] = {
     {"version", "print the version", cmd_version},
     {"keygen", "make a key pair for a node or a client", voidctl_keygen},
-    /*HOLD{"put", "put KEY VALUE: write a key through PBFT", voidctl_kv},
+    {"put", "put KEY VALUE: write a key through PBFT", voidctl_kv},
     {"get", "get KEY [--as-of HLC]: read a key (now or as of a past time)", voidctl_kv},
     {"del", "del KEY: delete a key", voidctl_kv},
     {"cas", "cas KEY EXPECTED NEW: compare and set", voidctl_kv},
-    HOLD*/{"status", "status of every replica (view, primary, sequence numbers)", voidctl_status},
+    {"status", "status of every replica (view, primary, sequence numbers)", voidctl_status},
     {"members", "the members of the cluster and whether they are connected", voidctl_status},
 };
 

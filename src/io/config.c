@@ -550,7 +550,11 @@ static int read_secret_key(struct load_state *st)
     char kerr[256] = "";
     int rc = void_sign_keyfile_read_secret(c->key_path, &c->keypair, kerr, sizeof(kerr));
     if (rc != 0) {
-        fail(st, "key file %s: %s", c->key_path, kerr[0] != '\0' ? kerr : void_strerror(rc));
+        if (kerr[0] != '\0') {
+            fail(st, "%s", kerr); /* the key module's message names the file */
+        } else {
+            fail(st, "key file %s: %s", c->key_path, void_strerror(rc));
+        }
         return rc;
     }
     const uint8_t *expected = NULL;
