@@ -146,7 +146,8 @@ struct void_check_asof {
 };
 
 /* Checks that every read returned the value of the version of its key with
- * the greatest HLC <= as_of (absent if none). versions is the committed
+ * the greatest HLC <= as_of (absent if none; when several versions share that
+ * HLC, being written by one batch, any of them). versions is the committed
  * history in execution order, reads only those whose as_of lies below the
  * HLC of every version committed after the read was answered (the caller
  * picks as_of from the past). Both borrowed. Returns 0, the number of wrong

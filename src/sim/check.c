@@ -176,6 +176,25 @@ int void_check_hlc_event(struct void_check_hlc *h, const struct void_check_event
 
 /* ---- as-of reads ----------------------------------------------------------- */
 
+/* Several writes of one batch share its stamp: a read as of that stamp may
+ * see any of them (their order inside the batch is not in the history). */
+static int asof_same_stamp_has(const struct void_check_version *versions,
+                               size_t count_versions,
+                               const struct void_check_version *best,
+                               const struct void_check_asof *rd)
+{
+    if (best == NULL) {
+        return 0;
+    }
+    for (size_t v = 0; v < count_versions; v++) {
+        if (versions[v].key == rd->key && void_hlc_compare(versions[v].hlc, best->hlc) == 0 &&
+            versions[v].value == rd->out_value) {
+            return 1;
+        }
+    }
+    return 0;
+}
+
 int void_check_asof_reads(const struct void_check_version *versions,
                           size_t count_versions,
                           const struct void_check_asof *reads,
@@ -201,7 +220,7 @@ int void_check_asof_reads(const struct void_check_version *versions,
             }
         }
         uint64_t want = best == NULL ? 0 : best->value;
-        if (want == rd->out_value) {
+        if (want == rd->out_value || asof_same_stamp_has(versions, count_versions, best, rd)) {
             continue;
         }
         if (bad++ == 0 && msg != NULL && msg_cap > 0) {
