@@ -211,10 +211,10 @@ struct void_pbft_record {
     size_t len;
 };
 
-/* Private: one slot of the log window. */
+/* Private: one slot of the log window (sequence number seq, view view). */
 struct void__pbft_entry {
     uint8_t used;
-    uint8_t have_batch;      /* batch bytes below are valid and match digest */
+    uint8_t have_batch;      /* the batch below is valid and matches digest */
     uint8_t prepared, committed, executed;
     uint8_t sent_prepare, sent_commit;
     void_view view;
@@ -222,32 +222,32 @@ struct void__pbft_entry {
     struct void_hlc_ts hlc;  /* primary's batch timestamp */
     uint8_t digest[VOID_PBFT_DIGEST_SIZE];
     uint16_t count;          /* requests in the batch */
-    uint32_t batch_len;
     uint32_t batch_off;      /* the batch is pp_frame[batch_off .. batch_off + batch_len) */
-    uint32_t pp_len;         /* the pre-prepare frame that carried the batch (0 for a null batch) */
+    uint32_t batch_len;
+    uint32_t pp_len;         /* the pre-prepare frame that carried the batch (0: null batch) */
     uint8_t pp_frame[VOID_PBFT_PP_FRAME_MAX];
-    uint32_t prepare_mask, commit_mask;
+    uint32_t prepare_mask, commit_mask; /* senders whose vote is stored */
+    uint8_t prepare_digest[VOID_PBFT_N_MAX][VOID_PBFT_DIGEST_SIZE];
+    uint8_t commit_digest[VOID_PBFT_N_MAX][VOID_PBFT_DIGEST_SIZE];
     uint16_t prepare_len[VOID_PBFT_N_MAX]; /* prepare frames kept for view-change proofs */
     uint8_t prepare_frame[VOID_PBFT_N_MAX][VOID_PBFT_SMALL_FRAME_MAX];
-    uint64_t first_seen_ns;
 };
 
 /* Private: checkpoint votes for one sequence number. */
 struct void__pbft_ckpt {
-    void_seq seq;
-    uint8_t mine_done;
-    uint8_t mine[VOID_PBFT_DIGEST_SIZE];
+    void_seq seq; /* 0: free */
     uint32_t mask;
     uint8_t digest[VOID_PBFT_N_MAX][VOID_PBFT_DIGEST_SIZE];
     uint16_t frame_len[VOID_PBFT_N_MAX];
     uint8_t frame[VOID_PBFT_N_MAX][VOID_PBFT_SMALL_FRAME_MAX];
 };
 
-/* Private: a queued client request (the client's signed frame, verbatim). */
+/* Private: a client request known to this replica (the client's signed frame,
+ * verbatim), kept until executed. */
 struct void__pbft_pending {
     uint32_t client;
     uint64_t reqno;
-    uint64_t arrived_ns;
+    uint8_t batched; /* the primary put it in a batch of this view */
     uint16_t len;
     uint8_t frame[VOID_PBFT_REQUEST_FRAME_MAX];
 };
@@ -260,7 +260,7 @@ struct void__pbft_vc {
     uint8_t *frame; /* vc_frame_max bytes inside vc_store */
 };
 
-#define VOID_PBFT_CKPT_SLOTS (VOID_PBFT_WINDOW_MAX / 4 + 2)
+#define VOID_PBFT_CKPT_SLOTS 18
 /* NEW-VIEW: header, (replica, digest) per view change, (seq, digest) per slot. */
 #define VOID_PBFT_NV_FRAME_MAX                                                                     \
     (VOID_PBFT_FRAME_OVERHEAD + 8 + 8 + 2 + VOID_PBFT_N_MAX * (4 + VOID_PBFT_DIGEST_SIZE) + 8 + 2 + \
@@ -279,11 +279,14 @@ struct void_pbft {
     uint32_t vc_attempts;   /* consecutive failed views, for the backoff */
     void_seq low;           /* stable checkpoint = low watermark */
     uint8_t low_digest[VOID_PBFT_DIGEST_SIZE];
+    uint8_t genesis_digest[VOID_PBFT_DIGEST_SIZE]; /* digest of the empty state (checkpoint 0) */
     void_seq next_seq;      /* primary: next sequence number to assign */
     void_seq last_executed;
+    void_seq progress_mark; /* last_executed when the request timer was armed */
     uint64_t event_seq;     /* last local event sequence emitted */
     uint64_t last_fetch_ns;
     int request_timer_armed;
+    int started;
     struct void__pbft_entry log[VOID_PBFT_WINDOW_MAX];
     struct void__pbft_ckpt ckpt[VOID_PBFT_CKPT_SLOTS];
     uint32_t stable_proof_count; /* the 2f+1 checkpoint frames that proved low */
@@ -294,11 +297,17 @@ struct void_pbft {
     struct void__pbft_vc vc[VOID_PBFT_N_MAX]; /* latest view change per replica */
     size_t vc_frame_max;     /* largest view change for this window */
     uint8_t *vc_store;       /* n * vc_frame_max bytes, allocated at init */
-    uint8_t *scratch;        /* VOID_CODEC_FRAME_MAX bytes for building messages, allocated at init */
-    uint8_t *snapshot;       /* VOID_SM_SNAPSHOT_MAX bytes: the stable checkpoint's state */
+    uint8_t *scratch;        /* VOID_CODEC_FRAME_MAX bytes for building messages */
+    size_t snapshot_cap;     /* worst-case snapshot of this state machine */
+    uint8_t *snapshot;       /* the stable checkpoint's state (snapshot_seq == low) */
     size_t snapshot_len;
-    uint32_t nv_len;         /* a NEW-VIEW waiting for its view changes (0: none) */
-    uint8_t *nv_frame;       /* VOID_PBFT_NV_FRAME_MAX bytes, allocated at init */
+    void_seq snapshot_seq;
+    uint8_t *ckpt_snap;      /* the state at our latest checkpoint, until it is stable */
+    size_t ckpt_snap_len;
+    void_seq ckpt_snap_seq;
+    uint32_t nv_len;         /* the last NEW-VIEW received or sent (0: none) */
+    int nv_installed;        /* it is installed (else it waits for view changes) */
+    uint8_t *nv_frame;       /* VOID_PBFT_NV_FRAME_MAX bytes */
 };
 
 /* Sets up replica r from config (copied; keyring and keypair stay borrowed).

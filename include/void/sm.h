@@ -120,7 +120,7 @@ struct void_sm {
     struct void__sm_key *keys;        /* keys_max */
     struct void__sm_version *versions; /* versions_max */
     uint32_t version_free;            /* free-list head */
-    uint32_t *scratch;                /* keys_max or versions_max, for sorting */
+    void *scratch;                    /* sort space: keys_max pointers or versions_max stamps */
     struct void_hlc_ts horizon;       /* as-of reads before this answer TOO_OLD */
     struct void_hlc_ts last_stamp;    /* stamp of the last executed batch */
     uint32_t clients_used;
@@ -181,6 +181,10 @@ void void_sm_read(const struct void_sm *sm,
 /* SHA-256 of the canonical snapshot: equal states have equal digests however
  * they were reached (including through a snapshot restore). Cannot fail. */
 void void_sm_digest(struct void_sm *sm, uint8_t digest[VOID_SM_DIGEST_SIZE]);
+
+/* Largest snapshot this state machine can produce (a function of its
+ * capacities, <= VOID_SM_SNAPSHOT_MAX). Cannot fail. */
+size_t void_sm_snapshot_max(const struct void_sm *sm);
 
 /* Size of the canonical snapshot of the current state. Cannot fail. */
 size_t void_sm_snapshot_size(const struct void_sm *sm);

@@ -4,15 +4,20 @@
  * of malformed input (truncated, oversized, bad magic/version/type/flags,
  * bad length, bad signature, unknown sender).
  */
-#include "void/codec.h"
-#include "void/error.h"
-#include "void/sign.h"
 
-#include <cmocka.h>
+/* cmocka.h needs these first, in this order. */
+/* clang-format off */
 #include <setjmp.h>
 #include <stdarg.h>
 #include <stddef.h>
 #include <stdint.h>
+#include <cmocka.h>
+/* clang-format on */
+
+#include "void/codec.h"
+#include "void/error.h"
+#include "void/sign.h"
+
 #include <stdlib.h>
 #include <string.h>
 

@@ -5,15 +5,20 @@
  * encoding, a randomised message-passing property test, and the human
  * format/parse pair.
  */
-#include "void/error.h"
-#include "void/hlc.h"
-#include "void/prng.h"
 
-#include <cmocka.h>
+/* cmocka.h needs these first, in this order. */
+/* clang-format off */
 #include <setjmp.h>
 #include <stdarg.h>
 #include <stddef.h>
 #include <stdint.h>
+#include <cmocka.h>
+/* clang-format on */
+
+#include "void/error.h"
+#include "void/hlc.h"
+#include "void/prng.h"
+
 #include <stdio.h>
 #include <string.h>
 

@@ -3,15 +3,20 @@
  * libsodium (they carry no domain prefix), our prefixed sign/verify, rejection
  * of every single-bit change, domain separation, key files and the keyring.
  */
-#include "void/error.h"
-#include "void/sign.h"
 
-#include <cmocka.h>
+/* cmocka.h needs these first, in this order. */
+/* clang-format off */
 #include <setjmp.h>
-#include <sodium.h>
 #include <stdarg.h>
 #include <stddef.h>
 #include <stdint.h>
+#include <cmocka.h>
+/* clang-format on */
+
+#include "void/error.h"
+#include "void/sign.h"
+
+#include <sodium.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
