@@ -15,6 +15,8 @@
  * Output: one line "mode=... clients=C ops=N secs=S ops_per_s=X p50_us=...
  * p99_us=..." on stdout.
  */
+#include "cmd/voidload.h"
+
 #include "void/config.h"
 #include "void/error.h"
 #include "void/kvclient.h"
@@ -26,7 +28,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-#define CLIENTS_MAX 128
+#define CLIENTS_MAX VOIDLOAD_CLIENTS_MAX
 #define SAMPLES_MAX (4u << 20)
 /* Each client cycles over this many keys: the replicated state has a fixed
  * key capacity (VOID_SM_KEYS_DEF), and overwrites exercise MVCC pruning. */
@@ -336,8 +338,10 @@ static int cmp_u32(const void *a, const void *b)
 static void usage(FILE *out)
 {
     fprintf(out,
-            "usage: voidload void DIR | etcd HOST:PORT[,HOST:PORT...]\n"
-            "                [--clients C] [--seconds S] [--value BYTES]\n"
+            "usage: voidload void DIR | etcd HOST:PORT[,HOST:PORT...] | lin DIR\n"
+            "                [--clients C] [--seconds S] [--value BYTES] [--keys K]\n"
+            "void/etcd: closed-loop puts, prints throughput and latency percentiles.\n"
+            "lin: random put/get/cas/del on K keys, then a linearizability check.\n"
             "DIR is a scripts/cluster directory started with --clients >= C.\n");
 }
 
@@ -348,6 +352,7 @@ int main(int argc, char **argv)
         return argc >= 2 && strcmp(argv[1], "--help") == 0 ? 0 : 2;
     }
     uint32_t clients = 1;
+    uint32_t keys = 4;
     double secs = 5;
     L.value_size = 100;
     for (int i = 3; i + 1 < argc; i += 2) {
@@ -355,11 +360,14 @@ int main(int argc, char **argv)
             clients = (uint32_t)strtoul(argv[i + 1], NULL, 10);
         } else if (strcmp(argv[i], "--seconds") == 0) {
             secs = strtod(argv[i + 1], NULL);
+        } else if (strcmp(argv[i], "--keys") == 0) {
+            keys = (uint32_t)strtoul(argv[i + 1], NULL, 10);
         } else if (strcmp(argv[i], "--value") == 0) {
             L.value_size = (uint32_t)strtoul(argv[i + 1], NULL, 10);
         }
     }
-    if (clients == 0 || clients > CLIENTS_MAX || L.value_size > VOID_SM_VALUE_MAX || secs <= 0) {
+    if (clients == 0 || clients > CLIENTS_MAX || L.value_size > VOID_SM_VALUE_MAX || secs <= 0 ||
+        keys == 0 || keys > VOIDLOAD_LIN_KEYS_MAX) {
         usage(stderr);
         return 2;
     }
@@ -367,6 +375,9 @@ int main(int argc, char **argv)
     L.lat_us = malloc(SAMPLES_MAX * sizeof(uint32_t));
     uv_loop_init(&L.loop);
     void_sign_global_init();
+    if (strcmp(argv[1], "lin") == 0) {
+        return voidload_lin(&L.loop, argv[2], clients, secs, keys);
+    }
     int rc = strcmp(argv[1], "void") == 0 ? run_void(argv[2], clients, secs)
                                           : run_etcd(argv[2], clients, secs);
     if (rc != 0) {
