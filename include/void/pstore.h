@@ -44,6 +44,7 @@ struct void_pstore {
     int open;
     uint64_t count_commits; /* synchronous commits, for metrics */
     uint64_t count_bytes;
+    uint64_t count_ns; /* wall time spent in void_pstore_write, for metrics */
 };
 
 /* Opens (creating if needed) the store in directory dir, which is created

@@ -4,11 +4,11 @@
  * status server.
  *
  * Every input goes through the same path: take physical time, step the core
- * into node->out, perform the effects in array order, publish a status
- * snapshot. Consecutive PERSIST effects are grouped into one synchronous LMDB
- * commit, made before the first effect that follows them; a failed commit
- * stops the node, because performing the effects after it could contradict
- * what a restarted node recovers.
+ * into the filling effects buffer; once per loop iteration the buffer goes to
+ * the disk (pipeline_start): its PERSIST records in one synchronous LMDB
+ * commit on a worker thread, then its other effects in order, while new steps
+ * fill the other buffer. A failed commit stops the node, because performing
+ * the effects after it could contradict what a restarted node recovers.
  *
  * The HTTP server runs on its own thread and never touches the core: it reads
  * the snapshot under a mutex. Fault-injection knobs go straight to the
@@ -34,8 +34,7 @@
 #include <time.h>
 #include <uv.h>
 
-#define PERSIST_GROUP_MAX 512
-#define TIMER_COUNT       4 /* enum void_pbft_timer values are 1..3 */
+#define TIMER_COUNT 4 /* enum void_pbft_timer values are 1..3 */
 
 /* What the HTTP thread may read: copied from the core after every step. */
 struct node_status {
@@ -49,13 +48,25 @@ struct node_status {
     struct void_transport_stats transport;
     uint64_t persist_commits;
     uint64_t persist_bytes;
+    uint64_t persist_ns;
     uint64_t out_full;
+    uint64_t drop_busy;
     int peer_up[VOID_CONFIG_REPLICAS_MAX];
     uint64_t peer_seen_ms[VOID_CONFIG_REPLICAS_MAX]; /* loop time of the last
                                                         frame, 0 never */
     uint64_t now_ms;
     int64_t clock_offset_ns;
     uint64_t clock_alerts;
+};
+
+/* Effects of one or more steps and the records among them, ready for one
+ * LMDB commit. */
+struct effect_buf {
+    struct void_pbft_out out;
+    struct void_pbft_effect *effects;
+    uint8_t *arena;
+    struct void_pstore_op *persist; /* one per effect at most */
+    size_t persist_count;
 };
 
 struct void_node {
@@ -72,20 +83,23 @@ struct void_node {
     uint64_t clock_alerts;
     struct void_pbft *replica;
     int replica_ready;
-    struct void_pbft_out out;
-    struct void_pbft_effect *effects;
-    uint8_t *arena;
+    /* Effects pipeline: steps append to bufs[filling] while the records of
+     * bufs[filling ^ 1] are being committed on a worker thread. */
+    struct effect_buf bufs[2];
+    int filling;
+    int committing;
+    int commit_rc;
+    uv_work_t work;
+    uint64_t drop_busy; /* inputs dropped because both buffers were full */
     uv_timer_t timers[TIMER_COUNT];
     uv_signal_t sig_term;
     uv_signal_t sig_int;
-    uv_check_t check; /* performs the effects of one loop iteration together */
-    int dirty;        /* node->out holds effects not yet performed */
+    uv_check_t check; /* starts a group commit once per loop iteration */
+    int dirty;        /* bufs[filling] holds effects not yet performed */
     int handles_ready;
     int fatal;
     uint64_t out_full;
     uint64_t peer_seen_ms[VOID_CONFIG_REPLICAS_MAX];
-    struct void_pstore_op persist[PERSIST_GROUP_MAX];
-    size_t persist_count;
     pthread_mutex_t lock;
     struct node_status status;
 };
@@ -111,38 +125,22 @@ static void node_stop(struct void_node *node);
 
 /* ---- effects ------------------------------------------------------------ */
 
-static int persist_flush(struct void_node *node)
+static struct void_pbft_out *filling_out(struct void_node *node)
 {
-    if (node->persist_count == 0) {
-        return 0;
-    }
-    int rc = void_pstore_write(&node->store, node->persist, node->persist_count);
-    node->persist_count = 0;
-    if (rc != 0) {
-        void_log(VOID_LOG_ERROR, "cannot persist records: %s; stopping", void_strerror(rc));
-        node->fatal = rc;
-        node_stop(node);
-    }
-    return rc;
+    return &node->bufs[node->filling].out;
 }
 
-static int persist_add(struct void_node *node, const struct void_pbft_effect *e)
+static struct void_pstore_op persist_op(const struct void_pbft_effect *e)
 {
-    if (node->persist_count == PERSIST_GROUP_MAX && persist_flush(node) != 0) {
-        return node->fatal;
-    }
-    struct void_pstore_op *op = &node->persist[node->persist_count++];
     if (e->u.persist.record_kind == VOID_PBFT_RECORD_TRUNCATE) {
-        *op = (struct void_pstore_op){
+        return (struct void_pstore_op){
             .op = VOID_PSTORE_DELETE_UPTO, .kind = VOID_PBFT_RECORD_ENTRY, .key = e->u.persist.key};
-    } else {
-        *op = (struct void_pstore_op){.op = VOID_PSTORE_PUT,
-                                      .kind = e->u.persist.record_kind,
-                                      .key = e->u.persist.key,
-                                      .data = e->u.persist.data,
-                                      .len = e->u.persist.len};
     }
-    return 0;
+    return (struct void_pstore_op){.op = VOID_PSTORE_PUT,
+                                   .kind = e->u.persist.record_kind,
+                                   .key = e->u.persist.key,
+                                   .data = e->u.persist.data,
+                                   .len = e->u.persist.len};
 }
 
 static void do_send(struct void_node *node, const struct void_pbft_effect *e)
@@ -187,28 +185,13 @@ static void do_event(const struct void_pbft_effect *e)
     }
 }
 
-/* Performs the effects that one or more steps accumulated in node->out.
- * Every PERSIST record is made durable first, in one synchronous commit when
- * they fit (group commit: one fsync for all the frames that arrived in one
- * loop iteration, instead of one per frame), and only then are the other
- * effects performed, in order. Hoisting the records is safe: a record of a
- * later step becoming durable early is what a faster disk would do, and a
- * message held back until then is indistinguishable from a slow network. The
- * persistence rule -- no effect before the records that precede it are on
- * disk -- holds. */
-static void perform(struct void_node *node)
+/* Performs b's effects other than PERSIST, in order, and empties b. Called
+ * once b's records are durable. */
+static void perform_rest(struct void_node *node, struct effect_buf *b)
 {
-    struct void_pbft_out *out = &node->out;
+    struct void_pbft_out *out = &b->out;
     VOID_ASSERT(out->count <= out->cap);
-    for (uint32_t i = 0; i < out->count && node->fatal == 0; i++) {
-        if (out->effects[i].kind == VOID_PBFT_EFFECT_PERSIST) {
-            (void)persist_add(node, &out->effects[i]);
-        }
-    }
-    if (node->fatal == 0) {
-        (void)persist_flush(node);
-    }
-    for (uint32_t i = 0; i < out->count && node->fatal == 0; i++) {
+    for (uint32_t i = 0; i < out->count && node->fatal == 0 && node->handles_ready; i++) {
         const struct void_pbft_effect *e = &out->effects[i];
         switch ((enum void_pbft_effect_kind)e->kind) {
         case VOID_PBFT_EFFECT_SEND:
@@ -225,22 +208,96 @@ static void perform(struct void_node *node)
             break;
         }
     }
-    if (out->overflow) {
-        node->out_full++;
-    }
+    node->out_full += out->overflow ? 1u : 0u;
     void_pbft_out_reset(out);
-    node->dirty = 0;
-    VOID_ASSERT(node->persist_count == 0 || node->fatal != 0);
+    b->persist_count = 0;
 }
 
-/* Makes room in node->out before a step: performs what is pending when the
- * next step might not fit (the largest single output is a STATE message). */
-static void make_room(struct void_node *node)
+static void pipeline_start(struct void_node *node);
+static void publish(struct void_node *node);
+
+/* Worker thread: the synchronous LMDB commit. Only one runs at a time, and
+ * the loop thread does not touch the store meanwhile. */
+static void commit_work(uv_work_t *work)
 {
-    const struct void_pbft_out *out = &node->out;
-    if (out->count > out->cap / 2 || out->used > out->arena_cap / 2) {
-        perform(node);
+    struct void_node *node = work->data;
+    struct effect_buf *b = &node->bufs[node->filling ^ 1];
+    node->commit_rc = void_pstore_write(&node->store, b->persist, b->persist_count);
+}
+
+static void commit_done(uv_work_t *work, int status)
+{
+    struct void_node *node = work->data;
+    struct effect_buf *b = &node->bufs[node->filling ^ 1];
+    VOID_ASSERT(node->committing);
+    node->committing = 0;
+    if (status == 0 && node->commit_rc != 0) {
+        void_log(
+            VOID_LOG_ERROR, "cannot persist records: %s; stopping", void_strerror(node->commit_rc));
+        node->fatal = node->commit_rc;
+        node_stop(node);
     }
+    perform_rest(node, b); /* performs nothing when stopping */
+    if (node->handles_ready) {
+        publish(node);
+        if (node->dirty) {
+            pipeline_start(node);
+        }
+    }
+}
+
+/* Hands the filling buffer to the disk: its PERSIST records go to LMDB in one
+ * synchronous commit on a worker thread (group commit: one fsync for every
+ * frame that arrived meanwhile), and only when that commit is done are its
+ * other effects performed, in order; steps go on into the other buffer.
+ * Hoisting the records ahead of the buffer's sends is safe: a record becoming
+ * durable early is what a faster disk would do, and a message held back is
+ * indistinguishable from a slow network. The persistence rule -- no effect
+ * before the records that precede it are on disk -- holds, and effects of
+ * later steps wait for earlier ones because buffers are handled in turn. */
+static void pipeline_start(struct void_node *node)
+{
+    VOID_ASSERT(!node->committing);
+    struct effect_buf *b = &node->bufs[node->filling];
+    VOID_ASSERT(b->persist_count == 0);
+    for (uint32_t i = 0; i < b->out.count; i++) {
+        if (b->out.effects[i].kind == VOID_PBFT_EFFECT_PERSIST) {
+            b->persist[b->persist_count++] = persist_op(&b->out.effects[i]);
+        }
+    }
+    node->dirty = 0;
+    node->filling ^= 1;
+    if (b->persist_count == 0) {
+        perform_rest(node, b);
+        publish(node);
+        return;
+    }
+    node->committing = 1;
+    node->work.data = node;
+    if (uv_queue_work(&node->loop, &node->work, commit_work, commit_done) != 0) {
+        node->committing = 0;
+        node->fatal = VOID_EIO;
+        void_log(VOID_LOG_ERROR, "cannot queue a disk commit; stopping");
+        node_stop(node);
+    }
+}
+
+/* Whether the filling buffer has room for another step (the largest single
+ * output is a STATE message). When it is half full and the disk is idle, it
+ * is handed over now; when the disk is busy with the other buffer, the input
+ * must wait: the caller drops it (the protocol retransmits). */
+static int make_room(struct void_node *node)
+{
+    const struct void_pbft_out *out = filling_out(node);
+    if (out->count <= out->cap / 2 && out->used <= out->arena_cap / 2) {
+        return 1;
+    }
+    if (node->committing) {
+        node->drop_busy++;
+        return 0;
+    }
+    pipeline_start(node);
+    return 1;
 }
 
 /* ---- status ------------------------------------------------------------- */
@@ -261,7 +318,9 @@ static void publish(struct void_node *node)
     s->transport = node->transport.stats;
     s->persist_commits = node->store.count_commits;
     s->persist_bytes = node->store.count_bytes;
+    s->persist_ns = node->store.count_ns;
     s->out_full = node->out_full;
+    s->drop_busy = node->drop_busy;
     for (uint32_t i = 0; i < c->count_replicas; i++) {
         uint32_t id = c->replicas[i].id;
         s->peer_up[i] = id == c->self_id || void_transport_peer_up(&node->transport, id);
@@ -287,8 +346,10 @@ static void on_frame(void *ctx, const uint8_t *buf, size_t len, const struct voi
             node->peer_seen_ms[i] = uv_now(&node->loop);
         }
     }
-    make_room(node);
-    (void)void_pbft_step_receive(node->replica, physical_now_ns(node), buf, len, &node->out);
+    if (!make_room(node)) {
+        return;
+    }
+    (void)void_pbft_step_receive(node->replica, physical_now_ns(node), buf, len, filling_out(node));
     node->dirty = 1;
 }
 
@@ -300,8 +361,11 @@ static void on_timer(uv_timer_t *timer)
     }
     enum void_pbft_timer which = (enum void_pbft_timer)(timer - node->timers);
     VOID_ASSERT(which > 0 && which < TIMER_COUNT);
-    make_room(node);
-    (void)void_pbft_step_timer(node->replica, physical_now_ns(node), which, &node->out);
+    if (!make_room(node)) {
+        uv_timer_start(timer, on_timer, 1, 0); /* try again once the disk is done */
+        return;
+    }
+    (void)void_pbft_step_timer(node->replica, physical_now_ns(node), which, filling_out(node));
     node->dirty = 1;
 }
 
@@ -310,9 +374,8 @@ static void on_timer(uv_timer_t *timer)
 static void on_check(uv_check_t *check)
 {
     struct void_node *node = check->data;
-    if (node->dirty && node->fatal == 0) {
-        perform(node);
-        publish(node);
+    if (node->dirty && !node->committing && node->fatal == 0) {
+        pipeline_start(node);
     }
 }
 
@@ -509,9 +572,11 @@ static size_t render_metrics(struct void_node *node, char *out, size_t cap)
     metric(&b, "void_transport_connects_total", NULL, t->connects);
     metric(&b, "void_persist_commits_total", NULL, s->persist_commits);
     metric(&b, "void_persist_bytes_total", NULL, s->persist_bytes);
+    metric(&b, "void_persist_microseconds_total", NULL, s->persist_ns / 1000u);
     metric(&b, "void_signatures_total", "op=\"sign\"", p->signs);
     metric(&b, "void_signatures_total", "op=\"verify\"", p->verifies);
     metric(&b, "void_effects_overflow_total", NULL, s->out_full + p->out_overflow);
+    metric(&b, "void_messages_dropped_total", "reason=\"disk_busy\"", s->drop_busy);
     metric(&b, "void_clock_alerts_total", NULL, s->clock_alerts);
     if (b.len < b.cap) {
         int n = snprintf(b.out + b.len,
@@ -646,13 +711,20 @@ static int setup_replica(struct void_node *node, char *errbuf, size_t errcap)
                                   .keyring = &node->ring,
                                   .keypair = &c->keypair};
     node->replica = calloc(1, sizeof(*node->replica));
-    node->effects = calloc(VOID_PBFT_OUT_EFFECTS_DEF, sizeof(*node->effects));
-    node->arena = malloc(VOID_PBFT_OUT_ARENA_DEF);
-    if (node->replica == NULL || node->effects == NULL || node->arena == NULL) {
+    if (node->replica == NULL) {
         return VOID_ENOMEM;
     }
-    void_pbft_out_init(
-        &node->out, node->effects, VOID_PBFT_OUT_EFFECTS_DEF, node->arena, VOID_PBFT_OUT_ARENA_DEF);
+    for (int i = 0; i < 2; i++) {
+        struct effect_buf *b = &node->bufs[i];
+        b->effects = calloc(VOID_PBFT_OUT_EFFECTS_DEF, sizeof(*b->effects));
+        b->persist = calloc(VOID_PBFT_OUT_EFFECTS_DEF, sizeof(*b->persist));
+        b->arena = malloc(VOID_PBFT_OUT_ARENA_DEF);
+        if (b->effects == NULL || b->persist == NULL || b->arena == NULL) {
+            return VOID_ENOMEM;
+        }
+        void_pbft_out_init(
+            &b->out, b->effects, VOID_PBFT_OUT_EFFECTS_DEF, b->arena, VOID_PBFT_OUT_ARENA_DEF);
+    }
     int rc = void_pbft_init(node->replica, &pc);
     if (rc != 0) {
         (void)snprintf(errbuf, errcap, "cannot set up the replica: %s", void_strerror(rc));
@@ -675,7 +747,7 @@ static int recover(struct void_node *node, char *errbuf, size_t errcap)
     uint64_t now = physical_now_ns(node);
     if (count == 0) {
         void_log(VOID_LOG_INFO, "empty data directory: starting fresh");
-        rc = void_pbft_start(node->replica, now, &node->out);
+        rc = void_pbft_start(node->replica, now, filling_out(node));
     } else {
         struct void_pbft_record *pr = calloc(count, sizeof(*pr));
         if (pr == NULL) {
@@ -686,7 +758,7 @@ static int recover(struct void_node *node, char *errbuf, size_t errcap)
             pr[i] = (struct void_pbft_record){
                 .kind = recs[i].kind, .key = recs[i].key, .data = recs[i].data, .len = recs[i].len};
         }
-        rc = void_pbft_recover(node->replica, now, pr, count, &node->out);
+        rc = void_pbft_recover(node->replica, now, pr, count, filling_out(node));
         free(pr);
         void_log(VOID_LOG_INFO,
                  "recovered from %zu records: view=%llu executed=%llu stable=%llu",
@@ -832,7 +904,7 @@ int void_node_new(struct void_node **out,
         void_node_free(node);
         return rc;
     }
-    perform(node);
+    node->dirty = 1; /* the first loop iteration performs start's effects */
     publish(node);
     *out = node;
     return 0;
@@ -881,8 +953,11 @@ void void_node_free(struct void_node *node)
     }
     void_log_setup(VOID_LOG_INFO, node->config->self_id, NULL);
     free(node->replica);
-    free(node->effects);
-    free(node->arena);
+    for (int i = 0; i < 2; i++) {
+        free(node->bufs[i].effects);
+        free(node->bufs[i].persist);
+        free(node->bufs[i].arena);
+    }
     pthread_mutex_destroy(&node->lock);
     free(node);
 }

@@ -19,6 +19,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
+#include <time.h>
 
 #define KEY_SIZE 9
 
@@ -142,7 +143,24 @@ static int delete_upto(MDB_txn *txn, MDB_dbi dbi, uint8_t kind, uint64_t upto)
     return rc == MDB_NOTFOUND ? 0 : rc;
 }
 
+static uint64_t mono_ns(void)
+{
+    struct timespec ts;
+    clock_gettime(CLOCK_MONOTONIC, &ts);
+    return (uint64_t)ts.tv_sec * 1000000000ull + (uint64_t)ts.tv_nsec;
+}
+
+static int write_ops(struct void_pstore *s, const struct void_pstore_op *ops, size_t count);
+
 int void_pstore_write(struct void_pstore *s, const struct void_pstore_op *ops, size_t count)
+{
+    uint64_t start = mono_ns();
+    int rc = write_ops(s, ops, count);
+    s->count_ns += mono_ns() - start;
+    return rc;
+}
+
+static int write_ops(struct void_pstore *s, const struct void_pstore_op *ops, size_t count)
 {
     VOID_ASSERT(s != NULL && s->open);
     VOID_ASSERT(count == 0 || ops != NULL);
