@@ -36,6 +36,7 @@
 #define INGEST_THREADS_MAX 16
 #define BATCH_BYTES_MIN (8u << 20)
 #define COMMIT_BYTES (256ull << 20)
+#define SAMPLE_BYTES 4096u
 
 enum slot_state { SLOT_FREE, SLOT_QUEUED, SLOT_BUSY, SLOT_DONE };
 
@@ -97,8 +98,7 @@ static int worker_init(struct worker *w, struct ingest *ing)
     if (w->cctx == NULL || w->scratch == NULL) {
         return VOID_ENOMEM;
     }
-    size_t rc = ZSTD_CCtx_setParameter(w->cctx, ZSTD_c_compressionLevel, ing->cas->zstd_level);
-    return ZSTD_isError(rc) ? VOID_EINVAL : 0;
+    return 0;
 }
 
 static void worker_fini(struct worker *w)
@@ -109,10 +109,19 @@ static void worker_fini(struct worker *w)
     w->scratch = NULL;
 }
 
-/* Compresses job j into b->zbuf at *zoff when that saves at least 1/32. */
+/* Compresses job j into b->zbuf at *zoff when that saves at least 1/32.
+ * A 4 KiB sample is tried first at level 1: when even that does not
+ * shrink (random or already compressed data), the chunk is stored raw
+ * without paying for a full compression. */
 static void compress_job(struct worker *w, struct batch *b, struct job *j, size_t *zoff)
 {
-    size_t n = ZSTD_compress2(w->cctx, w->scratch, w->scratch_cap, j->data, j->len);
+    size_t sample = j->len < SAMPLE_BYTES ? j->len : SAMPLE_BYTES;
+    size_t n = ZSTD_compressCCtx(w->cctx, w->scratch, w->scratch_cap, j->data, sample, 1);
+    if (ZSTD_isError(n) || n >= sample - sample / 32) {
+        return;
+    }
+    n = ZSTD_compressCCtx(w->cctx, w->scratch, w->scratch_cap, j->data, j->len,
+                          w->ing->cas->zstd_level);
     if (ZSTD_isError(n) || n >= j->len - j->len / 32) {
         return;
     }
@@ -388,7 +397,7 @@ static int put_object(struct ingest *ing,
     if (z == NULL) {
         return VOID_ENOMEM;
     }
-    size_t zlen = ZSTD_compress2(ing->self.cctx, z, zcap, buf, len);
+    size_t zlen = ZSTD_compressCCtx(ing->self.cctx, z, zcap, buf, len, ing->cas->zstd_level);
     int zok = !ZSTD_isError(zlen) && zlen < len;
     int rc = void__cas_insert(ing->cas, ing->txn, kind, out, buf, len, zok ? z : buf,
                               zok ? zlen : len, zok ? VOID__CAS_FLAG_ZSTD : 0, &ing->delta);
@@ -464,7 +473,9 @@ static int read_names(int fd, char ***names, size_t *count)
         rc = void__cas_err(errno);
     }
     closedir(d);
-    qsort(v, n, sizeof(*v), name_cmp);
+    if (n > 1) {
+        qsort(v, n, sizeof(*v), name_cmp);
+    }
     *names = v;
     *count = n;
     return rc;
