@@ -155,12 +155,16 @@ int void_cas_put_block(struct void_cas *cas,
  * regular files become file objects, directories directory objects
  * (entries sorted, permission bits kept, symlinks stored as links, other
  * file types skipped and counted). Fills *result. progress may be NULL.
+ * When pin (borrowed) is not NULL, the root is pinned under that name in
+ * the same transaction that completes the put, so no gc can collect it in
+ * between (pin separately and a gc may free an unpinned root first).
  * Returns 0, VOID_ENOTFOUND, VOID_EPERM (unreadable), VOID_EINVAL (root is
  * neither file nor directory), VOID_ERANGE (too deep, name too long),
  * VOID_ENOSPC, VOID_ENOMEM or VOID_EIO; on error nothing is pinned and the
  * blocks written so far are garbage for the next gc. */
 int void_cas_put_path(struct void_cas *cas,
                       const char *path,
+                      const char *pin,
                       void_cas_progress_fn progress,
                       void *progress_arg,
                       struct void_cas_put_result *result);
@@ -169,6 +173,7 @@ int void_cas_put_path(struct void_cas *cas,
  * Errors as void_cas_put_path. */
 int void_cas_put_fd(struct void_cas *cas,
                     int fd,
+                    const char *pin,
                     void_cas_progress_fn progress,
                     void *progress_arg,
                     struct void_cas_put_result *result);

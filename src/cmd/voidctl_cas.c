@@ -155,8 +155,8 @@ static int verb_put(struct void_cas *cas, const struct opts *o)
     struct progress p = {0, 0};
     void_cas_progress_fn fn = o->progress ? progress_draw : NULL;
     const char *src = o->args[0];
-    int rc = strcmp(src, "-") == 0 ? void_cas_put_fd(cas, 0, fn, &p, &r)
-                                   : void_cas_put_path(cas, src, fn, &p, &r);
+    int rc = strcmp(src, "-") == 0 ? void_cas_put_fd(cas, 0, o->pin, fn, &p, &r)
+                                   : void_cas_put_path(cas, src, o->pin, fn, &p, &r);
     progress_end(&p);
     if (rc != 0) {
         if (r.error_name[0] != '\0') {
@@ -165,10 +165,6 @@ static int verb_put(struct void_cas *cas, const struct opts *o)
         } else {
             fail("cannot store", src, rc);
         }
-        return 1;
-    }
-    if (o->pin != NULL && (rc = void_cas_pin(cas, o->pin, &r.root)) != 0) {
-        fail("cannot pin", o->pin, rc);
         return 1;
     }
     if (o->json) {

@@ -13,12 +13,14 @@
 #include "void/assert.h"
 #include "void/error.h"
 
+#include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/file.h>
 #include <sys/stat.h>
+#include <sys/statvfs.h>
 #include <unistd.h>
 #include <zstd.h>
 
@@ -57,7 +59,10 @@ int void__cas_err(int rc)
     case EPERM:
     case EROFS:
         return VOID_EPERM;
+    case EEXIST:
+        return VOID_EEXIST;
     case ENOENT:
+    case ENOTDIR:
     case MDB_NOTFOUND:
         return VOID_ENOTFOUND;
     case ENOMEM:
@@ -76,6 +81,26 @@ void void_cas_config_default(struct void_cas_config *config)
     memset(config, 0, sizeof(*config));
     void_cdc_config_default(&config->cdc);
     config->zstd_level = DEFAULT_ZSTD_LEVEL;
+}
+
+/* 1 if the directory open as dfd has no entries (dfd stays open). */
+static int dir_is_empty(int dfd)
+{
+    int fd = dup(dfd);
+    DIR *d = fd >= 0 ? fdopendir(fd) : NULL;
+    if (d == NULL) {
+        if (fd >= 0) {
+            close(fd);
+        }
+        return 0;
+    }
+    int empty = 1;
+    struct dirent *de;
+    while (empty && (de = readdir(d)) != NULL) {
+        empty = strcmp(de->d_name, ".") == 0 || strcmp(de->d_name, "..") == 0;
+    }
+    closedir(d);
+    return empty;
 }
 
 /* Checks that dir exists (creating it if asked) and that it either holds a
@@ -100,8 +125,10 @@ static int check_dir(const char *dir, int create)
         return void__cas_err(errno);
     }
     int has_data = faccessat(dfd, "data.mdb", F_OK, 0) == 0;
+    int empty = !has_data && create && dir_is_empty(dfd);
     close(dfd);
-    return has_data || create ? 0 : VOID_ECAS_NOT_STORE;
+    /* Never create a store among someone else's files. */
+    return has_data || empty ? 0 : VOID_ECAS_NOT_STORE;
 }
 
 /* Checks the "format" record, writing it into a new store. */
@@ -228,14 +255,34 @@ void void__cas_unlock(struct void_cas *cas)
     VOID_ASSERT(rc == 0);
 }
 
-int void__cas_commit_sync(struct void_cas *cas, MDB_txn *txn)
+/* LMDB reports a short write (what a full disk gives) as EIO. Tell the
+ * user the real cause when the store's filesystem has (almost) no room. */
+static int explain_eio(struct void_cas *cas, int rc)
+{
+    struct statvfs vfs;
+    if (rc == VOID_EIO && cas->lock_fd >= 0 && fstatvfs(cas->lock_fd, &vfs) == 0 &&
+        (uint64_t)vfs.f_bavail * vfs.f_frsize < (1u << 20)) {
+        return VOID_ENOSPC;
+    }
+    return rc;
+}
+
+int void__cas_commit(struct void_cas *cas, MDB_txn *txn)
 {
     VOID_ASSERT(cas->env != NULL && txn != NULL);
-    int rc = mdb_txn_commit(txn);
-    if (rc == 0) {
-        rc = mdb_env_sync(cas->env, 1);
-    }
-    return void__cas_err(rc);
+    return explain_eio(cas, void__cas_err(mdb_txn_commit(txn)));
+}
+
+int void__cas_sync(struct void_cas *cas)
+{
+    VOID_ASSERT(cas->env != NULL);
+    return explain_eio(cas, void__cas_err(mdb_env_sync(cas->env, 1)));
+}
+
+int void__cas_commit_sync(struct void_cas *cas, MDB_txn *txn)
+{
+    int rc = void__cas_commit(cas, txn);
+    return rc == 0 ? void__cas_sync(cas) : rc;
 }
 
 void void__cas_record_header(uint8_t hdr[VOID__CAS_RECORD_HEADER],
@@ -560,18 +607,14 @@ static int pin_drop(struct void_cas *cas, MDB_txn *txn, MDB_val *k)
     return void__cas_err(mdb_del(txn, cas->pins, k, NULL));
 }
 
-int void_cas_pin(struct void_cas *cas, const char *name, const struct void_hash *h)
+int void__cas_pin_txn(struct void_cas *cas, MDB_txn *txn, const char *name, const struct void_hash *h)
 {
-    VOID_ASSERT(cas != NULL && cas->env != NULL);
+    VOID_ASSERT(txn != NULL);
     VOID_ASSERT(name != NULL && h != NULL);
     MDB_val k, hk = {VOID_HASH_SIZE, (void *)(uintptr_t)h->b}, v;
     int rc = pin_name_check(name, &k);
     if (rc != 0) {
         return rc;
-    }
-    MDB_txn *txn;
-    if ((rc = mdb_txn_begin(cas->env, NULL, 0, &txn)) != 0) {
-        return void__cas_err(rc);
     }
     rc = mdb_get(txn, cas->blocks, &hk, &v);
     rc = rc == MDB_NOTFOUND ? VOID_ECAS_MISSING : void__cas_err(rc);
@@ -582,7 +625,19 @@ int void_cas_pin(struct void_cas *cas, const char *name, const struct void_hash 
     if (rc == 0 && (rc = void__cas_refs_add(cas, txn, h, 1, NULL)) == 0) {
         rc = void__cas_err(mdb_put(txn, cas->pins, &k, &hk, 0));
     }
+    return rc;
+}
+
+int void_cas_pin(struct void_cas *cas, const char *name, const struct void_hash *h)
+{
+    VOID_ASSERT(cas != NULL && cas->env != NULL);
+    VOID_ASSERT(name != NULL && h != NULL);
+    MDB_txn *txn;
+    int rc = mdb_txn_begin(cas->env, NULL, 0, &txn);
     if (rc != 0) {
+        return void__cas_err(rc);
+    }
+    if ((rc = void__cas_pin_txn(cas, txn, name, h)) != 0) {
         mdb_txn_abort(txn);
         return rc;
     }

@@ -210,7 +210,7 @@ static int txn_cycle(struct ingest *ing, int again)
     if (rc != 0) {
         mdb_txn_abort(ing->txn);
     } else {
-        rc = void__cas_err(mdb_txn_commit(ing->txn));
+        rc = void__cas_commit(ing->cas, ing->txn);
     }
     ing->txn = NULL;
     return rc == 0 && again ? txn_begin(ing) : rc;
@@ -694,14 +694,16 @@ static int ingest_init(struct ingest *ing,
     return rc == 0 ? txn_begin(ing) : rc;
 }
 
-/* Commits the last transaction and syncs: success means durable. */
-static int ingest_finish(struct ingest *ing)
+/* Pins the root (if asked), commits the last transaction and syncs:
+ * success means durable. */
+static int ingest_finish(struct ingest *ing, const char *pin)
 {
-    int rc = txn_cycle(ing, 0);
-    if (rc == 0) {
-        rc = void__cas_err(mdb_env_sync(ing->cas->env, 1));
+    int rc = pin != NULL ? void__cas_pin_txn(ing->cas, ing->txn, pin, &ing->result->root) : 0;
+    if (rc != 0) {
+        return rc;
     }
-    return rc;
+    rc = txn_cycle(ing, 0);
+    return rc == 0 ? void__cas_sync(ing->cas) : rc;
 }
 
 /* Ingests the root open as fd with status st. */
@@ -725,6 +727,7 @@ static int put_root(struct ingest *ing, int fd, const struct stat *st)
 
 static int put_common(struct void_cas *cas,
                       int fd,
+                      const char *pin,
                       void_cas_progress_fn progress,
                       void *progress_arg,
                       struct void_cas_put_result *result)
@@ -747,7 +750,7 @@ static int put_common(struct void_cas *cas,
         fd = -1;
     }
     if (rc == 0) {
-        rc = ingest_finish(ing);
+        rc = ingest_finish(ing, pin);
     }
     if (fd >= 0) {
         close(fd);
@@ -762,6 +765,7 @@ static int put_common(struct void_cas *cas,
 
 int void_cas_put_path(struct void_cas *cas,
                       const char *path,
+                      const char *pin,
                       void_cas_progress_fn progress,
                       void *progress_arg,
                       struct void_cas_put_result *result)
@@ -780,11 +784,12 @@ int void_cas_put_path(struct void_cas *cas,
     if (fd < 0) {
         return void__cas_err(errno);
     }
-    return put_common(cas, fd, progress, progress_arg, result);
+    return put_common(cas, fd, pin, progress, progress_arg, result);
 }
 
 int void_cas_put_fd(struct void_cas *cas,
                     int fd,
+                    const char *pin,
                     void_cas_progress_fn progress,
                     void *progress_arg,
                     struct void_cas_put_result *result)
@@ -801,5 +806,5 @@ int void_cas_put_fd(struct void_cas *cas,
         close(own);
         return VOID_EINVAL;
     }
-    return put_common(cas, own, progress, progress_arg, result);
+    return put_common(cas, own, pin, progress, progress_arg, result);
 }

@@ -80,9 +80,19 @@ int void__cas_children(uint8_t kind,
                        int (*fn)(void *arg, const struct void_hash *child),
                        void *arg);
 
+/* Points pin name at stored block h inside txn (see void_cas_pin). */
+int void__cas_pin_txn(struct void_cas *cas, MDB_txn *txn, const char *name, const struct void_hash *h);
+
 /* Takes (exclusive != 0: exclusive) or releases (-1) the gc/put lock. */
 int void__cas_lock(struct void_cas *cas, int exclusive);
 void void__cas_unlock(struct void_cas *cas);
+
+/* Commits txn without syncing. Returns 0 or an error (VOID_ENOSPC when
+ * the disk is full); the txn is gone either way. */
+int void__cas_commit(struct void_cas *cas, MDB_txn *txn);
+
+/* Flushes the environment to disk. Returns 0 or an error. */
+int void__cas_sync(struct void_cas *cas);
 
 /* Commits txn and syncs the environment to disk. Returns 0 or an error;
  * the txn is gone either way. */
