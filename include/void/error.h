@@ -51,6 +51,10 @@
     X(BAD_FIELD, "field has an invalid value")                                                     \
     /* ntp / timekeeper */                                                                         \
     /* cas */                                                                                      \
+    X(CAS_NOT_STORE, "directory is not a void cas store")                                          \
+    X(CAS_HASH_MISMATCH, "block content does not match its hash")                                  \
+    X(CAS_MISSING, "block not in the store")                                                       \
+    X(CAS_BAD_RECORD, "malformed block record in the store")                                       \
     /* pbft */                                                                                     \
     /* io / daemon */
 
