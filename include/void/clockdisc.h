@@ -19,7 +19,10 @@
  *    offset + rootdist]. The servers whose interval covers the region where
  *    most intervals overlap are truechimers, provided they are a strict
  *    majority of the usable servers; the rest are falsetickers. Truechimers
- *    are combined, weighted by 1 / root distance.
+ *    are combined, weighted by 1 / root distance. A falseticker stays out
+ *    of later selections while it disagrees with the last majority's
+ *    verdict, so that losing one honest server of three does not hand the
+ *    liar a tie.
  *  - The virtual clock is system clock + correction. The correction follows
  *    the combined offset: its frequency part (the estimated drift of the
  *    system clock: per server a least-squares fit of its raw offsets over
@@ -132,6 +135,7 @@ struct void_clockdisc {
     int have_combined;
     int64_t combined_offset_ns;
     int64_t combined_rootdist_ns;
+    uint64_t combined_sys_ns; /* when the last majority was found */
     uint32_t count_truechimers;
     double combined_freq;
     double freq; /* estimated system clock error, d(offset)/d(sys), dimensionless */

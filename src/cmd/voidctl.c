@@ -12,6 +12,7 @@ static int cmd_version(int argc, char **argv);
 
 static const struct voidctl_command commands[] = {
     {"version", "print the version", cmd_version},
+    {"time", "query NTP servers like chronyc sources (timekeeper)", voidctl_time},
 };
 
 static void usage(FILE *out)

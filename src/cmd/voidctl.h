@@ -14,4 +14,7 @@ struct voidctl_command {
     int (*run)(int argc, char **argv);
 };
 
+/* `voidctl time ...`: NTP sources query (src/cmd/voidctl_time.c). */
+int voidctl_time(int argc, char **argv);
+
 #endif

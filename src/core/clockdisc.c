@@ -288,15 +288,37 @@ static int usable(const struct void_clockdisc_server *s)
            s->state != VOID_CLOCKDISC_DENIED;
 }
 
-/* Marzullo's sweep: the region [*lo, *hi] covered by the most intervals;
- * returns how many cover it. Insertion sort: at most 32 endpoints. */
-static uint32_t intersect(const struct void_clockdisc *d, int64_t *lo, int64_t *hi)
+/* Whether s takes part in the selection at sys_ns. A server that the last
+ * majority voted a falseticker stays out while it still disagrees with that
+ * majority's verdict (projected to now): otherwise, once one honest server
+ * of three dies, the liar and the survivor would tie and the clock would
+ * lose its reference. It is readmitted as soon as it agrees again. */
+static int candidate(const struct void_clockdisc *d,
+                     const struct void_clockdisc_server *s,
+                     uint64_t sys_ns)
+{
+    if (!usable(s)) {
+        return 0;
+    }
+    if (s->state != VOID_CLOCKDISC_FALSETICKER || !d->have_combined) {
+        return 1;
+    }
+    double age = sys_ns > d->combined_sys_ns ? (double)(sys_ns - d->combined_sys_ns) : 0.0;
+    double ref = (double)d->combined_offset_ns + d->combined_freq * age;
+    return fabs((double)s->offset_ns - ref) <=
+           (double)(s->rootdist_ns + d->combined_rootdist_ns);
+}
+
+/* Marzullo's sweep over the candidates in the bit mask cand: the region
+ * [*lo, *hi] covered by the most intervals; returns how many cover it.
+ * Insertion sort: at most 32 endpoints. */
+static uint32_t intersect(const struct void_clockdisc *d, uint32_t cand, int64_t *lo, int64_t *hi)
 {
     struct endpoint ep[2 * VOID_CLOCKDISC_SERVERS_MAX];
     uint32_t n = 0;
     for (uint32_t i = 0; i < d->config.count_servers; i++) {
         const struct void_clockdisc_server *s = &d->servers[i];
-        if (usable(s)) {
+        if (cand & (1u << i)) {
             ep[n++] = (struct endpoint){s->offset_ns - s->rootdist_ns, -1};
             ep[n++] = (struct endpoint){s->offset_ns + s->rootdist_ns, +1};
         }
@@ -403,23 +425,26 @@ static void combine(struct void_clockdisc *d)
  * combines the truechimers. Returns 1 if a new combined offset exists. */
 static int select_sources(struct void_clockdisc *d, uint64_t sys_ns)
 {
-    uint32_t n = 0;
+    uint32_t cand = 0, n = 0;
     for (uint32_t i = 0; i < d->config.count_servers; i++) {
-        n += (uint32_t)usable(&d->servers[i]);
+        if (candidate(d, &d->servers[i], sys_ns)) {
+            cand |= 1u << i;
+            n++;
+        }
     }
     d->count_truechimers = 0;
     if (n == 0) {
         return 0;
     }
     int64_t lo = 0, hi = 0;
-    uint32_t best = intersect(d, &lo, &hi);
+    uint32_t best = intersect(d, cand, &lo, &hi);
     int majority = 2 * best > n;
     struct void_clockdisc_alert a = {VOID_CLOCKDISC_ALERT_NO_MAJORITY, sys_ns,
                                      d->combined_offset_ns, (int64_t)n, 0};
     raise_alert(d, a.kind, !majority, &a);
     for (uint32_t i = 0; i < d->config.count_servers; i++) {
         struct void_clockdisc_server *s = &d->servers[i];
-        if (!usable(s)) {
+        if (!(cand & (1u << i))) {
             continue;
         }
         int covers = s->offset_ns - s->rootdist_ns <= lo && s->offset_ns + s->rootdist_ns >= hi;
@@ -437,6 +462,7 @@ static int select_sources(struct void_clockdisc *d, uint64_t sys_ns)
     }
     VOID_ASSERT(d->count_truechimers == best);
     combine(d);
+    d->combined_sys_ns = sys_ns;
     return 1;
 }
 

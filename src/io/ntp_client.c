@@ -204,6 +204,14 @@ static int8_t poll_log2(uint64_t poll_ns)
 
 static void send_request(struct void_ntp_client *c, struct void_ntp_client_server *s)
 {
+    if (s->sent_xmt != 0) {
+        /* The next poll closes the previous reply window early. */
+        uv_timer_stop(&s->timeout);
+        on_timeout(&s->timeout);
+        if (c->closing) {
+            return; /* the event callback closed the client */
+        }
+    }
     uint64_t xmt = 0;
     while (xmt == 0) {
         randombytes_buf(&xmt, sizeof(xmt));
@@ -236,12 +244,12 @@ static void on_poll_timer(uv_timer_t *t)
     uint64_t sys = void_ntp_client_sys_now(c);
     uint32_t mask = 0;
     uint64_t next = void_clockdisc_tick(&c->disc, sys, &mask);
-    for (uint32_t i = 0; i < c->config.count_servers; i++) {
+    for (uint32_t i = 0; i < c->config.count_servers && !c->closing; i++) {
         if (mask & (1u << i)) {
             send_request(c, &c->servers[i]);
         }
     }
-    if (next == UINT64_MAX) {
+    if (c->closing || next == UINT64_MAX) {
         return; /* every server denied us: nothing left to poll */
     }
     uint64_t wait_ms = next > sys ? (next - sys + 999999) / 1000000 : 1;

@@ -87,6 +87,9 @@ static void on_alert(void *ctx, const struct void_clockdisc_alert *a)
 static void sim_init(struct sim *w, uint64_t seed, uint32_t n, double drift, int64_t sys0_ns)
 {
     memset(w, 0, sizeof(*w));
+    /* VOID_CLOCKDISC_SEED_OFFSET=k reruns every scenario on other seeds. */
+    const char *off = getenv("VOID_CLOCKDISC_SEED_OFFSET");
+    seed += off != NULL ? strtoull(off, NULL, 10) : 0;
     w->seed = seed;
     void_prng_seed(&w->prng, seed);
     w->n = n;
@@ -271,6 +274,27 @@ static void test_clockdisc_rejects_one_falseticker(void **state)
     }
 }
 
+/* Setup: 3 servers, server 2 serving time 1 s fast, drift +200 ppm.
+ * Action: server 0 (honest) dies at minute 30 for good; two simulated
+ * hours. Expected: the survivor and the liar do not tie: server 2 stays a
+ * falseticker, server 1 is the lone truechimer, and the virtual clock stays
+ * within 1 ms of true time. */
+static void test_clockdisc_falseticker_stays_out_when_an_honest_server_dies(void **state)
+{
+    (void)state;
+    static struct sim w;
+    sim_init(&w, 3500, 3, 200e-6, -15 * MS);
+    w.servers[2].error_ns = 1 * S;
+    w.servers[0].dead_from_ns = 30 * 60 * S;
+    w.servers[0].dead_until_ns = INT64_MAX;
+    sim_run(&w, 120 * 60 * S);
+    assert_int_equal(w.disc.servers[0].state, VOID_CLOCKDISC_UNREACHABLE);
+    assert_int_equal(w.disc.servers[1].state, VOID_CLOCKDISC_TRUECHIMER);
+    assert_int_equal(w.disc.servers[2].state, VOID_CLOCKDISC_FALSETICKER);
+    assert_int_equal(w.alerts[VOID_CLOCKDISC_ALERT_NO_MAJORITY], 0);
+    assert_converged(&w);
+}
+
 /* Setup: 3 honest servers, drift -400 ppm. Action: server 0 dies at minute
  * 30 and comes back at minute 80; server 2 dies at minute 100 and comes back
  * at minute 150; three simulated hours. Expected: each dead server becomes
@@ -427,6 +451,7 @@ int main(void)
         cmocka_unit_test(test_clockdisc_converges_under_drift_jitter_and_asymmetry),
         cmocka_unit_test(test_clockdisc_rejects_one_falseticker),
         cmocka_unit_test(test_clockdisc_fails_over_when_servers_die_and_return),
+        cmocka_unit_test(test_clockdisc_falseticker_stays_out_when_an_honest_server_dies),
         cmocka_unit_test(test_clockdisc_slews_at_bounded_rate_never_jumps),
         cmocka_unit_test(test_clockdisc_now_holds_when_system_clock_steps_back),
         cmocka_unit_test(test_clockdisc_two_disagreeing_servers_have_no_majority),
