@@ -5,7 +5,9 @@
  * sources`: it runs the real NTP client (src/io/ntp_client.c) against the
  * given servers for a few polls, then prints what the discipline core made
  * of them: per server offset, delay, jitter, stratum, reach and selection
- * state, and the combined offset of the truechimers. It never touches any
+ * state, and the combined offset of the truechimers. `voidctl time watch`
+ * keeps the same client running and prints one JSON status line at a time,
+ * which is how the real-peer test watches failover. Neither touches any
  * clock.
  */
 #include "cmd/voidctl.h"
@@ -14,6 +16,7 @@
 #include "void/ntp_client.h"
 
 #include <jansson.h>
+#include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -30,12 +33,18 @@ struct sources_opts {
     uint32_t samples;
     uint64_t timeout_ms;
     uint64_t interval_ms;
+    uint64_t duration_ms; /* watch: 0 runs until SIGINT/SIGTERM */
+    uint64_t report_ms;   /* watch: one status line per report_ms */
 };
 
 struct sources_run {
     struct sources_opts *opts;
     struct void_ntp_client client;
     uv_timer_t deadline;
+    uv_timer_t report;       /* watch only */
+    uv_signal_t sigint, sigterm; /* watch only */
+    int watch;
+    uint64_t start_ns;
     int stopping;
 };
 
@@ -44,6 +53,9 @@ static void time_usage(FILE *out)
     fprintf(out,
             "usage: voidctl time sources --server HOST:PORT [--server HOST:PORT ...]\n"
             "                            [--json] [--samples N] [--timeout-ms T] [--interval-ms I]\n"
+            "       voidctl time watch --server HOST:PORT [--server HOST:PORT ...]\n"
+            "                            [--duration-ms D] [--report-ms R] [--timeout-ms T]\n"
+            "                            [--interval-ms I]\n"
             "\n"
             "Queries each NTP server N times (default %d, at most %d), I ms apart (default %d),\n"
             "waiting up to T ms per reply (default %d), and prints per server the offset of\n"
@@ -52,9 +64,14 @@ static void time_usage(FILE *out)
             "falseticker, no-majority, unreachable, denied), then the combined offset of the\n"
             "truechimers. HOST may be a name, an IPv4 address or [IPv6]; PORT defaults to 123.\n"
             "\n"
+            "watch keeps the client running (polling every I ms, default %d) for D ms or\n"
+            "until interrupted, and prints one JSON line every R ms (default 1000): the\n"
+            "disciplined clock's correction and frequency, the combined offset and each\n"
+            "server's state, as the daemon's timekeeper would see them.\n"
+            "\n"
             "Exit status: 0 with a combined offset; 1 if no server answered, the servers\n"
             "have no majority, or a name does not resolve; 2 on a usage error.\n",
-            SAMPLES_DEF, VOID_CLOCKDISC_FILTER, INTERVAL_MS_DEF, TIMEOUT_MS_DEF);
+            SAMPLES_DEF, VOID_CLOCKDISC_FILTER, INTERVAL_MS_DEF, TIMEOUT_MS_DEF, INTERVAL_MS_DEF);
 }
 
 static int parse_u64(const char *s, uint64_t lo, uint64_t hi, uint64_t *out)
@@ -78,6 +95,7 @@ static int parse_opts(int argc, char **argv, struct sources_opts *o)
     o->samples = SAMPLES_DEF;
     o->timeout_ms = TIMEOUT_MS_DEF;
     o->interval_ms = INTERVAL_MS_DEF;
+    o->report_ms = 1000;
     for (int i = 0; i < argc; i++) {
         const char *a = argv[i], *v = i + 1 < argc ? argv[i + 1] : NULL;
         uint64_t n = 0;
@@ -97,6 +115,10 @@ static int parse_opts(int argc, char **argv, struct sources_opts *o)
             o->timeout_ms = n;
         } else if (strcmp(a, "--interval-ms") == 0 && parse_u64(v, 10, 60000, &n) == 0) {
             o->interval_ms = n;
+        } else if (strcmp(a, "--duration-ms") == 0 && parse_u64(v, 0, UINT32_MAX, &n) == 0) {
+            o->duration_ms = n;
+        } else if (strcmp(a, "--report-ms") == 0 && parse_u64(v, 10, 3600000, &n) == 0) {
+            o->report_ms = n;
         } else {
             fprintf(stderr, "voidctl time sources: bad or incomplete option '%s'\n", a);
             return 2;
@@ -132,6 +154,11 @@ static void stop(struct sources_run *r)
     }
     r->stopping = 1;
     uv_close((uv_handle_t *)&r->deadline, NULL);
+    if (r->watch) {
+        uv_close((uv_handle_t *)&r->report, NULL);
+        uv_close((uv_handle_t *)&r->sigint, NULL);
+        uv_close((uv_handle_t *)&r->sigterm, NULL);
+    }
     void_ntp_client_close(&r->client, NULL);
 }
 
@@ -140,7 +167,7 @@ static void on_event(void *ctx, uint32_t server, int rc)
     struct sources_run *r = ctx;
     (void)server;
     (void)rc;
-    if (all_done(r)) {
+    if (!r->watch && all_done(r)) {
         stop(r);
     }
 }
@@ -243,19 +270,77 @@ static void print_json(const struct sources_run *r)
     json_decref(root);
 }
 
-static int run_sources(struct sources_opts *o)
+/* ---- watch ---------------------------------------------------------------- */
+
+/* One compact JSON line: elapsed time, the disciplined clock and each
+ * server's view, from the running client. */
+static void on_report(uv_timer_t *t)
+{
+    struct sources_run *r = t->data;
+    struct void_clockdisc *d = &r->client.disc;
+    uint64_t sys = void_ntp_client_sys_now(&r->client);
+    uint64_t virt = void_clockdisc_now(d, sys);
+    json_t *servers = json_array();
+    for (uint32_t i = 0; i < r->opts->count_servers; i++) {
+        const struct void_clockdisc_server *ds = &d->servers[i];
+        json_t *o = json_pack("{s:s, s:s, s:i}", "server", r->client.servers[i].name, "state",
+                              state_of(r, i), "reach", (int)ds->reach);
+        json_object_set_new(o, "offset_ns",
+                            ds->count_filter > 0 ? json_integer(ds->offset_ns) : json_null());
+        json_array_append_new(servers, o);
+    }
+    json_t *root = json_pack("{s:I, s:I, s:f, s:i}", "elapsed_ms",
+                             (json_int_t)((sys - r->start_ns) / 1000000),
+                             "correction_ns", (json_int_t)((int64_t)virt - (int64_t)sys),
+                             "freq_ppm", void_clockdisc_freq_ppm(d), "truechimers",
+                             (int)d->count_truechimers);
+    json_object_set_new(root, "combined_offset_ns", d->have_combined
+                                                        ? json_integer(d->combined_offset_ns)
+                                                        : json_null());
+    json_object_set_new(root, "servers", servers);
+    char *text = json_dumps(root, JSON_COMPACT);
+    if (text != NULL) {
+        printf("%s\n", text);
+        fflush(stdout);
+        free(text);
+    }
+    json_decref(root);
+}
+
+static void on_signal(uv_signal_t *h, int signum)
+{
+    (void)signum;
+    stop(h->data);
+}
+
+/* Arms what only watch needs: the report timer and clean exit on signals. */
+static void start_watch(struct sources_run *r, uv_loop_t *loop)
+{
+    r->start_ns = void_ntp_client_sys_now(&r->client);
+    uv_timer_init(loop, &r->report);
+    r->report.data = r;
+    uv_timer_start(&r->report, on_report, r->opts->report_ms, r->opts->report_ms);
+    uv_signal_init(loop, &r->sigint);
+    uv_signal_init(loop, &r->sigterm);
+    r->sigint.data = r->sigterm.data = r;
+    uv_signal_start(&r->sigint, on_signal, SIGINT);
+    uv_signal_start(&r->sigterm, on_signal, SIGTERM);
+}
+
+static int run_sources(struct sources_opts *o, int watch)
 {
     uv_loop_t loop;
     uv_loop_init(&loop);
     static struct sources_run r; /* big (socket state per server): keep it off the stack */
     memset(&r, 0, sizeof(r));
     r.opts = o;
+    r.watch = watch;
     struct void_ntp_client_config cfg = {
         .servers = o->servers,
         .count_servers = o->count_servers,
         .disc = {.poll_min_ns = o->interval_ms * 1000000ull,
                  .poll_max_ns = o->interval_ms * 1000000ull,
-                 .unreach_polls = o->samples},
+                 .unreach_polls = watch ? 0 : o->samples},
         .timeout_ms = o->timeout_ms,
         .on_event = on_event,
         .event_ctx = &r};
@@ -267,7 +352,14 @@ static int run_sources(struct sources_opts *o)
     }
     uv_timer_init(&loop, &r.deadline);
     r.deadline.data = &r;
-    uv_timer_start(&r.deadline, on_deadline, o->samples * o->interval_ms + o->timeout_ms + 500, 0);
+    uint64_t deadline_ms = o->samples * o->interval_ms + o->timeout_ms + 500;
+    if (watch) {
+        start_watch(&r, &loop);
+        deadline_ms = o->duration_ms;
+    }
+    if (deadline_ms > 0) {
+        uv_timer_start(&r.deadline, on_deadline, deadline_ms, 0);
+    }
     rc = void_ntp_client_start(&r.client);
     if (rc != 0) {
         fprintf(stderr, "voidctl time sources: cannot open sockets: %s\n", void_strerror(rc));
@@ -277,6 +369,9 @@ static int run_sources(struct sources_opts *o)
     uv_loop_close(&loop);
     if (rc != 0) {
         return 1;
+    }
+    if (watch) {
+        return 0;
     }
     if (o->json) {
         print_json(&r);
@@ -325,7 +420,17 @@ static int cmd_sources(int argc, char **argv)
     if (rc == 0) {
         rc = check_servers(&o);
     }
-    return rc != 0 ? rc : run_sources(&o);
+    return rc != 0 ? rc : run_sources(&o, 0);
+}
+
+static int cmd_watch(int argc, char **argv)
+{
+    static struct sources_opts o;
+    int rc = parse_opts(argc, argv, &o);
+    if (rc == 0) {
+        rc = check_servers(&o);
+    }
+    return rc != 0 ? rc : run_sources(&o, 1);
 }
 
 int voidctl_time(int argc, char **argv)
@@ -334,14 +439,14 @@ int voidctl_time(int argc, char **argv)
         time_usage(argc < 2 ? stderr : stdout);
         return argc < 2 ? 2 : 0;
     }
-    if (strcmp(argv[1], "sources") == 0) {
+    if (strcmp(argv[1], "sources") == 0 || strcmp(argv[1], "watch") == 0) {
         for (int i = 2; i < argc; i++) {
             if (strcmp(argv[i], "--help") == 0 || strcmp(argv[i], "-h") == 0) {
                 time_usage(stdout);
                 return 0;
             }
         }
-        return cmd_sources(argc - 2, argv + 2);
+        return argv[1][0] == 's' ? cmd_sources(argc - 2, argv + 2) : cmd_watch(argc - 2, argv + 2);
     }
     fprintf(stderr, "voidctl time: unknown subcommand '%s' (try voidctl time --help)\n", argv[1]);
     return 2;
