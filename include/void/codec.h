@@ -54,7 +54,7 @@ enum void_msg_type {
 #undef VOID__X
 };
 
-/* Name of a type ("PREPARE"), or NULL if unknown. */
+/* Name of a type ("PREPARE"), or NULL if unknown. Cannot fail. */
 const char *void_msg_type_name(int type);
 
 /* A decoded frame. body and sig point into the buffer given to decode and
@@ -68,12 +68,15 @@ struct void_frame {
     const uint8_t *sig;
 };
 
-/* Size of the frame for a body of body_len bytes. */
+/* Size of the frame for a body of body_len bytes. Cannot fail. */
 size_t void_codec_frame_size(uint32_t body_len);
 
-/* Writes header, body and signature into buf (capacity cap) and sets *out_len.
- * frame->sig is ignored. Returns 0, VOID_EOVERSIZED (body too large),
- * VOID_EBAD_TYPE, or VOID_EFULL (cap too small). */
+/* Writes header, body and signature (by kp, domain FRAME) into buf (capacity
+ * cap) and sets *out_len. frame, kp and frame->body are borrowed for the call;
+ * frame->body may point at buf + VOID_CODEC_HEADER_SIZE (a body built in
+ * place) and frame->sig is ignored. Returns 0, VOID_EOVERSIZED (body too
+ * large), VOID_EBAD_TYPE, VOID_EFULL (cap too small) or VOID_ENOMEM (frame
+ * over 4 KiB and no memory to sign it). */
 int void_codec_encode(const struct void_frame *frame,
                       const struct void_sign_keypair *kp,
                       uint8_t *buf,
@@ -81,9 +84,12 @@ int void_codec_encode(const struct void_frame *frame,
                       size_t *out_len);
 
 /* Parses buf[0..len) into *frame without checking the signature. len must be
- * exactly one frame. Returns 0, VOID_ETRUNCATED, VOID_EOVERSIZED,
- * VOID_EBAD_MAGIC, VOID_EBAD_VERSION, VOID_EBAD_TYPE, VOID_EBAD_FIELD (flags)
- * or VOID_EBAD_LENGTH (trailing bytes after the signature). */
+ * exactly one frame. Checks run in header order, so the first bad field
+ * names the error: VOID_ETRUNCATED (fewer bytes than the header, or than the
+ * length field promises), VOID_EBAD_MAGIC, VOID_EBAD_VERSION, VOID_EBAD_TYPE,
+ * VOID_EBAD_FIELD (flags not 0), VOID_EOVERSIZED (length field over
+ * VOID_CODEC_BODY_MAX), VOID_EBAD_LENGTH (bytes left after the signature).
+ * Returns 0 on success; *frame is written only then. */
 int void_codec_decode(const uint8_t *buf, size_t len, struct void_frame *frame);
 
 /* For a stream: given the first len bytes available, the size of the whole
@@ -92,9 +98,10 @@ int void_codec_decode(const uint8_t *buf, size_t len, struct void_frame *frame);
  * valid frame. */
 long void_codec_peek_size(const uint8_t *buf, size_t len);
 
-/* Decodes and verifies the signature with the sender's key from ring.
- * Returns what void_codec_decode returns, or VOID_EUNKNOWN_SENDER,
- * VOID_EBAD_SIG. */
+/* Decodes and verifies the signature with the sender's key from ring
+ * (borrowed for the call). Returns what void_codec_decode returns, or
+ * VOID_EUNKNOWN_SENDER, VOID_EBAD_SIG (or VOID_ENOMEM as void_sign_verify);
+ * *frame is written only on success. */
 int void_codec_decode_verified(const uint8_t *buf,
                                size_t len,
                                const struct void_keyring *ring,

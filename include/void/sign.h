@@ -51,21 +51,27 @@ int void_sign_keypair_generate(struct void_sign_keypair *kp);
 
 /* Deterministic key pair from a 32-byte seed (tests and the simulator).
  * Returns 0 or VOID_EINTERNAL. */
-int void_sign_keypair_from_seed(struct void_sign_keypair *kp, const uint8_t seed[VOID_SIGN_SEED_SIZE]);
+int void_sign_keypair_from_seed(struct void_sign_keypair *kp,
+                                const uint8_t seed[VOID_SIGN_SEED_SIZE]);
 
 /* Wipes the secret key (sodium_memzero). Cannot fail. */
 void void_sign_keypair_wipe(struct void_sign_keypair *kp);
 
-/* Signs domain prefix || msg[0..len). msg is borrowed for the call. Returns 0,
- * VOID_EINVAL (bad domain) or VOID_EOVERSIZED (len > VOID_SIGN_MSG_MAX). */
+/* Signs domain prefix || msg[0..len) with kp's secret key into sig. msg (may be
+ * NULL when len is 0) and kp are borrowed for the call. Messages up to 4 KiB
+ * are prefixed on the stack; larger ones in a temporary heap buffer. Returns
+ * 0, VOID_EINVAL (bad domain), VOID_EOVERSIZED (len > VOID_SIGN_MSG_MAX) or
+ * VOID_ENOMEM (large message and no memory). */
 int void_sign(const struct void_sign_keypair *kp,
               enum void_sign_domain domain,
               const uint8_t *msg,
               size_t len,
               uint8_t sig[VOID_SIGN_SIZE]);
 
-/* Verifies a signature made by void_sign. Returns 0 or VOID_EBAD_SIG (also for
- * a bad domain or oversized message: nothing distinguishes a forgery). */
+/* Verifies a signature made by void_sign over the same domain and message.
+ * All pointers are borrowed for the call. Returns 0 or VOID_EBAD_SIG (also for
+ * a bad domain or oversized message: nothing distinguishes a forgery), or
+ * VOID_ENOMEM (message over 4 KiB and no memory for the prefixed copy). */
 int void_sign_verify(const uint8_t public_key[VOID_SIGN_PUBLIC_KEY_SIZE],
                      enum void_sign_domain domain,
                      const uint8_t *msg,
@@ -74,9 +80,11 @@ int void_sign_verify(const uint8_t public_key[VOID_SIGN_PUBLIC_KEY_SIZE],
 
 /* Key files. The private key file holds the 32-byte seed in hex on one line
  * ("void-ed25519-secret <hex>") and is written with mode 0600; reading it
- * refuses a file that group or others can read (VOID_EKEY_PERM) and fills
- * errbuf with a message that says how to fix it (chmod 600 PATH). The public
- * key file holds "void-ed25519-public <hex>". errbuf may be NULL.
+ * refuses a file that group or others have any access to (mode & 0077,
+ * VOID_EKEY_PERM) and fills errbuf with a message that says how to fix it
+ * (chmod 600 PATH). The public key file holds "void-ed25519-public <hex>" and
+ * is written 0644. Paths and kp are borrowed for the call; errbuf (capacity
+ * errcap) may be NULL and receives a one-line reason on any error.
  * Errors: VOID_EIO, VOID_ENOTFOUND, VOID_EKEY_PERM, VOID_EKEY_FORMAT, VOID_EEXIST
  * (write refuses to overwrite). */
 int void_sign_keyfile_write(const char *secret_path,
@@ -107,10 +115,13 @@ struct void_keyring {
     uint8_t keys[VOID_KEYRING_MAX][VOID_SIGN_PUBLIC_KEY_SIZE];
 };
 
+/* Empties ring (caller-owned storage). Cannot fail. */
 void void_keyring_init(struct void_keyring *ring);
-/* Returns 0, VOID_EEXIST (id present with another key) or VOID_EFULL. Adding
- * the same (id, key) twice is a no-op. */
-int void_keyring_add(struct void_keyring *ring, uint32_t id, const uint8_t key[VOID_SIGN_PUBLIC_KEY_SIZE]);
+/* Adds id -> key (key copied). Returns 0, VOID_EEXIST (id present with another
+ * key) or VOID_EFULL. Adding the same (id, key) twice is a no-op. */
+int void_keyring_add(struct void_keyring *ring,
+                     uint32_t id,
+                     const uint8_t key[VOID_SIGN_PUBLIC_KEY_SIZE]);
 /* Returns a pointer into ring (valid until the ring changes) or NULL. */
 const uint8_t *void_keyring_get(const struct void_keyring *ring, uint32_t id);
 /* Verifies sig by node id's key: 0, VOID_EUNKNOWN_SENDER or VOID_EBAD_SIG. */
@@ -121,7 +132,8 @@ int void_keyring_verify(const struct void_keyring *ring,
                         size_t len,
                         const uint8_t sig[VOID_SIGN_SIZE]);
 
-/* Constant-time equality of two secrets/digests: 1 when equal. */
+/* Constant-time equality (sodium_memcmp) of two secrets/digests of len bytes:
+ * 1 when equal, 0 otherwise. Cannot fail. */
 int void_sign_ct_equal(const uint8_t *a, const uint8_t *b, size_t len);
 
 #endif

@@ -253,6 +253,14 @@ static int parse_logical(const char *s, struct void_hlc_ts *out)
     return 0;
 }
 
+static unsigned days_in_month(uint64_t y, uint64_t m)
+{
+    static const unsigned days[12] = {31, 28, 31, 30, 31, 30, 31, 31, 30, 31, 30, 31};
+    VOID_ASSERT(m >= 1 && m <= 12);
+    int leap = (y % 4 == 0 && y % 100 != 0) || y % 400 == 0;
+    return days[m - 1] + (m == 2 && leap ? 1u : 0u);
+}
+
 static int parse_iso(const char *s, struct void_hlc_ts *out)
 {
     uint64_t y, mo, d, h, mi, sec, frac = 0;
@@ -261,7 +269,8 @@ static int parse_iso(const char *s, struct void_hlc_ts *out)
         read_digits(&s, 2, &mi) || *s++ != ':' || read_digits(&s, 2, &sec)) {
         return VOID_EPARSE;
     }
-    if (mo < 1 || mo > 12 || d < 1 || d > 31 || h > 23 || mi > 59 || sec > 60 || y < 1970) {
+    if (mo < 1 || mo > 12 || d < 1 || d > days_in_month(y, mo) || h > 23 || mi > 59 || sec > 60 ||
+        y < 1970) {
         return VOID_EPARSE;
     }
     if (*s == '.') {
