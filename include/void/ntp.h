@@ -20,17 +20,17 @@
 #include <stddef.h>
 #include <stdint.h>
 
-#define VOID_NTP_PACKET_SIZE      48
-#define VOID_NTP_UNIX_OFFSET_S    2208988800ull /* seconds from 1900 to 1970 */
-#define VOID_NTP_VERSION          4
-#define VOID_NTP_MODE_CLIENT      3
-#define VOID_NTP_MODE_SERVER      4
-#define VOID_NTP_LEAP_ALARM       3
-#define VOID_NTP_STRATUM_KOD      0
-#define VOID_NTP_STRATUM_UNSYNC   16
-#define VOID_NTP_ROOT_DIST_MAX_NS 16000000000ll /* RFC 5905 MAXDIST is 16 s */
-#define VOID_NTP_DELAY_MAX_NS     10000000000ll /* a 10 s round trip is absurd */
-#define VOID_NTP_SERVER_HOLD_MAX_NS 1000000000ll /* server held a request > 1 s */
+#define VOID_NTP_PACKET_SIZE        48
+#define VOID_NTP_UNIX_OFFSET_S      2208988800ull /* seconds from 1900 to 1970 */
+#define VOID_NTP_VERSION            4
+#define VOID_NTP_MODE_CLIENT        3
+#define VOID_NTP_MODE_SERVER        4
+#define VOID_NTP_LEAP_ALARM         3
+#define VOID_NTP_STRATUM_KOD        0
+#define VOID_NTP_STRATUM_UNSYNC     16
+#define VOID_NTP_ROOT_DIST_MAX_NS   16000000000ll /* RFC 5905 MAXDIST is 16 s */
+#define VOID_NTP_DELAY_MAX_NS       10000000000ll /* a 10 s round trip is absurd */
+#define VOID_NTP_SERVER_HOLD_MAX_NS 1000000000ll  /* server held a request > 1 s */
 
 /* One NTP header, fields in host order. Timestamps are raw 32.32 values;
  * root_delay and root_dispersion raw 16.16 seconds. */
@@ -54,7 +54,7 @@ struct void_ntp_packet {
  * time (positive: the local clock is behind). */
 struct void_ntp_sample {
     int64_t offset_ns;
-    int64_t delay_ns;     /* round trip minus server hold time, >= 0 */
+    int64_t delay_ns; /* round trip minus server hold time, >= 0 */
     int64_t root_delay_ns;
     int64_t root_disp_ns;
     uint8_t stratum;

@@ -41,7 +41,7 @@ struct sources_run {
     struct sources_opts *opts;
     struct void_ntp_client client;
     uv_timer_t deadline;
-    uv_timer_t report;       /* watch only */
+    uv_timer_t report;           /* watch only */
     uv_signal_t sigint, sigterm; /* watch only */
     int watch;
     uint64_t start_ns;
@@ -50,28 +50,33 @@ struct sources_run {
 
 static void time_usage(FILE *out)
 {
-    fprintf(out,
-            "usage: voidctl time sources --server HOST:PORT [--server HOST:PORT ...]\n"
-            "                            [--json] [--samples N] [--timeout-ms T] [--interval-ms I]\n"
-            "       voidctl time watch --server HOST:PORT [--server HOST:PORT ...]\n"
-            "                            [--duration-ms D] [--report-ms R] [--timeout-ms T]\n"
-            "                            [--interval-ms I]\n"
-            "\n"
-            "Queries each NTP server N times (default %d, at most %d), I ms apart (default %d),\n"
-            "waiting up to T ms per reply (default %d), and prints per server the offset of\n"
-            "the server relative to this machine's clock, round-trip delay, jitter, stratum,\n"
-            "reach (octal register of answered polls) and selection state (truechimer,\n"
-            "falseticker, no-majority, unreachable, denied), then the combined offset of the\n"
-            "truechimers. HOST may be a name, an IPv4 address or [IPv6]; PORT defaults to 123.\n"
-            "\n"
-            "watch keeps the client running (polling every I ms, default %d) for D ms or\n"
-            "until interrupted, and prints one JSON line every R ms (default 1000): the\n"
-            "disciplined clock's correction and frequency, the combined offset and each\n"
-            "server's state, as the daemon's timekeeper would see them.\n"
-            "\n"
-            "Exit status: 0 with a combined offset; 1 if no server answered, the servers\n"
-            "have no majority, or a name does not resolve; 2 on a usage error.\n",
-            SAMPLES_DEF, VOID_CLOCKDISC_FILTER, INTERVAL_MS_DEF, TIMEOUT_MS_DEF, INTERVAL_MS_DEF);
+    fprintf(
+        out,
+        "usage: voidctl time sources --server HOST:PORT [--server HOST:PORT ...]\n"
+        "                            [--json] [--samples N] [--timeout-ms T] [--interval-ms I]\n"
+        "       voidctl time watch --server HOST:PORT [--server HOST:PORT ...]\n"
+        "                            [--duration-ms D] [--report-ms R] [--timeout-ms T]\n"
+        "                            [--interval-ms I]\n"
+        "\n"
+        "Queries each NTP server N times (default %d, at most %d), I ms apart (default %d),\n"
+        "waiting up to T ms per reply (default %d), and prints per server the offset of\n"
+        "the server relative to this machine's clock, round-trip delay, jitter, stratum,\n"
+        "reach (octal register of answered polls) and selection state (truechimer,\n"
+        "falseticker, no-majority, unreachable, denied), then the combined offset of the\n"
+        "truechimers. HOST may be a name, an IPv4 address or [IPv6]; PORT defaults to 123.\n"
+        "\n"
+        "watch keeps the client running (polling every I ms, default %d) for D ms or\n"
+        "until interrupted, and prints one JSON line every R ms (default 1000): the\n"
+        "disciplined clock's correction and frequency, the combined offset and each\n"
+        "server's state, as the daemon's timekeeper would see them.\n"
+        "\n"
+        "Exit status: 0 with a combined offset; 1 if no server answered, the servers\n"
+        "have no majority, or a name does not resolve; 2 on a usage error.\n",
+        SAMPLES_DEF,
+        VOID_CLOCKDISC_FILTER,
+        INTERVAL_MS_DEF,
+        TIMEOUT_MS_DEF,
+        INTERVAL_MS_DEF);
 }
 
 static int parse_u64(const char *s, uint64_t lo, uint64_t hi, uint64_t *out)
@@ -139,8 +144,7 @@ static int all_done(const struct sources_run *r)
         const struct void_ntp_client_server *s = &r->client.servers[i];
         uint64_t ended = s->count_accepted + s->count_timeouts + s->count_kod + s->count_unsync +
                          s->count_send_errors;
-        if (ended < r->opts->samples &&
-            r->client.disc.servers[i].state != VOID_CLOCKDISC_DENIED) {
+        if (ended < r->opts->samples && r->client.disc.servers[i].state != VOID_CLOCKDISC_DENIED) {
             return 0;
         }
     }
@@ -198,28 +202,45 @@ static void address_of(const struct void_ntp_client_server *s, char *buf, size_t
 static void print_table(const struct sources_run *r)
 {
     const struct void_clockdisc *d = &r->client.disc;
-    printf("%-12s %-24s %-16s %7s %5s %12s %11s %11s %7s\n", "State", "Server", "Address",
-           "Stratum", "Reach", "Offset(us)", "Delay(us)", "Jitter(us)", "Replies");
+    printf("%-12s %-24s %-16s %7s %5s %12s %11s %11s %7s\n",
+           "State",
+           "Server",
+           "Address",
+           "Stratum",
+           "Reach",
+           "Offset(us)",
+           "Delay(us)",
+           "Jitter(us)",
+           "Replies");
     for (uint32_t i = 0; i < r->opts->count_servers; i++) {
         const struct void_ntp_client_server *s = &r->client.servers[i];
         const struct void_clockdisc_server *ds = &d->servers[i];
         char addr[64];
         address_of(s, addr, sizeof(addr));
-        printf("%-12s %-24s %-16s %7u %5o", state_of(r, i), s->name, addr, (unsigned)ds->stratum,
+        printf("%-12s %-24s %-16s %7u %5o",
+               state_of(r, i),
+               s->name,
+               addr,
+               (unsigned)ds->stratum,
                (unsigned)ds->reach);
         if (ds->count_filter > 0) {
-            printf(" %+12.1f %11.1f %11.1f", (double)ds->offset_ns / 1e3,
-                   (double)ds->delay_ns / 1e3, (double)ds->jitter_ns / 1e3);
+            printf(" %+12.1f %11.1f %11.1f",
+                   (double)ds->offset_ns / 1e3,
+                   (double)ds->delay_ns / 1e3,
+                   (double)ds->jitter_ns / 1e3);
         } else {
             printf(" %12s %11s %11s", "-", "-", "-");
         }
-        printf(" %3llu/%-3llu\n", (unsigned long long)s->count_accepted,
+        printf(" %3llu/%-3llu\n",
+               (unsigned long long)s->count_accepted,
                (unsigned long long)s->count_sent);
     }
     if (d->count_truechimers > 0) {
         printf("\nCombined offset: %+.1f us (%u truechimer%s of %u servers)\n",
-               (double)d->combined_offset_ns / 1e3, d->count_truechimers,
-               d->count_truechimers == 1 ? "" : "s", r->opts->count_servers);
+               (double)d->combined_offset_ns / 1e3,
+               d->count_truechimers,
+               d->count_truechimers == 1 ? "" : "s",
+               r->opts->count_servers);
     } else {
         printf("\nCombined offset: none (no majority of agreeing servers)\n");
     }
@@ -231,16 +252,31 @@ static json_t *server_json(const struct sources_run *r, uint32_t i)
     const struct void_clockdisc_server *ds = &r->client.disc.servers[i];
     char addr[64];
     address_of(s, addr, sizeof(addr));
-    json_t *o = json_pack("{s:s, s:s, s:s, s:i, s:i, s:I, s:I, s:I, s:I, s:I}", "server", s->name,
-                          "address", addr, "state", state_of(r, i), "stratum", (int)ds->stratum,
-                          "reach", (int)ds->reach, "replies", (json_int_t)s->count_accepted,
-                          "sent", (json_int_t)s->count_sent, "malformed",
-                          (json_int_t)s->count_malformed, "unexpected",
-                          (json_int_t)s->count_unexpected, "kod", (json_int_t)s->count_kod);
+    json_t *o = json_pack("{s:s, s:s, s:s, s:i, s:i, s:I, s:I, s:I, s:I, s:I}",
+                          "server",
+                          s->name,
+                          "address",
+                          addr,
+                          "state",
+                          state_of(r, i),
+                          "stratum",
+                          (int)ds->stratum,
+                          "reach",
+                          (int)ds->reach,
+                          "replies",
+                          (json_int_t)s->count_accepted,
+                          "sent",
+                          (json_int_t)s->count_sent,
+                          "malformed",
+                          (json_int_t)s->count_malformed,
+                          "unexpected",
+                          (json_int_t)s->count_unexpected,
+                          "kod",
+                          (json_int_t)s->count_kod);
     json_object_set_new(o, "unsync", json_integer((json_int_t)s->count_unsync));
     json_object_set_new(o, "timeouts", json_integer((json_int_t)s->count_timeouts));
-    json_object_set_new(o, "last_error",
-                        s->last_error ? json_string(void_err_name(s->last_error)) : json_null());
+    json_object_set_new(
+        o, "last_error", s->last_error ? json_string(void_err_name(s->last_error)) : json_null());
     int have = ds->count_filter > 0;
     json_object_set_new(o, "offset_ns", have ? json_integer(ds->offset_ns) : json_null());
     json_object_set_new(o, "delay_ns", have ? json_integer(ds->delay_ns) : json_null());
@@ -259,9 +295,10 @@ static void print_json(const struct sources_run *r)
     json_t *root = json_object();
     json_object_set_new(root, "servers", servers);
     json_object_set_new(root, "truechimers", json_integer(d->count_truechimers));
-    json_object_set_new(root, "combined_offset_ns", d->count_truechimers > 0
-                                                        ? json_integer(d->combined_offset_ns)
-                                                        : json_null());
+    json_object_set_new(root,
+                        "combined_offset_ns",
+                        d->count_truechimers > 0 ? json_integer(d->combined_offset_ns)
+                                                 : json_null());
     char *text = json_dumps(root, JSON_INDENT(2));
     if (text != NULL) {
         printf("%s\n", text);
@@ -283,20 +320,29 @@ static void on_report(uv_timer_t *t)
     json_t *servers = json_array();
     for (uint32_t i = 0; i < r->opts->count_servers; i++) {
         const struct void_clockdisc_server *ds = &d->servers[i];
-        json_t *o = json_pack("{s:s, s:s, s:i}", "server", r->client.servers[i].name, "state",
-                              state_of(r, i), "reach", (int)ds->reach);
-        json_object_set_new(o, "offset_ns",
-                            ds->count_filter > 0 ? json_integer(ds->offset_ns) : json_null());
+        json_t *o = json_pack("{s:s, s:s, s:i}",
+                              "server",
+                              r->client.servers[i].name,
+                              "state",
+                              state_of(r, i),
+                              "reach",
+                              (int)ds->reach);
+        json_object_set_new(
+            o, "offset_ns", ds->count_filter > 0 ? json_integer(ds->offset_ns) : json_null());
         json_array_append_new(servers, o);
     }
-    json_t *root = json_pack("{s:I, s:I, s:f, s:i}", "elapsed_ms",
+    json_t *root = json_pack("{s:I, s:I, s:f, s:i}",
+                             "elapsed_ms",
                              (json_int_t)((sys - r->start_ns) / 1000000),
-                             "correction_ns", (json_int_t)((int64_t)virt - (int64_t)sys),
-                             "freq_ppm", void_clockdisc_freq_ppm(d), "truechimers",
+                             "correction_ns",
+                             (json_int_t)((int64_t)virt - (int64_t)sys),
+                             "freq_ppm",
+                             void_clockdisc_freq_ppm(d),
+                             "truechimers",
                              (int)d->count_truechimers);
-    json_object_set_new(root, "combined_offset_ns", d->have_combined
-                                                        ? json_integer(d->combined_offset_ns)
-                                                        : json_null());
+    json_object_set_new(root,
+                        "combined_offset_ns",
+                        d->have_combined ? json_integer(d->combined_offset_ns) : json_null());
     json_object_set_new(root, "servers", servers);
     char *text = json_dumps(root, JSON_COMPACT);
     if (text != NULL) {
@@ -335,15 +381,14 @@ static int run_sources(struct sources_opts *o, int watch)
     memset(&r, 0, sizeof(r));
     r.opts = o;
     r.watch = watch;
-    struct void_ntp_client_config cfg = {
-        .servers = o->servers,
-        .count_servers = o->count_servers,
-        .disc = {.poll_min_ns = o->interval_ms * 1000000ull,
-                 .poll_max_ns = o->interval_ms * 1000000ull,
-                 .unreach_polls = watch ? 0 : o->samples},
-        .timeout_ms = o->timeout_ms,
-        .on_event = on_event,
-        .event_ctx = &r};
+    struct void_ntp_client_config cfg = {.servers = o->servers,
+                                         .count_servers = o->count_servers,
+                                         .disc = {.poll_min_ns = o->interval_ms * 1000000ull,
+                                                  .poll_max_ns = o->interval_ms * 1000000ull,
+                                                  .unreach_polls = watch ? 0 : o->samples},
+                                         .timeout_ms = o->timeout_ms,
+                                         .on_event = on_event,
+                                         .event_ctx = &r};
     int rc = void_ntp_client_init(&r.client, &loop, &cfg);
     if (rc != 0) {
         fprintf(stderr, "voidctl time sources: %s\n", void_strerror(rc));
@@ -387,8 +432,9 @@ static int run_sources(struct sources_opts *o, int watch)
         return 1;
     }
     if (r.client.disc.count_truechimers == 0) {
-        fprintf(stderr, "voidctl time sources: the servers that answered do not agree "
-                        "(no majority)\n");
+        fprintf(stderr,
+                "voidctl time sources: the servers that answered do not agree "
+                "(no majority)\n");
         return 1;
     }
     return 0;
@@ -401,8 +447,10 @@ static int check_servers(const struct sources_opts *o)
         struct sockaddr_storage ss;
         int rc = void_ntp_client_resolve(o->servers[i], &ss);
         if (rc == VOID_EPARSE) {
-            fprintf(stderr, "voidctl time sources: cannot parse server address '%s' "
-                            "(want HOST:PORT or [IPv6]:PORT)\n", o->servers[i]);
+            fprintf(stderr,
+                    "voidctl time sources: cannot parse server address '%s' "
+                    "(want HOST:PORT or [IPv6]:PORT)\n",
+                    o->servers[i]);
             return 2;
         }
         if (rc != 0) {

@@ -19,8 +19,8 @@
 #include <stdlib.h>
 #include <string.h>
 
-#define DISPERSION_RATE 15e-6 /* RFC 5905 PHI: error growth of an aging sample */
-#define GOOD_RUN_TO_RELAX 4   /* answered polls in a row before the interval doubles */
+#define DISPERSION_RATE   15e-6 /* RFC 5905 PHI: error growth of an aging sample */
+#define GOOD_RUN_TO_RELAX 4     /* answered polls in a row before the interval doubles */
 
 static uint64_t u64_min(uint64_t a, uint64_t b)
 {
@@ -35,8 +35,8 @@ static uint64_t u64_max(uint64_t a, uint64_t b)
 static void apply_defaults(struct void_clockdisc_config *c)
 {
     c->poll_min_ns = c->poll_min_ns ? c->poll_min_ns : VOID_CLOCKDISC_POLL_MIN_DEF;
-    c->poll_max_ns = c->poll_max_ns ? c->poll_max_ns : u64_max(VOID_CLOCKDISC_POLL_MAX_DEF,
-                                                               c->poll_min_ns);
+    c->poll_max_ns =
+        c->poll_max_ns ? c->poll_max_ns : u64_max(VOID_CLOCKDISC_POLL_MAX_DEF, c->poll_min_ns);
     c->slew_ppm_max = c->slew_ppm_max ? c->slew_ppm_max : VOID_CLOCKDISC_SLEW_PPM_DEF;
     c->freq_ppm_max = c->freq_ppm_max ? c->freq_ppm_max : VOID_CLOCKDISC_FREQ_PPM_DEF;
     c->unreach_polls = c->unreach_polls ? c->unreach_polls : VOID_CLOCKDISC_UNREACH_DEF;
@@ -293,9 +293,8 @@ static int usable(const struct void_clockdisc_server *s)
  * majority's verdict (projected to now): otherwise, once one honest server
  * of three dies, the liar and the survivor would tie and the clock would
  * lose its reference. It is readmitted as soon as it agrees again. */
-static int candidate(const struct void_clockdisc *d,
-                     const struct void_clockdisc_server *s,
-                     uint64_t sys_ns)
+static int
+candidate(const struct void_clockdisc *d, const struct void_clockdisc_server *s, uint64_t sys_ns)
 {
     if (!usable(s)) {
         return 0;
@@ -305,8 +304,7 @@ static int candidate(const struct void_clockdisc *d,
     }
     double age = sys_ns > d->combined_sys_ns ? (double)(sys_ns - d->combined_sys_ns) : 0.0;
     double ref = (double)d->combined_offset_ns + d->combined_freq * age;
-    return fabs((double)s->offset_ns - ref) <=
-           (double)(s->rootdist_ns + d->combined_rootdist_ns);
+    return fabs((double)s->offset_ns - ref) <= (double)(s->rootdist_ns + d->combined_rootdist_ns);
 }
 
 /* Marzullo's sweep over the candidates in the bit mask cand: the region
@@ -376,8 +374,8 @@ static void raise_alert(struct void_clockdisc *d,
  * correction), which is what the HLC sees. */
 static void check_alerts(struct void_clockdisc *d, uint64_t sys_ns)
 {
-    struct void_clockdisc_alert a = {VOID_CLOCKDISC_ALERT_OFFSET, sys_ns,
-                                     d->combined_offset_ns, 0, 0};
+    struct void_clockdisc_alert a = {
+        VOID_CLOCKDISC_ALERT_OFFSET, sys_ns, d->combined_offset_ns, 0, 0};
     a.value_ns = d->combined_offset_ns - (int64_t)llround(d->corr_ns);
     raise_alert(d, a.kind, llabs(a.value_ns) > d->config.alert_offset_ns, &a);
     a.kind = VOID_CLOCKDISC_ALERT_DISAGREE;
@@ -439,8 +437,8 @@ static int select_sources(struct void_clockdisc *d, uint64_t sys_ns)
     int64_t lo = 0, hi = 0;
     uint32_t best = intersect(d, cand, &lo, &hi);
     int majority = 2 * best > n;
-    struct void_clockdisc_alert a = {VOID_CLOCKDISC_ALERT_NO_MAJORITY, sys_ns,
-                                     d->combined_offset_ns, (int64_t)n, 0};
+    struct void_clockdisc_alert a = {
+        VOID_CLOCKDISC_ALERT_NO_MAJORITY, sys_ns, d->combined_offset_ns, (int64_t)n, 0};
     raise_alert(d, a.kind, !majority, &a);
     for (uint32_t i = 0; i < d->config.count_servers; i++) {
         struct void_clockdisc_server *s = &d->servers[i];

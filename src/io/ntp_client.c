@@ -294,11 +294,8 @@ static void on_alloc(uv_handle_t *h, size_t suggested, uv_buf_t *buf)
     *buf = uv_buf_init((char *)s->client->rx_buf, sizeof(s->client->rx_buf));
 }
 
-static void on_recv(uv_udp_t *h,
-                    ssize_t nread,
-                    const uv_buf_t *buf,
-                    const struct sockaddr *from,
-                    unsigned flags)
+static void on_recv(
+    uv_udp_t *h, ssize_t nread, const uv_buf_t *buf, const struct sockaddr *from, unsigned flags)
 {
     struct void_ntp_client_server *s = h->data;
     struct void_ntp_client *c = s->client;
@@ -316,8 +313,13 @@ static void on_recv(uv_udp_t *h,
     } else {
         struct void_ntp_packet reply;
         struct void_ntp_sample sample;
-        rc = void_ntp_process_reply((const uint8_t *)buf->base, (size_t)nread, s->sent_xmt,
-                                    s->t1_sys_ns, t4, &reply, &sample);
+        rc = void_ntp_process_reply((const uint8_t *)buf->base,
+                                    (size_t)nread,
+                                    s->sent_xmt,
+                                    s->t1_sys_ns,
+                                    t4,
+                                    &reply,
+                                    &sample);
         if (rc == 0) {
             s->sent_xmt = 0; /* one reply per request: a replay is now unexpected */
             uv_timer_stop(&s->timeout);

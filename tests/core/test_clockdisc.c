@@ -15,35 +15,38 @@
  * slew_ppm_max + freq_ppm_max. After a settling time, the virtual clock must
  * stay within the stated bound of true time (VIRTUAL_ERR_BOUND_NS).
  */
+/* cmocka.h needs these first, in this order. */
+/* clang-format off */
 #include <setjmp.h>
 #include <stdarg.h>
 #include <stddef.h>
 #include <stdint.h>
 #include <cmocka.h>
-
-#include <math.h>
-#include <stdio.h>
-#include <stdlib.h>
-#include <string.h>
+/* clang-format on */
 
 #include "void/clockdisc.h"
 #include "void/error.h"
 #include "void/ntp.h"
 #include "void/prng.h"
 
-#define MS                  1000000ll
-#define US                  1000ll
-#define S                   1000000000ll
-#define STEP_NS             (50 * MS)
-#define SIM_SERVERS_MAX     5
+#include <math.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#define MS                   1000000ll
+#define US                   1000ll
+#define S                    1000000000ll
+#define STEP_NS              (50 * MS)
+#define SIM_SERVERS_MAX      5
 #define VIRTUAL_ERR_BOUND_NS (1 * MS) /* stated bound: 1 ms after settling */
-#define SETTLE_NS           (20 * 60 * S)
+#define SETTLE_NS            (20 * 60 * S)
 
 struct sim_server {
     int64_t error_ns;    /* server clock minus true time */
     int64_t base_fwd_ns; /* one-way delays before jitter */
     int64_t base_back_ns;
-    int64_t jitter_ns;   /* uniform extra delay in [0, jitter] each way */
+    int64_t jitter_ns;                   /* uniform extra delay in [0, jitter] each way */
     int64_t dead_from_ns, dead_until_ns; /* true-time window without replies */
     /* the one exchange in flight */
     int pending;
@@ -55,12 +58,12 @@ struct sim_server {
 struct sim {
     uint64_t seed;
     struct void_prng prng;
-    double drift;     /* system clock rate error, e.g. 500e-6 */
-    int64_t sys0_ns;  /* system clock reading at T = 0 */
+    double drift;    /* system clock rate error, e.g. 500e-6 */
+    int64_t sys0_ns; /* system clock reading at T = 0 */
     uint32_t n;
     struct sim_server servers[SIM_SERVERS_MAX];
     struct void_clockdisc disc;
-    int64_t t_ns; /* true time */
+    int64_t t_ns;      /* true time */
     int64_t settle_ns; /* accuracy is measured from here on */
     uint64_t next_tick_sys;
     /* observations */
@@ -157,7 +160,8 @@ static void sim_check(struct sim *w)
     uint64_t v = void_clockdisc_now(&w->disc, sys);
     int64_t corr = void_clockdisc_correction_ns(&w->disc);
     if (v < w->last_virtual) {
-        fail_msg("seed %llu: virtual clock ran backwards at T=%lld", (unsigned long long)w->seed,
+        fail_msg("seed %llu: virtual clock ran backwards at T=%lld",
+                 (unsigned long long)w->seed,
                  (long long)w->t_ns);
     }
     const struct void_clockdisc_config *c = &w->disc.config;
@@ -165,7 +169,10 @@ static void sim_check(struct sim *w)
     double bound = (double)(c->slew_ppm_max + c->freq_ppm_max) * 1e-6 * dt + 2.0;
     if ((double)llabs(corr - w->last_corr) > bound) {
         fail_msg("seed %llu: correction moved %lld ns in %.0f ns (bound %.0f)",
-                 (unsigned long long)w->seed, (long long)(corr - w->last_corr), dt, bound);
+                 (unsigned long long)w->seed,
+                 (long long)(corr - w->last_corr),
+                 dt,
+                 bound);
     }
     int64_t err = (int64_t)(v - EPOCH_NS) - w->t_ns;
     if (w->t_ns >= w->settle_ns && llabs(err) > w->max_err_after_settle) {
@@ -197,12 +204,19 @@ static void sim_run(struct sim *w, int64_t end_ns)
         }
         sim_check(w);
         if (getenv("TRACE") && w->t_ns % (60 * S) == 0) {
-            fprintf(stderr, "T=%4llds corr=%.3fms comb=%.3fms phase=%.3fms freq=%.2f err=%.3fms poll=%llus st=%d%d%d\n",
-                    (long long)(w->t_ns / S), w->disc.corr_ns / 1e6, w->disc.combined_offset_ns / 1e6,
-                    w->disc.phase_ns / 1e6, void_clockdisc_freq_ppm(&w->disc),
+            fprintf(stderr,
+                    "T=%4llds corr=%.3fms comb=%.3fms phase=%.3fms freq=%.2f err=%.3fms poll=%llus "
+                    "st=%d%d%d\n",
+                    (long long)(w->t_ns / S),
+                    w->disc.corr_ns / 1e6,
+                    w->disc.combined_offset_ns / 1e6,
+                    w->disc.phase_ns / 1e6,
+                    void_clockdisc_freq_ppm(&w->disc),
                     ((double)(int64_t)(w->last_virtual - EPOCH_NS) - (double)w->t_ns) / 1e6,
-                    (unsigned long long)(w->disc.servers[0].poll_ns / S), w->disc.servers[0].state,
-                    w->disc.servers[1].state, w->disc.servers[2].state);
+                    (unsigned long long)(w->disc.servers[0].poll_ns / S),
+                    w->disc.servers[0].state,
+                    w->disc.servers[1].state,
+                    w->disc.servers[2].state);
         }
     }
 }
@@ -211,13 +225,17 @@ static void assert_converged(const struct sim *w)
 {
     if (w->max_err_after_settle > VIRTUAL_ERR_BOUND_NS) {
         fail_msg("seed %llu drift %.0f ppm: error %lld ns after settling exceeds %lld ns",
-                 (unsigned long long)w->seed, w->drift * 1e6, (long long)w->max_err_after_settle,
+                 (unsigned long long)w->seed,
+                 w->drift * 1e6,
+                 (long long)w->max_err_after_settle,
                  (long long)VIRTUAL_ERR_BOUND_NS);
     }
     print_message("seed %llu drift %+.0f ppm: max |virtual - true| after settling %lld us, "
                   "freq estimate %+.1f ppm\n",
-                  (unsigned long long)w->seed, w->drift * 1e6,
-                  (long long)(w->max_err_after_settle / US), void_clockdisc_freq_ppm(&w->disc));
+                  (unsigned long long)w->seed,
+                  w->drift * 1e6,
+                  (long long)(w->max_err_after_settle / US),
+                  void_clockdisc_freq_ppm(&w->disc));
 }
 
 /* Setup: 3 honest servers with asymmetric, jittery paths; local drift of
