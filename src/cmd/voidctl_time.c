@@ -151,6 +151,8 @@ static int all_done(const struct sources_run *r)
     return 1;
 }
 
+static void on_report(uv_timer_t *t);
+
 static void stop(struct sources_run *r)
 {
     if (r->stopping) {
@@ -159,6 +161,7 @@ static void stop(struct sources_run *r)
     r->stopping = 1;
     uv_close((uv_handle_t *)&r->deadline, NULL);
     if (r->watch) {
+        on_report(&r->report); /* a last line with the final counters */
         uv_close((uv_handle_t *)&r->report, NULL);
         uv_close((uv_handle_t *)&r->sigint, NULL);
         uv_close((uv_handle_t *)&r->sigterm, NULL);
@@ -329,6 +332,9 @@ static void on_report(uv_timer_t *t)
                               (int)ds->reach);
         json_object_set_new(
             o, "offset_ns", ds->count_filter > 0 ? json_integer(ds->offset_ns) : json_null());
+        json_object_set_new(o, "sent", json_integer((json_int_t)r->client.servers[i].count_sent));
+        json_object_set_new(
+            o, "replies", json_integer((json_int_t)r->client.servers[i].count_accepted));
         json_array_append_new(servers, o);
     }
     json_t *root = json_pack("{s:I, s:I, s:f, s:i}",
