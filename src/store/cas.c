@@ -9,7 +9,6 @@
  * u32, "stats" -> three u64 counters). All integers are big-endian.
  */
 #include "store/cas_int.h"
-
 #include "void/assert.h"
 #include "void/error.h"
 
@@ -301,11 +300,8 @@ void void__cas_record_header(uint8_t hdr[VOID__CAS_RECORD_HEADER],
     }
 }
 
-int void__cas_record_decode(const MDB_val *v,
-                            const struct void_hash *h,
-                            uint8_t **data,
-                            size_t *len,
-                            uint8_t *kind)
+int void__cas_record_decode(
+    const MDB_val *v, const struct void_hash *h, uint8_t **data, size_t *len, uint8_t *kind)
 {
     VOID_ASSERT(v != NULL && h != NULL);
     VOID_ASSERT(data != NULL && len != NULL && kind != NULL);
@@ -395,11 +391,8 @@ int void__cas_refs_get(struct void_cas *cas, MDB_txn *txn, const struct void_has
     return 0;
 }
 
-int void__cas_refs_add(struct void_cas *cas,
-                       MDB_txn *txn,
-                       const struct void_hash *h,
-                       int64_t delta,
-                       uint64_t *after)
+int void__cas_refs_add(
+    struct void_cas *cas, MDB_txn *txn, const struct void_hash *h, int64_t delta, uint64_t *after)
 {
     VOID_ASSERT(txn != NULL && h != NULL);
     uint64_t n;
@@ -519,11 +512,8 @@ int void_cas_has(struct void_cas *cas, const struct void_hash *h)
     return rc == 0 ? 1 : (rc == MDB_NOTFOUND ? 0 : void__cas_err(rc));
 }
 
-int void_cas_get_block(struct void_cas *cas,
-                       const struct void_hash *h,
-                       uint8_t **data,
-                       size_t *len,
-                       uint8_t *kind)
+int void_cas_get_block(
+    struct void_cas *cas, const struct void_hash *h, uint8_t **data, size_t *len, uint8_t *kind)
 {
     VOID_ASSERT(cas != NULL && cas->env != NULL);
     VOID_ASSERT(h != NULL && data != NULL);
@@ -543,11 +533,8 @@ int void_cas_get_block(struct void_cas *cas,
     return rc;
 }
 
-int void_cas_put_block(struct void_cas *cas,
-                       uint8_t kind,
-                       const uint8_t *data,
-                       size_t len,
-                       struct void_hash *out)
+int void_cas_put_block(
+    struct void_cas *cas, uint8_t kind, const uint8_t *data, size_t len, struct void_hash *out)
 {
     VOID_ASSERT(cas != NULL && out != NULL);
     VOID_ASSERT(data != NULL || len == 0);
@@ -607,7 +594,10 @@ static int pin_drop(struct void_cas *cas, MDB_txn *txn, MDB_val *k)
     return void__cas_err(mdb_del(txn, cas->pins, k, NULL));
 }
 
-int void__cas_pin_txn(struct void_cas *cas, MDB_txn *txn, const char *name, const struct void_hash *h)
+int void__cas_pin_txn(struct void_cas *cas,
+                      MDB_txn *txn,
+                      const char *name,
+                      const struct void_hash *h)
 {
     VOID_ASSERT(txn != NULL);
     VOID_ASSERT(name != NULL && h != NULL);

@@ -13,7 +13,6 @@
  * referenced block is present and every block matches its hash.
  */
 #include "store/cas_int.h"
-
 #include "void/assert.h"
 #include "void/error.h"
 

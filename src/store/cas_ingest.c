@@ -17,7 +17,6 @@
  * gc lock, so a concurrent gc cannot free the blobs of an unfinished put.
  */
 #include "store/cas_int.h"
-
 #include "void/assert.h"
 #include "void/error.h"
 
@@ -34,9 +33,9 @@
 
 #define VOID__INGEST_DEPTH 4
 #define INGEST_THREADS_MAX 16
-#define BATCH_BYTES_MIN (8u << 20)
-#define COMMIT_BYTES (256ull << 20)
-#define SAMPLE_BYTES 4096u
+#define BATCH_BYTES_MIN    (8u << 20)
+#define COMMIT_BYTES       (256ull << 20)
+#define SAMPLE_BYTES       4096u
 
 enum slot_state { SLOT_FREE, SLOT_QUEUED, SLOT_BUSY, SLOT_DONE };
 
@@ -79,7 +78,7 @@ struct ingest {
     MDB_txn *txn;
     struct void__cas_delta delta;
     uint64_t txn_bytes;
-    int err; /* first error from retiring */
+    int err;                          /* first error from retiring */
     struct void_casobj_chunk *chunks; /* chunk list of the current file */
     size_t nchunks, chunks_cap;
     uint8_t *carry; /* unchunked tail of the last batch */
@@ -120,8 +119,8 @@ static void compress_job(struct worker *w, struct batch *b, struct job *j, size_
     if (ZSTD_isError(n) || n >= sample - sample / 32) {
         return;
     }
-    n = ZSTD_compressCCtx(w->cctx, w->scratch, w->scratch_cap, j->data, j->len,
-                          w->ing->cas->zstd_level);
+    n = ZSTD_compressCCtx(
+        w->cctx, w->scratch, w->scratch_cap, j->data, j->len, w->ing->cas->zstd_level);
     if (ZSTD_isError(n) || n >= j->len - j->len / 32) {
         return;
     }
@@ -243,8 +242,16 @@ static int retire(struct ingest *ing, struct batch *b)
         const uint8_t *payload = j->zlen ? b->zbuf + j->zoff : j->data;
         size_t plen = j->zlen ? j->zlen : j->len;
         uint8_t flags = j->zlen ? VOID__CAS_FLAG_ZSTD : 0;
-        rc = void__cas_insert(ing->cas, ing->txn, VOID_CAS_BLOB, &j->hash, j->data, j->len,
-                              payload, plen, flags, &ing->delta);
+        rc = void__cas_insert(ing->cas,
+                              ing->txn,
+                              VOID_CAS_BLOB,
+                              &j->hash,
+                              j->data,
+                              j->len,
+                              payload,
+                              plen,
+                              flags,
+                              &ing->delta);
         if (rc > 0) {
             ing->result->new_bytes += j->len;
             ing->result->stored_bytes += VOID__CAS_RECORD_HEADER + plen;
@@ -385,11 +392,8 @@ static int ingest_stream(struct ingest *ing, int fd, int small)
 }
 
 /* Hashes, compresses if it pays, and stores an object built in memory. */
-static int put_object(struct ingest *ing,
-                      uint8_t kind,
-                      const uint8_t *buf,
-                      size_t len,
-                      struct void_hash *out)
+static int
+put_object(struct ingest *ing, uint8_t kind, const uint8_t *buf, size_t len, struct void_hash *out)
 {
     void_hash_compute(buf, len, out);
     size_t zcap = ZSTD_compressBound(len);
@@ -399,8 +403,16 @@ static int put_object(struct ingest *ing,
     }
     size_t zlen = ZSTD_compressCCtx(ing->self.cctx, z, zcap, buf, len, ing->cas->zstd_level);
     int zok = !ZSTD_isError(zlen) && zlen < len;
-    int rc = void__cas_insert(ing->cas, ing->txn, kind, out, buf, len, zok ? z : buf,
-                              zok ? zlen : len, zok ? VOID__CAS_FLAG_ZSTD : 0, &ing->delta);
+    int rc = void__cas_insert(ing->cas,
+                              ing->txn,
+                              kind,
+                              out,
+                              buf,
+                              len,
+                              zok ? z : buf,
+                              zok ? zlen : len,
+                              zok ? VOID__CAS_FLAG_ZSTD : 0,
+                              &ing->delta);
     if (rc > 0) {
         ing->result->new_bytes += len;
         ing->result->stored_bytes += VOID__CAS_RECORD_HEADER + (zok ? zlen : len);
@@ -493,11 +505,8 @@ static int put_dir(struct ingest *ing, int fd, unsigned depth, struct void_casob
 
 /* Ingests entry `name` of directory dfd into *e. Returns 1 when the entry
  * is of a kind the store skips, 0 when stored, or an error. */
-static int put_entry(struct ingest *ing,
-                     int dfd,
-                     const char *name,
-                     unsigned depth,
-                     struct void_casobj_entry *e)
+static int put_entry(
+    struct ingest *ing, int dfd, const char *name, unsigned depth, struct void_casobj_entry *e)
 {
     struct stat st;
     if (fstatat(dfd, name, &st, AT_SYMLINK_NOFOLLOW) != 0) {

@@ -14,9 +14,9 @@
 /* Record in the "blocks" database, keyed by the 32-byte hash:
  *   0 u8 record version (1)   1 u8 kind   2 u8 flags   3 u8 zero
  *   4 u32 raw length (big-endian)   8.. payload (zstd frame if flagged) */
-#define VOID__CAS_RECORD_HEADER 8u
+#define VOID__CAS_RECORD_HEADER  8u
 #define VOID__CAS_RECORD_VERSION 1u
-#define VOID__CAS_FLAG_ZSTD 1u
+#define VOID__CAS_FLAG_ZSTD      1u
 
 /* Changes to the usage counters made by one transaction. */
 struct void__cas_delta {
@@ -35,11 +35,8 @@ void void__cas_record_header(uint8_t hdr[VOID__CAS_RECORD_HEADER],
 /* Decodes record v of block h: decompresses, verifies the hash, and returns
  * the raw bytes (malloc'd, caller frees) in *data, *len and the kind.
  * Returns 0, VOID_ECAS_BAD_RECORD, VOID_ECAS_HASH_MISMATCH or VOID_ENOMEM. */
-int void__cas_record_decode(const MDB_val *v,
-                            const struct void_hash *h,
-                            uint8_t **data,
-                            size_t *len,
-                            uint8_t *kind);
+int void__cas_record_decode(
+    const MDB_val *v, const struct void_hash *h, uint8_t **data, size_t *len, uint8_t *kind);
 
 /* Inserts a block unless present. For a file or directory object, raw must
  * decode and every child must be stored (VOID_ECAS_MISSING otherwise); their
@@ -59,14 +56,14 @@ int void__cas_insert(struct void_cas *cas,
 
 /* Adds delta (may be negative) to refs(h); *after receives the new value.
  * Returns 0, VOID_ECAS_BAD_RECORD (it would go below zero) or VOID_EIO. */
-int void__cas_refs_add(struct void_cas *cas,
-                       MDB_txn *txn,
-                       const struct void_hash *h,
-                       int64_t delta,
-                       uint64_t *after);
+int void__cas_refs_add(
+    struct void_cas *cas, MDB_txn *txn, const struct void_hash *h, int64_t delta, uint64_t *after);
 
 /* Reads refs(h) (0 when absent). Returns 0 or VOID_EIO. */
-int void__cas_refs_get(struct void_cas *cas, MDB_txn *txn, const struct void_hash *h, uint64_t *out);
+int void__cas_refs_get(struct void_cas *cas,
+                       MDB_txn *txn,
+                       const struct void_hash *h,
+                       uint64_t *out);
 
 /* Applies delta to the stored usage counters. Returns 0 or an error. */
 int void__cas_delta_apply(struct void_cas *cas, MDB_txn *txn, const struct void__cas_delta *delta);
@@ -81,7 +78,10 @@ int void__cas_children(uint8_t kind,
                        void *arg);
 
 /* Points pin name at stored block h inside txn (see void_cas_pin). */
-int void__cas_pin_txn(struct void_cas *cas, MDB_txn *txn, const char *name, const struct void_hash *h);
+int void__cas_pin_txn(struct void_cas *cas,
+                      MDB_txn *txn,
+                      const char *name,
+                      const struct void_hash *h);
 
 /* Takes (exclusive != 0: exclusive) or releases (-1) the gc/put lock. */
 int void__cas_lock(struct void_cas *cas, int exclusive);

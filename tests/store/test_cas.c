@@ -4,24 +4,28 @@
  * and missing-block detection, refusal of directories that are not
  * stores, and gc running concurrently with puts in another process.
  */
+/* cmocka.h needs these first, in this order. */
+/* clang-format off */
 #include <setjmp.h>
 #include <stdarg.h>
 #include <stddef.h>
 #include <stdint.h>
 #include <cmocka.h>
-#include <stdio.h>
-#include <stdlib.h>
-#include <string.h>
-#include <fcntl.h>
-#include <sys/stat.h>
-#include <sys/wait.h>
-#include <unistd.h>
+/* clang-format on */
 
 #include "lib/cas_tree.h"
 #include "store/cas_int.h"
 #include "void/cas.h"
 #include "void/error.h"
 #include "void/prng.h"
+
+#include <fcntl.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <sys/wait.h>
+#include <unistd.h>
 
 struct fixture {
     char dir[256];
@@ -469,12 +473,12 @@ int main(void)
         cmocka_unit_test_setup_teardown(test_cas_random_trees_round_trip, setup, teardown),
         cmocka_unit_test_setup_teardown(test_cas_identical_content_stored_once, setup, teardown),
         cmocka_unit_test_setup_teardown(test_cas_stream_put_matches_file_put, setup, teardown),
-        cmocka_unit_test_setup_teardown(test_cas_gc_never_frees_reachable_and_frees_the_rest,
-                                        setup, teardown),
-        cmocka_unit_test_setup_teardown(test_cas_detects_corrupted_and_missing_blocks, setup,
-                                        teardown),
-        cmocka_unit_test_setup_teardown(test_cas_refuses_directories_that_are_not_stores, setup,
-                                        teardown),
+        cmocka_unit_test_setup_teardown(
+            test_cas_gc_never_frees_reachable_and_frees_the_rest, setup, teardown),
+        cmocka_unit_test_setup_teardown(
+            test_cas_detects_corrupted_and_missing_blocks, setup, teardown),
+        cmocka_unit_test_setup_teardown(
+            test_cas_refuses_directories_that_are_not_stores, setup, teardown),
         cmocka_unit_test_setup_teardown(test_cas_gc_concurrent_with_puts, setup, teardown),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
