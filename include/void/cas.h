@@ -59,7 +59,9 @@ struct void_cas {
 struct void_cas_config {
     int create;                 /* create DIR and the store if absent */
     unsigned threads;           /* ingest workers; 0 picks the number of CPUs */
-    struct void_cdc_config cdc; /* chunk sizes; zero fields pick the defaults */
+    /* Chunk sizes of a new store (an existing store keeps its own); zero
+     * fields pick the defaults. */
+    struct void_cdc_config cdc;
     int zstd_level;             /* 0 picks the default (3) */
 };
 

@@ -30,6 +30,8 @@ struct opts {
     int json;
     int progress;
     unsigned threads;
+    uint32_t chunk_avg;
+    int zstd_level;
     char *args[4];
     int nargs;
 };
@@ -54,7 +56,10 @@ static void usage(FILE *out)
         "\n"
         "HASH is 64 hex digits or the name of a pin.\n"
         "options: --json (machine-readable output), --quiet (no progress bar),\n"
-        "         --threads N (ingest workers; default: CPUs)\n");
+        "         --threads N (ingest workers; default: CPUs),\n"
+            "         --chunk-avg BYTES (average chunk size of a new store, a power of two;\n"
+            "         min and max are 1/4 and 4x; default 65536),\n"
+            "         --zstd-level N (compression level of new blocks, 1-19; default 3)\n");
 }
 
 static void fail(const char *what, const char *subject, int err)
@@ -550,6 +555,10 @@ static int parse(int argc, char **argv, struct opts *o, const char **verb)
             o->store = argv[++i];
         } else if (strcmp(a, "--pin") == 0 && has_next) {
             o->pin = argv[++i];
+        } else if (strcmp(a, "--zstd-level") == 0 && has_next) {
+            o->zstd_level = atoi(argv[++i]);
+        } else if (strcmp(a, "--chunk-avg") == 0 && has_next) {
+            o->chunk_avg = (uint32_t)strtoul(argv[++i], NULL, 10);
         } else if (strcmp(a, "--threads") == 0 && has_next) {
             o->threads = (unsigned)strtoul(argv[++i], NULL, 10);
         } else if (strcmp(a, "--json") == 0) {
@@ -577,8 +586,16 @@ static int open_store(struct void_cas *cas, const struct opts *o, int create)
     void_cas_config_default(&config);
     config.create = create;
     config.threads = o->threads;
+    config.zstd_level = o->zstd_level;
+    if (o->chunk_avg != 0) {
+        config.cdc.size_avg = o->chunk_avg;
+        config.cdc.size_min = o->chunk_avg / 4;
+        config.cdc.size_max = o->chunk_avg * 4;
+    }
     int rc = void_cas_init(cas, o->store, &config);
-    if (rc == VOID_ENOTFOUND || rc == VOID_ECAS_NOT_STORE) {
+    if (rc == VOID_EINVAL) {
+        fprintf(stderr, "voidctl cas: --chunk-avg must be a power of two from 256 to 4 MiB\n");
+    } else if (rc == VOID_ENOTFOUND || rc == VOID_ECAS_NOT_STORE) {
         fprintf(stderr,
                 "voidctl cas: '%s' is not a void cas store%s\n",
                 o->store,

@@ -130,7 +130,39 @@ static int check_dir(const char *dir, int create)
     return has_data || empty ? 0 : VOID_ECAS_NOT_STORE;
 }
 
-/* Checks the "format" record, writing it into a new store. */
+/* The chunk sizes are fixed when a store is created (record "cdc": three
+ * big-endian u32), since other sizes would cut the same files differently
+ * and defeat dedup: a store always chunks with its own. */
+static int cdc_record(struct void_cas *cas, MDB_txn *txn, int write)
+{
+    MDB_val k = {3, (void *)(uintptr_t) "cdc"}, v;
+    uint8_t buf[12];
+    if (write) {
+        const uint32_t f[3] = {cas->cdc.config.size_min, cas->cdc.config.size_avg,
+                               cas->cdc.config.size_max};
+        for (int i = 0; i < 12; i++) {
+            buf[i] = (uint8_t)(f[i / 4] >> (24 - 8 * (i % 4)));
+        }
+        v = (MDB_val){sizeof(buf), buf};
+        return void__cas_err(mdb_put(txn, cas->meta, &k, &v, 0));
+    }
+    int rc = mdb_get(txn, cas->meta, &k, &v);
+    if (rc != 0 || v.mv_size != sizeof(buf)) {
+        return rc == 0 ? VOID_ECAS_BAD_RECORD : void__cas_err(rc);
+    }
+    const uint8_t *p = v.mv_data;
+    uint32_t f[3];
+    for (int i = 0; i < 3; i++) {
+        f[i] = (uint32_t)p[4 * i] << 24 | (uint32_t)p[4 * i + 1] << 16 |
+               (uint32_t)p[4 * i + 2] << 8 | p[4 * i + 3];
+    }
+    struct void_cdc_config c = {f[0], f[1], f[2]};
+    rc = void_cdc_init(&cas->cdc, &c);
+    return rc == 0 ? 0 : VOID_ECAS_BAD_RECORD;
+}
+
+/* Checks the "format" record, writing it into a new store, and loads (or
+ * records) the chunk sizes. */
 static int check_format(struct void_cas *cas, MDB_txn *txn, int create)
 {
     MDB_val k = {6, (void *)(uintptr_t) "format"}, v;
@@ -138,7 +170,8 @@ static int check_format(struct void_cas *cas, MDB_txn *txn, int create)
     if (rc == MDB_NOTFOUND && create) {
         uint8_t fmt[4] = {0, 0, 0, VOID_CAS_FORMAT};
         v = (MDB_val){4, fmt};
-        return void__cas_err(mdb_put(txn, cas->meta, &k, &v, 0));
+        rc = void__cas_err(mdb_put(txn, cas->meta, &k, &v, 0));
+        return rc == 0 ? cdc_record(cas, txn, 1) : rc;
     }
     if (rc == MDB_NOTFOUND) {
         return VOID_ECAS_NOT_STORE;
@@ -148,7 +181,7 @@ static int check_format(struct void_cas *cas, MDB_txn *txn, int create)
     }
     const uint8_t *f = v.mv_data;
     int ok = v.mv_size == 4 && f[0] == 0 && f[1] == 0 && f[2] == 0 && f[3] == VOID_CAS_FORMAT;
-    return ok ? 0 : VOID_ECAS_NOT_STORE;
+    return ok ? cdc_record(cas, txn, 0) : VOID_ECAS_NOT_STORE;
 }
 
 /* Opens the databases and checks (or, on a new store, writes) the format. */
