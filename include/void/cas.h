@@ -51,18 +51,21 @@ struct void_cas {
     MDB_env *env;
     MDB_dbi blocks, refs, pins, meta;
     int lock_fd;
+    int packs_fd;     /* DIR/packs */
+    int read_pack_fd; /* last pack read, or -1 */
+    uint32_t read_pack_id;
     unsigned threads; /* worker threads for ingest, 0 = inline */
     int zstd_level;
     struct void_cdc cdc;
 };
 
 struct void_cas_config {
-    int create;                 /* create DIR and the store if absent */
-    unsigned threads;           /* ingest workers; 0 picks the number of CPUs */
+    int create;       /* create DIR and the store if absent */
+    unsigned threads; /* ingest workers; 0 picks the number of CPUs */
     /* Chunk sizes of a new store (an existing store keeps its own); zero
      * fields pick the defaults. */
     struct void_cdc_config cdc;
-    int zstd_level;             /* 0 picks the default (3) */
+    int zstd_level; /* 0 picks the default (3) */
 };
 
 /* Store-wide counters. */

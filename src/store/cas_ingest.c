@@ -76,6 +76,7 @@ struct ingest {
     struct worker workers[INGEST_THREADS_MAX];
     struct worker self; /* the calling thread's scratch */
     MDB_txn *txn;
+    struct void__cas_pack_writer pack;
     struct void__cas_delta delta;
     uint64_t txn_bytes;
     int err;                          /* first error from retiring */
@@ -205,7 +206,11 @@ static int txn_begin(struct ingest *ing)
 static int txn_cycle(struct ingest *ing, int again)
 {
     VOID_ASSERT(ing->txn != NULL);
-    int rc = void__cas_delta_apply(ing->cas, ing->txn, &ing->delta);
+    /* Pack bytes reach the disk before the locators that point at them. */
+    int rc = void__cas_pack_sync(&ing->pack);
+    if (rc == 0) {
+        rc = void__cas_delta_apply(ing->cas, ing->txn, &ing->delta);
+    }
     if (rc != 0) {
         mdb_txn_abort(ing->txn);
     } else {
@@ -232,6 +237,57 @@ static int chunks_push(struct ingest *ing, const struct void_hash *h, uint32_t l
     return 0;
 }
 
+/* Stores one new chunk: a large payload goes to the pack and LMDB gets its
+ * locator; a small one stays in LMDB. Returns 1 if stored, 0 if it was
+ * already there, or an error. */
+static int store_chunk(struct ingest *ing, const struct job *j, const uint8_t *payload, size_t plen)
+{
+    MDB_val k = {VOID_HASH_SIZE, (void *)(uintptr_t)j->hash.b}, v;
+    int rc = mdb_get(ing->txn, ing->cas->blocks, &k, &v);
+    if (rc != MDB_NOTFOUND) {
+        return rc == 0 ? 0 : void__cas_err(rc);
+    }
+    uint8_t flags = j->zlen ? VOID__CAS_FLAG_ZSTD : 0;
+    if (plen < VOID__CAS_INLINE_MAX) {
+        return void__cas_insert(ing->cas,
+                                ing->txn,
+                                VOID_CAS_BLOB,
+                                &j->hash,
+                                j->data,
+                                j->len,
+                                payload,
+                                plen,
+                                flags,
+                                &ing->delta);
+    }
+    uint32_t id;
+    uint64_t off;
+    if ((rc = void__cas_pack_append(ing->cas, &ing->pack, payload, plen, &id, &off)) != 0) {
+        return rc;
+    }
+    uint8_t loc[VOID__CAS_LOCATOR];
+    for (int i = 0; i < 4; i++) {
+        loc[i] = (uint8_t)(id >> (24 - 8 * i));
+        loc[12 + i] = (uint8_t)(plen >> (24 - 8 * i));
+    }
+    for (int i = 0; i < 8; i++) {
+        loc[4 + i] = (uint8_t)(off >> (56 - 8 * i));
+    }
+    rc = void__cas_insert(ing->cas,
+                          ing->txn,
+                          VOID_CAS_BLOB,
+                          &j->hash,
+                          j->data,
+                          j->len,
+                          loc,
+                          sizeof(loc),
+                          flags | VOID__CAS_FLAG_PACKED,
+                          &ing->delta);
+    VOID_ASSERT(rc != 0); /* absent above, and this txn is the only writer */
+    ing->delta.stored_bytes += (int64_t)plen;
+    return rc;
+}
+
 /* Writes the chunks of a processed batch, in order, and frees its slot. */
 static int retire(struct ingest *ing, struct batch *b)
 {
@@ -241,20 +297,10 @@ static int retire(struct ingest *ing, struct batch *b)
         struct job *j = &b->jobs[i];
         const uint8_t *payload = j->zlen ? b->zbuf + j->zoff : j->data;
         size_t plen = j->zlen ? j->zlen : j->len;
-        uint8_t flags = j->zlen ? VOID__CAS_FLAG_ZSTD : 0;
-        rc = void__cas_insert(ing->cas,
-                              ing->txn,
-                              VOID_CAS_BLOB,
-                              &j->hash,
-                              j->data,
-                              j->len,
-                              payload,
-                              plen,
-                              flags,
-                              &ing->delta);
+        rc = store_chunk(ing, j, payload, plen);
         if (rc > 0) {
             ing->result->new_bytes += j->len;
-            ing->result->stored_bytes += VOID__CAS_RECORD_HEADER + plen;
+            ing->result->stored_bytes += plen;
             ing->txn_bytes += plen;
         }
         rc = rc < 0 ? rc : chunks_push(ing, &j->hash, j->len);
@@ -647,6 +693,7 @@ static void ingest_fini(struct ingest *ing)
         free(ing->slots[i].zbuf);
     }
     worker_fini(&ing->self);
+    void__cas_pack_writer_close(&ing->pack);
     free(ing->chunks);
     free(ing->carry);
     if (ing->txn != NULL) {
@@ -671,6 +718,34 @@ static int ingest_alloc(struct ingest *ing)
     return rc == 0 ? worker_init(&ing->self, ing) : rc;
 }
 
+/* Reserves a pack id for this put (meta "next_pack", its own transaction),
+ * so that concurrent puts rarely try the same name; pack creation still
+ * uses O_EXCL and moves on if the name is taken. */
+static int next_pack_id(struct void_cas *cas, uint32_t *id)
+{
+    MDB_txn *txn;
+    int rc = mdb_txn_begin(cas->env, NULL, 0, &txn);
+    if (rc != 0) {
+        return void__cas_err(rc);
+    }
+    MDB_val k = {9, (void *)(uintptr_t) "next_pack"}, v;
+    uint8_t buf[4] = {0, 0, 0, 1};
+    if (mdb_get(txn, cas->meta, &k, &v) == 0 && v.mv_size == 4) {
+        memcpy(buf, v.mv_data, 4);
+    }
+    *id = (uint32_t)buf[0] << 24 | (uint32_t)buf[1] << 16 | (uint32_t)buf[2] << 8 | buf[3];
+    uint32_t next = *id + 1;
+    for (int i = 0; i < 4; i++) {
+        buf[i] = (uint8_t)(next >> (24 - 8 * i));
+    }
+    v = (MDB_val){4, buf};
+    if ((rc = mdb_put(txn, cas->meta, &k, &v, 0)) != 0) {
+        mdb_txn_abort(txn);
+        return void__cas_err(rc);
+    }
+    return void__cas_commit(cas, txn);
+}
+
 static int ingest_init(struct ingest *ing,
                        struct void_cas *cas,
                        void_cas_progress_fn progress,
@@ -683,6 +758,7 @@ static int ingest_init(struct ingest *ing,
     ing->result = result;
     ing->progress = progress;
     ing->progress_arg = progress_arg;
+    ing->pack.fd = -1;
     pthread_mutex_init(&ing->mu, NULL);
     pthread_cond_init(&ing->cv_work, NULL);
     pthread_cond_init(&ing->cv_done, NULL);
@@ -699,6 +775,9 @@ static int ingest_init(struct ingest *ing,
         } else {
             ing->nworkers++;
         }
+    }
+    if (rc == 0) {
+        rc = next_pack_id(cas, &ing->pack.id_hint);
     }
     return rc == 0 ? txn_begin(ing) : rc;
 }
