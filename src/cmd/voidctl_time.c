@@ -379,6 +379,31 @@ static void start_watch(struct sources_run *r, uv_loop_t *loop)
     uv_signal_start(&r->sigterm, on_signal, SIGTERM);
 }
 
+/* Prints the one-shot result and turns it into the exit status. */
+static int report_sources(const struct sources_run *r)
+{
+    if (r->opts->json) {
+        print_json(r);
+    } else {
+        print_table(r);
+    }
+    uint64_t answered = 0;
+    for (uint32_t i = 0; i < r->opts->count_servers; i++) {
+        answered += r->client.servers[i].count_accepted;
+    }
+    if (answered == 0) {
+        fprintf(stderr, "voidctl time sources: %s\n", void_strerror(VOID_ENTP_NO_SOURCES));
+        return 1;
+    }
+    if (r->client.disc.count_truechimers == 0) {
+        fprintf(stderr,
+                "voidctl time sources: the servers that answered do not agree "
+                "(no majority)\n");
+        return 1;
+    }
+    return 0;
+}
+
 static int run_sources(struct sources_opts *o, int watch)
 {
     uv_loop_t loop;
@@ -424,26 +449,7 @@ static int run_sources(struct sources_opts *o, int watch)
     if (watch) {
         return 0;
     }
-    if (o->json) {
-        print_json(&r);
-    } else {
-        print_table(&r);
-    }
-    uint64_t answered = 0;
-    for (uint32_t i = 0; i < o->count_servers; i++) {
-        answered += r.client.servers[i].count_accepted;
-    }
-    if (answered == 0) {
-        fprintf(stderr, "voidctl time sources: %s\n", void_strerror(VOID_ENTP_NO_SOURCES));
-        return 1;
-    }
-    if (r.client.disc.count_truechimers == 0) {
-        fprintf(stderr,
-                "voidctl time sources: the servers that answered do not agree "
-                "(no majority)\n");
-        return 1;
-    }
-    return 0;
+    return report_sources(&r);
 }
 
 /* Names each server that failed to resolve or parse, for a clear message. */

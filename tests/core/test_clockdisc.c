@@ -14,6 +14,10 @@
  * backwards, and the correction never changes faster than
  * slew_ppm_max + freq_ppm_max. After a settling time, the virtual clock must
  * stay within the stated bound of true time (VIRTUAL_ERR_BOUND_NS).
+ *
+ * A failure prints its seed. VOID_CLOCKDISC_SEED_OFFSET=k shifts every
+ * scenario's seed by k (to explore), VOID_CLOCKDISC_TRACE=1 prints one line
+ * per simulated minute (to debug).
  */
 /* cmocka.h needs these first, in this order. */
 /* clang-format off */
@@ -65,6 +69,7 @@ struct sim {
     struct void_clockdisc disc;
     int64_t t_ns;      /* true time */
     int64_t settle_ns; /* accuracy is measured from here on */
+    int trace;         /* VOID_CLOCKDISC_TRACE set: print a line per minute */
     uint64_t next_tick_sys;
     /* observations */
     uint64_t last_virtual;
@@ -99,6 +104,7 @@ static void sim_init(struct sim *w, uint64_t seed, uint32_t n, double drift, int
     w->drift = drift;
     w->sys0_ns = sys0_ns;
     w->settle_ns = SETTLE_NS;
+    w->trace = getenv("VOID_CLOCKDISC_TRACE") != NULL;
     for (uint32_t i = 0; i < n; i++) {
         struct sim_server *s = &w->servers[i];
         /* asymmetric paths: forward 0.2-1.2 ms, back 0.1-0.5 ms */
@@ -183,6 +189,27 @@ static void sim_check(struct sim *w)
     w->last_sys = sys;
 }
 
+/* One line per simulated minute on stderr, for VOID_CLOCKDISC_TRACE=1. */
+static void sim_trace(const struct sim *w)
+{
+    const struct void_clockdisc *d = &w->disc;
+    fprintf(stderr,
+            "seed %llu T=%5llds corr=%.3fms combined=%.3fms phase=%.3fms freq=%+.2fppm "
+            "err=%.3fms poll0=%llus states=",
+            (unsigned long long)w->seed,
+            (long long)(w->t_ns / S),
+            d->corr_ns / 1e6,
+            (double)d->combined_offset_ns / 1e6,
+            d->phase_ns / 1e6,
+            void_clockdisc_freq_ppm(d),
+            ((double)(int64_t)(w->last_virtual - EPOCH_NS) - (double)w->t_ns) / 1e6,
+            (unsigned long long)(d->servers[0].poll_ns / S));
+    for (uint32_t i = 0; i < w->n; i++) {
+        fprintf(stderr, "%s%s", i ? "," : "", void_clockdisc_state_name(d->servers[i].state));
+    }
+    fprintf(stderr, "\n");
+}
+
 /* Runs the world until true time end_ns. */
 static void sim_run(struct sim *w, int64_t end_ns)
 {
@@ -203,20 +230,8 @@ static void sim_run(struct sim *w, int64_t end_ns)
             }
         }
         sim_check(w);
-        if (getenv("TRACE") && w->t_ns % (60 * S) == 0) {
-            fprintf(stderr,
-                    "T=%4llds corr=%.3fms comb=%.3fms phase=%.3fms freq=%.2f err=%.3fms poll=%llus "
-                    "st=%d%d%d\n",
-                    (long long)(w->t_ns / S),
-                    w->disc.corr_ns / 1e6,
-                    w->disc.combined_offset_ns / 1e6,
-                    w->disc.phase_ns / 1e6,
-                    void_clockdisc_freq_ppm(&w->disc),
-                    ((double)(int64_t)(w->last_virtual - EPOCH_NS) - (double)w->t_ns) / 1e6,
-                    (unsigned long long)(w->disc.servers[0].poll_ns / S),
-                    w->disc.servers[0].state,
-                    w->disc.servers[1].state,
-                    w->disc.servers[2].state);
+        if (w->trace && w->t_ns % (60 * S) == 0) {
+            sim_trace(w);
         }
     }
 }
