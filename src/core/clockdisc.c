@@ -180,8 +180,9 @@ static void clear_filter(struct void_clockdisc_server *s)
 /* Least-squares slope of the server's raw filter offsets over system time:
  * how fast the system clock drifts against this server. Raw samples only,
  * never projected ones, so that an error in the estimate cannot feed back
- * into itself. Needs three samples spanning at least a second. */
-static void fit_frequency(struct void_clockdisc_server *s)
+ * into itself. Needs three samples spanning at least a second; bounded by
+ * fmax. */
+static void fit_frequency(struct void_clockdisc_server *s, double fmax)
 {
     uint32_t n = s->count_filter;
     s->have_freq = 0;
@@ -210,7 +211,10 @@ static void fit_frequency(struct void_clockdisc_server *s)
         sxx += dx * dx;
     }
     VOID_ASSERT(sxx > 0);
-    s->freq = sxy / sxx;
+    /* Bounded like the clock's own estimate: a server whose time runs away
+     * faster than that is wrong, and its projections must stay finite. */
+    double f = sxy / sxx;
+    s->freq = f > fmax ? fmax : (f < -fmax ? -fmax : f);
     s->have_freq = 1;
 }
 
@@ -546,7 +550,7 @@ int void_clockdisc_sample(struct void_clockdisc *d,
         s->state = VOID_CLOCKDISC_NONE;
     }
     add_to_filter(s, sys_ns, sample);
-    fit_frequency(s);
+    fit_frequency(s, (double)d->config.freq_ppm_max * 1e-6);
     if (++s->good_run >= GOOD_RUN_TO_RELAX) {
         s->good_run = 0;
         s->poll_ns = u64_min(s->poll_ns * 2, d->config.poll_max_ns);
