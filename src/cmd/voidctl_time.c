@@ -473,24 +473,15 @@ static int check_servers(const struct sources_opts *o)
     return 0;
 }
 
-static int cmd_sources(int argc, char **argv)
+/* `sources` (watch 0) and `watch` (watch 1) share options and checks. */
+static int cmd_run(int argc, char **argv, int watch)
 {
     static struct sources_opts o;
     int rc = parse_opts(argc, argv, &o);
     if (rc == 0) {
         rc = check_servers(&o);
     }
-    return rc != 0 ? rc : run_sources(&o, 0);
-}
-
-static int cmd_watch(int argc, char **argv)
-{
-    static struct sources_opts o;
-    int rc = parse_opts(argc, argv, &o);
-    if (rc == 0) {
-        rc = check_servers(&o);
-    }
-    return rc != 0 ? rc : run_sources(&o, 1);
+    return rc != 0 ? rc : run_sources(&o, watch);
 }
 
 int voidctl_time(int argc, char **argv)
@@ -506,7 +497,7 @@ int voidctl_time(int argc, char **argv)
                 return 0;
             }
         }
-        return argv[1][0] == 's' ? cmd_sources(argc - 2, argv + 2) : cmd_watch(argc - 2, argv + 2);
+        return cmd_run(argc - 2, argv + 2, strcmp(argv[1], "watch") == 0);
     }
     fprintf(stderr, "voidctl time: unknown subcommand '%s' (try voidctl time --help)\n", argv[1]);
     return 2;

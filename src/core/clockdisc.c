@@ -142,11 +142,12 @@ uint64_t void_clockdisc_now(struct void_clockdisc *d, uint64_t sys_ns)
     } else {
         v = sys_ns + (uint64_t)corr;
     }
-    if (v < d->last_virtual_ns) {
-        v = d->last_virtual_ns; /* the system clock stepped back: hold */
+    uint64_t prev = d->last_virtual_ns;
+    if (v < prev) {
+        v = prev; /* the system clock stepped back: hold */
     }
     d->last_virtual_ns = v;
-    VOID_ASSERT(d->last_virtual_ns == v);
+    VOID_ASSERT(v >= prev);
     return v;
 }
 
@@ -227,7 +228,7 @@ static void fit_frequency(struct void_clockdisc_server *s, double fmax)
 }
 
 /* Offset of filter entry e projected from its time to sys_ns with the
- * current frequency estimate. */
+ * server's own frequency estimate, or the clock's until it has one. */
 static double projected(const struct void_clockdisc *d,
                         const struct void_clockdisc_server *s,
                         const struct void_clockdisc_filter_entry *e,
@@ -285,6 +286,7 @@ static void add_to_filter(struct void_clockdisc_server *s,
     if (s->count_filter < VOID_CLOCKDISC_FILTER) {
         s->count_filter++;
     }
+    VOID_ASSERT(s->count_filter > 0 && s->next_filter < VOID_CLOCKDISC_FILTER);
 }
 
 /* ---- selection and combine ---------------------------------------------- */
