@@ -77,7 +77,8 @@ struct void_clockdisc_alert {
     uint32_t server;  /* the disagreeing server (DISAGREE only) */
 };
 
-/* Called from inside void_clockdisc_sample(); must not call back into d. */
+/* Called from inside void_clockdisc_sample(), _tick() or _kod(); alert is
+ * borrowed for the call; must not call back into d. */
 typedef void (*void_clockdisc_alert_fn)(void *ctx, const struct void_clockdisc_alert *alert);
 
 struct void_clockdisc_config {
@@ -164,7 +165,7 @@ void void_clockdisc_fini(struct void_clockdisc *d);
 uint64_t void_clockdisc_tick(struct void_clockdisc *d, uint64_t sys_ns, uint32_t *poll_mask);
 
 /* A validated sample from server (offset relative to the system clock),
- * received at system time sys_ns. Updates the filter, the selection, the
+ * received at system time sys_ns; *sample is copied (borrowed for the call). Updates the filter, the selection, the
  * correction target and the alerts. Returns 0, or VOID_EINVAL for a server
  * index out of range, or VOID_ENTP_KOD_DENY if the server was dropped (the
  * sample is ignored). */
