@@ -5,12 +5,12 @@
  * The first 8 input bytes double as the expected origin so that the fuzzer
  * can reach the checks behind the origin match.
  */
+#include "void/assert.h"
+#include "void/ntp.h"
+
 #include <stddef.h>
 #include <stdint.h>
 #include <string.h>
-
-#include "void/assert.h"
-#include "void/ntp.h"
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
 

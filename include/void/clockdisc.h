@@ -19,16 +19,18 @@
  *    offset + rootdist]. The servers whose interval covers the region where
  *    most intervals overlap are truechimers, provided they are a strict
  *    majority of the usable servers; the rest are falsetickers. Truechimers
- *    are combined, weighted by 1 / root distance.
+ *    are combined, weighted by 1 / root distance. A falseticker stays out
+ *    of later selections while it disagrees with the last majority's
+ *    verdict, so that losing one honest server of three does not hand the
+ *    liar a tie.
  *  - The virtual clock is system clock + correction. The correction follows
  *    the combined offset: its frequency part (the estimated drift of the
  *    system clock: per server a least-squares fit of its raw offsets over
- *    time, combined like the offsets, bounded by freq_ppm_max) plus a phase part slewed at no more than
- *    slew_ppm_max. So the correction never jumps and changes at most
- *    (freq_ppm_max + slew_ppm_max) ns per ms of system time; with both below
- *    10^6 ppm the virtual clock never runs backwards while the system clock
- *    runs forwards, and void_clockdisc_now() clamps it to be non-decreasing
- *    even when the system clock steps back.
+ *    time, combined like the offsets, bounded by freq_ppm_max) plus a phase part slewed at no more
+ * than slew_ppm_max. So the correction never jumps and changes at most (freq_ppm_max +
+ * slew_ppm_max) ns per ms of system time; with both below 10^6 ppm the virtual clock never runs
+ * backwards while the system clock runs forwards, and void_clockdisc_now() clamps it to be
+ * non-decreasing even when the system clock steps back.
  *  - An alert callback fires when |combined offset| exceeds
  *    alert_offset_ns, when a usable server disagrees with the combined
  *    offset by more than alert_disagree_ns, or when no majority can be
@@ -41,16 +43,16 @@
 
 #include <stdint.h>
 
-#define VOID_CLOCKDISC_SERVERS_MAX   16
-#define VOID_CLOCKDISC_FILTER        8  /* samples kept per server */
-#define VOID_CLOCKDISC_POLL_MIN_DEF  16000000000ull   /* 16 s */
-#define VOID_CLOCKDISC_POLL_MAX_DEF  1024000000000ull /* 1024 s */
-#define VOID_CLOCKDISC_SLEW_PPM_DEF  500
-#define VOID_CLOCKDISC_FREQ_PPM_DEF  500
-#define VOID_CLOCKDISC_UNREACH_DEF   4
+#define VOID_CLOCKDISC_SERVERS_MAX        16
+#define VOID_CLOCKDISC_FILTER             8                /* samples kept per server */
+#define VOID_CLOCKDISC_POLL_MIN_DEF       16000000000ull   /* 16 s */
+#define VOID_CLOCKDISC_POLL_MAX_DEF       1024000000000ull /* 1024 s */
+#define VOID_CLOCKDISC_SLEW_PPM_DEF       500
+#define VOID_CLOCKDISC_FREQ_PPM_DEF       500
+#define VOID_CLOCKDISC_UNREACH_DEF        4
 #define VOID_CLOCKDISC_ALERT_OFFSET_DEF   100000000ll /* 100 ms */
 #define VOID_CLOCKDISC_ALERT_DISAGREE_DEF 50000000ll  /* 50 ms */
-#define VOID_CLOCKDISC_PPM_MAX       100000 /* 10 %: sanity bound on both rates */
+#define VOID_CLOCKDISC_PPM_MAX            100000      /* 10 %: sanity bound on both rates */
 
 enum void_clockdisc_state {
     VOID_CLOCKDISC_NONE = 0,    /* no usable sample yet */
@@ -71,22 +73,23 @@ struct void_clockdisc_alert {
     enum void_clockdisc_alert_kind kind;
     uint64_t sys_ns;
     int64_t combined_offset_ns;
-    int64_t value_ns;   /* the offending offset or disagreement */
-    uint32_t server;    /* the disagreeing server (DISAGREE only) */
+    int64_t value_ns; /* the offending offset or disagreement */
+    uint32_t server;  /* the disagreeing server (DISAGREE only) */
 };
 
-/* Called from inside void_clockdisc_sample(); must not call back into d. */
+/* Called from inside void_clockdisc_sample(), _tick() or _kod(); alert is
+ * borrowed for the call; must not call back into d. */
 typedef void (*void_clockdisc_alert_fn)(void *ctx, const struct void_clockdisc_alert *alert);
 
 struct void_clockdisc_config {
-    uint32_t count_servers;   /* 1..VOID_CLOCKDISC_SERVERS_MAX */
-    uint64_t poll_min_ns;     /* 0: default; also the first interval */
-    uint64_t poll_max_ns;     /* 0: default; >= poll_min_ns */
-    uint32_t slew_ppm_max;    /* 0: default 500; phase correction rate bound */
-    uint32_t freq_ppm_max;    /* 0: default 500; largest drift compensated */
-    uint32_t unreach_polls;   /* 0: default 4; misses in a row -> unreachable */
-    int64_t alert_offset_ns;   /* 0: default 100 ms */
-    int64_t alert_disagree_ns; /* 0: default 50 ms */
+    uint32_t count_servers;        /* 1..VOID_CLOCKDISC_SERVERS_MAX */
+    uint64_t poll_min_ns;          /* 0: default; also the first interval */
+    uint64_t poll_max_ns;          /* 0: default; >= poll_min_ns */
+    uint32_t slew_ppm_max;         /* 0: default 500; phase correction rate bound */
+    uint32_t freq_ppm_max;         /* 0: default 500; largest drift compensated */
+    uint32_t unreach_polls;        /* 0: default 4; misses in a row -> unreachable */
+    int64_t alert_offset_ns;       /* 0: default 100 ms */
+    int64_t alert_disagree_ns;     /* 0: default 50 ms */
     void_clockdisc_alert_fn alert; /* may be NULL */
     void *alert_ctx;               /* borrowed until fini */
 };
@@ -104,7 +107,7 @@ struct void_clockdisc_server {
     uint32_t count_filter; /* valid entries, newest at (next_filter - 1) */
     uint32_t next_filter;
     enum void_clockdisc_state state;
-    uint8_t reach;       /* bit 0: the last poll was answered */
+    uint8_t reach; /* bit 0: the last poll was answered */
     uint8_t stratum;
     uint8_t outstanding; /* polled, no answer yet */
     uint32_t missed;     /* unanswered polls in a row */
@@ -132,12 +135,13 @@ struct void_clockdisc {
     int have_combined;
     int64_t combined_offset_ns;
     int64_t combined_rootdist_ns;
+    uint64_t combined_sys_ns; /* when the last majority was found */
     uint32_t count_truechimers;
     double combined_freq;
     double freq; /* estimated system clock error, d(offset)/d(sys), dimensionless */
     /* virtual clock */
-    double corr_ns;      /* correction at corr_sys_ns */
-    double phase_ns;     /* phase still to slew in */
+    double corr_ns;  /* correction at corr_sys_ns */
+    double phase_ns; /* phase still to slew in */
     uint64_t corr_sys_ns;
     int corr_started;
     uint64_t last_virtual_ns;
@@ -161,7 +165,7 @@ void void_clockdisc_fini(struct void_clockdisc *d);
 uint64_t void_clockdisc_tick(struct void_clockdisc *d, uint64_t sys_ns, uint32_t *poll_mask);
 
 /* A validated sample from server (offset relative to the system clock),
- * received at system time sys_ns. Updates the filter, the selection, the
+ * received at system time sys_ns; *sample is copied (borrowed for the call). Updates the filter, the selection, the
  * correction target and the alerts. Returns 0, or VOID_EINVAL for a server
  * index out of range, or VOID_ENTP_KOD_DENY if the server was dropped (the
  * sample is ignored). */

@@ -66,6 +66,10 @@
     X(NTP_RESOLVE, "cannot resolve ntp server address")                                            \
     X(NTP_NO_SOURCES, "no ntp server answered")                                                    \
     /* cas */                                                                                      \
+    X(CAS_NOT_STORE, "directory is not a void cas store")                                          \
+    X(CAS_HASH_MISMATCH, "block content does not match its hash")                                  \
+    X(CAS_MISSING, "block not in the store")                                                       \
+    X(CAS_BAD_RECORD, "malformed block record in the store")                                       \
     /* pbft */                                                                                     \
     /* io / daemon */
 

@@ -20,17 +20,17 @@
 #include <stddef.h>
 #include <stdint.h>
 
-#define VOID_NTP_PACKET_SIZE      48
-#define VOID_NTP_UNIX_OFFSET_S    2208988800ull /* seconds from 1900 to 1970 */
-#define VOID_NTP_VERSION          4
-#define VOID_NTP_MODE_CLIENT      3
-#define VOID_NTP_MODE_SERVER      4
-#define VOID_NTP_LEAP_ALARM       3
-#define VOID_NTP_STRATUM_KOD      0
-#define VOID_NTP_STRATUM_UNSYNC   16
-#define VOID_NTP_ROOT_DIST_MAX_NS 16000000000ll /* RFC 5905 MAXDIST is 16 s */
-#define VOID_NTP_DELAY_MAX_NS     10000000000ll /* a 10 s round trip is absurd */
-#define VOID_NTP_SERVER_HOLD_MAX_NS 1000000000ll /* server held a request > 1 s */
+#define VOID_NTP_PACKET_SIZE        48
+#define VOID_NTP_UNIX_OFFSET_S      2208988800ull /* seconds from 1900 to 1970 */
+#define VOID_NTP_VERSION            4
+#define VOID_NTP_MODE_CLIENT        3
+#define VOID_NTP_MODE_SERVER        4
+#define VOID_NTP_LEAP_ALARM         3
+#define VOID_NTP_STRATUM_KOD        0
+#define VOID_NTP_STRATUM_UNSYNC     16
+#define VOID_NTP_ROOT_DIST_MAX_NS   16000000000ll /* RFC 5905 MAXDIST is 16 s */
+#define VOID_NTP_DELAY_MAX_NS       10000000000ll /* a 10 s round trip is absurd */
+#define VOID_NTP_SERVER_HOLD_MAX_NS 1000000000ll  /* server held a request > 1 s */
 
 /* One NTP header, fields in host order. Timestamps are raw 32.32 values;
  * root_delay and root_dispersion raw 16.16 seconds. */
@@ -54,7 +54,7 @@ struct void_ntp_packet {
  * time (positive: the local clock is behind). */
 struct void_ntp_sample {
     int64_t offset_ns;
-    int64_t delay_ns;     /* round trip minus server hold time, >= 0 */
+    int64_t delay_ns; /* round trip minus server hold time, >= 0 */
     int64_t root_delay_ns;
     int64_t root_disp_ns;
     uint8_t stratum;
@@ -71,7 +71,7 @@ uint64_t void_ntp_ts_from_unix_ns(uint64_t unix_ns);
  * Results before 1970 clamp to 0. Cannot fail. */
 uint64_t void_ntp_ts_to_unix_ns(uint64_t ts, uint64_t pivot_ns);
 
-/* Writes p as 48 wire bytes. Cannot fail. */
+/* Writes p (borrowed) as 48 wire bytes into out. Cannot fail. */
 void void_ntp_encode(const struct void_ntp_packet *p, uint8_t out[VOID_NTP_PACKET_SIZE]);
 
 /* Parses the 48-byte header at buf (len bytes; extension fields and MACs
@@ -108,7 +108,9 @@ int void_ntp_sample(const struct void_ntp_packet *reply,
                     struct void_ntp_sample *out);
 
 /* Decodes, checks and measures in one call: the client's path for each
- * received datagram. Returns 0 or any error of the three calls above. */
+ * received datagram. buf is borrowed for the call; *reply and *out are
+ * written (reply also on a check failure, e.g. to read a KoD). Returns 0 or
+ * any error of the three calls above. */
 int void_ntp_process_reply(const uint8_t *buf,
                            size_t len,
                            uint64_t sent_xmt,

@@ -24,7 +24,7 @@
 #include <sys/socket.h>
 #include <uv.h>
 
-#define VOID_NTP_CLIENT_NAME_MAX   264 /* "host:port" as configured, with NUL */
+#define VOID_NTP_CLIENT_NAME_MAX    264  /* "host:port" as configured, with NUL */
 #define VOID_NTP_CLIENT_TIMEOUT_DEF 1000 /* ms a request waits for its reply */
 
 struct void_ntp_client;
@@ -35,11 +35,11 @@ struct void_ntp_client;
 typedef void (*void_ntp_client_event_fn)(void *ctx, uint32_t server, int rc);
 
 struct void_ntp_client_config {
-    const char *const *servers; /* "host:port" / "[v6]:port"; borrowed for init */
-    uint32_t count_servers;     /* 1..VOID_CLOCKDISC_SERVERS_MAX */
+    const char *const *servers;        /* "host:port" / "[v6]:port"; borrowed for init */
+    uint32_t count_servers;            /* 1..VOID_CLOCKDISC_SERVERS_MAX */
     struct void_clockdisc_config disc; /* count_servers is set from above */
-    uint64_t timeout_ms;        /* 0: VOID_NTP_CLIENT_TIMEOUT_DEF */
-    void_clock_fn sys_clock;    /* system clock; NULL: CLOCK_REALTIME. For tests. */
+    uint64_t timeout_ms;               /* 0: VOID_NTP_CLIENT_TIMEOUT_DEF */
+    void_clock_fn sys_clock;           /* system clock; NULL: CLOCK_REALTIME. For tests. */
     void *sys_clock_ctx;
     void_ntp_client_event_fn on_event; /* may be NULL */
     void *event_ctx;
@@ -53,15 +53,15 @@ struct void_ntp_client_server {
     uv_timer_t timeout;
     struct void_ntp_client *client;
     uint32_t index;
-    uint64_t sent_xmt;   /* random transmit of the open request; 0: none open */
-    uint64_t t1_sys_ns;  /* when it left, system clock */
-    int last_error;      /* 0 or the last rejection / timeout code */
+    uint64_t sent_xmt;  /* random transmit of the open request; 0: none open */
+    uint64_t t1_sys_ns; /* when it left, system clock */
+    int last_error;     /* 0 or the last rejection / timeout code */
     uint64_t count_sent;
     uint64_t count_accepted;
     uint64_t count_malformed;  /* truncated, bad mode/version/timestamps/delay/root distance */
     uint64_t count_unexpected; /* origin mismatch, no request open, wrong source address */
     uint64_t count_kod;
-    uint64_t count_unsync;     /* stratum 16 or leap alarm */
+    uint64_t count_unsync; /* stratum 16 or leap alarm */
     uint64_t count_timeouts;
     uint64_t count_send_errors;
 };
@@ -72,7 +72,7 @@ struct void_ntp_client {
     struct void_clockdisc disc;
     struct void_ntp_client_server servers[VOID_CLOCKDISC_SERVERS_MAX];
     uv_timer_t poll_timer;
-    uint32_t count_open;  /* libuv handles initialised and not yet closed */
+    uint32_t count_open; /* libuv handles initialised and not yet closed */
     int started;
     int closing;
     void (*close_cb)(struct void_ntp_client *c);

@@ -20,9 +20,12 @@ static const struct voidctl_command commands[] = {
     {"put", "put KEY VALUE: write a key through PBFT", voidctl_kv},
     {"get", "get KEY [--as-of HLC]: read a key (now or as of a past time)", voidctl_kv},
     {"del", "del KEY: delete a key", voidctl_kv},
-    {"cas", "cas KEY EXPECTED NEW: compare and set", voidctl_kv},
     {"status", "status of every replica (view, primary, sequence numbers)", voidctl_status},
     {"members", "the members of the cluster and whether they are connected", voidctl_status},
+    {"cas",
+     "cas KEY EXPECTED NEW: compare and set; cas put|get|ls|stat|pin|gc|fsck: local content store",
+     voidctl_cas_or_kv},
+    {"time", "query NTP servers like chronyc sources (timekeeper)", voidctl_time},
 };
 
 int voidctl_parse_opts(int argc, char **argv, struct voidctl_opts *o, char **pos, int cap)
@@ -80,6 +83,34 @@ int voidctl_load_cluster(struct voidctl_opts *o, struct void_config *config)
         return 1;
     }
     return 0;
+}
+
+int voidctl_cas_or_kv(int argc, char **argv)
+{
+    /* The store's options that take a value, and its verbs: the first word
+     * that is not an option (or an option's value) decides. */
+    static const char *const store_opts[] = {
+        "--store", "--pin", "--zstd-level", "--chunk-avg", "--threads"};
+    static const char *const store_verbs[] = {
+        "put", "get", "ls", "stat", "pin", "unpin", "pins", "gc", "fsck"};
+    for (int i = 1; i < argc; i++) {
+        for (size_t k = 0; k < sizeof(store_opts) / sizeof(store_opts[0]); k++) {
+            if (strcmp(argv[i], store_opts[k]) == 0) {
+                return voidctl_cas(argc, argv);
+            }
+        }
+        if (argv[i][0] == '-') {
+            i += strcmp(argv[i], "--cluster") == 0 || strcmp(argv[i], "--timeout") == 0;
+            continue;
+        }
+        for (size_t k = 0; k < sizeof(store_verbs) / sizeof(store_verbs[0]); k++) {
+            if (strcmp(argv[i], store_verbs[k]) == 0) {
+                return voidctl_cas(argc, argv);
+            }
+        }
+        return voidctl_kv(argc, argv);
+    }
+    return voidctl_cas(argc, argv); /* bare `voidctl cas` or `cas --help`: the store's usage */
 }
 
 static void usage(FILE *out)

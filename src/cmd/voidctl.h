@@ -40,4 +40,14 @@ int voidctl_keygen(int argc, char **argv);
 int voidctl_kv(int argc, char **argv);
 int voidctl_status(int argc, char **argv);
 
+/* `voidctl cas ...` is shared: the content-addressable store's verbs (put,
+ * get, ls...) go to voidctl_cas, `cas KEY EXPECTED NEW` to voidctl_kv. */
+int voidctl_cas_or_kv(int argc, char **argv);
+
+/* `voidctl cas ...`: the local content-addressable store (src/cmd/voidctl_cas.c). */
+int voidctl_cas(int argc, char **argv);
+
+/* `voidctl time ...`: NTP sources query (src/cmd/voidctl_time.c). */
+int voidctl_time(int argc, char **argv);
+
 #endif

@@ -19,8 +19,16 @@
 #include <stdlib.h>
 #include <string.h>
 
-#define DISPERSION_RATE 15e-6 /* RFC 5905 PHI: error growth of an aging sample */
-#define GOOD_RUN_TO_RELAX 4   /* answered polls in a row before the interval doubles */
+#define DISPERSION_RATE   15e-6 /* RFC 5905 PHI: error growth of an aging sample */
+#define GOOD_RUN_TO_RELAX 4     /* answered polls in a row before the interval doubles */
+
+/* Round to nearest without a libm call: void_clockdisc_now() runs under
+ * every HLC timestamp. |x| stays far below 2^63 (offsets are bounded by
+ * the NTP era, +-2^31 s). */
+static int64_t round_ns(double x)
+{
+    return (int64_t)(x < 0 ? x - 0.5 : x + 0.5);
+}
 
 static uint64_t u64_min(uint64_t a, uint64_t b)
 {
@@ -35,8 +43,8 @@ static uint64_t u64_max(uint64_t a, uint64_t b)
 static void apply_defaults(struct void_clockdisc_config *c)
 {
     c->poll_min_ns = c->poll_min_ns ? c->poll_min_ns : VOID_CLOCKDISC_POLL_MIN_DEF;
-    c->poll_max_ns = c->poll_max_ns ? c->poll_max_ns : u64_max(VOID_CLOCKDISC_POLL_MAX_DEF,
-                                                               c->poll_min_ns);
+    c->poll_max_ns =
+        c->poll_max_ns ? c->poll_max_ns : u64_max(VOID_CLOCKDISC_POLL_MAX_DEF, c->poll_min_ns);
     c->slew_ppm_max = c->slew_ppm_max ? c->slew_ppm_max : VOID_CLOCKDISC_SLEW_PPM_DEF;
     c->freq_ppm_max = c->freq_ppm_max ? c->freq_ppm_max : VOID_CLOCKDISC_FREQ_PPM_DEF;
     c->unreach_polls = c->unreach_polls ? c->unreach_polls : VOID_CLOCKDISC_UNREACH_DEF;
@@ -126,7 +134,7 @@ uint64_t void_clockdisc_now(struct void_clockdisc *d, uint64_t sys_ns)
 {
     VOID_ASSERT(d != NULL);
     advance(d, sys_ns);
-    int64_t corr = (int64_t)llround(d->corr_ns);
+    int64_t corr = round_ns(d->corr_ns);
     uint64_t v;
     if (corr < 0) {
         uint64_t back = (uint64_t)(-(corr + 1)) + 1;
@@ -134,17 +142,18 @@ uint64_t void_clockdisc_now(struct void_clockdisc *d, uint64_t sys_ns)
     } else {
         v = sys_ns + (uint64_t)corr;
     }
-    if (v < d->last_virtual_ns) {
-        v = d->last_virtual_ns; /* the system clock stepped back: hold */
+    uint64_t prev = d->last_virtual_ns;
+    if (v < prev) {
+        v = prev; /* the system clock stepped back: hold */
     }
     d->last_virtual_ns = v;
-    VOID_ASSERT(d->last_virtual_ns == v);
+    VOID_ASSERT(v >= prev);
     return v;
 }
 
 int64_t void_clockdisc_correction_ns(const struct void_clockdisc *d)
 {
-    return (int64_t)llround(d->corr_ns);
+    return round_ns(d->corr_ns);
 }
 
 double void_clockdisc_freq_ppm(const struct void_clockdisc *d)
@@ -180,8 +189,9 @@ static void clear_filter(struct void_clockdisc_server *s)
 /* Least-squares slope of the server's raw filter offsets over system time:
  * how fast the system clock drifts against this server. Raw samples only,
  * never projected ones, so that an error in the estimate cannot feed back
- * into itself. Needs three samples spanning at least a second. */
-static void fit_frequency(struct void_clockdisc_server *s)
+ * into itself. Needs three samples spanning at least a second; bounded by
+ * fmax. */
+static void fit_frequency(struct void_clockdisc_server *s, double fmax)
 {
     uint32_t n = s->count_filter;
     s->have_freq = 0;
@@ -210,12 +220,15 @@ static void fit_frequency(struct void_clockdisc_server *s)
         sxx += dx * dx;
     }
     VOID_ASSERT(sxx > 0);
-    s->freq = sxy / sxx;
+    /* Bounded like the clock's own estimate: a server whose time runs away
+     * faster than that is wrong, and its projections must stay finite. */
+    double f = sxy / sxx;
+    s->freq = f > fmax ? fmax : (f < -fmax ? -fmax : f);
     s->have_freq = 1;
 }
 
 /* Offset of filter entry e projected from its time to sys_ns with the
- * current frequency estimate. */
+ * server's own frequency estimate, or the clock's until it has one. */
 static double projected(const struct void_clockdisc *d,
                         const struct void_clockdisc_server *s,
                         const struct void_clockdisc_filter_entry *e,
@@ -254,10 +267,10 @@ static void run_filter(struct void_clockdisc *d, struct void_clockdisc_server *s
     }
     double jitter = s->count_filter > 1 ? sqrt(sq / (s->count_filter - 1)) : 0.0;
     double age = sys_ns > b->sys_ns ? (double)(sys_ns - b->sys_ns) : 0.0;
-    s->offset_ns = (int64_t)llround(off);
+    s->offset_ns = round_ns(off);
     s->delay_ns = b->delay_ns;
-    s->jitter_ns = (int64_t)llround(jitter);
-    s->rootdist_ns = b->rootdist_ns + s->jitter_ns + (int64_t)llround(age * DISPERSION_RATE);
+    s->jitter_ns = round_ns(jitter);
+    s->rootdist_ns = b->rootdist_ns + s->jitter_ns + round_ns(age * DISPERSION_RATE);
 }
 
 static void add_to_filter(struct void_clockdisc_server *s,
@@ -273,6 +286,7 @@ static void add_to_filter(struct void_clockdisc_server *s,
     if (s->count_filter < VOID_CLOCKDISC_FILTER) {
         s->count_filter++;
     }
+    VOID_ASSERT(s->count_filter > 0 && s->next_filter < VOID_CLOCKDISC_FILTER);
 }
 
 /* ---- selection and combine ---------------------------------------------- */
@@ -288,15 +302,35 @@ static int usable(const struct void_clockdisc_server *s)
            s->state != VOID_CLOCKDISC_DENIED;
 }
 
-/* Marzullo's sweep: the region [*lo, *hi] covered by the most intervals;
- * returns how many cover it. Insertion sort: at most 32 endpoints. */
-static uint32_t intersect(const struct void_clockdisc *d, int64_t *lo, int64_t *hi)
+/* Whether s takes part in the selection at sys_ns. A server that the last
+ * majority voted a falseticker stays out while it still disagrees with that
+ * majority's verdict (projected to now): otherwise, once one honest server
+ * of three dies, the liar and the survivor would tie and the clock would
+ * lose its reference. It is readmitted as soon as it agrees again. */
+static int
+candidate(const struct void_clockdisc *d, const struct void_clockdisc_server *s, uint64_t sys_ns)
+{
+    if (!usable(s)) {
+        return 0;
+    }
+    if (s->state != VOID_CLOCKDISC_FALSETICKER || !d->have_combined) {
+        return 1;
+    }
+    double age = sys_ns > d->combined_sys_ns ? (double)(sys_ns - d->combined_sys_ns) : 0.0;
+    double ref = (double)d->combined_offset_ns + d->combined_freq * age;
+    return fabs((double)s->offset_ns - ref) <= (double)(s->rootdist_ns + d->combined_rootdist_ns);
+}
+
+/* Marzullo's sweep over the candidates in the bit mask cand: the region
+ * [*lo, *hi] covered by the most intervals; returns how many cover it.
+ * Insertion sort: at most 32 endpoints. */
+static uint32_t intersect(const struct void_clockdisc *d, uint32_t cand, int64_t *lo, int64_t *hi)
 {
     struct endpoint ep[2 * VOID_CLOCKDISC_SERVERS_MAX];
     uint32_t n = 0;
     for (uint32_t i = 0; i < d->config.count_servers; i++) {
         const struct void_clockdisc_server *s = &d->servers[i];
-        if (usable(s)) {
+        if (cand & (1u << i)) {
             ep[n++] = (struct endpoint){s->offset_ns - s->rootdist_ns, -1};
             ep[n++] = (struct endpoint){s->offset_ns + s->rootdist_ns, +1};
         }
@@ -354,9 +388,9 @@ static void raise_alert(struct void_clockdisc *d,
  * correction), which is what the HLC sees. */
 static void check_alerts(struct void_clockdisc *d, uint64_t sys_ns)
 {
-    struct void_clockdisc_alert a = {VOID_CLOCKDISC_ALERT_OFFSET, sys_ns,
-                                     d->combined_offset_ns, 0, 0};
-    a.value_ns = d->combined_offset_ns - (int64_t)llround(d->corr_ns);
+    struct void_clockdisc_alert a = {
+        VOID_CLOCKDISC_ALERT_OFFSET, sys_ns, d->combined_offset_ns, 0, 0};
+    a.value_ns = d->combined_offset_ns - round_ns(d->corr_ns);
     raise_alert(d, a.kind, llabs(a.value_ns) > d->config.alert_offset_ns, &a);
     a.kind = VOID_CLOCKDISC_ALERT_DISAGREE;
     int64_t worst = -1;
@@ -393,7 +427,7 @@ static void combine(struct void_clockdisc *d)
         }
     }
     VOID_ASSERT(sw > 0);
-    d->combined_offset_ns = (int64_t)llround(swo / sw);
+    d->combined_offset_ns = round_ns(swo / sw);
     d->combined_rootdist_ns = min_rd;
     d->combined_freq = swfw > 0 ? swf / swfw : d->freq;
     d->have_combined = 1;
@@ -403,23 +437,26 @@ static void combine(struct void_clockdisc *d)
  * combines the truechimers. Returns 1 if a new combined offset exists. */
 static int select_sources(struct void_clockdisc *d, uint64_t sys_ns)
 {
-    uint32_t n = 0;
+    uint32_t cand = 0, n = 0;
     for (uint32_t i = 0; i < d->config.count_servers; i++) {
-        n += (uint32_t)usable(&d->servers[i]);
+        if (candidate(d, &d->servers[i], sys_ns)) {
+            cand |= 1u << i;
+            n++;
+        }
     }
     d->count_truechimers = 0;
     if (n == 0) {
         return 0;
     }
     int64_t lo = 0, hi = 0;
-    uint32_t best = intersect(d, &lo, &hi);
+    uint32_t best = intersect(d, cand, &lo, &hi);
     int majority = 2 * best > n;
-    struct void_clockdisc_alert a = {VOID_CLOCKDISC_ALERT_NO_MAJORITY, sys_ns,
-                                     d->combined_offset_ns, (int64_t)n, 0};
+    struct void_clockdisc_alert a = {
+        VOID_CLOCKDISC_ALERT_NO_MAJORITY, sys_ns, d->combined_offset_ns, (int64_t)n, 0};
     raise_alert(d, a.kind, !majority, &a);
     for (uint32_t i = 0; i < d->config.count_servers; i++) {
         struct void_clockdisc_server *s = &d->servers[i];
-        if (!usable(s)) {
+        if (!(cand & (1u << i))) {
             continue;
         }
         int covers = s->offset_ns - s->rootdist_ns <= lo && s->offset_ns + s->rootdist_ns >= hi;
@@ -437,6 +474,7 @@ static int select_sources(struct void_clockdisc *d, uint64_t sys_ns)
     }
     VOID_ASSERT(d->count_truechimers == best);
     combine(d);
+    d->combined_sys_ns = sys_ns;
     return 1;
 }
 
@@ -522,7 +560,7 @@ int void_clockdisc_sample(struct void_clockdisc *d,
         s->state = VOID_CLOCKDISC_NONE;
     }
     add_to_filter(s, sys_ns, sample);
-    fit_frequency(s);
+    fit_frequency(s, (double)d->config.freq_ppm_max * 1e-6);
     if (++s->good_run >= GOOD_RUN_TO_RELAX) {
         s->good_run = 0;
         s->poll_ns = u64_min(s->poll_ns * 2, d->config.poll_max_ns);

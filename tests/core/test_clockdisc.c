@@ -14,36 +14,43 @@
  * backwards, and the correction never changes faster than
  * slew_ppm_max + freq_ppm_max. After a settling time, the virtual clock must
  * stay within the stated bound of true time (VIRTUAL_ERR_BOUND_NS).
+ *
+ * A failure prints its seed. VOID_CLOCKDISC_SEED_OFFSET=k shifts every
+ * scenario's seed by k (to explore), VOID_CLOCKDISC_TRACE=1 prints one line
+ * per simulated minute (to debug).
  */
+/* cmocka.h needs these first, in this order. */
+/* clang-format off */
 #include <setjmp.h>
 #include <stdarg.h>
 #include <stddef.h>
 #include <stdint.h>
 #include <cmocka.h>
-
-#include <math.h>
-#include <stdio.h>
-#include <stdlib.h>
-#include <string.h>
+/* clang-format on */
 
 #include "void/clockdisc.h"
 #include "void/error.h"
 #include "void/ntp.h"
 #include "void/prng.h"
 
-#define MS                  1000000ll
-#define US                  1000ll
-#define S                   1000000000ll
-#define STEP_NS             (50 * MS)
-#define SIM_SERVERS_MAX     5
+#include <math.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#define MS                   1000000ll
+#define US                   1000ll
+#define S                    1000000000ll
+#define STEP_NS              (50 * MS)
+#define SIM_SERVERS_MAX      5
 #define VIRTUAL_ERR_BOUND_NS (1 * MS) /* stated bound: 1 ms after settling */
-#define SETTLE_NS           (20 * 60 * S)
+#define SETTLE_NS            (20 * 60 * S)
 
 struct sim_server {
     int64_t error_ns;    /* server clock minus true time */
     int64_t base_fwd_ns; /* one-way delays before jitter */
     int64_t base_back_ns;
-    int64_t jitter_ns;   /* uniform extra delay in [0, jitter] each way */
+    int64_t jitter_ns;                   /* uniform extra delay in [0, jitter] each way */
     int64_t dead_from_ns, dead_until_ns; /* true-time window without replies */
     /* the one exchange in flight */
     int pending;
@@ -55,13 +62,14 @@ struct sim_server {
 struct sim {
     uint64_t seed;
     struct void_prng prng;
-    double drift;     /* system clock rate error, e.g. 500e-6 */
-    int64_t sys0_ns;  /* system clock reading at T = 0 */
+    double drift;    /* system clock rate error, e.g. 500e-6 */
+    int64_t sys0_ns; /* system clock reading at T = 0 */
     uint32_t n;
     struct sim_server servers[SIM_SERVERS_MAX];
     struct void_clockdisc disc;
-    int64_t t_ns; /* true time */
+    int64_t t_ns;      /* true time */
     int64_t settle_ns; /* accuracy is measured from here on */
+    int trace;         /* VOID_CLOCKDISC_TRACE set: print a line per minute */
     uint64_t next_tick_sys;
     /* observations */
     uint64_t last_virtual;
@@ -87,12 +95,16 @@ static void on_alert(void *ctx, const struct void_clockdisc_alert *a)
 static void sim_init(struct sim *w, uint64_t seed, uint32_t n, double drift, int64_t sys0_ns)
 {
     memset(w, 0, sizeof(*w));
+    /* VOID_CLOCKDISC_SEED_OFFSET=k reruns every scenario on other seeds. */
+    const char *off = getenv("VOID_CLOCKDISC_SEED_OFFSET");
+    seed += off != NULL ? strtoull(off, NULL, 10) : 0;
     w->seed = seed;
     void_prng_seed(&w->prng, seed);
     w->n = n;
     w->drift = drift;
     w->sys0_ns = sys0_ns;
     w->settle_ns = SETTLE_NS;
+    w->trace = getenv("VOID_CLOCKDISC_TRACE") != NULL;
     for (uint32_t i = 0; i < n; i++) {
         struct sim_server *s = &w->servers[i];
         /* asymmetric paths: forward 0.2-1.2 ms, back 0.1-0.5 ms */
@@ -154,7 +166,8 @@ static void sim_check(struct sim *w)
     uint64_t v = void_clockdisc_now(&w->disc, sys);
     int64_t corr = void_clockdisc_correction_ns(&w->disc);
     if (v < w->last_virtual) {
-        fail_msg("seed %llu: virtual clock ran backwards at T=%lld", (unsigned long long)w->seed,
+        fail_msg("seed %llu: virtual clock ran backwards at T=%lld",
+                 (unsigned long long)w->seed,
                  (long long)w->t_ns);
     }
     const struct void_clockdisc_config *c = &w->disc.config;
@@ -162,7 +175,10 @@ static void sim_check(struct sim *w)
     double bound = (double)(c->slew_ppm_max + c->freq_ppm_max) * 1e-6 * dt + 2.0;
     if ((double)llabs(corr - w->last_corr) > bound) {
         fail_msg("seed %llu: correction moved %lld ns in %.0f ns (bound %.0f)",
-                 (unsigned long long)w->seed, (long long)(corr - w->last_corr), dt, bound);
+                 (unsigned long long)w->seed,
+                 (long long)(corr - w->last_corr),
+                 dt,
+                 bound);
     }
     int64_t err = (int64_t)(v - EPOCH_NS) - w->t_ns;
     if (w->t_ns >= w->settle_ns && llabs(err) > w->max_err_after_settle) {
@@ -171,6 +187,27 @@ static void sim_check(struct sim *w)
     w->last_virtual = v;
     w->last_corr = corr;
     w->last_sys = sys;
+}
+
+/* One line per simulated minute on stderr, for VOID_CLOCKDISC_TRACE=1. */
+static void sim_trace(const struct sim *w)
+{
+    const struct void_clockdisc *d = &w->disc;
+    fprintf(stderr,
+            "seed %llu T=%5llds corr=%.3fms combined=%.3fms phase=%.3fms freq=%+.2fppm "
+            "err=%.3fms poll0=%llus states=",
+            (unsigned long long)w->seed,
+            (long long)(w->t_ns / S),
+            d->corr_ns / 1e6,
+            (double)d->combined_offset_ns / 1e6,
+            d->phase_ns / 1e6,
+            void_clockdisc_freq_ppm(d),
+            ((double)(int64_t)(w->last_virtual - EPOCH_NS) - (double)w->t_ns) / 1e6,
+            (unsigned long long)(d->servers[0].poll_ns / S));
+    for (uint32_t i = 0; i < w->n; i++) {
+        fprintf(stderr, "%s%s", i ? "," : "", void_clockdisc_state_name(d->servers[i].state));
+    }
+    fprintf(stderr, "\n");
 }
 
 /* Runs the world until true time end_ns. */
@@ -193,13 +230,8 @@ static void sim_run(struct sim *w, int64_t end_ns)
             }
         }
         sim_check(w);
-        if (getenv("TRACE") && w->t_ns % (60 * S) == 0) {
-            fprintf(stderr, "T=%4llds corr=%.3fms comb=%.3fms phase=%.3fms freq=%.2f err=%.3fms poll=%llus st=%d%d%d\n",
-                    (long long)(w->t_ns / S), w->disc.corr_ns / 1e6, w->disc.combined_offset_ns / 1e6,
-                    w->disc.phase_ns / 1e6, void_clockdisc_freq_ppm(&w->disc),
-                    ((double)(int64_t)(w->last_virtual - EPOCH_NS) - (double)w->t_ns) / 1e6,
-                    (unsigned long long)(w->disc.servers[0].poll_ns / S), w->disc.servers[0].state,
-                    w->disc.servers[1].state, w->disc.servers[2].state);
+        if (w->trace && w->t_ns % (60 * S) == 0) {
+            sim_trace(w);
         }
     }
 }
@@ -208,13 +240,17 @@ static void assert_converged(const struct sim *w)
 {
     if (w->max_err_after_settle > VIRTUAL_ERR_BOUND_NS) {
         fail_msg("seed %llu drift %.0f ppm: error %lld ns after settling exceeds %lld ns",
-                 (unsigned long long)w->seed, w->drift * 1e6, (long long)w->max_err_after_settle,
+                 (unsigned long long)w->seed,
+                 w->drift * 1e6,
+                 (long long)w->max_err_after_settle,
                  (long long)VIRTUAL_ERR_BOUND_NS);
     }
     print_message("seed %llu drift %+.0f ppm: max |virtual - true| after settling %lld us, "
                   "freq estimate %+.1f ppm\n",
-                  (unsigned long long)w->seed, w->drift * 1e6,
-                  (long long)(w->max_err_after_settle / US), void_clockdisc_freq_ppm(&w->disc));
+                  (unsigned long long)w->seed,
+                  w->drift * 1e6,
+                  (long long)(w->max_err_after_settle / US),
+                  void_clockdisc_freq_ppm(&w->disc));
 }
 
 /* Setup: 3 honest servers with asymmetric, jittery paths; local drift of
@@ -269,6 +305,27 @@ static void test_clockdisc_rejects_one_falseticker(void **state)
         assert_int_equal(w.alerts[VOID_CLOCKDISC_ALERT_DISAGREE],
                          llabs(cases[k].error_ns) > VOID_CLOCKDISC_ALERT_DISAGREE_DEF);
     }
+}
+
+/* Setup: 3 servers, server 2 serving time 1 s fast, drift +200 ppm.
+ * Action: server 0 (honest) dies at minute 30 for good; two simulated
+ * hours. Expected: the survivor and the liar do not tie: server 2 stays a
+ * falseticker, server 1 is the lone truechimer, and the virtual clock stays
+ * within 1 ms of true time. */
+static void test_clockdisc_falseticker_stays_out_when_an_honest_server_dies(void **state)
+{
+    (void)state;
+    static struct sim w;
+    sim_init(&w, 3500, 3, 200e-6, -15 * MS);
+    w.servers[2].error_ns = 1 * S;
+    w.servers[0].dead_from_ns = 30 * 60 * S;
+    w.servers[0].dead_until_ns = INT64_MAX;
+    sim_run(&w, 120 * 60 * S);
+    assert_int_equal(w.disc.servers[0].state, VOID_CLOCKDISC_UNREACHABLE);
+    assert_int_equal(w.disc.servers[1].state, VOID_CLOCKDISC_TRUECHIMER);
+    assert_int_equal(w.disc.servers[2].state, VOID_CLOCKDISC_FALSETICKER);
+    assert_int_equal(w.alerts[VOID_CLOCKDISC_ALERT_NO_MAJORITY], 0);
+    assert_converged(&w);
 }
 
 /* Setup: 3 honest servers, drift -400 ppm. Action: server 0 dies at minute
@@ -398,6 +455,99 @@ static void test_clockdisc_kod_rate_backs_off_and_deny_drops(void **state)
     void_clockdisc_fini(&d);
 }
 
+/* Setup: 5 servers fed by an adversary: random offsets up to +-2^61 ns,
+ * random delays and root distances, samples for random (also denied and
+ * out-of-range) servers at random times, random KoDs, ticks, and a system
+ * clock that sometimes steps back. Action: 20000 random inputs per seed.
+ * Expected: no crash or sanitizer report, the virtual clock never
+ * decreases, and the correction never moves faster than the rate bound. */
+static void test_clockdisc_survives_byzantine_inputs(void **state)
+{
+    (void)state;
+    for (uint64_t seed = 1; seed <= 5; seed++) {
+        struct void_prng p;
+        void_prng_seed(&p, seed);
+        struct void_clockdisc d;
+        struct void_clockdisc_config c = {.count_servers = 5, .poll_min_ns = 1 * S};
+        assert_int_equal(void_clockdisc_init(&d, &c), 0);
+        uint64_t sys = 1795000000ull * S, last_v = 0, last_sys = sys;
+        int64_t last_corr = 0;
+        for (int k = 0; k < 20000; k++) {
+            sys += void_prng_below(&p, 2 * (uint64_t)S);
+            if (void_prng_chance(&p, 1, 50)) {
+                sys -= void_prng_below(&p, 10 * (uint64_t)S); /* the system clock steps back */
+            }
+            uint32_t srv = (uint32_t)void_prng_below(&p, 6), mask;
+            struct void_ntp_sample smp = {
+                .offset_ns = (int64_t)void_prng_next(&p) >> 3,
+                .delay_ns = (int64_t)void_prng_below(&p, 10 * (uint64_t)S),
+                .root_delay_ns = (int64_t)void_prng_below(&p, 16 * (uint64_t)S),
+                .root_disp_ns = (int64_t)void_prng_below(&p, 8 * (uint64_t)S),
+                .stratum = (uint8_t)void_prng_below(&p, 16)};
+            if (void_prng_chance(&p, 1, 3)) {
+                smp.offset_ns = (int64_t)void_prng_below(&p, 2 * MS) - MS; /* near the truth */
+            }
+            switch (void_prng_below(&p, 4)) {
+            case 0:
+                void_clockdisc_tick(&d, sys, &mask);
+                break;
+            case 1:
+                void_clockdisc_kod(&d, srv, sys, VOID_ENTP_KOD_RATE - (int)void_prng_below(&p, 4));
+                break;
+            default:
+                (void)void_clockdisc_sample(&d, srv, sys, &smp);
+                break;
+            }
+            uint64_t v = void_clockdisc_now(&d, sys);
+            assert_true(v >= last_v);
+            int64_t corr = void_clockdisc_correction_ns(&d);
+            if (sys > last_sys) {
+                double bound = 1000e-6 * (double)(sys - last_sys) + 2.0;
+                assert_true((double)llabs(corr - last_corr) <= bound);
+                last_sys = sys;
+                last_corr = corr;
+            }
+            last_v = v;
+        }
+        void_clockdisc_fini(&d);
+    }
+}
+
+/* Setup: one server, poll bounds 16..128 s. Action: answer 4 polls, then 4
+ * more, then 4 more; then miss two polls. Expected: the interval doubles
+ * after each run of 4 answers up to the 128 s maximum, halves on each miss,
+ * and the reach register shows the answered and missed polls. */
+static void test_clockdisc_poll_interval_adapts_within_bounds(void **state)
+{
+    (void)state;
+    struct void_clockdisc d;
+    struct void_clockdisc_config c = {
+        .count_servers = 1, .poll_min_ns = 16 * S, .poll_max_ns = 128 * S, .unreach_polls = 8};
+    assert_int_equal(void_clockdisc_init(&d, &c), 0);
+    uint64_t sys = 1000 * S, next = 0;
+    uint32_t mask;
+    struct void_ntp_sample smp = sample_at(0);
+    static const uint64_t want[] = {32, 64, 128};
+    for (int run = 0; run < 3; run++) {
+        for (int k = 0; k < 4; k++) {
+            next = void_clockdisc_tick(&d, sys, &mask);
+            assert_int_equal(mask, 1);
+            assert_int_equal(void_clockdisc_sample(&d, 0, sys + MS, &smp), 0);
+            sys = next;
+        }
+        assert_int_equal(d.servers[0].poll_ns, want[run] * S);
+    }
+    assert_int_equal(d.servers[0].reach, 0xff);
+    for (int k = 0; k < 3; k++) { /* the third tick counts the second miss */
+        next = void_clockdisc_tick(&d, sys, &mask);
+        assert_int_equal(mask, 1);
+        sys = next;
+    }
+    assert_int_equal(d.servers[0].poll_ns, 32 * S);
+    assert_int_equal(d.servers[0].reach, 0xf8);
+    void_clockdisc_fini(&d);
+}
+
 /* Setup: configs with no servers, too many servers, max poll below min
  * poll, and an absurd slew rate. Action: init each. Expected: VOID_EINVAL. */
 static void test_clockdisc_init_rejects_bad_config(void **state)
@@ -427,10 +577,13 @@ int main(void)
         cmocka_unit_test(test_clockdisc_converges_under_drift_jitter_and_asymmetry),
         cmocka_unit_test(test_clockdisc_rejects_one_falseticker),
         cmocka_unit_test(test_clockdisc_fails_over_when_servers_die_and_return),
+        cmocka_unit_test(test_clockdisc_falseticker_stays_out_when_an_honest_server_dies),
         cmocka_unit_test(test_clockdisc_slews_at_bounded_rate_never_jumps),
         cmocka_unit_test(test_clockdisc_now_holds_when_system_clock_steps_back),
         cmocka_unit_test(test_clockdisc_two_disagreeing_servers_have_no_majority),
         cmocka_unit_test(test_clockdisc_kod_rate_backs_off_and_deny_drops),
+        cmocka_unit_test(test_clockdisc_survives_byzantine_inputs),
+        cmocka_unit_test(test_clockdisc_poll_interval_adapts_within_bounds),
         cmocka_unit_test(test_clockdisc_init_rejects_bad_config),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);

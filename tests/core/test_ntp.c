@@ -3,16 +3,19 @@
  * eras, wire round trips, every reply check, and the offset/delay
  * arithmetic of RFC 5905.
  */
+/* cmocka.h needs these first, in this order. */
+/* clang-format off */
 #include <setjmp.h>
 #include <stdarg.h>
 #include <stddef.h>
 #include <stdint.h>
 #include <cmocka.h>
-
-#include <string.h>
+/* clang-format on */
 
 #include "void/error.h"
 #include "void/ntp.h"
+
+#include <string.h>
 
 #define S  1000000000ull
 #define MS 1000000ull
@@ -21,11 +24,8 @@ static const uint64_t NOW = 1795000000ull * S + 123456789ull; /* 2026-11-18 */
 
 /* A well-formed reply to a request with transmit xmt: the server's clock is
  * server_off_ns ahead, the request took fwd_ns, the server held it hold_ns. */
-static struct void_ntp_packet reply_for(uint64_t xmt,
-                                        uint64_t t1,
-                                        int64_t server_off_ns,
-                                        uint64_t fwd_ns,
-                                        uint64_t hold_ns)
+static struct void_ntp_packet
+reply_for(uint64_t xmt, uint64_t t1, int64_t server_off_ns, uint64_t fwd_ns, uint64_t hold_ns)
 {
     struct void_ntp_packet p;
     memset(&p, 0, sizeof(p));
@@ -47,7 +47,11 @@ static void test_ntp_timestamp_round_trip_across_eras(void **state)
 {
     (void)state;
     const uint64_t era_end = (1ull << 32) - VOID_NTP_UNIX_OFFSET_S; /* 2036-02-07 */
-    const uint64_t times[] = {1 * S, NOW, era_end * S - 1, era_end * S, era_end * S + 999999999,
+    const uint64_t times[] = {1 * S,
+                              NOW,
+                              era_end * S - 1,
+                              era_end * S,
+                              era_end * S + 999999999,
                               4102444800ull * S + 5}; /* 2100-01-01 */
     for (size_t i = 0; i < sizeof(times) / sizeof(times[0]); i++) {
         uint64_t ts = void_ntp_ts_from_unix_ns(times[i]);
@@ -66,9 +70,19 @@ static void test_ntp_timestamp_round_trip_across_eras(void **state)
 static void test_ntp_encode_decode_round_trip(void **state)
 {
     (void)state;
-    struct void_ntp_packet p = {1, 4, 4, 3, 6, -23, 0x00012345, 0x00006789, 0x7f000001,
-                                0x1111111122222222ull, 0x3333333344444444ull,
-                                0x5555555566666666ull, 0x7777777788888888ull};
+    struct void_ntp_packet p = {1,
+                                4,
+                                4,
+                                3,
+                                6,
+                                -23,
+                                0x00012345,
+                                0x00006789,
+                                0x7f000001,
+                                0x1111111122222222ull,
+                                0x3333333344444444ull,
+                                0x5555555566666666ull,
+                                0x7777777788888888ull};
     uint8_t buf[VOID_NTP_PACKET_SIZE];
     void_ntp_encode(&p, buf);
     assert_int_equal(buf[0], (1 << 6) | (4 << 3) | 4);
@@ -174,8 +188,8 @@ static void test_ntp_sample_computes_offset_and_delay(void **state)
     assert_int_equal(s.stratum, 2);
     p = reply_for(xmt, NOW, -(int64_t)(3 * S), 3 * MS, 0);
     assert_int_equal(void_ntp_sample(&p, NOW, NOW + 4 * MS, &s), 0);
-    assert_in_range(s.offset_ns, -(int64_t)(3 * S) + (int64_t)MS - 1,
-                    -(int64_t)(3 * S) + (int64_t)MS + 1);
+    assert_in_range(
+        s.offset_ns, -(int64_t)(3 * S) + (int64_t)MS - 1, -(int64_t)(3 * S) + (int64_t)MS + 1);
     assert_in_range(s.delay_ns, 4 * MS - 1, 4 * MS + 1);
 }
 

@@ -6,22 +6,25 @@
  * address, ...). Also: address parsing and resolution errors, and the HLC
  * running on the disciplined clock.
  */
+/* cmocka.h needs these first, in this order. */
+/* clang-format off */
 #include <setjmp.h>
 #include <stdarg.h>
 #include <stddef.h>
 #include <stdint.h>
 #include <cmocka.h>
+/* clang-format on */
+
+#include "void/error.h"
+#include "void/hlc.h"
+#include "void/ntp.h"
+#include "void/ntp_client.h"
 
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <time.h>
 #include <uv.h>
-
-#include "void/error.h"
-#include "void/hlc.h"
-#include "void/ntp.h"
-#include "void/ntp_client.h"
 
 #define MS 1000000ull
 
@@ -42,7 +45,7 @@ enum fake_kind {
     F_SILENT, /* no reply at all */
 };
 
-#define SCRIPT_MAX 16
+#define SCRIPT_MAX  16
 #define REPLIES_MAX 4
 
 struct fake {
@@ -118,8 +121,8 @@ static void fake_send(uv_udp_t *sock, const uint8_t *data, size_t len, const str
     assert_true(uv_udp_try_send(sock, &b, 1, to) == (int)len);
 }
 
-static void fake_recv(uv_udp_t *h, ssize_t n, const uv_buf_t *buf, const struct sockaddr *from,
-                      unsigned flags)
+static void
+fake_recv(uv_udp_t *h, ssize_t n, const uv_buf_t *buf, const struct sockaddr *from, unsigned flags)
 {
     struct fake *f = h->data;
     (void)flags;
@@ -130,7 +133,8 @@ static void fake_recv(uv_udp_t *h, ssize_t n, const uv_buf_t *buf, const struct 
     assert_int_equal(void_ntp_decode((const uint8_t *)buf->base, (size_t)n, &req), 0);
     assert_int_equal(req.mode, VOID_NTP_MODE_CLIENT);
     uint32_t k = f->count_requests++;
-    const enum fake_kind *replies = k < f->count_script ? f->script[k] : (enum fake_kind[]){F_VALID, F_END};
+    const enum fake_kind *replies =
+        k < f->count_script ? f->script[k] : (enum fake_kind[]){F_VALID, F_END};
     for (int r = 0; r < REPLIES_MAX && replies[r] != F_END; r++) {
         uint8_t out[48];
         build_reply(f, replies[r], req.transmit_ts, out);
@@ -335,7 +339,8 @@ static void test_ntp_client_hlc_runs_on_disciplined_clock(void **state)
     }
     int64_t hlc_err = (int64_t)void_hlc_now(&hlc).wall_ns - (int64_t)realtime();
     int64_t sys_err = (int64_t)fake_sys_clock(&fs) - (int64_t)realtime();
-    print_message("system clock error %lld us, HLC error %lld us\n", (long long)(sys_err / 1000),
+    print_message("system clock error %lld us, HLC error %lld us\n",
+                  (long long)(sys_err / 1000),
                   (long long)(hlc_err / 1000));
     assert_true(llabs(sys_err) > 39 * (int64_t)MS);
     assert_true(llabs(hlc_err) < 2 * (int64_t)MS);
@@ -355,7 +360,8 @@ static void test_ntp_client_parses_and_resolves_addresses(void **state)
     (void)state;
     char host[64];
     uint16_t port;
-    assert_int_equal(void_ntp_client_parse_hostport("127.0.0.11:11123", host, sizeof(host), &port), 0);
+    assert_int_equal(void_ntp_client_parse_hostport("127.0.0.11:11123", host, sizeof(host), &port),
+                     0);
     assert_string_equal(host, "127.0.0.11");
     assert_int_equal(port, 11123);
     assert_int_equal(void_ntp_client_parse_hostport("[::1]:5", host, sizeof(host), &port), 0);
@@ -363,8 +369,16 @@ static void test_ntp_client_parses_and_resolves_addresses(void **state)
     assert_int_equal(port, 5);
     assert_int_equal(void_ntp_client_parse_hostport("localhost", host, sizeof(host), &port), 0);
     assert_int_equal(port, 123);
-    const char *bad[] = {"", ":123", "host:", "host:0", "host:65536", "host:12a", "::1:123",
-                         "[::1", "[::1]x", "host:-1"};
+    const char *bad[] = {"",
+                         ":123",
+                         "host:",
+                         "host:0",
+                         "host:65536",
+                         "host:12a",
+                         "::1:123",
+                         "[::1",
+                         "[::1]x",
+                         "host:-1"};
     for (size_t i = 0; i < sizeof(bad) / sizeof(bad[0]); i++) {
         assert_int_equal(void_ntp_client_parse_hostport(bad[i], host, sizeof(host), &port),
                          VOID_EPARSE);
