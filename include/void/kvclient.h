@@ -20,9 +20,10 @@
 #include <stdint.h>
 #include <uv.h>
 
-/* Completion of a request: rc is 0 with result[0..len) (an encoded
- * void_sm_result, borrowed for the call), or VOID_ETIMEDOUT-style codes never
- * occur here: the client retries forever; callers bound the wait. */
+/* Completion of a request: result[0..len) is the encoded void_sm_result that
+ * f + 1 replicas agreed on, borrowed for the call. There is no failure
+ * callback: the core retries until it gets an answer, so callers bound the
+ * wait with a timer of their own (voidctl's --timeout). */
 typedef void (*void_kvclient_done_fn)(void *ctx, const uint8_t *result, size_t len);
 
 struct void_kvclient_config {
