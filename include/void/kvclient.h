@@ -32,6 +32,10 @@ struct void_kvclient_config {
     uint32_t id;                             /* client id, listed in the replicas' configs */
     const struct void_sign_keypair *keypair; /* borrowed */
     uint64_t retry_ns;                       /* first retry; 0 = core default */
+    /* Frames other than PBFT replies (CAS_BLOCK, CAS_FETCH), delivered after
+     * their signature was verified; may be NULL. */
+    void_transport_frame_fn on_other;
+    void *other_ctx;
 };
 
 struct void_kvclient {
@@ -67,6 +71,12 @@ int void_kvclient_submit(
 /* Closes connections and timers; run the loop afterwards to finish closing.
  * Safe after a failed init. Cannot fail. */
 void void_kvclient_fini(struct void_kvclient *c);
+
+/* Signs and sends a frame of type with body[0..len) (borrowed) to replica to,
+ * or to every replica when to is VOID_PBFT_TO_ALL. Returns 0 or the errors of
+ * void_casnet_send. */
+int void_kvclient_send(
+    struct void_kvclient *c, uint32_t to, uint8_t type, const uint8_t *body, size_t len);
 
 /* Number of replicas whose connection is up. Cannot fail. */
 uint32_t void_kvclient_connected(const struct void_kvclient *c);

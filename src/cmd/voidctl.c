@@ -40,6 +40,8 @@ int voidctl_parse_opts(int argc, char **argv, struct voidctl_opts *o, char **pos
             o->json = 1;
         } else if (strcmp(a, "--absent") == 0) {
             o->absent = 1;
+        } else if (strcmp(a, "--file") == 0) {
+            o->file = 1;
         } else if (strcmp(a, "--help") == 0 || strcmp(a, "-h") == 0) {
             o->help = 1;
         } else if ((strcmp(a, "--cluster") == 0 || strcmp(a, "--config") == 0) && has_value) {

@@ -21,6 +21,7 @@ struct voidctl_opts {
     int json;            /* --json */
     const char *as_of;   /* --as-of HLC (get) */
     int absent;          /* --absent (cas: the key must not exist) */
+    int file;            /* --file (put/get: a file or directory tree) */
     int help;            /* --help */
 };
 
@@ -39,6 +40,10 @@ int voidctl_load_cluster(struct voidctl_opts *o, struct void_config *config);
 int voidctl_keygen(int argc, char **argv);
 int voidctl_kv(int argc, char **argv);
 int voidctl_status(int argc, char **argv);
+
+/* put/get --file (src/cmd/voidctl_files.c), with parsed options and the
+ * positional arguments. Returns the exit status. */
+int voidctl_files(struct voidctl_opts *o, const char *cmd, char **pos, int npos);
 
 /* `voidctl cas ...` is shared: the content-addressable store's verbs (put,
  * get, ls...) go to voidctl_cas, `cas KEY EXPECTED NEW` to voidctl_kv. */

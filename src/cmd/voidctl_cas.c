@@ -57,9 +57,9 @@ static void usage(FILE *out)
         "HASH is 64 hex digits or the name of a pin.\n"
         "options: --json (machine-readable output), --quiet (no progress bar),\n"
         "         --threads N (ingest workers; default: CPUs),\n"
-            "         --chunk-avg BYTES (average chunk size of a new store, a power of two;\n"
-            "         min and max are 1/4 and 4x; default 65536),\n"
-            "         --zstd-level N (compression level of new blocks, 1-19; default 3)\n");
+        "         --chunk-avg BYTES (average chunk size of a new store, a power of two;\n"
+        "         min and max are 1/4 and 4x; default 65536),\n"
+        "         --zstd-level N (compression level of new blocks, 1-19; default 3)\n");
 }
 
 static void fail(const char *what, const char *subject, int err)

@@ -164,6 +164,8 @@ static int usage_kv(const char *cmd, int ok)
             "usage: voidctl put KEY VALUE\n"
             "       voidctl get KEY [--as-of HLC]\n"
             "       voidctl del KEY\n"
+            "       voidctl put --file PATH NAME   (a file or directory tree, through the CAS)\n"
+            "       voidctl get --file NAME DEST\n"
             "       voidctl cas KEY EXPECTED NEW   (EXPECTED '-' with --absent: "
             "the key must not exist)\n"
             "options: --cluster FILE (or $VOID_CLUSTER), --timeout SECONDS "
@@ -183,6 +185,9 @@ int voidctl_kv(int argc, char **argv)
         return usage_kv(argv[0], o.help && npos >= 0);
     }
     const char *cmd = argv[0];
+    if (o.file && (strcmp(cmd, "put") == 0 || strcmp(cmd, "get") == 0)) {
+        return voidctl_files(&o, cmd, pos, npos);
+    }
     struct void_sm_op op = {0};
     int want = 0;
     if (strcmp(cmd, "put") == 0) {

@@ -7,6 +7,7 @@
 #include "void/kvclient.h"
 
 #include "void/assert.h"
+#include "void/casnet.h"
 #include "void/error.h"
 
 #include <stdio.h>
@@ -54,7 +55,14 @@ static void on_retry(uv_timer_t *timer)
 static void on_frame(void *ctx, const uint8_t *buf, size_t len, const struct void_frame *frame)
 {
     struct void_kvclient *c = ctx;
-    (void)frame;
+    if (frame->type != VOID_MSG_REPLY) {
+        struct void_frame verified;
+        if (c->config.on_other != NULL &&
+            void_codec_decode_verified(buf, len, &c->ring, &verified) == 0) {
+            c->config.on_other(c->config.other_ctx, buf, len, &verified);
+        }
+        return;
+    }
     int rc = void_pbft_client_step_receive(&c->core, void_kvclient_now_ns(), buf, len, &c->out);
     perform(c);
     if (rc == 1 && c->done != NULL) {
@@ -173,4 +181,21 @@ uint32_t void_kvclient_connected(const struct void_kvclient *c)
         up += (uint32_t)void_transport_peer_up(&c->transport, c->config.cluster->replicas[i].id);
     }
     return up;
+}
+
+int void_kvclient_send(
+    struct void_kvclient *c, uint32_t to, uint8_t type, const uint8_t *body, size_t len)
+{
+    VOID_ASSERT(c != NULL);
+    VOID_ASSERT(body != NULL || len == 0);
+    const struct void_config *cl = c->config.cluster;
+    int rc = 0;
+    for (uint32_t r = 0; r < cl->count_replicas && rc == 0; r++) {
+        uint32_t id = cl->replicas[r].id;
+        if (to == VOID_PBFT_TO_ALL || to == id) {
+            rc = void_casnet_send(
+                &c->transport, c->config.keypair, c->config.id, id, type, body, len);
+        }
+    }
+    return rc;
 }

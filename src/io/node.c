@@ -17,6 +17,7 @@
 #include "void/node.h"
 
 #include "void/assert.h"
+#include "void/casnet.h"
 #include "void/error.h"
 #include "void/http.h"
 #include "void/log.h"
@@ -51,6 +52,7 @@ struct node_status {
     uint64_t persist_ns;
     uint64_t out_full;
     uint64_t drop_busy;
+    uint64_t cas_stored, cas_served, cas_fetched, cas_rejected, cas_duplicate;
     int peer_up[VOID_CONFIG_REPLICAS_MAX];
     uint64_t peer_seen_ms[VOID_CONFIG_REPLICAS_MAX]; /* loop time of the last
                                                         frame, 0 never */
@@ -77,6 +79,9 @@ struct void_node {
     struct void_transport transport;
     int transport_ready;
     struct void_pstore store;
+    struct void_cas cas; /* blocks of files, uploaded by clients (data/cas) */
+    int cas_ready;
+    struct void_casserve casserve;
     struct void_http http;
     struct void_ntp_client ntp;
     int ntp_ready;
@@ -321,6 +326,11 @@ static void publish(struct void_node *node)
     s->persist_ns = node->store.count_ns;
     s->out_full = node->out_full;
     s->drop_busy = node->drop_busy;
+    s->cas_stored = node->casserve.count_stored;
+    s->cas_served = node->casserve.count_served;
+    s->cas_fetched = node->casserve.count_fetched;
+    s->cas_rejected = node->casserve.count_rejected;
+    s->cas_duplicate = node->casserve.count_duplicate;
     for (uint32_t i = 0; i < c->count_replicas; i++) {
         uint32_t id = c->replicas[i].id;
         s->peer_up[i] = id == c->self_id || void_transport_peer_up(&node->transport, id);
@@ -345,6 +355,12 @@ static void on_frame(void *ctx, const uint8_t *buf, size_t len, const struct voi
         if (c->replicas[i].id == frame->sender) {
             node->peer_seen_ms[i] = uv_now(&node->loop);
         }
+    }
+    if (frame->type == VOID_MSG_CAS_BLOCK || frame->type == VOID_MSG_CAS_FETCH) {
+        if (node->cas_ready) {
+            void_casserve_frame(&node->casserve, buf, len); /* file data bypasses consensus */
+        }
+        return;
     }
     if (!make_room(node)) {
         return;
@@ -578,6 +594,11 @@ static size_t render_metrics(struct void_node *node, char *out, size_t cap)
     metric(&b, "void_effects_overflow_total", NULL, s->out_full + p->out_overflow);
     metric(&b, "void_messages_dropped_total", "reason=\"disk_busy\"", s->drop_busy);
     metric(&b, "void_clock_alerts_total", NULL, s->clock_alerts);
+    metric(&b, "void_cas_blocks_total", "op=\"stored\"", s->cas_stored);
+    metric(&b, "void_cas_blocks_total", "op=\"served\"", s->cas_served);
+    metric(&b, "void_cas_blocks_total", "op=\"fetched_from_peer\"", s->cas_fetched);
+    metric(&b, "void_cas_blocks_total", "op=\"rejected\"", s->cas_rejected);
+    metric(&b, "void_cas_blocks_total", "op=\"duplicate\"", s->cas_duplicate);
     if (b.len < b.cap) {
         int n = snprintf(b.out + b.len,
                          b.cap - b.len,
@@ -868,6 +889,32 @@ static int setup_io(struct void_node *node, char *errbuf, size_t errcap)
     return 0;
 }
 
+/* Opens the node's block store (data_dir/cas) and its server. */
+static int setup_cas(struct void_node *node, char *errbuf, size_t errcap)
+{
+    const struct void_config *c = node->config;
+    char dir[VOID_CONFIG_PATH_MAX + 8];
+    (void)snprintf(dir, sizeof(dir), "%s/cas", c->data_dir);
+    struct void_cas_config cc;
+    void_cas_config_default(&cc);
+    cc.create = 1;
+    cc.threads = 1;
+    int rc = void_cas_init(&node->cas, dir, &cc);
+    if (rc != 0) {
+        (void)snprintf(
+            errbuf, errcap, "cannot open the block store %s: %s", dir, void_strerror(rc));
+        return rc;
+    }
+    node->cas_ready = 1;
+    node->casserve = (struct void_casserve){.cas = &node->cas,
+                                            .transport = &node->transport,
+                                            .ring = &node->ring,
+                                            .keypair = &c->keypair,
+                                            .self_id = c->self_id,
+                                            .count_replicas = c->count_replicas};
+    return 0;
+}
+
 int void_node_new(struct void_node **out,
                   const struct void_config *config,
                   char *errbuf,
@@ -896,6 +943,9 @@ int void_node_new(struct void_node **out,
     /* I/O first, so that a port in use fails before anything is recovered. */
     if (rc == 0) {
         rc = setup_io(node, errbuf, errcap);
+    }
+    if (rc == 0) {
+        rc = setup_cas(node, errbuf, errcap);
     }
     if (rc == 0) {
         rc = recover(node, errbuf, errcap);
@@ -948,6 +998,7 @@ void void_node_free(struct void_node *node)
         (void)uv_loop_close(&node->loop);
     }
     void_pstore_close(&node->store);
+    void_cas_fini(&node->cas);
     if (node->replica_ready) {
         void_pbft_fini(node->replica);
     }
