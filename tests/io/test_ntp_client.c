@@ -177,7 +177,8 @@ struct rig {
     struct void_ntp_client client;
     uv_timer_t deadline;
     char server[64];
-    int closed;
+    int stop_on;       /* an event code that ends the run early (after a grace period) */
+    uint64_t grace_ms; /* how long to keep watching after stop_on */
 };
 
 static void rig_closed(struct void_ntp_client *c)
@@ -193,8 +194,22 @@ static void on_deadline(uv_timer_t *t)
     uv_close((uv_handle_t *)&r->deadline, NULL);
 }
 
+/* Ends the run grace_ms after the event stop_on, e.g. to check that
+ * nothing else happens after a KoD DENY, without a fixed run time that a
+ * slow machine could overrun. */
+static void rig_event(void *ctx, uint32_t server, int rc)
+{
+    struct rig *r = ctx;
+    (void)server;
+    if (r->stop_on != 0 && rc == r->stop_on) {
+        uv_timer_start(&r->deadline, on_deadline, r->grace_ms, 0);
+    }
+}
+
 static void rig_run(struct rig *r, struct void_ntp_client_config *cfg, uint64_t run_ms)
 {
+    cfg->on_event = rig_event;
+    cfg->event_ctx = r;
     uv_loop_init(&r->loop);
     fake_start(&r->fake, &r->loop);
     snprintf(r->server, sizeof(r->server), "127.0.0.1:%u", ntohs(r->fake.addr.sin_port));
@@ -250,7 +265,9 @@ static void test_ntp_client_rejects_and_counts_bad_replies(void **state)
     struct void_ntp_client_config cfg = {
         .disc = {.poll_min_ns = 40 * MS, .poll_max_ns = 160 * MS, .unreach_polls = 100},
         .timeout_ms = 25};
-    rig_run(&r, &cfg, 1200);
+    r.stop_on = VOID_ENTP_KOD_DENY;
+    r.grace_ms = 300; /* the 40 ms poll would have fired 7 more times */
+    rig_run(&r, &cfg, 20000);
     const struct void_ntp_client_server *s = &r.client.servers[0];
     assert_int_equal(f->count_requests, 11);
     assert_int_equal(s->count_sent, 11);
