@@ -297,7 +297,8 @@ struct void_pbft {
     struct void__pbft_vc vc[VOID_PBFT_N_MAX]; /* latest view change per replica */
     size_t vc_frame_max;     /* largest view change for this window */
     uint8_t *vc_store;       /* n * vc_frame_max bytes, allocated at init */
-    uint8_t *scratch;        /* VOID_CODEC_FRAME_MAX bytes for building messages */
+    uint8_t *scratch;        /* scratch_cap bytes for building message bodies */
+    size_t scratch_cap;      /* largest body this replica builds (<= VOID_CODEC_BODY_MAX) */
     size_t snapshot_cap;     /* worst-case snapshot of this state machine */
     uint8_t *snapshot;       /* the stable checkpoint's state (snapshot_seq == low) */
     size_t snapshot_len;

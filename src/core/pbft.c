@@ -170,7 +170,7 @@ int void__pbft_frame(struct void_pbft *r,
                      const uint8_t **frame,
                      size_t *frame_len)
 {
-    VOID_ASSERT(body_len >= 8 && body_len <= VOID_CODEC_BODY_MAX);
+    VOID_ASSERT(body_len >= 8 && body_len <= r->scratch_cap);
     struct void_hlc_ts ts = void_hlc_now_at(&r->hlc, now_ns);
     struct void_pbft_event *ev = event(r, out, VOID_PBFT_EVENT_SEND, ts);
     if (ev != NULL) {
@@ -344,7 +344,13 @@ int void_pbft_init(struct void_pbft *r, const struct void_pbft_config *config)
     r->vc_frame_max = void__pbft_vc_frame_max(r->cfg.window);
     r->snapshot_cap = void_sm_snapshot_max(&r->sm);
     r->vc_store = malloc(r->cfg.n * r->vc_frame_max);
-    r->scratch = malloc(VOID_CODEC_FRAME_MAX);
+    /* The largest bodies are a view change and a STATE message (snapshot,
+     * proof and the window's batches); size the scratch for this config. */
+    size_t state_max = 8 + 8 + VOID_PBFT_DIGEST_SIZE + 2 + VOID_PBFT_N_MAX * (2 + VOID_PBFT_SMALL_FRAME_MAX) +
+                       4 + r->snapshot_cap + 2 + (size_t)r->cfg.window * (52 + VOID_PBFT_PP_FRAME_MAX);
+    r->scratch_cap = state_max > r->vc_frame_max ? state_max : r->vc_frame_max;
+    r->scratch_cap = r->scratch_cap < VOID_CODEC_BODY_MAX ? r->scratch_cap : VOID_CODEC_BODY_MAX;
+    r->scratch = malloc(r->scratch_cap);
     r->snapshot = malloc(r->snapshot_cap);
     r->ckpt_snap = malloc(r->snapshot_cap);
     r->nv_frame = malloc(VOID_PBFT_NV_FRAME_MAX);
@@ -433,7 +439,7 @@ static void send_reply(struct void_pbft *r,
 {
     struct void_pbft_reply m = {
         .view = r->view, .client = client, .reqno = reqno, .result = result, .result_len = (uint16_t)result_len};
-    int len = void_pbft_reply_encode(&m, r->scratch, VOID_CODEC_BODY_MAX);
+    int len = void_pbft_reply_encode(&m, r->scratch, r->scratch_cap);
     VOID_ASSERT(len > 0);
     void__pbft_send_body(r, now_ns, out, client, VOID_MSG_REPLY, (size_t)len);
 }
@@ -643,7 +649,7 @@ void void__pbft_send_prepare(struct void_pbft *r, uint64_t now_ns, struct void__
 {
     struct void_pbft_vote v = {.view = e->view, .seq = e->seq};
     memcpy(v.digest, e->digest, VOID_PBFT_DIGEST_SIZE);
-    int len = void_pbft_vote_encode(&v, r->scratch, VOID_CODEC_BODY_MAX);
+    int len = void_pbft_vote_encode(&v, r->scratch, r->scratch_cap);
     const uint8_t *frame;
     size_t frame_len;
     if (void__pbft_frame(r, now_ns, out, VOID_PBFT_TO_ALL, VOID_MSG_PREPARE, (size_t)len, &frame, &frame_len) != 0) {
@@ -743,7 +749,7 @@ static void check_prepared(struct void_pbft *r, uint64_t now_ns, struct void__pb
     e->prepared = 1;
     struct void_pbft_vote v = {.view = e->view, .seq = e->seq};
     memcpy(v.digest, e->digest, VOID_PBFT_DIGEST_SIZE);
-    int len = void_pbft_vote_encode(&v, r->scratch, VOID_CODEC_BODY_MAX);
+    int len = void_pbft_vote_encode(&v, r->scratch, r->scratch_cap);
     const uint8_t *frame;
     size_t frame_len;
     if (void__pbft_frame(r, now_ns, out, VOID_PBFT_TO_ALL, VOID_MSG_COMMIT, (size_t)len, &frame, &frame_len) != 0) {
@@ -1006,7 +1012,7 @@ static void take_checkpoint(struct void_pbft *r, uint64_t now_ns, struct void_pb
     r->ckpt_snap_seq = r->last_executed;
     struct void_pbft_checkpoint m = {.seq = r->last_executed};
     crypto_hash_sha256(m.digest, r->ckpt_snap, r->ckpt_snap_len);
-    int len = void_pbft_checkpoint_encode(&m, r->scratch, VOID_CODEC_BODY_MAX);
+    int len = void_pbft_checkpoint_encode(&m, r->scratch, r->scratch_cap);
     const uint8_t *frame;
     size_t frame_len;
     if (void__pbft_frame(r, now_ns, out, VOID_PBFT_TO_ALL, VOID_MSG_CHECKPOINT, (size_t)len, &frame, &frame_len) != 0) {
@@ -1211,7 +1217,7 @@ static void retransmit(struct void_pbft *r, uint64_t now_ns, struct void_pbft_ou
         if (e->sent_commit) {
             struct void_pbft_vote v = {.view = e->view, .seq = e->seq};
             memcpy(v.digest, e->digest, VOID_PBFT_DIGEST_SIZE);
-            int len = void_pbft_vote_encode(&v, r->scratch, VOID_CODEC_BODY_MAX);
+            int len = void_pbft_vote_encode(&v, r->scratch, r->scratch_cap);
             void__pbft_send_body(r, now_ns, out, VOID_PBFT_TO_ALL, VOID_MSG_COMMIT, (size_t)len);
         }
     }

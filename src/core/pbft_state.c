@@ -214,7 +214,7 @@ void void__pbft_on_fetch_state(struct void_pbft *r, uint64_t now_ns, const struc
     for (void_seq seq = from + 1; seq <= r->last_executed; seq++) {
         const struct void__pbft_entry *e = void__pbft_slot(r, seq);
         if (!e->used || e->seq != seq || !e->executed ||
-            off + 52 + e->pp_len + VOID_PBFT_FRAME_OVERHEAD > VOID_CODEC_BODY_MAX) {
+            off + 52 + e->pp_len > r->scratch_cap) {
             break;
         }
         void__put64(b + off, e->view);
@@ -232,7 +232,7 @@ void void__pbft_on_fetch_state(struct void_pbft *r, uint64_t now_ns, const struc
         const struct void__pbft_entry *e = void__pbft_slot(r, seq);
         struct void_pbft_vote v = {.view = e->view, .seq = seq};
         memcpy(v.digest, e->digest, VOID_PBFT_DIGEST_SIZE);
-        int len = void_pbft_vote_encode(&v, r->scratch, VOID_CODEC_BODY_MAX);
+        int len = void_pbft_vote_encode(&v, r->scratch, r->scratch_cap);
         void__pbft_send_body(r, now_ns, out, fr->sender, VOID_MSG_COMMIT, (size_t)len);
     }
 }
