@@ -64,7 +64,7 @@ struct void_sim_config {
     uint32_t strategies;        /* bits of enum void_sim_byz, used by the Byzantine replicas */
     uint32_t clients;           /* 1 .. VOID_SIM_CLIENTS_MAX */
     uint32_t requests;          /* total client operations */
-    int verify_signatures;      /* 0: replicas skip Ed25519 verification (speed; honest-only runs) */
+    int verify_signatures;      /* 0: skip Ed25519 verification (speed); only with byzantine 0 */
     uint64_t fault_window_ns;   /* faults happen in [0, window); all heal at its end */
     uint64_t liveness_bound_ns; /* every request completes within this after the heal */
     FILE *trace;                /* borrowed; NULL = no trace file (the hash is computed anyway) */
@@ -98,7 +98,9 @@ void void_sim_config_from_seed(struct void_sim_config *config, uint64_t seed);
 /* Runs one simulation and its checkers, writing a summary into *result.
  * config is borrowed for the call. Returns 0 when the run completed (whether
  * or not a checker fired: see result->violations), VOID_EINVAL for an invalid
- * configuration, or VOID_ENOMEM. */
+ * configuration (n outside 4..VOID_SIM_N_MAX, byzantine > (n - 1) / 3,
+ * clients outside 1..VOID_SIM_CLIENTS_MAX, or Byzantine replicas without
+ * signature verification), or VOID_ENOMEM. */
 int void_sim_run(const struct void_sim_config *config, struct void_sim_result *result);
 
 /* Parses a comma-separated list of fault names ("loss,crash", "all", "none")

@@ -142,6 +142,7 @@ uint64_t void_clockdisc_now(struct void_clockdisc *d, uint64_t sys_ns)
     } else {
         v = sys_ns + (uint64_t)corr;
     }
+    d->read = 1;
     uint64_t prev = d->last_virtual_ns;
     if (v < prev) {
         v = prev; /* the system clock stepped back: hold */
@@ -170,6 +171,10 @@ static void discipline(struct void_clockdisc *d, uint64_t sys_ns, int64_t offset
     double fmax = (double)d->config.freq_ppm_max * 1e-6;
     d->freq = freq > fmax ? fmax : (freq < -fmax ? -fmax : freq);
     d->phase_ns = (double)offset_ns - d->corr_ns;
+    if (d->config.step_before_first_read && !d->read) {
+        d->corr_ns = (double)offset_ns; /* nobody has read the clock: nobody sees the step */
+        d->phase_ns = 0;
+    }
     VOID_ASSERT(fabs(d->freq) <= fmax);
 }
 

@@ -304,8 +304,9 @@ static void on_alloc(uv_handle_t *h, size_t suggested, uv_buf_t *buf)
 }
 
 /* The system-clock time at which the datagram just read arrived: now, less
- * how long ago (on CLOCK_REALTIME) the kernel stamped it. The correction is
- * used only when it is plausible (0..1 s). */
+ * how long ago (on CLOCK_REALTIME) the kernel stamped it, so the time the
+ * reply waited for the loop does not count. The correction is used only
+ * when it is plausible (0..1 s); without a stamp, t4 is now. */
 static uint64_t receive_time(const struct void_ntp_client_server *s)
 {
     const struct void_ntp_client *c = s->client;
@@ -328,10 +329,10 @@ static void on_recv(
 {
     struct void_ntp_client_server *s = h->data;
     struct void_ntp_client *c = s->client;
-    uint64_t t4 = receive_time(s); /* first: every instruction here is delay */
     if (nread == 0 && from == NULL) {
         return; /* libuv: nothing more to read */
     }
+    uint64_t t4 = receive_time(s);
     int rc;
     if (nread < 0) {
         rc = VOID_EIO;

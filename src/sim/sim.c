@@ -654,7 +654,7 @@ static void sim_teardown(struct sim *s)
 static int all_clients_done(const struct sim *s)
 {
     for (uint32_t i = s->n; i < s->count_nodes; i++) {
-        if (s->nodes[i].ops_left > 0 || s->nodes[i].client->busy) {
+        if (s->nodes[i].ops_left > 0 || s->nodes[i].busy) {
             return 0;
         }
     }
@@ -715,7 +715,10 @@ int void_sim_run(const struct void_sim_config *config, struct void_sim_result *r
     memset(result, 0, sizeof(*result));
     if (config->n < 4 || config->n > VOID_SIM_N_MAX || config->byzantine > (config->n - 1) / 3 ||
         config->clients == 0 || config->clients > VOID_SIM_CLIENTS_MAX ||
-        config->n + config->clients > VOID_KEYRING_MAX) {
+        config->n + config->clients > VOID_KEYRING_MAX ||
+        (config->byzantine > 0 && !config->verify_signatures)) {
+        /* Byzantine runs always verify: a forged frame must be caught by
+         * the signature check, not waved through. */
         return VOID_EINVAL;
     }
     struct sim *s = calloc(1, sizeof(*s));

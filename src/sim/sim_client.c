@@ -141,6 +141,7 @@ int void__sim_client_submit(struct sim *s, struct sim_node *node)
         return rc;
     }
     node->ops_left--;
+    node->busy = 1;
     s->requests_issued++;
     void__sim_trace(s, "client n%u invoke #%zu %s k%" PRIu64 " value=%" PRIu64 " expected=%" PRIu64,
                     node->id, node->op_index, op_name(op.kind), h.key - 1, h.value, h.expected);
@@ -223,6 +224,7 @@ int void__sim_client_done(struct sim *s, struct sim_node *node)
     }
     h->completed = 1;
     h->return_ns = s->now;
+    node->busy = 0;
     record_result(s, node, h, x, &res);
     s->res->requests_done++;
     s->res->last_done_ns = s->now;

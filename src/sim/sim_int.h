@@ -80,6 +80,7 @@ struct sim_node {
     /* client */
     struct void_pbft_client *client;
     uint32_t ops_left;
+    int busy;                   /* an operation is outstanding */
     uint32_t value_counter;
     size_t op_index;            /* history index of the outstanding op */
     uint64_t seen[SIM_KEYS];    /* last value this client saw per key (CAS expectations) */

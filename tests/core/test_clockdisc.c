@@ -376,6 +376,36 @@ static void test_clockdisc_slews_at_bounded_rate_never_jumps(void **state)
     assert_converged(&w);
 }
 
+static struct void_ntp_sample sample_at(int64_t offset_ns)
+{
+    struct void_ntp_sample s = {.offset_ns = offset_ns, .delay_ns = 200 * US, .stratum = 1};
+    return s;
+}
+
+/* Setup: two cores with step_before_first_read, one server 2 s ahead.
+ * Action: a sample to each; read the first core's clock only after the
+ * sample, the second's before it. Expected: the unread core takes the 2 s
+ * at once; the core that was already read slews (no visible step). */
+static void test_clockdisc_steps_only_before_first_read(void **state)
+{
+    (void)state;
+    struct void_clockdisc a, b;
+    struct void_clockdisc_config c = {.count_servers = 1, .step_before_first_read = 1};
+    assert_int_equal(void_clockdisc_init(&a, &c), 0);
+    assert_int_equal(void_clockdisc_init(&b, &c), 0);
+    struct void_ntp_sample s = sample_at(2 * S);
+    uint64_t t = 100 * (uint64_t)S;
+    uint64_t before = void_clockdisc_now(&b, t);
+    assert_int_equal(void_clockdisc_sample(&a, 0, t, &s), 0);
+    assert_int_equal(void_clockdisc_sample(&b, 0, t, &s), 0);
+    assert_int_equal(void_clockdisc_now(&a, t + MS), t + MS + 2 * S);
+    uint64_t after = void_clockdisc_now(&b, t + MS);
+    assert_true(after >= before);
+    assert_true(after <= t + MS + 1000); /* 1 ms at most 500 ppm: 500 ns of slew */
+    void_clockdisc_fini(&a);
+    void_clockdisc_fini(&b);
+}
+
 /* Setup: a fresh core. Action: read the virtual clock at system time 10 s,
  * then at 5 s (the system clock stepped back). Expected: the second reading
  * is not below the first. */
@@ -391,12 +421,6 @@ static void test_clockdisc_now_holds_when_system_clock_steps_back(void **state)
     assert_true(b >= a);
     assert_int_equal(void_clockdisc_now(&d, 11 * (uint64_t)S), 11 * (uint64_t)S);
     void_clockdisc_fini(&d);
-}
-
-static struct void_ntp_sample sample_at(int64_t offset_ns)
-{
-    struct void_ntp_sample s = {.offset_ns = offset_ns, .delay_ns = 200 * US, .stratum = 1};
-    return s;
 }
 
 /* Setup: two servers that disagree by 1 s. Action: one sample from each.
@@ -580,6 +604,7 @@ int main(void)
         cmocka_unit_test(test_clockdisc_falseticker_stays_out_when_an_honest_server_dies),
         cmocka_unit_test(test_clockdisc_slews_at_bounded_rate_never_jumps),
         cmocka_unit_test(test_clockdisc_now_holds_when_system_clock_steps_back),
+        cmocka_unit_test(test_clockdisc_steps_only_before_first_read),
         cmocka_unit_test(test_clockdisc_two_disagreeing_servers_have_no_majority),
         cmocka_unit_test(test_clockdisc_kod_rate_backs_off_and_deny_drops),
         cmocka_unit_test(test_clockdisc_survives_byzantine_inputs),
