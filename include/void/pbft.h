@@ -231,6 +231,18 @@ struct void__pbft_entry {
     uint8_t commit_digest[VOID_PBFT_N_MAX][VOID_PBFT_DIGEST_SIZE];
     uint16_t prepare_len[VOID_PBFT_N_MAX]; /* prepare frames kept for view-change proofs */
     uint8_t prepare_frame[VOID_PBFT_N_MAX][VOID_PBFT_SMALL_FRAME_MAX];
+    /* The prepared certificate of an earlier view, kept when the entry moves
+     * on to a newer view before preparing there: a view change must report,
+     * per sequence number, the certificate prepared in the highest view
+     * (TOCS'02 4.5), or a batch committed elsewhere could be lost. */
+    uint8_t pc_valid;
+    void_view pc_view;
+    uint8_t pc_digest[VOID_PBFT_DIGEST_SIZE];
+    uint32_t pc_pp_len;
+    uint8_t pc_pp_frame[VOID_PBFT_PP_FRAME_MAX];
+    uint16_t pc_count; /* prepare frames below */
+    uint16_t pc_prepare_len[VOID_PBFT_N_MAX];
+    uint8_t pc_prepare_frame[VOID_PBFT_N_MAX][VOID_PBFT_SMALL_FRAME_MAX];
 };
 
 /* Private: checkpoint votes for one sequence number. */

@@ -63,9 +63,38 @@ struct void__pbft_entry *void__pbft_slot(struct void_pbft *r, void_seq seq)
     return &r->log[seq % r->cfg.window];
 }
 
-void void__pbft_entry_reset(struct void__pbft_entry *e, void_view view, void_seq seq)
+/* Keeps e's prepared certificate (batch carrier and 2f prepares from
+ * backups) as its pc_* certificate. */
+static void keep_certificate(struct void_pbft *r, struct void__pbft_entry *e)
+{
+    VOID_ASSERT(e->prepared && e->have_batch);
+    uint32_t primary = void_pbft_primary(e->view, r->cfg.n);
+    e->pc_valid = 1;
+    e->pc_view = e->view;
+    memcpy(e->pc_digest, e->digest, VOID_PBFT_DIGEST_SIZE);
+    e->pc_pp_len = e->pp_len;
+    memcpy(e->pc_pp_frame, e->pp_frame, e->pp_len);
+    e->pc_count = 0;
+    for (uint32_t i = 0; i < VOID_PBFT_N_MAX && e->pc_count < 2 * r->f; i++) {
+        if ((e->prepare_mask & VOID__BIT(i)) && i != primary && e->prepare_len[i] > 0 &&
+            memcmp(e->prepare_digest[i], e->digest, VOID_PBFT_DIGEST_SIZE) == 0) {
+            memcpy(e->pc_prepare_frame[e->pc_count], e->prepare_frame[i], e->prepare_len[i]);
+            e->pc_prepare_len[e->pc_count++] = e->prepare_len[i];
+        }
+    }
+    VOID_ASSERT(e->pc_count == 2 * r->f);
+}
+
+void void__pbft_entry_reset(struct void_pbft *r, struct void__pbft_entry *e, void_view view, void_seq seq)
 {
     VOID_ASSERT(seq > 0);
+    if (e->used && e->seq == seq) {
+        if (e->prepared && e->have_batch && e->view < view) {
+            keep_certificate(r, e);
+        }
+    } else {
+        e->pc_valid = 0; /* the slot is taken over by another sequence number */
+    }
     memset(e, 0, offsetof(struct void__pbft_entry, pp_frame));
     e->prepare_mask = 0;
     e->commit_mask = 0;
@@ -617,7 +646,7 @@ static void send_pre_prepare(struct void_pbft *r, uint64_t now_ns, struct void_p
     }
     struct void__pbft_entry *e = void__pbft_slot(r, r->next_seq);
     VOID_ASSERT(!e->used || e->seq <= r->low || e->view < r->view);
-    void__pbft_entry_reset(e, r->view, r->next_seq);
+    void__pbft_entry_reset(r, e, r->view, r->next_seq);
     struct void_pbft_pre_prepare parsed;
     VOID_ASSERT(void_pbft_pre_prepare_decode(frame + VOID_CODEC_HEADER_SIZE, (size_t)len, &parsed) == 0);
     void__pbft_entry_set_batch(e, frame, frame_len, &parsed, digest);
@@ -727,7 +756,7 @@ static void on_pre_prepare(struct void_pbft *r,
         return;
     }
     if (!(e->used && e->seq == m.seq && e->view == m.view)) {
-        void__pbft_entry_reset(e, m.view, m.seq); /* votes that came early for it are kept otherwise */
+        void__pbft_entry_reset(r, e, m.view, m.seq); /* votes that came early for it are kept otherwise */
     }
     void__pbft_entry_set_batch(e, buf, len, &m, digest);
     void__pbft_send_prepare(r, now_ns, e, out);
@@ -798,7 +827,7 @@ static struct void__pbft_entry *vote_entry(struct void_pbft *r, void_view view, 
     }
     /* A vote that arrived before its pre-prepare (or for a newer view than
      * the entry): start collecting for (view, seq), without a batch. */
-    void__pbft_entry_reset(e, view, seq);
+    void__pbft_entry_reset(r, e, view, seq);
     return e;
 }
 

@@ -48,6 +48,13 @@ void void__pbft_persist_entry(struct void_pbft *r, const struct void__pbft_entry
             len += 2u + e->prepare_len[i];
         }
     }
+    len += 1; /* the certificate kept from an earlier view, if any */
+    if (e->pc_valid) {
+        len += 8 + VOID_PBFT_DIGEST_SIZE + 4 + e->pc_pp_len + 2;
+        for (uint16_t i = 0; i < e->pc_count; i++) {
+            len += 2u + e->pc_prepare_len[i];
+        }
+    }
     uint8_t *p = void__pbft_persist(r, out, VOID_PBFT_RECORD_ENTRY, e->seq, len);
     if (p == NULL) {
         return;
@@ -71,6 +78,22 @@ void void__pbft_persist_entry(struct void_pbft *r, const struct void__pbft_entry
         }
     }
     void__put16(p + count_at, n);
+    p[off++] = e->pc_valid;
+    if (e->pc_valid) {
+        void__put64(p + off, e->pc_view);
+        memcpy(p + off + 8, e->pc_digest, VOID_PBFT_DIGEST_SIZE);
+        void__put32(p + off + 8 + VOID_PBFT_DIGEST_SIZE, e->pc_pp_len);
+        off += 12 + VOID_PBFT_DIGEST_SIZE;
+        memcpy(p + off, e->pc_pp_frame, e->pc_pp_len);
+        off += e->pc_pp_len;
+        void__put16(p + off, e->pc_count);
+        off += 2;
+        for (uint16_t i = 0; i < e->pc_count; i++) {
+            void__put16(p + off, e->pc_prepare_len[i]);
+            memcpy(p + off + 2, e->pc_prepare_frame[i], e->pc_prepare_len[i]);
+            off += 2u + e->pc_prepare_len[i];
+        }
+    }
     VOID_ASSERT(off == len);
 }
 
@@ -265,7 +288,7 @@ static void state_entries(struct void_pbft *r, uint64_t now_ns, struct void__rea
             return;
         }
         if (!(e->used && e->seq == seq && e->view == view)) {
-            void__pbft_entry_reset(e, view, seq);
+            void__pbft_entry_reset(r, e, view, seq);
         }
         void__pbft_entry_set_batch(e, pp, pp_len, &m, digest);
         void__pbft_check_committed(r, now_ns, e, out);
@@ -308,6 +331,34 @@ void void__pbft_on_state(struct void_pbft *r, uint64_t now_ns, const struct void
 
 /* ---- recovery ---------------------------------------------------------------- */
 
+/* Restores the certificate an ENTRY record kept from an earlier view. */
+static int recover_certificate(struct void_pbft *r, struct void__pbft_entry *e, struct void__reader *rd)
+{
+    e->pc_view = void__take64(rd);
+    const uint8_t *digest = void__take(rd, VOID_PBFT_DIGEST_SIZE);
+    e->pc_pp_len = void__take32(rd);
+    const uint8_t *pp = void__take(rd, e->pc_pp_len);
+    e->pc_count = void__take16(rd);
+    struct void_pbft_pre_prepare m;
+    if (rd->err != 0 || e->pc_pp_len > VOID_PBFT_PP_FRAME_MAX || e->pc_count > VOID_PBFT_N_MAX ||
+        void__pbft_carrier_check(r, pp, e->pc_pp_len, digest, &m) != 0) {
+        return VOID_ECORRUPT;
+    }
+    memcpy(e->pc_digest, digest, VOID_PBFT_DIGEST_SIZE);
+    memcpy(e->pc_pp_frame, pp, e->pc_pp_len);
+    for (uint16_t i = 0; i < e->pc_count; i++) {
+        uint16_t flen = void__take16(rd);
+        const uint8_t *f = void__take(rd, flen);
+        if (rd->err != 0 || flen > VOID_PBFT_SMALL_FRAME_MAX) {
+            return VOID_ECORRUPT;
+        }
+        memcpy(e->pc_prepare_frame[i], f, flen);
+        e->pc_prepare_len[i] = flen;
+    }
+    e->pc_valid = 1;
+    return 0;
+}
+
 /* Restores one ENTRY record. Returns 0 or a decode error. */
 static int recover_entry(struct void_pbft *r, const uint8_t *data, size_t len)
 {
@@ -327,7 +378,7 @@ static int recover_entry(struct void_pbft *r, const uint8_t *data, size_t len)
         return 0; /* garbage collected by a later checkpoint */
     }
     struct void__pbft_entry *e = void__pbft_slot(r, seq);
-    void__pbft_entry_reset(e, view, seq);
+    void__pbft_entry_reset(r, e, view, seq);
     void__pbft_entry_set_batch(e, pp, pp_len, &m, digest);
     e->sent_prepare = (flags[0] & ENTRY_FLAG_SENT_PREPARE) != 0;
     e->prepared = (flags[0] & ENTRY_FLAG_PREPARED) != 0;
@@ -345,6 +396,10 @@ static int recover_entry(struct void_pbft *r, const uint8_t *data, size_t len)
         memcpy(e->prepare_digest[fr.sender], v.digest, VOID_PBFT_DIGEST_SIZE);
         memcpy(e->prepare_frame[fr.sender], f, flen);
         e->prepare_len[fr.sender] = flen;
+    }
+    const uint8_t *pc = void__take(&rd, 1);
+    if (pc != NULL && pc[0] == 1 && recover_certificate(r, e, &rd) != 0) {
+        return VOID_ECORRUPT;
     }
     if (r->next_seq <= seq) {
         r->next_seq = seq + 1;
