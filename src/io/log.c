@@ -50,7 +50,7 @@ void void_log(enum void_log_level level, const char *fmt, ...)
         return;
     }
     char hlc_text[VOID_HLC_FORMAT_MAX] = "-";
-    if (log_hlc != NULL) {
+    if (log_hlc != NULL && log_hlc->last.wall_ns != 0) { /* "-" until the first event */
         (void)void_hlc_format(log_hlc->last, hlc_text, sizeof(hlc_text));
     }
     char line[1024];
