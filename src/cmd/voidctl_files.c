@@ -22,6 +22,7 @@
 #include "void/sm.h"
 
 #include <dirent.h>
+#include <jansson.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -55,6 +56,7 @@ struct files {
     size_t in_flight;
     uint32_t need; /* f + 1 */
     int failed;
+    int json; /* --json output */
     int kv_done;
     uint8_t result[VOID_SM_RESULT_MAX];
     size_t result_len;
@@ -315,6 +317,14 @@ static int insert_objects(struct files *fs, const struct void_hash *h, unsigned 
 
 /* ---- commands ------------------------------------------------------------- */
 
+static void print_json(json_t *j)
+{
+    char *text = j != NULL ? json_dumps(j, JSON_COMPACT) : NULL;
+    printf("%s\n", text != NULL ? text : "{}");
+    free(text);
+    json_decref(j);
+}
+
 static int
 files_open(struct files *fs, const struct void_config *cl, void_transport_frame_fn on_other)
 {
@@ -393,7 +403,22 @@ static int put_file(struct files *fs, const char *path, const char *name, uint64
         fprintf(stderr, "voidctl: blocks uploaded, but committing the name timed out\n");
         return 1;
     }
-    printf("ok %s %zu blocks %llu bytes\n", hex, fs->count, (unsigned long long)res.logical_bytes);
+    if (fs->json) {
+        print_json(json_pack("{s:s, s:s, s:s, s:I, s:I}",
+                             "status",
+                             "ok",
+                             "name",
+                             name,
+                             "root",
+                             hex,
+                             "blocks",
+                             (json_int_t)fs->count,
+                             "bytes",
+                             (json_int_t)res.logical_bytes));
+    } else {
+        printf(
+            "ok %s %zu blocks %llu bytes\n", hex, fs->count, (unsigned long long)res.logical_bytes);
+    }
     return 0;
 }
 
@@ -437,7 +462,21 @@ static int get_file(struct files *fs, const char *name, const char *dest, uint64
                 fs->failed ? "a block is missing on every replica" : void_strerror(rc));
         return 1;
     }
-    printf("ok %s %zu blocks -> %s\n", hex, fs->count, dest);
+    if (fs->json) {
+        print_json(json_pack("{s:s, s:s, s:s, s:I, s:s}",
+                             "status",
+                             "ok",
+                             "name",
+                             name,
+                             "root",
+                             hex,
+                             "blocks",
+                             (json_int_t)fs->count,
+                             "dest",
+                             dest));
+    } else {
+        printf("ok %s %zu blocks -> %s\n", hex, fs->count, dest);
+    }
     return 0;
 }
 
@@ -454,6 +493,7 @@ int voidctl_files(struct voidctl_opts *o, const char *cmd, char **pos, int npos)
     }
     static struct files fs;
     int put = strcmp(cmd, "put") == 0;
+    fs.json = o->json;
     uint64_t deadline = void_kvclient_now_ns() + (uint64_t)(o->timeout_s * 1e9);
     if (files_open(&fs, &cl, put ? on_upload_frame : on_fetch_frame) != 0) {
         rc = 1;

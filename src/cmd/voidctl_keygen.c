@@ -9,15 +9,19 @@
 #include "void/sign.h"
 
 #include <errno.h>
+#include <jansson.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
 
 int voidctl_keygen(int argc, char **argv)
 {
+    int json = argc == 4 && strcmp(argv[3], "--json") == 0;
+    argc -= json;
     if (argc != 3 || strcmp(argv[1], "--help") == 0) {
         fprintf(argc == 2 && strcmp(argv[1], "--help") == 0 ? stdout : stderr,
-                "usage: voidctl keygen DIR NAME\n"
+                "usage: voidctl keygen DIR NAME [--json]\n"
                 "\n"
                 "Writes DIR/NAME.secret (mode 0600) and DIR/NAME.public, creating DIR\n"
                 "(mode 0700) if needed, and prints the public key in hex. Refuses to\n"
@@ -53,6 +57,22 @@ int voidctl_keygen(int argc, char **argv)
     char hex[65];
     void_sign_public_key_to_hex(kp.public_key, hex);
     void_sign_keypair_wipe(&kp);
-    printf("%s\n", hex);
+    if (json) {
+        json_t *j = json_pack("{s:s, s:s, s:s, s:s}",
+                              "name",
+                              name,
+                              "public_key",
+                              hex,
+                              "secret_key_file",
+                              secret,
+                              "public_key_file",
+                              public);
+        char *text = json_dumps(j, JSON_COMPACT);
+        printf("%s\n", text != NULL ? text : "{}");
+        free(text);
+        json_decref(j);
+    } else {
+        printf("%s\n", hex);
+    }
     return 0;
 }

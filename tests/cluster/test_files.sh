@@ -17,7 +17,9 @@ printf 'x%.0s' $(seq 1 5000) > "$src/sub/deeper/x.txt"
 
 out=$(vctl put --file "$src" tree); [[ "$out" == ok* ]] || fail "put --file: $out"
 echo "$out"
-vctl get --file tree "$TEST_DIR/out1" > /dev/null
+json=$(vctl get --file tree "$TEST_DIR/out1" --json)
+python3 -c "import json,sys; j=json.loads(sys.argv[1]); assert j['status']=='ok' and j['name']=='tree', j" "$json" ||
+  fail "get --file --json: $json"
 diff -r "$src" "$TEST_DIR/out1" || fail "tree differs after the round trip"
 if vctl get --file no-such-tree "$TEST_DIR/out0" 2> /dev/null; then fail "got a tree that was never put"; fi
 
