@@ -4,7 +4,10 @@
  * Frames are the codec's signed envelopes (include/void/codec.h), delimited on
  * the stream with void_codec_peek_size. A connection is bound to a node id by
  * a signed HELLO frame (body: the 4-byte big-endian id of the node dialled),
- * sent first by the dialling side; every later frame on it must be signed by
+ * sent first by the dialling side and stamped with its wall clock (a HELLO
+ * more than VOID_TRANSPORT_HELLO_WINDOW_S away from the receiver's clock is
+ * refused, which bounds how long a recorded HELLO can be replayed to hijack
+ * a client's replies); every later frame on it must be signed by
  * that id and is verified against the keyring before it is delivered, so a
  * frame delivered to on_frame is authentic.
  *
@@ -38,6 +41,7 @@
 #define VOID_TRANSPORT_HOST_MAX       128
 #define VOID_TRANSPORT_BACKOFF_MS_MIN 50
 #define VOID_TRANSPORT_BACKOFF_MS_MAX 2000
+#define VOID_TRANSPORT_HELLO_WINDOW_S 60
 
 /* Delivers one verified frame. buf[0..len) is the whole frame and frame points
  * into it; both are borrowed for the call only. */
@@ -71,8 +75,6 @@ struct void_transport_config {
     uint32_t loss_pct;
     uint64_t seed;   /* for the loss coin */
     int skip_verify; /* 1: deliver frames unverified (the receiver verifies) */
-    /* Current HLC for HELLO frames; may be NULL (zero timestamp). */
-    struct void_hlc_ts (*hlc_now)(void *ctx);
 };
 
 /* Counters, read by metrics. Updated on the loop thread only. */

@@ -405,12 +405,6 @@ static void on_link(void *ctx, uint32_t peer, int up)
     publish(node);
 }
 
-static struct void_hlc_ts hlc_now(void *ctx)
-{
-    struct void_node *node = ctx;
-    return node->replica->hlc.last;
-}
-
 static void on_signal(uv_signal_t *sig, int signum)
 {
     struct void_node *node = sig->data;
@@ -856,8 +850,8 @@ static int setup_io(struct void_node *node, char *errbuf, size_t errcap)
                                        .delay_ms = c->fault_delay_ms,
                                        .loss_pct = c->fault_loss_pct,
                                        .seed = realtime_ns() ^ c->self_id,
-                                       .skip_verify = 1, /* the core verifies every frame */
-                                       .hlc_now = hlc_now};
+                                       /* the core verifies every frame */
+                                       .skip_verify = 1};
     int rc = setup_ntp(node, errbuf, errcap);
     if (rc != 0) {
         return rc;

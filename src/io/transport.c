@@ -24,6 +24,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/socket.h>
+#include <time.h>
 
 #define WRITE_BATCH_MAX 64
 #define RX_INITIAL      (64u * 1024u)
@@ -94,6 +95,13 @@ static void queue_free_all(struct void__conn *c)
     }
     c->q_head = 0;
     c->q_count = 0;
+}
+
+static uint64_t realtime_ns(void)
+{
+    struct timespec ts;
+    clock_gettime(CLOCK_REALTIME, &ts);
+    return (uint64_t)ts.tv_sec * 1000000000ull + (uint64_t)ts.tv_nsec;
 }
 
 static struct void__conn *conn_new(struct void_transport *t, int outbound, int peer_index)
@@ -173,6 +181,15 @@ static int handle_hello(struct void__conn *c, const struct void_frame *f)
     uint32_t target = (uint32_t)f->body[0] << 24 | (uint32_t)f->body[1] << 16 |
                       (uint32_t)f->body[2] << 8 | (uint32_t)f->body[3];
     if (target != t->config.self_id) {
+        return VOID_EPERM;
+    }
+    uint64_t now = realtime_ns();
+    uint64_t skew = f->hlc.wall_ns > now ? f->hlc.wall_ns - now : now - f->hlc.wall_ns;
+    if (skew > (uint64_t)VOID_TRANSPORT_HELLO_WINDOW_S * 1000000000ull) {
+        void_log(VOID_LOG_WARN,
+                 "transport: HELLO from %u refused: its clock is %llu s off ours",
+                 (unsigned)f->sender,
+                 (unsigned long long)(skew / 1000000000ull));
         return VOID_EPERM;
     }
     c->bound_id = f->sender;
@@ -451,9 +468,7 @@ static int write_hello(struct void__conn *c)
                            .sender = t->config.self_id,
                            .body = body,
                            .body_len = HELLO_BODY_SIZE};
-    if (t->config.hlc_now != NULL) {
-        f.hlc = t->config.hlc_now(t->config.ctx);
-    }
+    f.hlc.wall_ns = realtime_ns();
     size_t cap = void_codec_frame_size(HELLO_BODY_SIZE);
     uint8_t *buf = malloc(cap);
     size_t len = 0;

@@ -18,9 +18,13 @@
 #include "void/sign.h"
 #include "void/transport.h"
 
+#include <arpa/inet.h>
+#include <netinet/in.h>
 #include <stdio.h>
 #include <string.h>
+#include <sys/socket.h>
 #include <time.h>
+#include <unistd.h>
 
 #define BASE_PORT 17400 /* 17400..17409: this test only */
 
@@ -311,6 +315,39 @@ static void test_transport_bounds_queue_and_drops_oldest(void **state)
     run_for(20);
 }
 
+/* Setup: node 2 listens. Action: a raw TCP client sends a HELLO correctly
+ * signed by node 1 but stamped two minutes in the past (a replayed
+ * recording), then a signed PREPARE. Expected: the HELLO is refused and
+ * counted, nothing is delivered. */
+static void test_transport_refuses_stale_hello(void **state)
+{
+    (void)state;
+    static struct node b;
+    start(&b, 2, NULL, 0, 1, NULL);
+    struct void_sign_keypair kp1;
+    keypair(&kp1, 1);
+    uint8_t body[4] = {0, 0, 0, 2};
+    struct timespec now;
+    clock_gettime(CLOCK_REALTIME, &now);
+    struct void_frame hello = {.type = VOID_MSG_HELLO, .sender = 1, .body = body, .body_len = 4};
+    hello.hlc.wall_ns = ((uint64_t)now.tv_sec - 120u) * 1000000000ull;
+    uint8_t buf[512];
+    size_t len = 0;
+    assert_int_equal(void_codec_encode(&hello, &kp1, buf, sizeof(buf), &len), 0);
+    len += frame(&kp1, 1, VOID_MSG_PREPARE, buf + len, sizeof(buf) - len);
+    int fd = socket(AF_INET, SOCK_STREAM, 0);
+    struct sockaddr_in addr = {.sin_family = AF_INET, .sin_port = htons(BASE_PORT + 2)};
+    addr.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+    assert_int_equal(connect(fd, (struct sockaddr *)&addr, sizeof(addr)), 0);
+    assert_int_equal(send(fd, buf, len, 0), (ssize_t)len);
+    run_until(&b.t.stats.hello_rejected, 1);
+    assert_int_equal(b.t.stats.hello_rejected, 1);
+    assert_int_equal(b.received, 0);
+    close(fd);
+    stop(&b);
+    run_for(20);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -320,6 +357,7 @@ int main(void)
         cmocka_unit_test(test_transport_fault_injection_drops_and_heals),
         cmocka_unit_test(test_transport_delay_holds_frames_back),
         cmocka_unit_test(test_transport_bounds_queue_and_drops_oldest),
+        cmocka_unit_test(test_transport_refuses_stale_hello),
     };
     return cmocka_run_group_tests(tests, setup, teardown);
 }
