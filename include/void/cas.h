@@ -65,7 +65,7 @@ struct void_cas_config {
     /* Chunk sizes of a new store (an existing store keeps its own); zero
      * fields pick the defaults. */
     struct void_cdc_config cdc;
-    int zstd_level; /* 0 picks the default (3) */
+    int zstd_level; /* 0 picks the default (5) */
 };
 
 /* Store-wide counters. */

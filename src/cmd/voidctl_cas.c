@@ -59,7 +59,7 @@ static void usage(FILE *out)
         "         --threads N (ingest workers; default: CPUs),\n"
             "         --chunk-avg BYTES (average chunk size of a new store, a power of two;\n"
             "         min and max are 1/4 and 4x; default 65536),\n"
-            "         --zstd-level N (compression level of new blocks, 1-19; default 3)\n");
+            "         --zstd-level N (compression level of new blocks, 1-19; default 5)\n");
 }
 
 static void fail(const char *what, const char *subject, int err)

@@ -19,7 +19,7 @@
 #define VOID__CAS_FLAG_ZSTD      1u
 #define VOID__CAS_FLAG_PACKED    2u    /* payload is a locator into a pack file */
 #define VOID__CAS_LOCATOR        16u   /* u32 pack id, u64 offset, u32 length */
-#define VOID__CAS_INLINE_MAX     1536u /* smaller blob payloads stay in LMDB */
+#define VOID__CAS_INLINE_MAX 256u /* smaller blob payloads stay in LMDB */
 
 /* The appending side of one put's pack file (src/store/cas_pack.c). */
 struct void__cas_pack_writer {
