@@ -15,8 +15,8 @@
 #include <string.h>
 
 #define ROUNDS 31
-#define CHUNK (64u << 10)
-#define BYTES (16u << 20)
+#define CHUNK  (64u << 10)
+#define BYTES  (16u << 20)
 
 static uint8_t *buf;
 static volatile uint8_t sink;
@@ -76,7 +76,9 @@ int main(void)
     }
     double o = bench_median(ours, ROUNDS), q = bench_median(peer, ROUNDS);
     printf("sha256 of 64 KiB: openssl %.0f MB/s, libsodium %.0f MB/s; FastCDC %.0f MB/s\n",
-           CHUNK / o, CHUNK / q, BYTES / bench_median(cdc, ROUNDS));
+           CHUNK / o,
+           CHUNK / q,
+           BYTES / bench_median(cdc, ROUNDS));
     double ro[ROUNDS], rp[ROUNDS];
     for (int r = 0; r < ROUNDS; r++) {
         ro[r] = ours[r];

@@ -47,11 +47,15 @@ struct job {
     uint8_t present;
 };
 
+/* One segment of the input. Chunks that start in [0, seg_end) belong to
+ * it; buf holds size_max bytes more (up to fill) so that any of them fits,
+ * except in the final segment, where seg_end == fill. */
 struct batch {
-    struct job *jobs;
+    struct job *jobs; /* the segment's chunks as cut from offset 0 */
     size_t njobs;
     uint8_t *buf;  /* input bytes; jobs point into it */
     uint8_t *zbuf; /* compressed payloads */
+    size_t fill, seg_end;
     enum slot_state state;
 };
 
@@ -79,7 +83,9 @@ struct ingest {
     struct void__cas_pack_writer pack;
     struct void__cas_delta delta;
     uint64_t txn_bytes;
-    int err;                          /* first error from retiring */
+    int err;          /* first error from retiring */
+    size_t next;      /* where the next true chunk starts, from the head batch's start */
+    uint64_t resyncs; /* chunks the calling thread had to cut itself */
     struct void_casobj_chunk *chunks; /* chunk list of the current file */
     size_t nchunks, chunks_cap;
     uint8_t *carry; /* unchunked tail of the last batch */
@@ -132,13 +138,30 @@ static void compress_job(struct worker *w, struct batch *b, struct job *j, size_
     *zoff += n;
 }
 
-/* Hashes every job of b, marks those already stored (as seen by txn) and
- * compresses the others. Compressed payloads are packed in job order, so
- * each one ends before its raw chunk ends and zbuf never overflows. */
+/* Chunks the segment from its first byte, as if a chunk started there. */
+static void cut_segment(struct worker *w, struct batch *b)
+{
+    const struct void_cdc *cdc = &w->ing->cas->cdc;
+    size_t off = 0;
+    b->njobs = 0;
+    while (off < b->seg_end) {
+        VOID_ASSERT(b->njobs < w->ing->jobs_cap);
+        size_t n = void_cdc_cut(cdc, b->buf + off, b->fill - off);
+        b->jobs[b->njobs++] = (struct job){.data = b->buf + off, .len = (uint32_t)n};
+        off += n;
+    }
+    VOID_ASSERT(off <= b->fill);
+}
+
+/* Chunks segment b, hashes every chunk, marks those already stored (as
+ * seen by txn) and compresses the others. Compressed payloads are packed in
+ * chunk order from offset 0, so each one ends before its raw chunk ends and
+ * zbuf (as large as buf) never overflows. */
 static void process_batch(struct worker *w, struct batch *b, MDB_txn *txn)
 {
     VOID_ASSERT(w != NULL && b != NULL);
     size_t zoff = 0;
+    cut_segment(w, b);
     for (size_t i = 0; i < b->njobs; i++) {
         struct job *j = &b->jobs[i];
         void_hash_compute(j->data, j->len, &j->hash);
@@ -149,7 +172,7 @@ static void process_batch(struct worker *w, struct batch *b, MDB_txn *txn)
             compress_job(w, b, j, &zoff);
         }
     }
-    VOID_ASSERT(zoff <= w->ing->batch_bytes);
+    VOID_ASSERT(zoff <= b->fill);
 }
 
 static void *worker_main(void *arg)
@@ -288,24 +311,65 @@ static int store_chunk(struct ingest *ing, const struct job *j, const uint8_t *p
     return rc;
 }
 
-/* Writes the chunks of a processed batch, in order, and frees its slot. */
+/* Stores chunk j (payload: its stored form) and appends it to the file. */
+static int emit(struct ingest *ing, const struct job *j, const uint8_t *payload, size_t plen)
+{
+    int rc = store_chunk(ing, j, payload, plen);
+    if (rc > 0) {
+        ing->result->new_bytes += j->len;
+        ing->result->stored_bytes += plen;
+        ing->txn_bytes += plen;
+    }
+    ing->result->logical_bytes += j->len;
+    return rc < 0 ? rc : chunks_push(ing, &j->hash, j->len);
+}
+
+/* Cuts, hashes, compresses and stores the chunk at data on this thread. */
+static int emit_resync(struct ingest *ing, struct batch *b, size_t off, size_t *len)
+{
+    struct worker *w = &ing->self;
+    size_t n = void_cdc_cut(&ing->cas->cdc, b->buf + off, b->fill - off);
+    *len = n;
+    struct job j = {.data = b->buf + off, .len = (uint32_t)n};
+    void_hash_compute(j.data, j.len, &j.hash);
+    size_t z =
+        ZSTD_compressCCtx(w->cctx, w->scratch, w->scratch_cap, j.data, j.len, ing->cas->zstd_level);
+    int zok = !ZSTD_isError(z) && z < j.len - j.len / 32;
+    j.zlen = zok ? (uint32_t)z : 0;
+    ing->resyncs++;
+    return emit(ing, &j, zok ? w->scratch : j.data, zok ? z : n);
+}
+
+/* Writes the true chunks of a processed segment, in order, and frees its
+ * slot. The workers cut each segment from its first byte, which is not in
+ * general where a chunk of the file starts; the true chain of boundaries
+ * comes in from the previous segment at ing->next. From there this thread
+ * cuts chunks itself until it lands on a boundary the worker found (after
+ * one or two chunks, typically), and from then on the worker's chunks are
+ * the true ones: a cut depends only on the bytes from its chunk's start. So
+ * the result is exactly what cutting the whole file in one pass gives. */
 static int retire(struct ingest *ing, struct batch *b)
 {
     VOID_ASSERT(b->state == SLOT_DONE);
-    int rc = 0;
-    for (size_t i = 0; i < b->njobs && rc == 0; i++) {
-        struct job *j = &b->jobs[i];
-        const uint8_t *payload = j->zlen ? b->zbuf + j->zoff : j->data;
-        size_t plen = j->zlen ? j->zlen : j->len;
-        rc = store_chunk(ing, j, payload, plen);
-        if (rc > 0) {
-            ing->result->new_bytes += j->len;
-            ing->result->stored_bytes += plen;
-            ing->txn_bytes += plen;
+    VOID_ASSERT(ing->next < b->fill || (ing->next == 0 && b->fill == 0));
+    int rc = ing->err; /* after a failure, batches in flight are dropped */
+    size_t next = ing->next, i = 0;
+    while (rc == 0 && next < b->seg_end) {
+        while (i < b->njobs && (size_t)(b->jobs[i].data - b->buf) < next) {
+            i++;
         }
-        rc = rc < 0 ? rc : chunks_push(ing, &j->hash, j->len);
-        ing->result->logical_bytes += j->len;
+        if (i < b->njobs && (size_t)(b->jobs[i].data - b->buf) == next) {
+            struct job *j = &b->jobs[i];
+            rc = emit(ing, j, j->zlen ? b->zbuf + j->zoff : j->data, j->zlen ? j->zlen : j->len);
+            next += j->len;
+        } else {
+            size_t n;
+            rc = emit_resync(ing, b, next, &n);
+            next += n;
+        }
     }
+    ing->next = rc == 0 ? next - b->seg_end : 0;
+    VOID_ASSERT(rc != 0 || ing->next < ing->cas->cdc.config.size_max);
     b->state = SLOT_FREE;
     b->njobs = 0;
     if (rc == 0 && ing->txn_bytes >= COMMIT_BYTES) {
@@ -392,49 +456,39 @@ static ssize_t read_full(int fd, uint8_t *buf, size_t len)
     return (ssize_t)got;
 }
 
-/* Cuts the chunks of b's buffer [0, fill) into jobs. Returns the number of
- * bytes left over (not yet chunked because more input may follow). */
-static size_t cut_batch(struct ingest *ing, struct batch *b, size_t fill, int eof)
-{
-    const struct void_cdc *cdc = &ing->cas->cdc;
-    size_t off = 0;
-    b->njobs = 0;
-    while (off < fill && (eof || fill - off >= cdc->config.size_max)) {
-        VOID_ASSERT(b->njobs < ing->jobs_cap);
-        size_t n = void_cdc_cut(cdc, b->buf + off, fill - off);
-        b->jobs[b->njobs++] = (struct job){.data = b->buf + off, .len = (uint32_t)n};
-        off += n;
-    }
-    return fill - off;
-}
-
-/* Chunks everything readable from fd into the current chunk list. */
+/* Chunks everything readable from fd into the current chunk list. Input
+ * is read in segments of batch_bytes, each followed by the first size_max
+ * bytes of the next (copied over, so pipes work too). */
 static int ingest_stream(struct ingest *ing, int fd, int small)
 {
-    size_t carry = 0;
-    int eof = 0;
+    const size_t max = ing->cas->cdc.config.size_max, cap = ing->batch_bytes + max;
+    size_t overlap = 0;
+    int final = 0;
     ing->nchunks = 0;
-    while (!eof) {
+    ing->next = 0;
+    while (!final) {
         struct batch *b = acquire(ing);
-        memcpy(b->buf, ing->carry, carry);
-        ssize_t n = read_full(fd, b->buf + carry, ing->batch_bytes - carry);
+        memcpy(b->buf, ing->carry, overlap);
+        ssize_t n = read_full(fd, b->buf + overlap, cap - overlap);
         if (n < 0) {
             int err = errno;
             drain(ing);
             return void__cas_err(err == EISDIR ? EINVAL : err);
         }
-        size_t fill = carry + (size_t)n;
-        eof = fill < ing->batch_bytes;
-        carry = cut_batch(ing, b, fill, eof);
-        VOID_ASSERT(carry <= ing->cas->cdc.config.size_max);
-        memcpy(ing->carry, b->buf + fill - carry, carry);
-        int rc = b->njobs > 0 ? submit(ing, b, small) : 0;
+        b->fill = overlap + (size_t)n;
+        final = b->fill < cap;
+        b->seg_end = final ? b->fill : b->fill - max;
+        overlap = final ? 0 : max;
+        memcpy(ing->carry, b->buf + b->seg_end, overlap);
+        int rc = b->seg_end > 0 ? submit(ing, b, small) : 0;
         if (rc != 0 || ing->err != 0) {
             drain(ing);
             return rc != 0 ? rc : ing->err;
         }
     }
-    return drain(ing);
+    int rc = drain(ing);
+    VOID_ASSERT(rc != 0 || ing->next == 0);
+    return rc;
 }
 
 /* Hashes, compresses if it pays, and stores an object built in memory. */
@@ -705,14 +759,15 @@ static int ingest_alloc(struct ingest *ing)
 {
     const struct void_cdc_config *cc = &ing->cas->cdc.config;
     ing->batch_bytes = BATCH_BYTES_MIN > 4u * cc->size_max ? BATCH_BYTES_MIN : 4u * cc->size_max;
-    ing->jobs_cap = ing->batch_bytes / cc->size_min + 2;
+    size_t cap = ing->batch_bytes + cc->size_max;
+    ing->jobs_cap = cap / cc->size_min + 2;
     ing->carry = malloc(cc->size_max);
     int rc = ing->carry == NULL ? VOID_ENOMEM : 0;
     for (unsigned i = 0; i < VOID__INGEST_DEPTH && rc == 0; i++) {
         struct batch *b = &ing->slots[i];
         b->jobs = calloc(ing->jobs_cap, sizeof(*b->jobs));
-        b->buf = malloc(ing->batch_bytes);
-        b->zbuf = malloc(ing->batch_bytes);
+        b->buf = malloc(cap);
+        b->zbuf = malloc(cap);
         rc = b->jobs == NULL || b->buf == NULL || b->zbuf == NULL ? VOID_ENOMEM : 0;
     }
     return rc == 0 ? worker_init(&ing->self, ing) : rc;
