@@ -15,6 +15,7 @@
 #                       chunk, hash and look up, nothing to write
 #   cas_ingest_disk     for context, `dd conv=fdatasync` of the file to the
 #                       store's filesystem vs openssl: the disk's limit
+#   *_cpu               the same comparisons in CPU seconds (user + system)
 #
 #   VOID_BIN=build/bin bench/cas_ingest.sh   (scripts/bench cas_ingest)
 #   CAS_INGEST_ROUNDS=N (default 3), CAS_INGEST_MB=N (default 1024)
@@ -32,26 +33,37 @@ head -c $((MB * 1048576)) /dev/urandom > "$F"
 cat "$F" > /dev/null # into the page cache
 
 now() { date +%s.%N; }
-timed() { local s; s=$(now); "$@" >/dev/null; echo "$(now) - $s" | bc; }
+# timed CMD...: prints "wall cpu" in seconds (cpu = user + system, children
+# included), so that a run on a loaded machine can still be compared.
+timed() {
+  local TIMEFORMAT="%R %U %S" out
+  out=$( { time "$@" >/dev/null; } 2>&1 )
+  awk '{printf "%s %.3f\n", $1, $2 + $3}' <<<"$out"
+}
 put_fresh() { rm -rf "$1"; "$V" cas --store "$1" --quiet put "$F"; }
 dd_sync() { dd if="$F" of="$T/ddcopy" bs=4M conv=fdatasync status=none; rm -f "$T/ddcopy"; }
 
-declare -a o_disk o_shm o_re p_ssl p_sum p_dd
+declare -a o_disk o_shm o_re p_ssl p_sum p_dd c_disk c_shm c_re c_ssl c_sum
 "$V" cas --store "$T/warm" --quiet put "$F" >/dev/null # store for re-puts
 for ((r = 0; r < ROUNDS; r++)); do
   if ((r % 2 == 0)); then order="ssl disk sum shm re dd"; else order="dd re shm sum disk ssl"; fi
   for who in $order; do
     case $who in
-      ssl) p_ssl+=("$(timed openssl dgst -sha256 "$F")") ;;
-      sum) p_sum+=("$(timed sha256sum "$F")") ;;
-      disk) o_disk+=("$(timed put_fresh "$T/store")") ;;
-      shm) if [ -n "$SHM" ]; then o_shm+=("$(timed put_fresh "$SHM/store")"); rm -rf "$SHM/store"; fi ;;
-      re) o_re+=("$(timed "$V" cas --store "$T/warm" --quiet put "$F")") ;;
-      dd) p_dd+=("$(timed dd_sync)") ;;
+      ssl) read -r w c < <(timed openssl dgst -sha256 "$F"); p_ssl+=("$w"); c_ssl+=("$c") ;;
+      sum) read -r w c < <(timed sha256sum "$F"); p_sum+=("$w"); c_sum+=("$c") ;;
+      disk) read -r w c < <(timed put_fresh "$T/store"); o_disk+=("$w"); c_disk+=("$c") ;;
+      shm)
+        if [ -n "$SHM" ]; then
+          read -r w c < <(timed put_fresh "$SHM/store"); o_shm+=("$w"); c_shm+=("$c")
+          rm -rf "$SHM/store"
+        fi ;;
+      re) read -r w c < <(timed "$V" cas --store "$T/warm" --quiet put "$F"); o_re+=("$w"); c_re+=("$c") ;;
+      dd) read -r w c < <(timed dd_sync); p_dd+=("$w") ;;
     esac
   done
-  echo "round $r: openssl ${p_ssl[r]}s sha256sum ${p_sum[r]}s put ${o_disk[r]}s" \
-    "put-tmpfs ${o_shm[r]:-n/a}s re-put ${o_re[r]}s dd-fdatasync ${p_dd[r]}s"
+  echo "round $r (wall/cpu s): openssl ${p_ssl[r]}/${c_ssl[r]} sha256sum ${p_sum[r]}/${c_sum[r]}" \
+    "put ${o_disk[r]}/${c_disk[r]} put-tmpfs ${o_shm[r]:-n/a}/${c_shm[r]:-n/a}" \
+    "re-put ${o_re[r]}/${c_re[r]} dd-fdatasync ${p_dd[r]}"
 done
 "$V" cas --store "$T/store" fsck >/dev/null || { echo "cas_ingest: fsck failed" >&2; exit 1; }
 
@@ -68,3 +80,9 @@ if [ ${#o_shm[@]} -gt 0 ]; then
 fi
 line cas_ingest_reput "openssl dgst -sha256" "$(median "${o_re[@]}")" "$ssl"
 line cas_ingest_disk "openssl dgst -sha256; ours=dd conv=fdatasync" "$(median "${p_dd[@]}")" "$ssl"
+# CPU seconds (user + system): what the work costs, whatever the load.
+cssl=$(median "${c_ssl[@]}")
+if [ ${#c_shm[@]} -gt 0 ]; then
+  line cas_ingest_tmpfs_cpu "openssl dgst -sha256, cpu" "$(median "${c_shm[@]}")" "$cssl"
+fi
+line cas_ingest_reput_cpu "openssl dgst -sha256, cpu" "$(median "${c_re[@]}")" "$cssl"
