@@ -231,6 +231,20 @@ struct void__pbft_entry {
     uint8_t commit_digest[VOID_PBFT_N_MAX][VOID_PBFT_DIGEST_SIZE];
     uint16_t prepare_len[VOID_PBFT_N_MAX]; /* prepare frames kept for view-change proofs */
     uint8_t prepare_frame[VOID_PBFT_N_MAX][VOID_PBFT_SMALL_FRAME_MAX];
+    uint16_t commit_len[VOID_PBFT_N_MAX]; /* commit frames: the certificate a lagging replica gets */
+    uint8_t commit_frame[VOID_PBFT_N_MAX][VOID_PBFT_SMALL_FRAME_MAX];
+    /* The prepared certificate of an earlier view, kept when the entry moves
+     * on to a newer view before preparing there: a view change must report,
+     * per sequence number, the certificate prepared in the highest view
+     * (TOCS'02 4.5), or a batch committed elsewhere could be lost. */
+    uint8_t pc_valid;
+    void_view pc_view;
+    uint8_t pc_digest[VOID_PBFT_DIGEST_SIZE];
+    uint32_t pc_pp_len;
+    uint8_t pc_pp_frame[VOID_PBFT_PP_FRAME_MAX];
+    uint16_t pc_count; /* prepare frames below */
+    uint16_t pc_prepare_len[VOID_PBFT_N_MAX];
+    uint8_t pc_prepare_frame[VOID_PBFT_N_MAX][VOID_PBFT_SMALL_FRAME_MAX];
 };
 
 /* Private: checkpoint votes for one sequence number. */
@@ -283,6 +297,8 @@ struct void_pbft {
     void_seq next_seq;      /* primary: next sequence number to assign */
     void_seq last_executed;
     void_seq progress_mark; /* last_executed when the request timer was armed */
+    void_seq seen_max;      /* highest sequence number seen in a valid vote or pre-prepare */
+    void_seq tick_mark;     /* last_executed at the previous retransmit tick */
     uint64_t event_seq;     /* last local event sequence emitted */
     uint64_t last_fetch_ns;
     int request_timer_armed;
@@ -297,7 +313,8 @@ struct void_pbft {
     struct void__pbft_vc vc[VOID_PBFT_N_MAX]; /* latest view change per replica */
     size_t vc_frame_max;     /* largest view change for this window */
     uint8_t *vc_store;       /* n * vc_frame_max bytes, allocated at init */
-    uint8_t *scratch;        /* VOID_CODEC_FRAME_MAX bytes for building messages */
+    uint8_t *scratch;        /* scratch_cap bytes for building message bodies */
+    size_t scratch_cap;      /* largest body this replica builds (<= VOID_CODEC_BODY_MAX) */
     size_t snapshot_cap;     /* worst-case snapshot of this state machine */
     uint8_t *snapshot;       /* the stable checkpoint's state (snapshot_seq == low) */
     size_t snapshot_len;

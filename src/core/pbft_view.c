@@ -308,7 +308,7 @@ static void install_new_view(struct void_pbft *r, uint64_t now_ns, void_view vie
         }
         struct void_pbft_pre_prepare m;
         VOID_ASSERT(void__pbft_carrier_check(r, o->pp[k], o->pp_len[k], o->digest[k], &m) == 0);
-        void__pbft_entry_reset(e, view, seq);
+        void__pbft_entry_reset(r, e, view, seq);
         void__pbft_entry_set_batch(e, o->pp[k], o->pp_len[k], &m, o->digest[k]);
         if (!primary) {
             void__pbft_send_prepare(r, now_ns, e, out);
@@ -429,23 +429,61 @@ static void try_install_new_view(struct void_pbft *r, uint64_t now_ns, struct vo
 
 /* ---- VIEW-CHANGE ------------------------------------------------------------- */
 
-/* Writes the list of 2f prepare frames that prove e prepared. */
-static size_t put_prepares(struct void_pbft *r, const struct void__pbft_entry *e, uint8_t *p)
+/* Writes one P entry: (view, seq, digest), the carrier pre-prepare frame and
+ * count prepare frames. Returns its size. */
+static size_t put_cert(uint8_t *p,
+                       void_view view,
+                       void_seq seq,
+                       const uint8_t *digest,
+                       const uint8_t *pp,
+                       uint32_t pp_len,
+                       uint16_t count,
+                       const uint8_t *const *frames,
+                       const uint16_t *lens)
 {
-    uint32_t primary = void_pbft_primary(e->view, r->cfg.n);
-    uint16_t n = 0;
-    size_t off = 2;
-    for (uint32_t i = 0; i < VOID_PBFT_N_MAX && n < 2 * r->f; i++) {
-        if ((e->prepare_mask & VOID__BIT(i)) && i != primary && e->prepare_len[i] > 0 &&
-            memcmp(e->prepare_digest[i], e->digest, VOID_PBFT_DIGEST_SIZE) == 0) {
-            void__put16(p + off, e->prepare_len[i]);
-            memcpy(p + off + 2, e->prepare_frame[i], e->prepare_len[i]);
-            off += 2u + e->prepare_len[i];
-            n++;
-        }
+    void__put64(p, view);
+    void__put64(p + 8, seq);
+    memcpy(p + 16, digest, VOID_PBFT_DIGEST_SIZE);
+    void__put32(p + 16 + VOID_PBFT_DIGEST_SIZE, pp_len);
+    size_t off = VC_ENTRY_HEAD;
+    memcpy(p + off, pp, pp_len);
+    off += pp_len;
+    void__put16(p + off, count);
+    off += 2;
+    for (uint16_t i = 0; i < count; i++) {
+        void__put16(p + off, lens[i]);
+        memcpy(p + off + 2, frames[i], lens[i]);
+        off += 2u + lens[i];
     }
-    void__put16(p, n);
     return off;
+}
+
+/* The P entry for e: its prepared certificate of the current entry view, or
+ * the one it kept from an earlier view. Returns 0 if it has neither. */
+static size_t put_prepared(struct void_pbft *r, const struct void__pbft_entry *e, uint8_t *p)
+{
+    const uint8_t *frames[VOID_PBFT_N_MAX];
+    uint16_t lens[VOID_PBFT_N_MAX];
+    uint16_t n = 0;
+    if (e->prepared && e->have_batch) {
+        uint32_t primary = void_pbft_primary(e->view, r->cfg.n);
+        for (uint32_t i = 0; i < VOID_PBFT_N_MAX && n < 2 * r->f; i++) {
+            if ((e->prepare_mask & VOID__BIT(i)) && i != primary && e->prepare_len[i] > 0 &&
+                memcmp(e->prepare_digest[i], e->digest, VOID_PBFT_DIGEST_SIZE) == 0) {
+                frames[n] = e->prepare_frame[i];
+                lens[n++] = e->prepare_len[i];
+            }
+        }
+        return put_cert(p, e->view, e->seq, e->digest, e->pp_frame, e->pp_len, n, frames, lens);
+    }
+    if (!e->pc_valid) {
+        return 0;
+    }
+    for (n = 0; n < e->pc_count; n++) {
+        frames[n] = e->pc_prepare_frame[n];
+        lens[n] = e->pc_prepare_len[n];
+    }
+    return put_cert(p, e->pc_view, e->seq, e->pc_digest, e->pc_pp_frame, e->pc_pp_len, n, frames, lens);
 }
 
 static size_t build_view_change(struct void_pbft *r)
@@ -469,18 +507,12 @@ static size_t build_view_change(struct void_pbft *r)
     off += 2;
     for (void_seq seq = r->low + 1; seq <= r->low + r->cfg.window; seq++) {
         const struct void__pbft_entry *e = void__pbft_slot(r, seq);
-        if (!e->used || e->seq != seq || !e->prepared || !e->have_batch) {
+        if (!e->used || e->seq != seq) {
             continue;
         }
-        void__put64(b + off, e->view);
-        void__put64(b + off + 8, seq);
-        memcpy(b + off + 16, e->digest, VOID_PBFT_DIGEST_SIZE);
-        void__put32(b + off + 16 + VOID_PBFT_DIGEST_SIZE, e->pp_len);
-        off += VC_ENTRY_HEAD;
-        memcpy(b + off, e->pp_frame, e->pp_len);
-        off += e->pp_len;
-        off += put_prepares(r, e, b + off);
-        nprep++;
+        size_t len = put_prepared(r, e, b + off);
+        off += len;
+        nprep = (uint16_t)(nprep + (len > 0));
     }
     void__put16(b + count_at, nprep);
     VOID_ASSERT(off + VOID_PBFT_FRAME_OVERHEAD <= r->vc_frame_max);

@@ -1,0 +1,44 @@
+/*
+ * SHA-256 content hashes: the names of every object in the content-addressable
+ * store (docs/cas-format.md).
+ *
+ * The implementation is OpenSSL libcrypto's SHA-256, which uses the CPU's SHA
+ * extensions; bench/bench_hash.c measures it against libsodium's
+ * crypto_hash_sha256 (figures in bench/README.md, section "cas").
+ */
+#ifndef VOID_HASH_H
+#define VOID_HASH_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#define VOID_HASH_SIZE 32
+#define VOID_HASH_HEX_SIZE 65 /* 64 hex digits and a NUL */
+
+/* A SHA-256 digest, by value. */
+struct void_hash {
+    uint8_t b[VOID_HASH_SIZE];
+};
+
+/* Computes the SHA-256 of [data, data+len) into out. data may be NULL when
+ * len is 0; both pointers are borrowed for the call. Cannot fail (aborts if
+ * libcrypto cannot allocate its context, as hashing must never be skipped). */
+void void_hash_compute(const void *data, size_t len, struct void_hash *out);
+
+/* Same digest computed with libsodium's crypto_hash_sha256, kept for the
+ * benchmark that chose between the two and for cross-checking in tests.
+ * Cannot fail. */
+void void_hash_compute_sodium(const void *data, size_t len, struct void_hash *out);
+
+/* Writes h as 64 lower-case hex digits plus NUL into hex. Cannot fail. */
+void void_hash_to_hex(const struct void_hash *h, char hex[VOID_HASH_HEX_SIZE]);
+
+/* Parses exactly 64 hex digits (either case) from the NUL-terminated string
+ * hex into out. Returns 0, or VOID_EPARSE when hex has another length or a
+ * non-hex character (out is then unspecified). */
+int void_hash_from_hex(const char *hex, struct void_hash *out);
+
+/* 1 when a and b are the same digest, else 0. Cannot fail. */
+int void_hash_equal(const struct void_hash *a, const struct void_hash *b);
+
+#endif

@@ -1,0 +1,810 @@
+/*
+ * Ingest: files, directory trees and streams into the CAS store.
+ *
+ * The calling thread reads the input into batch buffers, cuts chunks with
+ * the FastCDC chunker and, in input order, writes the finished chunks into
+ * LMDB. Worker threads hash the chunks, look up whether they are already
+ * stored and zstd-compress the new ones, so that on two cores reading and
+ * chunking overlap with hashing and compression. Batches go through a ring
+ * of VOID__INGEST_DEPTH slots and are retired strictly in order, so the
+ * chunk list of a file comes out in order whatever the workers' timing.
+ * Files no larger than one batch are processed on the calling thread: the
+ * hand-off would cost more than it saves.
+ *
+ * Write transactions are committed every COMMIT_BYTES of new data and at
+ * the end; each one keeps the refcount invariant (blobs first with refs 0,
+ * then the objects that reference them), and the whole put holds the shared
+ * gc lock, so a concurrent gc cannot free the blobs of an unfinished put.
+ */
+#include "store/cas_int.h"
+
+#include "void/assert.h"
+#include "void/error.h"
+
+#include <dirent.h>
+#include <errno.h>
+#include <fcntl.h>
+#include <pthread.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
+#include <zstd.h>
+
+#define VOID__INGEST_DEPTH 4
+#define INGEST_THREADS_MAX 16
+#define BATCH_BYTES_MIN (8u << 20)
+#define COMMIT_BYTES (256ull << 20)
+#define SAMPLE_BYTES 4096u
+
+enum slot_state { SLOT_FREE, SLOT_QUEUED, SLOT_BUSY, SLOT_DONE };
+
+struct job {
+    const uint8_t *data;
+    uint32_t len;
+    uint32_t zoff, zlen; /* compressed payload in the batch's zbuf, zlen 0 if none */
+    struct void_hash hash;
+    uint8_t present;
+};
+
+struct batch {
+    struct job *jobs;
+    size_t njobs;
+    uint8_t *buf;  /* input bytes; jobs point into it */
+    uint8_t *zbuf; /* compressed payloads */
+    enum slot_state state;
+};
+
+/* Per-thread scratch for processing a batch. */
+struct worker {
+    struct ingest *ing;
+    ZSTD_CCtx *cctx;
+    uint8_t *scratch;
+    size_t scratch_cap;
+    pthread_t thread;
+};
+
+struct ingest {
+    struct void_cas *cas;
+    size_t batch_bytes, jobs_cap;
+    struct batch slots[VOID__INGEST_DEPTH];
+    unsigned head, tail; /* next slot to retire, next to fill */
+    pthread_mutex_t mu;
+    pthread_cond_t cv_work, cv_done;
+    int stop;
+    unsigned nworkers;
+    struct worker workers[INGEST_THREADS_MAX];
+    struct worker self; /* the calling thread's scratch */
+    MDB_txn *txn;
+    struct void__cas_delta delta;
+    uint64_t txn_bytes;
+    int err; /* first error from retiring */
+    struct void_casobj_chunk *chunks; /* chunk list of the current file */
+    size_t nchunks, chunks_cap;
+    uint8_t *carry; /* unchunked tail of the last batch */
+    struct void_cas_put_result *result;
+    void_cas_progress_fn progress;
+    void *progress_arg;
+    uint64_t total;
+};
+
+static int worker_init(struct worker *w, struct ingest *ing)
+{
+    w->ing = ing;
+    w->scratch_cap = ZSTD_compressBound(ing->cas->cdc.config.size_max);
+    w->cctx = ZSTD_createCCtx();
+    w->scratch = malloc(w->scratch_cap);
+    if (w->cctx == NULL || w->scratch == NULL) {
+        return VOID_ENOMEM;
+    }
+    return 0;
+}
+
+static void worker_fini(struct worker *w)
+{
+    ZSTD_freeCCtx(w->cctx);
+    free(w->scratch);
+    w->cctx = NULL;
+    w->scratch = NULL;
+}
+
+/* Compresses job j into b->zbuf at *zoff when that saves at least 1/32.
+ * A 4 KiB sample is tried first at level 1: when even that does not
+ * shrink (random or already compressed data), the chunk is stored raw
+ * without paying for a full compression. */
+static void compress_job(struct worker *w, struct batch *b, struct job *j, size_t *zoff)
+{
+    size_t sample = j->len < SAMPLE_BYTES ? j->len : SAMPLE_BYTES;
+    size_t n = ZSTD_compressCCtx(w->cctx, w->scratch, w->scratch_cap, j->data, sample, 1);
+    if (ZSTD_isError(n) || n >= sample - sample / 32) {
+        return;
+    }
+    n = ZSTD_compressCCtx(w->cctx, w->scratch, w->scratch_cap, j->data, j->len,
+                          w->ing->cas->zstd_level);
+    if (ZSTD_isError(n) || n >= j->len - j->len / 32) {
+        return;
+    }
+    VOID_ASSERT(*zoff + n <= (size_t)(j->data - b->buf) + j->len);
+    memcpy(b->zbuf + *zoff, w->scratch, n);
+    j->zoff = (uint32_t)*zoff;
+    j->zlen = (uint32_t)n;
+    *zoff += n;
+}
+
+/* Hashes every job of b, marks those already stored (as seen by txn) and
+ * compresses the others. Compressed payloads are packed in job order, so
+ * each one ends before its raw chunk ends and zbuf never overflows. */
+static void process_batch(struct worker *w, struct batch *b, MDB_txn *txn)
+{
+    VOID_ASSERT(w != NULL && b != NULL);
+    size_t zoff = 0;
+    for (size_t i = 0; i < b->njobs; i++) {
+        struct job *j = &b->jobs[i];
+        void_hash_compute(j->data, j->len, &j->hash);
+        j->zlen = 0;
+        MDB_val k = {VOID_HASH_SIZE, j->hash.b}, v;
+        j->present = txn != NULL && mdb_get(txn, w->ing->cas->blocks, &k, &v) == 0;
+        if (!j->present && j->len >= 64) {
+            compress_job(w, b, j, &zoff);
+        }
+    }
+    VOID_ASSERT(zoff <= w->ing->batch_bytes);
+}
+
+static void *worker_main(void *arg)
+{
+    struct worker *w = arg;
+    struct ingest *ing = w->ing;
+    MDB_txn *rtxn = NULL;
+    pthread_mutex_lock(&ing->mu);
+    for (;;) {
+        struct batch *b = NULL;
+        for (unsigned i = 0; i < VOID__INGEST_DEPTH && b == NULL; i++) {
+            struct batch *s = &ing->slots[(ing->head + i) % VOID__INGEST_DEPTH];
+            b = s->state == SLOT_QUEUED ? s : NULL;
+        }
+        if (b == NULL && ing->stop) {
+            break;
+        }
+        if (b == NULL) {
+            pthread_cond_wait(&ing->cv_work, &ing->mu);
+            continue;
+        }
+        b->state = SLOT_BUSY;
+        pthread_mutex_unlock(&ing->mu);
+        int rc = rtxn == NULL ? mdb_txn_begin(ing->cas->env, NULL, MDB_RDONLY, &rtxn)
+                              : mdb_txn_renew(rtxn);
+        if (rc != 0) {
+            rtxn = NULL; /* lookups are an optimisation: go on without */
+        }
+        process_batch(w, b, rtxn);
+        if (rtxn != NULL) {
+            mdb_txn_reset(rtxn);
+        }
+        pthread_mutex_lock(&ing->mu);
+        b->state = SLOT_DONE;
+        pthread_cond_broadcast(&ing->cv_done);
+    }
+    pthread_mutex_unlock(&ing->mu);
+    if (rtxn != NULL) {
+        mdb_txn_abort(rtxn);
+    }
+    return NULL;
+}
+
+static int txn_begin(struct ingest *ing)
+{
+    VOID_ASSERT(ing->txn == NULL);
+    memset(&ing->delta, 0, sizeof(ing->delta));
+    ing->txn_bytes = 0;
+    return void__cas_err(mdb_txn_begin(ing->cas->env, NULL, 0, &ing->txn));
+}
+
+/* Commits the current write transaction (with its counter changes) and,
+ * when `again`, starts the next one. */
+static int txn_cycle(struct ingest *ing, int again)
+{
+    VOID_ASSERT(ing->txn != NULL);
+    int rc = void__cas_delta_apply(ing->cas, ing->txn, &ing->delta);
+    if (rc != 0) {
+        mdb_txn_abort(ing->txn);
+    } else {
+        rc = void__cas_commit(ing->cas, ing->txn);
+    }
+    ing->txn = NULL;
+    return rc == 0 && again ? txn_begin(ing) : rc;
+}
+
+static int chunks_push(struct ingest *ing, const struct void_hash *h, uint32_t len)
+{
+    if (ing->nchunks == ing->chunks_cap) {
+        size_t cap = ing->chunks_cap ? 2 * ing->chunks_cap : 256;
+        void *p = realloc(ing->chunks, cap * sizeof(*ing->chunks));
+        if (p == NULL) {
+            return VOID_ENOMEM;
+        }
+        ing->chunks = p;
+        ing->chunks_cap = cap;
+    }
+    ing->chunks[ing->nchunks].hash = *h;
+    ing->chunks[ing->nchunks].size = len;
+    ing->nchunks++;
+    return 0;
+}
+
+/* Writes the chunks of a processed batch, in order, and frees its slot. */
+static int retire(struct ingest *ing, struct batch *b)
+{
+    VOID_ASSERT(b->state == SLOT_DONE);
+    int rc = 0;
+    for (size_t i = 0; i < b->njobs && rc == 0; i++) {
+        struct job *j = &b->jobs[i];
+        const uint8_t *payload = j->zlen ? b->zbuf + j->zoff : j->data;
+        size_t plen = j->zlen ? j->zlen : j->len;
+        uint8_t flags = j->zlen ? VOID__CAS_FLAG_ZSTD : 0;
+        rc = void__cas_insert(ing->cas, ing->txn, VOID_CAS_BLOB, &j->hash, j->data, j->len,
+                              payload, plen, flags, &ing->delta);
+        if (rc > 0) {
+            ing->result->new_bytes += j->len;
+            ing->result->stored_bytes += VOID__CAS_RECORD_HEADER + plen;
+            ing->txn_bytes += plen;
+        }
+        rc = rc < 0 ? rc : chunks_push(ing, &j->hash, j->len);
+        ing->result->logical_bytes += j->len;
+    }
+    b->state = SLOT_FREE;
+    b->njobs = 0;
+    if (rc == 0 && ing->txn_bytes >= COMMIT_BYTES) {
+        rc = txn_cycle(ing, 1);
+    }
+    if (ing->progress != NULL) {
+        ing->progress(ing->progress_arg, ing->result->logical_bytes, ing->total);
+    }
+    return rc;
+}
+
+/* Retires the oldest batch in flight, waiting for its workers. */
+static int retire_head(struct ingest *ing)
+{
+    struct batch *b = &ing->slots[ing->head];
+    pthread_mutex_lock(&ing->mu);
+    while (b->state != SLOT_DONE) {
+        VOID_ASSERT(b->state != SLOT_FREE);
+        pthread_cond_wait(&ing->cv_done, &ing->mu);
+    }
+    pthread_mutex_unlock(&ing->mu);
+    ing->head = (ing->head + 1) % VOID__INGEST_DEPTH;
+    int rc = retire(ing, b);
+    if (ing->err == 0) {
+        ing->err = rc;
+    }
+    return rc;
+}
+
+static int drain(struct ingest *ing)
+{
+    while (ing->slots[ing->head].state != SLOT_FREE) {
+        retire_head(ing);
+    }
+    VOID_ASSERT(ing->head == ing->tail);
+    return ing->err;
+}
+
+/* Hands b to the workers, or processes it here when inline. */
+static int submit(struct ingest *ing, struct batch *b, int inline_)
+{
+    VOID_ASSERT(b == &ing->slots[ing->tail] && b->state == SLOT_FREE);
+    ing->tail = (ing->tail + 1) % VOID__INGEST_DEPTH;
+    if (inline_ || ing->nworkers == 0) {
+        process_batch(&ing->self, b, ing->txn);
+        b->state = SLOT_DONE;
+        return drain(ing);
+    }
+    pthread_mutex_lock(&ing->mu);
+    b->state = SLOT_QUEUED;
+    pthread_cond_signal(&ing->cv_work);
+    pthread_mutex_unlock(&ing->mu);
+    return 0;
+}
+
+/* Returns the next free slot, retiring the oldest batch if the ring is full. */
+static struct batch *acquire(struct ingest *ing)
+{
+    struct batch *b = &ing->slots[ing->tail];
+    if (b->state != SLOT_FREE) {
+        VOID_ASSERT(ing->tail == ing->head);
+        retire_head(ing);
+    }
+    VOID_ASSERT(b->state == SLOT_FREE);
+    return b;
+}
+
+static ssize_t read_full(int fd, uint8_t *buf, size_t len)
+{
+    size_t got = 0;
+    while (got < len) {
+        ssize_t n = read(fd, buf + got, len - got);
+        if (n < 0 && errno == EINTR) {
+            continue;
+        }
+        if (n < 0) {
+            return -1;
+        }
+        if (n == 0) {
+            break;
+        }
+        got += (size_t)n;
+    }
+    return (ssize_t)got;
+}
+
+/* Cuts the chunks of b's buffer [0, fill) into jobs. Returns the number of
+ * bytes left over (not yet chunked because more input may follow). */
+static size_t cut_batch(struct ingest *ing, struct batch *b, size_t fill, int eof)
+{
+    const struct void_cdc *cdc = &ing->cas->cdc;
+    size_t off = 0;
+    b->njobs = 0;
+    while (off < fill && (eof || fill - off >= cdc->config.size_max)) {
+        VOID_ASSERT(b->njobs < ing->jobs_cap);
+        size_t n = void_cdc_cut(cdc, b->buf + off, fill - off);
+        b->jobs[b->njobs++] = (struct job){.data = b->buf + off, .len = (uint32_t)n};
+        off += n;
+    }
+    return fill - off;
+}
+
+/* Chunks everything readable from fd into the current chunk list. */
+static int ingest_stream(struct ingest *ing, int fd, int small)
+{
+    size_t carry = 0;
+    int eof = 0;
+    ing->nchunks = 0;
+    while (!eof) {
+        struct batch *b = acquire(ing);
+        memcpy(b->buf, ing->carry, carry);
+        ssize_t n = read_full(fd, b->buf + carry, ing->batch_bytes - carry);
+        if (n < 0) {
+            int err = errno;
+            drain(ing);
+            return void__cas_err(err == EISDIR ? EINVAL : err);
+        }
+        size_t fill = carry + (size_t)n;
+        eof = fill < ing->batch_bytes;
+        carry = cut_batch(ing, b, fill, eof);
+        VOID_ASSERT(carry <= ing->cas->cdc.config.size_max);
+        memcpy(ing->carry, b->buf + fill - carry, carry);
+        int rc = b->njobs > 0 ? submit(ing, b, small) : 0;
+        if (rc != 0 || ing->err != 0) {
+            drain(ing);
+            return rc != 0 ? rc : ing->err;
+        }
+    }
+    return drain(ing);
+}
+
+/* Hashes, compresses if it pays, and stores an object built in memory. */
+static int put_object(struct ingest *ing,
+                      uint8_t kind,
+                      const uint8_t *buf,
+                      size_t len,
+                      struct void_hash *out)
+{
+    void_hash_compute(buf, len, out);
+    size_t zcap = ZSTD_compressBound(len);
+    uint8_t *z = malloc(zcap);
+    if (z == NULL) {
+        return VOID_ENOMEM;
+    }
+    size_t zlen = ZSTD_compressCCtx(ing->self.cctx, z, zcap, buf, len, ing->cas->zstd_level);
+    int zok = !ZSTD_isError(zlen) && zlen < len;
+    int rc = void__cas_insert(ing->cas, ing->txn, kind, out, buf, len, zok ? z : buf,
+                              zok ? zlen : len, zok ? VOID__CAS_FLAG_ZSTD : 0, &ing->delta);
+    if (rc > 0) {
+        ing->result->new_bytes += len;
+        ing->result->stored_bytes += VOID__CAS_RECORD_HEADER + (zok ? zlen : len);
+    }
+    free(z);
+    return rc < 0 ? rc : 0;
+}
+
+/* Ingests the open file fd; on success *h names its file object. */
+static int ingest_file(struct ingest *ing, int fd, uint64_t size_hint, struct void_hash *h)
+{
+    int rc = ingest_stream(ing, fd, size_hint < ing->batch_bytes);
+    if (rc != 0) {
+        return rc;
+    }
+    if (ing->nchunks > UINT32_MAX) {
+        return VOID_ERANGE;
+    }
+    size_t len = void_casobj_file_encoded_size((uint32_t)ing->nchunks);
+    uint8_t *obj = malloc(len);
+    if (obj == NULL) {
+        return VOID_ENOMEM;
+    }
+    rc = void_casobj_file_encode(ing->chunks, (uint32_t)ing->nchunks, obj, len, &len);
+    if (rc == 0) {
+        rc = put_object(ing, VOID_CAS_FILE, obj, len, h);
+    }
+    free(obj);
+    ing->result->files++;
+    return rc == VOID_EOVERSIZED ? VOID_ERANGE : rc;
+}
+
+/* ---- directory trees ---------------------------------------------------- */
+
+static int name_cmp(const void *a, const void *b)
+{
+    return strcmp(*(char *const *)a, *(char *const *)b);
+}
+
+/* Reads the names in directory fd (taken over and closed), sorted. */
+static int read_names(int fd, char ***names, size_t *count)
+{
+    DIR *d = fdopendir(fd);
+    if (d == NULL) {
+        int err = errno;
+        close(fd);
+        return void__cas_err(err);
+    }
+    size_t n = 0, cap = 0;
+    char **v = NULL;
+    int rc = 0;
+    struct dirent *de;
+    errno = 0;
+    while (rc == 0 && (de = readdir(d)) != NULL) {
+        if (strcmp(de->d_name, ".") == 0 || strcmp(de->d_name, "..") == 0) {
+            continue;
+        }
+        if (n == cap) {
+            cap = cap ? 2 * cap : 16;
+            char **nv = realloc(v, cap * sizeof(*v));
+            rc = nv == NULL ? VOID_ENOMEM : 0;
+            v = nv != NULL ? nv : v;
+        }
+        if (rc == 0 && (v[n] = strdup(de->d_name)) == NULL) {
+            rc = VOID_ENOMEM;
+        }
+        n += rc == 0;
+    }
+    if (rc == 0 && errno != 0) {
+        rc = void__cas_err(errno);
+    }
+    closedir(d);
+    if (n > 1) {
+        qsort(v, n, sizeof(*v), name_cmp);
+    }
+    *names = v;
+    *count = n;
+    return rc;
+}
+
+static void free_names(char **names, size_t count)
+{
+    for (size_t i = 0; i < count; i++) {
+        free(names[i]);
+    }
+    free(names);
+}
+
+static int put_dir(struct ingest *ing, int fd, unsigned depth, struct void_casobj_entry *out);
+
+/* Ingests entry `name` of directory dfd into *e. Returns 1 when the entry
+ * is of a kind the store skips, 0 when stored, or an error. */
+static int put_entry(struct ingest *ing,
+                     int dfd,
+                     const char *name,
+                     unsigned depth,
+                     struct void_casobj_entry *e)
+{
+    struct stat st;
+    if (fstatat(dfd, name, &st, AT_SYMLINK_NOFOLLOW) != 0) {
+        return void__cas_err(errno);
+    }
+    size_t nlen = strlen(name);
+    if (nlen > VOID_CASOBJ_NAME_MAX) {
+        return VOID_ERANGE;
+    }
+    memset(e, 0, sizeof(*e));
+    e->name = name;
+    e->name_len = (uint16_t)nlen;
+    e->mode = st.st_mode & 07777;
+    if (S_ISLNK(st.st_mode)) {
+        char *t = malloc(VOID_CASOBJ_TARGET_MAX + 1);
+        ssize_t n = t != NULL ? readlinkat(dfd, name, t, VOID_CASOBJ_TARGET_MAX + 1) : -1;
+        if (n <= 0 || n > VOID_CASOBJ_TARGET_MAX) {
+            int err = t == NULL ? VOID_ENOMEM : (n < 0 ? void__cas_err(errno) : VOID_ERANGE);
+            free(t);
+            return err;
+        }
+        e->type = VOID_CAS_SYMLINK;
+        e->target = t; /* freed by the caller */
+        e->target_len = (uint16_t)n;
+        ing->result->symlinks++;
+        return 0;
+    }
+    if (!S_ISREG(st.st_mode) && !S_ISDIR(st.st_mode)) {
+        ing->result->skipped++;
+        return 1;
+    }
+    int flags = O_RDONLY | O_NOFOLLOW | O_CLOEXEC | (S_ISDIR(st.st_mode) ? O_DIRECTORY : 0);
+    int fd = openat(dfd, name, flags);
+    if (fd < 0) {
+        return void__cas_err(errno);
+    }
+    if (S_ISDIR(st.st_mode)) {
+        return put_dir(ing, fd, depth + 1, e);
+    }
+    e->type = VOID_CAS_FILE;
+    uint64_t before = ing->result->logical_bytes;
+    int rc = ingest_file(ing, fd, (uint64_t)st.st_size, &e->hash);
+    close(fd);
+    e->size = ing->result->logical_bytes - before;
+    return rc;
+}
+
+static void note_error(struct ingest *ing, const char *name)
+{
+    if (ing->result->error_name[0] == '\0') {
+        snprintf(ing->result->error_name, sizeof(ing->result->error_name), "%s", name);
+    }
+}
+
+/* Encodes and stores the directory object of ents[0..n) into *out. */
+static int put_dir_object(struct ingest *ing,
+                          const struct void_casobj_entry *ents,
+                          size_t n,
+                          struct void_casobj_entry *out)
+{
+    if (n > UINT32_MAX) {
+        return VOID_ERANGE;
+    }
+    size_t len = void_casobj_dir_encoded_size(ents, (uint32_t)n);
+    uint8_t *obj = malloc(len);
+    if (obj == NULL) {
+        return VOID_ENOMEM;
+    }
+    int rc = void_casobj_dir_encode(ents, (uint32_t)n, obj, len, &len);
+    VOID_ASSERT(rc != VOID_EINVAL); /* names come sorted from read_names */
+    if (rc == 0) {
+        rc = put_object(ing, VOID_CAS_DIR, obj, len, &out->hash);
+    }
+    free(obj);
+    out->type = VOID_CAS_DIR;
+    ing->result->dirs++;
+    return rc == VOID_EOVERSIZED ? VOID_ERANGE : rc;
+}
+
+/* Ingests the directory open as fd (taken over and closed) into *out: its
+ * type, total size and hash; the caller fills name and mode. */
+static int put_dir(struct ingest *ing, int fd, unsigned depth, struct void_casobj_entry *out)
+{
+    VOID_ASSERT(fd >= 0 && out != NULL);
+    char **names = NULL;
+    size_t count = 0;
+    int dupfd = depth > VOID_CAS_DEPTH_MAX ? -1 : dup(fd);
+    int rc = depth > VOID_CAS_DEPTH_MAX ? VOID_ERANGE : (dupfd < 0 ? void__cas_err(errno) : 0);
+    if (rc == 0) {
+        rc = read_names(dupfd, &names, &count);
+    }
+    struct void_casobj_entry *ents = rc == 0 ? calloc(count + 1, sizeof(*ents)) : NULL;
+    rc = rc == 0 && ents == NULL ? VOID_ENOMEM : rc;
+    size_t n = 0;
+    out->size = 0;
+    for (size_t i = 0; i < count && rc == 0; i++) {
+        int r = put_entry(ing, fd, names[i], depth, &ents[n]);
+        if (r < 0) {
+            note_error(ing, names[i]);
+            rc = r;
+        } else if (r == 0) {
+            out->size += ents[n].type == VOID_CAS_SYMLINK ? 0 : ents[n].size;
+            n++;
+        }
+    }
+    if (rc == 0) {
+        rc = put_dir_object(ing, ents, n, out);
+    }
+    for (size_t i = 0; ents != NULL && i <= n && i <= count; i++) {
+        free((void *)(uintptr_t)ents[i].target); /* only symlinks own one */
+    }
+    free_names(names, count);
+    free(ents);
+    close(fd);
+    return rc;
+}
+
+/* ---- setup and the public entry points ---------------------------------- */
+
+static void ingest_fini(struct ingest *ing)
+{
+    if (ing->nworkers > 0) {
+        pthread_mutex_lock(&ing->mu);
+        ing->stop = 1;
+        pthread_cond_broadcast(&ing->cv_work);
+        pthread_mutex_unlock(&ing->mu);
+        for (unsigned i = 0; i < ing->nworkers; i++) {
+            pthread_join(ing->workers[i].thread, NULL);
+            worker_fini(&ing->workers[i]);
+        }
+    }
+    pthread_mutex_destroy(&ing->mu);
+    pthread_cond_destroy(&ing->cv_work);
+    pthread_cond_destroy(&ing->cv_done);
+    for (unsigned i = 0; i < VOID__INGEST_DEPTH; i++) {
+        free(ing->slots[i].jobs);
+        free(ing->slots[i].buf);
+        free(ing->slots[i].zbuf);
+    }
+    worker_fini(&ing->self);
+    free(ing->chunks);
+    free(ing->carry);
+    if (ing->txn != NULL) {
+        mdb_txn_abort(ing->txn);
+    }
+}
+
+static int ingest_alloc(struct ingest *ing)
+{
+    const struct void_cdc_config *cc = &ing->cas->cdc.config;
+    ing->batch_bytes = BATCH_BYTES_MIN > 4u * cc->size_max ? BATCH_BYTES_MIN : 4u * cc->size_max;
+    ing->jobs_cap = ing->batch_bytes / cc->size_min + 2;
+    ing->carry = malloc(cc->size_max);
+    int rc = ing->carry == NULL ? VOID_ENOMEM : 0;
+    for (unsigned i = 0; i < VOID__INGEST_DEPTH && rc == 0; i++) {
+        struct batch *b = &ing->slots[i];
+        b->jobs = calloc(ing->jobs_cap, sizeof(*b->jobs));
+        b->buf = malloc(ing->batch_bytes);
+        b->zbuf = malloc(ing->batch_bytes);
+        rc = b->jobs == NULL || b->buf == NULL || b->zbuf == NULL ? VOID_ENOMEM : 0;
+    }
+    return rc == 0 ? worker_init(&ing->self, ing) : rc;
+}
+
+static int ingest_init(struct ingest *ing,
+                       struct void_cas *cas,
+                       void_cas_progress_fn progress,
+                       void *progress_arg,
+                       struct void_cas_put_result *result)
+{
+    memset(ing, 0, sizeof(*ing));
+    memset(result, 0, sizeof(*result));
+    ing->cas = cas;
+    ing->result = result;
+    ing->progress = progress;
+    ing->progress_arg = progress_arg;
+    pthread_mutex_init(&ing->mu, NULL);
+    pthread_cond_init(&ing->cv_work, NULL);
+    pthread_cond_init(&ing->cv_done, NULL);
+    int rc = ingest_alloc(ing);
+    unsigned want = cas->threads > INGEST_THREADS_MAX ? INGEST_THREADS_MAX : cas->threads;
+    for (unsigned i = 0; i < want && rc == 0; i++) {
+        struct worker *w = &ing->workers[i];
+        rc = worker_init(w, ing);
+        if (rc == 0 && pthread_create(&w->thread, NULL, worker_main, w) != 0) {
+            rc = VOID_ENOMEM;
+        }
+        if (rc != 0) {
+            worker_fini(w);
+        } else {
+            ing->nworkers++;
+        }
+    }
+    return rc == 0 ? txn_begin(ing) : rc;
+}
+
+/* Pins the root (if asked), commits the last transaction and syncs:
+ * success means durable. */
+static int ingest_finish(struct ingest *ing, const char *pin)
+{
+    int rc = pin != NULL ? void__cas_pin_txn(ing->cas, ing->txn, pin, &ing->result->root) : 0;
+    if (rc != 0) {
+        return rc;
+    }
+    rc = txn_cycle(ing, 0);
+    return rc == 0 ? void__cas_sync(ing->cas) : rc;
+}
+
+/* Ingests the root open as fd with status st. */
+static int put_root(struct ingest *ing, int fd, const struct stat *st)
+{
+    struct void_cas_put_result *r = ing->result;
+    ing->total = S_ISREG(st->st_mode) ? (uint64_t)st->st_size : 0;
+    if (S_ISDIR(st->st_mode)) {
+        struct void_casobj_entry e;
+        memset(&e, 0, sizeof(e));
+        int rc = put_dir(ing, fd, 0, &e);
+        r->root = e.hash;
+        r->kind = VOID_CAS_DIR;
+        return rc;
+    }
+    int rc = ingest_file(ing, fd, ing->total != 0 ? ing->total : UINT64_MAX, &r->root);
+    r->kind = VOID_CAS_FILE;
+    close(fd);
+    return rc;
+}
+
+static int put_common(struct void_cas *cas,
+                      int fd,
+                      const char *pin,
+                      void_cas_progress_fn progress,
+                      void *progress_arg,
+                      struct void_cas_put_result *result)
+{
+    struct stat st;
+    if (fstat(fd, &st) != 0) {
+        int err = errno;
+        close(fd);
+        return void__cas_err(err);
+    }
+    int rc = void__cas_lock(cas, 0);
+    if (rc != 0) {
+        close(fd);
+        return rc;
+    }
+    struct ingest *ing = malloc(sizeof(*ing));
+    rc = ing == NULL ? VOID_ENOMEM : ingest_init(ing, cas, progress, progress_arg, result);
+    if (rc == 0) {
+        rc = put_root(ing, fd, &st);
+        fd = -1;
+    }
+    if (rc == 0) {
+        rc = ingest_finish(ing, pin);
+    }
+    if (fd >= 0) {
+        close(fd);
+    }
+    if (ing != NULL) {
+        ingest_fini(ing);
+        free(ing);
+    }
+    void__cas_unlock(cas);
+    return rc;
+}
+
+int void_cas_put_path(struct void_cas *cas,
+                      const char *path,
+                      const char *pin,
+                      void_cas_progress_fn progress,
+                      void *progress_arg,
+                      struct void_cas_put_result *result)
+{
+    VOID_ASSERT(cas != NULL && cas->env != NULL);
+    VOID_ASSERT(path != NULL && result != NULL);
+    memset(result, 0, sizeof(*result));
+    struct stat st;
+    if (lstat(path, &st) != 0) {
+        return void__cas_err(errno);
+    }
+    if (!S_ISREG(st.st_mode) && !S_ISDIR(st.st_mode)) {
+        return VOID_EINVAL;
+    }
+    int fd = open(path, O_RDONLY | O_NOFOLLOW | O_CLOEXEC);
+    if (fd < 0) {
+        return void__cas_err(errno);
+    }
+    return put_common(cas, fd, pin, progress, progress_arg, result);
+}
+
+int void_cas_put_fd(struct void_cas *cas,
+                    int fd,
+                    const char *pin,
+                    void_cas_progress_fn progress,
+                    void *progress_arg,
+                    struct void_cas_put_result *result)
+{
+    VOID_ASSERT(cas != NULL && cas->env != NULL);
+    VOID_ASSERT(fd >= 0 && result != NULL);
+    memset(result, 0, sizeof(*result));
+    int own = dup(fd);
+    if (own < 0) {
+        return void__cas_err(errno);
+    }
+    struct stat st;
+    if (fstat(own, &st) != 0 || S_ISDIR(st.st_mode)) {
+        close(own);
+        return VOID_EINVAL;
+    }
+    return put_common(cas, own, pin, progress, progress_arg, result);
+}

@@ -1,0 +1,79 @@
+/*
+ * Tests of the SHA-256 wrapper: published test vectors, agreement between
+ * the OpenSSL and libsodium implementations, and the hex codec.
+ */
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <cmocka.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "void/error.h"
+#include "void/hash.h"
+#include "void/prng.h"
+
+/* SHA-256("abc") and SHA-256("") match FIPS 180-2 / well-known digests. */
+static void test_hash_matches_published_vectors(void **state)
+{
+    (void)state;
+    struct void_hash h;
+    char hex[VOID_HASH_HEX_SIZE];
+    void_hash_compute("abc", 3, &h);
+    void_hash_to_hex(&h, hex);
+    assert_string_equal(hex, "ba7816bf8f01cfea414140de5dae2223b00361a396177a9cb410ff61f20015ad");
+    void_hash_compute(NULL, 0, &h);
+    void_hash_to_hex(&h, hex);
+    assert_string_equal(hex, "e3b0c44298fc1c149afbf4c8996fb92427ae41e4649b934ca495991b7852b855");
+}
+
+/* For random inputs of many lengths, OpenSSL and libsodium agree. */
+static void test_hash_openssl_and_sodium_agree(void **state)
+{
+    (void)state;
+    struct void_prng p;
+    void_prng_seed(&p, 5);
+    uint8_t *buf = malloc(70000);
+    for (size_t i = 0; i < 70000; i++) {
+        buf[i] = (uint8_t)void_prng_next(&p);
+    }
+    for (int i = 0; i < 200; i++) {
+        size_t len = (size_t)void_prng_below(&p, 70000);
+        struct void_hash a, b;
+        void_hash_compute(buf, len, &a);
+        void_hash_compute_sodium(buf, len, &b);
+        assert_true(void_hash_equal(&a, &b));
+    }
+    free(buf);
+}
+
+/* Hex round-trips; wrong lengths and non-hex characters are rejected;
+ * upper case is accepted. */
+static void test_hash_hex_round_trip_and_rejects(void **state)
+{
+    (void)state;
+    struct void_hash h, back;
+    char hex[VOID_HASH_HEX_SIZE];
+    void_hash_compute("x", 1, &h);
+    void_hash_to_hex(&h, hex);
+    assert_int_equal(void_hash_from_hex(hex, &back), 0);
+    assert_true(void_hash_equal(&h, &back));
+    hex[5] = (char)(hex[5] >= 'a' ? hex[5] - 32 : hex[5]);
+    assert_int_equal(void_hash_from_hex(hex, &back), 0);
+    assert_true(void_hash_equal(&h, &back));
+    hex[10] = 'g';
+    assert_int_equal(void_hash_from_hex(hex, &back), VOID_EPARSE);
+    assert_int_equal(void_hash_from_hex("abcd", &back), VOID_EPARSE);
+    assert_int_equal(void_hash_from_hex("", &back), VOID_EPARSE);
+}
+
+int main(void)
+{
+    const struct CMUnitTest tests[] = {
+        cmocka_unit_test(test_hash_matches_published_vectors),
+        cmocka_unit_test(test_hash_openssl_and_sodium_agree),
+        cmocka_unit_test(test_hash_hex_round_trip_and_rejects),
+    };
+    return cmocka_run_group_tests(tests, NULL, NULL);
+}

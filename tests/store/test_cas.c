@@ -1,0 +1,481 @@
+/*
+ * Tests of the LMDB-backed CAS store: tree round trips, dedup, streams,
+ * pins and gc (a randomised property test against a model), corruption
+ * and missing-block detection, refusal of directories that are not
+ * stores, and gc running concurrently with puts in another process.
+ */
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <cmocka.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <fcntl.h>
+#include <sys/stat.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include "lib/cas_tree.h"
+#include "store/cas_int.h"
+#include "void/cas.h"
+#include "void/error.h"
+#include "void/prng.h"
+
+struct fixture {
+    char dir[256];
+    char store[300];
+    struct void_cas cas;
+};
+
+static int setup(void **state)
+{
+    struct fixture *f = calloc(1, sizeof(*f));
+    cas_tmpdir(f->dir, sizeof(f->dir));
+    if (snprintf(f->store, sizeof(f->store), "%s/store", f->dir) < 0) {
+        abort();
+    }
+    struct void_cas_config c;
+    void_cas_config_default(&c);
+    c.create = 1;
+    c.threads = 2;
+    /* Small chunks so that small test files still make many of them. */
+    c.cdc = (struct void_cdc_config){1024, 4096, 16384};
+    assert_int_equal(void_cas_init(&f->cas, f->store, &c), 0);
+    *state = f;
+    return 0;
+}
+
+static int teardown(void **state)
+{
+    struct fixture *f = *state;
+    void_cas_fini(&f->cas);
+    cas_rmrf(f->dir);
+    free(f);
+    return 0;
+}
+
+static void assert_fsck_clean(struct void_cas *cas)
+{
+    struct void_cas_fsck_result r;
+    assert_int_equal(void_cas_fsck(cas, &r, NULL, NULL), 0);
+    assert_int_equal(r.corrupted, 0);
+    assert_int_equal(r.missing, 0);
+    assert_int_equal(r.bad_refcounts, 0);
+}
+
+/* Setup: random trees from three seeds (empty/large files, deep dirs, odd
+ * names, symlinks, modes). Action: put, get into a new path. Expected: the
+ * copy is identical (bytes, modes, links); a second put gives the same root
+ * and writes nothing new; fsck is clean. */
+static void test_cas_random_trees_round_trip(void **state)
+{
+    struct fixture *f = *state;
+    struct cas_tree_config tc = {60, 25, 8, 300000, 12};
+    for (uint64_t seed = 1; seed <= 3; seed++) {
+        char src[400], dst[400];
+        if (snprintf(src, sizeof(src), "%s/src%llu", f->dir, (unsigned long long)seed) < 0) {
+            abort();
+        }
+        if (snprintf(dst, sizeof(dst), "%s/dst%llu", f->dir, (unsigned long long)seed) < 0) {
+            abort();
+        }
+        uint64_t bytes = cas_tree_make(src, seed, &tc);
+        struct void_cas_put_result r, r2;
+        assert_int_equal(void_cas_put_path(&f->cas, src, NULL, NULL, NULL, &r), 0);
+        assert_int_equal(r.kind, VOID_CAS_DIR);
+        assert_int_equal(r.logical_bytes, bytes);
+        assert_int_equal(void_cas_get_path(&f->cas, &r.root, dst, NULL, NULL), 0);
+        if (cas_tree_compare(src, dst) != 0) {
+            fail_msg("seed %llu: tree differs after round trip", (unsigned long long)seed);
+        }
+        assert_int_equal(void_cas_put_path(&f->cas, src, NULL, NULL, NULL, &r2), 0);
+        assert_true(void_hash_equal(&r.root, &r2.root));
+        assert_int_equal(r2.new_bytes, 0);
+        struct void_cas_tree_stat st;
+        assert_int_equal(void_cas_tree_stat(&f->cas, &r.root, &st), 0);
+        assert_int_equal(st.logical_bytes, bytes);
+        assert_int_equal(st.symlinks, tc.symlinks);
+    }
+    assert_fsck_clean(&f->cas);
+}
+
+/* Setup: a directory with the same 1 MiB file under ten names in three
+ * directories. Action: put. Expected: the raw bytes stored are about one
+ * copy (1 MiB plus the small objects), not ten. */
+static void test_cas_identical_content_stored_once(void **state)
+{
+    struct fixture *f = *state;
+    char src[400], path[500];
+    if (snprintf(src, sizeof(src), "%s/dups", f->dir) < 0) {
+        abort();
+    }
+    assert_int_equal(mkdir(src, 0755), 0);
+    for (int d = 0; d < 3; d++) {
+        if (snprintf(path, sizeof(path), "%s/d%d", src, d) < 0) {
+            abort();
+        }
+        assert_int_equal(mkdir(path, 0755), 0);
+    }
+    for (int i = 0; i < 10; i++) {
+        if (snprintf(path, sizeof(path), "%s/d%d/copy %d", src, i % 3, i) < 0) {
+            abort();
+        }
+        cas_write_random_file(path, 1 << 20, 42);
+    }
+    struct void_cas_put_result r;
+    assert_int_equal(void_cas_put_path(&f->cas, src, NULL, NULL, NULL, &r), 0);
+    struct void_cas_stats s;
+    assert_int_equal(void_cas_stats(&f->cas, &s), 0);
+    assert_int_equal(r.logical_bytes, 10u << 20);
+    assert_true(s.raw_bytes >= 1u << 20);
+    assert_true(s.raw_bytes < (1u << 20) + 64 * 1024);
+    assert_int_equal(void_cas_pin(&f->cas, "dups", &r.root), 0);
+    assert_int_equal(void_cas_stats(&f->cas, &s), 0);
+    assert_int_equal(s.logical_bytes, 10u << 20);
+    assert_true(s.logical_bytes / s.stored_bytes >= 9);
+}
+
+/* Setup: a 3 MB file. Action: put it by path and through a pipe.
+ * Expected: the same root hash; get to a pipe-like fd gives the bytes. */
+static void test_cas_stream_put_matches_file_put(void **state)
+{
+    struct fixture *f = *state;
+    char src[400], out[400];
+    if (snprintf(src, sizeof(src), "%s/big", f->dir) < 0) {
+        abort();
+    }
+    if (snprintf(out, sizeof(out), "%s/big.out", f->dir) < 0) {
+        abort();
+    }
+    cas_write_random_file(src, 3000000, 7);
+    struct void_cas_put_result a, b;
+    assert_int_equal(void_cas_put_path(&f->cas, src, NULL, NULL, NULL, &a), 0);
+    assert_int_equal(a.kind, VOID_CAS_FILE);
+    int fds[2];
+    assert_int_equal(pipe(fds), 0);
+    pid_t pid = fork();
+    if (pid == 0) {
+        close(fds[0]);
+        FILE *in = fopen(src, "rb");
+        char buf[4096];
+        size_t n;
+        while ((n = fread(buf, 1, sizeof(buf), in)) > 0) {
+            if (write(fds[1], buf, n) != (ssize_t)n) {
+                _exit(1);
+            }
+        }
+        _exit(0);
+    }
+    close(fds[1]);
+    assert_int_equal(void_cas_put_fd(&f->cas, fds[0], NULL, NULL, NULL, &b), 0);
+    close(fds[0]);
+    waitpid(pid, NULL, 0);
+    assert_true(void_hash_equal(&a.root, &b.root));
+    assert_int_equal(void_cas_get_path(&f->cas, &a.root, out, NULL, NULL), 0);
+    struct stat st;
+    assert_int_equal(stat(out, &st), 0);
+    assert_int_equal(st.st_size, 3000000);
+    assert_int_equal(void_cas_get_path(&f->cas, &a.root, out, NULL, NULL), VOID_EEXIST);
+}
+
+struct reach {
+    struct void_hash *v;
+    size_t n, cap;
+};
+
+static void reach_add(struct reach *r, const struct void_hash *h)
+{
+    for (size_t i = 0; i < r->n; i++) {
+        if (void_hash_equal(&r->v[i], h)) {
+            return;
+        }
+    }
+    if (r->n == r->cap) {
+        r->cap = r->cap ? 2 * r->cap : 256;
+        r->v = realloc(r->v, r->cap * sizeof(*r->v));
+    }
+    r->v[r->n++] = *h;
+}
+
+/* Collects every block reachable from h (h itself, objects, chunks). */
+static void reach_walk(struct void_cas *cas, const struct void_hash *h, struct reach *r)
+{
+    uint8_t *data, kind;
+    size_t len;
+    assert_int_equal(void_cas_get_block(cas, h, &data, &len, &kind), 0);
+    reach_add(r, h);
+    if (kind == VOID_CAS_FILE) {
+        struct void_casobj_file fo;
+        assert_int_equal(void_casobj_file_decode(data, len, &fo), 0);
+        for (uint32_t i = 0; i < fo.count; i++) {
+            struct void_casobj_chunk c;
+            void_casobj_file_chunk(&fo, i, &c);
+            reach_walk(cas, &c.hash, r);
+        }
+    } else if (kind == VOID_CAS_DIR) {
+        struct void_casobj_dir d;
+        struct void_casobj_entry e;
+        assert_int_equal(void_casobj_dir_decode(data, len, &d), 0);
+        while (void_casobj_dir_next(&d, &e)) {
+            if (e.type != VOID_CAS_SYMLINK) {
+                reach_walk(cas, &e.hash, r);
+            }
+        }
+    }
+    free(data);
+}
+
+static void collect_pin(void *arg, const char *name, const struct void_hash *h)
+{
+    (void)name;
+    struct void_hash *roots = arg;
+    size_t i = 0;
+    while (roots[i].b[0] != 0 || roots[i].b[1] != 0) {
+        i++;
+    }
+    roots[i] = *h;
+}
+
+/* Setup: eight small trees sharing content. Action: 120 random operations
+ * (put a tree, pin a root under one of four names, unpin, gc), seeded.
+ * Expected after every gc: every block reachable from a pin is still
+ * readable (hash verified), the store holds exactly the reachable blocks
+ * (unreachable ones were collected), and fsck is clean. */
+static void test_cas_gc_never_frees_reachable_and_frees_the_rest(void **state)
+{
+    struct fixture *f = *state;
+    struct cas_tree_config tc = {12, 4, 2, 60000, 3};
+    char src[8][400];
+    for (int i = 0; i < 8; i++) {
+        if (snprintf(src[i], sizeof(src[i]), "%s/t%d", f->dir, i) < 0) {
+            abort();
+        }
+        cas_tree_make(src[i], 100 + (uint64_t)(i % 4), &tc); /* pairs share seeds */
+        if (i >= 4) {
+            char extra[500];
+            if (snprintf(extra, sizeof(extra), "%s/extra", src[i]) < 0) {
+                abort();
+            }
+            cas_write_random_file(extra, 20000, (uint64_t)i);
+        }
+    }
+    struct void_prng p;
+    void_prng_seed(&p, 77);
+    struct void_hash last[8];
+    int have[8] = {0};
+    const char *names[] = {"p0", "p1", "p2", "p3"};
+    for (int op = 0; op < 120; op++) {
+        uint64_t kind = void_prng_below(&p, 4);
+        int t = (int)void_prng_below(&p, 8);
+        if (kind == 0 || !have[t]) {
+            struct void_cas_put_result r;
+            assert_int_equal(void_cas_put_path(&f->cas, src[t], NULL, NULL, NULL, &r), 0);
+            last[t] = r.root;
+            have[t] = 1;
+        } else if (kind == 1) {
+            int rc = void_cas_pin(&f->cas, names[void_prng_below(&p, 4)], &last[t]);
+            /* The root may have been collected by a gc since its put. */
+            assert_true(rc == 0 || rc == VOID_ECAS_MISSING);
+            have[t] = rc == 0;
+        } else if (kind == 2) {
+            int rc = void_cas_unpin(&f->cas, names[void_prng_below(&p, 4)]);
+            assert_true(rc == 0 || rc == VOID_ENOTFOUND);
+        } else {
+            struct void_cas_gc_result g;
+            assert_int_equal(void_cas_gc(&f->cas, &g), 0);
+            struct void_hash roots[5];
+            memset(roots, 0, sizeof(roots));
+            assert_int_equal(void_cas_pins(&f->cas, collect_pin, roots), 0);
+            struct reach r = {NULL, 0, 0};
+            for (int i = 0; i < 4 && (roots[i].b[0] | roots[i].b[1]); i++) {
+                reach_walk(&f->cas, &roots[i], &r);
+            }
+            struct void_cas_stats s;
+            assert_int_equal(void_cas_stats(&f->cas, &s), 0);
+            assert_int_equal(s.blocks, r.n);
+            free(r.v);
+            memset(have, 0, sizeof(have));
+        }
+    }
+    assert_fsck_clean(&f->cas);
+}
+
+/* Setup: a stored file. Action: overwrite one chunk's record with other
+ * bytes, then delete another chunk, directly in LMDB. Expected: get fails
+ * with VOID_ECAS_HASH_MISMATCH, then VOID_ECAS_MISSING; fsck counts one
+ * corrupted and one missing block. */
+static void test_cas_detects_corrupted_and_missing_blocks(void **state)
+{
+    struct fixture *f = *state;
+    char src[400];
+    if (snprintf(src, sizeof(src), "%s/victim", f->dir) < 0) {
+        abort();
+    }
+    cas_write_random_file(src, 200000, 9);
+    struct void_cas_put_result r;
+    assert_int_equal(void_cas_put_path(&f->cas, src, NULL, NULL, NULL, &r), 0);
+    assert_int_equal(void_cas_pin(&f->cas, "victim", &r.root), 0);
+    uint8_t *obj, kind;
+    size_t len;
+    assert_int_equal(void_cas_get_block(&f->cas, &r.root, &obj, &len, &kind), 0);
+    struct void_casobj_file fo;
+    struct void_casobj_chunk c0, c1;
+    assert_int_equal(void_casobj_file_decode(obj, len, &fo), 0);
+    assert_true(fo.count >= 2);
+    void_casobj_file_chunk(&fo, 0, &c0);
+    void_casobj_file_chunk(&fo, 1, &c1);
+    free(obj);
+
+    MDB_txn *txn;
+    assert_int_equal(mdb_txn_begin(f->cas.env, NULL, 0, &txn), 0);
+    MDB_val k = {VOID_HASH_SIZE, c0.hash.b}, v;
+    assert_int_equal(mdb_get(txn, f->cas.blocks, &k, &v), 0);
+    uint8_t *copy = malloc(v.mv_size);
+    memcpy(copy, v.mv_data, v.mv_size);
+    copy[v.mv_size - 1] ^= 0x55; /* flip bits in the payload */
+    MDB_val nv = {v.mv_size, copy};
+    assert_int_equal(mdb_put(txn, f->cas.blocks, &k, &nv, 0), 0);
+    assert_int_equal(mdb_txn_commit(txn), 0);
+    free(copy);
+
+    int fd = open("/dev/null", O_WRONLY);
+    assert_int_equal(void_cas_get_fd(&f->cas, &r.root, fd, NULL, NULL), VOID_ECAS_HASH_MISMATCH);
+    struct void_cas_fsck_result fr;
+    assert_int_equal(void_cas_fsck(&f->cas, &fr, NULL, NULL), 0);
+    assert_int_equal(fr.corrupted, 1);
+    assert_int_equal(fr.missing, 0);
+
+    assert_int_equal(mdb_txn_begin(f->cas.env, NULL, 0, &txn), 0);
+    MDB_val k1 = {VOID_HASH_SIZE, c1.hash.b};
+    assert_int_equal(mdb_del(txn, f->cas.blocks, &k1, NULL), 0);
+    assert_int_equal(mdb_txn_commit(txn), 0);
+    assert_int_equal(void_cas_fsck(&f->cas, &fr, NULL, NULL), 0);
+    assert_int_equal(fr.corrupted, 1);
+    assert_int_equal(fr.missing, 1);
+    uint8_t *data;
+    assert_int_equal(void_cas_get_block(&f->cas, &c1.hash, &data, &len, &kind), VOID_ECAS_MISSING);
+    close(fd);
+}
+
+/* A directory holding other files, a missing directory and a regular file
+ * are refused as stores; an empty directory becomes one on create. */
+static void test_cas_refuses_directories_that_are_not_stores(void **state)
+{
+    struct fixture *f = *state;
+    struct void_cas other;
+    struct void_cas_config c;
+    void_cas_config_default(&c);
+    char path[400];
+    if (snprintf(path, sizeof(path), "%s/notastore", f->dir) < 0) {
+        abort();
+    }
+    assert_int_equal(mkdir(path, 0755), 0);
+    char file[500];
+    if (snprintf(file, sizeof(file), "%s/notes.txt", path) < 0) {
+        abort();
+    }
+    cas_write_random_file(file, 10, 1);
+    assert_int_equal(void_cas_init(&other, path, &c), VOID_ECAS_NOT_STORE);
+    void_cas_fini(&other);
+    c.create = 1;
+    assert_int_equal(void_cas_init(&other, path, &c), VOID_ECAS_NOT_STORE);
+    void_cas_fini(&other);
+    assert_int_equal(void_cas_init(&other, file, &c), VOID_ECAS_NOT_STORE);
+    void_cas_fini(&other);
+    c.create = 0;
+    if (snprintf(path, sizeof(path), "%s/absent", f->dir) < 0) {
+        abort();
+    }
+    assert_int_equal(void_cas_init(&other, path, &c), VOID_ENOTFOUND);
+    void_cas_fini(&other);
+    c.create = 1;
+    assert_int_equal(void_cas_init(&other, path, &c), 0);
+    void_cas_fini(&other);
+    c.create = 0;
+    assert_int_equal(void_cas_init(&other, path, &c), 0);
+    void_cas_fini(&other);
+    struct void_cas_put_result r;
+    assert_int_equal(void_cas_put_path(&f->cas, "/nonexistent/void", NULL, NULL, NULL, &r),
+                     VOID_ENOTFOUND);
+}
+
+/* Setup: a child process putting and pinning trees in a loop (its own
+ * handle on the same store). Action: the parent runs gc over and over
+ * meanwhile. Expected: every put of the child succeeds, every pinned tree
+ * is complete afterwards, and fsck is clean. */
+static void test_cas_gc_concurrent_with_puts(void **state)
+{
+    struct fixture *f = *state;
+    struct cas_tree_config tc = {10, 3, 1, 50000, 3};
+    char src[6][400];
+    for (int i = 0; i < 6; i++) {
+        if (snprintf(src[i], sizeof(src[i]), "%s/c%d", f->dir, i) < 0) {
+            abort();
+        }
+        cas_tree_make(src[i], 200 + (uint64_t)i, &tc);
+    }
+    pid_t pid = fork();
+    if (pid == 0) {
+        struct void_cas cas;
+        struct void_cas_config c;
+        void_cas_config_default(&c);
+        c.cdc = f->cas.cdc.config;
+        if (void_cas_init(&cas, f->store, &c) != 0) {
+            _exit(2);
+        }
+        for (int i = 0; i < 30; i++) {
+            struct void_cas_put_result r;
+            char name[16];
+            if (snprintf(name, sizeof(name), "c%d", i % 6) < 0) {
+                abort();
+            }
+            if (void_cas_put_path(&cas, src[i % 6], name, NULL, NULL, &r) != 0) {
+                _exit(1);
+            }
+        }
+        void_cas_fini(&cas);
+        _exit(0);
+    }
+    int status = 0, gcs = 0;
+    while (waitpid(pid, &status, WNOHANG) == 0) {
+        struct void_cas_gc_result g;
+        assert_int_equal(void_cas_gc(&f->cas, &g), 0);
+        gcs++;
+    }
+    assert_true(WIFEXITED(status));
+    assert_int_equal(WEXITSTATUS(status), 0);
+    print_message("%d gc runs during the puts\n", gcs);
+    for (int i = 0; i < 6; i++) {
+        char name[16], dst[400];
+        struct void_hash h;
+        if (snprintf(name, sizeof(name), "c%d", i) < 0) {
+            abort();
+        }
+        if (snprintf(dst, sizeof(dst), "%s/out%d", f->dir, i) < 0) {
+            abort();
+        }
+        assert_int_equal(void_cas_pin_get(&f->cas, name, &h), 0);
+        assert_int_equal(void_cas_get_path(&f->cas, &h, dst, NULL, NULL), 0);
+        assert_int_equal(cas_tree_compare(src[i], dst), 0);
+    }
+    assert_fsck_clean(&f->cas);
+}
+
+int main(void)
+{
+    const struct CMUnitTest tests[] = {
+        cmocka_unit_test_setup_teardown(test_cas_random_trees_round_trip, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_cas_identical_content_stored_once, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_cas_stream_put_matches_file_put, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_cas_gc_never_frees_reachable_and_frees_the_rest,
+                                        setup, teardown),
+        cmocka_unit_test_setup_teardown(test_cas_detects_corrupted_and_missing_blocks, setup,
+                                        teardown),
+        cmocka_unit_test_setup_teardown(test_cas_refuses_directories_that_are_not_stores, setup,
+                                        teardown),
+        cmocka_unit_test_setup_teardown(test_cas_gc_concurrent_with_puts, setup, teardown),
+    };
+    return cmocka_run_group_tests(tests, NULL, NULL);
+}
