@@ -42,25 +42,30 @@
 #include <stddef.h>
 #include <stdint.h>
 
-#define VOID_CAS_FORMAT 1                /* value of meta "format" */
-#define VOID_CAS_MAP_SIZE (1ull << 40)   /* LMDB map: 1 TiB of address space */
+#define VOID_CAS_FORMAT       1            /* value of meta "format" */
+#define VOID_CAS_MAP_SIZE     (1ull << 40) /* LMDB map: 1 TiB of address space */
 #define VOID_CAS_PIN_NAME_MAX 255
-#define VOID_CAS_DEPTH_MAX 256           /* deepest directory tree put or got */
+#define VOID_CAS_DEPTH_MAX    256 /* deepest directory tree put or got */
 
 struct void_cas {
     MDB_env *env;
     MDB_dbi blocks, refs, pins, meta;
     int lock_fd;
+    int packs_fd;     /* DIR/packs */
+    int read_pack_fd; /* last pack read, or -1 */
+    uint32_t read_pack_id;
     unsigned threads; /* worker threads for ingest, 0 = inline */
     int zstd_level;
     struct void_cdc cdc;
 };
 
 struct void_cas_config {
-    int create;                  /* create DIR and the store if absent */
-    unsigned threads;            /* ingest workers; 0 picks the number of CPUs */
-    struct void_cdc_config cdc;  /* chunk sizes; zero fields pick the defaults */
-    int zstd_level;              /* 0 picks the default (3) */
+    int create;       /* create DIR and the store if absent */
+    unsigned threads; /* ingest workers; 0 picks the number of CPUs */
+    /* Chunk sizes of a new store (an existing store keeps its own); zero
+     * fields pick the defaults. */
+    struct void_cdc_config cdc;
+    int zstd_level; /* 0 picks the default (3) */
 };
 
 /* Store-wide counters. */
@@ -78,11 +83,11 @@ typedef void (*void_cas_progress_fn)(void *arg, uint64_t done, uint64_t total);
 
 struct void_cas_put_result {
     struct void_hash root;
-    uint8_t kind;           /* VOID_CAS_FILE or VOID_CAS_DIR */
-    uint64_t logical_bytes; /* file bytes read */
-    uint64_t new_bytes;     /* raw bytes of blocks that were new */
-    uint64_t stored_bytes;  /* their stored size (compressed) */
-    uint64_t files, dirs, symlinks, skipped; /* skipped: sockets, fifos, devices */
+    uint8_t kind;                              /* VOID_CAS_FILE or VOID_CAS_DIR */
+    uint64_t logical_bytes;                    /* file bytes read */
+    uint64_t new_bytes;                        /* raw bytes of blocks that were new */
+    uint64_t stored_bytes;                     /* their stored size (compressed) */
+    uint64_t files, dirs, symlinks, skipped;   /* skipped: sockets, fifos, devices */
     char error_name[VOID_CASOBJ_NAME_MAX + 1]; /* on failure: the entry at fault, or "" */
 };
 
@@ -134,22 +139,16 @@ int void_cas_has(struct void_cas *cas, const struct void_hash *h);
  * owned by the caller, free() it), length in *len and kind in *kind.
  * Returns 0, VOID_ECAS_MISSING, VOID_ECAS_HASH_MISMATCH,
  * VOID_ECAS_BAD_RECORD, VOID_ENOMEM or VOID_EIO. */
-int void_cas_get_block(struct void_cas *cas,
-                       const struct void_hash *h,
-                       uint8_t **data,
-                       size_t *len,
-                       uint8_t *kind);
+int void_cas_get_block(
+    struct void_cas *cas, const struct void_hash *h, uint8_t **data, size_t *len, uint8_t *kind);
 
 /* Stores one block of the given kind (a block fetched from a peer, say)
  * and returns its name in *out. data is borrowed. A file or directory
  * object must decode and all its children must already be stored.
  * Returns 0 (also when it was present), VOID_EINVAL (bad kind), a decoder
  * error, VOID_ECAS_MISSING (a child is absent), VOID_ENOSPC or VOID_EIO. */
-int void_cas_put_block(struct void_cas *cas,
-                       uint8_t kind,
-                       const uint8_t *data,
-                       size_t len,
-                       struct void_hash *out);
+int void_cas_put_block(
+    struct void_cas *cas, uint8_t kind, const uint8_t *data, size_t len, struct void_hash *out);
 
 /* Ingests the file, directory tree or symlink-free root at path (borrowed):
  * regular files become file objects, directories directory objects

@@ -25,9 +25,9 @@
 #define VOID_CASOBJ_MAGIC       0x56434153u /* "VCAS" */
 #define VOID_CASOBJ_VERSION     1
 #define VOID_CASOBJ_HEADER_SIZE 8
-#define VOID_CASOBJ_SIZE_MAX    (64u << 20) /* largest file or directory object */
-#define VOID_CASOBJ_NAME_MAX    255         /* bytes in an entry name */
-#define VOID_CASOBJ_TARGET_MAX  4095        /* bytes in a symlink target */
+#define VOID_CASOBJ_SIZE_MAX    (64u << 20)          /* largest file or directory object */
+#define VOID_CASOBJ_NAME_MAX    255                  /* bytes in an entry name */
+#define VOID_CASOBJ_TARGET_MAX  4095                 /* bytes in a symlink target */
 #define VOID_CASOBJ_CHUNK_SIZE  (VOID_HASH_SIZE + 4) /* one chunk in a file object */
 
 /* Kinds of blocks, and types of directory entries. Values are on disk. */
@@ -47,8 +47,8 @@ struct void_casobj_chunk {
 /* A decoded file object. chunks points into the decoded buffer (borrowed:
  * valid while that buffer is). */
 struct void_casobj_file {
-    uint64_t size;   /* sum of the chunk sizes */
-    uint32_t count;  /* number of chunks */
+    uint64_t size;  /* sum of the chunk sizes */
+    uint32_t count; /* number of chunks */
     const uint8_t *chunks;
 };
 
@@ -58,8 +58,8 @@ struct void_casobj_file {
  * and zero; for files and directories, target is NULL. size is the file's
  * length, or for a directory the total length of the files below it. */
 struct void_casobj_entry {
-    uint8_t type;      /* VOID_CAS_FILE, VOID_CAS_DIR or VOID_CAS_SYMLINK */
-    uint32_t mode;     /* permission bits, <= 07777 */
+    uint8_t type;  /* VOID_CAS_FILE, VOID_CAS_DIR or VOID_CAS_SYMLINK */
+    uint32_t mode; /* permission bits, <= 07777 */
     const char *name;
     uint16_t name_len; /* 1..VOID_CASOBJ_NAME_MAX */
     uint64_t size;
@@ -83,11 +83,8 @@ size_t void_casobj_file_encoded_size(uint32_t count);
  * its length into *len. chunks and buf are borrowed. Returns 0, VOID_EINVAL
  * if a chunk has size 0, or VOID_EOVERSIZED if cap or VOID_CASOBJ_SIZE_MAX
  * is too small. */
-int void_casobj_file_encode(const struct void_casobj_chunk *chunks,
-                            uint32_t count,
-                            uint8_t *buf,
-                            size_t cap,
-                            size_t *len);
+int void_casobj_file_encode(
+    const struct void_casobj_chunk *chunks, uint32_t count, uint8_t *buf, size_t cap, size_t *len);
 
 /* Validates the file object [buf, buf+len) and describes it in out, which
  * then borrows buf. Returns 0, or VOID_ETRUNCATED, VOID_EBAD_MAGIC,
@@ -109,11 +106,8 @@ size_t void_casobj_dir_encoded_size(const struct void_casobj_entry *entries, uin
  * (bytewise, shorter prefix first) and every entry valid as the decoder
  * defines it. Returns 0, VOID_EINVAL for an invalid or out-of-order entry,
  * or VOID_EOVERSIZED if buf or VOID_CASOBJ_SIZE_MAX is too small. */
-int void_casobj_dir_encode(const struct void_casobj_entry *entries,
-                           uint32_t count,
-                           uint8_t *buf,
-                           size_t cap,
-                           size_t *len);
+int void_casobj_dir_encode(
+    const struct void_casobj_entry *entries, uint32_t count, uint8_t *buf, size_t cap, size_t *len);
 
 /* Validates the directory object [buf, buf+len) completely: every entry
  * well-formed (known type, mode <= 07777, name without '/' or NUL and not

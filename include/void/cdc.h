@@ -20,9 +20,9 @@
 #include <stddef.h>
 #include <stdint.h>
 
-#define VOID_CDC_GEAR_SEED 0x766f69642d636463ull /* "void-cdc" */
-#define VOID_CDC_SIZE_MIN_LOWER 64u          /* smallest allowed size_min */
-#define VOID_CDC_SIZE_MAX_UPPER (16u << 20)  /* largest allowed size_max */
+#define VOID_CDC_GEAR_SEED      0x766f69642d636463ull /* "void-cdc" */
+#define VOID_CDC_SIZE_MIN_LOWER 64u                   /* smallest allowed size_min */
+#define VOID_CDC_SIZE_MAX_UPPER (16u << 20)           /* largest allowed size_max */
 
 /* Store defaults, chosen by measurement on the dedup corpus (bench/README.md). */
 #define VOID_CDC_DEFAULT_MIN (16u << 10)

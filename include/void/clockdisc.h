@@ -77,18 +77,22 @@ struct void_clockdisc_alert {
     uint32_t server;  /* the disagreeing server (DISAGREE only) */
 };
 
-/* Called from inside void_clockdisc_sample(); must not call back into d. */
+/* Called from inside void_clockdisc_sample(), _tick() or _kod(); alert is
+ * borrowed for the call; must not call back into d. */
 typedef void (*void_clockdisc_alert_fn)(void *ctx, const struct void_clockdisc_alert *alert);
 
 struct void_clockdisc_config {
-    uint32_t count_servers;        /* 1..VOID_CLOCKDISC_SERVERS_MAX */
-    uint64_t poll_min_ns;          /* 0: default; also the first interval */
-    uint64_t poll_max_ns;          /* 0: default; >= poll_min_ns */
-    uint32_t slew_ppm_max;         /* 0: default 500; phase correction rate bound */
-    uint32_t freq_ppm_max;         /* 0: default 500; largest drift compensated */
-    uint32_t unreach_polls;        /* 0: default 4; misses in a row -> unreachable */
-    int64_t alert_offset_ns;       /* 0: default 100 ms */
-    int64_t alert_disagree_ns;     /* 0: default 50 ms */
+    uint32_t count_servers;    /* 1..VOID_CLOCKDISC_SERVERS_MAX */
+    uint64_t poll_min_ns;      /* 0: default; also the first interval */
+    uint64_t poll_max_ns;      /* 0: default; >= poll_min_ns */
+    uint32_t slew_ppm_max;     /* 0: default 500; phase correction rate bound */
+    uint32_t freq_ppm_max;     /* 0: default 500; largest drift compensated */
+    uint32_t unreach_polls;    /* 0: default 4; misses in a row -> unreachable */
+    int64_t alert_offset_ns;   /* 0: default 100 ms */
+    int64_t alert_disagree_ns; /* 0: default 50 ms */
+    /* 1: apply the first combined offset at once if void_clockdisc_now() was
+     * never called (nobody can see that step); everything later is slewed. */
+    int step_before_first_read;
     void_clockdisc_alert_fn alert; /* may be NULL */
     void *alert_ctx;               /* borrowed until fini */
 };
@@ -144,6 +148,7 @@ struct void_clockdisc {
     uint64_t corr_sys_ns;
     int corr_started;
     uint64_t last_virtual_ns;
+    int read; /* void_clockdisc_now() has been called */
     /* alerts currently raised (bit per kind), to fire once per onset */
     uint32_t alerts_active;
     uint64_t count_alerts;
@@ -164,10 +169,9 @@ void void_clockdisc_fini(struct void_clockdisc *d);
 uint64_t void_clockdisc_tick(struct void_clockdisc *d, uint64_t sys_ns, uint32_t *poll_mask);
 
 /* A validated sample from server (offset relative to the system clock),
- * received at system time sys_ns. Updates the filter, the selection, the
- * correction target and the alerts. Returns 0, or VOID_EINVAL for a server
- * index out of range, or VOID_ENTP_KOD_DENY if the server was dropped (the
- * sample is ignored). */
+ * received at system time sys_ns; *sample is copied (borrowed for the call). Updates the filter,
+ * the selection, the correction target and the alerts. Returns 0, or VOID_EINVAL for a server index
+ * out of range, or VOID_ENTP_KOD_DENY if the server was dropped (the sample is ignored). */
 int void_clockdisc_sample(struct void_clockdisc *d,
                           uint32_t server,
                           uint64_t sys_ns,

@@ -12,7 +12,7 @@
 #include <stddef.h>
 #include <stdint.h>
 
-#define VOID_HASH_SIZE 32
+#define VOID_HASH_SIZE     32
 #define VOID_HASH_HEX_SIZE 65 /* 64 hex digits and a NUL */
 
 /* A SHA-256 digest, by value. */

@@ -71,7 +71,7 @@ uint64_t void_ntp_ts_from_unix_ns(uint64_t unix_ns);
  * Results before 1970 clamp to 0. Cannot fail. */
 uint64_t void_ntp_ts_to_unix_ns(uint64_t ts, uint64_t pivot_ns);
 
-/* Writes p as 48 wire bytes. Cannot fail. */
+/* Writes p (borrowed) as 48 wire bytes into out. Cannot fail. */
 void void_ntp_encode(const struct void_ntp_packet *p, uint8_t out[VOID_NTP_PACKET_SIZE]);
 
 /* Parses the 48-byte header at buf (len bytes; extension fields and MACs
@@ -108,7 +108,9 @@ int void_ntp_sample(const struct void_ntp_packet *reply,
                     struct void_ntp_sample *out);
 
 /* Decodes, checks and measures in one call: the client's path for each
- * received datagram. Returns 0 or any error of the three calls above. */
+ * received datagram. buf is borrowed for the call; *reply and *out are
+ * written (reply also on a check failure, e.g. to read a KoD). Returns 0 or
+ * any error of the three calls above. */
 int void_ntp_process_reply(const uint8_t *buf,
                            size_t len,
                            uint64_t sent_xmt,

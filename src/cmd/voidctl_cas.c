@@ -8,7 +8,6 @@
  * stderr is a terminal.
  */
 #include "cmd/voidctl.h"
-
 #include "void/cas.h"
 #include "void/error.h"
 
@@ -31,30 +30,36 @@ struct opts {
     int json;
     int progress;
     unsigned threads;
+    uint32_t chunk_avg;
+    int zstd_level;
     char *args[4];
     int nargs;
 };
 
 static void usage(FILE *out)
 {
-    fprintf(out,
-            "usage: voidctl cas --store DIR [--json] <verb> [args]\n"
-            "\n"
-            "verbs:\n"
-            "  put PATH|- [--pin NAME]  store a file, a directory tree or stdin; print the root hash\n"
-            "                           (creates the store if DIR is absent or empty)\n"
-            "  get HASH [DEST|-]        write a file to DEST or stdout, or a tree to DEST\n"
-            "  ls HASH                  list a directory's entries or a file's chunks\n"
-            "  stat [HASH]              store usage and dedup ratio, or a tree's summary\n"
-            "  pin NAME HASH            name a root so that gc keeps it\n"
-            "  unpin NAME               drop a pin\n"
-            "  pins                     list the pins\n"
-            "  gc                       delete every block no pin reaches\n"
-            "  fsck                     verify every block, reference and refcount\n"
-            "\n"
-            "HASH is 64 hex digits or the name of a pin.\n"
-            "options: --json (machine-readable output), --quiet (no progress bar),\n"
-            "         --threads N (ingest workers; default: CPUs)\n");
+    fprintf(
+        out,
+        "usage: voidctl cas --store DIR [--json] <verb> [args]\n"
+        "\n"
+        "verbs:\n"
+        "  put PATH|- [--pin NAME]  store a file, a directory tree or stdin; print the root hash\n"
+        "                           (creates the store if DIR is absent or empty)\n"
+        "  get HASH [DEST|-]        write a file to DEST or stdout, or a tree to DEST\n"
+        "  ls HASH                  list a directory's entries or a file's chunks\n"
+        "  stat [HASH]              store usage and dedup ratio, or a tree's summary\n"
+        "  pin NAME HASH            name a root so that gc keeps it\n"
+        "  unpin NAME               drop a pin\n"
+        "  pins                     list the pins\n"
+        "  gc                       delete every block no pin reaches\n"
+        "  fsck                     verify every block, reference and refcount\n"
+        "\n"
+        "HASH is 64 hex digits or the name of a pin.\n"
+        "options: --json (machine-readable output), --quiet (no progress bar),\n"
+        "         --threads N (ingest workers; default: CPUs),\n"
+            "         --chunk-avg BYTES (average chunk size of a new store, a power of two;\n"
+            "         min and max are 1/4 and 4x; default 65536),\n"
+            "         --zstd-level N (compression level of new blocks, 1-19; default 3)\n");
 }
 
 static void fail(const char *what, const char *subject, int err)
@@ -137,9 +142,8 @@ static int resolve(struct void_cas *cas, const char *arg, struct void_hash *out)
     }
     int rc = void_cas_pin_get(cas, arg, out);
     if (rc == VOID_ENOTFOUND || rc == VOID_EINVAL) {
-        fprintf(stderr,
-                "voidctl cas: '%s' is neither a hash (64 hex digits) nor a pin name\n",
-                arg);
+        fprintf(
+            stderr, "voidctl cas: '%s' is neither a hash (64 hex digits) nor a pin name\n", arg);
         return 1;
     }
     if (rc != 0) {
@@ -160,27 +164,44 @@ static int verb_put(struct void_cas *cas, const struct opts *o)
     progress_end(&p);
     if (rc != 0) {
         if (r.error_name[0] != '\0') {
-            fprintf(stderr, "voidctl cas: cannot store '%s' (at entry '%s'): %s\n", src,
-                    r.error_name, void_strerror(rc));
+            fprintf(stderr,
+                    "voidctl cas: cannot store '%s' (at entry '%s'): %s\n",
+                    src,
+                    r.error_name,
+                    void_strerror(rc));
         } else {
             fail("cannot store", src, rc);
         }
         return 1;
     }
     if (o->json) {
-        print_json(json_pack("{s:o,s:s,s:I,s:I,s:I,s:I,s:I,s:I,s:I}", "root", hash_json(&r.root),
-                             "kind", r.kind == VOID_CAS_DIR ? "dir" : "file", "logical_bytes",
-                             (json_int_t)r.logical_bytes, "new_bytes", (json_int_t)r.new_bytes,
-                             "stored_bytes", (json_int_t)r.stored_bytes, "files",
-                             (json_int_t)r.files, "dirs", (json_int_t)r.dirs, "symlinks",
-                             (json_int_t)r.symlinks, "skipped", (json_int_t)r.skipped));
+        print_json(json_pack("{s:o,s:s,s:I,s:I,s:I,s:I,s:I,s:I,s:I}",
+                             "root",
+                             hash_json(&r.root),
+                             "kind",
+                             r.kind == VOID_CAS_DIR ? "dir" : "file",
+                             "logical_bytes",
+                             (json_int_t)r.logical_bytes,
+                             "new_bytes",
+                             (json_int_t)r.new_bytes,
+                             "stored_bytes",
+                             (json_int_t)r.stored_bytes,
+                             "files",
+                             (json_int_t)r.files,
+                             "dirs",
+                             (json_int_t)r.dirs,
+                             "symlinks",
+                             (json_int_t)r.symlinks,
+                             "skipped",
+                             (json_int_t)r.skipped));
     } else {
         char hex[VOID_HASH_HEX_SIZE];
         void_hash_to_hex(&r.root, hex);
         puts(hex);
     }
     if (r.skipped > 0) {
-        fprintf(stderr, "voidctl cas: skipped %" PRIu64 " special files (sockets, fifos, devices)\n",
+        fprintf(stderr,
+                "voidctl cas: skipped %" PRIu64 " special files (sockets, fifos, devices)\n",
                 r.skipped);
     }
     return 0;
@@ -196,8 +217,8 @@ static int verb_get(struct void_cas *cas, const struct opts *o)
     struct progress p = {0, 0};
     void_cas_progress_fn fn = o->progress ? progress_draw : NULL;
     int to_stdout = strcmp(dest, "-") == 0;
-    int rc = to_stdout ? void_cas_get_fd(cas, &h, 1, fn, &p)
-                       : void_cas_get_path(cas, &h, dest, fn, &p);
+    int rc =
+        to_stdout ? void_cas_get_fd(cas, &h, 1, fn, &p) : void_cas_get_path(cas, &h, dest, fn, &p);
     progress_end(&p);
     if (rc == VOID_EINVAL && to_stdout) {
         fprintf(stderr, "voidctl cas: %s is a directory: give a DEST path\n", o->args[0]);
@@ -244,7 +265,8 @@ static void ls_one(void *arg, const struct void_casobj_entry *e)
             json_object_set_new(o, "name", json_stringn(e->name, e->name_len));
             json_object_set_new(o, "mode", json_integer(e->mode));
         }
-        json_object_set_new(o, e->type == VOID_CAS_SYMLINK ? "target" : "hash",
+        json_object_set_new(o,
+                            e->type == VOID_CAS_SYMLINK ? "target" : "hash",
                             e->type == VOID_CAS_SYMLINK ? json_stringn(e->target, e->target_len)
                                                         : json_string(hex));
         json_array_append_new(list, o);
@@ -253,11 +275,23 @@ static void ls_one(void *arg, const struct void_casobj_entry *e)
     if (e->type == VOID_CAS_BLOB) {
         printf("chunk %10" PRIu64 " %s\n", e->size, hex);
     } else if (e->type == VOID_CAS_SYMLINK) {
-        printf("%-7s %04o %12s %-64s %.*s -> %.*s\n", "symlink", (unsigned)e->mode, "-", "-",
-               (int)e->name_len, e->name, (int)e->target_len, e->target);
+        printf("%-7s %04o %12s %-64s %.*s -> %.*s\n",
+               "symlink",
+               (unsigned)e->mode,
+               "-",
+               "-",
+               (int)e->name_len,
+               e->name,
+               (int)e->target_len,
+               e->target);
     } else {
-        printf("%-7s %04o %12" PRIu64 " %s %.*s\n", type_name(e->type), (unsigned)e->mode, e->size,
-               hex, (int)e->name_len, e->name);
+        printf("%-7s %04o %12" PRIu64 " %s %.*s\n",
+               type_name(e->type),
+               (unsigned)e->mode,
+               e->size,
+               hex,
+               (int)e->name_len,
+               e->name);
     }
 }
 
@@ -293,15 +327,30 @@ static int stat_tree(struct void_cas *cas, const struct opts *o)
         return 1;
     }
     if (o->json) {
-        print_json(json_pack("{s:o,s:s,s:I,s:I,s:I,s:I,s:I}", "root", hash_json(&h), "kind",
-                             type_name(st.kind), "logical_bytes", (json_int_t)st.logical_bytes,
-                             "files", (json_int_t)st.files, "dirs", (json_int_t)st.dirs,
-                             "symlinks", (json_int_t)st.symlinks, "chunks",
+        print_json(json_pack("{s:o,s:s,s:I,s:I,s:I,s:I,s:I}",
+                             "root",
+                             hash_json(&h),
+                             "kind",
+                             type_name(st.kind),
+                             "logical_bytes",
+                             (json_int_t)st.logical_bytes,
+                             "files",
+                             (json_int_t)st.files,
+                             "dirs",
+                             (json_int_t)st.dirs,
+                             "symlinks",
+                             (json_int_t)st.symlinks,
+                             "chunks",
                              (json_int_t)st.chunks));
     } else {
         printf("kind %s\nlogical_bytes %" PRIu64 "\nfiles %" PRIu64 "\ndirs %" PRIu64
                "\nsymlinks %" PRIu64 "\nchunks %" PRIu64 "\n",
-               type_name(st.kind), st.logical_bytes, st.files, st.dirs, st.symlinks, st.chunks);
+               type_name(st.kind),
+               st.logical_bytes,
+               st.files,
+               st.dirs,
+               st.symlinks,
+               st.chunks);
     }
     return 0;
 }
@@ -319,14 +368,28 @@ static int verb_stat(struct void_cas *cas, const struct opts *o)
     }
     double ratio = s.stored_bytes ? (double)s.logical_bytes / (double)s.stored_bytes : 0.0;
     if (o->json) {
-        print_json(json_pack("{s:I,s:I,s:I,s:I,s:I,s:f}", "blocks", (json_int_t)s.blocks,
-                             "raw_bytes", (json_int_t)s.raw_bytes, "stored_bytes",
-                             (json_int_t)s.stored_bytes, "pins", (json_int_t)s.pins,
-                             "logical_bytes", (json_int_t)s.logical_bytes, "dedup_ratio", ratio));
+        print_json(json_pack("{s:I,s:I,s:I,s:I,s:I,s:f}",
+                             "blocks",
+                             (json_int_t)s.blocks,
+                             "raw_bytes",
+                             (json_int_t)s.raw_bytes,
+                             "stored_bytes",
+                             (json_int_t)s.stored_bytes,
+                             "pins",
+                             (json_int_t)s.pins,
+                             "logical_bytes",
+                             (json_int_t)s.logical_bytes,
+                             "dedup_ratio",
+                             ratio));
     } else {
-        printf("blocks %" PRIu64 "\nraw_bytes %" PRIu64 "\nstored_bytes %" PRIu64
-               "\npins %" PRIu64 "\nlogical_bytes %" PRIu64 "\ndedup_ratio %.3f\n",
-               s.blocks, s.raw_bytes, s.stored_bytes, s.pins, s.logical_bytes, ratio);
+        printf("blocks %" PRIu64 "\nraw_bytes %" PRIu64 "\nstored_bytes %" PRIu64 "\npins %" PRIu64
+               "\nlogical_bytes %" PRIu64 "\ndedup_ratio %.3f\n",
+               s.blocks,
+               s.raw_bytes,
+               s.stored_bytes,
+               s.pins,
+               s.logical_bytes,
+               ratio);
     }
     return 0;
 }
@@ -400,8 +463,11 @@ static int verb_gc(struct void_cas *cas, const struct opts *o)
         return 1;
     }
     if (o->json) {
-        print_json(json_pack("{s:I,s:I}", "blocks_freed", (json_int_t)r.blocks_freed,
-                             "bytes_freed", (json_int_t)r.bytes_freed));
+        print_json(json_pack("{s:I,s:I}",
+                             "blocks_freed",
+                             (json_int_t)r.blocks_freed,
+                             "bytes_freed",
+                             (json_int_t)r.bytes_freed));
     } else {
         printf("freed %" PRIu64 " blocks, %" PRIu64 " bytes\n", r.blocks_freed, r.bytes_freed);
     }
@@ -432,15 +498,29 @@ static int verb_fsck(struct void_cas *cas, const struct opts *o)
     }
     int bad = r.corrupted || r.missing || r.bad_refcounts;
     if (list != NULL) {
-        print_json(json_pack("{s:b,s:I,s:I,s:I,s:I,s:I,s:o}", "clean", !bad, "blocks",
-                             (json_int_t)r.blocks, "corrupted", (json_int_t)r.corrupted,
-                             "missing", (json_int_t)r.missing, "bad_refcounts",
-                             (json_int_t)r.bad_refcounts, "unreferenced",
-                             (json_int_t)r.unreferenced, "problems", list));
+        print_json(json_pack("{s:b,s:I,s:I,s:I,s:I,s:I,s:o}",
+                             "clean",
+                             !bad,
+                             "blocks",
+                             (json_int_t)r.blocks,
+                             "corrupted",
+                             (json_int_t)r.corrupted,
+                             "missing",
+                             (json_int_t)r.missing,
+                             "bad_refcounts",
+                             (json_int_t)r.bad_refcounts,
+                             "unreferenced",
+                             (json_int_t)r.unreferenced,
+                             "problems",
+                             list));
     } else {
         printf("%s: %" PRIu64 " blocks, %" PRIu64 " corrupted, %" PRIu64 " missing, %" PRIu64
                " bad refcounts, %" PRIu64 " unreferenced (gc collects them)\n",
-               bad ? "DAMAGED" : "clean", r.blocks, r.corrupted, r.missing, r.bad_refcounts,
+               bad ? "DAMAGED" : "clean",
+               r.blocks,
+               r.corrupted,
+               r.missing,
+               r.bad_refcounts,
                r.unreferenced);
     }
     return bad ? 1 : 0;
@@ -453,9 +533,15 @@ struct verb {
 };
 
 static const struct verb verbs[] = {
-    {"put", 1, 1, verb_put},     {"get", 1, 2, verb_get},   {"ls", 1, 1, verb_ls},
-    {"stat", 0, 1, verb_stat},   {"pin", 2, 2, verb_pin},   {"unpin", 1, 1, verb_unpin},
-    {"pins", 0, 0, verb_pins},   {"gc", 0, 0, verb_gc},     {"fsck", 0, 0, verb_fsck},
+    {"put", 1, 1, verb_put},
+    {"get", 1, 2, verb_get},
+    {"ls", 1, 1, verb_ls},
+    {"stat", 0, 1, verb_stat},
+    {"pin", 2, 2, verb_pin},
+    {"unpin", 1, 1, verb_unpin},
+    {"pins", 0, 0, verb_pins},
+    {"gc", 0, 0, verb_gc},
+    {"fsck", 0, 0, verb_fsck},
 };
 
 /* Parses options and positional arguments. Returns 0, or 2 on misuse. */
@@ -469,6 +555,10 @@ static int parse(int argc, char **argv, struct opts *o, const char **verb)
             o->store = argv[++i];
         } else if (strcmp(a, "--pin") == 0 && has_next) {
             o->pin = argv[++i];
+        } else if (strcmp(a, "--zstd-level") == 0 && has_next) {
+            o->zstd_level = atoi(argv[++i]);
+        } else if (strcmp(a, "--chunk-avg") == 0 && has_next) {
+            o->chunk_avg = (uint32_t)strtoul(argv[++i], NULL, 10);
         } else if (strcmp(a, "--threads") == 0 && has_next) {
             o->threads = (unsigned)strtoul(argv[++i], NULL, 10);
         } else if (strcmp(a, "--json") == 0) {
@@ -496,9 +586,19 @@ static int open_store(struct void_cas *cas, const struct opts *o, int create)
     void_cas_config_default(&config);
     config.create = create;
     config.threads = o->threads;
+    config.zstd_level = o->zstd_level;
+    if (o->chunk_avg != 0) {
+        config.cdc.size_avg = o->chunk_avg;
+        config.cdc.size_min = o->chunk_avg / 4;
+        config.cdc.size_max = o->chunk_avg * 4;
+    }
     int rc = void_cas_init(cas, o->store, &config);
-    if (rc == VOID_ENOTFOUND || rc == VOID_ECAS_NOT_STORE) {
-        fprintf(stderr, "voidctl cas: '%s' is not a void cas store%s\n", o->store,
+    if (rc == VOID_EINVAL) {
+        fprintf(stderr, "voidctl cas: --chunk-avg must be a power of two from 256 to 4 MiB\n");
+    } else if (rc == VOID_ENOTFOUND || rc == VOID_ECAS_NOT_STORE) {
+        fprintf(stderr,
+                "voidctl cas: '%s' is not a void cas store%s\n",
+                o->store,
                 create ? " (and is not empty)" : "");
     } else if (rc != 0) {
         fail("cannot open store", o->store, rc);

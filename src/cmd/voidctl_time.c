@@ -379,6 +379,31 @@ static void start_watch(struct sources_run *r, uv_loop_t *loop)
     uv_signal_start(&r->sigterm, on_signal, SIGTERM);
 }
 
+/* Prints the one-shot result and turns it into the exit status. */
+static int report_sources(const struct sources_run *r)
+{
+    if (r->opts->json) {
+        print_json(r);
+    } else {
+        print_table(r);
+    }
+    uint64_t answered = 0;
+    for (uint32_t i = 0; i < r->opts->count_servers; i++) {
+        answered += r->client.servers[i].count_accepted;
+    }
+    if (answered == 0) {
+        fprintf(stderr, "voidctl time sources: %s\n", void_strerror(VOID_ENTP_NO_SOURCES));
+        return 1;
+    }
+    if (r->client.disc.count_truechimers == 0) {
+        fprintf(stderr,
+                "voidctl time sources: the servers that answered do not agree "
+                "(no majority)\n");
+        return 1;
+    }
+    return 0;
+}
+
 static int run_sources(struct sources_opts *o, int watch)
 {
     uv_loop_t loop;
@@ -424,26 +449,7 @@ static int run_sources(struct sources_opts *o, int watch)
     if (watch) {
         return 0;
     }
-    if (o->json) {
-        print_json(&r);
-    } else {
-        print_table(&r);
-    }
-    uint64_t answered = 0;
-    for (uint32_t i = 0; i < o->count_servers; i++) {
-        answered += r.client.servers[i].count_accepted;
-    }
-    if (answered == 0) {
-        fprintf(stderr, "voidctl time sources: %s\n", void_strerror(VOID_ENTP_NO_SOURCES));
-        return 1;
-    }
-    if (r.client.disc.count_truechimers == 0) {
-        fprintf(stderr,
-                "voidctl time sources: the servers that answered do not agree "
-                "(no majority)\n");
-        return 1;
-    }
-    return 0;
+    return report_sources(&r);
 }
 
 /* Names each server that failed to resolve or parse, for a clear message. */
@@ -467,24 +473,15 @@ static int check_servers(const struct sources_opts *o)
     return 0;
 }
 
-static int cmd_sources(int argc, char **argv)
+/* `sources` (watch 0) and `watch` (watch 1) share options and checks. */
+static int cmd_run(int argc, char **argv, int watch)
 {
     static struct sources_opts o;
     int rc = parse_opts(argc, argv, &o);
     if (rc == 0) {
         rc = check_servers(&o);
     }
-    return rc != 0 ? rc : run_sources(&o, 0);
-}
-
-static int cmd_watch(int argc, char **argv)
-{
-    static struct sources_opts o;
-    int rc = parse_opts(argc, argv, &o);
-    if (rc == 0) {
-        rc = check_servers(&o);
-    }
-    return rc != 0 ? rc : run_sources(&o, 1);
+    return rc != 0 ? rc : run_sources(&o, watch);
 }
 
 int voidctl_time(int argc, char **argv)
@@ -500,7 +497,7 @@ int voidctl_time(int argc, char **argv)
                 return 0;
             }
         }
-        return argv[1][0] == 's' ? cmd_sources(argc - 2, argv + 2) : cmd_watch(argc - 2, argv + 2);
+        return cmd_run(argc - 2, argv + 2, strcmp(argv[1], "watch") == 0);
     }
     fprintf(stderr, "voidctl time: unknown subcommand '%s' (try voidctl time --help)\n", argv[1]);
     return 2;

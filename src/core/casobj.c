@@ -88,11 +88,8 @@ size_t void_casobj_file_encoded_size(uint32_t count)
     return VOID_CASOBJ_HEADER_SIZE + 12u + (size_t)count * VOID_CASOBJ_CHUNK_SIZE;
 }
 
-int void_casobj_file_encode(const struct void_casobj_chunk *chunks,
-                            uint32_t count,
-                            uint8_t *buf,
-                            size_t cap,
-                            size_t *len)
+int void_casobj_file_encode(
+    const struct void_casobj_chunk *chunks, uint32_t count, uint8_t *buf, size_t cap, size_t *len)
 {
     VOID_ASSERT(chunks != NULL || count == 0);
     VOID_ASSERT(buf != NULL && len != NULL);
@@ -245,11 +242,8 @@ static uint8_t *entry_write(uint8_t *p, const struct void_casobj_entry *e)
     return p + ENTRY_TAIL;
 }
 
-int void_casobj_dir_encode(const struct void_casobj_entry *entries,
-                           uint32_t count,
-                           uint8_t *buf,
-                           size_t cap,
-                           size_t *len)
+int void_casobj_dir_encode(
+    const struct void_casobj_entry *entries, uint32_t count, uint8_t *buf, size_t cap, size_t *len)
 {
     VOID_ASSERT(entries != NULL || count == 0);
     VOID_ASSERT(buf != NULL && len != NULL);

@@ -22,6 +22,14 @@
 #define DISPERSION_RATE   15e-6 /* RFC 5905 PHI: error growth of an aging sample */
 #define GOOD_RUN_TO_RELAX 4     /* answered polls in a row before the interval doubles */
 
+/* Round to nearest without a libm call: void_clockdisc_now() runs under
+ * every HLC timestamp. |x| stays far below 2^63 (offsets are bounded by
+ * the NTP era, +-2^31 s). */
+static int64_t round_ns(double x)
+{
+    return (int64_t)(x < 0 ? x - 0.5 : x + 0.5);
+}
+
 static uint64_t u64_min(uint64_t a, uint64_t b)
 {
     return a < b ? a : b;
@@ -126,7 +134,7 @@ uint64_t void_clockdisc_now(struct void_clockdisc *d, uint64_t sys_ns)
 {
     VOID_ASSERT(d != NULL);
     advance(d, sys_ns);
-    int64_t corr = (int64_t)llround(d->corr_ns);
+    int64_t corr = round_ns(d->corr_ns);
     uint64_t v;
     if (corr < 0) {
         uint64_t back = (uint64_t)(-(corr + 1)) + 1;
@@ -134,17 +142,19 @@ uint64_t void_clockdisc_now(struct void_clockdisc *d, uint64_t sys_ns)
     } else {
         v = sys_ns + (uint64_t)corr;
     }
-    if (v < d->last_virtual_ns) {
-        v = d->last_virtual_ns; /* the system clock stepped back: hold */
+    d->read = 1;
+    uint64_t prev = d->last_virtual_ns;
+    if (v < prev) {
+        v = prev; /* the system clock stepped back: hold */
     }
     d->last_virtual_ns = v;
-    VOID_ASSERT(d->last_virtual_ns == v);
+    VOID_ASSERT(v >= prev);
     return v;
 }
 
 int64_t void_clockdisc_correction_ns(const struct void_clockdisc *d)
 {
-    return (int64_t)llround(d->corr_ns);
+    return round_ns(d->corr_ns);
 }
 
 double void_clockdisc_freq_ppm(const struct void_clockdisc *d)
@@ -161,6 +171,10 @@ static void discipline(struct void_clockdisc *d, uint64_t sys_ns, int64_t offset
     double fmax = (double)d->config.freq_ppm_max * 1e-6;
     d->freq = freq > fmax ? fmax : (freq < -fmax ? -fmax : freq);
     d->phase_ns = (double)offset_ns - d->corr_ns;
+    if (d->config.step_before_first_read && !d->read) {
+        d->corr_ns = (double)offset_ns; /* nobody has read the clock: nobody sees the step */
+        d->phase_ns = 0;
+    }
     VOID_ASSERT(fabs(d->freq) <= fmax);
 }
 
@@ -180,8 +194,9 @@ static void clear_filter(struct void_clockdisc_server *s)
 /* Least-squares slope of the server's raw filter offsets over system time:
  * how fast the system clock drifts against this server. Raw samples only,
  * never projected ones, so that an error in the estimate cannot feed back
- * into itself. Needs three samples spanning at least a second. */
-static void fit_frequency(struct void_clockdisc_server *s)
+ * into itself. Needs three samples spanning at least a second; bounded by
+ * fmax. */
+static void fit_frequency(struct void_clockdisc_server *s, double fmax)
 {
     uint32_t n = s->count_filter;
     s->have_freq = 0;
@@ -210,12 +225,15 @@ static void fit_frequency(struct void_clockdisc_server *s)
         sxx += dx * dx;
     }
     VOID_ASSERT(sxx > 0);
-    s->freq = sxy / sxx;
+    /* Bounded like the clock's own estimate: a server whose time runs away
+     * faster than that is wrong, and its projections must stay finite. */
+    double f = sxy / sxx;
+    s->freq = f > fmax ? fmax : (f < -fmax ? -fmax : f);
     s->have_freq = 1;
 }
 
 /* Offset of filter entry e projected from its time to sys_ns with the
- * current frequency estimate. */
+ * server's own frequency estimate, or the clock's until it has one. */
 static double projected(const struct void_clockdisc *d,
                         const struct void_clockdisc_server *s,
                         const struct void_clockdisc_filter_entry *e,
@@ -254,10 +272,10 @@ static void run_filter(struct void_clockdisc *d, struct void_clockdisc_server *s
     }
     double jitter = s->count_filter > 1 ? sqrt(sq / (s->count_filter - 1)) : 0.0;
     double age = sys_ns > b->sys_ns ? (double)(sys_ns - b->sys_ns) : 0.0;
-    s->offset_ns = (int64_t)llround(off);
+    s->offset_ns = round_ns(off);
     s->delay_ns = b->delay_ns;
-    s->jitter_ns = (int64_t)llround(jitter);
-    s->rootdist_ns = b->rootdist_ns + s->jitter_ns + (int64_t)llround(age * DISPERSION_RATE);
+    s->jitter_ns = round_ns(jitter);
+    s->rootdist_ns = b->rootdist_ns + s->jitter_ns + round_ns(age * DISPERSION_RATE);
 }
 
 static void add_to_filter(struct void_clockdisc_server *s,
@@ -273,6 +291,7 @@ static void add_to_filter(struct void_clockdisc_server *s,
     if (s->count_filter < VOID_CLOCKDISC_FILTER) {
         s->count_filter++;
     }
+    VOID_ASSERT(s->count_filter > 0 && s->next_filter < VOID_CLOCKDISC_FILTER);
 }
 
 /* ---- selection and combine ---------------------------------------------- */
@@ -376,7 +395,7 @@ static void check_alerts(struct void_clockdisc *d, uint64_t sys_ns)
 {
     struct void_clockdisc_alert a = {
         VOID_CLOCKDISC_ALERT_OFFSET, sys_ns, d->combined_offset_ns, 0, 0};
-    a.value_ns = d->combined_offset_ns - (int64_t)llround(d->corr_ns);
+    a.value_ns = d->combined_offset_ns - round_ns(d->corr_ns);
     raise_alert(d, a.kind, llabs(a.value_ns) > d->config.alert_offset_ns, &a);
     a.kind = VOID_CLOCKDISC_ALERT_DISAGREE;
     int64_t worst = -1;
@@ -413,7 +432,7 @@ static void combine(struct void_clockdisc *d)
         }
     }
     VOID_ASSERT(sw > 0);
-    d->combined_offset_ns = (int64_t)llround(swo / sw);
+    d->combined_offset_ns = round_ns(swo / sw);
     d->combined_rootdist_ns = min_rd;
     d->combined_freq = swfw > 0 ? swf / swfw : d->freq;
     d->have_combined = 1;
@@ -546,7 +565,7 @@ int void_clockdisc_sample(struct void_clockdisc *d,
         s->state = VOID_CLOCKDISC_NONE;
     }
     add_to_filter(s, sys_ns, sample);
-    fit_frequency(s);
+    fit_frequency(s, (double)d->config.freq_ppm_max * 1e-6);
     if (++s->good_run >= GOOD_RUN_TO_RELAX) {
         s->good_run = 0;
         s->poll_ns = u64_min(s->poll_ns * 2, d->config.poll_max_ns);

@@ -5,16 +5,23 @@
  * which decides whom to poll when and what time it is. Every datagram is run
  * through void_ntp_process_reply(); anything that fails is dropped and
  * counted by class, and never reaches the core except as a KoD.
+ *
+ * Timestamps: t1 is read just before the send call. t4 is the kernel's receive
+ * timestamp of the datagram (SIOCGSTAMPNS, Linux), so the time the reply
+ * waited for the event loop does not bias the offset; if the kernel gives
+ * none, t4 is read first thing in the receive callback.
  */
 #include "void/ntp_client.h"
 
 #include "void/assert.h"
 #include "void/error.h"
 
+#include <linux/sockios.h>
 #include <netdb.h>
 #include <sodium.h>
 #include <stdio.h>
 #include <string.h>
+#include <sys/ioctl.h>
 #include <time.h>
 
 static uint64_t realtime_ns(void)
@@ -222,6 +229,8 @@ static void send_request(struct void_ntp_client *c, struct void_ntp_client_serve
     void_ntp_encode(&p, wire);
     uv_buf_t buf = uv_buf_init((char *)wire, sizeof(wire));
     s->sent_xmt = xmt;
+    /* Read just before the send: the datagram leaves early in the call
+     * (on loopback the server's kernel stamps it before the call returns). */
     s->t1_sys_ns = void_ntp_client_sys_now(c);
     int rc = uv_udp_try_send(&s->sock, &buf, 1, (const struct sockaddr *)&s->addr);
     if (rc < 0) {
@@ -294,15 +303,36 @@ static void on_alloc(uv_handle_t *h, size_t suggested, uv_buf_t *buf)
     *buf = uv_buf_init((char *)s->client->rx_buf, sizeof(s->client->rx_buf));
 }
 
+/* The system-clock time at which the datagram just read arrived: now, less
+ * how long ago (on CLOCK_REALTIME) the kernel stamped it, so the time the
+ * reply waited for the loop does not count. The correction is used only
+ * when it is plausible (0..1 s); without a stamp, t4 is now. */
+static uint64_t receive_time(const struct void_ntp_client_server *s)
+{
+    const struct void_ntp_client *c = s->client;
+    uint64_t real_now = realtime_ns();
+    uint64_t t4 = c->config.sys_clock != NULL ? void_ntp_client_sys_now(c) : real_now;
+    uv_os_fd_t fd;
+    struct timespec ts;
+    if (uv_fileno((const uv_handle_t *)&s->sock, &fd) != 0 || ioctl(fd, SIOCGSTAMPNS, &ts) != 0) {
+        return t4;
+    }
+    uint64_t stamp = (uint64_t)ts.tv_sec * 1000000000ull + (uint64_t)ts.tv_nsec;
+    if (stamp > real_now || real_now - stamp > 1000000000ull || real_now - stamp > t4) {
+        return t4;
+    }
+    return t4 - (real_now - stamp);
+}
+
 static void on_recv(
     uv_udp_t *h, ssize_t nread, const uv_buf_t *buf, const struct sockaddr *from, unsigned flags)
 {
     struct void_ntp_client_server *s = h->data;
     struct void_ntp_client *c = s->client;
-    uint64_t t4 = void_ntp_client_sys_now(c); /* first: every instruction here is delay */
     if (nread == 0 && from == NULL) {
         return; /* libuv: nothing more to read */
     }
+    uint64_t t4 = receive_time(s);
     int rc;
     if (nread < 0) {
         rc = VOID_EIO;
@@ -356,6 +386,13 @@ static int open_server(struct void_ntp_client *c, struct void_ntp_client_server 
     if (uv_udp_bind(&s->sock, (const struct sockaddr *)&any, 0) != 0 ||
         uv_udp_recv_start(&s->sock, on_alloc, on_recv) != 0) {
         return VOID_EIO;
+    }
+    /* The first SIOCGSTAMPNS switches on kernel receive timestamps for the
+     * socket (and fails: nothing received yet); later ones read them. */
+    uv_os_fd_t fd;
+    struct timespec ts;
+    if (uv_fileno((const uv_handle_t *)&s->sock, &fd) == 0) {
+        (void)ioctl(fd, SIOCGSTAMPNS, &ts);
     }
     return 0;
 }

@@ -9,7 +9,6 @@
  * u32, "stats" -> three u64 counters). All integers are big-endian.
  */
 #include "store/cas_int.h"
-
 #include "void/assert.h"
 #include "void/error.h"
 
@@ -131,7 +130,39 @@ static int check_dir(const char *dir, int create)
     return has_data || empty ? 0 : VOID_ECAS_NOT_STORE;
 }
 
-/* Checks the "format" record, writing it into a new store. */
+/* The chunk sizes are fixed when a store is created (record "cdc": three
+ * big-endian u32), since other sizes would cut the same files differently
+ * and defeat dedup: a store always chunks with its own. */
+static int cdc_record(struct void_cas *cas, MDB_txn *txn, int write)
+{
+    MDB_val k = {3, (void *)(uintptr_t) "cdc"}, v;
+    uint8_t buf[12];
+    if (write) {
+        const uint32_t f[3] = {
+            cas->cdc.config.size_min, cas->cdc.config.size_avg, cas->cdc.config.size_max};
+        for (int i = 0; i < 12; i++) {
+            buf[i] = (uint8_t)(f[i / 4] >> (24 - 8 * (i % 4)));
+        }
+        v = (MDB_val){sizeof(buf), buf};
+        return void__cas_err(mdb_put(txn, cas->meta, &k, &v, 0));
+    }
+    int rc = mdb_get(txn, cas->meta, &k, &v);
+    if (rc != 0 || v.mv_size != sizeof(buf)) {
+        return rc == 0 ? VOID_ECAS_BAD_RECORD : void__cas_err(rc);
+    }
+    const uint8_t *p = v.mv_data;
+    uint32_t f[3];
+    for (int i = 0; i < 3; i++) {
+        f[i] = (uint32_t)p[4 * i] << 24 | (uint32_t)p[4 * i + 1] << 16 |
+               (uint32_t)p[4 * i + 2] << 8 | p[4 * i + 3];
+    }
+    struct void_cdc_config c = {f[0], f[1], f[2]};
+    rc = void_cdc_init(&cas->cdc, &c);
+    return rc == 0 ? 0 : VOID_ECAS_BAD_RECORD;
+}
+
+/* Checks the "format" record, writing it into a new store, and loads (or
+ * records) the chunk sizes. */
 static int check_format(struct void_cas *cas, MDB_txn *txn, int create)
 {
     MDB_val k = {6, (void *)(uintptr_t) "format"}, v;
@@ -139,7 +170,8 @@ static int check_format(struct void_cas *cas, MDB_txn *txn, int create)
     if (rc == MDB_NOTFOUND && create) {
         uint8_t fmt[4] = {0, 0, 0, VOID_CAS_FORMAT};
         v = (MDB_val){4, fmt};
-        return void__cas_err(mdb_put(txn, cas->meta, &k, &v, 0));
+        rc = void__cas_err(mdb_put(txn, cas->meta, &k, &v, 0));
+        return rc == 0 ? cdc_record(cas, txn, 1) : rc;
     }
     if (rc == MDB_NOTFOUND) {
         return VOID_ECAS_NOT_STORE;
@@ -149,7 +181,7 @@ static int check_format(struct void_cas *cas, MDB_txn *txn, int create)
     }
     const uint8_t *f = v.mv_data;
     int ok = v.mv_size == 4 && f[0] == 0 && f[1] == 0 && f[2] == 0 && f[3] == VOID_CAS_FORMAT;
-    return ok ? 0 : VOID_ECAS_NOT_STORE;
+    return ok ? cdc_record(cas, txn, 0) : VOID_ECAS_NOT_STORE;
 }
 
 /* Opens the databases and checks (or, on a new store, writes) the format. */
@@ -182,16 +214,16 @@ static int open_dbs(struct void_cas *cas, int create)
     return void__cas_commit_sync(cas, txn);
 }
 
-static int open_lock(struct void_cas *cas, const char *dir)
+static int open_files(struct void_cas *cas, const char *dir)
 {
-    int dfd = open(dir, O_RDONLY | O_DIRECTORY);
+    int dfd = open(dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
     if (dfd < 0) {
         return void__cas_err(errno);
     }
     cas->lock_fd = openat(dfd, "gc.lock", O_RDWR | O_CREAT | O_CLOEXEC, 0600);
-    int err = errno;
+    int rc = cas->lock_fd < 0 ? void__cas_err(errno) : void__cas_packs_open(cas, dfd);
     close(dfd);
-    return cas->lock_fd < 0 ? void__cas_err(err) : 0;
+    return rc;
 }
 
 int void_cas_init(struct void_cas *cas, const char *dir, const struct void_cas_config *config)
@@ -200,6 +232,8 @@ int void_cas_init(struct void_cas *cas, const char *dir, const struct void_cas_c
     VOID_ASSERT(config != NULL);
     memset(cas, 0, sizeof(*cas));
     cas->lock_fd = -1;
+    cas->packs_fd = -1;
+    cas->read_pack_fd = -1;
     struct void_cdc_config cdc = config->cdc;
     if (cdc.size_min == 0 || cdc.size_avg == 0 || cdc.size_max == 0) {
         void_cdc_config_default(&cdc);
@@ -222,7 +256,7 @@ int void_cas_init(struct void_cas *cas, const char *dir, const struct void_cas_c
     if ((rc = open_dbs(cas, config->create)) != 0) {
         return rc;
     }
-    return open_lock(cas, dir);
+    return open_files(cas, dir);
 }
 
 void void_cas_fini(struct void_cas *cas)
@@ -232,10 +266,11 @@ void void_cas_fini(struct void_cas *cas)
         mdb_env_close(cas->env);
         cas->env = NULL;
     }
-    if (cas->lock_fd > 0) {
+    if (cas->lock_fd >= 0) {
         close(cas->lock_fd);
     }
     cas->lock_fd = -1;
+    void__cas_packs_close(cas);
 }
 
 int void__cas_lock(struct void_cas *cas, int exclusive)
@@ -291,7 +326,7 @@ void void__cas_record_header(uint8_t hdr[VOID__CAS_RECORD_HEADER],
                              uint32_t raw_len)
 {
     VOID_ASSERT(kind >= VOID_CAS_BLOB && kind <= VOID_CAS_DIR);
-    VOID_ASSERT((flags & ~VOID__CAS_FLAG_ZSTD) == 0);
+    VOID_ASSERT((flags & ~(VOID__CAS_FLAG_ZSTD | VOID__CAS_FLAG_PACKED)) == 0);
     hdr[0] = VOID__CAS_RECORD_VERSION;
     hdr[1] = kind;
     hdr[2] = flags;
@@ -301,7 +336,74 @@ void void__cas_record_header(uint8_t hdr[VOID__CAS_RECORD_HEADER],
     }
 }
 
-int void__cas_record_decode(const MDB_val *v,
+static uint32_t get_be32(const uint8_t *p)
+{
+    return (uint32_t)p[0] << 24 | (uint32_t)p[1] << 16 | (uint32_t)p[2] << 8 | p[3];
+}
+
+int void__cas_record_locator(const MDB_val *v, uint32_t *id, uint64_t *off, uint32_t *len)
+{
+    const uint8_t *p = v->mv_data;
+    if (v->mv_size != VOID__CAS_RECORD_HEADER + VOID__CAS_LOCATOR ||
+        (p[2] & VOID__CAS_FLAG_PACKED) == 0) {
+        return VOID_ECAS_BAD_RECORD;
+    }
+    p += VOID__CAS_RECORD_HEADER;
+    *id = get_be32(p);
+    *off = get_be64(p + 4);
+    *len = get_be32(p + 12);
+    return 0;
+}
+
+/* Returns the stored payload of record v: in the record, or read from its
+ * pack into *owned (malloc'd; the caller frees it). */
+static int record_payload(
+    struct void_cas *cas, const MDB_val *v, const uint8_t **payload, size_t *len, uint8_t **owned)
+{
+    const uint8_t *p = v->mv_data;
+    *owned = NULL;
+    if ((p[2] & VOID__CAS_FLAG_PACKED) == 0) {
+        *payload = p + VOID__CAS_RECORD_HEADER;
+        *len = v->mv_size - VOID__CAS_RECORD_HEADER;
+        return 0;
+    }
+    uint32_t id, n;
+    uint64_t off;
+    if (void__cas_record_locator(v, &id, &off, &n) != 0) {
+        return VOID_ECAS_BAD_RECORD;
+    }
+    if ((*owned = malloc(n > 0 ? n : 1)) == NULL) {
+        return VOID_ENOMEM;
+    }
+    int rc = void__cas_pack_read(cas, id, off, n, *owned);
+    if (rc != 0) {
+        free(*owned);
+        *owned = NULL;
+        return rc;
+    }
+    *payload = *owned;
+    *len = n;
+    return 0;
+}
+
+/* Fills out (raw_len bytes) from the stored payload. */
+static int unpack(const uint8_t *payload, size_t stored, int zstd, uint8_t *out, size_t raw_len)
+{
+    if (!zstd) {
+        if (stored != raw_len) {
+            return VOID_ECAS_BAD_RECORD;
+        }
+        if (raw_len > 0) {
+            memcpy(out, payload, raw_len);
+        }
+        return 0;
+    }
+    size_t n = ZSTD_decompress(out, raw_len, payload, stored);
+    return ZSTD_isError(n) || n != raw_len ? VOID_ECAS_BAD_RECORD : 0;
+}
+
+int void__cas_record_decode(struct void_cas *cas,
+                            const MDB_val *v,
                             const struct void_hash *h,
                             uint8_t **data,
                             size_t *len,
@@ -310,33 +412,32 @@ int void__cas_record_decode(const MDB_val *v,
     VOID_ASSERT(v != NULL && h != NULL);
     VOID_ASSERT(data != NULL && len != NULL && kind != NULL);
     const uint8_t *p = v->mv_data;
+    const uint8_t known = VOID__CAS_FLAG_ZSTD | VOID__CAS_FLAG_PACKED;
     if (v->mv_size < VOID__CAS_RECORD_HEADER || p[0] != VOID__CAS_RECORD_VERSION ||
-        p[1] < VOID_CAS_BLOB || p[1] > VOID_CAS_DIR || (p[2] & ~VOID__CAS_FLAG_ZSTD) != 0) {
+        p[1] < VOID_CAS_BLOB || p[1] > VOID_CAS_DIR || (p[2] & ~known) != 0) {
         return VOID_ECAS_BAD_RECORD;
     }
-    size_t raw_len = (size_t)p[4] << 24 | (size_t)p[5] << 16 | (size_t)p[6] << 8 | p[7];
-    size_t stored = v->mv_size - VOID__CAS_RECORD_HEADER;
-    if ((p[2] & VOID__CAS_FLAG_ZSTD) == 0 && stored != raw_len) {
-        return VOID_ECAS_BAD_RECORD;
+    size_t raw_len = get_be32(p + 4);
+    const uint8_t *payload;
+    size_t stored;
+    uint8_t *owned;
+    int rc = record_payload(cas, v, &payload, &stored, &owned);
+    uint8_t *out = rc == 0 ? malloc(raw_len > 0 ? raw_len : 1) : NULL;
+    if (rc == 0 && out == NULL) {
+        rc = VOID_ENOMEM;
     }
-    uint8_t *out = malloc(raw_len > 0 ? raw_len : 1);
-    if (out == NULL) {
-        return VOID_ENOMEM;
+    if (rc == 0) {
+        rc = unpack(payload, stored, (p[2] & VOID__CAS_FLAG_ZSTD) != 0, out, raw_len);
     }
-    if (p[2] & VOID__CAS_FLAG_ZSTD) {
-        size_t n = ZSTD_decompress(out, raw_len, p + VOID__CAS_RECORD_HEADER, stored);
-        if (ZSTD_isError(n) || n != raw_len) {
-            free(out);
-            return VOID_ECAS_BAD_RECORD;
-        }
-    } else if (raw_len > 0) {
-        memcpy(out, p + VOID__CAS_RECORD_HEADER, raw_len);
-    }
+    free(owned);
     struct void_hash got;
-    void_hash_compute(out, raw_len, &got);
-    if (!void_hash_equal(&got, h)) {
+    if (rc == 0) {
+        void_hash_compute(out, raw_len, &got);
+        rc = void_hash_equal(&got, h) ? 0 : VOID_ECAS_HASH_MISMATCH;
+    }
+    if (rc != 0) {
         free(out);
-        return VOID_ECAS_HASH_MISMATCH;
+        return rc;
     }
     *data = out;
     *len = raw_len;
@@ -395,11 +496,8 @@ int void__cas_refs_get(struct void_cas *cas, MDB_txn *txn, const struct void_has
     return 0;
 }
 
-int void__cas_refs_add(struct void_cas *cas,
-                       MDB_txn *txn,
-                       const struct void_hash *h,
-                       int64_t delta,
-                       uint64_t *after)
+int void__cas_refs_add(
+    struct void_cas *cas, MDB_txn *txn, const struct void_hash *h, int64_t delta, uint64_t *after)
 {
     VOID_ASSERT(txn != NULL && h != NULL);
     uint64_t n;
@@ -519,11 +617,8 @@ int void_cas_has(struct void_cas *cas, const struct void_hash *h)
     return rc == 0 ? 1 : (rc == MDB_NOTFOUND ? 0 : void__cas_err(rc));
 }
 
-int void_cas_get_block(struct void_cas *cas,
-                       const struct void_hash *h,
-                       uint8_t **data,
-                       size_t *len,
-                       uint8_t *kind)
+int void_cas_get_block(
+    struct void_cas *cas, const struct void_hash *h, uint8_t **data, size_t *len, uint8_t *kind)
 {
     VOID_ASSERT(cas != NULL && cas->env != NULL);
     VOID_ASSERT(h != NULL && data != NULL);
@@ -535,7 +630,7 @@ int void_cas_get_block(struct void_cas *cas,
     MDB_val k = {VOID_HASH_SIZE, (void *)(uintptr_t)h->b}, v;
     rc = mdb_get(txn, cas->blocks, &k, &v);
     if (rc == 0) {
-        rc = void__cas_record_decode(&v, h, data, len, kind);
+        rc = void__cas_record_decode(cas, &v, h, data, len, kind);
     } else {
         rc = rc == MDB_NOTFOUND ? VOID_ECAS_MISSING : void__cas_err(rc);
     }
@@ -543,11 +638,8 @@ int void_cas_get_block(struct void_cas *cas,
     return rc;
 }
 
-int void_cas_put_block(struct void_cas *cas,
-                       uint8_t kind,
-                       const uint8_t *data,
-                       size_t len,
-                       struct void_hash *out)
+int void_cas_put_block(
+    struct void_cas *cas, uint8_t kind, const uint8_t *data, size_t len, struct void_hash *out)
 {
     VOID_ASSERT(cas != NULL && out != NULL);
     VOID_ASSERT(data != NULL || len == 0);
@@ -607,7 +699,10 @@ static int pin_drop(struct void_cas *cas, MDB_txn *txn, MDB_val *k)
     return void__cas_err(mdb_del(txn, cas->pins, k, NULL));
 }
 
-int void__cas_pin_txn(struct void_cas *cas, MDB_txn *txn, const char *name, const struct void_hash *h)
+int void__cas_pin_txn(struct void_cas *cas,
+                      MDB_txn *txn,
+                      const char *name,
+                      const struct void_hash *h)
 {
     VOID_ASSERT(txn != NULL);
     VOID_ASSERT(name != NULL && h != NULL);

@@ -6,7 +6,6 @@
  * with VOID_ECAS_HASH_MISMATCH rather than producing wrong bytes.
  */
 #include "store/cas_int.h"
-
 #include "void/assert.h"
 #include "void/error.h"
 
@@ -17,7 +16,8 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
-struct export {
+struct export
+{
     struct void_cas *cas;
     void_cas_progress_fn progress;
     void *progress_arg;
@@ -41,11 +41,8 @@ static int write_full(int fd, const uint8_t *p, size_t len)
 }
 
 /* Fetches block h, checking that it is of the expected kind. */
-static int get_kind(struct void_cas *cas,
-                    const struct void_hash *h,
-                    uint8_t want,
-                    uint8_t **data,
-                    size_t *len)
+static int
+get_kind(struct void_cas *cas, const struct void_hash *h, uint8_t want, uint8_t **data, size_t *len)
 {
     uint8_t kind;
     int rc = void_cas_get_block(cas, h, data, len, &kind);
@@ -114,10 +111,8 @@ int void_cas_get_fd(struct void_cas *cas,
 static int export_dir(struct export *ex, const struct void_hash *h, int dfd, unsigned depth);
 
 /* Recreates entry e inside directory dfd. */
-static int export_entry(struct export *ex,
-                        const struct void_casobj_entry *e,
-                        int dfd,
-                        unsigned depth)
+static int
+export_entry(struct export *ex, const struct void_casobj_entry *e, int dfd, unsigned depth)
 {
     char name[VOID_CASOBJ_NAME_MAX + 1];
     memcpy(name, e->name, e->name_len);

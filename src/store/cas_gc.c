@@ -13,7 +13,6 @@
  * referenced block is present and every block matches its hash.
  */
 #include "store/cas_int.h"
-
 #include "void/assert.h"
 #include "void/error.h"
 
@@ -69,11 +68,40 @@ static int gc_seed(struct void_cas *cas, MDB_txn *txn, struct hashvec *work)
     return rc == MDB_NOTFOUND ? 0 : void__cas_err(rc);
 }
 
+/* Pack ranges to punch once the gc transaction has committed. */
+struct hole {
+    uint32_t pack;
+    uint32_t len;
+    uint64_t off;
+};
+
 struct gc_ctx {
     struct void_cas *cas;
     MDB_txn *txn;
     struct hashvec *work;
+    struct hole *holes;
+    size_t nholes, holes_cap;
 };
+
+static int hole_push(struct gc_ctx *ctx, const MDB_val *v, size_t *stored)
+{
+    struct hole h;
+    if (void__cas_record_locator(v, &h.pack, &h.off, &h.len) != 0) {
+        return 0; /* an inline record */
+    }
+    if (ctx->nholes == ctx->holes_cap) {
+        size_t cap = ctx->holes_cap ? 2 * ctx->holes_cap : 256;
+        void *p = realloc(ctx->holes, cap * sizeof(*ctx->holes));
+        if (p == NULL) {
+            return VOID_ENOMEM;
+        }
+        ctx->holes = p;
+        ctx->holes_cap = cap;
+    }
+    ctx->holes[ctx->nholes++] = h;
+    *stored += h.len;
+    return 0;
+}
 
 static int gc_release_child(void *arg, const struct void_hash *child)
 {
@@ -103,7 +131,11 @@ static int gc_free_one(struct gc_ctx *ctx,
     uint8_t *raw, kind;
     size_t len;
     size_t stored = v.mv_size;
-    if ((rc = void__cas_record_decode(&v, h, &raw, &len, &kind)) != 0) {
+    /* Note the pack range now: v is only valid until the next update. */
+    if ((rc = hole_push(ctx, &v, &stored)) != 0) {
+        return rc;
+    }
+    if ((rc = void__cas_record_decode(ctx->cas, &v, h, &raw, &len, &kind)) != 0) {
         return rc == VOID_ENOMEM ? rc : VOID_ECAS_BAD_RECORD;
     }
     rc = void__cas_children(kind, raw, len, gc_release_child, ctx);
@@ -137,7 +169,7 @@ int void_cas_gc(struct void_cas *cas, struct void_cas_gc_result *result)
         void__cas_unlock(cas);
         return void__cas_err(rc);
     }
-    struct gc_ctx ctx = {cas, txn, &work};
+    struct gc_ctx ctx = {cas, txn, &work, NULL, 0, 0};
     rc = gc_seed(cas, txn, &work);
     while (rc == 0 && work.n > 0) {
         struct void_hash h = work.v[--work.n];
@@ -152,6 +184,11 @@ int void_cas_gc(struct void_cas *cas, struct void_cas_gc_result *result)
         mdb_txn_abort(txn);
         memset(result, 0, sizeof(*result));
     }
+    /* Only now that no record points at them may the bytes go. */
+    for (size_t i = 0; rc == 0 && i < ctx.nholes; i++) {
+        void__cas_pack_punch(cas, ctx.holes[i].pack, ctx.holes[i].off, ctx.holes[i].len);
+    }
+    free(ctx.holes);
     free(work.v);
     void__cas_unlock(cas);
     return rc;
@@ -259,8 +296,9 @@ static int fsck_blocks(struct fsck *f)
         size_t len;
         memcpy(h.b, k.mv_data, k.mv_size < VOID_HASH_SIZE ? k.mv_size : VOID_HASH_SIZE);
         f->result->blocks++;
-        int r = k.mv_size == VOID_HASH_SIZE ? void__cas_record_decode(&v, &h, &raw, &len, &kind)
-                                            : VOID_ECAS_BAD_RECORD;
+        int r = k.mv_size == VOID_HASH_SIZE
+                    ? void__cas_record_decode(f->cas, &v, &h, &raw, &len, &kind)
+                    : VOID_ECAS_BAD_RECORD;
         if (r == VOID_ENOMEM) {
             rc = r;
             break;

@@ -17,7 +17,6 @@
  * gc lock, so a concurrent gc cannot free the blobs of an unfinished put.
  */
 #include "store/cas_int.h"
-
 #include "void/assert.h"
 #include "void/error.h"
 
@@ -34,9 +33,9 @@
 
 #define VOID__INGEST_DEPTH 4
 #define INGEST_THREADS_MAX 16
-#define BATCH_BYTES_MIN (8u << 20)
-#define COMMIT_BYTES (256ull << 20)
-#define SAMPLE_BYTES 4096u
+#define BATCH_BYTES_MIN    (8u << 20)
+#define COMMIT_BYTES       (256ull << 20)
+#define SAMPLE_BYTES       4096u
 
 enum slot_state { SLOT_FREE, SLOT_QUEUED, SLOT_BUSY, SLOT_DONE };
 
@@ -77,9 +76,10 @@ struct ingest {
     struct worker workers[INGEST_THREADS_MAX];
     struct worker self; /* the calling thread's scratch */
     MDB_txn *txn;
+    struct void__cas_pack_writer pack;
     struct void__cas_delta delta;
     uint64_t txn_bytes;
-    int err; /* first error from retiring */
+    int err;                          /* first error from retiring */
     struct void_casobj_chunk *chunks; /* chunk list of the current file */
     size_t nchunks, chunks_cap;
     uint8_t *carry; /* unchunked tail of the last batch */
@@ -120,8 +120,8 @@ static void compress_job(struct worker *w, struct batch *b, struct job *j, size_
     if (ZSTD_isError(n) || n >= sample - sample / 32) {
         return;
     }
-    n = ZSTD_compressCCtx(w->cctx, w->scratch, w->scratch_cap, j->data, j->len,
-                          w->ing->cas->zstd_level);
+    n = ZSTD_compressCCtx(
+        w->cctx, w->scratch, w->scratch_cap, j->data, j->len, w->ing->cas->zstd_level);
     if (ZSTD_isError(n) || n >= j->len - j->len / 32) {
         return;
     }
@@ -206,7 +206,11 @@ static int txn_begin(struct ingest *ing)
 static int txn_cycle(struct ingest *ing, int again)
 {
     VOID_ASSERT(ing->txn != NULL);
-    int rc = void__cas_delta_apply(ing->cas, ing->txn, &ing->delta);
+    /* Pack bytes reach the disk before the locators that point at them. */
+    int rc = void__cas_pack_sync(&ing->pack);
+    if (rc == 0) {
+        rc = void__cas_delta_apply(ing->cas, ing->txn, &ing->delta);
+    }
     if (rc != 0) {
         mdb_txn_abort(ing->txn);
     } else {
@@ -233,6 +237,57 @@ static int chunks_push(struct ingest *ing, const struct void_hash *h, uint32_t l
     return 0;
 }
 
+/* Stores one new chunk: a large payload goes to the pack and LMDB gets its
+ * locator; a small one stays in LMDB. Returns 1 if stored, 0 if it was
+ * already there, or an error. */
+static int store_chunk(struct ingest *ing, const struct job *j, const uint8_t *payload, size_t plen)
+{
+    MDB_val k = {VOID_HASH_SIZE, (void *)(uintptr_t)j->hash.b}, v;
+    int rc = mdb_get(ing->txn, ing->cas->blocks, &k, &v);
+    if (rc != MDB_NOTFOUND) {
+        return rc == 0 ? 0 : void__cas_err(rc);
+    }
+    uint8_t flags = j->zlen ? VOID__CAS_FLAG_ZSTD : 0;
+    if (plen < VOID__CAS_INLINE_MAX) {
+        return void__cas_insert(ing->cas,
+                                ing->txn,
+                                VOID_CAS_BLOB,
+                                &j->hash,
+                                j->data,
+                                j->len,
+                                payload,
+                                plen,
+                                flags,
+                                &ing->delta);
+    }
+    uint32_t id;
+    uint64_t off;
+    if ((rc = void__cas_pack_append(ing->cas, &ing->pack, payload, plen, &id, &off)) != 0) {
+        return rc;
+    }
+    uint8_t loc[VOID__CAS_LOCATOR];
+    for (int i = 0; i < 4; i++) {
+        loc[i] = (uint8_t)(id >> (24 - 8 * i));
+        loc[12 + i] = (uint8_t)(plen >> (24 - 8 * i));
+    }
+    for (int i = 0; i < 8; i++) {
+        loc[4 + i] = (uint8_t)(off >> (56 - 8 * i));
+    }
+    rc = void__cas_insert(ing->cas,
+                          ing->txn,
+                          VOID_CAS_BLOB,
+                          &j->hash,
+                          j->data,
+                          j->len,
+                          loc,
+                          sizeof(loc),
+                          flags | VOID__CAS_FLAG_PACKED,
+                          &ing->delta);
+    VOID_ASSERT(rc != 0); /* absent above, and this txn is the only writer */
+    ing->delta.stored_bytes += (int64_t)plen;
+    return rc;
+}
+
 /* Writes the chunks of a processed batch, in order, and frees its slot. */
 static int retire(struct ingest *ing, struct batch *b)
 {
@@ -242,12 +297,10 @@ static int retire(struct ingest *ing, struct batch *b)
         struct job *j = &b->jobs[i];
         const uint8_t *payload = j->zlen ? b->zbuf + j->zoff : j->data;
         size_t plen = j->zlen ? j->zlen : j->len;
-        uint8_t flags = j->zlen ? VOID__CAS_FLAG_ZSTD : 0;
-        rc = void__cas_insert(ing->cas, ing->txn, VOID_CAS_BLOB, &j->hash, j->data, j->len,
-                              payload, plen, flags, &ing->delta);
+        rc = store_chunk(ing, j, payload, plen);
         if (rc > 0) {
             ing->result->new_bytes += j->len;
-            ing->result->stored_bytes += VOID__CAS_RECORD_HEADER + plen;
+            ing->result->stored_bytes += plen;
             ing->txn_bytes += plen;
         }
         rc = rc < 0 ? rc : chunks_push(ing, &j->hash, j->len);
@@ -385,11 +438,8 @@ static int ingest_stream(struct ingest *ing, int fd, int small)
 }
 
 /* Hashes, compresses if it pays, and stores an object built in memory. */
-static int put_object(struct ingest *ing,
-                      uint8_t kind,
-                      const uint8_t *buf,
-                      size_t len,
-                      struct void_hash *out)
+static int
+put_object(struct ingest *ing, uint8_t kind, const uint8_t *buf, size_t len, struct void_hash *out)
 {
     void_hash_compute(buf, len, out);
     size_t zcap = ZSTD_compressBound(len);
@@ -399,8 +449,16 @@ static int put_object(struct ingest *ing,
     }
     size_t zlen = ZSTD_compressCCtx(ing->self.cctx, z, zcap, buf, len, ing->cas->zstd_level);
     int zok = !ZSTD_isError(zlen) && zlen < len;
-    int rc = void__cas_insert(ing->cas, ing->txn, kind, out, buf, len, zok ? z : buf,
-                              zok ? zlen : len, zok ? VOID__CAS_FLAG_ZSTD : 0, &ing->delta);
+    int rc = void__cas_insert(ing->cas,
+                              ing->txn,
+                              kind,
+                              out,
+                              buf,
+                              len,
+                              zok ? z : buf,
+                              zok ? zlen : len,
+                              zok ? VOID__CAS_FLAG_ZSTD : 0,
+                              &ing->delta);
     if (rc > 0) {
         ing->result->new_bytes += len;
         ing->result->stored_bytes += VOID__CAS_RECORD_HEADER + (zok ? zlen : len);
@@ -493,11 +551,8 @@ static int put_dir(struct ingest *ing, int fd, unsigned depth, struct void_casob
 
 /* Ingests entry `name` of directory dfd into *e. Returns 1 when the entry
  * is of a kind the store skips, 0 when stored, or an error. */
-static int put_entry(struct ingest *ing,
-                     int dfd,
-                     const char *name,
-                     unsigned depth,
-                     struct void_casobj_entry *e)
+static int put_entry(
+    struct ingest *ing, int dfd, const char *name, unsigned depth, struct void_casobj_entry *e)
 {
     struct stat st;
     if (fstatat(dfd, name, &st, AT_SYMLINK_NOFOLLOW) != 0) {
@@ -638,6 +693,7 @@ static void ingest_fini(struct ingest *ing)
         free(ing->slots[i].zbuf);
     }
     worker_fini(&ing->self);
+    void__cas_pack_writer_close(&ing->pack);
     free(ing->chunks);
     free(ing->carry);
     if (ing->txn != NULL) {
@@ -662,6 +718,34 @@ static int ingest_alloc(struct ingest *ing)
     return rc == 0 ? worker_init(&ing->self, ing) : rc;
 }
 
+/* Reserves a pack id for this put (meta "next_pack", its own transaction),
+ * so that concurrent puts rarely try the same name; pack creation still
+ * uses O_EXCL and moves on if the name is taken. */
+static int next_pack_id(struct void_cas *cas, uint32_t *id)
+{
+    MDB_txn *txn;
+    int rc = mdb_txn_begin(cas->env, NULL, 0, &txn);
+    if (rc != 0) {
+        return void__cas_err(rc);
+    }
+    MDB_val k = {9, (void *)(uintptr_t) "next_pack"}, v;
+    uint8_t buf[4] = {0, 0, 0, 1};
+    if (mdb_get(txn, cas->meta, &k, &v) == 0 && v.mv_size == 4) {
+        memcpy(buf, v.mv_data, 4);
+    }
+    *id = (uint32_t)buf[0] << 24 | (uint32_t)buf[1] << 16 | (uint32_t)buf[2] << 8 | buf[3];
+    uint32_t next = *id + 1;
+    for (int i = 0; i < 4; i++) {
+        buf[i] = (uint8_t)(next >> (24 - 8 * i));
+    }
+    v = (MDB_val){4, buf};
+    if ((rc = mdb_put(txn, cas->meta, &k, &v, 0)) != 0) {
+        mdb_txn_abort(txn);
+        return void__cas_err(rc);
+    }
+    return void__cas_commit(cas, txn);
+}
+
 static int ingest_init(struct ingest *ing,
                        struct void_cas *cas,
                        void_cas_progress_fn progress,
@@ -674,6 +758,7 @@ static int ingest_init(struct ingest *ing,
     ing->result = result;
     ing->progress = progress;
     ing->progress_arg = progress_arg;
+    ing->pack.fd = -1;
     pthread_mutex_init(&ing->mu, NULL);
     pthread_cond_init(&ing->cv_work, NULL);
     pthread_cond_init(&ing->cv_done, NULL);
@@ -690,6 +775,9 @@ static int ingest_init(struct ingest *ing,
         } else {
             ing->nworkers++;
         }
+    }
+    if (rc == 0) {
+        rc = next_pack_id(cas, &ing->pack.id_hint);
     }
     return rc == 0 ? txn_begin(ing) : rc;
 }

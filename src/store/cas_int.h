@@ -14,9 +14,46 @@
 /* Record in the "blocks" database, keyed by the 32-byte hash:
  *   0 u8 record version (1)   1 u8 kind   2 u8 flags   3 u8 zero
  *   4 u32 raw length (big-endian)   8.. payload (zstd frame if flagged) */
-#define VOID__CAS_RECORD_HEADER 8u
+#define VOID__CAS_RECORD_HEADER  8u
 #define VOID__CAS_RECORD_VERSION 1u
-#define VOID__CAS_FLAG_ZSTD 1u
+#define VOID__CAS_FLAG_ZSTD      1u
+#define VOID__CAS_FLAG_PACKED    2u    /* payload is a locator into a pack file */
+#define VOID__CAS_LOCATOR        16u   /* u32 pack id, u64 offset, u32 length */
+#define VOID__CAS_INLINE_MAX     1536u /* smaller blob payloads stay in LMDB */
+
+/* The appending side of one put's pack file (src/store/cas_pack.c). */
+struct void__cas_pack_writer {
+    int fd; /* -1 until the first append creates the pack */
+    uint32_t id;
+    uint32_t id_hint; /* first id to try */
+    uint64_t off;     /* bytes written */
+    int dirty;        /* written since the last sync */
+    int broken;       /* a failed write could not be rolled back */
+};
+
+/* Opens (creating) DIR/packs; dir_fd is borrowed. */
+int void__cas_packs_open(struct void_cas *cas, int dir_fd);
+void void__cas_packs_close(struct void_cas *cas);
+
+/* Reads len bytes at off of pack id into out. Returns 0,
+ * VOID_ECAS_BAD_RECORD (no such pack, or it is too short) or VOID_EIO. */
+int void__cas_pack_read(struct void_cas *cas, uint32_t id, uint64_t off, size_t len, uint8_t *out);
+
+/* Appends data to the writer's pack (created on first use) and returns
+ * where it went. Returns 0, VOID_ENOSPC or VOID_EIO. */
+int void__cas_pack_append(struct void_cas *cas,
+                          struct void__cas_pack_writer *w,
+                          const uint8_t *data,
+                          size_t len,
+                          uint32_t *id,
+                          uint64_t *off);
+
+/* fdatasyncs what was appended since the last call. */
+int void__cas_pack_sync(struct void__cas_pack_writer *w);
+void void__cas_pack_writer_close(struct void__cas_pack_writer *w);
+
+/* Frees the bytes [off, off+len) of pack id (hole punching, best effort). */
+void void__cas_pack_punch(struct void_cas *cas, uint32_t id, uint64_t off, uint64_t len);
 
 /* Changes to the usage counters made by one transaction. */
 struct void__cas_delta {
@@ -32,14 +69,20 @@ void void__cas_record_header(uint8_t hdr[VOID__CAS_RECORD_HEADER],
                              uint8_t flags,
                              uint32_t raw_len);
 
-/* Decodes record v of block h: decompresses, verifies the hash, and returns
+/* Decodes record v of block h: reads the payload (from a pack if the record
+ * is packed), decompresses, verifies the hash, and returns
  * the raw bytes (malloc'd, caller frees) in *data, *len and the kind.
  * Returns 0, VOID_ECAS_BAD_RECORD, VOID_ECAS_HASH_MISMATCH or VOID_ENOMEM. */
-int void__cas_record_decode(const MDB_val *v,
+int void__cas_record_decode(struct void_cas *cas,
+                            const MDB_val *v,
                             const struct void_hash *h,
                             uint8_t **data,
                             size_t *len,
                             uint8_t *kind);
+
+/* Where the payload of a packed record lives; 0 if v is a packed record,
+ * VOID_ECAS_BAD_RECORD if it is not one. */
+int void__cas_record_locator(const MDB_val *v, uint32_t *id, uint64_t *off, uint32_t *len);
 
 /* Inserts a block unless present. For a file or directory object, raw must
  * decode and every child must be stored (VOID_ECAS_MISSING otherwise); their
@@ -59,14 +102,14 @@ int void__cas_insert(struct void_cas *cas,
 
 /* Adds delta (may be negative) to refs(h); *after receives the new value.
  * Returns 0, VOID_ECAS_BAD_RECORD (it would go below zero) or VOID_EIO. */
-int void__cas_refs_add(struct void_cas *cas,
-                       MDB_txn *txn,
-                       const struct void_hash *h,
-                       int64_t delta,
-                       uint64_t *after);
+int void__cas_refs_add(
+    struct void_cas *cas, MDB_txn *txn, const struct void_hash *h, int64_t delta, uint64_t *after);
 
 /* Reads refs(h) (0 when absent). Returns 0 or VOID_EIO. */
-int void__cas_refs_get(struct void_cas *cas, MDB_txn *txn, const struct void_hash *h, uint64_t *out);
+int void__cas_refs_get(struct void_cas *cas,
+                       MDB_txn *txn,
+                       const struct void_hash *h,
+                       uint64_t *out);
 
 /* Applies delta to the stored usage counters. Returns 0 or an error. */
 int void__cas_delta_apply(struct void_cas *cas, MDB_txn *txn, const struct void__cas_delta *delta);
@@ -81,7 +124,10 @@ int void__cas_children(uint8_t kind,
                        void *arg);
 
 /* Points pin name at stored block h inside txn (see void_cas_pin). */
-int void__cas_pin_txn(struct void_cas *cas, MDB_txn *txn, const char *name, const struct void_hash *h);
+int void__cas_pin_txn(struct void_cas *cas,
+                      MDB_txn *txn,
+                      const char *name,
+                      const struct void_hash *h);
 
 /* Takes (exclusive != 0: exclusive) or releases (-1) the gc/put lock. */
 int void__cas_lock(struct void_cas *cas, int exclusive);

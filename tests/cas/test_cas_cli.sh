@@ -96,18 +96,24 @@ if [ "$(id -u)" -ne 0 ]; then
   chmod 600 "$T/src/a.txt"
 fi
 
-# A block corrupted on disk: flip a byte of the random blob inside data.mdb
-# (in every copy: LMDB's free pages may still hold older ones).
-python3 - "$S/data.mdb" "$T/src/sub dir/blob" <<'PY'
-import sys
-db = bytearray(open(sys.argv[1], 'rb').read())
+# A block corrupted on disk: flip a byte of the random blob where the store
+# keeps it (a pack file; every copy, should there be several).
+python3 - "$S" "$T/src/sub dir/blob" <<'PY'
+import glob, os, sys
 needle = open(sys.argv[2], 'rb').read()[1000:1032]
-i = db.find(needle)
-assert i >= 0, "chunk bytes not found in data.mdb"
-while i >= 0:
-    db[i + 5] ^= 0xff
-    i = db.find(needle, i + 1)
-open(sys.argv[1], 'r+b').write(db)
+hits = 0
+for path in glob.glob(os.path.join(sys.argv[1], '**', '*'), recursive=True):
+    if not os.path.isfile(path):
+        continue
+    db = bytearray(open(path, 'rb').read())
+    i = db.find(needle)
+    while i >= 0:
+        db[i + 5] ^= 0xff
+        hits += 1
+        i = db.find(needle, i + 1)
+    if hits:
+        open(path, 'r+b').write(db)
+assert hits > 0, "chunk bytes not found in the store"
 PY
 expect_fail 1 "does not match its hash" "$V" cas --store "$S" get "$froot" "$T/o6"
 expect_fail 1 "" "$V" cas --store "$S" fsck

@@ -3,17 +3,21 @@
  * of malformed input (truncation at each length, bad header fields, bad
  * names, unsorted entries, trailing bytes, random corruption).
  */
+/* cmocka.h needs these first, in this order. */
+/* clang-format off */
 #include <setjmp.h>
 #include <stdarg.h>
 #include <stddef.h>
 #include <stdint.h>
 #include <cmocka.h>
-#include <stdlib.h>
-#include <string.h>
+/* clang-format on */
 
 #include "void/casobj.h"
 #include "void/error.h"
 #include "void/prng.h"
+
+#include <stdlib.h>
+#include <string.h>
 
 static struct void_casobj_entry entry(uint8_t type, const char *name, uint32_t mode)
 {
@@ -38,8 +42,10 @@ static struct void_casobj_entry entry(uint8_t type, const char *name, uint32_t m
 static size_t sample_dir(uint8_t *buf, size_t cap)
 {
     struct void_casobj_entry ents[] = {
-        entry(VOID_CAS_FILE, "a file", 0644),    entry(VOID_CAS_DIR, "b", 0755),
-        entry(VOID_CAS_SYMLINK, "bb", 0777),     entry(VOID_CAS_FILE, "new\nline", 0600),
+        entry(VOID_CAS_FILE, "a file", 0644),
+        entry(VOID_CAS_DIR, "b", 0755),
+        entry(VOID_CAS_SYMLINK, "bb", 0777),
+        entry(VOID_CAS_FILE, "new\nline", 0600),
         entry(VOID_CAS_FILE, "\xc3\xa9t\xc3\xa9", 04755),
     };
     size_t len;

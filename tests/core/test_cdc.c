@@ -3,18 +3,22 @@
  * determinism, and the property that matters for dedup: an edit in the
  * middle of a large file changes only the chunks next to it.
  */
+/* cmocka.h needs these first, in this order. */
+/* clang-format off */
 #include <setjmp.h>
 #include <stdarg.h>
 #include <stddef.h>
 #include <stdint.h>
 #include <cmocka.h>
-#include <stdlib.h>
-#include <string.h>
+/* clang-format on */
 
 #include "void/cdc.h"
 #include "void/error.h"
 #include "void/hash.h"
 #include "void/prng.h"
+
+#include <stdlib.h>
+#include <string.h>
 
 static uint8_t *random_bytes(size_t n, uint64_t seed)
 {
@@ -57,8 +61,11 @@ static void test_cdc_rejects_bad_config(void **state)
     (void)state;
     struct void_cdc c;
     struct void_cdc_config bad[] = {
-        {4096, 4096, 65536}, {4096, 65536, 65536}, {4096, 3000 * 4, 65536},
-        {32, 1024, 4096},    {4096, 8192, 64u << 20},
+        {4096, 4096, 65536},
+        {4096, 65536, 65536},
+        {4096, 3000 * 4, 65536},
+        {32, 1024, 4096},
+        {4096, 8192, 64u << 20},
     };
     for (size_t i = 0; i < sizeof(bad) / sizeof(bad[0]); i++) {
         assert_int_equal(void_cdc_init(&c, &bad[i]), VOID_EINVAL);

@@ -14,6 +14,10 @@
  * backwards, and the correction never changes faster than
  * slew_ppm_max + freq_ppm_max. After a settling time, the virtual clock must
  * stay within the stated bound of true time (VIRTUAL_ERR_BOUND_NS).
+ *
+ * A failure prints its seed. VOID_CLOCKDISC_SEED_OFFSET=k shifts every
+ * scenario's seed by k (to explore), VOID_CLOCKDISC_TRACE=1 prints one line
+ * per simulated minute (to debug).
  */
 /* cmocka.h needs these first, in this order. */
 /* clang-format off */
@@ -65,6 +69,7 @@ struct sim {
     struct void_clockdisc disc;
     int64_t t_ns;      /* true time */
     int64_t settle_ns; /* accuracy is measured from here on */
+    int trace;         /* VOID_CLOCKDISC_TRACE set: print a line per minute */
     uint64_t next_tick_sys;
     /* observations */
     uint64_t last_virtual;
@@ -99,6 +104,7 @@ static void sim_init(struct sim *w, uint64_t seed, uint32_t n, double drift, int
     w->drift = drift;
     w->sys0_ns = sys0_ns;
     w->settle_ns = SETTLE_NS;
+    w->trace = getenv("VOID_CLOCKDISC_TRACE") != NULL;
     for (uint32_t i = 0; i < n; i++) {
         struct sim_server *s = &w->servers[i];
         /* asymmetric paths: forward 0.2-1.2 ms, back 0.1-0.5 ms */
@@ -183,6 +189,27 @@ static void sim_check(struct sim *w)
     w->last_sys = sys;
 }
 
+/* One line per simulated minute on stderr, for VOID_CLOCKDISC_TRACE=1. */
+static void sim_trace(const struct sim *w)
+{
+    const struct void_clockdisc *d = &w->disc;
+    fprintf(stderr,
+            "seed %llu T=%5llds corr=%.3fms combined=%.3fms phase=%.3fms freq=%+.2fppm "
+            "err=%.3fms poll0=%llus states=",
+            (unsigned long long)w->seed,
+            (long long)(w->t_ns / S),
+            d->corr_ns / 1e6,
+            (double)d->combined_offset_ns / 1e6,
+            d->phase_ns / 1e6,
+            void_clockdisc_freq_ppm(d),
+            ((double)(int64_t)(w->last_virtual - EPOCH_NS) - (double)w->t_ns) / 1e6,
+            (unsigned long long)(d->servers[0].poll_ns / S));
+    for (uint32_t i = 0; i < w->n; i++) {
+        fprintf(stderr, "%s%s", i ? "," : "", void_clockdisc_state_name(d->servers[i].state));
+    }
+    fprintf(stderr, "\n");
+}
+
 /* Runs the world until true time end_ns. */
 static void sim_run(struct sim *w, int64_t end_ns)
 {
@@ -203,20 +230,8 @@ static void sim_run(struct sim *w, int64_t end_ns)
             }
         }
         sim_check(w);
-        if (getenv("TRACE") && w->t_ns % (60 * S) == 0) {
-            fprintf(stderr,
-                    "T=%4llds corr=%.3fms comb=%.3fms phase=%.3fms freq=%.2f err=%.3fms poll=%llus "
-                    "st=%d%d%d\n",
-                    (long long)(w->t_ns / S),
-                    w->disc.corr_ns / 1e6,
-                    w->disc.combined_offset_ns / 1e6,
-                    w->disc.phase_ns / 1e6,
-                    void_clockdisc_freq_ppm(&w->disc),
-                    ((double)(int64_t)(w->last_virtual - EPOCH_NS) - (double)w->t_ns) / 1e6,
-                    (unsigned long long)(w->disc.servers[0].poll_ns / S),
-                    w->disc.servers[0].state,
-                    w->disc.servers[1].state,
-                    w->disc.servers[2].state);
+        if (w->trace && w->t_ns % (60 * S) == 0) {
+            sim_trace(w);
         }
     }
 }
@@ -361,6 +376,36 @@ static void test_clockdisc_slews_at_bounded_rate_never_jumps(void **state)
     assert_converged(&w);
 }
 
+static struct void_ntp_sample sample_at(int64_t offset_ns)
+{
+    struct void_ntp_sample s = {.offset_ns = offset_ns, .delay_ns = 200 * US, .stratum = 1};
+    return s;
+}
+
+/* Setup: two cores with step_before_first_read, one server 2 s ahead.
+ * Action: a sample to each; read the first core's clock only after the
+ * sample, the second's before it. Expected: the unread core takes the 2 s
+ * at once; the core that was already read slews (no visible step). */
+static void test_clockdisc_steps_only_before_first_read(void **state)
+{
+    (void)state;
+    struct void_clockdisc a, b;
+    struct void_clockdisc_config c = {.count_servers = 1, .step_before_first_read = 1};
+    assert_int_equal(void_clockdisc_init(&a, &c), 0);
+    assert_int_equal(void_clockdisc_init(&b, &c), 0);
+    struct void_ntp_sample s = sample_at(2 * S);
+    uint64_t t = 100 * (uint64_t)S;
+    uint64_t before = void_clockdisc_now(&b, t);
+    assert_int_equal(void_clockdisc_sample(&a, 0, t, &s), 0);
+    assert_int_equal(void_clockdisc_sample(&b, 0, t, &s), 0);
+    assert_int_equal(void_clockdisc_now(&a, t + MS), t + MS + 2 * S);
+    uint64_t after = void_clockdisc_now(&b, t + MS);
+    assert_true(after >= before);
+    assert_true(after <= t + MS + 1000); /* 1 ms at most 500 ppm: 500 ns of slew */
+    void_clockdisc_fini(&a);
+    void_clockdisc_fini(&b);
+}
+
 /* Setup: a fresh core. Action: read the virtual clock at system time 10 s,
  * then at 5 s (the system clock stepped back). Expected: the second reading
  * is not below the first. */
@@ -376,12 +421,6 @@ static void test_clockdisc_now_holds_when_system_clock_steps_back(void **state)
     assert_true(b >= a);
     assert_int_equal(void_clockdisc_now(&d, 11 * (uint64_t)S), 11 * (uint64_t)S);
     void_clockdisc_fini(&d);
-}
-
-static struct void_ntp_sample sample_at(int64_t offset_ns)
-{
-    struct void_ntp_sample s = {.offset_ns = offset_ns, .delay_ns = 200 * US, .stratum = 1};
-    return s;
 }
 
 /* Setup: two servers that disagree by 1 s. Action: one sample from each.
@@ -440,6 +479,99 @@ static void test_clockdisc_kod_rate_backs_off_and_deny_drops(void **state)
     void_clockdisc_fini(&d);
 }
 
+/* Setup: 5 servers fed by an adversary: random offsets up to +-2^61 ns,
+ * random delays and root distances, samples for random (also denied and
+ * out-of-range) servers at random times, random KoDs, ticks, and a system
+ * clock that sometimes steps back. Action: 20000 random inputs per seed.
+ * Expected: no crash or sanitizer report, the virtual clock never
+ * decreases, and the correction never moves faster than the rate bound. */
+static void test_clockdisc_survives_byzantine_inputs(void **state)
+{
+    (void)state;
+    for (uint64_t seed = 1; seed <= 5; seed++) {
+        struct void_prng p;
+        void_prng_seed(&p, seed);
+        struct void_clockdisc d;
+        struct void_clockdisc_config c = {.count_servers = 5, .poll_min_ns = 1 * S};
+        assert_int_equal(void_clockdisc_init(&d, &c), 0);
+        uint64_t sys = 1795000000ull * S, last_v = 0, last_sys = sys;
+        int64_t last_corr = 0;
+        for (int k = 0; k < 20000; k++) {
+            sys += void_prng_below(&p, 2 * (uint64_t)S);
+            if (void_prng_chance(&p, 1, 50)) {
+                sys -= void_prng_below(&p, 10 * (uint64_t)S); /* the system clock steps back */
+            }
+            uint32_t srv = (uint32_t)void_prng_below(&p, 6), mask;
+            struct void_ntp_sample smp = {
+                .offset_ns = (int64_t)void_prng_next(&p) >> 3,
+                .delay_ns = (int64_t)void_prng_below(&p, 10 * (uint64_t)S),
+                .root_delay_ns = (int64_t)void_prng_below(&p, 16 * (uint64_t)S),
+                .root_disp_ns = (int64_t)void_prng_below(&p, 8 * (uint64_t)S),
+                .stratum = (uint8_t)void_prng_below(&p, 16)};
+            if (void_prng_chance(&p, 1, 3)) {
+                smp.offset_ns = (int64_t)void_prng_below(&p, 2 * MS) - MS; /* near the truth */
+            }
+            switch (void_prng_below(&p, 4)) {
+            case 0:
+                void_clockdisc_tick(&d, sys, &mask);
+                break;
+            case 1:
+                void_clockdisc_kod(&d, srv, sys, VOID_ENTP_KOD_RATE - (int)void_prng_below(&p, 4));
+                break;
+            default:
+                (void)void_clockdisc_sample(&d, srv, sys, &smp);
+                break;
+            }
+            uint64_t v = void_clockdisc_now(&d, sys);
+            assert_true(v >= last_v);
+            int64_t corr = void_clockdisc_correction_ns(&d);
+            if (sys > last_sys) {
+                double bound = 1000e-6 * (double)(sys - last_sys) + 2.0;
+                assert_true((double)llabs(corr - last_corr) <= bound);
+                last_sys = sys;
+                last_corr = corr;
+            }
+            last_v = v;
+        }
+        void_clockdisc_fini(&d);
+    }
+}
+
+/* Setup: one server, poll bounds 16..128 s. Action: answer 4 polls, then 4
+ * more, then 4 more; then miss two polls. Expected: the interval doubles
+ * after each run of 4 answers up to the 128 s maximum, halves on each miss,
+ * and the reach register shows the answered and missed polls. */
+static void test_clockdisc_poll_interval_adapts_within_bounds(void **state)
+{
+    (void)state;
+    struct void_clockdisc d;
+    struct void_clockdisc_config c = {
+        .count_servers = 1, .poll_min_ns = 16 * S, .poll_max_ns = 128 * S, .unreach_polls = 8};
+    assert_int_equal(void_clockdisc_init(&d, &c), 0);
+    uint64_t sys = 1000 * S, next = 0;
+    uint32_t mask;
+    struct void_ntp_sample smp = sample_at(0);
+    static const uint64_t want[] = {32, 64, 128};
+    for (int run = 0; run < 3; run++) {
+        for (int k = 0; k < 4; k++) {
+            next = void_clockdisc_tick(&d, sys, &mask);
+            assert_int_equal(mask, 1);
+            assert_int_equal(void_clockdisc_sample(&d, 0, sys + MS, &smp), 0);
+            sys = next;
+        }
+        assert_int_equal(d.servers[0].poll_ns, want[run] * S);
+    }
+    assert_int_equal(d.servers[0].reach, 0xff);
+    for (int k = 0; k < 3; k++) { /* the third tick counts the second miss */
+        next = void_clockdisc_tick(&d, sys, &mask);
+        assert_int_equal(mask, 1);
+        sys = next;
+    }
+    assert_int_equal(d.servers[0].poll_ns, 32 * S);
+    assert_int_equal(d.servers[0].reach, 0xf8);
+    void_clockdisc_fini(&d);
+}
+
 /* Setup: configs with no servers, too many servers, max poll below min
  * poll, and an absurd slew rate. Action: init each. Expected: VOID_EINVAL. */
 static void test_clockdisc_init_rejects_bad_config(void **state)
@@ -472,8 +604,11 @@ int main(void)
         cmocka_unit_test(test_clockdisc_falseticker_stays_out_when_an_honest_server_dies),
         cmocka_unit_test(test_clockdisc_slews_at_bounded_rate_never_jumps),
         cmocka_unit_test(test_clockdisc_now_holds_when_system_clock_steps_back),
+        cmocka_unit_test(test_clockdisc_steps_only_before_first_read),
         cmocka_unit_test(test_clockdisc_two_disagreeing_servers_have_no_majority),
         cmocka_unit_test(test_clockdisc_kod_rate_backs_off_and_deny_drops),
+        cmocka_unit_test(test_clockdisc_survives_byzantine_inputs),
+        cmocka_unit_test(test_clockdisc_poll_interval_adapts_within_bounds),
         cmocka_unit_test(test_clockdisc_init_rejects_bad_config),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);

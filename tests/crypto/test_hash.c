@@ -2,17 +2,21 @@
  * Tests of the SHA-256 wrapper: published test vectors, agreement between
  * the OpenSSL and libsodium implementations, and the hex codec.
  */
+/* cmocka.h needs these first, in this order. */
+/* clang-format off */
 #include <setjmp.h>
 #include <stdarg.h>
 #include <stddef.h>
 #include <stdint.h>
 #include <cmocka.h>
-#include <stdlib.h>
-#include <string.h>
+/* clang-format on */
 
 #include "void/error.h"
 #include "void/hash.h"
 #include "void/prng.h"
+
+#include <stdlib.h>
+#include <string.h>
 
 /* SHA-256("abc") and SHA-256("") match FIPS 180-2 / well-known digests. */
 static void test_hash_matches_published_vectors(void **state)

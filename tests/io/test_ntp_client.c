@@ -24,6 +24,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <time.h>
+#include <unistd.h>
 #include <uv.h>
 
 #define MS 1000000ull
@@ -50,7 +51,8 @@ enum fake_kind {
 
 struct fake {
     uv_udp_t sock, other;
-    struct sockaddr_in addr;
+    struct sockaddr_storage addr;
+    int ipv6; /* listen on [::1] instead of 127.0.0.1 */
     enum fake_kind script[SCRIPT_MAX][REPLIES_MAX];
     uint32_t count_script;
     uint32_t count_requests;
@@ -156,12 +158,26 @@ static void fake_start(struct fake *f, uv_loop_t *loop)
     assert_int_equal(uv_udp_init(loop, &f->sock), 0);
     assert_int_equal(uv_udp_init(loop, &f->other), 0);
     f->sock.data = f->other.data = f;
-    uv_ip4_addr("127.0.0.1", 0, &f->addr);
+    if (f->ipv6) {
+        uv_ip6_addr("::1", 0, (struct sockaddr_in6 *)&f->addr);
+    } else {
+        uv_ip4_addr("127.0.0.1", 0, (struct sockaddr_in *)&f->addr);
+    }
     assert_int_equal(uv_udp_bind(&f->sock, (const struct sockaddr *)&f->addr, 0), 0);
     assert_int_equal(uv_udp_bind(&f->other, (const struct sockaddr *)&f->addr, 0), 0);
     int len = sizeof(f->addr);
     assert_int_equal(uv_udp_getsockname(&f->sock, (struct sockaddr *)&f->addr, &len), 0);
     assert_int_equal(uv_udp_recv_start(&f->sock, fake_alloc, fake_recv), 0);
+}
+
+/* "127.0.0.1:PORT" or "[::1]:PORT" for the client's config. */
+static void fake_name(const struct fake *f, char *buf, size_t cap)
+{
+    if (f->ipv6) {
+        snprintf(buf, cap, "[::1]:%u", ntohs(((const struct sockaddr_in6 *)&f->addr)->sin6_port));
+    } else {
+        snprintf(buf, cap, "127.0.0.1:%u", ntohs(((const struct sockaddr_in *)&f->addr)->sin_port));
+    }
 }
 
 static void fake_close(struct fake *f)
@@ -177,7 +193,8 @@ struct rig {
     struct void_ntp_client client;
     uv_timer_t deadline;
     char server[64];
-    int closed;
+    int stop_on;       /* an event code that ends the run early (after a grace period) */
+    uint64_t grace_ms; /* how long to keep watching after stop_on */
 };
 
 static void rig_closed(struct void_ntp_client *c)
@@ -193,11 +210,25 @@ static void on_deadline(uv_timer_t *t)
     uv_close((uv_handle_t *)&r->deadline, NULL);
 }
 
+/* Ends the run grace_ms after the event stop_on, e.g. to check that
+ * nothing else happens after a KoD DENY, without a fixed run time that a
+ * slow machine could overrun. */
+static void rig_event(void *ctx, uint32_t server, int rc)
+{
+    struct rig *r = ctx;
+    (void)server;
+    if (r->stop_on != 0 && rc == r->stop_on) {
+        uv_timer_start(&r->deadline, on_deadline, r->grace_ms, 0);
+    }
+}
+
 static void rig_run(struct rig *r, struct void_ntp_client_config *cfg, uint64_t run_ms)
 {
+    cfg->on_event = rig_event;
+    cfg->event_ctx = r;
     uv_loop_init(&r->loop);
     fake_start(&r->fake, &r->loop);
-    snprintf(r->server, sizeof(r->server), "127.0.0.1:%u", ntohs(r->fake.addr.sin_port));
+    fake_name(&r->fake, r->server, sizeof(r->server));
     const char *servers[] = {r->server};
     cfg->servers = servers;
     cfg->count_servers = 1;
@@ -250,7 +281,9 @@ static void test_ntp_client_rejects_and_counts_bad_replies(void **state)
     struct void_ntp_client_config cfg = {
         .disc = {.poll_min_ns = 40 * MS, .poll_max_ns = 160 * MS, .unreach_polls = 100},
         .timeout_ms = 25};
-    rig_run(&r, &cfg, 1200);
+    r.stop_on = VOID_ENTP_KOD_DENY;
+    r.grace_ms = 300; /* the 40 ms poll would have fired 7 more times */
+    rig_run(&r, &cfg, 20000);
     const struct void_ntp_client_server *s = &r.client.servers[0];
     assert_int_equal(f->count_requests, 11);
     assert_int_equal(s->count_sent, 11);
@@ -263,6 +296,48 @@ static void test_ntp_client_rejects_and_counts_bad_replies(void **state)
     assert_int_equal(r.client.disc.servers[0].poll_floor_ns, 80 * MS);
     assert_int_equal(r.client.disc.servers[0].count_samples, 2);
     assert_int_equal(s->last_error, VOID_ENTP_KOD_DENY);
+}
+
+static int have_ipv6_loopback(void)
+{
+    int fd = socket(AF_INET6, SOCK_DGRAM, 0);
+    struct sockaddr_in6 a;
+    memset(&a, 0, sizeof(a));
+    a.sin6_family = AF_INET6;
+    a.sin6_addr = in6addr_loopback;
+    int ok = fd >= 0 && bind(fd, (const struct sockaddr *)&a, sizeof(a)) == 0;
+    if (fd >= 0) {
+        close(fd);
+    }
+    return ok;
+}
+
+/* Setup: the fake server on [::1], answering validly, once also from
+ * another port. Action: 6 polls 30 ms apart. Expected: the IPv6 path
+ * (bracketed address, source check) accepts the genuine replies and counts
+ * the one from the wrong port as unexpected. */
+static void test_ntp_client_works_over_ipv6(void **state)
+{
+    (void)state;
+    static struct rig r;
+    memset(&r, 0, sizeof(r));
+    if (!have_ipv6_loopback()) {
+        skip(); /* e.g. a container started with IPv6 disabled */
+    }
+    r.fake.ipv6 = 1;
+    script(&r.fake, 0, F_VALID, F_END, F_END);
+    script(&r.fake, 1, F_VALID, F_END, F_END);
+    script(&r.fake, 2, F_OTHER_SOURCE, F_VALID, F_END);
+    struct void_ntp_client_config cfg = {.disc = {.poll_min_ns = 30 * MS, .poll_max_ns = 30 * MS},
+                                         .timeout_ms = 20};
+    rig_run(&r, &cfg, 200);
+    const struct void_ntp_client_server *s = &r.client.servers[0];
+    assert_int_equal(s->addr.ss_family, AF_INET6);
+    assert_true(s->count_accepted >= 4);
+    /* every request was answered; only the last may be cut off by the end */
+    assert_true(s->count_accepted + 1 >= r.fake.count_requests);
+    assert_int_equal(s->count_unexpected, 1);
+    assert_int_equal(r.client.disc.servers[0].state, VOID_CLOCKDISC_TRUECHIMER);
 }
 
 /* Setup: a fake server that never answers. Action: run 10 polls of 30 ms
@@ -320,7 +395,7 @@ static void test_ntp_client_hlc_runs_on_disciplined_clock(void **state)
      * HLC while the client runs. */
     uv_loop_init(&r.loop);
     fake_start(&r.fake, &r.loop);
-    snprintf(r.server, sizeof(r.server), "127.0.0.1:%u", ntohs(r.fake.addr.sin_port));
+    fake_name(&r.fake, r.server, sizeof(r.server));
     const char *servers[] = {r.server};
     cfg.servers = servers;
     cfg.count_servers = 1;
@@ -403,6 +478,7 @@ int main(void)
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_ntp_client_rejects_and_counts_bad_replies),
         cmocka_unit_test(test_ntp_client_times_out_silent_server),
+        cmocka_unit_test(test_ntp_client_works_over_ipv6),
         cmocka_unit_test(test_ntp_client_hlc_runs_on_disciplined_clock),
         cmocka_unit_test(test_ntp_client_parses_and_resolves_addresses),
     };

@@ -50,8 +50,20 @@ void cas_write_random_file(const char *path, size_t len, uint64_t seed)
 }
 
 static const char *const name_parts[] = {
-    "a", "b", "file", "with space", "new\nline", "\xc3\xa9t\xc3\xa9", "\xe6\x97\xa5\xe6\x9c\xac",
-    "x.txt", ".hidden", "-dash", "tab\there", "UPPER", "z", "emoji\xf0\x9f\x98\x80",
+    "a",
+    "b",
+    "file",
+    "with space",
+    "new\nline",
+    "\xc3\xa9t\xc3\xa9",
+    "\xe6\x97\xa5\xe6\x9c\xac",
+    "x.txt",
+    ".hidden",
+    "-dash",
+    "tab\there",
+    "UPPER",
+    "z",
+    "emoji\xf0\x9f\x98\x80",
 };
 
 static void random_name(struct void_prng *p, char *out, size_t cap, unsigned serial)
@@ -94,7 +106,8 @@ uint64_t cas_tree_make(const char *root, uint64_t seed, const struct cas_tree_co
     }
     for (unsigned i = 0; i < c->dirs && ndirs < MAX_DIRS; i++) {
         /* Bias towards the newest directory, which makes deep chains. */
-        unsigned parent = void_prng_chance(&p, 1, 2) ? ndirs - 1 : (unsigned)void_prng_below(&p, ndirs);
+        unsigned parent =
+            void_prng_chance(&p, 1, 2) ? ndirs - 1 : (unsigned)void_prng_below(&p, ndirs);
         if (depth[parent] >= c->depth_max) {
             parent = 0;
         }
@@ -206,7 +219,8 @@ static int compare_entry(const char *pa, const char *pb)
         return -1;
     }
     if (!S_ISLNK(sa.st_mode) && (sa.st_mode & 07777) != (sb.st_mode & 07777)) {
-        fprintf(stderr, "compare: mode %o vs %o at %s\n", sa.st_mode & 07777, sb.st_mode & 07777, pa);
+        fprintf(
+            stderr, "compare: mode %o vs %o at %s\n", sa.st_mode & 07777, sb.st_mode & 07777, pa);
         return -1;
     }
     if (S_ISLNK(sa.st_mode)) {

@@ -11,11 +11,11 @@
 #include <stdint.h>
 
 struct cas_tree_config {
-    unsigned files;        /* regular files to create */
-    unsigned dirs;         /* directories to create */
-    unsigned symlinks;     /* symlinks to create */
-    size_t file_size_max;  /* most files are small; a few reach this */
-    unsigned depth_max;    /* deepest nesting */
+    unsigned files;       /* regular files to create */
+    unsigned dirs;        /* directories to create */
+    unsigned symlinks;    /* symlinks to create */
+    size_t file_size_max; /* most files are small; a few reach this */
+    unsigned depth_max;   /* deepest nesting */
 };
 
 /* Creates a random tree under root (which must not exist) from seed.

@@ -4,24 +4,28 @@
  * and missing-block detection, refusal of directories that are not
  * stores, and gc running concurrently with puts in another process.
  */
+/* cmocka.h needs these first, in this order. */
+/* clang-format off */
 #include <setjmp.h>
 #include <stdarg.h>
 #include <stddef.h>
 #include <stdint.h>
 #include <cmocka.h>
-#include <stdio.h>
-#include <stdlib.h>
-#include <string.h>
-#include <fcntl.h>
-#include <sys/stat.h>
-#include <sys/wait.h>
-#include <unistd.h>
+/* clang-format on */
 
 #include "lib/cas_tree.h"
 #include "store/cas_int.h"
 #include "void/cas.h"
 #include "void/error.h"
 #include "void/prng.h"
+
+#include <fcntl.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <sys/wait.h>
+#include <unistd.h>
 
 struct fixture {
     char dir[256];
@@ -302,8 +306,8 @@ static void test_cas_gc_never_frees_reachable_and_frees_the_rest(void **state)
     assert_fsck_clean(&f->cas);
 }
 
-/* Setup: a stored file. Action: overwrite one chunk's record with other
- * bytes, then delete another chunk, directly in LMDB. Expected: get fails
+/* Setup: a stored file. Action: flip bits of one chunk in its pack file,
+ * then delete another chunk's record directly in LMDB. Expected: get fails
  * with VOID_ECAS_HASH_MISMATCH, then VOID_ECAS_MISSING; fsck counts one
  * corrupted and one missing block. */
 static void test_cas_detects_corrupted_and_missing_blocks(void **state)
@@ -329,16 +333,25 @@ static void test_cas_detects_corrupted_and_missing_blocks(void **state)
     free(obj);
 
     MDB_txn *txn;
-    assert_int_equal(mdb_txn_begin(f->cas.env, NULL, 0, &txn), 0);
+    assert_int_equal(mdb_txn_begin(f->cas.env, NULL, MDB_RDONLY, &txn), 0);
     MDB_val k = {VOID_HASH_SIZE, c0.hash.b}, v;
     assert_int_equal(mdb_get(txn, f->cas.blocks, &k, &v), 0);
-    uint8_t *copy = malloc(v.mv_size);
-    memcpy(copy, v.mv_data, v.mv_size);
-    copy[v.mv_size - 1] ^= 0x55; /* flip bits in the payload */
-    MDB_val nv = {v.mv_size, copy};
-    assert_int_equal(mdb_put(txn, f->cas.blocks, &k, &nv, 0), 0);
-    assert_int_equal(mdb_txn_commit(txn), 0);
-    free(copy);
+    uint32_t pack, plen;
+    uint64_t off;
+    assert_int_equal(void__cas_record_locator(&v, &pack, &off, &plen), 0);
+    mdb_txn_abort(txn);
+    /* Flip bits in the chunk's payload inside its pack file. */
+    char path[600];
+    if (snprintf(path, sizeof(path), "%s/packs/%08x.pack", f->store, (unsigned)pack) < 0) {
+        abort();
+    }
+    int pfd = open(path, O_RDWR);
+    assert_true(pfd >= 0);
+    uint8_t byte;
+    assert_int_equal(pread(pfd, &byte, 1, (off_t)(off + plen - 1)), 1);
+    byte ^= 0x55;
+    assert_int_equal(pwrite(pfd, &byte, 1, (off_t)(off + plen - 1)), 1);
+    close(pfd);
 
     int fd = open("/dev/null", O_WRONLY);
     assert_int_equal(void_cas_get_fd(&f->cas, &r.root, fd, NULL, NULL), VOID_ECAS_HASH_MISMATCH);
@@ -469,12 +482,12 @@ int main(void)
         cmocka_unit_test_setup_teardown(test_cas_random_trees_round_trip, setup, teardown),
         cmocka_unit_test_setup_teardown(test_cas_identical_content_stored_once, setup, teardown),
         cmocka_unit_test_setup_teardown(test_cas_stream_put_matches_file_put, setup, teardown),
-        cmocka_unit_test_setup_teardown(test_cas_gc_never_frees_reachable_and_frees_the_rest,
-                                        setup, teardown),
-        cmocka_unit_test_setup_teardown(test_cas_detects_corrupted_and_missing_blocks, setup,
-                                        teardown),
-        cmocka_unit_test_setup_teardown(test_cas_refuses_directories_that_are_not_stores, setup,
-                                        teardown),
+        cmocka_unit_test_setup_teardown(
+            test_cas_gc_never_frees_reachable_and_frees_the_rest, setup, teardown),
+        cmocka_unit_test_setup_teardown(
+            test_cas_detects_corrupted_and_missing_blocks, setup, teardown),
+        cmocka_unit_test_setup_teardown(
+            test_cas_refuses_directories_that_are_not_stores, setup, teardown),
         cmocka_unit_test_setup_teardown(test_cas_gc_concurrent_with_puts, setup, teardown),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);

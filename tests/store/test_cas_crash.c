@@ -9,11 +9,20 @@
  * VOID_CAS_CRASH_ITERS sets the number of kills (default 8, about 20 s
  * under ASan); VOID_CAS_CRASH_SEED the seed (printed on failure).
  */
+/* cmocka.h needs these first, in this order. */
+/* clang-format off */
 #include <setjmp.h>
 #include <stdarg.h>
 #include <stddef.h>
 #include <stdint.h>
 #include <cmocka.h>
+/* clang-format on */
+
+#include "lib/cas_tree.h"
+#include "void/cas.h"
+#include "void/error.h"
+#include "void/prng.h"
+
 #include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -21,11 +30,6 @@
 #include <sys/wait.h>
 #include <time.h>
 #include <unistd.h>
-
-#include "lib/cas_tree.h"
-#include "void/cas.h"
-#include "void/error.h"
-#include "void/prng.h"
 
 static struct void_cas_config store_config(int create)
 {
@@ -75,8 +79,10 @@ static void check_store(const char *store, const char *src, const char *dst, uin
     assert_int_equal(void_cas_fsck(&cas, &fr, NULL, NULL), 0);
     if (fr.corrupted || fr.missing || fr.bad_refcounts) {
         fail_msg("seed %llu: fsck after kill: %llu corrupted, %llu missing, %llu bad refcounts",
-                 (unsigned long long)seed, (unsigned long long)fr.corrupted,
-                 (unsigned long long)fr.missing, (unsigned long long)fr.bad_refcounts);
+                 (unsigned long long)seed,
+                 (unsigned long long)fr.corrupted,
+                 (unsigned long long)fr.missing,
+                 (unsigned long long)fr.bad_refcounts);
     }
     struct void_cas_put_result r;
     assert_int_equal(void_cas_put_path(&cas, src, "checked", NULL, NULL, &r), 0);
@@ -149,13 +155,13 @@ static void test_cas_survives_sigkill_at_random_points(void **state)
         waitpid(pid, &status, 0);
         killed_running += WIFSIGNALED(status);
         if (WIFEXITED(status)) {
-            fail_msg("seed %llu: child exited with %d", (unsigned long long)seed,
-                     WEXITSTATUS(status));
+            fail_msg(
+                "seed %llu: child exited with %d", (unsigned long long)seed, WEXITSTATUS(status));
         }
         check_store(store, src, dst, seed);
     }
-    print_message("one put: %.0f ms; %d of %d children killed mid-run\n", put_s * 1e3,
-                  killed_running, iters);
+    print_message(
+        "one put: %.0f ms; %d of %d children killed mid-run\n", put_s * 1e3, killed_running, iters);
     cas_rmrf(dir);
 }
 
