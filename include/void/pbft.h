@@ -291,6 +291,7 @@ struct void_pbft {
     void_view view;
     int view_changing;      /* 1 between sending VIEW-CHANGE and installing NEW-VIEW */
     uint32_t vc_attempts;   /* consecutive failed views, for the backoff */
+    int vc_timer_armed;     /* 2f+1 view changes for our view are in: NEW-VIEW is due */
     void_seq low;           /* stable checkpoint = low watermark */
     uint8_t low_digest[VOID_PBFT_DIGEST_SIZE];
     uint8_t genesis_digest[VOID_PBFT_DIGEST_SIZE]; /* digest of the empty state (checkpoint 0) */

@@ -1304,6 +1304,7 @@ int void_pbft_step_timer(struct void_pbft *r, uint64_t now_ns, enum void_pbft_ti
         }
         break;
     case VOID_PBFT_TIMER_VIEW_CHANGE:
+        r->vc_timer_armed = 0;
         if (r->view_changing) {
             void__pbft_start_view_change(r, now_ns, r->view + 1, out);
         }

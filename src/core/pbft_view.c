@@ -291,6 +291,7 @@ static void install_new_view(struct void_pbft *r, uint64_t now_ns, void_view vie
     r->stats.view_changes++;
     void__pbft_persist_view(r, out);
     void__pbft_timer_cancel(r, out, VOID_PBFT_TIMER_VIEW_CHANGE);
+    r->vc_timer_armed = 0;
     for (uint32_t i = 0; i < r->pending_count; i++) {
         r->pending[i].batched = 0;
     }
@@ -530,6 +531,31 @@ static void vc_store(struct void_pbft *r, uint32_t sender, void_view view, const
     memcpy(vc->digest, digest, VOID_PBFT_DIGEST_SIZE);
 }
 
+/* The NEW-VIEW timer runs only once 2f+1 view changes for our view (or
+ * later ones) are in
+ * (TOCS'02 4.5.2): before that, the new primary cannot be blamed, and a
+ * replica that timed out alone must not race ahead of the others (it waits,
+ * and joins them when f+1 of them are in a higher view). The timeout doubles
+ * with each failed view. */
+static void arm_view_change_timer(struct void_pbft *r, struct void_pbft_out *out)
+{
+    if (!r->view_changing || r->vc_timer_armed) {
+        return;
+    }
+    /* A view change for a higher view also gives up on ours. */
+    uint32_t count = 0;
+    for (uint32_t i = 0; i < r->cfg.n; i++) {
+        count += r->vc[i].len > 0 && r->vc[i].view >= r->view;
+    }
+    if (count < void__pbft_quorum(r)) {
+        return;
+    }
+    VOID_ASSERT(r->vc_attempts >= 1);
+    uint32_t shift = r->vc_attempts - 1 < 10 ? r->vc_attempts - 1 : 10;
+    void__pbft_timer_set(r, out, VOID_PBFT_TIMER_VIEW_CHANGE, r->cfg.view_change_timeout_ns << shift);
+    r->vc_timer_armed = 1;
+}
+
 void void__pbft_start_view_change(struct void_pbft *r, uint64_t now_ns, void_view view, struct void_pbft_out *out)
 {
     VOID_ASSERT(view > r->view || (view == r->view && r->view_changing));
@@ -553,8 +579,9 @@ void void__pbft_start_view_change(struct void_pbft *r, uint64_t now_ns, void_vie
         vc_store(r, r->cfg.self, view, frame, len, digest);
         void__pbft_send(r, out, VOID_PBFT_TO_ALL, VOID_MSG_VIEW_CHANGE, frame, len);
     }
-    uint32_t shift = r->vc_attempts - 1 < 10 ? r->vc_attempts - 1 : 10;
-    void__pbft_timer_set(r, out, VOID_PBFT_TIMER_VIEW_CHANGE, r->cfg.view_change_timeout_ns << shift);
+    r->vc_timer_armed = 0;
+    void__pbft_timer_cancel(r, out, VOID_PBFT_TIMER_VIEW_CHANGE);
+    arm_view_change_timer(r, out);
     check_new_view(r, now_ns, out);
     try_install_new_view(r, now_ns, out);
 }
@@ -632,6 +659,7 @@ void void__pbft_on_view_change(struct void_pbft *r,
         return;
     }
     vc_store(r, fr->sender, m.view, buf, len, digest);
+    arm_view_change_timer(r, out);
     join_higher_view(r, now_ns, out);
     check_new_view(r, now_ns, out);
     try_install_new_view(r, now_ns, out);

@@ -135,11 +135,16 @@ static int gc_free_one(struct gc_ctx *ctx,
     if ((rc = hole_push(ctx, &v, &stored)) != 0) {
         return rc;
     }
-    if ((rc = void__cas_record_decode(ctx->cas, &v, h, &raw, &len, &kind)) != 0) {
+    const uint8_t *rec = v.mv_data;
+    if (v.mv_size >= VOID__CAS_RECORD_HEADER && rec[1] == VOID_CAS_BLOB) {
+        /* A blob has no children: no need to read (or trust) its bytes. */
+        len = (size_t)rec[4] << 24 | (size_t)rec[5] << 16 | (size_t)rec[6] << 8 | rec[7];
+    } else if ((rc = void__cas_record_decode(ctx->cas, &v, h, &raw, &len, &kind)) != 0) {
         return rc == VOID_ENOMEM ? rc : VOID_ECAS_BAD_RECORD;
+    } else {
+        rc = void__cas_children(kind, raw, len, gc_release_child, ctx);
+        free(raw);
     }
-    rc = void__cas_children(kind, raw, len, gc_release_child, ctx);
-    free(raw);
     if (rc == 0) {
         rc = void__cas_err(mdb_del(ctx->txn, ctx->cas->blocks, &k, NULL));
     }

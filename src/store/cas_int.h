@@ -14,12 +14,13 @@
 /* Record in the "blocks" database, keyed by the 32-byte hash:
  *   0 u8 record version (1)   1 u8 kind   2 u8 flags   3 u8 zero
  *   4 u32 raw length (big-endian)   8.. payload (zstd frame if flagged) */
-#define VOID__CAS_RECORD_HEADER  8u
-#define VOID__CAS_RECORD_VERSION 1u
-#define VOID__CAS_FLAG_ZSTD      1u
-#define VOID__CAS_FLAG_PACKED    2u    /* payload is a locator into a pack file */
-#define VOID__CAS_LOCATOR        16u   /* u32 pack id, u64 offset, u32 length */
-#define VOID__CAS_INLINE_MAX     1536u /* smaller blob payloads stay in LMDB */
+#define VOID__CAS_RECORD_HEADER   8u
+#define VOID__CAS_RECORD_VERSION  1u
+#define VOID__CAS_FLAG_ZSTD       1u
+#define VOID__CAS_FLAG_PACKED     2u          /* payload is a locator into a pack file */
+#define VOID__CAS_WRITEBACK_BYTES (16u << 20) /* start writeback every 16 MiB */
+#define VOID__CAS_LOCATOR         16u         /* u32 pack id, u64 offset, u32 length */
+#define VOID__CAS_INLINE_MAX      256u        /* smaller blob payloads stay in LMDB */
 
 /* The appending side of one put's pack file (src/store/cas_pack.c). */
 struct void__cas_pack_writer {
@@ -27,6 +28,7 @@ struct void__cas_pack_writer {
     uint32_t id;
     uint32_t id_hint; /* first id to try */
     uint64_t off;     /* bytes written */
+    uint64_t flushed; /* bytes handed to writeback */
     int dirty;        /* written since the last sync */
     int broken;       /* a failed write could not be rolled back */
 };
