@@ -1,7 +1,8 @@
 # Helpers for the multi-process cluster tests (sourced, not run).
 #
-# Each test calls `cluster_init NAME PORT` with a port range of its own, so
-# tests run in parallel; every node it starts is stopped by the EXIT trap,
+# Each test calls `cluster_init NAME HINT`; it gets free ports of its own
+# (free_port_base), so tests run in parallel, also beside another worktree's
+# run of the same suite; every node it starts is stopped by the EXIT trap,
 # also when an assertion fails. Logs stay in the test directory on failure.
 set -euo pipefail
 
@@ -9,9 +10,36 @@ set -euo pipefail
 : "${VOID_SOURCE_DIR:?VOID_SOURCE_DIR must name the source tree}"
 export VOID_BIN
 
+# A base port P such that P..P+9 and P+1000..P+1009 are free on loopback.
+# Several worktrees may run this suite at once on one machine, so fixed
+# ports would collide; the hint only spreads the tests of one run apart.
+free_port_base() {
+  python3 - "$1" <<'PY'
+import random, socket, sys
+random.seed(int(sys.argv[1]) * 7919 + __import__("os").getpid())
+for _ in range(200):
+    base = random.randrange(20000, 29000, 10)
+    socks = []
+    try:
+        for p in list(range(base, base + 10)) + list(range(base + 1000, base + 1010)):
+            s = socket.socket()
+            s.bind(("127.0.0.1", p))
+            socks.append(s)
+    except OSError:
+        continue
+    finally:
+        for s in socks:
+            s.close()
+    print(base)
+    break
+else:
+    sys.exit("no free port range")
+PY
+}
+
 cluster_init() {
   TEST_NAME=$1
-  TEST_PORT=$2
+  TEST_PORT=$(free_port_base "$2")
   TEST_DIR=$(mktemp -d "/tmp/void-$TEST_NAME-XXXXXX")
   export VOID_CLUSTER_DIR=$TEST_DIR/cluster
   CLIENT=$VOID_CLUSTER_DIR/client.ini

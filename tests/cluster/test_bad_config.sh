@@ -13,10 +13,10 @@ id = 0
 key = k/n0.secret
 data_dir = data0
 [replica.0]
-address = 127.0.0.1:17580
+address = 127.0.0.1:$TEST_PORT
 public_key_file = k/n0.public
 [replica.1]
-address = 127.0.0.1:17581
+address = 127.0.0.1:$((TEST_PORT + 1))
 public_key_file = k/n1.public
 "
 
@@ -36,14 +36,14 @@ expect_refusal() {
 expect_refusal missing_key "${good/k\/n0.secret/k\/nope.secret}" "nope.secret"
 expect_refusal duplicate_id "$good
 [replica.1]
-address = 127.0.0.1:17582
+address = 127.0.0.1:$((TEST_PORT + 2))
 " "duplicate"
-expect_refusal malformed_address "${good/127.0.0.1:17581/127.0.0.1-17581}" "malformed"
+expect_refusal malformed_address "${good/127.0.0.1:$((TEST_PORT + 1))/127.0.0.1-$((TEST_PORT + 1))}" "malformed"
 expect_refusal unknown_key "$good
 [fault]
 dleay_ms = 5
 " "unknown key 'dleay_ms'"
-expect_refusal unreachable_peer "${good/127.0.0.1:17581/no-such-host.invalid:17581}" "no-such-host.invalid"
+expect_refusal unreachable_peer "${good/127.0.0.1:$((TEST_PORT + 1))/no-such-host.invalid:$((TEST_PORT + 1))}" "no-such-host.invalid"
 expect_refusal not_a_number "${good/id = 0/id = zero}" "not a number"
 chmod 644 "$TEST_DIR/k/n0.secret"
 expect_refusal world_readable_key "$good" "chmod"
@@ -53,7 +53,7 @@ chmod 600 "$TEST_DIR/k/n0.secret"
 python3 -c "
 import socket,time,sys
 s=socket.socket(); s.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
-s.bind(('127.0.0.1',17580)); s.listen(1); sys.stdout.write('ready\n'); sys.stdout.flush(); time.sleep(30)" > "$TEST_DIR/holder.out" &
+s.bind(('127.0.0.1',$TEST_PORT)); s.listen(1); sys.stdout.write('ready\n'); sys.stdout.flush(); time.sleep(30)" > "$TEST_DIR/holder.out" &
 holder=$!
 trap 'kill $holder 2>/dev/null || true; cluster_cleanup' EXIT
 wait_for "grep -q ready $TEST_DIR/holder.out" 5

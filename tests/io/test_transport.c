@@ -26,7 +26,32 @@
 #include <time.h>
 #include <unistd.h>
 
-#define BASE_PORT 17400 /* 17400..17409: this test only */
+/* BASE_PORT..BASE_PORT+9, picked free at setup: another worktree may run
+ * this test at the same time on the same machine. */
+static uint16_t BASE_PORT;
+
+/* First base in 20000..29990 (from the pid on) whose 10 ports all bind. */
+static uint16_t pick_base_port(void)
+{
+    for (int attempt = 0; attempt < 1000; attempt++) {
+        uint16_t base =
+            (uint16_t)(20000 + ((unsigned)getpid() * 10u + (unsigned)attempt * 10u) % 10000u);
+        int ok = 1;
+        for (uint16_t p = base; p < base + 10 && ok; p++) {
+            int fd = socket(AF_INET, SOCK_STREAM, 0);
+            struct sockaddr_in a = {.sin_family = AF_INET, .sin_port = htons(p)};
+            a.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+            ok = fd >= 0 && bind(fd, (struct sockaddr *)&a, sizeof(a)) == 0;
+            if (fd >= 0) {
+                close(fd);
+            }
+        }
+        if (ok) {
+            return base;
+        }
+    }
+    return 0;
+}
 
 struct node {
     struct void_transport t;
@@ -148,6 +173,8 @@ static int setup(void **state)
 {
     (void)state;
     assert_int_equal(void_sign_global_init(), 0);
+    BASE_PORT = pick_base_port();
+    assert_true(BASE_PORT != 0);
     uv_loop_init(&loop);
     void_keyring_init(&ring);
     for (uint8_t id = 1; id <= 3; id++) {
