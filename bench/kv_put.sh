@@ -18,6 +18,24 @@ secs=${SECS:-5}
 max=0; for c in $levels; do [ "$c" -gt "$max" ] && max=$c; done
 
 work=$(mktemp -d /tmp/void-bench-kvput-XXXXXX)
+# Free loopback ports: Void at P..P+3 (HTTP P+1000..), etcd at P+100.. (another
+# worktree may be running a bench or the test suite on this machine).
+P=$(python3 - <<'PY'
+import random, socket
+for _ in range(200):
+    base = random.randrange(30000, 39000, 10)
+    ports = [base + i for i in range(4)] + [base + 1000 + i for i in range(4)] + [base + 100 + i for i in range(3)] + [base + 110 + i for i in range(3)]
+    socks = []
+    try:
+        for p in ports:
+            s = socket.socket(); s.bind(("127.0.0.1", p)); socks.append(s)
+    except OSError:
+        continue
+    finally:
+        for s in socks: s.close()
+    print(base); break
+PY
+)
 etcd_pids=()
 cleanup() {
   VOID_BIN=$bin VOID_CLUSTER_DIR=$work/void "$root/scripts/cluster" stop > /dev/null 2>&1 || true
@@ -29,22 +47,22 @@ trap cleanup EXIT
 
 # Void: 4 replicas, warn-level logs, one client key per concurrent client.
 VOID_LOG_LEVEL=warn VOID_BIN=$bin VOID_CLUSTER_DIR=$work/void \
-  "$root/scripts/cluster" start --n 4 --port 17700 --clients "$max" > /dev/null
+  "$root/scripts/cluster" start --n 4 --port "$P" --clients "$max" > /dev/null
 
 # etcd: 3 members, default durability (fsync of the WAL on every commit).
 cluster=""
-for i in 0 1 2; do cluster+="${cluster:+,}e$i=http://127.0.0.1:$((17820 + i))"; done
+for i in 0 1 2; do cluster+="${cluster:+,}e$i=http://127.0.0.1:$((P + 110 + i))"; done
 for i in 0 1 2; do
   etcd --name "e$i" --data-dir "$work/etcd$i" \
-    --listen-client-urls "http://127.0.0.1:$((17810 + i))" \
-    --advertise-client-urls "http://127.0.0.1:$((17810 + i))" \
-    --listen-peer-urls "http://127.0.0.1:$((17820 + i))" \
-    --initial-advertise-peer-urls "http://127.0.0.1:$((17820 + i))" \
+    --listen-client-urls "http://127.0.0.1:$((P + 100 + i))" \
+    --advertise-client-urls "http://127.0.0.1:$((P + 100 + i))" \
+    --listen-peer-urls "http://127.0.0.1:$((P + 110 + i))" \
+    --initial-advertise-peer-urls "http://127.0.0.1:$((P + 110 + i))" \
     --initial-cluster "$cluster" --initial-cluster-state new \
     --initial-cluster-token void-bench --log-level error > "$work/etcd$i.log" 2>&1 &
   etcd_pids+=($!)
 done
-endpoints="127.0.0.1:17810,127.0.0.1:17811,127.0.0.1:17812"
+endpoints="127.0.0.1:$((P + 100)),127.0.0.1:$((P + 101)),127.0.0.1:$((P + 102))"
 for _ in $(seq 1 100); do
   if ETCDCTL_API=3 etcdctl --endpoints "$endpoints" endpoint health > /dev/null 2>&1; then break; fi
   sleep 0.2
