@@ -50,6 +50,21 @@
     X(BAD_LENGTH, "length field does not match the data")                                          \
     X(BAD_FIELD, "field has an invalid value")                                                     \
     /* ntp / timekeeper */                                                                         \
+    X(NTP_TRUNCATED, "ntp packet shorter than 48 bytes")                                           \
+    X(NTP_MODE, "ntp packet is not a server-mode reply")                                           \
+    X(NTP_VERSION, "unsupported ntp version")                                                      \
+    X(NTP_ORIGIN, "ntp origin timestamp does not match the request (bogus or replayed)")           \
+    X(NTP_KOD_RATE, "ntp kiss-o'-death RATE: server asks to poll less often")                      \
+    X(NTP_KOD_DENY, "ntp kiss-o'-death DENY: server refuses access")                               \
+    X(NTP_KOD_RSTR, "ntp kiss-o'-death RSTR: server restricts access")                             \
+    X(NTP_KOD, "ntp kiss-o'-death with another code")                                              \
+    X(NTP_UNSYNC, "ntp server unsynchronised (stratum 16)")                                        \
+    X(NTP_LEAP_ALARM, "ntp server leap indicator is alarm (clock not synchronised)")               \
+    X(NTP_BAD_TIMESTAMP, "ntp reply has a zero or absurd timestamp")                               \
+    X(NTP_BAD_DELAY, "ntp round-trip delay is negative or absurd")                                 \
+    X(NTP_ROOT_DISTANCE, "ntp server root distance too large")                                     \
+    X(NTP_RESOLVE, "cannot resolve ntp server address")                                            \
+    X(NTP_NO_SOURCES, "no ntp server answered")                                                    \
     /* cas */                                                                                      \
     X(CAS_NOT_STORE, "directory is not a void cas store")                                          \
     X(CAS_HASH_MISMATCH, "block content does not match its hash")                                  \

@@ -9,11 +9,11 @@
 #include <string.h>
 
 static int cmd_version(int argc, char **argv);
-int voidctl_cas(int argc, char **argv);
 
 static const struct voidctl_command commands[] = {
     {"version", "print the version", cmd_version},
     {"cas", "content-addressable store: put, get, ls, stat, pin, gc, fsck", voidctl_cas},
+    {"time", "query NTP servers like chronyc sources (timekeeper)", voidctl_time},
 };
 
 static void usage(FILE *out)

@@ -14,4 +14,10 @@ struct voidctl_command {
     int (*run)(int argc, char **argv);
 };
 
+/* `voidctl cas ...`: the local content-addressable store (src/cmd/voidctl_cas.c). */
+int voidctl_cas(int argc, char **argv);
+
+/* `voidctl time ...`: NTP sources query (src/cmd/voidctl_time.c). */
+int voidctl_time(int argc, char **argv);
+
 #endif

@@ -288,7 +288,8 @@ static int parse_iso(const char *s, struct void_hlc_ts *out)
     }
     int64_t days = days_from_civil((int64_t)y, (unsigned)mo, (unsigned)d);
     uint64_t secs = (uint64_t)days * 86400 + h * 3600 + mi * 60 + sec;
-    if (secs > UINT64_MAX / 1000000000ull - 1) {
+    /* The last representable second (in 2554) is only partly representable. */
+    if (secs > UINT64_MAX / 1000000000ull || frac > UINT64_MAX - secs * 1000000000ull) {
         return VOID_EPARSE;
     }
     out->wall_ns = secs * 1000000000ull + frac;

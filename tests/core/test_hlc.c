@@ -352,9 +352,14 @@ static void test_hlc_format_parse_round_trip(void **state)
     assert_string_equal(buf, "1970-01-01T00:00:00.000000000Z/0");
     int n = void_hlc_format(ts(UINT64_MAX, UINT32_MAX), buf, sizeof(buf));
     assert_true(n > 0 && n < VOID_HLC_FORMAT_MAX);
+    assert_string_equal(buf, "2554-07-21T23:34:33.709551615Z/4294967295");
+    struct void_hlc_ts t;
+    assert_int_equal(void_hlc_parse(buf, &t), 0); /* the largest stamp round-trips */
+    assert_ts(t, UINT64_MAX, UINT32_MAX);
+    assert_int_equal(void_hlc_parse("2554-07-21T23:34:33.709551616Z", &t), VOID_EPARSE);
+    assert_int_equal(void_hlc_parse("2554-07-21T23:34:34Z", &t), VOID_EPARSE);
     assert_int_equal(void_hlc_format(ts(T0, 7), buf, 10), VOID_ERANGE);
 
-    struct void_hlc_ts t;
     assert_int_equal(void_hlc_parse("2026-11-25T00:00:00.5Z", &t), 0);
     assert_ts(t, T0 + 500 * MS, 0);
     assert_int_equal(void_hlc_parse("2026-11-25T00:00:01Z/3", &t), 0);

@@ -1,0 +1,371 @@
+/*
+ * PBFT replica core (Castro & Liskov, OSDI'99 / TOCS'02): a pure,
+ * deterministic state machine. It never reads a clock, the network or the
+ * disk. Drivers (voidd over libuv + LMDB, voidsim over simulated links) feed
+ * it inputs through the step functions and execute the effects it returns.
+ *
+ * Inputs:  void_pbft_step_receive (a frame from the network, exact bytes),
+ *          void_pbft_step_timer (a timer that this core armed has fired),
+ *          void_pbft_recover (persisted records after a restart).
+ *          Every step takes now_ns, the node's physical time (disciplined
+ *          clock), which feeds the replica's hybrid logical clock.
+ * Outputs: effects appended to a caller-provided struct void_pbft_out:
+ *          SEND (frame bytes to a replica, to all other replicas, or to a
+ *          client), PERSIST (a record to make durable), TIMER_SET /
+ *          TIMER_CANCEL, and EVENT (the causal event log, DESIGN.md s. 8).
+ *
+ * THE PERSISTENCE RULE: effects must be performed in array order, and a
+ * PERSIST effect must be durable (fsync'd) before any effect that follows it
+ * is performed. The core emits the record that makes a promise (a prepare or
+ * commit for a digest, a view change) before the message that makes it, so
+ * that a replica that crashes and recovers never contradicts itself.
+ * Everything not persisted may be lost in a crash; the core recovers it from
+ * its peers (state transfer).
+ *
+ * Replica ids are 0..n-1; client ids are any other ids present in the
+ * keyring. The primary of view v is v mod n. f = (n - 1) / 3, quorums are
+ * 2f + 1. Every message is a codec frame (include/void/codec.h) signed by its
+ * sender; message bodies are described in include/void/pbft_msg.h and
+ * docs/pbft.md. Input from peers is never trusted: anything malformed,
+ * unauthenticated, from the wrong view or out of the window is dropped and
+ * counted in struct void_pbft_stats, never asserted on.
+ *
+ * The replica struct is large (the log window holds full batches): allocate
+ * it on the heap, never on the stack.
+ */
+#ifndef VOID_PBFT_H
+#define VOID_PBFT_H
+
+#include "void/codec.h"
+#include "void/hlc.h"
+#include "void/pbft_msg.h"
+#include "void/sign.h"
+#include "void/sm.h"
+
+#include <stddef.h>
+#include <stdint.h>
+
+#define VOID_PBFT_N_MAX          16 /* replicas */
+#define VOID_PBFT_WINDOW_MAX     64 /* log window L = high - low watermark */
+#define VOID_PBFT_PENDING_MAX    512 /* requests queued at a replica */
+#define VOID_PBFT_K_DEF          16 /* checkpoint interval */
+#define VOID_PBFT_WINDOW_DEF     32 /* 2 K */
+#define VOID_PBFT_BATCH_DEF      64
+#define VOID_PBFT_PIPELINE_DEF   4 /* batches in flight at the primary */
+#define VOID_PBFT_REQUEST_TIMEOUT_NS_DEF     (500ull * 1000 * 1000)
+#define VOID_PBFT_VIEW_CHANGE_TIMEOUT_NS_DEF (500ull * 1000 * 1000)
+#define VOID_PBFT_RETRANSMIT_NS_DEF          (100ull * 1000 * 1000)
+#define VOID_PBFT_OUT_EFFECTS_DEF 4096      /* a good effects capacity for void_pbft_out */
+#define VOID_PBFT_OUT_ARENA_DEF   (16u << 20) /* a good arena capacity (the largest message is STATE) */
+#define VOID_PBFT_TO_ALL          UINT32_MAX /* SEND destination: every replica but self */
+
+typedef uint64_t void_view;
+typedef uint64_t void_seq;
+
+struct void_pbft_config {
+    uint32_t n;    /* replicas, 4 <= n <= VOID_PBFT_N_MAX (1 is allowed for tests: f = 0) */
+    uint32_t self; /* this replica's id, < n */
+    uint32_t checkpoint_interval; /* K; 0 means VOID_PBFT_K_DEF */
+    uint32_t window;              /* L, a multiple of K, <= VOID_PBFT_WINDOW_MAX; 0 means default */
+    uint32_t batch_max;           /* requests per batch, <= VOID_PBFT_BATCH_MAX; 0 means default */
+    uint32_t pipeline_max;        /* batches pre-prepared but not executed; 0 means default */
+    uint64_t request_timeout_ns;     /* a request waiting longer suspects the primary; 0 = default */
+    uint64_t view_change_timeout_ns; /* base wait for NEW-VIEW, doubled per failed view; 0 = default */
+    uint64_t retransmit_ns;          /* period of retransmission and catch-up; 0 = default */
+    uint64_t event_seq_start;        /* first local event sequence (continue after a restart) */
+    int verify_signatures; /* 0: skip signature checks (tests that say so); frames are still signed */
+    const struct void_keyring *keyring;     /* borrowed for the replica's lifetime */
+    const struct void_sign_keypair *keypair; /* borrowed for the replica's lifetime */
+    struct void_hlc_config hlc;  /* clock fields unused: time comes in as now_ns */
+    struct void_sm_config sm;
+};
+
+/* Counters for metrics and tests. Every rejected input increments exactly one
+ * rx_* counter. */
+struct void_pbft_stats {
+    uint64_t rx_frames;
+    uint64_t rx_malformed;       /* envelope or body does not decode */
+    uint64_t rx_bad_sig;         /* frame, client or certificate signature fails */
+    uint64_t rx_unknown_sender;  /* sender not in the keyring, or a client posing as a replica */
+    uint64_t rx_wrong_view;      /* message for another view */
+    uint64_t rx_bad_digest;      /* digest does not match the content */
+    uint64_t rx_out_of_window;   /* sequence number outside (low, high] */
+    uint64_t rx_conflicting;     /* second pre-prepare for (view, seq) with another digest */
+    uint64_t rx_not_primary;     /* pre-prepare/new-view from a replica that is not the primary */
+    uint64_t rx_hlc_ahead;       /* sender's HLC beyond the max offset */
+    uint64_t rx_bad_certificate; /* view-change / new-view / state proof does not check out */
+    uint64_t rx_duplicate;       /* already have it (not an attack: retransmission) */
+    uint64_t rx_stale;           /* obsolete (old checkpoint, executed request...) */
+    uint64_t rx_pending_full;    /* request dropped: queue full */
+    uint64_t batches_committed;
+    uint64_t requests_executed;
+    uint64_t checkpoints_stable;
+    uint64_t view_changes;       /* views entered */
+    uint64_t state_transfers;    /* snapshots installed */
+    uint64_t out_overflow;       /* effects dropped for lack of output space */
+    uint64_t signs;              /* Ed25519 signatures made */
+    uint64_t verifies;           /* Ed25519 signatures checked */
+};
+
+enum void_pbft_effect_kind {
+    VOID_PBFT_EFFECT_SEND = 1,
+    VOID_PBFT_EFFECT_PERSIST = 2,
+    VOID_PBFT_EFFECT_TIMER_SET = 3,
+    VOID_PBFT_EFFECT_TIMER_CANCEL = 4,
+    VOID_PBFT_EFFECT_EVENT = 5
+};
+
+/* Timers. At most one of each is armed; setting one again re-arms it. */
+enum void_pbft_timer {
+    VOID_PBFT_TIMER_REQUEST = 1,     /* a request or batch waits too long: start a view change */
+    VOID_PBFT_TIMER_VIEW_CHANGE = 2, /* NEW-VIEW did not come: move on to the next view */
+    VOID_PBFT_TIMER_RETRANSMIT = 3   /* periodic: retransmit, fetch missing state */
+};
+
+/* Persisted record kinds. The driver stores each record under (kind, key),
+ * replacing any previous record with the same (kind, key). */
+enum void_pbft_record_kind {
+    VOID_PBFT_RECORD_VIEW = 1,       /* key 0: current view and whether changing */
+    VOID_PBFT_RECORD_ENTRY = 2,      /* key seq: an accepted batch and what we promised for it */
+    VOID_PBFT_RECORD_CHECKPOINT = 3, /* key 0: the stable checkpoint, its proof and snapshot */
+    VOID_PBFT_RECORD_TRUNCATE = 4    /* not stored: delete every ENTRY with key <= this key */
+};
+
+enum void_pbft_event_kind {
+    VOID_PBFT_EVENT_LOCAL = 1,
+    VOID_PBFT_EVENT_SEND = 2,
+    VOID_PBFT_EVENT_RECEIVE = 3,
+    VOID_PBFT_EVENT_COMMIT = 4 /* a batch executed at seq with digest */
+};
+
+/* One event of the causal log. local_seq counts from config.event_seq_start
+ * without gaps; parent_seq is the node's previous event (0 for the first).
+ * A receive names the sender and the sender's send event (carried in every
+ * message body); a send names the destination (VOID_PBFT_TO_ALL for a
+ * broadcast) and the message type. */
+struct void_pbft_event {
+    uint8_t kind;     /* enum void_pbft_event_kind */
+    uint8_t msg_type; /* send/receive: enum void_msg_type */
+    uint32_t node;
+    uint64_t local_seq;
+    uint64_t parent_seq;
+    struct void_hlc_ts hlc;
+    uint32_t remote_node; /* receive: sender; send: destination */
+    uint64_t remote_seq;  /* receive: the sender's send event */
+    void_view view;       /* commit */
+    void_seq seq;         /* commit */
+    uint8_t digest[VOID_PBFT_DIGEST_SIZE]; /* commit */
+};
+
+/* One output of a step. Pointers point into the out arena and are valid until
+ * the out struct is reset. */
+struct void_pbft_effect {
+    uint8_t kind; /* enum void_pbft_effect_kind */
+    union {
+        struct {
+            uint32_t to; /* replica id, VOID_PBFT_TO_ALL, or a client id */
+            uint8_t msg_type;
+            const uint8_t *frame;
+            size_t len;
+        } send;
+        struct {
+            uint8_t record_kind; /* enum void_pbft_record_kind */
+            uint64_t key;
+            const uint8_t *data;
+            size_t len;
+        } persist;
+        struct {
+            uint8_t timer; /* enum void_pbft_timer */
+            uint64_t delay_ns;
+        } timer;
+        struct void_pbft_event event;
+    } u;
+};
+
+/* Output buffer of one or more steps. The caller owns the two arrays. */
+struct void_pbft_out {
+    struct void_pbft_effect *effects;
+    uint32_t count, cap;
+    uint8_t *arena;
+    size_t used, arena_cap;
+    int overflow; /* set when an effect was dropped for lack of space */
+};
+
+/* Points out at effects[cap] and arena[arena_cap] (borrowed until the out is
+ * no longer used) and empties it. Cannot fail. */
+void void_pbft_out_init(struct void_pbft_out *out,
+                        struct void_pbft_effect *effects,
+                        uint32_t cap,
+                        uint8_t *arena,
+                        size_t arena_cap);
+
+/* Empties out (invalidating every pointer of its effects). Cannot fail. */
+void void_pbft_out_reset(struct void_pbft_out *out);
+
+/* A persisted record handed back to void_pbft_recover (data borrowed for the
+ * call). */
+struct void_pbft_record {
+    uint8_t kind;
+    uint64_t key;
+    const uint8_t *data;
+    size_t len;
+};
+
+/* Private: one slot of the log window (sequence number seq, view view). */
+struct void__pbft_entry {
+    uint8_t used;
+    uint8_t have_batch;      /* the batch below is valid and matches digest */
+    uint8_t prepared, committed, executed;
+    uint8_t sent_prepare, sent_commit;
+    void_view view;
+    void_seq seq;
+    struct void_hlc_ts hlc;  /* primary's batch timestamp */
+    uint8_t digest[VOID_PBFT_DIGEST_SIZE];
+    uint16_t count;          /* requests in the batch */
+    uint32_t batch_off;      /* the batch is pp_frame[batch_off .. batch_off + batch_len) */
+    uint32_t batch_len;
+    uint32_t pp_len;         /* the pre-prepare frame that carried the batch (0: null batch) */
+    uint8_t pp_frame[VOID_PBFT_PP_FRAME_MAX];
+    uint32_t prepare_mask, commit_mask; /* senders whose vote is stored */
+    uint8_t prepare_digest[VOID_PBFT_N_MAX][VOID_PBFT_DIGEST_SIZE];
+    uint8_t commit_digest[VOID_PBFT_N_MAX][VOID_PBFT_DIGEST_SIZE];
+    uint16_t prepare_len[VOID_PBFT_N_MAX]; /* prepare frames kept for view-change proofs */
+    uint8_t prepare_frame[VOID_PBFT_N_MAX][VOID_PBFT_SMALL_FRAME_MAX];
+};
+
+/* Private: checkpoint votes for one sequence number. */
+struct void__pbft_ckpt {
+    void_seq seq; /* 0: free */
+    uint32_t mask;
+    uint8_t digest[VOID_PBFT_N_MAX][VOID_PBFT_DIGEST_SIZE];
+    uint16_t frame_len[VOID_PBFT_N_MAX];
+    uint8_t frame[VOID_PBFT_N_MAX][VOID_PBFT_SMALL_FRAME_MAX];
+};
+
+/* Private: a client request known to this replica (the client's signed frame,
+ * verbatim), kept until executed. */
+struct void__pbft_pending {
+    uint32_t client;
+    uint64_t reqno;
+    uint8_t batched; /* the primary put it in a batch of this view */
+    uint16_t len;
+    uint8_t frame[VOID_PBFT_REQUEST_FRAME_MAX];
+};
+
+/* Private: the latest view-change message received from one replica. */
+struct void__pbft_vc {
+    void_view view;
+    uint32_t len; /* 0: none */
+    uint8_t digest[VOID_PBFT_DIGEST_SIZE]; /* SHA-256 of the frame, named by NEW-VIEW */
+    uint8_t *frame; /* vc_frame_max bytes inside vc_store */
+};
+
+#define VOID_PBFT_CKPT_SLOTS 18
+/* NEW-VIEW: header, (replica, digest) per view change, (seq, digest) per slot. */
+#define VOID_PBFT_NV_FRAME_MAX                                                                     \
+    (VOID_PBFT_FRAME_OVERHEAD + 8 + 8 + 2 + VOID_PBFT_N_MAX * (4 + VOID_PBFT_DIGEST_SIZE) + 8 + 2 + \
+     VOID_PBFT_WINDOW_MAX * (8 + VOID_PBFT_DIGEST_SIZE))
+
+/* The replica. Caller-owned and large: allocate on the heap. Fields are
+ * private; read them through the accessors below. */
+struct void_pbft {
+    struct void_pbft_config cfg;
+    uint32_t f;
+    struct void_hlc hlc;
+    struct void_sm sm;
+    struct void_pbft_stats stats;
+    void_view view;
+    int view_changing;      /* 1 between sending VIEW-CHANGE and installing NEW-VIEW */
+    uint32_t vc_attempts;   /* consecutive failed views, for the backoff */
+    void_seq low;           /* stable checkpoint = low watermark */
+    uint8_t low_digest[VOID_PBFT_DIGEST_SIZE];
+    uint8_t genesis_digest[VOID_PBFT_DIGEST_SIZE]; /* digest of the empty state (checkpoint 0) */
+    void_seq next_seq;      /* primary: next sequence number to assign */
+    void_seq last_executed;
+    void_seq progress_mark; /* last_executed when the request timer was armed */
+    uint64_t event_seq;     /* last local event sequence emitted */
+    uint64_t last_fetch_ns;
+    int request_timer_armed;
+    int started;
+    struct void__pbft_entry log[VOID_PBFT_WINDOW_MAX];
+    struct void__pbft_ckpt ckpt[VOID_PBFT_CKPT_SLOTS];
+    uint32_t stable_proof_count; /* the 2f+1 checkpoint frames that proved low */
+    uint16_t stable_proof_len[VOID_PBFT_N_MAX];
+    uint8_t stable_proof[VOID_PBFT_N_MAX][VOID_PBFT_SMALL_FRAME_MAX];
+    uint32_t pending_count;
+    struct void__pbft_pending pending[VOID_PBFT_PENDING_MAX];
+    struct void__pbft_vc vc[VOID_PBFT_N_MAX]; /* latest view change per replica */
+    size_t vc_frame_max;     /* largest view change for this window */
+    uint8_t *vc_store;       /* n * vc_frame_max bytes, allocated at init */
+    uint8_t *scratch;        /* scratch_cap bytes for building message bodies */
+    size_t scratch_cap;      /* largest body this replica builds (<= VOID_CODEC_BODY_MAX) */
+    size_t snapshot_cap;     /* worst-case snapshot of this state machine */
+    uint8_t *snapshot;       /* the stable checkpoint's state (snapshot_seq == low) */
+    size_t snapshot_len;
+    void_seq snapshot_seq;
+    uint8_t *ckpt_snap;      /* the state at our latest checkpoint, until it is stable */
+    size_t ckpt_snap_len;
+    void_seq ckpt_snap_seq;
+    uint32_t nv_len;         /* the last NEW-VIEW received or sent (0: none) */
+    int nv_installed;        /* it is installed (else it waits for view changes) */
+    uint8_t *nv_frame;       /* VOID_PBFT_NV_FRAME_MAX bytes */
+};
+
+/* Sets up replica r from config (copied; keyring and keypair stay borrowed).
+ * The replica starts in view 0 with an empty state; call void_pbft_start next
+ * (or void_pbft_recover after a restart). Returns 0, VOID_EINVAL (n, self,
+ * window, batch or interval out of range, keypair or keyring NULL) or
+ * VOID_ENOMEM. void_pbft_fini is safe after a failure. */
+int void_pbft_init(struct void_pbft *r, const struct void_pbft_config *config);
+
+/* Frees what init allocated. Safe on a zeroed or failed struct. */
+void void_pbft_fini(struct void_pbft *r);
+
+/* Arms the periodic timers of a fresh replica. Returns 0 or VOID_EFULL (out
+ * too small; effects were dropped). */
+int void_pbft_start(struct void_pbft *r, uint64_t now_ns, struct void_pbft_out *out);
+
+/* Restores a replica after a restart from the records it persisted (borrowed
+ * for the call; any order), then arms timers and asks its peers for the state
+ * it lost. Unknown or malformed records are skipped and counted in
+ * rx_malformed. Must be called instead of void_pbft_start on a fresh r.
+ * Returns 0, VOID_ECORRUPT (the checkpoint record's snapshot does not match
+ * its digest) or VOID_EFULL (out too small). */
+int void_pbft_recover(struct void_pbft *r,
+                      uint64_t now_ns,
+                      const struct void_pbft_record *records,
+                      size_t count,
+                      struct void_pbft_out *out);
+
+/* Handles one frame from the network (frame[0..len) borrowed for the call):
+ * a client request, a reply is ignored, anything else from a replica.
+ * Returns 0 when the frame was processed or rejected (see stats: a rejected
+ * frame is not an error of the call) or VOID_EFULL if out overflowed (effects
+ * were dropped; the protocol recovers by retransmission). */
+int void_pbft_step_receive(struct void_pbft *r,
+                           uint64_t now_ns,
+                           const uint8_t *frame,
+                           size_t len,
+                           struct void_pbft_out *out);
+
+/* Handles the expiry of a timer armed through a TIMER_SET effect. Returns 0
+ * or VOID_EFULL as void_pbft_step_receive. */
+int void_pbft_step_timer(struct void_pbft *r,
+                         uint64_t now_ns,
+                         enum void_pbft_timer timer,
+                         struct void_pbft_out *out);
+
+/* Accessors. Cannot fail. */
+void_view void_pbft_view(const struct void_pbft *r);
+int void_pbft_is_primary(const struct void_pbft *r);
+int void_pbft_view_changing(const struct void_pbft *r);
+void_seq void_pbft_last_executed(const struct void_pbft *r);
+void_seq void_pbft_low_watermark(const struct void_pbft *r);
+const struct void_pbft_stats *void_pbft_stats(const struct void_pbft *r);
+/* The replicated state (read-only use: tests, state inspection). */
+const struct void_sm *void_pbft_sm(const struct void_pbft *r);
+
+/* Primary of view v among n replicas: v mod n. Cannot fail. */
+uint32_t void_pbft_primary(void_view v, uint32_t n);
+
+#endif

@@ -1,0 +1,109 @@
+/*
+ * PBFT client core: pure, like the replica. One request outstanding at a time
+ * (PBFT's model): void_pbft_client_submit signs the operation, sends it to
+ * the replica it believes is the primary and arms a timer; when the timer
+ * fires it broadcasts the same request to every replica (which relay it to
+ * the primary and start suspecting it) and re-arms with backoff. The result
+ * is accepted once f + 1 replicas sent matching replies (same request number
+ * and result bytes; the view may differ), because at least one of them is
+ * honest. The client tracks the view from the replies it accepts.
+ *
+ * Effects use struct void_pbft_out from include/void/pbft.h: SEND (to a
+ * replica id or VOID_PBFT_TO_ALL), TIMER_SET / TIMER_CANCEL with
+ * VOID_PBFT_CLIENT_TIMER_RETRY, and EVENT (send and receive events of the
+ * causal log, node = client id).
+ */
+#ifndef VOID_PBFT_CLIENT_H
+#define VOID_PBFT_CLIENT_H
+
+#include "void/hlc.h"
+#include "void/pbft.h"
+#include "void/sign.h"
+
+#include <stddef.h>
+#include <stdint.h>
+
+#define VOID_PBFT_CLIENT_TIMER_RETRY      16
+#define VOID_PBFT_CLIENT_TIMEOUT_NS_DEF   (300ull * 1000 * 1000)
+#define VOID_PBFT_CLIENT_TIMEOUT_NS_MAX   (5ull * 1000 * 1000 * 1000)
+
+struct void_pbft_client_config {
+    uint32_t id; /* client id: in the keyring, not a replica id */
+    uint32_t n;  /* replicas 0..n-1 */
+    uint64_t timeout_ns;       /* first retry; doubles up to VOID_PBFT_CLIENT_TIMEOUT_NS_MAX; 0 = default */
+    uint64_t first_reqno;      /* request numbers start here (persist the last one across restarts) */
+    uint64_t event_seq_start;
+    int verify_signatures;     /* 0: accept replies without checking signatures (tests that say so) */
+    const struct void_keyring *keyring;      /* borrowed for the client's lifetime */
+    const struct void_sign_keypair *keypair; /* borrowed for the client's lifetime */
+    struct void_hlc_config hlc;
+};
+
+struct void_pbft_client_stats {
+    uint64_t submitted, completed, retries;
+    uint64_t rx_malformed, rx_bad_sig, rx_unknown_sender, rx_stale, rx_hlc_ahead;
+};
+
+/* The client. Caller-owned; fields are private. */
+struct void_pbft_client {
+    struct void_pbft_client_config cfg;
+    uint32_t f;
+    struct void_hlc hlc;
+    uint64_t view;          /* believed view; primary = view mod n */
+    uint64_t reqno;         /* the outstanding (or last) request number */
+    int busy;               /* a request is outstanding */
+    int done;               /* the outstanding request has a result */
+    uint64_t timeout_ns;    /* current retry delay */
+    uint64_t event_seq;
+    uint16_t op_len;
+    uint8_t op[VOID_PBFT_OP_MAX];
+    uint32_t reply_mask;    /* replicas whose reply to reqno we hold */
+    uint64_t reply_view[VOID_PBFT_N_MAX];
+    uint16_t reply_len[VOID_PBFT_N_MAX];
+    uint8_t reply[VOID_PBFT_N_MAX][VOID_PBFT_RESULT_MAX];
+    uint16_t result_len;    /* the accepted result */
+    uint8_t result[VOID_PBFT_RESULT_MAX];
+    uint8_t frame[VOID_PBFT_REQUEST_FRAME_MAX]; /* the signed request frame, resent as is */
+    size_t frame_len;
+    struct void_pbft_client_stats stats;
+};
+
+/* Sets up c from config (copied; keyring and keypair stay borrowed).
+ * Returns 0 or VOID_EINVAL (n out of range, NULL keys, id < n). */
+int void_pbft_client_init(struct void_pbft_client *c, const struct void_pbft_client_config *config);
+
+/* Starts request op[0..op_len) (copied): signs it with a new request number,
+ * sends it to the believed primary and arms the retry timer. Returns 0,
+ * VOID_EBUSY (a request is outstanding), VOID_EINVAL (op_len 0 or >
+ * VOID_PBFT_OP_MAX) or VOID_EFULL (out too small). */
+int void_pbft_client_submit(struct void_pbft_client *c,
+                            uint64_t now_ns,
+                            const uint8_t *op,
+                            size_t op_len,
+                            struct void_pbft_out *out);
+
+/* Handles a frame from a replica (borrowed for the call). Returns 1 when this
+ * reply completed the outstanding request (read it with
+ * void_pbft_client_result; the retry timer is cancelled), 0 otherwise
+ * (rejected frames are counted in stats), or VOID_EFULL. */
+int void_pbft_client_step_receive(struct void_pbft_client *c,
+                                  uint64_t now_ns,
+                                  const uint8_t *frame,
+                                  size_t len,
+                                  struct void_pbft_out *out);
+
+/* Handles the retry timer: rebroadcasts the outstanding request. Returns 0 or
+ * VOID_EFULL. */
+int void_pbft_client_step_timer(struct void_pbft_client *c, uint64_t now_ns, struct void_pbft_out *out);
+
+/* The accepted result of the last completed request: returns its length and
+ * sets *result (pointing into c, valid until the next submit), or VOID_EAGAIN
+ * while none is complete. */
+int void_pbft_client_result(const struct void_pbft_client *c, const uint8_t **result);
+
+/* Request number of the outstanding or last request, and the believed view.
+ * Cannot fail. */
+uint64_t void_pbft_client_reqno(const struct void_pbft_client *c);
+uint64_t void_pbft_client_view(const struct void_pbft_client *c);
+
+#endif

@@ -1,0 +1,139 @@
+/*
+ * Bodies of the PBFT messages, inside codec frames (include/void/codec.h).
+ *
+ * All integers are big-endian. Every body starts with the sender's send event
+ * sequence (u64), so that a receiver can name the send event as the parent of
+ * its receive event in the causal log. Then, per type:
+ *
+ *   REQUEST      ev | request record
+ *   request rec  client u32 | reqno u64 | op_len u16 | op | sig[64]
+ *                sig: Ed25519, domain CLIENT, over client|reqno|op_len|op
+ *   PRE_PREPARE  ev | view u64 | seq u64 | hlc[12] | count u16 | batch_len u32 | batch
+ *                batch = count request records back to back
+ *   PREPARE      ev | view u64 | seq u64 | digest[32]
+ *   COMMIT       ev | view u64 | seq u64 | digest[32]
+ *   CHECKPOINT   ev | seq u64 | state digest[32]
+ *   REPLY        ev | view u64 | client u32 | reqno u64 | result_len u16 | result
+ *   VIEW_CHANGE, NEW_VIEW, FETCH_STATE, STATE: see docs/pbft.md.
+ *
+ * The batch digest is SHA-256(hlc[12] | count u16 | batch): it binds the
+ * primary's timestamp (the MVCC stamp of the batch) to its requests. A null
+ * batch (view change gap filler) has count 0, no bytes and a zero hlc.
+ *
+ * Decoders are pure and bounds-checked: they never read outside
+ * [buf, buf + len), point into buf (borrowed, valid as long as it is), and
+ * return 0, VOID_ETRUNCATED (too short), VOID_EBAD_LENGTH (a length field
+ * disagrees with the data, or trailing bytes) or VOID_EBAD_FIELD (a value out
+ * of range). Encoders return the number of bytes written or VOID_EFULL (cap
+ * too small) / VOID_EINVAL (argument out of range).
+ */
+#ifndef VOID_PBFT_MSG_H
+#define VOID_PBFT_MSG_H
+
+#include "void/codec.h"
+#include "void/hlc.h"
+#include "void/sign.h"
+#include "void/sm.h"
+
+#include <stddef.h>
+#include <stdint.h>
+
+#define VOID_PBFT_DIGEST_SIZE   32
+#define VOID_PBFT_OP_MAX        VOID_SM_OP_MAX
+#define VOID_PBFT_RESULT_MAX    VOID_SM_RESULT_MAX
+#define VOID_PBFT_BATCH_MAX     128 /* requests in one batch */
+#define VOID_PBFT_BATCH_BYTES_MAX (16u << 10)
+#define VOID_PBFT_REQUEST_HEAD  (4 + 8 + 2)
+#define VOID_PBFT_REQUEST_RECORD_MAX (VOID_PBFT_REQUEST_HEAD + VOID_PBFT_OP_MAX + VOID_SIGN_SIZE)
+#define VOID_PBFT_FRAME_OVERHEAD (VOID_CODEC_HEADER_SIZE + VOID_SIGN_SIZE)
+#define VOID_PBFT_REQUEST_FRAME_MAX (VOID_PBFT_FRAME_OVERHEAD + 8 + VOID_PBFT_REQUEST_RECORD_MAX)
+#define VOID_PBFT_PP_HEAD       (8 + 8 + 8 + VOID_HLC_ENCODED_SIZE + 2 + 4)
+#define VOID_PBFT_PP_FRAME_MAX  (VOID_PBFT_FRAME_OVERHEAD + VOID_PBFT_PP_HEAD + VOID_PBFT_BATCH_BYTES_MAX)
+/* Prepare, commit and checkpoint frames are the small ones. */
+#define VOID_PBFT_SMALL_FRAME_MAX (VOID_PBFT_FRAME_OVERHEAD + 8 + 8 + 8 + VOID_PBFT_DIGEST_SIZE)
+
+/* A decoded request record. */
+struct void_pbft_request {
+    uint32_t client;
+    uint64_t reqno;
+    const uint8_t *op;
+    uint16_t op_len;
+    const uint8_t *sig;     /* VOID_SIGN_SIZE bytes */
+    const uint8_t *record;  /* the whole record */
+    size_t record_len;
+};
+
+struct void_pbft_pre_prepare {
+    uint64_t ev;
+    uint64_t view;
+    uint64_t seq;
+    struct void_hlc_ts hlc;
+    uint16_t count;
+    const uint8_t *batch;
+    uint32_t batch_len;
+};
+
+/* PREPARE and COMMIT share this body. */
+struct void_pbft_vote {
+    uint64_t ev;
+    uint64_t view;
+    uint64_t seq;
+    uint8_t digest[VOID_PBFT_DIGEST_SIZE];
+};
+
+struct void_pbft_checkpoint {
+    uint64_t ev;
+    uint64_t seq;
+    uint8_t digest[VOID_PBFT_DIGEST_SIZE];
+};
+
+struct void_pbft_reply {
+    uint64_t ev;
+    uint64_t view;
+    uint32_t client;
+    uint64_t reqno;
+    const uint8_t *result;
+    uint16_t result_len;
+};
+
+/* Writes a signed request record for (client, reqno, op[0..op_len)) with
+ * kp's secret key (domain CLIENT) into buf. op_len must be 1..VOID_PBFT_OP_MAX.
+ * Returns the record length, VOID_EINVAL or VOID_EFULL. */
+int void_pbft_request_encode(uint32_t client,
+                             uint64_t reqno,
+                             const uint8_t *op,
+                             size_t op_len,
+                             const struct void_sign_keypair *kp,
+                             uint8_t *buf,
+                             size_t cap);
+
+/* Decodes the request record at the start of buf[0..len) (more may follow)
+ * and sets *consumed to its length. Returns 0, VOID_ETRUNCATED or
+ * VOID_EBAD_FIELD (op_len 0 or too large). The signature is not checked. */
+int void_pbft_request_decode(const uint8_t *buf, size_t len, struct void_pbft_request *req, size_t *consumed);
+
+/* Checks req's client signature with the client's key in ring: 0,
+ * VOID_EUNKNOWN_SENDER or VOID_EBAD_SIG. */
+int void_pbft_request_verify(const struct void_pbft_request *req, const struct void_keyring *ring);
+
+/* SHA-256(hlc | count | batch). Cannot fail. */
+void void_pbft_batch_digest(struct void_hlc_ts hlc,
+                            uint16_t count,
+                            const uint8_t *batch,
+                            size_t batch_len,
+                            uint8_t digest[VOID_PBFT_DIGEST_SIZE]);
+
+int void_pbft_pre_prepare_encode(const struct void_pbft_pre_prepare *m, uint8_t *buf, size_t cap);
+int void_pbft_pre_prepare_decode(const uint8_t *buf, size_t len, struct void_pbft_pre_prepare *m);
+int void_pbft_vote_encode(const struct void_pbft_vote *m, uint8_t *buf, size_t cap);
+int void_pbft_vote_decode(const uint8_t *buf, size_t len, struct void_pbft_vote *m);
+int void_pbft_checkpoint_encode(const struct void_pbft_checkpoint *m, uint8_t *buf, size_t cap);
+int void_pbft_checkpoint_decode(const uint8_t *buf, size_t len, struct void_pbft_checkpoint *m);
+int void_pbft_reply_encode(const struct void_pbft_reply *m, uint8_t *buf, size_t cap);
+int void_pbft_reply_decode(const uint8_t *buf, size_t len, struct void_pbft_reply *m);
+
+/* The send event sequence at the start of any PBFT body: 0 and *ev, or
+ * VOID_ETRUNCATED. */
+int void_pbft_body_event(const uint8_t *body, size_t len, uint64_t *ev);
+
+#endif

@@ -1,0 +1,118 @@
+/*
+ * The deterministic simulator: n PBFT replicas (the pure cores of
+ * include/void/pbft.h), up to f of them Byzantine, and a few clients, all in
+ * one process on virtual time. One seed fixes everything: the workload, the
+ * faults, the Byzantine behaviour and every network and clock decision, so
+ * that a failing run replays exactly (`voidsim --seed N`). After the run the
+ * checkers of include/void/sim_check.h judge it.
+ *
+ * docs/simulator.md describes the fault model, the Byzantine strategies, the
+ * checkers and how to replay a seed.
+ */
+#ifndef VOID_SIM_H
+#define VOID_SIM_H
+
+#include <stdint.h>
+#include <stdio.h>
+
+/* Fault types. Bits of void_sim_config.faults; names for --faults. */
+#define VOID_SIM_FAULT_MAP(X)                                                                      \
+    X(DELAY, "delay")         /* per-link delay distributions, long tails */                      \
+    X(LOSS, "loss")           /* random frame loss */                                              \
+    X(DUP, "dup")             /* frame duplication */                                              \
+    X(REORDER, "reorder")     /* extra random delay so frames overtake */                          \
+    X(PARTITION, "partition") /* random partitions of the replicas, healed later */               \
+    X(ISOLATE, "isolate")     /* the current primary cut off from everyone */                      \
+    X(FLAP, "flap")           /* a link that goes down and up repeatedly */                        \
+    X(CRASH, "crash")         /* crash and restart, unsynced disk records lost */                  \
+    X(CLOCK, "clock")         /* per-node clock offset, drift and jumps */
+
+enum void_sim_fault {
+#define VOID__X(name, str) VOID_SIM_FAULT_##name##_BIT,
+    VOID_SIM_FAULT_MAP(VOID__X)
+#undef VOID__X
+        VOID_SIM_FAULT_COUNT
+};
+
+/* Byzantine strategies. Bits of void_sim_config.strategies. */
+#define VOID_SIM_BYZ_MAP(X)                                                                        \
+    X(EQUIVOCATE, "equivocate") /* as primary: different pre-prepares to different replicas */    \
+    X(FORGE, "forge")           /* frames claiming another sender, or with a broken signature */   \
+    X(REPLAY, "replay")         /* re-sends old frames it received or sent */                      \
+    X(DIGEST, "digest")         /* validly signed messages with a wrong digest */                  \
+    X(FUTURE, "future")         /* validly signed messages with a far-future HLC */                \
+    X(SILENT, "silent")         /* drops its messages to some replicas */                          \
+    X(GARBAGE, "garbage")       /* random bytes and truncated frames */
+
+enum void_sim_byz {
+#define VOID__X(name, str) VOID_SIM_BYZ_##name##_BIT,
+    VOID_SIM_BYZ_MAP(VOID__X)
+#undef VOID__X
+        VOID_SIM_BYZ_COUNT
+};
+
+#define VOID_SIM_FAULTS_ALL ((1u << VOID_SIM_FAULT_COUNT) - 1)
+#define VOID_SIM_BYZ_ALL    ((1u << VOID_SIM_BYZ_COUNT) - 1)
+#define VOID_SIM_N_MAX      16
+#define VOID_SIM_CLIENTS_MAX 8
+
+struct void_sim_config {
+    uint64_t seed;
+    uint32_t n;                 /* replicas, >= 4 */
+    uint32_t byzantine;         /* Byzantine replicas, <= (n - 1) / 3 */
+    uint32_t faults;            /* bits of enum void_sim_fault */
+    uint32_t strategies;        /* bits of enum void_sim_byz, used by the Byzantine replicas */
+    uint32_t clients;           /* 1 .. VOID_SIM_CLIENTS_MAX */
+    uint32_t requests;          /* total client operations */
+    int verify_signatures;      /* 0: skip Ed25519 verification (speed); only with byzantine 0 */
+    uint64_t fault_window_ns;   /* faults happen in [0, window); all heal at its end */
+    uint64_t liveness_bound_ns; /* every request completes within this after the heal */
+    FILE *trace;                /* borrowed; NULL = no trace file (the hash is computed anyway) */
+};
+
+struct void_sim_result {
+    uint64_t seq_executed;      /* highest sequence number executed by an honest replica */
+    uint64_t view_max;          /* highest view an honest replica reached */
+    uint64_t requests_done;     /* client operations answered */
+    uint64_t requests_pending;  /* not answered at the end */
+    uint64_t faults_injected;   /* fault events (partitions, crashes, jumps, ...) */
+    uint64_t byz_frames;        /* frames a Byzantine replica forged, mutated or injected */
+    uint64_t frames_sent;
+    uint64_t frames_dropped;    /* lost or cut */
+    uint64_t crashes;
+    uint64_t events;            /* causal events checked */
+    uint64_t end_ns;            /* virtual time at the end */
+    uint64_t heal_ns;           /* virtual time when the last fault healed */
+    uint64_t last_done_ns;      /* virtual time of the last answer */
+    uint64_t trace_hash;        /* FNV-1a 64 of the trace text */
+    uint32_t violations;        /* checker failures (0 = the run passed) */
+    char violation[512];        /* the first one, readable */
+};
+
+/* Fills *config for seed: n in {4, 7}, a random subset of the faults, 0..f
+ * Byzantine replicas with random strategies, and default sizes, all drawn
+ * from the seed (so `voidsim --seed N` alone reproduces a campaign run).
+ * Cannot fail. */
+void void_sim_config_from_seed(struct void_sim_config *config, uint64_t seed);
+
+/* Runs one simulation and its checkers, writing a summary into *result.
+ * config is borrowed for the call. Returns 0 when the run completed (whether
+ * or not a checker fired: see result->violations), VOID_EINVAL for an invalid
+ * configuration (n outside 4..VOID_SIM_N_MAX, byzantine > (n - 1) / 3,
+ * clients outside 1..VOID_SIM_CLIENTS_MAX, or Byzantine replicas without
+ * signature verification), or VOID_ENOMEM. */
+int void_sim_run(const struct void_sim_config *config, struct void_sim_result *result);
+
+/* Parses a comma-separated list of fault names ("loss,crash", "all", "none")
+ * into *mask. Returns 0 or VOID_EPARSE. */
+int void_sim_parse_faults(const char *list, uint32_t *mask);
+
+/* Same for Byzantine strategy names. Returns 0 or VOID_EPARSE. */
+int void_sim_parse_strategies(const char *list, uint32_t *mask);
+
+/* Writes the names of the set bits, comma-separated ("none" when empty), into
+ * buf (capacity cap, truncated if short). Cannot fail. */
+void void_sim_format_faults(uint32_t mask, char *buf, size_t cap);
+void void_sim_format_strategies(uint32_t mask, char *buf, size_t cap);
+
+#endif

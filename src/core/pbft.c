@@ -1,0 +1,1299 @@
+/*
+ * PBFT replica core, normal case (Castro & Liskov, TOCS'02 section 4.2-4.3):
+ * requests, pre-prepare, prepare, commit, in-order execution with replies,
+ * checkpoints with watermarks and log garbage collection, timers and
+ * retransmission. View changes live in pbft_view.c, state transfer and
+ * persistence in pbft_state.c.
+ *
+ * The core is a pure state machine: inputs arrive through the step
+ * functions, outputs leave as effects (include/void/pbft.h). Every frame from
+ * the network is authenticated, checked against the current view and window
+ * and either acted on or dropped with exactly one counter incremented; peer
+ * input never reaches an assertion.
+ */
+#include "void/pbft.h"
+
+#include "core/pbft_int.h"
+#include "void/assert.h"
+#include "void/error.h"
+
+#include <sodium.h>
+#include <stdlib.h>
+#include <string.h>
+
+/* ---- small helpers -------------------------------------------------------- */
+
+uint32_t void__popcount(uint32_t x)
+{
+    uint32_t c = 0;
+    for (; x != 0; x &= x - 1) {
+        c++;
+    }
+    return c;
+}
+
+uint32_t void__pbft_quorum(const struct void_pbft *r)
+{
+    return 2 * r->f + 1;
+}
+
+uint32_t void__pbft_commit_quorum(const struct void_pbft *r)
+{
+#if defined(VOID_MUTANT_WEAK_COMMIT) && VOID_MUTANT_WEAK_COMMIT
+    return r->f > 0 ? 2 * r->f : 1; /* the weakened quorum: unsafe, for the mutation test only */
+#else
+    return 2 * r->f + 1;
+#endif
+}
+
+uint32_t void_pbft_primary(void_view v, uint32_t n)
+{
+    VOID_ASSERT(n > 0);
+    return (uint32_t)(v % n);
+}
+
+static int is_primary(const struct void_pbft *r)
+{
+    return void_pbft_primary(r->view, r->cfg.n) == r->cfg.self;
+}
+
+struct void__pbft_entry *void__pbft_slot(struct void_pbft *r, void_seq seq)
+{
+    VOID_ASSERT(r->cfg.window > 0);
+    return &r->log[seq % r->cfg.window];
+}
+
+void void__pbft_entry_reset(struct void__pbft_entry *e, void_view view, void_seq seq)
+{
+    VOID_ASSERT(seq > 0);
+    memset(e, 0, offsetof(struct void__pbft_entry, pp_frame));
+    e->prepare_mask = 0;
+    e->commit_mask = 0;
+    e->used = 1;
+    e->view = view;
+    e->seq = seq;
+}
+
+/* Senders in mask (minus exclude) whose stored digest equals digest. */
+static uint32_t matching(uint32_t mask,
+                         const uint8_t *digests, /* VOID_PBFT_N_MAX digests back to back */
+                         const uint8_t digest[VOID_PBFT_DIGEST_SIZE],
+                         uint32_t exclude)
+{
+    uint32_t count = 0;
+    for (uint32_t i = 0; i < VOID_PBFT_N_MAX; i++) {
+        if ((mask & VOID__BIT(i)) && i != exclude &&
+            memcmp(digests + (size_t)i * VOID_PBFT_DIGEST_SIZE, digest, VOID_PBFT_DIGEST_SIZE) == 0) {
+            count++;
+        }
+    }
+    return count;
+}
+
+/* ---- effects -------------------------------------------------------------- */
+
+void void_pbft_out_init(struct void_pbft_out *out,
+                        struct void_pbft_effect *effects,
+                        uint32_t cap,
+                        uint8_t *arena,
+                        size_t arena_cap)
+{
+    VOID_ASSERT(out != NULL && effects != NULL && arena != NULL);
+    out->effects = effects;
+    out->cap = cap;
+    out->arena = arena;
+    out->arena_cap = arena_cap;
+    void_pbft_out_reset(out);
+}
+
+void void_pbft_out_reset(struct void_pbft_out *out)
+{
+    VOID_ASSERT(out != NULL);
+    out->count = 0;
+    out->used = 0;
+    out->overflow = 0;
+}
+
+static struct void_pbft_effect *push(struct void_pbft *r, struct void_pbft_out *out, uint8_t kind)
+{
+    if (out->count == out->cap) {
+        out->overflow = 1;
+        r->stats.out_overflow++;
+        return NULL;
+    }
+    struct void_pbft_effect *e = &out->effects[out->count++];
+    memset(e, 0, sizeof(*e));
+    e->kind = kind;
+    return e;
+}
+
+static uint8_t *arena(struct void_pbft *r, struct void_pbft_out *out, size_t len)
+{
+    if (out->arena_cap - out->used < len) {
+        out->overflow = 1;
+        r->stats.out_overflow++;
+        return NULL;
+    }
+    uint8_t *p = out->arena + out->used;
+    out->used += len;
+    return p;
+}
+
+/* Emits the next local event. Returns it (NULL if out is full: the event
+ * number is still used, so that numbering never depends on buffer space). */
+static struct void_pbft_event *event(struct void_pbft *r,
+                                     struct void_pbft_out *out,
+                                     uint8_t kind,
+                                     struct void_hlc_ts hlc)
+{
+    uint64_t parent = r->event_seq;
+    r->event_seq++;
+    struct void_pbft_effect *e = push(r, out, VOID_PBFT_EFFECT_EVENT);
+    if (e == NULL) {
+        return NULL;
+    }
+    struct void_pbft_event *ev = &e->u.event;
+    ev->kind = kind;
+    ev->node = r->cfg.self;
+    ev->local_seq = r->event_seq;
+    ev->parent_seq = parent;
+    ev->hlc = hlc;
+    return ev;
+}
+
+int void__pbft_frame(struct void_pbft *r,
+                     uint64_t now_ns,
+                     struct void_pbft_out *out,
+                     uint32_t to,
+                     uint8_t type,
+                     size_t body_len,
+                     const uint8_t **frame,
+                     size_t *frame_len)
+{
+    VOID_ASSERT(body_len >= 8 && body_len <= r->scratch_cap);
+    struct void_hlc_ts ts = void_hlc_now_at(&r->hlc, now_ns);
+    struct void_pbft_event *ev = event(r, out, VOID_PBFT_EVENT_SEND, ts);
+    if (ev != NULL) {
+        ev->msg_type = type;
+        ev->remote_node = to;
+    }
+    void__put64(r->scratch, r->event_seq);
+    size_t size = void_codec_frame_size((uint32_t)body_len);
+    uint8_t *buf = arena(r, out, size);
+    if (buf == NULL) {
+        return VOID_EFULL;
+    }
+    struct void_frame fr = {
+        .type = type, .sender = r->cfg.self, .hlc = ts, .body = r->scratch, .body_len = (uint32_t)body_len};
+    int rc = void_codec_encode(&fr, r->cfg.keypair, buf, size, frame_len);
+    VOID_ASSERT(rc == 0);
+    VOID_ASSERT(*frame_len == size);
+    r->stats.signs++;
+    *frame = buf;
+    return 0;
+}
+
+void void__pbft_send(struct void_pbft *r,
+                     struct void_pbft_out *out,
+                     uint32_t to,
+                     uint8_t type,
+                     const uint8_t *frame,
+                     size_t len)
+{
+    VOID_ASSERT(to != r->cfg.self);
+    struct void_pbft_effect *e = push(r, out, VOID_PBFT_EFFECT_SEND);
+    if (e != NULL) {
+        e->u.send.to = to;
+        e->u.send.msg_type = type;
+        e->u.send.frame = frame;
+        e->u.send.len = len;
+    }
+}
+
+void void__pbft_send_copy(struct void_pbft *r,
+                          struct void_pbft_out *out,
+                          uint32_t to,
+                          uint8_t type,
+                          const uint8_t *frame,
+                          size_t len)
+{
+    uint8_t *copy = arena(r, out, len);
+    if (copy != NULL) {
+        memcpy(copy, frame, len);
+        void__pbft_send(r, out, to, type, copy, len);
+    }
+}
+
+void void__pbft_send_body(struct void_pbft *r,
+                          uint64_t now_ns,
+                          struct void_pbft_out *out,
+                          uint32_t to,
+                          uint8_t type,
+                          size_t body_len)
+{
+    const uint8_t *frame;
+    size_t len;
+    if (void__pbft_frame(r, now_ns, out, to, type, body_len, &frame, &len) == 0) {
+        void__pbft_send(r, out, to, type, frame, len);
+    }
+}
+
+uint8_t *void__pbft_persist(struct void_pbft *r, struct void_pbft_out *out, uint8_t kind, uint64_t key, size_t len)
+{
+    uint8_t *data = arena(r, out, len);
+    struct void_pbft_effect *e = data != NULL ? push(r, out, VOID_PBFT_EFFECT_PERSIST) : NULL;
+    if (e == NULL) {
+        return NULL;
+    }
+    e->u.persist.record_kind = kind;
+    e->u.persist.key = key;
+    e->u.persist.data = data;
+    e->u.persist.len = len;
+    return data;
+}
+
+void void__pbft_timer_set(struct void_pbft *r, struct void_pbft_out *out, uint8_t timer, uint64_t delay_ns)
+{
+    struct void_pbft_effect *e = push(r, out, VOID_PBFT_EFFECT_TIMER_SET);
+    if (e != NULL) {
+        e->u.timer.timer = timer;
+        e->u.timer.delay_ns = delay_ns;
+    }
+}
+
+void void__pbft_timer_cancel(struct void_pbft *r, struct void_pbft_out *out, uint8_t timer)
+{
+    struct void_pbft_effect *e = push(r, out, VOID_PBFT_EFFECT_TIMER_CANCEL);
+    if (e != NULL) {
+        e->u.timer.timer = timer;
+    }
+}
+
+int void__pbft_has_work(const struct void_pbft *r)
+{
+    if (r->pending_count > 0) {
+        return 1;
+    }
+    for (uint32_t i = 0; i < r->cfg.window; i++) {
+        const struct void__pbft_entry *e = &r->log[i];
+        if (e->used && e->seq > r->last_executed && e->have_batch) {
+            return 1;
+        }
+    }
+    return 0;
+}
+
+/* Arms the request timer if there is work and it is not armed (or, with
+ * restart, re-arms it because progress was made); cancels it when idle. */
+void void__pbft_arm_request_timer(struct void_pbft *r, struct void_pbft_out *out, int restart)
+{
+    if (r->view_changing) {
+        return;
+    }
+    if (!void__pbft_has_work(r)) {
+        if (r->request_timer_armed) {
+            void__pbft_timer_cancel(r, out, VOID_PBFT_TIMER_REQUEST);
+            r->request_timer_armed = 0;
+        }
+        return;
+    }
+    if (!r->request_timer_armed || restart) {
+        void__pbft_timer_set(r, out, VOID_PBFT_TIMER_REQUEST, r->cfg.request_timeout_ns);
+        r->request_timer_armed = 1;
+        r->progress_mark = r->last_executed;
+    }
+}
+
+/* ---- init ----------------------------------------------------------------- */
+
+static int config_check(struct void_pbft_config *c)
+{
+    if (c->keyring == NULL || c->keypair == NULL || c->n == 0 || c->n > VOID_PBFT_N_MAX || c->self >= c->n) {
+        return VOID_EINVAL;
+    }
+    c->checkpoint_interval = c->checkpoint_interval ? c->checkpoint_interval : VOID_PBFT_K_DEF;
+    c->window = c->window ? c->window : VOID_PBFT_WINDOW_DEF;
+    c->batch_max = c->batch_max ? c->batch_max : VOID_PBFT_BATCH_DEF;
+    c->pipeline_max = c->pipeline_max ? c->pipeline_max : VOID_PBFT_PIPELINE_DEF;
+    c->request_timeout_ns = c->request_timeout_ns ? c->request_timeout_ns : VOID_PBFT_REQUEST_TIMEOUT_NS_DEF;
+    c->view_change_timeout_ns =
+        c->view_change_timeout_ns ? c->view_change_timeout_ns : VOID_PBFT_VIEW_CHANGE_TIMEOUT_NS_DEF;
+    c->retransmit_ns = c->retransmit_ns ? c->retransmit_ns : VOID_PBFT_RETRANSMIT_NS_DEF;
+    if (c->window > VOID_PBFT_WINDOW_MAX || c->window % c->checkpoint_interval != 0 ||
+        c->window / c->checkpoint_interval > VOID_PBFT_CKPT_SLOTS - 2 || c->batch_max > VOID_PBFT_BATCH_MAX) {
+        return VOID_EINVAL;
+    }
+    return 0;
+}
+
+int void_pbft_init(struct void_pbft *r, const struct void_pbft_config *config)
+{
+    VOID_ASSERT(r != NULL && config != NULL);
+    memset(r, 0, sizeof(*r));
+    r->cfg = *config;
+    int rc = config_check(&r->cfg);
+    if (rc != 0) {
+        return rc;
+    }
+    r->f = (r->cfg.n - 1) / 3;
+    void_hlc_init(&r->hlc, &r->cfg.hlc);
+    rc = void_sm_init(&r->sm, &r->cfg.sm);
+    if (rc != 0) {
+        return rc;
+    }
+    r->vc_frame_max = void__pbft_vc_frame_max(r->cfg.window);
+    r->snapshot_cap = void_sm_snapshot_max(&r->sm);
+    r->vc_store = malloc(r->cfg.n * r->vc_frame_max);
+    /* The largest bodies are a view change and a STATE message (snapshot,
+     * proof and the window's batches); size the scratch for this config. */
+    size_t state_max = 8 + 8 + VOID_PBFT_DIGEST_SIZE + 2 + VOID_PBFT_N_MAX * (2 + VOID_PBFT_SMALL_FRAME_MAX) +
+                       4 + r->snapshot_cap + 2 + (size_t)r->cfg.window * (52 + VOID_PBFT_PP_FRAME_MAX);
+    r->scratch_cap = state_max > r->vc_frame_max ? state_max : r->vc_frame_max;
+    r->scratch_cap = r->scratch_cap < VOID_CODEC_BODY_MAX ? r->scratch_cap : VOID_CODEC_BODY_MAX;
+    r->scratch = malloc(r->scratch_cap);
+    r->snapshot = malloc(r->snapshot_cap);
+    r->ckpt_snap = malloc(r->snapshot_cap);
+    r->nv_frame = malloc(VOID_PBFT_NV_FRAME_MAX);
+    if (r->vc_store == NULL || r->scratch == NULL || r->snapshot == NULL || r->ckpt_snap == NULL ||
+        r->nv_frame == NULL) {
+        void_pbft_fini(r);
+        return VOID_ENOMEM;
+    }
+    for (uint32_t i = 0; i < r->cfg.n; i++) {
+        r->vc[i].frame = r->vc_store + i * r->vc_frame_max;
+    }
+    r->next_seq = 1;
+    r->event_seq = r->cfg.event_seq_start > 0 ? r->cfg.event_seq_start - 1 : 0;
+    rc = void_sm_snapshot_encode(&r->sm, r->snapshot, r->snapshot_cap, &r->snapshot_len);
+    VOID_ASSERT(rc == 0);
+    crypto_hash_sha256(r->genesis_digest, r->snapshot, r->snapshot_len);
+    memcpy(r->low_digest, r->genesis_digest, VOID_PBFT_DIGEST_SIZE);
+    VOID_ASSERT(r->low == 0 && r->snapshot_seq == 0);
+    return 0;
+}
+
+void void_pbft_fini(struct void_pbft *r)
+{
+    VOID_ASSERT(r != NULL);
+    void_sm_fini(&r->sm);
+    free(r->vc_store);
+    free(r->scratch);
+    free(r->snapshot);
+    free(r->ckpt_snap);
+    free(r->nv_frame);
+    r->vc_store = r->scratch = r->snapshot = r->ckpt_snap = r->nv_frame = NULL;
+}
+
+int void_pbft_start(struct void_pbft *r, uint64_t now_ns, struct void_pbft_out *out)
+{
+    VOID_ASSERT(r != NULL && out != NULL);
+    VOID_ASSERT(!r->started);
+    (void)now_ns;
+    r->started = 1;
+    void__pbft_timer_set(r, out, VOID_PBFT_TIMER_RETRANSMIT, r->cfg.retransmit_ns);
+    return out->overflow ? VOID_EFULL : 0;
+}
+
+/* ---- pending requests ----------------------------------------------------- */
+
+static int pending_find(const struct void_pbft *r, uint32_t client)
+{
+    for (uint32_t i = 0; i < r->pending_count; i++) {
+        if (r->pending[i].client == client) {
+            return (int)i;
+        }
+    }
+    return -1;
+}
+
+static void pending_remove_at(struct void_pbft *r, uint32_t i)
+{
+    VOID_ASSERT(i < r->pending_count);
+    r->pending_count--;
+    if (i != r->pending_count) {
+        r->pending[i] = r->pending[r->pending_count];
+    }
+}
+
+/* Drops pending requests that the state machine has already executed. */
+void void__pbft_pending_prune(struct void_pbft *r)
+{
+    for (uint32_t i = r->pending_count; i-- > 0;) {
+        uint64_t last;
+        const uint8_t *res;
+        size_t len;
+        if (void_sm_client_last(&r->sm, r->pending[i].client, &last, &res, &len) &&
+            r->pending[i].reqno <= last) {
+            pending_remove_at(r, i);
+        }
+    }
+}
+
+static void send_reply(struct void_pbft *r,
+                       uint64_t now_ns,
+                       struct void_pbft_out *out,
+                       uint32_t client,
+                       uint64_t reqno,
+                       const uint8_t *result,
+                       size_t result_len)
+{
+    struct void_pbft_reply m = {
+        .view = r->view, .client = client, .reqno = reqno, .result = result, .result_len = (uint16_t)result_len};
+    int len = void_pbft_reply_encode(&m, r->scratch, r->scratch_cap);
+    VOID_ASSERT(len > 0);
+    void__pbft_send_body(r, now_ns, out, client, VOID_MSG_REPLY, (size_t)len);
+}
+
+static void on_request(struct void_pbft *r,
+                       uint64_t now_ns,
+                       const uint8_t *buf,
+                       size_t len,
+                       const struct void_frame *fr,
+                       struct void_pbft_out *out)
+{
+    struct void_pbft_request q;
+    size_t used = 0;
+    if (void_pbft_request_decode(fr->body + 8, fr->body_len - 8, &q, &used) != 0 || used != fr->body_len - 8) {
+        r->stats.rx_malformed++;
+        return;
+    }
+    if (q.client != fr->sender) {
+        r->stats.rx_unknown_sender++;
+        return;
+    }
+    if (r->cfg.verify_signatures) {
+        r->stats.verifies++;
+        if (void_pbft_request_verify(&q, r->cfg.keyring) != 0) {
+            r->stats.rx_bad_sig++;
+            return;
+        }
+    }
+    uint64_t last;
+    const uint8_t *res;
+    size_t res_len;
+    if (void_sm_client_last(&r->sm, q.client, &last, &res, &res_len) && q.reqno <= last) {
+        if (q.reqno == last) {
+            r->stats.rx_duplicate++; /* the client missed our reply: resend it */
+            send_reply(r, now_ns, out, q.client, q.reqno, res, res_len);
+        } else {
+            r->stats.rx_stale++;
+        }
+        return;
+    }
+    int i = pending_find(r, q.client);
+    if (i >= 0 && r->pending[i].reqno > q.reqno) {
+        r->stats.rx_stale++;
+        return;
+    }
+    if (i >= 0 && r->pending[i].reqno == q.reqno) {
+        r->stats.rx_duplicate++;
+    } else {
+        if (i < 0 && r->pending_count == VOID_PBFT_PENDING_MAX) {
+            r->stats.rx_pending_full++;
+            return;
+        }
+        /* One outstanding request per client: a newer one replaces the older. */
+        struct void__pbft_pending *p = &r->pending[i >= 0 ? (uint32_t)i : r->pending_count++];
+        VOID_ASSERT(len <= sizeof(p->frame));
+        p->client = q.client;
+        p->reqno = q.reqno;
+        p->batched = 0;
+        p->len = (uint16_t)len;
+        memcpy(p->frame, buf, len);
+    }
+    if (r->view_changing) {
+        return;
+    }
+    if (is_primary(r)) {
+        void__pbft_try_batch(r, now_ns, out);
+    } else {
+        /* Relay the client's own signed frame to the primary, and start
+         * suspecting it (TOCS'02 4.4). */
+        void__pbft_send_copy(r, out, void_pbft_primary(r->view, r->cfg.n), VOID_MSG_REQUEST, buf, len);
+        void__pbft_arm_request_timer(r, out, 0);
+    }
+}
+
+/* ---- batches and pre-prepares ---------------------------------------------- */
+
+int void__pbft_batch_check(struct void_pbft *r, const uint8_t *batch, uint32_t len, uint16_t count, int verify_sigs)
+{
+    size_t off = 0;
+    for (uint16_t i = 0; i < count; i++) {
+        struct void_pbft_request q;
+        size_t used = 0;
+        int rc = void_pbft_request_decode(batch + off, len - off, &q, &used);
+        if (rc != 0) {
+            return rc;
+        }
+        if (q.client < r->cfg.n) {
+            return VOID_EUNKNOWN_SENDER;
+        }
+        if (verify_sigs) {
+            r->stats.verifies++;
+            rc = void_pbft_request_verify(&q, r->cfg.keyring);
+            if (rc != 0) {
+                return rc;
+            }
+        }
+        off += used;
+    }
+    return off == len ? 0 : VOID_EBAD_LENGTH;
+}
+
+void void__pbft_entry_set_batch(struct void__pbft_entry *e,
+                                const uint8_t *pp,
+                                size_t pp_len,
+                                const struct void_pbft_pre_prepare *m,
+                                const uint8_t digest[VOID_PBFT_DIGEST_SIZE])
+{
+    VOID_ASSERT(pp_len <= sizeof(e->pp_frame));
+    memcpy(e->digest, digest, VOID_PBFT_DIGEST_SIZE);
+    e->have_batch = 1;
+    e->pp_len = (uint32_t)pp_len;
+    if (pp_len == 0) {
+        memset(&e->hlc, 0, sizeof(e->hlc));
+        e->count = 0;
+        e->batch_off = 0;
+        e->batch_len = 0;
+        return;
+    }
+    memcpy(e->pp_frame, pp, pp_len);
+    e->hlc = m->hlc;
+    e->count = m->count;
+    e->batch_len = m->batch_len;
+    e->batch_off = (uint32_t)(m->batch - pp);
+    VOID_ASSERT(e->batch_off + e->batch_len == pp_len - VOID_SIGN_SIZE);
+}
+
+/* Cuts one batch from the unbatched pending requests into r->scratch after
+ * the pre-prepare head. Returns the number of requests. */
+static uint16_t cut_batch(struct void_pbft *r, uint32_t *batch_len)
+{
+    uint8_t *batch = r->scratch + VOID_PBFT_PP_HEAD;
+    uint16_t count = 0;
+    size_t len = 0;
+    for (uint32_t i = 0; i < r->pending_count && count < r->cfg.batch_max; i++) {
+        struct void__pbft_pending *p = &r->pending[i];
+        if (p->batched) {
+            continue;
+        }
+        /* The request record is the client's frame body after the event. */
+        size_t rec = p->len - VOID_CODEC_HEADER_SIZE - 8 - VOID_SIGN_SIZE;
+        if (len + rec > VOID_PBFT_BATCH_BYTES_MAX) {
+            break;
+        }
+        memcpy(batch + len, p->frame + VOID_CODEC_HEADER_SIZE + 8, rec);
+        len += rec;
+        p->batched = 1;
+        count++;
+    }
+    *batch_len = (uint32_t)len;
+    return count;
+}
+
+static void send_pre_prepare(struct void_pbft *r, uint64_t now_ns, struct void_pbft_out *out)
+{
+    uint32_t batch_len = 0;
+    uint16_t count = cut_batch(r, &batch_len);
+    if (count == 0) {
+        return;
+    }
+    struct void_pbft_pre_prepare m = {.view = r->view,
+                                      .seq = r->next_seq,
+                                      .hlc = void_hlc_now_at(&r->hlc, now_ns),
+                                      .count = count,
+                                      .batch = r->scratch + VOID_PBFT_PP_HEAD,
+                                      .batch_len = batch_len};
+    /* The batch is already in place: encode only the head in front of it. */
+    int len = void_pbft_pre_prepare_encode(&m, r->scratch, VOID_PBFT_PP_HEAD + (size_t)batch_len);
+    VOID_ASSERT(len == (int)(VOID_PBFT_PP_HEAD + batch_len));
+    uint8_t digest[VOID_PBFT_DIGEST_SIZE];
+    void_pbft_batch_digest(m.hlc, count, m.batch, batch_len, digest);
+    const uint8_t *frame;
+    size_t frame_len;
+    if (void__pbft_frame(r, now_ns, out, VOID_PBFT_TO_ALL, VOID_MSG_PRE_PREPARE, (size_t)len, &frame, &frame_len) != 0) {
+        return;
+    }
+    struct void__pbft_entry *e = void__pbft_slot(r, r->next_seq);
+    VOID_ASSERT(!e->used || e->seq <= r->low || e->view < r->view);
+    void__pbft_entry_reset(e, r->view, r->next_seq);
+    struct void_pbft_pre_prepare parsed;
+    VOID_ASSERT(void_pbft_pre_prepare_decode(frame + VOID_CODEC_HEADER_SIZE, (size_t)len, &parsed) == 0);
+    void__pbft_entry_set_batch(e, frame, frame_len, &parsed, digest);
+    r->next_seq++;
+    void__pbft_persist_entry(r, e, out); /* the promise (view, seq) -> digest is durable before it is sent */
+    void__pbft_send(r, out, VOID_PBFT_TO_ALL, VOID_MSG_PRE_PREPARE, frame, frame_len);
+}
+
+void void__pbft_try_batch(struct void_pbft *r, uint64_t now_ns, struct void_pbft_out *out)
+{
+    if (!is_primary(r) || r->view_changing) {
+        return;
+    }
+    for (uint32_t guard = 0; guard < r->cfg.pipeline_max; guard++) {
+        VOID_ASSERT(r->next_seq > r->last_executed);
+        if (r->next_seq - 1 - r->last_executed >= r->cfg.pipeline_max || r->next_seq > r->low + r->cfg.window) {
+            return;
+        }
+        uint64_t before = r->next_seq;
+        send_pre_prepare(r, now_ns, out);
+        if (r->next_seq == before) {
+            return; /* nothing left to batch */
+        }
+    }
+    void__pbft_arm_request_timer(r, out, 0);
+}
+
+void void__pbft_send_prepare(struct void_pbft *r, uint64_t now_ns, struct void__pbft_entry *e, struct void_pbft_out *out)
+{
+    struct void_pbft_vote v = {.view = e->view, .seq = e->seq};
+    memcpy(v.digest, e->digest, VOID_PBFT_DIGEST_SIZE);
+    int len = void_pbft_vote_encode(&v, r->scratch, r->scratch_cap);
+    const uint8_t *frame;
+    size_t frame_len;
+    if (void__pbft_frame(r, now_ns, out, VOID_PBFT_TO_ALL, VOID_MSG_PREPARE, (size_t)len, &frame, &frame_len) != 0) {
+        return;
+    }
+    uint32_t self = r->cfg.self;
+    VOID_ASSERT(frame_len <= VOID_PBFT_SMALL_FRAME_MAX);
+    e->sent_prepare = 1;
+    e->prepare_mask |= VOID__BIT(self);
+    memcpy(e->prepare_digest[self], e->digest, VOID_PBFT_DIGEST_SIZE);
+    memcpy(e->prepare_frame[self], frame, frame_len);
+    e->prepare_len[self] = (uint16_t)frame_len;
+    void__pbft_persist_entry(r, e, out);
+    void__pbft_send(r, out, VOID_PBFT_TO_ALL, VOID_MSG_PREPARE, frame, frame_len);
+}
+
+static void check_prepared(struct void_pbft *r, uint64_t now_ns, struct void__pbft_entry *e, struct void_pbft_out *out);
+
+static void on_pre_prepare(struct void_pbft *r,
+                           uint64_t now_ns,
+                           const uint8_t *buf,
+                           size_t len,
+                           const struct void_frame *fr,
+                           struct void_pbft_out *out)
+{
+    struct void_pbft_pre_prepare m;
+    if (void_pbft_pre_prepare_decode(fr->body, fr->body_len, &m) != 0) {
+        r->stats.rx_malformed++;
+        return;
+    }
+    if (fr->sender != void_pbft_primary(m.view, r->cfg.n)) {
+        r->stats.rx_not_primary++;
+        return;
+    }
+    if (m.view != r->view || r->view_changing) {
+        r->stats.rx_wrong_view++;
+        return;
+    }
+    if (m.seq <= r->low || m.seq > r->low + r->cfg.window) {
+        r->stats.rx_out_of_window++;
+        return;
+    }
+    if (m.hlc.wall_ns > now_ns && m.hlc.wall_ns - now_ns > r->hlc.max_offset_ns) {
+        r->stats.rx_hlc_ahead++;
+        return;
+    }
+    uint8_t digest[VOID_PBFT_DIGEST_SIZE];
+    void_pbft_batch_digest(m.hlc, m.count, m.batch, m.batch_len, digest);
+    struct void__pbft_entry *e = void__pbft_slot(r, m.seq);
+    if (e->used && e->seq == m.seq && e->view == m.view && e->have_batch) {
+        if (memcmp(e->digest, digest, VOID_PBFT_DIGEST_SIZE) == 0) {
+            r->stats.rx_duplicate++;
+        } else {
+            r->stats.rx_conflicting++; /* an equivocating primary: keep the first */
+        }
+        return;
+    }
+    if (e->used && e->seq == m.seq && (e->executed || e->committed)) {
+        if (memcmp(e->digest, digest, VOID_PBFT_DIGEST_SIZE) == 0) {
+            r->stats.rx_stale++;
+        } else {
+            r->stats.rx_conflicting++;
+        }
+        return;
+    }
+    int rc = void__pbft_batch_check(r, m.batch, m.batch_len, m.count, r->cfg.verify_signatures);
+    if (rc != 0) {
+        if (rc == VOID_EBAD_SIG) {
+            r->stats.rx_bad_sig++;
+        } else if (rc == VOID_EUNKNOWN_SENDER) {
+            r->stats.rx_unknown_sender++;
+        } else {
+            r->stats.rx_malformed++;
+        }
+        return;
+    }
+    if (!(e->used && e->seq == m.seq && e->view == m.view)) {
+        void__pbft_entry_reset(e, m.view, m.seq); /* votes that came early for it are kept otherwise */
+    }
+    void__pbft_entry_set_batch(e, buf, len, &m, digest);
+    void__pbft_send_prepare(r, now_ns, e, out);
+    void__pbft_arm_request_timer(r, out, 0);
+    check_prepared(r, now_ns, e, out);
+}
+
+/* ---- prepares and commits -------------------------------------------------- */
+
+static void check_prepared(struct void_pbft *r, uint64_t now_ns, struct void__pbft_entry *e, struct void_pbft_out *out)
+{
+    if (!e->have_batch || e->prepared || e->view != r->view || r->view_changing) {
+        return;
+    }
+    uint32_t primary = void_pbft_primary(e->view, r->cfg.n);
+    if (matching(e->prepare_mask, &e->prepare_digest[0][0], e->digest, primary) < 2 * r->f) {
+        return;
+    }
+    e->prepared = 1;
+    struct void_pbft_vote v = {.view = e->view, .seq = e->seq};
+    memcpy(v.digest, e->digest, VOID_PBFT_DIGEST_SIZE);
+    int len = void_pbft_vote_encode(&v, r->scratch, r->scratch_cap);
+    const uint8_t *frame;
+    size_t frame_len;
+    if (void__pbft_frame(r, now_ns, out, VOID_PBFT_TO_ALL, VOID_MSG_COMMIT, (size_t)len, &frame, &frame_len) != 0) {
+        return;
+    }
+    e->sent_commit = 1;
+    e->commit_mask |= VOID__BIT(r->cfg.self);
+    memcpy(e->commit_digest[r->cfg.self], e->digest, VOID_PBFT_DIGEST_SIZE);
+    /* The prepared certificate is durable before the commit that relies on it. */
+    void__pbft_persist_entry(r, e, out);
+    void__pbft_send(r, out, VOID_PBFT_TO_ALL, VOID_MSG_COMMIT, frame, frame_len);
+    void__pbft_check_committed(r, now_ns, e, out);
+}
+
+void void__pbft_check_committed(struct void_pbft *r, uint64_t now_ns, struct void__pbft_entry *e, struct void_pbft_out *out)
+{
+    if (!e->have_batch || e->committed) {
+        return;
+    }
+    /* 2f+1 commits for (view, seq, digest) mean that at least f+1 honest
+     * replicas prepared it, so every later view keeps it (TOCS'02 4.5). */
+    if (matching(e->commit_mask, &e->commit_digest[0][0], e->digest, UINT32_MAX) < void__pbft_commit_quorum(r)) {
+        return;
+    }
+    e->committed = 1;
+    r->stats.batches_committed++;
+    void__pbft_execute_ready(r, now_ns, out);
+}
+
+/* Finds or prepares the entry that a vote for (view, seq) counts towards;
+ * NULL if the vote is obsolete. */
+static struct void__pbft_entry *vote_entry(struct void_pbft *r, void_view view, void_seq seq)
+{
+    struct void__pbft_entry *e = void__pbft_slot(r, seq);
+    if (e->used && e->seq == seq) {
+        if (e->executed || view < e->view) {
+            return NULL;
+        }
+        if (view == e->view) {
+            return e;
+        }
+        /* A vote of a view we have not reached must not wipe a batch we hold. */
+        if (e->committed || (view > r->view && e->have_batch)) {
+            return NULL;
+        }
+    }
+    /* A vote that arrived before its pre-prepare (or for a newer view than
+     * the entry): start collecting for (view, seq), without a batch. */
+    void__pbft_entry_reset(e, view, seq);
+    return e;
+}
+
+static void on_vote(struct void_pbft *r,
+                    uint64_t now_ns,
+                    const uint8_t *buf,
+                    size_t len,
+                    const struct void_frame *fr,
+                    struct void_pbft_out *out)
+{
+    struct void_pbft_vote v;
+    int is_prepare = fr->type == VOID_MSG_PREPARE;
+    if (void_pbft_vote_decode(fr->body, fr->body_len, &v) != 0) {
+        r->stats.rx_malformed++;
+        return;
+    }
+    if (is_prepare && fr->sender == void_pbft_primary(v.view, r->cfg.n)) {
+        r->stats.rx_not_primary++; /* the primary's vote is its pre-prepare */
+        return;
+    }
+    /* Prepares count only in the current view. 2f+1 commits for (view, seq,
+     * digest) certify the batch whatever our view, so commits of other views
+     * are kept: they let a lagging replica catch up. */
+    if (is_prepare && (v.view != r->view || r->view_changing)) {
+        r->stats.rx_wrong_view++;
+        return;
+    }
+    if (v.seq <= r->low || v.seq > r->low + r->cfg.window) {
+        r->stats.rx_out_of_window++;
+        return;
+    }
+    if (v.seq <= r->last_executed) {
+        r->stats.rx_stale++;
+        return;
+    }
+    struct void__pbft_entry *e = vote_entry(r, v.view, v.seq);
+    if (e == NULL) {
+        r->stats.rx_stale++;
+        return;
+    }
+    uint32_t s = fr->sender;
+    uint32_t *mask = is_prepare ? &e->prepare_mask : &e->commit_mask;
+    uint8_t *stored = is_prepare ? e->prepare_digest[s] : e->commit_digest[s];
+    if (*mask & VOID__BIT(s)) {
+        if (memcmp(stored, v.digest, VOID_PBFT_DIGEST_SIZE) == 0) {
+            r->stats.rx_duplicate++;
+        } else {
+            r->stats.rx_conflicting++;
+        }
+        return;
+    }
+    *mask |= VOID__BIT(s);
+    memcpy(stored, v.digest, VOID_PBFT_DIGEST_SIZE);
+    if (is_prepare) {
+        VOID_ASSERT(len <= VOID_PBFT_SMALL_FRAME_MAX);
+        memcpy(e->prepare_frame[s], buf, len);
+        e->prepare_len[s] = (uint16_t)len;
+        check_prepared(r, now_ns, e, out);
+    } else {
+        void__pbft_check_committed(r, now_ns, e, out);
+    }
+}
+
+/* ---- execution and checkpoints --------------------------------------------- */
+
+static void take_checkpoint(struct void_pbft *r, uint64_t now_ns, struct void_pbft_out *out);
+
+static void execute_entry(struct void_pbft *r, uint64_t now_ns, struct void__pbft_entry *e, struct void_pbft_out *out)
+{
+    VOID_ASSERT(e->seq == r->last_executed + 1);
+    VOID_ASSERT(e->committed && !e->executed);
+    void_sm_begin_batch(&r->sm, e->hlc);
+    const uint8_t *batch = e->pp_frame + e->batch_off;
+    size_t off = 0;
+    uint8_t result[VOID_SM_RESULT_MAX];
+    for (uint16_t i = 0; i < e->count; i++) {
+        struct void_pbft_request q;
+        size_t used = 0;
+        int rc = void_pbft_request_decode(batch + off, e->batch_len - off, &q, &used);
+        VOID_ASSERT(rc == 0); /* checked when the batch was accepted */
+        off += used;
+        size_t res_len = 0;
+        rc = void_sm_execute(&r->sm, q.client, q.reqno, q.op, q.op_len, result, sizeof(result), &res_len);
+        VOID_ASSERT(rc == 0);
+        r->stats.requests_executed++;
+        send_reply(r, now_ns, out, q.client, q.reqno, result, res_len);
+    }
+    VOID_ASSERT(off == e->batch_len);
+    e->executed = 1;
+    r->last_executed = e->seq;
+    struct void_pbft_event *ev = event(r, out, VOID_PBFT_EVENT_COMMIT, void_hlc_now_at(&r->hlc, now_ns));
+    if (ev != NULL) {
+        ev->view = e->view;
+        ev->seq = e->seq;
+        memcpy(ev->digest, e->digest, VOID_PBFT_DIGEST_SIZE);
+    }
+    if (e->seq % r->cfg.checkpoint_interval == 0) {
+        take_checkpoint(r, now_ns, out);
+    }
+}
+
+void void__pbft_execute_ready(struct void_pbft *r, uint64_t now_ns, struct void_pbft_out *out)
+{
+    void_seq before = r->last_executed;
+    for (uint32_t guard = 0; guard < r->cfg.window; guard++) {
+        void_seq seq = r->last_executed + 1;
+        struct void__pbft_entry *e = void__pbft_slot(r, seq);
+        if (!e->used || e->seq != seq || !e->committed || !e->have_batch || seq > r->low + r->cfg.window) {
+            break;
+        }
+        execute_entry(r, now_ns, e, out);
+    }
+    VOID_ASSERT(r->low <= r->last_executed && r->last_executed <= r->low + r->cfg.window);
+    if (r->last_executed != before) {
+        void__pbft_pending_prune(r);
+        void__pbft_arm_request_timer(r, out, 1);
+        void__pbft_try_batch(r, now_ns, out);
+    }
+}
+
+static struct void__pbft_ckpt *ckpt_slot(struct void_pbft *r, void_seq seq)
+{
+    struct void__pbft_ckpt *c = &r->ckpt[(seq / r->cfg.checkpoint_interval) % VOID_PBFT_CKPT_SLOTS];
+    if (c->seq != seq) {
+        memset(c, 0, offsetof(struct void__pbft_ckpt, frame_len));
+        c->seq = seq;
+    }
+    return c;
+}
+
+void void__pbft_gc(struct void_pbft *r)
+{
+    for (uint32_t i = 0; i < r->cfg.window; i++) {
+        if (r->log[i].used && r->log[i].seq <= r->low) {
+            r->log[i].used = 0;
+        }
+    }
+    for (uint32_t i = 0; i < VOID_PBFT_CKPT_SLOTS; i++) {
+        if (r->ckpt[i].seq <= r->low) {
+            r->ckpt[i].seq = 0;
+        }
+    }
+    if (r->next_seq <= r->low) {
+        r->next_seq = r->low + 1;
+    }
+}
+
+/* Checkpoint c has 2f+1 matching votes for digest d from the senders in
+ * proof: it becomes the low watermark (TOCS'02 4.3). */
+static void make_stable(struct void_pbft *r, struct void__pbft_ckpt *c, const uint8_t *d, uint32_t proof, struct void_pbft_out *out)
+{
+    VOID_ASSERT(c->seq > r->low && c->seq <= r->last_executed);
+    r->low = c->seq;
+    memcpy(r->low_digest, d, VOID_PBFT_DIGEST_SIZE);
+    r->stable_proof_count = 0;
+    for (uint32_t i = 0; i < VOID_PBFT_N_MAX && r->stable_proof_count < void__pbft_quorum(r); i++) {
+        if (proof & VOID__BIT(i)) {
+            uint32_t k = r->stable_proof_count++;
+            memcpy(r->stable_proof[k], c->frame[i], c->frame_len[i]);
+            r->stable_proof_len[k] = c->frame_len[i];
+        }
+    }
+    if (r->ckpt_snap_seq == c->seq) {
+        uint8_t *t = r->snapshot;
+        r->snapshot = r->ckpt_snap;
+        r->ckpt_snap = t;
+        r->snapshot_len = r->ckpt_snap_len;
+        r->snapshot_seq = c->seq;
+        r->ckpt_snap_seq = 0;
+    }
+    r->stats.checkpoints_stable++;
+    void__pbft_gc(r);
+    VOID_ASSERT(r->low <= r->last_executed);
+    if (r->snapshot_seq == r->low) {
+        void__pbft_persist_checkpoint(r, out);
+    }
+}
+
+static void check_stable(struct void_pbft *r, uint64_t now_ns, struct void__pbft_ckpt *c, struct void_pbft_out *out)
+{
+    for (uint32_t i = 0; i < VOID_PBFT_N_MAX; i++) {
+        if (!(c->mask & VOID__BIT(i))) {
+            continue;
+        }
+        uint32_t proof = 0;
+        for (uint32_t j = 0; j < VOID_PBFT_N_MAX; j++) {
+            if ((c->mask & VOID__BIT(j)) && memcmp(c->digest[j], c->digest[i], VOID_PBFT_DIGEST_SIZE) == 0) {
+                proof |= VOID__BIT(j);
+            }
+        }
+        if (void__popcount(proof) < void__pbft_quorum(r)) {
+            continue;
+        }
+        if (c->seq > r->last_executed) {
+            void__pbft_fetch_state(r, now_ns, out, 0); /* the others are ahead of us */
+            return;
+        }
+        /* 2f+1 agree, so at least f+1 honest replicas computed this state:
+         * ours must be the same, or deterministic execution is broken. */
+        VOID_ASSERT(!(c->mask & VOID__BIT(r->cfg.self)) || (proof & VOID__BIT(r->cfg.self)));
+        make_stable(r, c, c->digest[i], proof, out);
+        void__pbft_try_batch(r, now_ns, out);
+        return;
+    }
+}
+
+static void take_checkpoint(struct void_pbft *r, uint64_t now_ns, struct void_pbft_out *out)
+{
+    int rc = void_sm_snapshot_encode(&r->sm, r->ckpt_snap, r->snapshot_cap, &r->ckpt_snap_len);
+    VOID_ASSERT(rc == 0);
+    r->ckpt_snap_seq = r->last_executed;
+    struct void_pbft_checkpoint m = {.seq = r->last_executed};
+    crypto_hash_sha256(m.digest, r->ckpt_snap, r->ckpt_snap_len);
+    int len = void_pbft_checkpoint_encode(&m, r->scratch, r->scratch_cap);
+    const uint8_t *frame;
+    size_t frame_len;
+    if (void__pbft_frame(r, now_ns, out, VOID_PBFT_TO_ALL, VOID_MSG_CHECKPOINT, (size_t)len, &frame, &frame_len) != 0) {
+        return;
+    }
+    struct void__pbft_ckpt *c = ckpt_slot(r, m.seq);
+    uint32_t self = r->cfg.self;
+    c->mask |= VOID__BIT(self);
+    memcpy(c->digest[self], m.digest, VOID_PBFT_DIGEST_SIZE);
+    memcpy(c->frame[self], frame, frame_len);
+    c->frame_len[self] = (uint16_t)frame_len;
+    void__pbft_send(r, out, VOID_PBFT_TO_ALL, VOID_MSG_CHECKPOINT, frame, frame_len);
+    check_stable(r, now_ns, c, out);
+}
+
+static void on_checkpoint(struct void_pbft *r,
+                          uint64_t now_ns,
+                          const uint8_t *buf,
+                          size_t len,
+                          const struct void_frame *fr,
+                          struct void_pbft_out *out)
+{
+    struct void_pbft_checkpoint m;
+    if (void_pbft_checkpoint_decode(fr->body, fr->body_len, &m) != 0 || m.seq == 0 ||
+        m.seq % r->cfg.checkpoint_interval != 0) {
+        r->stats.rx_malformed++;
+        return;
+    }
+    if (m.seq <= r->low) {
+        r->stats.rx_stale++;
+        return;
+    }
+    if (m.seq > r->low + r->cfg.window) {
+        r->stats.rx_out_of_window++;
+        void__pbft_fetch_state(r, now_ns, out, 0); /* someone is far ahead: maybe us behind */
+        return;
+    }
+    struct void__pbft_ckpt *c = ckpt_slot(r, m.seq);
+    uint32_t s = fr->sender;
+    if (c->mask & VOID__BIT(s)) {
+        if (memcmp(c->digest[s], m.digest, VOID_PBFT_DIGEST_SIZE) == 0) {
+            r->stats.rx_duplicate++;
+        } else {
+            r->stats.rx_conflicting++;
+        }
+        return;
+    }
+    c->mask |= VOID__BIT(s);
+    memcpy(c->digest[s], m.digest, VOID_PBFT_DIGEST_SIZE);
+    memcpy(c->frame[s], buf, len);
+    c->frame_len[s] = (uint16_t)len;
+    check_stable(r, now_ns, c, out);
+}
+
+/* ---- receive -------------------------------------------------------------- */
+
+int void__pbft_frame_check(struct void_pbft *r,
+                           const uint8_t *frame,
+                           size_t len,
+                           uint8_t type,
+                           struct void_frame *fr)
+{
+    int rc = void_codec_decode(frame, len, fr);
+    if (rc != 0) {
+        return rc;
+    }
+    if (fr->type != type || len > VOID_PBFT_PP_FRAME_MAX) {
+        return VOID_EBAD_TYPE;
+    }
+    if (fr->sender >= r->cfg.n) {
+        return VOID_EUNKNOWN_SENDER;
+    }
+    if (r->cfg.verify_signatures) {
+        r->stats.verifies++;
+        return void_keyring_verify(r->cfg.keyring, fr->sender, VOID_SIGN_DOMAIN_FRAME, frame,
+                                   len - VOID_SIGN_SIZE, fr->sig);
+    }
+    return 0;
+}
+
+/* Authenticates a frame from the network and merges its clock; returns 0 if
+ * it may be acted on. */
+static int admit(struct void_pbft *r, uint64_t now_ns, const uint8_t *buf, size_t len, struct void_frame *fr)
+{
+    if (void_codec_decode(buf, len, fr) != 0 || fr->body_len < 8) {
+        r->stats.rx_malformed++;
+        return -1;
+    }
+    int from_client = fr->type == VOID_MSG_REQUEST;
+    if ((from_client && fr->sender < r->cfg.n) || (!from_client && (fr->sender >= r->cfg.n || fr->sender == r->cfg.self)) ||
+        void_keyring_get(r->cfg.keyring, fr->sender) == NULL) {
+        r->stats.rx_unknown_sender++;
+        return -1;
+    }
+    if (r->cfg.verify_signatures) {
+        r->stats.verifies++;
+        if (void_keyring_verify(r->cfg.keyring, fr->sender, VOID_SIGN_DOMAIN_FRAME, buf, len - VOID_SIGN_SIZE,
+                                fr->sig) != 0) {
+            r->stats.rx_bad_sig++;
+            return -1;
+        }
+    }
+    struct void_hlc_ts ts;
+    if (void_hlc_update_at(&r->hlc, now_ns, fr->hlc, &ts) != 0) {
+        r->stats.rx_hlc_ahead++;
+        return -1;
+    }
+    return 0;
+}
+
+static void dispatch(struct void_pbft *r,
+                     uint64_t now_ns,
+                     const uint8_t *buf,
+                     size_t len,
+                     const struct void_frame *fr,
+                     struct void_pbft_out *out)
+{
+    switch ((enum void_msg_type)fr->type) {
+    case VOID_MSG_REQUEST:
+        on_request(r, now_ns, buf, len, fr, out);
+        return;
+    case VOID_MSG_PRE_PREPARE:
+        on_pre_prepare(r, now_ns, buf, len, fr, out);
+        return;
+    case VOID_MSG_PREPARE:
+    case VOID_MSG_COMMIT:
+        on_vote(r, now_ns, buf, len, fr, out);
+        return;
+    case VOID_MSG_CHECKPOINT:
+        on_checkpoint(r, now_ns, buf, len, fr, out);
+        return;
+    case VOID_MSG_VIEW_CHANGE:
+        void__pbft_on_view_change(r, now_ns, buf, len, fr, out);
+        return;
+    case VOID_MSG_NEW_VIEW:
+        void__pbft_on_new_view(r, now_ns, buf, len, fr, out);
+        return;
+    case VOID_MSG_FETCH_STATE:
+        void__pbft_on_fetch_state(r, now_ns, fr, out);
+        return;
+    case VOID_MSG_STATE:
+        void__pbft_on_state(r, now_ns, fr, out);
+        return;
+    case VOID_MSG_REPLY:
+    case VOID_MSG_HEARTBEAT:
+    case VOID_MSG_CAS_FETCH:
+    case VOID_MSG_CAS_BLOCK:
+    case VOID_MSG_HELLO:
+        break;
+    }
+    r->stats.rx_malformed++; /* not a message for the consensus core */
+}
+
+int void_pbft_step_receive(struct void_pbft *r,
+                           uint64_t now_ns,
+                           const uint8_t *frame,
+                           size_t len,
+                           struct void_pbft_out *out)
+{
+    VOID_ASSERT(r != NULL && out != NULL);
+    VOID_ASSERT(frame != NULL || len == 0);
+    r->stats.rx_frames++;
+    struct void_frame fr;
+    if (admit(r, now_ns, frame, len, &fr) != 0) {
+        return out->overflow ? VOID_EFULL : 0;
+    }
+    struct void_pbft_event *ev = event(r, out, VOID_PBFT_EVENT_RECEIVE, r->hlc.last);
+    if (ev != NULL) {
+        ev->msg_type = fr.type;
+        ev->remote_node = fr.sender;
+        ev->remote_seq = void__get64(fr.body);
+    }
+    dispatch(r, now_ns, frame, len, &fr, out);
+    return out->overflow ? VOID_EFULL : 0;
+}
+
+/* ---- timers --------------------------------------------------------------- */
+
+/* Periodic: resend what peers may have lost (our own latest messages, as the
+ * same bytes where we kept them) and fetch state if we are stuck behind. */
+static void retransmit(struct void_pbft *r, uint64_t now_ns, struct void_pbft_out *out)
+{
+    if (r->view_changing) {
+        void__pbft_resend_view_change(r, out);
+        return;
+    }
+    int gap = 0;
+    for (uint32_t i = 0; i < r->cfg.window; i++) {
+        struct void__pbft_entry *e = &r->log[i];
+        if (!e->used || e->seq <= r->last_executed || e->view != r->view) {
+            continue;
+        }
+        gap |= e->committed;
+        if (is_primary(r) && e->have_batch && e->pp_len > 0 &&
+            void__get64(e->pp_frame + VOID_CODEC_HEADER_SIZE + 8) == r->view) {
+            void__pbft_send_copy(r, out, VOID_PBFT_TO_ALL, VOID_MSG_PRE_PREPARE, e->pp_frame, e->pp_len);
+        }
+        if (e->sent_prepare && (e->prepare_mask & VOID__BIT(r->cfg.self))) {
+            void__pbft_send_copy(r, out, VOID_PBFT_TO_ALL, VOID_MSG_PREPARE, e->prepare_frame[r->cfg.self],
+                                 e->prepare_len[r->cfg.self]);
+        }
+        if (e->sent_commit) {
+            struct void_pbft_vote v = {.view = e->view, .seq = e->seq};
+            memcpy(v.digest, e->digest, VOID_PBFT_DIGEST_SIZE);
+            int len = void_pbft_vote_encode(&v, r->scratch, r->scratch_cap);
+            void__pbft_send_body(r, now_ns, out, VOID_PBFT_TO_ALL, VOID_MSG_COMMIT, (size_t)len);
+        }
+    }
+    for (uint32_t i = 0; i < VOID_PBFT_CKPT_SLOTS; i++) {
+        struct void__pbft_ckpt *c = &r->ckpt[i];
+        if (c->seq > r->low && (c->mask & VOID__BIT(r->cfg.self))) {
+            void__pbft_send_copy(r, out, VOID_PBFT_TO_ALL, VOID_MSG_CHECKPOINT, c->frame[r->cfg.self],
+                                 c->frame_len[r->cfg.self]);
+        }
+    }
+    if (gap) {
+        void__pbft_fetch_state(r, now_ns, out, 0); /* committed entries we cannot execute yet */
+    }
+}
+
+int void_pbft_step_timer(struct void_pbft *r, uint64_t now_ns, enum void_pbft_timer timer, struct void_pbft_out *out)
+{
+    VOID_ASSERT(r != NULL && out != NULL);
+    VOID_ASSERT(r->started);
+    switch (timer) {
+    case VOID_PBFT_TIMER_REQUEST:
+        r->request_timer_armed = 0;
+        if (!r->view_changing && void__pbft_has_work(r)) {
+            if (r->last_executed == r->progress_mark && !is_primary(r)) {
+                void__pbft_start_view_change(r, now_ns, r->view + 1, out);
+            } else {
+                void__pbft_arm_request_timer(r, out, 1);
+            }
+        }
+        break;
+    case VOID_PBFT_TIMER_VIEW_CHANGE:
+        if (r->view_changing) {
+            void__pbft_start_view_change(r, now_ns, r->view + 1, out);
+        }
+        break;
+    case VOID_PBFT_TIMER_RETRANSMIT:
+        retransmit(r, now_ns, out);
+        void__pbft_timer_set(r, out, VOID_PBFT_TIMER_RETRANSMIT, r->cfg.retransmit_ns);
+        break;
+    }
+    return out->overflow ? VOID_EFULL : 0;
+}
+
+/* ---- accessors ------------------------------------------------------------ */
+
+void_view void_pbft_view(const struct void_pbft *r)
+{
+    return r->view;
+}
+
+int void_pbft_is_primary(const struct void_pbft *r)
+{
+    return is_primary(r);
+}
+
+int void_pbft_view_changing(const struct void_pbft *r)
+{
+    return r->view_changing;
+}
+
+void_seq void_pbft_last_executed(const struct void_pbft *r)
+{
+    return r->last_executed;
+}
+
+void_seq void_pbft_low_watermark(const struct void_pbft *r)
+{
+    return r->low;
+}
+
+const struct void_pbft_stats *void_pbft_stats(const struct void_pbft *r)
+{
+    return &r->stats;
+}
+
+const struct void_sm *void_pbft_sm(const struct void_pbft *r)
+{
+    return &r->sm;
+}

@@ -1,0 +1,241 @@
+/*
+ * PBFT client core (include/void/pbft_client.h): one outstanding request,
+ * sent to the believed primary and broadcast on timeout; the result is
+ * accepted on f+1 matching replies from distinct replicas. Pure: time comes
+ * in as now_ns, effects go out through struct void_pbft_out.
+ */
+#include "void/pbft_client.h"
+
+#include "core/pbft_int.h"
+#include "void/assert.h"
+#include "void/error.h"
+
+#include <string.h>
+
+int void_pbft_client_init(struct void_pbft_client *c, const struct void_pbft_client_config *config)
+{
+    VOID_ASSERT(c != NULL && config != NULL);
+    memset(c, 0, sizeof(*c));
+    if (config->n == 0 || config->n > VOID_PBFT_N_MAX || config->keyring == NULL || config->keypair == NULL ||
+        config->id < config->n) {
+        return VOID_EINVAL;
+    }
+    c->cfg = *config;
+    if (c->cfg.timeout_ns == 0) {
+        c->cfg.timeout_ns = VOID_PBFT_CLIENT_TIMEOUT_NS_DEF;
+    }
+    c->f = (c->cfg.n - 1) / 3;
+    c->reqno = c->cfg.first_reqno > 0 ? c->cfg.first_reqno - 1 : 0;
+    c->event_seq = c->cfg.event_seq_start > 0 ? c->cfg.event_seq_start - 1 : 0;
+    void_hlc_init(&c->hlc, &c->cfg.hlc);
+    VOID_ASSERT(c->f <= c->cfg.n);
+    return 0;
+}
+
+static struct void_pbft_effect *push(struct void_pbft_out *out, uint8_t kind)
+{
+    if (out->count == out->cap) {
+        out->overflow = 1;
+        return NULL;
+    }
+    struct void_pbft_effect *e = &out->effects[out->count++];
+    memset(e, 0, sizeof(*e));
+    e->kind = kind;
+    return e;
+}
+
+static void emit_event(struct void_pbft_client *c,
+                       struct void_pbft_out *out,
+                       uint8_t kind,
+                       uint8_t type,
+                       struct void_hlc_ts ts,
+                       uint32_t remote,
+                       uint64_t remote_seq)
+{
+    uint64_t parent = c->event_seq++;
+    struct void_pbft_effect *e = push(out, VOID_PBFT_EFFECT_EVENT);
+    if (e != NULL) {
+        e->u.event.kind = kind;
+        e->u.event.msg_type = type;
+        e->u.event.node = c->cfg.id;
+        e->u.event.local_seq = c->event_seq;
+        e->u.event.parent_seq = parent;
+        e->u.event.hlc = ts;
+        e->u.event.remote_node = remote;
+        e->u.event.remote_seq = remote_seq;
+    }
+}
+
+/* Sends the request frame to one replica or all, as a fresh send event
+ * (re-signed: the HLC and event in the envelope change each time). */
+static int send_request(struct void_pbft_client *c, uint64_t now_ns, uint32_t to, struct void_pbft_out *out)
+{
+    uint8_t body[8 + VOID_PBFT_REQUEST_RECORD_MAX];
+    struct void_hlc_ts ts = void_hlc_now_at(&c->hlc, now_ns);
+    emit_event(c, out, VOID_PBFT_EVENT_SEND, VOID_MSG_REQUEST, ts, to, 0);
+    void__put64(body, c->event_seq);
+    int len = void_pbft_request_encode(c->cfg.id, c->reqno, c->op, c->op_len, c->cfg.keypair, body + 8,
+                                       sizeof(body) - 8);
+    VOID_ASSERT(len > 0);
+    struct void_frame fr = {.type = VOID_MSG_REQUEST,
+                            .sender = c->cfg.id,
+                            .hlc = ts,
+                            .body = body,
+                            .body_len = (uint32_t)(8 + len)};
+    int rc = void_codec_encode(&fr, c->cfg.keypair, c->frame, sizeof(c->frame), &c->frame_len);
+    VOID_ASSERT(rc == 0);
+    if (out->arena_cap - out->used < c->frame_len) {
+        out->overflow = 1;
+        return VOID_EFULL;
+    }
+    uint8_t *copy = out->arena + out->used;
+    out->used += c->frame_len;
+    memcpy(copy, c->frame, c->frame_len);
+    struct void_pbft_effect *e = push(out, VOID_PBFT_EFFECT_SEND);
+    if (e == NULL) {
+        return VOID_EFULL;
+    }
+    e->u.send.to = to;
+    e->u.send.msg_type = VOID_MSG_REQUEST;
+    e->u.send.frame = copy;
+    e->u.send.len = c->frame_len;
+    return 0;
+}
+
+static void set_timer(struct void_pbft_out *out, uint8_t kind, uint64_t delay)
+{
+    struct void_pbft_effect *e = push(out, kind);
+    if (e != NULL) {
+        e->u.timer.timer = VOID_PBFT_CLIENT_TIMER_RETRY;
+        e->u.timer.delay_ns = delay;
+    }
+}
+
+int void_pbft_client_submit(struct void_pbft_client *c,
+                            uint64_t now_ns,
+                            const uint8_t *op,
+                            size_t op_len,
+                            struct void_pbft_out *out)
+{
+    VOID_ASSERT(c != NULL && out != NULL);
+    if (c->busy) {
+        return VOID_EBUSY;
+    }
+    if (op == NULL || op_len == 0 || op_len > VOID_PBFT_OP_MAX) {
+        return VOID_EINVAL;
+    }
+    memcpy(c->op, op, op_len);
+    c->op_len = (uint16_t)op_len;
+    c->reqno++;
+    c->busy = 1;
+    c->done = 0;
+    c->reply_mask = 0;
+    c->timeout_ns = c->cfg.timeout_ns;
+    c->stats.submitted++;
+    int rc = send_request(c, now_ns, (uint32_t)(c->view % c->cfg.n), out);
+    set_timer(out, VOID_PBFT_EFFECT_TIMER_SET, c->timeout_ns);
+    VOID_ASSERT(c->busy);
+    return rc != 0 || out->overflow ? VOID_EFULL : 0;
+}
+
+/* Checks whether f+1 stored replies agree with replica i's. */
+static int accept_if_quorum(struct void_pbft_client *c, uint32_t i)
+{
+    uint32_t votes = 0;
+    for (uint32_t j = 0; j < c->cfg.n; j++) {
+        if ((c->reply_mask & VOID__BIT(j)) && c->reply_len[j] == c->reply_len[i] &&
+            memcmp(c->reply[j], c->reply[i], c->reply_len[i]) == 0) {
+            votes++;
+        }
+    }
+    if (votes < c->f + 1) {
+        return 0;
+    }
+    memcpy(c->result, c->reply[i], c->reply_len[i]);
+    c->result_len = c->reply_len[i];
+    c->view = c->reply_view[i] > c->view ? c->reply_view[i] : c->view;
+    c->busy = 0;
+    c->done = 1;
+    c->stats.completed++;
+    return 1;
+}
+
+int void_pbft_client_step_receive(struct void_pbft_client *c,
+                                  uint64_t now_ns,
+                                  const uint8_t *frame,
+                                  size_t len,
+                                  struct void_pbft_out *out)
+{
+    VOID_ASSERT(c != NULL && out != NULL);
+    struct void_frame fr;
+    struct void_pbft_reply m;
+    if (void_codec_decode(frame, len, &fr) != 0 || fr.type != VOID_MSG_REPLY ||
+        void_pbft_reply_decode(fr.body, fr.body_len, &m) != 0) {
+        c->stats.rx_malformed++;
+        return 0;
+    }
+    if (fr.sender >= c->cfg.n || void_keyring_get(c->cfg.keyring, fr.sender) == NULL) {
+        c->stats.rx_unknown_sender++;
+        return 0;
+    }
+    if (c->cfg.verify_signatures &&
+        void_keyring_verify(c->cfg.keyring, fr.sender, VOID_SIGN_DOMAIN_FRAME, frame, len - VOID_SIGN_SIZE,
+                            fr.sig) != 0) {
+        c->stats.rx_bad_sig++;
+        return 0;
+    }
+    struct void_hlc_ts ts;
+    if (void_hlc_update_at(&c->hlc, now_ns, fr.hlc, &ts) != 0) {
+        c->stats.rx_hlc_ahead++;
+        return 0;
+    }
+    emit_event(c, out, VOID_PBFT_EVENT_RECEIVE, VOID_MSG_REPLY, ts, fr.sender, m.ev);
+    if (!c->busy || m.client != c->cfg.id || m.reqno != c->reqno) {
+        c->stats.rx_stale++;
+        return 0;
+    }
+    uint32_t i = fr.sender;
+    c->reply_mask |= VOID__BIT(i);
+    c->reply_view[i] = m.view;
+    c->reply_len[i] = m.result_len;
+    memcpy(c->reply[i], m.result, m.result_len);
+    if (!accept_if_quorum(c, i)) {
+        return out->overflow ? VOID_EFULL : 0;
+    }
+    set_timer(out, VOID_PBFT_EFFECT_TIMER_CANCEL, 0);
+    return out->overflow ? VOID_EFULL : 1;
+}
+
+int void_pbft_client_step_timer(struct void_pbft_client *c, uint64_t now_ns, struct void_pbft_out *out)
+{
+    VOID_ASSERT(c != NULL && out != NULL);
+    if (!c->busy) {
+        return 0;
+    }
+    c->stats.retries++;
+    int rc = send_request(c, now_ns, VOID_PBFT_TO_ALL, out);
+    c->timeout_ns = c->timeout_ns * 2 < VOID_PBFT_CLIENT_TIMEOUT_NS_MAX ? c->timeout_ns * 2
+                                                                         : VOID_PBFT_CLIENT_TIMEOUT_NS_MAX;
+    set_timer(out, VOID_PBFT_EFFECT_TIMER_SET, c->timeout_ns);
+    return rc != 0 || out->overflow ? VOID_EFULL : 0;
+}
+
+int void_pbft_client_result(const struct void_pbft_client *c, const uint8_t **result)
+{
+    VOID_ASSERT(c != NULL && result != NULL);
+    if (!c->done) {
+        return VOID_EAGAIN;
+    }
+    *result = c->result;
+    return c->result_len;
+}
+
+uint64_t void_pbft_client_reqno(const struct void_pbft_client *c)
+{
+    return c->reqno;
+}
+
+uint64_t void_pbft_client_view(const struct void_pbft_client *c)
+{
+    return c->view;
+}

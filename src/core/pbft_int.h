@@ -1,0 +1,156 @@
+/*
+ * Helpers shared by the PBFT files of src/core (not API): big-endian byte
+ * access and a bounds-checked reader that remembers its first error.
+ */
+#ifndef VOID_CORE_PBFT_INT_H
+#define VOID_CORE_PBFT_INT_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+void void__put16(uint8_t *p, uint16_t v);
+void void__put32(uint8_t *p, uint32_t v);
+void void__put64(uint8_t *p, uint64_t v);
+uint16_t void__get16(const uint8_t *p);
+uint32_t void__get32(const uint8_t *p);
+uint64_t void__get64(const uint8_t *p);
+
+/* Reads forward through [p, p + left); a read past the end returns NULL (or
+ * 0) and sets err to VOID_ETRUNCATED, so a decoder checks once at the end. */
+struct void__reader {
+    const uint8_t *p;
+    size_t left;
+    int err;
+};
+
+const uint8_t *void__take(struct void__reader *r, size_t n);
+uint64_t void__take64(struct void__reader *r);
+uint32_t void__take32(struct void__reader *r);
+uint16_t void__take16(struct void__reader *r);
+
+/* ---- replica internals shared by pbft.c, pbft_view.c, pbft_state.c ---- */
+
+#include "void/pbft.h"
+
+#define VOID__BIT(i) (1u << (i))
+
+/* Quorum sizes. The mutant (a test-only build flag) weakens the commit quorum
+ * to 2f so that the simulator's checkers can be shown to catch it. */
+uint32_t void__pbft_quorum(const struct void_pbft *r);
+uint32_t void__pbft_commit_quorum(const struct void_pbft *r);
+uint32_t void__popcount(uint32_t x);
+
+struct void__pbft_entry *void__pbft_slot(struct void_pbft *r, void_seq seq);
+void void__pbft_entry_reset(struct void__pbft_entry *e, void_view view, void_seq seq);
+
+/* Effects. void__pbft_frame signs body (r->scratch[0..body_len), whose
+ * first 8 bytes it fills with the send event) into a frame in the out arena
+ * and emits the SEND event; void__pbft_send emits the SEND effect itself. */
+int void__pbft_frame(struct void_pbft *r,
+                     uint64_t now_ns,
+                     struct void_pbft_out *out,
+                     uint32_t to,
+                     uint8_t type,
+                     size_t body_len,
+                     const uint8_t **frame,
+                     size_t *frame_len);
+void void__pbft_send(struct void_pbft *r,
+                     struct void_pbft_out *out,
+                     uint32_t to,
+                     uint8_t type,
+                     const uint8_t *frame,
+                     size_t len);
+/* Sends a copy of bytes that do not live in the arena (a retransmission). */
+void void__pbft_send_copy(struct void_pbft *r,
+                          struct void_pbft_out *out,
+                          uint32_t to,
+                          uint8_t type,
+                          const uint8_t *frame,
+                          size_t len);
+/* Frames r->scratch[0..body_len) and sends it (persisting nothing). */
+void void__pbft_send_body(struct void_pbft *r,
+                          uint64_t now_ns,
+                          struct void_pbft_out *out,
+                          uint32_t to,
+                          uint8_t type,
+                          size_t body_len);
+uint8_t *void__pbft_persist(struct void_pbft *r,
+                            struct void_pbft_out *out,
+                            uint8_t kind,
+                            uint64_t key,
+                            size_t len);
+void void__pbft_timer_set(struct void_pbft *r, struct void_pbft_out *out, uint8_t timer, uint64_t delay_ns);
+void void__pbft_timer_cancel(struct void_pbft *r, struct void_pbft_out *out, uint8_t timer);
+void void__pbft_arm_request_timer(struct void_pbft *r, struct void_pbft_out *out, int restart);
+
+/* Checks a frame embedded in a certificate: decodes it, checks its type,
+ * that the sender is a replica and (if configured) its signature. Returns 0
+ * or a VOID_E* code. */
+int void__pbft_frame_check(struct void_pbft *r,
+                           const uint8_t *frame,
+                           size_t len,
+                           uint8_t type,
+                           struct void_frame *fr);
+/* Checks the structure of a batch (and the client signatures if verify_sigs):
+ * 0, VOID_ETRUNCATED/VOID_EBAD_* (malformed), VOID_EBAD_SIG, VOID_EUNKNOWN_SENDER. */
+int void__pbft_batch_check(struct void_pbft *r, const uint8_t *batch, uint32_t len, uint16_t count, int verify_sigs);
+/* Checks that a pre-prepare frame carries a batch with the given digest and
+ * sets the batch location. 0 or a VOID_E* code. */
+int void__pbft_carrier_check(struct void_pbft *r,
+                             const uint8_t *pp,
+                             size_t pp_len,
+                             const uint8_t digest[VOID_PBFT_DIGEST_SIZE],
+                             struct void_pbft_pre_prepare *m);
+/* Copies a carrier (or nothing, for a null batch) into entry e as its batch. */
+void void__pbft_entry_set_batch(struct void__pbft_entry *e,
+                                const uint8_t *pp,
+                                size_t pp_len,
+                                const struct void_pbft_pre_prepare *m,
+                                const uint8_t digest[VOID_PBFT_DIGEST_SIZE]);
+/* Counts distinct replicas with valid CHECKPOINT frames for (seq, digest) in
+ * a list of n_frames (u16 length + frame) starting at p. Returns the count,
+ * or a negative code for a malformed list. */
+int void__pbft_ckpt_proof_count(struct void_pbft *r,
+                                const uint8_t *p,
+                                size_t len,
+                                uint16_t n_frames,
+                                void_seq seq,
+                                const uint8_t digest[VOID_PBFT_DIGEST_SIZE]);
+
+void void__pbft_send_prepare(struct void_pbft *r, uint64_t now_ns, struct void__pbft_entry *e, struct void_pbft_out *out);
+void void__pbft_check_committed(struct void_pbft *r, uint64_t now_ns, struct void__pbft_entry *e, struct void_pbft_out *out);
+void void__pbft_execute_ready(struct void_pbft *r, uint64_t now_ns, struct void_pbft_out *out);
+void void__pbft_try_batch(struct void_pbft *r, uint64_t now_ns, struct void_pbft_out *out);
+void void__pbft_gc(struct void_pbft *r);
+void void__pbft_pending_prune(struct void_pbft *r);
+int void__pbft_has_work(const struct void_pbft *r);
+
+/* pbft_view.c */
+void void__pbft_start_view_change(struct void_pbft *r, uint64_t now_ns, void_view view, struct void_pbft_out *out);
+void void__pbft_on_view_change(struct void_pbft *r,
+                               uint64_t now_ns,
+                               const uint8_t *buf,
+                               size_t len,
+                               const struct void_frame *fr,
+                               struct void_pbft_out *out);
+void void__pbft_on_new_view(struct void_pbft *r,
+                            uint64_t now_ns,
+                            const uint8_t *buf,
+                            size_t len,
+                            const struct void_frame *fr,
+                            struct void_pbft_out *out);
+void void__pbft_resend_view_change(struct void_pbft *r, struct void_pbft_out *out);
+size_t void__pbft_vc_frame_max(uint32_t window);
+
+/* pbft_state.c */
+void void__pbft_fetch_state(struct void_pbft *r, uint64_t now_ns, struct void_pbft_out *out, int force);
+void void__pbft_on_fetch_state(struct void_pbft *r,
+                               uint64_t now_ns,
+                               const struct void_frame *fr,
+                               struct void_pbft_out *out);
+void void__pbft_on_state(struct void_pbft *r, uint64_t now_ns, const struct void_frame *fr, struct void_pbft_out *out);
+void void__pbft_persist_entry(struct void_pbft *r, const struct void__pbft_entry *e, struct void_pbft_out *out);
+void void__pbft_persist_view(struct void_pbft *r, struct void_pbft_out *out);
+void void__pbft_persist_checkpoint(struct void_pbft *r, struct void_pbft_out *out);
+
+#endif

@@ -1,0 +1,323 @@
+/*
+ * Encoding and decoding of the PBFT message bodies (include/void/pbft_msg.h).
+ * Pure and bounds-checked: decoders never read outside the given buffer and
+ * return a distinct code per kind of malformation, because every byte they
+ * see may come from a Byzantine peer. The client signature over a request
+ * record (domain CLIENT) is made and checked here as well.
+ */
+#include "void/pbft_msg.h"
+
+#include "void/assert.h"
+#include "void/error.h"
+#include "core/pbft_int.h"
+
+#include <sodium.h>
+#include <string.h>
+
+void void__put16(uint8_t *p, uint16_t v)
+{
+    p[0] = (uint8_t)(v >> 8);
+    p[1] = (uint8_t)v;
+}
+
+void void__put32(uint8_t *p, uint32_t v)
+{
+    for (int i = 0; i < 4; i++) {
+        p[i] = (uint8_t)(v >> (24 - 8 * i));
+    }
+}
+
+void void__put64(uint8_t *p, uint64_t v)
+{
+    for (int i = 0; i < 8; i++) {
+        p[i] = (uint8_t)(v >> (56 - 8 * i));
+    }
+}
+
+uint16_t void__get16(const uint8_t *p)
+{
+    return (uint16_t)((p[0] << 8) | p[1]);
+}
+
+uint32_t void__get32(const uint8_t *p)
+{
+    return ((uint32_t)p[0] << 24) | ((uint32_t)p[1] << 16) | ((uint32_t)p[2] << 8) | p[3];
+}
+
+uint64_t void__get64(const uint8_t *p)
+{
+    uint64_t v = 0;
+    for (int i = 0; i < 8; i++) {
+        v = (v << 8) | p[i];
+    }
+    return v;
+}
+
+const uint8_t *void__take(struct void__reader *r, size_t n)
+{
+    if (r->left < n) {
+        r->err = VOID_ETRUNCATED;
+        return NULL;
+    }
+    const uint8_t *p = r->p;
+    r->p += n;
+    r->left -= n;
+    return p;
+}
+
+uint64_t void__take64(struct void__reader *r)
+{
+    const uint8_t *p = void__take(r, 8);
+    return p == NULL ? 0 : void__get64(p);
+}
+
+uint32_t void__take32(struct void__reader *r)
+{
+    const uint8_t *p = void__take(r, 4);
+    return p == NULL ? 0 : void__get32(p);
+}
+
+uint16_t void__take16(struct void__reader *r)
+{
+    const uint8_t *p = void__take(r, 2);
+    return p == NULL ? 0 : void__get16(p);
+}
+
+/* ---- requests ------------------------------------------------------------ */
+
+int void_pbft_request_encode(uint32_t client,
+                             uint64_t reqno,
+                             const uint8_t *op,
+                             size_t op_len,
+                             const struct void_sign_keypair *kp,
+                             uint8_t *buf,
+                             size_t cap)
+{
+    VOID_ASSERT(kp != NULL && buf != NULL);
+    if (op == NULL || op_len == 0 || op_len > VOID_PBFT_OP_MAX) {
+        return VOID_EINVAL;
+    }
+    size_t signed_len = VOID_PBFT_REQUEST_HEAD + op_len;
+    if (signed_len + VOID_SIGN_SIZE > cap) {
+        return VOID_EFULL;
+    }
+    void__put32(buf, client);
+    void__put64(buf + 4, reqno);
+    void__put16(buf + 12, (uint16_t)op_len);
+    memcpy(buf + VOID_PBFT_REQUEST_HEAD, op, op_len);
+    int rc = void_sign(kp, VOID_SIGN_DOMAIN_CLIENT, buf, signed_len, buf + signed_len);
+    if (rc != 0) {
+        return rc;
+    }
+    VOID_ASSERT(signed_len + VOID_SIGN_SIZE <= VOID_PBFT_REQUEST_RECORD_MAX);
+    return (int)(signed_len + VOID_SIGN_SIZE);
+}
+
+int void_pbft_request_decode(const uint8_t *buf, size_t len, struct void_pbft_request *req, size_t *consumed)
+{
+    VOID_ASSERT(buf != NULL && req != NULL && consumed != NULL);
+    memset(req, 0, sizeof(*req));
+    if (len < VOID_PBFT_REQUEST_HEAD) {
+        return VOID_ETRUNCATED;
+    }
+    req->client = void__get32(buf);
+    req->reqno = void__get64(buf + 4);
+    req->op_len = void__get16(buf + 12);
+    if (req->op_len == 0 || req->op_len > VOID_PBFT_OP_MAX) {
+        return VOID_EBAD_FIELD;
+    }
+    size_t total = VOID_PBFT_REQUEST_HEAD + (size_t)req->op_len + VOID_SIGN_SIZE;
+    if (len < total) {
+        return VOID_ETRUNCATED;
+    }
+    req->op = buf + VOID_PBFT_REQUEST_HEAD;
+    req->sig = req->op + req->op_len;
+    req->record = buf;
+    req->record_len = total;
+    *consumed = total;
+    return 0;
+}
+
+int void_pbft_request_verify(const struct void_pbft_request *req, const struct void_keyring *ring)
+{
+    VOID_ASSERT(req != NULL && ring != NULL);
+    VOID_ASSERT(req->record_len == VOID_PBFT_REQUEST_HEAD + (size_t)req->op_len + VOID_SIGN_SIZE);
+    return void_keyring_verify(ring, req->client, VOID_SIGN_DOMAIN_CLIENT, req->record,
+                               req->record_len - VOID_SIGN_SIZE, req->sig);
+}
+
+void void_pbft_batch_digest(struct void_hlc_ts hlc,
+                            uint16_t count,
+                            const uint8_t *batch,
+                            size_t batch_len,
+                            uint8_t digest[VOID_PBFT_DIGEST_SIZE])
+{
+    VOID_ASSERT(digest != NULL);
+    VOID_ASSERT(batch != NULL || batch_len == 0);
+    uint8_t head[VOID_HLC_ENCODED_SIZE + 2];
+    void_hlc_encode(hlc, head);
+    void__put16(head + VOID_HLC_ENCODED_SIZE, count);
+    crypto_hash_sha256_state h;
+    crypto_hash_sha256_init(&h);
+    crypto_hash_sha256_update(&h, head, sizeof(head));
+    if (batch_len > 0) {
+        crypto_hash_sha256_update(&h, batch, batch_len);
+    }
+    crypto_hash_sha256_final(&h, digest);
+}
+
+/* ---- fixed bodies -------------------------------------------------------- */
+
+int void_pbft_body_event(const uint8_t *body, size_t len, uint64_t *ev)
+{
+    VOID_ASSERT(ev != NULL);
+    if (body == NULL || len < 8) {
+        return VOID_ETRUNCATED;
+    }
+    *ev = void__get64(body);
+    return 0;
+}
+
+int void_pbft_pre_prepare_encode(const struct void_pbft_pre_prepare *m, uint8_t *buf, size_t cap)
+{
+    VOID_ASSERT(m != NULL && buf != NULL);
+    if (m->batch_len > VOID_PBFT_BATCH_BYTES_MAX || m->count > VOID_PBFT_BATCH_MAX) {
+        return VOID_EINVAL;
+    }
+    size_t need = VOID_PBFT_PP_HEAD + m->batch_len;
+    if (need > cap) {
+        return VOID_EFULL;
+    }
+    void__put64(buf, m->ev);
+    void__put64(buf + 8, m->view);
+    void__put64(buf + 16, m->seq);
+    void_hlc_encode(m->hlc, buf + 24);
+    void__put16(buf + 24 + VOID_HLC_ENCODED_SIZE, m->count);
+    void__put32(buf + 26 + VOID_HLC_ENCODED_SIZE, m->batch_len);
+    if (m->batch_len > 0) {
+        memcpy(buf + VOID_PBFT_PP_HEAD, m->batch, m->batch_len);
+    }
+    return (int)need;
+}
+
+int void_pbft_pre_prepare_decode(const uint8_t *buf, size_t len, struct void_pbft_pre_prepare *m)
+{
+    VOID_ASSERT(buf != NULL && m != NULL);
+    memset(m, 0, sizeof(*m));
+    if (len < VOID_PBFT_PP_HEAD) {
+        return VOID_ETRUNCATED;
+    }
+    m->ev = void__get64(buf);
+    m->view = void__get64(buf + 8);
+    m->seq = void__get64(buf + 16);
+    m->hlc = void_hlc_decode(buf + 24);
+    m->count = void__get16(buf + 24 + VOID_HLC_ENCODED_SIZE);
+    m->batch_len = void__get32(buf + 26 + VOID_HLC_ENCODED_SIZE);
+    if (m->count > VOID_PBFT_BATCH_MAX || m->batch_len > VOID_PBFT_BATCH_BYTES_MAX) {
+        return VOID_EBAD_FIELD;
+    }
+    if (len != VOID_PBFT_PP_HEAD + (size_t)m->batch_len) {
+        return len < VOID_PBFT_PP_HEAD + (size_t)m->batch_len ? VOID_ETRUNCATED : VOID_EBAD_LENGTH;
+    }
+    m->batch = buf + VOID_PBFT_PP_HEAD;
+    return 0;
+}
+
+int void_pbft_vote_encode(const struct void_pbft_vote *m, uint8_t *buf, size_t cap)
+{
+    VOID_ASSERT(m != NULL && buf != NULL);
+    if (cap < 24 + VOID_PBFT_DIGEST_SIZE) {
+        return VOID_EFULL;
+    }
+    void__put64(buf, m->ev);
+    void__put64(buf + 8, m->view);
+    void__put64(buf + 16, m->seq);
+    memcpy(buf + 24, m->digest, VOID_PBFT_DIGEST_SIZE);
+    return 24 + VOID_PBFT_DIGEST_SIZE;
+}
+
+int void_pbft_vote_decode(const uint8_t *buf, size_t len, struct void_pbft_vote *m)
+{
+    VOID_ASSERT(buf != NULL && m != NULL);
+    if (len < 24 + VOID_PBFT_DIGEST_SIZE) {
+        return VOID_ETRUNCATED;
+    }
+    if (len > 24 + VOID_PBFT_DIGEST_SIZE) {
+        return VOID_EBAD_LENGTH;
+    }
+    m->ev = void__get64(buf);
+    m->view = void__get64(buf + 8);
+    m->seq = void__get64(buf + 16);
+    memcpy(m->digest, buf + 24, VOID_PBFT_DIGEST_SIZE);
+    return 0;
+}
+
+int void_pbft_checkpoint_encode(const struct void_pbft_checkpoint *m, uint8_t *buf, size_t cap)
+{
+    VOID_ASSERT(m != NULL && buf != NULL);
+    if (cap < 16 + VOID_PBFT_DIGEST_SIZE) {
+        return VOID_EFULL;
+    }
+    void__put64(buf, m->ev);
+    void__put64(buf + 8, m->seq);
+    memcpy(buf + 16, m->digest, VOID_PBFT_DIGEST_SIZE);
+    return 16 + VOID_PBFT_DIGEST_SIZE;
+}
+
+int void_pbft_checkpoint_decode(const uint8_t *buf, size_t len, struct void_pbft_checkpoint *m)
+{
+    VOID_ASSERT(buf != NULL && m != NULL);
+    if (len < 16 + VOID_PBFT_DIGEST_SIZE) {
+        return VOID_ETRUNCATED;
+    }
+    if (len > 16 + VOID_PBFT_DIGEST_SIZE) {
+        return VOID_EBAD_LENGTH;
+    }
+    m->ev = void__get64(buf);
+    m->seq = void__get64(buf + 8);
+    memcpy(m->digest, buf + 16, VOID_PBFT_DIGEST_SIZE);
+    return 0;
+}
+
+int void_pbft_reply_encode(const struct void_pbft_reply *m, uint8_t *buf, size_t cap)
+{
+    VOID_ASSERT(m != NULL && buf != NULL);
+    if (m->result_len > VOID_PBFT_RESULT_MAX) {
+        return VOID_EINVAL;
+    }
+    size_t need = 8 + 8 + 4 + 8 + 2 + (size_t)m->result_len;
+    if (need > cap) {
+        return VOID_EFULL;
+    }
+    void__put64(buf, m->ev);
+    void__put64(buf + 8, m->view);
+    void__put32(buf + 16, m->client);
+    void__put64(buf + 20, m->reqno);
+    void__put16(buf + 28, m->result_len);
+    if (m->result_len > 0) {
+        memcpy(buf + 30, m->result, m->result_len);
+    }
+    return (int)need;
+}
+
+int void_pbft_reply_decode(const uint8_t *buf, size_t len, struct void_pbft_reply *m)
+{
+    VOID_ASSERT(buf != NULL && m != NULL);
+    memset(m, 0, sizeof(*m));
+    if (len < 30) {
+        return VOID_ETRUNCATED;
+    }
+    m->ev = void__get64(buf);
+    m->view = void__get64(buf + 8);
+    m->client = void__get32(buf + 16);
+    m->reqno = void__get64(buf + 20);
+    m->result_len = void__get16(buf + 28);
+    if (m->result_len > VOID_PBFT_RESULT_MAX) {
+        return VOID_EBAD_FIELD;
+    }
+    if (len != 30 + (size_t)m->result_len) {
+        return len < 30 + (size_t)m->result_len ? VOID_ETRUNCATED : VOID_EBAD_LENGTH;
+    }
+    m->result = buf + 30;
+    return 0;
+}

@@ -1,0 +1,399 @@
+/*
+ * PBFT state transfer, persistence records and crash recovery.
+ *
+ * State transfer (TOCS'02 section 5.3, simplified): a replica that is behind
+ * (it sees a checkpoint it cannot match, committed entries it cannot execute,
+ * or a NEW-VIEW whose checkpoint is ahead of it) broadcasts FETCH_STATE with
+ * its last executed sequence number. A replica ahead of it answers STATE:
+ * its stable checkpoint (sequence number, digest, the 2f+1 signed checkpoint
+ * frames that prove it, and the snapshot) when the requester is behind that
+ * checkpoint, plus the batches it executed after it (each as the pre-prepare
+ * frame that carried it), followed by its own COMMIT for each of those. The
+ * requester installs a snapshot only if 2f+1 valid checkpoint signatures
+ * vouch for its digest and SHA-256 of the bytes matches, and executes a
+ * batch only when 2f+1 commits for its digest arrived: one Byzantine
+ * responder can make it do work, never install a wrong state.
+ *
+ * Records (see docs/pbft.md for the byte layout): VIEW, ENTRY (an accepted
+ * batch with the promises made for it: prepare sent, prepared certificate),
+ * CHECKPOINT (stable checkpoint with proof and snapshot) and TRUNCATE.
+ */
+#include "core/pbft_int.h"
+#include "void/assert.h"
+#include "void/error.h"
+
+#include <sodium.h>
+#include <string.h>
+
+#define ENTRY_FLAG_SENT_PREPARE 1u
+#define ENTRY_FLAG_PREPARED     2u
+
+/* ---- records -------------------------------------------------------------- */
+
+void void__pbft_persist_view(struct void_pbft *r, struct void_pbft_out *out)
+{
+    uint8_t *p = void__pbft_persist(r, out, VOID_PBFT_RECORD_VIEW, 0, 9);
+    if (p != NULL) {
+        void__put64(p, r->view);
+        p[8] = (uint8_t)(r->view_changing != 0);
+    }
+}
+
+void void__pbft_persist_entry(struct void_pbft *r, const struct void__pbft_entry *e, struct void_pbft_out *out)
+{
+    VOID_ASSERT(e->used && e->have_batch);
+    size_t len = 8 + 8 + VOID_PBFT_DIGEST_SIZE + 1 + 4 + e->pp_len + 2;
+    for (uint32_t i = 0; i < VOID_PBFT_N_MAX; i++) {
+        if (e->prepare_mask & VOID__BIT(i)) {
+            len += 2u + e->prepare_len[i];
+        }
+    }
+    uint8_t *p = void__pbft_persist(r, out, VOID_PBFT_RECORD_ENTRY, e->seq, len);
+    if (p == NULL) {
+        return;
+    }
+    void__put64(p, e->view);
+    void__put64(p + 8, e->seq);
+    memcpy(p + 16, e->digest, VOID_PBFT_DIGEST_SIZE);
+    p[48] = (uint8_t)((e->sent_prepare ? ENTRY_FLAG_SENT_PREPARE : 0) | (e->prepared ? ENTRY_FLAG_PREPARED : 0));
+    void__put32(p + 49, e->pp_len);
+    memcpy(p + 53, e->pp_frame, e->pp_len);
+    size_t off = 53 + (size_t)e->pp_len;
+    size_t count_at = off;
+    uint16_t n = 0;
+    off += 2;
+    for (uint32_t i = 0; i < VOID_PBFT_N_MAX; i++) {
+        if (e->prepare_mask & VOID__BIT(i)) {
+            void__put16(p + off, e->prepare_len[i]);
+            memcpy(p + off + 2, e->prepare_frame[i], e->prepare_len[i]);
+            off += 2u + e->prepare_len[i];
+            n++;
+        }
+    }
+    void__put16(p + count_at, n);
+    VOID_ASSERT(off == len);
+}
+
+/* Writes the stable checkpoint (seq, digest, proof, snapshot) at p, or just
+ * measures it when p is NULL. */
+static size_t put_checkpoint(const struct void_pbft *r, uint8_t *p)
+{
+    size_t off = 8 + VOID_PBFT_DIGEST_SIZE + 2;
+    if (p != NULL) {
+        void__put64(p, r->low);
+        memcpy(p + 8, r->low_digest, VOID_PBFT_DIGEST_SIZE);
+        void__put16(p + 8 + VOID_PBFT_DIGEST_SIZE, (uint16_t)r->stable_proof_count);
+    }
+    for (uint32_t i = 0; i < r->stable_proof_count; i++) {
+        if (p != NULL) {
+            void__put16(p + off, r->stable_proof_len[i]);
+            memcpy(p + off + 2, r->stable_proof[i], r->stable_proof_len[i]);
+        }
+        off += 2u + r->stable_proof_len[i];
+    }
+    if (p != NULL) {
+        void__put32(p + off, (uint32_t)r->snapshot_len);
+        memcpy(p + off + 4, r->snapshot, r->snapshot_len);
+    }
+    return off + 4 + r->snapshot_len;
+}
+
+void void__pbft_persist_checkpoint(struct void_pbft *r, struct void_pbft_out *out)
+{
+    VOID_ASSERT(r->snapshot_seq == r->low && r->low > 0);
+    size_t len = put_checkpoint(r, NULL);
+    uint8_t *p = void__pbft_persist(r, out, VOID_PBFT_RECORD_CHECKPOINT, 0, len);
+    if (p != NULL) {
+        VOID_ASSERT(put_checkpoint(r, p) == len);
+    }
+    void__pbft_persist(r, out, VOID_PBFT_RECORD_TRUNCATE, r->low, 0);
+}
+
+/* ---- installing a checkpoint ------------------------------------------------ */
+
+/* Parsed checkpoint part (of a STATE message or a CHECKPOINT record). */
+struct ckpt_part {
+    void_seq seq;
+    const uint8_t *digest;
+    uint16_t nproof;
+    const uint8_t *proofs;
+    size_t proofs_len;
+    const uint8_t *snap;
+    uint32_t snap_len;
+};
+
+static int ckpt_parse(struct void__reader *rd, struct ckpt_part *c)
+{
+    c->seq = void__take64(rd);
+    c->digest = void__take(rd, VOID_PBFT_DIGEST_SIZE);
+    c->nproof = void__take16(rd);
+    c->proofs = rd->p;
+    for (uint16_t i = 0; i < c->nproof && rd->err == 0; i++) {
+        void__take(rd, void__take16(rd));
+    }
+    c->proofs_len = (size_t)(rd->p - c->proofs);
+    c->snap_len = void__take32(rd);
+    c->snap = void__take(rd, c->snap_len);
+    return rd->err;
+}
+
+/* Replaces our state with checkpoint c (already authenticated). Returns 0 or
+ * VOID_ECORRUPT when the bytes do not hash to the digest or do not decode. */
+static int install_checkpoint(struct void_pbft *r, const struct ckpt_part *c, struct void_pbft_out *out, int persist)
+{
+    uint8_t d[VOID_PBFT_DIGEST_SIZE];
+    if (c->snap_len > r->snapshot_cap || c->nproof > VOID_PBFT_N_MAX) {
+        return VOID_ECORRUPT;
+    }
+    crypto_hash_sha256(d, c->snap, c->snap_len);
+    if (memcmp(d, c->digest, VOID_PBFT_DIGEST_SIZE) != 0 || void_sm_snapshot_decode(&r->sm, c->snap, c->snap_len) != 0) {
+        return VOID_ECORRUPT;
+    }
+    r->low = c->seq;
+    r->last_executed = c->seq;
+    memcpy(r->low_digest, c->digest, VOID_PBFT_DIGEST_SIZE);
+    memcpy(r->snapshot, c->snap, c->snap_len);
+    r->snapshot_len = c->snap_len;
+    r->snapshot_seq = c->seq;
+    struct void__reader rd = {c->proofs, c->proofs_len, 0};
+    r->stable_proof_count = 0;
+    for (uint16_t i = 0; i < c->nproof; i++) {
+        uint16_t len = void__take16(&rd);
+        const uint8_t *f = void__take(&rd, len);
+        if (f != NULL && len <= VOID_PBFT_SMALL_FRAME_MAX) {
+            memcpy(r->stable_proof[r->stable_proof_count], f, len);
+            r->stable_proof_len[r->stable_proof_count++] = len;
+        }
+    }
+    void__pbft_gc(r);
+    void__pbft_pending_prune(r);
+    if (persist) {
+        void__pbft_persist_checkpoint(r, out);
+    }
+    VOID_ASSERT(r->low == r->last_executed);
+    return 0;
+}
+
+/* ---- FETCH_STATE / STATE ------------------------------------------------------ */
+
+void void__pbft_fetch_state(struct void_pbft *r, uint64_t now_ns, struct void_pbft_out *out, int force)
+{
+    if (!force && r->last_fetch_ns != 0 && now_ns - r->last_fetch_ns < r->cfg.retransmit_ns) {
+        return;
+    }
+    r->last_fetch_ns = now_ns == 0 ? 1 : now_ns;
+    void__put64(r->scratch + 8, r->last_executed);
+    void__put64(r->scratch + 16, r->low);
+    void__pbft_send_body(r, now_ns, out, VOID_PBFT_TO_ALL, VOID_MSG_FETCH_STATE, 24);
+}
+
+void void__pbft_on_fetch_state(struct void_pbft *r, uint64_t now_ns, const struct void_frame *fr, struct void_pbft_out *out)
+{
+    if (fr->body_len != 24) {
+        r->stats.rx_malformed++;
+        return;
+    }
+    void_seq theirs = void__get64(fr->body + 8);
+    if (theirs >= r->last_executed) {
+        r->stats.rx_stale++;
+        return;
+    }
+    uint8_t *b = r->scratch;
+    size_t off = 8;
+    int with_ckpt = theirs < r->low && r->snapshot_seq == r->low && r->stable_proof_count >= void__pbft_quorum(r);
+    if (with_ckpt) {
+        off += put_checkpoint(r, b + off);
+    } else {
+        memset(b + off, 0, 8 + VOID_PBFT_DIGEST_SIZE + 2 + 4);
+        off += 8 + VOID_PBFT_DIGEST_SIZE + 2 + 4;
+    }
+    void_seq from = with_ckpt ? r->low : (theirs > r->low ? theirs : r->low);
+    size_t count_at = off;
+    uint16_t n = 0;
+    off += 2;
+    for (void_seq seq = from + 1; seq <= r->last_executed; seq++) {
+        const struct void__pbft_entry *e = void__pbft_slot(r, seq);
+        if (!e->used || e->seq != seq || !e->executed ||
+            off + 52 + e->pp_len > r->scratch_cap) {
+            break;
+        }
+        void__put64(b + off, e->view);
+        void__put64(b + off + 8, seq);
+        memcpy(b + off + 16, e->digest, VOID_PBFT_DIGEST_SIZE);
+        void__put32(b + off + 48, e->pp_len);
+        memcpy(b + off + 52, e->pp_frame, e->pp_len);
+        off += 52 + (size_t)e->pp_len;
+        n++;
+    }
+    void__put16(b + count_at, n);
+    void__pbft_send_body(r, now_ns, out, fr->sender, VOID_MSG_STATE, off);
+    /* Our commit for each batch sent: 2f+1 of them let the requester execute. */
+    for (void_seq seq = from + 1; seq <= from + n; seq++) {
+        const struct void__pbft_entry *e = void__pbft_slot(r, seq);
+        struct void_pbft_vote v = {.view = e->view, .seq = seq};
+        memcpy(v.digest, e->digest, VOID_PBFT_DIGEST_SIZE);
+        int len = void_pbft_vote_encode(&v, r->scratch, r->scratch_cap);
+        void__pbft_send_body(r, now_ns, out, fr->sender, VOID_MSG_COMMIT, (size_t)len);
+    }
+}
+
+/* Installs the batches of a STATE message that we lack; they execute once
+ * 2f+1 commits for them are in. */
+static void state_entries(struct void_pbft *r, uint64_t now_ns, struct void__reader *rd, struct void_pbft_out *out)
+{
+    uint16_t n = void__take16(rd);
+    for (uint16_t i = 0; i < n; i++) {
+        void_view view = void__take64(rd);
+        void_seq seq = void__take64(rd);
+        const uint8_t *digest = void__take(rd, VOID_PBFT_DIGEST_SIZE);
+        uint32_t pp_len = void__take32(rd);
+        const uint8_t *pp = void__take(rd, pp_len);
+        if (rd->err != 0) {
+            r->stats.rx_malformed++;
+            return;
+        }
+        if (seq <= r->last_executed || seq > r->low + r->cfg.window) {
+            continue;
+        }
+        struct void__pbft_entry *e = void__pbft_slot(r, seq);
+        if (e->used && e->seq == seq && e->have_batch) {
+            continue;
+        }
+        struct void_pbft_pre_prepare m;
+        if (pp_len > VOID_PBFT_PP_FRAME_MAX || void__pbft_carrier_check(r, pp, pp_len, digest, &m) != 0) {
+            r->stats.rx_bad_digest++;
+            return;
+        }
+        if (!(e->used && e->seq == seq && e->view == view)) {
+            void__pbft_entry_reset(e, view, seq);
+        }
+        void__pbft_entry_set_batch(e, pp, pp_len, &m, digest);
+        void__pbft_check_committed(r, now_ns, e, out);
+    }
+}
+
+void void__pbft_on_state(struct void_pbft *r, uint64_t now_ns, const struct void_frame *fr, struct void_pbft_out *out)
+{
+    struct void__reader rd = {fr->body + 8, fr->body_len - 8, 0};
+    struct ckpt_part c;
+    if (ckpt_parse(&rd, &c) != 0) {
+        r->stats.rx_malformed++;
+        return;
+    }
+    if (c.seq > r->last_executed) {
+        if (c.seq % r->cfg.checkpoint_interval != 0 ||
+            void__pbft_ckpt_proof_count(r, c.proofs, c.proofs_len, c.nproof, c.seq, c.digest) <
+                (int)void__pbft_quorum(r)) {
+            r->stats.rx_bad_certificate++;
+            return;
+        }
+        /* 2f+1 signatures vouch for the digest, so a snapshot that does not
+         * hash to it is a lie of this sender: drop it, keep our state. */
+        uint8_t d[VOID_PBFT_DIGEST_SIZE];
+        crypto_hash_sha256(d, c.snap, c.snap_len);
+        if (memcmp(d, c.digest, VOID_PBFT_DIGEST_SIZE) != 0) {
+            r->stats.rx_bad_digest++;
+            return;
+        }
+        int rc = install_checkpoint(r, &c, out, 1);
+        VOID_ASSERT(rc == 0); /* certified bytes that do not decode: replicas disagree on capacities */
+        r->stats.state_transfers++;
+    }
+    state_entries(r, now_ns, &rd, out);
+    if (rd.err == 0 && rd.left != 0) {
+        r->stats.rx_malformed++;
+    }
+    void__pbft_execute_ready(r, now_ns, out);
+}
+
+/* ---- recovery ---------------------------------------------------------------- */
+
+/* Restores one ENTRY record. Returns 0 or a decode error. */
+static int recover_entry(struct void_pbft *r, const uint8_t *data, size_t len)
+{
+    struct void__reader rd = {data, len, 0};
+    void_view view = void__take64(&rd);
+    void_seq seq = void__take64(&rd);
+    const uint8_t *digest = void__take(&rd, VOID_PBFT_DIGEST_SIZE);
+    const uint8_t *flags = void__take(&rd, 1);
+    uint32_t pp_len = void__take32(&rd);
+    const uint8_t *pp = void__take(&rd, pp_len);
+    uint16_t n = void__take16(&rd);
+    struct void_pbft_pre_prepare m;
+    if (rd.err != 0 || pp_len > VOID_PBFT_PP_FRAME_MAX || void__pbft_carrier_check(r, pp, pp_len, digest, &m) != 0) {
+        return VOID_ECORRUPT;
+    }
+    if (seq <= r->low || seq > r->low + r->cfg.window) {
+        return 0; /* garbage collected by a later checkpoint */
+    }
+    struct void__pbft_entry *e = void__pbft_slot(r, seq);
+    void__pbft_entry_reset(e, view, seq);
+    void__pbft_entry_set_batch(e, pp, pp_len, &m, digest);
+    e->sent_prepare = (flags[0] & ENTRY_FLAG_SENT_PREPARE) != 0;
+    e->prepared = (flags[0] & ENTRY_FLAG_PREPARED) != 0;
+    e->sent_commit = e->prepared;
+    for (uint16_t i = 0; i < n; i++) {
+        uint16_t flen = void__take16(&rd);
+        const uint8_t *f = void__take(&rd, flen);
+        struct void_frame fr;
+        struct void_pbft_vote v;
+        if (rd.err != 0 || void__pbft_frame_check(r, f, flen, VOID_MSG_PREPARE, &fr) != 0 ||
+            void_pbft_vote_decode(fr.body, fr.body_len, &v) != 0 || flen > VOID_PBFT_SMALL_FRAME_MAX) {
+            return VOID_ECORRUPT;
+        }
+        e->prepare_mask |= VOID__BIT(fr.sender);
+        memcpy(e->prepare_digest[fr.sender], v.digest, VOID_PBFT_DIGEST_SIZE);
+        memcpy(e->prepare_frame[fr.sender], f, flen);
+        e->prepare_len[fr.sender] = flen;
+    }
+    if (r->next_seq <= seq) {
+        r->next_seq = seq + 1;
+    }
+    return 0;
+}
+
+int void_pbft_recover(struct void_pbft *r,
+                      uint64_t now_ns,
+                      const struct void_pbft_record *records,
+                      size_t count,
+                      struct void_pbft_out *out)
+{
+    VOID_ASSERT(r != NULL && out != NULL && (records != NULL || count == 0));
+    VOID_ASSERT(!r->started);
+    int changing = 0;
+    /* Checkpoint first: it sets the window that entries must fall in. */
+    for (size_t i = 0; i < count; i++) {
+        if (records[i].kind != VOID_PBFT_RECORD_CHECKPOINT) {
+            continue;
+        }
+        struct void__reader rd = {records[i].data, records[i].len, 0};
+        struct ckpt_part c;
+        if (ckpt_parse(&rd, &c) != 0 || rd.left != 0 || install_checkpoint(r, &c, out, 0) != 0) {
+            return VOID_ECORRUPT;
+        }
+        r->next_seq = r->low + 1;
+    }
+    for (size_t i = 0; i < count; i++) {
+        const struct void_pbft_record *rec = &records[i];
+        if (rec->kind == VOID_PBFT_RECORD_VIEW && rec->len == 9) {
+            r->view = void__get64(rec->data);
+            changing = rec->data[8] != 0;
+        } else if (rec->kind == VOID_PBFT_RECORD_ENTRY) {
+            if (recover_entry(r, rec->data, rec->len) != 0) {
+                r->stats.rx_malformed++;
+            }
+        } else if (rec->kind != VOID_PBFT_RECORD_CHECKPOINT) {
+            r->stats.rx_malformed++;
+        }
+    }
+    r->started = 1;
+    void__pbft_timer_set(r, out, VOID_PBFT_TIMER_RETRANSMIT, r->cfg.retransmit_ns);
+    if (changing) {
+        r->view_changing = 1; /* resume the view change we were in */
+        void__pbft_start_view_change(r, now_ns, r->view, out);
+    } else {
+        void__pbft_arm_request_timer(r, out, 1);
+    }
+    void__pbft_fetch_state(r, now_ns, out, 1); /* what we executed after the checkpoint is lost */
+    return out->overflow ? VOID_EFULL : 0;
+}

@@ -1,0 +1,632 @@
+/*
+ * PBFT view changes (Castro & Liskov, TOCS'02 section 4.4-4.5).
+ *
+ * A backup that suspects the primary moves to view v+1 and broadcasts a
+ * VIEW-CHANGE carrying its stable checkpoint with its 2f+1 signed proof (C)
+ * and, for every sequence number above it that it prepared, the pre-prepare
+ * frame that carried the batch and 2f matching signed prepares (P). The
+ * primary of v+1 collects 2f+1 valid view changes and broadcasts NEW-VIEW
+ * naming them by digest and listing, for every sequence number from the
+ * highest stable checkpoint min-s to the highest prepared max-s, the digest
+ * to re-propose: the one prepared in the highest view, or a null batch. Each
+ * backup recomputes that list from the same view changes (which it received
+ * itself) and accepts NEW-VIEW only if it matches, so the O set is
+ * deterministic and a faulty primary cannot smuggle in anything else.
+ *
+ * Liveness: view-change timeouts double with every failed view; a replica
+ * that sees f+1 view changes for higher views joins the smallest of them
+ * (so a view change during a view change converges); the new primary
+ * re-sends NEW-VIEW to a replica that still asks for the view it installed.
+ */
+#include "core/pbft_int.h"
+#include "void/assert.h"
+#include "void/error.h"
+
+#include <sodium.h>
+#include <string.h>
+
+#define VC_HEAD (8 + 8 + 8 + VOID_PBFT_DIGEST_SIZE + 2)
+#define VC_ENTRY_HEAD (8 + 8 + VOID_PBFT_DIGEST_SIZE + 4)
+
+size_t void__pbft_vc_frame_max(uint32_t window)
+{
+    size_t frames = (size_t)VOID_PBFT_N_MAX * (2 + VOID_PBFT_SMALL_FRAME_MAX);
+    return VOID_PBFT_FRAME_OVERHEAD + VC_HEAD + frames + 2 +
+           (size_t)window * (VC_ENTRY_HEAD + VOID_PBFT_PP_FRAME_MAX + 2 + frames);
+}
+
+/* A parsed VIEW-CHANGE body; lists point into the frame. */
+struct vc_msg {
+    uint64_t view, low;
+    const uint8_t *low_digest;
+    uint16_t nproof;
+    const uint8_t *proofs;
+    size_t proofs_len;
+    uint16_t nprep;
+    const uint8_t *preps;
+    size_t preps_len;
+};
+
+struct vc_entry {
+    uint64_t view, seq;
+    const uint8_t *digest;
+    const uint8_t *pp;
+    uint32_t pp_len;
+    uint16_t nprepares;
+    const uint8_t *prepares;
+    size_t prepares_len;
+};
+
+/* Skips n (u16 length + bytes) items; returns the section's length. */
+static size_t skip_list(struct void__reader *rd, uint16_t n)
+{
+    const uint8_t *start = rd->p;
+    for (uint16_t i = 0; i < n && rd->err == 0; i++) {
+        uint16_t len = void__take16(rd);
+        void__take(rd, len);
+    }
+    return (size_t)(rd->p - start);
+}
+
+static int vc_next(struct void__reader *rd, struct vc_entry *e)
+{
+    e->view = void__take64(rd);
+    e->seq = void__take64(rd);
+    e->digest = void__take(rd, VOID_PBFT_DIGEST_SIZE);
+    e->pp_len = void__take32(rd);
+    e->pp = void__take(rd, e->pp_len);
+    e->nprepares = void__take16(rd);
+    e->prepares = rd->p;
+    e->prepares_len = skip_list(rd, e->nprepares);
+    return rd->err;
+}
+
+static int vc_parse(const uint8_t *body, size_t len, struct vc_msg *m)
+{
+    struct void__reader rd = {body, len, 0};
+    void__take64(&rd);
+    m->view = void__take64(&rd);
+    m->low = void__take64(&rd);
+    m->low_digest = void__take(&rd, VOID_PBFT_DIGEST_SIZE);
+    m->nproof = void__take16(&rd);
+    m->proofs = rd.p;
+    m->proofs_len = skip_list(&rd, m->nproof);
+    m->nprep = void__take16(&rd);
+    m->preps = rd.p;
+    m->preps_len = rd.left;
+    for (uint16_t i = 0; i < m->nprep && rd.err == 0; i++) {
+        struct vc_entry e;
+        vc_next(&rd, &e);
+    }
+    if (rd.err != 0) {
+        return rd.err;
+    }
+    return rd.left == 0 ? 0 : VOID_EBAD_LENGTH;
+}
+
+static void null_digest(uint8_t digest[VOID_PBFT_DIGEST_SIZE])
+{
+    struct void_hlc_ts zero = {0, 0};
+    void_pbft_batch_digest(zero, 0, NULL, 0, digest);
+}
+
+int void__pbft_carrier_check(struct void_pbft *r,
+                             const uint8_t *pp,
+                             size_t pp_len,
+                             const uint8_t digest[VOID_PBFT_DIGEST_SIZE],
+                             struct void_pbft_pre_prepare *m)
+{
+    uint8_t d[VOID_PBFT_DIGEST_SIZE];
+    memset(m, 0, sizeof(*m));
+    if (pp_len == 0) {
+        null_digest(d);
+        return memcmp(d, digest, VOID_PBFT_DIGEST_SIZE) == 0 ? 0 : VOID_EBAD_FIELD;
+    }
+    struct void_frame fr;
+    int rc = void__pbft_frame_check(r, pp, pp_len, VOID_MSG_PRE_PREPARE, &fr);
+    if (rc == 0) {
+        rc = void_pbft_pre_prepare_decode(fr.body, fr.body_len, m);
+    }
+    if (rc == 0 && fr.sender != void_pbft_primary(m->view, r->cfg.n)) {
+        rc = VOID_EUNKNOWN_SENDER;
+    }
+    /* Client signatures were checked by the 2f+1 replicas that vouch for
+     * this batch; only its structure matters here (execution decodes it). */
+    if (rc == 0) {
+        rc = void__pbft_batch_check(r, m->batch, m->batch_len, m->count, 0);
+    }
+    if (rc != 0) {
+        return rc;
+    }
+    void_pbft_batch_digest(m->hlc, m->count, m->batch, m->batch_len, d);
+    return memcmp(d, digest, VOID_PBFT_DIGEST_SIZE) == 0 ? 0 : VOID_EBAD_FIELD;
+}
+
+int void__pbft_ckpt_proof_count(struct void_pbft *r,
+                                const uint8_t *p,
+                                size_t len,
+                                uint16_t n_frames,
+                                void_seq seq,
+                                const uint8_t digest[VOID_PBFT_DIGEST_SIZE])
+{
+    struct void__reader rd = {p, len, 0};
+    uint32_t mask = 0;
+    for (uint16_t i = 0; i < n_frames; i++) {
+        uint16_t flen = void__take16(&rd);
+        const uint8_t *f = void__take(&rd, flen);
+        if (rd.err != 0) {
+            return rd.err;
+        }
+        struct void_frame fr;
+        struct void_pbft_checkpoint c;
+        if (void__pbft_frame_check(r, f, flen, VOID_MSG_CHECKPOINT, &fr) == 0 &&
+            void_pbft_checkpoint_decode(fr.body, fr.body_len, &c) == 0 && c.seq == seq &&
+            memcmp(c.digest, digest, VOID_PBFT_DIGEST_SIZE) == 0) {
+            mask |= VOID__BIT(fr.sender);
+        }
+    }
+    return (int)void__popcount(mask);
+}
+
+/* Counts distinct non-primary replicas with valid prepares for e. */
+static uint32_t count_prepares(struct void_pbft *r, const struct vc_entry *e)
+{
+    struct void__reader rd = {e->prepares, e->prepares_len, 0};
+    uint32_t mask = 0;
+    uint32_t primary = void_pbft_primary(e->view, r->cfg.n);
+    for (uint16_t i = 0; i < e->nprepares; i++) {
+        uint16_t flen = void__take16(&rd);
+        const uint8_t *f = void__take(&rd, flen);
+        VOID_ASSERT(rd.err == 0); /* the list was walked by vc_parse */
+        struct void_frame fr;
+        struct void_pbft_vote v;
+        if (void__pbft_frame_check(r, f, flen, VOID_MSG_PREPARE, &fr) == 0 && fr.sender != primary &&
+            void_pbft_vote_decode(fr.body, fr.body_len, &v) == 0 && v.view == e->view && v.seq == e->seq &&
+            memcmp(v.digest, e->digest, VOID_PBFT_DIGEST_SIZE) == 0) {
+            mask |= VOID__BIT(fr.sender);
+        }
+    }
+    return void__popcount(mask);
+}
+
+/* Checks the C and P sets of a view change (TOCS'02 4.5.1). */
+static int vc_validate(struct void_pbft *r, const struct vc_msg *m)
+{
+    if (m->view == 0 || m->low % r->cfg.checkpoint_interval != 0) {
+        return VOID_EBAD_FIELD;
+    }
+    if (m->low == 0) {
+        if (memcmp(m->low_digest, r->genesis_digest, VOID_PBFT_DIGEST_SIZE) != 0) {
+            return VOID_EBAD_FIELD;
+        }
+    } else if (void__pbft_ckpt_proof_count(r, m->proofs, m->proofs_len, m->nproof, m->low, m->low_digest) <
+               (int)void__pbft_quorum(r)) {
+        return VOID_EBAD_SIG;
+    }
+    struct void__reader rd = {m->preps, m->preps_len, 0};
+    uint64_t prev = m->low;
+    for (uint16_t i = 0; i < m->nprep; i++) {
+        struct vc_entry e;
+        struct void_pbft_pre_prepare pp;
+        VOID_ASSERT(vc_next(&rd, &e) == 0);
+        if (e.seq <= prev || e.seq > m->low + r->cfg.window || e.view >= m->view) {
+            return VOID_EBAD_FIELD;
+        }
+        prev = e.seq;
+        if (void__pbft_carrier_check(r, e.pp, e.pp_len, e.digest, &pp) != 0 ||
+            count_prepares(r, &e) < 2 * r->f) {
+            return VOID_EBAD_SIG;
+        }
+    }
+    return 0;
+}
+
+/* The O set of NEW-VIEW, computed from a set of view changes. */
+struct o_set {
+    void_seq min_s, max_s;
+    uint8_t have[VOID_PBFT_WINDOW_MAX];
+    uint64_t view[VOID_PBFT_WINDOW_MAX];
+    uint8_t digest[VOID_PBFT_WINDOW_MAX][VOID_PBFT_DIGEST_SIZE];
+    const uint8_t *pp[VOID_PBFT_WINDOW_MAX];
+    uint32_t pp_len[VOID_PBFT_WINDOW_MAX];
+};
+
+static void vc_body(const struct void_pbft *r, uint32_t id, const uint8_t **body, size_t *len)
+{
+    const struct void__pbft_vc *vc = &r->vc[id];
+    VOID_ASSERT(vc->len >= VOID_PBFT_FRAME_OVERHEAD);
+    *body = vc->frame + VOID_CODEC_HEADER_SIZE;
+    *len = vc->len - VOID_PBFT_FRAME_OVERHEAD;
+}
+
+static void compute_o(struct void_pbft *r, const uint32_t *ids, uint32_t nids, struct o_set *o)
+{
+    memset(o, 0, sizeof(*o));
+    struct vc_msg m;
+    for (uint32_t i = 0; i < nids; i++) {
+        const uint8_t *body;
+        size_t len;
+        vc_body(r, ids[i], &body, &len);
+        VOID_ASSERT(vc_parse(body, len, &m) == 0);
+        o->min_s = m.low > o->min_s ? m.low : o->min_s;
+    }
+    o->max_s = o->min_s;
+    for (uint32_t i = 0; i < nids; i++) {
+        const uint8_t *body;
+        size_t len;
+        vc_body(r, ids[i], &body, &len);
+        VOID_ASSERT(vc_parse(body, len, &m) == 0);
+        struct void__reader rd = {m.preps, m.preps_len, 0};
+        for (uint16_t j = 0; j < m.nprep; j++) {
+            struct vc_entry e;
+            VOID_ASSERT(vc_next(&rd, &e) == 0);
+            if (e.seq <= o->min_s || e.seq > o->min_s + r->cfg.window) {
+                continue;
+            }
+            uint64_t k = e.seq - o->min_s - 1;
+            if (!o->have[k] || e.view > o->view[k]) {
+                o->have[k] = 1;
+                o->view[k] = e.view;
+                memcpy(o->digest[k], e.digest, VOID_PBFT_DIGEST_SIZE);
+                o->pp[k] = e.pp;
+                o->pp_len[k] = e.pp_len;
+            }
+            o->max_s = e.seq > o->max_s ? e.seq : o->max_s;
+        }
+    }
+    for (uint64_t k = 0; k < o->max_s - o->min_s; k++) {
+        if (!o->have[k]) {
+            null_digest(o->digest[k]); /* a gap: nobody prepared it, fill with a null batch */
+        }
+    }
+}
+
+static void install_new_view(struct void_pbft *r, uint64_t now_ns, void_view view, const struct o_set *o, struct void_pbft_out *out)
+{
+    VOID_ASSERT(view >= r->view);
+    r->view = view;
+    r->view_changing = 0;
+    r->vc_attempts = 0;
+    r->request_timer_armed = 0;
+    r->stats.view_changes++;
+    void__pbft_persist_view(r, out);
+    void__pbft_timer_cancel(r, out, VOID_PBFT_TIMER_VIEW_CHANGE);
+    for (uint32_t i = 0; i < r->pending_count; i++) {
+        r->pending[i].batched = 0;
+    }
+    int primary = void_pbft_primary(view, r->cfg.n) == r->cfg.self;
+    for (uint64_t k = 0; k < o->max_s - o->min_s; k++) {
+        void_seq seq = o->min_s + 1 + k;
+        if (seq <= r->last_executed || seq <= r->low || seq > r->low + r->cfg.window) {
+            continue;
+        }
+        struct void__pbft_entry *e = void__pbft_slot(r, seq);
+        if (e->used && e->seq == seq && e->committed) {
+            /* Safety: whatever committed here must be what the new view keeps. */
+            VOID_ASSERT(memcmp(e->digest, o->digest[k], VOID_PBFT_DIGEST_SIZE) == 0);
+            continue;
+        }
+        struct void_pbft_pre_prepare m;
+        VOID_ASSERT(void__pbft_carrier_check(r, o->pp[k], o->pp_len[k], o->digest[k], &m) == 0);
+        void__pbft_entry_reset(e, view, seq);
+        void__pbft_entry_set_batch(e, o->pp[k], o->pp_len[k], &m, o->digest[k]);
+        if (!primary) {
+            void__pbft_send_prepare(r, now_ns, e, out);
+        }
+    }
+    void_seq top = o->max_s > r->last_executed ? o->max_s : r->last_executed;
+    top = top > r->low ? top : r->low;
+    r->next_seq = top + 1;
+    if (o->min_s > r->last_executed) {
+        void__pbft_fetch_state(r, now_ns, out, 1);
+    }
+    void__pbft_arm_request_timer(r, out, 1);
+    void__pbft_try_batch(r, now_ns, out);
+}
+
+/* ---- NEW-VIEW --------------------------------------------------------------- */
+
+/* The new primary: once 2f+1 view changes for its view are in, announce and
+ * install the new view. */
+static void check_new_view(struct void_pbft *r, uint64_t now_ns, struct void_pbft_out *out)
+{
+    if (!r->view_changing || void_pbft_primary(r->view, r->cfg.n) != r->cfg.self) {
+        return;
+    }
+    uint32_t ids[VOID_PBFT_N_MAX] = {0}, nids = 0;
+    for (uint32_t i = 0; i < r->cfg.n && nids < void__pbft_quorum(r); i++) {
+        if (r->vc[i].len > 0 && r->vc[i].view == r->view) {
+            ids[nids++] = i;
+        }
+    }
+    if (nids < void__pbft_quorum(r)) {
+        return;
+    }
+    struct o_set o_set;
+    struct o_set *o = &o_set;
+    compute_o(r, ids, nids, o);
+    uint8_t *b = r->scratch;
+    size_t off = 8;
+    void__put64(b + off, r->view);
+    void__put16(b + off + 8, (uint16_t)nids);
+    off += 10;
+    for (uint32_t i = 0; i < nids; i++) {
+        void__put32(b + off, ids[i]);
+        memcpy(b + off + 4, r->vc[ids[i]].digest, VOID_PBFT_DIGEST_SIZE);
+        off += 4 + VOID_PBFT_DIGEST_SIZE;
+    }
+    void__put64(b + off, o->min_s);
+    void__put16(b + off + 8, (uint16_t)(o->max_s - o->min_s));
+    off += 10;
+    for (uint64_t k = 0; k < o->max_s - o->min_s; k++) {
+        void__put64(b + off, o->min_s + 1 + k);
+        memcpy(b + off + 8, o->digest[k], VOID_PBFT_DIGEST_SIZE);
+        off += 8 + VOID_PBFT_DIGEST_SIZE;
+    }
+    const uint8_t *frame;
+    size_t len;
+    if (void__pbft_frame(r, now_ns, out, VOID_PBFT_TO_ALL, VOID_MSG_NEW_VIEW, off, &frame, &len) != 0) {
+        return;
+    }
+    VOID_ASSERT(len <= VOID_PBFT_NV_FRAME_MAX);
+    memcpy(r->nv_frame, frame, len);
+    r->nv_len = (uint32_t)len;
+    r->nv_installed = 1;
+    install_new_view(r, now_ns, r->view, o, out);
+    void__pbft_send(r, out, VOID_PBFT_TO_ALL, VOID_MSG_NEW_VIEW, frame, len);
+}
+
+/* A backup: install the stored NEW-VIEW once every view change it names is
+ * here, if its O set is the one those view changes determine. */
+static void try_install_new_view(struct void_pbft *r, uint64_t now_ns, struct void_pbft_out *out)
+{
+    if (r->nv_len == 0 || r->nv_installed) {
+        return;
+    }
+    struct void__reader rd = {r->nv_frame + VOID_CODEC_HEADER_SIZE, r->nv_len - VOID_PBFT_FRAME_OVERHEAD, 0};
+    void__take64(&rd);
+    void_view view = void__take64(&rd);
+    uint16_t nvc = void__take16(&rd);
+    uint32_t ids[VOID_PBFT_N_MAX] = {0}, mask = 0;
+    if (view < r->view || (view == r->view && !r->view_changing)) {
+        r->nv_len = 0;
+        return;
+    }
+    for (uint16_t i = 0; i < nvc && i < VOID_PBFT_N_MAX; i++) {
+        ids[i] = void__take32(&rd);
+        const uint8_t *d = void__take(&rd, VOID_PBFT_DIGEST_SIZE);
+        if (rd.err != 0 || ids[i] >= r->cfg.n || (mask & VOID__BIT(ids[i]))) {
+            break;
+        }
+        mask |= VOID__BIT(ids[i]);
+        const struct void__pbft_vc *vc = &r->vc[ids[i]];
+        if (vc->len == 0 || vc->view != view || memcmp(vc->digest, d, VOID_PBFT_DIGEST_SIZE) != 0) {
+            return; /* wait: retransmission brings the view changes it names */
+        }
+    }
+    struct o_set o_set;
+    struct o_set *o = &o_set;
+    void_seq min_s = void__take64(&rd);
+    uint16_t no = void__take16(&rd);
+    int ok = rd.err == 0 && nvc <= VOID_PBFT_N_MAX && void__popcount(mask) == nvc && nvc >= void__pbft_quorum(r);
+    if (ok) {
+        compute_o(r, ids, nvc, o);
+        ok = o->min_s == min_s && o->max_s - o->min_s == no;
+    }
+    for (uint16_t k = 0; ok && k < no; k++) {
+        void_seq seq = void__take64(&rd);
+        const uint8_t *d = void__take(&rd, VOID_PBFT_DIGEST_SIZE);
+        ok = rd.err == 0 && seq == min_s + 1 + k && memcmp(d, o->digest[k], VOID_PBFT_DIGEST_SIZE) == 0;
+    }
+    if (!ok || rd.left != 0) {
+        r->stats.rx_bad_certificate++;
+        r->nv_len = 0;
+        return;
+    }
+    r->nv_installed = 1;
+    install_new_view(r, now_ns, view, o, out);
+}
+
+/* ---- VIEW-CHANGE ------------------------------------------------------------- */
+
+/* Writes the list of 2f prepare frames that prove e prepared. */
+static size_t put_prepares(struct void_pbft *r, const struct void__pbft_entry *e, uint8_t *p)
+{
+    uint32_t primary = void_pbft_primary(e->view, r->cfg.n);
+    uint16_t n = 0;
+    size_t off = 2;
+    for (uint32_t i = 0; i < VOID_PBFT_N_MAX && n < 2 * r->f; i++) {
+        if ((e->prepare_mask & VOID__BIT(i)) && i != primary && e->prepare_len[i] > 0 &&
+            memcmp(e->prepare_digest[i], e->digest, VOID_PBFT_DIGEST_SIZE) == 0) {
+            void__put16(p + off, e->prepare_len[i]);
+            memcpy(p + off + 2, e->prepare_frame[i], e->prepare_len[i]);
+            off += 2u + e->prepare_len[i];
+            n++;
+        }
+    }
+    void__put16(p, n);
+    return off;
+}
+
+static size_t build_view_change(struct void_pbft *r)
+{
+    uint8_t *b = r->scratch;
+    size_t off = 8;
+    void__put64(b + off, r->view);
+    void__put64(b + off + 8, r->low);
+    memcpy(b + off + 16, r->low_digest, VOID_PBFT_DIGEST_SIZE);
+    off += 16 + VOID_PBFT_DIGEST_SIZE;
+    uint16_t nproof = r->low > 0 ? (uint16_t)r->stable_proof_count : 0;
+    void__put16(b + off, nproof);
+    off += 2;
+    for (uint16_t i = 0; i < nproof; i++) {
+        void__put16(b + off, r->stable_proof_len[i]);
+        memcpy(b + off + 2, r->stable_proof[i], r->stable_proof_len[i]);
+        off += 2u + r->stable_proof_len[i];
+    }
+    size_t count_at = off;
+    uint16_t nprep = 0;
+    off += 2;
+    for (void_seq seq = r->low + 1; seq <= r->low + r->cfg.window; seq++) {
+        const struct void__pbft_entry *e = void__pbft_slot(r, seq);
+        if (!e->used || e->seq != seq || !e->prepared || !e->have_batch) {
+            continue;
+        }
+        void__put64(b + off, e->view);
+        void__put64(b + off + 8, seq);
+        memcpy(b + off + 16, e->digest, VOID_PBFT_DIGEST_SIZE);
+        void__put32(b + off + 16 + VOID_PBFT_DIGEST_SIZE, e->pp_len);
+        off += VC_ENTRY_HEAD;
+        memcpy(b + off, e->pp_frame, e->pp_len);
+        off += e->pp_len;
+        off += put_prepares(r, e, b + off);
+        nprep++;
+    }
+    void__put16(b + count_at, nprep);
+    VOID_ASSERT(off + VOID_PBFT_FRAME_OVERHEAD <= r->vc_frame_max);
+    return off;
+}
+
+/* Stores a view change (frame borrowed) as the latest from sender. */
+static void vc_store(struct void_pbft *r, uint32_t sender, void_view view, const uint8_t *frame, size_t len, const uint8_t *digest)
+{
+    struct void__pbft_vc *vc = &r->vc[sender];
+    VOID_ASSERT(len <= r->vc_frame_max);
+    memcpy(vc->frame, frame, len);
+    vc->len = (uint32_t)len;
+    vc->view = view;
+    memcpy(vc->digest, digest, VOID_PBFT_DIGEST_SIZE);
+}
+
+void void__pbft_start_view_change(struct void_pbft *r, uint64_t now_ns, void_view view, struct void_pbft_out *out)
+{
+    VOID_ASSERT(view > r->view || (view == r->view && r->view_changing));
+    r->view = view;
+    r->view_changing = 1;
+    r->vc_attempts++;
+    if (r->request_timer_armed) {
+        void__pbft_timer_cancel(r, out, VOID_PBFT_TIMER_REQUEST);
+        r->request_timer_armed = 0;
+    }
+    for (uint32_t i = 0; i < r->pending_count; i++) {
+        r->pending[i].batched = 0;
+    }
+    void__pbft_persist_view(r, out); /* never go back to an older view after a crash */
+    size_t body = build_view_change(r);
+    const uint8_t *frame;
+    size_t len;
+    if (void__pbft_frame(r, now_ns, out, VOID_PBFT_TO_ALL, VOID_MSG_VIEW_CHANGE, body, &frame, &len) == 0) {
+        uint8_t digest[VOID_PBFT_DIGEST_SIZE];
+        crypto_hash_sha256(digest, frame, len);
+        vc_store(r, r->cfg.self, view, frame, len, digest);
+        void__pbft_send(r, out, VOID_PBFT_TO_ALL, VOID_MSG_VIEW_CHANGE, frame, len);
+    }
+    uint32_t shift = r->vc_attempts - 1 < 10 ? r->vc_attempts - 1 : 10;
+    void__pbft_timer_set(r, out, VOID_PBFT_TIMER_VIEW_CHANGE, r->cfg.view_change_timeout_ns << shift);
+    check_new_view(r, now_ns, out);
+    try_install_new_view(r, now_ns, out);
+}
+
+void void__pbft_resend_view_change(struct void_pbft *r, struct void_pbft_out *out)
+{
+    const struct void__pbft_vc *vc = &r->vc[r->cfg.self];
+    if (vc->len > 0 && vc->view == r->view) {
+        void__pbft_send_copy(r, out, VOID_PBFT_TO_ALL, VOID_MSG_VIEW_CHANGE, vc->frame, vc->len);
+    }
+}
+
+/* The primary of the installed view helps a replica that missed NEW-VIEW. */
+static void resend_new_view(struct void_pbft *r, uint32_t to, struct void_pbft_out *out)
+{
+    if (r->nv_len == 0 || !r->nv_installed || void_pbft_primary(r->view, r->cfg.n) != r->cfg.self) {
+        return;
+    }
+    for (uint32_t i = 0; i < r->cfg.n; i++) {
+        if (i != to && r->vc[i].len > 0 && r->vc[i].view == r->view && i != r->cfg.self) {
+            void__pbft_send_copy(r, out, to, VOID_MSG_VIEW_CHANGE, r->vc[i].frame, r->vc[i].len);
+        }
+    }
+    if (r->vc[r->cfg.self].len > 0 && r->vc[r->cfg.self].view == r->view) {
+        void__pbft_send_copy(r, out, to, VOID_MSG_VIEW_CHANGE, r->vc[r->cfg.self].frame, r->vc[r->cfg.self].len);
+    }
+    void__pbft_send_copy(r, out, to, VOID_MSG_NEW_VIEW, r->nv_frame, r->nv_len);
+}
+
+/* f+1 replicas want views above ours: at least one is honest, so join the
+ * smallest of them rather than wait for our own timer (TOCS'02 4.5.2). */
+static void join_higher_view(struct void_pbft *r, uint64_t now_ns, struct void_pbft_out *out)
+{
+    uint32_t count = 0;
+    void_view target = UINT64_MAX;
+    for (uint32_t i = 0; i < r->cfg.n; i++) {
+        if (i != r->cfg.self && r->vc[i].len > 0 && r->vc[i].view > r->view) {
+            count++;
+            target = r->vc[i].view < target ? r->vc[i].view : target;
+        }
+    }
+    if (count >= r->f + 1 && target != UINT64_MAX) {
+        void__pbft_start_view_change(r, now_ns, target, out);
+    }
+}
+
+void void__pbft_on_view_change(struct void_pbft *r,
+                               uint64_t now_ns,
+                               const uint8_t *buf,
+                               size_t len,
+                               const struct void_frame *fr,
+                               struct void_pbft_out *out)
+{
+    struct vc_msg m;
+    if (len > r->vc_frame_max || vc_parse(fr->body, fr->body_len, &m) != 0) {
+        r->stats.rx_malformed++;
+        return;
+    }
+    if (m.view < r->view || (m.view == r->view && !r->view_changing)) {
+        if (!r->view_changing) {
+            resend_new_view(r, fr->sender, out); /* it lags behind our view */
+        }
+        r->stats.rx_stale++;
+        return;
+    }
+    uint8_t digest[VOID_PBFT_DIGEST_SIZE];
+    crypto_hash_sha256(digest, buf, len);
+    const struct void__pbft_vc *have = &r->vc[fr->sender];
+    if (have->len > 0 && (have->view > m.view || memcmp(have->digest, digest, VOID_PBFT_DIGEST_SIZE) == 0)) {
+        r->stats.rx_duplicate++;
+        return;
+    }
+    if (vc_validate(r, &m) != 0) {
+        r->stats.rx_bad_certificate++;
+        return;
+    }
+    vc_store(r, fr->sender, m.view, buf, len, digest);
+    join_higher_view(r, now_ns, out);
+    check_new_view(r, now_ns, out);
+    try_install_new_view(r, now_ns, out);
+}
+
+void void__pbft_on_new_view(struct void_pbft *r,
+                            uint64_t now_ns,
+                            const uint8_t *buf,
+                            size_t len,
+                            const struct void_frame *fr,
+                            struct void_pbft_out *out)
+{
+    if (len > VOID_PBFT_NV_FRAME_MAX || fr->body_len < 16) {
+        r->stats.rx_malformed++;
+        return;
+    }
+    void_view view = void__get64(fr->body + 8);
+    if (fr->sender != void_pbft_primary(view, r->cfg.n)) {
+        r->stats.rx_not_primary++;
+        return;
+    }
+    if (view < r->view || (view == r->view && !r->view_changing)) {
+        r->stats.rx_stale++;
+        return;
+    }
+    memcpy(r->nv_frame, buf, len);
+    r->nv_len = (uint32_t)len;
+    r->nv_installed = 0;
+    try_install_new_view(r, now_ns, out);
+}

@@ -1,0 +1,750 @@
+/*
+ * The simulator's run loop and node drivers. It plays the role the libuv
+ * driver plays in voidd: it owns n PBFT replica cores and a few client cores,
+ * feeds them frames and timer expiries at virtual times, and performs the
+ * effects they return, in order, against the simulated network, clocks and
+ * disks of sim_model.c. Persisted records follow the core's persistence rule:
+ * a record is synced before the next non-persist effect is performed, so a
+ * crash between steps loses exactly the records a real driver could lose.
+ *
+ * Determinism: one seed is split into per-purpose PRNG streams (network,
+ * faults, workload, Byzantine, clocks), the queue breaks ties by insertion
+ * order, and nothing reads a real clock, so a run and its trace are a pure
+ * function of the configuration.
+ */
+#include "sim/sim_int.h"
+
+#include "void/assert.h"
+#include "void/codec.h"
+#include "void/error.h"
+
+#include <inttypes.h>
+#include <stdarg.h>
+#include <stdlib.h>
+#include <string.h>
+
+#define SIM_EPOCH_NS   (1764000000ull * 1000000000ull) /* late 2025: a plausible wall clock */
+#define SIM_TICK_EVERY 1
+
+/* ---- trace and violations ---------------------------------------------- */
+
+void void__sim_trace(struct sim *s, const char *fmt, ...)
+{
+    char line[512];
+    int head = snprintf(line, sizeof(line), "%" PRIu64 ".%09" PRIu64 " ", s->now / 1000000000u,
+                        s->now % 1000000000u);
+    VOID_ASSERT(head > 0 && (size_t)head < sizeof(line));
+    va_list ap;
+    va_start(ap, fmt);
+    int body = vsnprintf(line + head, sizeof(line) - (size_t)head - 1, fmt, ap);
+    va_end(ap);
+    size_t len = (size_t)head + (body < 0 ? 0 : (size_t)body);
+    if (len > sizeof(line) - 2) {
+        len = sizeof(line) - 2;
+    }
+    line[len++] = '\n';
+    for (size_t i = 0; i < len; i++) {
+        s->trace_hash = (s->trace_hash ^ (uint8_t)line[i]) * 0x100000001b3ull;
+    }
+    if (s->trace != NULL) {
+        fwrite(line, 1, len, s->trace);
+    }
+}
+
+void void__sim_violation(struct sim *s, const char *fmt, ...)
+{
+    if (s->res->violations++ == 0) {
+        va_list ap;
+        va_start(ap, fmt);
+        vsnprintf(s->res->violation, sizeof(s->res->violation), fmt, ap);
+        va_end(ap);
+        void__sim_trace(s, "VIOLATION %s", s->res->violation);
+    }
+}
+
+static const char *msg_name(int type)
+{
+    const char *name = void_msg_type_name(type);
+    return name != NULL ? name : "?";
+}
+
+/* ---- network ----------------------------------------------------------- */
+
+int void__sim_transmit(struct sim *s, uint32_t from, uint32_t to, const uint8_t *frame, size_t len)
+{
+    VOID_ASSERT(from < s->count_nodes);
+    VOID_ASSERT(to < s->count_nodes);
+    uint64_t at[2];
+    int copies = void_simnet_route(&s->net, &s->rng_net, from, to, s->now, at);
+    s->res->frames_sent++;
+    if (copies == 0) {
+        s->res->frames_dropped++;
+        void__sim_trace(s, "drop n%u->n%u %s len=%zu", from, to,
+                        len > 5 ? msg_name(frame[5]) : "short", len);
+        return 0;
+    }
+    for (int i = 0; i < copies; i++) {
+        struct sim_frame *fr = malloc(sizeof(*fr) + (len == 0 ? 1 : len));
+        if (fr == NULL) {
+            return VOID_ENOMEM;
+        }
+        fr->len = len;
+        if (len > 0) {
+            memcpy(fr->bytes, frame, len);
+        }
+        struct void_simq_item it = {.at_ns = at[i], .kind = SIM_EV_DELIVER, .node = to,
+                                    .arg = from, .data = fr};
+        if (void_simq_push(&s->q, &it) != 0) {
+            free(fr);
+            return VOID_ENOMEM;
+        }
+    }
+    return 0;
+}
+
+/* Sends one SEND effect of a replica or client: to one endpoint or, for
+ * VOID_PBFT_TO_ALL, to every other replica. */
+static int perform_send(struct sim *s, struct sim_node *node, const struct void_pbft_effect *e)
+{
+    uint32_t to = e->u.send.to;
+    for (uint32_t r = 0; r < s->n; r++) {
+        uint32_t dest = to == VOID_PBFT_TO_ALL ? r : to;
+        if (to == VOID_PBFT_TO_ALL && r == node->id) {
+            continue;
+        }
+        if (dest >= s->count_nodes) {
+            void__sim_violation(s, "n%u sent to unknown endpoint %u", node->id, dest);
+            return 0;
+        }
+        int rc = node->byzantine
+                     ? void__sim_byz_send(s, node, dest, e->u.send.frame, e->u.send.len)
+                     : void__sim_transmit(s, node->id, dest, e->u.send.frame, e->u.send.len);
+        if (rc != 0) {
+            return rc;
+        }
+        if (to != VOID_PBFT_TO_ALL) {
+            break;
+        }
+    }
+    return 0;
+}
+
+/* ---- disk ---------------------------------------------------------------- */
+
+/* A disk record: kind u8 | key u64 | data. */
+static int persist_record(struct sim_node *node, const struct void_pbft_effect *e)
+{
+    size_t len = 9 + e->u.persist.len;
+    uint8_t *buf = malloc(len);
+    if (buf == NULL) {
+        return VOID_ENOMEM;
+    }
+    buf[0] = e->u.persist.record_kind;
+    for (int i = 0; i < 8; i++) {
+        buf[1 + i] = (uint8_t)(e->u.persist.key >> (56 - 8 * i));
+    }
+    if (e->u.persist.len > 0) {
+        memcpy(buf + 9, e->u.persist.data, e->u.persist.len);
+    }
+    int rc = void_simdisk_append(&node->disk, buf, len);
+    free(buf);
+    return rc;
+}
+
+static uint64_t record_key(const struct void_simdisk_record *r)
+{
+    uint64_t key = 0;
+    for (int i = 0; i < 8; i++) {
+        key = key << 8 | r->data[1 + i];
+    }
+    return key;
+}
+
+/* Marks live[i] for the records that still count: the last one per
+ * (kind, key), and no ENTRY covered by a later TRUNCATE. A backward pass. */
+static int disk_live(const struct void_simdisk *d, uint8_t *live)
+{
+    uint64_t trunc = 0;
+    int have_trunc = 0;
+    size_t seen_cap = d->count + 1, seen_n = 0;
+    uint64_t *seen = malloc(seen_cap * sizeof(uint64_t) * 2);
+    if (seen == NULL) {
+        return VOID_ENOMEM;
+    }
+    int count = 0;
+    for (size_t i = d->count; i-- > 0;) {
+        const struct void_simdisk_record *r = &d->records[i];
+        live[i] = 0;
+        uint8_t kind = r->data[0];
+        uint64_t key = record_key(r);
+        if (kind == VOID_PBFT_RECORD_TRUNCATE) {
+            if (!have_trunc || key > trunc) {
+                trunc = key;
+                have_trunc = 1;
+            }
+            continue;
+        }
+        if (kind == VOID_PBFT_RECORD_ENTRY && have_trunc && key <= trunc) {
+            continue;
+        }
+        int dup = 0;
+        for (size_t j = 0; j < seen_n && !dup; j++) {
+            dup = seen[2 * j] == kind && seen[2 * j + 1] == key;
+        }
+        if (!dup) {
+            seen[2 * seen_n] = kind;
+            seen[2 * seen_n + 1] = key;
+            seen_n++;
+            live[i] = 1;
+            count++;
+        }
+    }
+    free(seen);
+    return count;
+}
+
+/* Rewrites the (fully synced) disk with only its live records, as a real
+ * store's replace-by-key semantics would keep it. */
+static int disk_compact(struct sim_node *node)
+{
+    struct void_simdisk *d = &node->disk;
+    VOID_ASSERT(d->synced == d->count);
+    uint8_t *live = malloc(d->count + 1);
+    if (live == NULL) {
+        return VOID_ENOMEM;
+    }
+    int rc = disk_live(d, live);
+    if (rc < 0) {
+        free(live);
+        return rc;
+    }
+    size_t w = 0;
+    for (size_t i = 0; i < d->count; i++) {
+        if (live[i]) {
+            d->records[w++] = d->records[i];
+        } else {
+            free(d->records[i].data);
+        }
+    }
+    d->count = w;
+    d->synced = w;
+    free(live);
+    return 0;
+}
+
+/* ---- effects ----------------------------------------------------------- */
+
+static void perform_event(struct sim *s, struct sim_node *node, const struct void_pbft_event *ev)
+{
+    node->last_event_seq = ev->local_seq;
+    if (ev->kind == VOID_PBFT_EVENT_COMMIT) {
+        void__sim_trace(s, "n%u commit view=%" PRIu64 " seq=%" PRIu64 " digest=%02x%02x%02x%02x%s",
+                        node->id, ev->view, ev->seq, ev->digest[0], ev->digest[1], ev->digest[2],
+                        ev->digest[3], node->byzantine ? " (byzantine)" : "");
+        if (!node->byzantine) {
+            if (ev->seq > s->res->seq_executed) {
+                s->res->seq_executed = ev->seq;
+            }
+            if (void_check_agreement_record(&s->agree, node->id, ev->seq, ev->digest) == 1) {
+                void__sim_violation(s, "%s", s->agree.msg);
+            }
+        }
+    }
+    if (node->byzantine) {
+        return;
+    }
+    struct void_check_event ce = {.node = node->id, .seq = ev->local_seq, .hlc = ev->hlc};
+    if (ev->kind == VOID_PBFT_EVENT_RECEIVE && ev->remote_node < s->count_nodes &&
+        !s->nodes[ev->remote_node].byzantine) {
+        /* An edge from a Byzantine sender proves nothing: its events are not
+         * in the log, and it may name any parent it likes. */
+        ce.remote_node = ev->remote_node;
+        ce.remote_seq = ev->remote_seq;
+    }
+    int rc = void_check_hlc_event(&s->hlc, &ce);
+    if (rc == 1) {
+        void__sim_violation(s, "%s", s->hlc.msg);
+    } else if (rc < 0) {
+        s->oom = 1;
+    }
+}
+
+static void perform_timer(struct sim *s, struct sim_node *node, const struct void_pbft_effect *e, int set)
+{
+    uint32_t t = e->u.timer.timer;
+    VOID_ASSERT(t < SIM_TIMERS);
+    node->timer_gen[t]++;
+    if (!set) {
+        return;
+    }
+    struct void_simq_item it = {.at_ns = s->now + e->u.timer.delay_ns, .kind = SIM_EV_TIMER,
+                                .node = node->id, .arg = (uint64_t)t << 32 | node->timer_gen[t]};
+    if (void_simq_push(&s->q, &it) != 0) {
+        s->oom = 1;
+    }
+}
+
+int void__sim_perform(struct sim *s, struct sim_node *node)
+{
+    VOID_ASSERT(node != NULL);
+    if (s->out.overflow) {
+        void__sim_trace(s, "n%u output overflow", node->id);
+    }
+    int rc = 0;
+    for (uint32_t i = 0; i < s->out.count && rc == 0; i++) {
+        const struct void_pbft_effect *e = &s->effects[i];
+        if (e->kind == VOID_PBFT_EFFECT_PERSIST) {
+            rc = persist_record(node, e);
+            continue;
+        }
+        /* The persistence rule: what was persisted is durable before any
+         * later effect is performed. */
+        void_simdisk_sync(&node->disk);
+        switch ((enum void_pbft_effect_kind)e->kind) {
+        case VOID_PBFT_EFFECT_SEND:
+            rc = perform_send(s, node, e);
+            break;
+        case VOID_PBFT_EFFECT_TIMER_SET:
+            perform_timer(s, node, e, 1);
+            break;
+        case VOID_PBFT_EFFECT_TIMER_CANCEL:
+            perform_timer(s, node, e, 0);
+            break;
+        case VOID_PBFT_EFFECT_EVENT:
+            perform_event(s, node, &e->u.event);
+            break;
+        case VOID_PBFT_EFFECT_PERSIST:
+            break;
+        }
+    }
+    void_pbft_out_reset(&s->out);
+    if (rc == 0 && !node->is_client && node->disk.synced == node->disk.count &&
+        node->disk.count > 4096) {
+        rc = disk_compact(node);
+    }
+    return rc != 0 ? rc : (s->oom ? VOID_ENOMEM : 0);
+}
+
+/* ---- replicas: start, crash, restart --------------------------------------- */
+
+static uint64_t phys_now(const struct sim *s, const struct sim_node *node)
+{
+    return void_simclock_read(&node->clock, s->now);
+}
+
+static int replica_init(struct sim *s, struct sim_node *node)
+{
+    struct void_pbft_config c = {
+        .n = s->n,
+        .self = node->id,
+        .event_seq_start = node->last_event_seq + 1,
+        .verify_signatures = s->cfg->verify_signatures,
+        .keyring = &s->ring,
+        .keypair = &node->kp,
+        .sm = {.keys_max = 64, .versions_max = 1024},
+    };
+    return void_pbft_init(node->replica, &c);
+}
+
+void void__sim_crash(struct sim *s, uint32_t id, uint64_t down_ns)
+{
+    struct sim_node *node = &s->nodes[id];
+    VOID_ASSERT(!node->is_client);
+    if (!node->up) {
+        return;
+    }
+    size_t lost = void_simdisk_crash(&node->disk);
+    void__sim_trace(s, "n%u CRASH (%zu unsynced records lost), restart in %" PRIu64 " ms", id, lost,
+                    down_ns / 1000000u);
+    node->up = 0;
+    s->res->crashes++;
+    for (uint32_t t = 0; t < SIM_TIMERS; t++) {
+        node->timer_gen[t]++;
+    }
+    void_pbft_fini(node->replica);
+    memset(node->replica, 0, sizeof(*node->replica));
+    struct void_simq_item it = {.at_ns = s->now + down_ns, .kind = SIM_EV_RESTART, .node = id};
+    if (void_simq_push(&s->q, &it) != 0) {
+        s->oom = 1;
+    }
+}
+
+static int replica_restart(struct sim *s, struct sim_node *node)
+{
+    int rc = disk_compact(node);
+    if (rc != 0) {
+        return rc;
+    }
+    rc = replica_init(s, node);
+    if (rc != 0) {
+        return rc;
+    }
+    struct void_pbft_record *recs = calloc(node->disk.count + 1, sizeof(*recs));
+    if (recs == NULL) {
+        return VOID_ENOMEM;
+    }
+    for (size_t i = 0; i < node->disk.count; i++) {
+        const struct void_simdisk_record *r = &node->disk.records[i];
+        recs[i] = (struct void_pbft_record){.kind = r->data[0], .key = record_key(r),
+                                            .data = r->data + 9, .len = r->len - 9};
+    }
+    rc = void_pbft_recover(node->replica, phys_now(s, node), recs, node->disk.count, &s->out);
+    free(recs);
+    node->up = 1;
+    void__sim_trace(s, "n%u RESTART from %zu records: view=%" PRIu64 " executed=%" PRIu64
+                       " low=%" PRIu64 " rc=%d",
+                    node->id, node->disk.count, void_pbft_view(node->replica),
+                    void_pbft_last_executed(node->replica),
+                    void_pbft_low_watermark(node->replica), rc);
+    if (rc == VOID_ECORRUPT) {
+        void__sim_violation(s, "n%u cannot recover from its own synced records (%s)", node->id,
+                            void_strerror(rc));
+        rc = 0;
+    }
+    return void__sim_perform(s, node);
+}
+
+/* ---- event dispatch -------------------------------------------------------- */
+
+static int deliver(struct sim *s, struct sim_node *node, uint32_t from, struct sim_frame *fr)
+{
+    void__sim_trace(s, "recv n%u<-n%u %s len=%zu", node->id, from,
+                    fr->len > 5 ? msg_name(fr->bytes[5]) : "short", fr->len);
+    if (node->is_client) {
+        int rc = void_pbft_client_step_receive(node->client, phys_now(s, node), fr->bytes, fr->len,
+                                               &s->out);
+        int prc = void__sim_perform(s, node);
+        if (prc != 0) {
+            return prc;
+        }
+        return rc == 1 ? void__sim_client_done(s, node) : 0;
+    }
+    if (!node->up) {
+        return 0;
+    }
+    if (node->byzantine) {
+        void__sim_byz_remember(node, fr->bytes, fr->len);
+    }
+    (void)void_pbft_step_receive(node->replica, phys_now(s, node), fr->bytes, fr->len, &s->out);
+    return void__sim_perform(s, node);
+}
+
+static int fire_timer(struct sim *s, struct sim_node *node, uint64_t arg)
+{
+    uint32_t t = (uint32_t)(arg >> 32);
+    uint32_t gen = (uint32_t)arg;
+    VOID_ASSERT(t < SIM_TIMERS);
+    if ((uint32_t)node->timer_gen[t] != gen) {
+        return 0; /* cancelled or re-armed since */
+    }
+    if (node->is_client) {
+        (void)void_pbft_client_step_timer(node->client, phys_now(s, node), &s->out);
+        return void__sim_perform(s, node);
+    }
+    if (!node->up) {
+        return 0;
+    }
+    if (t != VOID_PBFT_TIMER_RETRANSMIT) {
+        void__sim_trace(s, "n%u timer %s view=%" PRIu64, node->id,
+                        t == VOID_PBFT_TIMER_REQUEST ? "request" : "view-change",
+                        void_pbft_view(node->replica));
+    }
+    (void)void_pbft_step_timer(node->replica, phys_now(s, node), (enum void_pbft_timer)t, &s->out);
+    return void__sim_perform(s, node);
+}
+
+static int dispatch(struct sim *s, const struct void_simq_item *it)
+{
+    struct sim_node *node = &s->nodes[it->node];
+    switch ((enum sim_ev)it->kind) {
+    case SIM_EV_DELIVER: {
+        int rc = deliver(s, node, (uint32_t)it->arg, it->data);
+        free(it->data);
+        return rc;
+    }
+    case SIM_EV_TIMER:
+        return fire_timer(s, node, it->arg);
+    case SIM_EV_SUBMIT:
+        return void__sim_client_submit(s, node);
+    case SIM_EV_FAULT:
+        void__sim_fault_fire(s, (size_t)it->arg);
+        return s->oom ? VOID_ENOMEM : 0;
+    case SIM_EV_RESTART:
+        return replica_restart(s, node);
+    }
+    return VOID_EINTERNAL;
+}
+
+/* ---- setup ------------------------------------------------------------------- */
+
+static int node_keys(struct sim *s, struct sim_node *node)
+{
+    uint8_t seed[VOID_SIGN_SEED_SIZE] = {0};
+    /* Keys depend only on the node id, so they are the same in every run
+     * (and a failing run's trace reads the same). */
+    seed[0] = 'v';
+    seed[1] = (uint8_t)node->id;
+    int rc = void_sign_keypair_from_seed(&node->kp, seed);
+    if (rc != 0) {
+        return rc;
+    }
+    return void_keyring_add(&s->ring, node->id, node->kp.public_key);
+}
+
+static int setup_nodes(struct sim *s)
+{
+    void_keyring_init(&s->ring);
+    for (uint32_t i = 0; i < s->count_nodes; i++) {
+        struct sim_node *node = &s->nodes[i];
+        node->id = i;
+        node->is_client = i >= s->n;
+        node->clock.epoch_ns = SIM_EPOCH_NS;
+        void_simdisk_init(&node->disk);
+        int rc = node_keys(s, node);
+        if (rc != 0) {
+            return rc;
+        }
+    }
+    /* The Byzantine replicas are the last ones, so that replica 0 (the first
+     * primary) is honest in some runs and view changes bring a Byzantine
+     * primary in others; which ones is drawn from the seed. */
+    uint32_t first_byz = (uint32_t)void_prng_below(&s->rng_byz, s->n);
+    for (uint32_t k = 0; k < s->cfg->byzantine; k++) {
+        struct sim_node *b = &s->nodes[(first_byz + k) % s->n];
+        b->byzantine = 1;
+        b->silent_mask = (uint32_t)void_prng_below(&s->rng_byz, 1u << s->n) & ~(1u << b->id);
+    }
+    for (uint32_t r = 0; r < s->n; r++) {
+        if (!s->nodes[r].byzantine && void_prng_chance(&s->rng_byz, 1, 2)) {
+            s->byz_group_b |= 1u << r;
+        }
+    }
+    return 0;
+}
+
+static int start_replicas(struct sim *s)
+{
+    for (uint32_t i = 0; i < s->n; i++) {
+        struct sim_node *node = &s->nodes[i];
+        node->replica = calloc(1, sizeof(*node->replica));
+        if (node->replica == NULL) {
+            return VOID_ENOMEM;
+        }
+        int rc = replica_init(s, node);
+        if (rc != 0) {
+            return rc;
+        }
+        node->up = 1;
+        rc = void_pbft_start(node->replica, phys_now(s, node), &s->out);
+        if (rc == 0) {
+            rc = void__sim_perform(s, node);
+        }
+        if (rc != 0) {
+            return rc;
+        }
+    }
+    return 0;
+}
+
+static int start_clients(struct sim *s)
+{
+    uint32_t clients = s->count_nodes - s->n;
+    for (uint32_t c = 0; c < clients; c++) {
+        struct sim_node *node = &s->nodes[s->n + c];
+        node->client = calloc(1, sizeof(*node->client));
+        if (node->client == NULL) {
+            return VOID_ENOMEM;
+        }
+        struct void_pbft_client_config cc = {
+            .id = node->id,
+            .n = s->n,
+            .first_reqno = 1,
+            .event_seq_start = 1,
+            .verify_signatures = s->cfg->verify_signatures,
+            .keyring = &s->ring,
+            .keypair = &node->kp,
+        };
+        int rc = void_pbft_client_init(node->client, &cc);
+        if (rc != 0) {
+            return rc;
+        }
+        node->ops_left = s->cfg->requests / clients + (c < s->cfg->requests % clients ? 1 : 0);
+        node->up = 1;
+        struct void_simq_item it = {.at_ns = void_prng_range(&s->rng_work, 1000000, 50000000),
+                                    .kind = SIM_EV_SUBMIT, .node = node->id};
+        if (void_simq_push(&s->q, &it) != 0) {
+            return VOID_ENOMEM;
+        }
+    }
+    return 0;
+}
+
+static void seed_streams(struct sim *s, uint64_t seed)
+{
+    uint64_t sm = seed ^ 0x5eed5eed5eed5eedull;
+    void_prng_seed(&s->rng_net, void_prng_splitmix64(&sm));
+    void_prng_seed(&s->rng_fault, void_prng_splitmix64(&sm));
+    void_prng_seed(&s->rng_work, void_prng_splitmix64(&sm));
+    void_prng_seed(&s->rng_byz, void_prng_splitmix64(&sm));
+    void_prng_seed(&s->rng_clock, void_prng_splitmix64(&sm));
+}
+
+static int sim_setup(struct sim *s)
+{
+    seed_streams(s, s->cfg->seed);
+    s->effects = calloc(VOID_PBFT_OUT_EFFECTS_DEF, sizeof(*s->effects));
+    s->arena = malloc(VOID_PBFT_OUT_ARENA_DEF);
+    s->scratch = malloc(VOID_CODEC_FRAME_MAX);
+    if (s->effects == NULL || s->arena == NULL || s->scratch == NULL) {
+        return VOID_ENOMEM;
+    }
+    void_pbft_out_init(&s->out, s->effects, VOID_PBFT_OUT_EFFECTS_DEF, s->arena,
+                       VOID_PBFT_OUT_ARENA_DEF);
+    void_simq_init(&s->q);
+    void_check_agreement_init(&s->agree);
+    int rc = void_check_hlc_init(&s->hlc, s->count_nodes);
+    if (rc == 0) {
+        rc = setup_nodes(s);
+    }
+    if (rc == 0) {
+        rc = void_simnet_init(&s->net, s->count_nodes, &s->baseline);
+    }
+    if (rc == 0) {
+        rc = void__sim_faults_plan(s);
+    }
+    if (rc == 0) {
+        rc = start_replicas(s);
+    }
+    if (rc == 0) {
+        rc = start_clients(s);
+    }
+    return rc;
+}
+
+static void sim_teardown(struct sim *s)
+{
+    struct void_simq_item it;
+    while (void_simq_pop(&s->q, &it) == 0) {
+        free(it.data);
+    }
+    void_simq_fini(&s->q);
+    for (uint32_t i = 0; i < s->count_nodes; i++) {
+        struct sim_node *node = &s->nodes[i];
+        if (node->replica != NULL) {
+            void_pbft_fini(node->replica);
+            free(node->replica);
+        }
+        free(node->client);
+        void_simdisk_fini(&node->disk);
+        void__sim_byz_fini(node);
+        void_sign_keypair_wipe(&node->kp);
+    }
+    void_check_agreement_fini(&s->agree);
+    void_check_hlc_fini(&s->hlc);
+    free(s->faults);
+    free(s->ops);
+    free(s->extra);
+    free(s->effects);
+    free(s->arena);
+    free(s->scratch);
+}
+
+/* ---- the run ------------------------------------------------------------------- */
+
+static int all_clients_done(const struct sim *s)
+{
+    for (uint32_t i = s->n; i < s->count_nodes; i++) {
+        if (s->nodes[i].ops_left > 0 || s->nodes[i].busy) {
+            return 0;
+        }
+    }
+    return 1;
+}
+
+static int sim_loop(struct sim *s)
+{
+    struct void_simq_item it;
+    while (void_simq_peek_time(&s->q) <= s->stop_ns) {
+        int rc = void_simq_pop(&s->q, &it);
+        VOID_ASSERT(rc == 0);
+        VOID_ASSERT(it.at_ns >= s->now);
+        s->now = it.at_ns;
+        rc = dispatch(s, &it);
+        if (rc != 0) {
+            return rc;
+        }
+        if (s->now >= s->heal_ns && all_clients_done(s)) {
+            break;
+        }
+    }
+    return 0;
+}
+
+static void sim_summarise(struct sim *s)
+{
+    struct void_sim_result *r = s->res;
+    r->end_ns = s->now;
+    r->heal_ns = s->heal_ns;
+    r->events = s->hlc.count_events;
+    for (uint32_t i = 0; i < s->n; i++) {
+        const struct sim_node *node = &s->nodes[i];
+        if (!node->byzantine && node->up && void_pbft_view(node->replica) > r->view_max) {
+            r->view_max = void_pbft_view(node->replica);
+        }
+    }
+    r->frames_dropped = s->net.count_lost + s->net.count_cut;
+    void__sim_client_check(s);
+    if (r->requests_pending > 0) {
+        void__sim_violation(s,
+                            "liveness: %" PRIu64 " requests still pending %.1f s after the last "
+                            "fault healed (bound %.1f s)",
+                            r->requests_pending, (double)(s->now - s->heal_ns) / 1e9,
+                            (double)s->cfg->liveness_bound_ns / 1e9);
+    }
+    void__sim_trace(s, "end seq=%" PRIu64 " view=%" PRIu64 " done=%" PRIu64 " pending=%" PRIu64
+                       " violations=%u",
+                    r->seq_executed, r->view_max, r->requests_done, r->requests_pending,
+                    r->violations);
+    r->trace_hash = s->trace_hash;
+}
+
+int void_sim_run(const struct void_sim_config *config, struct void_sim_result *result)
+{
+    VOID_ASSERT(config != NULL);
+    VOID_ASSERT(result != NULL);
+    memset(result, 0, sizeof(*result));
+    if (config->n < 4 || config->n > VOID_SIM_N_MAX || config->byzantine > (config->n - 1) / 3 ||
+        config->clients == 0 || config->clients > VOID_SIM_CLIENTS_MAX ||
+        config->n + config->clients > VOID_KEYRING_MAX ||
+        (config->byzantine > 0 && !config->verify_signatures)) {
+        /* Byzantine runs always verify: a forged frame must be caught by
+         * the signature check, not waved through. */
+        return VOID_EINVAL;
+    }
+    struct sim *s = calloc(1, sizeof(*s));
+    if (s == NULL) {
+        return VOID_ENOMEM;
+    }
+    s->cfg = config;
+    s->res = result;
+    s->n = config->n;
+    s->f = (config->n - 1) / 3;
+    s->count_nodes = config->n + config->clients;
+    s->trace = config->trace;
+    s->trace_hash = 0xcbf29ce484222325ull;
+    void__sim_trace(s, "voidsim seed=%" PRIu64 " n=%u byzantine=%u faults=%#x strategies=%#x "
+                       "clients=%u requests=%u verify=%d",
+                    config->seed, config->n, config->byzantine, config->faults,
+                    config->strategies, config->clients, config->requests,
+                    config->verify_signatures);
+    int rc = sim_setup(s);
+    if (rc == 0) {
+        rc = sim_loop(s);
+    }
+    if (rc == 0) {
+        sim_summarise(s);
+    }
+    sim_teardown(s);
+    free(s);
+    return rc;
+}

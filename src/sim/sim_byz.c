@@ -1,0 +1,295 @@
+/*
+ * Byzantine replicas. A Byzantine replica runs an honest core (so that it
+ * knows the protocol state and can lie convincingly) and every frame that
+ * core sends passes through byz_send, which applies the run's strategies:
+ *
+ *  equivocate  the colluding Byzantine replicas show group B of the honest
+ *              replicas a different pre-prepare (same requests, a timestamp
+ *              1 ns later, so a different digest) than the rest, and vote
+ *              for whichever digest each recipient was shown; all validly
+ *              signed, so only the quorum rules stand in the way
+ *  forge       a broken signature, or another replica named as the sender
+ *  replay      an old frame (seen or sent earlier) re-sent next to the new one
+ *  digest      validly signed votes, checkpoints, replies or batches with one
+ *              byte of the digest/result/batch changed
+ *  future      validly signed frames whose HLC is tens of seconds ahead
+ *  silent      nothing to a fixed subset of the replicas
+ *  garbage     random bytes or a truncated frame
+ *
+ * Signing with its own key where the strategy needs a valid signature forces
+ * the honest replicas to catch the protocol-level lie, not just the
+ * cryptographic one.
+ */
+#include "sim/sim_int.h"
+
+#include "void/assert.h"
+#include "void/codec.h"
+#include "void/error.h"
+
+#include <inttypes.h>
+#include <stdlib.h>
+#include <string.h>
+
+#define SEC (UINT64_C(1000) * 1000 * 1000)
+
+void void__sim_byz_remember(struct sim_node *node, const uint8_t *frame, size_t len)
+{
+    VOID_ASSERT(node->byzantine);
+    if (len > 4096) {
+        return; /* big state transfers are not worth replaying */
+    }
+    uint32_t slot = node->replay_next++ % SIM_REPLAY_RING;
+    uint8_t *copy = realloc(node->replay[slot], len == 0 ? 1 : len);
+    if (copy == NULL) {
+        return; /* a missed replay candidate is harmless */
+    }
+    memcpy(copy, frame, len);
+    node->replay[slot] = copy;
+    node->replay_len[slot] = len;
+}
+
+void void__sim_byz_fini(struct sim_node *node)
+{
+    for (uint32_t i = 0; i < SIM_REPLAY_RING; i++) {
+        free(node->replay[i]);
+        node->replay[i] = NULL;
+    }
+}
+
+/* Re-encodes fr with body[0..body_len) and hlc, signed with node's key, and
+ * sends it. */
+static int resign_send(struct sim *s, struct sim_node *node, uint32_t to, struct void_frame fr,
+                       const uint8_t *body, size_t body_len)
+{
+    fr.body = body;
+    fr.body_len = (uint32_t)body_len;
+    size_t len;
+    int rc = void_codec_encode(&fr, &node->kp, s->scratch, VOID_CODEC_FRAME_MAX, &len);
+    if (rc != 0) {
+        return rc == VOID_ENOMEM ? rc : 0;
+    }
+    return void__sim_transmit(s, node->id, to, s->scratch, len);
+}
+
+static struct sim_equiv *equiv_find(struct sim *s, uint64_t view, uint64_t seq)
+{
+    for (uint32_t i = 0; i < s->count_equiv; i++) {
+        if (s->equiv[i].view == view && s->equiv[i].seq == seq) {
+            return &s->equiv[i];
+        }
+    }
+    return NULL;
+}
+
+/* The B side of a pre-prepare: the same batch stamped 1 ns later. */
+static int equivocate_pre_prepare(struct sim *s, struct sim_node *node, uint32_t to,
+                                  const struct void_frame *fr)
+{
+    struct void_pbft_pre_prepare pp;
+    if (void_pbft_pre_prepare_decode(fr->body, fr->body_len, &pp) != 0 || pp.count == 0) {
+        return 1; /* not ours to twist: send as is */
+    }
+    struct sim_equiv *e = equiv_find(s, pp.view, pp.seq);
+    if (e == NULL) {
+        e = &s->equiv[s->count_equiv < SIM_EQUIV_MAX ? s->count_equiv++ : SIM_EQUIV_MAX - 1];
+        e->view = pp.view;
+        e->seq = pp.seq;
+        void_pbft_batch_digest(pp.hlc, pp.count, pp.batch, pp.batch_len, e->digest_a);
+        struct void_hlc_ts b = {pp.hlc.wall_ns + 1, pp.hlc.logical};
+        void_pbft_batch_digest(b, pp.count, pp.batch, pp.batch_len, e->digest_b);
+        void__sim_trace(s, "byz n%u equivocates view=%" PRIu64 " seq=%" PRIu64, node->id, pp.view,
+                        pp.seq);
+    }
+    if ((s->byz_group_b & (1u << to)) == 0) {
+        return 1;
+    }
+    pp.hlc.wall_ns += 1;
+    size_t cap = fr->body_len + 16;
+    uint8_t *body = malloc(cap);
+    if (body == NULL) {
+        return VOID_ENOMEM;
+    }
+    int len = void_pbft_pre_prepare_encode(&pp, body, cap);
+    int rc = len > 0 ? resign_send(s, node, to, *fr, body, (size_t)len) : 1;
+    free(body);
+    s->res->byz_frames++;
+    return rc;
+}
+
+/* A vote for an equivocated batch: group B gets the B digest. */
+static int equivocate_vote(struct sim *s, struct sim_node *node, uint32_t to, const struct void_frame *fr)
+{
+    struct void_pbft_vote v;
+    if (void_pbft_vote_decode(fr->body, fr->body_len, &v) != 0) {
+        return 1;
+    }
+    const struct sim_equiv *e = equiv_find(s, v.view, v.seq);
+    if (e == NULL || (s->byz_group_b & (1u << to)) == 0 ||
+        memcmp(v.digest, e->digest_a, sizeof(v.digest)) != 0) {
+        return 1;
+    }
+    memcpy(v.digest, e->digest_b, sizeof(v.digest));
+    uint8_t body[128];
+    int len = void_pbft_vote_encode(&v, body, sizeof(body));
+    s->res->byz_frames++;
+    return len > 0 ? resign_send(s, node, to, *fr, body, (size_t)len) : 1;
+}
+
+/* Flips a byte of the part of the body that a digest or result covers and
+ * re-signs: the frame is authentic, its content a lie. */
+static int lie_about_content(struct sim *s, struct sim_node *node, uint32_t to, const struct void_frame *fr)
+{
+    size_t at;
+    switch (fr->type) {
+    case VOID_MSG_PREPARE:
+    case VOID_MSG_COMMIT:
+        at = 24; /* ev | view | seq | digest */
+        break;
+    case VOID_MSG_CHECKPOINT:
+        at = 16; /* ev | seq | digest */
+        break;
+    default:
+        if (fr->body_len <= 8) {
+            return 1;
+        }
+        at = fr->body_len - 1; /* the end of a batch or a reply's result */
+        break;
+    }
+    if (at >= fr->body_len) {
+        return 1;
+    }
+    uint8_t *body = malloc(fr->body_len);
+    if (body == NULL) {
+        return VOID_ENOMEM;
+    }
+    memcpy(body, fr->body, fr->body_len);
+    body[at] ^= (uint8_t)(1u + void_prng_below(&s->rng_byz, 255));
+    int rc = resign_send(s, node, to, *fr, body, fr->body_len);
+    free(body);
+    return rc;
+}
+
+static int forge(struct sim *s, struct sim_node *node, uint32_t to, const uint8_t *frame, size_t len)
+{
+    uint8_t *copy = malloc(len);
+    if (copy == NULL) {
+        return VOID_ENOMEM;
+    }
+    memcpy(copy, frame, len);
+    if (void_prng_chance(&s->rng_byz, 1, 2)) {
+        copy[len - 1 - void_prng_below(&s->rng_byz, VOID_SIGN_SIZE)] ^= 0x40; /* bad signature */
+    } else {
+        uint32_t other = (uint32_t)void_prng_below(&s->rng_byz, s->n); /* claim another sender */
+        copy[8] = (uint8_t)(other >> 24);
+        copy[9] = (uint8_t)(other >> 16);
+        copy[10] = (uint8_t)(other >> 8);
+        copy[11] = (uint8_t)other;
+    }
+    int rc = void__sim_transmit(s, node->id, to, copy, len);
+    free(copy);
+    return rc;
+}
+
+static int garbage(struct sim *s, struct sim_node *node, uint32_t to, const uint8_t *frame, size_t len)
+{
+    uint8_t junk[300];
+    if (void_prng_chance(&s->rng_byz, 1, 2)) {
+        size_t n = (size_t)void_prng_range(&s->rng_byz, 1, sizeof(junk));
+        for (size_t i = 0; i < n; i++) {
+            junk[i] = (uint8_t)void_prng_next(&s->rng_byz);
+        }
+        return void__sim_transmit(s, node->id, to, junk, n);
+    }
+    return void__sim_transmit(s, node->id, to, frame, (size_t)void_prng_below(&s->rng_byz, len));
+}
+
+static int future(struct sim *s, struct sim_node *node, uint32_t to, struct void_frame fr)
+{
+    fr.hlc.wall_ns += void_prng_range(&s->rng_byz, 2 * SEC, 60 * SEC);
+    return resign_send(s, node, to, fr, fr.body, fr.body_len);
+}
+
+static int replay(struct sim *s, struct sim_node *node, uint32_t to)
+{
+    uint32_t have = node->replay_next < SIM_REPLAY_RING ? node->replay_next : SIM_REPLAY_RING;
+    if (have == 0) {
+        return 0;
+    }
+    uint32_t slot = (uint32_t)void_prng_below(&s->rng_byz, have);
+    return void__sim_transmit(s, node->id, to, node->replay[slot], node->replay_len[slot]);
+}
+
+/* Picks one of the enabled per-frame strategies, or -1 for "behave". */
+static int pick_strategy(struct sim *s)
+{
+    static const enum void_sim_byz per_frame[] = {
+        VOID_SIM_BYZ_FORGE_BIT, VOID_SIM_BYZ_REPLAY_BIT, VOID_SIM_BYZ_DIGEST_BIT,
+        VOID_SIM_BYZ_FUTURE_BIT, VOID_SIM_BYZ_GARBAGE_BIT};
+    if (!void_prng_chance(&s->rng_byz, 1, 4)) {
+        return -1;
+    }
+    enum void_sim_byz pick = per_frame[void_prng_below(&s->rng_byz, VOID_ARRAY_LEN(per_frame))];
+    return (s->cfg->strategies & (1u << pick)) != 0 ? (int)pick : -1;
+}
+
+static int apply_strategy(struct sim *s, struct sim_node *node, uint32_t to, const uint8_t *frame,
+                          size_t len, const struct void_frame *fr, int strategy)
+{
+    s->res->byz_frames++;
+    switch ((enum void_sim_byz)strategy) {
+    case VOID_SIM_BYZ_FORGE_BIT:
+        return forge(s, node, to, frame, len);
+    case VOID_SIM_BYZ_REPLAY_BIT: {
+        int rc = void__sim_transmit(s, node->id, to, frame, len);
+        return rc != 0 ? rc : replay(s, node, to);
+    }
+    case VOID_SIM_BYZ_DIGEST_BIT: {
+        int rc = lie_about_content(s, node, to, fr);
+        return rc == 1 ? void__sim_transmit(s, node->id, to, frame, len) : rc;
+    }
+    case VOID_SIM_BYZ_FUTURE_BIT:
+        return future(s, node, to, *fr);
+    case VOID_SIM_BYZ_GARBAGE_BIT:
+        return garbage(s, node, to, frame, len);
+    case VOID_SIM_BYZ_EQUIVOCATE_BIT:
+    case VOID_SIM_BYZ_SILENT_BIT:
+    case VOID_SIM_BYZ_COUNT:
+        break;
+    }
+    return void__sim_transmit(s, node->id, to, frame, len);
+}
+
+int void__sim_byz_send(struct sim *s, struct sim_node *node, uint32_t to, const uint8_t *frame, size_t len)
+{
+    VOID_ASSERT(node->byzantine);
+    VOID_ASSERT(to < s->count_nodes);
+    uint32_t strategies = s->cfg->strategies;
+    if (len <= 4096) {
+        void__sim_byz_remember(node, frame, len);
+    }
+    if ((strategies & (1u << VOID_SIM_BYZ_SILENT_BIT)) && to < s->n &&
+        (node->silent_mask & (1u << to)) != 0) {
+        s->res->byz_frames++;
+        return 0;
+    }
+    struct void_frame fr;
+    if (void_codec_decode(frame, len, &fr) != 0) {
+        return void__sim_transmit(s, node->id, to, frame, len);
+    }
+    if ((strategies & (1u << VOID_SIM_BYZ_EQUIVOCATE_BIT)) && to < s->n) {
+        int rc = 1;
+        if (fr.type == VOID_MSG_PRE_PREPARE) {
+            rc = equivocate_pre_prepare(s, node, to, &fr);
+        } else if (fr.type == VOID_MSG_PREPARE || fr.type == VOID_MSG_COMMIT) {
+            rc = equivocate_vote(s, node, to, &fr);
+        }
+        if (rc != 1) {
+            return rc;
+        }
+    }
+    int strategy = pick_strategy(s);
+    if (strategy < 0) {
+        return void__sim_transmit(s, node->id, to, frame, len);
+    }
+    return apply_strategy(s, node, to, frame, len, &fr, strategy);
+}

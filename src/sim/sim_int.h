@@ -1,0 +1,196 @@
+/*
+ * Private state of one simulation run, shared by src/sim/sim.c (the run loop
+ * and the node drivers), sim_fault.c (the fault schedule), sim_byz.c (the
+ * Byzantine mutators) and sim_client.c (the workload and its history).
+ */
+#ifndef VOID_SIM_INT_H
+#define VOID_SIM_INT_H
+
+#include "void/hlc.h"
+#include "void/pbft.h"
+#include "void/pbft_client.h"
+#include "void/prng.h"
+#include "void/sim.h"
+#include "void/sim_check.h"
+#include "void/sim_model.h"
+
+#include <stdint.h>
+#include <stdio.h>
+
+#define SIM_NODES_MAX   (VOID_SIM_N_MAX + VOID_SIM_CLIENTS_MAX)
+#define SIM_KEYS        5     /* small key space: contention is the point */
+#define SIM_TIMERS      17    /* timer kinds, indexed by their enum value */
+#define SIM_REPLAY_RING 32
+#define SIM_EQUIV_MAX   64
+
+/* Queue event kinds. */
+enum sim_ev {
+    SIM_EV_DELIVER = 1, /* data: struct sim_frame, arg: sender endpoint */
+    SIM_EV_TIMER,       /* arg: timer << 32 | generation */
+    SIM_EV_SUBMIT,      /* a client starts its next operation */
+    SIM_EV_FAULT,       /* arg: index into the fault schedule */
+    SIM_EV_RESTART,     /* a crashed replica comes back */
+};
+
+struct sim_frame {
+    size_t len;
+    uint8_t bytes[];
+};
+
+/* A scheduled fault action. */
+enum sim_fault_kind {
+    SIM_F_LINKS = 1,   /* apply the degraded link settings */
+    SIM_F_PARTITION,   /* cut the replicas into mask / ~mask */
+    SIM_F_ISOLATE,     /* isolate the current primary */
+    SIM_F_HEAL_CUTS,   /* heal every cut */
+    SIM_F_FLAP,        /* toggle the link a-b */
+    SIM_F_CRASH,       /* crash replica a (if honest and up) */
+    SIM_F_JUMP,        /* step node a's clock by amount ns */
+    SIM_F_HEAL_ALL,    /* end of the fault window: everything back to normal */
+};
+
+struct sim_fault {
+    uint64_t at_ns;
+    uint32_t kind;
+    uint32_t a, b;
+    uint64_t mask;
+    int64_t amount;
+};
+
+/* One equivocation by the colluding Byzantine replicas: at (view, seq) the
+ * honest replicas in group B were shown digest_b, the others digest_a. */
+struct sim_equiv {
+    uint64_t view, seq;
+    uint8_t digest_a[VOID_PBFT_DIGEST_SIZE];
+    uint8_t digest_b[VOID_PBFT_DIGEST_SIZE];
+};
+
+struct sim_node {
+    uint32_t id;
+    int is_client;
+    int byzantine;
+    int up;
+    struct void_sign_keypair kp;
+    struct void_simclock clock;
+    /* replica */
+    struct void_pbft *replica;
+    struct void_simdisk disk;
+    uint64_t last_event_seq;
+    uint64_t timer_gen[SIM_TIMERS];
+    /* client */
+    struct void_pbft_client *client;
+    uint32_t ops_left;
+    int busy;                   /* an operation is outstanding */
+    uint32_t value_counter;
+    size_t op_index;            /* history index of the outstanding op */
+    uint64_t seen[SIM_KEYS];    /* last value this client saw per key (CAS expectations) */
+    struct void_hlc_ts stamps[8]; /* commit stamps it saw (as-of targets) */
+    uint32_t count_stamps;
+    /* Byzantine */
+    uint32_t silent_mask;       /* replicas it never talks to under SILENT */
+    uint8_t *replay[SIM_REPLAY_RING];
+    size_t replay_len[SIM_REPLAY_RING];
+    uint32_t replay_next;
+};
+
+/* Extra facts about a history op that the linearizability model does not
+ * need but the as-of checker does. */
+struct sim_op_extra {
+    int as_of;                /* a GET_AS_OF (not in the linearizable history) */
+    struct void_hlc_ts at;    /* its as-of time */
+    struct void_hlc_ts stamp; /* the version stamp the result carried */
+    int status;               /* void_sm_status of the result, -1 while pending */
+};
+
+struct sim {
+    const struct void_sim_config *cfg;
+    struct void_sim_result *res;
+    uint32_t n, f, count_nodes;
+    struct sim_node nodes[SIM_NODES_MAX];
+    struct void_keyring ring;
+    struct void_simq q;
+    struct void_simnet net;
+    struct void_simnet_link baseline;
+    struct void_simnet_link degraded;
+    struct void_prng rng_net, rng_fault, rng_work, rng_byz, rng_clock;
+    struct void_pbft_out out;
+    struct void_pbft_effect *effects;
+    uint8_t *arena;
+    uint8_t *scratch; /* VOID_CODEC_FRAME_MAX bytes for building frames */
+    uint64_t now;
+    uint64_t heal_ns;
+    uint64_t stop_ns;
+    uint32_t byz_group_b; /* honest replicas shown the B side of equivocations */
+    struct sim_equiv equiv[SIM_EQUIV_MAX];
+    uint32_t count_equiv;
+    struct sim_fault *faults;
+    size_t count_faults;
+    /* history */
+    struct void_check_op *ops;
+    struct sim_op_extra *extra;
+    size_t count_ops, cap_ops;
+    uint32_t clients_busy;
+    uint32_t requests_issued;
+    /* checkers */
+    struct void_check_agreement agree;
+    struct void_check_hlc hlc;
+    /* trace */
+    FILE *trace;
+    uint64_t trace_hash;
+    int oom;
+};
+
+/* Appends one formatted line ("<virtual time> " prefix added) to the trace
+ * text, hashing it and writing it to the trace file if any. */
+void void__sim_trace(struct sim *s, const char *fmt, ...)
+#if defined(__GNUC__)
+    __attribute__((format(printf, 2, 3)))
+#endif
+    ;
+
+/* Records a violation (first message kept). */
+void void__sim_violation(struct sim *s, const char *fmt, ...)
+#if defined(__GNUC__)
+    __attribute__((format(printf, 2, 3)))
+#endif
+    ;
+
+/* Transmits a frame from endpoint `from` to `to` through the network model
+ * (copied). Returns 0 or VOID_ENOMEM. */
+int void__sim_transmit(struct sim *s, uint32_t from, uint32_t to, const uint8_t *frame, size_t len);
+
+/* sim_fault.c: draws the fault schedule and link settings from rng_fault and
+ * pushes the fault events. Returns 0 or VOID_ENOMEM. */
+int void__sim_faults_plan(struct sim *s);
+
+/* sim_fault.c: performs fault number index of the schedule. */
+void void__sim_fault_fire(struct sim *s, size_t index);
+
+/* sim.c: crashes replica id now (unsynced records lost, timers and in-flight
+ * input dropped) and schedules its restart after down_ns. */
+void void__sim_crash(struct sim *s, uint32_t id, uint64_t down_ns);
+
+/* sim_byz.c: sends one SEND effect of Byzantine replica `node` to `to` after
+ * mutating it according to the run's strategies. Returns 0 or VOID_ENOMEM. */
+int void__sim_byz_send(struct sim *s, struct sim_node *node, uint32_t to, const uint8_t *frame, size_t len);
+
+/* sim_byz.c: remembers a frame a Byzantine replica saw, for replays. */
+void void__sim_byz_remember(struct sim_node *node, const uint8_t *frame, size_t len);
+
+/* sim_byz.c: frees the replay ring. */
+void void__sim_byz_fini(struct sim_node *node);
+
+/* sim_client.c: starts client node's next operation. */
+int void__sim_client_submit(struct sim *s, struct sim_node *node);
+
+/* sim_client.c: a completed request's result: records it in the history and
+ * schedules the next operation. */
+int void__sim_client_done(struct sim *s, struct sim_node *node);
+
+/* sim_client.c: runs the history checkers (linearizability, as-of) at the end. */
+void void__sim_client_check(struct sim *s);
+
+/* sim.c: performs the effects in s->out for node (then empties s->out). */
+int void__sim_perform(struct sim *s, struct sim_node *node);
+
+#endif

@@ -1,0 +1,1038 @@
+/*
+ * Tests of the PBFT replica core, driven in-process by a tiny deterministic
+ * message pump (FIFO delivery, virtual time that jumps to the next timer when
+ * the network is idle, per-message drop filters, crash and recovery from the
+ * records each replica asked to persist). The real simulator with fault
+ * distributions and checkers is voidsim; these tests pin down each protocol
+ * step. All replicas use real Ed25519 signatures unless a test says so.
+ */
+
+/* cmocka.h needs these first, in this order. */
+/* clang-format off */
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <cmocka.h>
+/* clang-format on */
+
+#include "void/codec.h"
+#include "void/error.h"
+#include "void/pbft.h"
+#include "void/pbft_client.h"
+#include "void/prng.h"
+#include "void/sign.h"
+#include "void/sm.h"
+
+#include <sodium.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#define MAXN        16
+#define MAXC        4
+#define CLIENT_BASE 100
+#define MS          (1000ull * 1000)
+#define T0          (1700000000ull * 1000 * 1000 * 1000)
+
+struct msg {
+    uint32_t from, to;
+    size_t len;
+    uint8_t *bytes;
+};
+
+struct record {
+    uint8_t kind;
+    uint64_t key;
+    size_t len;
+    uint8_t *data;
+};
+
+struct net;
+typedef int (*drop_fn)(struct net *t, uint32_t from, uint32_t to, uint8_t type);
+
+struct net {
+    uint32_t n, nclients;
+    uint64_t now;
+    struct void_keyring ring;
+    struct void_sign_keypair keys[MAXN], ckeys[MAXC];
+    struct void_pbft *rep[MAXN];
+    struct void_pbft_config cfg[MAXN];
+    struct void_pbft_client cli[MAXC];
+    int crashed[MAXN];
+    uint64_t timers[MAXN + MAXC][4]; /* deadline, 0 = off */
+    uint64_t last_event[MAXN + MAXC];
+    struct record *records[MAXN];
+    size_t nrecords[MAXN];
+    struct msg *q;
+    size_t qhead, qlen, qcap;
+    drop_fn drop;
+    uint64_t delivered;
+    int chaos; /* random reordering, loss and duplication */
+    struct void_prng prng;
+    uint8_t committed[MAXN][512][32]; /* digest executed at each seq, per replica */
+    uint8_t has_commit[MAXN][512];
+    crypto_hash_sha256_state trace;
+    struct void_pbft_out out;
+    struct void_pbft_effect *effects;
+    uint8_t *arena;
+};
+
+static void make_key(struct void_sign_keypair *kp, uint32_t id)
+{
+    uint8_t seed[VOID_SIGN_SEED_SIZE] = {0};
+    memcpy(seed, &id, sizeof(id));
+    seed[31] = 0x5a;
+    assert_int_equal(void_sign_keypair_from_seed(kp, seed), 0);
+}
+
+static void enqueue(struct net *t, uint32_t from, uint32_t to, const uint8_t *bytes, size_t len)
+{
+    if (t->qhead + t->qlen == t->qcap) {
+        if (t->qhead > 0) {
+            memmove(t->q, t->q + t->qhead, t->qlen * sizeof(*t->q));
+            t->qhead = 0;
+        } else {
+            t->qcap = t->qcap ? t->qcap * 2 : 1024;
+            t->q = realloc(t->q, t->qcap * sizeof(*t->q));
+            assert_non_null(t->q);
+        }
+    }
+    struct msg *m = &t->q[t->qhead + t->qlen++];
+    m->from = from;
+    m->to = to;
+    m->len = len;
+    m->bytes = malloc(len);
+    assert_non_null(m->bytes);
+    memcpy(m->bytes, bytes, len);
+}
+
+static void store_record(struct net *t, uint32_t i, const struct void_pbft_effect *e)
+{
+    if (e->u.persist.record_kind == VOID_PBFT_RECORD_TRUNCATE) {
+        for (size_t k = 0; k < t->nrecords[i];) {
+            struct record *r = &t->records[i][k];
+            if (r->kind == VOID_PBFT_RECORD_ENTRY && r->key <= e->u.persist.key) {
+                free(r->data);
+                *r = t->records[i][--t->nrecords[i]];
+            } else {
+                k++;
+            }
+        }
+        return;
+    }
+    struct record *slot = NULL;
+    for (size_t k = 0; k < t->nrecords[i]; k++) {
+        if (t->records[i][k].kind == e->u.persist.record_kind && t->records[i][k].key == e->u.persist.key) {
+            slot = &t->records[i][k];
+            free(slot->data);
+        }
+    }
+    if (slot == NULL) {
+        t->records[i] = realloc(t->records[i], (t->nrecords[i] + 1) * sizeof(struct record));
+        slot = &t->records[i][t->nrecords[i]++];
+    }
+    slot->kind = e->u.persist.record_kind;
+    slot->key = e->u.persist.key;
+    slot->len = e->u.persist.len;
+    slot->data = malloc(slot->len + 1);
+    memcpy(slot->data, e->u.persist.data, slot->len);
+}
+
+/* Executes the effects of node (replica index, or MAXN + client index). */
+static void apply_effects(struct net *t, uint32_t node)
+{
+    uint32_t self = node < MAXN ? node : CLIENT_BASE + (node - MAXN);
+    for (uint32_t k = 0; k < t->out.count; k++) {
+        const struct void_pbft_effect *e = &t->out.effects[k];
+        switch (e->kind) {
+        case VOID_PBFT_EFFECT_SEND:
+            if (e->u.send.to == VOID_PBFT_TO_ALL) {
+                for (uint32_t j = 0; j < t->n; j++) {
+                    if (j != self) {
+                        enqueue(t, self, j, e->u.send.frame, e->u.send.len);
+                    }
+                }
+            } else {
+                enqueue(t, self, e->u.send.to, e->u.send.frame, e->u.send.len);
+            }
+            break;
+        case VOID_PBFT_EFFECT_TIMER_SET:
+            t->timers[node][e->u.timer.timer & 3] = t->now + e->u.timer.delay_ns;
+            break;
+        case VOID_PBFT_EFFECT_TIMER_CANCEL:
+            t->timers[node][e->u.timer.timer & 3] = 0;
+            break;
+        case VOID_PBFT_EFFECT_PERSIST:
+            assert_true(node < MAXN);
+            store_record(t, node, e);
+            break;
+        case VOID_PBFT_EFFECT_EVENT:
+            if (e->u.event.kind == VOID_PBFT_EVENT_COMMIT && node < MAXN && e->u.event.seq < 512) {
+                /* Agreement: a replica never executes two batches at one seq. */
+                uint64_t sq = e->u.event.seq;
+                if (t->has_commit[node][sq]) {
+                    assert_memory_equal(t->committed[node][sq], e->u.event.digest, 32);
+                }
+                memcpy(t->committed[node][sq], e->u.event.digest, 32);
+                t->has_commit[node][sq] = 1;
+            }
+            /* The causal log has no gaps and each event names its predecessor. */
+            assert_int_equal(e->u.event.parent_seq, t->last_event[node]);
+            assert_int_equal(e->u.event.local_seq, t->last_event[node] + 1);
+            t->last_event[node] = e->u.event.local_seq;
+            break;
+        default:
+            fail_msg("unknown effect %d", e->kind);
+        }
+    }
+    assert_int_equal(t->out.overflow, 0);
+    void_pbft_out_reset(&t->out);
+}
+
+static void replica_start(struct net *t, uint32_t i, int recover)
+{
+    t->rep[i] = calloc(1, sizeof(struct void_pbft));
+    assert_non_null(t->rep[i]);
+    t->cfg[i].event_seq_start = t->last_event[i] + 1;
+    assert_int_equal(void_pbft_init(t->rep[i], &t->cfg[i]), 0);
+    memset(t->timers[i], 0, sizeof(t->timers[i]));
+    if (recover) {
+        struct void_pbft_record recs[512];
+        assert_true(t->nrecords[i] <= 512);
+        for (size_t k = 0; k < t->nrecords[i]; k++) {
+            recs[k] = (struct void_pbft_record){t->records[i][k].kind, t->records[i][k].key,
+                                                t->records[i][k].data, t->records[i][k].len};
+        }
+        assert_int_equal(void_pbft_recover(t->rep[i], t->now, recs, t->nrecords[i], &t->out), 0);
+    } else {
+        assert_int_equal(void_pbft_start(t->rep[i], t->now, &t->out), 0);
+    }
+    apply_effects(t, i);
+}
+
+/* n replicas and nclients clients; K checkpoint interval, L window. */
+static struct net *net_new(uint32_t n, uint32_t nclients, uint32_t k, uint32_t window, int verify)
+{
+    struct net *t = calloc(1, sizeof(*t));
+    assert_non_null(t);
+    t->n = n;
+    t->nclients = nclients;
+    t->now = T0;
+    crypto_hash_sha256_init(&t->trace);
+    t->effects = calloc(VOID_PBFT_OUT_EFFECTS_DEF, sizeof(*t->effects));
+    t->arena = malloc(VOID_PBFT_OUT_ARENA_DEF);
+    void_pbft_out_init(&t->out, t->effects, VOID_PBFT_OUT_EFFECTS_DEF, t->arena, VOID_PBFT_OUT_ARENA_DEF);
+    void_keyring_init(&t->ring);
+    for (uint32_t i = 0; i < n; i++) {
+        make_key(&t->keys[i], i);
+        assert_int_equal(void_keyring_add(&t->ring, i, t->keys[i].public_key), 0);
+    }
+    for (uint32_t c = 0; c < nclients; c++) {
+        make_key(&t->ckeys[c], CLIENT_BASE + c);
+        assert_int_equal(void_keyring_add(&t->ring, CLIENT_BASE + c, t->ckeys[c].public_key), 0);
+    }
+    for (uint32_t i = 0; i < n; i++) {
+        t->cfg[i] = (struct void_pbft_config){.n = n,
+                                              .self = i,
+                                              .checkpoint_interval = k,
+                                              .window = window,
+                                              .request_timeout_ns = 200 * MS,
+                                              .view_change_timeout_ns = 200 * MS,
+                                              .retransmit_ns = 50 * MS,
+                                              .verify_signatures = verify,
+                                              .keyring = &t->ring,
+                                              .keypair = &t->keys[i],
+                                              .sm = {.keys_max = 256, .versions_max = 1024}};
+        replica_start(t, i, 0);
+    }
+    for (uint32_t c = 0; c < nclients; c++) {
+        struct void_pbft_client_config cc = {.id = CLIENT_BASE + c,
+                                             .n = n,
+                                             .timeout_ns = 150 * MS,
+                                             .verify_signatures = verify,
+                                             .keyring = &t->ring,
+                                             .keypair = &t->ckeys[c]};
+        assert_int_equal(void_pbft_client_init(&t->cli[c], &cc), 0);
+    }
+    return t;
+}
+
+static void replica_crash(struct net *t, uint32_t i)
+{
+    void_pbft_fini(t->rep[i]);
+    free(t->rep[i]);
+    t->rep[i] = NULL;
+    t->crashed[i] = 1;
+    memset(t->timers[i], 0, sizeof(t->timers[i]));
+}
+
+static void net_free(struct net *t)
+{
+    for (uint32_t i = 0; i < t->n; i++) {
+        if (t->rep[i] != NULL) {
+            void_pbft_fini(t->rep[i]);
+            free(t->rep[i]);
+        }
+        for (size_t k = 0; k < t->nrecords[i]; k++) {
+            free(t->records[i][k].data);
+        }
+        free(t->records[i]);
+    }
+    for (size_t k = t->qhead; k < t->qhead + t->qlen; k++) {
+        free(t->q[k].bytes);
+    }
+    free(t->q);
+    free(t->effects);
+    free(t->arena);
+    free(t);
+}
+
+static void deliver(struct net *t, struct msg *m)
+{
+    uint8_t type = m->len > 5 ? m->bytes[5] : 0;
+    if (t->drop != NULL && t->drop(t, m->from, m->to, type)) {
+        return;
+    }
+    crypto_hash_sha256_update(&t->trace, m->bytes, m->len);
+    t->delivered++;
+    if (m->to >= CLIENT_BASE) {
+        uint32_t c = m->to - CLIENT_BASE;
+        assert_true(c < t->nclients);
+        assert_true(void_pbft_client_step_receive(&t->cli[c], t->now, m->bytes, m->len, &t->out) >= 0);
+        apply_effects(t, MAXN + c);
+    } else if (!t->crashed[m->to] && (m->from >= CLIENT_BASE || !t->crashed[m->from])) {
+        assert_int_equal(void_pbft_step_receive(t->rep[m->to], t->now, m->bytes, m->len, &t->out), 0);
+        apply_effects(t, m->to);
+    }
+}
+
+/* Fires the earliest timer (if any before limit). Returns 0 if none. */
+static int fire_timer(struct net *t, uint64_t limit)
+{
+    uint64_t best = UINT64_MAX;
+    uint32_t bn = 0, bt = 0;
+    for (uint32_t node = 0; node < MAXN + MAXC; node++) {
+        for (uint32_t k = 0; k < 4; k++) {
+            if (t->timers[node][k] != 0 && t->timers[node][k] < best) {
+                best = t->timers[node][k];
+                bn = node;
+                bt = k;
+            }
+        }
+    }
+    if (best == UINT64_MAX || best > limit) {
+        return 0;
+    }
+    t->now = best > t->now ? best : t->now;
+    t->timers[bn][bt] = 0;
+    if (bn < MAXN) {
+        assert_int_equal(void_pbft_step_timer(t->rep[bn], t->now, (enum void_pbft_timer)bt, &t->out), 0);
+    } else {
+        assert_int_equal(void_pbft_client_step_timer(&t->cli[bn - MAXN], t->now, &t->out), 0);
+    }
+    apply_effects(t, bn);
+    return 1;
+}
+
+typedef int (*cond_fn)(struct net *t);
+
+/* Runs until cond holds (returns 1) or virtual time passes limit_ns from now
+ * (returns 0). Delivery takes 10 us of virtual time per message. */
+static int net_run(struct net *t, uint64_t limit_ns, cond_fn cond)
+{
+    uint64_t limit = t->now + limit_ns;
+    for (uint64_t step = 0; step < 5000000; step++) {
+        if (cond != NULL && cond(t)) {
+            return 1;
+        }
+        if (t->qlen > 0) {
+            if (t->chaos) {
+                size_t pick = t->qhead + void_prng_below(&t->prng, t->qlen < 8 ? t->qlen : 8);
+                struct msg tmp = t->q[pick];
+                t->q[pick] = t->q[t->qhead];
+                t->q[t->qhead] = tmp;
+                if (void_prng_chance(&t->prng, 1, 20)) {
+                    free(t->q[t->qhead].bytes);
+                    t->qhead++;
+                    t->qlen--;
+                    continue;
+                }
+                if (void_prng_chance(&t->prng, 1, 30)) {
+                    struct msg *d = &t->q[t->qhead];
+                    enqueue(t, d->from, d->to, d->bytes, d->len);
+                }
+            }
+            struct msg m = t->q[t->qhead++];
+            t->qlen--;
+            t->now += 10000;
+            deliver(t, &m);
+            free(m.bytes);
+        } else if (!fire_timer(t, limit)) {
+            return cond != NULL ? cond(t) : 1;
+        }
+        if (t->now > limit) {
+            return cond != NULL ? cond(t) : 1;
+        }
+    }
+    return 0;
+}
+
+static int clients_idle(struct net *t)
+{
+    for (uint32_t c = 0; c < t->nclients; c++) {
+        if (t->cli[c].busy) {
+            return 0;
+        }
+    }
+    return 1;
+}
+
+static void submit_put(struct net *t, uint32_t c, const char *key, const char *value)
+{
+    uint8_t op[VOID_SM_OP_MAX];
+    struct void_sm_op o = {.kind = VOID_SM_OP_PUT,
+                           .key = (const uint8_t *)key,
+                           .key_len = (uint16_t)strlen(key),
+                           .value = (const uint8_t *)value,
+                           .value_len = (uint16_t)strlen(value)};
+    int len = void_sm_op_encode(&o, op, sizeof(op));
+    assert_true(len > 0);
+    assert_int_equal(void_pbft_client_submit(&t->cli[c], t->now, op, (size_t)len, &t->out), 0);
+    apply_effects(t, MAXN + c);
+}
+
+/* Client c puts count keys one after the other; each must complete within
+ * limit_ns of virtual time. */
+static void put_many(struct net *t, uint32_t c, int from, int count, uint64_t limit_ns)
+{
+    char key[32], val[32];
+    for (int i = from; i < from + count; i++) {
+        snprintf(key, sizeof(key), "key-%d", i % 50);
+        snprintf(val, sizeof(val), "value-%d", i);
+        submit_put(t, c, key, val);
+        if (!net_run(t, limit_ns, clients_idle)) {
+            fail_msg("request %d did not complete", i);
+        }
+        const uint8_t *res;
+        int len = void_pbft_client_result(&t->cli[c], &res);
+        assert_true(len > 0);
+        struct void_sm_result r;
+        assert_int_equal(void_sm_result_decode(res, (size_t)len, &r), 0);
+        assert_int_equal(r.status, VOID_SM_OK);
+    }
+}
+
+/* Every live replica executed up to seq and holds the same state. */
+static void assert_agree(struct net *t, void_seq seq)
+{
+    uint8_t d0[32], d[32];
+    int first = 1;
+    for (uint32_t i = 0; i < t->n; i++) {
+        if (t->crashed[i] && t->rep[i] == NULL) {
+            continue;
+        }
+        assert_int_equal(void_pbft_last_executed(t->rep[i]), seq);
+        void_sm_digest((struct void_sm *)(uintptr_t)void_pbft_sm(t->rep[i]), first ? d0 : d);
+        if (!first) {
+            assert_memory_equal(d0, d, 32);
+        }
+        first = 0;
+    }
+}
+
+static int all_live_at_max(struct net *t)
+{
+    void_seq top = 0;
+    for (uint32_t i = 0; i < t->n; i++) {
+        if (t->rep[i] != NULL && void_pbft_last_executed(t->rep[i]) > top) {
+            top = void_pbft_last_executed(t->rep[i]);
+        }
+    }
+    for (uint32_t i = 0; i < t->n; i++) {
+        if (t->rep[i] != NULL && void_pbft_last_executed(t->rep[i]) != top) {
+            return 0;
+        }
+    }
+    return 1;
+}
+
+/* ---- normal case ------------------------------------------------------------ */
+
+/* Setup: n=4, one client, real signatures. Action: 10 puts, one at a time.
+ * Expected: each completes, every replica executed 10 batches in view 0 with
+ * equal state digests, nothing was rejected. */
+static void test_pbft_normal_case_n4(void **state)
+{
+    (void)state;
+    struct net *t = net_new(4, 1, 16, 32, 1);
+    put_many(t, 0, 0, 10, 100 * MS);
+    net_run(t, 10 * MS, all_live_at_max);
+    assert_agree(t, 10);
+    for (uint32_t i = 0; i < 4; i++) {
+        const struct void_pbft_stats *s = void_pbft_stats(t->rep[i]);
+        assert_int_equal(void_pbft_view(t->rep[i]), 0);
+        assert_int_equal(s->requests_executed, 10);
+        assert_int_equal(s->rx_bad_sig + s->rx_malformed + s->rx_wrong_view + s->rx_unknown_sender, 0);
+    }
+    net_free(t);
+}
+
+/* Setup: n=7 (f=2), one client. Action: 10 puts. Expected: completes with 7
+ * agreeing replicas. */
+static void test_pbft_normal_case_n7(void **state)
+{
+    (void)state;
+    struct net *t = net_new(7, 1, 16, 32, 1);
+    put_many(t, 0, 0, 10, 100 * MS);
+    net_run(t, 10 * MS, all_live_at_max);
+    assert_agree(t, 10);
+    net_free(t);
+}
+
+/* Setup: n=4, 4 clients, pipeline of one batch. Action: all four submit at
+ * once. Expected: all complete, and fewer batches than requests were
+ * committed (requests that queued while a batch was in flight were batched
+ * together). */
+static void test_pbft_batches_requests(void **state)
+{
+    (void)state;
+    struct net *t = net_new(4, 4, 16, 32, 1);
+    for (uint32_t i = 0; i < 4; i++) {
+        t->rep[i]->cfg.pipeline_max = 1;
+    }
+    for (int round = 0; round < 3; round++) {
+        for (uint32_t c = 0; c < 4; c++) {
+            char key[16];
+            snprintf(key, sizeof(key), "c%u-%d", c, round);
+            submit_put(t, c, key, "v");
+        }
+        assert_true(net_run(t, 100 * MS, clients_idle));
+    }
+    net_run(t, 10 * MS, all_live_at_max);
+    const struct void_pbft_stats *s = void_pbft_stats(t->rep[1]);
+    assert_int_equal(s->requests_executed, 12);
+    assert_true(s->batches_committed < 12);
+    assert_agree(t, void_pbft_last_executed(t->rep[0]));
+    net_free(t);
+}
+
+/* Setup: n=4; a put has executed. Action: the client's request frame is
+ * delivered again to every replica. Expected: no replica executes it again;
+ * each resends its cached reply (counted as a duplicate). */
+static void test_pbft_executes_request_at_most_once(void **state)
+{
+    (void)state;
+    struct net *t = net_new(4, 1, 16, 32, 1);
+    put_many(t, 0, 0, 1, 100 * MS);
+    uint8_t frame[VOID_PBFT_REQUEST_FRAME_MAX];
+    size_t len = t->cli[0].frame_len;
+    memcpy(frame, t->cli[0].frame, len);
+    for (uint32_t i = 0; i < 4; i++) {
+        enqueue(t, CLIENT_BASE, i, frame, len);
+    }
+    net_run(t, 10 * MS, NULL);
+    for (uint32_t i = 0; i < 4; i++) {
+        const struct void_pbft_stats *s = void_pbft_stats(t->rep[i]);
+        assert_int_equal(s->requests_executed, 1);
+        assert_true(s->rx_duplicate >= 1);
+    }
+    net_free(t);
+}
+
+/* Setup: n=4, K=4, window 8. Action: 21 puts. Expected: checkpoints became
+ * stable (low watermark 20), the log holds nothing at or below it, and the
+ * primary never ran more than the window ahead. */
+static void test_pbft_checkpoints_become_stable_and_collect_garbage(void **state)
+{
+    (void)state;
+    struct net *t = net_new(4, 1, 4, 8, 0);
+    put_many(t, 0, 0, 21, 100 * MS);
+    net_run(t, 10 * MS, all_live_at_max);
+    for (uint32_t i = 0; i < 4; i++) {
+        struct void_pbft *r = t->rep[i];
+        assert_int_equal(void_pbft_low_watermark(r), 20);
+        assert_true(void_pbft_stats(r)->checkpoints_stable >= 5);
+        for (uint32_t k = 0; k < r->cfg.window; k++) {
+            assert_true(!r->log[k].used || r->log[k].seq > 20);
+        }
+    }
+    /* Only the last stable checkpoint's record and the entries above it remain. */
+    int ckpt = 0;
+    for (size_t k = 0; k < t->nrecords[1]; k++) {
+        ckpt += t->records[1][k].kind == VOID_PBFT_RECORD_CHECKPOINT;
+        assert_true(t->records[1][k].kind != VOID_PBFT_RECORD_ENTRY || t->records[1][k].key > 20);
+    }
+    assert_int_equal(ckpt, 1);
+    net_free(t);
+}
+
+/* ---- view changes ------------------------------------------------------------ */
+
+/* Setup: n=4, two puts done, then the primary (0) crashes. Action: another
+ * put. Expected: the client times out and broadcasts, the backups relay and
+ * time out, move to view 1 (primary 1) and the put completes there. */
+static void test_pbft_view_change_on_silent_primary(void **state)
+{
+    (void)state;
+    struct net *t = net_new(4, 1, 16, 32, 1);
+    put_many(t, 0, 0, 2, 100 * MS);
+    replica_crash(t, 0);
+    put_many(t, 0, 2, 3, 3000 * MS);
+    net_run(t, 10 * MS, all_live_at_max);
+    for (uint32_t i = 1; i < 4; i++) {
+        assert_int_equal(void_pbft_view(t->rep[i]), 1);
+        assert_false(void_pbft_view_changing(t->rep[i]));
+        assert_true(void_pbft_stats(t->rep[i])->view_changes >= 1);
+    }
+    assert_agree(t, 5);
+    assert_int_equal(void_pbft_client_view(&t->cli[0]), 1);
+    net_free(t);
+}
+
+static int drop_checkpoints(struct net *t, uint32_t from, uint32_t to, uint8_t type)
+{
+    (void)t;
+    (void)from;
+    (void)to;
+    return type == VOID_MSG_CHECKPOINT;
+}
+
+/* Setup: n=4, K=4; checkpoint messages are lost while 5 puts execute, so the
+ * checkpoint at 4 is in flight (taken, not stable). Action: the primary
+ * crashes, a view change happens, then checkpoint messages flow again.
+ * Expected: the view change carries the prepared entries above the last
+ * stable checkpoint (0), view 1 completes more puts, and the retransmitted
+ * checkpoints become stable in the new view. */
+static void test_pbft_view_change_while_checkpoint_in_flight(void **state)
+{
+    (void)state;
+    struct net *t = net_new(4, 1, 4, 16, 1);
+    t->drop = drop_checkpoints;
+    put_many(t, 0, 0, 5, 100 * MS);
+    for (uint32_t i = 0; i < 4; i++) {
+        assert_int_equal(void_pbft_low_watermark(t->rep[i]), 0);
+    }
+    replica_crash(t, 0);
+    put_many(t, 0, 5, 1, 3000 * MS);
+    assert_int_equal(void_pbft_view(t->rep[1]), 1);
+    t->drop = NULL;
+    put_many(t, 0, 6, 3, 1000 * MS);
+    net_run(t, 200 * MS, all_live_at_max);
+    assert_agree(t, 9);
+    for (uint32_t i = 1; i < 4; i++) {
+        assert_int_equal(void_pbft_low_watermark(t->rep[i]), 8);
+    }
+    net_free(t);
+}
+
+/* Setup: n=7 (f=2); primaries of view 0 and view 1 (replicas 0 and 1) are
+ * both down. Action: a put. Expected: the view change to view 1 never
+ * completes (its primary is dead), the view-change timer fires and the
+ * replicas move on to view 2, whose primary completes the put. */
+static void test_pbft_view_change_during_view_change(void **state)
+{
+    (void)state;
+    struct net *t = net_new(7, 1, 16, 32, 1);
+    put_many(t, 0, 0, 1, 100 * MS);
+    replica_crash(t, 0);
+    replica_crash(t, 1);
+    put_many(t, 0, 1, 2, 10000 * MS);
+    net_run(t, 10 * MS, all_live_at_max);
+    for (uint32_t i = 2; i < 7; i++) {
+        assert_int_equal(void_pbft_view(t->rep[i]), 2);
+        assert_false(void_pbft_view_changing(t->rep[i]));
+    }
+    assert_agree(t, 3);
+    net_free(t);
+}
+
+/* ---- state transfer and recovery ---------------------------------------------- */
+
+static uint32_t isolated = UINT32_MAX;
+
+static int drop_isolated(struct net *t, uint32_t from, uint32_t to, uint8_t type)
+{
+    (void)t;
+    (void)type;
+    return from == isolated || to == isolated;
+}
+
+/* Setup: n=4, K=4, window 8; replica 3 is partitioned away while 22 puts
+ * execute (five checkpoint intervals, more than the window). Action: the
+ * partition heals and more puts run. Expected: replica 3 notices it is
+ * behind, fetches the stable checkpoint with its 2f+1 signed proof, installs
+ * the snapshot, catches up and agrees with the others. */
+static void test_pbft_state_transfer_after_missing_checkpoints(void **state)
+{
+    (void)state;
+    struct net *t = net_new(4, 1, 4, 8, 1);
+    isolated = 3;
+    t->drop = drop_isolated;
+    put_many(t, 0, 0, 22, 100 * MS);
+    assert_int_equal(void_pbft_last_executed(t->rep[3]), 0);
+    t->drop = NULL;
+    put_many(t, 0, 22, 2, 1000 * MS);
+    net_run(t, 500 * MS, all_live_at_max);
+    assert_agree(t, 24);
+    assert_true(void_pbft_stats(t->rep[3])->state_transfers >= 1);
+    net_free(t);
+}
+
+/* Setup: n=4, 6 puts done (K=4: one stable checkpoint). Action: replica 2
+ * crashes, loses everything but what it persisted, recovers from its records
+ * while 3 more puts run, then 2 more. Expected: it restores the checkpoint
+ * and its log, fetches what it lost and ends in agreement. */
+static void test_pbft_recovers_after_crash(void **state)
+{
+    (void)state;
+    struct net *t = net_new(4, 1, 4, 16, 1);
+    put_many(t, 0, 0, 6, 100 * MS);
+    net_run(t, 10 * MS, all_live_at_max);
+    replica_crash(t, 2);
+    put_many(t, 0, 6, 3, 100 * MS);
+    t->crashed[2] = 0;
+    replica_start(t, 2, 1);
+    assert_int_equal(void_pbft_low_watermark(t->rep[2]), 4);
+    put_many(t, 0, 9, 2, 1000 * MS);
+    net_run(t, 500 * MS, all_live_at_max);
+    assert_agree(t, 11);
+    net_free(t);
+}
+
+/* Prints each node's state: for the failure message of a seeded run. */
+static void dump(struct net *t)
+{
+    for (uint32_t i = 0; i < t->n; i++) {
+        struct void_pbft *r = t->rep[i];
+        if (r == NULL) {
+            fprintf(stderr, "  replica %u: down\n", i);
+            continue;
+        }
+        const struct void_pbft_stats *s = void_pbft_stats(r);
+        fprintf(stderr,
+                "  replica %u: view %llu%s exec %llu low %llu next %llu pending %u vc %llu st %llu "
+                "wrongview %llu oow %llu stale %llu badcert %llu conflicting %llu\n",
+                i, (unsigned long long)r->view, r->view_changing ? " (changing)" : "",
+                (unsigned long long)r->last_executed, (unsigned long long)r->low,
+                (unsigned long long)r->next_seq, r->pending_count, (unsigned long long)s->view_changes,
+                (unsigned long long)s->state_transfers, (unsigned long long)s->rx_wrong_view,
+                (unsigned long long)s->rx_out_of_window, (unsigned long long)s->rx_stale,
+                (unsigned long long)s->rx_bad_certificate, (unsigned long long)s->rx_conflicting);
+        for (void_seq sq = r->last_executed + 1; sq <= r->last_executed + 3; sq++) {
+            const struct void__pbft_entry *e = &r->log[sq % r->cfg.window];
+            if (e->used && e->seq == sq) {
+                fprintf(stderr, "    seq %llu view %llu batch %d prep %d comm %d pmask %x cmask %x\n",
+                        (unsigned long long)sq, (unsigned long long)e->view, e->have_batch, e->prepared,
+                        e->committed, e->prepare_mask, e->commit_mask);
+            }
+        }
+    }
+    for (uint32_t c = 0; c < t->nclients; c++) {
+        fprintf(stderr, "  client %u: busy %d reqno %llu view %llu\n", c, t->cli[c].busy,
+                (unsigned long long)t->cli[c].reqno, (unsigned long long)t->cli[c].view);
+    }
+}
+
+/* Agreement across replicas: every seq executed by two replicas has the same
+ * digest at both. */
+static void assert_no_divergence(struct net *t)
+{
+    for (uint32_t sq = 1; sq < 512; sq++) {
+        int ref = -1;
+        for (uint32_t i = 0; i < t->n; i++) {
+            if (!t->has_commit[i][sq]) {
+                continue;
+            }
+            if (ref < 0) {
+                ref = (int)i;
+            } else {
+                assert_memory_equal(t->committed[ref][sq], t->committed[i][sq], 32);
+            }
+        }
+    }
+}
+
+/* Setup: for each of 24 seeds, n=4 or n=7, 2 clients, K=4 window 8, random
+ * reordering, 5% loss and 3% duplication, and one replica (sometimes the
+ * primary) crashed half way and recovered from its records. Action: each
+ * client runs 8 puts. Expected: no replica ever executes two digests at one
+ * seq, no two replicas disagree, and once faults stop every request
+ * completes within 20 s of virtual time. Signatures are not checked here
+ * (speed); the Byzantine tests above use them. */
+static void test_pbft_survives_random_faults(void **state)
+{
+    (void)state;
+    /* VOID_PBFT_SEEDS=A..B runs other seeds (for long local runs). */
+    uint64_t first = 1, last = 24;
+    const char *env = getenv("VOID_PBFT_SEEDS");
+    if (env != NULL && sscanf(env, "%llu..%llu", (unsigned long long *)&first, (unsigned long long *)&last) != 2) {
+        fail_msg("VOID_PBFT_SEEDS must look like 1..500");
+    }
+    for (uint64_t seed = first; seed <= last; seed++) {
+        uint32_t n = seed % 3 == 0 ? 7 : 4;
+        struct net *t = net_new(n, 2, 4, 8, 0);
+        void_prng_seed(&t->prng, seed);
+        t->chaos = 1;
+        uint32_t victim = (uint32_t)void_prng_below(&t->prng, n);
+        int done[2] = {0, 0};
+        uint64_t since[2] = {0, 0}, start = t->now;
+        char key[16], val[16];
+        int crashed = 0, recovered = 0;
+        while ((done[0] < 8 || done[1] < 8 || t->cli[0].busy || t->cli[1].busy) && t->now < start + 60000 * MS) {
+            for (uint32_t c = 0; c < 2; c++) {
+                /* Once the faults are over, a request must finish within 8 s. */
+                if (t->cli[c].busy && !t->chaos && recovered && t->now - since[c] > 8000 * MS) {
+                    dump(t);
+                    fail_msg("seed %llu: client %u stuck", (unsigned long long)seed, c);
+                }
+                if (!t->cli[c].busy && done[c] < 8) {
+                    since[c] = t->now;
+                    snprintf(key, sizeof(key), "k%d", done[c] % 3);
+                    snprintf(val, sizeof(val), "%u-%d", c, done[c]);
+                    submit_put(t, c, key, val);
+                    done[c]++;
+                }
+            }
+            uint64_t end = t->now + 20 * MS;
+            net_run(t, 20 * MS, NULL);
+            t->now = t->now > end ? t->now : end;
+            if (!crashed && t->now > start + 1000 * MS) {
+                replica_crash(t, victim);
+                crashed = 1;
+            }
+            if (crashed && !recovered && t->now > start + 2000 * MS) {
+                t->crashed[victim] = 0;
+                replica_start(t, victim, 1);
+                recovered = 1;
+            }
+            if (recovered && t->chaos && t->now > start + 3000 * MS) {
+                t->chaos = 0;
+                since[0] = since[1] = t->now;
+            }
+        }
+        if (done[0] < 8 || done[1] < 8 || t->cli[0].busy || t->cli[1].busy) {
+            dump(t);
+            fail_msg("seed %llu: requests did not complete", (unsigned long long)seed);
+        }
+        assert_no_divergence(t);
+        net_free(t);
+    }
+}
+
+/* ---- Byzantine input ------------------------------------------------------------ */
+
+/* Signs a frame of the given type from sender with key kp. */
+static size_t forge(struct net *t,
+                    const struct void_sign_keypair *kp,
+                    uint32_t sender,
+                    uint8_t type,
+                    const uint8_t *body,
+                    size_t body_len,
+                    uint64_t wall_ns,
+                    uint8_t *buf)
+{
+    struct void_frame fr = {.type = type,
+                            .sender = sender,
+                            .hlc = {wall_ns ? wall_ns : t->now, 0},
+                            .body = body,
+                            .body_len = (uint32_t)body_len};
+    size_t len = 0;
+    assert_int_equal(void_codec_encode(&fr, kp, buf, void_codec_frame_size((uint32_t)body_len), &len), 0);
+    return len;
+}
+
+static size_t vote_frame(struct net *t, uint32_t sender, uint8_t type, uint64_t view, uint64_t seq, uint8_t *buf)
+{
+    struct void_pbft_vote v = {.ev = 1, .view = view, .seq = seq};
+    memset(v.digest, 0xab, sizeof(v.digest));
+    uint8_t body[128];
+    int len = void_pbft_vote_encode(&v, body, sizeof(body));
+    return forge(t, &t->keys[sender], sender, type, body, (size_t)len, 0, buf);
+}
+
+/* Delivers buf to replica 1 and checks that exactly the counter at offset
+ * field of the stats moved by one and that nothing was sent. */
+static void expect_rejected(struct net *t, const uint8_t *buf, size_t len, size_t field)
+{
+    struct void_pbft *r = t->rep[1];
+    struct void_pbft_stats before = *void_pbft_stats(r);
+    assert_int_equal(void_pbft_step_receive(r, t->now, buf, len, &t->out), 0);
+    struct void_pbft_stats after = *void_pbft_stats(r);
+    uint64_t *b = (uint64_t *)&before, *a = (uint64_t *)&after;
+    for (size_t k = 0; k < sizeof(before) / sizeof(uint64_t); k++) {
+        uint64_t expect = b[k] + (k == 0 || k * sizeof(uint64_t) == field) + 0;
+        if (k * sizeof(uint64_t) == offsetof(struct void_pbft_stats, verifies)) {
+            continue; /* signature checks are counted, not a rejection */
+        }
+        assert_int_equal(a[k], expect);
+    }
+    for (uint32_t k = 0; k < t->out.count; k++) {
+        assert_int_not_equal(t->out.effects[k].kind, VOID_PBFT_EFFECT_SEND);
+        assert_int_not_equal(t->out.effects[k].kind, VOID_PBFT_EFFECT_PERSIST);
+    }
+    void_pbft_out_reset(&t->out);
+    t->last_event[1] = t->rep[1]->event_seq;
+}
+
+#define STAT(name) offsetof(struct void_pbft_stats, name)
+
+/* Setup: n=4 after one put; replica 1 is the target. Action: one bad message
+ * of each kind. Expected: each is dropped with its own counter and causes no
+ * send or persist. */
+static void test_pbft_rejects_bad_messages_with_counters(void **state)
+{
+    (void)state;
+    struct net *t = net_new(4, 1, 4, 8, 1);
+    put_many(t, 0, 0, 1, 100 * MS);
+    net_run(t, 10 * MS, all_live_at_max);
+    uint8_t buf[4096], body[1024];
+    size_t len;
+
+    /* garbage bytes */
+    memset(buf, 0x42, 100);
+    expect_rejected(t, buf, 100, STAT(rx_malformed));
+
+    /* bad signature: a valid prepare with one signature byte flipped */
+    len = vote_frame(t, 2, VOID_MSG_PREPARE, 0, 2, buf);
+    buf[len - 1] ^= 1;
+    expect_rejected(t, buf, len, STAT(rx_bad_sig));
+
+    /* unknown sender: id 50 is in no keyring */
+    struct void_sign_keypair stranger;
+    make_key(&stranger, 50);
+    struct void_pbft_vote v = {.ev = 1, .view = 0, .seq = 2};
+    int blen = void_pbft_vote_encode(&v, body, sizeof(body));
+    len = forge(t, &stranger, 50, VOID_MSG_PREPARE, body, (size_t)blen, 0, buf);
+    expect_rejected(t, buf, len, STAT(rx_unknown_sender));
+
+    /* a replica's key used to pose as another replica */
+    len = forge(t, &t->keys[3], 2, VOID_MSG_PREPARE, body, (size_t)blen, 0, buf);
+    expect_rejected(t, buf, len, STAT(rx_bad_sig));
+
+    /* wrong view */
+    len = vote_frame(t, 2, VOID_MSG_PREPARE, 5, 2, buf);
+    expect_rejected(t, buf, len, STAT(rx_wrong_view));
+
+    /* out of the window (low 0, window 8) */
+    len = vote_frame(t, 2, VOID_MSG_PREPARE, 0, 9, buf);
+    expect_rejected(t, buf, len, STAT(rx_out_of_window));
+
+    /* far-future HLC: 10 s ahead of the receiver's clock */
+    len = forge(t, &t->keys[2], 2, VOID_MSG_PREPARE, body, (size_t)blen, t->now + 10000 * MS, buf);
+    expect_rejected(t, buf, len, STAT(rx_hlc_ahead));
+
+    /* a pre-prepare from a replica that is not the primary of view 0 */
+    struct void_pbft_pre_prepare pp = {.ev = 1, .view = 0, .seq = 2, .hlc = {t->now, 0}};
+    blen = void_pbft_pre_prepare_encode(&pp, body, sizeof(body));
+    len = forge(t, &t->keys[2], 2, VOID_MSG_PRE_PREPARE, body, (size_t)blen, 0, buf);
+    expect_rejected(t, buf, len, STAT(rx_not_primary));
+
+    /* a pre-prepare whose batch carries a request with a forged client signature */
+    uint8_t op[] = {VOID_SM_OP_GET, 0, 1, 'k'};
+    uint8_t rec[256];
+    int rlen = void_pbft_request_encode(CLIENT_BASE, 99, op, sizeof(op), &t->ckeys[0], rec, sizeof(rec));
+    rec[rlen - 3] ^= 1;
+    pp.count = 1;
+    pp.batch = rec;
+    pp.batch_len = (uint32_t)rlen;
+    blen = void_pbft_pre_prepare_encode(&pp, body, sizeof(body));
+    len = forge(t, &t->keys[0], 0, VOID_MSG_PRE_PREPARE, body, (size_t)blen, 0, buf);
+    expect_rejected(t, buf, len, STAT(rx_bad_sig));
+
+    /* equivocation: the primary's own pre-prepare for seq 1 with another batch */
+    pp.count = 0;
+    pp.batch_len = 0;
+    pp.seq = 1;
+    blen = void_pbft_pre_prepare_encode(&pp, body, sizeof(body));
+    len = forge(t, &t->keys[0], 0, VOID_MSG_PRE_PREPARE, body, (size_t)blen, 0, buf);
+    expect_rejected(t, buf, len, STAT(rx_conflicting));
+
+    /* a client request with a forged client signature */
+    uint8_t rbody[300];
+    memset(rbody, 0, 8);
+    rlen = void_pbft_request_encode(CLIENT_BASE, 99, op, sizeof(op), &t->ckeys[0], rbody + 8, sizeof(rbody) - 8);
+    rbody[8 + rlen - 1] ^= 1;
+    len = forge(t, &t->ckeys[0], CLIENT_BASE, VOID_MSG_REQUEST, rbody, 8 + (size_t)rlen, 0, buf);
+    expect_rejected(t, buf, len, STAT(rx_bad_sig));
+
+    /* a replica posing as a client */
+    len = forge(t, &t->keys[2], 2, VOID_MSG_REQUEST, rbody, 8 + (size_t)rlen, 0, buf);
+    expect_rejected(t, buf, len, STAT(rx_unknown_sender));
+
+    /* a STATE whose batch does not hash to the digest it claims: a genuine
+     * pre-prepare frame of the primary offered under another digest */
+    pp.seq = 2;
+    blen = void_pbft_pre_prepare_encode(&pp, body, sizeof(body));
+    uint8_t carrier[512];
+    size_t clen = forge(t, &t->keys[0], 0, VOID_MSG_PRE_PREPARE, body, (size_t)blen, 0, carrier);
+    uint8_t sbody[1024] = {0};
+    size_t off = 8 + 8 + 32 + 2 + 4; /* ev, no checkpoint part */
+    sbody[off + 1] = 1;               /* one entry */
+    off += 2;
+    sbody[off + 15] = 2; /* view 0, seq 2 */
+    memset(sbody + off + 16, 0x77, 32);
+    sbody[off + 50] = (uint8_t)(clen >> 8);
+    sbody[off + 51] = (uint8_t)clen;
+    memcpy(sbody + off + 52, carrier, clen);
+    len = forge(t, &t->keys[2], 2, VOID_MSG_STATE, sbody, off + 52 + clen, 0, buf);
+    expect_rejected(t, buf, len, STAT(rx_bad_digest));
+    net_free(t);
+}
+
+/* Setup: a view change whose checkpoint claim lacks its 2f+1 proof. Action:
+ * deliver it. Expected: rejected as a bad certificate, not stored. */
+static void test_pbft_rejects_view_change_without_proof(void **state)
+{
+    (void)state;
+    struct net *t = net_new(4, 1, 4, 8, 1);
+    uint8_t body[128] = {0}, buf[512];
+    /* ev | view 1 | low 4 | digest | nproof 0 | nprep 0 */
+    body[15] = 1;
+    body[23] = 4;
+    size_t len = forge(t, &t->keys[2], 2, VOID_MSG_VIEW_CHANGE, body, 8 + 8 + 8 + 32 + 2 + 2, 0, buf);
+    expect_rejected(t, buf, len, STAT(rx_bad_certificate));
+    assert_int_equal(t->rep[1]->vc[2].len, 0);
+    net_free(t);
+}
+
+/* ---- determinism --------------------------------------------------------------- */
+
+/* Setup: two identical clusters. Action: the same 5 puts with a view change.
+ * Expected: the hash of every delivered frame is identical. */
+static void test_pbft_runs_are_deterministic(void **state)
+{
+    (void)state;
+    uint8_t h[2][32];
+    for (int run = 0; run < 2; run++) {
+        struct net *t = net_new(4, 1, 4, 8, 1);
+        put_many(t, 0, 0, 2, 100 * MS);
+        replica_crash(t, 0);
+        put_many(t, 0, 2, 3, 3000 * MS);
+        crypto_hash_sha256_final(&t->trace, h[run]);
+        net_free(t);
+    }
+    assert_memory_equal(h[0], h[1], 32);
+}
+
+int main(void)
+{
+    assert_int_equal(void_sign_global_init(), 0);
+    const struct CMUnitTest tests[] = {
+        cmocka_unit_test(test_pbft_normal_case_n4),
+        cmocka_unit_test(test_pbft_normal_case_n7),
+        cmocka_unit_test(test_pbft_batches_requests),
+        cmocka_unit_test(test_pbft_executes_request_at_most_once),
+        cmocka_unit_test(test_pbft_checkpoints_become_stable_and_collect_garbage),
+        cmocka_unit_test(test_pbft_view_change_on_silent_primary),
+        cmocka_unit_test(test_pbft_view_change_while_checkpoint_in_flight),
+        cmocka_unit_test(test_pbft_view_change_during_view_change),
+        cmocka_unit_test(test_pbft_state_transfer_after_missing_checkpoints),
+        cmocka_unit_test(test_pbft_recovers_after_crash),
+        cmocka_unit_test(test_pbft_survives_random_faults),
+        cmocka_unit_test(test_pbft_rejects_bad_messages_with_counters),
+        cmocka_unit_test(test_pbft_rejects_view_change_without_proof),
+        cmocka_unit_test(test_pbft_runs_are_deterministic),
+    };
+    return cmocka_run_group_tests(tests, NULL, NULL);
+}

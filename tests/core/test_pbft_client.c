@@ -1,0 +1,274 @@
+/*
+ * Tests of the PBFT client core (f+1 matching replies, retries with
+ * broadcast and backoff, view tracking, rejection of bad replies) and of the
+ * PBFT message body codecs (round trips and one distinct error per kind of
+ * malformed input).
+ */
+
+/* cmocka.h needs these first, in this order. */
+/* clang-format off */
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <cmocka.h>
+/* clang-format on */
+
+#include "void/codec.h"
+#include "void/error.h"
+#include "void/pbft.h"
+#include "void/pbft_client.h"
+#include "void/pbft_msg.h"
+#include "void/sign.h"
+
+#include <stdlib.h>
+#include <string.h>
+
+#define CLIENT 100
+
+static struct void_sign_keypair keys[5];
+static struct void_keyring ring;
+static struct void_pbft_effect effects[64];
+static uint8_t arena[1 << 16];
+
+static void keys_setup(void)
+{
+    void_keyring_init(&ring);
+    for (uint32_t i = 0; i < 5; i++) {
+        uint8_t seed[32] = {(uint8_t)i, 7};
+        assert_int_equal(void_sign_keypair_from_seed(&keys[i], seed), 0);
+        assert_int_equal(void_keyring_add(&ring, i < 4 ? i : CLIENT, keys[i].public_key), 0);
+    }
+}
+
+static void client_setup(struct void_pbft_client *c, struct void_pbft_out *out)
+{
+    keys_setup();
+    struct void_pbft_client_config cfg = {.id = CLIENT,
+                                          .n = 4,
+                                          .timeout_ns = 1000,
+                                          .verify_signatures = 1,
+                                          .keyring = &ring,
+                                          .keypair = &keys[4]};
+    assert_int_equal(void_pbft_client_init(c, &cfg), 0);
+    void_pbft_out_init(out, effects, 64, arena, sizeof(arena));
+}
+
+/* A REPLY frame from replica `from` (signed with key `signer`). */
+static size_t reply(uint32_t from, uint32_t signer, uint64_t view, uint64_t reqno, const char *result, uint8_t *buf)
+{
+    struct void_pbft_reply m = {.ev = 1,
+                                .view = view,
+                                .client = CLIENT,
+                                .reqno = reqno,
+                                .result = (const uint8_t *)result,
+                                .result_len = (uint16_t)strlen(result)};
+    uint8_t body[256];
+    int blen = void_pbft_reply_encode(&m, body, sizeof(body));
+    assert_true(blen > 0);
+    struct void_frame fr = {.type = VOID_MSG_REPLY, .sender = from, .hlc = {10, 0}, .body = body, .body_len = (uint32_t)blen};
+    size_t len;
+    assert_int_equal(void_codec_encode(&fr, &keys[signer], buf, 512, &len), 0);
+    return len;
+}
+
+static int deliver(struct void_pbft_client *c, struct void_pbft_out *out, const uint8_t *buf, size_t len)
+{
+    int rc = void_pbft_client_step_receive(c, 20, buf, len, out);
+    return rc;
+}
+
+/* Setup: n=4 (f=1), one request submitted. Action: a reply from replica 1,
+ * the same reply again from 1, a different result from 2, then the first
+ * result from 3. Expected: only the last completes the request (two distinct
+ * replicas agree), with that result, and the retry timer is cancelled. */
+static void test_client_accepts_f_plus_one_matching_replies(void **state)
+{
+    (void)state;
+    struct void_pbft_client c;
+    struct void_pbft_out out;
+    client_setup(&c, &out);
+    const uint8_t op[] = {2, 0, 1, 'k'};
+    assert_int_equal(void_pbft_client_submit(&c, 10, op, sizeof(op), &out), 0);
+    assert_int_equal(void_pbft_client_submit(&c, 10, op, sizeof(op), &out), VOID_EBUSY);
+    /* The request went to the primary of view 0 only. */
+    int sends = 0;
+    for (uint32_t k = 0; k < out.count; k++) {
+        if (out.effects[k].kind == VOID_PBFT_EFFECT_SEND) {
+            assert_int_equal(out.effects[k].u.send.to, 0);
+            sends++;
+        }
+    }
+    assert_int_equal(sends, 1);
+    void_pbft_out_reset(&out);
+    uint8_t buf[512];
+    const uint8_t *res;
+    size_t len = reply(1, 1, 0, 1, "A", buf);
+    assert_int_equal(deliver(&c, &out, buf, len), 0);
+    assert_int_equal(deliver(&c, &out, buf, len), 0);
+    assert_int_equal(void_pbft_client_result(&c, &res), VOID_EAGAIN);
+    len = reply(2, 2, 0, 1, "B", buf);
+    assert_int_equal(deliver(&c, &out, buf, len), 0);
+    len = reply(3, 3, 2, 1, "A", buf);
+    void_pbft_out_reset(&out);
+    assert_int_equal(deliver(&c, &out, buf, len), 1);
+    assert_int_equal(void_pbft_client_result(&c, &res), 1);
+    assert_memory_equal(res, "A", 1);
+    assert_int_equal(out.effects[out.count - 1].kind, VOID_PBFT_EFFECT_TIMER_CANCEL);
+    /* It learned the view from the replies it accepted. */
+    assert_int_equal(void_pbft_client_view(&c), 2);
+}
+
+/* Setup: one request outstanding. Action: replies with a forged signature,
+ * from a non-replica, for another request number, and garbage. Expected:
+ * each is counted in its own counter and none completes the request. */
+static void test_client_rejects_bad_replies(void **state)
+{
+    (void)state;
+    struct void_pbft_client c;
+    struct void_pbft_out out;
+    client_setup(&c, &out);
+    const uint8_t op[] = {2, 0, 1, 'k'};
+    assert_int_equal(void_pbft_client_submit(&c, 10, op, sizeof(op), &out), 0);
+    uint8_t buf[512];
+    size_t len = reply(1, 2, 0, 1, "A", buf); /* replica 2's key posing as 1 */
+    assert_int_equal(deliver(&c, &out, buf, len), 0);
+    len = reply(1, 2, 0, 1, "A", buf);
+    assert_int_equal(deliver(&c, &out, buf, len), 0);
+    assert_int_equal(c.stats.rx_bad_sig, 2);
+    len = reply(CLIENT, 4, 0, 1, "A", buf);
+    assert_int_equal(deliver(&c, &out, buf, len), 0);
+    assert_int_equal(c.stats.rx_unknown_sender, 1);
+    len = reply(1, 1, 0, 7, "A", buf);
+    assert_int_equal(deliver(&c, &out, buf, len), 0);
+    assert_int_equal(c.stats.rx_stale, 1);
+    memset(buf, 0xee, 64);
+    assert_int_equal(deliver(&c, &out, buf, 64), 0);
+    assert_int_equal(c.stats.rx_malformed, 1);
+    assert_true(c.busy);
+}
+
+/* Setup: one request outstanding, timeout 1000 ns. Action: the retry timer
+ * fires twice. Expected: each time the request is broadcast to all replicas
+ * with the same request number, and the next timeout doubles. */
+static void test_client_broadcasts_on_timeout_with_backoff(void **state)
+{
+    (void)state;
+    struct void_pbft_client c;
+    struct void_pbft_out out;
+    client_setup(&c, &out);
+    const uint8_t op[] = {2, 0, 1, 'k'};
+    assert_int_equal(void_pbft_client_submit(&c, 10, op, sizeof(op), &out), 0);
+    for (uint64_t expect = 2000; expect <= 4000; expect *= 2) {
+        void_pbft_out_reset(&out);
+        assert_int_equal(void_pbft_client_step_timer(&c, 2000, &out), 0);
+        int broadcast = 0, timer = 0;
+        for (uint32_t k = 0; k < out.count; k++) {
+            const struct void_pbft_effect *e = &out.effects[k];
+            if (e->kind == VOID_PBFT_EFFECT_SEND) {
+                broadcast = e->u.send.to == VOID_PBFT_TO_ALL;
+                struct void_frame fr;
+                assert_int_equal(void_codec_decode_verified(e->u.send.frame, e->u.send.len, &ring, &fr), 0);
+                struct void_pbft_request q;
+                size_t used;
+                assert_int_equal(void_pbft_request_decode(fr.body + 8, fr.body_len - 8, &q, &used), 0);
+                assert_int_equal(q.reqno, 1);
+                assert_int_equal(void_pbft_request_verify(&q, &ring), 0);
+            }
+            if (e->kind == VOID_PBFT_EFFECT_TIMER_SET) {
+                timer = e->u.timer.delay_ns == expect;
+            }
+        }
+        assert_true(broadcast);
+        assert_true(timer);
+    }
+    assert_int_equal(c.stats.retries, 2);
+}
+
+/* ---- message bodies ------------------------------------------------------- */
+
+/* Setup: one body of each fixed type. Action: encode, decode; then decode
+ * every truncation and a version with a trailing byte. Expected: equal
+ * fields; ETRUNCATED for every short prefix; EBAD_LENGTH for trailing bytes. */
+static void test_pbft_msg_round_trips_and_rejects_truncation(void **state)
+{
+    (void)state;
+    uint8_t buf[1024];
+    struct void_pbft_vote v = {.ev = 9, .view = 3, .seq = 77}, v2;
+    memset(v.digest, 0x5c, 32);
+    int len = void_pbft_vote_encode(&v, buf, sizeof(buf));
+    assert_int_equal(void_pbft_vote_decode(buf, (size_t)len, &v2), 0);
+    assert_memory_equal(&v, &v2, sizeof(v));
+    for (int cut = 0; cut < len; cut++) {
+        assert_int_equal(void_pbft_vote_decode(buf, (size_t)cut, &v2), VOID_ETRUNCATED);
+    }
+    assert_int_equal(void_pbft_vote_decode(buf, (size_t)len + 1, &v2), VOID_EBAD_LENGTH);
+
+    struct void_pbft_checkpoint k = {.ev = 1, .seq = 16}, k2;
+    memset(k.digest, 0x11, 32);
+    len = void_pbft_checkpoint_encode(&k, buf, sizeof(buf));
+    assert_int_equal(void_pbft_checkpoint_decode(buf, (size_t)len, &k2), 0);
+    assert_memory_equal(&k, &k2, sizeof(k));
+    assert_int_equal(void_pbft_checkpoint_decode(buf, (size_t)len - 1, &k2), VOID_ETRUNCATED);
+
+    struct void_pbft_reply r = {.ev = 2, .view = 1, .client = 100, .reqno = 5, .result = (const uint8_t *)"xyz", .result_len = 3}, r2;
+    len = void_pbft_reply_encode(&r, buf, sizeof(buf));
+    assert_int_equal(void_pbft_reply_decode(buf, (size_t)len, &r2), 0);
+    assert_int_equal(r2.reqno, 5);
+    assert_memory_equal(r2.result, "xyz", 3);
+    for (int cut = 0; cut < len; cut++) {
+        assert_int_equal(void_pbft_reply_decode(buf, (size_t)cut, &r2), VOID_ETRUNCATED);
+    }
+    assert_int_equal(void_pbft_reply_decode(buf, (size_t)len + 1, &r2), VOID_EBAD_LENGTH);
+
+    uint8_t batch[40] = {0};
+    struct void_pbft_pre_prepare p = {.ev = 3, .view = 2, .seq = 9, .hlc = {123, 4}, .count = 0, .batch = batch, .batch_len = 40}, p2;
+    len = void_pbft_pre_prepare_encode(&p, buf, sizeof(buf));
+    assert_int_equal(void_pbft_pre_prepare_decode(buf, (size_t)len, &p2), 0);
+    assert_int_equal(p2.hlc.logical, 4);
+    assert_int_equal(p2.batch_len, 40);
+    assert_int_equal(void_pbft_pre_prepare_decode(buf, (size_t)len - 1, &p2), VOID_ETRUNCATED);
+    assert_int_equal(void_pbft_pre_prepare_decode(buf, (size_t)len + 1, &p2), VOID_EBAD_LENGTH);
+    buf[24 + VOID_HLC_ENCODED_SIZE] = 0xff; /* count 65280 > VOID_PBFT_BATCH_MAX */
+    assert_int_equal(void_pbft_pre_prepare_decode(buf, (size_t)len, &p2), VOID_EBAD_FIELD);
+}
+
+/* Setup: a signed request record. Action: decode and verify it, then with
+ * one op byte changed, with op_len 0, and truncated. Expected: 0/0, then
+ * BAD_SIG, EBAD_FIELD, ETRUNCATED. */
+static void test_pbft_msg_request_signature_and_bounds(void **state)
+{
+    (void)state;
+    keys_setup();
+    uint8_t buf[512];
+    const uint8_t op[] = {1, 0, 1, 'k', 0, 1, 'v'};
+    int len = void_pbft_request_encode(CLIENT, 42, op, sizeof(op), &keys[4], buf, sizeof(buf));
+    assert_true(len > 0);
+    struct void_pbft_request q;
+    size_t used;
+    assert_int_equal(void_pbft_request_decode(buf, (size_t)len, &q, &used), 0);
+    assert_int_equal(used, (size_t)len);
+    assert_int_equal(q.reqno, 42);
+    assert_int_equal(void_pbft_request_verify(&q, &ring), 0);
+    buf[VOID_PBFT_REQUEST_HEAD] ^= 1;
+    assert_int_equal(void_pbft_request_verify(&q, &ring), VOID_EBAD_SIG);
+    assert_int_equal(void_pbft_request_decode(buf, (size_t)len - 1, &q, &used), VOID_ETRUNCATED);
+    buf[12] = 0;
+    buf[13] = 0;
+    assert_int_equal(void_pbft_request_decode(buf, (size_t)len, &q, &used), VOID_EBAD_FIELD);
+    assert_int_equal(void_pbft_request_encode(CLIENT, 1, op, 0, &keys[4], buf, sizeof(buf)), VOID_EINVAL);
+    assert_int_equal(void_pbft_request_encode(CLIENT, 1, op, sizeof(op), &keys[4], buf, 10), VOID_EFULL);
+}
+
+int main(void)
+{
+    assert_int_equal(void_sign_global_init(), 0);
+    const struct CMUnitTest tests[] = {
+        cmocka_unit_test(test_client_accepts_f_plus_one_matching_replies),
+        cmocka_unit_test(test_client_rejects_bad_replies),
+        cmocka_unit_test(test_client_broadcasts_on_timeout_with_backoff),
+        cmocka_unit_test(test_pbft_msg_round_trips_and_rejects_truncation),
+        cmocka_unit_test(test_pbft_msg_request_signature_and_bounds),
+    };
+    return cmocka_run_group_tests(tests, NULL, NULL);
+}
