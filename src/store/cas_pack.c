@@ -111,6 +111,7 @@ static int pack_create(struct void_cas *cas, struct void__cas_pack_writer *w)
             w->id = id;
             w->off = 0;
             w->flushed = 0;
+            w->committed = 0;
             return 0;
         }
         if (errno != EEXIST) {
@@ -185,6 +186,23 @@ void void__cas_pack_writer_close(struct void__cas_pack_writer *w)
         close(w->fd);
     }
     w->fd = -1;
+}
+
+void void__cas_pack_discard(struct void_cas *cas, struct void__cas_pack_writer *w)
+{
+    VOID_ASSERT(cas != NULL && w != NULL);
+    if (w->fd < 0) {
+        return;
+    }
+    VOID_ASSERT(w->committed <= w->off);
+    if (w->committed == 0) {
+        char name[32];
+        pack_name(w->id, name);
+        (void)unlinkat(cas->packs_fd, name, 0);
+    } else {
+        (void)ftruncate(w->fd, (off_t)w->committed);
+    }
+    void__cas_pack_writer_close(w);
 }
 
 void void__cas_pack_punch(struct void_cas *cas, uint32_t id, uint64_t off, uint64_t len)
