@@ -231,6 +231,20 @@ struct void__pbft_entry {
     uint8_t commit_digest[VOID_PBFT_N_MAX][VOID_PBFT_DIGEST_SIZE];
     uint16_t prepare_len[VOID_PBFT_N_MAX]; /* prepare frames kept for view-change proofs */
     uint8_t prepare_frame[VOID_PBFT_N_MAX][VOID_PBFT_SMALL_FRAME_MAX];
+    uint16_t commit_len[VOID_PBFT_N_MAX]; /* commit frames: the certificate a lagging replica gets */
+    uint8_t commit_frame[VOID_PBFT_N_MAX][VOID_PBFT_SMALL_FRAME_MAX];
+    /* The prepared certificate of an earlier view, kept when the entry moves
+     * on to a newer view before preparing there: a view change must report,
+     * per sequence number, the certificate prepared in the highest view
+     * (TOCS'02 4.5), or a batch committed elsewhere could be lost. */
+    uint8_t pc_valid;
+    void_view pc_view;
+    uint8_t pc_digest[VOID_PBFT_DIGEST_SIZE];
+    uint32_t pc_pp_len;
+    uint8_t pc_pp_frame[VOID_PBFT_PP_FRAME_MAX];
+    uint16_t pc_count; /* prepare frames below */
+    uint16_t pc_prepare_len[VOID_PBFT_N_MAX];
+    uint8_t pc_prepare_frame[VOID_PBFT_N_MAX][VOID_PBFT_SMALL_FRAME_MAX];
 };
 
 /* Private: checkpoint votes for one sequence number. */
@@ -277,12 +291,15 @@ struct void_pbft {
     void_view view;
     int view_changing;      /* 1 between sending VIEW-CHANGE and installing NEW-VIEW */
     uint32_t vc_attempts;   /* consecutive failed views, for the backoff */
+    int vc_timer_armed;     /* 2f+1 view changes for our view are in: NEW-VIEW is due */
     void_seq low;           /* stable checkpoint = low watermark */
     uint8_t low_digest[VOID_PBFT_DIGEST_SIZE];
     uint8_t genesis_digest[VOID_PBFT_DIGEST_SIZE]; /* digest of the empty state (checkpoint 0) */
     void_seq next_seq;      /* primary: next sequence number to assign */
     void_seq last_executed;
     void_seq progress_mark; /* last_executed when the request timer was armed */
+    void_seq seen_max;      /* highest sequence number seen in a valid vote or pre-prepare */
+    void_seq tick_mark;     /* last_executed at the previous retransmit tick */
     uint64_t event_seq;     /* last local event sequence emitted */
     uint64_t last_fetch_ns;
     int request_timer_armed;

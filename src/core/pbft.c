@@ -63,9 +63,38 @@ struct void__pbft_entry *void__pbft_slot(struct void_pbft *r, void_seq seq)
     return &r->log[seq % r->cfg.window];
 }
 
-void void__pbft_entry_reset(struct void__pbft_entry *e, void_view view, void_seq seq)
+/* Keeps e's prepared certificate (batch carrier and 2f prepares from
+ * backups) as its pc_* certificate. */
+static void keep_certificate(struct void_pbft *r, struct void__pbft_entry *e)
+{
+    VOID_ASSERT(e->prepared && e->have_batch);
+    uint32_t primary = void_pbft_primary(e->view, r->cfg.n);
+    e->pc_valid = 1;
+    e->pc_view = e->view;
+    memcpy(e->pc_digest, e->digest, VOID_PBFT_DIGEST_SIZE);
+    e->pc_pp_len = e->pp_len;
+    memcpy(e->pc_pp_frame, e->pp_frame, e->pp_len);
+    e->pc_count = 0;
+    for (uint32_t i = 0; i < VOID_PBFT_N_MAX && e->pc_count < 2 * r->f; i++) {
+        if ((e->prepare_mask & VOID__BIT(i)) && i != primary && e->prepare_len[i] > 0 &&
+            memcmp(e->prepare_digest[i], e->digest, VOID_PBFT_DIGEST_SIZE) == 0) {
+            memcpy(e->pc_prepare_frame[e->pc_count], e->prepare_frame[i], e->prepare_len[i]);
+            e->pc_prepare_len[e->pc_count++] = e->prepare_len[i];
+        }
+    }
+    VOID_ASSERT(e->pc_count == 2 * r->f);
+}
+
+void void__pbft_entry_reset(struct void_pbft *r, struct void__pbft_entry *e, void_view view, void_seq seq)
 {
     VOID_ASSERT(seq > 0);
+    if (e->used && e->seq == seq) {
+        if (e->prepared && e->have_batch && e->view < view) {
+            keep_certificate(r, e);
+        }
+    } else {
+        e->pc_valid = 0; /* the slot is taken over by another sequence number */
+    }
     memset(e, 0, offsetof(struct void__pbft_entry, pp_frame));
     e->prepare_mask = 0;
     e->commit_mask = 0;
@@ -616,8 +645,10 @@ static void send_pre_prepare(struct void_pbft *r, uint64_t now_ns, struct void_p
         return;
     }
     struct void__pbft_entry *e = void__pbft_slot(r, r->next_seq);
-    VOID_ASSERT(!e->used || e->seq <= r->low || e->view < r->view);
-    void__pbft_entry_reset(e, r->view, r->next_seq);
+    /* try_batch skipped every slot that already holds a batch of this view;
+     * what may be here are votes that came before our own pre-prepare. */
+    VOID_ASSERT(!(e->used && e->seq == r->next_seq && e->view == r->view && e->have_batch));
+    void__pbft_entry_reset(r, e, r->view, r->next_seq);
     struct void_pbft_pre_prepare parsed;
     VOID_ASSERT(void_pbft_pre_prepare_decode(frame + VOID_CODEC_HEADER_SIZE, (size_t)len, &parsed) == 0);
     void__pbft_entry_set_batch(e, frame, frame_len, &parsed, digest);
@@ -630,6 +661,18 @@ void void__pbft_try_batch(struct void_pbft *r, uint64_t now_ns, struct void_pbft
 {
     if (!is_primary(r) || r->view_changing) {
         return;
+    }
+    if (r->next_seq <= r->last_executed) {
+        r->next_seq = r->last_executed + 1; /* we caught up through state transfer */
+    }
+    for (uint32_t guard = 0; guard < r->cfg.window; guard++) {
+        /* A slot of this view that holds a batch already (a new view's O set,
+         * or our own before a crash) is taken. */
+        struct void__pbft_entry *e = void__pbft_slot(r, r->next_seq);
+        if (!(e->used && e->seq == r->next_seq && e->view == r->view && e->have_batch)) {
+            break;
+        }
+        r->next_seq++;
     }
     for (uint32_t guard = 0; guard < r->cfg.pipeline_max; guard++) {
         VOID_ASSERT(r->next_seq > r->last_executed);
@@ -727,7 +770,7 @@ static void on_pre_prepare(struct void_pbft *r,
         return;
     }
     if (!(e->used && e->seq == m.seq && e->view == m.view)) {
-        void__pbft_entry_reset(e, m.view, m.seq); /* votes that came early for it are kept otherwise */
+        void__pbft_entry_reset(r, e, m.view, m.seq); /* votes that came early for it are kept otherwise */
     }
     void__pbft_entry_set_batch(e, buf, len, &m, digest);
     void__pbft_send_prepare(r, now_ns, e, out);
@@ -758,6 +801,8 @@ static void check_prepared(struct void_pbft *r, uint64_t now_ns, struct void__pb
     e->sent_commit = 1;
     e->commit_mask |= VOID__BIT(r->cfg.self);
     memcpy(e->commit_digest[r->cfg.self], e->digest, VOID_PBFT_DIGEST_SIZE);
+    memcpy(e->commit_frame[r->cfg.self], frame, frame_len);
+    e->commit_len[r->cfg.self] = (uint16_t)frame_len;
     /* The prepared certificate is durable before the commit that relies on it. */
     void__pbft_persist_entry(r, e, out);
     void__pbft_send(r, out, VOID_PBFT_TO_ALL, VOID_MSG_COMMIT, frame, frame_len);
@@ -798,7 +843,7 @@ static struct void__pbft_entry *vote_entry(struct void_pbft *r, void_view view, 
     }
     /* A vote that arrived before its pre-prepare (or for a newer view than
      * the entry): start collecting for (view, seq), without a batch. */
-    void__pbft_entry_reset(e, view, seq);
+    void__pbft_entry_reset(r, e, view, seq);
     return e;
 }
 
@@ -852,12 +897,15 @@ static void on_vote(struct void_pbft *r,
     }
     *mask |= VOID__BIT(s);
     memcpy(stored, v.digest, VOID_PBFT_DIGEST_SIZE);
+    VOID_ASSERT(len <= VOID_PBFT_SMALL_FRAME_MAX);
+    r->seen_max = v.seq > r->seen_max ? v.seq : r->seen_max;
     if (is_prepare) {
-        VOID_ASSERT(len <= VOID_PBFT_SMALL_FRAME_MAX);
         memcpy(e->prepare_frame[s], buf, len);
         e->prepare_len[s] = (uint16_t)len;
         check_prepared(r, now_ns, e, out);
     } else {
+        memcpy(e->commit_frame[s], buf, len);
+        e->commit_len[s] = (uint16_t)len;
         void__pbft_check_committed(r, now_ns, e, out);
     }
 }
@@ -1197,6 +1245,10 @@ static void retransmit(struct void_pbft *r, uint64_t now_ns, struct void_pbft_ou
 {
     if (r->view_changing) {
         void__pbft_resend_view_change(r, out);
+        if (r->seen_max > r->last_executed && r->last_executed == r->tick_mark) {
+            void__pbft_fetch_state(r, now_ns, out, 0);
+        }
+        r->tick_mark = r->last_executed;
         return;
     }
     int gap = 0;
@@ -1228,9 +1280,12 @@ static void retransmit(struct void_pbft *r, uint64_t now_ns, struct void_pbft_ou
                                  c->frame_len[r->cfg.self]);
         }
     }
-    if (gap) {
-        void__pbft_fetch_state(r, now_ns, out, 0); /* committed entries we cannot execute yet */
+    /* Behind and stuck since the last tick (committed entries we cannot
+     * execute, or others voting beyond what we executed): fetch. */
+    if (gap || (r->seen_max > r->last_executed && r->last_executed == r->tick_mark)) {
+        void__pbft_fetch_state(r, now_ns, out, 0);
     }
+    r->tick_mark = r->last_executed;
 }
 
 int void_pbft_step_timer(struct void_pbft *r, uint64_t now_ns, enum void_pbft_timer timer, struct void_pbft_out *out)
@@ -1249,6 +1304,7 @@ int void_pbft_step_timer(struct void_pbft *r, uint64_t now_ns, enum void_pbft_ti
         }
         break;
     case VOID_PBFT_TIMER_VIEW_CHANGE:
+        r->vc_timer_armed = 0;
         if (r->view_changing) {
             void__pbft_start_view_change(r, now_ns, r->view + 1, out);
         }

@@ -41,7 +41,9 @@ uint32_t void__pbft_commit_quorum(const struct void_pbft *r);
 uint32_t void__popcount(uint32_t x);
 
 struct void__pbft_entry *void__pbft_slot(struct void_pbft *r, void_seq seq);
-void void__pbft_entry_reset(struct void__pbft_entry *e, void_view view, void_seq seq);
+/* Starts collecting for (view, seq) in e. If e held a prepared certificate
+ * of an older view for the same seq, it is kept as e's pc_* certificate. */
+void void__pbft_entry_reset(struct void_pbft *r, struct void__pbft_entry *e, void_view view, void_seq seq);
 
 /* Effects. void__pbft_frame signs body (r->scratch[0..body_len), whose
  * first 8 bytes it fills with the send event) into a frame in the out arena

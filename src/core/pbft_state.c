@@ -48,6 +48,13 @@ void void__pbft_persist_entry(struct void_pbft *r, const struct void__pbft_entry
             len += 2u + e->prepare_len[i];
         }
     }
+    len += 1; /* the certificate kept from an earlier view, if any */
+    if (e->pc_valid) {
+        len += 8 + VOID_PBFT_DIGEST_SIZE + 4 + e->pc_pp_len + 2;
+        for (uint16_t i = 0; i < e->pc_count; i++) {
+            len += 2u + e->pc_prepare_len[i];
+        }
+    }
     uint8_t *p = void__pbft_persist(r, out, VOID_PBFT_RECORD_ENTRY, e->seq, len);
     if (p == NULL) {
         return;
@@ -71,6 +78,22 @@ void void__pbft_persist_entry(struct void_pbft *r, const struct void__pbft_entry
         }
     }
     void__put16(p + count_at, n);
+    p[off++] = e->pc_valid;
+    if (e->pc_valid) {
+        void__put64(p + off, e->pc_view);
+        memcpy(p + off + 8, e->pc_digest, VOID_PBFT_DIGEST_SIZE);
+        void__put32(p + off + 8 + VOID_PBFT_DIGEST_SIZE, e->pc_pp_len);
+        off += 12 + VOID_PBFT_DIGEST_SIZE;
+        memcpy(p + off, e->pc_pp_frame, e->pc_pp_len);
+        off += e->pc_pp_len;
+        void__put16(p + off, e->pc_count);
+        off += 2;
+        for (uint16_t i = 0; i < e->pc_count; i++) {
+            void__put16(p + off, e->pc_prepare_len[i]);
+            memcpy(p + off + 2, e->pc_prepare_frame[i], e->pc_prepare_len[i]);
+            off += 2u + e->pc_prepare_len[i];
+        }
+    }
     VOID_ASSERT(off == len);
 }
 
@@ -187,6 +210,33 @@ void void__pbft_fetch_state(struct void_pbft *r, uint64_t now_ns, struct void_pb
     void__pbft_send_body(r, now_ns, out, VOID_PBFT_TO_ALL, VOID_MSG_FETCH_STATE, 24);
 }
 
+/* Writes a batch we executed with its commit certificate: (view, seq,
+ * digest), the carrier pre-prepare frame and the matching commit frames we
+ * hold (2f+1 of them, signed by their senders). */
+static size_t put_committed(struct void_pbft *r, const struct void__pbft_entry *e, uint8_t *p)
+{
+    void__put64(p, e->view);
+    void__put64(p + 8, e->seq);
+    memcpy(p + 16, e->digest, VOID_PBFT_DIGEST_SIZE);
+    void__put32(p + 48, e->pp_len);
+    memcpy(p + 52, e->pp_frame, e->pp_len);
+    size_t off = 52 + (size_t)e->pp_len;
+    size_t count_at = off;
+    uint16_t n = 0;
+    off += 2;
+    for (uint32_t i = 0; i < VOID_PBFT_N_MAX && n < void__pbft_quorum(r); i++) {
+        if ((e->commit_mask & VOID__BIT(i)) && e->commit_len[i] > 0 &&
+            memcmp(e->commit_digest[i], e->digest, VOID_PBFT_DIGEST_SIZE) == 0) {
+            void__put16(p + off, e->commit_len[i]);
+            memcpy(p + off + 2, e->commit_frame[i], e->commit_len[i]);
+            off += 2u + e->commit_len[i];
+            n++;
+        }
+    }
+    void__put16(p + count_at, n);
+    return off;
+}
+
 void void__pbft_on_fetch_state(struct void_pbft *r, uint64_t now_ns, const struct void_frame *fr, struct void_pbft_out *out)
 {
     if (fr->body_len != 24) {
@@ -214,31 +264,50 @@ void void__pbft_on_fetch_state(struct void_pbft *r, uint64_t now_ns, const struc
     for (void_seq seq = from + 1; seq <= r->last_executed; seq++) {
         const struct void__pbft_entry *e = void__pbft_slot(r, seq);
         if (!e->used || e->seq != seq || !e->executed ||
-            off + 52 + e->pp_len > r->scratch_cap) {
+            off + 54 + e->pp_len + VOID_PBFT_N_MAX * (2 + VOID_PBFT_SMALL_FRAME_MAX) > r->scratch_cap) {
             break;
         }
-        void__put64(b + off, e->view);
-        void__put64(b + off + 8, seq);
-        memcpy(b + off + 16, e->digest, VOID_PBFT_DIGEST_SIZE);
-        void__put32(b + off + 48, e->pp_len);
-        memcpy(b + off + 52, e->pp_frame, e->pp_len);
-        off += 52 + (size_t)e->pp_len;
+        off += put_committed(r, e, b + off);
         n++;
     }
     void__put16(b + count_at, n);
     void__pbft_send_body(r, now_ns, out, fr->sender, VOID_MSG_STATE, off);
-    /* Our commit for each batch sent: 2f+1 of them let the requester execute. */
-    for (void_seq seq = from + 1; seq <= from + n; seq++) {
-        const struct void__pbft_entry *e = void__pbft_slot(r, seq);
-        struct void_pbft_vote v = {.view = e->view, .seq = seq};
-        memcpy(v.digest, e->digest, VOID_PBFT_DIGEST_SIZE);
-        int len = void_pbft_vote_encode(&v, r->scratch, r->scratch_cap);
-        void__pbft_send_body(r, now_ns, out, fr->sender, VOID_MSG_COMMIT, (size_t)len);
-    }
 }
 
-/* Installs the batches of a STATE message that we lack; they execute once
- * 2f+1 commits for them are in. */
+/* Checks a list of n commit frames for (view, seq, digest); returns the mask
+ * of distinct replicas whose valid commit it holds. */
+static uint32_t commit_cert(struct void_pbft *r,
+                            struct void__reader *rd,
+                            uint16_t n,
+                            void_view view,
+                            void_seq seq,
+                            const uint8_t *digest,
+                            const uint8_t **frames,
+                            uint16_t *lens)
+{
+    uint32_t mask = 0;
+    for (uint16_t i = 0; i < n; i++) {
+        uint16_t flen = void__take16(rd);
+        const uint8_t *f = void__take(rd, flen);
+        struct void_frame fr;
+        struct void_pbft_vote v;
+        if (rd->err != 0) {
+            return 0;
+        }
+        if (flen <= VOID_PBFT_SMALL_FRAME_MAX && void__pbft_frame_check(r, f, flen, VOID_MSG_COMMIT, &fr) == 0 &&
+            void_pbft_vote_decode(fr.body, fr.body_len, &v) == 0 && v.view == view && v.seq == seq &&
+            memcmp(v.digest, digest, VOID_PBFT_DIGEST_SIZE) == 0) {
+            mask |= VOID__BIT(fr.sender);
+            frames[fr.sender] = f;
+            lens[fr.sender] = flen;
+        }
+    }
+    return mask;
+}
+
+/* Installs the batches of a STATE message that we lack, each with the commit
+ * certificate that lets us execute it: 2f+1 commits signed by distinct
+ * replicas for its (view, seq, digest). */
 static void state_entries(struct void_pbft *r, uint64_t now_ns, struct void__reader *rd, struct void_pbft_out *out)
 {
     uint16_t n = void__take16(rd);
@@ -248,15 +317,16 @@ static void state_entries(struct void_pbft *r, uint64_t now_ns, struct void__rea
         const uint8_t *digest = void__take(rd, VOID_PBFT_DIGEST_SIZE);
         uint32_t pp_len = void__take32(rd);
         const uint8_t *pp = void__take(rd, pp_len);
+        uint16_t ncommit = void__take16(rd);
+        const uint8_t *frames[VOID_PBFT_N_MAX];
+        uint16_t lens[VOID_PBFT_N_MAX];
+        uint32_t mask = rd->err == 0 ? commit_cert(r, rd, ncommit, view, seq, digest, frames, lens) : 0;
         if (rd->err != 0) {
             r->stats.rx_malformed++;
             return;
         }
-        if (seq <= r->last_executed || seq > r->low + r->cfg.window) {
-            continue;
-        }
         struct void__pbft_entry *e = void__pbft_slot(r, seq);
-        if (e->used && e->seq == seq && e->have_batch) {
+        if (seq <= r->last_executed || seq > r->low + r->cfg.window || (e->used && e->seq == seq && e->committed)) {
             continue;
         }
         struct void_pbft_pre_prepare m;
@@ -264,10 +334,22 @@ static void state_entries(struct void_pbft *r, uint64_t now_ns, struct void__rea
             r->stats.rx_bad_digest++;
             return;
         }
+        if (void__popcount(mask) < void__pbft_commit_quorum(r)) {
+            r->stats.rx_bad_certificate++;
+            return;
+        }
         if (!(e->used && e->seq == seq && e->view == view)) {
-            void__pbft_entry_reset(e, view, seq);
+            void__pbft_entry_reset(r, e, view, seq);
         }
         void__pbft_entry_set_batch(e, pp, pp_len, &m, digest);
+        for (uint32_t k = 0; k < VOID_PBFT_N_MAX; k++) {
+            if (mask & VOID__BIT(k)) {
+                e->commit_mask |= VOID__BIT(k);
+                memcpy(e->commit_digest[k], digest, VOID_PBFT_DIGEST_SIZE);
+                memcpy(e->commit_frame[k], frames[k], lens[k]);
+                e->commit_len[k] = lens[k];
+            }
+        }
         void__pbft_check_committed(r, now_ns, e, out);
     }
 }
@@ -308,6 +390,34 @@ void void__pbft_on_state(struct void_pbft *r, uint64_t now_ns, const struct void
 
 /* ---- recovery ---------------------------------------------------------------- */
 
+/* Restores the certificate an ENTRY record kept from an earlier view. */
+static int recover_certificate(struct void_pbft *r, struct void__pbft_entry *e, struct void__reader *rd)
+{
+    e->pc_view = void__take64(rd);
+    const uint8_t *digest = void__take(rd, VOID_PBFT_DIGEST_SIZE);
+    e->pc_pp_len = void__take32(rd);
+    const uint8_t *pp = void__take(rd, e->pc_pp_len);
+    e->pc_count = void__take16(rd);
+    struct void_pbft_pre_prepare m;
+    if (rd->err != 0 || e->pc_pp_len > VOID_PBFT_PP_FRAME_MAX || e->pc_count > VOID_PBFT_N_MAX ||
+        void__pbft_carrier_check(r, pp, e->pc_pp_len, digest, &m) != 0) {
+        return VOID_ECORRUPT;
+    }
+    memcpy(e->pc_digest, digest, VOID_PBFT_DIGEST_SIZE);
+    memcpy(e->pc_pp_frame, pp, e->pc_pp_len);
+    for (uint16_t i = 0; i < e->pc_count; i++) {
+        uint16_t flen = void__take16(rd);
+        const uint8_t *f = void__take(rd, flen);
+        if (rd->err != 0 || flen > VOID_PBFT_SMALL_FRAME_MAX) {
+            return VOID_ECORRUPT;
+        }
+        memcpy(e->pc_prepare_frame[i], f, flen);
+        e->pc_prepare_len[i] = flen;
+    }
+    e->pc_valid = 1;
+    return 0;
+}
+
 /* Restores one ENTRY record. Returns 0 or a decode error. */
 static int recover_entry(struct void_pbft *r, const uint8_t *data, size_t len)
 {
@@ -327,11 +437,16 @@ static int recover_entry(struct void_pbft *r, const uint8_t *data, size_t len)
         return 0; /* garbage collected by a later checkpoint */
     }
     struct void__pbft_entry *e = void__pbft_slot(r, seq);
-    void__pbft_entry_reset(e, view, seq);
+    void__pbft_entry_reset(r, e, view, seq);
     void__pbft_entry_set_batch(e, pp, pp_len, &m, digest);
     e->sent_prepare = (flags[0] & ENTRY_FLAG_SENT_PREPARE) != 0;
     e->prepared = (flags[0] & ENTRY_FLAG_PREPARED) != 0;
     e->sent_commit = e->prepared;
+    if (e->prepared) {
+        /* We sent our commit before the crash: it still counts. */
+        e->commit_mask |= VOID__BIT(r->cfg.self);
+        memcpy(e->commit_digest[r->cfg.self], digest, VOID_PBFT_DIGEST_SIZE);
+    }
     for (uint16_t i = 0; i < n; i++) {
         uint16_t flen = void__take16(&rd);
         const uint8_t *f = void__take(&rd, flen);
@@ -345,6 +460,10 @@ static int recover_entry(struct void_pbft *r, const uint8_t *data, size_t len)
         memcpy(e->prepare_digest[fr.sender], v.digest, VOID_PBFT_DIGEST_SIZE);
         memcpy(e->prepare_frame[fr.sender], f, flen);
         e->prepare_len[fr.sender] = flen;
+    }
+    const uint8_t *pc = void__take(&rd, 1);
+    if (pc != NULL && pc[0] == 1 && recover_certificate(r, e, &rd) != 0) {
+        return VOID_ECORRUPT;
     }
     if (r->next_seq <= seq) {
         r->next_seq = seq + 1;

@@ -291,6 +291,7 @@ static void install_new_view(struct void_pbft *r, uint64_t now_ns, void_view vie
     r->stats.view_changes++;
     void__pbft_persist_view(r, out);
     void__pbft_timer_cancel(r, out, VOID_PBFT_TIMER_VIEW_CHANGE);
+    r->vc_timer_armed = 0;
     for (uint32_t i = 0; i < r->pending_count; i++) {
         r->pending[i].batched = 0;
     }
@@ -308,7 +309,7 @@ static void install_new_view(struct void_pbft *r, uint64_t now_ns, void_view vie
         }
         struct void_pbft_pre_prepare m;
         VOID_ASSERT(void__pbft_carrier_check(r, o->pp[k], o->pp_len[k], o->digest[k], &m) == 0);
-        void__pbft_entry_reset(e, view, seq);
+        void__pbft_entry_reset(r, e, view, seq);
         void__pbft_entry_set_batch(e, o->pp[k], o->pp_len[k], &m, o->digest[k]);
         if (!primary) {
             void__pbft_send_prepare(r, now_ns, e, out);
@@ -429,23 +430,61 @@ static void try_install_new_view(struct void_pbft *r, uint64_t now_ns, struct vo
 
 /* ---- VIEW-CHANGE ------------------------------------------------------------- */
 
-/* Writes the list of 2f prepare frames that prove e prepared. */
-static size_t put_prepares(struct void_pbft *r, const struct void__pbft_entry *e, uint8_t *p)
+/* Writes one P entry: (view, seq, digest), the carrier pre-prepare frame and
+ * count prepare frames. Returns its size. */
+static size_t put_cert(uint8_t *p,
+                       void_view view,
+                       void_seq seq,
+                       const uint8_t *digest,
+                       const uint8_t *pp,
+                       uint32_t pp_len,
+                       uint16_t count,
+                       const uint8_t *const *frames,
+                       const uint16_t *lens)
 {
-    uint32_t primary = void_pbft_primary(e->view, r->cfg.n);
-    uint16_t n = 0;
-    size_t off = 2;
-    for (uint32_t i = 0; i < VOID_PBFT_N_MAX && n < 2 * r->f; i++) {
-        if ((e->prepare_mask & VOID__BIT(i)) && i != primary && e->prepare_len[i] > 0 &&
-            memcmp(e->prepare_digest[i], e->digest, VOID_PBFT_DIGEST_SIZE) == 0) {
-            void__put16(p + off, e->prepare_len[i]);
-            memcpy(p + off + 2, e->prepare_frame[i], e->prepare_len[i]);
-            off += 2u + e->prepare_len[i];
-            n++;
-        }
+    void__put64(p, view);
+    void__put64(p + 8, seq);
+    memcpy(p + 16, digest, VOID_PBFT_DIGEST_SIZE);
+    void__put32(p + 16 + VOID_PBFT_DIGEST_SIZE, pp_len);
+    size_t off = VC_ENTRY_HEAD;
+    memcpy(p + off, pp, pp_len);
+    off += pp_len;
+    void__put16(p + off, count);
+    off += 2;
+    for (uint16_t i = 0; i < count; i++) {
+        void__put16(p + off, lens[i]);
+        memcpy(p + off + 2, frames[i], lens[i]);
+        off += 2u + lens[i];
     }
-    void__put16(p, n);
     return off;
+}
+
+/* The P entry for e: its prepared certificate of the current entry view, or
+ * the one it kept from an earlier view. Returns 0 if it has neither. */
+static size_t put_prepared(struct void_pbft *r, const struct void__pbft_entry *e, uint8_t *p)
+{
+    const uint8_t *frames[VOID_PBFT_N_MAX];
+    uint16_t lens[VOID_PBFT_N_MAX];
+    uint16_t n = 0;
+    if (e->prepared && e->have_batch) {
+        uint32_t primary = void_pbft_primary(e->view, r->cfg.n);
+        for (uint32_t i = 0; i < VOID_PBFT_N_MAX && n < 2 * r->f; i++) {
+            if ((e->prepare_mask & VOID__BIT(i)) && i != primary && e->prepare_len[i] > 0 &&
+                memcmp(e->prepare_digest[i], e->digest, VOID_PBFT_DIGEST_SIZE) == 0) {
+                frames[n] = e->prepare_frame[i];
+                lens[n++] = e->prepare_len[i];
+            }
+        }
+        return put_cert(p, e->view, e->seq, e->digest, e->pp_frame, e->pp_len, n, frames, lens);
+    }
+    if (!e->pc_valid) {
+        return 0;
+    }
+    for (n = 0; n < e->pc_count; n++) {
+        frames[n] = e->pc_prepare_frame[n];
+        lens[n] = e->pc_prepare_len[n];
+    }
+    return put_cert(p, e->pc_view, e->seq, e->pc_digest, e->pc_pp_frame, e->pc_pp_len, n, frames, lens);
 }
 
 static size_t build_view_change(struct void_pbft *r)
@@ -469,18 +508,12 @@ static size_t build_view_change(struct void_pbft *r)
     off += 2;
     for (void_seq seq = r->low + 1; seq <= r->low + r->cfg.window; seq++) {
         const struct void__pbft_entry *e = void__pbft_slot(r, seq);
-        if (!e->used || e->seq != seq || !e->prepared || !e->have_batch) {
+        if (!e->used || e->seq != seq) {
             continue;
         }
-        void__put64(b + off, e->view);
-        void__put64(b + off + 8, seq);
-        memcpy(b + off + 16, e->digest, VOID_PBFT_DIGEST_SIZE);
-        void__put32(b + off + 16 + VOID_PBFT_DIGEST_SIZE, e->pp_len);
-        off += VC_ENTRY_HEAD;
-        memcpy(b + off, e->pp_frame, e->pp_len);
-        off += e->pp_len;
-        off += put_prepares(r, e, b + off);
-        nprep++;
+        size_t len = put_prepared(r, e, b + off);
+        off += len;
+        nprep = (uint16_t)(nprep + (len > 0));
     }
     void__put16(b + count_at, nprep);
     VOID_ASSERT(off + VOID_PBFT_FRAME_OVERHEAD <= r->vc_frame_max);
@@ -496,6 +529,31 @@ static void vc_store(struct void_pbft *r, uint32_t sender, void_view view, const
     vc->len = (uint32_t)len;
     vc->view = view;
     memcpy(vc->digest, digest, VOID_PBFT_DIGEST_SIZE);
+}
+
+/* The NEW-VIEW timer runs only once 2f+1 view changes for our view (or
+ * later ones) are in
+ * (TOCS'02 4.5.2): before that, the new primary cannot be blamed, and a
+ * replica that timed out alone must not race ahead of the others (it waits,
+ * and joins them when f+1 of them are in a higher view). The timeout doubles
+ * with each failed view. */
+static void arm_view_change_timer(struct void_pbft *r, struct void_pbft_out *out)
+{
+    if (!r->view_changing || r->vc_timer_armed) {
+        return;
+    }
+    /* A view change for a higher view also gives up on ours. */
+    uint32_t count = 0;
+    for (uint32_t i = 0; i < r->cfg.n; i++) {
+        count += r->vc[i].len > 0 && r->vc[i].view >= r->view;
+    }
+    if (count < void__pbft_quorum(r)) {
+        return;
+    }
+    VOID_ASSERT(r->vc_attempts >= 1);
+    uint32_t shift = r->vc_attempts - 1 < 10 ? r->vc_attempts - 1 : 10;
+    void__pbft_timer_set(r, out, VOID_PBFT_TIMER_VIEW_CHANGE, r->cfg.view_change_timeout_ns << shift);
+    r->vc_timer_armed = 1;
 }
 
 void void__pbft_start_view_change(struct void_pbft *r, uint64_t now_ns, void_view view, struct void_pbft_out *out)
@@ -521,8 +579,9 @@ void void__pbft_start_view_change(struct void_pbft *r, uint64_t now_ns, void_vie
         vc_store(r, r->cfg.self, view, frame, len, digest);
         void__pbft_send(r, out, VOID_PBFT_TO_ALL, VOID_MSG_VIEW_CHANGE, frame, len);
     }
-    uint32_t shift = r->vc_attempts - 1 < 10 ? r->vc_attempts - 1 : 10;
-    void__pbft_timer_set(r, out, VOID_PBFT_TIMER_VIEW_CHANGE, r->cfg.view_change_timeout_ns << shift);
+    r->vc_timer_armed = 0;
+    void__pbft_timer_cancel(r, out, VOID_PBFT_TIMER_VIEW_CHANGE);
+    arm_view_change_timer(r, out);
     check_new_view(r, now_ns, out);
     try_install_new_view(r, now_ns, out);
 }
@@ -600,6 +659,7 @@ void void__pbft_on_view_change(struct void_pbft *r,
         return;
     }
     vc_store(r, fr->sender, m.view, buf, len, digest);
+    arm_view_change_timer(r, out);
     join_higher_view(r, now_ns, out);
     check_new_view(r, now_ns, out);
     try_install_new_view(r, now_ns, out);

@@ -974,8 +974,8 @@ static void test_pbft_rejects_bad_messages_with_counters(void **state)
     memset(sbody + off + 16, 0x77, 32);
     sbody[off + 50] = (uint8_t)(clen >> 8);
     sbody[off + 51] = (uint8_t)clen;
-    memcpy(sbody + off + 52, carrier, clen);
-    len = forge(t, &t->keys[2], 2, VOID_MSG_STATE, sbody, off + 52 + clen, 0, buf);
+    memcpy(sbody + off + 52, carrier, clen); /* then no commit frames (count 0) */
+    len = forge(t, &t->keys[2], 2, VOID_MSG_STATE, sbody, off + 52 + clen + 2, 0, buf);
     expect_rejected(t, buf, len, STAT(rx_bad_digest));
     net_free(t);
 }
