@@ -247,6 +247,9 @@ static int txn_cycle(struct ingest *ing, int again)
         mdb_txn_abort(ing->txn);
     } else {
         rc = void__cas_commit(ing->cas, ing->txn);
+        if (rc == 0) {
+            ing->pack.committed = ing->pack.off;
+        }
     }
     ing->txn = NULL;
     return rc == 0 && again ? txn_begin(ing) : rc;
@@ -1043,6 +1046,9 @@ static int put_common(struct void_cas *cas,
     }
     if (fd >= 0) {
         close(fd);
+    }
+    if (rc != 0 && ing != NULL) {
+        void__cas_pack_discard(cas, &ing->pack);
     }
     if (ing != NULL) {
         ingest_fini(ing);
