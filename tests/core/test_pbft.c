@@ -647,6 +647,68 @@ static void test_pbft_view_change_during_view_change(void **state)
     net_free(t);
 }
 
+static int drop_type = -1;
+
+static int drop_one_type(struct net *t, uint32_t from, uint32_t to, uint8_t type)
+{
+    (void)t;
+    (void)from;
+    (void)to;
+    return type == drop_type;
+}
+
+static int all_in_view_1(struct net *t)
+{
+    for (uint32_t i = 0; i < t->n; i++) {
+        if (void_pbft_view(t->rep[i]) < 1 || void_pbft_view_changing(t->rep[i])) {
+            return 0;
+        }
+    }
+    return 1;
+}
+
+static int all_in_view_2(struct net *t)
+{
+    for (uint32_t i = 0; i < t->n; i++) {
+        if (void_pbft_view(t->rep[i]) < 2) {
+            return 0;
+        }
+    }
+    return 1;
+}
+
+/* Setup: n=4; a put prepares everywhere in view 0 but every COMMIT is lost,
+ * so nothing commits and the backups move to view 1, whose NEW-VIEW
+ * re-proposes the batch; there every PREPARE is lost, so nobody prepares it
+ * in view 1 and they move on to view 2. Action: messages flow again.
+ * Expected: the view-2 NEW-VIEW still carries the batch (the view changes
+ * reported the certificate prepared in view 0, kept when the entries moved
+ * to view 1), so seq 1 executes the original batch, not a null one. */
+static void test_pbft_view_change_keeps_certificate_of_earlier_view(void **state)
+{
+    (void)state;
+    struct net *t = net_new(4, 1, 16, 32, 1);
+    drop_type = VOID_MSG_COMMIT;
+    t->drop = drop_one_type;
+    submit_put(t, 0, "k", "v");
+    net_run(t, 50 * MS, NULL);
+    uint8_t digest[32];
+    const struct void__pbft_entry *e = &t->rep[1]->log[1 % t->rep[1]->cfg.window];
+    assert_true(e->used && e->seq == 1 && e->prepared && !e->committed);
+    memcpy(digest, e->digest, 32);
+    assert_true(net_run(t, 5000 * MS, all_in_view_1));
+    drop_type = VOID_MSG_PREPARE;
+    assert_true(net_run(t, 10000 * MS, all_in_view_2));
+    t->drop = NULL;
+    assert_true(net_run(t, 10000 * MS, clients_idle));
+    net_run(t, 100 * MS, all_live_at_max);
+    for (uint32_t i = 0; i < 4; i++) {
+        assert_true(t->has_commit[i][1]);
+        assert_memory_equal(t->committed[i][1], digest, 32);
+    }
+    net_free(t);
+}
+
 /* ---- state transfer and recovery ---------------------------------------------- */
 
 static uint32_t isolated = UINT32_MAX;
@@ -1027,6 +1089,7 @@ int main(void)
         cmocka_unit_test(test_pbft_view_change_on_silent_primary),
         cmocka_unit_test(test_pbft_view_change_while_checkpoint_in_flight),
         cmocka_unit_test(test_pbft_view_change_during_view_change),
+        cmocka_unit_test(test_pbft_view_change_keeps_certificate_of_earlier_view),
         cmocka_unit_test(test_pbft_state_transfer_after_missing_checkpoints),
         cmocka_unit_test(test_pbft_recovers_after_crash),
         cmocka_unit_test(test_pbft_survives_random_faults),
