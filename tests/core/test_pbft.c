@@ -741,6 +741,29 @@ static void test_pbft_state_transfer_after_missing_checkpoints(void **state)
     net_free(t);
 }
 
+/* Setup: n=4, K=16 (no stable checkpoint); replica 3 is partitioned while 5
+ * puts execute, then replica 2 crashes for good. Action: the partition heals
+ * and more puts run. Expected: only two replicas (f+1) are up to date, yet
+ * replica 3 catches up from the signed commit certificates they send with
+ * the batches, so the three survivors form quorums again and the puts
+ * complete. */
+static void test_pbft_catches_up_from_commit_certificates(void **state)
+{
+    (void)state;
+    struct net *t = net_new(4, 1, 16, 32, 1);
+    isolated = 3;
+    t->drop = drop_isolated;
+    put_many(t, 0, 0, 5, 100 * MS);
+    assert_int_equal(void_pbft_last_executed(t->rep[3]), 0);
+    replica_crash(t, 2);
+    t->drop = NULL;
+    put_many(t, 0, 5, 2, 5000 * MS);
+    net_run(t, 500 * MS, all_live_at_max);
+    assert_agree(t, 7);
+    assert_int_equal(void_pbft_stats(t->rep[3])->state_transfers, 0); /* no checkpoint was involved */
+    net_free(t);
+}
+
 /* Setup: n=4, 6 puts done (K=4: one stable checkpoint). Action: replica 2
  * crashes, loses everything but what it persisted, recovers from its records
  * while 3 more puts run, then 2 more. Expected: it restores the checkpoint
@@ -1091,6 +1114,7 @@ int main(void)
         cmocka_unit_test(test_pbft_view_change_during_view_change),
         cmocka_unit_test(test_pbft_view_change_keeps_certificate_of_earlier_view),
         cmocka_unit_test(test_pbft_state_transfer_after_missing_checkpoints),
+        cmocka_unit_test(test_pbft_catches_up_from_commit_certificates),
         cmocka_unit_test(test_pbft_recovers_after_crash),
         cmocka_unit_test(test_pbft_survives_random_faults),
         cmocka_unit_test(test_pbft_rejects_bad_messages_with_counters),
