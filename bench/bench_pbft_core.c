@@ -26,11 +26,11 @@
 #include <sodium.h>
 #include <string.h>
 
-#define N        4
-#define CLIENTS  100
-#define CBASE    100
-#define ROUNDS   4
-#define LOG_MAX  (1u << 20)
+#define N       4
+#define CLIENTS 100
+#define CBASE   100
+#define ROUNDS  4
+#define LOG_MAX (1u << 20)
 
 struct frame_q {
     uint8_t *buf[1 << 16];
@@ -62,7 +62,8 @@ static void keys_init(void)
         uint32_t id = i < N ? i : CBASE + i - N;
         struct void_sign_keypair *kp = i < N ? &rkeys[i] : &ckeys[i - N];
         memcpy(seed, &id, sizeof(id));
-        if (void_sign_keypair_from_seed(kp, seed) != 0 || void_keyring_add(&ring, id, kp->public_key) != 0) {
+        if (void_sign_keypair_from_seed(kp, seed) != 0 ||
+            void_keyring_add(&ring, id, kp->public_key) != 0) {
             abort();
         }
     }
@@ -72,15 +73,22 @@ static void keys_init(void)
 static size_t make_request(uint64_t i, uint8_t *frame, size_t cap)
 {
     uint8_t op[64], body[512];
-    struct void_sm_op o = {.kind = VOID_SM_OP_PUT, .key = (const uint8_t *)"bench-key-0000", .key_len = 14,
-                           .value = (const uint8_t *)"a-value-of-32-bytes-for-the-run.", .value_len = 32};
+    struct void_sm_op o = {.kind = VOID_SM_OP_PUT,
+                           .key = (const uint8_t *)"bench-key-0000",
+                           .key_len = 14,
+                           .value = (const uint8_t *)"a-value-of-32-bytes-for-the-run.",
+                           .value_len = 32};
     int olen = void_sm_op_encode(&o, op, sizeof(op));
     op[3 + 10] = (uint8_t)('0' + i % 10);
     uint32_t c = (uint32_t)(i % CLIENTS);
     memset(body, 0, 8);
-    int rlen = void_pbft_request_encode(CBASE + c, i / CLIENTS + 1, op, (size_t)olen, &ckeys[c], body + 8, sizeof(body) - 8);
+    int rlen = void_pbft_request_encode(
+        CBASE + c, i / CLIENTS + 1, op, (size_t)olen, &ckeys[c], body + 8, sizeof(body) - 8);
     inner_len = (size_t)rlen - VOID_SIGN_SIZE;
-    struct void_frame fr = {.type = VOID_MSG_REQUEST, .sender = CBASE + c, .hlc = {1, 0}, .body = body,
+    struct void_frame fr = {.type = VOID_MSG_REQUEST,
+                            .sender = CBASE + c,
+                            .hlc = {1, 0},
+                            .body = body,
                             .body_len = (uint32_t)(8 + rlen)};
     size_t len = 0;
     if (rlen <= 0 || void_codec_encode(&fr, &ckeys[c], frame, cap, &len) != 0) {
@@ -124,7 +132,12 @@ static void apply(uint32_t self, struct void_pbft_out *out)
     void_pbft_out_reset(out);
 }
 
-static void deliver(struct void_pbft **rep, struct void_pbft_out *out, uint32_t to, const uint8_t *f, size_t len, uint64_t now)
+static void deliver(struct void_pbft **rep,
+                    struct void_pbft_out *out,
+                    uint32_t to,
+                    const uint8_t *f,
+                    size_t len,
+                    uint64_t now)
 {
     if (nverify < LOG_MAX) {
         verify_len[nverify++] = len - VOID_SIGN_SIZE;
@@ -136,18 +149,26 @@ static void deliver(struct void_pbft **rep, struct void_pbft_out *out, uint32_t 
 }
 
 /* One run: total requests in batches of batch. Returns CPU ns per request. */
-static double run_ours(uint32_t batch, uint64_t total, uint8_t **reqs, size_t *req_len, double *batch_avg)
+static double
+run_ours(uint32_t batch, uint64_t total, uint8_t **reqs, size_t *req_len, double *batch_avg)
 {
     struct void_pbft *rep[N];
     struct void_pbft_out out;
     void_pbft_out_init(&out, effects, VOID_PBFT_OUT_EFFECTS_DEF, arena, VOID_PBFT_OUT_ARENA_DEF);
     for (uint32_t i = 0; i < N; i++) {
         rep[i] = calloc(1, sizeof(struct void_pbft));
-        struct void_pbft_config c = {.n = N, .self = i, .batch_max = batch, .pipeline_max = 1,
-                                     .checkpoint_interval = 16, .window = 64, .verify_signatures = 1,
-                                     .request_timeout_ns = 1000000000000ull, .keyring = &ring,
+        struct void_pbft_config c = {.n = N,
+                                     .self = i,
+                                     .batch_max = batch,
+                                     .pipeline_max = 1,
+                                     .checkpoint_interval = 16,
+                                     .window = 64,
+                                     .verify_signatures = 1,
+                                     .request_timeout_ns = 1000000000000ull,
+                                     .keyring = &ring,
                                      .keypair = &rkeys[i]};
-        if (rep[i] == NULL || void_pbft_init(rep[i], &c) != 0 || void_pbft_start(rep[i], 1, &out) != 0) {
+        if (rep[i] == NULL || void_pbft_init(rep[i], &c) != 0 ||
+            void_pbft_start(rep[i], 1, &out) != 0) {
             abort();
         }
         void_pbft_out_reset(&out);
@@ -176,7 +197,9 @@ static double run_ours(uint32_t batch, uint64_t total, uint8_t **reqs, size_t *r
     double t = cpu_ns() - t0;
     uint64_t executed = void_pbft_stats(rep[1])->requests_executed;
     if (executed != total) {
-        fprintf(stderr, "bench_pbft_core: executed %llu of %llu\n", (unsigned long long)executed,
+        fprintf(stderr,
+                "bench_pbft_core: executed %llu of %llu\n",
+                (unsigned long long)executed,
                 (unsigned long long)total);
         abort();
     }
@@ -216,12 +239,14 @@ static double run_peer(uint64_t total)
     for (size_t i = 0; i < nverify; i++) {
         size_t h = verify_len[i] & 0xffff;
         if (have_len[h] != verify_len[i] + 1 ||
-            void_sign_verify(rkeys[1].public_key, VOID_SIGN_DOMAIN_FRAME, msg, verify_len[i], sig_for[h]) != 0) {
+            void_sign_verify(
+                rkeys[1].public_key, VOID_SIGN_DOMAIN_FRAME, msg, verify_len[i], sig_for[h]) != 0) {
             abort();
         }
     }
     for (size_t i = 0; i < ninner; i++) {
-        if (void_sign_verify(rkeys[1].public_key, VOID_SIGN_DOMAIN_CLIENT, msg, inner_len, inner_sig) != 0) {
+        if (void_sign_verify(
+                rkeys[1].public_key, VOID_SIGN_DOMAIN_CLIENT, msg, inner_len, inner_sig) != 0) {
             abort();
         }
     }
@@ -233,7 +258,8 @@ static double run_peer(uint64_t total)
  * still verified once per replica. ns per request. */
 static double run_mac(uint64_t total)
 {
-    uint8_t key[crypto_auth_hmacsha256_KEYBYTES] = {1}, mac[crypto_auth_hmacsha256_BYTES], sig[VOID_SIGN_SIZE];
+    uint8_t key[crypto_auth_hmacsha256_KEYBYTES] = {1}, mac[crypto_auth_hmacsha256_BYTES],
+            sig[VOID_SIGN_SIZE];
     double t0 = cpu_ns();
     for (size_t i = 0; i < nsign; i++) {
         for (int r = 0; r < N - 1; r++) {
@@ -245,7 +271,8 @@ static double run_mac(uint64_t total)
     }
     void_sign(&rkeys[1], VOID_SIGN_DOMAIN_CLIENT, msg, inner_len, sig);
     for (size_t i = 0; i < ninner; i++) {
-        if (void_sign_verify(rkeys[1].public_key, VOID_SIGN_DOMAIN_CLIENT, msg, inner_len, sig) != 0) {
+        if (void_sign_verify(rkeys[1].public_key, VOID_SIGN_DOMAIN_CLIENT, msg, inner_len, sig) !=
+            0) {
             abort();
         }
     }
@@ -279,7 +306,13 @@ static void bench_batch(const char *name, uint32_t batch, uint64_t total)
     printf("pbft_core batch=%u: avg batch %.1f, %.0f committed requests per CPU-second, "
            "%zu signs + %zu frame verifies + %zu client verifies per run; with HMAC authenticators "
            "the crypto floor would be %.1f us/request\n",
-           batch, avg, 1e6 / med, nsign, nverify, ninner, mac);
+           batch,
+           avg,
+           1e6 / med,
+           nsign,
+           nverify,
+           ninner,
+           mac);
     bench_report_rounds(name, "Ed25519 sign+verify of the same messages", "us", ours, peer, ROUNDS);
     for (uint64_t i = 0; i < total; i++) {
         free(reqs[i]);

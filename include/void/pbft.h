@@ -45,19 +45,20 @@
 #include <stddef.h>
 #include <stdint.h>
 
-#define VOID_PBFT_N_MAX          16 /* replicas */
-#define VOID_PBFT_WINDOW_MAX     64 /* log window L = high - low watermark */
-#define VOID_PBFT_PENDING_MAX    512 /* requests queued at a replica */
-#define VOID_PBFT_K_DEF          16 /* checkpoint interval */
-#define VOID_PBFT_WINDOW_DEF     32 /* 2 K */
-#define VOID_PBFT_BATCH_DEF      64
-#define VOID_PBFT_PIPELINE_DEF   4 /* batches in flight at the primary */
+#define VOID_PBFT_N_MAX                      16  /* replicas */
+#define VOID_PBFT_WINDOW_MAX                 64  /* log window L = high - low watermark */
+#define VOID_PBFT_PENDING_MAX                512 /* requests queued at a replica */
+#define VOID_PBFT_K_DEF                      16  /* checkpoint interval */
+#define VOID_PBFT_WINDOW_DEF                 32  /* 2 K */
+#define VOID_PBFT_BATCH_DEF                  64
+#define VOID_PBFT_PIPELINE_DEF               4 /* batches in flight at the primary */
 #define VOID_PBFT_REQUEST_TIMEOUT_NS_DEF     (500ull * 1000 * 1000)
 #define VOID_PBFT_VIEW_CHANGE_TIMEOUT_NS_DEF (500ull * 1000 * 1000)
 #define VOID_PBFT_RETRANSMIT_NS_DEF          (100ull * 1000 * 1000)
-#define VOID_PBFT_OUT_EFFECTS_DEF 4096      /* a good effects capacity for void_pbft_out */
-#define VOID_PBFT_OUT_ARENA_DEF   (16u << 20) /* a good arena capacity (the largest message is STATE) */
-#define VOID_PBFT_TO_ALL          UINT32_MAX /* SEND destination: every replica but self */
+#define VOID_PBFT_OUT_EFFECTS_DEF            4096 /* a good effects capacity for void_pbft_out */
+#define VOID_PBFT_OUT_ARENA_DEF                                                                    \
+    (16u << 20)                     /* a good arena capacity (the largest message is STATE) */
+#define VOID_PBFT_TO_ALL UINT32_MAX /* SEND destination: every replica but self */
 
 typedef uint64_t void_view;
 typedef uint64_t void_seq;
@@ -69,14 +70,16 @@ struct void_pbft_config {
     uint32_t window;              /* L, a multiple of K, <= VOID_PBFT_WINDOW_MAX; 0 means default */
     uint32_t batch_max;           /* requests per batch, <= VOID_PBFT_BATCH_MAX; 0 means default */
     uint32_t pipeline_max;        /* batches pre-prepared but not executed; 0 means default */
-    uint64_t request_timeout_ns;     /* a request waiting longer suspects the primary; 0 = default */
-    uint64_t view_change_timeout_ns; /* base wait for NEW-VIEW, doubled per failed view; 0 = default */
-    uint64_t retransmit_ns;          /* period of retransmission and catch-up; 0 = default */
-    uint64_t event_seq_start;        /* first local event sequence (continue after a restart) */
-    int verify_signatures; /* 0: skip signature checks (tests that say so); frames are still signed */
-    const struct void_keyring *keyring;     /* borrowed for the replica's lifetime */
+    uint64_t request_timeout_ns;  /* a request waiting longer suspects the primary; 0 = default */
+    uint64_t
+        view_change_timeout_ns; /* base wait for NEW-VIEW, doubled per failed view; 0 = default */
+    uint64_t retransmit_ns;     /* period of retransmission and catch-up; 0 = default */
+    uint64_t event_seq_start;   /* first local event sequence (continue after a restart) */
+    int verify_signatures; /* 0: skip signature checks (tests that say so); frames are still signed
+                            */
+    const struct void_keyring *keyring;      /* borrowed for the replica's lifetime */
     const struct void_sign_keypair *keypair; /* borrowed for the replica's lifetime */
-    struct void_hlc_config hlc;  /* clock fields unused: time comes in as now_ns */
+    struct void_hlc_config hlc;              /* clock fields unused: time comes in as now_ns */
     struct void_sm_config sm;
 };
 
@@ -100,11 +103,11 @@ struct void_pbft_stats {
     uint64_t batches_committed;
     uint64_t requests_executed;
     uint64_t checkpoints_stable;
-    uint64_t view_changes;       /* views entered */
-    uint64_t state_transfers;    /* snapshots installed */
-    uint64_t out_overflow;       /* effects dropped for lack of output space */
-    uint64_t signs;              /* Ed25519 signatures made */
-    uint64_t verifies;           /* Ed25519 signatures checked */
+    uint64_t view_changes;    /* views entered */
+    uint64_t state_transfers; /* snapshots installed */
+    uint64_t out_overflow;    /* effects dropped for lack of output space */
+    uint64_t signs;           /* Ed25519 signatures made */
+    uint64_t verifies;        /* Ed25519 signatures checked */
 };
 
 enum void_pbft_effect_kind {
@@ -150,10 +153,10 @@ struct void_pbft_event {
     uint64_t local_seq;
     uint64_t parent_seq;
     struct void_hlc_ts hlc;
-    uint32_t remote_node; /* receive: sender; send: destination */
-    uint64_t remote_seq;  /* receive: the sender's send event */
-    void_view view;       /* commit */
-    void_seq seq;         /* commit */
+    uint32_t remote_node;                  /* receive: sender; send: destination */
+    uint64_t remote_seq;                   /* receive: the sender's send event */
+    void_view view;                        /* commit */
+    void_seq seq;                          /* commit */
     uint8_t digest[VOID_PBFT_DIGEST_SIZE]; /* commit */
 };
 
@@ -214,24 +217,25 @@ struct void_pbft_record {
 /* Private: one slot of the log window (sequence number seq, view view). */
 struct void__pbft_entry {
     uint8_t used;
-    uint8_t have_batch;      /* the batch below is valid and matches digest */
+    uint8_t have_batch; /* the batch below is valid and matches digest */
     uint8_t prepared, committed, executed;
     uint8_t sent_prepare, sent_commit;
     void_view view;
     void_seq seq;
-    struct void_hlc_ts hlc;  /* primary's batch timestamp */
+    struct void_hlc_ts hlc; /* primary's batch timestamp */
     uint8_t digest[VOID_PBFT_DIGEST_SIZE];
-    uint16_t count;          /* requests in the batch */
-    uint32_t batch_off;      /* the batch is pp_frame[batch_off .. batch_off + batch_len) */
+    uint16_t count;     /* requests in the batch */
+    uint32_t batch_off; /* the batch is pp_frame[batch_off .. batch_off + batch_len) */
     uint32_t batch_len;
-    uint32_t pp_len;         /* the pre-prepare frame that carried the batch (0: null batch) */
+    uint32_t pp_len; /* the pre-prepare frame that carried the batch (0: null batch) */
     uint8_t pp_frame[VOID_PBFT_PP_FRAME_MAX];
     uint32_t prepare_mask, commit_mask; /* senders whose vote is stored */
     uint8_t prepare_digest[VOID_PBFT_N_MAX][VOID_PBFT_DIGEST_SIZE];
     uint8_t commit_digest[VOID_PBFT_N_MAX][VOID_PBFT_DIGEST_SIZE];
     uint16_t prepare_len[VOID_PBFT_N_MAX]; /* prepare frames kept for view-change proofs */
     uint8_t prepare_frame[VOID_PBFT_N_MAX][VOID_PBFT_SMALL_FRAME_MAX];
-    uint16_t commit_len[VOID_PBFT_N_MAX]; /* commit frames: the certificate a lagging replica gets */
+    uint16_t
+        commit_len[VOID_PBFT_N_MAX]; /* commit frames: the certificate a lagging replica gets */
     uint8_t commit_frame[VOID_PBFT_N_MAX][VOID_PBFT_SMALL_FRAME_MAX];
     /* The prepared certificate of an earlier view, kept when the entry moves
      * on to a newer view before preparing there: a view change must report,
@@ -269,16 +273,16 @@ struct void__pbft_pending {
 /* Private: the latest view-change message received from one replica. */
 struct void__pbft_vc {
     void_view view;
-    uint32_t len; /* 0: none */
+    uint32_t len;                          /* 0: none */
     uint8_t digest[VOID_PBFT_DIGEST_SIZE]; /* SHA-256 of the frame, named by NEW-VIEW */
-    uint8_t *frame; /* vc_frame_max bytes inside vc_store */
+    uint8_t *frame;                        /* vc_frame_max bytes inside vc_store */
 };
 
 #define VOID_PBFT_CKPT_SLOTS 18
 /* NEW-VIEW: header, (replica, digest) per view change, (seq, digest) per slot. */
 #define VOID_PBFT_NV_FRAME_MAX                                                                     \
-    (VOID_PBFT_FRAME_OVERHEAD + 8 + 8 + 2 + VOID_PBFT_N_MAX * (4 + VOID_PBFT_DIGEST_SIZE) + 8 + 2 + \
-     VOID_PBFT_WINDOW_MAX * (8 + VOID_PBFT_DIGEST_SIZE))
+    (VOID_PBFT_FRAME_OVERHEAD + 8 + 8 + 2 + VOID_PBFT_N_MAX * (4 + VOID_PBFT_DIGEST_SIZE) + 8 +    \
+     2 + VOID_PBFT_WINDOW_MAX * (8 + VOID_PBFT_DIGEST_SIZE))
 
 /* The replica. Caller-owned and large: allocate on the heap. Fields are
  * private; read them through the accessors below. */
@@ -289,12 +293,13 @@ struct void_pbft {
     struct void_sm sm;
     struct void_pbft_stats stats;
     void_view view;
-    int view_changing;      /* 1 between sending VIEW-CHANGE and installing NEW-VIEW */
-    uint32_t vc_attempts;   /* consecutive failed views, for the backoff */
-    void_seq low;           /* stable checkpoint = low watermark */
+    int view_changing;    /* 1 between sending VIEW-CHANGE and installing NEW-VIEW */
+    uint32_t vc_attempts; /* consecutive failed views, for the backoff */
+    int vc_timer_armed;   /* 2f+1 view changes for our view are in: NEW-VIEW is due */
+    void_seq low;         /* stable checkpoint = low watermark */
     uint8_t low_digest[VOID_PBFT_DIGEST_SIZE];
     uint8_t genesis_digest[VOID_PBFT_DIGEST_SIZE]; /* digest of the empty state (checkpoint 0) */
-    void_seq next_seq;      /* primary: next sequence number to assign */
+    void_seq next_seq;                             /* primary: next sequence number to assign */
     void_seq last_executed;
     void_seq progress_mark; /* last_executed when the request timer was armed */
     void_seq seen_max;      /* highest sequence number seen in a valid vote or pre-prepare */
@@ -311,20 +316,20 @@ struct void_pbft {
     uint32_t pending_count;
     struct void__pbft_pending pending[VOID_PBFT_PENDING_MAX];
     struct void__pbft_vc vc[VOID_PBFT_N_MAX]; /* latest view change per replica */
-    size_t vc_frame_max;     /* largest view change for this window */
-    uint8_t *vc_store;       /* n * vc_frame_max bytes, allocated at init */
-    uint8_t *scratch;        /* scratch_cap bytes for building message bodies */
-    size_t scratch_cap;      /* largest body this replica builds (<= VOID_CODEC_BODY_MAX) */
-    size_t snapshot_cap;     /* worst-case snapshot of this state machine */
-    uint8_t *snapshot;       /* the stable checkpoint's state (snapshot_seq == low) */
+    size_t vc_frame_max;                      /* largest view change for this window */
+    uint8_t *vc_store;                        /* n * vc_frame_max bytes, allocated at init */
+    uint8_t *scratch;                         /* scratch_cap bytes for building message bodies */
+    size_t scratch_cap;  /* largest body this replica builds (<= VOID_CODEC_BODY_MAX) */
+    size_t snapshot_cap; /* worst-case snapshot of this state machine */
+    uint8_t *snapshot;   /* the stable checkpoint's state (snapshot_seq == low) */
     size_t snapshot_len;
     void_seq snapshot_seq;
-    uint8_t *ckpt_snap;      /* the state at our latest checkpoint, until it is stable */
+    uint8_t *ckpt_snap; /* the state at our latest checkpoint, until it is stable */
     size_t ckpt_snap_len;
     void_seq ckpt_snap_seq;
-    uint32_t nv_len;         /* the last NEW-VIEW received or sent (0: none) */
-    int nv_installed;        /* it is installed (else it waits for view changes) */
-    uint8_t *nv_frame;       /* VOID_PBFT_NV_FRAME_MAX bytes */
+    uint32_t nv_len;   /* the last NEW-VIEW received or sent (0: none) */
+    int nv_installed;  /* it is installed (else it waits for view changes) */
+    uint8_t *nv_frame; /* VOID_PBFT_NV_FRAME_MAX bytes */
 };
 
 /* Sets up replica r from config (copied; keyring and keypair stay borrowed).

@@ -23,17 +23,18 @@
 #include <stddef.h>
 #include <stdint.h>
 
-#define VOID_PBFT_CLIENT_TIMER_RETRY      16
-#define VOID_PBFT_CLIENT_TIMEOUT_NS_DEF   (300ull * 1000 * 1000)
-#define VOID_PBFT_CLIENT_TIMEOUT_NS_MAX   (5ull * 1000 * 1000 * 1000)
+#define VOID_PBFT_CLIENT_TIMER_RETRY    16
+#define VOID_PBFT_CLIENT_TIMEOUT_NS_DEF (300ull * 1000 * 1000)
+#define VOID_PBFT_CLIENT_TIMEOUT_NS_MAX (5ull * 1000 * 1000 * 1000)
 
 struct void_pbft_client_config {
     uint32_t id; /* client id: in the keyring, not a replica id */
     uint32_t n;  /* replicas 0..n-1 */
-    uint64_t timeout_ns;       /* first retry; doubles up to VOID_PBFT_CLIENT_TIMEOUT_NS_MAX; 0 = default */
-    uint64_t first_reqno;      /* request numbers start here (persist the last one across restarts) */
+    uint64_t
+        timeout_ns; /* first retry; doubles up to VOID_PBFT_CLIENT_TIMEOUT_NS_MAX; 0 = default */
+    uint64_t first_reqno; /* request numbers start here (persist the last one across restarts) */
     uint64_t event_seq_start;
-    int verify_signatures;     /* 0: accept replies without checking signatures (tests that say so) */
+    int verify_signatures; /* 0: accept replies without checking signatures (tests that say so) */
     const struct void_keyring *keyring;      /* borrowed for the client's lifetime */
     const struct void_sign_keypair *keypair; /* borrowed for the client's lifetime */
     struct void_hlc_config hlc;
@@ -49,19 +50,19 @@ struct void_pbft_client {
     struct void_pbft_client_config cfg;
     uint32_t f;
     struct void_hlc hlc;
-    uint64_t view;          /* believed view; primary = view mod n */
-    uint64_t reqno;         /* the outstanding (or last) request number */
-    int busy;               /* a request is outstanding */
-    int done;               /* the outstanding request has a result */
-    uint64_t timeout_ns;    /* current retry delay */
+    uint64_t view;       /* believed view; primary = view mod n */
+    uint64_t reqno;      /* the outstanding (or last) request number */
+    int busy;            /* a request is outstanding */
+    int done;            /* the outstanding request has a result */
+    uint64_t timeout_ns; /* current retry delay */
     uint64_t event_seq;
     uint16_t op_len;
     uint8_t op[VOID_PBFT_OP_MAX];
-    uint32_t reply_mask;    /* replicas whose reply to reqno we hold */
+    uint32_t reply_mask; /* replicas whose reply to reqno we hold */
     uint64_t reply_view[VOID_PBFT_N_MAX];
     uint16_t reply_len[VOID_PBFT_N_MAX];
     uint8_t reply[VOID_PBFT_N_MAX][VOID_PBFT_RESULT_MAX];
-    uint16_t result_len;    /* the accepted result */
+    uint16_t result_len; /* the accepted result */
     uint8_t result[VOID_PBFT_RESULT_MAX];
     uint8_t frame[VOID_PBFT_REQUEST_FRAME_MAX]; /* the signed request frame, resent as is */
     size_t frame_len;
@@ -94,7 +95,9 @@ int void_pbft_client_step_receive(struct void_pbft_client *c,
 
 /* Handles the retry timer: rebroadcasts the outstanding request. Returns 0 or
  * VOID_EFULL. */
-int void_pbft_client_step_timer(struct void_pbft_client *c, uint64_t now_ns, struct void_pbft_out *out);
+int void_pbft_client_step_timer(struct void_pbft_client *c,
+                                uint64_t now_ns,
+                                struct void_pbft_out *out);
 
 /* The accepted result of the last completed request: returns its length and
  * sets *result (pointing into c, valid until the next submit), or VOID_EAGAIN

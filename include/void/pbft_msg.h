@@ -38,17 +38,18 @@
 #include <stddef.h>
 #include <stdint.h>
 
-#define VOID_PBFT_DIGEST_SIZE   32
-#define VOID_PBFT_OP_MAX        VOID_SM_OP_MAX
-#define VOID_PBFT_RESULT_MAX    VOID_SM_RESULT_MAX
-#define VOID_PBFT_BATCH_MAX     128 /* requests in one batch */
-#define VOID_PBFT_BATCH_BYTES_MAX (16u << 10)
-#define VOID_PBFT_REQUEST_HEAD  (4 + 8 + 2)
+#define VOID_PBFT_DIGEST_SIZE        32
+#define VOID_PBFT_OP_MAX             VOID_SM_OP_MAX
+#define VOID_PBFT_RESULT_MAX         VOID_SM_RESULT_MAX
+#define VOID_PBFT_BATCH_MAX          128 /* requests in one batch */
+#define VOID_PBFT_BATCH_BYTES_MAX    (16u << 10)
+#define VOID_PBFT_REQUEST_HEAD       (4 + 8 + 2)
 #define VOID_PBFT_REQUEST_RECORD_MAX (VOID_PBFT_REQUEST_HEAD + VOID_PBFT_OP_MAX + VOID_SIGN_SIZE)
-#define VOID_PBFT_FRAME_OVERHEAD (VOID_CODEC_HEADER_SIZE + VOID_SIGN_SIZE)
-#define VOID_PBFT_REQUEST_FRAME_MAX (VOID_PBFT_FRAME_OVERHEAD + 8 + VOID_PBFT_REQUEST_RECORD_MAX)
-#define VOID_PBFT_PP_HEAD       (8 + 8 + 8 + VOID_HLC_ENCODED_SIZE + 2 + 4)
-#define VOID_PBFT_PP_FRAME_MAX  (VOID_PBFT_FRAME_OVERHEAD + VOID_PBFT_PP_HEAD + VOID_PBFT_BATCH_BYTES_MAX)
+#define VOID_PBFT_FRAME_OVERHEAD     (VOID_CODEC_HEADER_SIZE + VOID_SIGN_SIZE)
+#define VOID_PBFT_REQUEST_FRAME_MAX  (VOID_PBFT_FRAME_OVERHEAD + 8 + VOID_PBFT_REQUEST_RECORD_MAX)
+#define VOID_PBFT_PP_HEAD            (8 + 8 + 8 + VOID_HLC_ENCODED_SIZE + 2 + 4)
+#define VOID_PBFT_PP_FRAME_MAX                                                                     \
+    (VOID_PBFT_FRAME_OVERHEAD + VOID_PBFT_PP_HEAD + VOID_PBFT_BATCH_BYTES_MAX)
 /* Prepare, commit and checkpoint frames are the small ones. */
 #define VOID_PBFT_SMALL_FRAME_MAX (VOID_PBFT_FRAME_OVERHEAD + 8 + 8 + 8 + VOID_PBFT_DIGEST_SIZE)
 
@@ -58,8 +59,8 @@ struct void_pbft_request {
     uint64_t reqno;
     const uint8_t *op;
     uint16_t op_len;
-    const uint8_t *sig;     /* VOID_SIGN_SIZE bytes */
-    const uint8_t *record;  /* the whole record */
+    const uint8_t *sig;    /* VOID_SIGN_SIZE bytes */
+    const uint8_t *record; /* the whole record */
     size_t record_len;
 };
 
@@ -110,7 +111,10 @@ int void_pbft_request_encode(uint32_t client,
 /* Decodes the request record at the start of buf[0..len) (more may follow)
  * and sets *consumed to its length. Returns 0, VOID_ETRUNCATED or
  * VOID_EBAD_FIELD (op_len 0 or too large). The signature is not checked. */
-int void_pbft_request_decode(const uint8_t *buf, size_t len, struct void_pbft_request *req, size_t *consumed);
+int void_pbft_request_decode(const uint8_t *buf,
+                             size_t len,
+                             struct void_pbft_request *req,
+                             size_t *consumed);
 
 /* Checks req's client signature with the client's key in ring: 0,
  * VOID_EUNKNOWN_SENDER or VOID_EBAD_SIG. */

@@ -33,17 +33,19 @@
 #include <stddef.h>
 #include <stdint.h>
 
-#define VOID_SM_KEY_MAX       64   /* bytes in a key (at least 1) */
-#define VOID_SM_VALUE_MAX     256  /* bytes in a value (may be 0) */
-#define VOID_SM_CLIENTS_MAX   128  /* distinct clients in the reply cache */
-#define VOID_SM_DIGEST_SIZE   32   /* SHA-256 */
-#define VOID_SM_KEYS_DEF      1024 /* default keys_max */
-#define VOID_SM_VERSIONS_DEF  4096 /* default versions_max */
-#define VOID_SM_SNAPSHOT_MAX  (3u << 20) /* worst-case snapshot must fit: checked at init */
+#define VOID_SM_KEY_MAX      64         /* bytes in a key (at least 1) */
+#define VOID_SM_VALUE_MAX    256        /* bytes in a value (may be 0) */
+#define VOID_SM_CLIENTS_MAX  128        /* distinct clients in the reply cache */
+#define VOID_SM_DIGEST_SIZE  32         /* SHA-256 */
+#define VOID_SM_KEYS_DEF     1024       /* default keys_max */
+#define VOID_SM_VERSIONS_DEF 4096       /* default versions_max */
+#define VOID_SM_SNAPSHOT_MAX (3u << 20) /* worst-case snapshot must fit: checked at init */
 /* Largest encoded operation: kind, key, value and the CAS expected value. */
-#define VOID_SM_OP_MAX        (1 + 2 + VOID_SM_KEY_MAX + 2 + VOID_SM_VALUE_MAX + 1 + 2 + VOID_SM_VALUE_MAX + VOID_HLC_ENCODED_SIZE)
+#define VOID_SM_OP_MAX                                                                             \
+    (1 + 2 + VOID_SM_KEY_MAX + 2 + VOID_SM_VALUE_MAX + 1 + 2 + VOID_SM_VALUE_MAX +                 \
+     VOID_HLC_ENCODED_SIZE)
 /* Largest encoded result: status, version stamp, value length and value. */
-#define VOID_SM_RESULT_MAX    (1 + VOID_HLC_ENCODED_SIZE + 2 + VOID_SM_VALUE_MAX)
+#define VOID_SM_RESULT_MAX (1 + VOID_HLC_ENCODED_SIZE + 2 + VOID_SM_VALUE_MAX)
 
 /* Operation kinds. Values are on the wire: only append. */
 enum void_sm_op_kind {
@@ -57,7 +59,7 @@ enum void_sm_op_kind {
 /* Result statuses. Values are on the wire: only append. */
 enum void_sm_status {
     VOID_SM_OK = 0,
-    VOID_SM_NOT_FOUND = 1, /* get/delete/as-of: no live value */
+    VOID_SM_NOT_FOUND = 1,  /* get/delete/as-of: no live value */
     VOID_SM_CAS_FAILED = 2, /* cas: current value differs; result carries the current value */
     VOID_SM_FULL = 3,       /* write: key or version capacity exhausted */
     VOID_SM_TOO_OLD = 4,    /* as-of: time before the retained history */
@@ -67,12 +69,13 @@ enum void_sm_status {
 
 /* A decoded operation. key/value/expected point into the decoded buffer. */
 struct void_sm_op {
-    uint8_t kind;            /* enum void_sm_op_kind */
+    uint8_t kind; /* enum void_sm_op_kind */
     const uint8_t *key;
     uint16_t key_len;
-    const uint8_t *value;    /* put, cas */
+    const uint8_t *value; /* put, cas */
     uint16_t value_len;
-    uint8_t expect_present;  /* cas: 1 = expected must equal the current value, 0 = key must be absent */
+    uint8_t
+        expect_present; /* cas: 1 = expected must equal the current value, 0 = key must be absent */
     const uint8_t *expected; /* cas */
     uint16_t expected_len;
     struct void_hlc_ts as_of; /* get-as-of */
@@ -80,7 +83,7 @@ struct void_sm_op {
 
 /* A decoded result. value points into the decoded buffer. */
 struct void_sm_result {
-    uint8_t status;            /* enum void_sm_status */
+    uint8_t status;             /* enum void_sm_status */
     struct void_hlc_ts version; /* stamp of the version read or written (0 when none) */
     const uint8_t *value;
     uint16_t value_len;
@@ -116,13 +119,13 @@ struct void__sm_client {
 struct void_sm {
     uint32_t keys_max, versions_max;
     uint32_t keys_used, versions_used;
-    uint32_t *table;                  /* open addressing, 2*keys_max slots of key index + 1 (0 = empty) */
-    struct void__sm_key *keys;        /* keys_max */
+    uint32_t *table;           /* open addressing, 2*keys_max slots of key index + 1 (0 = empty) */
+    struct void__sm_key *keys; /* keys_max */
     struct void__sm_version *versions; /* versions_max */
-    uint32_t version_free;            /* free-list head */
-    void *scratch;                    /* sort space: keys_max pointers or versions_max stamps */
-    struct void_hlc_ts horizon;       /* as-of reads before this answer TOO_OLD */
-    struct void_hlc_ts last_stamp;    /* stamp of the last executed batch */
+    uint32_t version_free;             /* free-list head */
+    void *scratch;                     /* sort space: keys_max pointers or versions_max stamps */
+    struct void_hlc_ts horizon;        /* as-of reads before this answer TOO_OLD */
+    struct void_hlc_ts last_stamp;     /* stamp of the last executed batch */
     uint32_t clients_used;
     struct void__sm_client clients[VOID_SM_CLIENTS_MAX];
     uint64_t count_pruned;

@@ -85,7 +85,10 @@ static void keep_certificate(struct void_pbft *r, struct void__pbft_entry *e)
     VOID_ASSERT(e->pc_count == 2 * r->f);
 }
 
-void void__pbft_entry_reset(struct void_pbft *r, struct void__pbft_entry *e, void_view view, void_seq seq)
+void void__pbft_entry_reset(struct void_pbft *r,
+                            struct void__pbft_entry *e,
+                            void_view view,
+                            void_seq seq)
 {
     VOID_ASSERT(seq > 0);
     if (e->used && e->seq == seq) {
@@ -112,7 +115,8 @@ static uint32_t matching(uint32_t mask,
     uint32_t count = 0;
     for (uint32_t i = 0; i < VOID_PBFT_N_MAX; i++) {
         if ((mask & VOID__BIT(i)) && i != exclude &&
-            memcmp(digests + (size_t)i * VOID_PBFT_DIGEST_SIZE, digest, VOID_PBFT_DIGEST_SIZE) == 0) {
+            memcmp(digests + (size_t)i * VOID_PBFT_DIGEST_SIZE, digest, VOID_PBFT_DIGEST_SIZE) ==
+                0) {
             count++;
         }
     }
@@ -170,10 +174,8 @@ static uint8_t *arena(struct void_pbft *r, struct void_pbft_out *out, size_t len
 
 /* Emits the next local event. Returns it (NULL if out is full: the event
  * number is still used, so that numbering never depends on buffer space). */
-static struct void_pbft_event *event(struct void_pbft *r,
-                                     struct void_pbft_out *out,
-                                     uint8_t kind,
-                                     struct void_hlc_ts hlc)
+static struct void_pbft_event *
+event(struct void_pbft *r, struct void_pbft_out *out, uint8_t kind, struct void_hlc_ts hlc)
 {
     uint64_t parent = r->event_seq;
     r->event_seq++;
@@ -212,8 +214,11 @@ int void__pbft_frame(struct void_pbft *r,
     if (buf == NULL) {
         return VOID_EFULL;
     }
-    struct void_frame fr = {
-        .type = type, .sender = r->cfg.self, .hlc = ts, .body = r->scratch, .body_len = (uint32_t)body_len};
+    struct void_frame fr = {.type = type,
+                            .sender = r->cfg.self,
+                            .hlc = ts,
+                            .body = r->scratch,
+                            .body_len = (uint32_t)body_len};
     int rc = void_codec_encode(&fr, r->cfg.keypair, buf, size, frame_len);
     VOID_ASSERT(rc == 0);
     VOID_ASSERT(*frame_len == size);
@@ -267,7 +272,8 @@ void void__pbft_send_body(struct void_pbft *r,
     }
 }
 
-uint8_t *void__pbft_persist(struct void_pbft *r, struct void_pbft_out *out, uint8_t kind, uint64_t key, size_t len)
+uint8_t *void__pbft_persist(
+    struct void_pbft *r, struct void_pbft_out *out, uint8_t kind, uint64_t key, size_t len)
 {
     uint8_t *data = arena(r, out, len);
     struct void_pbft_effect *e = data != NULL ? push(r, out, VOID_PBFT_EFFECT_PERSIST) : NULL;
@@ -281,7 +287,10 @@ uint8_t *void__pbft_persist(struct void_pbft *r, struct void_pbft_out *out, uint
     return data;
 }
 
-void void__pbft_timer_set(struct void_pbft *r, struct void_pbft_out *out, uint8_t timer, uint64_t delay_ns)
+void void__pbft_timer_set(struct void_pbft *r,
+                          struct void_pbft_out *out,
+                          uint8_t timer,
+                          uint64_t delay_ns)
 {
     struct void_pbft_effect *e = push(r, out, VOID_PBFT_EFFECT_TIMER_SET);
     if (e != NULL) {
@@ -337,19 +346,22 @@ void void__pbft_arm_request_timer(struct void_pbft *r, struct void_pbft_out *out
 
 static int config_check(struct void_pbft_config *c)
 {
-    if (c->keyring == NULL || c->keypair == NULL || c->n == 0 || c->n > VOID_PBFT_N_MAX || c->self >= c->n) {
+    if (c->keyring == NULL || c->keypair == NULL || c->n == 0 || c->n > VOID_PBFT_N_MAX ||
+        c->self >= c->n) {
         return VOID_EINVAL;
     }
     c->checkpoint_interval = c->checkpoint_interval ? c->checkpoint_interval : VOID_PBFT_K_DEF;
     c->window = c->window ? c->window : VOID_PBFT_WINDOW_DEF;
     c->batch_max = c->batch_max ? c->batch_max : VOID_PBFT_BATCH_DEF;
     c->pipeline_max = c->pipeline_max ? c->pipeline_max : VOID_PBFT_PIPELINE_DEF;
-    c->request_timeout_ns = c->request_timeout_ns ? c->request_timeout_ns : VOID_PBFT_REQUEST_TIMEOUT_NS_DEF;
-    c->view_change_timeout_ns =
-        c->view_change_timeout_ns ? c->view_change_timeout_ns : VOID_PBFT_VIEW_CHANGE_TIMEOUT_NS_DEF;
+    c->request_timeout_ns =
+        c->request_timeout_ns ? c->request_timeout_ns : VOID_PBFT_REQUEST_TIMEOUT_NS_DEF;
+    c->view_change_timeout_ns = c->view_change_timeout_ns ? c->view_change_timeout_ns
+                                                          : VOID_PBFT_VIEW_CHANGE_TIMEOUT_NS_DEF;
     c->retransmit_ns = c->retransmit_ns ? c->retransmit_ns : VOID_PBFT_RETRANSMIT_NS_DEF;
     if (c->window > VOID_PBFT_WINDOW_MAX || c->window % c->checkpoint_interval != 0 ||
-        c->window / c->checkpoint_interval > VOID_PBFT_CKPT_SLOTS - 2 || c->batch_max > VOID_PBFT_BATCH_MAX) {
+        c->window / c->checkpoint_interval > VOID_PBFT_CKPT_SLOTS - 2 ||
+        c->batch_max > VOID_PBFT_BATCH_MAX) {
         return VOID_EINVAL;
     }
     return 0;
@@ -375,8 +387,9 @@ int void_pbft_init(struct void_pbft *r, const struct void_pbft_config *config)
     r->vc_store = malloc(r->cfg.n * r->vc_frame_max);
     /* The largest bodies are a view change and a STATE message (snapshot,
      * proof and the window's batches); size the scratch for this config. */
-    size_t state_max = 8 + 8 + VOID_PBFT_DIGEST_SIZE + 2 + VOID_PBFT_N_MAX * (2 + VOID_PBFT_SMALL_FRAME_MAX) +
-                       4 + r->snapshot_cap + 2 + (size_t)r->cfg.window * (52 + VOID_PBFT_PP_FRAME_MAX);
+    size_t state_max = 8 + 8 + VOID_PBFT_DIGEST_SIZE + 2 +
+                       VOID_PBFT_N_MAX * (2 + VOID_PBFT_SMALL_FRAME_MAX) + 4 + r->snapshot_cap + 2 +
+                       (size_t)r->cfg.window * (52 + VOID_PBFT_PP_FRAME_MAX);
     r->scratch_cap = state_max > r->vc_frame_max ? state_max : r->vc_frame_max;
     r->scratch_cap = r->scratch_cap < VOID_CODEC_BODY_MAX ? r->scratch_cap : VOID_CODEC_BODY_MAX;
     r->scratch = malloc(r->scratch_cap);
@@ -466,8 +479,11 @@ static void send_reply(struct void_pbft *r,
                        const uint8_t *result,
                        size_t result_len)
 {
-    struct void_pbft_reply m = {
-        .view = r->view, .client = client, .reqno = reqno, .result = result, .result_len = (uint16_t)result_len};
+    struct void_pbft_reply m = {.view = r->view,
+                                .client = client,
+                                .reqno = reqno,
+                                .result = result,
+                                .result_len = (uint16_t)result_len};
     int len = void_pbft_reply_encode(&m, r->scratch, r->scratch_cap);
     VOID_ASSERT(len > 0);
     void__pbft_send_body(r, now_ns, out, client, VOID_MSG_REPLY, (size_t)len);
@@ -482,7 +498,8 @@ static void on_request(struct void_pbft *r,
 {
     struct void_pbft_request q;
     size_t used = 0;
-    if (void_pbft_request_decode(fr->body + 8, fr->body_len - 8, &q, &used) != 0 || used != fr->body_len - 8) {
+    if (void_pbft_request_decode(fr->body + 8, fr->body_len - 8, &q, &used) != 0 ||
+        used != fr->body_len - 8) {
         r->stats.rx_malformed++;
         return;
     }
@@ -538,14 +555,16 @@ static void on_request(struct void_pbft *r,
     } else {
         /* Relay the client's own signed frame to the primary, and start
          * suspecting it (TOCS'02 4.4). */
-        void__pbft_send_copy(r, out, void_pbft_primary(r->view, r->cfg.n), VOID_MSG_REQUEST, buf, len);
+        void__pbft_send_copy(
+            r, out, void_pbft_primary(r->view, r->cfg.n), VOID_MSG_REQUEST, buf, len);
         void__pbft_arm_request_timer(r, out, 0);
     }
 }
 
 /* ---- batches and pre-prepares ---------------------------------------------- */
 
-int void__pbft_batch_check(struct void_pbft *r, const uint8_t *batch, uint32_t len, uint16_t count, int verify_sigs)
+int void__pbft_batch_check(
+    struct void_pbft *r, const uint8_t *batch, uint32_t len, uint16_t count, int verify_sigs)
 {
     size_t off = 0;
     for (uint16_t i = 0; i < count; i++) {
@@ -641,7 +660,14 @@ static void send_pre_prepare(struct void_pbft *r, uint64_t now_ns, struct void_p
     void_pbft_batch_digest(m.hlc, count, m.batch, batch_len, digest);
     const uint8_t *frame;
     size_t frame_len;
-    if (void__pbft_frame(r, now_ns, out, VOID_PBFT_TO_ALL, VOID_MSG_PRE_PREPARE, (size_t)len, &frame, &frame_len) != 0) {
+    if (void__pbft_frame(r,
+                         now_ns,
+                         out,
+                         VOID_PBFT_TO_ALL,
+                         VOID_MSG_PRE_PREPARE,
+                         (size_t)len,
+                         &frame,
+                         &frame_len) != 0) {
         return;
     }
     struct void__pbft_entry *e = void__pbft_slot(r, r->next_seq);
@@ -650,10 +676,12 @@ static void send_pre_prepare(struct void_pbft *r, uint64_t now_ns, struct void_p
     VOID_ASSERT(!(e->used && e->seq == r->next_seq && e->view == r->view && e->have_batch));
     void__pbft_entry_reset(r, e, r->view, r->next_seq);
     struct void_pbft_pre_prepare parsed;
-    VOID_ASSERT(void_pbft_pre_prepare_decode(frame + VOID_CODEC_HEADER_SIZE, (size_t)len, &parsed) == 0);
+    VOID_ASSERT(
+        void_pbft_pre_prepare_decode(frame + VOID_CODEC_HEADER_SIZE, (size_t)len, &parsed) == 0);
     void__pbft_entry_set_batch(e, frame, frame_len, &parsed, digest);
     r->next_seq++;
-    void__pbft_persist_entry(r, e, out); /* the promise (view, seq) -> digest is durable before it is sent */
+    void__pbft_persist_entry(
+        r, e, out); /* the promise (view, seq) -> digest is durable before it is sent */
     void__pbft_send(r, out, VOID_PBFT_TO_ALL, VOID_MSG_PRE_PREPARE, frame, frame_len);
 }
 
@@ -676,7 +704,8 @@ void void__pbft_try_batch(struct void_pbft *r, uint64_t now_ns, struct void_pbft
     }
     for (uint32_t guard = 0; guard < r->cfg.pipeline_max; guard++) {
         VOID_ASSERT(r->next_seq > r->last_executed);
-        if (r->next_seq - 1 - r->last_executed >= r->cfg.pipeline_max || r->next_seq > r->low + r->cfg.window) {
+        if (r->next_seq - 1 - r->last_executed >= r->cfg.pipeline_max ||
+            r->next_seq > r->low + r->cfg.window) {
             return;
         }
         uint64_t before = r->next_seq;
@@ -688,14 +717,19 @@ void void__pbft_try_batch(struct void_pbft *r, uint64_t now_ns, struct void_pbft
     void__pbft_arm_request_timer(r, out, 0);
 }
 
-void void__pbft_send_prepare(struct void_pbft *r, uint64_t now_ns, struct void__pbft_entry *e, struct void_pbft_out *out)
+void void__pbft_send_prepare(struct void_pbft *r,
+                             uint64_t now_ns,
+                             struct void__pbft_entry *e,
+                             struct void_pbft_out *out)
 {
     struct void_pbft_vote v = {.view = e->view, .seq = e->seq};
     memcpy(v.digest, e->digest, VOID_PBFT_DIGEST_SIZE);
     int len = void_pbft_vote_encode(&v, r->scratch, r->scratch_cap);
     const uint8_t *frame;
     size_t frame_len;
-    if (void__pbft_frame(r, now_ns, out, VOID_PBFT_TO_ALL, VOID_MSG_PREPARE, (size_t)len, &frame, &frame_len) != 0) {
+    if (void__pbft_frame(
+            r, now_ns, out, VOID_PBFT_TO_ALL, VOID_MSG_PREPARE, (size_t)len, &frame, &frame_len) !=
+        0) {
         return;
     }
     uint32_t self = r->cfg.self;
@@ -709,7 +743,10 @@ void void__pbft_send_prepare(struct void_pbft *r, uint64_t now_ns, struct void__
     void__pbft_send(r, out, VOID_PBFT_TO_ALL, VOID_MSG_PREPARE, frame, frame_len);
 }
 
-static void check_prepared(struct void_pbft *r, uint64_t now_ns, struct void__pbft_entry *e, struct void_pbft_out *out);
+static void check_prepared(struct void_pbft *r,
+                           uint64_t now_ns,
+                           struct void__pbft_entry *e,
+                           struct void_pbft_out *out);
 
 static void on_pre_prepare(struct void_pbft *r,
                            uint64_t now_ns,
@@ -770,7 +807,8 @@ static void on_pre_prepare(struct void_pbft *r,
         return;
     }
     if (!(e->used && e->seq == m.seq && e->view == m.view)) {
-        void__pbft_entry_reset(r, e, m.view, m.seq); /* votes that came early for it are kept otherwise */
+        void__pbft_entry_reset(
+            r, e, m.view, m.seq); /* votes that came early for it are kept otherwise */
     }
     void__pbft_entry_set_batch(e, buf, len, &m, digest);
     void__pbft_send_prepare(r, now_ns, e, out);
@@ -780,7 +818,10 @@ static void on_pre_prepare(struct void_pbft *r,
 
 /* ---- prepares and commits -------------------------------------------------- */
 
-static void check_prepared(struct void_pbft *r, uint64_t now_ns, struct void__pbft_entry *e, struct void_pbft_out *out)
+static void check_prepared(struct void_pbft *r,
+                           uint64_t now_ns,
+                           struct void__pbft_entry *e,
+                           struct void_pbft_out *out)
 {
     if (!e->have_batch || e->prepared || e->view != r->view || r->view_changing) {
         return;
@@ -795,7 +836,9 @@ static void check_prepared(struct void_pbft *r, uint64_t now_ns, struct void__pb
     int len = void_pbft_vote_encode(&v, r->scratch, r->scratch_cap);
     const uint8_t *frame;
     size_t frame_len;
-    if (void__pbft_frame(r, now_ns, out, VOID_PBFT_TO_ALL, VOID_MSG_COMMIT, (size_t)len, &frame, &frame_len) != 0) {
+    if (void__pbft_frame(
+            r, now_ns, out, VOID_PBFT_TO_ALL, VOID_MSG_COMMIT, (size_t)len, &frame, &frame_len) !=
+        0) {
         return;
     }
     e->sent_commit = 1;
@@ -809,14 +852,18 @@ static void check_prepared(struct void_pbft *r, uint64_t now_ns, struct void__pb
     void__pbft_check_committed(r, now_ns, e, out);
 }
 
-void void__pbft_check_committed(struct void_pbft *r, uint64_t now_ns, struct void__pbft_entry *e, struct void_pbft_out *out)
+void void__pbft_check_committed(struct void_pbft *r,
+                                uint64_t now_ns,
+                                struct void__pbft_entry *e,
+                                struct void_pbft_out *out)
 {
     if (!e->have_batch || e->committed) {
         return;
     }
     /* 2f+1 commits for (view, seq, digest) mean that at least f+1 honest
      * replicas prepared it, so every later view keeps it (TOCS'02 4.5). */
-    if (matching(e->commit_mask, &e->commit_digest[0][0], e->digest, UINT32_MAX) < void__pbft_commit_quorum(r)) {
+    if (matching(e->commit_mask, &e->commit_digest[0][0], e->digest, UINT32_MAX) <
+        void__pbft_commit_quorum(r)) {
         return;
     }
     e->committed = 1;
@@ -914,7 +961,10 @@ static void on_vote(struct void_pbft *r,
 
 static void take_checkpoint(struct void_pbft *r, uint64_t now_ns, struct void_pbft_out *out);
 
-static void execute_entry(struct void_pbft *r, uint64_t now_ns, struct void__pbft_entry *e, struct void_pbft_out *out)
+static void execute_entry(struct void_pbft *r,
+                          uint64_t now_ns,
+                          struct void__pbft_entry *e,
+                          struct void_pbft_out *out)
 {
     VOID_ASSERT(e->seq == r->last_executed + 1);
     VOID_ASSERT(e->committed && !e->executed);
@@ -929,7 +979,8 @@ static void execute_entry(struct void_pbft *r, uint64_t now_ns, struct void__pbf
         VOID_ASSERT(rc == 0); /* checked when the batch was accepted */
         off += used;
         size_t res_len = 0;
-        rc = void_sm_execute(&r->sm, q.client, q.reqno, q.op, q.op_len, result, sizeof(result), &res_len);
+        rc = void_sm_execute(
+            &r->sm, q.client, q.reqno, q.op, q.op_len, result, sizeof(result), &res_len);
         VOID_ASSERT(rc == 0);
         r->stats.requests_executed++;
         send_reply(r, now_ns, out, q.client, q.reqno, result, res_len);
@@ -937,7 +988,8 @@ static void execute_entry(struct void_pbft *r, uint64_t now_ns, struct void__pbf
     VOID_ASSERT(off == e->batch_len);
     e->executed = 1;
     r->last_executed = e->seq;
-    struct void_pbft_event *ev = event(r, out, VOID_PBFT_EVENT_COMMIT, void_hlc_now_at(&r->hlc, now_ns));
+    struct void_pbft_event *ev =
+        event(r, out, VOID_PBFT_EVENT_COMMIT, void_hlc_now_at(&r->hlc, now_ns));
     if (ev != NULL) {
         ev->view = e->view;
         ev->seq = e->seq;
@@ -954,7 +1006,8 @@ void void__pbft_execute_ready(struct void_pbft *r, uint64_t now_ns, struct void_
     for (uint32_t guard = 0; guard < r->cfg.window; guard++) {
         void_seq seq = r->last_executed + 1;
         struct void__pbft_entry *e = void__pbft_slot(r, seq);
-        if (!e->used || e->seq != seq || !e->committed || !e->have_batch || seq > r->low + r->cfg.window) {
+        if (!e->used || e->seq != seq || !e->committed || !e->have_batch ||
+            seq > r->low + r->cfg.window) {
             break;
         }
         execute_entry(r, now_ns, e, out);
@@ -996,7 +1049,11 @@ void void__pbft_gc(struct void_pbft *r)
 
 /* Checkpoint c has 2f+1 matching votes for digest d from the senders in
  * proof: it becomes the low watermark (TOCS'02 4.3). */
-static void make_stable(struct void_pbft *r, struct void__pbft_ckpt *c, const uint8_t *d, uint32_t proof, struct void_pbft_out *out)
+static void make_stable(struct void_pbft *r,
+                        struct void__pbft_ckpt *c,
+                        const uint8_t *d,
+                        uint32_t proof,
+                        struct void_pbft_out *out)
 {
     VOID_ASSERT(c->seq > r->low && c->seq <= r->last_executed);
     r->low = c->seq;
@@ -1025,7 +1082,10 @@ static void make_stable(struct void_pbft *r, struct void__pbft_ckpt *c, const ui
     }
 }
 
-static void check_stable(struct void_pbft *r, uint64_t now_ns, struct void__pbft_ckpt *c, struct void_pbft_out *out)
+static void check_stable(struct void_pbft *r,
+                         uint64_t now_ns,
+                         struct void__pbft_ckpt *c,
+                         struct void_pbft_out *out)
 {
     for (uint32_t i = 0; i < VOID_PBFT_N_MAX; i++) {
         if (!(c->mask & VOID__BIT(i))) {
@@ -1033,7 +1093,8 @@ static void check_stable(struct void_pbft *r, uint64_t now_ns, struct void__pbft
         }
         uint32_t proof = 0;
         for (uint32_t j = 0; j < VOID_PBFT_N_MAX; j++) {
-            if ((c->mask & VOID__BIT(j)) && memcmp(c->digest[j], c->digest[i], VOID_PBFT_DIGEST_SIZE) == 0) {
+            if ((c->mask & VOID__BIT(j)) &&
+                memcmp(c->digest[j], c->digest[i], VOID_PBFT_DIGEST_SIZE) == 0) {
                 proof |= VOID__BIT(j);
             }
         }
@@ -1063,7 +1124,14 @@ static void take_checkpoint(struct void_pbft *r, uint64_t now_ns, struct void_pb
     int len = void_pbft_checkpoint_encode(&m, r->scratch, r->scratch_cap);
     const uint8_t *frame;
     size_t frame_len;
-    if (void__pbft_frame(r, now_ns, out, VOID_PBFT_TO_ALL, VOID_MSG_CHECKPOINT, (size_t)len, &frame, &frame_len) != 0) {
+    if (void__pbft_frame(r,
+                         now_ns,
+                         out,
+                         VOID_PBFT_TO_ALL,
+                         VOID_MSG_CHECKPOINT,
+                         (size_t)len,
+                         &frame,
+                         &frame_len) != 0) {
         return;
     }
     struct void__pbft_ckpt *c = ckpt_slot(r, m.seq);
@@ -1117,11 +1185,8 @@ static void on_checkpoint(struct void_pbft *r,
 
 /* ---- receive -------------------------------------------------------------- */
 
-int void__pbft_frame_check(struct void_pbft *r,
-                           const uint8_t *frame,
-                           size_t len,
-                           uint8_t type,
-                           struct void_frame *fr)
+int void__pbft_frame_check(
+    struct void_pbft *r, const uint8_t *frame, size_t len, uint8_t type, struct void_frame *fr)
 {
     int rc = void_codec_decode(frame, len, fr);
     if (rc != 0) {
@@ -1135,29 +1200,39 @@ int void__pbft_frame_check(struct void_pbft *r,
     }
     if (r->cfg.verify_signatures) {
         r->stats.verifies++;
-        return void_keyring_verify(r->cfg.keyring, fr->sender, VOID_SIGN_DOMAIN_FRAME, frame,
-                                   len - VOID_SIGN_SIZE, fr->sig);
+        return void_keyring_verify(r->cfg.keyring,
+                                   fr->sender,
+                                   VOID_SIGN_DOMAIN_FRAME,
+                                   frame,
+                                   len - VOID_SIGN_SIZE,
+                                   fr->sig);
     }
     return 0;
 }
 
 /* Authenticates a frame from the network and merges its clock; returns 0 if
  * it may be acted on. */
-static int admit(struct void_pbft *r, uint64_t now_ns, const uint8_t *buf, size_t len, struct void_frame *fr)
+static int
+admit(struct void_pbft *r, uint64_t now_ns, const uint8_t *buf, size_t len, struct void_frame *fr)
 {
     if (void_codec_decode(buf, len, fr) != 0 || fr->body_len < 8) {
         r->stats.rx_malformed++;
         return -1;
     }
     int from_client = fr->type == VOID_MSG_REQUEST;
-    if ((from_client && fr->sender < r->cfg.n) || (!from_client && (fr->sender >= r->cfg.n || fr->sender == r->cfg.self)) ||
+    if ((from_client && fr->sender < r->cfg.n) ||
+        (!from_client && (fr->sender >= r->cfg.n || fr->sender == r->cfg.self)) ||
         void_keyring_get(r->cfg.keyring, fr->sender) == NULL) {
         r->stats.rx_unknown_sender++;
         return -1;
     }
     if (r->cfg.verify_signatures) {
         r->stats.verifies++;
-        if (void_keyring_verify(r->cfg.keyring, fr->sender, VOID_SIGN_DOMAIN_FRAME, buf, len - VOID_SIGN_SIZE,
+        if (void_keyring_verify(r->cfg.keyring,
+                                fr->sender,
+                                VOID_SIGN_DOMAIN_FRAME,
+                                buf,
+                                len - VOID_SIGN_SIZE,
                                 fr->sig) != 0) {
             r->stats.rx_bad_sig++;
             return -1;
@@ -1260,10 +1335,15 @@ static void retransmit(struct void_pbft *r, uint64_t now_ns, struct void_pbft_ou
         gap |= e->committed;
         if (is_primary(r) && e->have_batch && e->pp_len > 0 &&
             void__get64(e->pp_frame + VOID_CODEC_HEADER_SIZE + 8) == r->view) {
-            void__pbft_send_copy(r, out, VOID_PBFT_TO_ALL, VOID_MSG_PRE_PREPARE, e->pp_frame, e->pp_len);
+            void__pbft_send_copy(
+                r, out, VOID_PBFT_TO_ALL, VOID_MSG_PRE_PREPARE, e->pp_frame, e->pp_len);
         }
         if (e->sent_prepare && (e->prepare_mask & VOID__BIT(r->cfg.self))) {
-            void__pbft_send_copy(r, out, VOID_PBFT_TO_ALL, VOID_MSG_PREPARE, e->prepare_frame[r->cfg.self],
+            void__pbft_send_copy(r,
+                                 out,
+                                 VOID_PBFT_TO_ALL,
+                                 VOID_MSG_PREPARE,
+                                 e->prepare_frame[r->cfg.self],
                                  e->prepare_len[r->cfg.self]);
         }
         if (e->sent_commit) {
@@ -1276,7 +1356,11 @@ static void retransmit(struct void_pbft *r, uint64_t now_ns, struct void_pbft_ou
     for (uint32_t i = 0; i < VOID_PBFT_CKPT_SLOTS; i++) {
         struct void__pbft_ckpt *c = &r->ckpt[i];
         if (c->seq > r->low && (c->mask & VOID__BIT(r->cfg.self))) {
-            void__pbft_send_copy(r, out, VOID_PBFT_TO_ALL, VOID_MSG_CHECKPOINT, c->frame[r->cfg.self],
+            void__pbft_send_copy(r,
+                                 out,
+                                 VOID_PBFT_TO_ALL,
+                                 VOID_MSG_CHECKPOINT,
+                                 c->frame[r->cfg.self],
                                  c->frame_len[r->cfg.self]);
         }
     }
@@ -1288,7 +1372,10 @@ static void retransmit(struct void_pbft *r, uint64_t now_ns, struct void_pbft_ou
     r->tick_mark = r->last_executed;
 }
 
-int void_pbft_step_timer(struct void_pbft *r, uint64_t now_ns, enum void_pbft_timer timer, struct void_pbft_out *out)
+int void_pbft_step_timer(struct void_pbft *r,
+                         uint64_t now_ns,
+                         enum void_pbft_timer timer,
+                         struct void_pbft_out *out)
 {
     VOID_ASSERT(r != NULL && out != NULL);
     VOID_ASSERT(r->started);
@@ -1304,6 +1391,7 @@ int void_pbft_step_timer(struct void_pbft *r, uint64_t now_ns, enum void_pbft_ti
         }
         break;
     case VOID_PBFT_TIMER_VIEW_CHANGE:
+        r->vc_timer_armed = 0;
         if (r->view_changing) {
             void__pbft_start_view_change(r, now_ns, r->view + 1, out);
         }

@@ -16,8 +16,8 @@ int void_pbft_client_init(struct void_pbft_client *c, const struct void_pbft_cli
 {
     VOID_ASSERT(c != NULL && config != NULL);
     memset(c, 0, sizeof(*c));
-    if (config->n == 0 || config->n > VOID_PBFT_N_MAX || config->keyring == NULL || config->keypair == NULL ||
-        config->id < config->n) {
+    if (config->n == 0 || config->n > VOID_PBFT_N_MAX || config->keyring == NULL ||
+        config->keypair == NULL || config->id < config->n) {
         return VOID_EINVAL;
     }
     c->cfg = *config;
@@ -68,14 +68,15 @@ static void emit_event(struct void_pbft_client *c,
 
 /* Sends the request frame to one replica or all, as a fresh send event
  * (re-signed: the HLC and event in the envelope change each time). */
-static int send_request(struct void_pbft_client *c, uint64_t now_ns, uint32_t to, struct void_pbft_out *out)
+static int
+send_request(struct void_pbft_client *c, uint64_t now_ns, uint32_t to, struct void_pbft_out *out)
 {
     uint8_t body[8 + VOID_PBFT_REQUEST_RECORD_MAX];
     struct void_hlc_ts ts = void_hlc_now_at(&c->hlc, now_ns);
     emit_event(c, out, VOID_PBFT_EVENT_SEND, VOID_MSG_REQUEST, ts, to, 0);
     void__put64(body, c->event_seq);
-    int len = void_pbft_request_encode(c->cfg.id, c->reqno, c->op, c->op_len, c->cfg.keypair, body + 8,
-                                       sizeof(body) - 8);
+    int len = void_pbft_request_encode(
+        c->cfg.id, c->reqno, c->op, c->op_len, c->cfg.keypair, body + 8, sizeof(body) - 8);
     VOID_ASSERT(len > 0);
     struct void_frame fr = {.type = VOID_MSG_REQUEST,
                             .sender = c->cfg.id,
@@ -178,9 +179,12 @@ int void_pbft_client_step_receive(struct void_pbft_client *c,
         c->stats.rx_unknown_sender++;
         return 0;
     }
-    if (c->cfg.verify_signatures &&
-        void_keyring_verify(c->cfg.keyring, fr.sender, VOID_SIGN_DOMAIN_FRAME, frame, len - VOID_SIGN_SIZE,
-                            fr.sig) != 0) {
+    if (c->cfg.verify_signatures && void_keyring_verify(c->cfg.keyring,
+                                                        fr.sender,
+                                                        VOID_SIGN_DOMAIN_FRAME,
+                                                        frame,
+                                                        len - VOID_SIGN_SIZE,
+                                                        fr.sig) != 0) {
         c->stats.rx_bad_sig++;
         return 0;
     }
@@ -206,7 +210,9 @@ int void_pbft_client_step_receive(struct void_pbft_client *c,
     return out->overflow ? VOID_EFULL : 1;
 }
 
-int void_pbft_client_step_timer(struct void_pbft_client *c, uint64_t now_ns, struct void_pbft_out *out)
+int void_pbft_client_step_timer(struct void_pbft_client *c,
+                                uint64_t now_ns,
+                                struct void_pbft_out *out)
 {
     VOID_ASSERT(c != NULL && out != NULL);
     if (!c->busy) {
@@ -214,8 +220,9 @@ int void_pbft_client_step_timer(struct void_pbft_client *c, uint64_t now_ns, str
     }
     c->stats.retries++;
     int rc = send_request(c, now_ns, VOID_PBFT_TO_ALL, out);
-    c->timeout_ns = c->timeout_ns * 2 < VOID_PBFT_CLIENT_TIMEOUT_NS_MAX ? c->timeout_ns * 2
-                                                                         : VOID_PBFT_CLIENT_TIMEOUT_NS_MAX;
+    c->timeout_ns = c->timeout_ns * 2 < VOID_PBFT_CLIENT_TIMEOUT_NS_MAX
+                        ? c->timeout_ns * 2
+                        : VOID_PBFT_CLIENT_TIMEOUT_NS_MAX;
     set_timer(out, VOID_PBFT_EFFECT_TIMER_SET, c->timeout_ns);
     return rc != 0 || out->overflow ? VOID_EFULL : 0;
 }

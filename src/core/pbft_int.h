@@ -43,7 +43,10 @@ uint32_t void__popcount(uint32_t x);
 struct void__pbft_entry *void__pbft_slot(struct void_pbft *r, void_seq seq);
 /* Starts collecting for (view, seq) in e. If e held a prepared certificate
  * of an older view for the same seq, it is kept as e's pc_* certificate. */
-void void__pbft_entry_reset(struct void_pbft *r, struct void__pbft_entry *e, void_view view, void_seq seq);
+void void__pbft_entry_reset(struct void_pbft *r,
+                            struct void__pbft_entry *e,
+                            void_view view,
+                            void_seq seq);
 
 /* Effects. void__pbft_frame signs body (r->scratch[0..body_len), whose
  * first 8 bytes it fills with the send event) into a frame in the out arena
@@ -76,26 +79,24 @@ void void__pbft_send_body(struct void_pbft *r,
                           uint32_t to,
                           uint8_t type,
                           size_t body_len);
-uint8_t *void__pbft_persist(struct void_pbft *r,
-                            struct void_pbft_out *out,
-                            uint8_t kind,
-                            uint64_t key,
-                            size_t len);
-void void__pbft_timer_set(struct void_pbft *r, struct void_pbft_out *out, uint8_t timer, uint64_t delay_ns);
+uint8_t *void__pbft_persist(
+    struct void_pbft *r, struct void_pbft_out *out, uint8_t kind, uint64_t key, size_t len);
+void void__pbft_timer_set(struct void_pbft *r,
+                          struct void_pbft_out *out,
+                          uint8_t timer,
+                          uint64_t delay_ns);
 void void__pbft_timer_cancel(struct void_pbft *r, struct void_pbft_out *out, uint8_t timer);
 void void__pbft_arm_request_timer(struct void_pbft *r, struct void_pbft_out *out, int restart);
 
 /* Checks a frame embedded in a certificate: decodes it, checks its type,
  * that the sender is a replica and (if configured) its signature. Returns 0
  * or a VOID_E* code. */
-int void__pbft_frame_check(struct void_pbft *r,
-                           const uint8_t *frame,
-                           size_t len,
-                           uint8_t type,
-                           struct void_frame *fr);
+int void__pbft_frame_check(
+    struct void_pbft *r, const uint8_t *frame, size_t len, uint8_t type, struct void_frame *fr);
 /* Checks the structure of a batch (and the client signatures if verify_sigs):
  * 0, VOID_ETRUNCATED/VOID_EBAD_* (malformed), VOID_EBAD_SIG, VOID_EUNKNOWN_SENDER. */
-int void__pbft_batch_check(struct void_pbft *r, const uint8_t *batch, uint32_t len, uint16_t count, int verify_sigs);
+int void__pbft_batch_check(
+    struct void_pbft *r, const uint8_t *batch, uint32_t len, uint16_t count, int verify_sigs);
 /* Checks that a pre-prepare frame carries a batch with the given digest and
  * sets the batch location. 0 or a VOID_E* code. */
 int void__pbft_carrier_check(struct void_pbft *r,
@@ -119,8 +120,14 @@ int void__pbft_ckpt_proof_count(struct void_pbft *r,
                                 void_seq seq,
                                 const uint8_t digest[VOID_PBFT_DIGEST_SIZE]);
 
-void void__pbft_send_prepare(struct void_pbft *r, uint64_t now_ns, struct void__pbft_entry *e, struct void_pbft_out *out);
-void void__pbft_check_committed(struct void_pbft *r, uint64_t now_ns, struct void__pbft_entry *e, struct void_pbft_out *out);
+void void__pbft_send_prepare(struct void_pbft *r,
+                             uint64_t now_ns,
+                             struct void__pbft_entry *e,
+                             struct void_pbft_out *out);
+void void__pbft_check_committed(struct void_pbft *r,
+                                uint64_t now_ns,
+                                struct void__pbft_entry *e,
+                                struct void_pbft_out *out);
 void void__pbft_execute_ready(struct void_pbft *r, uint64_t now_ns, struct void_pbft_out *out);
 void void__pbft_try_batch(struct void_pbft *r, uint64_t now_ns, struct void_pbft_out *out);
 void void__pbft_gc(struct void_pbft *r);
@@ -128,7 +135,10 @@ void void__pbft_pending_prune(struct void_pbft *r);
 int void__pbft_has_work(const struct void_pbft *r);
 
 /* pbft_view.c */
-void void__pbft_start_view_change(struct void_pbft *r, uint64_t now_ns, void_view view, struct void_pbft_out *out);
+void void__pbft_start_view_change(struct void_pbft *r,
+                                  uint64_t now_ns,
+                                  void_view view,
+                                  struct void_pbft_out *out);
 void void__pbft_on_view_change(struct void_pbft *r,
                                uint64_t now_ns,
                                const uint8_t *buf,
@@ -145,13 +155,21 @@ void void__pbft_resend_view_change(struct void_pbft *r, struct void_pbft_out *ou
 size_t void__pbft_vc_frame_max(uint32_t window);
 
 /* pbft_state.c */
-void void__pbft_fetch_state(struct void_pbft *r, uint64_t now_ns, struct void_pbft_out *out, int force);
+void void__pbft_fetch_state(struct void_pbft *r,
+                            uint64_t now_ns,
+                            struct void_pbft_out *out,
+                            int force);
 void void__pbft_on_fetch_state(struct void_pbft *r,
                                uint64_t now_ns,
                                const struct void_frame *fr,
                                struct void_pbft_out *out);
-void void__pbft_on_state(struct void_pbft *r, uint64_t now_ns, const struct void_frame *fr, struct void_pbft_out *out);
-void void__pbft_persist_entry(struct void_pbft *r, const struct void__pbft_entry *e, struct void_pbft_out *out);
+void void__pbft_on_state(struct void_pbft *r,
+                         uint64_t now_ns,
+                         const struct void_frame *fr,
+                         struct void_pbft_out *out);
+void void__pbft_persist_entry(struct void_pbft *r,
+                              const struct void__pbft_entry *e,
+                              struct void_pbft_out *out);
 void void__pbft_persist_view(struct void_pbft *r, struct void_pbft_out *out);
 void void__pbft_persist_checkpoint(struct void_pbft *r, struct void_pbft_out *out);
 

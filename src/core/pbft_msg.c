@@ -7,9 +7,9 @@
  */
 #include "void/pbft_msg.h"
 
+#include "core/pbft_int.h"
 #include "void/assert.h"
 #include "void/error.h"
-#include "core/pbft_int.h"
 
 #include <sodium.h>
 #include <string.h>
@@ -113,7 +113,10 @@ int void_pbft_request_encode(uint32_t client,
     return (int)(signed_len + VOID_SIGN_SIZE);
 }
 
-int void_pbft_request_decode(const uint8_t *buf, size_t len, struct void_pbft_request *req, size_t *consumed)
+int void_pbft_request_decode(const uint8_t *buf,
+                             size_t len,
+                             struct void_pbft_request *req,
+                             size_t *consumed)
 {
     VOID_ASSERT(buf != NULL && req != NULL && consumed != NULL);
     memset(req, 0, sizeof(*req));
@@ -142,8 +145,12 @@ int void_pbft_request_verify(const struct void_pbft_request *req, const struct v
 {
     VOID_ASSERT(req != NULL && ring != NULL);
     VOID_ASSERT(req->record_len == VOID_PBFT_REQUEST_HEAD + (size_t)req->op_len + VOID_SIGN_SIZE);
-    return void_keyring_verify(ring, req->client, VOID_SIGN_DOMAIN_CLIENT, req->record,
-                               req->record_len - VOID_SIGN_SIZE, req->sig);
+    return void_keyring_verify(ring,
+                               req->client,
+                               VOID_SIGN_DOMAIN_CLIENT,
+                               req->record,
+                               req->record_len - VOID_SIGN_SIZE,
+                               req->sig);
 }
 
 void void_pbft_batch_digest(struct void_hlc_ts hlc,

@@ -39,7 +39,9 @@ void void__pbft_persist_view(struct void_pbft *r, struct void_pbft_out *out)
     }
 }
 
-void void__pbft_persist_entry(struct void_pbft *r, const struct void__pbft_entry *e, struct void_pbft_out *out)
+void void__pbft_persist_entry(struct void_pbft *r,
+                              const struct void__pbft_entry *e,
+                              struct void_pbft_out *out)
 {
     VOID_ASSERT(e->used && e->have_batch);
     size_t len = 8 + 8 + VOID_PBFT_DIGEST_SIZE + 1 + 4 + e->pp_len + 2;
@@ -62,7 +64,8 @@ void void__pbft_persist_entry(struct void_pbft *r, const struct void__pbft_entry
     void__put64(p, e->view);
     void__put64(p + 8, e->seq);
     memcpy(p + 16, e->digest, VOID_PBFT_DIGEST_SIZE);
-    p[48] = (uint8_t)((e->sent_prepare ? ENTRY_FLAG_SENT_PREPARE : 0) | (e->prepared ? ENTRY_FLAG_PREPARED : 0));
+    p[48] = (uint8_t)((e->sent_prepare ? ENTRY_FLAG_SENT_PREPARE : 0) |
+                      (e->prepared ? ENTRY_FLAG_PREPARED : 0));
     void__put32(p + 49, e->pp_len);
     memcpy(p + 53, e->pp_frame, e->pp_len);
     size_t off = 53 + (size_t)e->pp_len;
@@ -162,14 +165,18 @@ static int ckpt_parse(struct void__reader *rd, struct ckpt_part *c)
 
 /* Replaces our state with checkpoint c (already authenticated). Returns 0 or
  * VOID_ECORRUPT when the bytes do not hash to the digest or do not decode. */
-static int install_checkpoint(struct void_pbft *r, const struct ckpt_part *c, struct void_pbft_out *out, int persist)
+static int install_checkpoint(struct void_pbft *r,
+                              const struct ckpt_part *c,
+                              struct void_pbft_out *out,
+                              int persist)
 {
     uint8_t d[VOID_PBFT_DIGEST_SIZE];
     if (c->snap_len > r->snapshot_cap || c->nproof > VOID_PBFT_N_MAX) {
         return VOID_ECORRUPT;
     }
     crypto_hash_sha256(d, c->snap, c->snap_len);
-    if (memcmp(d, c->digest, VOID_PBFT_DIGEST_SIZE) != 0 || void_sm_snapshot_decode(&r->sm, c->snap, c->snap_len) != 0) {
+    if (memcmp(d, c->digest, VOID_PBFT_DIGEST_SIZE) != 0 ||
+        void_sm_snapshot_decode(&r->sm, c->snap, c->snap_len) != 0) {
         return VOID_ECORRUPT;
     }
     r->low = c->seq;
@@ -199,7 +206,10 @@ static int install_checkpoint(struct void_pbft *r, const struct ckpt_part *c, st
 
 /* ---- FETCH_STATE / STATE ------------------------------------------------------ */
 
-void void__pbft_fetch_state(struct void_pbft *r, uint64_t now_ns, struct void_pbft_out *out, int force)
+void void__pbft_fetch_state(struct void_pbft *r,
+                            uint64_t now_ns,
+                            struct void_pbft_out *out,
+                            int force)
 {
     if (!force && r->last_fetch_ns != 0 && now_ns - r->last_fetch_ns < r->cfg.retransmit_ns) {
         return;
@@ -237,7 +247,10 @@ static size_t put_committed(struct void_pbft *r, const struct void__pbft_entry *
     return off;
 }
 
-void void__pbft_on_fetch_state(struct void_pbft *r, uint64_t now_ns, const struct void_frame *fr, struct void_pbft_out *out)
+void void__pbft_on_fetch_state(struct void_pbft *r,
+                               uint64_t now_ns,
+                               const struct void_frame *fr,
+                               struct void_pbft_out *out)
 {
     if (fr->body_len != 24) {
         r->stats.rx_malformed++;
@@ -250,7 +263,8 @@ void void__pbft_on_fetch_state(struct void_pbft *r, uint64_t now_ns, const struc
     }
     uint8_t *b = r->scratch;
     size_t off = 8;
-    int with_ckpt = theirs < r->low && r->snapshot_seq == r->low && r->stable_proof_count >= void__pbft_quorum(r);
+    int with_ckpt = theirs < r->low && r->snapshot_seq == r->low &&
+                    r->stable_proof_count >= void__pbft_quorum(r);
     if (with_ckpt) {
         off += put_checkpoint(r, b + off);
     } else {
@@ -264,7 +278,8 @@ void void__pbft_on_fetch_state(struct void_pbft *r, uint64_t now_ns, const struc
     for (void_seq seq = from + 1; seq <= r->last_executed; seq++) {
         const struct void__pbft_entry *e = void__pbft_slot(r, seq);
         if (!e->used || e->seq != seq || !e->executed ||
-            off + 54 + e->pp_len + VOID_PBFT_N_MAX * (2 + VOID_PBFT_SMALL_FRAME_MAX) > r->scratch_cap) {
+            off + 54 + e->pp_len + VOID_PBFT_N_MAX * (2 + VOID_PBFT_SMALL_FRAME_MAX) >
+                r->scratch_cap) {
             break;
         }
         off += put_committed(r, e, b + off);
@@ -294,9 +309,10 @@ static uint32_t commit_cert(struct void_pbft *r,
         if (rd->err != 0) {
             return 0;
         }
-        if (flen <= VOID_PBFT_SMALL_FRAME_MAX && void__pbft_frame_check(r, f, flen, VOID_MSG_COMMIT, &fr) == 0 &&
-            void_pbft_vote_decode(fr.body, fr.body_len, &v) == 0 && v.view == view && v.seq == seq &&
-            memcmp(v.digest, digest, VOID_PBFT_DIGEST_SIZE) == 0) {
+        if (flen <= VOID_PBFT_SMALL_FRAME_MAX &&
+            void__pbft_frame_check(r, f, flen, VOID_MSG_COMMIT, &fr) == 0 &&
+            void_pbft_vote_decode(fr.body, fr.body_len, &v) == 0 && v.view == view &&
+            v.seq == seq && memcmp(v.digest, digest, VOID_PBFT_DIGEST_SIZE) == 0) {
             mask |= VOID__BIT(fr.sender);
             frames[fr.sender] = f;
             lens[fr.sender] = flen;
@@ -308,7 +324,10 @@ static uint32_t commit_cert(struct void_pbft *r,
 /* Installs the batches of a STATE message that we lack, each with the commit
  * certificate that lets us execute it: 2f+1 commits signed by distinct
  * replicas for its (view, seq, digest). */
-static void state_entries(struct void_pbft *r, uint64_t now_ns, struct void__reader *rd, struct void_pbft_out *out)
+static void state_entries(struct void_pbft *r,
+                          uint64_t now_ns,
+                          struct void__reader *rd,
+                          struct void_pbft_out *out)
 {
     uint16_t n = void__take16(rd);
     for (uint16_t i = 0; i < n; i++) {
@@ -320,17 +339,20 @@ static void state_entries(struct void_pbft *r, uint64_t now_ns, struct void__rea
         uint16_t ncommit = void__take16(rd);
         const uint8_t *frames[VOID_PBFT_N_MAX];
         uint16_t lens[VOID_PBFT_N_MAX];
-        uint32_t mask = rd->err == 0 ? commit_cert(r, rd, ncommit, view, seq, digest, frames, lens) : 0;
+        uint32_t mask =
+            rd->err == 0 ? commit_cert(r, rd, ncommit, view, seq, digest, frames, lens) : 0;
         if (rd->err != 0) {
             r->stats.rx_malformed++;
             return;
         }
         struct void__pbft_entry *e = void__pbft_slot(r, seq);
-        if (seq <= r->last_executed || seq > r->low + r->cfg.window || (e->used && e->seq == seq && e->committed)) {
+        if (seq <= r->last_executed || seq > r->low + r->cfg.window ||
+            (e->used && e->seq == seq && e->committed)) {
             continue;
         }
         struct void_pbft_pre_prepare m;
-        if (pp_len > VOID_PBFT_PP_FRAME_MAX || void__pbft_carrier_check(r, pp, pp_len, digest, &m) != 0) {
+        if (pp_len > VOID_PBFT_PP_FRAME_MAX ||
+            void__pbft_carrier_check(r, pp, pp_len, digest, &m) != 0) {
             r->stats.rx_bad_digest++;
             return;
         }
@@ -354,7 +376,10 @@ static void state_entries(struct void_pbft *r, uint64_t now_ns, struct void__rea
     }
 }
 
-void void__pbft_on_state(struct void_pbft *r, uint64_t now_ns, const struct void_frame *fr, struct void_pbft_out *out)
+void void__pbft_on_state(struct void_pbft *r,
+                         uint64_t now_ns,
+                         const struct void_frame *fr,
+                         struct void_pbft_out *out)
 {
     struct void__reader rd = {fr->body + 8, fr->body_len - 8, 0};
     struct ckpt_part c;
@@ -378,7 +403,8 @@ void void__pbft_on_state(struct void_pbft *r, uint64_t now_ns, const struct void
             return;
         }
         int rc = install_checkpoint(r, &c, out, 1);
-        VOID_ASSERT(rc == 0); /* certified bytes that do not decode: replicas disagree on capacities */
+        VOID_ASSERT(rc ==
+                    0); /* certified bytes that do not decode: replicas disagree on capacities */
         r->stats.state_transfers++;
     }
     state_entries(r, now_ns, &rd, out);
@@ -391,7 +417,8 @@ void void__pbft_on_state(struct void_pbft *r, uint64_t now_ns, const struct void
 /* ---- recovery ---------------------------------------------------------------- */
 
 /* Restores the certificate an ENTRY record kept from an earlier view. */
-static int recover_certificate(struct void_pbft *r, struct void__pbft_entry *e, struct void__reader *rd)
+static int
+recover_certificate(struct void_pbft *r, struct void__pbft_entry *e, struct void__reader *rd)
 {
     e->pc_view = void__take64(rd);
     const uint8_t *digest = void__take(rd, VOID_PBFT_DIGEST_SIZE);
@@ -430,7 +457,8 @@ static int recover_entry(struct void_pbft *r, const uint8_t *data, size_t len)
     const uint8_t *pp = void__take(&rd, pp_len);
     uint16_t n = void__take16(&rd);
     struct void_pbft_pre_prepare m;
-    if (rd.err != 0 || pp_len > VOID_PBFT_PP_FRAME_MAX || void__pbft_carrier_check(r, pp, pp_len, digest, &m) != 0) {
+    if (rd.err != 0 || pp_len > VOID_PBFT_PP_FRAME_MAX ||
+        void__pbft_carrier_check(r, pp, pp_len, digest, &m) != 0) {
         return VOID_ECORRUPT;
     }
     if (seq <= r->low || seq > r->low + r->cfg.window) {
@@ -453,7 +481,8 @@ static int recover_entry(struct void_pbft *r, const uint8_t *data, size_t len)
         struct void_frame fr;
         struct void_pbft_vote v;
         if (rd.err != 0 || void__pbft_frame_check(r, f, flen, VOID_MSG_PREPARE, &fr) != 0 ||
-            void_pbft_vote_decode(fr.body, fr.body_len, &v) != 0 || flen > VOID_PBFT_SMALL_FRAME_MAX) {
+            void_pbft_vote_decode(fr.body, fr.body_len, &v) != 0 ||
+            flen > VOID_PBFT_SMALL_FRAME_MAX) {
             return VOID_ECORRUPT;
         }
         e->prepare_mask |= VOID__BIT(fr.sender);

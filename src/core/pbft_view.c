@@ -25,7 +25,7 @@
 #include <sodium.h>
 #include <string.h>
 
-#define VC_HEAD (8 + 8 + 8 + VOID_PBFT_DIGEST_SIZE + 2)
+#define VC_HEAD       (8 + 8 + 8 + VOID_PBFT_DIGEST_SIZE + 2)
 #define VC_ENTRY_HEAD (8 + 8 + VOID_PBFT_DIGEST_SIZE + 4)
 
 size_t void__pbft_vc_frame_max(uint32_t window)
@@ -180,8 +180,9 @@ static uint32_t count_prepares(struct void_pbft *r, const struct vc_entry *e)
         VOID_ASSERT(rd.err == 0); /* the list was walked by vc_parse */
         struct void_frame fr;
         struct void_pbft_vote v;
-        if (void__pbft_frame_check(r, f, flen, VOID_MSG_PREPARE, &fr) == 0 && fr.sender != primary &&
-            void_pbft_vote_decode(fr.body, fr.body_len, &v) == 0 && v.view == e->view && v.seq == e->seq &&
+        if (void__pbft_frame_check(r, f, flen, VOID_MSG_PREPARE, &fr) == 0 &&
+            fr.sender != primary && void_pbft_vote_decode(fr.body, fr.body_len, &v) == 0 &&
+            v.view == e->view && v.seq == e->seq &&
             memcmp(v.digest, e->digest, VOID_PBFT_DIGEST_SIZE) == 0) {
             mask |= VOID__BIT(fr.sender);
         }
@@ -199,7 +200,8 @@ static int vc_validate(struct void_pbft *r, const struct vc_msg *m)
         if (memcmp(m->low_digest, r->genesis_digest, VOID_PBFT_DIGEST_SIZE) != 0) {
             return VOID_EBAD_FIELD;
         }
-    } else if (void__pbft_ckpt_proof_count(r, m->proofs, m->proofs_len, m->nproof, m->low, m->low_digest) <
+    } else if (void__pbft_ckpt_proof_count(
+                   r, m->proofs, m->proofs_len, m->nproof, m->low, m->low_digest) <
                (int)void__pbft_quorum(r)) {
         return VOID_EBAD_SIG;
     }
@@ -281,7 +283,11 @@ static void compute_o(struct void_pbft *r, const uint32_t *ids, uint32_t nids, s
     }
 }
 
-static void install_new_view(struct void_pbft *r, uint64_t now_ns, void_view view, const struct o_set *o, struct void_pbft_out *out)
+static void install_new_view(struct void_pbft *r,
+                             uint64_t now_ns,
+                             void_view view,
+                             const struct o_set *o,
+                             struct void_pbft_out *out)
 {
     VOID_ASSERT(view >= r->view);
     r->view = view;
@@ -291,6 +297,7 @@ static void install_new_view(struct void_pbft *r, uint64_t now_ns, void_view vie
     r->stats.view_changes++;
     void__pbft_persist_view(r, out);
     void__pbft_timer_cancel(r, out, VOID_PBFT_TIMER_VIEW_CHANGE);
+    r->vc_timer_armed = 0;
     for (uint32_t i = 0; i < r->pending_count; i++) {
         r->pending[i].batched = 0;
     }
@@ -365,7 +372,8 @@ static void check_new_view(struct void_pbft *r, uint64_t now_ns, struct void_pbf
     }
     const uint8_t *frame;
     size_t len;
-    if (void__pbft_frame(r, now_ns, out, VOID_PBFT_TO_ALL, VOID_MSG_NEW_VIEW, off, &frame, &len) != 0) {
+    if (void__pbft_frame(r, now_ns, out, VOID_PBFT_TO_ALL, VOID_MSG_NEW_VIEW, off, &frame, &len) !=
+        0) {
         return;
     }
     VOID_ASSERT(len <= VOID_PBFT_NV_FRAME_MAX);
@@ -383,7 +391,8 @@ static void try_install_new_view(struct void_pbft *r, uint64_t now_ns, struct vo
     if (r->nv_len == 0 || r->nv_installed) {
         return;
     }
-    struct void__reader rd = {r->nv_frame + VOID_CODEC_HEADER_SIZE, r->nv_len - VOID_PBFT_FRAME_OVERHEAD, 0};
+    struct void__reader rd = {
+        r->nv_frame + VOID_CODEC_HEADER_SIZE, r->nv_len - VOID_PBFT_FRAME_OVERHEAD, 0};
     void__take64(&rd);
     void_view view = void__take64(&rd);
     uint16_t nvc = void__take16(&rd);
@@ -408,7 +417,8 @@ static void try_install_new_view(struct void_pbft *r, uint64_t now_ns, struct vo
     struct o_set *o = &o_set;
     void_seq min_s = void__take64(&rd);
     uint16_t no = void__take16(&rd);
-    int ok = rd.err == 0 && nvc <= VOID_PBFT_N_MAX && void__popcount(mask) == nvc && nvc >= void__pbft_quorum(r);
+    int ok = rd.err == 0 && nvc <= VOID_PBFT_N_MAX && void__popcount(mask) == nvc &&
+             nvc >= void__pbft_quorum(r);
     if (ok) {
         compute_o(r, ids, nvc, o);
         ok = o->min_s == min_s && o->max_s - o->min_s == no;
@@ -416,7 +426,8 @@ static void try_install_new_view(struct void_pbft *r, uint64_t now_ns, struct vo
     for (uint16_t k = 0; ok && k < no; k++) {
         void_seq seq = void__take64(&rd);
         const uint8_t *d = void__take(&rd, VOID_PBFT_DIGEST_SIZE);
-        ok = rd.err == 0 && seq == min_s + 1 + k && memcmp(d, o->digest[k], VOID_PBFT_DIGEST_SIZE) == 0;
+        ok = rd.err == 0 && seq == min_s + 1 + k &&
+             memcmp(d, o->digest[k], VOID_PBFT_DIGEST_SIZE) == 0;
     }
     if (!ok || rd.left != 0) {
         r->stats.rx_bad_certificate++;
@@ -483,7 +494,8 @@ static size_t put_prepared(struct void_pbft *r, const struct void__pbft_entry *e
         frames[n] = e->pc_prepare_frame[n];
         lens[n] = e->pc_prepare_len[n];
     }
-    return put_cert(p, e->pc_view, e->seq, e->pc_digest, e->pc_pp_frame, e->pc_pp_len, n, frames, lens);
+    return put_cert(
+        p, e->pc_view, e->seq, e->pc_digest, e->pc_pp_frame, e->pc_pp_len, n, frames, lens);
 }
 
 static size_t build_view_change(struct void_pbft *r)
@@ -520,7 +532,12 @@ static size_t build_view_change(struct void_pbft *r)
 }
 
 /* Stores a view change (frame borrowed) as the latest from sender. */
-static void vc_store(struct void_pbft *r, uint32_t sender, void_view view, const uint8_t *frame, size_t len, const uint8_t *digest)
+static void vc_store(struct void_pbft *r,
+                     uint32_t sender,
+                     void_view view,
+                     const uint8_t *frame,
+                     size_t len,
+                     const uint8_t *digest)
 {
     struct void__pbft_vc *vc = &r->vc[sender];
     VOID_ASSERT(len <= r->vc_frame_max);
@@ -530,7 +547,36 @@ static void vc_store(struct void_pbft *r, uint32_t sender, void_view view, const
     memcpy(vc->digest, digest, VOID_PBFT_DIGEST_SIZE);
 }
 
-void void__pbft_start_view_change(struct void_pbft *r, uint64_t now_ns, void_view view, struct void_pbft_out *out)
+/* The NEW-VIEW timer runs only once 2f+1 view changes for our view (or
+ * later ones) are in
+ * (TOCS'02 4.5.2): before that, the new primary cannot be blamed, and a
+ * replica that timed out alone must not race ahead of the others (it waits,
+ * and joins them when f+1 of them are in a higher view). The timeout doubles
+ * with each failed view. */
+static void arm_view_change_timer(struct void_pbft *r, struct void_pbft_out *out)
+{
+    if (!r->view_changing || r->vc_timer_armed) {
+        return;
+    }
+    /* A view change for a higher view also gives up on ours. */
+    uint32_t count = 0;
+    for (uint32_t i = 0; i < r->cfg.n; i++) {
+        count += r->vc[i].len > 0 && r->vc[i].view >= r->view;
+    }
+    if (count < void__pbft_quorum(r)) {
+        return;
+    }
+    VOID_ASSERT(r->vc_attempts >= 1);
+    uint32_t shift = r->vc_attempts - 1 < 10 ? r->vc_attempts - 1 : 10;
+    void__pbft_timer_set(
+        r, out, VOID_PBFT_TIMER_VIEW_CHANGE, r->cfg.view_change_timeout_ns << shift);
+    r->vc_timer_armed = 1;
+}
+
+void void__pbft_start_view_change(struct void_pbft *r,
+                                  uint64_t now_ns,
+                                  void_view view,
+                                  struct void_pbft_out *out)
 {
     VOID_ASSERT(view > r->view || (view == r->view && r->view_changing));
     r->view = view;
@@ -547,14 +593,16 @@ void void__pbft_start_view_change(struct void_pbft *r, uint64_t now_ns, void_vie
     size_t body = build_view_change(r);
     const uint8_t *frame;
     size_t len;
-    if (void__pbft_frame(r, now_ns, out, VOID_PBFT_TO_ALL, VOID_MSG_VIEW_CHANGE, body, &frame, &len) == 0) {
+    if (void__pbft_frame(
+            r, now_ns, out, VOID_PBFT_TO_ALL, VOID_MSG_VIEW_CHANGE, body, &frame, &len) == 0) {
         uint8_t digest[VOID_PBFT_DIGEST_SIZE];
         crypto_hash_sha256(digest, frame, len);
         vc_store(r, r->cfg.self, view, frame, len, digest);
         void__pbft_send(r, out, VOID_PBFT_TO_ALL, VOID_MSG_VIEW_CHANGE, frame, len);
     }
-    uint32_t shift = r->vc_attempts - 1 < 10 ? r->vc_attempts - 1 : 10;
-    void__pbft_timer_set(r, out, VOID_PBFT_TIMER_VIEW_CHANGE, r->cfg.view_change_timeout_ns << shift);
+    r->vc_timer_armed = 0;
+    void__pbft_timer_cancel(r, out, VOID_PBFT_TIMER_VIEW_CHANGE);
+    arm_view_change_timer(r, out);
     check_new_view(r, now_ns, out);
     try_install_new_view(r, now_ns, out);
 }
@@ -579,7 +627,8 @@ static void resend_new_view(struct void_pbft *r, uint32_t to, struct void_pbft_o
         }
     }
     if (r->vc[r->cfg.self].len > 0 && r->vc[r->cfg.self].view == r->view) {
-        void__pbft_send_copy(r, out, to, VOID_MSG_VIEW_CHANGE, r->vc[r->cfg.self].frame, r->vc[r->cfg.self].len);
+        void__pbft_send_copy(
+            r, out, to, VOID_MSG_VIEW_CHANGE, r->vc[r->cfg.self].frame, r->vc[r->cfg.self].len);
     }
     void__pbft_send_copy(r, out, to, VOID_MSG_NEW_VIEW, r->nv_frame, r->nv_len);
 }
@@ -623,7 +672,8 @@ void void__pbft_on_view_change(struct void_pbft *r,
     uint8_t digest[VOID_PBFT_DIGEST_SIZE];
     crypto_hash_sha256(digest, buf, len);
     const struct void__pbft_vc *have = &r->vc[fr->sender];
-    if (have->len > 0 && (have->view > m.view || memcmp(have->digest, digest, VOID_PBFT_DIGEST_SIZE) == 0)) {
+    if (have->len > 0 &&
+        (have->view > m.view || memcmp(have->digest, digest, VOID_PBFT_DIGEST_SIZE) == 0)) {
         r->stats.rx_duplicate++;
         return;
     }
@@ -632,6 +682,7 @@ void void__pbft_on_view_change(struct void_pbft *r,
         return;
     }
     vc_store(r, fr->sender, m.view, buf, len, digest);
+    arm_view_change_timer(r, out);
     join_higher_view(r, now_ns, out);
     check_new_view(r, now_ns, out);
     try_install_new_view(r, now_ns, out);

@@ -426,7 +426,8 @@ static void apply(struct void_sm *sm, const struct void_sm_op *op, struct void_s
         void_sm_read(sm, op->key, op->key_len, NULL, res);
         if (res->status == VOID_SM_OK) {
             memset(res, 0, sizeof(*res));
-            res->status = write_version(sm, op->key, op->key_len, 1, NULL, 0) == 0 ? VOID_SM_OK : VOID_SM_FULL;
+            res->status = write_version(sm, op->key, op->key_len, 1, NULL, 0) == 0 ? VOID_SM_OK
+                                                                                   : VOID_SM_FULL;
             res->version = sm->last_stamp;
         }
         return;
@@ -481,7 +482,9 @@ static struct void__sm_client *client_add(struct void_sm *sm, uint32_t id)
     while (pos < sm->clients_used && sm->clients[pos].id < id) {
         pos++;
     }
-    memmove(&sm->clients[pos + 1], &sm->clients[pos], (sm->clients_used - pos) * sizeof(sm->clients[0]));
+    memmove(&sm->clients[pos + 1],
+            &sm->clients[pos],
+            (sm->clients_used - pos) * sizeof(sm->clients[0]));
     memset(&sm->clients[pos], 0, sizeof(sm->clients[pos]));
     sm->clients[pos].id = id;
     sm->clients_used++;
@@ -708,7 +711,8 @@ static const uint8_t *take(struct reader *r, size_t n)
 
 /* Decodes one key with its versions into a fresh key slot, *ki. Keys must
  * come in strictly increasing order (prev: the previous key, or NULL). */
-static int decode_key(struct void_sm *sm, struct reader *r, const struct void__sm_key *prev, uint32_t *out_ki)
+static int
+decode_key(struct void_sm *sm, struct reader *r, const struct void__sm_key *prev, uint32_t *out_ki)
 {
     const uint8_t *p = take(r, 2);
     if (p == NULL) {
@@ -747,7 +751,8 @@ static int decode_key(struct void_sm *sm, struct reader *r, const struct void__s
         if (val == NULL) {
             return VOID_ETRUNCATED;
         }
-        if (vlen > VOID_SM_VALUE_MAX || vh[VOID_HLC_ENCODED_SIZE] > 1 || void_hlc_compare(stamp, newer) > 0) {
+        if (vlen > VOID_SM_VALUE_MAX || vh[VOID_HLC_ENCODED_SIZE] > 1 ||
+            void_hlc_compare(stamp, newer) > 0) {
             return VOID_EBAD_FIELD;
         }
         if (sm->version_free == NIL) {

@@ -123,7 +123,8 @@ static void store_record(struct net *t, uint32_t i, const struct void_pbft_effec
     }
     struct record *slot = NULL;
     for (size_t k = 0; k < t->nrecords[i]; k++) {
-        if (t->records[i][k].kind == e->u.persist.record_kind && t->records[i][k].key == e->u.persist.key) {
+        if (t->records[i][k].kind == e->u.persist.record_kind &&
+            t->records[i][k].key == e->u.persist.key) {
             slot = &t->records[i][k];
             free(slot->data);
         }
@@ -201,8 +202,10 @@ static void replica_start(struct net *t, uint32_t i, int recover)
         struct void_pbft_record recs[512];
         assert_true(t->nrecords[i] <= 512);
         for (size_t k = 0; k < t->nrecords[i]; k++) {
-            recs[k] = (struct void_pbft_record){t->records[i][k].kind, t->records[i][k].key,
-                                                t->records[i][k].data, t->records[i][k].len};
+            recs[k] = (struct void_pbft_record){t->records[i][k].kind,
+                                                t->records[i][k].key,
+                                                t->records[i][k].data,
+                                                t->records[i][k].len};
         }
         assert_int_equal(void_pbft_recover(t->rep[i], t->now, recs, t->nrecords[i], &t->out), 0);
     } else {
@@ -222,7 +225,8 @@ static struct net *net_new(uint32_t n, uint32_t nclients, uint32_t k, uint32_t w
     crypto_hash_sha256_init(&t->trace);
     t->effects = calloc(VOID_PBFT_OUT_EFFECTS_DEF, sizeof(*t->effects));
     t->arena = malloc(VOID_PBFT_OUT_ARENA_DEF);
-    void_pbft_out_init(&t->out, t->effects, VOID_PBFT_OUT_EFFECTS_DEF, t->arena, VOID_PBFT_OUT_ARENA_DEF);
+    void_pbft_out_init(
+        &t->out, t->effects, VOID_PBFT_OUT_EFFECTS_DEF, t->arena, VOID_PBFT_OUT_ARENA_DEF);
     void_keyring_init(&t->ring);
     for (uint32_t i = 0; i < n; i++) {
         make_key(&t->keys[i], i);
@@ -299,10 +303,12 @@ static void deliver(struct net *t, struct msg *m)
     if (m->to >= CLIENT_BASE) {
         uint32_t c = m->to - CLIENT_BASE;
         assert_true(c < t->nclients);
-        assert_true(void_pbft_client_step_receive(&t->cli[c], t->now, m->bytes, m->len, &t->out) >= 0);
+        assert_true(void_pbft_client_step_receive(&t->cli[c], t->now, m->bytes, m->len, &t->out) >=
+                    0);
         apply_effects(t, MAXN + c);
     } else if (!t->crashed[m->to] && (m->from >= CLIENT_BASE || !t->crashed[m->from])) {
-        assert_int_equal(void_pbft_step_receive(t->rep[m->to], t->now, m->bytes, m->len, &t->out), 0);
+        assert_int_equal(void_pbft_step_receive(t->rep[m->to], t->now, m->bytes, m->len, &t->out),
+                         0);
         apply_effects(t, m->to);
     }
 }
@@ -327,7 +333,8 @@ static int fire_timer(struct net *t, uint64_t limit)
     t->now = best > t->now ? best : t->now;
     t->timers[bn][bt] = 0;
     if (bn < MAXN) {
-        assert_int_equal(void_pbft_step_timer(t->rep[bn], t->now, (enum void_pbft_timer)bt, &t->out), 0);
+        assert_int_equal(
+            void_pbft_step_timer(t->rep[bn], t->now, (enum void_pbft_timer)bt, &t->out), 0);
     } else {
         assert_int_equal(void_pbft_client_step_timer(&t->cli[bn - MAXN], t->now, &t->out), 0);
     }
@@ -473,7 +480,8 @@ static void test_pbft_normal_case_n4(void **state)
         const struct void_pbft_stats *s = void_pbft_stats(t->rep[i]);
         assert_int_equal(void_pbft_view(t->rep[i]), 0);
         assert_int_equal(s->requests_executed, 10);
-        assert_int_equal(s->rx_bad_sig + s->rx_malformed + s->rx_wrong_view + s->rx_unknown_sender, 0);
+        assert_int_equal(s->rx_bad_sig + s->rx_malformed + s->rx_wrong_view + s->rx_unknown_sender,
+                         0);
     }
     net_free(t);
 }
@@ -647,6 +655,68 @@ static void test_pbft_view_change_during_view_change(void **state)
     net_free(t);
 }
 
+static int drop_type = -1;
+
+static int drop_one_type(struct net *t, uint32_t from, uint32_t to, uint8_t type)
+{
+    (void)t;
+    (void)from;
+    (void)to;
+    return type == drop_type;
+}
+
+static int all_in_view_1(struct net *t)
+{
+    for (uint32_t i = 0; i < t->n; i++) {
+        if (void_pbft_view(t->rep[i]) < 1 || void_pbft_view_changing(t->rep[i])) {
+            return 0;
+        }
+    }
+    return 1;
+}
+
+static int all_in_view_2(struct net *t)
+{
+    for (uint32_t i = 0; i < t->n; i++) {
+        if (void_pbft_view(t->rep[i]) < 2) {
+            return 0;
+        }
+    }
+    return 1;
+}
+
+/* Setup: n=4; a put prepares everywhere in view 0 but every COMMIT is lost,
+ * so nothing commits and the backups move to view 1, whose NEW-VIEW
+ * re-proposes the batch; there every PREPARE is lost, so nobody prepares it
+ * in view 1 and they move on to view 2. Action: messages flow again.
+ * Expected: the view-2 NEW-VIEW still carries the batch (the view changes
+ * reported the certificate prepared in view 0, kept when the entries moved
+ * to view 1), so seq 1 executes the original batch, not a null one. */
+static void test_pbft_view_change_keeps_certificate_of_earlier_view(void **state)
+{
+    (void)state;
+    struct net *t = net_new(4, 1, 16, 32, 1);
+    drop_type = VOID_MSG_COMMIT;
+    t->drop = drop_one_type;
+    submit_put(t, 0, "k", "v");
+    net_run(t, 50 * MS, NULL);
+    uint8_t digest[32];
+    const struct void__pbft_entry *e = &t->rep[1]->log[1 % t->rep[1]->cfg.window];
+    assert_true(e->used && e->seq == 1 && e->prepared && !e->committed);
+    memcpy(digest, e->digest, 32);
+    assert_true(net_run(t, 5000 * MS, all_in_view_1));
+    drop_type = VOID_MSG_PREPARE;
+    assert_true(net_run(t, 10000 * MS, all_in_view_2));
+    t->drop = NULL;
+    assert_true(net_run(t, 10000 * MS, clients_idle));
+    net_run(t, 100 * MS, all_live_at_max);
+    for (uint32_t i = 0; i < 4; i++) {
+        assert_true(t->has_commit[i][1]);
+        assert_memory_equal(t->committed[i][1], digest, 32);
+    }
+    net_free(t);
+}
+
 /* ---- state transfer and recovery ---------------------------------------------- */
 
 static uint32_t isolated = UINT32_MAX;
@@ -676,6 +746,30 @@ static void test_pbft_state_transfer_after_missing_checkpoints(void **state)
     net_run(t, 500 * MS, all_live_at_max);
     assert_agree(t, 24);
     assert_true(void_pbft_stats(t->rep[3])->state_transfers >= 1);
+    net_free(t);
+}
+
+/* Setup: n=4, K=16 (no stable checkpoint); replica 3 is partitioned while 5
+ * puts execute, then replica 2 crashes for good. Action: the partition heals
+ * and more puts run. Expected: only two replicas (f+1) are up to date, yet
+ * replica 3 catches up from the signed commit certificates they send with
+ * the batches, so the three survivors form quorums again and the puts
+ * complete. */
+static void test_pbft_catches_up_from_commit_certificates(void **state)
+{
+    (void)state;
+    struct net *t = net_new(4, 1, 16, 32, 1);
+    isolated = 3;
+    t->drop = drop_isolated;
+    put_many(t, 0, 0, 5, 100 * MS);
+    assert_int_equal(void_pbft_last_executed(t->rep[3]), 0);
+    replica_crash(t, 2);
+    t->drop = NULL;
+    put_many(t, 0, 5, 2, 5000 * MS);
+    net_run(t, 500 * MS, all_live_at_max);
+    assert_agree(t, 7);
+    assert_int_equal(void_pbft_stats(t->rep[3])->state_transfers,
+                     0); /* no checkpoint was involved */
     net_free(t);
 }
 
@@ -713,24 +807,42 @@ static void dump(struct net *t)
         fprintf(stderr,
                 "  replica %u: view %llu%s exec %llu low %llu next %llu pending %u vc %llu st %llu "
                 "wrongview %llu oow %llu stale %llu badcert %llu conflicting %llu\n",
-                i, (unsigned long long)r->view, r->view_changing ? " (changing)" : "",
-                (unsigned long long)r->last_executed, (unsigned long long)r->low,
-                (unsigned long long)r->next_seq, r->pending_count, (unsigned long long)s->view_changes,
-                (unsigned long long)s->state_transfers, (unsigned long long)s->rx_wrong_view,
-                (unsigned long long)s->rx_out_of_window, (unsigned long long)s->rx_stale,
-                (unsigned long long)s->rx_bad_certificate, (unsigned long long)s->rx_conflicting);
+                i,
+                (unsigned long long)r->view,
+                r->view_changing ? " (changing)" : "",
+                (unsigned long long)r->last_executed,
+                (unsigned long long)r->low,
+                (unsigned long long)r->next_seq,
+                r->pending_count,
+                (unsigned long long)s->view_changes,
+                (unsigned long long)s->state_transfers,
+                (unsigned long long)s->rx_wrong_view,
+                (unsigned long long)s->rx_out_of_window,
+                (unsigned long long)s->rx_stale,
+                (unsigned long long)s->rx_bad_certificate,
+                (unsigned long long)s->rx_conflicting);
         for (void_seq sq = r->last_executed + 1; sq <= r->last_executed + 3; sq++) {
             const struct void__pbft_entry *e = &r->log[sq % r->cfg.window];
             if (e->used && e->seq == sq) {
-                fprintf(stderr, "    seq %llu view %llu batch %d prep %d comm %d pmask %x cmask %x\n",
-                        (unsigned long long)sq, (unsigned long long)e->view, e->have_batch, e->prepared,
-                        e->committed, e->prepare_mask, e->commit_mask);
+                fprintf(stderr,
+                        "    seq %llu view %llu batch %d prep %d comm %d pmask %x cmask %x\n",
+                        (unsigned long long)sq,
+                        (unsigned long long)e->view,
+                        e->have_batch,
+                        e->prepared,
+                        e->committed,
+                        e->prepare_mask,
+                        e->commit_mask);
             }
         }
     }
     for (uint32_t c = 0; c < t->nclients; c++) {
-        fprintf(stderr, "  client %u: busy %d reqno %llu view %llu\n", c, t->cli[c].busy,
-                (unsigned long long)t->cli[c].reqno, (unsigned long long)t->cli[c].view);
+        fprintf(stderr,
+                "  client %u: busy %d reqno %llu view %llu\n",
+                c,
+                t->cli[c].busy,
+                (unsigned long long)t->cli[c].reqno,
+                (unsigned long long)t->cli[c].view);
     }
 }
 
@@ -766,7 +878,8 @@ static void test_pbft_survives_random_faults(void **state)
     /* VOID_PBFT_SEEDS=A..B runs other seeds (for long local runs). */
     uint64_t first = 1, last = 24;
     const char *env = getenv("VOID_PBFT_SEEDS");
-    if (env != NULL && sscanf(env, "%llu..%llu", (unsigned long long *)&first, (unsigned long long *)&last) != 2) {
+    if (env != NULL &&
+        sscanf(env, "%llu..%llu", (unsigned long long *)&first, (unsigned long long *)&last) != 2) {
         fail_msg("VOID_PBFT_SEEDS must look like 1..500");
     }
     for (uint64_t seed = first; seed <= last; seed++) {
@@ -779,7 +892,8 @@ static void test_pbft_survives_random_faults(void **state)
         uint64_t since[2] = {0, 0}, start = t->now;
         char key[16], val[16];
         int crashed = 0, recovered = 0;
-        while ((done[0] < 8 || done[1] < 8 || t->cli[0].busy || t->cli[1].busy) && t->now < start + 60000 * MS) {
+        while ((done[0] < 8 || done[1] < 8 || t->cli[0].busy || t->cli[1].busy) &&
+               t->now < start + 60000 * MS) {
             for (uint32_t c = 0; c < 2; c++) {
                 /* Once the faults are over, a request must finish within 8 s. */
                 if (t->cli[c].busy && !t->chaos && recovered && t->now - since[c] > 8000 * MS) {
@@ -838,11 +952,13 @@ static size_t forge(struct net *t,
                             .body = body,
                             .body_len = (uint32_t)body_len};
     size_t len = 0;
-    assert_int_equal(void_codec_encode(&fr, kp, buf, void_codec_frame_size((uint32_t)body_len), &len), 0);
+    assert_int_equal(
+        void_codec_encode(&fr, kp, buf, void_codec_frame_size((uint32_t)body_len), &len), 0);
     return len;
 }
 
-static size_t vote_frame(struct net *t, uint32_t sender, uint8_t type, uint64_t view, uint64_t seq, uint8_t *buf)
+static size_t
+vote_frame(struct net *t, uint32_t sender, uint8_t type, uint64_t view, uint64_t seq, uint8_t *buf)
 {
     struct void_pbft_vote v = {.ev = 1, .view = view, .seq = seq};
     memset(v.digest, 0xab, sizeof(v.digest));
@@ -931,7 +1047,8 @@ static void test_pbft_rejects_bad_messages_with_counters(void **state)
     /* a pre-prepare whose batch carries a request with a forged client signature */
     uint8_t op[] = {VOID_SM_OP_GET, 0, 1, 'k'};
     uint8_t rec[256];
-    int rlen = void_pbft_request_encode(CLIENT_BASE, 99, op, sizeof(op), &t->ckeys[0], rec, sizeof(rec));
+    int rlen =
+        void_pbft_request_encode(CLIENT_BASE, 99, op, sizeof(op), &t->ckeys[0], rec, sizeof(rec));
     rec[rlen - 3] ^= 1;
     pp.count = 1;
     pp.batch = rec;
@@ -951,7 +1068,8 @@ static void test_pbft_rejects_bad_messages_with_counters(void **state)
     /* a client request with a forged client signature */
     uint8_t rbody[300];
     memset(rbody, 0, 8);
-    rlen = void_pbft_request_encode(CLIENT_BASE, 99, op, sizeof(op), &t->ckeys[0], rbody + 8, sizeof(rbody) - 8);
+    rlen = void_pbft_request_encode(
+        CLIENT_BASE, 99, op, sizeof(op), &t->ckeys[0], rbody + 8, sizeof(rbody) - 8);
     rbody[8 + rlen - 1] ^= 1;
     len = forge(t, &t->ckeys[0], CLIENT_BASE, VOID_MSG_REQUEST, rbody, 8 + (size_t)rlen, 0, buf);
     expect_rejected(t, buf, len, STAT(rx_bad_sig));
@@ -968,7 +1086,7 @@ static void test_pbft_rejects_bad_messages_with_counters(void **state)
     size_t clen = forge(t, &t->keys[0], 0, VOID_MSG_PRE_PREPARE, body, (size_t)blen, 0, carrier);
     uint8_t sbody[1024] = {0};
     size_t off = 8 + 8 + 32 + 2 + 4; /* ev, no checkpoint part */
-    sbody[off + 1] = 1;               /* one entry */
+    sbody[off + 1] = 1;              /* one entry */
     off += 2;
     sbody[off + 15] = 2; /* view 0, seq 2 */
     memset(sbody + off + 16, 0x77, 32);
@@ -990,7 +1108,8 @@ static void test_pbft_rejects_view_change_without_proof(void **state)
     /* ev | view 1 | low 4 | digest | nproof 0 | nprep 0 */
     body[15] = 1;
     body[23] = 4;
-    size_t len = forge(t, &t->keys[2], 2, VOID_MSG_VIEW_CHANGE, body, 8 + 8 + 8 + 32 + 2 + 2, 0, buf);
+    size_t len =
+        forge(t, &t->keys[2], 2, VOID_MSG_VIEW_CHANGE, body, 8 + 8 + 8 + 32 + 2 + 2, 0, buf);
     expect_rejected(t, buf, len, STAT(rx_bad_certificate));
     assert_int_equal(t->rep[1]->vc[2].len, 0);
     net_free(t);
@@ -1027,7 +1146,9 @@ int main(void)
         cmocka_unit_test(test_pbft_view_change_on_silent_primary),
         cmocka_unit_test(test_pbft_view_change_while_checkpoint_in_flight),
         cmocka_unit_test(test_pbft_view_change_during_view_change),
+        cmocka_unit_test(test_pbft_view_change_keeps_certificate_of_earlier_view),
         cmocka_unit_test(test_pbft_state_transfer_after_missing_checkpoints),
+        cmocka_unit_test(test_pbft_catches_up_from_commit_certificates),
         cmocka_unit_test(test_pbft_recovers_after_crash),
         cmocka_unit_test(test_pbft_survives_random_faults),
         cmocka_unit_test(test_pbft_rejects_bad_messages_with_counters),

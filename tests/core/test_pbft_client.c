@@ -55,7 +55,8 @@ static void client_setup(struct void_pbft_client *c, struct void_pbft_out *out)
 }
 
 /* A REPLY frame from replica `from` (signed with key `signer`). */
-static size_t reply(uint32_t from, uint32_t signer, uint64_t view, uint64_t reqno, const char *result, uint8_t *buf)
+static size_t reply(
+    uint32_t from, uint32_t signer, uint64_t view, uint64_t reqno, const char *result, uint8_t *buf)
 {
     struct void_pbft_reply m = {.ev = 1,
                                 .view = view,
@@ -66,13 +67,18 @@ static size_t reply(uint32_t from, uint32_t signer, uint64_t view, uint64_t reqn
     uint8_t body[256];
     int blen = void_pbft_reply_encode(&m, body, sizeof(body));
     assert_true(blen > 0);
-    struct void_frame fr = {.type = VOID_MSG_REPLY, .sender = from, .hlc = {10, 0}, .body = body, .body_len = (uint32_t)blen};
+    struct void_frame fr = {.type = VOID_MSG_REPLY,
+                            .sender = from,
+                            .hlc = {10, 0},
+                            .body = body,
+                            .body_len = (uint32_t)blen};
     size_t len;
     assert_int_equal(void_codec_encode(&fr, &keys[signer], buf, 512, &len), 0);
     return len;
 }
 
-static int deliver(struct void_pbft_client *c, struct void_pbft_out *out, const uint8_t *buf, size_t len)
+static int
+deliver(struct void_pbft_client *c, struct void_pbft_out *out, const uint8_t *buf, size_t len)
 {
     int rc = void_pbft_client_step_receive(c, 20, buf, len, out);
     return rc;
@@ -168,10 +174,12 @@ static void test_client_broadcasts_on_timeout_with_backoff(void **state)
             if (e->kind == VOID_PBFT_EFFECT_SEND) {
                 broadcast = e->u.send.to == VOID_PBFT_TO_ALL;
                 struct void_frame fr;
-                assert_int_equal(void_codec_decode_verified(e->u.send.frame, e->u.send.len, &ring, &fr), 0);
+                assert_int_equal(
+                    void_codec_decode_verified(e->u.send.frame, e->u.send.len, &ring, &fr), 0);
                 struct void_pbft_request q;
                 size_t used;
-                assert_int_equal(void_pbft_request_decode(fr.body + 8, fr.body_len - 8, &q, &used), 0);
+                assert_int_equal(void_pbft_request_decode(fr.body + 8, fr.body_len - 8, &q, &used),
+                                 0);
                 assert_int_equal(q.reqno, 1);
                 assert_int_equal(void_pbft_request_verify(&q, &ring), 0);
             }
@@ -211,7 +219,13 @@ static void test_pbft_msg_round_trips_and_rejects_truncation(void **state)
     assert_memory_equal(&k, &k2, sizeof(k));
     assert_int_equal(void_pbft_checkpoint_decode(buf, (size_t)len - 1, &k2), VOID_ETRUNCATED);
 
-    struct void_pbft_reply r = {.ev = 2, .view = 1, .client = 100, .reqno = 5, .result = (const uint8_t *)"xyz", .result_len = 3}, r2;
+    struct void_pbft_reply r = {.ev = 2,
+                                .view = 1,
+                                .client = 100,
+                                .reqno = 5,
+                                .result = (const uint8_t *)"xyz",
+                                .result_len = 3},
+                           r2;
     len = void_pbft_reply_encode(&r, buf, sizeof(buf));
     assert_int_equal(void_pbft_reply_decode(buf, (size_t)len, &r2), 0);
     assert_int_equal(r2.reqno, 5);
@@ -222,7 +236,14 @@ static void test_pbft_msg_round_trips_and_rejects_truncation(void **state)
     assert_int_equal(void_pbft_reply_decode(buf, (size_t)len + 1, &r2), VOID_EBAD_LENGTH);
 
     uint8_t batch[40] = {0};
-    struct void_pbft_pre_prepare p = {.ev = 3, .view = 2, .seq = 9, .hlc = {123, 4}, .count = 0, .batch = batch, .batch_len = 40}, p2;
+    struct void_pbft_pre_prepare p = {.ev = 3,
+                                      .view = 2,
+                                      .seq = 9,
+                                      .hlc = {123, 4},
+                                      .count = 0,
+                                      .batch = batch,
+                                      .batch_len = 40},
+                                 p2;
     len = void_pbft_pre_prepare_encode(&p, buf, sizeof(buf));
     assert_int_equal(void_pbft_pre_prepare_decode(buf, (size_t)len, &p2), 0);
     assert_int_equal(p2.hlc.logical, 4);
@@ -256,8 +277,10 @@ static void test_pbft_msg_request_signature_and_bounds(void **state)
     buf[12] = 0;
     buf[13] = 0;
     assert_int_equal(void_pbft_request_decode(buf, (size_t)len, &q, &used), VOID_EBAD_FIELD);
-    assert_int_equal(void_pbft_request_encode(CLIENT, 1, op, 0, &keys[4], buf, sizeof(buf)), VOID_EINVAL);
-    assert_int_equal(void_pbft_request_encode(CLIENT, 1, op, sizeof(op), &keys[4], buf, 10), VOID_EFULL);
+    assert_int_equal(void_pbft_request_encode(CLIENT, 1, op, 0, &keys[4], buf, sizeof(buf)),
+                     VOID_EINVAL);
+    assert_int_equal(void_pbft_request_encode(CLIENT, 1, op, sizeof(op), &keys[4], buf, 10),
+                     VOID_EFULL);
 }
 
 int main(void)

@@ -3,11 +3,15 @@
  * MVCC reads as of a past HLC, at-most-once execution, digest determinism,
  * snapshot round trips and deterministic pruning of old history.
  */
+
+/* cmocka.h needs these first, in this order. */
+/* clang-format off */
 #include <setjmp.h>
 #include <stdarg.h>
 #include <stddef.h>
 #include <stdint.h>
 #include <cmocka.h>
+/* clang-format on */
 
 #include "void/error.h"
 #include "void/sm.h"
@@ -26,7 +30,8 @@ static struct void_hlc_ts ts(uint64_t wall)
 
 /* Executes one op in its own batch stamped at wall, as client 1000, and
  * decodes the result into *res (value copied to the static buffer). */
-static void run(struct void_sm *sm, uint64_t wall, const struct void_sm_op *op, struct void_sm_result *res)
+static void
+run(struct void_sm *sm, uint64_t wall, const struct void_sm_op *op, struct void_sm_result *res)
 {
     static uint8_t out[VOID_SM_RESULT_MAX];
     uint8_t enc[VOID_SM_OP_MAX];
@@ -34,7 +39,8 @@ static void run(struct void_sm *sm, uint64_t wall, const struct void_sm_op *op, 
     assert_true(n > 0);
     void_sm_begin_batch(sm, ts(wall));
     size_t len = 0;
-    assert_int_equal(void_sm_execute(sm, 1000, next_reqno++, enc, (size_t)n, out, sizeof(out), &len), 0);
+    assert_int_equal(
+        void_sm_execute(sm, 1000, next_reqno++, enc, (size_t)n, out, sizeof(out), &len), 0);
     assert_int_equal(void_sm_result_decode(out, len, res), 0);
 }
 
@@ -167,8 +173,11 @@ static void test_sm_stamps_never_decrease(void **state)
 static void test_sm_executes_each_request_at_most_once(void **state)
 {
     struct void_sm *sm = *state;
-    struct void_sm_op cas = {.kind = VOID_SM_OP_CAS, .key = (const uint8_t *)"k", .key_len = 1,
-                             .value = (const uint8_t *)"v", .value_len = 1};
+    struct void_sm_op cas = {.kind = VOID_SM_OP_CAS,
+                             .key = (const uint8_t *)"k",
+                             .key_len = 1,
+                             .value = (const uint8_t *)"v",
+                             .value_len = 1};
     uint8_t enc[VOID_SM_OP_MAX], out[VOID_SM_RESULT_MAX];
     int n = void_sm_op_encode(&cas, enc, sizeof(enc));
     size_t len;
@@ -201,8 +210,11 @@ static void test_sm_digest_is_canonical(void **state)
     put(a, 10, "x", "1");
     put(a, 20, "y", "2");
     /* Same versions, other insertion order into the key table. */
-    struct void_sm_op op = {.kind = VOID_SM_OP_PUT, .key = (const uint8_t *)"y", .key_len = 1,
-                            .value = (const uint8_t *)"2", .value_len = 1};
+    struct void_sm_op op = {.kind = VOID_SM_OP_PUT,
+                            .key = (const uint8_t *)"y",
+                            .key_len = 1,
+                            .value = (const uint8_t *)"2",
+                            .value_len = 1};
     uint8_t enc[64], out[VOID_SM_RESULT_MAX];
     size_t len;
     uint8_t da[32], db[32];
@@ -334,7 +346,8 @@ static void test_sm_rejects_malformed_operations(void **state)
     size_t len;
     struct void_sm_result r;
     void_sm_begin_batch(sm, ts(1));
-    assert_int_equal(void_sm_execute(sm, 3, 1, unknown, sizeof(unknown), out, sizeof(out), &len), 0);
+    assert_int_equal(void_sm_execute(sm, 3, 1, unknown, sizeof(unknown), out, sizeof(out), &len),
+                     0);
     assert_int_equal(void_sm_result_decode(out, len, &r), 0);
     assert_int_equal(r.status, VOID_SM_BAD_OP);
 }
@@ -346,9 +359,11 @@ int main(void)
         cmocka_unit_test_setup_teardown(test_sm_compare_and_set, setup, teardown),
         cmocka_unit_test_setup_teardown(test_sm_reads_as_of_past_hlc, setup, teardown),
         cmocka_unit_test_setup_teardown(test_sm_stamps_never_decrease, setup, teardown),
-        cmocka_unit_test_setup_teardown(test_sm_executes_each_request_at_most_once, setup, teardown),
+        cmocka_unit_test_setup_teardown(
+            test_sm_executes_each_request_at_most_once, setup, teardown),
         cmocka_unit_test_setup_teardown(test_sm_digest_is_canonical, setup, teardown),
-        cmocka_unit_test_setup_teardown(test_sm_snapshot_round_trip_and_rejects_corruption, setup, teardown),
+        cmocka_unit_test_setup_teardown(
+            test_sm_snapshot_round_trip_and_rejects_corruption, setup, teardown),
         cmocka_unit_test(test_sm_prunes_history_deterministically),
         cmocka_unit_test(test_sm_reports_full_when_keys_run_out),
         cmocka_unit_test_setup_teardown(test_sm_rejects_malformed_operations, setup, teardown),
