@@ -7,7 +7,7 @@
  * it reads back byte-identical; then a gc must leave no pack longer than
  * its last referenced byte, and fsck must still be clean.
  *
- * VOID_CAS_CRASH_ITERS sets the number of kills (default 8, about 20 s
+ * VOID_CAS_CRASH_ITERS sets the number of kills (default 6, about 20-30 s
  * under ASan); VOID_CAS_CRASH_SEED the seed (printed on failure).
  */
 /* cmocka.h needs these first, in this order. */
@@ -157,7 +157,7 @@ static void test_cas_survives_sigkill_at_random_points(void **state)
     (void)state;
     const char *it = getenv("VOID_CAS_CRASH_ITERS");
     const char *sd = getenv("VOID_CAS_CRASH_SEED");
-    int iters = it != NULL ? atoi(it) : 8;
+    int iters = it != NULL ? atoi(it) : 6;
     uint64_t seed = sd != NULL ? strtoull(sd, NULL, 10) : (uint64_t)time(NULL);
     print_message("crash test: %d kills, seed %llu\n", iters, (unsigned long long)seed);
     struct void_prng p;
