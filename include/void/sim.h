@@ -42,7 +42,8 @@ enum void_sim_fault {
     X(DIGEST, "digest")         /* validly signed messages with a wrong digest */                  \
     X(FUTURE, "future")         /* validly signed messages with a far-future HLC */                \
     X(SILENT, "silent")         /* drops its messages to some replicas */                          \
-    X(GARBAGE, "garbage")       /* random bytes and truncated frames */
+    X(GARBAGE, "garbage")       /* random bytes and truncated frames */                            \
+    X(SPLIT, "split")           /* votes only with f honest victims whose words the network delays */
 
 enum void_sim_byz {
 #define VOID__X(name, str) VOID_SIM_BYZ_##name##_BIT,

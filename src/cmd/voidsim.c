@@ -31,6 +31,7 @@ struct options {
     int quiet;
     const char *trace_path;
     int have_n, have_byz, have_faults, have_strategies, have_requests, have_clients, have_verify;
+    int no_verify_honest;
     struct void_sim_config fixed;
     char replay_flags[512]; /* the overriding flags, repeated in the replay command */
 };
@@ -51,6 +52,7 @@ static void usage(FILE *out)
             "  --requests R       client operations in total\n"
             "  --clients C        clients (1..%d)\n"
             "  --no-verify        replicas skip signature verification (honest runs only)\n"
+            "  --no-verify-honest skip it in the runs that have no Byzantine replica\n"
             "  --trace FILE       write a readable, deterministic trace of the run\n"
             "  --jobs J           worker processes for a campaign (default 1)\n"
             "  --quiet            campaign: print only failing seeds and the summary\n"
@@ -116,7 +118,8 @@ static void note_flag(struct options *o, const char *flag, const char *value)
 static int parse_option(struct options *o, int argc, char **argv, int *i)
 {
     const char *flag = argv[*i];
-    int has_value = strcmp(flag, "--no-verify") != 0 && strcmp(flag, "--quiet") != 0;
+    int has_value = strcmp(flag, "--no-verify") != 0 && strcmp(flag, "--quiet") != 0 &&
+                    strcmp(flag, "--no-verify-honest") != 0;
     const char *value = NULL;
     if (has_value) {
         if (*i + 1 >= argc) {
@@ -142,6 +145,9 @@ static int parse_option(struct options *o, int argc, char **argv, int *i)
     } else if (strcmp(flag, "--no-verify") == 0) {
         o->have_verify = 1;
         o->fixed.verify_signatures = 0;
+        note_flag(o, flag, NULL);
+    } else if (strcmp(flag, "--no-verify-honest") == 0) {
+        o->no_verify_honest = 1;
         note_flag(o, flag, NULL);
     } else if (strcmp(flag, "--n") == 0) {
         rc = parse_u32(value, &o->fixed.n);
@@ -206,7 +212,7 @@ static void config_for(const struct options *o, uint64_t seed, struct void_sim_c
     if (o->have_clients) {
         c->clients = o->fixed.clients;
     }
-    if (o->have_verify) {
+    if (o->have_verify || (o->no_verify_honest && c->byzantine == 0)) {
         c->verify_signatures = 0;
     }
 }

@@ -424,6 +424,9 @@ static int deliver(struct sim *s, struct sim_node *node, uint32_t from, struct s
     }
     if (node->byzantine) {
         void__sim_byz_remember(node, fr->bytes, fr->len);
+        if (void__sim_byz_ignores(s, from, fr->bytes, fr->len)) {
+            return 0;
+        }
     }
     (void)void_pbft_step_receive(node->replica, phys_now(s, node), fr->bytes, fr->len, &s->out);
     return void__sim_perform(s, node);
@@ -505,10 +508,16 @@ static int setup_nodes(struct sim *s)
             return rc;
         }
     }
-    /* The Byzantine replicas are the last ones, so that replica 0 (the first
-     * primary) is honest in some runs and view changes bring a Byzantine
-     * primary in others; which ones is drawn from the seed. */
+    /* The Byzantine replicas are consecutive from a random one, so that
+     * replica 0 (the first primary) is honest in some runs and Byzantine in
+     * others, and view changes bring Byzantine primaries. */
     uint32_t first_byz = (uint32_t)void_prng_below(&s->rng_byz, s->n);
+    if ((s->cfg->strategies & (1u << VOID_SIM_BYZ_SPLIT_BIT)) != 0) {
+        /* SPLIT courts victims among the backups of an honest first
+         * primary (a Byzantine primary would have to forge its way into the
+         * view change as well). */
+        first_byz = 1 + first_byz % (s->n - s->cfg->byzantine);
+    }
     for (uint32_t k = 0; k < s->cfg->byzantine; k++) {
         struct sim_node *b = &s->nodes[(first_byz + k) % s->n];
         b->byzantine = 1;
@@ -519,6 +528,7 @@ static int setup_nodes(struct sim *s)
             s->byz_group_b |= 1u << r;
         }
     }
+    void__sim_byz_plan(s);
     return 0;
 }
 

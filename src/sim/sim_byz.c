@@ -15,6 +15,16 @@
  *  future      validly signed frames whose HLC is tens of seconds ahead
  *  silent      nothing to a fixed subset of the replicas
  *  garbage     random bytes or a truncated frame
+ *  split       the Byzantine replicas vote only towards f honest "victims":
+ *              with every PREPARE they send them a COMMIT as well, without
+ *              ever becoming prepared themselves (they ignore all votes, so
+ *              their view changes honestly report nothing prepared), while
+ *              the network, which the adversary controls in PBFT's model,
+ *              holds back what the victims send to the other honest replicas
+ *              during the fault window. A victim thus sees 2f matching
+ *              commits for a batch that no other honest replica prepared:
+ *              exactly the case the 2f+1 commit quorum exists for (TOCS'02
+ *              4.5), and what the weak-commit mutant gets wrong
  *
  * Signing with its own key where the strategy needs a valid signature forces
  * the honest replicas to catch the protocol-level lie, not just the
@@ -219,6 +229,90 @@ static int replay(struct sim *s, struct sim_node *node, uint32_t to)
     return void__sim_transmit(s, node->id, to, node->replay[slot], node->replay_len[slot]);
 }
 
+static int split_on(const struct sim *s)
+{
+    return (s->cfg->strategies & (1u << VOID_SIM_BYZ_SPLIT_BIT)) != 0 && s->split_victims != 0;
+}
+
+static int is_vote(const uint8_t *frame, size_t len)
+{
+    return len > 5 && (frame[5] == VOID_MSG_PREPARE || frame[5] == VOID_MSG_COMMIT);
+}
+
+void void__sim_byz_plan(struct sim *s)
+{
+    if ((s->cfg->strategies & (1u << VOID_SIM_BYZ_SPLIT_BIT)) == 0 || s->cfg->byzantine == 0) {
+        return;
+    }
+    /* f honest backups of view 0, starting at a random one. */
+    uint32_t start = (uint32_t)void_prng_below(&s->rng_byz, s->n);
+    uint32_t chosen = 0;
+    for (uint32_t k = 0; k < s->n && chosen < s->f; k++) {
+        uint32_t r = (start + k) % s->n;
+        if (r != void_pbft_primary(0, s->n) && !s->nodes[r].byzantine) {
+            s->split_victims |= 1u << r;
+            chosen++;
+        }
+    }
+}
+
+int void__sim_byz_ignores(const struct sim *s, uint32_t from, const uint8_t *frame, size_t len)
+{
+    (void)from;
+    return split_on(s) && is_vote(frame, len);
+}
+
+/* SPLIT as primary: a victim gets the pre-prepare and, right behind it, a
+ * COMMIT for its batch. */
+static int split_pre_prepare(struct sim *s, struct sim_node *node, uint32_t to, const uint8_t *frame,
+                             size_t len)
+{
+    struct void_frame fr;
+    struct void_pbft_pre_prepare pp;
+    int rc = void__sim_transmit(s, node->id, to, frame, len);
+    if (rc != 0 || void_codec_decode(frame, len, &fr) != 0 ||
+        void_pbft_pre_prepare_decode(fr.body, fr.body_len, &pp) != 0) {
+        return rc;
+    }
+    struct void_pbft_vote v = {.ev = pp.ev, .view = pp.view, .seq = pp.seq};
+    void_pbft_batch_digest(pp.hlc, pp.count, pp.batch, pp.batch_len, v.digest);
+    uint8_t body[128];
+    int body_len = void_pbft_vote_encode(&v, body, sizeof(body));
+    if (body_len <= 0) {
+        return 0;
+    }
+    fr.type = VOID_MSG_COMMIT;
+    s->res->byz_frames++;
+    return resign_send(s, node, to, fr, body, (size_t)body_len);
+}
+
+/* SPLIT: votes go to the victims only, each PREPARE (or pre-prepare) followed
+ * by a COMMIT for the same batch that the sender never prepared. Returns 1
+ * when the frame is not one of those (left to the other strategies). */
+static int split_send(struct sim *s, struct sim_node *node, uint32_t to, const uint8_t *frame, size_t len)
+{
+    if (!split_on(s) || to >= s->n) {
+        return 1;
+    }
+    if (len > 5 && frame[5] == VOID_MSG_PRE_PREPARE && (s->split_victims & (1u << to)) != 0) {
+        return split_pre_prepare(s, node, to, frame, len);
+    }
+    if (!is_vote(frame, len)) {
+        return 1;
+    }
+    s->res->byz_frames++;
+    if ((s->split_victims & (1u << to)) == 0) {
+        return 0;
+    }
+    int rc = void__sim_transmit(s, node->id, to, frame, len);
+    struct void_frame fr;
+    if (rc != 0 || frame[5] != VOID_MSG_PREPARE || void_codec_decode(frame, len, &fr) != 0) {
+        return rc;
+    }
+    fr.type = VOID_MSG_COMMIT;
+    return resign_send(s, node, to, fr, fr.body, fr.body_len);
+}
+
 /* Picks one of the enabled per-frame strategies, or -1 for "behave". */
 static int pick_strategy(struct sim *s)
 {
@@ -253,6 +347,7 @@ static int apply_strategy(struct sim *s, struct sim_node *node, uint32_t to, con
         return garbage(s, node, to, frame, len);
     case VOID_SIM_BYZ_EQUIVOCATE_BIT:
     case VOID_SIM_BYZ_SILENT_BIT:
+    case VOID_SIM_BYZ_SPLIT_BIT:
     case VOID_SIM_BYZ_COUNT:
         break;
     }
@@ -272,12 +367,16 @@ int void__sim_byz_send(struct sim *s, struct sim_node *node, uint32_t to, const 
         s->res->byz_frames++;
         return 0;
     }
+    int rc = split_send(s, node, to, frame, len);
+    if (rc != 1) {
+        return rc;
+    }
     struct void_frame fr;
     if (void_codec_decode(frame, len, &fr) != 0) {
         return void__sim_transmit(s, node->id, to, frame, len);
     }
     if ((strategies & (1u << VOID_SIM_BYZ_EQUIVOCATE_BIT)) && to < s->n) {
-        int rc = 1;
+        rc = 1;
         if (fr.type == VOID_MSG_PRE_PREPARE) {
             rc = equivocate_pre_prepare(s, node, to, &fr);
         } else if (fr.type == VOID_MSG_PREPARE || fr.type == VOID_MSG_COMMIT) {

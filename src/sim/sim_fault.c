@@ -259,7 +259,7 @@ int void__sim_faults_plan(struct sim *s)
     s->baseline = (struct void_simnet_link){.delay_ns_min = 1 * MS, .delay_ns_max = 3 * MS};
     void_simnet_init(&s->net, s->count_nodes, &s->baseline);
     uint64_t window = s->cfg->fault_window_ns;
-    if (s->cfg->faults == 0) {
+    if (s->cfg->faults == 0 && s->split_victims == 0) {
         window = 0;
     }
     s->heal_ns = window;
@@ -278,6 +278,12 @@ int void__sim_faults_plan(struct sim *s)
     }
     if (rc == 0 && has(s, VOID_SIM_FAULT_CLOCK_BIT)) {
         rc = plan_clocks(s, &p[3], window);
+    }
+    if (rc == 0 && s->split_victims != 0) {
+        /* The SPLIT strategy's network half: what its victims send is held
+         * back for the whole window. */
+        struct sim_fault oneway = {.at_ns = 0, .kind = SIM_F_ONEWAY, .mask = s->split_victims};
+        rc = add_fault(s, &oneway);
     }
     struct sim_fault heal = {.at_ns = window, .kind = SIM_F_HEAL_ALL};
     if (rc == 0) {
@@ -379,6 +385,17 @@ void void__sim_fault_fire(struct sim *s, size_t index)
         break;
     case SIM_F_HEAL_ALL:
         fire_heal_all(s);
+        break;
+    case SIM_F_ONEWAY:
+        for (uint32_t a = 0; a < s->n; a++) {
+            for (uint32_t b = 0; b < s->n; b++) {
+                if (((f->mask >> a) & 1) && !((f->mask >> b) & 1) && !s->nodes[b].byzantine) {
+                    s->net.cut[a][b] = 1;
+                }
+            }
+        }
+        void__sim_trace(s, "FAULT one-way cut from victims %#llx to the other honest replicas",
+                        (unsigned long long)f->mask);
         break;
     }
 }

@@ -47,6 +47,7 @@ enum sim_fault_kind {
     SIM_F_CRASH,       /* crash replica a (if honest and up) */
     SIM_F_JUMP,        /* step node a's clock by amount ns */
     SIM_F_HEAL_ALL,    /* end of the fault window: everything back to normal */
+    SIM_F_ONEWAY,      /* cut the frames from the replicas in mask to the other honest ones */
 };
 
 struct sim_fault {
@@ -121,6 +122,7 @@ struct sim {
     uint64_t heal_ns;
     uint64_t stop_ns;
     uint32_t byz_group_b; /* honest replicas shown the B side of equivocations */
+    uint32_t split_victims; /* honest replicas the SPLIT strategy courts */
     struct sim_equiv equiv[SIM_EQUIV_MAX];
     uint32_t count_equiv;
     struct sim_fault *faults;
@@ -176,6 +178,13 @@ int void__sim_byz_send(struct sim *s, struct sim_node *node, uint32_t to, const 
 
 /* sim_byz.c: remembers a frame a Byzantine replica saw, for replays. */
 void void__sim_byz_remember(struct sim_node *node, const uint8_t *frame, size_t len);
+
+/* sim_byz.c: whether Byzantine node drops the frame it received from `from`
+ * (the SPLIT strategy ignores votes from anyone but its victims). */
+int void__sim_byz_ignores(const struct sim *s, uint32_t from, const uint8_t *frame, size_t len);
+
+/* sim_byz.c: picks the SPLIT strategy's victims (when it is on). */
+void void__sim_byz_plan(struct sim *s);
 
 /* sim_byz.c: frees the replay ring. */
 void void__sim_byz_fini(struct sim_node *node);
