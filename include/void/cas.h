@@ -1,7 +1,8 @@
 /*
  * The content-addressable store of one node: an LMDB environment in a
  * directory holding blocks named by the SHA-256 of their (uncompressed)
- * bytes, reference counts, named pins and usage counters. Formats of the
+ * bytes, reference counts, named pins and usage counters, plus append-only
+ * pack files (DIR/packs) with the payloads of the larger chunks. Formats of the
  * blocks are in include/void/casobj.h; the on-disk layout and the
  * guarantees below are in docs/cas-format.md.
  *
@@ -65,7 +66,7 @@ struct void_cas_config {
     /* Chunk sizes of a new store (an existing store keeps its own); zero
      * fields pick the defaults. */
     struct void_cdc_config cdc;
-    int zstd_level; /* 0 picks the default (3) */
+    int zstd_level; /* 0 picks the default (5) */
 };
 
 /* Store-wide counters. */

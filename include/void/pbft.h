@@ -327,6 +327,7 @@ struct void_pbft {
     uint8_t *ckpt_snap; /* the state at our latest checkpoint, until it is stable */
     size_t ckpt_snap_len;
     void_seq ckpt_snap_seq;
+    uint64_t nv_resent_ns[VOID_PBFT_N_MAX]; /* when we last re-sent NEW-VIEW to each replica */
     uint32_t nv_len;   /* the last NEW-VIEW received or sent (0: none) */
     int nv_installed;  /* it is installed (else it waits for view changes) */
     uint8_t *nv_frame; /* VOID_PBFT_NV_FRAME_MAX bytes */

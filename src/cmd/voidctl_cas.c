@@ -57,9 +57,9 @@ static void usage(FILE *out)
         "HASH is 64 hex digits or the name of a pin.\n"
         "options: --json (machine-readable output), --quiet (no progress bar),\n"
         "         --threads N (ingest workers; default: CPUs),\n"
-            "         --chunk-avg BYTES (average chunk size of a new store, a power of two;\n"
-            "         min and max are 1/4 and 4x; default 65536),\n"
-            "         --zstd-level N (compression level of new blocks, 1-19; default 3)\n");
+        "         --chunk-avg BYTES (average chunk size of a new store, a power of two;\n"
+        "         min and max are 1/4 and 4x; default 65536),\n"
+        "         --zstd-level N (compression level of new blocks, 1-19; default 5)\n");
 }
 
 static void fail(const char *what, const char *subject, int err)
@@ -221,7 +221,10 @@ static int verb_get(struct void_cas *cas, const struct opts *o)
         to_stdout ? void_cas_get_fd(cas, &h, 1, fn, &p) : void_cas_get_path(cas, &h, dest, fn, &p);
     progress_end(&p);
     if (rc == VOID_EINVAL && to_stdout) {
-        fprintf(stderr, "voidctl cas: %s is a directory: give a DEST path\n", o->args[0]);
+        fprintf(stderr,
+                "voidctl cas: %s is not a file (a directory needs a DEST path; a chunk is "
+                "read through its file)\n",
+                o->args[0]);
         return 1;
     }
     if (rc == VOID_ECAS_MISSING) {

@@ -766,6 +766,9 @@ static void on_pre_prepare(struct void_pbft *r,
     }
     if (m.view != r->view || r->view_changing) {
         r->stats.rx_wrong_view++;
+        if (m.view < r->view) {
+            void__pbft_resend_new_view(r, now_ns, fr->sender, out); /* the sender lags */
+        }
         return;
     }
     if (m.seq <= r->low || m.seq > r->low + r->cfg.window) {
@@ -916,6 +919,9 @@ static void on_vote(struct void_pbft *r,
      * are kept: they let a lagging replica catch up. */
     if (is_prepare && (v.view != r->view || r->view_changing)) {
         r->stats.rx_wrong_view++;
+        if (v.view < r->view) {
+            void__pbft_resend_new_view(r, now_ns, fr->sender, out); /* the sender lags */
+        }
         return;
     }
     if (v.seq <= r->low || v.seq > r->low + r->cfg.window) {
@@ -1221,7 +1227,8 @@ admit(struct void_pbft *r, uint64_t now_ns, const uint8_t *buf, size_t len, stru
     }
     int from_client = fr->type == VOID_MSG_REQUEST;
     if ((from_client && fr->sender < r->cfg.n) ||
-        (!from_client && (fr->sender >= r->cfg.n || fr->sender == r->cfg.self)) ||
+        (!from_client && (fr->sender >= r->cfg.n ||
+                          (fr->sender == r->cfg.self && fr->type != VOID_MSG_VIEW_CHANGE))) ||
         void_keyring_get(r->cfg.keyring, fr->sender) == NULL) {
         r->stats.rx_unknown_sender++;
         return -1;

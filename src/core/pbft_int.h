@@ -152,6 +152,10 @@ void void__pbft_on_new_view(struct void_pbft *r,
                             const struct void_frame *fr,
                             struct void_pbft_out *out);
 void void__pbft_resend_view_change(struct void_pbft *r, struct void_pbft_out *out);
+void void__pbft_resend_new_view(struct void_pbft *r,
+                                uint64_t now_ns,
+                                uint32_t to,
+                                struct void_pbft_out *out);
 size_t void__pbft_vc_frame_max(uint32_t window);
 
 /* pbft_state.c */

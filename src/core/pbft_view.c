@@ -615,20 +615,25 @@ void void__pbft_resend_view_change(struct void_pbft *r, struct void_pbft_out *ou
     }
 }
 
-/* The primary of the installed view helps a replica that missed NEW-VIEW. */
-static void resend_new_view(struct void_pbft *r, uint32_t to, struct void_pbft_out *out)
+/* The primary of the installed view helps a replica that missed NEW-VIEW
+ * (it still sends view changes for it, or messages of an older view): it
+ * re-sends NEW-VIEW and every view change it names, including the
+ * replica's own, which that replica may have lost in a crash. At most once
+ * per retransmit period per replica. */
+void void__pbft_resend_new_view(struct void_pbft *r, uint64_t now_ns, uint32_t to, struct void_pbft_out *out)
 {
-    if (r->nv_len == 0 || !r->nv_installed || void_pbft_primary(r->view, r->cfg.n) != r->cfg.self) {
+    if (r->nv_len == 0 || !r->nv_installed || r->view_changing ||
+        void_pbft_primary(r->view, r->cfg.n) != r->cfg.self || to >= r->cfg.n || to == r->cfg.self) {
         return;
     }
+    if (r->nv_resent_ns[to] != 0 && now_ns - r->nv_resent_ns[to] < r->cfg.retransmit_ns) {
+        return;
+    }
+    r->nv_resent_ns[to] = now_ns == 0 ? 1 : now_ns;
     for (uint32_t i = 0; i < r->cfg.n; i++) {
-        if (i != to && r->vc[i].len > 0 && r->vc[i].view == r->view && i != r->cfg.self) {
+        if (r->vc[i].len > 0 && r->vc[i].view == r->view) {
             void__pbft_send_copy(r, out, to, VOID_MSG_VIEW_CHANGE, r->vc[i].frame, r->vc[i].len);
         }
-    }
-    if (r->vc[r->cfg.self].len > 0 && r->vc[r->cfg.self].view == r->view) {
-        void__pbft_send_copy(
-            r, out, to, VOID_MSG_VIEW_CHANGE, r->vc[r->cfg.self].frame, r->vc[r->cfg.self].len);
     }
     void__pbft_send_copy(r, out, to, VOID_MSG_NEW_VIEW, r->nv_frame, r->nv_len);
 }
@@ -664,7 +669,7 @@ void void__pbft_on_view_change(struct void_pbft *r,
     }
     if (m.view < r->view || (m.view == r->view && !r->view_changing)) {
         if (!r->view_changing) {
-            resend_new_view(r, fr->sender, out); /* it lags behind our view */
+            void__pbft_resend_new_view(r, now_ns, fr->sender, out); /* it lags behind our view */
         }
         r->stats.rx_stale++;
         return;

@@ -23,7 +23,7 @@
 #include <unistd.h>
 #include <zstd.h>
 
-#define DEFAULT_ZSTD_LEVEL 3
+#define DEFAULT_ZSTD_LEVEL 5
 
 static void put_be64(uint8_t *p, uint64_t v)
 {

@@ -39,6 +39,59 @@ static int hashvec_push(struct hashvec *hv, const struct void_hash *h)
     return 0;
 }
 
+/* Per pack id, the end of the last byte a record references. */
+struct packends {
+    uint64_t *end;
+    size_t n;
+    int overflow; /* an id too large to track: trim nothing */
+};
+
+#define PACK_IDS_TRACKED (1u << 20)
+
+static int packends_note(struct packends *pe, const MDB_val *v)
+{
+    uint32_t id, len;
+    uint64_t off;
+    if (void__cas_record_locator(v, &id, &off, &len) != 0) {
+        return 0;
+    }
+    if (id >= PACK_IDS_TRACKED) {
+        pe->overflow = 1;
+        return 0;
+    }
+    if (id >= pe->n) {
+        size_t n = (size_t)id * 2 + 16;
+        uint64_t *p = realloc(pe->end, n * sizeof(*p));
+        if (p == NULL) {
+            return VOID_ENOMEM;
+        }
+        memset(p + pe->n, 0, (n - pe->n) * sizeof(*p));
+        pe->end = p;
+        pe->n = n;
+    }
+    pe->end[id] = pe->end[id] > off + len ? pe->end[id] : off + len;
+    return 0;
+}
+
+/* Notes, for every pack, how far the remaining records reference it. */
+static int gc_pack_ends(struct void_cas *cas, MDB_txn *txn, struct packends *pe)
+{
+    MDB_cursor *cur;
+    int rc = mdb_cursor_open(txn, cas->blocks, &cur);
+    if (rc != 0) {
+        return void__cas_err(rc);
+    }
+    MDB_val k, v;
+    for (rc = mdb_cursor_get(cur, &k, &v, MDB_FIRST); rc == 0;
+         rc = mdb_cursor_get(cur, &k, &v, MDB_NEXT)) {
+        if ((rc = packends_note(pe, &v)) != 0) {
+            break;
+        }
+    }
+    mdb_cursor_close(cur);
+    return rc == MDB_NOTFOUND ? 0 : void__cas_err(rc);
+}
+
 /* Pushes every block with refcount 0 onto work. */
 static int gc_seed(struct void_cas *cas, MDB_txn *txn, struct hashvec *work)
 {
@@ -135,11 +188,16 @@ static int gc_free_one(struct gc_ctx *ctx,
     if ((rc = hole_push(ctx, &v, &stored)) != 0) {
         return rc;
     }
-    if ((rc = void__cas_record_decode(ctx->cas, &v, h, &raw, &len, &kind)) != 0) {
+    const uint8_t *rec = v.mv_data;
+    if (v.mv_size >= VOID__CAS_RECORD_HEADER && rec[1] == VOID_CAS_BLOB) {
+        /* A blob has no children: no need to read (or trust) its bytes. */
+        len = (size_t)rec[4] << 24 | (size_t)rec[5] << 16 | (size_t)rec[6] << 8 | rec[7];
+    } else if ((rc = void__cas_record_decode(ctx->cas, &v, h, &raw, &len, &kind)) != 0) {
         return rc == VOID_ENOMEM ? rc : VOID_ECAS_BAD_RECORD;
+    } else {
+        rc = void__cas_children(kind, raw, len, gc_release_child, ctx);
+        free(raw);
     }
-    rc = void__cas_children(kind, raw, len, gc_release_child, ctx);
-    free(raw);
     if (rc == 0) {
         rc = void__cas_err(mdb_del(ctx->txn, ctx->cas->blocks, &k, NULL));
     }
@@ -170,10 +228,14 @@ int void_cas_gc(struct void_cas *cas, struct void_cas_gc_result *result)
         return void__cas_err(rc);
     }
     struct gc_ctx ctx = {cas, txn, &work, NULL, 0, 0};
+    struct packends pe = {NULL, 0, 0};
     rc = gc_seed(cas, txn, &work);
     while (rc == 0 && work.n > 0) {
         struct void_hash h = work.v[--work.n];
         rc = gc_free_one(&ctx, &h, &delta, result);
+    }
+    if (rc == 0) {
+        rc = gc_pack_ends(cas, txn, &pe);
     }
     if (rc == 0) {
         rc = void__cas_delta_apply(cas, txn, &delta);
@@ -188,6 +250,11 @@ int void_cas_gc(struct void_cas *cas, struct void_cas_gc_result *result)
     for (size_t i = 0; rc == 0 && i < ctx.nholes; i++) {
         void__cas_pack_punch(cas, ctx.holes[i].pack, ctx.holes[i].off, ctx.holes[i].len);
     }
+    /* And what killed puts left at the end of their packs. */
+    if (rc == 0 && !pe.overflow) {
+        result->bytes_freed += void__cas_packs_trim(cas, pe.end, pe.n);
+    }
+    free(pe.end);
     free(ctx.holes);
     free(work.v);
     void__cas_unlock(cas);

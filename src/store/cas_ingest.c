@@ -36,6 +36,7 @@
 #define BATCH_BYTES_MIN    (8u << 20)
 #define COMMIT_BYTES       (256ull << 20)
 #define SAMPLE_BYTES       4096u
+#define SMALL_FILE_MAX     (1u << 20) /* read whole and chunked on the calling thread */
 
 enum slot_state { SLOT_FREE, SLOT_QUEUED, SLOT_BUSY, SLOT_DONE };
 
@@ -45,13 +46,19 @@ struct job {
     uint32_t zoff, zlen; /* compressed payload in the batch's zbuf, zlen 0 if none */
     struct void_hash hash;
     uint8_t present;
+    uint8_t kind; /* items batches: VOID_CAS_BLOB, _FILE or _DIR */
 };
 
+/* One segment of the input. Chunks that start in [0, seg_end) belong to
+ * it; buf holds size_max bytes more (up to fill) so that any of them fits,
+ * except in the final segment, where seg_end == fill. */
 struct batch {
-    struct job *jobs;
+    struct job *jobs; /* the segment's chunks as cut from offset 0 */
     size_t njobs;
     uint8_t *buf;  /* input bytes; jobs point into it */
     uint8_t *zbuf; /* compressed payloads */
+    size_t fill, seg_end;
+    int items; /* an items batch: ready blocks packed in buf, hashed already */
     enum slot_state state;
 };
 
@@ -79,10 +86,14 @@ struct ingest {
     struct void__cas_pack_writer pack;
     struct void__cas_delta delta;
     uint64_t txn_bytes;
-    int err;                          /* first error from retiring */
+    int err;          /* first error from retiring */
+    size_t next;      /* where the next true chunk starts, from the head batch's start */
+    uint64_t resyncs; /* chunks the calling thread had to cut itself */
     struct void_casobj_chunk *chunks; /* chunk list of the current file */
     size_t nchunks, chunks_cap;
-    uint8_t *carry; /* unchunked tail of the last batch */
+    uint8_t *carry;           /* unchunked tail of the last batch */
+    uint8_t *small;           /* SMALL_FILE_MAX + 1 bytes for reading a small file */
+    struct batch *open_items; /* items batch being filled, not yet submitted */
     struct void_cas_put_result *result;
     void_cas_progress_fn progress;
     void *progress_arg;
@@ -132,16 +143,37 @@ static void compress_job(struct worker *w, struct batch *b, struct job *j, size_
     *zoff += n;
 }
 
-/* Hashes every job of b, marks those already stored (as seen by txn) and
- * compresses the others. Compressed payloads are packed in job order, so
- * each one ends before its raw chunk ends and zbuf never overflows. */
+/* Chunks the segment from its first byte, as if a chunk started there. */
+static void cut_segment(struct worker *w, struct batch *b)
+{
+    const struct void_cdc *cdc = &w->ing->cas->cdc;
+    size_t off = 0;
+    b->njobs = 0;
+    while (off < b->seg_end) {
+        VOID_ASSERT(b->njobs < w->ing->jobs_cap);
+        size_t n = void_cdc_cut(cdc, b->buf + off, b->fill - off);
+        b->jobs[b->njobs++] = (struct job){.data = b->buf + off, .len = (uint32_t)n};
+        off += n;
+    }
+    VOID_ASSERT(off <= b->fill);
+}
+
+/* Chunks segment b, hashes every chunk, marks those already stored (as
+ * seen by txn) and compresses the others. Compressed payloads are packed in
+ * chunk order from offset 0, so each one ends before its raw chunk ends and
+ * zbuf (as large as buf) never overflows. */
 static void process_batch(struct worker *w, struct batch *b, MDB_txn *txn)
 {
     VOID_ASSERT(w != NULL && b != NULL);
     size_t zoff = 0;
+    if (!b->items) {
+        cut_segment(w, b);
+    }
     for (size_t i = 0; i < b->njobs; i++) {
         struct job *j = &b->jobs[i];
-        void_hash_compute(j->data, j->len, &j->hash);
+        if (!b->items) {
+            void_hash_compute(j->data, j->len, &j->hash);
+        }
         j->zlen = 0;
         MDB_val k = {VOID_HASH_SIZE, j->hash.b}, v;
         j->present = txn != NULL && mdb_get(txn, w->ing->cas->blocks, &k, &v) == 0;
@@ -149,7 +181,7 @@ static void process_batch(struct worker *w, struct batch *b, MDB_txn *txn)
             compress_job(w, b, j, &zoff);
         }
     }
-    VOID_ASSERT(zoff <= w->ing->batch_bytes);
+    VOID_ASSERT(zoff <= b->fill);
 }
 
 static void *worker_main(void *arg)
@@ -215,6 +247,9 @@ static int txn_cycle(struct ingest *ing, int again)
         mdb_txn_abort(ing->txn);
     } else {
         rc = void__cas_commit(ing->cas, ing->txn);
+        if (rc == 0) {
+            ing->pack.committed = ing->pack.off;
+        }
     }
     ing->txn = NULL;
     return rc == 0 && again ? txn_begin(ing) : rc;
@@ -288,25 +323,114 @@ static int store_chunk(struct ingest *ing, const struct job *j, const uint8_t *p
     return rc;
 }
 
-/* Writes the chunks of a processed batch, in order, and frees its slot. */
-static int retire(struct ingest *ing, struct batch *b)
+static int retire_done(struct ingest *ing, struct batch *b, int rc);
+
+/* Stores chunk j (payload: its stored form) and appends it to the file. */
+static int emit(struct ingest *ing, const struct job *j, const uint8_t *payload, size_t plen)
 {
-    VOID_ASSERT(b->state == SLOT_DONE);
+    int rc = store_chunk(ing, j, payload, plen);
+    if (rc > 0) {
+        ing->result->new_bytes += j->len;
+        ing->result->stored_bytes += plen;
+        ing->txn_bytes += plen;
+    }
+    ing->result->logical_bytes += j->len;
+    return rc < 0 ? rc : chunks_push(ing, &j->hash, j->len);
+}
+
+/* Cuts, hashes, compresses and stores the chunk at data on this thread. */
+static int emit_resync(struct ingest *ing, struct batch *b, size_t off, size_t *len)
+{
+    struct worker *w = &ing->self;
+    size_t n = void_cdc_cut(&ing->cas->cdc, b->buf + off, b->fill - off);
+    *len = n;
+    struct job j = {.data = b->buf + off, .len = (uint32_t)n};
+    void_hash_compute(j.data, j.len, &j.hash);
+    size_t z =
+        ZSTD_compressCCtx(w->cctx, w->scratch, w->scratch_cap, j.data, j.len, ing->cas->zstd_level);
+    int zok = !ZSTD_isError(z) && z < j.len - j.len / 32;
+    j.zlen = zok ? (uint32_t)z : 0;
+    ing->resyncs++;
+    return emit(ing, &j, zok ? w->scratch : j.data, zok ? z : n);
+}
+
+/* Writes the true chunks of a processed segment, in order, and frees its
+ * slot. The workers cut each segment from its first byte, which is not in
+ * general where a chunk of the file starts; the true chain of boundaries
+ * comes in from the previous segment at ing->next. From there this thread
+ * cuts chunks itself until it lands on a boundary the worker found (after
+ * one or two chunks, typically), and from then on the worker's chunks are
+ * the true ones: a cut depends only on the bytes from its chunk's start. So
+ * the result is exactly what cutting the whole file in one pass gives. */
+/* Stores the blocks of an items batch in order: chunks of small files, and
+ * file and directory objects, each after the blocks it references. */
+static int retire_items(struct ingest *ing, struct batch *b)
+{
     int rc = 0;
     for (size_t i = 0; i < b->njobs && rc == 0; i++) {
-        struct job *j = &b->jobs[i];
+        const struct job *j = &b->jobs[i];
         const uint8_t *payload = j->zlen ? b->zbuf + j->zoff : j->data;
         size_t plen = j->zlen ? j->zlen : j->len;
-        rc = store_chunk(ing, j, payload, plen);
+        if (j->kind == VOID_CAS_BLOB) {
+            rc = store_chunk(ing, j, payload, plen);
+        } else {
+            uint8_t flags = j->zlen ? VOID__CAS_FLAG_ZSTD : 0;
+            rc = void__cas_insert(ing->cas,
+                                  ing->txn,
+                                  j->kind,
+                                  &j->hash,
+                                  j->data,
+                                  j->len,
+                                  payload,
+                                  plen,
+                                  flags,
+                                  &ing->delta);
+            plen += VOID__CAS_RECORD_HEADER;
+        }
         if (rc > 0) {
             ing->result->new_bytes += j->len;
             ing->result->stored_bytes += plen;
             ing->txn_bytes += plen;
+            rc = 0;
         }
-        rc = rc < 0 ? rc : chunks_push(ing, &j->hash, j->len);
-        ing->result->logical_bytes += j->len;
     }
+    return rc;
+}
+
+static int retire(struct ingest *ing, struct batch *b)
+{
+    VOID_ASSERT(b->state == SLOT_DONE);
+    int rc = ing->err; /* after a failure, batches in flight are dropped */
+    if (b->items) {
+        rc = rc == 0 ? retire_items(ing, b) : rc;
+        return retire_done(ing, b, rc);
+    }
+    VOID_ASSERT(ing->next < b->fill || (ing->next == 0 && b->fill == 0));
+    size_t next = ing->next, i = 0;
+    while (rc == 0 && next < b->seg_end) {
+        while (i < b->njobs && (size_t)(b->jobs[i].data - b->buf) < next) {
+            i++;
+        }
+        if (i < b->njobs && (size_t)(b->jobs[i].data - b->buf) == next) {
+            struct job *j = &b->jobs[i];
+            rc = emit(ing, j, j->zlen ? b->zbuf + j->zoff : j->data, j->zlen ? j->zlen : j->len);
+            next += j->len;
+        } else {
+            size_t n;
+            rc = emit_resync(ing, b, next, &n);
+            next += n;
+        }
+    }
+    ing->next = rc == 0 ? next - b->seg_end : 0;
+    VOID_ASSERT(rc != 0 || ing->next < ing->cas->cdc.config.size_max);
+    return retire_done(ing, b, rc);
+}
+
+/* Frees b's slot and commits when enough data has accumulated. */
+static int retire_done(struct ingest *ing, struct batch *b, int rc)
+{
     b->state = SLOT_FREE;
+    b->items = 0;
     b->njobs = 0;
     if (rc == 0 && ing->txn_bytes >= COMMIT_BYTES) {
         rc = txn_cycle(ing, 1);
@@ -392,85 +516,158 @@ static ssize_t read_full(int fd, uint8_t *buf, size_t len)
     return (ssize_t)got;
 }
 
-/* Cuts the chunks of b's buffer [0, fill) into jobs. Returns the number of
- * bytes left over (not yet chunked because more input may follow). */
-static size_t cut_batch(struct ingest *ing, struct batch *b, size_t fill, int eof)
+/* Chunks everything readable from fd into the current chunk list. Input
+ * is read in segments of batch_bytes, each followed by the first size_max
+ * bytes of the next (copied over, so pipes work too). */
+static int ingest_stream(struct ingest *ing, int fd)
 {
-    const struct void_cdc *cdc = &ing->cas->cdc;
-    size_t off = 0;
-    b->njobs = 0;
-    while (off < fill && (eof || fill - off >= cdc->config.size_max)) {
-        VOID_ASSERT(b->njobs < ing->jobs_cap);
-        size_t n = void_cdc_cut(cdc, b->buf + off, fill - off);
-        b->jobs[b->njobs++] = (struct job){.data = b->buf + off, .len = (uint32_t)n};
-        off += n;
-    }
-    return fill - off;
-}
-
-/* Chunks everything readable from fd into the current chunk list. */
-static int ingest_stream(struct ingest *ing, int fd, int small)
-{
-    size_t carry = 0;
-    int eof = 0;
+    const size_t max = ing->cas->cdc.config.size_max, cap = ing->batch_bytes + max;
+    size_t overlap = 0;
+    int final = 0;
     ing->nchunks = 0;
-    while (!eof) {
+    ing->next = 0;
+    while (!final) {
         struct batch *b = acquire(ing);
-        memcpy(b->buf, ing->carry, carry);
-        ssize_t n = read_full(fd, b->buf + carry, ing->batch_bytes - carry);
+        memcpy(b->buf, ing->carry, overlap);
+        ssize_t n = read_full(fd, b->buf + overlap, cap - overlap);
         if (n < 0) {
             int err = errno;
             drain(ing);
             return void__cas_err(err == EISDIR ? EINVAL : err);
         }
-        size_t fill = carry + (size_t)n;
-        eof = fill < ing->batch_bytes;
-        carry = cut_batch(ing, b, fill, eof);
-        VOID_ASSERT(carry <= ing->cas->cdc.config.size_max);
-        memcpy(ing->carry, b->buf + fill - carry, carry);
-        int rc = b->njobs > 0 ? submit(ing, b, small) : 0;
+        b->fill = overlap + (size_t)n;
+        final = b->fill < cap;
+        b->seg_end = final ? b->fill : b->fill - max;
+        overlap = final ? 0 : max;
+        memcpy(ing->carry, b->buf + b->seg_end, overlap);
+        int rc = b->seg_end > 0 ? submit(ing, b, 0) : 0;
         if (rc != 0 || ing->err != 0) {
             drain(ing);
             return rc != 0 ? rc : ing->err;
         }
     }
-    return drain(ing);
+    int rc = drain(ing);
+    VOID_ASSERT(rc != 0 || ing->next == 0);
+    return rc;
 }
 
-/* Hashes, compresses if it pays, and stores an object built in memory. */
+/* Submits the open items batch, if it holds anything. */
+static int items_flush(struct ingest *ing)
+{
+    struct batch *b = ing->open_items;
+    ing->open_items = NULL;
+    if (b == NULL || b->njobs == 0) {
+        if (b != NULL) {
+            b->items = 0; /* the slot stays free at the tail */
+        }
+        return ing->err;
+    }
+    return submit(ing, b, 0);
+}
+
+/* Appends a block whose hash is known to the open items batch (opening one
+ * if needed). The workers compress it; retiring stores it, in order. Returns
+ * 0, VOID_EOVERSIZED if it is larger than a batch, or an earlier error. */
+static int items_add(
+    struct ingest *ing, uint8_t kind, const uint8_t *data, size_t len, const struct void_hash *h)
+{
+    size_t cap = ing->batch_bytes + ing->cas->cdc.config.size_max;
+    if (len > cap) {
+        return VOID_EOVERSIZED;
+    }
+    struct batch *b = ing->open_items;
+    if (b != NULL && (b->fill + len > cap || b->njobs == ing->jobs_cap)) {
+        int rc = items_flush(ing);
+        if (rc != 0) {
+            return rc;
+        }
+        b = NULL;
+    }
+    if (b == NULL) {
+        b = acquire(ing);
+        b->items = 1;
+        b->fill = b->seg_end = b->njobs = 0;
+        ing->open_items = b;
+    }
+    memcpy(b->buf + b->fill, data, len);
+    b->jobs[b->njobs++] =
+        (struct job){.data = b->buf + b->fill, .len = (uint32_t)len, .hash = *h, .kind = kind};
+    b->fill += len;
+    VOID_ASSERT(b->fill <= cap && b->njobs <= ing->jobs_cap);
+    return ing->err;
+}
+
+/* Stores an object too large for a batch, directly, once everything queued
+ * before it (its children among them) is stored. */
+static int put_object_direct(
+    struct ingest *ing, uint8_t kind, const uint8_t *buf, size_t len, const struct void_hash *h)
+{
+    int rc = items_flush(ing);
+    rc = rc == 0 ? drain(ing) : rc;
+    if (rc != 0) {
+        return rc;
+    }
+    rc = void__cas_insert(ing->cas, ing->txn, kind, h, buf, len, buf, len, 0, &ing->delta);
+    if (rc > 0) {
+        ing->result->new_bytes += len;
+        ing->result->stored_bytes += VOID__CAS_RECORD_HEADER + len;
+    }
+    return rc < 0 ? rc : 0;
+}
+
+/* Hashes an object built in memory and queues it for storing after the
+ * blocks queued before it. */
 static int
 put_object(struct ingest *ing, uint8_t kind, const uint8_t *buf, size_t len, struct void_hash *out)
 {
     void_hash_compute(buf, len, out);
-    size_t zcap = ZSTD_compressBound(len);
-    uint8_t *z = malloc(zcap);
-    if (z == NULL) {
-        return VOID_ENOMEM;
+    int rc = items_add(ing, kind, buf, len, out);
+    return rc == VOID_EOVERSIZED ? put_object_direct(ing, kind, buf, len, out) : rc;
+}
+
+/* Chunks and hashes the small file in ing->small[0..n) here and queues its
+ * chunks; the workers compress them. */
+static int ingest_small(struct ingest *ing, size_t n)
+{
+    size_t off = 0;
+    int rc = 0;
+    ing->nchunks = 0;
+    while (off < n && rc == 0) {
+        size_t k = void_cdc_cut(&ing->cas->cdc, ing->small + off, n - off);
+        struct void_hash h;
+        void_hash_compute(ing->small + off, k, &h);
+        rc = items_add(ing, VOID_CAS_BLOB, ing->small + off, k, &h);
+        rc = rc == 0 ? chunks_push(ing, &h, (uint32_t)k) : rc;
+        ing->result->logical_bytes += k;
+        off += k;
     }
-    size_t zlen = ZSTD_compressCCtx(ing->self.cctx, z, zcap, buf, len, ing->cas->zstd_level);
-    int zok = !ZSTD_isError(zlen) && zlen < len;
-    int rc = void__cas_insert(ing->cas,
-                              ing->txn,
-                              kind,
-                              out,
-                              buf,
-                              len,
-                              zok ? z : buf,
-                              zok ? zlen : len,
-                              zok ? VOID__CAS_FLAG_ZSTD : 0,
-                              &ing->delta);
-    if (rc > 0) {
-        ing->result->new_bytes += len;
-        ing->result->stored_bytes += VOID__CAS_RECORD_HEADER + (zok ? zlen : len);
+    return rc;
+}
+
+/* Reads the file fd into its chunk list: a small regular file whole, on
+ * this thread; anything else in segments through the workers. */
+static int ingest_data(struct ingest *ing, int fd, uint64_t size_hint)
+{
+    if (size_hint <= SMALL_FILE_MAX) {
+        ssize_t n = read_full(fd, ing->small, SMALL_FILE_MAX + 1);
+        if (n < 0) {
+            return void__cas_err(errno);
+        }
+        if ((size_t)n <= SMALL_FILE_MAX) {
+            return ingest_small(ing, (size_t)n);
+        }
+        if (lseek(fd, 0, SEEK_SET) != 0) { /* it grew: start over the long way */
+            return void__cas_err(errno);
+        }
     }
-    free(z);
-    return rc < 0 ? rc : 0;
+    int rc = items_flush(ing);
+    return rc == 0 ? ingest_stream(ing, fd) : rc;
 }
 
 /* Ingests the open file fd; on success *h names its file object. */
 static int ingest_file(struct ingest *ing, int fd, uint64_t size_hint, struct void_hash *h)
 {
-    int rc = ingest_stream(ing, fd, size_hint < ing->batch_bytes);
+    int rc = ingest_data(ing, fd, size_hint);
     if (rc != 0) {
         return rc;
     }
@@ -696,6 +893,7 @@ static void ingest_fini(struct ingest *ing)
     void__cas_pack_writer_close(&ing->pack);
     free(ing->chunks);
     free(ing->carry);
+    free(ing->small);
     if (ing->txn != NULL) {
         mdb_txn_abort(ing->txn);
     }
@@ -705,14 +903,16 @@ static int ingest_alloc(struct ingest *ing)
 {
     const struct void_cdc_config *cc = &ing->cas->cdc.config;
     ing->batch_bytes = BATCH_BYTES_MIN > 4u * cc->size_max ? BATCH_BYTES_MIN : 4u * cc->size_max;
-    ing->jobs_cap = ing->batch_bytes / cc->size_min + 2;
+    size_t cap = ing->batch_bytes + cc->size_max;
+    ing->jobs_cap = cap / cc->size_min + 2;
     ing->carry = malloc(cc->size_max);
-    int rc = ing->carry == NULL ? VOID_ENOMEM : 0;
+    ing->small = malloc(SMALL_FILE_MAX + 1);
+    int rc = ing->carry == NULL || ing->small == NULL ? VOID_ENOMEM : 0;
     for (unsigned i = 0; i < VOID__INGEST_DEPTH && rc == 0; i++) {
         struct batch *b = &ing->slots[i];
         b->jobs = calloc(ing->jobs_cap, sizeof(*b->jobs));
-        b->buf = malloc(ing->batch_bytes);
-        b->zbuf = malloc(ing->batch_bytes);
+        b->buf = malloc(cap);
+        b->zbuf = malloc(cap);
         rc = b->jobs == NULL || b->buf == NULL || b->zbuf == NULL ? VOID_ENOMEM : 0;
     }
     return rc == 0 ? worker_init(&ing->self, ing) : rc;
@@ -786,7 +986,11 @@ static int ingest_init(struct ingest *ing,
  * success means durable. */
 static int ingest_finish(struct ingest *ing, const char *pin)
 {
-    int rc = pin != NULL ? void__cas_pin_txn(ing->cas, ing->txn, pin, &ing->result->root) : 0;
+    int rc = items_flush(ing);
+    rc = rc == 0 ? drain(ing) : rc;
+    if (rc == 0 && pin != NULL) {
+        rc = void__cas_pin_txn(ing->cas, ing->txn, pin, &ing->result->root);
+    }
     if (rc != 0) {
         return rc;
     }
@@ -842,6 +1046,9 @@ static int put_common(struct void_cas *cas,
     }
     if (fd >= 0) {
         close(fd);
+    }
+    if (rc != 0 && ing != NULL) {
+        void__cas_pack_discard(cas, &ing->pack);
     }
     if (ing != NULL) {
         ingest_fini(ing);

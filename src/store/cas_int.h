@@ -14,21 +14,24 @@
 /* Record in the "blocks" database, keyed by the 32-byte hash:
  *   0 u8 record version (1)   1 u8 kind   2 u8 flags   3 u8 zero
  *   4 u32 raw length (big-endian)   8.. payload (zstd frame if flagged) */
-#define VOID__CAS_RECORD_HEADER  8u
-#define VOID__CAS_RECORD_VERSION 1u
-#define VOID__CAS_FLAG_ZSTD      1u
-#define VOID__CAS_FLAG_PACKED    2u    /* payload is a locator into a pack file */
-#define VOID__CAS_LOCATOR        16u   /* u32 pack id, u64 offset, u32 length */
-#define VOID__CAS_INLINE_MAX     1536u /* smaller blob payloads stay in LMDB */
+#define VOID__CAS_RECORD_HEADER   8u
+#define VOID__CAS_RECORD_VERSION  1u
+#define VOID__CAS_FLAG_ZSTD       1u
+#define VOID__CAS_FLAG_PACKED     2u          /* payload is a locator into a pack file */
+#define VOID__CAS_WRITEBACK_BYTES (16u << 20) /* start writeback every 16 MiB */
+#define VOID__CAS_LOCATOR         16u         /* u32 pack id, u64 offset, u32 length */
+#define VOID__CAS_INLINE_MAX      256u        /* smaller blob payloads stay in LMDB */
 
 /* The appending side of one put's pack file (src/store/cas_pack.c). */
 struct void__cas_pack_writer {
     int fd; /* -1 until the first append creates the pack */
     uint32_t id;
-    uint32_t id_hint; /* first id to try */
-    uint64_t off;     /* bytes written */
-    int dirty;        /* written since the last sync */
-    int broken;       /* a failed write could not be rolled back */
+    uint32_t id_hint;   /* first id to try */
+    uint64_t off;       /* bytes written */
+    uint64_t flushed;   /* bytes handed to writeback */
+    uint64_t committed; /* bytes referenced by committed transactions */
+    int dirty;          /* written since the last sync */
+    int broken;         /* a failed write could not be rolled back */
 };
 
 /* Opens (creating) DIR/packs; dir_fd is borrowed. */
@@ -51,6 +54,18 @@ int void__cas_pack_append(struct void_cas *cas,
 /* fdatasyncs what was appended since the last call. */
 int void__cas_pack_sync(struct void__cas_pack_writer *w);
 void void__cas_pack_writer_close(struct void__cas_pack_writer *w);
+
+/* After a failed put: drops the bytes no committed transaction references
+ * (the whole pack if there are none), so a put that failed for lack of space
+ * gives the space back. Best effort. */
+void void__cas_pack_discard(struct void_cas *cas, struct void__cas_pack_writer *w);
+
+/* Cuts every pack file down to the end of the last byte a record references
+ * (ends[id], for id < n; 0 for any other pack, which is then deleted): what
+ * lies beyond is left over from puts that were killed. Only under the
+ * exclusive gc lock, with ends computed from every record. Returns the bytes
+ * released. */
+uint64_t void__cas_packs_trim(struct void_cas *cas, const uint64_t *ends, size_t n);
 
 /* Frees the bytes [off, off+len) of pack id (hole punching, best effort). */
 void void__cas_pack_punch(struct void_cas *cas, uint32_t id, uint64_t off, uint64_t len);

@@ -19,9 +19,11 @@
 #include "void/assert.h"
 #include "void/error.h"
 
+#include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
 #include <unistd.h>
@@ -30,6 +32,17 @@ static void pack_name(uint32_t id, char name[32])
 {
     int n = snprintf(name, 32, "%08x.pack", (unsigned)id);
     VOID_ASSERT(n > 0 && n < 32);
+}
+
+static int truncate_at(int dir_fd, const char *name, uint64_t len)
+{
+    int fd = openat(dir_fd, name, O_WRONLY | O_CLOEXEC);
+    if (fd < 0) {
+        return -1;
+    }
+    int rc = ftruncate(fd, (off_t)len);
+    close(fd);
+    return rc;
 }
 
 int void__cas_packs_open(struct void_cas *cas, int dir_fd)
@@ -110,6 +123,8 @@ static int pack_create(struct void_cas *cas, struct void__cas_pack_writer *w)
             w->fd = fd;
             w->id = id;
             w->off = 0;
+            w->flushed = 0;
+            w->committed = 0;
             return 0;
         }
         if (errno != EEXIST) {
@@ -152,6 +167,15 @@ int void__cas_pack_append(struct void_cas *cas,
     *off = w->off;
     w->off += len;
     w->dirty = 1;
+    if (w->off - w->flushed >= VOID__CAS_WRITEBACK_BYTES) {
+        /* Start writing back what is behind us, without waiting, so that the
+         * fdatasync before the next commit finds little left to do and the
+         * disk works while the pipeline goes on (advice only: errors show up
+         * at that fdatasync). */
+        (void)sync_file_range(
+            w->fd, (off_t)w->flushed, (off_t)(w->off - w->flushed), SYNC_FILE_RANGE_WRITE);
+        w->flushed = w->off;
+    }
     return w->broken ? VOID_EIO : 0;
 }
 
@@ -175,6 +199,59 @@ void void__cas_pack_writer_close(struct void__cas_pack_writer *w)
         close(w->fd);
     }
     w->fd = -1;
+}
+
+void void__cas_pack_discard(struct void_cas *cas, struct void__cas_pack_writer *w)
+{
+    VOID_ASSERT(cas != NULL && w != NULL);
+    if (w->fd < 0) {
+        return;
+    }
+    VOID_ASSERT(w->committed <= w->off);
+    if (w->committed == 0) {
+        char name[32];
+        pack_name(w->id, name);
+        (void)unlinkat(cas->packs_fd, name, 0);
+    } else {
+        if (ftruncate(w->fd, (off_t)w->committed) != 0) {
+            /* best effort: the bytes stay, unreferenced, until a gc trims them */
+        }
+    }
+    void__cas_pack_writer_close(w);
+}
+
+uint64_t void__cas_packs_trim(struct void_cas *cas, const uint64_t *ends, size_t n)
+{
+    VOID_ASSERT(cas != NULL && (ends != NULL || n == 0));
+    int fd = dup(cas->packs_fd);
+    DIR *d = fd >= 0 ? fdopendir(fd) : NULL;
+    if (d == NULL) {
+        if (fd >= 0) {
+            close(fd);
+        }
+        return 0;
+    }
+    rewinddir(d);
+    uint64_t released = 0;
+    struct dirent *de;
+    while ((de = readdir(d)) != NULL) {
+        char *end;
+        unsigned long id = strtoul(de->d_name, &end, 16);
+        struct stat st;
+        if (strcmp(end, ".pack") != 0 || end - de->d_name != 8 ||
+            fstatat(cas->packs_fd, de->d_name, &st, 0) != 0) {
+            continue;
+        }
+        uint64_t keep = id < n ? ends[id] : 0;
+        if ((uint64_t)st.st_size <= keep && keep > 0) {
+            continue;
+        }
+        int ok = keep == 0 ? unlinkat(cas->packs_fd, de->d_name, 0) == 0
+                           : truncate_at(cas->packs_fd, de->d_name, keep) == 0;
+        released += ok ? (uint64_t)st.st_size - keep : 0;
+    }
+    closedir(d);
+    return released;
 }
 
 void void__cas_pack_punch(struct void_cas *cas, uint32_t id, uint64_t off, uint64_t len)

@@ -184,6 +184,55 @@ static void test_cas_stream_put_matches_file_put(void **state)
     assert_int_equal(void_cas_get_path(&f->cas, &a.root, out, NULL, NULL), VOID_EEXIST);
 }
 
+/* Setup: a 20 MB file (three ingest segments) of random bytes with a run
+ * of zeros and a repeated block in it. Action: put it with two worker
+ * threads. Expected: its chunk list equals a single serial pass of the
+ * chunker over the whole file (the segments are cut in parallel and
+ * stitched back; this checks the stitching). */
+static void test_cas_parallel_chunking_equals_single_pass(void **state)
+{
+    struct fixture *f = *state;
+    size_t len = 20u << 20;
+    char src[400];
+    if (snprintf(src, sizeof(src), "%s/segments", f->dir) < 0) {
+        abort();
+    }
+    cas_write_random_file(src, len, 5);
+    uint8_t *data = malloc(len);
+    FILE *in = fopen(src, "rb");
+    assert_int_equal(fread(data, 1, len, in), len);
+    fclose(in);
+    memset(data + (8u << 20) - 5000, 0, 300000);             /* zeros across a segment edge */
+    memcpy(data + (15u << 20), data + (3u << 20), 1u << 20); /* repeated content */
+    FILE *out = fopen(src, "wb");
+    assert_int_equal(fwrite(data, 1, len, out), len);
+    fclose(out);
+
+    struct void_cas_put_result r;
+    assert_int_equal(void_cas_put_path(&f->cas, src, NULL, NULL, NULL, &r), 0);
+    uint8_t *obj, kind;
+    size_t olen;
+    assert_int_equal(void_cas_get_block(&f->cas, &r.root, &obj, &olen, &kind), 0);
+    struct void_casobj_file fo;
+    assert_int_equal(void_casobj_file_decode(obj, olen, &fo), 0);
+    size_t off = 0;
+    uint32_t i = 0;
+    for (; off < len; i++) {
+        size_t n = void_cdc_cut(&f->cas.cdc, data + off, len - off);
+        struct void_casobj_chunk c;
+        assert_true(i < fo.count);
+        void_casobj_file_chunk(&fo, i, &c);
+        assert_int_equal(c.size, n);
+        struct void_hash h;
+        void_hash_compute(data + off, n, &h);
+        assert_true(void_hash_equal(&h, &c.hash));
+        off += n;
+    }
+    assert_int_equal(i, fo.count);
+    free(obj);
+    free(data);
+}
+
 struct reach {
     struct void_hash *v;
     size_t n, cap;
@@ -482,6 +531,8 @@ int main(void)
         cmocka_unit_test_setup_teardown(test_cas_random_trees_round_trip, setup, teardown),
         cmocka_unit_test_setup_teardown(test_cas_identical_content_stored_once, setup, teardown),
         cmocka_unit_test_setup_teardown(test_cas_stream_put_matches_file_put, setup, teardown),
+        cmocka_unit_test_setup_teardown(
+            test_cas_parallel_chunking_equals_single_pass, setup, teardown),
         cmocka_unit_test_setup_teardown(
             test_cas_gc_never_frees_reachable_and_frees_the_rest, setup, teardown),
         cmocka_unit_test_setup_teardown(

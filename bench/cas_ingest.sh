@@ -1,0 +1,88 @@
+#!/usr/bin/env bash
+# BENCH cas_ingest: `voidctl cas put` of a 1 GiB file of random bytes that
+# sits in the page cache, against `openssl dgst -sha256` (the hashing limit
+# of this CPU) and `sha256sum` of the same file, in the same run. Times are
+# wall-clock seconds, medians over rounds in ABBA order; ratio is ours/peer
+# (a cost: 1.25 means 0.8x the peer's throughput).
+#
+# Lines:
+#   cas_ingest          put into a fresh store on the same filesystem as
+#                       the file ($TMPDIR), durable (fsync'ed) when it returns
+#   cas_ingest_sha256sum   the same against sha256sum
+#   cas_ingest_tmpfs    put into a fresh store on /dev/shm: the pipeline
+#                       without the disk's write bandwidth
+#   cas_ingest_reput    put of the same file into a store that has it: read,
+#                       chunk, hash and look up, nothing to write
+#   cas_ingest_disk     for context, `dd conv=fdatasync` of the file to the
+#                       store's filesystem vs openssl: the disk's limit
+#   *_cpu               the same comparisons in CPU seconds (user + system)
+#
+#   VOID_BIN=build/bin bench/cas_ingest.sh   (scripts/bench cas_ingest)
+#   CAS_INGEST_ROUNDS=N (default 3), CAS_INGEST_MB=N (default 1024)
+set -euo pipefail
+V="${VOID_BIN:?set VOID_BIN to the directory with voidctl}/voidctl"
+ROUNDS=${CAS_INGEST_ROUNDS:-3}
+MB=${CAS_INGEST_MB:-1024}
+T=$(mktemp -d "${TMPDIR:-/tmp}/void-cas-ingest-XXXXXX")
+SHM=""
+if [ -d /dev/shm ] && [ -w /dev/shm ]; then SHM=$(mktemp -d /dev/shm/void-cas-ingest-XXXXXX); fi
+cleanup() { rm -rf "$T"; if [ -n "$SHM" ]; then rm -rf "$SHM"; fi; }
+trap cleanup EXIT
+F="$T/input"
+head -c $((MB * 1048576)) /dev/urandom > "$F"
+cat "$F" > /dev/null # into the page cache
+
+now() { date +%s.%N; }
+# timed CMD...: prints "wall cpu" in seconds (cpu = user + system, children
+# included), so that a run on a loaded machine can still be compared.
+timed() {
+  local TIMEFORMAT="%R %U %S" out
+  out=$( { time "$@" >/dev/null; } 2>&1 )
+  awk '{printf "%s %.3f\n", $1, $2 + $3}' <<<"$out"
+}
+put_fresh() { rm -rf "$1"; "$V" cas --store "$1" --quiet put "$F"; }
+dd_sync() { dd if="$F" of="$T/ddcopy" bs=4M conv=fdatasync status=none; rm -f "$T/ddcopy"; }
+
+declare -a o_disk o_shm o_re p_ssl p_sum p_dd c_disk c_shm c_re c_ssl c_sum
+"$V" cas --store "$T/warm" --quiet put "$F" >/dev/null # store for re-puts
+for ((r = 0; r < ROUNDS; r++)); do
+  if ((r % 2 == 0)); then order="ssl disk sum shm re dd"; else order="dd re shm sum disk ssl"; fi
+  for who in $order; do
+    case $who in
+      ssl) read -r w c < <(timed openssl dgst -sha256 "$F"); p_ssl+=("$w"); c_ssl+=("$c") ;;
+      sum) read -r w c < <(timed sha256sum "$F"); p_sum+=("$w"); c_sum+=("$c") ;;
+      disk) read -r w c < <(timed put_fresh "$T/store"); o_disk+=("$w"); c_disk+=("$c") ;;
+      shm)
+        if [ -n "$SHM" ]; then
+          read -r w c < <(timed put_fresh "$SHM/store"); o_shm+=("$w"); c_shm+=("$c")
+          rm -rf "$SHM/store"
+        fi ;;
+      re) read -r w c < <(timed "$V" cas --store "$T/warm" --quiet put "$F"); o_re+=("$w"); c_re+=("$c") ;;
+      dd) read -r w c < <(timed dd_sync); p_dd+=("$w") ;;
+    esac
+  done
+  echo "round $r (wall/cpu s): openssl ${p_ssl[r]}/${c_ssl[r]} sha256sum ${p_sum[r]}/${c_sum[r]}" \
+    "put ${o_disk[r]}/${c_disk[r]} put-tmpfs ${o_shm[r]:-n/a}/${c_shm[r]:-n/a}" \
+    "re-put ${o_re[r]}/${c_re[r]} dd-fdatasync ${p_dd[r]}"
+done
+"$V" cas --store "$T/store" fsck >/dev/null || { echo "cas_ingest: fsck failed" >&2; exit 1; }
+
+median() { printf '%s\n' "$@" | sort -g | awk '{a[NR]=$1} END {print (NR%2) ? a[(NR+1)/2] : (a[NR/2]+a[NR/2+1])/2}'; }
+line() { # name peer ours peer
+  awk -v n="$1" -v p="$2" -v o="$3" -v q="$4" -v mb="$MB" \
+    'BEGIN {printf "BENCH %s: ours=%.3fs peer(%s)=%.3fs ratio=%.3f (%.0f vs %.0f MB/s)\n", n, o, p, q, o/q, mb*1.048576/o, mb*1.048576/q}'
+}
+ssl=$(median "${p_ssl[@]}")
+line cas_ingest "openssl dgst -sha256" "$(median "${o_disk[@]}")" "$ssl"
+line cas_ingest_sha256sum "sha256sum" "$(median "${o_disk[@]}")" "$(median "${p_sum[@]}")"
+if [ ${#o_shm[@]} -gt 0 ]; then
+  line cas_ingest_tmpfs "openssl dgst -sha256" "$(median "${o_shm[@]}")" "$ssl"
+fi
+line cas_ingest_reput "openssl dgst -sha256" "$(median "${o_re[@]}")" "$ssl"
+line cas_ingest_disk "openssl dgst -sha256; ours=dd conv=fdatasync" "$(median "${p_dd[@]}")" "$ssl"
+# CPU seconds (user + system): what the work costs, whatever the load.
+cssl=$(median "${c_ssl[@]}")
+if [ ${#c_shm[@]} -gt 0 ]; then
+  line cas_ingest_tmpfs_cpu "openssl dgst -sha256, cpu" "$(median "${c_shm[@]}")" "$cssl"
+fi
+line cas_ingest_reput_cpu "openssl dgst -sha256, cpu" "$(median "${c_re[@]}")" "$cssl"

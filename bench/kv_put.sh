@@ -1,0 +1,94 @@
+#!/usr/bin/env bash
+# BENCH kv_put: durable 100-byte puts, a 4-replica Void cluster against a
+# 3-member etcd cluster (Debian's etcd-server), both on loopback on this
+# machine, driven by the same closed-loop load generator (build/bin/voidload:
+# C clients, one outstanding put each, distinct keys, same value size; for
+# etcd the v3 JSON gateway /v3/kv/put over keep-alive HTTP/1.1, clients spread
+# over the three members). Each concurrency level runs both systems back to
+# back, alternating which goes first. Prints a table and the BENCH line: the
+# cost per put (1 / throughput) at the highest concurrency, ours / etcd's
+# (lower is better).
+#
+# Env: LEVELS="1 16 64" SECS=5
+set -euo pipefail
+root=${VOID_SOURCE_DIR:-$(cd "$(dirname "$0")/.." && pwd)}
+bin=${VOID_BIN:-$root/build/bin}
+levels=${LEVELS:-"1 16 64"}
+secs=${SECS:-5}
+max=0; for c in $levels; do [ "$c" -gt "$max" ] && max=$c; done
+
+work=$(mktemp -d /tmp/void-bench-kvput-XXXXXX)
+# Free loopback ports: Void at P..P+3 (HTTP P+1000..), etcd at P+100.. (another
+# worktree may be running a bench or the test suite on this machine).
+P=$(python3 - <<'PY'
+import random, socket
+for _ in range(200):
+    base = random.randrange(30000, 39000, 10)
+    ports = [base + i for i in range(4)] + [base + 1000 + i for i in range(4)] + [base + 100 + i for i in range(3)] + [base + 110 + i for i in range(3)]
+    socks = []
+    try:
+        for p in ports:
+            s = socket.socket(); s.bind(("127.0.0.1", p)); socks.append(s)
+    except OSError:
+        continue
+    finally:
+        for s in socks: s.close()
+    print(base); break
+PY
+)
+etcd_pids=()
+cleanup() {
+  VOID_BIN=$bin VOID_CLUSTER_DIR=$work/void "$root/scripts/cluster" stop > /dev/null 2>&1 || true
+  for p in "${etcd_pids[@]}"; do kill "$p" 2>/dev/null || true; done
+  wait 2>/dev/null || true
+  rm -rf "$work"
+}
+trap cleanup EXIT
+
+# Void: 4 replicas, warn-level logs, one client key per concurrent client.
+VOID_LOG_LEVEL=warn VOID_BIN=$bin VOID_CLUSTER_DIR=$work/void \
+  "$root/scripts/cluster" start --n 4 --port "$P" --clients "$max" > /dev/null
+
+# etcd: 3 members, default durability (fsync of the WAL on every commit).
+cluster=""
+for i in 0 1 2; do cluster+="${cluster:+,}e$i=http://127.0.0.1:$((P + 110 + i))"; done
+for i in 0 1 2; do
+  etcd --name "e$i" --data-dir "$work/etcd$i" \
+    --listen-client-urls "http://127.0.0.1:$((P + 100 + i))" \
+    --advertise-client-urls "http://127.0.0.1:$((P + 100 + i))" \
+    --listen-peer-urls "http://127.0.0.1:$((P + 110 + i))" \
+    --initial-advertise-peer-urls "http://127.0.0.1:$((P + 110 + i))" \
+    --initial-cluster "$cluster" --initial-cluster-state new \
+    --initial-cluster-token void-bench --log-level error > "$work/etcd$i.log" 2>&1 &
+  etcd_pids+=($!)
+done
+endpoints="127.0.0.1:$((P + 100)),127.0.0.1:$((P + 101)),127.0.0.1:$((P + 102))"
+for _ in $(seq 1 100); do
+  if ETCDCTL_API=3 etcdctl --endpoints "$endpoints" endpoint health > /dev/null 2>&1; then break; fi
+  sleep 0.2
+done
+ETCDCTL_API=3 etcdctl --endpoints "$endpoints" put warmup 1 > /dev/null
+
+run() { "$bin/voidload" "$1" "$2" --clients "$3" --seconds "$secs" --value 100; }
+field() { sed -n "s/.*$1=\([0-9.]*\).*/\1/p" <<<"$2"; }
+
+printf '%-8s %-6s %12s %10s %10s\n' system clients "puts/s" "p50 us" "p99 us"
+round=0
+for c in $levels; do
+  if [ $((round % 2)) -eq 0 ]; then order="void etcd"; else order="etcd void"; fi
+  round=$((round + 1))
+  for sys in $order; do
+    if [ "$sys" = void ]; then out=$(run void "$work/void" "$c"); else out=$(run etcd "$endpoints" "$c"); fi
+    printf '%-8s %-6s %12s %10s %10s\n' "$sys" "$c" "$(field ops_per_s "$out")" \
+      "$(field p50_us "$out")" "$(field p99_us "$out")"
+    eval "${sys}_tput_$c=$(field ops_per_s "$out")"
+  done
+done
+
+ours=$(eval echo "\$void_tput_$max")
+peer=$(eval echo "\$etcd_tput_$max")
+python3 - "$ours" "$peer" "$max" <<'PY'
+import sys
+ours, peer, c = float(sys.argv[1]), float(sys.argv[2]), sys.argv[3]
+print(f"BENCH kv_put: ours={1e6/ours:.1f}us peer(etcd 3.4 3-member, {c} closed-loop clients)={1e6/peer:.1f}us ratio={peer/ours:.2f}")
+PY

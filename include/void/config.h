@@ -1,0 +1,131 @@
+/*
+ * Configuration of a node (voidd) or a client (voidctl), read from an INI file
+ * with inih.
+ *
+ * One format serves both: a cluster file lists every replica and may list the
+ * clients that may talk to it; a node's file adds a [node] section naming which
+ * replica it is, a client's file adds a [client] section. Example:
+ *
+ *     [node]                     ; voidd only
+ *     id = 1
+ *     key = keys/node1.secret    ; Ed25519 secret key file (mode 0600)
+ *     data_dir = data/node1
+ *     http = 127.0.0.1:8001      ; status and metrics; default: the replica's http,
+ *                                ; else 127.0.0.1 and the replica port + 1000
+ *     ntp_servers = 127.0.0.11:123, 127.0.0.12:123   ; optional
+ *     datacenter = dc1           ; optional topology
+ *     rack = r1
+ *     host = h1
+ *     log_level = info           ; debug, info, warn, error
+ *
+ *     [client]                   ; voidctl only
+ *     id = 1000
+ *     key = keys/client1000.secret
+ *
+ *     [replica.1]                ; one per replica, the node itself included
+ *     address = 127.0.0.1:7001
+ *     public_key_file = keys/node1.public   ; or public_key = <64 hex digits>
+ *     http = 127.0.0.1:8001      ; optional; where voidctl status finds it
+ *     datacenter = dc1
+ *
+ *     [client.1000]              ; clients whose requests replicas accept
+ *     public_key_file = keys/client1000.public
+ *
+ *     [fault]                    ; transport fault injection, for tests
+ *     delay_ms = 0
+ *     loss_pct = 0
+ *
+ * Everything is validated at load: unknown sections and keys, duplicate ids
+ * and addresses, malformed addresses, missing or unreadable key files. A port
+ * that is already in use is found later, when the transport binds.
+ */
+#ifndef VOID_CONFIG_H
+#define VOID_CONFIG_H
+
+#include "void/log.h"
+#include "void/sign.h"
+
+#include <stddef.h>
+#include <stdint.h>
+
+#define VOID_CONFIG_REPLICAS_MAX 64
+#define VOID_CONFIG_CLIENTS_MAX  128
+#define VOID_CONFIG_NTP_MAX      8
+#define VOID_CONFIG_PATH_MAX     512
+#define VOID_CONFIG_ADDR_MAX     128 /* "host:port" text */
+#define VOID_CONFIG_NAME_MAX     64  /* topology names */
+#define VOID_CONFIG_ERR_MAX      512
+
+/* A "host:port" address as written plus its parsed parts. host is a numeric
+ * IPv4/IPv6 literal or a name that resolves. */
+struct void_config_addr {
+    char text[VOID_CONFIG_ADDR_MAX];
+    char host[VOID_CONFIG_ADDR_MAX];
+    uint16_t port;
+};
+
+struct void_config_topology {
+    char datacenter[VOID_CONFIG_NAME_MAX];
+    char rack[VOID_CONFIG_NAME_MAX];
+    char host[VOID_CONFIG_NAME_MAX];
+};
+
+struct void_config_replica {
+    uint32_t id;
+    struct void_config_addr address;
+    struct void_config_addr http; /* its status server: "http" key, else port + 1000 on 127.0.0.1 */
+    uint8_t public_key[VOID_SIGN_PUBLIC_KEY_SIZE];
+    struct void_config_topology topology;
+};
+
+struct void_config_client {
+    uint32_t id;
+    uint8_t public_key[VOID_SIGN_PUBLIC_KEY_SIZE];
+};
+
+enum void_config_role {
+    VOID_CONFIG_ROLE_NONE = 0, /* cluster file only: neither [node] nor [client] */
+    VOID_CONFIG_ROLE_NODE,
+    VOID_CONFIG_ROLE_CLIENT,
+};
+
+struct void_config {
+    enum void_config_role role;
+    uint32_t self_id; /* [node] id or [client] id */
+    char key_path[VOID_CONFIG_PATH_MAX];
+    char data_dir[VOID_CONFIG_PATH_MAX];
+    struct void_config_addr http;
+    struct void_config_topology topology;
+    enum void_log_level log_level;
+    uint32_t count_ntp;
+    struct void_config_addr ntp[VOID_CONFIG_NTP_MAX];
+    uint32_t count_replicas;
+    struct void_config_replica replicas[VOID_CONFIG_REPLICAS_MAX];
+    uint32_t count_clients;
+    struct void_config_client clients[VOID_CONFIG_CLIENTS_MAX];
+    uint32_t fault_delay_ms;
+    uint32_t fault_loss_pct;
+    /* The secret key read from key_path (wiped by void_config_fini). */
+    struct void_sign_keypair keypair;
+};
+
+/* Reads and validates the file at path into *config (caller-owned, may be
+ * uninitialised). Relative key file paths are taken relative to the directory
+ * of the config file. On failure errbuf (capacity errcap, may be NULL) holds a
+ * one-line message naming the file, line or key at fault. Errors:
+ * VOID_ENOTFOUND (file missing), VOID_EPARSE (syntax, unknown section or key,
+ * bad value, malformed address, duplicate id or address, missing required
+ * key), VOID_EKEY_PERM / VOID_EKEY_FORMAT / VOID_EIO (key files). */
+int void_config_load(struct void_config *config, const char *path, char *errbuf, size_t errcap);
+
+/* Wipes the secret key. Safe after a failed load. Cannot fail. */
+void void_config_fini(struct void_config *config);
+
+/* The replica with this id, or NULL. The pointer is into config. */
+const struct void_config_replica *void_config_replica_get(const struct void_config *config,
+                                                          uint32_t id);
+
+/* Parses "host:port" or "[v6]:port" into *out. Returns 0 or VOID_EPARSE. */
+int void_config_addr_parse(const char *text, struct void_config_addr *out);
+
+#endif

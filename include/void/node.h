@@ -1,0 +1,46 @@
+/*
+ * One Void node: the libuv driver that runs the pure PBFT replica core
+ * against the real world (DESIGN.md section 1).
+ *
+ * It feeds the core received frames (from the transport), timer expiries
+ * (libuv timers armed by the core's TIMER_SET effects) and physical time
+ * (CLOCK_REALTIME, or the timekeeper's disciplined clock once wired), and
+ * performs the core's effects in order: SEND through the transport, PERSIST
+ * into the LMDB record store with a synchronous commit *before* any later
+ * effect (so a reply never leaves before what it depends on is on disk),
+ * TIMER_SET/CANCEL on libuv timers, EVENT into the log at debug level.
+ *
+ * On start the node reads back every persisted record and hands them to the
+ * core's recover function; a node with an empty data directory starts fresh
+ * and catches up from its peers (state transfer). It serves /status,
+ * /metrics and the test control /fault over HTTP, and stops cleanly on
+ * SIGTERM or SIGINT.
+ */
+#ifndef VOID_NODE_H
+#define VOID_NODE_H
+
+#include "void/config.h"
+
+#include <stddef.h>
+
+struct void_node;
+
+/* Sets up a node from config (borrowed until void_node_free): opens the
+ * store, recovers, binds the listener and the HTTP server, starts dialling.
+ * On failure errbuf says why (port in use, store unreadable, ids not
+ * 0..n-1...). Errors: VOID_EINVAL, VOID_EBUSY, VOID_EIO, VOID_ENOMEM,
+ * VOID_ECORRUPT. *out is set on success only. */
+int void_node_new(struct void_node **out,
+                  const struct void_config *config,
+                  char *errbuf,
+                  size_t errcap);
+
+/* Runs the event loop until SIGTERM/SIGINT or a fatal error (a failed disk
+ * write: continuing could break a promise). Returns 0 after a clean stop or a
+ * negative code. */
+int void_node_run(struct void_node *node);
+
+/* Frees everything. Safe with NULL. Cannot fail. */
+void void_node_free(struct void_node *node);
+
+#endif

@@ -1,0 +1,153 @@
+/*
+ * TCP transport between nodes, and between clients and nodes, on a libuv loop.
+ *
+ * Frames are the codec's signed envelopes (include/void/codec.h), delimited on
+ * the stream with void_codec_peek_size. A connection is bound to a node id by
+ * a signed HELLO frame (body: the 4-byte big-endian id of the node dialled),
+ * sent first by the dialling side and stamped with its wall clock (a HELLO
+ * more than VOID_TRANSPORT_HELLO_WINDOW_S away from the receiver's clock is
+ * refused, which bounds how long a recorded HELLO can be replayed to hijack
+ * a client's replies); every later frame on it must be signed by
+ * that id and is verified against the keyring before it is delivered, so a
+ * frame delivered to on_frame is authentic.
+ *
+ * Each side dials every configured peer and keeps that outbound connection up
+ * (reconnecting with exponential backoff, 50 ms doubling to 2 s); it accepts
+ * inbound connections from anyone whose key is in the ring (peers and
+ * clients). Sending to id X uses the outbound connection to X when X is a
+ * configured peer, else the newest inbound connection bound to X (so replies
+ * reach clients on the connection they opened).
+ *
+ * Send queues are bounded per destination: when full, the oldest queued frame
+ * is dropped and counted. A fault-injection layer delays every outbound frame
+ * by delay_ms, drops a fraction loss_pct of them, and drops everything to and
+ * from blocked ids; its knobs can change at run time from another thread
+ * (void_transport_set_fault), as the HTTP endpoint does for the tests.
+ */
+#ifndef VOID_TRANSPORT_H
+#define VOID_TRANSPORT_H
+
+#include "void/codec.h"
+#include "void/prng.h"
+#include "void/sign.h"
+
+#include <stdatomic.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <uv.h>
+
+#define VOID_TRANSPORT_PEERS_MAX      64
+#define VOID_TRANSPORT_QUEUE_MAX      4096 /* frames queued per destination */
+#define VOID_TRANSPORT_HOST_MAX       128
+#define VOID_TRANSPORT_BACKOFF_MS_MIN 50
+#define VOID_TRANSPORT_BACKOFF_MS_MAX 2000
+#define VOID_TRANSPORT_HELLO_WINDOW_S 60
+
+/* Delivers one verified frame. buf[0..len) is the whole frame and frame points
+ * into it; both are borrowed for the call only. */
+typedef void (*void_transport_frame_fn)(void *ctx,
+                                        const uint8_t *buf,
+                                        size_t len,
+                                        const struct void_frame *frame);
+
+/* Reports a peer's outbound connection going up (up = 1) or down (0). */
+typedef void (*void_transport_link_fn)(void *ctx, uint32_t peer_id, int up);
+
+struct void_transport_peer {
+    uint32_t id;
+    char host[VOID_TRANSPORT_HOST_MAX];
+    uint16_t port;
+};
+
+struct void_transport_config {
+    uv_loop_t *loop; /* borrowed for the transport's life */
+    uint32_t self_id;
+    const struct void_sign_keypair *keypair; /* borrowed for the transport's life */
+    const struct void_keyring *ring;         /* borrowed; everyone who may connect */
+    const char *listen_host;                 /* NULL: do not listen (a client) */
+    uint16_t listen_port;
+    uint32_t count_peers;
+    const struct void_transport_peer *peers; /* copied */
+    void_transport_frame_fn on_frame;
+    void_transport_link_fn on_link; /* may be NULL */
+    void *ctx;
+    uint32_t delay_ms; /* fault injection at start */
+    uint32_t loss_pct;
+    uint64_t seed;   /* for the loss coin */
+    int skip_verify; /* 1: deliver frames unverified (the receiver verifies) */
+};
+
+/* Counters, read by metrics. Updated on the loop thread only. */
+struct void_transport_stats {
+    uint64_t frames_sent;
+    uint64_t frames_received;
+    uint64_t bytes_sent;
+    uint64_t bytes_received;
+    uint64_t drop_queue_full;
+    uint64_t drop_loss;
+    uint64_t drop_blocked;
+    uint64_t drop_no_route;
+    uint64_t drop_bad_frame; /* undecodable or bad signature: the connection is closed */
+    uint64_t drop_wrong_sender;
+    uint64_t hello_rejected;
+    uint64_t connects;
+    uint64_t disconnects;
+};
+
+struct void__conn;
+struct sockaddr_storage;
+
+struct void_transport {
+    struct void_transport_config config;
+    struct void_transport_peer peers[VOID_TRANSPORT_PEERS_MAX];
+    struct void__conn *outbound[VOID_TRANSPORT_PEERS_MAX];
+    struct sockaddr_storage *peer_addrs; /* resolved at init, one per peer */
+    struct void__conn *inbound;          /* list */
+    uv_tcp_t listener;
+    uv_timer_t delay_timer; /* flushes delayed frames while delay_ms > 0 */
+    int delay_timer_on;
+    int listening;
+    int closing;
+    struct void_prng prng;
+    struct void_transport_stats stats;
+    /* Fault knobs, writable from any thread. */
+    _Atomic uint32_t fault_delay_ms;
+    _Atomic uint32_t fault_loss_pct;
+    _Atomic uint64_t fault_blocked;  /* bit i set: peer index i blocked both ways */
+    _Atomic uint32_t fault_isolated; /* 1: drop everything to and from every node */
+};
+
+/* Initialises t, binds and listens (unless listen_host is NULL) and starts
+ * dialling every peer. config is copied; the pointers inside it are borrowed
+ * as noted. On failure errbuf (may be NULL) says why, e.g. that the port is
+ * in use. Errors: VOID_EINVAL, VOID_EBUSY (address in use), VOID_EIO. */
+int void_transport_init(struct void_transport *t,
+                        const struct void_transport_config *config,
+                        char *errbuf,
+                        size_t errcap);
+
+/* Closes every connection and the listener. The loop must run afterwards for
+ * the close callbacks; memory is freed in them. Safe after a failed init.
+ * Cannot fail. */
+void void_transport_fini(struct void_transport *t);
+
+/* Queues a copy of frame[0..len) (an encoded, signed frame) for node id to.
+ * Returns 0 when queued (it may still be dropped by fault injection, which is
+ * what a lossy network does), VOID_ENOTFOUND when there is no route to `to`
+ * (not a peer and no inbound connection from it), VOID_ENOMEM. */
+int void_transport_send(struct void_transport *t, uint32_t to, const uint8_t *frame, size_t len);
+
+/* Sets the fault knobs; callable from any thread. blocked_ids[0..count)
+ * lists peer ids whose traffic is dropped both ways (replacing the previous
+ * set); isolate drops all traffic. Cannot fail (unknown ids are ignored). */
+void void_transport_set_fault(struct void_transport *t,
+                              uint32_t delay_ms,
+                              uint32_t loss_pct,
+                              const uint32_t *blocked_ids,
+                              uint32_t count,
+                              int isolate);
+
+/* 1 when the outbound connection to peer_id has completed its HELLO. */
+int void_transport_peer_up(const struct void_transport *t, uint32_t peer_id);
+
+#endif

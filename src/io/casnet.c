@@ -1,0 +1,335 @@
+/*
+ * Block transfer between clients and replicas (contract in
+ * include/void/casnet.h): the message bodies, a post-order walk of a stored
+ * DAG for uploads, and the replica's block server with its relay of fetches
+ * to peers. Every block is named by the hash of its bytes, recomputed on
+ * receipt, so no peer has to be trusted for content: a relayed block is
+ * accepted only if it hashes to the name that was asked for.
+ */
+#include "void/casnet.h"
+
+#include "void/assert.h"
+#include "void/codec.h"
+#include "void/error.h"
+#include "void/log.h"
+
+#include <stdlib.h>
+#include <string.h>
+
+void void_casnet_fetch_encode(uint8_t op,
+                              const struct void_hash *h,
+                              uint8_t out[VOID_CASNET_FETCH_SIZE])
+{
+    VOID_ASSERT(h != NULL);
+    VOID_ASSERT(op <= VOID_CASNET_MISSING);
+    out[0] = op;
+    memcpy(out + 1, h->b, VOID_HASH_SIZE);
+}
+
+int void_casnet_fetch_decode(const uint8_t *body, size_t len, uint8_t *op, struct void_hash *h)
+{
+    VOID_ASSERT(op != NULL && h != NULL);
+    if (len != VOID_CASNET_FETCH_SIZE) {
+        return VOID_EBAD_LENGTH;
+    }
+    if (body[0] > VOID_CASNET_MISSING) {
+        return VOID_EBAD_FIELD;
+    }
+    *op = body[0];
+    memcpy(h->b, body + 1, VOID_HASH_SIZE);
+    return 0;
+}
+
+int void_casnet_block_decode(const uint8_t *body,
+                             size_t len,
+                             uint8_t *kind,
+                             const uint8_t **data,
+                             size_t *data_len,
+                             struct void_hash *h)
+{
+    VOID_ASSERT(kind != NULL && data != NULL);
+    VOID_ASSERT(data_len != NULL && h != NULL);
+    if (len < 1) {
+        return VOID_ETRUNCATED;
+    }
+    if (body[0] != VOID_CAS_BLOB && body[0] != VOID_CAS_FILE && body[0] != VOID_CAS_DIR) {
+        return VOID_EBAD_FIELD;
+    }
+    *kind = body[0];
+    *data = body + 1;
+    *data_len = len - 1;
+    void_hash_compute(*data, *data_len, h);
+    return 0;
+}
+
+int void_casnet_children(uint8_t kind,
+                         const uint8_t *data,
+                         size_t len,
+                         int (*fn)(void *ctx, const struct void_hash *h),
+                         void *ctx)
+{
+    VOID_ASSERT(fn != NULL);
+    int rc = 0;
+    if (kind == VOID_CAS_FILE) {
+        struct void_casobj_file f;
+        rc = void_casobj_file_decode(data, len, &f);
+        for (uint32_t i = 0; rc == 0 && i < f.count; i++) {
+            struct void_casobj_chunk chunk;
+            void_casobj_file_chunk(&f, i, &chunk);
+            rc = fn(ctx, &chunk.hash);
+        }
+    } else if (kind == VOID_CAS_DIR) {
+        struct void_casobj_dir d;
+        struct void_casobj_entry e;
+        rc = void_casobj_dir_decode(data, len, &d);
+        while (rc == 0 && void_casobj_dir_next(&d, &e)) {
+            if (e.type != VOID_CAS_SYMLINK) {
+                rc = fn(ctx, &e.hash);
+            }
+        }
+    }
+    return rc;
+}
+
+struct walk {
+    struct void_cas *cas;
+    void_casnet_walk_fn fn;
+    void *ctx;
+    unsigned depth;
+};
+
+static int walk_block(void *arg, const struct void_hash *h);
+
+/* Post-order: the children (recursively, depth bounded), then the block. */
+static int walk_block(void *arg, const struct void_hash *h)
+{
+    struct walk *w = arg;
+    if (w->depth >= VOID_CAS_DEPTH_MAX) {
+        return VOID_ERANGE;
+    }
+    uint8_t *data = NULL;
+    size_t len = 0;
+    uint8_t kind = 0;
+    int rc = void_cas_get_block(w->cas, h, &data, &len, &kind);
+    if (rc == 0) {
+        w->depth++;
+        rc = void_casnet_children(kind, data, len, walk_block, w);
+        w->depth--;
+    }
+    if (rc == 0) {
+        rc = w->fn(w->ctx, h, kind, data, len);
+    }
+    free(data);
+    return rc;
+}
+
+int void_casnet_walk(struct void_cas *cas,
+                     const struct void_hash *root,
+                     void_casnet_walk_fn fn,
+                     void *ctx)
+{
+    VOID_ASSERT(cas != NULL && root != NULL);
+    VOID_ASSERT(fn != NULL);
+    struct walk w = {.cas = cas, .fn = fn, .ctx = ctx};
+    return walk_block(&w, root);
+}
+
+int void_casnet_send(struct void_transport *t,
+                     const struct void_sign_keypair *kp,
+                     uint32_t self_id,
+                     uint32_t to,
+                     uint8_t type,
+                     const uint8_t *body,
+                     size_t len)
+{
+    VOID_ASSERT(t != NULL && kp != NULL);
+    VOID_ASSERT(len <= VOID_CODEC_BODY_MAX);
+    struct void_frame f = {
+        .type = type, .sender = self_id, .body = body, .body_len = (uint32_t)len};
+    size_t cap = void_codec_frame_size((uint32_t)len);
+    uint8_t *buf = malloc(cap);
+    size_t n = 0;
+    if (buf == NULL) {
+        return VOID_ENOMEM;
+    }
+    int rc = void_codec_encode(&f, kp, buf, cap, &n);
+    if (rc == 0) {
+        rc = void_transport_send(t, to, buf, n);
+    }
+    free(buf);
+    return rc;
+}
+
+/* ---- the replica's block server ------------------------------------------ */
+
+static void
+reply_fetch(struct void_casserve *cs, uint32_t to, uint8_t op, const struct void_hash *h)
+{
+    uint8_t body[VOID_CASNET_FETCH_SIZE];
+    void_casnet_fetch_encode(op, h, body);
+    (void)void_casnet_send(
+        cs->transport, cs->keypair, cs->self_id, to, VOID_MSG_CAS_FETCH, body, sizeof(body));
+}
+
+/* Sends block h from the store to `to`; returns 0 or VOID_ECAS_MISSING... */
+static int serve(struct void_casserve *cs, uint32_t to, const struct void_hash *h)
+{
+    uint8_t *data = NULL;
+    size_t len = 0;
+    uint8_t kind = 0;
+    int rc = void_cas_get_block(cs->cas, h, &data, &len, &kind);
+    if (rc != 0) {
+        return rc;
+    }
+    uint8_t *body = malloc(len + 1);
+    if (body == NULL) {
+        free(data);
+        return VOID_ENOMEM;
+    }
+    body[0] = kind;
+    memcpy(body + 1, data, len);
+    rc = void_casnet_send(
+        cs->transport, cs->keypair, cs->self_id, to, VOID_MSG_CAS_BLOCK, body, len + 1);
+    free(body);
+    free(data);
+    cs->count_served += rc == 0;
+    return rc;
+}
+
+static int is_replica(const struct void_casserve *cs, uint32_t id)
+{
+    return id < cs->count_replicas;
+}
+
+/* A client asks for a block we lack: remember who, ask every peer. */
+static void relay_fetch(struct void_casserve *cs, uint32_t requester, const struct void_hash *h)
+{
+    struct void_casserve_pending *slot = NULL;
+    for (size_t i = 0; i < VOID_CASNET_PENDING_MAX && slot == NULL; i++) {
+        if (!cs->pending[i].used) {
+            slot = &cs->pending[i];
+        }
+    }
+    if (slot == NULL) {
+        reply_fetch(cs, requester, VOID_CASNET_MISSING, h);
+        return;
+    }
+    *slot = (struct void_casserve_pending){.hash = *h, .requester = requester, .used = 1};
+    uint8_t body[VOID_CASNET_FETCH_SIZE];
+    void_casnet_fetch_encode(VOID_CASNET_FETCH, h, body);
+    for (uint32_t id = 0; id < cs->count_replicas; id++) {
+        if (id != cs->self_id) {
+            (void)void_casnet_send(cs->transport,
+                                   cs->keypair,
+                                   cs->self_id,
+                                   id,
+                                   VOID_MSG_CAS_FETCH,
+                                   body,
+                                   sizeof(body));
+        }
+    }
+}
+
+static void on_fetch(struct void_casserve *cs, const struct void_frame *f)
+{
+    uint8_t op = 0;
+    struct void_hash h;
+    if (void_casnet_fetch_decode(f->body, f->body_len, &op, &h) != 0) {
+        cs->count_rejected++;
+        return;
+    }
+    if (op == VOID_CASNET_MISSING) {
+        for (size_t i = 0; i < VOID_CASNET_PENDING_MAX; i++) {
+            struct void_casserve_pending *p = &cs->pending[i];
+            if (p->used && void_hash_equal(&p->hash, &h) &&
+                ++p->missing + 1 >= cs->count_replicas) {
+                reply_fetch(cs, p->requester, VOID_CASNET_MISSING, &h); /* nobody has it */
+                p->used = 0;
+            }
+        }
+        return;
+    }
+    if (op != VOID_CASNET_FETCH) {
+        return; /* STORED acknowledgements are for clients */
+    }
+    if (serve(cs, f->sender, &h) == 0) {
+        return;
+    }
+    if (is_replica(cs, f->sender)) {
+        reply_fetch(cs, f->sender, VOID_CASNET_MISSING, &h);
+    } else {
+        relay_fetch(cs, f->sender, &h);
+    }
+}
+
+static void
+on_block(struct void_casserve *cs, const uint8_t *buf, size_t len, const struct void_frame *f)
+{
+    (void)buf;
+    (void)len;
+    uint8_t kind = 0;
+    const uint8_t *data = NULL;
+    size_t data_len = 0;
+    struct void_hash h;
+    if (void_casnet_block_decode(f->body, f->body_len, &kind, &data, &data_len, &h) != 0) {
+        cs->count_rejected++;
+        return;
+    }
+    int wanted = 0;
+    for (size_t i = 0; i < VOID_CASNET_PENDING_MAX; i++) {
+        struct void_casserve_pending *p = &cs->pending[i];
+        if (p->used && void_hash_equal(&p->hash, &h)) {
+            /* Fetched from a peer and verified: relay it as it came. */
+            (void)void_casnet_send(cs->transport,
+                                   cs->keypair,
+                                   cs->self_id,
+                                   p->requester,
+                                   VOID_MSG_CAS_BLOCK,
+                                   f->body,
+                                   f->body_len);
+            p->used = 0;
+            wanted = 1;
+        }
+    }
+    if (is_replica(cs, f->sender) && !wanted) {
+        /* A second peer answering the same fetch, or a block nobody asked for
+         * (or that does not hash to what was asked): never stored. */
+        if (void_cas_has(cs->cas, &h) == 1) {
+            cs->count_duplicate++;
+        } else {
+            cs->count_rejected++;
+        }
+        return;
+    }
+    struct void_hash stored;
+    int rc = void_cas_put_block(cs->cas, kind, data, data_len, &stored);
+    if (rc == 0) {
+        cs->count_stored++;
+        cs->count_fetched += (uint64_t)wanted;
+        if (!is_replica(cs, f->sender)) {
+            reply_fetch(cs, f->sender, VOID_CASNET_STORED, &h);
+        }
+    } else if (!wanted) {
+        void_log(VOID_LOG_WARN,
+                 "cas: block from %u not stored: %s",
+                 (unsigned)f->sender,
+                 void_strerror(rc));
+        cs->count_rejected++;
+    }
+}
+
+void void_casserve_frame(struct void_casserve *cs, const uint8_t *buf, size_t len)
+{
+    VOID_ASSERT(cs != NULL && cs->cas != NULL);
+    VOID_ASSERT(buf != NULL);
+    struct void_frame f;
+    if (void_codec_decode_verified(buf, len, cs->ring, &f) != 0) {
+        cs->count_rejected++;
+        return;
+    }
+    if (f.type == VOID_MSG_CAS_FETCH) {
+        on_fetch(cs, &f);
+    } else if (f.type == VOID_MSG_CAS_BLOCK) {
+        on_block(cs, buf, len, &f);
+    }
+}

@@ -1,0 +1,654 @@
+/*
+ * Loading and validating the INI configuration of a node or a client
+ * (format in include/void/config.h). inih calls one handler per key; the
+ * handler dispatches on the section name and records which keys each section
+ * has set, so that a repeated section (a duplicate replica id) or a repeated
+ * key is reported instead of silently overwriting. Cross-key checks (required
+ * keys, duplicate addresses, the node being one of the replicas) and reading
+ * the key files run after the parse, when the whole file is known.
+ */
+#include "void/config.h"
+
+#include "void/assert.h"
+#include "void/error.h"
+
+#include <errno.h>
+#include <ini.h>
+#include <limits.h>
+#include <netdb.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/socket.h>
+
+/* Per-section bit of each key, to find repeated keys. */
+enum {
+    SEEN_ID = 1u << 0,
+    SEEN_KEY = 1u << 1,
+    SEEN_DATA_DIR = 1u << 2,
+    SEEN_HTTP = 1u << 3,
+    SEEN_NTP = 1u << 4,
+    SEEN_DC = 1u << 5,
+    SEEN_RACK = 1u << 6,
+    SEEN_HOST = 1u << 7,
+    SEEN_LOG = 1u << 8,
+    SEEN_ADDRESS = 1u << 9,
+    SEEN_PUBKEY = 1u << 10,
+    SEEN_DELAY = 1u << 11,
+    SEEN_LOSS = 1u << 12,
+};
+
+struct load_state {
+    struct void_config *config;
+    char *err;
+    size_t errcap;
+    char dir[VOID_CONFIG_PATH_MAX]; /* directory of the config file, for relative paths */
+    uint32_t seen_node;
+    uint32_t seen_client;
+    uint32_t seen_fault;
+    uint32_t seen_replica[VOID_CONFIG_REPLICAS_MAX];
+    uint32_t seen_client_entry[VOID_CONFIG_CLIENTS_MAX];
+    char replica_keyfile[VOID_CONFIG_REPLICAS_MAX][VOID_CONFIG_PATH_MAX];
+    char client_keyfile[VOID_CONFIG_CLIENTS_MAX][VOID_CONFIG_PATH_MAX];
+};
+
+static int fail(struct load_state *st, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
+
+/* Records the first error message; returns 0 so that inih stops with the line. */
+static int fail(struct load_state *st, const char *fmt, ...)
+{
+    if (st->err != NULL && st->errcap > 0 && st->err[0] == '\0') {
+        va_list ap;
+        va_start(ap, fmt);
+        (void)vsnprintf(st->err, st->errcap, fmt, ap);
+        va_end(ap);
+    }
+    return 0;
+}
+
+static int parse_u32(const char *text, uint32_t max, uint32_t *out)
+{
+    char *end = NULL;
+    errno = 0;
+    unsigned long long v = strtoull(text, &end, 10);
+    if (errno != 0 || end == text || *end != '\0' || text[0] == '-' || v > max) {
+        return VOID_EPARSE;
+    }
+    *out = (uint32_t)v;
+    return 0;
+}
+
+int void_config_addr_parse(const char *text, struct void_config_addr *out)
+{
+    VOID_ASSERT(text != NULL);
+    VOID_ASSERT(out != NULL);
+    memset(out, 0, sizeof(*out));
+    size_t len = strlen(text);
+    if (len == 0 || len >= sizeof(out->text)) {
+        return VOID_EPARSE;
+    }
+    memcpy(out->text, text, len + 1);
+    const char *colon = strrchr(text, ':');
+    if (colon == NULL || colon == text) {
+        return VOID_EPARSE;
+    }
+    const char *host = text;
+    size_t host_len = (size_t)(colon - text);
+    if (text[0] == '[') {
+        if (host_len < 3 || text[host_len - 1] != ']') {
+            return VOID_EPARSE;
+        }
+        host = text + 1;
+        host_len -= 2;
+    } else if (memchr(text, ':', host_len) != NULL) {
+        return VOID_EPARSE; /* a bare IPv6 literal needs brackets */
+    }
+    uint32_t port = 0;
+    if (parse_u32(colon + 1, 65535, &port) != 0) {
+        return VOID_EPARSE;
+    }
+    memcpy(out->host, host, host_len);
+    out->host[host_len] = '\0';
+    out->port = (uint16_t)port;
+    struct addrinfo hints = {.ai_family = AF_UNSPEC, .ai_socktype = SOCK_STREAM};
+    struct addrinfo *res = NULL;
+    if (getaddrinfo(out->host, NULL, &hints, &res) != 0) {
+        return VOID_EPARSE;
+    }
+    freeaddrinfo(res);
+    return 0;
+}
+
+static int set_string(char *dst, size_t cap, const char *value)
+{
+    size_t len = strlen(value);
+    if (len == 0 || len >= cap) {
+        return VOID_EPARSE;
+    }
+    memcpy(dst, value, len + 1);
+    return 0;
+}
+
+/* Makes a path given in the file relative to the file's directory. */
+static int set_path(struct load_state *st, char *dst, const char *value)
+{
+    if (value[0] == '/' || st->dir[0] == '\0') {
+        return set_string(dst, VOID_CONFIG_PATH_MAX, value);
+    }
+    int n = snprintf(dst, VOID_CONFIG_PATH_MAX, "%s/%s", st->dir, value);
+    return (n < 0 || n >= VOID_CONFIG_PATH_MAX || value[0] == '\0') ? VOID_EPARSE : 0;
+}
+
+static int
+mark(struct load_state *st, uint32_t *seen, uint32_t bit, const char *section, const char *name)
+{
+    if ((*seen & bit) != 0) {
+        return fail(st, "key '%s' given twice in [%s] (a duplicate section or id?)", name, section);
+    }
+    *seen |= bit;
+    return 1;
+}
+
+static int topology_key(struct load_state *st,
+                        uint32_t *seen,
+                        struct void_config_topology *t,
+                        const char *section,
+                        const char *name,
+                        const char *value)
+{
+    char *dst = NULL;
+    uint32_t bit = 0;
+    if (strcmp(name, "datacenter") == 0) {
+        dst = t->datacenter, bit = SEEN_DC;
+    } else if (strcmp(name, "rack") == 0) {
+        dst = t->rack, bit = SEEN_RACK;
+    } else if (strcmp(name, "host") == 0) {
+        dst = t->host, bit = SEEN_HOST;
+    } else {
+        return -1; /* not a topology key */
+    }
+    if (!mark(st, seen, bit, section, name)) {
+        return 0;
+    }
+    if (set_string(dst, VOID_CONFIG_NAME_MAX, value) != 0) {
+        return fail(st,
+                    "[%s] %s: empty or longer than %d characters",
+                    section,
+                    name,
+                    VOID_CONFIG_NAME_MAX - 1);
+    }
+    return 1;
+}
+
+static int ntp_list(struct load_state *st, const char *value)
+{
+    struct void_config *c = st->config;
+    char buf[VOID_CONFIG_NTP_MAX * VOID_CONFIG_ADDR_MAX];
+    if (set_string(buf, sizeof(buf), value) != 0) {
+        return fail(st, "[node] ntp_servers: empty or too long");
+    }
+    char *save = NULL;
+    for (char *tok = strtok_r(buf, ", ", &save); tok != NULL; tok = strtok_r(NULL, ", ", &save)) {
+        if (c->count_ntp == VOID_CONFIG_NTP_MAX) {
+            return fail(st, "[node] ntp_servers: more than %d servers", VOID_CONFIG_NTP_MAX);
+        }
+        if (void_config_addr_parse(tok, &c->ntp[c->count_ntp]) != 0) {
+            return fail(st, "[node] ntp_servers: malformed address '%s' (want host:port)", tok);
+        }
+        c->count_ntp++;
+    }
+    return 1;
+}
+
+static int node_key(struct load_state *st, const char *name, const char *value)
+{
+    struct void_config *c = st->config;
+    int topo = topology_key(st, &st->seen_node, &c->topology, "node", name, value);
+    if (topo >= 0) {
+        return topo;
+    }
+    if (strcmp(name, "id") == 0) {
+        if (!mark(st, &st->seen_node, SEEN_ID, "node", name)) {
+            return 0;
+        }
+        return parse_u32(value, UINT32_MAX, &c->self_id) == 0
+                   ? 1
+                   : fail(st, "[node] id: '%s' is not a number", value);
+    }
+    if (strcmp(name, "key") == 0) {
+        if (!mark(st, &st->seen_node, SEEN_KEY, "node", name)) {
+            return 0;
+        }
+        return set_path(st, c->key_path, value) == 0 ? 1 : fail(st, "[node] key: bad path");
+    }
+    if (strcmp(name, "data_dir") == 0) {
+        if (!mark(st, &st->seen_node, SEEN_DATA_DIR, "node", name)) {
+            return 0;
+        }
+        return set_path(st, c->data_dir, value) == 0 ? 1 : fail(st, "[node] data_dir: bad path");
+    }
+    if (strcmp(name, "http") == 0) {
+        if (!mark(st, &st->seen_node, SEEN_HTTP, "node", name)) {
+            return 0;
+        }
+        return void_config_addr_parse(value, &c->http) == 0
+                   ? 1
+                   : fail(st, "[node] http: malformed address '%s' (want host:port)", value);
+    }
+    if (strcmp(name, "ntp_servers") == 0) {
+        return mark(st, &st->seen_node, SEEN_NTP, "node", name) ? ntp_list(st, value) : 0;
+    }
+    if (strcmp(name, "log_level") == 0) {
+        if (!mark(st, &st->seen_node, SEEN_LOG, "node", name)) {
+            return 0;
+        }
+        return void_log_level_parse(value, &c->log_level) == 0
+                   ? 1
+                   : fail(st, "[node] log_level: '%s' is not debug, info, warn or error", value);
+    }
+    return fail(st, "unknown key '%s' in [node]", name);
+}
+
+static int client_key(struct load_state *st, const char *name, const char *value)
+{
+    struct void_config *c = st->config;
+    if (strcmp(name, "id") == 0) {
+        if (!mark(st, &st->seen_client, SEEN_ID, "client", name)) {
+            return 0;
+        }
+        return parse_u32(value, UINT32_MAX, &c->self_id) == 0
+                   ? 1
+                   : fail(st, "[client] id: '%s' is not a number", value);
+    }
+    if (strcmp(name, "key") == 0) {
+        if (!mark(st, &st->seen_client, SEEN_KEY, "client", name)) {
+            return 0;
+        }
+        return set_path(st, c->key_path, value) == 0 ? 1 : fail(st, "[client] key: bad path");
+    }
+    return fail(st, "unknown key '%s' in [client]", name);
+}
+
+static int fault_key(struct load_state *st, const char *name, const char *value)
+{
+    struct void_config *c = st->config;
+    if (strcmp(name, "delay_ms") == 0) {
+        if (!mark(st, &st->seen_fault, SEEN_DELAY, "fault", name)) {
+            return 0;
+        }
+        return parse_u32(value, 60000, &c->fault_delay_ms) == 0
+                   ? 1
+                   : fail(st, "[fault] delay_ms: want 0..60000, got '%s'", value);
+    }
+    if (strcmp(name, "loss_pct") == 0) {
+        if (!mark(st, &st->seen_fault, SEEN_LOSS, "fault", name)) {
+            return 0;
+        }
+        return parse_u32(value, 100, &c->fault_loss_pct) == 0
+                   ? 1
+                   : fail(st, "[fault] loss_pct: want 0..100, got '%s'", value);
+    }
+    return fail(st, "unknown key '%s' in [fault]", name);
+}
+
+/* Index of the entry with this id in ids[0..*count), appending it if new. */
+static int entry_index(
+    uint32_t *count, uint32_t max, uint32_t id, uint32_t (*get_id)(void *, uint32_t), void *arr)
+{
+    for (uint32_t i = 0; i < *count; i++) {
+        if (get_id(arr, i) == id) {
+            return (int)i;
+        }
+    }
+    if (*count == max) {
+        return -1;
+    }
+    return (int)(*count)++;
+}
+
+static uint32_t replica_id_at(void *arr, uint32_t i)
+{
+    return ((struct void_config_replica *)arr)[i].id;
+}
+
+static uint32_t client_id_at(void *arr, uint32_t i)
+{
+    return ((struct void_config_client *)arr)[i].id;
+}
+
+static int public_key_value(struct load_state *st,
+                            const char *section,
+                            const char *name,
+                            const char *value,
+                            uint8_t key[VOID_SIGN_PUBLIC_KEY_SIZE],
+                            char keyfile[VOID_CONFIG_PATH_MAX])
+{
+    if (strcmp(name, "public_key") == 0) {
+        return void_sign_public_key_from_hex(value, key) == 0
+                   ? 1
+                   : fail(st, "[%s] public_key: want 64 hex digits", section);
+    }
+    return set_path(st, keyfile, value) == 0 ? 1 : fail(st, "[%s] %s: bad path", section, name);
+}
+
+static int replica_key(
+    struct load_state *st, const char *section, uint32_t id, const char *name, const char *value)
+{
+    struct void_config *c = st->config;
+    int i =
+        entry_index(&c->count_replicas, VOID_CONFIG_REPLICAS_MAX, id, replica_id_at, c->replicas);
+    if (i < 0) {
+        return fail(st, "more than %d replicas", VOID_CONFIG_REPLICAS_MAX);
+    }
+    struct void_config_replica *r = &c->replicas[i];
+    r->id = id;
+    int topo = topology_key(st, &st->seen_replica[i], &r->topology, section, name, value);
+    if (topo >= 0) {
+        return topo;
+    }
+    if (strcmp(name, "address") == 0) {
+        if (!mark(st, &st->seen_replica[i], SEEN_ADDRESS, section, name)) {
+            return 0;
+        }
+        return void_config_addr_parse(value, &r->address) == 0
+                   ? 1
+                   : fail(st,
+                          "[%s] address: malformed or unresolvable address '%s' (want host:port)",
+                          section,
+                          value);
+    }
+    if (strcmp(name, "http") == 0) {
+        if (!mark(st, &st->seen_replica[i], SEEN_HTTP, section, name)) {
+            return 0;
+        }
+        return void_config_addr_parse(value, &r->http) == 0
+                   ? 1
+                   : fail(st, "[%s] http: malformed address '%s' (want host:port)", section, value);
+    }
+    if (strcmp(name, "public_key") == 0 || strcmp(name, "public_key_file") == 0) {
+        if (!mark(st, &st->seen_replica[i], SEEN_PUBKEY, section, "public_key")) {
+            return 0;
+        }
+        return public_key_value(st, section, name, value, r->public_key, st->replica_keyfile[i]);
+    }
+    return fail(st, "unknown key '%s' in [%s]", name, section);
+}
+
+static int client_entry_key(
+    struct load_state *st, const char *section, uint32_t id, const char *name, const char *value)
+{
+    struct void_config *c = st->config;
+    int i = entry_index(&c->count_clients, VOID_CONFIG_CLIENTS_MAX, id, client_id_at, c->clients);
+    if (i < 0) {
+        return fail(st, "more than %d clients", VOID_CONFIG_CLIENTS_MAX);
+    }
+    c->clients[i].id = id;
+    if (strcmp(name, "public_key") == 0 || strcmp(name, "public_key_file") == 0) {
+        if (!mark(st, &st->seen_client_entry[i], SEEN_PUBKEY, section, "public_key")) {
+            return 0;
+        }
+        return public_key_value(
+            st, section, name, value, c->clients[i].public_key, st->client_keyfile[i]);
+    }
+    return fail(st, "unknown key '%s' in [%s]", name, section);
+}
+
+static int handler(void *user, const char *section, const char *name, const char *value)
+{
+    struct load_state *st = user;
+    if (strcmp(section, "node") == 0) {
+        return node_key(st, name, value);
+    }
+    if (strcmp(section, "client") == 0) {
+        return client_key(st, name, value);
+    }
+    if (strcmp(section, "fault") == 0) {
+        return fault_key(st, name, value);
+    }
+    uint32_t id = 0;
+    if (strncmp(section, "replica.", 8) == 0) {
+        if (parse_u32(section + 8, UINT32_MAX, &id) != 0) {
+            return fail(st, "section [%s]: want [replica.<number>]", section);
+        }
+        return replica_key(st, section, id, name, value);
+    }
+    if (strncmp(section, "client.", 7) == 0) {
+        if (parse_u32(section + 7, UINT32_MAX, &id) != 0) {
+            return fail(st, "section [%s]: want [client.<number>]", section);
+        }
+        return client_entry_key(st, section, id, name, value);
+    }
+    return fail(st, "unknown section [%s]", section);
+}
+
+static int read_public_keys(struct load_state *st)
+{
+    struct void_config *c = st->config;
+    char kerr[256];
+    for (uint32_t i = 0; i < c->count_replicas; i++) {
+        const char *path = st->replica_keyfile[i];
+        if ((st->seen_replica[i] & SEEN_PUBKEY) == 0) {
+            fail(st, "[replica.%u] has no public_key or public_key_file", c->replicas[i].id);
+            return VOID_EPARSE;
+        }
+        if (path[0] != '\0') {
+            int rc =
+                void_sign_keyfile_read_public(path, c->replicas[i].public_key, kerr, sizeof(kerr));
+            if (rc != 0) {
+                fail(st, "[replica.%u] public_key_file %s: %s", c->replicas[i].id, path, kerr);
+                return rc;
+            }
+        }
+    }
+    for (uint32_t i = 0; i < c->count_clients; i++) {
+        const char *path = st->client_keyfile[i];
+        if ((st->seen_client_entry[i] & SEEN_PUBKEY) == 0) {
+            fail(st, "[client.%u] has no public_key or public_key_file", c->clients[i].id);
+            return VOID_EPARSE;
+        }
+        if (path[0] != '\0') {
+            int rc =
+                void_sign_keyfile_read_public(path, c->clients[i].public_key, kerr, sizeof(kerr));
+            if (rc != 0) {
+                fail(st, "[client.%u] public_key_file %s: %s", c->clients[i].id, path, kerr);
+                return rc;
+            }
+        }
+    }
+    return 0;
+}
+
+static int check_replicas(struct load_state *st)
+{
+    struct void_config *c = st->config;
+    if (c->count_replicas == 0) {
+        fail(st, "no [replica.<id>] sections: a cluster needs replicas");
+        return VOID_EPARSE;
+    }
+    for (uint32_t i = 0; i < c->count_replicas; i++) {
+        struct void_config_replica *r = &c->replicas[i];
+        if ((st->seen_replica[i] & SEEN_ADDRESS) == 0) {
+            fail(st, "[replica.%u] has no address", r->id);
+            return VOID_EPARSE;
+        }
+        if ((st->seen_replica[i] & SEEN_HTTP) == 0) {
+            /* Loopback by default, port next to the replica port. */
+            char text[VOID_CONFIG_ADDR_MAX];
+            (void)snprintf(
+                text, sizeof(text), "127.0.0.1:%u", (unsigned)(r->address.port + 1000u) & 0xffffu);
+            (void)void_config_addr_parse(text, &r->http);
+        }
+        for (uint32_t j = 0; j < i; j++) {
+            if (strcmp(c->replicas[j].address.host, r->address.host) == 0 &&
+                c->replicas[j].address.port == r->address.port) {
+                fail(st,
+                     "replicas %u and %u have the same address %s",
+                     c->replicas[j].id,
+                     r->id,
+                     r->address.text);
+                return VOID_EPARSE;
+            }
+        }
+    }
+    for (uint32_t i = 0; i < c->count_clients; i++) {
+        if (void_config_replica_get(c, c->clients[i].id) != NULL) {
+            fail(st, "id %u is both a replica and a client", c->clients[i].id);
+            return VOID_EPARSE;
+        }
+    }
+    return 0;
+}
+
+static int check_role(struct load_state *st)
+{
+    struct void_config *c = st->config;
+    if (st->seen_node != 0 && st->seen_client != 0) {
+        fail(st, "a file has either a [node] or a [client] section, not both");
+        return VOID_EPARSE;
+    }
+    c->role = st->seen_node != 0     ? VOID_CONFIG_ROLE_NODE
+              : st->seen_client != 0 ? VOID_CONFIG_ROLE_CLIENT
+                                     : VOID_CONFIG_ROLE_NONE;
+    uint32_t seen = st->seen_node | st->seen_client;
+    const char *sec = c->role == VOID_CONFIG_ROLE_NODE ? "node" : "client";
+    if (c->role != VOID_CONFIG_ROLE_NONE && (seen & SEEN_ID) == 0) {
+        fail(st, "[%s] has no id", sec);
+        return VOID_EPARSE;
+    }
+    if (c->role != VOID_CONFIG_ROLE_NONE && (seen & SEEN_KEY) == 0) {
+        fail(st, "[%s] has no key (the secret key file; make one with voidctl keygen)", sec);
+        return VOID_EPARSE;
+    }
+    if (c->role != VOID_CONFIG_ROLE_NODE) {
+        return 0;
+    }
+    if ((seen & SEEN_DATA_DIR) == 0) {
+        fail(st, "[node] has no data_dir");
+        return VOID_EPARSE;
+    }
+    const struct void_config_replica *self = void_config_replica_get(c, c->self_id);
+    if (self == NULL) {
+        fail(st, "[node] id %u is not one of the [replica.<id>] sections", c->self_id);
+        return VOID_EPARSE;
+    }
+    if ((seen & SEEN_HTTP) == 0) {
+        c->http = self->http;
+    }
+    if ((seen & (SEEN_DC | SEEN_RACK | SEEN_HOST)) == 0) {
+        c->topology = self->topology; /* the location given in the replica's section */
+    }
+    return 0;
+}
+
+static int read_secret_key(struct load_state *st)
+{
+    struct void_config *c = st->config;
+    if (c->role == VOID_CONFIG_ROLE_NONE) {
+        return 0;
+    }
+    char kerr[256] = "";
+    int rc = void_sign_keyfile_read_secret(c->key_path, &c->keypair, kerr, sizeof(kerr));
+    if (rc != 0) {
+        if (kerr[0] != '\0') {
+            fail(st, "%s", kerr); /* the key module's message names the file */
+        } else {
+            fail(st, "key file %s: %s", c->key_path, void_strerror(rc));
+        }
+        return rc;
+    }
+    const uint8_t *expected = NULL;
+    if (c->role == VOID_CONFIG_ROLE_NODE) {
+        expected = void_config_replica_get(c, c->self_id)->public_key;
+    } else {
+        for (uint32_t i = 0; i < c->count_clients; i++) {
+            if (c->clients[i].id == c->self_id) {
+                expected = c->clients[i].public_key;
+            }
+        }
+    }
+    if (expected != NULL &&
+        memcmp(expected, c->keypair.public_key, VOID_SIGN_PUBLIC_KEY_SIZE) != 0) {
+        fail(st,
+             "key file %s does not match the public key listed for id %u",
+             c->key_path,
+             c->self_id);
+        return VOID_EKEY_FORMAT;
+    }
+    return 0;
+}
+
+static void set_dir(struct load_state *st, const char *path)
+{
+    const char *slash = strrchr(path, '/');
+    if (slash == NULL) {
+        st->dir[0] = '\0';
+        return;
+    }
+    size_t len = (size_t)(slash - path);
+    if (len == 0) {
+        len = 1; /* "/file" */
+    }
+    if (len >= sizeof(st->dir)) {
+        len = sizeof(st->dir) - 1;
+    }
+    memcpy(st->dir, path, len);
+    st->dir[len] = '\0';
+}
+
+int void_config_load(struct void_config *config, const char *path, char *errbuf, size_t errcap)
+{
+    VOID_ASSERT(config != NULL);
+    VOID_ASSERT(path != NULL);
+    memset(config, 0, sizeof(*config));
+    config->log_level = VOID_LOG_INFO;
+    static struct load_state st; /* large; loading is single-threaded and not reentrant */
+    memset(&st, 0, sizeof(st));
+    char msg[VOID_CONFIG_ERR_MAX] = "";
+    st.config = config;
+    st.err = msg;
+    st.errcap = sizeof(msg);
+    set_dir(&st, path);
+    int rc = 0;
+    int line = ini_parse(path, handler, &st);
+    if (line == -1) {
+        rc = VOID_ENOTFOUND;
+        (void)snprintf(msg, sizeof(msg), "cannot open: %s", strerror(errno));
+    } else if (line != 0) {
+        rc = VOID_EPARSE;
+        if (msg[0] == '\0') {
+            (void)snprintf(msg, sizeof(msg), "syntax error");
+        }
+    } else if ((rc = check_replicas(&st)) == 0 && (rc = check_role(&st)) == 0 &&
+               (rc = read_public_keys(&st)) == 0) {
+        rc = read_secret_key(&st);
+    }
+    if (rc != 0 && errbuf != NULL && errcap > 0) {
+        if (line > 0) {
+            (void)snprintf(errbuf, errcap, "%s:%d: %s", path, line, msg);
+        } else {
+            (void)snprintf(errbuf, errcap, "%s: %s", path, msg);
+        }
+    }
+    VOID_ASSERT(rc <= 0);
+    return rc;
+}
+
+void void_config_fini(struct void_config *config)
+{
+    VOID_ASSERT(config != NULL);
+    void_sign_keypair_wipe(&config->keypair);
+}
+
+const struct void_config_replica *void_config_replica_get(const struct void_config *config,
+                                                          uint32_t id)
+{
+    VOID_ASSERT(config != NULL);
+    VOID_ASSERT(config->count_replicas <= VOID_CONFIG_REPLICAS_MAX);
+    for (uint32_t i = 0; i < config->count_replicas; i++) {
+        if (config->replicas[i].id == id) {
+            return &config->replicas[i];
+        }
+    }
+    return NULL;
+}

@@ -1,0 +1,1008 @@
+/*
+ * The node driver (contract in include/void/node.h): wires the PBFT replica
+ * core to the transport, the LMDB record store, libuv timers and the HTTP
+ * status server.
+ *
+ * Every input goes through the same path: take physical time, step the core
+ * into the filling effects buffer; once per loop iteration the buffer goes to
+ * the disk (pipeline_start): its PERSIST records in one synchronous LMDB
+ * commit on a worker thread, then its other effects in order, while new steps
+ * fill the other buffer. A failed commit stops the node, because performing
+ * the effects after it could contradict what a restarted node recovers.
+ *
+ * The HTTP server runs on its own thread and never touches the core: it reads
+ * the snapshot under a mutex. Fault-injection knobs go straight to the
+ * transport, whose knobs are atomics.
+ */
+#include "void/node.h"
+
+#include "void/assert.h"
+#include "void/casnet.h"
+#include "void/error.h"
+#include "void/http.h"
+#include "void/log.h"
+#include "void/ntp_client.h"
+#include "void/pbft.h"
+#include "void/pstore.h"
+#include "void/transport.h"
+
+#include <jansson.h>
+#include <pthread.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+#include <uv.h>
+
+#define TIMER_COUNT 4 /* enum void_pbft_timer values are 1..3 */
+
+/* What the HTTP thread may read: copied from the core after every step. */
+struct node_status {
+    uint64_t view;
+    uint32_t primary;
+    int view_changing;
+    uint64_t last_executed;
+    uint64_t stable_checkpoint;
+    char hlc[VOID_HLC_FORMAT_MAX];
+    struct void_pbft_stats pbft;
+    struct void_transport_stats transport;
+    uint64_t persist_commits;
+    uint64_t persist_bytes;
+    uint64_t persist_ns;
+    uint64_t out_full;
+    uint64_t drop_busy;
+    uint64_t cas_stored, cas_served, cas_fetched, cas_rejected, cas_duplicate;
+    int peer_up[VOID_CONFIG_REPLICAS_MAX];
+    uint64_t peer_seen_ms[VOID_CONFIG_REPLICAS_MAX]; /* loop time of the last
+                                                        frame, 0 never */
+    uint64_t now_ms;
+    int64_t clock_offset_ns;
+    uint64_t clock_alerts;
+};
+
+/* Effects of one or more steps and the records among them, ready for one
+ * LMDB commit. */
+struct effect_buf {
+    struct void_pbft_out out;
+    struct void_pbft_effect *effects;
+    uint8_t *arena;
+    struct void_pstore_op *persist; /* one per effect at most */
+    size_t persist_count;
+};
+
+struct void_node {
+    const struct void_config *config;
+    uv_loop_t loop;
+    int loop_ready;
+    struct void_keyring ring;
+    struct void_transport transport;
+    int transport_ready;
+    struct void_pstore store;
+    struct void_cas cas; /* blocks of files, uploaded by clients (data/cas) */
+    int cas_ready;
+    struct void_casserve casserve;
+    struct void_http http;
+    struct void_ntp_client ntp;
+    int ntp_ready;
+    uint64_t clock_alerts;
+    struct void_pbft *replica;
+    int replica_ready;
+    /* Effects pipeline: steps append to bufs[filling] while the records of
+     * bufs[filling ^ 1] are being committed on a worker thread. */
+    struct effect_buf bufs[2];
+    int filling;
+    int committing;
+    int commit_rc;
+    uv_work_t work;
+    uint64_t drop_busy; /* inputs dropped because both buffers were full */
+    uv_timer_t timers[TIMER_COUNT];
+    uv_signal_t sig_term;
+    uv_signal_t sig_int;
+    uv_check_t check; /* starts a group commit once per loop iteration */
+    int dirty;        /* bufs[filling] holds effects not yet performed */
+    int handles_ready;
+    int fatal;
+    uint64_t out_full;
+    uint64_t peer_seen_ms[VOID_CONFIG_REPLICAS_MAX];
+    pthread_mutex_t lock;
+    struct node_status status;
+};
+
+static uint64_t realtime_ns(void)
+{
+    struct timespec ts;
+    clock_gettime(CLOCK_REALTIME, &ts);
+    return (uint64_t)ts.tv_sec * 1000000000ull + (uint64_t)ts.tv_nsec;
+}
+
+/* Physical time for the core: the timekeeper's disciplined clock when NTP
+ * servers are configured, else the system clock. */
+static uint64_t physical_now_ns(const struct void_node *node)
+{
+    if (node->ntp_ready) {
+        return void_ntp_client_now((void *)(uintptr_t)&node->ntp);
+    }
+    return realtime_ns();
+}
+
+static void node_stop(struct void_node *node);
+
+/* ---- effects ------------------------------------------------------------ */
+
+static struct void_pbft_out *filling_out(struct void_node *node)
+{
+    return &node->bufs[node->filling].out;
+}
+
+static struct void_pstore_op persist_op(const struct void_pbft_effect *e)
+{
+    if (e->u.persist.record_kind == VOID_PBFT_RECORD_TRUNCATE) {
+        return (struct void_pstore_op){
+            .op = VOID_PSTORE_DELETE_UPTO, .kind = VOID_PBFT_RECORD_ENTRY, .key = e->u.persist.key};
+    }
+    return (struct void_pstore_op){.op = VOID_PSTORE_PUT,
+                                   .kind = e->u.persist.record_kind,
+                                   .key = e->u.persist.key,
+                                   .data = e->u.persist.data,
+                                   .len = e->u.persist.len};
+}
+
+static void do_send(struct void_node *node, const struct void_pbft_effect *e)
+{
+    const struct void_config *c = node->config;
+    if (e->u.send.to != VOID_PBFT_TO_ALL) {
+        (void)void_transport_send(&node->transport, e->u.send.to, e->u.send.frame, e->u.send.len);
+        return;
+    }
+    for (uint32_t i = 0; i < c->count_replicas; i++) {
+        if (c->replicas[i].id != c->self_id) {
+            (void)void_transport_send(
+                &node->transport, c->replicas[i].id, e->u.send.frame, e->u.send.len);
+        }
+    }
+}
+
+static void on_timer(uv_timer_t *timer);
+
+static void do_timer(struct void_node *node, const struct void_pbft_effect *e)
+{
+    uint8_t which = e->u.timer.timer;
+    if (which == 0 || which >= TIMER_COUNT) {
+        return;
+    }
+    if (e->kind == VOID_PBFT_EFFECT_TIMER_CANCEL) {
+        uv_timer_stop(&node->timers[which]);
+        return;
+    }
+    uint64_t ms = (e->u.timer.delay_ns + 999999u) / 1000000u;
+    uv_timer_start(&node->timers[which], on_timer, ms == 0 ? 1 : ms, 0);
+}
+
+static void do_event(const struct void_pbft_effect *e)
+{
+    const struct void_pbft_event *ev = &e->u.event;
+    if (ev->kind == VOID_PBFT_EVENT_COMMIT) {
+        void_log(VOID_LOG_DEBUG,
+                 "commit view=%llu seq=%llu",
+                 (unsigned long long)ev->view,
+                 (unsigned long long)ev->seq);
+    }
+}
+
+/* Performs b's effects other than PERSIST, in order, and empties b. Called
+ * once b's records are durable. */
+static void perform_rest(struct void_node *node, struct effect_buf *b)
+{
+    struct void_pbft_out *out = &b->out;
+    VOID_ASSERT(out->count <= out->cap);
+    for (uint32_t i = 0; i < out->count && node->fatal == 0 && node->handles_ready; i++) {
+        const struct void_pbft_effect *e = &out->effects[i];
+        switch ((enum void_pbft_effect_kind)e->kind) {
+        case VOID_PBFT_EFFECT_SEND:
+            do_send(node, e);
+            break;
+        case VOID_PBFT_EFFECT_TIMER_SET:
+        case VOID_PBFT_EFFECT_TIMER_CANCEL:
+            do_timer(node, e);
+            break;
+        case VOID_PBFT_EFFECT_EVENT:
+            do_event(e);
+            break;
+        case VOID_PBFT_EFFECT_PERSIST:
+            break;
+        }
+    }
+    node->out_full += out->overflow ? 1u : 0u;
+    void_pbft_out_reset(out);
+    b->persist_count = 0;
+}
+
+static void pipeline_start(struct void_node *node);
+static void publish(struct void_node *node);
+
+/* Worker thread: the synchronous LMDB commit. Only one runs at a time, and
+ * the loop thread does not touch the store meanwhile. */
+static void commit_work(uv_work_t *work)
+{
+    struct void_node *node = work->data;
+    struct effect_buf *b = &node->bufs[node->filling ^ 1];
+    node->commit_rc = void_pstore_write(&node->store, b->persist, b->persist_count);
+}
+
+static void commit_done(uv_work_t *work, int status)
+{
+    struct void_node *node = work->data;
+    struct effect_buf *b = &node->bufs[node->filling ^ 1];
+    VOID_ASSERT(node->committing);
+    node->committing = 0;
+    if (status == 0 && node->commit_rc != 0) {
+        void_log(
+            VOID_LOG_ERROR, "cannot persist records: %s; stopping", void_strerror(node->commit_rc));
+        node->fatal = node->commit_rc;
+        node_stop(node);
+    }
+    perform_rest(node, b); /* performs nothing when stopping */
+    if (node->handles_ready) {
+        publish(node);
+        if (node->dirty) {
+            pipeline_start(node);
+        }
+    }
+}
+
+/* Hands the filling buffer to the disk: its PERSIST records go to LMDB in one
+ * synchronous commit on a worker thread (group commit: one fsync for every
+ * frame that arrived meanwhile), and only when that commit is done are its
+ * other effects performed, in order; steps go on into the other buffer.
+ * Hoisting the records ahead of the buffer's sends is safe: a record becoming
+ * durable early is what a faster disk would do, and a message held back is
+ * indistinguishable from a slow network. The persistence rule -- no effect
+ * before the records that precede it are on disk -- holds, and effects of
+ * later steps wait for earlier ones because buffers are handled in turn. */
+static void pipeline_start(struct void_node *node)
+{
+    VOID_ASSERT(!node->committing);
+    struct effect_buf *b = &node->bufs[node->filling];
+    VOID_ASSERT(b->persist_count == 0);
+    for (uint32_t i = 0; i < b->out.count; i++) {
+        if (b->out.effects[i].kind == VOID_PBFT_EFFECT_PERSIST) {
+            b->persist[b->persist_count++] = persist_op(&b->out.effects[i]);
+        }
+    }
+    node->dirty = 0;
+    node->filling ^= 1;
+    if (b->persist_count == 0) {
+        perform_rest(node, b);
+        publish(node);
+        return;
+    }
+    node->committing = 1;
+    node->work.data = node;
+    if (uv_queue_work(&node->loop, &node->work, commit_work, commit_done) != 0) {
+        node->committing = 0;
+        node->fatal = VOID_EIO;
+        void_log(VOID_LOG_ERROR, "cannot queue a disk commit; stopping");
+        node_stop(node);
+    }
+}
+
+/* Whether the filling buffer has room for another step (the largest single
+ * output is a STATE message). When it is half full and the disk is idle, it
+ * is handed over now; when the disk is busy with the other buffer, the input
+ * must wait: the caller drops it (the protocol retransmits). */
+static int make_room(struct void_node *node)
+{
+    const struct void_pbft_out *out = filling_out(node);
+    if (out->count <= out->cap / 2 && out->used <= out->arena_cap / 2) {
+        return 1;
+    }
+    if (node->committing) {
+        node->drop_busy++;
+        return 0;
+    }
+    pipeline_start(node);
+    return 1;
+}
+
+/* ---- status ------------------------------------------------------------- */
+
+static void publish(struct void_node *node)
+{
+    const struct void_pbft *r = node->replica;
+    const struct void_config *c = node->config;
+    pthread_mutex_lock(&node->lock);
+    struct node_status *s = &node->status;
+    s->view = void_pbft_view(r);
+    s->primary = void_pbft_primary(s->view, c->count_replicas);
+    s->view_changing = void_pbft_view_changing(r);
+    s->last_executed = void_pbft_last_executed(r);
+    s->stable_checkpoint = void_pbft_low_watermark(r);
+    (void)void_hlc_format(r->hlc.last, s->hlc, sizeof(s->hlc));
+    s->pbft = *void_pbft_stats(r);
+    s->transport = node->transport.stats;
+    s->persist_commits = node->store.count_commits;
+    s->persist_bytes = node->store.count_bytes;
+    s->persist_ns = node->store.count_ns;
+    s->out_full = node->out_full;
+    s->drop_busy = node->drop_busy;
+    s->cas_stored = node->casserve.count_stored;
+    s->cas_served = node->casserve.count_served;
+    s->cas_fetched = node->casserve.count_fetched;
+    s->cas_rejected = node->casserve.count_rejected;
+    s->cas_duplicate = node->casserve.count_duplicate;
+    for (uint32_t i = 0; i < c->count_replicas; i++) {
+        uint32_t id = c->replicas[i].id;
+        s->peer_up[i] = id == c->self_id || void_transport_peer_up(&node->transport, id);
+        s->peer_seen_ms[i] = node->peer_seen_ms[i];
+    }
+    s->now_ms = uv_now(&node->loop);
+    s->clock_offset_ns = node->ntp_ready ? void_clockdisc_correction_ns(&node->ntp.disc) : 0;
+    s->clock_alerts = node->clock_alerts;
+    pthread_mutex_unlock(&node->lock);
+}
+
+/* ---- inputs ------------------------------------------------------------- */
+
+static void on_frame(void *ctx, const uint8_t *buf, size_t len, const struct void_frame *frame)
+{
+    struct void_node *node = ctx;
+    if (node->fatal != 0) {
+        return;
+    }
+    const struct void_config *c = node->config;
+    for (uint32_t i = 0; i < c->count_replicas; i++) {
+        if (c->replicas[i].id == frame->sender) {
+            node->peer_seen_ms[i] = uv_now(&node->loop);
+        }
+    }
+    if (frame->type == VOID_MSG_CAS_BLOCK || frame->type == VOID_MSG_CAS_FETCH) {
+        if (node->cas_ready) {
+            void_casserve_frame(&node->casserve, buf, len); /* file data bypasses consensus */
+        }
+        return;
+    }
+    if (!make_room(node)) {
+        return;
+    }
+    (void)void_pbft_step_receive(node->replica, physical_now_ns(node), buf, len, filling_out(node));
+    node->dirty = 1;
+}
+
+static void on_timer(uv_timer_t *timer)
+{
+    struct void_node *node = timer->data;
+    if (node->fatal != 0) {
+        return;
+    }
+    enum void_pbft_timer which = (enum void_pbft_timer)(timer - node->timers);
+    VOID_ASSERT(which > 0 && which < TIMER_COUNT);
+    if (!make_room(node)) {
+        uv_timer_start(timer, on_timer, 1, 0); /* try again once the disk is done */
+        return;
+    }
+    (void)void_pbft_step_timer(node->replica, physical_now_ns(node), which, filling_out(node));
+    node->dirty = 1;
+}
+
+/* Runs once per loop iteration, after the I/O callbacks: performs the
+ * effects of every step taken in this iteration together. */
+static void on_check(uv_check_t *check)
+{
+    struct void_node *node = check->data;
+    if (node->dirty && !node->committing && node->fatal == 0) {
+        pipeline_start(node);
+    }
+}
+
+static void on_link(void *ctx, uint32_t peer, int up)
+{
+    struct void_node *node = ctx;
+    void_log(up ? VOID_LOG_INFO : VOID_LOG_WARN,
+             "link to replica %u %s",
+             (unsigned)peer,
+             up ? "up" : "down");
+    publish(node);
+}
+
+static void on_signal(uv_signal_t *sig, int signum)
+{
+    struct void_node *node = sig->data;
+    void_log(VOID_LOG_INFO, "signal %d: shutting down", signum);
+    node_stop(node);
+}
+
+static void node_stop(struct void_node *node)
+{
+    if (!node->handles_ready) {
+        return;
+    }
+    node->handles_ready = 0;
+    for (int i = 0; i < TIMER_COUNT; i++) {
+        uv_close((uv_handle_t *)&node->timers[i], NULL);
+    }
+    uv_close((uv_handle_t *)&node->sig_term, NULL);
+    uv_close((uv_handle_t *)&node->sig_int, NULL);
+    uv_close((uv_handle_t *)&node->check, NULL);
+    void_transport_fini(&node->transport);
+    node->transport_ready = 0;
+    if (node->ntp_ready) {
+        void_ntp_client_close(&node->ntp, NULL);
+        node->ntp_ready = 0;
+    }
+}
+
+/* ---- HTTP --------------------------------------------------------------- */
+
+static size_t render_status(struct void_node *node, char *out, size_t cap)
+{
+    const struct void_config *c = node->config;
+    pthread_mutex_lock(&node->lock);
+    const struct node_status *s = &node->status;
+    json_t *members = json_array();
+    for (uint32_t i = 0; i < c->count_replicas; i++) {
+        const struct void_config_replica *r = &c->replicas[i];
+        int self = r->id == c->self_id;
+        json_t *m = json_pack("{s:i, s:s, s:b, s:b}",
+                              "id",
+                              (json_int_t)r->id,
+                              "address",
+                              r->address.text,
+                              "self",
+                              self,
+                              "connected",
+                              s->peer_up[i]);
+        if (!self && s->peer_seen_ms[i] != 0) {
+            json_object_set_new(
+                m, "last_heard_ms_ago", json_integer((json_int_t)(s->now_ms - s->peer_seen_ms[i])));
+        }
+        json_array_append_new(members, m);
+    }
+    json_t *root =
+        json_pack("{s:i, s:i, s:i, s:b, s:b, s:I, s:I, s:s, s:o, s:I, s:{s:s, s:s, s:s}}",
+                  "id",
+                  (json_int_t)c->self_id,
+                  "n",
+                  (json_int_t)c->count_replicas,
+                  "view",
+                  (json_int_t)s->view,
+                  "primary_is_self",
+                  s->primary == c->self_id,
+                  "view_changing",
+                  s->view_changing,
+                  "last_executed",
+                  (json_int_t)s->last_executed,
+                  "stable_checkpoint",
+                  (json_int_t)s->stable_checkpoint,
+                  "hlc",
+                  s->hlc,
+                  "members",
+                  members,
+                  "clock_offset_ns",
+                  (json_int_t)s->clock_offset_ns,
+                  "topology",
+                  "datacenter",
+                  c->topology.datacenter,
+                  "rack",
+                  c->topology.rack,
+                  "host",
+                  c->topology.host);
+    json_object_set_new(root, "primary", json_integer((json_int_t)s->primary));
+    pthread_mutex_unlock(&node->lock);
+    char *text = json_dumps(root, JSON_COMPACT);
+    json_decref(root);
+    size_t len = 0;
+    if (text != NULL) {
+        len = strlen(text);
+        len = len < cap - 1 ? len : cap - 1;
+        memcpy(out, text, len);
+        out[len++] = '\n';
+        free(text);
+    }
+    return len;
+}
+
+struct metrics_buf {
+    char *out;
+    size_t cap;
+    size_t len;
+};
+
+static void metric(struct metrics_buf *b, const char *name, const char *labels, uint64_t value)
+    __attribute__((nonnull(1, 2)));
+
+static void metric(struct metrics_buf *b, const char *name, const char *labels, uint64_t value)
+{
+    if (b->len >= b->cap) {
+        return;
+    }
+    int n = snprintf(b->out + b->len,
+                     b->cap - b->len,
+                     "%s%s%s%s %llu\n",
+                     name,
+                     labels != NULL ? "{" : "",
+                     labels != NULL ? labels : "",
+                     labels != NULL ? "}" : "",
+                     (unsigned long long)value);
+    if (n > 0) {
+        b->len += (size_t)n;
+    }
+}
+
+static size_t render_metrics(struct void_node *node, char *out, size_t cap)
+{
+    struct metrics_buf b = {.out = out, .cap = cap};
+    pthread_mutex_lock(&node->lock);
+    const struct node_status *s = &node->status;
+    const struct void_pbft_stats *p = &s->pbft;
+    const struct void_transport_stats *t = &s->transport;
+    metric(&b, "void_view", NULL, s->view);
+    metric(&b, "void_last_executed_seq", NULL, s->last_executed);
+    metric(&b, "void_stable_checkpoint_seq", NULL, s->stable_checkpoint);
+    metric(&b, "void_commits_total", "unit=\"batch\"", p->batches_committed);
+    metric(&b, "void_commits_total", "unit=\"request\"", p->requests_executed);
+    metric(&b, "void_view_changes_total", NULL, p->view_changes);
+    metric(&b, "void_state_transfers_total", NULL, p->state_transfers);
+    metric(&b, "void_checkpoints_stable_total", NULL, p->checkpoints_stable);
+    metric(&b, "void_hlc_rejections_total", NULL, p->rx_hlc_ahead);
+    const struct {
+        const char *reason;
+        uint64_t v;
+    } drops[] = {
+        {"malformed", p->rx_malformed},
+        {"bad_signature", p->rx_bad_sig},
+        {"unknown_sender", p->rx_unknown_sender},
+        {"wrong_view", p->rx_wrong_view},
+        {"bad_digest", p->rx_bad_digest},
+        {"out_of_window", p->rx_out_of_window},
+        {"conflicting", p->rx_conflicting},
+        {"not_primary", p->rx_not_primary},
+        {"hlc_ahead", p->rx_hlc_ahead},
+        {"bad_certificate", p->rx_bad_certificate},
+        {"duplicate", p->rx_duplicate},
+        {"stale", p->rx_stale},
+        {"pending_full", p->rx_pending_full},
+        {"transport_bad_frame", t->drop_bad_frame},
+        {"transport_wrong_sender", t->drop_wrong_sender},
+        {"transport_hello_rejected", t->hello_rejected},
+    };
+    char labels[96];
+    for (size_t i = 0; i < VOID_ARRAY_LEN(drops); i++) {
+        (void)snprintf(labels, sizeof(labels), "reason=\"%s\"", drops[i].reason);
+        metric(&b, "void_messages_dropped_total", labels, drops[i].v);
+    }
+    metric(&b, "void_transport_queue_drops_total", "reason=\"queue_full\"", t->drop_queue_full);
+    metric(&b, "void_transport_queue_drops_total", "reason=\"fault_loss\"", t->drop_loss);
+    metric(&b, "void_transport_queue_drops_total", "reason=\"fault_blocked\"", t->drop_blocked);
+    metric(&b, "void_transport_queue_drops_total", "reason=\"no_route\"", t->drop_no_route);
+    metric(&b, "void_transport_frames_total", "dir=\"sent\"", t->frames_sent);
+    metric(&b, "void_transport_frames_total", "dir=\"received\"", t->frames_received);
+    metric(&b, "void_transport_bytes_total", "dir=\"sent\"", t->bytes_sent);
+    metric(&b, "void_transport_bytes_total", "dir=\"received\"", t->bytes_received);
+    metric(&b, "void_transport_connects_total", NULL, t->connects);
+    metric(&b, "void_persist_commits_total", NULL, s->persist_commits);
+    metric(&b, "void_persist_bytes_total", NULL, s->persist_bytes);
+    metric(&b, "void_persist_microseconds_total", NULL, s->persist_ns / 1000u);
+    metric(&b, "void_signatures_total", "op=\"sign\"", p->signs);
+    metric(&b, "void_signatures_total", "op=\"verify\"", p->verifies);
+    metric(&b, "void_effects_overflow_total", NULL, s->out_full + p->out_overflow);
+    metric(&b, "void_messages_dropped_total", "reason=\"disk_busy\"", s->drop_busy);
+    metric(&b, "void_clock_alerts_total", NULL, s->clock_alerts);
+    metric(&b, "void_cas_blocks_total", "op=\"stored\"", s->cas_stored);
+    metric(&b, "void_cas_blocks_total", "op=\"served\"", s->cas_served);
+    metric(&b, "void_cas_blocks_total", "op=\"fetched_from_peer\"", s->cas_fetched);
+    metric(&b, "void_cas_blocks_total", "op=\"rejected\"", s->cas_rejected);
+    metric(&b, "void_cas_blocks_total", "op=\"duplicate\"", s->cas_duplicate);
+    if (b.len < b.cap) {
+        int n = snprintf(b.out + b.len,
+                         b.cap - b.len,
+                         "void_clock_offset_ns %lld\n",
+                         (long long)s->clock_offset_ns);
+        b.len += n > 0 ? (size_t)n : 0;
+    }
+    pthread_mutex_unlock(&node->lock);
+    return b.len < cap ? b.len : cap;
+}
+
+/* /fault?delay_ms=D&loss_pct=L&block=1,2&isolate=0|1: sets the transport's
+ * fault knobs (missing arguments mean 0: no fault). */
+static size_t
+control_fault(struct void_node *node, void_http_arg_fn arg, void *req, char *out, size_t cap)
+{
+    const char *d = arg(req, "delay_ms");
+    const char *l = arg(req, "loss_pct");
+    const char *b = arg(req, "block");
+    const char *iso = arg(req, "isolate");
+    uint32_t delay = d != NULL ? (uint32_t)strtoul(d, NULL, 10) : 0;
+    uint32_t loss = l != NULL ? (uint32_t)strtoul(l, NULL, 10) : 0;
+    uint32_t ids[VOID_TRANSPORT_PEERS_MAX];
+    uint32_t count = 0;
+    for (const char *p = b; p != NULL && *p != '\0' && count < VOID_TRANSPORT_PEERS_MAX;) {
+        char *end = NULL;
+        ids[count++] = (uint32_t)strtoul(p, &end, 10);
+        p = (end != NULL && *end == ',') ? end + 1 : NULL;
+    }
+    int isolate = iso != NULL && strcmp(iso, "1") == 0;
+    void_transport_set_fault(&node->transport, delay, loss, ids, count, isolate);
+    void_log(VOID_LOG_WARN,
+             "fault injection: delay_ms=%u loss_pct=%u blocked=%u isolate=%d",
+             (unsigned)delay,
+             (unsigned)loss,
+             (unsigned)count,
+             isolate);
+    int n = snprintf(out,
+                     cap,
+                     "{\"delay_ms\":%u,\"loss_pct\":%u,\"blocked\":%u,\"isolate\":%d}\n",
+                     (unsigned)delay,
+                     (unsigned)loss,
+                     (unsigned)count,
+                     isolate);
+    return n > 0 && (size_t)n < cap ? (size_t)n : 0;
+}
+
+static int http_handler(void *ctx,
+                        const char *method,
+                        const char *path,
+                        void_http_arg_fn arg,
+                        void *req,
+                        char *out,
+                        size_t cap,
+                        size_t *len,
+                        const char **content_type)
+{
+    struct void_node *node = ctx;
+    (void)method;
+    if (strcmp(path, "/status") == 0) {
+        *content_type = "application/json";
+        *len = render_status(node, out, cap);
+        return 200;
+    }
+    if (strcmp(path, "/metrics") == 0) {
+        *content_type = "text/plain; version=0.0.4";
+        *len = render_metrics(node, out, cap);
+        return 200;
+    }
+    if (strcmp(path, "/fault") == 0) {
+        *content_type = "application/json";
+        *len = control_fault(node, arg, req, out, cap);
+        return 200;
+    }
+    int n = snprintf(out, cap, "not found; try /status or /metrics\n");
+    *len = n > 0 ? (size_t)n : 0;
+    return 404;
+}
+
+/* ---- lifecycle ---------------------------------------------------------- */
+
+static int check_ids(const struct void_config *c, char *errbuf, size_t errcap)
+{
+    if (c->count_replicas > VOID_PBFT_N_MAX) {
+        (void)snprintf(errbuf,
+                       errcap,
+                       "%u replicas: at most %d are supported",
+                       (unsigned)c->count_replicas,
+                       VOID_PBFT_N_MAX);
+        return VOID_EINVAL;
+    }
+    for (uint32_t id = 0; id < c->count_replicas; id++) {
+        if (void_config_replica_get(c, id) == NULL) {
+            (void)snprintf(errbuf,
+                           errcap,
+                           "replica ids must be 0..%u (n = %u), but [replica.%u] is missing",
+                           (unsigned)c->count_replicas - 1,
+                           (unsigned)c->count_replicas,
+                           (unsigned)id);
+            return VOID_EINVAL;
+        }
+    }
+    return 0;
+}
+
+static int setup_ring(struct void_node *node)
+{
+    const struct void_config *c = node->config;
+    void_keyring_init(&node->ring);
+    for (uint32_t i = 0; i < c->count_replicas; i++) {
+        int rc = void_keyring_add(&node->ring, c->replicas[i].id, c->replicas[i].public_key);
+        if (rc != 0) {
+            return rc;
+        }
+    }
+    for (uint32_t i = 0; i < c->count_clients; i++) {
+        int rc = void_keyring_add(&node->ring, c->clients[i].id, c->clients[i].public_key);
+        if (rc != 0) {
+            return rc;
+        }
+    }
+    return 0;
+}
+
+static int setup_replica(struct void_node *node, char *errbuf, size_t errcap)
+{
+    const struct void_config *c = node->config;
+    struct void_pbft_config pc = {.n = c->count_replicas,
+                                  .self = c->self_id,
+                                  .verify_signatures = 1,
+                                  .keyring = &node->ring,
+                                  .keypair = &c->keypair};
+    node->replica = calloc(1, sizeof(*node->replica));
+    if (node->replica == NULL) {
+        return VOID_ENOMEM;
+    }
+    for (int i = 0; i < 2; i++) {
+        struct effect_buf *b = &node->bufs[i];
+        b->effects = calloc(VOID_PBFT_OUT_EFFECTS_DEF, sizeof(*b->effects));
+        b->persist = calloc(VOID_PBFT_OUT_EFFECTS_DEF, sizeof(*b->persist));
+        b->arena = malloc(VOID_PBFT_OUT_ARENA_DEF);
+        if (b->effects == NULL || b->persist == NULL || b->arena == NULL) {
+            return VOID_ENOMEM;
+        }
+        void_pbft_out_init(
+            &b->out, b->effects, VOID_PBFT_OUT_EFFECTS_DEF, b->arena, VOID_PBFT_OUT_ARENA_DEF);
+    }
+    int rc = void_pbft_init(node->replica, &pc);
+    if (rc != 0) {
+        (void)snprintf(errbuf, errcap, "cannot set up the replica: %s", void_strerror(rc));
+        return rc;
+    }
+    node->replica_ready = 1;
+    return 0;
+}
+
+/* Feeds the persisted records to the core, or starts fresh. */
+static int recover(struct void_node *node, char *errbuf, size_t errcap)
+{
+    struct void_pstore_rec *recs = NULL;
+    size_t count = 0;
+    int rc = void_pstore_read_all(&node->store, &recs, &count);
+    if (rc != 0) {
+        (void)snprintf(errbuf, errcap, "cannot read the store: %s", void_strerror(rc));
+        return rc;
+    }
+    uint64_t now = physical_now_ns(node);
+    if (count == 0) {
+        void_log(VOID_LOG_INFO, "empty data directory: starting fresh");
+        rc = void_pbft_start(node->replica, now, filling_out(node));
+    } else {
+        struct void_pbft_record *pr = calloc(count, sizeof(*pr));
+        if (pr == NULL) {
+            free(recs);
+            return VOID_ENOMEM;
+        }
+        for (size_t i = 0; i < count; i++) {
+            pr[i] = (struct void_pbft_record){
+                .kind = recs[i].kind, .key = recs[i].key, .data = recs[i].data, .len = recs[i].len};
+        }
+        rc = void_pbft_recover(node->replica, now, pr, count, filling_out(node));
+        free(pr);
+        void_log(VOID_LOG_INFO,
+                 "recovered from %zu records: view=%llu executed=%llu stable=%llu",
+                 count,
+                 (unsigned long long)void_pbft_view(node->replica),
+                 (unsigned long long)void_pbft_last_executed(node->replica),
+                 (unsigned long long)void_pbft_low_watermark(node->replica));
+    }
+    free(recs);
+    if (rc == VOID_ECORRUPT) {
+        (void)snprintf(errbuf, errcap, "the stored checkpoint does not match its digest");
+    }
+    return rc == VOID_EFULL ? 0 : rc;
+}
+
+static void on_clock_alert(void *ctx, const struct void_clockdisc_alert *alert)
+{
+    struct void_node *node = ctx;
+    node->clock_alerts++;
+    void_log(VOID_LOG_WARN, "clock alert %d from the timekeeper", (int)alert->kind);
+}
+
+/* Starts the timekeeper when NTP servers are configured. */
+static int setup_ntp(struct void_node *node, char *errbuf, size_t errcap)
+{
+    const struct void_config *c = node->config;
+    if (c->count_ntp == 0) {
+        return 0;
+    }
+    const char *servers[VOID_CONFIG_NTP_MAX];
+    for (uint32_t i = 0; i < c->count_ntp; i++) {
+        servers[i] = c->ntp[i].text;
+    }
+    struct void_ntp_client_config nc = {.servers = servers,
+                                        .count_servers = c->count_ntp,
+                                        .disc = {.alert = on_clock_alert, .alert_ctx = node}};
+    int rc = void_ntp_client_init(&node->ntp, &node->loop, &nc);
+    if (rc == 0) {
+        rc = void_ntp_client_start(&node->ntp);
+        node->ntp_ready = 1;
+    }
+    if (rc != 0) {
+        (void)snprintf(errbuf, errcap, "cannot start the NTP client: %s", void_strerror(rc));
+    }
+    return rc;
+}
+
+static int setup_io(struct void_node *node, char *errbuf, size_t errcap)
+{
+    const struct void_config *c = node->config;
+    const struct void_config_replica *self = void_config_replica_get(c, c->self_id);
+    struct void_transport_peer peers[VOID_CONFIG_REPLICAS_MAX];
+    uint32_t count = 0;
+    for (uint32_t i = 0; i < c->count_replicas; i++) {
+        if (c->replicas[i].id != c->self_id) {
+            peers[count].id = c->replicas[i].id;
+            (void)snprintf(
+                peers[count].host, sizeof(peers[count].host), "%s", c->replicas[i].address.host);
+            peers[count].port = c->replicas[i].address.port;
+            count++;
+        }
+    }
+    struct void_transport_config tc = {.loop = &node->loop,
+                                       .self_id = c->self_id,
+                                       .keypair = &c->keypair,
+                                       .ring = &node->ring,
+                                       .listen_host = self->address.host,
+                                       .listen_port = self->address.port,
+                                       .count_peers = count,
+                                       .peers = peers,
+                                       .on_frame = on_frame,
+                                       .on_link = on_link,
+                                       .ctx = node,
+                                       .delay_ms = c->fault_delay_ms,
+                                       .loss_pct = c->fault_loss_pct,
+                                       .seed = realtime_ns() ^ c->self_id,
+                                       /* the core verifies every frame */
+                                       .skip_verify = 1};
+    int rc = setup_ntp(node, errbuf, errcap);
+    if (rc != 0) {
+        return rc;
+    }
+    rc = void_transport_init(&node->transport, &tc, errbuf, errcap);
+    node->transport_ready = 1;
+    if (rc != 0) {
+        return rc;
+    }
+    rc =
+        void_http_init(&node->http, c->http.host, c->http.port, http_handler, node, errbuf, errcap);
+    if (rc != 0) {
+        return rc;
+    }
+    for (int i = 0; i < TIMER_COUNT; i++) {
+        uv_timer_init(&node->loop, &node->timers[i]);
+        node->timers[i].data = node;
+    }
+    uv_signal_init(&node->loop, &node->sig_term);
+    uv_signal_init(&node->loop, &node->sig_int);
+    node->sig_term.data = node;
+    node->sig_int.data = node;
+    uv_signal_start(&node->sig_term, on_signal, SIGTERM);
+    uv_signal_start(&node->sig_int, on_signal, SIGINT);
+    uv_check_init(&node->loop, &node->check);
+    node->check.data = node;
+    uv_check_start(&node->check, on_check);
+    node->handles_ready = 1;
+    return 0;
+}
+
+/* Opens the node's block store (data_dir/cas) and its server. */
+static int setup_cas(struct void_node *node, char *errbuf, size_t errcap)
+{
+    const struct void_config *c = node->config;
+    char dir[VOID_CONFIG_PATH_MAX + 8];
+    (void)snprintf(dir, sizeof(dir), "%s/cas", c->data_dir);
+    struct void_cas_config cc;
+    void_cas_config_default(&cc);
+    cc.create = 1;
+    cc.threads = 1;
+    int rc = void_cas_init(&node->cas, dir, &cc);
+    if (rc != 0) {
+        (void)snprintf(
+            errbuf, errcap, "cannot open the block store %s: %s", dir, void_strerror(rc));
+        return rc;
+    }
+    node->cas_ready = 1;
+    node->casserve = (struct void_casserve){.cas = &node->cas,
+                                            .transport = &node->transport,
+                                            .ring = &node->ring,
+                                            .keypair = &c->keypair,
+                                            .self_id = c->self_id,
+                                            .count_replicas = c->count_replicas};
+    return 0;
+}
+
+int void_node_new(struct void_node **out,
+                  const struct void_config *config,
+                  char *errbuf,
+                  size_t errcap)
+{
+    VOID_ASSERT(out != NULL && config != NULL);
+    VOID_ASSERT(config->role == VOID_CONFIG_ROLE_NODE);
+    struct void_node *node = calloc(1, sizeof(*node));
+    if (node == NULL) {
+        return VOID_ENOMEM;
+    }
+    node->config = config;
+    pthread_mutex_init(&node->lock, NULL);
+    int rc = check_ids(config, errbuf, errcap);
+    if (rc == 0) {
+        rc = uv_loop_init(&node->loop) == 0 ? 0 : VOID_EIO;
+        node->loop_ready = rc == 0;
+    }
+    if (rc == 0 && (rc = setup_ring(node)) != 0) {
+        (void)snprintf(errbuf, errcap, "cannot build the keyring: %s", void_strerror(rc));
+    }
+    if (rc == 0 && (rc = setup_replica(node, errbuf, errcap)) == 0) {
+        void_log_setup(config->log_level, config->self_id, &node->replica->hlc);
+        rc = void_pstore_open(&node->store, config->data_dir, errbuf, errcap);
+    }
+    /* I/O first, so that a port in use fails before anything is recovered. */
+    if (rc == 0) {
+        rc = setup_io(node, errbuf, errcap);
+    }
+    if (rc == 0) {
+        rc = setup_cas(node, errbuf, errcap);
+    }
+    if (rc == 0) {
+        rc = recover(node, errbuf, errcap);
+    }
+    if (rc != 0) {
+        void_node_free(node);
+        return rc;
+    }
+    node->dirty = 1; /* the first loop iteration performs start's effects */
+    publish(node);
+    *out = node;
+    return 0;
+}
+
+int void_node_run(struct void_node *node)
+{
+    VOID_ASSERT(node != NULL);
+    VOID_ASSERT(node->loop_ready);
+    const struct void_config_replica *self =
+        void_config_replica_get(node->config, node->config->self_id);
+    void_log(VOID_LOG_INFO,
+             "listening on %s, http on %s, %u replicas (f=%u)",
+             self->address.text,
+             node->config->http.text,
+             (unsigned)node->config->count_replicas,
+             (unsigned)(node->config->count_replicas - 1) / 3);
+    uv_run(&node->loop, UV_RUN_DEFAULT);
+    void_log(VOID_LOG_INFO,
+             "stopped: view=%llu executed=%llu",
+             (unsigned long long)void_pbft_view(node->replica),
+             (unsigned long long)void_pbft_last_executed(node->replica));
+    return node->fatal;
+}
+
+void void_node_free(struct void_node *node)
+{
+    if (node == NULL) {
+        return;
+    }
+    void_http_fini(&node->http);
+    if (node->loop_ready) {
+        node_stop(node);
+        if (node->transport_ready) {
+            void_transport_fini(&node->transport);
+        }
+        if (node->ntp_ready) {
+            void_ntp_client_close(&node->ntp, NULL);
+        }
+        uv_run(&node->loop, UV_RUN_DEFAULT); /* close callbacks */
+        (void)uv_loop_close(&node->loop);
+    }
+    void_pstore_close(&node->store);
+    void_cas_fini(&node->cas);
+    if (node->replica_ready) {
+        void_pbft_fini(node->replica);
+    }
+    void_log_setup(VOID_LOG_INFO, node->config->self_id, NULL);
+    free(node->replica);
+    for (int i = 0; i < 2; i++) {
+        free(node->bufs[i].effects);
+        free(node->bufs[i].persist);
+        free(node->bufs[i].arena);
+    }
+    pthread_mutex_destroy(&node->lock);
+    free(node);
+}

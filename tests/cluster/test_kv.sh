@@ -1,0 +1,43 @@
+# 4 real nodes on loopback, end to end for keys: put/get/del/cas, a read as
+# of an earlier time, --json, status, and a clear timeout error (not a hang)
+# when too few replicas are up.
+source "$(dirname "$0")/lib.sh"
+cluster_init kv 17500
+
+cluster start --n 4 > /dev/null
+
+# put / get
+out=$(vctl put color blue); [[ "$out" == ok* ]] || fail "put said '$out'"
+v1=${out#ok }
+expect_eq "$(vctl get color)" "blue" "get after put"
+sleep 0.05
+vctl put color green > /dev/null
+expect_eq "$(vctl get color)" "green" "get after second put"
+# time travel: as of the first version, the old value
+expect_eq "$(vctl get color --as-of "$v1")" "blue" "get --as-of first version"
+# cas: wrong expectation fails with exit 1, right one succeeds
+if vctl cas color blue red 2> /dev/null; then fail "cas with a stale expectation succeeded"; fi
+vctl cas color green red > /dev/null
+expect_eq "$(vctl get color)" "red" "get after cas"
+vctl cas newkey - first --absent > /dev/null
+expect_eq "$(vctl get newkey)" "first" "cas --absent creates"
+# del, then get is not found (exit 1)
+vctl del color > /dev/null
+if vctl get color 2> /dev/null; then fail "get after del found a value"; fi
+# json
+json=$(vctl get newkey --json)
+python3 -c "import json,sys; j=json.loads(sys.argv[1]); assert j['status']=='ok' and j['value']=='first', j" "$json" ||
+  fail "json output: $json"
+# status: all four report the same last executed sequence eventually
+wait_for "[ \$(vctl status --json | python3 -c 'import json,sys; print(len({s[\"last_executed\"] for s in json.load(sys.stdin)}))') = 1 ]" 10
+vctl members > /dev/null
+
+# Two of four down: f = 1, so no quorum; the client must give up with a
+# clear error within its timeout, not hang.
+cluster kill 2
+cluster kill 3
+start=$SECONDS
+if err=$(vctl put k v --timeout 2 2>&1); then fail "put succeeded without a quorum"; fi
+[ $((SECONDS - start)) -le 5 ] || fail "timeout took $((SECONDS - start))s"
+[[ "$err" == *"timed out"* ]] || fail "unclear error: $err"
+echo "ok: $err"
