@@ -17,11 +17,11 @@
 
 /* Fault types. Bits of void_sim_config.faults; names for --faults. */
 #define VOID_SIM_FAULT_MAP(X)                                                                      \
-    X(DELAY, "delay")         /* per-link delay distributions, long tails */                      \
+    X(DELAY, "delay")         /* per-link delay distributions, long tails */                       \
     X(LOSS, "loss")           /* random frame loss */                                              \
     X(DUP, "dup")             /* frame duplication */                                              \
     X(REORDER, "reorder")     /* extra random delay so frames overtake */                          \
-    X(PARTITION, "partition") /* random partitions of the replicas, healed later */               \
+    X(PARTITION, "partition") /* random partitions of the replicas, healed later */                \
     X(ISOLATE, "isolate")     /* the current primary cut off from everyone */                      \
     X(FLAP, "flap")           /* a link that goes down and up repeatedly */                        \
     X(CRASH, "crash")         /* crash and restart, unsynced disk records lost */                  \
@@ -36,14 +36,14 @@ enum void_sim_fault {
 
 /* Byzantine strategies. Bits of void_sim_config.strategies. */
 #define VOID_SIM_BYZ_MAP(X)                                                                        \
-    X(EQUIVOCATE, "equivocate") /* as primary: different pre-prepares to different replicas */    \
+    X(EQUIVOCATE, "equivocate") /* as primary: different pre-prepares to different replicas */     \
     X(FORGE, "forge")           /* frames claiming another sender, or with a broken signature */   \
     X(REPLAY, "replay")         /* re-sends old frames it received or sent */                      \
     X(DIGEST, "digest")         /* validly signed messages with a wrong digest */                  \
     X(FUTURE, "future")         /* validly signed messages with a far-future HLC */                \
     X(SILENT, "silent")         /* drops its messages to some replicas */                          \
     X(GARBAGE, "garbage")       /* random bytes and truncated frames */                            \
-    X(SPLIT, "split")           /* votes only with f honest victims whose words the network delays */
+    X(SPLIT, "split") /* votes only with f honest victims whose words the network delays */
 
 enum void_sim_byz {
 #define VOID__X(name, str) VOID_SIM_BYZ_##name##_BIT,
@@ -52,9 +52,9 @@ enum void_sim_byz {
         VOID_SIM_BYZ_COUNT
 };
 
-#define VOID_SIM_FAULTS_ALL ((1u << VOID_SIM_FAULT_COUNT) - 1)
-#define VOID_SIM_BYZ_ALL    ((1u << VOID_SIM_BYZ_COUNT) - 1)
-#define VOID_SIM_N_MAX      16
+#define VOID_SIM_FAULTS_ALL  ((1u << VOID_SIM_FAULT_COUNT) - 1)
+#define VOID_SIM_BYZ_ALL     ((1u << VOID_SIM_BYZ_COUNT) - 1)
+#define VOID_SIM_N_MAX       16
 #define VOID_SIM_CLIENTS_MAX 8
 
 struct void_sim_config {
@@ -72,22 +72,22 @@ struct void_sim_config {
 };
 
 struct void_sim_result {
-    uint64_t seq_executed;      /* highest sequence number executed by an honest replica */
-    uint64_t view_max;          /* highest view an honest replica reached */
-    uint64_t requests_done;     /* client operations answered */
-    uint64_t requests_pending;  /* not answered at the end */
-    uint64_t faults_injected;   /* fault events (partitions, crashes, jumps, ...) */
-    uint64_t byz_frames;        /* frames a Byzantine replica forged, mutated or injected */
+    uint64_t seq_executed;     /* highest sequence number executed by an honest replica */
+    uint64_t view_max;         /* highest view an honest replica reached */
+    uint64_t requests_done;    /* client operations answered */
+    uint64_t requests_pending; /* not answered at the end */
+    uint64_t faults_injected;  /* fault events (partitions, crashes, jumps, ...) */
+    uint64_t byz_frames;       /* frames a Byzantine replica forged, mutated or injected */
     uint64_t frames_sent;
-    uint64_t frames_dropped;    /* lost or cut */
+    uint64_t frames_dropped; /* lost or cut */
     uint64_t crashes;
-    uint64_t events;            /* causal events checked */
-    uint64_t end_ns;            /* virtual time at the end */
-    uint64_t heal_ns;           /* virtual time when the last fault healed */
-    uint64_t last_done_ns;      /* virtual time of the last answer */
-    uint64_t trace_hash;        /* FNV-1a 64 of the trace text */
-    uint32_t violations;        /* checker failures (0 = the run passed) */
-    char violation[512];        /* the first one, readable */
+    uint64_t events;       /* causal events checked */
+    uint64_t end_ns;       /* virtual time at the end */
+    uint64_t heal_ns;      /* virtual time when the last fault healed */
+    uint64_t last_done_ns; /* virtual time of the last answer */
+    uint64_t trace_hash;   /* FNV-1a 64 of the trace text */
+    uint32_t violations;   /* checker failures (0 = the run passed) */
+    char violation[512];   /* the first one, readable */
 };
 
 /* Fills *config for seed: n in {4, 7}, a random subset of the faults, 0..f

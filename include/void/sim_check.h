@@ -33,7 +33,7 @@ enum void_check_op_kind {
 
 struct void_check_op {
     uint32_t client;
-    uint32_t kind;      /* enum void_check_op_kind */
+    uint32_t kind; /* enum void_check_op_kind */
     uint64_t key;
     uint64_t value;     /* PUT and CAS: the new value (non-zero) */
     uint64_t expected;  /* CAS: the expected value (0 = absent) */
@@ -52,11 +52,8 @@ struct void_check_op {
  * states are explored per key. Returns 0, the number of keys whose history is
  * not linearizable (msg names the first), VOID_ENOMEM, or VOID_ETIMEOUT when
  * the budget ran out. msg may be NULL. */
-int void_check_linearizable(const struct void_check_op *ops,
-                            size_t count,
-                            size_t state_budget,
-                            char *msg,
-                            size_t msg_cap);
+int void_check_linearizable(
+    const struct void_check_op *ops, size_t count, size_t state_budget, char *msg, size_t msg_cap);
 
 /* ---- agreement ----------------------------------------------------------- */
 

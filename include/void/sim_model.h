@@ -63,11 +63,11 @@ uint64_t void_simq_peek_time(const struct void_simq *q);
 /* Behaviour of one directed link. Delays are in virtual nanoseconds. */
 struct void_simnet_link {
     uint64_t delay_ns_min;
-    uint64_t delay_ns_max;     /* uniform in [min, max] */
-    uint32_t loss_ppm;         /* probability a frame is dropped, parts per million */
-    uint32_t dup_ppm;          /* probability a frame is delivered twice */
-    uint32_t reorder_ppm;      /* probability a frame gets an extra delay */
-    uint64_t reorder_ns_max;   /* extra delay, uniform in [0, max] */
+    uint64_t delay_ns_max;   /* uniform in [min, max] */
+    uint32_t loss_ppm;       /* probability a frame is dropped, parts per million */
+    uint32_t dup_ppm;        /* probability a frame is delivered twice */
+    uint32_t reorder_ppm;    /* probability a frame gets an extra delay */
+    uint64_t reorder_ns_max; /* extra delay, uniform in [0, max] */
 };
 
 struct void_simnet {
@@ -84,7 +84,9 @@ struct void_simnet {
 
 /* Sets up count_nodes endpoints, every link set to *link (copied), no cuts.
  * Returns 0 or VOID_EINVAL (count_nodes 0 or > VOID_SIMNET_NODES_MAX). */
-int void_simnet_init(struct void_simnet *net, uint32_t count_nodes, const struct void_simnet_link *link);
+int void_simnet_init(struct void_simnet *net,
+                     uint32_t count_nodes,
+                     const struct void_simnet_link *link);
 
 /* Decides the fate of one frame from -> to sent at now_ns: writes 0, 1 or 2
  * delivery times into at_ns[] and returns how many. Draws from prng only for
@@ -110,9 +112,9 @@ void void_simnet_heal_all(struct void_simnet *net);
 /* A node's physical clock: phys = epoch + vt + offset + vt * drift_ppb / 1e9,
  * where offset changes by jumps. Never reads a real clock. */
 struct void_simclock {
-    uint64_t epoch_ns;  /* physical time at virtual time 0 */
-    int64_t offset_ns;  /* current offset, changed by jumps */
-    int64_t drift_ppb;  /* frequency error in parts per billion */
+    uint64_t epoch_ns; /* physical time at virtual time 0 */
+    int64_t offset_ns; /* current offset, changed by jumps */
+    int64_t drift_ppb; /* frequency error in parts per billion */
 };
 
 /* Physical time of clock c at virtual time vt_ns. Saturates at 0 rather than
@@ -133,8 +135,8 @@ struct void_simdisk {
     struct void_simdisk_record *records;
     size_t count;
     size_t cap;
-    size_t synced;          /* records [0, synced) are durable */
-    uint64_t count_lost;    /* records dropped by crashes */
+    size_t synced;       /* records [0, synced) are durable */
+    uint64_t count_lost; /* records dropped by crashes */
 };
 
 /* Empty disk. Cannot fail. */

@@ -8,8 +8,8 @@
  * error. Every failing seed is printed with the exact command that replays it.
  */
 #include "void/error.h"
-#include "void/sim.h"
 #include "void/sign.h"
+#include "void/sim.h"
 
 #include <errno.h>
 #include <inttypes.h>
@@ -59,7 +59,8 @@ static void usage(FILE *out)
             "  --help             this text\n"
             "\n"
             "Exit status: 0 all runs passed, 1 a checker found a violation, 2 usage error.\n",
-            VOID_SIM_N_MAX, VOID_SIM_CLIENTS_MAX);
+            VOID_SIM_N_MAX,
+            VOID_SIM_CLIENTS_MAX);
 }
 
 static int parse_u64(const char *s, uint64_t *out)
@@ -109,8 +110,12 @@ static int parse_range(const char *s, uint64_t *lo, uint64_t *hi)
 static void note_flag(struct options *o, const char *flag, const char *value)
 {
     size_t used = strlen(o->replay_flags);
-    snprintf(o->replay_flags + used, sizeof(o->replay_flags) - used, " %s%s%s", flag,
-             value != NULL ? " " : "", value != NULL ? value : "");
+    snprintf(o->replay_flags + used,
+             sizeof(o->replay_flags) - used,
+             " %s%s%s",
+             flag,
+             value != NULL ? " " : "",
+             value != NULL ? value : "");
 }
 
 /* Parses one option at argv[*i] (advancing past its value). Returns 0, or 2
@@ -218,26 +223,42 @@ static void config_for(const struct options *o, uint64_t seed, struct void_sim_c
 }
 
 /* One line per run, the same in single and campaign mode. */
-static void print_run_line(FILE *out, uint64_t seed, const struct void_sim_config *c,
+static void print_run_line(FILE *out,
+                           uint64_t seed,
+                           const struct void_sim_config *c,
                            const struct void_sim_result *r)
 {
     char faults[160], strategies[160];
     void_sim_format_faults(c->faults, faults, sizeof(faults));
-    void_sim_format_strategies(c->byzantine > 0 ? c->strategies : 0, strategies, sizeof(strategies));
+    void_sim_format_strategies(
+        c->byzantine > 0 ? c->strategies : 0, strategies, sizeof(strategies));
     fprintf(out,
             "seed=%" PRIu64 " n=%u byz=%u[%s] faults=%s seq=%" PRIu64 " view=%" PRIu64
             " done=%" PRIu64 " pending=%" PRIu64 " vt=%.3fs trace=%016" PRIx64 " %s\n",
-            seed, c->n, c->byzantine, strategies, faults, r->seq_executed, r->view_max,
-            r->requests_done, r->requests_pending, (double)r->end_ns / 1e9, r->trace_hash,
+            seed,
+            c->n,
+            c->byzantine,
+            strategies,
+            faults,
+            r->seq_executed,
+            r->view_max,
+            r->requests_done,
+            r->requests_pending,
+            (double)r->end_ns / 1e9,
+            r->trace_hash,
             r->violations == 0 ? "ok" : "VIOLATION");
 }
 
-static void print_replay(FILE *out, const struct options *o, uint64_t seed,
-                         const struct void_sim_result *r)
+static void
+print_replay(FILE *out, const struct options *o, uint64_t seed, const struct void_sim_result *r)
 {
-    fprintf(out, "  violation: %s\n  replay: voidsim --seed %" PRIu64 "%s --trace seed-%" PRIu64
-                 ".trace\n",
-            r->violation, seed, o->replay_flags, seed);
+    fprintf(out,
+            "  violation: %s\n  replay: voidsim --seed %" PRIu64 "%s --trace seed-%" PRIu64
+            ".trace\n",
+            r->violation,
+            seed,
+            o->replay_flags,
+            seed);
 }
 
 static int run_single(const struct options *o)
@@ -264,15 +285,26 @@ static int run_single(const struct options *o)
         return 2;
     }
     print_run_line(stdout, o->seed_lo, &c, &r);
-    printf("  commits: seq %" PRIu64 ", views up to %" PRIu64 ", %" PRIu64 " of %u requests answered"
+    printf("  commits: seq %" PRIu64 ", views up to %" PRIu64 ", %" PRIu64
+           " of %u requests answered"
            " (last at %.3fs, faults healed at %.3fs)\n",
-           r.seq_executed, r.view_max, r.requests_done, c.requests, (double)r.last_done_ns / 1e9,
+           r.seq_executed,
+           r.view_max,
+           r.requests_done,
+           c.requests,
+           (double)r.last_done_ns / 1e9,
            (double)r.heal_ns / 1e9);
     printf("  faults: %" PRIu64 " injected, %" PRIu64 " crashes, %" PRIu64 " of %" PRIu64
            " frames dropped; byzantine frames: %" PRIu64 "\n",
-           r.faults_injected, r.crashes, r.frames_dropped, r.frames_sent, r.byz_frames);
-    printf("  checkers: agreement, linearizability, as-of, hlc (%" PRIu64 " events), liveness: %s\n",
-           r.events, r.violations == 0 ? "all passed" : "VIOLATION");
+           r.faults_injected,
+           r.crashes,
+           r.frames_dropped,
+           r.frames_sent,
+           r.byz_frames);
+    printf("  checkers: agreement, linearizability, as-of, hlc (%" PRIu64
+           " events), liveness: %s\n",
+           r.events,
+           r.violations == 0 ? "all passed" : "VIOLATION");
     if (r.violations != 0) {
         print_replay(stdout, o, o->seed_lo, &r);
         return 1;
@@ -393,12 +425,15 @@ static int reap(struct pool *p, uint32_t j)
 static int worker_died(const struct options *o, struct pool *p, uint32_t j, uint64_t seed)
 {
     int status = reap(p, j);
-    printf("seed=%" PRIu64 " CRASHED (%s %d)\n", seed,
+    printf("seed=%" PRIu64 " CRASHED (%s %d)\n",
+           seed,
            WIFSIGNALED(status) ? "signal" : "exit status",
            WIFSIGNALED(status) ? WTERMSIG(status) : WEXITSTATUS(status));
     printf("  violation: the simulator process died (see stderr)\n  replay: voidsim --seed %" PRIu64
            "%s --trace seed-%" PRIu64 ".trace\n",
-           seed, o->replay_flags, seed);
+           seed,
+           o->replay_flags,
+           seed);
     if (seed <= o->seed_hi - p->jobs) {
         return spawn(o, p, j, seed + p->jobs);
     }
@@ -458,7 +493,10 @@ static int run_campaign(const struct options *o)
         }
     }
     printf("SIM runs=%" PRIu64 " faults=%" PRIu64 " byzantine=%" PRIu64 " violations=%" PRIu64 "\n",
-           runs, faults, byzantine, violations);
+           runs,
+           faults,
+           byzantine,
+           violations);
     if (broken) {
         return 2;
     }

@@ -6,10 +6,9 @@
  * history. Each keeps only what the next check needs and costs O(1) or
  * O(parents) per record.
  */
-#include "void/sim_check.h"
-
 #include "void/assert.h"
 #include "void/error.h"
+#include "void/sim_check.h"
 
 #include <stdio.h>
 #include <stdlib.h>
@@ -83,12 +82,21 @@ int void_check_agreement_record(struct void_check_agreement *a,
         return 0;
     }
     if (a->count_violations++ == 0) {
-        snprintf(a->msg, sizeof(a->msg),
+        snprintf(a->msg,
+                 sizeof(a->msg),
                  "agreement: replicas %u and %u executed different batches at seq %llu "
                  "(digests %02x%02x%02x%02x.. vs %02x%02x%02x%02x..)",
-                 a->first_replica[seq], replica, (unsigned long long)seq, a->digests[seq][0],
-                 a->digests[seq][1], a->digests[seq][2], a->digests[seq][3], digest[0], digest[1],
-                 digest[2], digest[3]);
+                 a->first_replica[seq],
+                 replica,
+                 (unsigned long long)seq,
+                 a->digests[seq][0],
+                 a->digests[seq][1],
+                 a->digests[seq][2],
+                 a->digests[seq][3],
+                 digest[0],
+                 digest[1],
+                 digest[2],
+                 digest[3]);
     }
     return 1;
 }
@@ -115,12 +123,18 @@ void void_check_hlc_fini(struct void_check_hlc *h)
     memset(h, 0, sizeof(*h));
 }
 
-static int hlc_violation(struct void_check_hlc *h, const struct void_check_event *ev, const char *what)
+static int
+hlc_violation(struct void_check_hlc *h, const struct void_check_event *ev, const char *what)
 {
     if (h->count_violations++ == 0) {
-        snprintf(h->msg, sizeof(h->msg), "hlc: event (node %u, seq %llu, hlc %llu/%u): %s",
-                 ev->node, (unsigned long long)ev->seq, (unsigned long long)ev->hlc.wall_ns,
-                 ev->hlc.logical, what);
+        snprintf(h->msg,
+                 sizeof(h->msg),
+                 "hlc: event (node %u, seq %llu, hlc %llu/%u): %s",
+                 ev->node,
+                 (unsigned long long)ev->seq,
+                 (unsigned long long)ev->hlc.wall_ns,
+                 ev->hlc.logical,
+                 what);
     }
     return 1;
 }
@@ -224,11 +238,14 @@ int void_check_asof_reads(const struct void_check_version *versions,
             continue;
         }
         if (bad++ == 0 && msg != NULL && msg_cap > 0) {
-            snprintf(msg, msg_cap,
+            snprintf(msg,
+                     msg_cap,
                      "as-of: key %llu read as of %llu/%u returned value %llu, committed value "
                      "was %llu",
-                     (unsigned long long)rd->key, (unsigned long long)rd->as_of.wall_ns,
-                     rd->as_of.logical, (unsigned long long)rd->out_value,
+                     (unsigned long long)rd->key,
+                     (unsigned long long)rd->as_of.wall_ns,
+                     rd->as_of.logical,
+                     (unsigned long long)rd->out_value,
                      (unsigned long long)want);
         }
     }

@@ -9,10 +9,9 @@
  * call is not yet lifted. A cache of (set of linearized ops, state) pairs
  * prunes states that were already explored.
  */
-#include "void/sim_check.h"
-
 #include "void/assert.h"
 #include "void/error.h"
+#include "void/sim_check.h"
 
 #include <stdio.h>
 #include <stdlib.h>
@@ -22,7 +21,7 @@
 
 struct lin_entry {
     uint64_t at_ns;
-    uint32_t op;     /* index into the per-key op array */
+    uint32_t op; /* index into the per-key op array */
     int is_call;
     struct lin_entry *match; /* call <-> return */
     struct lin_entry *prev;
@@ -174,7 +173,8 @@ static int entry_cmp(const void *pa, const void *pb)
 
 /* Builds the sorted, linked entry list for ops[0..n) into entries[2n + 1]
  * (entries[0] is the head sentinel). */
-static void build_entries(const struct void_check_op *const *ops, uint32_t n, struct lin_entry *entries)
+static void
+build_entries(const struct void_check_op *const *ops, uint32_t n, struct lin_entry *entries)
 {
     struct lin_entry *e = entries + 1;
     for (uint32_t i = 0; i < n; i++) {
@@ -291,11 +291,8 @@ static int op_key_cmp(const void *pa, const void *pb)
     return a < b ? -1 : (a > b ? 1 : 0);
 }
 
-int void_check_linearizable(const struct void_check_op *ops,
-                            size_t count,
-                            size_t state_budget,
-                            char *msg,
-                            size_t msg_cap)
+int void_check_linearizable(
+    const struct void_check_op *ops, size_t count, size_t state_budget, char *msg, size_t msg_cap)
 {
     VOID_ASSERT(ops != NULL || count == 0);
     VOID_ASSERT(count < UINT32_MAX);
@@ -323,8 +320,11 @@ int void_check_linearizable(const struct void_check_op *ops,
             undecided = rc;
         } else if (rc == 0) {
             if (bad == 0 && msg != NULL && msg_cap > 0) {
-                snprintf(msg, msg_cap, "history of key %llu (%zu ops) is not linearizable",
-                         (unsigned long long)sorted[lo]->key, hi - lo);
+                snprintf(msg,
+                         msg_cap,
+                         "history of key %llu (%zu ops) is not linearizable",
+                         (unsigned long long)sorted[lo]->key,
+                         hi - lo);
             }
             bad++;
         }

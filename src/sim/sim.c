@@ -13,7 +13,6 @@
  * function of the configuration.
  */
 #include "sim/sim_int.h"
-
 #include "void/assert.h"
 #include "void/codec.h"
 #include "void/error.h"
@@ -31,7 +30,10 @@
 void void__sim_trace(struct sim *s, const char *fmt, ...)
 {
     char line[512];
-    int head = snprintf(line, sizeof(line), "%" PRIu64 ".%09" PRIu64 " ", s->now / 1000000000u,
+    int head = snprintf(line,
+                        sizeof(line),
+                        "%" PRIu64 ".%09" PRIu64 " ",
+                        s->now / 1000000000u,
                         s->now % 1000000000u);
     VOID_ASSERT(head > 0 && (size_t)head < sizeof(line));
     va_list ap;
@@ -79,8 +81,8 @@ int void__sim_transmit(struct sim *s, uint32_t from, uint32_t to, const uint8_t 
     s->res->frames_sent++;
     if (copies == 0) {
         s->res->frames_dropped++;
-        void__sim_trace(s, "drop n%u->n%u %s len=%zu", from, to,
-                        len > 5 ? msg_name(frame[5]) : "short", len);
+        void__sim_trace(
+            s, "drop n%u->n%u %s len=%zu", from, to, len > 5 ? msg_name(frame[5]) : "short", len);
         return 0;
     }
     for (int i = 0; i < copies; i++) {
@@ -92,8 +94,8 @@ int void__sim_transmit(struct sim *s, uint32_t from, uint32_t to, const uint8_t 
         if (len > 0) {
             memcpy(fr->bytes, frame, len);
         }
-        struct void_simq_item it = {.at_ns = at[i], .kind = SIM_EV_DELIVER, .node = to,
-                                    .arg = from, .data = fr};
+        struct void_simq_item it = {
+            .at_ns = at[i], .kind = SIM_EV_DELIVER, .node = to, .arg = from, .data = fr};
         if (void_simq_push(&s->q, &it) != 0) {
             free(fr);
             return VOID_ENOMEM;
@@ -238,9 +240,16 @@ static void perform_event(struct sim *s, struct sim_node *node, const struct voi
 {
     node->last_event_seq = ev->local_seq;
     if (ev->kind == VOID_PBFT_EVENT_COMMIT) {
-        void__sim_trace(s, "n%u commit view=%" PRIu64 " seq=%" PRIu64 " digest=%02x%02x%02x%02x%s",
-                        node->id, ev->view, ev->seq, ev->digest[0], ev->digest[1], ev->digest[2],
-                        ev->digest[3], node->byzantine ? " (byzantine)" : "");
+        void__sim_trace(s,
+                        "n%u commit view=%" PRIu64 " seq=%" PRIu64 " digest=%02x%02x%02x%02x%s",
+                        node->id,
+                        ev->view,
+                        ev->seq,
+                        ev->digest[0],
+                        ev->digest[1],
+                        ev->digest[2],
+                        ev->digest[3],
+                        node->byzantine ? " (byzantine)" : "");
         if (!node->byzantine) {
             if (ev->seq > s->res->seq_executed) {
                 s->res->seq_executed = ev->seq;
@@ -269,7 +278,8 @@ static void perform_event(struct sim *s, struct sim_node *node, const struct voi
     }
 }
 
-static void perform_timer(struct sim *s, struct sim_node *node, const struct void_pbft_effect *e, int set)
+static void
+perform_timer(struct sim *s, struct sim_node *node, const struct void_pbft_effect *e, int set)
 {
     uint32_t t = e->u.timer.timer;
     VOID_ASSERT(t < SIM_TIMERS);
@@ -277,8 +287,10 @@ static void perform_timer(struct sim *s, struct sim_node *node, const struct voi
     if (!set) {
         return;
     }
-    struct void_simq_item it = {.at_ns = s->now + e->u.timer.delay_ns, .kind = SIM_EV_TIMER,
-                                .node = node->id, .arg = (uint64_t)t << 32 | node->timer_gen[t]};
+    struct void_simq_item it = {.at_ns = s->now + e->u.timer.delay_ns,
+                                .kind = SIM_EV_TIMER,
+                                .node = node->id,
+                                .arg = (uint64_t)t << 32 | node->timer_gen[t]};
     if (void_simq_push(&s->q, &it) != 0) {
         s->oom = 1;
     }
@@ -354,7 +366,10 @@ void void__sim_crash(struct sim *s, uint32_t id, uint64_t down_ns)
         return;
     }
     size_t lost = void_simdisk_crash(&node->disk);
-    void__sim_trace(s, "n%u CRASH (%zu unsynced records lost), restart in %" PRIu64 " ms", id, lost,
+    void__sim_trace(s,
+                    "n%u CRASH (%zu unsynced records lost), restart in %" PRIu64 " ms",
+                    id,
+                    lost,
                     down_ns / 1000000u);
     node->up = 0;
     s->res->crashes++;
@@ -385,20 +400,24 @@ static int replica_restart(struct sim *s, struct sim_node *node)
     }
     for (size_t i = 0; i < node->disk.count; i++) {
         const struct void_simdisk_record *r = &node->disk.records[i];
-        recs[i] = (struct void_pbft_record){.kind = r->data[0], .key = record_key(r),
-                                            .data = r->data + 9, .len = r->len - 9};
+        recs[i] = (struct void_pbft_record){
+            .kind = r->data[0], .key = record_key(r), .data = r->data + 9, .len = r->len - 9};
     }
     rc = void_pbft_recover(node->replica, phys_now(s, node), recs, node->disk.count, &s->out);
     free(recs);
     node->up = 1;
-    void__sim_trace(s, "n%u RESTART from %zu records: view=%" PRIu64 " executed=%" PRIu64
-                       " low=%" PRIu64 " rc=%d",
-                    node->id, node->disk.count, void_pbft_view(node->replica),
+    void__sim_trace(s,
+                    "n%u RESTART from %zu records: view=%" PRIu64 " executed=%" PRIu64
+                    " low=%" PRIu64 " rc=%d",
+                    node->id,
+                    node->disk.count,
+                    void_pbft_view(node->replica),
                     void_pbft_last_executed(node->replica),
-                    void_pbft_low_watermark(node->replica), rc);
+                    void_pbft_low_watermark(node->replica),
+                    rc);
     if (rc == VOID_ECORRUPT) {
-        void__sim_violation(s, "n%u cannot recover from its own synced records (%s)", node->id,
-                            void_strerror(rc));
+        void__sim_violation(
+            s, "n%u cannot recover from its own synced records (%s)", node->id, void_strerror(rc));
         rc = 0;
     }
     return void__sim_perform(s, node);
@@ -408,11 +427,15 @@ static int replica_restart(struct sim *s, struct sim_node *node)
 
 static int deliver(struct sim *s, struct sim_node *node, uint32_t from, struct sim_frame *fr)
 {
-    void__sim_trace(s, "recv n%u<-n%u %s len=%zu", node->id, from,
-                    fr->len > 5 ? msg_name(fr->bytes[5]) : "short", fr->len);
+    void__sim_trace(s,
+                    "recv n%u<-n%u %s len=%zu",
+                    node->id,
+                    from,
+                    fr->len > 5 ? msg_name(fr->bytes[5]) : "short",
+                    fr->len);
     if (node->is_client) {
-        int rc = void_pbft_client_step_receive(node->client, phys_now(s, node), fr->bytes, fr->len,
-                                               &s->out);
+        int rc = void_pbft_client_step_receive(
+            node->client, phys_now(s, node), fr->bytes, fr->len, &s->out);
         int prc = void__sim_perform(s, node);
         if (prc != 0) {
             return prc;
@@ -448,7 +471,9 @@ static int fire_timer(struct sim *s, struct sim_node *node, uint64_t arg)
         return 0;
     }
     if (t != VOID_PBFT_TIMER_RETRANSMIT) {
-        void__sim_trace(s, "n%u timer %s view=%" PRIu64, node->id,
+        void__sim_trace(s,
+                        "n%u timer %s view=%" PRIu64,
+                        node->id,
                         t == VOID_PBFT_TIMER_REQUEST ? "request" : "view-change",
                         void_pbft_view(node->replica));
     }
@@ -581,7 +606,8 @@ static int start_clients(struct sim *s)
         node->ops_left = s->cfg->requests / clients + (c < s->cfg->requests % clients ? 1 : 0);
         node->up = 1;
         struct void_simq_item it = {.at_ns = void_prng_range(&s->rng_work, 1000000, 50000000),
-                                    .kind = SIM_EV_SUBMIT, .node = node->id};
+                                    .kind = SIM_EV_SUBMIT,
+                                    .node = node->id};
         if (void_simq_push(&s->q, &it) != 0) {
             return VOID_ENOMEM;
         }
@@ -608,8 +634,8 @@ static int sim_setup(struct sim *s)
     if (s->effects == NULL || s->arena == NULL || s->scratch == NULL) {
         return VOID_ENOMEM;
     }
-    void_pbft_out_init(&s->out, s->effects, VOID_PBFT_OUT_EFFECTS_DEF, s->arena,
-                       VOID_PBFT_OUT_ARENA_DEF);
+    void_pbft_out_init(
+        &s->out, s->effects, VOID_PBFT_OUT_EFFECTS_DEF, s->arena, VOID_PBFT_OUT_ARENA_DEF);
     void_simq_init(&s->q);
     void_check_agreement_init(&s->agree);
     int rc = void_check_hlc_init(&s->hlc, s->count_nodes);
@@ -708,12 +734,17 @@ static void sim_summarise(struct sim *s)
         void__sim_violation(s,
                             "liveness: %" PRIu64 " requests still pending %.1f s after the last "
                             "fault healed (bound %.1f s)",
-                            r->requests_pending, (double)(s->now - s->heal_ns) / 1e9,
+                            r->requests_pending,
+                            (double)(s->now - s->heal_ns) / 1e9,
                             (double)s->cfg->liveness_bound_ns / 1e9);
     }
-    void__sim_trace(s, "end seq=%" PRIu64 " view=%" PRIu64 " done=%" PRIu64 " pending=%" PRIu64
-                       " violations=%u",
-                    r->seq_executed, r->view_max, r->requests_done, r->requests_pending,
+    void__sim_trace(s,
+                    "end seq=%" PRIu64 " view=%" PRIu64 " done=%" PRIu64 " pending=%" PRIu64
+                    " violations=%u",
+                    r->seq_executed,
+                    r->view_max,
+                    r->requests_done,
+                    r->requests_pending,
                     r->violations);
     r->trace_hash = s->trace_hash;
 }
@@ -742,10 +773,16 @@ int void_sim_run(const struct void_sim_config *config, struct void_sim_result *r
     s->count_nodes = config->n + config->clients;
     s->trace = config->trace;
     s->trace_hash = 0xcbf29ce484222325ull;
-    void__sim_trace(s, "voidsim seed=%" PRIu64 " n=%u byzantine=%u faults=%#x strategies=%#x "
-                       "clients=%u requests=%u verify=%d",
-                    config->seed, config->n, config->byzantine, config->faults,
-                    config->strategies, config->clients, config->requests,
+    void__sim_trace(s,
+                    "voidsim seed=%" PRIu64 " n=%u byzantine=%u faults=%#x strategies=%#x "
+                    "clients=%u requests=%u verify=%d",
+                    config->seed,
+                    config->n,
+                    config->byzantine,
+                    config->faults,
+                    config->strategies,
+                    config->clients,
+                    config->requests,
                     config->verify_signatures);
     int rc = sim_setup(s);
     if (rc == 0) {

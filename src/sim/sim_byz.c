@@ -31,7 +31,6 @@
  * cryptographic one.
  */
 #include "sim/sim_int.h"
-
 #include "void/assert.h"
 #include "void/codec.h"
 #include "void/error.h"
@@ -68,8 +67,12 @@ void void__sim_byz_fini(struct sim_node *node)
 
 /* Re-encodes fr with body[0..body_len) and hlc, signed with node's key, and
  * sends it. */
-static int resign_send(struct sim *s, struct sim_node *node, uint32_t to, struct void_frame fr,
-                       const uint8_t *body, size_t body_len)
+static int resign_send(struct sim *s,
+                       struct sim_node *node,
+                       uint32_t to,
+                       struct void_frame fr,
+                       const uint8_t *body,
+                       size_t body_len)
 {
     fr.body = body;
     fr.body_len = (uint32_t)body_len;
@@ -92,7 +95,9 @@ static struct sim_equiv *equiv_find(struct sim *s, uint64_t view, uint64_t seq)
 }
 
 /* The B side of a pre-prepare: the same batch stamped 1 ns later. */
-static int equivocate_pre_prepare(struct sim *s, struct sim_node *node, uint32_t to,
+static int equivocate_pre_prepare(struct sim *s,
+                                  struct sim_node *node,
+                                  uint32_t to,
                                   const struct void_frame *fr)
 {
     struct void_pbft_pre_prepare pp;
@@ -107,8 +112,8 @@ static int equivocate_pre_prepare(struct sim *s, struct sim_node *node, uint32_t
         void_pbft_batch_digest(pp.hlc, pp.count, pp.batch, pp.batch_len, e->digest_a);
         struct void_hlc_ts b = {pp.hlc.wall_ns + 1, pp.hlc.logical};
         void_pbft_batch_digest(b, pp.count, pp.batch, pp.batch_len, e->digest_b);
-        void__sim_trace(s, "byz n%u equivocates view=%" PRIu64 " seq=%" PRIu64, node->id, pp.view,
-                        pp.seq);
+        void__sim_trace(
+            s, "byz n%u equivocates view=%" PRIu64 " seq=%" PRIu64, node->id, pp.view, pp.seq);
     }
     if ((s->byz_group_b & (1u << to)) == 0) {
         return 1;
@@ -127,7 +132,8 @@ static int equivocate_pre_prepare(struct sim *s, struct sim_node *node, uint32_t
 }
 
 /* A vote for an equivocated batch: group B gets the B digest. */
-static int equivocate_vote(struct sim *s, struct sim_node *node, uint32_t to, const struct void_frame *fr)
+static int
+equivocate_vote(struct sim *s, struct sim_node *node, uint32_t to, const struct void_frame *fr)
 {
     struct void_pbft_vote v;
     if (void_pbft_vote_decode(fr->body, fr->body_len, &v) != 0) {
@@ -147,7 +153,8 @@ static int equivocate_vote(struct sim *s, struct sim_node *node, uint32_t to, co
 
 /* Flips a byte of the part of the body that a digest or result covers and
  * re-signs: the frame is authentic, its content a lie. */
-static int lie_about_content(struct sim *s, struct sim_node *node, uint32_t to, const struct void_frame *fr)
+static int
+lie_about_content(struct sim *s, struct sim_node *node, uint32_t to, const struct void_frame *fr)
 {
     size_t at;
     switch (fr->type) {
@@ -179,7 +186,8 @@ static int lie_about_content(struct sim *s, struct sim_node *node, uint32_t to, 
     return rc;
 }
 
-static int forge(struct sim *s, struct sim_node *node, uint32_t to, const uint8_t *frame, size_t len)
+static int
+forge(struct sim *s, struct sim_node *node, uint32_t to, const uint8_t *frame, size_t len)
 {
     uint8_t *copy = malloc(len);
     if (copy == NULL) {
@@ -200,7 +208,8 @@ static int forge(struct sim *s, struct sim_node *node, uint32_t to, const uint8_
     return rc;
 }
 
-static int garbage(struct sim *s, struct sim_node *node, uint32_t to, const uint8_t *frame, size_t len)
+static int
+garbage(struct sim *s, struct sim_node *node, uint32_t to, const uint8_t *frame, size_t len)
 {
     uint8_t junk[300];
     if (void_prng_chance(&s->rng_byz, 1, 2)) {
@@ -264,8 +273,8 @@ int void__sim_byz_ignores(const struct sim *s, uint32_t from, const uint8_t *fra
 
 /* SPLIT as primary: a victim gets the pre-prepare and, right behind it, a
  * COMMIT for its batch. */
-static int split_pre_prepare(struct sim *s, struct sim_node *node, uint32_t to, const uint8_t *frame,
-                             size_t len)
+static int split_pre_prepare(
+    struct sim *s, struct sim_node *node, uint32_t to, const uint8_t *frame, size_t len)
 {
     struct void_frame fr;
     struct void_pbft_pre_prepare pp;
@@ -289,7 +298,8 @@ static int split_pre_prepare(struct sim *s, struct sim_node *node, uint32_t to, 
 /* SPLIT: votes go to the victims only, each PREPARE (or pre-prepare) followed
  * by a COMMIT for the same batch that the sender never prepared. Returns 1
  * when the frame is not one of those (left to the other strategies). */
-static int split_send(struct sim *s, struct sim_node *node, uint32_t to, const uint8_t *frame, size_t len)
+static int
+split_send(struct sim *s, struct sim_node *node, uint32_t to, const uint8_t *frame, size_t len)
 {
     if (!split_on(s) || to >= s->n) {
         return 1;
@@ -316,9 +326,11 @@ static int split_send(struct sim *s, struct sim_node *node, uint32_t to, const u
 /* Picks one of the enabled per-frame strategies, or -1 for "behave". */
 static int pick_strategy(struct sim *s)
 {
-    static const enum void_sim_byz per_frame[] = {
-        VOID_SIM_BYZ_FORGE_BIT, VOID_SIM_BYZ_REPLAY_BIT, VOID_SIM_BYZ_DIGEST_BIT,
-        VOID_SIM_BYZ_FUTURE_BIT, VOID_SIM_BYZ_GARBAGE_BIT};
+    static const enum void_sim_byz per_frame[] = {VOID_SIM_BYZ_FORGE_BIT,
+                                                  VOID_SIM_BYZ_REPLAY_BIT,
+                                                  VOID_SIM_BYZ_DIGEST_BIT,
+                                                  VOID_SIM_BYZ_FUTURE_BIT,
+                                                  VOID_SIM_BYZ_GARBAGE_BIT};
     if (!void_prng_chance(&s->rng_byz, 1, 4)) {
         return -1;
     }
@@ -326,8 +338,13 @@ static int pick_strategy(struct sim *s)
     return (s->cfg->strategies & (1u << pick)) != 0 ? (int)pick : -1;
 }
 
-static int apply_strategy(struct sim *s, struct sim_node *node, uint32_t to, const uint8_t *frame,
-                          size_t len, const struct void_frame *fr, int strategy)
+static int apply_strategy(struct sim *s,
+                          struct sim_node *node,
+                          uint32_t to,
+                          const uint8_t *frame,
+                          size_t len,
+                          const struct void_frame *fr,
+                          int strategy)
 {
     s->res->byz_frames++;
     switch ((enum void_sim_byz)strategy) {
@@ -354,7 +371,8 @@ static int apply_strategy(struct sim *s, struct sim_node *node, uint32_t to, con
     return void__sim_transmit(s, node->id, to, frame, len);
 }
 
-int void__sim_byz_send(struct sim *s, struct sim_node *node, uint32_t to, const uint8_t *frame, size_t len)
+int void__sim_byz_send(
+    struct sim *s, struct sim_node *node, uint32_t to, const uint8_t *frame, size_t len)
 {
     VOID_ASSERT(node->byzantine);
     VOID_ASSERT(to < s->count_nodes);

@@ -9,7 +9,6 @@
  * saw.
  */
 #include "sim/sim_int.h"
-
 #include "void/assert.h"
 #include "void/error.h"
 #include "void/sm.h"
@@ -59,8 +58,13 @@ static uint64_t value_parse(const uint8_t *bytes, size_t len)
 
 /* Draws the next operation for node into op (the sm encoding) and the
  * history record. */
-static void draw_op(struct sim *s, struct sim_node *node, struct void_sm_op *op,
-                    struct void_check_op *h, struct sim_op_extra *x, uint8_t *vbuf, uint8_t *ebuf,
+static void draw_op(struct sim *s,
+                    struct sim_node *node,
+                    struct void_sm_op *op,
+                    struct void_check_op *h,
+                    struct sim_op_extra *x,
+                    uint8_t *vbuf,
+                    uint8_t *ebuf,
                     uint8_t *kbuf)
 {
     uint32_t key = (uint32_t)void_prng_below(&s->rng_work, SIM_KEYS);
@@ -143,10 +147,16 @@ int void__sim_client_submit(struct sim *s, struct sim_node *node)
     node->ops_left--;
     node->busy = 1;
     s->requests_issued++;
-    void__sim_trace(s, "client n%u invoke #%zu %s k%" PRIu64 " value=%" PRIu64 " expected=%" PRIu64,
-                    node->id, node->op_index, op_name(op.kind), h.key - 1, h.value, h.expected);
-    rc = void_pbft_client_submit(node->client, void_simclock_read(&node->clock, s->now), enc,
-                                 (size_t)len, &s->out);
+    void__sim_trace(s,
+                    "client n%u invoke #%zu %s k%" PRIu64 " value=%" PRIu64 " expected=%" PRIu64,
+                    node->id,
+                    node->op_index,
+                    op_name(op.kind),
+                    h.key - 1,
+                    h.value,
+                    h.expected);
+    rc = void_pbft_client_submit(
+        node->client, void_simclock_read(&node->clock, s->now), enc, (size_t)len, &s->out);
     if (rc != 0) {
         void__sim_violation(s, "client n%u cannot submit: %s", node->id, void_strerror(rc));
         void_pbft_out_reset(&s->out);
@@ -167,8 +177,11 @@ static void note_stamp(struct sim_node *node, struct void_hlc_ts stamp)
 }
 
 /* Fills the history record of a returned op from its sm result. */
-static void record_result(struct sim *s, struct sim_node *node, struct void_check_op *h,
-                          struct sim_op_extra *x, const struct void_sm_result *res)
+static void record_result(struct sim *s,
+                          struct sim_node *node,
+                          struct void_check_op *h,
+                          struct sim_op_extra *x,
+                          const struct void_sm_result *res)
 {
     x->status = res->status;
     x->stamp = res->version;
@@ -183,7 +196,7 @@ static void record_result(struct sim *s, struct sim_node *node, struct void_chec
         break;
     case VOID_CHECK_CAS:
         h->out_ok = res->status == VOID_SM_OK;
-        node->seen[key] = h->out_ok            ? h->value
+        node->seen[key] = h->out_ok             ? h->value
                           : res->value_len == 0 ? 0
                                                 : value_parse(res->value, res->value_len);
         break;
@@ -201,8 +214,8 @@ static void record_result(struct sim *s, struct sim_node *node, struct void_chec
         h->completed = 0;
     }
     if (res->status == VOID_SM_STALE || res->status == VOID_SM_BAD_OP) {
-        void__sim_violation(s, "client n%u got status %u for a fresh, well-formed request",
-                            node->id, res->status);
+        void__sim_violation(
+            s, "client n%u got status %u for a fresh, well-formed request", node->id, res->status);
     }
     if (res->status == VOID_SM_OK && h->kind != VOID_CHECK_GET) {
         note_stamp(node, res->version);
@@ -228,17 +241,23 @@ int void__sim_client_done(struct sim *s, struct sim_node *node)
     record_result(s, node, h, x, &res);
     s->res->requests_done++;
     s->res->last_done_ns = s->now;
-    void__sim_trace(s, "client n%u return #%zu status=%u value=%" PRIu64 " ok=%d stamp=%" PRIu64
-                       "/%u",
-                    node->id, node->op_index, res.status, h->out_value, h->out_ok,
-                    res.version.wall_ns, res.version.logical);
+    void__sim_trace(s,
+                    "client n%u return #%zu status=%u value=%" PRIu64 " ok=%d stamp=%" PRIu64 "/%u",
+                    node->id,
+                    node->op_index,
+                    res.status,
+                    h->out_value,
+                    h->out_ok,
+                    res.version.wall_ns,
+                    res.version.logical);
     if (node->ops_left == 0) {
         return 0;
     }
     /* Think time spreads the workload over the fault window. */
     uint64_t think = s->cfg->fault_window_ns * s->cfg->clients / (s->cfg->requests + 1);
     struct void_simq_item it = {.at_ns = s->now + void_prng_range(&s->rng_work, 0, 2 * think + 1),
-                                .kind = SIM_EV_SUBMIT, .node = node->id};
+                                .kind = SIM_EV_SUBMIT,
+                                .node = node->id};
     return void_simq_push(&s->q, &it);
 }
 
@@ -272,8 +291,8 @@ static void check_asof(struct sim *s)
         const struct sim_op_extra *x = &s->extra[i];
         if (x->as_of && h->completed && !unknown[h->key] &&
             (x->status == VOID_SM_OK || x->status == VOID_SM_NOT_FOUND)) {
-            reads[nr++] = (struct void_check_asof){.key = h->key, .as_of = x->at,
-                                                   .out_value = h->out_value};
+            reads[nr++] =
+                (struct void_check_asof){.key = h->key, .as_of = x->at, .out_value = h->out_value};
         }
     }
     char msg[VOID_CHECK_MSG_MAX];

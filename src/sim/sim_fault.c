@@ -10,7 +10,6 @@
  * that enabling one more type does not move the others' times.
  */
 #include "sim/sim_int.h"
-
 #include "void/assert.h"
 #include "void/error.h"
 
@@ -18,7 +17,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-#define MS (UINT64_C(1000) * 1000)
+#define MS  (UINT64_C(1000) * 1000)
 #define SEC (UINT64_C(1000) * MS)
 
 static const char *const fault_names[] = {
@@ -97,7 +96,8 @@ int void_sim_parse_strategies(const char *list, uint32_t *mask)
     return parse_names(list, byz_names, VOID_SIM_BYZ_COUNT, mask);
 }
 
-static void format_names(uint32_t mask, const char *const *names, size_t count, char *buf, size_t cap)
+static void
+format_names(uint32_t mask, const char *const *names, size_t count, char *buf, size_t cap)
 {
     VOID_ASSERT(buf != NULL && cap > 0);
     buf[0] = '\0';
@@ -173,8 +173,8 @@ static int plan_partitions(struct sim *s, struct void_prng *p, uint64_t window)
     if (has(s, VOID_SIM_FAULT_PARTITION_BIT)) {
         for (uint64_t t = void_prng_range(p, 0, window / 2); t < window && rc == 0;) {
             uint64_t len = void_prng_range(p, 200 * MS, 2 * SEC);
-            struct sim_fault cut = {.at_ns = t, .kind = SIM_F_PARTITION,
-                                    .mask = void_prng_below(p, 1ull << s->n)};
+            struct sim_fault cut = {
+                .at_ns = t, .kind = SIM_F_PARTITION, .mask = void_prng_below(p, 1ull << s->n)};
             struct sim_fault heal = {.at_ns = t + len, .kind = SIM_F_HEAL_CUTS};
             rc = add_fault(s, &cut);
             if (rc == 0 && t + len < window) {
@@ -333,8 +333,9 @@ static void fire_heal_all(struct sim *s)
             s->net.links[a][b] = s->baseline;
         }
     }
-    void__sim_trace(s, "FAULT heal-all: links normal, cuts healed (liveness bound %" PRIu64 " ms "
-                       "starts)",
+    void__sim_trace(s,
+                    "FAULT heal-all: links normal, cuts healed (liveness bound %" PRIu64 " ms "
+                    "starts)",
                     s->cfg->liveness_bound_ns / MS);
 }
 
@@ -350,10 +351,14 @@ void void__sim_fault_fire(struct sim *s, size_t index)
                 s->net.links[a][b] = s->degraded;
             }
         }
-        void__sim_trace(s, "FAULT links delay=%" PRIu64 "..%" PRIu64 "us loss=%uppm dup=%uppm "
-                           "reorder=%uppm",
-                        s->degraded.delay_ns_min / 1000, s->degraded.delay_ns_max / 1000,
-                        s->degraded.loss_ppm, s->degraded.dup_ppm, s->degraded.reorder_ppm);
+        void__sim_trace(s,
+                        "FAULT links delay=%" PRIu64 "..%" PRIu64 "us loss=%uppm dup=%uppm "
+                        "reorder=%uppm",
+                        s->degraded.delay_ns_min / 1000,
+                        s->degraded.delay_ns_max / 1000,
+                        s->degraded.loss_ppm,
+                        s->degraded.dup_ppm,
+                        s->degraded.reorder_ppm);
         break;
     case SIM_F_PARTITION:
         fire_partition(s, f->mask);
@@ -394,7 +399,8 @@ void void__sim_fault_fire(struct sim *s, size_t index)
                 }
             }
         }
-        void__sim_trace(s, "FAULT one-way cut from victims %#llx to the other honest replicas",
+        void__sim_trace(s,
+                        "FAULT one-way cut from victims %#llx to the other honest replicas",
                         (unsigned long long)f->mask);
         break;
     }

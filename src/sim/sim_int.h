@@ -18,8 +18,8 @@
 #include <stdio.h>
 
 #define SIM_NODES_MAX   (VOID_SIM_N_MAX + VOID_SIM_CLIENTS_MAX)
-#define SIM_KEYS        5     /* small key space: contention is the point */
-#define SIM_TIMERS      17    /* timer kinds, indexed by their enum value */
+#define SIM_KEYS        5  /* small key space: contention is the point */
+#define SIM_TIMERS      17 /* timer kinds, indexed by their enum value */
 #define SIM_REPLAY_RING 32
 #define SIM_EQUIV_MAX   64
 
@@ -39,15 +39,15 @@ struct sim_frame {
 
 /* A scheduled fault action. */
 enum sim_fault_kind {
-    SIM_F_LINKS = 1,   /* apply the degraded link settings */
-    SIM_F_PARTITION,   /* cut the replicas into mask / ~mask */
-    SIM_F_ISOLATE,     /* isolate the current primary */
-    SIM_F_HEAL_CUTS,   /* heal every cut */
-    SIM_F_FLAP,        /* toggle the link a-b */
-    SIM_F_CRASH,       /* crash replica a (if honest and up) */
-    SIM_F_JUMP,        /* step node a's clock by amount ns */
-    SIM_F_HEAL_ALL,    /* end of the fault window: everything back to normal */
-    SIM_F_ONEWAY,      /* cut the frames from the replicas in mask to the other honest ones */
+    SIM_F_LINKS = 1, /* apply the degraded link settings */
+    SIM_F_PARTITION, /* cut the replicas into mask / ~mask */
+    SIM_F_ISOLATE,   /* isolate the current primary */
+    SIM_F_HEAL_CUTS, /* heal every cut */
+    SIM_F_FLAP,      /* toggle the link a-b */
+    SIM_F_CRASH,     /* crash replica a (if honest and up) */
+    SIM_F_JUMP,      /* step node a's clock by amount ns */
+    SIM_F_HEAL_ALL,  /* end of the fault window: everything back to normal */
+    SIM_F_ONEWAY,    /* cut the frames from the replicas in mask to the other honest ones */
 };
 
 struct sim_fault {
@@ -81,14 +81,14 @@ struct sim_node {
     /* client */
     struct void_pbft_client *client;
     uint32_t ops_left;
-    int busy;                   /* an operation is outstanding */
+    int busy; /* an operation is outstanding */
     uint32_t value_counter;
-    size_t op_index;            /* history index of the outstanding op */
-    uint64_t seen[SIM_KEYS];    /* last value this client saw per key (CAS expectations) */
+    size_t op_index;              /* history index of the outstanding op */
+    uint64_t seen[SIM_KEYS];      /* last value this client saw per key (CAS expectations) */
     struct void_hlc_ts stamps[8]; /* commit stamps it saw (as-of targets) */
     uint32_t count_stamps;
     /* Byzantine */
-    uint32_t silent_mask;       /* replicas it never talks to under SILENT */
+    uint32_t silent_mask; /* replicas it never talks to under SILENT */
     uint8_t *replay[SIM_REPLAY_RING];
     size_t replay_len[SIM_REPLAY_RING];
     uint32_t replay_next;
@@ -121,7 +121,7 @@ struct sim {
     uint64_t now;
     uint64_t heal_ns;
     uint64_t stop_ns;
-    uint32_t byz_group_b; /* honest replicas shown the B side of equivocations */
+    uint32_t byz_group_b;   /* honest replicas shown the B side of equivocations */
     uint32_t split_victims; /* honest replicas the SPLIT strategy courts */
     struct sim_equiv equiv[SIM_EQUIV_MAX];
     uint32_t count_equiv;
@@ -174,7 +174,8 @@ void void__sim_crash(struct sim *s, uint32_t id, uint64_t down_ns);
 
 /* sim_byz.c: sends one SEND effect of Byzantine replica `node` to `to` after
  * mutating it according to the run's strategies. Returns 0 or VOID_ENOMEM. */
-int void__sim_byz_send(struct sim *s, struct sim_node *node, uint32_t to, const uint8_t *frame, size_t len);
+int void__sim_byz_send(
+    struct sim *s, struct sim_node *node, uint32_t to, const uint8_t *frame, size_t len);
 
 /* sim_byz.c: remembers a frame a Byzantine replica saw, for replays. */
 void void__sim_byz_remember(struct sim_node *node, const uint8_t *frame, size_t len);

@@ -104,7 +104,9 @@ uint64_t void_simq_peek_time(const struct void_simq *q)
 
 /* ---- network ------------------------------------------------------------ */
 
-int void_simnet_init(struct void_simnet *net, uint32_t count_nodes, const struct void_simnet_link *link)
+int void_simnet_init(struct void_simnet *net,
+                     uint32_t count_nodes,
+                     const struct void_simnet_link *link)
 {
     VOID_ASSERT(net != NULL);
     VOID_ASSERT(link != NULL);

@@ -3,25 +3,35 @@
  * that cannot reject a bad history proves nothing, so each property gets at
  * least one history that must pass and one that must fail.
  */
+/* cmocka.h needs these first, in this order. */
+/* clang-format off */
 #include <setjmp.h>
 #include <stdarg.h>
 #include <stddef.h>
 #include <stdint.h>
-#include <string.h>
 #include <cmocka.h>
+/* clang-format on */
 
 #include "void/error.h"
 #include "void/sim_check.h"
 
+#include <string.h>
+
 #define PUT(c, k, v, t0, t1)                                                                       \
-    {.client = c, .kind = VOID_CHECK_PUT, .key = k, .value = v, .invoke_ns = t0, .return_ns = t1,  \
-     .completed = 1}
+    {                                                                                              \
+        .client = c, .kind = VOID_CHECK_PUT, .key = k, .value = v, .invoke_ns = t0,                \
+        .return_ns = t1, .completed = 1                                                            \
+    }
 #define GET(c, k, out, t0, t1)                                                                     \
-    {.client = c, .kind = VOID_CHECK_GET, .key = k, .out_value = out, .invoke_ns = t0,             \
-     .return_ns = t1, .completed = 1}
+    {                                                                                              \
+        .client = c, .kind = VOID_CHECK_GET, .key = k, .out_value = out, .invoke_ns = t0,          \
+        .return_ns = t1, .completed = 1                                                            \
+    }
 #define CAS(c, k, exp, v, ok, t0, t1)                                                              \
-    {.client = c, .kind = VOID_CHECK_CAS, .key = k, .expected = exp, .value = v, .out_ok = ok,     \
-     .invoke_ns = t0, .return_ns = t1, .completed = 1}
+    {                                                                                              \
+        .client = c, .kind = VOID_CHECK_CAS, .key = k, .expected = exp, .value = v, .out_ok = ok,  \
+        .invoke_ns = t0, .return_ns = t1, .completed = 1                                           \
+    }
 
 /* Setup: two overlapping writes and reads that see them in one consistent
  * order. Action: check. Expected: linearizable (0). */
@@ -29,8 +39,11 @@ static void test_lin_accepts_concurrent_history(void **state)
 {
     (void)state;
     struct void_check_op ops[] = {
-        PUT(1, 7, 100, 0, 50),  PUT(2, 7, 200, 10, 60), GET(3, 7, 100, 20, 70),
-        GET(3, 7, 200, 80, 90), GET(1, 7, 200, 95, 99),
+        PUT(1, 7, 100, 0, 50),
+        PUT(2, 7, 200, 10, 60),
+        GET(3, 7, 100, 20, 70),
+        GET(3, 7, 200, 80, 90),
+        GET(1, 7, 200, 95, 99),
     };
     char msg[VOID_CHECK_MSG_MAX] = "";
     assert_int_equal(void_check_linearizable(ops, 5, 0, msg, sizeof(msg)), 0);

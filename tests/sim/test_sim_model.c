@@ -3,15 +3,19 @@
  * link model's loss/duplication/partition decisions, clocks as a transform of
  * virtual time, and the disk's crash semantics.
  */
+/* cmocka.h needs these first, in this order. */
+/* clang-format off */
 #include <setjmp.h>
 #include <stdarg.h>
 #include <stddef.h>
 #include <stdint.h>
-#include <string.h>
 #include <cmocka.h>
+/* clang-format on */
 
 #include "void/error.h"
 #include "void/sim_model.h"
+
+#include <string.h>
 
 /* Setup: events pushed out of order, three of them at the same time.
  * Action: pop all. Expected: time order, ties in insertion order; an empty
@@ -71,8 +75,8 @@ static void test_simnet_loss_dup_and_partition(void **state)
 {
     (void)state;
     struct void_simnet net;
-    struct void_simnet_link link = {.delay_ns_min = 100, .delay_ns_max = 200, .loss_ppm = 100000,
-                                    .dup_ppm = 100000};
+    struct void_simnet_link link = {
+        .delay_ns_min = 100, .delay_ns_max = 200, .loss_ppm = 100000, .dup_ppm = 100000};
     assert_int_equal(void_simnet_init(&net, 3, &link), 0);
     struct void_prng p;
     void_prng_seed(&p, 2);
@@ -108,11 +112,12 @@ static void test_simnet_loss_dup_and_partition(void **state)
 static void test_simclock_offset_and_drift(void **state)
 {
     (void)state;
-    struct void_simclock c = {.epoch_ns = 1000000000000ull, .offset_ns = 1000000,
-                              .drift_ppb = 100000};
+    struct void_simclock c = {
+        .epoch_ns = 1000000000000ull, .offset_ns = 1000000, .drift_ppb = 100000};
     assert_int_equal(void_simclock_read(&c, 0), 1000001000000ull);
     /* after 10 s of virtual time: +1 ms offset, +1 ms drift */
-    assert_int_equal(void_simclock_read(&c, 10000000000ull), 1000000000000ull + 10000000000ull + 2000000);
+    assert_int_equal(void_simclock_read(&c, 10000000000ull),
+                     1000000000000ull + 10000000000ull + 2000000);
     c.offset_ns = -2000000000000ll;
     assert_int_equal(void_simclock_read(&c, 0), 0);
 }

@@ -5,17 +5,21 @@
  * enabled, and invalid configurations are refused. The seed of every run is
  * printed on failure so that `voidsim --seed N ...` replays it.
  */
+/* cmocka.h needs these first, in this order. */
+/* clang-format off */
 #include <setjmp.h>
 #include <stdarg.h>
 #include <stddef.h>
 #include <stdint.h>
-#include <stdio.h>
-#include <string.h>
 #include <cmocka.h>
+/* clang-format on */
 
 #include "void/error.h"
 #include "void/sign.h"
 #include "void/sim.h"
+
+#include <stdio.h>
+#include <string.h>
 
 static int setup(void **state)
 {
@@ -27,8 +31,8 @@ static void run_ok(struct void_sim_config *c, struct void_sim_result *r)
 {
     int rc = void_sim_run(c, r);
     if (rc != 0 || r->violations != 0) {
-        fprintf(stderr, "seed %llu failed: rc=%d %s\n", (unsigned long long)c->seed, rc,
-                r->violation);
+        fprintf(
+            stderr, "seed %llu failed: rc=%d %s\n", (unsigned long long)c->seed, rc, r->violation);
     }
     assert_int_equal(rc, 0);
     assert_int_equal(r->violations, 0);

