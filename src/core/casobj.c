@@ -6,6 +6,7 @@
  * entirely before the iterator hands out a single entry, so the iterator
  * itself can assert instead of checking.
  */
+#include "void/bytes.h"
 #include "void/casobj.h"
 
 #include "void/assert.h"
@@ -18,44 +19,9 @@
 /* Part after the name for a file or directory: size, hash. */
 #define ENTRY_TAIL (8u + VOID_HASH_SIZE)
 
-static void put_u16(uint8_t *p, uint16_t v)
-{
-    p[0] = (uint8_t)(v >> 8);
-    p[1] = (uint8_t)v;
-}
-
-static void put_u32(uint8_t *p, uint32_t v)
-{
-    for (int i = 0; i < 4; i++) {
-        p[i] = (uint8_t)(v >> (24 - 8 * i));
-    }
-}
-
-static void put_u64(uint8_t *p, uint64_t v)
-{
-    for (int i = 0; i < 8; i++) {
-        p[i] = (uint8_t)(v >> (56 - 8 * i));
-    }
-}
-
-static uint16_t get_u16(const uint8_t *p)
-{
-    return (uint16_t)((unsigned)p[0] << 8 | p[1]);
-}
-
-static uint32_t get_u32(const uint8_t *p)
-{
-    return (uint32_t)p[0] << 24 | (uint32_t)p[1] << 16 | (uint32_t)p[2] << 8 | p[3];
-}
-
-static uint64_t get_u64(const uint8_t *p)
-{
-    return (uint64_t)get_u32(p) << 32 | get_u32(p + 4);
-}
-
 static void put_header(uint8_t *p, uint8_t kind)
 {
-    put_u32(p, VOID_CASOBJ_MAGIC);
+    void_bytes_put_be32(p, VOID_CASOBJ_MAGIC);
     p[4] = VOID_CASOBJ_VERSION;
     p[5] = kind;
     p[6] = 0;
@@ -68,7 +34,7 @@ int void_casobj_kind(const uint8_t *buf, size_t len)
     if (len < VOID_CASOBJ_HEADER_SIZE) {
         return VOID_ETRUNCATED;
     }
-    if (get_u32(buf) != VOID_CASOBJ_MAGIC) {
+    if (void_bytes_get_be32(buf) != VOID_CASOBJ_MAGIC) {
         return VOID_EBAD_MAGIC;
     }
     if (buf[4] != VOID_CASOBJ_VERSION) {
@@ -105,12 +71,12 @@ int void_casobj_file_encode(
         }
         total += chunks[i].size;
         memcpy(p, chunks[i].hash.b, VOID_HASH_SIZE);
-        put_u32(p + VOID_HASH_SIZE, chunks[i].size);
+        void_bytes_put_be32(p + VOID_HASH_SIZE, chunks[i].size);
         p += VOID_CASOBJ_CHUNK_SIZE;
     }
     put_header(buf, VOID_CAS_FILE);
-    put_u64(buf + VOID_CASOBJ_HEADER_SIZE, total);
-    put_u32(buf + VOID_CASOBJ_HEADER_SIZE + 8, count);
+    void_bytes_put_be64(buf + VOID_CASOBJ_HEADER_SIZE, total);
+    void_bytes_put_be32(buf + VOID_CASOBJ_HEADER_SIZE + 8, count);
     *len = need;
     VOID_ASSERT((size_t)(p - buf) == need);
     return 0;
@@ -129,15 +95,15 @@ int void_casobj_file_decode(const uint8_t *buf, size_t len, struct void_casobj_f
     if (len < VOID_CASOBJ_HEADER_SIZE + 12u) {
         return VOID_ETRUNCATED;
     }
-    uint64_t size = get_u64(buf + VOID_CASOBJ_HEADER_SIZE);
-    uint32_t count = get_u32(buf + VOID_CASOBJ_HEADER_SIZE + 8);
+    uint64_t size = void_bytes_get_be64(buf + VOID_CASOBJ_HEADER_SIZE);
+    uint32_t count = void_bytes_get_be32(buf + VOID_CASOBJ_HEADER_SIZE + 8);
     if (len != void_casobj_file_encoded_size(count)) {
         return len < void_casobj_file_encoded_size(count) ? VOID_ETRUNCATED : VOID_EBAD_LENGTH;
     }
     const uint8_t *chunks = buf + VOID_CASOBJ_HEADER_SIZE + 12;
     uint64_t total = 0;
     for (uint32_t i = 0; i < count; i++) {
-        uint32_t n = get_u32(chunks + (size_t)i * VOID_CASOBJ_CHUNK_SIZE + VOID_HASH_SIZE);
+        uint32_t n = void_bytes_get_be32(chunks + (size_t)i * VOID_CASOBJ_CHUNK_SIZE + VOID_HASH_SIZE);
         if (n == 0) {
             return VOID_EBAD_FIELD;
         }
@@ -160,7 +126,7 @@ void void_casobj_file_chunk(const struct void_casobj_file *f,
     VOID_ASSERT(i < f->count);
     const uint8_t *p = f->chunks + (size_t)i * VOID_CASOBJ_CHUNK_SIZE;
     memcpy(out->hash.b, p, VOID_HASH_SIZE);
-    out->size = get_u32(p + VOID_HASH_SIZE);
+    out->size = void_bytes_get_be32(p + VOID_HASH_SIZE);
 }
 
 static size_t entry_size(const struct void_casobj_entry *e)
@@ -228,16 +194,16 @@ static int entry_check(const struct void_casobj_entry *e, const struct void_caso
 static uint8_t *entry_write(uint8_t *p, const struct void_casobj_entry *e)
 {
     p[0] = e->type;
-    put_u32(p + 1, e->mode);
-    put_u16(p + 5, e->name_len);
+    void_bytes_put_be32(p + 1, e->mode);
+    void_bytes_put_be16(p + 5, e->name_len);
     memcpy(p + ENTRY_FIXED, e->name, e->name_len);
     p += ENTRY_FIXED + e->name_len;
     if (e->type == VOID_CAS_SYMLINK) {
-        put_u16(p, e->target_len);
+        void_bytes_put_be16(p, e->target_len);
         memcpy(p + 2, e->target, e->target_len);
         return p + 2 + e->target_len;
     }
-    put_u64(p, e->size);
+    void_bytes_put_be64(p, e->size);
     memcpy(p + 8, e->hash.b, VOID_HASH_SIZE);
     return p + ENTRY_TAIL;
 }
@@ -252,7 +218,7 @@ int void_casobj_dir_encode(
         return VOID_EOVERSIZED;
     }
     put_header(buf, VOID_CAS_DIR);
-    put_u32(buf + VOID_CASOBJ_HEADER_SIZE, count);
+    void_bytes_put_be32(buf + VOID_CASOBJ_HEADER_SIZE, count);
     uint8_t *p = buf + VOID_CASOBJ_HEADER_SIZE + 4;
     for (uint32_t i = 0; i < count; i++) {
         if (entry_check(&entries[i], i > 0 ? &entries[i - 1] : NULL) != 0) {
@@ -275,8 +241,8 @@ static long entry_parse(const uint8_t *p, const uint8_t *end, struct void_casobj
     }
     memset(e, 0, sizeof(*e));
     e->type = p[0];
-    e->mode = get_u32(p + 1);
-    e->name_len = get_u16(p + 5);
+    e->mode = void_bytes_get_be32(p + 1);
+    e->name_len = void_bytes_get_be16(p + 5);
     e->name = (const char *)(p + ENTRY_FIXED);
     size_t used = ENTRY_FIXED + e->name_len;
     if (left < used) {
@@ -286,12 +252,12 @@ static long entry_parse(const uint8_t *p, const uint8_t *end, struct void_casobj
         if (left < used + 2) {
             return VOID_ETRUNCATED;
         }
-        e->target_len = get_u16(p + used);
+        e->target_len = void_bytes_get_be16(p + used);
         e->target = (const char *)(p + used + 2);
         used += 2u + e->target_len;
     } else {
         if (left >= used + ENTRY_TAIL) {
-            e->size = get_u64(p + used);
+            e->size = void_bytes_get_be64(p + used);
             memcpy(e->hash.b, p + used + 8, VOID_HASH_SIZE);
         }
         used += ENTRY_TAIL;
@@ -312,7 +278,7 @@ int void_casobj_dir_decode(const uint8_t *buf, size_t len, struct void_casobj_di
     if (len < VOID_CASOBJ_HEADER_SIZE + 4u) {
         return VOID_ETRUNCATED;
     }
-    uint32_t count = get_u32(buf + VOID_CASOBJ_HEADER_SIZE);
+    uint32_t count = void_bytes_get_be32(buf + VOID_CASOBJ_HEADER_SIZE);
     const uint8_t *p = buf + VOID_CASOBJ_HEADER_SIZE + 4, *end = buf + len;
     struct void_casobj_entry e[2];
     for (uint32_t i = 0; i < count; i++) {

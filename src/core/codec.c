@@ -6,6 +6,7 @@
  * malformed input into its own error code; nothing here asserts on input.
  * The format and the rationale are in docs/wire.md.
  */
+#include "void/bytes.h"
 #include "void/codec.h"
 
 #include "void/assert.h"
@@ -26,30 +27,6 @@ _Static_assert(OFF_HLC + VOID_HLC_ENCODED_SIZE == OFF_LEN, "HLC sits right befor
 _Static_assert(OFF_LEN + 4 == VOID_CODEC_HEADER_SIZE, "length is the last header field");
 _Static_assert(VOID_CODEC_FRAME_MAX <= VOID_SIGN_MSG_MAX, "a whole frame can be signed");
 _Static_assert(VOID_CODEC_FRAME_MAX < 0x7fffffffu, "frame sizes fit a long and an int");
-
-static void put_be16(uint8_t *p, uint16_t v)
-{
-    p[0] = (uint8_t)(v >> 8);
-    p[1] = (uint8_t)v;
-}
-
-static void put_be32(uint8_t *p, uint32_t v)
-{
-    p[0] = (uint8_t)(v >> 24);
-    p[1] = (uint8_t)(v >> 16);
-    p[2] = (uint8_t)(v >> 8);
-    p[3] = (uint8_t)v;
-}
-
-static uint16_t get_be16(const uint8_t *p)
-{
-    return (uint16_t)((unsigned)p[0] << 8 | p[1]);
-}
-
-static uint32_t get_be32(const uint8_t *p)
-{
-    return (uint32_t)p[0] << 24 | (uint32_t)p[1] << 16 | (uint32_t)p[2] << 8 | p[3];
-}
 
 const char *void_msg_type_name(int type)
 {
@@ -74,7 +51,7 @@ size_t void_codec_frame_size(uint32_t body_len)
 static long check_header(const uint8_t *buf)
 {
     VOID_ASSERT(buf != NULL);
-    if (get_be32(buf + OFF_MAGIC) != VOID_CODEC_MAGIC) {
+    if (void_bytes_get_be32(buf + OFF_MAGIC) != VOID_CODEC_MAGIC) {
         return VOID_EBAD_MAGIC;
     }
     if (buf[OFF_VERSION] != VOID_CODEC_VERSION) {
@@ -83,10 +60,10 @@ static long check_header(const uint8_t *buf)
     if (void_msg_type_name(buf[OFF_TYPE]) == NULL) {
         return VOID_EBAD_TYPE;
     }
-    if (get_be16(buf + OFF_FLAGS) != 0) {
+    if (void_bytes_get_be16(buf + OFF_FLAGS) != 0) {
         return VOID_EBAD_FIELD;
     }
-    uint32_t body_len = get_be32(buf + OFF_LEN);
+    uint32_t body_len = void_bytes_get_be32(buf + OFF_LEN);
     if (body_len > VOID_CODEC_BODY_MAX) {
         return VOID_EOVERSIZED;
     }
@@ -126,9 +103,9 @@ int void_codec_decode(const uint8_t *buf, size_t len, struct void_frame *frame)
         return VOID_EBAD_LENGTH;
     }
     frame->type = buf[OFF_TYPE];
-    frame->sender = get_be32(buf + OFF_SENDER);
+    frame->sender = void_bytes_get_be32(buf + OFF_SENDER);
     frame->hlc = void_hlc_decode(buf + OFF_HLC);
-    frame->body_len = get_be32(buf + OFF_LEN);
+    frame->body_len = void_bytes_get_be32(buf + OFF_LEN);
     frame->body = buf + VOID_CODEC_HEADER_SIZE;
     frame->sig = frame->body + frame->body_len;
     VOID_ASSERT(frame->sig + VOID_SIGN_SIZE == buf + len);
@@ -160,13 +137,13 @@ int void_codec_encode(const struct void_frame *frame,
     if (frame->body_len > 0) {
         memmove(buf + VOID_CODEC_HEADER_SIZE, frame->body, frame->body_len);
     }
-    put_be32(buf + OFF_MAGIC, VOID_CODEC_MAGIC);
+    void_bytes_put_be32(buf + OFF_MAGIC, VOID_CODEC_MAGIC);
     buf[OFF_VERSION] = VOID_CODEC_VERSION;
     buf[OFF_TYPE] = frame->type;
-    put_be16(buf + OFF_FLAGS, 0);
-    put_be32(buf + OFF_SENDER, frame->sender);
+    void_bytes_put_be16(buf + OFF_FLAGS, 0);
+    void_bytes_put_be32(buf + OFF_SENDER, frame->sender);
     void_hlc_encode(frame->hlc, buf + OFF_HLC);
-    put_be32(buf + OFF_LEN, frame->body_len);
+    void_bytes_put_be32(buf + OFF_LEN, frame->body_len);
     size_t signed_len = size - VOID_SIGN_SIZE;
     int rc = void_sign(kp, VOID_SIGN_DOMAIN_FRAME, buf, signed_len, buf + signed_len);
     if (rc != 0) {

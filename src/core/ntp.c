@@ -5,6 +5,7 @@
  * Pure: local times and the random transmit timestamp are arguments, so the
  * simulator, the fuzzer and the libuv client share exactly this code.
  */
+#include "void/bytes.h"
 #include "void/ntp.h"
 
 #include "void/assert.h"
@@ -56,30 +57,6 @@ uint64_t void_ntp_ts_to_unix_ns(uint64_t ts, uint64_t pivot_ns)
     return pivot_ns + (uint64_t)d_ns;
 }
 
-static void put32(uint8_t *p, uint32_t v)
-{
-    p[0] = (uint8_t)(v >> 24);
-    p[1] = (uint8_t)(v >> 16);
-    p[2] = (uint8_t)(v >> 8);
-    p[3] = (uint8_t)v;
-}
-
-static uint32_t get32(const uint8_t *p)
-{
-    return (uint32_t)p[0] << 24 | (uint32_t)p[1] << 16 | (uint32_t)p[2] << 8 | (uint32_t)p[3];
-}
-
-static void put64(uint8_t *p, uint64_t v)
-{
-    put32(p, (uint32_t)(v >> 32));
-    put32(p + 4, (uint32_t)v);
-}
-
-static uint64_t get64(const uint8_t *p)
-{
-    return (uint64_t)get32(p) << 32 | get32(p + 4);
-}
-
 void void_ntp_encode(const struct void_ntp_packet *p, uint8_t out[VOID_NTP_PACKET_SIZE])
 {
     VOID_ASSERT(p->leap <= 3);
@@ -88,13 +65,13 @@ void void_ntp_encode(const struct void_ntp_packet *p, uint8_t out[VOID_NTP_PACKE
     out[1] = p->stratum;
     out[2] = (uint8_t)p->poll;
     out[3] = (uint8_t)p->precision;
-    put32(out + 4, p->root_delay);
-    put32(out + 8, p->root_dispersion);
-    put32(out + 12, p->ref_id);
-    put64(out + 16, p->ref_ts);
-    put64(out + 24, p->origin_ts);
-    put64(out + 32, p->receive_ts);
-    put64(out + 40, p->transmit_ts);
+    void_bytes_put_be32(out + 4, p->root_delay);
+    void_bytes_put_be32(out + 8, p->root_dispersion);
+    void_bytes_put_be32(out + 12, p->ref_id);
+    void_bytes_put_be64(out + 16, p->ref_ts);
+    void_bytes_put_be64(out + 24, p->origin_ts);
+    void_bytes_put_be64(out + 32, p->receive_ts);
+    void_bytes_put_be64(out + 40, p->transmit_ts);
 }
 
 int void_ntp_decode(const uint8_t *buf, size_t len, struct void_ntp_packet *out)
@@ -109,13 +86,13 @@ int void_ntp_decode(const uint8_t *buf, size_t len, struct void_ntp_packet *out)
     out->stratum = buf[1];
     out->poll = (int8_t)buf[2];
     out->precision = (int8_t)buf[3];
-    out->root_delay = get32(buf + 4);
-    out->root_dispersion = get32(buf + 8);
-    out->ref_id = get32(buf + 12);
-    out->ref_ts = get64(buf + 16);
-    out->origin_ts = get64(buf + 24);
-    out->receive_ts = get64(buf + 32);
-    out->transmit_ts = get64(buf + 40);
+    out->root_delay = void_bytes_get_be32(buf + 4);
+    out->root_dispersion = void_bytes_get_be32(buf + 8);
+    out->ref_id = void_bytes_get_be32(buf + 12);
+    out->ref_ts = void_bytes_get_be64(buf + 16);
+    out->origin_ts = void_bytes_get_be64(buf + 24);
+    out->receive_ts = void_bytes_get_be64(buf + 32);
+    out->transmit_ts = void_bytes_get_be64(buf + 40);
     VOID_ASSERT(out->leap <= 3);
     return 0;
 }

@@ -11,6 +11,7 @@
  * only on that canonical content, so two replicas in the same logical state
  * behave identically whatever the history of their memory layout.
  */
+#include "void/bytes.h"
 #include "void/sm.h"
 
 #include "void/assert.h"
@@ -23,47 +24,6 @@
 #define NIL UINT32_MAX
 
 static const uint8_t snapshot_magic[4] = {'V', 'S', 'M', '1'};
-
-/* ---- byte helpers -------------------------------------------------------- */
-
-static void put16(uint8_t *p, uint16_t v)
-{
-    p[0] = (uint8_t)(v >> 8);
-    p[1] = (uint8_t)v;
-}
-
-static uint16_t get16(const uint8_t *p)
-{
-    return (uint16_t)((p[0] << 8) | p[1]);
-}
-
-static void put32(uint8_t *p, uint32_t v)
-{
-    for (int i = 0; i < 4; i++) {
-        p[i] = (uint8_t)(v >> (24 - 8 * i));
-    }
-}
-
-static uint32_t get32(const uint8_t *p)
-{
-    return ((uint32_t)p[0] << 24) | ((uint32_t)p[1] << 16) | ((uint32_t)p[2] << 8) | p[3];
-}
-
-static void put64(uint8_t *p, uint64_t v)
-{
-    for (int i = 0; i < 8; i++) {
-        p[i] = (uint8_t)(v >> (56 - 8 * i));
-    }
-}
-
-static uint64_t get64(const uint8_t *p)
-{
-    uint64_t v = 0;
-    for (int i = 0; i < 8; i++) {
-        v = (v << 8) | p[i];
-    }
-    return v;
-}
 
 /* ---- init ---------------------------------------------------------------- */
 
@@ -592,20 +552,20 @@ static int cmp_key_ptr(const void *a, const void *b)
 static void sink_key(struct sink *s, const struct void_sm *sm, const struct void__sm_key *k)
 {
     uint8_t b[4];
-    put16(b, k->len);
+    void_bytes_put_be16(b, k->len);
     sink_put(s, b, 2);
     sink_put(s, k->bytes, k->len);
     uint16_t count = 0;
     for (uint32_t v = k->head; v != NIL; v = sm->versions[v].next) {
         count++;
     }
-    put16(b, count);
+    void_bytes_put_be16(b, count);
     sink_put(s, b, 2);
     for (uint32_t v = k->head; v != NIL; v = sm->versions[v].next) {
         const struct void__sm_version *ver = &sm->versions[v];
         sink_ts(s, ver->stamp);
         b[0] = ver->deleted;
-        put16(b + 1, ver->len);
+        void_bytes_put_be16(b + 1, ver->len);
         sink_put(s, b, 3);
         sink_put(s, ver->value, ver->len);
     }
@@ -626,18 +586,18 @@ static void snapshot_write(struct void_sm *sm, struct sink *s)
     sink_put(s, snapshot_magic, 4);
     sink_ts(s, sm->horizon);
     sink_ts(s, sm->last_stamp);
-    put32(b, n);
+    void_bytes_put_be32(b, n);
     sink_put(s, b, 4);
     for (uint32_t i = 0; i < n; i++) {
         sink_key(s, sm, order[i]);
     }
-    put32(b, sm->clients_used);
+    void_bytes_put_be32(b, sm->clients_used);
     sink_put(s, b, 4);
     for (uint32_t i = 0; i < sm->clients_used; i++) {
         const struct void__sm_client *c = &sm->clients[i];
-        put32(b, c->id);
-        put64(b + 4, c->reqno);
-        put16(b + 12, c->result_len);
+        void_bytes_put_be32(b, c->id);
+        void_bytes_put_be64(b + 4, c->reqno);
+        void_bytes_put_be16(b + 12, c->result_len);
         sink_put(s, b, 14);
         sink_put(s, c->result, c->result_len);
     }
@@ -718,13 +678,13 @@ decode_key(struct void_sm *sm, struct reader *r, const struct void__sm_key *prev
     if (p == NULL) {
         return VOID_ETRUNCATED;
     }
-    uint16_t klen = get16(p);
+    uint16_t klen = void_bytes_get_be16(p);
     const uint8_t *key = take(r, klen);
     const uint8_t *cnt = take(r, 2);
     if (key == NULL || cnt == NULL) {
         return VOID_ETRUNCATED;
     }
-    uint16_t count = get16(cnt);
+    uint16_t count = void_bytes_get_be16(cnt);
     if (klen == 0 || klen > VOID_SM_KEY_MAX || count == 0) {
         return VOID_EBAD_FIELD;
     }
@@ -745,7 +705,7 @@ decode_key(struct void_sm *sm, struct reader *r, const struct void__sm_key *prev
         if (vh == NULL) {
             return VOID_ETRUNCATED;
         }
-        uint16_t vlen = get16(vh + VOID_HLC_ENCODED_SIZE + 1);
+        uint16_t vlen = void_bytes_get_be16(vh + VOID_HLC_ENCODED_SIZE + 1);
         const uint8_t *val = take(r, vlen);
         struct void_hlc_ts stamp = void_hlc_decode(vh);
         if (val == NULL) {
@@ -784,7 +744,7 @@ static int decode_clients(struct void_sm *sm, struct reader *r)
     if (p == NULL) {
         return VOID_ETRUNCATED;
     }
-    uint32_t n = get32(p);
+    uint32_t n = void_bytes_get_be32(p);
     if (n > VOID_SM_CLIENTS_MAX) {
         return VOID_EFULL;
     }
@@ -793,18 +753,18 @@ static int decode_clients(struct void_sm *sm, struct reader *r)
         if (h == NULL) {
             return VOID_ETRUNCATED;
         }
-        uint16_t rlen = get16(h + 12);
+        uint16_t rlen = void_bytes_get_be16(h + 12);
         const uint8_t *res = take(r, rlen);
         if (res == NULL) {
             return VOID_ETRUNCATED;
         }
-        uint32_t id = get32(h);
+        uint32_t id = void_bytes_get_be32(h);
         if (rlen > VOID_SM_RESULT_MAX || (i > 0 && id <= sm->clients[i - 1].id)) {
             return VOID_EBAD_FIELD;
         }
         struct void__sm_client *c = &sm->clients[i];
         c->id = id;
-        c->reqno = get64(h + 4);
+        c->reqno = void_bytes_get_be64(h + 4);
         c->result_len = rlen;
         memcpy(c->result, res, rlen);
         sm->clients_used = i + 1;
@@ -824,7 +784,7 @@ static int snapshot_decode(struct void_sm *sm, const uint8_t *buf, size_t len)
     }
     sm->horizon = void_hlc_decode(h + 4);
     sm->last_stamp = void_hlc_decode(h + 4 + VOID_HLC_ENCODED_SIZE);
-    uint32_t nkeys = get32(h + 4 + 2 * VOID_HLC_ENCODED_SIZE);
+    uint32_t nkeys = void_bytes_get_be32(h + 4 + 2 * VOID_HLC_ENCODED_SIZE);
     if (nkeys > sm->keys_max) {
         return VOID_EFULL;
     }
@@ -888,19 +848,19 @@ int void_sm_op_encode(const struct void_sm_op *op, uint8_t *buf, size_t cap)
     }
     uint8_t *p = buf;
     *p++ = op->kind;
-    put16(p, op->key_len);
+    void_bytes_put_be16(p, op->key_len);
     memcpy(p + 2, op->key, op->key_len);
     p += 2 + op->key_len;
     if (op->kind == VOID_SM_OP_CAS) {
         *p++ = op->expect_present ? 1 : 0;
-        put16(p, op->expected_len);
+        void_bytes_put_be16(p, op->expected_len);
         if (op->expected_len > 0) {
             memcpy(p + 2, op->expected, op->expected_len);
         }
         p += 2 + op->expected_len;
     }
     if (op->kind == VOID_SM_OP_PUT || op->kind == VOID_SM_OP_CAS) {
-        put16(p, op->value_len);
+        void_bytes_put_be16(p, op->value_len);
         if (op->value_len > 0) {
             memcpy(p + 2, op->value, op->value_len);
         }
@@ -921,7 +881,7 @@ static int take_field(struct reader *r, size_t max, const uint8_t **data, uint16
     if (p == NULL) {
         return VOID_ETRUNCATED;
     }
-    *len = get16(p);
+    *len = void_bytes_get_be16(p);
     if (*len > max) {
         return VOID_EBAD_LENGTH;
     }
@@ -982,7 +942,7 @@ int void_sm_result_encode(const struct void_sm_result *res, uint8_t *buf, size_t
     }
     buf[0] = res->status;
     void_hlc_encode(res->version, buf + 1);
-    put16(buf + 1 + VOID_HLC_ENCODED_SIZE, res->value_len);
+    void_bytes_put_be16(buf + 1 + VOID_HLC_ENCODED_SIZE, res->value_len);
     if (res->value_len > 0) {
         memcpy(buf + 3 + VOID_HLC_ENCODED_SIZE, res->value, res->value_len);
     }

@@ -9,6 +9,7 @@
  * u32, "stats" -> three u64 counters). All integers are big-endian.
  */
 #include "store/cas_int.h"
+#include "void/bytes.h"
 #include "void/assert.h"
 #include "void/error.h"
 
@@ -24,22 +25,6 @@
 #include <zstd.h>
 
 #define DEFAULT_ZSTD_LEVEL 5
-
-static void put_be64(uint8_t *p, uint64_t v)
-{
-    for (int i = 0; i < 8; i++) {
-        p[i] = (uint8_t)(v >> (56 - 8 * i));
-    }
-}
-
-static uint64_t get_be64(const uint8_t *p)
-{
-    uint64_t v = 0;
-    for (int i = 0; i < 8; i++) {
-        v = v << 8 | p[i];
-    }
-    return v;
-}
 
 int void__cas_err(int rc)
 {
@@ -336,11 +321,6 @@ void void__cas_record_header(uint8_t hdr[VOID__CAS_RECORD_HEADER],
     }
 }
 
-static uint32_t get_be32(const uint8_t *p)
-{
-    return (uint32_t)p[0] << 24 | (uint32_t)p[1] << 16 | (uint32_t)p[2] << 8 | p[3];
-}
-
 int void__cas_record_locator(const MDB_val *v, uint32_t *id, uint64_t *off, uint32_t *len)
 {
     const uint8_t *p = v->mv_data;
@@ -349,9 +329,9 @@ int void__cas_record_locator(const MDB_val *v, uint32_t *id, uint64_t *off, uint
         return VOID_ECAS_BAD_RECORD;
     }
     p += VOID__CAS_RECORD_HEADER;
-    *id = get_be32(p);
-    *off = get_be64(p + 4);
-    *len = get_be32(p + 12);
+    *id = void_bytes_get_be32(p);
+    *off = void_bytes_get_be64(p + 4);
+    *len = void_bytes_get_be32(p + 12);
     return 0;
 }
 
@@ -417,7 +397,7 @@ int void__cas_record_decode(struct void_cas *cas,
         p[1] < VOID_CAS_BLOB || p[1] > VOID_CAS_DIR || (p[2] & ~known) != 0) {
         return VOID_ECAS_BAD_RECORD;
     }
-    size_t raw_len = get_be32(p + 4);
+    size_t raw_len = void_bytes_get_be32(p + 4);
     const uint8_t *payload;
     size_t stored;
     uint8_t *owned;
@@ -492,7 +472,7 @@ int void__cas_refs_get(struct void_cas *cas, MDB_txn *txn, const struct void_has
     if (v.mv_size != 8) {
         return VOID_ECAS_BAD_RECORD;
     }
-    *out = get_be64(v.mv_data);
+    *out = void_bytes_get_be64(v.mv_data);
     return 0;
 }
 
@@ -515,7 +495,7 @@ int void__cas_refs_add(
         rc = rc == MDB_NOTFOUND ? 0 : rc;
     } else {
         uint8_t buf[8];
-        put_be64(buf, n);
+        void_bytes_put_be64(buf, n);
         MDB_val v = {8, buf};
         rc = mdb_put(txn, cas->refs, &k, &v, 0);
     }
@@ -594,9 +574,9 @@ int void__cas_delta_apply(struct void_cas *cas, MDB_txn *txn, const struct void_
     }
     const int64_t d[3] = {delta->blocks, delta->raw_bytes, delta->stored_bytes};
     for (int i = 0; i < 3; i++) {
-        uint64_t cur = get_be64(buf + 8 * i);
+        uint64_t cur = void_bytes_get_be64(buf + 8 * i);
         VOID_ASSERT(d[i] >= 0 || cur >= (uint64_t)-d[i]);
-        put_be64(buf + 8 * i, (uint64_t)((int64_t)cur + d[i]));
+        void_bytes_put_be64(buf + 8 * i, (uint64_t)((int64_t)cur + d[i]));
     }
     v = (MDB_val){sizeof(buf), buf};
     return void__cas_err(mdb_put(txn, cas->meta, &k, &v, 0));
@@ -865,9 +845,9 @@ int void_cas_stats(struct void_cas *cas, struct void_cas_stats *out)
     MDB_stat ms;
     rc = mdb_get(txn, cas->meta, &k, &v);
     if (rc == 0 && v.mv_size == 24) {
-        out->blocks = get_be64(v.mv_data);
-        out->raw_bytes = get_be64((const uint8_t *)v.mv_data + 8);
-        out->stored_bytes = get_be64((const uint8_t *)v.mv_data + 16);
+        out->blocks = void_bytes_get_be64(v.mv_data);
+        out->raw_bytes = void_bytes_get_be64((const uint8_t *)v.mv_data + 8);
+        out->stored_bytes = void_bytes_get_be64((const uint8_t *)v.mv_data + 16);
     }
     rc = mdb_stat(txn, cas->pins, &ms);
     out->pins = ms.ms_entries;
