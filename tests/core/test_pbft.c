@@ -794,6 +794,38 @@ static void test_pbft_recovers_after_crash(void **state)
     net_free(t);
 }
 
+/* Setup: n=4; replica 0 (primary of view 0) crashes and the others install
+ * view 1; then replica 2 crashes for good and replica 1, the primary of
+ * view 1, crashes and recovers from its records (the VIEW record, but not
+ * the NEW-VIEW nor the view changes it names). Replica 0 recovers too, in
+ * view 0. Action: puts. Expected: replica 1 cannot re-send NEW-VIEW 1 to
+ * replica 0, so it hands its view off on recovery (voidsim seed 366); the
+ * three live replicas meet in one later view and complete the puts. */
+static void test_pbft_recovered_primary_hands_off_its_view(void **state)
+{
+    (void)state;
+    struct net *t = net_new(4, 1, 16, 32, 1);
+    put_many(t, 0, 0, 1, 100 * MS);
+    replica_crash(t, 0);
+    put_many(t, 0, 1, 1, 3000 * MS);
+    net_run(t, 10 * MS, NULL);
+    assert_int_equal(void_pbft_view(t->rep[1]), 1);
+    assert_false(void_pbft_view_changing(t->rep[1]));
+    replica_crash(t, 2);
+    replica_crash(t, 1);
+    t->crashed[1] = 0;
+    replica_start(t, 1, 1);
+    t->crashed[0] = 0;
+    replica_start(t, 0, 1);
+    assert_int_equal(void_pbft_view(t->rep[0]), 0);
+    put_many(t, 0, 2, 2, 20000 * MS);
+    assert_true(net_run(t, 5000 * MS, clients_idle));
+    assert_true(void_pbft_view(t->rep[1]) >= 2);
+    assert_int_equal(void_pbft_view(t->rep[0]), void_pbft_view(t->rep[1]));
+    assert_int_equal(void_pbft_view(t->rep[3]), void_pbft_view(t->rep[1]));
+    net_free(t);
+}
+
 /* Prints each node's state: for the failure message of a seeded run. */
 static void dump(struct net *t)
 {
@@ -1150,6 +1182,7 @@ int main(void)
         cmocka_unit_test(test_pbft_state_transfer_after_missing_checkpoints),
         cmocka_unit_test(test_pbft_catches_up_from_commit_certificates),
         cmocka_unit_test(test_pbft_recovers_after_crash),
+        cmocka_unit_test(test_pbft_recovered_primary_hands_off_its_view),
         cmocka_unit_test(test_pbft_survives_random_faults),
         cmocka_unit_test(test_pbft_rejects_bad_messages_with_counters),
         cmocka_unit_test(test_pbft_rejects_view_change_without_proof),

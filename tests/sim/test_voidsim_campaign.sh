@@ -26,16 +26,16 @@ grep -A2 -E 'VIOLATION|CRASHED' "$tmp/out" | head -60 || true
 tail -n1 "$tmp/out"
 [ $rc -le 1 ] || { echo "FAIL: voidsim exited $rc"; exit 1; }
 tail -n1 "$tmp/out" | grep -Eq '^SIM runs=[0-9]+ faults=[0-9]+ byzantine=[0-9]+ violations=[0-9]+$'
-# Safety (agreement, linearizability, as-of reads, HLC order) and crashes of
-# the simulated process fail the test. Liveness violations fail it only with
-# VOID_SIM_STRICT=1 (scripts/campaign is always strict): at the time of
-# writing the pbft core still stalls after a fault in about 1 run of 500
-# (seed 366: a restarted replica stays in view 0), which the report lists.
+# Safety (agreement, linearizability, as-of reads, HLC order), liveness and
+# crashes of the simulated process fail the test. VOID_SIM_STRICT=0 reports
+# liveness violations without failing on them (scripts/campaign is always
+# strict). Seed 366 (a restarted primary that could not re-send its NEW-VIEW
+# left the honest replicas in three views) is the regression for liveness.
 safety=$(grep -E 'violation:|CRASHED' "$tmp/out" | grep -vc 'violation: liveness' || true)
 liveness=$(grep -c 'violation: liveness' "$tmp/out" || true)
 echo "safety violations: $safety, liveness violations: $liveness"
 [ "$safety" -eq 0 ] || { echo "FAIL: safety violated"; exit 1; }
-if [ "${VOID_SIM_STRICT:-0}" = 1 ] && [ "$liveness" -ne 0 ]; then echo "FAIL: liveness violated"; exit 1; fi
+if [ "${VOID_SIM_STRICT:-1}" = 1 ] && [ "$liveness" -ne 0 ]; then echo "FAIL: liveness violated"; exit 1; fi
 [ $rc -eq 0 ] || [ "$liveness" -gt 0 ] || { echo "FAIL: exit 1 without a listed violation"; exit 1; }
 for f in delay loss dup reorder partition isolate flap crash clock; do
   grep -Eq "faults=([a-z]+,)*$f(,|\s)" "$tmp/out" || { echo "FAIL: fault $f never drawn"; exit 1; }
