@@ -69,6 +69,35 @@ static inline void bench_report_rounds(const char *name,
     free(q);
 }
 
+/* Runs ours() and peer() (each returns the cost of one operation) once to
+ * warm up, then n rounds alternating which goes first (ABBA order, so that
+ * neither side always runs on a warmer cache), and prints the BENCH line of
+ * bench_report_rounds. n is at most 1024. */
+static inline void bench_compare_rounds(const char *name,
+                                        const char *peer_name,
+                                        const char *unit,
+                                        double (*ours)(void),
+                                        double (*peer)(void),
+                                        int n)
+{
+    double o[1024], p[1024];
+    if (n <= 0 || n > 1024) {
+        abort();
+    }
+    ours();
+    peer();
+    for (int r = 0; r < n; r++) {
+        if (r % 2 == 0) {
+            o[r] = ours();
+            p[r] = peer();
+        } else {
+            p[r] = peer();
+            o[r] = ours();
+        }
+    }
+    bench_report_rounds(name, peer_name, unit, o, p, n);
+}
+
 /* Prints the BENCH line for a cost (time per operation): lower is better. */
 static inline void
 bench_report(const char *name, const char *peer, const char *unit, double ours, double theirs)

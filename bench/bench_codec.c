@@ -69,24 +69,6 @@ static double decode_raw(void)
     return (double)(bench_now_ns() - t0) / OPS / 1000.0;
 }
 
-static void
-compare(const char *name, const char *peer_name, double (*ours)(void), double (*peer)(void))
-{
-    double o[ROUNDS], p[ROUNDS];
-    ours();
-    peer(); /* warm up */
-    for (int r = 0; r < ROUNDS; r++) {
-        if (r % 2 == 0) {
-            o[r] = ours();
-            p[r] = peer();
-        } else {
-            p[r] = peer();
-            o[r] = ours();
-        }
-    }
-    bench_report_rounds(name, peer_name, "us", o, p, ROUNDS);
-}
-
 int main(void)
 {
     uint8_t seed[VOID_SIGN_SEED_SIZE];
@@ -104,14 +86,20 @@ int main(void)
            OPS,
            BODY_LEN,
            sizeof(frame));
-    compare("codec_encode", "crypto_sign_detached", encode_ours, encode_raw);
+    bench_compare_rounds(
+        "codec_encode", "crypto_sign_detached", "us", encode_ours, encode_raw, ROUNDS);
     /* One fixed frame for decoding: its own signature and a raw one. */
     struct void_frame f = {
         .type = VOID_MSG_PREPARE, .sender = 1, .body = body, .body_len = BODY_LEN};
     size_t n;
     sink = void_codec_encode(&f, &kp, frame, sizeof(frame), &n);
     crypto_sign_detached(raw_sig, NULL, frame, sizeof(frame) - VOID_SIGN_SIZE, kp.secret_key);
-    compare("codec_decode_verified", "crypto_sign_verify_detached", decode_ours, decode_raw);
+    bench_compare_rounds("codec_decode_verified",
+                         "crypto_sign_verify_detached",
+                         "us",
+                         decode_ours,
+                         decode_raw,
+                         ROUNDS);
     if (sink != 0) {
         fprintf(stderr, "bench_codec: an encode or a verification failed\n");
         return 1;

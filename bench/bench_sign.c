@@ -59,26 +59,6 @@ static double verify_raw(void)
     return (double)(bench_now_ns() - t0) / OPS / 1000.0;
 }
 
-/* Runs ours and the peer in alternating order for ROUNDS rounds and prints
- * the BENCH line with the medians. */
-static void
-compare(const char *name, const char *peer_name, double (*ours)(void), double (*peer)(void))
-{
-    double o[ROUNDS], p[ROUNDS];
-    ours();
-    peer(); /* warm up */
-    for (int r = 0; r < ROUNDS; r++) {
-        if (r % 2 == 0) {
-            o[r] = ours();
-            p[r] = peer();
-        } else {
-            p[r] = peer();
-            o[r] = ours();
-        }
-    }
-    bench_report_rounds(name, peer_name, "us", o, p, ROUNDS);
-}
-
 int main(void)
 {
     uint8_t seed[VOID_SIGN_SEED_SIZE];
@@ -90,13 +70,14 @@ int main(void)
         msg[i] = (uint8_t)(i * 13);
     }
     printf("ed25519: %d rounds x %d ops, %d-byte message\n", ROUNDS, OPS, MSG_LEN);
-    compare("ed25519_sign", "crypto_sign_detached", sign_ours, sign_raw);
+    bench_compare_rounds("ed25519_sign", "crypto_sign_detached", "us", sign_ours, sign_raw, ROUNDS);
     /* The sign loops changed msg[0]; sign the fixed message again. */
     msg[0] = 0;
     void_sign(&kp, VOID_SIGN_DOMAIN_FRAME, msg, MSG_LEN, sig_ours);
     crypto_sign_detached(sig_raw, NULL, msg, MSG_LEN, kp.secret_key);
     sink = 0;
-    compare("ed25519_verify", "crypto_sign_verify_detached", verify_ours, verify_raw);
+    bench_compare_rounds(
+        "ed25519_verify", "crypto_sign_verify_detached", "us", verify_ours, verify_raw, ROUNDS);
     if (sink != 0) {
         fprintf(stderr, "bench_sign: a verification failed\n");
         return 1;
