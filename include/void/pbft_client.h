@@ -1,7 +1,8 @@
 /*
  * PBFT client core: pure, like the replica. One request outstanding at a time
  * (PBFT's model): void_pbft_client_submit signs the operation, sends it to
- * the replica it believes is the primary and arms a timer; when the timer
+ * the replica it believes is the primary (or, with broadcast_first, to every
+ * replica until it has learned the view) and arms a timer; when the timer
  * fires it broadcasts the same request to every replica (which relay it to
  * the primary and start suspecting it) and re-arms with backoff. The result
  * is accepted once f + 1 replicas sent matching replies (same request number
@@ -35,6 +36,11 @@ struct void_pbft_client_config {
     uint64_t first_reqno; /* request numbers start here (persist the last one across restarts) */
     uint64_t event_seq_start;
     int verify_signatures; /* 0: accept replies without checking signatures (tests that say so) */
+    /* 1: until a result is accepted (the view is not known yet), each request
+     * goes to every replica, which relay it to the primary: a fresh client
+     * (a one-shot voidctl) does not wait a retry timeout after a view change
+     * or when the primary of view 0 is down. 0: to the believed primary. */
+    int broadcast_first;
     const struct void_keyring *keyring;      /* borrowed for the client's lifetime */
     const struct void_sign_keypair *keypair; /* borrowed for the client's lifetime */
     struct void_hlc_config hlc;
@@ -51,6 +57,7 @@ struct void_pbft_client {
     uint32_t f;
     struct void_hlc hlc;
     uint64_t view;       /* believed view; primary = view mod n */
+    int view_known;      /* a result was accepted: view comes from replies */
     uint64_t reqno;      /* the outstanding (or last) request number */
     int busy;            /* a request is outstanding */
     int done;            /* the outstanding request has a result */

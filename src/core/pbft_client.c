@@ -133,7 +133,9 @@ int void_pbft_client_submit(struct void_pbft_client *c,
     c->reply_mask = 0;
     c->timeout_ns = c->cfg.timeout_ns;
     c->stats.submitted++;
-    int rc = send_request(c, now_ns, (uint32_t)(c->view % c->cfg.n), out);
+    uint32_t to = c->cfg.broadcast_first && !c->view_known ? VOID_PBFT_TO_ALL
+                                                           : (uint32_t)(c->view % c->cfg.n);
+    int rc = send_request(c, now_ns, to, out);
     set_timer(out, VOID_PBFT_EFFECT_TIMER_SET, c->timeout_ns);
     VOID_ASSERT(c->busy);
     return rc != 0 || out->overflow ? VOID_EFULL : 0;
@@ -155,6 +157,7 @@ static int accept_if_quorum(struct void_pbft_client *c, uint32_t i)
     memcpy(c->result, c->reply[i], c->reply_len[i]);
     c->result_len = c->reply_len[i];
     c->view = c->reply_view[i] > c->view ? c->reply_view[i] : c->view;
+    c->view_known = 1;
     c->busy = 0;
     c->done = 1;
     c->stats.completed++;

@@ -193,6 +193,46 @@ static void test_client_broadcasts_on_timeout_with_backoff(void **state)
     assert_int_equal(c.stats.retries, 2);
 }
 
+/* Setup: a client with broadcast_first. Action: submit a request, complete
+ * it with f+1 replies of view 5, submit another. Expected: the first request
+ * goes to every replica (the view is unknown), the second only to the
+ * primary of view 5 (replica 1). */
+static void test_client_broadcasts_first_request_until_view_known(void **state)
+{
+    (void)state;
+    struct void_pbft_client c;
+    struct void_pbft_out out;
+    keys_setup();
+    struct void_pbft_client_config cfg = {.id = CLIENT,
+                                          .n = 4,
+                                          .timeout_ns = 1000,
+                                          .verify_signatures = 1,
+                                          .broadcast_first = 1,
+                                          .keyring = &ring,
+                                          .keypair = &keys[4]};
+    assert_int_equal(void_pbft_client_init(&c, &cfg), 0);
+    void_pbft_out_init(&out, effects, 64, arena, sizeof(arena));
+    const uint8_t op[] = {2, 0, 1, 'k'};
+    for (int round = 0; round < 2; round++) {
+        void_pbft_out_reset(&out);
+        assert_int_equal(void_pbft_client_submit(&c, 10, op, sizeof(op), &out), 0);
+        int sends = 0;
+        for (uint32_t k = 0; k < out.count; k++) {
+            if (out.effects[k].kind == VOID_PBFT_EFFECT_SEND) {
+                assert_int_equal(out.effects[k].u.send.to, round == 0 ? VOID_PBFT_TO_ALL : 1);
+                sends++;
+            }
+        }
+        assert_int_equal(sends, 1);
+        uint8_t buf[512];
+        for (uint32_t from = 2; from <= 3; from++) {
+            size_t len = reply(from, from, 5, (uint64_t)round + 1, "A", buf);
+            assert_int_equal(deliver(&c, &out, buf, len), from == 3);
+        }
+        assert_int_equal(void_pbft_client_view(&c), 5);
+    }
+}
+
 /* ---- message bodies ------------------------------------------------------- */
 
 /* Setup: one body of each fixed type. Action: encode, decode; then decode
@@ -290,6 +330,7 @@ int main(void)
         cmocka_unit_test(test_client_accepts_f_plus_one_matching_replies),
         cmocka_unit_test(test_client_rejects_bad_replies),
         cmocka_unit_test(test_client_broadcasts_on_timeout_with_backoff),
+        cmocka_unit_test(test_client_broadcasts_first_request_until_view_known),
         cmocka_unit_test(test_pbft_msg_round_trips_and_rejects_truncation),
         cmocka_unit_test(test_pbft_msg_request_signature_and_bounds),
     };
