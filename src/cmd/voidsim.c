@@ -32,6 +32,7 @@ struct options {
     const char *trace_path;
     int have_n, have_byz, have_faults, have_strategies, have_requests, have_clients, have_verify;
     int no_verify_honest;
+    int no_sig_memo;
     struct void_sim_config fixed;
     char replay_flags[512]; /* the overriding flags, repeated in the replay command */
 };
@@ -53,6 +54,8 @@ static void usage(FILE *out)
             "  --clients C        clients (1..%d)\n"
             "  --no-verify        replicas skip signature verification (honest runs only)\n"
             "  --no-verify-honest skip it in the runs that have no Byzantine replica\n"
+            "  --no-sig-memo      verify every signature with Ed25519 anew (slower; the\n"
+            "                     memo changes no answer, see docs/simulator.md)\n"
             "  --trace FILE       write a readable, deterministic trace of the run\n"
             "  --jobs J           worker processes for a campaign (default 1)\n"
             "  --quiet            campaign: print only failing seeds and the summary\n"
@@ -124,7 +127,7 @@ static int parse_option(struct options *o, int argc, char **argv, int *i)
 {
     const char *flag = argv[*i];
     int has_value = strcmp(flag, "--no-verify") != 0 && strcmp(flag, "--quiet") != 0 &&
-                    strcmp(flag, "--no-verify-honest") != 0;
+                    strcmp(flag, "--no-verify-honest") != 0 && strcmp(flag, "--no-sig-memo") != 0;
     const char *value = NULL;
     if (has_value) {
         if (*i + 1 >= argc) {
@@ -154,6 +157,8 @@ static int parse_option(struct options *o, int argc, char **argv, int *i)
     } else if (strcmp(flag, "--no-verify-honest") == 0) {
         o->no_verify_honest = 1;
         note_flag(o, flag, NULL);
+    } else if (strcmp(flag, "--no-sig-memo") == 0) {
+        o->no_sig_memo = 1;
     } else if (strcmp(flag, "--n") == 0) {
         rc = parse_u32(value, &o->fixed.n);
         o->have_n = 1;
@@ -219,6 +224,9 @@ static void config_for(const struct options *o, uint64_t seed, struct void_sim_c
     }
     if (o->have_verify || (o->no_verify_honest && c->byzantine == 0)) {
         c->verify_signatures = 0;
+    }
+    if (o->no_sig_memo) {
+        c->sig_memo = 0;
     }
 }
 
