@@ -565,7 +565,8 @@ static int start_replicas(struct sim *s)
 {
     for (uint32_t i = 0; i < s->n; i++) {
         struct sim_node *node = &s->nodes[i];
-        node->replica = calloc(1, sizeof(*node->replica));
+        /* Not calloc: void_pbft_init clears all 3 MB of it anyway. */
+        node->replica = malloc(sizeof(*node->replica));
         if (node->replica == NULL) {
             return VOID_ENOMEM;
         }
