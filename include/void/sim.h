@@ -83,15 +83,15 @@ struct void_sim_result {
     uint64_t frames_sent;
     uint64_t frames_dropped; /* lost or cut */
     uint64_t crashes;
-    uint64_t events;       /* causal events checked */
-    uint64_t end_ns;       /* virtual time at the end */
-    uint64_t heal_ns;      /* virtual time when the last fault healed */
-    uint64_t last_done_ns; /* virtual time of the last answer */
-    uint64_t trace_hash;   /* FNV-1a 64 of the trace text */
+    uint64_t events;          /* causal events checked */
+    uint64_t end_ns;          /* virtual time at the end */
+    uint64_t heal_ns;         /* virtual time when the last fault healed */
+    uint64_t last_done_ns;    /* virtual time of the last answer */
+    uint64_t trace_hash;      /* FNV-1a 64 of the trace text */
     uint64_t sig_memo_hits;   /* with the memo: signature checks it answered */
     uint64_t sig_memo_misses; /* with the memo: checks that ran Ed25519 in libsodium */
-    uint32_t violations;   /* checker failures (0 = the run passed) */
-    char violation[512];   /* the first one, readable */
+    uint32_t violations;      /* checker failures (0 = the run passed) */
+    char violation[512];      /* the first one, readable */
 };
 
 /* Fills *config for seed: n in {4, 7}, a random subset of the faults, 0..f

@@ -28,7 +28,8 @@ struct void_sim_sigmemo {
     size_t cap;                          /* slots, a power of two */
     size_t count;                        /* slots in use */
     uint8_t *arena;                      /* owned; the bytes of the stored checks */
-    size_t arena_cap, arena_used;
+    size_t arena_cap;                    /* bytes */
+    size_t arena_used;                   /* bytes, from the start */
     uint64_t hits;                       /* lookups answered from the memo */
     uint64_t misses;                     /* lookups that went to libsodium */
     uint64_t records;                    /* outcomes offered (signatures made + real checks) */

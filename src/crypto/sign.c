@@ -152,7 +152,8 @@ int void_sign(const struct void_sign_keypair *kp,
      * (the second half of its secret key), which the module's constructors
      * derive from the seed; a key pair whose halves disagree is not vouched for. */
     if (rc == 0 && memo_installed != NULL &&
-        memcmp(kp->public_key, kp->secret_key + VOID_SIGN_SEED_SIZE, VOID_SIGN_PUBLIC_KEY_SIZE) == 0) {
+        memcmp(kp->public_key, kp->secret_key + VOID_SIGN_SEED_SIZE, VOID_SIGN_PUBLIC_KEY_SIZE) ==
+            0) {
         memo_installed->record(memo_installed->ctx, kp->public_key, buf, n, sig, 0);
     }
     free(heap);

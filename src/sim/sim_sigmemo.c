@@ -11,8 +11,9 @@
  * scheme), so recording it as valid at signing time is what verification
  * would have found. A check matches a stored one only when every byte is
  * equal (the hash merely picks the slot), so an altered frame, another
- * sender's key or a flipped signature bit misses and is checked for real. The memo never changes an answer, only its cost:
- * a run's trace is byte-identical with and without it (tests/sim).
+ * sender's key or a flipped signature bit misses and is checked for real.
+ * The memo never changes an answer, only its cost: a run's trace is
+ * byte-identical with and without it (tests/sim).
  */
 #include "void/sim_sigmemo.h"
 

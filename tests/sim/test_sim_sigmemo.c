@@ -144,9 +144,8 @@ static void test_sigmemo_does_not_vouch_for_an_inconsistent_key_pair(void **stat
     uint8_t sig[VOID_SIGN_SIZE];
     assert_int_equal(void_sign(&liar, VOID_SIGN_DOMAIN_TEST, msg, sizeof(msg), sig), 0);
     assert_int_equal(fx.memo.records, 0);
-    assert_int_equal(
-        void_keyring_verify(&fx.ring, 1, VOID_SIGN_DOMAIN_TEST, msg, sizeof(msg), sig),
-        VOID_EBAD_SIG);
+    assert_int_equal(void_keyring_verify(&fx.ring, 1, VOID_SIGN_DOMAIN_TEST, msg, sizeof(msg), sig),
+                     VOID_EBAD_SIG);
     assert_int_equal(fx.memo.misses, 1);
     void_sign_keypair_wipe(&liar);
 }
@@ -214,7 +213,8 @@ int main(void)
     const struct CMUnitTest tests[] = {
         cmocka_unit_test_setup_teardown(
             test_sigmemo_answers_checks_of_signatures_it_saw_made, setup, teardown),
-        cmocka_unit_test_setup_teardown(test_sigmemo_still_rejects_tampered_frames, setup, teardown),
+        cmocka_unit_test_setup_teardown(
+            test_sigmemo_still_rejects_tampered_frames, setup, teardown),
         cmocka_unit_test_setup_teardown(
             test_sigmemo_does_not_vouch_for_an_inconsistent_key_pair, setup, teardown),
         cmocka_unit_test_setup_teardown(
