@@ -25,8 +25,9 @@
 
 #define SIM_EPOCH_NS   (1764000000ull * 1000000000ull) /* late 2025: a plausible wall clock */
 #define SIM_TICK_EVERY 1
-/* Signature memo size: 32768 slots (1 MiB), forgotten when half full. A
- * full-size run makes and checks a few thousand distinct signatures. */
+/* Signature memo size: 32768 slots (768 KiB) and an 8 MiB arena, forgotten
+ * when half the slots or the arena are used. A full-size run makes and
+ * checks a few thousand distinct signatures, so it rarely forgets. */
 #define SIM_SIGMEMO_SLOTS_LOG2 15
 
 /* ---- trace and violations ---------------------------------------------- */
