@@ -78,6 +78,43 @@ int void_sign_verify(const uint8_t public_key[VOID_SIGN_PUBLIC_KEY_SIZE],
                      size_t len,
                      const uint8_t sig[VOID_SIGN_SIZE]);
 
+/* A memo of signature checks, for a process that verifies the same
+ * signatures many times: the simulator, where one broadcast frame is checked
+ * by every receiver and one client request by every replica. Ed25519
+ * verification is a deterministic function of (public key, signed bytes,
+ * signature), and a signature that void_sign makes with a key pair from this
+ * module verifies under its public key (the scheme's correctness), so a memo
+ * keyed by those exact bytes answers what libsodium would. Bytes that differ
+ * in any bit -- a forged or altered frame -- are not in it and are verified
+ * for real. The hooks see the signed bytes as libsodium does: the domain
+ * prefix followed by the message. src/sim/sim_sigmemo.c is the memo;
+ * voidd never installs one. */
+struct void_sign_memo {
+    /* Returns 0 (these bytes verify), VOID_EBAD_SIG (they do not) or
+     * VOID_ENOTFOUND (not known). All pointers are borrowed for the call. */
+    int (*lookup)(void *ctx,
+                  const uint8_t public_key[VOID_SIGN_PUBLIC_KEY_SIZE],
+                  const uint8_t *signed_bytes,
+                  size_t len,
+                  const uint8_t sig[VOID_SIGN_SIZE]);
+    /* Remembers the outcome (0 or VOID_EBAD_SIG) of a real verification, or 0
+     * for a signature void_sign just made. Pointers borrowed for the call.
+     * Cannot fail: a full memo may forget. */
+    void (*record)(void *ctx,
+                   const uint8_t public_key[VOID_SIGN_PUBLIC_KEY_SIZE],
+                   const uint8_t *signed_bytes,
+                   size_t len,
+                   const uint8_t sig[VOID_SIGN_SIZE],
+                   int result);
+    void *ctx;
+};
+
+/* Makes void_sign and void_sign_verify (and every verifier above them)
+ * consult memo, process-wide; NULL, the default, removes it. memo is borrowed
+ * until it is replaced or removed. Not thread-safe: install and remove only
+ * while no other thread signs or verifies. Cannot fail. */
+void void_sign_memo_install(const struct void_sign_memo *memo);
+
 /* Key files. The private key file holds the 32-byte seed in hex on one line
  * ("void-ed25519-secret <hex>") and is written with mode 0600; reading it
  * refuses a file that group or others have any access to (mode & 0077,

@@ -66,6 +66,8 @@ struct void_sim_config {
     uint32_t clients;           /* 1 .. VOID_SIM_CLIENTS_MAX */
     uint32_t requests;          /* total client operations */
     int verify_signatures;      /* 0: skip Ed25519 verification (speed); only with byzantine 0 */
+    int sig_memo;               /* 1: memoise signature checks (include/void/sim_sigmemo.h):
+                                   same answers and trace, a fraction of the CPU */
     uint64_t fault_window_ns;   /* faults happen in [0, window); all heal at its end */
     uint64_t liveness_bound_ns; /* every request completes within this after the heal */
     FILE *trace;                /* borrowed; NULL = no trace file (the hash is computed anyway) */
@@ -81,19 +83,21 @@ struct void_sim_result {
     uint64_t frames_sent;
     uint64_t frames_dropped; /* lost or cut */
     uint64_t crashes;
-    uint64_t events;       /* causal events checked */
-    uint64_t end_ns;       /* virtual time at the end */
-    uint64_t heal_ns;      /* virtual time when the last fault healed */
-    uint64_t last_done_ns; /* virtual time of the last answer */
-    uint64_t trace_hash;   /* FNV-1a 64 of the trace text */
-    uint32_t violations;   /* checker failures (0 = the run passed) */
-    char violation[512];   /* the first one, readable */
+    uint64_t events;          /* causal events checked */
+    uint64_t end_ns;          /* virtual time at the end */
+    uint64_t heal_ns;         /* virtual time when the last fault healed */
+    uint64_t last_done_ns;    /* virtual time of the last answer */
+    uint64_t trace_hash;      /* FNV-1a 64 of the trace text */
+    uint64_t sig_memo_hits;   /* with the memo: signature checks it answered */
+    uint64_t sig_memo_misses; /* with the memo: checks that ran Ed25519 in libsodium */
+    uint32_t violations;      /* checker failures (0 = the run passed) */
+    char violation[512];      /* the first one, readable */
 };
 
 /* Fills *config for seed: n in {4, 7}, a random subset of the faults, 0..f
  * Byzantine replicas with random strategies, and default sizes, all drawn
- * from the seed (so `voidsim --seed N` alone reproduces a campaign run).
- * Cannot fail. */
+ * from the seed (so `voidsim --seed N` alone reproduces a campaign run);
+ * signatures verified, with the memo. Cannot fail. */
 void void_sim_config_from_seed(struct void_sim_config *config, uint64_t seed);
 
 /* Runs one simulation and its checkers, writing a summary into *result.
@@ -101,7 +105,9 @@ void void_sim_config_from_seed(struct void_sim_config *config, uint64_t seed);
  * or not a checker fired: see result->violations), VOID_EINVAL for an invalid
  * configuration (n outside 4..VOID_SIM_N_MAX, byzantine > (n - 1) / 3,
  * clients outside 1..VOID_SIM_CLIENTS_MAX, or Byzantine replicas without
- * signature verification), or VOID_ENOMEM. */
+ * signature verification), or VOID_ENOMEM. With config->sig_memo the run
+ * installs a signature memo process-wide for its duration (see
+ * void_sign_memo_install: not while another thread signs). */
 int void_sim_run(const struct void_sim_config *config, struct void_sim_result *result);
 
 /* Parses a comma-separated list of fault names ("loss,crash", "all", "none")

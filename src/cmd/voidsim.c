@@ -18,9 +18,12 @@
 #include <string.h>
 #include <sys/types.h>
 #include <sys/wait.h>
+#include <time.h>
 #include <unistd.h>
 
 #define JOBS_MAX 64
+/* A quiet campaign reports its progress on stderr every this many runs. */
+#define PROGRESS_EVERY 1000
 
 /* What the command line fixed; anything left unset comes from the seed. */
 struct options {
@@ -32,6 +35,7 @@ struct options {
     const char *trace_path;
     int have_n, have_byz, have_faults, have_strategies, have_requests, have_clients, have_verify;
     int no_verify_honest;
+    int no_sig_memo;
     struct void_sim_config fixed;
     char replay_flags[512]; /* the overriding flags, repeated in the replay command */
 };
@@ -53,12 +57,16 @@ static void usage(FILE *out)
             "  --clients C        clients (1..%d)\n"
             "  --no-verify        replicas skip signature verification (honest runs only)\n"
             "  --no-verify-honest skip it in the runs that have no Byzantine replica\n"
+            "  --no-sig-memo      verify every signature with Ed25519 anew (slower; the\n"
+            "                     memo changes no answer, see docs/simulator.md)\n"
             "  --trace FILE       write a readable, deterministic trace of the run\n"
             "  --jobs J           worker processes for a campaign (default 1)\n"
             "  --quiet            campaign: print only failing seeds and the summary\n"
+            "                     (and a progress line on stderr every %d runs)\n"
             "  --help             this text\n"
             "\n"
             "Exit status: 0 all runs passed, 1 a checker found a violation, 2 usage error.\n",
+            PROGRESS_EVERY,
             VOID_SIM_N_MAX,
             VOID_SIM_CLIENTS_MAX);
 }
@@ -124,7 +132,7 @@ static int parse_option(struct options *o, int argc, char **argv, int *i)
 {
     const char *flag = argv[*i];
     int has_value = strcmp(flag, "--no-verify") != 0 && strcmp(flag, "--quiet") != 0 &&
-                    strcmp(flag, "--no-verify-honest") != 0;
+                    strcmp(flag, "--no-verify-honest") != 0 && strcmp(flag, "--no-sig-memo") != 0;
     const char *value = NULL;
     if (has_value) {
         if (*i + 1 >= argc) {
@@ -154,6 +162,8 @@ static int parse_option(struct options *o, int argc, char **argv, int *i)
     } else if (strcmp(flag, "--no-verify-honest") == 0) {
         o->no_verify_honest = 1;
         note_flag(o, flag, NULL);
+    } else if (strcmp(flag, "--no-sig-memo") == 0) {
+        o->no_sig_memo = 1;
     } else if (strcmp(flag, "--n") == 0) {
         rc = parse_u32(value, &o->fixed.n);
         o->have_n = 1;
@@ -219,6 +229,9 @@ static void config_for(const struct options *o, uint64_t seed, struct void_sim_c
     }
     if (o->have_verify || (o->no_verify_honest && c->byzantine == 0)) {
         c->verify_signatures = 0;
+    }
+    if (o->no_sig_memo) {
+        c->sig_memo = 0;
     }
 }
 
@@ -440,6 +453,22 @@ static int worker_died(const struct options *o, struct pool *p, uint32_t j, uint
     return 0;
 }
 
+/* The progress line of a quiet campaign: how far it got, for a log that is
+ * read while a long campaign runs. Wall time is the operator's, not the
+ * simulation's, and never reaches stdout. */
+static void
+print_progress(uint64_t done, uint64_t runs, uint64_t last_seed, uint64_t violations, time_t start)
+{
+    fprintf(stderr,
+            "voidsim: %" PRIu64 " of %" PRIu64 " runs (through seed %" PRIu64 "), %" PRIu64
+            " violations, %lld s\n",
+            done,
+            runs,
+            last_seed,
+            violations,
+            (long long)(time(NULL) - start));
+}
+
 /* Forks the workers; seeds are dealt round-robin, so reading the pipes in
  * turn yields the results in seed order whatever the scheduling. */
 static int run_campaign(const struct options *o)
@@ -460,7 +489,11 @@ static int run_campaign(const struct options *o)
     }
     uint64_t faults = 0, byzantine = 0, violations = 0;
     int broken = 0;
+    time_t start = time(NULL);
     for (uint64_t i = 0; i < runs; i++) {
+        if (o->quiet && i > 0 && i % PROGRESS_EVERY == 0) {
+            print_progress(i, runs, o->seed_lo + i - 1, violations, start);
+        }
         uint32_t j = (uint32_t)(i % p.jobs);
         struct record rec;
         if (p.fds[j] < 0 || read_all(p.fds[j], &rec, sizeof(rec)) != 0) {

@@ -21,6 +21,7 @@
 #include "core/pbft_int.h"
 #include "void/assert.h"
 #include "void/error.h"
+#include "void/hash.h"
 
 #include <sodium.h>
 #include <string.h>
@@ -595,9 +596,9 @@ void void__pbft_start_view_change(struct void_pbft *r,
     size_t len;
     if (void__pbft_frame(
             r, now_ns, out, VOID_PBFT_TO_ALL, VOID_MSG_VIEW_CHANGE, body, &frame, &len) == 0) {
-        uint8_t digest[VOID_PBFT_DIGEST_SIZE];
-        crypto_hash_sha256(digest, frame, len);
-        vc_store(r, r->cfg.self, view, frame, len, digest);
+        struct void_hash digest;
+        void_hash_compute(frame, len, &digest);
+        vc_store(r, r->cfg.self, view, frame, len, digest.b);
         void__pbft_send(r, out, VOID_PBFT_TO_ALL, VOID_MSG_VIEW_CHANGE, frame, len);
     }
     r->vc_timer_armed = 0;
@@ -674,11 +675,11 @@ void void__pbft_on_view_change(struct void_pbft *r,
         r->stats.rx_stale++;
         return;
     }
-    uint8_t digest[VOID_PBFT_DIGEST_SIZE];
-    crypto_hash_sha256(digest, buf, len);
+    struct void_hash digest;
+    void_hash_compute(buf, len, &digest);
     const struct void__pbft_vc *have = &r->vc[fr->sender];
     if (have->len > 0 &&
-        (have->view > m.view || memcmp(have->digest, digest, VOID_PBFT_DIGEST_SIZE) == 0)) {
+        (have->view > m.view || memcmp(have->digest, digest.b, VOID_PBFT_DIGEST_SIZE) == 0)) {
         r->stats.rx_duplicate++;
         return;
     }
@@ -686,7 +687,7 @@ void void__pbft_on_view_change(struct void_pbft *r,
         r->stats.rx_bad_certificate++;
         return;
     }
-    vc_store(r, fr->sender, m.view, buf, len, digest);
+    vc_store(r, fr->sender, m.view, buf, len, digest.b);
     arm_view_change_timer(r, out);
     join_higher_view(r, now_ns, out);
     check_new_view(r, now_ns, out);

@@ -51,6 +51,7 @@ void void_sim_config_from_seed(struct void_sim_config *c, uint64_t seed)
     c->clients = (uint32_t)void_prng_range(&p, 2, 4);
     c->requests = (uint32_t)void_prng_range(&p, 30, 60);
     c->verify_signatures = 1;
+    c->sig_memo = 1;
     c->fault_window_ns = void_prng_range(&p, 2 * SEC, 6 * SEC);
     c->liveness_bound_ns = 30 * SEC;
 }

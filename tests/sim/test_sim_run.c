@@ -2,7 +2,8 @@
  * Tests of whole simulator runs through void_sim_run: a fault-free honest run
  * answers every request with all checkers passing, runs are a function of
  * their configuration (trace hash), each fault family actually happens when
- * enabled, and invalid configurations are refused. The seed of every run is
+ * enabled, the signature memo changes nothing in a run's trace, and invalid
+ * configurations are refused. The seed of every run is
  * printed on failure so that `voidsim --seed N ...` replays it.
  */
 /* cmocka.h needs these first, in this order. */
@@ -83,6 +84,35 @@ static void test_sim_run_is_a_function_of_the_seed(void **state)
     c.seed = 13;
     assert_int_equal(void_sim_run(&c, &d), 0);
     assert_int_not_equal(a.trace_hash, d.trace_hash);
+}
+
+/* Setup: every fault type and a Byzantine replica using every strategy
+ * (forged signatures included). Action: run it with the signature memo and
+ * without. Expected: the same trace hash and results — the memo changes no
+ * answer — while the memo answered most checks and still sent the unknown
+ * ones (forgeries among them) to libsodium. */
+static void test_sim_signature_memo_changes_nothing_in_the_trace(void **state)
+{
+    (void)state;
+    struct void_sim_config c;
+    void_sim_config_from_seed(&c, 12);
+    c.n = 4;
+    c.faults = VOID_SIM_FAULTS_ALL;
+    c.byzantine = 1;
+    c.strategies = VOID_SIM_BYZ_ALL;
+    assert_int_equal(c.sig_memo, 1);
+    struct void_sim_result with, without;
+    assert_int_equal(void_sim_run(&c, &with), 0);
+    c.sig_memo = 0;
+    assert_int_equal(void_sim_run(&c, &without), 0);
+    assert_int_equal(with.trace_hash, without.trace_hash);
+    assert_int_equal(with.end_ns, without.end_ns);
+    assert_int_equal(with.frames_sent, without.frames_sent);
+    assert_int_equal(with.byz_frames, without.byz_frames);
+    assert_int_equal(with.violations, without.violations);
+    assert_true(with.sig_memo_hits > 10 * with.sig_memo_misses);
+    assert_true(with.sig_memo_misses > 0);
+    assert_int_equal(without.sig_memo_hits + without.sig_memo_misses, 0);
 }
 
 /* Setup: only crash faults (n = 7). Action: run. Expected: replicas crashed
@@ -183,6 +213,7 @@ int main(void)
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_sim_honest_run_answers_every_request),
         cmocka_unit_test(test_sim_run_is_a_function_of_the_seed),
+        cmocka_unit_test(test_sim_signature_memo_changes_nothing_in_the_trace),
         cmocka_unit_test(test_sim_crash_faults_happen_and_are_survived),
         cmocka_unit_test(test_sim_network_faults_drop_frames),
         cmocka_unit_test(test_sim_rejects_invalid_config),
