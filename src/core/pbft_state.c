@@ -500,6 +500,44 @@ static int recover_entry(struct void_pbft *r, const uint8_t *data, size_t len)
     return 0;
 }
 
+/* An ENTRY record says that we prepared its batch, and so sent our COMMIT,
+ * but it does not keep that COMMIT's frame, which every commit certificate
+ * we serve in STATE must carry. Without it a replica that executes after
+ * recovering offers only the others' commits (2f of them when one replica
+ * is silent), and a peer that lost its log can never catch up from it
+ * (voidsim seed 20463). Sign our vote again -- the same (view, seq, digest)
+ * we voted for before the crash, so it promises nothing new -- keep it and
+ * send it, as the retransmission it is. */
+static void restore_own_commits(struct void_pbft *r, uint64_t now_ns, struct void_pbft_out *out)
+{
+    VOID_ASSERT(r->started);
+    for (uint32_t i = 0; i < r->cfg.window; i++) {
+        struct void__pbft_entry *e = &r->log[i];
+        if (!e->used || !e->prepared || e->commit_len[r->cfg.self] > 0) {
+            continue;
+        }
+        struct void_pbft_vote v = {.view = e->view, .seq = e->seq};
+        memcpy(v.digest, e->digest, VOID_PBFT_DIGEST_SIZE);
+        int len = void_pbft_vote_encode(&v, r->scratch, r->scratch_cap);
+        const uint8_t *frame;
+        size_t frame_len;
+        if (len < 0 || void__pbft_frame(r,
+                                        now_ns,
+                                        out,
+                                        VOID_PBFT_TO_ALL,
+                                        VOID_MSG_COMMIT,
+                                        (size_t)len,
+                                        &frame,
+                                        &frame_len) != 0) {
+            return; /* out of space: recover reports the overflow */
+        }
+        VOID_ASSERT(frame_len <= VOID_PBFT_SMALL_FRAME_MAX);
+        memcpy(e->commit_frame[r->cfg.self], frame, frame_len);
+        e->commit_len[r->cfg.self] = (uint16_t)frame_len;
+        void__pbft_send(r, out, VOID_PBFT_TO_ALL, VOID_MSG_COMMIT, frame, frame_len);
+    }
+}
+
 int void_pbft_recover(struct void_pbft *r,
                       uint64_t now_ns,
                       const struct void_pbft_record *records,
@@ -535,6 +573,7 @@ int void_pbft_recover(struct void_pbft *r,
         }
     }
     r->started = 1;
+    restore_own_commits(r, now_ns, out);
     void__pbft_timer_set(r, out, VOID_PBFT_TIMER_RETRANSMIT, r->cfg.retransmit_ns);
     if (changing) {
         r->view_changing = 1; /* resume the view change we were in */
