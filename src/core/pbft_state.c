@@ -257,13 +257,19 @@ void void__pbft_on_fetch_state(struct void_pbft *r,
         return;
     }
     void_seq theirs = void__get64(fr->body + 8);
-    if (theirs >= r->last_executed) {
+    void_seq their_low = void__get64(fr->body + 16);
+    if (theirs >= r->last_executed && their_low >= r->low) {
         r->stats.rx_stale++;
         return;
     }
     uint8_t *b = r->scratch;
     size_t off = 8;
-    int with_ckpt = theirs < r->low && r->snapshot_seq == r->low &&
+    /* Our stable checkpoint helps a replica that has not executed it, and
+     * one that executed past it but never saw it become stable: the others
+     * stopped sending those CHECKPOINTs once it was stable for them, and
+     * without it that replica's high watermark stays below the cluster's
+     * work (voidsim seed 30780). */
+    int with_ckpt = (theirs < r->low || their_low < r->low) && r->snapshot_seq == r->low &&
                     r->stable_proof_count >= void__pbft_quorum(r);
     if (with_ckpt) {
         off += put_checkpoint(r, b + off);
@@ -271,7 +277,7 @@ void void__pbft_on_fetch_state(struct void_pbft *r,
         memset(b + off, 0, 8 + VOID_PBFT_DIGEST_SIZE + 2 + 4);
         off += 8 + VOID_PBFT_DIGEST_SIZE + 2 + 4;
     }
-    void_seq from = with_ckpt ? r->low : (theirs > r->low ? theirs : r->low);
+    void_seq from = theirs > r->low ? theirs : r->low;
     size_t count_at = off;
     uint16_t n = 0;
     off += 2;
@@ -376,6 +382,27 @@ static void state_entries(struct void_pbft *r,
     }
 }
 
+/* Counts each CHECKPOINT of a stable checkpoint's proof as if received: for a
+ * replica that executed past c.seq but missed the messages that made it
+ * stable. If 2f+1 of them match our own checkpoint, it becomes stable here
+ * as it would have on the network. */
+static void adopt_checkpoint_proof(struct void_pbft *r,
+                                   uint64_t now_ns,
+                                   const struct ckpt_part *c,
+                                   struct void_pbft_out *out)
+{
+    VOID_ASSERT(c->seq > r->low && c->seq <= r->last_executed);
+    struct void__reader rd = {c->proofs, c->proofs_len, 0};
+    for (uint16_t i = 0; i < c->nproof && i < VOID_PBFT_N_MAX; i++) {
+        uint16_t len = void__take16(&rd);
+        const uint8_t *f = void__take(&rd, len);
+        if (rd.err != 0 || r->low >= c->seq) {
+            return;
+        }
+        void__pbft_on_checkpoint_proof(r, now_ns, f, len, out);
+    }
+}
+
 void void__pbft_on_state(struct void_pbft *r,
                          uint64_t now_ns,
                          const struct void_frame *fr,
@@ -406,6 +433,9 @@ void void__pbft_on_state(struct void_pbft *r,
         VOID_ASSERT(rc ==
                     0); /* certified bytes that do not decode: replicas disagree on capacities */
         r->stats.state_transfers++;
+    } else if (c.seq > r->low) {
+        /* We executed past it ourselves: its proof is what we lack. */
+        adopt_checkpoint_proof(r, now_ns, &c, out);
     }
     state_entries(r, now_ns, &rd, out);
     if (rd.err == 0 && rd.left != 0) {
