@@ -517,6 +517,7 @@ static int run_campaign(const struct options *o)
         }
         if (rec.result.violations != 0) {
             print_replay(stdout, o, rec.seed, &rec.result);
+            fflush(stdout); /* a long campaign's log shows a failure at once */
         }
     }
     for (uint32_t j = 0; j < p.jobs; j++) {

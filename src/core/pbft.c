@@ -773,6 +773,9 @@ static void on_pre_prepare(struct void_pbft *r,
     }
     if (m.seq <= r->low || m.seq > r->low + r->cfg.window) {
         r->stats.rx_out_of_window++;
+        if (m.seq > r->seen_max) {
+            r->seen_max = m.seq; /* the next tick fetches state if we are stuck */
+        }
         return;
     }
     if (m.hlc.wall_ns > now_ns && m.hlc.wall_ns - now_ns > r->hlc.max_offset_ns) {
@@ -926,6 +929,9 @@ static void on_vote(struct void_pbft *r,
     }
     if (v.seq <= r->low || v.seq > r->low + r->cfg.window) {
         r->stats.rx_out_of_window++;
+        if (v.seq > r->seen_max) {
+            r->seen_max = v.seq; /* the next tick fetches state if we are stuck */
+        }
         return;
     }
     if (v.seq <= r->last_executed) {
@@ -1187,6 +1193,23 @@ static void on_checkpoint(struct void_pbft *r,
     memcpy(c->frame[s], buf, len);
     c->frame_len[s] = (uint16_t)len;
     check_stable(r, now_ns, c, out);
+}
+
+void void__pbft_on_checkpoint_proof(struct void_pbft *r,
+                                    uint64_t now_ns,
+                                    const uint8_t *frame,
+                                    size_t len,
+                                    struct void_pbft_out *out)
+{
+    VOID_ASSERT(r != NULL && out != NULL);
+    VOID_ASSERT(frame != NULL || len == 0);
+    struct void_frame fr;
+    if (len > VOID_PBFT_SMALL_FRAME_MAX ||
+        void__pbft_frame_check(r, frame, len, VOID_MSG_CHECKPOINT, &fr) != 0) {
+        r->stats.rx_bad_certificate++;
+        return;
+    }
+    on_checkpoint(r, now_ns, frame, len, &fr, out);
 }
 
 /* ---- receive -------------------------------------------------------------- */

@@ -119,6 +119,14 @@ int void__pbft_ckpt_proof_count(struct void_pbft *r,
                                 uint16_t n_frames,
                                 void_seq seq,
                                 const uint8_t digest[VOID_PBFT_DIGEST_SIZE]);
+/* Counts one CHECKPOINT frame of a stable-checkpoint proof (from a STATE
+ * message) as if its sender had sent it to us: authenticated by its own
+ * signature, then as a received CHECKPOINT. Frame borrowed for the call. */
+void void__pbft_on_checkpoint_proof(struct void_pbft *r,
+                                    uint64_t now_ns,
+                                    const uint8_t *frame,
+                                    size_t len,
+                                    struct void_pbft_out *out);
 
 void void__pbft_send_prepare(struct void_pbft *r,
                              uint64_t now_ns,

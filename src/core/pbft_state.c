@@ -257,13 +257,19 @@ void void__pbft_on_fetch_state(struct void_pbft *r,
         return;
     }
     void_seq theirs = void__get64(fr->body + 8);
-    if (theirs >= r->last_executed) {
+    void_seq their_low = void__get64(fr->body + 16);
+    if (theirs >= r->last_executed && their_low >= r->low) {
         r->stats.rx_stale++;
         return;
     }
     uint8_t *b = r->scratch;
     size_t off = 8;
-    int with_ckpt = theirs < r->low && r->snapshot_seq == r->low &&
+    /* Our stable checkpoint helps a replica that has not executed it, and
+     * one that executed past it but never saw it become stable: the others
+     * stopped sending those CHECKPOINTs once it was stable for them, and
+     * without it that replica's high watermark stays below the cluster's
+     * work (voidsim seed 30780). */
+    int with_ckpt = (theirs < r->low || their_low < r->low) && r->snapshot_seq == r->low &&
                     r->stable_proof_count >= void__pbft_quorum(r);
     if (with_ckpt) {
         off += put_checkpoint(r, b + off);
@@ -271,7 +277,7 @@ void void__pbft_on_fetch_state(struct void_pbft *r,
         memset(b + off, 0, 8 + VOID_PBFT_DIGEST_SIZE + 2 + 4);
         off += 8 + VOID_PBFT_DIGEST_SIZE + 2 + 4;
     }
-    void_seq from = with_ckpt ? r->low : (theirs > r->low ? theirs : r->low);
+    void_seq from = theirs > r->low ? theirs : r->low;
     size_t count_at = off;
     uint16_t n = 0;
     off += 2;
@@ -376,6 +382,27 @@ static void state_entries(struct void_pbft *r,
     }
 }
 
+/* Counts each CHECKPOINT of a stable checkpoint's proof as if received: for a
+ * replica that executed past c.seq but missed the messages that made it
+ * stable. If 2f+1 of them match our own checkpoint, it becomes stable here
+ * as it would have on the network. */
+static void adopt_checkpoint_proof(struct void_pbft *r,
+                                   uint64_t now_ns,
+                                   const struct ckpt_part *c,
+                                   struct void_pbft_out *out)
+{
+    VOID_ASSERT(c->seq > r->low && c->seq <= r->last_executed);
+    struct void__reader rd = {c->proofs, c->proofs_len, 0};
+    for (uint16_t i = 0; i < c->nproof && i < VOID_PBFT_N_MAX; i++) {
+        uint16_t len = void__take16(&rd);
+        const uint8_t *f = void__take(&rd, len);
+        if (rd.err != 0 || r->low >= c->seq) {
+            return;
+        }
+        void__pbft_on_checkpoint_proof(r, now_ns, f, len, out);
+    }
+}
+
 void void__pbft_on_state(struct void_pbft *r,
                          uint64_t now_ns,
                          const struct void_frame *fr,
@@ -406,6 +433,9 @@ void void__pbft_on_state(struct void_pbft *r,
         VOID_ASSERT(rc ==
                     0); /* certified bytes that do not decode: replicas disagree on capacities */
         r->stats.state_transfers++;
+    } else if (c.seq > r->low) {
+        /* We executed past it ourselves: its proof is what we lack. */
+        adopt_checkpoint_proof(r, now_ns, &c, out);
     }
     state_entries(r, now_ns, &rd, out);
     if (rd.err == 0 && rd.left != 0) {
@@ -500,6 +530,44 @@ static int recover_entry(struct void_pbft *r, const uint8_t *data, size_t len)
     return 0;
 }
 
+/* An ENTRY record says that we prepared its batch, and so sent our COMMIT,
+ * but it does not keep that COMMIT's frame, which every commit certificate
+ * we serve in STATE must carry. Without it a replica that executes after
+ * recovering offers only the others' commits (2f of them when one replica
+ * is silent), and a peer that lost its log can never catch up from it
+ * (voidsim seed 20463). Sign our vote again -- the same (view, seq, digest)
+ * we voted for before the crash, so it promises nothing new -- keep it and
+ * send it, as the retransmission it is. */
+static void restore_own_commits(struct void_pbft *r, uint64_t now_ns, struct void_pbft_out *out)
+{
+    VOID_ASSERT(r->started);
+    for (uint32_t i = 0; i < r->cfg.window; i++) {
+        struct void__pbft_entry *e = &r->log[i];
+        if (!e->used || !e->prepared || e->commit_len[r->cfg.self] > 0) {
+            continue;
+        }
+        struct void_pbft_vote v = {.view = e->view, .seq = e->seq};
+        memcpy(v.digest, e->digest, VOID_PBFT_DIGEST_SIZE);
+        int len = void_pbft_vote_encode(&v, r->scratch, r->scratch_cap);
+        const uint8_t *frame;
+        size_t frame_len;
+        if (len < 0 || void__pbft_frame(r,
+                                        now_ns,
+                                        out,
+                                        VOID_PBFT_TO_ALL,
+                                        VOID_MSG_COMMIT,
+                                        (size_t)len,
+                                        &frame,
+                                        &frame_len) != 0) {
+            return; /* out of space: recover reports the overflow */
+        }
+        VOID_ASSERT(frame_len <= VOID_PBFT_SMALL_FRAME_MAX);
+        memcpy(e->commit_frame[r->cfg.self], frame, frame_len);
+        e->commit_len[r->cfg.self] = (uint16_t)frame_len;
+        void__pbft_send(r, out, VOID_PBFT_TO_ALL, VOID_MSG_COMMIT, frame, frame_len);
+    }
+}
+
 int void_pbft_recover(struct void_pbft *r,
                       uint64_t now_ns,
                       const struct void_pbft_record *records,
@@ -535,6 +603,7 @@ int void_pbft_recover(struct void_pbft *r,
         }
     }
     r->started = 1;
+    restore_own_commits(r, now_ns, out);
     void__pbft_timer_set(r, out, VOID_PBFT_TIMER_RETRANSMIT, r->cfg.retransmit_ns);
     if (changing) {
         r->view_changing = 1; /* resume the view change we were in */
