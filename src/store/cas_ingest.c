@@ -125,20 +125,57 @@ static void worker_fini(struct worker *w)
     w->scratch = NULL;
 }
 
-/* Compresses job j into b->zbuf at *zoff when that saves at least 1/32.
- * A 4 KiB sample is tried first at level 1: when even that does not
- * shrink (random or already compressed data), the chunk is stored raw
- * without paying for a full compression. */
+/* Whether the n bytes at p look uniformly random byte by byte: Pearson's
+ * chi-square of their byte histogram against the uniform distribution is
+ * below twice its expectation (255 degrees of freedom; random bytes stay
+ * more than 10 standard deviations below). Such bytes leave zstd's entropy
+ * coder less than 1.1% to gain, below the 1/32 a chunk must save; only
+ * repeated strings could shrink them, which compressed or encrypted
+ * content does not have. btrfs skips compression on a similar test. */
+static int looks_random(const uint8_t *p, size_t n)
+{
+    VOID_ASSERT(n >= 1024 && n <= SAMPLE_BYTES);
+    uint32_t hist[256] = {0};
+    for (size_t i = 0; i < n; i++) {
+        hist[p[i]]++;
+    }
+    uint64_t sq = 0;
+    for (size_t i = 0; i < 256; i++) {
+        sq += (uint64_t)hist[i] * hist[i];
+    }
+    /* chi2 = 256 * sq / n - n < 2 * 255 */
+    return 256 * sq < (uint64_t)n * (n + 510);
+}
+
+/* Compresses the len bytes at data into w->scratch at the store's level
+ * and returns the compressed length, or 0 unless that saves at least 1/32.
+ * A 4 KiB sample is tested first: bytes that look random are stored raw
+ * without calling zstd, and a sample that even zstd's level 1 cannot
+ * shrink (already compressed data) spares the full compression. */
+static size_t compress_chunk(struct worker *w, const uint8_t *data, size_t len)
+{
+    VOID_ASSERT(data != NULL && len > 0);
+    size_t sample = len < SAMPLE_BYTES ? len : SAMPLE_BYTES;
+    if (sample >= 1024 && looks_random(data, sample)) {
+        return 0;
+    }
+    size_t n = ZSTD_compressCCtx(w->cctx, w->scratch, w->scratch_cap, data, sample, 1);
+    if (ZSTD_isError(n) || n >= sample - sample / 32) {
+        return 0;
+    }
+    n = ZSTD_compressCCtx(w->cctx, w->scratch, w->scratch_cap, data, len, w->ing->cas->zstd_level);
+    if (ZSTD_isError(n) || n >= len - len / 32) {
+        return 0;
+    }
+    VOID_ASSERT(n > 0 && n < len);
+    return n;
+}
+
+/* Compresses job j into b->zbuf at *zoff when that pays (compress_chunk). */
 static void compress_job(struct worker *w, struct batch *b, struct job *j, size_t *zoff)
 {
-    size_t sample = j->len < SAMPLE_BYTES ? j->len : SAMPLE_BYTES;
-    size_t n = ZSTD_compressCCtx(w->cctx, w->scratch, w->scratch_cap, j->data, sample, 1);
-    if (ZSTD_isError(n) || n >= sample - sample / 32) {
-        return;
-    }
-    n = ZSTD_compressCCtx(
-        w->cctx, w->scratch, w->scratch_cap, j->data, j->len, w->ing->cas->zstd_level);
-    if (ZSTD_isError(n) || n >= j->len - j->len / 32) {
+    size_t n = compress_chunk(w, j->data, j->len);
+    if (n == 0) {
         return;
     }
     VOID_ASSERT(*zoff + n <= (size_t)(j->data - b->data) + j->len);
@@ -355,12 +392,10 @@ static int emit_resync(struct ingest *ing, struct batch *b, size_t off, size_t *
     *len = n;
     struct job j = {.data = b->data + off, .len = (uint32_t)n};
     void_hash_compute(j.data, j.len, &j.hash);
-    size_t z =
-        ZSTD_compressCCtx(w->cctx, w->scratch, w->scratch_cap, j.data, j.len, ing->cas->zstd_level);
-    int zok = !ZSTD_isError(z) && z < j.len - j.len / 32;
-    j.zlen = zok ? (uint32_t)z : 0;
+    size_t z = j.len >= 64 ? compress_chunk(w, j.data, j.len) : 0;
+    j.zlen = (uint32_t)z;
     ing->resyncs++;
-    return emit(ing, &j, zok ? w->scratch : j.data, zok ? z : n);
+    return emit(ing, &j, z ? w->scratch : j.data, z ? z : n);
 }
 
 /* Writes the true chunks of a processed segment, in order, and frees its

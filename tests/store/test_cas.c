@@ -141,6 +141,72 @@ static void test_cas_identical_content_stored_once(void **state)
     assert_true(s.logical_bytes / s.stored_bytes >= 9);
 }
 
+/* Writes a file of len bytes from seed: kind 0 random bytes, 1 random
+ * values 0..15 (four bits of entropy per byte), 2 text of random words. */
+static void write_content(const char *path, size_t len, int kind, uint64_t seed)
+{
+    static const char *const words[] = {"void ", "chunk ", "pack ", "store ", "hash ", "tree\n"};
+    struct void_prng p;
+    void_prng_seed(&p, seed);
+    uint8_t *buf = malloc(len);
+    for (size_t i = 0; i < len;) {
+        uint64_t r = void_prng_next(&p);
+        if (kind == 2) {
+            const char *w = words[r % 6];
+            for (size_t k = 0; w[k] != '\0' && i < len; k++) {
+                buf[i++] = (uint8_t)w[k];
+            }
+        } else {
+            buf[i++] = (uint8_t)(kind == 1 ? r & 0x0f : r);
+        }
+    }
+    FILE *out = fopen(path, "wb");
+    assert_non_null(out);
+    assert_int_equal(fwrite(buf, 1, len, out), len);
+    assert_int_equal(fclose(out), 0);
+    free(buf);
+}
+
+/* Setup: files of random bytes, of random 4-bit values and of text, each
+ * once large (read through a mapping, chunked on the workers) and once
+ * small (chunked on the calling thread). Action: put each into the store.
+ * Expected: random bytes are stored raw (stored = logical plus record
+ * overhead), while the 4-bit values (byte histogram far from uniform, so
+ * the randomness test lets zstd try) and the text are compressed (at most
+ * 60% and 30% of their size); every file reads back intact. */
+static void test_cas_compresses_what_shrinks_and_stores_random_raw(void **state)
+{
+    struct fixture *f = *state;
+    const size_t sizes[] = {3u << 20, 300000};
+    const double most[] = {1.02, 0.6, 0.3};
+    for (int kind = 0; kind < 3; kind++) {
+        for (size_t k = 0; k < 2; k++) {
+            char src[400];
+            if (snprintf(src, sizeof(src), "%s/c%d-%zu", f->dir, kind, k) < 0) {
+                abort();
+            }
+            write_content(src, sizes[k], kind, 100 + (uint64_t)kind * 2 + k);
+            struct void_cas_put_result r;
+            assert_int_equal(void_cas_put_path(&f->cas, src, NULL, NULL, NULL, &r), 0);
+            print_message("kind %d, %zu bytes: stored %llu\n",
+                          kind,
+                          sizes[k],
+                          (unsigned long long)r.stored_bytes);
+            assert_int_equal(r.logical_bytes, sizes[k]);
+            assert_true((double)r.stored_bytes <= most[kind] * (double)sizes[k]);
+            if (kind == 0) {
+                assert_true(r.stored_bytes >= sizes[k]);
+            }
+            uint8_t *obj, okind;
+            size_t olen;
+            assert_int_equal(void_cas_get_block(&f->cas, &r.root, &obj, &olen, &okind), 0);
+            assert_int_equal(okind, VOID_CAS_FILE);
+            free(obj);
+        }
+    }
+    assert_fsck_clean(&f->cas);
+}
+
 /* Setup: a 20 MB file (three ingest segments). Action: put it by path
  * (read through a mapping) and through a pipe (read in segments with the
  * overlap copied over). Expected: the same root hash; get gives the bytes. */
@@ -532,6 +598,8 @@ int main(void)
         cmocka_unit_test_setup_teardown(test_cas_random_trees_round_trip, setup, teardown),
         cmocka_unit_test_setup_teardown(test_cas_identical_content_stored_once, setup, teardown),
         cmocka_unit_test_setup_teardown(test_cas_stream_put_matches_file_put, setup, teardown),
+        cmocka_unit_test_setup_teardown(
+            test_cas_compresses_what_shrinks_and_stores_random_raw, setup, teardown),
         cmocka_unit_test_setup_teardown(
             test_cas_parallel_chunking_equals_single_pass, setup, teardown),
         cmocka_unit_test_setup_teardown(
