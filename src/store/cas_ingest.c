@@ -596,11 +596,32 @@ static int ingest_stream(struct ingest *ing, int fd)
     return rc;
 }
 
+/* Unmaps the pages of the mapping [map, map + size) below the oldest
+ * segment still in flight (below `next`, the start of the segment about to
+ * be submitted, when none is): no batch reads them again. This spreads the
+ * cost of tearing the mapping down over the put instead of paying it at
+ * the end. *unmapped is where the mapping now starts. */
+static void unmap_behind(struct ingest *ing, const uint8_t *map, size_t next, size_t *unmapped)
+{
+    const struct batch *h = &ing->slots[ing->head];
+    if (h->state != SLOT_FREE && h->items) {
+        return; /* blocks queued before this file are in flight */
+    }
+    size_t low = h->state != SLOT_FREE ? (size_t)(h->data - map) : next;
+    size_t page = (size_t)sysconf(_SC_PAGESIZE);
+    low -= low % page;
+    VOID_ASSERT(low <= next);
+    if (low > *unmapped && munmap((void *)(uintptr_t)(map + *unmapped), low - *unmapped) == 0) {
+        *unmapped = low;
+    }
+}
+
 /* Chunks the size bytes of a file mapped at map into the current chunk
  * list: the same segments as ingest_stream, as windows of the mapping, so
  * nothing is copied. Returns once every batch is retired (none refers to
- * the mapping any more). */
-static int ingest_mapped(struct ingest *ing, const uint8_t *map, size_t size)
+ * the mapping any more); *unmapped tells how much of the mapping's start
+ * it has unmapped already. */
+static int ingest_mapped(struct ingest *ing, const uint8_t *map, size_t size, size_t *unmapped)
 {
     VOID_ASSERT(map != NULL && size > 0);
     const size_t max = ing->cas->cdc.config.size_max, cap = ing->batch_bytes + max;
@@ -610,6 +631,7 @@ static int ingest_mapped(struct ingest *ing, const uint8_t *map, size_t size)
     ing->next = 0;
     while (!final && rc == 0) {
         struct batch *b = acquire(ing);
+        unmap_behind(ing, map, start, unmapped);
         b->data = map + start;
         b->fill = size - start < cap ? size - start : cap;
         final = b->fill < cap;
@@ -632,12 +654,16 @@ static int ingest_map(struct ingest *ing, int fd, uint64_t size)
     if (size == 0 || size > SIZE_MAX) {
         return 1;
     }
-    void *map = mmap(NULL, (size_t)size, PROT_READ, MAP_PRIVATE, fd, 0);
+    uint8_t *map = mmap(NULL, (size_t)size, PROT_READ, MAP_PRIVATE, fd, 0);
     if (map == MAP_FAILED) {
         return 1;
     }
-    int rc = ingest_mapped(ing, map, (size_t)size);
-    munmap(map, (size_t)size);
+    size_t unmapped = 0;
+    int rc = ingest_mapped(ing, map, (size_t)size, &unmapped);
+    VOID_ASSERT(unmapped <= size);
+    if (unmapped < size) {
+        munmap(map + unmapped, (size_t)size - unmapped);
+    }
     return rc;
 }
 

@@ -207,6 +207,37 @@ static void test_cas_compresses_what_shrinks_and_stores_random_raw(void **state)
     assert_fsck_clean(&f->cas);
 }
 
+/* Setup: a directory where small files (queued as ready blocks) alternate
+ * with files larger than 1 MiB (read through a mapping, one of them over
+ * two segments), so that mapped segments follow queued blocks still in
+ * flight. Action: put, get into a new path, put again. Expected: the copy
+ * is identical, the second put gives the same root and stores nothing. */
+static void test_cas_tree_of_small_and_mapped_files_round_trips(void **state)
+{
+    struct fixture *f = *state;
+    char src[400], dst[400], path[500];
+    if (snprintf(src, sizeof(src), "%s/mixed", f->dir) < 0 ||
+        snprintf(dst, sizeof(dst), "%s/mixed.out", f->dir) < 0) {
+        abort();
+    }
+    assert_int_equal(mkdir(src, 0755), 0);
+    const size_t sizes[] = {1000, 9u << 20, 70000, (2u << 20) + 1, 5, 300000, (1u << 20) + 1};
+    for (size_t i = 0; i < sizeof(sizes) / sizeof(sizes[0]); i++) {
+        if (snprintf(path, sizeof(path), "%s/f%zu", src, i) < 0) {
+            abort();
+        }
+        write_content(path, sizes[i], (int)(i % 3), 300 + i);
+    }
+    struct void_cas_put_result r, r2;
+    assert_int_equal(void_cas_put_path(&f->cas, src, NULL, NULL, NULL, &r), 0);
+    assert_int_equal(void_cas_get_path(&f->cas, &r.root, dst, NULL, NULL), 0);
+    assert_int_equal(cas_tree_compare(src, dst), 0);
+    assert_int_equal(void_cas_put_path(&f->cas, src, NULL, NULL, NULL, &r2), 0);
+    assert_true(void_hash_equal(&r.root, &r2.root));
+    assert_int_equal(r2.new_bytes, 0);
+    assert_fsck_clean(&f->cas);
+}
+
 /* Setup: a 20 MB file (three ingest segments). Action: put it by path
  * (read through a mapping) and through a pipe (read in segments with the
  * overlap copied over). Expected: the same root hash; get gives the bytes. */
@@ -600,6 +631,8 @@ int main(void)
         cmocka_unit_test_setup_teardown(test_cas_stream_put_matches_file_put, setup, teardown),
         cmocka_unit_test_setup_teardown(
             test_cas_compresses_what_shrinks_and_stores_random_raw, setup, teardown),
+        cmocka_unit_test_setup_teardown(
+            test_cas_tree_of_small_and_mapped_files_round_trips, setup, teardown),
         cmocka_unit_test_setup_teardown(
             test_cas_parallel_chunking_equals_single_pass, setup, teardown),
         cmocka_unit_test_setup_teardown(
