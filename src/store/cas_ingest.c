@@ -38,7 +38,7 @@
 #define VOID__INGEST_DEPTH 4
 #define INGEST_THREADS_MAX 16
 #define BATCH_BYTES_MIN    (8u << 20)
-#define COMMIT_BYTES       (256ull << 20)
+#define COMMIT_BYTES       (4ull << 30) /* each commit waits for an fdatasync of the pack */
 #define SAMPLE_BYTES       4096u
 #define SMALL_FILE_MAX     (1u << 20) /* read whole and chunked on the calling thread */
 
