@@ -20,10 +20,10 @@
 #   *_cpu               the same comparisons in CPU seconds (user + system)
 #
 #   VOID_BIN=build/bin bench/cas_ingest.sh   (scripts/bench cas_ingest)
-#   CAS_INGEST_ROUNDS=N (default 3), CAS_INGEST_MB=N (default 1024)
+#   CAS_INGEST_ROUNDS=N (default 5), CAS_INGEST_MB=N (default 1024)
 set -euo pipefail
 V="${VOID_BIN:?set VOID_BIN to the directory with voidctl}/voidctl"
-ROUNDS=${CAS_INGEST_ROUNDS:-3}
+ROUNDS=${CAS_INGEST_ROUNDS:-5}
 MB=${CAS_INGEST_MB:-1024}
 T=$(mktemp -d "${TMPDIR:-/tmp}/void-cas-ingest-XXXXXX")
 SHM=""
