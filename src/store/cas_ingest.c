@@ -596,11 +596,12 @@ static int ingest_stream(struct ingest *ing, int fd)
     return rc;
 }
 
-/* Unmaps the pages of the mapping [map, map + size) below the oldest
+/* Unmaps the pages of the file mapped at map that lie below the oldest
  * segment still in flight (below `next`, the start of the segment about to
  * be submitted, when none is): no batch reads them again. This spreads the
  * cost of tearing the mapping down over the put instead of paying it at
- * the end. *unmapped is where the mapping now starts. */
+ * the end, and bounds the mapped pages of a large file. *unmapped is the
+ * offset where the mapping now starts. */
 static void unmap_behind(struct ingest *ing, const uint8_t *map, size_t next, size_t *unmapped)
 {
     const struct batch *h = &ing->slots[ing->head];
