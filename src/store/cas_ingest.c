@@ -774,13 +774,16 @@ static int ingest_data(struct ingest *ing, int fd, uint64_t size_hint)
         if ((size_t)n <= SMALL_FILE_MAX) {
             return ingest_small(ing, (size_t)n);
         }
-        if (lseek(fd, 0, SEEK_SET) != 0) { /* it grew: start over the long way */
+        if (lseek(fd, -(off_t)n, SEEK_CUR) < 0) { /* it grew: go back, take the long way */
             return void__cas_err(errno);
         }
     }
     int rc = items_flush(ing);
     struct stat st;
-    if (rc == 0 && fstat(fd, &st) == 0 && S_ISREG(st.st_mode) && st.st_size > 0) {
+    /* The mapping covers the whole file: only for a file read from its start
+     * (void_cas_put_fd may be given one positioned further on). */
+    if (rc == 0 && fstat(fd, &st) == 0 && S_ISREG(st.st_mode) && st.st_size > 0 &&
+        lseek(fd, 0, SEEK_CUR) == 0) {
         rc = ingest_map(ing, fd, (uint64_t)st.st_size);
         if (rc != 1) {
             return rc;

@@ -238,6 +238,40 @@ static void test_cas_tree_of_small_and_mapped_files_round_trips(void **state)
     assert_fsck_clean(&f->cas);
 }
 
+/* Setup: a 3 MB file, opened and positioned at byte 1000, and a copy of
+ * its bytes from 1000 on. Action: put the open file with void_cas_put_fd,
+ * put the copy by path. Expected: the same root: put_fd stores what a read
+ * from the descriptor's position gives, as for a pipe, although a regular
+ * file from its start would be read through a mapping. */
+static void test_cas_put_fd_starts_at_the_descriptor_position(void **state)
+{
+    struct fixture *f = *state;
+    char src[400], tail[400];
+    if (snprintf(src, sizeof(src), "%s/whole", f->dir) < 0 ||
+        snprintf(tail, sizeof(tail), "%s/tail", f->dir) < 0) {
+        abort();
+    }
+    size_t len = 3000000, skip = 1000;
+    write_content(src, len, 0, 77);
+    uint8_t *buf = malloc(len);
+    FILE *in = fopen(src, "rb");
+    assert_int_equal(fread(buf, 1, len, in), len);
+    fclose(in);
+    FILE *out = fopen(tail, "wb");
+    assert_int_equal(fwrite(buf + skip, 1, len - skip, out), len - skip);
+    assert_int_equal(fclose(out), 0);
+    free(buf);
+    int fd = open(src, O_RDONLY);
+    assert_true(fd >= 0);
+    assert_int_equal(lseek(fd, (off_t)skip, SEEK_SET), (off_t)skip);
+    struct void_cas_put_result a, b;
+    assert_int_equal(void_cas_put_fd(&f->cas, fd, NULL, NULL, NULL, &a), 0);
+    close(fd);
+    assert_int_equal(void_cas_put_path(&f->cas, tail, NULL, NULL, NULL, &b), 0);
+    assert_int_equal(a.logical_bytes, len - skip);
+    assert_true(void_hash_equal(&a.root, &b.root));
+}
+
 /* Setup: a 20 MB file (three ingest segments). Action: put it by path
  * (read through a mapping) and through a pipe (read in segments with the
  * overlap copied over). Expected: the same root hash; get gives the bytes. */
@@ -633,6 +667,8 @@ int main(void)
             test_cas_compresses_what_shrinks_and_stores_random_raw, setup, teardown),
         cmocka_unit_test_setup_teardown(
             test_cas_tree_of_small_and_mapped_files_round_trips, setup, teardown),
+        cmocka_unit_test_setup_teardown(
+            test_cas_put_fd_starts_at_the_descriptor_position, setup, teardown),
         cmocka_unit_test_setup_teardown(
             test_cas_parallel_chunking_equals_single_pass, setup, teardown),
         cmocka_unit_test_setup_teardown(
