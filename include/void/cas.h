@@ -173,8 +173,11 @@ int void_cas_put_path(struct void_cas *cas,
                       void *progress_arg,
                       struct void_cas_put_result *result);
 
-/* Ingests everything readable from fd (a pipe, say) as one file object.
- * Errors as void_cas_put_path. */
+/* Ingests everything readable from fd (a pipe, say) from its current
+ * position on as one file object; fd is borrowed (a duplicate is used, so
+ * the caller's descriptor stays open). A regular file positioned at its
+ * start is read through a mapping, as in void_cas_put_path. Errors as
+ * void_cas_put_path. */
 int void_cas_put_fd(struct void_cas *cas,
                     int fd,
                     const char *pin,
