@@ -15,13 +15,15 @@
 #                       chunk, hash and look up, nothing to write
 #   cas_ingest_disk     for context, `dd conv=fdatasync` of the file to the
 #                       store's filesystem vs openssl: the disk's limit
+#   cas_ingest_vs_dd    the durable put against that dd: 1.0 means the put
+#                       goes as fast as the disk takes the bytes
 #   *_cpu               the same comparisons in CPU seconds (user + system)
 #
 #   VOID_BIN=build/bin bench/cas_ingest.sh   (scripts/bench cas_ingest)
-#   CAS_INGEST_ROUNDS=N (default 3), CAS_INGEST_MB=N (default 1024)
+#   CAS_INGEST_ROUNDS=N (default 5), CAS_INGEST_MB=N (default 1024)
 set -euo pipefail
 V="${VOID_BIN:?set VOID_BIN to the directory with voidctl}/voidctl"
-ROUNDS=${CAS_INGEST_ROUNDS:-3}
+ROUNDS=${CAS_INGEST_ROUNDS:-5}
 MB=${CAS_INGEST_MB:-1024}
 T=$(mktemp -d "${TMPDIR:-/tmp}/void-cas-ingest-XXXXXX")
 SHM=""
@@ -40,8 +42,10 @@ timed() {
   out=$( { time "$@" >/dev/null; } 2>&1 )
   awk '{printf "%s %.3f\n", $1, $2 + $3}' <<<"$out"
 }
-put_fresh() { rm -rf "$1"; "$V" cas --store "$1" --quiet put "$F"; }
-dd_sync() { dd if="$F" of="$T/ddcopy" bs=4M conv=fdatasync status=none; rm -f "$T/ddcopy"; }
+# Deleting the previous store or copy is kept out of the timed commands (on
+# a filesystem mounted with discard, freeing 1 GiB takes a while).
+put_fresh() { "$V" cas --store "$1" --quiet put "$F"; }
+dd_sync() { dd if="$F" of="$T/ddcopy" bs=4M conv=fdatasync status=none; }
 
 declare -a o_disk o_shm o_re p_ssl p_sum p_dd c_disk c_shm c_re c_ssl c_sum
 "$V" cas --store "$T/warm" --quiet put "$F" >/dev/null # store for re-puts
@@ -51,14 +55,16 @@ for ((r = 0; r < ROUNDS; r++)); do
     case $who in
       ssl) read -r w c < <(timed openssl dgst -sha256 "$F"); p_ssl+=("$w"); c_ssl+=("$c") ;;
       sum) read -r w c < <(timed sha256sum "$F"); p_sum+=("$w"); c_sum+=("$c") ;;
-      disk) read -r w c < <(timed put_fresh "$T/store"); o_disk+=("$w"); c_disk+=("$c") ;;
+      disk)
+        rm -rf "$T/store"
+        read -r w c < <(timed put_fresh "$T/store"); o_disk+=("$w"); c_disk+=("$c") ;;
       shm)
         if [ -n "$SHM" ]; then
           read -r w c < <(timed put_fresh "$SHM/store"); o_shm+=("$w"); c_shm+=("$c")
           rm -rf "$SHM/store"
         fi ;;
       re) read -r w c < <(timed "$V" cas --store "$T/warm" --quiet put "$F"); o_re+=("$w"); c_re+=("$c") ;;
-      dd) read -r w c < <(timed dd_sync); p_dd+=("$w") ;;
+      dd) read -r w c < <(timed dd_sync); p_dd+=("$w"); rm -f "$T/ddcopy" ;;
     esac
   done
   echo "round $r (wall/cpu s): openssl ${p_ssl[r]}/${c_ssl[r]} sha256sum ${p_sum[r]}/${c_sum[r]}" \
@@ -80,6 +86,7 @@ if [ ${#o_shm[@]} -gt 0 ]; then
 fi
 line cas_ingest_reput "openssl dgst -sha256" "$(median "${o_re[@]}")" "$ssl"
 line cas_ingest_disk "openssl dgst -sha256; ours=dd conv=fdatasync" "$(median "${p_dd[@]}")" "$ssl"
+line cas_ingest_vs_dd "dd conv=fdatasync" "$(median "${o_disk[@]}")" "$(median "${p_dd[@]}")"
 # CPU seconds (user + system): what the work costs, whatever the load.
 cssl=$(median "${c_ssl[@]}")
 if [ ${#c_shm[@]} -gt 0 ]; then

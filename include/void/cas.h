@@ -161,7 +161,11 @@ int void_cas_put_block(
  * Returns 0, VOID_ENOTFOUND, VOID_EPERM (unreadable), VOID_EINVAL (root is
  * neither file nor directory), VOID_ERANGE (too deep, name too long),
  * VOID_ENOSPC, VOID_ENOMEM or VOID_EIO; on error nothing is pinned and the
- * blocks written so far are garbage for the next gc. */
+ * blocks written so far are garbage for the next gc. Regular files larger
+ * than 1 MiB are read through a read-only mapping of the size fstat gives
+ * (bytes appended later are not read); as with `git add`, a file truncated
+ * by another process while it is read raises SIGBUS, which kills the
+ * process like a kill -9: the store stays consistent. */
 int void_cas_put_path(struct void_cas *cas,
                       const char *path,
                       const char *pin,
@@ -169,8 +173,11 @@ int void_cas_put_path(struct void_cas *cas,
                       void *progress_arg,
                       struct void_cas_put_result *result);
 
-/* Ingests everything readable from fd (a pipe, say) as one file object.
- * Errors as void_cas_put_path. */
+/* Ingests everything readable from fd (a pipe, say) from its current
+ * position on as one file object; fd is borrowed (a duplicate is used, so
+ * the caller's descriptor stays open). A regular file positioned at its
+ * start is read through a mapping, as in void_cas_put_path. Errors as
+ * void_cas_put_path. */
 int void_cas_put_fd(struct void_cas *cas,
                     int fd,
                     const char *pin,

@@ -1,15 +1,18 @@
 /*
  * Ingest: files, directory trees and streams into the CAS store.
  *
- * The calling thread reads the input into batch buffers, cuts chunks with
- * the FastCDC chunker and, in input order, writes the finished chunks into
- * LMDB. Worker threads hash the chunks, look up whether they are already
- * stored and zstd-compress the new ones, so that on two cores reading and
- * chunking overlap with hashing and compression. Batches go through a ring
- * of VOID__INGEST_DEPTH slots and are retired strictly in order, so the
- * chunk list of a file comes out in order whatever the workers' timing.
- * Files no larger than one batch are processed on the calling thread: the
- * hand-off would cost more than it saves.
+ * The input is cut into segments: windows of a read-only mapping for a
+ * regular file (no copy), batch buffers filled by read(2) for a pipe.
+ * Worker threads chunk each segment with the FastCDC chunker, hash the
+ * chunks, look up whether they are already stored and zstd-compress the
+ * new ones, chunk by chunk while it is in the cache; the calling thread
+ * writes the finished chunks in input order to the pack and LMDB, so on
+ * two cores the pack writes overlap with chunking and hashing. Batches go
+ * through a ring of VOID__INGEST_DEPTH slots and are retired strictly in
+ * order, so the chunk list of a file comes out in order whatever the
+ * workers' timing. Files up to SMALL_FILE_MAX are chunked and hashed on the
+ * calling thread and their chunks queued together as one batch: a hand-off
+ * per small file would cost more than it saves.
  *
  * Write transactions are committed every COMMIT_BYTES of new data and at
  * the end; each one keeps the refcount invariant (blobs first with refs 0,
@@ -27,6 +30,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/mman.h>
 #include <sys/stat.h>
 #include <unistd.h>
 #include <zstd.h>
@@ -34,7 +38,7 @@
 #define VOID__INGEST_DEPTH 4
 #define INGEST_THREADS_MAX 16
 #define BATCH_BYTES_MIN    (8u << 20)
-#define COMMIT_BYTES       (256ull << 20)
+#define COMMIT_BYTES       (4ull << 30) /* each commit waits for an fdatasync of the pack */
 #define SAMPLE_BYTES       4096u
 #define SMALL_FILE_MAX     (1u << 20) /* read whole and chunked on the calling thread */
 
@@ -55,8 +59,9 @@ struct job {
 struct batch {
     struct job *jobs; /* the segment's chunks as cut from offset 0 */
     size_t njobs;
-    uint8_t *buf;  /* input bytes; jobs point into it */
-    uint8_t *zbuf; /* compressed payloads */
+    const uint8_t *data; /* the segment's bytes: buf, or a window of a mapped file */
+    uint8_t *buf;        /* input bytes read from a stream, or an items batch's blocks */
+    uint8_t *zbuf;       /* compressed payloads */
     size_t fill, seg_end;
     int items; /* an items batch: ready blocks packed in buf, hashed already */
     enum slot_state state;
@@ -120,68 +125,109 @@ static void worker_fini(struct worker *w)
     w->scratch = NULL;
 }
 
-/* Compresses job j into b->zbuf at *zoff when that saves at least 1/32.
- * A 4 KiB sample is tried first at level 1: when even that does not
- * shrink (random or already compressed data), the chunk is stored raw
- * without paying for a full compression. */
+/* Whether the n bytes at p look uniformly random byte by byte: Pearson's
+ * chi-square of their byte histogram against the uniform distribution is
+ * below twice its expectation (255 degrees of freedom; random bytes stay
+ * more than 10 standard deviations below). Such bytes leave zstd's entropy
+ * coder less than 1.1% to gain, below the 1/32 a chunk must save; only
+ * repeated strings could shrink them, which compressed or encrypted
+ * content does not have. btrfs skips compression on a similar test. */
+static int looks_random(const uint8_t *p, size_t n)
+{
+    VOID_ASSERT(n >= 1024 && n <= SAMPLE_BYTES);
+    uint32_t hist[256] = {0};
+    for (size_t i = 0; i < n; i++) {
+        hist[p[i]]++;
+    }
+    uint64_t sq = 0;
+    for (size_t i = 0; i < 256; i++) {
+        sq += (uint64_t)hist[i] * hist[i];
+    }
+    /* chi2 = 256 * sq / n - n < 2 * 255 */
+    return 256 * sq < (uint64_t)n * (n + 510);
+}
+
+/* Compresses the len bytes at data into w->scratch at the store's level
+ * and returns the compressed length, or 0 unless that saves at least 1/32.
+ * A 4 KiB sample is tested first: bytes that look random are stored raw
+ * without calling zstd, and a sample that even zstd's level 1 cannot
+ * shrink (already compressed data) spares the full compression. */
+static size_t compress_chunk(struct worker *w, const uint8_t *data, size_t len)
+{
+    VOID_ASSERT(data != NULL && len > 0);
+    size_t sample = len < SAMPLE_BYTES ? len : SAMPLE_BYTES;
+    if (sample >= 1024 && looks_random(data, sample)) {
+        return 0;
+    }
+    size_t n = ZSTD_compressCCtx(w->cctx, w->scratch, w->scratch_cap, data, sample, 1);
+    if (ZSTD_isError(n) || n >= sample - sample / 32) {
+        return 0;
+    }
+    n = ZSTD_compressCCtx(w->cctx, w->scratch, w->scratch_cap, data, len, w->ing->cas->zstd_level);
+    if (ZSTD_isError(n) || n >= len - len / 32) {
+        return 0;
+    }
+    VOID_ASSERT(n > 0 && n < len);
+    return n;
+}
+
+/* Compresses job j into b->zbuf at *zoff when that pays (compress_chunk). */
 static void compress_job(struct worker *w, struct batch *b, struct job *j, size_t *zoff)
 {
-    size_t sample = j->len < SAMPLE_BYTES ? j->len : SAMPLE_BYTES;
-    size_t n = ZSTD_compressCCtx(w->cctx, w->scratch, w->scratch_cap, j->data, sample, 1);
-    if (ZSTD_isError(n) || n >= sample - sample / 32) {
+    size_t n = compress_chunk(w, j->data, j->len);
+    if (n == 0) {
         return;
     }
-    n = ZSTD_compressCCtx(
-        w->cctx, w->scratch, w->scratch_cap, j->data, j->len, w->ing->cas->zstd_level);
-    if (ZSTD_isError(n) || n >= j->len - j->len / 32) {
-        return;
-    }
-    VOID_ASSERT(*zoff + n <= (size_t)(j->data - b->buf) + j->len);
+    VOID_ASSERT(*zoff + n <= (size_t)(j->data - b->data) + j->len);
     memcpy(b->zbuf + *zoff, w->scratch, n);
     j->zoff = (uint32_t)*zoff;
     j->zlen = (uint32_t)n;
     *zoff += n;
 }
 
-/* Chunks the segment from its first byte, as if a chunk started there. */
-static void cut_segment(struct worker *w, struct batch *b)
+/* Looks chunk j up (as seen by txn) and compresses it unless stored. */
+static void
+process_job(struct worker *w, struct batch *b, struct job *j, MDB_txn *txn, size_t *zoff)
 {
+    j->zlen = 0;
+    MDB_val k = {VOID_HASH_SIZE, j->hash.b}, v;
+    j->present = txn != NULL && mdb_get(txn, w->ing->cas->blocks, &k, &v) == 0;
+    if (!j->present && j->len >= 64) {
+        compress_job(w, b, j, zoff);
+    }
+}
+
+/* Processes segment b: chunks it from its first byte, as if a chunk
+ * started there, hashes every chunk, marks those already stored (as seen
+ * by txn) and compresses the others, one chunk at a time so that each is
+ * hashed and compressed while the chunker has just brought it into the
+ * cache. In an items batch the blocks are given and hashed already.
+ * Compressed payloads are packed in chunk order from offset 0, so each one
+ * ends before its raw chunk ends and zbuf (as large as a segment) never
+ * overflows. */
+static void process_batch(struct worker *w, struct batch *b, MDB_txn *txn)
+{
+    VOID_ASSERT(w != NULL && b != NULL);
+    size_t zoff = 0;
+    if (b->items) {
+        for (size_t i = 0; i < b->njobs; i++) {
+            process_job(w, b, &b->jobs[i], txn, &zoff);
+        }
+        return;
+    }
     const struct void_cdc *cdc = &w->ing->cas->cdc;
     size_t off = 0;
     b->njobs = 0;
     while (off < b->seg_end) {
         VOID_ASSERT(b->njobs < w->ing->jobs_cap);
-        size_t n = void_cdc_cut(cdc, b->buf + off, b->fill - off);
-        b->jobs[b->njobs++] = (struct job){.data = b->buf + off, .len = (uint32_t)n};
+        size_t n = void_cdc_cut(cdc, b->data + off, b->fill - off);
+        struct job *j = &b->jobs[b->njobs++];
+        *j = (struct job){.data = b->data + off, .len = (uint32_t)n};
+        void_hash_compute(j->data, j->len, &j->hash);
+        process_job(w, b, j, txn, &zoff);
         off += n;
     }
-    VOID_ASSERT(off <= b->fill);
-}
-
-/* Chunks segment b, hashes every chunk, marks those already stored (as
- * seen by txn) and compresses the others. Compressed payloads are packed in
- * chunk order from offset 0, so each one ends before its raw chunk ends and
- * zbuf (as large as buf) never overflows. */
-static void process_batch(struct worker *w, struct batch *b, MDB_txn *txn)
-{
-    VOID_ASSERT(w != NULL && b != NULL);
-    size_t zoff = 0;
-    if (!b->items) {
-        cut_segment(w, b);
-    }
-    for (size_t i = 0; i < b->njobs; i++) {
-        struct job *j = &b->jobs[i];
-        if (!b->items) {
-            void_hash_compute(j->data, j->len, &j->hash);
-        }
-        j->zlen = 0;
-        MDB_val k = {VOID_HASH_SIZE, j->hash.b}, v;
-        j->present = txn != NULL && mdb_get(txn, w->ing->cas->blocks, &k, &v) == 0;
-        if (!j->present && j->len >= 64) {
-            compress_job(w, b, j, &zoff);
-        }
-    }
-    VOID_ASSERT(zoff <= b->fill);
+    VOID_ASSERT(off <= b->fill && zoff <= b->fill);
 }
 
 static void *worker_main(void *arg)
@@ -342,16 +388,14 @@ static int emit(struct ingest *ing, const struct job *j, const uint8_t *payload,
 static int emit_resync(struct ingest *ing, struct batch *b, size_t off, size_t *len)
 {
     struct worker *w = &ing->self;
-    size_t n = void_cdc_cut(&ing->cas->cdc, b->buf + off, b->fill - off);
+    size_t n = void_cdc_cut(&ing->cas->cdc, b->data + off, b->fill - off);
     *len = n;
-    struct job j = {.data = b->buf + off, .len = (uint32_t)n};
+    struct job j = {.data = b->data + off, .len = (uint32_t)n};
     void_hash_compute(j.data, j.len, &j.hash);
-    size_t z =
-        ZSTD_compressCCtx(w->cctx, w->scratch, w->scratch_cap, j.data, j.len, ing->cas->zstd_level);
-    int zok = !ZSTD_isError(z) && z < j.len - j.len / 32;
-    j.zlen = zok ? (uint32_t)z : 0;
+    size_t z = j.len >= 64 ? compress_chunk(w, j.data, j.len) : 0;
+    j.zlen = (uint32_t)z;
     ing->resyncs++;
-    return emit(ing, &j, zok ? w->scratch : j.data, zok ? z : n);
+    return emit(ing, &j, z ? w->scratch : j.data, z ? z : n);
 }
 
 /* Writes the true chunks of a processed segment, in order, and frees its
@@ -408,10 +452,10 @@ static int retire(struct ingest *ing, struct batch *b)
     VOID_ASSERT(ing->next < b->fill || (ing->next == 0 && b->fill == 0));
     size_t next = ing->next, i = 0;
     while (rc == 0 && next < b->seg_end) {
-        while (i < b->njobs && (size_t)(b->jobs[i].data - b->buf) < next) {
+        while (i < b->njobs && (size_t)(b->jobs[i].data - b->data) < next) {
             i++;
         }
-        if (i < b->njobs && (size_t)(b->jobs[i].data - b->buf) == next) {
+        if (i < b->njobs && (size_t)(b->jobs[i].data - b->data) == next) {
             struct job *j = &b->jobs[i];
             rc = emit(ing, j, j->zlen ? b->zbuf + j->zoff : j->data, j->zlen ? j->zlen : j->len);
             next += j->len;
@@ -528,6 +572,7 @@ static int ingest_stream(struct ingest *ing, int fd)
     ing->next = 0;
     while (!final) {
         struct batch *b = acquire(ing);
+        b->data = b->buf;
         memcpy(b->buf, ing->carry, overlap);
         ssize_t n = read_full(fd, b->buf + overlap, cap - overlap);
         if (n < 0) {
@@ -548,6 +593,78 @@ static int ingest_stream(struct ingest *ing, int fd)
     }
     int rc = drain(ing);
     VOID_ASSERT(rc != 0 || ing->next == 0);
+    return rc;
+}
+
+/* Unmaps the pages of the file mapped at map that lie below the oldest
+ * segment still in flight (below `next`, the start of the segment about to
+ * be submitted, when none is): no batch reads them again. This spreads the
+ * cost of tearing the mapping down over the put instead of paying it at
+ * the end, and bounds the mapped pages of a large file. *unmapped is the
+ * offset where the mapping now starts. */
+static void unmap_behind(struct ingest *ing, const uint8_t *map, size_t next, size_t *unmapped)
+{
+    const struct batch *h = &ing->slots[ing->head];
+    if (h->state != SLOT_FREE && h->items) {
+        return; /* blocks queued before this file are in flight */
+    }
+    size_t low = h->state != SLOT_FREE ? (size_t)(h->data - map) : next;
+    size_t page = (size_t)sysconf(_SC_PAGESIZE);
+    low -= low % page;
+    VOID_ASSERT(low <= next);
+    if (low > *unmapped && munmap((void *)(uintptr_t)(map + *unmapped), low - *unmapped) == 0) {
+        *unmapped = low;
+    }
+}
+
+/* Chunks the size bytes of a file mapped at map into the current chunk
+ * list: the same segments as ingest_stream, as windows of the mapping, so
+ * nothing is copied. Returns once every batch is retired (none refers to
+ * the mapping any more); *unmapped tells how much of the mapping's start
+ * it has unmapped already. */
+static int ingest_mapped(struct ingest *ing, const uint8_t *map, size_t size, size_t *unmapped)
+{
+    VOID_ASSERT(map != NULL && size > 0);
+    const size_t max = ing->cas->cdc.config.size_max, cap = ing->batch_bytes + max;
+    size_t start = 0;
+    int final = 0, rc = 0;
+    ing->nchunks = 0;
+    ing->next = 0;
+    while (!final && rc == 0) {
+        struct batch *b = acquire(ing);
+        unmap_behind(ing, map, start, unmapped);
+        b->data = map + start;
+        b->fill = size - start < cap ? size - start : cap;
+        final = b->fill < cap;
+        b->seg_end = final ? b->fill : b->fill - max;
+        start += b->seg_end;
+        rc = b->seg_end > 0 ? submit(ing, b, 0) : 0;
+        rc = rc != 0 ? rc : ing->err;
+    }
+    int drained = drain(ing);
+    rc = rc != 0 ? rc : drained;
+    VOID_ASSERT(rc != 0 || (ing->next == 0 && start == size));
+    return rc;
+}
+
+/* Ingests the regular file fd of the given size through a read-only
+ * mapping. Returns 1 (nothing done) when it cannot be mapped, so that the
+ * caller reads it instead. */
+static int ingest_map(struct ingest *ing, int fd, uint64_t size)
+{
+    if (size == 0 || size > SIZE_MAX) {
+        return 1;
+    }
+    uint8_t *map = mmap(NULL, (size_t)size, PROT_READ, MAP_PRIVATE, fd, 0);
+    if (map == MAP_FAILED) {
+        return 1;
+    }
+    size_t unmapped = 0;
+    int rc = ingest_mapped(ing, map, (size_t)size, &unmapped);
+    VOID_ASSERT(unmapped <= size);
+    if (unmapped < size) {
+        munmap(map + unmapped, (size_t)size - unmapped);
+    }
     return rc;
 }
 
@@ -586,6 +703,7 @@ static int items_add(
     if (b == NULL) {
         b = acquire(ing);
         b->items = 1;
+        b->data = b->buf;
         b->fill = b->seg_end = b->njobs = 0;
         ing->open_items = b;
     }
@@ -656,11 +774,22 @@ static int ingest_data(struct ingest *ing, int fd, uint64_t size_hint)
         if ((size_t)n <= SMALL_FILE_MAX) {
             return ingest_small(ing, (size_t)n);
         }
-        if (lseek(fd, 0, SEEK_SET) != 0) { /* it grew: start over the long way */
+        if (lseek(fd, -(off_t)n, SEEK_CUR) < 0) { /* it grew: go back, take the long way */
             return void__cas_err(errno);
         }
     }
     int rc = items_flush(ing);
+    struct stat st;
+    /* The mapping covers the whole file: only for a file read from its start
+     * (void_cas_put_fd may be given one positioned further on). */
+    if (rc == 0 && fstat(fd, &st) == 0 && S_ISREG(st.st_mode) && st.st_size > 0 &&
+        lseek(fd, 0, SEEK_CUR) == 0) {
+        rc = ingest_map(ing, fd, (uint64_t)st.st_size);
+        if (rc != 1) {
+            return rc;
+        }
+        rc = 0;
+    }
     return rc == 0 ? ingest_stream(ing, fd) : rc;
 }
 

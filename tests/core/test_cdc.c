@@ -169,6 +169,100 @@ static void test_cdc_short_input_and_forced_max_cut(void **state)
     free(zeros);
 }
 
+/* The cut as the format defines it, one byte at a time: the gear hash
+ * starts at 0 at size_min, the strict mask applies before size_avg and the
+ * loose one from there to size_max. */
+static size_t reference_cut(const struct void_cdc *c, const uint8_t *data, size_t len)
+{
+    size_t lo = c->config.size_min, avg = c->config.size_avg, hi = c->config.size_max;
+    if (len <= lo) {
+        return len;
+    }
+    uint64_t fp = 0;
+    for (size_t i = lo; i < len && i < hi; i++) {
+        fp = (fp << 1) + c->gear[data[i]];
+        if ((fp & (i < avg ? c->mask_strict : c->mask_loose)) == 0) {
+            return i + 1;
+        }
+    }
+    return len < hi ? len : hi;
+}
+
+/* Setup: seeded random inputs, cut at many offsets and lengths (odd and
+ * even, shorter and longer than each bound) under four configurations,
+ * plus runs of one byte value. Action: void_cdc_cut against the byte-at-a-
+ * time reference. Expected: the same cut every time, so the unrolled scan
+ * keeps the boundaries (and hence the names) of the format. */
+static void test_cdc_cut_matches_byte_at_a_time_reference(void **state)
+{
+    (void)state;
+    const struct void_cdc_config cfgs[] = {
+        {VOID_CDC_DEFAULT_MIN, VOID_CDC_DEFAULT_AVG, VOID_CDC_DEFAULT_MAX},
+        {64, 128, 257},
+        {100, 256, 1001},
+        {1024, 4096, 16384},
+    };
+    size_t len = 4u << 20;
+    uint8_t *buf = random_bytes(len, 11);
+    struct void_prng p;
+    void_prng_seed(&p, 12);
+    for (size_t k = 0; k < sizeof(cfgs) / sizeof(cfgs[0]); k++) {
+        struct void_cdc c;
+        assert_int_equal(void_cdc_init(&c, &cfgs[k]), 0);
+        for (size_t off = 0; off < len;) {
+            size_t n = len - off;
+            assert_int_equal(void_cdc_cut(&c, buf + off, n), reference_cut(&c, buf + off, n));
+            size_t m = 1 + void_prng_next(&p) % (2 * cfgs[k].size_max);
+            m = m < n ? m : n;
+            assert_int_equal(void_cdc_cut(&c, buf + off, m), reference_cut(&c, buf + off, m));
+            off += void_cdc_cut(&c, buf + off, n) + (size_t)(void_prng_next(&p) % 3);
+        }
+        memset(buf, 0x5a, cfgs[k].size_max + 1);
+        for (size_t m = 1; m <= cfgs[k].size_max + 1; m += 1 + m / 7) {
+            assert_int_equal(void_cdc_cut(&c, buf, m), reference_cut(&c, buf, m));
+        }
+        free(buf);
+        buf = random_bytes(len, 13 + k);
+    }
+    free(buf);
+}
+
+/* Setup: 8 MiB of seeded random bytes, default sizes. Action: chunk it and
+ * hash the list of chunk sizes (big-endian u32 each). Expected: the hash
+ * recorded when the format was fixed (docs/cas-format.md): a change to the
+ * gear table, the masks or the scan would rename every stored object. */
+/* Computed with the one-byte-at-a-time chunker of the first store format. */
+#define PINNED_SIZES_HASH "9b21be70992072d93c9195f45c4a9c8cb48b6cad003648f0b8ba76a9abb79395"
+
+static void test_cdc_default_boundaries_are_pinned(void **state)
+{
+    (void)state;
+    struct void_cdc c;
+    struct void_cdc_config cfg;
+    void_cdc_config_default(&cfg);
+    assert_int_equal(void_cdc_init(&c, &cfg), 0);
+    size_t len = 8u << 20;
+    uint8_t *buf = random_bytes(len, 21);
+    size_t cap = len / cfg.size_min + 2, n = 0;
+    uint8_t *sizes = malloc(4 * cap);
+    for (size_t off = 0; off < len; n++) {
+        size_t k = void_cdc_cut(&c, buf + off, len - off);
+        assert_true(n < cap);
+        for (int i = 0; i < 4; i++) {
+            sizes[4 * n + (size_t)i] = (uint8_t)(k >> (24 - 8 * i));
+        }
+        off += k;
+    }
+    struct void_hash h;
+    void_hash_compute(sizes, 4 * n, &h);
+    char hex[VOID_HASH_HEX_SIZE];
+    void_hash_to_hex(&h, hex);
+    print_message("%zu chunks, sizes hash %s\n", n, hex);
+    assert_string_equal(hex, PINNED_SIZES_HASH);
+    free(sizes);
+    free(buf);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -176,6 +270,8 @@ int main(void)
         cmocka_unit_test(test_cdc_sizes_within_bounds_and_deterministic),
         cmocka_unit_test(test_cdc_insert_in_middle_changes_at_most_three_chunks),
         cmocka_unit_test(test_cdc_short_input_and_forced_max_cut),
+        cmocka_unit_test(test_cdc_cut_matches_byte_at_a_time_reference),
+        cmocka_unit_test(test_cdc_default_boundaries_are_pinned),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -141,8 +141,142 @@ static void test_cas_identical_content_stored_once(void **state)
     assert_true(s.logical_bytes / s.stored_bytes >= 9);
 }
 
-/* Setup: a 3 MB file. Action: put it by path and through a pipe.
- * Expected: the same root hash; get to a pipe-like fd gives the bytes. */
+/* Writes a file of len bytes from seed: kind 0 random bytes, 1 random
+ * values 0..15 (four bits of entropy per byte), 2 text of random words. */
+static void write_content(const char *path, size_t len, int kind, uint64_t seed)
+{
+    static const char *const words[] = {"void ", "chunk ", "pack ", "store ", "hash ", "tree\n"};
+    struct void_prng p;
+    void_prng_seed(&p, seed);
+    uint8_t *buf = malloc(len);
+    for (size_t i = 0; i < len;) {
+        uint64_t r = void_prng_next(&p);
+        if (kind == 2) {
+            const char *w = words[r % 6];
+            for (size_t k = 0; w[k] != '\0' && i < len; k++) {
+                buf[i++] = (uint8_t)w[k];
+            }
+        } else {
+            buf[i++] = (uint8_t)(kind == 1 ? r & 0x0f : r);
+        }
+    }
+    FILE *out = fopen(path, "wb");
+    assert_non_null(out);
+    assert_int_equal(fwrite(buf, 1, len, out), len);
+    assert_int_equal(fclose(out), 0);
+    free(buf);
+}
+
+/* Setup: files of random bytes, of random 4-bit values and of text, each
+ * once large (read through a mapping, chunked on the workers) and once
+ * small (chunked on the calling thread). Action: put each into the store.
+ * Expected: random bytes are stored raw (stored = logical plus record
+ * overhead), while the 4-bit values (byte histogram far from uniform, so
+ * the randomness test lets zstd try) and the text are compressed (at most
+ * 60% and 30% of their size); every file reads back intact. */
+static void test_cas_compresses_what_shrinks_and_stores_random_raw(void **state)
+{
+    struct fixture *f = *state;
+    const size_t sizes[] = {(3u << 19) + 7, 300000};
+    const double most[] = {1.02, 0.6, 0.3};
+    for (int kind = 0; kind < 3; kind++) {
+        for (size_t k = 0; k < 2; k++) {
+            char src[400];
+            if (snprintf(src, sizeof(src), "%s/c%d-%zu", f->dir, kind, k) < 0) {
+                abort();
+            }
+            write_content(src, sizes[k], kind, 100 + (uint64_t)kind * 2 + k);
+            struct void_cas_put_result r;
+            assert_int_equal(void_cas_put_path(&f->cas, src, NULL, NULL, NULL, &r), 0);
+            print_message("kind %d, %zu bytes: stored %llu\n",
+                          kind,
+                          sizes[k],
+                          (unsigned long long)r.stored_bytes);
+            assert_int_equal(r.logical_bytes, sizes[k]);
+            assert_true((double)r.stored_bytes <= most[kind] * (double)sizes[k]);
+            if (kind == 0) {
+                assert_true(r.stored_bytes >= sizes[k]);
+            }
+            uint8_t *obj, okind;
+            size_t olen;
+            assert_int_equal(void_cas_get_block(&f->cas, &r.root, &obj, &olen, &okind), 0);
+            assert_int_equal(okind, VOID_CAS_FILE);
+            free(obj);
+        }
+    }
+    assert_fsck_clean(&f->cas);
+}
+
+/* Setup: a directory where small files (queued as ready blocks) alternate
+ * with files larger than 1 MiB (read through a mapping, one of them over
+ * two segments), so that mapped segments follow queued blocks still in
+ * flight. Action: put, get into a new path, put again. Expected: the copy
+ * is identical, the second put gives the same root and stores nothing. */
+static void test_cas_tree_of_small_and_mapped_files_round_trips(void **state)
+{
+    struct fixture *f = *state;
+    char src[400], dst[400], path[500];
+    if (snprintf(src, sizeof(src), "%s/mixed", f->dir) < 0 ||
+        snprintf(dst, sizeof(dst), "%s/mixed.out", f->dir) < 0) {
+        abort();
+    }
+    assert_int_equal(mkdir(src, 0755), 0);
+    const size_t sizes[] = {
+        1000, (8u << 20) + 100000, 70000, (2u << 20) + 1, 5, 300000, (1u << 20) + 1};
+    for (size_t i = 0; i < sizeof(sizes) / sizeof(sizes[0]); i++) {
+        if (snprintf(path, sizeof(path), "%s/f%zu", src, i) < 0) {
+            abort();
+        }
+        /* Large files random (not compressed: quick under ASan), small mixed. */
+        write_content(path, sizes[i], sizes[i] > (1u << 20) ? 0 : (int)(i % 3), 300 + i);
+    }
+    struct void_cas_put_result r, r2;
+    assert_int_equal(void_cas_put_path(&f->cas, src, NULL, NULL, NULL, &r), 0);
+    assert_int_equal(void_cas_get_path(&f->cas, &r.root, dst, NULL, NULL), 0);
+    assert_int_equal(cas_tree_compare(src, dst), 0);
+    assert_int_equal(void_cas_put_path(&f->cas, src, NULL, NULL, NULL, &r2), 0);
+    assert_true(void_hash_equal(&r.root, &r2.root));
+    assert_int_equal(r2.new_bytes, 0);
+    assert_fsck_clean(&f->cas);
+}
+
+/* Setup: a 3 MB file, opened and positioned at byte 1000, and a copy of
+ * its bytes from 1000 on. Action: put the open file with void_cas_put_fd,
+ * put the copy by path. Expected: the same root: put_fd stores what a read
+ * from the descriptor's position gives, as for a pipe, although a regular
+ * file from its start would be read through a mapping. */
+static void test_cas_put_fd_starts_at_the_descriptor_position(void **state)
+{
+    struct fixture *f = *state;
+    char src[400], tail[400];
+    if (snprintf(src, sizeof(src), "%s/whole", f->dir) < 0 ||
+        snprintf(tail, sizeof(tail), "%s/tail", f->dir) < 0) {
+        abort();
+    }
+    size_t len = 3000000, skip = 1000;
+    write_content(src, len, 0, 77);
+    uint8_t *buf = malloc(len);
+    FILE *in = fopen(src, "rb");
+    assert_int_equal(fread(buf, 1, len, in), len);
+    fclose(in);
+    FILE *out = fopen(tail, "wb");
+    assert_int_equal(fwrite(buf + skip, 1, len - skip, out), len - skip);
+    assert_int_equal(fclose(out), 0);
+    free(buf);
+    int fd = open(src, O_RDONLY);
+    assert_true(fd >= 0);
+    assert_int_equal(lseek(fd, (off_t)skip, SEEK_SET), (off_t)skip);
+    struct void_cas_put_result a, b;
+    assert_int_equal(void_cas_put_fd(&f->cas, fd, NULL, NULL, NULL, &a), 0);
+    close(fd);
+    assert_int_equal(void_cas_put_path(&f->cas, tail, NULL, NULL, NULL, &b), 0);
+    assert_int_equal(a.logical_bytes, len - skip);
+    assert_true(void_hash_equal(&a.root, &b.root));
+}
+
+/* Setup: a 20 MB file (three ingest segments). Action: put it by path
+ * (read through a mapping) and through a pipe (read in segments with the
+ * overlap copied over). Expected: the same root hash; get gives the bytes. */
 static void test_cas_stream_put_matches_file_put(void **state)
 {
     struct fixture *f = *state;
@@ -153,7 +287,7 @@ static void test_cas_stream_put_matches_file_put(void **state)
     if (snprintf(out, sizeof(out), "%s/big.out", f->dir) < 0) {
         abort();
     }
-    cas_write_random_file(src, 3000000, 7);
+    cas_write_random_file(src, 20000003, 7);
     struct void_cas_put_result a, b;
     assert_int_equal(void_cas_put_path(&f->cas, src, NULL, NULL, NULL, &a), 0);
     assert_int_equal(a.kind, VOID_CAS_FILE);
@@ -180,7 +314,7 @@ static void test_cas_stream_put_matches_file_put(void **state)
     assert_int_equal(void_cas_get_path(&f->cas, &a.root, out, NULL, NULL), 0);
     struct stat st;
     assert_int_equal(stat(out, &st), 0);
-    assert_int_equal(st.st_size, 3000000);
+    assert_int_equal(st.st_size, 20000003);
     assert_int_equal(void_cas_get_path(&f->cas, &a.root, out, NULL, NULL), VOID_EEXIST);
 }
 
@@ -531,6 +665,12 @@ int main(void)
         cmocka_unit_test_setup_teardown(test_cas_random_trees_round_trip, setup, teardown),
         cmocka_unit_test_setup_teardown(test_cas_identical_content_stored_once, setup, teardown),
         cmocka_unit_test_setup_teardown(test_cas_stream_put_matches_file_put, setup, teardown),
+        cmocka_unit_test_setup_teardown(
+            test_cas_compresses_what_shrinks_and_stores_random_raw, setup, teardown),
+        cmocka_unit_test_setup_teardown(
+            test_cas_tree_of_small_and_mapped_files_round_trips, setup, teardown),
+        cmocka_unit_test_setup_teardown(
+            test_cas_put_fd_starts_at_the_descriptor_position, setup, teardown),
         cmocka_unit_test_setup_teardown(
             test_cas_parallel_chunking_equals_single_pass, setup, teardown),
         cmocka_unit_test_setup_teardown(
