@@ -1,12 +1,12 @@
 /*
  * The node driver (contract in include/void/node.h): wires the PBFT replica
- * core to the transport, the LMDB record store, libuv timers and the HTTP
+ * core to the transport, the record log (pstore), libuv timers and the HTTP
  * status server.
  *
  * Every input goes through the same path: take physical time, step the core
  * into the filling effects buffer; once per loop iteration the buffer goes to
- * the disk (pipeline_start): its PERSIST records in one synchronous LMDB
- * commit on a worker thread, then its other effects in order, while new steps
+ * the disk (pipeline_start): its PERSIST records in one synced append to
+ * the record log on a worker thread, then its other effects in order, while new steps
  * fill the other buffer. A failed commit stops the node, because performing
  * the effects after it could contradict what a restarted node recovers.
  *
@@ -50,6 +50,7 @@ struct node_status {
     uint64_t persist_commits;
     uint64_t persist_bytes;
     uint64_t persist_ns;
+    uint64_t persist_compactions;
     uint64_t out_full;
     uint64_t drop_busy;
     uint64_t cas_stored, cas_served, cas_fetched, cas_rejected, cas_duplicate;
@@ -62,7 +63,7 @@ struct node_status {
 };
 
 /* Effects of one or more steps and the records among them, ready for one
- * LMDB commit. */
+ * synced append to the record log. */
 struct effect_buf {
     struct void_pbft_out out;
     struct void_pbft_effect *effects;
@@ -221,7 +222,7 @@ static void perform_rest(struct void_node *node, struct effect_buf *b)
 static void pipeline_start(struct void_node *node);
 static void publish(struct void_node *node);
 
-/* Worker thread: the synchronous LMDB commit. Only one runs at a time, and
+/* Worker thread: the synced append to the record log. Only one runs at a time, and
  * the loop thread does not touch the store meanwhile. */
 static void commit_work(uv_work_t *work)
 {
@@ -251,7 +252,7 @@ static void commit_done(uv_work_t *work, int status)
     }
 }
 
-/* Hands the filling buffer to the disk: its PERSIST records go to LMDB in one
+/* Hands the filling buffer to the disk: its PERSIST records go to the record log in one
  * synchronous commit on a worker thread (group commit: one fsync for every
  * frame that arrived meanwhile), and only when that commit is done are its
  * other effects performed, in order; steps go on into the other buffer.
@@ -324,6 +325,7 @@ static void publish(struct void_node *node)
     s->persist_commits = node->store.count_commits;
     s->persist_bytes = node->store.count_bytes;
     s->persist_ns = node->store.count_ns;
+    s->persist_compactions = node->store.count_compactions;
     s->out_full = node->out_full;
     s->drop_busy = node->drop_busy;
     s->cas_stored = node->casserve.count_stored;
@@ -583,6 +585,7 @@ static size_t render_metrics(struct void_node *node, char *out, size_t cap)
     metric(&b, "void_persist_commits_total", NULL, s->persist_commits);
     metric(&b, "void_persist_bytes_total", NULL, s->persist_bytes);
     metric(&b, "void_persist_microseconds_total", NULL, s->persist_ns / 1000u);
+    metric(&b, "void_persist_compactions_total", NULL, s->persist_compactions);
     metric(&b, "void_signatures_total", "op=\"sign\"", p->signs);
     metric(&b, "void_signatures_total", "op=\"verify\"", p->verifies);
     metric(&b, "void_effects_overflow_total", NULL, s->out_full + p->out_overflow);
@@ -932,7 +935,11 @@ int void_node_new(struct void_node **out,
     }
     if (rc == 0 && (rc = setup_replica(node, errbuf, errcap)) == 0) {
         void_log_setup(config->log_level, config->self_id, &node->replica->hlc);
-        rc = void_pstore_open(&node->store, config->data_dir, errbuf, errcap);
+        rc = void_pstore_open(&node->store, config->data_dir, NULL, errbuf, errcap);
+        if (rc == 0 && node->store.count_torn > 0) {
+            void_log(VOID_LOG_WARN,
+                     "record log: dropped a torn last entry (a write cut by a crash)");
+        }
     }
     /* I/O first, so that a port in use fails before anything is recovered. */
     if (rc == 0) {
