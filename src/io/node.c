@@ -70,6 +70,7 @@ struct effect_buf {
     uint8_t *arena;
     struct void_pstore_op *persist; /* one per effect at most */
     size_t persist_count;
+    uint32_t performed; /* effects before this index have been performed */
 };
 
 struct void_node {
@@ -191,13 +192,14 @@ static void do_event(const struct void_pbft_effect *e)
     }
 }
 
-/* Performs b's effects other than PERSIST, in order, and empties b. Called
- * once b's records are durable. */
-static void perform_rest(struct void_node *node, struct effect_buf *b)
+/* Performs b's effects other than PERSIST from b->performed up to `to`, in
+ * order. */
+static void perform_upto(struct void_node *node, struct effect_buf *b, uint32_t to)
 {
     struct void_pbft_out *out = &b->out;
-    VOID_ASSERT(out->count <= out->cap);
-    for (uint32_t i = 0; i < out->count && node->fatal == 0 && node->handles_ready; i++) {
+    VOID_ASSERT(to <= out->count && out->count <= out->cap);
+    VOID_ASSERT(b->performed <= to);
+    for (uint32_t i = b->performed; i < to && node->fatal == 0 && node->handles_ready; i++) {
         const struct void_pbft_effect *e = &out->effects[i];
         switch ((enum void_pbft_effect_kind)e->kind) {
         case VOID_PBFT_EFFECT_SEND:
@@ -214,9 +216,18 @@ static void perform_rest(struct void_node *node, struct effect_buf *b)
             break;
         }
     }
-    node->out_full += out->overflow ? 1u : 0u;
-    void_pbft_out_reset(out);
+    b->performed = to;
+}
+
+/* Performs the rest of b's effects and empties b. Called once b's records
+ * are durable. */
+static void perform_rest(struct void_node *node, struct effect_buf *b)
+{
+    perform_upto(node, b, b->out.count);
+    node->out_full += b->out.overflow ? 1u : 0u;
+    void_pbft_out_reset(&b->out);
     b->persist_count = 0;
+    b->performed = 0;
 }
 
 static void pipeline_start(struct void_node *node);
@@ -254,8 +265,12 @@ static void commit_done(uv_work_t *work, int status)
 
 /* Hands the filling buffer to the disk: its PERSIST records go to the record log in one
  * synchronous commit on a worker thread (group commit: one fsync for every
- * frame that arrived meanwhile), and only when that commit is done are its
- * other effects performed, in order; steps go on into the other buffer.
+ * frame that arrived meanwhile). The effects that come before the buffer's
+ * first record are performed at once: they rely only on records of earlier
+ * buffers, which are durable because the previous commit has completed (a
+ * primary's or backup's reply to an executed batch does not wait for the next
+ * batch's records). The other effects are performed, in order, when the
+ * commit is done; steps go on into the other buffer meanwhile.
  * Hoisting the records ahead of the buffer's sends is safe: a record becoming
  * durable early is what a faster disk would do, and a message held back is
  * indistinguishable from a slow network. The persistence rule -- no effect
@@ -265,9 +280,11 @@ static void pipeline_start(struct void_node *node)
 {
     VOID_ASSERT(!node->committing);
     struct effect_buf *b = &node->bufs[node->filling];
-    VOID_ASSERT(b->persist_count == 0);
+    VOID_ASSERT(b->persist_count == 0 && b->performed == 0);
+    uint32_t first_persist = b->out.count;
     for (uint32_t i = 0; i < b->out.count; i++) {
         if (b->out.effects[i].kind == VOID_PBFT_EFFECT_PERSIST) {
+            first_persist = b->persist_count == 0 ? i : first_persist;
             b->persist[b->persist_count++] = persist_op(&b->out.effects[i]);
         }
     }
@@ -278,6 +295,9 @@ static void pipeline_start(struct void_node *node)
         publish(node);
         return;
     }
+    /* What comes before the first record relies only on earlier buffers'
+     * records, which are durable: the previous commit has completed. */
+    perform_upto(node, b, first_persist);
     node->committing = 1;
     node->work.data = node;
     if (uv_queue_work(&node->loop, &node->work, commit_work, commit_done) != 0) {

@@ -43,6 +43,9 @@
 #include <sys/stat.h>
 #include <time.h>
 #include <unistd.h>
+#if defined(__x86_64__)
+#include <nmmintrin.h>
+#endif
 
 #define FRAME_MAGIC    0x56574c31u /* "VWL1" */
 #define HEADER_SIZE    32u
@@ -66,10 +69,39 @@ struct frame_info {
     uint8_t type;
 };
 
-/* ---- CRC32C (Castagnoli), table-driven ------------------------------------ */
+/* ---- CRC32C (Castagnoli) --------------------------------------------------- */
 
+/* The SSE4.2 instruction where the CPU has it (checksumming every frame was
+ * 3 % of a replica's CPU with the table alone), else a table. */
 static uint32_t crc_table[256];
 static pthread_once_t crc_once = PTHREAD_ONCE_INIT;
+static uint32_t (*crc32c)(const uint8_t *p, size_t n);
+
+static uint32_t crc32c_table(const uint8_t *p, size_t n)
+{
+    uint32_t crc = 0xffffffffu;
+    for (size_t i = 0; i < n; i++) {
+        crc = crc_table[(crc ^ p[i]) & 0xffu] ^ (crc >> 8);
+    }
+    return ~crc;
+}
+
+#if defined(__x86_64__)
+__attribute__((target("sse4.2"))) static uint32_t crc32c_sse42(const uint8_t *p, size_t n)
+{
+    uint64_t crc = 0xffffffffu;
+    for (; n >= 8; p += 8, n -= 8) {
+        uint64_t v;
+        memcpy(&v, p, 8);
+        crc = _mm_crc32_u64(crc, v);
+    }
+    uint32_t c = (uint32_t)crc;
+    for (; n > 0; p++, n--) {
+        c = _mm_crc32_u8(c, *p);
+    }
+    return ~c;
+}
+#endif
 
 static void crc_init(void)
 {
@@ -80,15 +112,17 @@ static void crc_init(void)
         }
         crc_table[i] = c;
     }
-}
-
-static uint32_t crc32c(const uint8_t *p, size_t n)
-{
-    uint32_t crc = 0xffffffffu;
-    for (size_t i = 0; i < n; i++) {
-        crc = crc_table[(crc ^ p[i]) & 0xffu] ^ (crc >> 8);
+    crc32c = crc32c_table;
+#if defined(__x86_64__)
+    __builtin_cpu_init();
+    if (__builtin_cpu_supports("sse4.2")) {
+        crc32c = crc32c_sse42;
     }
-    return ~crc;
+#endif
+    /* The check value of CRC-32C (RFC 3720 B.4), through whichever we use. */
+    static const uint8_t check[] = "123456789";
+    VOID_ASSERT(crc32c_table(check, 9) == 0xe3069283u);
+    VOID_ASSERT(crc32c(check, 9) == 0xe3069283u);
 }
 
 static int errno_code(int e)
