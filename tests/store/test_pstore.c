@@ -311,10 +311,14 @@ static void test_pstore_refuses_corruption_before_the_end(void **state)
     }
 }
 
+/* Files in path whose name starts with prefix (or ends with it, for a prefix
+ * starting with a dot); -1 when path does not exist. */
 static int count_files(const char *path, const char *prefix)
 {
     DIR *d = opendir(path);
-    assert_non_null(d);
+    if (d == NULL) {
+        return -1;
+    }
     int n = 0;
     for (struct dirent *e = readdir(d); e != NULL; e = readdir(d)) {
         size_t len = strlen(e->d_name);
@@ -442,9 +446,11 @@ static void test_pstore_survives_sigkill_at_random_moments(void **state)
     uint64_t done = 0, in_compaction = 0;
     for (int k = 0; k < iters; k++) {
         uint64_t acked = kill_writer(sub, &cfg, done + 1, void_prng_below(&p, 40000));
-        /* Not one segment and the spare: the kill cut a compaction. */
-        in_compaction += count_files(sub, "wal-") != 2 || count_files(sub, ".tmp") != 0 ||
-                         count_files(sub, "wal-spare") != 1;
+        /* Not one segment and the spare: the kill cut a compaction (or the
+         * very first open, when no directory exists yet). */
+        int files = count_files(sub, "wal-");
+        in_compaction += files >= 0 && (files != 2 || count_files(sub, ".tmp") != 0 ||
+                                        count_files(sub, "wal-spare") != 1);
         if (store_matches(sub, &cfg, acked)) {
             done = acked;
         } else if (store_matches(sub, &cfg, acked + 1)) {
