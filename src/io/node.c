@@ -5,10 +5,11 @@
  *
  * Every input goes through the same path: take physical time, step the core
  * into the filling effects buffer; once per loop iteration the buffer goes to
- * the disk (pipeline_start): its PERSIST records in one synced append to
- * the record log on a worker thread, then its other effects in order, while new steps
- * fill the other buffer. A failed commit stops the node, because performing
- * the effects after it could contradict what a restarted node recovers.
+ * the disk (pipeline_start): its PERSIST records in one synced append to the
+ * record log on a worker thread, then its other effects in order (those
+ * before its first record at once), while new steps fill the other buffer.
+ * A failed commit stops the node, because performing the effects after it
+ * could contradict what a restarted node recovers.
  *
  * The HTTP server runs on its own thread and never touches the core: it reads
  * the snapshot under a mutex. Fault-injection knobs go straight to the
@@ -233,8 +234,8 @@ static void perform_rest(struct void_node *node, struct effect_buf *b)
 static void pipeline_start(struct void_node *node);
 static void publish(struct void_node *node);
 
-/* Worker thread: the synced append to the record log. Only one runs at a time, and
- * the loop thread does not touch the store meanwhile. */
+/* Worker thread: the synced append to the record log. Only one runs at a
+ * time, and the loop thread does not touch the store meanwhile. */
 static void commit_work(uv_work_t *work)
 {
     struct void_node *node = work->data;
@@ -263,14 +264,15 @@ static void commit_done(uv_work_t *work, int status)
     }
 }
 
-/* Hands the filling buffer to the disk: its PERSIST records go to the record log in one
- * synchronous commit on a worker thread (group commit: one fsync for every
- * frame that arrived meanwhile). The effects that come before the buffer's
- * first record are performed at once: they rely only on records of earlier
- * buffers, which are durable because the previous commit has completed (a
- * primary's or backup's reply to an executed batch does not wait for the next
- * batch's records). The other effects are performed, in order, when the
- * commit is done; steps go on into the other buffer meanwhile.
+/* Hands the filling buffer to the disk: its PERSIST records go to the record
+ * log in one synced append on a worker thread (group commit: one fdatasync
+ * for every frame that arrived meanwhile). The effects that come before the
+ * buffer's first record are performed at once: they rely only on records of
+ * earlier buffers, which are durable because the previous commit has
+ * completed (a reply to an executed batch does not wait for the next batch's
+ * records, nor a primary's pre-prepare for its own record). The other
+ * effects are performed, in order, when the commit is done; steps go on into
+ * the other buffer meanwhile.
  * Hoisting the records ahead of the buffer's sends is safe: a record becoming
  * durable early is what a faster disk would do, and a message held back is
  * indistinguishable from a slow network. The persistence rule -- no effect
