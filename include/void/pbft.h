@@ -1,7 +1,7 @@
 /*
  * PBFT replica core (Castro & Liskov, OSDI'99 / TOCS'02): a pure,
  * deterministic state machine. It never reads a clock, the network or the
- * disk. Drivers (voidd over libuv + LMDB, voidsim over simulated links) feed
+ * disk. Drivers (voidd over libuv + a record log, voidsim over simulated links) feed
  * it inputs through the step functions and execute the effects it returns.
  *
  * Inputs:  void_pbft_step_receive (a frame from the network, exact bytes),
@@ -18,7 +18,10 @@
  * PERSIST effect must be durable (fsync'd) before any effect that follows it
  * is performed. The core emits the record that makes a promise (a prepare or
  * commit for a digest, a view change) before the message that makes it, so
- * that a replica that crashes and recovers never contradicts itself.
+ * that a replica that crashes and recovers never contradicts itself. One
+ * exception, by design: the primary sends a PRE-PREPARE before its record;
+ * a primary that recovers hands its view off instead of proposing again in
+ * it, so a forgotten pre-prepare cannot be contradicted (docs/pbft.md).
  * Everything not persisted may be lost in a crash; the core recovers it from
  * its peers (state transfer).
  *
@@ -343,14 +346,18 @@ int void_pbft_init(struct void_pbft *r, const struct void_pbft_config *config);
 /* Frees what init allocated. Safe on a zeroed or failed struct. */
 void void_pbft_fini(struct void_pbft *r);
 
-/* Arms the periodic timers of a fresh replica. Returns 0 or VOID_EFULL (out
- * too small; effects were dropped). */
+/* Starts a fresh replica: persists its VIEW record (view 0), so that once it
+ * has sent anything a restart goes through void_pbft_recover, and arms the
+ * periodic timers. Returns 0 or VOID_EFULL (out too small; effects were
+ * dropped). */
 int void_pbft_start(struct void_pbft *r, uint64_t now_ns, struct void_pbft_out *out);
 
 /* Restores a replica after a restart from the records it persisted (borrowed
  * for the call; any order), then arms timers and asks its peers for the state
  * it lost. Unknown or malformed records are skipped and counted in
- * rx_malformed. Must be called instead of void_pbft_start on a fresh r.
+ * rx_malformed. A replica that recovers as the primary of its (installed)
+ * view hands that view off: it starts a view change to the next one instead
+ * of proposing again. Must be called instead of void_pbft_start on a fresh r.
  * Returns 0, VOID_ECORRUPT (the checkpoint record's snapshot does not match
  * its digest) or VOID_EFULL (out too small). */
 int void_pbft_recover(struct void_pbft *r,

@@ -1,13 +1,23 @@
 /*
  * Durable store of a replica's persisted records (the PERSIST effects of the
  * PBFT core: view, log entries, stable checkpoint with its state snapshot) in
- * LMDB under the node's data directory.
+ * an append-only record log under the node's data directory.
  *
  * A record is named by (kind, key) and a write replaces the previous record of
- * the same name. void_pstore_write applies a group of operations in one LMDB
- * transaction whose commit is synchronous (the environment is opened without
- * MDB_NOSYNC / MDB_NOMETASYNC), so when it returns 0 the records are on disk:
- * the driver calls it before it performs the effects that follow them.
+ * the same name. void_pstore_write appends a group of operations as one framed,
+ * checksummed entry to the current segment file and makes it durable with one
+ * fdatasync, so when it returns 0 the records are on disk: the driver calls it
+ * before it performs the effects that follow them. A group is all or nothing
+ * after a crash. Segments are preallocated (zero-filled or recycled), so that
+ * fdatasync writes data only, no file-size metadata.
+ *
+ * The store also keeps the live records in memory. When a segment is full it
+ * is compacted: a fresh segment starting with every live record is written and
+ * synced, then the old one is retired (kept as the spare for the next
+ * compaction). Opening replays the newest segment whose first entry is intact,
+ * drops a torn last entry (a write cut short by a crash; counted in
+ * count_torn), refuses corruption before the end (VOID_ECORRUPT), and compacts
+ * once. The on-disk format is described in docs/operations.md.
  */
 #ifndef VOID_PSTORE_H
 #define VOID_PSTORE_H
@@ -15,7 +25,8 @@
 #include <stddef.h>
 #include <stdint.h>
 
-#define VOID_PSTORE_MAP_SIZE_DEF (1ull << 30) /* 1 GiB of address space, not disk */
+#define VOID_PSTORE_SEGMENT_SIZE_DEF (16u << 20) /* bytes per segment file */
+#define VOID_PSTORE_SEGMENT_SIZE_MIN 4096u
 
 enum void_pstore_op_kind {
     VOID_PSTORE_PUT = 1,        /* store data under (kind, key), replacing */
@@ -38,31 +49,60 @@ struct void_pstore_rec {
     size_t len;
 };
 
+struct void_pstore_config {
+    size_t segment_size; /* 0: VOID_PSTORE_SEGMENT_SIZE_DEF; else at least _MIN */
+};
+
+struct void__pstore_slot; /* a live record in memory (pstore.c) */
+
 struct void_pstore {
-    void *env; /* MDB_env * */
-    unsigned dbi;
     int open;
+    int failed; /* a write failed: memory may be ahead of the disk */
+    int dir_fd;
+    int fd; /* the current segment */
+    char *dir;
+    uint64_t segment_size;
+    uint64_t segment;                /* number of the current segment */
+    uint64_t frame_seq;              /* sequence number of the next frame in it */
+    uint64_t offset;                 /* where the next frame goes */
+    uint64_t file_size;              /* of the current segment */
+    struct void__pstore_slot *slots; /* sorted by (kind, key) */
+    size_t count_slots, cap_slots;
+    uint8_t *buf; /* frame being encoded */
+    size_t buf_cap;
     uint64_t count_commits; /* synchronous commits, for metrics */
-    uint64_t count_bytes;
-    uint64_t count_ns; /* wall time spent in void_pstore_write, for metrics */
+    uint64_t count_bytes;   /* frame bytes written, compactions included */
+    uint64_t count_ns;      /* wall time spent in void_pstore_write */
+    uint64_t count_compactions;
+    uint64_t count_torn; /* torn last entries dropped when opening */
 };
 
 /* Opens (creating if needed) the store in directory dir, which is created
- * with mode 0700 if missing. On failure errbuf (may be NULL) says why.
- * Errors: VOID_EIO (cannot create or open; errbuf has the cause), VOID_EBUSY
- * (another process holds it). void_pstore_close is safe after a failure. */
-int void_pstore_open(struct void_pstore *s, const char *dir, char *errbuf, size_t errcap);
+ * with mode 0700 if missing; config may be NULL for the defaults. dir is
+ * copied. On failure errbuf (may be NULL) says why. Errors: VOID_EIO (cannot
+ * create, read or write; or dir holds the LMDB store of an older version),
+ * VOID_ECORRUPT (an entry before the end of the log, or every segment's first
+ * entry, fails its checksum), VOID_ENOSPC, VOID_ENOMEM, VOID_EINVAL (bad
+ * config). void_pstore_close is safe after a failure. Only one process may
+ * open a directory at a time; the caller ensures it. */
+int void_pstore_open(struct void_pstore *s,
+                     const char *dir,
+                     const struct void_pstore_config *config,
+                     char *errbuf,
+                     size_t errcap);
 
-/* Closes the environment. Cannot fail. */
+/* Closes the files and frees memory. Cannot fail. */
 void void_pstore_close(struct void_pstore *s);
 
 /* Applies ops[0..count) atomically and durably. Returns 0, VOID_EINVAL (bad
- * op), VOID_ENOSPC (map or disk full) or VOID_EIO. */
+ * op; nothing is changed), VOID_ENOSPC (disk full), VOID_ENOMEM or VOID_EIO.
+ * After any error but VOID_EINVAL the store refuses further writes with
+ * VOID_EIO: close it; opening again recovers what is on disk. */
 int void_pstore_write(struct void_pstore *s, const struct void_pstore_op *ops, size_t count);
 
 /* Reads every record, ordered by (kind, key), into a newly allocated array
  * *out of *count entries whose data lives in the same allocation: release
- * it with free(*out). Returns 0, VOID_ENOMEM or VOID_EIO. */
+ * it with free(*out). Returns 0 or VOID_ENOMEM. */
 int void_pstore_read_all(struct void_pstore *s, struct void_pstore_rec **out, size_t *count);
 
 #endif

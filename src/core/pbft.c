@@ -432,6 +432,10 @@ int void_pbft_start(struct void_pbft *r, uint64_t now_ns, struct void_pbft_out *
     VOID_ASSERT(!r->started);
     (void)now_ns;
     r->started = 1;
+    /* A replica that has sent anything has a record, so that it restarts
+     * through void_pbft_recover (which never proposes again in the view it
+     * recovered in), not as a fresh primary of view 0. */
+    void__pbft_persist_view(r, out);
     void__pbft_timer_set(r, out, VOID_PBFT_TIMER_RETRANSMIT, r->cfg.retransmit_ns);
     return out->overflow ? VOID_EFULL : 0;
 }
@@ -680,9 +684,15 @@ static void send_pre_prepare(struct void_pbft *r, uint64_t now_ns, struct void_p
         void_pbft_pre_prepare_decode(frame + VOID_CODEC_HEADER_SIZE, (size_t)len, &parsed) == 0);
     void__pbft_entry_set_batch(e, frame, frame_len, &parsed, digest);
     r->next_seq++;
-    void__pbft_persist_entry(
-        r, e, out); /* the promise (view, seq) -> digest is durable before it is sent */
+    /* Sent before its record is durable, so that the primary's disk is off
+     * the request's critical path. Safe because a primary that recovers from
+     * its records never proposes again in the view it recovered in (it hands
+     * the view off, void_pbft_recover), so it cannot contradict a pre-prepare
+     * it forgot; and it sends COMMIT only after the prepared entry, which
+     * holds this pre-prepare, is durable. docs/pbft.md, "The primary's
+     * pre-prepare". */
     void__pbft_send(r, out, VOID_PBFT_TO_ALL, VOID_MSG_PRE_PREPARE, frame, frame_len);
+    void__pbft_persist_entry(r, e, out);
 }
 
 void void__pbft_try_batch(struct void_pbft *r, uint64_t now_ns, struct void_pbft_out *out)

@@ -608,15 +608,19 @@ int void_pbft_recover(struct void_pbft *r,
     if (changing) {
         r->view_changing = 1; /* resume the view change we were in */
         void__pbft_start_view_change(r, now_ns, r->view, out);
-    } else if (r->view > 0 && void_pbft_primary(r->view, r->cfg.n) == r->cfg.self) {
-        /* We were the primary of an installed view, but the NEW-VIEW and the
-         * view changes it names are not persisted: we can no longer re-send
-         * them to a replica that missed them, so a replica still in an older
-         * view (or already changing to a later one) could never join ours.
-         * Hand the view off instead: move to v+1 as if the NEW-VIEW timer had
-         * fired. Replicas that see VIEW-CHANGEs for higher views from f+1
-         * others join the smallest of them (TOCS'02 4.5.2), so the laggards
-         * and the replicas ahead of us meet in one view. */
+    } else if (void_pbft_primary(r->view, r->cfg.n) == r->cfg.self) {
+        /* We were the primary of an installed view. Two reasons not to go on
+         * in it. (1) We send a pre-prepare before its record is durable
+         * (send_pre_prepare), so we may have forgotten pre-prepares we sent:
+         * proposing again in this view could bind a sequence number to a
+         * second batch. (2) For v > 0, the NEW-VIEW and the view changes it
+         * names are not persisted: we can no longer re-send them to a replica
+         * that missed them, so a replica still in an older view (or already
+         * changing to a later one) could never join ours. Hand the view off
+         * instead: move to v+1 as if the NEW-VIEW timer had fired. Replicas
+         * that see VIEW-CHANGEs for higher views from f+1 others join the
+         * smallest of them (TOCS'02 4.5.2), so the laggards and the replicas
+         * ahead of us meet in one view. */
         void__pbft_start_view_change(r, now_ns, r->view + 1, out);
     } else {
         void__pbft_arm_request_timer(r, out, 1);

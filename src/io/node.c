@@ -1,14 +1,15 @@
 /*
  * The node driver (contract in include/void/node.h): wires the PBFT replica
- * core to the transport, the LMDB record store, libuv timers and the HTTP
+ * core to the transport, the record log (pstore), libuv timers and the HTTP
  * status server.
  *
  * Every input goes through the same path: take physical time, step the core
  * into the filling effects buffer; once per loop iteration the buffer goes to
- * the disk (pipeline_start): its PERSIST records in one synchronous LMDB
- * commit on a worker thread, then its other effects in order, while new steps
- * fill the other buffer. A failed commit stops the node, because performing
- * the effects after it could contradict what a restarted node recovers.
+ * the disk (pipeline_start): its PERSIST records in one synced append to the
+ * record log on a worker thread, then its other effects in order (those
+ * before its first record at once), while new steps fill the other buffer.
+ * A failed commit stops the node, because performing the effects after it
+ * could contradict what a restarted node recovers.
  *
  * The HTTP server runs on its own thread and never touches the core: it reads
  * the snapshot under a mutex. Fault-injection knobs go straight to the
@@ -50,6 +51,7 @@ struct node_status {
     uint64_t persist_commits;
     uint64_t persist_bytes;
     uint64_t persist_ns;
+    uint64_t persist_compactions;
     uint64_t out_full;
     uint64_t drop_busy;
     uint64_t cas_stored, cas_served, cas_fetched, cas_rejected, cas_duplicate;
@@ -62,13 +64,14 @@ struct node_status {
 };
 
 /* Effects of one or more steps and the records among them, ready for one
- * LMDB commit. */
+ * synced append to the record log. */
 struct effect_buf {
     struct void_pbft_out out;
     struct void_pbft_effect *effects;
     uint8_t *arena;
     struct void_pstore_op *persist; /* one per effect at most */
     size_t persist_count;
+    uint32_t performed; /* effects before this index have been performed */
 };
 
 struct void_node {
@@ -190,13 +193,14 @@ static void do_event(const struct void_pbft_effect *e)
     }
 }
 
-/* Performs b's effects other than PERSIST, in order, and empties b. Called
- * once b's records are durable. */
-static void perform_rest(struct void_node *node, struct effect_buf *b)
+/* Performs b's effects other than PERSIST from b->performed up to `to`, in
+ * order. */
+static void perform_upto(struct void_node *node, struct effect_buf *b, uint32_t to)
 {
     struct void_pbft_out *out = &b->out;
-    VOID_ASSERT(out->count <= out->cap);
-    for (uint32_t i = 0; i < out->count && node->fatal == 0 && node->handles_ready; i++) {
+    VOID_ASSERT(to <= out->count && out->count <= out->cap);
+    VOID_ASSERT(b->performed <= to);
+    for (uint32_t i = b->performed; i < to && node->fatal == 0 && node->handles_ready; i++) {
         const struct void_pbft_effect *e = &out->effects[i];
         switch ((enum void_pbft_effect_kind)e->kind) {
         case VOID_PBFT_EFFECT_SEND:
@@ -213,16 +217,25 @@ static void perform_rest(struct void_node *node, struct effect_buf *b)
             break;
         }
     }
-    node->out_full += out->overflow ? 1u : 0u;
-    void_pbft_out_reset(out);
+    b->performed = to;
+}
+
+/* Performs the rest of b's effects and empties b. Called once b's records
+ * are durable. */
+static void perform_rest(struct void_node *node, struct effect_buf *b)
+{
+    perform_upto(node, b, b->out.count);
+    node->out_full += b->out.overflow ? 1u : 0u;
+    void_pbft_out_reset(&b->out);
     b->persist_count = 0;
+    b->performed = 0;
 }
 
 static void pipeline_start(struct void_node *node);
 static void publish(struct void_node *node);
 
-/* Worker thread: the synchronous LMDB commit. Only one runs at a time, and
- * the loop thread does not touch the store meanwhile. */
+/* Worker thread: the synced append to the record log. Only one runs at a
+ * time, and the loop thread does not touch the store meanwhile. */
 static void commit_work(uv_work_t *work)
 {
     struct void_node *node = work->data;
@@ -251,10 +264,15 @@ static void commit_done(uv_work_t *work, int status)
     }
 }
 
-/* Hands the filling buffer to the disk: its PERSIST records go to LMDB in one
- * synchronous commit on a worker thread (group commit: one fsync for every
- * frame that arrived meanwhile), and only when that commit is done are its
- * other effects performed, in order; steps go on into the other buffer.
+/* Hands the filling buffer to the disk: its PERSIST records go to the record
+ * log in one synced append on a worker thread (group commit: one fdatasync
+ * for every frame that arrived meanwhile). The effects that come before the
+ * buffer's first record are performed at once: they rely only on records of
+ * earlier buffers, which are durable because the previous commit has
+ * completed (a reply to an executed batch does not wait for the next batch's
+ * records, nor a primary's pre-prepare for its own record). The other
+ * effects are performed, in order, when the commit is done; steps go on into
+ * the other buffer meanwhile.
  * Hoisting the records ahead of the buffer's sends is safe: a record becoming
  * durable early is what a faster disk would do, and a message held back is
  * indistinguishable from a slow network. The persistence rule -- no effect
@@ -264,9 +282,11 @@ static void pipeline_start(struct void_node *node)
 {
     VOID_ASSERT(!node->committing);
     struct effect_buf *b = &node->bufs[node->filling];
-    VOID_ASSERT(b->persist_count == 0);
+    VOID_ASSERT(b->persist_count == 0 && b->performed == 0);
+    uint32_t first_persist = b->out.count;
     for (uint32_t i = 0; i < b->out.count; i++) {
         if (b->out.effects[i].kind == VOID_PBFT_EFFECT_PERSIST) {
+            first_persist = b->persist_count == 0 ? i : first_persist;
             b->persist[b->persist_count++] = persist_op(&b->out.effects[i]);
         }
     }
@@ -277,6 +297,9 @@ static void pipeline_start(struct void_node *node)
         publish(node);
         return;
     }
+    /* What comes before the first record relies only on earlier buffers'
+     * records, which are durable: the previous commit has completed. */
+    perform_upto(node, b, first_persist);
     node->committing = 1;
     node->work.data = node;
     if (uv_queue_work(&node->loop, &node->work, commit_work, commit_done) != 0) {
@@ -324,6 +347,7 @@ static void publish(struct void_node *node)
     s->persist_commits = node->store.count_commits;
     s->persist_bytes = node->store.count_bytes;
     s->persist_ns = node->store.count_ns;
+    s->persist_compactions = node->store.count_compactions;
     s->out_full = node->out_full;
     s->drop_busy = node->drop_busy;
     s->cas_stored = node->casserve.count_stored;
@@ -583,6 +607,7 @@ static size_t render_metrics(struct void_node *node, char *out, size_t cap)
     metric(&b, "void_persist_commits_total", NULL, s->persist_commits);
     metric(&b, "void_persist_bytes_total", NULL, s->persist_bytes);
     metric(&b, "void_persist_microseconds_total", NULL, s->persist_ns / 1000u);
+    metric(&b, "void_persist_compactions_total", NULL, s->persist_compactions);
     metric(&b, "void_signatures_total", "op=\"sign\"", p->signs);
     metric(&b, "void_signatures_total", "op=\"verify\"", p->verifies);
     metric(&b, "void_effects_overflow_total", NULL, s->out_full + p->out_overflow);
@@ -932,7 +957,11 @@ int void_node_new(struct void_node **out,
     }
     if (rc == 0 && (rc = setup_replica(node, errbuf, errcap)) == 0) {
         void_log_setup(config->log_level, config->self_id, &node->replica->hlc);
-        rc = void_pstore_open(&node->store, config->data_dir, errbuf, errcap);
+        rc = void_pstore_open(&node->store, config->data_dir, NULL, errbuf, errcap);
+        if (rc == 0 && node->store.count_torn > 0) {
+            void_log(VOID_LOG_WARN,
+                     "record log: dropped a torn last entry (a write cut by a crash)");
+        }
     }
     /* I/O first, so that a port in use fails before anything is recovered. */
     if (rc == 0) {

@@ -16,6 +16,7 @@
 #include <cmocka.h>
 /* clang-format on */
 
+#include "void/bytes.h"
 #include "void/codec.h"
 #include "void/error.h"
 #include "void/pbft.h"
@@ -879,9 +880,11 @@ static void test_pbft_replica_that_missed_checkpoints_adopts_their_proof(void **
  * view 1; then replica 2 crashes for good and replica 1, the primary of
  * view 1, crashes and recovers from its records (the VIEW record, but not
  * the NEW-VIEW nor the view changes it names). Replica 0 recovers too, in
- * view 0. Action: puts. Expected: replica 1 cannot re-send NEW-VIEW 1 to
- * replica 0, so it hands its view off on recovery (voidsim seed 366); the
- * three live replicas meet in one later view and complete the puts. */
+ * view 0, whose primary it is: it hands that view off as well (it may have
+ * forgotten pre-prepares it sent). Action: puts. Expected: replica 1 cannot
+ * re-send NEW-VIEW 1 to replica 0, so it hands its view off on recovery
+ * (voidsim seed 366); the three live replicas meet in one later view and
+ * complete the puts. */
 static void test_pbft_recovered_primary_hands_off_its_view(void **state)
 {
     (void)state;
@@ -898,12 +901,100 @@ static void test_pbft_recovered_primary_hands_off_its_view(void **state)
     replica_start(t, 1, 1);
     t->crashed[0] = 0;
     replica_start(t, 0, 1);
-    assert_int_equal(void_pbft_view(t->rep[0]), 0);
+    assert_int_equal(void_pbft_view(t->rep[0]), 1);
+    assert_true(void_pbft_view_changing(t->rep[0]));
     put_many(t, 0, 2, 2, 20000 * MS);
     assert_true(net_run(t, 5000 * MS, clients_idle));
     assert_true(void_pbft_view(t->rep[1]) >= 2);
     assert_int_equal(void_pbft_view(t->rep[0]), void_pbft_view(t->rep[1]));
     assert_int_equal(void_pbft_view(t->rep[3]), void_pbft_view(t->rep[1]));
+    net_free(t);
+}
+
+/* Set when replica 0 is seen sending a PRE-PREPARE of view 0 (the check of
+ * the next test, run at every step through its condition). */
+static int pp_view0_from_0;
+
+static int idle_and_watch_pp(struct net *t)
+{
+    for (size_t k = t->qhead; k < t->qhead + t->qlen; k++) {
+        const struct msg *m = &t->q[k];
+        if (m->from == 0 && m->len > VOID_CODEC_HEADER_SIZE + 8 &&
+            m->bytes[5] == VOID_MSG_PRE_PREPARE &&
+            void_bytes_get_be64(m->bytes + VOID_CODEC_HEADER_SIZE) == 0) {
+            pp_view0_from_0 = 1;
+        }
+    }
+    return clients_idle(t);
+}
+
+/* Setup: n=4, one put committed in view 0. Action: the primary (replica 0)
+ * steps the client's next request; the PRE-PREPARE reaches the backups, then
+ * the primary crashes before its ENTRY record was synced (the record is
+ * dropped) and recovers; more puts follow. Expected: in the primary's
+ * effects the PRE-PREPARE send comes before its ENTRY record (the primary's
+ * disk is off the critical path); the recovered primary leaves view 0 at
+ * once (moving to view 1) and never sends a PRE-PREPARE of view 0 again, so
+ * it cannot bind seq 2 to a second batch; every put completes and the
+ * replicas agree. */
+static void test_pbft_primary_forgets_unsynced_pre_prepare_and_hands_off(void **state)
+{
+    (void)state;
+    struct net *t = net_new(4, 1, 16, 32, 1);
+    put_many(t, 0, 0, 1, 100 * MS);
+    submit_put(t, 0, "forgotten", "maybe");
+    size_t k = t->qhead;
+    while (k < t->qhead + t->qlen && t->q[k].to != 0) {
+        k++;
+    }
+    assert_true(k < t->qhead + t->qlen);
+    assert_int_equal(void_pbft_step_receive(t->rep[0], t->now, t->q[k].bytes, t->q[k].len, &t->out),
+                     0);
+    int sent_at = -1, persisted_at = -1;
+    for (uint32_t i = 0; i < t->out.count; i++) {
+        const struct void_pbft_effect *e = &t->out.effects[i];
+        if (e->kind == VOID_PBFT_EFFECT_SEND && e->u.send.frame[5] == VOID_MSG_PRE_PREPARE) {
+            sent_at = (int)i;
+        }
+        if (e->kind == VOID_PBFT_EFFECT_PERSIST &&
+            e->u.persist.record_kind == VOID_PBFT_RECORD_ENTRY && e->u.persist.key == 2) {
+            persisted_at = (int)i;
+        }
+    }
+    assert_true(sent_at >= 0 && persisted_at > sent_at);
+    apply_effects(t, 0);
+    for (size_t i = 0; i < t->nrecords[0]; i++) {
+        struct record *r = &t->records[0][i];
+        if (r->kind == VOID_PBFT_RECORD_ENTRY && r->key == 2) {
+            free(r->data);
+            *r = t->records[0][--t->nrecords[0]]; /* the sync never completed */
+            break;
+        }
+    }
+    /* The PRE-PREPARE reaches the backups, then the primary is gone. */
+    for (size_t i = t->qhead; i < t->qhead + t->qlen; i++) {
+        if (t->q[i].from == 0 && t->q[i].bytes[5] == VOID_MSG_PRE_PREPARE) {
+            assert_int_equal(void_pbft_step_receive(
+                                 t->rep[t->q[i].to], t->now, t->q[i].bytes, t->q[i].len, &t->out),
+                             0);
+            apply_effects(t, t->q[i].to);
+        }
+    }
+    replica_crash(t, 0);
+    t->crashed[0] = 0;
+    pp_view0_from_0 = 0;
+    replica_start(t, 0, 1);
+    assert_int_equal(void_pbft_view(t->rep[0]), 1);
+    assert_true(void_pbft_view_changing(t->rep[0]));
+    assert_true(net_run(t, 5000 * MS, idle_and_watch_pp));
+    for (int i = 2; i < 6; i++) {
+        char key[16];
+        snprintf(key, sizeof(key), "after-%d", i);
+        submit_put(t, 0, key, "v");
+        assert_true(net_run(t, 5000 * MS, idle_and_watch_pp));
+    }
+    assert_false(pp_view0_from_0);
+    assert_agree(t, void_pbft_last_executed(t->rep[1]));
     net_free(t);
 }
 
@@ -1266,6 +1357,7 @@ int main(void)
         cmocka_unit_test(test_pbft_recovered_primary_hands_off_its_view),
         cmocka_unit_test(test_pbft_recovered_replica_serves_its_own_commit),
         cmocka_unit_test(test_pbft_replica_that_missed_checkpoints_adopts_their_proof),
+        cmocka_unit_test(test_pbft_primary_forgets_unsynced_pre_prepare_and_hands_off),
         cmocka_unit_test(test_pbft_survives_random_faults),
         cmocka_unit_test(test_pbft_rejects_bad_messages_with_counters),
         cmocka_unit_test(test_pbft_rejects_view_change_without_proof),
