@@ -1,5 +1,5 @@
 # Every node is killed with SIGKILL and restarted: the state is intact
-# (recovered from LMDB) and the cluster commits again.
+# (recovered from the record log) and the cluster commits again.
 source "$(dirname "$0")/lib.sh"
 cluster_init restart 17540
 
