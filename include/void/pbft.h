@@ -102,6 +102,7 @@ struct void_pbft_stats {
     uint64_t rx_bad_certificate; /* view-change / new-view / state proof does not check out */
     uint64_t rx_duplicate;       /* already have it (not an attack: retransmission) */
     uint64_t rx_stale;           /* obsolete (old checkpoint, executed request...) */
+    uint64_t rx_surplus;         /* a vote beyond the quorum we have, dropped unverified */
     uint64_t rx_pending_full;    /* request dropped: queue full */
     uint64_t batches_committed;
     uint64_t requests_executed;

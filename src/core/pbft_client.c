@@ -182,6 +182,14 @@ int void_pbft_client_step_receive(struct void_pbft_client *c,
         c->stats.rx_unknown_sender++;
         return 0;
     }
+    /* A reply to no request of ours in flight (most often the third and
+     * fourth reply after f + 1 matching ones completed it) is dropped before
+     * its signature is checked: nothing is learned from it, and verifying it
+     * would double the client's signature work. */
+    if (!c->busy || m.client != c->cfg.id || m.reqno != c->reqno) {
+        c->stats.rx_stale++;
+        return 0;
+    }
     if (c->cfg.verify_signatures && void_keyring_verify(c->cfg.keyring,
                                                         fr.sender,
                                                         VOID_SIGN_DOMAIN_FRAME,
@@ -197,10 +205,6 @@ int void_pbft_client_step_receive(struct void_pbft_client *c,
         return 0;
     }
     emit_event(c, out, VOID_PBFT_EVENT_RECEIVE, VOID_MSG_REPLY, ts, fr.sender, m.ev);
-    if (!c->busy || m.client != c->cfg.id || m.reqno != c->reqno) {
-        c->stats.rx_stale++;
-        return 0;
-    }
     uint32_t i = fr.sender;
     c->reply_mask |= VOID__BIT(i);
     c->reply_view[i] = m.view;

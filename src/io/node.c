@@ -585,6 +585,7 @@ static size_t render_metrics(struct void_node *node, char *out, size_t cap)
         {"bad_certificate", p->rx_bad_certificate},
         {"duplicate", p->rx_duplicate},
         {"stale", p->rx_stale},
+        {"surplus", p->rx_surplus},
         {"pending_full", p->rx_pending_full},
         {"transport_bad_frame", t->drop_bad_frame},
         {"transport_wrong_sender", t->drop_wrong_sender},

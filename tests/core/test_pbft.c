@@ -1197,6 +1197,68 @@ static void expect_rejected(struct net *t, const uint8_t *buf, size_t len, size_
 
 #define STAT(name) offsetof(struct void_pbft_stats, name)
 
+/* Setup: n=4, one client, signatures on. Action: one put runs to completion
+ * and the net settles. Expected: each replica checked the fewest signatures
+ * the protocol allows, 5: at the primary the request once, 2f = 2 prepares
+ * and 2 commits besides its own; at a backup the pre-prepare, the request
+ * inside it, 1 prepare besides its own and 2 commits. The votes beyond a
+ * quorum were dropped unverified (surplus or stale). */
+static void test_pbft_checks_only_the_signatures_a_quorum_needs(void **state)
+{
+    (void)state;
+    struct net *t = net_new(4, 1, 4, 8, 1);
+    struct void_pbft_stats before[4];
+    for (uint32_t i = 0; i < 4; i++) {
+        before[i] = *void_pbft_stats(t->rep[i]);
+    }
+    put_many(t, 0, 0, 1, 100 * MS);
+    net_run(t, 10 * MS, all_live_at_max);
+    uint64_t dropped = 0;
+    for (uint32_t i = 0; i < 4; i++) {
+        const struct void_pbft_stats *s = void_pbft_stats(t->rep[i]);
+        assert_int_equal(s->verifies - before[i].verifies, 5);
+        assert_int_equal(s->rx_bad_sig, 0);
+        dropped += s->rx_surplus + s->rx_stale;
+    }
+    /* Per phase a replica hears n - 1 = 3 votes and needs 2 besides its own
+     * (1 prepare at a backup): one commit each and the extra prepares went
+     * unchecked. */
+    assert_true(dropped >= 8);
+    assert_int_equal(t->cli[0].stats.rx_bad_sig, 0);
+    net_free(t);
+}
+
+/* Setup: n=4 after one put executed at seq 1 everywhere; replica 1 is the
+ * target. Action: a commit and a prepare for seq 1 with broken signatures,
+ * then a prepare for seq 2 with a broken signature. Expected: the first two
+ * are dropped as stale without a signature check (the verify counter does
+ * not move: a vote that could change nothing costs nothing); the third may
+ * matter, so it is checked and rejected as a bad signature. None of them
+ * sends or persists anything. */
+static void test_pbft_drops_needless_votes_unverified(void **state)
+{
+    (void)state;
+    struct net *t = net_new(4, 1, 4, 8, 1);
+    put_many(t, 0, 0, 1, 100 * MS);
+    net_run(t, 10 * MS, all_live_at_max);
+    const struct void_pbft_stats *s = void_pbft_stats(t->rep[1]);
+    uint64_t verifies = s->verifies;
+    uint8_t buf[512];
+    size_t len = vote_frame(t, 2, VOID_MSG_COMMIT, 0, 1, buf);
+    buf[len - 1] ^= 1;
+    expect_rejected(t, buf, len, STAT(rx_stale));
+    len = vote_frame(t, 3, VOID_MSG_PREPARE, 0, 1, buf);
+    buf[len - 1] ^= 1;
+    expect_rejected(t, buf, len, STAT(rx_stale));
+    assert_int_equal(s->verifies, verifies);
+    /* A vote that might matter is still checked: seq 2, not yet seen. */
+    len = vote_frame(t, 2, VOID_MSG_PREPARE, 0, 2, buf);
+    buf[len - 1] ^= 1;
+    expect_rejected(t, buf, len, STAT(rx_bad_sig));
+    assert_int_equal(s->verifies, verifies + 1);
+    net_free(t);
+}
+
 /* Setup: n=4 after one put; replica 1 is the target. Action: one bad message
  * of each kind. Expected: each is dropped with its own counter and causes no
  * send or persist. */
@@ -1360,6 +1422,8 @@ int main(void)
         cmocka_unit_test(test_pbft_primary_forgets_unsynced_pre_prepare_and_hands_off),
         cmocka_unit_test(test_pbft_survives_random_faults),
         cmocka_unit_test(test_pbft_rejects_bad_messages_with_counters),
+        cmocka_unit_test(test_pbft_checks_only_the_signatures_a_quorum_needs),
+        cmocka_unit_test(test_pbft_drops_needless_votes_unverified),
         cmocka_unit_test(test_pbft_rejects_view_change_without_proof),
         cmocka_unit_test(test_pbft_runs_are_deterministic),
     };

@@ -154,6 +154,36 @@ static void test_client_rejects_bad_replies(void **state)
     assert_true(c.busy);
 }
 
+/* Setup: one request completed by matching replies from replicas 1 and 2.
+ * Action: replica 3's late reply to it, with a forged signature, and one for
+ * an older request number. Expected: both are counted stale and neither is
+ * counted as a bad signature: a reply to nothing in flight is dropped before
+ * its signature is checked, so the client verifies f + 1 replies per request
+ * and not n. */
+static void test_client_drops_late_replies_unverified(void **state)
+{
+    (void)state;
+    struct void_pbft_client c;
+    struct void_pbft_out out;
+    client_setup(&c, &out);
+    const uint8_t op[] = {2, 0, 1, 'k'};
+    assert_int_equal(void_pbft_client_submit(&c, 10, op, sizeof(op), &out), 0);
+    uint8_t buf[512];
+    size_t len = reply(1, 1, 0, 1, "A", buf);
+    assert_int_equal(deliver(&c, &out, buf, len), 0);
+    len = reply(2, 2, 0, 1, "A", buf);
+    assert_int_equal(deliver(&c, &out, buf, len), 1);
+    len = reply(3, 2, 0, 1, "A", buf); /* replica 2's key posing as 3 */
+    assert_int_equal(deliver(&c, &out, buf, len), 0);
+    len = reply(3, 3, 0, 0, "A", buf);
+    assert_int_equal(deliver(&c, &out, buf, len), 0);
+    assert_int_equal(c.stats.rx_stale, 2);
+    assert_int_equal(c.stats.rx_bad_sig, 0);
+    const uint8_t *res;
+    assert_int_equal(void_pbft_client_result(&c, &res), 1);
+    assert_memory_equal(res, "A", 1);
+}
+
 /* Setup: one request outstanding, timeout 1000 ns. Action: the retry timer
  * fires twice. Expected: each time the request is broadcast to all replicas
  * with the same request number, and the next timeout doubles. */
@@ -329,6 +359,7 @@ int main(void)
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_client_accepts_f_plus_one_matching_replies),
         cmocka_unit_test(test_client_rejects_bad_replies),
+        cmocka_unit_test(test_client_drops_late_replies_unverified),
         cmocka_unit_test(test_client_broadcasts_on_timeout_with_backoff),
         cmocka_unit_test(test_client_broadcasts_first_request_until_view_known),
         cmocka_unit_test(test_pbft_msg_round_trips_and_rejects_truncation),
