@@ -103,6 +103,7 @@ struct void_pbft_stats {
     uint64_t rx_duplicate;       /* already have it (not an attack: retransmission) */
     uint64_t rx_stale;           /* obsolete (old checkpoint, executed request...) */
     uint64_t rx_surplus;         /* a vote beyond the quorum we have, dropped unverified */
+    uint64_t prepares_withheld;  /* after a restart, in the view we may have voted in */
     uint64_t rx_pending_full;    /* request dropped: queue full */
     uint64_t batches_committed;
     uint64_t requests_executed;
@@ -298,6 +299,7 @@ struct void_pbft {
     struct void_pbft_stats stats;
     void_view view;
     int view_changing;    /* 1 between sending VIEW-CHANGE and installing NEW-VIEW */
+    void_view prepare_view_min; /* no new PREPARE in a lower view (set by recovery) */
     uint32_t vc_attempts; /* consecutive failed views, for the backoff */
     int vc_timer_armed;   /* 2f+1 view changes for our view are in: NEW-VIEW is due */
     void_seq low;         /* stable checkpoint = low watermark */

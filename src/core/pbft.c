@@ -740,6 +740,14 @@ void void__pbft_send_prepare(struct void_pbft *r,
                              struct void__pbft_entry *e,
                              struct void_pbft_out *out)
 {
+    if (e->view < r->prepare_view_min) {
+        /* We restarted in this view and may have sent a prepare we no longer
+         * know of (it goes out before its record is durable, below): a new
+         * one could contradict it. We still count the others' prepares. */
+        r->stats.prepares_withheld++;
+        void__pbft_persist_entry(r, e, out);
+        return;
+    }
     struct void_pbft_vote v = {.view = e->view, .seq = e->seq};
     memcpy(v.digest, e->digest, VOID_PBFT_DIGEST_SIZE);
     int len = void_pbft_vote_encode(&v, r->scratch, r->scratch_cap);
@@ -757,8 +765,14 @@ void void__pbft_send_prepare(struct void_pbft *r,
     memcpy(e->prepare_digest[self], e->digest, VOID_PBFT_DIGEST_SIZE);
     memcpy(e->prepare_frame[self], frame, frame_len);
     e->prepare_len[self] = (uint16_t)frame_len;
-    void__pbft_persist_entry(r, e, out);
+    /* Sent before its record is durable, so that a backup's disk is off the
+     * request's critical path (only the prepared certificate must be durable
+     * before COMMIT, check_prepared). Safe because a replica that recovers
+     * in view v sends no new prepare in v (prepare_view_min, set by
+     * void_pbft_recover), so it can never vote for two digests at one
+     * (view, seq). docs/pbft.md, "Votes before their records". */
     void__pbft_send(r, out, VOID_PBFT_TO_ALL, VOID_MSG_PREPARE, frame, frame_len);
+    void__pbft_persist_entry(r, e, out);
 }
 
 static void check_prepared(struct void_pbft *r,

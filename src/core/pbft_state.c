@@ -603,6 +603,12 @@ int void_pbft_recover(struct void_pbft *r,
         }
     }
     r->started = 1;
+    /* Prepares leave before their records are durable (send_prepare): in
+     * the installed view we recovered in we may have sent some we forgot, so
+     * we send none there. A view we were still changing to saw none of ours
+     * (installing it persists the view first, and that record orders before
+     * every vote of the view). */
+    r->prepare_view_min = changing ? r->view : r->view + 1;
     restore_own_commits(r, now_ns, out);
     void__pbft_timer_set(r, out, VOID_PBFT_TIMER_RETRANSMIT, r->cfg.retransmit_ns);
     if (changing) {

@@ -1197,6 +1197,85 @@ static void expect_rejected(struct net *t, const uint8_t *buf, size_t len, size_
 
 #define STAT(name) offsetof(struct void_pbft_stats, name)
 
+/* A PRE-PREPARE of view 0 for seq with one signed request of the client,
+ * as a Byzantine primary (replica 0) could make several of. */
+static size_t equivocating_pre_prepare(struct net *t, uint64_t seq, const char *key, uint8_t *buf)
+{
+    uint8_t op[64], rec[256], body[512];
+    size_t klen = strlen(key);
+    op[0] = VOID_SM_OP_GET;
+    op[1] = 0;
+    op[2] = (uint8_t)klen;
+    memcpy(op + 3, key, klen);
+    int rlen = void_pbft_request_encode(CLIENT_BASE, 50, op, 3 + klen, &t->ckeys[0], rec, sizeof(rec));
+    assert_true(rlen > 0);
+    struct void_pbft_pre_prepare pp = {.ev = 1,
+                                       .view = 0,
+                                       .seq = seq,
+                                       .hlc = {t->now, 0},
+                                       .count = 1,
+                                       .batch = rec,
+                                       .batch_len = (uint32_t)rlen};
+    int blen = void_pbft_pre_prepare_encode(&pp, body, sizeof(body));
+    assert_true(blen > 0);
+    return forge(t, &t->keys[0], 0, VOID_MSG_PRE_PREPARE, body, (size_t)blen, 0, buf);
+}
+
+/* Counts the PREPAREs among the pending effects; sets *send_at and
+ * *persist_at to the index of the last PREPARE send and ENTRY record. */
+static int prepares_out(struct net *t, int *send_at, int *persist_at)
+{
+    int sends = 0;
+    for (uint32_t i = 0; i < t->out.count; i++) {
+        const struct void_pbft_effect *e = &t->out.effects[i];
+        if (e->kind == VOID_PBFT_EFFECT_SEND && e->u.send.frame[5] == VOID_MSG_PREPARE) {
+            *send_at = (int)i;
+            sends++;
+        }
+        if (e->kind == VOID_PBFT_EFFECT_PERSIST &&
+            e->u.persist.record_kind == VOID_PBFT_RECORD_ENTRY) {
+            *persist_at = (int)i;
+        }
+    }
+    return sends;
+}
+
+/* Setup: n=4, one put committed in view 0; replica 0 plays a Byzantine
+ * primary that equivocates at seq 2. Action: backup 1 takes a PRE-PREPARE
+ * for batch A, then crashes before its ENTRY record was synced (its effects
+ * are never applied), recovers, and gets a PRE-PREPARE for batch B at the same
+ * (view, seq). Expected: the first time its PREPARE send comes before its
+ * ENTRY record (its disk is off the critical path); after the restart it
+ * withholds its prepare in view 0 (it may have voted for A), so it never
+ * votes for two digests at one (view, seq), while it still records B. */
+static void test_pbft_backup_forgets_unsynced_prepare_and_withholds(void **state)
+{
+    (void)state;
+    struct net *t = net_new(4, 1, 16, 32, 1);
+    put_many(t, 0, 0, 1, 100 * MS);
+    net_run(t, 10 * MS, all_live_at_max);
+    uint8_t buf[1024];
+    size_t len = equivocating_pre_prepare(t, 2, "batch-a", buf);
+    assert_int_equal(void_pbft_step_receive(t->rep[1], t->now, buf, len, &t->out), 0);
+    int send_at = -1, persist_at = -1;
+    assert_int_equal(prepares_out(t, &send_at, &persist_at), 1);
+    assert_true(send_at >= 0 && persist_at > send_at);
+    void_pbft_out_reset(&t->out); /* the crash comes before the sync */
+    replica_crash(t, 1);
+    t->crashed[1] = 0;
+    replica_start(t, 1, 1);
+    void_pbft_out_reset(&t->out);
+    assert_int_equal(void_pbft_view(t->rep[1]), 0);
+    len = equivocating_pre_prepare(t, 2, "batch-b", buf);
+    assert_int_equal(void_pbft_step_receive(t->rep[1], t->now, buf, len, &t->out), 0);
+    send_at = persist_at = -1;
+    assert_int_equal(prepares_out(t, &send_at, &persist_at), 0);
+    assert_true(persist_at >= 0);
+    assert_int_equal(void_pbft_stats(t->rep[1])->prepares_withheld, 1);
+    void_pbft_out_reset(&t->out);
+    net_free(t);
+}
+
 /* Setup: n=4, one client, signatures on. Action: one put runs to completion
  * and the net settles. Expected: each replica checked the fewest signatures
  * the protocol allows, 5: at the primary the request once, 2f = 2 prepares
@@ -1420,6 +1499,7 @@ int main(void)
         cmocka_unit_test(test_pbft_recovered_replica_serves_its_own_commit),
         cmocka_unit_test(test_pbft_replica_that_missed_checkpoints_adopts_their_proof),
         cmocka_unit_test(test_pbft_primary_forgets_unsynced_pre_prepare_and_hands_off),
+        cmocka_unit_test(test_pbft_backup_forgets_unsynced_prepare_and_withholds),
         cmocka_unit_test(test_pbft_survives_random_faults),
         cmocka_unit_test(test_pbft_rejects_bad_messages_with_counters),
         cmocka_unit_test(test_pbft_checks_only_the_signatures_a_quorum_needs),
