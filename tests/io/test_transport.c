@@ -217,6 +217,37 @@ static void test_transport_delivers_signed_frames_between_nodes(void **state)
     run_for(20);
 }
 
+/* Setup: node 1 dials node 2. Action: 1 sends a REQUEST frame that node 3
+ * (a client here) signed, as a replica relays a client's request to its
+ * primary, then a PREPARE that node 3 signed. Expected: the relayed request
+ * is delivered with its author as sender; the prepare, which only its author
+ * may send on its own link, is dropped as a wrong sender. */
+static void test_transport_passes_relayed_requests_only(void **state)
+{
+    (void)state;
+    static struct node a, b;
+    uint32_t to_b = 2, to_a = 1;
+    struct void_sign_keypair kp3;
+    keypair(&kp3, 3);
+    start(&b, 2, &to_a, 1, 1, NULL);
+    start(&a, 1, &to_b, 1, 1, NULL);
+    uint8_t buf[256];
+    size_t len = frame(&kp3, 3, VOID_MSG_REQUEST, buf, sizeof(buf));
+    assert_int_equal(void_transport_send(&a.t, 2, buf, len), 0);
+    run_until(&b.received, 1);
+    assert_int_equal(b.received, 1);
+    assert_int_equal(b.last_sender, 3);
+    assert_int_equal(b.last_type, VOID_MSG_REQUEST);
+    len = frame(&kp3, 3, VOID_MSG_PREPARE, buf, sizeof(buf));
+    assert_int_equal(void_transport_send(&a.t, 2, buf, len), 0);
+    run_until(&b.t.stats.drop_wrong_sender, 1);
+    assert_int_equal(b.t.stats.drop_wrong_sender, 1);
+    assert_int_equal(b.received, 1);
+    stop(&a);
+    stop(&b);
+    run_for(20);
+}
+
 /* Setup: a client whose key is not in the ring dials node 2. Action: it
  * sends a frame. Expected: node 2 delivers nothing and counts a bad frame
  * (its HELLO cannot be verified). */
@@ -379,6 +410,7 @@ int main(void)
 {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_transport_delivers_signed_frames_between_nodes),
+        cmocka_unit_test(test_transport_passes_relayed_requests_only),
         cmocka_unit_test(test_transport_refuses_hello_from_unknown_key),
         cmocka_unit_test(test_transport_reconnects_and_flushes_queue),
         cmocka_unit_test(test_transport_fault_injection_drops_and_heals),
