@@ -30,7 +30,10 @@
  * VOID_ECAS_HASH_MISMATCH if the bytes are not those named.
  *
  * A struct void_cas is used by one thread at a time; ingest spreads its
- * hashing and compression over worker threads internally.
+ * hashing and compression over worker threads internally. One exception, for
+ * the daemon's block writer thread: void_cas_has and void_cas_get_block may
+ * run on one thread while void_cas_put_blocks runs on another (LMDB readers
+ * do not wait for the writer; they see what committed before they began).
  */
 #ifndef VOID_CAS_H
 #define VOID_CAS_H
@@ -58,6 +61,16 @@ struct void_cas {
     unsigned threads; /* worker threads for ingest, 0 = inline */
     int zstd_level;
     struct void_cdc cdc;
+    uint64_t count_syncs; /* synced commits since init (tests count group commits) */
+};
+
+/* One block of a void_cas_put_blocks batch. */
+struct void_cas_block {
+    uint8_t kind;          /* in: VOID_CAS_BLOB, VOID_CAS_FILE or VOID_CAS_DIR */
+    const uint8_t *data;   /* in: the block bytes, borrowed for the call */
+    size_t len;            /* in */
+    struct void_hash hash; /* out: SHA-256 of data (its name) */
+    int rc;                /* out: 0 stored (or already present), or why not */
 };
 
 struct void_cas_config {
@@ -150,6 +163,15 @@ int void_cas_get_block(
  * error, VOID_ECAS_MISSING (a child is absent), VOID_ENOSPC or VOID_EIO. */
 int void_cas_put_block(
     struct void_cas *cas, uint8_t kind, const uint8_t *data, size_t len, struct void_hash *out);
+
+/* Stores count blocks, in order, in one write transaction ended by one sync
+ * (a group commit): each as void_cas_put_block would, and an object may
+ * reference blocks earlier in the same batch. A block that cannot be stored
+ * (bad kind, decoder error, a child absent) gets its error in blocks[i].rc
+ * and the others are stored all the same. Returns 0 once the transaction is
+ * durable; on VOID_ENOSPC, VOID_ENOMEM or VOID_EIO nothing of the batch is
+ * stored and every blocks[i].rc holds that code. blocks is borrowed. */
+int void_cas_put_blocks(struct void_cas *cas, struct void_cas_block *blocks, size_t count);
 
 /* Ingests the file, directory tree or symlink-free root at path (borrowed):
  * regular files become file objects, directories directory objects

@@ -17,11 +17,19 @@
  * A replica serves a FETCH from a client from its store, or else asks every
  * peer and relays the first block whose hash matches; a FETCH from a replica
  * is answered from the local store only (no fetch storms).
+ *
+ * A replica stores received blocks through its block writer (caswriter.h),
+ * off the event-loop thread, and sends STORED only from the writer's done
+ * callback, after the block's group commit is synced. A block still queued
+ * is not yet served (FETCH sees what has committed); since a client waits
+ * for STORED before it commits a name, every block that a committed name
+ * reaches is readable on the replicas that acknowledged it.
  */
 #ifndef VOID_CASNET_H
 #define VOID_CASNET_H
 
 #include "void/cas.h"
+#include "void/caswriter.h"
 #include "void/hash.h"
 #include "void/transport.h"
 
@@ -86,7 +94,8 @@ struct void_casserve_pending {
 };
 
 struct void_casserve {
-    struct void_cas *cas;             /* borrowed */
+    struct void_cas *cas;             /* borrowed: read here, written by writer */
+    struct void_caswriter *writer;    /* borrowed: stores received blocks */
     struct void_transport *transport; /* borrowed */
     const struct void_keyring *ring;  /* borrowed: verifies CAS frames */
     const struct void_sign_keypair *keypair;
@@ -94,6 +103,7 @@ struct void_casserve {
     uint32_t count_replicas; /* replica ids are 0..n-1 */
     struct void_casserve_pending pending[VOID_CASNET_PENDING_MAX];
     uint64_t count_stored, count_served, count_fetched, count_rejected, count_duplicate;
+    uint64_t count_busy; /* blocks dropped because the writer's queue was full */
 };
 
 /* Handles a CAS_BLOCK or CAS_FETCH frame buf[0..len) (borrowed) that the
@@ -101,6 +111,11 @@ struct void_casserve {
  * serves, relays or acknowledges as described above. Rejected frames are
  * counted, never trusted. Cannot fail (errors are counted). */
 void void_casserve_frame(struct void_casserve *cs, const uint8_t *buf, size_t len);
+
+/* The writer's done callback (ctx is the struct void_casserve): counts the
+ * block and, for an upload that is now durable, sends STORED to the client.
+ * item is borrowed. Cannot fail (errors are logged and counted). */
+void void_casserve_written(void *ctx, const struct void_caswriter_item *item);
 
 /* Signs and sends one frame of type with body to node to. Returns 0 or the
  * errors of void_codec_encode and void_transport_send. */

@@ -29,9 +29,10 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
-#define UPLOAD_WINDOW 64
-#define FETCH_WINDOW  32
-#define BLOCKS_MAX    (1u << 20)
+#define UPLOAD_WINDOW    64
+#define FETCH_WINDOW     32
+#define UPLOAD_RESEND_NS (1000ull * 1000 * 1000)
+#define BLOCKS_MAX       (1u << 20)
 
 struct block {
     struct void_hash hash;
@@ -41,6 +42,7 @@ struct block {
     int state;       /* 0 waiting, 1 in flight, 2 done */
     uint8_t *object; /* get: bytes of a file/dir object, inserted at the end */
     size_t object_len;
+    uint64_t sent_ns; /* put: when it was last sent */
 };
 
 struct files {
@@ -157,6 +159,27 @@ collect(void *ctx, const struct void_hash *h, uint8_t kind, const uint8_t *data,
     return add_block(ctx, h, kind);
 }
 
+/* Sends block b to every replica; 0, or -1 if it cannot be read back. */
+static int send_block(struct files *fs, struct block *b)
+{
+    uint8_t *data = NULL;
+    size_t len = 0;
+    uint8_t kind = 0;
+    if (void_cas_get_block(&fs->cas, &b->hash, &data, &len, &kind) != 0) {
+        return -1;
+    }
+    uint8_t *body = malloc(len + 1);
+    if (body != NULL) {
+        body[0] = kind;
+        memcpy(body + 1, data, len);
+        (void)void_kvclient_send(&fs->kv, VOID_PBFT_TO_ALL, VOID_MSG_CAS_BLOCK, body, len + 1);
+    }
+    free(body);
+    free(data);
+    b->sent_ns = void_kvclient_now_ns();
+    return 0;
+}
+
 static void upload_more(struct files *fs)
 {
     for (size_t i = 0; i < fs->count && fs->in_flight < UPLOAD_WINDOW; i++) {
@@ -164,23 +187,26 @@ static void upload_more(struct files *fs)
         if (b->state != 0) {
             continue;
         }
-        uint8_t *data = NULL;
-        size_t len = 0;
-        uint8_t kind = 0;
-        if (void_cas_get_block(&fs->cas, &b->hash, &data, &len, &kind) != 0) {
+        if (send_block(fs, b) != 0) {
             fs->failed = 1;
             return;
         }
-        uint8_t *body = malloc(len + 1);
-        if (body != NULL) {
-            body[0] = kind;
-            memcpy(body + 1, data, len);
-            (void)void_kvclient_send(&fs->kv, VOID_PBFT_TO_ALL, VOID_MSG_CAS_BLOCK, body, len + 1);
-        }
-        free(body);
-        free(data);
         b->state = 1;
         fs->in_flight++;
+    }
+}
+
+/* A replica whose block writer is full drops the block (back-pressure) and
+ * the transport may drop frames too: blocks unacknowledged for
+ * UPLOAD_RESEND_NS go out again (a replica that has one answers STORED). */
+static void upload_resend(struct files *fs)
+{
+    uint64_t now = void_kvclient_now_ns();
+    for (size_t i = 0; i < fs->count && !fs->failed; i++) {
+        struct block *b = &fs->blocks[i];
+        if (b->state == 1 && now - b->sent_ns >= UPLOAD_RESEND_NS) {
+            fs->failed = send_block(fs, b) != 0;
+        }
     }
 }
 
@@ -381,6 +407,7 @@ static int put_file(struct files *fs, const char *path, const char *name, uint64
     upload_more(fs);
     while (fs->done < fs->count && !fs->failed && void_kvclient_now_ns() < deadline) {
         uv_run(&fs->loop, UV_RUN_NOWAIT);
+        upload_resend(fs);
         uv_sleep(1);
     }
     if (fs->done < fs->count) {

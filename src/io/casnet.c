@@ -301,19 +301,30 @@ on_block(struct void_casserve *cs, const uint8_t *buf, size_t len, const struct 
         }
         return;
     }
-    struct void_hash stored;
-    int rc = void_cas_put_block(cs->cas, kind, data, data_len, &stored);
-    if (rc == 0) {
+    /* Stored off the loop thread; STORED goes out once it is durable. */
+    int rc = void_caswriter_submit(cs->writer, kind, data, data_len, f->sender, wanted);
+    if (rc == VOID_EBUSY) {
+        cs->count_busy++; /* back-pressure: the client's retry brings it again */
+    } else if (rc != 0) {
+        cs->count_rejected++;
+    }
+}
+
+void void_casserve_written(void *ctx, const struct void_caswriter_item *item)
+{
+    struct void_casserve *cs = ctx;
+    VOID_ASSERT(cs != NULL && item != NULL);
+    if (item->block.rc == 0) {
         cs->count_stored++;
-        cs->count_fetched += (uint64_t)wanted;
-        if (!is_replica(cs, f->sender)) {
-            reply_fetch(cs, f->sender, VOID_CASNET_STORED, &h);
+        cs->count_fetched += (uint64_t)(item->fetched != 0);
+        if (!is_replica(cs, item->from)) {
+            reply_fetch(cs, item->from, VOID_CASNET_STORED, &item->block.hash);
         }
-    } else if (!wanted) {
+    } else if (!item->fetched) {
         void_log(VOID_LOG_WARN,
                  "cas: block from %u not stored: %s",
-                 (unsigned)f->sender,
-                 void_strerror(rc));
+                 (unsigned)item->from,
+                 void_strerror(item->block.rc));
         cs->count_rejected++;
     }
 }

@@ -54,7 +54,7 @@ struct node_status {
     uint64_t persist_compactions;
     uint64_t out_full;
     uint64_t drop_busy;
-    uint64_t cas_stored, cas_served, cas_fetched, cas_rejected, cas_duplicate;
+    uint64_t cas_stored, cas_served, cas_fetched, cas_rejected, cas_duplicate, cas_busy;
     int peer_up[VOID_CONFIG_REPLICAS_MAX];
     uint64_t peer_seen_ms[VOID_CONFIG_REPLICAS_MAX]; /* loop time of the last
                                                         frame, 0 never */
@@ -85,6 +85,7 @@ struct void_node {
     struct void_cas cas; /* blocks of files, uploaded by clients (data/cas) */
     int cas_ready;
     struct void_casserve casserve;
+    struct void_caswriter caswriter; /* stores uploaded blocks off the loop thread */
     struct void_http http;
     struct void_ntp_client ntp;
     int ntp_ready;
@@ -355,6 +356,7 @@ static void publish(struct void_node *node)
     s->cas_fetched = node->casserve.count_fetched;
     s->cas_rejected = node->casserve.count_rejected;
     s->cas_duplicate = node->casserve.count_duplicate;
+    s->cas_busy = node->casserve.count_busy;
     for (uint32_t i = 0; i < c->count_replicas; i++) {
         uint32_t id = c->replicas[i].id;
         s->peer_up[i] = id == c->self_id || void_transport_peer_up(&node->transport, id);
@@ -438,6 +440,7 @@ static void on_signal(uv_signal_t *sig, int signum)
 
 static void node_stop(struct void_node *node)
 {
+    void_caswriter_close(&node->caswriter); /* writes what is queued, then joins */
     if (!node->handles_ready) {
         return;
     }
@@ -620,6 +623,7 @@ static size_t render_metrics(struct void_node *node, char *out, size_t cap)
     metric(&b, "void_cas_blocks_total", "op=\"fetched_from_peer\"", s->cas_fetched);
     metric(&b, "void_cas_blocks_total", "op=\"rejected\"", s->cas_rejected);
     metric(&b, "void_cas_blocks_total", "op=\"duplicate\"", s->cas_duplicate);
+    metric(&b, "void_cas_blocks_total", "op=\"dropped_busy\"", s->cas_busy);
     if (b.len < b.cap) {
         int n = snprintf(b.out + b.len,
                          b.cap - b.len,
@@ -926,8 +930,15 @@ static int setup_cas(struct void_node *node, char *errbuf, size_t errcap)
             errbuf, errcap, "cannot open the block store %s: %s", dir, void_strerror(rc));
         return rc;
     }
+    rc = void_caswriter_init(
+        &node->caswriter, &node->loop, &node->cas, NULL, void_casserve_written, &node->casserve);
+    if (rc != 0) {
+        (void)snprintf(errbuf, errcap, "cannot start the block writer: %s", void_strerror(rc));
+        return rc;
+    }
     node->cas_ready = 1;
     node->casserve = (struct void_casserve){.cas = &node->cas,
+                                            .writer = &node->caswriter,
                                             .transport = &node->transport,
                                             .ring = &node->ring,
                                             .keypair = &c->keypair,

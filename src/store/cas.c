@@ -9,8 +9,8 @@
  * u32, "stats" -> three u64 counters). All integers are big-endian.
  */
 #include "store/cas_int.h"
-#include "void/bytes.h"
 #include "void/assert.h"
+#include "void/bytes.h"
 #include "void/error.h"
 
 #include <dirent.h>
@@ -296,6 +296,7 @@ int void__cas_commit(struct void_cas *cas, MDB_txn *txn)
 int void__cas_sync(struct void_cas *cas)
 {
     VOID_ASSERT(cas->env != NULL);
+    cas->count_syncs++;
     return explain_eio(cas, void__cas_err(mdb_env_sync(cas->env, 1)));
 }
 
@@ -618,27 +619,61 @@ int void_cas_get_block(
     return rc;
 }
 
-int void_cas_put_block(
-    struct void_cas *cas, uint8_t kind, const uint8_t *data, size_t len, struct void_hash *out)
+/* 0 if every child of an object block is stored (inside txn, so blocks
+ * inserted earlier in the same transaction count), else VOID_ECAS_MISSING,
+ * a decoder error or VOID_EIO. Checked before the insert writes anything, so
+ * a block that fails leaves the transaction as it was. */
+static int check_children(void *arg, const struct void_hash *child)
 {
-    VOID_ASSERT(cas != NULL && out != NULL);
-    VOID_ASSERT(data != NULL || len == 0);
-    if (kind < VOID_CAS_BLOB || kind > VOID_CAS_DIR || len > UINT32_MAX) {
-        return VOID_EINVAL;
+    struct incr_ctx *ctx = arg;
+    MDB_val k = {VOID_HASH_SIZE, (void *)(uintptr_t)child->b}, v;
+    int rc = mdb_get(ctx->txn, ctx->cas->blocks, &k, &v);
+    return rc == 0 ? 0 : (rc == MDB_NOTFOUND ? VOID_ECAS_MISSING : void__cas_err(rc));
+}
+
+/* Inserts one block of a batch; its own failure goes to b->rc, and only an
+ * LMDB failure (which spoils the transaction) is returned. */
+static int
+put_one(struct void_cas *cas, MDB_txn *txn, struct void_cas_block *b, struct void__cas_delta *delta)
+{
+    VOID_ASSERT(b->data != NULL || b->len == 0);
+    if (b->kind < VOID_CAS_BLOB || b->kind > VOID_CAS_DIR || b->len > UINT32_MAX) {
+        b->rc = VOID_EINVAL;
+        return 0;
     }
-    void_hash_compute(data, len, out);
+    void_hash_compute(b->data, b->len, &b->hash);
+    struct incr_ctx ctx = {cas, txn};
+    b->rc = void__cas_children(b->kind, b->data, b->len, check_children, &ctx);
+    if (b->rc == VOID_EIO || b->rc == VOID_ENOMEM) {
+        return b->rc;
+    }
+    if (b->rc != 0) {
+        return 0;
+    }
+    int rc =
+        void__cas_insert(cas, txn, b->kind, &b->hash, b->data, b->len, b->data, b->len, 0, delta);
+    VOID_ASSERT(rc != VOID_ECAS_MISSING); /* children were checked above */
+    return rc < 0 ? rc : 0;
+}
+
+int void_cas_put_blocks(struct void_cas *cas, struct void_cas_block *blocks, size_t count)
+{
+    VOID_ASSERT(cas != NULL && cas->env != NULL);
+    VOID_ASSERT(blocks != NULL || count == 0);
     int rc = void__cas_lock(cas, 0);
     if (rc != 0) {
-        return rc;
+        goto fail;
     }
     MDB_txn *txn;
     struct void__cas_delta delta = {0, 0, 0};
-    if ((rc = mdb_txn_begin(cas->env, NULL, 0, &txn)) != 0) {
+    if ((rc = void__cas_err(mdb_txn_begin(cas->env, NULL, 0, &txn))) != 0) {
         void__cas_unlock(cas);
-        return void__cas_err(rc);
+        goto fail;
     }
-    rc = void__cas_insert(cas, txn, kind, out, data, len, data, len, 0, &delta);
-    if (rc >= 0) {
+    for (size_t i = 0; i < count && rc == 0; i++) {
+        rc = put_one(cas, txn, &blocks[i], &delta);
+    }
+    if (rc == 0) {
         rc = void__cas_delta_apply(cas, txn, &delta);
     }
     if (rc == 0) {
@@ -647,6 +682,27 @@ int void_cas_put_block(
         mdb_txn_abort(txn);
     }
     void__cas_unlock(cas);
+    if (rc == 0) {
+        return 0;
+    }
+fail:
+    for (size_t i = 0; i < count; i++) {
+        blocks[i].rc = rc; /* nothing of this call is stored */
+    }
+    return rc;
+}
+
+int void_cas_put_block(
+    struct void_cas *cas, uint8_t kind, const uint8_t *data, size_t len, struct void_hash *out)
+{
+    VOID_ASSERT(cas != NULL && out != NULL);
+    VOID_ASSERT(data != NULL || len == 0);
+    struct void_cas_block b = {.kind = kind, .data = data, .len = len};
+    int rc = void_cas_put_blocks(cas, &b, 1);
+    if (rc == 0) {
+        rc = b.rc;
+    }
+    *out = b.hash;
     return rc;
 }
 

@@ -1,0 +1,78 @@
+#!/usr/bin/env bash
+# BENCH cas_upload: does a large file upload stall consensus? A 4-replica
+# cluster (scripts/cluster, Release build, logs at warn) on loopback; first
+# 1-client closed-loop 100-byte puts alone (voidload, SECS seconds), then the
+# same load while `voidctl put --file` uploads a SIZE_MB file of random bytes
+# (blocks go straight to the replicas' block stores, outside PBFT). Prints
+# the upload's wall time and the puts' throughput and p50/p99 in both phases.
+# The BENCH line: p99 of a put during the upload / p99 alone (lower is better;
+# 1.0 means the upload does not disturb consensus at all).
+#
+# Env: SIZE_MB=64 SECS=5 VOID_BIN=<dir with voidd, voidctl, voidload>
+set -euo pipefail
+root=${VOID_SOURCE_DIR:-$(cd "$(dirname "$0")/.." && pwd)}
+bin=${VOID_BIN:-$root/build/bin}
+size_mb=${SIZE_MB:-64}
+secs=${SECS:-5}
+
+work=$(mktemp -d "${TMPDIR:-/tmp}/void-bench-casup-XXXXXX")
+P=$(python3 - <<'PY'
+import random, socket
+for _ in range(200):
+    base = random.randrange(30000, 39000, 10)
+    ports = [base + i for i in range(4)] + [base + 1000 + i for i in range(4)]
+    socks = []
+    try:
+        for p in ports:
+            s = socket.socket(); s.bind(("127.0.0.1", p)); socks.append(s)
+    except OSError:
+        continue
+    finally:
+        for s in socks: s.close()
+    print(base); break
+PY
+)
+upload_pid=""
+cleanup() {
+  if [ -n "$upload_pid" ]; then kill "$upload_pid" 2>/dev/null || true; fi
+  VOID_BIN=$bin VOID_CLUSTER_DIR=$work/void "$root/scripts/cluster" stop > /dev/null 2>&1 || true
+  wait 2>/dev/null || true
+  rm -rf "$work"
+}
+trap cleanup EXIT
+
+# Client 100 drives the puts, client 101 uploads.
+VOID_LOG_LEVEL=warn VOID_BIN=$bin VOID_CLUSTER_DIR=$work/void \
+  "$root/scripts/cluster" start --n 4 --port "$P" --clients 2 > /dev/null
+head -c $((size_mb << 20)) /dev/urandom > "$work/big"
+
+load() { "$bin/voidload" void "$work/void" --clients 1 --seconds "$secs" --value 100; }
+field() { sed -n "s/.*$1=\([0-9.]*\).*/\1/p" <<<"$2"; }
+
+alone=$(load)
+start=$(date +%s.%N)
+( "$bin/voidctl" put --file "$work/big" big --cluster "$work/void/client-101.ini" --timeout 300 \
+    > "$work/upload.out" 2>&1; echo $? > "$work/upload.rc"; date +%s.%N > "$work/upload.end" ) &
+upload_pid=$!
+sleep 0.3 # let the client chunk the file and start sending
+during=$(load)
+wait "$upload_pid" || true
+upload_pid=""
+if [ "$(cat "$work/upload.rc" 2>/dev/null)" != 0 ]; then
+  echo "cas_upload: the upload failed: $(cat "$work/upload.out")" >&2
+  exit 1
+fi
+up_s=$(python3 -c "print(f'{$(cat "$work/upload.end") - $start:.2f}')")
+
+printf '%-14s %10s %10s %10s\n' phase "puts/s" "p50 us" "p99 us"
+for phase in alone during; do
+  line=${!phase}
+  printf '%-14s %10s %10s %10s\n' "$phase" "$(field ops_per_s "$line")" \
+    "$(field p50_us "$line")" "$(field p99_us "$line")"
+done
+echo "upload of ${size_mb} MiB: ${up_s} s ($(cat "$work/upload.out"))"
+python3 - "$(field p99_us "$during")" "$(field p99_us "$alone")" <<'PY'
+import sys
+d, a = float(sys.argv[1]), float(sys.argv[2])
+print(f"BENCH cas_upload: ours={d:.1f}us peer(same cluster, no upload)={a:.1f}us ratio={d / a:.2f}")
+PY
