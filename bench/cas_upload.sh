@@ -4,7 +4,9 @@
 # 1-client closed-loop 100-byte puts alone (voidload, SECS seconds), then the
 # same load while `voidctl put --file` uploads a SIZE_MB file of random bytes
 # (blocks go straight to the replicas' block stores, outside PBFT). Prints
-# the upload's wall time and the puts' throughput and p50/p99 in both phases.
+# the upload's wall time and the puts' throughput and p50/p99 in both phases,
+# with the mean time of the replicas' record-log group commits (from their
+# /metrics), which tells the disk's share of a slowdown from the loop's.
 # The BENCH line: p99 of a put during the upload / p99 alone (lower is better;
 # 1.0 means the upload does not disturb consensus at all).
 #
@@ -47,15 +49,31 @@ VOID_LOG_LEVEL=warn VOID_BIN=$bin VOID_CLUSTER_DIR=$work/void \
 head -c $((size_mb << 20)) /dev/urandom > "$work/big"
 
 load() { "$bin/voidload" void "$work/void" --clients 1 --seconds "$secs" --value 100; }
+# Record-log group commits of the 4 replicas so far: "commits microseconds".
+persist() {
+  python3 - "$P" <<'PY'
+import sys, urllib.request
+p = int(sys.argv[1]); n = us = 0
+for i in range(4):
+    for line in urllib.request.urlopen(f"http://127.0.0.1:{p + 1000 + i}/metrics", timeout=5).read().decode().splitlines():
+        if line.startswith("void_persist_commits_total "): n += int(line.split()[1])
+        if line.startswith("void_persist_microseconds_total "): us += int(line.split()[1])
+print(n, us)
+PY
+}
+sync_ms() { python3 -c "a=[int(x) for x in '$1'.split()]; b=[int(x) for x in '$2'.split()]; print(f'{(b[1]-a[1])/max(1,b[0]-a[0])/1000:.2f}')"; }
 field() { sed -n "s/.*$1=\([0-9.]*\).*/\1/p" <<<"$2"; }
 
+p0=$(persist)
 alone=$(load)
+p1=$(persist)
 start=$(date +%s.%N)
 ( "$bin/voidctl" put --file "$work/big" big --cluster "$work/void/client-101.ini" --timeout 300 \
     > "$work/upload.out" 2>&1; echo $? > "$work/upload.rc"; date +%s.%N > "$work/upload.end" ) &
 upload_pid=$!
 sleep 0.3 # let the client chunk the file and start sending
 during=$(load)
+p2=$(persist)
 wait "$upload_pid" || true
 upload_pid=""
 if [ "$(cat "$work/upload.rc" 2>/dev/null)" != 0 ]; then
@@ -64,11 +82,12 @@ if [ "$(cat "$work/upload.rc" 2>/dev/null)" != 0 ]; then
 fi
 up_s=$(python3 -c "print(f'{$(cat "$work/upload.end") - $start:.2f}')")
 
-printf '%-14s %10s %10s %10s\n' phase "puts/s" "p50 us" "p99 us"
+sync_alone=$(sync_ms "$p0" "$p1") sync_during=$(sync_ms "$p1" "$p2")
+printf '%-14s %10s %10s %10s %16s\n' phase "puts/s" "p50 us" "p99 us" "record sync ms"
 for phase in alone during; do
-  line=${!phase}
-  printf '%-14s %10s %10s %10s\n' "$phase" "$(field ops_per_s "$line")" \
-    "$(field p50_us "$line")" "$(field p99_us "$line")"
+  line=${!phase} sync=sync_$phase
+  printf '%-14s %10s %10s %10s %16s\n' "$phase" "$(field ops_per_s "$line")" \
+    "$(field p50_us "$line")" "$(field p99_us "$line")" "${!sync}"
 done
 echo "upload of ${size_mb} MiB: ${up_s} s ($(cat "$work/upload.out"))"
 python3 - "$(field p99_us "$during")" "$(field p99_us "$alone")" <<'PY'

@@ -8,6 +8,10 @@
  * through a uv_async_t, where the done callback runs -- after the sync, so an
  * acknowledgement sent from it promises a durable block.
  *
+ * A block may also come as the whole signed CAS_BLOCK frame of a client: the
+ * writer thread then checks its signature and computes its name, so that the
+ * loop thread spends no time hashing the large frames of an upload.
+ *
  * Threads: init, submit, stats and close are called on the loop thread; the
  * done callback runs there too. Only the writer thread writes to the store;
  * the loop thread may read it meanwhile (see include/void/cas.h).
@@ -16,6 +20,7 @@
 #define VOID_CASWRITER_H
 
 #include "void/cas.h"
+#include "void/sign.h"
 
 #include <pthread.h>
 #include <stddef.h>
@@ -27,9 +32,12 @@
 
 /* One queued block and what became of it. */
 struct void_caswriter_item {
-    struct void_cas_block block; /* block.data is the writer's own copy */
-    uint32_t from;               /* the node that sent it */
-    int fetched;                 /* 1: the answer to a fetch we relayed; 0: an upload */
+    struct void_cas_block block; /* block.data points into buf */
+    uint8_t *buf;                /* the writer's own copy: the block, or its frame */
+    size_t buf_len;
+    int frame;     /* buf is a signed frame, not yet verified */
+    uint32_t from; /* the node that sent it (of a frame: set once verified) */
+    int fetched;   /* 1: the answer to a fetch we relayed; 0: an upload */
 };
 
 /* Called on the loop thread for each block once its batch is durable (or
@@ -37,8 +45,9 @@ struct void_caswriter_item {
 typedef void (*void_caswriter_done_fn)(void *ctx, const struct void_caswriter_item *item);
 
 struct void_caswriter_config {
-    size_t blocks_max; /* 1..VOID_CASWRITER_BLOCKS_MAX; 0 picks the maximum */
-    size_t bytes_max;  /* 0 picks VOID_CASWRITER_BYTES_MAX */
+    size_t blocks_max;               /* 1..VOID_CASWRITER_BLOCKS_MAX; 0 picks the maximum */
+    size_t bytes_max;                /* 0 picks VOID_CASWRITER_BYTES_MAX */
+    const struct void_keyring *ring; /* verifies submitted frames; borrowed, may be NULL */
 };
 
 struct void_caswriter_stats {
@@ -53,6 +62,7 @@ struct void_caswriter {
     void_caswriter_done_fn done;
     void *ctx;
     size_t blocks_max, bytes_max;
+    const struct void_keyring *ring;
     uv_async_t async;
     pthread_t thread;
     pthread_mutex_t lock;
@@ -92,6 +102,14 @@ int void_caswriter_submit(struct void_caswriter *w,
                           size_t len,
                           uint32_t from,
                           int fetched);
+
+/* Queues a copy of buf[0..len) (borrowed for the call), an unverified
+ * CAS_BLOCK frame. The writer thread verifies it with config->ring; a frame
+ * that does not verify or decode is not stored: its done callback gets the
+ * codec's error in block.rc (VOID_EBAD_SIG, VOID_EUNKNOWN_SENDER...) or
+ * VOID_EBAD_TYPE. Returns as void_caswriter_submit, and VOID_EINVAL when the
+ * writer has no keyring. */
+int void_caswriter_submit_frame(struct void_caswriter *w, const uint8_t *buf, size_t len);
 
 /* Copies the counters into *out. Cannot fail. */
 void void_caswriter_stats_get(struct void_caswriter *w, struct void_caswriter_stats *out);

@@ -321,11 +321,14 @@ void void_casserve_written(void *ctx, const struct void_caswriter_item *item)
             reply_fetch(cs, item->from, VOID_CASNET_STORED, &item->block.hash);
         }
     } else if (!item->fetched) {
-        void_log(VOID_LOG_WARN,
-                 "cas: block from %u not stored: %s",
-                 (unsigned)item->from,
-                 void_strerror(item->block.rc));
-        cs->count_rejected++;
+        int disk = item->block.rc == VOID_EIO || item->block.rc == VOID_ENOSPC;
+        if (disk || item->block.rc == VOID_ENOMEM) {
+            void_log(VOID_LOG_WARN,
+                     "cas: block from %u not stored: %s",
+                     (unsigned)item->from,
+                     void_strerror(item->block.rc));
+        }
+        cs->count_rejected++; /* a forged or malformed upload is counted only */
     }
 }
 
@@ -334,6 +337,15 @@ void void_casserve_frame(struct void_casserve *cs, const uint8_t *buf, size_t le
     VOID_ASSERT(cs != NULL && cs->cas != NULL);
     VOID_ASSERT(buf != NULL);
     struct void_frame f;
+    if (void_codec_decode(buf, len, &f) == 0 && f.type == VOID_MSG_CAS_BLOCK &&
+        !is_replica(cs, f.sender)) {
+        /* A client's upload: its signature is checked, its name computed and
+         * the block stored on the writer thread, away from the loop. */
+        int rc = void_caswriter_submit_frame(cs->writer, buf, len);
+        cs->count_busy += rc == VOID_EBUSY;
+        cs->count_rejected += rc != 0 && rc != VOID_EBUSY;
+        return;
+    }
     if (void_codec_decode_verified(buf, len, cs->ring, &f) != 0) {
         cs->count_rejected++;
         return;

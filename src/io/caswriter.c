@@ -13,6 +13,7 @@
 #include "void/caswriter.h"
 
 #include "void/assert.h"
+#include "void/codec.h"
 #include "void/error.h"
 
 #include <stdlib.h>
@@ -21,6 +22,26 @@
 static struct void_caswriter_item *slot(struct void_caswriter *w, uint64_t seq)
 {
     return &w->items[seq % VOID_CASWRITER_BLOCKS_MAX];
+}
+
+/* Writer thread: checks a submitted frame and points its block at the body.
+ * A frame that fails gets kind 0, which void_cas_put_blocks refuses without
+ * touching the store; its error is put back after the batch. */
+static int open_frame(struct void_caswriter *w, struct void_caswriter_item *it)
+{
+    struct void_frame f;
+    int rc = void_codec_decode_verified(it->buf, it->buf_len, w->ring, &f);
+    if (rc == 0 && (f.type != VOID_MSG_CAS_BLOCK || f.body_len < 1)) {
+        rc = VOID_EBAD_TYPE;
+    }
+    if (rc != 0) {
+        it->block = (struct void_cas_block){.kind = 0, .data = it->buf, .len = 0};
+        return rc;
+    }
+    it->from = f.sender;
+    it->block =
+        (struct void_cas_block){.kind = f.body[0], .data = f.body + 1, .len = f.body_len - 1};
+    return 0;
 }
 
 /* Writer thread: the blocks queued since the last batch, in one group
@@ -42,12 +63,15 @@ static void *writer_main(void *arg)
         size_t n = (size_t)(end - first);
         VOID_ASSERT(n >= 1 && n <= VOID_CASWRITER_BLOCKS_MAX);
         for (size_t i = 0; i < n; i++) {
-            w->batch[i] = slot(w, first + i)->block;
+            struct void_caswriter_item *it = slot(w, first + i);
+            it->block.rc = it->frame ? open_frame(w, it) : 0;
+            w->batch[i] = it->block;
         }
         (void)void_cas_put_blocks(w->cas, w->batch, n); /* per-block results in batch */
         for (size_t i = 0; i < n; i++) {
-            slot(w, first + i)->block.hash = w->batch[i].hash;
-            slot(w, first + i)->block.rc = w->batch[i].rc;
+            struct void_caswriter_item *it = slot(w, first + i);
+            it->block.hash = w->batch[i].hash;
+            it->block.rc = it->block.rc != 0 ? it->block.rc : w->batch[i].rc;
         }
         pthread_mutex_lock(&w->lock);
         VOID_ASSERT(w->written == first);
@@ -74,9 +98,9 @@ static void on_written(uv_async_t *async)
     for (uint64_t s = from; s < to; s++) {
         struct void_caswriter_item *it = slot(w, s);
         w->done(w->ctx, it);
-        bytes += it->block.len;
-        free((void *)(uintptr_t)it->block.data);
-        it->block.data = NULL;
+        bytes += it->buf_len;
+        free(it->buf);
+        it->buf = NULL;
     }
     pthread_mutex_lock(&w->lock);
     VOID_ASSERT(w->delivered == from && w->bytes >= bytes);
@@ -98,6 +122,7 @@ int void_caswriter_init(struct void_caswriter *w,
     struct void_caswriter_config c = config != NULL ? *config : (struct void_caswriter_config){0};
     w->blocks_max = c.blocks_max != 0 ? c.blocks_max : VOID_CASWRITER_BLOCKS_MAX;
     w->bytes_max = c.bytes_max != 0 ? c.bytes_max : VOID_CASWRITER_BYTES_MAX;
+    w->ring = c.ring;
     if (w->blocks_max > VOID_CASWRITER_BLOCKS_MAX) {
         return VOID_EINVAL;
     }
@@ -118,6 +143,41 @@ int void_caswriter_init(struct void_caswriter *w,
     return 0;
 }
 
+/* Loop thread: appends item (whose buf it takes) unless the ring is full. */
+static int enqueue(struct void_caswriter *w, struct void_caswriter_item *item)
+{
+    VOID_ASSERT(w->running);
+    VOID_ASSERT(item->buf != NULL);
+    int rc = 0;
+    pthread_mutex_lock(&w->lock);
+    size_t queued = (size_t)(w->submitted - w->delivered);
+    if (w->stopping) {
+        rc = VOID_EINVAL;
+    } else if (queued >= w->blocks_max || (queued > 0 && w->bytes + item->buf_len > w->bytes_max)) {
+        w->stats.busy++;
+        rc = VOID_EBUSY;
+    } else {
+        *slot(w, w->submitted) = *item;
+        w->submitted++;
+        w->bytes += item->buf_len;
+        pthread_cond_signal(&w->wake);
+    }
+    pthread_mutex_unlock(&w->lock);
+    if (rc != 0) {
+        free(item->buf);
+    }
+    return rc;
+}
+
+static uint8_t *copy_of(const uint8_t *data, size_t len)
+{
+    uint8_t *copy = malloc(len > 0 ? len : 1);
+    if (copy != NULL && len > 0) {
+        memcpy(copy, data, len);
+    }
+    return copy;
+}
+
 int void_caswriter_submit(struct void_caswriter *w,
                           uint8_t kind,
                           const uint8_t *data,
@@ -127,31 +187,28 @@ int void_caswriter_submit(struct void_caswriter *w,
 {
     VOID_ASSERT(w != NULL && w->running);
     VOID_ASSERT(data != NULL || len == 0);
-    uint8_t *copy = malloc(len > 0 ? len : 1);
-    if (copy == NULL) {
+    struct void_caswriter_item it = {
+        .buf = copy_of(data, len), .buf_len = len, .from = from, .fetched = fetched};
+    if (it.buf == NULL) {
         return VOID_ENOMEM;
     }
-    memcpy(copy, data, len);
-    int rc = 0;
-    pthread_mutex_lock(&w->lock);
-    size_t queued = (size_t)(w->submitted - w->delivered);
-    if (w->stopping) {
-        rc = VOID_EINVAL;
-    } else if (queued >= w->blocks_max || (queued > 0 && w->bytes + len > w->bytes_max)) {
-        w->stats.busy++;
-        rc = VOID_EBUSY;
-    } else {
-        *slot(w, w->submitted) = (struct void_caswriter_item){
-            .block = {.kind = kind, .data = copy, .len = len}, .from = from, .fetched = fetched};
-        w->submitted++;
-        w->bytes += len;
-        pthread_cond_signal(&w->wake);
+    it.block = (struct void_cas_block){.kind = kind, .data = it.buf, .len = len};
+    return enqueue(w, &it);
+}
+
+int void_caswriter_submit_frame(struct void_caswriter *w, const uint8_t *buf, size_t len)
+{
+    VOID_ASSERT(w != NULL && w->running);
+    VOID_ASSERT(buf != NULL);
+    if (w->ring == NULL) {
+        return VOID_EINVAL;
     }
-    pthread_mutex_unlock(&w->lock);
-    if (rc != 0) {
-        free(copy);
+    struct void_caswriter_item it = {.buf = copy_of(buf, len), .buf_len = len, .frame = 1};
+    if (it.buf == NULL) {
+        return VOID_ENOMEM;
     }
-    return rc;
+    it.block = (struct void_cas_block){.kind = 0, .data = it.buf, .len = 0};
+    return enqueue(w, &it);
 }
 
 void void_caswriter_stats_get(struct void_caswriter *w, struct void_caswriter_stats *out)
@@ -177,8 +234,8 @@ void void_caswriter_close(struct void_caswriter *w)
     pthread_join(w->thread, NULL); /* it writes every queued block first */
     VOID_ASSERT(w->written == w->submitted);
     for (uint64_t s = w->delivered; s < w->submitted; s++) {
-        free((void *)(uintptr_t)slot(w, s)->block.data);
-        slot(w, s)->block.data = NULL;
+        free(slot(w, s)->buf);
+        slot(w, s)->buf = NULL;
     }
     w->delivered = w->submitted;
     uv_close((uv_handle_t *)&w->async, NULL);

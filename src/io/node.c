@@ -930,8 +930,9 @@ static int setup_cas(struct void_node *node, char *errbuf, size_t errcap)
             errbuf, errcap, "cannot open the block store %s: %s", dir, void_strerror(rc));
         return rc;
     }
+    struct void_caswriter_config wc = {.ring = &node->ring};
     rc = void_caswriter_init(
-        &node->caswriter, &node->loop, &node->cas, NULL, void_casserve_written, &node->casserve);
+        &node->caswriter, &node->loop, &node->cas, &wc, void_casserve_written, &node->casserve);
     if (rc != 0) {
         (void)snprintf(errbuf, errcap, "cannot start the block writer: %s", void_strerror(rc));
         return rc;

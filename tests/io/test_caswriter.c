@@ -20,6 +20,7 @@
 
 #include "void/cas.h"
 #include "void/caswriter.h"
+#include "void/codec.h"
 #include "void/error.h"
 
 #include <fcntl.h>
@@ -29,8 +30,8 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/file.h>
-#include <time.h>
 #include <sys/wait.h>
+#include <time.h>
 #include <unistd.h>
 #include <uv.h>
 
@@ -46,6 +47,8 @@ struct fixture {
     size_t done;
     size_t done_not_durable; /* callbacks for blocks the store did not have yet */
     uint64_t syncs_at_done;
+    int rcs[8]; /* block.rc and sender of the first done callbacks */
+    uint32_t froms[8];
 };
 
 static void block_bytes(uint8_t *buf, unsigned i)
@@ -58,6 +61,10 @@ static void block_bytes(uint8_t *buf, unsigned i)
 static void on_done(void *ctx, const struct void_caswriter_item *item)
 {
     struct fixture *fx = ctx;
+    if (fx->done < 8) {
+        fx->rcs[fx->done] = item->block.rc;
+        fx->froms[fx->done] = item->from;
+    }
     fx->done++;
     if (item->block.rc != 0 || void_cas_has(&fx->cas, &item->block.hash) != 1) {
         fx->done_not_durable++;
@@ -255,6 +262,58 @@ static void test_caswriter_refuses_blocks_when_its_queue_is_full(void **state)
     assert_int_equal(fx.done, 0); /* closed before the loop delivered anything */
 }
 
+/* A CAS_BLOCK frame of blob i signed by kp as sender, into buf; its size. */
+static size_t block_frame(
+    const struct void_sign_keypair *kp, uint32_t sender, unsigned i, uint8_t *buf, size_t cap)
+{
+    uint8_t body[1 + BLOCK_LEN];
+    body[0] = VOID_CAS_BLOB;
+    block_bytes(body + 1, i);
+    struct void_frame f = {
+        .type = VOID_MSG_CAS_BLOCK, .sender = sender, .body = body, .body_len = sizeof(body)};
+    size_t n = 0;
+    assert_int_equal(void_codec_encode(&f, kp, buf, cap, &n), 0);
+    return n;
+}
+
+/* Setup: a writer with a keyring holding client 100's key. Action: submit
+ * the frames of three blobs: signed by 100, signed by 100 with one body byte
+ * flipped afterwards, signed by an unknown sender 101. Expected: the first
+ * is stored and reported from 100; the forged one fails with EBAD_SIG and
+ * the unknown sender's with EUNKNOWN_SENDER, neither stored. */
+static void test_caswriter_verifies_frames_before_storing_them(void **state)
+{
+    (void)state;
+    static struct fixture fx;
+    assert_int_equal(void_sign_global_init(), 0);
+    struct void_sign_keypair kp, other;
+    assert_int_equal(void_sign_keypair_generate(&kp), 0);
+    assert_int_equal(void_sign_keypair_generate(&other), 0);
+    static struct void_keyring ring;
+    void_keyring_init(&ring);
+    assert_int_equal(void_keyring_add(&ring, 100, kp.public_key), 0);
+    struct void_caswriter_config wc = {.ring = &ring};
+    fixture_open(&fx, &wc);
+    static uint8_t buf[2 * BLOCK_LEN];
+    size_t n = block_frame(&kp, 100, 0, buf, sizeof(buf));
+    assert_int_equal(void_caswriter_submit_frame(&fx.w, buf, n), 0);
+    n = block_frame(&kp, 100, 1, buf, sizeof(buf));
+    buf[n / 2] ^= 1;
+    assert_int_equal(void_caswriter_submit_frame(&fx.w, buf, n), 0);
+    n = block_frame(&other, 101, 2, buf, sizeof(buf));
+    assert_int_equal(void_caswriter_submit_frame(&fx.w, buf, n), 0);
+    run_until_done(&fx, 3);
+    assert_int_equal(fx.done, 3);
+    assert_int_equal(fx.rcs[0], 0);
+    assert_int_equal(fx.froms[0], 100);
+    assert_int_equal(has_blob(&fx, 0), 1);
+    assert_int_equal(fx.rcs[1], VOID_EBAD_SIG);
+    assert_int_equal(has_blob(&fx, 1), 0);
+    assert_int_equal(fx.rcs[2], VOID_EUNKNOWN_SENDER);
+    assert_int_equal(has_blob(&fx, 2), 0);
+    fixture_close(&fx);
+}
+
 static void *open_gate_later(void *arg)
 {
     struct fixture *fx = arg;
@@ -385,6 +444,7 @@ int main(void)
         cmocka_unit_test(test_caswriter_acknowledges_only_after_the_group_commit),
         cmocka_unit_test(test_caswriter_refuses_blocks_when_its_queue_is_full),
         cmocka_unit_test(test_caswriter_close_writes_the_queued_blocks),
+        cmocka_unit_test(test_caswriter_verifies_frames_before_storing_them),
         cmocka_unit_test(test_caswriter_sigkill_keeps_every_acknowledged_block),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
