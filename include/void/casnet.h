@@ -19,8 +19,10 @@
  * is answered from the local store only (no fetch storms).
  *
  * A replica stores received blocks through its block writer (caswriter.h),
- * off the event-loop thread, and sends STORED only from the writer's done
- * callback, after the block's group commit is synced. A block still queued
+ * off the event-loop thread (a client's CAS_BLOCK frame goes there
+ * unverified: the writer thread checks its signature and hashes it), and
+ * sends STORED only from the writer's done callback, after the block's group
+ * commit is synced. A block still queued
  * is not yet served (FETCH sees what has committed); since a client waits
  * for STORED before it commits a name, every block that a committed name
  * reaches is readable on the replicas that acknowledged it.
