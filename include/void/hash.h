@@ -30,6 +30,24 @@ void void_hash_compute(const void *data, size_t len, struct void_hash *out);
  * Cannot fail. */
 void void_hash_compute_sodium(const void *data, size_t len, struct void_hash *out);
 
+/* Computes the SHA-256 of [a, a+alen) into ha and of [b, b+blen) into hb:
+ * the same digests as two void_hash_compute calls, at up to twice the
+ * throughput on CPUs with the SHA extensions, whose round instruction has
+ * spare throughput that one message's dependency chain cannot use
+ * (src/crypto/sha256x2.c interleaves the two messages). a and b may be NULL
+ * when their length is 0; all pointers are borrowed for the call. Cannot
+ * fail. */
+void void_hash_compute2(const void *a,
+                        size_t alen,
+                        const void *b,
+                        size_t blen,
+                        struct void_hash *ha,
+                        struct void_hash *hb);
+
+/* 1 when void_hash_compute2 runs its interleaved SHA-NI code on this CPU,
+ * 0 when it falls back to two void_hash_compute calls. Cannot fail. */
+int void_hash_x2_accelerated(void);
+
 /* Writes h as 64 lower-case hex digits plus NUL into hex. Cannot fail. */
 void void_hash_to_hex(const struct void_hash *h, char hex[VOID_HASH_HEX_SIZE]);
 

@@ -197,11 +197,26 @@ process_job(struct worker *w, struct batch *b, struct job *j, MDB_txn *txn, size
     }
 }
 
+/* Cuts the chunk of segment b that starts at *off into the next job and
+ * moves *off past it. */
+static struct job *cut_job(struct worker *w, struct batch *b, size_t *off)
+{
+    VOID_ASSERT(b->njobs < w->ing->jobs_cap);
+    VOID_ASSERT(*off < b->seg_end);
+    size_t n = void_cdc_cut(&w->ing->cas->cdc, b->data + *off, b->fill - *off);
+    struct job *j = &b->jobs[b->njobs++];
+    *j = (struct job){.data = b->data + *off, .len = (uint32_t)n};
+    *off += n;
+    return j;
+}
+
 /* Processes segment b: chunks it from its first byte, as if a chunk
  * started there, hashes every chunk, marks those already stored (as seen
- * by txn) and compresses the others, one chunk at a time so that each is
- * hashed and compressed while the chunker has just brought it into the
- * cache. In an items batch the blocks are given and hashed already.
+ * by txn) and compresses the others, two chunks at a time so that they are
+ * hashed and compressed while the chunker has just brought them into the
+ * cache, and so that the two hashes share the CPU's SHA unit
+ * (void_hash_compute2). In an items batch the blocks are given and hashed
+ * already.
  * Compressed payloads are packed in chunk order from offset 0, so each one
  * ends before its raw chunk ends and zbuf (as large as a segment) never
  * overflows. */
@@ -215,17 +230,19 @@ static void process_batch(struct worker *w, struct batch *b, MDB_txn *txn)
         }
         return;
     }
-    const struct void_cdc *cdc = &w->ing->cas->cdc;
     size_t off = 0;
     b->njobs = 0;
     while (off < b->seg_end) {
-        VOID_ASSERT(b->njobs < w->ing->jobs_cap);
-        size_t n = void_cdc_cut(cdc, b->data + off, b->fill - off);
-        struct job *j = &b->jobs[b->njobs++];
-        *j = (struct job){.data = b->data + off, .len = (uint32_t)n};
-        void_hash_compute(j->data, j->len, &j->hash);
-        process_job(w, b, j, txn, &zoff);
-        off += n;
+        struct job *j = cut_job(w, b, &off);
+        if (off < b->seg_end) {
+            struct job *k = cut_job(w, b, &off);
+            void_hash_compute2(j->data, j->len, k->data, k->len, &j->hash, &k->hash);
+            process_job(w, b, j, txn, &zoff);
+            process_job(w, b, k, txn, &zoff);
+        } else {
+            void_hash_compute(j->data, j->len, &j->hash);
+            process_job(w, b, j, txn, &zoff);
+        }
     }
     VOID_ASSERT(off <= b->fill && zoff <= b->fill);
 }
