@@ -44,8 +44,19 @@ void void_hash_compute2(const void *a,
                         struct void_hash *ha,
                         struct void_hash *hb);
 
-/* 1 when void_hash_compute2 runs its interleaved SHA-NI code on this CPU,
- * 0 when it falls back to two void_hash_compute calls. Cannot fail. */
+/* Computes out[i] = SHA-256 of [data[i], data[i]+len[i]) for i < n, on
+ * SHA-NI two messages at a time: each of the two lanes takes the next
+ * message when its own ends, so messages of unequal lengths keep both busy
+ * (void_hash_compute on each without SHA-NI). data[i] may be NULL when
+ * len[i] is 0; all arrays are borrowed for the call. Cannot fail. */
+void void_hash_compute_many(const uint8_t *const *data,
+                            const size_t *len,
+                            size_t n,
+                            struct void_hash *out);
+
+/* 1 when void_hash_compute2 and void_hash_compute_many run their
+ * interleaved SHA-NI code on this CPU, 0 when they fall back to
+ * void_hash_compute. Cannot fail. */
 int void_hash_x2_accelerated(void);
 
 /* Writes h as 64 lower-case hex digits plus NUL into hex. Cannot fail. */

@@ -9,7 +9,8 @@
  * three cycles in four. The store hashes chunk after chunk, so two chunks
  * can share the unit: their rounds are interleaved instruction by
  * instruction, here group of four rounds by group of four rounds, and the
- * out-of-order core runs the two chains side by side. The block code is the
+ * out-of-order core runs the two chains side by side. A list of messages
+ * keeps both lanes busy: a lane takes the next message when its own ends. The block code is the
  * standard SHA-NI sequence (Intel's "New Instructions Supporting the Secure
  * Hash Algorithm on Intel Architecture Processors", 2013), written once and
  * applied to two lanes.
@@ -170,28 +171,56 @@ lane_finish(struct lane *l, const uint8_t *tail, size_t len, struct void_hash *o
     _mm_storeu_si128((__m128i *)(void *)&out->b[16], _mm_shuffle_epi8(hgfe, bswap));
 }
 
-static TARGET void sha_ni_x2(const uint8_t *pa,
-                             size_t alen,
-                             const uint8_t *pb,
-                             size_t blen,
-                             struct void_hash *ha,
-                             struct void_hash *hb)
+/* Hashes n messages on two lanes: each lane takes the next message as soon
+ * as its own ends, so the two run side by side until the last message
+ * (only that one's tail runs alone). */
+/* Message i's bytes; a NULL message (length 0) reads as an empty one. */
+static const uint8_t *msg(const uint8_t *const *data, size_t i)
 {
-    struct lane a, b;
-    lane_init(&a);
-    lane_init(&b);
-    size_t na = alen / 64, nb = blen / 64, both = na < nb ? na : nb;
-    for (size_t i = 0; i < both; i++) {
-        blocks2(&a, pa + 64 * i, &b, pb + 64 * i);
+    static const uint8_t empty[1];
+    return data[i] != NULL ? data[i] : empty;
+}
+
+static TARGET void
+sha_ni_many(const uint8_t *const *data, const size_t *len, size_t n, struct void_hash *out)
+{
+    struct lane l[2];
+    size_t cur[2], done[2] = {0, 0}, next = 0;
+    for (int i = 0; i < 2; i++) {
+        cur[i] = next < n ? next++ : SIZE_MAX;
+        lane_init(&l[i]);
     }
-    for (size_t i = both; i < na; i++) {
-        block1(&a, pa + 64 * i);
+    while (cur[0] != SIZE_MAX || cur[1] != SIZE_MAX) {
+        size_t left[2];
+        for (int i = 0; i < 2; i++) {
+            left[i] = cur[i] != SIZE_MAX ? len[cur[i]] / 64 - done[i] : 0;
+        }
+        if (cur[0] != SIZE_MAX && cur[1] != SIZE_MAX) {
+            size_t both = left[0] < left[1] ? left[0] : left[1];
+            for (size_t k = 0; k < both; k++) {
+                blocks2(&l[0],
+                        msg(data, cur[0]) + 64 * (done[0] + k),
+                        &l[1],
+                        msg(data, cur[1]) + 64 * (done[1] + k));
+            }
+            done[0] += both;
+            done[1] += both;
+        } else {
+            int i = cur[0] != SIZE_MAX ? 0 : 1;
+            for (size_t k = 0; k < left[i]; k++) {
+                block1(&l[i], msg(data, cur[i]) + 64 * (done[i] + k));
+            }
+            done[i] += left[i];
+        }
+        for (int i = 0; i < 2; i++) {
+            if (cur[i] != SIZE_MAX && done[i] == len[cur[i]] / 64) {
+                lane_finish(&l[i], msg(data, cur[i]) + 64 * done[i], len[cur[i]], &out[cur[i]]);
+                cur[i] = next < n ? next++ : SIZE_MAX;
+                done[i] = 0;
+                lane_init(&l[i]);
+            }
+        }
     }
-    for (size_t i = both; i < nb; i++) {
-        block1(&b, pb + 64 * i);
-    }
-    lane_finish(&a, pa + 64 * na, alen, ha);
-    lane_finish(&b, pb + 64 * nb, blen, hb);
 }
 
 static pthread_once_t probe_once = PTHREAD_ONCE_INIT;
@@ -223,6 +252,23 @@ int void_hash_x2_accelerated(void)
 #endif
 }
 
+void void_hash_compute_many(const uint8_t *const *data,
+                            const size_t *len,
+                            size_t n,
+                            struct void_hash *out)
+{
+    VOID_ASSERT(n == 0 || (data != NULL && len != NULL && out != NULL));
+#ifdef VOID_SHA_NI
+    if (n >= 2 && void_hash_x2_accelerated()) {
+        sha_ni_many(data, len, n, out);
+        return;
+    }
+#endif
+    for (size_t i = 0; i < n; i++) {
+        void_hash_compute(data[i], len[i], &out[i]);
+    }
+}
+
 void void_hash_compute2(const void *a,
                         size_t alen,
                         const void *b,
@@ -232,13 +278,10 @@ void void_hash_compute2(const void *a,
 {
     VOID_ASSERT(ha != NULL && hb != NULL);
     VOID_ASSERT((a != NULL || alen == 0) && (b != NULL || blen == 0));
-#ifdef VOID_SHA_NI
-    if (void_hash_x2_accelerated()) {
-        static const uint8_t empty[1];
-        sha_ni_x2(a != NULL ? a : empty, alen, b != NULL ? b : empty, blen, ha, hb);
-        return;
-    }
-#endif
-    void_hash_compute(a, alen, ha);
-    void_hash_compute(b, blen, hb);
+    const uint8_t *data[2] = {a, b};
+    size_t len[2] = {alen, blen};
+    struct void_hash out[2];
+    void_hash_compute_many(data, len, 2, out);
+    *ha = out[0];
+    *hb = out[1];
 }

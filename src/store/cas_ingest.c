@@ -41,6 +41,7 @@
 #define COMMIT_BYTES       (4ull << 30) /* each commit waits for an fdatasync of the pack */
 #define SAMPLE_BYTES       4096u
 #define SMALL_FILE_MAX     (1u << 20) /* read whole and chunked on the calling thread */
+#define HASH_GROUP         8          /* chunks cut, then hashed together, then compressed */
 
 enum slot_state { SLOT_FREE, SLOT_QUEUED, SLOT_BUSY, SLOT_DONE };
 
@@ -212,11 +213,11 @@ static struct job *cut_job(struct worker *w, struct batch *b, size_t *off)
 
 /* Processes segment b: chunks it from its first byte, as if a chunk
  * started there, hashes every chunk, marks those already stored (as seen
- * by txn) and compresses the others, two chunks at a time so that they are
- * hashed and compressed while the chunker has just brought them into the
- * cache, and so that the two hashes share the CPU's SHA unit
- * (void_hash_compute2). In an items batch the blocks are given and hashed
- * already.
+ * by txn) and compresses the others, HASH_GROUP chunks at a time: they
+ * are hashed and compressed while the chunker has just brought them into
+ * the cache, and their hashes share the CPU's SHA unit two by two
+ * (void_hash_compute_many). In an items batch the blocks are given and
+ * hashed already.
  * Compressed payloads are packed in chunk order from offset 0, so each one
  * ends before its raw chunk ends and zbuf (as large as a segment) never
  * overflows. */
@@ -233,15 +234,18 @@ static void process_batch(struct worker *w, struct batch *b, MDB_txn *txn)
     size_t off = 0;
     b->njobs = 0;
     while (off < b->seg_end) {
-        struct job *j = cut_job(w, b, &off);
-        if (off < b->seg_end) {
-            struct job *k = cut_job(w, b, &off);
-            void_hash_compute2(j->data, j->len, k->data, k->len, &j->hash, &k->hash);
-            process_job(w, b, j, txn, &zoff);
-            process_job(w, b, k, txn, &zoff);
-        } else {
-            void_hash_compute(j->data, j->len, &j->hash);
-            process_job(w, b, j, txn, &zoff);
+        const uint8_t *data[HASH_GROUP];
+        size_t len[HASH_GROUP], first = b->njobs, n = 0;
+        struct void_hash hash[HASH_GROUP];
+        for (; n < HASH_GROUP && off < b->seg_end; n++) {
+            struct job *j = cut_job(w, b, &off);
+            data[n] = j->data;
+            len[n] = j->len;
+        }
+        void_hash_compute_many(data, len, n, hash);
+        for (size_t i = 0; i < n; i++) {
+            b->jobs[first + i].hash = hash[i];
+            process_job(w, b, &b->jobs[first + i], txn, &zoff);
         }
     }
     VOID_ASSERT(off <= b->fill && zoff <= b->fill);

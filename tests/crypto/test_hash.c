@@ -100,6 +100,42 @@ static void test_hash_compute2_matches_single_digests(void **state)
     free(buf);
 }
 
+/* Setup: seeded random bytes. Action: void_hash_compute_many on lists of 0
+ * to 12 messages, 300 lists, each message of a random length up to 3000
+ * bytes (some empty, one a NULL pointer of length 0) at a random offset,
+ * so that the two lanes hand messages over at every relative position.
+ * Expected: out[i] equals void_hash_compute of message i for every i. */
+static void test_hash_compute_many_matches_single_digests(void **state)
+{
+    (void)state;
+    struct void_prng p;
+    void_prng_seed(&p, 7);
+    size_t cap = 4096;
+    uint8_t *buf = malloc(cap);
+    for (size_t i = 0; i < cap; i++) {
+        buf[i] = (uint8_t)void_prng_next(&p);
+    }
+    for (int round = 0; round < 300; round++) {
+        const uint8_t *data[12];
+        size_t len[12], n = (size_t)void_prng_below(&p, 13);
+        struct void_hash out[12], want;
+        for (size_t i = 0; i < n; i++) {
+            len[i] = void_prng_below(&p, 4) == 0 ? 0 : (size_t)void_prng_below(&p, 3001);
+            data[i] = buf + void_prng_below(&p, cap - len[i] + 1);
+        }
+        if (n > 0 && round % 10 == 0) {
+            data[n - 1] = NULL;
+            len[n - 1] = 0;
+        }
+        void_hash_compute_many(data, len, n, out);
+        for (size_t i = 0; i < n; i++) {
+            void_hash_compute(data[i], len[i], &want);
+            assert_true(void_hash_equal(&out[i], &want));
+        }
+    }
+    free(buf);
+}
+
 /* Hex round-trips; wrong lengths and non-hex characters are rejected;
  * upper case is accepted. */
 static void test_hash_hex_round_trip_and_rejects(void **state)
@@ -126,6 +162,7 @@ int main(void)
         cmocka_unit_test(test_hash_matches_published_vectors),
         cmocka_unit_test(test_hash_openssl_and_sodium_agree),
         cmocka_unit_test(test_hash_compute2_matches_single_digests),
+        cmocka_unit_test(test_hash_compute_many_matches_single_digests),
         cmocka_unit_test(test_hash_hex_round_trip_and_rejects),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
