@@ -4,7 +4,9 @@
  *
  * The implementation is OpenSSL libcrypto's SHA-256, which uses the CPU's SHA
  * extensions; bench/bench_hash.c measures it against libsodium's
- * crypto_hash_sha256 (figures in bench/README.md, section "cas").
+ * crypto_hash_sha256 (figures in bench/README.md, section "cas"). For many
+ * messages at once (the chunks of an ingest), void_hash_compute_many runs two
+ * of them interleaved on the SHA extensions (src/crypto/sha256x2.c).
  */
 #ifndef VOID_HASH_H
 #define VOID_HASH_H
