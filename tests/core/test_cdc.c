@@ -227,21 +227,26 @@ static void test_cdc_cut_matches_byte_at_a_time_reference(void **state)
     free(buf);
 }
 
+/* The scan's lane size (LANE in src/core/cdc.c): rounds of two lanes cover
+ * 2 * CDC_LANE bytes from size_min and from size_avg on. */
+#define CDC_LANE 8192u
+
 /* Setup: sizes whose loose mask cuts every 2-32 KiB while size_max allows
- * long scans, so that void_cdc_cut's two-lane rounds (two halves of 2 KiB
- * each from size_avg on) end in either half, at every position within a
- * step of four bytes, and sometimes with a cut in both halves; 16 MiB of
- * seeded random bytes cut from every chunk start and from random offsets,
- * with the full length and with a random shorter one. Action: void_cdc_cut
- * against the byte-at-a-time reference. Expected: the same cut every time,
- * and more than 100 cuts in a round's second half (counted from size_avg in
- * rounds of 4 KiB), so the lane-B paths were taken. */
+ * long scans, so that void_cdc_cut's two-lane rounds (two halves of
+ * CDC_LANE bytes from size_avg on) end in either half, at every position
+ * within a step of four bytes, and sometimes with a cut in both halves;
+ * 16 MiB of seeded random bytes cut from every chunk start and from random
+ * offsets, with the full length and with a random shorter one. Action:
+ * void_cdc_cut against the byte-at-a-time reference. Expected: the same cut
+ * every time, and more than 100 cuts in a round's second half, so the
+ * lane-B paths were taken. */
 static void test_cdc_two_lane_rounds_match_reference(void **state)
 {
     (void)state;
     const struct void_cdc_config cfgs[] = {
         {64, 1u << 13, 1u << 20},
         {64, 1u << 15, 1u << 22},
+        {64, 1u << 16, 1u << 22},
         {4096, 1u << 17, 1u << 24},
     };
     size_t len = 16u << 20, second_half = 0;
@@ -256,7 +261,8 @@ static void test_cdc_two_lane_rounds_match_reference(void **state)
             size_t cut = void_cdc_cut(&c, buf + off, n);
             assert_int_equal(cut, reference_cut(&c, buf + off, n));
             assert_int_equal(void_cdc_cut(&c, buf + off, m), reference_cut(&c, buf + off, m));
-            if (cut > cfgs[k].size_avg && (cut - 1 - cfgs[k].size_avg) % 4096 >= 2048) {
+            if (cut > cfgs[k].size_avg &&
+                (cut - 1 - cfgs[k].size_avg) % (2 * CDC_LANE) >= CDC_LANE) {
                 second_half++;
             }
             off += void_prng_next(&p) % 4 == 0 ? 1 + void_prng_next(&p) % 4096 : cut;
