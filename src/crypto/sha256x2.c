@@ -145,23 +145,45 @@ static TARGET void lane_init(struct lane *l)
     l->cdgh = _mm_blend_epi16(efgh, cdab, 0xf0);
 }
 
-/* Hashes the final (padded) blocks of a message of len bytes whose full
- * blocks have been hashed (tail: the len % 64 bytes left), and writes the
- * digest. */
-static TARGET void
-lane_finish(struct lane *l, const uint8_t *tail, size_t len, struct void_hash *out)
+/* A message being hashed on a lane: its full blocks are read in place, its
+ * last bytes with the padding and the length come from pad, so that every
+ * block of it, the padding too, can be paired with another lane's. */
+struct message {
+    const uint8_t *p;
+    size_t nfull, nblocks, done, index;
+    uint8_t pad[128];
+};
+
+static void message_start(struct message *m, const uint8_t *p, size_t len, size_t index)
 {
-    uint8_t pad[128] = {0};
-    size_t rest = len % 64, n = rest < 56 ? 64 : 128;
-    memcpy(pad, tail, rest);
-    pad[rest] = 0x80;
+    static const uint8_t empty[1];
+    size_t rest = len % 64;
+    m->p = p != NULL ? p : empty;
+    m->nfull = len / 64;
+    m->nblocks = m->nfull + (rest < 56 ? 1 : 2);
+    m->done = 0;
+    m->index = index;
+    memset(m->pad, 0, sizeof(m->pad));
+    if (rest > 0) {
+        memcpy(m->pad, m->p + 64 * m->nfull, rest);
+    }
+    m->pad[rest] = 0x80;
     uint64_t bits = (uint64_t)len * 8;
-    for (int i = 0; i < 8; i++) {
-        pad[n - 1 - (size_t)i] = (uint8_t)(bits >> (8 * i));
+    for (size_t i = 0; i < 8; i++) {
+        m->pad[64 * (m->nblocks - m->nfull) - 1 - i] = (uint8_t)(bits >> (8 * i));
     }
-    for (size_t off = 0; off < n; off += 64) {
-        block1(l, pad + off);
-    }
+}
+
+/* Block i of message m (i < m->nblocks). */
+static const uint8_t *message_block(const struct message *m, size_t i)
+{
+    VOID_ASSERT(i < m->nblocks);
+    return i < m->nfull ? m->p + 64 * i : m->pad + 64 * (i - m->nfull);
+}
+
+/* Writes the digest of the lane's state. */
+static TARGET void lane_digest(const struct lane *l, struct void_hash *out)
+{
     __m128i feba = _mm_shuffle_epi32(l->abef, 0x1b);
     __m128i dchg = _mm_shuffle_epi32(l->cdgh, 0xb1);
     __m128i dcba = _mm_blend_epi16(feba, dchg, 0xf0);
@@ -172,52 +194,44 @@ lane_finish(struct lane *l, const uint8_t *tail, size_t len, struct void_hash *o
 }
 
 /* Hashes n messages on two lanes: each lane takes the next message as soon
- * as its own ends, so the two run side by side until the last message
- * (only that one's tail runs alone). */
-/* Message i's bytes; a NULL message (length 0) reads as an empty one. */
-static const uint8_t *msg(const uint8_t *const *data, size_t i)
-{
-    static const uint8_t empty[1];
-    return data[i] != NULL ? data[i] : empty;
-}
-
+ * as its own ends (padding blocks included), so the two run side by side
+ * until the last message, whose excess over the other lane's runs alone. */
 static TARGET void
 sha_ni_many(const uint8_t *const *data, const size_t *len, size_t n, struct void_hash *out)
 {
     struct lane l[2];
-    size_t cur[2], done[2] = {0, 0}, next = 0;
-    for (int i = 0; i < 2; i++) {
-        cur[i] = next < n ? next++ : SIZE_MAX;
-        lane_init(&l[i]);
-    }
-    while (cur[0] != SIZE_MAX || cur[1] != SIZE_MAX) {
-        size_t left[2];
+    struct message m[2];
+    int busy[2] = {0, 0};
+    size_t next = 0;
+    for (;;) {
         for (int i = 0; i < 2; i++) {
-            left[i] = cur[i] != SIZE_MAX ? len[cur[i]] / 64 - done[i] : 0;
-        }
-        if (cur[0] != SIZE_MAX && cur[1] != SIZE_MAX) {
-            size_t both = left[0] < left[1] ? left[0] : left[1];
-            for (size_t k = 0; k < both; k++) {
-                blocks2(&l[0],
-                        msg(data, cur[0]) + 64 * (done[0] + k),
-                        &l[1],
-                        msg(data, cur[1]) + 64 * (done[1] + k));
-            }
-            done[0] += both;
-            done[1] += both;
-        } else {
-            int i = cur[0] != SIZE_MAX ? 0 : 1;
-            for (size_t k = 0; k < left[i]; k++) {
-                block1(&l[i], msg(data, cur[i]) + 64 * (done[i] + k));
-            }
-            done[i] += left[i];
-        }
-        for (int i = 0; i < 2; i++) {
-            if (cur[i] != SIZE_MAX && done[i] == len[cur[i]] / 64) {
-                lane_finish(&l[i], msg(data, cur[i]) + 64 * done[i], len[cur[i]], &out[cur[i]]);
-                cur[i] = next < n ? next++ : SIZE_MAX;
-                done[i] = 0;
+            if (!busy[i] && next < n) {
                 lane_init(&l[i]);
+                message_start(&m[i], data[next], len[next], next);
+                busy[i] = 1;
+                next++;
+            }
+        }
+        if (busy[0] && busy[1]) {
+            size_t a = m[0].nblocks - m[0].done, b = m[1].nblocks - m[1].done;
+            for (size_t k = 0; k < (a < b ? a : b); k++) {
+                blocks2(&l[0],
+                        message_block(&m[0], m[0].done++),
+                        &l[1],
+                        message_block(&m[1], m[1].done++));
+            }
+        } else if (busy[0] || busy[1]) {
+            int i = busy[0] ? 0 : 1;
+            while (m[i].done < m[i].nblocks) {
+                block1(&l[i], message_block(&m[i], m[i].done++));
+            }
+        } else {
+            return;
+        }
+        for (int i = 0; i < 2; i++) {
+            if (busy[i] && m[i].done == m[i].nblocks) {
+                lane_digest(&l[i], &out[m[i].index]);
+                busy[i] = 0;
             }
         }
     }
