@@ -73,7 +73,7 @@ int void_cdc_init(struct void_cdc *c, const struct void_cdc_config *config)
  * one lane's pace; and the rest of a region shorter than a round runs on
  * one lane. Measured with bench/bench_cdc.c at the default sizes (the
  * strict region of 48 KiB is three rounds): 1024 0.64-0.72, 2048 0.67-0.72,
- * 4096 0.61-0.67, 8192 0.59-0.61 of the byte-at-a-time loop's time. */
+ * 4096 0.61-0.69, 8192 0.59-0.62 of the byte-at-a-time loop's time. */
 #define LANE 8192u
 _Static_assert(LANE >= WINDOW && LANE % 4 == 0, "a lane starts a whole window into the scan");
 
