@@ -7,7 +7,8 @@
 # over the three members). Each concurrency level runs both systems back to
 # back, alternating which goes first. Prints a table and the BENCH line: the
 # cost per put (1 / throughput) at the highest concurrency, ours / etcd's
-# (lower is better).
+# (lower is better), and BENCH kv_put_cpu: the CPU time (user + system, the
+# servers' from /proc plus the load generator's) per put at that level.
 #
 # Env: LEVELS="1 16 64" SECS=5
 set -euo pipefail
@@ -69,26 +70,44 @@ for _ in $(seq 1 100); do
 done
 ETCDCTL_API=3 etcdctl --endpoints "$endpoints" put warmup 1 > /dev/null
 
+# CPU seconds (user + system) the servers used, from /proc: the cost of a put
+# whatever else the machine does (the other sessions' load moves throughput
+# and latency, much less the CPU a put costs).
+void_pids=$(cat "$work"/void/run/node*.pid)
+cpu_of() { for p in "$@"; do awk '{print $14 + $15}' "/proc/$p/stat"; done | awk -v hz="$(getconf CLK_TCK)" '{s += $1} END {printf "%.3f", s / hz}'; }
 run() { "$bin/voidload" "$1" "$2" --clients "$3" --seconds "$secs" --value 100; }
 field() { sed -n "s/.*$1=\([0-9.]*\).*/\1/p" <<<"$2"; }
 
-printf '%-8s %-6s %12s %10s %10s\n' system clients "puts/s" "p50 us" "p99 us"
+printf '%-8s %-6s %12s %10s %10s %14s %14s\n' system clients "puts/s" "p50 us" "p99 us" \
+  "server us/put" "client us/put"
 round=0
 for c in $levels; do
   if [ $((round % 2)) -eq 0 ]; then order="void etcd"; else order="etcd void"; fi
   round=$((round + 1))
   for sys in $order; do
-    if [ "$sys" = void ]; then out=$(run void "$work/void" "$c"); else out=$(run etcd "$endpoints" "$c"); fi
-    printf '%-8s %-6s %12s %10s %10s\n' "$sys" "$c" "$(field ops_per_s "$out")" \
-      "$(field p50_us "$out")" "$(field p99_us "$out")"
+    if [ "$sys" = void ]; then pids=$void_pids; target=$work/void; else pids="${etcd_pids[*]}"; target=$endpoints; fi
+    before=$(cpu_of $pids)
+    TIMEFORMAT="%U %S"
+    { time out=$(run "$sys" "$target" "$c"); } 2> "$work/time"
+    after=$(cpu_of $pids)
+    ops=$(field "ops" "$out")
+    scpu=$(awk -v a="$before" -v b="$after" -v n="$ops" 'BEGIN {printf "%.0f", (b - a) * 1e6 / n}')
+    ccpu=$(awk -v n="$ops" '{printf "%.0f", ($1 + $2) * 1e6 / n}' "$work/time")
+    printf '%-8s %-6s %12s %10s %10s %14s %14s\n' "$sys" "$c" "$(field ops_per_s "$out")" \
+      "$(field p50_us "$out")" "$(field p99_us "$out")" "$scpu" "$ccpu"
     eval "${sys}_tput_$c=$(field ops_per_s "$out")"
+    eval "${sys}_cpu_$c=$((scpu + ccpu))"
   done
 done
 
 ours=$(eval echo "\$void_tput_$max")
 peer=$(eval echo "\$etcd_tput_$max")
-python3 - "$ours" "$peer" "$max" <<'PY'
+ours_cpu=$(eval echo "\$void_cpu_$max")
+peer_cpu=$(eval echo "\$etcd_cpu_$max")
+python3 - "$ours" "$peer" "$max" "$ours_cpu" "$peer_cpu" <<'PY'
 import sys
 ours, peer, c = float(sys.argv[1]), float(sys.argv[2]), sys.argv[3]
+oc, pc = float(sys.argv[4]), float(sys.argv[5])
 print(f"BENCH kv_put: ours={1e6/ours:.1f}us peer(etcd 3.4 3-member, {c} closed-loop clients)={1e6/peer:.1f}us ratio={peer/ours:.2f}")
+print(f"BENCH kv_put_cpu: ours={oc:.0f}us peer(etcd 3.4 3-member + load generator, CPU per put, {c} clients)={pc:.0f}us ratio={oc/pc:.2f}")
 PY

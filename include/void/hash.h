@@ -4,7 +4,9 @@
  *
  * The implementation is OpenSSL libcrypto's SHA-256, which uses the CPU's SHA
  * extensions; bench/bench_hash.c measures it against libsodium's
- * crypto_hash_sha256 (figures in bench/README.md, section "cas").
+ * crypto_hash_sha256 (figures in bench/README.md, section "cas"). For many
+ * messages at once (the chunks of an ingest), void_hash_compute_many runs two
+ * of them interleaved on the SHA extensions (src/crypto/sha256x2.c).
  */
 #ifndef VOID_HASH_H
 #define VOID_HASH_H
@@ -29,6 +31,35 @@ void void_hash_compute(const void *data, size_t len, struct void_hash *out);
  * benchmark that chose between the two and for cross-checking in tests.
  * Cannot fail. */
 void void_hash_compute_sodium(const void *data, size_t len, struct void_hash *out);
+
+/* Computes the SHA-256 of [a, a+alen) into ha and of [b, b+blen) into hb:
+ * the same digests as two void_hash_compute calls, at up to twice the
+ * throughput on CPUs with the SHA extensions, whose round instruction has
+ * spare throughput that one message's dependency chain cannot use
+ * (src/crypto/sha256x2.c interleaves the two messages). a and b may be NULL
+ * when their length is 0; all pointers are borrowed for the call. Cannot
+ * fail. */
+void void_hash_compute2(const void *a,
+                        size_t alen,
+                        const void *b,
+                        size_t blen,
+                        struct void_hash *ha,
+                        struct void_hash *hb);
+
+/* Computes out[i] = SHA-256 of [data[i], data[i]+len[i]) for i < n, on
+ * SHA-NI two messages at a time: each of the two lanes takes the next
+ * message when its own ends, so messages of unequal lengths keep both busy
+ * (void_hash_compute on each without SHA-NI). data[i] may be NULL when
+ * len[i] is 0; all arrays are borrowed for the call. Cannot fail. */
+void void_hash_compute_many(const uint8_t *const *data,
+                            const size_t *len,
+                            size_t n,
+                            struct void_hash *out);
+
+/* 1 when void_hash_compute2 and void_hash_compute_many run their
+ * interleaved SHA-NI code on this CPU, 0 when they fall back to
+ * void_hash_compute. Cannot fail. */
+int void_hash_x2_accelerated(void);
 
 /* Writes h as 64 lower-case hex digits plus NUL into hex. Cannot fail. */
 void void_hash_to_hex(const struct void_hash *h, char hex[VOID_HASH_HEX_SIZE]);

@@ -692,15 +692,13 @@ static void send_pre_prepare(struct void_pbft *r, uint64_t now_ns, struct void_p
         void_pbft_pre_prepare_decode(frame + VOID_CODEC_HEADER_SIZE, (size_t)len, &parsed) == 0);
     void__pbft_entry_set_batch(e, frame, frame_len, &parsed, digest);
     r->next_seq++;
-    /* Sent before its record is durable, so that the primary's disk is off
-     * the request's critical path. Safe because a primary that recovers from
-     * its records never proposes again in the view it recovered in (it hands
-     * the view off, void_pbft_recover), so it cannot contradict a pre-prepare
-     * it forgot; and it sends COMMIT only after the prepared entry, which
-     * holds this pre-prepare, is durable. docs/pbft.md, "The primary's
-     * pre-prepare". */
+    /* Not persisted: the first record of the entry is its prepared
+     * certificate, before COMMIT (check_prepared). Safe because a primary
+     * that recovers from its records never proposes again in the view it
+     * recovered in (it hands the view off, void_pbft_recover), so it cannot
+     * contradict a pre-prepare it forgot. docs/pbft.md, "Votes without
+     * records". */
     void__pbft_send(r, out, VOID_PBFT_TO_ALL, VOID_MSG_PRE_PREPARE, frame, frame_len);
-    void__pbft_persist_entry(r, e, out);
 }
 
 void void__pbft_try_batch(struct void_pbft *r, uint64_t now_ns, struct void_pbft_out *out)
@@ -742,10 +740,9 @@ void void__pbft_send_prepare(struct void_pbft *r,
 {
     if (e->view < r->prepare_view_min) {
         /* We restarted in this view and may have sent a prepare we no longer
-         * know of (it goes out before its record is durable, below): a new
-         * one could contradict it. We still count the others' prepares. */
+         * know of (prepares are not persisted, below): a new one could
+         * contradict it. We still count the others' prepares. */
         r->stats.prepares_withheld++;
-        void__pbft_persist_entry(r, e, out);
         return;
     }
     struct void_pbft_vote v = {.view = e->view, .seq = e->seq};
@@ -765,14 +762,12 @@ void void__pbft_send_prepare(struct void_pbft *r,
     memcpy(e->prepare_digest[self], e->digest, VOID_PBFT_DIGEST_SIZE);
     memcpy(e->prepare_frame[self], frame, frame_len);
     e->prepare_len[self] = (uint16_t)frame_len;
-    /* Sent before its record is durable, so that a backup's disk is off the
-     * request's critical path (only the prepared certificate must be durable
-     * before COMMIT, check_prepared). Safe because a replica that recovers
-     * in view v sends no new prepare in v (prepare_view_min, set by
+    /* Not persisted: a request crosses one sync, the prepared certificate's
+     * before COMMIT (check_prepared). Safe because a replica that recovers in
+     * view v sends no new prepare in v (prepare_view_min, set by
      * void_pbft_recover), so it can never vote for two digests at one
-     * (view, seq). docs/pbft.md, "Votes before their records". */
+     * (view, seq). docs/pbft.md, "Votes without records". */
     void__pbft_send(r, out, VOID_PBFT_TO_ALL, VOID_MSG_PREPARE, frame, frame_len);
-    void__pbft_persist_entry(r, e, out);
 }
 
 static void check_prepared(struct void_pbft *r,

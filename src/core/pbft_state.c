@@ -603,9 +603,8 @@ int void_pbft_recover(struct void_pbft *r,
         }
     }
     r->started = 1;
-    /* Prepares leave before their records are durable (send_prepare): in
-     * the installed view we recovered in we may have sent some we forgot, so
-     * we send none there. A view we were still changing to saw none of ours
+    /* Prepares leave no record (send_prepare): in the installed view we
+     * recovered in we may have sent some we forgot, so we send none there. A view we were still changing to saw none of ours
      * (installing it persists the view first, and that record orders before
      * every vote of the view). */
     r->prepare_view_min = changing ? r->view : r->view + 1;
@@ -616,8 +615,8 @@ int void_pbft_recover(struct void_pbft *r,
         void__pbft_start_view_change(r, now_ns, r->view, out);
     } else if (void_pbft_primary(r->view, r->cfg.n) == r->cfg.self) {
         /* We were the primary of an installed view. Two reasons not to go on
-         * in it. (1) We send a pre-prepare before its record is durable
-         * (send_pre_prepare), so we may have forgotten pre-prepares we sent:
+         * in it. (1) A pre-prepare leaves no record (send_pre_prepare), so we
+         * may have forgotten pre-prepares we sent:
          * proposing again in this view could bind a sequence number to a
          * second batch. (2) For v > 0, the NEW-VIEW and the view changes it
          * names are not persisted: we can no longer re-send them to a replica

@@ -227,6 +227,52 @@ static void test_cdc_cut_matches_byte_at_a_time_reference(void **state)
     free(buf);
 }
 
+/* The scan's lane size (LANE in src/core/cdc.c): rounds of two lanes cover
+ * 2 * CDC_LANE bytes from size_min and from size_avg on. */
+#define CDC_LANE 8192u
+
+/* Setup: sizes whose loose mask cuts every 2-32 KiB while size_max allows
+ * long scans, so that void_cdc_cut's two-lane rounds (two halves of
+ * CDC_LANE bytes from size_avg on) end in either half, at every position
+ * within a step of four bytes, and sometimes with a cut in both halves;
+ * 16 MiB of seeded random bytes cut from every chunk start and from random
+ * offsets, with the full length and with a random shorter one. Action:
+ * void_cdc_cut against the byte-at-a-time reference. Expected: the same cut
+ * every time, and more than 100 cuts in a round's second half, so the
+ * lane-B paths were taken. */
+static void test_cdc_two_lane_rounds_match_reference(void **state)
+{
+    (void)state;
+    const struct void_cdc_config cfgs[] = {
+        {64, 1u << 13, 1u << 20},
+        {64, 1u << 15, 1u << 22},
+        {64, 1u << 16, 1u << 22},
+        {4096, 1u << 17, 1u << 24},
+    };
+    size_t len = 16u << 20, second_half = 0;
+    uint8_t *buf = random_bytes(len, 31);
+    struct void_prng p;
+    void_prng_seed(&p, 32);
+    for (size_t k = 0; k < sizeof(cfgs) / sizeof(cfgs[0]); k++) {
+        struct void_cdc c;
+        assert_int_equal(void_cdc_init(&c, &cfgs[k]), 0);
+        for (size_t off = 0; off < len;) {
+            size_t n = len - off, m = 1 + void_prng_next(&p) % n;
+            size_t cut = void_cdc_cut(&c, buf + off, n);
+            assert_int_equal(cut, reference_cut(&c, buf + off, n));
+            assert_int_equal(void_cdc_cut(&c, buf + off, m), reference_cut(&c, buf + off, m));
+            if (cut > cfgs[k].size_avg &&
+                (cut - 1 - cfgs[k].size_avg) % (2 * CDC_LANE) >= CDC_LANE) {
+                second_half++;
+            }
+            off += void_prng_next(&p) % 4 == 0 ? 1 + void_prng_next(&p) % 4096 : cut;
+        }
+    }
+    print_message("%zu cuts in a second lane\n", second_half);
+    assert_true(second_half > 100);
+    free(buf);
+}
+
 /* Setup: 8 MiB of seeded random bytes, default sizes. Action: chunk it and
  * hash the list of chunk sizes (big-endian u32 each). Expected: the hash
  * recorded when the format was fixed (docs/cas-format.md): a change to the
@@ -271,6 +317,7 @@ int main(void)
         cmocka_unit_test(test_cdc_insert_in_middle_changes_at_most_three_chunks),
         cmocka_unit_test(test_cdc_short_input_and_forced_max_cut),
         cmocka_unit_test(test_cdc_cut_matches_byte_at_a_time_reference),
+        cmocka_unit_test(test_cdc_two_lane_rounds_match_reference),
         cmocka_unit_test(test_cdc_default_boundaries_are_pinned),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);

@@ -52,6 +52,90 @@ static void test_hash_openssl_and_sodium_agree(void **state)
     free(buf);
 }
 
+/* Setup: seeded random bytes. Action: void_hash_compute2 on pairs of
+ * messages: every pair of lengths 0..200 (one to four blocks, with the
+ * padding in one or two final blocks, and one message ending before the
+ * other), unaligned starts, the published vectors, and 100 pairs of random
+ * lengths up to 300 KB. Expected: each digest equals OpenSSL's
+ * (void_hash_compute) and libsodium's for the same message, whether the
+ * interleaved SHA-NI code runs (printed) or the fallback. */
+static void test_hash_compute2_matches_single_digests(void **state)
+{
+    (void)state;
+    struct void_prng p;
+    void_prng_seed(&p, 6);
+    size_t cap = 300000;
+    uint8_t *buf = malloc(cap + 16);
+    for (size_t i = 0; i < cap + 16; i++) {
+        buf[i] = (uint8_t)void_prng_next(&p);
+    }
+    print_message("SHA-NI two-message code: %s\n", void_hash_x2_accelerated() ? "yes" : "no");
+    struct void_hash a, b, x, y;
+    char hex[VOID_HASH_HEX_SIZE];
+    void_hash_compute2("abc", 3, NULL, 0, &a, &b);
+    void_hash_to_hex(&a, hex);
+    assert_string_equal(hex, "ba7816bf8f01cfea414140de5dae2223b00361a396177a9cb410ff61f20015ad");
+    void_hash_to_hex(&b, hex);
+    assert_string_equal(hex, "e3b0c44298fc1c149afbf4c8996fb92427ae41e4649b934ca495991b7852b855");
+    for (size_t la = 0; la <= 200; la++) {
+        for (size_t lb = 0; lb <= 200; lb++) {
+            const uint8_t *pa = buf + la % 7, *pb = buf + 1000 + lb % 5;
+            void_hash_compute2(pa, la, pb, lb, &a, &b);
+            void_hash_compute(pa, la, &x);
+            void_hash_compute(pb, lb, &y);
+            assert_true(void_hash_equal(&a, &x));
+            assert_true(void_hash_equal(&b, &y));
+        }
+    }
+    for (int i = 0; i < 100; i++) {
+        size_t la = (size_t)void_prng_below(&p, cap), lb = (size_t)void_prng_below(&p, cap);
+        const uint8_t *pa = buf + (size_t)void_prng_below(&p, 16);
+        const uint8_t *pb = buf + (cap - lb);
+        void_hash_compute2(pa, la, pb, lb, &a, &b);
+        void_hash_compute_sodium(pa, la, &x);
+        void_hash_compute_sodium(pb, lb, &y);
+        assert_true(void_hash_equal(&a, &x));
+        assert_true(void_hash_equal(&b, &y));
+    }
+    free(buf);
+}
+
+/* Setup: seeded random bytes. Action: void_hash_compute_many on lists of 0
+ * to 12 messages, 300 lists, each message of a random length up to 3000
+ * bytes (some empty, one a NULL pointer of length 0) at a random offset,
+ * so that the two lanes hand messages over at every relative position.
+ * Expected: out[i] equals void_hash_compute of message i for every i. */
+static void test_hash_compute_many_matches_single_digests(void **state)
+{
+    (void)state;
+    struct void_prng p;
+    void_prng_seed(&p, 7);
+    size_t cap = 4096;
+    uint8_t *buf = malloc(cap);
+    for (size_t i = 0; i < cap; i++) {
+        buf[i] = (uint8_t)void_prng_next(&p);
+    }
+    for (int round = 0; round < 300; round++) {
+        const uint8_t *data[12];
+        size_t len[12], n = (size_t)void_prng_below(&p, 13);
+        struct void_hash out[12], want;
+        for (size_t i = 0; i < n; i++) {
+            len[i] = void_prng_below(&p, 4) == 0 ? 0 : (size_t)void_prng_below(&p, 3001);
+            data[i] = buf + void_prng_below(&p, cap - len[i] + 1);
+        }
+        if (n > 0 && round % 10 == 0) {
+            data[n - 1] = NULL;
+            len[n - 1] = 0;
+        }
+        void_hash_compute_many(data, len, n, out);
+        for (size_t i = 0; i < n; i++) {
+            void_hash_compute(data[i], len[i], &want);
+            assert_true(void_hash_equal(&out[i], &want));
+        }
+    }
+    free(buf);
+}
+
 /* Hex round-trips; wrong lengths and non-hex characters are rejected;
  * upper case is accepted. */
 static void test_hash_hex_round_trip_and_rejects(void **state)
@@ -77,6 +161,8 @@ int main(void)
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_hash_matches_published_vectors),
         cmocka_unit_test(test_hash_openssl_and_sodium_agree),
+        cmocka_unit_test(test_hash_compute2_matches_single_digests),
+        cmocka_unit_test(test_hash_compute_many_matches_single_digests),
         cmocka_unit_test(test_hash_hex_round_trip_and_rejects),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
