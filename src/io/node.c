@@ -556,22 +556,11 @@ static void metric(struct metrics_buf *b, const char *name, const char *labels, 
     }
 }
 
-static size_t render_metrics(struct void_node *node, char *out, size_t cap)
+/* The void_messages_dropped_total series: input rejected, by reason. */
+static void render_drops(struct metrics_buf *b,
+                         const struct void_pbft_stats *p,
+                         const struct void_transport_stats *t)
 {
-    struct metrics_buf b = {.out = out, .cap = cap};
-    pthread_mutex_lock(&node->lock);
-    const struct node_status *s = &node->status;
-    const struct void_pbft_stats *p = &s->pbft;
-    const struct void_transport_stats *t = &s->transport;
-    metric(&b, "void_view", NULL, s->view);
-    metric(&b, "void_last_executed_seq", NULL, s->last_executed);
-    metric(&b, "void_stable_checkpoint_seq", NULL, s->stable_checkpoint);
-    metric(&b, "void_commits_total", "unit=\"batch\"", p->batches_committed);
-    metric(&b, "void_commits_total", "unit=\"request\"", p->requests_executed);
-    metric(&b, "void_view_changes_total", NULL, p->view_changes);
-    metric(&b, "void_state_transfers_total", NULL, p->state_transfers);
-    metric(&b, "void_checkpoints_stable_total", NULL, p->checkpoints_stable);
-    metric(&b, "void_hlc_rejections_total", NULL, p->rx_hlc_ahead);
     const struct {
         const char *reason;
         uint64_t v;
@@ -597,8 +586,27 @@ static size_t render_metrics(struct void_node *node, char *out, size_t cap)
     char labels[96];
     for (size_t i = 0; i < VOID_ARRAY_LEN(drops); i++) {
         (void)snprintf(labels, sizeof(labels), "reason=\"%s\"", drops[i].reason);
-        metric(&b, "void_messages_dropped_total", labels, drops[i].v);
+        metric(b, "void_messages_dropped_total", labels, drops[i].v);
     }
+}
+
+static size_t render_metrics(struct void_node *node, char *out, size_t cap)
+{
+    struct metrics_buf b = {.out = out, .cap = cap};
+    pthread_mutex_lock(&node->lock);
+    const struct node_status *s = &node->status;
+    const struct void_pbft_stats *p = &s->pbft;
+    const struct void_transport_stats *t = &s->transport;
+    metric(&b, "void_view", NULL, s->view);
+    metric(&b, "void_last_executed_seq", NULL, s->last_executed);
+    metric(&b, "void_stable_checkpoint_seq", NULL, s->stable_checkpoint);
+    metric(&b, "void_commits_total", "unit=\"batch\"", p->batches_committed);
+    metric(&b, "void_commits_total", "unit=\"request\"", p->requests_executed);
+    metric(&b, "void_view_changes_total", NULL, p->view_changes);
+    metric(&b, "void_state_transfers_total", NULL, p->state_transfers);
+    metric(&b, "void_checkpoints_stable_total", NULL, p->checkpoints_stable);
+    metric(&b, "void_hlc_rejections_total", NULL, p->rx_hlc_ahead);
+    render_drops(&b, p, t);
     metric(&b, "void_transport_queue_drops_total", "reason=\"queue_full\"", t->drop_queue_full);
     metric(&b, "void_transport_queue_drops_total", "reason=\"fault_loss\"", t->drop_loss);
     metric(&b, "void_transport_queue_drops_total", "reason=\"fault_blocked\"", t->drop_blocked);
