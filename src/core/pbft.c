@@ -1273,6 +1273,8 @@ static int merge_clock(struct void_pbft *r,
                        const struct void_frame *fr,
                        struct void_pbft_out *out)
 {
+    VOID_ASSERT(fr != NULL && out != NULL);
+    VOID_ASSERT(fr->body_len >= 8); /* admit checked it: the body starts with ev */
     struct void_hlc_ts ts;
     if (void_hlc_update_at(&r->hlc, now_ns, fr->hlc, &ts) != 0) {
         r->stats.rx_hlc_ahead++;
@@ -1296,6 +1298,8 @@ static int merge_clock(struct void_pbft *r,
  * on_vote still checks everything after the signature. */
 static int needless_vote(struct void_pbft *r, const struct void_frame *fr)
 {
+    VOID_ASSERT(r != NULL && fr != NULL);
+    VOID_ASSERT(fr->sender < r->cfg.n); /* admit checked it: votes come from replicas */
     struct void_pbft_vote v;
     if ((fr->type != VOID_MSG_PREPARE && fr->type != VOID_MSG_COMMIT) ||
         void_pbft_vote_decode(fr->body, fr->body_len, &v) != 0 || v.seq <= r->low ||
