@@ -54,7 +54,7 @@
 #define VOID_PBFT_K_DEF                      16  /* checkpoint interval */
 #define VOID_PBFT_WINDOW_DEF                 32  /* 2 K */
 #define VOID_PBFT_BATCH_DEF                  64
-#define VOID_PBFT_PIPELINE_DEF               2 /* batches in flight at the primary */
+#define VOID_PBFT_PIPELINE_DEF               4 /* batches in flight at the primary */
 #define VOID_PBFT_REQUEST_TIMEOUT_NS_DEF     (500ull * 1000 * 1000)
 #define VOID_PBFT_VIEW_CHANGE_TIMEOUT_NS_DEF (500ull * 1000 * 1000)
 #define VOID_PBFT_RETRANSMIT_NS_DEF          (100ull * 1000 * 1000)
