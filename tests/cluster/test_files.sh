@@ -30,7 +30,14 @@ cluster restart 1
 cluster wait > /dev/null
 vctl get --file tree "$TEST_DIR/out2" --timeout 20 > /dev/null
 diff -r "$src" "$TEST_DIR/out2" || fail "tree differs after the wipe"
-fetched=$(curl -fsS "http://127.0.0.1:$((TEST_PORT + 1001))/metrics" |
-  awk '/void_cas_blocks_total\{op="fetched_from_peer"\}/ {print $2}')
+# A fetched block is counted once the writer thread made it durable, which
+# may be just after the client got it: give the counter a moment.
+fetched=0
+for _ in $(seq 1 50); do
+  fetched=$(curl -fsS "http://127.0.0.1:$((TEST_PORT + 1001))/metrics" |
+    awk '/void_cas_blocks_total\{op="fetched_from_peer"\}/ {print $2}')
+  [ "${fetched:-0}" -gt 0 ] && break
+  sleep 0.1
+done
 [ "${fetched:-0}" -gt 0 ] || fail "replica 1 fetched no block from its peers"
 echo "ok: replica 1 fetched $fetched blocks from peers"
