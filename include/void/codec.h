@@ -57,6 +57,15 @@ enum void_msg_type {
 /* Name of a type ("PREPARE"), or NULL if unknown. Cannot fail. */
 const char *void_msg_type_name(int type);
 
+/* Whether a frame of this type may reach a replica through a third party,
+ * verbatim, for its author: a client's request that a backup relays to the
+ * primary (authenticated by the client's signature on its record), and a
+ * view change that a new primary relays with the NEW-VIEW naming it
+ * (authenticated by its author's signature). Every other frame travels only
+ * on its author's own link; the transport and the simulator both enforce
+ * this. Cannot fail. */
+int void_msg_relayable(int type);
+
 /* A decoded frame. body and sig point into the buffer given to decode and
  * are valid as long as it is. */
 struct void_frame {

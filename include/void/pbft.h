@@ -54,7 +54,9 @@
 #define VOID_PBFT_K_DEF                      16  /* checkpoint interval */
 #define VOID_PBFT_WINDOW_DEF                 32  /* 2 K */
 #define VOID_PBFT_BATCH_DEF                  64
-#define VOID_PBFT_PIPELINE_DEF               4 /* batches in flight at the primary */
+#ifndef VOID_PBFT_PIPELINE_DEF /* a build may override it, e.g. to campaign another default */
+#define VOID_PBFT_PIPELINE_DEF 4 /* batches in flight at the primary */
+#endif
 #define VOID_PBFT_REQUEST_TIMEOUT_NS_DEF     (500ull * 1000 * 1000)
 #define VOID_PBFT_VIEW_CHANGE_TIMEOUT_NS_DEF (500ull * 1000 * 1000)
 #define VOID_PBFT_RETRANSMIT_NS_DEF          (100ull * 1000 * 1000)
@@ -322,8 +324,12 @@ struct void_pbft {
     uint32_t pending_count;
     struct void__pbft_pending pending[VOID_PBFT_PENDING_MAX];
     struct void__pbft_vc vc[VOID_PBFT_N_MAX]; /* latest view change per replica */
-    size_t vc_frame_max;                      /* largest view change for this window */
-    uint8_t *vc_store;                        /* n * vc_frame_max bytes, allocated at init */
+    /* The view changes the last NEW-VIEW (sent or waited for) names, kept
+     * apart from vc[]: their senders may have moved on to later views, and
+     * a replica that missed NEW-VIEW still needs these exact frames. */
+    struct void__pbft_vc nv_vc[VOID_PBFT_N_MAX];
+    size_t vc_frame_max; /* largest view change for this window */
+    uint8_t *vc_store;   /* 2 * n * vc_frame_max bytes (vc, then nv_vc), allocated at init */
     uint8_t *scratch;                         /* scratch_cap bytes for building message bodies */
     size_t scratch_cap;  /* largest body this replica builds (<= VOID_CODEC_BODY_MAX) */
     size_t snapshot_cap; /* worst-case snapshot of this state machine */

@@ -28,6 +28,11 @@ _Static_assert(OFF_LEN + 4 == VOID_CODEC_HEADER_SIZE, "length is the last header
 _Static_assert(VOID_CODEC_FRAME_MAX <= VOID_SIGN_MSG_MAX, "a whole frame can be signed");
 _Static_assert(VOID_CODEC_FRAME_MAX < 0x7fffffffu, "frame sizes fit a long and an int");
 
+int void_msg_relayable(int type)
+{
+    return type == VOID_MSG_REQUEST || type == VOID_MSG_VIEW_CHANGE;
+}
+
 const char *void_msg_type_name(int type)
 {
     switch (type) {

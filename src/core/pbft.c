@@ -384,7 +384,7 @@ int void_pbft_init(struct void_pbft *r, const struct void_pbft_config *config)
     }
     r->vc_frame_max = void__pbft_vc_frame_max(r->cfg.window);
     r->snapshot_cap = void_sm_snapshot_max(&r->sm);
-    r->vc_store = malloc(r->cfg.n * r->vc_frame_max);
+    r->vc_store = malloc(2 * r->cfg.n * r->vc_frame_max);
     /* The largest bodies are a view change and a STATE message (snapshot,
      * proof and the window's batches); size the scratch for this config. */
     size_t state_max = 8 + 8 + VOID_PBFT_DIGEST_SIZE + 2 +
@@ -403,6 +403,7 @@ int void_pbft_init(struct void_pbft *r, const struct void_pbft_config *config)
     }
     for (uint32_t i = 0; i < r->cfg.n; i++) {
         r->vc[i].frame = r->vc_store + i * r->vc_frame_max;
+        r->nv_vc[i].frame = r->vc_store + (r->cfg.n + i) * r->vc_frame_max;
     }
     r->next_seq = 1;
     r->event_seq = r->cfg.event_seq_start > 0 ? r->cfg.event_seq_start - 1 : 0;

@@ -224,6 +224,72 @@ static int vc_validate(struct void_pbft *r, const struct vc_msg *m)
     return 0;
 }
 
+/* Copies a view change (frame borrowed) into a slot. */
+static void vc_copy(const struct void_pbft *r,
+                    struct void__pbft_vc *vc,
+                    void_view view,
+                    const uint8_t *frame,
+                    size_t len,
+                    const uint8_t *digest)
+{
+    VOID_ASSERT(len >= VOID_PBFT_FRAME_OVERHEAD && len <= r->vc_frame_max);
+    if (vc->frame != frame) {
+        memmove(vc->frame, frame, len);
+    }
+    vc->len = (uint32_t)len;
+    vc->view = view;
+    memcpy(vc->digest, digest, VOID_PBFT_DIGEST_SIZE);
+}
+
+static int vc_is(const struct void__pbft_vc *vc, void_view view, const uint8_t *digest)
+{
+    return vc->len > 0 && vc->view == view && memcmp(vc->digest, digest, VOID_PBFT_DIGEST_SIZE) == 0;
+}
+
+/* The view change from id for view with this digest, as a NEW-VIEW names
+ * it: the latest from id, or the one kept for NEW-VIEW; NULL if neither. */
+static const struct void__pbft_vc *
+named_vc(const struct void_pbft *r, uint32_t id, void_view view, const uint8_t *digest)
+{
+    VOID_ASSERT(id < r->cfg.n);
+    if (vc_is(&r->vc[id], view, digest)) {
+        return &r->vc[id];
+    }
+    return vc_is(&r->nv_vc[id], view, digest) ? &r->nv_vc[id] : NULL;
+}
+
+/* Walks the (replica, digest) names of the stored NEW-VIEW; calls fn on
+ * each until it returns nonzero, and returns that (0 if malformed). */
+static int nv_each_name(struct void_pbft *r,
+                        int (*fn)(struct void_pbft *r,
+                                  void_view view,
+                                  uint32_t id,
+                                  const uint8_t *digest,
+                                  void *arg),
+                        void *arg)
+{
+    if (r->nv_len < VOID_PBFT_FRAME_OVERHEAD) {
+        return 0;
+    }
+    struct void__reader rd = {
+        r->nv_frame + VOID_CODEC_HEADER_SIZE, r->nv_len - VOID_PBFT_FRAME_OVERHEAD, 0};
+    void__take64(&rd);
+    void_view view = void__take64(&rd);
+    uint16_t nvc = void__take16(&rd);
+    for (uint16_t i = 0; i < nvc && i < VOID_PBFT_N_MAX; i++) {
+        uint32_t id = void__take32(&rd);
+        const uint8_t *d = void__take(&rd, VOID_PBFT_DIGEST_SIZE);
+        if (rd.err != 0 || id >= r->cfg.n) {
+            return 0;
+        }
+        int rc = fn(r, view, id, d, arg);
+        if (rc != 0) {
+            return rc;
+        }
+    }
+    return 0;
+}
+
 /* The O set of NEW-VIEW, computed from a set of view changes. */
 struct o_set {
     void_seq min_s, max_s;
@@ -234,22 +300,24 @@ struct o_set {
     uint32_t pp_len[VOID_PBFT_WINDOW_MAX];
 };
 
-static void vc_body(const struct void_pbft *r, uint32_t id, const uint8_t **body, size_t *len)
+static void vc_body(const struct void__pbft_vc *vc, const uint8_t **body, size_t *len)
 {
-    const struct void__pbft_vc *vc = &r->vc[id];
     VOID_ASSERT(vc->len >= VOID_PBFT_FRAME_OVERHEAD);
     *body = vc->frame + VOID_CODEC_HEADER_SIZE;
     *len = vc->len - VOID_PBFT_FRAME_OVERHEAD;
 }
 
-static void compute_o(struct void_pbft *r, const uint32_t *ids, uint32_t nids, struct o_set *o)
+static void compute_o(struct void_pbft *r,
+                      const struct void__pbft_vc *const *vcs,
+                      uint32_t nids,
+                      struct o_set *o)
 {
     memset(o, 0, sizeof(*o));
     struct vc_msg m;
     for (uint32_t i = 0; i < nids; i++) {
         const uint8_t *body;
         size_t len;
-        vc_body(r, ids[i], &body, &len);
+        vc_body(vcs[i], &body, &len);
         VOID_ASSERT(vc_parse(body, len, &m) == 0);
         o->min_s = m.low > o->min_s ? m.low : o->min_s;
     }
@@ -257,7 +325,7 @@ static void compute_o(struct void_pbft *r, const uint32_t *ids, uint32_t nids, s
     for (uint32_t i = 0; i < nids; i++) {
         const uint8_t *body;
         size_t len;
-        vc_body(r, ids[i], &body, &len);
+        vc_body(vcs[i], &body, &len);
         VOID_ASSERT(vc_parse(body, len, &m) == 0);
         struct void__reader rd = {m.preps, m.preps_len, 0};
         for (uint16_t j = 0; j < m.nprep; j++) {
@@ -350,9 +418,13 @@ static void check_new_view(struct void_pbft *r, uint64_t now_ns, struct void_pbf
     if (nids < void__pbft_quorum(r)) {
         return;
     }
+    const struct void__pbft_vc *vcs[VOID_PBFT_N_MAX] = {0};
+    for (uint32_t i = 0; i < nids; i++) {
+        vcs[i] = &r->vc[ids[i]];
+    }
     struct o_set o_set;
     struct o_set *o = &o_set;
-    compute_o(r, ids, nids, o);
+    compute_o(r, vcs, nids, o);
     uint8_t *b = r->scratch;
     size_t off = 8;
     void__put64(b + off, r->view);
@@ -381,6 +453,11 @@ static void check_new_view(struct void_pbft *r, uint64_t now_ns, struct void_pbf
     memcpy(r->nv_frame, frame, len);
     r->nv_len = (uint32_t)len;
     r->nv_installed = 1;
+    for (uint32_t i = 0; i < nids; i++) {
+        /* Kept for replicas that miss NEW-VIEW, whatever vc[] holds later. */
+        const struct void__pbft_vc *vc = &r->vc[ids[i]];
+        vc_copy(r, &r->nv_vc[ids[i]], vc->view, vc->frame, vc->len, vc->digest);
+    }
     install_new_view(r, now_ns, r->view, o, out);
     void__pbft_send(r, out, VOID_PBFT_TO_ALL, VOID_MSG_NEW_VIEW, frame, len);
 }
@@ -397,21 +474,22 @@ static void try_install_new_view(struct void_pbft *r, uint64_t now_ns, struct vo
     void__take64(&rd);
     void_view view = void__take64(&rd);
     uint16_t nvc = void__take16(&rd);
-    uint32_t ids[VOID_PBFT_N_MAX] = {0}, mask = 0;
+    uint32_t mask = 0;
+    const struct void__pbft_vc *vcs[VOID_PBFT_N_MAX] = {0};
     if (view < r->view || (view == r->view && !r->view_changing)) {
         r->nv_len = 0;
         return;
     }
     for (uint16_t i = 0; i < nvc && i < VOID_PBFT_N_MAX; i++) {
-        ids[i] = void__take32(&rd);
+        uint32_t id = void__take32(&rd);
         const uint8_t *d = void__take(&rd, VOID_PBFT_DIGEST_SIZE);
-        if (rd.err != 0 || ids[i] >= r->cfg.n || (mask & VOID__BIT(ids[i]))) {
+        if (rd.err != 0 || id >= r->cfg.n || (mask & VOID__BIT(id))) {
             break;
         }
-        mask |= VOID__BIT(ids[i]);
-        const struct void__pbft_vc *vc = &r->vc[ids[i]];
-        if (vc->len == 0 || vc->view != view || memcmp(vc->digest, d, VOID_PBFT_DIGEST_SIZE) != 0) {
-            return; /* wait: retransmission brings the view changes it names */
+        mask |= VOID__BIT(id);
+        vcs[i] = named_vc(r, id, view, d);
+        if (vcs[i] == NULL) {
+            return; /* wait: the new primary re-sends the view changes it names */
         }
     }
     struct o_set o_set;
@@ -421,7 +499,7 @@ static void try_install_new_view(struct void_pbft *r, uint64_t now_ns, struct vo
     int ok = rd.err == 0 && nvc <= VOID_PBFT_N_MAX && void__popcount(mask) == nvc &&
              nvc >= void__pbft_quorum(r);
     if (ok) {
-        compute_o(r, ids, nvc, o);
+        compute_o(r, vcs, nvc, o);
         ok = o->min_s == min_s && o->max_s - o->min_s == no;
     }
     for (uint16_t k = 0; ok && k < no; k++) {
@@ -532,21 +610,6 @@ static size_t build_view_change(struct void_pbft *r)
     return off;
 }
 
-/* Stores a view change (frame borrowed) as the latest from sender. */
-static void vc_store(struct void_pbft *r,
-                     uint32_t sender,
-                     void_view view,
-                     const uint8_t *frame,
-                     size_t len,
-                     const uint8_t *digest)
-{
-    struct void__pbft_vc *vc = &r->vc[sender];
-    VOID_ASSERT(len <= r->vc_frame_max);
-    memcpy(vc->frame, frame, len);
-    vc->len = (uint32_t)len;
-    vc->view = view;
-    memcpy(vc->digest, digest, VOID_PBFT_DIGEST_SIZE);
-}
 
 /* The NEW-VIEW timer runs only once 2f+1 view changes for our view (or
  * later ones) are in
@@ -598,7 +661,7 @@ void void__pbft_start_view_change(struct void_pbft *r,
             r, now_ns, out, VOID_PBFT_TO_ALL, VOID_MSG_VIEW_CHANGE, body, &frame, &len) == 0) {
         struct void_hash digest;
         void_hash_compute(frame, len, &digest);
-        vc_store(r, r->cfg.self, view, frame, len, digest.b);
+        vc_copy(r, &r->vc[r->cfg.self], view, frame, len, digest.b);
         void__pbft_send(r, out, VOID_PBFT_TO_ALL, VOID_MSG_VIEW_CHANGE, frame, len);
     }
     r->vc_timer_armed = 0;
@@ -616,11 +679,27 @@ void void__pbft_resend_view_change(struct void_pbft *r, struct void_pbft_out *ou
     }
 }
 
+struct resend {
+    struct void_pbft_out *out;
+    uint32_t to;
+};
+
+static int
+resend_named(struct void_pbft *r, void_view view, uint32_t id, const uint8_t *digest, void *arg)
+{
+    const struct resend *x = arg;
+    const struct void__pbft_vc *vc = named_vc(r, id, view, digest);
+    VOID_ASSERT(vc != NULL); /* the primary kept every view change it named */
+    void__pbft_send_copy(r, x->out, x->to, VOID_MSG_VIEW_CHANGE, vc->frame, vc->len);
+    return 0;
+}
+
 /* The primary of the installed view helps a replica that missed NEW-VIEW
  * (it still sends view changes for it, or messages of an older view): it
  * re-sends NEW-VIEW and every view change it names, including the
- * replica's own, which that replica may have lost in a crash. At most once
- * per retransmit period per replica. */
+ * replica's own, which that replica may have lost in a crash, and those
+ * whose senders have moved on to later views since (kept in nv_vc). At most
+ * once per retransmit period per replica. */
 void void__pbft_resend_new_view(struct void_pbft *r, uint64_t now_ns, uint32_t to, struct void_pbft_out *out)
 {
     if (r->nv_len == 0 || !r->nv_installed || r->view_changing ||
@@ -631,12 +710,9 @@ void void__pbft_resend_new_view(struct void_pbft *r, uint64_t now_ns, uint32_t t
         return;
     }
     r->nv_resent_ns[to] = now_ns == 0 ? 1 : now_ns;
-    for (uint32_t i = 0; i < r->cfg.n; i++) {
-        if (r->vc[i].len > 0 && r->vc[i].view == r->view) {
-            void__pbft_send_copy(r, out, to, VOID_MSG_VIEW_CHANGE, r->vc[i].frame, r->vc[i].len);
-        }
-    }
     void__pbft_send_copy(r, out, to, VOID_MSG_NEW_VIEW, r->nv_frame, r->nv_len);
+    struct resend x = {out, to};
+    (void)nv_each_name(r, resend_named, &x);
 }
 
 /* f+1 replicas want views above ours: at least one is honest, so join the
@@ -654,6 +730,22 @@ static void join_higher_view(struct void_pbft *r, uint64_t now_ns, struct void_p
     if (count >= r->f + 1 && target != UINT64_MAX) {
         void__pbft_start_view_change(r, now_ns, target, out);
     }
+}
+
+struct wanted {
+    uint32_t sender;
+    void_view view;
+    const uint8_t *digest;
+};
+
+/* Whether the stored NEW-VIEW names this view change and we hold it nowhere. */
+static int
+names_missing(struct void_pbft *r, void_view view, uint32_t id, const uint8_t *digest, void *arg)
+{
+    const struct wanted *q = arg;
+    return view == q->view && id == q->sender &&
+           memcmp(digest, q->digest, VOID_PBFT_DIGEST_SIZE) == 0 &&
+           named_vc(r, id, view, digest) == NULL;
 }
 
 void void__pbft_on_view_change(struct void_pbft *r,
@@ -678,8 +770,11 @@ void void__pbft_on_view_change(struct void_pbft *r,
     struct void_hash digest;
     void_hash_compute(buf, len, &digest);
     const struct void__pbft_vc *have = &r->vc[fr->sender];
-    if (have->len > 0 &&
-        (have->view > m.view || memcmp(have->digest, digest.b, VOID_PBFT_DIGEST_SIZE) == 0)) {
+    int superseded = have->len > 0 && (have->view > m.view ||
+                                       memcmp(have->digest, digest.b, VOID_PBFT_DIGEST_SIZE) == 0);
+    struct wanted q = {fr->sender, m.view, digest.b};
+    int wanted = !r->nv_installed && nv_each_name(r, names_missing, &q);
+    if (superseded && !wanted) {
         r->stats.rx_duplicate++;
         return;
     }
@@ -687,7 +782,14 @@ void void__pbft_on_view_change(struct void_pbft *r,
         r->stats.rx_bad_certificate++;
         return;
     }
-    vc_store(r, fr->sender, m.view, buf, len, digest.b);
+    if (superseded) {
+        /* Older than the latest from its sender, but the NEW-VIEW we wait
+         * for names it (relayed by the new primary): keep it for that. */
+        vc_copy(r, &r->nv_vc[fr->sender], m.view, buf, len, digest.b);
+        try_install_new_view(r, now_ns, out);
+        return;
+    }
+    vc_copy(r, &r->vc[fr->sender], m.view, buf, len, digest.b);
     arm_view_change_timer(r, out);
     join_higher_view(r, now_ns, out);
     check_new_view(r, now_ns, out);

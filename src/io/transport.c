@@ -221,14 +221,13 @@ static int handle_frame(struct void__conn *c, const uint8_t *buf, size_t len)
         }
         return 0;
     }
-    /* A link carries its bound peer's own frames, and client requests that
-     * a replica relays to its primary verbatim (the receiver authenticates a
-     * request by the client's signature on its record, whoever carried it). */
-    if (f.sender != c->bound_id && f.type != VOID_MSG_REQUEST) {
+    /* A link carries its bound peer's own frames, and the frames a replica
+     * may relay verbatim for their author (codec.h). */
+    if (f.sender != c->bound_id && !void_msg_relayable(f.type)) {
         t->stats.drop_wrong_sender++;
         return 0;
     }
-    if (blocked(t, f.sender)) {
+    if (blocked(t, c->bound_id)) { /* faults cut links, whoever wrote the frame */
         t->stats.drop_blocked++;
         return 0;
     }

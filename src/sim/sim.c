@@ -14,6 +14,7 @@
  */
 #include "sim/sim_int.h"
 #include "void/assert.h"
+#include "void/bytes.h"
 #include "void/codec.h"
 #include "void/error.h"
 #include "void/sim_sigmemo.h"
@@ -449,6 +450,11 @@ static int deliver(struct sim *s, struct sim_node *node, uint32_t from, struct s
     }
     if (!node->up) {
         return 0;
+    }
+    if (fr->len >= VOID_CODEC_HEADER_SIZE && void_bytes_get_be32(fr->bytes + 8) != from &&
+        !void_msg_relayable(fr->bytes[5])) {
+        void__sim_trace(s, "drop n%u<-n%u: not the author's link", node->id, from);
+        return 0; /* as the transport does (codec.h) */
     }
     if (node->byzantine) {
         void__sim_byz_remember(node, fr->bytes, fr->len);

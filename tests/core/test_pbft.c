@@ -718,6 +718,74 @@ static void test_pbft_view_change_keeps_certificate_of_earlier_view(void **state
     net_free(t);
 }
 
+/* The phases of the next test: who is cut off, and how. */
+static int relay_phase;
+
+static int drop_for_relay(struct net *t, uint32_t from, uint32_t to, uint8_t type)
+{
+    (void)t;
+    if (relay_phase == 0) { /* replica 0 mute, replica 3 misses NEW-VIEW */
+        return from == 0 || (to == 3 && type == VOID_MSG_NEW_VIEW);
+    }
+    if (from == 2 && type != VOID_MSG_VIEW_CHANGE) {
+        return 1; /* replica 2 says nothing but its view changes from now on */
+    }
+    return relay_phase == 1 && to == 3 && type == VOID_MSG_NEW_VIEW;
+}
+
+static int view_1_at_0_1_2(struct net *t)
+{
+    for (uint32_t i = 0; i < 3; i++) {
+        if (void_pbft_view(t->rep[i]) != 1 || void_pbft_view_changing(t->rep[i])) {
+            return 0;
+        }
+    }
+    return 1;
+}
+
+/* Setup: n=4; replica 0 (primary of view 0) is mute, so replicas 1, 2, 3
+ * change to view 1, whose NEW-VIEW names their three view changes; replicas
+ * 0, 1 and 2 install it, replica 3 never receives it. Then replica 2's
+ * request timer fires (the put is still pending: without 0 or 3 there is no
+ * quorum in view 1), so it sends a VIEW-CHANGE for view 2, which replaces
+ * its view-1 one at replicas 1 and 3, and it says nothing else from then on
+ * (as a Byzantine replica may). Action: NEW-VIEW reaches replica 3 again.
+ * Expected: replica 1, the primary of view 1, kept the exact view changes
+ * its NEW-VIEW named, re-sends them, and replica 3 keeps replica 2's view-1
+ * one although it holds a later one from 2: it installs view 1, and
+ * replicas 0, 1, 3 complete the put there. Without those copies replica 3
+ * could never check that NEW-VIEW and would give up on view 1 (voidsim
+ * seeds 48877 and 49684 with a pipeline of 2 stalled on this). */
+static void test_pbft_new_primary_relays_the_view_changes_it_named(void **state)
+{
+    (void)state;
+    struct net *t = net_new(4, 1, 16, 32, 1);
+    put_many(t, 0, 0, 1, 100 * MS);
+    relay_phase = 0;
+    t->drop = drop_for_relay;
+    submit_put(t, 0, "k", "v");
+    assert_true(net_run(t, 2000 * MS, view_1_at_0_1_2));
+    assert_int_equal(void_pbft_view(t->rep[3]), 1);
+    assert_true(void_pbft_view_changing(t->rep[3]));
+    assert_false(clients_idle(t));
+    relay_phase = 1;
+    assert_int_equal(void_pbft_step_timer(t->rep[2], t->now, VOID_PBFT_TIMER_REQUEST, &t->out), 0);
+    apply_effects(t, 2);
+    assert_int_equal(void_pbft_view(t->rep[2]), 2);
+    net_run(t, 1 * MS, NULL); /* its VIEW-CHANGE for view 2 reaches everyone */
+    assert_int_equal(t->rep[1]->vc[2].view, 2);
+    assert_int_equal(t->rep[3]->vc[2].view, 2);
+    relay_phase = 2;
+    assert_true(net_run(t, 5000 * MS, clients_idle));
+    uint32_t live[] = {0, 1, 3};
+    for (uint32_t i = 0; i < 3; i++) {
+        assert_int_equal(void_pbft_view(t->rep[live[i]]), 1);
+        assert_false(void_pbft_view_changing(t->rep[live[i]]));
+        assert_int_equal(void_pbft_last_executed(t->rep[live[i]]), 2);
+    }
+    net_free(t);
+}
+
 /* ---- state transfer and recovery ---------------------------------------------- */
 
 static uint32_t isolated = UINT32_MAX;
@@ -1481,6 +1549,7 @@ int main(void)
         cmocka_unit_test(test_pbft_view_change_while_checkpoint_in_flight),
         cmocka_unit_test(test_pbft_view_change_during_view_change),
         cmocka_unit_test(test_pbft_view_change_keeps_certificate_of_earlier_view),
+        cmocka_unit_test(test_pbft_new_primary_relays_the_view_changes_it_named),
         cmocka_unit_test(test_pbft_state_transfer_after_missing_checkpoints),
         cmocka_unit_test(test_pbft_catches_up_from_commit_certificates),
         cmocka_unit_test(test_pbft_recovers_after_crash),

@@ -219,10 +219,12 @@ static void test_transport_delivers_signed_frames_between_nodes(void **state)
 
 /* Setup: node 1 dials node 2. Action: 1 sends a REQUEST frame that node 3
  * (a client here) signed, as a replica relays a client's request to its
- * primary, then a PREPARE that node 3 signed. Expected: the relayed request
- * is delivered with its author as sender; the prepare, which only its author
- * may send on its own link, is dropped as a wrong sender. */
-static void test_transport_passes_relayed_requests_only(void **state)
+ * primary, then a VIEW-CHANGE node 3 signed, as a new primary relays the
+ * view changes its NEW-VIEW names, then a PREPARE that node 3 signed.
+ * Expected: the request and the view change are delivered with their author
+ * as sender; the prepare, which only its author may send on its own link, is
+ * dropped as a wrong sender. */
+static void test_transport_passes_relayable_frames_only(void **state)
 {
     (void)state;
     static struct node a, b;
@@ -238,11 +240,17 @@ static void test_transport_passes_relayed_requests_only(void **state)
     assert_int_equal(b.received, 1);
     assert_int_equal(b.last_sender, 3);
     assert_int_equal(b.last_type, VOID_MSG_REQUEST);
+    len = frame(&kp3, 3, VOID_MSG_VIEW_CHANGE, buf, sizeof(buf));
+    assert_int_equal(void_transport_send(&a.t, 2, buf, len), 0);
+    run_until(&b.received, 2);
+    assert_int_equal(b.received, 2);
+    assert_int_equal(b.last_sender, 3);
+    assert_int_equal(b.last_type, VOID_MSG_VIEW_CHANGE);
     len = frame(&kp3, 3, VOID_MSG_PREPARE, buf, sizeof(buf));
     assert_int_equal(void_transport_send(&a.t, 2, buf, len), 0);
     run_until(&b.t.stats.drop_wrong_sender, 1);
     assert_int_equal(b.t.stats.drop_wrong_sender, 1);
-    assert_int_equal(b.received, 1);
+    assert_int_equal(b.received, 2);
     stop(&a);
     stop(&b);
     run_for(20);
@@ -410,7 +418,7 @@ int main(void)
 {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_transport_delivers_signed_frames_between_nodes),
-        cmocka_unit_test(test_transport_passes_relayed_requests_only),
+        cmocka_unit_test(test_transport_passes_relayable_frames_only),
         cmocka_unit_test(test_transport_refuses_hello_from_unknown_key),
         cmocka_unit_test(test_transport_reconnects_and_flushes_queue),
         cmocka_unit_test(test_transport_fault_injection_drops_and_heals),
