@@ -1333,12 +1333,78 @@ static void test_pbft_backup_forgets_unsynced_prepare_and_withholds(void **state
     net_free(t);
 }
 
+/* Setup: n=4 after one put executed at seq 1. Action: the primary's key
+ * signs a pre-prepare for seq 2 whose one request carries a broken client
+ * signature (a Byzantine primary forging a client's put), delivered to the
+ * three backups; then the client puts for real. Expected: replica 3, the
+ * backup that leaves seq 2's client signatures to the others, prepares it
+ * unchecked; replicas 1 and 2 check and reject it, so it never prepares
+ * anywhere (2f = 2 matching prepares are needed) and nobody executes it;
+ * the real put then commits at seq 2 on the other three. */
+static void test_pbft_forged_request_needs_a_checker_to_prepare(void **state)
+{
+    (void)state;
+    struct net *t = net_new(4, 1, 16, 32, 1);
+    put_many(t, 0, 0, 1, 100 * MS);
+    net_run(t, 10 * MS, all_live_at_max);
+    uint8_t op[64], rec[256], body[512], buf[1024];
+    struct void_sm_op o = {.kind = VOID_SM_OP_PUT,
+                           .key = (const uint8_t *)"forged",
+                           .key_len = 6,
+                           .value = (const uint8_t *)"x",
+                           .value_len = 1};
+    int olen = void_sm_op_encode(&o, op, sizeof(op));
+    assert_true(olen > 0);
+    int rlen = void_pbft_request_encode(
+        CLIENT_BASE, 7, op, (size_t)olen, &t->ckeys[0], rec, sizeof(rec));
+    assert_true(rlen > 0);
+    rec[rlen - 1] ^= 0x01; /* the client never signed this */
+    struct void_pbft_pre_prepare pp = {.ev = 1,
+                                       .view = 0,
+                                       .seq = 2,
+                                       .hlc = {t->now, 0},
+                                       .count = 1,
+                                       .batch = rec,
+                                       .batch_len = (uint32_t)rlen};
+    int blen = void_pbft_pre_prepare_encode(&pp, body, sizeof(body));
+    assert_true(blen > 0);
+    size_t len = forge(t, &t->keys[0], 0, VOID_MSG_PRE_PREPARE, body, (size_t)blen, 0, buf);
+    for (uint32_t i = 1; i < 4; i++) {
+        struct void_pbft_stats before = *void_pbft_stats(t->rep[i]);
+        assert_int_equal(void_pbft_step_receive(t->rep[i], t->now, buf, len, &t->out), 0);
+        apply_effects(t, i);
+        const struct void_pbft_stats *after = void_pbft_stats(t->rep[i]);
+        assert_int_equal(after->rx_bad_sig - before.rx_bad_sig, i == 3 ? 0 : 1);
+        assert_int_equal(after->requests_unchecked - before.requests_unchecked, i == 3 ? 1 : 0);
+    }
+    net_run(t, 100 * MS, NULL);
+    for (uint32_t i = 0; i < 4; i++) {
+        const struct void__pbft_entry *e = &t->rep[i]->log[2 % t->rep[i]->cfg.window];
+        assert_false(e->used && e->seq == 2 && e->prepared);
+        assert_int_equal(void_pbft_last_executed(t->rep[i]), 1);
+    }
+    put_many(t, 0, 1, 1, 5000 * MS);
+    uint8_t forged[32];
+    void_pbft_batch_digest(pp.hlc, 1, rec, (size_t)rlen, forged);
+    uint32_t executed = 0;
+    for (uint32_t i = 0; i < 4; i++) {
+        if (t->has_commit[i][2]) {
+            assert_memory_not_equal(t->committed[i][2], forged, 32);
+            executed++;
+        }
+    }
+    assert_true(executed >= 3);
+    net_free(t);
+}
+
 /* Setup: n=4, one client, signatures on. Action: one put runs to completion
  * and the net settles. Expected: each replica checked the fewest signatures
  * the protocol allows, 5: at the primary the request once, 2f = 2 prepares
  * and 2 commits besides its own; at a backup the pre-prepare, the request
- * inside it, 1 prepare besides its own and 2 commits. The votes beyond a
- * quorum were dropped unverified (surplus or stale). */
+ * inside it, 1 prepare besides its own and 2 commits -- except at the one
+ * backup (f = 1) that leaves seq 1's client signatures to the others,
+ * replica 2, which checks 4. The votes beyond a quorum were dropped
+ * unverified (surplus or stale). */
 static void test_pbft_checks_only_the_signatures_a_quorum_needs(void **state)
 {
     (void)state;
@@ -1352,7 +1418,8 @@ static void test_pbft_checks_only_the_signatures_a_quorum_needs(void **state)
     uint64_t dropped = 0;
     for (uint32_t i = 0; i < 4; i++) {
         const struct void_pbft_stats *s = void_pbft_stats(t->rep[i]);
-        assert_int_equal(s->verifies - before[i].verifies, 5);
+        assert_int_equal(s->verifies - before[i].verifies, i == 2 ? 4 : 5);
+        assert_int_equal(s->requests_unchecked - before[i].requests_unchecked, i == 2 ? 1 : 0);
         assert_int_equal(s->rx_bad_sig, 0);
         dropped += s->rx_surplus + s->rx_stale;
     }
@@ -1561,6 +1628,7 @@ int main(void)
         cmocka_unit_test(test_pbft_survives_random_faults),
         cmocka_unit_test(test_pbft_rejects_bad_messages_with_counters),
         cmocka_unit_test(test_pbft_checks_only_the_signatures_a_quorum_needs),
+        cmocka_unit_test(test_pbft_forged_request_needs_a_checker_to_prepare),
         cmocka_unit_test(test_pbft_drops_needless_votes_unverified),
         cmocka_unit_test(test_pbft_rejects_view_change_without_proof),
         cmocka_unit_test(test_pbft_runs_are_deterministic),
