@@ -18,22 +18,8 @@ size_mb=${SIZE_MB:-64}
 secs=${SECS:-5}
 
 work=$(mktemp -d "${TMPDIR:-/tmp}/void-bench-casup-XXXXXX")
-P=$(python3 - <<'PY'
-import random, socket
-for _ in range(200):
-    base = random.randrange(30000, 39000, 10)
-    ports = [base + i for i in range(4)] + [base + 1000 + i for i in range(4)]
-    socks = []
-    try:
-        for p in ports:
-            s = socket.socket(); s.bind(("127.0.0.1", p)); socks.append(s)
-    except OSError:
-        continue
-    finally:
-        for s in socks: s.close()
-    print(base); break
-PY
-)
+source "$root/bench/lib/ports.sh"
+P=$(free_port_base 0 1 2 3 1000 1001 1002 1003)
 upload_pid=""
 cleanup() {
   if [ -n "$upload_pid" ]; then kill "$upload_pid" 2>/dev/null || true; fi

@@ -21,22 +21,8 @@ max=0; for c in $levels; do [ "$c" -gt "$max" ] && max=$c; done
 work=$(mktemp -d /tmp/void-bench-kvput-XXXXXX)
 # Free loopback ports: Void at P..P+3 (HTTP P+1000..), etcd at P+100.. (another
 # worktree may be running a bench or the test suite on this machine).
-P=$(python3 - <<'PY'
-import random, socket
-for _ in range(200):
-    base = random.randrange(30000, 39000, 10)
-    ports = [base + i for i in range(4)] + [base + 1000 + i for i in range(4)] + [base + 100 + i for i in range(3)] + [base + 110 + i for i in range(3)]
-    socks = []
-    try:
-        for p in ports:
-            s = socket.socket(); s.bind(("127.0.0.1", p)); socks.append(s)
-    except OSError:
-        continue
-    finally:
-        for s in socks: s.close()
-    print(base); break
-PY
-)
+source "$root/bench/lib/ports.sh"
+P=$(free_port_base 0 1 2 3 1000 1001 1002 1003 100 101 102 110 111 112)
 etcd_pids=()
 cleanup() {
   VOID_BIN=$bin VOID_CLUSTER_DIR=$work/void "$root/scripts/cluster" stop > /dev/null 2>&1 || true
