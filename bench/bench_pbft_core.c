@@ -82,8 +82,14 @@ static size_t make_request(uint64_t i, uint8_t *frame, size_t cap)
     op[3 + 10] = (uint8_t)('0' + i % 10);
     uint32_t c = (uint32_t)(i % CLIENTS);
     memset(body, 0, 8);
-    int rlen = void_pbft_request_encode(
-        CBASE + c, i / CLIENTS + 1, op, (size_t)olen, &ckeys[c], body + 8, sizeof(body) - 8);
+    int rlen = void_pbft_request_encode(CBASE + c,
+                                        i / CLIENTS + 1,
+                                        VOID_PBFT_REPLIERS_ALL,
+                                        op,
+                                        (size_t)olen,
+                                        &ckeys[c],
+                                        body + 8,
+                                        sizeof(body) - 8);
     inner_len = (size_t)rlen - VOID_SIGN_SIZE;
     struct void_frame fr = {.type = VOID_MSG_REQUEST,
                             .sender = CBASE + c,

@@ -33,20 +33,20 @@
 
 /* Message types. Values are on the wire: never renumber, only append. */
 #define VOID_MSG_TYPE_MAP(X)                                                                       \
-    X(REQUEST, 1)        /* client -> replica */                                                   \
-    X(REPLY, 2)          /* replica -> client */                                                   \
+    X(REQUEST, 1) /* client -> replica */                                                          \
+    X(REPLY, 2)   /* replica -> client */                                                          \
     X(PRE_PREPARE, 3)                                                                              \
     X(PREPARE, 4)                                                                                  \
     X(COMMIT, 5)                                                                                   \
     X(CHECKPOINT, 6)                                                                               \
     X(VIEW_CHANGE, 7)                                                                              \
     X(NEW_VIEW, 8)                                                                                 \
-    X(FETCH_STATE, 9)    /* state transfer request */                                              \
-    X(STATE, 10)         /* state transfer reply */                                                \
+    X(FETCH_STATE, 9) /* state transfer request */                                                 \
+    X(STATE, 10)      /* state transfer reply */                                                   \
     X(HEARTBEAT, 11)                                                                               \
-    X(CAS_FETCH, 12)     /* ask a peer for a CAS block */                                          \
-    X(CAS_BLOCK, 13)     /* a CAS block */                                                         \
-    X(HELLO, 14)         /* transport handshake */
+    X(CAS_FETCH, 12) /* ask a peer for a CAS block */                                              \
+    X(CAS_BLOCK, 13) /* a CAS block */                                                             \
+    X(HELLO, 14)     /* transport handshake */
 
 enum void_msg_type {
 #define VOID__X(name, value) VOID_MSG_##name = value,

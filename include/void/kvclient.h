@@ -32,6 +32,10 @@ struct void_kvclient_config {
     uint32_t id;                             /* client id, listed in the replicas' configs */
     const struct void_sign_keypair *keypair; /* borrowed */
     uint64_t retry_ns;                       /* first retry; 0 = core default */
+    /* 1: every replica replies to each request (a one-shot command, which
+     * cannot know yet which replicas are down); 0: f + 1 chosen ones, half
+     * the reply work at n = 4 (a long-lived client; include/void/pbft_client.h). */
+    int reply_all;
     /* Frames other than PBFT replies (CAS_BLOCK, CAS_FETCH), delivered after
      * their signature was verified; may be NULL. */
     void_transport_frame_fn on_other;

@@ -48,13 +48,13 @@
 #include <stddef.h>
 #include <stdint.h>
 
-#define VOID_PBFT_N_MAX                      16  /* replicas */
-#define VOID_PBFT_WINDOW_MAX                 64  /* log window L = high - low watermark */
-#define VOID_PBFT_PENDING_MAX                512 /* requests queued at a replica */
-#define VOID_PBFT_K_DEF                      16  /* checkpoint interval */
-#define VOID_PBFT_WINDOW_DEF                 32  /* 2 K */
-#define VOID_PBFT_BATCH_DEF                  64
-#ifndef VOID_PBFT_PIPELINE_DEF /* a build may override it, e.g. to campaign another default */
+#define VOID_PBFT_N_MAX       16  /* replicas */
+#define VOID_PBFT_WINDOW_MAX  64  /* log window L = high - low watermark */
+#define VOID_PBFT_PENDING_MAX 512 /* requests queued at a replica */
+#define VOID_PBFT_K_DEF       16  /* checkpoint interval */
+#define VOID_PBFT_WINDOW_DEF  32  /* 2 K */
+#define VOID_PBFT_BATCH_DEF   64
+#ifndef VOID_PBFT_PIPELINE_DEF   /* a build may override it, e.g. to campaign another default */
 #define VOID_PBFT_PIPELINE_DEF 2 /* batches in flight at the primary */
 #endif
 #define VOID_PBFT_REQUEST_TIMEOUT_NS_DEF     (500ull * 1000 * 1000)
@@ -110,11 +110,11 @@ struct void_pbft_stats {
     uint64_t batches_committed;
     uint64_t requests_executed;
     uint64_t checkpoints_stable;
-    uint64_t view_changes;    /* views entered */
-    uint64_t state_transfers; /* snapshots installed */
-    uint64_t out_overflow;    /* effects dropped for lack of output space */
-    uint64_t signs;           /* Ed25519 signatures made */
-    uint64_t verifies;        /* Ed25519 signatures checked */
+    uint64_t view_changes;       /* views entered */
+    uint64_t state_transfers;    /* snapshots installed */
+    uint64_t out_overflow;       /* effects dropped for lack of output space */
+    uint64_t signs;              /* Ed25519 signatures made */
+    uint64_t verifies;           /* Ed25519 signatures checked */
     uint64_t requests_unchecked; /* client signatures in batches left to the 2f+1 checkers */
 };
 
@@ -301,11 +301,11 @@ struct void_pbft {
     struct void_sm sm;
     struct void_pbft_stats stats;
     void_view view;
-    int view_changing;    /* 1 between sending VIEW-CHANGE and installing NEW-VIEW */
+    int view_changing;          /* 1 between sending VIEW-CHANGE and installing NEW-VIEW */
     void_view prepare_view_min; /* no new PREPARE in a lower view (set by recovery) */
-    uint32_t vc_attempts; /* consecutive failed views, for the backoff */
-    int vc_timer_armed;   /* 2f+1 view changes for our view are in: NEW-VIEW is due */
-    void_seq low;         /* stable checkpoint = low watermark */
+    uint32_t vc_attempts;       /* consecutive failed views, for the backoff */
+    int vc_timer_armed;         /* 2f+1 view changes for our view are in: NEW-VIEW is due */
+    void_seq low;               /* stable checkpoint = low watermark */
     uint8_t low_digest[VOID_PBFT_DIGEST_SIZE];
     uint8_t genesis_digest[VOID_PBFT_DIGEST_SIZE]; /* digest of the empty state (checkpoint 0) */
     void_seq next_seq;                             /* primary: next sequence number to assign */
@@ -331,7 +331,7 @@ struct void_pbft {
     struct void__pbft_vc nv_vc[VOID_PBFT_N_MAX];
     size_t vc_frame_max; /* largest view change for this window */
     uint8_t *vc_store;   /* 2 * n * vc_frame_max bytes (vc, then nv_vc), allocated at init */
-    uint8_t *scratch;                         /* scratch_cap bytes for building message bodies */
+    uint8_t *scratch;    /* scratch_cap bytes for building message bodies */
     size_t scratch_cap;  /* largest body this replica builds (<= VOID_CODEC_BODY_MAX) */
     size_t snapshot_cap; /* worst-case snapshot of this state machine */
     uint8_t *snapshot;   /* the stable checkpoint's state (snapshot_seq == low) */
@@ -341,9 +341,9 @@ struct void_pbft {
     size_t ckpt_snap_len;
     void_seq ckpt_snap_seq;
     uint64_t nv_resent_ns[VOID_PBFT_N_MAX]; /* when we last re-sent NEW-VIEW to each replica */
-    uint32_t nv_len;   /* the last NEW-VIEW received or sent (0: none) */
-    int nv_installed;  /* it is installed (else it waits for view changes) */
-    uint8_t *nv_frame; /* VOID_PBFT_NV_FRAME_MAX bytes */
+    uint32_t nv_len;                        /* the last NEW-VIEW received or sent (0: none) */
+    int nv_installed;                       /* it is installed (else it waits for view changes) */
+    uint8_t *nv_frame;                      /* VOID_PBFT_NV_FRAME_MAX bytes */
 };
 
 /* Sets up replica r from config (copied; keyring and keypair stay borrowed).

@@ -9,6 +9,16 @@
  * and result bytes; the view may differ), because at least one of them is
  * honest. The client tracks the view from the replies it accepts.
  *
+ * Repliers: the request record names the f + 1 replicas that reply when
+ * they execute it (rotating with the request number), not all n: half the
+ * reply signatures and messages at n = 4. A retransmitted request is
+ * answered by every replica that has executed it, so a silent or lying
+ * replier costs one retry timeout; the client then leaves the replicas that
+ * did not give the accepted result out of its choice for
+ * VOID_PBFT_CLIENT_SUSPECT_NS (all are asked when fewer than f + 1 remain).
+ * With reply_all every replica replies at once (one-shot tools, which know
+ * nothing of the cluster's health yet).
+ *
  * Effects use struct void_pbft_out from include/void/pbft.h: SEND (to a
  * replica id or VOID_PBFT_TO_ALL), TIMER_SET / TIMER_CANCEL with
  * VOID_PBFT_CLIENT_TIMER_RETRY, and EVENT (send and receive events of the
@@ -27,6 +37,7 @@
 #define VOID_PBFT_CLIENT_TIMER_RETRY    16
 #define VOID_PBFT_CLIENT_TIMEOUT_NS_DEF (300ull * 1000 * 1000)
 #define VOID_PBFT_CLIENT_TIMEOUT_NS_MAX (5ull * 1000 * 1000 * 1000)
+#define VOID_PBFT_CLIENT_SUSPECT_NS     (5ull * 1000 * 1000 * 1000)
 
 struct void_pbft_client_config {
     uint32_t id; /* client id: in the keyring, not a replica id */
@@ -41,6 +52,7 @@ struct void_pbft_client_config {
      * (a one-shot voidctl) does not wait a retry timeout after a view change
      * or when the primary of view 0 is down. 0: to the believed primary. */
     int broadcast_first;
+    int reply_all; /* 1: every replica replies to each request; 0: f + 1 chosen ones */
     const struct void_keyring *keyring;      /* borrowed for the client's lifetime */
     const struct void_sign_keypair *keypair; /* borrowed for the client's lifetime */
     struct void_hlc_config hlc;
@@ -48,6 +60,7 @@ struct void_pbft_client_config {
 
 struct void_pbft_client_stats {
     uint64_t submitted, completed, retries;
+    uint64_t suspected; /* repliers left out for a while: no reply, or not the accepted one */
     uint64_t rx_malformed, rx_bad_sig, rx_unknown_sender, rx_stale, rx_hlc_ahead;
 };
 
@@ -65,6 +78,10 @@ struct void_pbft_client {
     uint64_t event_seq;
     uint16_t op_len;
     uint8_t op[VOID_PBFT_OP_MAX];
+    uint16_t repliers;                            /* of the outstanding request */
+    uint64_t suspect_until[VOID_PBFT_N_MAX];      /* not chosen as a replier before */
+    uint8_t record[VOID_PBFT_REQUEST_RECORD_MAX]; /* signed once per request */
+    size_t record_len;
     uint32_t reply_mask; /* replicas whose reply to reqno we hold */
     uint64_t reply_view[VOID_PBFT_N_MAX];
     uint16_t reply_len[VOID_PBFT_N_MAX];

@@ -43,7 +43,7 @@
 #define VOID_PBFT_RESULT_MAX         VOID_SM_RESULT_MAX
 #define VOID_PBFT_BATCH_MAX          128 /* requests in one batch */
 #define VOID_PBFT_BATCH_BYTES_MAX    (16u << 10)
-#define VOID_PBFT_REQUEST_HEAD       (4 + 8 + 2)
+#define VOID_PBFT_REQUEST_HEAD       (4 + 8 + 2 + 2)
 #define VOID_PBFT_REQUEST_RECORD_MAX (VOID_PBFT_REQUEST_HEAD + VOID_PBFT_OP_MAX + VOID_SIGN_SIZE)
 #define VOID_PBFT_FRAME_OVERHEAD     (VOID_CODEC_HEADER_SIZE + VOID_SIGN_SIZE)
 #define VOID_PBFT_REQUEST_FRAME_MAX  (VOID_PBFT_FRAME_OVERHEAD + 8 + VOID_PBFT_REQUEST_RECORD_MAX)
@@ -53,10 +53,14 @@
 /* Prepare, commit and checkpoint frames are the small ones. */
 #define VOID_PBFT_SMALL_FRAME_MAX (VOID_PBFT_FRAME_OVERHEAD + 8 + 8 + 8 + VOID_PBFT_DIGEST_SIZE)
 
+/* Every replica answers a request whose record names them all. */
+#define VOID_PBFT_REPLIERS_ALL 0xffffu
+
 /* A decoded request record. */
 struct void_pbft_request {
     uint32_t client;
     uint64_t reqno;
+    uint16_t repliers; /* bit i: replica i replies once it executes it (never 0) */
     const uint8_t *op;
     uint16_t op_len;
     const uint8_t *sig;    /* VOID_SIGN_SIZE bytes */
@@ -97,11 +101,15 @@ struct void_pbft_reply {
     uint16_t result_len;
 };
 
-/* Writes a signed request record for (client, reqno, op[0..op_len)) with
- * kp's secret key (domain CLIENT) into buf. op_len must be 1..VOID_PBFT_OP_MAX.
+/* Writes a signed request record for (client, reqno, repliers,
+ * op[0..op_len)) with kp's secret key (domain CLIENT) into buf. repliers is
+ * a nonzero mask of the replicas that reply when they execute it
+ * (VOID_PBFT_REPLIERS_ALL: every one); a retransmitted request is answered
+ * by every replica that receives it. op_len must be 1..VOID_PBFT_OP_MAX.
  * Returns the record length, VOID_EINVAL or VOID_EFULL. */
 int void_pbft_request_encode(uint32_t client,
                              uint64_t reqno,
+                             uint16_t repliers,
                              const uint8_t *op,
                              size_t op_len,
                              const struct void_sign_keypair *kp,
@@ -110,7 +118,8 @@ int void_pbft_request_encode(uint32_t client,
 
 /* Decodes the request record at the start of buf[0..len) (more may follow)
  * and sets *consumed to its length. Returns 0, VOID_ETRUNCATED or
- * VOID_EBAD_FIELD (op_len 0 or too large). The signature is not checked. */
+ * VOID_EBAD_FIELD (op_len 0 or too large, repliers 0). The signature is not
+ * checked. */
 int void_pbft_request_decode(const uint8_t *buf,
                              size_t len,
                              struct void_pbft_request *req,

@@ -362,6 +362,7 @@ files_open(struct files *fs, const struct void_config *cl, void_transport_frame_
                                       .cluster = cl,
                                       .id = cl->self_id,
                                       .keypair = &cl->keypair,
+                                      .reply_all = 1,
                                       .on_other = on_other,
                                       .other_ctx = fs};
     char err[512] = "";

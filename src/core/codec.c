@@ -6,10 +6,10 @@
  * malformed input into its own error code; nothing here asserts on input.
  * The format and the rationale are in docs/wire.md.
  */
-#include "void/bytes.h"
 #include "void/codec.h"
 
 #include "void/assert.h"
+#include "void/bytes.h"
 #include "void/error.h"
 
 #include <string.h>

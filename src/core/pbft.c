@@ -1049,7 +1049,9 @@ static void execute_entry(struct void_pbft *r,
             &r->sm, q.client, q.reqno, q.op, q.op_len, result, sizeof(result), &res_len);
         VOID_ASSERT(rc == 0);
         r->stats.requests_executed++;
-        send_reply(r, now_ns, out, q.client, q.reqno, result, res_len);
+        if (q.repliers & VOID__BIT(r->cfg.self)) { /* the client asked f + 1 of us, or all */
+            send_reply(r, now_ns, out, q.client, q.reqno, result, res_len);
+        }
     }
     VOID_ASSERT(off == e->batch_len);
     e->executed = 1;

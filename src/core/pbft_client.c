@@ -66,8 +66,8 @@ static void emit_event(struct void_pbft_client *c,
     }
 }
 
-/* Sends the request frame to one replica or all, as a fresh send event
- * (re-signed: the HLC and event in the envelope change each time). */
+/* Sends the request frame to one replica or all, as a fresh send event (the
+ * envelope is signed anew, its HLC and event change; the record is not). */
 static int
 send_request(struct void_pbft_client *c, uint64_t now_ns, uint32_t to, struct void_pbft_out *out)
 {
@@ -75,14 +75,12 @@ send_request(struct void_pbft_client *c, uint64_t now_ns, uint32_t to, struct vo
     struct void_hlc_ts ts = void_hlc_now_at(&c->hlc, now_ns);
     emit_event(c, out, VOID_PBFT_EVENT_SEND, VOID_MSG_REQUEST, ts, to, 0);
     void__put64(body, c->event_seq);
-    int len = void_pbft_request_encode(
-        c->cfg.id, c->reqno, c->op, c->op_len, c->cfg.keypair, body + 8, sizeof(body) - 8);
-    VOID_ASSERT(len > 0);
+    memcpy(body + 8, c->record, c->record_len);
     struct void_frame fr = {.type = VOID_MSG_REQUEST,
                             .sender = c->cfg.id,
                             .hlc = ts,
                             .body = body,
-                            .body_len = (uint32_t)(8 + len)};
+                            .body_len = (uint32_t)(8 + c->record_len)};
     int rc = void_codec_encode(&fr, c->cfg.keypair, c->frame, sizeof(c->frame), &c->frame_len);
     VOID_ASSERT(rc == 0);
     if (out->arena_cap - out->used < c->frame_len) {
@@ -112,6 +110,27 @@ static void set_timer(struct void_pbft_out *out, uint8_t kind, uint64_t delay)
     }
 }
 
+/* f + 1 repliers, starting at reqno mod n and skipping the suspected ones;
+ * every replica when fewer are left, or with reply_all. */
+static uint16_t choose_repliers(const struct void_pbft_client *c, uint64_t now_ns)
+{
+    uint32_t n = c->cfg.n;
+    uint16_t all = (uint16_t)(n >= 16 ? 0xffffu : (1u << n) - 1);
+    if (c->cfg.reply_all) {
+        return all;
+    }
+    uint16_t mask = 0;
+    uint32_t chosen = 0;
+    for (uint32_t k = 0; k < n && chosen < c->f + 1; k++) {
+        uint32_t id = (uint32_t)((c->reqno + k) % n);
+        if (c->suspect_until[id] <= now_ns) {
+            mask |= (uint16_t)VOID__BIT(id);
+            chosen++;
+        }
+    }
+    return chosen == c->f + 1 ? mask : all;
+}
+
 int void_pbft_client_submit(struct void_pbft_client *c,
                             uint64_t now_ns,
                             const uint8_t *op,
@@ -128,6 +147,17 @@ int void_pbft_client_submit(struct void_pbft_client *c,
     memcpy(c->op, op, op_len);
     c->op_len = (uint16_t)op_len;
     c->reqno++;
+    c->repliers = choose_repliers(c, now_ns);
+    int len = void_pbft_request_encode(c->cfg.id,
+                                       c->reqno,
+                                       c->repliers,
+                                       c->op,
+                                       c->op_len,
+                                       c->cfg.keypair,
+                                       c->record,
+                                       sizeof(c->record));
+    VOID_ASSERT(len > 0);
+    c->record_len = (size_t)len;
     c->busy = 1;
     c->done = 0;
     c->reply_mask = 0;
@@ -141,8 +171,10 @@ int void_pbft_client_submit(struct void_pbft_client *c,
     return rc != 0 || out->overflow ? VOID_EFULL : 0;
 }
 
-/* Checks whether f+1 stored replies agree with replica i's. */
-static int accept_if_quorum(struct void_pbft_client *c, uint32_t i)
+/* Checks whether f+1 stored replies agree with replica i's. On acceptance,
+ * the repliers that did not give that result (it took a retry) are left out
+ * of the next requests' repliers for a while. */
+static int accept_if_quorum(struct void_pbft_client *c, uint64_t now_ns, uint32_t i)
 {
     uint32_t votes = 0;
     for (uint32_t j = 0; j < c->cfg.n; j++) {
@@ -156,6 +188,14 @@ static int accept_if_quorum(struct void_pbft_client *c, uint32_t i)
     }
     memcpy(c->result, c->reply[i], c->reply_len[i]);
     c->result_len = c->reply_len[i];
+    for (uint32_t j = 0; j < c->cfg.n; j++) {
+        int gave = (c->reply_mask & VOID__BIT(j)) && c->reply_len[j] == c->result_len &&
+                   memcmp(c->reply[j], c->result, c->result_len) == 0;
+        if ((c->repliers & VOID__BIT(j)) && !gave) {
+            c->suspect_until[j] = now_ns + VOID_PBFT_CLIENT_SUSPECT_NS;
+            c->stats.suspected++;
+        }
+    }
     c->view = c->reply_view[i] > c->view ? c->reply_view[i] : c->view;
     c->view_known = 1;
     c->busy = 0;
@@ -210,7 +250,7 @@ int void_pbft_client_step_receive(struct void_pbft_client *c,
     c->reply_view[i] = m.view;
     c->reply_len[i] = m.result_len;
     memcpy(c->reply[i], m.result, m.result_len);
-    if (!accept_if_quorum(c, i)) {
+    if (!accept_if_quorum(c, now_ns, i)) {
         return out->overflow ? VOID_EFULL : 0;
     }
     set_timer(out, VOID_PBFT_EFFECT_TIMER_CANCEL, 0);

@@ -85,8 +85,11 @@ uint16_t void__take16(struct void__reader *r)
 
 /* ---- requests ------------------------------------------------------------ */
 
+_Static_assert(VOID_PBFT_N_MAX <= 16, "a request's repliers mask has 16 bits");
+
 int void_pbft_request_encode(uint32_t client,
                              uint64_t reqno,
+                             uint16_t repliers,
                              const uint8_t *op,
                              size_t op_len,
                              const struct void_sign_keypair *kp,
@@ -94,7 +97,7 @@ int void_pbft_request_encode(uint32_t client,
                              size_t cap)
 {
     VOID_ASSERT(kp != NULL && buf != NULL);
-    if (op == NULL || op_len == 0 || op_len > VOID_PBFT_OP_MAX) {
+    if (op == NULL || op_len == 0 || op_len > VOID_PBFT_OP_MAX || repliers == 0) {
         return VOID_EINVAL;
     }
     size_t signed_len = VOID_PBFT_REQUEST_HEAD + op_len;
@@ -103,7 +106,8 @@ int void_pbft_request_encode(uint32_t client,
     }
     void__put32(buf, client);
     void__put64(buf + 4, reqno);
-    void__put16(buf + 12, (uint16_t)op_len);
+    void__put16(buf + 12, repliers);
+    void__put16(buf + 14, (uint16_t)op_len);
     memcpy(buf + VOID_PBFT_REQUEST_HEAD, op, op_len);
     int rc = void_sign(kp, VOID_SIGN_DOMAIN_CLIENT, buf, signed_len, buf + signed_len);
     if (rc != 0) {
@@ -125,8 +129,9 @@ int void_pbft_request_decode(const uint8_t *buf,
     }
     req->client = void__get32(buf);
     req->reqno = void__get64(buf + 4);
-    req->op_len = void__get16(buf + 12);
-    if (req->op_len == 0 || req->op_len > VOID_PBFT_OP_MAX) {
+    req->repliers = void__get16(buf + 12);
+    req->op_len = void__get16(buf + 14);
+    if (req->op_len == 0 || req->op_len > VOID_PBFT_OP_MAX || req->repliers == 0) {
         return VOID_EBAD_FIELD;
     }
     size_t total = VOID_PBFT_REQUEST_HEAD + (size_t)req->op_len + VOID_SIGN_SIZE;

@@ -243,7 +243,8 @@ static void vc_copy(const struct void_pbft *r,
 
 static int vc_is(const struct void__pbft_vc *vc, void_view view, const uint8_t *digest)
 {
-    return vc->len > 0 && vc->view == view && memcmp(vc->digest, digest, VOID_PBFT_DIGEST_SIZE) == 0;
+    return vc->len > 0 && vc->view == view &&
+           memcmp(vc->digest, digest, VOID_PBFT_DIGEST_SIZE) == 0;
 }
 
 /* The view change from id for view with this digest, as a NEW-VIEW names
@@ -260,13 +261,10 @@ named_vc(const struct void_pbft *r, uint32_t id, void_view view, const uint8_t *
 
 /* Walks the (replica, digest) names of the stored NEW-VIEW; calls fn on
  * each until it returns nonzero, and returns that (0 if malformed). */
-static int nv_each_name(struct void_pbft *r,
-                        int (*fn)(struct void_pbft *r,
-                                  void_view view,
-                                  uint32_t id,
-                                  const uint8_t *digest,
-                                  void *arg),
-                        void *arg)
+static int nv_each_name(
+    struct void_pbft *r,
+    int (*fn)(struct void_pbft *r, void_view view, uint32_t id, const uint8_t *digest, void *arg),
+    void *arg)
 {
     if (r->nv_len < VOID_PBFT_FRAME_OVERHEAD) {
         return 0;
@@ -610,7 +608,6 @@ static size_t build_view_change(struct void_pbft *r)
     return off;
 }
 
-
 /* The NEW-VIEW timer runs only once 2f+1 view changes for our view (or
  * later ones) are in
  * (TOCS'02 4.5.2): before that, the new primary cannot be blamed, and a
@@ -700,10 +697,14 @@ resend_named(struct void_pbft *r, void_view view, uint32_t id, const uint8_t *di
  * replica's own, which that replica may have lost in a crash, and those
  * whose senders have moved on to later views since (kept in nv_vc). At most
  * once per retransmit period per replica. */
-void void__pbft_resend_new_view(struct void_pbft *r, uint64_t now_ns, uint32_t to, struct void_pbft_out *out)
+void void__pbft_resend_new_view(struct void_pbft *r,
+                                uint64_t now_ns,
+                                uint32_t to,
+                                struct void_pbft_out *out)
 {
     if (r->nv_len == 0 || !r->nv_installed || r->view_changing ||
-        void_pbft_primary(r->view, r->cfg.n) != r->cfg.self || to >= r->cfg.n || to == r->cfg.self) {
+        void_pbft_primary(r->view, r->cfg.n) != r->cfg.self || to >= r->cfg.n ||
+        to == r->cfg.self) {
         return;
     }
     if (r->nv_resent_ns[to] != 0 && now_ns - r->nv_resent_ns[to] < r->cfg.retransmit_ns) {

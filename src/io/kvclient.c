@@ -109,6 +109,7 @@ int void_kvclient_init(struct void_kvclient *c,
                                          .first_reqno = void_kvclient_now_ns() / 1000u,
                                          .verify_signatures = 1,
                                          .broadcast_first = 1,
+                                         .reply_all = config->reply_all,
                                          .keyring = &c->ring,
                                          .keypair = config->keypair};
     rc = void_pbft_client_init(&c->core, &cc);

@@ -954,7 +954,8 @@ static int setup_cas(struct void_node *node, char *errbuf, size_t errcap)
         return rc;
     }
     struct void_caswriter_config wc = {.ring = &node->ring};
-    rc = void_caswriter_init(&node->caswriter, &node->loop, &node->cas, &wc, on_block_written, node);
+    rc =
+        void_caswriter_init(&node->caswriter, &node->loop, &node->cas, &wc, on_block_written, node);
     if (rc != 0) {
         (void)snprintf(errbuf, errcap, "cannot start the block writer: %s", void_strerror(rc));
         return rc;

@@ -808,7 +808,7 @@ static void test_pbft_state_transfer_after_missing_checkpoints(void **state)
     struct net *t = net_new(4, 1, 4, 8, 1);
     isolated = 3;
     t->drop = drop_isolated;
-    put_many(t, 0, 0, 22, 100 * MS);
+    put_many(t, 0, 0, 22, 1000 * MS);
     assert_int_equal(void_pbft_last_executed(t->rep[3]), 0);
     t->drop = NULL;
     put_many(t, 0, 22, 2, 1000 * MS);
@@ -830,7 +830,7 @@ static void test_pbft_catches_up_from_commit_certificates(void **state)
     struct net *t = net_new(4, 1, 16, 32, 1);
     isolated = 3;
     t->drop = drop_isolated;
-    put_many(t, 0, 0, 5, 100 * MS);
+    put_many(t, 0, 0, 5, 1000 * MS);
     assert_int_equal(void_pbft_last_executed(t->rep[3]), 0);
     replica_crash(t, 2);
     t->drop = NULL;
@@ -853,7 +853,7 @@ static void test_pbft_recovers_after_crash(void **state)
     put_many(t, 0, 0, 6, 100 * MS);
     net_run(t, 10 * MS, all_live_at_max);
     replica_crash(t, 2);
-    put_many(t, 0, 6, 3, 100 * MS);
+    put_many(t, 0, 6, 3, 1000 * MS);
     t->crashed[2] = 0;
     replica_start(t, 2, 1);
     assert_int_equal(void_pbft_low_watermark(t->rep[2]), 4);
@@ -1266,7 +1266,8 @@ static size_t equivocating_pre_prepare(struct net *t, uint64_t seq, const char *
     op[1] = 0;
     op[2] = (uint8_t)klen;
     memcpy(op + 3, key, klen);
-    int rlen = void_pbft_request_encode(CLIENT_BASE, 50, op, 3 + klen, &t->ckeys[0], rec, sizeof(rec));
+    int rlen = void_pbft_request_encode(
+        CLIENT_BASE, 50, VOID_PBFT_REPLIERS_ALL, op, 3 + klen, &t->ckeys[0], rec, sizeof(rec));
     assert_true(rlen > 0);
     struct void_pbft_pre_prepare pp = {.ev = 1,
                                        .view = 0,
@@ -1333,6 +1334,38 @@ static void test_pbft_backup_forgets_unsynced_prepare_and_withholds(void **state
     net_free(t);
 }
 
+static int replies_seen;
+
+static int count_replies(struct net *t, uint32_t from, uint32_t to, uint8_t type)
+{
+    (void)t;
+    (void)from;
+    replies_seen += to >= CLIENT_BASE && type == VOID_MSG_REPLY;
+    return 0;
+}
+
+/* Setup: n=4, one client, whose requests name f + 1 = 2 repliers. Action:
+ * a put runs to completion; then the client's request frame reaches every
+ * replica again (as a retransmission would). Expected: on execution only
+ * the two named replicas reply; the retransmission, a duplicate of an
+ * executed request, is answered by all four from their reply caches. */
+static void test_pbft_only_named_repliers_reply_until_a_retransmission(void **state)
+{
+    (void)state;
+    struct net *t = net_new(4, 1, 16, 32, 1);
+    replies_seen = 0;
+    t->drop = count_replies;
+    put_many(t, 0, 0, 1, 100 * MS);
+    net_run(t, 10 * MS, all_live_at_max);
+    assert_int_equal(replies_seen, 2);
+    for (uint32_t i = 0; i < 4; i++) {
+        enqueue(t, CLIENT_BASE, i, t->cli[0].frame, t->cli[0].frame_len);
+    }
+    net_run(t, 10 * MS, NULL);
+    assert_int_equal(replies_seen, 6);
+    net_free(t);
+}
+
 /* Setup: n=4 after one put executed at seq 1. Action: the primary's key
  * signs a pre-prepare for seq 2 whose one request carries a broken client
  * signature (a Byzantine primary forging a client's put), delivered to the
@@ -1356,7 +1389,7 @@ static void test_pbft_forged_request_needs_a_checker_to_prepare(void **state)
     int olen = void_sm_op_encode(&o, op, sizeof(op));
     assert_true(olen > 0);
     int rlen = void_pbft_request_encode(
-        CLIENT_BASE, 7, op, (size_t)olen, &t->ckeys[0], rec, sizeof(rec));
+        CLIENT_BASE, 7, VOID_PBFT_REPLIERS_ALL, op, (size_t)olen, &t->ckeys[0], rec, sizeof(rec));
     assert_true(rlen > 0);
     rec[rlen - 1] ^= 0x01; /* the client never signed this */
     struct void_pbft_pre_prepare pp = {.ev = 1,
@@ -1516,8 +1549,8 @@ static void test_pbft_rejects_bad_messages_with_counters(void **state)
     /* a pre-prepare whose batch carries a request with a forged client signature */
     uint8_t op[] = {VOID_SM_OP_GET, 0, 1, 'k'};
     uint8_t rec[256];
-    int rlen =
-        void_pbft_request_encode(CLIENT_BASE, 99, op, sizeof(op), &t->ckeys[0], rec, sizeof(rec));
+    int rlen = void_pbft_request_encode(
+        CLIENT_BASE, 99, VOID_PBFT_REPLIERS_ALL, op, sizeof(op), &t->ckeys[0], rec, sizeof(rec));
     rec[rlen - 3] ^= 1;
     pp.count = 1;
     pp.batch = rec;
@@ -1537,8 +1570,14 @@ static void test_pbft_rejects_bad_messages_with_counters(void **state)
     /* a client request with a forged client signature */
     uint8_t rbody[300];
     memset(rbody, 0, 8);
-    rlen = void_pbft_request_encode(
-        CLIENT_BASE, 99, op, sizeof(op), &t->ckeys[0], rbody + 8, sizeof(rbody) - 8);
+    rlen = void_pbft_request_encode(CLIENT_BASE,
+                                    99,
+                                    VOID_PBFT_REPLIERS_ALL,
+                                    op,
+                                    sizeof(op),
+                                    &t->ckeys[0],
+                                    rbody + 8,
+                                    sizeof(rbody) - 8);
     rbody[8 + rlen - 1] ^= 1;
     len = forge(t, &t->ckeys[0], CLIENT_BASE, VOID_MSG_REQUEST, rbody, 8 + (size_t)rlen, 0, buf);
     expect_rejected(t, buf, len, STAT(rx_bad_sig));
@@ -1629,6 +1668,7 @@ int main(void)
         cmocka_unit_test(test_pbft_rejects_bad_messages_with_counters),
         cmocka_unit_test(test_pbft_checks_only_the_signatures_a_quorum_needs),
         cmocka_unit_test(test_pbft_forged_request_needs_a_checker_to_prepare),
+        cmocka_unit_test(test_pbft_only_named_repliers_reply_until_a_retransmission),
         cmocka_unit_test(test_pbft_drops_needless_votes_unverified),
         cmocka_unit_test(test_pbft_rejects_view_change_without_proof),
         cmocka_unit_test(test_pbft_runs_are_deterministic),

@@ -265,6 +265,89 @@ static void test_client_broadcasts_first_request_until_view_known(void **state)
 
 /* ---- message bodies ------------------------------------------------------- */
 
+/* The repliers named by the request record in the first SEND of out. */
+static uint16_t sent_repliers(const struct void_pbft_out *out)
+{
+    for (uint32_t k = 0; k < out->count; k++) {
+        const struct void_pbft_effect *e = &out->effects[k];
+        if (e->kind == VOID_PBFT_EFFECT_SEND) {
+            struct void_frame fr;
+            struct void_pbft_request q;
+            size_t used = 0;
+            assert_int_equal(void_codec_decode(e->u.send.frame, e->u.send.len, &fr), 0);
+            assert_int_equal(void_pbft_request_decode(fr.body + 8, fr.body_len - 8, &q, &used), 0);
+            return q.repliers;
+        }
+    }
+    fail_msg("no request sent");
+    return 0;
+}
+
+/* Submits request reqno at now and completes it with "ok" from the
+ * replicas it names; returns the repliers mask. */
+static uint16_t put_one(struct void_pbft_client *c, struct void_pbft_out *out, uint64_t now)
+{
+    const uint8_t op[] = {2, 0, 1, 'k'};
+    void_pbft_out_reset(out);
+    assert_int_equal(void_pbft_client_submit(c, now, op, sizeof(op), out), 0);
+    uint16_t mask = sent_repliers(out);
+    uint8_t buf[512];
+    int completed = 0;
+    for (uint32_t i = 0; i < 4; i++) {
+        if (mask & (1u << i)) {
+            size_t len = reply(i, i, 0, void_pbft_client_reqno(c), "ok", buf);
+            completed += void_pbft_client_step_receive(c, now, buf, len, out) == 1;
+        }
+    }
+    assert_int_equal(completed, 1);
+    return mask;
+}
+
+/* Setup: n=4 (f=1), requests 1..4. Expected: each record names f + 1 = 2
+ * repliers, rotating with the request number: {1,2}, {2,3}, {3,0}, {0,1}.
+ * Action: request 5 names {1,2}; replica 2 stays silent, so only 1 replies;
+ * the retry timer fires and replica 0 answers the retransmission. Expected:
+ * the request completes with 1 and 0, replica 2 is suspected, request 6
+ * (which would name {2,3}) names {3,0}; once VOID_PBFT_CLIENT_SUSPECT_NS has
+ * passed, request 10 names {2,3} again. With reply_all, a record names all
+ * four. */
+static void test_client_names_f_plus_one_repliers_and_avoids_silent_ones(void **state)
+{
+    (void)state;
+    struct void_pbft_client c;
+    struct void_pbft_out out;
+    client_setup(&c, &out);
+    uint64_t now = 1000;
+    const uint16_t rot[4] = {0x6, 0xc, 0x9, 0x3};
+    for (int i = 0; i < 4; i++) {
+        assert_int_equal(put_one(&c, &out, now), rot[i]);
+    }
+    const uint8_t op[] = {2, 0, 1, 'k'};
+    void_pbft_out_reset(&out);
+    assert_int_equal(void_pbft_client_submit(&c, now, op, sizeof(op), &out), 0);
+    assert_int_equal(sent_repliers(&out), 0x6);
+    uint8_t buf[512];
+    size_t len = reply(1, 1, 0, 5, "ok", buf);
+    assert_int_equal(void_pbft_client_step_receive(&c, now, buf, len, &out), 0);
+    now += 2000;
+    assert_int_equal(void_pbft_client_step_timer(&c, now, &out), 0);
+    assert_int_equal(c.stats.retries, 1);
+    len = reply(0, 0, 0, 5, "ok", buf);
+    assert_int_equal(void_pbft_client_step_receive(&c, now, buf, len, &out), 1);
+    assert_int_equal(c.stats.suspected, 1);
+    assert_int_equal(put_one(&c, &out, now), 0x9); /* request 6: {3,0}, not {2,3} */
+    for (int i = 7; i <= 9; i++) {
+        assert_int_equal(put_one(&c, &out, now) & 0x4, 0); /* 2 is left out meanwhile */
+    }
+    now += VOID_PBFT_CLIENT_SUSPECT_NS;
+    assert_int_equal(put_one(&c, &out, now), 0xc); /* request 10: {2,3} again */
+
+    struct void_pbft_client all;
+    client_setup(&all, &out);
+    all.cfg.reply_all = 1;
+    assert_int_equal(put_one(&all, &out, now), 0xf);
+}
+
 /* Setup: one body of each fixed type. Action: encode, decode; then decode
  * every truncation and a version with a trailing byte. Expected: equal
  * fields; ETRUNCATED for every short prefix; EBAD_LENGTH for trailing bytes. */
@@ -333,7 +416,8 @@ static void test_pbft_msg_request_signature_and_bounds(void **state)
     keys_setup();
     uint8_t buf[512];
     const uint8_t op[] = {1, 0, 1, 'k', 0, 1, 'v'};
-    int len = void_pbft_request_encode(CLIENT, 42, op, sizeof(op), &keys[4], buf, sizeof(buf));
+    int len = void_pbft_request_encode(
+        CLIENT, 42, VOID_PBFT_REPLIERS_ALL, op, sizeof(op), &keys[4], buf, sizeof(buf));
     assert_true(len > 0);
     struct void_pbft_request q;
     size_t used;
@@ -347,9 +431,11 @@ static void test_pbft_msg_request_signature_and_bounds(void **state)
     buf[12] = 0;
     buf[13] = 0;
     assert_int_equal(void_pbft_request_decode(buf, (size_t)len, &q, &used), VOID_EBAD_FIELD);
-    assert_int_equal(void_pbft_request_encode(CLIENT, 1, op, 0, &keys[4], buf, sizeof(buf)),
+    assert_int_equal(void_pbft_request_encode(
+                         CLIENT, 1, VOID_PBFT_REPLIERS_ALL, op, 0, &keys[4], buf, sizeof(buf)),
                      VOID_EINVAL);
-    assert_int_equal(void_pbft_request_encode(CLIENT, 1, op, sizeof(op), &keys[4], buf, 10),
+    assert_int_equal(void_pbft_request_encode(
+                         CLIENT, 1, VOID_PBFT_REPLIERS_ALL, op, sizeof(op), &keys[4], buf, 10),
                      VOID_EFULL);
 }
 
@@ -360,6 +446,7 @@ int main(void)
         cmocka_unit_test(test_client_accepts_f_plus_one_matching_replies),
         cmocka_unit_test(test_client_rejects_bad_replies),
         cmocka_unit_test(test_client_drops_late_replies_unverified),
+        cmocka_unit_test(test_client_names_f_plus_one_repliers_and_avoids_silent_ones),
         cmocka_unit_test(test_client_broadcasts_on_timeout_with_backoff),
         cmocka_unit_test(test_client_broadcasts_first_request_until_view_known),
         cmocka_unit_test(test_pbft_msg_round_trips_and_rejects_truncation),
