@@ -55,7 +55,7 @@
 #define VOID_PBFT_WINDOW_DEF  32  /* 2 K */
 #define VOID_PBFT_BATCH_DEF   64
 #ifndef VOID_PBFT_PIPELINE_DEF   /* a build may override it, e.g. to campaign another default */
-#define VOID_PBFT_PIPELINE_DEF 2 /* batches in flight at the primary */
+#define VOID_PBFT_PIPELINE_DEF 1 /* batches in flight at the primary */
 #endif
 #define VOID_PBFT_REQUEST_TIMEOUT_NS_DEF     (500ull * 1000 * 1000)
 #define VOID_PBFT_VIEW_CHANGE_TIMEOUT_NS_DEF (500ull * 1000 * 1000)
