@@ -35,6 +35,10 @@
  *     delay_ms = 0
  *     loss_pct = 0
  *
+ *     [pbft]                     ; consensus tuning, optional
+ *     pipeline = 1               ; batches in flight at the primary (1..64)
+ *     batch_max = 64             ; requests per batch (1..VOID_PBFT_BATCH_MAX)
+ *
  * Everything is validated at load: unknown sections and keys, duplicate ids
  * and addresses, malformed addresses, missing or unreadable key files. A port
  * that is already in use is found later, when the transport binds.
@@ -105,6 +109,8 @@ struct void_config {
     struct void_config_client clients[VOID_CONFIG_CLIENTS_MAX];
     uint32_t fault_delay_ms;
     uint32_t fault_loss_pct;
+    uint32_t pbft_pipeline;  /* [pbft] pipeline; 0: the core's default */
+    uint32_t pbft_batch_max; /* [pbft] batch_max; 0: the core's default */
     /* The secret key read from key_path (wiped by void_config_fini). */
     struct void_sign_keypair keypair;
 };

@@ -8,6 +8,7 @@
  * error. Every failing seed is printed with the exact command that replays it.
  */
 #include "void/error.h"
+#include "void/pbft.h"
 #include "void/sign.h"
 #include "void/sim.h"
 
@@ -34,6 +35,7 @@ struct options {
     int quiet;
     const char *trace_path;
     int have_n, have_byz, have_faults, have_strategies, have_requests, have_clients, have_verify;
+    int have_pipeline;
     int no_verify_honest;
     int no_sig_memo;
     struct void_sim_config fixed;
@@ -55,6 +57,7 @@ static void usage(FILE *out)
             "                     | all | none\n"
             "  --requests R       client operations in total\n"
             "  --clients C        clients (1..%d)\n"
+            "  --pipeline P       batches in flight at a primary (1..64; 0: the default)\n"
             "  --no-verify        replicas skip signature verification (honest runs only)\n"
             "  --no-verify-honest skip it in the runs that have no Byzantine replica\n"
             "  --no-sig-memo      verify every signature with Ed25519 anew (slower; the\n"
@@ -188,6 +191,11 @@ static int parse_option(struct options *o, int argc, char **argv, int *i)
         rc = parse_u32(value, &o->fixed.clients);
         o->have_clients = 1;
         note_flag(o, flag, value);
+    } else if (strcmp(flag, "--pipeline") == 0) {
+        rc = parse_u32(value, &o->fixed.pipeline);
+        rc = rc == 0 && o->fixed.pipeline > VOID_PBFT_WINDOW_MAX ? VOID_EPARSE : rc;
+        o->have_pipeline = 1;
+        note_flag(o, flag, value);
     } else {
         fprintf(stderr, "voidsim: unknown option '%s' (try voidsim --help)\n", flag);
         return 2;
@@ -227,6 +235,9 @@ static void config_for(const struct options *o, uint64_t seed, struct void_sim_c
     if (o->have_clients) {
         c->clients = o->fixed.clients;
     }
+    if (o->have_pipeline) {
+        c->pipeline = o->fixed.pipeline;
+    }
     if (o->have_verify || (o->no_verify_honest && c->byzantine == 0)) {
         c->verify_signatures = 0;
     }
@@ -246,13 +257,14 @@ static void print_run_line(FILE *out,
     void_sim_format_strategies(
         c->byzantine > 0 ? c->strategies : 0, strategies, sizeof(strategies));
     fprintf(out,
-            "seed=%" PRIu64 " n=%u byz=%u[%s] faults=%s seq=%" PRIu64 " view=%" PRIu64
+            "seed=%" PRIu64 " n=%u byz=%u[%s] faults=%s pipeline=%u seq=%" PRIu64 " view=%" PRIu64
             " done=%" PRIu64 " pending=%" PRIu64 " vt=%.3fs trace=%016" PRIx64 " %s\n",
             seed,
             c->n,
             c->byzantine,
             strategies,
             faults,
+            c->pipeline,
             r->seq_executed,
             r->view_max,
             r->requests_done,

@@ -11,6 +11,7 @@
 
 #include "void/assert.h"
 #include "void/error.h"
+#include "void/pbft.h"
 
 #include <errno.h>
 #include <ini.h>
@@ -37,6 +38,8 @@ enum {
     SEEN_PUBKEY = 1u << 10,
     SEEN_DELAY = 1u << 11,
     SEEN_LOSS = 1u << 12,
+    SEEN_PIPELINE = 1u << 13,
+    SEEN_BATCH = 1u << 14,
 };
 
 struct load_state {
@@ -47,6 +50,7 @@ struct load_state {
     uint32_t seen_node;
     uint32_t seen_client;
     uint32_t seen_fault;
+    uint32_t seen_pbft;
     uint32_t seen_replica[VOID_CONFIG_REPLICAS_MAX];
     uint32_t seen_client_entry[VOID_CONFIG_CLIENTS_MAX];
     char replica_keyfile[VOID_CONFIG_REPLICAS_MAX][VOID_CONFIG_PATH_MAX];
@@ -292,6 +296,36 @@ static int fault_key(struct load_state *st, const char *name, const char *value)
     return fail(st, "unknown key '%s' in [fault]", name);
 }
 
+static int pbft_key(struct load_state *st, const char *name, const char *value)
+{
+    struct void_config *c = st->config;
+    if (strcmp(name, "pipeline") == 0) {
+        if (!mark(st, &st->seen_pbft, SEEN_PIPELINE, "pbft", name)) {
+            return 0;
+        }
+        return parse_u32(value, VOID_PBFT_WINDOW_MAX, &c->pbft_pipeline) == 0 &&
+                       c->pbft_pipeline > 0
+                   ? 1
+                   : fail(st,
+                          "[pbft] pipeline: want 1..%u batches, got '%s'",
+                          (unsigned)VOID_PBFT_WINDOW_MAX,
+                          value);
+    }
+    if (strcmp(name, "batch_max") == 0) {
+        if (!mark(st, &st->seen_pbft, SEEN_BATCH, "pbft", name)) {
+            return 0;
+        }
+        return parse_u32(value, VOID_PBFT_BATCH_MAX, &c->pbft_batch_max) == 0 &&
+                       c->pbft_batch_max > 0
+                   ? 1
+                   : fail(st,
+                          "[pbft] batch_max: want 1..%u requests, got '%s'",
+                          (unsigned)VOID_PBFT_BATCH_MAX,
+                          value);
+    }
+    return fail(st, "unknown key '%s' in [pbft]", name);
+}
+
 /* Index of the entry with this id in ids[0..*count), appending it if new. */
 static int entry_index(
     uint32_t *count, uint32_t max, uint32_t id, uint32_t (*get_id)(void *, uint32_t), void *arr)
@@ -405,6 +439,9 @@ static int handler(void *user, const char *section, const char *name, const char
     }
     if (strcmp(section, "fault") == 0) {
         return fault_key(st, name, value);
+    }
+    if (strcmp(section, "pbft") == 0) {
+        return pbft_key(st, name, value);
     }
     uint32_t id = 0;
     if (strncmp(section, "replica.", 8) == 0) {

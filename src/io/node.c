@@ -776,6 +776,8 @@ static int setup_replica(struct void_node *node, char *errbuf, size_t errcap)
     const struct void_config *c = node->config;
     struct void_pbft_config pc = {.n = c->count_replicas,
                                   .self = c->self_id,
+                                  .pipeline_max = c->pbft_pipeline,
+                                  .batch_max = c->pbft_batch_max,
                                   .verify_signatures = 1,
                                   .keyring = &node->ring,
                                   .keypair = &c->keypair};

@@ -357,6 +357,7 @@ static int replica_init(struct sim *s, struct sim_node *node)
         .self = node->id,
         .event_seq_start = node->last_event_seq + 1,
         .verify_signatures = s->cfg->verify_signatures,
+        .pipeline_max = s->cfg->pipeline,
         .keyring = &s->ring,
         .keypair = &node->kp,
         .sm = {.keys_max = 64, .versions_max = 1024},

@@ -54,6 +54,9 @@ void void_sim_config_from_seed(struct void_sim_config *c, uint64_t seed)
     c->sig_memo = 1;
     c->fault_window_ns = void_prng_range(&p, 2 * SEC, 6 * SEC);
     c->liveness_bound_ns = 30 * SEC;
+    /* Drawn last, so the draws above stay what they were: half the runs use
+     * the default, the others 1..4 (voidd's [pbft] pipeline). */
+    c->pipeline = void_prng_chance(&p, 1, 2) ? 0 : (uint32_t)void_prng_range(&p, 1, 4);
 }
 
 static int parse_names(const char *list, const char *const *names, size_t count, uint32_t *mask)

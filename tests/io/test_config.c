@@ -206,10 +206,38 @@ static void test_config_rejects_loss_above_100_percent(void **state)
     assert_non_null(strstr(err, "loss_pct"));
 }
 
+/* Setup: a node file with [pbft] pipeline = 3, batch_max = 20; then files
+ * with pipeline 0, pipeline 65, batch_max 129 and an unknown [pbft] key.
+ * Action: load each. Expected: the first loads with both values; the others
+ * fail with VOID_EPARSE naming the key. */
+static void test_config_reads_and_bounds_pbft_tuning(void **state)
+{
+    (void)state;
+    static struct void_config c;
+    char text[2048], err[512];
+    const char *node = "[node]\nid = 0\nkey = node0.secret\ndata_dir = data0\n";
+    int n = snprintf(text, sizeof(text), "%s[pbft]\npipeline = 3\nbatch_max = 20\n", node);
+    cluster_text(text + n, sizeof(text) - (size_t)n);
+    assert_int_equal(load(text, &c, err, sizeof(err)), 0);
+    assert_int_equal(c.pbft_pipeline, 3);
+    assert_int_equal(c.pbft_batch_max, 20);
+    const char *bad[][2] = {{"pipeline = 0", "pipeline"},
+                            {"pipeline = 65", "pipeline"},
+                            {"batch_max = 129", "batch_max"},
+                            {"window = 8", "window"}};
+    for (size_t i = 0; i < sizeof(bad) / sizeof(bad[0]); i++) {
+        n = snprintf(text, sizeof(text), "%s[pbft]\n%s\n", node, bad[i][0]);
+        cluster_text(text + n, sizeof(text) - (size_t)n);
+        assert_int_equal(load(text, &c, err, sizeof(err)), VOID_EPARSE);
+        assert_non_null(strstr(err, bad[i][1]));
+    }
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_config_loads_valid_node_file_with_defaults),
+        cmocka_unit_test(test_config_reads_and_bounds_pbft_tuning),
         cmocka_unit_test(test_config_rejects_missing_key_file),
         cmocka_unit_test(test_config_rejects_duplicate_replica_id),
         cmocka_unit_test(test_config_rejects_malformed_address),
