@@ -72,7 +72,7 @@ static void keys_init(void)
 /* A signed request frame for request i (client i % CLIENTS). */
 static size_t make_request(uint64_t i, uint8_t *frame, size_t cap)
 {
-    uint8_t op[64], body[512];
+    uint8_t op[64];
     struct void_sm_op o = {.kind = VOID_SM_OP_PUT,
                            .key = (const uint8_t *)"bench-key-0000",
                            .key_len = 14,
@@ -81,26 +81,18 @@ static size_t make_request(uint64_t i, uint8_t *frame, size_t cap)
     int olen = void_sm_op_encode(&o, op, sizeof(op));
     op[3 + 10] = (uint8_t)('0' + i % 10);
     uint32_t c = (uint32_t)(i % CLIENTS);
-    memset(body, 0, 8);
-    int rlen = void_pbft_request_encode(CBASE + c,
-                                        i / CLIENTS + 1,
-                                        VOID_PBFT_REPLIERS_ALL,
-                                        op,
-                                        (size_t)olen,
-                                        &ckeys[c],
-                                        body + 8,
-                                        sizeof(body) - 8);
-    inner_len = (size_t)rlen - VOID_SIGN_SIZE;
-    struct void_frame fr = {.type = VOID_MSG_REQUEST,
-                            .sender = CBASE + c,
-                            .hlc = {1, 0},
-                            .body = body,
-                            .body_len = (uint32_t)(8 + rlen)};
-    size_t len = 0;
-    if (rlen <= 0 || void_codec_encode(&fr, &ckeys[c], frame, cap, &len) != 0) {
+    struct void_pbft_request m = {.client = CBASE + c,
+                                  .hlc = {1, 0},
+                                  .reqno = i / CLIENTS + 1,
+                                  .repliers = VOID_PBFT_REPLIERS_ALL,
+                                  .op = op,
+                                  .op_len = (uint16_t)olen};
+    int rlen = olen > 0 ? void_pbft_request_encode(&m, &ckeys[c], frame, cap) : -1;
+    if (rlen <= 0) {
         abort();
     }
-    return len;
+    inner_len = (size_t)rlen - VOID_SIGN_SIZE;
+    return (size_t)rlen;
 }
 
 static void enqueue(uint32_t to, const uint8_t *f, size_t len)
@@ -237,7 +229,7 @@ static double run_peer(uint64_t total)
         }
     }
     uint8_t inner_sig[VOID_SIGN_SIZE];
-    void_sign(&rkeys[1], VOID_SIGN_DOMAIN_CLIENT, msg, inner_len, inner_sig);
+    void_sign(&rkeys[1], VOID_SIGN_DOMAIN_FRAME, msg, inner_len, inner_sig);
     double t0 = cpu_ns();
     for (size_t i = 0; i < nsign; i++) {
         void_sign(&rkeys[1], VOID_SIGN_DOMAIN_FRAME, msg, sign_len[i], sig);
@@ -252,7 +244,7 @@ static double run_peer(uint64_t total)
     }
     for (size_t i = 0; i < ninner; i++) {
         if (void_sign_verify(
-                rkeys[1].public_key, VOID_SIGN_DOMAIN_CLIENT, msg, inner_len, inner_sig) != 0) {
+                rkeys[1].public_key, VOID_SIGN_DOMAIN_FRAME, msg, inner_len, inner_sig) != 0) {
             abort();
         }
     }
@@ -275,9 +267,9 @@ static double run_mac(uint64_t total)
     for (size_t i = 0; i < nverify; i++) {
         crypto_auth_hmacsha256(mac, msg, verify_len[i], key);
     }
-    void_sign(&rkeys[1], VOID_SIGN_DOMAIN_CLIENT, msg, inner_len, sig);
+    void_sign(&rkeys[1], VOID_SIGN_DOMAIN_FRAME, msg, inner_len, sig);
     for (size_t i = 0; i < ninner; i++) {
-        if (void_sign_verify(rkeys[1].public_key, VOID_SIGN_DOMAIN_CLIENT, msg, inner_len, sig) !=
+        if (void_sign_verify(rkeys[1].public_key, VOID_SIGN_DOMAIN_FRAME, msg, inner_len, sig) !=
             0) {
             abort();
         }

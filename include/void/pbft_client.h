@@ -78,17 +78,15 @@ struct void_pbft_client {
     uint64_t event_seq;
     uint16_t op_len;
     uint8_t op[VOID_PBFT_OP_MAX];
-    uint16_t repliers;                            /* of the outstanding request */
-    uint64_t suspect_until[VOID_PBFT_N_MAX];      /* not chosen as a replier before */
-    uint8_t record[VOID_PBFT_REQUEST_RECORD_MAX]; /* signed once per request */
-    size_t record_len;
-    uint32_t reply_mask; /* replicas whose reply to reqno we hold */
+    uint16_t repliers;                       /* of the outstanding request */
+    uint64_t suspect_until[VOID_PBFT_N_MAX]; /* not chosen as a replier before */
+    uint32_t reply_mask;                     /* replicas whose reply to reqno we hold */
     uint64_t reply_view[VOID_PBFT_N_MAX];
     uint16_t reply_len[VOID_PBFT_N_MAX];
     uint8_t reply[VOID_PBFT_N_MAX][VOID_PBFT_RESULT_MAX];
     uint16_t result_len; /* the accepted result */
     uint8_t result[VOID_PBFT_RESULT_MAX];
-    uint8_t frame[VOID_PBFT_REQUEST_FRAME_MAX]; /* the signed request frame, resent as is */
+    uint8_t frame[VOID_PBFT_REQUEST_FRAME_MAX]; /* the last request frame sent */
     size_t frame_len;
     struct void_pbft_client_stats stats;
 };

@@ -38,33 +38,38 @@
 #include <stddef.h>
 #include <stdint.h>
 
-#define VOID_PBFT_DIGEST_SIZE        32
-#define VOID_PBFT_OP_MAX             VOID_SM_OP_MAX
-#define VOID_PBFT_RESULT_MAX         VOID_SM_RESULT_MAX
-#define VOID_PBFT_BATCH_MAX          128 /* requests in one batch */
-#define VOID_PBFT_BATCH_BYTES_MAX    (16u << 10)
-#define VOID_PBFT_REQUEST_HEAD       (4 + 8 + 2 + 2)
-#define VOID_PBFT_REQUEST_RECORD_MAX (VOID_PBFT_REQUEST_HEAD + VOID_PBFT_OP_MAX + VOID_SIGN_SIZE)
-#define VOID_PBFT_FRAME_OVERHEAD     (VOID_CODEC_HEADER_SIZE + VOID_SIGN_SIZE)
-#define VOID_PBFT_REQUEST_FRAME_MAX  (VOID_PBFT_FRAME_OVERHEAD + 8 + VOID_PBFT_REQUEST_RECORD_MAX)
-#define VOID_PBFT_PP_HEAD            (8 + 8 + 8 + VOID_HLC_ENCODED_SIZE + 2 + 4)
+#define VOID_PBFT_DIGEST_SIZE     32
+#define VOID_PBFT_OP_MAX          VOID_SM_OP_MAX
+#define VOID_PBFT_RESULT_MAX      VOID_SM_RESULT_MAX
+#define VOID_PBFT_BATCH_MAX       128 /* requests in one batch */
+#define VOID_PBFT_BATCH_BYTES_MAX (16u << 10)
+#define VOID_PBFT_FRAME_OVERHEAD  (VOID_CODEC_HEADER_SIZE + VOID_SIGN_SIZE)
+/* A REQUEST body: ev u64, reqno u64, repliers u16, op_len u16, op. */
+#define VOID_PBFT_REQUEST_HEAD (8 + 8 + 2 + 2)
+#define VOID_PBFT_REQUEST_FRAME_MAX                                                                \
+    (VOID_PBFT_FRAME_OVERHEAD + VOID_PBFT_REQUEST_HEAD + VOID_PBFT_OP_MAX)
+#define VOID_PBFT_PP_HEAD (8 + 8 + 8 + VOID_HLC_ENCODED_SIZE + 2 + 4)
 #define VOID_PBFT_PP_FRAME_MAX                                                                     \
     (VOID_PBFT_FRAME_OVERHEAD + VOID_PBFT_PP_HEAD + VOID_PBFT_BATCH_BYTES_MAX)
 /* Prepare, commit and checkpoint frames are the small ones. */
 #define VOID_PBFT_SMALL_FRAME_MAX (VOID_PBFT_FRAME_OVERHEAD + 8 + 8 + 8 + VOID_PBFT_DIGEST_SIZE)
 
-/* Every replica answers a request whose record names them all. */
+/* Every replica answers a request that names them all. */
 #define VOID_PBFT_REPLIERS_ALL 0xffffu
 
-/* A decoded request record. */
+/* A decoded request: a client's signed REQUEST frame. The same bytes travel
+ * from the client to the replicas and, verbatim, inside the batch of a
+ * pre-prepare, so each replica checks the one signature the client made. */
 struct void_pbft_request {
-    uint32_t client;
+    uint32_t client; /* the frame's sender */
+    struct void_hlc_ts hlc;
+    uint64_t ev; /* the client's send event */
     uint64_t reqno;
     uint16_t repliers; /* bit i: replica i replies once it executes it (never 0) */
     const uint8_t *op;
     uint16_t op_len;
-    const uint8_t *sig;    /* VOID_SIGN_SIZE bytes */
-    const uint8_t *record; /* the whole record */
+    const uint8_t *sig;    /* VOID_SIGN_SIZE bytes: the frame's signature */
+    const uint8_t *record; /* the whole frame */
     size_t record_len;
 };
 
@@ -101,32 +106,30 @@ struct void_pbft_reply {
     uint16_t result_len;
 };
 
-/* Writes a signed request record for (client, reqno, repliers,
- * op[0..op_len)) with kp's secret key (domain CLIENT) into buf. repliers is
- * a nonzero mask of the replicas that reply when they execute it
- * (VOID_PBFT_REPLIERS_ALL: every one); a retransmitted request is answered
- * by every replica that receives it. op_len must be 1..VOID_PBFT_OP_MAX.
- * Returns the record length, VOID_EINVAL or VOID_EFULL. */
-int void_pbft_request_encode(uint32_t client,
-                             uint64_t reqno,
-                             uint16_t repliers,
-                             const uint8_t *op,
-                             size_t op_len,
+/* Writes the REQUEST frame of m (client, hlc, ev, reqno, repliers and
+ * op[0..op_len); record, record_len and sig are ignored), signed with kp's
+ * secret key (domain FRAME), into buf. repliers is a nonzero mask of the
+ * replicas that reply when they execute it (VOID_PBFT_REPLIERS_ALL: every
+ * one); a retransmitted request is answered by every replica that receives
+ * it. op_len must be 1..VOID_PBFT_OP_MAX. Returns the frame length,
+ * VOID_EINVAL or VOID_EFULL. */
+int void_pbft_request_encode(const struct void_pbft_request *m,
                              const struct void_sign_keypair *kp,
                              uint8_t *buf,
                              size_t cap);
 
-/* Decodes the request record at the start of buf[0..len) (more may follow)
- * and sets *consumed to its length. Returns 0, VOID_ETRUNCATED or
- * VOID_EBAD_FIELD (op_len 0 or too large, repliers 0). The signature is not
- * checked. */
+/* Decodes the REQUEST frame at the start of buf[0..len) (more may follow,
+ * as in a batch) and sets *consumed to its length. Returns 0,
+ * VOID_ETRUNCATED, VOID_EBAD_LENGTH (the body is not exactly its fields) or
+ * VOID_EBAD_FIELD (op_len 0 or too large, repliers 0), or the codec's error
+ * for a malformed header or another type. The signature is not checked. */
 int void_pbft_request_decode(const uint8_t *buf,
                              size_t len,
                              struct void_pbft_request *req,
                              size_t *consumed);
 
-/* Checks req's client signature with the client's key in ring: 0,
- * VOID_EUNKNOWN_SENDER or VOID_EBAD_SIG. */
+/* Checks the client's signature on the request frame with its key in ring:
+ * 0, VOID_EUNKNOWN_SENDER or VOID_EBAD_SIG. */
 int void_pbft_request_verify(const struct void_pbft_request *req, const struct void_keyring *ring);
 
 /* SHA-256(hlc | count | batch). Cannot fail. */

@@ -508,13 +508,12 @@ static void on_request(struct void_pbft *r,
 {
     struct void_pbft_request q;
     size_t used = 0;
-    if (void_pbft_request_decode(fr->body + 8, fr->body_len - 8, &q, &used) != 0 ||
-        used != fr->body_len - 8) {
+    if (void_pbft_request_decode(buf, len, &q, &used) != 0 || used != len) {
         r->stats.rx_malformed++;
         return;
     }
-    if (q.client != fr->sender) {
-        r->stats.rx_unknown_sender++;
+    if (q.client < r->cfg.n) {
+        r->stats.rx_unknown_sender++; /* replicas send no requests */
         return;
     }
     if (r->cfg.verify_signatures) {
@@ -663,13 +662,12 @@ static uint16_t cut_batch(struct void_pbft *r, uint32_t *batch_len)
         if (p->batched) {
             continue;
         }
-        /* The request record is the client's frame body after the event. */
-        size_t rec = p->len - VOID_CODEC_HEADER_SIZE - 8 - VOID_SIGN_SIZE;
-        if (len + rec > VOID_PBFT_BATCH_BYTES_MAX) {
+        /* The client's signed frame goes into the batch as it came. */
+        if (len + p->len > VOID_PBFT_BATCH_BYTES_MAX) {
             break;
         }
-        memcpy(batch + len, p->frame + VOID_CODEC_HEADER_SIZE + 8, rec);
-        len += rec;
+        memcpy(batch + len, p->frame, p->len);
+        len += p->len;
         p->batched = 1;
         count++;
     }

@@ -66,23 +66,23 @@ static void emit_event(struct void_pbft_client *c,
     }
 }
 
-/* Sends the request frame to one replica or all, as a fresh send event (the
- * envelope is signed anew, its HLC and event change; the record is not). */
+/* Sends the request frame to one replica or all, as a fresh send event: the
+ * frame is signed anew (its HLC and event change), one signature per send. */
 static int
 send_request(struct void_pbft_client *c, uint64_t now_ns, uint32_t to, struct void_pbft_out *out)
 {
-    uint8_t body[8 + VOID_PBFT_REQUEST_RECORD_MAX];
     struct void_hlc_ts ts = void_hlc_now_at(&c->hlc, now_ns);
     emit_event(c, out, VOID_PBFT_EVENT_SEND, VOID_MSG_REQUEST, ts, to, 0);
-    void__put64(body, c->event_seq);
-    memcpy(body + 8, c->record, c->record_len);
-    struct void_frame fr = {.type = VOID_MSG_REQUEST,
-                            .sender = c->cfg.id,
-                            .hlc = ts,
-                            .body = body,
-                            .body_len = (uint32_t)(8 + c->record_len)};
-    int rc = void_codec_encode(&fr, c->cfg.keypair, c->frame, sizeof(c->frame), &c->frame_len);
-    VOID_ASSERT(rc == 0);
+    struct void_pbft_request m = {.client = c->cfg.id,
+                                  .hlc = ts,
+                                  .ev = c->event_seq,
+                                  .reqno = c->reqno,
+                                  .repliers = c->repliers,
+                                  .op = c->op,
+                                  .op_len = c->op_len};
+    int len = void_pbft_request_encode(&m, c->cfg.keypair, c->frame, sizeof(c->frame));
+    VOID_ASSERT(len > 0);
+    c->frame_len = (size_t)len;
     if (out->arena_cap - out->used < c->frame_len) {
         out->overflow = 1;
         return VOID_EFULL;
@@ -148,16 +148,6 @@ int void_pbft_client_submit(struct void_pbft_client *c,
     c->op_len = (uint16_t)op_len;
     c->reqno++;
     c->repliers = choose_repliers(c, now_ns);
-    int len = void_pbft_request_encode(c->cfg.id,
-                                       c->reqno,
-                                       c->repliers,
-                                       c->op,
-                                       c->op_len,
-                                       c->cfg.keypair,
-                                       c->record,
-                                       sizeof(c->record));
-    VOID_ASSERT(len > 0);
-    c->record_len = (size_t)len;
     c->busy = 1;
     c->done = 0;
     c->reply_mask = 0;

@@ -2,8 +2,9 @@
  * Encoding and decoding of the PBFT message bodies (include/void/pbft_msg.h).
  * Pure and bounds-checked: decoders never read outside the given buffer and
  * return a distinct code per kind of malformation, because every byte they
- * see may come from a Byzantine peer. The client signature over a request
- * record (domain CLIENT) is made and checked here as well.
+ * see may come from a Byzantine peer. A client request is a whole signed
+ * REQUEST frame, which also travels verbatim inside batches; it is made,
+ * parsed and checked here as well.
  */
 #include "void/pbft_msg.h"
 
@@ -87,34 +88,37 @@ uint16_t void__take16(struct void__reader *r)
 
 _Static_assert(VOID_PBFT_N_MAX <= 16, "a request's repliers mask has 16 bits");
 
-int void_pbft_request_encode(uint32_t client,
-                             uint64_t reqno,
-                             uint16_t repliers,
-                             const uint8_t *op,
-                             size_t op_len,
+int void_pbft_request_encode(const struct void_pbft_request *m,
                              const struct void_sign_keypair *kp,
                              uint8_t *buf,
                              size_t cap)
 {
-    VOID_ASSERT(kp != NULL && buf != NULL);
-    if (op == NULL || op_len == 0 || op_len > VOID_PBFT_OP_MAX || repliers == 0) {
+    VOID_ASSERT(m != NULL && kp != NULL && buf != NULL);
+    if (m->op == NULL || m->op_len == 0 || m->op_len > VOID_PBFT_OP_MAX || m->repliers == 0) {
         return VOID_EINVAL;
     }
-    size_t signed_len = VOID_PBFT_REQUEST_HEAD + op_len;
-    if (signed_len + VOID_SIGN_SIZE > cap) {
+    size_t body_len = VOID_PBFT_REQUEST_HEAD + m->op_len;
+    if (VOID_PBFT_FRAME_OVERHEAD + body_len > cap) {
         return VOID_EFULL;
     }
-    void__put32(buf, client);
-    void__put64(buf + 4, reqno);
-    void__put16(buf + 12, repliers);
-    void__put16(buf + 14, (uint16_t)op_len);
-    memcpy(buf + VOID_PBFT_REQUEST_HEAD, op, op_len);
-    int rc = void_sign(kp, VOID_SIGN_DOMAIN_CLIENT, buf, signed_len, buf + signed_len);
+    uint8_t *body = buf + VOID_CODEC_HEADER_SIZE; /* built in place */
+    void__put64(body, m->ev);
+    void__put64(body + 8, m->reqno);
+    void__put16(body + 16, m->repliers);
+    void__put16(body + 18, m->op_len);
+    memmove(body + VOID_PBFT_REQUEST_HEAD, m->op, m->op_len);
+    struct void_frame fr = {.type = VOID_MSG_REQUEST,
+                            .sender = m->client,
+                            .hlc = m->hlc,
+                            .body = body,
+                            .body_len = (uint32_t)body_len};
+    size_t len = 0;
+    int rc = void_codec_encode(&fr, kp, buf, cap, &len);
     if (rc != 0) {
         return rc;
     }
-    VOID_ASSERT(signed_len + VOID_SIGN_SIZE <= VOID_PBFT_REQUEST_RECORD_MAX);
-    return (int)(signed_len + VOID_SIGN_SIZE);
+    VOID_ASSERT(len <= VOID_PBFT_REQUEST_FRAME_MAX);
+    return (int)len;
 }
 
 int void_pbft_request_decode(const uint8_t *buf,
@@ -124,35 +128,53 @@ int void_pbft_request_decode(const uint8_t *buf,
 {
     VOID_ASSERT(buf != NULL && req != NULL && consumed != NULL);
     memset(req, 0, sizeof(*req));
-    if (len < VOID_PBFT_REQUEST_HEAD) {
+    long size = void_codec_peek_size(buf, len);
+    if (size == 0 || (size > 0 && (size_t)size > len)) {
         return VOID_ETRUNCATED;
     }
-    req->client = void__get32(buf);
-    req->reqno = void__get64(buf + 4);
-    req->repliers = void__get16(buf + 12);
-    req->op_len = void__get16(buf + 14);
+    if (size < 0) {
+        return (int)size;
+    }
+    struct void_frame fr;
+    int rc = void_codec_decode(buf, (size_t)size, &fr);
+    if (rc != 0) {
+        return rc;
+    }
+    if (fr.type != VOID_MSG_REQUEST) {
+        return VOID_EBAD_TYPE;
+    }
+    if (fr.body_len < VOID_PBFT_REQUEST_HEAD) {
+        return VOID_ETRUNCATED;
+    }
+    req->client = fr.sender;
+    req->hlc = fr.hlc;
+    req->ev = void__get64(fr.body);
+    req->reqno = void__get64(fr.body + 8);
+    req->repliers = void__get16(fr.body + 16);
+    req->op_len = void__get16(fr.body + 18);
     if (req->op_len == 0 || req->op_len > VOID_PBFT_OP_MAX || req->repliers == 0) {
         return VOID_EBAD_FIELD;
     }
-    size_t total = VOID_PBFT_REQUEST_HEAD + (size_t)req->op_len + VOID_SIGN_SIZE;
-    if (len < total) {
-        return VOID_ETRUNCATED;
+    if (fr.body_len != VOID_PBFT_REQUEST_HEAD + (size_t)req->op_len) {
+        return fr.body_len < VOID_PBFT_REQUEST_HEAD + (size_t)req->op_len ? VOID_ETRUNCATED
+                                                                          : VOID_EBAD_LENGTH;
     }
-    req->op = buf + VOID_PBFT_REQUEST_HEAD;
-    req->sig = req->op + req->op_len;
+    req->op = fr.body + VOID_PBFT_REQUEST_HEAD;
+    req->sig = fr.sig;
     req->record = buf;
-    req->record_len = total;
-    *consumed = total;
+    req->record_len = (size_t)size;
+    *consumed = (size_t)size;
     return 0;
 }
 
 int void_pbft_request_verify(const struct void_pbft_request *req, const struct void_keyring *ring)
 {
     VOID_ASSERT(req != NULL && ring != NULL);
-    VOID_ASSERT(req->record_len == VOID_PBFT_REQUEST_HEAD + (size_t)req->op_len + VOID_SIGN_SIZE);
+    VOID_ASSERT(req->record_len ==
+                VOID_PBFT_FRAME_OVERHEAD + VOID_PBFT_REQUEST_HEAD + (size_t)req->op_len);
     return void_keyring_verify(ring,
                                req->client,
-                               VOID_SIGN_DOMAIN_CLIENT,
+                               VOID_SIGN_DOMAIN_FRAME,
                                req->record,
                                req->record_len - VOID_SIGN_SIZE,
                                req->sig);

@@ -1256,6 +1256,29 @@ static void expect_rejected(struct net *t, const uint8_t *buf, size_t len, size_
 
 #define STAT(name) offsetof(struct void_pbft_stats, name)
 
+/* A REQUEST frame of `client` signed with kp for reqno and op, naming every
+ * replica as a replier. Returns its length. */
+static int request_frame(struct net *t,
+                         uint32_t client,
+                         const struct void_sign_keypair *kp,
+                         uint64_t reqno,
+                         const uint8_t *op,
+                         size_t op_len,
+                         uint8_t *buf,
+                         size_t cap)
+{
+    struct void_pbft_request m = {.client = client,
+                                  .hlc = {t->now, 0},
+                                  .ev = 1,
+                                  .reqno = reqno,
+                                  .repliers = VOID_PBFT_REPLIERS_ALL,
+                                  .op = op,
+                                  .op_len = (uint16_t)op_len};
+    int len = void_pbft_request_encode(&m, kp, buf, cap);
+    assert_true(len > 0);
+    return len;
+}
+
 /* A PRE-PREPARE of view 0 for seq with one signed request of the client,
  * as a Byzantine primary (replica 0) could make several of. */
 static size_t equivocating_pre_prepare(struct net *t, uint64_t seq, const char *key, uint8_t *buf)
@@ -1266,9 +1289,7 @@ static size_t equivocating_pre_prepare(struct net *t, uint64_t seq, const char *
     op[1] = 0;
     op[2] = (uint8_t)klen;
     memcpy(op + 3, key, klen);
-    int rlen = void_pbft_request_encode(
-        CLIENT_BASE, 50, VOID_PBFT_REPLIERS_ALL, op, 3 + klen, &t->ckeys[0], rec, sizeof(rec));
-    assert_true(rlen > 0);
+    int rlen = request_frame(t, CLIENT_BASE, &t->ckeys[0], 50, op, 3 + klen, rec, sizeof(rec));
     struct void_pbft_pre_prepare pp = {.ev = 1,
                                        .view = 0,
                                        .seq = seq,
@@ -1388,9 +1409,7 @@ static void test_pbft_forged_request_needs_a_checker_to_prepare(void **state)
                            .value_len = 1};
     int olen = void_sm_op_encode(&o, op, sizeof(op));
     assert_true(olen > 0);
-    int rlen = void_pbft_request_encode(
-        CLIENT_BASE, 7, VOID_PBFT_REPLIERS_ALL, op, (size_t)olen, &t->ckeys[0], rec, sizeof(rec));
-    assert_true(rlen > 0);
+    int rlen = request_frame(t, CLIENT_BASE, &t->ckeys[0], 7, op, (size_t)olen, rec, sizeof(rec));
     rec[rlen - 1] ^= 0x01; /* the client never signed this */
     struct void_pbft_pre_prepare pp = {.ev = 1,
                                        .view = 0,
@@ -1549,8 +1568,7 @@ static void test_pbft_rejects_bad_messages_with_counters(void **state)
     /* a pre-prepare whose batch carries a request with a forged client signature */
     uint8_t op[] = {VOID_SM_OP_GET, 0, 1, 'k'};
     uint8_t rec[256];
-    int rlen = void_pbft_request_encode(
-        CLIENT_BASE, 99, VOID_PBFT_REPLIERS_ALL, op, sizeof(op), &t->ckeys[0], rec, sizeof(rec));
+    int rlen = request_frame(t, CLIENT_BASE, &t->ckeys[0], 99, op, sizeof(op), rec, sizeof(rec));
     rec[rlen - 3] ^= 1;
     pp.count = 1;
     pp.batch = rec;
@@ -1568,23 +1586,13 @@ static void test_pbft_rejects_bad_messages_with_counters(void **state)
     expect_rejected(t, buf, len, STAT(rx_conflicting));
 
     /* a client request with a forged client signature */
-    uint8_t rbody[300];
-    memset(rbody, 0, 8);
-    rlen = void_pbft_request_encode(CLIENT_BASE,
-                                    99,
-                                    VOID_PBFT_REPLIERS_ALL,
-                                    op,
-                                    sizeof(op),
-                                    &t->ckeys[0],
-                                    rbody + 8,
-                                    sizeof(rbody) - 8);
-    rbody[8 + rlen - 1] ^= 1;
-    len = forge(t, &t->ckeys[0], CLIENT_BASE, VOID_MSG_REQUEST, rbody, 8 + (size_t)rlen, 0, buf);
-    expect_rejected(t, buf, len, STAT(rx_bad_sig));
+    rlen = request_frame(t, CLIENT_BASE, &t->ckeys[0], 99, op, sizeof(op), buf, sizeof(buf));
+    buf[rlen - 1] ^= 1;
+    expect_rejected(t, buf, (size_t)rlen, STAT(rx_bad_sig));
 
     /* a replica posing as a client */
-    len = forge(t, &t->keys[2], 2, VOID_MSG_REQUEST, rbody, 8 + (size_t)rlen, 0, buf);
-    expect_rejected(t, buf, len, STAT(rx_unknown_sender));
+    rlen = request_frame(t, 2, &t->keys[2], 99, op, sizeof(op), buf, sizeof(buf));
+    expect_rejected(t, buf, (size_t)rlen, STAT(rx_unknown_sender));
 
     /* a STATE whose batch does not hash to the digest it claims: a genuine
      * pre-prepare frame of the primary offered under another digest */

@@ -208,8 +208,8 @@ static void test_client_broadcasts_on_timeout_with_backoff(void **state)
                     void_codec_decode_verified(e->u.send.frame, e->u.send.len, &ring, &fr), 0);
                 struct void_pbft_request q;
                 size_t used;
-                assert_int_equal(void_pbft_request_decode(fr.body + 8, fr.body_len - 8, &q, &used),
-                                 0);
+                assert_int_equal(
+                    void_pbft_request_decode(e->u.send.frame, e->u.send.len, &q, &used), 0);
                 assert_int_equal(q.reqno, 1);
                 assert_int_equal(void_pbft_request_verify(&q, &ring), 0);
             }
@@ -271,11 +271,10 @@ static uint16_t sent_repliers(const struct void_pbft_out *out)
     for (uint32_t k = 0; k < out->count; k++) {
         const struct void_pbft_effect *e = &out->effects[k];
         if (e->kind == VOID_PBFT_EFFECT_SEND) {
-            struct void_frame fr;
             struct void_pbft_request q;
             size_t used = 0;
-            assert_int_equal(void_codec_decode(e->u.send.frame, e->u.send.len, &fr), 0);
-            assert_int_equal(void_pbft_request_decode(fr.body + 8, fr.body_len - 8, &q, &used), 0);
+            assert_int_equal(void_pbft_request_decode(e->u.send.frame, e->u.send.len, &q, &used),
+                             0);
             return q.repliers;
         }
     }
@@ -407,36 +406,60 @@ static void test_pbft_msg_round_trips_and_rejects_truncation(void **state)
     assert_int_equal(void_pbft_pre_prepare_decode(buf, (size_t)len, &p2), VOID_EBAD_FIELD);
 }
 
-/* Setup: a signed request record. Action: decode and verify it, then with
- * one op byte changed, with op_len 0, and truncated. Expected: 0/0, then
- * BAD_SIG, EBAD_FIELD, ETRUNCATED. */
+/* Setup: a signed REQUEST frame followed by more bytes (as in a batch).
+ * Action: decode and verify it; then with one op byte changed; truncated;
+ * with repliers 0; with a body one byte longer than its fields; and as
+ * another type. Expected: 0 (consumed = the frame) and 0, then BAD_SIG,
+ * ETRUNCATED, EBAD_FIELD, EBAD_LENGTH, EBAD_TYPE; encoding refuses an empty
+ * op, no repliers and a short buffer. */
 static void test_pbft_msg_request_signature_and_bounds(void **state)
 {
     (void)state;
     keys_setup();
-    uint8_t buf[512];
+    uint8_t buf[512], copy[512];
     const uint8_t op[] = {1, 0, 1, 'k', 0, 1, 'v'};
-    int len = void_pbft_request_encode(
-        CLIENT, 42, VOID_PBFT_REPLIERS_ALL, op, sizeof(op), &keys[4], buf, sizeof(buf));
+    struct void_pbft_request m = {.client = CLIENT,
+                                  .hlc = {5, 0},
+                                  .ev = 9,
+                                  .reqno = 42,
+                                  .repliers = 0x6,
+                                  .op = op,
+                                  .op_len = sizeof(op)};
+    int len = void_pbft_request_encode(&m, &keys[4], buf, sizeof(buf));
     assert_true(len > 0);
+    memset(buf + len, 0xee, 16); /* the next request of a batch */
+    memcpy(copy, buf, sizeof(copy));
     struct void_pbft_request q;
     size_t used;
-    assert_int_equal(void_pbft_request_decode(buf, (size_t)len, &q, &used), 0);
+    assert_int_equal(void_pbft_request_decode(buf, (size_t)len + 16, &q, &used), 0);
     assert_int_equal(used, (size_t)len);
+    assert_int_equal(q.client, CLIENT);
+    assert_int_equal(q.ev, 9);
     assert_int_equal(q.reqno, 42);
+    assert_int_equal(q.repliers, 0x6);
+    assert_int_equal(q.op_len, sizeof(op));
+    assert_memory_equal(q.op, op, sizeof(op));
     assert_int_equal(void_pbft_request_verify(&q, &ring), 0);
-    buf[VOID_PBFT_REQUEST_HEAD] ^= 1;
+    buf[VOID_CODEC_HEADER_SIZE + VOID_PBFT_REQUEST_HEAD] ^= 1;
     assert_int_equal(void_pbft_request_verify(&q, &ring), VOID_EBAD_SIG);
     assert_int_equal(void_pbft_request_decode(buf, (size_t)len - 1, &q, &used), VOID_ETRUNCATED);
-    buf[12] = 0;
-    buf[13] = 0;
+    memcpy(buf, copy, sizeof(buf));
+    buf[VOID_CODEC_HEADER_SIZE + 16] = 0;
+    buf[VOID_CODEC_HEADER_SIZE + 17] = 0;
     assert_int_equal(void_pbft_request_decode(buf, (size_t)len, &q, &used), VOID_EBAD_FIELD);
-    assert_int_equal(void_pbft_request_encode(
-                         CLIENT, 1, VOID_PBFT_REPLIERS_ALL, op, 0, &keys[4], buf, sizeof(buf)),
-                     VOID_EINVAL);
-    assert_int_equal(void_pbft_request_encode(
-                         CLIENT, 1, VOID_PBFT_REPLIERS_ALL, op, sizeof(op), &keys[4], buf, 10),
-                     VOID_EFULL);
+    memcpy(buf, copy, sizeof(buf));
+    buf[VOID_CODEC_HEADER_SIZE - 1]++; /* body length, low byte: one byte more */
+    assert_int_equal(void_pbft_request_decode(buf, (size_t)len + 1, &q, &used), VOID_EBAD_LENGTH);
+    memcpy(buf, copy, sizeof(buf));
+    buf[5] = VOID_MSG_REPLY;
+    assert_int_equal(void_pbft_request_decode(buf, (size_t)len, &q, &used), VOID_EBAD_TYPE);
+    m.op_len = 0;
+    assert_int_equal(void_pbft_request_encode(&m, &keys[4], buf, sizeof(buf)), VOID_EINVAL);
+    m.op_len = sizeof(op);
+    m.repliers = 0;
+    assert_int_equal(void_pbft_request_encode(&m, &keys[4], buf, sizeof(buf)), VOID_EINVAL);
+    m.repliers = VOID_PBFT_REPLIERS_ALL;
+    assert_int_equal(void_pbft_request_encode(&m, &keys[4], buf, 10), VOID_EFULL);
 }
 
 int main(void)
