@@ -107,6 +107,8 @@ struct void_pbft_stats {
     uint64_t rx_surplus;         /* a vote beyond the quorum we have, dropped unverified */
     uint64_t prepares_withheld;  /* after a restart, in the view we may have voted in */
     uint64_t rx_pending_full;    /* request dropped: queue full */
+    uint64_t rx_rate_limited;    /* FETCH_STATE from a replica answered less than half a
+                                    retransmit period ago */
     uint64_t batches_committed;
     uint64_t requests_executed;
     uint64_t checkpoints_stable;
@@ -340,10 +342,11 @@ struct void_pbft {
     uint8_t *ckpt_snap; /* the state at our latest checkpoint, until it is stable */
     size_t ckpt_snap_len;
     void_seq ckpt_snap_seq;
-    uint64_t nv_resent_ns[VOID_PBFT_N_MAX]; /* when we last re-sent NEW-VIEW to each replica */
-    uint32_t nv_len;                        /* the last NEW-VIEW received or sent (0: none) */
-    int nv_installed;                       /* it is installed (else it waits for view changes) */
-    uint8_t *nv_frame;                      /* VOID_PBFT_NV_FRAME_MAX bytes */
+    uint64_t nv_resent_ns[VOID_PBFT_N_MAX];  /* when we last re-sent NEW-VIEW to each replica */
+    uint64_t state_sent_ns[VOID_PBFT_N_MAX]; /* when we last answered each one's FETCH_STATE */
+    uint32_t nv_len;                         /* the last NEW-VIEW received or sent (0: none) */
+    int nv_installed;                        /* it is installed (else it waits for view changes) */
+    uint8_t *nv_frame;                       /* VOID_PBFT_NV_FRAME_MAX bytes */
 };
 
 /* Sets up replica r from config (copied; keyring and keypair stay borrowed).

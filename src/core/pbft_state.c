@@ -262,6 +262,16 @@ void void__pbft_on_fetch_state(struct void_pbft *r,
         r->stats.rx_stale++;
         return;
     }
+    /* A STATE can carry the whole snapshot: answer a replica at most twice
+     * per retransmit period. An honest one asks at most once per period
+     * (half of it leaves room for jitter), so only a flood is cut short. */
+    VOID_ASSERT(fr->sender < r->cfg.n);
+    uint64_t last = r->state_sent_ns[fr->sender];
+    if (last != 0 && now_ns >= last && now_ns - last < r->cfg.retransmit_ns / 2) {
+        r->stats.rx_rate_limited++;
+        return;
+    }
+    r->state_sent_ns[fr->sender] = now_ns == 0 ? 1 : now_ns;
     uint8_t *b = r->scratch;
     size_t off = 8;
     /* Our stable checkpoint helps a replica that has not executed it, and
@@ -604,9 +614,9 @@ int void_pbft_recover(struct void_pbft *r,
     }
     r->started = 1;
     /* Prepares leave no record (send_prepare): in the installed view we
-     * recovered in we may have sent some we forgot, so we send none there. A view we were still changing to saw none of ours
-     * (installing it persists the view first, and that record orders before
-     * every vote of the view). */
+     * recovered in we may have sent some we forgot, so we send none there. A view we were still
+     * changing to saw none of ours (installing it persists the view first, and that record orders
+     * before every vote of the view). */
     r->prepare_view_min = changing ? r->view : r->view + 1;
     restore_own_commits(r, now_ns, out);
     void__pbft_timer_set(r, out, VOID_PBFT_TIMER_RETRANSMIT, r->cfg.retransmit_ns);

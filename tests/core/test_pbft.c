@@ -1355,6 +1355,49 @@ static void test_pbft_backup_forgets_unsynced_prepare_and_withholds(void **state
     net_free(t);
 }
 
+/* Counts the STATE frames among the pending effects, then clears them. */
+static int states_out(struct net *t)
+{
+    int n = 0;
+    for (uint32_t i = 0; i < t->out.count; i++) {
+        const struct void_pbft_effect *e = &t->out.effects[i];
+        n += e->kind == VOID_PBFT_EFFECT_SEND && e->u.send.frame[5] == VOID_MSG_STATE;
+    }
+    void_pbft_out_reset(&t->out);
+    return n;
+}
+
+/* Setup: n=4 after 5 puts executed everywhere. Action: replica 3 (playing
+ * Byzantine) sends replica 1 the same FETCH_STATE ("I executed nothing")
+ * three times at once, then once more a retransmit period later. Expected:
+ * the first is answered with a STATE, the next two are dropped unanswered
+ * (rx_rate_limited 2), the one a period later is answered again. */
+static void test_pbft_rate_limits_state_answers_per_replica(void **state)
+{
+    (void)state;
+    struct net *t = net_new(4, 1, 4, 8, 1);
+    put_many(t, 0, 0, 5, 100 * MS);
+    net_run(t, 10 * MS, all_live_at_max);
+    uint8_t body[24] = {0}, buf[256];
+    body[7] = 1; /* ev 1; last executed 0, low 0 */
+    size_t len = forge(t, &t->keys[3], 3, VOID_MSG_FETCH_STATE, body, sizeof(body), 0, buf);
+    struct void_pbft *r = t->rep[1];
+    uint64_t before = void_pbft_stats(r)->rx_rate_limited;
+    int answered = 0;
+    for (int i = 0; i < 3; i++) {
+        assert_int_equal(void_pbft_step_receive(r, t->now, buf, len, &t->out), 0);
+        answered += states_out(t);
+    }
+    assert_int_equal(answered, 1);
+    assert_int_equal(void_pbft_stats(r)->rx_rate_limited - before, 2);
+    t->now += t->cfg[1].retransmit_ns;
+    len = forge(t, &t->keys[3], 3, VOID_MSG_FETCH_STATE, body, sizeof(body), 0, buf);
+    assert_int_equal(void_pbft_step_receive(r, t->now, buf, len, &t->out), 0);
+    assert_int_equal(states_out(t), 1);
+    t->last_event[1] = r->event_seq;
+    net_free(t);
+}
+
 static int replies_seen;
 
 static int count_replies(struct net *t, uint32_t from, uint32_t to, uint8_t type)
@@ -1677,6 +1720,7 @@ int main(void)
         cmocka_unit_test(test_pbft_checks_only_the_signatures_a_quorum_needs),
         cmocka_unit_test(test_pbft_forged_request_needs_a_checker_to_prepare),
         cmocka_unit_test(test_pbft_only_named_repliers_reply_until_a_retransmission),
+        cmocka_unit_test(test_pbft_rate_limits_state_answers_per_replica),
         cmocka_unit_test(test_pbft_drops_needless_votes_unverified),
         cmocka_unit_test(test_pbft_rejects_view_change_without_proof),
         cmocka_unit_test(test_pbft_runs_are_deterministic),
