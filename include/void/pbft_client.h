@@ -79,6 +79,7 @@ struct void_pbft_client {
     uint16_t op_len;
     uint8_t op[VOID_PBFT_OP_MAX];
     uint16_t repliers;                       /* of the outstanding request */
+    int retried;                             /* the outstanding request was retransmitted */
     uint64_t suspect_until[VOID_PBFT_N_MAX]; /* not chosen as a replier before */
     uint32_t reply_mask;                     /* replicas whose reply to reqno we hold */
     uint64_t reply_view[VOID_PBFT_N_MAX];

@@ -149,6 +149,7 @@ int void_pbft_client_submit(struct void_pbft_client *c,
     c->reqno++;
     c->repliers = choose_repliers(c, now_ns);
     c->busy = 1;
+    c->retried = 0;
     c->done = 0;
     c->reply_mask = 0;
     c->timeout_ns = c->cfg.timeout_ns;
@@ -161,9 +162,9 @@ int void_pbft_client_submit(struct void_pbft_client *c,
     return rc != 0 || out->overflow ? VOID_EFULL : 0;
 }
 
-/* Checks whether f+1 stored replies agree with replica i's. On acceptance,
- * the repliers that did not give that result (it took a retry) are left out
- * of the next requests' repliers for a while. */
+/* Checks whether f+1 stored replies agree with replica i's. On acceptance
+ * after a retry, the named repliers that did not give that result are left
+ * out of the next requests' repliers for a while. */
 static int accept_if_quorum(struct void_pbft_client *c, uint64_t now_ns, uint32_t i)
 {
     uint32_t votes = 0;
@@ -178,7 +179,7 @@ static int accept_if_quorum(struct void_pbft_client *c, uint64_t now_ns, uint32_
     }
     memcpy(c->result, c->reply[i], c->reply_len[i]);
     c->result_len = c->reply_len[i];
-    for (uint32_t j = 0; j < c->cfg.n; j++) {
+    for (uint32_t j = 0; j < c->cfg.n && c->retried && !c->cfg.reply_all; j++) {
         int gave = (c->reply_mask & VOID__BIT(j)) && c->reply_len[j] == c->result_len &&
                    memcmp(c->reply[j], c->result, c->result_len) == 0;
         if ((c->repliers & VOID__BIT(j)) && !gave) {
@@ -256,6 +257,7 @@ int void_pbft_client_step_timer(struct void_pbft_client *c,
         return 0;
     }
     c->stats.retries++;
+    c->retried = 1;
     int rc = send_request(c, now_ns, VOID_PBFT_TO_ALL, out);
     c->timeout_ns = c->timeout_ns * 2 < VOID_PBFT_CLIENT_TIMEOUT_NS_MAX
                         ? c->timeout_ns * 2

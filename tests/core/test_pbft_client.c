@@ -309,7 +309,7 @@ static uint16_t put_one(struct void_pbft_client *c, struct void_pbft_out *out, u
  * the request completes with 1 and 0, replica 2 is suspected, request 6
  * (which would name {2,3}) names {3,0}; once VOID_PBFT_CLIENT_SUSPECT_NS has
  * passed, request 10 names {2,3} again. With reply_all, a record names all
- * four. */
+ * four, and completing with two replies of four suspects nobody. */
 static void test_client_names_f_plus_one_repliers_and_avoids_silent_ones(void **state)
 {
     (void)state;
@@ -345,6 +345,7 @@ static void test_client_names_f_plus_one_repliers_and_avoids_silent_ones(void **
     client_setup(&all, &out);
     all.cfg.reply_all = 1;
     assert_int_equal(put_one(&all, &out, now), 0xf);
+    assert_int_equal(all.stats.suspected, 0); /* the two slower replies suspect nobody */
 }
 
 /* Setup: one body of each fixed type. Action: encode, decode; then decode
