@@ -274,56 +274,67 @@ static int client_key(struct load_state *st, const char *name, const char *value
     return fail(st, "unknown key '%s' in [client]", name);
 }
 
+/* A numeric key of a section: its name, its bit in the section's seen mask,
+ * its bounds and where its value goes. */
+struct num_key {
+    const char *name;
+    uint32_t seen;
+    uint32_t lo, hi;
+    uint32_t *out;
+};
+
+/* Sets the key `name` of [section] from keys[0..count); returns 1, or 0
+ * after recording why (unknown, repeated, not a number in range). */
+static int num_key(struct load_state *st,
+                   uint32_t *seen,
+                   const char *section,
+                   const struct num_key *keys,
+                   size_t count,
+                   const char *name,
+                   const char *value)
+{
+    for (size_t i = 0; i < count; i++) {
+        const struct num_key *k = &keys[i];
+        if (strcmp(name, k->name) != 0) {
+            continue;
+        }
+        if (!mark(st, seen, k->seen, section, name)) {
+            return 0;
+        }
+        uint32_t v = 0;
+        if (parse_u32(value, k->hi, &v) != 0 || v < k->lo) {
+            return fail(st,
+                        "[%s] %s: want %u..%u, got '%s'",
+                        section,
+                        name,
+                        (unsigned)k->lo,
+                        (unsigned)k->hi,
+                        value);
+        }
+        *k->out = v;
+        return 1;
+    }
+    return fail(st, "unknown key '%s' in [%s]", name, section);
+}
+
 static int fault_key(struct load_state *st, const char *name, const char *value)
 {
     struct void_config *c = st->config;
-    if (strcmp(name, "delay_ms") == 0) {
-        if (!mark(st, &st->seen_fault, SEEN_DELAY, "fault", name)) {
-            return 0;
-        }
-        return parse_u32(value, 60000, &c->fault_delay_ms) == 0
-                   ? 1
-                   : fail(st, "[fault] delay_ms: want 0..60000, got '%s'", value);
-    }
-    if (strcmp(name, "loss_pct") == 0) {
-        if (!mark(st, &st->seen_fault, SEEN_LOSS, "fault", name)) {
-            return 0;
-        }
-        return parse_u32(value, 100, &c->fault_loss_pct) == 0
-                   ? 1
-                   : fail(st, "[fault] loss_pct: want 0..100, got '%s'", value);
-    }
-    return fail(st, "unknown key '%s' in [fault]", name);
+    const struct num_key keys[] = {
+        {"delay_ms", SEEN_DELAY, 0, 60000, &c->fault_delay_ms},
+        {"loss_pct", SEEN_LOSS, 0, 100, &c->fault_loss_pct},
+    };
+    return num_key(st, &st->seen_fault, "fault", keys, VOID_ARRAY_LEN(keys), name, value);
 }
 
 static int pbft_key(struct load_state *st, const char *name, const char *value)
 {
     struct void_config *c = st->config;
-    if (strcmp(name, "pipeline") == 0) {
-        if (!mark(st, &st->seen_pbft, SEEN_PIPELINE, "pbft", name)) {
-            return 0;
-        }
-        return parse_u32(value, VOID_PBFT_WINDOW_MAX, &c->pbft_pipeline) == 0 &&
-                       c->pbft_pipeline > 0
-                   ? 1
-                   : fail(st,
-                          "[pbft] pipeline: want 1..%u batches, got '%s'",
-                          (unsigned)VOID_PBFT_WINDOW_MAX,
-                          value);
-    }
-    if (strcmp(name, "batch_max") == 0) {
-        if (!mark(st, &st->seen_pbft, SEEN_BATCH, "pbft", name)) {
-            return 0;
-        }
-        return parse_u32(value, VOID_PBFT_BATCH_MAX, &c->pbft_batch_max) == 0 &&
-                       c->pbft_batch_max > 0
-                   ? 1
-                   : fail(st,
-                          "[pbft] batch_max: want 1..%u requests, got '%s'",
-                          (unsigned)VOID_PBFT_BATCH_MAX,
-                          value);
-    }
-    return fail(st, "unknown key '%s' in [pbft]", name);
+    const struct num_key keys[] = {
+        {"pipeline", SEEN_PIPELINE, 1, VOID_PBFT_WINDOW_MAX, &c->pbft_pipeline},
+        {"batch_max", SEEN_BATCH, 1, VOID_PBFT_BATCH_MAX, &c->pbft_batch_max},
+    };
+    return num_key(st, &st->seen_pbft, "pbft", keys, VOID_ARRAY_LEN(keys), name, value);
 }
 
 /* Index of the entry with this id in ids[0..*count), appending it if new. */
