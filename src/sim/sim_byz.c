@@ -11,7 +11,10 @@
  *  forge       a broken signature, or another replica named as the sender
  *  replay      an old frame (seen or sent earlier) re-sent next to the new one
  *  digest      validly signed votes, checkpoints, replies or batches with one
- *              byte of the digest/result/batch changed
+ *              byte of the digest/result changed, or of the operation of a
+ *              batch's last request (whose client signature then fails);
+ *              as primary, for a quarter of the sequence numbers, the same
+ *              such batch to every backup
  *  future      validly signed frames whose HLC is tens of seconds ahead
  *  silent      nothing to a fixed subset of the replicas
  *  garbage     random bytes or a truncated frame
@@ -32,6 +35,7 @@
  */
 #include "sim/sim_int.h"
 #include "void/assert.h"
+#include "void/bytes.h"
 #include "void/codec.h"
 #include "void/error.h"
 
@@ -164,6 +168,15 @@ lie_about_content(struct sim *s, struct sim_node *node, uint32_t to, const struc
         break;
     case VOID_MSG_CHECKPOINT:
         at = 16; /* ev | seq | digest */
+        break;
+    case VOID_MSG_PRE_PREPARE:
+        /* The last byte of the last request's operation (just before its
+         * client signature): a batch with an operation the client never
+         * sent, which only the replicas that check client signatures see. */
+        if (fr->body_len <= VOID_PBFT_PP_HEAD + VOID_SIGN_SIZE) {
+            return 1;
+        }
+        at = fr->body_len - VOID_SIGN_SIZE - 1;
         break;
     default:
         if (fr->body_len <= 8) {
@@ -323,6 +336,34 @@ split_send(struct sim *s, struct sim_node *node, uint32_t to, const uint8_t *fra
     return resign_send(s, node, to, fr, fr.body, fr.body_len);
 }
 
+/* For a quarter of the sequence numbers (fixed by seed and seq), a Byzantine
+ * primary sends every backup the same pre-prepare with the last byte of the
+ * last request's operation changed and the frame re-signed: a batch with an
+ * operation no client sent, consistent across the backups, so that only the
+ * replicas that check client signatures stand in its way (docs/pbft.md: f
+ * backups per batch do not). Returns 1 to leave the frame alone. */
+static int
+forge_batch(struct sim *s, struct sim_node *node, uint32_t to, const struct void_frame *fr)
+{
+    if (fr->body_len <= VOID_PBFT_PP_HEAD + VOID_SIGN_SIZE) {
+        return 1; /* a null batch */
+    }
+    uint64_t seq = void_bytes_get_be64(fr->body + 16);
+    if (((seq ^ s->cfg->seed) * 0x9e3779b97f4a7c15ull) >> 62 != 0) {
+        return 1;
+    }
+    uint8_t *body = malloc(fr->body_len);
+    if (body == NULL) {
+        return VOID_ENOMEM;
+    }
+    memcpy(body, fr->body, fr->body_len);
+    body[fr->body_len - VOID_SIGN_SIZE - 1] ^= 0x01;
+    s->res->byz_frames++;
+    int rc = resign_send(s, node, to, *fr, body, fr->body_len);
+    free(body);
+    return rc;
+}
+
 /* Picks one of the enabled per-frame strategies, or -1 for "behave". */
 static int pick_strategy(struct sim *s)
 {
@@ -400,6 +441,12 @@ int void__sim_byz_send(
         } else if (fr.type == VOID_MSG_PREPARE || fr.type == VOID_MSG_COMMIT) {
             rc = equivocate_vote(s, node, to, &fr);
         }
+        if (rc != 1) {
+            return rc;
+        }
+    }
+    if ((strategies & (1u << VOID_SIM_BYZ_DIGEST_BIT)) && fr.type == VOID_MSG_PRE_PREPARE) {
+        rc = forge_batch(s, node, to, &fr);
         if (rc != 1) {
             return rc;
         }
