@@ -11,6 +11,7 @@
  *   24     4     body length N, big-endian, <= VOID_CODEC_BODY_MAX
  *   28     N     body (format defined by the module that owns the type)
  *   28+N   64    Ed25519 signature over bytes [0, 28+N), domain FRAME
+ *                (REPLY: over the root of its batch's replies, domain REPLY)
  *
  * Decoding is bounds-checked: it never reads outside [buf, buf+len) and
  * returns a distinct code for each kind of malformed input. See
@@ -92,6 +93,16 @@ int void_codec_encode(const struct void_frame *frame,
                       size_t cap,
                       size_t *out_len);
 
+/* Writes header and body as void_codec_encode does, with the signature's 64
+ * bytes zero, for a caller that signs the frame another way: a REPLY, whose
+ * signature covers the Merkle root of its batch's replies (docs/wire.md;
+ * void_pbft_reply_verify). Returns 0, VOID_EOVERSIZED, VOID_EBAD_TYPE or
+ * VOID_EFULL. */
+int void_codec_encode_unsigned(const struct void_frame *frame,
+                               uint8_t *buf,
+                               size_t cap,
+                               size_t *out_len);
+
 /* Parses buf[0..len) into *frame without checking the signature. len must be
  * exactly one frame. Checks run in header order, so the first bad field
  * names the error: VOID_ETRUNCATED (fewer bytes than the header, or than the
@@ -107,8 +118,9 @@ int void_codec_decode(const uint8_t *buf, size_t len, struct void_frame *frame);
  * valid frame. */
 long void_codec_peek_size(const uint8_t *buf, size_t len);
 
-/* Decodes and verifies the signature with the sender's key from ring
- * (borrowed for the call). Returns what void_codec_decode returns, or
+/* Decodes and verifies the signature (domain FRAME) with the sender's key
+ * from ring (borrowed for the call); a REPLY fails it (VOID_EBAD_SIG): it is
+ * checked with void_pbft_reply_verify. Returns what void_codec_decode returns, or
  * VOID_EUNKNOWN_SENDER, VOID_EBAD_SIG (or VOID_ENOMEM as void_sign_verify);
  * *frame is written only on success. */
 int void_codec_decode_verified(const uint8_t *buf,

@@ -347,6 +347,11 @@ struct void_pbft {
     uint32_t nv_len;                         /* the last NEW-VIEW received or sent (0: none) */
     int nv_installed;                        /* it is installed (else it waits for view changes) */
     uint8_t *nv_frame;                       /* VOID_PBFT_NV_FRAME_MAX bytes */
+    /* The replies of the batch being executed, signed together (one
+     * signature over their Merkle root; docs/wire.md, REPLY). */
+    uint8_t reply_leaf[VOID_PBFT_BATCH_MAX][VOID_MERKLE_HASH_SIZE];
+    uint8_t *reply_frame[VOID_PBFT_BATCH_MAX]; /* in the out arena; NULL: no room */
+    uint32_t reply_frame_len[VOID_PBFT_BATCH_MAX];
 };
 
 /* Sets up replica r from config (copied; keyring and keypair stay borrowed).

@@ -13,7 +13,12 @@
  *   PREPARE      ev | view u64 | seq u64 | digest[32]
  *   COMMIT       ev | view u64 | seq u64 | digest[32]
  *   CHECKPOINT   ev | seq u64 | state digest[32]
- *   REPLY        ev | view u64 | client u32 | reqno u64 | result_len u16 | result
+ *   REPLY        ev | view u64 | client u32 | reqno u64 | result_len u16 | result |
+ *                index u16 | count u16 | path[32 * void_merkle_path_len(index, count)]
+ *                signature: Ed25519, domain REPLY, over the RFC 9162 Merkle root
+ *                of the `count` replies the replica sent for one batch; this
+ *                reply is leaf `index`, and its leaf hash covers the frame
+ *                from its first byte up to the path (header included).
  *   VIEW_CHANGE, NEW_VIEW, FETCH_STATE, STATE: see docs/pbft.md.
  *
  * The batch digest is SHA-256(hlc[12] | count u16 | batch): it binds the
@@ -32,6 +37,7 @@
 
 #include "void/codec.h"
 #include "void/hlc.h"
+#include "void/merkle.h"
 #include "void/sign.h"
 #include "void/sm.h"
 
@@ -97,6 +103,8 @@ struct void_pbft_checkpoint {
     uint8_t digest[VOID_PBFT_DIGEST_SIZE];
 };
 
+/* A REPLY body. One signature covers every reply a replica sends for a
+ * batch: the reply is leaf `index` of `count`, and path is its audit path. */
 struct void_pbft_reply {
     uint64_t ev;
     uint64_t view;
@@ -104,7 +112,15 @@ struct void_pbft_reply {
     uint64_t reqno;
     const uint8_t *result;
     uint16_t result_len;
+    uint16_t index;
+    uint16_t count;      /* >= 1 */
+    const uint8_t *path; /* path_len hashes; encode writes zeros for NULL */
+    uint32_t path_len;   /* void_merkle_path_len(index, count); set by decode */
 };
+
+/* The REPLY body size for a result of result_len bytes as leaf index of
+ * count. Cannot fail (index < count). */
+size_t void_pbft_reply_size(uint16_t result_len, uint16_t index, uint16_t count);
 
 /* Writes the REQUEST frame of m (client, hlc, ev, reqno, repliers and
  * op[0..op_len); record, record_len and sig are ignored), signed with kp's
@@ -145,8 +161,31 @@ int void_pbft_vote_encode(const struct void_pbft_vote *m, uint8_t *buf, size_t c
 int void_pbft_vote_decode(const uint8_t *buf, size_t len, struct void_pbft_vote *m);
 int void_pbft_checkpoint_encode(const struct void_pbft_checkpoint *m, uint8_t *buf, size_t cap);
 int void_pbft_checkpoint_decode(const uint8_t *buf, size_t len, struct void_pbft_checkpoint *m);
+/* Encodes m's body (its path_len is ignored: the position gives it).
+ * Returns the length, VOID_EINVAL (result too long, index >= count) or
+ * VOID_EFULL. */
 int void_pbft_reply_encode(const struct void_pbft_reply *m, uint8_t *buf, size_t cap);
 int void_pbft_reply_decode(const uint8_t *buf, size_t len, struct void_pbft_reply *m);
+
+/* The number of bytes at the start of a REPLY frame (its len bytes decoded
+ * into *m) that its leaf hash covers: everything before the path. */
+size_t void_pbft_reply_leaf_len(size_t len, const struct void_pbft_reply *m);
+
+/* Signs the REPLY frame[0..len) on its own: computes the root its leaf and
+ * path imply and writes kp's signature of it (domain REPLY) over the
+ * frame's last 64 bytes. Returns 0, or the decode error of a malformed
+ * frame (nothing is written). */
+int void_pbft_reply_sign(uint8_t *frame, size_t len, const struct void_sign_keypair *kp);
+
+/* Decodes a REPLY frame into *fr and *m and checks its signature: the root
+ * of its leaf and path, signed by the sender's key in ring (domain REPLY).
+ * Returns 0, the codec's or the body's decode error, VOID_EBAD_TYPE (not a
+ * REPLY), VOID_EUNKNOWN_SENDER or VOID_EBAD_SIG. */
+int void_pbft_reply_verify(const uint8_t *frame,
+                           size_t len,
+                           const struct void_keyring *ring,
+                           struct void_frame *fr,
+                           struct void_pbft_reply *m);
 
 /* The send event sequence at the start of any PBFT body: 0 and *ev, or
  * VOID_ETRUNCATED. */

@@ -28,7 +28,8 @@
     X(CLIENT, "client")           /* unused: client requests are signed frames (FRAME) */          \
     X(HEARTBEAT, "heartbeat")     /* membership heartbeats */                                      \
     X(SUSPICION, "suspicion")     /* membership suspicions */                                      \
-    X(TEST, "test")               /* tests only */
+    X(TEST, "test")               /* tests only */                                                 \
+    X(REPLY, "reply")             /* root of a batch's replies (docs/wire.md, REPLY) */
 
 enum void_sign_domain {
 #define VOID__X(name, str) VOID_SIGN_DOMAIN_##name,

@@ -117,14 +117,12 @@ int void_codec_decode(const uint8_t *buf, size_t len, struct void_frame *frame)
     return 0;
 }
 
-int void_codec_encode(const struct void_frame *frame,
-                      const struct void_sign_keypair *kp,
-                      uint8_t *buf,
-                      size_t cap,
-                      size_t *out_len)
+int void_codec_encode_unsigned(const struct void_frame *frame,
+                               uint8_t *buf,
+                               size_t cap,
+                               size_t *out_len)
 {
     VOID_ASSERT(frame != NULL);
-    VOID_ASSERT(kp != NULL);
     VOID_ASSERT(buf != NULL);
     VOID_ASSERT(frame->body != NULL || frame->body_len == 0);
     if (frame->body_len > VOID_CODEC_BODY_MAX) {
@@ -149,14 +147,31 @@ int void_codec_encode(const struct void_frame *frame,
     void_bytes_put_be32(buf + OFF_SENDER, frame->sender);
     void_hlc_encode(frame->hlc, buf + OFF_HLC);
     void_bytes_put_be32(buf + OFF_LEN, frame->body_len);
-    size_t signed_len = size - VOID_SIGN_SIZE;
-    int rc = void_sign(kp, VOID_SIGN_DOMAIN_FRAME, buf, signed_len, buf + signed_len);
-    if (rc != 0) {
-        return rc;
-    }
+    memset(buf + size - VOID_SIGN_SIZE, 0, VOID_SIGN_SIZE);
     struct void_frame check;
     VOID_ASSERT(void_codec_decode(buf, size, &check) == 0);
     VOID_ASSERT(check.body_len == frame->body_len);
+    *out_len = size;
+    return 0;
+}
+
+int void_codec_encode(const struct void_frame *frame,
+                      const struct void_sign_keypair *kp,
+                      uint8_t *buf,
+                      size_t cap,
+                      size_t *out_len)
+{
+    VOID_ASSERT(kp != NULL);
+    size_t size;
+    int rc = void_codec_encode_unsigned(frame, buf, cap, &size);
+    if (rc != 0) {
+        return rc;
+    }
+    size_t signed_len = size - VOID_SIGN_SIZE;
+    rc = void_sign(kp, VOID_SIGN_DOMAIN_FRAME, buf, signed_len, buf + signed_len);
+    if (rc != 0) {
+        return rc;
+    }
     *out_len = size;
     return 0;
 }

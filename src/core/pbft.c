@@ -192,14 +192,17 @@ event(struct void_pbft *r, struct void_pbft_out *out, uint8_t kind, struct void_
     return ev;
 }
 
-int void__pbft_frame(struct void_pbft *r,
-                     uint64_t now_ns,
-                     struct void_pbft_out *out,
-                     uint32_t to,
-                     uint8_t type,
-                     size_t body_len,
-                     const uint8_t **frame,
-                     size_t *frame_len)
+/* Frames r->scratch[0..body_len) into the out arena, signed (domain FRAME)
+ * or with a zero signature for the caller to fill, and emits the SEND event. */
+static int frame_body(struct void_pbft *r,
+                      uint64_t now_ns,
+                      struct void_pbft_out *out,
+                      uint32_t to,
+                      uint8_t type,
+                      size_t body_len,
+                      int sign,
+                      uint8_t **frame,
+                      size_t *frame_len)
 {
     VOID_ASSERT(body_len >= 8 && body_len <= r->scratch_cap);
     struct void_hlc_ts ts = void_hlc_now_at(&r->hlc, now_ns);
@@ -219,12 +222,28 @@ int void__pbft_frame(struct void_pbft *r,
                             .hlc = ts,
                             .body = r->scratch,
                             .body_len = (uint32_t)body_len};
-    int rc = void_codec_encode(&fr, r->cfg.keypair, buf, size, frame_len);
+    int rc = sign ? void_codec_encode(&fr, r->cfg.keypair, buf, size, frame_len)
+                  : void_codec_encode_unsigned(&fr, buf, size, frame_len);
     VOID_ASSERT(rc == 0);
     VOID_ASSERT(*frame_len == size);
-    r->stats.signs++;
+    r->stats.signs += (uint64_t)(sign != 0);
     *frame = buf;
     return 0;
+}
+
+int void__pbft_frame(struct void_pbft *r,
+                     uint64_t now_ns,
+                     struct void_pbft_out *out,
+                     uint32_t to,
+                     uint8_t type,
+                     size_t body_len,
+                     const uint8_t **frame,
+                     size_t *frame_len)
+{
+    uint8_t *buf = NULL;
+    int rc = frame_body(r, now_ns, out, to, type, body_len, 1, &buf, frame_len);
+    *frame = buf;
+    return rc;
 }
 
 void void__pbft_send(struct void_pbft *r,
@@ -476,22 +495,82 @@ void void__pbft_pending_prune(struct void_pbft *r)
     }
 }
 
+/* ---- replies --------------------------------------------------------------
+ * A replica signs the replies it sends for a batch once: each REPLY frame is
+ * a leaf of a Merkle tree (RFC 9162) and carries its audit path, and one
+ * signature covers the root (docs/wire.md). reply_add frames a reply
+ * unsigned and keeps its leaf hash; reply_sign_all fills in the paths and
+ * the signature of all count of them before the step returns. A reply sent
+ * alone (to a retransmitted request) is a batch of one. */
+
+static void reply_add(struct void_pbft *r,
+                      uint64_t now_ns,
+                      struct void_pbft_out *out,
+                      const struct void_pbft_request *q,
+                      const uint8_t *result,
+                      size_t result_len,
+                      uint16_t index,
+                      uint16_t count)
+{
+    VOID_ASSERT(index < count && count <= VOID_PBFT_BATCH_MAX);
+    struct void_pbft_reply m = {.view = r->view,
+                                .client = q->client,
+                                .reqno = q->reqno,
+                                .result = result,
+                                .result_len = (uint16_t)result_len,
+                                .index = index,
+                                .count = count};
+    int len = void_pbft_reply_encode(&m, r->scratch, r->scratch_cap);
+    VOID_ASSERT(len > 0);
+    uint8_t *frame = NULL;
+    size_t frame_len = 0;
+    if (frame_body(r, now_ns, out, q->client, VOID_MSG_REPLY, (size_t)len, 0, &frame, &frame_len) !=
+        0) {
+        /* No room: the client retransmits. The leaf still has a value, so
+         * the other replies' paths are sound. */
+        memset(r->reply_leaf[index], 0, VOID_MERKLE_HASH_SIZE);
+        r->reply_frame[index] = NULL;
+        return;
+    }
+    m.path_len = void_merkle_path_len(index, count);
+    void_merkle_leaf(frame, void_pbft_reply_leaf_len(frame_len, &m), r->reply_leaf[index]);
+    r->reply_frame[index] = frame;
+    r->reply_frame_len[index] = (uint32_t)frame_len;
+    void__pbft_send(r, out, q->client, VOID_MSG_REPLY, frame, frame_len);
+}
+
+static void reply_sign_all(struct void_pbft *r, uint16_t count)
+{
+    VOID_ASSERT(count >= 1 && count <= VOID_PBFT_BATCH_MAX);
+    uint8_t *paths[VOID_PBFT_BATCH_MAX] = {0};
+    for (uint16_t i = 0; i < count; i++) {
+        size_t path_bytes = (size_t)void_merkle_path_len(i, count) * VOID_MERKLE_HASH_SIZE;
+        paths[i] = r->reply_frame[i] == NULL
+                       ? NULL
+                       : r->reply_frame[i] + r->reply_frame_len[i] - VOID_SIGN_SIZE - path_bytes;
+    }
+    uint8_t root[VOID_MERKLE_HASH_SIZE];
+    void_merkle_build((const uint8_t(*)[VOID_MERKLE_HASH_SIZE])r->reply_leaf, count, paths, root);
+    uint8_t sig[VOID_SIGN_SIZE];
+    int rc = void_sign(r->cfg.keypair, VOID_SIGN_DOMAIN_REPLY, root, sizeof(root), sig);
+    VOID_ASSERT(rc == 0);
+    r->stats.signs++;
+    for (uint16_t i = 0; i < count; i++) {
+        if (r->reply_frame[i] != NULL) {
+            memcpy(r->reply_frame[i] + r->reply_frame_len[i] - VOID_SIGN_SIZE, sig, VOID_SIGN_SIZE);
+        }
+    }
+}
+
 static void send_reply(struct void_pbft *r,
                        uint64_t now_ns,
                        struct void_pbft_out *out,
-                       uint32_t client,
-                       uint64_t reqno,
+                       const struct void_pbft_request *q,
                        const uint8_t *result,
                        size_t result_len)
 {
-    struct void_pbft_reply m = {.view = r->view,
-                                .client = client,
-                                .reqno = reqno,
-                                .result = result,
-                                .result_len = (uint16_t)result_len};
-    int len = void_pbft_reply_encode(&m, r->scratch, r->scratch_cap);
-    VOID_ASSERT(len > 0);
-    void__pbft_send_body(r, now_ns, out, client, VOID_MSG_REPLY, (size_t)len);
+    reply_add(r, now_ns, out, q, result, result_len, 0, 1);
+    reply_sign_all(r, 1);
 }
 
 static int merge_clock(struct void_pbft *r,
@@ -532,7 +611,7 @@ static void on_request(struct void_pbft *r,
     if (void_sm_client_last(&r->sm, q.client, &last, &res, &res_len) && q.reqno <= last) {
         if (q.reqno == last) {
             r->stats.rx_duplicate++; /* the client missed our reply: resend it */
-            send_reply(r, now_ns, out, q.client, q.reqno, res, res_len);
+            send_reply(r, now_ns, out, &q, res, res_len);
         } else {
             r->stats.rx_stale++;
         }
@@ -1028,6 +1107,23 @@ static void on_vote(struct void_pbft *r,
 
 static void take_checkpoint(struct void_pbft *r, uint64_t now_ns, struct void_pbft_out *out);
 
+/* How many requests of an accepted batch name this replica as a replier. */
+static uint16_t
+count_replies(const struct void_pbft *r, const uint8_t *batch, uint32_t len, uint16_t count)
+{
+    uint16_t replies = 0;
+    size_t off = 0;
+    for (uint16_t i = 0; i < count; i++) {
+        struct void_pbft_request q;
+        size_t used = 0;
+        int rc = void_pbft_request_decode(batch + off, len - off, &q, &used);
+        VOID_ASSERT(rc == 0); /* checked when the batch was accepted */
+        off += used;
+        replies = (uint16_t)(replies + ((q.repliers & VOID__BIT(r->cfg.self)) != 0));
+    }
+    return replies;
+}
+
 static void execute_entry(struct void_pbft *r,
                           uint64_t now_ns,
                           struct void__pbft_entry *e,
@@ -1037,6 +1133,8 @@ static void execute_entry(struct void_pbft *r,
     VOID_ASSERT(e->committed && !e->executed);
     void_sm_begin_batch(&r->sm, e->hlc);
     const uint8_t *batch = e->pp_frame + e->batch_off;
+    uint16_t replies = count_replies(r, batch, e->batch_len, e->count);
+    uint16_t replied = 0;
     size_t off = 0;
     uint8_t result[VOID_SM_RESULT_MAX];
     for (uint16_t i = 0; i < e->count; i++) {
@@ -1051,10 +1149,14 @@ static void execute_entry(struct void_pbft *r,
         VOID_ASSERT(rc == 0);
         r->stats.requests_executed++;
         if (q.repliers & VOID__BIT(r->cfg.self)) { /* the client asked f + 1 of us, or all */
-            send_reply(r, now_ns, out, q.client, q.reqno, result, res_len);
+            reply_add(r, now_ns, out, &q, result, res_len, replied++, replies);
         }
     }
     VOID_ASSERT(off == e->batch_len);
+    VOID_ASSERT(replied == replies);
+    if (replies > 0) {
+        reply_sign_all(r, replies);
+    }
     e->executed = 1;
     r->last_executed = e->seq;
     struct void_pbft_event *ev =

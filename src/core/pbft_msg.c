@@ -313,13 +313,21 @@ int void_pbft_checkpoint_decode(const uint8_t *buf, size_t len, struct void_pbft
     return 0;
 }
 
+#define REPLY_HEAD (8 + 8 + 4 + 8 + 2) /* ev, view, client, reqno, result_len */
+
+size_t void_pbft_reply_size(uint16_t result_len, uint16_t index, uint16_t count)
+{
+    return REPLY_HEAD + (size_t)result_len + 4 +
+           (size_t)void_merkle_path_len(index, count) * VOID_MERKLE_HASH_SIZE;
+}
+
 int void_pbft_reply_encode(const struct void_pbft_reply *m, uint8_t *buf, size_t cap)
 {
     VOID_ASSERT(m != NULL && buf != NULL);
-    if (m->result_len > VOID_PBFT_RESULT_MAX) {
+    if (m->result_len > VOID_PBFT_RESULT_MAX || m->index >= m->count) {
         return VOID_EINVAL;
     }
-    size_t need = 8 + 8 + 4 + 8 + 2 + (size_t)m->result_len;
+    size_t need = void_pbft_reply_size(m->result_len, m->index, m->count);
     if (need > cap) {
         return VOID_EFULL;
     }
@@ -328,8 +336,18 @@ int void_pbft_reply_encode(const struct void_pbft_reply *m, uint8_t *buf, size_t
     void__put32(buf + 16, m->client);
     void__put64(buf + 20, m->reqno);
     void__put16(buf + 28, m->result_len);
+    uint8_t *p = buf + REPLY_HEAD;
     if (m->result_len > 0) {
-        memcpy(buf + 30, m->result, m->result_len);
+        memcpy(p, m->result, m->result_len);
+    }
+    p += m->result_len;
+    void__put16(p, m->index);
+    void__put16(p + 2, m->count);
+    size_t path_bytes = need - (size_t)(p + 4 - buf);
+    if (m->path != NULL) {
+        memcpy(p + 4, m->path, path_bytes);
+    } else {
+        memset(p + 4, 0, path_bytes);
     }
     return (int)need;
 }
@@ -338,7 +356,7 @@ int void_pbft_reply_decode(const uint8_t *buf, size_t len, struct void_pbft_repl
 {
     VOID_ASSERT(buf != NULL && m != NULL);
     memset(m, 0, sizeof(*m));
-    if (len < 30) {
+    if (len < REPLY_HEAD) {
         return VOID_ETRUNCATED;
     }
     m->ev = void__get64(buf);
@@ -349,9 +367,82 @@ int void_pbft_reply_decode(const uint8_t *buf, size_t len, struct void_pbft_repl
     if (m->result_len > VOID_PBFT_RESULT_MAX) {
         return VOID_EBAD_FIELD;
     }
-    if (len != 30 + (size_t)m->result_len) {
-        return len < 30 + (size_t)m->result_len ? VOID_ETRUNCATED : VOID_EBAD_LENGTH;
+    size_t at = REPLY_HEAD + (size_t)m->result_len;
+    if (len < at + 4) {
+        return VOID_ETRUNCATED;
     }
-    m->result = buf + 30;
+    m->result = buf + REPLY_HEAD;
+    m->index = void__get16(buf + at);
+    m->count = void__get16(buf + at + 2);
+    if (m->count == 0 || m->index >= m->count) {
+        return VOID_EBAD_FIELD;
+    }
+    m->path_len = void_merkle_path_len(m->index, m->count);
+    size_t need = at + 4 + (size_t)m->path_len * VOID_MERKLE_HASH_SIZE;
+    if (len != need) {
+        return len < need ? VOID_ETRUNCATED : VOID_EBAD_LENGTH;
+    }
+    m->path = buf + at + 4;
     return 0;
+}
+
+size_t void_pbft_reply_leaf_len(size_t len, const struct void_pbft_reply *m)
+{
+    size_t path_bytes = (size_t)m->path_len * VOID_MERKLE_HASH_SIZE;
+    VOID_ASSERT(len >= VOID_PBFT_FRAME_OVERHEAD + path_bytes);
+    return len - VOID_SIGN_SIZE - path_bytes;
+}
+
+/* Decodes a REPLY frame and computes the root it claims. */
+static int reply_root(const uint8_t *frame,
+                      size_t len,
+                      struct void_frame *fr,
+                      struct void_pbft_reply *m,
+                      uint8_t root[VOID_MERKLE_HASH_SIZE])
+{
+    int rc = void_codec_decode(frame, len, fr);
+    if (rc != 0) {
+        return rc;
+    }
+    if (fr->type != VOID_MSG_REPLY) {
+        return VOID_EBAD_TYPE;
+    }
+    rc = void_pbft_reply_decode(fr->body, fr->body_len, m);
+    if (rc != 0) {
+        return rc;
+    }
+    uint8_t leaf[VOID_MERKLE_HASH_SIZE];
+    void_merkle_leaf(frame, void_pbft_reply_leaf_len(len, m), leaf);
+    return void_merkle_root_from_path(leaf, m->index, m->count, m->path, m->path_len, root);
+}
+
+int void_pbft_reply_sign(uint8_t *frame, size_t len, const struct void_sign_keypair *kp)
+{
+    VOID_ASSERT(frame != NULL && kp != NULL);
+    struct void_frame fr;
+    struct void_pbft_reply m;
+    uint8_t root[VOID_MERKLE_HASH_SIZE];
+    int rc = reply_root(frame, len, &fr, &m, root);
+    if (rc != 0) {
+        return rc;
+    }
+    rc = void_sign(kp, VOID_SIGN_DOMAIN_REPLY, root, sizeof(root), frame + len - VOID_SIGN_SIZE);
+    VOID_ASSERT(rc == 0); /* a 32-byte message in a known domain */
+    return 0;
+}
+
+int void_pbft_reply_verify(const uint8_t *frame,
+                           size_t len,
+                           const struct void_keyring *ring,
+                           struct void_frame *fr,
+                           struct void_pbft_reply *m)
+{
+    VOID_ASSERT(frame != NULL && ring != NULL && fr != NULL && m != NULL);
+    uint8_t root[VOID_MERKLE_HASH_SIZE];
+    int rc = reply_root(frame, len, fr, m, root);
+    if (rc != 0) {
+        return rc;
+    }
+    return void_keyring_verify(
+        ring, fr->sender, VOID_SIGN_DOMAIN_REPLY, root, sizeof(root), fr->sig);
 }

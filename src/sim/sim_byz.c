@@ -85,6 +85,11 @@ static int resign_send(struct sim *s,
     if (rc != 0) {
         return rc == VOID_ENOMEM ? rc : 0;
     }
+    /* A reply is signed through its batch root: sign the lie as its own
+     * root, with the path it carries. */
+    if (fr.type == VOID_MSG_REPLY && void_pbft_reply_sign(s->scratch, len, &node->kp) != 0) {
+        return 0;
+    }
     return void__sim_transmit(s, node->id, to, s->scratch, len);
 }
 
@@ -178,11 +183,19 @@ lie_about_content(struct sim *s, struct sim_node *node, uint32_t to, const struc
         }
         at = fr->body_len - VOID_SIGN_SIZE - 1;
         break;
+    case VOID_MSG_REPLY: {
+        struct void_pbft_reply m;
+        if (void_pbft_reply_decode(fr->body, fr->body_len, &m) != 0 || m.result_len == 0) {
+            return 1;
+        }
+        at = (size_t)(m.result - fr->body) + m.result_len - 1; /* the result's last byte */
+        break;
+    }
     default:
         if (fr->body_len <= 8) {
             return 1;
         }
-        at = fr->body_len - 1; /* the end of a batch or a reply's result */
+        at = fr->body_len - 1; /* the end of a batch */
         break;
     }
     if (at >= fr->body_len) {

@@ -51,6 +51,8 @@ struct record {
 
 struct net;
 typedef int (*drop_fn)(struct net *t, uint32_t from, uint32_t to, uint8_t type);
+struct msg;
+typedef void (*seen_fn)(struct net *t, const struct msg *m);
 
 struct net {
     uint32_t n, nclients;
@@ -68,6 +70,7 @@ struct net {
     struct msg *q;
     size_t qhead, qlen, qcap;
     drop_fn drop;
+    seen_fn seen; /* called with every message before delivery */
     uint64_t delivered;
     int chaos; /* random reordering, loss and duplication */
     struct void_prng prng;
@@ -296,6 +299,9 @@ static void net_free(struct net *t)
 static void deliver(struct net *t, struct msg *m)
 {
     uint8_t type = m->len > 5 ? m->bytes[5] : 0;
+    if (t->seen != NULL) {
+        t->seen(t, m);
+    }
     if (t->drop != NULL && t->drop(t, m->from, m->to, type)) {
         return;
     }
@@ -1408,6 +1414,73 @@ static int count_replies(struct net *t, uint32_t from, uint32_t to, uint8_t type
     return 0;
 }
 
+static struct {
+    uint32_t count;
+    uint32_t sender[64];
+    uint16_t index[64], leaves[64];
+    uint8_t sig[64][VOID_SIGN_SIZE];
+} replies;
+
+static void record_reply(struct net *t, const struct msg *m)
+{
+    if (m->to < CLIENT_BASE || m->len <= 5 || m->bytes[5] != VOID_MSG_REPLY) {
+        return;
+    }
+    struct void_frame fr;
+    struct void_pbft_reply r;
+    assert_int_equal(void_pbft_reply_verify(m->bytes, m->len, &t->ring, &fr, &r), 0);
+    assert_true(replies.count < 64);
+    uint32_t k = replies.count++;
+    replies.sender[k] = fr.sender;
+    replies.index[k] = r.index;
+    replies.leaves[k] = r.count;
+    memcpy(replies.sig[k], fr.sig, VOID_SIGN_SIZE);
+}
+
+/* Setup: n=4, 4 clients asking every replica to reply, one batch in flight.
+ * Action: all four put at once (the first request goes alone, the three that
+ * queue behind it share a batch). Expected: every reply verifies on its own
+ * (leaf, audit path, root signature); the replies a replica sent with one
+ * signature are exactly the leaves 0..count-1 of one tree, so a batch of k
+ * replies cost one signature, not k; and some signature covers 3 replies. */
+static void test_pbft_signs_a_batchs_replies_once(void **state)
+{
+    (void)state;
+    struct net *t = net_new(4, 4, 16, 32, 1);
+    memset(&replies, 0, sizeof(replies));
+    t->seen = record_reply;
+    for (uint32_t i = 0; i < 4; i++) {
+        t->rep[i]->cfg.pipeline_max = 1;
+    }
+    for (uint32_t c = 0; c < 4; c++) {
+        t->cli[c].cfg.reply_all = 1;
+        char key[16];
+        snprintf(key, sizeof(key), "c%u", c);
+        submit_put(t, c, key, "v");
+    }
+    assert_true(net_run(t, 100 * MS, clients_idle));
+    net_run(t, 10 * MS, NULL);
+    assert_int_equal(replies.count, 16); /* 4 requests, every replica replies */
+    uint32_t largest = 0;
+    for (uint32_t a = 0; a < replies.count; a++) {
+        uint32_t same = 0, index_mask = 0;
+        for (uint32_t b = 0; b < replies.count; b++) {
+            if (replies.sender[b] == replies.sender[a] &&
+                memcmp(replies.sig[b], replies.sig[a], VOID_SIGN_SIZE) == 0) {
+                same++;
+                assert_int_equal(replies.leaves[b], replies.leaves[a]);
+                assert_false(index_mask & (1u << replies.index[b]));
+                index_mask |= 1u << replies.index[b];
+            }
+        }
+        assert_int_equal(same, replies.leaves[a]);
+        assert_int_equal(index_mask, (1u << same) - 1);
+        largest = same > largest ? same : largest;
+    }
+    assert_int_equal(largest, 3);
+    net_free(t);
+}
+
 /* Setup: n=4, one client, whose requests name f + 1 = 2 repliers. Action:
  * a put runs to completion; then the client's request frame reaches every
  * replica again (as a retransmission would). Expected: on execution only
@@ -1720,6 +1793,7 @@ int main(void)
         cmocka_unit_test(test_pbft_checks_only_the_signatures_a_quorum_needs),
         cmocka_unit_test(test_pbft_forged_request_needs_a_checker_to_prepare),
         cmocka_unit_test(test_pbft_only_named_repliers_reply_until_a_retransmission),
+        cmocka_unit_test(test_pbft_signs_a_batchs_replies_once),
         cmocka_unit_test(test_pbft_rate_limits_state_answers_per_replica),
         cmocka_unit_test(test_pbft_drops_needless_votes_unverified),
         cmocka_unit_test(test_pbft_rejects_view_change_without_proof),

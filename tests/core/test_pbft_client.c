@@ -63,7 +63,8 @@ static size_t reply(
                                 .client = CLIENT,
                                 .reqno = reqno,
                                 .result = (const uint8_t *)result,
-                                .result_len = (uint16_t)strlen(result)};
+                                .result_len = (uint16_t)strlen(result),
+                                .count = 1};
     uint8_t body[256];
     int blen = void_pbft_reply_encode(&m, body, sizeof(body));
     assert_true(blen > 0);
@@ -73,7 +74,8 @@ static size_t reply(
                             .body = body,
                             .body_len = (uint32_t)blen};
     size_t len;
-    assert_int_equal(void_codec_encode(&fr, &keys[signer], buf, 512, &len), 0);
+    assert_int_equal(void_codec_encode_unsigned(&fr, buf, 512, &len), 0);
+    assert_int_equal(void_pbft_reply_sign(buf, len, &keys[signer]), 0);
     return len;
 }
 
@@ -152,6 +154,97 @@ static void test_client_rejects_bad_replies(void **state)
     assert_int_equal(deliver(&c, &out, buf, 64), 0);
     assert_int_equal(c.stats.rx_malformed, 1);
     assert_true(c.busy);
+}
+
+/* `count` REPLY frames from replica `from`, one per client id CLIENT + i
+ * (reqno 1, result "R"), signed once through their Merkle root as a replica
+ * signs a batch's replies. */
+static void batch_replies(uint32_t from, uint16_t count, uint8_t frames[][512], size_t *lens)
+{
+    uint8_t leaves[8][VOID_MERKLE_HASH_SIZE];
+    uint8_t *paths[8];
+    assert_true(count <= 8);
+    for (uint16_t i = 0; i < count; i++) {
+        struct void_pbft_reply m = {.ev = 1u + i,
+                                    .view = 0,
+                                    .client = CLIENT + i,
+                                    .reqno = 1,
+                                    .result = (const uint8_t *)"R",
+                                    .result_len = 1,
+                                    .index = i,
+                                    .count = count};
+        uint8_t body[256];
+        int blen = void_pbft_reply_encode(&m, body, sizeof(body));
+        assert_true(blen > 0);
+        struct void_frame fr = {.type = VOID_MSG_REPLY,
+                                .sender = from,
+                                .hlc = {10, i},
+                                .body = body,
+                                .body_len = (uint32_t)blen};
+        assert_int_equal(void_codec_encode_unsigned(&fr, frames[i], 512, &lens[i]), 0);
+        m.path_len = void_merkle_path_len(i, count);
+        void_merkle_leaf(frames[i], void_pbft_reply_leaf_len(lens[i], &m), leaves[i]);
+        paths[i] = frames[i] + lens[i] - VOID_SIGN_SIZE - m.path_len * VOID_MERKLE_HASH_SIZE;
+    }
+    uint8_t root[VOID_MERKLE_HASH_SIZE], sig[VOID_SIGN_SIZE];
+    void_merkle_build((const uint8_t(*)[VOID_MERKLE_HASH_SIZE])leaves, count, paths, root);
+    assert_int_equal(void_sign(&keys[from], VOID_SIGN_DOMAIN_REPLY, root, sizeof(root), sig), 0);
+    for (uint16_t i = 0; i < count; i++) {
+        memcpy(frames[i] + lens[i] - VOID_SIGN_SIZE, sig, VOID_SIGN_SIZE);
+    }
+}
+
+/* Setup: replicas 1 and 2 each sign the replies of a five-request batch once
+ * (one signature over the Merkle root); the client is the first of them.
+ * Action: replica 1's reply with its result changed, with another leaf's
+ * path, signed over FRAME like any other message, and replica 2's reply
+ * under replica 1's name; then the two true replies. Expected: the four
+ * forgeries count as bad signatures and do not complete the request; the
+ * true ones do, and every reply of the batch verifies on its own. */
+static void test_client_checks_batch_signed_replies(void **state)
+{
+    (void)state;
+    struct void_pbft_client c;
+    struct void_pbft_out out;
+    client_setup(&c, &out);
+    const uint8_t op[] = {2, 0, 1, 'k'};
+    assert_int_equal(void_pbft_client_submit(&c, 10, op, sizeof(op), &out), 0);
+    uint8_t one[5][512], two[5][512];
+    size_t one_len[5], two_len[5];
+    batch_replies(1, 5, one, one_len);
+    batch_replies(2, 5, two, two_len);
+    for (int i = 0; i < 5; i++) {
+        struct void_frame fr;
+        struct void_pbft_reply m;
+        assert_int_equal(void_pbft_reply_verify(one[i], one_len[i], &ring, &fr, &m), 0);
+        assert_int_equal(m.client, CLIENT + (uint32_t)i);
+    }
+    uint8_t buf[512];
+    memcpy(buf, one[0], one_len[0]);
+    buf[VOID_CODEC_HEADER_SIZE + 30] ^= 0x01; /* the result byte */
+    assert_int_equal(deliver(&c, &out, buf, one_len[0]), 0);
+    /* Leaf 0's header and reply with leaf 1's path (same length: 3 hashes). */
+    memcpy(buf, one[0], one_len[0]);
+    size_t path_at = one_len[0] - VOID_SIGN_SIZE - 3 * VOID_MERKLE_HASH_SIZE;
+    memcpy(buf + path_at, one[1] + path_at, 3 * VOID_MERKLE_HASH_SIZE);
+    assert_int_equal(deliver(&c, &out, buf, one_len[0]), 0);
+    /* The same reply signed as a plain frame. */
+    struct void_frame plain;
+    assert_int_equal(void_codec_decode(one[0], one_len[0], &plain), 0);
+    size_t plain_len;
+    assert_int_equal(void_codec_encode(&plain, &keys[1], buf, sizeof(buf), &plain_len), 0);
+    assert_int_equal(deliver(&c, &out, buf, plain_len), 0);
+    /* Replica 2's reply claimed by replica 1. */
+    memcpy(buf, two[0], two_len[0]);
+    buf[11] = 1;
+    assert_int_equal(deliver(&c, &out, buf, two_len[0]), 0);
+    assert_int_equal(c.stats.rx_bad_sig, 4);
+    assert_true(c.busy);
+    assert_int_equal(deliver(&c, &out, one[0], one_len[0]), 0);
+    assert_int_equal(deliver(&c, &out, two[0], two_len[0]), 1);
+    const uint8_t *res;
+    assert_int_equal(void_pbft_client_result(&c, &res), 1);
+    assert_memory_equal(res, "R", 1);
 }
 
 /* Setup: one request completed by matching replies from replicas 1 and 2.
@@ -377,16 +470,36 @@ static void test_pbft_msg_round_trips_and_rejects_truncation(void **state)
                                 .client = 100,
                                 .reqno = 5,
                                 .result = (const uint8_t *)"xyz",
-                                .result_len = 3},
+                                .result_len = 3,
+                                .index = 3,
+                                .count = 5},
                            r2;
+    uint8_t path[3 * VOID_MERKLE_HASH_SIZE];
+    for (size_t i = 0; i < sizeof(path); i++) {
+        path[i] = (uint8_t)i;
+    }
+    r.path = path;
     len = void_pbft_reply_encode(&r, buf, sizeof(buf));
+    assert_int_equal(len, (int)void_pbft_reply_size(3, 3, 5));
     assert_int_equal(void_pbft_reply_decode(buf, (size_t)len, &r2), 0);
     assert_int_equal(r2.reqno, 5);
     assert_memory_equal(r2.result, "xyz", 3);
+    assert_int_equal(r2.index, 3);
+    assert_int_equal(r2.count, 5);
+    assert_int_equal(r2.path_len, 3); /* leaf 3 of 5: siblings 2, (0..1), (4) */
+    assert_memory_equal(r2.path, path, sizeof(path));
     for (int cut = 0; cut < len; cut++) {
         assert_int_equal(void_pbft_reply_decode(buf, (size_t)cut, &r2), VOID_ETRUNCATED);
     }
     assert_int_equal(void_pbft_reply_decode(buf, (size_t)len + 1, &r2), VOID_EBAD_LENGTH);
+    buf[30 + 3 + 1] = 5; /* index 5 of 5 */
+    assert_int_equal(void_pbft_reply_decode(buf, (size_t)len, &r2), VOID_EBAD_FIELD);
+    buf[30 + 3 + 1] = 4; /* leaf 4 of 5 has a path of one hash: the body is too long */
+    assert_int_equal(void_pbft_reply_decode(buf, (size_t)len, &r2), VOID_EBAD_LENGTH);
+    buf[30 + 3 + 3] = 0; /* count 0 */
+    assert_int_equal(void_pbft_reply_decode(buf, (size_t)len, &r2), VOID_EBAD_FIELD);
+    r.index = 5;
+    assert_int_equal(void_pbft_reply_encode(&r, buf, sizeof(buf)), VOID_EINVAL);
 
     uint8_t batch[40] = {0};
     struct void_pbft_pre_prepare p = {.ev = 3,
@@ -469,6 +582,7 @@ int main(void)
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_client_accepts_f_plus_one_matching_replies),
         cmocka_unit_test(test_client_rejects_bad_replies),
+        cmocka_unit_test(test_client_checks_batch_signed_replies),
         cmocka_unit_test(test_client_drops_late_replies_unverified),
         cmocka_unit_test(test_client_names_f_plus_one_repliers_and_avoids_silent_ones),
         cmocka_unit_test(test_client_broadcasts_on_timeout_with_backoff),
