@@ -2,12 +2,16 @@
  * libFuzzer target for the wire decoder. Every input is decoded, peeked and
  * verified against a keyring holding the fuzz key (node 1); whatever decodes
  * must describe a frame that lies inside the input, agree with peek_size, and
- * survive a re-encode/decode round trip unchanged. Seeds in
+ * survive a re-encode/decode round trip unchanged. A REPLY also goes through
+ * the client's check (leaf, audit path, root signature): it must fail as
+ * the frame signature does, or pass only when the root is signed by the
+ * fuzz key. Seeds in
  * fuzz/corpus/fuzz_codec are frames signed by that same key, so mutations
  * reach the signature check as well as every header check.
  */
 #include "void/codec.h"
 #include "void/error.h"
+#include "void/pbft_msg.h"
 #include "void/sign.h"
 
 #include <stddef.h>
@@ -73,6 +77,19 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
     int rc = void_codec_decode(data, size, &f);
     int rv = void_codec_decode_verified(data, size, &fuzz_ring, &f);
     long peek = void_codec_peek_size(data, size);
+    if (rc == 0 && f.type == VOID_MSG_REPLY) {
+        struct void_frame rf;
+        struct void_pbft_reply m;
+        int rr = void_pbft_reply_verify(data, size, &fuzz_ring, &rf, &m);
+        if (rr == 0 && (rf.sender != FUZZ_NODE || rv == 0 ||
+                        void_pbft_reply_leaf_len(size, &m) < VOID_CODEC_HEADER_SIZE + 34)) {
+            abort(); /* a REPLY never passes the FRAME check, and its leaf holds its fields */
+        }
+        if (rr != 0 && rr != VOID_EBAD_SIG && rr != VOID_EUNKNOWN_SENDER && rr != VOID_ETRUNCATED &&
+            rr != VOID_EBAD_LENGTH && rr != VOID_EBAD_FIELD) {
+            abort();
+        }
+    }
     if (rc == 0) {
         check_frame(data, size, &f);
         if (rv != 0 && rv != VOID_EBAD_SIG && rv != VOID_EUNKNOWN_SENDER) {
