@@ -9,6 +9,10 @@
 # cost per put (1 / throughput) at the highest concurrency, ours / etcd's
 # (lower is better), and BENCH kv_put_cpu: the CPU time (user + system, the
 # servers' from /proc plus the load generator's) per put at that level.
+# Void's clients share one process and one memo of signature checks (a
+# replica signs a batch's replies once, so one check of its root serves every
+# client in the batch); a last row, void/sep, repeats the top level with each
+# client verifying every reply on its own (--no-verify-cache).
 #
 # Env: LEVELS="1 16 64" SECS=5
 set -euo pipefail
@@ -61,7 +65,7 @@ ETCDCTL_API=3 etcdctl --endpoints "$endpoints" put warmup 1 > /dev/null
 # and latency, much less the CPU a put costs).
 void_pids=$(cat "$work"/void/run/node*.pid)
 cpu_of() { for p in "$@"; do awk '{print $14 + $15}' "/proc/$p/stat"; done | awk -v hz="$(getconf CLK_TCK)" '{s += $1} END {printf "%.3f", s / hz}'; }
-run() { "$bin/voidload" "$1" "$2" --clients "$3" --seconds "$secs" --value 100; }
+run() { "$bin/voidload" "$1" "$2" --clients "$3" --seconds "$secs" --value 100 ${4:-}; }
 field() { sed -n "s/.*$1=\([0-9.]*\).*/\1/p" <<<"$2"; }
 
 printf '%-8s %-6s %12s %10s %10s %14s %14s\n' system clients "puts/s" "p50 us" "p99 us" \
@@ -85,6 +89,19 @@ for c in $levels; do
     eval "${sys}_cpu_$c=$((scpu + ccpu))"
   done
 done
+
+# The same top level once more with each Void client verifying every reply
+# it uses on its own (voidload --no-verify-cache): the load generator's
+# clients otherwise share one memo of signature checks, and one check of a
+# replica's batch root serves every client with a reply in that batch.
+before=$(cpu_of $void_pids)
+{ time out=$(run void "$work/void" "$max" --no-verify-cache); } 2> "$work/time"
+after=$(cpu_of $void_pids)
+ops=$(field "ops" "$out")
+scpu=$(awk -v a="$before" -v b="$after" -v n="$ops" 'BEGIN {printf "%.0f", (b - a) * 1e6 / n}')
+ccpu=$(awk -v n="$ops" '{printf "%.0f", ($1 + $2) * 1e6 / n}' "$work/time")
+printf '%-8s %-6s %12s %10s %10s %14s %14s\n' "void/sep" "$max" "$(field ops_per_s "$out")" \
+  "$(field p50_us "$out")" "$(field p99_us "$out")" "$scpu" "$ccpu"
 
 ours=$(eval echo "\$void_tput_$max")
 peer=$(eval echo "\$etcd_tput_$max")

@@ -81,14 +81,15 @@ int void_sign_verify(const uint8_t public_key[VOID_SIGN_PUBLIC_KEY_SIZE],
 
 /* A memo of signature checks, for a process that verifies the same
  * signatures many times: the simulator, where one broadcast frame is checked
- * by every receiver and one client request by every replica. Ed25519
+ * by every receiver and one client request by every replica, and voidload,
+ * whose clients check the same batch-signed reply roots. Ed25519
  * verification is a deterministic function of (public key, signed bytes,
  * signature), and a signature that void_sign makes with a key pair from this
  * module verifies under its public key (the scheme's correctness), so a memo
  * keyed by those exact bytes answers what libsodium would. Bytes that differ
  * in any bit -- a forged or altered frame -- are not in it and are verified
  * for real. The hooks see the signed bytes as libsodium does: the domain
- * prefix followed by the message. src/sim/sim_sigmemo.c is the memo;
+ * prefix followed by the message. src/crypto/sigmemo.c is the memo;
  * voidd never installs one. */
 struct void_sign_memo {
     /* Returns 0 (these bytes verify), VOID_EBAD_SIG (they do not) or

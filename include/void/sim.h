@@ -67,7 +67,7 @@ struct void_sim_config {
     uint32_t requests;          /* total client operations */
     uint32_t pipeline;          /* batches in flight at a primary (pipeline_max); 0: default */
     int verify_signatures;      /* 0: skip Ed25519 verification (speed); only with byzantine 0 */
-    int sig_memo;               /* 1: memoise signature checks (include/void/sim_sigmemo.h):
+    int sig_memo;               /* 1: memoise signature checks (include/void/sigmemo.h):
                                    same answers and trace, a fraction of the CPU */
     uint64_t fault_window_ns;   /* faults happen in [0, window); all heal at its end */
     uint64_t liveness_bound_ns; /* every request completes within this after the heal */

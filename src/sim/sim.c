@@ -17,7 +17,7 @@
 #include "void/bytes.h"
 #include "void/codec.h"
 #include "void/error.h"
-#include "void/sim_sigmemo.h"
+#include "void/sigmemo.h"
 
 #include <inttypes.h>
 #include <stdarg.h>
@@ -767,14 +767,14 @@ static void sim_summarise(struct sim *s)
  * reaches the trace; its counters go to the result. */
 static int sim_run_memo(struct sim *s)
 {
-    struct void_sim_sigmemo memo;
+    struct void_sigmemo memo;
     int rc = 0;
     if (s->cfg->sig_memo) {
-        rc = void_sim_sigmemo_init(&memo, SIM_SIGMEMO_SLOTS_LOG2);
+        rc = void_sigmemo_init(&memo, SIM_SIGMEMO_SLOTS_LOG2);
         if (rc != 0) {
             return rc;
         }
-        void_sim_sigmemo_install(&memo);
+        void_sigmemo_install(&memo);
     }
     rc = sim_setup(s);
     if (rc == 0) {
@@ -784,10 +784,10 @@ static int sim_run_memo(struct sim *s)
         sim_summarise(s);
     }
     if (s->cfg->sig_memo) {
-        void_sim_sigmemo_uninstall();
+        void_sigmemo_uninstall();
         s->res->sig_memo_hits = memo.hits;
         s->res->sig_memo_misses = memo.misses;
-        void_sim_sigmemo_fini(&memo);
+        void_sigmemo_fini(&memo);
     }
     return rc;
 }

@@ -1,5 +1,5 @@
 /*
- * Tests of the simulator's signature memo (include/void/sim_sigmemo.h): it
+ * Tests of the signature memo (the simulator's and voidload's) (include/void/sigmemo.h): it
  * answers a repeated check without libsodium, and it never accepts what
  * Ed25519 rejects — an altered frame, a flipped signature bit, a frame that
  * claims another sender, a key pair whose halves disagree — also when the
@@ -16,8 +16,8 @@
 
 #include "void/codec.h"
 #include "void/error.h"
+#include "void/sigmemo.h"
 #include "void/sign.h"
-#include "void/sim_sigmemo.h"
 
 #include <string.h>
 
@@ -26,7 +26,7 @@
 struct fixture {
     struct void_sign_keypair kp[NODES];
     struct void_keyring ring;
-    struct void_sim_sigmemo memo;
+    struct void_sigmemo memo;
     uint8_t frame[512];
     size_t frame_len;
 };
@@ -50,14 +50,14 @@ static int setup(void **state)
             return -1;
         }
     }
-    return void_sim_sigmemo_init(&fx.memo, 10);
+    return void_sigmemo_init(&fx.memo, 10);
 }
 
 static int teardown(void **state)
 {
     (void)state;
-    void_sim_sigmemo_uninstall();
-    void_sim_sigmemo_fini(&fx.memo);
+    void_sigmemo_uninstall();
+    void_sigmemo_fini(&fx.memo);
     return 0;
 }
 
@@ -89,7 +89,7 @@ static int verify_frame(const uint8_t *buf, size_t len)
 static void test_sigmemo_answers_checks_of_signatures_it_saw_made(void **state)
 {
     (void)state;
-    void_sim_sigmemo_install(&fx.memo);
+    void_sigmemo_install(&fx.memo);
     encode_frame();
     assert_int_equal(fx.memo.records, 1);
     for (int i = 0; i < 3; i++) {
@@ -108,7 +108,7 @@ static void test_sigmemo_answers_checks_of_signatures_it_saw_made(void **state)
 static void test_sigmemo_still_rejects_tampered_frames(void **state)
 {
     (void)state;
-    void_sim_sigmemo_install(&fx.memo);
+    void_sigmemo_install(&fx.memo);
     encode_frame();
     struct void_frame parsed;
     assert_int_equal(void_codec_decode(fx.frame, fx.frame_len, &parsed), 0);
@@ -137,7 +137,7 @@ static void test_sigmemo_still_rejects_tampered_frames(void **state)
 static void test_sigmemo_does_not_vouch_for_an_inconsistent_key_pair(void **state)
 {
     (void)state;
-    void_sim_sigmemo_install(&fx.memo);
+    void_sigmemo_install(&fx.memo);
     struct void_sign_keypair liar = fx.kp[0];
     memcpy(liar.public_key, fx.kp[1].public_key, VOID_SIGN_PUBLIC_KEY_SIZE);
     static const uint8_t msg[] = "checkpoint 7";
@@ -157,9 +157,9 @@ static void test_sigmemo_does_not_vouch_for_an_inconsistent_key_pair(void **stat
 static void test_sigmemo_that_forgets_keeps_answers_right(void **state)
 {
     (void)state;
-    struct void_sim_sigmemo small;
-    assert_int_equal(void_sim_sigmemo_init(&small, 4), 0);
-    void_sim_sigmemo_install(&small);
+    struct void_sigmemo small;
+    assert_int_equal(void_sigmemo_init(&small, 4), 0);
+    void_sigmemo_install(&small);
     uint8_t sigs[40][VOID_SIGN_SIZE];
     uint8_t msg[8];
     for (uint32_t i = 0; i < 40; i++) {
@@ -178,8 +178,8 @@ static void test_sigmemo_that_forgets_keeps_answers_right(void **state)
     }
     assert_true(small.clears >= 5);
     assert_true(small.count < small.cap / 2 + 1);
-    void_sim_sigmemo_uninstall();
-    void_sim_sigmemo_fini(&small);
+    void_sigmemo_uninstall();
+    void_sigmemo_fini(&small);
 }
 
 /* Setup: a memo installed, then uninstalled. Action: sign and verify.
@@ -188,8 +188,8 @@ static void test_sigmemo_that_forgets_keeps_answers_right(void **state)
 static void test_sigmemo_uninstalled_sees_nothing(void **state)
 {
     (void)state;
-    void_sim_sigmemo_install(&fx.memo);
-    void_sim_sigmemo_uninstall();
+    void_sigmemo_install(&fx.memo);
+    void_sigmemo_uninstall();
     encode_frame();
     assert_int_equal(verify_frame(fx.frame, fx.frame_len), 0);
     assert_int_equal(fx.memo.records, 0);
@@ -201,11 +201,11 @@ static void test_sigmemo_uninstalled_sees_nothing(void **state)
 static void test_sigmemo_rejects_bad_sizes(void **state)
 {
     (void)state;
-    struct void_sim_sigmemo m;
-    assert_int_equal(void_sim_sigmemo_init(&m, 3), VOID_EINVAL);
-    void_sim_sigmemo_fini(&m);
-    assert_int_equal(void_sim_sigmemo_init(&m, 25), VOID_EINVAL);
-    void_sim_sigmemo_fini(&m);
+    struct void_sigmemo m;
+    assert_int_equal(void_sigmemo_init(&m, 3), VOID_EINVAL);
+    void_sigmemo_fini(&m);
+    assert_int_equal(void_sigmemo_init(&m, 25), VOID_EINVAL);
+    void_sigmemo_fini(&m);
 }
 
 int main(void)

@@ -15,7 +15,7 @@
  * The memo never changes an answer, only its cost: a run's trace is
  * byte-identical with and without it (tests/sim).
  */
-#include "void/sim_sigmemo.h"
+#include "void/sigmemo.h"
 
 #include "void/assert.h"
 #include "void/error.h"
@@ -32,7 +32,7 @@
 
 enum slot_state { SLOT_EMPTY = 0, SLOT_VALID, SLOT_INVALID };
 
-struct void_sim_sigmemo_slot {
+struct void_sigmemo_slot {
     uint64_t hash;   /* of the check's bytes, to skip most memcmps */
     uint32_t offset; /* into the arena: public key || signature || signed bytes */
     uint32_t len;    /* of the signed bytes */
@@ -67,8 +67,8 @@ static uint64_t check_hash(const uint8_t public_key[VOID_SIGN_PUBLIC_KEY_SIZE],
 }
 
 /* Whether slot holds exactly this check. */
-static int slot_matches(const struct void_sim_sigmemo *memo,
-                        const struct void_sim_sigmemo_slot *slot,
+static int slot_matches(const struct void_sigmemo *memo,
+                        const struct void_sigmemo_slot *slot,
                         uint64_t hash,
                         const uint8_t public_key[VOID_SIGN_PUBLIC_KEY_SIZE],
                         const uint8_t *signed_bytes,
@@ -89,12 +89,12 @@ static int slot_matches(const struct void_sim_sigmemo *memo,
 /* The slot holding this check, or the empty slot where it belongs. The memo
  * is never more than half full, so the probe meets an empty slot within cap
  * steps. */
-static struct void_sim_sigmemo_slot *memo_find(const struct void_sim_sigmemo *memo,
-                                               uint64_t hash,
-                                               const uint8_t public_key[VOID_SIGN_PUBLIC_KEY_SIZE],
-                                               const uint8_t *signed_bytes,
-                                               size_t len,
-                                               const uint8_t sig[VOID_SIGN_SIZE])
+static struct void_sigmemo_slot *memo_find(const struct void_sigmemo *memo,
+                                           uint64_t hash,
+                                           const uint8_t public_key[VOID_SIGN_PUBLIC_KEY_SIZE],
+                                           const uint8_t *signed_bytes,
+                                           size_t len,
+                                           const uint8_t sig[VOID_SIGN_SIZE])
 {
     VOID_ASSERT(memo->count < memo->cap);
     size_t mask = memo->cap - 1;
@@ -115,10 +115,10 @@ static int memo_lookup(void *ctx,
                        size_t len,
                        const uint8_t sig[VOID_SIGN_SIZE])
 {
-    struct void_sim_sigmemo *memo = ctx;
+    struct void_sigmemo *memo = ctx;
     VOID_ASSERT(memo != NULL && memo->slots != NULL);
     uint64_t hash = check_hash(public_key, signed_bytes, len, sig);
-    const struct void_sim_sigmemo_slot *slot =
+    const struct void_sigmemo_slot *slot =
         memo_find(memo, hash, public_key, signed_bytes, len, sig);
     if (slot->state == SLOT_EMPTY) {
         memo->misses++;
@@ -129,7 +129,7 @@ static int memo_lookup(void *ctx,
 }
 
 /* Forgets everything. Always sound: a forgotten check is redone for real. */
-static void memo_clear(struct void_sim_sigmemo *memo)
+static void memo_clear(struct void_sigmemo *memo)
 {
     VOID_ASSERT(memo->slots != NULL);
     memset(memo->slots, 0, memo->cap * sizeof(memo->slots[0]));
@@ -146,7 +146,7 @@ static void memo_record(void *ctx,
                         const uint8_t sig[VOID_SIGN_SIZE],
                         int result)
 {
-    struct void_sim_sigmemo *memo = ctx;
+    struct void_sigmemo *memo = ctx;
     VOID_ASSERT(memo != NULL && memo->slots != NULL);
     VOID_ASSERT(result == 0 || result == VOID_EBAD_SIG);
     size_t need = SIGMEMO_HEAD + len;
@@ -157,7 +157,7 @@ static void memo_record(void *ctx,
         memo_clear(memo);
     }
     uint64_t hash = check_hash(public_key, signed_bytes, len, sig);
-    struct void_sim_sigmemo_slot *slot = memo_find(memo, hash, public_key, signed_bytes, len, sig);
+    struct void_sigmemo_slot *slot = memo_find(memo, hash, public_key, signed_bytes, len, sig);
     uint8_t state = result == 0 ? SLOT_VALID : SLOT_INVALID;
     /* Determinism of Ed25519: a known check can only come again with the
      * same outcome. */
@@ -180,7 +180,7 @@ static void memo_record(void *ctx,
     memo->count++;
 }
 
-int void_sim_sigmemo_init(struct void_sim_sigmemo *memo, unsigned cap_log2)
+int void_sigmemo_init(struct void_sigmemo *memo, unsigned cap_log2)
 {
     VOID_ASSERT(memo != NULL);
     memset(memo, 0, sizeof(*memo));
@@ -192,7 +192,7 @@ int void_sim_sigmemo_init(struct void_sim_sigmemo *memo, unsigned cap_log2)
     memo->slots = calloc(memo->cap, sizeof(memo->slots[0]));
     memo->arena = malloc(memo->arena_cap);
     if (memo->slots == NULL || memo->arena == NULL) {
-        void_sim_sigmemo_fini(memo);
+        void_sigmemo_fini(memo);
         return VOID_ENOMEM;
     }
     memo->ops.lookup = memo_lookup;
@@ -202,7 +202,7 @@ int void_sim_sigmemo_init(struct void_sim_sigmemo *memo, unsigned cap_log2)
     return 0;
 }
 
-void void_sim_sigmemo_fini(struct void_sim_sigmemo *memo)
+void void_sigmemo_fini(struct void_sigmemo *memo)
 {
     VOID_ASSERT(memo != NULL);
     free(memo->slots);
@@ -215,14 +215,14 @@ void void_sim_sigmemo_fini(struct void_sim_sigmemo *memo)
     memo->arena_used = 0;
 }
 
-void void_sim_sigmemo_install(struct void_sim_sigmemo *memo)
+void void_sigmemo_install(struct void_sigmemo *memo)
 {
     VOID_ASSERT(memo != NULL && memo->slots != NULL);
     VOID_ASSERT(memo->ops.ctx == memo);
     void_sign_memo_install(&memo->ops);
 }
 
-void void_sim_sigmemo_uninstall(void)
+void void_sigmemo_uninstall(void)
 {
     void_sign_memo_install(NULL);
 }
