@@ -112,12 +112,14 @@ struct void_pbft_stats {
     uint64_t batches_committed;
     uint64_t requests_executed;
     uint64_t checkpoints_stable;
-    uint64_t view_changes;       /* views entered */
-    uint64_t state_transfers;    /* snapshots installed */
-    uint64_t out_overflow;       /* effects dropped for lack of output space */
-    uint64_t signs;              /* Ed25519 signatures made */
-    uint64_t verifies;           /* Ed25519 signatures checked */
-    uint64_t requests_unchecked; /* client signatures in batches left to the 2f+1 checkers */
+    uint64_t view_changes;    /* views entered */
+    uint64_t state_transfers; /* snapshots installed */
+    uint64_t out_overflow;    /* effects dropped for lack of output space */
+    uint64_t signs;           /* Ed25519 signatures made */
+    uint64_t verifies;        /* Ed25519 signatures checked */
+    uint64_t macs_ok;         /* client requests authenticated by their tag for us */
+    uint64_t macs_bad;        /* ... whose tag was missing or wrong: signature checked */
+    uint64_t mac_keys;        /* client MAC keys derived (X25519) */
 };
 
 enum void_pbft_effect_kind {
@@ -275,9 +277,18 @@ struct void__pbft_ckpt {
 struct void__pbft_pending {
     uint32_t client;
     uint64_t reqno;
-    uint8_t batched; /* the primary put it in a batch of this view */
+    uint8_t batched;     /* the primary put it in a batch of this view */
+    uint8_t sig_checked; /* its signature was checked here (else its tag was) */
     uint16_t len;
     uint8_t frame[VOID_PBFT_REQUEST_FRAME_MAX];
+};
+
+/* Private: a client's MAC key, cached (derived on first use). */
+#define VOID_PBFT_MAC_CACHE 512 /* slots, a power of two */
+struct void__pbft_mackey {
+    uint32_t client;
+    uint8_t state; /* 0 empty, 1 key, 2 the client's public key is unusable */
+    uint8_t key[VOID_MAC_KEY_SIZE];
 };
 
 /* Private: the latest view-change message received from one replica. */
@@ -347,6 +358,7 @@ struct void_pbft {
     uint32_t nv_len;                         /* the last NEW-VIEW received or sent (0: none) */
     int nv_installed;                        /* it is installed (else it waits for view changes) */
     uint8_t *nv_frame;                       /* VOID_PBFT_NV_FRAME_MAX bytes */
+    struct void__pbft_mackey *mac_cache;     /* VOID_PBFT_MAC_CACHE slots, by client id */
     /* The replies of the batch being executed, signed together (one
      * signature over their Merkle root; docs/wire.md, REPLY). */
     uint8_t reply_leaf[VOID_PBFT_BATCH_MAX][VOID_MERKLE_HASH_SIZE];

@@ -87,13 +87,18 @@ struct void_pbft_client {
     uint8_t reply[VOID_PBFT_N_MAX][VOID_PBFT_RESULT_MAX];
     uint16_t result_len; /* the accepted result */
     uint8_t result[VOID_PBFT_RESULT_MAX];
+    /* The keys this client shares with replicas 0..n-1, for the tags of its
+     * requests' authenticators (include/void/mac.h). */
+    uint8_t mac_keys[VOID_PBFT_N_MAX][VOID_MAC_KEY_SIZE];
     uint8_t frame[VOID_PBFT_REQUEST_FRAME_MAX]; /* the last request frame sent */
     size_t frame_len;
     struct void_pbft_client_stats stats;
 };
 
-/* Sets up c from config (copied; keyring and keypair stay borrowed).
- * Returns 0 or VOID_EINVAL (n out of range, NULL keys, id < n). */
+/* Sets up c from config (copied; keyring and keypair stay borrowed) and
+ * derives the MAC key it shares with each replica. Returns 0 or VOID_EINVAL
+ * (n out of range, NULL keys, id < n, a replica's key missing from the
+ * keyring or not usable). */
 int void_pbft_client_init(struct void_pbft_client *c, const struct void_pbft_client_config *config);
 
 /* Starts request op[0..op_len) (copied): signs it with a new request number,

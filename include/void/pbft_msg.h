@@ -5,11 +5,14 @@
  * sequence (u64), so that a receiver can name the send event as the parent of
  * its receive event in the causal log. Then, per type:
  *
- *   REQUEST      ev | request record
- *   request rec  client u32 | reqno u64 | op_len u16 | op | sig[64]
- *                sig: Ed25519, domain CLIENT, over client|reqno|op_len|op
+ *   REQUEST      ev | reqno u64 | repliers u16 | op_len u16 | op | mac_count u8 |
+ *                mac_count x tag[16]
+ *                The client is the frame's sender and the frame's signature is
+ *                the client's. Tag i authenticates the frame up to and with
+ *                mac_count for replica i (include/void/mac.h); a batch carries
+ *                whole REQUEST frames verbatim.
  *   PRE_PREPARE  ev | view u64 | seq u64 | hlc[12] | count u16 | batch_len u32 | batch
- *                batch = count request records back to back
+ *                batch = count REQUEST frames back to back
  *   PREPARE      ev | view u64 | seq u64 | digest[32]
  *   COMMIT       ev | view u64 | seq u64 | digest[32]
  *   CHECKPOINT   ev | seq u64 | state digest[32]
@@ -37,6 +40,7 @@
 
 #include "void/codec.h"
 #include "void/hlc.h"
+#include "void/mac.h"
 #include "void/merkle.h"
 #include "void/sign.h"
 #include "void/sm.h"
@@ -50,10 +54,13 @@
 #define VOID_PBFT_BATCH_MAX       128 /* requests in one batch */
 #define VOID_PBFT_BATCH_BYTES_MAX (16u << 10)
 #define VOID_PBFT_FRAME_OVERHEAD  (VOID_CODEC_HEADER_SIZE + VOID_SIGN_SIZE)
-/* A REQUEST body: ev u64, reqno u64, repliers u16, op_len u16, op. */
+/* A REQUEST body: ev u64, reqno u64, repliers u16, op_len u16, op, then
+ * mac_count u8 and that many tags (one per replica, at most MACS_MAX). */
 #define VOID_PBFT_REQUEST_HEAD (8 + 8 + 2 + 2)
+#define VOID_PBFT_MACS_MAX     16
 #define VOID_PBFT_REQUEST_FRAME_MAX                                                                \
-    (VOID_PBFT_FRAME_OVERHEAD + VOID_PBFT_REQUEST_HEAD + VOID_PBFT_OP_MAX)
+    (VOID_PBFT_FRAME_OVERHEAD + VOID_PBFT_REQUEST_HEAD + VOID_PBFT_OP_MAX + 1 +                    \
+     VOID_PBFT_MACS_MAX * VOID_MAC_SIZE)
 #define VOID_PBFT_PP_HEAD (8 + 8 + 8 + VOID_HLC_ENCODED_SIZE + 2 + 4)
 #define VOID_PBFT_PP_FRAME_MAX                                                                     \
     (VOID_PBFT_FRAME_OVERHEAD + VOID_PBFT_PP_HEAD + VOID_PBFT_BATCH_BYTES_MAX)
@@ -74,6 +81,12 @@ struct void_pbft_request {
     uint16_t repliers; /* bit i: replica i replies once it executes it (never 0) */
     const uint8_t *op;
     uint16_t op_len;
+    /* The authenticator: tag i for replica i. Encode reads mac_keys (the
+     * keys shared with replicas 0..mac_count-1, or NULL and mac_count 0 for
+     * none); decode sets macs (mac_count tags in the frame). */
+    uint8_t mac_count;
+    const uint8_t (*mac_keys)[VOID_MAC_KEY_SIZE];
+    const uint8_t *macs;
     const uint8_t *sig;    /* VOID_SIGN_SIZE bytes: the frame's signature */
     const uint8_t *record; /* the whole frame */
     size_t record_len;
@@ -122,13 +135,15 @@ struct void_pbft_reply {
  * count. Cannot fail (index < count). */
 size_t void_pbft_reply_size(uint16_t result_len, uint16_t index, uint16_t count);
 
-/* Writes the REQUEST frame of m (client, hlc, ev, reqno, repliers and
- * op[0..op_len); record, record_len and sig are ignored), signed with kp's
- * secret key (domain FRAME), into buf. repliers is a nonzero mask of the
+/* Writes the REQUEST frame of m (client, hlc, ev, reqno, repliers,
+ * op[0..op_len) and, for mac_keys, mac_count tags; macs, record, record_len
+ * and sig are ignored), signed with kp's secret key (domain FRAME), into
+ * buf. repliers is a nonzero mask of the
  * replicas that reply when they execute it (VOID_PBFT_REPLIERS_ALL: every
  * one); a retransmitted request is answered by every replica that receives
- * it. op_len must be 1..VOID_PBFT_OP_MAX. Returns the frame length,
- * VOID_EINVAL or VOID_EFULL. */
+ * it. op_len must be 1..VOID_PBFT_OP_MAX, mac_count at most MACS_MAX (0
+ * when mac_keys is NULL). Returns the frame length, VOID_EINVAL or
+ * VOID_EFULL. */
 int void_pbft_request_encode(const struct void_pbft_request *m,
                              const struct void_sign_keypair *kp,
                              uint8_t *buf,
@@ -147,6 +162,13 @@ int void_pbft_request_decode(const uint8_t *buf,
 /* Checks the client's signature on the request frame with its key in ring:
  * 0, VOID_EUNKNOWN_SENDER or VOID_EBAD_SIG. */
 int void_pbft_request_verify(const struct void_pbft_request *req, const struct void_keyring *ring);
+
+/* Checks the request's tag for replica `replica` with the key that replica
+ * shares with the client: 0, VOID_EBAD_SIG, or VOID_ENOTFOUND when the
+ * authenticator has no tag for it. */
+int void_pbft_request_check_mac(const struct void_pbft_request *req,
+                                uint32_t replica,
+                                const uint8_t key[VOID_MAC_KEY_SIZE]);
 
 /* SHA-256(hlc | count | batch). Cannot fail. */
 void void_pbft_batch_digest(struct void_hlc_ts hlc,

@@ -20,6 +20,12 @@ int void_pbft_client_init(struct void_pbft_client *c, const struct void_pbft_cli
         config->keypair == NULL || config->id < config->n) {
         return VOID_EINVAL;
     }
+    for (uint32_t i = 0; i < config->n; i++) {
+        const uint8_t *pk = void_keyring_get(config->keyring, i);
+        if (pk == NULL || void_mac_key_derive(config->keypair, pk, c->mac_keys[i]) != 0) {
+            return VOID_EINVAL;
+        }
+    }
     c->cfg = *config;
     if (c->cfg.timeout_ns == 0) {
         c->cfg.timeout_ns = VOID_PBFT_CLIENT_TIMEOUT_NS_DEF;
@@ -79,7 +85,9 @@ send_request(struct void_pbft_client *c, uint64_t now_ns, uint32_t to, struct vo
                                   .reqno = c->reqno,
                                   .repliers = c->repliers,
                                   .op = c->op,
-                                  .op_len = c->op_len};
+                                  .op_len = c->op_len,
+                                  .mac_count = (uint8_t)c->cfg.n,
+                                  .mac_keys = (const uint8_t(*)[VOID_MAC_KEY_SIZE])c->mac_keys};
     int len = void_pbft_request_encode(&m, c->cfg.keypair, c->frame, sizeof(c->frame));
     VOID_ASSERT(len > 0);
     c->frame_len = (size_t)len;

@@ -94,26 +94,40 @@ int void_pbft_request_encode(const struct void_pbft_request *m,
                              size_t cap)
 {
     VOID_ASSERT(m != NULL && kp != NULL && buf != NULL);
-    if (m->op == NULL || m->op_len == 0 || m->op_len > VOID_PBFT_OP_MAX || m->repliers == 0) {
+    if (m->op == NULL || m->op_len == 0 || m->op_len > VOID_PBFT_OP_MAX || m->repliers == 0 ||
+        m->mac_count > VOID_PBFT_MACS_MAX || (m->mac_keys == NULL && m->mac_count > 0)) {
         return VOID_EINVAL;
     }
-    size_t body_len = VOID_PBFT_REQUEST_HEAD + m->op_len;
+    size_t tagged = VOID_PBFT_REQUEST_HEAD + (size_t)m->op_len + 1; /* body bytes the tags cover */
+    size_t body_len = tagged + (size_t)m->mac_count * VOID_MAC_SIZE;
     if (VOID_PBFT_FRAME_OVERHEAD + body_len > cap) {
         return VOID_EFULL;
     }
     uint8_t *body = buf + VOID_CODEC_HEADER_SIZE; /* built in place */
+    memmove(body + VOID_PBFT_REQUEST_HEAD, m->op, m->op_len);
     void__put64(body, m->ev);
     void__put64(body + 8, m->reqno);
     void__put16(body + 16, m->repliers);
     void__put16(body + 18, m->op_len);
-    memmove(body + VOID_PBFT_REQUEST_HEAD, m->op, m->op_len);
+    body[tagged - 1] = m->mac_count;
     struct void_frame fr = {.type = VOID_MSG_REQUEST,
                             .sender = m->client,
                             .hlc = m->hlc,
                             .body = body,
                             .body_len = (uint32_t)body_len};
     size_t len = 0;
-    int rc = void_codec_encode(&fr, kp, buf, cap, &len);
+    int rc = void_codec_encode_unsigned(&fr, buf, cap, &len);
+    if (rc != 0) {
+        return rc;
+    }
+    for (uint32_t i = 0; i < m->mac_count; i++) {
+        void_mac_compute(m->mac_keys[i],
+                         buf,
+                         VOID_CODEC_HEADER_SIZE + tagged,
+                         body + tagged + (size_t)i * VOID_MAC_SIZE);
+    }
+    rc = void_sign(
+        kp, VOID_SIGN_DOMAIN_FRAME, buf, len - VOID_SIGN_SIZE, buf + len - VOID_SIGN_SIZE);
     if (rc != 0) {
         return rc;
     }
@@ -155,11 +169,20 @@ int void_pbft_request_decode(const uint8_t *buf,
     if (req->op_len == 0 || req->op_len > VOID_PBFT_OP_MAX || req->repliers == 0) {
         return VOID_EBAD_FIELD;
     }
-    if (fr.body_len != VOID_PBFT_REQUEST_HEAD + (size_t)req->op_len) {
-        return fr.body_len < VOID_PBFT_REQUEST_HEAD + (size_t)req->op_len ? VOID_ETRUNCATED
-                                                                          : VOID_EBAD_LENGTH;
+    size_t tagged = VOID_PBFT_REQUEST_HEAD + (size_t)req->op_len + 1;
+    if (fr.body_len < tagged) {
+        return VOID_ETRUNCATED;
+    }
+    req->mac_count = fr.body[tagged - 1];
+    if (req->mac_count > VOID_PBFT_MACS_MAX) {
+        return VOID_EBAD_FIELD;
+    }
+    size_t need = tagged + (size_t)req->mac_count * VOID_MAC_SIZE;
+    if (fr.body_len != need) {
+        return fr.body_len < need ? VOID_ETRUNCATED : VOID_EBAD_LENGTH;
     }
     req->op = fr.body + VOID_PBFT_REQUEST_HEAD;
+    req->macs = fr.body + tagged;
     req->sig = fr.sig;
     req->record = buf;
     req->record_len = (size_t)size;
@@ -170,14 +193,27 @@ int void_pbft_request_decode(const uint8_t *buf,
 int void_pbft_request_verify(const struct void_pbft_request *req, const struct void_keyring *ring)
 {
     VOID_ASSERT(req != NULL && ring != NULL);
-    VOID_ASSERT(req->record_len ==
-                VOID_PBFT_FRAME_OVERHEAD + VOID_PBFT_REQUEST_HEAD + (size_t)req->op_len);
+    VOID_ASSERT(req->record_len == VOID_PBFT_FRAME_OVERHEAD + VOID_PBFT_REQUEST_HEAD +
+                                       (size_t)req->op_len + 1 +
+                                       (size_t)req->mac_count * VOID_MAC_SIZE);
     return void_keyring_verify(ring,
                                req->client,
                                VOID_SIGN_DOMAIN_FRAME,
                                req->record,
                                req->record_len - VOID_SIGN_SIZE,
                                req->sig);
+}
+
+int void_pbft_request_check_mac(const struct void_pbft_request *req,
+                                uint32_t replica,
+                                const uint8_t key[VOID_MAC_KEY_SIZE])
+{
+    VOID_ASSERT(req != NULL && key != NULL);
+    if (replica >= req->mac_count) {
+        return VOID_ENOTFOUND;
+    }
+    size_t tagged = (size_t)(req->macs - req->record);
+    return void_mac_verify(key, req->record, tagged, req->macs + (size_t)replica * VOID_MAC_SIZE);
 }
 
 void void_pbft_batch_digest(struct void_hlc_ts hlc,

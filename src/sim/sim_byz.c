@@ -160,6 +160,29 @@ equivocate_vote(struct sim *s, struct sim_node *node, uint32_t to, const struct 
     return len > 0 ? resign_send(s, node, to, *fr, body, (size_t)len) : 1;
 }
 
+/* The offset in a PRE-PREPARE body of the last byte of its last request's
+ * operation, or 0 for a null or malformed batch. Changing it makes a batch
+ * with an operation the client never sent: the client's tags and signature
+ * no longer check. */
+static size_t last_op_byte(const uint8_t *body, size_t body_len)
+{
+    struct void_pbft_pre_prepare m;
+    if (void_pbft_pre_prepare_decode(body, body_len, &m) != 0 || m.count == 0) {
+        return 0;
+    }
+    size_t off = 0, at = 0;
+    for (uint16_t i = 0; i < m.count; i++) {
+        struct void_pbft_request q;
+        size_t used = 0;
+        if (void_pbft_request_decode(m.batch + off, m.batch_len - off, &q, &used) != 0) {
+            return 0;
+        }
+        at = (size_t)(q.op + q.op_len - 1 - body);
+        off += used;
+    }
+    return at;
+}
+
 /* Flips a byte of the part of the body that a digest or result covers and
  * re-signs: the frame is authentic, its content a lie. */
 static int
@@ -175,13 +198,12 @@ lie_about_content(struct sim *s, struct sim_node *node, uint32_t to, const struc
         at = 16; /* ev | seq | digest */
         break;
     case VOID_MSG_PRE_PREPARE:
-        /* The last byte of the last request's operation (just before its
-         * client signature): a batch with an operation the client never
-         * sent, which only the replicas that check client signatures see. */
-        if (fr->body_len <= VOID_PBFT_PP_HEAD + VOID_SIGN_SIZE) {
+        /* A batch with an operation the client never sent, which only the
+         * replicas that authenticate client requests see. */
+        at = last_op_byte(fr->body, fr->body_len);
+        if (at == 0) {
             return 1;
         }
-        at = fr->body_len - VOID_SIGN_SIZE - 1;
         break;
     case VOID_MSG_REPLY: {
         struct void_pbft_reply m;
@@ -353,12 +375,13 @@ split_send(struct sim *s, struct sim_node *node, uint32_t to, const uint8_t *fra
  * primary sends every backup the same pre-prepare with the last byte of the
  * last request's operation changed and the frame re-signed: a batch with an
  * operation no client sent, consistent across the backups, so that only the
- * replicas that check client signatures stand in its way (docs/pbft.md: f
- * backups per batch do not). Returns 1 to leave the frame alone. */
+ * backups' authentication of client requests (tag, else signature;
+ * docs/pbft.md) stands in its way. Returns 1 to leave the frame alone. */
 static int
 forge_batch(struct sim *s, struct sim_node *node, uint32_t to, const struct void_frame *fr)
 {
-    if (fr->body_len <= VOID_PBFT_PP_HEAD + VOID_SIGN_SIZE) {
+    size_t at = last_op_byte(fr->body, fr->body_len);
+    if (at == 0) {
         return 1; /* a null batch */
     }
     uint64_t seq = void_bytes_get_be64(fr->body + 16);
@@ -370,7 +393,7 @@ forge_batch(struct sim *s, struct sim_node *node, uint32_t to, const struct void
         return VOID_ENOMEM;
     }
     memcpy(body, fr->body, fr->body_len);
-    body[fr->body_len - VOID_SIGN_SIZE - 1] ^= 0x01;
+    body[at] ^= 0x01;
     s->res->byz_frames++;
     int rc = resign_send(s, node, to, *fr, body, fr->body_len);
     free(body);

@@ -1247,8 +1247,12 @@ static void expect_rejected(struct net *t, const uint8_t *buf, size_t len, size_
     uint64_t *b = (uint64_t *)&before, *a = (uint64_t *)&after;
     for (size_t k = 0; k < sizeof(before) / sizeof(uint64_t); k++) {
         uint64_t expect = b[k] + (k == 0 || k * sizeof(uint64_t) == field) + 0;
-        if (k * sizeof(uint64_t) == offsetof(struct void_pbft_stats, verifies)) {
-            continue; /* signature checks are counted, not a rejection */
+        size_t at = k * sizeof(uint64_t);
+        if (at == offsetof(struct void_pbft_stats, verifies) ||
+            at == offsetof(struct void_pbft_stats, macs_ok) ||
+            at == offsetof(struct void_pbft_stats, macs_bad) ||
+            at == offsetof(struct void_pbft_stats, mac_keys)) {
+            continue; /* authentication work is counted, not a rejection */
         }
         assert_int_equal(a[k], expect);
     }
@@ -1504,20 +1508,20 @@ static void test_pbft_only_named_repliers_reply_until_a_retransmission(void **st
 }
 
 /* Setup: n=4 after one put executed at seq 1. Action: the primary's key
- * signs a pre-prepare for seq 2 whose one request carries a broken client
- * signature (a Byzantine primary forging a client's put), delivered to the
- * three backups; then the client puts for real. Expected: replica 3, the
- * backup that leaves seq 2's client signatures to the others, prepares it
- * unchecked; replicas 1 and 2 check and reject it, so it never prepares
- * anywhere (2f = 2 matching prepares are needed) and nobody executes it;
- * the real put then commits at seq 2 on the other three. */
-static void test_pbft_forged_request_needs_a_checker_to_prepare(void **state)
+ * signs a pre-prepare for seq 2 whose one request is the client's, tags and
+ * signature made by the client's keys, but with the operation changed (a
+ * Byzantine primary forging a client's put), delivered to the three backups;
+ * then the client puts for real. Expected: every backup finds its tag wrong,
+ * falls back to the signature, finds it wrong too and rejects the batch, so
+ * it never prepares anywhere and nobody executes it; the real put then
+ * commits at seq 2. */
+static void test_pbft_forged_request_is_rejected_by_tag_and_signature(void **state)
 {
     (void)state;
     struct net *t = net_new(4, 1, 16, 32, 1);
     put_many(t, 0, 0, 1, 100 * MS);
     net_run(t, 10 * MS, all_live_at_max);
-    uint8_t op[64], rec[256], body[512], buf[1024];
+    uint8_t op[64], rec[512], body[1024], buf[2048];
     struct void_sm_op o = {.kind = VOID_SM_OP_PUT,
                            .key = (const uint8_t *)"forged",
                            .key_len = 6,
@@ -1525,8 +1529,19 @@ static void test_pbft_forged_request_needs_a_checker_to_prepare(void **state)
                            .value_len = 1};
     int olen = void_sm_op_encode(&o, op, sizeof(op));
     assert_true(olen > 0);
-    int rlen = request_frame(t, CLIENT_BASE, &t->ckeys[0], 7, op, (size_t)olen, rec, sizeof(rec));
-    rec[rlen - 1] ^= 0x01; /* the client never signed this */
+    struct void_pbft_request m = {.client = CLIENT_BASE,
+                                  .hlc = {t->now, 0},
+                                  .ev = 1,
+                                  .reqno = 7,
+                                  .repliers = VOID_PBFT_REPLIERS_ALL,
+                                  .op = op,
+                                  .op_len = (uint16_t)olen,
+                                  .mac_count = 4,
+                                  .mac_keys =
+                                      (const uint8_t(*)[VOID_MAC_KEY_SIZE])t->cli[0].mac_keys};
+    int rlen = void_pbft_request_encode(&m, &t->ckeys[0], rec, sizeof(rec));
+    assert_true(rlen > 0);
+    rec[VOID_CODEC_HEADER_SIZE + VOID_PBFT_REQUEST_HEAD + olen - 1] ^= 0x01; /* the value */
     struct void_pbft_pre_prepare pp = {.ev = 1,
                                        .view = 0,
                                        .seq = 2,
@@ -1542,8 +1557,9 @@ static void test_pbft_forged_request_needs_a_checker_to_prepare(void **state)
         assert_int_equal(void_pbft_step_receive(t->rep[i], t->now, buf, len, &t->out), 0);
         apply_effects(t, i);
         const struct void_pbft_stats *after = void_pbft_stats(t->rep[i]);
-        assert_int_equal(after->rx_bad_sig - before.rx_bad_sig, i == 3 ? 0 : 1);
-        assert_int_equal(after->requests_unchecked - before.requests_unchecked, i == 3 ? 1 : 0);
+        assert_int_equal(after->rx_bad_sig - before.rx_bad_sig, 1);
+        assert_int_equal(after->macs_bad - before.macs_bad, 1);
+        assert_int_equal(after->macs_ok - before.macs_ok, 0);
     }
     net_run(t, 100 * MS, NULL);
     for (uint32_t i = 0; i < 4; i++) {
@@ -1565,14 +1581,61 @@ static void test_pbft_forged_request_needs_a_checker_to_prepare(void **state)
     net_free(t);
 }
 
+/* Setup: n=4. Action: a faulty client sends the primary a request whose
+ * signature is good but whose tag for replica 2 is made with a wrong key
+ * (the others are right). Expected: the primary checks the signature and
+ * orders it; backups 1 and 3 take their tags; backup 2 finds its tag wrong,
+ * checks the signature instead and accepts; all four execute the request:
+ * a spoiled tag costs one signature check, not a view change. */
+static void test_pbft_spoiled_tag_falls_back_to_the_signature(void **state)
+{
+    (void)state;
+    struct net *t = net_new(4, 1, 16, 32, 1);
+    uint8_t keys[4][VOID_MAC_KEY_SIZE];
+    memcpy(keys, t->cli[0].mac_keys, sizeof(keys));
+    memset(keys[2], 0x77, VOID_MAC_KEY_SIZE);
+    uint8_t op[64], rec[512];
+    struct void_sm_op o = {.kind = VOID_SM_OP_PUT,
+                           .key = (const uint8_t *)"k",
+                           .key_len = 1,
+                           .value = (const uint8_t *)"v",
+                           .value_len = 1};
+    int olen = void_sm_op_encode(&o, op, sizeof(op));
+    struct void_pbft_request m = {.client = CLIENT_BASE,
+                                  .hlc = {t->now, 0},
+                                  .ev = 1,
+                                  .reqno = 1,
+                                  .repliers = VOID_PBFT_REPLIERS_ALL,
+                                  .op = op,
+                                  .op_len = (uint16_t)olen,
+                                  .mac_count = 4,
+                                  .mac_keys = (const uint8_t(*)[VOID_MAC_KEY_SIZE])keys};
+    int rlen = void_pbft_request_encode(&m, &t->ckeys[0], rec, sizeof(rec));
+    assert_true(rlen > 0);
+    struct void_pbft_stats before[4];
+    for (uint32_t i = 0; i < 4; i++) {
+        before[i] = *void_pbft_stats(t->rep[i]);
+    }
+    enqueue(t, CLIENT_BASE, 0, rec, (size_t)rlen);
+    net_run(t, 100 * MS, NULL);
+    for (uint32_t i = 0; i < 4; i++) {
+        const struct void_pbft_stats *s = void_pbft_stats(t->rep[i]);
+        assert_int_equal(void_pbft_last_executed(t->rep[i]), 1);
+        assert_int_equal(s->requests_executed - before[i].requests_executed, 1);
+        assert_int_equal(s->macs_ok - before[i].macs_ok, i == 1 || i == 3 ? 1 : 0);
+        assert_int_equal(s->macs_bad - before[i].macs_bad, i == 2 ? 1 : 0);
+        assert_int_equal(s->rx_bad_sig, 0);
+    }
+    net_free(t);
+}
+
 /* Setup: n=4, one client, signatures on. Action: one put runs to completion
  * and the net settles. Expected: each replica checked the fewest signatures
- * the protocol allows, 5: at the primary the request once, 2f = 2 prepares
- * and 2 commits besides its own; at a backup the pre-prepare, the request
- * inside it, 1 prepare besides its own and 2 commits -- except at the one
- * backup (f = 1) that leaves seq 1's client signatures to the others,
- * replica 2, which checks 4. The votes beyond a quorum were dropped
- * unverified (surplus or stale). */
+ * the protocol allows: 5 at the primary (the request once, 2f = 2 prepares
+ * and 2 commits besides its own), 4 at a backup (the pre-prepare, 1 prepare
+ * besides its own and 2 commits), which takes the request inside the
+ * pre-prepare by its tag. The votes beyond a quorum were dropped unverified
+ * (surplus or stale). */
 static void test_pbft_checks_only_the_signatures_a_quorum_needs(void **state)
 {
     (void)state;
@@ -1586,8 +1649,9 @@ static void test_pbft_checks_only_the_signatures_a_quorum_needs(void **state)
     uint64_t dropped = 0;
     for (uint32_t i = 0; i < 4; i++) {
         const struct void_pbft_stats *s = void_pbft_stats(t->rep[i]);
-        assert_int_equal(s->verifies - before[i].verifies, i == 2 ? 4 : 5);
-        assert_int_equal(s->requests_unchecked - before[i].requests_unchecked, i == 2 ? 1 : 0);
+        assert_int_equal(s->verifies - before[i].verifies, i == 0 ? 5 : 4);
+        assert_int_equal(s->macs_ok - before[i].macs_ok, i == 0 ? 0 : 1);
+        assert_int_equal(s->macs_bad, 0);
         assert_int_equal(s->rx_bad_sig, 0);
         dropped += s->rx_surplus + s->rx_stale;
     }
@@ -1791,7 +1855,8 @@ int main(void)
         cmocka_unit_test(test_pbft_survives_random_faults),
         cmocka_unit_test(test_pbft_rejects_bad_messages_with_counters),
         cmocka_unit_test(test_pbft_checks_only_the_signatures_a_quorum_needs),
-        cmocka_unit_test(test_pbft_forged_request_needs_a_checker_to_prepare),
+        cmocka_unit_test(test_pbft_forged_request_is_rejected_by_tag_and_signature),
+        cmocka_unit_test(test_pbft_spoiled_tag_falls_back_to_the_signature),
         cmocka_unit_test(test_pbft_only_named_repliers_reply_until_a_retransmission),
         cmocka_unit_test(test_pbft_signs_a_batchs_replies_once),
         cmocka_unit_test(test_pbft_rate_limits_state_answers_per_replica),

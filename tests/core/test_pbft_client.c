@@ -576,6 +576,69 @@ static void test_pbft_msg_request_signature_and_bounds(void **state)
     assert_int_equal(void_pbft_request_encode(&m, &keys[4], buf, 10), VOID_EFULL);
 }
 
+/* Setup: a client of n=4. Action: it submits a request; the request's
+ * authenticator is checked with each replica's own derivation of the key it
+ * shares with the client; then with another replica's key, for a replica
+ * past the tags, after one op byte changed, and malformed authenticators.
+ * Expected: both ends derive the same key, every tag checks for its
+ * replica only, a changed byte spoils the tags and the signature, and
+ * decode refuses more than 16 tags or a cut tag; encode refuses a count
+ * without keys or over 16. */
+static void test_pbft_msg_request_authenticator(void **state)
+{
+    (void)state;
+    struct void_pbft_client c;
+    struct void_pbft_out out;
+    client_setup(&c, &out);
+    uint8_t replica_side[4][VOID_MAC_KEY_SIZE];
+    for (uint32_t i = 0; i < 4; i++) {
+        assert_int_equal(void_mac_key_derive(&keys[i], keys[4].public_key, replica_side[i]), 0);
+        assert_memory_equal(replica_side[i], c.mac_keys[i], VOID_MAC_KEY_SIZE);
+    }
+    assert_memory_not_equal(replica_side[0], replica_side[1], VOID_MAC_KEY_SIZE);
+    const uint8_t op[] = {2, 0, 1, 'k'};
+    assert_int_equal(void_pbft_client_submit(&c, 10, op, sizeof(op), &out), 0);
+    assert_int_equal(out.effects[1].kind, VOID_PBFT_EFFECT_SEND);
+    uint8_t buf[512];
+    size_t len = out.effects[1].u.send.len;
+    memcpy(buf, out.effects[1].u.send.frame, len);
+    struct void_pbft_request q;
+    size_t used;
+    assert_int_equal(void_pbft_request_decode(buf, len, &q, &used), 0);
+    assert_int_equal(q.mac_count, 4);
+    assert_int_equal(void_pbft_request_verify(&q, &ring), 0);
+    for (uint32_t i = 0; i < 4; i++) {
+        assert_int_equal(void_pbft_request_check_mac(&q, i, replica_side[i]), 0);
+        assert_int_equal(void_pbft_request_check_mac(&q, i, replica_side[(i + 1) % 4]),
+                         VOID_EBAD_SIG);
+    }
+    assert_int_equal(void_pbft_request_check_mac(&q, 4, replica_side[0]), VOID_ENOTFOUND);
+    buf[VOID_CODEC_HEADER_SIZE + VOID_PBFT_REQUEST_HEAD + 1] ^= 0x20; /* an op byte */
+    for (uint32_t i = 0; i < 4; i++) {
+        assert_int_equal(void_pbft_request_check_mac(&q, i, replica_side[i]), VOID_EBAD_SIG);
+    }
+    assert_int_equal(void_pbft_request_verify(&q, &ring), VOID_EBAD_SIG);
+    buf[VOID_CODEC_HEADER_SIZE + VOID_PBFT_REQUEST_HEAD + 1] ^= 0x20;
+    size_t count_at = VOID_CODEC_HEADER_SIZE + VOID_PBFT_REQUEST_HEAD + sizeof(op);
+    buf[count_at] = 17;
+    assert_int_equal(void_pbft_request_decode(buf, len, &q, &used), VOID_EBAD_FIELD);
+    buf[count_at] = 5; /* one tag more than the frame holds */
+    assert_int_equal(void_pbft_request_decode(buf, len, &q, &used), VOID_ETRUNCATED);
+    buf[count_at] = 3; /* one tag fewer: bytes left over */
+    assert_int_equal(void_pbft_request_decode(buf, len, &q, &used), VOID_EBAD_LENGTH);
+    struct void_pbft_request m = {.client = CLIENT,
+                                  .ev = 1,
+                                  .reqno = 1,
+                                  .repliers = 1,
+                                  .op = op,
+                                  .op_len = sizeof(op),
+                                  .mac_count = 1};
+    assert_int_equal(void_pbft_request_encode(&m, &keys[4], buf, sizeof(buf)), VOID_EINVAL);
+    m.mac_keys = (const uint8_t(*)[VOID_MAC_KEY_SIZE])c.mac_keys;
+    m.mac_count = VOID_PBFT_MACS_MAX + 1;
+    assert_int_equal(void_pbft_request_encode(&m, &keys[4], buf, sizeof(buf)), VOID_EINVAL);
+}
+
 int main(void)
 {
     assert_int_equal(void_sign_global_init(), 0);
@@ -589,6 +652,7 @@ int main(void)
         cmocka_unit_test(test_client_broadcasts_first_request_until_view_known),
         cmocka_unit_test(test_pbft_msg_round_trips_and_rejects_truncation),
         cmocka_unit_test(test_pbft_msg_request_signature_and_bounds),
+        cmocka_unit_test(test_pbft_msg_request_authenticator),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

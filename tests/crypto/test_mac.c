@@ -1,0 +1,104 @@
+/*
+ * Tests of the client-replica MACs (src/crypto/mac.c): both ends derive the
+ * same key from their Ed25519 keys, every pair gets its own, unusable keys
+ * are refused, and a tag checks only for its key and its exact bytes.
+ */
+/* cmocka.h needs these first, in this order. */
+/* clang-format off */
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <cmocka.h>
+/* clang-format on */
+
+#include "void/error.h"
+#include "void/mac.h"
+#include "void/sign.h"
+
+#include <string.h>
+
+static void keypair(struct void_sign_keypair *kp, uint8_t b)
+{
+    uint8_t seed[VOID_SIGN_SEED_SIZE];
+    memset(seed, b, sizeof(seed));
+    assert_int_equal(void_sign_keypair_from_seed(kp, seed), 0);
+}
+
+/* Setup: three key pairs. Action: derive the key of each ordered pair.
+ * Expected: a and b get the same key from either end; the three pairs get
+ * three different keys. */
+static void test_mac_key_is_shared_and_per_pair(void **state)
+{
+    (void)state;
+    struct void_sign_keypair a, b, c;
+    keypair(&a, 1);
+    keypair(&b, 2);
+    keypair(&c, 3);
+    uint8_t ab[VOID_MAC_KEY_SIZE], ba[VOID_MAC_KEY_SIZE], ac[VOID_MAC_KEY_SIZE],
+        bc[VOID_MAC_KEY_SIZE];
+    assert_int_equal(void_mac_key_derive(&a, b.public_key, ab), 0);
+    assert_int_equal(void_mac_key_derive(&b, a.public_key, ba), 0);
+    assert_int_equal(void_mac_key_derive(&a, c.public_key, ac), 0);
+    assert_int_equal(void_mac_key_derive(&b, c.public_key, bc), 0);
+    assert_memory_equal(ab, ba, VOID_MAC_KEY_SIZE);
+    assert_memory_not_equal(ab, ac, VOID_MAC_KEY_SIZE);
+    assert_memory_not_equal(ab, bc, VOID_MAC_KEY_SIZE);
+    assert_memory_not_equal(ac, bc, VOID_MAC_KEY_SIZE);
+}
+
+/* Action: derive with one's own public key, with the identity point and
+ * with bytes that are no curve point. Expected: VOID_EBAD_FIELD each. */
+static void test_mac_key_refuses_unusable_keys(void **state)
+{
+    (void)state;
+    struct void_sign_keypair a;
+    keypair(&a, 1);
+    uint8_t key[VOID_MAC_KEY_SIZE];
+    assert_int_equal(void_mac_key_derive(&a, a.public_key, key), VOID_EBAD_FIELD);
+    uint8_t identity[VOID_SIGN_PUBLIC_KEY_SIZE] = {1}; /* y = 1: the neutral element */
+    assert_int_equal(void_mac_key_derive(&a, identity, key), VOID_EBAD_FIELD);
+    uint8_t junk[VOID_SIGN_PUBLIC_KEY_SIZE];
+    memset(junk, 0xff, sizeof(junk)); /* y >= p: not canonical */
+    assert_int_equal(void_mac_key_derive(&a, junk, key), VOID_EBAD_FIELD);
+}
+
+/* Setup: a key and a message. Action: tag it, then check the tag with the
+ * same key and bytes, another key, each byte of the message flipped in
+ * turn, one byte shorter, and a flipped tag bit. Expected: only the first
+ * checks. */
+static void test_mac_tag_checks_only_its_key_and_bytes(void **state)
+{
+    (void)state;
+    uint8_t k1[VOID_MAC_KEY_SIZE], k2[VOID_MAC_KEY_SIZE];
+    memset(k1, 0x11, sizeof(k1));
+    memset(k2, 0x11, sizeof(k2));
+    k2[31] ^= 1;
+    uint8_t msg[100];
+    for (size_t i = 0; i < sizeof(msg); i++) {
+        msg[i] = (uint8_t)(i * 7);
+    }
+    uint8_t tag[VOID_MAC_SIZE];
+    void_mac_compute(k1, msg, sizeof(msg), tag);
+    assert_int_equal(void_mac_verify(k1, msg, sizeof(msg), tag), 0);
+    assert_int_equal(void_mac_verify(k2, msg, sizeof(msg), tag), VOID_EBAD_SIG);
+    for (size_t i = 0; i < sizeof(msg); i++) {
+        msg[i] ^= 0x80;
+        assert_int_equal(void_mac_verify(k1, msg, sizeof(msg), tag), VOID_EBAD_SIG);
+        msg[i] ^= 0x80;
+    }
+    assert_int_equal(void_mac_verify(k1, msg, sizeof(msg) - 1, tag), VOID_EBAD_SIG);
+    tag[5] ^= 4;
+    assert_int_equal(void_mac_verify(k1, msg, sizeof(msg), tag), VOID_EBAD_SIG);
+}
+
+int main(void)
+{
+    assert_int_equal(void_sign_global_init(), 0);
+    const struct CMUnitTest tests[] = {
+        cmocka_unit_test(test_mac_key_is_shared_and_per_pair),
+        cmocka_unit_test(test_mac_key_refuses_unusable_keys),
+        cmocka_unit_test(test_mac_tag_checks_only_its_key_and_bytes),
+    };
+    return cmocka_run_group_tests(tests, NULL, NULL);
+}
