@@ -81,6 +81,7 @@ struct void_pbft_client {
     uint16_t repliers;                       /* of the outstanding request */
     int retried;                             /* the outstanding request was retransmitted */
     uint64_t suspect_until[VOID_PBFT_N_MAX]; /* not chosen as a replier before */
+    uint32_t down_mask;                      /* replicas whose link the driver says is down */
     uint32_t reply_mask;                     /* replicas whose reply to reqno we hold */
     uint64_t reply_view[VOID_PBFT_N_MAX];
     uint16_t reply_len[VOID_PBFT_N_MAX];
@@ -100,6 +101,14 @@ struct void_pbft_client {
  * (n out of range, NULL keys, id < n, a replica's key missing from the
  * keyring or not usable). */
 int void_pbft_client_init(struct void_pbft_client *c, const struct void_pbft_client_config *config);
+
+/* Tells the client whether its link to replica `replica` (< n) is up, as
+ * the driver's transport sees it. A replica whose link is down is not named
+ * as a replier, and while the believed primary's link is down requests go
+ * to every replica (which relay them), so a replica that is known to be
+ * gone costs no retry timeout. Every link counts as up until told
+ * otherwise. Cannot fail. */
+void void_pbft_client_link(struct void_pbft_client *c, uint32_t replica, int up);
 
 /* Starts request op[0..op_len) (copied): signs it with a new request number,
  * sends it to the believed primary and arms the retry timer. Returns 0,

@@ -118,8 +118,17 @@ static void set_timer(struct void_pbft_out *out, uint8_t kind, uint64_t delay)
     }
 }
 
-/* f + 1 repliers, starting at reqno mod n and skipping the suspected ones;
- * every replica when fewer are left, or with reply_all. */
+void void_pbft_client_link(struct void_pbft_client *c, uint32_t replica, int up)
+{
+    VOID_ASSERT(c != NULL);
+    if (replica < c->cfg.n) {
+        c->down_mask = up ? c->down_mask & ~VOID__BIT(replica) : c->down_mask | VOID__BIT(replica);
+    }
+}
+
+/* f + 1 repliers, starting at reqno mod n and skipping the suspected ones
+ * and those whose link is down; every replica when fewer are left, or with
+ * reply_all. */
 static uint16_t choose_repliers(const struct void_pbft_client *c, uint64_t now_ns)
 {
     uint32_t n = c->cfg.n;
@@ -131,7 +140,7 @@ static uint16_t choose_repliers(const struct void_pbft_client *c, uint64_t now_n
     uint32_t chosen = 0;
     for (uint32_t k = 0; k < n && chosen < c->f + 1; k++) {
         uint32_t id = (uint32_t)((c->reqno + k) % n);
-        if (c->suspect_until[id] <= now_ns) {
+        if (c->suspect_until[id] <= now_ns && !(c->down_mask & VOID__BIT(id))) {
             mask |= (uint16_t)VOID__BIT(id);
             chosen++;
         }
@@ -162,8 +171,10 @@ int void_pbft_client_submit(struct void_pbft_client *c,
     c->reply_mask = 0;
     c->timeout_ns = c->cfg.timeout_ns;
     c->stats.submitted++;
-    uint32_t to = c->cfg.broadcast_first && !c->view_known ? VOID_PBFT_TO_ALL
-                                                           : (uint32_t)(c->view % c->cfg.n);
+    uint32_t primary = (uint32_t)(c->view % c->cfg.n);
+    uint32_t to = (c->cfg.broadcast_first && !c->view_known) || (c->down_mask & VOID__BIT(primary))
+                      ? VOID_PBFT_TO_ALL
+                      : primary;
     int rc = send_request(c, now_ns, to, out);
     set_timer(out, VOID_PBFT_EFFECT_TIMER_SET, c->timeout_ns);
     VOID_ASSERT(c->busy);

@@ -75,6 +75,14 @@ static void on_frame(void *ctx, const uint8_t *buf, size_t len, const struct voi
     }
 }
 
+/* The transport's view of a replica link feeds the client core's choice of
+ * repliers and of where a request goes. */
+static void on_link(void *ctx, uint32_t peer_id, int up)
+{
+    struct void_kvclient *c = ctx;
+    void_pbft_client_link(&c->core, peer_id, up);
+}
+
 static int build_ring(struct void_kvclient *c)
 {
     const struct void_config *cl = c->config.cluster;
@@ -116,13 +124,15 @@ int void_kvclient_init(struct void_kvclient *c,
     if (rc != 0) {
         (void)snprintf(errbuf,
                        errbuf != NULL ? errcap : 0,
-                       "client %u: ids of replicas must be 0..n-1 and the client's id >= n",
+                       "client %u: ids of replicas must be 0..n-1, the client's id >= n, and "
+                       "every replica key usable",
                        (unsigned)config->id);
         return rc;
     }
     void_pbft_out_init(&c->out, c->effects, VOID_ARRAY_LEN(c->effects), c->arena, sizeof(c->arena));
     struct void_transport_peer peers[VOID_CONFIG_REPLICAS_MAX];
     for (uint32_t i = 0; i < cl->count_replicas; i++) {
+        void_pbft_client_link(&c->core, cl->replicas[i].id, 0); /* up once connected */
         peers[i].id = cl->replicas[i].id;
         (void)snprintf(peers[i].host, sizeof(peers[i].host), "%s", cl->replicas[i].address.host);
         peers[i].port = cl->replicas[i].address.port;
@@ -134,6 +144,7 @@ int void_kvclient_init(struct void_kvclient *c,
                                        .count_peers = cl->count_replicas,
                                        .peers = peers,
                                        .on_frame = on_frame,
+                                       .on_link = on_link,
                                        .ctx = c,
                                        .seed = void_kvclient_now_ns(),
                                        .skip_verify = 1 /* the client core verifies replies */};

@@ -395,6 +395,58 @@ static uint16_t put_one(struct void_pbft_client *c, struct void_pbft_out *out, u
     return mask;
 }
 
+/* Where the last submitted request went. */
+static uint32_t sent_to(const struct void_pbft_out *out)
+{
+    for (uint32_t k = 0; k < out->count; k++) {
+        if (out->effects[k].kind == VOID_PBFT_EFFECT_SEND) {
+            return out->effects[k].u.send.to;
+        }
+    }
+    fail_msg("no request sent");
+    return 0;
+}
+
+/* Setup: n=4 (f=1), view 0. Action: the driver says replica 1's link is
+ * down, then request 1 (which would name {1,2}); then replica 0's link
+ * (the primary's) is down too, request 2; then both are up again, request 3.
+ * Expected: request 1 names {2,3} and goes to the primary; request 2 names
+ * {2,3} and goes to every replica, which relay it; request 3 names {3,0}
+ * and goes to the primary; no retry timeout was paid. */
+static void test_client_skips_replicas_whose_link_is_down(void **state)
+{
+    (void)state;
+    struct void_pbft_client c;
+    struct void_pbft_out out;
+    client_setup(&c, &out);
+    void_pbft_client_link(&c, 1, 0);
+    void_pbft_client_link(&c, 9, 0); /* not a replica: ignored */
+    const uint8_t op[] = {2, 0, 1, 'k'};
+    void_pbft_out_reset(&out);
+    assert_int_equal(void_pbft_client_submit(&c, 10, op, sizeof(op), &out), 0);
+    assert_int_equal(sent_repliers(&out), 0xc);
+    assert_int_equal(sent_to(&out), 0);
+    uint8_t buf[512];
+    size_t len = reply(2, 2, 0, 1, "ok", buf);
+    assert_int_equal(void_pbft_client_step_receive(&c, 20, buf, len, &out), 0);
+    len = reply(3, 3, 0, 1, "ok", buf);
+    assert_int_equal(void_pbft_client_step_receive(&c, 20, buf, len, &out), 1);
+    void_pbft_client_link(&c, 0, 0);
+    void_pbft_out_reset(&out);
+    assert_int_equal(void_pbft_client_submit(&c, 30, op, sizeof(op), &out), 0);
+    assert_int_equal(sent_repliers(&out), 0xc);
+    assert_int_equal(sent_to(&out), VOID_PBFT_TO_ALL);
+    len = reply(2, 2, 0, 2, "ok", buf);
+    assert_int_equal(void_pbft_client_step_receive(&c, 40, buf, len, &out), 0);
+    len = reply(3, 3, 0, 2, "ok", buf);
+    assert_int_equal(void_pbft_client_step_receive(&c, 40, buf, len, &out), 1);
+    void_pbft_client_link(&c, 0, 1);
+    void_pbft_client_link(&c, 1, 1);
+    assert_int_equal(put_one(&c, &out, 50), 0x9);
+    assert_int_equal(sent_to(&out), 0);
+    assert_int_equal(c.stats.retries, 0);
+}
+
 /* Setup: n=4 (f=1), requests 1..4. Expected: each record names f + 1 = 2
  * repliers, rotating with the request number: {1,2}, {2,3}, {3,0}, {0,1}.
  * Action: request 5 names {1,2}; replica 2 stays silent, so only 1 replies;
@@ -648,6 +700,7 @@ int main(void)
         cmocka_unit_test(test_client_checks_batch_signed_replies),
         cmocka_unit_test(test_client_drops_late_replies_unverified),
         cmocka_unit_test(test_client_names_f_plus_one_repliers_and_avoids_silent_ones),
+        cmocka_unit_test(test_client_skips_replicas_whose_link_is_down),
         cmocka_unit_test(test_client_broadcasts_on_timeout_with_backoff),
         cmocka_unit_test(test_client_broadcasts_first_request_until_view_known),
         cmocka_unit_test(test_pbft_msg_round_trips_and_rejects_truncation),
