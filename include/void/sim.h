@@ -66,6 +66,8 @@ struct void_sim_config {
     uint32_t clients;           /* 1 .. VOID_SIM_CLIENTS_MAX */
     uint32_t requests;          /* total client operations */
     uint32_t pipeline;          /* batches in flight at a primary (pipeline_max); 0: default */
+    int link_hints;             /* 1: clients hear a replica's crash and restart
+                                   (void_pbft_client_link), as over TCP */
     int verify_signatures;      /* 0: skip Ed25519 verification (speed); only with byzantine 0 */
     int sig_memo;               /* 1: memoise signature checks (include/void/sigmemo.h):
                                    same answers and trace, a fraction of the CPU */

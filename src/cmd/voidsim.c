@@ -257,14 +257,16 @@ static void print_run_line(FILE *out,
     void_sim_format_strategies(
         c->byzantine > 0 ? c->strategies : 0, strategies, sizeof(strategies));
     fprintf(out,
-            "seed=%" PRIu64 " n=%u byz=%u[%s] faults=%s pipeline=%u seq=%" PRIu64 " view=%" PRIu64
-            " done=%" PRIu64 " pending=%" PRIu64 " vt=%.3fs trace=%016" PRIx64 " %s\n",
+            "seed=%" PRIu64 " n=%u byz=%u[%s] faults=%s pipeline=%u hints=%d seq=%" PRIu64
+            " view=%" PRIu64 " done=%" PRIu64 " pending=%" PRIu64 " vt=%.3fs trace=%016" PRIx64
+            " %s\n",
             seed,
             c->n,
             c->byzantine,
             strategies,
             faults,
             c->pipeline,
+            c->link_hints,
             r->seq_executed,
             r->view_max,
             r->requests_done,

@@ -365,6 +365,21 @@ static int replica_init(struct sim *s, struct sim_node *node)
     return void_pbft_init(node->replica, &c);
 }
 
+/* With link_hints, every client hears that replica id went down or came
+ * back, as a client's transport sees its TCP link drop and reconnect. */
+static void link_hint(struct sim *s, uint32_t id, int up)
+{
+    if (!s->cfg->link_hints) {
+        return;
+    }
+    void__sim_trace(s, "clients see n%u link %s", id, up ? "up" : "down");
+    for (uint32_t i = s->n; i < s->count_nodes; i++) {
+        if (s->nodes[i].client != NULL) {
+            void_pbft_client_link(s->nodes[i].client, id, up);
+        }
+    }
+}
+
 void void__sim_crash(struct sim *s, uint32_t id, uint64_t down_ns)
 {
     struct sim_node *node = &s->nodes[id];
@@ -380,6 +395,7 @@ void void__sim_crash(struct sim *s, uint32_t id, uint64_t down_ns)
                     down_ns / 1000000u);
     node->up = 0;
     s->res->crashes++;
+    link_hint(s, id, 0);
     for (uint32_t t = 0; t < SIM_TIMERS; t++) {
         node->timer_gen[t]++;
     }
@@ -413,6 +429,7 @@ static int replica_restart(struct sim *s, struct sim_node *node)
     rc = void_pbft_recover(node->replica, phys_now(s, node), recs, node->disk.count, &s->out);
     free(recs);
     node->up = 1;
+    link_hint(s, node->id, 1);
     void__sim_trace(s,
                     "n%u RESTART from %zu records: view=%" PRIu64 " executed=%" PRIu64
                     " low=%" PRIu64 " rc=%d",

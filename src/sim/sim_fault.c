@@ -57,6 +57,10 @@ void void_sim_config_from_seed(struct void_sim_config *c, uint64_t seed)
     /* Drawn last, so the draws above stay what they were: half the runs use
      * the default, the others 1..4 (voidd's [pbft] pipeline). */
     c->pipeline = void_prng_chance(&p, 1, 2) ? 0 : (uint32_t)void_prng_range(&p, 1, 4);
+    /* Half the runs tell the clients when a replica crashes and restarts,
+     * as kvclient hears its TCP link drop; the others leave them to find
+     * out by timeouts, as with a machine that vanishes silently. */
+    c->link_hints = void_prng_chance(&p, 1, 2);
 }
 
 static int parse_names(const char *list, const char *const *names, size_t count, uint32_t *mask)
