@@ -70,23 +70,31 @@ field() { sed -n "s/.*$1=\([0-9.]*\).*/\1/p" <<<"$2"; }
 
 printf '%-8s %-6s %12s %10s %10s %14s %14s\n' system clients "puts/s" "p50 us" "p99 us" \
   "server us/put" "client us/put"
+# measure LABEL SYSTEM TARGET CLIENTS PIDS [VOIDLOAD-FLAGS]: one run, one row;
+# sets tput and cpu (server + client CPU per put).
+measure() {
+  local label=$1 sys=$2 target=$3 c=$4 pids=$5 before after ops scpu ccpu out
+  before=$(cpu_of $pids)
+  TIMEFORMAT="%U %S"
+  { time out=$(run "$sys" "$target" "$c" ${6:-}); } 2> "$work/time"
+  after=$(cpu_of $pids)
+  ops=$(field "ops" "$out")
+  scpu=$(awk -v a="$before" -v b="$after" -v n="$ops" 'BEGIN {printf "%.0f", (b - a) * 1e6 / n}')
+  ccpu=$(awk -v n="$ops" '{printf "%.0f", ($1 + $2) * 1e6 / n}' "$work/time")
+  printf '%-8s %-6s %12s %10s %10s %14s %14s\n' "$label" "$c" "$(field ops_per_s "$out")" \
+    "$(field p50_us "$out")" "$(field p99_us "$out")" "$scpu" "$ccpu"
+  tput=$(field ops_per_s "$out")
+  cpu=$((scpu + ccpu))
+}
 round=0
 for c in $levels; do
   if [ $((round % 2)) -eq 0 ]; then order="void etcd"; else order="etcd void"; fi
   round=$((round + 1))
   for sys in $order; do
     if [ "$sys" = void ]; then pids=$void_pids; target=$work/void; else pids="${etcd_pids[*]}"; target=$endpoints; fi
-    before=$(cpu_of $pids)
-    TIMEFORMAT="%U %S"
-    { time out=$(run "$sys" "$target" "$c"); } 2> "$work/time"
-    after=$(cpu_of $pids)
-    ops=$(field "ops" "$out")
-    scpu=$(awk -v a="$before" -v b="$after" -v n="$ops" 'BEGIN {printf "%.0f", (b - a) * 1e6 / n}')
-    ccpu=$(awk -v n="$ops" '{printf "%.0f", ($1 + $2) * 1e6 / n}' "$work/time")
-    printf '%-8s %-6s %12s %10s %10s %14s %14s\n' "$sys" "$c" "$(field ops_per_s "$out")" \
-      "$(field p50_us "$out")" "$(field p99_us "$out")" "$scpu" "$ccpu"
-    eval "${sys}_tput_$c=$(field ops_per_s "$out")"
-    eval "${sys}_cpu_$c=$((scpu + ccpu))"
+    measure "$sys" "$sys" "$target" "$c" "$pids"
+    eval "${sys}_tput_$c=$tput"
+    eval "${sys}_cpu_$c=$cpu"
   done
 done
 
@@ -94,14 +102,7 @@ done
 # it uses on its own (voidload --no-verify-cache): the load generator's
 # clients otherwise share one memo of signature checks, and one check of a
 # replica's batch root serves every client with a reply in that batch.
-before=$(cpu_of $void_pids)
-{ time out=$(run void "$work/void" "$max" --no-verify-cache); } 2> "$work/time"
-after=$(cpu_of $void_pids)
-ops=$(field "ops" "$out")
-scpu=$(awk -v a="$before" -v b="$after" -v n="$ops" 'BEGIN {printf "%.0f", (b - a) * 1e6 / n}')
-ccpu=$(awk -v n="$ops" '{printf "%.0f", ($1 + $2) * 1e6 / n}' "$work/time")
-printf '%-8s %-6s %12s %10s %10s %14s %14s\n' "void/sep" "$max" "$(field ops_per_s "$out")" \
-  "$(field p50_us "$out")" "$(field p99_us "$out")" "$scpu" "$ccpu"
+measure void/sep void "$work/void" "$max" "$void_pids" --no-verify-cache
 
 ours=$(eval echo "\$void_tput_$max")
 peer=$(eval echo "\$etcd_tput_$max")

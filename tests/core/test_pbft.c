@@ -402,17 +402,24 @@ static int clients_idle(struct net *t)
     return 1;
 }
 
-static void submit_put(struct net *t, uint32_t c, const char *key, const char *value)
+/* Encodes a put of key = value into op; returns its length. */
+static size_t put_op(const char *key, const char *value, uint8_t *op, size_t cap)
 {
-    uint8_t op[VOID_SM_OP_MAX];
     struct void_sm_op o = {.kind = VOID_SM_OP_PUT,
                            .key = (const uint8_t *)key,
                            .key_len = (uint16_t)strlen(key),
                            .value = (const uint8_t *)value,
                            .value_len = (uint16_t)strlen(value)};
-    int len = void_sm_op_encode(&o, op, sizeof(op));
+    int len = void_sm_op_encode(&o, op, cap);
     assert_true(len > 0);
-    assert_int_equal(void_pbft_client_submit(&t->cli[c], t->now, op, (size_t)len, &t->out), 0);
+    return (size_t)len;
+}
+
+static void submit_put(struct net *t, uint32_t c, const char *key, const char *value)
+{
+    uint8_t op[VOID_SM_OP_MAX];
+    size_t len = put_op(key, value, op, sizeof(op));
+    assert_int_equal(void_pbft_client_submit(&t->cli[c], t->now, op, len, &t->out), 0);
     apply_effects(t, MAXN + c);
 }
 
@@ -1507,6 +1514,35 @@ static void test_pbft_only_named_repliers_reply_until_a_retransmission(void **st
     net_free(t);
 }
 
+/* A REQUEST frame of client 0 putting key = value as reqno, signed by the
+ * client's key and tagged for the four replicas with keys[0..3]; sets
+ * *value_at to the offset of the value's last byte. Returns the length. */
+static size_t tagged_put(struct net *t,
+                         const uint8_t (*keys)[VOID_MAC_KEY_SIZE],
+                         const char *key,
+                         const char *value,
+                         uint64_t reqno,
+                         uint8_t *buf,
+                         size_t cap,
+                         size_t *value_at)
+{
+    uint8_t op[64];
+    size_t olen = put_op(key, value, op, sizeof(op));
+    struct void_pbft_request m = {.client = CLIENT_BASE,
+                                  .hlc = {t->now, 0},
+                                  .ev = 1,
+                                  .reqno = reqno,
+                                  .repliers = VOID_PBFT_REPLIERS_ALL,
+                                  .op = op,
+                                  .op_len = (uint16_t)olen,
+                                  .mac_count = 4,
+                                  .mac_keys = keys};
+    int len = void_pbft_request_encode(&m, &t->ckeys[0], buf, cap);
+    assert_true(len > 0);
+    *value_at = VOID_CODEC_HEADER_SIZE + VOID_PBFT_REQUEST_HEAD + olen - 1;
+    return (size_t)len;
+}
+
 /* Setup: n=4 after one put executed at seq 1. Action: the primary's key
  * signs a pre-prepare for seq 2 whose one request is the client's, tags and
  * signature made by the client's keys, but with the operation changed (a
@@ -1521,27 +1557,17 @@ static void test_pbft_forged_request_is_rejected_by_tag_and_signature(void **sta
     struct net *t = net_new(4, 1, 16, 32, 1);
     put_many(t, 0, 0, 1, 100 * MS);
     net_run(t, 10 * MS, all_live_at_max);
-    uint8_t op[64], rec[512], body[1024], buf[2048];
-    struct void_sm_op o = {.kind = VOID_SM_OP_PUT,
-                           .key = (const uint8_t *)"forged",
-                           .key_len = 6,
-                           .value = (const uint8_t *)"x",
-                           .value_len = 1};
-    int olen = void_sm_op_encode(&o, op, sizeof(op));
-    assert_true(olen > 0);
-    struct void_pbft_request m = {.client = CLIENT_BASE,
-                                  .hlc = {t->now, 0},
-                                  .ev = 1,
-                                  .reqno = 7,
-                                  .repliers = VOID_PBFT_REPLIERS_ALL,
-                                  .op = op,
-                                  .op_len = (uint16_t)olen,
-                                  .mac_count = 4,
-                                  .mac_keys =
-                                      (const uint8_t(*)[VOID_MAC_KEY_SIZE])t->cli[0].mac_keys};
-    int rlen = void_pbft_request_encode(&m, &t->ckeys[0], rec, sizeof(rec));
-    assert_true(rlen > 0);
-    rec[VOID_CODEC_HEADER_SIZE + VOID_PBFT_REQUEST_HEAD + olen - 1] ^= 0x01; /* the value */
+    uint8_t rec[512], body[1024], buf[2048];
+    size_t value_at;
+    size_t rlen = tagged_put(t,
+                             (const uint8_t(*)[VOID_MAC_KEY_SIZE])t->cli[0].mac_keys,
+                             "forged",
+                             "x",
+                             7,
+                             rec,
+                             sizeof(rec),
+                             &value_at);
+    rec[value_at] ^= 0x01; /* the client put "y", not "x" */
     struct void_pbft_pre_prepare pp = {.ev = 1,
                                        .view = 0,
                                        .seq = 2,
@@ -1594,24 +1620,10 @@ static void test_pbft_spoiled_tag_falls_back_to_the_signature(void **state)
     uint8_t keys[4][VOID_MAC_KEY_SIZE];
     memcpy(keys, t->cli[0].mac_keys, sizeof(keys));
     memset(keys[2], 0x77, VOID_MAC_KEY_SIZE);
-    uint8_t op[64], rec[512];
-    struct void_sm_op o = {.kind = VOID_SM_OP_PUT,
-                           .key = (const uint8_t *)"k",
-                           .key_len = 1,
-                           .value = (const uint8_t *)"v",
-                           .value_len = 1};
-    int olen = void_sm_op_encode(&o, op, sizeof(op));
-    struct void_pbft_request m = {.client = CLIENT_BASE,
-                                  .hlc = {t->now, 0},
-                                  .ev = 1,
-                                  .reqno = 1,
-                                  .repliers = VOID_PBFT_REPLIERS_ALL,
-                                  .op = op,
-                                  .op_len = (uint16_t)olen,
-                                  .mac_count = 4,
-                                  .mac_keys = (const uint8_t(*)[VOID_MAC_KEY_SIZE])keys};
-    int rlen = void_pbft_request_encode(&m, &t->ckeys[0], rec, sizeof(rec));
-    assert_true(rlen > 0);
+    uint8_t rec[512];
+    size_t value_at;
+    size_t rlen = tagged_put(
+        t, (const uint8_t(*)[VOID_MAC_KEY_SIZE])keys, "k", "v", 1, rec, sizeof(rec), &value_at);
     struct void_pbft_stats before[4];
     for (uint32_t i = 0; i < 4; i++) {
         before[i] = *void_pbft_stats(t->rep[i]);

@@ -54,27 +54,43 @@ static void client_setup(struct void_pbft_client *c, struct void_pbft_out *out)
     void_pbft_out_init(out, effects, 64, arena, sizeof(arena));
 }
 
-/* A REPLY frame from replica `from` (signed with key `signer`). */
-static size_t reply(
-    uint32_t from, uint32_t signer, uint64_t view, uint64_t reqno, const char *result, uint8_t *buf)
+/* An unsigned REPLY frame from replica `from` to client `client`: leaf
+ * index of count (zero path). Returns its length. */
+static size_t reply_unsigned(uint32_t from,
+                             uint32_t client,
+                             uint64_t view,
+                             uint64_t reqno,
+                             const char *result,
+                             uint16_t index,
+                             uint16_t count,
+                             uint8_t *buf)
 {
-    struct void_pbft_reply m = {.ev = 1,
+    struct void_pbft_reply m = {.ev = 1u + index,
                                 .view = view,
-                                .client = CLIENT,
+                                .client = client,
                                 .reqno = reqno,
                                 .result = (const uint8_t *)result,
                                 .result_len = (uint16_t)strlen(result),
-                                .count = 1};
+                                .index = index,
+                                .count = count};
     uint8_t body[256];
     int blen = void_pbft_reply_encode(&m, body, sizeof(body));
     assert_true(blen > 0);
     struct void_frame fr = {.type = VOID_MSG_REPLY,
                             .sender = from,
-                            .hlc = {10, 0},
+                            .hlc = {10, index},
                             .body = body,
                             .body_len = (uint32_t)blen};
     size_t len;
     assert_int_equal(void_codec_encode_unsigned(&fr, buf, 512, &len), 0);
+    return len;
+}
+
+/* A REPLY frame from replica `from` (signed with key `signer`). */
+static size_t reply(
+    uint32_t from, uint32_t signer, uint64_t view, uint64_t reqno, const char *result, uint8_t *buf)
+{
+    size_t len = reply_unsigned(from, CLIENT, view, reqno, result, 0, 1, buf);
     assert_int_equal(void_pbft_reply_sign(buf, len, &keys[signer]), 0);
     return len;
 }
@@ -165,24 +181,8 @@ static void batch_replies(uint32_t from, uint16_t count, uint8_t frames[][512], 
     uint8_t *paths[8];
     assert_true(count <= 8);
     for (uint16_t i = 0; i < count; i++) {
-        struct void_pbft_reply m = {.ev = 1u + i,
-                                    .view = 0,
-                                    .client = CLIENT + i,
-                                    .reqno = 1,
-                                    .result = (const uint8_t *)"R",
-                                    .result_len = 1,
-                                    .index = i,
-                                    .count = count};
-        uint8_t body[256];
-        int blen = void_pbft_reply_encode(&m, body, sizeof(body));
-        assert_true(blen > 0);
-        struct void_frame fr = {.type = VOID_MSG_REPLY,
-                                .sender = from,
-                                .hlc = {10, i},
-                                .body = body,
-                                .body_len = (uint32_t)blen};
-        assert_int_equal(void_codec_encode_unsigned(&fr, frames[i], 512, &lens[i]), 0);
-        m.path_len = void_merkle_path_len(i, count);
+        lens[i] = reply_unsigned(from, CLIENT + i, 0, 1, "R", i, count, frames[i]);
+        struct void_pbft_reply m = {.path_len = void_merkle_path_len(i, count)};
         void_merkle_leaf(frames[i], void_pbft_reply_leaf_len(lens[i], &m), leaves[i]);
         paths[i] = frames[i] + lens[i] - VOID_SIGN_SIZE - m.path_len * VOID_MERKLE_HASH_SIZE;
     }
