@@ -292,6 +292,40 @@ static void test_codec_rejects_unknown_sender_and_impostor(void **state)
     assert_int_equal(void_codec_decode(buf, n, &f), 0); /* well-formed, just not authentic */
 }
 
+/* Action: encode a REPLY unsigned (the way a replica frames a batch's
+ * replies before signing their root), then with a bad type, an oversized
+ * body, one byte too little room. Expected: the same header and body as a
+ * signed encode, a zero signature that decode_verified refuses
+ * (VOID_EBAD_SIG); then VOID_EBAD_TYPE, VOID_EOVERSIZED, VOID_EFULL. */
+static void test_codec_encode_unsigned_leaves_the_signature_to_the_caller(void **state)
+{
+    (void)state;
+    uint8_t a[256], b[256], zero[VOID_SIGN_SIZE] = {0};
+    uint8_t body[40];
+    memset(body, 0x5a, sizeof(body));
+    struct void_frame f = {.type = VOID_MSG_REPLY,
+                           .sender = NODE_A,
+                           .hlc = {7, 1},
+                           .body = body,
+                           .body_len = sizeof(body)};
+    size_t na = 0, nb = 0;
+    assert_int_equal(void_codec_encode_unsigned(&f, a, sizeof(a), &na), 0);
+    assert_int_equal(void_codec_encode(&f, &key_a, b, sizeof(b), &nb), 0);
+    assert_int_equal(na, nb);
+    assert_memory_equal(a, b, na - VOID_SIGN_SIZE);
+    assert_memory_equal(a + na - VOID_SIGN_SIZE, zero, VOID_SIGN_SIZE);
+    struct void_frame out;
+    assert_int_equal(void_codec_decode(a, na, &out), 0);
+    assert_int_equal(void_codec_decode_verified(a, na, &ring, &out), VOID_EBAD_SIG);
+    f.type = 200;
+    assert_int_equal(void_codec_encode_unsigned(&f, a, sizeof(a), &na), VOID_EBAD_TYPE);
+    f.type = VOID_MSG_REPLY;
+    f.body_len = VOID_CODEC_BODY_MAX + 1;
+    assert_int_equal(void_codec_encode_unsigned(&f, a, sizeof(a), &na), VOID_EOVERSIZED);
+    f.body_len = sizeof(body);
+    assert_int_equal(void_codec_encode_unsigned(&f, a, nb - 1, &na), VOID_EFULL);
+}
+
 /* Action: encode with an unknown type, an oversized body, a buffer one byte
  * too small. Expected: VOID_EBAD_TYPE, VOID_EOVERSIZED, VOID_EFULL; with the
  * exact capacity it succeeds. */
@@ -373,6 +407,7 @@ int main(void)
         cmocka_unit_test(test_codec_rejects_every_bit_flip),
         cmocka_unit_test(test_codec_rejects_unknown_sender_and_impostor),
         cmocka_unit_test(test_codec_encode_rejects_bad_input),
+        cmocka_unit_test(test_codec_encode_unsigned_leaves_the_signature_to_the_caller),
         cmocka_unit_test(test_codec_encodes_body_built_in_place),
         cmocka_unit_test(test_codec_round_trips_large_body),
         cmocka_unit_test(test_codec_type_names),
