@@ -388,6 +388,7 @@ int main(int argc, char **argv)
             continue;
         }
         if (i + 1 >= argc) {
+            fprintf(stderr, "voidload: option '%s' needs a value\n", argv[i]);
             usage(stderr);
             return 2;
         }
@@ -400,6 +401,7 @@ int main(int argc, char **argv)
         } else if (strcmp(argv[i], "--value") == 0) {
             L.value_size = (uint32_t)strtoul(argv[i + 1], NULL, 10);
         } else {
+            fprintf(stderr, "voidload: unknown option '%s'\n", argv[i]);
             usage(stderr);
             return 2;
         }
