@@ -49,6 +49,7 @@
 #define VOID_CAS_FORMAT       1            /* value of meta "format" */
 #define VOID_CAS_MAP_SIZE     (1ull << 40) /* LMDB map: 1 TiB of address space */
 #define VOID_CAS_PIN_NAME_MAX 255
+#define VOID_CAS_OWNER_MAX    64
 #define VOID_CAS_DEPTH_MAX    256 /* deepest directory tree put or got */
 
 struct void_cas {
@@ -250,6 +251,17 @@ int void_cas_pins(struct void_cas *cas,
 
 /* Looks up pin name into *out. Returns 0, VOID_ENOTFOUND or VOID_EIO. */
 int void_cas_pin_get(struct void_cas *cas, const char *name, struct void_hash *out);
+
+/* Records which program owns the store (1..VOID_CAS_OWNER_MAX bytes,
+ * NUL-terminated; "" clears it), synced. voidd marks its replica's store
+ * "voidd": the names that keep its blocks alive are committed in the
+ * replicated state, not pinned here, so `voidctl cas gc` refuses to collect
+ * such a store unless forced. Returns 0, VOID_EINVAL or VOID_EIO. */
+int void_cas_set_owner(struct void_cas *cas, const char *owner);
+
+/* Copies the owner into out[0..cap) ("" when none was recorded; cap must
+ * exceed VOID_CAS_OWNER_MAX). Returns 0, VOID_ECAS_BAD_RECORD or VOID_EIO. */
+int void_cas_owner(struct void_cas *cas, char *out, size_t cap);
 
 /* Deletes every block with refs 0, and recursively the children that drop
  * to 0, in one write transaction under the exclusive lock. Never frees a

@@ -25,6 +25,11 @@
 
 struct void_node;
 
+/* The owner a node records in its block store (data_dir/cas): the names that
+ * keep those blocks alive are committed in the replicated state, which the
+ * store cannot see, so `voidctl cas gc` refuses a store with this owner. */
+#define VOID_NODE_CAS_OWNER "voidd"
+
 /* Sets up a node from config (borrowed until void_node_free): opens the
  * store, recovers, binds the listener and the HTTP server, starts dialling.
  * On failure errbuf says why (port in use, store unreadable, ids not

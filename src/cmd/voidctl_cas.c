@@ -10,6 +10,7 @@
 #include "cmd/voidctl.h"
 #include "void/cas.h"
 #include "void/error.h"
+#include "void/node.h"
 
 #include <errno.h>
 #include <inttypes.h>
@@ -29,6 +30,7 @@ struct opts {
     const char *pin; /* put --pin NAME */
     int json;
     int progress;
+    int force;
     unsigned threads;
     uint32_t chunk_avg;
     int zstd_level;
@@ -51,7 +53,9 @@ static void usage(FILE *out)
         "  pin NAME HASH            name a root so that gc keeps it\n"
         "  unpin NAME               drop a pin\n"
         "  pins                     list the pins\n"
-        "  gc                       delete every block no pin reaches\n"
+        "  gc [--force]             delete every block no pin reaches (refuses a voidd\n"
+        "                           replica's store without --force: its files are named\n"
+        "                           in the replicated state, not by pins)\n"
         "  fsck                     verify every block, reference and refcount\n"
         "\n"
         "HASH is 64 hex digits or the name of a pin.\n"
@@ -456,8 +460,25 @@ static int verb_pins(struct void_cas *cas, const struct opts *o)
 
 static int verb_gc(struct void_cas *cas, const struct opts *o)
 {
+    char owner[VOID_CAS_OWNER_MAX + 1];
+    int rc = void_cas_owner(cas, owner, sizeof(owner));
+    if (rc != 0) {
+        fail("cannot read the store's owner", o->store, rc);
+        return 1;
+    }
+    if (owner[0] != '\0' && !o->force) {
+        fprintf(stderr,
+                "voidctl cas: refusing gc of '%s':\n"
+                "  the store belongs to %s%s; its files are named in the replicated state,\n"
+                "  not by pins here, so gc would delete the blocks of every committed file.\n"
+                "  --force collects anyway.\n",
+                o->store,
+                owner,
+                strcmp(owner, VOID_NODE_CAS_OWNER) == 0 ? " (a replica)" : "");
+        return 1;
+    }
     struct void_cas_gc_result r;
-    int rc = void_cas_gc(cas, &r);
+    rc = void_cas_gc(cas, &r);
     if (rc != 0) {
         fail("gc failed", NULL, rc);
         if (rc == VOID_ECAS_BAD_RECORD || rc == VOID_ECAS_HASH_MISMATCH) {
@@ -568,6 +589,8 @@ static int parse(int argc, char **argv, struct opts *o, const char **verb)
             o->json = 1;
         } else if (strcmp(a, "--quiet") == 0) {
             o->progress = 0;
+        } else if (strcmp(a, "--force") == 0) {
+            o->force = 1;
         } else if (a[0] == '-' && a[1] == '-') {
             fprintf(stderr, "voidctl cas: unknown or incomplete option '%s'\n", a);
             return 2;

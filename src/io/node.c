@@ -952,6 +952,12 @@ static int setup_cas(struct void_node *node, char *errbuf, size_t errcap)
     cc.create = 1;
     cc.threads = 1;
     int rc = void_cas_init(&node->cas, dir, &cc);
+    char owner[VOID_CAS_OWNER_MAX + 1];
+    if (rc == 0 && (rc = void_cas_owner(&node->cas, owner, sizeof(owner))) == 0 &&
+        strcmp(owner, VOID_NODE_CAS_OWNER) != 0) {
+        /* Its live names are in the replicated state: voidctl cas gc refuses it. */
+        rc = void_cas_set_owner(&node->cas, VOID_NODE_CAS_OWNER);
+    }
     if (rc != 0) {
         (void)snprintf(
             errbuf, errcap, "cannot open the block store %s: %s", dir, void_strerror(rc));

@@ -818,6 +818,55 @@ int void_cas_pin_get(struct void_cas *cas, const char *name, struct void_hash *o
     return rc;
 }
 
+static const MDB_val owner_key = {5, (void *)(uintptr_t) "owner"};
+
+int void_cas_set_owner(struct void_cas *cas, const char *owner)
+{
+    VOID_ASSERT(cas != NULL && cas->env != NULL);
+    VOID_ASSERT(owner != NULL);
+    size_t len = strlen(owner);
+    if (len > VOID_CAS_OWNER_MAX) {
+        return VOID_EINVAL;
+    }
+    MDB_txn *txn;
+    int rc = mdb_txn_begin(cas->env, NULL, 0, &txn);
+    if (rc != 0) {
+        return void__cas_err(rc);
+    }
+    MDB_val k = owner_key, v = {len, (void *)(uintptr_t)owner};
+    rc = len > 0 ? mdb_put(txn, cas->meta, &k, &v, 0) : mdb_del(txn, cas->meta, &k, NULL);
+    if (rc != 0 && rc != MDB_NOTFOUND) {
+        mdb_txn_abort(txn);
+        return void__cas_err(rc);
+    }
+    return void__cas_commit_sync(cas, txn);
+}
+
+int void_cas_owner(struct void_cas *cas, char *out, size_t cap)
+{
+    VOID_ASSERT(cas != NULL && cas->env != NULL);
+    VOID_ASSERT(out != NULL && cap > VOID_CAS_OWNER_MAX);
+    MDB_txn *txn;
+    int rc = mdb_txn_begin(cas->env, NULL, MDB_RDONLY, &txn);
+    if (rc != 0) {
+        return void__cas_err(rc);
+    }
+    MDB_val k = owner_key, v;
+    out[0] = '\0';
+    rc = mdb_get(txn, cas->meta, &k, &v);
+    if (rc == 0 && (v.mv_size == 0 || v.mv_size > VOID_CAS_OWNER_MAX ||
+                    memchr(v.mv_data, '\0', v.mv_size) != NULL)) {
+        rc = VOID_ECAS_BAD_RECORD;
+    } else if (rc == 0) {
+        memcpy(out, v.mv_data, v.mv_size);
+        out[v.mv_size] = '\0';
+    } else {
+        rc = rc == MDB_NOTFOUND ? 0 : void__cas_err(rc);
+    }
+    mdb_txn_abort(txn);
+    return rc;
+}
+
 int void_cas_pins(struct void_cas *cas,
                   void (*fn)(void *arg, const char *name, const struct void_hash *h),
                   void *arg)

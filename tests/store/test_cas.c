@@ -597,6 +597,36 @@ static void test_cas_refuses_directories_that_are_not_stores(void **state)
                      VOID_ENOTFOUND);
 }
 
+/* The owner record: none in a new store; set, it survives a reopen;
+ * cleared with ""; a name longer than VOID_CAS_OWNER_MAX is refused and
+ * changes nothing. */
+static void test_cas_owner_is_recorded_and_survives_reopen(void **state)
+{
+    struct fixture *f = *state;
+    char owner[VOID_CAS_OWNER_MAX + 1];
+    assert_int_equal(void_cas_owner(&f->cas, owner, sizeof(owner)), 0);
+    assert_string_equal(owner, "");
+    assert_int_equal(void_cas_set_owner(&f->cas, "voidd"), 0);
+    char longer[VOID_CAS_OWNER_MAX + 2];
+    memset(longer, 'x', sizeof(longer) - 1);
+    longer[sizeof(longer) - 1] = '\0';
+    assert_int_equal(void_cas_set_owner(&f->cas, longer), VOID_EINVAL);
+    void_cas_fini(&f->cas);
+    struct void_cas_config c;
+    void_cas_config_default(&c);
+    assert_int_equal(void_cas_init(&f->cas, f->store, &c), 0);
+    assert_int_equal(void_cas_owner(&f->cas, owner, sizeof(owner)), 0);
+    assert_string_equal(owner, "voidd");
+    longer[VOID_CAS_OWNER_MAX] = '\0';
+    assert_int_equal(void_cas_set_owner(&f->cas, longer), 0);
+    assert_int_equal(void_cas_owner(&f->cas, owner, sizeof(owner)), 0);
+    assert_string_equal(owner, longer);
+    assert_int_equal(void_cas_set_owner(&f->cas, ""), 0);
+    assert_int_equal(void_cas_owner(&f->cas, owner, sizeof(owner)), 0);
+    assert_string_equal(owner, "");
+    assert_int_equal(void_cas_set_owner(&f->cas, ""), 0); /* clearing twice is fine */
+}
+
 /* Setup: a child process putting and pinning trees in a loop (its own
  * handle on the same store). Action: the parent runs gc over and over
  * meanwhile. Expected: every put of the child succeeds, every pinned tree
@@ -680,6 +710,8 @@ int main(void)
         cmocka_unit_test_setup_teardown(
             test_cas_refuses_directories_that_are_not_stores, setup, teardown),
         cmocka_unit_test_setup_teardown(test_cas_gc_concurrent_with_puts, setup, teardown),
+        cmocka_unit_test_setup_teardown(
+            test_cas_owner_is_recorded_and_survives_reopen, setup, teardown),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
