@@ -1,6 +1,6 @@
 /*
- * Message authentication codes between a client and each replica, for the
- * authenticator a client request carries (docs/wire.md, REQUEST).
+ * Message authentication codes between two nodes, for the authenticators a
+ * client request and a COMMIT carry (docs/wire.md, REQUEST and COMMIT).
  *
  * A client signs its request (Ed25519) and also tags it once per replica
  * with a key it shares with that replica alone. The primary checks the
@@ -32,6 +32,30 @@
 int void_mac_key_derive(const struct void_sign_keypair *self,
                         const uint8_t peer_public_key[VOID_SIGN_PUBLIC_KEY_SIZE],
                         uint8_t key[VOID_MAC_KEY_SIZE]);
+
+/* A memo of derived keys, for a process that derives the same pairs again
+ * and again: the simulator, whose nodes have the same keys in every run, set
+ * up a replica or client per run and restart them (deriving was 14 % of a
+ * run's instructions). It answers only a pair (self's public key, peer's
+ * public key) it derived before, with the same key. Not for voidd, which
+ * derives each pair once anyway; not thread-safe. */
+struct void_mac_memo_slot;
+struct void_mac_memo {
+    struct void_mac_memo_slot *slots; /* owned; open addressing */
+    size_t cap;                       /* slots, a power of two */
+    size_t count;
+    uint64_t hits, misses;
+};
+
+/* Sets up an empty memo of 2^cap_log2 slots (cap_log2 in 4..20); it forgets
+ * everything when half full. Returns 0, VOID_EINVAL or VOID_ENOMEM. fini is
+ * safe after a failed init. */
+int void_mac_memo_init(struct void_mac_memo *memo, unsigned cap_log2);
+void void_mac_memo_fini(struct void_mac_memo *memo);
+
+/* Makes void_mac_key_derive consult memo (NULL: none) until uninstalled;
+ * memo must stay alive meanwhile. Cannot fail. */
+void void_mac_memo_install(struct void_mac_memo *memo);
 
 /* tag = BLAKE2b-128 of msg[0..len) keyed with key. Cannot fail. */
 void void_mac_compute(const uint8_t key[VOID_MAC_KEY_SIZE],

@@ -69,8 +69,9 @@ struct void_sim_config {
     int link_hints;             /* 1: clients hear a replica's crash and restart
                                    (void_pbft_client_link), as over TCP */
     int verify_signatures;      /* 0: skip Ed25519 verification (speed); only with byzantine 0 */
-    int sig_memo;               /* 1: memoise signature checks (include/void/sigmemo.h):
-                                   same answers and trace, a fraction of the CPU */
+    int sig_memo;               /* 1: memoise signature checks (include/void/sigmemo.h)
+                                   and MAC keys (include/void/mac.h): same answers
+                                   and trace, a fraction of the CPU */
     uint64_t fault_window_ns;   /* faults happen in [0, window); all heal at its end */
     uint64_t liveness_bound_ns; /* every request completes within this after the heal */
     FILE *trace;                /* borrowed; NULL = no trace file (the hash is computed anyway) */

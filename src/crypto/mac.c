@@ -8,13 +8,104 @@
 #include "void/error.h"
 
 #include <sodium.h>
+#include <stdlib.h>
 #include <string.h>
+
+struct void_mac_memo_slot {
+    uint8_t used;
+    uint8_t self_pk[VOID_SIGN_PUBLIC_KEY_SIZE];
+    uint8_t peer_pk[VOID_SIGN_PUBLIC_KEY_SIZE];
+    uint8_t key[VOID_MAC_KEY_SIZE];
+};
+
+static struct void_mac_memo *installed;
+
+int void_mac_memo_init(struct void_mac_memo *memo, unsigned cap_log2)
+{
+    VOID_ASSERT(memo != NULL);
+    memset(memo, 0, sizeof(*memo));
+    if (cap_log2 < 4 || cap_log2 > 20) {
+        return VOID_EINVAL;
+    }
+    memo->cap = (size_t)1 << cap_log2;
+    memo->slots = calloc(memo->cap, sizeof(*memo->slots));
+    return memo->slots == NULL ? VOID_ENOMEM : 0;
+}
+
+void void_mac_memo_fini(struct void_mac_memo *memo)
+{
+    VOID_ASSERT(memo != NULL && memo != installed);
+    if (memo->slots != NULL) {
+        sodium_memzero(memo->slots, memo->cap * sizeof(*memo->slots));
+    }
+    free(memo->slots);
+    memo->slots = NULL;
+}
+
+void void_mac_memo_install(struct void_mac_memo *memo)
+{
+    installed = memo;
+}
+
+/* The slot holding (self_pk, peer_pk), or the empty slot where it belongs. */
+static struct void_mac_memo_slot *
+memo_slot(struct void_mac_memo *memo, const uint8_t *self_pk, const uint8_t *peer_pk)
+{
+    uint64_t h = 1469598103934665603ull; /* FNV-1a over a few bytes of each key */
+    for (int i = 0; i < 8; i++) {
+        h = (h ^ self_pk[i]) * 1099511628211ull;
+        h = (h ^ peer_pk[i]) * 1099511628211ull;
+    }
+    for (size_t i = (size_t)h & (memo->cap - 1);; i = (i + 1) & (memo->cap - 1)) {
+        struct void_mac_memo_slot *slot = &memo->slots[i];
+        if (!slot->used || (memcmp(slot->self_pk, self_pk, VOID_SIGN_PUBLIC_KEY_SIZE) == 0 &&
+                            memcmp(slot->peer_pk, peer_pk, VOID_SIGN_PUBLIC_KEY_SIZE) == 0)) {
+            return slot; /* the table is never over half full: this ends */
+        }
+    }
+}
+
+static int derive(const struct void_sign_keypair *self,
+                  const uint8_t peer_public_key[VOID_SIGN_PUBLIC_KEY_SIZE],
+                  uint8_t key[VOID_MAC_KEY_SIZE]);
 
 int void_mac_key_derive(const struct void_sign_keypair *self,
                         const uint8_t peer_public_key[VOID_SIGN_PUBLIC_KEY_SIZE],
                         uint8_t key[VOID_MAC_KEY_SIZE])
 {
     VOID_ASSERT(self != NULL && peer_public_key != NULL && key != NULL);
+    struct void_mac_memo *memo = installed;
+    if (memo == NULL) {
+        return derive(self, peer_public_key, key);
+    }
+    struct void_mac_memo_slot *slot = memo_slot(memo, self->public_key, peer_public_key);
+    if (slot->used) {
+        memo->hits++;
+        memcpy(key, slot->key, VOID_MAC_KEY_SIZE);
+        return 0;
+    }
+    memo->misses++;
+    int rc = derive(self, peer_public_key, key);
+    if (rc != 0) {
+        return rc; /* failures are not kept: they are rare and cheap to repeat */
+    }
+    if (2 * (memo->count + 1) > memo->cap) {
+        memset(memo->slots, 0, memo->cap * sizeof(*memo->slots));
+        memo->count = 0;
+        slot = memo_slot(memo, self->public_key, peer_public_key);
+    }
+    slot->used = 1;
+    memcpy(slot->self_pk, self->public_key, VOID_SIGN_PUBLIC_KEY_SIZE);
+    memcpy(slot->peer_pk, peer_public_key, VOID_SIGN_PUBLIC_KEY_SIZE);
+    memcpy(slot->key, key, VOID_MAC_KEY_SIZE);
+    memo->count++;
+    return 0;
+}
+
+static int derive(const struct void_sign_keypair *self,
+                  const uint8_t peer_public_key[VOID_SIGN_PUBLIC_KEY_SIZE],
+                  uint8_t key[VOID_MAC_KEY_SIZE])
+{
     int order = memcmp(self->public_key, peer_public_key, VOID_SIGN_PUBLIC_KEY_SIZE);
     if (order == 0) {
         return VOID_EBAD_FIELD;

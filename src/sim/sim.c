@@ -17,6 +17,7 @@
 #include "void/bytes.h"
 #include "void/codec.h"
 #include "void/error.h"
+#include "void/mac.h"
 #include "void/sigmemo.h"
 
 #include <inttypes.h>
@@ -779,19 +780,29 @@ static void sim_summarise(struct sim *s)
     r->trace_hash = s->trace_hash;
 }
 
-/* sim_setup, sim_loop and sim_summarise under the signature memo if the
- * configuration asks for one. The memo changes no answer, so nothing of it
- * reaches the trace; its counters go to the result. */
+/* The memo of MAC keys lives as long as the process: the nodes' keys are
+ * the same in every run (node_keys), so after the first runs every pair is
+ * answered from it. */
+static struct void_mac_memo mac_memo;
+
+/* sim_setup, sim_loop and sim_summarise under the signature memo and the
+ * MAC key memo if the configuration asks for them. The memos change no
+ * answer, so nothing of them reaches the trace; the signature memo's
+ * counters go to the result. */
 static int sim_run_memo(struct sim *s)
 {
     struct void_sigmemo memo;
     int rc = 0;
     if (s->cfg->sig_memo) {
+        if (mac_memo.slots == NULL && (rc = void_mac_memo_init(&mac_memo, 12)) != 0) {
+            return rc;
+        }
         rc = void_sigmemo_init(&memo, SIM_SIGMEMO_SLOTS_LOG2);
         if (rc != 0) {
             return rc;
         }
         void_sigmemo_install(&memo);
+        void_mac_memo_install(&mac_memo);
     }
     rc = sim_setup(s);
     if (rc == 0) {
@@ -801,6 +812,7 @@ static int sim_run_memo(struct sim *s)
         sim_summarise(s);
     }
     if (s->cfg->sig_memo) {
+        void_mac_memo_install(NULL);
         void_sigmemo_uninstall();
         s->res->sig_memo_hits = memo.hits;
         s->res->sig_memo_misses = memo.misses;

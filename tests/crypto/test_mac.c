@@ -1,7 +1,8 @@
 /*
- * Tests of the client-replica MACs (src/crypto/mac.c): both ends derive the
- * same key from their Ed25519 keys, every pair gets its own, unusable keys
- * are refused, and a tag checks only for its key and its exact bytes.
+ * Tests of the MACs (src/crypto/mac.c): both ends derive the same key from
+ * their Ed25519 keys, every pair gets its own, unusable keys are refused, a
+ * tag checks only for its key and its exact bytes, and the memo of derived
+ * keys answers what deriving would.
  */
 /* cmocka.h needs these first, in this order. */
 /* clang-format off */
@@ -92,6 +93,65 @@ static void test_mac_tag_checks_only_its_key_and_bytes(void **state)
     assert_int_equal(void_mac_verify(k1, msg, sizeof(msg), tag), VOID_EBAD_SIG);
 }
 
+/* Setup: 20 key pairs and a memo of 16 slots (it starts over at 8).
+ * Action: derive every ordered pair among the first 5 with and without the
+ * memo installed, twice (more pairs than the memo holds), then 15 more
+ * pairs, then the last pair again, then an unusable peer key. Expected: the
+ * memo's key always equals the one derived without it (also after it
+ * started over); the pair just stored is a hit; a failure is reported and
+ * not stored. */
+static void test_mac_memo_answers_exactly_what_derive_would(void **state)
+{
+    (void)state;
+    struct void_sign_keypair kp[20];
+    for (uint8_t i = 0; i < 20; i++) {
+        keypair(&kp[i], (uint8_t)(i + 1));
+    }
+    struct void_mac_memo memo;
+    assert_int_equal(void_mac_memo_init(&memo, 3), VOID_EINVAL);
+    void_mac_memo_fini(&memo);
+    assert_int_equal(void_mac_memo_init(&memo, 4), 0);
+    uint8_t want[VOID_MAC_KEY_SIZE], got[VOID_MAC_KEY_SIZE];
+    for (int pass = 0; pass < 2; pass++) {
+        for (int i = 0; i < 5; i++) {
+            for (int j = 0; j < 5; j++) {
+                if (i == j) {
+                    continue;
+                }
+                assert_int_equal(void_mac_key_derive(&kp[i], kp[j].public_key, want), 0);
+                void_mac_memo_install(&memo);
+                assert_int_equal(void_mac_key_derive(&kp[i], kp[j].public_key, got), 0);
+                void_mac_memo_install(NULL);
+                assert_memory_equal(want, got, VOID_MAC_KEY_SIZE);
+            }
+        }
+        if (pass == 0) {
+            assert_int_equal(memo.misses, 20);
+        }
+    }
+    /* 20 pairs into a memo that starts over at 8: some second-pass lookups
+     * missed, but every answer was right. */
+    assert_int_equal(memo.hits + memo.misses, 40);
+    assert_true(memo.count <= 8);
+    void_mac_memo_install(&memo);
+    for (int i = 5; i < 20; i++) {
+        assert_int_equal(void_mac_key_derive(&kp[i], kp[0].public_key, got), 0);
+        void_mac_memo_install(NULL);
+        assert_int_equal(void_mac_key_derive(&kp[i], kp[0].public_key, want), 0);
+        void_mac_memo_install(&memo);
+        assert_memory_equal(want, got, VOID_MAC_KEY_SIZE);
+    }
+    uint64_t before = memo.hits;
+    assert_int_equal(void_mac_key_derive(&kp[19], kp[0].public_key, got), 0);
+    assert_int_equal(memo.hits, before + 1);
+    assert_memory_equal(want, got, VOID_MAC_KEY_SIZE);
+    size_t count = memo.count;
+    assert_int_equal(void_mac_key_derive(&kp[1], kp[1].public_key, got), VOID_EBAD_FIELD);
+    assert_int_equal(memo.count, count);
+    void_mac_memo_install(NULL);
+    void_mac_memo_fini(&memo);
+}
+
 int main(void)
 {
     assert_int_equal(void_sign_global_init(), 0);
@@ -99,6 +159,7 @@ int main(void)
         cmocka_unit_test(test_mac_key_is_shared_and_per_pair),
         cmocka_unit_test(test_mac_key_refuses_unusable_keys),
         cmocka_unit_test(test_mac_tag_checks_only_its_key_and_bytes),
+        cmocka_unit_test(test_mac_memo_answers_exactly_what_derive_would),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
