@@ -1,6 +1,6 @@
 /*
- * Message authentication codes between two nodes, for the authenticators a
- * client request and a COMMIT carry (docs/wire.md, REQUEST and COMMIT).
+ * Message authentication codes between a client and each replica, for the
+ * authenticator a client request carries (docs/wire.md, REQUEST).
  *
  * A client signs its request (Ed25519) and also tags it once per replica
  * with a key it shares with that replica alone. The primary checks the
