@@ -109,6 +109,30 @@ static const char *status_name(uint8_t status)
     return status < VOID_ARRAY_LEN(names) ? names[status] : "unknown";
 }
 
+/* What a refusal means to the person who typed the command. */
+static const char *status_meaning(uint8_t status)
+{
+    switch ((enum void_sm_status)status) {
+    case VOID_SM_NOT_FOUND:
+        return "no live value for this key";
+    case VOID_SM_FULL:
+        return "the replicated state has no free key or version slot (a replica holds "
+               "1024 keys and 4096 versions by default; docs/pbft.md, Limits): delete keys "
+               "that are no longer needed";
+    case VOID_SM_TOO_OLD:
+        return "that time is before the history the replicas keep (the oldest versions "
+               "were pruned to free slots)";
+    case VOID_SM_BAD_OP:
+        return "the replicas could not decode the operation";
+    case VOID_SM_STALE:
+        return "a newer request of this client was executed already; this one was not";
+    case VOID_SM_OK:
+    case VOID_SM_CAS_FAILED:
+        break;
+    }
+    return "refused";
+}
+
 /* Prints the result of op; returns the exit status (0 ok, 1 not found or cas
  * failed or refused). */
 static int
@@ -153,7 +177,7 @@ print_result(const struct voidctl_opts *o, const struct void_sm_op *op, const st
                 (int)res.value_len,
                 (const char *)res.value);
     } else {
-        fprintf(stderr, "%s\n", status_name(res.status));
+        fprintf(stderr, "%s: %s\n", status_name(res.status), status_meaning(res.status));
     }
     return res.status == VOID_SM_OK ? 0 : 1;
 }

@@ -23,7 +23,8 @@ vctl cas newkey - first --absent > /dev/null
 expect_eq "$(vctl get newkey)" "first" "cas --absent creates"
 # del, then get is not found (exit 1)
 vctl del color > /dev/null
-if vctl get color 2> /dev/null; then fail "get after del found a value"; fi
+if err=$(vctl get color 2>&1); then fail "get after del found a value"; fi
+[[ "$err" == "not_found: no live value for this key" ]] || fail "unclear not-found message: $err"
 # json
 json=$(vctl get newkey --json)
 python3 -c "import json,sys; j=json.loads(sys.argv[1]); assert j['status']=='ok' and j['value']=='first', j" "$json" ||
