@@ -120,6 +120,8 @@ struct void_pbft_stats {
     uint64_t macs_ok;         /* client requests authenticated by their tag for us */
     uint64_t macs_bad;        /* ... whose tag was missing or wrong: signature checked */
     uint64_t mac_keys;        /* client MAC keys derived (X25519) */
+    uint64_t commit_macs_ok;  /* COMMITs authenticated by their tag for us (signature later) */
+    uint64_t commit_macs_bad; /* ... whose tag was missing or wrong: signature checked */
 };
 
 enum void_pbft_effect_kind {
@@ -248,7 +250,10 @@ struct void__pbft_entry {
     uint8_t prepare_frame[VOID_PBFT_N_MAX][VOID_PBFT_SMALL_FRAME_MAX];
     uint16_t
         commit_len[VOID_PBFT_N_MAX]; /* commit frames: the certificate a lagging replica gets */
-    uint8_t commit_frame[VOID_PBFT_N_MAX][VOID_PBFT_SMALL_FRAME_MAX];
+    uint8_t commit_frame[VOID_PBFT_N_MAX][VOID_PBFT_COMMIT_FRAME_MAX];
+    /* Senders whose stored COMMIT came with a valid tag and whose signature
+     * is not checked yet: checked before the frame serves in a STATE. */
+    uint32_t commit_unchecked;
     /* The prepared certificate of an earlier view, kept when the entry moves
      * on to a newer view before preparing there: a view change must report,
      * per sequence number, the certificate prepared in the highest view
@@ -359,6 +364,11 @@ struct void_pbft {
     int nv_installed;                        /* it is installed (else it waits for view changes) */
     uint8_t *nv_frame;                       /* VOID_PBFT_NV_FRAME_MAX bytes */
     struct void__pbft_mackey *mac_cache;     /* VOID_PBFT_MAC_CACHE slots, by client id */
+    /* MAC keys shared with the other replicas (X25519, at init), for the
+     * tags of COMMITs; bit i of peer_mac_mask: key i is usable. */
+    uint8_t peer_mac[VOID_PBFT_N_MAX][VOID_MAC_KEY_SIZE];
+    uint32_t peer_mac_mask;
+    uint8_t rx_tagged; /* admit: the frame being handled was authenticated by its tag */
     /* The replies of the batch being executed, signed together (one
      * signature over their Merkle root; docs/wire.md, REPLY). */
     uint8_t reply_leaf[VOID_PBFT_BATCH_MAX][VOID_MERKLE_HASH_SIZE];

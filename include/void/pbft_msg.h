@@ -64,8 +64,16 @@
 #define VOID_PBFT_PP_HEAD (8 + 8 + 8 + VOID_HLC_ENCODED_SIZE + 2 + 4)
 #define VOID_PBFT_PP_FRAME_MAX                                                                     \
     (VOID_PBFT_FRAME_OVERHEAD + VOID_PBFT_PP_HEAD + VOID_PBFT_BATCH_BYTES_MAX)
-/* Prepare, commit and checkpoint frames are the small ones. */
-#define VOID_PBFT_SMALL_FRAME_MAX (VOID_PBFT_FRAME_OVERHEAD + 8 + 8 + 8 + VOID_PBFT_DIGEST_SIZE)
+/* Prepare and checkpoint frames are the small ones. */
+#define VOID_PBFT_VOTE_SIZE       (8 + 8 + 8 + VOID_PBFT_DIGEST_SIZE)
+#define VOID_PBFT_SMALL_FRAME_MAX (VOID_PBFT_FRAME_OVERHEAD + VOID_PBFT_VOTE_SIZE)
+/* A COMMIT is a vote followed by an authenticator: mac_count u8 and that
+ * many tags, tag i for replica i (the sender's own slot is zeros). */
+#define VOID_PBFT_COMMIT_FRAME_MAX                                                                 \
+    (VOID_PBFT_SMALL_FRAME_MAX + 1 + VOID_PBFT_MACS_MAX * VOID_MAC_SIZE)
+/* The bytes of a COMMIT frame its tags cover: the header and the body up to
+ * and including mac_count. */
+#define VOID_PBFT_COMMIT_TAGGED (VOID_CODEC_HEADER_SIZE + VOID_PBFT_VOTE_SIZE + 1)
 
 /* Every replica answers a request that names them all. */
 #define VOID_PBFT_REPLIERS_ALL 0xffffu
@@ -102,12 +110,16 @@ struct void_pbft_pre_prepare {
     uint32_t batch_len;
 };
 
-/* PREPARE and COMMIT share this body. */
+/* PREPARE and COMMIT share this body; a COMMIT adds its authenticator. */
 struct void_pbft_vote {
     uint64_t ev;
     uint64_t view;
     uint64_t seq;
     uint8_t digest[VOID_PBFT_DIGEST_SIZE];
+    /* COMMIT only: encode writes mac_count zeroed tags (void_pbft_commit_tag
+     * fills them in the finished frame); decode sets macs to the tags. */
+    uint8_t mac_count;
+    const uint8_t *macs;
 };
 
 struct void_pbft_checkpoint {
@@ -181,6 +193,27 @@ int void_pbft_pre_prepare_encode(const struct void_pbft_pre_prepare *m, uint8_t 
 int void_pbft_pre_prepare_decode(const uint8_t *buf, size_t len, struct void_pbft_pre_prepare *m);
 int void_pbft_vote_encode(const struct void_pbft_vote *m, uint8_t *buf, size_t cap);
 int void_pbft_vote_decode(const uint8_t *buf, size_t len, struct void_pbft_vote *m);
+/* A COMMIT body: the vote, mac_count (at most MACS_MAX) and that many tags,
+ * zeroed by encode. Decode returns VOID_ETRUNCATED, VOID_EBAD_FIELD or
+ * VOID_EBAD_LENGTH for a body that is not exactly that. */
+int void_pbft_commit_encode(const struct void_pbft_vote *m, uint8_t *buf, size_t cap);
+int void_pbft_commit_decode(const uint8_t *buf, size_t len, struct void_pbft_vote *m);
+/* Fills the tags of a finished, not yet signed COMMIT frame (encoded with
+ * void_pbft_commit_encode): tag i with keys[i] for every i below its
+ * mac_count whose bit is set in key_mask; the others stay zero. */
+void void_pbft_commit_tag(uint8_t *frame,
+                          size_t len,
+                          const uint8_t (*keys)[VOID_MAC_KEY_SIZE],
+                          uint32_t key_mask);
+/* Checks the tag for replica `replica` of the COMMIT frame[0..len) (fr its
+ * decoded header and body) with the key that replica shares with the
+ * sender: 0, VOID_EBAD_SIG, VOID_ENOTFOUND (no tag for it) or a decode
+ * error. */
+int void_pbft_commit_check_mac(const uint8_t *frame,
+                               size_t len,
+                               const struct void_frame *fr,
+                               uint32_t replica,
+                               const uint8_t key[VOID_MAC_KEY_SIZE]);
 int void_pbft_checkpoint_encode(const struct void_pbft_checkpoint *m, uint8_t *buf, size_t cap);
 int void_pbft_checkpoint_decode(const uint8_t *buf, size_t len, struct void_pbft_checkpoint *m);
 /* Encodes m's body (its path_len is ignored: the position gives it).

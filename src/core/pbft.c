@@ -101,6 +101,7 @@ void void__pbft_entry_reset(struct void_pbft *r,
     memset(e, 0, offsetof(struct void__pbft_entry, pp_frame));
     e->prepare_mask = 0;
     e->commit_mask = 0;
+    e->commit_unchecked = 0;
     e->used = 1;
     e->view = view;
     e->seq = seq;
@@ -244,6 +245,38 @@ int void__pbft_frame(struct void_pbft *r,
     int rc = frame_body(r, now_ns, out, to, type, body_len, 1, &buf, frame_len);
     *frame = buf;
     return rc;
+}
+
+int void__pbft_commit_frame(struct void_pbft *r,
+                            uint64_t now_ns,
+                            struct void_pbft_out *out,
+                            const struct void__pbft_entry *e,
+                            const uint8_t **frame,
+                            size_t *frame_len)
+{
+    struct void_pbft_vote v = {.view = e->view, .seq = e->seq, .mac_count = (uint8_t)r->cfg.n};
+    memcpy(v.digest, e->digest, VOID_PBFT_DIGEST_SIZE);
+    int len = void_pbft_commit_encode(&v, r->scratch, r->scratch_cap);
+    VOID_ASSERT(len > 0);
+    uint8_t *buf = NULL;
+    int rc = frame_body(
+        r, now_ns, out, VOID_PBFT_TO_ALL, VOID_MSG_COMMIT, (size_t)len, 0, &buf, frame_len);
+    if (rc != 0) {
+        return rc;
+    }
+    VOID_ASSERT(*frame_len <= VOID_PBFT_COMMIT_FRAME_MAX);
+    /* Tag first (the tags are under the signature), then sign. */
+    void_pbft_commit_tag(
+        buf, *frame_len, (const uint8_t(*)[VOID_MAC_KEY_SIZE])r->peer_mac, r->peer_mac_mask);
+    rc = void_sign(r->cfg.keypair,
+                   VOID_SIGN_DOMAIN_FRAME,
+                   buf,
+                   *frame_len - VOID_SIGN_SIZE,
+                   buf + *frame_len - VOID_SIGN_SIZE);
+    VOID_ASSERT(rc == 0);
+    r->stats.signs++;
+    *frame = buf;
+    return 0;
 }
 
 void void__pbft_send(struct void_pbft *r,
@@ -424,6 +457,11 @@ int void_pbft_init(struct void_pbft *r, const struct void_pbft_config *config)
     for (uint32_t i = 0; i < r->cfg.n; i++) {
         r->vc[i].frame = r->vc_store + i * r->vc_frame_max;
         r->nv_vc[i].frame = r->vc_store + (r->cfg.n + i) * r->vc_frame_max;
+        const uint8_t *pk = void_keyring_get(r->cfg.keyring, i);
+        if (i != r->cfg.self && r->cfg.verify_signatures && pk != NULL &&
+            void_mac_key_derive(r->cfg.keypair, pk, r->peer_mac[i]) == 0) {
+            r->peer_mac_mask |= VOID__BIT(i); /* else its COMMITs go by signature */
+        }
     }
     r->next_seq = 1;
     r->event_seq = r->cfg.event_seq_start > 0 ? r->cfg.event_seq_start - 1 : 0;
@@ -1008,14 +1046,9 @@ static void check_prepared(struct void_pbft *r,
         return;
     }
     e->prepared = 1;
-    struct void_pbft_vote v = {.view = e->view, .seq = e->seq};
-    memcpy(v.digest, e->digest, VOID_PBFT_DIGEST_SIZE);
-    int len = void_pbft_vote_encode(&v, r->scratch, r->scratch_cap);
     const uint8_t *frame;
     size_t frame_len;
-    if (void__pbft_frame(
-            r, now_ns, out, VOID_PBFT_TO_ALL, VOID_MSG_COMMIT, (size_t)len, &frame, &frame_len) !=
-        0) {
+    if (void__pbft_commit_frame(r, now_ns, out, e, &frame, &frame_len) != 0) {
         return;
     }
     e->sent_commit = 1;
@@ -1071,6 +1104,47 @@ static struct void__pbft_entry *vote_entry(struct void_pbft *r, void_view view, 
     return e;
 }
 
+/* Decodes a PREPARE's or a COMMIT's body. */
+static int vote_decode(const struct void_frame *fr, struct void_pbft_vote *v)
+{
+    return fr->type == VOID_MSG_COMMIT ? void_pbft_commit_decode(fr->body, fr->body_len, v)
+                                       : void_pbft_vote_decode(fr->body, fr->body_len, v);
+}
+
+/* Keeps sender s's COMMIT frame in e; admit said whether its tag or its
+ * signature authenticated it. */
+static void store_commit(
+    struct void_pbft *r, struct void__pbft_entry *e, uint32_t s, const uint8_t *buf, size_t len)
+{
+    VOID_ASSERT(len <= VOID_PBFT_COMMIT_FRAME_MAX);
+    memcpy(e->commit_frame[s], buf, len);
+    e->commit_len[s] = (uint16_t)len;
+    if (r->rx_tagged) {
+        e->commit_unchecked |= VOID__BIT(s);
+    } else {
+        e->commit_unchecked &= ~VOID__BIT(s);
+    }
+}
+
+/* A COMMIT for a batch we executed, from a replica whose commit we do not
+ * hold: kept as a spare for the certificate we serve in STATE (a Byzantine
+ * replica's tagged commit may carry a bad signature, found only there).
+ * Returns 1 if kept. */
+static int keep_spare_commit(
+    struct void_pbft *r, const struct void_pbft_vote *v, uint32_t s, const uint8_t *buf, size_t len)
+{
+    struct void__pbft_entry *e = void__pbft_slot(r, v->seq);
+    if (!e->used || e->seq != v->seq || e->view != v->view || !e->executed ||
+        (e->commit_mask & VOID__BIT(s)) ||
+        memcmp(e->digest, v->digest, VOID_PBFT_DIGEST_SIZE) != 0) {
+        return 0;
+    }
+    e->commit_mask |= VOID__BIT(s);
+    memcpy(e->commit_digest[s], v->digest, VOID_PBFT_DIGEST_SIZE);
+    store_commit(r, e, s, buf, len);
+    return 1;
+}
+
 static void on_vote(struct void_pbft *r,
                     uint64_t now_ns,
                     const uint8_t *buf,
@@ -1080,7 +1154,7 @@ static void on_vote(struct void_pbft *r,
 {
     struct void_pbft_vote v;
     int is_prepare = fr->type == VOID_MSG_PREPARE;
-    if (void_pbft_vote_decode(fr->body, fr->body_len, &v) != 0) {
+    if (vote_decode(fr, &v) != 0) {
         r->stats.rx_malformed++;
         return;
     }
@@ -1105,7 +1179,11 @@ static void on_vote(struct void_pbft *r,
         }
         return;
     }
+    uint32_t s = fr->sender;
     if (v.seq <= r->last_executed) {
+        if (!is_prepare && keep_spare_commit(r, &v, s, buf, len)) {
+            return;
+        }
         r->stats.rx_stale++;
         return;
     }
@@ -1114,7 +1192,6 @@ static void on_vote(struct void_pbft *r,
         r->stats.rx_stale++;
         return;
     }
-    uint32_t s = fr->sender;
     uint32_t *mask = is_prepare ? &e->prepare_mask : &e->commit_mask;
     uint8_t *stored = is_prepare ? e->prepare_digest[s] : e->commit_digest[s];
     if (*mask & VOID__BIT(s)) {
@@ -1127,15 +1204,14 @@ static void on_vote(struct void_pbft *r,
     }
     *mask |= VOID__BIT(s);
     memcpy(stored, v.digest, VOID_PBFT_DIGEST_SIZE);
-    VOID_ASSERT(len <= VOID_PBFT_SMALL_FRAME_MAX);
     r->seen_max = v.seq > r->seen_max ? v.seq : r->seen_max;
     if (is_prepare) {
+        VOID_ASSERT(len <= VOID_PBFT_SMALL_FRAME_MAX);
         memcpy(e->prepare_frame[s], buf, len);
         e->prepare_len[s] = (uint16_t)len;
         check_prepared(r, now_ns, e, out);
     } else {
-        memcpy(e->commit_frame[s], buf, len);
-        e->commit_len[s] = (uint16_t)len;
+        store_commit(r, e, s, buf, len);
         void__pbft_check_committed(r, now_ns, e, out);
     }
 }
@@ -1463,31 +1539,41 @@ static int merge_clock(struct void_pbft *r,
  * a phase whose quorum we have. Dropping it unverified is as safe as losing
  * it on the network (it changes nothing here), and it spares the signature
  * check of about one vote in four (each replica hears n - 1 votes of a phase
- * and needs 2f of them). Only cases without side effects are taken here;
- * on_vote still checks everything after the signature. */
-static int needless_vote(struct void_pbft *r, const struct void_frame *fr)
+ * and needs 2f of them). A COMMIT beyond the quorum, also for a batch we
+ * executed, is not dropped but flagged *surplus: admit keeps it if its tag
+ * checks (about 1 us), as a spare for the certificate we serve in STATE (a
+ * tagged commit's signature is checked only then, and may fail). Only cases
+ * without side effects are taken here; on_vote still checks everything
+ * after the signature. */
+static int needless_vote(struct void_pbft *r, const struct void_frame *fr, int *surplus)
 {
-    VOID_ASSERT(r != NULL && fr != NULL);
+    VOID_ASSERT(r != NULL && fr != NULL && surplus != NULL);
     VOID_ASSERT(fr->sender < r->cfg.n); /* admit checked it: votes come from replicas */
+    *surplus = 0;
     struct void_pbft_vote v;
-    if ((fr->type != VOID_MSG_PREPARE && fr->type != VOID_MSG_COMMIT) ||
-        void_pbft_vote_decode(fr->body, fr->body_len, &v) != 0 || v.seq <= r->low ||
-        v.seq > r->low + r->cfg.window) {
+    if ((fr->type != VOID_MSG_PREPARE && fr->type != VOID_MSG_COMMIT) || vote_decode(fr, &v) != 0 ||
+        v.seq <= r->low || v.seq > r->low + r->cfg.window) {
         return 0;
     }
     int is_prepare = fr->type == VOID_MSG_PREPARE;
     if (is_prepare && (v.view != r->view || r->view_changing)) {
         return 0; /* on_vote may answer a lagging sender */
     }
+    const struct void__pbft_entry *e = void__pbft_slot(r, v.seq);
+    int same = e->used && e->seq == v.seq && e->view == v.view;
+    uint32_t mask = is_prepare ? e->prepare_mask : e->commit_mask;
     if (v.seq <= r->last_executed) {
+        if (!is_prepare && same && e->executed && !(mask & VOID__BIT(fr->sender)) &&
+            memcmp(e->digest, v.digest, VOID_PBFT_DIGEST_SIZE) == 0) {
+            *surplus = 1;
+            return 0;
+        }
         r->stats.rx_stale++;
         return 1;
     }
-    const struct void__pbft_entry *e = void__pbft_slot(r, v.seq);
-    if (!e->used || e->seq != v.seq || e->view != v.view) {
+    if (!same) {
         return 0;
     }
-    uint32_t mask = is_prepare ? e->prepare_mask : e->commit_mask;
     const uint8_t *held = is_prepare ? e->prepare_digest[fr->sender] : e->commit_digest[fr->sender];
     if (mask & VOID__BIT(fr->sender)) {
         if (memcmp(held, v.digest, VOID_PBFT_DIGEST_SIZE) != 0) {
@@ -1497,10 +1583,22 @@ static int needless_vote(struct void_pbft *r, const struct void_frame *fr)
         return 1;
     }
     if (e->have_batch && (is_prepare ? e->prepared : e->committed)) {
+        if (!is_prepare) {
+            *surplus = 1;
+            return 0;
+        }
         r->stats.rx_surplus++;
         return 1;
     }
     return 0;
+}
+
+/* Whether a COMMIT carries a valid tag for us from its sender. */
+static int
+commit_tagged(struct void_pbft *r, const uint8_t *buf, size_t len, const struct void_frame *fr)
+{
+    return (r->peer_mac_mask & VOID__BIT(fr->sender)) &&
+           void_pbft_commit_check_mac(buf, len, fr, r->cfg.self, r->peer_mac[fr->sender]) == 0;
 }
 
 /* Authenticates a frame from the network and merges its clock; returns 0 if
@@ -1531,8 +1629,25 @@ static int admit(struct void_pbft *r,
     if (from_client) {
         return 0; /* authenticated by its request record's signature: on_request */
     }
-    if (needless_vote(r, fr)) {
+    int surplus = 0;
+    r->rx_tagged = 0;
+    if (needless_vote(r, fr, &surplus)) {
         return -1;
+    }
+    /* A COMMIT's tag authenticates it to us as well as its signature does;
+     * the signature, which others can check too, is checked when the frame
+     * is about to serve in a certificate (put_committed, pbft_state.c). */
+    if (r->cfg.verify_signatures && fr->type == VOID_MSG_COMMIT) {
+        if (commit_tagged(r, buf, len, fr)) {
+            r->stats.commit_macs_ok++;
+            r->rx_tagged = 1;
+            return merge_clock(r, now_ns, fr, out);
+        }
+        r->stats.commit_macs_bad++;
+        if (surplus) {
+            r->stats.rx_surplus++; /* a spare is not worth a signature check */
+            return -1;
+        }
     }
     if (r->cfg.verify_signatures) {
         r->stats.verifies++;
@@ -1643,11 +1758,10 @@ static void retransmit(struct void_pbft *r, uint64_t now_ns, struct void_pbft_ou
                                  e->prepare_frame[r->cfg.self],
                                  e->prepare_len[r->cfg.self]);
         }
-        if (e->sent_commit) {
-            struct void_pbft_vote v = {.view = e->view, .seq = e->seq};
-            memcpy(v.digest, e->digest, VOID_PBFT_DIGEST_SIZE);
-            int len = void_pbft_vote_encode(&v, r->scratch, r->scratch_cap);
-            void__pbft_send_body(r, now_ns, out, VOID_PBFT_TO_ALL, VOID_MSG_COMMIT, (size_t)len);
+        const uint8_t *frame;
+        size_t frame_len;
+        if (e->sent_commit && void__pbft_commit_frame(r, now_ns, out, e, &frame, &frame_len) == 0) {
+            void__pbft_send(r, out, VOID_PBFT_TO_ALL, VOID_MSG_COMMIT, frame, frame_len);
         }
     }
     for (uint32_t i = 0; i < VOID_PBFT_CKPT_SLOTS; i++) {

@@ -59,6 +59,14 @@ int void__pbft_frame(struct void_pbft *r,
                      size_t body_len,
                      const uint8_t **frame,
                      size_t *frame_len);
+/* Builds our COMMIT for e's (view, seq, digest) like void__pbft_frame, with
+ * a tag for every replica we share a key with (docs/pbft.md). */
+int void__pbft_commit_frame(struct void_pbft *r,
+                            uint64_t now_ns,
+                            struct void_pbft_out *out,
+                            const struct void__pbft_entry *e,
+                            const uint8_t **frame,
+                            size_t *frame_len);
 void void__pbft_send(struct void_pbft *r,
                      struct void_pbft_out *out,
                      uint32_t to,

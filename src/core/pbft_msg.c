@@ -319,7 +319,85 @@ int void_pbft_vote_decode(const uint8_t *buf, size_t len, struct void_pbft_vote 
     m->view = void__get64(buf + 8);
     m->seq = void__get64(buf + 16);
     memcpy(m->digest, buf + 24, VOID_PBFT_DIGEST_SIZE);
+    m->mac_count = 0;
+    m->macs = NULL;
     return 0;
+}
+
+int void_pbft_commit_encode(const struct void_pbft_vote *m, uint8_t *buf, size_t cap)
+{
+    VOID_ASSERT(m != NULL && buf != NULL);
+    if (m->mac_count > VOID_PBFT_MACS_MAX) {
+        return VOID_EINVAL;
+    }
+    size_t len = VOID_PBFT_VOTE_SIZE + 1 + (size_t)m->mac_count * VOID_MAC_SIZE;
+    if (cap < len) {
+        return VOID_EFULL;
+    }
+    int rc = void_pbft_vote_encode(m, buf, cap);
+    VOID_ASSERT(rc == VOID_PBFT_VOTE_SIZE);
+    buf[VOID_PBFT_VOTE_SIZE] = m->mac_count;
+    memset(buf + VOID_PBFT_VOTE_SIZE + 1, 0, (size_t)m->mac_count * VOID_MAC_SIZE);
+    return (int)len;
+}
+
+int void_pbft_commit_decode(const uint8_t *buf, size_t len, struct void_pbft_vote *m)
+{
+    VOID_ASSERT(buf != NULL && m != NULL);
+    if (len <= VOID_PBFT_VOTE_SIZE) {
+        return VOID_ETRUNCATED;
+    }
+    int rc = void_pbft_vote_decode(buf, VOID_PBFT_VOTE_SIZE, m);
+    VOID_ASSERT(rc == 0);
+    m->mac_count = buf[VOID_PBFT_VOTE_SIZE];
+    if (m->mac_count > VOID_PBFT_MACS_MAX) {
+        return VOID_EBAD_FIELD;
+    }
+    size_t need = VOID_PBFT_VOTE_SIZE + 1 + (size_t)m->mac_count * VOID_MAC_SIZE;
+    if (len != need) {
+        return len < need ? VOID_ETRUNCATED : VOID_EBAD_LENGTH;
+    }
+    m->macs = buf + VOID_PBFT_VOTE_SIZE + 1;
+    return 0;
+}
+
+void void_pbft_commit_tag(uint8_t *frame,
+                          size_t len,
+                          const uint8_t (*keys)[VOID_MAC_KEY_SIZE],
+                          uint32_t key_mask)
+{
+    VOID_ASSERT(frame != NULL && keys != NULL);
+    VOID_ASSERT(len > VOID_PBFT_COMMIT_TAGGED + VOID_SIGN_SIZE);
+    uint8_t count = frame[VOID_PBFT_COMMIT_TAGGED - 1];
+    VOID_ASSERT(len == VOID_PBFT_COMMIT_TAGGED + (size_t)count * VOID_MAC_SIZE + VOID_SIGN_SIZE);
+    for (uint32_t i = 0; i < count; i++) {
+        if (key_mask & (UINT32_C(1) << i)) {
+            void_mac_compute(keys[i],
+                             frame,
+                             VOID_PBFT_COMMIT_TAGGED,
+                             frame + VOID_PBFT_COMMIT_TAGGED + (size_t)i * VOID_MAC_SIZE);
+        }
+    }
+}
+
+int void_pbft_commit_check_mac(const uint8_t *frame,
+                               size_t len,
+                               const struct void_frame *fr,
+                               uint32_t replica,
+                               const uint8_t key[VOID_MAC_KEY_SIZE])
+{
+    VOID_ASSERT(frame != NULL && fr != NULL && key != NULL);
+    struct void_pbft_vote v;
+    int rc = void_pbft_commit_decode(fr->body, fr->body_len, &v);
+    if (rc != 0) {
+        return rc;
+    }
+    if (replica >= v.mac_count) {
+        return VOID_ENOTFOUND;
+    }
+    VOID_ASSERT(fr->body == frame + VOID_CODEC_HEADER_SIZE && len >= VOID_PBFT_COMMIT_TAGGED);
+    return void_mac_verify(
+        key, frame, VOID_PBFT_COMMIT_TAGGED, v.macs + (size_t)replica * VOID_MAC_SIZE);
 }
 
 int void_pbft_checkpoint_encode(const struct void_pbft_checkpoint *m, uint8_t *buf, size_t cap)

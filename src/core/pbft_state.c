@@ -221,9 +221,12 @@ void void__pbft_fetch_state(struct void_pbft *r,
 }
 
 /* Writes a batch we executed with its commit certificate: (view, seq,
- * digest), the carrier pre-prepare frame and the matching commit frames we
- * hold (2f+1 of them, signed by their senders). */
-static size_t put_committed(struct void_pbft *r, const struct void__pbft_entry *e, uint8_t *p)
+ * digest), the carrier pre-prepare frame and 2f+1 matching commit frames
+ * we hold, or fewer if that is all we have. A commit its tag authenticated
+ * to us has its signature checked here first, since the receiver checks
+ * every signature: one that fails is dropped (its sender is faulty) and a
+ * spare takes its place. */
+static size_t put_committed(struct void_pbft *r, struct void__pbft_entry *e, uint8_t *p)
 {
     void__put64(p, e->view);
     void__put64(p + 8, e->seq);
@@ -235,13 +238,29 @@ static size_t put_committed(struct void_pbft *r, const struct void__pbft_entry *
     uint16_t n = 0;
     off += 2;
     for (uint32_t i = 0; i < VOID_PBFT_N_MAX && n < void__pbft_quorum(r); i++) {
-        if ((e->commit_mask & VOID__BIT(i)) && e->commit_len[i] > 0 &&
-            memcmp(e->commit_digest[i], e->digest, VOID_PBFT_DIGEST_SIZE) == 0) {
-            void__put16(p + off, e->commit_len[i]);
-            memcpy(p + off + 2, e->commit_frame[i], e->commit_len[i]);
-            off += 2u + e->commit_len[i];
-            n++;
+        if (!(e->commit_mask & VOID__BIT(i)) || e->commit_len[i] == 0 ||
+            memcmp(e->commit_digest[i], e->digest, VOID_PBFT_DIGEST_SIZE) != 0) {
+            continue;
         }
+        if (e->commit_unchecked & VOID__BIT(i)) {
+            e->commit_unchecked &= ~VOID__BIT(i);
+            r->stats.verifies++;
+            if (void_keyring_verify(r->cfg.keyring,
+                                    i,
+                                    VOID_SIGN_DOMAIN_FRAME,
+                                    e->commit_frame[i],
+                                    e->commit_len[i] - VOID_SIGN_SIZE,
+                                    e->commit_frame[i] + e->commit_len[i] - VOID_SIGN_SIZE) != 0) {
+                r->stats.rx_bad_sig++;
+                e->commit_mask &= ~VOID__BIT(i);
+                e->commit_len[i] = 0;
+                continue;
+            }
+        }
+        void__put16(p + off, e->commit_len[i]);
+        memcpy(p + off + 2, e->commit_frame[i], e->commit_len[i]);
+        off += 2u + e->commit_len[i];
+        n++;
     }
     void__put16(p + count_at, n);
     return off;
@@ -292,9 +311,9 @@ void void__pbft_on_fetch_state(struct void_pbft *r,
     uint16_t n = 0;
     off += 2;
     for (void_seq seq = from + 1; seq <= r->last_executed; seq++) {
-        const struct void__pbft_entry *e = void__pbft_slot(r, seq);
+        struct void__pbft_entry *e = void__pbft_slot(r, seq);
         if (!e->used || e->seq != seq || !e->executed ||
-            off + 54 + e->pp_len + VOID_PBFT_N_MAX * (2 + VOID_PBFT_SMALL_FRAME_MAX) >
+            off + 54 + e->pp_len + VOID_PBFT_N_MAX * (2 + VOID_PBFT_COMMIT_FRAME_MAX) >
                 r->scratch_cap) {
             break;
         }
@@ -325,9 +344,9 @@ static uint32_t commit_cert(struct void_pbft *r,
         if (rd->err != 0) {
             return 0;
         }
-        if (flen <= VOID_PBFT_SMALL_FRAME_MAX &&
+        if (flen <= VOID_PBFT_COMMIT_FRAME_MAX &&
             void__pbft_frame_check(r, f, flen, VOID_MSG_COMMIT, &fr) == 0 &&
-            void_pbft_vote_decode(fr.body, fr.body_len, &v) == 0 && v.view == view &&
+            void_pbft_commit_decode(fr.body, fr.body_len, &v) == 0 && v.view == view &&
             v.seq == seq && memcmp(v.digest, digest, VOID_PBFT_DIGEST_SIZE) == 0) {
             mask |= VOID__BIT(fr.sender);
             frames[fr.sender] = f;
@@ -383,6 +402,7 @@ static void state_entries(struct void_pbft *r,
         for (uint32_t k = 0; k < VOID_PBFT_N_MAX; k++) {
             if (mask & VOID__BIT(k)) {
                 e->commit_mask |= VOID__BIT(k);
+                e->commit_unchecked &= ~VOID__BIT(k); /* commit_cert checked its signature */
                 memcpy(e->commit_digest[k], digest, VOID_PBFT_DIGEST_SIZE);
                 memcpy(e->commit_frame[k], frames[k], lens[k]);
                 e->commit_len[k] = lens[k];
@@ -556,22 +576,11 @@ static void restore_own_commits(struct void_pbft *r, uint64_t now_ns, struct voi
         if (!e->used || !e->prepared || e->commit_len[r->cfg.self] > 0) {
             continue;
         }
-        struct void_pbft_vote v = {.view = e->view, .seq = e->seq};
-        memcpy(v.digest, e->digest, VOID_PBFT_DIGEST_SIZE);
-        int len = void_pbft_vote_encode(&v, r->scratch, r->scratch_cap);
         const uint8_t *frame;
         size_t frame_len;
-        if (len < 0 || void__pbft_frame(r,
-                                        now_ns,
-                                        out,
-                                        VOID_PBFT_TO_ALL,
-                                        VOID_MSG_COMMIT,
-                                        (size_t)len,
-                                        &frame,
-                                        &frame_len) != 0) {
+        if (void__pbft_commit_frame(r, now_ns, out, e, &frame, &frame_len) != 0) {
             return; /* out of space: recover reports the overflow */
         }
-        VOID_ASSERT(frame_len <= VOID_PBFT_SMALL_FRAME_MAX);
         memcpy(e->commit_frame[r->cfg.self], frame, frame_len);
         e->commit_len[r->cfg.self] = (uint16_t)frame_len;
         void__pbft_send(r, out, VOID_PBFT_TO_ALL, VOID_MSG_COMMIT, frame, frame_len);

@@ -640,6 +640,8 @@ static size_t render_metrics(struct void_node *node, char *out, size_t cap)
     metric(&b, "void_prepares_withheld_total", NULL, p->prepares_withheld);
     metric(&b, "void_request_macs_total", "result=\"ok\"", p->macs_ok);
     metric(&b, "void_request_macs_total", "result=\"bad\"", p->macs_bad);
+    metric(&b, "void_commit_macs_total", "result=\"ok\"", p->commit_macs_ok);
+    metric(&b, "void_commit_macs_total", "result=\"bad\"", p->commit_macs_bad);
     metric(&b, "void_effects_overflow_total", NULL, s->out_full + p->out_overflow);
     metric(&b, "void_messages_dropped_total", "reason=\"disk_busy\"", s->drop_busy);
     metric(&b, "void_clock_alerts_total", NULL, s->clock_alerts);

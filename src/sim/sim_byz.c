@@ -140,12 +140,27 @@ static int equivocate_pre_prepare(struct sim *s,
     return rc;
 }
 
+/* A PREPARE's or COMMIT's body. A COMMIT that a Byzantine replica makes up
+ * carries no tags (mac_count 0): the receivers check its signature. */
+static int vote_decode_as(uint8_t type, const uint8_t *body, size_t len, struct void_pbft_vote *v)
+{
+    return type == VOID_MSG_COMMIT ? void_pbft_commit_decode(body, len, v)
+                                   : void_pbft_vote_decode(body, len, v);
+}
+
+static int vote_encode_as(uint8_t type, struct void_pbft_vote *v, uint8_t *buf, size_t cap)
+{
+    v->mac_count = 0;
+    return type == VOID_MSG_COMMIT ? void_pbft_commit_encode(v, buf, cap)
+                                   : void_pbft_vote_encode(v, buf, cap);
+}
+
 /* A vote for an equivocated batch: group B gets the B digest. */
 static int
 equivocate_vote(struct sim *s, struct sim_node *node, uint32_t to, const struct void_frame *fr)
 {
     struct void_pbft_vote v;
-    if (void_pbft_vote_decode(fr->body, fr->body_len, &v) != 0) {
+    if (vote_decode_as(fr->type, fr->body, fr->body_len, &v) != 0) {
         return 1;
     }
     const struct sim_equiv *e = equiv_find(s, v.view, v.seq);
@@ -155,7 +170,7 @@ equivocate_vote(struct sim *s, struct sim_node *node, uint32_t to, const struct 
     }
     memcpy(v.digest, e->digest_b, sizeof(v.digest));
     uint8_t body[128];
-    int len = void_pbft_vote_encode(&v, body, sizeof(body));
+    int len = vote_encode_as(fr->type, &v, body, sizeof(body));
     s->res->byz_frames++;
     return len > 0 ? resign_send(s, node, to, *fr, body, (size_t)len) : 1;
 }
@@ -334,7 +349,7 @@ static int split_pre_prepare(
     struct void_pbft_vote v = {.ev = pp.ev, .view = pp.view, .seq = pp.seq};
     void_pbft_batch_digest(pp.hlc, pp.count, pp.batch, pp.batch_len, v.digest);
     uint8_t body[128];
-    int body_len = void_pbft_vote_encode(&v, body, sizeof(body));
+    int body_len = vote_encode_as(VOID_MSG_COMMIT, &v, body, sizeof(body));
     if (body_len <= 0) {
         return 0;
     }
@@ -364,11 +379,18 @@ split_send(struct sim *s, struct sim_node *node, uint32_t to, const uint8_t *fra
     }
     int rc = void__sim_transmit(s, node->id, to, frame, len);
     struct void_frame fr;
-    if (rc != 0 || frame[5] != VOID_MSG_PREPARE || void_codec_decode(frame, len, &fr) != 0) {
+    struct void_pbft_vote v;
+    if (rc != 0 || frame[5] != VOID_MSG_PREPARE || void_codec_decode(frame, len, &fr) != 0 ||
+        void_pbft_vote_decode(fr.body, fr.body_len, &v) != 0) {
         return rc;
     }
+    uint8_t body[128];
+    int body_len = vote_encode_as(VOID_MSG_COMMIT, &v, body, sizeof(body));
+    if (body_len <= 0) {
+        return 0;
+    }
     fr.type = VOID_MSG_COMMIT;
-    return resign_send(s, node, to, fr, fr.body, fr.body_len);
+    return resign_send(s, node, to, fr, body, (size_t)body_len);
 }
 
 /* For a quarter of the sequence numbers (fixed by seed and seq), a Byzantine

@@ -1239,7 +1239,9 @@ vote_frame(struct net *t, uint32_t sender, uint8_t type, uint64_t view, uint64_t
     struct void_pbft_vote v = {.ev = 1, .view = view, .seq = seq};
     memset(v.digest, 0xab, sizeof(v.digest));
     uint8_t body[128];
-    int len = void_pbft_vote_encode(&v, body, sizeof(body));
+    /* A COMMIT without tags (mac_count 0): it goes by its signature. */
+    int len = type == VOID_MSG_COMMIT ? void_pbft_commit_encode(&v, body, sizeof(body))
+                                      : void_pbft_vote_encode(&v, body, sizeof(body));
     return forge(t, &t->keys[sender], sender, type, body, (size_t)len, 0, buf);
 }
 
@@ -1258,7 +1260,9 @@ static void expect_rejected(struct net *t, const uint8_t *buf, size_t len, size_
         if (at == offsetof(struct void_pbft_stats, verifies) ||
             at == offsetof(struct void_pbft_stats, macs_ok) ||
             at == offsetof(struct void_pbft_stats, macs_bad) ||
-            at == offsetof(struct void_pbft_stats, mac_keys)) {
+            at == offsetof(struct void_pbft_stats, mac_keys) ||
+            at == offsetof(struct void_pbft_stats, commit_macs_ok) ||
+            at == offsetof(struct void_pbft_stats, commit_macs_bad)) {
             continue; /* authentication work is counted, not a rejection */
         }
         assert_int_equal(a[k], expect);
@@ -1643,11 +1647,11 @@ static void test_pbft_spoiled_tag_falls_back_to_the_signature(void **state)
 
 /* Setup: n=4, one client, signatures on. Action: one put runs to completion
  * and the net settles. Expected: each replica checked the fewest signatures
- * the protocol allows: 5 at the primary (the request once, 2f = 2 prepares
- * and 2 commits besides its own), 4 at a backup (the pre-prepare, 1 prepare
- * besides its own and 2 commits), which takes the request inside the
- * pre-prepare by its tag. The votes beyond a quorum were dropped unverified
- * (surplus or stale). */
+ * the protocol allows: 3 at the primary (the request once and 2f = 2
+ * prepares), 2 at a backup (the pre-prepare and 1 prepare besides its own),
+ * which takes the request inside the pre-prepare by its tag. Every COMMIT
+ * went by its tag, the third one too, kept as a spare for certificates; the
+ * prepares beyond a quorum were dropped unverified. */
 static void test_pbft_checks_only_the_signatures_a_quorum_needs(void **state)
 {
     (void)state;
@@ -1661,17 +1665,109 @@ static void test_pbft_checks_only_the_signatures_a_quorum_needs(void **state)
     uint64_t dropped = 0;
     for (uint32_t i = 0; i < 4; i++) {
         const struct void_pbft_stats *s = void_pbft_stats(t->rep[i]);
-        assert_int_equal(s->verifies - before[i].verifies, i == 0 ? 5 : 4);
+        assert_int_equal(s->verifies - before[i].verifies, i == 0 ? 3 : 2);
         assert_int_equal(s->macs_ok - before[i].macs_ok, i == 0 ? 0 : 1);
         assert_int_equal(s->macs_bad, 0);
+        assert_int_equal(s->commit_macs_ok - before[i].commit_macs_ok, 3);
+        assert_int_equal(s->commit_macs_bad, 0);
         assert_int_equal(s->rx_bad_sig, 0);
         dropped += s->rx_surplus + s->rx_stale;
     }
-    /* Per phase a replica hears n - 1 = 3 votes and needs 2 besides its own
-     * (1 prepare at a backup): one commit each and the extra prepares went
-     * unchecked. */
-    assert_true(dropped >= 8);
+    /* A replica hears n - 1 = 3 prepares (a backup 2) and needs 2 besides
+     * its own (a backup 1): 1 dropped unchecked at each. */
+    assert_true(dropped >= 4);
     assert_int_equal(t->cli[0].stats.rx_bad_sig, 0);
+    net_free(t);
+}
+
+/* Replica 0's COMMITs arrive with valid tags and a broken signature (its
+ * frame as it left, kept to look for it in STATE messages). */
+static uint8_t spoiled_commit[VOID_PBFT_COMMIT_FRAME_MAX];
+static size_t spoiled_commit_len;
+static int state_leaked_spoiled;
+
+static int contains(const uint8_t *hay, size_t n, const uint8_t *needle, size_t k)
+{
+    for (size_t i = 0; k <= n && i <= n - k; i++) {
+        if (memcmp(hay + i, needle, k) == 0) {
+            return 1;
+        }
+    }
+    return 0;
+}
+
+static void spoil_commits_of_0(struct net *t, const struct msg *m)
+{
+    (void)t;
+    if (m->from == 0 && m->len > 5 && m->bytes[5] == VOID_MSG_COMMIT) {
+        m->bytes[m->len - 1] ^= 0x40;
+        assert_true(m->len <= sizeof(spoiled_commit));
+        memcpy(spoiled_commit, m->bytes, m->len);
+        spoiled_commit_len = m->len;
+    }
+    if (m->to == 2 && m->len > 5 && m->bytes[5] == VOID_MSG_STATE && spoiled_commit_len > 0 &&
+        contains(m->bytes, m->len, spoiled_commit, spoiled_commit_len)) {
+        state_leaked_spoiled = 1;
+    }
+}
+
+/* Replica 2 hears no COMMIT, and no STATE from replica 0; while
+ * hold_commits_of_2, its own COMMITs are lost too. */
+static int hold_commits_of_2;
+
+static int drop_commits_to_2(struct net *t, uint32_t from, uint32_t to, uint8_t type)
+{
+    (void)t;
+    if (hold_commits_of_2 && from == 2 && type == VOID_MSG_COMMIT) {
+        return 1;
+    }
+    return to == 2 && (type == VOID_MSG_COMMIT || (type == VOID_MSG_STATE && from == 0));
+}
+
+static int replica_2_at_1(struct net *t)
+{
+    return void_pbft_last_executed(t->rep[2]) == 1;
+}
+
+/* Setup: n=4, signatures on; every COMMIT replica 0 sends carries valid tags
+ * but a broken signature; replica 2 hears no COMMIT (nor replica 0's STATE)
+ * and its own COMMITs are lost at first. Action: one put; then replica 2's
+ * COMMITs get through (it retransmits them), and replica 2, stuck, fetches
+ * state from 1 and 3. Expected: 0, 1 and 3 execute on the commits of 0, 1
+ * and 3 (a tag authenticates a commit to its receiver as well as a
+ * signature would) without checking a commit signature; 1 and 3 keep
+ * replica 2's late commit as a spare; they find 0's bad signature only when
+ * they serve STATE and leave that frame out: no STATE carries it, the spare
+ * completes the certificate, and replica 2 executes the batch from it. */
+static void test_pbft_tagged_commit_with_bad_signature_stays_out_of_state(void **state)
+{
+    (void)state;
+    struct net *t = net_new(4, 1, 4, 8, 1);
+    spoiled_commit_len = 0;
+    state_leaked_spoiled = 0;
+    t->seen = spoil_commits_of_0;
+    t->drop = drop_commits_to_2;
+    hold_commits_of_2 = 1;
+    submit_put(t, 0, "k", "v");
+    assert_true(net_run(t, 2000 * MS, clients_idle));
+    hold_commits_of_2 = 0;
+    assert_true(spoiled_commit_len > 0);
+    for (uint32_t i = 0; i < 4; i++) {
+        const struct void_pbft_stats *s = void_pbft_stats(t->rep[i]);
+        if (i != 2) {
+            assert_int_equal(void_pbft_last_executed(t->rep[i]), 1);
+            assert_true(s->commit_macs_ok >= 2); /* the other two of 0, 1 and 3 */
+        }
+        assert_int_equal(s->commit_macs_bad, 0);
+    }
+    assert_int_equal(void_pbft_stats(t->rep[0])->rx_bad_sig, 0); /* it served no STATE */
+    assert_true(net_run(t, 5000 * MS, replica_2_at_1));
+    assert_int_equal(state_leaked_spoiled, 0);
+    uint64_t found =
+        void_pbft_stats(t->rep[1])->rx_bad_sig + void_pbft_stats(t->rep[3])->rx_bad_sig;
+    assert_true(found >= 1);
+    t->seen = NULL;
+    t->drop = NULL;
     net_free(t);
 }
 
@@ -1726,6 +1822,19 @@ static void test_pbft_rejects_bad_messages_with_counters(void **state)
     len = vote_frame(t, 2, VOID_MSG_PREPARE, 0, 2, buf);
     buf[len - 1] ^= 1;
     expect_rejected(t, buf, len, STAT(rx_bad_sig));
+
+    /* a COMMIT whose tags (zeros) and signature both fail: the tag's
+     * failure sends it to the signature check, which rejects it */
+    {
+        uint64_t bad_tags = void_pbft_stats(t->rep[1])->commit_macs_bad;
+        struct void_pbft_vote v = {.ev = 1, .view = 0, .seq = 2, .mac_count = 4};
+        memset(v.digest, 0xab, sizeof(v.digest));
+        int blen = void_pbft_commit_encode(&v, body, sizeof(body));
+        len = forge(t, &t->keys[2], 2, VOID_MSG_COMMIT, body, (size_t)blen, 0, buf);
+        buf[len - 1] ^= 1;
+        expect_rejected(t, buf, len, STAT(rx_bad_sig));
+        assert_int_equal(void_pbft_stats(t->rep[1])->commit_macs_bad, bad_tags + 1);
+    }
 
     /* unknown sender: id 50 is in no keyring */
     struct void_sign_keypair stranger;
@@ -1873,6 +1982,7 @@ int main(void)
         cmocka_unit_test(test_pbft_signs_a_batchs_replies_once),
         cmocka_unit_test(test_pbft_rate_limits_state_answers_per_replica),
         cmocka_unit_test(test_pbft_drops_needless_votes_unverified),
+        cmocka_unit_test(test_pbft_tagged_commit_with_bad_signature_stays_out_of_state),
         cmocka_unit_test(test_pbft_rejects_view_change_without_proof),
         cmocka_unit_test(test_pbft_runs_are_deterministic),
     };
