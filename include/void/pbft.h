@@ -104,7 +104,8 @@ struct void_pbft_stats {
     uint64_t rx_bad_certificate; /* view-change / new-view / state proof does not check out */
     uint64_t rx_duplicate;       /* already have it (not an attack: retransmission) */
     uint64_t rx_stale;           /* obsolete (old checkpoint, executed request...) */
-    uint64_t rx_surplus;         /* a vote beyond the quorum we have, dropped unverified */
+    uint64_t rx_surplus;         /* a vote beyond the quorum we have, dropped unverified
+                                    (a COMMIT is kept as a spare when its tag checks) */
     uint64_t prepares_withheld;  /* after a restart, in the view we may have voted in */
     uint64_t rx_pending_full;    /* request dropped: queue full */
     uint64_t rx_rate_limited;    /* FETCH_STATE from a replica answered less than half a
