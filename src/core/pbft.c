@@ -1218,8 +1218,6 @@ static void on_vote(struct void_pbft *r,
 
 /* ---- execution and checkpoints --------------------------------------------- */
 
-static void take_checkpoint(struct void_pbft *r, uint64_t now_ns, struct void_pbft_out *out);
-
 /* How many requests of an accepted batch name this replica as a replier. */
 static uint16_t
 count_replies(const struct void_pbft *r, const uint8_t *batch, uint32_t len, uint16_t count)
@@ -1280,7 +1278,7 @@ static void execute_entry(struct void_pbft *r,
         memcpy(ev->digest, e->digest, VOID_PBFT_DIGEST_SIZE);
     }
     if (e->seq % r->cfg.checkpoint_interval == 0) {
-        take_checkpoint(r, now_ns, out);
+        void__pbft_take_checkpoint(r, now_ns, out);
     }
 }
 
@@ -1382,12 +1380,14 @@ static void check_stable(struct void_pbft *r,
                 proof |= VOID__BIT(j);
             }
         }
+        if (c->seq > r->last_executed && void__popcount(proof) >= r->f + 1) {
+            /* At least one honest replica is ahead of us, and f+1 matching
+             * CHECKPOINTs are enough to take up its state (on_state). */
+            void__pbft_fetch_state(r, now_ns, out, 0);
+            return;
+        }
         if (void__popcount(proof) < void__pbft_quorum(r)) {
             continue;
-        }
-        if (c->seq > r->last_executed) {
-            void__pbft_fetch_state(r, now_ns, out, 0); /* the others are ahead of us */
-            return;
         }
         /* 2f+1 agree, so at least f+1 honest replicas computed this state:
          * ours must be the same, or deterministic execution is broken. */
@@ -1398,7 +1398,7 @@ static void check_stable(struct void_pbft *r,
     }
 }
 
-static void take_checkpoint(struct void_pbft *r, uint64_t now_ns, struct void_pbft_out *out)
+void void__pbft_take_checkpoint(struct void_pbft *r, uint64_t now_ns, struct void_pbft_out *out)
 {
     int rc = void_sm_snapshot_encode(&r->sm, r->ckpt_snap, r->snapshot_cap, &r->ckpt_snap_len);
     VOID_ASSERT(rc == 0);

@@ -124,6 +124,54 @@ static size_t put_checkpoint(const struct void_pbft *r, uint8_t *p)
     return off + 4 + r->snapshot_len;
 }
 
+/* Our latest checkpoint, not stable yet, with the CHECKPOINTs we hold that
+ * match it (ours among them): a weak certificate when there are f+1 of them,
+ * for a replica that lags behind it (void__pbft_on_state). Returns the
+ * slot, or NULL when there is none to offer. */
+static const struct void__pbft_ckpt *weak_checkpoint(const struct void_pbft *r, uint32_t *mask)
+{
+    void_seq seq = r->ckpt_snap_seq;
+    if (seq <= r->low || seq > r->last_executed) {
+        return NULL;
+    }
+    const struct void__pbft_ckpt *c =
+        &r->ckpt[(seq / r->cfg.checkpoint_interval) % VOID_PBFT_CKPT_SLOTS];
+    uint32_t self = r->cfg.self;
+    if (c->seq != seq || !(c->mask & VOID__BIT(self))) {
+        return NULL;
+    }
+    *mask = 0;
+    for (uint32_t i = 0; i < VOID_PBFT_N_MAX; i++) {
+        if ((c->mask & VOID__BIT(i)) && c->frame_len[i] > 0 &&
+            memcmp(c->digest[i], c->digest[self], VOID_PBFT_DIGEST_SIZE) == 0) {
+            *mask |= VOID__BIT(i);
+        }
+    }
+    return void__popcount(*mask) >= r->f + 1 ? c : NULL;
+}
+
+/* Writes the checkpoint part of a STATE for weak_checkpoint's c. */
+static size_t put_weak_checkpoint(const struct void_pbft *r,
+                                  const struct void__pbft_ckpt *c,
+                                  uint32_t mask,
+                                  uint8_t *p)
+{
+    void__put64(p, c->seq);
+    memcpy(p + 8, c->digest[r->cfg.self], VOID_PBFT_DIGEST_SIZE);
+    void__put16(p + 8 + VOID_PBFT_DIGEST_SIZE, (uint16_t)void__popcount(mask));
+    size_t off = 8 + VOID_PBFT_DIGEST_SIZE + 2;
+    for (uint32_t i = 0; i < VOID_PBFT_N_MAX; i++) {
+        if (mask & VOID__BIT(i)) {
+            void__put16(p + off, c->frame_len[i]);
+            memcpy(p + off + 2, c->frame[i], c->frame_len[i]);
+            off += 2u + c->frame_len[i];
+        }
+    }
+    void__put32(p + off, (uint32_t)r->ckpt_snap_len);
+    memcpy(p + off + 4, r->ckpt_snap, r->ckpt_snap_len);
+    return off + 4 + r->ckpt_snap_len;
+}
+
 void void__pbft_persist_checkpoint(struct void_pbft *r, struct void_pbft_out *out)
 {
     VOID_ASSERT(r->snapshot_seq == r->low && r->low > 0);
@@ -300,13 +348,22 @@ void void__pbft_on_fetch_state(struct void_pbft *r,
      * work (voidsim seed 30780). */
     int with_ckpt = (theirs < r->low || their_low < r->low) && r->snapshot_seq == r->low &&
                     r->stable_proof_count >= void__pbft_quorum(r);
+    /* Else our latest checkpoint, if f+1 replicas vouch for it: with commits
+     * that went by their tags, the batches below it may have no commit
+     * certificate of 2f+1 valid signatures anywhere (voidsim seed 9251). */
+    uint32_t weak_mask = 0;
+    const struct void__pbft_ckpt *weak =
+        with_ckpt || theirs >= r->ckpt_snap_seq ? NULL : weak_checkpoint(r, &weak_mask);
+    void_seq from = theirs > r->low ? theirs : r->low;
     if (with_ckpt) {
         off += put_checkpoint(r, b + off);
+    } else if (weak != NULL) {
+        off += put_weak_checkpoint(r, weak, weak_mask, b + off);
+        from = weak->seq;
     } else {
         memset(b + off, 0, 8 + VOID_PBFT_DIGEST_SIZE + 2 + 4);
         off += 8 + VOID_PBFT_DIGEST_SIZE + 2 + 4;
     }
-    void_seq from = theirs > r->low ? theirs : r->low;
     size_t count_at = off;
     uint16_t n = 0;
     off += 2;
@@ -433,6 +490,38 @@ static void adopt_checkpoint_proof(struct void_pbft *r,
     }
 }
 
+/* Takes up the state of a checkpoint that f+1 replicas vouch for but that
+ * is not stable: execution jumps to c->seq, the window stays. We then take
+ * our own checkpoint there and count the vouchers' CHECKPOINTs, so with ours
+ * the checkpoint can become stable (at n = 4, f+1 and ours are 2f+1). Until
+ * it is, nothing of this is persisted: after a crash we recover the older
+ * state and fetch again. */
+static int adopt_state(struct void_pbft *r,
+                       uint64_t now_ns,
+                       const struct ckpt_part *c,
+                       struct void_pbft_out *out)
+{
+    VOID_ASSERT(c->seq > r->last_executed && c->seq > r->low);
+    VOID_ASSERT(c->seq <= r->low + r->cfg.window);
+    if (c->snap_len > r->snapshot_cap || c->nproof > VOID_PBFT_N_MAX ||
+        void_sm_snapshot_decode(&r->sm, c->snap, c->snap_len) != 0) {
+        return VOID_ECORRUPT;
+    }
+    r->last_executed = c->seq;
+    void__pbft_pending_prune(r);
+    void__pbft_take_checkpoint(r, now_ns, out);
+    /* Snapshots are canonical: ours is the one we took up (in snapshot if
+     * the checkpoint became stable just now, else in ckpt_snap). */
+    int now_stable = r->snapshot_seq == c->seq;
+    VOID_ASSERT(now_stable || r->ckpt_snap_seq == c->seq);
+    VOID_ASSERT((now_stable ? r->snapshot_len : r->ckpt_snap_len) == c->snap_len &&
+                memcmp(now_stable ? r->snapshot : r->ckpt_snap, c->snap, c->snap_len) == 0);
+    if (r->low < c->seq) {
+        adopt_checkpoint_proof(r, now_ns, c, out);
+    }
+    return 0;
+}
+
 void void__pbft_on_state(struct void_pbft *r,
                          uint64_t now_ns,
                          const struct void_frame *fr,
@@ -445,13 +534,19 @@ void void__pbft_on_state(struct void_pbft *r,
         return;
     }
     if (c.seq > r->last_executed) {
-        if (c.seq % r->cfg.checkpoint_interval != 0 ||
-            void__pbft_ckpt_proof_count(r, c.proofs, c.proofs_len, c.nproof, c.seq, c.digest) <
-                (int)void__pbft_quorum(r)) {
+        int proof =
+            c.seq % r->cfg.checkpoint_interval != 0
+                ? 0
+                : void__pbft_ckpt_proof_count(r, c.proofs, c.proofs_len, c.nproof, c.seq, c.digest);
+        int stable = proof >= (int)void__pbft_quorum(r);
+        /* f+1 signatures (one of them honest) vouch for the state; only 2f+1
+         * make it stable. A weakly vouched state must lie in our window. */
+        if (proof < (int)r->f + 1 ||
+            (!stable && (c.seq <= r->low || c.seq > r->low + r->cfg.window))) {
             r->stats.rx_bad_certificate++;
             return;
         }
-        /* 2f+1 signatures vouch for the digest, so a snapshot that does not
+        /* The signatures vouch for the digest, so a snapshot that does not
          * hash to it is a lie of this sender: drop it, keep our state. */
         uint8_t d[VOID_PBFT_DIGEST_SIZE];
         crypto_hash_sha256(d, c.snap, c.snap_len);
@@ -459,7 +554,7 @@ void void__pbft_on_state(struct void_pbft *r,
             r->stats.rx_bad_digest++;
             return;
         }
-        int rc = install_checkpoint(r, &c, out, 1);
+        int rc = stable ? install_checkpoint(r, &c, out, 1) : adopt_state(r, now_ns, &c, out);
         VOID_ASSERT(rc ==
                     0); /* certified bytes that do not decode: replicas disagree on capacities */
         r->stats.state_transfers++;

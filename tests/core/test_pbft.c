@@ -802,6 +802,7 @@ static void test_pbft_new_primary_relays_the_view_changes_it_named(void **state)
 /* ---- state transfer and recovery ---------------------------------------------- */
 
 static uint32_t isolated = UINT32_MAX;
+static int cut_3;
 
 static int drop_isolated(struct net *t, uint32_t from, uint32_t to, uint8_t type)
 {
@@ -828,6 +829,56 @@ static void test_pbft_state_transfer_after_missing_checkpoints(void **state)
     net_run(t, 500 * MS, all_live_at_max);
     assert_agree(t, 24);
     assert_true(void_pbft_stats(t->rep[3])->state_transfers >= 1);
+    net_free(t);
+}
+
+/* Replica 3 is cut off; replica 0's CHECKPOINTs and STATEs never arrive. */
+static int drop_3_and_checkpoints_of_0(struct net *t, uint32_t from, uint32_t to, uint8_t type)
+{
+    (void)t;
+    return (cut_3 && (from == 3 || to == 3)) ||
+           (from == 0 && (type == VOID_MSG_CHECKPOINT || type == VOID_MSG_STATE));
+}
+
+static int replica_3_stable(struct net *t)
+{
+    return void_pbft_low_watermark(t->rep[3]) >= 4;
+}
+
+static int replicas_1_to_3_stable(struct net *t)
+{
+    return void_pbft_low_watermark(t->rep[1]) >= 4 && void_pbft_low_watermark(t->rep[2]) >= 4 &&
+           void_pbft_low_watermark(t->rep[3]) >= 4;
+}
+
+/* Setup: n=4, K=4, window 8; replica 3 is cut off while 5 puts execute, and
+ * replica 0's CHECKPOINTs (and later its STATEs) are lost, so at 1 and 2
+ * checkpoint 4 has only replicas 1 and 2 behind it: f+1 matching
+ * signatures, a weak certificate, not stable.
+ * Action: the cut heals. Expected: replica 3 asks for state and takes up the
+ * snapshot of checkpoint 4 on the f+1 signatures (a state transfer that does
+ * not move its window), takes its own checkpoint there, which with the two
+ * others makes checkpoint 4 stable at 1, 2 and 3; then everyone agrees.
+ * (Commits that go by their tags can leave batches with no commit
+ * certificate of 2f+1 valid signatures anywhere: voidsim seed 9251.) */
+static void test_pbft_lagging_replica_takes_up_a_weakly_certified_checkpoint(void **state)
+{
+    (void)state;
+    struct net *t = net_new(4, 1, 4, 8, 1);
+    cut_3 = 1;
+    t->drop = drop_3_and_checkpoints_of_0;
+    put_many(t, 0, 0, 5, 1000 * MS);
+    assert_int_equal(void_pbft_last_executed(t->rep[3]), 0);
+    for (uint32_t i = 1; i < 3; i++) {
+        assert_int_equal(void_pbft_low_watermark(t->rep[i]), 0); /* 4 is not stable */
+    }
+    cut_3 = 0;
+    assert_true(net_run(t, 5000 * MS, replica_3_stable));
+    assert_int_equal(void_pbft_stats(t->rep[3])->state_transfers, 1);
+    assert_true(net_run(t, 1000 * MS, replicas_1_to_3_stable));
+    net_run(t, 1000 * MS, all_live_at_max);
+    assert_agree(t, 5);
+    t->drop = NULL;
     net_free(t);
 }
 
@@ -1967,6 +2018,7 @@ int main(void)
         cmocka_unit_test(test_pbft_new_primary_relays_the_view_changes_it_named),
         cmocka_unit_test(test_pbft_state_transfer_after_missing_checkpoints),
         cmocka_unit_test(test_pbft_catches_up_from_commit_certificates),
+        cmocka_unit_test(test_pbft_lagging_replica_takes_up_a_weakly_certified_checkpoint),
         cmocka_unit_test(test_pbft_recovers_after_crash),
         cmocka_unit_test(test_pbft_recovered_primary_hands_off_its_view),
         cmocka_unit_test(test_pbft_recovered_replica_serves_its_own_commit),
