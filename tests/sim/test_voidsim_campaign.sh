@@ -47,8 +47,8 @@ grep -q ' n=4 ' "$tmp/out" && grep -q ' n=7 ' "$tmp/out" || { echo "FAIL: n=4 an
 # Seeds of the full-size campaign that once failed, run at full size here:
 # 9251 (n = 4, a Byzantine replica that forges its commits while a backup is
 # cut off) stalled for good when replicas counted a COMMIT on its MAC tag
-# alone (reverted; bench/README.md): a laggard must be able to get a commit
-# certificate of 2f+1 valid signatures for every batch the others executed.
+# before a lagging replica could take up a checkpoint on f+1 signatures
+# (docs/pbft.md, Commit authentication and State transfer).
 for s in 9251; do
   "$bin/voidsim" --seed "$s" > "$tmp/regress" || { cat "$tmp/regress"; echo "FAIL: seed $s"; exit 1; }
   grep -q 'liveness: all passed' "$tmp/regress" || { cat "$tmp/regress"; echo "FAIL: seed $s"; exit 1; }
