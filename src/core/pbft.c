@@ -1126,6 +1126,20 @@ static void store_commit(
     }
 }
 
+/* The executed entry that sender s's COMMIT v would complete as a spare:
+ * same (view, seq, digest), and no commit of s held yet. NULL otherwise. */
+static struct void__pbft_entry *
+spare_entry(struct void_pbft *r, const struct void_pbft_vote *v, uint32_t s)
+{
+    struct void__pbft_entry *e = void__pbft_slot(r, v->seq);
+    if (!e->used || e->seq != v->seq || e->view != v->view || !e->executed ||
+        (e->commit_mask & VOID__BIT(s)) ||
+        memcmp(e->digest, v->digest, VOID_PBFT_DIGEST_SIZE) != 0) {
+        return NULL;
+    }
+    return e;
+}
+
 /* A COMMIT for a batch we executed, from a replica whose commit we do not
  * hold: kept as a spare for the certificate we serve in STATE (a Byzantine
  * replica's tagged commit may carry a bad signature, found only there).
@@ -1133,10 +1147,8 @@ static void store_commit(
 static int keep_spare_commit(
     struct void_pbft *r, const struct void_pbft_vote *v, uint32_t s, const uint8_t *buf, size_t len)
 {
-    struct void__pbft_entry *e = void__pbft_slot(r, v->seq);
-    if (!e->used || e->seq != v->seq || e->view != v->view || !e->executed ||
-        (e->commit_mask & VOID__BIT(s)) ||
-        memcmp(e->digest, v->digest, VOID_PBFT_DIGEST_SIZE) != 0) {
+    struct void__pbft_entry *e = spare_entry(r, v, s);
+    if (e == NULL) {
         return 0;
     }
     e->commit_mask |= VOID__BIT(s);
@@ -1563,8 +1575,7 @@ static int needless_vote(struct void_pbft *r, const struct void_frame *fr, int *
     int same = e->used && e->seq == v.seq && e->view == v.view;
     uint32_t mask = is_prepare ? e->prepare_mask : e->commit_mask;
     if (v.seq <= r->last_executed) {
-        if (!is_prepare && same && e->executed && !(mask & VOID__BIT(fr->sender)) &&
-            memcmp(e->digest, v.digest, VOID_PBFT_DIGEST_SIZE) == 0) {
+        if (!is_prepare && spare_entry(r, &v, fr->sender) != NULL) {
             *surplus = 1;
             return 0;
         }

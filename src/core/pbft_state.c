@@ -100,28 +100,52 @@ void void__pbft_persist_entry(struct void_pbft *r,
     VOID_ASSERT(off == len);
 }
 
-/* Writes the stable checkpoint (seq, digest, proof, snapshot) at p, or just
- * measures it when p is NULL. */
-static size_t put_checkpoint(const struct void_pbft *r, uint8_t *p)
+/* Writes a checkpoint part (seq, digest, the proof frames in mask,
+ * snapshot) at p, or just measures it when p is NULL. */
+static size_t put_ckpt_part(uint8_t *p,
+                            void_seq seq,
+                            const uint8_t digest[VOID_PBFT_DIGEST_SIZE],
+                            const uint8_t (*frames)[VOID_PBFT_SMALL_FRAME_MAX],
+                            const uint16_t *lens,
+                            uint32_t mask,
+                            const uint8_t *snap,
+                            size_t snap_len)
 {
     size_t off = 8 + VOID_PBFT_DIGEST_SIZE + 2;
     if (p != NULL) {
-        void__put64(p, r->low);
-        memcpy(p + 8, r->low_digest, VOID_PBFT_DIGEST_SIZE);
-        void__put16(p + 8 + VOID_PBFT_DIGEST_SIZE, (uint16_t)r->stable_proof_count);
+        void__put64(p, seq);
+        memcpy(p + 8, digest, VOID_PBFT_DIGEST_SIZE);
+        void__put16(p + 8 + VOID_PBFT_DIGEST_SIZE, (uint16_t)void__popcount(mask));
     }
-    for (uint32_t i = 0; i < r->stable_proof_count; i++) {
-        if (p != NULL) {
-            void__put16(p + off, r->stable_proof_len[i]);
-            memcpy(p + off + 2, r->stable_proof[i], r->stable_proof_len[i]);
+    for (uint32_t i = 0; i < VOID_PBFT_N_MAX; i++) {
+        if (mask & VOID__BIT(i)) {
+            if (p != NULL) {
+                void__put16(p + off, lens[i]);
+                memcpy(p + off + 2, frames[i], lens[i]);
+            }
+            off += 2u + lens[i];
         }
-        off += 2u + r->stable_proof_len[i];
     }
     if (p != NULL) {
-        void__put32(p + off, (uint32_t)r->snapshot_len);
-        memcpy(p + off + 4, r->snapshot, r->snapshot_len);
+        void__put32(p + off, (uint32_t)snap_len);
+        memcpy(p + off + 4, snap, snap_len);
     }
-    return off + 4 + r->snapshot_len;
+    return off + 4 + snap_len;
+}
+
+/* Writes the stable checkpoint with its proof at p, or measures it. */
+static size_t put_checkpoint(const struct void_pbft *r, uint8_t *p)
+{
+    VOID_ASSERT(r->stable_proof_count <= VOID_PBFT_N_MAX);
+    uint32_t mask = (uint32_t)((UINT64_C(1) << r->stable_proof_count) - 1u);
+    return put_ckpt_part(p,
+                         r->low,
+                         r->low_digest,
+                         (const uint8_t(*)[VOID_PBFT_SMALL_FRAME_MAX])r->stable_proof,
+                         r->stable_proof_len,
+                         mask,
+                         r->snapshot,
+                         r->snapshot_len);
 }
 
 /* Our latest checkpoint, not stable yet, with the CHECKPOINTs we hold that
@@ -148,28 +172,6 @@ static const struct void__pbft_ckpt *weak_checkpoint(const struct void_pbft *r, 
         }
     }
     return void__popcount(*mask) >= r->f + 1 ? c : NULL;
-}
-
-/* Writes the checkpoint part of a STATE for weak_checkpoint's c. */
-static size_t put_weak_checkpoint(const struct void_pbft *r,
-                                  const struct void__pbft_ckpt *c,
-                                  uint32_t mask,
-                                  uint8_t *p)
-{
-    void__put64(p, c->seq);
-    memcpy(p + 8, c->digest[r->cfg.self], VOID_PBFT_DIGEST_SIZE);
-    void__put16(p + 8 + VOID_PBFT_DIGEST_SIZE, (uint16_t)void__popcount(mask));
-    size_t off = 8 + VOID_PBFT_DIGEST_SIZE + 2;
-    for (uint32_t i = 0; i < VOID_PBFT_N_MAX; i++) {
-        if (mask & VOID__BIT(i)) {
-            void__put16(p + off, c->frame_len[i]);
-            memcpy(p + off + 2, c->frame[i], c->frame_len[i]);
-            off += 2u + c->frame_len[i];
-        }
-    }
-    void__put32(p + off, (uint32_t)r->ckpt_snap_len);
-    memcpy(p + off + 4, r->ckpt_snap, r->ckpt_snap_len);
-    return off + 4 + r->ckpt_snap_len;
 }
 
 void void__pbft_persist_checkpoint(struct void_pbft *r, struct void_pbft_out *out)
@@ -358,7 +360,14 @@ void void__pbft_on_fetch_state(struct void_pbft *r,
     if (with_ckpt) {
         off += put_checkpoint(r, b + off);
     } else if (weak != NULL) {
-        off += put_weak_checkpoint(r, weak, weak_mask, b + off);
+        off += put_ckpt_part(b + off,
+                             weak->seq,
+                             weak->digest[r->cfg.self],
+                             (const uint8_t(*)[VOID_PBFT_SMALL_FRAME_MAX])weak->frame,
+                             weak->frame_len,
+                             weak_mask,
+                             r->ckpt_snap,
+                             r->ckpt_snap_len);
         from = weak->seq;
     } else {
         memset(b + off, 0, 8 + VOID_PBFT_DIGEST_SIZE + 2 + 4);
