@@ -27,6 +27,30 @@ struct void_hash {
  * libcrypto cannot allocate its context, as hashing must never be skipped). */
 void void_hash_compute(const void *data, size_t len, struct void_hash *out);
 
+/* Computes the SHA-256 of [data, data+len) into the bytes at out: the digest
+ * of void_hash_compute, for callers that keep digests as plain arrays (the
+ * PBFT core: checkpoints, batches, snapshots). Cannot fail. */
+void void_hash_digest(const void *data, size_t len, uint8_t out[VOID_HASH_SIZE]);
+
+/* An incremental SHA-256 (libcrypto's, on the SHA extensions), for a message
+ * that comes in pieces. It lives on the caller's stack: no allocation.
+ * Typical use: void_hash_init, void_hash_update for each piece, then
+ * void_hash_final, which writes the digest of the concatenation. */
+struct void_hash_ctx {
+    _Alignas(16) uint8_t opaque[128];
+};
+
+/* Starts c on an empty message. Cannot fail. */
+void void_hash_init(struct void_hash_ctx *c);
+
+/* Appends [data, data+len) to c's message; data may be NULL when len is 0.
+ * Cannot fail. */
+void void_hash_update(struct void_hash_ctx *c, const void *data, size_t len);
+
+/* Writes the digest of c's message into out; c must be started again before
+ * it is reused. Cannot fail. */
+void void_hash_final(struct void_hash_ctx *c, uint8_t out[VOID_HASH_SIZE]);
+
 /* Same digest computed with libsodium's crypto_hash_sha256, kept for the
  * benchmark that chose between the two and for cross-checking in tests.
  * Cannot fail. */

@@ -6,10 +6,10 @@
  * entirely before the iterator hands out a single entry, so the iterator
  * itself can assert instead of checking.
  */
-#include "void/bytes.h"
 #include "void/casobj.h"
 
 #include "void/assert.h"
+#include "void/bytes.h"
 #include "void/error.h"
 
 #include <string.h>
@@ -103,7 +103,8 @@ int void_casobj_file_decode(const uint8_t *buf, size_t len, struct void_casobj_f
     const uint8_t *chunks = buf + VOID_CASOBJ_HEADER_SIZE + 12;
     uint64_t total = 0;
     for (uint32_t i = 0; i < count; i++) {
-        uint32_t n = void_bytes_get_be32(chunks + (size_t)i * VOID_CASOBJ_CHUNK_SIZE + VOID_HASH_SIZE);
+        uint32_t n =
+            void_bytes_get_be32(chunks + (size_t)i * VOID_CASOBJ_CHUNK_SIZE + VOID_HASH_SIZE);
         if (n == 0) {
             return VOID_EBAD_FIELD;
         }

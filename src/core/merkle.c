@@ -7,20 +7,17 @@
 #include "void/error.h"
 #include "void/hash.h"
 
-#include <sodium.h>
 #include <string.h>
 
 void void_merkle_leaf(const uint8_t *data, size_t len, uint8_t out[VOID_MERKLE_HASH_SIZE])
 {
     VOID_ASSERT(data != NULL || len == 0);
     static const uint8_t prefix = 0x00;
-    crypto_hash_sha256_state h;
-    crypto_hash_sha256_init(&h);
-    crypto_hash_sha256_update(&h, &prefix, 1);
-    if (len > 0) {
-        crypto_hash_sha256_update(&h, data, len);
-    }
-    crypto_hash_sha256_final(&h, out);
+    struct void_hash_ctx h;
+    void_hash_init(&h);
+    void_hash_update(&h, &prefix, 1);
+    void_hash_update(&h, data, len);
+    void_hash_final(&h, out);
 }
 
 static void node_hash(const uint8_t *left, const uint8_t *right, uint8_t out[VOID_MERKLE_HASH_SIZE])
@@ -29,9 +26,7 @@ static void node_hash(const uint8_t *left, const uint8_t *right, uint8_t out[VOI
     buf[0] = 0x01;
     memcpy(buf + 1, left, VOID_MERKLE_HASH_SIZE);
     memcpy(buf + 1 + VOID_MERKLE_HASH_SIZE, right, VOID_MERKLE_HASH_SIZE);
-    struct void_hash h;
-    void_hash_compute(buf, sizeof(buf), &h);
-    memcpy(out, h.b, VOID_MERKLE_HASH_SIZE);
+    void_hash_digest(buf, sizeof(buf), out);
 }
 
 /* The largest power of two below n (n >= 2). */

@@ -5,10 +5,10 @@
  * Pure: local times and the random transmit timestamp are arguments, so the
  * simulator, the fuzzer and the libuv client share exactly this code.
  */
-#include "void/bytes.h"
 #include "void/ntp.h"
 
 #include "void/assert.h"
+#include "void/bytes.h"
 #include "void/error.h"
 
 #include <string.h>

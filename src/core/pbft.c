@@ -16,8 +16,8 @@
 #include "core/pbft_int.h"
 #include "void/assert.h"
 #include "void/error.h"
+#include "void/hash.h"
 
-#include <sodium.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -467,7 +467,7 @@ int void_pbft_init(struct void_pbft *r, const struct void_pbft_config *config)
     r->event_seq = r->cfg.event_seq_start > 0 ? r->cfg.event_seq_start - 1 : 0;
     rc = void_sm_snapshot_encode(&r->sm, r->snapshot, r->snapshot_cap, &r->snapshot_len);
     VOID_ASSERT(rc == 0);
-    crypto_hash_sha256(r->genesis_digest, r->snapshot, r->snapshot_len);
+    void_hash_digest(r->snapshot, r->snapshot_len, r->genesis_digest);
     memcpy(r->low_digest, r->genesis_digest, VOID_PBFT_DIGEST_SIZE);
     VOID_ASSERT(r->low == 0 && r->snapshot_seq == 0);
     return 0;
@@ -1416,7 +1416,7 @@ void void__pbft_take_checkpoint(struct void_pbft *r, uint64_t now_ns, struct voi
     VOID_ASSERT(rc == 0);
     r->ckpt_snap_seq = r->last_executed;
     struct void_pbft_checkpoint m = {.seq = r->last_executed};
-    crypto_hash_sha256(m.digest, r->ckpt_snap, r->ckpt_snap_len);
+    void_hash_digest(r->ckpt_snap, r->ckpt_snap_len, m.digest);
     int len = void_pbft_checkpoint_encode(&m, r->scratch, r->scratch_cap);
     const uint8_t *frame;
     size_t frame_len;

@@ -11,8 +11,8 @@
 #include "core/pbft_int.h"
 #include "void/assert.h"
 #include "void/error.h"
+#include "void/hash.h"
 
-#include <sodium.h>
 #include <string.h>
 
 void void__put16(uint8_t *p, uint16_t v)
@@ -227,13 +227,11 @@ void void_pbft_batch_digest(struct void_hlc_ts hlc,
     uint8_t head[VOID_HLC_ENCODED_SIZE + 2];
     void_hlc_encode(hlc, head);
     void__put16(head + VOID_HLC_ENCODED_SIZE, count);
-    crypto_hash_sha256_state h;
-    crypto_hash_sha256_init(&h);
-    crypto_hash_sha256_update(&h, head, sizeof(head));
-    if (batch_len > 0) {
-        crypto_hash_sha256_update(&h, batch, batch_len);
-    }
-    crypto_hash_sha256_final(&h, digest);
+    struct void_hash_ctx h;
+    void_hash_init(&h);
+    void_hash_update(&h, head, sizeof(head));
+    void_hash_update(&h, batch, batch_len);
+    void_hash_final(&h, digest);
 }
 
 /* ---- fixed bodies -------------------------------------------------------- */

@@ -21,8 +21,8 @@
 #include "core/pbft_int.h"
 #include "void/assert.h"
 #include "void/error.h"
+#include "void/hash.h"
 
-#include <sodium.h>
 #include <string.h>
 
 #define ENTRY_FLAG_SENT_PREPARE 1u
@@ -224,7 +224,7 @@ static int install_checkpoint(struct void_pbft *r,
     if (c->snap_len > r->snapshot_cap || c->nproof > VOID_PBFT_N_MAX) {
         return VOID_ECORRUPT;
     }
-    crypto_hash_sha256(d, c->snap, c->snap_len);
+    void_hash_digest(c->snap, c->snap_len, d);
     if (memcmp(d, c->digest, VOID_PBFT_DIGEST_SIZE) != 0 ||
         void_sm_snapshot_decode(&r->sm, c->snap, c->snap_len) != 0) {
         return VOID_ECORRUPT;
@@ -558,7 +558,7 @@ void void__pbft_on_state(struct void_pbft *r,
         /* The signatures vouch for the digest, so a snapshot that does not
          * hash to it is a lie of this sender: drop it, keep our state. */
         uint8_t d[VOID_PBFT_DIGEST_SIZE];
-        crypto_hash_sha256(d, c.snap, c.snap_len);
+        void_hash_digest(c.snap, c.snap_len, d);
         if (memcmp(d, c.digest, VOID_PBFT_DIGEST_SIZE) != 0) {
             r->stats.rx_bad_digest++;
             return;

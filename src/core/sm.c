@@ -11,13 +11,13 @@
  * only on that canonical content, so two replicas in the same logical state
  * behave identically whatever the history of their memory layout.
  */
-#include "void/bytes.h"
 #include "void/sm.h"
 
 #include "void/assert.h"
+#include "void/bytes.h"
 #include "void/error.h"
+#include "void/hash.h"
 
-#include <sodium.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -517,13 +517,13 @@ int void_sm_execute(struct void_sm *sm,
 struct sink {
     uint8_t *buf;
     size_t cap, len;
-    crypto_hash_sha256_state *hash;
+    struct void_hash_ctx *hash;
 };
 
 static void sink_put(struct sink *s, const void *data, size_t n)
 {
     if (s->hash != NULL) {
-        crypto_hash_sha256_update(s->hash, data, n);
+        void_hash_update(s->hash, data, n);
     } else if (s->buf != NULL && s->len + n <= s->cap) {
         memcpy(s->buf + s->len, data, n);
     }
@@ -606,11 +606,11 @@ static void snapshot_write(struct void_sm *sm, struct sink *s)
 void void_sm_digest(struct void_sm *sm, uint8_t digest[VOID_SM_DIGEST_SIZE])
 {
     VOID_ASSERT(sm != NULL && digest != NULL);
-    crypto_hash_sha256_state h;
-    crypto_hash_sha256_init(&h);
+    struct void_hash_ctx h;
+    void_hash_init(&h);
     struct sink s = {.hash = &h};
     snapshot_write(sm, &s);
-    crypto_hash_sha256_final(&h, digest);
+    void_hash_final(&h, digest);
     VOID_ASSERT(s.len >= 4);
 }
 

@@ -5,6 +5,10 @@
  * the one the store uses; the libsodium variant stays for the benchmark and
  * as an independent cross-check in the tests.
  */
+/* SHA256_Init and friends are deprecated in OpenSSL 3 in favour of EVP,
+ * whose contexts are allocated; the low-level calls keep the state on the
+ * stack and take the same SHA-NI path as SHA256(). */
+#define OPENSSL_SUPPRESS_DEPRECATED
 #include "void/hash.h"
 
 #include "void/assert.h"
@@ -25,6 +29,43 @@ void void_hash_compute(const void *data, size_t len, struct void_hash *out)
     const unsigned char *p = data != NULL ? data : empty;
     unsigned char *r = SHA256(p, len, out->b);
     VOID_ASSERT(r == out->b);
+}
+
+void void_hash_digest(const void *data, size_t len, uint8_t out[VOID_HASH_SIZE])
+{
+    VOID_ASSERT(out != NULL);
+    VOID_ASSERT(data != NULL || len == 0);
+    static const unsigned char empty[1];
+    unsigned char *r = SHA256(data != NULL ? data : empty, len, out);
+    VOID_ASSERT(r == out);
+}
+
+_Static_assert(sizeof(SHA256_CTX) <= sizeof(((struct void_hash_ctx *)0)->opaque),
+               "struct void_hash_ctx holds a SHA256_CTX");
+_Static_assert(_Alignof(SHA256_CTX) <= 16, "struct void_hash_ctx is aligned for a SHA256_CTX");
+
+void void_hash_init(struct void_hash_ctx *c)
+{
+    VOID_ASSERT(c != NULL);
+    int rc = SHA256_Init((SHA256_CTX *)(void *)c->opaque);
+    VOID_ASSERT(rc == 1);
+}
+
+void void_hash_update(struct void_hash_ctx *c, const void *data, size_t len)
+{
+    VOID_ASSERT(c != NULL);
+    VOID_ASSERT(data != NULL || len == 0);
+    if (len > 0) {
+        int rc = SHA256_Update((SHA256_CTX *)(void *)c->opaque, data, len);
+        VOID_ASSERT(rc == 1);
+    }
+}
+
+void void_hash_final(struct void_hash_ctx *c, uint8_t out[VOID_HASH_SIZE])
+{
+    VOID_ASSERT(c != NULL && out != NULL);
+    int rc = SHA256_Final(out, (SHA256_CTX *)(void *)c->opaque);
+    VOID_ASSERT(rc == 1);
 }
 
 void void_hash_compute_sodium(const void *data, size_t len, struct void_hash *out)

@@ -52,6 +52,54 @@ static void test_hash_openssl_and_sodium_agree(void **state)
     free(buf);
 }
 
+/* Setup: seeded random bytes. Action: hash random messages of up to 70 KB
+ * one-shot with void_hash_digest and incrementally, cut into up to 8 random
+ * pieces (empty pieces and NULL with length 0 included). Expected: both equal
+ * libsodium's digest of the whole message, and the "abc" vector holds. */
+static void test_hash_incremental_matches_one_shot(void **state)
+{
+    (void)state;
+    struct void_prng p;
+    void_prng_seed(&p, 11);
+    uint8_t *buf = malloc(70000);
+    assert_non_null(buf);
+    for (size_t i = 0; i < 70000; i++) {
+        buf[i] = (uint8_t)void_prng_next(&p);
+    }
+    for (int i = 0; i < 300; i++) {
+        size_t len = (size_t)void_prng_below(&p, 70000);
+        struct void_hash want;
+        void_hash_compute_sodium(buf, len, &want);
+        uint8_t one[VOID_HASH_SIZE], inc[VOID_HASH_SIZE];
+        void_hash_digest(buf, len, one);
+        assert_memory_equal(one, want.b, VOID_HASH_SIZE);
+        struct void_hash_ctx c;
+        void_hash_init(&c);
+        size_t off = 0;
+        for (int piece = 0; piece < 8 && off < len; piece++) {
+            size_t n = (size_t)void_prng_below(&p, (uint32_t)(len - off + 1));
+            void_hash_update(&c, buf + off, n);
+            void_hash_update(&c, NULL, 0);
+            off += n;
+        }
+        void_hash_update(&c, buf + off, len - off);
+        void_hash_final(&c, inc);
+        assert_memory_equal(inc, want.b, VOID_HASH_SIZE);
+    }
+    struct void_hash_ctx c;
+    void_hash_init(&c);
+    void_hash_update(&c, "a", 1);
+    void_hash_update(&c, "bc", 2);
+    uint8_t d[VOID_HASH_SIZE];
+    void_hash_final(&c, d);
+    struct void_hash h;
+    memcpy(h.b, d, sizeof(d));
+    char hex[VOID_HASH_HEX_SIZE];
+    void_hash_to_hex(&h, hex);
+    assert_string_equal(hex, "ba7816bf8f01cfea414140de5dae2223b00361a396177a9cb410ff61f20015ad");
+    free(buf);
+}
+
 /* Setup: seeded random bytes. Action: void_hash_compute2 on pairs of
  * messages: every pair of lengths 0..200 (one to four blocks, with the
  * padding in one or two final blocks, and one message ending before the
@@ -161,6 +209,7 @@ int main(void)
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_hash_matches_published_vectors),
         cmocka_unit_test(test_hash_openssl_and_sodium_agree),
+        cmocka_unit_test(test_hash_incremental_matches_one_shot),
         cmocka_unit_test(test_hash_compute2_matches_single_digests),
         cmocka_unit_test(test_hash_compute_many_matches_single_digests),
         cmocka_unit_test(test_hash_hex_round_trip_and_rejects),
