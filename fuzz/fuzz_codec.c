@@ -5,7 +5,8 @@
  * survive a re-encode/decode round trip unchanged. A REPLY also goes through
  * the client's check (leaf, audit path, root signature): it must fail as
  * the frame signature does, or pass only when the root is signed by the
- * fuzz key. Seeds in
+ * fuzz key; and its tag is checked under the fuzz MAC key (the seed's tag
+ * is made with it). Seeds in
  * fuzz/corpus/fuzz_codec are frames signed by that same key, so mutations
  * reach the signature check as well as every header check.
  */
@@ -25,6 +26,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
 
 static struct void_sign_keypair fuzz_key;
 static struct void_keyring fuzz_ring;
+static uint8_t fuzz_mac_key[VOID_MAC_KEY_SIZE];
 
 static void fuzz_init(void)
 {
@@ -37,6 +39,7 @@ static void fuzz_init(void)
     if (void_sign_global_init() != 0 || void_sign_keypair_from_seed(&fuzz_key, seed) != 0) {
         abort();
     }
+    memset(fuzz_mac_key, 0x33, sizeof(fuzz_mac_key));
     void_keyring_init(&fuzz_ring);
     if (void_keyring_add(&fuzz_ring, FUZZ_NODE, fuzz_key.public_key) != 0) {
         abort();
@@ -88,6 +91,13 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
         if (rr != 0 && rr != VOID_EBAD_SIG && rr != VOID_EUNKNOWN_SENDER && rr != VOID_ETRUNCATED &&
             rr != VOID_EBAD_LENGTH && rr != VOID_EBAD_FIELD) {
             abort();
+        }
+        if (rr == 0 || rr == VOID_EBAD_SIG || rr == VOID_EUNKNOWN_SENDER) {
+            /* The body decoded, so it ends with a tag. */
+            int rt = void_pbft_reply_check_mac(data, size, fuzz_mac_key);
+            if (rt != 0 && rt != VOID_EBAD_SIG) {
+                abort();
+            }
         }
     }
     if (rc == 0) {

@@ -371,10 +371,12 @@ struct void_pbft {
     uint32_t peer_mac_mask;
     uint8_t rx_tagged; /* admit: the frame being handled was authenticated by its tag */
     /* The replies of the batch being executed, signed together (one
-     * signature over their Merkle root; docs/wire.md, REPLY). */
+     * signature over their Merkle root; docs/wire.md, REPLY), each tagged
+     * for its client. */
     uint8_t reply_leaf[VOID_PBFT_BATCH_MAX][VOID_MERKLE_HASH_SIZE];
     uint8_t *reply_frame[VOID_PBFT_BATCH_MAX]; /* in the out arena; NULL: no room */
     uint32_t reply_frame_len[VOID_PBFT_BATCH_MAX];
+    uint32_t reply_client[VOID_PBFT_BATCH_MAX];
 };
 
 /* Sets up replica r from config (copied; keyring and keypair stay borrowed).

@@ -62,6 +62,10 @@ struct void_pbft_client_stats {
     uint64_t submitted, completed, retries;
     uint64_t suspected; /* repliers left out for a while: no reply, or not the accepted one */
     uint64_t rx_malformed, rx_bad_sig, rx_unknown_sender, rx_stale, rx_hlc_ahead;
+    /* Replies taken on their tag, and replies whose tag was missing or wrong
+     * (their signature decided, one verification each). */
+    uint64_t macs_ok, macs_bad;
+    uint64_t verifies; /* signature verifications */
 };
 
 /* The client. Caller-owned; fields are private. */

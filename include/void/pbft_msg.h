@@ -17,11 +17,15 @@
  *   COMMIT       ev | view u64 | seq u64 | digest[32]
  *   CHECKPOINT   ev | seq u64 | state digest[32]
  *   REPLY        ev | view u64 | client u32 | reqno u64 | result_len u16 | result |
- *                index u16 | count u16 | path[32 * void_merkle_path_len(index, count)]
+ *                index u16 | count u16 | path[32 * void_merkle_path_len(index, count)] |
+ *                tag[16]
  *                signature: Ed25519, domain REPLY, over the RFC 9162 Merkle root
  *                of the `count` replies the replica sent for one batch; this
  *                reply is leaf `index`, and its leaf hash covers the frame
- *                from its first byte up to the path (header included).
+ *                from its first byte up to the path (header included). The
+ *                tag authenticates the frame up to the tag (path included)
+ *                for the client, under the key the replica shares with it:
+ *                the client takes it instead of the signature.
  *   VIEW_CHANGE, NEW_VIEW, FETCH_STATE, STATE: see docs/pbft.md.
  *
  * The batch digest is SHA-256(hlc[12] | count u16 | batch): it binds the
@@ -141,6 +145,7 @@ struct void_pbft_reply {
     uint16_t count;      /* >= 1 */
     const uint8_t *path; /* path_len hashes; encode writes zeros for NULL */
     uint32_t path_len;   /* void_merkle_path_len(index, count); set by decode */
+    const uint8_t *tag;  /* VOID_MAC_SIZE bytes; set by decode, zeroed by encode */
 };
 
 /* The REPLY body size for a result of result_len bytes as leaf index of
@@ -231,6 +236,19 @@ size_t void_pbft_reply_leaf_len(size_t len, const struct void_pbft_reply *m);
  * frame's last 64 bytes. Returns 0, or the decode error of a malformed
  * frame (nothing is written). */
 int void_pbft_reply_sign(uint8_t *frame, size_t len, const struct void_sign_keypair *kp);
+
+/* Fills the tag of a finished REPLY frame[0..len) (its path included) with
+ * the key the replica shares with the frame's client. The frame must be a
+ * REPLY of at least VOID_PBFT_FRAME_OVERHEAD + VOID_MAC_SIZE bytes; the
+ * signature after the tag is not touched. */
+void void_pbft_reply_tag(uint8_t *frame, size_t len, const uint8_t key[VOID_MAC_KEY_SIZE]);
+
+/* Checks the tag of a REPLY frame[0..len) that void_pbft_reply_decode
+ * accepted (through void_codec_decode) with the key the client shares with
+ * the sender: 0 or VOID_EBAD_SIG. */
+int void_pbft_reply_check_mac(const uint8_t *frame,
+                              size_t len,
+                              const uint8_t key[VOID_MAC_KEY_SIZE]);
 
 /* Decodes a REPLY frame into *fr and *m and checks its signature: the root
  * of its leaf and path, signed by the sender's key in ring (domain REPLY).

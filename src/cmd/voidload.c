@@ -20,7 +20,6 @@
 #include "void/config.h"
 #include "void/error.h"
 #include "void/kvclient.h"
-#include "void/sigmemo.h"
 #include "void/sign.h"
 #include "void/sm.h"
 
@@ -109,24 +108,11 @@ static void vsubmit(struct vclient *c)
     }
 }
 
-static int run_void(const char *dir, uint32_t clients, double secs, int verify_cache)
+static int run_void(const char *dir, uint32_t clients, double secs)
 {
     static struct vclient vc[CLIENTS_MAX];
-    /* The clients of this process share one memo of signature checks: a
-     * replica signs the replies of a batch once (one Merkle root), so the
-     * clients that got replies from one batch check that root's signature
-     * once between them, as the sessions of one application process would.
-     * The memo answers only exact (key, bytes, signature) matches of checks
-     * libsodium made (include/void/sigmemo.h). --no-verify-cache turns it
-     * off: each client then verifies every reply it uses. */
-    static struct void_sigmemo memo;
-    if (verify_cache) {
-        if (void_sigmemo_init(&memo, 14) != 0) {
-            fprintf(stderr, "voidload: out of memory\n");
-            return 1;
-        }
-        void_sigmemo_install(&memo);
-    }
+    /* Each client authenticates the replies it uses on its own, by the tag
+     * each replica adds for it (docs/wire.md, REPLY): no check is shared. */
     char path[1024], err[VOID_CONFIG_ERR_MAX];
     for (uint32_t i = 0; i < clients; i++) {
         snprintf(path, sizeof(path), "%s/client-%u.ini", dir, 100 + i);
@@ -362,10 +348,8 @@ static void usage(FILE *out)
     fprintf(out,
             "usage: voidload void DIR | etcd HOST:PORT[,HOST:PORT...] | lin DIR\n"
             "                [--clients C] [--seconds S] [--value BYTES] [--keys K]\n"
-            "                [--no-verify-cache]\n"
             "void/etcd: closed-loop puts, prints throughput and latency percentiles.\n"
-            "void: the clients share one memo of signature checks (a replica signs a\n"
-            "batch's replies once); --no-verify-cache makes each verify on its own.\n"
+            "void: each client authenticates its replies alone (by their tags).\n"
             "lin: random put/get/cas/del on K keys, then a linearizability check.\n"
             "DIR is a scripts/cluster directory started with --clients >= C.\n");
 }
@@ -380,13 +364,7 @@ int main(int argc, char **argv)
     uint32_t keys = 4;
     double secs = 5;
     L.value_size = 100;
-    int verify_cache = 1;
     for (int i = 3; i < argc; i += 2) {
-        if (strcmp(argv[i], "--no-verify-cache") == 0) {
-            verify_cache = 0;
-            i--;
-            continue;
-        }
         if (i + 1 >= argc) {
             fprintf(stderr, "voidload: option '%s' needs a value\n", argv[i]);
             usage(stderr);
@@ -418,7 +396,7 @@ int main(int argc, char **argv)
     if (strcmp(argv[1], "lin") == 0) {
         return voidload_lin(&L.loop, argv[2], clients, secs, keys);
     }
-    int rc = strcmp(argv[1], "void") == 0 ? run_void(argv[2], clients, secs, verify_cache)
+    int rc = strcmp(argv[1], "void") == 0 ? run_void(argv[2], clients, secs)
                                           : run_etcd(argv[2], clients, secs);
     if (rc != 0) {
         return rc;

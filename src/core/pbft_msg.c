@@ -430,7 +430,7 @@ int void_pbft_checkpoint_decode(const uint8_t *buf, size_t len, struct void_pbft
 size_t void_pbft_reply_size(uint16_t result_len, uint16_t index, uint16_t count)
 {
     return REPLY_HEAD + (size_t)result_len + 4 +
-           (size_t)void_merkle_path_len(index, count) * VOID_MERKLE_HASH_SIZE;
+           (size_t)void_merkle_path_len(index, count) * VOID_MERKLE_HASH_SIZE + VOID_MAC_SIZE;
 }
 
 int void_pbft_reply_encode(const struct void_pbft_reply *m, uint8_t *buf, size_t cap)
@@ -455,12 +455,13 @@ int void_pbft_reply_encode(const struct void_pbft_reply *m, uint8_t *buf, size_t
     p += m->result_len;
     void__put16(p, m->index);
     void__put16(p + 2, m->count);
-    size_t path_bytes = need - (size_t)(p + 4 - buf);
+    size_t path_bytes = need - VOID_MAC_SIZE - (size_t)(p + 4 - buf);
     if (m->path != NULL) {
         memcpy(p + 4, m->path, path_bytes);
     } else {
         memset(p + 4, 0, path_bytes);
     }
+    memset(p + 4 + path_bytes, 0, VOID_MAC_SIZE);
     return (int)need;
 }
 
@@ -490,19 +491,38 @@ int void_pbft_reply_decode(const uint8_t *buf, size_t len, struct void_pbft_repl
         return VOID_EBAD_FIELD;
     }
     m->path_len = void_merkle_path_len(m->index, m->count);
-    size_t need = at + 4 + (size_t)m->path_len * VOID_MERKLE_HASH_SIZE;
+    size_t need = at + 4 + (size_t)m->path_len * VOID_MERKLE_HASH_SIZE + VOID_MAC_SIZE;
     if (len != need) {
         return len < need ? VOID_ETRUNCATED : VOID_EBAD_LENGTH;
     }
     m->path = buf + at + 4;
+    m->tag = buf + len - VOID_MAC_SIZE;
     return 0;
 }
 
 size_t void_pbft_reply_leaf_len(size_t len, const struct void_pbft_reply *m)
 {
     size_t path_bytes = (size_t)m->path_len * VOID_MERKLE_HASH_SIZE;
-    VOID_ASSERT(len >= VOID_PBFT_FRAME_OVERHEAD + path_bytes);
-    return len - VOID_SIGN_SIZE - path_bytes;
+    VOID_ASSERT(len >= VOID_PBFT_FRAME_OVERHEAD + path_bytes + VOID_MAC_SIZE);
+    return len - VOID_SIGN_SIZE - VOID_MAC_SIZE - path_bytes;
+}
+
+void void_pbft_reply_tag(uint8_t *frame, size_t len, const uint8_t key[VOID_MAC_KEY_SIZE])
+{
+    VOID_ASSERT(frame != NULL && key != NULL);
+    VOID_ASSERT(len >= VOID_PBFT_FRAME_OVERHEAD + VOID_MAC_SIZE);
+    size_t covered = len - VOID_SIGN_SIZE - VOID_MAC_SIZE;
+    void_mac_compute(key, frame, covered, frame + covered);
+}
+
+int void_pbft_reply_check_mac(const uint8_t *frame,
+                              size_t len,
+                              const uint8_t key[VOID_MAC_KEY_SIZE])
+{
+    VOID_ASSERT(frame != NULL && key != NULL);
+    VOID_ASSERT(len >= VOID_PBFT_FRAME_OVERHEAD + VOID_MAC_SIZE);
+    size_t covered = len - VOID_SIGN_SIZE - VOID_MAC_SIZE;
+    return void_mac_verify(key, frame, covered, frame + covered);
 }
 
 /* Decodes a REPLY frame and computes the root it claims. */

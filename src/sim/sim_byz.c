@@ -86,9 +86,22 @@ static int resign_send(struct sim *s,
         return rc == VOID_ENOMEM ? rc : 0;
     }
     /* A reply is signed through its batch root: sign the lie as its own
-     * root, with the path it carries. */
-    if (fr.type == VOID_MSG_REPLY && void_pbft_reply_sign(s->scratch, len, &node->kp) != 0) {
-        return 0;
+     * root, with the path it carries. Half the time tag it for its client
+     * too, which takes it on the tag; else the client falls back to the
+     * signature. Either way it is this replica's word, and f + 1 matching
+     * replies outvote it. */
+    if (fr.type == VOID_MSG_REPLY) {
+        struct void_pbft_reply m;
+        if (void_pbft_reply_sign(s->scratch, len, &node->kp) != 0 ||
+            void_pbft_reply_decode(body, body_len, &m) != 0) {
+            return 0;
+        }
+        uint8_t key[VOID_MAC_KEY_SIZE];
+        if (m.client < s->count_nodes && s->nodes[m.client].is_client &&
+            void_prng_chance(&s->rng_byz, 1, 2) &&
+            void_mac_key_derive(&node->kp, s->nodes[m.client].kp.public_key, key) == 0) {
+            void_pbft_reply_tag(s->scratch, len, key);
+        }
     }
     return void__sim_transmit(s, node->id, to, s->scratch, len);
 }

@@ -26,11 +26,12 @@ trap 'rm -rf "$dir"' EXIT
 expect 2 "unknown option '--bogus'" void "$dir" --bogus 1
 expect 2 "option '--clients' needs a value" void "$dir" --clients
 expect 2 "usage: voidload" void "$dir" --clients 0
-expect 1 "$dir/client-100.ini" void "$dir" --no-verify-cache --clients 2
+expect 2 "unknown option '--no-verify-cache'" void "$dir" --no-verify-cache 1
+expect 1 "$dir/client-100.ini" void "$dir" --clients 2
 out=$("$VOIDLOAD" --help)
 rc=$?
-if [ "$rc" != 0 ] || ! grep -q -- "--no-verify-cache" <<<"$out"; then
-    echo "FAIL: voidload --help (exit $rc) does not show --no-verify-cache"
+if [ "$rc" != 0 ] || ! grep -q -- "--value BYTES" <<<"$out" || ! grep -q -- "--keys K" <<<"$out"; then
+    echo "FAIL: voidload --help (exit $rc) does not show every option"
     fails=$((fails + 1))
 fi
 [ "$fails" = 0 ] && echo PASS

@@ -1702,7 +1702,8 @@ static void test_pbft_spoiled_tag_falls_back_to_the_signature(void **state)
  * prepares), 2 at a backup (the pre-prepare and 1 prepare besides its own),
  * which takes the request inside the pre-prepare by its tag. Every COMMIT
  * went by its tag, the third one too, kept as a spare for certificates; the
- * prepares beyond a quorum were dropped unverified. */
+ * prepares beyond a quorum were dropped unverified. The client took the
+ * f + 1 = 2 replies on their tags and checked no signature. */
 static void test_pbft_checks_only_the_signatures_a_quorum_needs(void **state)
 {
     (void)state;
@@ -1728,6 +1729,9 @@ static void test_pbft_checks_only_the_signatures_a_quorum_needs(void **state)
      * its own (a backup 1): 1 dropped unchecked at each. */
     assert_true(dropped >= 4);
     assert_int_equal(t->cli[0].stats.rx_bad_sig, 0);
+    assert_int_equal(t->cli[0].stats.macs_ok, 2);
+    assert_int_equal(t->cli[0].stats.macs_bad, 0);
+    assert_int_equal(t->cli[0].stats.verifies, 0);
     net_free(t);
 }
 

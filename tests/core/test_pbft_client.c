@@ -185,7 +185,8 @@ static void batch_replies(uint32_t from, uint16_t count, uint8_t frames[][512], 
         lens[i] = reply_unsigned(from, CLIENT + i, 0, 1, "R", i, count, frames[i]);
         struct void_pbft_reply m = {.path_len = void_merkle_path_len(i, count)};
         void_merkle_leaf(frames[i], void_pbft_reply_leaf_len(lens[i], &m), leaves[i]);
-        paths[i] = frames[i] + lens[i] - VOID_SIGN_SIZE - m.path_len * VOID_MERKLE_HASH_SIZE;
+        paths[i] = frames[i] + lens[i] - VOID_SIGN_SIZE - VOID_MAC_SIZE -
+                   m.path_len * VOID_MERKLE_HASH_SIZE;
     }
     uint8_t root[VOID_MERKLE_HASH_SIZE], sig[VOID_SIGN_SIZE];
     void_merkle_build((const uint8_t(*)[VOID_MERKLE_HASH_SIZE])leaves, count, paths, root);
@@ -226,7 +227,7 @@ static void test_client_checks_batch_signed_replies(void **state)
     assert_int_equal(deliver(&c, &out, buf, one_len[0]), 0);
     /* Leaf 0's header and reply with leaf 1's path (same length: 3 hashes). */
     memcpy(buf, one[0], one_len[0]);
-    size_t path_at = one_len[0] - VOID_SIGN_SIZE - 3 * VOID_MERKLE_HASH_SIZE;
+    size_t path_at = one_len[0] - VOID_SIGN_SIZE - VOID_MAC_SIZE - 3 * VOID_MERKLE_HASH_SIZE;
     memcpy(buf + path_at, one[1] + path_at, 3 * VOID_MERKLE_HASH_SIZE);
     assert_int_equal(deliver(&c, &out, buf, one_len[0]), 0);
     /* The same reply signed as a plain frame. */
@@ -243,6 +244,56 @@ static void test_client_checks_batch_signed_replies(void **state)
     assert_true(c.busy);
     assert_int_equal(deliver(&c, &out, one[0], one_len[0]), 0);
     assert_int_equal(deliver(&c, &out, two[0], two_len[0]), 1);
+    const uint8_t *res;
+    assert_int_equal(void_pbft_client_result(&c, &res), 1);
+    assert_memory_equal(res, "R", 1);
+}
+
+/* Tags the REPLY frame buf[0..len) as replica `from` tags it for CLIENT. */
+static void tag_reply(uint32_t from, uint8_t *buf, size_t len)
+{
+    uint8_t key[VOID_MAC_KEY_SIZE];
+    assert_int_equal(void_mac_key_derive(&keys[from], keys[4].public_key, key), 0);
+    void_pbft_reply_tag(buf, len, key);
+}
+
+/* Setup: one request in flight. Action: replica 1's reply tagged for the
+ * client but with a zeroed signature; replica 2's reply tagged by replica 1
+ * (wrong key) and signed by nobody; then replica 2's reply with a spoiled
+ * tag and a good signature. Expected: the first is taken on its tag with no
+ * signature check; the second fails its tag, then its signature (a bad
+ * reply); the third fails its tag and is taken on its signature, which
+ * completes the request: two checked replies, one signature verification. */
+static void test_client_takes_a_reply_on_its_tag(void **state)
+{
+    (void)state;
+    struct void_pbft_client c;
+    struct void_pbft_out out;
+    client_setup(&c, &out);
+    const uint8_t op[] = {2, 0, 1, 'k'};
+    assert_int_equal(void_pbft_client_submit(&c, 10, op, sizeof(op), &out), 0);
+    uint64_t reqno = void_pbft_client_reqno(&c);
+    uint8_t buf[512];
+    size_t len = reply_unsigned(1, CLIENT, 0, reqno, "R", 0, 1, buf);
+    tag_reply(1, buf, len);
+    assert_int_equal(deliver(&c, &out, buf, len), 0);
+    assert_int_equal(c.stats.macs_ok, 1);
+    assert_int_equal(c.stats.verifies, 0);
+    len = reply_unsigned(2, CLIENT, 0, reqno, "R", 0, 1, buf);
+    tag_reply(1, buf, len);
+    assert_int_equal(deliver(&c, &out, buf, len), 0);
+    assert_int_equal(c.stats.macs_bad, 1);
+    assert_int_equal(c.stats.rx_bad_sig, 1);
+    assert_true(c.busy);
+    len = reply_unsigned(2, CLIENT, 0, reqno, "R", 0, 1, buf);
+    tag_reply(2, buf, len);
+    assert_int_equal(void_pbft_reply_sign(buf, len, &keys[2]), 0);
+    buf[len - VOID_SIGN_SIZE - 1] ^= 0x01; /* the tag's last byte */
+    assert_int_equal(deliver(&c, &out, buf, len), 1);
+    assert_int_equal(c.stats.macs_ok, 1);
+    assert_int_equal(c.stats.macs_bad, 2);
+    assert_int_equal(c.stats.verifies, 2);
+    assert_int_equal(c.stats.rx_bad_sig, 1);
     const uint8_t *res;
     assert_int_equal(void_pbft_client_result(&c, &res), 1);
     assert_memory_equal(res, "R", 1);
@@ -787,6 +838,7 @@ int main(void)
         cmocka_unit_test(test_client_accepts_f_plus_one_matching_replies),
         cmocka_unit_test(test_client_rejects_bad_replies),
         cmocka_unit_test(test_client_checks_batch_signed_replies),
+        cmocka_unit_test(test_client_takes_a_reply_on_its_tag),
         cmocka_unit_test(test_client_drops_late_replies_unverified),
         cmocka_unit_test(test_client_names_f_plus_one_repliers_and_avoids_silent_ones),
         cmocka_unit_test(test_client_skips_replicas_whose_link_is_down),
