@@ -45,7 +45,7 @@ struct node_status {
     int view_changing;
     uint64_t last_executed;
     uint64_t stable_checkpoint;
-    char hlc[VOID_HLC_FORMAT_MAX];
+    struct void_hlc_ts hlc; /* formatted when /status is asked: publish runs per disk commit */
     struct void_pbft_stats pbft;
     struct void_transport_stats transport;
     uint64_t persist_commits;
@@ -344,7 +344,7 @@ static void publish(struct void_node *node)
     s->view_changing = void_pbft_view_changing(r);
     s->last_executed = void_pbft_last_executed(r);
     s->stable_checkpoint = void_pbft_low_watermark(r);
-    (void)void_hlc_format(r->hlc.last, s->hlc, sizeof(s->hlc));
+    s->hlc = r->hlc.last;
     s->pbft = *void_pbft_stats(r);
     s->transport = node->transport.stats;
     s->persist_commits = node->store.count_commits;
@@ -480,6 +480,8 @@ static size_t render_status(struct void_node *node, char *out, size_t cap)
     const struct void_config *c = node->config;
     pthread_mutex_lock(&node->lock);
     const struct node_status *s = &node->status;
+    char hlc[VOID_HLC_FORMAT_MAX];
+    (void)void_hlc_format(s->hlc, hlc, sizeof(hlc));
     json_t *members = json_array();
     for (uint32_t i = 0; i < c->count_replicas; i++) {
         const struct void_config_replica *r = &c->replicas[i];
@@ -516,7 +518,7 @@ static size_t render_status(struct void_node *node, char *out, size_t cap)
                   "stable_checkpoint",
                   (json_int_t)s->stable_checkpoint,
                   "hlc",
-                  s->hlc,
+                  hlc,
                   "members",
                   members,
                   "clock_offset_ns",
