@@ -31,6 +31,13 @@ python3 -c "import json,sys; j=json.loads(sys.argv[1]); assert j['status']=='ok'
   fail "json output: $json"
 # status: all four report the same last executed sequence eventually
 wait_for "[ \$(vctl status --json | python3 -c 'import json,sys; print(len({s[\"last_executed\"] for s in json.load(sys.stdin)}))') = 1 ]" 10
+# each one's /status shows its clock as a readable HLC
+st=$(vctl status --json)
+python3 -c "
+import json, re, sys
+for s in json.loads(sys.argv[1]):
+    assert re.fullmatch(r'\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d\.\d{9}Z/\d+', s['hlc']), s
+" "$st" || fail "status hlc: $st"
 vctl members > /dev/null
 
 # Replicas took each other's COMMITs by their tags (docs/pbft.md, Commit
