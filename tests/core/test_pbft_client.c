@@ -55,6 +55,16 @@ static void client_setup(struct void_pbft_client *c, struct void_pbft_out *out)
     void_pbft_out_init(out, effects, 64, arena, sizeof(arena));
 }
 
+/* The request most tests send: a get of key "k". */
+static const uint8_t GET_K[] = {2, 0, 1, 'k'};
+
+/* Sets up a client and submits GET_K at time 10. */
+static void submit_get_k(struct void_pbft_client *c, struct void_pbft_out *out)
+{
+    client_setup(c, out);
+    assert_int_equal(void_pbft_client_submit(c, 10, GET_K, sizeof(GET_K), out), 0);
+}
+
 /* An unsigned REPLY frame from replica `from` to client `client`: leaf
  * index of count (zero path). Returns its length. */
 static size_t reply_unsigned(uint32_t from,
@@ -112,10 +122,8 @@ static void test_client_accepts_f_plus_one_matching_replies(void **state)
     (void)state;
     struct void_pbft_client c;
     struct void_pbft_out out;
-    client_setup(&c, &out);
-    const uint8_t op[] = {2, 0, 1, 'k'};
-    assert_int_equal(void_pbft_client_submit(&c, 10, op, sizeof(op), &out), 0);
-    assert_int_equal(void_pbft_client_submit(&c, 10, op, sizeof(op), &out), VOID_EBUSY);
+    submit_get_k(&c, &out);
+    assert_int_equal(void_pbft_client_submit(&c, 10, GET_K, sizeof(GET_K), &out), VOID_EBUSY);
     /* The request went to the primary of view 0 only. */
     int sends = 0;
     for (uint32_t k = 0; k < out.count; k++) {
@@ -152,9 +160,7 @@ static void test_client_rejects_bad_replies(void **state)
     (void)state;
     struct void_pbft_client c;
     struct void_pbft_out out;
-    client_setup(&c, &out);
-    const uint8_t op[] = {2, 0, 1, 'k'};
-    assert_int_equal(void_pbft_client_submit(&c, 10, op, sizeof(op), &out), 0);
+    submit_get_k(&c, &out);
     uint8_t buf[512];
     size_t len = reply(1, 2, 0, 1, "A", buf); /* replica 2's key posing as 1 */
     assert_int_equal(deliver(&c, &out, buf, len), 0);
@@ -208,9 +214,7 @@ static void test_client_checks_batch_signed_replies(void **state)
     (void)state;
     struct void_pbft_client c;
     struct void_pbft_out out;
-    client_setup(&c, &out);
-    const uint8_t op[] = {2, 0, 1, 'k'};
-    assert_int_equal(void_pbft_client_submit(&c, 10, op, sizeof(op), &out), 0);
+    submit_get_k(&c, &out);
     uint8_t one[5][512], two[5][512];
     size_t one_len[5], two_len[5];
     batch_replies(1, 5, one, one_len);
@@ -269,9 +273,7 @@ static void test_client_takes_a_reply_on_its_tag(void **state)
     (void)state;
     struct void_pbft_client c;
     struct void_pbft_out out;
-    client_setup(&c, &out);
-    const uint8_t op[] = {2, 0, 1, 'k'};
-    assert_int_equal(void_pbft_client_submit(&c, 10, op, sizeof(op), &out), 0);
+    submit_get_k(&c, &out);
     uint64_t reqno = void_pbft_client_reqno(&c);
     uint8_t buf[512];
     size_t len = reply_unsigned(1, CLIENT, 0, reqno, "R", 0, 1, buf);
@@ -310,9 +312,7 @@ static void test_client_drops_late_replies_unverified(void **state)
     (void)state;
     struct void_pbft_client c;
     struct void_pbft_out out;
-    client_setup(&c, &out);
-    const uint8_t op[] = {2, 0, 1, 'k'};
-    assert_int_equal(void_pbft_client_submit(&c, 10, op, sizeof(op), &out), 0);
+    submit_get_k(&c, &out);
     uint8_t buf[512];
     size_t len = reply(1, 1, 0, 1, "A", buf);
     assert_int_equal(deliver(&c, &out, buf, len), 0);
@@ -337,9 +337,7 @@ static void test_client_broadcasts_on_timeout_with_backoff(void **state)
     (void)state;
     struct void_pbft_client c;
     struct void_pbft_out out;
-    client_setup(&c, &out);
-    const uint8_t op[] = {2, 0, 1, 'k'};
-    assert_int_equal(void_pbft_client_submit(&c, 10, op, sizeof(op), &out), 0);
+    submit_get_k(&c, &out);
     for (uint64_t expect = 2000; expect <= 4000; expect *= 2) {
         void_pbft_out_reset(&out);
         assert_int_equal(void_pbft_client_step_timer(&c, 2000, &out), 0);
