@@ -1,15 +1,12 @@
 /*
  * A memo of signature checks (see struct void_sign_memo in
  * include/void/sign.h for why it answers exactly what Ed25519 would), for a
- * process that checks the same signatures again and again:
- *
- * - the simulator: every broadcast frame is verified by each receiver and
- *   every client request by each replica, and a view change re-verifies
- *   whole certificates; Ed25519 verification was about 90 % of a run's CPU
- *   time;
- * - voidload: a replica signs the replies of a batch once (one Merkle root),
- *   so the many clients of one load generator that got replies from one
- *   batch check the same root signature.
+ * process that checks the same signatures again and again: the simulator,
+ * where every broadcast frame is verified by each receiver and every client
+ * request by each replica, and a view change re-verifies whole
+ * certificates; Ed25519 verification was about 90 % of a run's CPU time.
+ * (voidload used one too while its clients checked reply signatures; they
+ * take replies on their tags now.)
  *
  * The memo keeps the exact bytes of each check with its outcome, so a frame
  * is verified once; signatures the process itself made are recorded as they
