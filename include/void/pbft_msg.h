@@ -145,7 +145,6 @@ struct void_pbft_reply {
     uint16_t count;      /* >= 1 */
     const uint8_t *path; /* path_len hashes; encode writes zeros for NULL */
     uint32_t path_len;   /* void_merkle_path_len(index, count); set by decode */
-    const uint8_t *tag;  /* VOID_MAC_SIZE bytes; set by decode, zeroed by encode */
 };
 
 /* The REPLY body size for a result of result_len bytes as leaf index of

@@ -496,7 +496,6 @@ int void_pbft_reply_decode(const uint8_t *buf, size_t len, struct void_pbft_repl
         return len < need ? VOID_ETRUNCATED : VOID_EBAD_LENGTH;
     }
     m->path = buf + at + 4;
-    m->tag = buf + len - VOID_MAC_SIZE;
     return 0;
 }
 
