@@ -17,19 +17,26 @@
  */
 #include "cmd/voidload.h"
 
+#include "cmd/cli.h"
 #include "void/config.h"
 #include "void/error.h"
 #include "void/kvclient.h"
 #include "void/sign.h"
 #include "void/sm.h"
 
+#include <curl/curl.h>
+#include <getopt.h>
+#include <jansson.h>
 #include <signal.h>
+#include <sodium.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
-#define CLIENTS_MAX VOIDLOAD_CLIENTS_MAX
-#define SAMPLES_MAX (4u << 20)
+#define CLIENTS_MAX   VOIDLOAD_CLIENTS_MAX
+#define SAMPLES_MAX   (4u << 20) /* latencies kept for the percentiles */
+#define SECONDS_MAX   86400.0    /* a run's length: one day */
+#define ENDPOINTS_MAX 8          /* etcd members */
 /* Each client cycles over this many keys: the replicated state has a fixed
  * key capacity (VOID_SM_KEYS_DEF), and overwrites exercise MVCC pruning. */
 #define KEYS_PER_CLIENT 8
@@ -41,7 +48,8 @@ struct load {
     uint64_t started_ns;
     int running;
     uint32_t *lat_us;
-    size_t samples;
+    size_t samples; /* latencies in lat_us: the first SAMPLES_MAX operations */
+    uint64_t ops;   /* every acknowledged operation */
     uint32_t active;
     uint64_t retries; /* client retransmissions (void): a request's retry timer fired */
 };
@@ -51,6 +59,7 @@ static struct load L;
 static void record(uint64_t start_ns)
 {
     uint64_t us = (void_kvclient_now_ns() - start_ns) / 1000u;
+    L.ops++;
     if (L.samples < SAMPLES_MAX) {
         L.lat_us[L.samples++] = us > UINT32_MAX ? UINT32_MAX : (uint32_t)us;
     }
@@ -72,7 +81,11 @@ static void vdone(void *ctx, const uint8_t *result, size_t len)
 {
     struct vclient *c = ctx;
     struct void_sm_result res;
-    if (void_sm_result_decode(result, len, &res) != 0 || res.status != VOID_SM_OK) {
+    if (void_sm_result_decode(result, len, &res) != 0) {
+        fprintf(stderr, "voidload: put failed: undecodable result (%zu bytes)\n", len);
+        exit(1);
+    }
+    if (res.status != VOID_SM_OK) {
         fprintf(stderr, "voidload: put failed (status %d)\n", (int)res.status);
         exit(1);
     }
@@ -161,177 +174,336 @@ static int run_void(const char *dir, uint32_t clients, double secs)
 }
 
 /* ---- etcd -----------------------------------------------------------------
+ * libcurl's multi interface drives one easy handle per client; a finished
+ * handle is removed and added again with the next put, so it keeps its
+ * keep-alive connection from the multi handle's cache.
  */
 
+#define ERX_MAX 4096 /* a put's answer is about 120 bytes */
+
 struct eclient {
-    uv_tcp_t tcp;
-    uv_connect_t connect;
-    uv_write_t write;
+    CURL *easy;
     uint32_t index;
     uint64_t count;
     uint64_t start_ns;
-    char req[1024];
-    char rx[8192];
+    const char *endpoint; /* HOST:PORT, for messages */
+    char url[128];
+    char *body; /* the request's JSON (json_dumps), owned */
+    char rx[ERX_MAX];
     size_t rx_len;
+    int rx_overflow;
+    char errbuf[CURL_ERROR_SIZE];
 };
 
-static void b64(const uint8_t *in, size_t len, char *out)
+static struct {
+    CURLM *multi;
+    struct curl_slist *headers;
+    int measuring; /* 0 during the warm-up put of each client */
+    uint32_t warm;
+} E;
+
+/* The key a client's count-th put writes; returns its length. */
+static int ekey(uint32_t index, uint64_t count, char *key, size_t cap)
 {
-    static const char tbl[] = "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/";
-    size_t o = 0;
-    for (size_t i = 0; i < len; i += 3) {
-        uint32_t v = (uint32_t)in[i] << 16 | (i + 1 < len ? (uint32_t)in[i + 1] << 8 : 0) |
-                     (i + 2 < len ? in[i + 2] : 0);
-        out[o++] = tbl[v >> 18 & 63];
-        out[o++] = tbl[v >> 12 & 63];
-        out[o++] = i + 1 < len ? tbl[v >> 6 & 63] : '=';
-        out[o++] = i + 2 < len ? tbl[v & 63] : '=';
-    }
-    out[o] = '\0';
+    return snprintf(key, cap, "c%u-%llu", (unsigned)index, (unsigned long long)(count % KEYS_PER_CLIENT));
 }
 
-static void esubmit(struct eclient *c);
-
-static void on_ewrite(uv_write_t *req, int status)
+/* Base64 (the v3 gateway's encoding of bytes fields) of in, into a string the
+ * caller frees; exits when out of memory. */
+static char *eb64(const void *in, size_t len)
 {
-    if (status < 0) {
-        fprintf(stderr, "voidload: etcd write: %s\n", uv_strerror(status));
+    size_t cap = sodium_base64_ENCODED_LEN(len, sodium_base64_VARIANT_ORIGINAL);
+    char *out = malloc(cap);
+    if (out == NULL) {
+        fprintf(stderr, "voidload: out of memory\n");
         exit(1);
     }
-    (void)req;
+    sodium_bin2base64(out, cap, in, len, sodium_base64_VARIANT_ORIGINAL);
+    return out;
 }
 
-static void on_ealloc(uv_handle_t *h, size_t suggested, uv_buf_t *buf)
+/* {"key": b64(key), "value": b64(value)} (value NULL: no value, as for a
+ * range request), as a string the caller frees. */
+static char *ebody(const char *key, size_t key_len, const uint8_t *value, size_t value_len)
 {
-    struct eclient *c = h->data;
-    (void)suggested;
-    *buf = uv_buf_init(c->rx + c->rx_len, (unsigned)(sizeof(c->rx) - c->rx_len - 1));
+    char *k = eb64(key, key_len);
+    json_t *o = json_pack("{s:s}", "key", k);
+    free(k);
+    if (o != NULL && value != NULL) {
+        char *v = eb64(value, value_len);
+        json_object_set_new(o, "value", json_string(v));
+        free(v);
+    }
+    char *text = o != NULL ? json_dumps(o, JSON_COMPACT) : NULL;
+    json_decref(o);
+    if (text == NULL) {
+        fprintf(stderr, "voidload: cannot build a JSON request\n");
+        exit(1);
+    }
+    return text;
 }
 
-/* A response is complete when the headers and Content-Length bytes are in. */
-static int response_complete(struct eclient *c)
+static size_t on_erx(char *data, size_t size, size_t nmemb, void *ctx)
 {
+    struct eclient *c = ctx;
+    size_t n = size * nmemb;
+    size_t room = sizeof(c->rx) - 1 - c->rx_len;
+    if (n > room) {
+        c->rx_overflow = 1;
+        n = room;
+    }
+    memcpy(c->rx + c->rx_len, data, n);
+    c->rx_len += n;
     c->rx[c->rx_len] = '\0';
-    char *end = strstr(c->rx, "\r\n\r\n");
-    if (end == NULL) {
-        return 0;
-    }
-    const char *cl = strstr(c->rx, "Content-Length:");
-    if (cl == NULL) {
-        cl = strstr(c->rx, "content-length:");
-    }
-    size_t body = cl != NULL ? strtoul(cl + 15, NULL, 10) : 0;
-    if (c->rx_len < (size_t)(end + 4 - c->rx) + body) {
-        return 0;
-    }
-    if (strncmp(c->rx, "HTTP/1.1 200", 12) != 0) {
-        fprintf(stderr, "voidload: etcd answered: %.80s\n", c->rx);
-        exit(1);
-    }
-    return 1;
+    return size * nmemb;
 }
 
-static void on_eread(uv_stream_t *s, ssize_t nread, const uv_buf_t *buf)
+/* Parses an answer of etcd's gateway: a JSON object, or exits naming what is
+ * wrong. An error answer carries "error"/"message" (grpc-gateway). */
+static json_t *eanswer(struct eclient *c, long status, const char *what)
 {
-    struct eclient *c = s->data;
-    (void)buf;
-    if (nread < 0) {
-        fprintf(stderr, "voidload: etcd connection: %s\n", uv_strerror((int)nread));
+    json_error_t jerr;
+    json_t *root = c->rx_overflow ? NULL : json_loadb(c->rx, c->rx_len, 0, &jerr);
+    if (status != 200) {
+        json_t *msg = json_is_object(root) ? json_object_get(root, "message") : NULL;
+        if (msg == NULL && json_is_object(root)) {
+            msg = json_object_get(root, "error");
+        }
+        fprintf(stderr,
+                "voidload: etcd %s answered %s with HTTP %ld: %.200s\n",
+                c->endpoint,
+                what,
+                status,
+                json_is_string(msg) ? json_string_value(msg) : c->rx);
         exit(1);
     }
-    c->rx_len += (size_t)nread;
-    if (!response_complete(c)) {
+    if (!json_is_object(root)) {
+        fprintf(stderr,
+                "voidload: etcd %s answered %s with HTTP 200 but no JSON object: %.200s\n",
+                c->endpoint,
+                what,
+                c->rx);
+        exit(1);
+    }
+    return root;
+}
+
+/* A put succeeded when etcd answered 200 with a header carrying the new
+ * revision; anything else ends the run with the reason. */
+static void echeck_put(struct eclient *c, long status)
+{
+    json_t *root = eanswer(c, status, "a put");
+    json_t *header = json_object_get(root, "header");
+    json_t *rev = json_is_object(header) ? json_object_get(header, "revision") : NULL;
+    if (!json_is_string(rev) && !json_is_integer(rev)) {
+        fprintf(stderr,
+                "voidload: etcd %s answered a put without header.revision: %.200s\n",
+                c->endpoint,
+                c->rx);
+        exit(1);
+    }
+    json_decref(root);
+}
+
+static void esubmit(struct eclient *c)
+{
+    char key[32];
+    uint8_t value[VOID_SM_VALUE_MAX];
+    memset(value, 'v', sizeof(value));
+    int klen = ekey(c->index, c->count, key, sizeof(key));
+    free(c->body);
+    c->body = ebody(key, (size_t)klen, value, L.value_size);
+    c->rx_len = 0;
+    c->rx_overflow = 0;
+    c->rx[0] = '\0';
+    curl_easy_setopt(c->easy, CURLOPT_POSTFIELDS, c->body);
+    c->start_ns = void_kvclient_now_ns();
+    CURLMcode rc = curl_multi_add_handle(E.multi, c->easy);
+    if (rc != CURLM_OK) {
+        fprintf(stderr, "voidload: etcd request: %s\n", curl_multi_strerror(rc));
+        exit(1);
+    }
+}
+
+/* One client's put is done (or failed): checks it, and sends the next one
+ * while the run lasts. */
+static void edone(struct eclient *c, CURLcode result)
+{
+    curl_multi_remove_handle(E.multi, c->easy);
+    if (result != CURLE_OK) {
+        fprintf(stderr,
+                "voidload: etcd %s: %s\n",
+                c->endpoint,
+                c->errbuf[0] != '\0' ? c->errbuf : curl_easy_strerror(result));
+        exit(1);
+    }
+    long status = 0;
+    curl_easy_getinfo(c->easy, CURLINFO_RESPONSE_CODE, &status);
+    echeck_put(c, status);
+    if (!E.measuring) {
+        E.warm++;
         return;
     }
-    c->rx_len = 0;
     record(c->start_ns);
     c->count++;
     if (void_kvclient_now_ns() < L.end_ns) {
         esubmit(c);
     } else {
         L.active--;
-        uv_read_stop(s);
-        uv_close((uv_handle_t *)&c->tcp, NULL);
     }
 }
 
-static void esubmit(struct eclient *c)
+/* Runs the multi handle until *counter (moved by edone) reaches until. */
+static void erun(const uint32_t *counter, uint32_t until)
 {
-    char key[32], kb64[64], vb64[VOID_SM_VALUE_MAX * 2], body[VOID_SM_VALUE_MAX * 2 + 128];
-    uint8_t value[VOID_SM_VALUE_MAX];
-    memset(value, 'v', sizeof(value));
-    int klen = snprintf(key,
-                        sizeof(key),
-                        "c%u-%llu",
-                        (unsigned)c->index,
-                        (unsigned long long)(c->count % KEYS_PER_CLIENT));
-    b64((const uint8_t *)key, (size_t)klen, kb64);
-    b64(value, L.value_size, vb64);
-    int blen = snprintf(body, sizeof(body), "{\"key\":\"%s\",\"value\":\"%s\"}", kb64, vb64);
-    int n = snprintf(c->req,
-                     sizeof(c->req),
-                     "POST /v3/kv/put HTTP/1.1\r\nHost: etcd\r\nContent-Type: "
-                     "application/json\r\n"
-                     "Content-Length: %d\r\n\r\n%s",
-                     blen,
-                     body);
-    uv_buf_t b = uv_buf_init(c->req, (unsigned)n);
-    c->start_ns = void_kvclient_now_ns();
-    if (uv_write(&c->write, (uv_stream_t *)&c->tcp, &b, 1, on_ewrite) != 0) {
-        fprintf(stderr, "voidload: etcd write failed\n");
-        exit(1);
+    while (*counter != until) {
+        int running = 0;
+        CURLMcode rc = curl_multi_perform(E.multi, &running);
+        if (rc != CURLM_OK) {
+            fprintf(stderr, "voidload: etcd: %s\n", curl_multi_strerror(rc));
+            exit(1);
+        }
+        CURLMsg *m;
+        int queued;
+        int finished = 0;
+        while ((m = curl_multi_info_read(E.multi, &queued)) != NULL) {
+            if (m->msg == CURLMSG_DONE) {
+                char *priv = NULL;
+                curl_easy_getinfo(m->easy_handle, CURLINFO_PRIVATE, &priv);
+                edone((struct eclient *)(void *)priv, m->data.result);
+                finished = 1;
+            }
+        }
+        if (!finished && *counter != until) {
+            curl_multi_poll(E.multi, NULL, 0, 100, NULL);
+        }
     }
 }
 
-static uint32_t econnected;
-
-static void on_econnect(uv_connect_t *req, int status)
+/* Reads the last key client 0 wrote back from etcd and compares its value. */
+static int everify(struct eclient *c)
 {
-    struct eclient *c = req->data;
-    if (status < 0) {
-        fprintf(stderr, "voidload: cannot connect to etcd: %s\n", uv_strerror(status));
-        exit(1);
+    char key[32];
+    uint8_t want[VOID_SM_VALUE_MAX], got[VOID_SM_VALUE_MAX];
+    memset(want, 'v', sizeof(want));
+    int klen = ekey(c->index, c->count - 1, key, sizeof(key));
+    char url[160];
+    snprintf(url, sizeof(url), "http://%s/v3/kv/range", c->endpoint);
+    free(c->body);
+    c->body = ebody(key, (size_t)klen, NULL, 0);
+    c->rx_len = 0;
+    c->rx_overflow = 0;
+    curl_easy_setopt(c->easy, CURLOPT_URL, url);
+    curl_easy_setopt(c->easy, CURLOPT_POSTFIELDS, c->body);
+    CURLcode rc = curl_easy_perform(c->easy);
+    if (rc != CURLE_OK) {
+        fprintf(stderr, "voidload: etcd %s: read-back: %s\n", c->endpoint, curl_easy_strerror(rc));
+        return 1;
     }
-    uv_tcp_nodelay(&c->tcp, 1);
-    uv_read_start((uv_stream_t *)&c->tcp, on_ealloc, on_eread);
-    econnected++;
+    long status = 0;
+    curl_easy_getinfo(c->easy, CURLINFO_RESPONSE_CODE, &status);
+    json_t *root = eanswer(c, status, "the read-back");
+    json_t *kvs = json_object_get(root, "kvs");
+    json_t *kv = json_is_array(kvs) && json_array_size(kvs) == 1 ? json_array_get(kvs, 0) : NULL;
+    json_t *value = json_is_object(kv) ? json_object_get(kv, "value") : NULL;
+    /* proto3 JSON leaves an empty bytes field out. */
+    const char *b64 = json_is_string(value) ? json_string_value(value) : kv != NULL ? "" : NULL;
+    size_t got_len = 0;
+    int ok = b64 != NULL &&
+             sodium_base642bin(got,
+                               sizeof(got),
+                               b64,
+                               strlen(b64),
+                               NULL,
+                               &got_len,
+                               NULL,
+                               sodium_base64_VARIANT_ORIGINAL) == 0 &&
+             got_len == L.value_size && memcmp(got, want, got_len) == 0;
+    if (!ok) {
+        fprintf(stderr,
+                "voidload: etcd %s: key %s does not read back as written (%zu bytes of 'v'): %.200s\n",
+                c->endpoint,
+                key,
+                (size_t)L.value_size,
+                c->rx);
+    }
+    json_decref(root);
+    return ok ? 0 : 1;
 }
 
 static int run_etcd(char *endpoints, uint32_t clients, double secs)
 {
     static struct eclient ec[CLIENTS_MAX];
-    struct sockaddr_in addrs[8];
+    const char *eps[ENDPOINTS_MAX];
     uint32_t count = 0;
-    for (char *tok = strtok(endpoints, ","); tok != NULL && count < 8; tok = strtok(NULL, ",")) {
+    for (char *tok = strtok(endpoints, ","); tok != NULL; tok = strtok(NULL, ",")) {
         struct void_config_addr a;
-        if (void_config_addr_parse(tok, &a) != 0 ||
-            uv_ip4_addr(a.host, a.port, &addrs[count]) != 0) {
-            fprintf(stderr, "voidload: bad endpoint %s\n", tok);
+        if (count == ENDPOINTS_MAX) {
+            fprintf(stderr, "voidload: at most %d etcd endpoints\n", ENDPOINTS_MAX);
             return 2;
         }
-        count++;
+        if (void_config_addr_parse(tok, &a) != 0) {
+            fprintf(stderr, "voidload: bad endpoint '%s' (want HOST:PORT)\n", tok);
+            return 2;
+        }
+        eps[count++] = tok;
     }
+    if (count == 0) {
+        fprintf(stderr, "voidload: no etcd endpoint given (want HOST:PORT[,HOST:PORT...])\n");
+        return 2;
+    }
+    if (curl_global_init(CURL_GLOBAL_DEFAULT) != CURLE_OK || (E.multi = curl_multi_init()) == NULL) {
+        fprintf(stderr, "voidload: cannot initialise libcurl\n");
+        return 1;
+    }
+    /* No "Expect: 100-continue" round trip before a larger body. */
+    E.headers = curl_slist_append(NULL, "Content-Type: application/json");
+    E.headers = curl_slist_append(E.headers, "Expect:");
     for (uint32_t i = 0; i < clients; i++) {
-        ec[i].index = i;
-        ec[i].tcp.data = &ec[i];
-        ec[i].connect.data = &ec[i];
-        uv_tcp_init(&L.loop, &ec[i].tcp);
-        uv_tcp_connect(
-            &ec[i].connect, &ec[i].tcp, (const struct sockaddr *)&addrs[i % count], on_econnect);
+        struct eclient *c = &ec[i];
+        c->index = i;
+        c->endpoint = eps[i % count];
+        snprintf(c->url, sizeof(c->url), "http://%s/v3/kv/put", c->endpoint);
+        c->easy = curl_easy_init();
+        if (c->easy == NULL || E.headers == NULL) {
+            fprintf(stderr, "voidload: cannot initialise libcurl\n");
+            return 1;
+        }
+        curl_easy_setopt(c->easy, CURLOPT_URL, c->url);
+        curl_easy_setopt(c->easy, CURLOPT_HTTPHEADER, E.headers);
+        curl_easy_setopt(c->easy, CURLOPT_WRITEFUNCTION, on_erx);
+        curl_easy_setopt(c->easy, CURLOPT_WRITEDATA, c);
+        curl_easy_setopt(c->easy, CURLOPT_PRIVATE, c);
+        curl_easy_setopt(c->easy, CURLOPT_ERRORBUFFER, c->errbuf);
+        curl_easy_setopt(c->easy, CURLOPT_NOSIGNAL, 1L);
+        curl_easy_setopt(c->easy, CURLOPT_TCP_NODELAY, 1L);
+        curl_easy_setopt(c->easy, CURLOPT_CONNECTTIMEOUT_MS, 5000L);
+        /* A put that takes this long means a member is gone, not slow. */
+        curl_easy_setopt(c->easy, CURLOPT_TIMEOUT_MS, 30000L);
     }
-    while (econnected < clients) {
-        uv_run(&L.loop, UV_RUN_ONCE);
+    /* Warm-up: one put per client opens its connection before the clock
+     * starts, as the Void clients connect before theirs. */
+    for (uint32_t i = 0; i < clients; i++) {
+        esubmit(&ec[i]);
     }
+    erun(&E.warm, clients);
+    E.measuring = 1;
     L.started_ns = void_kvclient_now_ns();
     L.end_ns = L.started_ns + (uint64_t)(secs * 1e9);
     L.active = clients;
     for (uint32_t i = 0; i < clients; i++) {
         esubmit(&ec[i]);
     }
-    while (L.active > 0) {
-        uv_run(&L.loop, UV_RUN_ONCE);
+    erun(&L.active, 0);
+    int rc = everify(&ec[0]);
+    for (uint32_t i = 0; i < clients; i++) {
+        curl_easy_cleanup(ec[i].easy);
+        free(ec[i].body);
     }
-    return 0;
+    curl_slist_free_all(E.headers);
+    curl_multi_cleanup(E.multi);
+    curl_global_cleanup();
+    return rc;
 }
 
 /* ---- main -----------------------------------------------------------------
@@ -343,61 +515,178 @@ static int cmp_u32(const void *a, const void *b)
     return (x > y) - (x < y);
 }
 
-static void usage(FILE *out)
+/* The usage of one mode ("void", "etcd", "lin"), or of all (mode NULL). */
+static void usage(FILE *out, const char *mode)
 {
+    int all = mode == NULL;
+    int vd = all || strcmp(mode, "void") == 0;
+    int et = all || strcmp(mode, "etcd") == 0;
+    int ln = all || strcmp(mode, "lin") == 0;
+    fprintf(out, "usage:");
+    if (vd) {
+        fprintf(out, " voidload void DIR [--clients C] [--seconds S] [--value BYTES]\n%s", all ? "      " : "");
+    }
+    if (et) {
+        fprintf(out,
+                " voidload etcd HOST:PORT[,HOST:PORT...] [--clients C] [--seconds S] [--value BYTES]\n%s",
+                all ? "      " : "");
+    }
+    if (ln) {
+        fprintf(out, " voidload lin DIR [--clients C] [--seconds S] [--keys K]\n");
+    }
+    fprintf(out, "\n");
+    if (vd || et) {
+        fprintf(out,
+                "void, etcd: closed-loop puts for the kv_put bench: C clients each keep one put of\n"
+                "BYTES bytes outstanding for S seconds, then one line on stdout:\n"
+                "  mode=M clients=C ops=N secs=S ops_per_s=X p50_us=L p99_us=L retries=R\n"
+                "void: a put is acknowledged by f + 1 matching replies, each client checking\n"
+                "their tags alone. etcd: by HTTP 200 and etcd's JSON answer from the v3 gateway\n"
+                "(/v3/kv/put), clients spread round-robin over the endpoints (at most %d);\n"
+                "one key is read back at the end.\n",
+                ENDPOINTS_MAX);
+    }
+    if (ln) {
+        fprintf(out,
+                "lin: C clients issue random put/get/cas/delete on K shared keys for S seconds,\n"
+                "then the history is checked for linearizability (exit 1 when it is not).\n");
+    }
+    if (vd || ln) {
+        fprintf(out,
+                "DIR is a scripts/cluster directory started with --clients >= C (voidload\n"
+                "reads DIR/client-100.ini, client-101.ini, ...).\n");
+    }
     fprintf(out,
-            "usage: voidload void DIR | etcd HOST:PORT[,HOST:PORT...] | lin DIR\n"
-            "                [--clients C] [--seconds S] [--value BYTES] [--keys K]\n"
-            "void/etcd: closed-loop puts, prints throughput and latency percentiles.\n"
-            "void: each client authenticates its replies alone (by their tags).\n"
-            "lin: random put/get/cas/del on K keys, then a linearizability check.\n"
-            "DIR is a scripts/cluster directory started with --clients >= C.\n");
+            "\noptions (before or after the mode and its argument):\n"
+            "  --clients C    concurrent clients, 1..%d (default 1)\n"
+            "  --seconds S    length of the run in seconds, above 0 and at most %.0f\n"
+            "                 (default 5)\n",
+            CLIENTS_MAX,
+            SECONDS_MAX);
+    if (vd || et) {
+        fprintf(out, "  --value BYTES  void, etcd: bytes in each value, 0..%d (default 100)\n", VOID_SM_VALUE_MAX);
+    }
+    if (ln) {
+        fprintf(out, "  --keys K       lin: keys the clients share, 1..%d (default 4)\n", VOIDLOAD_LIN_KEYS_MAX);
+    }
+    fprintf(out,
+            "  --help         this text (after a mode: that mode's)\n"
+            "  --version      print the version\n"
+            "\nexit status: 0 done (lin: linearizable), 1 the run failed (lin: not\n"
+            "linearizable or undecided), 2 usage error.\n"
+            "\nexample%s:\n",
+            all ? "s" : "");
+    if (vd) {
+        fprintf(out,
+                "  scripts/cluster start --n 4 --clients 8 && voidload void /tmp/void-cluster --clients 8 "
+                "--seconds 10\n");
+    }
+    if (et) {
+        fprintf(out, "  voidload etcd 127.0.0.1:2379,127.0.0.1:22379 --clients 16 --value 100\n");
+    }
+    if (ln) {
+        fprintf(out, "  voidload lin /tmp/void-cluster --clients 4 --seconds 6 --keys 3\n");
+    }
+}
+
+static int usage_error(void)
+{
+    void_cli_hint("voidload");
+    return VOID_CLI_USAGE;
 }
 
 int main(int argc, char **argv)
 {
-    if (argc < 3 || strcmp(argv[1], "--help") == 0) {
-        usage(argc >= 2 && strcmp(argv[1], "--help") == 0 ? stdout : stderr);
-        return argc >= 2 && strcmp(argv[1], "--help") == 0 ? 0 : 2;
-    }
+    static const struct option opts[] = {{"clients", required_argument, NULL, 'c'},
+                                         {"seconds", required_argument, NULL, 's'},
+                                         {"value", required_argument, NULL, 'b'},
+                                         {"keys", required_argument, NULL, 'k'},
+                                         {"help", no_argument, NULL, 'h'},
+                                         {"version", no_argument, NULL, 'V'},
+                                         {NULL, 0, NULL, 0}};
     uint32_t clients = 1;
     uint32_t keys = 4;
     double secs = 5;
+    int help = 0, have_value = 0, have_keys = 0;
     L.value_size = 100;
-    for (int i = 3; i < argc; i += 2) {
-        if (i + 1 >= argc) {
-            fprintf(stderr, "voidload: option '%s' needs a value\n", argv[i]);
-            usage(stderr);
-            return 2;
+    opterr = 0; /* our messages, with the hint */
+    int ch;
+    while ((ch = getopt_long(argc, argv, ":h", opts, NULL)) != -1) {
+        int rc = 0;
+        switch (ch) {
+        case 'c':
+            rc = void_cli_u32("voidload", "clients", optarg, 1, CLIENTS_MAX, &clients);
+            break;
+        case 's':
+            rc = void_cli_seconds("voidload", "seconds", optarg, SECONDS_MAX, &secs);
+            break;
+        case 'b':
+            rc = void_cli_u32("voidload", "value", optarg, 0, VOID_SM_VALUE_MAX, &L.value_size);
+            have_value = 1;
+            break;
+        case 'k':
+            rc = void_cli_u32("voidload", "keys", optarg, 1, VOIDLOAD_LIN_KEYS_MAX, &keys);
+            have_keys = 1;
+            break;
+        case 'h':
+            help = 1;
+            break;
+        case 'V':
+            void_cli_version("voidload");
+            return 0;
+        case ':':
+            fprintf(stderr, "voidload: option '%s' needs a value\n", argv[optind - 1]);
+            return usage_error();
+        default:
+            fprintf(stderr, "voidload: unknown option '%s'\n", argv[optind - 1]);
+            return usage_error();
         }
-        if (strcmp(argv[i], "--clients") == 0) {
-            clients = (uint32_t)strtoul(argv[i + 1], NULL, 10);
-        } else if (strcmp(argv[i], "--seconds") == 0) {
-            secs = strtod(argv[i + 1], NULL);
-        } else if (strcmp(argv[i], "--keys") == 0) {
-            keys = (uint32_t)strtoul(argv[i + 1], NULL, 10);
-        } else if (strcmp(argv[i], "--value") == 0) {
-            L.value_size = (uint32_t)strtoul(argv[i + 1], NULL, 10);
-        } else {
-            fprintf(stderr, "voidload: unknown option '%s'\n", argv[i]);
-            usage(stderr);
-            return 2;
+        if (rc != 0) {
+            return usage_error();
         }
     }
-    if (clients == 0 || clients > CLIENTS_MAX || L.value_size > VOID_SM_VALUE_MAX || secs <= 0 ||
-        keys == 0 || keys > VOIDLOAD_LIN_KEYS_MAX) {
-        usage(stderr);
-        return 2;
+    const char *mode = optind < argc ? argv[optind] : NULL;
+    int known = mode != NULL && (strcmp(mode, "void") == 0 || strcmp(mode, "etcd") == 0 ||
+                                 strcmp(mode, "lin") == 0);
+    if (help) {
+        usage(stdout, known ? mode : NULL);
+        return 0;
     }
+    if (mode == NULL) {
+        fprintf(stderr, "voidload: no mode given (void, etcd or lin)\n");
+        return usage_error();
+    }
+    if (!known) {
+        fprintf(stderr, "voidload: unknown mode '%s' (void, etcd or lin)\n", mode);
+        return usage_error();
+    }
+    if (argc - optind != 2) {
+        fprintf(stderr,
+                argc - optind < 2 ? "voidload: %s needs %s\n" : "voidload: %s takes only %s\n",
+                mode,
+                strcmp(mode, "etcd") == 0 ? "HOST:PORT[,HOST:PORT...]" : "DIR");
+        return usage_error();
+    }
+    int lin = strcmp(mode, "lin") == 0;
+    if ((lin && have_value) || (!lin && have_keys)) {
+        fprintf(stderr, "voidload: --%s does not apply to mode %s\n", lin ? "value" : "keys", mode);
+        return usage_error();
+    }
+    char *target = argv[optind + 1];
     signal(SIGPIPE, SIG_IGN);
-    L.lat_us = malloc(SAMPLES_MAX * sizeof(uint32_t));
-    uv_loop_init(&L.loop);
-    void_sign_global_init();
-    if (strcmp(argv[1], "lin") == 0) {
-        return voidload_lin(&L.loop, argv[2], clients, secs, keys);
+    if (void_sign_global_init() != 0) {
+        fprintf(stderr, "voidload: cannot initialise libsodium\n");
+        return 1;
     }
-    int rc = strcmp(argv[1], "void") == 0 ? run_void(argv[2], clients, secs)
-                                          : run_etcd(argv[2], clients, secs);
+    L.lat_us = malloc(SAMPLES_MAX * sizeof(uint32_t));
+    if (L.lat_us == NULL || uv_loop_init(&L.loop) != 0) {
+        fprintf(stderr, "voidload: out of memory\n");
+        return 1;
+    }
+    if (lin) {
+        return voidload_lin(&L.loop, target, clients, secs, keys);
+    }
+    int rc = strcmp(mode, "void") == 0 ? run_void(target, clients, secs) : run_etcd(target, clients, secs);
     if (rc != 0) {
         return rc;
     }
@@ -405,13 +694,13 @@ int main(int argc, char **argv)
     qsort(L.lat_us, L.samples, sizeof(uint32_t), cmp_u32);
     uint32_t p50 = L.samples > 0 ? L.lat_us[L.samples / 2] : 0;
     uint32_t p99 = L.samples > 0 ? L.lat_us[L.samples * 99 / 100] : 0;
-    printf("mode=%s clients=%u ops=%zu secs=%.2f ops_per_s=%.0f p50_us=%u "
+    printf("mode=%s clients=%u ops=%llu secs=%.2f ops_per_s=%.0f p50_us=%u "
            "p99_us=%u retries=%llu\n",
-           argv[1],
+           mode,
            (unsigned)clients,
-           L.samples,
+           (unsigned long long)L.ops,
            elapsed,
-           (double)L.samples / elapsed,
+           (double)L.ops / elapsed,
            (unsigned)p50,
            (unsigned)p99,
            (unsigned long long)L.retries);
