@@ -13,11 +13,13 @@
 #define VOID_CMD_CLI_H
 
 #include <errno.h>
+#include <getopt.h>
 #include <inttypes.h>
 #include <math.h>
 #include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
+#include <string.h>
 
 #define VOID_CLI_VERSION "0.1.0"
 
@@ -33,6 +35,30 @@ static inline void void_cli_version(const char *prog)
 static inline void void_cli_hint(const char *prog)
 {
     fprintf(stderr, "%s: try '%s --help'\n", prog, prog);
+}
+
+/* Reports the option getopt_long (with opterr = 0 and an optstring that
+ * starts with ':') refused as ch ('?' unknown, ':' missing value), then the
+ * hint. Returns VOID_CLI_USAGE. */
+static inline int void_cli_bad_option(const char *prog, int ch, char *const *argv)
+{
+    const char *arg = optind > 0 ? argv[optind - 1] : "";
+    if (strncmp(arg, "--", 2) == 0) {
+        const char *eq = strchr(arg, '=');
+        if (ch == ':') {
+            fprintf(stderr, "%s: option '%s' needs a value\n", prog, arg);
+        } else if (eq != NULL && optopt != 0) {
+            fprintf(stderr, "%s: option '%.*s' takes no value\n", prog, (int)(eq - arg), arg);
+        } else {
+            fprintf(stderr, "%s: unknown option '%s'\n", prog, arg);
+        }
+    } else if (ch == ':') {
+        fprintf(stderr, "%s: option '-%c' needs a value\n", prog, optopt);
+    } else {
+        fprintf(stderr, "%s: unknown option '-%c'\n", prog, optopt);
+    }
+    void_cli_hint(prog);
+    return VOID_CLI_USAGE;
 }
 
 /* Parses text as a decimal integer in lo..hi into *out. Returns 0, or prints

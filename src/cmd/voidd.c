@@ -5,12 +5,14 @@
  * error, 2 for a usage error. Errors go to stderr as one line that names the
  * file, key or address at fault.
  */
+#include "cmd/cli.h"
 #include "void/config.h"
 #include "void/error.h"
 #include "void/log.h"
 #include "void/node.h"
 #include "void/sign.h"
 
+#include <getopt.h>
 #include <signal.h>
 #include <stdio.h>
 #include <string.h>
@@ -23,33 +25,59 @@ static void usage(FILE *out)
             "Runs one Void node (a PBFT replica) as described by FILE; see\n"
             "docs/operations.md for the format. Stops cleanly on SIGTERM/SIGINT.\n"
             "\n"
-            "  --config FILE  the node's configuration (INI)\n"
-            "  --check        validate the configuration and key files, then exit\n"
-            "  --help         this text\n");
+            "options:\n"
+            "  --config FILE  the node's configuration (INI; required, no default)\n"
+            "  --check        validate FILE and its key files, then exit (default: run)\n"
+            "  --help         this text\n"
+            "  --version      print the version\n"
+            "\n"
+            "Exit status: 0 after a clean stop (or a valid --check), 1 the node could\n"
+            "not start or stopped on a fatal error, 2 usage error.\n"
+            "\n"
+            "examples:\n"
+            "  voidd --config /tmp/void-cluster/node0.ini --check\n"
+            "  voidd --config /tmp/void-cluster/node0.ini\n");
 }
 
 int main(int argc, char **argv)
 {
+    enum { OPT_CONFIG = 256, OPT_CHECK, OPT_VERSION };
+    static const struct option opts[] = {{"config", required_argument, NULL, OPT_CONFIG},
+                                         {"check", no_argument, NULL, OPT_CHECK},
+                                         {"help", no_argument, NULL, 'h'},
+                                         {"version", no_argument, NULL, OPT_VERSION},
+                                         {NULL, 0, NULL, 0}};
     const char *path = NULL;
     int check = 0;
-    for (int i = 1; i < argc; i++) {
-        if (strcmp(argv[i], "--help") == 0 || strcmp(argv[i], "-h") == 0) {
+    opterr = 0; /* our messages, with the hint */
+    int ch;
+    while ((ch = getopt_long(argc, argv, ":h", opts, NULL)) != -1) {
+        switch (ch) {
+        case OPT_CONFIG:
+            path = optarg;
+            break;
+        case OPT_CHECK:
+            check = 1;
+            break;
+        case 'h':
             usage(stdout);
             return 0;
-        }
-        if (strcmp(argv[i], "--config") == 0 && i + 1 < argc) {
-            path = argv[++i];
-        } else if (strcmp(argv[i], "--check") == 0) {
-            check = 1;
-        } else {
-            fprintf(stderr, "voidd: unknown argument '%s'\n", argv[i]);
-            usage(stderr);
-            return 2;
+        case OPT_VERSION:
+            void_cli_version("voidd");
+            return 0;
+        default: /* '?', ':' */
+            return void_cli_bad_option("voidd", ch, argv);
         }
     }
+    if (optind < argc) {
+        fprintf(stderr, "voidd: unexpected argument '%s'\n", argv[optind]);
+        void_cli_hint("voidd");
+        return VOID_CLI_USAGE;
+    }
     if (path == NULL) {
-        usage(stderr);
-        return 2;
+        fprintf(stderr, "voidd: --config FILE is required\n");
+        void_cli_hint("voidd");
+        return VOID_CLI_USAGE;
     }
     if (void_sign_global_init() != 0) {
         fprintf(stderr, "voidd: cannot initialise libsodium\n");

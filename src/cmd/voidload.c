@@ -634,12 +634,8 @@ int main(int argc, char **argv)
         case 'V':
             void_cli_version("voidload");
             return 0;
-        case ':':
-            fprintf(stderr, "voidload: option '%s' needs a value\n", argv[optind - 1]);
-            return usage_error();
-        default:
-            fprintf(stderr, "voidload: unknown option '%s'\n", argv[optind - 1]);
-            return usage_error();
+        default: /* '?', ':' */
+            return void_cli_bad_option("voidload", ch, argv);
         }
         if (rc != 0) {
             return usage_error();

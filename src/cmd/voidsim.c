@@ -7,12 +7,15 @@
  * The exit status is 1 when any run violated a checked property, 2 on a usage
  * error. Every failing seed is printed with the exact command that replays it.
  */
+#include "cmd/cli.h"
+#include "void/assert.h"
 #include "void/error.h"
 #include "void/pbft.h"
 #include "void/sign.h"
 #include "void/sim.h"
 
 #include <errno.h>
+#include <getopt.h>
 #include <inttypes.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -31,6 +34,7 @@ struct options {
     uint64_t seed_lo;
     uint64_t seed_hi;
     int campaign;
+    int seed_given; /* --seed or --seeds seen (the last one counts) */
     uint32_t jobs;
     int quiet;
     const char *trace_path;
@@ -42,79 +46,86 @@ struct options {
     char replay_flags[512]; /* the overriding flags, repeated in the replay command */
 };
 
+/* Limits of the options that have no other (VOID_SIM_N_MAX and friends in
+ * include/void/sim.h). Requests: the runs keep every operation's history for
+ * the checkers, and a million is already hours of simulated work. */
+#define REQUESTS_MAX 1000000u
+#define BYZANTINE_MAX ((VOID_SIM_N_MAX - 1) / 3)
+
 static void usage(FILE *out)
 {
     fprintf(out,
-            "usage: voidsim --seed N [options]        one run\n"
-            "       voidsim --seeds A..B [--jobs J]   a campaign, one run per seed\n"
+            "usage: voidsim --seed N [options]                 one run\n"
+            "       voidsim --seeds A..B [--jobs J] [options]  a campaign, one run per seed\n"
             "\n"
-            "options (unset ones are drawn from the seed):\n"
-            "  --n N              replicas (4, 7, ...; at most %d)\n"
-            "  --byzantine K      Byzantine replicas, at most (n-1)/3\n"
+            "Runs a whole Void cluster in one process on virtual time (docs/simulator.md):\n"
+            "every run is reproducible from its seed and the options, and checked for\n"
+            "agreement, linearizability, as-of reads, HLC order and liveness.\n"
+            "\n"
+            "options (in any order; unset ones are drawn from the seed):\n"
+            "  --seed N           the run's seed, 0..2^64-1\n"
+            "  --seeds A..B       a campaign over the seeds A to B inclusive\n"
+            "  --n N              replicas, 4..%d (default: 4 or 7, from the seed)\n"
+            "  --byzantine K      Byzantine replicas, 0..(n-1)/3 (default: 0..f, from the\n"
+            "                     seed; above 1 needs --n)\n"
             "  --strategies LIST  Byzantine strategies: equivocate,forge,replay,digest,\n"
-            "                     future,silent,garbage | all\n"
+            "                     future,silent,garbage | all (default: from the seed)\n"
             "  --faults LIST      delay,loss,dup,reorder,partition,isolate,flap,crash,clock\n"
-            "                     | all | none\n"
-            "  --requests R       client operations in total\n"
-            "  --clients C        clients (1..%d)\n"
-            "  --pipeline P       batches in flight at a primary (1..64; 0: the default)\n"
-            "  --no-verify        replicas skip signature verification (honest runs only)\n"
+            "                     | all | none (default: a subset, from the seed)\n"
+            "  --requests R       client operations in total, 0..%u (default: 30..60)\n"
+            "  --clients C        clients, 1..%d (default: from the seed)\n"
+            "  --pipeline P       batches in flight at a primary, 0..%d (0 or unset: the\n"
+            "                     seed's choice)\n"
+            "  --no-verify        replicas skip signature verification (honest runs only:\n"
+            "                     not with --byzantine above 0)\n"
             "  --no-verify-honest skip it in the runs that have no Byzantine replica\n"
             "  --no-sig-memo      verify every signature with Ed25519 anew and derive every\n"
             "                     MAC key (slower; the memos change no answer, see\n"
             "                     docs/simulator.md)\n"
-            "  --trace FILE       write a readable, deterministic trace of the run\n"
-            "  --jobs J           worker processes for a campaign (default 1)\n"
+            "  --trace FILE       one run: write a readable, deterministic trace of it\n"
+            "  --jobs J           worker processes for a campaign, 1..%d (default 1)\n"
             "  --quiet            campaign: print only failing seeds and the summary\n"
             "                     (and a progress line on stderr every %d runs)\n"
             "  --help             this text\n"
+            "  --version          print the version\n"
             "\n"
-            "Exit status: 0 all runs passed, 1 a checker found a violation, 2 usage error.\n",
-            PROGRESS_EVERY,
+            "Exit status: 0 all runs passed, 1 a checker found a violation, 2 usage error\n"
+            "(or a run that could not be set up).\n"
+            "\n"
+            "examples:\n"
+            "  voidsim --seed 7 --n 4 --byzantine 1 --faults all --trace seed-7.trace\n"
+            "  voidsim --seeds 1..1000 --jobs 2 --quiet\n",
             VOID_SIM_N_MAX,
-            VOID_SIM_CLIENTS_MAX);
+            REQUESTS_MAX,
+            VOID_SIM_CLIENTS_MAX,
+            VOID_PBFT_WINDOW_MAX,
+            JOBS_MAX,
+            PROGRESS_EVERY);
 }
 
-static int parse_u64(const char *s, uint64_t *out)
-{
-    if (s == NULL || *s == '\0') {
-        return VOID_EPARSE;
-    }
-    char *end;
-    errno = 0;
-    unsigned long long v = strtoull(s, &end, 10);
-    if (errno != 0 || *end != '\0' || s[0] == '-') {
-        return VOID_EPARSE;
-    }
-    *out = v;
-    return 0;
-}
-
-static int parse_u32(const char *s, uint32_t *out)
-{
-    uint64_t v;
-    if (parse_u64(s, &v) != 0 || v > UINT32_MAX) {
-        return VOID_EPARSE;
-    }
-    *out = (uint32_t)v;
-    return 0;
-}
-
+/* Parses "A..B" (A <= B; at most UINT64_MAX seeds, so that the count fits). */
 static int parse_range(const char *s, uint64_t *lo, uint64_t *hi)
 {
     const char *dots = strstr(s, "..");
-    if (dots == NULL) {
-        return VOID_EPARSE;
-    }
     char left[32];
-    size_t len = (size_t)(dots - s);
-    if (len == 0 || len >= sizeof(left)) {
-        return VOID_EPARSE;
+    size_t len = dots != NULL ? (size_t)(dots - s) : 0;
+    if (dots == NULL || len == 0 || len >= sizeof(left)) {
+        fprintf(stderr, "voidsim: --seeds must be A..B (got '%s')\n", s);
+        return 2;
     }
     memcpy(left, s, len);
     left[len] = '\0';
-    if (parse_u64(left, lo) != 0 || parse_u64(dots + 2, hi) != 0 || *lo > *hi) {
-        return VOID_EPARSE;
+    if (void_cli_u64("voidsim", "seeds", left, 0, UINT64_MAX, lo) != 0 ||
+        void_cli_u64("voidsim", "seeds", dots + 2, 0, UINT64_MAX, hi) != 0) {
+        return 2;
+    }
+    if (*lo > *hi) {
+        fprintf(stderr, "voidsim: --seeds %s: the first seed is above the last\n", s);
+        return 2;
+    }
+    if (*hi - *lo == UINT64_MAX) {
+        fprintf(stderr, "voidsim: --seeds covers at most %" PRIu64 " seeds\n", UINT64_MAX);
+        return 2;
     }
     return 0;
 }
@@ -124,88 +135,189 @@ static void note_flag(struct options *o, const char *flag, const char *value)
     size_t used = strlen(o->replay_flags);
     snprintf(o->replay_flags + used,
              sizeof(o->replay_flags) - used,
-             " %s%s%s",
+             " --%s%s%s",
              flag,
              value != NULL ? " " : "",
              value != NULL ? value : "");
 }
 
-/* Parses one option at argv[*i] (advancing past its value). Returns 0, or 2
+enum {
+    OPT_SEED = 256,
+    OPT_SEEDS,
+    OPT_JOBS,
+    OPT_TRACE,
+    OPT_QUIET,
+    OPT_NO_VERIFY,
+    OPT_NO_VERIFY_HONEST,
+    OPT_NO_SIG_MEMO,
+    OPT_N,
+    OPT_BYZANTINE,
+    OPT_FAULTS,
+    OPT_STRATEGIES,
+    OPT_REQUESTS,
+    OPT_CLIENTS,
+    OPT_PIPELINE,
+    OPT_VERSION,
+};
+
+static const struct option long_options[] = {
+    {"seed", required_argument, NULL, OPT_SEED},
+    {"seeds", required_argument, NULL, OPT_SEEDS},
+    {"jobs", required_argument, NULL, OPT_JOBS},
+    {"trace", required_argument, NULL, OPT_TRACE},
+    {"quiet", no_argument, NULL, OPT_QUIET},
+    {"no-verify", no_argument, NULL, OPT_NO_VERIFY},
+    {"no-verify-honest", no_argument, NULL, OPT_NO_VERIFY_HONEST},
+    {"no-sig-memo", no_argument, NULL, OPT_NO_SIG_MEMO},
+    {"n", required_argument, NULL, OPT_N},
+    {"byzantine", required_argument, NULL, OPT_BYZANTINE},
+    {"faults", required_argument, NULL, OPT_FAULTS},
+    {"strategies", required_argument, NULL, OPT_STRATEGIES},
+    {"requests", required_argument, NULL, OPT_REQUESTS},
+    {"clients", required_argument, NULL, OPT_CLIENTS},
+    {"pipeline", required_argument, NULL, OPT_PIPELINE},
+    {"help", no_argument, NULL, 'h'},
+    {"version", no_argument, NULL, OPT_VERSION},
+    {NULL, 0, NULL, 0},
+};
+
+/* Applies one option getopt_long returned (ch, with optarg). Returns 0, or 2
  * for a usage error (message printed). */
-static int parse_option(struct options *o, int argc, char **argv, int *i)
+static int apply_option(struct options *o, int ch, const char *value)
 {
-    const char *flag = argv[*i];
-    int has_value = strcmp(flag, "--no-verify") != 0 && strcmp(flag, "--quiet") != 0 &&
-                    strcmp(flag, "--no-verify-honest") != 0 && strcmp(flag, "--no-sig-memo") != 0;
-    const char *value = NULL;
-    if (has_value) {
-        if (*i + 1 >= argc) {
-            fprintf(stderr, "voidsim: %s needs a value\n", flag);
+    const char *name = "?";
+    for (const struct option *lo = long_options; lo->name != NULL; lo++) {
+        if (lo->val == ch) {
+            name = lo->name;
+        }
+    }
+    switch (ch) {
+    case OPT_SEED:
+        o->seed_given = 1;
+        o->campaign = 0;
+        if (void_cli_u64("voidsim", name, value, 0, UINT64_MAX, &o->seed_lo) != 0) {
             return 2;
         }
-        value = argv[++*i];
-    }
-    int rc = 0;
-    if (strcmp(flag, "--seed") == 0) {
-        rc = parse_u64(value, &o->seed_lo);
         o->seed_hi = o->seed_lo;
-    } else if (strcmp(flag, "--seeds") == 0) {
-        rc = parse_range(value, &o->seed_lo, &o->seed_hi);
+        return 0;
+    case OPT_SEEDS:
+        o->seed_given = 1;
         o->campaign = 1;
-    } else if (strcmp(flag, "--jobs") == 0) {
-        rc = parse_u32(value, &o->jobs);
-        rc = rc == 0 && (o->jobs == 0 || o->jobs > JOBS_MAX) ? VOID_EPARSE : rc;
-    } else if (strcmp(flag, "--trace") == 0) {
+        return parse_range(value, &o->seed_lo, &o->seed_hi);
+    case OPT_JOBS:
+        return void_cli_u32("voidsim", name, value, 1, JOBS_MAX, &o->jobs);
+    case OPT_TRACE:
         o->trace_path = value;
-    } else if (strcmp(flag, "--quiet") == 0) {
+        return 0;
+    case OPT_QUIET:
         o->quiet = 1;
-    } else if (strcmp(flag, "--no-verify") == 0) {
+        return 0;
+    case OPT_NO_VERIFY:
         o->have_verify = 1;
         o->fixed.verify_signatures = 0;
-        note_flag(o, flag, NULL);
-    } else if (strcmp(flag, "--no-verify-honest") == 0) {
+        note_flag(o, name, NULL);
+        return 0;
+    case OPT_NO_VERIFY_HONEST:
         o->no_verify_honest = 1;
-        note_flag(o, flag, NULL);
-    } else if (strcmp(flag, "--no-sig-memo") == 0) {
+        note_flag(o, name, NULL);
+        return 0;
+    case OPT_NO_SIG_MEMO:
         o->no_sig_memo = 1;
-    } else if (strcmp(flag, "--n") == 0) {
-        rc = parse_u32(value, &o->fixed.n);
+        return 0;
+    case OPT_N:
         o->have_n = 1;
-        note_flag(o, flag, value);
-    } else if (strcmp(flag, "--byzantine") == 0) {
-        rc = parse_u32(value, &o->fixed.byzantine);
+        note_flag(o, name, value);
+        return void_cli_u32("voidsim", name, value, 4, VOID_SIM_N_MAX, &o->fixed.n);
+    case OPT_BYZANTINE:
         o->have_byz = 1;
-        note_flag(o, flag, value);
-    } else if (strcmp(flag, "--faults") == 0) {
-        rc = void_sim_parse_faults(value, &o->fixed.faults);
+        note_flag(o, name, value);
+        return void_cli_u32("voidsim", name, value, 0, BYZANTINE_MAX, &o->fixed.byzantine);
+    case OPT_FAULTS:
         o->have_faults = 1;
-        note_flag(o, flag, value);
-    } else if (strcmp(flag, "--strategies") == 0) {
-        rc = void_sim_parse_strategies(value, &o->fixed.strategies);
+        note_flag(o, name, value);
+        if (void_sim_parse_faults(value, &o->fixed.faults) != 0) {
+            fprintf(stderr, "voidsim: bad value '%s' for --faults (see voidsim --help)\n", value);
+            return 2;
+        }
+        return 0;
+    case OPT_STRATEGIES:
         o->have_strategies = 1;
-        note_flag(o, flag, value);
-    } else if (strcmp(flag, "--requests") == 0) {
-        rc = parse_u32(value, &o->fixed.requests);
+        note_flag(o, name, value);
+        if (void_sim_parse_strategies(value, &o->fixed.strategies) != 0) {
+            fprintf(stderr, "voidsim: bad value '%s' for --strategies (see voidsim --help)\n", value);
+            return 2;
+        }
+        return 0;
+    case OPT_REQUESTS:
         o->have_requests = 1;
-        note_flag(o, flag, value);
-    } else if (strcmp(flag, "--clients") == 0) {
-        rc = parse_u32(value, &o->fixed.clients);
+        note_flag(o, name, value);
+        return void_cli_u32("voidsim", name, value, 0, REQUESTS_MAX, &o->fixed.requests);
+    case OPT_CLIENTS:
         o->have_clients = 1;
-        note_flag(o, flag, value);
-    } else if (strcmp(flag, "--pipeline") == 0) {
-        rc = parse_u32(value, &o->fixed.pipeline);
-        rc = rc == 0 && o->fixed.pipeline > VOID_PBFT_WINDOW_MAX ? VOID_EPARSE : rc;
+        note_flag(o, name, value);
+        return void_cli_u32("voidsim", name, value, 1, VOID_SIM_CLIENTS_MAX, &o->fixed.clients);
+    case OPT_PIPELINE:
         o->have_pipeline = 1;
-        note_flag(o, flag, value);
-    } else {
-        fprintf(stderr, "voidsim: unknown option '%s' (try voidsim --help)\n", flag);
+        note_flag(o, name, value);
+        return void_cli_u32("voidsim", name, value, 0, VOID_PBFT_WINDOW_MAX, &o->fixed.pipeline);
+    default:
+        VOID_ASSERT(0 && "an option without a case");
         return 2;
     }
-    if (rc != 0) {
-        fprintf(stderr, "voidsim: bad value '%s' for %s\n", value != NULL ? value : "", flag);
+}
+
+/* Checks the options against each other once all are in. Returns 0 or 2. */
+static int check_options(const struct options *o)
+{
+    if (o->seed_given == 0) {
+        fprintf(stderr, "voidsim: give --seed N or --seeds A..B\n");
+        return 2;
+    }
+    if (o->campaign && o->trace_path != NULL) {
+        fprintf(stderr, "voidsim: --trace needs a single --seed\n");
+        return 2;
+    }
+    if (o->have_byz && o->have_n && o->fixed.byzantine > (o->fixed.n - 1) / 3) {
+        fprintf(stderr,
+                "voidsim: --byzantine must be 0..%u with --n %u (at most (n-1)/3)\n",
+                (o->fixed.n - 1) / 3,
+                o->fixed.n);
+        return 2;
+    }
+    if (o->have_byz && !o->have_n && o->fixed.byzantine > 1) {
+        /* A seed may draw n = 4, which tolerates one. */
+        fprintf(stderr,
+                "voidsim: --byzantine %u needs --n %u or more (a seed may draw n = 4)\n",
+                o->fixed.byzantine,
+                3 * o->fixed.byzantine + 1);
+        return 2;
+    }
+    if (o->have_verify && o->have_byz && o->fixed.byzantine > 0) {
+        fprintf(stderr, "voidsim: --no-verify is for honest runs only (not with --byzantine above 0)\n");
         return 2;
     }
     return 0;
+}
+
+/* Why void_sim_run refused a seed's configuration (VOID_EINVAL): the one
+ * combination the options cannot rule out alone is a seed drawing Byzantine
+ * replicas under --no-verify. */
+static void print_invalid(uint64_t seed, const struct void_sim_config *c)
+{
+    if (c->byzantine > 0 && !c->verify_signatures) {
+        fprintf(stderr,
+                "voidsim: seed %" PRIu64 " draws Byzantine replicas (%u), and they need signature "
+                "verification: drop --no-verify, add --byzantine 0, or use --no-verify-honest\n",
+                seed,
+                c->byzantine);
+    } else {
+        fprintf(stderr,
+                "voidsim: seed %" PRIu64 ": invalid configuration (n=%u byzantine=%u clients=%u)\n",
+                seed,
+                c->n,
+                c->byzantine,
+                c->clients);
+    }
 }
 
 /* The configuration for seed: drawn from the seed, then the flags override. */
@@ -306,6 +418,10 @@ static int run_single(const struct options *o)
     int rc = void_sim_run(&c, &r);
     if (trace != NULL && fclose(trace) != 0) {
         fprintf(stderr, "voidsim: writing %s failed\n", o->trace_path);
+        return 2;
+    }
+    if (rc == VOID_EINVAL) {
+        print_invalid(o->seed_lo, &c);
         return 2;
     }
     if (rc != 0) {
@@ -519,6 +635,11 @@ static int run_campaign(const struct options *o)
             }
             continue;
         }
+        if (rec.rc == VOID_EINVAL) {
+            print_invalid(rec.seed, &rec.config);
+            broken = 1;
+            continue;
+        }
         if (rec.rc != 0) {
             fprintf(stderr, "voidsim: seed %" PRIu64 ": %s\n", rec.seed, void_strerror(rec.rc));
             broken = 1;
@@ -556,24 +677,32 @@ int main(int argc, char **argv)
 {
     struct options o;
     memset(&o, 0, sizeof(o));
-    int have_seed = 0;
-    for (int i = 1; i < argc; i++) {
-        if (strcmp(argv[i], "--help") == 0 || strcmp(argv[i], "-h") == 0) {
+    opterr = 0; /* our messages, with the hint */
+    int ch;
+    while ((ch = getopt_long(argc, argv, ":h", long_options, NULL)) != -1) {
+        if (ch == 'h') {
             usage(stdout);
             return 0;
         }
-        have_seed |= strcmp(argv[i], "--seed") == 0 || strcmp(argv[i], "--seeds") == 0;
-        int rc = parse_option(&o, argc, argv, &i);
-        if (rc != 0) {
-            return rc;
+        if (ch == OPT_VERSION) {
+            void_cli_version("voidsim");
+            return 0;
+        }
+        if (ch == ':' || ch == '?') {
+            return void_cli_bad_option("voidsim", ch, argv);
+        }
+        if (apply_option(&o, ch, optarg) != 0) {
+            void_cli_hint("voidsim");
+            return 2;
         }
     }
-    if (!have_seed) {
-        usage(stderr);
+    if (optind < argc) {
+        fprintf(stderr, "voidsim: unexpected argument '%s'\n", argv[optind]);
+        void_cli_hint("voidsim");
         return 2;
     }
-    if (o.campaign && o.trace_path != NULL) {
-        fprintf(stderr, "voidsim: --trace needs a single --seed\n");
+    if (check_options(&o) != 0) {
+        void_cli_hint("voidsim");
         return 2;
     }
     if (void_sign_global_init() != 0) {
