@@ -74,46 +74,30 @@ void void_hash_compute_sodium(const void *data, size_t len, struct void_hash *ou
     VOID_ASSERT(rc == 0);
 }
 
+_Static_assert(VOID_HASH_HEX_SIZE == 2 * VOID_HASH_SIZE + 1, "hex digits plus NUL");
+
 void void_hash_to_hex(const struct void_hash *h, char hex[VOID_HASH_HEX_SIZE])
 {
-    static const char digits[] = "0123456789abcdef";
     VOID_ASSERT(h != NULL);
     VOID_ASSERT(hex != NULL);
-    for (size_t i = 0; i < VOID_HASH_SIZE; i++) {
-        hex[2 * i] = digits[h->b[i] >> 4];
-        hex[2 * i + 1] = digits[h->b[i] & 0xf];
-    }
-    hex[2 * VOID_HASH_SIZE] = '\0';
-}
-
-static int hex_value(char c)
-{
-    if (c >= '0' && c <= '9') {
-        return c - '0';
-    }
-    if (c >= 'a' && c <= 'f') {
-        return c - 'a' + 10;
-    }
-    if (c >= 'A' && c <= 'F') {
-        return c - 'A' + 10;
-    }
-    return -1;
+    char *r = sodium_bin2hex(hex, VOID_HASH_HEX_SIZE, h->b, VOID_HASH_SIZE);
+    VOID_ASSERT(r == hex);
 }
 
 int void_hash_from_hex(const char *hex, struct void_hash *out)
 {
     VOID_ASSERT(hex != NULL);
     VOID_ASSERT(out != NULL);
-    if (strlen(hex) != 2 * VOID_HASH_SIZE) {
+    size_t len = strlen(hex);
+    if (len != 2 * VOID_HASH_SIZE) {
         return VOID_EPARSE;
     }
-    for (size_t i = 0; i < VOID_HASH_SIZE; i++) {
-        int hi = hex_value(hex[2 * i]);
-        int lo = hex_value(hex[2 * i + 1]);
-        if (hi < 0 || lo < 0) {
-            return VOID_EPARSE;
-        }
-        out->b[i] = (uint8_t)(hi << 4 | lo);
+    /* No characters to ignore and no hex_end: sodium_hex2bin fails unless it
+     * consumed all 64 digits, so a non-hex character anywhere is refused. */
+    size_t bin_len = 0;
+    if (sodium_hex2bin(out->b, VOID_HASH_SIZE, hex, len, NULL, &bin_len, NULL) != 0 ||
+        bin_len != VOID_HASH_SIZE) {
+        return VOID_EPARSE;
     }
     return 0;
 }

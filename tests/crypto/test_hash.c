@@ -204,6 +204,37 @@ static void test_hash_hex_round_trip_and_rejects(void **state)
     assert_int_equal(void_hash_from_hex("", &back), VOID_EPARSE);
 }
 
+/* Bad hex is refused wherever it sits (first digit, last digit, a blank, a
+ * "0x" prefix in place of two digits, a separator as sodium_hex2bin could
+ * be told to ignore), and a string one digit short or long is refused. */
+static void test_hash_hex_rejects_bad_input_anywhere(void **state)
+{
+    (void)state;
+    struct void_hash h, back;
+    char good[VOID_HASH_HEX_SIZE], hex[VOID_HASH_HEX_SIZE + 2];
+    void_hash_compute("abc", 3, &h);
+    void_hash_to_hex(&h, good);
+    const struct {
+        size_t pos;
+        char c;
+    } bad[] = {{0, 'g'}, {63, 'g'}, {63, ' '}, {0, ' '}, {31, ':'}, {32, '-'}, {1, 'x'}, {62, '\n'}};
+    for (size_t i = 0; i < sizeof(bad) / sizeof(bad[0]); i++) {
+        memcpy(hex, good, sizeof(good));
+        hex[bad[i].pos] = bad[i].c;
+        assert_int_equal(void_hash_from_hex(hex, &back), VOID_EPARSE);
+    }
+    memcpy(hex, good, sizeof(good));
+    hex[63] = '\0'; /* 63 digits */
+    assert_int_equal(void_hash_from_hex(hex, &back), VOID_EPARSE);
+    memcpy(hex, good, sizeof(good));
+    hex[64] = '0'; /* 65 digits */
+    hex[65] = '\0';
+    assert_int_equal(void_hash_from_hex(hex, &back), VOID_EPARSE);
+    hex[64] = '\0';
+    assert_int_equal(void_hash_from_hex(hex, &back), 0);
+    assert_true(void_hash_equal(&h, &back));
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -213,6 +244,7 @@ int main(void)
         cmocka_unit_test(test_hash_compute2_matches_single_digests),
         cmocka_unit_test(test_hash_compute_many_matches_single_digests),
         cmocka_unit_test(test_hash_hex_round_trip_and_rejects),
+        cmocka_unit_test(test_hash_hex_rejects_bad_input_anywhere),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
