@@ -52,6 +52,13 @@ struct options {
 #define REQUESTS_MAX 1000000u
 #define BYZANTINE_MAX ((VOID_SIM_N_MAX - 1) / 3)
 
+/* The names --strategies and --faults take, from the X-macros of
+ * include/void/sim.h (each followed by a comma, the last one cut off). */
+#define VOIDSIM_NAME(name, str) str ","
+static const char strategy_names[] = VOID_SIM_BYZ_MAP(VOIDSIM_NAME);
+static const char fault_names[] = VOID_SIM_FAULT_MAP(VOIDSIM_NAME);
+#undef VOIDSIM_NAME
+
 static void usage(FILE *out)
 {
     fprintf(out,
@@ -68,12 +75,14 @@ static void usage(FILE *out)
             "  --n N              replicas, 4..%d (default: 4 or 7, from the seed)\n"
             "  --byzantine K      Byzantine replicas, 0..(n-1)/3 (default: 0..f, from the\n"
             "                     seed; above 1 needs --n)\n"
-            "  --strategies LIST  Byzantine strategies: equivocate,forge,replay,digest,\n"
-            "                     future,silent,garbage | all (default: from the seed)\n"
-            "  --faults LIST      delay,loss,dup,reorder,partition,isolate,flap,crash,clock\n"
-            "                     | all | none (default: a subset, from the seed)\n"
+            "  --strategies LIST  Byzantine strategies, a comma-separated list of\n"
+            "                     %.*s\n"
+            "                     or all (default: a subset, from the seed)\n"
+            "  --faults LIST      faults, a comma-separated list of\n"
+            "                     %.*s\n"
+            "                     or all or none (default: a subset, from the seed)\n"
             "  --requests R       client operations in total, 0..%u (default: 30..60)\n"
-            "  --clients C        clients, 1..%d (default: from the seed)\n"
+            "  --clients C        clients, 1..%d (default: 2..4, from the seed)\n"
             "  --pipeline P       batches in flight at a primary, 0..%d (0 or unset: the\n"
             "                     seed's choice)\n"
             "  --no-verify        replicas skip signature verification (honest runs only:\n"
@@ -96,6 +105,10 @@ static void usage(FILE *out)
             "  voidsim --seed 7 --n 4 --byzantine 1 --faults all --trace seed-7.trace\n"
             "  voidsim --seeds 1..1000 --jobs 2 --quiet\n",
             VOID_SIM_N_MAX,
+            (int)sizeof(strategy_names) - 2,
+            strategy_names,
+            (int)sizeof(fault_names) - 2,
+            fault_names,
             REQUESTS_MAX,
             VOID_SIM_CLIENTS_MAX,
             VOID_PBFT_WINDOW_MAX,
