@@ -269,6 +269,11 @@ int void_cas_owner(struct void_cas *cas, char *out, size_t cap);
  * object blocks the walk: run fsck), VOID_ENOMEM or VOID_EIO. */
 int void_cas_gc(struct void_cas *cas, struct void_cas_gc_result *result);
 
+/* What void_cas_gc would free now (the same walk, in a transaction that is
+ * aborted; packs are not touched), in *result. Deletes nothing. Returns as
+ * void_cas_gc. */
+int void_cas_gc_dry_run(struct void_cas *cas, struct void_cas_gc_result *result);
+
 /* Checks every block (hash, format), every reference (present) and every
  * refcount (recomputed), reporting each problem through fn (may be NULL).
  * Returns 0 when it could walk the store, whatever it found (see *result),
