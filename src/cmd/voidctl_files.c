@@ -178,15 +178,12 @@ static void summary(struct files *fs, const char *what)
         return;
     }
     double elapsed = (double)(void_kvclient_now_ns() - fs->start_ns) / 1e9;
-    char el[16];
-    format_duration(elapsed, el, sizeof(el));
     fprintf(stderr,
-            "%s %" PRIu64 " files, %.1f MiB in %zu blocks in %s (%.2f s, %.1f MiB/s)\n",
+            "%s %" PRIu64 " files, %.1f MiB (%zu blocks) in %.2f s, %.1f MiB/s\n",
             what,
             fs->files_done,
             (double)fs->bytes_done / 1048576.0,
             fs->done,
-            el,
             elapsed,
             elapsed > 0 ? (double)fs->bytes_done / 1048576.0 / elapsed : 0.0);
 }
@@ -616,10 +613,30 @@ static int name_key(const char *cmd, const char *name, char key[VOID_SM_KEY_MAX 
     return 0;
 }
 
+/* The status line while PATH is cut into chunks locally, before upload. */
+static void chunk_progress(void *arg, uint64_t done, uint64_t total)
+{
+    struct files *fs = arg;
+    double now = mono_s();
+    if (now - fs->drawn_s < 0.2) {
+        return;
+    }
+    fs->drawn_s = now;
+    if (total == 0) { /* a tree: its size is known once it is walked */
+        fprintf(stderr, "\r\033[K[chunking] %.1f MiB", (double)done / 1048576.0);
+    } else {
+        fprintf(stderr,
+                "\r\033[K[chunking] %.1f / %.1f MiB",
+                (double)done / 1048576.0,
+                (double)total / 1048576.0);
+    }
+}
+
 static int put_file(struct files *fs, const char *path, const char *name, const char *key)
 {
     struct void_cas_put_result res;
-    int rc = void_cas_put_path(&fs->cas, path, NULL, NULL, NULL, &res);
+    int show = fs->tty && !fs->quiet;
+    int rc = void_cas_put_path(&fs->cas, path, NULL, show ? chunk_progress : NULL, fs, &res);
     if (rc != 0) {
         fprintf(stderr, "voidctl: cannot read %s: %s\n", path, void_strerror(rc));
         return VOIDCTL_EXIT_FAILED;
