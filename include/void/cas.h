@@ -255,7 +255,7 @@ int void_cas_pin_get(struct void_cas *cas, const char *name, struct void_hash *o
 /* Records which program owns the store (1..VOID_CAS_OWNER_MAX bytes,
  * NUL-terminated; "" clears it), synced. voidd marks its replica's store
  * "voidd": the names that keep its blocks alive are committed in the
- * replicated state, not pinned here, so `voidctl cas gc` refuses to collect
+ * replicated state, not pinned here, so `voidctl store gc` refuses to collect
  * such a store unless forced. Returns 0, VOID_EINVAL or VOID_EIO. */
 int void_cas_set_owner(struct void_cas *cas, const char *owner);
 
