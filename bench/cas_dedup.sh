@@ -26,7 +26,7 @@ now() { date +%s.%N; }
 run_ours() {
   rm -rf "$T/repo"
   local s; s=$(now)
-  for v in 1 2 3 4 5; do "$V" cas --store "$T/repo" --quiet put --pin "v$v" "$T/corpus/v$v" >/dev/null; done
+  for v in 1 2 3 4 5; do "$V" store --store "$T/repo" --quiet put --pin "v$v" "$T/corpus/v$v" >/dev/null; done
   echo "$(echo "$(now) - $s" | bc) $(du -sB1 "$T/repo" | cut -f1)"
 }
 run_restic() {

@@ -1,5 +1,5 @@
 #!/usr/bin/env bash
-# BENCH cas_ingest: `voidctl cas put` of a 1 GiB file of random bytes that
+# BENCH cas_ingest: `voidctl store put` of a 1 GiB file of random bytes that
 # sits in the page cache, against `openssl dgst -sha256` (the hashing limit
 # of this CPU) and `sha256sum` of the same file, in the same run. Times are
 # wall-clock seconds, medians over rounds in ABBA order; ratio is ours/peer
@@ -44,11 +44,11 @@ timed() {
 }
 # Deleting the previous store or copy is kept out of the timed commands (on
 # a filesystem mounted with discard, freeing 1 GiB takes a while).
-put_fresh() { "$V" cas --store "$1" --quiet put "$F"; }
+put_fresh() { "$V" store --store "$1" --quiet put "$F"; }
 dd_sync() { dd if="$F" of="$T/ddcopy" bs=4M conv=fdatasync status=none; }
 
 declare -a o_disk o_shm o_re p_ssl p_sum p_dd c_disk c_shm c_re c_ssl c_sum
-"$V" cas --store "$T/warm" --quiet put "$F" >/dev/null # store for re-puts
+"$V" store --store "$T/warm" --quiet put "$F" >/dev/null # store for re-puts
 for ((r = 0; r < ROUNDS; r++)); do
   if ((r % 2 == 0)); then order="ssl disk sum shm re dd"; else order="dd re shm sum disk ssl"; fi
   for who in $order; do
@@ -63,7 +63,7 @@ for ((r = 0; r < ROUNDS; r++)); do
           read -r w c < <(timed put_fresh "$SHM/store"); o_shm+=("$w"); c_shm+=("$c")
           rm -rf "$SHM/store"
         fi ;;
-      re) read -r w c < <(timed "$V" cas --store "$T/warm" --quiet put "$F"); o_re+=("$w"); c_re+=("$c") ;;
+      re) read -r w c < <(timed "$V" store --store "$T/warm" --quiet put "$F"); o_re+=("$w"); c_re+=("$c") ;;
       dd) read -r w c < <(timed dd_sync); p_dd+=("$w"); rm -f "$T/ddcopy" ;;
     esac
   done
@@ -71,7 +71,7 @@ for ((r = 0; r < ROUNDS; r++)); do
     "put ${o_disk[r]}/${c_disk[r]} put-tmpfs ${o_shm[r]:-n/a}/${c_shm[r]:-n/a}" \
     "re-put ${o_re[r]}/${c_re[r]} dd-fdatasync ${p_dd[r]}"
 done
-"$V" cas --store "$T/store" fsck >/dev/null || { echo "cas_ingest: fsck failed" >&2; exit 1; }
+"$V" store --store "$T/store" fsck >/dev/null || { echo "cas_ingest: fsck failed" >&2; exit 1; }
 
 median() { printf '%s\n' "$@" | sort -g | awk '{a[NR]=$1} END {print (NR%2) ? a[(NR+1)/2] : (a[NR/2]+a[NR/2+1])/2}'; }
 line() { # name peer ours peer

@@ -255,7 +255,7 @@ int void_cas_pin_get(struct void_cas *cas, const char *name, struct void_hash *o
 /* Records which program owns the store (1..VOID_CAS_OWNER_MAX bytes,
  * NUL-terminated; "" clears it), synced. voidd marks its replica's store
  * "voidd": the names that keep its blocks alive are committed in the
- * replicated state, not pinned here, so `voidctl cas gc` refuses to collect
+ * replicated state, not pinned here, so `voidctl store gc` refuses to collect
  * such a store unless forced. Returns 0, VOID_EINVAL or VOID_EIO. */
 int void_cas_set_owner(struct void_cas *cas, const char *owner);
 
@@ -268,6 +268,11 @@ int void_cas_owner(struct void_cas *cas, char *out, size_t cap);
  * block reachable from a pin. Returns 0, VOID_ECAS_BAD_RECORD (a corrupt
  * object blocks the walk: run fsck), VOID_ENOMEM or VOID_EIO. */
 int void_cas_gc(struct void_cas *cas, struct void_cas_gc_result *result);
+
+/* What void_cas_gc would free now (the same walk, in a transaction that is
+ * aborted; packs are not touched), in *result. Deletes nothing. Returns as
+ * void_cas_gc. */
+int void_cas_gc_dry_run(struct void_cas *cas, struct void_cas_gc_result *result);
 
 /* Checks every block (hash, format), every reference (present) and every
  * refcount (recomputed), reporting each problem through fn (may be NULL).

@@ -1,12 +1,24 @@
 /*
  * Shared declarations of the voidctl command groups. Each group is one
- * function run(argc, argv) where argv[0] is the group name; it returns the
- * process exit status (0 ok, 1 operation failed, 2 usage error).
+ * function run(argc, argv) where argv[0] is the command name; it returns the
+ * process exit status, one of the VOIDCTL_EXIT_* codes below.
  */
 #ifndef VOID_CMD_VOIDCTL_H
 #define VOID_CMD_VOIDCTL_H
 
+#include <stdio.h>
+
 #define VOIDCTL_VERSION "0.1.0"
+
+/* Exit statuses, distinct so that scripts can tell the outcomes apart
+ * (documented in `voidctl --help` and docs/operations.md). */
+#define VOIDCTL_EXIT_OK          0 /* done */
+#define VOIDCTL_EXIT_FAILED      1 /* not found, or the operation failed (I/O, bad file) */
+#define VOIDCTL_EXIT_USAGE       2 /* bad command line; nothing was sent */
+#define VOIDCTL_EXIT_REFUSED     3 /* the cluster answered no: cas mismatch, future or */
+                                   /* too-old --as-of, full, stale, undecodable op */
+#define VOIDCTL_EXIT_UNREACHABLE 4 /* timeout: too few replicas answered (or none/some */
+                                   /* of them for status) */
 
 struct voidctl_command {
     const char *name;
@@ -16,19 +28,26 @@ struct voidctl_command {
 
 /* Options shared by the commands that talk to a cluster. */
 struct voidctl_opts {
-    const char *cluster; /* --cluster FILE, else $VOID_CLUSTER */
+    const char *cluster; /* --cluster FILE (alias --config), else $VOID_CLUSTER */
     double timeout_s;    /* --timeout SECONDS, default 5 */
     int json;            /* --json */
+    int quiet;           /* --quiet: no progress display */
     const char *as_of;   /* --as-of HLC (get) */
     int absent;          /* --absent (cas: the key must not exist) */
     int file;            /* --file (put/get: a file or directory tree) */
     int help;            /* --help */
 };
 
-/* Parses argv[1..argc) (argv[0] is the command) into *o and the positional
- * arguments into pos[0..cap). Returns the number of positionals, or -1 after
- * printing an error (unknown option, missing value, too many positionals). */
+/* Parses argv[1..argc) (argv[0] is the command) with getopt_long, GNU
+ * permutation: options may come before, between or after the positional
+ * arguments; `--` ends the options. Fills *o and pos[0..cap). Returns the
+ * number of positionals, or -1 after printing an error (unknown option,
+ * missing or bad value, too many positionals). */
 int voidctl_parse_opts(int argc, char **argv, struct voidctl_opts *o, char **pos, int cap);
+
+/* The text of `voidctl --help`'s exit-status section, for the commands'
+ * own help. */
+void voidctl_print_exit_codes(FILE *out);
 
 struct void_config;
 
@@ -45,12 +64,14 @@ int voidctl_status(int argc, char **argv);
  * positional arguments. Returns the exit status. */
 int voidctl_files(struct voidctl_opts *o, const char *cmd, char **pos, int npos);
 
-/* `voidctl cas ...` is shared: the content-addressable store's verbs (put,
- * get, ls...) go to voidctl_cas, `cas KEY EXPECTED NEW` to voidctl_kv. */
+/* `voidctl cas KEY EXPECTED NEW` is compare-and-set (voidctl_kv); the old
+ * spelling of the content store, `voidctl cas <verb> --store DIR`, still
+ * reaches voidctl_store with a deprecation note. */
 int voidctl_cas_or_kv(int argc, char **argv);
 
-/* `voidctl cas ...`: the local content-addressable store (src/cmd/voidctl_cas.c). */
-int voidctl_cas(int argc, char **argv);
+/* `voidctl store ...`: the local content-addressable store
+ * (src/cmd/voidctl_cas.c). */
+int voidctl_store(int argc, char **argv);
 
 /* `voidctl time ...`: NTP sources query (src/cmd/voidctl_time.c). */
 int voidctl_time(int argc, char **argv);

@@ -1,11 +1,13 @@
 /*
- * `voidctl cas`: the command line of the content-addressable store
+ * `voidctl store`: the command line of the local content-addressable store
  * (include/void/cas.h). Each verb opens the store, does one thing and
  * prints a line of text or, with --json, one JSON object on stdout.
  * Errors go to stderr as one clear sentence; the exit status is 0 on
  * success, 1 when the operation failed (or fsck found problems) and 2 on a
  * usage error. A progress bar is drawn on stderr for put and get when
- * stderr is a terminal.
+ * stderr is a terminal. The old spelling `voidctl cas <verb> --store DIR`
+ * still arrives here (argv[0] is then "cas"); `voidctl cas KEY EXPECTED NEW`
+ * is compare-and-set (voidctl_kv.c).
  */
 #include "cmd/voidctl.h"
 #include "void/cas.h"
@@ -13,6 +15,7 @@
 #include "void/node.h"
 
 #include <errno.h>
+#include <getopt.h>
 #include <inttypes.h>
 #include <jansson.h>
 #include <malloc.h>
@@ -23,7 +26,8 @@
 #include <time.h>
 #include <unistd.h>
 
-int voidctl_cas(int argc, char **argv);
+/* Most ingest workers --threads accepts. */
+#define THREADS_MAX 256
 
 struct opts {
     const char *store;
@@ -31,6 +35,7 @@ struct opts {
     int json;
     int progress;
     int force;
+    int dry_run;
     unsigned threads;
     uint32_t chunk_avg;
     int zstd_level;
@@ -42,7 +47,10 @@ static void usage(FILE *out)
 {
     fprintf(
         out,
-        "usage: voidctl cas --store DIR [--json] <verb> [args]\n"
+        "usage: voidctl store <verb> [args] --store DIR [options]\n"
+        "\n"
+        "The local content-addressable store: files and trees cut into chunks by\n"
+        "content, named by SHA-256, deduplicated and compressed (docs/cas-format.md).\n"
         "\n"
         "verbs:\n"
         "  put PATH|- [--pin NAME]  store a file, a directory tree or stdin; print the root hash\n"
@@ -53,25 +61,38 @@ static void usage(FILE *out)
         "  pin NAME HASH            name a root so that gc keeps it\n"
         "  unpin NAME               drop a pin\n"
         "  pins                     list the pins\n"
-        "  gc [--force]             delete every block no pin reaches (refuses a voidd\n"
-        "                           replica's store without --force: its files are named\n"
-        "                           in the replicated state, not by pins)\n"
+        "  gc [--dry-run] [--force] delete every block no pin reaches, saying first how\n"
+        "                           many go; --dry-run only reports what would be freed.\n"
+        "                           Refuses a voidd replica's store without --force: its\n"
+        "                           files are named in the replicated state, not by pins\n"
         "  fsck                     verify every block, reference and refcount\n"
         "\n"
         "HASH is 64 hex digits or the name of a pin.\n"
-        "options: --json (machine-readable output), --quiet (no progress bar),\n"
-        "         --threads N (ingest workers; default: CPUs),\n"
-        "         --chunk-avg BYTES (average chunk size of a new store, a power of two;\n"
-        "         min and max are 1/4 and 4x; default 65536),\n"
-        "         --zstd-level N (compression level of new blocks, 1-19; default 5)\n");
+        "\n"
+        "options:\n"
+        "  --store DIR        the store (required)\n"
+        "  --json             machine-readable output\n"
+        "  --quiet            no progress bar\n"
+        "  --threads N        ingest workers, 0-%d (default 0: one per CPU)\n"
+        "  --chunk-avg BYTES  average chunk size of a new store, a power of two from 256\n"
+        "                     to 4 MiB; min and max are 1/4 and 4x (default 65536)\n"
+        "  --zstd-level N     compression level of new blocks, 1-19 (default 5)\n"
+        "\n"
+        "exit status: 0 ok; 1 failed (or fsck found damage); 2 usage error.\n"
+        "(`voidctl cas <verb> --store DIR` is the deprecated spelling of this command.)\n"
+        "\n"
+        "example:\n"
+        "  voidctl store put ./photos --pin album --store /tmp/store\n"
+        "  voidctl store gc --dry-run --store /tmp/store\n",
+        THREADS_MAX);
 }
 
 static void fail(const char *what, const char *subject, int err)
 {
     if (subject != NULL) {
-        fprintf(stderr, "voidctl cas: %s '%s': %s\n", what, subject, void_strerror(err));
+        fprintf(stderr, "voidctl store: %s '%s': %s\n", what, subject, void_strerror(err));
     } else {
-        fprintf(stderr, "voidctl cas: %s: %s\n", what, void_strerror(err));
+        fprintf(stderr, "voidctl store: %s: %s\n", what, void_strerror(err));
     }
 }
 
@@ -147,7 +168,7 @@ static int resolve(struct void_cas *cas, const char *arg, struct void_hash *out)
     int rc = void_cas_pin_get(cas, arg, out);
     if (rc == VOID_ENOTFOUND || rc == VOID_EINVAL) {
         fprintf(
-            stderr, "voidctl cas: '%s' is neither a hash (64 hex digits) nor a pin name\n", arg);
+            stderr, "voidctl store: '%s' is neither a hash (64 hex digits) nor a pin name\n", arg);
         return 1;
     }
     if (rc != 0) {
@@ -169,7 +190,7 @@ static int verb_put(struct void_cas *cas, const struct opts *o)
     if (rc != 0) {
         if (r.error_name[0] != '\0') {
             fprintf(stderr,
-                    "voidctl cas: cannot store '%s' (at entry '%s'): %s\n",
+                    "voidctl store: cannot store '%s' (at entry '%s'): %s\n",
                     src,
                     r.error_name,
                     void_strerror(rc));
@@ -205,7 +226,7 @@ static int verb_put(struct void_cas *cas, const struct opts *o)
     }
     if (r.skipped > 0) {
         fprintf(stderr,
-                "voidctl cas: skipped %" PRIu64 " special files (sockets, fifos, devices)\n",
+                "voidctl store: skipped %" PRIu64 " special files (sockets, fifos, devices)\n",
                 r.skipped);
     }
     return 0;
@@ -226,13 +247,13 @@ static int verb_get(struct void_cas *cas, const struct opts *o)
     progress_end(&p);
     if (rc == VOID_EINVAL && to_stdout) {
         fprintf(stderr,
-                "voidctl cas: %s is not a file (a directory needs a DEST path; a chunk is "
+                "voidctl store: %s is not a file (a directory needs a DEST path; a chunk is "
                 "read through its file)\n",
                 o->args[0]);
         return 1;
     }
     if (rc == VOID_ECAS_MISSING) {
-        fprintf(stderr, "voidctl cas: %s: unknown hash (not in this store)\n", o->args[0]);
+        fprintf(stderr, "voidctl store: %s: unknown hash (not in this store)\n", o->args[0]);
         return 1;
     }
     if (rc != 0) {
@@ -466,9 +487,9 @@ static int verb_gc(struct void_cas *cas, const struct opts *o)
         fail("cannot read the store's owner", o->store, rc);
         return 1;
     }
-    if (owner[0] != '\0' && !o->force) {
+    if (owner[0] != '\0' && !o->force && !o->dry_run) {
         fprintf(stderr,
-                "voidctl cas: refusing gc of '%s':\n"
+                "voidctl store: refusing gc of '%s':\n"
                 "  the store belongs to %s%s; its files are named in the replicated state,\n"
                 "  not by pins here, so gc would delete the blocks of every committed file.\n"
                 "  --force collects anyway.\n",
@@ -478,20 +499,39 @@ static int verb_gc(struct void_cas *cas, const struct opts *o)
         return 1;
     }
     struct void_cas_gc_result r;
-    rc = void_cas_gc(cas, &r);
+    if (!o->dry_run) {
+        /* Say what will go before it goes: the same walk, aborted. */
+        rc = void_cas_gc_dry_run(cas, &r);
+        if (rc == 0 && !o->json) {
+            fprintf(stderr,
+                    "voidctl store gc: deleting %" PRIu64 " blocks that no pin reaches (%" PRIu64
+                    " bytes)\n",
+                    r.blocks_freed,
+                    r.bytes_freed);
+        }
+    }
+    if (rc == 0) {
+        rc = o->dry_run ? void_cas_gc_dry_run(cas, &r) : void_cas_gc(cas, &r);
+    }
     if (rc != 0) {
         fail("gc failed", NULL, rc);
         if (rc == VOID_ECAS_BAD_RECORD || rc == VOID_ECAS_HASH_MISMATCH) {
-            fprintf(stderr, "voidctl cas: run `voidctl cas fsck` to locate the damage\n");
+            fprintf(stderr, "voidctl store: run `voidctl store fsck` to locate the damage\n");
         }
         return 1;
     }
     if (o->json) {
-        print_json(json_pack("{s:I,s:I}",
+        print_json(json_pack("{s:I,s:I,s:b}",
                              "blocks_freed",
                              (json_int_t)r.blocks_freed,
                              "bytes_freed",
-                             (json_int_t)r.bytes_freed));
+                             (json_int_t)r.bytes_freed,
+                             "dry_run",
+                             o->dry_run));
+    } else if (o->dry_run) {
+        printf("would free %" PRIu64 " blocks, %" PRIu64 " bytes (dry run: nothing deleted)\n",
+               r.blocks_freed,
+               r.bytes_freed);
     } else {
         printf("freed %" PRIu64 " blocks, %" PRIu64 " bytes\n", r.blocks_freed, r.bytes_freed);
     }
@@ -568,40 +608,106 @@ static const struct verb verbs[] = {
     {"fsck", 0, 0, verb_fsck},
 };
 
-/* Parses options and positional arguments. Returns 0, or 2 on misuse. */
+/* Parses a number in lo..hi for option name; 0, or -1 after saying why. */
+static int parse_num(const char *name, const char *text, unsigned long lo, unsigned long hi,
+                     unsigned long *out)
+{
+    char *end = NULL;
+    errno = 0;
+    unsigned long v = text[0] >= '0' && text[0] <= '9' ? strtoul(text, &end, 10) : 0;
+    if (end == NULL || *end != '\0' || errno != 0 || v < lo || v > hi) {
+        fprintf(stderr, "voidctl store: --%s wants a number from %lu to %lu, not '%s'\n", name,
+                lo, hi, text);
+        return -1;
+    }
+    *out = v;
+    return 0;
+}
+
+/* Parses options (getopt_long, anywhere on the line) and positional
+ * arguments: the verb, then its arguments. Returns 0, 1 for --help (usage
+ * printed), or 2 on misuse. */
 static int parse(int argc, char **argv, struct opts *o, const char **verb)
 {
+    static const struct option longopts[] = {{"store", required_argument, NULL, 's'},
+                                             {"pin", required_argument, NULL, 'p'},
+                                             {"zstd-level", required_argument, NULL, 'z'},
+                                             {"chunk-avg", required_argument, NULL, 'C'},
+                                             {"threads", required_argument, NULL, 'T'},
+                                             {"json", no_argument, NULL, 'j'},
+                                             {"quiet", no_argument, NULL, 'q'},
+                                             {"force", no_argument, NULL, 'F'},
+                                             {"dry-run", no_argument, NULL, 'n'},
+                                             {"help", no_argument, NULL, 'h'},
+                                             {NULL, 0, NULL, 0}};
     *verb = NULL;
-    for (int i = 1; i < argc; i++) {
-        const char *a = argv[i];
-        int has_next = i + 1 < argc;
-        if (strcmp(a, "--store") == 0 && has_next) {
-            o->store = argv[++i];
-        } else if (strcmp(a, "--pin") == 0 && has_next) {
-            o->pin = argv[++i];
-        } else if (strcmp(a, "--zstd-level") == 0 && has_next) {
-            o->zstd_level = atoi(argv[++i]);
-        } else if (strcmp(a, "--chunk-avg") == 0 && has_next) {
-            o->chunk_avg = (uint32_t)strtoul(argv[++i], NULL, 10);
-        } else if (strcmp(a, "--threads") == 0 && has_next) {
-            o->threads = (unsigned)strtoul(argv[++i], NULL, 10);
-        } else if (strcmp(a, "--json") == 0) {
+    optind = 0;
+    opterr = 0;
+    int c, help = 0;
+    unsigned long n = 0;
+    while ((c = getopt_long(argc, argv, ":hq", longopts, NULL)) != -1) {
+        switch (c) {
+        case 's':
+            o->store = optarg;
+            break;
+        case 'p':
+            o->pin = optarg;
+            break;
+        case 'z':
+            if (parse_num("zstd-level", optarg, 1, 19, &n) != 0) {
+                return 2;
+            }
+            o->zstd_level = (int)n;
+            break;
+        case 'C':
+            if (parse_num("chunk-avg", optarg, 256, 4u << 20, &n) != 0) {
+                return 2;
+            }
+            o->chunk_avg = (uint32_t)n;
+            break;
+        case 'T':
+            if (parse_num("threads", optarg, 0, THREADS_MAX, &n) != 0) {
+                return 2;
+            }
+            o->threads = (unsigned)n;
+            break;
+        case 'j':
             o->json = 1;
-        } else if (strcmp(a, "--quiet") == 0) {
+            break;
+        case 'q':
             o->progress = 0;
-        } else if (strcmp(a, "--force") == 0) {
+            break;
+        case 'F':
             o->force = 1;
-        } else if (a[0] == '-' && a[1] == '-') {
-            fprintf(stderr, "voidctl cas: unknown or incomplete option '%s'\n", a);
+            break;
+        case 'n':
+            o->dry_run = 1;
+            break;
+        case 'h':
+            help = 1;
+            break;
+        case ':':
+            fprintf(stderr, "voidctl store: option '%s' needs a value\n", argv[optind - 1]);
             return 2;
-        } else if (*verb == NULL) {
-            *verb = a;
-        } else if (o->nargs < (int)(sizeof(o->args) / sizeof(o->args[0]))) {
-            o->args[o->nargs++] = argv[i];
-        } else {
-            fprintf(stderr, "voidctl cas: too many arguments\n");
+        default:
+            fprintf(stderr, "voidctl store: unknown option '%s' (see voidctl store --help)\n",
+                    argv[optind - 1]);
             return 2;
         }
+    }
+    if (help) {
+        usage(stdout);
+        return 1;
+    }
+    if (optind < argc) {
+        *verb = argv[optind++];
+    }
+    for (; optind < argc; optind++) {
+        if (o->nargs == (int)(sizeof(o->args) / sizeof(o->args[0]))) {
+            fprintf(stderr, "voidctl store: too many arguments\n");
+            return 2;
+        }
+        o->args[o->nargs++] = argv[optind];
     }
     return 0;
 }
@@ -620,10 +726,10 @@ static int open_store(struct void_cas *cas, const struct opts *o, int create)
     }
     int rc = void_cas_init(cas, o->store, &config);
     if (rc == VOID_EINVAL) {
-        fprintf(stderr, "voidctl cas: --chunk-avg must be a power of two from 256 to 4 MiB\n");
+        fprintf(stderr, "voidctl store: --chunk-avg must be a power of two from 256 to 4 MiB\n");
     } else if (rc == VOID_ENOTFOUND || rc == VOID_ECAS_NOT_STORE) {
         fprintf(stderr,
-                "voidctl cas: '%s' is not a void cas store%s\n",
+                "voidctl store: '%s' is not a void cas store%s\n",
                 o->store,
                 create ? " (and is not empty)" : "");
     } else if (rc != 0) {
@@ -632,14 +738,8 @@ static int open_store(struct void_cas *cas, const struct opts *o, int create)
     return rc;
 }
 
-int voidctl_cas(int argc, char **argv)
+int voidctl_store(int argc, char **argv)
 {
-    for (int i = 1; i < argc; i++) {
-        if (strcmp(argv[i], "--help") == 0 || strcmp(argv[i], "-h") == 0) {
-            usage(stdout);
-            return 0;
-        }
-    }
     /* LMDB allocates each dirty overflow page run with malloc; above glibc's
      * mmap threshold every chunk would cost an mmap/munmap pair and fresh
      * zeroed pages (measured: 2x slower ingest). Keep them on the heap. */
@@ -647,11 +747,15 @@ int voidctl_cas(int argc, char **argv)
     mallopt(M_TRIM_THRESHOLD, 256 << 20);
     struct opts o = {.progress = isatty(2)};
     const char *name;
-    if (parse(argc, argv, &o, &name) != 0) {
-        return 2;
+    int rc = parse(argc, argv, &o, &name);
+    if (rc != 0) {
+        return rc == 1 ? 0 : 2;
     }
     if (name == NULL || o.store == NULL) {
-        usage(stderr);
+        fprintf(stderr,
+                "voidctl store: %s (see voidctl store --help)\n",
+                name == NULL ? "give a verb: put, get, ls, stat, pin, unpin, pins, gc or fsck"
+                             : "give the store: --store DIR");
         return 2;
     }
     for (size_t i = 0; i < sizeof(verbs) / sizeof(verbs[0]); i++) {
@@ -660,7 +764,11 @@ int voidctl_cas(int argc, char **argv)
             continue;
         }
         if (o.nargs < v->nargs_min || o.nargs > v->nargs_max) {
-            fprintf(stderr, "voidctl cas %s: wrong number of arguments (see --help)\n", name);
+            fprintf(stderr, "voidctl store %s: wrong number of arguments (see --help)\n", name);
+            return 2;
+        }
+        if (o.dry_run && v->run != verb_gc) {
+            fprintf(stderr, "voidctl store %s: --dry-run applies to gc only\n", name);
             return 2;
         }
         struct void_cas cas;
@@ -668,10 +776,10 @@ int voidctl_cas(int argc, char **argv)
             void_cas_fini(&cas);
             return 1;
         }
-        int rc = v->run(&cas, &o);
+        rc = v->run(&cas, &o);
         void_cas_fini(&cas);
         return rc;
     }
-    fprintf(stderr, "voidctl cas: unknown verb '%s' (see --help)\n", name);
+    fprintf(stderr, "voidctl store: unknown verb '%s' (see voidctl store --help)\n", name);
     return 2;
 }

@@ -12,7 +12,14 @@
  * the replicas (a replica that lacks a block fetches it from a peer; a
  * replica that answers MISSING is skipped for the next one), checking every
  * block's hash against the name it was asked for, rebuilds it in a temporary
- * local store and writes the file or tree to DEST.
+ * local store and writes the file or tree to DEST (a file: also to stdout).
+ *
+ * --timeout bounds the time without progress, not the whole transfer: the
+ * clock restarts whenever a replica acknowledges a block (put) or a block
+ * arrives (get), so a large tree takes as long as it needs while a stalled
+ * cluster still fails after T seconds. On a terminal (stderr), a status line
+ * shows files and bytes done of total, rate, ETA and the current file, as
+ * restic does; a summary line ends the run. --quiet silences both.
  */
 #include "cmd/voidctl.h"
 #include "void/casnet.h"
@@ -22,11 +29,13 @@
 #include "void/sm.h"
 
 #include <dirent.h>
+#include <inttypes.h>
 #include <jansson.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
+#include <time.h>
 #include <unistd.h>
 
 #define UPLOAD_WINDOW    64
@@ -37,6 +46,8 @@
 struct block {
     struct void_hash hash;
     uint8_t kind;
+    uint32_t len;      /* raw bytes of the block (put: known from the walk) */
+    const char *name;  /* put: the file this block belongs to; get: a file's name */
     uint32_t acks;   /* put: replicas that stored it (bit per replica id) */
     uint32_t tries;  /* get: replicas asked so far */
     int state;       /* 0 waiting, 1 in flight, 2 done */
@@ -58,7 +69,20 @@ struct files {
     size_t in_flight;
     uint32_t need; /* f + 1 */
     int failed;
-    int json; /* --json output */
+    int json;   /* --json output */
+    int quiet;  /* --quiet: no status line, no summary */
+    int tty;    /* stderr is a terminal: draw the status line */
+    uint64_t stall_ns;      /* --timeout: the longest time without progress */
+    uint64_t progress_ns;   /* when progress was last made */
+    uint64_t start_ns;
+    double drawn_s;         /* when the status line was last drawn */
+    uint64_t bytes_total;   /* put: of every block; get: known so far */
+    uint64_t bytes_done;
+    uint64_t files_total;
+    uint64_t files_done;
+    const char *current;    /* the file being moved, or NULL */
+    char **names;           /* put: file names, owned */
+    size_t count_names;
     int kv_done;
     uint8_t result[VOID_SM_RESULT_MAX];
     size_t result_len;
@@ -74,7 +98,7 @@ static int find_block(const struct files *fs, const struct void_hash *h)
     return -1;
 }
 
-static int add_block(struct files *fs, const struct void_hash *h, uint8_t kind)
+static int add_block(struct files *fs, const struct void_hash *h, uint8_t kind, size_t len)
 {
     if (find_block(fs, h) >= 0) {
         return 0;
@@ -82,8 +106,92 @@ static int add_block(struct files *fs, const struct void_hash *h, uint8_t kind)
     if (fs->count == BLOCKS_MAX) {
         return VOID_EFULL;
     }
-    fs->blocks[fs->count++] = (struct block){.hash = *h, .kind = kind};
+    fs->blocks[fs->count++] = (struct block){.hash = *h, .kind = kind, .len = (uint32_t)len};
+    fs->bytes_total += len;
+    fs->files_total += kind == VOID_CAS_FILE;
     return 0;
+}
+
+/* ---- progress ------------------------------------------------------------- */
+
+static double mono_s(void)
+{
+    struct timespec ts;
+    clock_gettime(CLOCK_MONOTONIC, &ts);
+    return (double)ts.tv_sec + (double)ts.tv_nsec / 1e9;
+}
+
+static void made_progress(struct files *fs)
+{
+    fs->progress_ns = void_kvclient_now_ns();
+}
+
+/* 1:23:45 or 3:07 */
+static void format_duration(double s, char *out, size_t cap)
+{
+    unsigned long t = s > 0 && s < 360000.0 ? (unsigned long)s : 0;
+    if (t >= 3600) {
+        snprintf(out, cap, "%lu:%02lu:%02lu", t / 3600, t / 60 % 60, t % 60);
+    } else {
+        snprintf(out, cap, "%lu:%02lu", t / 60, t % 60);
+    }
+}
+
+/* The status line on stderr, at most 5 times a second (force: now). */
+static void draw(struct files *fs, const char *verb, int force)
+{
+    double now = mono_s();
+    if (!fs->tty || fs->quiet || (!force && now - fs->drawn_s < 0.2)) {
+        return;
+    }
+    fs->drawn_s = now;
+    double elapsed = (double)(void_kvclient_now_ns() - fs->start_ns) / 1e9;
+    double rate = elapsed > 0 ? (double)fs->bytes_done / elapsed : 0;
+    char el[16], eta[16] = "?";
+    format_duration(elapsed, el, sizeof(el));
+    if (rate > 0 && fs->bytes_total >= fs->bytes_done) {
+        format_duration((double)(fs->bytes_total - fs->bytes_done) / rate, eta, sizeof(eta));
+    }
+    double pct = fs->bytes_total > 0 ? 100.0 * (double)fs->bytes_done / (double)fs->bytes_total : 0;
+    fprintf(stderr,
+            "\r\033[K[%s] %5.1f%%  %s %" PRIu64 " / %" PRIu64 " files  %.1f / %.1f MiB  "
+            "%.1f MiB/s  ETA %s  %.40s",
+            el,
+            pct,
+            verb,
+            fs->files_done,
+            fs->files_total,
+            (double)fs->bytes_done / 1048576.0,
+            (double)fs->bytes_total / 1048576.0,
+            rate / 1048576.0,
+            eta,
+            fs->current != NULL ? fs->current : "");
+}
+
+/* Clears the status line and prints the summary (unless --quiet). */
+static void summary(struct files *fs, const char *what)
+{
+    if (fs->tty && !fs->quiet && fs->drawn_s > 0) {
+        fprintf(stderr, "\r\033[K");
+    }
+    if (fs->quiet) {
+        return;
+    }
+    double elapsed = (double)(void_kvclient_now_ns() - fs->start_ns) / 1e9;
+    fprintf(stderr,
+            "%s %" PRIu64 " files, %.1f MiB (%zu blocks) in %.2f s, %.1f MiB/s\n",
+            what,
+            fs->files_done,
+            (double)fs->bytes_done / 1048576.0,
+            fs->done,
+            elapsed,
+            elapsed > 0 ? (double)fs->bytes_done / 1048576.0 / elapsed : 0.0);
+}
+
+/* Whether the transfer may go on: not failed, and progress within --timeout. */
+static int alive(const struct files *fs)
+{
+    return !fs->failed && void_kvclient_now_ns() - fs->progress_ns < fs->stall_ns;
 }
 
 /* Removes the temporary store directory (two levels are enough for it). */
@@ -135,14 +243,15 @@ static void on_kv_done(void *ctx, const uint8_t *result, size_t len)
     fs->kv_done = 1;
 }
 
-static int run_kv(struct files *fs, const struct void_sm_op *op, uint64_t deadline_ns)
+static int run_kv(struct files *fs, const struct void_sm_op *op)
 {
     uint8_t buf[VOID_SM_OP_MAX];
     int n = void_sm_op_encode(op, buf, sizeof(buf));
     if (n < 0 || void_kvclient_submit(&fs->kv, buf, (size_t)n, on_kv_done, fs) != 0) {
         return VOID_EINVAL;
     }
-    while (!fs->kv_done && void_kvclient_now_ns() < deadline_ns) {
+    made_progress(fs); /* one PBFT round trip gets the whole --timeout */
+    while (!fs->kv_done && alive(fs)) {
         uv_run(&fs->loop, UV_RUN_NOWAIT);
         uv_sleep(1);
     }
@@ -155,8 +264,44 @@ static int
 collect(void *ctx, const struct void_hash *h, uint8_t kind, const uint8_t *data, size_t len)
 {
     (void)data;
-    (void)len;
-    return add_block(ctx, h, kind);
+    return add_block(ctx, h, kind, len);
+}
+
+/* Names the file blocks from the entries of the directory objects, then
+ * each block by the file it belongs to: the walk is post-order, so a file's
+ * chunks come just before it. Names are for the status line only. */
+static void name_blocks(struct files *fs)
+{
+    for (size_t i = 0; i < fs->count && fs->tty && !fs->quiet; i++) {
+        uint8_t *data = NULL, kind = 0;
+        size_t len = 0;
+        struct void_casobj_dir dir;
+        struct void_casobj_entry e;
+        if (fs->blocks[i].kind != VOID_CAS_DIR ||
+            void_cas_get_block(&fs->cas, &fs->blocks[i].hash, &data, &len, &kind) != 0) {
+            continue;
+        }
+        if (void_casobj_dir_decode(data, len, &dir) == 0) {
+            while (void_casobj_dir_next(&dir, &e) == 1) {
+                int k = e.type == VOID_CAS_FILE ? find_block(fs, &e.hash) : -1;
+                char **grown = k >= 0 ? realloc(fs->names, (fs->count_names + 1) * sizeof(char *))
+                                      : NULL;
+                if (grown != NULL) {
+                    fs->names = grown;
+                    fs->names[fs->count_names] = strndup(e.name, e.name_len);
+                    fs->blocks[k].name = fs->names[fs->count_names++];
+                }
+            }
+        }
+        free(data);
+    }
+    const char *next = NULL;
+    for (size_t i = fs->count; i-- > 0;) {
+        if (fs->blocks[i].kind == VOID_CAS_FILE) {
+            next = fs->blocks[i].name;
+        }
+        fs->blocks[i].name = next;
+    }
 }
 
 /* Sends block b to every replica; 0, or -1 if it cannot be read back. */
@@ -227,11 +372,17 @@ static void on_upload_frame(void *ctx, const uint8_t *buf, size_t len, const str
         return;
     }
     struct block *b = &fs->blocks[i];
+    if ((b->acks & (1u << f->sender)) == 0) {
+        made_progress(fs); /* a replica stored a block */
+    }
     b->acks |= 1u << f->sender;
     if ((uint32_t)__builtin_popcount(b->acks) >= fs->need) {
         b->state = 2;
         fs->done++;
         fs->in_flight--;
+        fs->bytes_done += b->len;
+        fs->files_done += b->kind == VOID_CAS_FILE;
+        fs->current = b->name;
         upload_more(fs);
     }
 }
@@ -261,7 +412,34 @@ static void fetch_more(struct files *fs)
 
 static int add_child(void *ctx, const struct void_hash *h)
 {
-    return add_block(ctx, h, 0);
+    return add_block(ctx, h, 0, 0);
+}
+
+/* A directory's file entries: their names for the status line and their
+ * sizes for the total (known as the directories arrive). */
+static void note_entries(struct files *fs, const uint8_t *data, size_t len)
+{
+    struct void_casobj_dir dir;
+    struct void_casobj_entry e;
+    if (void_casobj_dir_decode(data, len, &dir) != 0) {
+        return;
+    }
+    while (void_casobj_dir_next(&dir, &e) == 1) {
+        if (e.type != VOID_CAS_FILE) {
+            continue;
+        }
+        fs->files_total++;
+        fs->bytes_total += e.size;
+        int k = find_block(fs, &e.hash);
+        char **grown = k >= 0 && fs->tty && !fs->quiet
+                           ? realloc(fs->names, (fs->count_names + 1) * sizeof(char *))
+                           : NULL;
+        if (grown != NULL) {
+            fs->names = grown;
+            fs->names[fs->count_names] = strndup(e.name, e.name_len);
+            fs->blocks[k].name = fs->names[fs->count_names++];
+        }
+    }
 }
 
 static void got_block(struct files *fs, const struct void_frame *f)
@@ -281,11 +459,27 @@ static void got_block(struct files *fs, const struct void_frame *f)
     b->kind = kind;
     if (kind == VOID_CAS_BLOB) {
         fs->failed |= void_cas_put_block(&fs->cas, kind, data, len, &stored) != 0;
+        fs->bytes_done += len;
     } else if ((b->object = malloc(len)) != NULL) {
         memcpy(b->object, data, len);
         b->object_len = len;
         fs->failed |= void_casnet_children(kind, data, len, add_child, fs) != 0;
+        if (kind == VOID_CAS_DIR) {
+            note_entries(fs, data, len);
+        }
+    } else {
+        fs->failed = 1;
     }
+    if (kind == VOID_CAS_FILE) {
+        fs->files_done++;
+        fs->current = b->name;
+        if (i == 0) { /* the root is one file: its size is in its object */
+            struct void_casobj_file fo;
+            fs->files_total = 1;
+            fs->bytes_total = void_casobj_file_decode(data, len, &fo) == 0 ? fo.size : 0;
+        }
+    }
+    made_progress(fs); /* a block arrived */
     b->state = 2;
     fs->done++;
     fs->in_flight--;
@@ -391,46 +585,100 @@ static void files_close(struct files *fs)
         free(fs->blocks[i].object);
     }
     free(fs->blocks);
+    for (size_t i = 0; i < fs->count_names; i++) {
+        free(fs->names[i]);
+    }
+    free(fs->names);
 }
 
-static int put_file(struct files *fs, const char *path, const char *name, uint64_t deadline)
+/* The key of NAME: VOID_CASNET_NAME_PREFIX + NAME, refused (not cut) when it
+ * would exceed the state machine's key limit. Returns 0 or -1 after saying
+ * why. */
+static int name_key(const char *cmd, const char *name, char key[VOID_SM_KEY_MAX + 1])
+{
+    size_t limit = VOID_SM_KEY_MAX - strlen(VOID_CASNET_NAME_PREFIX);
+    size_t len = strlen(name);
+    if (len == 0 || len > limit) {
+        fprintf(stderr,
+                "voidctl %s --file: the name is %zu bytes; a name is 1 to %zu bytes (the key "
+                "'%s' + name is at most %d)\n",
+                cmd,
+                len,
+                limit,
+                VOID_CASNET_NAME_PREFIX,
+                VOID_SM_KEY_MAX);
+        return -1;
+    }
+    snprintf(key, VOID_SM_KEY_MAX + 1, "%s%s", VOID_CASNET_NAME_PREFIX, name);
+    return 0;
+}
+
+/* The status line while PATH is cut into chunks locally, before upload. */
+static void chunk_progress(void *arg, uint64_t done, uint64_t total)
+{
+    struct files *fs = arg;
+    double now = mono_s();
+    if (now - fs->drawn_s < 0.2) {
+        return;
+    }
+    fs->drawn_s = now;
+    if (total == 0) { /* a tree: its size is known once it is walked */
+        fprintf(stderr, "\r\033[K[chunking] %.1f MiB", (double)done / 1048576.0);
+    } else {
+        fprintf(stderr,
+                "\r\033[K[chunking] %.1f / %.1f MiB",
+                (double)done / 1048576.0,
+                (double)total / 1048576.0);
+    }
+}
+
+static int put_file(struct files *fs, const char *path, const char *name, const char *key)
 {
     struct void_cas_put_result res;
-    int rc = void_cas_put_path(&fs->cas, path, NULL, NULL, NULL, &res);
+    int show = fs->tty && !fs->quiet;
+    int rc = void_cas_put_path(&fs->cas, path, NULL, show ? chunk_progress : NULL, fs, &res);
     if (rc != 0) {
         fprintf(stderr, "voidctl: cannot read %s: %s\n", path, void_strerror(rc));
-        return 1;
+        return VOIDCTL_EXIT_FAILED;
     }
     if ((rc = void_casnet_walk(&fs->cas, &res.root, collect, fs)) != 0) {
         fprintf(stderr, "voidctl: cannot walk the chunks of %s: %s\n", path, void_strerror(rc));
-        return 1;
+        return VOIDCTL_EXIT_FAILED;
     }
+    name_blocks(fs);
+    made_progress(fs);
     upload_more(fs);
-    while (fs->done < fs->count && !fs->failed && void_kvclient_now_ns() < deadline) {
+    while (fs->done < fs->count && alive(fs)) {
         uv_run(&fs->loop, UV_RUN_NOWAIT);
         upload_resend(fs);
+        draw(fs, "uploaded", 0);
         uv_sleep(1);
     }
+    draw(fs, "uploaded", 1);
     if (fs->done < fs->count) {
+        summary(fs, "put: stopped after");
         fprintf(stderr,
-                "voidctl: upload timed out: %zu of %zu blocks stored by f+1 = %u replicas\n",
+                "voidctl: upload stalled: no replica stored a block for %.1f s; %zu of %zu "
+                "blocks stored by f+1 = %u replicas\n",
+                (double)fs->stall_ns / 1e9,
                 fs->done,
                 fs->count,
                 (unsigned)fs->need);
-        return 1;
+        return fs->failed ? VOIDCTL_EXIT_FAILED : VOIDCTL_EXIT_UNREACHABLE;
     }
-    char key[VOID_SM_KEY_MAX + 1], hex[VOID_HASH_HEX_SIZE];
+    char hex[VOID_HASH_HEX_SIZE];
     void_hash_to_hex(&res.root, hex);
-    snprintf(key, sizeof(key), "%s%s", VOID_CASNET_NAME_PREFIX, name);
     struct void_sm_op op = {.kind = VOID_SM_OP_PUT,
                             .key = (const uint8_t *)key,
                             .key_len = (uint16_t)strlen(key),
                             .value = (const uint8_t *)hex,
                             .value_len = VOID_HASH_HEX_SIZE - 1};
-    if (run_kv(fs, &op, deadline) != 0) {
+    if (run_kv(fs, &op) != 0) {
+        summary(fs, "put: uploaded");
         fprintf(stderr, "voidctl: blocks uploaded, but committing the name timed out\n");
-        return 1;
+        return VOIDCTL_EXIT_UNREACHABLE;
     }
+    summary(fs, "put: stored");
     if (fs->json) {
         print_json(json_pack("{s:s, s:s, s:s, s:I, s:I}",
                              "status",
@@ -447,49 +695,76 @@ static int put_file(struct files *fs, const char *path, const char *name, uint64
         printf(
             "ok %s %zu blocks %llu bytes\n", hex, fs->count, (unsigned long long)res.logical_bytes);
     }
-    return 0;
+    return VOIDCTL_EXIT_OK;
 }
 
-static int get_file(struct files *fs, const char *name, const char *dest, uint64_t deadline)
+/* Reads the root of NAME through PBFT into *root; 0 or an exit status. */
+static int get_root(struct files *fs, const char *name, const char *key, struct void_hash *root,
+                    char hex[VOID_HASH_HEX_SIZE])
 {
-    char key[VOID_SM_KEY_MAX + 1], hex[VOID_HASH_HEX_SIZE];
-    snprintf(key, sizeof(key), "%s%s", VOID_CASNET_NAME_PREFIX, name);
     struct void_sm_op op = {
         .kind = VOID_SM_OP_GET, .key = (const uint8_t *)key, .key_len = (uint16_t)strlen(key)};
     struct void_sm_result res;
-    struct void_hash root;
-    if (run_kv(fs, &op, deadline) != 0 ||
-        void_sm_result_decode(fs->result, fs->result_len, &res) != 0) {
+    if (run_kv(fs, &op) != 0 || void_sm_result_decode(fs->result, fs->result_len, &res) != 0) {
         fprintf(stderr, "voidctl: reading the name timed out\n");
-        return 1;
+        return VOIDCTL_EXIT_UNREACHABLE;
     }
     if (res.status != VOID_SM_OK || res.value_len != VOID_HASH_HEX_SIZE - 1) {
         fprintf(stderr, "voidctl: no file named '%s'\n", name);
-        return 1;
+        return VOIDCTL_EXIT_FAILED;
     }
     memcpy(hex, res.value, VOID_HASH_HEX_SIZE - 1);
     hex[VOID_HASH_HEX_SIZE - 1] = '\0';
-    if (void_hash_from_hex(hex, &root) != 0 || add_block(fs, &root, 0) != 0) {
-        return 1;
+    if (void_hash_from_hex(hex, root) != 0 || add_block(fs, root, 0, 0) != 0) {
+        fprintf(stderr, "voidctl: the name '%s' does not hold a root hash\n", name);
+        return VOIDCTL_EXIT_FAILED;
     }
+    return VOIDCTL_EXIT_OK;
+}
+
+static int get_file(struct files *fs, const char *name, const char *key, const char *dest)
+{
+    char hex[VOID_HASH_HEX_SIZE];
+    struct void_hash root;
+    int rc = get_root(fs, name, key, &root, hex);
+    if (rc != 0) {
+        return rc;
+    }
+    int to_stdout = strcmp(dest, "-") == 0;
+    made_progress(fs);
     fetch_more(fs);
-    while (fs->done < fs->count && !fs->failed && void_kvclient_now_ns() < deadline) {
+    while (fs->done < fs->count && alive(fs)) {
         uv_run(&fs->loop, UV_RUN_NOWAIT);
+        if (to_stdout && fs->blocks[0].state == 2 && fs->blocks[0].kind != VOID_CAS_FILE) {
+            fprintf(stderr,
+                    "voidctl get --file: '%s' is a directory; only a single file can go to "
+                    "stdout: give a DEST path\n",
+                    name);
+            return VOIDCTL_EXIT_FAILED;
+        }
+        draw(fs, "fetched", 0);
         uv_sleep(1);
     }
-    int rc = fs->done == fs->count && !fs->failed ? insert_objects(fs, &root, 0) : VOID_ETIMEOUT;
+    draw(fs, "fetched", 1);
+    rc = fs->done == fs->count && !fs->failed ? insert_objects(fs, &root, 0) : VOID_ETIMEOUT;
     if (rc == 0) {
-        rc = void_cas_get_path(&fs->cas, &root, dest, NULL, NULL);
+        rc = to_stdout ? void_cas_get_fd(&fs->cas, &root, 1, NULL, NULL)
+                       : void_cas_get_path(&fs->cas, &root, dest, NULL, NULL);
     }
     if (rc != 0) {
+        summary(fs, "get: stopped after");
         fprintf(stderr,
                 "voidctl: cannot get '%s' (%zu of %zu blocks): %s\n",
                 name,
                 fs->done,
                 fs->count,
-                fs->failed ? "a block is missing on every replica" : void_strerror(rc));
-        return 1;
+                fs->failed ? "a block is missing on every replica"
+                : rc == VOID_ETIMEOUT
+                    ? "no block arrived within --timeout"
+                    : void_strerror(rc));
+        return rc == VOID_ETIMEOUT && !fs->failed ? VOIDCTL_EXIT_UNREACHABLE : VOIDCTL_EXIT_FAILED;
     }
+    summary(fs, "get: restored");
     if (fs->json) {
         print_json(json_pack("{s:s, s:s, s:s, s:I, s:s}",
                              "status",
@@ -502,17 +777,29 @@ static int get_file(struct files *fs, const char *name, const char *dest, uint64
                              (json_int_t)fs->count,
                              "dest",
                              dest));
-    } else {
+    } else if (!to_stdout) {
         printf("ok %s %zu blocks -> %s\n", hex, fs->count, dest);
     }
-    return 0;
+    return VOIDCTL_EXIT_OK;
 }
 
 int voidctl_files(struct voidctl_opts *o, const char *cmd, char **pos, int npos)
 {
+    int put = strcmp(cmd, "put") == 0;
     if (npos != 2) {
-        fprintf(stderr, "usage: voidctl put --file PATH NAME | voidctl get --file NAME DEST\n");
-        return 2;
+        fprintf(stderr,
+                "usage: voidctl put --file PATH NAME | voidctl get --file NAME DEST|- "
+                "(see voidctl %s --help)\n",
+                cmd);
+        return VOIDCTL_EXIT_USAGE;
+    }
+    char key[VOID_SM_KEY_MAX + 1];
+    if (name_key(cmd, put ? pos[1] : pos[0], key) != 0) {
+        return VOIDCTL_EXIT_USAGE;
+    }
+    if (!put && strcmp(pos[1], "-") == 0 && o->json) {
+        fprintf(stderr, "voidctl get --file: --json and DEST - both want stdout\n");
+        return VOIDCTL_EXIT_USAGE;
     }
     static struct void_config cl;
     int rc = voidctl_load_cluster(o, &cl);
@@ -520,14 +807,15 @@ int voidctl_files(struct voidctl_opts *o, const char *cmd, char **pos, int npos)
         return rc;
     }
     static struct files fs;
-    int put = strcmp(cmd, "put") == 0;
     fs.json = o->json;
-    uint64_t deadline = void_kvclient_now_ns() + (uint64_t)(o->timeout_s * 1e9);
+    fs.quiet = o->quiet || o->json;
+    fs.tty = isatty(2);
+    fs.stall_ns = (uint64_t)(o->timeout_s * 1e9);
+    fs.start_ns = void_kvclient_now_ns();
     if (files_open(&fs, &cl, put ? on_upload_frame : on_fetch_frame) != 0) {
-        rc = 1;
+        rc = VOIDCTL_EXIT_FAILED;
     } else {
-        rc =
-            put ? put_file(&fs, pos[0], pos[1], deadline) : get_file(&fs, pos[0], pos[1], deadline);
+        rc = put ? put_file(&fs, pos[0], pos[1], key) : get_file(&fs, pos[0], key, pos[1]);
     }
     files_close(&fs);
     void_config_fini(&cl);

@@ -9,25 +9,56 @@
 #include "void/sign.h"
 
 #include <errno.h>
+#include <getopt.h>
 #include <jansson.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
 
+static void usage_keygen(FILE *out)
+{
+    fprintf(out,
+            "usage: voidctl keygen DIR NAME [--json]\n"
+            "\n"
+            "Writes DIR/NAME.secret (mode 0600) and DIR/NAME.public, creating DIR\n"
+            "(mode 0700) if needed, and prints the public key in hex. Refuses to\n"
+            "overwrite existing files.\n"
+            "\n"
+            "options:\n"
+            "  --json   print name, public key and file names as one JSON object\n"
+            "\n"
+            "exit status: 0 ok; 1 failed (files exist, cannot write); 2 usage error.\n"
+            "\n"
+            "example:\n"
+            "  voidctl keygen /etc/void/keys node0\n");
+}
+
 int voidctl_keygen(int argc, char **argv)
 {
-    int json = argc == 4 && strcmp(argv[3], "--json") == 0;
-    argc -= json;
-    if (argc != 3 || strcmp(argv[1], "--help") == 0) {
-        fprintf(argc == 2 && strcmp(argv[1], "--help") == 0 ? stdout : stderr,
-                "usage: voidctl keygen DIR NAME [--json]\n"
-                "\n"
-                "Writes DIR/NAME.secret (mode 0600) and DIR/NAME.public, creating DIR\n"
-                "(mode 0700) if needed, and prints the public key in hex. Refuses to\n"
-                "overwrite existing files.\n");
-        return argc == 2 && strcmp(argv[1], "--help") == 0 ? 0 : 2;
+    static const struct option longopts[] = {{"json", no_argument, NULL, 'j'},
+                                             {"help", no_argument, NULL, 'h'},
+                                             {NULL, 0, NULL, 0}};
+    int json = 0, c;
+    optind = 0;
+    opterr = 0;
+    while ((c = getopt_long(argc, argv, ":h", longopts, NULL)) != -1) {
+        if (c == 'j') {
+            json = 1;
+        } else if (c == 'h') {
+            usage_keygen(stdout);
+            return VOIDCTL_EXIT_OK;
+        } else {
+            fprintf(stderr, "voidctl keygen: unknown option '%s' (see voidctl keygen --help)\n",
+                    argv[optind - 1]);
+            return VOIDCTL_EXIT_USAGE;
+        }
     }
+    if (argc - optind != 2) {
+        fprintf(stderr, "voidctl keygen: wants DIR NAME (see voidctl keygen --help)\n");
+        return VOIDCTL_EXIT_USAGE;
+    }
+    argv += optind - 1; /* argv[1] is DIR, argv[2] NAME */
     const char *dir = argv[1];
     const char *name = argv[2];
     if (mkdir(dir, 0700) != 0 && errno != EEXIST) {

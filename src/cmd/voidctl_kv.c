@@ -4,6 +4,10 @@
  * this client's id and key), submits one operation with the PBFT client core
  * and waits for f + 1 matching replies, or gives up after --timeout seconds
  * with an error that says how many replicas it could reach.
+ *
+ * Keys and values are checked against the state machine's limits
+ * (include/void/sm.h) before anything is sent, so an over-long argument is
+ * refused by name and limit instead of being cut to fit a 16-bit length.
  */
 #include "cmd/voidctl.h"
 #include "void/assert.h"
@@ -58,7 +62,7 @@ static int run_op(struct voidctl_opts *o,
 {
     if (cl->role != VOID_CONFIG_ROLE_CLIENT) {
         fprintf(stderr, "voidctl: the cluster file has no [client] section (id and key)\n");
-        return 2;
+        return VOIDCTL_EXIT_FAILED;
     }
     signal(SIGPIPE, SIG_IGN);
     uv_loop_t loop;
@@ -72,7 +76,7 @@ static int run_op(struct voidctl_opts *o,
         void_kvclient_fini(&run->client);
         uv_run(&loop, UV_RUN_DEFAULT);
         uv_loop_close(&loop);
-        return 1;
+        return VOIDCTL_EXIT_FAILED;
     }
     uv_timer_init(&loop, &run->deadline);
     run->deadline.data = run;
@@ -97,15 +101,15 @@ static int run_op(struct voidctl_opts *o,
                 (unsigned)(f + 1),
                 (unsigned)reachable,
                 (unsigned)cl->count_replicas);
-        return 1;
+        return VOIDCTL_EXIT_UNREACHABLE;
     }
-    return 0;
+    return VOIDCTL_EXIT_OK;
 }
 
 static const char *status_name(uint8_t status)
 {
     static const char *const names[] = {
-        "ok", "not_found", "cas_failed", "full", "too_old", "bad_op", "stale"};
+        "ok", "not_found", "cas_failed", "full", "too_old", "bad_op", "stale", "future"};
     return status < VOID_ARRAY_LEN(names) ? names[status] : "unknown";
 }
 
@@ -122,6 +126,9 @@ static const char *status_meaning(uint8_t status)
     case VOID_SM_TOO_OLD:
         return "that time is before the history the replicas keep (the oldest versions "
                "were pruned to free slots)";
+    case VOID_SM_FUTURE:
+        return "that time is after the read itself was ordered (the replicas' latest "
+               "commit): the value as of then is not known yet; ask for an earlier time";
     case VOID_SM_BAD_OP:
         return "the replicas could not decode the operation";
     case VOID_SM_STALE:
@@ -133,15 +140,33 @@ static const char *status_meaning(uint8_t status)
     return "refused";
 }
 
-/* Prints the result of op; returns the exit status (0 ok, 1 not found or cas
- * failed or refused). */
+/* The exit status of a result: found/done, not found, or refused. */
+static int status_exit(uint8_t status)
+{
+    switch ((enum void_sm_status)status) {
+    case VOID_SM_OK:
+        return VOIDCTL_EXIT_OK;
+    case VOID_SM_NOT_FOUND:
+        return VOIDCTL_EXIT_FAILED;
+    case VOID_SM_CAS_FAILED:
+    case VOID_SM_FULL:
+    case VOID_SM_TOO_OLD:
+    case VOID_SM_FUTURE:
+    case VOID_SM_BAD_OP:
+    case VOID_SM_STALE:
+        break;
+    }
+    return VOIDCTL_EXIT_REFUSED;
+}
+
+/* Prints the result of op; returns the exit status (status_exit). */
 static int
 print_result(const struct voidctl_opts *o, const struct void_sm_op *op, const struct kv_run *run)
 {
     struct void_sm_result res;
     if (void_sm_result_decode(run->result, run->result_len, &res) != 0) {
         fprintf(stderr, "voidctl: undecodable result\n");
-        return 1;
+        return VOIDCTL_EXIT_FAILED;
     }
     char version[VOID_HLC_FORMAT_MAX] = "";
     if (res.version.wall_ns != 0 || res.version.logical != 0) {
@@ -179,79 +204,218 @@ print_result(const struct voidctl_opts *o, const struct void_sm_op *op, const st
     } else {
         fprintf(stderr, "%s: %s\n", status_name(res.status), status_meaning(res.status));
     }
-    return res.status == VOID_SM_OK ? 0 : 1;
+    return status_exit(res.status);
+}
+
+static void print_limits(FILE *out)
+{
+    fprintf(out,
+            "limits: a key is 1 to %d bytes, a value (and cas EXPECTED) 0 to %d bytes; a\n"
+            "longer one is refused (exit %d), never cut.\n",
+            VOID_SM_KEY_MAX,
+            VOID_SM_VALUE_MAX,
+            VOIDCTL_EXIT_USAGE);
 }
 
 static int usage_kv(const char *cmd, int ok)
 {
-    fprintf(ok ? stdout : stderr,
-            "usage: voidctl put KEY VALUE\n"
-            "       voidctl get KEY [--as-of HLC]\n"
-            "       voidctl del KEY\n"
-            "       voidctl put --file PATH NAME   (a file or directory tree, through the CAS)\n"
-            "       voidctl get --file NAME DEST\n"
-            "       voidctl cas KEY EXPECTED NEW   (EXPECTED '-' with --absent: "
-            "the key must not exist)\n"
-            "options: --cluster FILE (or $VOID_CLUSTER), --timeout SECONDS "
-            "(default 5), --json\n"
-            "HLC: 2026-11-25T14:13:40.123456789Z/7 as printed by put, or "
-            "WALLNS[/LOGICAL]\n");
-    (void)cmd;
-    return ok ? 0 : 2;
+    FILE *out = ok ? stdout : stderr;
+    if (strcmp(cmd, "put") == 0) {
+        fprintf(out,
+                "usage: voidctl put KEY VALUE [options]\n"
+                "       voidctl put --file PATH NAME [options]\n"
+                "\n"
+                "Writes KEY = VALUE through PBFT and prints `ok <HLC of the version>`. With\n"
+                "--file, stores the file or directory tree PATH through the content store\n"
+                "and commits NAME -> its root hash (DESIGN.md section 6).\n");
+    } else if (strcmp(cmd, "get") == 0) {
+        fprintf(out,
+                "usage: voidctl get KEY [--as-of HLC] [options]\n"
+                "       voidctl get --file NAME DEST|- [options]\n"
+                "\n"
+                "Prints the value of KEY, now or as of an earlier HLC time (one printed by\n"
+                "put, 2026-11-25T14:13:40.123456789Z/7, or WALLNS[/LOGICAL]). A time after\n"
+                "the replicas' latest commit is refused (`future`, exit %d). With --file,\n"
+                "writes the file or tree NAME to the path DEST, or a file to stdout for -.\n",
+                VOIDCTL_EXIT_REFUSED);
+    } else if (strcmp(cmd, "del") == 0) {
+        fprintf(out,
+                "usage: voidctl del KEY [options]\n\n"
+                "Deletes KEY through PBFT (earlier versions stay readable with --as-of).\n");
+    } else {
+        fprintf(out,
+                "usage: voidctl cas KEY EXPECTED NEW [options]\n"
+                "       voidctl cas KEY - NEW --absent [options]\n"
+                "\n"
+                "Compare-and-set: sets KEY to NEW if its value is EXPECTED (with --absent:\n"
+                "if KEY has no value); otherwise exit %d and print the current value.\n"
+                "The local content store is `voidctl store` (voidctl store --help).\n",
+                VOIDCTL_EXIT_REFUSED);
+    }
+    fprintf(out,
+            "\n"
+            "options:\n"
+            "  --cluster FILE   the cluster's client file (default: $VOID_CLUSTER)\n"
+            "  --timeout S      give up after S seconds without an answer (default 5)\n"
+            "  --json           print the result as one JSON object\n");
+    if (strcmp(cmd, "get") == 0) {
+        fprintf(out, "  --as-of HLC      the value as of that time\n");
+    }
+    if (strcmp(cmd, "cas") == 0) {
+        fprintf(out, "  --absent         the key must not exist (EXPECTED is ignored)\n");
+    }
+    if (strcmp(cmd, "put") == 0 || strcmp(cmd, "get") == 0) {
+        fprintf(out,
+                "  --file           a file or directory tree through the content store;\n"
+                "                   --timeout then means S seconds without progress\n"
+                "  --quiet          no progress display on a terminal\n");
+    }
+    fprintf(out, "`--` ends the options, for a key or value that starts with '-'.\n\n");
+    print_limits(out);
+    fprintf(out, "\n");
+    voidctl_print_exit_codes(out);
+    fprintf(out, "\nexample:\n");
+    if (strcmp(cmd, "put") == 0) {
+        fprintf(out,
+                "  voidctl put motd hello --cluster /tmp/void-cluster/client.ini\n"
+                "  voidctl put --file ./photos album\n");
+    } else if (strcmp(cmd, "get") == 0) {
+        fprintf(out,
+                "  voidctl get motd --as-of 2026-11-25T14:13:40.123456789Z/0\n"
+                "  voidctl get --file album ./restored\n");
+    } else if (strcmp(cmd, "del") == 0) {
+        fprintf(out, "  voidctl del motd\n");
+    } else {
+        fprintf(out, "  voidctl cas motd hello bye\n  voidctl cas lock - me --absent\n");
+    }
+    return ok ? VOIDCTL_EXIT_OK : VOIDCTL_EXIT_USAGE;
+}
+
+/* Checks that arg (one of the command's arguments, named what) has
+ * min..max bytes, naming the limit when it does not. The length is checked
+ * as a size_t, before it is narrowed to the 16-bit length of the wire. */
+static int check_len(const char *cmd, const char *what, const char *arg, size_t min, size_t max)
+{
+    size_t len = strlen(arg);
+    if (len < min) {
+        fprintf(stderr, "voidctl %s: the %s must not be empty\n", cmd, what);
+        return -1;
+    }
+    if (len > max) {
+        fprintf(stderr,
+                "voidctl %s: the %s is %zu bytes, over the limit of %zu bytes\n",
+                cmd,
+                what,
+                len,
+                max);
+        return -1;
+    }
+    return 0;
+}
+
+/* Fills op from the positional arguments of cmd; 0, or an exit status. */
+static int build_op(const char *cmd, const struct voidctl_opts *o, char **pos, int npos,
+                    struct void_sm_op *op)
+{
+    int want = 0;
+    if (strcmp(cmd, "put") == 0) {
+        op->kind = VOID_SM_OP_PUT, want = 2;
+    } else if (strcmp(cmd, "get") == 0) {
+        op->kind = o->as_of != NULL ? VOID_SM_OP_GET_AS_OF : VOID_SM_OP_GET, want = 1;
+    } else if (strcmp(cmd, "del") == 0) {
+        op->kind = VOID_SM_OP_DELETE, want = 1;
+    } else {
+        op->kind = VOID_SM_OP_CAS, want = 3;
+    }
+    if (npos != want) {
+        fprintf(stderr,
+                "voidctl %s: wants %d argument%s, got %d (see voidctl %s --help)\n",
+                cmd,
+                want,
+                want == 1 ? "" : "s",
+                npos,
+                cmd);
+        return VOIDCTL_EXIT_USAGE;
+    }
+    if (check_len(cmd, "key", pos[0], 1, VOID_SM_KEY_MAX) != 0 ||
+        (want >= 2 && check_len(cmd, want == 2 ? "value" : "expected value", pos[1], 0,
+                                VOID_SM_VALUE_MAX) != 0) ||
+        (want == 3 && check_len(cmd, "new value", pos[2], 0, VOID_SM_VALUE_MAX) != 0)) {
+        return VOIDCTL_EXIT_USAGE;
+    }
+    /* Each length now fits its uint16_t field. */
+    _Static_assert(VOID_SM_KEY_MAX <= UINT16_MAX && VOID_SM_VALUE_MAX <= UINT16_MAX,
+                   "sm lengths are 16-bit on the wire");
+    op->key = (const uint8_t *)pos[0];
+    op->key_len = (uint16_t)strlen(pos[0]);
+    if (op->kind == VOID_SM_OP_PUT) {
+        op->value = (const uint8_t *)pos[1], op->value_len = (uint16_t)strlen(pos[1]);
+    }
+    if (op->kind == VOID_SM_OP_CAS) {
+        op->expect_present = !o->absent;
+        op->expected = (const uint8_t *)pos[1];
+        op->expected_len = o->absent ? 0 : (uint16_t)strlen(pos[1]);
+        op->value = (const uint8_t *)pos[2], op->value_len = (uint16_t)strlen(pos[2]);
+    }
+    if (op->kind == VOID_SM_OP_GET_AS_OF && void_hlc_parse(o->as_of, &op->as_of) != 0) {
+        fprintf(stderr,
+                "voidctl get: --as-of '%s' is not an HLC timestamp (want e.g. "
+                "2026-11-25T14:13:40.123456789Z/7 or WALLNS[/LOGICAL])\n",
+                o->as_of);
+        return VOIDCTL_EXIT_USAGE;
+    }
+    return VOIDCTL_EXIT_OK;
+}
+
+/* Options that only some commands take. */
+static int check_opts(const char *cmd, const struct voidctl_opts *o)
+{
+    const char *bad = NULL;
+    if (o->as_of != NULL && strcmp(cmd, "get") != 0) {
+        bad = "--as-of";
+    } else if (o->absent && strcmp(cmd, "cas") != 0) {
+        bad = "--absent";
+    } else if (o->file && strcmp(cmd, "put") != 0 && strcmp(cmd, "get") != 0) {
+        bad = "--file";
+    } else if (o->file && o->as_of != NULL) {
+        bad = "--as-of with --file";
+    }
+    if (bad != NULL) {
+        fprintf(stderr, "voidctl %s: %s does not apply here (see voidctl %s --help)\n", cmd, bad,
+                cmd);
+        return -1;
+    }
+    return 0;
 }
 
 int voidctl_kv(int argc, char **argv)
 {
     struct voidctl_opts o;
     char *pos[4];
-    int npos = voidctl_parse_opts(argc, argv, &o, pos, 4);
-    if (npos < 0 || o.help) {
-        return usage_kv(argv[0], o.help && npos >= 0);
-    }
     const char *cmd = argv[0];
-    if (o.file && (strcmp(cmd, "put") == 0 || strcmp(cmd, "get") == 0)) {
+    int npos = voidctl_parse_opts(argc, argv, &o, pos, 4);
+    if (npos < 0) {
+        return VOIDCTL_EXIT_USAGE; /* the parser said why */
+    }
+    if (o.help) {
+        return usage_kv(cmd, 1);
+    }
+    if (check_opts(cmd, &o) != 0) {
+        return VOIDCTL_EXIT_USAGE;
+    }
+    if (o.file) {
         return voidctl_files(&o, cmd, pos, npos);
     }
     struct void_sm_op op = {0};
-    int want = 0;
-    if (strcmp(cmd, "put") == 0) {
-        op.kind = VOID_SM_OP_PUT, want = 2;
-    } else if (strcmp(cmd, "get") == 0) {
-        op.kind = o.as_of != NULL ? VOID_SM_OP_GET_AS_OF : VOID_SM_OP_GET, want = 1;
-    } else if (strcmp(cmd, "del") == 0) {
-        op.kind = VOID_SM_OP_DELETE, want = 1;
-    } else {
-        op.kind = VOID_SM_OP_CAS, want = 3;
-    }
-    if (npos != want) {
-        return usage_kv(cmd, 0);
-    }
-    op.key = (const uint8_t *)pos[0];
-    op.key_len = (uint16_t)strlen(pos[0]);
-    if (op.kind == VOID_SM_OP_PUT) {
-        op.value = (const uint8_t *)pos[1], op.value_len = (uint16_t)strlen(pos[1]);
-    }
-    if (op.kind == VOID_SM_OP_CAS) {
-        op.expect_present = !o.absent;
-        op.expected = (const uint8_t *)pos[1],
-        op.expected_len = o.absent ? 0 : (uint16_t)strlen(pos[1]);
-        op.value = (const uint8_t *)pos[2], op.value_len = (uint16_t)strlen(pos[2]);
-    }
-    if (op.kind == VOID_SM_OP_GET_AS_OF && void_hlc_parse(o.as_of, &op.as_of) != 0) {
-        fprintf(stderr, "voidctl: --as-of '%s' is not an HLC timestamp\n", o.as_of);
-        return 2;
+    int rc = build_op(cmd, &o, pos, npos, &op);
+    if (rc != 0) {
+        return rc;
     }
     uint8_t buf[VOID_SM_OP_MAX];
     int len = void_sm_op_encode(&op, buf, sizeof(buf));
-    if (len < 0) {
-        fprintf(stderr,
-                "voidctl: key or value too long (key <= %d bytes, value <= %d bytes)\n",
-                VOID_SM_KEY_MAX,
-                VOID_SM_VALUE_MAX);
-        return 2;
-    }
+    VOID_ASSERT(len > 0); /* build_op checked every length */
     static struct void_config cl;
-    int rc = voidctl_load_cluster(&o, &cl);
+    rc = voidctl_load_cluster(&o, &cl);
     static struct kv_run run;
     if (rc == 0) {
         rc = run_op(&o, &cl, buf, (size_t)len, &run);

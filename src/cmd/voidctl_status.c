@@ -1,72 +1,116 @@
 /*
  * voidctl status / members: asks every replica's HTTP status server
- * (/status, JSON) and prints one line per replica, or the membership as the
- * first replica that answers sees it. A replica that does not answer within
- * --timeout is shown as unreachable; the command fails only when none answers.
+ * (/status, JSON) at once (libcurl's multi interface, so the whole command
+ * takes at most --timeout) and prints one line per replica, or the
+ * membership as the first replica that answers sees it. A replica that does
+ * not answer 200 with a JSON object within --timeout is shown as
+ * unreachable, and the command then exits VOIDCTL_EXIT_UNREACHABLE: a script
+ * checking `voidctl status` learns that the cluster is not whole.
  */
 #include "cmd/voidctl.h"
 #include "void/config.h"
 
-#include <errno.h>
+#include <curl/curl.h>
 #include <jansson.h>
-#include <netdb.h>
-#include <poll.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/socket.h>
-#include <time.h>
-#include <unistd.h>
 
-static int wait_fd(int fd, short events, int timeout_ms)
+/* Largest /status body accepted (a 64-member cluster's is ~20 KiB). */
+#define STATUS_BODY_MAX (4u << 20)
+
+struct fetch {
+    CURL *easy;
+    char *body;
+    size_t len;
+    int too_big;
+    char url[VOID_CONFIG_ADDR_MAX + 32];
+};
+
+static size_t on_body(char *data, size_t size, size_t count, void *arg)
 {
-    struct pollfd p = {.fd = fd, .events = events};
-    return poll(&p, 1, timeout_ms) == 1 ? 0 : -1;
+    struct fetch *f = arg;
+    size_t n = size * count;
+    if (f->len + n > STATUS_BODY_MAX) {
+        f->too_big = 1;
+        return 0; /* aborts the transfer */
+    }
+    char *grown = realloc(f->body, f->len + n + 1);
+    if (grown == NULL) {
+        return 0;
+    }
+    f->body = grown;
+    memcpy(f->body + f->len, data, n);
+    f->len += n;
+    f->body[f->len] = '\0';
+    return n;
 }
 
-/* GET path from host:port with a total budget of timeout_ms; the body goes to
- * out (NUL-terminated). Returns 0 or -1. */
-static int
-http_get(const struct void_config_addr *a, const char *path, char *out, size_t cap, int timeout_ms)
+/* GETs /status of every replica in parallel, within timeout_ms in all.
+ * out[i] is the parsed JSON object of replica i (new reference), or NULL
+ * when it did not answer 200 with a JSON object. */
+static void fetch_all(const struct void_config *cl, long timeout_ms, json_t **out)
 {
-    char service[8];
-    snprintf(service, sizeof(service), "%u", (unsigned)a->port);
-    struct addrinfo hints = {.ai_family = AF_UNSPEC, .ai_socktype = SOCK_STREAM};
-    struct addrinfo *res = NULL;
-    if (getaddrinfo(a->host, service, &hints, &res) != 0) {
-        return -1;
-    }
-    int fd = socket(res->ai_family, SOCK_STREAM | SOCK_NONBLOCK, 0);
-    int rc = fd < 0 ? -1 : connect(fd, res->ai_addr, res->ai_addrlen);
-    freeaddrinfo(res);
-    if (fd < 0 || (rc != 0 && errno != EINPROGRESS) || wait_fd(fd, POLLOUT, timeout_ms) != 0) {
-        if (fd >= 0) {
-            close(fd);
+    static struct fetch fs[VOID_CONFIG_REPLICAS_MAX];
+    CURLM *multi = curl_multi_init();
+    for (uint32_t i = 0; i < cl->count_replicas; i++) {
+        struct fetch *f = &fs[i];
+        const struct void_config_addr *a = &cl->replicas[i].http;
+        memset(f, 0, sizeof(*f));
+        out[i] = NULL;
+        /* An IPv6 literal needs brackets in a URL. */
+        int v6 = strchr(a->host, ':') != NULL;
+        snprintf(f->url, sizeof(f->url), "http://%s%s%s:%u/status", v6 ? "[" : "", a->host,
+                 v6 ? "]" : "", (unsigned)a->port);
+        f->easy = curl_easy_init();
+        if (f->easy == NULL || multi == NULL) {
+            continue;
         }
-        return -1;
+        curl_easy_setopt(f->easy, CURLOPT_URL, f->url);
+        curl_easy_setopt(f->easy, CURLOPT_WRITEFUNCTION, on_body);
+        curl_easy_setopt(f->easy, CURLOPT_WRITEDATA, f);
+        curl_easy_setopt(f->easy, CURLOPT_TIMEOUT_MS, timeout_ms);
+        curl_easy_setopt(f->easy, CURLOPT_NOSIGNAL, 1L);
+        curl_easy_setopt(f->easy, CURLOPT_NOPROXY, "*"); /* replicas are never behind one */
+        curl_multi_add_handle(multi, f->easy);
     }
-    char req[256];
-    int n = snprintf(req, sizeof(req), "GET %s HTTP/1.0\r\nHost: %s\r\n\r\n", path, a->text);
-    if (send(fd, req, (size_t)n, MSG_NOSIGNAL) != n) {
-        close(fd);
-        return -1;
-    }
-    size_t len = 0;
-    while (len + 1 < cap && wait_fd(fd, POLLIN, timeout_ms) == 0) {
-        ssize_t r = recv(fd, out + len, cap - 1 - len, 0);
-        if (r <= 0) {
+    int running = 1;
+    while (multi != NULL && running > 0) {
+        if (curl_multi_perform(multi, &running) != CURLM_OK) {
             break;
         }
-        len += (size_t)r;
+        if (running > 0) {
+            curl_multi_poll(multi, NULL, 0, 100, NULL);
+        }
     }
-    close(fd);
-    out[len] = '\0';
-    char *body = strstr(out, "\r\n\r\n");
-    if (strncmp(out, "HTTP/1.", 7) != 0 || body == NULL || strstr(out, " 200 ") == NULL) {
-        return -1;
+    CURLMsg *msg;
+    int left;
+    while (multi != NULL && (msg = curl_multi_info_read(multi, &left)) != NULL) {
+        for (uint32_t i = 0; i < cl->count_replicas; i++) {
+            long code = 0;
+            if (msg->msg != CURLMSG_DONE || msg->easy_handle != fs[i].easy ||
+                msg->data.result != CURLE_OK || fs[i].body == NULL) {
+                continue;
+            }
+            curl_easy_getinfo(fs[i].easy, CURLINFO_RESPONSE_CODE, &code);
+            json_t *j = code == 200 ? json_loadb(fs[i].body, fs[i].len, 0, NULL) : NULL;
+            if (json_is_object(j)) {
+                out[i] = j;
+            } else {
+                json_decref(j);
+            }
+        }
     }
-    memmove(out, body + 4, strlen(body + 4) + 1);
-    return 0;
+    for (uint32_t i = 0; i < cl->count_replicas; i++) {
+        if (fs[i].easy != NULL) {
+            if (multi != NULL) {
+                curl_multi_remove_handle(multi, fs[i].easy);
+            }
+            curl_easy_cleanup(fs[i].easy);
+        }
+        free(fs[i].body);
+    }
+    curl_multi_cleanup(multi);
 }
 
 static void print_status_line(uint32_t id, json_t *st)
@@ -122,65 +166,105 @@ static void print_members(json_t *st)
     }
 }
 
+static int usage_status(const char *cmd, int ok)
+{
+    FILE *out = ok ? stdout : stderr;
+    if (strcmp(cmd, "members") == 0) {
+        fprintf(out,
+                "usage: voidctl members [options]\n\n"
+                "Prints the members of the cluster as the first replica that answers sees\n"
+                "them: id, address, and whether it is connected to each.\n");
+    } else {
+        fprintf(out,
+                "usage: voidctl status [options]\n\n"
+                "Asks every replica's status server at once and prints one line per replica:\n"
+                "view, primary, last executed and stable sequence numbers, HLC; `unreachable`\n"
+                "for one that did not answer, and then exits %d.\n",
+                VOIDCTL_EXIT_UNREACHABLE);
+    }
+    fprintf(out,
+            "\noptions:\n"
+            "  --cluster FILE   the cluster's client file (default: $VOID_CLUSTER)\n"
+            "  --timeout S      wait at most S seconds for the replicas (default 5)\n"
+            "  --json           the replicas' /status objects as one JSON array\n\n");
+    voidctl_print_exit_codes(out);
+    fprintf(out, "\nexample:\n  voidctl %s --cluster /tmp/void-cluster/client.ini\n", cmd);
+    return ok ? VOIDCTL_EXIT_OK : VOIDCTL_EXIT_USAGE;
+}
+
 int voidctl_status(int argc, char **argv)
 {
     struct voidctl_opts o;
     char *pos[1];
     int npos = voidctl_parse_opts(argc, argv, &o, pos, 0);
-    if (npos < 0 || o.help) {
-        fprintf(o.help ? stdout : stderr,
-                "usage: voidctl %s [--cluster FILE] [--timeout S] [--json]\n",
-                argv[0]);
-        return o.help && npos >= 0 ? 0 : 2;
+    if (npos < 0) {
+        return VOIDCTL_EXIT_USAGE; /* the parser said why */
+    }
+    if (o.help) {
+        return usage_status(argv[0], 1);
+    }
+    if (o.as_of != NULL || o.absent || o.file) {
+        fprintf(stderr, "voidctl %s: takes only --cluster, --timeout and --json\n", argv[0]);
+        return VOIDCTL_EXIT_USAGE;
     }
     static struct void_config cl;
     int rc = voidctl_load_cluster(&o, &cl);
     if (rc != 0) {
         return rc;
     }
+    if (curl_global_init(CURL_GLOBAL_DEFAULT) != 0) {
+        fprintf(stderr, "voidctl: cannot initialise libcurl\n");
+        void_config_fini(&cl);
+        return VOIDCTL_EXIT_FAILED;
+    }
     int members = strcmp(argv[0], "members") == 0;
+    static json_t *st[VOID_CONFIG_REPLICAS_MAX];
+    fetch_all(&cl, (long)(o.timeout_s * 1000), st);
     json_t *all = json_array();
-    int answered = 0;
-    static char buf[256 * 1024];
+    uint32_t answered = 0, printed_members = 0;
     for (uint32_t i = 0; i < cl.count_replicas; i++) {
-        json_t *st = NULL;
-        if (http_get(
-                &cl.replicas[i].http, "/status", buf, sizeof(buf), (int)(o.timeout_s * 1000)) ==
-            0) {
-            st = json_loads(buf, 0, NULL);
-        }
-        answered += st != NULL;
-        if (members && st != NULL) {
+        answered += st[i] != NULL;
+        if (members && st[i] != NULL && !printed_members) {
+            printed_members = 1;
             if (o.json) {
-                json_t *m = json_object_get(st, "members");
-                char *text = json_dumps(m, JSON_COMPACT);
-                printf("%s\n", text);
+                char *text = json_dumps(json_object_get(st[i], "members"), JSON_COMPACT);
+                printf("%s\n", text != NULL ? text : "[]");
                 free(text);
             } else {
-                print_members(st);
+                print_members(st[i]);
             }
-            json_decref(st);
-            break;
         }
         if (!members && !o.json) {
-            print_status_line(cl.replicas[i].id, st);
+            print_status_line(cl.replicas[i].id, st[i]);
         }
-        json_array_append_new(
-            all,
-            st != NULL
-                ? st
-                : json_pack("{s:i, s:b}", "id", (json_int_t)cl.replicas[i].id, "reachable", 0));
+        json_array_append_new(all,
+                              st[i] != NULL ? st[i]
+                                            : json_pack("{s:I, s:b}",
+                                                        "id",
+                                                        (json_int_t)cl.replicas[i].id,
+                                                        "reachable",
+                                                        0));
     }
     if (!members && o.json) {
         char *text = json_dumps(all, JSON_COMPACT);
-        printf("%s\n", text);
+        printf("%s\n", text != NULL ? text : "[]");
         free(text);
     }
     json_decref(all);
+    uint32_t count = cl.count_replicas;
     void_config_fini(&cl);
+    curl_global_cleanup();
     if (answered == 0) {
         fprintf(stderr, "voidctl: no replica answered on its status address\n");
-        return 1;
+        return VOIDCTL_EXIT_UNREACHABLE;
     }
-    return 0;
+    if (!members && answered < count) {
+        fprintf(stderr,
+                "voidctl: %u of %u replicas did not answer within %.1f s\n",
+                (unsigned)(count - answered),
+                (unsigned)count,
+                o.timeout_s);
+        return VOIDCTL_EXIT_UNREACHABLE;
+    }
+    return VOIDCTL_EXIT_OK;
 }

@@ -15,6 +15,7 @@
 #include "void/error.h"
 #include "void/ntp_client.h"
 
+#include <getopt.h>
 #include <jansson.h>
 #include <signal.h>
 #include <stdio.h>
@@ -70,8 +71,20 @@ static void time_usage(FILE *out)
         "disciplined clock's correction and frequency, the combined offset and each\n"
         "server's state, as the daemon's timekeeper would see them.\n"
         "\n"
+        "options:\n"
+        "  --server HOST:PORT  an NTP server (repeat for several)\n"
+        "  --samples N         queries per server (sources)\n"
+        "  --interval-ms I     ms between queries\n"
+        "  --timeout-ms T      ms to wait for each reply\n"
+        "  --duration-ms D     how long watch runs (0: until interrupted)\n"
+        "  --report-ms R       ms between watch's JSON lines\n"
+        "  --json              sources: one JSON object\n"
+        "\n"
         "Exit status: 0 with a combined offset; 1 if no server answered, the servers\n"
-        "have no majority, or a name does not resolve; 2 on a usage error.\n",
+        "have no majority, or a name does not resolve; 2 on a usage error.\n"
+        "\n"
+        "example:\n"
+        "  voidctl time sources --server pool.ntp.org:123 --server 127.0.0.1:11123\n",
         SAMPLES_DEF,
         VOID_CLOCKDISC_FILTER,
         INTERVAL_MS_DEF,
@@ -93,45 +106,69 @@ static int parse_u64(const char *s, uint64_t lo, uint64_t hi, uint64_t *out)
     return 0;
 }
 
-/* Returns 0, or 2 after printing a usage error. */
+/* Parses the options of sources/watch (argv[0] is the subcommand) with
+ * getopt_long. Returns 0, or 2 after printing a usage error. */
 static int parse_opts(int argc, char **argv, struct sources_opts *o)
 {
+    static const struct option longopts[] = {{"server", required_argument, NULL, 's'},
+                                             {"samples", required_argument, NULL, 'n'},
+                                             {"timeout-ms", required_argument, NULL, 't'},
+                                             {"interval-ms", required_argument, NULL, 'i'},
+                                             {"duration-ms", required_argument, NULL, 'd'},
+                                             {"report-ms", required_argument, NULL, 'r'},
+                                             {"json", no_argument, NULL, 'j'},
+                                             {NULL, 0, NULL, 0}};
     memset(o, 0, sizeof(*o));
     o->samples = SAMPLES_DEF;
     o->timeout_ms = TIMEOUT_MS_DEF;
     o->interval_ms = INTERVAL_MS_DEF;
     o->report_ms = 1000;
-    for (int i = 0; i < argc; i++) {
-        const char *a = argv[i], *v = i + 1 < argc ? argv[i + 1] : NULL;
+    optind = 0;
+    opterr = 0;
+    int c;
+    while ((c = getopt_long(argc, argv, ":", longopts, NULL)) != -1) {
         uint64_t n = 0;
-        if (strcmp(a, "--json") == 0) {
+        int ok = 1;
+        if (c == 'j') {
             o->json = 1;
-            continue;
-        }
-        if (strcmp(a, "--server") == 0 && v != NULL) {
+        } else if (c == 's') {
             if (o->count_servers == VOID_CLOCKDISC_SERVERS_MAX) {
                 fprintf(stderr, "voidctl time: at most %d servers\n", VOID_CLOCKDISC_SERVERS_MAX);
                 return 2;
             }
-            o->servers[o->count_servers++] = v;
-        } else if (strcmp(a, "--samples") == 0 && parse_u64(v, 1, VOID_CLOCKDISC_FILTER, &n) == 0) {
+            o->servers[o->count_servers++] = optarg;
+        } else if (c == 'n' && (ok = parse_u64(optarg, 1, VOID_CLOCKDISC_FILTER, &n) == 0)) {
             o->samples = (uint32_t)n;
-        } else if (strcmp(a, "--timeout-ms") == 0 && parse_u64(v, 1, 60000, &n) == 0) {
+        } else if (c == 't' && (ok = parse_u64(optarg, 1, 60000, &n) == 0)) {
             o->timeout_ms = n;
-        } else if (strcmp(a, "--interval-ms") == 0 && parse_u64(v, 10, 60000, &n) == 0) {
+        } else if (c == 'i' && (ok = parse_u64(optarg, 10, 60000, &n) == 0)) {
             o->interval_ms = n;
-        } else if (strcmp(a, "--duration-ms") == 0 && parse_u64(v, 0, UINT32_MAX, &n) == 0) {
+        } else if (c == 'd' && (ok = parse_u64(optarg, 0, UINT32_MAX, &n) == 0)) {
             o->duration_ms = n;
-        } else if (strcmp(a, "--report-ms") == 0 && parse_u64(v, 10, 3600000, &n) == 0) {
+        } else if (c == 'r' && (ok = parse_u64(optarg, 10, 3600000, &n) == 0)) {
             o->report_ms = n;
         } else {
-            fprintf(stderr, "voidctl time sources: bad or incomplete option '%s'\n", a);
+            ok = 0;
+        }
+        if (!ok) {
+            /* The option's own word: for `--opt VALUE` it is before the value. */
+            int separate = c != '?' && c != ':' && optind >= 2 && argv[optind - 1] == optarg;
+            const char *word = argv[optind - 1 - separate];
+            size_t len = strcspn(word, "=");
+            fprintf(stderr,
+                    "voidctl time %s: bad or incomplete option '%.*s'\n",
+                    argv[0],
+                    (int)len,
+                    word);
             return 2;
         }
-        i++;
+    }
+    if (optind < argc) {
+        fprintf(stderr, "voidctl time %s: unexpected argument '%s'\n", argv[0], argv[optind]);
+        return 2;
     }
     if (o->count_servers == 0) {
-        fprintf(stderr, "voidctl time sources: give at least one --server HOST:PORT\n");
+        fprintf(stderr, "voidctl time %s: give at least one --server HOST:PORT\n", argv[0]);
         return 2;
     }
     return 0;
@@ -497,7 +534,7 @@ int voidctl_time(int argc, char **argv)
                 return 0;
             }
         }
-        return cmd_run(argc - 2, argv + 2, strcmp(argv[1], "watch") == 0);
+        return cmd_run(argc - 1, argv + 1, strcmp(argv[1], "watch") == 0);
     }
     fprintf(stderr, "voidctl time: unknown subcommand '%s' (try voidctl time --help)\n", argv[1]);
     return 2;

@@ -380,6 +380,15 @@ static void apply(struct void_sm *sm, const struct void_sm_op *op, struct void_s
         void_sm_read(sm, op->key, op->key_len, NULL, res);
         return;
     case VOID_SM_OP_GET_AS_OF:
+        /* A time after this batch's stamp has no answer yet: a later write
+         * could still land before it, so returning the current value would
+         * be a read that a later read as of the same time contradicts. Every
+         * replica sees the same stamp, so all refuse alike (etcd refuses a
+         * future revision the same way). */
+        if (void_hlc_compare(op->as_of, sm->last_stamp) > 0) {
+            res->status = VOID_SM_FUTURE;
+            return;
+        }
         void_sm_read(sm, op->key, op->key_len, &op->as_of, res);
         return;
     case VOID_SM_OP_DELETE: {
@@ -960,7 +969,7 @@ int void_sm_result_decode(const uint8_t *buf, size_t len, struct void_sm_result 
         return VOID_ETRUNCATED;
     }
     res->status = h[0];
-    if (res->status > VOID_SM_STALE) {
+    if (res->status > VOID_SM_FUTURE) {
         return VOID_EBAD_TYPE;
     }
     res->version = void_hlc_decode(h + 1);

@@ -6,6 +6,14 @@
  * is 0, deletes them one by one and decrements the refcounts of their
  * children, pushing those that reach 0. A block reachable from a pin has a
  * refcount >= 1 along the whole path from the pin, so it is never pushed.
+ * A dry run does the same walk and aborts the transaction, so it reports
+ * exactly what a gc would free at that moment and deletes nothing.
+ *
+ * Bytes freed are counted once: the stored size of each deleted record
+ * (its LMDB record and, for a packed blob, its pack range), plus what
+ * trimming the packs releases beyond those ranges (left over by killed
+ * puts). A range at a pack's end is both punched and trimmed; it is
+ * counted with its record only.
  *
  * fsck reads one consistent snapshot (a read transaction) and recomputes
  * every refcount from the pins and the objects, in an open-addressing table
@@ -211,7 +219,20 @@ static int gc_free_one(struct gc_ctx *ctx,
     return rc < 0 ? rc : (rc > 0 ? VOID_ECAS_BAD_RECORD : 0);
 }
 
-int void_cas_gc(struct void_cas *cas, struct void_cas_gc_result *result)
+/* Bytes of the freed pack ranges that trimming releases as well: those at
+ * or beyond the new end of their pack (ends as in void__cas_packs_trim). */
+static uint64_t holes_beyond_ends(const struct gc_ctx *ctx, const struct packends *pe)
+{
+    uint64_t sum = 0;
+    for (size_t i = 0; i < ctx->nholes; i++) {
+        const struct hole *h = &ctx->holes[i];
+        uint64_t keep = h->pack < pe->n ? pe->end[h->pack] : 0;
+        sum += h->off >= keep ? h->len : 0;
+    }
+    return sum;
+}
+
+static int gc_run(struct void_cas *cas, struct void_cas_gc_result *result, int dry_run)
 {
     VOID_ASSERT(cas != NULL && cas->env != NULL);
     VOID_ASSERT(result != NULL);
@@ -237,28 +258,42 @@ int void_cas_gc(struct void_cas *cas, struct void_cas_gc_result *result)
     if (rc == 0) {
         rc = gc_pack_ends(cas, txn, &pe);
     }
-    if (rc == 0) {
+    if (rc == 0 && !dry_run) {
         rc = void__cas_delta_apply(cas, txn, &delta);
     }
-    if (rc == 0) {
+    if (rc == 0 && !dry_run) {
         rc = void__cas_commit_sync(cas, txn);
     } else {
         mdb_txn_abort(txn);
+    }
+    if (rc != 0) {
         memset(result, 0, sizeof(*result));
     }
     /* Only now that no record points at them may the bytes go. */
-    for (size_t i = 0; rc == 0 && i < ctx.nholes; i++) {
+    for (size_t i = 0; rc == 0 && !dry_run && i < ctx.nholes; i++) {
         void__cas_pack_punch(cas, ctx.holes[i].pack, ctx.holes[i].off, ctx.holes[i].len);
     }
     /* And what killed puts left at the end of their packs. */
     if (rc == 0 && !pe.overflow) {
-        result->bytes_freed += void__cas_packs_trim(cas, pe.end, pe.n);
+        uint64_t trimmed = void__cas_packs_trim(cas, pe.end, pe.n, dry_run);
+        uint64_t counted = holes_beyond_ends(&ctx, &pe);
+        result->bytes_freed += trimmed > counted ? trimmed - counted : 0;
     }
     free(pe.end);
     free(ctx.holes);
     free(work.v);
     void__cas_unlock(cas);
     return rc;
+}
+
+int void_cas_gc(struct void_cas *cas, struct void_cas_gc_result *result)
+{
+    return gc_run(cas, result, 0);
+}
+
+int void_cas_gc_dry_run(struct void_cas *cas, struct void_cas_gc_result *result)
+{
+    return gc_run(cas, result, 1);
 }
 
 /* ---- fsck --------------------------------------------------------------- */

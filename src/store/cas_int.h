@@ -64,8 +64,8 @@ void void__cas_pack_discard(struct void_cas *cas, struct void__cas_pack_writer *
  * (ends[id], for id < n; 0 for any other pack, which is then deleted): what
  * lies beyond is left over from puts that were killed. Only under the
  * exclusive gc lock, with ends computed from every record. Returns the bytes
- * released. */
-uint64_t void__cas_packs_trim(struct void_cas *cas, const uint64_t *ends, size_t n);
+ * released (with dry_run: that would be released; nothing changes). */
+uint64_t void__cas_packs_trim(struct void_cas *cas, const uint64_t *ends, size_t n, int dry_run);
 
 /* Frees the bytes [off, off+len) of pack id (hole punching, best effort). */
 void void__cas_pack_punch(struct void_cas *cas, uint32_t id, uint64_t off, uint64_t len);

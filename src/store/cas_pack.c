@@ -220,7 +220,7 @@ void void__cas_pack_discard(struct void_cas *cas, struct void__cas_pack_writer *
     void__cas_pack_writer_close(w);
 }
 
-uint64_t void__cas_packs_trim(struct void_cas *cas, const uint64_t *ends, size_t n)
+uint64_t void__cas_packs_trim(struct void_cas *cas, const uint64_t *ends, size_t n, int dry_run)
 {
     VOID_ASSERT(cas != NULL && (ends != NULL || n == 0));
     int fd = dup(cas->packs_fd);
@@ -246,8 +246,8 @@ uint64_t void__cas_packs_trim(struct void_cas *cas, const uint64_t *ends, size_t
         if ((uint64_t)st.st_size <= keep && keep > 0) {
             continue;
         }
-        int ok = keep == 0 ? unlinkat(cas->packs_fd, de->d_name, 0) == 0
-                           : truncate_at(cas->packs_fd, de->d_name, keep) == 0;
+        int ok = dry_run || (keep == 0 ? unlinkat(cas->packs_fd, de->d_name, 0) == 0
+                                       : truncate_at(cas->packs_fd, de->d_name, keep) == 0);
         released += ok ? (uint64_t)st.st_size - keep : 0;
     }
     closedir(d);

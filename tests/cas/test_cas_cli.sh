@@ -1,5 +1,8 @@
 #!/usr/bin/env bash
-# End-to-end test of `voidctl cas`: every verb with and without --json, and
+# End-to-end test of `voidctl store` (the local content store; the old
+# spelling `voidctl cas <verb> --store` still works with a deprecation
+# note): every verb with and without --json, gc's exact accounting and
+# --dry-run, and
 # the error paths a user meets: missing path, malformed and unknown hashes,
 # a directory that is not a store, a block corrupted on disk, and a full
 # disk (a 4 MiB tmpfs mounted here when running as root).
@@ -25,8 +28,8 @@ expect_fail() {
 }
 json_ok() { python3 -c 'import json,sys; json.load(sys.stdin)' || fail "not JSON: $1"; }
 
-"$V" cas --help | grep -q "put PATH" || fail "help"
-"$V" --help | grep -q "cas" || fail "voidctl --help lists cas"
+"$V" store --help | grep -q "put PATH" || fail "help"
+"$V" --help | grep -q "store" || fail "voidctl --help lists store"
 
 # A small tree with odd names, a symlink and modes.
 mkdir -p "$T/src/sub dir/deep"
@@ -39,60 +42,103 @@ ln -s a.txt "$T/src/link"
 chmod 0600 "$T/src/a.txt"; chmod 0750 "$T/src/sub dir"
 
 # put / get round trip of a tree, a file and stdin.
-root=$("$V" cas --store "$S" put "$T/src")
+root=$("$V" store --store "$S" put "$T/src")
 [[ "$root" =~ ^[0-9a-f]{64}$ ]] || fail "put printed '$root'"
-"$V" cas --store "$S" get "$root" "$T/out"
+"$V" store --store "$S" get "$root" "$T/out"
 diff -r "$T/src" "$T/out" || fail "tree differs"
 [ "$(stat -c %a "$T/out/a.txt")" = 600 ] || fail "mode of a.txt"
 [ "$(stat -c %a "$T/out/sub dir")" = 750 ] || fail "mode of sub dir"
 [ "$(readlink "$T/out/link")" = a.txt ] || fail "symlink"
-froot=$("$V" cas --store "$S" put "$T/src/sub dir/blob")
-"$V" cas --store "$S" get "$froot" - | cmp - "$T/src/sub dir/blob" || fail "file to stdout"
-sroot=$(cat "$T/src/sub dir/blob" | "$V" cas --store "$S" put -)
+froot=$("$V" store --store "$S" put "$T/src/sub dir/blob")
+"$V" store --store "$S" get "$froot" - | cmp - "$T/src/sub dir/blob" || fail "file to stdout"
+sroot=$(cat "$T/src/sub dir/blob" | "$V" store --store "$S" put -)
 [ "$sroot" = "$froot" ] || fail "stdin put gives another hash"
-"$V" cas --store "$S" put --json "$T/src" | json_ok "put --json"
-"$V" cas --store "$S" put --json "$T/src" | grep -q '"new_bytes":0' || fail "re-put wrote data"
+"$V" store --store "$S" put --json "$T/src" | json_ok "put --json"
+"$V" store --store "$S" put --json "$T/src" | grep -q '"new_bytes":0' || fail "re-put wrote data"
 
 # ls, stat, pins.
-"$V" cas --store "$S" ls "$root" | grep -q "a.txt" || fail "ls"
-"$V" cas --store "$S" ls --json "$root" | json_ok "ls --json"
-"$V" cas --store "$S" ls "$froot" | grep -q "^chunk" || fail "ls of a file lists chunks"
-"$V" cas --store "$S" stat "$root" | grep -q "files 5" || fail "stat of tree"
-"$V" cas --store "$S" stat --json "$root" | json_ok "stat HASH --json"
-"$V" cas --store "$S" pin v1 "$root"
-"$V" cas --store "$S" pins | grep -q "$root v1" || fail "pins"
-"$V" cas --store "$S" pins --json | json_ok "pins --json"
-"$V" cas --store "$S" stat | grep -q "pins 1" || fail "stat"
-"$V" cas --store "$S" stat --json | json_ok "stat --json"
-"$V" cas --store "$S" get v1 "$T/out2" && diff -r "$T/src" "$T/out2" || fail "get by pin name"
+"$V" store --store "$S" ls "$root" | grep -q "a.txt" || fail "ls"
+"$V" store --store "$S" ls --json "$root" | json_ok "ls --json"
+"$V" store --store "$S" ls "$froot" | grep -q "^chunk" || fail "ls of a file lists chunks"
+"$V" store --store "$S" stat "$root" | grep -q "files 5" || fail "stat of tree"
+"$V" store --store "$S" stat --json "$root" | json_ok "stat HASH --json"
+"$V" store --store "$S" pin v1 "$root"
+"$V" store --store "$S" pins | grep -q "$root v1" || fail "pins"
+"$V" store --store "$S" pins --json | json_ok "pins --json"
+"$V" store --store "$S" stat | grep -q "pins 1" || fail "stat"
+"$V" store --store "$S" stat --json | json_ok "stat --json"
+"$V" store --store "$S" get v1 "$T/out2" && diff -r "$T/src" "$T/out2" || fail "get by pin name"
 
 # gc keeps what v1 reaches, frees the rest; fsck is clean.
-"$V" cas --store "$S" gc --json | json_ok "gc --json"
-"$V" cas --store "$S" get "$root" "$T/out3" && diff -r "$T/src" "$T/out3" || fail "gc freed a pinned tree"
-"$V" cas --store "$S" fsck | grep -q "^clean" || fail "fsck"
-"$V" cas --store "$S" fsck --json | json_ok "fsck --json"
-"$V" cas --store "$S" unpin v1
-"$V" cas --store "$S" gc | grep -q "freed" || fail "gc output"
-"$V" cas --store "$S" stat --json | grep -q '"blocks":0' || fail "gc left blocks after unpin"
-"$V" cas --store "$S" put --pin v2 "$T/src" >/dev/null
+"$V" store --store "$S" gc --json | json_ok "gc --json"
+"$V" store --store "$S" get "$root" "$T/out3" && diff -r "$T/src" "$T/out3" || fail "gc freed a pinned tree"
+"$V" store --store "$S" fsck | grep -q "^clean" || fail "fsck"
+"$V" store --store "$S" fsck --json | json_ok "fsck --json"
+# The old spelling still works, with a one-line note on stderr.
+"$V" cas --store "$S" pins 2>"$T/dep.err" | grep -q "$root v1" || fail "deprecated spelling"
+[ "$(wc -l < "$T/dep.err")" -eq 1 ] && grep -q "deprecated.*voidctl store" "$T/dep.err" ||
+  fail "deprecation note: $(cat "$T/dep.err")"
+
+# gc accounting, exactly: with nothing pinned, gc frees every block and the
+# bytes `stat` counts as stored (records and their pack ranges), once -- not
+# also a second time when the emptied pack is removed. --dry-run reports the
+# same numbers first and changes nothing.
+"$V" store --store "$S" unpin v1
+field() { python3 -c "import json,sys; print(json.load(sys.stdin)['$1'])"; }
+blocks=$("$V" store --store "$S" stat --json | field blocks)
+stored=$("$V" store --store "$S" stat --json | field stored_bytes)
+dry=$("$V" store --store "$S" gc --dry-run --json)
+[ "$(field blocks_freed <<< "$dry")" = "$blocks" ] || fail "dry-run blocks: $dry, stored $blocks"
+[ "$(field bytes_freed <<< "$dry")" = "$stored" ] || fail "dry-run bytes: $dry, stored $stored"
+[ "$("$V" store --store "$S" stat --json | field blocks)" = "$blocks" ] || fail "dry-run deleted blocks"
+"$V" store --store "$S" gc --dry-run | grep -q "^would free $blocks blocks, $stored bytes (dry run" ||
+  fail "dry-run text"
+out=$("$V" store --store "$S" gc 2>"$T/gc.err")
+[ "$out" = "freed $blocks blocks, $stored bytes" ] || fail "gc said '$out'; stat said $blocks blocks, $stored bytes"
+grep -q "deleting $blocks blocks that no pin reaches ($stored bytes)" "$T/gc.err" ||
+  fail "gc did not announce what goes: $(cat "$T/gc.err")"
+echo "ok: gc freed $blocks blocks, $stored bytes (= stored)"
+"$V" store --store "$S" stat --json | grep -q '"blocks":0' || fail "gc left blocks after unpin"
+"$V" store --store "$S" stat --json | grep -q '"stored_bytes":0' || fail "gc left stored bytes"
+[ -z "$(ls "$S/packs")" ] || fail "gc left pack files: $(ls -l "$S/packs")"
+
+# Bytes a killed put left at a pack's end are not records: gc trims them and
+# counts them once, beside the records it frees.
+froot=$("$V" store --store "$S" put --pin keep "$T/src/sub dir/blob")
+"$V" store --store "$S" put "$T/src/a.txt" >/dev/null
+pack=$(ls "$S/packs" | head -n 1)
+head -c 1000 /dev/urandom >> "$S/packs/$pack"
+dry=$("$V" store --store "$S" gc --dry-run --json)
+out=$("$V" store --store "$S" gc --json)
+[ "$(field bytes_freed <<< "$dry")" = "$(field bytes_freed <<< "$out")" ] || fail "dry-run $dry vs gc $out"
+# a.txt's file object and its inline chunk (small, not packed), plus 1000.
+freed=$(field bytes_freed <<< "$out")
+[ "$freed" -gt 1000 ] && [ "$freed" -lt 1200 ] || fail "trim accounting: $out"
+"$V" store --store "$S" get keep - | cmp - "$T/src/sub dir/blob" || fail "gc damaged a pinned file"
+"$V" store --store "$S" unpin keep
+"$V" store --store "$S" gc >/dev/null 2>&1
+"$V" store --store "$S" put --pin v2 "$T/src" >/dev/null
 
 # Errors: usage, missing path, bad hashes, not a store, unknown verb.
-expect_fail 2 "usage" "$V" cas put "$T/src"
-expect_fail 2 "unknown verb" "$V" cas --store "$S" frobnicate
-expect_fail 2 "wrong number" "$V" cas --store "$S" pin onlyname
-expect_fail 1 "not found" "$V" cas --store "$S" put "$T/does-not-exist"
-expect_fail 1 "neither a hash" "$V" cas --store "$S" get 1234xyz "$T/o4"
-expect_fail 1 "unknown hash" "$V" cas --store "$S" get "$(printf '%064d' 0)" "$T/o5"
-expect_fail 1 "not found" "$V" cas --store "$S" unpin nosuchpin
-expect_fail 1 "already exists" "$V" cas --store "$S" get "$root" "$T/out"
+expect_fail 2 "give the store" "$V" store put "$T/src"
+expect_fail 2 "dry-run applies to gc only" "$V" store --store "$S" fsck --dry-run
+expect_fail 2 "zstd-level wants a number from 1 to 19" "$V" store --store "$S" put --zstd-level 99 "$T/src"
+expect_fail 2 "chunk-avg wants a number" "$V" store --store "$S" put --chunk-avg 4294967552 "$T/src"
+expect_fail 2 "unknown verb" "$V" store --store "$S" frobnicate
+expect_fail 2 "wrong number" "$V" store --store "$S" pin onlyname
+expect_fail 1 "not found" "$V" store --store "$S" put "$T/does-not-exist"
+expect_fail 1 "neither a hash" "$V" store --store "$S" get 1234xyz "$T/o4"
+expect_fail 1 "unknown hash" "$V" store --store "$S" get "$(printf '%064d' 0)" "$T/o5"
+expect_fail 1 "not found" "$V" store --store "$S" unpin nosuchpin
+expect_fail 1 "already exists" "$V" store --store "$S" get "$root" "$T/out"
 mkdir "$T/notstore"; echo notes > "$T/notstore/notes.txt"
-expect_fail 1 "not a void cas store" "$V" cas --store "$T/notstore" stat
-expect_fail 1 "not a void cas store" "$V" cas --store "$T/notstore" put "$T/src"
-expect_fail 1 "not a void cas store" "$V" cas --store "$T/absent" fsck
+expect_fail 1 "not a void cas store" "$V" store --store "$T/notstore" stat
+expect_fail 1 "not a void cas store" "$V" store --store "$T/notstore" put "$T/src"
+expect_fail 1 "not a void cas store" "$V" store --store "$T/absent" fsck
 [ ! -e "$T/notstore/data.mdb" ] || fail "created a store among other files"
 if [ "$(id -u)" -ne 0 ]; then
   chmod 000 "$T/src/a.txt"
-  expect_fail 1 "permission denied" "$V" cas --store "$S" put "$T/src"
+  expect_fail 1 "permission denied" "$V" store --store "$S" put "$T/src"
   chmod 600 "$T/src/a.txt"
 fi
 
@@ -115,8 +161,8 @@ for path in glob.glob(os.path.join(sys.argv[1], '**', '*'), recursive=True):
         open(path, 'r+b').write(db)
 assert hits > 0, "chunk bytes not found in the store"
 PY
-expect_fail 1 "does not match its hash" "$V" cas --store "$S" get "$froot" "$T/o6"
-expect_fail 1 "" "$V" cas --store "$S" fsck
+expect_fail 1 "does not match its hash" "$V" store --store "$S" get "$froot" "$T/o6"
+expect_fail 1 "" "$V" store --store "$S" fsck
 grep -q "DAMAGED: .* 1 corrupted" "$T/cmd.out" || fail "fsck report: $(cat "$T/cmd.out")"
 rm -rf "$S"
 
@@ -125,14 +171,14 @@ if [ "$(id -u)" -eq 0 ] && command -v mount >/dev/null; then
   MNT="$T/small"; mkdir "$MNT"
   if mount -t tmpfs -o size=4m tmpfs "$MNT" 2>/dev/null; then
     head -c 8000000 /dev/urandom > "$T/toobig"
-    "$V" cas --store "$MNT/s" put "$T/src/a.txt" >/dev/null
-    expect_fail 1 "no space left" "$V" cas --store "$MNT/s" put "$T/toobig"
-    "$V" cas --store "$MNT/s" fsck | grep -q "^clean" || fail "fsck after ENOSPC"
+    "$V" store --store "$MNT/s" put "$T/src/a.txt" >/dev/null
+    expect_fail 1 "no space left" "$V" store --store "$MNT/s" put "$T/toobig"
+    "$V" store --store "$MNT/s" fsck | grep -q "^clean" || fail "fsck after ENOSPC"
     # The failed put gave its space back: 3 MB fit again, without a gc.
     head -c 3000000 /dev/urandom > "$T/mid"
-    "$V" cas --store "$MNT/s" put --pin mid "$T/mid" >/dev/null || fail "space not returned after ENOSPC"
-    "$V" cas --store "$MNT/s" put --pin small "$T/src/a.txt" >/dev/null || fail "put after ENOSPC"
-    "$V" cas --store "$MNT/s" get small - | cmp - "$T/src/a.txt" || fail "read after ENOSPC"
+    "$V" store --store "$MNT/s" put --pin mid "$T/mid" >/dev/null || fail "space not returned after ENOSPC"
+    "$V" store --store "$MNT/s" put --pin small "$T/src/a.txt" >/dev/null || fail "put after ENOSPC"
+    "$V" store --store "$MNT/s" get small - | cmp - "$T/src/a.txt" || fail "read after ENOSPC"
   else
     echo "skip: cannot mount tmpfs"
   fi

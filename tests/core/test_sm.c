@@ -155,6 +155,27 @@ static void test_sm_reads_as_of_past_hlc(void **state)
     assert_int_equal(get(sm, 405, "a", 300).status, VOID_SM_NOT_FOUND);
 }
 
+/* Setup: a key written at 100. Action: reads as of a time after the stamp of
+ * the batch that executes them, and as of exactly that stamp. Expected: the
+ * future read is refused with FUTURE (not answered with the current value);
+ * the read at the batch's own stamp is answered. */
+static void test_sm_refuses_as_of_after_the_batch_stamp(void **state)
+{
+    struct void_sm *sm = *state;
+    put(sm, 100, "a", "1");
+    struct void_sm_result r = get(sm, 200, "a", 201);
+    assert_int_equal(r.status, VOID_SM_FUTURE);
+    assert_int_equal(r.value_len, 0);
+    assert_value(get(sm, 300, "a", 300), "1");
+    uint8_t buf[VOID_SM_RESULT_MAX];
+    struct void_sm_result back;
+    r.status = VOID_SM_FUTURE;
+    int len = void_sm_result_encode(&r, buf, sizeof(buf));
+    assert_true(len > 0);
+    assert_int_equal(void_sm_result_decode(buf, (size_t)len, &back), 0);
+    assert_int_equal(back.status, VOID_SM_FUTURE);
+}
+
 /* Setup: a batch stamped below the previous one (a new primary with a slower
  * clock). Action: begin_batch. Expected: the stamp still increases. */
 static void test_sm_stamps_never_decrease(void **state)
@@ -358,6 +379,7 @@ int main(void)
         cmocka_unit_test_setup_teardown(test_sm_put_get_delete, setup, teardown),
         cmocka_unit_test_setup_teardown(test_sm_compare_and_set, setup, teardown),
         cmocka_unit_test_setup_teardown(test_sm_reads_as_of_past_hlc, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_sm_refuses_as_of_after_the_batch_stamp, setup, teardown),
         cmocka_unit_test_setup_teardown(test_sm_stamps_never_decrease, setup, teardown),
         cmocka_unit_test_setup_teardown(
             test_sm_executes_each_request_at_most_once, setup, teardown),
