@@ -8,7 +8,9 @@
 
 #include <stdio.h>
 
-#define VOIDCTL_VERSION "0.1.0"
+#include "cmd/cli.h"
+
+#define VOIDCTL_VERSION VOID_CLI_VERSION /* one version for every binary */
 
 /* Exit statuses, distinct so that scripts can tell the outcomes apart
  * (documented in `voidctl --help` and docs/operations.md). */

@@ -129,11 +129,13 @@ static void made_progress(struct files *fs)
 /* 1:23:45 or 3:07 */
 static void format_duration(double s, char *out, size_t cap)
 {
-    unsigned long t = s > 0 && s < 360000.0 ? (unsigned long)s : 0;
-    if (t >= 3600) {
-        snprintf(out, cap, "%lu:%02lu:%02lu", t / 3600, t / 60 % 60, t % 60);
+    /* Below 100 hours, so the hours take at most two digits. */
+    unsigned t = s > 0 && s < 360000.0 ? (unsigned)s : 0;
+    unsigned h = t / 3600 % 100, m = t / 60 % 60, sec = t % 60;
+    if (h > 0) {
+        snprintf(out, cap, "%u:%02u:%02u", h, m, sec);
     } else {
-        snprintf(out, cap, "%lu:%02lu", t / 60, t % 60);
+        snprintf(out, cap, "%u:%02u", t / 60 % 100, sec);
     }
 }
 
