@@ -34,9 +34,9 @@ struct mver {
 };
 
 struct mkey {
+    uint8_t h[H];              /* first: bsearch_hash reads it through the pointer */
     struct mkey *left, *right; /* treap by key bytes */
     uint64_t prio;
-    uint8_t h[H];
     uint32_t nver, cap;
     struct mver *ver;
     uint32_t klen;
@@ -221,6 +221,7 @@ static struct mkey *key_lookup(struct mem *m, const uint8_t h[H])
 
 /* The h field must come first for bsearch_hash. */
 _Static_assert(offsetof(struct mclient, h) == 0, "client hash first");
+_Static_assert(offsetof(struct mkey, h) == 0, "key hash first");
 
 /* ---- versions ------------------------------------------------------------------ */
 
