@@ -183,6 +183,37 @@ void void__kvs_tree_set(struct void__kvs_tree *t, uint32_t b, const uint8_t dige
     VOID_ASSERT(i == 0);
 }
 
+void void__kvs_tree_set_many(struct void__kvs_tree *t,
+                             const uint32_t *list,
+                             const uint8_t (*digests)[VOID_KVS_DIGEST_SIZE],
+                             uint32_t n)
+{
+    VOID_ASSERT(t != NULL && n <= VOID_KVS_BUCKETS);
+    if (n <= 1) {
+        for (uint32_t i = 0; i < n; i++) {
+            void__kvs_tree_set(t, list[i], digests[i]);
+        }
+        return;
+    }
+    uint8_t dirty[VOID_KVS_BUCKETS / 8] = {0}; /* inner nodes 1..BUCKETS-1 to rehash */
+    for (uint32_t i = 0; i < n; i++) {
+        VOID_ASSERT(list[i] < VOID_KVS_BUCKETS);
+        memcpy(t->digest[list[i]], digests[i], VOID_KVS_DIGEST_SIZE);
+        uint32_t leaf = VOID_KVS_BUCKETS + list[i];
+        void_merkle_leaf(digests[i], VOID_KVS_DIGEST_SIZE, t->node[leaf]);
+        dirty[(leaf / 2) / 8] |= (uint8_t)(1u << ((leaf / 2) % 8));
+    }
+    /* Children have higher indexes than parents: one descending pass. */
+    for (uint32_t i = VOID_KVS_BUCKETS - 1; i >= 1; i--) {
+        if ((dirty[i / 8] & (1u << (i % 8))) == 0) {
+            continue;
+        }
+        node_hash(t->node[2 * i], t->node[2 * i + 1], t->node[i]);
+        dirty[(i / 2) / 8] |= (uint8_t)(1u << ((i / 2) % 8));
+    }
+    VOID_ASSERT((dirty[0] & 2u) != 0); /* the root was rehashed */
+}
+
 void void__kvs_tree_rebuild(struct void__kvs_tree *t)
 {
     VOID_ASSERT(t != NULL);

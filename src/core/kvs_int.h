@@ -33,6 +33,14 @@ void void__kvs_tree_init(struct void__kvs_tree *t);
 /* Sets bucket b's digest and rehashes its path to the root. Cannot fail. */
 void void__kvs_tree_set(struct void__kvs_tree *t, uint32_t b, const uint8_t digest[VOID_KVS_DIGEST_SIZE]);
 
+/* Sets the digests of buckets list[0..n) to digests[0..n) and rehashes each
+ * inner node above them once (a batch's dirty buckets share their upper
+ * nodes). Cannot fail. */
+void void__kvs_tree_set_many(struct void__kvs_tree *t,
+                             const uint32_t *list,
+                             const uint8_t (*digests)[VOID_KVS_DIGEST_SIZE],
+                             uint32_t n);
+
 /* Rehashes every inner node from the leaves (after loading digests). */
 void void__kvs_tree_rebuild(struct void__kvs_tree *t);
 

@@ -75,6 +75,7 @@ struct mem {
     struct shadow *shadow;
     size_t shadow_head, shadow_len, shadow_cap;
     struct void__kvs_dirty dirty;
+    uint8_t pending[VOID_KVS_BUCKETS][H]; /* new digests of the dirty buckets */
     struct void__kvs_tree tree;
 };
 
@@ -434,10 +435,10 @@ static int mem_commit(void *impl)
         return m->failed;
     }
     for (uint32_t i = 0; i < m->dirty.count; i++) {
-        uint8_t d[H];
-        bucket_digest(m, m->dirty.list[i], d);
-        void__kvs_tree_set(&m->tree, m->dirty.list[i], d);
+        bucket_digest(m, m->dirty.list[i], m->pending[i]);
     }
+    void__kvs_tree_set_many(
+        &m->tree, m->dirty.list, (const uint8_t(*)[H])m->pending, m->dirty.count);
     void__kvs_dirty_clear(&m->dirty);
     return 0;
 }

@@ -482,9 +482,8 @@ static int lm_commit(void *impl)
         void__kvs_dirty_clear(&l->dirty);
         return rc != 0 ? fail(l, rc) : l->failed;
     }
-    for (uint32_t i = 0; i < l->dirty.count; i++) {
-        void__kvs_tree_set(&l->tree, l->dirty.list[i], l->pending[i]);
-    }
+    void__kvs_tree_set_many(
+        &l->tree, l->dirty.list, (const uint8_t(*)[H])l->pending, l->dirty.count);
     void__kvs_dirty_clear(&l->dirty);
     l->committed = l->st;
     return 0;
