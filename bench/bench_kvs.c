@@ -161,7 +161,8 @@ static double raw_gets(struct void_prng *rng)
 
 /* ---- the full-state digest, for comparison ----------------------------------------- */
 
-static int hash_version(void *arg, const uint8_t *key, size_t klen, const struct void_kvs_version *v)
+static int
+hash_version(void *arg, const uint8_t *key, size_t klen, const struct void_kvs_version *v)
 {
     uint8_t eh[32];
     void_kvs_version_hash(key, klen, v->hlc, v->deleted, v->value, v->value_len, eh);
@@ -209,8 +210,12 @@ int main(void)
     double load_mem = kvs_puts(&mem, 0, KEYS, NULL);
     double mem_commit_per_put = commit_ns / KEYS;
     double load_raw = raw_puts(0, KEYS, NULL);
-    printf("load of %u keys: lmdb store %.0f puts/s, raw lmdb %.0f puts/s, memory store %.0f puts/s\n",
-           KEYS, 1e9 / load_lm, 1e9 / load_raw, 1e9 / load_mem);
+    printf(
+        "load of %u keys: lmdb store %.0f puts/s, raw lmdb %.0f puts/s, memory store %.0f puts/s\n",
+        KEYS,
+        1e9 / load_lm,
+        1e9 / load_raw,
+        1e9 / load_mem);
 
     /* Updates and gets at 100,000 keys, rounds alternating ours and raw. */
     double put_o[ROUNDS], put_r[ROUNDS], get_o[ROUNDS], get_r[ROUNDS], put_m[ROUNDS], get_m[ROUNDS];
@@ -243,10 +248,16 @@ int main(void)
     double pm = bench_median(put_m, ROUNDS), gm = bench_median(get_m, ROUNDS);
     double cm = bench_median(commit_m, ROUNDS);
     printf("memory store at %u keys: put %.2f us (%.0f/s), get %.2f us (%.0f/s)\n",
-           KEYS, pm / 1e3, 1e9 / pm, gm / 1e3, 1e9 / gm);
+           KEYS,
+           pm / 1e3,
+           1e9 / pm,
+           gm / 1e3,
+           1e9 / gm);
     printf("digest upkeep in commit (memory store, batches of %u): %.2f us per write "
            "(load: %.2f us)\n",
-           BATCH, cm / 1e3, mem_commit_per_put / 1e3);
+           BATCH,
+           cm / 1e3,
+           mem_commit_per_put / 1e3);
 
     uint8_t d[32];
     uint64_t t0 = bench_now_ns();
@@ -258,7 +269,9 @@ int main(void)
     struct void_kvs_stats st;
     void_kvs_stats(&mem, &st);
     printf("checkpoint digest: %.2f us (incremental) vs %.1f ms hashing all %llu versions\n",
-           digest_ns / 1e3, full_ns / 1e6, (unsigned long long)st.versions);
+           digest_ns / 1e3,
+           full_ns / 1e6,
+           (unsigned long long)st.versions);
 
     void_kvs_close(&lm);
     void_kvs_close(&mem);

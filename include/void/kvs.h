@@ -58,16 +58,16 @@
 #include <stddef.h>
 #include <stdint.h>
 
-#define VOID_KVS_KEY_MAX           4096u      /* bytes in a key (at least 1) */
-#define VOID_KVS_VALUE_MAX         (1u << 20) /* bytes in a value (may be 0) */
-#define VOID_KVS_REPLY_MAX         (VOID_KVS_VALUE_MAX + 1024u) /* bytes of a cached reply */
-#define VOID_KVS_DIGEST_SIZE       32
-#define VOID_KVS_BUCKET_BITS       12
-#define VOID_KVS_BUCKETS           (1u << VOID_KVS_BUCKET_BITS) /* digest partitions */
-#define VOID_KVS_VERSION_OVERHEAD  64u /* quota bytes per version beyond key and value */
-#define VOID_KVS_CLIENT_OVERHEAD   64u /* quota bytes per client entry beyond its reply */
-#define VOID_KVS_QUOTA_DEF         (2ull << 30) /* 2 GiB, etcd's default backend quota */
-#define VOID_KVS_MERKLE_PATH_MAX   VOID_KVS_BUCKET_BITS /* hashes in a bucket's audit path */
+#define VOID_KVS_KEY_MAX          4096u                        /* bytes in a key (at least 1) */
+#define VOID_KVS_VALUE_MAX        (1u << 20)                   /* bytes in a value (may be 0) */
+#define VOID_KVS_REPLY_MAX        (VOID_KVS_VALUE_MAX + 1024u) /* bytes of a cached reply */
+#define VOID_KVS_DIGEST_SIZE      32
+#define VOID_KVS_BUCKET_BITS      12
+#define VOID_KVS_BUCKETS          (1u << VOID_KVS_BUCKET_BITS) /* digest partitions */
+#define VOID_KVS_VERSION_OVERHEAD 64u          /* quota bytes per version beyond key and value */
+#define VOID_KVS_CLIENT_OVERHEAD  64u          /* quota bytes per client entry beyond its reply */
+#define VOID_KVS_QUOTA_DEF        (2ull << 30) /* 2 GiB, etcd's default backend quota */
+#define VOID_KVS_MERKLE_PATH_MAX  VOID_KVS_BUCKET_BITS /* hashes in a bucket's audit path */
 
 /* One version as read. value points into the store (see "Lifetimes"). */
 struct void_kvs_version {
@@ -173,9 +173,11 @@ struct void_kvs_mem_config {
 int void_kvs_mem_init(struct void_kvs *kvs, const struct void_kvs_mem_config *config);
 
 struct void_kvs_lmdb_config {
-    uint64_t quota;     /* 0 means VOID_KVS_QUOTA_DEF; the map size follows from it */
-    int create;         /* 1: create the directory's environment if absent */
+    uint64_t quota;       /* 0 means VOID_KVS_QUOTA_DEF; the map size follows from it */
+    int create;           /* 1: create the directory's environment if absent */
     int sync_each_commit; /* 0 (default): sync only in void_kvs_sync; see docs/kvs.md */
+    uint64_t fault_after; /* test hook: when nonzero, that many-th write of a batch
+                             (put, delete or commit in LMDB) fails with VOID_EIO */
 };
 
 /* Opens (or with config->create, creates) the LMDB store in directory dir.
@@ -207,11 +209,8 @@ static inline int void_kvs_commit(struct void_kvs *kvs)
 /* Writes value as the version of key at the batch's HLC (replacing a version
  * the same batch wrote). Inside a batch only. Returns 0, VOID_EINVAL or
  * VOID_EFULL. */
-static inline int void_kvs_put(struct void_kvs *kvs,
-                               const uint8_t *key,
-                               size_t key_len,
-                               const uint8_t *value,
-                               size_t len)
+static inline int void_kvs_put(
+    struct void_kvs *kvs, const uint8_t *key, size_t key_len, const uint8_t *value, size_t len)
 {
     return kvs->ops->put(kvs->impl, key, key_len, value, len);
 }
@@ -263,14 +262,15 @@ static inline int void_kvs_compact(struct void_kvs *kvs, struct void_hlc_ts hori
 
 /* Sets client id's entry (last_seen = the batch's HLC). Inside a batch only.
  * Returns 0, VOID_EINVAL or VOID_EFULL (beyond the reserve). */
-static inline int
-void_kvs_client_put(struct void_kvs *kvs, uint64_t id, uint64_t reqno, const uint8_t *reply, size_t len)
+static inline int void_kvs_client_put(
+    struct void_kvs *kvs, uint64_t id, uint64_t reqno, const uint8_t *reply, size_t len)
 {
     return kvs->ops->client_put(kvs->impl, id, reqno, reply, len);
 }
 
 /* Reads client id's entry. Returns 0 or VOID_ENOTFOUND. */
-static inline int void_kvs_client_get(struct void_kvs *kvs, uint64_t id, struct void_kvs_client *out)
+static inline int
+void_kvs_client_get(struct void_kvs *kvs, uint64_t id, struct void_kvs_client *out)
 {
     return kvs->ops->client_get(kvs->impl, id, out);
 }

@@ -5,7 +5,6 @@
  * bookkeeping in src/core/kvs_int.h. Pure; no allocation.
  */
 #include "core/kvs_int.h"
-
 #include "void/assert.h"
 #include "void/bytes.h"
 #include "void/error.h"
@@ -171,7 +170,9 @@ void void__kvs_tree_init(struct void__kvs_tree *t)
     VOID_ASSERT(memcmp(t->node[1], t->node[2], VOID_KVS_DIGEST_SIZE) != 0);
 }
 
-void void__kvs_tree_set(struct void__kvs_tree *t, uint32_t b, const uint8_t digest[VOID_KVS_DIGEST_SIZE])
+void void__kvs_tree_set(struct void__kvs_tree *t,
+                        uint32_t b,
+                        const uint8_t digest[VOID_KVS_DIGEST_SIZE])
 {
     VOID_ASSERT(t != NULL && b < VOID_KVS_BUCKETS);
     memcpy(t->digest[b], digest, VOID_KVS_DIGEST_SIZE);

@@ -31,7 +31,9 @@ struct void__kvs_dirty {
 void void__kvs_tree_init(struct void__kvs_tree *t);
 
 /* Sets bucket b's digest and rehashes its path to the root. Cannot fail. */
-void void__kvs_tree_set(struct void__kvs_tree *t, uint32_t b, const uint8_t digest[VOID_KVS_DIGEST_SIZE]);
+void void__kvs_tree_set(struct void__kvs_tree *t,
+                        uint32_t b,
+                        const uint8_t digest[VOID_KVS_DIGEST_SIZE]);
 
 /* Sets the digests of buckets list[0..n) to digests[0..n) and rehashes each
  * inner node above them once (a batch's dirty buckets share their upper

@@ -15,7 +15,6 @@
  * the same entries in a table ordered by t.
  */
 #include "core/kvs_int.h"
-
 #include "void/assert.h"
 #include "void/bytes.h"
 #include "void/error.h"
@@ -249,7 +248,8 @@ static void fill_version(const struct mver *v, struct void_kvs_version *out)
     out->value_len = v->len;
 }
 
-static int shadow_push(struct mem *m, struct void_hlc_ts t, struct void_hlc_ts t0, const uint8_t h[H])
+static int
+shadow_push(struct mem *m, struct void_hlc_ts t, struct void_hlc_ts t0, const uint8_t h[H])
 {
     if (m->shadow_len == m->shadow_cap) {
         if (m->shadow_head > 0) {
@@ -325,12 +325,8 @@ static void key_unlink_free(struct mem *m, struct mkey *k)
 
 /* Writes a version of key at the batch's HLC: appended, or replacing the
  * newest when the batch already wrote one. */
-static int write_version(struct mem *m,
-                         const uint8_t *key,
-                         size_t klen,
-                         int deleted,
-                         const uint8_t *value,
-                         size_t len)
+static int write_version(
+    struct mem *m, const uint8_t *key, size_t klen, int deleted, const uint8_t *value, size_t len)
 {
     VOID_ASSERT(m->in_batch && !m->failed);
     uint8_t h[H];
@@ -342,7 +338,8 @@ static int write_version(struct mem *m,
     }
     int replace = newest != NULL && void_hlc_compare(newest->hlc, m->batch) == 0;
     uint64_t freed = replace ? void__kvs_version_cost(klen, newest->len) : 0;
-    if (!void__kvs_fits(m->st.bytes_used, freed, void__kvs_version_cost(klen, len), m->quota, deleted)) {
+    if (!void__kvs_fits(
+            m->st.bytes_used, freed, void__kvs_version_cost(klen, len), m->quota, deleted)) {
         return VOID_EFULL;
     }
     uint8_t *copy = NULL;
@@ -556,11 +553,13 @@ static int mem_scan(void *impl,
 
 /* Drops version t0 of the key with hash h (only a tombstone when
  * tombstone_only), and the key when nothing is left. */
-static void drop_version(struct mem *m, const uint8_t h[H], struct void_hlc_ts t0, int tombstone_only)
+static void
+drop_version(struct mem *m, const uint8_t h[H], struct void_hlc_ts t0, int tombstone_only)
 {
     struct mkey *k = key_lookup(m, h);
     long i = k == NULL ? -1 : visible(k, t0);
-    if (i < 0 || void_hlc_compare(k->ver[i].hlc, t0) != 0 || (tombstone_only && !k->ver[i].deleted)) {
+    if (i < 0 || void_hlc_compare(k->ver[i].hlc, t0) != 0 ||
+        (tombstone_only && !k->ver[i].deleted)) {
         return; /* already dropped, or replaced within its batch */
     }
     struct mver *v = &k->ver[i];
@@ -718,11 +717,8 @@ static int mem_client_expire(void *impl, struct void_hlc_ts older_than, uint64_t
     return 0;
 }
 
-static int mem_partition(void *impl,
-                         uint32_t bi,
-                         void_kvs_scan_fn version_fn,
-                         void_kvs_client_fn client_fn,
-                         void *arg)
+static int mem_partition(
+    void *impl, uint32_t bi, void_kvs_scan_fn version_fn, void_kvs_client_fn client_fn, void *arg)
 {
     struct mem *m = impl;
     VOID_ASSERT(!m->in_batch);

@@ -23,29 +23,28 @@
  * byte order of the full keys (argued in docs/kvs.md), so a depth-first walk
  * yields keys in order.
  */
-#include "void/kvs.h"
-
 #include "core/kvs_int.h"
 #include "void/assert.h"
 #include "void/bytes.h"
 #include "void/error.h"
 #include "void/hash.h"
+#include "void/kvs.h"
 
 #include <errno.h>
-#include <stdio.h>
 #include <lmdb.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
 
-#define H      VOID_KVS_DIGEST_SIZE
-#define TS     VOID_HLC_ENCODED_SIZE
-#define CHUNK  464u
-#define VHDR   (1u + H)                 /* version value header */
-#define CHDR   (8u + 8u + TS + H)       /* client value header */
+#define H            VOID_KVS_DIGEST_SIZE
+#define TS           VOID_HLC_ENCODED_SIZE
+#define CHUNK        464u
+#define VHDR         (1u + H)           /* version value header */
+#define CHDR         (8u + 8u + TS + H) /* client value header */
 #define NAME_MAX_LEN (H + CHUNK + 1u)
-#define STATE_LEN (8u * 4u + 2u * TS + 8u)
-#define DEPTH_MAX ((VOID_KVS_KEY_MAX + CHUNK - 1u) / CHUNK)
+#define STATE_LEN    (8u * 4u + 2u * TS + 8u)
+#define DEPTH_MAX    ((VOID_KVS_KEY_MAX + CHUNK - 1u) / CHUNK)
 
 _Static_assert(NAME_MAX_LEN <= 511, "names entries fit LMDB's default key limit");
 
@@ -60,6 +59,7 @@ struct lm {
     struct void_hlc_ts batch;
     uint64_t quota;
     struct void_kvs_stats st, committed;
+    uint64_t fault_after; /* test hook: the n-th write fails (0: never) */
     struct void__kvs_dirty dirty;
     uint8_t pending[VOID_KVS_BUCKETS][H];
     struct void__kvs_tree tree;
@@ -112,6 +112,34 @@ static int fail(struct lm *l, int mdb_rc)
     return l->failed;
 }
 
+/* The batch's writes, through the fault-injection countdown of the tests. */
+static int injected(struct lm *l)
+{
+    return l->fault_after != 0 && --l->fault_after == 0;
+}
+
+static int lput(struct lm *l, MDB_dbi dbi, MDB_val *k, MDB_val *v, unsigned flags)
+{
+    VOID_ASSERT(l->wtxn != NULL);
+    return injected(l) ? EIO : mdb_put(l->wtxn, dbi, k, v, flags);
+}
+
+static int ldel(struct lm *l, MDB_dbi dbi, MDB_val *k, MDB_val *v)
+{
+    VOID_ASSERT(l->wtxn != NULL);
+    return injected(l) ? EIO : mdb_del(l->wtxn, dbi, k, v);
+}
+
+static int lcommit(struct lm *l)
+{
+    VOID_ASSERT(l->wtxn != NULL);
+    if (injected(l)) {
+        mdb_txn_abort(l->wtxn); /* as a failed mdb_txn_commit frees it */
+        return EIO;
+    }
+    return mdb_txn_commit(l->wtxn);
+}
+
 /* The transaction reads go through: the batch's, or a renewed read-only one
  * (so a read sees the last commit and its pointers live until the next call). */
 static int read_txn(struct lm *l, MDB_txn **txn)
@@ -144,7 +172,10 @@ static int read_txn(struct lm *l, MDB_txn **txn)
 
 /* The newest version of hash h at or before as_of: 0, MDB_NOTFOUND or an
  * LMDB error. */
-static int newest_at(MDB_txn *txn, MDB_dbi dbi, const uint8_t h[H], struct void_hlc_ts as_of,
+static int newest_at(MDB_txn *txn,
+                     MDB_dbi dbi,
+                     const uint8_t h[H],
+                     struct void_hlc_ts as_of,
                      struct void_kvs_version *out)
 {
     uint8_t kb[H + TS];
@@ -212,7 +243,7 @@ static int names_insert(struct lm *l, const uint8_t *key, size_t len)
     size_t n = (len + CHUNK - 1) / CHUNK;
     for (size_t i = 0; i < n; i++) {
         MDB_val k = {name_entry(key, len, i, e), e}, v = {0, NULL};
-        int rc = mdb_put(l->wtxn, l->names, &k, &v, 0);
+        int rc = lput(l, l->names, &k, &v, 0);
         if (rc != 0) {
             return rc;
         }
@@ -245,7 +276,7 @@ static int names_remove(struct lm *l, const uint8_t *key, size_t len)
     uint8_t e[NAME_MAX_LEN];
     size_t n = (len + CHUNK - 1) / CHUNK;
     MDB_val k = {name_entry(key, len, n - 1, e), e};
-    int rc = mdb_del(l->wtxn, l->names, &k, NULL);
+    int rc = ldel(l, l->names, &k, NULL);
     /* Remove the continuation entries of nodes left empty, bottom up. */
     for (size_t i = n - 1; rc == 0 && i >= 1; i--) {
         uint8_t id[H];
@@ -255,7 +286,7 @@ static int names_remove(struct lm *l, const uint8_t *key, size_t len)
             return rc > 0 ? 0 : rc;
         }
         k = (MDB_val){name_entry(key, len, i - 1, e), e};
-        rc = mdb_del(l->wtxn, l->names, &k, NULL);
+        rc = ldel(l, l->names, &k, NULL);
     }
     return rc;
 }
@@ -269,15 +300,11 @@ static int shadow_put(struct lm *l, struct void_hlc_ts t, const uint8_t h[H], st
     memcpy(b + TS, h, H);
     void_hlc_encode(t0, b + TS + H);
     MDB_val k = {sizeof(b), b}, v = {0, NULL};
-    return mdb_put(l->wtxn, l->shadow, &k, &v, 0);
+    return lput(l, l->shadow, &k, &v, 0);
 }
 
-static int write_version(struct lm *l,
-                         const uint8_t *key,
-                         size_t klen,
-                         int deleted,
-                         const uint8_t *value,
-                         size_t len)
+static int write_version(
+    struct lm *l, const uint8_t *key, size_t klen, int deleted, const uint8_t *value, size_t len)
 {
     uint8_t h[H];
     void_kvs_key_hash(key, klen, h);
@@ -301,7 +328,7 @@ static int write_version(struct lm *l,
     memcpy(kb, h, H);
     void_hlc_encode(l->batch, kb + H);
     MDB_val k = {sizeof(kb), kb}, v = {VHDR + len, NULL};
-    rc = mdb_put(l->wtxn, l->versions, &k, &v, MDB_RESERVE);
+    rc = lput(l, l->versions, &k, &v, MDB_RESERVE);
     if (rc == 0) {
         uint8_t *p = v.mv_data;
         p[0] = deleted ? 1 : 0;
@@ -312,7 +339,7 @@ static int write_version(struct lm *l,
     }
     if (rc == 0 && !found) {
         MDB_val hk = {H, h}, kv = {klen, (void *)(uintptr_t)key};
-        rc = mdb_put(l->wtxn, l->keys, &hk, &kv, 0);
+        rc = lput(l, l->keys, &hk, &kv, 0);
         if (rc == 0) {
             rc = names_insert(l, key, klen);
         }
@@ -462,20 +489,20 @@ static int lm_commit(void *impl)
         void_bytes_put_be16(bk, (uint16_t)b);
         MDB_val k = {2, bk}, v = {H, l->pending[i]};
         if (c.versions == 0 && c.clients == 0) {
-            rc = mdb_del(l->wtxn, l->buckets, &k, NULL);
+            rc = ldel(l, l->buckets, &k, NULL);
             rc = rc == MDB_NOTFOUND ? 0 : rc;
         } else {
-            rc = mdb_put(l->wtxn, l->buckets, &k, &v, 0);
+            rc = lput(l, l->buckets, &k, &v, 0);
         }
     }
     if (rc == 0 && !l->failed) {
         uint8_t sb[STATE_LEN];
         state_encode(&l->st, sb);
         MDB_val k = {5, (void *)(uintptr_t) "state"}, v = {sizeof(sb), sb};
-        rc = mdb_put(l->wtxn, l->meta, &k, &v, 0);
+        rc = lput(l, l->meta, &k, &v, 0);
     }
     if (rc == 0 && !l->failed) {
-        rc = mdb_txn_commit(l->wtxn);
+        rc = lcommit(l);
         l->wtxn = NULL;
     }
     if (rc != 0 || l->failed) {
@@ -689,7 +716,8 @@ static int drop_version(struct lm *l, const uint8_t h[H], struct void_hlc_ts t0,
     }
     size_t vlen = v.mv_size - VHDR;
     MDB_val hk = {H, (void *)(uintptr_t)h}, kv;
-    if ((rc = mdb_get(l->wtxn, l->keys, &hk, &kv)) != 0 || (rc = mdb_del(l->wtxn, l->versions, &k, NULL)) != 0) {
+    if ((rc = mdb_get(l->wtxn, l->keys, &hk, &kv)) != 0 ||
+        (rc = ldel(l, l->versions, &k, NULL)) != 0) {
         return rc == MDB_NOTFOUND ? MDB_CORRUPTED : rc;
     }
     l->st.bytes_used -= void__kvs_version_cost(kv.mv_size, vlen);
@@ -707,8 +735,7 @@ static int drop_version(struct lm *l, const uint8_t h[H], struct void_hlc_ts t0,
         return MDB_CORRUPTED;
     }
     memcpy(l->keybuf, kv.mv_data, klen);
-    if ((rc = mdb_del(l->wtxn, l->keys, &hk, NULL)) != 0 ||
-        (rc = names_remove(l, l->keybuf, klen)) != 0) {
+    if ((rc = ldel(l, l->keys, &hk, NULL)) != 0 || (rc = names_remove(l, l->keybuf, klen)) != 0) {
         return rc == MDB_NOTFOUND ? MDB_CORRUPTED : rc;
     }
     l->st.keys--;
@@ -777,7 +804,7 @@ static int seen_del(struct lm *l, struct void_hlc_ts seen, uint64_t id)
     void_hlc_encode(seen, b);
     void_bytes_put_be64(b + TS, id);
     MDB_val k = {sizeof(b), b};
-    int rc = mdb_del(l->wtxn, l->seen, &k, NULL);
+    int rc = ldel(l, l->seen, &k, NULL);
     return rc == MDB_NOTFOUND ? MDB_CORRUPTED : rc;
 }
 
@@ -810,7 +837,7 @@ static int lm_client_put(void *impl, uint64_t id, uint64_t reqno, const uint8_t 
     rc = found ? seen_del(l, old.last_seen, id) : 0;
     v = (MDB_val){CHDR + len, NULL};
     if (rc == 0) {
-        rc = mdb_put(l->wtxn, l->clients, &k, &v, MDB_RESERVE);
+        rc = lput(l, l->clients, &k, &v, MDB_RESERVE);
     }
     if (rc == 0) {
         uint8_t *p = v.mv_data;
@@ -826,7 +853,7 @@ static int lm_client_put(void *impl, uint64_t id, uint64_t reqno, const uint8_t 
         void_hlc_encode(l->batch, sb);
         void_bytes_put_be64(sb + TS, id);
         MDB_val sk = {sizeof(sb), sb}, sv = {0, NULL};
-        rc = mdb_put(l->wtxn, l->seen, &sk, &sv, 0);
+        rc = lput(l, l->seen, &sk, &sv, 0);
     }
     if (rc != 0) {
         return fail(l, rc);
@@ -890,13 +917,14 @@ static int lm_client_expire(void *impl, struct void_hlc_ts older_than, uint64_t 
         void_kvs_client_id_hash(id, h);
         MDB_val ck = {H, h}, cv;
         struct void_kvs_client old;
-        if ((rc = mdb_cursor_del(c, 0)) != 0 || (rc = mdb_get(l->wtxn, l->clients, &ck, &cv)) != 0 ||
+        if ((rc = mdb_cursor_del(c, 0)) != 0 ||
+            (rc = mdb_get(l->wtxn, l->clients, &ck, &cv)) != 0 ||
             (rc = client_decode(&cv, &old)) != 0) {
             rc = rc == MDB_NOTFOUND ? MDB_CORRUPTED : rc;
             break;
         }
         l->st.bytes_used -= void__kvs_client_cost(old.reply_len);
-        if ((rc = mdb_del(l->wtxn, l->clients, &ck, NULL)) != 0) {
+        if ((rc = ldel(l, l->clients, &ck, NULL)) != 0) {
             break;
         }
         void__kvs_dirty_add(&l->dirty, void_kvs_bucket_of(h));
@@ -962,11 +990,8 @@ static int part_client(void *arg, const MDB_val *k, const MDB_val *v)
     return p->cb_rc != 0 ? MDB_NOTFOUND : 0;
 }
 
-static int lm_partition(void *impl,
-                        uint32_t b,
-                        void_kvs_scan_fn version_fn,
-                        void_kvs_client_fn client_fn,
-                        void *arg)
+static int lm_partition(
+    void *impl, uint32_t b, void_kvs_scan_fn version_fn, void_kvs_client_fn client_fn, void *arg)
 {
     struct lm *l = impl;
     VOID_ASSERT(!l->in_batch);
@@ -978,7 +1003,8 @@ static int lm_partition(void *impl,
     if (rc != 0) {
         return rc;
     }
-    struct part p = {.l = l, .txn = txn, .version_fn = version_fn, .client_fn = client_fn, .arg = arg};
+    struct part p = {
+        .l = l, .txn = txn, .version_fn = version_fn, .client_fn = client_fn, .arg = arg};
     if (version_fn != NULL) {
         rc = walk_bucket(txn, l->versions, b, part_version, &p);
     }
@@ -1085,7 +1111,8 @@ static int load(struct lm *l, int create)
     }
     static const char *const names[] = {
         "versions", "keys", "names", "shadow", "clients", "seen", "buckets"};
-    MDB_dbi *dbis[] = {&l->versions, &l->keys, &l->names, &l->shadow, &l->clients, &l->seen, &l->buckets};
+    MDB_dbi *dbis[] = {
+        &l->versions, &l->keys, &l->names, &l->shadow, &l->clients, &l->seen, &l->buckets};
     for (size_t i = 0; i < VOID_ARRAY_LEN(names) && rc == 0; i++) {
         rc = mdb_dbi_open(txn, names[i], MDB_CREATE, dbis[i]);
     }
@@ -1110,7 +1137,8 @@ static int load(struct lm *l, int create)
     if (rc == 0) {
         rc = mdb_cursor_open(txn, l->buckets, &c);
     }
-    for (int brc = rc == 0 ? mdb_cursor_get(c, &k, &v, MDB_FIRST) : MDB_NOTFOUND; brc != MDB_NOTFOUND;
+    for (int brc = rc == 0 ? mdb_cursor_get(c, &k, &v, MDB_FIRST) : MDB_NOTFOUND;
+         brc != MDB_NOTFOUND;
          brc = mdb_cursor_get(c, &k, &v, MDB_NEXT)) {
         uint32_t b = k.mv_size == 2 ? void_bytes_get_be16(k.mv_data) : VOID_KVS_BUCKETS;
         if (brc != 0 || b >= VOID_KVS_BUCKETS || v.mv_size != H) {
@@ -1133,7 +1161,9 @@ static int load(struct lm *l, int create)
     return lm_err(rc);
 }
 
-int void_kvs_lmdb_open(struct void_kvs *kvs, const char *dir, const struct void_kvs_lmdb_config *config)
+int void_kvs_lmdb_open(struct void_kvs *kvs,
+                       const char *dir,
+                       const struct void_kvs_lmdb_config *config)
 {
     VOID_ASSERT(kvs != NULL);
     memset(kvs, 0, sizeof(*kvs));
@@ -1161,6 +1191,7 @@ int void_kvs_lmdb_open(struct void_kvs *kvs, const char *dir, const struct void_
         return VOID_ENOMEM;
     }
     l->quota = config != NULL && config->quota != 0 ? config->quota : VOID_KVS_QUOTA_DEF;
+    l->fault_after = config != NULL ? config->fault_after : 0;
     /* Room for the quota and its reserve three times over (docs/kvs.md): B+tree
      * pages half full after splits, the index tables, and the copy-on-write
      * pages of the last commit; rounded to MiB. */

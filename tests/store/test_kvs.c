@@ -180,7 +180,8 @@ static uint64_t limit_of(const struct model *m, int reserve)
     return m->quota + (reserve ? m->quota / 8 : 0);
 }
 
-static int model_write(struct model *m, const uint8_t *key, size_t klen, int deleted, const uint8_t *value, size_t len)
+static int model_write(
+    struct model *m, const uint8_t *key, size_t klen, int deleted, const uint8_t *value, size_t len)
 {
     if (klen == 0 || klen > VOID_KVS_KEY_MAX || len > VOID_KVS_VALUE_MAX) {
         return VOID_EINVAL;
@@ -275,7 +276,8 @@ static struct model_client *model_client(struct model *m, uint64_t id)
     return NULL;
 }
 
-static int model_client_put(struct model *m, uint64_t id, uint64_t reqno, const uint8_t *reply, size_t len)
+static int
+model_client_put(struct model *m, uint64_t id, uint64_t reqno, const uint8_t *reply, size_t len)
 {
     struct model_client *c = model_client(m, id);
     uint64_t freed = c != NULL ? c->len + VOID_KVS_CLIENT_OVERHEAD : 0;
@@ -361,8 +363,8 @@ static void model_digest(const struct model *m, uint8_t out[32])
             const struct model_key *k = &m->keys[ks[ki].idx];
             for (size_t j = 0; j < k->n; j++) {
                 uint8_t eh[32];
-                void_kvs_version_hash(k->key, k->klen, k->v[j].hlc, k->v[j].deleted, k->v[j].value,
-                                      k->v[j].len, eh);
+                void_kvs_version_hash(
+                    k->key, k->klen, k->v[j].hlc, k->v[j].deleted, k->v[j].value, k->v[j].len, eh);
                 void_kvs_bucket_add_version(&c, eh);
             }
         }
@@ -435,7 +437,10 @@ static int in_range(const struct void_kvs_range *r, const uint8_t *key, size_t k
 }
 
 /* The model's whole scan into c. Returns 0 or VOID_EKVS_TOO_OLD. */
-static int model_scan(const struct model *m, const struct void_kvs_range *r, const struct void_hlc_ts *as_of, struct collect *c)
+static int model_scan(const struct model *m,
+                      const struct void_kvs_range *r,
+                      const struct void_hlc_ts *as_of,
+                      struct collect *c)
 {
     if (as_of != NULL && void_hlc_compare(*as_of, m->horizon) < 0) {
         return VOID_EKVS_TOO_OLD;
@@ -454,7 +459,11 @@ static int model_scan(const struct model *m, const struct void_kvs_range *r, con
 
 /* A scan of the whole range in pages of `page` keys through the store, each
  * page resumed after the last key of the one before. */
-static int paged_scan(struct void_kvs *kvs, const struct void_kvs_range *r0, const struct void_hlc_ts *as_of, size_t page, struct collect *c)
+static int paged_scan(struct void_kvs *kvs,
+                      const struct void_kvs_range *r0,
+                      const struct void_hlc_ts *as_of,
+                      size_t page,
+                      struct collect *c)
 {
     struct void_kvs_range r = *r0;
     uint8_t *cursor = malloc(VOID_KVS_KEY_MAX);
@@ -523,7 +532,9 @@ static void make_keys(struct sut *s)
             memset(k, 'L', len);
             /* Vary a byte near the end or at a chunk border so that long keys
              * share prefixes of 464 and 928 bytes. */
-            size_t at = void_prng_below(&s->rng, 3) == 0 ? len - 1 : (len > 464 ? 463 + void_prng_below(&s->rng, 3) : len - 1);
+            size_t at = void_prng_below(&s->rng, 3) == 0
+                            ? len - 1
+                            : (len > 464 ? 463 + void_prng_below(&s->rng, 3) : len - 1);
             k[at < len ? at : len - 1] = (uint8_t)void_prng_below(&s->rng, 256);
         }
         s->key_len[i] = len;
@@ -577,7 +588,9 @@ static void check_get(struct sut *s, size_t ki, const struct void_hlc_ts *as_of)
     } else {
         int found;
         size_t i = model_find(&s->m, key, klen, &found);
-        mv = found ? model_visible(&s->m.keys[i], as_of != NULL ? *as_of : ts(UINT64_MAX, UINT32_MAX)) : NULL;
+        mv = found
+                 ? model_visible(&s->m.keys[i], as_of != NULL ? *as_of : ts(UINT64_MAX, UINT32_MAX))
+                 : NULL;
         rm = mv != NULL ? 0 : VOID_ENOTFOUND;
     }
     CHECK_RC(ra, rm);
@@ -646,7 +659,8 @@ static void check_stats(struct sut *s)
     CHECK(a.keys == s->m.n && b.keys == s->m.n);
     CHECK(a.versions == model_versions(&s->m) && b.versions == a.versions);
     CHECK(a.clients == s->m.nclients && b.clients == s->m.nclients);
-    CHECK(void_hlc_compare(a.horizon, s->m.horizon) == 0 && void_hlc_compare(b.horizon, a.horizon) == 0);
+    CHECK(void_hlc_compare(a.horizon, s->m.horizon) == 0 &&
+          void_hlc_compare(b.horizon, a.horizon) == 0);
     CHECK(void_hlc_compare(a.last, s->m.last) == 0 && void_hlc_compare(b.last, a.last) == 0);
     CHECK(a.applied == s->m.applied && b.applied == a.applied);
 }
@@ -670,7 +684,8 @@ struct part_sink {
     struct void_hash_ctx all;
 };
 
-static int part_version(void *arg, const uint8_t *key, size_t klen, const struct void_kvs_version *v)
+static int
+part_version(void *arg, const uint8_t *key, size_t klen, const struct void_kvs_version *v)
 {
     struct part_sink *p = arg;
     uint8_t eh[32];
@@ -766,7 +781,8 @@ static void batch_op(struct sut *s)
         check_scan(s, void_prng_below(&s->rng, 2) ? &t : NULL);
     } else if (r < 88) {
         uint64_t id = void_prng_below(&s->rng, 40);
-        size_t len = void_prng_below(&s->rng, 4) == 0 ? pick_len(s) : (size_t)void_prng_below(&s->rng, 40);
+        size_t len =
+            void_prng_below(&s->rng, 4) == 0 ? pick_len(s) : (size_t)void_prng_below(&s->rng, 40);
         fill_value(s, len);
         uint64_t reqno = void_prng_next(&s->rng);
         int rm = model_client_put(&s->m, id, reqno, s->val, len);
@@ -781,9 +797,11 @@ static void batch_op(struct sut *s)
         CHECK_RC(void_kvs_client_get(&s->lm, id, &b), rm);
         if (mc != NULL) {
             CHECK(a.id == id && b.id == id && a.reqno == mc->reqno && b.reqno == mc->reqno);
-            CHECK(void_hlc_compare(a.last_seen, mc->seen) == 0 && void_hlc_compare(b.last_seen, mc->seen) == 0);
+            CHECK(void_hlc_compare(a.last_seen, mc->seen) == 0 &&
+                  void_hlc_compare(b.last_seen, mc->seen) == 0);
             CHECK(a.reply_len == mc->len && b.reply_len == mc->len);
-            CHECK(mc->len == 0 || (memcmp(a.reply, mc->reply, mc->len) == 0 && memcmp(b.reply, mc->reply, mc->len) == 0));
+            CHECK(mc->len == 0 || (memcmp(a.reply, mc->reply, mc->len) == 0 &&
+                                   memcmp(b.reply, mc->reply, mc->len) == 0));
         }
     } else if (r < 97) {
         /* Retention: a horizon between the current one and the batch, now and
@@ -888,8 +906,7 @@ static void run_seed(uint64_t seed, long ops)
     check_digests(s, 1);
     CHECK(s->fulls > 0 && s->compactions > 0 && s->restarts > 0);
     print_message("seed %" PRIu64 ": %ld ops, %" PRIu64 " keys, %" PRIu64 " full, %" PRIu64
-                  " too old, %" PRIu64 " compactions, %" PRIu64 " expired, %" PRIu64
-                  " restarts\n",
+                  " too old, %" PRIu64 " compactions, %" PRIu64 " expired, %" PRIu64 " restarts\n",
                   seed,
                   ops,
                   (uint64_t)s->m.n,
@@ -974,7 +991,8 @@ static void test_kvs_takes_4k_keys_and_1mib_values_and_refuses_more(void **state
         assert_int_equal(void_kvs_put(both[i], key, VOID_KVS_KEY_MAX + 1, val, 1), VOID_EINVAL);
         assert_int_equal(void_kvs_put(both[i], key, 0, val, 1), VOID_EINVAL);
         assert_int_equal(void_kvs_put(both[i], key, 2, val, VOID_KVS_VALUE_MAX + 1), VOID_EINVAL);
-        assert_int_equal(void_kvs_client_put(both[i], 1, 1, val, VOID_KVS_REPLY_MAX + 1), VOID_EINVAL);
+        assert_int_equal(void_kvs_client_put(both[i], 1, 1, val, VOID_KVS_REPLY_MAX + 1),
+                         VOID_EINVAL);
         assert_int_equal(void_kvs_commit(both[i]), 0);
     }
     void_kvs_close(&p.lm);
@@ -985,7 +1003,8 @@ static void test_kvs_takes_4k_keys_and_1mib_values_and_refuses_more(void **state
         assert_int_equal(void_kvs_get(both[i], key, VOID_KVS_KEY_MAX, NULL, &v), 0);
         assert_int_equal(v.value_len, VOID_KVS_VALUE_MAX);
         assert_memory_equal(v.value, val, VOID_KVS_VALUE_MAX);
-        assert_int_equal(void_kvs_get(both[i], key, VOID_KVS_KEY_MAX - 1, NULL, &v), VOID_ENOTFOUND);
+        assert_int_equal(void_kvs_get(both[i], key, VOID_KVS_KEY_MAX - 1, NULL, &v),
+                         VOID_ENOTFOUND);
     }
     uint8_t a[32], b[32];
     assert_int_equal(void_kvs_digest(&p.mem, a), 0);
@@ -1111,6 +1130,109 @@ static void test_kvs_lmdb_open_refuses_missing_and_foreign_stores(void **state)
     remove_dir(dir);
 }
 
+/* One batch of every kind of write, the same each time it runs. Returns the
+ * first nonzero answer (ENOTFOUND from a delete does not count). */
+static int mixed_batch(struct void_kvs *k)
+{
+    static const char *const keys[] = {"a", "b", "c", "d"};
+    uint8_t *long_key = calloc(1, 1000);
+    assert_non_null(long_key);
+    memset(long_key, 'L', 1000);
+    int rc = void_kvs_begin(k, ts(50, 0), 5);
+    for (size_t i = 0; i < 4 && rc == 0; i++) {
+        rc = void_kvs_put(k, (const uint8_t *)keys[i], 1, (const uint8_t *)"new", 3);
+    }
+    if (rc == 0) {
+        rc = void_kvs_put(k, long_key, 1000, (const uint8_t *)"long", 4);
+    }
+    if (rc == 0) {
+        rc = void_kvs_del(k, (const uint8_t *)"x", 1);
+    }
+    if (rc == 0) {
+        rc = void_kvs_compact(k, ts(45, 0));
+    }
+    if (rc == 0) {
+        rc = void_kvs_client_put(k, 7, 2, (const uint8_t *)"reply", 5);
+    }
+    if (rc == 0) {
+        rc = void_kvs_client_expire(k, ts(41, 0), NULL);
+    }
+    /* After a failure every call answers it again, and so does the commit. */
+    int again = void_kvs_put(k, (const uint8_t *)"z", 1, NULL, 0);
+    if (rc != 0) {
+        assert_int_equal(again, rc);
+    } else {
+        rc = again;
+    }
+    int crc = void_kvs_commit(k);
+    assert_true(rc == 0 || crc == rc);
+    free(long_key);
+    return rc != 0 ? rc : crc;
+}
+
+/* Setup: an LMDB store with history (versions, a tombstone, clients); action:
+ * the same batch again and again with the n-th LMDB write failing, n = 1, 2,
+ * ... until the batch gets through; expected: each failure is VOID_EIO, the
+ * store answers it to every later call, and after a reopen the state (digest
+ * and counters) is the one before the batch; the batch that gets through ends
+ * with the same digest as the in-memory store. */
+static void test_kvs_lmdb_loses_a_failed_batch_whole(void **state)
+{
+    (void)state;
+    struct pair p;
+    pair_open(&p, 1 << 20);
+    struct void_kvs *both[2] = {&p.mem, &p.lm};
+    for (int i = 0; i < 2; i++) {
+        struct void_kvs *k = both[i];
+        assert_int_equal(void_kvs_begin(k, ts(30, 0), 3), 0);
+        assert_int_equal(void_kvs_put(k, (const uint8_t *)"a", 1, (const uint8_t *)"old", 3), 0);
+        assert_int_equal(void_kvs_put(k, (const uint8_t *)"x", 1, (const uint8_t *)"gone", 4), 0);
+        assert_int_equal(void_kvs_client_put(k, 7, 1, (const uint8_t *)"r", 1), 0);
+        assert_int_equal(void_kvs_client_put(k, 8, 1, (const uint8_t *)"s", 1), 0);
+        assert_int_equal(void_kvs_commit(k), 0);
+        assert_int_equal(void_kvs_begin(k, ts(40, 0), 4), 0);
+        assert_int_equal(void_kvs_put(k, (const uint8_t *)"a", 1, (const uint8_t *)"mid", 3), 0);
+        assert_int_equal(void_kvs_client_put(k, 7, 1, (const uint8_t *)"r", 1), 0);
+        assert_int_equal(void_kvs_commit(k), 0);
+    }
+    uint8_t before[32], after[32], mem[32];
+    struct void_kvs_stats st0, st1;
+    assert_int_equal(void_kvs_digest(&p.lm, before), 0);
+    void_kvs_stats(&p.lm, &st0);
+    assert_int_equal(mixed_batch(&p.mem), 0);
+    assert_int_equal(void_kvs_digest(&p.mem, mem), 0);
+    int failures = 0;
+    for (uint64_t n = 1;; n++) {
+        void_kvs_close(&p.lm);
+        struct void_kvs_lmdb_config lc = {.quota = 1 << 20, .fault_after = n};
+        assert_int_equal(void_kvs_lmdb_open(&p.lm, p.dir, &lc), 0);
+        int rc = mixed_batch(&p.lm);
+        if (rc == 0) {
+            break;
+        }
+        assert_int_equal(rc, VOID_EIO);
+        struct void_kvs_version v;
+        assert_int_equal(void_kvs_get(&p.lm, (const uint8_t *)"a", 1, NULL, &v), VOID_EIO);
+        failures++;
+        void_kvs_close(&p.lm);
+        struct void_kvs_lmdb_config clean = {.quota = 1 << 20};
+        assert_int_equal(void_kvs_lmdb_open(&p.lm, p.dir, &clean), 0);
+        assert_int_equal(void_kvs_digest(&p.lm, after), 0);
+        assert_memory_equal(after, before, 32);
+        void_kvs_stats(&p.lm, &st1);
+        assert_true(st1.bytes_used == st0.bytes_used && st1.keys == st0.keys &&
+                    st1.versions == st0.versions && st1.clients == st0.clients &&
+                    st1.applied == st0.applied);
+        assert_true(void_hlc_compare(st1.horizon, st0.horizon) == 0 &&
+                    void_hlc_compare(st1.last, st0.last) == 0);
+        assert_true(n < 1000);
+    }
+    assert_true(failures >= 10); /* every write of the batch and its commit */
+    assert_int_equal(void_kvs_digest(&p.lm, after), 0);
+    assert_memory_equal(after, mem, 32);
+    pair_close(&p);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -1119,6 +1241,7 @@ int main(void)
         cmocka_unit_test(test_kvs_answers_full_at_the_quota_and_recovers_after_compaction),
         cmocka_unit_test(test_kvs_keeps_the_state_at_the_horizon_and_refuses_reads_before),
         cmocka_unit_test(test_kvs_lmdb_open_refuses_missing_and_foreign_stores),
+        cmocka_unit_test(test_kvs_lmdb_loses_a_failed_batch_whole),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
