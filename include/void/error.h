@@ -71,7 +71,9 @@
     X(CAS_MISSING, "block not in the store")                                                       \
     X(CAS_BAD_RECORD, "malformed block record in the store")                                       \
     /* pbft */                                                                                     \
-    /* io / daemon */
+    /* io / daemon */                                                                              \
+    /* kvs (the replicated state's store) */                                                       \
+    X(KVS_TOO_OLD, "read as of a time before the retained history")
 
 enum void__err_ord {
 #define VOID__X(name, msg) VOID__ERR_ORD_##name,

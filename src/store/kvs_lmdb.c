@@ -1,0 +1,1224 @@
+/*
+ * The LMDB store (include/void/kvs.h) that the daemon runs the state machine
+ * on; layout and durability argued in docs/kvs.md.
+ *
+ * One environment, named tables:
+ *   versions  key-hash(32) || hlc(12)        -> deleted(1) || entry hash(32) || value
+ *   keys      key-hash(32)                   -> key bytes
+ *   names     node(32) || chunk || flag(1)   -> (empty)   ordered index of the keys
+ *   shadow    t(12) || key-hash(32) || t0(12) -> (empty)  version t0 hidden from horizon t
+ *   clients   id-hash(32)                    -> id(8) reqno(8) seen(12) hash(32) reply
+ *   seen      seen(12) || id(8)              -> (empty)   expiry index
+ *   buckets   bucket(2)                      -> digest(32) (non-empty buckets only)
+ *   meta      "format" -> "VKS1", "state" -> counters, horizon, last, label
+ *
+ * Versions are keyed by the key's hash, so a point read is one B+tree seek
+ * on (hash, as_of) and a bucket's entries are contiguous, in the canonical
+ * order of the bucket digest. Key order for scans comes from "names", a trie
+ * over 464-byte chunks of the key: LMDB keys are limited to 511 bytes and
+ * ours go to 4 KiB. A key of up to 464 bytes is one entry under the root
+ * node (32 zero bytes); a longer key's chunks hang below nodes named by the
+ * SHA-256 of the prefix they continue. Within a node, entries sort by chunk
+ * then flag (0 = a key ends here, 1 = keys continue below), which is the
+ * byte order of the full keys (argued in docs/kvs.md), so a depth-first walk
+ * yields keys in order.
+ */
+#include "core/kvs_int.h"
+#include "void/assert.h"
+#include "void/bytes.h"
+#include "void/error.h"
+#include "void/hash.h"
+#include "void/kvs.h"
+
+#include <errno.h>
+#include <lmdb.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+
+#define H            VOID_KVS_DIGEST_SIZE
+#define TS           VOID_HLC_ENCODED_SIZE
+#define CHUNK        464u
+#define VHDR         (1u + H)           /* version value header */
+#define CHDR         (8u + 8u + TS + H) /* client value header */
+#define NAME_MAX_LEN (H + CHUNK + 1u)
+#define STATE_LEN    (8u * 4u + 2u * TS + 8u)
+#define DEPTH_MAX    ((VOID_KVS_KEY_MAX + CHUNK - 1u) / CHUNK)
+
+_Static_assert(NAME_MAX_LEN <= 511, "names entries fit LMDB's default key limit");
+
+struct lm {
+    MDB_env *env;
+    MDB_dbi versions, keys, names, shadow, clients, seen, buckets, meta;
+    MDB_txn *wtxn; /* the batch */
+    MDB_txn *rtxn; /* reads outside a batch; reset between calls */
+    int rtxn_live;
+    int in_batch;
+    int failed;
+    struct void_hlc_ts batch;
+    uint64_t quota;
+    struct void_kvs_stats st, committed;
+    uint64_t fault_after; /* test hook: the n-th write fails (0: never) */
+    struct void__kvs_dirty dirty;
+    uint8_t pending[VOID_KVS_BUCKETS][H];
+    struct void__kvs_tree tree;
+    uint8_t keybuf[VOID_KVS_KEY_MAX];
+};
+
+static const struct void_hlc_ts hlc_max = {UINT64_MAX, UINT32_MAX};
+static const uint8_t root_node[H] = {0};
+
+static int lm_err(int rc)
+{
+    switch (rc) {
+    case 0:
+        return 0;
+    case MDB_MAP_FULL:
+    case ENOSPC:
+    case EDQUOT:
+        return VOID_ENOSPC;
+    case EACCES:
+    case EPERM:
+    case EROFS:
+        return VOID_EPERM;
+    case ENOENT:
+    case ENOTDIR:
+        return VOID_ENOTFOUND;
+    case ENOMEM:
+        return VOID_ENOMEM;
+    case MDB_INVALID:
+    case MDB_VERSION_MISMATCH:
+    case MDB_CORRUPTED:
+    case MDB_PAGE_NOTFOUND:
+        return VOID_ECORRUPT;
+    default:
+        return VOID_EIO;
+    }
+}
+
+/* A local failure: the batch is lost and the store answers rc from now on. */
+static int fail(struct lm *l, int mdb_rc)
+{
+    int rc = lm_err(mdb_rc);
+    VOID_ASSERT(rc != 0);
+    if (l->wtxn != NULL) {
+        mdb_txn_abort(l->wtxn);
+        l->wtxn = NULL;
+    }
+    if (l->failed == 0) {
+        l->failed = rc;
+    }
+    return l->failed;
+}
+
+/* The batch's writes, through the fault-injection countdown of the tests. */
+static int injected(struct lm *l)
+{
+    return l->fault_after != 0 && --l->fault_after == 0;
+}
+
+static int lput(struct lm *l, MDB_dbi dbi, MDB_val *k, MDB_val *v, unsigned flags)
+{
+    VOID_ASSERT(l->wtxn != NULL);
+    return injected(l) ? EIO : mdb_put(l->wtxn, dbi, k, v, flags);
+}
+
+static int ldel(struct lm *l, MDB_dbi dbi, MDB_val *k, MDB_val *v)
+{
+    VOID_ASSERT(l->wtxn != NULL);
+    return injected(l) ? EIO : mdb_del(l->wtxn, dbi, k, v);
+}
+
+static int lcommit(struct lm *l)
+{
+    VOID_ASSERT(l->wtxn != NULL);
+    if (injected(l)) {
+        mdb_txn_abort(l->wtxn); /* as a failed mdb_txn_commit frees it */
+        return EIO;
+    }
+    return mdb_txn_commit(l->wtxn);
+}
+
+/* The transaction reads go through: the batch's, or a renewed read-only one
+ * (so a read sees the last commit and its pointers live until the next call). */
+static int read_txn(struct lm *l, MDB_txn **txn)
+{
+    if (l->failed) {
+        return l->failed;
+    }
+    if (l->in_batch) {
+        *txn = l->wtxn;
+        return 0;
+    }
+    int rc;
+    if (l->rtxn == NULL) {
+        rc = mdb_txn_begin(l->env, NULL, MDB_RDONLY, &l->rtxn);
+    } else {
+        if (l->rtxn_live) {
+            mdb_txn_reset(l->rtxn);
+        }
+        rc = mdb_txn_renew(l->rtxn);
+    }
+    l->rtxn_live = rc == 0;
+    if (rc != 0) {
+        return lm_err(rc);
+    }
+    *txn = l->rtxn;
+    return 0;
+}
+
+/* ---- versions ------------------------------------------------------------------ */
+
+/* The newest version of hash h at or before as_of: 0, MDB_NOTFOUND or an
+ * LMDB error. */
+static int newest_at(MDB_txn *txn,
+                     MDB_dbi dbi,
+                     const uint8_t h[H],
+                     struct void_hlc_ts as_of,
+                     struct void_kvs_version *out)
+{
+    uint8_t kb[H + TS];
+    memcpy(kb, h, H);
+    void_hlc_encode(as_of, kb + H);
+    MDB_cursor *c;
+    int rc = mdb_cursor_open(txn, dbi, &c);
+    if (rc != 0) {
+        return rc;
+    }
+    MDB_val k = {sizeof(kb), kb}, v;
+    rc = mdb_cursor_get(c, &k, &v, MDB_SET_RANGE);
+    if (rc == 0 && (k.mv_size != sizeof(kb) || memcmp(k.mv_data, kb, sizeof(kb)) != 0)) {
+        rc = mdb_cursor_get(c, &k, &v, MDB_PREV);
+    } else if (rc == MDB_NOTFOUND) {
+        rc = mdb_cursor_get(c, &k, &v, MDB_LAST);
+    }
+    if (rc == 0 && (k.mv_size != H + TS || memcmp(k.mv_data, h, H) != 0)) {
+        rc = MDB_NOTFOUND;
+    }
+    if (rc == 0 && v.mv_size < VHDR) {
+        rc = MDB_CORRUPTED;
+    }
+    if (rc == 0) {
+        const uint8_t *p = v.mv_data;
+        out->hlc = void_hlc_decode((const uint8_t *)k.mv_data + H);
+        out->deleted = p[0];
+        out->value = p + VHDR;
+        out->value_len = v.mv_size - VHDR;
+    }
+    mdb_cursor_close(c);
+    return rc;
+}
+
+/* ---- the names trie ----------------------------------------------------------------- */
+
+static void node_id(const uint8_t *prefix, size_t len, uint8_t out[H])
+{
+    if (len == 0) {
+        memset(out, 0, H);
+        return;
+    }
+    struct void_hash_ctx c;
+    void_hash_init(&c);
+    void_hash_update(&c, "N", 1);
+    void_hash_update(&c, prefix, len);
+    void_hash_final(&c, out);
+}
+
+/* The names entry of chunk i of key (terminal when it is the last). */
+static size_t name_entry(const uint8_t *key, size_t len, size_t i, uint8_t out[NAME_MAX_LEN])
+{
+    size_t off = i * CHUNK;
+    VOID_ASSERT(off < len);
+    size_t clen = len - off < CHUNK ? len - off : CHUNK;
+    node_id(key, off, out);
+    memcpy(out + H, key + off, clen);
+    out[H + clen] = off + clen < len ? 1 : 0;
+    return H + clen + 1;
+}
+
+static int names_insert(struct lm *l, const uint8_t *key, size_t len)
+{
+    uint8_t e[NAME_MAX_LEN];
+    size_t n = (len + CHUNK - 1) / CHUNK;
+    for (size_t i = 0; i < n; i++) {
+        MDB_val k = {name_entry(key, len, i, e), e}, v = {0, NULL};
+        int rc = lput(l, l->names, &k, &v, 0);
+        if (rc != 0) {
+            return rc;
+        }
+    }
+    return 0;
+}
+
+/* 1 when node id has an entry, 0 when not, or an LMDB error (negative). */
+static int node_used(struct lm *l, const uint8_t id[H])
+{
+    MDB_cursor *c;
+    int rc = mdb_cursor_open(l->wtxn, l->names, &c);
+    if (rc != 0) {
+        return rc;
+    }
+    MDB_val k = {H, (void *)(uintptr_t)id}, v;
+    rc = mdb_cursor_get(c, &k, &v, MDB_SET_RANGE);
+    mdb_cursor_close(c);
+    if (rc == MDB_NOTFOUND) {
+        return 0;
+    }
+    if (rc != 0) {
+        return rc;
+    }
+    return k.mv_size > H && memcmp(k.mv_data, id, H) == 0;
+}
+
+static int names_remove(struct lm *l, const uint8_t *key, size_t len)
+{
+    uint8_t e[NAME_MAX_LEN];
+    size_t n = (len + CHUNK - 1) / CHUNK;
+    MDB_val k = {name_entry(key, len, n - 1, e), e};
+    int rc = ldel(l, l->names, &k, NULL);
+    /* Remove the continuation entries of nodes left empty, bottom up. */
+    for (size_t i = n - 1; rc == 0 && i >= 1; i--) {
+        uint8_t id[H];
+        node_id(key, i * CHUNK, id);
+        rc = node_used(l, id);
+        if (rc != 0) {
+            return rc > 0 ? 0 : rc;
+        }
+        k = (MDB_val){name_entry(key, len, i - 1, e), e};
+        rc = ldel(l, l->names, &k, NULL);
+    }
+    return rc;
+}
+
+/* ---- writes ------------------------------------------------------------------------ */
+
+static int shadow_put(struct lm *l, struct void_hlc_ts t, const uint8_t h[H], struct void_hlc_ts t0)
+{
+    uint8_t b[TS + H + TS];
+    void_hlc_encode(t, b);
+    memcpy(b + TS, h, H);
+    void_hlc_encode(t0, b + TS + H);
+    MDB_val k = {sizeof(b), b}, v = {0, NULL};
+    return lput(l, l->shadow, &k, &v, 0);
+}
+
+static int write_version(
+    struct lm *l, const uint8_t *key, size_t klen, int deleted, const uint8_t *value, size_t len)
+{
+    uint8_t h[H];
+    void_kvs_key_hash(key, klen, h);
+    struct void_kvs_version nv;
+    int rc = newest_at(l->wtxn, l->versions, h, hlc_max, &nv);
+    if (rc != 0 && rc != MDB_NOTFOUND) {
+        return fail(l, rc);
+    }
+    int found = rc == 0;
+    if (deleted && (!found || nv.deleted)) {
+        return VOID_ENOTFOUND;
+    }
+    int replace = found && void_hlc_compare(nv.hlc, l->batch) == 0;
+    uint64_t freed = replace ? void__kvs_version_cost(klen, nv.value_len) : 0;
+    uint64_t added = void__kvs_version_cost(klen, len);
+    if (!void__kvs_fits(l->st.bytes_used, freed, added, l->quota, deleted)) {
+        return VOID_EFULL;
+    }
+    struct void_hlc_ts older = nv.hlc; /* nv's pointers die with the next write */
+    uint8_t kb[H + TS];
+    memcpy(kb, h, H);
+    void_hlc_encode(l->batch, kb + H);
+    MDB_val k = {sizeof(kb), kb}, v = {VHDR + len, NULL};
+    rc = lput(l, l->versions, &k, &v, MDB_RESERVE);
+    if (rc == 0) {
+        uint8_t *p = v.mv_data;
+        p[0] = deleted ? 1 : 0;
+        void_kvs_version_hash(key, klen, l->batch, deleted, value, len, p + 1);
+        if (len > 0) {
+            memcpy(p + VHDR, value, len);
+        }
+    }
+    if (rc == 0 && !found) {
+        MDB_val hk = {H, h}, kv = {klen, (void *)(uintptr_t)key};
+        rc = lput(l, l->keys, &hk, &kv, 0);
+        if (rc == 0) {
+            rc = names_insert(l, key, klen);
+        }
+        l->st.keys++;
+    }
+    if (rc == 0 && found && !replace) {
+        rc = shadow_put(l, l->batch, h, older);
+    }
+    if (rc == 0 && deleted) {
+        rc = shadow_put(l, l->batch, h, l->batch);
+    }
+    if (rc != 0) {
+        return fail(l, rc);
+    }
+    l->st.versions += replace ? 0 : 1;
+    l->st.bytes_used = l->st.bytes_used - freed + added;
+    void__kvs_dirty_add(&l->dirty, void_kvs_bucket_of(h));
+    return 0;
+}
+
+/* ---- batches ----------------------------------------------------------------------- */
+
+static int lm_begin(void *impl, struct void_hlc_ts hlc, uint64_t label)
+{
+    struct lm *l = impl;
+    VOID_ASSERT(!l->in_batch);
+    if (l->failed) {
+        return l->failed;
+    }
+    if (void_hlc_compare(hlc, l->st.last) <= 0) {
+        return VOID_EINVAL;
+    }
+    if (l->rtxn_live) {
+        mdb_txn_reset(l->rtxn);
+        l->rtxn_live = 0;
+    }
+    int rc = mdb_txn_begin(l->env, NULL, 0, &l->wtxn);
+    if (rc != 0) {
+        return fail(l, rc);
+    }
+    l->in_batch = 1;
+    l->batch = hlc;
+    l->st.last = hlc;
+    l->st.applied = label;
+    VOID_ASSERT(l->dirty.count == 0);
+    return 0;
+}
+
+static void state_encode(const struct void_kvs_stats *st, uint8_t b[STATE_LEN])
+{
+    void_bytes_put_be64(b, st->bytes_used);
+    void_bytes_put_be64(b + 8, st->keys);
+    void_bytes_put_be64(b + 16, st->versions);
+    void_bytes_put_be64(b + 24, st->clients);
+    void_hlc_encode(st->horizon, b + 32);
+    void_hlc_encode(st->last, b + 32 + TS);
+    void_bytes_put_be64(b + 32 + 2 * TS, st->applied);
+}
+
+static void state_decode(const uint8_t b[STATE_LEN], struct void_kvs_stats *st)
+{
+    st->bytes_used = void_bytes_get_be64(b);
+    st->keys = void_bytes_get_be64(b + 8);
+    st->versions = void_bytes_get_be64(b + 16);
+    st->clients = void_bytes_get_be64(b + 24);
+    st->horizon = void_hlc_decode(b + 32);
+    st->last = void_hlc_decode(b + 32 + TS);
+    st->applied = void_bytes_get_be64(b + 32 + 2 * TS);
+}
+
+/* Positions c at the first entry of bucket b in a table keyed by a hash. */
+static int seek_bucket(MDB_cursor *c, uint32_t b, MDB_val *k, MDB_val *v)
+{
+    uint8_t lo[2] = {(uint8_t)(b >> 4), (uint8_t)((b & 15u) << 4)};
+    *k = (MDB_val){sizeof(lo), lo};
+    int rc = mdb_cursor_get(c, k, v, MDB_SET_RANGE);
+    if (rc == 0 && (k->mv_size < H || void_kvs_bucket_of(k->mv_data) != b)) {
+        rc = MDB_NOTFOUND;
+    }
+    return rc;
+}
+
+/* Walks bucket b of table dbi; calls each(arg, key, value) per entry. */
+static int walk_bucket(MDB_txn *txn,
+                       MDB_dbi dbi,
+                       uint32_t b,
+                       int (*each)(void *arg, const MDB_val *k, const MDB_val *v),
+                       void *arg)
+{
+    MDB_cursor *c;
+    int rc = mdb_cursor_open(txn, dbi, &c);
+    if (rc != 0) {
+        return rc;
+    }
+    MDB_val k, v;
+    for (rc = seek_bucket(c, b, &k, &v); rc == 0; rc = mdb_cursor_get(c, &k, &v, MDB_NEXT)) {
+        if (k.mv_size < H || void_kvs_bucket_of(k.mv_data) != b) {
+            break;
+        }
+        if ((rc = each(arg, &k, &v)) != 0) {
+            break;
+        }
+    }
+    mdb_cursor_close(c);
+    return rc == MDB_NOTFOUND ? 0 : rc;
+}
+
+static int add_version_hash(void *arg, const MDB_val *k, const MDB_val *v)
+{
+    (void)k;
+    if (v->mv_size < VHDR) {
+        return MDB_CORRUPTED;
+    }
+    void_kvs_bucket_add_version(arg, (const uint8_t *)v->mv_data + 1);
+    return 0;
+}
+
+static int add_client_hash(void *arg, const MDB_val *k, const MDB_val *v)
+{
+    (void)k;
+    if (v->mv_size < CHDR) {
+        return MDB_CORRUPTED;
+    }
+    void_kvs_bucket_add_client(arg, (const uint8_t *)v->mv_data + 8 + 8 + TS);
+    return 0;
+}
+
+static int lm_commit(void *impl)
+{
+    struct lm *l = impl;
+    VOID_ASSERT(l->in_batch);
+    l->in_batch = 0;
+    int rc = 0;
+    for (uint32_t i = 0; i < l->dirty.count && rc == 0 && !l->failed; i++) {
+        uint32_t b = l->dirty.list[i];
+        struct void_kvs_bucket_ctx c;
+        void_kvs_bucket_init(&c, b);
+        rc = walk_bucket(l->wtxn, l->versions, b, add_version_hash, &c);
+        if (rc == 0) {
+            rc = walk_bucket(l->wtxn, l->clients, b, add_client_hash, &c);
+        }
+        if (rc != 0) {
+            break;
+        }
+        void_kvs_bucket_final(&c, l->pending[i]);
+        uint8_t bk[2];
+        void_bytes_put_be16(bk, (uint16_t)b);
+        MDB_val k = {2, bk}, v = {H, l->pending[i]};
+        if (c.versions == 0 && c.clients == 0) {
+            rc = ldel(l, l->buckets, &k, NULL);
+            rc = rc == MDB_NOTFOUND ? 0 : rc;
+        } else {
+            rc = lput(l, l->buckets, &k, &v, 0);
+        }
+    }
+    if (rc == 0 && !l->failed) {
+        uint8_t sb[STATE_LEN];
+        state_encode(&l->st, sb);
+        MDB_val k = {5, (void *)(uintptr_t) "state"}, v = {sizeof(sb), sb};
+        rc = lput(l, l->meta, &k, &v, 0);
+    }
+    if (rc == 0 && !l->failed) {
+        rc = lcommit(l);
+        l->wtxn = NULL;
+    }
+    if (rc != 0 || l->failed) {
+        void__kvs_dirty_clear(&l->dirty);
+        return rc != 0 ? fail(l, rc) : l->failed;
+    }
+    void__kvs_tree_set_many(
+        &l->tree, l->dirty.list, (const uint8_t(*)[H])l->pending, l->dirty.count);
+    void__kvs_dirty_clear(&l->dirty);
+    l->committed = l->st;
+    return 0;
+}
+
+/* ---- ops ----------------------------------------------------------------------------- */
+
+static int lm_put(void *impl, const uint8_t *key, size_t klen, const uint8_t *value, size_t len)
+{
+    struct lm *l = impl;
+    VOID_ASSERT(l->in_batch);
+    if (l->failed) {
+        return l->failed;
+    }
+    if (void__kvs_check_key(key, klen) != 0 || len > VOID_KVS_VALUE_MAX ||
+        (value == NULL && len != 0)) {
+        return VOID_EINVAL;
+    }
+    return write_version(l, key, klen, 0, value, len);
+}
+
+static int lm_del(void *impl, const uint8_t *key, size_t klen)
+{
+    struct lm *l = impl;
+    VOID_ASSERT(l->in_batch);
+    if (l->failed) {
+        return l->failed;
+    }
+    if (void__kvs_check_key(key, klen) != 0) {
+        return VOID_EINVAL;
+    }
+    return write_version(l, key, klen, 1, NULL, 0);
+}
+
+static int lm_get(void *impl,
+                  const uint8_t *key,
+                  size_t klen,
+                  const struct void_hlc_ts *as_of,
+                  struct void_kvs_version *out)
+{
+    struct lm *l = impl;
+    VOID_ASSERT(out != NULL);
+    memset(out, 0, sizeof(*out));
+    int rc = void__kvs_check_key(key, klen);
+    if (rc == 0) {
+        rc = void__kvs_check_read(NULL, as_of, l->st.horizon);
+    }
+    MDB_txn *txn = NULL;
+    if (rc == 0) {
+        rc = read_txn(l, &txn);
+    }
+    if (rc != 0) {
+        return rc;
+    }
+    uint8_t h[H];
+    void_kvs_key_hash(key, klen, h);
+    rc = newest_at(txn, l->versions, h, as_of != NULL ? *as_of : hlc_max, out);
+    if (rc == MDB_NOTFOUND) {
+        return VOID_ENOTFOUND;
+    }
+    return rc == 0 ? 0 : fail(l, rc);
+}
+
+/* A depth-first walk of the names trie in key order. */
+struct scan {
+    struct lm *l;
+    MDB_txn *txn;
+    const struct void_kvs_range *r;
+    struct void_hlc_ts at;
+    size_t limit;
+    void_kvs_scan_fn fn;
+    void *arg;
+    size_t *emitted;
+    int *more;
+    int done;
+    int cb_rc; /* the callback's answer that stopped the walk */
+};
+
+static int scan_node(struct scan *s, const uint8_t id[H], size_t plen, int bounded)
+{
+    uint8_t *kb = s->l->keybuf;
+    const struct void_kvs_range *r = s->r;
+    uint8_t seek[NAME_MAX_LEN];
+    size_t seek_len = H;
+    memcpy(seek, id, H);
+    if (bounded && r->start_len > plen) {
+        size_t n = r->start_len - plen < CHUNK ? r->start_len - plen : CHUNK;
+        memcpy(seek + H, r->start + plen, n);
+        seek_len += n;
+    }
+    MDB_cursor *c;
+    int rc = mdb_cursor_open(s->txn, s->l->names, &c);
+    if (rc != 0) {
+        return rc;
+    }
+    MDB_val k = {seek_len, seek}, v;
+    for (rc = mdb_cursor_get(c, &k, &v, MDB_SET_RANGE); rc == 0 && !s->done;
+         rc = mdb_cursor_get(c, &k, &v, MDB_NEXT)) {
+        const uint8_t *e = k.mv_data;
+        if (k.mv_size < H + 2 || memcmp(e, id, H) != 0) {
+            break;
+        }
+        size_t clen = k.mv_size - H - 1;
+        if (clen > CHUNK || plen + clen > VOID_KVS_KEY_MAX) {
+            rc = MDB_CORRUPTED;
+            break;
+        }
+        memcpy(kb + plen, e + H, clen);
+        size_t klen = plen + clen;
+        if (e[H + clen] == 1) {
+            if (!void__kvs_below_end(r, kb, klen)) {
+                s->done = 1; /* every key below is after this prefix, so past the end */
+                break;
+            }
+            uint8_t child[H];
+            node_id(kb, klen, child);
+            int b = bounded && r != NULL && r->start != NULL && r->start_len > klen &&
+                    memcmp(r->start + plen, e + H, clen) == 0;
+            if ((rc = scan_node(s, child, klen, b)) != 0) {
+                break;
+            }
+            continue;
+        }
+        if (!void__kvs_after_start(r, kb, klen)) {
+            continue;
+        }
+        if (!void__kvs_below_end(r, kb, klen)) {
+            s->done = 1;
+            break;
+        }
+        uint8_t h[H];
+        void_kvs_key_hash(kb, klen, h);
+        struct void_kvs_version ver;
+        rc = newest_at(s->txn, s->l->versions, h, s->at, &ver);
+        if (rc == MDB_NOTFOUND || (rc == 0 && ver.deleted)) {
+            rc = 0;
+            continue;
+        }
+        if (rc != 0) {
+            break;
+        }
+        if (s->limit != 0 && *s->emitted == s->limit) {
+            *s->more = 1;
+            s->done = 1;
+            break;
+        }
+        (*s->emitted)++;
+        if ((s->cb_rc = s->fn(s->arg, kb, klen, &ver)) != 0) {
+            s->done = 1;
+            break;
+        }
+    }
+    mdb_cursor_close(c);
+    return rc == MDB_NOTFOUND ? 0 : rc;
+}
+
+static int lm_scan(void *impl,
+                   const struct void_kvs_range *r,
+                   const struct void_hlc_ts *as_of,
+                   size_t limit,
+                   void_kvs_scan_fn fn,
+                   void *arg,
+                   size_t *emitted,
+                   int *more)
+{
+    struct lm *l = impl;
+    VOID_ASSERT(fn != NULL && emitted != NULL && more != NULL);
+    *emitted = 0;
+    *more = 0;
+    int rc = void__kvs_check_read(r, as_of, l->st.horizon);
+    MDB_txn *txn = NULL;
+    if (rc == 0) {
+        rc = read_txn(l, &txn);
+    }
+    if (rc != 0) {
+        return rc;
+    }
+    struct scan s = {
+        l, txn, r, as_of != NULL ? *as_of : hlc_max, limit, fn, arg, emitted, more, 0, 0};
+    rc = scan_node(&s, root_node, 0, r != NULL && r->start != NULL);
+    return rc != 0 ? fail(l, rc) : s.cb_rc;
+}
+
+/* ---- retention ------------------------------------------------------------------------ */
+
+/* Drops version t0 of hash h (only a tombstone when tombstone_only), and the
+ * key when nothing is left of it. */
+static int drop_version(struct lm *l, const uint8_t h[H], struct void_hlc_ts t0, int tombstone_only)
+{
+    uint8_t vk[H + TS];
+    memcpy(vk, h, H);
+    void_hlc_encode(t0, vk + H);
+    MDB_val k = {sizeof(vk), vk}, v;
+    int rc = mdb_get(l->wtxn, l->versions, &k, &v);
+    if (rc == MDB_NOTFOUND) {
+        return 0; /* already dropped, or replaced within its batch */
+    }
+    if (rc == 0 && v.mv_size < VHDR) {
+        rc = MDB_CORRUPTED;
+    }
+    if (rc != 0 || (tombstone_only && ((const uint8_t *)v.mv_data)[0] == 0)) {
+        return rc;
+    }
+    size_t vlen = v.mv_size - VHDR;
+    MDB_val hk = {H, (void *)(uintptr_t)h}, kv;
+    if ((rc = mdb_get(l->wtxn, l->keys, &hk, &kv)) != 0 ||
+        (rc = ldel(l, l->versions, &k, NULL)) != 0) {
+        return rc == MDB_NOTFOUND ? MDB_CORRUPTED : rc;
+    }
+    l->st.bytes_used -= void__kvs_version_cost(kv.mv_size, vlen);
+    l->st.versions--;
+    void__kvs_dirty_add(&l->dirty, void_kvs_bucket_of(h));
+    struct void_kvs_version left;
+    rc = newest_at(l->wtxn, l->versions, h, hlc_max, &left);
+    if (rc != MDB_NOTFOUND) {
+        return rc;
+    }
+    /* Nothing left of the key: the name goes too. kv lives in the txn's
+     * pages until they change, so copy it before the deletes. */
+    size_t klen = kv.mv_size;
+    if (klen == 0 || klen > VOID_KVS_KEY_MAX) {
+        return MDB_CORRUPTED;
+    }
+    memcpy(l->keybuf, kv.mv_data, klen);
+    if ((rc = ldel(l, l->keys, &hk, NULL)) != 0 || (rc = names_remove(l, l->keybuf, klen)) != 0) {
+        return rc == MDB_NOTFOUND ? MDB_CORRUPTED : rc;
+    }
+    l->st.keys--;
+    return 0;
+}
+
+static int lm_compact(void *impl, struct void_hlc_ts horizon)
+{
+    struct lm *l = impl;
+    VOID_ASSERT(l->in_batch);
+    if (l->failed) {
+        return l->failed;
+    }
+    if (void_hlc_compare(horizon, l->batch) > 0) {
+        return VOID_EINVAL;
+    }
+    if (void_hlc_compare(horizon, l->st.horizon) <= 0) {
+        return 0;
+    }
+    l->st.horizon = horizon;
+    MDB_cursor *c;
+    int rc = mdb_cursor_open(l->wtxn, l->shadow, &c);
+    if (rc != 0) {
+        return fail(l, rc);
+    }
+    MDB_val k, v;
+    while ((rc = mdb_cursor_get(c, &k, &v, MDB_FIRST)) == 0) {
+        if (k.mv_size != TS + H + TS) {
+            rc = MDB_CORRUPTED;
+            break;
+        }
+        uint8_t e[TS + H + TS];
+        memcpy(e, k.mv_data, sizeof(e));
+        struct void_hlc_ts t = void_hlc_decode(e), t0 = void_hlc_decode(e + TS + H);
+        if (void_hlc_compare(t, horizon) > 0) {
+            break;
+        }
+        if ((rc = mdb_cursor_del(c, 0)) != 0 ||
+            (rc = drop_version(l, e + TS, t0, void_hlc_compare(t, t0) == 0)) != 0) {
+            break;
+        }
+    }
+    mdb_cursor_close(c);
+    return rc == 0 || rc == MDB_NOTFOUND ? 0 : fail(l, rc);
+}
+
+/* ---- clients ---------------------------------------------------------------------------- */
+
+static int client_decode(const MDB_val *v, struct void_kvs_client *out)
+{
+    if (v->mv_size < CHDR) {
+        return MDB_CORRUPTED;
+    }
+    const uint8_t *p = v->mv_data;
+    out->id = void_bytes_get_be64(p);
+    out->reqno = void_bytes_get_be64(p + 8);
+    out->last_seen = void_hlc_decode(p + 16);
+    out->reply = p + CHDR;
+    out->reply_len = v->mv_size - CHDR;
+    return 0;
+}
+
+static int seen_del(struct lm *l, struct void_hlc_ts seen, uint64_t id)
+{
+    uint8_t b[TS + 8];
+    void_hlc_encode(seen, b);
+    void_bytes_put_be64(b + TS, id);
+    MDB_val k = {sizeof(b), b};
+    int rc = ldel(l, l->seen, &k, NULL);
+    return rc == MDB_NOTFOUND ? MDB_CORRUPTED : rc;
+}
+
+static int lm_client_put(void *impl, uint64_t id, uint64_t reqno, const uint8_t *reply, size_t len)
+{
+    struct lm *l = impl;
+    VOID_ASSERT(l->in_batch);
+    if (l->failed) {
+        return l->failed;
+    }
+    if (len > VOID_KVS_REPLY_MAX || (reply == NULL && len != 0)) {
+        return VOID_EINVAL;
+    }
+    uint8_t h[H];
+    void_kvs_client_id_hash(id, h);
+    MDB_val k = {H, h}, v;
+    struct void_kvs_client old;
+    int rc = mdb_get(l->wtxn, l->clients, &k, &v);
+    int found = rc == 0;
+    if (rc == 0) {
+        rc = client_decode(&v, &old);
+    }
+    if (rc != 0 && rc != MDB_NOTFOUND) {
+        return fail(l, rc);
+    }
+    uint64_t freed = found ? void__kvs_client_cost(old.reply_len) : 0;
+    if (!void__kvs_fits(l->st.bytes_used, freed, void__kvs_client_cost(len), l->quota, 1)) {
+        return VOID_EFULL;
+    }
+    rc = found ? seen_del(l, old.last_seen, id) : 0;
+    v = (MDB_val){CHDR + len, NULL};
+    if (rc == 0) {
+        rc = lput(l, l->clients, &k, &v, MDB_RESERVE);
+    }
+    if (rc == 0) {
+        uint8_t *p = v.mv_data;
+        struct void_kvs_client view = {id, reqno, l->batch, reply, len};
+        void_bytes_put_be64(p, id);
+        void_bytes_put_be64(p + 8, reqno);
+        void_hlc_encode(l->batch, p + 16);
+        void_kvs_client_hash(&view, p + 16 + TS);
+        if (len > 0) {
+            memcpy(p + CHDR, reply, len);
+        }
+        uint8_t sb[TS + 8];
+        void_hlc_encode(l->batch, sb);
+        void_bytes_put_be64(sb + TS, id);
+        MDB_val sk = {sizeof(sb), sb}, sv = {0, NULL};
+        rc = lput(l, l->seen, &sk, &sv, 0);
+    }
+    if (rc != 0) {
+        return fail(l, rc);
+    }
+    l->st.clients += found ? 0 : 1;
+    l->st.bytes_used = l->st.bytes_used - freed + void__kvs_client_cost(len);
+    void__kvs_dirty_add(&l->dirty, void_kvs_bucket_of(h));
+    return 0;
+}
+
+static int lm_client_get(void *impl, uint64_t id, struct void_kvs_client *out)
+{
+    struct lm *l = impl;
+    VOID_ASSERT(out != NULL);
+    memset(out, 0, sizeof(*out));
+    MDB_txn *txn;
+    int rc = read_txn(l, &txn);
+    if (rc != 0) {
+        return rc;
+    }
+    uint8_t h[H];
+    void_kvs_client_id_hash(id, h);
+    MDB_val k = {H, h}, v;
+    rc = mdb_get(txn, l->clients, &k, &v);
+    if (rc == MDB_NOTFOUND) {
+        return VOID_ENOTFOUND;
+    }
+    if (rc == 0) {
+        rc = client_decode(&v, out);
+    }
+    return rc == 0 ? 0 : fail(l, rc);
+}
+
+static int lm_client_expire(void *impl, struct void_hlc_ts older_than, uint64_t *expired)
+{
+    struct lm *l = impl;
+    VOID_ASSERT(l->in_batch);
+    uint64_t n = 0;
+    if (expired != NULL) {
+        *expired = 0;
+    }
+    if (l->failed) {
+        return l->failed;
+    }
+    MDB_cursor *c;
+    int rc = mdb_cursor_open(l->wtxn, l->seen, &c);
+    if (rc != 0) {
+        return fail(l, rc);
+    }
+    MDB_val k, v;
+    while ((rc = mdb_cursor_get(c, &k, &v, MDB_FIRST)) == 0) {
+        if (k.mv_size != TS + 8) {
+            rc = MDB_CORRUPTED;
+            break;
+        }
+        if (void_hlc_compare(void_hlc_decode(k.mv_data), older_than) >= 0) {
+            break;
+        }
+        uint64_t id = void_bytes_get_be64((const uint8_t *)k.mv_data + TS);
+        uint8_t h[H];
+        void_kvs_client_id_hash(id, h);
+        MDB_val ck = {H, h}, cv;
+        struct void_kvs_client old;
+        if ((rc = mdb_cursor_del(c, 0)) != 0 ||
+            (rc = mdb_get(l->wtxn, l->clients, &ck, &cv)) != 0 ||
+            (rc = client_decode(&cv, &old)) != 0) {
+            rc = rc == MDB_NOTFOUND ? MDB_CORRUPTED : rc;
+            break;
+        }
+        l->st.bytes_used -= void__kvs_client_cost(old.reply_len);
+        if ((rc = ldel(l, l->clients, &ck, NULL)) != 0) {
+            break;
+        }
+        void__kvs_dirty_add(&l->dirty, void_kvs_bucket_of(h));
+        n++;
+    }
+    mdb_cursor_close(c);
+    if (rc != 0 && rc != MDB_NOTFOUND) {
+        return fail(l, rc);
+    }
+    l->st.clients -= n;
+    if (expired != NULL) {
+        *expired = n;
+    }
+    return 0;
+}
+
+/* ---- partitions and digests ------------------------------------------------------------ */
+
+struct part {
+    struct lm *l;
+    MDB_txn *txn;
+    void_kvs_scan_fn version_fn;
+    void_kvs_client_fn client_fn;
+    void *arg;
+    uint8_t last[H]; /* hash of the key in keybuf */
+    size_t klen;
+    int cb_rc;
+};
+
+static int part_version(void *arg, const MDB_val *k, const MDB_val *v)
+{
+    struct part *p = arg;
+    if (k->mv_size != H + TS || v->mv_size < VHDR) {
+        return MDB_CORRUPTED;
+    }
+    if (p->klen == 0 || memcmp(p->last, k->mv_data, H) != 0) {
+        MDB_val hk = {H, k->mv_data}, kv;
+        int rc = mdb_get(p->txn, p->l->keys, &hk, &kv);
+        if (rc != 0 || kv.mv_size == 0 || kv.mv_size > VOID_KVS_KEY_MAX) {
+            return rc == 0 || rc == MDB_NOTFOUND ? MDB_CORRUPTED : rc;
+        }
+        memcpy(p->l->keybuf, kv.mv_data, kv.mv_size);
+        memcpy(p->last, k->mv_data, H);
+        p->klen = kv.mv_size;
+    }
+    const uint8_t *d = v->mv_data;
+    struct void_kvs_version ver = {
+        void_hlc_decode((const uint8_t *)k->mv_data + H), d[0], d + VHDR, v->mv_size - VHDR};
+    p->cb_rc = p->version_fn(p->arg, p->l->keybuf, p->klen, &ver);
+    return p->cb_rc != 0 ? MDB_NOTFOUND : 0; /* stops the walk */
+}
+
+static int part_client(void *arg, const MDB_val *k, const MDB_val *v)
+{
+    struct part *p = arg;
+    struct void_kvs_client c;
+    int rc = client_decode(v, &c);
+    (void)k;
+    if (rc != 0) {
+        return rc;
+    }
+    p->cb_rc = p->client_fn(p->arg, &c);
+    return p->cb_rc != 0 ? MDB_NOTFOUND : 0;
+}
+
+static int lm_partition(
+    void *impl, uint32_t b, void_kvs_scan_fn version_fn, void_kvs_client_fn client_fn, void *arg)
+{
+    struct lm *l = impl;
+    VOID_ASSERT(!l->in_batch);
+    if (b >= VOID_KVS_BUCKETS) {
+        return VOID_EINVAL;
+    }
+    MDB_txn *txn;
+    int rc = read_txn(l, &txn);
+    if (rc != 0) {
+        return rc;
+    }
+    struct part p = {
+        .l = l, .txn = txn, .version_fn = version_fn, .client_fn = client_fn, .arg = arg};
+    if (version_fn != NULL) {
+        rc = walk_bucket(txn, l->versions, b, part_version, &p);
+    }
+    if (rc == 0 && p.cb_rc == 0 && client_fn != NULL) {
+        rc = walk_bucket(txn, l->clients, b, part_client, &p);
+    }
+    if (rc != 0) {
+        return fail(l, rc);
+    }
+    return p.cb_rc;
+}
+
+static int lm_bucket_digest(void *impl, uint32_t b, uint8_t out[H])
+{
+    struct lm *l = impl;
+    VOID_ASSERT(!l->in_batch);
+    if (b >= VOID_KVS_BUCKETS) {
+        return VOID_EINVAL;
+    }
+    memcpy(out, l->tree.digest[b], H);
+    return l->failed;
+}
+
+static int lm_digest(void *impl, uint8_t out[H])
+{
+    struct lm *l = impl;
+    VOID_ASSERT(!l->in_batch);
+    if (l->failed) {
+        return l->failed;
+    }
+    void_kvs_root(l->tree.node[1], l->committed.horizon, l->committed.last, out);
+    return 0;
+}
+
+static int lm_sync(void *impl)
+{
+    struct lm *l = impl;
+    VOID_ASSERT(!l->in_batch);
+    if (l->failed) {
+        return l->failed;
+    }
+    int rc = mdb_env_sync(l->env, 1);
+    return rc == 0 ? 0 : fail(l, rc);
+}
+
+static void lm_stats(void *impl, struct void_kvs_stats *out)
+{
+    struct lm *l = impl;
+    VOID_ASSERT(out != NULL);
+    *out = l->in_batch ? l->st : l->committed;
+    out->quota = l->quota;
+}
+
+static void lm_close(void *impl)
+{
+    struct lm *l = impl;
+    VOID_ASSERT(l != NULL);
+    if (l->wtxn != NULL) {
+        mdb_txn_abort(l->wtxn);
+    }
+    if (l->rtxn != NULL) {
+        mdb_txn_abort(l->rtxn);
+    }
+    if (l->env != NULL) {
+        mdb_env_close(l->env);
+    }
+    free(l);
+}
+
+static const struct void_kvs_ops lm_ops = {
+    .begin = lm_begin,
+    .commit = lm_commit,
+    .put = lm_put,
+    .del = lm_del,
+    .get = lm_get,
+    .scan = lm_scan,
+    .compact = lm_compact,
+    .client_put = lm_client_put,
+    .client_get = lm_client_get,
+    .client_expire = lm_client_expire,
+    .partition = lm_partition,
+    .bucket_digest = lm_bucket_digest,
+    .digest = lm_digest,
+    .sync = lm_sync,
+    .stats = lm_stats,
+    .close = lm_close,
+};
+
+/* ---- open ------------------------------------------------------------------------------ */
+
+/* Opens the tables, checks or writes the format, loads the counters and the
+ * bucket digests. */
+static int load(struct lm *l, int create)
+{
+    MDB_txn *txn;
+    int rc = mdb_txn_begin(l->env, NULL, 0, &txn);
+    if (rc != 0) {
+        return lm_err(rc);
+    }
+    rc = mdb_dbi_open(txn, "meta", create ? MDB_CREATE : 0, &l->meta);
+    if (rc == MDB_NOTFOUND) {
+        mdb_txn_abort(txn);
+        return VOID_ECORRUPT; /* an LMDB environment, but not a void kvs */
+    }
+    static const char *const names[] = {
+        "versions", "keys", "names", "shadow", "clients", "seen", "buckets"};
+    MDB_dbi *dbis[] = {
+        &l->versions, &l->keys, &l->names, &l->shadow, &l->clients, &l->seen, &l->buckets};
+    for (size_t i = 0; i < VOID_ARRAY_LEN(names) && rc == 0; i++) {
+        rc = mdb_dbi_open(txn, names[i], MDB_CREATE, dbis[i]);
+    }
+    MDB_val k = {6, (void *)(uintptr_t) "format"}, v;
+    if (rc == 0) {
+        rc = mdb_get(txn, l->meta, &k, &v);
+    }
+    if (rc == MDB_NOTFOUND) {
+        v = (MDB_val){4, (void *)(uintptr_t) "VKS1"};
+        rc = mdb_put(txn, l->meta, &k, &v, 0);
+    } else if (rc == 0 && (v.mv_size != 4 || memcmp(v.mv_data, "VKS1", 4) != 0)) {
+        rc = MDB_INVALID;
+    }
+    k = (MDB_val){5, (void *)(uintptr_t) "state"};
+    int src = rc == 0 ? mdb_get(txn, l->meta, &k, &v) : rc;
+    if (src == 0 && v.mv_size == STATE_LEN) {
+        state_decode(v.mv_data, &l->st);
+    } else if (src != MDB_NOTFOUND) {
+        rc = src == 0 ? MDB_CORRUPTED : src;
+    }
+    MDB_cursor *c = NULL;
+    if (rc == 0) {
+        rc = mdb_cursor_open(txn, l->buckets, &c);
+    }
+    for (int brc = rc == 0 ? mdb_cursor_get(c, &k, &v, MDB_FIRST) : MDB_NOTFOUND;
+         brc != MDB_NOTFOUND;
+         brc = mdb_cursor_get(c, &k, &v, MDB_NEXT)) {
+        uint32_t b = k.mv_size == 2 ? void_bytes_get_be16(k.mv_data) : VOID_KVS_BUCKETS;
+        if (brc != 0 || b >= VOID_KVS_BUCKETS || v.mv_size != H) {
+            rc = brc != 0 ? brc : MDB_CORRUPTED;
+            break;
+        }
+        memcpy(l->tree.digest[b], v.mv_data, H);
+    }
+    if (c != NULL) {
+        mdb_cursor_close(c);
+    }
+    if (rc == 0) {
+        rc = mdb_txn_commit(txn);
+    } else {
+        mdb_txn_abort(txn);
+    }
+    void__kvs_tree_rebuild(&l->tree);
+    l->st.quota = l->quota;
+    l->committed = l->st;
+    return lm_err(rc);
+}
+
+int void_kvs_lmdb_open(struct void_kvs *kvs,
+                       const char *dir,
+                       const struct void_kvs_lmdb_config *config)
+{
+    VOID_ASSERT(kvs != NULL);
+    memset(kvs, 0, sizeof(*kvs));
+    if (dir == NULL || dir[0] == '\0') {
+        return VOID_EINVAL;
+    }
+    int create = config != NULL && config->create;
+    if (create && mkdir(dir, 0700) != 0 && errno != EEXIST) {
+        return lm_err(errno);
+    }
+    if (!create) {
+        /* mdb_env_open would create an empty environment: refuse instead. */
+        char path[4096];
+        struct stat sb;
+        int n = snprintf(path, sizeof(path), "%s/data.mdb", dir);
+        if (n < 0 || (size_t)n >= sizeof(path)) {
+            return VOID_EINVAL;
+        }
+        if (stat(path, &sb) != 0) {
+            return lm_err(errno);
+        }
+    }
+    struct lm *l = calloc(1, sizeof(*l));
+    if (l == NULL) {
+        return VOID_ENOMEM;
+    }
+    l->quota = config != NULL && config->quota != 0 ? config->quota : VOID_KVS_QUOTA_DEF;
+    l->fault_after = config != NULL ? config->fault_after : 0;
+    /* Room for the quota and its reserve three times over (docs/kvs.md): B+tree
+     * pages half full after splits, the index tables, and the copy-on-write
+     * pages of the last commit; rounded to MiB. */
+    uint64_t limit = l->quota + l->quota / VOID__KVS_RESERVE_DIV;
+    uint64_t map = ((3 * limit + (64ull << 20)) + (1ull << 20) - 1) & ~((1ull << 20) - 1);
+    unsigned flags = MDB_NOTLS | (config != NULL && config->sync_each_commit ? 0u : MDB_NOSYNC);
+    int rc = mdb_env_create(&l->env);
+    if (rc == 0) {
+        rc = mdb_env_set_maxdbs(l->env, 8);
+    }
+    if (rc == 0) {
+        rc = mdb_env_set_mapsize(l->env, (size_t)map);
+    }
+    if (rc == 0) {
+        rc = mdb_env_open(l->env, dir, flags, 0600);
+    }
+    rc = lm_err(rc);
+    if (rc == 0) {
+        void__kvs_tree_init(&l->tree);
+        rc = load(l, create);
+    }
+    if (rc != 0) {
+        lm_close(l);
+        return rc;
+    }
+    kvs->ops = &lm_ops;
+    kvs->impl = l;
+    VOID_ASSERT(l->wtxn == NULL);
+    return 0;
+}
