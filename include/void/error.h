@@ -71,7 +71,13 @@
     X(CAS_MISSING, "block not in the store")                                                       \
     X(CAS_BAD_RECORD, "malformed block record in the store")                                       \
     /* pbft */                                                                                     \
-    /* io / daemon */
+    /* io / daemon */                                                                              \
+    /* stores: damage found on disk, a store held by another process */                            \
+    X(DAMAGED, "store damaged: a file is truncated or holds bytes that are not ours")              \
+    X(CAS_DAMAGED,                                                                                 \
+      "cas store damaged (its LMDB file does not open): move it aside, then refetch the blocks "   \
+      "from peers or rebuild it from the sources; `voidctl cas fsck` checks a store that opens")   \
+    X(CAS_LOCKED, "cas store is in use by another process")
 
 enum void__err_ord {
 #define VOID__X(name, msg) VOID__ERR_ORD_##name,
