@@ -75,7 +75,7 @@
     /* stores: damage found on disk, a store held by another process */                            \
     X(DAMAGED, "store damaged: a file is truncated or holds bytes that are not ours")              \
     X(CAS_DAMAGED,                                                                                 \
-      "cas store damaged (its LMDB file does not open): move it aside, then refetch the blocks "   \
+      "cas store damaged (its LMDB file is unreadable): move it aside, then refetch the blocks "   \
       "from peers or rebuild it from the sources; `voidctl cas fsck` checks a store that opens")   \
     X(CAS_LOCKED, "cas store is in use by another process")
 
