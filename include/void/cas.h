@@ -28,7 +28,7 @@
  * Concurrency. LMDB serialises writers and lets readers run beside them,
  * across threads and processes. A put writes its chunks before the object
  * that references them, in separate transactions, so a gc in between would
- * free them; puts therefore hold a shared flock(2) on DIR/lock and gc an
+ * free them; puts therefore hold a shared flock(2) on DIR/gc.lock and gc an
  * exclusive one: gc waits for running puts to finish and puts started
  * during a gc wait for it. The lock dies with its process.
  *
