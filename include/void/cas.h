@@ -15,10 +15,20 @@
  * unfinished put remain with refs 0 until the next gc, and re-running the
  * put completes it (blocks already present are skipped).
  *
+ * Processes. Opening a store takes a flock(2) on DIR/store.lock for as long
+ * as it stays open, and writes the opener's pid into it: exclusive by
+ * default, for a program that owns the store (voidd: the names keeping its
+ * blocks alive are in the replicated state, so nobody may put, pin or gc
+ * beside it), or shared when config->shared is set (voidctl store: any number
+ * of such tools at once, coordinated as below). An open that cannot get the
+ * lock fails at once with VOID_ECAS_LOCKED and names the holder's pid in
+ * cas->error, rather than waiting or writing into a store another process
+ * owns.
+ *
  * Concurrency. LMDB serialises writers and lets readers run beside them,
  * across threads and processes. A put writes its chunks before the object
  * that references them, in separate transactions, so a gc in between would
- * free them; puts therefore hold a shared flock(2) on DIR/lock and gc an
+ * free them; puts therefore hold a shared flock(2) on DIR/gc.lock and gc an
  * exclusive one: gc waits for running puts to finish and puts started
  * during a gc wait for it. The lock dies with its process.
  *
@@ -51,11 +61,13 @@
 #define VOID_CAS_PIN_NAME_MAX 255
 #define VOID_CAS_OWNER_MAX    64
 #define VOID_CAS_DEPTH_MAX    256 /* deepest directory tree put or got */
+#define VOID_CAS_ERROR_MAX    512 /* struct void_cas error, with its NUL */
 
 struct void_cas {
     MDB_env *env;
     MDB_dbi blocks, refs, pins, meta;
-    int lock_fd;
+    int lock_fd;      /* DIR/gc.lock: puts shared, gc exclusive, per operation */
+    int owner_fd;     /* DIR/store.lock: held while the store is open */
     int packs_fd;     /* DIR/packs */
     int read_pack_fd; /* last pack read, or -1 */
     uint32_t read_pack_id;
@@ -63,6 +75,9 @@ struct void_cas {
     int zstd_level;
     struct void_cdc cdc;
     uint64_t count_syncs; /* synced commits since init (tests count group commits) */
+    /* Why void_cas_init failed, naming the file or the process at fault ("" when
+     * it did not fail or has nothing to add to void_strerror). */
+    char error[VOID_CAS_ERROR_MAX];
 };
 
 /* One block of a void_cas_put_blocks batch. */
@@ -81,6 +96,10 @@ struct void_cas_config {
      * fields pick the defaults. */
     struct void_cdc_config cdc;
     int zstd_level; /* 0 picks the default (5) */
+    /* Take DIR/store.lock shared (tools that cooperate through gc.lock, such
+     * as voidctl cas) instead of exclusive (0, the default: the store's owner,
+     * such as voidd). Shared and exclusive openers exclude each other. */
+    int shared;
 };
 
 /* Store-wide counters. */
@@ -138,10 +157,14 @@ typedef void (*void_cas_ls_fn)(void *arg, const struct void_casobj_entry *entry)
 void void_cas_config_default(struct void_cas_config *config);
 
 /* Opens the store in directory dir (borrowed), creating it when
- * config->create. Returns 0, VOID_ENOTFOUND (dir does not exist),
- * VOID_ECAS_NOT_STORE (dir exists but holds no store, or another format),
- * VOID_EPERM, VOID_ENOSPC, VOID_EINVAL (bad chunk sizes) or VOID_EIO.
- * void_cas_fini is safe after a failure. */
+ * config->create, and takes its process lock (see Processes above).
+ * Returns 0, VOID_ENOTFOUND (dir does not exist), VOID_ECAS_NOT_STORE (dir
+ * exists but holds no store, or another format), VOID_ECAS_DAMAGED (dir holds
+ * an LMDB file that does not open: damaged), VOID_ECAS_LOCKED (another
+ * process holds the store), VOID_EPERM, VOID_ENOSPC, VOID_EINVAL (bad chunk
+ * sizes) or VOID_EIO. On VOID_ECAS_DAMAGED and VOID_ECAS_LOCKED, cas->error
+ * says which file or which pid and what to do. void_cas_fini is safe after a
+ * failure. */
 int void_cas_init(struct void_cas *cas, const char *dir, const struct void_cas_config *config);
 
 /* Closes the store. Safe on a zeroed or failed-init struct. */

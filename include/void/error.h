@@ -73,7 +73,13 @@
     /* pbft */                                                                                     \
     /* io / daemon */                                                                              \
     /* kvs (the replicated state's store) */                                                       \
-    X(KVS_TOO_OLD, "read as of a time before the retained history")
+    X(KVS_TOO_OLD, "read as of a time before the retained history")                                \
+    /* stores: damage found on disk, a store held by another process */                            \
+    X(DAMAGED, "store damaged: a file is truncated or holds bytes that are not ours")              \
+    X(CAS_DAMAGED,                                                                                 \
+      "cas store damaged (its LMDB file is unreadable): move it aside, then refetch the blocks "   \
+      "from peers or rebuild it from the sources; `voidctl store fsck` checks a store that opens")   \
+    X(CAS_LOCKED, "cas store is in use by another process")
 
 enum void__err_ord {
 #define VOID__X(name, msg) VOID__ERR_ORD_##name,

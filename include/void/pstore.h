@@ -16,8 +16,12 @@
  * synced, then the old one is retired (kept as the spare for the next
  * compaction). Opening replays the newest segment whose first entry is intact,
  * drops a torn last entry (a write cut short by a crash; counted in
- * count_torn), refuses corruption before the end (VOID_ECORRUPT), and compacts
- * once. The on-disk format is described in docs/operations.md.
+ * count_torn), refuses corruption before the end (VOID_ECORRUPT) and a segment
+ * that is shorter than it was preallocated or holds bytes after its last entry
+ * that are neither zero fill, a recycled file's old frames nor the torn entry
+ * (VOID_EDAMAGED), and compacts once. It never repairs damage by dropping
+ * entries: a replica must not forget records it may have acknowledged (see
+ * pstore.c). The on-disk format is described in docs/operations.md.
  */
 #ifndef VOID_PSTORE_H
 #define VOID_PSTORE_H
@@ -82,9 +86,10 @@ struct void_pstore {
  * copied. On failure errbuf (may be NULL) says why. Errors: VOID_EIO (cannot
  * create, read or write; or dir holds the LMDB store of an older version),
  * VOID_ECORRUPT (an entry before the end of the log, or every segment's first
- * entry, fails its checksum), VOID_ENOSPC, VOID_ENOMEM, VOID_EINVAL (bad
- * config). void_pstore_close is safe after a failure. Only one process may
- * open a directory at a time; the caller ensures it. */
+ * entry, fails its checksum), VOID_EDAMAGED (the newest segment is truncated
+ * or holds garbage after its last entry; errbuf names the file, the damage
+ * and what to do), VOID_ENOSPC, VOID_ENOMEM, VOID_EINVAL (bad config). void_pstore_close is safe
+ * after a failure. Only one process may open a directory at a time; the caller ensures it. */
 int void_pstore_open(struct void_pstore *s,
                      const char *dir,
                      const struct void_pstore_config *config,

@@ -717,6 +717,7 @@ static int open_store(struct void_cas *cas, const struct opts *o, int create)
     struct void_cas_config config;
     void_cas_config_default(&config);
     config.create = create;
+    config.shared = 1; /* any number of us at once, never beside the voidd that owns it */
     config.threads = o->threads;
     config.zstd_level = o->zstd_level;
     if (o->chunk_avg != 0) {
@@ -732,6 +733,8 @@ static int open_store(struct void_cas *cas, const struct opts *o, int create)
                 "voidctl store: '%s' is not a void cas store%s\n",
                 o->store,
                 create ? " (and is not empty)" : "");
+    } else if (rc != 0 && cas->error[0] != '\0') {
+        fprintf(stderr, "voidctl store: %s\n", cas->error); /* names the file or the holder */
     } else if (rc != 0) {
         fail("cannot open store", o->store, rc);
     }

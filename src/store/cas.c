@@ -16,6 +16,8 @@
 #include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
+#include <signal.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/file.h>
@@ -25,6 +27,8 @@
 #include <zstd.h>
 
 #define DEFAULT_ZSTD_LEVEL 5
+#define OWNER_LOCK         "store.lock"
+#define PID_WIDTH          11 /* "%10ld\n": every opener writes the same width */
 
 int void__cas_err(int rc)
 {
@@ -51,9 +55,12 @@ int void__cas_err(int rc)
         return VOID_ENOTFOUND;
     case ENOMEM:
         return VOID_ENOMEM;
-    case MDB_INVALID:
     case MDB_VERSION_MISMATCH:
         return VOID_ECAS_NOT_STORE;
+    case MDB_INVALID:
+    case MDB_CORRUPTED:
+    case MDB_PAGE_NOTFOUND:
+        return VOID_ECAS_DAMAGED;
     default:
         return VOID_EIO;
     }
@@ -81,7 +88,9 @@ static int dir_is_empty(int dfd)
     int empty = 1;
     struct dirent *de;
     while (empty && (de = readdir(d)) != NULL) {
-        empty = strcmp(de->d_name, ".") == 0 || strcmp(de->d_name, "..") == 0;
+        /* The lock file alone is left by a create that failed. */
+        empty = strcmp(de->d_name, ".") == 0 || strcmp(de->d_name, "..") == 0 ||
+                strcmp(de->d_name, OWNER_LOCK) == 0;
     }
     closedir(d);
     return empty;
@@ -211,12 +220,127 @@ static int open_files(struct void_cas *cas, const char *dir)
     return rc;
 }
 
+/* The pid written in the lock file by whoever holds it, or 0 when there is
+ * none or that process is gone. */
+static long lock_holder(int fd)
+{
+    char buf[PID_WIDTH + 1];
+    ssize_t n = pread(fd, buf, PID_WIDTH, 0);
+    if (n <= 0) {
+        return 0;
+    }
+    buf[n] = '\0';
+    char *end = NULL;
+    long pid = strtol(buf, &end, 10);
+    if (end == buf || pid <= 0 || (kill((pid_t)pid, 0) != 0 && errno == ESRCH)) {
+        return 0;
+    }
+    VOID_ASSERT(pid > 0);
+    return pid;
+}
+
+/* Explains in cas->error who holds the store that this open could not lock.
+ * A shared opener fails only beside an exclusive holder, the store's owner;
+ * an exclusive one probes with a shared lock to tell a cooperating tool
+ * (shared) from an owner. */
+static void lock_explain(struct void_cas *cas, const char *dir, int exclusive)
+{
+    int holder_shared = exclusive && flock(cas->owner_fd, LOCK_SH | LOCK_NB) == 0;
+    if (holder_shared) {
+        (void)flock(cas->owner_fd, LOCK_UN);
+    }
+    long pid = lock_holder(cas->owner_fd);
+    char who[48] = "another process";
+    if (pid > 0) {
+        (void)snprintf(who, sizeof(who), "process %ld", pid);
+    }
+    if (holder_shared) {
+        (void)snprintf(cas->error,
+                       sizeof(cas->error),
+                       "%s is in use by %s, which has it open through %s/" OWNER_LOCK
+                       ": wait for it to finish, or stop it",
+                       dir,
+                       who,
+                       dir);
+        return;
+    }
+    (void)snprintf(cas->error,
+                   sizeof(cas->error),
+                   "%s is owned by %s, which holds %s/" OWNER_LOCK
+                   " (a running voidd, if this is a replica's block store): stop it "
+                   "before opening the store, or work on a copy",
+                   dir,
+                   who,
+                   dir);
+}
+
+/* Takes DIR/store.lock for as long as the store stays open, without
+ * waiting: two owners of one store would each believe the store is theirs
+ * (a voidctl gc beside a replica's voidd frees blocks its replicated state
+ * names). gc.lock cannot do this: it is held only during an operation, and
+ * puts, which run beside each other, all take it shared. */
+static int owner_lock(struct void_cas *cas, const char *dir, int exclusive)
+{
+    int dfd = open(dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+    if (dfd < 0) {
+        return void__cas_err(errno);
+    }
+    cas->owner_fd = openat(dfd, OWNER_LOCK, O_RDWR | O_CREAT | O_CLOEXEC, 0600);
+    int err = errno;
+    close(dfd);
+    if (cas->owner_fd < 0) {
+        return void__cas_err(err);
+    }
+    int rc;
+    do {
+        rc = flock(cas->owner_fd, (exclusive ? LOCK_EX : LOCK_SH) | LOCK_NB);
+    } while (rc != 0 && errno == EINTR);
+    if (rc != 0) {
+        if (errno != EWOULDBLOCK) {
+            return void__cas_err(errno);
+        }
+        lock_explain(cas, dir, exclusive);
+        return VOID_ECAS_LOCKED;
+    }
+    /* Same width from every opener, so that shared holders writing at once
+     * leave one whole pid. Best effort: the lock is what protects. */
+    char pid[PID_WIDTH + 1];
+    (void)snprintf(pid, sizeof(pid), "%10ld\n", (long)getpid());
+    int written = ftruncate(cas->owner_fd, PID_WIDTH) == 0 &&
+                  pwrite(cas->owner_fd, pid, PID_WIDTH, 0) == PID_WIDTH;
+    (void)written;
+    return 0;
+}
+
+/* Says in cas->error that the LMDB file of dir does not open, when there is
+ * one (an empty directory or a stranger's files are not a store at all). */
+static int damage_explain(struct void_cas *cas, const char *dir, int mdb_rc)
+{
+    struct stat st;
+    char path[VOID_CAS_ERROR_MAX / 2];
+    (void)snprintf(path, sizeof(path), "%s/data.mdb", dir);
+    if (stat(path, &st) != 0 || st.st_size == 0) {
+        return VOID_ECAS_NOT_STORE;
+    }
+    (void)snprintf(cas->error,
+                   sizeof(cas->error),
+                   "%s: cas store damaged: LMDB cannot read it (%s). Move %s aside, then "
+                   "let the blocks come back: a replica refetches them from its peers when "
+                   "asked; a voidctl store is rebuilt by putting its sources again. "
+                   "`voidctl store fsck` checks a store that still opens",
+                   path,
+                   mdb_strerror(mdb_rc),
+                   dir);
+    return VOID_ECAS_DAMAGED;
+}
+
 int void_cas_init(struct void_cas *cas, const char *dir, const struct void_cas_config *config)
 {
     VOID_ASSERT(cas != NULL && dir != NULL);
     VOID_ASSERT(config != NULL);
     memset(cas, 0, sizeof(*cas));
     cas->lock_fd = -1;
+    cas->owner_fd = -1;
     cas->packs_fd = -1;
     cas->read_pack_fd = -1;
     struct void_cdc_config cdc = config->cdc;
@@ -233,10 +357,15 @@ int void_cas_init(struct void_cas *cas, const char *dir, const struct void_cas_c
     if ((rc = check_dir(dir, config->create)) != 0) {
         return rc;
     }
+    if ((rc = owner_lock(cas, dir, !config->shared)) != 0) {
+        return rc;
+    }
     if ((rc = mdb_env_create(&cas->env)) != 0 || (rc = mdb_env_set_maxdbs(cas->env, 4)) != 0 ||
         (rc = mdb_env_set_mapsize(cas->env, (size_t)VOID_CAS_MAP_SIZE)) != 0 ||
         (rc = mdb_env_open(cas->env, dir, MDB_NOSYNC | MDB_NOTLS, 0600)) != 0) {
-        return void__cas_err(rc);
+        rc = void__cas_err(rc) == VOID_ECAS_DAMAGED ? damage_explain(cas, dir, rc)
+                                                    : void__cas_err(rc);
+        return rc;
     }
     if ((rc = open_dbs(cas, config->create)) != 0) {
         return rc;
@@ -256,6 +385,10 @@ void void_cas_fini(struct void_cas *cas)
     }
     cas->lock_fd = -1;
     void__cas_packs_close(cas);
+    if (cas->owner_fd >= 0) {
+        close(cas->owner_fd); /* last: releases the store to other processes */
+    }
+    cas->owner_fd = -1;
 }
 
 int void__cas_lock(struct void_cas *cas, int exclusive)

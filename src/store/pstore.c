@@ -10,13 +10,26 @@
  *
  * A segment file "wal-<16 hex digits>" holds frames: a 32-byte header (magic,
  * CRC32C of the rest, segment number, frame sequence number, body length,
- * type) and a body of operations. Frame 0 is a BASE holding every live record;
- * the others are GROUPs, one per void_pstore_write. The bytes after the last
- * frame are zeros or stale frames of an older segment (a recycled file), which
- * the segment number tells apart. Since a write is synced before the next one
- * starts, only the last frame can be incomplete after a crash: a bad frame
- * followed by no intact frame of the same segment is a torn tail and is
+ * type) and a body of operations. Frame 0 is a BASE holding every live record,
+ * after the segment's geometry: the size the file was preallocated with and
+ * where the bytes of the recycled file it reuses end (0 for a zero-filled
+ * one); the others are GROUPs, one per void_pstore_write. The bytes after the
+ * last frame are zeros or stale frames of an older segment (a recycled file),
+ * which the segment number tells apart. Since a write is synced before the
+ * next one starts, only the last frame can be incomplete after a crash: a bad
+ * frame followed by no intact frame of the same segment is a torn tail and is
  * dropped; one followed by an intact frame is corruption and is refused.
+ *
+ * Damage a crash cannot explain is refused too (VOID_EDAMAGED): a file
+ * shorter than its recorded size (nothing shrinks a segment), or a non-zero
+ * byte past both the torn frame (as long as its header says, or its own 32
+ * bytes when the header did not land) and the recycled file's old bytes. Old
+ * bytes of a recycled file cannot be told from garbage written over them, so
+ * that part of a recycled segment is not checked. A torn frame whose header
+ * did not land while later sectors of it did is reported as damage: the
+ * operator decides, since refusing is the safe side. A BASE of the older
+ * format (type 1, no geometry) is not checked; the compaction every open
+ * does rewrites it in the new one.
  *
  * Compaction writes the live records as the BASE of a new segment in a file
  * named ".tmp", syncs it, renames it into place and syncs the directory; only
@@ -50,8 +63,10 @@
 #define FRAME_MAGIC    0x56574c31u /* "VWL1" */
 #define HEADER_SIZE    32u
 #define OP_HEADER_SIZE 14u /* op, kind, key (8), len (4) */
-#define FRAME_BASE     1u
+#define FRAME_BASE     1u  /* older format: no geometry */
 #define FRAME_GROUP    2u
+#define FRAME_BASE_GEO 3u  /* a BASE whose body starts with the segment's geometry */
+#define GEO_SIZE       16u /* u64 preallocated size, u64 end of the recycled file's bytes */
 #define SPARE_NAME     "wal-spare"
 #define NAME_CAP       32
 #define ZERO_CHUNK     (1u << 20)
@@ -67,6 +82,19 @@ struct frame_info {
     uint64_t seq;
     uint32_t body_len;
     uint8_t type;
+};
+
+/* What replaying a segment found: the shape of the file against the geometry
+ * its BASE recorded, for the damage checks and their message. */
+struct replay_info {
+    uint64_t size;      /* of the file */
+    uint64_t size_rec;  /* preallocated size recorded in the BASE; 0: older format */
+    uint64_t stale_end; /* bytes [0, stale_end) held a recycled file's frames */
+    uint64_t end;       /* end of the last intact frame */
+    uint64_t torn_end;  /* end of the torn frame after it, or end */
+    uint64_t frames;    /* intact frames replayed */
+    uint64_t bad_at;    /* first byte after them that is no fill, stale or torn byte */
+    int truncated;      /* the file is shorter than recorded, or cut inside frame 0 */
 };
 
 /* ---- CRC32C (Castagnoli) --------------------------------------------------- */
@@ -367,40 +395,132 @@ static int replay_body(struct void_pstore *s, const uint8_t *p, size_t len)
     return 0;
 }
 
-/* Replays the frames of one mapped segment into the (empty) slots. Returns 0,
- * VOID_ENOTFOUND when frame 0 is not an intact BASE (the caller tries an
- * older segment), VOID_ECORRUPT, VOID_ENOMEM. */
-static int replay_map(struct void_pstore *s, const uint8_t *map, size_t size, uint64_t number)
+/* Offset of the first non-zero byte in map[from..size), or size. */
+static size_t first_nonzero(const uint8_t *map, size_t size, size_t from)
+{
+    static const uint8_t zeros[4096];
+    size_t off = from;
+    while (off < size) {
+        size_t n = size - off < sizeof(zeros) ? size - off : sizeof(zeros);
+        if (memcmp(map + off, zeros, n) != 0) {
+            break;
+        }
+        off += n;
+    }
+    while (off < size && map[off] == 0) {
+        off++;
+    }
+    VOID_ASSERT(off >= from || from > size);
+    return off;
+}
+
+/* The end of the frame a crash cut short at map[off], if one began there:
+ * a header naming our segment tells its length; a header that did not fully
+ * land (its magic does not match, yet the byte is not zero) covers at least
+ * its own bytes. Returns off when nothing of a frame is there. */
+static size_t torn_frame_end(const uint8_t *map, size_t size, size_t off, uint64_t number)
+{
+    VOID_ASSERT(off <= size);
+    if (size - off >= 28 && void_bytes_get_be32(map + off) == FRAME_MAGIC &&
+        void_bytes_get_be64(map + off + 8) == number) {
+        uint64_t end = (uint64_t)off + HEADER_SIZE + void_bytes_get_be32(map + off + 24);
+        return end < size ? (size_t)end : size;
+    }
+    if (off < size && map[off] != 0) {
+        return size - off < HEADER_SIZE ? size : off + HEADER_SIZE;
+    }
+    return off;
+}
+
+/* Checks the shape of a segment whose BASE recorded its geometry. A segment
+ * file is preallocated (zero-filled, or a recycled file whose bytes up to
+ * stale_end are an older segment's frames) before it gets its name and is
+ * never resized, and only the last frame can be torn. So a file shorter than
+ * recorded, or a non-zero byte after the torn frame and beyond the stale
+ * bytes, is damage: truncation, or bytes someone else wrote. */
+static int check_shape(const uint8_t *map, size_t size, uint64_t number, struct replay_info *ri)
+{
+    VOID_ASSERT(ri->end <= size);
+    if (ri->size_rec == 0) {
+        return 0; /* an older BASE: nothing to check against */
+    }
+    if (size < ri->size_rec) {
+        ri->truncated = 1;
+        return VOID_EDAMAGED;
+    }
+    ri->torn_end = torn_frame_end(map, size, (size_t)ri->end, number);
+    size_t from = (size_t)(ri->torn_end > ri->stale_end ? ri->torn_end : ri->stale_end);
+    ri->bad_at = from < size ? first_nonzero(map, size, from) : size;
+    VOID_ASSERT(ri->bad_at <= size);
+    return ri->bad_at < size ? VOID_EDAMAGED : 0;
+}
+
+/* Reads the geometry at the start of a BASE_GEO body. */
+static int geometry_get(const uint8_t *body, size_t len, struct replay_info *ri)
+{
+    if (len < GEO_SIZE) {
+        return VOID_ECORRUPT;
+    }
+    ri->size_rec = void_bytes_get_be64(body);
+    ri->stale_end = void_bytes_get_be64(body + 8);
+    return ri->size_rec >= VOID_PSTORE_SEGMENT_SIZE_MIN && ri->stale_end <= ri->size_rec
+               ? 0
+               : VOID_ECORRUPT;
+}
+
+/* Replays the frames of one mapped segment into the (empty) slots and checks
+ * the file's shape. Returns 0, VOID_ENOTFOUND when frame 0 is not an intact
+ * BASE (the caller tries an older segment), VOID_EDAMAGED (see check_shape,
+ * or a file cut inside frame 0), VOID_ECORRUPT, VOID_ENOMEM. */
+static int replay_map(
+    struct void_pstore *s, const uint8_t *map, size_t size, uint64_t number, struct replay_info *ri)
 {
     size_t off = 0;
     uint64_t seq = 0;
     struct frame_info fi;
     while (frame_valid(map, size, off, number, &fi) && fi.seq == seq) {
-        if (fi.type != (seq == 0 ? FRAME_BASE : FRAME_GROUP)) {
-            return VOID_ECORRUPT;
+        const uint8_t *body = map + off + HEADER_SIZE;
+        size_t len = fi.body_len;
+        int rc = 0;
+        if (seq == 0 && fi.type == FRAME_BASE_GEO) {
+            rc = geometry_get(body, len, ri);
+            body += GEO_SIZE;
+            len -= rc == 0 ? GEO_SIZE : 0;
+        } else if (fi.type != (seq == 0 ? FRAME_BASE : FRAME_GROUP)) {
+            rc = VOID_ECORRUPT;
         }
-        int rc = replay_body(s, map + off + HEADER_SIZE, fi.body_len);
+        if (rc == 0) {
+            rc = replay_body(s, body, len);
+        }
         if (rc != 0) {
             return rc;
         }
         off += HEADER_SIZE + fi.body_len;
         seq++;
     }
+    ri->end = off;
+    ri->frames = seq;
     if (seq == 0) {
-        return VOID_ENOTFOUND;
+        /* A whole first frame of ours whose length runs past the end of the
+         * file: the file was cut, since frame 0 was synced before the name. */
+        ri->truncated = size >= 28 && void_bytes_get_be32(map) == FRAME_MAGIC &&
+                        void_bytes_get_be64(map + 8) == number &&
+                        (uint64_t)HEADER_SIZE + void_bytes_get_be32(map + 24) > size;
+        return ri->truncated ? VOID_EDAMAGED : VOID_ENOTFOUND;
     }
     if (later_frame_exists(map, size, off + 1, number, seq)) {
         return VOID_ECORRUPT;
     }
+    int rc = check_shape(map, size, number, ri);
     /* A frame of ours began here but is not intact: the write a crash cut. */
-    if (size - off >= 16 && void_bytes_get_be32(map + off) == FRAME_MAGIC &&
+    if (rc == 0 && size - off >= 16 && void_bytes_get_be32(map + off) == FRAME_MAGIC &&
         void_bytes_get_be64(map + off + 8) == number) {
         s->count_torn++;
     }
-    return 0;
+    return rc;
 }
 
-static int replay_segment(struct void_pstore *s, uint64_t number)
+static int replay_segment(struct void_pstore *s, uint64_t number, struct replay_info *ri)
 {
     char name[NAME_CAP];
     segment_name(name, number, 0);
@@ -413,9 +533,12 @@ static int replay_segment(struct void_pstore *s, uint64_t number)
         }
         return rc;
     }
+    ri->size = (uint64_t)st.st_size;
     if (st.st_size < (off_t)HEADER_SIZE) {
+        /* Named only once preallocated: shorter than a header is a cut file. */
         (void)close(fd);
-        return VOID_ENOTFOUND;
+        ri->truncated = 1;
+        return VOID_EDAMAGED;
     }
     size_t size = (size_t)st.st_size;
     void *map = mmap(NULL, size, PROT_READ, MAP_PRIVATE, fd, 0);
@@ -423,7 +546,7 @@ static int replay_segment(struct void_pstore *s, uint64_t number)
     if (map == MAP_FAILED) {
         return errno_code(errno);
     }
-    int rc = replay_map(s, map, size, number);
+    int rc = replay_map(s, map, size, number, ri);
     (void)munmap(map, size);
     return rc;
 }
@@ -540,24 +663,73 @@ static int retire_older(struct void_pstore *s)
 }
 
 /* Encodes every live record as the BASE frame of segment s->segment into
- * s->buf; returns its length or 0 when out of memory. */
+ * s->buf, with room for the geometry that base_seal fills in once the file is
+ * ready; returns its length or 0 when out of memory. */
 static size_t base_encode(struct void_pstore *s)
 {
-    size_t len = HEADER_SIZE;
+    size_t len = HEADER_SIZE + GEO_SIZE;
     for (size_t i = 0; i < s->count_slots; i++) {
         len += OP_HEADER_SIZE + s->slots[i].len;
     }
     if (buf_reserve(s, len) != 0) {
         return 0;
     }
-    uint8_t *p = s->buf + HEADER_SIZE;
+    memset(s->buf + HEADER_SIZE, 0, GEO_SIZE);
+    uint8_t *p = s->buf + HEADER_SIZE + GEO_SIZE;
     for (size_t i = 0; i < s->count_slots; i++) {
         const struct void__pstore_slot *r = &s->slots[i];
         p = body_op(p, VOID_PSTORE_PUT, r->kind, r->key, r->data, r->len);
     }
     VOID_ASSERT((size_t)(p - s->buf) == len);
-    frame_seal(s, 0, FRAME_BASE, len - HEADER_SIZE);
     return len;
+}
+
+/* End of the last non-zero byte of the first size bytes of fd (0 when all
+ * are zero), read backwards: a recycled segment is full up to near its end,
+ * so this usually reads one chunk. */
+static int content_end(int fd, uint64_t size, uint64_t *end)
+{
+    uint8_t *chunk = malloc(ZERO_CHUNK / 16);
+    if (chunk == NULL) {
+        return VOID_ENOMEM;
+    }
+    const uint64_t cap = ZERO_CHUNK / 16;
+    uint64_t hi = size;
+    int rc = 0;
+    *end = 0;
+    while (hi > 0 && *end == 0 && rc == 0) {
+        uint64_t lo = hi > cap ? hi - cap : 0;
+        ssize_t n = pread(fd, chunk, (size_t)(hi - lo), (off_t)lo);
+        if (n != (ssize_t)(hi - lo)) {
+            rc = n < 0 ? errno_code(errno) : VOID_EIO;
+            break;
+        }
+        for (uint64_t i = hi - lo; i > 0 && *end == 0; i--) {
+            *end = chunk[i - 1] != 0 ? lo + i : 0;
+        }
+        hi = lo;
+    }
+    free(chunk);
+    VOID_ASSERT(*end <= size);
+    return rc;
+}
+
+/* Records the segment's geometry in the BASE at s->buf (the file's size and
+ * where the older bytes of a recycled file end, so that opening can tell
+ * them from damage) and seals it. fd is the new segment, not yet written. */
+static int base_seal(struct void_pstore *s, int fd, size_t len, uint64_t size)
+{
+    VOID_ASSERT(len >= HEADER_SIZE + GEO_SIZE);
+    uint64_t stale_end = 0;
+    int rc = content_end(fd, size, &stale_end);
+    if (rc != 0) {
+        return rc;
+    }
+    void_bytes_put_be64(s->buf + HEADER_SIZE, size);
+    void_bytes_put_be64(s->buf + HEADER_SIZE + 8, stale_end);
+    frame_seal(s, 0, FRAME_BASE_GEO, len - HEADER_SIZE);
+    VOID_ASSERT(stale_end <= size);
+    return 0;
 }
 
 /* Starts segment s->segment + 1 holding every live record, makes it durable
@@ -581,7 +753,10 @@ static int compact(struct void_pstore *s)
     if (fd < 0) {
         return fd;
     }
-    int rc = write_all(fd, s->buf, len, 0);
+    int rc = base_seal(s, fd, len, size);
+    if (rc == 0) {
+        rc = write_all(fd, s->buf, len, 0);
+    }
     if (rc == 0 && fsync(fd) != 0) {
         rc = errno_code(errno);
     }
@@ -670,6 +845,68 @@ static int open_dir(struct void_pstore *s, const char *dir, char *errbuf, size_t
     return 0;
 }
 
+/* What an operator can do about a damaged record log, and why the store does
+ * not repair itself. Truncating the log to its last intact entry and carrying
+ * on would be easy, but the lost records may be ones this replica already
+ * acknowledged: a prepared certificate behind a COMMIT it sent, or the VIEW
+ * record behind a VIEW-CHANGE. A replica that votes again without them can
+ * contradict its own earlier votes, which makes it one of the f faulty
+ * replicas without anyone knowing. Starting empty after the operator moved
+ * the log aside is the same loss, but a visible one: the node catches up by
+ * state transfer, and the operator knows to count it as faulty meanwhile and
+ * never to do this on more than f replicas at once (docs/operations.md). */
+#define DAMAGE_ADVICE                                                                              \
+    "Refusing to open it: records this replica acknowledged may be gone. Move the wal-* files "    \
+    "aside (or wipe the data directory): the node restarts empty and catches up by state "         \
+    "transfer, counting as faulty until then (never on more than f replicas at once)"
+
+/* Names the damage of segment `number` in errbuf: what is wrong with which
+ * file, where its intact entries end, and what to do. */
+static void damage_explain(const struct void_pstore *s,
+                           uint64_t number,
+                           int rc,
+                           const struct replay_info *ri,
+                           char *errbuf,
+                           size_t errcap)
+{
+    VOID_ASSERT(rc == VOID_ENOTFOUND || rc == VOID_ECORRUPT || rc == VOID_EDAMAGED);
+    char what[200];
+    if (rc == VOID_EDAMAGED && ri->truncated && ri->size_rec > ri->size) {
+        (void)snprintf(what,
+                       sizeof(what),
+                       "truncated: the file is %" PRIu64 " bytes of the %" PRIu64
+                       " it was preallocated with",
+                       ri->size,
+                       ri->size_rec);
+    } else if (rc == VOID_EDAMAGED && ri->truncated) {
+        (void)snprintf(what,
+                       sizeof(what),
+                       "truncated: the file is %" PRIu64 " bytes and its first entry runs past its "
+                       "end (or that entry's length field is damaged)",
+                       ri->size);
+    } else if (rc == VOID_EDAMAGED) {
+        (void)snprintf(what,
+                       sizeof(what),
+                       "garbage after the last entry: byte %" PRIu64
+                       " is neither zero fill nor part of a write cut by a crash",
+                       ri->bad_at);
+    } else {
+        (void)snprintf(what,
+                       sizeof(what),
+                       "%s before the end of the log (a checksum fails)",
+                       rc == VOID_ENOTFOUND ? "the first entry is corrupt" : "an entry is corrupt");
+    }
+    (void)snprintf(errbuf,
+                   errcap,
+                   "%s/wal-%016" PRIx64 ": record log damaged: %s; %" PRIu64
+                   " entries intact up to byte %" PRIu64 ". " DAMAGE_ADVICE,
+                   s->dir,
+                   number,
+                   what,
+                   ri->frames,
+                   ri->end);
+}
+
 /* Replays the newest segment, if any. Its first frame was synced before the
  * file got its name, so a bad one is corruption, not a crash. */
 static int recover_newest(struct void_pstore *s, char *errbuf, size_t errcap)
@@ -684,15 +921,11 @@ static int recover_newest(struct void_pstore *s, char *errbuf, size_t errcap)
     if (newest == 0) {
         return 0;
     }
-    rc = replay_segment(s, newest);
-    if (rc == VOID_ENOTFOUND || rc == VOID_ECORRUPT) {
-        (void)snprintf(errbuf,
-                       errcap,
-                       "%s/wal-%016" PRIx64 ": %s before the end of the log (a checksum fails)",
-                       s->dir,
-                       newest,
-                       rc == VOID_ENOTFOUND ? "the first entry is corrupt" : "an entry is corrupt");
-        return VOID_ECORRUPT;
+    struct replay_info ri = {0};
+    rc = replay_segment(s, newest, &ri);
+    if (rc == VOID_ENOTFOUND || rc == VOID_ECORRUPT || rc == VOID_EDAMAGED) {
+        damage_explain(s, newest, rc, &ri, errbuf, errcap);
+        return rc == VOID_EDAMAGED ? rc : VOID_ECORRUPT;
     }
     if (rc != 0) {
         (void)snprintf(errbuf, errcap, "cannot read %s: %s", s->dir, void_strerror(rc));

@@ -85,11 +85,24 @@ done
 [ "${fetched:-0}" -gt 0 ] || fail "replica 1 fetched no block from its peers"
 echo "ok: replica 1 fetched $fetched blocks from peers"
 
-# A replica's block store holds committed files without pins (their names
-# are in the replicated state): voidctl store gc refuses it and deletes
-# nothing; the tree still comes back. (`voidctl store`; the deprecated
-# spelling `voidctl cas --store` is checked in tests/cas/test_cas_cli.sh.)
+# A running voidd owns its block store (store.lock): voidctl store writers
+# fail at once, naming its pid, and change nothing.
 store=$VOID_CLUSTER_DIR/data/node2/cas
+pid2=$(cat "$VOID_CLUSTER_DIR/run/node2.pid")
+for verb in "put $src" "gc --force"; do
+  # shellcheck disable=SC2086 # the verb and its arguments, split on purpose
+  if "$VOID_BIN/voidctl" store --store "$store" $verb > /dev/null 2> "$TEST_DIR/lock.err"; then
+    fail "voidctl store $verb ran beside the running voidd"
+  fi
+  grep -q "owned by process $pid2" "$TEST_DIR/lock.err" ||
+    fail "lock refusal unclear: $(cat "$TEST_DIR/lock.err")"
+done
+cat "$TEST_DIR/lock.err"
+echo "ok: voidctl store put and gc refused beside the running voidd (pid $pid2)"
+# A replica's block store holds committed files without pins (their names
+# are in the replicated state): even when the replica is down, voidctl store
+# gc refuses it and deletes nothing.
+cluster kill 2
 if "$VOID_BIN/voidctl" store --store "$store" gc 2> "$TEST_DIR/gc.err"; then
   fail "gc ran on a replica's store"
 fi
@@ -99,7 +112,6 @@ echo "ok: gc refused on a replica's store"
 # Forced on the stopped replica, gc deletes the blocks of the committed
 # tree (what the refusal protects); back up, the replica fetches them from
 # its peers again and the tree comes back whole.
-cluster kill 2
 out=$("$VOID_BIN/voidctl" store --store "$store" --json gc --force) || fail "gc --force failed"
 freed=$(python3 -c "import json,sys; print(json.loads(sys.argv[1])['blocks_freed'])" "$out")
 [ "$freed" -gt 0 ] || fail "gc --force freed nothing: $out"

@@ -642,12 +642,19 @@ static void test_cas_gc_concurrent_with_puts(void **state)
         }
         cas_tree_make(src[i], 200 + (uint64_t)i, &tc);
     }
+    /* Both sides open the store shared, as voidctl cas does. */
+    struct void_cas_config sc;
+    void_cas_config_default(&sc);
+    sc.shared = 1;
+    void_cas_fini(&f->cas);
+    assert_int_equal(void_cas_init(&f->cas, f->store, &sc), 0);
     pid_t pid = fork();
     if (pid == 0) {
         struct void_cas cas;
         struct void_cas_config c;
         void_cas_config_default(&c);
         c.cdc = f->cas.cdc.config;
+        c.shared = 1;
         if (void_cas_init(&cas, f->store, &c) != 0) {
             _exit(2);
         }
@@ -689,6 +696,140 @@ static void test_cas_gc_concurrent_with_puts(void **state)
     assert_fsck_clean(&f->cas);
 }
 
+/* Setup: a store holding a tree, closed. Action: write random bytes over the
+ * first 4 KiB page of its data.mdb (an LMDB meta page) and open it.
+ * Expected: VOID_ECAS_DAMAGED, not "not a store", with cas.error naming
+ * data.mdb and the ways to recover; an empty directory and one holding other
+ * files still give VOID_ECAS_NOT_STORE
+ * (test_cas_refuses_directories_that_are_not_stores). */
+static void test_cas_damaged_first_page_is_reported_as_damage(void **state)
+{
+    struct fixture *f = *state;
+    char src[400], path[400];
+    if (snprintf(src, sizeof(src), "%s/src", f->dir) < 0 ||
+        snprintf(path, sizeof(path), "%s/data.mdb", f->store) < 0) {
+        abort();
+    }
+    struct cas_tree_config tc = {10, 2, 1, 20000, 2};
+    cas_tree_make(src, 11, &tc);
+    struct void_cas_put_result r;
+    assert_int_equal(void_cas_put_path(&f->cas, src, "t", NULL, NULL, &r), 0);
+    void_cas_fini(&f->cas);
+    uint8_t junk[4096];
+    struct void_prng p;
+    void_prng_seed(&p, 16);
+    for (size_t i = 0; i < sizeof(junk); i++) {
+        junk[i] = (uint8_t)void_prng_below(&p, 256);
+    }
+    int fd = open(path, O_WRONLY);
+    assert_true(fd >= 0);
+    assert_int_equal(pwrite(fd, junk, sizeof(junk), 0), (ssize_t)sizeof(junk));
+    assert_int_equal(close(fd), 0);
+    struct void_cas_config c;
+    void_cas_config_default(&c);
+    int rc = void_cas_init(&f->cas, f->store, &c);
+    print_message("%s: %s\n", void_err_name(rc), f->cas.error);
+    assert_int_equal(rc, VOID_ECAS_DAMAGED);
+    assert_non_null(strstr(f->cas.error, path));
+    assert_non_null(strstr(f->cas.error, "damaged"));
+    assert_non_null(strstr(f->cas.error, "peers"));
+    assert_non_null(strstr(void_strerror(rc), "damaged"));
+}
+
+/* Opens dir with the given lock mode; the result code. */
+static int open_mode(struct void_cas *cas, const char *dir, int shared)
+{
+    struct void_cas_config c;
+    void_cas_config_default(&c);
+    c.shared = shared;
+    return void_cas_init(cas, dir, &c);
+}
+
+struct holder {
+    pid_t pid;
+    int hold_fd; /* closing it lets the child close the store and exit */
+};
+
+/* A child that opens dir (shared or not), says so on a pipe, and holds the
+ * store until the parent closes its end of another. */
+static struct holder holder_start(const char *dir, int shared)
+{
+    int ready[2], hold[2];
+    assert_int_equal(pipe(ready), 0);
+    assert_int_equal(pipe(hold), 0);
+    pid_t pid = fork();
+    assert_true(pid >= 0);
+    if (pid == 0) {
+        alarm(30); /* never outlives a parent that failed */
+        close(ready[0]);
+        close(hold[1]);
+        struct void_cas cas;
+        char ok = open_mode(&cas, dir, shared) == 0 ? 'y' : 'n';
+        if (write(ready[1], &ok, 1) != 1) {
+            _exit(3);
+        }
+        char c;
+        while (read(hold[0], &c, 1) > 0) {
+        }
+        void_cas_fini(&cas);
+        _exit(ok == 'y' ? 0 : 2);
+    }
+    close(ready[1]);
+    close(hold[0]);
+    char ok = 'n';
+    assert_int_equal(read(ready[0], &ok, 1), 1);
+    close(ready[0]);
+    assert_int_equal(ok, 'y');
+    return (struct holder){pid, hold[1]};
+}
+
+static void holder_stop(struct holder h)
+{
+    close(h.hold_fd);
+    int status = 0;
+    assert_int_equal(waitpid(h.pid, &status, 0), h.pid);
+    assert_true(WIFEXITED(status));
+    assert_int_equal(WEXITSTATUS(status), 0);
+}
+
+/* Opens dir in the given mode expecting VOID_ECAS_LOCKED, with cas.error
+ * naming the holder's pid and the lock file. */
+static void assert_locked_by(const char *dir, int shared, pid_t holder)
+{
+    struct void_cas cas;
+    assert_int_equal(open_mode(&cas, dir, shared), VOID_ECAS_LOCKED);
+    char pid[32];
+    if (snprintf(pid, sizeof(pid), "process %ld", (long)holder) < 0) {
+        abort();
+    }
+    print_message("%s\n", cas.error);
+    assert_non_null(strstr(cas.error, pid));
+    assert_non_null(strstr(cas.error, "store.lock"));
+    void_cas_fini(&cas);
+}
+
+/* Setup: the store closed by this process. Action: a child process opens it
+ * exclusively (as voidd does), then shared (as voidctl cas does), and this
+ * process opens it meanwhile in either mode. Expected: beside an exclusive
+ * holder every open fails at once with VOID_ECAS_LOCKED naming the child's
+ * pid; beside a shared one, shared opens succeed and an exclusive one fails
+ * naming it; once the child is gone, the store opens again. */
+static void test_cas_store_is_locked_against_other_processes(void **state)
+{
+    struct fixture *f = *state;
+    void_cas_fini(&f->cas);
+    struct holder h = holder_start(f->store, 0);
+    assert_locked_by(f->store, 0, h.pid);
+    assert_locked_by(f->store, 1, h.pid);
+    holder_stop(h);
+    h = holder_start(f->store, 1);
+    assert_locked_by(f->store, 0, h.pid);
+    assert_int_equal(open_mode(&f->cas, f->store, 1), 0);
+    void_cas_fini(&f->cas);
+    holder_stop(h);
+    assert_int_equal(open_mode(&f->cas, f->store, 0), 0);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -712,6 +853,10 @@ int main(void)
         cmocka_unit_test_setup_teardown(test_cas_gc_concurrent_with_puts, setup, teardown),
         cmocka_unit_test_setup_teardown(
             test_cas_owner_is_recorded_and_survives_reopen, setup, teardown),
+        cmocka_unit_test_setup_teardown(
+            test_cas_damaged_first_page_is_reported_as_damage, setup, teardown),
+        cmocka_unit_test_setup_teardown(
+            test_cas_store_is_locked_against_other_processes, setup, teardown),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -285,7 +285,8 @@ static void test_pstore_drops_torn_last_entry(void **state)
 }
 
 /* Setup: groups 1..5 written. Action: flip one byte inside group 3's frame
- * (then, in a second store, inside the first frame) and reopen. Expected:
+ * (then, in a second store, the last byte of the first frame's body) and
+ * reopen. Expected:
  * VOID_ECORRUPT with a message naming the segment, not a silent loss of
  * groups 3..5. */
 static void test_pstore_refuses_corruption_before_the_end(void **state)
@@ -303,11 +304,152 @@ static void test_pstore_refuses_corruption_before_the_end(void **state)
         segment_path(&s, seg, sizeof(seg));
         void_pstore_close(&s);
         uint8_t flip = 0x5a;
-        file_patch(seg, where == 0 ? third + 40 : base_end / 2, &flip, 1);
+        file_patch(seg, where == 0 ? third + 40 : base_end - 1, &flip, 1);
         assert_int_equal(void_pstore_open(&s, sub, NULL, err, sizeof(err)), VOID_ECORRUPT);
         void_pstore_close(&s);
         assert_non_null(strstr(err, "wal-"));
         assert_non_null(strstr(err, "corrupt"));
+    }
+}
+
+/* Opens the store in sub expecting VOID_EDAMAGED, and checks that the message
+ * names the damage, the segment file and the way out. */
+static void assert_damaged(const char *sub, const char *seg, const char *what)
+{
+    struct void_pstore s;
+    char err[1024];
+    assert_int_equal(void_pstore_open(&s, sub, NULL, err, sizeof(err)), VOID_EDAMAGED);
+    void_pstore_close(&s);
+    print_message("%s\n", err);
+    assert_non_null(strstr(err, seg));
+    assert_non_null(strstr(err, "record log damaged"));
+    assert_non_null(strstr(err, what));
+    assert_non_null(strstr(err, "state transfer"));
+}
+
+/* A store in sub holding groups 1..n in a fresh 16 MiB segment; *seg gets
+ * the segment's path, ends[i] the end of frame i (ends[0]: the BASE). */
+static void store_make(const char *sub, uint64_t n, char *seg, size_t cap, uint64_t *ends)
+{
+    struct void_pstore s;
+    assert_int_equal(void_pstore_open(&s, sub, NULL, NULL, 0), 0);
+    ends[0] = s.offset;
+    for (uint64_t i = 1; i <= n; i++) {
+        write_groups(&s, i, i);
+        ends[i] = s.offset;
+    }
+    segment_path(&s, seg, cap);
+    assert_int_equal((long long)s.file_size, (long long)VOID_PSTORE_SEGMENT_SIZE_DEF);
+    void_pstore_close(&s);
+}
+
+/* Setup: groups 1..50 in a preallocated 16 MiB segment. Action: truncate it
+ * (at a frame boundary after group 40, so that every entry left is intact;
+ * inside group 45's frame; to 20 bytes; inside a BASE holding records) and
+ * reopen. Expected: VOID_EDAMAGED with a message naming the file, the
+ * truncation and the way out, instead of a store silently behind. */
+static void test_pstore_refuses_a_truncated_segment(void **state)
+{
+    (void)state;
+    uint64_t ends[51];
+    for (int c = 0; c < 4; c++) {
+        char sub[300], seg[400];
+        snprintf(sub, sizeof(sub), "%s/trunc%d", dir, c);
+        store_make(sub, 50, seg, sizeof(seg), ends);
+        if (c == 3) {
+            /* Reopening compacts: the new segment's BASE holds the records. */
+            struct void_pstore s;
+            assert_int_equal(void_pstore_open(&s, sub, NULL, NULL, 0), 0);
+            segment_path(&s, seg, sizeof(seg));
+            ends[0] = s.offset;
+            void_pstore_close(&s);
+            assert_true(ends[0] > 1000);
+        }
+        uint64_t cut = c == 0   ? ends[40]
+                       : c == 1 ? ends[44] + (ends[45] - ends[44]) / 2
+                       : c == 2 ? 20
+                                : ends[0] - 100;
+        assert_int_equal(truncate(seg, (off_t)cut), 0);
+        assert_damaged(sub, seg, "truncated");
+    }
+}
+
+/* Setup: groups 1..50 in a fresh 16 MiB segment. Action: write random bytes
+ * into the zero fill after the last entry (1 MiB further; over the file's
+ * last 16 bytes; 300 bytes right at the end of the last entry, as if a frame
+ * had been appended but with no header of ours). Expected: VOID_EDAMAGED
+ * naming the file and the garbage, not a silent replay. */
+static void test_pstore_refuses_garbage_after_the_last_entry(void **state)
+{
+    (void)state;
+    uint64_t ends[51];
+    struct void_prng p;
+    void_prng_seed(&p, 7);
+    uint8_t junk[300];
+    for (size_t i = 0; i < sizeof(junk); i++) {
+        junk[i] = (uint8_t)(1 + void_prng_below(&p, 255));
+    }
+    for (int c = 0; c < 3; c++) {
+        char sub[300], seg[400];
+        snprintf(sub, sizeof(sub), "%s/garbage%d", dir, c);
+        store_make(sub, 50, seg, sizeof(seg), ends);
+        uint64_t at = c == 0   ? ends[50] + (1u << 20)
+                      : c == 1 ? VOID_PSTORE_SEGMENT_SIZE_DEF - 16
+                               : ends[50];
+        file_patch(seg, at, junk, c == 1 ? 16 : sizeof(junk));
+        assert_damaged(sub, seg, "garbage after the last entry");
+    }
+}
+
+/* Setup: 4 KiB segments and at least 200 groups, so that the current segment
+ * is a recycled file full of an older segment's frames, and room in it for
+ * one more group. Action: write the next group, then put the file's old
+ * bytes back over the second half of its frame (a crash that let only its
+ * first sectors reach the disk), and in a second round over all of it.
+ * Expected: both open as a torn last entry (the groups before it; the torn
+ * one counted in the first round): stale bytes of a recycled file are not
+ * damage. */
+static void test_pstore_torn_write_over_a_recycled_file_is_not_damage(void **state)
+{
+    (void)state;
+    struct void_pstore_config cfg = {.segment_size = 4096};
+    for (int round = 0; round < 2; round++) {
+        char sub[300], seg[400];
+        snprintf(sub, sizeof(sub), "%s/recycled%d", dir, round);
+        struct void_pstore s;
+        assert_int_equal(void_pstore_open(&s, sub, &cfg, NULL, 0), 0);
+        uint64_t g = 0;
+        while (g < 200 || s.offset + 2 * BIG_LEN > s.file_size) {
+            g++;
+            write_groups(&s, g, g);
+        }
+        assert_true(s.count_compactions > 3); /* the spare was recycled */
+        segment_path(&s, seg, sizeof(seg));
+        uint64_t from = s.offset;
+        uint8_t *old = malloc(s.file_size);
+        assert_non_null(old);
+        int fd = open(seg, O_RDONLY);
+        assert_true(fd >= 0);
+        assert_int_equal(pread(fd, old, s.file_size, 0), (ssize_t)s.file_size);
+        close(fd);
+        write_groups(&s, g + 1, g + 1);
+        uint64_t to = s.offset;
+        void_pstore_close(&s);
+        uint64_t keep = round == 0 ? from + (to - from) / 2 : from;
+        file_patch(seg, keep, old + keep, (size_t)(to - keep));
+        free(old);
+        char err[1024] = "";
+        int rc = void_pstore_open(&s, sub, &cfg, err, sizeof(err));
+        if (rc != 0) {
+            fail_msg("round %d: %s", round, err);
+        }
+        assert_int_equal((long long)s.count_torn, round == 0 ? 1 : 0);
+        struct void_pstore_rec *recs = NULL;
+        size_t n = 0;
+        assert_int_equal(void_pstore_read_all(&s, &recs, &n), 0);
+        assert_true(model_matches(g, recs, n));
+        free(recs);
+        void_pstore_close(&s);
     }
 }
 
@@ -479,6 +621,9 @@ int main(void)
         cmocka_unit_test(test_pstore_survives_reopen_and_rejects_bad_op),
         cmocka_unit_test(test_pstore_drops_torn_last_entry),
         cmocka_unit_test(test_pstore_refuses_corruption_before_the_end),
+        cmocka_unit_test(test_pstore_refuses_a_truncated_segment),
+        cmocka_unit_test(test_pstore_refuses_garbage_after_the_last_entry),
+        cmocka_unit_test(test_pstore_torn_write_over_a_recycled_file_is_not_damage),
         cmocka_unit_test(test_pstore_compaction_keeps_exactly_the_live_records),
         cmocka_unit_test(test_pstore_refuses_an_older_lmdb_data_dir),
         cmocka_unit_test(test_pstore_survives_sigkill_at_random_moments),
