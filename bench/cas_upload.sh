@@ -1,17 +1,32 @@
 #!/usr/bin/env bash
-# BENCH cas_upload: does a large file upload stall consensus? A 4-replica
-# cluster (scripts/cluster, Release build, logs at warn) on loopback; first
-# 1-client closed-loop 100-byte puts alone (voidload, SECS seconds), then the
-# same load while `voidctl put --file` uploads a SIZE_MB file of random bytes
-# (blocks go straight to the replicas' block stores, outside PBFT). Prints
-# the upload's wall time and the puts' throughput and p50/p99 in both phases,
-# with the mean time of the replicas' record-log group commits (from their
-# /metrics), which tells the disk's share of a slowdown from the loop's.
-# The BENCH line: p99 of a put during the upload / p99 alone (lower is better;
-# 1.0 means the upload does not disturb consensus at all).
+# bench/cas_upload.sh: BENCH cas_upload, does a large file upload stall
+# consensus? A 4-replica cluster (scripts/cluster, Release build, logs at
+# warn) on loopback; first 1-client closed-loop 100-byte puts alone (voidload,
+# SECS seconds), then the same load while `voidctl put --file` uploads a
+# SIZE_MB file of random bytes (blocks go straight to the replicas' block
+# stores, outside PBFT). Prints the upload's wall time and the puts'
+# throughput and p50/p99 in both phases, with the mean time of the replicas'
+# record-log group commits (from their /metrics), which tells the disk's share
+# of a slowdown from the loop's. The BENCH line: p99 of a put during the
+# upload / p99 alone (lower is better; 1.0 means the upload does not disturb
+# consensus at all). Every node must be up and answering before and after
+# each phase, or the bench fails naming it.
 #
-# Env: SIZE_MB=64 SECS=5 VOID_BIN=<dir with voidd, voidctl, voidload>
+# Usage: [SIZE_MB=64] [SECS=5] bash bench/cas_upload.sh
+#
+# Options (environment):
+#   SIZE_MB      size of the uploaded file (default 64)
+#   SECS         seconds of load per phase (default 5)
+#   VOID_BIN     directory with voidd, voidctl, voidload (default build/bin)
+#   -h, --help   this help
+#
+# Example: SIZE_MB=256 VOID_BIN=build/bin bash bench/cas_upload.sh
 set -euo pipefail
+case "${1:-}" in
+  -h|--help) sed -n '2,/^[^#]/s/^# \{0,1\}//p' "$0"; exit 0 ;;
+  "") ;;
+  *) echo "cas_upload: unknown argument '$1' (see --help)" >&2; exit 2 ;;
+esac
 root=${VOID_SOURCE_DIR:-$(cd "$(dirname "$0")/.." && pwd)}
 bin=${VOID_BIN:-$root/build/bin}
 size_mb=${SIZE_MB:-64}

@@ -1,19 +1,35 @@
 #!/usr/bin/env bash
-# BENCH kv_put: durable 100-byte puts, a 4-replica Void cluster against a
-# 3-member etcd cluster (Debian's etcd-server), both on loopback on this
-# machine, driven by the same closed-loop load generator (build/bin/voidload:
-# C clients, one outstanding put each, distinct keys, same value size; for
-# etcd the v3 JSON gateway /v3/kv/put over keep-alive HTTP/1.1, clients spread
-# over the three members). Each concurrency level runs both systems back to
-# back, alternating which goes first. Prints a table and the BENCH line: the
-# cost per put (1 / throughput) at the highest concurrency, ours / etcd's
-# (lower is better), and BENCH kv_put_cpu: the CPU time (user + system, the
-# servers' from /proc plus the load generator's) per put at that level.
-# Void's clients share one process but no work: each authenticates the
-# replies it uses on its own, by the tag each replica adds for it.
+# bench/kv_put.sh: BENCH kv_put, durable 100-byte puts, a 4-replica Void
+# cluster against a 3-member etcd cluster (Debian's etcd-server), both on
+# loopback on this machine, driven by the same closed-loop load generator
+# (build/bin/voidload: C clients, one outstanding put each, distinct keys,
+# same value size; for etcd the v3 JSON gateway /v3/kv/put over keep-alive
+# HTTP/1.1, clients spread over the three members). Each concurrency level
+# runs both systems back to back, alternating which goes first. Prints a
+# table and the BENCH line: the cost per put (1 / throughput) at the highest
+# concurrency, ours / etcd's (lower is better), and BENCH kv_put_cpu: the CPU
+# time (user + system, the servers' from /proc plus the load generator's) per
+# put at that level. Void's clients share one process but no work: each
+# authenticates the replies it uses on its own, by the tag each replica adds
+# for it. Ports are below the kernel's ephemeral range (bench/lib/ports.sh);
+# every Void node and etcd member must be up and healthy before and after
+# each measurement, or the bench fails at once naming the one that is not.
 #
-# Env: LEVELS="1 16 64" SECS=5
+# Usage: [LEVELS="1 16 64"] [SECS=5] bash bench/kv_put.sh
+#
+# Options (environment):
+#   LEVELS       concurrency levels, closed-loop clients (default "1 16 64")
+#   SECS         seconds per measurement (default 5)
+#   VOID_BIN     directory with voidd, voidctl, voidload (default build/bin)
+#   -h, --help   this help
+#
+# Example: LEVELS="1 16" SECS=3 VOID_BIN=build/bin bash bench/kv_put.sh
 set -euo pipefail
+case "${1:-}" in
+  -h|--help) sed -n '2,/^[^#]/s/^# \{0,1\}//p' "$0"; exit 0 ;;
+  "") ;;
+  *) echo "kv_put: unknown argument '$1' (see --help)" >&2; exit 2 ;;
+esac
 root=${VOID_SOURCE_DIR:-$(cd "$(dirname "$0")/.." && pwd)}
 bin=${VOID_BIN:-$root/build/bin}
 levels=${LEVELS:-"1 16 64"}

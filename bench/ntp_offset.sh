@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
-# BENCH ntp_offset and ntp_poll_cpu: the timekeeper's NTP client against
-# chrony's, on the same three local chronyd servers in the same run.
+# bench/ntp_offset.sh: BENCH ntp_offset and ntp_poll_cpu, the timekeeper's NTP
+# client against chrony's, on the same three local chronyd servers in the
+# same run.
 #
 # The servers serve this machine's own clock (no shift), so the true offset
 # is 0 and the offset each client measures is its measurement error.
@@ -13,8 +14,24 @@
 #                 (15.6 ms); startup is cancelled by subtracting a 0.5 s run
 #                 from a 4.5 s run. chronyd's polls are counted from its
 #                 measurements log, ours from the client's counters.
-# Ratios are costs: ours / peer, lower is better.
+# Ratios are costs: ours / peer, lower is better. The servers listen on ports
+# below the kernel's ephemeral range (bench/lib/ports.sh) and must all answer
+# an NTP query before the measurement starts, or the bench fails naming them.
+#
+# Usage: [ROUNDS=5] bash bench/ntp_offset.sh
+#
+# Options (environment):
+#   ROUNDS       offset rounds (default 5)
+#   VOID_BIN     directory with voidctl (default build/bin)
+#   -h, --help   this help
+#
+# Example: ROUNDS=3 VOID_BIN=build/bin bash bench/ntp_offset.sh
 set -euo pipefail
+case "${1:-}" in
+  -h|--help) sed -n '2,/^[^#]/s/^# \{0,1\}//p' "$0"; exit 0 ;;
+  "") ;;
+  *) echo "ntp_offset: unknown argument '$1' (see --help)" >&2; exit 2 ;;
+esac
 VOIDCTL=${VOID_BIN:-build/bin}/voidctl
 ROUNDS=${ROUNDS:-5}
 
