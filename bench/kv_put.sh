@@ -40,7 +40,7 @@ work=$(mktemp -d /tmp/void-bench-kvput-XXXXXX)
 # Free loopback ports: Void at P..P+3 (HTTP P+1000..), etcd at P+100.. (another
 # worktree may be running a bench or the test suite on this machine).
 source "$root/bench/lib/ports.sh"
-P=$(free_port_base 0 1 2 3 1000 1001 1002 1003 100 101 102 110 111 112)
+BENCH_NAME=kv_put
 etcd_pids=()
 cleanup() {
   VOID_BIN=$bin VOID_CLUSTER_DIR=$work/void "$root/scripts/cluster" stop > /dev/null 2>&1 || true
@@ -49,6 +49,11 @@ cleanup() {
   rm -rf "$work"
 }
 trap cleanup EXIT
+# A signal (timeout, Ctrl-C) exits through the cleanup too: the nodes run in
+# sessions of their own and would outlive the script.
+trap 'exit 143' TERM
+trap 'exit 130' INT
+P=$(free_port_base 0 1 2 3 1000 1001 1002 1003 100 101 102 110 111 112)
 
 # Void: 4 replicas, warn-level logs, one client key per concurrent client.
 VOID_LOG_LEVEL=warn VOID_BIN=$bin VOID_CLUSTER_DIR=$work/void \
@@ -68,11 +73,26 @@ for i in 0 1 2; do
   etcd_pids+=($!)
 done
 endpoints="127.0.0.1:$((P + 100)),127.0.0.1:$((P + 101)),127.0.0.1:$((P + 102))"
-for _ in $(seq 1 100); do
-  if ETCDCTL_API=3 etcdctl --endpoints "$endpoints" endpoint health > /dev/null 2>&1; then break; fi
-  sleep 0.2
+ectl() { ETCDCTL_API=3 etcdctl --dial-timeout=1s --command-timeout=3s "$@"; }
+# Each member on its own, each wait bounded: a member that died (or never
+# started) fails the bench now, naming it, instead of retrying for minutes.
+for i in 0 1 2; do
+  wait_healthy "etcd member e$i" "${HEALTH_S:-30}" "${etcd_pids[i]}" "$work/etcd$i.log" \
+    ectl --endpoints "127.0.0.1:$((P + 100 + i))" endpoint health
 done
-ETCDCTL_API=3 etcdctl --endpoints "$endpoints" put warmup 1 > /dev/null
+void_healthy "$work/void"
+# Every Void node and etcd member alive and answering, else fail: a
+# measurement of 3 of 4 replicas or 2 of 3 members would compare nothing.
+all_healthy() {
+  void_healthy "$work/void"
+  local i
+  for i in 0 1 2; do
+    require_alive "etcd member e$i" "${etcd_pids[i]}" "$work/etcd$i.log"
+    ectl --endpoints "127.0.0.1:$((P + 100 + i))" endpoint health > /dev/null 2>&1 ||
+      bench_fail "etcd member e$i (pid ${etcd_pids[i]}) is not healthy" "$work/etcd$i.log"
+  done
+}
+ectl --endpoints "$endpoints" put warmup 1 > /dev/null
 
 # CPU seconds (user + system) the servers used, from /proc: the cost of a put
 # whatever else the machine does (the other sessions' load moves throughput
@@ -106,12 +126,14 @@ for c in $levels; do
   round=$((round + 1))
   for sys in $order; do
     if [ "$sys" = void ]; then pids=$void_pids; target=$work/void; else pids="${etcd_pids[*]}"; target=$endpoints; fi
+    all_healthy
     measure "$sys" "$sys" "$target" "$c" "$pids"
     eval "${sys}_tput_$c=$tput"
     eval "${sys}_cpu_$c=$cpu"
   done
 done
 
+all_healthy
 ours=$(eval echo "\$void_tput_$max")
 peer=$(eval echo "\$etcd_tput_$max")
 ours_cpu=$(eval echo "\$void_cpu_$max")
