@@ -1,14 +1,26 @@
 #!/usr/bin/env bash
-# BENCH cas_dedup: stored bytes and ingest time of five versions of a real
-# source tree (bench/cas_corpus.py: /usr/lib/python3.11 edited by a seeded
-# script, about 260 MB in all) in a fresh store, against restic (repository
-# v2, zstd) and casync (default 64 KiB chunks) on the same data, in the same
-# run. Stored bytes are the allocated bytes of the repository directory
-# (du -B1). Rounds alternate the tools (ABBA); medians are reported.
+# bench/cas_dedup.sh: BENCH cas_dedup, stored bytes and ingest time of five
+# versions of a real source tree (bench/cas_corpus.py: /usr/lib/python3.11
+# edited by a seeded script, about 260 MB in all) in a fresh store, against
+# restic (repository v2, zstd) and casync (default 64 KiB chunks) on the same
+# data, in the same run. Stored bytes are the allocated bytes of the
+# repository directory (du -B1). Rounds alternate the tools (ABBA); medians
+# are reported.
 #
-#   VOID_BIN=build/bin bench/cas_dedup.sh      (scripts/bench cas_dedup)
-#   CAS_DEDUP_ROUNDS=N   rounds (default 3)
+# Usage: VOID_BIN=DIR bash bench/cas_dedup.sh      (or scripts/bench cas_dedup)
+#
+# Options (environment):
+#   VOID_BIN           directory with voidctl (required)
+#   CAS_DEDUP_ROUNDS   rounds (default 3)
+#   -h, --help         this help
+#
+# Example: VOID_BIN=build/bin CAS_DEDUP_ROUNDS=1 bash bench/cas_dedup.sh
 set -euo pipefail
+case "${1:-}" in
+  -h|--help) sed -n '2,/^[^#]/s/^# \{0,1\}//p' "$0"; exit 0 ;;
+  "") ;;
+  *) echo "cas_dedup: unknown argument '$1' (see --help)" >&2; exit 2 ;;
+esac
 V="${VOID_BIN:?set VOID_BIN to the directory with voidctl}/voidctl"
 SRC_DIR="$(cd "$(dirname "$0")" && pwd)"
 ROUNDS=${CAS_DEDUP_ROUNDS:-3}

@@ -1,9 +1,9 @@
 #!/usr/bin/env bash
-# BENCH cas_ingest: `voidctl store put` of a 1 GiB file of random bytes that
-# sits in the page cache, against `openssl dgst -sha256` (the hashing limit
-# of this CPU) and `sha256sum` of the same file, in the same run. Times are
-# wall-clock seconds, medians over rounds in ABBA order; ratio is ours/peer
-# (a cost: 1.25 means 0.8x the peer's throughput).
+# bench/cas_ingest.sh: BENCH cas_ingest, `voidctl store put` of a 1 GiB file of
+# random bytes that sits in the page cache, against `openssl dgst -sha256`
+# (the hashing limit of this CPU) and `sha256sum` of the same file, in the
+# same run. Times are wall-clock seconds, medians over rounds in ABBA order;
+# ratio is ours/peer (a cost: 1.25 means 0.8x the peer's throughput).
 #
 # Lines:
 #   cas_ingest          put into a fresh store on the same filesystem as
@@ -19,9 +19,21 @@
 #                       goes as fast as the disk takes the bytes
 #   *_cpu               the same comparisons in CPU seconds (user + system)
 #
-#   VOID_BIN=build/bin bench/cas_ingest.sh   (scripts/bench cas_ingest)
-#   CAS_INGEST_ROUNDS=N (default 5), CAS_INGEST_MB=N (default 1024)
+# Usage: VOID_BIN=DIR bash bench/cas_ingest.sh     (or scripts/bench cas_ingest)
+#
+# Options (environment):
+#   VOID_BIN             directory with voidctl (required)
+#   CAS_INGEST_ROUNDS    rounds (default 5)
+#   CAS_INGEST_MB        file size in MiB (default 1024)
+#   -h, --help           this help
+#
+# Example: VOID_BIN=build/bin CAS_INGEST_MB=256 bash bench/cas_ingest.sh
 set -euo pipefail
+case "${1:-}" in
+  -h|--help) sed -n '2,/^[^#]/s/^# \{0,1\}//p' "$0"; exit 0 ;;
+  "") ;;
+  *) echo "cas_ingest: unknown argument '$1' (see --help)" >&2; exit 2 ;;
+esac
 V="${VOID_BIN:?set VOID_BIN to the directory with voidctl}/voidctl"
 ROUNDS=${CAS_INGEST_ROUNDS:-5}
 MB=${CAS_INGEST_MB:-1024}

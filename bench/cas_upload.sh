@@ -1,17 +1,32 @@
 #!/usr/bin/env bash
-# BENCH cas_upload: does a large file upload stall consensus? A 4-replica
-# cluster (scripts/cluster, Release build, logs at warn) on loopback; first
-# 1-client closed-loop 100-byte puts alone (voidload, SECS seconds), then the
-# same load while `voidctl put --file` uploads a SIZE_MB file of random bytes
-# (blocks go straight to the replicas' block stores, outside PBFT). Prints
-# the upload's wall time and the puts' throughput and p50/p99 in both phases,
-# with the mean time of the replicas' record-log group commits (from their
-# /metrics), which tells the disk's share of a slowdown from the loop's.
-# The BENCH line: p99 of a put during the upload / p99 alone (lower is better;
-# 1.0 means the upload does not disturb consensus at all).
+# bench/cas_upload.sh: BENCH cas_upload, does a large file upload stall
+# consensus? A 4-replica cluster (scripts/cluster, Release build, logs at
+# warn) on loopback; first 1-client closed-loop 100-byte puts alone (voidload,
+# SECS seconds), then the same load while `voidctl put --file` uploads a
+# SIZE_MB file of random bytes (blocks go straight to the replicas' block
+# stores, outside PBFT). Prints the upload's wall time and the puts'
+# throughput and p50/p99 in both phases, with the mean time of the replicas'
+# record-log group commits (from their /metrics), which tells the disk's share
+# of a slowdown from the loop's. The BENCH line: p99 of a put during the
+# upload / p99 alone (lower is better; 1.0 means the upload does not disturb
+# consensus at all). Every node must be up and answering before and after
+# each phase, or the bench fails naming it.
 #
-# Env: SIZE_MB=64 SECS=5 VOID_BIN=<dir with voidd, voidctl, voidload>
+# Usage: [SIZE_MB=64] [SECS=5] bash bench/cas_upload.sh
+#
+# Options (environment):
+#   SIZE_MB      size of the uploaded file (default 64)
+#   SECS         seconds of load per phase (default 5)
+#   VOID_BIN     directory with voidd, voidctl, voidload (default build/bin)
+#   -h, --help   this help
+#
+# Example: SIZE_MB=256 VOID_BIN=build/bin bash bench/cas_upload.sh
 set -euo pipefail
+case "${1:-}" in
+  -h|--help) sed -n '2,/^[^#]/s/^# \{0,1\}//p' "$0"; exit 0 ;;
+  "") ;;
+  *) echo "cas_upload: unknown argument '$1' (see --help)" >&2; exit 2 ;;
+esac
 root=${VOID_SOURCE_DIR:-$(cd "$(dirname "$0")/.." && pwd)}
 bin=${VOID_BIN:-$root/build/bin}
 size_mb=${SIZE_MB:-64}
@@ -19,7 +34,7 @@ secs=${SECS:-5}
 
 work=$(mktemp -d "${TMPDIR:-/tmp}/void-bench-casup-XXXXXX")
 source "$root/bench/lib/ports.sh"
-P=$(free_port_base 0 1 2 3 1000 1001 1002 1003)
+BENCH_NAME=cas_upload
 upload_pid=""
 cleanup() {
   if [ -n "$upload_pid" ]; then kill "$upload_pid" 2>/dev/null || true; fi
@@ -28,6 +43,11 @@ cleanup() {
   rm -rf "$work"
 }
 trap cleanup EXIT
+# A signal (timeout, Ctrl-C) exits through the cleanup too: the nodes run in
+# sessions of their own and would outlive the script.
+trap 'exit 143' TERM
+trap 'exit 130' INT
+P=$(free_port_base 0 1 2 3 1000 1001 1002 1003)
 
 # Client 100 drives the puts, client 101 uploads.
 VOID_LOG_LEVEL=warn VOID_BIN=$bin VOID_CLUSTER_DIR=$work/void \
@@ -50,8 +70,12 @@ PY
 sync_ms() { python3 -c "a=[int(x) for x in '$1'.split()]; b=[int(x) for x in '$2'.split()]; print(f'{(b[1]-a[1])/max(1,b[0]-a[0])/1000:.2f}')"; }
 field() { sed -n "s/.*$1=\([0-9.]*\).*/\1/p" <<<"$2"; }
 
+# Every node running and answering before and after each phase, else the
+# bench fails naming the node (a phase on 3 of 4 replicas compares nothing).
+void_healthy "$work/void"
 p0=$(persist)
 alone=$(load)
+void_healthy "$work/void"
 p1=$(persist)
 start=$(date +%s.%N)
 ( "$bin/voidctl" put --file "$work/big" big --cluster "$work/void/client-101.ini" --timeout 300 \
@@ -59,6 +83,7 @@ start=$(date +%s.%N)
 upload_pid=$!
 sleep 0.3 # let the client chunk the file and start sending
 during=$(load)
+void_healthy "$work/void"
 p2=$(persist)
 wait "$upload_pid" || true
 upload_pid=""

@@ -1,19 +1,35 @@
 #!/usr/bin/env bash
-# BENCH kv_put: durable 100-byte puts, a 4-replica Void cluster against a
-# 3-member etcd cluster (Debian's etcd-server), both on loopback on this
-# machine, driven by the same closed-loop load generator (build/bin/voidload:
-# C clients, one outstanding put each, distinct keys, same value size; for
-# etcd the v3 JSON gateway /v3/kv/put over keep-alive HTTP/1.1, clients spread
-# over the three members). Each concurrency level runs both systems back to
-# back, alternating which goes first. Prints a table and the BENCH line: the
-# cost per put (1 / throughput) at the highest concurrency, ours / etcd's
-# (lower is better), and BENCH kv_put_cpu: the CPU time (user + system, the
-# servers' from /proc plus the load generator's) per put at that level.
-# Void's clients share one process but no work: each authenticates the
-# replies it uses on its own, by the tag each replica adds for it.
+# bench/kv_put.sh: BENCH kv_put, durable 100-byte puts, a 4-replica Void
+# cluster against a 3-member etcd cluster (Debian's etcd-server), both on
+# loopback on this machine, driven by the same closed-loop load generator
+# (build/bin/voidload: C clients, one outstanding put each, distinct keys,
+# same value size; for etcd the v3 JSON gateway /v3/kv/put over keep-alive
+# HTTP/1.1, clients spread over the three members). Each concurrency level
+# runs both systems back to back, alternating which goes first. Prints a
+# table and the BENCH line: the cost per put (1 / throughput) at the highest
+# concurrency, ours / etcd's (lower is better), and BENCH kv_put_cpu: the CPU
+# time (user + system, the servers' from /proc plus the load generator's) per
+# put at that level. Void's clients share one process but no work: each
+# authenticates the replies it uses on its own, by the tag each replica adds
+# for it. Ports are below the kernel's ephemeral range (bench/lib/ports.sh);
+# every Void node and etcd member must be up and healthy before and after
+# each measurement, or the bench fails at once naming the one that is not.
 #
-# Env: LEVELS="1 16 64" SECS=5
+# Usage: [LEVELS="1 16 64"] [SECS=5] bash bench/kv_put.sh
+#
+# Options (environment):
+#   LEVELS       concurrency levels, closed-loop clients (default "1 16 64")
+#   SECS         seconds per measurement (default 5)
+#   VOID_BIN     directory with voidd, voidctl, voidload (default build/bin)
+#   -h, --help   this help
+#
+# Example: LEVELS="1 16" SECS=3 VOID_BIN=build/bin bash bench/kv_put.sh
 set -euo pipefail
+case "${1:-}" in
+  -h|--help) sed -n '2,/^[^#]/s/^# \{0,1\}//p' "$0"; exit 0 ;;
+  "") ;;
+  *) echo "kv_put: unknown argument '$1' (see --help)" >&2; exit 2 ;;
+esac
 root=${VOID_SOURCE_DIR:-$(cd "$(dirname "$0")/.." && pwd)}
 bin=${VOID_BIN:-$root/build/bin}
 levels=${LEVELS:-"1 16 64"}
@@ -24,7 +40,7 @@ work=$(mktemp -d /tmp/void-bench-kvput-XXXXXX)
 # Free loopback ports: Void at P..P+3 (HTTP P+1000..), etcd at P+100.. (another
 # worktree may be running a bench or the test suite on this machine).
 source "$root/bench/lib/ports.sh"
-P=$(free_port_base 0 1 2 3 1000 1001 1002 1003 100 101 102 110 111 112)
+BENCH_NAME=kv_put
 etcd_pids=()
 cleanup() {
   VOID_BIN=$bin VOID_CLUSTER_DIR=$work/void "$root/scripts/cluster" stop > /dev/null 2>&1 || true
@@ -33,6 +49,11 @@ cleanup() {
   rm -rf "$work"
 }
 trap cleanup EXIT
+# A signal (timeout, Ctrl-C) exits through the cleanup too: the nodes run in
+# sessions of their own and would outlive the script.
+trap 'exit 143' TERM
+trap 'exit 130' INT
+P=$(free_port_base 0 1 2 3 1000 1001 1002 1003 100 101 102 110 111 112)
 
 # Void: 4 replicas, warn-level logs, one client key per concurrent client.
 VOID_LOG_LEVEL=warn VOID_BIN=$bin VOID_CLUSTER_DIR=$work/void \
@@ -52,11 +73,26 @@ for i in 0 1 2; do
   etcd_pids+=($!)
 done
 endpoints="127.0.0.1:$((P + 100)),127.0.0.1:$((P + 101)),127.0.0.1:$((P + 102))"
-for _ in $(seq 1 100); do
-  if ETCDCTL_API=3 etcdctl --endpoints "$endpoints" endpoint health > /dev/null 2>&1; then break; fi
-  sleep 0.2
+ectl() { ETCDCTL_API=3 etcdctl --dial-timeout=1s --command-timeout=3s "$@"; }
+# Each member on its own, each wait bounded: a member that died (or never
+# started) fails the bench now, naming it, instead of retrying for minutes.
+for i in 0 1 2; do
+  wait_healthy "etcd member e$i" "${HEALTH_S:-30}" "${etcd_pids[i]}" "$work/etcd$i.log" \
+    ectl --endpoints "127.0.0.1:$((P + 100 + i))" endpoint health
 done
-ETCDCTL_API=3 etcdctl --endpoints "$endpoints" put warmup 1 > /dev/null
+void_healthy "$work/void"
+# Every Void node and etcd member alive and answering, else fail: a
+# measurement of 3 of 4 replicas or 2 of 3 members would compare nothing.
+all_healthy() {
+  void_healthy "$work/void"
+  local i
+  for i in 0 1 2; do
+    require_alive "etcd member e$i" "${etcd_pids[i]}" "$work/etcd$i.log"
+    ectl --endpoints "127.0.0.1:$((P + 100 + i))" endpoint health > /dev/null 2>&1 ||
+      bench_fail "etcd member e$i (pid ${etcd_pids[i]}) is not healthy" "$work/etcd$i.log"
+  done
+}
+ectl --endpoints "$endpoints" put warmup 1 > /dev/null
 
 # CPU seconds (user + system) the servers used, from /proc: the cost of a put
 # whatever else the machine does (the other sessions' load moves throughput
@@ -90,12 +126,14 @@ for c in $levels; do
   round=$((round + 1))
   for sys in $order; do
     if [ "$sys" = void ]; then pids=$void_pids; target=$work/void; else pids="${etcd_pids[*]}"; target=$endpoints; fi
+    all_healthy
     measure "$sys" "$sys" "$target" "$c" "$pids"
     eval "${sys}_tput_$c=$tput"
     eval "${sys}_cpu_$c=$cpu"
   done
 done
 
+all_healthy
 ours=$(eval echo "\$void_tput_$max")
 peer=$(eval echo "\$etcd_tput_$max")
 ours_cpu=$(eval echo "\$void_cpu_$max")
