@@ -913,7 +913,13 @@ static int setup_io(struct void_node *node, char *errbuf, size_t errcap)
                                        .loss_pct = c->fault_loss_pct,
                                        .seed = realtime_ns() ^ c->self_id,
                                        /* the core verifies every frame */
-                                       .skip_verify = 1};
+                                       .skip_verify = 1,
+                                       .handshake_ms = c->limits.handshake_ms,
+                                       .unauth_max = c->limits.unauth_max,
+                                       .unauth_per_addr_max = c->limits.unauth_per_addr_max,
+                                       .conn_max = c->limits.conn_max,
+                                       .fd_reserve = c->limits.fd_reserve,
+                                       .rx_bytes_max = (uint64_t)c->limits.rx_buffer_mb << 20};
     int rc = setup_ntp(node, errbuf, errcap);
     if (rc != 0) {
         return rc;
@@ -923,8 +929,15 @@ static int setup_io(struct void_node *node, char *errbuf, size_t errcap)
     if (rc != 0) {
         return rc;
     }
-    rc =
-        void_http_init(&node->http, c->http.host, c->http.port, http_handler, node, errbuf, errcap);
+    rc = void_http_init(&node->http,
+                        c->http.host,
+                        c->http.port,
+                        c->limits.http_conn_max,
+                        c->limits.http_per_ip_max,
+                        http_handler,
+                        node,
+                        errbuf,
+                        errcap);
     if (rc != 0) {
         return rc;
     }
