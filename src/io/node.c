@@ -633,6 +633,16 @@ static size_t render_metrics(struct void_node *node, char *out, size_t cap)
     metric(&b, "void_transport_bytes_total", "dir=\"sent\"", t->bytes_sent);
     metric(&b, "void_transport_bytes_total", "dir=\"received\"", t->bytes_received);
     metric(&b, "void_transport_connects_total", NULL, t->connects);
+    metric(
+        &b, "void_transport_strangers_closed_total", "reason=\"deadline\"", t->stranger_timeouts);
+    metric(&b,
+           "void_transport_strangers_closed_total",
+           "reason=\"bad_header\"",
+           t->stranger_bad_header);
+    metric(&b, "void_transport_strangers_closed_total", "reason=\"shed\"", t->stranger_shed);
+    metric(&b, "void_transport_accepts_refused_total", NULL, t->accept_refused + t->accept_errors);
+    metric(&b, "void_transport_inbound_connections", "hello=\"no\"", t->strangers_open);
+    metric(&b, "void_transport_inbound_connections", "hello=\"any\"", t->inbound_open);
     metric(&b, "void_persist_commits_total", NULL, s->persist_commits);
     metric(&b, "void_persist_bytes_total", NULL, s->persist_bytes);
     metric(&b, "void_persist_microseconds_total", NULL, s->persist_ns / 1000u);
