@@ -745,6 +745,50 @@ static void test_transport_names_stranger_address_in_bad_frame_log(void **state)
     close(fd);
 }
 
+/* Setup: node 2 with a 1 MiB receive budget; node 1 dials it. Action: 1
+ * sends a frame with a 600 KiB body, then one with a 2 MiB body, then a small
+ * one. Expected: the first arrives and node 2's buffer shrinks back to 64 KiB
+ * afterwards; the second does not fit in the budget: the link is closed and
+ * counted, nothing delivered; node 1 reconnects and the small frame, sent
+ * then, arrives. */
+static void test_transport_bounds_receive_buffers_by_the_budget(void **state)
+{
+    (void)state;
+    static struct node a, b;
+    uint32_t to_b = 2;
+    limits.rx_bytes_max = 1u << 20;
+    start(&b, 2, NULL, 0, 1, NULL);
+    start(&a, 1, &to_b, 1, 0, NULL);
+    run_until(&a.links_up, 1);
+    static uint8_t body[2u << 20], buf[(2u << 20) + 256];
+    size_t lens[2] = {600u << 10, 2u << 20};
+    size_t len = 0;
+    struct void_frame f = {.type = VOID_MSG_STATE, .sender = 1, .body = body};
+    f.body_len = (uint32_t)lens[0];
+    assert_int_equal(void_codec_encode(&f, &a.kp, buf, sizeof(buf), &len), 0);
+    assert_int_equal(void_transport_send(&a.t, 2, buf, len), 0);
+    run_until(&b.received, 1);
+    assert_int_equal(b.received, 1);
+    run_for(20);
+    assert_int_equal(b.t.stats.rx_bytes, 64u * 1024u);
+    f.body_len = (uint32_t)lens[1];
+    assert_int_equal(void_codec_encode(&f, &a.kp, buf, sizeof(buf), &len), 0);
+    assert_int_equal(void_transport_send(&a.t, 2, buf, len), 0);
+    run_until(&b.t.stats.rx_budget_closed, 1);
+    assert_int_equal(b.t.stats.rx_budget_closed, 1);
+    assert_int_equal(b.received, 1);
+    assert_true(b.t.stats.rx_bytes <= (1u << 20));
+    run_until(&a.links_up, 2); /* what was in flight on the old link is lost */
+    assert_int_equal(a.links_up, 2);
+    len = frame(&a.kp, 1, VOID_MSG_PREPARE, buf, sizeof(buf));
+    assert_int_equal(void_transport_send(&a.t, 2, buf, len), 0);
+    run_until(&b.received, 2);
+    assert_int_equal(b.received, 2);
+    stop(&a);
+    stop(&b);
+    run_for(20);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -762,6 +806,7 @@ int main(void)
         cmocka_unit_test(test_transport_derives_inbound_cap_from_descriptor_limit),
         cmocka_unit_test(test_transport_sheds_strangers_when_accept_runs_out_of_descriptors),
         cmocka_unit_test(test_transport_names_stranger_address_in_bad_frame_log),
+        cmocka_unit_test(test_transport_bounds_receive_buffers_by_the_budget),
     };
     return cmocka_run_group_tests(tests, setup, teardown);
 }
