@@ -39,6 +39,16 @@
  *     pipeline = 1               ; batches in flight at the primary (1..64)
  *     batch_max = 64             ; requests per batch (1..VOID_PBFT_BATCH_MAX)
  *
+ *     [limits]                   ; inbound connections, optional (voidd only)
+ *     handshake_ms = 2000        ; a connection must complete its HELLO in this
+ *     unauth_max = 128           ; connections without a HELLO, in all
+ *     unauth_per_addr_max = 16   ; ... and from one IP address
+ *     conn_max = 0               ; inbound connections; 0: RLIMIT_NOFILE - fd_reserve
+ *     fd_reserve = 128           ; descriptors kept for the store, HTTP, libuv
+ *     rx_buffer_mb = 256         ; receive buffers of all connections together
+ *     http_conn_max = 64         ; HTTP server connections, in all
+ *     http_per_ip_max = 32       ; ... and from one IP address
+ *
  * Everything is validated at load: unknown sections and keys, duplicate ids
  * and addresses, malformed addresses, missing or unreadable key files. A port
  * that is already in use is found later, when the transport binds.
@@ -93,6 +103,18 @@ enum void_config_role {
     VOID_CONFIG_ROLE_CLIENT,
 };
 
+/* [limits]; 0 everywhere a key is absent: the module's default applies. */
+struct void_config_limits {
+    uint32_t handshake_ms;
+    uint32_t unauth_max;
+    uint32_t unauth_per_addr_max;
+    uint32_t conn_max;
+    uint32_t fd_reserve;
+    uint32_t rx_buffer_mb;
+    uint32_t http_conn_max;
+    uint32_t http_per_ip_max;
+};
+
 struct void_config {
     enum void_config_role role;
     uint32_t self_id; /* [node] id or [client] id */
@@ -111,6 +133,7 @@ struct void_config {
     uint32_t fault_loss_pct;
     uint32_t pbft_pipeline;  /* [pbft] pipeline; 0: the core's default */
     uint32_t pbft_batch_max; /* [pbft] batch_max; 0: the core's default */
+    struct void_config_limits limits;
     /* The secret key read from key_path (wiped by void_config_fini). */
     struct void_sign_keypair keypair;
 };

@@ -3,14 +3,29 @@
  * test controls. The owner supplies one handler that renders a response body
  * into a buffer; the handler runs on the server's thread, so whatever it reads
  * must be safe to read from there (the node hands it a snapshot under a lock).
+ *
+ * Every resource is read with GET (or HEAD); controls take query arguments.
+ * Any other method is answered 405 with "Allow: GET, HEAD" before the handler
+ * runs. The server is open to anyone who reaches the port, so it is bounded:
+ * at most conn_max connections (default VOID_HTTP_CONN_MAX_DEFAULT) and
+ * per_ip_max from one address, each closed after 10 s idle; libmicrohttpd's
+ * error messages (it logs one per refused connection, and one per failed
+ * accept when descriptors run out) go through a rate-limited logger,
+ * VOID_HTTP_LOG_BURST lines a VOID_HTTP_LOG_WINDOW_S window, then one line
+ * saying how many were suppressed.
  */
 #ifndef VOID_HTTP_H
 #define VOID_HTTP_H
 
+#include <pthread.h>
 #include <stddef.h>
 #include <stdint.h>
 
-#define VOID_HTTP_BODY_MAX (256u * 1024u)
+#define VOID_HTTP_BODY_MAX           (256u * 1024u)
+#define VOID_HTTP_CONN_MAX_DEFAULT   64
+#define VOID_HTTP_PER_IP_MAX_DEFAULT 32
+#define VOID_HTTP_LOG_BURST          10
+#define VOID_HTTP_LOG_WINDOW_S       10
 
 /* Looks up query argument name of the current request; NULL when absent. */
 typedef const char *(*void_http_arg_fn)(void *req, const char *name);
@@ -32,15 +47,26 @@ struct void_http {
     void *daemon; /* struct MHD_Daemon * */
     void_http_handler_fn handler;
     void *ctx;
+    /* Rate limit of libmicrohttpd's messages, under log_lock: they come from
+     * its thread, and from the caller's within init and fini. */
+    pthread_mutex_t log_lock;
+    int log_lock_ready;
+    int64_t log_window_s;
+    uint32_t log_lines;
+    uint64_t log_suppressed;
+    uint64_t log_total; /* messages libmicrohttpd reported, printed or not */
 };
 
-/* Starts serving on host:port (a numeric IPv4 or IPv6 address). handler and
- * ctx are borrowed until void_http_fini. On failure errbuf (may be NULL) says
- * why. Errors: VOID_EINVAL (host not numeric), VOID_EBUSY (cannot bind, e.g.
- * port in use). */
+/* Starts serving on host:port (a numeric IPv4 or IPv6 address), with at most
+ * conn_max connections in all and per_ip_max from one address (0: the
+ * defaults). handler and ctx are borrowed until void_http_fini. On failure
+ * errbuf (may be NULL) says why. Errors: VOID_EINVAL (host not numeric),
+ * VOID_EBUSY (cannot bind, e.g. port in use), VOID_ENOMEM. */
 int void_http_init(struct void_http *h,
                    const char *host,
                    uint16_t port,
+                   uint32_t conn_max,
+                   uint32_t per_ip_max,
                    void_http_handler_fn handler,
                    void *ctx,
                    char *errbuf,

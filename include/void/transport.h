@@ -18,6 +18,31 @@
  * configured peer, else the newest inbound connection bound to X (so replies
  * reach clients on the connection they opened).
  *
+ * Strangers are bounded before they have proved who they are. A connection
+ * that has not completed its HELLO ("unauthenticated") may send one
+ * HELLO-sized frame and nothing else: a header announcing anything larger
+ * closes it at once, so its receive buffer never grows past 96 bytes; it must
+ * complete the HELLO within handshake_ms (default 2 s) or it is closed. At
+ * most unauth_max such connections are open at once, and unauth_per_addr_max
+ * from one IP address; a new one over either cap closes the oldest (of its
+ * address first), which keeps room for a real client whose HELLO follows its
+ * connect within milliseconds. Inbound connections in total are capped by
+ * the descriptor limit: RLIMIT_NOFILE less fd_reserve descriptors left to the
+ * rest of the process (the record log must always be able to open its next
+ * segment, the HTTP server its connections) and one per peer; a connection
+ * over the cap closes the oldest stranger, else it is closed itself. Should
+ * accept still fail for want of descriptors (EMFILE, ENFILE), that is
+ * pressure, never a reason to stop: the oldest half of the strangers are
+ * closed (with none, a reserved descriptor is released, and as a last resort
+ * the listener is closed and reopened) and accepting pauses for
+ * VOID_TRANSPORT_ACCEPT_PAUSE_MS. The receive buffers of
+ * all connections together stay under rx_bytes_max; a connection whose frame
+ * would not fit is closed (its peer reconnects). Warnings about strangers are
+ * rate-limited (VOID_TRANSPORT_LOG_BURST lines per
+ * VOID_TRANSPORT_LOG_WINDOW_MS, then one line saying how many were
+ * suppressed) and name the remote address, as the sender id of an
+ * unauthenticated connection means nothing.
+ *
  * Send queues are bounded per destination: when full, the oldest queued frame
  * is dropped and counted. A fault-injection layer delays every outbound frame
  * by delay_ms, drops a fraction loss_pct of them, and drops everything to and
@@ -42,6 +67,18 @@
 #define VOID_TRANSPORT_BACKOFF_MS_MIN 50
 #define VOID_TRANSPORT_BACKOFF_MS_MAX 2000
 #define VOID_TRANSPORT_HELLO_WINDOW_S 60
+
+/* Defaults of the limits on inbound connections (config value 0). */
+#define VOID_TRANSPORT_HANDSHAKE_MS_DEFAULT    2000
+#define VOID_TRANSPORT_UNAUTH_MAX_DEFAULT      128
+#define VOID_TRANSPORT_UNAUTH_PER_ADDR_DEFAULT 16
+#define VOID_TRANSPORT_FD_RESERVE_DEFAULT      128
+#define VOID_TRANSPORT_RX_BYTES_MAX_DEFAULT    (256ull << 20)
+#define VOID_TRANSPORT_CONN_MIN                8 /* inbound cap however low the fd limit */
+#define VOID_TRANSPORT_ACCEPT_PAUSE_MS         100
+#define VOID_TRANSPORT_LOG_BURST               10
+#define VOID_TRANSPORT_LOG_WINDOW_MS           10000
+#define VOID_TRANSPORT_ADDR_TEXT_MAX           64 /* "[v6 address]:port" */
 
 /* Delivers one verified frame. buf[0..len) is the whole frame and frame points
  * into it; both are borrowed for the call only. */
@@ -75,6 +112,13 @@ struct void_transport_config {
     uint32_t loss_pct;
     uint64_t seed;   /* for the loss coin */
     int skip_verify; /* 1: deliver frames unverified (the receiver verifies) */
+    /* Limits on inbound connections; 0 picks the default (see above). */
+    uint32_t handshake_ms;        /* time a stranger has to complete its HELLO */
+    uint32_t unauth_max;          /* connections without a HELLO, in total */
+    uint32_t unauth_per_addr_max; /* connections without a HELLO from one IP address */
+    uint32_t conn_max;            /* inbound connections; 0: RLIMIT_NOFILE - reserve */
+    uint32_t fd_reserve;          /* descriptors left to the rest of the process */
+    uint64_t rx_bytes_max;        /* receive buffers of all connections together */
 };
 
 /* Counters, read by metrics. Updated on the loop thread only. */
@@ -92,6 +136,16 @@ struct void_transport_stats {
     uint64_t hello_rejected;
     uint64_t connects;
     uint64_t disconnects;
+    uint64_t stranger_bad_header; /* first header not a HELLO's: closed at once */
+    uint64_t stranger_timeouts;   /* no HELLO within handshake_ms: closed */
+    uint64_t stranger_shed;       /* closed to make room for a newer connection */
+    uint64_t accept_refused;      /* closed at accept: the inbound cap is reached */
+    uint64_t accept_errors;       /* accept failed (EMFILE, ENFILE...): accepting paused */
+    uint64_t rx_budget_closed;    /* closed: its frame did not fit in rx_bytes_max */
+    /* Gauges. */
+    uint64_t inbound_open;
+    uint64_t strangers_open;
+    uint64_t rx_bytes; /* receive buffers allocated, all connections */
 };
 
 struct void__conn;
@@ -103,6 +157,23 @@ struct void_transport {
     struct void__conn *outbound[VOID_TRANSPORT_PEERS_MAX];
     struct sockaddr_storage *peer_addrs; /* resolved at init, one per peer */
     struct void__conn *inbound;          /* list */
+    struct void__conn *strangers;        /* inbound without HELLO, oldest first */
+    struct void__conn *strangers_tail;
+    uint32_t conn_max;   /* effective inbound cap */
+    uint32_t unauth_max; /* effective caps on strangers */
+    uint32_t unauth_per_addr_max;
+    uint32_t handshake_ms;
+    uint64_t rx_bytes_max;
+    uv_timer_t handshake_timer; /* due when the oldest stranger's deadline passes */
+    uv_timer_t accept_timer;    /* ends a pause of accepting */
+    int accept_paused;
+    int accept_pending;     /* a connection waits in libuv until the pause ends */
+    int reserve_fd;         /* /dev/null, closed to free a descriptor under EMFILE */
+    int relisten;           /* the listener was closed under EMFILE: reopen it */
+    int listener_closed;    /* its close callback has run */
+    uint64_t log_window_ms; /* rate limit of warnings about inbound connections */
+    uint32_t log_lines;
+    uint64_t log_suppressed;
     uv_tcp_t listener;
     uv_timer_t delay_timer; /* flushes delayed frames while delay_ms > 0 */
     int delay_timer_on;
@@ -119,8 +190,10 @@ struct void_transport {
 
 /* Initialises t, binds and listens (unless listen_host is NULL) and starts
  * dialling every peer. config is copied; the pointers inside it are borrowed
- * as noted. On failure errbuf (may be NULL) says why, e.g. that the port is
- * in use. Errors: VOID_EINVAL, VOID_EBUSY (address in use), VOID_EIO. */
+ * as noted. The inbound cap is computed here from the descriptor limit in
+ * force (and logged when it is low). On failure errbuf (may be NULL) says
+ * why, e.g. that the port is in use. Errors: VOID_EINVAL, VOID_EBUSY (address
+ * in use), VOID_EIO. */
 int void_transport_init(struct void_transport *t,
                         const struct void_transport_config *config,
                         char *errbuf,

@@ -40,6 +40,14 @@ enum {
     SEEN_LOSS = 1u << 12,
     SEEN_PIPELINE = 1u << 13,
     SEEN_BATCH = 1u << 14,
+    SEEN_HANDSHAKE = 1u << 15,
+    SEEN_UNAUTH = 1u << 16,
+    SEEN_UNAUTH_ADDR = 1u << 17,
+    SEEN_CONN_MAX = 1u << 18,
+    SEEN_FD_RESERVE = 1u << 19,
+    SEEN_RX_BUFFER = 1u << 20,
+    SEEN_HTTP_CONN = 1u << 21,
+    SEEN_HTTP_PER_IP = 1u << 22,
 };
 
 struct load_state {
@@ -51,6 +59,7 @@ struct load_state {
     uint32_t seen_client;
     uint32_t seen_fault;
     uint32_t seen_pbft;
+    uint32_t seen_limits;
     uint32_t seen_replica[VOID_CONFIG_REPLICAS_MAX];
     uint32_t seen_client_entry[VOID_CONFIG_CLIENTS_MAX];
     char replica_keyfile[VOID_CONFIG_REPLICAS_MAX][VOID_CONFIG_PATH_MAX];
@@ -337,6 +346,23 @@ static int pbft_key(struct load_state *st, const char *name, const char *value)
     return num_key(st, &st->seen_pbft, "pbft", keys, VOID_ARRAY_LEN(keys), name, value);
 }
 
+/* [limits]: bounds on what strangers can make a node hold (issue 16). */
+static int limits_key(struct load_state *st, const char *name, const char *value)
+{
+    struct void_config_limits *l = &st->config->limits;
+    const struct num_key keys[] = {
+        {"handshake_ms", SEEN_HANDSHAKE, 100, 60000, &l->handshake_ms},
+        {"unauth_max", SEEN_UNAUTH, 1, 65536, &l->unauth_max},
+        {"unauth_per_addr_max", SEEN_UNAUTH_ADDR, 1, 65536, &l->unauth_per_addr_max},
+        {"conn_max", SEEN_CONN_MAX, 1, 1000000, &l->conn_max},
+        {"fd_reserve", SEEN_FD_RESERVE, 16, 65536, &l->fd_reserve},
+        {"rx_buffer_mb", SEEN_RX_BUFFER, 8, 65536, &l->rx_buffer_mb},
+        {"http_conn_max", SEEN_HTTP_CONN, 1, 4096, &l->http_conn_max},
+        {"http_per_ip_max", SEEN_HTTP_PER_IP, 1, 4096, &l->http_per_ip_max},
+    };
+    return num_key(st, &st->seen_limits, "limits", keys, VOID_ARRAY_LEN(keys), name, value);
+}
+
 /* Index of the entry with this id in ids[0..*count), appending it if new. */
 static int entry_index(
     uint32_t *count, uint32_t max, uint32_t id, uint32_t (*get_id)(void *, uint32_t), void *arr)
@@ -453,6 +479,9 @@ static int handler(void *user, const char *section, const char *name, const char
     }
     if (strcmp(section, "pbft") == 0) {
         return pbft_key(st, name, value);
+    }
+    if (strcmp(section, "limits") == 0) {
+        return limits_key(st, name, value);
     }
     uint32_t id = 0;
     if (strncmp(section, "replica.", 8) == 0) {

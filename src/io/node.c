@@ -633,6 +633,16 @@ static size_t render_metrics(struct void_node *node, char *out, size_t cap)
     metric(&b, "void_transport_bytes_total", "dir=\"sent\"", t->bytes_sent);
     metric(&b, "void_transport_bytes_total", "dir=\"received\"", t->bytes_received);
     metric(&b, "void_transport_connects_total", NULL, t->connects);
+    metric(
+        &b, "void_transport_strangers_closed_total", "reason=\"deadline\"", t->stranger_timeouts);
+    metric(&b,
+           "void_transport_strangers_closed_total",
+           "reason=\"bad_header\"",
+           t->stranger_bad_header);
+    metric(&b, "void_transport_strangers_closed_total", "reason=\"shed\"", t->stranger_shed);
+    metric(&b, "void_transport_accepts_refused_total", NULL, t->accept_refused + t->accept_errors);
+    metric(&b, "void_transport_inbound_connections", "hello=\"no\"", t->strangers_open);
+    metric(&b, "void_transport_inbound_connections", "hello=\"any\"", t->inbound_open);
     metric(&b, "void_persist_commits_total", NULL, s->persist_commits);
     metric(&b, "void_persist_bytes_total", NULL, s->persist_bytes);
     metric(&b, "void_persist_microseconds_total", NULL, s->persist_ns / 1000u);
@@ -913,7 +923,13 @@ static int setup_io(struct void_node *node, char *errbuf, size_t errcap)
                                        .loss_pct = c->fault_loss_pct,
                                        .seed = realtime_ns() ^ c->self_id,
                                        /* the core verifies every frame */
-                                       .skip_verify = 1};
+                                       .skip_verify = 1,
+                                       .handshake_ms = c->limits.handshake_ms,
+                                       .unauth_max = c->limits.unauth_max,
+                                       .unauth_per_addr_max = c->limits.unauth_per_addr_max,
+                                       .conn_max = c->limits.conn_max,
+                                       .fd_reserve = c->limits.fd_reserve,
+                                       .rx_bytes_max = (uint64_t)c->limits.rx_buffer_mb << 20};
     int rc = setup_ntp(node, errbuf, errcap);
     if (rc != 0) {
         return rc;
@@ -923,8 +939,15 @@ static int setup_io(struct void_node *node, char *errbuf, size_t errcap)
     if (rc != 0) {
         return rc;
     }
-    rc =
-        void_http_init(&node->http, c->http.host, c->http.port, http_handler, node, errbuf, errcap);
+    rc = void_http_init(&node->http,
+                        c->http.host,
+                        c->http.port,
+                        c->limits.http_conn_max,
+                        c->limits.http_per_ip_max,
+                        http_handler,
+                        node,
+                        errbuf,
+                        errcap);
     if (rc != 0) {
         return rc;
     }

@@ -11,6 +11,14 @@
  * Ordering of libuv callbacks keeps this safe: write callbacks of a socket run
  * (with UV_ECANCELED) before its close callback, so a write batch may use its
  * conn until then, and a reconnect starts only from the close callback.
+ *
+ * Strangers (inbound conns before their HELLO) are also on a list in accept
+ * order, so that the oldest is the one shed and the one whose deadline comes
+ * first: one timer serves every deadline. uv_close releases the descriptor at
+ * once and only defers the callback, so a conn leaves the counts and the
+ * strangers list in sock_close, not in the close callback. A send queue is
+ * allocated on first use: an inbound conn that never completes its HELLO
+ * never gets one.
  */
 #include "void/transport.h"
 
@@ -18,17 +26,25 @@
 #include "void/error.h"
 #include "void/log.h"
 
+#include <arpa/inet.h>
+#include <fcntl.h>
 #include <netdb.h>
+#include <netinet/in.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/resource.h>
 #include <sys/socket.h>
 #include <time.h>
+#include <unistd.h>
 
-#define WRITE_BATCH_MAX 64
-#define RX_INITIAL      (64u * 1024u)
-#define HELLO_BODY_SIZE 4
+#define WRITE_BATCH_MAX  64
+#define RX_INITIAL       (64u * 1024u)
+#define HELLO_BODY_SIZE  4
+#define HELLO_FRAME_SIZE (VOID_CODEC_HEADER_SIZE + HELLO_BODY_SIZE + VOID_SIGN_SIZE)
+
+_Static_assert(HELLO_FRAME_SIZE < RX_INITIAL, "a stranger's buffer is the small one");
 
 struct qframe {
     uint8_t *data;
@@ -62,6 +78,13 @@ struct void__conn {
     uv_timer_t retry;
     uint32_t backoff_ms;
     struct void__conn *next; /* inbound list */
+    /* inbound only */
+    int counted;  /* holds a place in stats.inbound_open (its descriptor is open) */
+    int stranger; /* on the strangers list: no HELLO yet */
+    uint64_t accepted_ms;
+    struct void__conn *s_prev, *s_next; /* strangers list */
+    struct sockaddr_storage addr;       /* remote address */
+    char addr_text[VOID_TRANSPORT_ADDR_TEXT_MAX];
 };
 
 struct wbatch {
@@ -77,6 +100,8 @@ static void dial(struct void__conn *c);
 
 static void set_err(char *errbuf, size_t errcap, const char *fmt, ...)
     __attribute__((format(printf, 3, 4)));
+static void stranger_log(struct void_transport *t, const char *fmt, ...)
+    __attribute__((format(printf, 2, 3)));
 
 static void set_err(char *errbuf, size_t errcap, const char *fmt, ...)
 {
@@ -88,8 +113,40 @@ static void set_err(char *errbuf, size_t errcap, const char *fmt, ...)
     }
 }
 
+/* Logs a warning about an inbound connection, at most VOID_TRANSPORT_LOG_BURST
+ * a window: anyone can cause these, and a log that grows at the rate a
+ * stranger connects fills the disk and buries the lines that matter. */
+static void stranger_log(struct void_transport *t, const char *fmt, ...)
+{
+    uint64_t now = uv_now(t->config.loop);
+    if (now - t->log_window_ms >= VOID_TRANSPORT_LOG_WINDOW_MS) {
+        if (t->log_suppressed > 0) {
+            void_log(VOID_LOG_WARN,
+                     "transport: %llu more warnings about inbound connections suppressed",
+                     (unsigned long long)t->log_suppressed);
+        }
+        t->log_window_ms = now;
+        t->log_lines = 0;
+        t->log_suppressed = 0;
+    }
+    if (t->log_lines >= VOID_TRANSPORT_LOG_BURST) {
+        t->log_suppressed++;
+        return;
+    }
+    t->log_lines++;
+    char line[256];
+    va_list ap;
+    va_start(ap, fmt);
+    (void)vsnprintf(line, sizeof(line), fmt, ap);
+    va_end(ap);
+    void_log(VOID_LOG_WARN, "transport: %s", line);
+}
+
 static void queue_free_all(struct void__conn *c)
 {
+    if (c->queue == NULL) {
+        return;
+    }
     for (uint32_t i = 0; i < c->q_count; i++) {
         free(c->queue[(c->q_head + i) % VOID_TRANSPORT_QUEUE_MAX].data);
     }
@@ -104,34 +161,67 @@ static uint64_t realtime_ns(void)
     return (uint64_t)ts.tv_sec * 1000000000ull + (uint64_t)ts.tv_nsec;
 }
 
+/* An inbound conn starts with a buffer that holds exactly one HELLO: that is
+ * all a stranger may send. */
 static struct void__conn *conn_new(struct void_transport *t, int outbound, int peer_index)
 {
     struct void__conn *c = calloc(1, sizeof(*c));
     if (c == NULL) {
         return NULL;
     }
-    c->queue = calloc(VOID_TRANSPORT_QUEUE_MAX, sizeof(struct qframe));
-    c->rx = malloc(RX_INITIAL);
-    if (c->queue == NULL || c->rx == NULL) {
-        free(c->queue);
-        free(c->rx);
+    size_t cap = outbound ? RX_INITIAL : HELLO_FRAME_SIZE;
+    c->rx = malloc(cap);
+    if (c->rx == NULL) {
         free(c);
         return NULL;
     }
     c->t = t;
-    c->rx_cap = RX_INITIAL;
+    c->rx_cap = cap;
     c->outbound = outbound;
     c->peer_index = peer_index;
     c->backoff_ms = VOID_TRANSPORT_BACKOFF_MS_MIN;
+    t->stats.rx_bytes += cap;
     return c;
 }
 
 static void conn_free(struct void__conn *c)
 {
+    VOID_ASSERT(!c->stranger);
+    VOID_ASSERT(c->t->stats.rx_bytes >= c->rx_cap);
+    c->t->stats.rx_bytes -= c->rx_cap;
     queue_free_all(c);
     free(c->queue);
     free(c->rx);
     free(c);
+}
+
+/* Allocates c's send queue on first use. Returns 0 or VOID_ENOMEM. */
+static int queue_ensure(struct void__conn *c)
+{
+    if (c->queue == NULL) {
+        c->queue = calloc(VOID_TRANSPORT_QUEUE_MAX, sizeof(struct qframe));
+    }
+    return c->queue != NULL ? 0 : VOID_ENOMEM;
+}
+
+/* Resizes c's receive buffer to cap bytes, within the node's budget when it
+ * grows. Returns 0, VOID_EFULL (over budget) or VOID_ENOMEM. */
+static int rx_resize(struct void__conn *c, size_t cap)
+{
+    struct void_transport *t = c->t;
+    VOID_ASSERT(cap >= c->rx_len);
+    VOID_ASSERT(cap > 0 && cap <= VOID_CODEC_FRAME_MAX);
+    if (cap > c->rx_cap && t->stats.rx_bytes - c->rx_cap + cap > t->rx_bytes_max) {
+        return VOID_EFULL;
+    }
+    uint8_t *rx = realloc(c->rx, cap);
+    if (rx == NULL) {
+        return VOID_ENOMEM;
+    }
+    t->stats.rx_bytes = t->stats.rx_bytes - c->rx_cap + cap;
+    c->rx = rx;
+    c->rx_cap = cap;
+    return 0;
 }
 
 static int peer_index_of(const struct void_transport *t, uint32_t id)
@@ -142,6 +232,125 @@ static int peer_index_of(const struct void_transport *t, uint32_t id)
         }
     }
     return -1;
+}
+
+/* ---- strangers ---------------------------------------------------------- */
+
+static void stranger_add(struct void_transport *t, struct void__conn *c)
+{
+    VOID_ASSERT(!c->outbound && !c->stranger);
+    c->stranger = 1;
+    c->s_next = NULL;
+    c->s_prev = t->strangers_tail;
+    if (t->strangers_tail != NULL) {
+        t->strangers_tail->s_next = c;
+    } else {
+        t->strangers = c;
+    }
+    t->strangers_tail = c;
+    t->stats.strangers_open++;
+}
+
+static void stranger_remove(struct void_transport *t, struct void__conn *c)
+{
+    if (!c->stranger) {
+        return;
+    }
+    VOID_ASSERT(t->stats.strangers_open > 0);
+    *(c->s_prev != NULL ? &c->s_prev->s_next : &t->strangers) = c->s_next;
+    *(c->s_next != NULL ? &c->s_next->s_prev : &t->strangers_tail) = c->s_prev;
+    c->s_prev = NULL;
+    c->s_next = NULL;
+    c->stranger = 0;
+    t->stats.strangers_open--;
+}
+
+/* Whether a and b are the same IP address (ports aside). */
+static int same_host(const struct sockaddr_storage *a, const struct sockaddr_storage *b)
+{
+    if (a->ss_family != b->ss_family) {
+        return 0;
+    }
+    if (a->ss_family == AF_INET) {
+        return memcmp(&((const struct sockaddr_in *)a)->sin_addr,
+                      &((const struct sockaddr_in *)b)->sin_addr,
+                      sizeof(struct in_addr)) == 0;
+    }
+    if (a->ss_family == AF_INET6) {
+        return memcmp(&((const struct sockaddr_in6 *)a)->sin6_addr,
+                      &((const struct sockaddr_in6 *)b)->sin6_addr,
+                      sizeof(struct in6_addr)) == 0;
+    }
+    return 1; /* an unknown family: all one host */
+}
+
+/* The oldest stranger, from host when it is not NULL; NULL if none. */
+static struct void__conn *oldest_stranger(struct void_transport *t,
+                                          const struct sockaddr_storage *host,
+                                          uint32_t *count_from_host)
+{
+    struct void__conn *first = NULL;
+    uint32_t count = 0;
+    for (struct void__conn *c = t->strangers; c != NULL; c = c->s_next) {
+        if (host == NULL || same_host(&c->addr, host)) {
+            first = first == NULL ? c : first;
+            count++;
+        }
+    }
+    if (count_from_host != NULL) {
+        *count_from_host = count;
+    }
+    return first;
+}
+
+/* Closes the oldest stranger (from host, when not NULL) to make room; 1 when
+ * there was one. */
+static int
+shed_stranger(struct void_transport *t, const struct sockaddr_storage *host, const char *why)
+{
+    struct void__conn *c = oldest_stranger(t, host, NULL);
+    if (c == NULL) {
+        return 0;
+    }
+    t->stats.stranger_shed++;
+    stranger_log(t, "closed unauthenticated connection from %s: %s", c->addr_text, why);
+    sock_close(c->sock);
+    VOID_ASSERT(!c->stranger);
+    return 1;
+}
+
+static void on_handshake_timer(uv_timer_t *timer);
+
+/* Arms the deadline timer for the oldest stranger. */
+static void arm_handshake_timer(struct void_transport *t)
+{
+    if (t->strangers == NULL || t->closing) {
+        uv_timer_stop(&t->handshake_timer);
+        return;
+    }
+    uint64_t due = t->strangers->accepted_ms + t->handshake_ms;
+    uint64_t now = uv_now(t->config.loop);
+    uv_timer_start(&t->handshake_timer, on_handshake_timer, due > now ? due - now : 0, 0);
+}
+
+/* Closes every stranger whose deadline has passed: a connection that has
+ * not proved who it is within handshake_ms is not a node or a client of
+ * ours, or one too slow to serve. */
+static void on_handshake_timer(uv_timer_t *timer)
+{
+    struct void_transport *t = timer->data;
+    uint64_t now = uv_now(t->config.loop);
+    while (t->strangers != NULL && t->strangers->accepted_ms + t->handshake_ms <= now) {
+        struct void__conn *c = t->strangers;
+        t->stats.stranger_timeouts++;
+        stranger_log(t,
+                     "closed connection from %s: no HELLO within %u ms",
+                     c->addr_text,
+                     (unsigned)t->handshake_ms);
+        sock_close(c->sock);
+        VOID_ASSERT(t->strangers != c);
+    }
+    arm_handshake_timer(t);
 }
 
 /* Whether traffic with node id is cut by fault injection. */
@@ -156,19 +365,28 @@ static int blocked(struct void_transport *t, uint32_t id)
 
 /* ---- receiving ---------------------------------------------------------- */
 
+/* Hands libuv the free end of the receive buffer. A stranger's stays at one
+ * HELLO; a bound link's starts at RX_INITIAL and doubles while a frame does
+ * not fit, within the node's budget. A full buffer that cannot grow is handed
+ * out empty, which libuv reports to on_read as UV_ENOBUFS. */
 static void on_alloc(uv_handle_t *h, size_t suggested, uv_buf_t *buf)
 {
     (void)suggested;
     struct sock *s = h->data;
     struct void__conn *c = s->conn;
-    if (c->rx_len == c->rx_cap && c->rx_cap < VOID_CODEC_FRAME_MAX) {
-        size_t cap = c->rx_cap * 2 > VOID_CODEC_FRAME_MAX ? VOID_CODEC_FRAME_MAX : c->rx_cap * 2;
-        uint8_t *rx = realloc(c->rx, cap);
-        if (rx != NULL) {
-            c->rx = rx;
-            c->rx_cap = cap;
+    VOID_ASSERT(c != NULL);
+    if (c->outbound || c->ready) {
+        size_t cap = c->rx_cap;
+        if (cap < RX_INITIAL) {
+            cap = RX_INITIAL;
+        } else if (c->rx_len == cap && cap < VOID_CODEC_FRAME_MAX) {
+            cap = cap * 2 > VOID_CODEC_FRAME_MAX ? VOID_CODEC_FRAME_MAX : cap * 2;
+        }
+        if (cap != c->rx_cap) {
+            (void)rx_resize(c, cap); /* on failure: a full buffer ends the link below */
         }
     }
+    VOID_ASSERT(c->rx_len <= c->rx_cap);
     *buf = uv_buf_init((char *)c->rx + c->rx_len, (unsigned)(c->rx_cap - c->rx_len));
 }
 
@@ -186,14 +404,16 @@ static int handle_hello(struct void__conn *c, const struct void_frame *f)
     uint64_t now = realtime_ns();
     uint64_t skew = f->hlc.wall_ns > now ? f->hlc.wall_ns - now : now - f->hlc.wall_ns;
     if (skew > (uint64_t)VOID_TRANSPORT_HELLO_WINDOW_S * 1000000000ull) {
-        void_log(VOID_LOG_WARN,
-                 "transport: HELLO from %u refused: its clock is %llu s off ours",
-                 (unsigned)f->sender,
-                 (unsigned long long)(skew / 1000000000ull));
+        stranger_log(t,
+                     "HELLO from %u (%s) refused: its clock is %llu s off ours",
+                     (unsigned)f->sender,
+                     c->addr_text,
+                     (unsigned long long)(skew / 1000000000ull));
         return VOID_EPERM;
     }
     c->bound_id = f->sender;
     c->ready = 1;
+    stranger_remove(t, c);
     return 0;
 }
 
@@ -207,11 +427,21 @@ static int handle_frame(struct void__conn *c, const uint8_t *buf, size_t len)
                  : void_codec_decode_verified(buf, len, t->config.ring, &f);
     if (rc != 0) {
         t->stats.drop_bad_frame++;
-        void_log(VOID_LOG_WARN,
-                 "transport: bad frame on link %s %u: %s",
-                 c->outbound ? "to" : "from",
-                 (unsigned)c->bound_id,
-                 void_strerror(rc));
+        if (c->outbound) {
+            void_log(VOID_LOG_WARN,
+                     "transport: bad frame on link to %u: %s",
+                     (unsigned)c->bound_id,
+                     void_strerror(rc));
+        } else if (c->ready) {
+            stranger_log(t,
+                         "bad frame on link from %u (%s): %s",
+                         (unsigned)c->bound_id,
+                         c->addr_text,
+                         void_strerror(rc));
+        } else {
+            stranger_log(
+                t, "bad frame from unauthenticated %s: %s", c->addr_text, void_strerror(rc));
+        }
         return rc;
     }
     if (!c->outbound && !c->ready) {
@@ -237,21 +467,62 @@ static int handle_frame(struct void__conn *c, const uint8_t *buf, size_t len)
     return 0;
 }
 
+/* Checks the next frame's header; returns its size, 0 while the header is
+ * incomplete, or <0 when the connection must be closed: garbage, or a
+ * stranger announcing anything but a HELLO-sized frame (before this check a
+ * stranger's buffer grew to whatever body its header announced). */
+static long next_frame_size(struct void__conn *c, size_t off)
+{
+    struct void_transport *t = c->t;
+    long need = void_codec_peek_size(c->rx + off, c->rx_len - off);
+    if (need < 0) {
+        t->stats.drop_bad_frame++;
+        if (c->outbound || c->ready) {
+            stranger_log(t,
+                         "garbage on link %s %u: %s",
+                         c->outbound ? "to" : "from",
+                         (unsigned)c->bound_id,
+                         void_strerror((int)need));
+        } else {
+            stranger_log(
+                t, "garbage from unauthenticated %s: %s", c->addr_text, void_strerror((int)need));
+        }
+        return need;
+    }
+    if (need > 0 && !c->outbound && !c->ready && need != HELLO_FRAME_SIZE) {
+        t->stats.stranger_bad_header++;
+        stranger_log(t,
+                     "closed connection from %s: announced a %ld-byte frame before its HELLO",
+                     c->addr_text,
+                     need);
+        return VOID_EPERM;
+    }
+    return need;
+}
+
 static void on_read(uv_stream_t *stream, ssize_t nread, const uv_buf_t *buf)
 {
     (void)buf;
     struct sock *s = stream->data;
     struct void__conn *c = s->conn;
     if (nread < 0) {
+        if (nread == UV_ENOBUFS) {
+            c->t->stats.rx_budget_closed++;
+            stranger_log(c->t,
+                         "closed link %s %u (%s): its frame does not fit in the receive budget",
+                         c->outbound ? "to" : "from",
+                         (unsigned)c->bound_id,
+                         c->outbound ? "outbound" : c->addr_text);
+        }
         sock_close(s);
         return;
     }
     c->rx_len += (size_t)nread;
     size_t off = 0;
+    long need = 0;
     while (c->sock == s) {
-        long need = void_codec_peek_size(c->rx + off, c->rx_len - off);
+        need = next_frame_size(c, off);
         if (need < 0) {
-            c->t->stats.drop_bad_frame++;
             sock_close(s);
             return;
         }
@@ -264,9 +535,17 @@ static void on_read(uv_stream_t *stream, ssize_t nread, const uv_buf_t *buf)
         }
         off += (size_t)need;
     }
-    if (off > 0 && c->sock == s) {
+    if (c->sock != s) {
+        return;
+    }
+    if (off > 0) {
         memmove(c->rx, c->rx + off, c->rx_len - off);
         c->rx_len -= off;
+    }
+    /* A large frame's buffer goes back once the next frame is small: each
+     * link would otherwise keep the largest buffer it ever needed. */
+    if (c->rx_cap > RX_INITIAL && c->rx_len <= RX_INITIAL && need <= (long)RX_INITIAL) {
+        (void)rx_resize(c, RX_INITIAL);
     }
 }
 
@@ -352,6 +631,7 @@ static void on_delay_timer(uv_timer_t *timer)
 static void enqueue(struct void__conn *c, uint8_t *data, size_t len, uint64_t due_ms)
 {
     struct void_transport *t = c->t;
+    VOID_ASSERT(c->queue != NULL);
     if (c->q_count == VOID_TRANSPORT_QUEUE_MAX) {
         free(c->queue[c->q_head].data);
         c->q_head = (c->q_head + 1) % VOID_TRANSPORT_QUEUE_MAX;
@@ -398,7 +678,7 @@ int void_transport_send(struct void_transport *t, uint32_t to, const uint8_t *fr
         t->stats.drop_loss++;
         return 0;
     }
-    uint8_t *copy = malloc(len);
+    uint8_t *copy = queue_ensure(c) == 0 ? malloc(len) : NULL;
     if (copy == NULL) {
         return VOID_ENOMEM;
     }
@@ -453,8 +733,20 @@ static void on_sock_closed(uv_handle_t *h)
     conn_free(c);
 }
 
+/* Closes s. Its descriptor is released now (libuv closes it inside
+ * uv_close), so an inbound conn leaves the counts now too. */
 static void sock_close(struct sock *s)
 {
+    struct void__conn *c = s->conn;
+    if (c != NULL && !c->outbound) {
+        struct void_transport *t = c->t;
+        stranger_remove(t, c);
+        if (c->counted) {
+            VOID_ASSERT(t->stats.inbound_open > 0);
+            t->stats.inbound_open--;
+            c->counted = 0;
+        }
+    }
     if (!uv_is_closing((uv_handle_t *)&s->tcp)) {
         uv_close((uv_handle_t *)&s->tcp, on_sock_closed);
     }
@@ -472,7 +764,8 @@ static int write_hello(struct void__conn *c)
                            .body_len = HELLO_BODY_SIZE};
     f.hlc.wall_ns = realtime_ns();
     size_t cap = void_codec_frame_size(HELLO_BODY_SIZE);
-    uint8_t *buf = malloc(cap);
+    VOID_ASSERT(cap == HELLO_FRAME_SIZE);
+    uint8_t *buf = queue_ensure(c) == 0 ? malloc(cap) : NULL;
     size_t len = 0;
     if (buf == NULL || void_codec_encode(&f, t->config.keypair, buf, cap, &len) != 0) {
         free(buf);
@@ -539,22 +832,81 @@ static void dial(struct void__conn *c)
     }
 }
 
-static void on_accept(uv_stream_t *server, int status)
+/* Fills c->addr and c->addr_text with the remote address of its socket. */
+static void note_remote(struct void__conn *c)
 {
-    struct void_transport *t = server->data;
-    if (status < 0 || t->closing) {
-        return;
+    int len = (int)sizeof(c->addr);
+    char ip[INET6_ADDRSTRLEN] = "?";
+    uint16_t port = 0;
+    if (uv_tcp_getpeername(&c->sock->tcp, (struct sockaddr *)&c->addr, &len) == 0) {
+        if (c->addr.ss_family == AF_INET) {
+            const struct sockaddr_in *a = (const struct sockaddr_in *)&c->addr;
+            (void)uv_ip4_name(a, ip, sizeof(ip));
+            port = ntohs(a->sin_port);
+        } else if (c->addr.ss_family == AF_INET6) {
+            const struct sockaddr_in6 *a = (const struct sockaddr_in6 *)&c->addr;
+            (void)uv_ip6_name(a, ip, sizeof(ip));
+            port = ntohs(a->sin6_port);
+        }
     }
+    (void)snprintf(c->addr_text,
+                   sizeof(c->addr_text),
+                   c->addr.ss_family == AF_INET6 ? "[%s]:%u" : "%s:%u",
+                   ip,
+                   (unsigned)port);
+}
+
+/* Makes room for one more stranger from c's host: the oldest from the same
+ * host goes when that host is at its cap, else the oldest of all when
+ * strangers or inbound connections are at theirs. Returns 0 when there is
+ * room, <0 when c itself must go (the inbound cap is reached by
+ * authenticated connections). */
+static int make_room(struct void_transport *t, struct void__conn *c)
+{
+    uint32_t from_host = 0;
+    (void)oldest_stranger(t, &c->addr, &from_host);
+    if (from_host >= t->unauth_per_addr_max) {
+        (void)shed_stranger(t, &c->addr, "too many unauthenticated connections from its address");
+    } else if (t->stats.strangers_open >= t->unauth_max) {
+        (void)shed_stranger(t, NULL, "too many unauthenticated connections");
+    }
+    if (t->stats.inbound_open >= t->conn_max &&
+        !shed_stranger(t, NULL, "the inbound connection cap is reached")) {
+        t->stats.accept_refused++;
+        stranger_log(t,
+                     "refused connection from %s: %u inbound connections (the cap)",
+                     c->addr_text,
+                     (unsigned)t->conn_max);
+        return VOID_EFULL;
+    }
+    VOID_ASSERT(t->stats.inbound_open < t->conn_max);
+    VOID_ASSERT(t->stats.strangers_open < t->unauth_max);
+    return 0;
+}
+
+static void on_reject_closed(uv_handle_t *h)
+{
+    free(h);
+}
+
+/* Accepts the pending connection into a new stranger conn. Without memory,
+ * the connection is accepted and closed at once (a NULL-free path: a pending
+ * connection left in libuv would stop accepting altogether). */
+static void accept_one(struct void_transport *t)
+{
+    uv_stream_t *server = (uv_stream_t *)&t->listener;
     struct void__conn *c = conn_new(t, 0, -1);
     struct sock *s = c != NULL ? calloc(1, sizeof(*s)) : NULL;
     if (s == NULL) {
         if (c != NULL) {
             conn_free(c);
         }
-        uv_tcp_t dummy;
-        uv_tcp_init(t->config.loop, &dummy);
-        (void)uv_accept(server, (uv_stream_t *)&dummy);
-        uv_close((uv_handle_t *)&dummy, NULL);
+        uv_tcp_t *reject = malloc(sizeof(*reject));
+        if (reject != NULL) {
+            uv_tcp_init(t->config.loop, reject);
+            (void)uv_accept(server, (uv_stream_t *)reject);
+            uv_close((uv_handle_t *)reject, on_reject_closed);
+        }
         return;
     }
     s->conn = c;
@@ -563,12 +915,140 @@ static void on_accept(uv_stream_t *server, int status)
     c->sock = s;
     c->next = t->inbound;
     t->inbound = c;
-    if (uv_accept(server, (uv_stream_t *)&s->tcp) != 0 ||
-        uv_read_start((uv_stream_t *)&s->tcp, on_alloc, on_read) != 0) {
+    if (uv_accept(server, (uv_stream_t *)&s->tcp) != 0) {
+        sock_close(s);
+        return;
+    }
+    note_remote(c);
+    if (make_room(t, c) != 0) {
+        sock_close(s);
+        return;
+    }
+    c->counted = 1;
+    t->stats.inbound_open++;
+    c->accepted_ms = uv_now(t->config.loop);
+    stranger_add(t, c);
+    if (t->strangers == c) {
+        arm_handshake_timer(t);
+    }
+    if (uv_read_start((uv_stream_t *)&s->tcp, on_alloc, on_read) != 0) {
         sock_close(s);
         return;
     }
     uv_tcp_nodelay(&s->tcp, 1);
+}
+
+static int listen_now(struct void_transport *t);
+
+static void on_listener_closed(uv_handle_t *h)
+{
+    struct void_transport *t = h->data;
+    t->listener_closed = 1;
+}
+
+/* Ends a pause of accepting: takes the descriptor reserve back, listens
+ * again if the listener had to be closed, and accepts the connection that
+ * waited. */
+static void on_accept_timer(uv_timer_t *timer)
+{
+    struct void_transport *t = timer->data;
+    if (t->closing) {
+        return;
+    }
+    if (t->reserve_fd < 0) {
+        t->reserve_fd = open("/dev/null", O_RDONLY | O_CLOEXEC);
+    }
+    if (t->relisten) {
+        if (!t->listener_closed) {
+            uv_timer_start(&t->accept_timer, on_accept_timer, VOID_TRANSPORT_ACCEPT_PAUSE_MS, 0);
+            return;
+        }
+        t->listener_closed = 0;
+        int rc = listen_now(t);
+        if (rc != 0) {
+            stranger_log(t, "cannot listen again yet: %s", uv_strerror(rc));
+            uv_close((uv_handle_t *)&t->listener, on_listener_closed);
+            t->listening = 0;
+            uv_timer_start(&t->accept_timer, on_accept_timer, VOID_TRANSPORT_ACCEPT_PAUSE_MS, 0);
+            return;
+        }
+        t->relisten = 0;
+        void_log(VOID_LOG_INFO, "transport: listening again");
+    }
+    t->accept_paused = 0;
+    if (t->accept_pending) {
+        t->accept_pending = 0;
+        accept_one(t); /* uv_accept also resumes libuv's watch on the listener */
+    }
+}
+
+/* Frees a descriptor so that libuv's accept loop can end: libuv retries
+ * accept(2) right after this callback, and when it has no spare descriptor
+ * of its own (its EMFILE trick) it would call back with EMFILE forever. In
+ * order: the oldest half of the strangers, else the reserve descriptor, else
+ * the listener itself (reopened when the pause ends). Returns how many
+ * strangers were closed. */
+static uint32_t free_descriptors(struct void_transport *t)
+{
+    uint32_t target = (uint32_t)(t->stats.strangers_open + 1) / 2;
+    uint32_t shed = 0;
+    while (shed < target && shed_stranger(t, NULL, "out of descriptors")) {
+        shed++;
+    }
+    if (shed > 0) {
+        return shed;
+    }
+    if (t->reserve_fd >= 0) {
+        close(t->reserve_fd);
+        t->reserve_fd = -1;
+        return 0;
+    }
+    stranger_log(t,
+                 "no descriptor to free: closing the listener for %u ms",
+                 (unsigned)VOID_TRANSPORT_ACCEPT_PAUSE_MS);
+    uv_close((uv_handle_t *)&t->listener, on_listener_closed);
+    t->listening = 0;
+    t->relisten = 1;
+    t->accept_pending = 0;
+    return 0;
+}
+
+/* accept(2) failed. Out of descriptors (EMFILE, ENFILE) is pressure from
+ * connections, not a fault of the node: descriptors are freed (strangers
+ * first) and accepting pauses briefly. The node goes on in any case. */
+static void accept_failed(struct void_transport *t, int status)
+{
+    t->stats.accept_errors++;
+    uint32_t shed = 0;
+    if (status == UV_EMFILE || status == UV_ENFILE) {
+        shed = free_descriptors(t);
+    }
+    stranger_log(t,
+                 "accept failed: %s; closed %u unauthenticated connections, pausing accept "
+                 "for %u ms",
+                 uv_strerror(status),
+                 (unsigned)shed,
+                 (unsigned)VOID_TRANSPORT_ACCEPT_PAUSE_MS);
+    t->accept_paused = 1;
+    uv_timer_start(&t->accept_timer, on_accept_timer, VOID_TRANSPORT_ACCEPT_PAUSE_MS, 0);
+}
+
+static void on_accept(uv_stream_t *server, int status)
+{
+    struct void_transport *t = server->data;
+    VOID_ASSERT(t != NULL);
+    if (t->closing) {
+        return;
+    }
+    if (status < 0) {
+        accept_failed(t, status);
+        return;
+    }
+    if (t->accept_paused) {
+        t->accept_pending = 1; /* libuv stops watching until uv_accept */
+        return;
+    }
+    accept_one(t);
 }
 
 /* ---- lifecycle ---------------------------------------------------------- */
@@ -587,22 +1067,30 @@ static int resolve(const char *host, uint16_t port, struct sockaddr_storage *out
     return 0;
 }
 
+/* Opens the listener on the resolved listen address; returns a libuv code. */
+static int listen_now(struct void_transport *t)
+{
+    const struct sockaddr *addr = (const struct sockaddr *)&t->peer_addrs[t->config.count_peers];
+    uv_tcp_init(t->config.loop, &t->listener);
+    t->listener.data = t;
+    t->listening = 1;
+    int rc = uv_tcp_bind(&t->listener, addr, 0);
+    if (rc == 0) {
+        rc = uv_listen((uv_stream_t *)&t->listener, 128, on_accept);
+    }
+    return rc;
+}
+
 static int start_listening(struct void_transport *t, char *errbuf, size_t errcap)
 {
-    struct sockaddr_storage addr;
     const char *host = t->config.listen_host;
-    if (resolve(host, t->config.listen_port, &addr) != 0) {
+    if (resolve(host, t->config.listen_port, &t->peer_addrs[t->config.count_peers]) != 0) {
         set_err(
             errbuf, errcap, "listen address %s:%d does not resolve", host, t->config.listen_port);
         return VOID_EINVAL;
     }
-    uv_tcp_init(t->config.loop, &t->listener);
-    t->listener.data = t;
-    t->listening = 1;
-    int rc = uv_tcp_bind(&t->listener, (const struct sockaddr *)&addr, 0);
-    if (rc == 0) {
-        rc = uv_listen((uv_stream_t *)&t->listener, 128, on_accept);
-    }
+    t->reserve_fd = open("/dev/null", O_RDONLY | O_CLOEXEC);
+    int rc = listen_now(t);
     if (rc != 0) {
         set_err(errbuf,
                 errcap,
@@ -619,7 +1107,7 @@ static int start_listening(struct void_transport *t, char *errbuf, size_t errcap
 static int setup_peers(struct void_transport *t, char *errbuf, size_t errcap)
 {
     uint32_t n = t->config.count_peers;
-    t->peer_addrs = calloc(n > 0 ? n : 1, sizeof(struct sockaddr_storage));
+    t->peer_addrs = calloc(n + 1, sizeof(struct sockaddr_storage)); /* + the listen address */
     if (t->peer_addrs == NULL) {
         return VOID_ENOMEM;
     }
@@ -643,6 +1131,54 @@ static int setup_peers(struct void_transport *t, char *errbuf, size_t errcap)
     return 0;
 }
 
+/* The inbound cap: what the descriptor limit leaves after the reserve and
+ * one descriptor per outbound link, never above config->conn_max. Without
+ * it, connections alone would exhaust the table and the record log could
+ * not open its next segment: the node stopped on EMFILE. */
+static uint32_t inbound_cap(const struct void_transport_config *config)
+{
+    uint32_t reserve =
+        config->fd_reserve != 0 ? config->fd_reserve : VOID_TRANSPORT_FD_RESERVE_DEFAULT;
+    uint64_t fds = UINT32_MAX;
+    struct rlimit rl;
+    if (getrlimit(RLIMIT_NOFILE, &rl) == 0 && rl.rlim_cur != RLIM_INFINITY) {
+        fds = (uint64_t)rl.rlim_cur;
+    }
+    uint64_t used = (uint64_t)reserve + config->count_peers;
+    uint64_t cap = fds > used + VOID_TRANSPORT_CONN_MIN ? fds - used : VOID_TRANSPORT_CONN_MIN;
+    if (config->conn_max != 0 && config->conn_max < cap) {
+        cap = config->conn_max;
+    }
+    if (fds <= used + VOID_TRANSPORT_CONN_MIN) {
+        void_log(VOID_LOG_WARN,
+                 "transport: the descriptor limit (%llu) leaves no room beside the %u reserved; "
+                 "accepting %u connections at most (raise ulimit -n)",
+                 (unsigned long long)fds,
+                 (unsigned)reserve,
+                 (unsigned)cap);
+    }
+    VOID_ASSERT(cap >= 1 && cap <= UINT32_MAX);
+    return (uint32_t)cap;
+}
+
+/* Fills in the effective limits from config (0: the default). */
+static void set_limits(struct void_transport *t, const struct void_transport_config *config)
+{
+    t->handshake_ms =
+        config->handshake_ms != 0 ? config->handshake_ms : VOID_TRANSPORT_HANDSHAKE_MS_DEFAULT;
+    t->conn_max = config->listen_host != NULL ? inbound_cap(config) : 0;
+    t->unauth_max =
+        config->unauth_max != 0 ? config->unauth_max : VOID_TRANSPORT_UNAUTH_MAX_DEFAULT;
+    t->unauth_max = t->unauth_max < t->conn_max ? t->unauth_max : t->conn_max;
+    t->unauth_per_addr_max = config->unauth_per_addr_max != 0
+                                 ? config->unauth_per_addr_max
+                                 : VOID_TRANSPORT_UNAUTH_PER_ADDR_DEFAULT;
+    t->rx_bytes_max =
+        config->rx_bytes_max != 0 ? config->rx_bytes_max : VOID_TRANSPORT_RX_BYTES_MAX_DEFAULT;
+    VOID_ASSERT(t->handshake_ms > 0 && t->unauth_per_addr_max > 0);
+    VOID_ASSERT(t->unauth_max <= t->conn_max);
+}
+
 int void_transport_init(struct void_transport *t,
                         const struct void_transport_config *config,
                         char *errbuf,
@@ -651,6 +1187,7 @@ int void_transport_init(struct void_transport *t,
     VOID_ASSERT(t != NULL && config != NULL);
     VOID_ASSERT(config->loop != NULL && config->keypair != NULL && config->on_frame != NULL);
     memset(t, 0, sizeof(*t));
+    t->reserve_fd = -1;
     if (config->count_peers > VOID_TRANSPORT_PEERS_MAX || config->ring == NULL) {
         return VOID_EINVAL;
     }
@@ -664,6 +1201,11 @@ int void_transport_init(struct void_transport *t,
     atomic_store(&t->fault_loss_pct, config->loss_pct);
     uv_timer_init(config->loop, &t->delay_timer);
     t->delay_timer.data = t;
+    uv_timer_init(config->loop, &t->handshake_timer);
+    t->handshake_timer.data = t;
+    uv_timer_init(config->loop, &t->accept_timer);
+    t->accept_timer.data = t;
+    set_limits(t, config);
     int rc = setup_peers(t, errbuf, errcap);
     if (rc == 0 && config->listen_host != NULL) {
         rc = start_listening(t, errbuf, errcap);
@@ -691,8 +1233,15 @@ void void_transport_fini(struct void_transport *t)
     t->closing = 1;
     if (t->listening) {
         uv_close((uv_handle_t *)&t->listener, NULL);
+        t->listening = 0;
+    }
+    if (t->reserve_fd >= 0) {
+        close(t->reserve_fd);
+        t->reserve_fd = -1;
     }
     uv_close((uv_handle_t *)&t->delay_timer, NULL);
+    uv_close((uv_handle_t *)&t->handshake_timer, NULL);
+    uv_close((uv_handle_t *)&t->accept_timer, NULL);
     for (uint32_t i = 0; i < VOID_TRANSPORT_PEERS_MAX; i++) {
         struct void__conn *c = t->outbound[i];
         if (c == NULL) {
@@ -708,10 +1257,11 @@ void void_transport_fini(struct void_transport *t)
     while (t->inbound != NULL) {
         struct void__conn *c = t->inbound;
         t->inbound = c->next;
+        sock_close(c->sock); /* leaves the counts and the strangers list */
         c->sock->conn = NULL;
-        sock_close(c->sock);
         conn_free(c);
     }
+    VOID_ASSERT(t->strangers == NULL && t->stats.strangers_open == 0);
     free(t->peer_addrs);
     t->peer_addrs = NULL;
 }

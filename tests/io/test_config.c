@@ -233,11 +233,49 @@ static void test_config_reads_and_bounds_pbft_tuning(void **state)
     }
 }
 
+/* Setup: a node file with a [limits] section; then files with
+ * handshake_ms 50, fd_reserve 8, rx_buffer_mb 0, and an unknown key.
+ * Action: load each. Expected: the first loads every value (absent keys stay
+ * 0: the defaults); the others fail with VOID_EPARSE naming the key. */
+static void test_config_reads_and_bounds_connection_limits(void **state)
+{
+    (void)state;
+    static struct void_config c;
+    char text[2048], err[512];
+    const char *node = "[node]\nid = 0\nkey = node0.secret\ndata_dir = data0\n";
+    int n = snprintf(text,
+                     sizeof(text),
+                     "%s[limits]\nhandshake_ms = 500\nunauth_max = 40\nunauth_per_addr_max = 4\n"
+                     "conn_max = 300\nfd_reserve = 200\nrx_buffer_mb = 64\nhttp_conn_max = 8\n",
+                     node);
+    cluster_text(text + n, sizeof(text) - (size_t)n);
+    assert_int_equal(load(text, &c, err, sizeof(err)), 0);
+    assert_int_equal(c.limits.handshake_ms, 500);
+    assert_int_equal(c.limits.unauth_max, 40);
+    assert_int_equal(c.limits.unauth_per_addr_max, 4);
+    assert_int_equal(c.limits.conn_max, 300);
+    assert_int_equal(c.limits.fd_reserve, 200);
+    assert_int_equal(c.limits.rx_buffer_mb, 64);
+    assert_int_equal(c.limits.http_conn_max, 8);
+    assert_int_equal(c.limits.http_per_ip_max, 0);
+    const char *bad[][2] = {{"handshake_ms = 50", "handshake_ms"},
+                            {"fd_reserve = 8", "fd_reserve"},
+                            {"rx_buffer_mb = 0", "rx_buffer_mb"},
+                            {"backlog = 9", "backlog"}};
+    for (size_t i = 0; i < sizeof(bad) / sizeof(bad[0]); i++) {
+        n = snprintf(text, sizeof(text), "%s[limits]\n%s\n", node, bad[i][0]);
+        cluster_text(text + n, sizeof(text) - (size_t)n);
+        assert_int_equal(load(text, &c, err, sizeof(err)), VOID_EPARSE);
+        assert_non_null(strstr(err, bad[i][1]));
+    }
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_config_loads_valid_node_file_with_defaults),
         cmocka_unit_test(test_config_reads_and_bounds_pbft_tuning),
+        cmocka_unit_test(test_config_reads_and_bounds_connection_limits),
         cmocka_unit_test(test_config_rejects_missing_key_file),
         cmocka_unit_test(test_config_rejects_duplicate_replica_id),
         cmocka_unit_test(test_config_rejects_malformed_address),
