@@ -304,8 +304,9 @@ static int owner_lock(struct void_cas *cas, const char *dir, int exclusive)
     }
     /* Same width from every opener, so that shared holders writing at once
      * leave one whole pid. Best effort: the lock is what protects. */
-    char pid[PID_WIDTH + 1];
-    (void)snprintf(pid, sizeof(pid), "%10ld\n", (long)getpid());
+    char pid[32]; /* room for any long; a pid (< 2^22 on Linux) fills PID_WIDTH */
+    int len = snprintf(pid, sizeof(pid), "%10ld\n", (long)getpid());
+    VOID_ASSERT(len == PID_WIDTH);
     int written = ftruncate(cas->owner_fd, PID_WIDTH) == 0 &&
                   pwrite(cas->owner_fd, pid, PID_WIDTH, 0) == PID_WIDTH;
     (void)written;
