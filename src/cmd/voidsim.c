@@ -58,6 +58,10 @@ static void usage(FILE *out)
             "  --requests R       client operations in total\n"
             "  --clients C        clients (1..%d)\n"
             "  --pipeline P       batches in flight at a primary (1..64; 0: the default)\n"
+            "  --window MS        fault window, and the time the workload spreads over\n"
+            "                     (100..600000 ms; default drawn from the seed, 2-6 s)\n"
+            "  --restart-backup   restart scenario: a backup stops cleanly at 0.3 s and\n"
+            "                     restarts 1 s later, its links connecting for 0.3 s\n"
             "  --no-verify        replicas skip signature verification (honest runs only)\n"
             "  --no-verify-honest skip it in the runs that have no Byzantine replica\n"
             "  --no-sig-memo      verify every signature with Ed25519 anew and derive every\n"
@@ -136,7 +140,8 @@ static int parse_option(struct options *o, int argc, char **argv, int *i)
 {
     const char *flag = argv[*i];
     int has_value = strcmp(flag, "--no-verify") != 0 && strcmp(flag, "--quiet") != 0 &&
-                    strcmp(flag, "--no-verify-honest") != 0 && strcmp(flag, "--no-sig-memo") != 0;
+                    strcmp(flag, "--no-verify-honest") != 0 && strcmp(flag, "--no-sig-memo") != 0 &&
+                    strcmp(flag, "--restart-backup") != 0;
     const char *value = NULL;
     if (has_value) {
         if (*i + 1 >= argc) {
@@ -197,6 +202,15 @@ static int parse_option(struct options *o, int argc, char **argv, int *i)
         rc = rc == 0 && o->fixed.pipeline > VOID_PBFT_WINDOW_MAX ? VOID_EPARSE : rc;
         o->have_pipeline = 1;
         note_flag(o, flag, value);
+    } else if (strcmp(flag, "--restart-backup") == 0) {
+        o->fixed.restart_backup = 1;
+        note_flag(o, flag, NULL);
+    } else if (strcmp(flag, "--window") == 0) {
+        uint32_t ms = 0;
+        rc = parse_u32(value, &ms);
+        rc = rc == 0 && (ms < 100 || ms > 600000) ? VOID_EPARSE : rc;
+        o->fixed.fault_window_ns = (uint64_t)ms * 1000000u;
+        note_flag(o, flag, value);
     } else {
         fprintf(stderr, "voidsim: unknown option '%s' (try voidsim --help)\n", flag);
         return 2;
@@ -244,6 +258,10 @@ static void config_for(const struct options *o, uint64_t seed, struct void_sim_c
     }
     if (o->no_sig_memo) {
         c->sig_memo = 0;
+    }
+    c->restart_backup = o->fixed.restart_backup;
+    if (o->fixed.fault_window_ns != 0) {
+        c->fault_window_ns = o->fixed.fault_window_ns;
     }
 }
 
@@ -330,8 +348,9 @@ static int run_single(const struct options *o)
            r.frames_sent,
            r.byz_frames);
     printf("  checkers: agreement, linearizability, as-of, hlc (%" PRIu64
-           " events), liveness: %s\n",
+           " events), view (longest out after the heal %.3fs), liveness: %s\n",
            r.events,
+           (double)r.out_of_view_ns_max / 1e9,
            r.violations == 0 ? "all passed" : "VIOLATION");
     if (r.violations != 0) {
         print_replay(stdout, o, o->seed_lo, &r);

@@ -185,10 +185,11 @@ void void__pbft_resend_new_view(struct void_pbft *r,
                                 uint32_t to,
                                 struct void_pbft_out *out);
 size_t void__pbft_vc_frame_max(uint32_t window);
-/* We just executed the batch at seq, committed (2f+1 COMMITs) in view: if we
- * are changing alone to a higher view, that is the evidence that the others
- * are live in view, and we go back to it without casting a vote below the
- * view of our VIEW-CHANGE (docs/pbft.md, Rejoining). */
+/* We just executed the batch at seq, committed (2f+1 COMMITs) in view, so
+ * at least f+1 honest replicas are in that view. If it is above ours, we
+ * ask its primary for its NEW-VIEW (a VIEW-CHANGE for it); if we are
+ * changing alone to a higher one, we go back to it without casting a vote
+ * below the view of our VIEW-CHANGE (docs/pbft.md, Rejoining). */
 void void__pbft_rejoin_view(struct void_pbft *r,
                             uint64_t now_ns,
                             void_view view,

@@ -356,10 +356,9 @@ void void__pbft_on_fetch_state(struct void_pbft *r,
     }
     void_seq theirs = void__get64(fr->body + 8);
     void_seq their_low = void__get64(fr->body + 16);
-    if (theirs >= r->last_executed && their_low >= r->low) {
-        r->stats.rx_stale++;
-        return;
-    }
+    /* A requester that is not behind us still gets an answer, an empty STATE:
+     * a recovering backup waits for one before it may suspect the primary
+     * (void_pbft_recover), and "nothing newer here" is an answer too. */
     /* A STATE can carry the whole snapshot: answer a replica at most twice
      * per retransmit period. An honest one asks at most once per period
      * (half of it leaves room for jitter), so only a flood is cut short. */

@@ -771,8 +771,21 @@ void void__pbft_rejoin_view(struct void_pbft *r,
 {
     VOID_ASSERT(r->started);
     VOID_ASSERT(seq == r->last_executed && seq > 0);
-    if (VOID__MUTANT_NO_REJOIN || !r->view_changing || view >= r->view ||
-        seq <= r->vc_exec_mark || void_pbft_primary(view, r->cfg.n) == r->cfg.self) {
+    if (void_pbft_primary(view, r->cfg.n) == r->cfg.self) {
+        return; /* a view of ours that we left (a hand-off): not the others' */
+    }
+    if (view > r->view) {
+        /* The others commit in a view we never installed: we missed its
+         * NEW-VIEW, and while we keep up through their commits and STATE our
+         * request timer sees progress and never fires, which is how a
+         * laggard used to get there. Ask for it now: the primary of that
+         * view answers a VIEW-CHANGE for its own view with its NEW-VIEW and
+         * the view changes it names (void__pbft_resend_new_view). */
+        void__pbft_start_view_change(r, now_ns, view, out);
+        return;
+    }
+    if (VOID__MUTANT_NO_REJOIN || !r->view_changing || view == r->view ||
+        seq <= r->vc_exec_mark) {
         return;
     }
     uint32_t with_us = 0;
@@ -782,7 +795,6 @@ void void__pbft_rejoin_view(struct void_pbft *r,
     if (with_us >= void__pbft_quorum(r)) {
         return; /* a real view change: NEW-VIEW is due */
     }
-    (void)now_ns;
     r->view = view;
     r->view_changing = 0;
     r->vc_attempts = 0;
