@@ -158,7 +158,7 @@ enum void_pbft_timer {
  * replacing any previous record with the same (kind, key). */
 enum void_pbft_record_kind {
     VOID_PBFT_RECORD_VIEW = 1,       /* key 0: current view, whether changing, the prepare
-                                        horizon and the highest view we sent a VIEW-CHANGE for */
+                                        horizon and the lowest view we may vote in */
     VOID_PBFT_RECORD_ENTRY = 2,      /* key seq: an accepted batch and what we promised for it */
     VOID_PBFT_RECORD_CHECKPOINT = 3, /* key 0: the stable checkpoint, its proof and snapshot */
     VOID_PBFT_RECORD_TRUNCATE = 4    /* not stored: delete every ENTRY with key <= this key */
@@ -341,11 +341,13 @@ struct void_pbft {
     /* In the current view we sent no PREPARE above this sequence number, and a
      * VIEW record saying so is persisted before any PREPARE above it. */
     void_seq prepare_horizon;
-    /* The highest view we sent a VIEW-CHANGE for (persisted before it): we
-     * cast no new PREPARE or COMMIT in a lower view, also after returning to
-     * one (docs/pbft.md, Rejoining). */
-    void_view vc_view_max;
-    void_seq vc_exec_mark;    /* last_executed when we left our last installed view */
+    /* We cast no new PREPARE or COMMIT in a view below this (persisted in
+     * the VIEW record before it matters): at least the highest view we sent
+     * a VIEW-CHANGE for, also after returning to a lower one, and one more
+     * than a view we joined without its NEW-VIEW (docs/pbft.md, Rejoining). */
+    void_view vote_view_min;
+    void_seq vc_exec_mark;    /* the highest seq we had seen or executed when we left our
+                                 last installed view */
     uint32_t catch_up_left;   /* request timeouts a recovering backup still waits for state */
     uint32_t vc_attempts;       /* consecutive failed views, for the backoff */
     int vc_timer_armed;         /* 2f+1 view changes for our view are in: NEW-VIEW is due */

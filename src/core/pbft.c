@@ -936,7 +936,7 @@ void void__pbft_send_prepare(struct void_pbft *r,
     VOID_ASSERT(e->seq > r->low && e->have_batch);
     if (e->view < r->prepare_view_min ||
         (e->view == r->prepare_view_min && e->seq <= r->prepare_seq_floor) ||
-        e->view < r->vc_view_max) {
+        e->view < r->vote_view_min) {
         /* We restarted in this view and may have sent a prepare we no longer
          * know of (prepares are not persisted, below; the horizon bounds
          * them), so a new one could contradict it; or we returned to this
@@ -1069,7 +1069,7 @@ static void check_prepared(struct void_pbft *r,
         return;
     }
     e->prepared = 1;
-    if (e->view < r->vc_view_max) {
+    if (e->view < r->vote_view_min) {
         /* We returned to this view after a VIEW-CHANGE for a later one that
          * reports what we had prepared then: a COMMIT now would be a vote
          * that view change does not account for (docs/pbft.md, Rejoining).

@@ -30,8 +30,8 @@
 
 /* ---- records -------------------------------------------------------------- */
 
-/* VIEW record: view u64, changing u8, prepare horizon u64, the highest view
- * we sent a VIEW-CHANGE for u64. Records of 9 bytes (view and changing
+/* VIEW record: view u64, changing u8, prepare horizon u64, the lowest view
+ * we may vote in u64 (vote_view_min). Records of 9 bytes (view and changing
  * only) come from older versions; recovery reads both. */
 #define VIEW_RECORD_LEN     25
 #define VIEW_RECORD_LEN_OLD 9
@@ -45,7 +45,7 @@ void void__pbft_persist_view(struct void_pbft *r, struct void_pbft_out *out)
         void__put64(p, r->view);
         p[8] = (uint8_t)(r->view_changing != 0);
         void__put64(p + 9, r->prepare_horizon);
-        void__put64(p + 17, r->vc_view_max);
+        void__put64(p + 17, r->vote_view_min);
     }
 }
 
@@ -753,7 +753,7 @@ int void_pbft_recover(struct void_pbft *r,
             horizon_known = rec->len == VIEW_RECORD_LEN;
             if (horizon_known) {
                 r->prepare_horizon = void__get64(rec->data + 9);
-                r->vc_view_max = void__get64(rec->data + 17);
+                r->vote_view_min = void__get64(rec->data + 17);
             }
         } else if (rec->kind == VOID_PBFT_RECORD_ENTRY) {
             if (recover_entry(r, rec->data, rec->len) != 0) {
@@ -774,7 +774,7 @@ int void_pbft_recover(struct void_pbft *r,
     r->prepare_view_min = changing || horizon_known ? r->view : r->view + 1;
     r->prepare_seq_floor = changing ? 0 : r->prepare_horizon;
     if (!horizon_known && changing) {
-        r->vc_view_max = r->view; /* the VIEW-CHANGE we were sending */
+        r->vote_view_min = r->view; /* the VIEW-CHANGE we were sending */
     }
     VOID_ASSERT(r->prepare_view_min >= r->view);
     /* The entries we recovered are sequence numbers the others have reached:

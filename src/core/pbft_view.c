@@ -652,7 +652,10 @@ void void__pbft_start_view_change(struct void_pbft *r,
     VOID_ASSERT(view > r->view || (view == r->view && r->view_changing));
     VOID_ASSERT(r->started);
     if (!r->view_changing || r->vc_attempts == 0) {
-        r->vc_exec_mark = r->last_executed; /* leaving an installed view (or recovering) */
+        /* Leaving an installed view (or resuming after a crash): a batch
+         * beyond everything we have seen so far, committed in a view, is
+         * fresh evidence that the others are live in it (rejoin_view). */
+        r->vc_exec_mark = r->seen_max > r->last_executed ? r->seen_max : r->last_executed;
     }
     if (view > r->view) {
         r->prepare_horizon = 0; /* no prepare in a view we have not installed */
@@ -662,7 +665,7 @@ void void__pbft_start_view_change(struct void_pbft *r,
     r->vc_attempts++;
     /* The VIEW record below, persisted before the VIEW-CHANGE, keeps this:
      * no vote of ours below it may follow the view change (Rejoining). */
-    r->vc_view_max = view > r->vc_view_max ? view : r->vc_view_max;
+    r->vote_view_min = view > r->vote_view_min ? view : r->vote_view_min;
     if (r->request_timer_armed) {
         void__pbft_timer_cancel(r, out, VOID_PBFT_TIMER_REQUEST);
         r->request_timer_armed = 0;
@@ -743,8 +746,9 @@ void void__pbft_resend_new_view(struct void_pbft *r,
  * committing in the view it left. It keeps up through their commits and
  * state transfer, but it counts for nothing in their quorums: one more
  * fault stops the cluster until a full view change. A batch it executes on
- * a certificate of 2f+1 COMMITs of a lower view w, at a sequence number it
- * had not executed when it left, is evidence that a quorum is live in w, so
+ * a certificate of 2f+1 COMMITs of a lower view w, at a sequence number
+ * beyond any it had seen when it left (a batch it merely executes late
+ * proves nothing new), is evidence that a quorum is live in w, so
  * it goes back to w, unless 2f+1 replicas are with it in a view change.
  *
  * Why that is safe. The one thing the VIEW-CHANGE for v' we sent promised is
@@ -754,7 +758,7 @@ void void__pbft_resend_new_view(struct void_pbft *r,
  * to a commit quorum and the view-change quorum to report what it
  * committed. We cannot un-send it, so we keep that promise instead of
  * withdrawing it: back in w < v' we send no PREPARE and no first COMMIT
- * (vc_view_max, persisted in the VIEW record before the VIEW-CHANGE, so also
+ * (vote_view_min, persisted in the VIEW record before the VIEW-CHANGE, so also
  * after a crash). Every vote we cast below v' therefore predates our
  * VIEW-CHANGE, which reports it, exactly as if we had stayed in v'. What we
  * do in w is what any replica may do in any view: execute batches that 2f+1
@@ -762,7 +766,13 @@ void void__pbft_resend_new_view(struct void_pbft *r,
  * count the others' votes. Our view number goes down, which PBFT never does,
  * but nothing else relies on it: our later view changes carry only truthful
  * certificates, and views we install later are above every view we voted
- * in. Once the cluster reaches v' we vote again. */
+ * in. Once the cluster reaches v' we vote again.
+ *
+ * The same evidence for the very view v we are changing to means that v was
+ * installed and its NEW-VIEW did not reach us (its primary re-sends it to a
+ * replica that asks, unless it is faulty or silent towards us). Without it
+ * we do not know the re-proposals v started from, so we join v as a
+ * non-voter too (vote_view_min = v + 1) and vote again from v + 1 on. */
 void void__pbft_rejoin_view(struct void_pbft *r,
                             uint64_t now_ns,
                             void_view view,
@@ -784,17 +794,20 @@ void void__pbft_rejoin_view(struct void_pbft *r,
         void__pbft_start_view_change(r, now_ns, view, out);
         return;
     }
-    if (VOID__MUTANT_NO_REJOIN || !r->view_changing || view == r->view ||
-        seq <= r->vc_exec_mark) {
+    if (VOID__MUTANT_NO_REJOIN || !r->view_changing || seq <= r->vc_exec_mark) {
         return;
     }
     uint32_t with_us = 0;
     for (uint32_t i = 0; i < r->cfg.n; i++) {
         with_us += r->vc[i].len > 0 && r->vc[i].view >= r->view;
     }
-    if (with_us >= void__pbft_quorum(r)) {
+    if (view < r->view && with_us >= void__pbft_quorum(r)) {
         return; /* a real view change: NEW-VIEW is due */
     }
+    /* Into a lower view, or into the one we were changing to but whose
+     * NEW-VIEW never reached us (its primary did not re-send it: silent to
+     * us, or down): either way without a vote there, below. */
+    r->vote_view_min = view + 1 > r->vote_view_min ? view + 1 : r->vote_view_min;
     r->view = view;
     r->view_changing = 0;
     r->vc_attempts = 0;
@@ -805,7 +818,7 @@ void void__pbft_rejoin_view(struct void_pbft *r,
     r->stats.view_rejoins++;
     void__pbft_timer_cancel(r, out, VOID_PBFT_TIMER_VIEW_CHANGE);
     void__pbft_persist_view(r, out);
-    VOID_ASSERT(r->view < r->vc_view_max);
+    VOID_ASSERT(r->view < r->vote_view_min && !r->view_changing);
     void__pbft_arm_request_timer(r, out, 1);
 }
 
