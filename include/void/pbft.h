@@ -348,6 +348,7 @@ struct void_pbft {
     void_view vote_view_min;
     void_seq vc_exec_mark;    /* the highest seq we had seen or executed when we left our
                                  last installed view */
+    uint64_t vc_since_ns;     /* when we left it */
     uint32_t catch_up_left;   /* request timeouts a recovering backup still waits for state */
     uint32_t vc_attempts;       /* consecutive failed views, for the backoff */
     int vc_timer_armed;         /* 2f+1 view changes for our view are in: NEW-VIEW is due */

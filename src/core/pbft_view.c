@@ -656,6 +656,7 @@ void void__pbft_start_view_change(struct void_pbft *r,
          * beyond everything we have seen so far, committed in a view, is
          * fresh evidence that the others are live in it (rejoin_view). */
         r->vc_exec_mark = r->seen_max > r->last_executed ? r->seen_max : r->last_executed;
+        r->vc_since_ns = now_ns;
     }
     if (view > r->view) {
         r->prepare_horizon = 0; /* no prepare in a view we have not installed */
@@ -770,7 +771,8 @@ void void__pbft_resend_new_view(struct void_pbft *r,
  *
  * The same evidence for the very view v we are changing to means that v was
  * installed and its NEW-VIEW did not reach us (its primary re-sends it to a
- * replica that asks, unless it is faulty or silent towards us). Without it
+ * replica that asks, unless it is faulty or silent towards us: after a
+ * request timeout we stop waiting for it). Without it
  * we do not know the re-proposals v started from, so we join v as a
  * non-voter too (vote_view_min = v + 1) and vote again from v + 1 on. */
 void void__pbft_rejoin_view(struct void_pbft *r,
@@ -803,6 +805,10 @@ void void__pbft_rejoin_view(struct void_pbft *r,
     }
     if (view < r->view && with_us >= void__pbft_quorum(r)) {
         return; /* a real view change: NEW-VIEW is due */
+    }
+    if (view == r->view &&
+        (now_ns < r->vc_since_ns || now_ns - r->vc_since_ns < r->cfg.request_timeout_ns)) {
+        return; /* its primary re-sends NEW-VIEW within a retransmit period: wait for it */
     }
     /* Into a lower view, or into the one we were changing to but whose
      * NEW-VIEW never reached us (its primary did not re-send it: silent to
