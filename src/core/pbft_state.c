@@ -773,6 +773,9 @@ int void_pbft_recover(struct void_pbft *r,
      * view first, and that record orders before every vote of the view). */
     r->prepare_view_min = changing || horizon_known ? r->view : r->view + 1;
     r->prepare_seq_floor = changing ? 0 : r->prepare_horizon;
+    if (changing) {
+        r->prepare_horizon = 0; /* written so while changing: no prepare in that view yet */
+    }
     if (!horizon_known && changing) {
         r->vote_view_min = r->view; /* the VIEW-CHANGE we were sending */
     }
