@@ -60,6 +60,14 @@
 #define VOID_PBFT_REQUEST_TIMEOUT_NS_DEF     (500ull * 1000 * 1000)
 #define VOID_PBFT_VIEW_CHANGE_TIMEOUT_NS_DEF (500ull * 1000 * 1000)
 #define VOID_PBFT_RETRANSMIT_NS_DEF          (100ull * 1000 * 1000)
+/* A backup that recovers waits this many request timeouts for the state it
+ * fetches before it may suspect the primary (docs/pbft.md, Rejoining). */
+#define VOID_PBFT_CATCH_UP_TIMEOUTS 4
+/* The prepare horizon runs this far ahead of the highest sequence number we
+ * prepared (docs/pbft.md, Votes without records): a restarted backup withholds
+ * its prepares for at most this many sequence numbers past its last prepared
+ * certificate, and a horizon record rides with most ENTRY records. */
+#define VOID_PBFT_PREPARE_SLACK              4
 #define VOID_PBFT_OUT_EFFECTS_DEF            4096 /* a good effects capacity for void_pbft_out */
 #define VOID_PBFT_OUT_ARENA_DEF                                                                    \
     (16u << 20)                     /* a good arena capacity (the largest message is STATE) */
@@ -106,7 +114,13 @@ struct void_pbft_stats {
     uint64_t rx_stale;           /* obsolete (old checkpoint, executed request...) */
     uint64_t rx_surplus;         /* a vote beyond the quorum we have, dropped unverified
                                     (a COMMIT is kept as a spare when its tag checks) */
-    uint64_t prepares_withheld;  /* after a restart, in the view we may have voted in */
+    uint64_t prepares_withheld;  /* after a restart, in the view we may have voted in, or
+                                    below a view we sent a VIEW-CHANGE for */
+    uint64_t commits_withheld;   /* prepared in a view below one we sent a VIEW-CHANGE for */
+    uint64_t catch_up_waits;     /* request timeouts spent fetching state after a restart,
+                                    instead of suspecting the primary */
+    uint64_t view_rejoins;       /* left a view change nobody joined for the view in which
+                                    the others commit (docs/pbft.md, Rejoining) */
     uint64_t rx_pending_full;    /* request dropped: queue full */
     uint64_t rx_rate_limited;    /* FETCH_STATE from a replica answered less than half a
                                     retransmit period ago */
@@ -143,7 +157,8 @@ enum void_pbft_timer {
 /* Persisted record kinds. The driver stores each record under (kind, key),
  * replacing any previous record with the same (kind, key). */
 enum void_pbft_record_kind {
-    VOID_PBFT_RECORD_VIEW = 1,       /* key 0: current view and whether changing */
+    VOID_PBFT_RECORD_VIEW = 1,       /* key 0: current view, whether changing, the prepare
+                                        horizon and the lowest view we may vote in */
     VOID_PBFT_RECORD_ENTRY = 2,      /* key seq: an accepted batch and what we promised for it */
     VOID_PBFT_RECORD_CHECKPOINT = 3, /* key 0: the stable checkpoint, its proof and snapshot */
     VOID_PBFT_RECORD_TRUNCATE = 4    /* not stored: delete every ENTRY with key <= this key */
@@ -322,6 +337,19 @@ struct void_pbft {
     void_view view;
     int view_changing;          /* 1 between sending VIEW-CHANGE and installing NEW-VIEW */
     void_view prepare_view_min; /* no new PREPARE in a lower view (set by recovery) */
+    void_seq prepare_seq_floor; /* nor in view prepare_view_min at a seq <= this (recovery) */
+    /* In the current view we sent no PREPARE above this sequence number, and a
+     * VIEW record saying so is persisted before any PREPARE above it. */
+    void_seq prepare_horizon;
+    /* We cast no new PREPARE or COMMIT in a view below this (persisted in
+     * the VIEW record before it matters): at least the highest view we sent
+     * a VIEW-CHANGE for, also after returning to a lower one, and one more
+     * than a view we joined without its NEW-VIEW (docs/pbft.md, Rejoining). */
+    void_view vote_view_min;
+    void_seq vc_exec_mark;    /* the highest seq we had seen or executed when we left our
+                                 last installed view */
+    uint64_t vc_since_ns;     /* when we left it */
+    uint32_t catch_up_left;   /* request timeouts a recovering backup still waits for state */
     uint32_t vc_attempts;       /* consecutive failed views, for the backoff */
     int vc_timer_armed;         /* 2f+1 view changes for our view are in: NEW-VIEW is due */
     void_seq low;               /* stable checkpoint = low watermark */

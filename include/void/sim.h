@@ -56,6 +56,11 @@ enum void_sim_byz {
 #define VOID_SIM_BYZ_ALL     ((1u << VOID_SIM_BYZ_COUNT) - 1)
 #define VOID_SIM_N_MAX       16
 #define VOID_SIM_CLIENTS_MAX 8
+/* The view checker's default bound (docs/simulator.md, Checkers): a replica
+ * that lags behind a view change catches up within a request timeout, a
+ * view change and a NEW-VIEW resend (about 1.5 s); one that left the view
+ * alone returns on the next batch the others commit. */
+#define VOID_SIM_VIEW_BOUND_NS_DEF (3ull * 1000 * 1000 * 1000)
 
 struct void_sim_config {
     uint64_t seed;
@@ -74,6 +79,13 @@ struct void_sim_config {
                                    and trace, a fraction of the CPU */
     uint64_t fault_window_ns;   /* faults happen in [0, window); all heal at its end */
     uint64_t liveness_bound_ns; /* every request completes within this after the heal */
+    uint64_t view_bound_ns;     /* no honest replica is out of the cluster's view longer
+                                   than this after the heal; 0: VOID_SIM_VIEW_BOUND_NS_DEF */
+    int restart_backup;         /* 1: the restart scenario: a backup of view 0 stops cleanly
+                                   (every record synced, as on SIGTERM) at 300 ms and
+                                   restarts 1 s later, its links connecting for 300 ms
+                                   more (frames to and from it lost, as before a TCP
+                                   reconnect); then it must stay in the cluster's view */
     FILE *trace;                /* borrowed; NULL = no trace file (the hash is computed anyway) */
 };
 
@@ -94,6 +106,8 @@ struct void_sim_result {
     uint64_t trace_hash;      /* FNV-1a 64 of the trace text */
     uint64_t sig_memo_hits;   /* with the memo: signature checks it answered */
     uint64_t sig_memo_misses; /* with the memo: checks that ran Ed25519 in libsodium */
+    uint64_t out_of_view_ns_max; /* longest time an honest replica spent out of the
+                                    cluster's view after the heal */
     uint32_t violations;      /* checker failures (0 = the run passed) */
     char violation[512];      /* the first one, readable */
 };

@@ -124,6 +124,64 @@ void void_check_hlc_fini(struct void_check_hlc *h);
  * violation (counted, first described in h->msg), or VOID_ENOMEM. */
 int void_check_hlc_event(struct void_check_hlc *h, const struct void_check_event *ev);
 
+/* ---- view membership ------------------------------------------------------------ */
+
+/* Once the faults have healed, no honest replica may stay out of the
+ * cluster's view longer than a bound (issue 16: a restarted backup sat alone
+ * in a higher view, so one more fault stopped the cluster for a full view
+ * change). The cluster's view is the view installed (not changing) by at
+ * least `quorum` of the honest replicas that are up: the caller passes
+ * 2f + 1 minus the Byzantine count, so that with the Byzantine replicas
+ * they form a quorum that can commit in it. While no view has that many,
+ * the cluster is itself changing view and nobody is out. An honest replica
+ * is out while it is up and either in another view or changing view; what
+ * counts is how long the cluster goes on committing in its view meanwhile
+ * (void_check_view_commit), from the heal on. */
+#define VOID_CHECK_VIEW_NODES_MAX 16
+struct void_check_view {
+    uint64_t bound_ns;
+    uint64_t heal_ns;
+    uint32_t quorum;
+    uint32_t count_nodes;
+    uint64_t out_since_ns[VOID_CHECK_VIEW_NODES_MAX]; /* UINT64_MAX: in the view (or down) */
+    uint64_t out_ns_max; /* the longest time out (while the view commits) after heal */
+    uint64_t commit_view; /* the view of the latest batch an honest replica executed */
+    uint64_t commit_ns;   /* and when */
+    int have_commit;
+    uint64_t count_violations;
+    char msg[VOID_CHECK_MSG_MAX];
+};
+
+/* One replica's state at a moment, as the checker sees it. */
+struct void_check_view_node {
+    int honest_up; /* honest and running: the only ones checked and counted */
+    uint64_t view;
+    int changing;
+};
+
+/* Sets up a checker of count_nodes replicas (<= VOID_CHECK_VIEW_NODES_MAX)
+ * that tolerates bound_ns out of the view after heal_ns. Returns 0 or
+ * VOID_EINVAL (no nodes, too many, or a quorum of 0 or above count_nodes). */
+int void_check_view_init(struct void_check_view *c,
+                         uint32_t count_nodes,
+                         uint32_t quorum,
+                         uint64_t heal_ns,
+                         uint64_t bound_ns);
+
+/* Notes that an honest replica executed, at now_ns, a batch committed in
+ * view: the cluster is live in that view. Time out of the cluster's view
+ * counts only while the cluster goes on committing in it (a cluster that is
+ * itself stuck is the liveness checker's business). Cannot fail. */
+void void_check_view_commit(struct void_check_view *c, uint64_t now_ns, uint64_t view);
+
+/* Looks at the replicas at time now_ns (non-decreasing between calls;
+ * nodes[count_nodes] borrowed for the call). Returns 0, or 1 when a replica
+ * has now been out of the cluster's view for longer than the bound (counted
+ * once per stretch; the first is described in c->msg). Cannot fail. */
+int void_check_view_step(struct void_check_view *c,
+                         uint64_t now_ns,
+                         const struct void_check_view_node *nodes);
+
 /* ---- as-of reads ----------------------------------------------------------- */
 
 /* An MVCC version committed by the replicated state machine: key became value

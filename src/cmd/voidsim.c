@@ -85,6 +85,10 @@ static void usage(FILE *out)
             "  --clients C        clients, 1..%d (default: 2..4, from the seed)\n"
             "  --pipeline P       batches in flight at a primary, 0..%d (0 or unset: the\n"
             "                     seed's choice)\n"
+            "  --window MS        fault window, and the time the workload spreads over,\n"
+            "                     100..600000 ms (default: 2000..6000, from the seed)\n"
+            "  --restart-backup   restart scenario: a backup stops cleanly at 0.3 s and\n"
+            "                     restarts 1 s later, its links connecting for 0.3 s\n"
             "  --no-verify        replicas skip signature verification (honest runs only:\n"
             "                     not with --byzantine above 0)\n"
             "  --no-verify-honest skip it in the runs that have no Byzantine replica\n"
@@ -170,6 +174,8 @@ enum {
     OPT_REQUESTS,
     OPT_CLIENTS,
     OPT_PIPELINE,
+    OPT_WINDOW,
+    OPT_RESTART_BACKUP,
     OPT_VERSION,
 };
 
@@ -189,6 +195,8 @@ static const struct option long_options[] = {
     {"requests", required_argument, NULL, OPT_REQUESTS},
     {"clients", required_argument, NULL, OPT_CLIENTS},
     {"pipeline", required_argument, NULL, OPT_PIPELINE},
+    {"window", required_argument, NULL, OPT_WINDOW},
+    {"restart-backup", no_argument, NULL, OPT_RESTART_BACKUP},
     {"help", no_argument, NULL, 'h'},
     {"version", no_argument, NULL, OPT_VERSION},
     {NULL, 0, NULL, 0},
@@ -273,6 +281,17 @@ static int apply_option(struct options *o, int ch, const char *value)
         o->have_pipeline = 1;
         note_flag(o, name, value);
         return void_cli_u32("voidsim", name, value, 0, VOID_PBFT_WINDOW_MAX, &o->fixed.pipeline);
+    case OPT_WINDOW: {
+        uint32_t ms = 0;
+        note_flag(o, name, value);
+        int rc = void_cli_u32("voidsim", name, value, 100, 600000, &ms);
+        o->fixed.fault_window_ns = (uint64_t)ms * 1000000u;
+        return rc;
+    }
+    case OPT_RESTART_BACKUP:
+        o->fixed.restart_backup = 1;
+        note_flag(o, name, NULL);
+        return 0;
     default:
         VOID_ASSERT(0 && "an option without a case");
         return 2;
@@ -370,6 +389,10 @@ static void config_for(const struct options *o, uint64_t seed, struct void_sim_c
     if (o->no_sig_memo) {
         c->sig_memo = 0;
     }
+    c->restart_backup = o->fixed.restart_backup;
+    if (o->fixed.fault_window_ns != 0) {
+        c->fault_window_ns = o->fixed.fault_window_ns;
+    }
 }
 
 /* One line per run, the same in single and campaign mode. */
@@ -459,8 +482,9 @@ static int run_single(const struct options *o)
            r.frames_sent,
            r.byz_frames);
     printf("  checkers: agreement, linearizability, as-of, hlc (%" PRIu64
-           " events), liveness: %s\n",
+           " events), view (longest out after the heal %.3fs), liveness: %s\n",
            r.events,
+           (double)r.out_of_view_ns_max / 1e9,
            r.violations == 0 ? "all passed" : "VIOLATION");
     if (r.violations != 0) {
         print_replay(stdout, o, o->seed_lo, &r);

@@ -932,13 +932,21 @@ void void__pbft_send_prepare(struct void_pbft *r,
                              struct void__pbft_entry *e,
                              struct void_pbft_out *out)
 {
-    if (e->view < r->prepare_view_min) {
+    VOID_ASSERT(e->view == r->view && !r->view_changing);
+    VOID_ASSERT(e->seq > r->low && e->have_batch);
+    if (e->view < r->prepare_view_min ||
+        (e->view == r->prepare_view_min && e->seq <= r->prepare_seq_floor) ||
+        e->view < r->vote_view_min) {
         /* We restarted in this view and may have sent a prepare we no longer
-         * know of (prepares are not persisted, below): a new one could
-         * contradict it. We still count the others' prepares. */
+         * know of (prepares are not persisted, below; the horizon bounds
+         * them), so a new one could contradict it; or we returned to this
+         * view after a VIEW-CHANGE for a later one, which promised no more
+         * votes here (docs/pbft.md, Rejoining). We still count the others'
+         * prepares. */
         r->stats.prepares_withheld++;
         return;
     }
+    void__pbft_raise_horizon(r, e->seq, 0, out);
     struct void_pbft_vote v = {.view = e->view, .seq = e->seq};
     memcpy(v.digest, e->digest, VOID_PBFT_DIGEST_SIZE);
     int len = void_pbft_vote_encode(&v, r->scratch, r->scratch_cap);
@@ -957,8 +965,11 @@ void void__pbft_send_prepare(struct void_pbft *r,
     memcpy(e->prepare_frame[self], frame, frame_len);
     e->prepare_len[self] = (uint16_t)frame_len;
     /* Not persisted: a request crosses one sync, the prepared certificate's
-     * before COMMIT (check_prepared). Safe because a replica that recovers in
-     * view v sends no new prepare in v (prepare_view_min, set by
+     * before COMMIT (check_prepared), and a VIEW record bounding the
+     * sequence numbers we prepare in this view (the horizon, raised above;
+     * most of the time it rode along with an earlier ENTRY record). Safe
+     * because a replica that recovers in view v sends no new prepare in v at
+     * or below that horizon (prepare_view_min, prepare_seq_floor, set by
      * void_pbft_recover), so it can never vote for two digests at one
      * (view, seq). docs/pbft.md, "Votes without records". */
     void__pbft_send(r, out, VOID_PBFT_TO_ALL, VOID_MSG_PREPARE, frame, frame_len);
@@ -1058,6 +1069,15 @@ static void check_prepared(struct void_pbft *r,
         return;
     }
     e->prepared = 1;
+    if (e->view < r->vote_view_min) {
+        /* We returned to this view after a VIEW-CHANGE for a later one that
+         * reports what we had prepared then: a COMMIT now would be a vote
+         * that view change does not account for (docs/pbft.md, Rejoining).
+         * Others' 2f+1 commits still let us execute. Reporting the
+         * certificate in a later view change is harmless: it is valid. */
+        r->stats.commits_withheld++;
+        return;
+    }
     const uint8_t *frame;
     size_t frame_len;
     if (void__pbft_commit_frame(r, now_ns, out, e, &frame, &frame_len) != 0) {
@@ -1070,6 +1090,11 @@ static void check_prepared(struct void_pbft *r,
     e->commit_len[r->cfg.self] = (uint16_t)frame_len;
     /* The prepared certificate is durable before the commit that relies on it. */
     void__pbft_persist_entry(r, e, out);
+    if (!is_primary(r)) {
+        /* Keep the prepare horizon ahead of us in the same sync, so that the
+         * next prepares need no record of their own. */
+        void__pbft_raise_horizon(r, e->seq, 1, out);
+    }
     void__pbft_send(r, out, VOID_PBFT_TO_ALL, VOID_MSG_COMMIT, frame, frame_len);
     void__pbft_check_committed(r, now_ns, e, out);
 }
@@ -1309,6 +1334,7 @@ static void execute_entry(struct void_pbft *r,
 void void__pbft_execute_ready(struct void_pbft *r, uint64_t now_ns, struct void_pbft_out *out)
 {
     void_seq before = r->last_executed;
+    void_view committed_in = 0;
     for (uint32_t guard = 0; guard < r->cfg.window; guard++) {
         void_seq seq = r->last_executed + 1;
         struct void__pbft_entry *e = void__pbft_slot(r, seq);
@@ -1316,10 +1342,12 @@ void void__pbft_execute_ready(struct void_pbft *r, uint64_t now_ns, struct void_
             seq > r->low + r->cfg.window) {
             break;
         }
+        committed_in = e->view;
         execute_entry(r, now_ns, e, out);
     }
     VOID_ASSERT(r->low <= r->last_executed && r->last_executed <= r->low + r->cfg.window);
     if (r->last_executed != before) {
+        void__pbft_rejoin_view(r, now_ns, committed_in, r->last_executed, out);
         void__pbft_pending_prune(r);
         void__pbft_arm_request_timer(r, out, 1);
         void__pbft_try_batch(r, now_ns, out);
@@ -1817,7 +1845,14 @@ int void_pbft_step_timer(struct void_pbft *r,
     case VOID_PBFT_TIMER_REQUEST:
         r->request_timer_armed = 0;
         if (!r->view_changing && void__pbft_has_work(r)) {
-            if (r->last_executed == r->progress_mark && !is_primary(r)) {
+            if (r->last_executed == r->progress_mark && !is_primary(r) && r->catch_up_left > 0) {
+                /* Recovering and no STATE yet: ask again rather than suspect
+                 * the primary (void_pbft_recover). */
+                r->catch_up_left--;
+                r->stats.catch_up_waits++;
+                void__pbft_fetch_state(r, now_ns, out, 1);
+                void__pbft_arm_request_timer(r, out, 1);
+            } else if (r->last_executed == r->progress_mark && !is_primary(r)) {
                 void__pbft_start_view_change(r, now_ns, r->view + 1, out);
             } else {
                 void__pbft_arm_request_timer(r, out, 1);

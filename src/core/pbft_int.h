@@ -34,6 +34,15 @@ uint16_t void__take16(struct void__reader *r);
 
 #define VOID__BIT(i) (1u << (i))
 
+/* The test-only mutant that brings back issue 16: a recovering backup's
+ * request timer suspects the primary at once, and a replica changing view
+ * alone never returns (tests/sim/test_sim_mutant.sh). */
+#if defined(VOID_MUTANT_NO_REJOIN) && VOID_MUTANT_NO_REJOIN
+#define VOID__MUTANT_NO_REJOIN 1
+#else
+#define VOID__MUTANT_NO_REJOIN 0
+#endif
+
 /* Quorum sizes. The mutant (a test-only build flag) weakens the commit quorum
  * to 2f so that the simulator's checkers can be shown to catch it. */
 uint32_t void__pbft_quorum(const struct void_pbft *r);
@@ -176,6 +185,16 @@ void void__pbft_resend_new_view(struct void_pbft *r,
                                 uint32_t to,
                                 struct void_pbft_out *out);
 size_t void__pbft_vc_frame_max(uint32_t window);
+/* We just executed the batch at seq, committed (2f+1 COMMITs) in view, so
+ * at least f+1 honest replicas are in that view. If it is above ours, we
+ * ask its primary for its NEW-VIEW (a VIEW-CHANGE for it); if we are
+ * changing alone to a higher one, we go back to it without casting a vote
+ * below the view of our VIEW-CHANGE (docs/pbft.md, Rejoining). */
+void void__pbft_rejoin_view(struct void_pbft *r,
+                            uint64_t now_ns,
+                            void_view view,
+                            void_seq seq,
+                            struct void_pbft_out *out);
 
 /* pbft_state.c */
 void void__pbft_fetch_state(struct void_pbft *r,
@@ -194,6 +213,15 @@ void void__pbft_persist_entry(struct void_pbft *r,
                               const struct void__pbft_entry *e,
                               struct void_pbft_out *out);
 void void__pbft_persist_view(struct void_pbft *r, struct void_pbft_out *out);
+/* Makes sure the persisted prepare horizon of the current view covers seq,
+ * persisting a VIEW record with a higher one (seq + VOID_PBFT_PREPARE_SLACK)
+ * if it does not; with ahead, also when it covers seq by less than the
+ * slack (so a record rides with an ENTRY record rather than before a
+ * PREPARE). */
+void void__pbft_raise_horizon(struct void_pbft *r,
+                              void_seq seq,
+                              int ahead,
+                              struct void_pbft_out *out);
 void void__pbft_persist_checkpoint(struct void_pbft *r, struct void_pbft_out *out);
 
 #endif

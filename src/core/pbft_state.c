@@ -30,13 +30,42 @@
 
 /* ---- records -------------------------------------------------------------- */
 
+/* VIEW record: view u64, changing u8, prepare horizon u64, the lowest view
+ * we may vote in u64 (vote_view_min). Records of 9 bytes (view and changing
+ * only) come from older versions; recovery reads both. */
+#define VIEW_RECORD_LEN     25
+#define VIEW_RECORD_LEN_OLD 9
+
 void void__pbft_persist_view(struct void_pbft *r, struct void_pbft_out *out)
 {
-    uint8_t *p = void__pbft_persist(r, out, VOID_PBFT_RECORD_VIEW, 0, 9);
+    VOID_ASSERT(out != NULL);
+    VOID_ASSERT(!r->view_changing || r->prepare_horizon == 0); /* no prepare while changing */
+    uint8_t *p = void__pbft_persist(r, out, VOID_PBFT_RECORD_VIEW, 0, VIEW_RECORD_LEN);
     if (p != NULL) {
         void__put64(p, r->view);
         p[8] = (uint8_t)(r->view_changing != 0);
+        void__put64(p + 9, r->prepare_horizon);
+        void__put64(p + 17, r->vote_view_min);
     }
+}
+
+void void__pbft_raise_horizon(struct void_pbft *r,
+                              void_seq seq,
+                              int ahead,
+                              struct void_pbft_out *out)
+{
+    VOID_ASSERT(!r->view_changing);
+    VOID_ASSERT(seq > r->low);
+    void_seq margin = ahead ? VOID_PBFT_PREPARE_SLACK / 2 : 0;
+    if (seq + margin <= r->prepare_horizon) {
+        return;
+    }
+    /* The record precedes every PREPARE it covers (the persistence rule), so
+     * after a crash the recovered horizon bounds every prepare we sent in
+     * this view: above it, a prepare contradicts nothing we said. */
+    r->prepare_horizon = seq + VOID_PBFT_PREPARE_SLACK;
+    void__pbft_persist_view(r, out);
+    VOID_ASSERT(r->prepare_horizon > seq);
 }
 
 void void__pbft_persist_entry(struct void_pbft *r,
@@ -327,10 +356,9 @@ void void__pbft_on_fetch_state(struct void_pbft *r,
     }
     void_seq theirs = void__get64(fr->body + 8);
     void_seq their_low = void__get64(fr->body + 16);
-    if (theirs >= r->last_executed && their_low >= r->low) {
-        r->stats.rx_stale++;
-        return;
-    }
+    /* A requester that is not behind us still gets an answer, an empty STATE:
+     * a recovering backup waits for one before it may suspect the primary
+     * (void_pbft_recover), and "nothing newer here" is an answer too. */
     /* A STATE can carry the whole snapshot: answer a replica at most twice
      * per retransmit period. An honest one asks at most once per period
      * (half of it leaves room for jitter), so only a flood is cut short. */
@@ -542,6 +570,9 @@ void void__pbft_on_state(struct void_pbft *r,
         r->stats.rx_malformed++;
         return;
     }
+    /* A peer answered our fetch: we are as far as it could bring us, so a
+     * recovering backup's request timer may suspect the primary again. */
+    r->catch_up_left = 0;
     if (c.seq > r->last_executed) {
         int proof =
             c.seq % r->cfg.checkpoint_interval != 0
@@ -700,6 +731,7 @@ int void_pbft_recover(struct void_pbft *r,
     VOID_ASSERT(r != NULL && out != NULL && (records != NULL || count == 0));
     VOID_ASSERT(!r->started);
     int changing = 0;
+    int horizon_known = 0;
     /* Checkpoint first: it sets the window that entries must fall in. */
     for (size_t i = 0; i < count; i++) {
         if (records[i].kind != VOID_PBFT_RECORD_CHECKPOINT) {
@@ -714,9 +746,15 @@ int void_pbft_recover(struct void_pbft *r,
     }
     for (size_t i = 0; i < count; i++) {
         const struct void_pbft_record *rec = &records[i];
-        if (rec->kind == VOID_PBFT_RECORD_VIEW && rec->len == 9) {
+        if (rec->kind == VOID_PBFT_RECORD_VIEW &&
+            (rec->len == VIEW_RECORD_LEN || rec->len == VIEW_RECORD_LEN_OLD)) {
             r->view = void__get64(rec->data);
             changing = rec->data[8] != 0;
+            horizon_known = rec->len == VIEW_RECORD_LEN;
+            if (horizon_known) {
+                r->prepare_horizon = void__get64(rec->data + 9);
+                r->vote_view_min = void__get64(rec->data + 17);
+            }
         } else if (rec->kind == VOID_PBFT_RECORD_ENTRY) {
             if (recover_entry(r, rec->data, rec->len) != 0) {
                 r->stats.rx_malformed++;
@@ -727,10 +765,25 @@ int void_pbft_recover(struct void_pbft *r,
     }
     r->started = 1;
     /* Prepares leave no record (send_prepare): in the installed view we
-     * recovered in we may have sent some we forgot, so we send none there. A view we were still
-     * changing to saw none of ours (installing it persists the view first, and that record orders
-     * before every vote of the view). */
-    r->prepare_view_min = changing ? r->view : r->view + 1;
+     * recovered in we may have sent some we forgot, but none above the
+     * prepare horizon of the VIEW record (void__pbft_raise_horizon), so we
+     * send none at or below it. A record without a horizon (an older
+     * version) bounds nothing: then we send none in that view. A view we
+     * were still changing to saw none of ours (installing it persists the
+     * view first, and that record orders before every vote of the view). */
+    r->prepare_view_min = changing || horizon_known ? r->view : r->view + 1;
+    r->prepare_seq_floor = changing ? 0 : r->prepare_horizon;
+    if (changing) {
+        r->prepare_horizon = 0; /* written so while changing: no prepare in that view yet */
+    }
+    if (!horizon_known && changing) {
+        r->vote_view_min = r->view; /* the VIEW-CHANGE we were sending */
+    }
+    VOID_ASSERT(r->prepare_view_min >= r->view);
+    /* The entries we recovered are sequence numbers the others have reached:
+     * the retransmit tick fetches state until we have executed them, also
+     * when the fetch below is lost (a driver's links are still connecting). */
+    r->seen_max = VOID__MUTANT_NO_REJOIN ? 0 : r->next_seq - 1;
     restore_own_commits(r, now_ns, out);
     void__pbft_timer_set(r, out, VOID_PBFT_TIMER_RETRANSMIT, r->cfg.retransmit_ns);
     if (changing) {
@@ -751,6 +804,13 @@ int void_pbft_recover(struct void_pbft *r,
          * ahead of us meet in one view. */
         void__pbft_start_view_change(r, now_ns, r->view + 1, out);
     } else {
+        /* A backup that has not caught up cannot tell a slow primary from its
+         * own lag: while its fetch is under way, its request timer fetches
+         * again instead of starting a view change that the others, who see
+         * the primary make progress, would not join (issue 16: the restarted
+         * backup then sat alone in the next view). Bounded, so that a faulty
+         * primary is still suspected, and ended by the first STATE. */
+        r->catch_up_left = VOID__MUTANT_NO_REJOIN ? 0 : VOID_PBFT_CATCH_UP_TIMEOUTS;
         void__pbft_arm_request_timer(r, out, 1);
     }
     void__pbft_fetch_state(r, now_ns, out, 1); /* what we executed after the checkpoint is lost */

@@ -357,11 +357,21 @@ static void install_new_view(struct void_pbft *r,
                              struct void_pbft_out *out)
 {
     VOID_ASSERT(view >= r->view);
+    VOID_ASSERT(o->max_s >= o->min_s);
+    if (view > r->view) {
+        r->prepare_horizon = 0; /* a view we never changed to: no prepare of ours in it */
+    }
     r->view = view;
     r->view_changing = 0;
     r->vc_attempts = 0;
     r->request_timer_armed = 0;
     r->stats.view_changes++;
+    /* The horizon covers the re-proposals we are about to prepare, in the
+     * record that installing the view writes anyway. */
+    void_seq top = o->max_s > r->low ? o->max_s : r->low;
+    if (r->prepare_horizon < top + VOID_PBFT_PREPARE_SLACK) {
+        r->prepare_horizon = top + VOID_PBFT_PREPARE_SLACK;
+    }
     void__pbft_persist_view(r, out);
     void__pbft_timer_cancel(r, out, VOID_PBFT_TIMER_VIEW_CHANGE);
     r->vc_timer_armed = 0;
@@ -388,7 +398,7 @@ static void install_new_view(struct void_pbft *r,
             void__pbft_send_prepare(r, now_ns, e, out);
         }
     }
-    void_seq top = o->max_s > r->last_executed ? o->max_s : r->last_executed;
+    top = o->max_s > r->last_executed ? o->max_s : r->last_executed;
     top = top > r->low ? top : r->low;
     r->next_seq = top + 1;
     if (o->min_s > r->last_executed) {
@@ -640,9 +650,23 @@ void void__pbft_start_view_change(struct void_pbft *r,
                                   struct void_pbft_out *out)
 {
     VOID_ASSERT(view > r->view || (view == r->view && r->view_changing));
+    VOID_ASSERT(r->started);
+    if (!r->view_changing || r->vc_attempts == 0) {
+        /* Leaving an installed view (or resuming after a crash): a batch
+         * beyond everything we have seen so far, committed in a view, is
+         * fresh evidence that the others are live in it (rejoin_view). */
+        r->vc_exec_mark = r->seen_max > r->last_executed ? r->seen_max : r->last_executed;
+        r->vc_since_ns = now_ns;
+    }
+    if (view > r->view) {
+        r->prepare_horizon = 0; /* no prepare in a view we have not installed */
+    }
     r->view = view;
     r->view_changing = 1;
     r->vc_attempts++;
+    /* The VIEW record below, persisted before the VIEW-CHANGE, keeps this:
+     * no vote of ours below it may follow the view change (Rejoining). */
+    r->vote_view_min = view > r->vote_view_min ? view : r->vote_view_min;
     if (r->request_timer_armed) {
         void__pbft_timer_cancel(r, out, VOID_PBFT_TIMER_REQUEST);
         r->request_timer_armed = 0;
@@ -714,6 +738,94 @@ void void__pbft_resend_new_view(struct void_pbft *r,
     void__pbft_send_copy(r, out, to, VOID_MSG_NEW_VIEW, r->nv_frame, r->nv_len);
     struct resend x = {out, to};
     (void)nv_each_name(r, resend_named, &x);
+}
+
+/* Rejoining (docs/pbft.md). A replica that changes view alone -- its request
+ * timer fired while the primary was fine for everyone else, say because it
+ * was starved or cut off -- waits for NEW-VIEW in a view nobody else asks for
+ * (TOCS'02 4.5.2 keeps it from racing ahead), while the others go on
+ * committing in the view it left. It keeps up through their commits and
+ * state transfer, but it counts for nothing in their quorums: one more
+ * fault stops the cluster until a full view change. A batch it executes on
+ * a certificate of 2f+1 COMMITs of a lower view w, at a sequence number
+ * beyond any it had seen when it left (a batch it merely executes late
+ * proves nothing new), is evidence that a quorum is live in w, so
+ * it goes back to w, unless 2f+1 replicas are with it in a view change.
+ *
+ * Why that is safe. The one thing the VIEW-CHANGE for v' we sent promised is
+ * that its P set holds every prepared certificate our later votes in views
+ * below v' could contribute to: a NEW-VIEW for v' may still be built with it,
+ * and the quorum intersection (TOCS'02 4.5) needs the honest replica common
+ * to a commit quorum and the view-change quorum to report what it
+ * committed. We cannot un-send it, so we keep that promise instead of
+ * withdrawing it: back in w < v' we send no PREPARE and no first COMMIT
+ * (vote_view_min, persisted in the VIEW record before the VIEW-CHANGE, so also
+ * after a crash). Every vote we cast below v' therefore predates our
+ * VIEW-CHANGE, which reports it, exactly as if we had stayed in v'. What we
+ * do in w is what any replica may do in any view: execute batches that 2f+1
+ * commits certify, take checkpoints, answer clients and FETCH_STATE, and
+ * count the others' votes. Our view number goes down, which PBFT never does,
+ * but nothing else relies on it: our later view changes carry only truthful
+ * certificates, and views we install later are above every view we voted
+ * in. Once the cluster reaches v' we vote again.
+ *
+ * The same evidence for the very view v we are changing to means that v was
+ * installed and its NEW-VIEW did not reach us (its primary re-sends it to a
+ * replica that asks, unless it is faulty or silent towards us: after a
+ * request timeout we stop waiting for it). Without it
+ * we do not know the re-proposals v started from, so we join v as a
+ * non-voter too (vote_view_min = v + 1) and vote again from v + 1 on. */
+void void__pbft_rejoin_view(struct void_pbft *r,
+                            uint64_t now_ns,
+                            void_view view,
+                            void_seq seq,
+                            struct void_pbft_out *out)
+{
+    VOID_ASSERT(r->started);
+    VOID_ASSERT(seq == r->last_executed && seq > 0);
+    if (void_pbft_primary(view, r->cfg.n) == r->cfg.self) {
+        return; /* a view of ours that we left (a hand-off): not the others' */
+    }
+    if (view > r->view) {
+        /* The others commit in a view we never installed: we missed its
+         * NEW-VIEW, and while we keep up through their commits and STATE our
+         * request timer sees progress and never fires, which is how a
+         * laggard used to get there. Ask for it now: the primary of that
+         * view answers a VIEW-CHANGE for its own view with its NEW-VIEW and
+         * the view changes it names (void__pbft_resend_new_view). */
+        void__pbft_start_view_change(r, now_ns, view, out);
+        return;
+    }
+    if (VOID__MUTANT_NO_REJOIN || !r->view_changing || seq <= r->vc_exec_mark) {
+        return;
+    }
+    uint32_t with_us = 0;
+    for (uint32_t i = 0; i < r->cfg.n; i++) {
+        with_us += r->vc[i].len > 0 && r->vc[i].view >= r->view;
+    }
+    if (view < r->view && with_us >= void__pbft_quorum(r)) {
+        return; /* a real view change: NEW-VIEW is due */
+    }
+    if (view == r->view &&
+        (now_ns < r->vc_since_ns || now_ns - r->vc_since_ns < r->cfg.request_timeout_ns)) {
+        return; /* its primary re-sends NEW-VIEW within a retransmit period: wait for it */
+    }
+    /* Into a lower view, or into the one we were changing to but whose
+     * NEW-VIEW never reached us (its primary did not re-send it: silent to
+     * us, or down): either way without a vote there, below. */
+    r->vote_view_min = view + 1 > r->vote_view_min ? view + 1 : r->vote_view_min;
+    r->view = view;
+    r->view_changing = 0;
+    r->vc_attempts = 0;
+    r->vc_timer_armed = 0;
+    r->prepare_horizon = 0;
+    r->nv_len = 0;
+    r->nv_installed = 0;
+    r->stats.view_rejoins++;
+    void__pbft_timer_cancel(r, out, VOID_PBFT_TIMER_VIEW_CHANGE);
+    void__pbft_persist_view(r, out);
+    VOID_ASSERT(r->view < r->vote_view_min && !r->view_changing);
+    void__pbft_arm_request_timer(r, out, 1);
 }
 
 /* f+1 replicas want views above ours: at least one is honest, so join the

@@ -650,6 +650,9 @@ static size_t render_metrics(struct void_node *node, char *out, size_t cap)
     metric(&b, "void_signatures_total", "op=\"sign\"", p->signs);
     metric(&b, "void_signatures_total", "op=\"verify\"", p->verifies);
     metric(&b, "void_prepares_withheld_total", NULL, p->prepares_withheld);
+    metric(&b, "void_commits_withheld_total", NULL, p->commits_withheld);
+    metric(&b, "void_catch_up_waits_total", NULL, p->catch_up_waits);
+    metric(&b, "void_view_rejoins_total", NULL, p->view_rejoins);
     metric(&b, "void_request_macs_total", "result=\"ok\"", p->macs_ok);
     metric(&b, "void_request_macs_total", "result=\"bad\"", p->macs_bad);
     metric(&b, "void_commit_macs_total", "result=\"ok\"", p->commit_macs_ok);

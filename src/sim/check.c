@@ -101,6 +101,111 @@ int void_check_agreement_record(struct void_check_agreement *a,
     return 1;
 }
 
+/* ---- view membership ----------------------------------------------------------- */
+
+int void_check_view_init(struct void_check_view *c,
+                         uint32_t count_nodes,
+                         uint32_t quorum,
+                         uint64_t heal_ns,
+                         uint64_t bound_ns)
+{
+    VOID_ASSERT(c != NULL);
+    memset(c, 0, sizeof(*c));
+    if (count_nodes == 0 || count_nodes > VOID_CHECK_VIEW_NODES_MAX || quorum == 0 ||
+        quorum > count_nodes) {
+        return VOID_EINVAL;
+    }
+    c->count_nodes = count_nodes;
+    c->quorum = quorum;
+    c->heal_ns = heal_ns;
+    c->bound_ns = bound_ns;
+    for (uint32_t i = 0; i < VOID_CHECK_VIEW_NODES_MAX; i++) {
+        c->out_since_ns[i] = UINT64_MAX;
+    }
+    VOID_ASSERT(c->count_violations == 0);
+    return 0;
+}
+
+/* The view installed by at least quorum honest replicas that are up, if
+ * any. Two views cannot both have quorum when 2 * quorum > the nodes
+ * counted; otherwise the first found wins, which the caller's choice of
+ * quorum rules out (see sim_check.h). */
+static int cluster_view(const struct void_check_view *c,
+                        const struct void_check_view_node *nodes,
+                        uint64_t *view)
+{
+    for (uint32_t i = 0; i < c->count_nodes; i++) {
+        if (!nodes[i].honest_up || nodes[i].changing) {
+            continue;
+        }
+        uint32_t with = 0;
+        for (uint32_t j = 0; j < c->count_nodes; j++) {
+            with += nodes[j].honest_up && !nodes[j].changing && nodes[j].view == nodes[i].view;
+        }
+        if (with >= c->quorum) {
+            *view = nodes[i].view;
+            return 1;
+        }
+    }
+    return 0;
+}
+
+void void_check_view_commit(struct void_check_view *c, uint64_t now_ns, uint64_t view)
+{
+    VOID_ASSERT(c != NULL);
+    VOID_ASSERT(!c->have_commit || now_ns >= c->commit_ns);
+    c->commit_view = view;
+    c->commit_ns = now_ns;
+    c->have_commit = 1;
+}
+
+int void_check_view_step(struct void_check_view *c,
+                         uint64_t now_ns,
+                         const struct void_check_view_node *nodes)
+{
+    VOID_ASSERT(c != NULL && nodes != NULL);
+    VOID_ASSERT(c->count_nodes > 0);
+    uint64_t view = 0;
+    int have = now_ns >= c->heal_ns && cluster_view(c, nodes, &view);
+    int fired = 0;
+    for (uint32_t i = 0; i < c->count_nodes; i++) {
+        int out = have && nodes[i].honest_up && (nodes[i].changing || nodes[i].view != view);
+        if (!out) {
+            c->out_since_ns[i] = UINT64_MAX;
+            continue;
+        }
+        if (c->out_since_ns[i] == UINT64_MAX) {
+            c->out_since_ns[i] = now_ns;
+        }
+        /* Out for as long as the cluster has gone on committing in its view
+         * since this replica left it: up to the latest such commit. */
+        int live = c->have_commit && c->commit_view == view && c->commit_ns >= c->out_since_ns[i];
+        uint64_t out_ns = live ? c->commit_ns - c->out_since_ns[i] : 0;
+        if (out_ns > c->out_ns_max) {
+            c->out_ns_max = out_ns;
+        }
+        if (out_ns > c->bound_ns) {
+            if (c->count_violations++ == 0) {
+                snprintf(c->msg,
+                         sizeof(c->msg),
+                         "view: replica %u has been out of the cluster's view %llu for %.1f s "
+                         "while the others commit in it (in view %llu%s; bound %.1f s after "
+                         "the heal)",
+                         i,
+                         (unsigned long long)view,
+                         (double)out_ns / 1e9,
+                         (unsigned long long)nodes[i].view,
+                         nodes[i].changing ? ", changing" : "",
+                         (double)c->bound_ns / 1e9);
+            }
+            c->out_since_ns[i] = now_ns; /* once per stretch of a bound */
+            fired = 1;
+        }
+    }
+    VOID_ASSERT(c->out_ns_max <= now_ns);
+    return fired;
+}
+
 /* ---- HLC order ------------------------------------------------------------- */
 
 int void_check_hlc_init(struct void_check_hlc *h, uint32_t count_nodes)

@@ -84,6 +84,20 @@ int void__sim_transmit(struct sim *s, uint32_t from, uint32_t to, const uint8_t 
     VOID_ASSERT(from < s->count_nodes);
     VOID_ASSERT(to < s->count_nodes);
     uint64_t at[2];
+    if (s->nodes[from].connect_ns > s->now || s->nodes[to].connect_ns > s->now) {
+        /* A restarted node's links are still connecting (restart scenario):
+         * what it sends, and what is sent to it, is lost. No draw from the
+         * network stream, so the other frames' fates stay what they were. */
+        s->res->frames_sent++;
+        s->count_connecting++;
+        void__sim_trace(s,
+                        "drop n%u->n%u %s len=%zu: connecting",
+                        from,
+                        to,
+                        len > 5 ? msg_name(frame[5]) : "short",
+                        len);
+        return 0;
+    }
     int copies = void_simnet_route(&s->net, &s->rng_net, from, to, s->now, at);
     s->res->frames_sent++;
     if (copies == 0) {
@@ -264,6 +278,7 @@ static void perform_event(struct sim *s, struct sim_node *node, const struct voi
             if (void_check_agreement_record(&s->agree, node->id, ev->seq, ev->digest) == 1) {
                 void__sim_violation(s, "%s", s->agree.msg);
             }
+            void_check_view_commit(&s->view, s->now, ev->view);
         }
     }
     if (node->byzantine) {
@@ -430,6 +445,12 @@ static int replica_restart(struct sim *s, struct sim_node *node)
     rc = void_pbft_recover(node->replica, phys_now(s, node), recs, node->disk.count, &s->out);
     free(recs);
     node->up = 1;
+    if (node->connect_delay_ns > 0) {
+        node->connect_ns = s->now + node->connect_delay_ns;
+        node->connect_delay_ns = 0;
+        void__sim_trace(
+            s, "n%u links connect in %" PRIu64 " ms", node->id, (node->connect_ns - s->now) / 1000000u);
+    }
     link_hint(s, node->id, 1);
     void__sim_trace(s,
                     "n%u RESTART from %zu records: view=%" PRIu64 " executed=%" PRIu64
@@ -680,6 +701,11 @@ static int sim_setup(struct sim *s)
         rc = void__sim_faults_plan(s);
     }
     if (rc == 0) {
+        uint32_t byz = s->cfg->byzantine;
+        uint64_t bound = s->cfg->view_bound_ns != 0 ? s->cfg->view_bound_ns : VOID_SIM_VIEW_BOUND_NS_DEF;
+        rc = void_check_view_init(&s->view, s->n, 2 * s->f + 1 - byz, s->heal_ns, bound);
+    }
+    if (rc == 0) {
         rc = start_replicas(s);
     }
     if (rc == 0) {
@@ -728,6 +754,23 @@ static int all_clients_done(const struct sim *s)
     return 1;
 }
 
+/* The view checker looks at the honest replicas after every event. */
+static void check_views(struct sim *s)
+{
+    struct void_check_view_node nodes[VOID_CHECK_VIEW_NODES_MAX];
+    VOID_ASSERT(s->n <= VOID_CHECK_VIEW_NODES_MAX);
+    VOID_ASSERT(s->now >= s->heal_ns);
+    for (uint32_t i = 0; i < s->n; i++) {
+        const struct sim_node *node = &s->nodes[i];
+        nodes[i].honest_up = !node->byzantine && node->up;
+        nodes[i].view = node->up ? void_pbft_view(node->replica) : 0;
+        nodes[i].changing = node->up ? void_pbft_view_changing(node->replica) : 0;
+    }
+    if (void_check_view_step(&s->view, s->now, nodes) != 0 && s->view.count_violations == 1) {
+        void__sim_violation(s, "%s", s->view.msg);
+    }
+}
+
 static int sim_loop(struct sim *s)
 {
     struct void_simq_item it;
@@ -739,6 +782,9 @@ static int sim_loop(struct sim *s)
         rc = dispatch(s, &it);
         if (rc != 0) {
             return rc;
+        }
+        if (s->now >= s->heal_ns) {
+            check_views(s);
         }
         if (s->now >= s->heal_ns && all_clients_done(s)) {
             break;
@@ -759,7 +805,8 @@ static void sim_summarise(struct sim *s)
             r->view_max = void_pbft_view(node->replica);
         }
     }
-    r->frames_dropped = s->net.count_lost + s->net.count_cut;
+    r->frames_dropped = s->net.count_lost + s->net.count_cut + s->count_connecting;
+    r->out_of_view_ns_max = s->view.out_ns_max;
     void__sim_client_check(s);
     if (r->requests_pending > 0) {
         void__sim_violation(s,

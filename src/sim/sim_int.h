@@ -48,6 +48,7 @@ enum sim_fault_kind {
     SIM_F_JUMP,      /* step node a's clock by amount ns */
     SIM_F_HEAL_ALL,  /* end of the fault window: everything back to normal */
     SIM_F_ONEWAY,    /* cut the frames from the replicas in mask to the other honest ones */
+    SIM_F_STOP,      /* stop replica a cleanly (records synced), restart after amount ns */
 };
 
 struct sim_fault {
@@ -78,6 +79,8 @@ struct sim_node {
     struct void_simdisk disk;
     uint64_t last_event_seq;
     uint64_t timer_gen[SIM_TIMERS];
+    uint64_t connect_delay_ns; /* at its next restart, its links connect this much later */
+    uint64_t connect_ns;       /* frames to and from it are lost before this time */
     /* client */
     struct void_pbft_client *client;
     uint32_t ops_left;
@@ -136,6 +139,8 @@ struct sim {
     /* checkers */
     struct void_check_agreement agree;
     struct void_check_hlc hlc;
+    struct void_check_view view;
+    uint64_t count_connecting; /* frames lost to links still connecting */
     /* trace */
     FILE *trace;
     uint64_t trace_hash;

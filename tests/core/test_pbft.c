@@ -1427,6 +1427,147 @@ static void test_pbft_backup_forgets_unsynced_prepare_and_withholds(void **state
     net_free(t);
 }
 
+/* ---- rejoining the view (issue 16) ------------------------------------------------ */
+
+/* Setup: n=4, three puts committed in view 0; backup 1 stops and restarts
+ * (its records intact), and five more puts run. Action: backup 2 dies and
+ * two more puts run. Expected: the restarted backup withheld its prepares
+ * only up to its prepare horizon (at most VOID_PBFT_PREPARE_SLACK of them),
+ * then voted again in view 0, so the primary, it and backup 3 commit the
+ * last puts in view 0 without a view change. With the old rule (no prepare
+ * at all in the view it recovered in) the cluster has to change view. */
+static void test_pbft_restarted_backup_votes_again_above_its_prepare_horizon(void **state)
+{
+    (void)state;
+    struct net *t = net_new(4, 1, 16, 32, 1);
+    put_many(t, 0, 0, 3, 100 * MS);
+    net_run(t, 10 * MS, all_live_at_max);
+    replica_crash(t, 1);
+    t->crashed[1] = 0;
+    replica_start(t, 1, 1);
+    put_many(t, 0, 3, 5, 1000 * MS);
+    net_run(t, 10 * MS, all_live_at_max);
+    uint64_t withheld = void_pbft_stats(t->rep[1])->prepares_withheld;
+    assert_true(withheld >= 1);
+    assert_true(withheld <= VOID_PBFT_PREPARE_SLACK);
+    replica_crash(t, 2);
+    put_many(t, 0, 8, 2, 1000 * MS);
+    net_run(t, 10 * MS, all_live_at_max);
+    for (uint32_t i = 0; i < 4; i++) {
+        if (i != 2) {
+            assert_int_equal(void_pbft_view(t->rep[i]), 0);
+            assert_int_equal(void_pbft_stats(t->rep[i])->view_changes, 0);
+        }
+    }
+    assert_int_equal(void_pbft_stats(t->rep[1])->prepares_withheld, withheld);
+    assert_agree(t, 10);
+    net_free(t);
+}
+
+static uint32_t connecting = UINT32_MAX;
+static uint64_t connecting_until;
+
+/* A restarted replica's links are still connecting: nothing gets through. */
+static int drop_connecting(struct net *t, uint32_t from, uint32_t to, uint8_t type)
+{
+    (void)type;
+    return t->now < connecting_until && (from == connecting || to == connecting);
+}
+
+/* Setup: n=4, three puts; backup 1 crashes and three more puts execute
+ * without it. Action: it recovers, and for 300 ms (longer than its 200 ms
+ * request timeout) every frame to and from it is lost, its FETCH_STATE
+ * among them, as while a real driver's links connect. Expected: its
+ * request timer, armed for the recovered entries, does not start a view
+ * change: it fetches again (catch_up_waits), then catches up from the
+ * STATE and stays in view 0 with the others. Before the fix it moved to
+ * view 1 alone and stayed there. */
+static void test_pbft_recovering_backup_fetches_state_instead_of_suspecting(void **state)
+{
+    (void)state;
+    struct net *t = net_new(4, 1, 16, 32, 1);
+    put_many(t, 0, 0, 3, 100 * MS);
+    net_run(t, 10 * MS, all_live_at_max);
+    replica_crash(t, 1);
+    put_many(t, 0, 3, 3, 1000 * MS);
+    connecting = 1;
+    connecting_until = t->now + 300 * MS;
+    t->drop = drop_connecting;
+    t->crashed[1] = 0;
+    replica_start(t, 1, 1);
+    net_run(t, 1000 * MS, all_live_at_max);
+    for (uint32_t i = 0; i < 4; i++) {
+        assert_int_equal(void_pbft_view(t->rep[i]), 0);
+        assert_false(void_pbft_view_changing(t->rep[i]));
+    }
+    assert_true(void_pbft_stats(t->rep[1])->catch_up_waits >= 1);
+    assert_agree(t, 6);
+    t->drop = NULL;
+    net_free(t);
+}
+
+static int lone_phase;
+static int votes_from_3;
+
+/* Phase 1: replica 3 hears no PREPARE or COMMIT, so its request timer fires
+ * on a batch that commits everywhere else. Phase 2: nothing is lost; votes
+ * replica 3 sends are counted. */
+static int drop_votes_to_3(struct net *t, uint32_t from, uint32_t to, uint8_t type)
+{
+    (void)t;
+    if (lone_phase == 2 && from == 3 && (type == VOID_MSG_PREPARE || type == VOID_MSG_COMMIT)) {
+        votes_from_3++;
+    }
+    return lone_phase == 1 && to == 3 && (type == VOID_MSG_PREPARE || type == VOID_MSG_COMMIT);
+}
+
+static int replica_3_changing(struct net *t)
+{
+    return void_pbft_view_changing(t->rep[3]);
+}
+
+/* Setup: n=4, two puts; then replica 3 misses every vote of a third batch,
+ * suspects the primary and moves to view 1, alone: the others commit the
+ * batch in view 0 and do not join. Action: the losses stop and more puts
+ * run in view 0. Expected: replica 3 executes a batch committed in view 0
+ * that it had not executed when it left, returns to view 0 (view_rejoins),
+ * and from then on sends no PREPARE and no COMMIT in view 0, which its
+ * VIEW-CHANGE for view 1 promised (docs/pbft.md, Rejoining); it withholds
+ * them instead, and everyone agrees. Before the fix it stayed in view 1. */
+static void test_pbft_lone_view_change_returns_and_keeps_its_promise(void **state)
+{
+    (void)state;
+    struct net *t = net_new(4, 1, 16, 32, 1);
+    put_many(t, 0, 0, 2, 100 * MS);
+    net_run(t, 10 * MS, all_live_at_max);
+    lone_phase = 1;
+    votes_from_3 = 0;
+    t->drop = drop_votes_to_3;
+    put_many(t, 0, 2, 1, 1000 * MS);
+    assert_true(net_run(t, 1000 * MS, replica_3_changing));
+    assert_int_equal(void_pbft_view(t->rep[3]), 1);
+    assert_int_equal(void_pbft_view(t->rep[0]), 0);
+    lone_phase = 0;
+    put_many(t, 0, 3, 2, 1000 * MS);
+    net_run(t, 500 * MS, all_live_at_max);
+    assert_int_equal(void_pbft_stats(t->rep[3])->view_rejoins, 1);
+    assert_int_equal(void_pbft_view(t->rep[3]), 0);
+    assert_false(void_pbft_view_changing(t->rep[3]));
+    lone_phase = 2;
+    put_many(t, 0, 5, 3, 1000 * MS);
+    net_run(t, 500 * MS, all_live_at_max);
+    assert_int_equal(votes_from_3, 0);
+    assert_true(void_pbft_stats(t->rep[3])->prepares_withheld >= 3);
+    assert_true(void_pbft_stats(t->rep[3])->commits_withheld >= 1);
+    for (uint32_t i = 0; i < 4; i++) {
+        assert_int_equal(void_pbft_view(t->rep[i]), 0);
+    }
+    assert_agree(t, 8);
+    t->drop = NULL;
+    lone_phase = 0;
+    net_free(t);
+}
+
 /* Counts the STATE frames among the pending effects, then clears them. */
 static int states_out(struct net *t)
 {
@@ -2029,6 +2170,9 @@ int main(void)
         cmocka_unit_test(test_pbft_replica_that_missed_checkpoints_adopts_their_proof),
         cmocka_unit_test(test_pbft_primary_forgets_unsynced_pre_prepare_and_hands_off),
         cmocka_unit_test(test_pbft_backup_forgets_unsynced_prepare_and_withholds),
+        cmocka_unit_test(test_pbft_restarted_backup_votes_again_above_its_prepare_horizon),
+        cmocka_unit_test(test_pbft_recovering_backup_fetches_state_instead_of_suspecting),
+        cmocka_unit_test(test_pbft_lone_view_change_returns_and_keeps_its_promise),
         cmocka_unit_test(test_pbft_survives_random_faults),
         cmocka_unit_test(test_pbft_rejects_bad_messages_with_counters),
         cmocka_unit_test(test_pbft_checks_only_the_signatures_a_quorum_needs),

@@ -155,6 +155,67 @@ static void test_agreement_detects_divergent_batch(void **state)
     void_check_agreement_fini(&a);
 }
 
+#define SEC (1000ull * 1000 * 1000)
+
+/* Setup: four honest replicas, quorum 3, heal at 1 s, bound 2 s; replica 3
+ * goes to view 1 alone at 1.5 s while the others stay in view 0 and commit
+ * there every 100 ms. Expected: no violation before it has been out for
+ * 2 s of the others' commits, one (naming replica 3 and both views) after;
+ * out time before the heal never counts. */
+static void test_view_flags_a_replica_left_out_while_the_others_commit(void **state)
+{
+    (void)state;
+    struct void_check_view c;
+    assert_int_equal(void_check_view_init(&c, 4, 3, 1 * SEC, 2 * SEC), 0);
+    struct void_check_view_node nodes[4] = {
+        {1, 0, 0}, {1, 0, 0}, {1, 0, 0}, {1, 1, 1}}; /* replica 3 out from the start */
+    assert_int_equal(void_check_view_step(&c, SEC / 2, nodes), 0); /* before the heal */
+    nodes[3] = (struct void_check_view_node){1, 0, 0};
+    assert_int_equal(void_check_view_step(&c, 1 * SEC, nodes), 0);
+    nodes[3] = (struct void_check_view_node){1, 1, 1};
+    int fired = 0;
+    uint64_t t = 1 * SEC + SEC / 2;
+    for (; t <= 5 * SEC && !fired; t += SEC / 10) {
+        void_check_view_commit(&c, t, 0);
+        fired = void_check_view_step(&c, t, nodes);
+    }
+    assert_true(fired);
+    assert_true(t > 3 * SEC + SEC / 2); /* not before 2 s of commits */
+    assert_true(t < 4 * SEC);
+    assert_int_equal(c.count_violations, 1);
+    assert_non_null(strstr(c.msg, "replica 3"));
+    assert_non_null(strstr(c.msg, "view 0"));
+    assert_non_null(strstr(c.msg, "in view 1, changing"));
+}
+
+/* Setup: as above, but the cluster commits nothing while replica 3 is out,
+ * then replica 3 comes back; later two replicas change view together (no
+ * view has a quorum). Expected: no violation in either case: a stuck
+ * cluster is the liveness checker's business, and during a real view
+ * change there is no cluster view to be out of. A replica that is down is
+ * never out. */
+static void test_view_spares_a_stuck_cluster_and_a_real_view_change(void **state)
+{
+    (void)state;
+    struct void_check_view c;
+    assert_int_equal(void_check_view_init(&c, 4, 3, 0, 2 * SEC), 0);
+    struct void_check_view_node nodes[4] = {{1, 0, 0}, {1, 0, 0}, {1, 0, 0}, {1, 1, 1}};
+    void_check_view_commit(&c, 0, 0);
+    for (uint64_t t = SEC / 10; t <= 6 * SEC; t += SEC / 10) {
+        assert_int_equal(void_check_view_step(&c, t, nodes), 0);
+    }
+    nodes[1] = (struct void_check_view_node){1, 1, 1};
+    nodes[2] = (struct void_check_view_node){0, 0, 0}; /* down */
+    for (uint64_t t = 6 * SEC; t <= 12 * SEC; t += SEC / 10) {
+        void_check_view_commit(&c, t, 0);
+        assert_int_equal(void_check_view_step(&c, t, nodes), 0);
+    }
+    assert_int_equal(c.count_violations, 0);
+    assert_true(c.out_ns_max == 0);
+    assert_int_equal(void_check_view_init(&c, 4, 5, 0, SEC), VOID_EINVAL);
+    assert_int_equal(void_check_view_init(&c, 0, 1, 0, SEC), VOID_EINVAL);
+}
+
 /* Setup: node 0 sends (seq 1), node 1 receives it with a larger HLC.
  * Expected: accepted. Then node 1 receives with an HLC below the send: flagged;
  * a gap in node 0's sequence: flagged; an unknown parent: flagged. */
@@ -226,6 +287,8 @@ int main(void)
         cmocka_unit_test(test_agreement_detects_divergent_batch),
         cmocka_unit_test(test_hlc_checks_edges_and_gaps),
         cmocka_unit_test(test_asof_reads_match_committed_versions),
+        cmocka_unit_test(test_view_flags_a_replica_left_out_while_the_others_commit),
+        cmocka_unit_test(test_view_spares_a_stuck_cluster_and_a_real_view_change),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
