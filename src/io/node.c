@@ -27,13 +27,18 @@
 #include "void/pstore.h"
 #include "void/transport.h"
 
+#include <errno.h>
+#include <fcntl.h>
 #include <jansson.h>
 #include <pthread.h>
 #include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/file.h>
+#include <sys/stat.h>
 #include <time.h>
+#include <unistd.h>
 #include <uv.h>
 
 #define TIMER_COUNT 4 /* enum void_pbft_timer values are 1..3 */
@@ -76,6 +81,7 @@ struct effect_buf {
 
 struct void_node {
     const struct void_config *config;
+    int lock_fd; /* DATA_DIR/LOCK, flock'ed for the node's lifetime; -1 none */
     uv_loop_t loop;
     int loop_ready;
     struct void_keyring ring;
@@ -985,6 +991,76 @@ static int setup_cas(struct void_node *node, char *errbuf, size_t errcap)
     return 0;
 }
 
+/* Reads the pid written in the lock file behind fd; 0 when there is none. */
+static long lock_holder(int fd)
+{
+    char text[32];
+    ssize_t n = pread(fd, text, sizeof(text) - 1, 0);
+    if (n <= 0) {
+        return 0;
+    }
+    text[n] = '\0';
+    char *end = NULL;
+    long pid = strtol(text, &end, 10);
+    return end != text && pid > 0 ? pid : 0;
+}
+
+int void_node_lock_data_dir(const char *dir, int *fd_out, char *errbuf, size_t errcap)
+{
+    VOID_ASSERT(dir != NULL && fd_out != NULL);
+    VOID_ASSERT(errbuf != NULL && errcap > 0);
+    *fd_out = -1;
+    if (mkdir(dir, 0700) != 0 && errno != EEXIST) {
+        (void)snprintf(errbuf, errcap, "cannot create %s: %s", dir, strerror(errno));
+        return VOID_EIO;
+    }
+    char path[VOID_CONFIG_PATH_MAX + 8];
+    int n = snprintf(path, sizeof(path), "%s/" VOID_NODE_LOCK_NAME, dir);
+    if (n < 0 || (size_t)n >= sizeof(path)) {
+        (void)snprintf(errbuf, errcap, "data directory path too long: %s", dir);
+        return VOID_EINVAL;
+    }
+    int fd = open(path, O_RDWR | O_CREAT | O_CLOEXEC, 0600);
+    if (fd < 0) {
+        (void)snprintf(errbuf, errcap, "cannot open %s: %s", path, strerror(errno));
+        return errno == EACCES ? VOID_EPERM : VOID_EIO;
+    }
+    int rc = 0;
+    while ((rc = flock(fd, LOCK_EX | LOCK_NB)) != 0 && errno == EINTR) {
+    }
+    if (rc != 0) {
+        int e = errno;
+        long holder = e == EWOULDBLOCK ? lock_holder(fd) : 0;
+        if (e != EWOULDBLOCK) {
+            (void)snprintf(errbuf, errcap, "cannot lock %s: %s", path, strerror(e));
+        } else if (holder > 0) {
+            (void)snprintf(errbuf,
+                           errcap,
+                           "data directory %s is in use by pid %ld (it holds %s): stop that "
+                           "node first; two processes on one record log lose data",
+                           dir,
+                           holder,
+                           path);
+        } else {
+            (void)snprintf(
+                errbuf, errcap, "data directory %s is in use: another process holds %s", dir, path);
+        }
+        (void)close(fd);
+        return e == EWOULDBLOCK ? VOID_EBUSY : VOID_EIO;
+    }
+    /* Ours now: record who holds it, for the message a second node prints. */
+    char text[32];
+    int len = snprintf(text, sizeof(text), "%ld\n", (long)getpid());
+    VOID_ASSERT(len > 0 && (size_t)len < sizeof(text));
+    if (ftruncate(fd, 0) != 0 || pwrite(fd, text, (size_t)len, 0) != (ssize_t)len) {
+        (void)snprintf(errbuf, errcap, "cannot write %s: %s", path, strerror(errno));
+        (void)close(fd);
+        return VOID_EIO;
+    }
+    *fd_out = fd;
+    return 0;
+}
+
 int void_node_new(struct void_node **out,
                   const struct void_config *config,
                   char *errbuf,
@@ -997,8 +1073,14 @@ int void_node_new(struct void_node **out,
         return VOID_ENOMEM;
     }
     node->config = config;
+    node->lock_fd = -1;
     pthread_mutex_init(&node->lock, NULL);
     int rc = check_ids(config, errbuf, errcap);
+    /* Before anything reads or writes the data directory: opening the record
+     * log compacts it, which would pull it from under a running node. */
+    if (rc == 0) {
+        rc = void_node_lock_data_dir(config->data_dir, &node->lock_fd, errbuf, errcap);
+    }
     if (rc == 0) {
         rc = uv_loop_init(&node->loop) == 0 ? 0 : VOID_EIO;
         node->loop_ready = rc == 0;
@@ -1084,5 +1166,8 @@ void void_node_free(struct void_node *node)
         free(node->bufs[i].arena);
     }
     pthread_mutex_destroy(&node->lock);
+    if (node->lock_fd >= 0) {
+        (void)close(node->lock_fd); /* releases the flock: the last use of the directory */
+    }
     free(node);
 }
