@@ -17,6 +17,7 @@
  *     rack = r1
  *     host = h1
  *     log_level = info           ; debug, info, warn, error
+ *     record_log_segment_bytes = 16777216  ; optional; 4096..1 GiB, default 16 MiB
  *
  *     [client]                   ; voidctl only
  *     id = 1000
@@ -52,13 +53,14 @@
 #include <stddef.h>
 #include <stdint.h>
 
-#define VOID_CONFIG_REPLICAS_MAX 64
-#define VOID_CONFIG_CLIENTS_MAX  128
-#define VOID_CONFIG_NTP_MAX      8
-#define VOID_CONFIG_PATH_MAX     512
-#define VOID_CONFIG_ADDR_MAX     128 /* "host:port" text */
-#define VOID_CONFIG_NAME_MAX     64  /* topology names */
-#define VOID_CONFIG_ERR_MAX      512
+#define VOID_CONFIG_REPLICAS_MAX      64
+#define VOID_CONFIG_CLIENTS_MAX       128
+#define VOID_CONFIG_NTP_MAX           8
+#define VOID_CONFIG_PATH_MAX          512
+#define VOID_CONFIG_ADDR_MAX          128 /* "host:port" text */
+#define VOID_CONFIG_NAME_MAX          64  /* topology names */
+#define VOID_CONFIG_ERR_MAX           512
+#define VOID_CONFIG_SEGMENT_BYTES_MAX (1u << 30) /* record_log_segment_bytes */
 
 /* A "host:port" address as written plus its parsed parts. host is a numeric
  * IPv4/IPv6 literal or a name that resolves. */
@@ -109,8 +111,9 @@ struct void_config {
     struct void_config_client clients[VOID_CONFIG_CLIENTS_MAX];
     uint32_t fault_delay_ms;
     uint32_t fault_loss_pct;
-    uint32_t pbft_pipeline;  /* [pbft] pipeline; 0: the core's default */
-    uint32_t pbft_batch_max; /* [pbft] batch_max; 0: the core's default */
+    uint32_t pbft_pipeline;            /* [pbft] pipeline; 0: the core's default */
+    uint32_t pbft_batch_max;           /* [pbft] batch_max; 0: the core's default */
+    uint32_t record_log_segment_bytes; /* [node]; 0: the record log's default */
     /* The secret key read from key_path (wiped by void_config_fini). */
     struct void_sign_keypair keypair;
 };

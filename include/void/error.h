@@ -71,7 +71,8 @@
     X(CAS_MISSING, "block not in the store")                                                       \
     X(CAS_BAD_RECORD, "malformed block record in the store")                                       \
     /* pbft */                                                                                     \
-    /* io / daemon */
+    /* io / daemon */                                                                              \
+    X(PRESSURE, "out of file descriptors")
 
 enum void__err_ord {
 #define VOID__X(name, msg) VOID__ERR_ORD_##name,

@@ -12,6 +12,7 @@
 #include "void/assert.h"
 #include "void/error.h"
 #include "void/pbft.h"
+#include "void/pstore.h"
 
 #include <errno.h>
 #include <ini.h>
@@ -40,6 +41,7 @@ enum {
     SEEN_LOSS = 1u << 12,
     SEEN_PIPELINE = 1u << 13,
     SEEN_BATCH = 1u << 14,
+    SEEN_SEGMENT = 1u << 15,
 };
 
 struct load_state {
@@ -205,6 +207,49 @@ static int ntp_list(struct load_state *st, const char *value)
     return 1;
 }
 
+/* A numeric key of a section: its name, its bit in the section's seen mask,
+ * its bounds and where its value goes. */
+struct num_key {
+    const char *name;
+    uint32_t seen;
+    uint32_t lo, hi;
+    uint32_t *out;
+};
+
+/* Sets the key `name` of [section] from keys[0..count); returns 1, or 0
+ * after recording why (unknown, repeated, not a number in range). */
+static int num_key(struct load_state *st,
+                   uint32_t *seen,
+                   const char *section,
+                   const struct num_key *keys,
+                   size_t count,
+                   const char *name,
+                   const char *value)
+{
+    for (size_t i = 0; i < count; i++) {
+        const struct num_key *k = &keys[i];
+        if (strcmp(name, k->name) != 0) {
+            continue;
+        }
+        if (!mark(st, seen, k->seen, section, name)) {
+            return 0;
+        }
+        uint32_t v = 0;
+        if (parse_u32(value, k->hi, &v) != 0 || v < k->lo) {
+            return fail(st,
+                        "[%s] %s: want %u..%u, got '%s'",
+                        section,
+                        name,
+                        (unsigned)k->lo,
+                        (unsigned)k->hi,
+                        value);
+        }
+        *k->out = v;
+        return 1;
+    }
+    return fail(st, "unknown key '%s' in [%s]", name, section);
+}
+
 static int node_key(struct load_state *st, const char *name, const char *value)
 {
     struct void_config *c = st->config;
@@ -251,6 +296,14 @@ static int node_key(struct load_state *st, const char *name, const char *value)
                    ? 1
                    : fail(st, "[node] log_level: '%s' is not debug, info, warn or error", value);
     }
+    if (strcmp(name, "record_log_segment_bytes") == 0) {
+        const struct num_key keys[] = {{name,
+                                        SEEN_SEGMENT,
+                                        VOID_PSTORE_SEGMENT_SIZE_MIN,
+                                        VOID_CONFIG_SEGMENT_BYTES_MAX,
+                                        &c->record_log_segment_bytes}};
+        return num_key(st, &st->seen_node, "node", keys, 1, name, value);
+    }
     return fail(st, "unknown key '%s' in [node]", name);
 }
 
@@ -272,49 +325,6 @@ static int client_key(struct load_state *st, const char *name, const char *value
         return set_path(st, c->key_path, value) == 0 ? 1 : fail(st, "[client] key: bad path");
     }
     return fail(st, "unknown key '%s' in [client]", name);
-}
-
-/* A numeric key of a section: its name, its bit in the section's seen mask,
- * its bounds and where its value goes. */
-struct num_key {
-    const char *name;
-    uint32_t seen;
-    uint32_t lo, hi;
-    uint32_t *out;
-};
-
-/* Sets the key `name` of [section] from keys[0..count); returns 1, or 0
- * after recording why (unknown, repeated, not a number in range). */
-static int num_key(struct load_state *st,
-                   uint32_t *seen,
-                   const char *section,
-                   const struct num_key *keys,
-                   size_t count,
-                   const char *name,
-                   const char *value)
-{
-    for (size_t i = 0; i < count; i++) {
-        const struct num_key *k = &keys[i];
-        if (strcmp(name, k->name) != 0) {
-            continue;
-        }
-        if (!mark(st, seen, k->seen, section, name)) {
-            return 0;
-        }
-        uint32_t v = 0;
-        if (parse_u32(value, k->hi, &v) != 0 || v < k->lo) {
-            return fail(st,
-                        "[%s] %s: want %u..%u, got '%s'",
-                        section,
-                        name,
-                        (unsigned)k->lo,
-                        (unsigned)k->hi,
-                        value);
-        }
-        *k->out = v;
-        return 1;
-    }
-    return fail(st, "unknown key '%s' in [%s]", name, section);
 }
 
 static int fault_key(struct load_state *st, const char *name, const char *value)

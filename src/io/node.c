@@ -57,6 +57,7 @@ struct node_status {
     uint64_t persist_bytes;
     uint64_t persist_ns;
     uint64_t persist_compactions;
+    uint64_t persist_retries; /* commits retried after VOID_EPRESSURE */
     uint64_t out_full;
     uint64_t drop_busy;
     uint64_t cas_stored, cas_served, cas_fetched, cas_rejected, cas_duplicate, cas_busy;
@@ -106,7 +107,14 @@ struct void_node {
     int commit_rc;
     int stats_stale; /* file-block counters moved since the last publish */
     uv_work_t work;
-    uint64_t drop_busy; /* inputs dropped because both buffers were full */
+    /* A commit that found no free descriptor waits on this timer and runs
+     * again: pressure is not damage (issue 16). */
+    uv_timer_t retry_timer;
+    uint64_t retry_ms;      /* current backoff, 0 when the last commit succeeded */
+    uint64_t retry_count;   /* commits retried, for the metric */
+    uint64_t retry_warned;  /* retry_count at the last warning */
+    uint64_t retry_warn_ms; /* loop time of the last warning */
+    uint64_t drop_busy;     /* inputs dropped because both buffers were full */
     uv_timer_t timers[TIMER_COUNT];
     uv_signal_t sig_term;
     uv_signal_t sig_int;
@@ -251,11 +259,74 @@ static void commit_work(uv_work_t *work)
     node->commit_rc = void_pstore_write(&node->store, b->persist, b->persist_count);
 }
 
+#define RETRY_MS_MIN     10u
+#define RETRY_MS_MAX     1000u
+#define RETRY_WARN_EVERY 10000u /* ms between two warnings about retries */
+
+static void commit_done(uv_work_t *work, int status);
+
+static int commit_queue(struct void_node *node)
+{
+    node->work.data = node;
+    return uv_queue_work(&node->loop, &node->work, commit_work, commit_done);
+}
+
+static void on_commit_retry(uv_timer_t *timer)
+{
+    struct void_node *node = timer->data;
+    VOID_ASSERT(node->committing);
+    if (node->fatal != 0 || !node->handles_ready) {
+        return;
+    }
+    if (commit_queue(node) != 0) {
+        node->fatal = VOID_EIO;
+        void_log(VOID_LOG_ERROR, "cannot queue a disk commit; stopping");
+        node_stop(node);
+    }
+}
+
+/* The record log could not open a segment file for lack of descriptors:
+ * nothing of the commit is on disk and the store is intact, so the same
+ * records are committed again after a backoff (10 ms doubling to 1 s). The
+ * buffer's effects wait, as for a slow disk; new inputs fill the other
+ * buffer, then are dropped as disk_busy (the protocol retransmits). */
+static void commit_retry_later(struct void_node *node)
+{
+    VOID_ASSERT(node->committing);
+    node->retry_ms = node->retry_ms == 0 ? RETRY_MS_MIN : node->retry_ms * 2;
+    node->retry_ms = node->retry_ms > RETRY_MS_MAX ? RETRY_MS_MAX : node->retry_ms;
+    node->retry_count++;
+    uint64_t now = uv_now(&node->loop);
+    if (node->retry_warned == 0 || now - node->retry_warn_ms >= RETRY_WARN_EVERY) {
+        void_log(VOID_LOG_WARN,
+                 "record log: %s while starting a segment; commit retried %llu times, "
+                 "next in %llu ms (free descriptors or raise ulimit -n)",
+                 void_strerror(VOID_EPRESSURE),
+                 (unsigned long long)node->retry_count,
+                 (unsigned long long)node->retry_ms);
+        node->retry_warned = node->retry_count;
+        node->retry_warn_ms = now;
+    }
+    uv_timer_start(&node->retry_timer, on_commit_retry, node->retry_ms, 0);
+}
+
 static void commit_done(uv_work_t *work, int status)
 {
     struct void_node *node = work->data;
     struct effect_buf *b = &node->bufs[node->filling ^ 1];
     VOID_ASSERT(node->committing);
+    if (status == 0 && node->commit_rc == VOID_EPRESSURE && node->handles_ready &&
+        node->fatal == 0) {
+        commit_retry_later(node);
+        publish(node);
+        return;
+    }
+    if (status == 0 && node->commit_rc == 0 && node->retry_ms != 0) {
+        void_log(VOID_LOG_INFO,
+                 "record log: commit succeeded after retries (%llu in all)",
+                 (unsigned long long)node->retry_count);
+        node->retry_ms = 0;
+    }
     node->committing = 0;
     if (status == 0 && node->commit_rc != 0) {
         void_log(
@@ -309,8 +380,7 @@ static void pipeline_start(struct void_node *node)
      * records, which are durable: the previous commit has completed. */
     perform_upto(node, b, first_persist);
     node->committing = 1;
-    node->work.data = node;
-    if (uv_queue_work(&node->loop, &node->work, commit_work, commit_done) != 0) {
+    if (commit_queue(node) != 0) {
         node->committing = 0;
         node->fatal = VOID_EIO;
         void_log(VOID_LOG_ERROR, "cannot queue a disk commit; stopping");
@@ -357,6 +427,7 @@ static void publish(struct void_node *node)
     s->persist_bytes = node->store.count_bytes;
     s->persist_ns = node->store.count_ns;
     s->persist_compactions = node->store.count_compactions;
+    s->persist_retries = node->retry_count;
     s->out_full = node->out_full;
     s->drop_busy = node->drop_busy;
     s->cas_stored = node->casserve.count_stored;
@@ -468,6 +539,7 @@ static void node_stop(struct void_node *node)
     for (int i = 0; i < TIMER_COUNT; i++) {
         uv_close((uv_handle_t *)&node->timers[i], NULL);
     }
+    uv_close((uv_handle_t *)&node->retry_timer, NULL);
     uv_close((uv_handle_t *)&node->sig_term, NULL);
     uv_close((uv_handle_t *)&node->sig_int, NULL);
     uv_close((uv_handle_t *)&node->check, NULL);
@@ -643,6 +715,7 @@ static size_t render_metrics(struct void_node *node, char *out, size_t cap)
     metric(&b, "void_persist_bytes_total", NULL, s->persist_bytes);
     metric(&b, "void_persist_microseconds_total", NULL, s->persist_ns / 1000u);
     metric(&b, "void_persist_compactions_total", NULL, s->persist_compactions);
+    metric(&b, "void_persist_retries_total", "reason=\"fd_pressure\"", s->persist_retries);
     metric(&b, "void_signatures_total", "op=\"sign\"", p->signs);
     metric(&b, "void_signatures_total", "op=\"verify\"", p->verifies);
     metric(&b, "void_prepares_withheld_total", NULL, p->prepares_withheld);
@@ -938,6 +1011,8 @@ static int setup_io(struct void_node *node, char *errbuf, size_t errcap)
         uv_timer_init(&node->loop, &node->timers[i]);
         node->timers[i].data = node;
     }
+    uv_timer_init(&node->loop, &node->retry_timer);
+    node->retry_timer.data = node;
     uv_signal_init(&node->loop, &node->sig_term);
     uv_signal_init(&node->loop, &node->sig_int);
     node->sig_term.data = node;
@@ -1090,7 +1165,8 @@ int void_node_new(struct void_node **out,
     }
     if (rc == 0 && (rc = setup_replica(node, errbuf, errcap)) == 0) {
         void_log_setup(config->log_level, config->self_id, &node->replica->hlc);
-        rc = void_pstore_open(&node->store, config->data_dir, NULL, errbuf, errcap);
+        struct void_pstore_config pc = {.segment_size = config->record_log_segment_bytes};
+        rc = void_pstore_open(&node->store, config->data_dir, &pc, errbuf, errcap);
         if (rc == 0 && node->store.count_torn > 0) {
             void_log(VOID_LOG_WARN,
                      "record log: dropped a torn last entry (a write cut by a crash)");

@@ -125,6 +125,9 @@ static void crc_init(void)
     VOID_ASSERT(crc32c(check, 9) == 0xe3069283u);
 }
 
+/* EMFILE/ENFILE are pressure, not damage: a file could not be opened now,
+ * nothing on disk is wrong, and the same write succeeds once descriptors are
+ * free again (void_pstore_write leaves the store usable after it). */
 static int errno_code(int e)
 {
     switch (e) {
@@ -133,6 +136,9 @@ static int errno_code(int e)
         return VOID_ENOSPC;
     case ENOMEM:
         return VOID_ENOMEM;
+    case EMFILE:
+    case ENFILE:
+        return VOID_EPRESSURE;
     default:
         return VOID_EIO;
     }
@@ -463,27 +469,35 @@ static int zero_fill(int fd, uint64_t from, uint64_t to)
     return rc;
 }
 
-/* Opens `name` (creating it) and makes it at least `size` bytes of real,
- * zero-filled or previously written blocks. Returns an fd or a negative code;
- * *size_out is the file's size. */
-static int file_ready(struct void_pstore *s, const char *name, uint64_t size, uint64_t *size_out)
+/* Makes the open file fd at least `size` bytes of real, zero-filled or
+ * previously written blocks; *size_out is then the file's size. */
+static int file_extend(int fd, uint64_t size, uint64_t *size_out)
 {
-    int fd = openat(s->dir_fd, name, O_RDWR | O_CREAT | O_CLOEXEC, 0600);
+    VOID_ASSERT(fd >= 0);
     struct stat st;
-    if (fd < 0 || fstat(fd, &st) != 0) {
-        int rc = errno_code(errno);
-        if (fd >= 0) {
-            (void)close(fd);
-        }
-        return rc;
+    if (fstat(fd, &st) != 0) {
+        return errno_code(errno);
     }
     uint64_t have = (uint64_t)st.st_size;
     int rc = have < size ? zero_fill(fd, have, size) : 0;
+    *size_out = have < size ? size : have;
+    return rc;
+}
+
+/* Opens `name` (creating it) and makes it at least `size` bytes (see
+ * file_extend). Returns an fd or a negative code; nothing stays open on
+ * failure. */
+static int file_ready(struct void_pstore *s, const char *name, uint64_t size, uint64_t *size_out)
+{
+    int fd = openat(s->dir_fd, name, O_RDWR | O_CREAT | O_CLOEXEC, 0600);
+    if (fd < 0) {
+        return errno_code(errno);
+    }
+    int rc = file_extend(fd, size, size_out);
     if (rc != 0) {
         (void)close(fd);
         return rc;
     }
-    *size_out = have < size ? size : have;
     return fd;
 }
 
@@ -508,9 +522,14 @@ static int spare_ensure(struct void_pstore *s)
  * becomes the spare when there is none, the others are unlinked. */
 static int retire_older(struct void_pstore *s)
 {
-    DIR *d = fdopendir(dup(s->dir_fd));
+    int fd = dup(s->dir_fd);
+    DIR *d = fd >= 0 ? fdopendir(fd) : NULL;
     if (d == NULL) {
-        return errno_code(errno);
+        int rc = errno_code(errno); /* EMFILE from dup is pressure, not EBADF */
+        if (fd >= 0) {
+            (void)close(fd);
+        }
+        return rc;
     }
     uint64_t keep = 0;
     int have_spare = faccessat(s->dir_fd, SPARE_NAME, F_OK, 0) == 0;
@@ -560,27 +579,50 @@ static size_t base_encode(struct void_pstore *s)
     return len;
 }
 
-/* Starts segment s->segment + 1 holding every live record, makes it durable
- * and current, and retires the older ones. */
-static int compact(struct void_pstore *s)
+/* Opens the file that becomes the next segment, under the name tmp: the
+ * spare when there is one (*recycled = 1), else a new file. It is opened
+ * before it is renamed, so that running out of descriptors (the likeliest
+ * failure, and a retryable one) happens before anything in the directory
+ * changes. Returns an fd or a negative code. */
+static int segment_open_tmp(struct void_pstore *s, const char *tmp, int *recycled)
 {
-    s->segment++;
-    size_t len = base_encode(s);
-    if (len == 0) {
-        return VOID_ENOMEM;
-    }
-    char tmp[NAME_CAP], name[NAME_CAP];
-    segment_name(tmp, s->segment, 1);
-    segment_name(name, s->segment, 0);
-    if (renameat(s->dir_fd, SPARE_NAME, s->dir_fd, tmp) != 0 && errno != ENOENT) {
-        return errno_code(errno);
-    }
-    uint64_t want = s->segment_size > 4 * (uint64_t)len ? s->segment_size : 4 * (uint64_t)len;
-    uint64_t size = 0;
-    int fd = file_ready(s, tmp, want, &size);
-    if (fd < 0) {
+    *recycled = 0;
+    int fd = openat(s->dir_fd, SPARE_NAME, O_RDWR | O_CLOEXEC);
+    if (fd >= 0) {
+        if (renameat(s->dir_fd, SPARE_NAME, s->dir_fd, tmp) != 0) {
+            int rc = errno_code(errno);
+            (void)close(fd);
+            return rc;
+        }
+        *recycled = 1;
         return fd;
     }
+    if (errno != ENOENT) {
+        return errno_code(errno);
+    }
+    fd = openat(s->dir_fd, tmp, O_RDWR | O_CREAT | O_EXCL | O_CLOEXEC, 0600);
+    return fd >= 0 ? fd : errno_code(errno);
+}
+
+/* Undoes segment_open_tmp after a failure: the spare goes back to its name
+ * if nothing was written into it, else the file goes, so that no ".tmp" is
+ * left behind and no stale frame carries a segment number used again. */
+static void
+segment_drop_tmp(struct void_pstore *s, int fd, const char *tmp, int recycled, int wrote)
+{
+    (void)close(fd);
+    if (recycled && !wrote && renameat(s->dir_fd, tmp, s->dir_fd, SPARE_NAME) == 0) {
+        return;
+    }
+    (void)unlinkat(s->dir_fd, tmp, 0);
+}
+
+/* Writes the BASE frame (len bytes at s->buf) into the new segment file fd,
+ * makes it durable and gives it its name. *wrote: bytes went into the file. */
+static int segment_publish(
+    struct void_pstore *s, int fd, const char *tmp, const char *name, size_t len, int *wrote)
+{
+    *wrote = 1;
     int rc = write_all(fd, s->buf, len, 0);
     if (rc == 0 && fsync(fd) != 0) {
         rc = errno_code(errno);
@@ -588,9 +630,46 @@ static int compact(struct void_pstore *s)
     if (rc == 0 && renameat(s->dir_fd, tmp, s->dir_fd, name) != 0) {
         rc = errno_code(errno);
     }
-    if (rc == 0 && fsync(s->dir_fd) != 0) {
-        rc = errno_code(errno);
+    return rc;
+}
+
+/* Starts segment s->segment + 1 holding every live record, makes it durable
+ * and current, and retires the older ones. On failure before the new segment
+ * has its name, nothing in the directory has changed (no ".tmp" is left) and
+ * s->segment is unchanged, so the caller may try again: VOID_EPRESSURE (out
+ * of descriptors) is worth it. */
+static int compact(struct void_pstore *s)
+{
+    uint64_t previous = s->segment;
+    s->segment++;
+    size_t len = base_encode(s);
+    if (len == 0) {
+        s->segment = previous;
+        return VOID_ENOMEM;
     }
+    char tmp[NAME_CAP], name[NAME_CAP];
+    segment_name(tmp, s->segment, 1);
+    segment_name(name, s->segment, 0);
+    int recycled = 0, wrote = 0;
+    int fd = segment_open_tmp(s, tmp, &recycled);
+    if (fd < 0) {
+        s->segment = previous;
+        return fd;
+    }
+    uint64_t want = s->segment_size > 4 * (uint64_t)len ? s->segment_size : 4 * (uint64_t)len;
+    uint64_t size = 0;
+    int rc = file_extend(fd, want, &size);
+    wrote = rc != 0 && !recycled; /* a partly zero-filled new file */
+    if (rc == 0) {
+        rc = segment_publish(s, fd, tmp, name, len, &wrote);
+    }
+    if (rc != 0) {
+        segment_drop_tmp(s, fd, tmp, recycled, wrote);
+        s->segment = previous;
+        return rc;
+    }
+    /* Named: from here a crash recovers the new segment. */
+    rc = fsync(s->dir_fd) == 0 ? 0 : errno_code(errno);
     if (rc != 0) {
         (void)close(fd);
         return rc;
@@ -604,7 +683,11 @@ static int compact(struct void_pstore *s)
     s->file_size = size;
     s->count_bytes += len;
     s->count_compactions++;
-    return retire_older(s);
+    rc = retire_older(s);
+    /* The records are durable in the new segment: a retirement that lacks a
+     * descriptor is left to the next compaction, which retires every older
+     * segment. */
+    return rc == VOID_EPRESSURE ? 0 : rc;
 }
 
 /* ---- open, write, read, close --------------------------------------------- */
@@ -817,13 +900,23 @@ static int write_ops(struct void_pstore *s, const struct void_pstore_op *ops, si
         rc = apply_op(s, ops[i].op, ops[i].kind, ops[i].key, ops[i].data, ops[i].len);
     }
     if (rc == 0) {
-        /* A full segment: the new one's BASE already holds these records. */
-        rc = s->offset + len > s->file_size ? compact(s) : append_group(s, ops, count, len);
+        /* A full segment: the new one's BASE already holds these records.
+         * After a compaction that lacked descriptors, memory holds records
+         * that are not on disk: only a compaction (a BASE of all of them)
+         * may follow, never an append of newer records alone. */
+        rc = s->offset + len > s->file_size || s->pressure ? compact(s)
+                                                           : append_group(s, ops, count, len);
+    }
+    if (rc == VOID_EPRESSURE) {
+        s->pressure = 1;
+        s->count_pressure++;
+        return rc;
     }
     if (rc != 0) {
         s->failed = 1;
         return rc;
     }
+    s->pressure = 0;
     s->count_commits++;
     return 0;
 }

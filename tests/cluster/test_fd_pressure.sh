@@ -1,0 +1,54 @@
+# A replica that runs out of file descriptors while its record log starts a
+# new segment must wait and retry, not stop (issue 16: EMFILE was reported as
+# an I/O error, the node stopped and left a ".tmp" segment behind).
+#
+# Node K gets tiny record-log segments (a new one every few batches), then
+# its descriptor limit is lowered (prlimit) to the lowest free descriptor, so
+# that no file can be opened. The cluster keeps committing without it; K
+# stays alive, warns and counts retries, leaves no .tmp; once the limit is
+# raised again it catches up.
+source "$(dirname "$0")/lib.sh"
+cluster_init fd_pressure 17630
+command -v prlimit > /dev/null || { echo "SKIP: no prlimit"; exit 0; }
+
+K=2
+cluster start --n 4 > /dev/null
+cluster wipe $K # a fresh record log, so that its segments are small
+sed -i 's/^\[node\]$/[node]\nrecord_log_segment_bytes = 4096/' "$VOID_CLUSTER_DIR/node$K.ini"
+cluster restart $K > /dev/null
+for i in $(seq 1 5); do vctl put "warm$i" v > /dev/null; done
+pid=$(cat "$VOID_CLUSTER_DIR/run/node$K.pid")
+log=$VOID_CLUSTER_DIR/logs/node$K.log
+http=$(awk -v s="[replica.$K]" '$0 == s {in_s = 1; next} /^\[/ {in_s = 0} in_s && $1 == "http" {print $3}' \
+  "$VOID_CLUSTER_DIR/node$K.ini")
+compactions=$(curl -fsS "http://$http/metrics" | sed -n 's/^void_persist_compactions_total //p')
+
+read -r soft hard < <(prlimit --pid "$pid" --nofile --raw --noheadings --output SOFT,HARD)
+lowest=$(python3 -c "import os; fds={int(x) for x in os.listdir('/proc/$pid/fd')}; print(next(i for i in range(1 << 20) if i not in fds))")
+prlimit --pid "$pid" --nofile="$lowest:$hard"
+echo "node $K (pid $pid): descriptor limit $soft -> $lowest"
+restore() { prlimit --pid "$pid" --nofile="$soft:$hard" 2> /dev/null || true; }
+for i in $(seq 1 40); do
+  vctl put "choked$i" "$(head -c 250 /dev/zero | tr '\0' x)" --timeout 10 > /dev/null
+  grep -q 'out of file descriptors while starting a segment' "$log" && break
+done
+wait_for "grep -q 'out of file descriptors while starting a segment' '$log'" 10
+sleep 2 # several retries
+kill -0 "$pid" || { restore; fail "node $K stopped when out of descriptors"; }
+tmp=$(find "$VOID_CLUSTER_DIR/data/node$K" -maxdepth 1 -name '*.tmp' | wc -l)
+restore
+[ "$tmp" = 0 ] || fail "node $K left $tmp .tmp segment(s)"
+grep -q "cannot persist records" "$log" && fail "node $K reported the pressure as a fatal disk error"
+
+# Descriptors are back: K commits again and catches up with the others.
+vctl put after v --timeout 10 > /dev/null
+other=$(( (K + 1) % 4 ))
+wait_for "[ \$(status_field $K last_executed) -ge \$(status_field $other last_executed) ]" 30
+metrics=$(curl -fsS "http://$http/metrics")
+retries=$(echo "$metrics" | sed -n 's/^void_persist_retries_total{reason="fd_pressure"} //p')
+after=$(echo "$metrics" | sed -n 's/^void_persist_compactions_total //p')
+echo "node $K: $retries commit retries, compactions $compactions -> $after"
+[ "${retries:-0}" -gt 0 ] || fail "no retry counted in void_persist_retries_total"
+[ "$after" -gt "$compactions" ] || fail "no segment started after the pressure"
+kill -0 "$pid" || fail "node $K died"
+echo "ok"
