@@ -18,6 +18,7 @@
 #include "void/node.h"
 
 #include "void/assert.h"
+#include "void/bytes.h"
 #include "void/casnet.h"
 #include "void/error.h"
 #include "void/http.h"
@@ -115,6 +116,13 @@ struct void_node {
     uint64_t retry_warned;  /* retry_count at the last warning */
     uint64_t retry_warn_ms; /* loop time of the last warning */
     uint64_t drop_busy;     /* inputs dropped because both buffers were full */
+    /* What the operator's log has been told (report_step). */
+    void_view view_installed;       /* the view of the last "view change ... done" */
+    int state_fetching;             /* a state transfer was reported started, not done */
+    uint64_t state_fetch_start_ms;  /* loop time it started */
+    void_seq state_fetch_from;      /* last_executed when it started */
+    uint64_t state_fetch_snapshots; /* snapshots installed since */
+    uint64_t compactions_logged;    /* store.count_compactions already reported */
     uv_timer_t timers[TIMER_COUNT];
     uv_signal_t sig_term;
     uv_signal_t sig_int;
@@ -249,6 +257,7 @@ static void perform_rest(struct void_node *node, struct effect_buf *b)
 
 static void pipeline_start(struct void_node *node);
 static void publish(struct void_node *node);
+static void report_compaction(struct void_node *node);
 
 /* Worker thread: the synced append to the record log. Only one runs at a
  * time, and the loop thread does not touch the store meanwhile. */
@@ -334,6 +343,7 @@ static void commit_done(uv_work_t *work, int status)
         node->fatal = node->commit_rc;
         node_stop(node);
     }
+    report_compaction(node);
     perform_rest(node, b); /* performs nothing when stopping */
     if (node->handles_ready) {
         publish(node);
@@ -447,6 +457,131 @@ static void publish(struct void_node *node)
     pthread_mutex_unlock(&node->lock);
 }
 
+/* ---- what the operator's log says about a step ---------------------------- */
+
+/* The replica's state before a step, to tell what the step changed. */
+struct step_mark {
+    void_view view;
+    int view_changing;
+    void_seq executed;
+    uint64_t installs;  /* stats.view_changes: views installed */
+    uint64_t transfers; /* stats.state_transfers: snapshots installed */
+    uint32_t count;     /* effects in the filling buffer before the step */
+};
+
+static void mark_take(struct void_node *node, struct step_mark *m)
+{
+    const struct void_pbft *r = node->replica;
+    *m = (struct step_mark){.view = void_pbft_view(r),
+                            .view_changing = void_pbft_view_changing(r),
+                            .executed = void_pbft_last_executed(r),
+                            .installs = void_pbft_stats(r)->view_changes,
+                            .transfers = void_pbft_stats(r)->state_transfers,
+                            .count = filling_out(node)->count};
+}
+
+/* Whether the step behind m asked the peers for state (a FETCH_STATE). */
+static int step_fetched_state(struct void_node *node, const struct step_mark *m)
+{
+    const struct void_pbft_out *out = filling_out(node);
+    VOID_ASSERT(m->count <= out->count);
+    for (uint32_t i = m->count; i < out->count; i++) {
+        const struct void_pbft_effect *e = &out->effects[i];
+        if (e->kind == VOID_PBFT_EFFECT_SEND && e->u.send.msg_type == VOID_MSG_FETCH_STATE) {
+            return 1;
+        }
+    }
+    return 0;
+}
+
+static void report_view(struct void_node *node, const struct step_mark *m, const char *cause)
+{
+    const struct void_pbft *r = node->replica;
+    void_view view = void_pbft_view(r);
+    if (void_pbft_stats(r)->view_changes != m->installs) {
+        void_log(VOID_LOG_INFO,
+                 "view change: view %llu -> %llu done, primary %u (after %s)",
+                 (unsigned long long)node->view_installed,
+                 (unsigned long long)view,
+                 (unsigned)void_pbft_primary(view, node->config->count_replicas),
+                 cause);
+        node->view_installed = view;
+    } else if (void_pbft_view_changing(r) && (!m->view_changing || view != m->view)) {
+        void_log(VOID_LOG_INFO,
+                 "view change: view %llu -> %llu started (%s)",
+                 (unsigned long long)m->view,
+                 (unsigned long long)view,
+                 cause);
+    }
+}
+
+/* A state transfer, as the log tells it: from the first FETCH_STATE while
+ * none is under way to the first retransmit tick that fetches nothing (the
+ * replica no longer thinks it is behind), however many rounds of STATE it
+ * took in between. */
+static void
+report_state(struct void_node *node, const struct step_mark *m, const char *cause, int tick)
+{
+    const struct void_pbft *r = node->replica;
+    void_seq executed = void_pbft_last_executed(r);
+    int fetched = step_fetched_state(node, m);
+    if (!node->state_fetching) {
+        if (fetched) {
+            void_log(VOID_LOG_INFO,
+                     "state transfer: started at executed %llu, stable checkpoint %llu (after %s)",
+                     (unsigned long long)executed,
+                     (unsigned long long)void_pbft_low_watermark(r),
+                     cause);
+            node->state_fetching = 1;
+            node->state_fetch_start_ms = uv_now(&node->loop);
+            node->state_fetch_from = executed;
+            node->state_fetch_snapshots = 0;
+        }
+        return;
+    }
+    node->state_fetch_snapshots += void_pbft_stats(r)->state_transfers - m->transfers;
+    if (tick && !fetched) {
+        void_log(VOID_LOG_INFO,
+                 "state transfer: done in %llu ms: executed %llu -> %llu, stable checkpoint "
+                 "%llu, %llu snapshot(s) installed",
+                 (unsigned long long)(uv_now(&node->loop) - node->state_fetch_start_ms),
+                 (unsigned long long)node->state_fetch_from,
+                 (unsigned long long)executed,
+                 (unsigned long long)void_pbft_low_watermark(r),
+                 (unsigned long long)node->state_fetch_snapshots);
+        node->state_fetching = 0;
+    }
+}
+
+/* Logs at INFO what the step behind m did that an operator wants to see:
+ * view changes (old -> new view and why), state transfers starting and
+ * ending. The core emits no event for these (it has no I/O), so they are
+ * read off its state and effects; cause says what the step handled. */
+static void
+report_step(struct void_node *node, const struct step_mark *m, const char *cause, int tick)
+{
+    VOID_ASSERT(node->replica_ready);
+    VOID_ASSERT(cause != NULL);
+    report_view(node, m, cause);
+    report_state(node, m, cause, tick);
+}
+
+/* The record log started a new segment in the last commit: say so. */
+static void report_compaction(struct void_node *node)
+{
+    const struct void_pstore *st = &node->store;
+    if (st->count_compactions == node->compactions_logged) {
+        return;
+    }
+    node->compactions_logged = st->count_compactions;
+    void_log(VOID_LOG_INFO,
+             "record log: compacted into segment %llu: %zu live records, %llu bytes of %llu",
+             (unsigned long long)st->segment,
+             st->count_slots,
+             (unsigned long long)st->offset,
+             (unsigned long long)st->file_size);
+}
+
 /* ---- inputs ------------------------------------------------------------- */
 
 static void on_frame(void *ctx, const uint8_t *buf, size_t len, const struct void_frame *frame)
@@ -471,8 +606,18 @@ static void on_frame(void *ctx, const uint8_t *buf, size_t len, const struct voi
     if (!make_room(node)) {
         return;
     }
+    struct step_mark m;
+    mark_take(node, &m);
     (void)void_pbft_step_receive(node->replica, physical_now_ns(node), buf, len, filling_out(node));
     node->dirty = 1;
+    char cause[64];
+    const char *type = void_msg_type_name(frame->type);
+    (void)snprintf(cause,
+                   sizeof(cause),
+                   "%s from replica %u",
+                   type != NULL ? type : "a message",
+                   (unsigned)frame->sender);
+    report_step(node, &m, cause, 0);
 }
 
 static void on_timer(uv_timer_t *timer)
@@ -487,8 +632,26 @@ static void on_timer(uv_timer_t *timer)
         uv_timer_start(timer, on_timer, 1, 0); /* try again once the disk is done */
         return;
     }
+    struct step_mark m;
+    mark_take(node, &m);
     (void)void_pbft_step_timer(node->replica, physical_now_ns(node), which, filling_out(node));
     node->dirty = 1;
+    char cause[96];
+    if (which == VOID_PBFT_TIMER_REQUEST) {
+        (void)snprintf(cause,
+                       sizeof(cause),
+                       "request timer: primary %u of view %llu made no progress",
+                       (unsigned)void_pbft_primary(m.view, node->config->count_replicas),
+                       (unsigned long long)m.view);
+    } else if (which == VOID_PBFT_TIMER_VIEW_CHANGE) {
+        (void)snprintf(cause,
+                       sizeof(cause),
+                       "view-change timer: no NEW-VIEW for view %llu",
+                       (unsigned long long)m.view);
+    } else {
+        (void)snprintf(cause, sizeof(cause), "retransmit timer");
+    }
+    report_step(node, &m, cause, which == VOID_PBFT_TIMER_RETRANSMIT);
 }
 
 /* Runs once per loop iteration, after the I/O callbacks: performs the
@@ -914,14 +1077,27 @@ static int recover(struct void_node *node, char *errbuf, size_t errcap)
             pr[i] = (struct void_pbft_record){
                 .kind = recs[i].kind, .key = recs[i].key, .data = recs[i].data, .len = recs[i].len};
         }
+        struct step_mark m;
+        mark_take(node, &m);
         rc = void_pbft_recover(node->replica, now, pr, count, filling_out(node));
         free(pr);
         void_log(VOID_LOG_INFO,
-                 "recovered from %zu records: view=%llu executed=%llu stable=%llu",
+                 "recovery: recovered from %zu records: view=%llu executed=%llu stable=%llu",
                  count,
                  (unsigned long long)void_pbft_view(node->replica),
                  (unsigned long long)void_pbft_last_executed(node->replica),
                  (unsigned long long)void_pbft_low_watermark(node->replica));
+        /* The view the node was in when it stopped: its VIEW record (view
+         * u64, changing u8; docs/pbft.md). A primary recovering hands that
+         * view off, which the log reports as a view change started. */
+        for (size_t i = 0; i < count; i++) {
+            if (recs[i].kind == VOID_PBFT_RECORD_VIEW && recs[i].len >= 9) {
+                m.view = void_bytes_get_be64(recs[i].data);
+                m.view_changing = recs[i].data[8] != 0;
+            }
+        }
+        node->view_installed = m.view_changing && m.view > 0 ? m.view - 1 : m.view;
+        report_step(node, &m, "recovery", 0);
     }
     free(recs);
     if (rc == VOID_ECORRUPT) {
@@ -1167,6 +1343,14 @@ int void_node_new(struct void_node **out,
         void_log_setup(config->log_level, config->self_id, &node->replica->hlc);
         struct void_pstore_config pc = {.segment_size = config->record_log_segment_bytes};
         rc = void_pstore_open(&node->store, config->data_dir, &pc, errbuf, errcap);
+        node->compactions_logged = node->store.count_compactions;
+        if (rc == 0) {
+            void_log(VOID_LOG_INFO,
+                     "record log: opened %s: segment %llu, %zu live records",
+                     config->data_dir,
+                     (unsigned long long)node->store.segment,
+                     node->store.count_slots);
+        }
         if (rc == 0 && node->store.count_torn > 0) {
             void_log(VOID_LOG_WARN,
                      "record log: dropped a torn last entry (a write cut by a crash)");
