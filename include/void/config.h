@@ -134,7 +134,19 @@ void void_config_fini(struct void_config *config);
 const struct void_config_replica *void_config_replica_get(const struct void_config *config,
                                                           uint32_t id);
 
-/* Parses "host:port" or "[v6]:port" into *out. Returns 0 or VOID_EPARSE. */
+/* Splits "host:port", "[v6addr]:port" or, when default_port is not 0, a bare
+ * "host" or "[v6addr]" (port default_port) into host (NUL-terminated, at most
+ * host_cap bytes with the NUL) and *port. The one host:port parser of the
+ * daemon (config addresses, NTP servers). The port is decimal digits, 1 to
+ * 65535; the host is not resolved. Returns 0 or VOID_EPARSE (NULL or empty
+ * host, bad brackets, a bare IPv6 literal, a missing port when default_port
+ * is 0, a port of 0 or above 65535 or not a number, a host of host_cap bytes
+ * or more). */
+int void_hostport_parse(
+    const char *text, uint16_t default_port, char *host, size_t host_cap, uint16_t *port);
+
+/* Parses "host:port" or "[v6]:port" (void_hostport_parse, port required)
+ * into *out and checks that host resolves. Returns 0 or VOID_EPARSE. */
 int void_config_addr_parse(const char *text, struct void_config_addr *out);
 
 #endif

@@ -85,6 +85,58 @@ static int parse_u32(const char *text, uint32_t max, uint32_t *out)
     return 0;
 }
 
+/* A port: 1..65535 in decimal digits only (no sign, no space, no "0x"). */
+static int parse_port(const char *text, uint16_t *port)
+{
+    uint32_t v = 0;
+    if (text[0] < '0' || text[0] > '9' || parse_u32(text, 65535, &v) != 0 || v == 0) {
+        return VOID_EPARSE;
+    }
+    *port = (uint16_t)v;
+    return 0;
+}
+
+int void_hostport_parse(
+    const char *text, uint16_t default_port, char *host, size_t host_cap, uint16_t *port)
+{
+    VOID_ASSERT(host != NULL && port != NULL);
+    VOID_ASSERT(host_cap > 0);
+    if (text == NULL) {
+        return VOID_EPARSE;
+    }
+    const char *start = text;
+    const char *end = NULL;
+    const char *port_text = NULL;
+    if (text[0] == '[') {
+        start = text + 1;
+        end = strchr(start, ']');
+        if (end == NULL || (end[1] != '\0' && end[1] != ':')) {
+            return VOID_EPARSE;
+        }
+        port_text = end[1] == ':' ? end + 2 : NULL;
+    } else {
+        const char *colon = strchr(text, ':');
+        if (colon != NULL && strchr(colon + 1, ':') != NULL) {
+            return VOID_EPARSE; /* a bare IPv6 literal needs brackets */
+        }
+        end = colon != NULL ? colon : text + strlen(text);
+        port_text = colon != NULL ? colon + 1 : NULL;
+    }
+    size_t len = (size_t)(end - start);
+    if (len == 0 || len >= host_cap) {
+        return VOID_EPARSE;
+    }
+    uint16_t p = default_port;
+    if (port_text != NULL ? parse_port(port_text, &p) != 0 : default_port == 0) {
+        return VOID_EPARSE;
+    }
+    memcpy(host, start, len);
+    host[len] = '\0';
+    *port = p;
+    VOID_ASSERT(*port != 0);
+    return 0;
+}
+
 int void_config_addr_parse(const char *text, struct void_config_addr *out)
 {
     VOID_ASSERT(text != NULL);
@@ -95,28 +147,9 @@ int void_config_addr_parse(const char *text, struct void_config_addr *out)
         return VOID_EPARSE;
     }
     memcpy(out->text, text, len + 1);
-    const char *colon = strrchr(text, ':');
-    if (colon == NULL || colon == text) {
+    if (void_hostport_parse(text, 0, out->host, sizeof(out->host), &out->port) != 0) {
         return VOID_EPARSE;
     }
-    const char *host = text;
-    size_t host_len = (size_t)(colon - text);
-    if (text[0] == '[') {
-        if (host_len < 3 || text[host_len - 1] != ']') {
-            return VOID_EPARSE;
-        }
-        host = text + 1;
-        host_len -= 2;
-    } else if (memchr(text, ':', host_len) != NULL) {
-        return VOID_EPARSE; /* a bare IPv6 literal needs brackets */
-    }
-    uint32_t port = 0;
-    if (parse_u32(colon + 1, 65535, &port) != 0) {
-        return VOID_EPARSE;
-    }
-    memcpy(out->host, host, host_len);
-    out->host[host_len] = '\0';
-    out->port = (uint16_t)port;
     struct addrinfo hints = {.ai_family = AF_UNSPEC, .ai_socktype = SOCK_STREAM};
     struct addrinfo *res = NULL;
     if (getaddrinfo(out->host, NULL, &hints, &res) != 0) {
@@ -531,11 +564,21 @@ static int check_replicas(struct load_state *st)
             return VOID_EPARSE;
         }
         if ((st->seen_replica[i] & SEEN_HTTP) == 0) {
-            /* Loopback by default, port next to the replica port. */
+            /* Loopback by default, port next to the replica port; it used
+             * to wrap around 65535 into an unrelated port. */
+            uint32_t port = (uint32_t)r->address.port + 1000u;
+            if (port > 65535u) {
+                fail(st,
+                     "[replica.%u] has no http and port %u + 1000 is above 65535: give http = "
+                     "host:port",
+                     r->id,
+                     (unsigned)r->address.port);
+                return VOID_EPARSE;
+            }
             char text[VOID_CONFIG_ADDR_MAX];
-            (void)snprintf(
-                text, sizeof(text), "127.0.0.1:%u", (unsigned)(r->address.port + 1000u) & 0xffffu);
-            (void)void_config_addr_parse(text, &r->http);
+            (void)snprintf(text, sizeof(text), "127.0.0.1:%u", (unsigned)port);
+            int rc = void_config_addr_parse(text, &r->http);
+            VOID_ASSERT(rc == 0);
         }
         for (uint32_t j = 0; j < i; j++) {
             if (strcmp(c->replicas[j].address.host, r->address.host) == 0 &&
@@ -636,22 +679,26 @@ static int read_secret_key(struct load_state *st)
     return 0;
 }
 
-static void set_dir(struct load_state *st, const char *path)
+/* The directory of the config file, against which relative paths are
+ * taken. VOID_EPARSE when it does not fit (it used to be cut short, so that
+ * relative key paths named another directory). */
+static int set_dir(struct load_state *st, const char *path)
 {
     const char *slash = strrchr(path, '/');
     if (slash == NULL) {
         st->dir[0] = '\0';
-        return;
+        return 0;
     }
     size_t len = (size_t)(slash - path);
     if (len == 0) {
         len = 1; /* "/file" */
     }
     if (len >= sizeof(st->dir)) {
-        len = sizeof(st->dir) - 1;
+        return VOID_EPARSE;
     }
     memcpy(st->dir, path, len);
     st->dir[len] = '\0';
+    return 0;
 }
 
 int void_config_load(struct void_config *config, const char *path, char *errbuf, size_t errcap)
@@ -666,10 +713,16 @@ int void_config_load(struct void_config *config, const char *path, char *errbuf,
     st.config = config;
     st.err = msg;
     st.errcap = sizeof(msg);
-    set_dir(&st, path);
     int rc = 0;
-    int line = ini_parse(path, handler, &st);
-    if (line == -1) {
+    int dir_ok = set_dir(&st, path) == 0;
+    int line = dir_ok ? ini_parse(path, handler, &st) : 0;
+    if (!dir_ok) {
+        rc = VOID_EPARSE;
+        (void)snprintf(msg,
+                       sizeof(msg),
+                       "the directory of the file is longer than %d characters",
+                       VOID_CONFIG_PATH_MAX - 1);
+    } else if (line == -1) {
         rc = VOID_ENOTFOUND;
         (void)snprintf(msg, sizeof(msg), "cannot open: %s", strerror(errno));
     } else if (line != 0) {

@@ -716,6 +716,24 @@ static void node_stop(struct void_node *node)
 
 /* ---- HTTP --------------------------------------------------------------- */
 
+/* Writes the JSON object root (consumed) and a newline into out; returns
+ * the length, 0 when it does not fit. */
+static size_t json_answer(json_t *root, char *out, size_t cap)
+{
+    VOID_ASSERT(out != NULL && cap > 0);
+    char *text = root != NULL ? json_dumps(root, JSON_COMPACT) : NULL;
+    json_decref(root);
+    size_t len = text != NULL ? strlen(text) : 0;
+    if (text == NULL || len + 1 >= cap) {
+        free(text);
+        return 0;
+    }
+    memcpy(out, text, len);
+    out[len++] = '\n';
+    free(text);
+    return len;
+}
+
 static size_t render_status(struct void_node *node, char *out, size_t cap)
 {
     const struct void_config *c = node->config;
@@ -773,17 +791,7 @@ static size_t render_status(struct void_node *node, char *out, size_t cap)
                   c->topology.host);
     json_object_set_new(root, "primary", json_integer((json_int_t)s->primary));
     pthread_mutex_unlock(&node->lock);
-    char *text = json_dumps(root, JSON_COMPACT);
-    json_decref(root);
-    size_t len = 0;
-    if (text != NULL) {
-        len = strlen(text);
-        len = len < cap - 1 ? len : cap - 1;
-        memcpy(out, text, len);
-        out[len++] = '\n';
-        free(text);
-    }
-    return len;
+    return json_answer(root, out, cap);
 }
 
 struct metrics_buf {
@@ -906,40 +914,93 @@ static size_t render_metrics(struct void_node *node, char *out, size_t cap)
     return b.len < cap ? b.len : cap;
 }
 
-/* /fault?delay_ms=D&loss_pct=L&block=1,2&isolate=0|1: sets the transport's
- * fault knobs (missing arguments mean 0: no fault). */
-static size_t
-control_fault(struct void_node *node, void_http_arg_fn arg, void *req, char *out, size_t cap)
+/* An optional decimal argument of /fault in 0..max (absent: 0). Digits only:
+ * a value that does not fit is refused, not cut to 32 bits. */
+static int fault_number(const char *text, uint32_t max, uint32_t *out)
 {
-    const char *d = arg(req, "delay_ms");
-    const char *l = arg(req, "loss_pct");
-    const char *b = arg(req, "block");
-    const char *iso = arg(req, "isolate");
-    uint32_t delay = d != NULL ? (uint32_t)strtoul(d, NULL, 10) : 0;
-    uint32_t loss = l != NULL ? (uint32_t)strtoul(l, NULL, 10) : 0;
+    *out = 0;
+    if (text == NULL || text[0] == '\0') {
+        return 0;
+    }
+    if (text[0] < '0' || text[0] > '9') {
+        return VOID_EPARSE;
+    }
+    char *end = NULL;
+    errno = 0;
+    unsigned long long v = strtoull(text, &end, 10);
+    if (errno != 0 || *end != '\0' || v > max) {
+        return VOID_EPARSE;
+    }
+    *out = (uint32_t)v;
+    return 0;
+}
+
+/* Parses block=1,2,...: replica ids of this cluster, at most the peers. */
+static int fault_ids(const struct void_config *c, const char *text, uint32_t *ids, uint32_t *count)
+{
+    *count = 0;
+    for (const char *p = text; p != NULL && *p != '\0';) {
+        const char *comma = strchr(p, ',');
+        char one[16];
+        size_t n = comma != NULL ? (size_t)(comma - p) : strlen(p);
+        if (n == 0 || n >= sizeof(one) || *count == VOID_TRANSPORT_PEERS_MAX) {
+            return VOID_EPARSE;
+        }
+        memcpy(one, p, n);
+        one[n] = '\0';
+        if (fault_number(one, c->count_replicas - 1, &ids[*count]) != 0) {
+            return VOID_EPARSE;
+        }
+        (*count)++;
+        p = comma != NULL ? comma + 1 : NULL;
+    }
+    return 0;
+}
+
+#define FAULT_DELAY_MS_MAX 60000u /* as [fault] delay_ms */
+
+/* /fault?delay_ms=D&loss_pct=L&block=1,2&isolate=0|1: sets the transport's
+ * fault knobs (missing arguments mean 0: no fault). A value out of range or
+ * not a number is refused with 400 and nothing changes. */
+static int control_fault(
+    struct void_node *node, void_http_arg_fn arg, void *req, char *out, size_t cap, size_t *len)
+{
+    uint32_t delay = 0, loss = 0, isolate = 0;
     uint32_t ids[VOID_TRANSPORT_PEERS_MAX];
     uint32_t count = 0;
-    for (const char *p = b; p != NULL && *p != '\0' && count < VOID_TRANSPORT_PEERS_MAX;) {
-        char *end = NULL;
-        ids[count++] = (uint32_t)strtoul(p, &end, 10);
-        p = (end != NULL && *end == ',') ? end + 1 : NULL;
+    const char *bad = NULL;
+    if (fault_number(arg(req, "delay_ms"), FAULT_DELAY_MS_MAX, &delay) != 0) {
+        bad = "delay_ms: want 0..60000";
+    } else if (fault_number(arg(req, "loss_pct"), 100, &loss) != 0) {
+        bad = "loss_pct: want 0..100";
+    } else if (fault_number(arg(req, "isolate"), 1, &isolate) != 0) {
+        bad = "isolate: want 0 or 1";
+    } else if (fault_ids(node->config, arg(req, "block"), ids, &count) != 0) {
+        bad = "block: want replica ids separated by commas";
     }
-    int isolate = iso != NULL && strcmp(iso, "1") == 0;
-    void_transport_set_fault(&node->transport, delay, loss, ids, count, isolate);
+    if (bad != NULL) {
+        *len = json_answer(json_pack("{s:s}", "error", bad), out, cap);
+        return 400;
+    }
+    void_transport_set_fault(&node->transport, delay, loss, ids, count, (int)isolate);
     void_log(VOID_LOG_WARN,
-             "fault injection: delay_ms=%u loss_pct=%u blocked=%u isolate=%d",
+             "fault injection: delay_ms=%u loss_pct=%u blocked=%u isolate=%u",
              (unsigned)delay,
              (unsigned)loss,
              (unsigned)count,
-             isolate);
-    int n = snprintf(out,
-                     cap,
-                     "{\"delay_ms\":%u,\"loss_pct\":%u,\"blocked\":%u,\"isolate\":%d}\n",
-                     (unsigned)delay,
-                     (unsigned)loss,
-                     (unsigned)count,
-                     isolate);
-    return n > 0 && (size_t)n < cap ? (size_t)n : 0;
+             (unsigned)isolate);
+    *len = json_answer(json_pack("{s:I, s:I, s:I, s:i}",
+                                 "delay_ms",
+                                 (json_int_t)delay,
+                                 "loss_pct",
+                                 (json_int_t)loss,
+                                 "blocked",
+                                 (json_int_t)count,
+                                 "isolate",
+                                 (int)isolate),
+                       out,
+                       cap);
+    return 200;
 }
 
 static int http_handler(void *ctx,
@@ -966,8 +1027,7 @@ static int http_handler(void *ctx,
     }
     if (strcmp(path, "/fault") == 0) {
         *content_type = "application/json";
-        *len = control_fault(node, arg, req, out, cap);
-        return 200;
+        return control_fault(node, arg, req, out, cap, len);
     }
     int n = snprintf(out, cap, "not found; try /status or /metrics\n");
     *len = n > 0 ? (size_t)n : 0;
