@@ -14,7 +14,7 @@
  * The store also keeps the live records in memory. When a segment is full it
  * is compacted: a fresh segment starting with every live record is written and
  * synced, then the old one is retired (kept as the spare for the next
- * compaction). Opening replays the newest segment whose first entry is intact,
+ * compaction, with its descriptor open: a compaction opens no file). Opening replays the newest segment whose first entry is intact,
  * drops a torn last entry (a write cut short by a crash; counted in
  * count_torn), refuses corruption before the end (VOID_ECORRUPT), and compacts
  * once. The on-disk format is described in docs/operations.md.
@@ -60,7 +60,8 @@ struct void_pstore {
     int failed;   /* a write failed: memory may be ahead of the disk */
     int pressure; /* a compaction lacked descriptors: the next write compacts */
     int dir_fd;
-    int fd; /* the current segment */
+    int fd;       /* the current segment */
+    int spare_fd; /* the spare segment, kept open for the next compaction; -1 none */
     char *dir;
     uint64_t segment_size;
     uint64_t segment;                /* number of the current segment */

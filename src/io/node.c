@@ -126,8 +126,9 @@ struct void_node {
     uv_timer_t timers[TIMER_COUNT];
     uv_signal_t sig_term;
     uv_signal_t sig_int;
-    uv_check_t check; /* starts a group commit once per loop iteration */
-    int dirty;        /* bufs[filling] holds effects not yet performed */
+    uv_check_t check;     /* starts a group commit once per loop iteration */
+    uv_prepare_t prepare; /* ... and before the loop polls */
+    int dirty;            /* bufs[filling] holds effects not yet performed */
     int handles_ready;
     int fatal;
     uint64_t out_full;
@@ -654,17 +655,32 @@ static void on_timer(uv_timer_t *timer)
     report_step(node, &m, cause, which == VOID_PBFT_TIMER_RETRANSMIT);
 }
 
-/* Runs once per loop iteration, after the I/O callbacks: performs the
- * effects of every step taken in this iteration together. */
-static void on_check(uv_check_t *check)
+/* Hands the steps taken so far to the disk, if it is idle. */
+static void flush_steps(struct void_node *node)
 {
-    struct void_node *node = check->data;
     if (node->dirty && !node->committing && node->fatal == 0) {
         pipeline_start(node);
     }
     if (node->stats_stale) {
         publish(node); /* file traffic steps no core, so nothing else would */
     }
+}
+
+/* Runs once per loop iteration, after the I/O callbacks: performs the
+ * effects of every step taken in this iteration together. */
+static void on_check(uv_check_t *check)
+{
+    flush_steps(check->data);
+}
+
+/* Runs before the loop polls: the steps of timer callbacks (which run before
+ * the poll) go to the disk now. Left for the check, they would wait for the
+ * next I/O event, and a node with no timer left armed (its TIMER_SET
+ * effects are among them) and no frame coming in (every link down, as when
+ * it has run out of descriptors) would wait forever. */
+static void on_prepare(uv_prepare_t *prepare)
+{
+    flush_steps(prepare->data);
 }
 
 /* The block writer made a batch durable: acknowledge it, count it. */
@@ -706,6 +722,7 @@ static void node_stop(struct void_node *node)
     uv_close((uv_handle_t *)&node->sig_term, NULL);
     uv_close((uv_handle_t *)&node->sig_int, NULL);
     uv_close((uv_handle_t *)&node->check, NULL);
+    uv_close((uv_handle_t *)&node->prepare, NULL);
     void_transport_fini(&node->transport);
     node->transport_ready = 0;
     if (node->ntp_ready) {
@@ -1258,6 +1275,9 @@ static int setup_io(struct void_node *node, char *errbuf, size_t errcap)
     uv_check_init(&node->loop, &node->check);
     node->check.data = node;
     uv_check_start(&node->check, on_check);
+    uv_prepare_init(&node->loop, &node->prepare);
+    node->prepare.data = node;
+    uv_prepare_start(&node->prepare, on_prepare);
     node->handles_ready = 1;
     return 0;
 }

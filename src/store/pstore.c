@@ -21,7 +21,9 @@
  * Compaction writes the live records as the BASE of a new segment in a file
  * named ".tmp", syncs it, renames it into place and syncs the directory; only
  * then are older segments retired (one is kept as "wal-spare" and recycled by
- * the next compaction, so that no compaction has to zero-fill a file). A
+ * the next compaction, so that no compaction has to zero-fill a file; its
+ * descriptor stays open, so that a compaction opens no file and the log
+ * rotates even when the process is out of descriptors). A
  * crash at any point leaves either the old segment or the new one as the
  * newest intact segment, and both hold every acknowledged record.
  */
@@ -502,20 +504,33 @@ static int file_ready(struct void_pstore *s, const char *name, uint64_t size, ui
 }
 
 /* Creates the spare segment file if there is none, so that the next
- * compaction recycles a file instead of zero-filling one. */
+ * compaction recycles a file instead of zero-filling one, and keeps it open
+ * (s->spare_fd): the descriptor is reserved for the next segment, so that a
+ * compaction opens no file and the log can rotate while the process has no
+ * descriptor to spare (a flood of connections). */
 static int spare_ensure(struct void_pstore *s)
 {
-    if (faccessat(s->dir_fd, SPARE_NAME, F_OK, 0) == 0) {
+    VOID_ASSERT(s->spare_fd < 0);
+    int fd = openat(s->dir_fd, SPARE_NAME, O_RDWR | O_CLOEXEC);
+    if (fd >= 0) {
+        s->spare_fd = fd;
         return 0;
     }
+    if (errno != ENOENT) {
+        return errno_code(errno);
+    }
     uint64_t size = 0;
-    int fd = file_ready(s, SPARE_NAME, s->segment_size, &size);
+    fd = file_ready(s, SPARE_NAME, s->segment_size, &size);
     if (fd < 0) {
         return fd;
     }
     int rc = fsync(fd) == 0 && fsync(s->dir_fd) == 0 ? 0 : errno_code(errno);
-    (void)close(fd);
-    return rc;
+    if (rc != 0) {
+        (void)close(fd);
+        return rc;
+    }
+    s->spare_fd = fd;
+    return 0;
 }
 
 /* Retires every segment older than the current one: the newest of them
@@ -558,6 +573,35 @@ static int retire_older(struct void_pstore *s)
     return rc;
 }
 
+/* Retires segment `previous`, the one that was current until now (open
+ * retired every older one, and each compaction retires its predecessor):
+ * it becomes the spare, keeping its descriptor old_fd as the reserved one,
+ * when there is no spare; else it is unlinked. Opens nothing. */
+static int retire_previous(struct void_pstore *s, uint64_t previous, int old_fd)
+{
+    VOID_ASSERT(old_fd >= 0);
+    VOID_ASSERT(previous < s->segment);
+    char name[NAME_CAP];
+    segment_name(name, previous, 0);
+    int rc = 0;
+    if (s->spare_fd < 0 && faccessat(s->dir_fd, SPARE_NAME, F_OK, 0) != 0) {
+        rc = renameat(s->dir_fd, name, s->dir_fd, SPARE_NAME) == 0 ? 0 : errno_code(errno);
+        if (rc == 0) {
+            s->spare_fd = old_fd;
+            old_fd = -1;
+        }
+    } else {
+        rc = unlinkat(s->dir_fd, name, 0) == 0 ? 0 : errno_code(errno);
+    }
+    if (old_fd >= 0) {
+        (void)close(old_fd);
+    }
+    if (rc == 0 && fsync(s->dir_fd) != 0) {
+        rc = errno_code(errno);
+    }
+    return rc;
+}
+
 /* Encodes every live record as the BASE frame of segment s->segment into
  * s->buf; returns its length or 0 when out of memory. */
 static size_t base_encode(struct void_pstore *s)
@@ -579,14 +623,10 @@ static size_t base_encode(struct void_pstore *s)
     return len;
 }
 
-/* Opens the file that becomes the next segment, under the name tmp: the
- * spare when there is one (*recycled = 1), else a new file. It is opened
- * before it is renamed, so that running out of descriptors (the likeliest
- * failure, and a retryable one) happens before anything in the directory
- * changes. Returns an fd or a negative code. */
-static int segment_open_tmp(struct void_pstore *s, const char *tmp, int *recycled)
+/* segment_open_tmp without a reserved descriptor: opens the spare file if
+ * there is one (*recycled = 1), else creates a new file. */
+static int segment_create_tmp(struct void_pstore *s, const char *tmp, int *recycled)
 {
-    *recycled = 0;
     int fd = openat(s->dir_fd, SPARE_NAME, O_RDWR | O_CLOEXEC);
     if (fd >= 0) {
         if (renameat(s->dir_fd, SPARE_NAME, s->dir_fd, tmp) != 0) {
@@ -604,16 +644,48 @@ static int segment_open_tmp(struct void_pstore *s, const char *tmp, int *recycle
     return fd >= 0 ? fd : errno_code(errno);
 }
 
+/* Gets the file that becomes the next segment, under the name tmp: the
+ * spare through its reserved descriptor (no file to open), else as
+ * segment_create_tmp does. Every file is opened before it is renamed, so
+ * that running out of descriptors (a retryable failure) happens before
+ * anything in the directory changes. Returns an fd or a negative code. */
+static int segment_open_tmp(struct void_pstore *s, const char *tmp, int *recycled)
+{
+    *recycled = 0;
+    if (s->spare_fd < 0) {
+        return segment_create_tmp(s, tmp, recycled);
+    }
+    if (renameat(s->dir_fd, SPARE_NAME, s->dir_fd, tmp) == 0) {
+        int fd = s->spare_fd;
+        s->spare_fd = -1;
+        *recycled = 1;
+        return fd;
+    }
+    if (errno != ENOENT) {
+        return errno_code(errno);
+    }
+    /* The spare was removed behind our back. Its descriptor is let go only
+     * after the open: when that fails for lack of descriptors, the retry
+     * finds this one free. */
+    int stale = s->spare_fd;
+    s->spare_fd = -1;
+    int fd = segment_create_tmp(s, tmp, recycled);
+    (void)close(stale);
+    return fd;
+}
+
 /* Undoes segment_open_tmp after a failure: the spare goes back to its name
  * if nothing was written into it, else the file goes, so that no ".tmp" is
  * left behind and no stale frame carries a segment number used again. */
 static void
 segment_drop_tmp(struct void_pstore *s, int fd, const char *tmp, int recycled, int wrote)
 {
-    (void)close(fd);
+    VOID_ASSERT(s->spare_fd < 0);
     if (recycled && !wrote && renameat(s->dir_fd, tmp, s->dir_fd, SPARE_NAME) == 0) {
+        s->spare_fd = fd; /* reserved again */
         return;
     }
+    (void)close(fd);
     (void)unlinkat(s->dir_fd, tmp, 0);
 }
 
@@ -674,20 +746,17 @@ static int compact(struct void_pstore *s)
         (void)close(fd);
         return rc;
     }
-    if (s->fd >= 0) {
-        (void)close(s->fd);
-    }
+    int old_fd = s->fd;
     s->fd = fd;
     s->frame_seq = 1;
     s->offset = len;
     s->file_size = size;
     s->count_bytes += len;
     s->count_compactions++;
-    rc = retire_older(s);
-    /* The records are durable in the new segment: a retirement that lacks a
-     * descriptor is left to the next compaction, which retires every older
-     * segment. */
-    return rc == VOID_EPRESSURE ? 0 : rc;
+    if (old_fd < 0) {
+        return retire_older(s); /* opening: whatever older segments there are */
+    }
+    return retire_previous(s, previous, old_fd);
 }
 
 /* ---- open, write, read, close --------------------------------------------- */
@@ -800,6 +869,7 @@ int void_pstore_open(struct void_pstore *s,
     memset(s, 0, sizeof(*s));
     s->fd = -1;
     s->dir_fd = -1;
+    s->spare_fd = -1;
     size_t size = config != NULL ? config->segment_size : 0;
     s->segment_size = size != 0 ? size : VOID_PSTORE_SEGMENT_SIZE_DEF;
     if (s->segment_size < VOID_PSTORE_SEGMENT_SIZE_MIN) {
@@ -831,6 +901,9 @@ void void_pstore_close(struct void_pstore *s)
     if (s->fd >= 0) {
         (void)close(s->fd);
     }
+    if (s->spare_fd >= 0) {
+        (void)close(s->spare_fd);
+    }
     if (s->dir_fd >= 0) {
         (void)close(s->dir_fd);
     }
@@ -844,6 +917,7 @@ void void_pstore_close(struct void_pstore *s)
     s->cap_slots = 0;
     s->buf_cap = 0;
     s->fd = -1;
+    s->spare_fd = -1;
     s->dir_fd = -1;
     s->open = 0;
 }

@@ -1,6 +1,8 @@
 /*
  * Tests of the record log when the process runs out of file descriptors
- * (issue 16): a segment rotation that cannot open its file reports
+ * (issue 16). The store keeps its spare segment open, so a rotation opens no
+ * file: it goes through with no descriptor free. Without a spare (removed
+ * from under it), a rotation that cannot open its file reports
  * VOID_EPRESSURE, not an I/O error; it leaves no ".tmp" segment and no other
  * change in the directory; the store stays usable, and the same write
  * succeeds once descriptors are free, with every record durable after a
@@ -142,6 +144,17 @@ static void fill_segment(struct void_pstore *s, uint64_t *key, const uint8_t *da
     fail_msg("the segment never filled");
 }
 
+/* Takes the spare away: the reserved descriptor and the file. */
+static void drop_spare(struct void_pstore *s, const char *path)
+{
+    char spare[320];
+    snprintf(spare, sizeof(spare), "%s/wal-spare", path);
+    assert_true(s->spare_fd >= 0);
+    close(s->spare_fd);
+    s->spare_fd = -1;
+    assert_int_equal(unlink(spare), 0);
+}
+
 static void check_reopen(const char *path, uint64_t keys)
 {
     struct void_pstore s;
@@ -159,11 +172,49 @@ static void check_reopen(const char *path, uint64_t keys)
     void_pstore_close(&s);
 }
 
-/* Setup: a store with small segments, one filled up, a spare present.
+/* Setup: a store with small segments, one filled up. Action: use up every
+ * descriptor and write through three rotations. Expected: each write
+ * succeeds (the spare's descriptor was reserved, and each rotation reserves
+ * the retired segment's); no .tmp, one segment and a spare; every record
+ * back after a reopen. */
+static void test_pstore_rotates_with_no_descriptor_free(void **state)
+{
+    (void)state;
+    char path[300];
+    snprintf(path, sizeof(path), "%s/r", dir);
+    struct void_pstore s;
+    assert_int_equal(void_pstore_open(&s, path, &(struct void_pstore_config){SEGMENT}, NULL, 0), 0);
+    uint8_t data[100];
+    memset(data, 'r', sizeof(data));
+    uint64_t key = 0;
+    uint64_t compactions = s.count_compactions;
+    fds_exhaust(0);
+    for (int rotation = 0; rotation < 3; rotation++) {
+        fill_segment(&s, &key, data);
+        struct void_pstore_op op = put(key++, data, 100);
+        assert_int_equal(void_pstore_write(&s, &op, 1), 0);
+    }
+    assert_int_equal(s.count_compactions, compactions + 3);
+    assert_int_equal(s.count_pressure, 0);
+    char listing[1024];
+    dir_listing(path, listing, sizeof(listing));
+    fds_release();
+    assert_null(strstr(listing, ".tmp"));
+    assert_non_null(strstr(listing, "wal-spare"));
+    int segments = 0;
+    for (const char *p = strstr(listing, "wal-0"); p != NULL; p = strstr(p + 1, "wal-0")) {
+        segments++;
+    }
+    assert_int_equal(segments, 1);
+    void_pstore_close(&s);
+    check_reopen(path, key);
+}
+
+/* Setup: a store with small segments, one filled up, its spare taken away.
  * Action: use up every descriptor and write the record that needs a new
  * segment, three times; then free descriptors and write it again.
- * Expected: VOID_EPRESSURE each time with the directory unchanged (no .tmp,
- * the spare still there); then 0, and every record back after a reopen. */
+ * Expected: VOID_EPRESSURE each time with the directory unchanged (no
+ * .tmp); then 0, a new spare, and every record back after a reopen. */
 static void test_pstore_rotation_without_descriptors_is_retryable(void **state)
 {
     (void)state;
@@ -175,9 +226,9 @@ static void test_pstore_rotation_without_descriptors_is_retryable(void **state)
     memset(data, 'r', sizeof(data));
     uint64_t key = 0;
     fill_segment(&s, &key, data);
+    drop_spare(&s, path);
     char before[1024], after[1024];
     dir_listing(path, before, sizeof(before));
-    assert_non_null(strstr(before, "wal-spare"));
     uint64_t compactions = s.count_compactions;
 
     fds_exhaust(0);
@@ -197,6 +248,8 @@ static void test_pstore_rotation_without_descriptors_is_retryable(void **state)
     assert_int_equal(s.count_compactions, compactions + 1);
     dir_listing(path, after, sizeof(after));
     assert_null(strstr(after, ".tmp"));
+    assert_non_null(strstr(after, "wal-spare"));
+    assert_true(s.spare_fd >= 0);
     void_pstore_close(&s);
     check_reopen(path, key);
 }
@@ -209,16 +262,15 @@ static void test_pstore_rotation_without_descriptors_is_retryable(void **state)
 static void test_pstore_write_after_refused_rotation_compacts(void **state)
 {
     (void)state;
-    char path[300], spare[320];
+    char path[300];
     snprintf(path, sizeof(path), "%s/b", dir);
-    snprintf(spare, sizeof(spare), "%s/wal-spare", path);
     struct void_pstore s;
     assert_int_equal(void_pstore_open(&s, path, &(struct void_pstore_config){SEGMENT}, NULL, 0), 0);
     uint8_t data[100];
     memset(data, 'r', sizeof(data));
     uint64_t key = 0;
     fill_segment(&s, &key, data);
-    assert_int_equal(unlink(spare), 0);
+    drop_spare(&s, path);
     char before[1024], after[1024];
     dir_listing(path, before, sizeof(before));
 
@@ -235,11 +287,11 @@ static void test_pstore_write_after_refused_rotation_compacts(void **state)
     check_reopen(path, key + 3);
 }
 
-/* Setup: a full segment. Action: leave exactly one descriptor free and write
- * the record that needs a new segment. Expected: the write succeeds (the new
- * segment takes that descriptor; the old one's is closed before the
- * directory is listed to retire it): no .tmp, one segment and a spare, and
- * every record back after a reopen. */
+/* Setup: a full segment, no spare. Action: leave exactly one descriptor free
+ * and write the record that needs a new segment. Expected: the write
+ * succeeds (the new segment takes that descriptor; the retired one keeps
+ * its own as the new spare's): no .tmp, one segment and a spare, and every
+ * record back after a reopen. */
 static void test_pstore_rotation_needs_one_free_descriptor(void **state)
 {
     (void)state;
@@ -251,6 +303,7 @@ static void test_pstore_rotation_needs_one_free_descriptor(void **state)
     memset(data, 'r', sizeof(data));
     uint64_t key = 0;
     fill_segment(&s, &key, data);
+    drop_spare(&s, path);
     uint64_t compactions = s.count_compactions;
     fds_exhaust(1);
     struct void_pstore_op op = put(key++, data, 100);
@@ -273,6 +326,8 @@ static void test_pstore_rotation_needs_one_free_descriptor(void **state)
 int main(void)
 {
     const struct CMUnitTest tests[] = {
+        cmocka_unit_test_setup_teardown(
+            test_pstore_rotates_with_no_descriptor_free, setup, teardown),
         cmocka_unit_test_setup_teardown(
             test_pstore_rotation_without_descriptors_is_retryable, setup, teardown),
         cmocka_unit_test_setup_teardown(
