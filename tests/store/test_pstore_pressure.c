@@ -98,7 +98,7 @@ static void fds_exhaust(int spare)
  * the count of free descriptors as it was. */
 static void dir_listing(const char *path, char *out, size_t cap)
 {
-    char names[32][64];
+    char names[32][256];
     int n = 0;
     int borrowed = hog_count > 0; /* listing needs a descriptor: lend one */
     if (borrowed) {
