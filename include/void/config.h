@@ -17,6 +17,7 @@
  *     rack = r1
  *     host = h1
  *     log_level = info           ; debug, info, warn, error
+ *     record_log_segment_bytes = 16777216  ; optional; 4096..1 GiB, default 16 MiB
  *
  *     [client]                   ; voidctl only
  *     id = 1000
@@ -62,13 +63,14 @@
 #include <stddef.h>
 #include <stdint.h>
 
-#define VOID_CONFIG_REPLICAS_MAX 64
-#define VOID_CONFIG_CLIENTS_MAX  128
-#define VOID_CONFIG_NTP_MAX      8
-#define VOID_CONFIG_PATH_MAX     512
-#define VOID_CONFIG_ADDR_MAX     128 /* "host:port" text */
-#define VOID_CONFIG_NAME_MAX     64  /* topology names */
-#define VOID_CONFIG_ERR_MAX      512
+#define VOID_CONFIG_REPLICAS_MAX      64
+#define VOID_CONFIG_CLIENTS_MAX       128
+#define VOID_CONFIG_NTP_MAX           8
+#define VOID_CONFIG_PATH_MAX          512
+#define VOID_CONFIG_ADDR_MAX          128 /* "host:port" text */
+#define VOID_CONFIG_NAME_MAX          64  /* topology names */
+#define VOID_CONFIG_ERR_MAX           512
+#define VOID_CONFIG_SEGMENT_BYTES_MAX (1u << 30) /* record_log_segment_bytes */
 
 /* A "host:port" address as written plus its parsed parts. host is a numeric
  * IPv4/IPv6 literal or a name that resolves. */
@@ -131,8 +133,9 @@ struct void_config {
     struct void_config_client clients[VOID_CONFIG_CLIENTS_MAX];
     uint32_t fault_delay_ms;
     uint32_t fault_loss_pct;
-    uint32_t pbft_pipeline;  /* [pbft] pipeline; 0: the core's default */
-    uint32_t pbft_batch_max; /* [pbft] batch_max; 0: the core's default */
+    uint32_t pbft_pipeline;            /* [pbft] pipeline; 0: the core's default */
+    uint32_t pbft_batch_max;           /* [pbft] batch_max; 0: the core's default */
+    uint32_t record_log_segment_bytes; /* [node]; 0: the record log's default */
     struct void_config_limits limits;
     /* The secret key read from key_path (wiped by void_config_fini). */
     struct void_sign_keypair keypair;
@@ -154,7 +157,19 @@ void void_config_fini(struct void_config *config);
 const struct void_config_replica *void_config_replica_get(const struct void_config *config,
                                                           uint32_t id);
 
-/* Parses "host:port" or "[v6]:port" into *out. Returns 0 or VOID_EPARSE. */
+/* Splits "host:port", "[v6addr]:port" or, when default_port is not 0, a bare
+ * "host" or "[v6addr]" (port default_port) into host (NUL-terminated, at most
+ * host_cap bytes with the NUL) and *port. The one host:port parser of the
+ * daemon (config addresses, NTP servers). The port is decimal digits, 1 to
+ * 65535; the host is not resolved. Returns 0 or VOID_EPARSE (NULL or empty
+ * host, bad brackets, a bare IPv6 literal, a missing port when default_port
+ * is 0, a port of 0 or above 65535 or not a number, a host of host_cap bytes
+ * or more). */
+int void_hostport_parse(
+    const char *text, uint16_t default_port, char *host, size_t host_cap, uint16_t *port);
+
+/* Parses "host:port" or "[v6]:port" (void_hostport_parse, port required)
+ * into *out and checks that host resolves. Returns 0 or VOID_EPARSE. */
 int void_config_addr_parse(const char *text, struct void_config_addr *out);
 
 #endif

@@ -78,8 +78,9 @@
     X(DAMAGED, "store damaged: a file is truncated or holds bytes that are not ours")              \
     X(CAS_DAMAGED,                                                                                 \
       "cas store damaged (its LMDB file is unreadable): move it aside, then refetch the blocks "   \
-      "from peers or rebuild it from the sources; `voidctl store fsck` checks a store that opens")   \
-    X(CAS_LOCKED, "cas store is in use by another process")
+      "from peers or rebuild it from the sources; `voidctl store fsck` checks a store that opens") \
+    X(CAS_LOCKED, "cas store is in use by another process")                                        \
+    X(PRESSURE, "out of file descriptors")
 
 enum void__err_ord {
 #define VOID__X(name, msg) VOID__ERR_ORD_##name,

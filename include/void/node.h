@@ -30,11 +30,26 @@ struct void_node;
  * store cannot see, so `voidctl cas gc` refuses a store with this owner. */
 #define VOID_NODE_CAS_OWNER "voidd"
 
+/* The lock file in a data directory (holds the pid of the process that has
+ * it flock'ed). */
+#define VOID_NODE_LOCK_NAME "LOCK"
+
+/* Takes an exclusive flock(2) on dir/LOCK (creating dir, mode 0700, and the
+ * file), writes this process's pid into it and hands its descriptor to
+ * *fd_out: closing it releases the lock. Call before anything else touches
+ * the directory; a process that writes into a node's data directory (a
+ * store tool) should take it too. On failure errbuf says why, naming the
+ * holder's pid when another process has the lock. Errors: VOID_EBUSY (held
+ * by another process), VOID_EPERM, VOID_EIO, VOID_EINVAL (path too long).
+ * *fd_out is -1 on failure. */
+int void_node_lock_data_dir(const char *dir, int *fd_out, char *errbuf, size_t errcap);
+
 /* Sets up a node from config (borrowed until void_node_free): opens the
  * store, recovers, binds the listener and the HTTP server, starts dialling.
- * On failure errbuf says why (port in use, store unreadable, ids not
- * 0..n-1...). Errors: VOID_EINVAL, VOID_EBUSY, VOID_EIO, VOID_ENOMEM,
- * VOID_ECORRUPT. *out is set on success only. */
+ * It holds the data directory's lock (void_node_lock_data_dir) until
+ * void_node_free. On failure errbuf says why (directory in use by another
+ * node, port in use, store unreadable, ids not 0..n-1...). Errors: VOID_EINVAL, VOID_EBUSY,
+ * VOID_EIO, VOID_ENOMEM, VOID_ECORRUPT. *out is set on success only. */
 int void_node_new(struct void_node **out,
                   const struct void_config *config,
                   char *errbuf,

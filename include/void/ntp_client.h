@@ -80,8 +80,10 @@ struct void_ntp_client {
 };
 
 /* Splits "host:port", "[v6addr]:port" or a bare "host" (port 123) into host
- * (NUL-terminated, at most host_cap bytes with the NUL) and port. Returns 0
- * or VOID_EPARSE (empty host, bad brackets, port not 1..65535, too long). */
+ * (NUL-terminated, at most host_cap bytes with the NUL) and port: it is
+ * void_hostport_parse (include/void/config.h) with the NTP port as default.
+ * Returns 0 or VOID_EPARSE (empty host, bad brackets, port not 1..65535,
+ * too long). */
 int void_ntp_client_parse_hostport(const char *s, char *host, size_t host_cap, uint16_t *port);
 
 /* Parses and resolves s into *addr (first UDP result). Returns 0,

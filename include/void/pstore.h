@@ -14,7 +14,7 @@
  * The store also keeps the live records in memory. When a segment is full it
  * is compacted: a fresh segment starting with every live record is written and
  * synced, then the old one is retired (kept as the spare for the next
- * compaction). Opening replays the newest segment whose first entry is intact,
+ * compaction, with its descriptor open: a compaction opens no file). Opening replays the newest segment whose first entry is intact,
  * drops a torn last entry (a write cut short by a crash; counted in
  * count_torn), refuses corruption before the end (VOID_ECORRUPT) and a segment
  * that is shorter than it was preallocated or holds bytes after its last entry
@@ -61,9 +61,11 @@ struct void__pstore_slot; /* a live record in memory (pstore.c) */
 
 struct void_pstore {
     int open;
-    int failed; /* a write failed: memory may be ahead of the disk */
+    int failed;   /* a write failed: memory may be ahead of the disk */
+    int pressure; /* a compaction lacked descriptors: the next write compacts */
     int dir_fd;
-    int fd; /* the current segment */
+    int fd;       /* the current segment */
+    int spare_fd; /* the spare segment, kept open for the next compaction; -1 none */
     char *dir;
     uint64_t segment_size;
     uint64_t segment;                /* number of the current segment */
@@ -78,7 +80,8 @@ struct void_pstore {
     uint64_t count_bytes;   /* frame bytes written, compactions included */
     uint64_t count_ns;      /* wall time spent in void_pstore_write */
     uint64_t count_compactions;
-    uint64_t count_torn; /* torn last entries dropped when opening */
+    uint64_t count_torn;     /* torn last entries dropped when opening */
+    uint64_t count_pressure; /* writes refused with VOID_EPRESSURE */
 };
 
 /* Opens (creating if needed) the store in directory dir, which is created
@@ -100,9 +103,13 @@ int void_pstore_open(struct void_pstore *s,
 void void_pstore_close(struct void_pstore *s);
 
 /* Applies ops[0..count) atomically and durably. Returns 0, VOID_EINVAL (bad
- * op; nothing is changed), VOID_ENOSPC (disk full), VOID_ENOMEM or VOID_EIO.
- * After any error but VOID_EINVAL the store refuses further writes with
- * VOID_EIO: close it; opening again recovers what is on disk. */
+ * op; nothing is changed), VOID_EPRESSURE (out of file descriptors while
+ * starting a new segment: nothing of ops is durable yet, nothing is left
+ * half done on disk, and the store stays usable: call again with the same
+ * ops once descriptors are free; a later successful write also makes these
+ * ops durable), VOID_ENOSPC (disk full), VOID_ENOMEM or VOID_EIO. After any
+ * other error the store refuses further writes with VOID_EIO: close it;
+ * opening again recovers what is on disk. */
 int void_pstore_write(struct void_pstore *s, const struct void_pstore_op *ops, size_t count);
 
 /* Reads every record, ordered by (kind, key), into a newly allocated array

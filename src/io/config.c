@@ -12,6 +12,7 @@
 #include "void/assert.h"
 #include "void/error.h"
 #include "void/pbft.h"
+#include "void/pstore.h"
 
 #include <errno.h>
 #include <ini.h>
@@ -48,6 +49,7 @@ enum {
     SEEN_RX_BUFFER = 1u << 20,
     SEEN_HTTP_CONN = 1u << 21,
     SEEN_HTTP_PER_IP = 1u << 22,
+    SEEN_SEGMENT = 1u << 23,
 };
 
 struct load_state {
@@ -92,6 +94,58 @@ static int parse_u32(const char *text, uint32_t max, uint32_t *out)
     return 0;
 }
 
+/* A port: 1..65535 in decimal digits only (no sign, no space, no "0x"). */
+static int parse_port(const char *text, uint16_t *port)
+{
+    uint32_t v = 0;
+    if (text[0] < '0' || text[0] > '9' || parse_u32(text, 65535, &v) != 0 || v == 0) {
+        return VOID_EPARSE;
+    }
+    *port = (uint16_t)v;
+    return 0;
+}
+
+int void_hostport_parse(
+    const char *text, uint16_t default_port, char *host, size_t host_cap, uint16_t *port)
+{
+    VOID_ASSERT(host != NULL && port != NULL);
+    VOID_ASSERT(host_cap > 0);
+    if (text == NULL) {
+        return VOID_EPARSE;
+    }
+    const char *start = text;
+    const char *end = NULL;
+    const char *port_text = NULL;
+    if (text[0] == '[') {
+        start = text + 1;
+        end = strchr(start, ']');
+        if (end == NULL || (end[1] != '\0' && end[1] != ':')) {
+            return VOID_EPARSE;
+        }
+        port_text = end[1] == ':' ? end + 2 : NULL;
+    } else {
+        const char *colon = strchr(text, ':');
+        if (colon != NULL && strchr(colon + 1, ':') != NULL) {
+            return VOID_EPARSE; /* a bare IPv6 literal needs brackets */
+        }
+        end = colon != NULL ? colon : text + strlen(text);
+        port_text = colon != NULL ? colon + 1 : NULL;
+    }
+    size_t len = (size_t)(end - start);
+    if (len == 0 || len >= host_cap) {
+        return VOID_EPARSE;
+    }
+    uint16_t p = default_port;
+    if (port_text != NULL ? parse_port(port_text, &p) != 0 : default_port == 0) {
+        return VOID_EPARSE;
+    }
+    memcpy(host, start, len);
+    host[len] = '\0';
+    *port = p;
+    VOID_ASSERT(*port != 0);
+    return 0;
+}
+
 int void_config_addr_parse(const char *text, struct void_config_addr *out)
 {
     VOID_ASSERT(text != NULL);
@@ -102,28 +156,9 @@ int void_config_addr_parse(const char *text, struct void_config_addr *out)
         return VOID_EPARSE;
     }
     memcpy(out->text, text, len + 1);
-    const char *colon = strrchr(text, ':');
-    if (colon == NULL || colon == text) {
+    if (void_hostport_parse(text, 0, out->host, sizeof(out->host), &out->port) != 0) {
         return VOID_EPARSE;
     }
-    const char *host = text;
-    size_t host_len = (size_t)(colon - text);
-    if (text[0] == '[') {
-        if (host_len < 3 || text[host_len - 1] != ']') {
-            return VOID_EPARSE;
-        }
-        host = text + 1;
-        host_len -= 2;
-    } else if (memchr(text, ':', host_len) != NULL) {
-        return VOID_EPARSE; /* a bare IPv6 literal needs brackets */
-    }
-    uint32_t port = 0;
-    if (parse_u32(colon + 1, 65535, &port) != 0) {
-        return VOID_EPARSE;
-    }
-    memcpy(out->host, host, host_len);
-    out->host[host_len] = '\0';
-    out->port = (uint16_t)port;
     struct addrinfo hints = {.ai_family = AF_UNSPEC, .ai_socktype = SOCK_STREAM};
     struct addrinfo *res = NULL;
     if (getaddrinfo(out->host, NULL, &hints, &res) != 0) {
@@ -214,6 +249,49 @@ static int ntp_list(struct load_state *st, const char *value)
     return 1;
 }
 
+/* A numeric key of a section: its name, its bit in the section's seen mask,
+ * its bounds and where its value goes. */
+struct num_key {
+    const char *name;
+    uint32_t seen;
+    uint32_t lo, hi;
+    uint32_t *out;
+};
+
+/* Sets the key `name` of [section] from keys[0..count); returns 1, or 0
+ * after recording why (unknown, repeated, not a number in range). */
+static int num_key(struct load_state *st,
+                   uint32_t *seen,
+                   const char *section,
+                   const struct num_key *keys,
+                   size_t count,
+                   const char *name,
+                   const char *value)
+{
+    for (size_t i = 0; i < count; i++) {
+        const struct num_key *k = &keys[i];
+        if (strcmp(name, k->name) != 0) {
+            continue;
+        }
+        if (!mark(st, seen, k->seen, section, name)) {
+            return 0;
+        }
+        uint32_t v = 0;
+        if (parse_u32(value, k->hi, &v) != 0 || v < k->lo) {
+            return fail(st,
+                        "[%s] %s: want %u..%u, got '%s'",
+                        section,
+                        name,
+                        (unsigned)k->lo,
+                        (unsigned)k->hi,
+                        value);
+        }
+        *k->out = v;
+        return 1;
+    }
+    return fail(st, "unknown key '%s' in [%s]", name, section);
+}
+
 static int node_key(struct load_state *st, const char *name, const char *value)
 {
     struct void_config *c = st->config;
@@ -260,6 +338,14 @@ static int node_key(struct load_state *st, const char *name, const char *value)
                    ? 1
                    : fail(st, "[node] log_level: '%s' is not debug, info, warn or error", value);
     }
+    if (strcmp(name, "record_log_segment_bytes") == 0) {
+        const struct num_key keys[] = {{name,
+                                        SEEN_SEGMENT,
+                                        VOID_PSTORE_SEGMENT_SIZE_MIN,
+                                        VOID_CONFIG_SEGMENT_BYTES_MAX,
+                                        &c->record_log_segment_bytes}};
+        return num_key(st, &st->seen_node, "node", keys, 1, name, value);
+    }
     return fail(st, "unknown key '%s' in [node]", name);
 }
 
@@ -281,49 +367,6 @@ static int client_key(struct load_state *st, const char *name, const char *value
         return set_path(st, c->key_path, value) == 0 ? 1 : fail(st, "[client] key: bad path");
     }
     return fail(st, "unknown key '%s' in [client]", name);
-}
-
-/* A numeric key of a section: its name, its bit in the section's seen mask,
- * its bounds and where its value goes. */
-struct num_key {
-    const char *name;
-    uint32_t seen;
-    uint32_t lo, hi;
-    uint32_t *out;
-};
-
-/* Sets the key `name` of [section] from keys[0..count); returns 1, or 0
- * after recording why (unknown, repeated, not a number in range). */
-static int num_key(struct load_state *st,
-                   uint32_t *seen,
-                   const char *section,
-                   const struct num_key *keys,
-                   size_t count,
-                   const char *name,
-                   const char *value)
-{
-    for (size_t i = 0; i < count; i++) {
-        const struct num_key *k = &keys[i];
-        if (strcmp(name, k->name) != 0) {
-            continue;
-        }
-        if (!mark(st, seen, k->seen, section, name)) {
-            return 0;
-        }
-        uint32_t v = 0;
-        if (parse_u32(value, k->hi, &v) != 0 || v < k->lo) {
-            return fail(st,
-                        "[%s] %s: want %u..%u, got '%s'",
-                        section,
-                        name,
-                        (unsigned)k->lo,
-                        (unsigned)k->hi,
-                        value);
-        }
-        *k->out = v;
-        return 1;
-    }
-    return fail(st, "unknown key '%s' in [%s]", name, section);
 }
 
 static int fault_key(struct load_state *st, const char *name, const char *value)
@@ -550,11 +593,21 @@ static int check_replicas(struct load_state *st)
             return VOID_EPARSE;
         }
         if ((st->seen_replica[i] & SEEN_HTTP) == 0) {
-            /* Loopback by default, port next to the replica port. */
+            /* Loopback by default, port next to the replica port; it used
+             * to wrap around 65535 into an unrelated port. */
+            uint32_t port = (uint32_t)r->address.port + 1000u;
+            if (port > 65535u) {
+                fail(st,
+                     "[replica.%u] has no http and port %u + 1000 is above 65535: give http = "
+                     "host:port",
+                     r->id,
+                     (unsigned)r->address.port);
+                return VOID_EPARSE;
+            }
             char text[VOID_CONFIG_ADDR_MAX];
-            (void)snprintf(
-                text, sizeof(text), "127.0.0.1:%u", (unsigned)(r->address.port + 1000u) & 0xffffu);
-            (void)void_config_addr_parse(text, &r->http);
+            (void)snprintf(text, sizeof(text), "127.0.0.1:%u", (unsigned)port);
+            int rc = void_config_addr_parse(text, &r->http);
+            VOID_ASSERT(rc == 0);
         }
         for (uint32_t j = 0; j < i; j++) {
             if (strcmp(c->replicas[j].address.host, r->address.host) == 0 &&
@@ -655,22 +708,26 @@ static int read_secret_key(struct load_state *st)
     return 0;
 }
 
-static void set_dir(struct load_state *st, const char *path)
+/* The directory of the config file, against which relative paths are
+ * taken. VOID_EPARSE when it does not fit (it used to be cut short, so that
+ * relative key paths named another directory). */
+static int set_dir(struct load_state *st, const char *path)
 {
     const char *slash = strrchr(path, '/');
     if (slash == NULL) {
         st->dir[0] = '\0';
-        return;
+        return 0;
     }
     size_t len = (size_t)(slash - path);
     if (len == 0) {
         len = 1; /* "/file" */
     }
     if (len >= sizeof(st->dir)) {
-        len = sizeof(st->dir) - 1;
+        return VOID_EPARSE;
     }
     memcpy(st->dir, path, len);
     st->dir[len] = '\0';
+    return 0;
 }
 
 int void_config_load(struct void_config *config, const char *path, char *errbuf, size_t errcap)
@@ -685,10 +742,16 @@ int void_config_load(struct void_config *config, const char *path, char *errbuf,
     st.config = config;
     st.err = msg;
     st.errcap = sizeof(msg);
-    set_dir(&st, path);
     int rc = 0;
-    int line = ini_parse(path, handler, &st);
-    if (line == -1) {
+    int dir_ok = set_dir(&st, path) == 0;
+    int line = dir_ok ? ini_parse(path, handler, &st) : 0;
+    if (!dir_ok) {
+        rc = VOID_EPARSE;
+        (void)snprintf(msg,
+                       sizeof(msg),
+                       "the directory of the file is longer than %d characters",
+                       VOID_CONFIG_PATH_MAX - 1);
+    } else if (line == -1) {
         rc = VOID_ENOTFOUND;
         (void)snprintf(msg, sizeof(msg), "cannot open: %s", strerror(errno));
     } else if (line != 0) {

@@ -1,8 +1,11 @@
 /*
- * Process-wide logging for voidd and the tools. Each line carries the level,
- * the node's latest HLC (so log lines of different nodes can be merged in
- * causal order) and the node id, and is written with one write(2) call.
- * The HLC is only read here: logging must not create events.
+ * Process-wide logging for voidd and the tools. Each line starts with the
+ * wall-clock time it was written (RFC 3339, UTC, microseconds: when did it
+ * happen), then the level, the node id and the node's latest HLC as its own
+ * field (so that lines of different nodes can be merged in causal order; the
+ * HLC only moves with protocol events, so it cannot date a line), and is
+ * written with one write(2) call. The HLC is only read here: logging must
+ * not create events.
  */
 #include "void/log.h"
 
@@ -12,6 +15,7 @@
 #include <stdarg.h>
 #include <stdio.h>
 #include <string.h>
+#include <time.h>
 #include <unistd.h>
 
 static enum void_log_level log_threshold = VOID_LOG_INFO;
@@ -42,6 +46,40 @@ int void_log_level_parse(const char *text, enum void_log_level *out)
     return VOID_EPARSE;
 }
 
+int void_log_format_head(char *out,
+                         size_t cap,
+                         uint64_t realtime_ns,
+                         enum void_log_level level,
+                         uint32_t node_id,
+                         const struct void_hlc_ts *hlc)
+{
+    VOID_ASSERT(out != NULL && cap > 0);
+    VOID_ASSERT(level <= VOID_LOG_ERROR);
+    char hlc_text[VOID_HLC_FORMAT_MAX] = "-";
+    if (hlc != NULL && hlc->wall_ns != 0) { /* "-" until the first event */
+        (void)void_hlc_format(*hlc, hlc_text, sizeof(hlc_text));
+    }
+    time_t secs = (time_t)(realtime_ns / 1000000000u);
+    struct tm tm;
+    if (gmtime_r(&secs, &tm) == NULL) {
+        return VOID_ERANGE;
+    }
+    int n = snprintf(out,
+                     cap,
+                     "%04d-%02d-%02dT%02d:%02d:%02d.%06uZ %-5s node=%u hlc=%s ",
+                     tm.tm_year + 1900,
+                     tm.tm_mon + 1,
+                     tm.tm_mday,
+                     tm.tm_hour,
+                     tm.tm_min,
+                     tm.tm_sec,
+                     (unsigned)(realtime_ns % 1000000000u / 1000u),
+                     level_names[level],
+                     (unsigned)node_id,
+                     hlc_text);
+    return n >= 0 && (size_t)n < cap ? n : VOID_ERANGE;
+}
+
 void void_log(enum void_log_level level, const char *fmt, ...)
 {
     VOID_ASSERT(level <= VOID_LOG_ERROR);
@@ -49,14 +87,15 @@ void void_log(enum void_log_level level, const char *fmt, ...)
     if (level < log_threshold) {
         return;
     }
-    char hlc_text[VOID_HLC_FORMAT_MAX] = "-";
-    if (log_hlc != NULL && log_hlc->last.wall_ns != 0) { /* "-" until the first event */
-        (void)void_hlc_format(log_hlc->last, hlc_text, sizeof(hlc_text));
-    }
+    struct timespec now;
+    (void)clock_gettime(CLOCK_REALTIME, &now);
+    uint64_t now_ns = (uint64_t)now.tv_sec * 1000000000u + (uint64_t)now.tv_nsec;
+    /* A racy read when another thread logs while the loop steps: at worst a
+     * line shows an HLC one event old. */
+    struct void_hlc_ts hlc = log_hlc != NULL ? log_hlc->last : (struct void_hlc_ts){0};
     char line[1024];
-    int head = snprintf(
-        line, sizeof(line), "%s %s node=%u ", level_names[level], hlc_text, (unsigned)log_node_id);
-    if (head < 0 || (size_t)head >= sizeof(line)) {
+    int head = void_log_format_head(line, sizeof(line), now_ns, level, log_node_id, &hlc);
+    if (head < 0) {
         return;
     }
     va_list ap;

@@ -18,6 +18,7 @@
 #include "void/node.h"
 
 #include "void/assert.h"
+#include "void/bytes.h"
 #include "void/casnet.h"
 #include "void/error.h"
 #include "void/http.h"
@@ -27,13 +28,18 @@
 #include "void/pstore.h"
 #include "void/transport.h"
 
+#include <errno.h>
+#include <fcntl.h>
 #include <jansson.h>
 #include <pthread.h>
 #include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/file.h>
+#include <sys/stat.h>
 #include <time.h>
+#include <unistd.h>
 #include <uv.h>
 
 #define TIMER_COUNT 4 /* enum void_pbft_timer values are 1..3 */
@@ -52,6 +58,7 @@ struct node_status {
     uint64_t persist_bytes;
     uint64_t persist_ns;
     uint64_t persist_compactions;
+    uint64_t persist_retries; /* commits retried after VOID_EPRESSURE */
     uint64_t out_full;
     uint64_t drop_busy;
     uint64_t cas_stored, cas_served, cas_fetched, cas_rejected, cas_duplicate, cas_busy;
@@ -76,6 +83,7 @@ struct effect_buf {
 
 struct void_node {
     const struct void_config *config;
+    int lock_fd; /* DATA_DIR/LOCK, flock'ed for the node's lifetime; -1 none */
     uv_loop_t loop;
     int loop_ready;
     struct void_keyring ring;
@@ -100,12 +108,27 @@ struct void_node {
     int commit_rc;
     int stats_stale; /* file-block counters moved since the last publish */
     uv_work_t work;
-    uint64_t drop_busy; /* inputs dropped because both buffers were full */
+    /* A commit that found no free descriptor waits on this timer and runs
+     * again: pressure is not damage (issue 16). */
+    uv_timer_t retry_timer;
+    uint64_t retry_ms;      /* current backoff, 0 when the last commit succeeded */
+    uint64_t retry_count;   /* commits retried, for the metric */
+    uint64_t retry_warned;  /* retry_count at the last warning */
+    uint64_t retry_warn_ms; /* loop time of the last warning */
+    uint64_t drop_busy;     /* inputs dropped because both buffers were full */
+    /* What the operator's log has been told (report_step). */
+    void_view view_installed;       /* the view of the last "view change ... done" */
+    int state_fetching;             /* a state transfer was reported started, not done */
+    uint64_t state_fetch_start_ms;  /* loop time it started */
+    void_seq state_fetch_from;      /* last_executed when it started */
+    uint64_t state_fetch_snapshots; /* snapshots installed since */
+    uint64_t compactions_logged;    /* store.count_compactions already reported */
     uv_timer_t timers[TIMER_COUNT];
     uv_signal_t sig_term;
     uv_signal_t sig_int;
-    uv_check_t check; /* starts a group commit once per loop iteration */
-    int dirty;        /* bufs[filling] holds effects not yet performed */
+    uv_check_t check;     /* starts a group commit once per loop iteration */
+    uv_prepare_t prepare; /* ... and before the loop polls */
+    int dirty;            /* bufs[filling] holds effects not yet performed */
     int handles_ready;
     int fatal;
     uint64_t out_full;
@@ -235,6 +258,7 @@ static void perform_rest(struct void_node *node, struct effect_buf *b)
 
 static void pipeline_start(struct void_node *node);
 static void publish(struct void_node *node);
+static void report_compaction(struct void_node *node);
 
 /* Worker thread: the synced append to the record log. Only one runs at a
  * time, and the loop thread does not touch the store meanwhile. */
@@ -245,11 +269,74 @@ static void commit_work(uv_work_t *work)
     node->commit_rc = void_pstore_write(&node->store, b->persist, b->persist_count);
 }
 
+#define RETRY_MS_MIN     10u
+#define RETRY_MS_MAX     1000u
+#define RETRY_WARN_EVERY 10000u /* ms between two warnings about retries */
+
+static void commit_done(uv_work_t *work, int status);
+
+static int commit_queue(struct void_node *node)
+{
+    node->work.data = node;
+    return uv_queue_work(&node->loop, &node->work, commit_work, commit_done);
+}
+
+static void on_commit_retry(uv_timer_t *timer)
+{
+    struct void_node *node = timer->data;
+    VOID_ASSERT(node->committing);
+    if (node->fatal != 0 || !node->handles_ready) {
+        return;
+    }
+    if (commit_queue(node) != 0) {
+        node->fatal = VOID_EIO;
+        void_log(VOID_LOG_ERROR, "cannot queue a disk commit; stopping");
+        node_stop(node);
+    }
+}
+
+/* The record log could not open a segment file for lack of descriptors:
+ * nothing of the commit is on disk and the store is intact, so the same
+ * records are committed again after a backoff (10 ms doubling to 1 s). The
+ * buffer's effects wait, as for a slow disk; new inputs fill the other
+ * buffer, then are dropped as disk_busy (the protocol retransmits). */
+static void commit_retry_later(struct void_node *node)
+{
+    VOID_ASSERT(node->committing);
+    node->retry_ms = node->retry_ms == 0 ? RETRY_MS_MIN : node->retry_ms * 2;
+    node->retry_ms = node->retry_ms > RETRY_MS_MAX ? RETRY_MS_MAX : node->retry_ms;
+    node->retry_count++;
+    uint64_t now = uv_now(&node->loop);
+    if (node->retry_warned == 0 || now - node->retry_warn_ms >= RETRY_WARN_EVERY) {
+        void_log(VOID_LOG_WARN,
+                 "record log: %s while starting a segment; commit retried %llu times, "
+                 "next in %llu ms (free descriptors or raise ulimit -n)",
+                 void_strerror(VOID_EPRESSURE),
+                 (unsigned long long)node->retry_count,
+                 (unsigned long long)node->retry_ms);
+        node->retry_warned = node->retry_count;
+        node->retry_warn_ms = now;
+    }
+    uv_timer_start(&node->retry_timer, on_commit_retry, node->retry_ms, 0);
+}
+
 static void commit_done(uv_work_t *work, int status)
 {
     struct void_node *node = work->data;
     struct effect_buf *b = &node->bufs[node->filling ^ 1];
     VOID_ASSERT(node->committing);
+    if (status == 0 && node->commit_rc == VOID_EPRESSURE && node->handles_ready &&
+        node->fatal == 0) {
+        commit_retry_later(node);
+        publish(node);
+        return;
+    }
+    if (status == 0 && node->commit_rc == 0 && node->retry_ms != 0) {
+        void_log(VOID_LOG_INFO,
+                 "record log: commit succeeded after retries (%llu in all)",
+                 (unsigned long long)node->retry_count);
+        node->retry_ms = 0;
+    }
     node->committing = 0;
     if (status == 0 && node->commit_rc != 0) {
         void_log(
@@ -257,6 +344,7 @@ static void commit_done(uv_work_t *work, int status)
         node->fatal = node->commit_rc;
         node_stop(node);
     }
+    report_compaction(node);
     perform_rest(node, b); /* performs nothing when stopping */
     if (node->handles_ready) {
         publish(node);
@@ -303,8 +391,7 @@ static void pipeline_start(struct void_node *node)
      * records, which are durable: the previous commit has completed. */
     perform_upto(node, b, first_persist);
     node->committing = 1;
-    node->work.data = node;
-    if (uv_queue_work(&node->loop, &node->work, commit_work, commit_done) != 0) {
+    if (commit_queue(node) != 0) {
         node->committing = 0;
         node->fatal = VOID_EIO;
         void_log(VOID_LOG_ERROR, "cannot queue a disk commit; stopping");
@@ -351,6 +438,7 @@ static void publish(struct void_node *node)
     s->persist_bytes = node->store.count_bytes;
     s->persist_ns = node->store.count_ns;
     s->persist_compactions = node->store.count_compactions;
+    s->persist_retries = node->retry_count;
     s->out_full = node->out_full;
     s->drop_busy = node->drop_busy;
     s->cas_stored = node->casserve.count_stored;
@@ -368,6 +456,131 @@ static void publish(struct void_node *node)
     s->clock_offset_ns = node->ntp_ready ? void_clockdisc_correction_ns(&node->ntp.disc) : 0;
     s->clock_alerts = node->clock_alerts;
     pthread_mutex_unlock(&node->lock);
+}
+
+/* ---- what the operator's log says about a step ---------------------------- */
+
+/* The replica's state before a step, to tell what the step changed. */
+struct step_mark {
+    void_view view;
+    int view_changing;
+    void_seq executed;
+    uint64_t installs;  /* stats.view_changes: views installed */
+    uint64_t transfers; /* stats.state_transfers: snapshots installed */
+    uint32_t count;     /* effects in the filling buffer before the step */
+};
+
+static void mark_take(struct void_node *node, struct step_mark *m)
+{
+    const struct void_pbft *r = node->replica;
+    *m = (struct step_mark){.view = void_pbft_view(r),
+                            .view_changing = void_pbft_view_changing(r),
+                            .executed = void_pbft_last_executed(r),
+                            .installs = void_pbft_stats(r)->view_changes,
+                            .transfers = void_pbft_stats(r)->state_transfers,
+                            .count = filling_out(node)->count};
+}
+
+/* Whether the step behind m asked the peers for state (a FETCH_STATE). */
+static int step_fetched_state(struct void_node *node, const struct step_mark *m)
+{
+    const struct void_pbft_out *out = filling_out(node);
+    VOID_ASSERT(m->count <= out->count);
+    for (uint32_t i = m->count; i < out->count; i++) {
+        const struct void_pbft_effect *e = &out->effects[i];
+        if (e->kind == VOID_PBFT_EFFECT_SEND && e->u.send.msg_type == VOID_MSG_FETCH_STATE) {
+            return 1;
+        }
+    }
+    return 0;
+}
+
+static void report_view(struct void_node *node, const struct step_mark *m, const char *cause)
+{
+    const struct void_pbft *r = node->replica;
+    void_view view = void_pbft_view(r);
+    if (void_pbft_stats(r)->view_changes != m->installs) {
+        void_log(VOID_LOG_INFO,
+                 "view change: view %llu -> %llu done, primary %u (after %s)",
+                 (unsigned long long)node->view_installed,
+                 (unsigned long long)view,
+                 (unsigned)void_pbft_primary(view, node->config->count_replicas),
+                 cause);
+        node->view_installed = view;
+    } else if (void_pbft_view_changing(r) && (!m->view_changing || view != m->view)) {
+        void_log(VOID_LOG_INFO,
+                 "view change: view %llu -> %llu started (%s)",
+                 (unsigned long long)m->view,
+                 (unsigned long long)view,
+                 cause);
+    }
+}
+
+/* A state transfer, as the log tells it: from the first FETCH_STATE while
+ * none is under way to the first retransmit tick that fetches nothing (the
+ * replica no longer thinks it is behind), however many rounds of STATE it
+ * took in between. */
+static void
+report_state(struct void_node *node, const struct step_mark *m, const char *cause, int tick)
+{
+    const struct void_pbft *r = node->replica;
+    void_seq executed = void_pbft_last_executed(r);
+    int fetched = step_fetched_state(node, m);
+    if (!node->state_fetching) {
+        if (fetched) {
+            void_log(VOID_LOG_INFO,
+                     "state transfer: started at executed %llu, stable checkpoint %llu (after %s)",
+                     (unsigned long long)executed,
+                     (unsigned long long)void_pbft_low_watermark(r),
+                     cause);
+            node->state_fetching = 1;
+            node->state_fetch_start_ms = uv_now(&node->loop);
+            node->state_fetch_from = executed;
+            node->state_fetch_snapshots = 0;
+        }
+        return;
+    }
+    node->state_fetch_snapshots += void_pbft_stats(r)->state_transfers - m->transfers;
+    if (tick && !fetched) {
+        void_log(VOID_LOG_INFO,
+                 "state transfer: done in %llu ms: executed %llu -> %llu, stable checkpoint "
+                 "%llu, %llu snapshot(s) installed",
+                 (unsigned long long)(uv_now(&node->loop) - node->state_fetch_start_ms),
+                 (unsigned long long)node->state_fetch_from,
+                 (unsigned long long)executed,
+                 (unsigned long long)void_pbft_low_watermark(r),
+                 (unsigned long long)node->state_fetch_snapshots);
+        node->state_fetching = 0;
+    }
+}
+
+/* Logs at INFO what the step behind m did that an operator wants to see:
+ * view changes (old -> new view and why), state transfers starting and
+ * ending. The core emits no event for these (it has no I/O), so they are
+ * read off its state and effects; cause says what the step handled. */
+static void
+report_step(struct void_node *node, const struct step_mark *m, const char *cause, int tick)
+{
+    VOID_ASSERT(node->replica_ready);
+    VOID_ASSERT(cause != NULL);
+    report_view(node, m, cause);
+    report_state(node, m, cause, tick);
+}
+
+/* The record log started a new segment in the last commit: say so. */
+static void report_compaction(struct void_node *node)
+{
+    const struct void_pstore *st = &node->store;
+    if (st->count_compactions == node->compactions_logged) {
+        return;
+    }
+    node->compactions_logged = st->count_compactions;
+    void_log(VOID_LOG_INFO,
+             "record log: compacted into segment %llu: %zu live records, %llu bytes of %llu",
+             (unsigned long long)st->segment,
+             st->count_slots,
+             (unsigned long long)st->offset,
+             (unsigned long long)st->file_size);
 }
 
 /* ---- inputs ------------------------------------------------------------- */
@@ -394,8 +607,18 @@ static void on_frame(void *ctx, const uint8_t *buf, size_t len, const struct voi
     if (!make_room(node)) {
         return;
     }
+    struct step_mark m;
+    mark_take(node, &m);
     (void)void_pbft_step_receive(node->replica, physical_now_ns(node), buf, len, filling_out(node));
     node->dirty = 1;
+    char cause[64];
+    const char *type = void_msg_type_name(frame->type);
+    (void)snprintf(cause,
+                   sizeof(cause),
+                   "%s from replica %u",
+                   type != NULL ? type : "a message",
+                   (unsigned)frame->sender);
+    report_step(node, &m, cause, 0);
 }
 
 static void on_timer(uv_timer_t *timer)
@@ -410,21 +633,54 @@ static void on_timer(uv_timer_t *timer)
         uv_timer_start(timer, on_timer, 1, 0); /* try again once the disk is done */
         return;
     }
+    struct step_mark m;
+    mark_take(node, &m);
     (void)void_pbft_step_timer(node->replica, physical_now_ns(node), which, filling_out(node));
     node->dirty = 1;
+    char cause[96];
+    if (which == VOID_PBFT_TIMER_REQUEST) {
+        (void)snprintf(cause,
+                       sizeof(cause),
+                       "request timer: primary %u of view %llu made no progress",
+                       (unsigned)void_pbft_primary(m.view, node->config->count_replicas),
+                       (unsigned long long)m.view);
+    } else if (which == VOID_PBFT_TIMER_VIEW_CHANGE) {
+        (void)snprintf(cause,
+                       sizeof(cause),
+                       "view-change timer: no NEW-VIEW for view %llu",
+                       (unsigned long long)m.view);
+    } else {
+        (void)snprintf(cause, sizeof(cause), "retransmit timer");
+    }
+    report_step(node, &m, cause, which == VOID_PBFT_TIMER_RETRANSMIT);
 }
 
-/* Runs once per loop iteration, after the I/O callbacks: performs the
- * effects of every step taken in this iteration together. */
-static void on_check(uv_check_t *check)
+/* Hands the steps taken so far to the disk, if it is idle. */
+static void flush_steps(struct void_node *node)
 {
-    struct void_node *node = check->data;
     if (node->dirty && !node->committing && node->fatal == 0) {
         pipeline_start(node);
     }
     if (node->stats_stale) {
         publish(node); /* file traffic steps no core, so nothing else would */
     }
+}
+
+/* Runs once per loop iteration, after the I/O callbacks: performs the
+ * effects of every step taken in this iteration together. */
+static void on_check(uv_check_t *check)
+{
+    flush_steps(check->data);
+}
+
+/* Runs before the loop polls: the steps of timer callbacks (which run before
+ * the poll) go to the disk now. Left for the check, they would wait for the
+ * next I/O event, and a node with no timer left armed (its TIMER_SET
+ * effects are among them) and no frame coming in (every link down, as when
+ * it has run out of descriptors) would wait forever. */
+static void on_prepare(uv_prepare_t *prepare)
+{
+    flush_steps(prepare->data);
 }
 
 /* The block writer made a batch durable: acknowledge it, count it. */
@@ -462,9 +718,11 @@ static void node_stop(struct void_node *node)
     for (int i = 0; i < TIMER_COUNT; i++) {
         uv_close((uv_handle_t *)&node->timers[i], NULL);
     }
+    uv_close((uv_handle_t *)&node->retry_timer, NULL);
     uv_close((uv_handle_t *)&node->sig_term, NULL);
     uv_close((uv_handle_t *)&node->sig_int, NULL);
     uv_close((uv_handle_t *)&node->check, NULL);
+    uv_close((uv_handle_t *)&node->prepare, NULL);
     void_transport_fini(&node->transport);
     node->transport_ready = 0;
     if (node->ntp_ready) {
@@ -474,6 +732,24 @@ static void node_stop(struct void_node *node)
 }
 
 /* ---- HTTP --------------------------------------------------------------- */
+
+/* Writes the JSON object root (consumed) and a newline into out; returns
+ * the length, 0 when it does not fit. */
+static size_t json_answer(json_t *root, char *out, size_t cap)
+{
+    VOID_ASSERT(out != NULL && cap > 0);
+    char *text = root != NULL ? json_dumps(root, JSON_COMPACT) : NULL;
+    json_decref(root);
+    size_t len = text != NULL ? strlen(text) : 0;
+    if (text == NULL || len + 1 >= cap) {
+        free(text);
+        return 0;
+    }
+    memcpy(out, text, len);
+    out[len++] = '\n';
+    free(text);
+    return len;
+}
 
 static size_t render_status(struct void_node *node, char *out, size_t cap)
 {
@@ -532,17 +808,7 @@ static size_t render_status(struct void_node *node, char *out, size_t cap)
                   c->topology.host);
     json_object_set_new(root, "primary", json_integer((json_int_t)s->primary));
     pthread_mutex_unlock(&node->lock);
-    char *text = json_dumps(root, JSON_COMPACT);
-    json_decref(root);
-    size_t len = 0;
-    if (text != NULL) {
-        len = strlen(text);
-        len = len < cap - 1 ? len : cap - 1;
-        memcpy(out, text, len);
-        out[len++] = '\n';
-        free(text);
-    }
-    return len;
+    return json_answer(root, out, cap);
 }
 
 struct metrics_buf {
@@ -647,6 +913,7 @@ static size_t render_metrics(struct void_node *node, char *out, size_t cap)
     metric(&b, "void_persist_bytes_total", NULL, s->persist_bytes);
     metric(&b, "void_persist_microseconds_total", NULL, s->persist_ns / 1000u);
     metric(&b, "void_persist_compactions_total", NULL, s->persist_compactions);
+    metric(&b, "void_persist_retries_total", "reason=\"fd_pressure\"", s->persist_retries);
     metric(&b, "void_signatures_total", "op=\"sign\"", p->signs);
     metric(&b, "void_signatures_total", "op=\"verify\"", p->verifies);
     metric(&b, "void_prepares_withheld_total", NULL, p->prepares_withheld);
@@ -677,40 +944,93 @@ static size_t render_metrics(struct void_node *node, char *out, size_t cap)
     return b.len < cap ? b.len : cap;
 }
 
-/* /fault?delay_ms=D&loss_pct=L&block=1,2&isolate=0|1: sets the transport's
- * fault knobs (missing arguments mean 0: no fault). */
-static size_t
-control_fault(struct void_node *node, void_http_arg_fn arg, void *req, char *out, size_t cap)
+/* An optional decimal argument of /fault in 0..max (absent: 0). Digits only:
+ * a value that does not fit is refused, not cut to 32 bits. */
+static int fault_number(const char *text, uint32_t max, uint32_t *out)
 {
-    const char *d = arg(req, "delay_ms");
-    const char *l = arg(req, "loss_pct");
-    const char *b = arg(req, "block");
-    const char *iso = arg(req, "isolate");
-    uint32_t delay = d != NULL ? (uint32_t)strtoul(d, NULL, 10) : 0;
-    uint32_t loss = l != NULL ? (uint32_t)strtoul(l, NULL, 10) : 0;
+    *out = 0;
+    if (text == NULL || text[0] == '\0') {
+        return 0;
+    }
+    if (text[0] < '0' || text[0] > '9') {
+        return VOID_EPARSE;
+    }
+    char *end = NULL;
+    errno = 0;
+    unsigned long long v = strtoull(text, &end, 10);
+    if (errno != 0 || *end != '\0' || v > max) {
+        return VOID_EPARSE;
+    }
+    *out = (uint32_t)v;
+    return 0;
+}
+
+/* Parses block=1,2,...: replica ids of this cluster, at most the peers. */
+static int fault_ids(const struct void_config *c, const char *text, uint32_t *ids, uint32_t *count)
+{
+    *count = 0;
+    for (const char *p = text; p != NULL && *p != '\0';) {
+        const char *comma = strchr(p, ',');
+        char one[16];
+        size_t n = comma != NULL ? (size_t)(comma - p) : strlen(p);
+        if (n == 0 || n >= sizeof(one) || *count == VOID_TRANSPORT_PEERS_MAX) {
+            return VOID_EPARSE;
+        }
+        memcpy(one, p, n);
+        one[n] = '\0';
+        if (fault_number(one, c->count_replicas - 1, &ids[*count]) != 0) {
+            return VOID_EPARSE;
+        }
+        (*count)++;
+        p = comma != NULL ? comma + 1 : NULL;
+    }
+    return 0;
+}
+
+#define FAULT_DELAY_MS_MAX 60000u /* as [fault] delay_ms */
+
+/* /fault?delay_ms=D&loss_pct=L&block=1,2&isolate=0|1: sets the transport's
+ * fault knobs (missing arguments mean 0: no fault). A value out of range or
+ * not a number is refused with 400 and nothing changes. */
+static int control_fault(
+    struct void_node *node, void_http_arg_fn arg, void *req, char *out, size_t cap, size_t *len)
+{
+    uint32_t delay = 0, loss = 0, isolate = 0;
     uint32_t ids[VOID_TRANSPORT_PEERS_MAX];
     uint32_t count = 0;
-    for (const char *p = b; p != NULL && *p != '\0' && count < VOID_TRANSPORT_PEERS_MAX;) {
-        char *end = NULL;
-        ids[count++] = (uint32_t)strtoul(p, &end, 10);
-        p = (end != NULL && *end == ',') ? end + 1 : NULL;
+    const char *bad = NULL;
+    if (fault_number(arg(req, "delay_ms"), FAULT_DELAY_MS_MAX, &delay) != 0) {
+        bad = "delay_ms: want 0..60000";
+    } else if (fault_number(arg(req, "loss_pct"), 100, &loss) != 0) {
+        bad = "loss_pct: want 0..100";
+    } else if (fault_number(arg(req, "isolate"), 1, &isolate) != 0) {
+        bad = "isolate: want 0 or 1";
+    } else if (fault_ids(node->config, arg(req, "block"), ids, &count) != 0) {
+        bad = "block: want replica ids separated by commas";
     }
-    int isolate = iso != NULL && strcmp(iso, "1") == 0;
-    void_transport_set_fault(&node->transport, delay, loss, ids, count, isolate);
+    if (bad != NULL) {
+        *len = json_answer(json_pack("{s:s}", "error", bad), out, cap);
+        return 400;
+    }
+    void_transport_set_fault(&node->transport, delay, loss, ids, count, (int)isolate);
     void_log(VOID_LOG_WARN,
-             "fault injection: delay_ms=%u loss_pct=%u blocked=%u isolate=%d",
+             "fault injection: delay_ms=%u loss_pct=%u blocked=%u isolate=%u",
              (unsigned)delay,
              (unsigned)loss,
              (unsigned)count,
-             isolate);
-    int n = snprintf(out,
-                     cap,
-                     "{\"delay_ms\":%u,\"loss_pct\":%u,\"blocked\":%u,\"isolate\":%d}\n",
-                     (unsigned)delay,
-                     (unsigned)loss,
-                     (unsigned)count,
-                     isolate);
-    return n > 0 && (size_t)n < cap ? (size_t)n : 0;
+             (unsigned)isolate);
+    *len = json_answer(json_pack("{s:I, s:I, s:I, s:i}",
+                                 "delay_ms",
+                                 (json_int_t)delay,
+                                 "loss_pct",
+                                 (json_int_t)loss,
+                                 "blocked",
+                                 (json_int_t)count,
+                                 "isolate",
+                                 (int)isolate),
+                       out,
+                       cap);
+    return 200;
 }
 
 static int http_handler(void *ctx,
@@ -737,8 +1057,7 @@ static int http_handler(void *ctx,
     }
     if (strcmp(path, "/fault") == 0) {
         *content_type = "application/json";
-        *len = control_fault(node, arg, req, out, cap);
-        return 200;
+        return control_fault(node, arg, req, out, cap, len);
     }
     int n = snprintf(out, cap, "not found; try /status or /metrics\n");
     *len = n > 0 ? (size_t)n : 0;
@@ -848,14 +1167,27 @@ static int recover(struct void_node *node, char *errbuf, size_t errcap)
             pr[i] = (struct void_pbft_record){
                 .kind = recs[i].kind, .key = recs[i].key, .data = recs[i].data, .len = recs[i].len};
         }
+        struct step_mark m;
+        mark_take(node, &m);
         rc = void_pbft_recover(node->replica, now, pr, count, filling_out(node));
         free(pr);
         void_log(VOID_LOG_INFO,
-                 "recovered from %zu records: view=%llu executed=%llu stable=%llu",
+                 "recovery: recovered from %zu records: view=%llu executed=%llu stable=%llu",
                  count,
                  (unsigned long long)void_pbft_view(node->replica),
                  (unsigned long long)void_pbft_last_executed(node->replica),
                  (unsigned long long)void_pbft_low_watermark(node->replica));
+        /* The view the node was in when it stopped: its VIEW record (view
+         * u64, changing u8; docs/pbft.md). A primary recovering hands that
+         * view off, which the log reports as a view change started. */
+        for (size_t i = 0; i < count; i++) {
+            if (recs[i].kind == VOID_PBFT_RECORD_VIEW && recs[i].len >= 9) {
+                m.view = void_bytes_get_be64(recs[i].data);
+                m.view_changing = recs[i].data[8] != 0;
+            }
+        }
+        node->view_installed = m.view_changing && m.view > 0 ? m.view - 1 : m.view;
+        report_step(node, &m, "recovery", 0);
     }
     free(recs);
     if (rc == VOID_ECORRUPT) {
@@ -958,6 +1290,8 @@ static int setup_io(struct void_node *node, char *errbuf, size_t errcap)
         uv_timer_init(&node->loop, &node->timers[i]);
         node->timers[i].data = node;
     }
+    uv_timer_init(&node->loop, &node->retry_timer);
+    node->retry_timer.data = node;
     uv_signal_init(&node->loop, &node->sig_term);
     uv_signal_init(&node->loop, &node->sig_int);
     node->sig_term.data = node;
@@ -967,6 +1301,9 @@ static int setup_io(struct void_node *node, char *errbuf, size_t errcap)
     uv_check_init(&node->loop, &node->check);
     node->check.data = node;
     uv_check_start(&node->check, on_check);
+    uv_prepare_init(&node->loop, &node->prepare);
+    node->prepare.data = node;
+    uv_prepare_start(&node->prepare, on_prepare);
     node->handles_ready = 1;
     return 0;
 }
@@ -1011,6 +1348,76 @@ static int setup_cas(struct void_node *node, char *errbuf, size_t errcap)
     return 0;
 }
 
+/* Reads the pid written in the lock file behind fd; 0 when there is none. */
+static long lock_holder(int fd)
+{
+    char text[32];
+    ssize_t n = pread(fd, text, sizeof(text) - 1, 0);
+    if (n <= 0) {
+        return 0;
+    }
+    text[n] = '\0';
+    char *end = NULL;
+    long pid = strtol(text, &end, 10);
+    return end != text && pid > 0 ? pid : 0;
+}
+
+int void_node_lock_data_dir(const char *dir, int *fd_out, char *errbuf, size_t errcap)
+{
+    VOID_ASSERT(dir != NULL && fd_out != NULL);
+    VOID_ASSERT(errbuf != NULL && errcap > 0);
+    *fd_out = -1;
+    if (mkdir(dir, 0700) != 0 && errno != EEXIST) {
+        (void)snprintf(errbuf, errcap, "cannot create %s: %s", dir, strerror(errno));
+        return VOID_EIO;
+    }
+    char path[VOID_CONFIG_PATH_MAX + 8];
+    int n = snprintf(path, sizeof(path), "%s/" VOID_NODE_LOCK_NAME, dir);
+    if (n < 0 || (size_t)n >= sizeof(path)) {
+        (void)snprintf(errbuf, errcap, "data directory path too long: %s", dir);
+        return VOID_EINVAL;
+    }
+    int fd = open(path, O_RDWR | O_CREAT | O_CLOEXEC, 0600);
+    if (fd < 0) {
+        (void)snprintf(errbuf, errcap, "cannot open %s: %s", path, strerror(errno));
+        return errno == EACCES ? VOID_EPERM : VOID_EIO;
+    }
+    int rc = 0;
+    while ((rc = flock(fd, LOCK_EX | LOCK_NB)) != 0 && errno == EINTR) {
+    }
+    if (rc != 0) {
+        int e = errno;
+        long holder = e == EWOULDBLOCK ? lock_holder(fd) : 0;
+        if (e != EWOULDBLOCK) {
+            (void)snprintf(errbuf, errcap, "cannot lock %s: %s", path, strerror(e));
+        } else if (holder > 0) {
+            (void)snprintf(errbuf,
+                           errcap,
+                           "data directory %s is in use by pid %ld (it holds %s): stop that "
+                           "node first; two processes on one record log lose data",
+                           dir,
+                           holder,
+                           path);
+        } else {
+            (void)snprintf(
+                errbuf, errcap, "data directory %s is in use: another process holds %s", dir, path);
+        }
+        (void)close(fd);
+        return e == EWOULDBLOCK ? VOID_EBUSY : VOID_EIO;
+    }
+    /* Ours now: record who holds it, for the message a second node prints. */
+    char text[32];
+    int len = snprintf(text, sizeof(text), "%ld\n", (long)getpid());
+    VOID_ASSERT(len > 0 && (size_t)len < sizeof(text));
+    if (ftruncate(fd, 0) != 0 || pwrite(fd, text, (size_t)len, 0) != (ssize_t)len) {
+        (void)snprintf(errbuf, errcap, "cannot write %s: %s", path, strerror(errno));
+        (void)close(fd);
+        return VOID_EIO;
+    }
+    *fd_out = fd;
+    return 0;
+}
+
 int void_node_new(struct void_node **out,
                   const struct void_config *config,
                   char *errbuf,
@@ -1023,8 +1430,14 @@ int void_node_new(struct void_node **out,
         return VOID_ENOMEM;
     }
     node->config = config;
+    node->lock_fd = -1;
     pthread_mutex_init(&node->lock, NULL);
     int rc = check_ids(config, errbuf, errcap);
+    /* Before anything reads or writes the data directory: opening the record
+     * log compacts it, which would pull it from under a running node. */
+    if (rc == 0) {
+        rc = void_node_lock_data_dir(config->data_dir, &node->lock_fd, errbuf, errcap);
+    }
     if (rc == 0) {
         rc = uv_loop_init(&node->loop) == 0 ? 0 : VOID_EIO;
         node->loop_ready = rc == 0;
@@ -1034,7 +1447,16 @@ int void_node_new(struct void_node **out,
     }
     if (rc == 0 && (rc = setup_replica(node, errbuf, errcap)) == 0) {
         void_log_setup(config->log_level, config->self_id, &node->replica->hlc);
-        rc = void_pstore_open(&node->store, config->data_dir, NULL, errbuf, errcap);
+        struct void_pstore_config pc = {.segment_size = config->record_log_segment_bytes};
+        rc = void_pstore_open(&node->store, config->data_dir, &pc, errbuf, errcap);
+        node->compactions_logged = node->store.count_compactions;
+        if (rc == 0) {
+            void_log(VOID_LOG_INFO,
+                     "record log: opened %s: segment %llu, %zu live records",
+                     config->data_dir,
+                     (unsigned long long)node->store.segment,
+                     node->store.count_slots);
+        }
         if (rc == 0 && node->store.count_torn > 0) {
             void_log(VOID_LOG_WARN,
                      "record log: dropped a torn last entry (a write cut by a crash)");
@@ -1110,5 +1532,8 @@ void void_node_free(struct void_node *node)
         free(node->bufs[i].arena);
     }
     pthread_mutex_destroy(&node->lock);
+    if (node->lock_fd >= 0) {
+        (void)close(node->lock_fd); /* releases the flock: the last use of the directory */
+    }
     free(node);
 }

@@ -14,6 +14,7 @@
 #include "void/ntp_client.h"
 
 #include "void/assert.h"
+#include "void/config.h"
 #include "void/error.h"
 
 #include <linux/sockios.h>
@@ -48,59 +49,11 @@ uint64_t void_ntp_client_now(void *client)
 
 /* ---- addresses ------------------------------------------------------------ */
 
-static int parse_port(const char *s, uint16_t *port)
-{
-    unsigned long v = 0;
-    if (*s == '\0') {
-        return VOID_EPARSE;
-    }
-    for (; *s != '\0'; s++) {
-        if (*s < '0' || *s > '9' || v > 65535) {
-            return VOID_EPARSE;
-        }
-        v = v * 10 + (unsigned long)(*s - '0');
-    }
-    if (v == 0 || v > 65535) {
-        return VOID_EPARSE;
-    }
-    *port = (uint16_t)v;
-    return 0;
-}
-
 int void_ntp_client_parse_hostport(const char *s, char *host, size_t host_cap, uint16_t *port)
 {
     VOID_ASSERT(host != NULL && port != NULL);
     VOID_ASSERT(host_cap > 0);
-    if (s == NULL) {
-        return VOID_EPARSE;
-    }
-    const char *host_start = s, *host_end, *port_str = NULL;
-    if (*s == '[') {
-        host_start = s + 1;
-        host_end = strchr(host_start, ']');
-        if (host_end == NULL || (host_end[1] != '\0' && host_end[1] != ':')) {
-            return VOID_EPARSE;
-        }
-        port_str = host_end[1] == ':' ? host_end + 2 : NULL;
-    } else {
-        const char *colon = strchr(s, ':');
-        if (colon != NULL && strchr(colon + 1, ':') != NULL) {
-            return VOID_EPARSE; /* a bare IPv6 address needs brackets */
-        }
-        host_end = colon != NULL ? colon : s + strlen(s);
-        port_str = colon != NULL ? colon + 1 : NULL;
-    }
-    size_t len = (size_t)(host_end - host_start);
-    if (len == 0 || len + 1 > host_cap) {
-        return VOID_EPARSE;
-    }
-    *port = 123;
-    if (port_str != NULL && parse_port(port_str, port) != 0) {
-        return VOID_EPARSE;
-    }
-    memcpy(host, host_start, len);
-    host[len] = '\0';
-    return 0;
+    return void_hostport_parse(s, 123, host, host_cap, port); /* the NTP port by default */
 }
 
 int void_ntp_client_resolve(const char *s, struct sockaddr_storage *addr)

@@ -34,7 +34,9 @@
  * Compaction writes the live records as the BASE of a new segment in a file
  * named ".tmp", syncs it, renames it into place and syncs the directory; only
  * then are older segments retired (one is kept as "wal-spare" and recycled by
- * the next compaction, so that no compaction has to zero-fill a file). A
+ * the next compaction, so that no compaction has to zero-fill a file; its
+ * descriptor stays open, so that a compaction opens no file and the log
+ * rotates even when the process is out of descriptors). A
  * crash at any point leaves either the old segment or the new one as the
  * newest intact segment, and both hold every acknowledged record.
  */
@@ -153,6 +155,9 @@ static void crc_init(void)
     VOID_ASSERT(crc32c(check, 9) == 0xe3069283u);
 }
 
+/* EMFILE/ENFILE are pressure, not damage: a file could not be opened now,
+ * nothing on disk is wrong, and the same write succeeds once descriptors are
+ * free again (void_pstore_write leaves the store usable after it). */
 static int errno_code(int e)
 {
     switch (e) {
@@ -161,6 +166,9 @@ static int errno_code(int e)
         return VOID_ENOSPC;
     case ENOMEM:
         return VOID_ENOMEM;
+    case EMFILE:
+    case ENFILE:
+        return VOID_EPRESSURE;
     default:
         return VOID_EIO;
     }
@@ -586,54 +594,80 @@ static int zero_fill(int fd, uint64_t from, uint64_t to)
     return rc;
 }
 
-/* Opens `name` (creating it) and makes it at least `size` bytes of real,
- * zero-filled or previously written blocks. Returns an fd or a negative code;
- * *size_out is the file's size. */
-static int file_ready(struct void_pstore *s, const char *name, uint64_t size, uint64_t *size_out)
+/* Makes the open file fd at least `size` bytes of real, zero-filled or
+ * previously written blocks; *size_out is then the file's size. */
+static int file_extend(int fd, uint64_t size, uint64_t *size_out)
 {
-    int fd = openat(s->dir_fd, name, O_RDWR | O_CREAT | O_CLOEXEC, 0600);
+    VOID_ASSERT(fd >= 0);
     struct stat st;
-    if (fd < 0 || fstat(fd, &st) != 0) {
-        int rc = errno_code(errno);
-        if (fd >= 0) {
-            (void)close(fd);
-        }
-        return rc;
+    if (fstat(fd, &st) != 0) {
+        return errno_code(errno);
     }
     uint64_t have = (uint64_t)st.st_size;
     int rc = have < size ? zero_fill(fd, have, size) : 0;
+    *size_out = have < size ? size : have;
+    return rc;
+}
+
+/* Opens `name` (creating it) and makes it at least `size` bytes (see
+ * file_extend). Returns an fd or a negative code; nothing stays open on
+ * failure. */
+static int file_ready(struct void_pstore *s, const char *name, uint64_t size, uint64_t *size_out)
+{
+    int fd = openat(s->dir_fd, name, O_RDWR | O_CREAT | O_CLOEXEC, 0600);
+    if (fd < 0) {
+        return errno_code(errno);
+    }
+    int rc = file_extend(fd, size, size_out);
     if (rc != 0) {
         (void)close(fd);
         return rc;
     }
-    *size_out = have < size ? size : have;
     return fd;
 }
 
 /* Creates the spare segment file if there is none, so that the next
- * compaction recycles a file instead of zero-filling one. */
+ * compaction recycles a file instead of zero-filling one, and keeps it open
+ * (s->spare_fd): the descriptor is reserved for the next segment, so that a
+ * compaction opens no file and the log can rotate while the process has no
+ * descriptor to spare (a flood of connections). */
 static int spare_ensure(struct void_pstore *s)
 {
-    if (faccessat(s->dir_fd, SPARE_NAME, F_OK, 0) == 0) {
+    VOID_ASSERT(s->spare_fd < 0);
+    int fd = openat(s->dir_fd, SPARE_NAME, O_RDWR | O_CLOEXEC);
+    if (fd >= 0) {
+        s->spare_fd = fd;
         return 0;
     }
+    if (errno != ENOENT) {
+        return errno_code(errno);
+    }
     uint64_t size = 0;
-    int fd = file_ready(s, SPARE_NAME, s->segment_size, &size);
+    fd = file_ready(s, SPARE_NAME, s->segment_size, &size);
     if (fd < 0) {
         return fd;
     }
     int rc = fsync(fd) == 0 && fsync(s->dir_fd) == 0 ? 0 : errno_code(errno);
-    (void)close(fd);
-    return rc;
+    if (rc != 0) {
+        (void)close(fd);
+        return rc;
+    }
+    s->spare_fd = fd;
+    return 0;
 }
 
 /* Retires every segment older than the current one: the newest of them
  * becomes the spare when there is none, the others are unlinked. */
 static int retire_older(struct void_pstore *s)
 {
-    DIR *d = fdopendir(dup(s->dir_fd));
+    int fd = dup(s->dir_fd);
+    DIR *d = fd >= 0 ? fdopendir(fd) : NULL;
     if (d == NULL) {
-        return errno_code(errno);
+        int rc = errno_code(errno); /* EMFILE from dup is pressure, not EBADF */
+        if (fd >= 0) {
+            (void)close(fd);
+        }
+        return rc;
     }
     uint64_t keep = 0;
     int have_spare = faccessat(s->dir_fd, SPARE_NAME, F_OK, 0) == 0;
@@ -656,6 +690,35 @@ static int retire_older(struct void_pstore *s)
         }
     }
     (void)closedir(d);
+    if (rc == 0 && fsync(s->dir_fd) != 0) {
+        rc = errno_code(errno);
+    }
+    return rc;
+}
+
+/* Retires segment `previous`, the one that was current until now (open
+ * retired every older one, and each compaction retires its predecessor):
+ * it becomes the spare, keeping its descriptor old_fd as the reserved one,
+ * when there is no spare; else it is unlinked. Opens nothing. */
+static int retire_previous(struct void_pstore *s, uint64_t previous, int old_fd)
+{
+    VOID_ASSERT(old_fd >= 0);
+    VOID_ASSERT(previous < s->segment);
+    char name[NAME_CAP];
+    segment_name(name, previous, 0);
+    int rc = 0;
+    if (s->spare_fd < 0 && faccessat(s->dir_fd, SPARE_NAME, F_OK, 0) != 0) {
+        rc = renameat(s->dir_fd, name, s->dir_fd, SPARE_NAME) == 0 ? 0 : errno_code(errno);
+        if (rc == 0) {
+            s->spare_fd = old_fd;
+            old_fd = -1;
+        }
+    } else {
+        rc = unlinkat(s->dir_fd, name, 0) == 0 ? 0 : errno_code(errno);
+    }
+    if (old_fd >= 0) {
+        (void)close(old_fd);
+    }
     if (rc == 0 && fsync(s->dir_fd) != 0) {
         rc = errno_code(errno);
     }
@@ -732,54 +795,150 @@ static int base_seal(struct void_pstore *s, int fd, size_t len, uint64_t size)
     return 0;
 }
 
-/* Starts segment s->segment + 1 holding every live record, makes it durable
- * and current, and retires the older ones. */
-static int compact(struct void_pstore *s)
+/* segment_open_tmp without a reserved descriptor: opens the spare file if
+ * there is one (*recycled = 1), else creates a new file. */
+static int segment_create_tmp(struct void_pstore *s, const char *tmp, int *recycled)
 {
-    s->segment++;
-    size_t len = base_encode(s);
-    if (len == 0) {
-        return VOID_ENOMEM;
-    }
-    char tmp[NAME_CAP], name[NAME_CAP];
-    segment_name(tmp, s->segment, 1);
-    segment_name(name, s->segment, 0);
-    if (renameat(s->dir_fd, SPARE_NAME, s->dir_fd, tmp) != 0 && errno != ENOENT) {
-        return errno_code(errno);
-    }
-    uint64_t want = s->segment_size > 4 * (uint64_t)len ? s->segment_size : 4 * (uint64_t)len;
-    uint64_t size = 0;
-    int fd = file_ready(s, tmp, want, &size);
-    if (fd < 0) {
+    int fd = openat(s->dir_fd, SPARE_NAME, O_RDWR | O_CLOEXEC);
+    if (fd >= 0) {
+        if (renameat(s->dir_fd, SPARE_NAME, s->dir_fd, tmp) != 0) {
+            int rc = errno_code(errno);
+            (void)close(fd);
+            return rc;
+        }
+        *recycled = 1;
         return fd;
     }
-    int rc = base_seal(s, fd, len, size);
-    if (rc == 0) {
-        rc = write_all(fd, s->buf, len, 0);
+    if (errno != ENOENT) {
+        return errno_code(errno);
     }
+    fd = openat(s->dir_fd, tmp, O_RDWR | O_CREAT | O_EXCL | O_CLOEXEC, 0600);
+    return fd >= 0 ? fd : errno_code(errno);
+}
+
+/* Gets the file that becomes the next segment, under the name tmp: the
+ * spare through its reserved descriptor (no file to open), else as
+ * segment_create_tmp does. Every file is opened before it is renamed, so
+ * that running out of descriptors (a retryable failure) happens before
+ * anything in the directory changes. Returns an fd or a negative code. */
+static int segment_open_tmp(struct void_pstore *s, const char *tmp, int *recycled)
+{
+    *recycled = 0;
+    if (s->spare_fd < 0) {
+        return segment_create_tmp(s, tmp, recycled);
+    }
+    if (renameat(s->dir_fd, SPARE_NAME, s->dir_fd, tmp) == 0) {
+        int fd = s->spare_fd;
+        s->spare_fd = -1;
+        *recycled = 1;
+        return fd;
+    }
+    if (errno != ENOENT) {
+        return errno_code(errno);
+    }
+    /* The spare was removed behind our back. Its descriptor is let go only
+     * after the open: when that fails for lack of descriptors, the retry
+     * finds this one free. */
+    int stale = s->spare_fd;
+    s->spare_fd = -1;
+    int fd = segment_create_tmp(s, tmp, recycled);
+    (void)close(stale);
+    return fd;
+}
+
+/* Undoes segment_open_tmp after a failure: the spare goes back to its name
+ * if nothing was written into it, else the file goes, so that no ".tmp" is
+ * left behind and no stale frame carries a segment number used again. */
+static void
+segment_drop_tmp(struct void_pstore *s, int fd, const char *tmp, int recycled, int wrote)
+{
+    VOID_ASSERT(s->spare_fd < 0);
+    if (recycled && !wrote && renameat(s->dir_fd, tmp, s->dir_fd, SPARE_NAME) == 0) {
+        s->spare_fd = fd; /* reserved again */
+        return;
+    }
+    (void)close(fd);
+    (void)unlinkat(s->dir_fd, tmp, 0);
+}
+
+/* Seals the BASE frame (len bytes at s->buf) with the geometry of the new
+ * segment file fd (size bytes), writes it, makes it durable and gives the
+ * file its name. *wrote: bytes went into the file. */
+static int segment_publish(struct void_pstore *s,
+                           int fd,
+                           const char *tmp,
+                           const char *name,
+                           size_t len,
+                           uint64_t size,
+                           int *wrote)
+{
+    int rc = base_seal(s, fd, len, size);
+    if (rc != 0) {
+        return rc;
+    }
+    *wrote = 1;
+    rc = write_all(fd, s->buf, len, 0);
     if (rc == 0 && fsync(fd) != 0) {
         rc = errno_code(errno);
     }
     if (rc == 0 && renameat(s->dir_fd, tmp, s->dir_fd, name) != 0) {
         rc = errno_code(errno);
     }
-    if (rc == 0 && fsync(s->dir_fd) != 0) {
-        rc = errno_code(errno);
+    return rc;
+}
+
+/* Starts segment s->segment + 1 holding every live record, makes it durable
+ * and current, and retires the older ones. On failure before the new segment
+ * has its name, nothing in the directory has changed (no ".tmp" is left) and
+ * s->segment is unchanged, so the caller may try again: VOID_EPRESSURE (out
+ * of descriptors) is worth it. */
+static int compact(struct void_pstore *s)
+{
+    uint64_t previous = s->segment;
+    s->segment++;
+    size_t len = base_encode(s);
+    if (len == 0) {
+        s->segment = previous;
+        return VOID_ENOMEM;
     }
+    char tmp[NAME_CAP], name[NAME_CAP];
+    segment_name(tmp, s->segment, 1);
+    segment_name(name, s->segment, 0);
+    int recycled = 0, wrote = 0;
+    int fd = segment_open_tmp(s, tmp, &recycled);
+    if (fd < 0) {
+        s->segment = previous;
+        return fd;
+    }
+    uint64_t want = s->segment_size > 4 * (uint64_t)len ? s->segment_size : 4 * (uint64_t)len;
+    uint64_t size = 0;
+    int rc = file_extend(fd, want, &size);
+    wrote = rc != 0 && !recycled; /* a partly zero-filled new file */
+    if (rc == 0) {
+        rc = segment_publish(s, fd, tmp, name, len, size, &wrote);
+    }
+    if (rc != 0) {
+        segment_drop_tmp(s, fd, tmp, recycled, wrote);
+        s->segment = previous;
+        return rc;
+    }
+    /* Named: from here a crash recovers the new segment. */
+    rc = fsync(s->dir_fd) == 0 ? 0 : errno_code(errno);
     if (rc != 0) {
         (void)close(fd);
         return rc;
     }
-    if (s->fd >= 0) {
-        (void)close(s->fd);
-    }
+    int old_fd = s->fd;
     s->fd = fd;
     s->frame_seq = 1;
     s->offset = len;
     s->file_size = size;
     s->count_bytes += len;
     s->count_compactions++;
-    return retire_older(s);
+    if (old_fd < 0) {
+        return retire_older(s); /* opening: whatever older segments there are */
+    }
+    return retire_previous(s, previous, old_fd);
 }
 
 /* ---- open, write, read, close --------------------------------------------- */
@@ -950,6 +1109,7 @@ int void_pstore_open(struct void_pstore *s,
     memset(s, 0, sizeof(*s));
     s->fd = -1;
     s->dir_fd = -1;
+    s->spare_fd = -1;
     size_t size = config != NULL ? config->segment_size : 0;
     s->segment_size = size != 0 ? size : VOID_PSTORE_SEGMENT_SIZE_DEF;
     if (s->segment_size < VOID_PSTORE_SEGMENT_SIZE_MIN) {
@@ -981,6 +1141,9 @@ void void_pstore_close(struct void_pstore *s)
     if (s->fd >= 0) {
         (void)close(s->fd);
     }
+    if (s->spare_fd >= 0) {
+        (void)close(s->spare_fd);
+    }
     if (s->dir_fd >= 0) {
         (void)close(s->dir_fd);
     }
@@ -994,6 +1157,7 @@ void void_pstore_close(struct void_pstore *s)
     s->cap_slots = 0;
     s->buf_cap = 0;
     s->fd = -1;
+    s->spare_fd = -1;
     s->dir_fd = -1;
     s->open = 0;
 }
@@ -1050,13 +1214,23 @@ static int write_ops(struct void_pstore *s, const struct void_pstore_op *ops, si
         rc = apply_op(s, ops[i].op, ops[i].kind, ops[i].key, ops[i].data, ops[i].len);
     }
     if (rc == 0) {
-        /* A full segment: the new one's BASE already holds these records. */
-        rc = s->offset + len > s->file_size ? compact(s) : append_group(s, ops, count, len);
+        /* A full segment: the new one's BASE already holds these records.
+         * After a compaction that lacked descriptors, memory holds records
+         * that are not on disk: only a compaction (a BASE of all of them)
+         * may follow, never an append of newer records alone. */
+        rc = s->offset + len > s->file_size || s->pressure ? compact(s)
+                                                           : append_group(s, ops, count, len);
+    }
+    if (rc == VOID_EPRESSURE) {
+        s->pressure = 1;
+        s->count_pressure++;
+        return rc;
     }
     if (rc != 0) {
         s->failed = 1;
         return rc;
     }
+    s->pressure = 0;
     s->count_commits++;
     return 0;
 }

@@ -16,3 +16,14 @@ fault 2 "isolate=1"
 for k in $(seq 1 5); do vctl put "iso$k" v --timeout 10 > /dev/null || fail "no commit with node 2 isolated"; done
 fault 2 ""
 echo "ok"
+
+# Knobs out of range are refused with 400 and change nothing, where they used
+# to be cut to 32 bits (4294967297 ms became a 1 ms delay).
+for q in "delay_ms=4294967297" "delay_ms=60001" "loss_pct=101" "block=9" "isolate=2" "delay_ms=-1"; do
+  code=$(curl -s -o /dev/null -w '%{http_code}' "http://127.0.0.1:$((TEST_PORT + 1000))/fault?$q")
+  expect_eq "$code" 400 "/fault?$q"
+done
+expect_eq "$(curl -fsS "http://127.0.0.1:$((TEST_PORT + 1000))/fault?delay_ms=60000&block=1,3" |
+  python3 -c 'import json,sys; a=json.load(sys.stdin); print(a["delay_ms"], a["blocked"])')" "60000 2" "/fault at its limits"
+fault 0 ""
+echo "ok: bad /fault knobs refused"

@@ -233,6 +233,190 @@ static void test_config_reads_and_bounds_pbft_tuning(void **state)
     }
 }
 
+/* Setup: host:port texts of every shape. Action: void_hostport_parse with
+ * and without a default port. Expected: IPv4, [IPv6]:port and names split;
+ * the port 1..65535 taken, 0, 65536, a sign, letters or nothing refused; a
+ * bare host takes the default only when there is one; a host of host_cap
+ * bytes is refused, one byte less taken. */
+static void test_hostport_parse_accepts_each_form_and_bounds_the_port(void **state)
+{
+    (void)state;
+    char host[64];
+    uint16_t port = 0;
+    assert_int_equal(void_hostport_parse("127.0.0.1:7000", 0, host, sizeof(host), &port), 0);
+    assert_string_equal(host, "127.0.0.1");
+    assert_int_equal(port, 7000);
+    assert_int_equal(void_hostport_parse("[::1]:1", 0, host, sizeof(host), &port), 0);
+    assert_string_equal(host, "::1");
+    assert_int_equal(port, 1);
+    assert_int_equal(void_hostport_parse("[fe80::1%lo]:65535", 0, host, sizeof(host), &port), 0);
+    assert_string_equal(host, "fe80::1%lo");
+    assert_int_equal(port, 65535);
+    assert_int_equal(void_hostport_parse("node-1.example.org:8080", 0, host, sizeof(host), &port),
+                     0);
+    assert_string_equal(host, "node-1.example.org");
+    assert_int_equal(port, 8080);
+    /* A bare host: the default port, or refused without one. */
+    assert_int_equal(void_hostport_parse("pool.ntp.org", 123, host, sizeof(host), &port), 0);
+    assert_string_equal(host, "pool.ntp.org");
+    assert_int_equal(port, 123);
+    assert_int_equal(void_hostport_parse("[::1]", 123, host, sizeof(host), &port), 0);
+    assert_string_equal(host, "::1");
+    assert_int_equal(void_hostport_parse("pool.ntp.org", 0, host, sizeof(host), &port),
+                     VOID_EPARSE);
+    assert_int_equal(void_hostport_parse("[::1]", 0, host, sizeof(host), &port), VOID_EPARSE);
+    const char *bad[] = {
+        "127.0.0.1:0",
+        "127.0.0.1:65536",
+        "127.0.0.1:4294967297",
+        "127.0.0.1:",
+        "127.0.0.1:-1",
+        "127.0.0.1:+80",
+        "127.0.0.1: 80",
+        "127.0.0.1:80x",
+        "127.0.0.1:0x50",
+        ":80",
+        "[]:80",
+        "[::1:80",
+        "[::1]x:80",
+        "::1:80",
+        "fe80::1",
+        "",
+        "[::1]:65536",
+        "[::1]:0",
+    };
+    for (size_t i = 0; i < sizeof(bad) / sizeof(bad[0]); i++) {
+        port = 0;
+        if (void_hostport_parse(bad[i], 123, host, sizeof(host), &port) != VOID_EPARSE) {
+            fail_msg("'%s' was accepted (port %u)", bad[i], (unsigned)port);
+        }
+    }
+    assert_int_equal(void_hostport_parse(NULL, 123, host, sizeof(host), &port), VOID_EPARSE);
+    /* host_cap bounds the host with its NUL: 7 characters fit in 8, 8 do not. */
+    char small[8];
+    assert_int_equal(void_hostport_parse("abcdefg:1", 0, small, sizeof(small), &port), 0);
+    assert_string_equal(small, "abcdefg");
+    assert_int_equal(void_hostport_parse("abcdefgh:1", 0, small, sizeof(small), &port),
+                     VOID_EPARSE);
+}
+
+/* Setup: a node file per limit. Action: load it with each numeric or text
+ * value at its limit and one past it. Expected: the limit loads with that
+ * value, one past is VOID_EPARSE naming the key: nothing is cut to fit a
+ * narrower field. */
+static void test_config_takes_each_limit_and_refuses_one_past(void **state)
+{
+    (void)state;
+    static struct void_config c;
+    char text[4096], err[512];
+    const char *node = "[node]\nid = 0\nkey = node0.secret\ndata_dir = data0\n";
+    char name63[64], name64[65];
+    memset(name63, 'n', 63);
+    name63[63] = '\0';
+    memset(name64, 'n', 64);
+    name64[64] = '\0';
+    char rack63[80], rack64[80];
+    snprintf(rack63, sizeof(rack63), "rack = %s", name63);
+    snprintf(rack64, sizeof(rack64), "rack = %s", name64);
+    const struct {
+        const char *ok, *bad, *key;
+    } limits[] = {
+        {"[fault]\ndelay_ms = 60000", "[fault]\ndelay_ms = 60001", "delay_ms"},
+        {"[fault]\nloss_pct = 100", "[fault]\nloss_pct = 101", "loss_pct"},
+        {"[pbft]\npipeline = 64", "[pbft]\npipeline = 65", "pipeline"},
+        {"[pbft]\nbatch_max = 128", "[pbft]\nbatch_max = 129", "batch_max"},
+        {"record_log_segment_bytes = 4096",
+         "record_log_segment_bytes = 4095",
+         "record_log_segment_bytes"},
+        {"record_log_segment_bytes = 1073741824",
+         "record_log_segment_bytes = 1073741825",
+         "record_log_segment_bytes"},
+        {"record_log_segment_bytes = 1073741824",
+         "record_log_segment_bytes = 4294967297",
+         "record_log_segment_bytes"},
+        {rack63, rack64, "rack"},
+        {"http = 127.0.0.1:65535", "http = 127.0.0.1:65536", "http"},
+        {"http = 127.0.0.1:1", "http = 127.0.0.1:0", "http"},
+    };
+    for (size_t i = 0; i < sizeof(limits) / sizeof(limits[0]); i++) {
+        for (int past = 0; past < 2; past++) {
+            const char *line = past ? limits[i].bad : limits[i].ok;
+            int in_node = line[0] != '[';
+            int n = snprintf(
+                text, sizeof(text), "%s%s%s\n", node, in_node ? "" : "\n", in_node ? line : line);
+            cluster_text(text + n, sizeof(text) - (size_t)n);
+            int rc = load(text, &c, err, sizeof(err));
+            if (past == 0 && rc != 0) {
+                fail_msg("'%s' was refused: %s", line, err);
+            }
+            if (past == 1 && (rc != VOID_EPARSE || strstr(err, limits[i].key) == NULL)) {
+                fail_msg("'%s' was not refused by name (rc %d): %s", line, rc, err);
+            }
+        }
+    }
+    /* The values at the limits arrive intact. */
+    int n = snprintf(text,
+                     sizeof(text),
+                     "%srecord_log_segment_bytes = 1073741824\n%s\n[pbft]\nbatch_max = 128\n",
+                     node,
+                     rack63);
+    cluster_text(text + n, sizeof(text) - (size_t)n);
+    assert_int_equal(load(text, &c, err, sizeof(err)), 0);
+    assert_int_equal(c.record_log_segment_bytes, 1073741824u);
+    assert_int_equal(c.pbft_batch_max, 128);
+    assert_string_equal(c.topology.rack, name63);
+}
+
+/* Setup: replica 0 on port 64535, then on 64536, without an http key.
+ * Action: load. Expected: the default status port (replica port + 1000) is
+ * 65535 in the first; the second is refused, naming the replica, instead of
+ * wrapping around to port 0. */
+static void test_config_refuses_default_http_port_above_65535(void **state)
+{
+    (void)state;
+    static struct void_config c;
+    char text[2048], err[512];
+    for (int port = 64535; port <= 64536; port++) {
+        snprintf(text,
+                 sizeof(text),
+                 "[replica.0]\naddress = 127.0.0.1:%d\npublic_key_file = node0.public\n",
+                 port);
+        int rc = load(text, &c, err, sizeof(err));
+        if (port == 64535) {
+            assert_int_equal(rc, 0);
+            assert_int_equal(c.replicas[0].http.port, 65535);
+        } else {
+            assert_int_equal(rc, VOID_EPARSE);
+            assert_non_null(strstr(err, "[replica.0]"));
+            assert_non_null(strstr(err, "65535"));
+        }
+    }
+}
+
+/* Setup: a config file whose directory is 511 characters long, then 512.
+ * Action: load. Expected: the first is read (it fails only for its missing
+ * file); the second is refused with a message about the directory, where it
+ * used to be cut short so that relative key paths named another
+ * directory. */
+static void test_config_refuses_a_directory_too_long_to_resolve_paths(void **state)
+{
+    (void)state;
+    static struct void_config c;
+    char path[1200], err[2048];
+    for (int len = 511; len <= 512; len++) {
+        snprintf(path, sizeof(path), "/%0*d/x.ini", len - 1, 0);
+        err[0] = '\0';
+        int rc = void_config_load(&c, path, err, sizeof(err));
+        void_config_fini(&c);
+        if (len == 511) {
+            assert_int_equal(rc, VOID_ENOTFOUND);
+        } else {
+            assert_int_equal(rc, VOID_EPARSE);
+            assert_non_null(strstr(err, "directory"));
+        }
+    }
+}
+
 /* Setup: a node file with a [limits] section; then files with
  * handshake_ms 50, fd_reserve 8, rx_buffer_mb 0, and an unknown key.
  * Action: load each. Expected: the first loads every value (absent keys stay
@@ -283,6 +467,10 @@ int main(void)
         cmocka_unit_test(test_config_rejects_secret_key_of_another_node),
         cmocka_unit_test(test_config_rejects_two_replicas_on_one_address),
         cmocka_unit_test(test_config_rejects_loss_above_100_percent),
+        cmocka_unit_test(test_hostport_parse_accepts_each_form_and_bounds_the_port),
+        cmocka_unit_test(test_config_takes_each_limit_and_refuses_one_past),
+        cmocka_unit_test(test_config_refuses_default_http_port_above_65535),
+        cmocka_unit_test(test_config_refuses_a_directory_too_long_to_resolve_paths),
     };
     return cmocka_run_group_tests(tests, setup, teardown);
 }
