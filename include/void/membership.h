@@ -50,7 +50,7 @@ enum void_member_role {
 };
 
 struct void_member {
-    uint32_t id; /* never reused: a removed id stays below id_next forever */
+    uint32_t id;  /* never reused: a removed id stays below id_next forever */
     uint8_t role; /* enum void_member_role */
     uint8_t public_key[VOID_SIGN_PUBLIC_KEY_SIZE];
     char address[VOID_MEMBERSHIP_ADDR_MAX + 1]; /* NUL-terminated, not empty */
@@ -64,10 +64,10 @@ struct void_member {
  * voters_min >= 1 voters, strings NUL-terminated with no byte after the NUL
  * (so that equal configurations encode to equal bytes). */
 struct void_membership_config {
-    uint64_t epoch;       /* +1 per applied batch */
-    uint32_t id_next;     /* smallest id a join may take; ids below it were used once */
-    uint16_t voters_min;  /* a removal never leaves fewer voters (4 in production) */
-    uint16_t count;       /* members[0..count) */
+    uint64_t epoch;      /* +1 per applied batch */
+    uint32_t id_next;    /* smallest id a join may take; ids below it were used once */
+    uint16_t voters_min; /* a removal never leaves fewer voters (4 in production) */
+    uint16_t count;      /* members[0..count) */
     struct void_member members[VOID_MEMBERSHIP_MEMBERS_MAX];
 };
 
@@ -155,11 +155,11 @@ int void_membership_check_live(const struct void_membership_config *next,
 
 /* ---- failure detector ------------------------------------------------- */
 
-#define VOID_FD_INTERVAL_NS_DEF      200000000ull /* heartbeat period: 200 ms */
-#define VOID_FD_SUSPECT_INTERVALS_DEF 4           /* 800 ms of silence: suspect */
-#define VOID_FD_DEAD_INTERVALS_DEF    6           /* 1.2 s of silence: dead */
-#define VOID_FD_LHM_MAX_DEF           8           /* timeouts stretch at most 9x */
-#define VOID_FD_LHM_DECAY_TICKS_DEF   16          /* on-time ticks to lower the multiplier by 1 */
+#define VOID_FD_INTERVAL_NS_DEF       200000000ull /* heartbeat period: 200 ms */
+#define VOID_FD_SUSPECT_INTERVALS_DEF 4            /* 800 ms of silence: suspect */
+#define VOID_FD_DEAD_INTERVALS_DEF    6            /* 1.2 s of silence: dead */
+#define VOID_FD_LHM_MAX_DEF           8            /* timeouts stretch at most 9x */
+#define VOID_FD_LHM_DECAY_TICKS_DEF   16           /* on-time ticks to lower the multiplier by 1 */
 
 enum void_fd_state {
     VOID_FD_ALIVE = 0,
@@ -185,7 +185,7 @@ struct void_fd_heartbeat {
 
 struct void_fd_peer {
     uint32_t id;
-    uint8_t state; /* enum void_fd_state */
+    uint8_t state;         /* enum void_fd_state */
     uint64_t last_recv_ns; /* local time of the last fresh heartbeat (or of admission) */
     struct void_hlc_ts last_hlc;
     uint64_t last_executed;
@@ -195,7 +195,7 @@ struct void_fd_peer {
 
 struct void_fd_transition {
     uint32_t id;
-    uint8_t from, to;  /* enum void_fd_state */
+    uint8_t from, to;    /* enum void_fd_state */
     uint64_t silence_ns; /* since the last fresh heartbeat */
 };
 
@@ -204,10 +204,10 @@ struct void_fd {
     uint32_t count;
     struct void_fd_peer peers[VOID_MEMBERSHIP_MEMBERS_MAX]; /* sorted by id */
     uint64_t last_tick_ns;
-    uint32_t lhm;            /* local health multiplier: timeouts scale by lhm + 1 */
-    uint32_t ontime_streak;  /* on-time ticks since the multiplier last moved */
+    uint32_t lhm;           /* local health multiplier: timeouts scale by lhm + 1 */
+    uint32_t ontime_streak; /* on-time ticks since the multiplier last moved */
     uint64_t count_late_ticks;
-    uint64_t count_unknown;  /* heartbeats from ids that are not peers */
+    uint64_t count_unknown; /* heartbeats from ids that are not peers */
 };
 
 /* Initialises fd with no peers; cfg (copied) may be NULL for defaults.
@@ -231,10 +231,8 @@ int void_fd_heartbeat(struct void_fd *fd, const struct void_fd_heartbeat *hb, ui
  * the lateness of this tick, then moves every peer whose silence passed a
  * (stretched) threshold, writing at most cap transitions to out. Returns the
  * number written; more than cap waiting is impossible when cap >= peers. */
-uint32_t void_fd_tick(struct void_fd *fd,
-                      uint64_t now_ns,
-                      struct void_fd_transition *out,
-                      uint32_t cap);
+uint32_t
+void_fd_tick(struct void_fd *fd, uint64_t now_ns, struct void_fd_transition *out, uint32_t cap);
 
 /* State of peer id, or -1 if not a peer. Cannot fail. */
 int void_fd_state(const struct void_fd *fd, uint32_t id);
@@ -245,7 +243,7 @@ uint64_t void_fd_dead_ns(const struct void_fd *fd);
 
 /* ---- removal evidence ------------------------------------------------- */
 
-#define VOID_SUSPICION_ENCODED_SIZE 28 /* epoch 8, suspect 4, suspector 4, hlc 12 */
+#define VOID_SUSPICION_ENCODED_SIZE  28             /* epoch 8, suspect 4, suspector 4, hlc 12 */
 #define VOID_SUSPICION_WINDOW_NS_DEF 10000000000ull /* 10 s between first and last */
 #define VOID_SUSPICION_SIGN_DOMAIN   "void-suspicion-v1"
 
@@ -281,7 +279,8 @@ struct void_suspicion_collector {
 };
 
 /* Writes the 28-byte big-endian encoding of s (borrowed) to buf. Cannot fail. */
-void void_suspicion_encode(const struct void_suspicion *s, uint8_t buf[VOID_SUSPICION_ENCODED_SIZE]);
+void void_suspicion_encode(const struct void_suspicion *s,
+                           uint8_t buf[VOID_SUSPICION_ENCODED_SIZE]);
 
 /* Decodes len bytes. Returns 0, VOID_ETRUNCATED or VOID_EBAD_LENGTH. */
 int void_suspicion_decode(struct void_suspicion *s, const uint8_t *buf, size_t len);

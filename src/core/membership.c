@@ -468,8 +468,7 @@ int void_membership_check_live(const struct void_membership_config *next,
         }
     }
     uint32_t live = (uint32_t)__builtin_popcountll(mask);
-    return live >= void_membership_quorum(void_membership_voters(next)) ? 0
-                                                                        : VOID_EMEMBER_QUORUM;
+    return live >= void_membership_quorum(void_membership_voters(next)) ? 0 : VOID_EMEMBER_QUORUM;
 }
 
 /* ---- failure detector --------------------------------------------------- */
@@ -604,10 +603,8 @@ static void update_health(struct void_fd *fd, uint64_t now_ns)
     VOID_ASSERT(fd->lhm <= fd->cfg.lhm_max);
 }
 
-uint32_t void_fd_tick(struct void_fd *fd,
-                      uint64_t now_ns,
-                      struct void_fd_transition *out,
-                      uint32_t cap)
+uint32_t
+void_fd_tick(struct void_fd *fd, uint64_t now_ns, struct void_fd_transition *out, uint32_t cap)
 {
     VOID_ASSERT(fd != NULL);
     VOID_ASSERT(out != NULL || cap == 0);
@@ -736,9 +733,8 @@ static int admit_suspicion(const struct void_suspicion_collector *c,
 
 /* Fills cert with the suspicions of suspect index ti whose walls lie within
  * the window below the newest one; returns how many. */
-static uint32_t gather(const struct void_suspicion_collector *c,
-                       uint32_t ti,
-                       struct void_suspicion_cert *cert)
+static uint32_t
+gather(const struct void_suspicion_collector *c, uint32_t ti, struct void_suspicion_cert *cert)
 {
     uint64_t newest = 0;
     for (uint32_t i = 0; i < c->count; i++) {

@@ -4,18 +4,23 @@
  * input, the failure detector (crash detection, loss and jitter, the local
  * health multiplier) and the suspicion certificate.
  */
+
+/* cmocka.h needs these first, in this order. */
+/* clang-format off */
 #include <setjmp.h>
 #include <stdarg.h>
 #include <stddef.h>
 #include <stdint.h>
 #include <cmocka.h>
-#include <stdio.h>
-#include <stdlib.h>
-#include <string.h>
+/* clang-format on */
 
 #include "void/error.h"
 #include "void/membership.h"
 #include "void/prng.h"
+
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
 
 #define MS 1000000ull
 
@@ -350,8 +355,8 @@ static void test_membership_decode_refuses_truncated_and_garbage(void **state)
 
 /* Ticks fd every 50 ms from *t to end, recording the first time each of
  * suspect and dead was reached for peer id. */
-static void run_ticks(struct void_fd *fd, uint64_t *t, uint64_t end, uint64_t *suspect_at,
-                      uint64_t *dead_at)
+static void
+run_ticks(struct void_fd *fd, uint64_t *t, uint64_t end, uint64_t *suspect_at, uint64_t *dead_at)
 {
     struct void_fd_transition tr[VOID_MEMBERSHIP_MEMBERS_MAX];
     for (; *t <= end; *t += 50 * MS) {
@@ -450,8 +455,8 @@ static void test_fd_refuses_bad_config(void **state)
  * seeded loss (loss_pct) and jitter: the sender's timer fires 0-20 ms late,
  * the network adds 0.2 ms plus an exponential-ish 0-60 ms delay. The receiver
  * ticks every 50 ms. Returns false suspicions and false deaths. */
-static void simulate_loss(uint64_t seed, uint64_t intervals, uint32_t loss_pct, uint64_t *suspects,
-                          uint64_t *deads)
+static void simulate_loss(
+    uint64_t seed, uint64_t intervals, uint32_t loss_pct, uint64_t *suspects, uint64_t *deads)
 {
     struct void_fd fd;
     assert_int_equal(void_fd_init(&fd, NULL, 0), 0);
@@ -492,7 +497,8 @@ static void test_fd_no_false_dead_under_five_percent_loss(void **state)
     uint64_t suspects = 0, deads = 0;
     simulate_loss(0x5eed18, 1000000, 5, &suspects, &deads);
     print_message("5%% loss, 10^6 intervals: %llu false suspect, %llu false dead\n",
-                  (unsigned long long)suspects, (unsigned long long)deads);
+                  (unsigned long long)suspects,
+                  (unsigned long long)deads);
     assert_int_equal(deads, 0);
     assert_true(suspects < 20);
     simulate_loss(0x5eed18, 100000, 30, &suspects, &deads);
