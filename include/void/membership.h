@@ -37,12 +37,14 @@
 #define VOID_MEMBERSHIP_CHANGES_MAX 16 /* changes in one batch */
 #define VOID_MEMBERSHIP_VERSION     1  /* first byte of the encoding */
 
-/* Largest encoding: header (1 + 8 + 4 + 2 + 2) and per member
+/* Encoding: a header (version 1, epoch 8, id_next 4, voters_min 2, count 2,
+ * admin key 32) and per member
  * 4 id + 1 role + 32 key + 4 length bytes + the strings. */
 #define VOID_MEMBERSHIP_MEMBER_ENCODED_MAX                                                         \
     (4 + 1 + VOID_SIGN_PUBLIC_KEY_SIZE + 4 + VOID_MEMBERSHIP_ADDR_MAX + 3 * VOID_MEMBERSHIP_LOC_MAX)
+#define VOID_MEMBERSHIP_HEADER_SIZE (17 + VOID_SIGN_PUBLIC_KEY_SIZE)
 #define VOID_MEMBERSHIP_ENCODED_MAX                                                                \
-    (17 + VOID_MEMBERSHIP_MEMBERS_MAX * VOID_MEMBERSHIP_MEMBER_ENCODED_MAX)
+    (VOID_MEMBERSHIP_HEADER_SIZE + VOID_MEMBERSHIP_MEMBERS_MAX * VOID_MEMBERSHIP_MEMBER_ENCODED_MAX)
 
 enum void_member_role {
     VOID_MEMBER_VOTER = 1,   /* counts in f, quorums and the primary rotation */
@@ -68,6 +70,9 @@ struct void_membership_config {
     uint32_t id_next;    /* smallest id a join may take; ids below it were used once */
     uint16_t voters_min; /* a removal never leaves fewer voters (4 in production) */
     uint16_t count;      /* members[0..count) */
+    /* Signs operators' JOIN/REMOVE requests (checked by the driver); all
+     * zero: no admin, changes come only from leaves and certificates. */
+    uint8_t admin_key[VOID_SIGN_PUBLIC_KEY_SIZE];
     struct void_member members[VOID_MEMBERSHIP_MEMBERS_MAX];
 };
 
@@ -102,6 +107,17 @@ uint32_t void_membership_primary(const struct void_membership_config *cfg, uint6
 
 /* Index of member id in cfg->members, or -1. Cannot fail. */
 int void_membership_find(const struct void_membership_config *cfg, uint32_t id);
+
+/* Builds the first configuration (epoch 1) from members[0..count) (borrowed,
+ * any order, any roles: the bootstrap set comes from the config file and is
+ * not a JOIN). id_next becomes one past the largest id. Returns 0,
+ * VOID_EINVAL (count 0 or above the maximum, voters_min 0), VOID_EMEMBER_EXISTS
+ * (an id twice), VOID_ERANGE (id UINT32_MAX) or any code of config_check
+ * (too few voters: VOID_EBAD_FIELD). */
+int void_membership_config_init(struct void_membership_config *cfg,
+                                const struct void_member *members,
+                                uint32_t count,
+                                uint16_t voters_min);
 
 /* Validates every invariant listed above. Returns 0, VOID_EBAD_FIELD
  * (a bad role, string or voters_min, ids not ascending or not below
@@ -233,6 +249,11 @@ int void_fd_heartbeat(struct void_fd *fd, const struct void_fd_heartbeat *hb, ui
  * number written; more than cap waiting is impossible when cap >= peers. */
 uint32_t
 void_fd_tick(struct void_fd *fd, uint64_t now_ns, struct void_fd_transition *out, uint32_t cap);
+
+/* Writes the ids of the peers currently alive to ids[0..cap) (the input of
+ * void_membership_check_live, with this node's own id added by the caller)
+ * and returns how many. Cannot fail. */
+uint32_t void_fd_alive(const struct void_fd *fd, uint32_t *ids, uint32_t cap);
 
 /* State of peer id, or -1 if not a peer. Cannot fail. */
 int void_fd_state(const struct void_fd *fd, uint32_t id);

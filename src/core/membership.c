@@ -161,6 +161,39 @@ int void_membership_config_check(const struct void_membership_config *cfg)
     return 0;
 }
 
+int void_membership_config_init(struct void_membership_config *cfg,
+                                const struct void_member *members,
+                                uint32_t count,
+                                uint16_t voters_min)
+{
+    VOID_ASSERT(cfg != NULL);
+    VOID_ASSERT(members != NULL || count == 0);
+    if (count == 0 || count > VOID_MEMBERSHIP_MEMBERS_MAX || voters_min == 0) {
+        return VOID_EINVAL;
+    }
+    memset(cfg, 0, sizeof *cfg);
+    cfg->epoch = 1;
+    cfg->voters_min = voters_min;
+    for (uint32_t k = 0; k < count; k++) {
+        uint32_t at = cfg->count; /* insertion sort by id: at most 64 members */
+        if (members[k].id == UINT32_MAX) {
+            return VOID_ERANGE;
+        }
+        while (at > 0 && cfg->members[at - 1].id > members[k].id) {
+            cfg->members[at] = cfg->members[at - 1];
+            at--;
+        }
+        if (at > 0 && cfg->members[at - 1].id == members[k].id) {
+            return VOID_EMEMBER_EXISTS;
+        }
+        cfg->members[at] = members[k];
+        cfg->count++;
+        cfg->id_next = members[k].id >= cfg->id_next ? members[k].id + 1 : cfg->id_next;
+    }
+    VOID_ASSERT(cfg->count == count);
+    return void_membership_config_check(cfg);
+}
+
 /* ---- encoding ---------------------------------------------------------- */
 
 static size_t put_string(uint8_t *p, const char *s)
@@ -184,7 +217,7 @@ int void_membership_config_encode(const struct void_membership_config *cfg,
 {
     VOID_ASSERT(void_membership_config_check(cfg) == 0);
     VOID_ASSERT(buf != NULL || cap == 0);
-    size_t need = 17;
+    size_t need = VOID_MEMBERSHIP_HEADER_SIZE;
     for (uint32_t i = 0; i < cfg->count; i++) {
         need += member_size(&cfg->members[i]);
     }
@@ -197,7 +230,8 @@ int void_membership_config_encode(const struct void_membership_config *cfg,
     void_bytes_put_be32(buf + 9, cfg->id_next);
     void_bytes_put_be16(buf + 13, cfg->voters_min);
     void_bytes_put_be16(buf + 15, cfg->count);
-    size_t off = 17;
+    memcpy(buf + 17, cfg->admin_key, sizeof cfg->admin_key);
+    size_t off = VOID_MEMBERSHIP_HEADER_SIZE;
     for (uint32_t i = 0; i < cfg->count; i++) {
         const struct void_member *m = &cfg->members[i];
         void_bytes_put_be32(buf + off, m->id);
@@ -265,7 +299,7 @@ int void_membership_config_decode(struct void_membership_config *cfg,
 {
     VOID_ASSERT(cfg != NULL);
     VOID_ASSERT(buf != NULL || len == 0);
-    if (len < 17) {
+    if (len < VOID_MEMBERSHIP_HEADER_SIZE) {
         return VOID_ETRUNCATED;
     }
     if (buf[0] != VOID_MEMBERSHIP_VERSION) {
@@ -276,10 +310,11 @@ int void_membership_config_decode(struct void_membership_config *cfg,
     cfg->id_next = void_bytes_get_be32(buf + 9);
     cfg->voters_min = void_bytes_get_be16(buf + 13);
     uint16_t count = void_bytes_get_be16(buf + 15);
+    memcpy(cfg->admin_key, buf + 17, sizeof cfg->admin_key);
     if (count > VOID_MEMBERSHIP_MEMBERS_MAX) {
         return VOID_EOVERSIZED;
     }
-    size_t off = 17;
+    size_t off = VOID_MEMBERSHIP_HEADER_SIZE;
     for (uint32_t i = 0; i < count; i++) {
         int rc = get_member(&cfg->members[i], buf, len, &off);
         if (rc != 0) {
@@ -629,6 +664,19 @@ void_fd_tick(struct void_fd *fd, uint64_t now_ns, struct void_fd_transition *out
         n++;
     }
     VOID_ASSERT(n <= cap);
+    return n;
+}
+
+uint32_t void_fd_alive(const struct void_fd *fd, uint32_t *ids, uint32_t cap)
+{
+    VOID_ASSERT(fd != NULL);
+    VOID_ASSERT(ids != NULL || cap == 0);
+    uint32_t n = 0;
+    for (uint32_t i = 0; i < fd->count && n < cap; i++) {
+        if (fd->peers[i].state == VOID_FD_ALIVE) {
+            ids[n++] = fd->peers[i].id;
+        }
+    }
     return n;
 }
 

@@ -271,6 +271,32 @@ static void test_membership_refuses_join_beyond_capacity(void **state)
     free(cfg);
 }
 
+/* The bootstrap configuration sorts members by id, sets id_next past the
+ * largest, keeps the roles given, and refuses a repeated id, a repeated
+ * address and too few voters. */
+static void test_membership_config_init_sorts_and_validates(void **state)
+{
+    (void)state;
+    static struct void_membership_config cfg;
+    struct void_member ms[4] = {member(7, VOID_MEMBER_VOTER),
+                                member(2, VOID_MEMBER_VOTER),
+                                member(5, VOID_MEMBER_LEARNER),
+                                member(3, VOID_MEMBER_VOTER)};
+    assert_int_equal(void_membership_config_init(&cfg, ms, 4, 3), 0);
+    assert_int_equal(cfg.epoch, 1);
+    assert_int_equal(cfg.id_next, 8);
+    assert_int_equal(cfg.members[0].id, 2);
+    assert_int_equal(cfg.members[3].id, 7);
+    assert_int_equal(void_membership_primary(&cfg, 2), 7);
+    assert_int_equal(void_membership_config_init(&cfg, ms, 4, 4), VOID_EBAD_FIELD);
+    ms[3].id = 7;
+    assert_int_equal(void_membership_config_init(&cfg, ms, 4, 1), VOID_EMEMBER_EXISTS);
+    ms[3] = member(3, VOID_MEMBER_VOTER);
+    strcpy(ms[3].address, ms[0].address);
+    assert_int_equal(void_membership_config_init(&cfg, ms, 4, 1), VOID_EMEMBER_DUP_ADDR);
+    assert_int_equal(void_membership_config_init(&cfg, ms, 0, 1), VOID_EINVAL);
+}
+
 /* ---- encoding ---------------------------------------------------------------- */
 
 static void random_config(struct void_membership_config *cfg, struct void_prng *p)
@@ -279,6 +305,9 @@ static void random_config(struct void_membership_config *cfg, struct void_prng *
     make_config(cfg, n, 1);
     cfg->epoch = void_prng_next(p);
     cfg->id_next = n + (uint32_t)void_prng_below(p, 1000);
+    for (size_t i = 0; i < sizeof cfg->admin_key && void_prng_chance(p, 1, 2); i++) {
+        cfg->admin_key[i] = (uint8_t)void_prng_next(p);
+    }
     for (uint32_t i = 1; i < n; i++) {
         cfg->members[i].role = void_prng_chance(p, 1, 3) ? VOID_MEMBER_LEARNER : VOID_MEMBER_VOTER;
     }
@@ -298,7 +327,7 @@ static void test_membership_config_round_trips(void **state)
     for (int round = 0; round < 200; round++) {
         random_config(&a, &p);
         int len = void_membership_config_encode(&a, buf, sizeof buf);
-        assert_true(len > 17);
+        assert_true(len > VOID_MEMBERSHIP_HEADER_SIZE);
         assert_int_equal(void_membership_config_decode(&b, buf, (size_t)len), 0);
         assert_memory_equal(&a, &b, sizeof a);
         assert_int_equal(void_membership_config_encode(&b, buf2, sizeof buf2), len);
@@ -404,6 +433,9 @@ static void test_fd_crashed_peer_goes_suspect_then_dead_in_time(void **state)
     }
     assert_int_equal(void_fd_state(&fd, 2), VOID_FD_ALIVE);
     assert_int_equal(void_fd_state(&fd, 1), VOID_FD_DEAD);
+    uint32_t alive[2];
+    assert_int_equal(void_fd_alive(&fd, alive, 2), 1);
+    assert_int_equal(alive[0], 2);
     assert_in_range(suspect_at - last, 800 * MS, 850 * MS);
     assert_in_range(dead_at - last, 1200 * MS, 1250 * MS);
     assert_int_equal(fd.peers[0].last_executed, 50);
@@ -750,6 +782,7 @@ int main(void)
         cmocka_unit_test(test_membership_refuses_each_bad_change_with_its_code),
         cmocka_unit_test(test_membership_refuses_two_changes_of_one_member_in_a_batch),
         cmocka_unit_test(test_membership_refuses_join_beyond_capacity),
+        cmocka_unit_test(test_membership_config_init_sorts_and_validates),
         cmocka_unit_test(test_membership_config_round_trips),
         cmocka_unit_test(test_membership_decode_refuses_truncated_and_garbage),
         cmocka_unit_test(test_fd_crashed_peer_goes_suspect_then_dead_in_time),
