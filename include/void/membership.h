@@ -322,6 +322,8 @@ void void_suspicion_collector_reset(struct void_suspicion_collector *c,
  *   VOID_EMEMBER_UNKNOWN / VOID_EMEMBER_REMOVED  the suspect is not a member
  *   VOID_EINVAL             a member suspecting itself, or an HLC wall of 0
  *   VOID_EMEMBER_STALE      the suspicion is older than now_ns - window
+ *   VOID_EHLC_AHEAD         its HLC wall is more than VOID_HLC_MAX_OFFSET_NS_DEF
+ *                           ahead of now_ns (it would stay inside every window)
  *   VOID_EMEMBER_DUP_SUSPICION  this suspector already holds one of this suspect
  *                           inside the window (a newer one after it expires replaces it) */
 int void_suspicion_collector_add(struct void_suspicion_collector *c,
