@@ -80,7 +80,21 @@
       "cas store damaged (its LMDB file is unreadable): move it aside, then refetch the blocks "   \
       "from peers or rebuild it from the sources; `voidctl store fsck` checks a store that opens") \
     X(CAS_LOCKED, "cas store is in use by another process")                                        \
-    X(PRESSURE, "out of file descriptors")
+    X(PRESSURE, "out of file descriptors")                                                         \
+    /* membership */                                                                               \
+    X(MEMBER_UNKNOWN, "no such member in the configuration")                                       \
+    X(MEMBER_REMOVED, "member was removed; a removed id is never readmitted")                      \
+    X(MEMBER_EXISTS, "member id already in the configuration")                                     \
+    X(MEMBER_DUP_KEY, "public key already belongs to another member")                              \
+    X(MEMBER_DUP_ADDR, "address already belongs to another member")                                \
+    X(MEMBER_TOO_FEW, "change would leave fewer voters than the configured minimum")               \
+    X(MEMBER_BATCH_DUP, "two changes of the same member in one batch")                             \
+    X(MEMBER_ROLE, "member already has that role")                                                 \
+    X(MEMBER_QUORUM, "quorum not reachable: too few live voters or suspicions")                    \
+    X(MEMBER_EPOCH, "wrong configuration epoch")                                                   \
+    X(MEMBER_NOT_VOTER, "sender is not a voter of the current configuration")                      \
+    X(MEMBER_STALE, "suspicion outside the collection window")                                     \
+    X(MEMBER_DUP_SUSPICION, "this member already suspects that one in this window")
 
 enum void__err_ord {
 #define VOID__X(name, msg) VOID__ERR_ORD_##name,
