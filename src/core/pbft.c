@@ -402,6 +402,11 @@ static int config_check(struct void_pbft_config *c)
         c->self >= c->n) {
         return VOID_EINVAL;
     }
+    /* The quorums of 2f + 1 (void__pbft_quorum) are safe only for
+     * n = 3f + 1: with n = 5 two quorums of 3 meet in one replica. */
+    if ((c->n - 1) % 3 != 0) {
+        return VOID_EINVAL;
+    }
     c->checkpoint_interval = c->checkpoint_interval ? c->checkpoint_interval : VOID_PBFT_K_DEF;
     c->window = c->window ? c->window : VOID_PBFT_WINDOW_DEF;
     c->batch_max = c->batch_max ? c->batch_max : VOID_PBFT_BATCH_DEF;

@@ -627,6 +627,16 @@ static int check_replicas(struct load_state *st)
             return VOID_EPARSE;
         }
     }
+    if ((c->count_replicas - 1) % 3 != 0) {
+        /* PBFT's quorums of 2f + 1 intersect in an honest replica only when
+         * n = 3f + 1; with 5 replicas (f = 1) two quorums of 3 meet in one,
+         * which may be the faulty one. */
+        fail(st,
+             "%u replicas: a cluster has 3f + 1 replicas to tolerate f faulty ones "
+             "(1, 4, 7, 10, 13 or 16); add or remove replicas",
+             c->count_replicas);
+        return VOID_EPARSE;
+    }
     return 0;
 }
 

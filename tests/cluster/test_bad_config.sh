@@ -1,13 +1,13 @@
 # Bad configurations: voidd exits non-zero at once with a message that names
 # the problem: missing key file, duplicate id, malformed address, unknown
-# key, unresolvable peer, port in use.
+# key, unresolvable peer, port in use, a replica count other than 3f + 1.
 source "$(dirname "$0")/lib.sh"
 cluster_init badconfig 17580
 
 # Generate keys and configs (one node's worth is enough) without starting.
 mkdir -p "$TEST_DIR/k"
 "$VOID_BIN/voidctl" keygen "$TEST_DIR/k" n0 > /dev/null
-"$VOID_BIN/voidctl" keygen "$TEST_DIR/k" n1 > /dev/null
+for i in 1 2 3; do "$VOID_BIN/voidctl" keygen "$TEST_DIR/k" "n$i" > /dev/null; done
 good="[node]
 id = 0
 key = k/n0.secret
@@ -18,6 +18,12 @@ public_key_file = k/n0.public
 [replica.1]
 address = 127.0.0.1:$((TEST_PORT + 1))
 public_key_file = k/n1.public
+[replica.2]
+address = 127.0.0.1:$((TEST_PORT + 2))
+public_key_file = k/n2.public
+[replica.3]
+address = 127.0.0.1:$((TEST_PORT + 3))
+public_key_file = k/n3.public
 "
 
 expect_refusal() {
@@ -36,8 +42,13 @@ expect_refusal() {
 expect_refusal missing_key "${good/k\/n0.secret/k\/nope.secret}" "nope.secret"
 expect_refusal duplicate_id "$good
 [replica.1]
-address = 127.0.0.1:$((TEST_PORT + 2))
+address = 127.0.0.1:$((TEST_PORT + 4))
 " "duplicate"
+expect_refusal five_replicas "$good
+[replica.4]
+address = 127.0.0.1:$((TEST_PORT + 4))
+public_key_file = k/n3.public
+" "3f + 1"
 expect_refusal malformed_address "${good/127.0.0.1:$((TEST_PORT + 1))/127.0.0.1-$((TEST_PORT + 1))}" "malformed"
 expect_refusal unknown_key "$good
 [fault]

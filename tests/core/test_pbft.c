@@ -500,6 +500,26 @@ static void test_pbft_normal_case_n4(void **state)
     net_free(t);
 }
 
+/* Setup: the configuration of a working n=4 cluster, with n set to 2, 3,
+ * 5, 6 and 8. Action: void_pbft_init. Expected: VOID_EINVAL each time: the
+ * quorums of 2f + 1 intersect in an honest replica only when n = 3f + 1
+ * (with n = 5, two quorums of 3 share one replica, possibly the faulty one). */
+static void test_pbft_init_refuses_n_other_than_3f_plus_1(void **state)
+{
+    (void)state;
+    struct net *t = net_new(4, 1, 16, 32, 1);
+    static const uint32_t bad[] = {2, 3, 5, 6, 8};
+    for (size_t k = 0; k < sizeof(bad) / sizeof(bad[0]); k++) {
+        struct void_pbft_config c = t->cfg[0];
+        c.n = bad[k];
+        struct void_pbft *r = calloc(1, sizeof(*r));
+        assert_non_null(r);
+        assert_int_equal(void_pbft_init(r, &c), VOID_EINVAL);
+        free(r);
+    }
+    net_free(t);
+}
+
 /* Setup: n=7 (f=2), one client. Action: 10 puts. Expected: completes with 7
  * agreeing replicas. */
 static void test_pbft_normal_case_n7(void **state)
@@ -2153,6 +2173,7 @@ int main(void)
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_pbft_normal_case_n4),
         cmocka_unit_test(test_pbft_normal_case_n7),
+        cmocka_unit_test(test_pbft_init_refuses_n_other_than_3f_plus_1),
         cmocka_unit_test(test_pbft_batches_requests),
         cmocka_unit_test(test_pbft_executes_request_at_most_once),
         cmocka_unit_test(test_pbft_checkpoints_become_stable_and_collect_garbage),

@@ -177,6 +177,34 @@ static void test_config_rejects_secret_key_of_another_node(void **state)
     assert_non_null(strstr(err, "does not match"));
 }
 
+/* Setup: clusters of 1 to 8 replicas. Action: load. Expected: 1, 4 and 7
+ * (n = 3f + 1) load; every other count is refused naming the rule, since
+ * PBFT's quorums of 2f + 1 would not intersect in an honest replica. */
+static void test_config_refuses_a_replica_count_other_than_3f_plus_1(void **state)
+{
+    (void)state;
+    static struct void_config c;
+    char text[4096], err[512];
+    for (int n = 1; n <= 8; n++) {
+        size_t len = 0;
+        for (int i = 0; i < n; i++) {
+            len += (size_t)snprintf(text + len,
+                                    sizeof(text) - len,
+                                    "[replica.%d]\naddress = 127.0.0.1:%d\npublic_key = %s\n",
+                                    i,
+                                    7000 + i,
+                                    pub_hex[0]);
+        }
+        int rc = load(text, &c, err, sizeof(err));
+        if (n == 1 || n == 4 || n == 7) {
+            assert_int_equal(rc, 0);
+        } else {
+            assert_int_equal(rc, VOID_EPARSE);
+            assert_non_null(strstr(err, "3f + 1"));
+        }
+    }
+}
+
 /* Setup: two replicas on the same address. Action: load. Expected:
  * VOID_EPARSE naming both ids. */
 static void test_config_rejects_two_replicas_on_one_address(void **state)
@@ -466,6 +494,7 @@ int main(void)
         cmocka_unit_test(test_config_rejects_unknown_key),
         cmocka_unit_test(test_config_rejects_secret_key_of_another_node),
         cmocka_unit_test(test_config_rejects_two_replicas_on_one_address),
+        cmocka_unit_test(test_config_refuses_a_replica_count_other_than_3f_plus_1),
         cmocka_unit_test(test_config_rejects_loss_above_100_percent),
         cmocka_unit_test(test_hostport_parse_accepts_each_form_and_bounds_the_port),
         cmocka_unit_test(test_config_takes_each_limit_and_refuses_one_past),
