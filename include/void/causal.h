@@ -187,6 +187,11 @@ enum void_causal_outcome {
  * expired (alert) on every call. */
 int void_causal_submit(struct void_causal *c, const struct void_causal_event *ev);
 
+/* Ends the wait of every buffered orphan: each raises its seq_gap or
+ * missing_parent alert now. For the end of a simulator run or of a replayed
+ * log, where no further events will come to expire them. Returns how many. */
+size_t void_causal_flush(struct void_causal *c);
+
 /* Moves up to cap queued alerts into out (oldest first); returns how many. */
 size_t void_causal_alerts_take(struct void_causal *c, struct void_causal_alert *out, size_t cap);
 
@@ -244,7 +249,7 @@ typedef void (*void_causal_emit_fn)(void *ctx, const char *line, size_t len);
  * retained events from 1 as ShiViz requires. scratch holds capacity * nodes
  * uint32 (the vector clock of each retained event, computed iteratively).
  * Returns the number of lines, or VOID_ERANGE if scratch_len is too small. */
-#define VOID_CAUSAL_SHIVIZ_REGEX "^(?<host>n[0-9]+) (?<clock>\\{[^}]*\\}) (?<event>.*)$"
+#define VOID_CAUSAL_SHIVIZ_REGEX "(?<host>n[0-9]+) (?<clock>\\{[^}]*\\}) (?<event>.*)"
 int void_causal_export_shiviz(const struct void_causal *c,
                               uint32_t *scratch,
                               size_t scratch_len,

@@ -544,6 +544,17 @@ int void_causal_submit(struct void_causal *c, const struct void_causal_event *ev
     return rc;
 }
 
+size_t void_causal_flush(struct void_causal *c)
+{
+    VOID_ASSERT(c != NULL);
+    size_t n = c->orphan_count;
+    while (c->orphan_count > 0) {
+        orphan_alert(c, 0, VOID_CAUSAL_MISSING_PARENT);
+    }
+    VOID_ASSERT(c->orphan_count == 0);
+    return n;
+}
+
 size_t void_causal_alerts_take(struct void_causal *c, struct void_causal_alert *out, size_t cap)
 {
     VOID_ASSERT(c != NULL);
