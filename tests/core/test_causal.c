@@ -307,9 +307,20 @@ inject(struct dag *d, enum inject what, struct void_prng *p, struct void_causal_
     want->event = r->id;
     switch (what) {
     case INJ_HLC: { /* receive stamped at its send's time */
+        /* Pick a receive whose node's clock was behind the send, so that
+         * only the send -> receive edge breaks, not the local one. */
+        const struct void_causal_event *pred = NULL;
+        for (int tries = 0; tries < 1000; tries++) {
+            r = &d->ev[pick_receive(d, p)];
+            s = dag_find(d, r->from);
+            pred = r->id.seq > 1 ? dag_find(d, (struct void_causal_id){r->id.node, r->id.seq - 1})
+                                 : NULL;
+            if (pred == NULL || void_hlc_compare(pred->hlc, s->hlc) < 0) {
+                break;
+            }
+        }
         r->hlc = s->hlc;
-        const struct void_causal_event *pred =
-            r->id.seq > 1 ? dag_find(d, (struct void_causal_id){r->id.node, r->id.seq - 1}) : NULL;
+        want->event = r->id;
         want->kind = VOID_CAUSAL_HLC_ORDER;
         want->other = (pred != NULL && void_hlc_compare(pred->hlc, r->hlc) >= 0) ? pred->id : s->id;
         break;
@@ -367,6 +378,7 @@ inject(struct dag *d, enum inject what, struct void_prng *p, struct void_causal_
 static void test_causal_each_injected_violation_is_detected_with_both_ids(void **state)
 {
     (void)state;
+    int remote_hlc = 0;
     for (int what = INJ_HLC; what <= INJ_EQUIV; what++) {
         int detected = 0;
         for (uint64_t seed = 100; seed < 120; seed++) {
@@ -401,11 +413,13 @@ static void test_causal_each_injected_violation_is_detected_with_both_ids(void *
             }
             assert_true(c.halt);
             detected++;
+            remote_hlc += what == INJ_HLC && got.other.node != got.event.node;
             void_causal_fini(&c);
             dag_free(&d);
         }
         assert_true(detected >= 10); /* the injection did happen in most seeds */
     }
+    assert_true(remote_hlc >= 10); /* the send -> receive HLC check was exercised */
 }
 
 /* A full orphan buffer evicts its oldest orphan with a buffer_overflow
