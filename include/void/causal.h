@@ -35,9 +35,10 @@
 #include <stddef.h>
 #include <stdint.h>
 
-#define VOID_CAUSAL_NODES_MAX   64 /* node ids are 0 .. nodes - 1 */
-#define VOID_CAUSAL_RECORD_SIZE 72 /* void_causal_encode's fixed record */
-#define VOID_CAUSAL_ALERTS_MAX  64 /* queued alerts; more are counted, not queued */
+#define VOID_CAUSAL_NODES_MAX   64                 /* node ids are 0 .. nodes - 1 */
+#define VOID_CAUSAL_RECORD_SIZE 72                 /* void_causal_encode's fixed record */
+#define VOID_CAUSAL_SEQ_MAX     ((1ull << 58) - 1) /* the index packs node and seq in 64 bits */
+#define VOID_CAUSAL_ALERTS_MAX  64                 /* queued alerts; more are counted, not queued */
 /* One ShiViz line: host, a clock of up to NODES_MAX entries, the description. */
 #define VOID_CAUSAL_LINE_MAX 2048
 
@@ -86,7 +87,7 @@ void void_causal_encode(const struct void_causal_event *ev, uint8_t out[VOID_CAU
  * longer, or VOID_EBAD_FIELD if the record is not a valid event. */
 int void_causal_decode(const uint8_t *in, size_t len, struct void_causal_event *ev);
 
-/* 0 if ev is well formed: seq >= 1, kind known, reserved fields zero, a
+/* 0 if ev is well formed: 1 <= seq <= VOID_CAUSAL_SEQ_MAX, kind known, reserved fields zero, a
  * receive names a send on another node and nothing else names one. Else
  * VOID_EBAD_FIELD. Does not check node ids against a cluster size. */
 int void_causal_event_check(const struct void_causal_event *ev);
@@ -129,10 +130,22 @@ struct void_causal_config {
  * slot. Private to causal.c, in the header only for sizeof. */
 struct void__causal_entry {
     struct void_causal_event ev;
+    /* ords of the neighbours, UINT64_MAX for none; an ord below the horizon
+     * (ord_oldest) is gone. Walks follow these, never the hash table. */
+    uint64_t pred;         /* previous event of the node */
+    uint64_t succ;         /* next event of the node */
+    uint64_t send;         /* RECEIVE: its send */
     uint64_t first_child;  /* ord of the newest receive naming this send, or UINT64_MAX */
     uint64_t next_sibling; /* ord of the next older receive of the same send */
     uint32_t mark;         /* walk epoch that visited this entry */
     uint32_t depth;        /* its depth in that walk */
+};
+
+/* Hash slot: key = node << 58 | seq, ord1 = ord + 1 (0 = empty). The key is
+ * in the slot so that a probe never touches the ring. */
+struct void__causal_slot {
+    uint64_t key;
+    uint64_t ord1;
 };
 
 struct void__causal_orphan {
@@ -143,12 +156,13 @@ struct void__causal_orphan {
 struct void_causal {
     struct void_causal_config cfg;
     struct void__causal_entry *ring; /* capacity entries */
-    uint64_t *table;                 /* open addressing, (ord + 1) or 0 = empty */
+    struct void__causal_slot *table; /* open addressing, linear probing */
     size_t table_mask;
     uint64_t ord_oldest, ord_next;                      /* retained ords: [ord_oldest, ord_next) */
     uint64_t base[VOID_CAUSAL_NODES_MAX];               /* lowest retained seq; 1 until a drop */
     uint64_t last[VOID_CAUSAL_NODES_MAX];               /* highest accepted seq, 0 = none */
     struct void_hlc_ts last_hlc[VOID_CAUSAL_NODES_MAX]; /* HLC of that event */
+    uint64_t last_ord[VOID_CAUSAL_NODES_MAX];           /* and its ord */
     struct void__causal_orphan *orphans;
     size_t orphan_count;
     struct void_causal_id *drain; /* scratch queue of newly accepted ids */
@@ -172,6 +186,11 @@ struct void_causal {
  * config, or VOID_ENOMEM. void_causal_fini is safe after a failed init. */
 int void_causal_init(struct void_causal *c, const struct void_causal_config *cfg);
 void void_causal_fini(struct void_causal *c);
+
+/* Forgets every event, orphan, alert and counter and clears halt, keeping
+ * the memory and the config: a new simulator run, a bench round. O(capacity)
+ * for the table. Cannot fail. */
+void void_causal_reset(struct void_causal *c);
 
 enum void_causal_outcome {
     VOID_CAUSAL_ACCEPTED = 0,  /* in the index (with any orphans it released) */

@@ -80,7 +80,7 @@ const char *void_causal_violation_name(int kind)
 int void_causal_event_check(const struct void_causal_event *ev)
 {
     VOID_ASSERT(ev != NULL);
-    if (ev->id.seq == 0 || ev->id.seq == UINT64_MAX) {
+    if (ev->id.seq == 0 || ev->id.seq > VOID_CAUSAL_SEQ_MAX || ev->from.seq > VOID_CAUSAL_SEQ_MAX) {
         return VOID_EBAD_FIELD;
     }
     if (ev->kind < 1 || ev->kind > VOID_CAUSAL_KIND_MAX) {
@@ -168,11 +168,15 @@ static bool payload_equal(const struct void_causal_event *send,
 
 /* ---- index: ring + hash table ------------------------------------------- */
 
-static size_t id_hash(struct void_causal_id id)
+static uint64_t id_key(struct void_causal_id id)
 {
-    uint64_t x = id.seq * 0x9E3779B97F4A7C15ull ^ ((uint64_t)id.node << 56 | id.node);
+    return (uint64_t)id.node << 58 | id.seq;
+}
+
+static size_t key_hash(uint64_t x)
+{
     x ^= x >> 31;
-    x *= 0xBF58476D1CE4E5B9ull;
+    x *= 0x9E3779B97F4A7C15ull;
     x ^= x >> 29;
     return (size_t)x;
 }
@@ -183,19 +187,25 @@ static struct void__causal_entry *entry_at(const struct void_causal *c, uint64_t
     return &c->ring[ord % c->cfg.capacity];
 }
 
+/* An ord link that still points at a retained entry. */
+static bool live(const struct void_causal *c, uint64_t ord)
+{
+    return ord != ORD_NONE && ord >= c->ord_oldest;
+}
+
 static bool id_equal(struct void_causal_id a, struct void_causal_id b)
 {
     return a.node == b.node && a.seq == b.seq;
 }
 
-/* Table slot holding id, or the empty slot where it would go. */
-static size_t table_find(const struct void_causal *c, struct void_causal_id id)
+/* Table slot holding key, or the empty slot where it would go. */
+static size_t table_find(const struct void_causal *c, uint64_t key)
 {
-    size_t i = id_hash(id) & c->table_mask;
+    size_t i = key_hash(key) & c->table_mask;
     /* The table is at most half full, so the probe ends within its size. */
     for (size_t n = 0; n <= c->table_mask; n++) {
-        uint64_t v = c->table[i];
-        if (v == 0 || id_equal(entry_at(c, v - 1)->ev.id, id)) {
+        const struct void__causal_slot *sl = &c->table[i];
+        if (sl->ord1 == 0 || sl->key == key) {
             return i;
         }
         i = (i + 1) & c->table_mask;
@@ -204,15 +214,21 @@ static size_t table_find(const struct void_causal *c, struct void_causal_id id)
     return 0;
 }
 
-/* The retained entry of id, or NULL when absent or past the horizon. */
-static struct void__causal_entry *lookup(const struct void_causal *c, struct void_causal_id id)
+/* The ord of id, or ORD_NONE when absent or past the horizon. */
+static uint64_t lookup_ord(const struct void_causal *c, struct void_causal_id id)
 {
     if (id.node >= c->cfg.nodes || id.seq < c->base[id.node] || id.seq > c->last[id.node]) {
-        return NULL;
+        return ORD_NONE;
     }
-    size_t i = table_find(c, id);
-    VOID_ASSERT(c->table[i] != 0); /* [base, last] are all retained */
-    return entry_at(c, c->table[i] - 1);
+    size_t i = table_find(c, id_key(id));
+    VOID_ASSERT(c->table[i].ord1 != 0); /* [base, last] are all retained */
+    return c->table[i].ord1 - 1;
+}
+
+static struct void__causal_entry *lookup(const struct void_causal *c, struct void_causal_id id)
+{
+    uint64_t ord = lookup_ord(c, id);
+    return ord == ORD_NONE ? NULL : entry_at(c, ord);
 }
 
 /* Deletes slot i by shifting later members of its probe run back (Knuth's
@@ -222,10 +238,10 @@ static void table_delete(struct void_causal *c, size_t i)
     size_t j = i;
     for (size_t n = 0; n <= c->table_mask; n++) {
         j = (j + 1) & c->table_mask;
-        if (c->table[j] == 0) {
+        if (c->table[j].ord1 == 0) {
             break;
         }
-        size_t home = id_hash(entry_at(c, c->table[j] - 1)->ev.id) & c->table_mask;
+        size_t home = key_hash(c->table[j].key) & c->table_mask;
         /* Move j into the hole i unless its home lies cyclically in (i, j]. */
         bool stays = (i <= j) ? (i < home && home <= j) : (i < home || home <= j);
         if (!stays) {
@@ -233,7 +249,8 @@ static void table_delete(struct void_causal *c, size_t i)
             i = j;
         }
     }
-    c->table[i] = 0;
+    c->table[i].ord1 = 0;
+    c->table[i].key = 0;
 }
 
 /* Drops the oldest retained event: the horizon moves forward by one. */
@@ -242,8 +259,8 @@ static void drop_oldest(struct void_causal *c)
     struct void__causal_entry *e = entry_at(c, c->ord_oldest);
     struct void_causal_id id = e->ev.id;
     VOID_ASSERT(id.seq == c->base[id.node]); /* per-node FIFO */
-    size_t i = table_find(c, id);
-    VOID_ASSERT(c->table[i] == c->ord_oldest + 1);
+    size_t i = table_find(c, id_key(id));
+    VOID_ASSERT(c->table[i].ord1 == c->ord_oldest + 1);
     table_delete(c, i);
     c->base[id.node] = id.seq + 1;
     c->ord_oldest++;
@@ -252,25 +269,35 @@ static void drop_oldest(struct void_causal *c)
 
 static void index_insert(struct void_causal *c, const struct void_causal_event *ev)
 {
-    VOID_ASSERT(ev->id.seq == c->last[ev->id.node] + 1);
+    uint32_t n = ev->id.node;
+    VOID_ASSERT(ev->id.seq == c->last[n] + 1);
     if (c->ord_next - c->ord_oldest == c->cfg.capacity) {
         drop_oldest(c);
     }
     uint64_t ord = c->ord_next++;
     struct void__causal_entry *e = &c->ring[ord % c->cfg.capacity];
     e->ev = *ev;
+    e->pred = c->last[n] >= c->base[n] ? c->last_ord[n] : ORD_NONE;
+    e->succ = ORD_NONE;
+    e->send = ORD_NONE;
     e->first_child = ORD_NONE;
     e->next_sibling = ORD_NONE;
     e->mark = 0;
     e->depth = 0;
-    c->last[ev->id.node] = ev->id.seq;
-    c->last_hlc[ev->id.node] = ev->hlc;
-    size_t i = table_find(c, ev->id);
-    VOID_ASSERT(c->table[i] == 0);
-    c->table[i] = ord + 1;
+    if (e->pred != ORD_NONE) {
+        entry_at(c, e->pred)->succ = ord;
+    }
+    c->last[n] = ev->id.seq;
+    c->last_hlc[n] = ev->hlc;
+    c->last_ord[n] = ord;
+    size_t i = table_find(c, id_key(ev->id));
+    VOID_ASSERT(c->table[i].ord1 == 0);
+    c->table[i].key = id_key(ev->id);
+    c->table[i].ord1 = ord + 1;
     if (ev->kind == VOID_CAUSAL_RECEIVE) {
-        struct void__causal_entry *send = lookup(c, ev->from);
-        if (send != NULL) {
+        e->send = lookup_ord(c, ev->from);
+        if (e->send != ORD_NONE) {
+            struct void__causal_entry *send = entry_at(c, e->send);
             e->next_sibling = send->first_child;
             send->first_child = ord;
         }
@@ -321,6 +348,25 @@ void void_causal_fini(struct void_causal *c)
     c->table = NULL;
     c->orphans = NULL;
     c->drain = NULL;
+}
+
+void void_causal_reset(struct void_causal *c)
+{
+    VOID_ASSERT(c != NULL && c->ring != NULL);
+    struct void_causal keep = *c;
+    memset(c, 0, sizeof(*c));
+    c->cfg = keep.cfg;
+    c->ring = keep.ring;
+    c->table = keep.table;
+    c->table_mask = keep.table_mask;
+    c->orphans = keep.orphans;
+    c->drain = keep.drain;
+    memset(c->table, 0, (c->table_mask + 1) * sizeof(c->table[0]));
+    for (size_t n = 0; n < VOID_CAUSAL_NODES_MAX; n++) {
+        c->base[n] = 1;
+    }
+    c->epoch = 1;
+    VOID_ASSERT(c->ord_next == 0 && !c->halt);
 }
 
 /* ---- verifier ----------------------------------------------------------- */
@@ -597,21 +643,20 @@ static uint32_t next_epoch(struct void_causal *c)
     return c->epoch;
 }
 
-/* Visits the neighbour id of an entry at depth d in a walk: queues it in
- * out unless seen, past the horizon, or out is full. */
+/* Visits neighbour ord of an entry at depth d in a walk: queues it in out
+ * (as {UINT32_MAX, ord} until the walk ends) unless seen or out is full. */
 static void walk_visit(struct void_causal *c,
-                       struct void_causal_id id,
+                       uint64_t ord,
                        uint32_t d,
                        struct void_causal_id *out,
                        size_t cap,
                        struct void_causal_walk *res)
 {
-    struct void__causal_entry *e = lookup(c, id);
-    if (e == NULL) {
-        VOID_ASSERT(id.seq < c->base[id.node]); /* accepted => parents were in */
+    if (!live(c, ord)) {
         res->past_horizon = true;
         return;
     }
+    struct void__causal_entry *e = entry_at(c, ord);
     if (e->mark == c->epoch) {
         return;
     }
@@ -621,9 +666,38 @@ static void walk_visit(struct void_causal *c,
     }
     e->mark = c->epoch;
     e->depth = d + 1;
-    out[res->count++] = id;
+    out[res->count].node = UINT32_MAX;
+    out[res->count++].seq = ord;
 }
 
+/* Queues the parents (up) or children of entry e at depth d. */
+static void walk_expand(struct void_causal *c,
+                        const struct void__causal_entry *e,
+                        bool up,
+                        struct void_causal_id *out,
+                        size_t cap,
+                        struct void_causal_walk *res)
+{
+    uint32_t d = e->depth;
+    if (up) {
+        if (e->ev.id.seq > 1) {
+            walk_visit(c, e->pred, d, out, cap, res);
+        }
+        if (e->ev.kind == VOID_CAUSAL_RECEIVE) {
+            walk_visit(c, e->send, d, out, cap, res);
+        }
+        return;
+    }
+    if (e->succ != ORD_NONE) {
+        walk_visit(c, e->succ, d, out, cap, res);
+    }
+    /* The sibling list runs newest first; ords below the horizon are gone. */
+    for (uint64_t o = e->first_child; live(c, o); o = entry_at(c, o)->next_sibling) {
+        walk_visit(c, o, d, out, cap, res);
+    }
+}
+
+/* Breadth-first walk: out is the queue (of ords) and the answer (of ids). */
 static int walk(struct void_causal *c,
                 struct void_causal_id from,
                 uint32_t depth_max,
@@ -641,39 +715,27 @@ static int walk(struct void_causal *c,
         return rc;
     }
     next_epoch(c);
-    struct void__causal_entry *e = lookup(c, from);
+    uint64_t ord = lookup_ord(c, from);
+    struct void__causal_entry *e = entry_at(c, ord);
     e->mark = c->epoch;
     e->depth = 0;
-    out[res->count++] = from;
+    out[res->count].node = UINT32_MAX;
+    out[res->count++].seq = ord;
     for (size_t head = 0; head < res->count; head++) {
-        e = lookup(c, out[head]);
-        struct void_causal_id id = e->ev.id;
-        uint32_t d = e->depth;
-        bool has_next = up ? (id.seq > 1 || e->ev.kind == VOID_CAUSAL_RECEIVE)
-                           : (id.seq < c->last[id.node] || e->first_child != ORD_NONE);
-        if (d >= depth_max) {
+        e = entry_at(c, out[head].seq);
+        bool has_next = up ? (e->ev.id.seq > 1 || e->ev.kind == VOID_CAUSAL_RECEIVE)
+                           : (e->succ != ORD_NONE || live(c, e->first_child));
+        if (e->depth >= depth_max) {
             res->depth_limited |= has_next;
             continue;
         }
-        if (up) {
-            if (id.seq > 1) {
-                walk_visit(c, (struct void_causal_id){id.node, id.seq - 1}, d, out, cap, res);
-            }
-            if (e->ev.kind == VOID_CAUSAL_RECEIVE) {
-                walk_visit(c, e->ev.from, d, out, cap, res);
-            }
-            continue;
-        }
-        if (id.seq < c->last[id.node]) {
-            walk_visit(c, (struct void_causal_id){id.node, id.seq + 1}, d, out, cap, res);
-        }
-        /* The sibling list runs newest first; ords below the horizon are gone. */
-        for (uint64_t o = e->first_child; o != ORD_NONE && o >= c->ord_oldest;
-             o = entry_at(c, o)->next_sibling) {
-            walk_visit(c, entry_at(c, o)->ev.id, d, out, cap, res);
-        }
+        walk_expand(c, e, up, out, cap, res);
     }
-    VOID_ASSERT(res->count <= cap);
+    for (size_t i = 0; i < res->count; i++) {
+        VOID_ASSERT(out[i].node == UINT32_MAX);
+        out[i] = entry_at(c, out[i].seq)->ev.id;
+    }
+    VOID_ASSERT(res->count <= cap && id_equal(out[0], from));
     return 0;
 }
 
@@ -808,14 +870,12 @@ static void vector_clock(const struct void_causal *c, uint64_t ord, uint32_t *sc
     const struct void_causal_event *ev = &entry_at(c, ord)->ev;
     uint32_t *row = scratch + (ord % c->cfg.capacity) * nodes;
     memset(row, 0, nodes * sizeof(*row));
-    struct void_causal_id pred = {ev->id.node, ev->id.seq - 1};
-    const struct void_causal_id parents[2] = {pred, ev->from};
+    const uint64_t parents[2] = {entry_at(c, ord)->pred, entry_at(c, ord)->send};
     for (int p = 0; p < 2; p++) {
-        const struct void__causal_entry *pe = parents[p].seq ? lookup(c, parents[p]) : NULL;
-        if (pe == NULL) {
+        uint64_t pord = parents[p];
+        if (!live(c, pord)) {
             continue;
         }
-        uint64_t pord = c->table[table_find(c, parents[p])] - 1;
         VOID_ASSERT(pord < ord);
         const uint32_t *prow = scratch + (pord % c->cfg.capacity) * nodes;
         for (uint32_t n = 0; n < nodes; n++) {
