@@ -60,7 +60,7 @@ static void record_dag(void)
         uint64_t roll = void_prng_below(&p, 100);
         struct void_causal_event e;
         memset(&e, 0, sizeof(e));
-        if (roll < 40 && inflight > 0) {
+        if (roll < 50 && inflight > 0) {
             /* Nearly FIFO, as a network delivers: one of the 8 oldest. */
             size_t k = head + (size_t)void_prng_below(&p, inflight < 8 ? inflight : 8);
             struct void_causal_event s = flight[k];

@@ -35,10 +35,11 @@
 #include <stddef.h>
 #include <stdint.h>
 
-#define VOID_CAUSAL_NODES_MAX   64                 /* node ids are 0 .. nodes - 1 */
-#define VOID_CAUSAL_RECORD_SIZE 72                 /* void_causal_encode's fixed record */
-#define VOID_CAUSAL_SEQ_MAX     ((1ull << 58) - 1) /* the index packs node and seq in 64 bits */
-#define VOID_CAUSAL_ALERTS_MAX  64                 /* queued alerts; more are counted, not queued */
+#define VOID_CAUSAL_NODES_MAX   64 /* node ids are 0 .. nodes - 1 */
+#define VOID_CAUSAL_RECORD_SIZE 72 /* void_causal_encode's fixed record */
+/* (node, seq) packs into one 64-bit key (node << 58 | seq), e.g. for LMDB. */
+#define VOID_CAUSAL_SEQ_MAX    ((1ull << 58) - 1)
+#define VOID_CAUSAL_ALERTS_MAX 64 /* queued alerts; more are counted, not queued */
 /* One ShiViz line: host, a clock of up to NODES_MAX entries, the description. */
 #define VOID_CAUSAL_LINE_MAX 2048
 
@@ -141,13 +142,6 @@ struct void__causal_entry {
     uint32_t depth;        /* its depth in that walk */
 };
 
-/* Hash slot: key = node << 58 | seq, ord1 = ord + 1 (0 = empty). The key is
- * in the slot so that a probe never touches the ring. */
-struct void__causal_slot {
-    uint64_t key;
-    uint64_t ord1;
-};
-
 struct void__causal_orphan {
     struct void_causal_event ev;
     uint64_t since; /* submits counter when buffered */
@@ -156,8 +150,10 @@ struct void__causal_orphan {
 struct void_causal {
     struct void_causal_config cfg;
     struct void__causal_entry *ring; /* capacity entries */
-    struct void__causal_slot *table; /* open addressing, linear probing */
-    size_t table_mask;
+    /* by_seq[n * capacity + seq % capacity] = ord of (n, seq): a node's
+     * retained seqs are contiguous and at most capacity, so they never
+     * collide, and lookups of recent events hit the cache. */
+    uint64_t *by_seq;
     uint64_t ord_oldest, ord_next;                      /* retained ords: [ord_oldest, ord_next) */
     uint64_t base[VOID_CAUSAL_NODES_MAX];               /* lowest retained seq; 1 until a drop */
     uint64_t last[VOID_CAUSAL_NODES_MAX];               /* highest accepted seq, 0 = none */
@@ -188,8 +184,8 @@ int void_causal_init(struct void_causal *c, const struct void_causal_config *cfg
 void void_causal_fini(struct void_causal *c);
 
 /* Forgets every event, orphan, alert and counter and clears halt, keeping
- * the memory and the config: a new simulator run, a bench round. O(capacity)
- * for the table. Cannot fail. */
+ * the memory and the config: a new simulator run, a bench round.
+ * Cannot fail. */
 void void_causal_reset(struct void_causal *c);
 
 enum void_causal_outcome {

@@ -5,8 +5,8 @@
  * the record layout and the safety arguments.
  *
  * The index is a ring of entries in acceptance order ("ord"), so that the
- * retention horizon is simply "the oldest capacity accepted events", plus an
- * open-addressed hash table from (node, seq) to ord. Because an event is
+ * retention horizon is simply "the oldest capacity accepted events", plus a
+ * per-node array from seq (modulo capacity) to ord. Because an event is
  * accepted only after its parents, acceptance order is a topological order,
  * and a node's events are accepted in seq order: the retained events of each
  * node are the contiguous range [base, last]. Every walk is iterative, with
@@ -166,20 +166,7 @@ static bool payload_equal(const struct void_causal_event *send,
            send->request_no == recv->request_no;
 }
 
-/* ---- index: ring + hash table ------------------------------------------- */
-
-static uint64_t id_key(struct void_causal_id id)
-{
-    return (uint64_t)id.node << 58 | id.seq;
-}
-
-static size_t key_hash(uint64_t x)
-{
-    x ^= x >> 31;
-    x *= 0x9E3779B97F4A7C15ull;
-    x ^= x >> 29;
-    return (size_t)x;
-}
+/* ---- index: ring + per-node seq arrays ---------------------------------- */
 
 static struct void__causal_entry *entry_at(const struct void_causal *c, uint64_t ord)
 {
@@ -198,20 +185,10 @@ static bool id_equal(struct void_causal_id a, struct void_causal_id b)
     return a.node == b.node && a.seq == b.seq;
 }
 
-/* Table slot holding key, or the empty slot where it would go. */
-static size_t table_find(const struct void_causal *c, uint64_t key)
+static uint64_t *by_seq_slot(const struct void_causal *c, struct void_causal_id id)
 {
-    size_t i = key_hash(key) & c->table_mask;
-    /* The table is at most half full, so the probe ends within its size. */
-    for (size_t n = 0; n <= c->table_mask; n++) {
-        const struct void__causal_slot *sl = &c->table[i];
-        if (sl->ord1 == 0 || sl->key == key) {
-            return i;
-        }
-        i = (i + 1) & c->table_mask;
-    }
-    VOID_ASSERT(0 && "causal table full");
-    return 0;
+    VOID_ASSERT(id.node < c->cfg.nodes);
+    return &c->by_seq[(size_t)id.node * c->cfg.capacity + (size_t)(id.seq % c->cfg.capacity)];
 }
 
 /* The ord of id, or ORD_NONE when absent or past the horizon. */
@@ -220,9 +197,10 @@ static uint64_t lookup_ord(const struct void_causal *c, struct void_causal_id id
     if (id.node >= c->cfg.nodes || id.seq < c->base[id.node] || id.seq > c->last[id.node]) {
         return ORD_NONE;
     }
-    size_t i = table_find(c, id_key(id));
-    VOID_ASSERT(c->table[i].ord1 != 0); /* [base, last] are all retained */
-    return c->table[i].ord1 - 1;
+    uint64_t ord = *by_seq_slot(c, id);
+    VOID_ASSERT(ord >= c->ord_oldest && ord < c->ord_next); /* [base, last] are retained */
+    VOID_ASSERT_SLOW(c->ring[ord % c->cfg.capacity].ev.id.seq == id.seq);
+    return ord;
 }
 
 static struct void__causal_entry *lookup(const struct void_causal *c, struct void_causal_id id)
@@ -231,37 +209,13 @@ static struct void__causal_entry *lookup(const struct void_causal *c, struct voi
     return ord == ORD_NONE ? NULL : entry_at(c, ord);
 }
 
-/* Deletes slot i by shifting later members of its probe run back (Knuth's
- * algorithm R), so that no tombstones accumulate in a table that churns. */
-static void table_delete(struct void_causal *c, size_t i)
-{
-    size_t j = i;
-    for (size_t n = 0; n <= c->table_mask; n++) {
-        j = (j + 1) & c->table_mask;
-        if (c->table[j].ord1 == 0) {
-            break;
-        }
-        size_t home = key_hash(c->table[j].key) & c->table_mask;
-        /* Move j into the hole i unless its home lies cyclically in (i, j]. */
-        bool stays = (i <= j) ? (i < home && home <= j) : (i < home || home <= j);
-        if (!stays) {
-            c->table[i] = c->table[j];
-            i = j;
-        }
-    }
-    c->table[i].ord1 = 0;
-    c->table[i].key = 0;
-}
-
 /* Drops the oldest retained event: the horizon moves forward by one. */
 static void drop_oldest(struct void_causal *c)
 {
     struct void__causal_entry *e = entry_at(c, c->ord_oldest);
     struct void_causal_id id = e->ev.id;
     VOID_ASSERT(id.seq == c->base[id.node]); /* per-node FIFO */
-    size_t i = table_find(c, id_key(id));
-    VOID_ASSERT(c->table[i].ord1 == c->ord_oldest + 1);
-    table_delete(c, i);
+    VOID_ASSERT(*by_seq_slot(c, id) == c->ord_oldest);
     c->base[id.node] = id.seq + 1;
     c->ord_oldest++;
     c->count_dropped++;
@@ -290,10 +244,7 @@ static void index_insert(struct void_causal *c, const struct void_causal_event *
     c->last[n] = ev->id.seq;
     c->last_hlc[n] = ev->hlc;
     c->last_ord[n] = ord;
-    size_t i = table_find(c, id_key(ev->id));
-    VOID_ASSERT(c->table[i].ord1 == 0);
-    c->table[i].key = id_key(ev->id);
-    c->table[i].ord1 = ord + 1;
+    *by_seq_slot(c, ev->id) = ord;
     if (ev->kind == VOID_CAUSAL_RECEIVE) {
         e->send = lookup_ord(c, ev->from);
         if (e->send != ORD_NONE) {
@@ -316,16 +267,11 @@ int void_causal_init(struct void_causal *c, const struct void_causal_config *cfg
         return VOID_EINVAL;
     }
     c->cfg = *cfg;
-    size_t slots = 4;
-    while (slots < 2 * cfg->capacity) {
-        slots <<= 1;
-    }
-    c->table_mask = slots - 1;
     c->ring = calloc(cfg->capacity, sizeof(*c->ring));
-    c->table = calloc(slots, sizeof(*c->table));
+    c->by_seq = calloc(cfg->nodes * cfg->capacity, sizeof(*c->by_seq));
     c->orphans = calloc(cfg->orphans_max, sizeof(*c->orphans));
     c->drain = calloc(cfg->orphans_max + 1, sizeof(*c->drain));
-    if (c->ring == NULL || c->table == NULL || c->orphans == NULL || c->drain == NULL) {
+    if (c->ring == NULL || c->by_seq == NULL || c->orphans == NULL || c->drain == NULL) {
         void_causal_fini(c);
         return VOID_ENOMEM;
     }
@@ -333,7 +279,7 @@ int void_causal_init(struct void_causal *c, const struct void_causal_config *cfg
         c->base[n] = 1;
     }
     c->epoch = 1;
-    VOID_ASSERT(c->table_mask + 1 >= 2 * cfg->capacity);
+    VOID_ASSERT(c->ord_next == 0 && c->base[0] == 1);
     return 0;
 }
 
@@ -341,11 +287,11 @@ void void_causal_fini(struct void_causal *c)
 {
     VOID_ASSERT(c != NULL);
     free(c->ring);
-    free(c->table);
+    free(c->by_seq);
     free(c->orphans);
     free(c->drain);
     c->ring = NULL;
-    c->table = NULL;
+    c->by_seq = NULL;
     c->orphans = NULL;
     c->drain = NULL;
 }
@@ -357,11 +303,9 @@ void void_causal_reset(struct void_causal *c)
     memset(c, 0, sizeof(*c));
     c->cfg = keep.cfg;
     c->ring = keep.ring;
-    c->table = keep.table;
-    c->table_mask = keep.table_mask;
+    c->by_seq = keep.by_seq;
     c->orphans = keep.orphans;
     c->drain = keep.drain;
-    memset(c->table, 0, (c->table_mask + 1) * sizeof(c->table[0]));
     for (size_t n = 0; n < VOID_CAUSAL_NODES_MAX; n++) {
         c->base[n] = 1;
     }
