@@ -1,0 +1,933 @@
+/*
+ * The causal event DAG: record codec, online verifier, bounded index and the
+ * queries over it (ancestors, descendants, consistent cut, ShiViz and DOT
+ * exports). See include/void/causal.h for the model and docs/causality.md for
+ * the record layout and the safety arguments.
+ *
+ * The index is a ring of entries in acceptance order ("ord"), so that the
+ * retention horizon is simply "the oldest capacity accepted events", plus a
+ * per-node array from seq (modulo capacity) to ord. Because an event is
+ * accepted only after its parents, acceptance order is a topological order,
+ * and a node's events are accepted in seq order: the retained events of each
+ * node are the contiguous range [base, last]. Every walk is iterative, with
+ * the caller's output array as its BFS queue and a per-entry epoch mark as
+ * its visited set, so that a walk allocates nothing and cannot overflow a
+ * stack however long the chain.
+ */
+#include "void/causal.h"
+
+#include "void/assert.h"
+#include "void/bytes.h"
+#include "void/error.h"
+
+#include <inttypes.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#define ORD_NONE UINT64_MAX
+
+_Static_assert(VOID_CAUSAL_RECORD_SIZE == 4 + 8 + VOID_HLC_ENCODED_SIZE + 1 + 1 + 2 + 4 + 8 + 4 * 8,
+               "record layout in docs/causality.md");
+_Static_assert(VOID_CAUSAL_NODES_MAX <= 64, "a node set fits a uint64_t");
+
+/* ---- record codec ------------------------------------------------------- */
+
+static const char *const kind_names[VOID_CAUSAL_KIND_MAX + 1] = {
+    "unknown",
+    "client_request",
+    "send",
+    "receive",
+    "pre_prepared",
+    "prepared",
+    "committed",
+    "execute",
+    "reply",
+    "checkpoint",
+    "view_change",
+    "membership",
+    "local",
+};
+
+const char *void_causal_kind_name(int kind)
+{
+    if (kind < 1 || kind > VOID_CAUSAL_KIND_MAX) {
+        return "unknown";
+    }
+    return kind_names[kind];
+}
+
+const char *void_causal_violation_name(int kind)
+{
+    switch (kind) {
+    case VOID_CAUSAL_HLC_ORDER:
+        return "hlc_order";
+    case VOID_CAUSAL_SEQ_GAP:
+        return "seq_gap";
+    case VOID_CAUSAL_MISSING_PARENT:
+        return "missing_parent";
+    case VOID_CAUSAL_FORGED_PARENT:
+        return "forged_parent";
+    case VOID_CAUSAL_EQUIVOCATION:
+        return "equivocation";
+    case VOID_CAUSAL_BUFFER_OVERFLOW:
+        return "buffer_overflow";
+    default:
+        return "unknown";
+    }
+}
+
+int void_causal_event_check(const struct void_causal_event *ev)
+{
+    VOID_ASSERT(ev != NULL);
+    if (ev->id.seq == 0 || ev->id.seq > VOID_CAUSAL_SEQ_MAX || ev->from.seq > VOID_CAUSAL_SEQ_MAX) {
+        return VOID_EBAD_FIELD;
+    }
+    if (ev->kind < 1 || ev->kind > VOID_CAUSAL_KIND_MAX) {
+        return VOID_EBAD_FIELD;
+    }
+    if (ev->kind == VOID_CAUSAL_RECEIVE) {
+        /* A node's own messages to itself are local events, not receives. */
+        if (ev->from.seq == 0 || ev->from.node == ev->id.node) {
+            return VOID_EBAD_FIELD;
+        }
+    } else if (ev->from.seq != 0 || ev->from.node != 0) {
+        return VOID_EBAD_FIELD;
+    }
+    return 0;
+}
+
+void void_causal_encode(const struct void_causal_event *ev, uint8_t out[VOID_CAUSAL_RECORD_SIZE])
+{
+    VOID_ASSERT(ev != NULL && out != NULL);
+    VOID_ASSERT(void_causal_event_check(ev) == 0);
+    void_bytes_put_be32(out, ev->id.node);
+    void_bytes_put_be64(out + 4, ev->id.seq);
+    void_hlc_encode(ev->hlc, out + 12);
+    out[24] = ev->kind;
+    out[25] = ev->msg_type;
+    void_bytes_put_be16(out + 26, 0); /* reserved */
+    void_bytes_put_be32(out + 28, ev->from.node);
+    void_bytes_put_be64(out + 32, ev->from.seq);
+    void_bytes_put_be64(out + 40, ev->view);
+    void_bytes_put_be64(out + 48, ev->op_seq);
+    void_bytes_put_be64(out + 56, ev->client_id);
+    void_bytes_put_be64(out + 64, ev->request_no);
+#if defined(VOID_DEBUG) && VOID_DEBUG
+    struct void_causal_event back;
+    VOID_ASSERT_SLOW(void_causal_decode(out, VOID_CAUSAL_RECORD_SIZE, &back) == 0);
+    VOID_ASSERT_SLOW(back.id.seq == ev->id.seq && back.hlc.wall_ns == ev->hlc.wall_ns);
+#endif
+}
+
+int void_causal_decode(const uint8_t *in, size_t len, struct void_causal_event *ev)
+{
+    VOID_ASSERT(ev != NULL);
+    VOID_ASSERT(in != NULL || len == 0);
+    if (len < VOID_CAUSAL_RECORD_SIZE) {
+        return VOID_ETRUNCATED;
+    }
+    if (len > VOID_CAUSAL_RECORD_SIZE) {
+        return VOID_EBAD_LENGTH;
+    }
+    if (void_bytes_get_be16(in + 26) != 0) {
+        return VOID_EBAD_FIELD;
+    }
+    memset(ev, 0, sizeof(*ev));
+    ev->id.node = void_bytes_get_be32(in);
+    ev->id.seq = void_bytes_get_be64(in + 4);
+    ev->hlc = void_hlc_decode(in + 12);
+    ev->kind = in[24];
+    ev->msg_type = in[25];
+    ev->from.node = void_bytes_get_be32(in + 28);
+    ev->from.seq = void_bytes_get_be64(in + 32);
+    ev->view = void_bytes_get_be64(in + 40);
+    ev->op_seq = void_bytes_get_be64(in + 48);
+    ev->client_id = void_bytes_get_be64(in + 56);
+    ev->request_no = void_bytes_get_be64(in + 64);
+    return void_causal_event_check(ev);
+}
+
+static bool event_equal(const struct void_causal_event *a, const struct void_causal_event *b)
+{
+    return a->id.node == b->id.node && a->id.seq == b->id.seq &&
+           void_hlc_compare(a->hlc, b->hlc) == 0 && a->kind == b->kind &&
+           a->msg_type == b->msg_type && a->from.node == b->from.node &&
+           a->from.seq == b->from.seq && a->view == b->view && a->op_seq == b->op_seq &&
+           a->client_id == b->client_id && a->request_no == b->request_no;
+}
+
+/* A receive describes the message it received: the send's payload. */
+static bool payload_equal(const struct void_causal_event *send,
+                          const struct void_causal_event *recv)
+{
+    return send->msg_type == recv->msg_type && send->view == recv->view &&
+           send->op_seq == recv->op_seq && send->client_id == recv->client_id &&
+           send->request_no == recv->request_no;
+}
+
+/* ---- index: ring + per-node seq arrays ---------------------------------- */
+
+static struct void__causal_entry *entry_at(const struct void_causal *c, uint64_t ord)
+{
+    VOID_ASSERT(ord >= c->ord_oldest && ord < c->ord_next);
+    return &c->ring[ord % c->cfg.capacity];
+}
+
+/* An ord link that still points at a retained entry. */
+static bool live(const struct void_causal *c, uint64_t ord)
+{
+    return ord != ORD_NONE && ord >= c->ord_oldest;
+}
+
+static bool id_equal(struct void_causal_id a, struct void_causal_id b)
+{
+    return a.node == b.node && a.seq == b.seq;
+}
+
+static uint64_t *by_seq_slot(const struct void_causal *c, struct void_causal_id id)
+{
+    VOID_ASSERT(id.node < c->cfg.nodes);
+    return &c->by_seq[(size_t)id.node * c->cfg.capacity + (size_t)(id.seq % c->cfg.capacity)];
+}
+
+/* The ord of id, or ORD_NONE when absent or past the horizon. */
+static uint64_t lookup_ord(const struct void_causal *c, struct void_causal_id id)
+{
+    if (id.node >= c->cfg.nodes || id.seq < c->base[id.node] || id.seq > c->last[id.node]) {
+        return ORD_NONE;
+    }
+    uint64_t ord = *by_seq_slot(c, id);
+    VOID_ASSERT(ord >= c->ord_oldest && ord < c->ord_next); /* [base, last] are retained */
+    VOID_ASSERT_SLOW(c->ring[ord % c->cfg.capacity].ev.id.seq == id.seq);
+    return ord;
+}
+
+static struct void__causal_entry *lookup(const struct void_causal *c, struct void_causal_id id)
+{
+    uint64_t ord = lookup_ord(c, id);
+    return ord == ORD_NONE ? NULL : entry_at(c, ord);
+}
+
+/* Drops the oldest retained event: the horizon moves forward by one. */
+static void drop_oldest(struct void_causal *c)
+{
+    struct void__causal_entry *e = entry_at(c, c->ord_oldest);
+    struct void_causal_id id = e->ev.id;
+    VOID_ASSERT(id.seq == c->base[id.node]); /* per-node FIFO */
+    VOID_ASSERT(*by_seq_slot(c, id) == c->ord_oldest);
+    c->base[id.node] = id.seq + 1;
+    c->ord_oldest++;
+    c->count_dropped++;
+}
+
+static void index_insert(struct void_causal *c, const struct void_causal_event *ev)
+{
+    uint32_t n = ev->id.node;
+    VOID_ASSERT(ev->id.seq == c->last[n] + 1);
+    if (c->ord_next - c->ord_oldest == c->cfg.capacity) {
+        drop_oldest(c);
+    }
+    uint64_t ord = c->ord_next++;
+    struct void__causal_entry *e = &c->ring[ord % c->cfg.capacity];
+    e->ev = *ev;
+    e->pred = c->last[n] >= c->base[n] ? c->last_ord[n] : ORD_NONE;
+    e->succ = ORD_NONE;
+    e->send = ORD_NONE;
+    e->first_child = ORD_NONE;
+    e->next_sibling = ORD_NONE;
+    e->mark = 0;
+    e->depth = 0;
+    if (e->pred != ORD_NONE) {
+        entry_at(c, e->pred)->succ = ord;
+    }
+    c->last[n] = ev->id.seq;
+    c->last_hlc[n] = ev->hlc;
+    c->last_ord[n] = ord;
+    *by_seq_slot(c, ev->id) = ord;
+    if (ev->kind == VOID_CAUSAL_RECEIVE) {
+        e->send = lookup_ord(c, ev->from);
+        if (e->send != ORD_NONE) {
+            struct void__causal_entry *send = entry_at(c, e->send);
+            e->next_sibling = send->first_child;
+            send->first_child = ord;
+        }
+    }
+    c->count_accepted++;
+}
+
+/* ---- init --------------------------------------------------------------- */
+
+int void_causal_init(struct void_causal *c, const struct void_causal_config *cfg)
+{
+    VOID_ASSERT(c != NULL && cfg != NULL);
+    memset(c, 0, sizeof(*c));
+    if (cfg->nodes < 1 || cfg->nodes > VOID_CAUSAL_NODES_MAX || cfg->capacity < 2 ||
+        cfg->capacity > (SIZE_MAX >> 4) || cfg->orphans_max < 1 || cfg->orphan_wait_max < 1) {
+        return VOID_EINVAL;
+    }
+    c->cfg = *cfg;
+    c->ring = calloc(cfg->capacity, sizeof(*c->ring));
+    c->by_seq = calloc(cfg->nodes * cfg->capacity, sizeof(*c->by_seq));
+    c->orphans = calloc(cfg->orphans_max, sizeof(*c->orphans));
+    c->drain = calloc(cfg->orphans_max + 1, sizeof(*c->drain));
+    if (c->ring == NULL || c->by_seq == NULL || c->orphans == NULL || c->drain == NULL) {
+        void_causal_fini(c);
+        return VOID_ENOMEM;
+    }
+    for (size_t n = 0; n < VOID_CAUSAL_NODES_MAX; n++) {
+        c->base[n] = 1;
+    }
+    c->epoch = 1;
+    VOID_ASSERT(c->ord_next == 0 && c->base[0] == 1);
+    return 0;
+}
+
+void void_causal_fini(struct void_causal *c)
+{
+    VOID_ASSERT(c != NULL);
+    free(c->ring);
+    free(c->by_seq);
+    free(c->orphans);
+    free(c->drain);
+    c->ring = NULL;
+    c->by_seq = NULL;
+    c->orphans = NULL;
+    c->drain = NULL;
+}
+
+void void_causal_reset(struct void_causal *c)
+{
+    VOID_ASSERT(c != NULL && c->ring != NULL);
+    struct void_causal keep = *c;
+    memset(c, 0, sizeof(*c));
+    c->cfg = keep.cfg;
+    c->ring = keep.ring;
+    c->by_seq = keep.by_seq;
+    c->orphans = keep.orphans;
+    c->drain = keep.drain;
+    for (size_t n = 0; n < VOID_CAUSAL_NODES_MAX; n++) {
+        c->base[n] = 1;
+    }
+    c->epoch = 1;
+    VOID_ASSERT(c->ord_next == 0 && !c->halt);
+}
+
+/* ---- verifier ----------------------------------------------------------- */
+
+static void raise_alert(struct void_causal *c,
+                        int kind,
+                        const struct void_causal_event *ev,
+                        struct void_causal_id other,
+                        struct void_hlc_ts other_hlc)
+{
+    VOID_ASSERT(kind >= VOID_CAUSAL_HLC_ORDER && kind <= VOID_CAUSAL_BUFFER_OVERFLOW);
+    c->count_violations[kind]++;
+    c->halt = true;
+    if (c->alert_count == VOID_CAUSAL_ALERTS_MAX) {
+        c->count_alerts_lost++;
+        return;
+    }
+    struct void_causal_alert *a = &c->alerts[c->alert_count++];
+    a->kind = (uint8_t)kind;
+    a->event = ev->id;
+    a->event_hlc = ev->hlc;
+    a->other = other;
+    a->other_hlc = other_hlc;
+}
+
+/* The first parent of ev not yet accepted, or {0, 0} when all are in (or
+ * past the horizon, where they were verified before being dropped). */
+static struct void_causal_id missing_parent(const struct void_causal *c,
+                                            const struct void_causal_event *ev)
+{
+    struct void_causal_id none = {0, 0};
+    if (ev->id.seq - 1 > c->last[ev->id.node]) {
+        struct void_causal_id pred = {ev->id.node, ev->id.seq - 1};
+        return pred;
+    }
+    if (ev->kind == VOID_CAUSAL_RECEIVE && ev->from.seq > c->last[ev->from.node]) {
+        return ev->from;
+    }
+    return none;
+}
+
+/* Checks the edges of ev, whose parents are all in; returns 0 or the
+ * violation raised. */
+static int check_edges(struct void_causal *c, const struct void_causal_event *ev)
+{
+    uint32_t n = ev->id.node;
+    struct void_causal_id pred = {n, ev->id.seq - 1};
+    VOID_ASSERT(ev->id.seq == c->last[n] + 1);
+    if (pred.seq > 0 && void_hlc_compare(c->last_hlc[n], ev->hlc) >= 0) {
+        raise_alert(c, VOID_CAUSAL_HLC_ORDER, ev, pred, c->last_hlc[n]);
+        return VOID_CAUSAL_HLC_ORDER;
+    }
+    if (ev->kind != VOID_CAUSAL_RECEIVE) {
+        return 0;
+    }
+    const struct void__causal_entry *s = lookup(c, ev->from);
+    if (s == NULL) {
+        /* Past the horizon: the send was verified when it arrived, but its
+         * content is gone, so this edge goes unchecked. */
+        VOID_ASSERT(ev->from.seq < c->base[ev->from.node]);
+        return 0;
+    }
+    if (s->ev.kind != VOID_CAUSAL_SEND || !payload_equal(&s->ev, ev)) {
+        raise_alert(c, VOID_CAUSAL_FORGED_PARENT, ev, s->ev.id, s->ev.hlc);
+        return VOID_CAUSAL_FORGED_PARENT;
+    }
+    if (void_hlc_compare(s->ev.hlc, ev->hlc) >= 0) {
+        raise_alert(c, VOID_CAUSAL_HLC_ORDER, ev, s->ev.id, s->ev.hlc);
+        return VOID_CAUSAL_HLC_ORDER;
+    }
+    return 0;
+}
+
+static void orphan_remove(struct void_causal *c, size_t i)
+{
+    VOID_ASSERT(i < c->orphan_count);
+    memmove(&c->orphans[i], &c->orphans[i + 1], (c->orphan_count - i - 1) * sizeof(c->orphans[0]));
+    c->orphan_count--;
+}
+
+static void orphan_alert(struct void_causal *c, size_t i, int kind_if_remote)
+{
+    const struct void_causal_event *ev = &c->orphans[i].ev;
+    struct void_causal_id miss = missing_parent(c, ev);
+    struct void_hlc_ts zero = {0, 0};
+    bool local = miss.node == ev->id.node;
+    raise_alert(c,
+                local && kind_if_remote != VOID_CAUSAL_BUFFER_OVERFLOW ? VOID_CAUSAL_SEQ_GAP
+                                                                       : kind_if_remote,
+                ev,
+                miss,
+                zero);
+    orphan_remove(c, i);
+}
+
+/* Buffers ev until its missing parent arrives. */
+static int buffer_orphan(struct void_causal *c, const struct void_causal_event *ev)
+{
+    for (size_t i = 0; i < c->orphan_count; i++) {
+        const struct void_causal_event *o = &c->orphans[i].ev;
+        if (id_equal(o->id, ev->id)) {
+            if (event_equal(o, ev)) {
+                c->count_duplicates++;
+                return VOID_CAUSAL_DUPLICATE;
+            }
+            raise_alert(c, VOID_CAUSAL_EQUIVOCATION, ev, o->id, o->hlc);
+            return VOID_CAUSAL_REJECTED;
+        }
+    }
+    if (c->orphan_count == c->cfg.orphans_max) {
+        orphan_alert(c, 0, VOID_CAUSAL_BUFFER_OVERFLOW); /* the oldest goes */
+    }
+    c->orphans[c->orphan_count].ev = *ev;
+    c->orphans[c->orphan_count].since = c->submits;
+    c->orphan_count++;
+    c->count_buffered++;
+    VOID_ASSERT(c->orphan_count <= c->cfg.orphans_max);
+    return VOID_CAUSAL_BUFFERED;
+}
+
+/* Accepts ev, whose parents are all in, if its edges hold. */
+static int accept(struct void_causal *c, const struct void_causal_event *ev)
+{
+    if (check_edges(c, ev) != 0) {
+        return VOID_CAUSAL_REJECTED;
+    }
+    index_insert(c, ev);
+    return VOID_CAUSAL_ACCEPTED;
+}
+
+/* Removes orphan i, whose id has meanwhile been accepted: the same event
+ * again is a duplicate, a different one an equivocation. */
+static void orphan_settle_twin(struct void_causal *c, size_t i)
+{
+    struct void_causal_event ev = c->orphans[i].ev;
+    const struct void__causal_entry *old = lookup(c, ev.id);
+    orphan_remove(c, i);
+    if (old == NULL || event_equal(&old->ev, &ev)) {
+        c->count_duplicates++;
+        return;
+    }
+    raise_alert(c, VOID_CAUSAL_EQUIVOCATION, &ev, old->ev.id, old->ev.hlc);
+}
+
+/* Releases the orphans that waited for newly accepted events, iteratively:
+ * c->drain is a queue of accepted ids whose waiters have not been retried.
+ * Each orphan leaves the buffer at most once, so the queue never holds more
+ * than orphans_max + 1 ids. */
+static void drain_orphans(struct void_causal *c, struct void_causal_id first)
+{
+    size_t head = 0, tail = 0;
+    c->drain[tail++] = first;
+    while (head < tail && c->orphan_count > 0) {
+        struct void_causal_id got = c->drain[head++];
+        size_t i = 0;
+        while (i < c->orphan_count) {
+            struct void_causal_event ev = c->orphans[i].ev;
+            if (ev.id.seq <= c->last[ev.id.node]) {
+                /* Its twin came in with all parents present: settle the pair. */
+                orphan_settle_twin(c, i);
+                continue;
+            }
+            bool waited = id_equal(got, (struct void_causal_id){ev.id.node, ev.id.seq - 1}) ||
+                          (ev.kind == VOID_CAUSAL_RECEIVE && id_equal(got, ev.from));
+            if (!waited || missing_parent(c, &ev).seq != 0) {
+                i++;
+                continue;
+            }
+            orphan_remove(c, i);
+            if (accept(c, &ev) == VOID_CAUSAL_ACCEPTED) {
+                VOID_ASSERT(tail <= c->cfg.orphans_max);
+                c->drain[tail++] = ev.id;
+            }
+        }
+    }
+}
+
+static void expire_orphans(struct void_causal *c)
+{
+    size_t i = 0;
+    while (i < c->orphan_count) {
+        if (c->submits - c->orphans[i].since > c->cfg.orphan_wait_max) {
+            orphan_alert(c, i, VOID_CAUSAL_MISSING_PARENT);
+        } else {
+            i++;
+        }
+    }
+}
+
+int void_causal_submit(struct void_causal *c, const struct void_causal_event *ev)
+{
+    VOID_ASSERT(c != NULL && ev != NULL);
+    VOID_ASSERT(c->ring != NULL);
+    if (void_causal_event_check(ev) != 0 || ev->id.node >= c->cfg.nodes ||
+        (ev->kind == VOID_CAUSAL_RECEIVE && ev->from.node >= c->cfg.nodes)) {
+        return VOID_EBAD_FIELD;
+    }
+    c->submits++;
+    if (c->orphan_count > 0) {
+        expire_orphans(c);
+    }
+    uint32_t n = ev->id.node;
+    if (ev->id.seq <= c->last[n]) {
+        const struct void__causal_entry *old = lookup(c, ev->id);
+        if (old == NULL || event_equal(&old->ev, ev)) {
+            /* A retransmission, or an event whose copy we dropped. */
+            c->count_duplicates += old != NULL;
+            c->count_stale += old == NULL;
+            return VOID_CAUSAL_DUPLICATE;
+        }
+        raise_alert(c, VOID_CAUSAL_EQUIVOCATION, ev, old->ev.id, old->ev.hlc);
+        return VOID_CAUSAL_REJECTED;
+    }
+    if (missing_parent(c, ev).seq != 0) {
+        return buffer_orphan(c, ev);
+    }
+    int rc = accept(c, ev);
+    if (rc == VOID_CAUSAL_ACCEPTED && c->orphan_count > 0) {
+        drain_orphans(c, ev->id);
+    }
+    return rc;
+}
+
+size_t void_causal_flush(struct void_causal *c)
+{
+    VOID_ASSERT(c != NULL);
+    size_t n = c->orphan_count;
+    while (c->orphan_count > 0) {
+        orphan_alert(c, 0, VOID_CAUSAL_MISSING_PARENT);
+    }
+    VOID_ASSERT(c->orphan_count == 0);
+    return n;
+}
+
+size_t void_causal_alerts_take(struct void_causal *c, struct void_causal_alert *out, size_t cap)
+{
+    VOID_ASSERT(c != NULL);
+    VOID_ASSERT(out != NULL || cap == 0);
+    size_t n = c->alert_count < cap ? c->alert_count : cap;
+    memcpy(out, c->alerts, n * sizeof(*out));
+    memmove(c->alerts, c->alerts + n, (c->alert_count - n) * sizeof(*out));
+    c->alert_count -= n;
+    return n;
+}
+
+int void_causal_get(const struct void_causal *c,
+                    struct void_causal_id id,
+                    struct void_causal_event *out)
+{
+    VOID_ASSERT(c != NULL && out != NULL);
+    if (id.node >= c->cfg.nodes || id.seq == 0 || id.seq > c->last[id.node]) {
+        return VOID_ENOTFOUND;
+    }
+    const struct void__causal_entry *e = lookup(c, id);
+    if (e == NULL) {
+        return VOID_EKVS_TOO_OLD;
+    }
+    *out = e->ev;
+    VOID_ASSERT(id_equal(out->id, id));
+    return 0;
+}
+
+/* ---- walks -------------------------------------------------------------- */
+
+static uint32_t next_epoch(struct void_causal *c)
+{
+    if (++c->epoch == 0) {
+        /* Wrapped after 2^32 walks: clear the marks once. */
+        for (uint64_t o = c->ord_oldest; o < c->ord_next; o++) {
+            entry_at(c, o)->mark = 0;
+        }
+        c->epoch = 1;
+    }
+    return c->epoch;
+}
+
+/* Visits neighbour ord of an entry at depth d in a walk: queues it in out
+ * (as {UINT32_MAX, ord} until the walk ends) unless seen or out is full. */
+static void walk_visit(struct void_causal *c,
+                       uint64_t ord,
+                       uint32_t d,
+                       struct void_causal_id *out,
+                       size_t cap,
+                       struct void_causal_walk *res)
+{
+    if (!live(c, ord)) {
+        res->past_horizon = true;
+        return;
+    }
+    struct void__causal_entry *e = entry_at(c, ord);
+    if (e->mark == c->epoch) {
+        return;
+    }
+    if (res->count == cap) {
+        res->size_limited = true;
+        return;
+    }
+    e->mark = c->epoch;
+    e->depth = d + 1;
+    out[res->count].node = UINT32_MAX;
+    out[res->count++].seq = ord;
+}
+
+/* Queues the parents (up) or children of entry e at depth d. */
+static void walk_expand(struct void_causal *c,
+                        const struct void__causal_entry *e,
+                        bool up,
+                        struct void_causal_id *out,
+                        size_t cap,
+                        struct void_causal_walk *res)
+{
+    uint32_t d = e->depth;
+    if (up) {
+        if (e->ev.id.seq > 1) {
+            walk_visit(c, e->pred, d, out, cap, res);
+        }
+        if (e->ev.kind == VOID_CAUSAL_RECEIVE) {
+            walk_visit(c, e->send, d, out, cap, res);
+        }
+        return;
+    }
+    if (e->succ != ORD_NONE) {
+        walk_visit(c, e->succ, d, out, cap, res);
+    }
+    /* The sibling list runs newest first; ords below the horizon are gone. */
+    for (uint64_t o = e->first_child; live(c, o); o = entry_at(c, o)->next_sibling) {
+        walk_visit(c, o, d, out, cap, res);
+    }
+}
+
+/* Breadth-first walk: out is the queue (of ords) and the answer (of ids). */
+static int walk(struct void_causal *c,
+                struct void_causal_id from,
+                uint32_t depth_max,
+                bool up,
+                struct void_causal_id *out,
+                size_t cap,
+                struct void_causal_walk *res)
+{
+    VOID_ASSERT(c != NULL && res != NULL && out != NULL);
+    VOID_ASSERT(cap >= 1);
+    memset(res, 0, sizeof(*res));
+    struct void_causal_event tmp;
+    int rc = void_causal_get(c, from, &tmp);
+    if (rc != 0) {
+        return rc;
+    }
+    next_epoch(c);
+    uint64_t ord = lookup_ord(c, from);
+    struct void__causal_entry *e = entry_at(c, ord);
+    e->mark = c->epoch;
+    e->depth = 0;
+    out[res->count].node = UINT32_MAX;
+    out[res->count++].seq = ord;
+    for (size_t head = 0; head < res->count; head++) {
+        e = entry_at(c, out[head].seq);
+        bool has_next = up ? (e->ev.id.seq > 1 || e->ev.kind == VOID_CAUSAL_RECEIVE)
+                           : (e->succ != ORD_NONE || live(c, e->first_child));
+        if (e->depth >= depth_max) {
+            res->depth_limited |= has_next;
+            continue;
+        }
+        walk_expand(c, e, up, out, cap, res);
+    }
+    for (size_t i = 0; i < res->count; i++) {
+        VOID_ASSERT(out[i].node == UINT32_MAX);
+        out[i] = entry_at(c, out[i].seq)->ev.id;
+    }
+    VOID_ASSERT(res->count <= cap && id_equal(out[0], from));
+    return 0;
+}
+
+int void_causal_ancestors(struct void_causal *c,
+                          struct void_causal_id from,
+                          uint32_t depth_max,
+                          struct void_causal_id *out,
+                          size_t cap,
+                          struct void_causal_walk *res)
+{
+    return walk(c, from, depth_max, true, out, cap, res);
+}
+
+int void_causal_descendants(struct void_causal *c,
+                            struct void_causal_id from,
+                            uint32_t depth_max,
+                            struct void_causal_id *out,
+                            size_t cap,
+                            struct void_causal_walk *res)
+{
+    return walk(c, from, depth_max, false, out, cap, res);
+}
+
+/* ---- consistent cut ----------------------------------------------------- */
+
+/* Node n's last retained event with HLC <= t by binary search over its seq
+ * range (HLC grows along a node's events, which the verifier enforces). */
+static uint64_t
+frontier_of(const struct void_causal *c, uint32_t n, struct void_hlc_ts t, bool *past)
+{
+    if (c->last[n] == 0) {
+        return 0;
+    }
+    if (void_hlc_compare(c->last_hlc[n], t) <= 0) {
+        return c->last[n];
+    }
+    uint64_t lo = c->base[n], hi = c->last[n]; /* answer in [lo - 1, hi - 1] */
+    if (lo > hi || void_hlc_compare(lookup(c, (struct void_causal_id){n, lo})->ev.hlc, t) > 0) {
+        *past |= lo > 1;
+        return lo - 1;
+    }
+    while (hi - lo > 1) { /* invariant: hlc(lo) <= t < hlc(hi) */
+        uint64_t mid = lo + (hi - lo) / 2;
+        if (void_hlc_compare(lookup(c, (struct void_causal_id){n, mid})->ev.hlc, t) <= 0) {
+            lo = mid;
+        } else {
+            hi = mid;
+        }
+    }
+    return lo;
+}
+
+/*
+ * Why the HLC cut is already consistent: a receive r is in the cut when
+ * HLC(r) <= t. The verifier accepted r only with HLC(send) < HLC(r), so
+ * HLC(send) < t, and since HLC grows strictly along the sender's events, the
+ * sender's frontier is at or after the send: the send is in the cut. The
+ * same holds for local parents. So the loop below finds nothing to fix on a
+ * verified index; it runs anyway, because a cut is what an operator trusts
+ * to reason about a failure, and it costs one pass over the retained events.
+ * Each fix lowers a frontier, so it ends within (retained events) passes.
+ */
+size_t void_causal_cut(const struct void_causal *c,
+                       struct void_hlc_ts t,
+                       uint64_t frontier[VOID_CAUSAL_NODES_MAX],
+                       bool *past_horizon)
+{
+    VOID_ASSERT(c != NULL && frontier != NULL && past_horizon != NULL);
+    *past_horizon = false;
+    memset(frontier, 0, VOID_CAUSAL_NODES_MAX * sizeof(frontier[0]));
+    for (uint32_t n = 0; n < c->cfg.nodes; n++) {
+        frontier[n] = frontier_of(c, n, t, past_horizon);
+    }
+    size_t fixes = 0;
+    bool changed = true;
+    for (uint64_t pass = 0; changed && pass <= c->ord_next - c->ord_oldest; pass++) {
+        changed = false;
+        for (uint64_t o = c->ord_oldest; o < c->ord_next; o++) {
+            const struct void_causal_event *ev = &entry_at(c, o)->ev;
+            if (ev->kind != VOID_CAUSAL_RECEIVE || ev->id.seq > frontier[ev->id.node] ||
+                ev->from.seq <= frontier[ev->from.node]) {
+                continue;
+            }
+            frontier[ev->id.node] = ev->id.seq - 1;
+            fixes++;
+            changed = true;
+        }
+    }
+    VOID_ASSERT(!changed);
+    return fixes;
+}
+
+/* ---- exports ------------------------------------------------------------ */
+
+/* Appends the event's description (the ShiViz "event" group, the DOT label). */
+static int describe(const struct void_causal_event *ev, char *buf, size_t cap)
+{
+    int len = snprintf(buf,
+                       cap,
+                       "%" PRIu32 ".%" PRIu64 " %s hlc=%" PRIu64 "/%" PRIu32,
+                       ev->id.node,
+                       ev->id.seq,
+                       void_causal_kind_name(ev->kind),
+                       ev->hlc.wall_ns,
+                       ev->hlc.logical);
+    VOID_ASSERT(len > 0 && (size_t)len < cap);
+    if (ev->kind == VOID_CAUSAL_RECEIVE) {
+        len += snprintf(buf + len,
+                        cap - (size_t)len,
+                        " from=%" PRIu32 ".%" PRIu64,
+                        ev->from.node,
+                        ev->from.seq);
+    }
+    len += snprintf(buf + len,
+                    cap - (size_t)len,
+                    " type=%u view=%" PRIu64 " seq=%" PRIu64 " client=%" PRIu64 " req=%" PRIu64,
+                    (unsigned)ev->msg_type,
+                    ev->view,
+                    ev->op_seq,
+                    ev->client_id,
+                    ev->request_no);
+    VOID_ASSERT((size_t)len < cap);
+    return len;
+}
+
+/* Vector clock of the entry at ord into its scratch row: the join of its
+ * parents' rows (computed before, as acceptance order is topological), then
+ * its own component, counted from the node's oldest retained event. */
+static void vector_clock(const struct void_causal *c, uint64_t ord, uint32_t *scratch)
+{
+    uint32_t nodes = c->cfg.nodes;
+    const struct void_causal_event *ev = &entry_at(c, ord)->ev;
+    uint32_t *row = scratch + (ord % c->cfg.capacity) * nodes;
+    memset(row, 0, nodes * sizeof(*row));
+    const uint64_t parents[2] = {entry_at(c, ord)->pred, entry_at(c, ord)->send};
+    for (int p = 0; p < 2; p++) {
+        uint64_t pord = parents[p];
+        if (!live(c, pord)) {
+            continue;
+        }
+        VOID_ASSERT(pord < ord);
+        const uint32_t *prow = scratch + (pord % c->cfg.capacity) * nodes;
+        for (uint32_t n = 0; n < nodes; n++) {
+            row[n] = prow[n] > row[n] ? prow[n] : row[n];
+        }
+    }
+    row[ev->id.node] = (uint32_t)(ev->id.seq - c->base[ev->id.node] + 1);
+}
+
+int void_causal_export_shiviz(const struct void_causal *c,
+                              uint32_t *scratch,
+                              size_t scratch_len,
+                              void_causal_emit_fn emit,
+                              void *ctx)
+{
+    VOID_ASSERT(c != NULL && emit != NULL);
+    if (scratch == NULL || scratch_len / c->cfg.nodes < c->cfg.capacity) {
+        return VOID_ERANGE;
+    }
+    char line[VOID_CAUSAL_LINE_MAX];
+    int lines = 0;
+    for (uint64_t o = c->ord_oldest; o < c->ord_next; o++) {
+        const struct void_causal_event *ev = &entry_at(c, o)->ev;
+        vector_clock(c, o, scratch);
+        const uint32_t *row = scratch + (o % c->cfg.capacity) * c->cfg.nodes;
+        int len = snprintf(line, sizeof(line), "n%" PRIu32 " {", ev->id.node);
+        const char *sep = "";
+        for (uint32_t n = 0; n < c->cfg.nodes; n++) {
+            if (row[n] != 0) { /* ShiViz drops zero entries anyway */
+                len += snprintf(line + len,
+                                sizeof(line) - (size_t)len,
+                                "%s\"n%" PRIu32 "\":%" PRIu32,
+                                sep,
+                                n,
+                                row[n]);
+                sep = ",";
+            }
+        }
+        len += snprintf(line + len, sizeof(line) - (size_t)len, "} ");
+        len += describe(ev, line + len, sizeof(line) - (size_t)len);
+        VOID_ASSERT(len > 0 && (size_t)len < sizeof(line));
+        emit(ctx, line, (size_t)len);
+        lines++;
+    }
+    return lines;
+}
+
+int void_causal_export_dot(const struct void_causal *c, void_causal_emit_fn emit, void *ctx)
+{
+    VOID_ASSERT(c != NULL && emit != NULL);
+    char line[VOID_CAUSAL_LINE_MAX], desc[512];
+    int lines = 0, len;
+#define EMIT()                                                                                     \
+    do {                                                                                           \
+        VOID_ASSERT(len > 0 && (size_t)len < sizeof(line));                                        \
+        emit(ctx, line, (size_t)len);                                                              \
+        lines++;                                                                                   \
+    } while (0)
+    len = snprintf(line, sizeof(line), "digraph causal {");
+    EMIT();
+    len = snprintf(line, sizeof(line), "  node [shape=box, fontsize=10];");
+    EMIT();
+    for (uint32_t n = 0; n < c->cfg.nodes; n++) {
+        if (c->last[n] < c->base[n]) {
+            continue;
+        }
+        len = snprintf(line,
+                       sizeof(line),
+                       "  subgraph cluster_n%" PRIu32 " { label=\"node %" PRIu32 "\";",
+                       n,
+                       n);
+        EMIT();
+        for (uint64_t s = c->base[n]; s <= c->last[n]; s++) {
+            const struct void_causal_event *ev = &lookup(c, (struct void_causal_id){n, s})->ev;
+            describe(ev, desc, sizeof(desc));
+            len = snprintf(
+                line, sizeof(line), "    e%" PRIu32 "_%" PRIu64 " [label=\"%s\"];", n, s, desc);
+            EMIT();
+            if (s > c->base[n]) {
+                len = snprintf(line,
+                               sizeof(line),
+                               "    e%" PRIu32 "_%" PRIu64 " -> e%" PRIu32 "_%" PRIu64 ";",
+                               n,
+                               s - 1,
+                               n,
+                               s);
+                EMIT();
+            }
+        }
+        len = snprintf(line, sizeof(line), "  }");
+        EMIT();
+    }
+    for (uint64_t o = c->ord_oldest; o < c->ord_next; o++) {
+        const struct void_causal_event *ev = &entry_at(c, o)->ev;
+        if (ev->kind != VOID_CAUSAL_RECEIVE || lookup(c, ev->from) == NULL) {
+            continue;
+        }
+        len = snprintf(line,
+                       sizeof(line),
+                       "  e%" PRIu32 "_%" PRIu64 " -> e%" PRIu32 "_%" PRIu64 " [color=blue];",
+                       ev->from.node,
+                       ev->from.seq,
+                       ev->id.node,
+                       ev->id.seq);
+        EMIT();
+    }
+    len = snprintf(line, sizeof(line), "}");
+    EMIT();
+#undef EMIT
+    return lines;
+}
