@@ -880,6 +880,11 @@ void void__pbft_on_view_change(struct void_pbft *r,
         r->stats.rx_stale++;
         return;
     }
+    if (m.view > r->view && !r->view_changing) {
+        /* It leaves our view; if it is alone, an empty batch lets it come
+         * back while the clients are idle (void__pbft_propose_beacon). */
+        void__pbft_propose_beacon(r, now_ns, out);
+    }
     struct void_hash digest;
     void_hash_compute(buf, len, &digest);
     const struct void__pbft_vc *have = &r->vc[fr->sender];
