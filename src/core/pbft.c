@@ -948,16 +948,13 @@ void void__pbft_try_batch(struct void_pbft *r, uint64_t now_ns, struct void_pbft
 void void__pbft_propose_beacon(struct void_pbft *r, uint64_t now_ns, struct void_pbft_out *out)
 {
     VOID_ASSERT(r->started);
-    if (!is_primary(r) || r->view_changing || r->next_seq - 1 != r->last_executed ||
-        r->next_seq > r->low + r->cfg.window) {
-        return;
-    }
-    if (r->beacon_ns != 0 && now_ns - r->beacon_ns < r->cfg.request_timeout_ns) {
+    if (!is_primary(r) || r->view_changing ||
+        (r->beacon_ns != 0 && now_ns - r->beacon_ns < r->cfg.request_timeout_ns)) {
         return;
     }
     void__pbft_try_batch(r, now_ns, out); /* requests waiting go first, and do as well */
-    if (r->next_seq - 1 != r->last_executed) {
-        return;
+    if (r->next_seq - 1 != r->last_executed || r->next_seq > r->low + r->cfg.window) {
+        return; /* a batch in flight will do */
     }
     uint64_t before = r->next_seq;
     send_pre_prepare(r, now_ns, 1, out);
