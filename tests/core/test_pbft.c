@@ -814,7 +814,10 @@ static void test_pbft_new_primary_relays_the_view_changes_it_named(void **state)
     for (uint32_t i = 0; i < 3; i++) {
         assert_int_equal(void_pbft_view(t->rep[live[i]]), 1);
         assert_false(void_pbft_view_changing(t->rep[live[i]]));
-        assert_int_equal(void_pbft_last_executed(t->rep[live[i]]), 2);
+        /* Two puts, and an empty batch each time the primary of view 1,
+         * idle, heard replica 2's VIEW-CHANGE for view 2 (Rejoining). */
+        assert_int_equal(void_pbft_last_executed(t->rep[live[i]]),
+                         2 + void_pbft_stats(t->rep[1])->rejoin_beacons);
     }
     net_free(t);
 }
@@ -1582,7 +1585,10 @@ static void test_pbft_lone_view_change_returns_and_keeps_its_promise(void **stat
     for (uint32_t i = 0; i < 4; i++) {
         assert_int_equal(void_pbft_view(t->rep[i]), 0);
     }
-    assert_agree(t, 8);
+    /* Eight puts, and the empty batch the idle primary proposed on
+     * hearing replica 3's VIEW-CHANGE (test below). */
+    assert_true(void_pbft_stats(t->rep[0])->rejoin_beacons <= 1);
+    assert_agree(t, 8 + void_pbft_stats(t->rep[0])->rejoin_beacons);
     t->drop = NULL;
     lone_phase = 0;
     net_free(t);
