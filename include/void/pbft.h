@@ -121,8 +121,6 @@ struct void_pbft_stats {
                                     instead of suspecting the primary */
     uint64_t view_rejoins;       /* left a view change nobody joined for the view in which
                                     the others commit (docs/pbft.md, Rejoining) */
-    uint64_t rejoin_beacons;     /* primary: empty batches proposed while idle for a replica
-                                    changing view alone (docs/pbft.md, Rejoining) */
     uint64_t rx_pending_full;    /* request dropped: queue full */
     uint64_t rx_rate_limited;    /* FETCH_STATE from a replica answered less than half a
                                     retransmit period ago */
@@ -364,7 +362,6 @@ struct void_pbft {
     void_seq tick_mark;     /* last_executed at the previous retransmit tick */
     uint64_t event_seq;     /* last local event sequence emitted */
     uint64_t last_fetch_ns;
-    uint64_t beacon_ns; /* primary: when we last proposed an empty batch for a rejoin */
     int request_timer_armed;
     int started;
     struct void__pbft_entry log[VOID_PBFT_WINDOW_MAX];

@@ -851,12 +851,11 @@ static uint16_t cut_batch(struct void_pbft *r, uint32_t *batch_len)
     return count;
 }
 
-static void
-send_pre_prepare(struct void_pbft *r, uint64_t now_ns, int empty_ok, struct void_pbft_out *out)
+static void send_pre_prepare(struct void_pbft *r, uint64_t now_ns, struct void_pbft_out *out)
 {
     uint32_t batch_len = 0;
     uint16_t count = cut_batch(r, &batch_len);
-    if (count == 0 && !empty_ok) {
+    if (count == 0) {
         return;
     }
     struct void_pbft_pre_prepare m = {.view = r->view,
@@ -925,44 +924,12 @@ void void__pbft_try_batch(struct void_pbft *r, uint64_t now_ns, struct void_pbft
             return;
         }
         uint64_t before = r->next_seq;
-        send_pre_prepare(r, now_ns, 0, out);
+        send_pre_prepare(r, now_ns, out);
         if (r->next_seq == before) {
             return; /* nothing left to batch */
         }
     }
     void__pbft_arm_request_timer(r, out, 0);
-}
-
-/* Rejoining (docs/pbft.md). A replica changing view alone goes back to our
- * view only on fresh evidence: a batch committed here beyond anything it had
- * seen when it left. An idle cluster commits nothing, so it would stay out
- * until the next client request -- seconds, or for ever -- and count for
- * nothing in the quorum of that request. So the primary of an installed view
- * that hears a VIEW-CHANGE for a later view while it has no batch in flight
- * and nothing to batch proposes an empty one: it goes through the three
- * phases like any other and executes to nothing. This changes nothing a
- * backup accepts (an empty pre-prepare was always valid, and a faulty
- * primary could always send one), so safety is that of any batch. The cost
- * is bounded: at most one such batch per request timeout, however many
- * VIEW-CHANGEs arrive, also from a faulty replica that keeps sending them. */
-void void__pbft_propose_beacon(struct void_pbft *r, uint64_t now_ns, struct void_pbft_out *out)
-{
-    VOID_ASSERT(r->started);
-    if (!is_primary(r) || r->view_changing ||
-        (r->beacon_ns != 0 && now_ns - r->beacon_ns < r->cfg.request_timeout_ns)) {
-        return;
-    }
-    void__pbft_try_batch(r, now_ns, out); /* requests waiting go first, and do as well */
-    if (r->next_seq - 1 != r->last_executed || r->next_seq > r->low + r->cfg.window) {
-        return; /* a batch in flight will do */
-    }
-    uint64_t before = r->next_seq;
-    send_pre_prepare(r, now_ns, 1, out);
-    if (r->next_seq != before) {
-        r->beacon_ns = now_ns == 0 ? 1 : now_ns;
-        r->stats.rejoin_beacons++;
-    }
-    VOID_ASSERT(r->next_seq - 1 >= r->last_executed);
 }
 
 void void__pbft_send_prepare(struct void_pbft *r,

@@ -751,10 +751,6 @@ void void__pbft_resend_new_view(struct void_pbft *r,
  * beyond any it had seen when it left (a batch it merely executes late
  * proves nothing new), is evidence that a quorum is live in w, so
  * it goes back to w, unless 2f+1 replicas are with it in a view change.
- * While the clients are idle no such batch comes, so w's primary proposes
- * an empty one when it hears a VIEW-CHANGE for a later view
- * (void__pbft_propose_beacon): a lone replica is back within a few
- * retransmit periods, not at the next client request.
  *
  * Why that is safe. The one thing the VIEW-CHANGE for v' we sent promised is
  * that its P set holds every prepared certificate our later votes in views
@@ -883,11 +879,6 @@ void void__pbft_on_view_change(struct void_pbft *r,
         }
         r->stats.rx_stale++;
         return;
-    }
-    if (m.view > r->view && !r->view_changing) {
-        /* It leaves our view; if it is alone, an empty batch lets it come
-         * back while the clients are idle (void__pbft_propose_beacon). */
-        void__pbft_propose_beacon(r, now_ns, out);
     }
     struct void_hash digest;
     void_hash_compute(buf, len, &digest);
