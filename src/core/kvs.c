@@ -722,11 +722,13 @@ int void_kvs_import(struct void_kvs *kvs,
     if (void_hlc_compare(horizon, last) > 0 || count > VOID_KVS_BUCKETS) {
         return VOID_EBAD_FIELD;
     }
-    struct void__kvs_tree *tree = malloc(sizeof(*tree));
-    if (tree == NULL) {
-        return VOID_ENOMEM;
+    /* The partitions' digests, for the tree once all are checked. */
+    uint32_t *list = malloc(((size_t)count + 1) * sizeof(*list));
+    uint8_t(*digests)[VOID_KVS_DIGEST_SIZE] = malloc(((size_t)count + 1) * sizeof(*digests));
+    struct void__kvs_tree *tree = NULL;
+    if (list == NULL || digests == NULL) {
+        rc = VOID_ENOMEM;
     }
-    memset(tree->digest, 0, sizeof(tree->digest));
     const struct rd start = r;
     long prev_b = -1;
     /* Pass 1: check everything and rebuild the digest, changing nothing. */
@@ -748,7 +750,8 @@ int void_kvs_import(struct void_kvs *kvs,
             rc = VOID_EBAD_FIELD; /* buckets out of order, or one twice */
         }
         if (rc == 0) {
-            memcpy(tree->digest[b], d, sizeof(d));
+            list[i] = b;
+            memcpy(digests[i], d, sizeof(d));
             prev_b = (long)b;
         }
     }
@@ -757,12 +760,21 @@ int void_kvs_import(struct void_kvs *kvs,
         memcpy(want, q, sizeof(want));
         rc = r.left == 0 ? 0 : VOID_EBAD_LENGTH;
     }
+    if (rc == 0 && (tree = malloc(sizeof(*tree))) == NULL) {
+        rc = VOID_ENOMEM;
+    }
     if (rc == 0) {
-        void__kvs_tree_rebuild(tree);
+        /* The tree starts empty (one hash per level) and takes the
+         * partitions' digests: about 12 hashes per partition, not 8191. */
+        void__kvs_tree_init(tree);
+        void__kvs_tree_set_many(
+            tree, list, (const uint8_t(*)[VOID_KVS_DIGEST_SIZE])digests, count);
         void_kvs_root(tree->node[1], horizon, last, got);
         rc = memcmp(got, want, sizeof(got)) == 0 ? 0 : VOID_ECORRUPT;
     }
     free(tree);
+    free(list);
+    free(digests);
     if (rc != 0) {
         return rc;
     }

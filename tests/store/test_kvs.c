@@ -1495,6 +1495,320 @@ static void test_kvs_lmdb_loses_a_failed_batch_whole(void **state)
     pair_close(&p);
 }
 
+/* ---- snapshots, state transfer, export and import -------------------------------------- */
+
+/* Batch t of a deterministic history: puts over a key space, a delete now
+ * and then, client entries, and from `compact_from` on a compaction. */
+static void history_batch(struct void_kvs *k, uint64_t t, uint32_t keys, uint64_t compact_from)
+{
+    assert_int_equal(void_kvs_begin(k, ts(t * 10, 0), t), 0);
+    char key[32], val[64];
+    for (uint32_t i = 0; i < 40; i++) {
+        uint32_t id = (uint32_t)((t * 7919u + i * 104729u) % keys);
+        snprintf(key, sizeof(key), "key/%05u", id);
+        snprintf(val, sizeof(val), "v%" PRIu64 "-%u", t, i);
+        assert_int_equal(void_kvs_put(k, (const uint8_t *)key, strlen(key), (const uint8_t *)val,
+                                      strlen(val)),
+                         0);
+    }
+    snprintf(key, sizeof(key), "key/%05u", (uint32_t)(t * 31u % keys));
+    int rc = void_kvs_del(k, (const uint8_t *)key, strlen(key));
+    assert_true(rc == 0 || rc == VOID_ENOTFOUND);
+    assert_int_equal(void_kvs_client_put(k, t % 17, t, (const uint8_t *)"reply", 5), 0);
+    if (t >= compact_from) {
+        assert_int_equal(void_kvs_compact(k, ts((t - 3) * 10, 0)), 0);
+        assert_int_equal(void_kvs_client_expire(k, ts((t - 12) * 10, 0), NULL), 0);
+    }
+    assert_int_equal(void_kvs_commit(k), 0);
+}
+
+/* Incremental state transfer from src (at a snapshot) to dst: the buckets
+ * whose digests differ, each checked against the snapshot's digest. Returns
+ * how many buckets were sent. */
+static uint32_t transfer(struct void_kvs *src, struct void_kvs *dst)
+{
+    struct void_kvs_snap *snap;
+    assert_int_equal(void_kvs_snapshot_take(src, &snap), 0);
+    struct void_kvs_stats st;
+    void_kvs_snapshot_stats(src, snap, &st);
+    static uint8_t want[VOID_KVS_BUCKETS][32];
+    static uint8_t differ[VOID_KVS_BUCKETS];
+    static const uint8_t zero[32] = {0};
+    for (uint32_t b = 0; b < VOID_KVS_BUCKETS; b++) {
+        uint8_t have[32];
+        assert_int_equal(void_kvs_snapshot_bucket_digest(src, snap, b, want[b]), 0);
+        assert_int_equal(void_kvs_bucket_digest(dst, b, have), 0);
+        differ[b] = memcmp(have, want[b], 32) != 0;
+    }
+    /* The source goes on committing: the snapshot still sends the old state. */
+    history_batch(src, st.applied + 1, 1000, 0);
+    size_t cap = 1 << 20, len;
+    uint8_t *buf = malloc(cap);
+    assert_non_null(buf);
+    uint32_t sent = 0;
+    assert_int_equal(void_kvs_load_begin(dst, 0, st.horizon, st.last, st.applied), 0);
+    for (uint32_t b = 0; b < VOID_KVS_BUCKETS; b++) {
+        if (!differ[b]) {
+            continue;
+        }
+        sent++;
+        if (memcmp(want[b], zero, 32) == 0) {
+            assert_int_equal(void_kvs_load_clear(dst, b), 0);
+            continue;
+        }
+        assert_int_equal(void_kvs_encode_partition(src, snap, b, buf, 8, &len), VOID_EFULL);
+        assert_true(len > 8);
+        assert_int_equal(void_kvs_encode_partition(src, snap, b, buf, cap, &len), 0);
+        /* A partition that is not the certified one is refused whole. */
+        uint8_t wrong[32];
+        memcpy(wrong, want[b], 32);
+        wrong[0] ^= 1;
+        assert_int_equal(void_kvs_load_partition(dst, buf, len, st.horizon, st.last, wrong),
+                         VOID_ECORRUPT);
+        assert_int_equal(void_kvs_load_partition(dst, buf, len, st.horizon, st.last, want[b]), 0);
+    }
+    assert_int_equal(void_kvs_load_end(dst), 0);
+    uint8_t a[32], d[32];
+    assert_int_equal(void_kvs_snapshot_digest(src, snap, a), 0);
+    assert_int_equal(void_kvs_digest(dst, d), 0);
+    assert_memory_equal(a, d, 32);
+    struct void_kvs_stats ds;
+    void_kvs_stats(dst, &ds);
+    assert_true(ds.bytes_used == st.bytes_used && ds.keys == st.keys &&
+                ds.versions == st.versions && ds.clients == st.clients &&
+                ds.applied == st.applied);
+    void_kvs_snapshot_release(src, snap);
+    free(buf);
+    return sent;
+}
+
+/* Setup: an in-memory and an LMDB store with a common history, then the
+ * in-memory one 12 batches ahead (puts, deletes, compactions, client
+ * expiry); action: incremental state transfer of the buckets whose digests
+ * differ, from a snapshot while the source keeps committing, then the other
+ * way round; expected: only changed buckets are sent, a partition with the
+ * wrong digest is refused, the destination ends at the snapshot's digest
+ * and counters, and after the same further batches (compactions that need
+ * the rebuilt shadow entries) both stores still agree. */
+static void test_kvs_state_transfer_replaces_only_the_buckets_that_differ(void **state)
+{
+    (void)state;
+    struct pair p;
+    pair_open(&p, 64ull << 20);
+    for (uint64_t t = 1; t <= 30; t++) {
+        history_batch(&p.mem, t, 1000, 10);
+        history_batch(&p.lm, t, 1000, 10);
+    }
+    for (uint64_t t = 31; t <= 42; t++) {
+        history_batch(&p.mem, t, 1000, 10);
+    }
+    uint32_t sent = transfer(&p.mem, &p.lm);
+    assert_true(sent > 0 && sent < 2000);
+    /* The source is one batch further (committed during the transfer). */
+    history_batch(&p.lm, 43, 1000, 10);
+    for (uint64_t t = 44; t <= 60; t++) {
+        history_batch(&p.mem, t, 1000, 10);
+        history_batch(&p.lm, t, 1000, 10);
+        uint8_t a[32], b[32];
+        assert_int_equal(void_kvs_digest(&p.mem, a), 0);
+        assert_int_equal(void_kvs_digest(&p.lm, b), 0);
+        assert_memory_equal(a, b, 32);
+    }
+    /* And back: the LMDB store ahead, the in-memory one catching up. */
+    for (uint64_t t = 61; t <= 66; t++) {
+        history_batch(&p.lm, t, 1000, 10);
+    }
+    sent = transfer(&p.lm, &p.mem);
+    assert_true(sent > 0);
+    history_batch(&p.mem, 67, 1000, 10);
+    for (uint64_t t = 68; t <= 80; t++) {
+        history_batch(&p.mem, t, 1000, 10);
+        history_batch(&p.lm, t, 1000, 10);
+    }
+    uint8_t a[32], b[32];
+    assert_int_equal(void_kvs_digest(&p.mem, a), 0);
+    assert_int_equal(void_kvs_digest(&p.lm, b), 0);
+    assert_memory_equal(a, b, 32);
+    pair_close(&p);
+}
+
+/* Setup: both stores; action: take VOID_KVS_SNAPSHOTS_MAX snapshots, one
+ * more, commit, release, close with one still live; expected: the extra one
+ * is VOID_EFULL, released slots can be taken again, the snapshot digest
+ * stays the old one, and close frees what is left (ASan checks). */
+static void test_kvs_snapshots_are_bounded_and_released_by_close(void **state)
+{
+    (void)state;
+    struct pair p;
+    pair_open(&p, 1 << 20);
+    struct void_kvs *both[2] = {&p.mem, &p.lm};
+    for (int i = 0; i < 2; i++) {
+        struct void_kvs *k = both[i];
+        history_batch(k, 1, 50, 100);
+        struct void_kvs_snap *s[VOID_KVS_SNAPSHOTS_MAX + 1];
+        for (uint32_t j = 0; j < VOID_KVS_SNAPSHOTS_MAX; j++) {
+            assert_int_equal(void_kvs_snapshot_take(k, &s[j]), 0);
+        }
+        assert_int_equal(void_kvs_snapshot_take(k, &s[VOID_KVS_SNAPSHOTS_MAX]), VOID_EFULL);
+        uint8_t before[32], now[32], snapd[32];
+        assert_int_equal(void_kvs_digest(k, before), 0);
+        history_batch(k, 2, 50, 100);
+        assert_int_equal(void_kvs_digest(k, now), 0);
+        assert_memory_not_equal(before, now, 32);
+        for (uint32_t j = 0; j < VOID_KVS_SNAPSHOTS_MAX; j++) {
+            assert_int_equal(void_kvs_snapshot_digest(k, s[j], snapd), 0);
+            assert_memory_equal(snapd, before, 32);
+        }
+        void_kvs_snapshot_release(k, s[1]);
+        assert_int_equal(void_kvs_snapshot_take(k, &s[1]), 0);
+        assert_int_equal(void_kvs_snapshot_digest(k, s[1], snapd), 0);
+        assert_memory_equal(snapd, now, 32);
+        for (uint32_t j = 0; j + 1 < VOID_KVS_SNAPSHOTS_MAX; j++) {
+            void_kvs_snapshot_release(k, s[j]);
+        }
+    }
+    pair_close(&p);
+}
+
+/* The export of a small state with every kind of entry. */
+static void small_export(struct membuf *out, uint8_t digest[32])
+{
+    struct void_kvs k;
+    assert_int_equal(void_kvs_mem_init(&k, NULL), 0);
+    for (uint64_t t = 1; t <= 14; t++) {
+        history_batch(&k, t, 12, 8);
+    }
+    assert_int_equal(void_kvs_export(&k, NULL, membuf_write, out), 0);
+    assert_int_equal(void_kvs_digest(&k, digest), 0);
+    void_kvs_close(&k);
+}
+
+/* Setup: the export of a small state (versions, tombstones, clients, a
+ * horizon); action: import every truncation of it, every single-bit flip of
+ * it, and random bytes after a valid header, each into a fresh store;
+ * expected: each is refused with a decode error or VOID_ECORRUPT and the
+ * store stays empty, except flips in the label (not part of the state
+ * digest), which load the state with another stats.applied; the intact
+ * stream imports to the source's digest. */
+static void test_kvs_import_refuses_truncated_and_corrupted_streams(void **state)
+{
+    (void)state;
+    struct membuf e = {0};
+    uint8_t digest[32], got[32], empty[32];
+    small_export(&e, digest);
+    assert_true(e.len > 200);
+    struct void_kvs k;
+    assert_int_equal(void_kvs_mem_init(&k, NULL), 0);
+    assert_int_equal(void_kvs_digest(&k, empty), 0);
+    for (size_t n = 0; n < e.len; n++) {
+        int rc = void_kvs_import(&k, e.p, n, got);
+        assert_true(rc == VOID_ETRUNCATED || rc == VOID_EBAD_LENGTH || rc == VOID_EBAD_FIELD ||
+                    rc == VOID_ECORRUPT);
+    }
+    const size_t label_at = 4 + 2 * VOID_HLC_ENCODED_SIZE;
+    uint8_t *bad = malloc(e.len);
+    assert_non_null(bad);
+    size_t accepted = 0;
+    for (size_t i = 0; i < e.len; i++) {
+        memcpy(bad, e.p, e.len);
+        bad[i] ^= (uint8_t)(1u << (i % 8));
+        int rc = void_kvs_import(&k, bad, e.len, got);
+        if (i >= label_at && i < label_at + 8) {
+            assert_int_equal(rc, 0);
+            assert_memory_equal(got, digest, 32);
+            accepted++;
+            void_kvs_close(&k);
+            assert_int_equal(void_kvs_mem_init(&k, NULL), 0);
+            continue;
+        }
+        if (rc == 0) {
+            print_error("a flip at byte %zu of %zu was taken\n", i, e.len);
+        }
+        assert_int_not_equal(rc, 0);
+        assert_true(rc == VOID_ETRUNCATED || rc == VOID_EBAD_LENGTH || rc == VOID_EBAD_FIELD ||
+                    rc == VOID_ECORRUPT || rc == VOID_EBAD_MAGIC);
+    }
+    assert_int_equal(accepted, 8);
+    /* Random bytes after an intact header. */
+    struct void_prng rng;
+    void_prng_seed(&rng, 17);
+    for (int round = 0; round < 2000; round++) {
+        size_t n = VOID_KVS_EXPORT_HEADER_SIZE +
+                   (size_t)void_prng_below(&rng, e.len - VOID_KVS_EXPORT_HEADER_SIZE);
+        memcpy(bad, e.p, VOID_KVS_EXPORT_HEADER_SIZE);
+        for (size_t i = VOID_KVS_EXPORT_HEADER_SIZE; i < n; i++) {
+            bad[i] = (uint8_t)void_prng_next(&rng);
+        }
+        /* Small counts, so the decoder gets past the first fields now and then. */
+        if (n >= VOID_KVS_EXPORT_HEADER_SIZE + 20 && round % 2 == 0) {
+            memset(bad + VOID_KVS_EXPORT_HEADER_SIZE, 0, 6);
+            bad[VOID_KVS_EXPORT_HEADER_SIZE + 7] = (uint8_t)(n - VOID_KVS_EXPORT_HEADER_SIZE - 8);
+        }
+        assert_int_not_equal(void_kvs_import(&k, bad, n, got), 0);
+    }
+    uint8_t now[32];
+    assert_int_equal(void_kvs_digest(&k, now), 0);
+    assert_memory_equal(now, empty, 32);
+    assert_int_equal(void_kvs_import(&k, e.p, e.len, got), 0);
+    assert_memory_equal(got, digest, 32);
+    /* The LMDB store takes the same stream to the same digest. */
+    char dir[256];
+    make_dir(dir, sizeof(dir));
+    struct void_kvs lm;
+    struct void_kvs_lmdb_config lc = {.create = 1, .quota = 1 << 20};
+    assert_int_equal(void_kvs_lmdb_open(&lm, dir, &lc), 0);
+    assert_int_equal(void_kvs_import(&lm, e.p, e.len, got), 0);
+    assert_memory_equal(got, digest, 32);
+    void_kvs_close(&lm);
+    remove_dir(dir);
+    void_kvs_close(&k);
+    free(bad);
+    free(e.p);
+}
+
+/* Setup: key k with versions at 10 and 20 (so a shadow entry says "10 is
+ * hidden once the horizon reaches 20"); action: a load replaces k's bucket
+ * with k at 10 only (a state from another history), then a compaction to
+ * 30; expected: the stale entry does not drop the loaded version (the
+ * hiding version at 20 is gone), in both stores, and the digests agree. */
+static void test_kvs_stale_shadow_entries_do_not_drop_loaded_versions(void **state)
+{
+    (void)state;
+    struct pair p;
+    pair_open(&p, 1 << 20);
+    struct void_kvs *both[2] = {&p.mem, &p.lm};
+    const uint8_t *key = (const uint8_t *)"k";
+    uint8_t h[32];
+    void_kvs_key_hash(key, 1, h);
+    for (int i = 0; i < 2; i++) {
+        struct void_kvs *k = both[i];
+        for (uint64_t t = 10; t <= 20; t += 10) {
+            assert_int_equal(void_kvs_begin(k, ts(t, 0), t), 0);
+            assert_int_equal(void_kvs_put(k, key, 1, (const uint8_t *)"v", 1), 0);
+            assert_int_equal(void_kvs_commit(k), 0);
+        }
+        assert_int_equal(void_kvs_load_begin(k, 0, ts(0, 0), ts(25, 0), 25), 0);
+        assert_int_equal(void_kvs_load_clear(k, void_kvs_bucket_of(h)), 0);
+        struct void_kvs_version v = {ts(10, 0), 0, (const uint8_t *)"old", 3};
+        assert_int_equal(void_kvs_load_version(k, key, 1, &v), 0);
+        /* Not after the key's newest version: refused, nothing changed. */
+        assert_int_equal(void_kvs_load_version(k, key, 1, &v), VOID_EINVAL);
+        assert_int_equal(void_kvs_load_end(k), 0);
+        assert_int_equal(void_kvs_begin(k, ts(30, 0), 30), 0);
+        assert_int_equal(void_kvs_compact(k, ts(30, 0)), 0);
+        assert_int_equal(void_kvs_commit(k), 0);
+        struct void_kvs_version got;
+        assert_int_equal(void_kvs_get(k, key, 1, NULL, &got), 0);
+        assert_int_equal(got.value_len, 3);
+        assert_memory_equal(got.value, "old", 3);
+    }
+    uint8_t a[32], b[32];
+    assert_int_equal(void_kvs_digest(&p.mem, a), 0);
+    assert_int_equal(void_kvs_digest(&p.lm, b), 0);
+    assert_memory_equal(a, b, 32);
+    pair_close(&p);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -1504,6 +1818,10 @@ int main(void)
         cmocka_unit_test(test_kvs_keeps_the_state_at_the_horizon_and_refuses_reads_before),
         cmocka_unit_test(test_kvs_lmdb_open_refuses_missing_and_foreign_stores),
         cmocka_unit_test(test_kvs_lmdb_loses_a_failed_batch_whole),
+        cmocka_unit_test(test_kvs_state_transfer_replaces_only_the_buckets_that_differ),
+        cmocka_unit_test(test_kvs_snapshots_are_bounded_and_released_by_close),
+        cmocka_unit_test(test_kvs_import_refuses_truncated_and_corrupted_streams),
+        cmocka_unit_test(test_kvs_stale_shadow_entries_do_not_drop_loaded_versions),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
