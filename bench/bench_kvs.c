@@ -6,7 +6,11 @@
  * digest's cost: what a commit spends per write keeping the bucket digests
  * and the Merkle tree up to date, what a checkpoint digest then costs, and
  * what hashing the whole state would cost instead (as src/core/sm.c does).
- * Keys are 16 bytes, values 100 bytes. Figures in bench/README.md.
+ * Then snapshots (PBFT checkpoints): what a take costs at 100,000 keys, and
+ * what the first batch after a take costs over one without (the memory
+ * store's copy-on-write), and the VKX1 export and import throughput of the
+ * whole state between the two stores.
+ * Keys are 16 bytes, values 100 bytes. Figures in docs/kvs.md.
  */
 #include "bench.h"
 #include "void/kvs.h"
@@ -159,6 +163,99 @@ static double raw_gets(struct void_prng *rng)
     return (double)(bench_now_ns() - t0) / OPS;
 }
 
+/* ---- snapshots, export and import ----------------------------------------------- */
+
+/* Median ns of a snapshot take (each released before the next). */
+static double snapshot_take_ns(struct void_kvs *kvs)
+{
+    double t[101];
+    for (int i = 0; i < 101; i++) {
+        struct void_kvs_snap *s;
+        uint64_t t0 = bench_now_ns();
+        int rc = void_kvs_snapshot_take(kvs, &s);
+        t[i] = (double)(bench_now_ns() - t0);
+        if (rc != 0) {
+            die("snapshot take", rc);
+        }
+        void_kvs_snapshot_release(kvs, s);
+    }
+    return bench_median(t, 101);
+}
+
+/* Median ns of a batch of BATCH random updates right after a take, and of
+ * one with no snapshot live. */
+static void batch_after_take(struct void_kvs *kvs, struct void_prng *rng, double *with, double *without)
+{
+    double w[21], wo[21];
+    for (int i = 0; i < 21; i++) {
+        wo[i] = kvs_puts(kvs, 0, BATCH, rng) * BATCH;
+        struct void_kvs_snap *s;
+        if (void_kvs_snapshot_take(kvs, &s) != 0) {
+            die("snapshot take", 0);
+        }
+        w[i] = kvs_puts(kvs, 0, BATCH, rng) * BATCH;
+        void_kvs_snapshot_release(kvs, s);
+    }
+    *with = bench_median(w, 21);
+    *without = bench_median(wo, 21);
+}
+
+struct membuf {
+    uint8_t *p;
+    size_t len, cap;
+};
+
+static int membuf_write(void *arg, const uint8_t *data, size_t n)
+{
+    struct membuf *b = arg;
+    if (b->len + n > b->cap) {
+        size_t cap = b->cap == 0 ? 1u << 20 : b->cap;
+        while (cap < b->len + n) {
+            cap *= 2;
+        }
+        uint8_t *p = realloc(b->p, cap);
+        if (p == NULL) {
+            return -1;
+        }
+        b->p = p;
+        b->cap = cap;
+    }
+    memcpy(b->p + b->len, data, n);
+    b->len += n;
+    return 0;
+}
+
+/* Exports kvs from a snapshot; returns MB/s and fills out. */
+static double export_mbs(struct void_kvs *kvs, struct membuf *out)
+{
+    struct void_kvs_snap *s;
+    if (void_kvs_snapshot_take(kvs, &s) != 0) {
+        die("snapshot take", 0);
+    }
+    out->len = 0;
+    uint64_t t0 = bench_now_ns();
+    int rc = void_kvs_export(kvs, s, membuf_write, out);
+    double ns = (double)(bench_now_ns() - t0);
+    void_kvs_snapshot_release(kvs, s);
+    if (rc != 0) {
+        die("export", rc);
+    }
+    return (double)out->len / (ns / 1e9) / 1e6;
+}
+
+/* Imports buf into kvs; returns MB/s and checks the digest. */
+static double import_mbs(struct void_kvs *kvs, const struct membuf *in, const uint8_t want[32])
+{
+    uint8_t got[32];
+    uint64_t t0 = bench_now_ns();
+    int rc = void_kvs_import(kvs, in->p, in->len, got);
+    double ns = (double)(bench_now_ns() - t0);
+    if (rc != 0 || memcmp(got, want, 32) != 0) {
+        die("import", rc);
+    }
+    return (double)in->len / (ns / 1e9) / 1e6;
+}
+
 /* ---- the full-state digest, for comparison ----------------------------------------- */
 
 static int
@@ -272,6 +369,55 @@ int main(void)
            digest_ns / 1e3,
            full_ns / 1e6,
            (unsigned long long)st.versions);
+
+    /* Snapshots at 100,000 keys. */
+    double take_lm = snapshot_take_ns(&lm), take_mem = snapshot_take_ns(&mem);
+    printf("snapshot take at %u keys: lmdb store %.2f us, memory store %.2f us\n",
+           KEYS,
+           take_lm / 1e3,
+           take_mem / 1e3);
+    double with, without;
+    batch_after_take(&lm, &rng, &with, &without);
+    printf("batch of %u updates after a take: lmdb store %.0f us (%.0f us without a snapshot)\n",
+           BATCH,
+           with / 1e3,
+           without / 1e3);
+    batch_after_take(&mem, &rng, &with, &without);
+    printf("batch of %u updates after a take: memory store %.0f us (%.0f us without a "
+           "snapshot; the difference is copying the ~%u buckets it touches)\n",
+           BATCH,
+           with / 1e3,
+           without / 1e3,
+           BATCH);
+
+    /* Export and import of the whole state, both ways. */
+    struct membuf ex_lm = {0}, ex_mem = {0};
+    uint8_t d_lm[32], d_mem[32];
+    void_kvs_digest(&lm, d_lm);
+    void_kvs_digest(&mem, d_mem);
+    double e_lm = export_mbs(&lm, &ex_lm), e_mem = export_mbs(&mem, &ex_mem);
+    char dir_imp[] = "/tmp/bench-kvs-imp-XXXXXX";
+    if (mkdtemp(dir_imp) == NULL) {
+        die("mkdtemp", 0);
+    }
+    struct void_kvs lm2, mem2;
+    if (void_kvs_lmdb_open(&lm2, dir_imp, &lc) != 0 || void_kvs_mem_init(&mem2, &mc) != 0) {
+        die("open", 0);
+    }
+    double i_lm = import_mbs(&lm2, &ex_mem, d_mem), i_mem = import_mbs(&mem2, &ex_lm, d_lm);
+    printf("export (%.1f MB, %llu versions): lmdb store %.0f MB/s, memory store %.0f MB/s; "
+           "import: into lmdb %.0f MB/s, into memory %.0f MB/s\n",
+           (double)ex_lm.len / 1e6,
+           (unsigned long long)st.versions,
+           e_lm,
+           e_mem,
+           i_lm,
+           i_mem);
+    void_kvs_close(&lm2);
+    void_kvs_close(&mem2);
+    rm_dir(dir_imp);
+    free(ex_lm.p);
+    free(ex_mem.p);
 
     void_kvs_close(&lm);
     void_kvs_close(&mem);

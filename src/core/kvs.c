@@ -487,15 +487,19 @@ static int rd_take(struct rd *r, size_t n, const uint8_t **out)
     return 0;
 }
 
-int void_kvs_decode_partition(const uint8_t *buf,
-                              size_t len,
-                              struct void_hlc_ts horizon,
-                              struct void_hlc_ts last,
-                              void_kvs_scan_fn version_fn,
-                              void_kvs_client_fn client_fn,
-                              void *arg,
-                              uint32_t *bucket,
-                              uint8_t digest[VOID_KVS_DIGEST_SIZE])
+/* The decoder. hashed = 0 is for a second pass over a partition that a
+ * first pass checked: it skips the hashing (key order, buckets, digest),
+ * which the store does again as it loads, and keeps every bounds check. */
+static int decode_partition(const uint8_t *buf,
+                            size_t len,
+                            struct void_hlc_ts horizon,
+                            struct void_hlc_ts last,
+                            void_kvs_scan_fn version_fn,
+                            void_kvs_client_fn client_fn,
+                            void *arg,
+                            uint32_t *bucket,
+                            uint8_t digest[VOID_KVS_DIGEST_SIZE],
+                            int hashed)
 {
     VOID_ASSERT(buf != NULL || len == 0);
     VOID_ASSERT(bucket != NULL && digest != NULL);
@@ -528,11 +532,16 @@ int void_kvs_decode_partition(const uint8_t *buf,
             return rc;
         }
         uint32_t nver = void_bytes_get_be32(q);
-        void_kvs_key_hash(key, klen, h);
-        if (nver == 0 || void_kvs_bucket_of(h) != b || (i > 0 && memcmp(h, prev, sizeof(h)) <= 0)) {
+        if (nver == 0) {
             return VOID_EBAD_FIELD;
         }
-        memcpy(prev, h, sizeof(h));
+        if (hashed) {
+            void_kvs_key_hash(key, klen, h);
+            if (void_kvs_bucket_of(h) != b || (i > 0 && memcmp(h, prev, sizeof(h)) <= 0)) {
+                return VOID_EBAD_FIELD;
+            }
+            memcpy(prev, h, sizeof(h));
+        }
         struct void_kvs_version before = {0};
         for (uint32_t j = 0; j < nver; j++) {
             if ((rc = rd_take(&r, VOID_HLC_ENCODED_SIZE + 5, &q)) != 0) {
@@ -553,8 +562,10 @@ int void_kvs_decode_partition(const uint8_t *buf,
                 return VOID_EBAD_FIELD;
             }
             before = v;
-            void_kvs_version_hash(key, klen, v.hlc, v.deleted, v.value, v.value_len, eh);
-            void_kvs_bucket_add_version(&ctx, eh);
+            if (hashed) {
+                void_kvs_version_hash(key, klen, v.hlc, v.deleted, v.value, v.value_len, eh);
+                void_kvs_bucket_add_version(&ctx, eh);
+            }
             if (version_fn != NULL && (rc = version_fn(arg, key, klen, &v)) != 0) {
                 return rc;
             }
@@ -575,14 +586,18 @@ int void_kvs_decode_partition(const uint8_t *buf,
         if ((rc = rd_take(&r, c.reply_len, &c.reply)) != 0) {
             return rc;
         }
-        void_kvs_client_id_hash(c.id, h);
-        if (void_kvs_bucket_of(h) != b || (i > 0 && memcmp(h, prev, sizeof(h)) <= 0) ||
-            void_hlc_compare(c.last_seen, last) > 0) {
+        if (void_hlc_compare(c.last_seen, last) > 0) {
             return VOID_EBAD_FIELD;
         }
-        memcpy(prev, h, sizeof(h));
-        void_kvs_client_hash(&c, eh);
-        void_kvs_bucket_add_client(&ctx, eh);
+        if (hashed) {
+            void_kvs_client_id_hash(c.id, h);
+            if (void_kvs_bucket_of(h) != b || (i > 0 && memcmp(h, prev, sizeof(h)) <= 0)) {
+                return VOID_EBAD_FIELD;
+            }
+            memcpy(prev, h, sizeof(h));
+            void_kvs_client_hash(&c, eh);
+            void_kvs_bucket_add_client(&ctx, eh);
+        }
         if (client_fn != NULL && (rc = client_fn(arg, &c)) != 0) {
             return rc;
         }
@@ -593,6 +608,20 @@ int void_kvs_decode_partition(const uint8_t *buf,
     void_kvs_bucket_final(&ctx, digest);
     *bucket = b;
     return 0;
+}
+
+int void_kvs_decode_partition(const uint8_t *buf,
+                              size_t len,
+                              struct void_hlc_ts horizon,
+                              struct void_hlc_ts last,
+                              void_kvs_scan_fn version_fn,
+                              void_kvs_client_fn client_fn,
+                              void *arg,
+                              uint32_t *bucket,
+                              uint8_t digest[VOID_KVS_DIGEST_SIZE])
+{
+    return decode_partition(
+        buf, len, horizon, last, version_fn, client_fn, arg, bucket, digest, 1);
 }
 
 static int load_version_fn(void *arg,
@@ -629,8 +658,7 @@ int void_kvs_load_partition(struct void_kvs *kvs,
     if ((rc = void_kvs_load_clear(kvs, b)) != 0) {
         return rc;
     }
-    rc = void_kvs_decode_partition(
-        buf, len, horizon, last, load_version_fn, load_client_fn, kvs, &b, d);
+    rc = decode_partition(buf, len, horizon, last, load_version_fn, load_client_fn, kvs, &b, d, 0);
     VOID_ASSERT(rc != VOID_ETRUNCATED && rc != VOID_EBAD_LENGTH); /* checked above */
     return rc;
 }
@@ -734,7 +762,7 @@ int void_kvs_import(struct void_kvs *kvs,
     /* Pass 1: check everything and rebuild the digest, changing nothing. */
     for (uint32_t i = 0; i < count && rc == 0; i++) {
         uint32_t b;
-        const uint8_t *part;
+        const uint8_t *part = NULL;
         if ((rc = rd_take(&r, 8, &q)) != 0) {
             break;
         }
@@ -787,12 +815,12 @@ int void_kvs_import(struct void_kvs *kvs,
     for (uint32_t i = 0; i < count && rc == 0; i++) {
         uint32_t b;
         uint8_t d[VOID_KVS_DIGEST_SIZE];
-        const uint8_t *part;
+        const uint8_t *part = NULL;
         rd_take(&r, 8, &q);
         size_t plen = (size_t)void_bytes_get_be64(q);
         rd_take(&r, plen, &part);
-        rc = void_kvs_decode_partition(
-            part, plen, horizon, last, load_version_fn, load_client_fn, kvs, &b, d);
+        rc = decode_partition(
+            part, plen, horizon, last, load_version_fn, load_client_fn, kvs, &b, d, 0);
     }
     /* The load must end even when the store refused an entry that pass 1
      * took (a bug, not bad input): the state is then reported as wrong. */
