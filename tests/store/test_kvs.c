@@ -1579,6 +1579,7 @@ static uint32_t transfer(struct void_kvs *src, struct void_kvs *dst)
                 ds.applied == st.applied);
     void_kvs_snapshot_release(src, snap);
     free(buf);
+    print_message("state transfer: %u of %u buckets sent\n", sent, VOID_KVS_BUCKETS);
     return sent;
 }
 
