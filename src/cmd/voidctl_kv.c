@@ -8,6 +8,10 @@
  * Keys and values are checked against the state machine's limits
  * (include/void/sm.h) before anything is sent, so an over-long argument is
  * refused by name and limit instead of being cut to fit a 16-bit length.
+ * `put KEY -` takes the value from stdin, bytes as they are, so binary values
+ * round-trip; --json shows a key or value that is not UTF-8 base64-encoded
+ * in a "key_b64" / "value_b64" field instead of "key" / "value" (docs/
+ * operations.md), as etcd's JSON gateway base64-encodes its bytes.
  */
 #include "cmd/voidctl.h"
 #include "void/assert.h"
@@ -16,8 +20,10 @@
 #include "void/kvclient.h"
 #include "void/sm.h"
 
+#include <errno.h>
 #include <jansson.h>
 #include <signal.h>
+#include <sodium.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -159,6 +165,26 @@ static int status_exit(uint8_t status)
     return VOIDCTL_EXIT_REFUSED;
 }
 
+/* Sets name to the bytes as a JSON string when they are UTF-8 (jansson
+ * refuses anything else), else name_b64 to their base64 (standard alphabet,
+ * with padding). */
+static void json_set_bytes(json_t *obj, const char *name, const uint8_t *p, size_t n)
+{
+    json_t *s = json_stringn((const char *)p, n);
+    if (s != NULL) {
+        json_object_set_new(obj, name, s);
+        return;
+    }
+    size_t cap = sodium_base64_ENCODED_LEN(n, sodium_base64_VARIANT_ORIGINAL);
+    char *b64 = malloc(cap);
+    char field[32];
+    VOID_ASSERT(b64 != NULL && strlen(name) + 5 < sizeof(field));
+    sodium_bin2base64(b64, cap, p, n, sodium_base64_VARIANT_ORIGINAL);
+    snprintf(field, sizeof(field), "%s_b64", name);
+    json_object_set_new(obj, field, json_string(b64));
+    free(b64);
+}
+
 /* Prints the result of op; returns the exit status (status_exit). */
 static int
 print_result(const struct voidctl_opts *o, const struct void_sm_op *op, const struct kv_run *run)
@@ -176,31 +202,30 @@ print_result(const struct voidctl_opts *o, const struct void_sm_op *op, const st
                     (op->kind == VOID_SM_OP_GET || op->kind == VOID_SM_OP_GET_AS_OF);
     has_value |= res.status == VOID_SM_CAS_FAILED;
     if (o->json) {
-        json_t *j = json_pack("{s:s, s:s%}",
-                              "status",
-                              status_name(res.status),
-                              "key",
-                              (const char *)op->key,
-                              (size_t)op->key_len);
+        json_t *j = json_object();
+        VOID_ASSERT(j != NULL);
+        json_object_set_new(j, "status", json_string(status_name(res.status)));
+        json_set_bytes(j, "key", op->key, op->key_len);
         if (version[0] != '\0') {
             json_object_set_new(j, "version", json_string(version));
         }
         if (has_value) {
-            json_object_set_new(j, "value", json_stringn((const char *)res.value, res.value_len));
+            json_set_bytes(j, "value", res.value, res.value_len);
         }
         char *text = json_dumps(j, JSON_COMPACT);
         printf("%s\n", text != NULL ? text : "{}");
         free(text);
         json_decref(j);
     } else if (res.status == VOID_SM_OK && has_value) {
-        printf("%.*s\n", (int)res.value_len, (const char *)res.value);
+        /* The bytes as they are (a NUL included), then a newline. */
+        fwrite(res.value, 1, res.value_len, stdout);
+        putchar('\n');
     } else if (res.status == VOID_SM_OK) {
         printf("ok %s\n", version);
     } else if (res.status == VOID_SM_CAS_FAILED) {
-        fprintf(stderr,
-                "cas failed: current value is '%.*s'\n",
-                (int)res.value_len,
-                (const char *)res.value);
+        fputs("cas failed: current value is '", stderr);
+        fwrite(res.value, 1, res.value_len, stderr);
+        fputs("'\n", stderr);
     } else {
         fprintf(stderr, "%s: %s\n", status_name(res.status), status_meaning(res.status));
     }
@@ -223,9 +248,12 @@ static int usage_kv(const char *cmd, int ok)
     if (strcmp(cmd, "put") == 0) {
         fprintf(out,
                 "usage: voidctl put KEY VALUE [options]\n"
+                "       voidctl put KEY - [options] < FILE\n"
                 "       voidctl put --file PATH NAME [options]\n"
                 "\n"
                 "Writes KEY = VALUE through PBFT and prints `ok <HLC of the version>`. With\n"
+                "- as the value, the value is all of stdin, byte for byte (binary is fine;\n"
+                "a value that is the single character - goes through stdin too). With\n"
                 "--file, stores the file or directory tree PATH through the content store\n"
                 "and commits NAME -> its root hash (DESIGN.md section 6).\n");
     } else if (strcmp(cmd, "get") == 0) {
@@ -233,7 +261,8 @@ static int usage_kv(const char *cmd, int ok)
                 "usage: voidctl get KEY [--as-of HLC] [options]\n"
                 "       voidctl get --file NAME DEST|- [options]\n"
                 "\n"
-                "Prints the value of KEY, now or as of an earlier HLC time (one printed by\n"
+                "Prints the value of KEY (its bytes, then a newline), now or as of an\n"
+                "earlier HLC time (one printed by\n"
                 "put, 2026-11-25T14:13:40.123456789Z/7, or WALLNS[/LOGICAL]). A time after\n"
                 "the replicas' latest commit is refused (`future`, exit %d). With --file,\n"
                 "writes the file or tree NAME to the path DEST, or a file to stdout for -.\n",
@@ -257,7 +286,8 @@ static int usage_kv(const char *cmd, int ok)
             "options:\n"
             "  --cluster FILE   the cluster's client file (default: $VOID_CLUSTER)\n"
             "  --timeout S      give up after S seconds without an answer (default 5)\n"
-            "  --json           print the result as one JSON object\n");
+            "  --json           print the result as one JSON object; a key or value\n"
+            "                   that is not UTF-8 is in key_b64 / value_b64 (base64)\n");
     if (strcmp(cmd, "get") == 0) {
         fprintf(out, "  --as-of HLC      the value as of that time\n");
     }
@@ -278,6 +308,7 @@ static int usage_kv(const char *cmd, int ok)
     if (strcmp(cmd, "put") == 0) {
         fprintf(out,
                 "  voidctl put motd hello --cluster /tmp/void-cluster/client.ini\n"
+                "  voidctl put logo - < logo.png\n"
                 "  voidctl put --file ./photos album\n");
     } else if (strcmp(cmd, "get") == 0) {
         fprintf(out,
@@ -313,6 +344,41 @@ static int check_len(const char *cmd, const char *what, const char *arg, size_t 
     return 0;
 }
 
+/* Reads all of stdin into a new buffer (*out, *len), refusing more than max
+ * bytes by name and limit; reads at most max + 1 bytes, so an endless stdin
+ * is refused, not buffered. Returns 0 or an exit status. */
+static int read_stdin_value(size_t max, uint8_t **out, size_t *len)
+{
+    uint8_t *buf = malloc(max + 1);
+    VOID_ASSERT(buf != NULL && out != NULL);
+    size_t n = 0;
+    while (n <= max) {
+        size_t got = fread(buf + n, 1, max + 1 - n, stdin);
+        n += got;
+        if (got == 0) {
+            break;
+        }
+    }
+    if (ferror(stdin)) {
+        fprintf(stderr, "voidctl put: cannot read the value from stdin: %s\n", strerror(errno));
+        free(buf);
+        return VOIDCTL_EXIT_FAILED;
+    }
+    if (n > max) {
+        fprintf(stderr,
+                "voidctl put: the value on stdin is over the limit of %zu bytes\n",
+                max);
+        free(buf);
+        return VOIDCTL_EXIT_USAGE;
+    }
+    *out = buf;
+    *len = n;
+    return VOIDCTL_EXIT_OK;
+}
+
+/* The value read from stdin for `put KEY -`; lives until exit. */
+static uint8_t *stdin_value;
+
 /* Fills op from the positional arguments of cmd; 0, or an exit status. */
 static int build_op(const char *cmd, const struct voidctl_opts *o, char **pos, int npos,
                     struct void_sm_op *op)
@@ -337,9 +403,11 @@ static int build_op(const char *cmd, const struct voidctl_opts *o, char **pos, i
                 cmd);
         return VOIDCTL_EXIT_USAGE;
     }
+    int from_stdin = op->kind == VOID_SM_OP_PUT && strcmp(pos[1], "-") == 0;
     if (check_len(cmd, "key", pos[0], 1, VOID_SM_KEY_MAX) != 0 ||
-        (want >= 2 && check_len(cmd, want == 2 ? "value" : "expected value", pos[1], 0,
-                                VOID_SM_VALUE_MAX) != 0) ||
+        (want >= 2 && !from_stdin &&
+         check_len(cmd, want == 2 ? "value" : "expected value", pos[1], 0, VOID_SM_VALUE_MAX) !=
+             0) ||
         (want == 3 && check_len(cmd, "new value", pos[2], 0, VOID_SM_VALUE_MAX) != 0)) {
         return VOIDCTL_EXIT_USAGE;
     }
@@ -348,7 +416,14 @@ static int build_op(const char *cmd, const struct voidctl_opts *o, char **pos, i
                    "sm lengths are 16-bit on the wire");
     op->key = (const uint8_t *)pos[0];
     op->key_len = (uint16_t)strlen(pos[0]);
-    if (op->kind == VOID_SM_OP_PUT) {
+    if (op->kind == VOID_SM_OP_PUT && from_stdin) {
+        size_t n = 0;
+        int rc = read_stdin_value(VOID_SM_VALUE_MAX, &stdin_value, &n);
+        if (rc != 0) {
+            return rc;
+        }
+        op->value = stdin_value, op->value_len = (uint16_t)n;
+    } else if (op->kind == VOID_SM_OP_PUT) {
         op->value = (const uint8_t *)pos[1], op->value_len = (uint16_t)strlen(pos[1]);
     }
     if (op->kind == VOID_SM_OP_CAS) {
@@ -424,5 +499,7 @@ int voidctl_kv(int argc, char **argv)
         rc = print_result(&o, &op, &run);
     }
     void_config_fini(&cl);
+    free(stdin_value);
+    stdin_value = NULL;
     return rc;
 }
