@@ -565,8 +565,8 @@ int void_kvs_decode_partition(const uint8_t *buf,
  * (void_kvs_decode_partition) and, when expect is not NULL, that its digest
  * is expect (the certified bucket digest); then replaces its bucket with it
  * (void_kvs_load_clear, then the entries). A refused partition changes
- * nothing. Returns 0, a decode error, VOID_ECORRUPT (digest differs) or a
- * local failure. */
+ * nothing. Returns 0, a decode error, VOID_ECORRUPT (digest differs),
+ * VOID_EINVAL (horizon or last not the load's) or a local failure. */
 int void_kvs_load_partition(struct void_kvs *kvs,
                             const uint8_t *buf,
                             size_t len,

@@ -647,6 +647,14 @@ int void_kvs_load_partition(struct void_kvs *kvs,
     VOID_ASSERT(kvs != NULL);
     uint32_t b;
     uint8_t d[VOID_KVS_DIGEST_SIZE];
+    /* Inside a load, stats carry the load's horizon and last: checked at
+     * another horizon, a partition could pass here and be refused by the
+     * store halfway through. */
+    struct void_kvs_stats st;
+    void_kvs_stats(kvs, &st);
+    if (void_hlc_compare(st.horizon, horizon) != 0 || void_hlc_compare(st.last, last) != 0) {
+        return VOID_EINVAL;
+    }
     /* Check all of it first, so that a bad partition changes nothing. */
     int rc = void_kvs_decode_partition(buf, len, horizon, last, NULL, NULL, NULL, &b, d);
     if (rc != 0) {

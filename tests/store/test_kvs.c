@@ -1565,6 +1565,9 @@ static uint32_t transfer(struct void_kvs *src, struct void_kvs *dst)
         wrong[0] ^= 1;
         assert_int_equal(void_kvs_load_partition(dst, buf, len, st.horizon, st.last, wrong),
                          VOID_ECORRUPT);
+        /* Checked at another horizon than the load's: refused up front. */
+        assert_int_equal(
+            void_kvs_load_partition(dst, buf, len, st.last, st.last, want[b]), VOID_EINVAL);
         assert_int_equal(void_kvs_load_partition(dst, buf, len, st.horizon, st.last, want[b]), 0);
     }
     assert_int_equal(void_kvs_load_end(dst), 0);
@@ -1730,6 +1733,37 @@ static void test_kvs_import_refuses_truncated_and_corrupted_streams(void **state
                     rc == VOID_ECORRUPT || rc == VOID_EBAD_MAGIC);
     }
     assert_int_equal(accepted, 8);
+    /* A byte slipped in at the end of the first partition, its length raised
+     * to cover it: every entry still decodes, but the partition has more
+     * than its entries and is refused. */
+    {
+        size_t at = VOID_KVS_EXPORT_HEADER_SIZE;
+        uint64_t plen = 0;
+        for (int i = 0; i < 8; i++) {
+            plen = plen << 8 | e.p[at + (size_t)i];
+        }
+        uint8_t *grown = malloc(e.len + 1);
+        assert_non_null(grown);
+        size_t end = at + 8 + (size_t)plen;
+        memcpy(grown, e.p, end);
+        grown[end] = 0;
+        memcpy(grown + end + 1, e.p + end, e.len - end);
+        for (int i = 0; i < 8; i++) {
+            grown[at + (size_t)i] = (uint8_t)((plen + 1) >> (56 - 8 * i));
+        }
+        assert_int_equal(void_kvs_import(&k, grown, e.len + 1, got), VOID_EBAD_LENGTH);
+        uint32_t bucket;
+        uint8_t d[32];
+        struct void_hlc_ts far = ts(UINT64_MAX, 0);
+        assert_int_equal(void_kvs_decode_partition(
+                             e.p + at + 8, (size_t)plen, ts(0, 0), far, NULL, NULL, NULL, &bucket, d),
+                         0);
+        assert_int_equal(
+            void_kvs_decode_partition(
+                grown + at + 8, (size_t)plen + 1, ts(0, 0), far, NULL, NULL, NULL, &bucket, d),
+            VOID_EBAD_LENGTH);
+        free(grown);
+    }
     /* Random bytes after an intact header. */
     struct void_prng rng;
     void_prng_seed(&rng, 17);
