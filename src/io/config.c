@@ -627,13 +627,13 @@ static int check_replicas(struct load_state *st)
             return VOID_EPARSE;
         }
     }
-    if ((c->count_replicas - 1) % 3 != 0) {
-        /* PBFT's quorums of 2f + 1 intersect in an honest replica only when
-         * n = 3f + 1; with 5 replicas (f = 1) two quorums of 3 meet in one,
-         * which may be the faulty one. */
+    if (c->count_replicas == 2 || c->count_replicas == 3) {
+        /* f = (n - 1) / 3 = 0: every replica is needed in every quorum, so
+         * one failure stops the cluster. Any n from 4 works: the quorums
+         * follow n (void_membership_quorum). */
         fail(st,
-             "%u replicas: a cluster has 3f + 1 replicas to tolerate f faulty ones "
-             "(1, 4, 7, 10, 13 or 16); add or remove replicas",
+             "%u replicas: a cluster needs at least 4 to tolerate a faulty one "
+             "(n tolerates (n - 1) / 3; 1 replica is a test cluster); add replicas",
              c->count_replicas);
         return VOID_EPARSE;
     }
