@@ -50,6 +50,7 @@ enum {
     SEEN_HTTP_CONN = 1u << 21,
     SEEN_HTTP_PER_IP = 1u << 22,
     SEEN_SEGMENT = 1u << 23,
+    SEEN_HEARTBEAT = 1u << 24,
 };
 
 struct load_state {
@@ -62,6 +63,7 @@ struct load_state {
     uint32_t seen_fault;
     uint32_t seen_pbft;
     uint32_t seen_limits;
+    uint32_t seen_membership;
     uint32_t seen_replica[VOID_CONFIG_REPLICAS_MAX];
     uint32_t seen_client_entry[VOID_CONFIG_CLIENTS_MAX];
     char replica_keyfile[VOID_CONFIG_REPLICAS_MAX][VOID_CONFIG_PATH_MAX];
@@ -389,6 +391,16 @@ static int pbft_key(struct load_state *st, const char *name, const char *value)
     return num_key(st, &st->seen_pbft, "pbft", keys, VOID_ARRAY_LEN(keys), name, value);
 }
 
+/* [membership]: the failure detector (docs/membership.md). */
+static int membership_key(struct load_state *st, const char *name, const char *value)
+{
+    const struct num_key keys[] = {
+        {"heartbeat_ms", SEEN_HEARTBEAT, 20, 10000, &st->config->heartbeat_ms},
+    };
+    return num_key(
+        st, &st->seen_membership, "membership", keys, VOID_ARRAY_LEN(keys), name, value);
+}
+
 /* [limits]: bounds on what strangers can make a node hold (issue 16). */
 static int limits_key(struct load_state *st, const char *name, const char *value)
 {
@@ -525,6 +537,9 @@ static int handler(void *user, const char *section, const char *name, const char
     }
     if (strcmp(section, "limits") == 0) {
         return limits_key(st, name, value);
+    }
+    if (strcmp(section, "membership") == 0) {
+        return membership_key(st, name, value);
     }
     uint32_t id = 0;
     if (strncmp(section, "replica.", 8) == 0) {

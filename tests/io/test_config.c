@@ -353,6 +353,8 @@ static void test_config_takes_each_limit_and_refuses_one_past(void **state)
         {"[fault]\nloss_pct = 100", "[fault]\nloss_pct = 101", "loss_pct"},
         {"[pbft]\npipeline = 64", "[pbft]\npipeline = 65", "pipeline"},
         {"[pbft]\nbatch_max = 128", "[pbft]\nbatch_max = 129", "batch_max"},
+        {"[membership]\nheartbeat_ms = 10000", "[membership]\nheartbeat_ms = 10001", "heartbeat_ms"},
+        {"[membership]\nheartbeat_ms = 20", "[membership]\nheartbeat_ms = 19", "heartbeat_ms"},
         {"record_log_segment_bytes = 4096",
          "record_log_segment_bytes = 4095",
          "record_log_segment_bytes"},
@@ -385,13 +387,15 @@ static void test_config_takes_each_limit_and_refuses_one_past(void **state)
     /* The values at the limits arrive intact. */
     int n = snprintf(text,
                      sizeof(text),
-                     "%srecord_log_segment_bytes = 1073741824\n%s\n[pbft]\nbatch_max = 128\n",
+                     "%srecord_log_segment_bytes = 1073741824\n%s\n[pbft]\nbatch_max = 128\n"
+                     "[membership]\nheartbeat_ms = 10000\n",
                      node,
                      rack63);
     cluster_text(text + n, sizeof(text) - (size_t)n);
     assert_int_equal(load(text, &c, err, sizeof(err)), 0);
     assert_int_equal(c.record_log_segment_bytes, 1073741824u);
     assert_int_equal(c.pbft_batch_max, 128);
+    assert_int_equal(c.heartbeat_ms, 10000);
     assert_string_equal(c.topology.rack, name63);
 }
 
