@@ -164,6 +164,8 @@ struct void_node {
     uint64_t hb_last_ns[VOID_CONFIG_REPLICAS_MAX];
     uint64_t hb_executed[VOID_CONFIG_REPLICAS_MAX];
     struct hb_counts hb;
+    void_seq fd_exec_seen; /* last_executed at the previous detector tick */
+    uint64_t fd_exec_ns;   /* monotonic time it last moved */
     pthread_mutex_t lock;
     struct node_status status;
 };
@@ -732,13 +734,22 @@ static void on_hb_timer(uv_timer_t *timer)
  * "The detector in voidd"). The core starts a view change only if it has
  * work that made no progress since the timer was armed, so an idle cluster
  * changes view on its next request, within a tick instead of a request
- * timeout. A recovering backup waiting for its STATE is left alone: it
- * fetches on its own timer (docs/pbft.md, Rejoining). */
-static void suspect_primary(struct void_node *node)
+ * timeout. Only after a heartbeat interval without any batch executed: the
+ * core re-arms its timer on every execution, so right after one "no
+ * progress since" holds trivially, and a primary that is slow to send
+ * heartbeats but still commits (a CPU-starved one) is not replaced for it.
+ * A recovering backup waiting for its STATE is left alone: it fetches on
+ * its own timer (docs/pbft.md, Rejoining). */
+static void suspect_primary(struct void_node *node, uint64_t now)
 {
     const struct void_pbft *r = node->replica;
     const struct void_config *c = node->config;
-    if (void_pbft_view_changing(r) || r->catch_up_left > 0) {
+    if (void_pbft_last_executed(r) != node->fd_exec_seen) {
+        node->fd_exec_seen = void_pbft_last_executed(r);
+        node->fd_exec_ns = now;
+    }
+    if (void_pbft_view_changing(r) || r->catch_up_left > 0 ||
+        now - node->fd_exec_ns < node->fd.cfg.interval_ns) {
         return;
     }
     uint32_t primary = void_pbft_primary(void_pbft_view(r), c->count_replicas);
@@ -776,7 +787,8 @@ static void on_fd_timer(uv_timer_t *timer)
         return;
     }
     struct void_fd_transition tr[VOID_CONFIG_REPLICAS_MAX];
-    uint32_t k = void_fd_tick(&node->fd, mono_ns(), tr, VOID_CONFIG_REPLICAS_MAX);
+    uint64_t now = mono_ns();
+    uint32_t k = void_fd_tick(&node->fd, now, tr, VOID_CONFIG_REPLICAS_MAX);
     for (uint32_t i = 0; i < k; i++) {
         node->hb.suspicions += tr[i].from == VOID_FD_ALIVE;
         node->hb.deaths += tr[i].to == VOID_FD_DEAD;
@@ -788,7 +800,7 @@ static void on_fd_timer(uv_timer_t *timer)
                  (unsigned long long)(tr[i].silence_ns / 1000000u),
                  (unsigned)node->fd.lhm);
     }
-    suspect_primary(node);
+    suspect_primary(node, now);
     publish(node);
 }
 
