@@ -659,8 +659,12 @@ static void on_heartbeat(struct void_node *node, const uint8_t *buf, size_t len)
     int rc = void_codec_decode_verified(buf, len, &node->ring, &fr);
     int idx = rc == 0 ? replica_index(c, fr.sender) : -1;
     uint64_t epoch = 0, executed = 0;
-    if (rc == VOID_EBAD_SIG || rc == VOID_EUNKNOWN_SENDER) {
-        rc == VOID_EBAD_SIG ? node->hb.bad_signature++ : node->hb.not_member++;
+    if (rc == VOID_EBAD_SIG) {
+        node->hb.bad_signature++;
+        return;
+    }
+    if (rc == VOID_EUNKNOWN_SENDER) {
+        node->hb.not_member++;
         return;
     }
     if (rc != 0 || void_heartbeat_body_decode(fr.body, fr.body_len, &epoch, &executed) != 0) {
