@@ -848,10 +848,19 @@ static int setup_membership(struct void_node *node, char *errbuf, size_t errcap)
         }
     }
     uint16_t voters_min = (uint16_t)(c->count_replicas < 4 ? c->count_replicas : 4);
-    if (rc == 0 &&
-        (rc = void_membership_config_init(&node->members, ms, c->count_replicas, voters_min)) != 0) {
+    struct void_membership_config *mc = malloc(sizeof(*mc));
+    if (rc == 0 && mc == NULL) {
+        rc = VOID_ENOMEM;
+    }
+    if (rc == 0 && (rc = void_membership_config_init(mc, ms, c->count_replicas, voters_min)) != 0) {
         (void)snprintf(errbuf, errcap, "membership: %s", void_strerror(rc));
     }
+    if (rc == 0) {
+        pthread_mutex_lock(&node->lock); /* the HTTP thread reads it (render_members) */
+        node->members = *mc;
+        pthread_mutex_unlock(&node->lock);
+    }
+    free(mc);
     free(ms);
     uint64_t interval = (uint64_t)(c->heartbeat_ms != 0 ? c->heartbeat_ms : 200) * 1000000u;
     struct void_fd_config fc = {.interval_ns = interval};
@@ -1206,7 +1215,9 @@ static void render_membership_metrics(struct metrics_buf *b,
 static size_t render_members(struct void_node *node, char *out, size_t cap)
 {
     const struct void_config *c = node->config;
-    const struct void_membership_config *mc = &node->members; /* fixed after setup */
+    /* node->members is written once, under the lock, by setup_membership,
+     * which may run after the HTTP server's thread has started. */
+    const struct void_membership_config *mc = &node->members;
     uint64_t now = mono_ns();
     pthread_mutex_lock(&node->lock);
     const struct node_status *s = &node->status;
