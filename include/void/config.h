@@ -40,6 +40,10 @@
  *     pipeline = 1               ; batches in flight at the primary (1..64)
  *     batch_max = 64             ; requests per batch (1..VOID_PBFT_BATCH_MAX)
  *
+ *     [membership]               ; failure detector, optional (voidd only)
+ *     heartbeat_ms = 200         ; signed heartbeat period (20..10000); suspect
+ *                                ; after 4 silent periods, dead after 6
+ *
  *     [limits]                   ; inbound connections, optional (voidd only)
  *     handshake_ms = 2000        ; a connection must complete its HELLO in this
  *     unauth_max = 128           ; connections without a HELLO, in all
@@ -136,6 +140,7 @@ struct void_config {
     uint32_t pbft_pipeline;            /* [pbft] pipeline; 0: the core's default */
     uint32_t pbft_batch_max;           /* [pbft] batch_max; 0: the core's default */
     uint32_t record_log_segment_bytes; /* [node]; 0: the record log's default */
+    uint32_t heartbeat_ms;             /* [membership] heartbeat_ms; 0: 200 ms */
     struct void_config_limits limits;
     /* The secret key read from key_path (wiped by void_config_fini). */
     struct void_sign_keypair keypair;

@@ -32,8 +32,8 @@
 #include <stdint.h>
 
 #define VOID_MEMBERSHIP_MEMBERS_MAX 64 /* voters + learners in one configuration */
-#define VOID_MEMBERSHIP_ADDR_MAX    63 /* bytes of "host:port", without the NUL */
-#define VOID_MEMBERSHIP_LOC_MAX     31 /* bytes of each location part, without the NUL */
+#define VOID_MEMBERSHIP_ADDR_MAX    127 /* bytes of "host:port", without the NUL (as the config file) */
+#define VOID_MEMBERSHIP_LOC_MAX     63 /* bytes of each location part, without the NUL (as the config file) */
 #define VOID_MEMBERSHIP_CHANGES_MAX 16 /* changes in one batch */
 #define VOID_MEMBERSHIP_VERSION     1  /* first byte of the encoding */
 
@@ -261,6 +261,29 @@ int void_fd_state(const struct void_fd *fd, uint32_t id);
 /* Current silence thresholds, after the multiplier. Cannot fail. */
 uint64_t void_fd_suspect_ns(const struct void_fd *fd);
 uint64_t void_fd_dead_ns(const struct void_fd *fd);
+
+/* ---- heartbeats --------------------------------------------------------- */
+
+/* A heartbeat travels as a HEARTBEAT frame (include/void/codec.h, type 11):
+ * the header carries the sender's id and its HLC at sending, the Ed25519
+ * signature (domain FRAME) covers everything, and the body is
+ *   u64 epoch | u64 executed   (big-endian)
+ * the sender's configuration epoch and its last executed sequence number.
+ * The receiver checks the signature with the sender's key, that the sender
+ * is a member of its epoch, and feeds void_fd_heartbeat. */
+#define VOID_HEARTBEAT_BODY_SIZE 16
+
+/* Writes the body. Cannot fail. */
+void void_heartbeat_body_encode(uint64_t epoch,
+                                 uint64_t executed,
+                                 uint8_t out[VOID_HEARTBEAT_BODY_SIZE]);
+
+/* Reads exactly len bytes of body (borrowed). Returns 0, VOID_ETRUNCATED
+ * (short) or VOID_EBAD_LENGTH (bytes left over); never asserts on input. */
+int void_heartbeat_body_decode(const uint8_t *body,
+                               size_t len,
+                               uint64_t *epoch,
+                               uint64_t *executed);
 
 /* ---- removal evidence ------------------------------------------------- */
 

@@ -27,7 +27,9 @@
  *
  * Replica ids are 0..n-1; client ids are any other ids present in the
  * keyring. The primary of view v is v mod n. f = (n - 1) / 3, quorums are
- * 2f + 1. Every message is a codec frame (include/void/codec.h) signed by its
+ * q = ceil((n + f + 1) / 2) (void_membership_quorum: 2f + 1 when n = 3f + 1,
+ * 4 of 5, 5 of 6, 6 of 8), so that two quorums share an honest replica for
+ * any n. Every message is a codec frame (include/void/codec.h) signed by its
  * sender; message bodies are described in include/void/pbft_msg.h and
  * docs/pbft.md. Input from peers is never trusted: anything malformed,
  * unauthenticated, from the wrong view or out of the window is dropped and
@@ -77,7 +79,7 @@ typedef uint64_t void_view;
 typedef uint64_t void_seq;
 
 struct void_pbft_config {
-    uint32_t n;    /* replicas, 4 <= n <= VOID_PBFT_N_MAX (1 is allowed for tests: f = 0) */
+    uint32_t n;    /* replicas, 4 <= n <= VOID_PBFT_N_MAX, any n (1 is allowed for tests: f = 0) */
     uint32_t self; /* this replica's id, < n */
     uint32_t checkpoint_interval; /* K; 0 means VOID_PBFT_K_DEF */
     uint32_t window;              /* L, a multiple of K, <= VOID_PBFT_WINDOW_MAX; 0 means default */

@@ -1,8 +1,9 @@
 /*
  * voidctl status / members: asks every replica's HTTP status server
- * (/status, JSON) at once (libcurl's multi interface, so the whole command
- * takes at most --timeout) and prints one line per replica, or the
- * membership as the first replica that answers sees it. A replica that does
+ * (/status or /members, JSON) at once (libcurl's multi interface, so the
+ * whole command takes at most --timeout) and prints one line per replica,
+ * or the membership as the first replica that answers sees it (its
+ * configuration and its failure detector's state of every member). A replica that does
  * not answer 200 with a JSON object within --timeout is shown as
  * unreachable, and the command then exits VOIDCTL_EXIT_UNREACHABLE: a script
  * checking `voidctl status` learns that the cluster is not whole.
@@ -46,10 +47,11 @@ static size_t on_body(char *data, size_t size, size_t count, void *arg)
     return n;
 }
 
-/* GETs /status of every replica in parallel, within timeout_ms in all.
- * out[i] is the parsed JSON object of replica i (new reference), or NULL
- * when it did not answer 200 with a JSON object. */
-static void fetch_all(const struct void_config *cl, long timeout_ms, json_t **out)
+/* GETs path (/status or /members) of every replica in parallel, within
+ * timeout_ms in all. out[i] is the parsed JSON object of replica i (new
+ * reference), or NULL when it did not answer 200 with a JSON object. */
+static void
+fetch_all(const struct void_config *cl, const char *path, long timeout_ms, json_t **out)
 {
     static struct fetch fs[VOID_CONFIG_REPLICAS_MAX];
     CURLM *multi = curl_multi_init();
@@ -60,8 +62,8 @@ static void fetch_all(const struct void_config *cl, long timeout_ms, json_t **ou
         out[i] = NULL;
         /* An IPv6 literal needs brackets in a URL. */
         int v6 = strchr(a->host, ':') != NULL;
-        snprintf(f->url, sizeof(f->url), "http://%s%s%s:%u/status", v6 ? "[" : "", a->host,
-                 v6 ? "]" : "", (unsigned)a->port);
+        snprintf(f->url, sizeof(f->url), "http://%s%s%s:%u%s", v6 ? "[" : "", a->host,
+                 v6 ? "]" : "", (unsigned)a->port, path);
         f->easy = curl_easy_init();
         if (f->easy == NULL || multi == NULL) {
             continue;
@@ -146,23 +148,61 @@ static void print_status_line(uint32_t id, json_t *st)
            hlc);
 }
 
-static void print_members(json_t *st)
+/* The integer field name of j, or dflt when absent. */
+static long long int_field(json_t *j, const char *name, long long dflt)
 {
+    json_t *v = json_object_get(j, name);
+    return json_is_integer(v) ? (long long)json_integer_value(v) : dflt;
+}
+
+static const char *str_field(json_t *j, const char *name)
+{
+    const char *v = json_string_value(json_object_get(j, name));
+    return v != NULL ? v : "";
+}
+
+/* One /members object (voidd's render_members) as a table. */
+static void print_members(json_t *mb)
+{
+    printf("epoch %lld: n=%lld f=%lld quorum=%lld, as seen by replica %lld "
+           "(suspect after %lld ms, dead after %lld ms of silence)\n",
+           int_field(mb, "epoch", 0),
+           int_field(mb, "n", 0),
+           int_field(mb, "f", 0),
+           int_field(mb, "quorum", 0),
+           int_field(mb, "id", -1),
+           int_field(mb, "suspect_after_ms", 0),
+           int_field(mb, "dead_after_ms", 0));
+    printf("%-4s %-22s %-20s %-7s %-7s %s\n", "ID", "ADDRESS", "LOCATION", "ROLE", "STATE",
+           "LAST HEARTBEAT");
     size_t i;
     json_t *m;
-    json_array_foreach(json_object_get(st, "members"), i, m)
+    json_array_foreach(json_object_get(mb, "members"), i, m)
     {
-        json_t *heard = json_object_get(m, "last_heard_ms_ago");
-        printf("%-4lld %-22s %s%s",
-               (long long)json_integer_value(json_object_get(m, "id")),
-               json_string_value(json_object_get(m, "address")),
-               json_is_true(json_object_get(m, "self"))        ? "self"
-               : json_is_true(json_object_get(m, "connected")) ? "connected"
-                                                               : "disconnected",
-               heard != NULL ? "" : "\n");
-        if (heard != NULL) {
-            printf(" last heard %lld ms ago\n", (long long)json_integer_value(heard));
+        char loc[3 * 64 + 3];
+        const char *dc = str_field(m, "datacenter"), *rack = str_field(m, "rack"),
+                   *host = str_field(m, "host");
+        if (dc[0] == '\0' && rack[0] == '\0' && host[0] == '\0') {
+            snprintf(loc, sizeof(loc), "-");
+        } else {
+            snprintf(loc, sizeof(loc), "%s/%s/%s", dc, rack, host);
         }
+        long long age = int_field(m, "last_heartbeat_ms_ago", -1);
+        char heard[48];
+        if (json_is_true(json_object_get(m, "self"))) {
+            snprintf(heard, sizeof(heard), "(self)");
+        } else if (age < 0) {
+            snprintf(heard, sizeof(heard), "never");
+        } else {
+            snprintf(heard, sizeof(heard), "%lld ms ago", age);
+        }
+        printf("%-4lld %-22s %-20s %-7s %-7s %s\n",
+               int_field(m, "id", -1),
+               str_field(m, "address"),
+               loc,
+               str_field(m, "role"),
+               str_field(m, "state"),
+               heard);
     }
 }
 
@@ -172,8 +212,13 @@ static int usage_status(const char *cmd, int ok)
     if (strcmp(cmd, "members") == 0) {
         fprintf(out,
                 "usage: voidctl members [options]\n\n"
-                "Prints the members of the cluster as the first replica that answers sees\n"
-                "them: id, address, and whether it is connected to each.\n");
+                "Prints the membership as the first replica that answers sees it (GET\n"
+                "/members on its status server): the epoch, n, f and the quorum, and per\n"
+                "member its id, address, location (datacenter/rack/host), role, state as\n"
+                "that replica's failure detector holds it (alive, suspect after 4 missed\n"
+                "heartbeats, dead after 6) and the age of its last heartbeat. Exits %d\n"
+                "when no replica answers.\n",
+                VOIDCTL_EXIT_UNREACHABLE);
     } else {
         fprintf(out,
                 "usage: voidctl status [options]\n\n"
@@ -186,7 +231,8 @@ static int usage_status(const char *cmd, int ok)
             "\noptions:\n"
             "  --cluster FILE   the cluster's client file (default: $VOID_CLUSTER)\n"
             "  --timeout S      wait at most S seconds for the replicas (default 5)\n"
-            "  --json           the replicas' /status objects as one JSON array\n\n");
+            "  --json           status: the replicas' /status objects as one JSON array;\n"
+            "                   members: the answering replica's /members object\n\n");
     voidctl_print_exit_codes(out);
     fprintf(out, "\nexample:\n  voidctl %s --cluster /tmp/void-cluster/client.ini\n", cmd);
     return ok ? VOIDCTL_EXIT_OK : VOIDCTL_EXIT_USAGE;
@@ -219,7 +265,7 @@ int voidctl_status(int argc, char **argv)
     }
     int members = strcmp(argv[0], "members") == 0;
     static json_t *st[VOID_CONFIG_REPLICAS_MAX];
-    fetch_all(&cl, (long)(o.timeout_s * 1000), st);
+    fetch_all(&cl, members ? "/members" : "/status", (long)(o.timeout_s * 1000), st);
     json_t *all = json_array();
     uint32_t answered = 0, printed_members = 0;
     for (uint32_t i = 0; i < cl.count_replicas; i++) {
@@ -227,7 +273,7 @@ int voidctl_status(int argc, char **argv)
         if (members && st[i] != NULL && !printed_members) {
             printed_members = 1;
             if (o.json) {
-                char *text = json_dumps(json_object_get(st[i], "members"), JSON_COMPACT);
+                char *text = json_dumps(st[i], JSON_COMPACT);
                 printf("%s\n", text != NULL ? text : "[]");
                 free(text);
             } else {

@@ -72,7 +72,7 @@ static void usage(FILE *out)
             "options (in any order; unset ones are drawn from the seed):\n"
             "  --seed N           the run's seed, 0..2^64-1\n"
             "  --seeds A..B       a campaign over the seeds A to B inclusive\n"
-            "  --n N              replicas, 3f+1 up to %d (default: 4 or 7, from the seed)\n"
+            "  --n N              replicas, 4 up to %d (default: 4 or 7, from the seed)\n"
             "  --byzantine K      Byzantine replicas, 0..(n-1)/3 (default: 0..f, from the\n"
             "                     seed; above 1 needs --n)\n"
             "  --strategies LIST  Byzantine strategies, a comma-separated list of\n"
@@ -249,10 +249,6 @@ static int apply_option(struct options *o, int ch, const char *value)
         o->have_n = 1;
         note_flag(o, name, value);
         if (void_cli_u32("voidsim", name, value, 4, VOID_SIM_N_MAX, &o->fixed.n) != 0) {
-            return 2;
-        }
-        if ((o->fixed.n - 1) % 3 != 0) {
-            fprintf(stderr, "voidsim: --n must be 3f+1 (4, 7, 10, 13 or 16; got %u)\n", o->fixed.n);
             return 2;
         }
         return 0;

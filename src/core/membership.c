@@ -880,3 +880,28 @@ int void_suspicion_cert_check(const struct void_membership_config *cfg,
     uint32_t f = void_membership_f(void_membership_voters(cfg));
     return cert->count >= 2 * f + 1 ? 0 : VOID_EMEMBER_QUORUM;
 }
+
+/* ---- heartbeats --------------------------------------------------------- */
+
+void void_heartbeat_body_encode(uint64_t epoch,
+                                uint64_t executed,
+                                uint8_t out[VOID_HEARTBEAT_BODY_SIZE])
+{
+    VOID_ASSERT(out != NULL);
+    void_bytes_put_be64(out, epoch);
+    void_bytes_put_be64(out + 8, executed);
+}
+
+int void_heartbeat_body_decode(const uint8_t *body, size_t len, uint64_t *epoch, uint64_t *executed)
+{
+    VOID_ASSERT(epoch != NULL && executed != NULL);
+    if (body == NULL || len < VOID_HEARTBEAT_BODY_SIZE) {
+        return VOID_ETRUNCATED;
+    }
+    if (len > VOID_HEARTBEAT_BODY_SIZE) {
+        return VOID_EBAD_LENGTH;
+    }
+    *epoch = void_bytes_get_be64(body);
+    *executed = void_bytes_get_be64(body + 8);
+    return 0;
+}

@@ -17,6 +17,7 @@
 #include "void/assert.h"
 #include "void/error.h"
 #include "void/hash.h"
+#include "void/membership.h"
 
 #include <stdlib.h>
 #include <string.h>
@@ -32,17 +33,32 @@ uint32_t void__popcount(uint32_t x)
     return c;
 }
 
+/* The one place the replica's quorum comes from (pbft_int.h). It takes n
+ * from the configuration, so an epoch change only has to swap cfg.n. */
 uint32_t void__pbft_quorum(const struct void_pbft *r)
 {
-    return 2 * r->f + 1;
+    VOID_ASSERT(r->cfg.n > 0 && r->f == void_membership_f(r->cfg.n));
+#if defined(VOID_MUTANT_QUORUM_2F1) && VOID_MUTANT_QUORUM_2F1
+    return 2 * r->f + 1; /* unsafe for n != 3f + 1: for the mutation test only */
+#else
+    uint32_t q = void_membership_quorum(r->cfg.n);
+    VOID_ASSERT(q >= 1 && q + r->f <= r->cfg.n); /* n - f live replicas form a quorum */
+    return q;
+#endif
+}
+
+uint32_t void__pbft_prepare_quorum(const struct void_pbft *r)
+{
+    return void__pbft_quorum(r) - 1; /* the primary's pre-prepare is its vote */
 }
 
 uint32_t void__pbft_commit_quorum(const struct void_pbft *r)
 {
+    uint32_t q = void__pbft_quorum(r);
 #if defined(VOID_MUTANT_WEAK_COMMIT) && VOID_MUTANT_WEAK_COMMIT
-    return r->f > 0 ? 2 * r->f : 1; /* the weakened quorum: unsafe, for the mutation test only */
+    return q > 1 ? q - 1 : 1; /* the weakened quorum: unsafe, for the mutation test only */
 #else
-    return 2 * r->f + 1;
+    return q;
 #endif
 }
 
@@ -63,7 +79,7 @@ struct void__pbft_entry *void__pbft_slot(struct void_pbft *r, void_seq seq)
     return &r->log[seq % r->cfg.window];
 }
 
-/* Keeps e's prepared certificate (batch carrier and 2f prepares from
+/* Keeps e's prepared certificate (batch carrier and q - 1 prepares from
  * backups) as its pc_* certificate. */
 static void keep_certificate(struct void_pbft *r, struct void__pbft_entry *e)
 {
@@ -75,14 +91,15 @@ static void keep_certificate(struct void_pbft *r, struct void__pbft_entry *e)
     e->pc_pp_len = e->pp_len;
     memcpy(e->pc_pp_frame, e->pp_frame, e->pp_len);
     e->pc_count = 0;
-    for (uint32_t i = 0; i < VOID_PBFT_N_MAX && e->pc_count < 2 * r->f; i++) {
+    uint32_t need = void__pbft_prepare_quorum(r);
+    for (uint32_t i = 0; i < VOID_PBFT_N_MAX && e->pc_count < need; i++) {
         if ((e->prepare_mask & VOID__BIT(i)) && i != primary && e->prepare_len[i] > 0 &&
             memcmp(e->prepare_digest[i], e->digest, VOID_PBFT_DIGEST_SIZE) == 0) {
             memcpy(e->pc_prepare_frame[e->pc_count], e->prepare_frame[i], e->prepare_len[i]);
             e->pc_prepare_len[e->pc_count++] = e->prepare_len[i];
         }
     }
-    VOID_ASSERT(e->pc_count == 2 * r->f);
+    VOID_ASSERT(e->pc_count == need);
 }
 
 void void__pbft_entry_reset(struct void_pbft *r,
@@ -402,9 +419,10 @@ static int config_check(struct void_pbft_config *c)
         c->self >= c->n) {
         return VOID_EINVAL;
     }
-    /* The quorums of 2f + 1 (void__pbft_quorum) are safe only for
-     * n = 3f + 1: with n = 5 two quorums of 3 meet in one replica. */
-    if ((c->n - 1) % 3 != 0) {
+    /* n = 2 or 3 tolerate no fault (f = 0) yet need every replica up:
+     * refused; 1 is a test cluster. Any n >= 4 works: the quorums follow n
+     * (void__pbft_quorum). */
+    if (c->n == 2 || c->n == 3) {
         return VOID_EINVAL;
     }
     c->checkpoint_interval = c->checkpoint_interval ? c->checkpoint_interval : VOID_PBFT_K_DEF;
@@ -433,7 +451,7 @@ int void_pbft_init(struct void_pbft *r, const struct void_pbft_config *config)
     if (rc != 0) {
         return rc;
     }
-    r->f = (r->cfg.n - 1) / 3;
+    r->f = void_membership_f(r->cfg.n);
     void_hlc_init(&r->hlc, &r->cfg.hlc);
     rc = void_sm_init(&r->sm, &r->cfg.sm);
     if (rc != 0) {
@@ -1070,7 +1088,8 @@ static void check_prepared(struct void_pbft *r,
         return;
     }
     uint32_t primary = void_pbft_primary(e->view, r->cfg.n);
-    if (matching(e->prepare_mask, &e->prepare_digest[0][0], e->digest, primary) < 2 * r->f) {
+    if (matching(e->prepare_mask, &e->prepare_digest[0][0], e->digest, primary) <
+        void__pbft_prepare_quorum(r)) {
         return;
     }
     e->prepared = 1;

@@ -43,9 +43,19 @@ uint16_t void__take16(struct void__reader *r);
 #define VOID__MUTANT_NO_REJOIN 0
 #endif
 
-/* Quorum sizes. The mutant (a test-only build flag) weakens the commit quorum
- * to 2f so that the simulator's checkers can be shown to catch it. */
+/* Quorum sizes, all derived from n through void_membership_quorum
+ * (docs/membership.md): q = ceil((n + f + 1) / 2), so that any two quorums
+ * share f + 1 replicas, one of them honest, for every n, not only 3f + 1
+ * (where q = 2f + 1). void__pbft_quorum is q (checkpoint proofs, view
+ * changes for a NEW-VIEW, the commit certificates of STATE);
+ * void__pbft_prepare_quorum is q - 1, the matching prepares from backups
+ * that with the pre-prepare make a batch prepared; void__pbft_commit_quorum
+ * is q. Two test-only build flags weaken them so that the simulator's
+ * checkers can be shown to catch it: VOID_MUTANT_WEAK_COMMIT (commit on
+ * q - 1) and VOID_MUTANT_QUORUM_2F1 (q = 2f + 1 for every n, the rule before
+ * issue 18, unsafe when n != 3f + 1). */
 uint32_t void__pbft_quorum(const struct void_pbft *r);
+uint32_t void__pbft_prepare_quorum(const struct void_pbft *r);
 uint32_t void__pbft_commit_quorum(const struct void_pbft *r);
 uint32_t void__popcount(uint32_t x);
 

@@ -217,7 +217,7 @@ static int vc_validate(struct void_pbft *r, const struct vc_msg *m)
         }
         prev = e.seq;
         if (void__pbft_carrier_check(r, e.pp, e.pp_len, e.digest, &pp) != 0 ||
-            count_prepares(r, &e) < 2 * r->f) {
+            count_prepares(r, &e) < void__pbft_prepare_quorum(r)) {
             return VOID_EBAD_SIG;
         }
     }
@@ -565,7 +565,7 @@ static size_t put_prepared(struct void_pbft *r, const struct void__pbft_entry *e
     uint16_t n = 0;
     if (e->prepared && e->have_batch) {
         uint32_t primary = void_pbft_primary(e->view, r->cfg.n);
-        for (uint32_t i = 0; i < VOID_PBFT_N_MAX && n < 2 * r->f; i++) {
+        for (uint32_t i = 0; i < VOID_PBFT_N_MAX && n < void__pbft_prepare_quorum(r); i++) {
             if ((e->prepare_mask & VOID__BIT(i)) && i != primary && e->prepare_len[i] > 0 &&
                 memcmp(e->prepare_digest[i], e->digest, VOID_PBFT_DIGEST_SIZE) == 0) {
                 frames[n] = e->prepare_frame[i];

@@ -50,6 +50,7 @@ enum {
     SEEN_HTTP_CONN = 1u << 21,
     SEEN_HTTP_PER_IP = 1u << 22,
     SEEN_SEGMENT = 1u << 23,
+    SEEN_HEARTBEAT = 1u << 24,
 };
 
 struct load_state {
@@ -62,6 +63,7 @@ struct load_state {
     uint32_t seen_fault;
     uint32_t seen_pbft;
     uint32_t seen_limits;
+    uint32_t seen_membership;
     uint32_t seen_replica[VOID_CONFIG_REPLICAS_MAX];
     uint32_t seen_client_entry[VOID_CONFIG_CLIENTS_MAX];
     char replica_keyfile[VOID_CONFIG_REPLICAS_MAX][VOID_CONFIG_PATH_MAX];
@@ -389,6 +391,16 @@ static int pbft_key(struct load_state *st, const char *name, const char *value)
     return num_key(st, &st->seen_pbft, "pbft", keys, VOID_ARRAY_LEN(keys), name, value);
 }
 
+/* [membership]: the failure detector (docs/membership.md). */
+static int membership_key(struct load_state *st, const char *name, const char *value)
+{
+    const struct num_key keys[] = {
+        {"heartbeat_ms", SEEN_HEARTBEAT, 20, 10000, &st->config->heartbeat_ms},
+    };
+    return num_key(
+        st, &st->seen_membership, "membership", keys, VOID_ARRAY_LEN(keys), name, value);
+}
+
 /* [limits]: bounds on what strangers can make a node hold (issue 16). */
 static int limits_key(struct load_state *st, const char *name, const char *value)
 {
@@ -526,6 +538,9 @@ static int handler(void *user, const char *section, const char *name, const char
     if (strcmp(section, "limits") == 0) {
         return limits_key(st, name, value);
     }
+    if (strcmp(section, "membership") == 0) {
+        return membership_key(st, name, value);
+    }
     uint32_t id = 0;
     if (strncmp(section, "replica.", 8) == 0) {
         if (parse_u32(section + 8, UINT32_MAX, &id) != 0) {
@@ -627,13 +642,13 @@ static int check_replicas(struct load_state *st)
             return VOID_EPARSE;
         }
     }
-    if ((c->count_replicas - 1) % 3 != 0) {
-        /* PBFT's quorums of 2f + 1 intersect in an honest replica only when
-         * n = 3f + 1; with 5 replicas (f = 1) two quorums of 3 meet in one,
-         * which may be the faulty one. */
+    if (c->count_replicas == 2 || c->count_replicas == 3) {
+        /* f = (n - 1) / 3 = 0: every replica is needed in every quorum, so
+         * one failure stops the cluster. Any n from 4 works: the quorums
+         * follow n (void_membership_quorum). */
         fail(st,
-             "%u replicas: a cluster has 3f + 1 replicas to tolerate f faulty ones "
-             "(1, 4, 7, 10, 13 or 16); add or remove replicas",
+             "%u replicas: a cluster needs at least 4 to tolerate a faulty one "
+             "(n tolerates (n - 1) / 3; 1 replica is a test cluster); add replicas",
              c->count_replicas);
         return VOID_EPARSE;
     }

@@ -23,6 +23,7 @@
 #include "void/error.h"
 #include "void/http.h"
 #include "void/log.h"
+#include "void/membership.h"
 #include "void/ntp_client.h"
 #include "void/pbft.h"
 #include "void/pstore.h"
@@ -43,6 +44,17 @@
 #include <uv.h>
 
 #define TIMER_COUNT 4 /* enum void_pbft_timer values are 1..3 */
+
+/* Heartbeats and the failure detector (docs/membership.md), counted. */
+struct hb_counts {
+    uint64_t sent;     /* heartbeat frames queued, one per peer per period */
+    uint64_t received; /* accepted: signed by a member of our epoch, fresh */
+    uint64_t bad_signature, not_member, epoch, hlc_ahead, malformed, stale; /* rejected */
+    uint64_t suspicions;       /* peers that went suspect (or straight to dead) */
+    uint64_t deaths;           /* peers that went dead */
+    uint64_t recoveries;       /* suspect or dead peers heard again */
+    uint64_t primary_suspects; /* view changes started because the primary was suspect */
+};
 
 /* What the HTTP thread may read: copied from the core after every step. */
 struct node_status {
@@ -68,6 +80,14 @@ struct node_status {
     uint64_t now_ms;
     int64_t clock_offset_ns;
     uint64_t clock_alerts;
+    /* membership, indexed like config->replicas */
+    uint64_t epoch;
+    struct hb_counts hb;
+    uint8_t fd_state[VOID_CONFIG_REPLICAS_MAX];     /* enum void_fd_state; self alive */
+    uint64_t hb_last_ns[VOID_CONFIG_REPLICAS_MAX];  /* monotonic (uv_hrtime); 0 never */
+    uint64_t hb_executed[VOID_CONFIG_REPLICAS_MAX]; /* from its last heartbeat */
+    uint32_t lhm;
+    uint64_t suspect_ns, dead_ns;
 };
 
 /* Effects of one or more steps and the records among them, ready for one
@@ -133,6 +153,19 @@ struct void_node {
     int fatal;
     uint64_t out_full;
     uint64_t peer_seen_ms[VOID_CONFIG_REPLICAS_MAX];
+    /* Membership (docs/membership.md): the configuration from the file as
+     * epoch 1, and the failure detector fed by the peers' signed
+     * heartbeats on the monotonic clock. */
+    struct void_membership_config members;
+    struct void_fd fd;
+    int fd_ready;       /* fd and its two timers are set up */
+    uv_timer_t hb_timer; /* sends our heartbeat every heartbeat period */
+    uv_timer_t fd_timer; /* ticks the detector */
+    uint64_t hb_last_ns[VOID_CONFIG_REPLICAS_MAX];
+    uint64_t hb_executed[VOID_CONFIG_REPLICAS_MAX];
+    struct hb_counts hb;
+    void_seq fd_exec_seen; /* last_executed at the previous detector tick */
+    uint64_t fd_exec_ns;   /* monotonic time it last moved */
     pthread_mutex_t lock;
     struct node_status status;
 };
@@ -455,6 +488,17 @@ static void publish(struct void_node *node)
     s->now_ms = uv_now(&node->loop);
     s->clock_offset_ns = node->ntp_ready ? void_clockdisc_correction_ns(&node->ntp.disc) : 0;
     s->clock_alerts = node->clock_alerts;
+    s->epoch = node->members.epoch;
+    s->hb = node->hb;
+    for (uint32_t i = 0; i < c->count_replicas && node->fd_ready; i++) {
+        int st = void_fd_state(&node->fd, c->replicas[i].id);
+        s->fd_state[i] = st < 0 ? VOID_FD_ALIVE : (uint8_t)st; /* self: alive */
+        s->hb_last_ns[i] = node->hb_last_ns[i];
+        s->hb_executed[i] = node->hb_executed[i];
+    }
+    s->lhm = node->fd.lhm;
+    s->suspect_ns = node->fd_ready ? void_fd_suspect_ns(&node->fd) : 0;
+    s->dead_ns = node->fd_ready ? void_fd_dead_ns(&node->fd) : 0;
     pthread_mutex_unlock(&node->lock);
 }
 
@@ -583,6 +627,262 @@ static void report_compaction(struct void_node *node)
              (unsigned long long)st->file_size);
 }
 
+/* ---- heartbeats and the failure detector ---------------------------------- */
+
+static uint64_t mono_ns(void)
+{
+    return uv_hrtime();
+}
+
+/* Index of replica id in config->replicas, or -1. */
+static int replica_index(const struct void_config *c, uint32_t id)
+{
+    for (uint32_t i = 0; i < c->count_replicas; i++) {
+        if (c->replicas[i].id == id) {
+            return (int)i;
+        }
+    }
+    return -1;
+}
+
+/* A HEARTBEAT frame from the transport: checked here, not by the core
+ * (membership is the driver's; docs/membership.md). Signature by the
+ * sender's key, sender a member other than us, our epoch, an HLC not
+ * further ahead of our clock than the HLC bound (a sender whose clock ran
+ * ahead would otherwise make its later, honest heartbeats stale); then the
+ * detector decides whether it is fresh. */
+static void on_heartbeat(struct void_node *node, const uint8_t *buf, size_t len)
+{
+    VOID_ASSERT(node->fd_ready);
+    const struct void_config *c = node->config;
+    struct void_frame fr;
+    int rc = void_codec_decode_verified(buf, len, &node->ring, &fr);
+    int idx = rc == 0 ? replica_index(c, fr.sender) : -1;
+    uint64_t epoch = 0, executed = 0;
+    if (rc == VOID_EBAD_SIG) {
+        node->hb.bad_signature++;
+        return;
+    }
+    if (rc == VOID_EUNKNOWN_SENDER) {
+        node->hb.not_member++;
+        return;
+    }
+    if (rc != 0 || void_heartbeat_body_decode(fr.body, fr.body_len, &epoch, &executed) != 0) {
+        node->hb.malformed++;
+        return;
+    }
+    if (idx < 0 || fr.sender == c->self_id) {
+        node->hb.not_member++;
+        return;
+    }
+    if (epoch != node->members.epoch) {
+        node->hb.epoch++;
+        return;
+    }
+    if (fr.hlc.wall_ns > physical_now_ns(node) + VOID_HLC_MAX_OFFSET_NS_DEF) {
+        node->hb.hlc_ahead++;
+        return;
+    }
+    struct void_fd_heartbeat hb = {.sender = fr.sender, .hlc = fr.hlc, .executed = executed};
+    uint64_t now = mono_ns();
+    rc = void_fd_heartbeat(&node->fd, &hb, now);
+    if (rc == VOID_EAGAIN) {
+        node->hb.stale++;
+        return;
+    }
+    if (rc < 0) {
+        node->hb.not_member++;
+        return;
+    }
+    node->hb.received++;
+    node->hb_last_ns[idx] = now;
+    node->hb_executed[idx] = executed;
+    if (rc == 1) {
+        node->hb.recoveries++;
+        void_log(VOID_LOG_INFO, "member %u: alive again (heartbeat)", (unsigned)fr.sender);
+        publish(node);
+    }
+}
+
+static void on_hb_timer(uv_timer_t *timer)
+{
+    struct void_node *node = timer->data;
+    const struct void_config *c = node->config;
+    if (node->fatal != 0 || !node->replica_ready) {
+        return;
+    }
+    uint8_t body[VOID_HEARTBEAT_BODY_SIZE];
+    void_heartbeat_body_encode(node->members.epoch, void_pbft_last_executed(node->replica), body);
+    /* The node's HLC (the replica's clock): every heartbeat is a send event,
+     * so its stamps strictly increase and the detector can tell a replay. */
+    struct void_frame fr = {.type = VOID_MSG_HEARTBEAT,
+                            .sender = c->self_id,
+                            .hlc = void_hlc_now_at(&node->replica->hlc, physical_now_ns(node)),
+                            .body = body,
+                            .body_len = sizeof(body)};
+    uint8_t frame[VOID_CODEC_HEADER_SIZE + VOID_HEARTBEAT_BODY_SIZE + VOID_SIGN_SIZE];
+    size_t len = 0;
+    if (void_codec_encode(&fr, &c->keypair, frame, sizeof(frame), &len) != 0) {
+        return;
+    }
+    for (uint32_t i = 0; i < c->count_replicas; i++) {
+        if (c->replicas[i].id != c->self_id &&
+            void_transport_send(&node->transport, c->replicas[i].id, frame, len) == 0) {
+            node->hb.sent++;
+        }
+    }
+}
+
+/* The detector holds the primary of our view suspect (or dead): feed the
+ * core the input it has for that, its request timer (docs/membership.md,
+ * "The detector in voidd"). The core starts a view change only if it has
+ * work that made no progress since the timer was armed, so an idle cluster
+ * changes view on its next request, within a tick instead of a request
+ * timeout. Only after a heartbeat interval without any batch executed: the
+ * core re-arms its timer on every execution, so right after one "no
+ * progress since" holds trivially, and a primary that is slow to send
+ * heartbeats but still commits (a CPU-starved one) is not replaced for it.
+ * A recovering backup waiting for its STATE is left alone: it fetches on
+ * its own timer (docs/pbft.md, Rejoining). */
+static void suspect_primary(struct void_node *node, uint64_t now)
+{
+    const struct void_pbft *r = node->replica;
+    const struct void_config *c = node->config;
+    if (void_pbft_last_executed(r) != node->fd_exec_seen) {
+        node->fd_exec_seen = void_pbft_last_executed(r);
+        node->fd_exec_ns = now;
+    }
+    if (void_pbft_view_changing(r) || r->catch_up_left > 0 ||
+        now - node->fd_exec_ns < node->fd.cfg.interval_ns) {
+        return;
+    }
+    uint32_t primary = void_pbft_primary(void_pbft_view(r), c->count_replicas);
+    if (primary == c->self_id || void_fd_state(&node->fd, primary) < VOID_FD_SUSPECT ||
+        !make_room(node)) {
+        return;
+    }
+    struct step_mark m;
+    mark_take(node, &m);
+    (void)void_pbft_step_timer(
+        node->replica, physical_now_ns(node), VOID_PBFT_TIMER_REQUEST, filling_out(node));
+    node->dirty = 1;
+    if (void_pbft_view_changing(r)) {
+        node->hb.primary_suspects++;
+    }
+    char cause[96];
+    (void)snprintf(cause,
+                   sizeof(cause),
+                   "failure detector: primary %u of view %llu is %s",
+                   (unsigned)primary,
+                   (unsigned long long)m.view,
+                   void_fd_state(&node->fd, primary) == VOID_FD_DEAD ? "dead" : "suspect");
+    report_step(node, &m, cause, 0);
+}
+
+static const char *fd_state_name(int state)
+{
+    return state == VOID_FD_ALIVE ? "alive" : state == VOID_FD_SUSPECT ? "suspect" : "dead";
+}
+
+static void on_fd_timer(uv_timer_t *timer)
+{
+    struct void_node *node = timer->data;
+    if (node->fatal != 0 || !node->replica_ready) {
+        return;
+    }
+    struct void_fd_transition tr[VOID_CONFIG_REPLICAS_MAX];
+    uint64_t now = mono_ns();
+    uint32_t k = void_fd_tick(&node->fd, now, tr, VOID_CONFIG_REPLICAS_MAX);
+    for (uint32_t i = 0; i < k; i++) {
+        node->hb.suspicions += tr[i].from == VOID_FD_ALIVE;
+        node->hb.deaths += tr[i].to == VOID_FD_DEAD;
+        void_log(VOID_LOG_WARN,
+                 "member %u: %s -> %s after %llu ms without a heartbeat (local health %u)",
+                 (unsigned)tr[i].id,
+                 fd_state_name(tr[i].from),
+                 fd_state_name(tr[i].to),
+                 (unsigned long long)(tr[i].silence_ns / 1000000u),
+                 (unsigned)node->fd.lhm);
+    }
+    suspect_primary(node, now);
+    publish(node);
+}
+
+/* The configuration of the file as the membership core's value (epoch 1,
+ * every replica a voter), and the detector over the other replicas. */
+static int setup_membership(struct void_node *node, char *errbuf, size_t errcap)
+{
+    const struct void_config *c = node->config;
+    struct void_member *ms = calloc(c->count_replicas, sizeof(*ms));
+    uint32_t peers[VOID_CONFIG_REPLICAS_MAX], npeers = 0;
+    if (ms == NULL) {
+        return VOID_ENOMEM;
+    }
+    int rc = 0;
+    for (uint32_t i = 0; i < c->count_replicas && rc == 0; i++) {
+        const struct void_config_replica *r = &c->replicas[i];
+        const struct void_config_topology *t =
+            r->id == c->self_id && r->topology.datacenter[0] == '\0' ? &c->topology : &r->topology;
+        ms[i].id = r->id;
+        ms[i].role = VOID_MEMBER_VOTER;
+        memcpy(ms[i].public_key, r->public_key, sizeof(ms[i].public_key));
+        if (strlen(r->address.text) > VOID_MEMBERSHIP_ADDR_MAX ||
+            strlen(t->datacenter) > VOID_MEMBERSHIP_LOC_MAX ||
+            strlen(t->rack) > VOID_MEMBERSHIP_LOC_MAX || strlen(t->host) > VOID_MEMBERSHIP_LOC_MAX) {
+            (void)snprintf(errbuf,
+                           errcap,
+                           "[replica.%u]: an address longer than %d bytes or a datacenter, rack "
+                           "or host longer than %d",
+                           (unsigned)r->id,
+                           VOID_MEMBERSHIP_ADDR_MAX,
+                           VOID_MEMBERSHIP_LOC_MAX);
+            rc = VOID_EINVAL;
+            break;
+        }
+        (void)snprintf(ms[i].address, sizeof(ms[i].address), "%s", r->address.text);
+        (void)snprintf(ms[i].datacenter, sizeof(ms[i].datacenter), "%s", t->datacenter);
+        (void)snprintf(ms[i].rack, sizeof(ms[i].rack), "%s", t->rack);
+        (void)snprintf(ms[i].host, sizeof(ms[i].host), "%s", t->host);
+        if (r->id != c->self_id) {
+            peers[npeers++] = r->id;
+        }
+    }
+    uint16_t voters_min = (uint16_t)(c->count_replicas < 4 ? c->count_replicas : 4);
+    struct void_membership_config *mc = malloc(sizeof(*mc));
+    if (rc == 0 && mc == NULL) {
+        rc = VOID_ENOMEM;
+    }
+    if (rc == 0 && (rc = void_membership_config_init(mc, ms, c->count_replicas, voters_min)) != 0) {
+        (void)snprintf(errbuf, errcap, "membership: %s", void_strerror(rc));
+    }
+    if (rc == 0) {
+        pthread_mutex_lock(&node->lock); /* the HTTP thread reads it (render_members) */
+        node->members = *mc;
+        pthread_mutex_unlock(&node->lock);
+    }
+    free(mc);
+    free(ms);
+    uint64_t interval = (uint64_t)(c->heartbeat_ms != 0 ? c->heartbeat_ms : 200) * 1000000u;
+    struct void_fd_config fc = {.interval_ns = interval};
+    uint64_t now = mono_ns();
+    if (rc == 0 && ((rc = void_fd_init(&node->fd, &fc, now)) != 0 ||
+                    (rc = void_fd_set_peers(&node->fd, peers, npeers, now)) != 0)) {
+        (void)snprintf(errbuf, errcap, "failure detector: %s", void_strerror(rc));
+    }
+    if (rc != 0) {
+        return rc;
+    }
+    uv_timer_init(&node->loop, &node->hb_timer);
+    uv_timer_init(&node->loop, &node->fd_timer);
+    node->hb_timer.data = node;
+    node->fd_timer.data = node;
+    node->fd_ready = 1;
+    uint64_t hb_ms = interval / 1000000u, tick_ms = node->fd.cfg.tick_ns / 1000000u;
+    uv_timer_start(&node->hb_timer, on_hb_timer, 0, hb_ms);
+    uv_timer_start(&node->fd_timer, on_fd_timer, tick_ms, tick_ms == 0 ? 1 : tick_ms);
+    return 0;
+}
+
 /* ---- inputs ------------------------------------------------------------- */
 
 static void on_frame(void *ctx, const uint8_t *buf, size_t len, const struct void_frame *frame)
@@ -596,6 +896,10 @@ static void on_frame(void *ctx, const uint8_t *buf, size_t len, const struct voi
         if (c->replicas[i].id == frame->sender) {
             node->peer_seen_ms[i] = uv_now(&node->loop);
         }
+    }
+    if (frame->type == VOID_MSG_HEARTBEAT) {
+        on_heartbeat(node, buf, len); /* the failure detector's, not the core's */
+        return;
     }
     if (frame->type == VOID_MSG_CAS_BLOCK || frame->type == VOID_MSG_CAS_FETCH) {
         if (node->cas_ready) {
@@ -719,6 +1023,10 @@ static void node_stop(struct void_node *node)
         uv_close((uv_handle_t *)&node->timers[i], NULL);
     }
     uv_close((uv_handle_t *)&node->retry_timer, NULL);
+    if (node->fd_ready) {
+        uv_close((uv_handle_t *)&node->hb_timer, NULL);
+        uv_close((uv_handle_t *)&node->fd_timer, NULL);
+    }
     uv_close((uv_handle_t *)&node->sig_term, NULL);
     uv_close((uv_handle_t *)&node->sig_int, NULL);
     uv_close((uv_handle_t *)&node->check, NULL);
@@ -873,6 +1181,100 @@ static void render_drops(struct metrics_buf *b,
     }
 }
 
+/* Membership series: the epoch, members by the detector's state (this node
+ * counts itself alive), heartbeats and what the detector concluded. */
+static void render_membership_metrics(struct metrics_buf *b,
+                                      const struct void_config *c,
+                                      const struct node_status *s)
+{
+    uint64_t by_state[3] = {0, 0, 0};
+    for (uint32_t i = 0; i < c->count_replicas; i++) {
+        by_state[s->fd_state[i] <= VOID_FD_DEAD ? s->fd_state[i] : VOID_FD_DEAD]++;
+    }
+    const struct hb_counts *h = &s->hb;
+    metric(b, "void_membership_epoch", NULL, s->epoch);
+    metric(b, "void_members", "state=\"alive\"", by_state[VOID_FD_ALIVE]);
+    metric(b, "void_members", "state=\"suspect\"", by_state[VOID_FD_SUSPECT]);
+    metric(b, "void_members", "state=\"dead\"", by_state[VOID_FD_DEAD]);
+    metric(b, "void_heartbeats_total", "dir=\"sent\"", h->sent);
+    metric(b, "void_heartbeats_total", "dir=\"received\"", h->received);
+    metric(b, "void_heartbeats_rejected_total", "reason=\"bad_signature\"", h->bad_signature);
+    metric(b, "void_heartbeats_rejected_total", "reason=\"not_member\"", h->not_member);
+    metric(b, "void_heartbeats_rejected_total", "reason=\"epoch\"", h->epoch);
+    metric(b, "void_heartbeats_rejected_total", "reason=\"hlc_ahead\"", h->hlc_ahead);
+    metric(b, "void_heartbeats_rejected_total", "reason=\"malformed\"", h->malformed);
+    metric(b, "void_heartbeats_rejected_total", "reason=\"stale\"", h->stale);
+    metric(b, "void_suspicions_total", NULL, h->suspicions);
+    metric(b, "void_member_deaths_total", NULL, h->deaths);
+    metric(b, "void_member_recoveries_total", NULL, h->recoveries);
+    metric(b, "void_primary_suspected_view_changes_total", NULL, h->primary_suspects);
+    metric(b, "void_fd_local_health", NULL, s->lhm);
+}
+
+/* GET /members: the configuration and this node's detector's view of it. */
+static size_t render_members(struct void_node *node, char *out, size_t cap)
+{
+    const struct void_config *c = node->config;
+    /* node->members is written once, under the lock, by setup_membership,
+     * which may run after the HTTP server's thread has started. */
+    const struct void_membership_config *mc = &node->members;
+    uint64_t now = mono_ns();
+    pthread_mutex_lock(&node->lock);
+    const struct node_status *s = &node->status;
+    json_t *members = json_array();
+    for (uint32_t i = 0; i < mc->count; i++) {
+        const struct void_member *m = &mc->members[i];
+        int k = replica_index(c, m->id);
+        VOID_ASSERT(k >= 0);
+        int self = m->id == c->self_id;
+        json_t *j = json_pack("{s:I, s:s, s:s, s:s, s:s, s:s, s:b, s:s}",
+                              "id",
+                              (json_int_t)m->id,
+                              "address",
+                              m->address,
+                              "datacenter",
+                              m->datacenter,
+                              "rack",
+                              m->rack,
+                              "host",
+                              m->host,
+                              "role",
+                              m->role == VOID_MEMBER_VOTER ? "voter" : "learner",
+                              "self",
+                              self,
+                              "state",
+                              self ? "alive" : fd_state_name(s->fd_state[k]));
+        if (!self && s->hb_last_ns[k] != 0) {
+            uint64_t age = now > s->hb_last_ns[k] ? now - s->hb_last_ns[k] : 0;
+            json_object_set_new(j, "last_heartbeat_ms_ago", json_integer((json_int_t)(age / 1000000u)));
+            json_object_set_new(j, "executed", json_integer((json_int_t)s->hb_executed[k]));
+        }
+        json_array_append_new(members, j);
+    }
+    uint32_t n = void_membership_voters(mc);
+    json_t *root = json_pack("{s:I, s:I, s:I, s:I, s:I, s:I, s:I, s:I, s:o}",
+                             "id",
+                             (json_int_t)c->self_id,
+                             "epoch",
+                             (json_int_t)s->epoch,
+                             "n",
+                             (json_int_t)n,
+                             "f",
+                             (json_int_t)void_membership_f(n),
+                             "quorum",
+                             (json_int_t)void_membership_quorum(n),
+                             "suspect_after_ms",
+                             (json_int_t)(s->suspect_ns / 1000000u),
+                             "dead_after_ms",
+                             (json_int_t)(s->dead_ns / 1000000u),
+                             "local_health",
+                             (json_int_t)s->lhm,
+                             "members",
+                             members);
+    pthread_mutex_unlock(&node->lock);
+    return json_answer(root, out, cap);
+}
+
 static size_t render_metrics(struct void_node *node, char *out, size_t cap)
 {
     struct metrics_buf b = {.out = out, .cap = cap};
@@ -933,6 +1335,7 @@ static size_t render_metrics(struct void_node *node, char *out, size_t cap)
     metric(&b, "void_cas_blocks_total", "op=\"rejected\"", s->cas_rejected);
     metric(&b, "void_cas_blocks_total", "op=\"duplicate\"", s->cas_duplicate);
     metric(&b, "void_cas_blocks_total", "op=\"dropped_busy\"", s->cas_busy);
+    render_membership_metrics(&b, node->config, s);
     if (b.len < b.cap) {
         int n = snprintf(b.out + b.len,
                          b.cap - b.len,
@@ -1055,11 +1458,16 @@ static int http_handler(void *ctx,
         *len = render_metrics(node, out, cap);
         return 200;
     }
+    if (strcmp(path, "/members") == 0) {
+        *content_type = "application/json";
+        *len = render_members(node, out, cap);
+        return 200;
+    }
     if (strcmp(path, "/fault") == 0) {
         *content_type = "application/json";
         return control_fault(node, arg, req, out, cap, len);
     }
-    int n = snprintf(out, cap, "not found; try /status or /metrics\n");
+    int n = snprintf(out, cap, "not found; try /status, /members or /metrics\n");
     *len = n > 0 ? (size_t)n : 0;
     return 404;
 }
@@ -1465,6 +1873,9 @@ int void_node_new(struct void_node **out,
     /* I/O first, so that a port in use fails before anything is recovered. */
     if (rc == 0) {
         rc = setup_io(node, errbuf, errcap);
+    }
+    if (rc == 0) {
+        rc = setup_membership(node, errbuf, errcap);
     }
     if (rc == 0) {
         rc = setup_cas(node, errbuf, errcap);

@@ -18,6 +18,7 @@
 #include "void/codec.h"
 #include "void/error.h"
 #include "void/mac.h"
+#include "void/membership.h"
 #include "void/sigmemo.h"
 
 #include <inttypes.h>
@@ -703,7 +704,9 @@ static int sim_setup(struct sim *s)
     if (rc == 0) {
         uint32_t byz = s->cfg->byzantine;
         uint64_t bound = s->cfg->view_bound_ns != 0 ? s->cfg->view_bound_ns : VOID_SIM_VIEW_BOUND_NS_DEF;
-        rc = void_check_view_init(&s->view, s->n, 2 * s->f + 1 - byz, s->heal_ns, bound);
+        /* The honest part of a quorum (2f + 1 only when n = 3f + 1): with
+         * 2f + 1 - byz, two views could both count as the cluster's at n = 5. */
+        rc = void_check_view_init(&s->view, s->n, void_membership_quorum(s->n) - byz, s->heal_ns, bound);
     }
     if (rc == 0) {
         rc = start_replicas(s);

@@ -908,11 +908,34 @@ static void test_cluster_three_byzantine_accusers_evict_nobody(void **state)
     }
 }
 
+/* Setup: a heartbeat body for epoch 7 at executed sequence 2^40 + 5.
+ * Action: encode, decode; decode one byte short and one byte long.
+ * Expected: the values come back; short is VOID_ETRUNCATED, long
+ * VOID_EBAD_LENGTH, the bytes are big-endian as documented. */
+static void test_heartbeat_body_round_trips_and_refuses_bad_lengths(void **state)
+{
+    (void)state;
+    uint8_t b[VOID_HEARTBEAT_BODY_SIZE + 1] = {0};
+    void_heartbeat_body_encode(7, (1ull << 40) + 5, b);
+    static const uint8_t want[16] = {0, 0, 0, 0, 0, 0, 0, 7, 0, 0, 1, 0, 0, 0, 0, 5};
+    assert_memory_equal(b, want, sizeof(want));
+    uint64_t epoch = 0, executed = 0;
+    assert_int_equal(void_heartbeat_body_decode(b, VOID_HEARTBEAT_BODY_SIZE, &epoch, &executed), 0);
+    assert_int_equal(epoch, 7);
+    assert_int_equal(executed, (1ull << 40) + 5);
+    assert_int_equal(void_heartbeat_body_decode(b, VOID_HEARTBEAT_BODY_SIZE - 1, &epoch, &executed),
+                     VOID_ETRUNCATED);
+    assert_int_equal(void_heartbeat_body_decode(b, VOID_HEARTBEAT_BODY_SIZE + 1, &epoch, &executed),
+                     VOID_EBAD_LENGTH);
+    assert_int_equal(void_heartbeat_body_decode(NULL, 0, &epoch, &executed), VOID_ETRUNCATED);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_membership_quorums_intersect_in_f_plus_one_for_n_1_to_64),
         cmocka_unit_test(test_membership_quorum_minimal_by_exhaustion),
+        cmocka_unit_test(test_heartbeat_body_round_trips_and_refuses_bad_lengths),
         cmocka_unit_test(test_membership_primary_rotates_over_voters_only),
         cmocka_unit_test(test_membership_join_promote_leave_bump_epoch),
         cmocka_unit_test(test_membership_ten_remove_three_gives_f_two),

@@ -500,24 +500,72 @@ static void test_pbft_normal_case_n4(void **state)
     net_free(t);
 }
 
-/* Setup: the configuration of a working n=4 cluster, with n set to 2, 3,
- * 5, 6 and 8. Action: void_pbft_init. Expected: VOID_EINVAL each time: the
- * quorums of 2f + 1 intersect in an honest replica only when n = 3f + 1
- * (with n = 5, two quorums of 3 share one replica, possibly the faulty one). */
-static void test_pbft_init_refuses_n_other_than_3f_plus_1(void **state)
+/* Setup: the configuration of a working n=4 cluster, with n set to 2 and 3.
+ * Action: void_pbft_init. Expected: VOID_EINVAL: f = 0 there, so one
+ * failure would stop the cluster. n = 5, 6 and 8 are accepted: the quorums
+ * follow n (void_membership_quorum), not 2f + 1. */
+static void test_pbft_init_refuses_n_2_and_3_and_takes_any_n_from_4(void **state)
 {
     (void)state;
     struct net *t = net_new(4, 1, 16, 32, 1);
-    static const uint32_t bad[] = {2, 3, 5, 6, 8};
-    for (size_t k = 0; k < sizeof(bad) / sizeof(bad[0]); k++) {
+    static const uint32_t ns[] = {2, 3, 5, 6, 8, 16};
+    for (size_t k = 0; k < sizeof(ns) / sizeof(ns[0]); k++) {
         struct void_pbft_config c = t->cfg[0];
-        c.n = bad[k];
+        c.n = ns[k];
         struct void_pbft *r = calloc(1, sizeof(*r));
         assert_non_null(r);
-        assert_int_equal(void_pbft_init(r, &c), VOID_EINVAL);
+        assert_int_equal(void_pbft_init(r, &c), ns[k] <= 3 ? VOID_EINVAL : 0);
+        if (ns[k] > 3) {
+            void_pbft_fini(r);
+        }
         free(r);
     }
     net_free(t);
+}
+
+/* Whether any live replica executed anything. */
+static int any_executed(struct net *t)
+{
+    for (uint32_t i = 0; i < t->n; i++) {
+        if (t->rep[i] != NULL && void_pbft_last_executed(t->rep[i]) > 0) {
+            return 1;
+        }
+    }
+    return 0;
+}
+
+/* Setup: n = 4..16 replicas, the last `down` backups crashed. Action: one put,
+ * then virtual time. Expected: with f down (n - f live, at least the quorum
+ * q = ceil((n + f + 1) / 2)) the put commits on every live replica; with
+ * n - q + 1 down (q - 1 live) nothing ever executes, through view changes
+ * too. Before issue 18 the quorum was 2f + 1: at n = 5, 6, 8, 9, 11, 12,
+ * 14 and 15 q - 1 >= 2f + 1 live replicas committed, and two such quorums
+ * may share only a faulty replica. */
+static void test_pbft_commits_with_n_minus_f_live_and_never_with_q_minus_1(void **state)
+{
+    (void)state;
+    for (uint32_t n = 4; n <= 16; n++) {
+        uint32_t f = (n - 1) / 3;
+        uint32_t q = (n + f + 2) / 2;
+        assert_true(q + f <= n && 2 * q >= n + f + 1);
+        for (int starve = 0; starve < 2; starve++) {
+            uint32_t down = starve ? n - q + 1 : f;
+            struct net *t = net_new(n, 1, 16, 32, 0);
+            for (uint32_t i = n - down; i < n; i++) {
+                replica_crash(t, i);
+            }
+            submit_put(t, 0, "k", "v");
+            if (!starve) {
+                assert_true(net_run(t, 200 * MS, clients_idle));
+                net_run(t, 10 * MS, all_live_at_max);
+                assert_agree(t, 1);
+            } else {
+                assert_false(net_run(t, 1500 * MS, any_executed));
+                assert_true(t->cli[0].busy);
+            }
+            net_free(t);
+        }
+    }
 }
 
 /* Setup: n=7 (f=2), one client. Action: 10 puts. Expected: completes with 7
@@ -2173,7 +2221,8 @@ int main(void)
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_pbft_normal_case_n4),
         cmocka_unit_test(test_pbft_normal_case_n7),
-        cmocka_unit_test(test_pbft_init_refuses_n_other_than_3f_plus_1),
+        cmocka_unit_test(test_pbft_init_refuses_n_2_and_3_and_takes_any_n_from_4),
+        cmocka_unit_test(test_pbft_commits_with_n_minus_f_live_and_never_with_q_minus_1),
         cmocka_unit_test(test_pbft_batches_requests),
         cmocka_unit_test(test_pbft_executes_request_at_most_once),
         cmocka_unit_test(test_pbft_checkpoints_become_stable_and_collect_garbage),

@@ -16,6 +16,14 @@
 #   DIGEST strategy a Byzantine primary sends every backup a batch with one
 #   request's operation changed; the backups prepare it, it commits, and the
 #   linearizability checker sees a write no client made.
+# - VOID_MUTANT_QUORUM_2F1: quorums of 2f + 1 for every n, the rule before
+#   issue 18 (safe only when n = 3f + 1). At n = 5 two quorums of 3 share
+#   one replica; under EQUIVOCATE the Byzantine primary shows two groups of
+#   two honest replicas different batches for one sequence number, each
+#   group prepares and commits its own with the primary's votes, and the
+#   agreement checker fires (first at seed 8 of 1..20 when this was written;
+#   12 requests, so that it fires before the first checkpoint, where the
+#   core's own assertion on diverging states would stop the run first).
 # - VOID_MUTANT_NO_REJOIN: issue 16 back. A recovering backup's request
 #   timer suspects the primary at once (no waiting for the state it
 #   fetches), and a replica changing view alone never returns to the view
@@ -57,5 +65,6 @@ mutant() {
 
 mutant VOID_MUTANT_WEAK_COMMIT 20 agreement --n 4 --byzantine 1 --strategies split --faults none
 mutant VOID_MUTANT_SKIP_CHECKS 40 linearizability --n 4 --byzantine 1 --strategies digest
+mutant VOID_MUTANT_QUORUM_2F1 20 agreement --n 5 --byzantine 1 --strategies equivocate --faults none --requests 12
 mutant VOID_MUTANT_NO_REJOIN 20 "out of the cluster's view" --n 4 --restart-backup --faults none --window 12000
 echo "PASS"
