@@ -40,6 +40,12 @@
  *     pipeline = 1               ; batches in flight at the primary (1..64)
  *     batch_max = 64             ; requests per batch (1..VOID_PBFT_BATCH_MAX)
  *
+ *     [causal]                   ; the causal event log, optional (voidd only)
+ *     events = 1                 ; 0: record nothing (docs/causality.md)
+ *     capacity = 65536           ; events kept in memory (1024..16777216)
+ *     on_violation = alert       ; or halt: stop voting at the first alert
+ *     test_hooks = 0             ; 1: GET /trace/forge feeds a forged event (tests)
+ *
  *     [limits]                   ; inbound connections, optional (voidd only)
  *     handshake_ms = 2000        ; a connection must complete its HELLO in this
  *     unauth_max = 128           ; connections without a HELLO, in all
@@ -137,6 +143,10 @@ struct void_config {
     uint32_t pbft_batch_max;           /* [pbft] batch_max; 0: the core's default */
     uint32_t record_log_segment_bytes; /* [node]; 0: the record log's default */
     struct void_config_limits limits;
+    uint32_t causal_off;        /* [causal] events = 0 */
+    uint32_t causal_capacity;   /* [causal] capacity; 0: VOID_NODE_CAUSAL_CAPACITY_DEF */
+    uint32_t causal_halt;       /* [causal] on_violation = halt */
+    uint32_t causal_test_hooks; /* [causal] test_hooks = 1 */
     /* The secret key read from key_path (wiped by void_config_fini). */
     struct void_sign_keypair keypair;
 };

@@ -192,6 +192,7 @@ struct void_pbft_event {
     struct void_hlc_ts hlc;
     uint32_t remote_node;                  /* receive: sender; send: destination */
     uint64_t remote_seq;                   /* receive: the sender's send event */
+    struct void_hlc_ts remote_hlc;         /* receive: the frame's HLC (the send's, signed) */
     void_view view;                        /* commit and the milestones */
     void_seq seq;                          /* commit and the milestones */
     uint8_t digest[VOID_PBFT_DIGEST_SIZE]; /* commit */

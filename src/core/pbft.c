@@ -1606,6 +1606,7 @@ static int merge_clock(struct void_pbft *r,
         ev->msg_type = fr->type;
         ev->remote_node = fr->sender;
         ev->remote_seq = void__get64(fr->body);
+        ev->remote_hlc = fr->hlc;
     }
     return 0;
 }
