@@ -898,7 +898,7 @@ static int cmd_explain(struct trace_opts *o, const struct void_config *cl, const
 int voidctl_trace(int argc, char **argv)
 {
     struct trace_opts o;
-    char *pos[3];
+    char *pos[3] = {NULL, NULL, NULL};
     int npos = parse_opts(argc, argv, &o, pos, 2);
     if (npos < 0) {
         return VOIDCTL_EXIT_USAGE;
