@@ -41,12 +41,14 @@
 #define TRACE_PAGE      800
 #define TRACE_DEPTH_DEF 1000
 #define TRACE_LIMIT_DEF 10000
+#define TRACE_AT_MAX    1000 /* --at given more than once: one cut each */
 
 struct trace_opts {
     struct voidctl_opts base;
     uint32_t depth;
     size_t limit;
-    const char *at;
+    const char *at[TRACE_AT_MAX];
+    size_t count_at;
     const char *format;
     const char *out;
     const char *version;
@@ -86,7 +88,9 @@ static void usage(FILE *out)
             "options:\n"
             "  --depth N      edges to follow (default %d)\n"
             "  --limit K      events at most (default %d)\n"
-            "  --at HLC       a time: 2026-12-07T00:11:45.5Z/0, or WALLNS[/LOGICAL]\n"
+            "  --at HLC       a time: 2026-12-07T00:11:45.5Z/0, or WALLNS[/LOGICAL];\n"
+            "                 cut: repeat it for several cuts of one fetch (one JSON\n"
+            "                 line each with --json)\n"
             "  --version HLC  explain: the version's stamp (default: read KEY now)\n"
             "  --format F     export: dot or shiviz\n"
             "  --out FILE     export: write there instead of stdout\n"
@@ -180,7 +184,11 @@ static int parse_opts(int argc, char **argv, struct trace_opts *o, char **pos, i
             o->limit = (size_t)v;
             break;
         case 'a':
-            o->at = optarg;
+            if (o->count_at == TRACE_AT_MAX) {
+                fprintf(stderr, "voidctl trace: --at at most %d times\n", TRACE_AT_MAX);
+                return -1;
+            }
+            o->at[o->count_at++] = optarg;
             break;
         case 'f':
             o->format = optarg;
@@ -611,13 +619,9 @@ static int cmd_walk(struct trace_opts *o, struct trace_dag *d, const char *arg, 
     return VOIDCTL_EXIT_OK;
 }
 
-static int cmd_cut(struct trace_opts *o, struct trace_dag *d)
+/* One cut at o->at[k]. */
+static void cut_one(const struct trace_opts *o, struct trace_dag *d, size_t k, struct void_hlc_ts t)
 {
-    struct void_hlc_ts t;
-    if (o->at == NULL || void_hlc_parse(o->at, &t) != 0) {
-        fprintf(stderr, "voidctl trace cut: --at HLC is required (e.g. 2026-12-07T00:11:45Z/0)\n");
-        return VOIDCTL_EXIT_USAGE;
-    }
     uint64_t frontier[VOID_CAUSAL_NODES_MAX];
     bool past = false;
     size_t fixes = void_causal_cut(&d->c, t, frontier, &past);
@@ -641,7 +645,7 @@ static int cmd_cut(struct trace_opts *o, struct trace_dag *d)
     if (nodes != NULL) {
         print_json(json_pack("{s:s, s:o, s:I, s:b}",
                              "at",
-                             o->at,
+                             o->at[k],
                              "frontier",
                              nodes,
                              "fixes",
@@ -650,6 +654,27 @@ static int cmd_cut(struct trace_opts *o, struct trace_dag *d)
                              past));
     } else if (fixes > 0) {
         printf("(%zu receives pulled out to keep the cut consistent)\n", fixes);
+    }
+}
+
+static int cmd_cut(struct trace_opts *o, struct trace_dag *d)
+{
+    struct void_hlc_ts t[TRACE_AT_MAX];
+    if (o->count_at == 0) {
+        fprintf(stderr, "voidctl trace cut: --at HLC is required (e.g. 2026-12-07T00:11:45Z/0)\n");
+        return VOIDCTL_EXIT_USAGE;
+    }
+    for (size_t k = 0; k < o->count_at; k++) {
+        if (void_hlc_parse(o->at[k], &t[k]) != 0) {
+            fprintf(stderr, "voidctl trace cut: '%s' is not an HLC\n", o->at[k]);
+            return VOIDCTL_EXIT_USAGE;
+        }
+    }
+    for (size_t k = 0; k < o->count_at; k++) {
+        if (!o->base.json && o->count_at > 1) {
+            printf("at %s:\n", o->at[k]);
+        }
+        cut_one(o, d, k, t[k]);
     }
     return VOIDCTL_EXIT_OK;
 }
