@@ -221,6 +221,17 @@ void void__node_causal_event(struct void__node_causal *nc, const struct void_pbf
     int remote = 0;
     map_event(nc, ev, &ce, &remote);
     pthread_mutex_lock(&nc->lock);
+    uint64_t last = nc->c.last[nc->self];
+    if (last != 0 && ce.id.seq > last + 1) {
+        /* The core numbers an event even when its output is full and drops
+         * it (void_effects_overflow_total): the gap is known, not a lie, and
+         * would leave every later event waiting. Start the log afresh. */
+        void_log(VOID_LOG_WARN,
+                 "causal log: events %" PRIu64 "..%" PRIu64 " lost (output full): log restarted",
+                 last + 1,
+                 ce.id.seq - 1);
+        void_causal_reset(&nc->c);
+    }
     submit_locked(nc, &ce, remote, ev->remote_hlc);
     pthread_mutex_unlock(&nc->lock);
 }
