@@ -124,6 +124,18 @@ struct void_causal_config {
     size_t capacity;          /* events retained (the horizon); >= 2 */
     size_t orphans_max;       /* orphan buffer; >= 1 */
     uint64_t orphan_wait_max; /* submits an orphan may wait before its alert; >= 1 */
+    /* A node's first submitted event may carry any seq: its history before
+     * it lies beyond the horizon (a window of events fetched from nodes, a
+     * node whose numbering restarted higher), and a receive naming a send
+     * below the sender's first event is accepted as past the horizon. */
+    bool open_start;
+    /* One node's own log (the daemon, docs/causality.md): only node `self`'s
+     * events are submitted (implies open_start). A receive's send lives on
+     * another node: it is checked with void_causal_submit_receive against the
+     * send's HLC from the authenticated frame and the sends of that node
+     * seen here before, and walks stop at it. */
+    bool partial;
+    uint32_t self; /* partial: the node whose log this is, < nodes */
 };
 
 /* Index entry: an accepted event and its intrusive child list and walk marks.
@@ -159,6 +171,9 @@ struct void_causal {
     uint64_t last[VOID_CAUSAL_NODES_MAX];               /* highest accepted seq, 0 = none */
     struct void_hlc_ts last_hlc[VOID_CAUSAL_NODES_MAX]; /* HLC of that event */
     uint64_t last_ord[VOID_CAUSAL_NODES_MAX];           /* and its ord */
+    /* partial: the newest send seen from each node, and its HLC */
+    uint64_t seen_seq[VOID_CAUSAL_NODES_MAX];
+    struct void_hlc_ts seen_hlc[VOID_CAUSAL_NODES_MAX];
     struct void__causal_orphan *orphans;
     size_t orphan_count;
     struct void_causal_id *drain; /* scratch queue of newly accepted ids */
@@ -201,6 +216,17 @@ enum void_causal_outcome {
  * driver's decoder should have refused it). Orphans that waited too long are
  * expired (alert) on every call. */
 int void_causal_submit(struct void_causal *c, const struct void_causal_event *ev);
+
+/* Partial mode: submits the receive ev, whose send (ev->from) carried
+ * send_hlc in its authenticated frame. Checks HLC(send) < HLC(receive), and
+ * that the sender's sends seen here are consistent: a later seq with a later
+ * HLC (else hlc_order) and one content per seq (else equivocation, for the
+ * newest send seen). Then submits ev like void_causal_submit. Returns what
+ * void_causal_submit returns, or VOID_EBAD_FIELD also when ev is not a
+ * receive, not on `self`, or the index is not partial. */
+int void_causal_submit_receive(struct void_causal *c,
+                               const struct void_causal_event *ev,
+                               struct void_hlc_ts send_hlc);
 
 /* Ends the wait of every buffered orphan: each raises its seq_gap or
  * missing_parent alert now. For the end of a simulator run or of a replayed

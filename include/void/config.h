@@ -44,6 +44,12 @@
  *     heartbeat_ms = 200         ; signed heartbeat period (20..10000); suspect
  *                                ; after 4 silent periods, dead after 6
  *
+ *     [causal]                   ; the causal event log, optional (voidd only)
+ *     events = 1                 ; 0: record nothing (docs/causality.md)
+ *     capacity = 65536           ; events kept in memory (1024..16777216)
+ *     on_violation = alert       ; or halt: stop voting at the first alert
+ *     test_hooks = 0             ; 1: GET /trace/forge feeds a forged event (tests)
+ *
  *     [limits]                   ; inbound connections, optional (voidd only)
  *     handshake_ms = 2000        ; a connection must complete its HELLO in this
  *     unauth_max = 128           ; connections without a HELLO, in all
@@ -142,6 +148,10 @@ struct void_config {
     uint32_t record_log_segment_bytes; /* [node]; 0: the record log's default */
     uint32_t heartbeat_ms;             /* [membership] heartbeat_ms; 0: 200 ms */
     struct void_config_limits limits;
+    uint32_t causal_off;        /* [causal] events = 0 */
+    uint32_t causal_capacity;   /* [causal] capacity; 0: VOID_NODE_CAUSAL_CAPACITY_DEF */
+    uint32_t causal_halt;       /* [causal] on_violation = halt */
+    uint32_t causal_test_hooks; /* [causal] test_hooks = 1 */
     /* The secret key read from key_path (wiped by void_config_fini). */
     struct void_sign_keypair keypair;
 };

@@ -170,7 +170,14 @@ enum void_pbft_event_kind {
     VOID_PBFT_EVENT_LOCAL = 1,
     VOID_PBFT_EVENT_SEND = 2,
     VOID_PBFT_EVENT_RECEIVE = 3,
-    VOID_PBFT_EVENT_COMMIT = 4 /* a batch executed at seq with digest */
+    VOID_PBFT_EVENT_COMMIT = 4, /* a batch executed at seq with digest */
+    /* Protocol milestones for (view, seq), local events of the causal log
+     * (docs/causality.md): */
+    VOID_PBFT_EVENT_PRE_PREPARED = 5, /* a batch accepted (backup) or proposed (primary) */
+    VOID_PBFT_EVENT_PREPARED = 6,     /* prepare quorum reached */
+    VOID_PBFT_EVENT_COMMITTED = 7,    /* commit quorum reached */
+    VOID_PBFT_EVENT_CHECKPOINT = 8,   /* checkpoint seq became stable */
+    VOID_PBFT_EVENT_VIEW_CHANGE = 9   /* view installed (NEW-VIEW) */
 };
 
 /* One event of the causal log. local_seq counts from config.event_seq_start
@@ -187,8 +194,9 @@ struct void_pbft_event {
     struct void_hlc_ts hlc;
     uint32_t remote_node;                  /* receive: sender; send: destination */
     uint64_t remote_seq;                   /* receive: the sender's send event */
-    void_view view;                        /* commit */
-    void_seq seq;                          /* commit */
+    struct void_hlc_ts remote_hlc;         /* receive: the frame's HLC (the send's, signed) */
+    void_view view;                        /* commit and the milestones */
+    void_seq seq;                          /* commit and the milestones */
     uint8_t digest[VOID_PBFT_DIGEST_SIZE]; /* commit */
 };
 

@@ -40,6 +40,9 @@ static const struct voidctl_command commands[] = {
      "store put|get|ls|stat|pin|unpin|pins|gc|fsck --store DIR: local content store",
      voidctl_store},
     {"time", "time sources|watch --server H:P: query NTP servers (timekeeper)", voidctl_time},
+    {"trace",
+     "trace ancestors|descendants|cut|explain|export: the causal event DAG",
+     voidctl_trace},
 };
 
 void voidctl_print_exit_codes(FILE *out)
@@ -257,6 +260,11 @@ static int find_command(int argc, char **argv, int *help, int *version)
                                         {"interval-ms", required_argument, NULL, 1},
                                         {"duration-ms", required_argument, NULL, 1},
                                         {"report-ms", required_argument, NULL, 1},
+                                        {"depth", required_argument, NULL, 1},
+                                        {"limit", required_argument, NULL, 1},
+                                        {"at", required_argument, NULL, 1},
+                                        {"format", required_argument, NULL, 1},
+                                        {"out", required_argument, NULL, 1},
                                         {"json", no_argument, NULL, 0},
                                         {"quiet", no_argument, NULL, 0},
                                         {"absent", no_argument, NULL, 0},

@@ -78,4 +78,7 @@ int voidctl_store(int argc, char **argv);
 /* `voidctl time ...`: NTP sources query (src/cmd/voidctl_time.c). */
 int voidctl_time(int argc, char **argv);
 
+/* `voidctl trace ...`: the causal event DAG (src/cmd/voidctl_trace.c). */
+int voidctl_trace(int argc, char **argv);
+
 #endif

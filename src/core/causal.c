@@ -224,14 +224,17 @@ static void drop_oldest(struct void_causal *c)
 static void index_insert(struct void_causal *c, const struct void_causal_event *ev)
 {
     uint32_t n = ev->id.node;
-    VOID_ASSERT(ev->id.seq == c->last[n] + 1);
+    if (c->last[n] == 0 && c->cfg.open_start) {
+        c->base[n] = ev->id.seq; /* what came before lies beyond the horizon */
+    }
+    VOID_ASSERT(ev->id.seq == c->last[n] + 1 || ev->id.seq == c->base[n]);
     if (c->ord_next - c->ord_oldest == c->cfg.capacity) {
         drop_oldest(c);
     }
     uint64_t ord = c->ord_next++;
     struct void__causal_entry *e = &c->ring[ord % c->cfg.capacity];
     e->ev = *ev;
-    e->pred = c->last[n] >= c->base[n] ? c->last_ord[n] : ORD_NONE;
+    e->pred = c->last[n] >= c->base[n] && c->last[n] > 0 ? c->last_ord[n] : ORD_NONE;
     e->succ = ORD_NONE;
     e->send = ORD_NONE;
     e->first_child = ORD_NONE;
@@ -263,10 +266,12 @@ int void_causal_init(struct void_causal *c, const struct void_causal_config *cfg
     VOID_ASSERT(c != NULL && cfg != NULL);
     memset(c, 0, sizeof(*c));
     if (cfg->nodes < 1 || cfg->nodes > VOID_CAUSAL_NODES_MAX || cfg->capacity < 2 ||
-        cfg->capacity > (SIZE_MAX >> 4) || cfg->orphans_max < 1 || cfg->orphan_wait_max < 1) {
+        cfg->capacity > (SIZE_MAX >> 4) || cfg->orphans_max < 1 || cfg->orphan_wait_max < 1 ||
+        (cfg->partial && cfg->self >= cfg->nodes)) {
         return VOID_EINVAL;
     }
     c->cfg = *cfg;
+    c->cfg.open_start |= cfg->partial;
     c->ring = calloc(cfg->capacity, sizeof(*c->ring));
     c->by_seq = calloc(cfg->nodes * cfg->capacity, sizeof(*c->by_seq));
     c->orphans = calloc(cfg->orphans_max, sizeof(*c->orphans));
@@ -342,11 +347,13 @@ static struct void_causal_id missing_parent(const struct void_causal *c,
                                             const struct void_causal_event *ev)
 {
     struct void_causal_id none = {0, 0};
-    if (ev->id.seq - 1 > c->last[ev->id.node]) {
+    bool fresh = c->cfg.open_start && c->last[ev->id.node] == 0; /* its first event */
+    if (!fresh && ev->id.seq - 1 > c->last[ev->id.node]) {
         struct void_causal_id pred = {ev->id.node, ev->id.seq - 1};
         return pred;
     }
-    if (ev->kind == VOID_CAUSAL_RECEIVE && ev->from.seq > c->last[ev->from.node]) {
+    if (ev->kind == VOID_CAUSAL_RECEIVE && !c->cfg.partial &&
+        ev->from.seq > c->last[ev->from.node]) {
         return ev->from;
     }
     return none;
@@ -358,19 +365,19 @@ static int check_edges(struct void_causal *c, const struct void_causal_event *ev
 {
     uint32_t n = ev->id.node;
     struct void_causal_id pred = {n, ev->id.seq - 1};
-    VOID_ASSERT(ev->id.seq == c->last[n] + 1);
-    if (pred.seq > 0 && void_hlc_compare(c->last_hlc[n], ev->hlc) >= 0) {
+    VOID_ASSERT(ev->id.seq == c->last[n] + 1 || (c->cfg.open_start && c->last[n] == 0));
+    if (c->last[n] > 0 && void_hlc_compare(c->last_hlc[n], ev->hlc) >= 0) {
         raise_alert(c, VOID_CAUSAL_HLC_ORDER, ev, pred, c->last_hlc[n]);
         return VOID_CAUSAL_HLC_ORDER;
     }
-    if (ev->kind != VOID_CAUSAL_RECEIVE) {
-        return 0;
+    if (ev->kind != VOID_CAUSAL_RECEIVE || c->cfg.partial) {
+        return 0; /* partial: void_causal_submit_receive checked the remote edge */
     }
     const struct void__causal_entry *s = lookup(c, ev->from);
     if (s == NULL) {
         /* Past the horizon: the send was verified when it arrived, but its
          * content is gone, so this edge goes unchecked. */
-        VOID_ASSERT(ev->from.seq < c->base[ev->from.node]);
+        VOID_ASSERT(ev->from.seq < c->base[ev->from.node] || c->cfg.open_start);
         return 0;
     }
     if (s->ev.kind != VOID_CAUSAL_SEND || !payload_equal(&s->ev, ev)) {
@@ -500,14 +507,67 @@ static void expire_orphans(struct void_causal *c)
     }
 }
 
+static int submit(struct void_causal *c, const struct void_causal_event *ev);
+
 int void_causal_submit(struct void_causal *c, const struct void_causal_event *ev)
 {
     VOID_ASSERT(c != NULL && ev != NULL);
     VOID_ASSERT(c->ring != NULL);
     if (void_causal_event_check(ev) != 0 || ev->id.node >= c->cfg.nodes ||
-        (ev->kind == VOID_CAUSAL_RECEIVE && ev->from.node >= c->cfg.nodes)) {
+        (ev->kind == VOID_CAUSAL_RECEIVE && ev->from.node >= c->cfg.nodes) ||
+        (c->cfg.partial && (ev->id.node != c->cfg.self || ev->kind == VOID_CAUSAL_RECEIVE))) {
         return VOID_EBAD_FIELD;
     }
+    return submit(c, ev);
+}
+
+/* Partial mode: the remote edge of a receive, against the frame's HLC and
+ * the newest send seen from that node. Returns 0 or the violation raised. */
+static int check_remote(struct void_causal *c,
+                        const struct void_causal_event *ev,
+                        struct void_hlc_ts send_hlc)
+{
+    uint32_t n = ev->from.node;
+    if (void_hlc_compare(send_hlc, ev->hlc) >= 0) {
+        raise_alert(c, VOID_CAUSAL_HLC_ORDER, ev, ev->from, send_hlc);
+        return VOID_CAUSAL_HLC_ORDER;
+    }
+    uint64_t seen = c->seen_seq[n];
+    struct void_causal_id prev = {n, seen};
+    int order = void_hlc_compare(send_hlc, c->seen_hlc[n]);
+    if (seen != 0 && ev->from.seq == seen && order != 0) {
+        raise_alert(c, VOID_CAUSAL_EQUIVOCATION, ev, prev, c->seen_hlc[n]);
+        return VOID_CAUSAL_EQUIVOCATION;
+    }
+    if (seen != 0 && ((ev->from.seq > seen && order <= 0) || (ev->from.seq < seen && order >= 0))) {
+        raise_alert(c, VOID_CAUSAL_HLC_ORDER, ev, prev, c->seen_hlc[n]);
+        return VOID_CAUSAL_HLC_ORDER;
+    }
+    if (ev->from.seq > seen) {
+        c->seen_seq[n] = ev->from.seq;
+        c->seen_hlc[n] = send_hlc;
+    }
+    return 0;
+}
+
+int void_causal_submit_receive(struct void_causal *c,
+                               const struct void_causal_event *ev,
+                               struct void_hlc_ts send_hlc)
+{
+    VOID_ASSERT(c != NULL && ev != NULL);
+    VOID_ASSERT(c->ring != NULL);
+    if (!c->cfg.partial || void_causal_event_check(ev) != 0 || ev->kind != VOID_CAUSAL_RECEIVE ||
+        ev->id.node != c->cfg.self || ev->from.node >= c->cfg.nodes) {
+        return VOID_EBAD_FIELD;
+    }
+    if (ev->id.seq > c->last[ev->id.node] && check_remote(c, ev, send_hlc) != 0) {
+        return VOID_CAUSAL_REJECTED;
+    }
+    return submit(c, ev);
+}
+
+static int submit(struct void_causal *c, const struct void_causal_event *ev)
+{
     c->submits++;
     if (c->orphan_count > 0) {
         expire_orphans(c);
@@ -627,8 +687,8 @@ static void walk_expand(struct void_causal *c,
         if (e->ev.id.seq > 1) {
             walk_visit(c, e->pred, d, out, cap, res);
         }
-        if (e->ev.kind == VOID_CAUSAL_RECEIVE) {
-            walk_visit(c, e->send, d, out, cap, res);
+        if (e->ev.kind == VOID_CAUSAL_RECEIVE && !c->cfg.partial) {
+            walk_visit(c, e->send, d, out, cap, res); /* partial: the send is elsewhere */
         }
         return;
     }
@@ -667,7 +727,8 @@ static int walk(struct void_causal *c,
     out[res->count++].seq = ord;
     for (size_t head = 0; head < res->count; head++) {
         e = entry_at(c, out[head].seq);
-        bool has_next = up ? (e->ev.id.seq > 1 || e->ev.kind == VOID_CAUSAL_RECEIVE)
+        bool has_next = up ? (e->ev.id.seq > 1 ||
+                              (e->ev.kind == VOID_CAUSAL_RECEIVE && !c->cfg.partial))
                            : (e->succ != ORD_NONE || live(c, e->first_child));
         if (e->depth >= depth_max) {
             res->depth_limited |= has_next;
@@ -754,7 +815,7 @@ size_t void_causal_cut(const struct void_causal *c,
         frontier[n] = frontier_of(c, n, t, past_horizon);
     }
     size_t fixes = 0;
-    bool changed = true;
+    bool changed = !c->cfg.partial; /* partial: no send is here to check against */
     for (uint64_t pass = 0; changed && pass <= c->ord_next - c->ord_oldest; pass++) {
         changed = false;
         for (uint64_t o = c->ord_oldest; o < c->ord_next; o++) {

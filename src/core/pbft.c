@@ -210,6 +210,20 @@ event(struct void_pbft *r, struct void_pbft_out *out, uint8_t kind, struct void_
     return ev;
 }
 
+void void__pbft_note(
+    struct void_pbft *r, struct void_pbft_out *out, uint8_t kind, void_view view, void_seq seq)
+{
+    VOID_ASSERT(kind >= VOID_PBFT_EVENT_PRE_PREPARED && kind <= VOID_PBFT_EVENT_VIEW_CHANGE);
+    /* A tick at the clock's own wall time: no physical reading needed, and
+     * the event still orders strictly after the replica's last one. */
+    struct void_hlc_ts ts = void_hlc_now_at(&r->hlc, r->hlc.last.wall_ns);
+    struct void_pbft_event *ev = event(r, out, kind, ts);
+    if (ev != NULL) {
+        ev->view = view;
+        ev->seq = seq;
+    }
+}
+
 /* Frames r->scratch[0..body_len) into the out arena, signed (domain FRAME)
  * or with a zero signature for the caller to fill, and emits the SEND event. */
 static int frame_body(struct void_pbft *r,
@@ -908,6 +922,7 @@ static void send_pre_prepare(struct void_pbft *r, uint64_t now_ns, struct void_p
     VOID_ASSERT(
         void_pbft_pre_prepare_decode(frame + VOID_CODEC_HEADER_SIZE, (size_t)len, &parsed) == 0);
     void__pbft_entry_set_batch(e, frame, frame_len, &parsed, digest);
+    void__pbft_note(r, out, VOID_PBFT_EVENT_PRE_PREPARED, e->view, e->seq);
     r->next_seq++;
     /* Not persisted: the first record of the entry is its prepared
      * certificate, before COMMIT (check_prepared). Safe because a primary
@@ -1072,6 +1087,7 @@ static void on_pre_prepare(struct void_pbft *r,
             r, e, m.view, m.seq); /* votes that came early for it are kept otherwise */
     }
     void__pbft_entry_set_batch(e, buf, len, &m, digest);
+    void__pbft_note(r, out, VOID_PBFT_EVENT_PRE_PREPARED, e->view, e->seq);
     void__pbft_send_prepare(r, now_ns, e, out);
     void__pbft_arm_request_timer(r, out, 0);
     check_prepared(r, now_ns, e, out);
@@ -1093,6 +1109,7 @@ static void check_prepared(struct void_pbft *r,
         return;
     }
     e->prepared = 1;
+    void__pbft_note(r, out, VOID_PBFT_EVENT_PREPARED, e->view, e->seq);
     if (e->view < r->vote_view_min) {
         /* We returned to this view after a VIEW-CHANGE for a later one that
          * reports what we had prepared then: a COMMIT now would be a vote
@@ -1138,6 +1155,7 @@ void void__pbft_check_committed(struct void_pbft *r,
         return;
     }
     e->committed = 1;
+    void__pbft_note(r, out, VOID_PBFT_EVENT_COMMITTED, e->view, e->seq);
     r->stats.batches_committed++;
     void__pbft_execute_ready(r, now_ns, out);
 }
@@ -1433,6 +1451,7 @@ static void make_stable(struct void_pbft *r,
         r->ckpt_snap_seq = 0;
     }
     r->stats.checkpoints_stable++;
+    void__pbft_note(r, out, VOID_PBFT_EVENT_CHECKPOINT, r->view, c->seq);
     void__pbft_gc(r);
     VOID_ASSERT(r->low <= r->last_executed);
     if (r->snapshot_seq == r->low) {
@@ -1606,6 +1625,7 @@ static int merge_clock(struct void_pbft *r,
         ev->msg_type = fr->type;
         ev->remote_node = fr->sender;
         ev->remote_seq = void__get64(fr->body);
+        ev->remote_hlc = fr->hlc;
     }
     return 0;
 }

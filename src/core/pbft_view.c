@@ -366,6 +366,7 @@ static void install_new_view(struct void_pbft *r,
     r->vc_attempts = 0;
     r->request_timer_armed = 0;
     r->stats.view_changes++;
+    void__pbft_note(r, out, VOID_PBFT_EVENT_VIEW_CHANGE, view, 0);
     /* The horizon covers the re-proposals we are about to prepare, in the
      * record that installing the view writes anyway. */
     void_seq top = o->max_s > r->low ? o->max_s : r->low;

@@ -51,6 +51,10 @@ enum {
     SEEN_HTTP_PER_IP = 1u << 22,
     SEEN_SEGMENT = 1u << 23,
     SEEN_HEARTBEAT = 1u << 24,
+    SEEN_CAUSAL_EVENTS = 1u << 25,
+    SEEN_CAUSAL_CAPACITY = 1u << 26,
+    SEEN_CAUSAL_HALT = 1u << 27,
+    SEEN_CAUSAL_HOOKS = 1u << 28,
 };
 
 struct load_state {
@@ -64,6 +68,7 @@ struct load_state {
     uint32_t seen_pbft;
     uint32_t seen_limits;
     uint32_t seen_membership;
+    uint32_t seen_causal;
     uint32_t seen_replica[VOID_CONFIG_REPLICAS_MAX];
     uint32_t seen_client_entry[VOID_CONFIG_CLIENTS_MAX];
     char replica_keyfile[VOID_CONFIG_REPLICAS_MAX][VOID_CONFIG_PATH_MAX];
@@ -401,6 +406,33 @@ static int membership_key(struct load_state *st, const char *name, const char *v
         st, &st->seen_membership, "membership", keys, VOID_ARRAY_LEN(keys), name, value);
 }
 
+/* [causal]: the event log (docs/causality.md). */
+static int causal_key(struct load_state *st, const char *name, const char *value)
+{
+    struct void_config *c = st->config;
+    if (strcmp(name, "on_violation") == 0) {
+        if (!mark(st, &st->seen_causal, SEEN_CAUSAL_HALT, "causal", name)) {
+            return 0;
+        }
+        if (strcmp(value, "alert") != 0 && strcmp(value, "halt") != 0) {
+            return fail(st, "[causal] on_violation: want alert or halt, got '%s'", value);
+        }
+        c->causal_halt = strcmp(value, "halt") == 0;
+        return 1;
+    }
+    uint32_t events = 1;
+    const struct num_key keys[] = {
+        {"events", SEEN_CAUSAL_EVENTS, 0, 1, &events},
+        {"capacity", SEEN_CAUSAL_CAPACITY, 1024, 16777216, &c->causal_capacity},
+        {"test_hooks", SEEN_CAUSAL_HOOKS, 0, 1, &c->causal_test_hooks},
+    };
+    int rc = num_key(st, &st->seen_causal, "causal", keys, VOID_ARRAY_LEN(keys), name, value);
+    if (rc == 1 && strcmp(name, "events") == 0) {
+        c->causal_off = events == 0;
+    }
+    return rc;
+}
+
 /* [limits]: bounds on what strangers can make a node hold (issue 16). */
 static int limits_key(struct load_state *st, const char *name, const char *value)
 {
@@ -540,6 +572,9 @@ static int handler(void *user, const char *section, const char *name, const char
     }
     if (strcmp(section, "membership") == 0) {
         return membership_key(st, name, value);
+    }
+    if (strcmp(section, "causal") == 0) {
+        return causal_key(st, name, value);
     }
     uint32_t id = 0;
     if (strncmp(section, "replica.", 8) == 0) {

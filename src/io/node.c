@@ -43,6 +43,8 @@
 #include <unistd.h>
 #include <uv.h>
 
+#include "node_causal.h"
+
 #define TIMER_COUNT 4 /* enum void_pbft_timer values are 1..3 */
 
 /* Heartbeats and the failure detector (docs/membership.md), counted. */
@@ -168,6 +170,7 @@ struct void_node {
     uint64_t fd_exec_ns;   /* monotonic time it last moved */
     pthread_mutex_t lock;
     struct node_status status;
+    struct void__node_causal causal; /* the event log (node_causal.c) */
 };
 
 static uint64_t realtime_ns(void)
@@ -212,6 +215,9 @@ static struct void_pstore_op persist_op(const struct void_pbft_effect *e)
 static void do_send(struct void_node *node, const struct void_pbft_effect *e)
 {
     const struct void_config *c = node->config;
+    if (void__node_causal_withhold(&node->causal, e)) {
+        return; /* halted on a causality violation: no vote leaves */
+    }
     if (e->u.send.to != VOID_PBFT_TO_ALL) {
         (void)void_transport_send(&node->transport, e->u.send.to, e->u.send.frame, e->u.send.len);
         return;
@@ -270,6 +276,7 @@ static void perform_upto(struct void_node *node, struct effect_buf *b, uint32_t 
             break;
         case VOID_PBFT_EFFECT_EVENT:
             do_event(e);
+            void__node_causal_event(&node->causal, &e->u.event);
             break;
         case VOID_PBFT_EFFECT_PERSIST:
             break;
@@ -1344,6 +1351,9 @@ static size_t render_metrics(struct void_node *node, char *out, size_t cap)
         b.len += n > 0 ? (size_t)n : 0;
     }
     pthread_mutex_unlock(&node->lock);
+    if (b.len < b.cap) {
+        b.len += void__node_causal_metrics(&node->causal, b.out + b.len, b.cap - b.len);
+    }
     return b.len < cap ? b.len : cap;
 }
 
@@ -1467,7 +1477,10 @@ static int http_handler(void *ctx,
         *content_type = "application/json";
         return control_fault(node, arg, req, out, cap, len);
     }
-    int n = snprintf(out, cap, "not found; try /status, /members or /metrics\n");
+    if (strncmp(path, "/trace", 6) == 0) {
+        return void__node_causal_http(&node->causal, path, arg, req, out, cap, len, content_type);
+    }
+    int n = snprintf(out, cap, "not found; try /status, /members, /trace/events or /metrics\n");
     *len = n > 0 ? (size_t)n : 0;
     return 404;
 }
@@ -1525,6 +1538,7 @@ static int setup_replica(struct void_node *node, char *errbuf, size_t errcap)
                                   .pipeline_max = c->pbft_pipeline,
                                   .batch_max = c->pbft_batch_max,
                                   .verify_signatures = 1,
+                                  .event_seq_start = void__node_causal_seq_start(),
                                   .keyring = &node->ring,
                                   .keypair = &c->keypair};
     node->replica = calloc(1, sizeof(*node->replica));
@@ -1850,6 +1864,9 @@ int void_node_new(struct void_node **out,
         rc = uv_loop_init(&node->loop) == 0 ? 0 : VOID_EIO;
         node->loop_ready = rc == 0;
     }
+    if (rc == 0 && (rc = void__node_causal_init(&node->causal, config)) != 0) {
+        (void)snprintf(errbuf, errcap, "cannot set up the causal log: %s", void_strerror(rc));
+    }
     if (rc == 0 && (rc = setup_ring(node)) != 0) {
         (void)snprintf(errbuf, errcap, "cannot build the keyring: %s", void_strerror(rc));
     }
@@ -1936,6 +1953,7 @@ void void_node_free(struct void_node *node)
         void_pbft_fini(node->replica);
     }
     void_log_setup(VOID_LOG_INFO, node->config->self_id, NULL);
+    void__node_causal_fini(&node->causal);
     free(node->replica);
     for (int i = 0; i < 2; i++) {
         free(node->bufs[i].effects);

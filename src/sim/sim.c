@@ -261,6 +261,7 @@ static int disk_compact(struct sim_node *node)
 static void perform_event(struct sim *s, struct sim_node *node, const struct void_pbft_event *ev)
 {
     node->last_event_seq = ev->local_seq;
+    void__sim_causal_event(s, node, ev);
     if (ev->kind == VOID_PBFT_EVENT_COMMIT) {
         void__sim_trace(s,
                         "n%u commit view=%" PRIu64 " seq=%" PRIu64 " digest=%02x%02x%02x%02x%s",
@@ -693,6 +694,9 @@ static int sim_setup(struct sim *s)
     void_check_agreement_init(&s->agree);
     int rc = void_check_hlc_init(&s->hlc, s->count_nodes);
     if (rc == 0) {
+        rc = void__sim_causal_init(s);
+    }
+    if (rc == 0) {
         rc = setup_nodes(s);
     }
     if (rc == 0) {
@@ -737,6 +741,7 @@ static void sim_teardown(struct sim *s)
     }
     void_check_agreement_fini(&s->agree);
     void_check_hlc_fini(&s->hlc);
+    void__sim_causal_fini(s);
     free(s->faults);
     free(s->ops);
     free(s->extra);
@@ -810,6 +815,7 @@ static void sim_summarise(struct sim *s)
     }
     r->frames_dropped = s->net.count_lost + s->net.count_cut + s->count_connecting;
     r->out_of_view_ns_max = s->view.out_ns_max;
+    void__sim_causal_finish(s);
     void__sim_client_check(s);
     if (r->requests_pending > 0) {
         void__sim_violation(s,

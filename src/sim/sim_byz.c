@@ -477,6 +477,7 @@ static int apply_strategy(struct sim *s,
     case VOID_SIM_BYZ_EQUIVOCATE_BIT:
     case VOID_SIM_BYZ_SILENT_BIT:
     case VOID_SIM_BYZ_SPLIT_BIT:
+    case VOID_SIM_BYZ_CAUSAL_BIT: /* lies in its event log only (sim_causal.c) */
     case VOID_SIM_BYZ_COUNT:
         break;
     }

@@ -101,7 +101,11 @@ int void_sim_parse_faults(const char *list, uint32_t *mask)
 
 int void_sim_parse_strategies(const char *list, uint32_t *mask)
 {
-    return parse_names(list, byz_names, VOID_SIM_BYZ_COUNT, mask);
+    int rc = parse_names(list, byz_names, VOID_SIM_BYZ_COUNT, mask);
+    if (rc == 0 && strcmp(list, "all") == 0) {
+        *mask = VOID_SIM_BYZ_ALL; /* "causal" only when named */
+    }
+    return rc;
 }
 
 static void

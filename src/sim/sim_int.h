@@ -6,6 +6,7 @@
 #ifndef VOID_SIM_INT_H
 #define VOID_SIM_INT_H
 
+#include "void/causal.h"
 #include "void/hlc.h"
 #include "void/pbft.h"
 #include "void/pbft_client.h"
@@ -141,6 +142,11 @@ struct sim {
     struct void_check_hlc hlc;
     struct void_check_view view;
     uint64_t count_connecting; /* frames lost to links still connecting */
+    struct void_causal *causal;  /* the causality verifier over every node's events */
+    struct void_prng rng_causal; /* the CAUSAL strategy's own stream (others untouched) */
+    uint32_t causal_kind;        /* the violation CAUSAL injects in this run */
+    uint64_t causal_at;          /* ... at the Byzantine replica's receive number causal_at */
+    uint64_t causal_receives;    /* receives of the first Byzantine replica so far */
     /* trace */
     FILE *trace;
     uint64_t trace_hash;
@@ -204,6 +210,20 @@ int void__sim_client_done(struct sim *s, struct sim_node *node);
 
 /* sim_client.c: runs the history checkers (linearizability, as-of) at the end. */
 void void__sim_client_check(struct sim *s);
+
+/* sim_causal.c: allocates the causality verifier and plans the CAUSAL
+ * strategy. Returns 0 or VOID_ENOMEM. */
+int void__sim_causal_init(struct sim *s);
+
+/* sim_causal.c: frees it. Safe after a failed init. */
+void void__sim_causal_fini(struct sim *s);
+
+/* sim_causal.c: submits one event node performed to the verifier (through
+ * the CAUSAL strategy's lies when node is its liar); alerts are violations. */
+void void__sim_causal_event(struct sim *s, struct sim_node *node, const struct void_pbft_event *ev);
+
+/* sim_causal.c: ends every wait (void_causal_flush) and reports the alerts. */
+void void__sim_causal_finish(struct sim *s);
 
 /* sim.c: performs the effects in s->out for node (then empties s->out). */
 int void__sim_perform(struct sim *s, struct sim_node *node);

@@ -816,6 +816,145 @@ static void test_causal_dot_export_renders(void **state)
     dag_free(&d);
 }
 
+
+/* ---- partial (one node's log) and open-start indexes -------------------- */
+
+static struct void_causal_event mk(uint32_t node, uint64_t seq, uint8_t kind, uint64_t wall)
+{
+    struct void_causal_event e;
+    memset(&e, 0, sizeof(e));
+    e.id.node = node;
+    e.id.seq = seq;
+    e.kind = kind;
+    e.hlc.wall_ns = wall;
+    return e;
+}
+
+static void partial_init(struct void_causal *c)
+{
+    struct void_causal_config cfg = {
+        .nodes = NODES, .capacity = 64, .orphans_max = 8, .orphan_wait_max = 8, .partial = true, .self = 2};
+    assert_int_equal(void_causal_init(c, &cfg), 0);
+}
+
+/* Setup: node 2's log starting at seq 1000 (a restart numbered higher).
+ * Action: its events, a receive whose send's HLC (from the frame) is
+ * earlier, another remote send seen later with a later HLC. Expected: all
+ * accepted, no alert; the walk up from the receive stops at this node
+ * (no past_horizon for the remote edge); the cut gives node 2's frontier. */
+static void test_causal_partial_log_accepts_a_consistent_history(void **state)
+{
+    (void)state;
+    struct void_causal c;
+    partial_init(&c);
+    struct void_causal_event e = mk(2, 1000, VOID_CAUSAL_LOCAL, T0 + 10);
+    assert_int_equal(void_causal_submit(&c, &e), VOID_CAUSAL_ACCEPTED);
+    struct void_causal_event r = mk(2, 1001, VOID_CAUSAL_RECEIVE, T0 + 20);
+    r.from = (struct void_causal_id){0, 7};
+    r.msg_type = 3;
+    assert_int_equal(void_causal_submit_receive(&c, &r, (struct void_hlc_ts){T0 + 15, 0}),
+                     VOID_CAUSAL_ACCEPTED);
+    struct void_causal_event r2 = mk(2, 1002, VOID_CAUSAL_RECEIVE, T0 + 30);
+    r2.from = (struct void_causal_id){0, 9};
+    assert_int_equal(void_causal_submit_receive(&c, &r2, (struct void_hlc_ts){T0 + 25, 0}),
+                     VOID_CAUSAL_ACCEPTED);
+    assert_int_equal(c.alert_count, 0);
+    struct void_causal_id out[8];
+    struct void_causal_walk w;
+    assert_int_equal(void_causal_ancestors(&c, r2.id, 10, out, 8, &w), 0);
+    assert_int_equal(w.count, 3); /* r2, r, e */
+    assert_true(w.past_horizon);  /* e's predecessors (before seq 1000) are gone */
+    assert_int_equal(void_causal_ancestors(&c, r.id, 0, out, 8, &w), 0);
+    assert_int_equal(w.count, 1);
+    assert_true(w.depth_limited); /* e is a parent: depth 0 stops short */
+    uint64_t frontier[VOID_CAUSAL_NODES_MAX];
+    bool past = false;
+    assert_int_equal(void_causal_cut(&c, (struct void_hlc_ts){T0 + 20, 0}, frontier, &past), 0);
+    assert_int_equal(frontier[2], 1001);
+    assert_int_equal(frontier[0], 0);
+    /* Only node 2's own events, and receives only with the frame's HLC. */
+    struct void_causal_event other = mk(1, 1, VOID_CAUSAL_LOCAL, T0 + 40);
+    assert_int_equal(void_causal_submit(&c, &other), VOID_EBAD_FIELD);
+    struct void_causal_event r3 = mk(2, 1003, VOID_CAUSAL_RECEIVE, T0 + 40);
+    r3.from = (struct void_causal_id){0, 10};
+    assert_int_equal(void_causal_submit(&c, &r3), VOID_EBAD_FIELD);
+    void_causal_fini(&c);
+}
+
+/* Setup: node 2's log. Action: (a) a receive whose frame's HLC is not before
+ * it; (b) a later send of node 0 stamped before an earlier one; (c) the same
+ * send seq with another HLC. Expected: hlc_order, hlc_order, equivocation,
+ * each naming the receive and the remote event, and halt set. */
+static void test_causal_partial_log_flags_remote_edges(void **state)
+{
+    (void)state;
+    struct void_causal c;
+    partial_init(&c);
+    struct void_causal_event r = mk(2, 1, VOID_CAUSAL_RECEIVE, T0 + 20);
+    r.from = (struct void_causal_id){0, 5};
+    assert_int_equal(void_causal_submit_receive(&c, &r, (struct void_hlc_ts){T0 + 20, 0}),
+                     VOID_CAUSAL_REJECTED);
+    struct void_causal_alert a;
+    assert_int_equal(void_causal_alerts_take(&c, &a, 1), 1);
+    assert_int_equal(a.kind, VOID_CAUSAL_HLC_ORDER);
+    assert_int_equal(a.event.seq, 1);
+    assert_int_equal(a.other.node, 0);
+    assert_int_equal(a.other.seq, 5);
+    assert_true(c.halt);
+    assert_int_equal(void_causal_submit_receive(&c, &r, (struct void_hlc_ts){T0 + 10, 0}),
+                     VOID_CAUSAL_ACCEPTED);
+    struct void_causal_event r2 = mk(2, 2, VOID_CAUSAL_RECEIVE, T0 + 30);
+    r2.from = (struct void_causal_id){0, 6}; /* later send, earlier HLC */
+    assert_int_equal(void_causal_submit_receive(&c, &r2, (struct void_hlc_ts){T0 + 5, 0}),
+                     VOID_CAUSAL_REJECTED);
+    assert_int_equal(void_causal_alerts_take(&c, &a, 1), 1);
+    assert_int_equal(a.kind, VOID_CAUSAL_HLC_ORDER);
+    assert_int_equal(a.other.seq, 5);
+    r2.from.seq = 5; /* the same send, another HLC */
+    assert_int_equal(void_causal_submit_receive(&c, &r2, (struct void_hlc_ts){T0 + 11, 0}),
+                     VOID_CAUSAL_REJECTED);
+    assert_int_equal(void_causal_alerts_take(&c, &a, 1), 1);
+    assert_int_equal(a.kind, VOID_CAUSAL_EQUIVOCATION);
+    void_causal_fini(&c);
+}
+
+/* Setup: an open-start index of 4 nodes. Action: node 0 starts at seq 50
+ * with a send, node 1 receives it, then a receive naming a send below node
+ * 0's first event. Expected: all accepted without alert; the walk up from the
+ * first receive reaches the send; the second is past the horizon. */
+static void test_causal_open_start_accepts_windows_of_history(void **state)
+{
+    (void)state;
+    struct void_causal c;
+    struct void_causal_config cfg = {
+        .nodes = NODES, .capacity = 64, .orphans_max = 8, .orphan_wait_max = 8, .open_start = true};
+    assert_int_equal(void_causal_init(&c, &cfg), 0);
+    struct void_causal_event s = mk(0, 50, VOID_CAUSAL_SEND, T0 + 10);
+    s.msg_type = 4;
+    assert_int_equal(void_causal_submit(&c, &s), VOID_CAUSAL_ACCEPTED);
+    struct void_causal_event r = mk(1, 7, VOID_CAUSAL_RECEIVE, T0 + 20);
+    r.from = s.id;
+    r.msg_type = 4;
+    assert_int_equal(void_causal_submit(&c, &r), VOID_CAUSAL_ACCEPTED);
+    struct void_causal_event r2 = mk(1, 8, VOID_CAUSAL_RECEIVE, T0 + 30);
+    r2.from = (struct void_causal_id){0, 10};
+    assert_int_equal(void_causal_submit(&c, &r2), VOID_CAUSAL_ACCEPTED);
+    assert_int_equal(c.alert_count, 0);
+    struct void_causal_id out[8];
+    struct void_causal_walk w;
+    assert_int_equal(void_causal_ancestors(&c, r.id, 5, out, 8, &w), 0);
+    assert_int_equal(w.count, 2);
+    assert_int_equal(out[1].node, 0);
+    assert_int_equal(out[1].seq, 50);
+    struct void_causal_event gap = mk(0, 52, VOID_CAUSAL_LOCAL, T0 + 40);
+    assert_int_equal(void_causal_submit(&c, &gap), VOID_CAUSAL_BUFFERED); /* 51 is missing */
+    assert_int_equal(void_causal_flush(&c), 1);
+    struct void_causal_alert a;
+    assert_int_equal(void_causal_alerts_take(&c, &a, 1), 1);
+    assert_int_equal(a.kind, VOID_CAUSAL_SEQ_GAP);
+    void_causal_fini(&c);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -832,6 +971,9 @@ int main(void)
         cmocka_unit_test(test_causal_cut_pulls_out_a_receive_whose_send_is_outside),
         cmocka_unit_test(test_causal_shiviz_export_clocks_match_the_dag),
         cmocka_unit_test(test_causal_dot_export_renders),
+        cmocka_unit_test(test_causal_partial_log_accepts_a_consistent_history),
+        cmocka_unit_test(test_causal_partial_log_flags_remote_edges),
+        cmocka_unit_test(test_causal_open_start_accepts_windows_of_history),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -1,0 +1,971 @@
+/*
+ * voidctl trace: questions about the cluster's causal event DAG
+ * (docs/causality.md). Each node keeps its own events (a partial index,
+ * src/io/node_causal.c) and serves them under /trace/ on its HTTP address;
+ * this command fetches every node's retained events, assembles them in one
+ * open-start index of include/void/causal.h (submitted in HLC order, which
+ * is a topological order of the DAG, so that the full verifier checks every
+ * cross-node edge on the way: a receive's send is a send with its payload
+ * and an earlier HLC), and answers from it:
+ *
+ *   ancestors EVENT / descendants EVENT  the causal history or future
+ *   cut --at HLC                         the consistent frontier per node
+ *   explain KEY                          request -> pre-prepare -> prepare ->
+ *                                        commit -> execute of the key's
+ *                                        latest version on every replica
+ *   export --format dot|shiviz           Graphviz, or a ShiViz log
+ *
+ * A receive whose send lies outside what was fetched (its node down, or the
+ * send past that node's horizon) is kept as a local event and counted.
+ */
+#include "cmd/voidctl.h"
+#include "void/assert.h"
+#include "void/causal.h"
+#include "void/codec.h"
+#include "void/config.h"
+#include "void/error.h"
+#include "void/hlc.h"
+#include "void/kvclient.h"
+#include "void/sm.h"
+
+#include <curl/curl.h>
+#include <getopt.h>
+#include <inttypes.h>
+#include <jansson.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#define TRACE_BODY_MAX  (1u << 20)
+#define TRACE_PAGE      800
+#define TRACE_DEPTH_DEF 1000
+#define TRACE_LIMIT_DEF 10000
+#define TRACE_AT_MAX    1000 /* --at given more than once: one cut each */
+
+struct trace_opts {
+    struct voidctl_opts base;
+    uint32_t depth;
+    size_t limit;
+    const char *at[TRACE_AT_MAX];
+    size_t count_at;
+    const char *format;
+    const char *out;
+    const char *version;
+};
+
+/* The assembled DAG. */
+struct trace_dag {
+    struct void_causal_event *ev;
+    size_t count, cap;
+    uint32_t nodes;
+    int reached[VOID_CAUSAL_NODES_MAX];
+    uint64_t lo[VOID_CAUSAL_NODES_MAX], hi[VOID_CAUSAL_NODES_MAX]; /* fetched seq range */
+    size_t edges_outside; /* receives whose send was not fetched */
+    struct void_causal c;
+    size_t alerts;
+    struct void_causal_alert first_alert;
+};
+
+static void usage(FILE *out)
+{
+    fprintf(out,
+            "usage: voidctl trace <query> [args] [options]\n"
+            "\n"
+            "Questions about the cluster's causal event DAG (docs/causality.md). Every\n"
+            "node keeps its recent events in memory; trace fetches them from every\n"
+            "replica's HTTP address, checks every edge across nodes, and answers:\n"
+            "\n"
+            "  ancestors EVENT [--depth N] [--limit K]   what caused EVENT (NODE.SEQ)\n"
+            "  descendants EVENT [--depth N] [--limit K] what EVENT caused\n"
+            "  cut --at HLC                              the consistent frontier per node\n"
+            "  explain KEY [--version HLC]               the chain of KEY's latest version:\n"
+            "                                            request, pre-prepare, prepare,\n"
+            "                                            commit and execute on every replica\n"
+            "  export --format dot|shiviz [--out FILE]   Graphviz DOT, or a ShiViz log\n"
+            "                                            (the regex to paste goes to stderr)\n"
+            "\n"
+            "options:\n"
+            "  --depth N      edges to follow (default %d)\n"
+            "  --limit K      events at most (default %d)\n"
+            "  --at HLC       a time: 2026-12-07T00:11:45.5Z/0, or WALLNS[/LOGICAL];\n"
+            "                 cut: repeat it for several cuts of one fetch (one JSON\n"
+            "                 line each with --json)\n"
+            "  --version HLC  explain: the version's stamp (default: read KEY now)\n"
+            "  --format F     export: dot or shiviz\n"
+            "  --out FILE     export: write there instead of stdout\n"
+            "  --cluster FILE, --timeout S, --json, --help as for every command\n"
+            "\n",
+            TRACE_DEPTH_DEF,
+            TRACE_LIMIT_DEF);
+    voidctl_print_exit_codes(out);
+    fprintf(out,
+            "\n"
+            "examples:\n"
+            "  voidctl trace explain motd\n"
+            "  voidctl trace ancestors 2.1796602303242528 --depth 20 --json\n"
+            "  voidctl trace export --format dot --out run.dot && dot -Tsvg run.dot > run.svg\n");
+}
+
+static int parse_u64(const char *text, uint64_t max, uint64_t *out)
+{
+    char *end = NULL;
+    if (text == NULL || *text < '0' || *text > '9') {
+        return -1;
+    }
+    unsigned long long v = strtoull(text, &end, 10);
+    if (*end != '\0' || v > max) {
+        return -1;
+    }
+    *out = v;
+    return 0;
+}
+
+/* Parses the options; returns the number of positionals or -1. */
+static int parse_opts(int argc, char **argv, struct trace_opts *o, char **pos, int cap)
+{
+    static const struct option longopts[] = {{"cluster", required_argument, NULL, 'c'},
+                                             {"config", required_argument, NULL, 'c'},
+                                             {"timeout", required_argument, NULL, 't'},
+                                             {"json", no_argument, NULL, 'j'},
+                                             {"quiet", no_argument, NULL, 'q'},
+                                             {"help", no_argument, NULL, 'h'},
+                                             {"depth", required_argument, NULL, 'd'},
+                                             {"limit", required_argument, NULL, 'l'},
+                                             {"at", required_argument, NULL, 'a'},
+                                             {"format", required_argument, NULL, 'f'},
+                                             {"out", required_argument, NULL, 'o'},
+                                             {"version", required_argument, NULL, 'v'},
+                                             {NULL, 0, NULL, 0}};
+    memset(o, 0, sizeof(*o));
+    o->base.timeout_s = 5.0;
+    o->depth = TRACE_DEPTH_DEF;
+    o->limit = TRACE_LIMIT_DEF;
+    optind = 0;
+    opterr = 0;
+    int c;
+    uint64_t v = 0;
+    while ((c = getopt_long(argc, argv, ":hq", longopts, NULL)) != -1) {
+        switch (c) {
+        case 'c':
+            o->base.cluster = optarg;
+            break;
+        case 't': {
+            char *end = NULL;
+            double t = strtod(optarg, &end);
+            if (end == optarg || *end != '\0' || !(t > 0 && t <= 86400)) {
+                fprintf(stderr, "voidctl trace: --timeout wants seconds in (0, 86400]\n");
+                return -1;
+            }
+            o->base.timeout_s = t;
+            break;
+        }
+        case 'j':
+            o->base.json = 1;
+            break;
+        case 'q':
+            o->base.quiet = 1;
+            break;
+        case 'h':
+            o->base.help = 1;
+            break;
+        case 'd':
+            if (parse_u64(optarg, UINT32_MAX, &v) != 0) {
+                fprintf(stderr, "voidctl trace: --depth wants 0..%u, not '%s'\n", UINT32_MAX, optarg);
+                return -1;
+            }
+            o->depth = (uint32_t)v;
+            break;
+        case 'l':
+            if (parse_u64(optarg, 100000000, &v) != 0 || v == 0) {
+                fprintf(stderr, "voidctl trace: --limit wants 1..100000000, not '%s'\n", optarg);
+                return -1;
+            }
+            o->limit = (size_t)v;
+            break;
+        case 'a':
+            if (o->count_at == TRACE_AT_MAX) {
+                fprintf(stderr, "voidctl trace: --at at most %d times\n", TRACE_AT_MAX);
+                return -1;
+            }
+            o->at[o->count_at++] = optarg;
+            break;
+        case 'f':
+            o->format = optarg;
+            break;
+        case 'o':
+            o->out = optarg;
+            break;
+        case 'v':
+            o->version = optarg;
+            break;
+        default:
+            fprintf(stderr,
+                    "voidctl trace: %s option '%s' (see voidctl trace --help)\n",
+                    c == ':' ? "missing value for" : "unknown",
+                    optind > 0 ? argv[optind - 1] : "?");
+            return -1;
+        }
+    }
+    int npos = argc - optind;
+    if (npos > cap) {
+        fprintf(stderr, "voidctl trace: too many arguments (see voidctl trace --help)\n");
+        return -1;
+    }
+    for (int i = 0; i < npos; i++) {
+        pos[i] = argv[optind + i];
+    }
+    return npos;
+}
+
+/* ---- fetching ------------------------------------------------------------ */
+
+struct body {
+    char *data;
+    size_t len;
+};
+
+static size_t on_body(char *data, size_t size, size_t count, void *arg)
+{
+    struct body *b = arg;
+    size_t n = size * count;
+    if (b->len + n > TRACE_BODY_MAX) {
+        return 0;
+    }
+    char *grown = realloc(b->data, b->len + n + 1);
+    if (grown == NULL) {
+        return 0;
+    }
+    b->data = grown;
+    memcpy(b->data + b->len, data, n);
+    b->len += n;
+    b->data[b->len] = '\0';
+    return n;
+}
+
+/* GETs url; returns the JSON object of a 200 answer, else NULL. */
+static json_t *http_get_json(const char *url, double timeout_s, long *code)
+{
+    CURL *easy = curl_easy_init();
+    struct body b = {NULL, 0};
+    json_t *j = NULL;
+    *code = 0;
+    if (easy == NULL) {
+        return NULL;
+    }
+    curl_easy_setopt(easy, CURLOPT_URL, url);
+    curl_easy_setopt(easy, CURLOPT_WRITEFUNCTION, on_body);
+    curl_easy_setopt(easy, CURLOPT_WRITEDATA, &b);
+    curl_easy_setopt(easy, CURLOPT_TIMEOUT_MS, (long)(timeout_s * 1000.0));
+    curl_easy_setopt(easy, CURLOPT_NOSIGNAL, 1L);
+    curl_easy_setopt(easy, CURLOPT_NOPROXY, "*");
+    if (curl_easy_perform(easy) == CURLE_OK) {
+        curl_easy_getinfo(easy, CURLINFO_RESPONSE_CODE, code);
+        j = b.data != NULL ? json_loadb(b.data, b.len, 0, NULL) : NULL;
+        if (!json_is_object(j)) {
+            json_decref(j);
+            j = NULL;
+        }
+    }
+    free(b.data);
+    curl_easy_cleanup(easy);
+    return j;
+}
+
+static int kind_from_name(const char *name)
+{
+    for (int k = 1; k <= VOID_CAUSAL_KIND_MAX; k++) {
+        if (strcmp(void_causal_kind_name(k), name) == 0) {
+            return k;
+        }
+    }
+    return -1;
+}
+
+static int parse_id(const char *text, struct void_causal_id *id)
+{
+    char *end = NULL;
+    if (text == NULL || *text < '0' || *text > '9') {
+        return -1;
+    }
+    unsigned long long node = strtoull(text, &end, 10);
+    if (*end != '.' || node >= VOID_CAUSAL_NODES_MAX) {
+        return -1;
+    }
+    const char *s = end + 1;
+    if (*s < '0' || *s > '9') {
+        return -1;
+    }
+    unsigned long long seq = strtoull(s, &end, 10);
+    if (*end != '\0' || seq == 0 || seq > VOID_CAUSAL_SEQ_MAX) {
+        return -1;
+    }
+    id->node = (uint32_t)node;
+    id->seq = seq;
+    return 0;
+}
+
+static uint64_t jnum(json_t *o, const char *key)
+{
+    json_t *v = json_object_get(o, key);
+    return json_is_integer(v) ? (uint64_t)json_integer_value(v) : 0;
+}
+
+/* One event of a /trace/events answer. Returns 0 or -1 (malformed). */
+static int event_from_json(json_t *j, struct void_causal_event *ev)
+{
+    memset(ev, 0, sizeof(*ev));
+    json_t *kind = json_object_get(j, "kind");
+    int k = json_is_string(kind) ? kind_from_name(json_string_value(kind)) : -1;
+    if (k < 0) {
+        return -1;
+    }
+    ev->kind = (uint8_t)k;
+    ev->id.node = (uint32_t)jnum(j, "node");
+    ev->id.seq = jnum(j, "seq");
+    ev->hlc.wall_ns = jnum(j, "hlc_wall_ns");
+    ev->hlc.logical = (uint32_t)jnum(j, "hlc_logical");
+    ev->msg_type = (uint8_t)jnum(j, "msg_type");
+    ev->view = jnum(j, "view");
+    ev->op_seq = jnum(j, "op_seq");
+    ev->client_id = jnum(j, "client_id");
+    ev->request_no = jnum(j, "request_no");
+    if (ev->kind == VOID_CAUSAL_RECEIVE) {
+        json_t *from = json_object_get(j, "from");
+        if (!json_is_string(from) || parse_id(json_string_value(from), &ev->from) != 0) {
+            return -1;
+        }
+    }
+    return void_causal_event_check(ev) == 0 ? 0 : -1;
+}
+
+static int dag_push(struct trace_dag *d, const struct void_causal_event *ev)
+{
+    if (d->count == d->cap) {
+        size_t cap = d->cap == 0 ? 4096 : d->cap * 2;
+        struct void_causal_event *p = realloc(d->ev, cap * sizeof(*p));
+        if (p == NULL) {
+            return VOID_ENOMEM;
+        }
+        d->ev = p;
+        d->cap = cap;
+    }
+    d->ev[d->count++] = *ev;
+    return 0;
+}
+
+static void http_url(const struct void_config_addr *a, const char *path, char *url, size_t cap)
+{
+    int v6 = strchr(a->host, ':') != NULL; /* an IPv6 literal needs brackets */
+    snprintf(url, cap, "http://%s%s%s:%u%s", v6 ? "[" : "", a->host, v6 ? "]" : "", (unsigned)a->port, path);
+}
+
+/* Fetches replica i's retained events, page by page. */
+static int fetch_node(const struct void_config *cl, uint32_t i, double timeout_s, struct trace_dag *d)
+{
+    uint64_t after = 0;
+    uint32_t id = cl->replicas[i].id;
+    for (;;) {
+        char path[96], url[VOID_CONFIG_ADDR_MAX + 128];
+        snprintf(path, sizeof(path), "/trace/events?after=%" PRIu64 "&limit=%d", after, TRACE_PAGE);
+        http_url(&cl->replicas[i].http, path, url, sizeof(url));
+        long code = 0;
+        json_t *j = http_get_json(url, timeout_s, &code);
+        if (j == NULL) {
+            return code == 404 ? VOID_ENOTFOUND : VOID_ETIMEOUT;
+        }
+        json_t *list = json_object_get(j, "events");
+        size_t k;
+        json_t *item;
+        json_array_foreach(list, k, item)
+        {
+            struct void_causal_event ev;
+            if (event_from_json(item, &ev) != 0 || ev.id.node != id || ev.id.seq <= after) {
+                json_decref(j);
+                return VOID_EBAD_FIELD;
+            }
+            if (dag_push(d, &ev) != 0) {
+                json_decref(j);
+                return VOID_ENOMEM;
+            }
+            d->lo[id] = d->lo[id] == 0 ? ev.id.seq : d->lo[id];
+            d->hi[id] = ev.id.seq;
+            after = ev.id.seq;
+        }
+        int more = json_is_true(json_object_get(j, "more")) && json_array_size(list) > 0;
+        json_decref(j);
+        if (!more) {
+            return 0;
+        }
+    }
+}
+
+static int by_hlc(const void *pa, const void *pb)
+{
+    const struct void_causal_event *a = pa, *b = pb;
+    int c = void_hlc_compare(a->hlc, b->hlc);
+    if (c != 0) {
+        return c;
+    }
+    if (a->id.node != b->id.node) {
+        return a->id.node < b->id.node ? -1 : 1;
+    }
+    return a->id.seq < b->id.seq ? -1 : (a->id.seq > b->id.seq);
+}
+
+/* Fetches every replica's events and assembles the DAG. Returns an exit
+ * status. */
+static int assemble(const struct void_config *cl, const struct trace_opts *o, struct trace_dag *d)
+{
+    memset(d, 0, sizeof(*d));
+    d->nodes = cl->count_replicas;
+    uint32_t reached = 0;
+    for (uint32_t i = 0; i < cl->count_replicas; i++) {
+        int rc = fetch_node(cl, i, o->base.timeout_s, d);
+        if (rc == 0) {
+            d->reached[cl->replicas[i].id] = 1;
+            reached++;
+        } else {
+            fprintf(stderr,
+                    "voidctl trace: replica %u: %s\n",
+                    (unsigned)cl->replicas[i].id,
+                    rc == VOID_ENOTFOUND ? "its causal log is off" : void_strerror(rc));
+        }
+    }
+    if (reached == 0) {
+        fprintf(stderr, "voidctl trace: no replica answered on its HTTP address\n");
+        return VOIDCTL_EXIT_UNREACHABLE;
+    }
+    qsort(d->ev, d->count, sizeof(*d->ev), by_hlc);
+    for (size_t i = 0; i < d->count; i++) {
+        struct void_causal_event *ev = &d->ev[i];
+        uint32_t n = ev->from.node;
+        if (ev->kind == VOID_CAUSAL_RECEIVE &&
+            (n >= d->nodes || !d->reached[n] || ev->from.seq < d->lo[n] || ev->from.seq > d->hi[n])) {
+            ev->kind = VOID_CAUSAL_LOCAL; /* its send was not fetched: no edge to draw */
+            memset(&ev->from, 0, sizeof(ev->from));
+            d->edges_outside++;
+        }
+    }
+    struct void_causal_config cc = {.nodes = d->nodes,
+                                    .capacity = d->count > 2 ? d->count : 2,
+                                    .orphans_max = 1024,
+                                    .orphan_wait_max = d->count + 1,
+                                    .open_start = true};
+    int rc = void_causal_init(&d->c, &cc);
+    if (rc != 0) {
+        fprintf(stderr, "voidctl trace: %s\n", void_strerror(rc));
+        return VOIDCTL_EXIT_FAILED;
+    }
+    for (size_t i = 0; i < d->count; i++) {
+        (void)void_causal_submit(&d->c, &d->ev[i]);
+    }
+    (void)void_causal_flush(&d->c);
+    struct void_causal_alert a[VOID_CAUSAL_ALERTS_MAX];
+    d->alerts = void_causal_alerts_take(&d->c, a, VOID_CAUSAL_ALERTS_MAX);
+    if (d->alerts > 0) {
+        d->first_alert = a[0];
+        fprintf(stderr,
+                "voidctl trace: warning: %zu causality alerts across nodes, the first: %s at "
+                "%" PRIu32 ".%" PRIu64 " against %" PRIu32 ".%" PRIu64 "\n",
+                d->alerts,
+                void_causal_violation_name(a[0].kind),
+                a[0].event.node,
+                a[0].event.seq,
+                a[0].other.node,
+                a[0].other.seq);
+    }
+    return VOIDCTL_EXIT_OK;
+}
+
+static void dag_free(struct trace_dag *d)
+{
+    if (d->c.ring != NULL) {
+        void_causal_fini(&d->c);
+    }
+    free(d->ev);
+}
+
+/* ---- output -------------------------------------------------------------- */
+
+static void hlc_text(struct void_hlc_ts t, char *buf, size_t cap)
+{
+    if (void_hlc_format(t, buf, cap) < 0) {
+        snprintf(buf, cap, "%" PRIu64 "/%" PRIu32, t.wall_ns, t.logical);
+    }
+}
+
+static json_t *event_json(const struct void_causal_event *ev)
+{
+    char hlc[VOID_HLC_FORMAT_MAX], id[48];
+    hlc_text(ev->hlc, hlc, sizeof(hlc));
+    snprintf(id, sizeof(id), "%" PRIu32 ".%" PRIu64, ev->id.node, ev->id.seq);
+    json_t *j = json_pack("{s:s, s:I, s:s, s:s}",
+                          "id",
+                          id,
+                          "node",
+                          (json_int_t)ev->id.node,
+                          "hlc",
+                          hlc,
+                          "kind",
+                          void_causal_kind_name(ev->kind));
+    const char *msg = ev->msg_type != 0 ? void_msg_type_name(ev->msg_type) : NULL;
+    if (msg != NULL) {
+        json_object_set_new(j, "msg", json_string(msg));
+    }
+    if (ev->kind == VOID_CAUSAL_RECEIVE) {
+        snprintf(id, sizeof(id), "%" PRIu32 ".%" PRIu64, ev->from.node, ev->from.seq);
+        json_object_set_new(j, "from", json_string(id));
+    }
+    if (ev->view != 0 || ev->op_seq != 0) {
+        json_object_set_new(j, "view", json_integer((json_int_t)ev->view));
+        json_object_set_new(j, "op_seq", json_integer((json_int_t)ev->op_seq));
+    }
+    if (ev->client_id != 0) {
+        json_object_set_new(j, "client_id", json_integer((json_int_t)ev->client_id));
+    }
+    return j;
+}
+
+static void print_event(const char *prefix, const struct void_causal_event *ev)
+{
+    char hlc[VOID_HLC_FORMAT_MAX];
+    hlc_text(ev->hlc, hlc, sizeof(hlc));
+    const char *msg = ev->msg_type != 0 ? void_msg_type_name(ev->msg_type) : NULL;
+    printf("%s%" PRIu32 ".%" PRIu64 "  %s  %s%s%s",
+           prefix,
+           ev->id.node,
+           ev->id.seq,
+           hlc,
+           void_causal_kind_name(ev->kind),
+           msg != NULL ? " " : "",
+           msg != NULL ? msg : "");
+    if (ev->kind == VOID_CAUSAL_RECEIVE) {
+        printf(" from %" PRIu32 ".%" PRIu64, ev->from.node, ev->from.seq);
+    }
+    if (ev->view != 0 || ev->op_seq != 0) {
+        printf(" view=%" PRIu64 " seq=%" PRIu64, ev->view, ev->op_seq);
+    }
+    if (ev->client_id != 0) {
+        printf(" client=%" PRIu64, ev->client_id);
+    }
+    printf("\n");
+}
+
+static void print_json(json_t *j)
+{
+    char *text = json_dumps(j, JSON_COMPACT);
+    printf("%s\n", text != NULL ? text : "{}");
+    free(text);
+    json_decref(j);
+}
+
+/* ---- queries ------------------------------------------------------------- */
+
+static int cmd_walk(struct trace_opts *o, struct trace_dag *d, const char *arg, int up)
+{
+    struct void_causal_id id;
+    if (parse_id(arg, &id) != 0) {
+        fprintf(stderr, "voidctl trace: '%s' is not an event id (NODE.SEQ)\n", arg);
+        return VOIDCTL_EXIT_USAGE;
+    }
+    struct void_causal_id *out = calloc(o->limit, sizeof(*out));
+    if (out == NULL) {
+        return VOIDCTL_EXIT_FAILED;
+    }
+    struct void_causal_walk w;
+    int rc = up ? void_causal_ancestors(&d->c, id, o->depth, out, o->limit, &w)
+                : void_causal_descendants(&d->c, id, o->depth, out, o->limit, &w);
+    if (rc != 0) {
+        fprintf(stderr,
+                "voidctl trace: event %s %s\n",
+                arg,
+                rc == VOID_ENOTFOUND ? "not found on any replica that answered"
+                                     : "is past the retention horizon");
+        free(out);
+        return VOIDCTL_EXIT_FAILED;
+    }
+    json_t *list = o->base.json ? json_array() : NULL;
+    for (size_t i = 0; i < w.count; i++) {
+        struct void_causal_event ev;
+        VOID_ASSERT(void_causal_get(&d->c, out[i], &ev) == 0);
+        if (list != NULL) {
+            json_array_append_new(list, event_json(&ev));
+        } else {
+            print_event(i == 0 ? "" : "  ", &ev);
+        }
+    }
+    if (list != NULL) {
+        print_json(json_pack("{s:s, s:o, s:b, s:b, s:b, s:I}",
+                             "query",
+                             up ? "ancestors" : "descendants",
+                             "events",
+                             list,
+                             "past_horizon",
+                             w.past_horizon,
+                             "depth_limited",
+                             w.depth_limited,
+                             "size_limited",
+                             w.size_limited,
+                             "edges_outside",
+                             (json_int_t)d->edges_outside));
+    } else if (w.past_horizon || w.depth_limited || w.size_limited) {
+        printf("(cut short:%s%s%s)\n",
+               w.past_horizon ? " history past the retention horizon" : "",
+               w.depth_limited ? " --depth reached" : "",
+               w.size_limited ? " --limit reached" : "");
+    }
+    free(out);
+    return VOIDCTL_EXIT_OK;
+}
+
+/* One cut at o->at[k]. */
+static void cut_one(const struct trace_opts *o, struct trace_dag *d, size_t k, struct void_hlc_ts t)
+{
+    uint64_t frontier[VOID_CAUSAL_NODES_MAX];
+    bool past = false;
+    size_t fixes = void_causal_cut(&d->c, t, frontier, &past);
+    json_t *nodes = o->base.json ? json_array() : NULL;
+    for (uint32_t n = 0; n < d->nodes; n++) {
+        struct void_causal_event ev;
+        int have = frontier[n] != 0 &&
+                   void_causal_get(&d->c, (struct void_causal_id){n, frontier[n]}, &ev) == 0;
+        if (nodes != NULL) {
+            json_t *j = have ? event_json(&ev) : json_null();
+            json_array_append_new(nodes, j);
+        } else if (have) {
+            printf("node %" PRIu32 ": ", n);
+            print_event("", &ev);
+        } else {
+            printf("node %" PRIu32 ": nothing at or before that time%s\n",
+                   n,
+                   d->reached[n] ? "" : " (did not answer)");
+        }
+    }
+    if (nodes != NULL) {
+        print_json(json_pack("{s:s, s:o, s:I, s:b}",
+                             "at",
+                             o->at[k],
+                             "frontier",
+                             nodes,
+                             "fixes",
+                             (json_int_t)fixes,
+                             "past_horizon",
+                             past));
+    } else if (fixes > 0) {
+        printf("(%zu receives pulled out to keep the cut consistent)\n", fixes);
+    }
+}
+
+static int cmd_cut(struct trace_opts *o, struct trace_dag *d)
+{
+    struct void_hlc_ts t[TRACE_AT_MAX];
+    if (o->count_at == 0) {
+        fprintf(stderr, "voidctl trace cut: --at HLC is required (e.g. 2026-12-07T00:11:45Z/0)\n");
+        return VOIDCTL_EXIT_USAGE;
+    }
+    for (size_t k = 0; k < o->count_at; k++) {
+        if (void_hlc_parse(o->at[k], &t[k]) != 0) {
+            fprintf(stderr, "voidctl trace cut: '%s' is not an HLC\n", o->at[k]);
+            return VOIDCTL_EXIT_USAGE;
+        }
+    }
+    for (size_t k = 0; k < o->count_at; k++) {
+        if (!o->base.json && o->count_at > 1) {
+            printf("at %s:\n", o->at[k]);
+        }
+        cut_one(o, d, k, t[k]);
+    }
+    return VOIDCTL_EXIT_OK;
+}
+
+struct emit_ctx {
+    FILE *f;
+};
+
+static void emit_line(void *ctx, const char *line, size_t len)
+{
+    struct emit_ctx *e = ctx;
+    fwrite(line, 1, len, e->f);
+    fputc('\n', e->f);
+}
+
+static int cmd_export(struct trace_opts *o, struct trace_dag *d)
+{
+    int dot = o->format != NULL && strcmp(o->format, "dot") == 0;
+    int shiviz = o->format != NULL && strcmp(o->format, "shiviz") == 0;
+    if (!dot && !shiviz) {
+        fprintf(stderr, "voidctl trace export: --format dot or --format shiviz\n");
+        return VOIDCTL_EXIT_USAGE;
+    }
+    struct emit_ctx e = {.f = stdout};
+    if (o->out != NULL && (e.f = fopen(o->out, "w")) == NULL) {
+        fprintf(stderr, "voidctl trace export: cannot write %s\n", o->out);
+        return VOIDCTL_EXIT_FAILED;
+    }
+    int rc = 0;
+    if (dot) {
+        rc = void_causal_export_dot(&d->c, emit_line, &e);
+    } else {
+        size_t len = d->c.cfg.capacity * d->nodes;
+        uint32_t *scratch = calloc(len, sizeof(*scratch));
+        rc = scratch == NULL ? VOID_ENOMEM
+                             : void_causal_export_shiviz(&d->c, scratch, len, emit_line, &e);
+        free(scratch);
+        fprintf(stderr, "paste into ShiViz as the log parsing regular expression:\n%s\n",
+                VOID_CAUSAL_SHIVIZ_REGEX);
+    }
+    if (e.f != stdout && fclose(e.f) != 0) {
+        rc = VOID_EIO;
+    }
+    if (rc < 0) {
+        fprintf(stderr, "voidctl trace export: %s\n", void_strerror(rc));
+        return VOIDCTL_EXIT_FAILED;
+    }
+    return VOIDCTL_EXIT_OK;
+}
+
+/* ---- explain -------------------------------------------------------------- */
+
+struct read_run {
+    struct void_kvclient client;
+    uv_timer_t deadline;
+    int finished, timed_out;
+    uint8_t result[VOID_SM_RESULT_MAX];
+    size_t result_len;
+};
+
+static void on_read(void *ctx, const uint8_t *result, size_t len)
+{
+    struct read_run *run = ctx;
+    len = len < sizeof(run->result) ? len : sizeof(run->result);
+    memcpy(run->result, result, len);
+    run->result_len = len;
+    run->finished = 1;
+    uv_timer_stop(&run->deadline);
+    void_kvclient_fini(&run->client);
+    uv_close((uv_handle_t *)&run->deadline, NULL);
+}
+
+static void on_read_deadline(uv_timer_t *timer)
+{
+    struct read_run *run = timer->data;
+    run->timed_out = 1;
+    void_kvclient_fini(&run->client);
+    uv_close((uv_handle_t *)&run->deadline, NULL);
+}
+
+/* Reads KEY through PBFT for the stamp of its latest version. */
+static int read_version(const struct trace_opts *o,
+                        const struct void_config *cl,
+                        const char *key,
+                        struct void_hlc_ts *version)
+{
+    if (cl->role != VOID_CONFIG_ROLE_CLIENT) {
+        fprintf(stderr, "voidctl trace explain: the cluster file has no [client] section; "
+                        "pass --version HLC\n");
+        return VOIDCTL_EXIT_FAILED;
+    }
+    size_t klen = strlen(key);
+    if (klen == 0 || klen > VOID_SM_KEY_MAX) {
+        fprintf(stderr, "voidctl trace explain: a key is 1..%d bytes\n", VOID_SM_KEY_MAX);
+        return VOIDCTL_EXIT_USAGE;
+    }
+    struct void_sm_op op = {.kind = VOID_SM_OP_GET, .key = (const uint8_t *)key, .key_len = (uint16_t)klen};
+    uint8_t enc[VOID_SM_OP_MAX];
+    int len = void_sm_op_encode(&op, enc, sizeof(enc));
+    VOID_ASSERT(len > 0);
+    signal(SIGPIPE, SIG_IGN);
+    uv_loop_t loop;
+    uv_loop_init(&loop);
+    static struct read_run run;
+    memset(&run, 0, sizeof(run));
+    struct void_kvclient_config kc = {
+        .loop = &loop, .cluster = cl, .id = cl->self_id, .keypair = &cl->keypair, .reply_all = 1};
+    char err[512] = "";
+    if (void_kvclient_init(&run.client, &kc, err, sizeof(err)) != 0) {
+        fprintf(stderr, "voidctl trace explain: %s\n", err);
+        void_kvclient_fini(&run.client);
+        uv_run(&loop, UV_RUN_DEFAULT);
+        uv_loop_close(&loop);
+        return VOIDCTL_EXIT_FAILED;
+    }
+    uv_timer_init(&loop, &run.deadline);
+    run.deadline.data = &run;
+    uv_timer_start(&run.deadline, on_read_deadline, (uint64_t)(o->base.timeout_s * 1000.0), 0);
+    VOID_ASSERT(void_kvclient_submit(&run.client, enc, (size_t)len, on_read, &run) == 0);
+    while (!run.finished && !run.timed_out) {
+        uv_run(&loop, UV_RUN_ONCE);
+    }
+    uv_run(&loop, UV_RUN_DEFAULT);
+    uv_loop_close(&loop);
+    struct void_sm_result res;
+    if (run.timed_out) {
+        fprintf(stderr, "voidctl trace explain: timed out reading %s\n", key);
+        return VOIDCTL_EXIT_UNREACHABLE;
+    }
+    if (void_sm_result_decode(run.result, run.result_len, &res) != 0 || res.status != VOID_SM_OK) {
+        fprintf(stderr, "voidctl trace explain: %s has no live value\n", key);
+        return VOIDCTL_EXIT_FAILED;
+    }
+    *version = res.version;
+    return VOIDCTL_EXIT_OK;
+}
+
+/* The batch that wrote a version: the primary stamps the batch one HLC tick
+ * before it sends the PRE-PREPARE and records pre_prepared right after, so
+ * the pre_prepared event that follows the first PRE-PREPARE send stamped
+ * above the version names the batch's (view, seq). */
+static int find_batch(const struct trace_dag *d, struct void_hlc_ts version, size_t *pp)
+{
+    for (size_t i = 0; i < d->count; i++) {
+        const struct void_causal_event *ev = &d->ev[i];
+        if (ev->kind != VOID_CAUSAL_SEND || ev->msg_type != VOID_MSG_PRE_PREPARE ||
+            void_hlc_compare(ev->hlc, version) <= 0) {
+            continue;
+        }
+        for (size_t k = i + 1; k < d->count; k++) {
+            if (d->ev[k].id.node == ev->id.node) {
+                if (d->ev[k].kind != VOID_CAUSAL_PRE_PREPARED) {
+                    break;
+                }
+                *pp = k;
+                return 0;
+            }
+        }
+    }
+    return -1;
+}
+
+static int explain_kind(uint8_t kind)
+{
+    return kind == VOID_CAUSAL_PRE_PREPARED || kind == VOID_CAUSAL_PREPARED ||
+           kind == VOID_CAUSAL_COMMITTED || kind == VOID_CAUSAL_EXECUTE;
+}
+
+static int cmd_explain(struct trace_opts *o, const struct void_config *cl, const char *key)
+{
+    struct void_hlc_ts version;
+    if (o->version != NULL) {
+        if (void_hlc_parse(o->version, &version) != 0) {
+            fprintf(stderr, "voidctl trace explain: --version wants an HLC\n");
+            return VOIDCTL_EXIT_USAGE;
+        }
+    } else {
+        int rc = read_version(o, cl, key, &version);
+        if (rc != VOIDCTL_EXIT_OK) {
+            return rc;
+        }
+    }
+    struct trace_dag d;
+    int rc = assemble(cl, o, &d);
+    size_t pp = 0;
+    if (rc == VOIDCTL_EXIT_OK && find_batch(&d, version, &pp) != 0) {
+        char v[VOID_HLC_FORMAT_MAX];
+        hlc_text(version, v, sizeof(v));
+        fprintf(stderr,
+                "voidctl trace explain: the batch of %s's version %s is not in the retained "
+                "events (past the horizon, or its primary did not answer)\n",
+                key,
+                v);
+        rc = VOIDCTL_EXIT_FAILED;
+    }
+    if (rc != VOIDCTL_EXIT_OK) {
+        dag_free(&d);
+        return rc;
+    }
+    const struct void_causal_event *pre = &d.ev[pp];
+    uint64_t view = pre->view, seq = pre->op_seq;
+    uint32_t primary = pre->id.node;
+    /* The client requests the primary took into the batch: those it received
+     * since its previous PRE-PREPARE send. */
+    size_t from = 0;
+    for (size_t k = pp; k-- > 0;) {
+        const struct void_causal_event *ev = &d.ev[k];
+        if (ev->id.node == primary && ev->kind == VOID_CAUSAL_SEND &&
+            ev->msg_type == VOID_MSG_PRE_PREPARE && k + 1 < pp) {
+            from = k + 1;
+            break;
+        }
+    }
+    json_t *chain = o->base.json ? json_array() : NULL;
+    char v[VOID_HLC_FORMAT_MAX];
+    hlc_text(version, v, sizeof(v));
+    if (chain == NULL) {
+        printf("%s: version %s, batch view=%" PRIu64 " seq=%" PRIu64 ", primary %" PRIu32 "\n",
+               key, v, view, seq, primary);
+    }
+    for (size_t k = from; k < d.count; k++) {
+        const struct void_causal_event *ev = &d.ev[k];
+        int request = k < pp && ev->id.node == primary && ev->kind == VOID_CAUSAL_CLIENT_REQUEST;
+        int step = explain_kind(ev->kind) && ev->view == view && ev->op_seq == seq;
+        int pp_send = k + 1 == pp;
+        if (!request && !step && !pp_send) {
+            continue;
+        }
+        if (chain != NULL) {
+            json_array_append_new(chain, event_json(ev));
+        } else {
+            print_event("  ", ev);
+        }
+    }
+    if (chain != NULL) {
+        print_json(json_pack("{s:s, s:s, s:I, s:I, s:I, s:o}",
+                             "key", key, "version", v, "view", (json_int_t)view, "seq",
+                             (json_int_t)seq, "primary", (json_int_t)primary, "chain", chain));
+    }
+    dag_free(&d);
+    return VOIDCTL_EXIT_OK;
+}
+
+/* ---- entry ---------------------------------------------------------------- */
+
+int voidctl_trace(int argc, char **argv)
+{
+    struct trace_opts o;
+    char *pos[3] = {NULL, NULL, NULL};
+    int npos = parse_opts(argc, argv, &o, pos, 2);
+    if (npos < 0) {
+        return VOIDCTL_EXIT_USAGE;
+    }
+    if (o.base.help) {
+        usage(stdout);
+        return VOIDCTL_EXIT_OK;
+    }
+    if (npos == 0) {
+        usage(stderr);
+        return VOIDCTL_EXIT_USAGE;
+    }
+    const char *q = pos[0];
+    int walk = strcmp(q, "ancestors") == 0 || strcmp(q, "descendants") == 0;
+    int one_arg = walk || strcmp(q, "explain") == 0;
+    if (!one_arg && strcmp(q, "cut") != 0 && strcmp(q, "export") != 0) {
+        fprintf(stderr, "voidctl trace: unknown query '%s' (see voidctl trace --help)\n", q);
+        return VOIDCTL_EXIT_USAGE;
+    }
+    if (npos != (one_arg ? 2 : 1)) {
+        fprintf(stderr, "voidctl trace %s: %s\n", q, one_arg ? "wants one argument" : "takes no argument");
+        return VOIDCTL_EXIT_USAGE;
+    }
+    struct void_config cl;
+    int rc = voidctl_load_cluster(&o.base, &cl);
+    if (rc != VOIDCTL_EXIT_OK) {
+        return rc;
+    }
+    curl_global_init(CURL_GLOBAL_DEFAULT);
+    if (strcmp(q, "explain") == 0) {
+        rc = cmd_explain(&o, &cl, pos[1]);
+    } else {
+        struct trace_dag d;
+        rc = assemble(&cl, &o, &d);
+        if (rc == VOIDCTL_EXIT_OK) {
+            rc = walk ? cmd_walk(&o, &d, pos[1], q[0] == 'a')
+                 : strcmp(q, "cut") == 0 ? cmd_cut(&o, &d)
+                                         : cmd_export(&o, &d);
+        }
+        dag_free(&d);
+    }
+    curl_global_cleanup();
+    void_config_fini(&cl);
+    return rc;
+}

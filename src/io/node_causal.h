@@ -1,0 +1,82 @@
+/*
+ * The daemon's causal event log (docs/causality.md, "In the daemon"): the
+ * EVENT effects of the node's replica go, as they are performed, into a
+ * partial index of include/void/causal.h (this node's events; a receive's
+ * remote edge checked against the send's HLC carried in the signed frame),
+ * whose alerts are logged, counted in /metrics and, with
+ * `on_violation = halt`, stop the node from sending anything. The index is
+ * served over HTTP under /trace/ (JSON) for voidctl trace.
+ *
+ * Threads: events arrive on the loop thread, queries on the HTTP thread;
+ * the index is under the struct's own mutex. `halted` is atomic so that the
+ * send path reads it without the lock.
+ */
+#ifndef VOID_IO_NODE_CAUSAL_H
+#define VOID_IO_NODE_CAUSAL_H
+
+#include "void/causal.h"
+#include "void/config.h"
+#include "void/http.h"
+#include "void/pbft.h"
+
+#include <pthread.h>
+#include <stdatomic.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#define VOID_NODE_CAUSAL_CAPACITY_DEF 65536
+#define VOID_NODE_CAUSAL_RECENT       16 /* alerts kept for /trace/alerts */
+#define VOID_NODE_CAUSAL_PAGE_MAX     800 /* events per /trace/events answer */
+#define VOID_NODE_CAUSAL_WALK_MAX     4096 /* ids per /trace/ancestors answer */
+
+struct void__node_causal {
+    int on; /* [causal] events = 1 */
+    int halt_mode;
+    int test_hooks;
+    uint32_t self, nodes;
+    pthread_mutex_t lock;
+    int lock_ready;
+    struct void_causal c;
+    struct void_causal_id *walk; /* VOID_NODE_CAUSAL_WALK_MAX ids, under lock */
+    atomic_int halted;
+    uint64_t alerts_total[VOID_CAUSAL_BUFFER_OVERFLOW + 1];
+    atomic_uint_fast64_t sends_withheld;
+    struct void_causal_alert recent[VOID_NODE_CAUSAL_RECENT];
+    uint64_t recent_count; /* alerts ever kept; recent[] is a ring */
+};
+
+/* The first event number of a daemon run: microseconds since the epoch, so
+ * that a restarted node numbers on above what its peers saw (its index is in
+ * memory and starts afresh). Cannot fail. */
+uint64_t void__node_causal_seq_start(void);
+
+/* Sets nc up from config (borrowed for the call): nodes = the replicas.
+ * With [causal] events = 0 it records nothing and answers /trace/ with 404.
+ * Returns 0, VOID_EINVAL or VOID_ENOMEM. void__node_causal_fini is safe
+ * after a failure. */
+int void__node_causal_init(struct void__node_causal *nc, const struct void_config *config);
+void void__node_causal_fini(struct void__node_causal *nc);
+
+/* Records one EVENT effect (borrowed) of this node's replica; logs and counts
+ * its alerts and halts in halt mode. Loop thread. Cannot fail. */
+void void__node_causal_event(struct void__node_causal *nc, const struct void_pbft_event *ev);
+
+/* Whether the SEND effect e must not go out: the node halted on a violation.
+ * Counts it. Cannot fail. */
+int void__node_causal_withhold(struct void__node_causal *nc, const struct void_pbft_effect *e);
+
+/* Answers GET /trace/... (path starts with "/trace"); same contract as
+ * void_http_handler_fn. HTTP thread. */
+int void__node_causal_http(struct void__node_causal *nc,
+                           const char *path,
+                           void_http_arg_fn arg,
+                           void *req,
+                           char *out,
+                           size_t cap,
+                           size_t *len,
+                           const char **content_type);
+
+/* Appends the void_causal_* metrics to out[0..cap); returns bytes written. */
+size_t void__node_causal_metrics(struct void__node_causal *nc, char *out, size_t cap);
+
+#endif
