@@ -40,6 +40,11 @@
  *     pipeline = 1               ; batches in flight at the primary (1..64)
  *     batch_max = 64             ; requests per batch (1..VOID_PBFT_BATCH_MAX)
  *
+ *     [state]                    ; the replicated state, optional; every replica
+ *     quota_mb = 8192            ; must have the same values (they decide answers)
+ *     retention_s = 3600         ; history kept for reads as of a past time
+ *     client_ttl_s = 86400       ; a client silent this long is forgotten
+ *
  *     [limits]                   ; inbound connections, optional (voidd only)
  *     handshake_ms = 2000        ; a connection must complete its HELLO in this
  *     unauth_max = 128           ; connections without a HELLO, in all
@@ -136,6 +141,9 @@ struct void_config {
     uint32_t pbft_pipeline;            /* [pbft] pipeline; 0: the core's default */
     uint32_t pbft_batch_max;           /* [pbft] batch_max; 0: the core's default */
     uint32_t record_log_segment_bytes; /* [node]; 0: the record log's default */
+    uint32_t state_quota_mb;           /* [state] quota_mb; 0: VOID_SM_QUOTA_DEF */
+    uint32_t state_retention_s;        /* [state] retention_s; 0: VOID_SM_RETENTION_NS_DEF */
+    uint32_t state_client_ttl_s;       /* [state] client_ttl_s; 0: VOID_SM_CLIENT_TTL_NS_DEF */
     struct void_config_limits limits;
     /* The secret key read from key_path (wiped by void_config_fini). */
     struct void_sign_keypair keypair;

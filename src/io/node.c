@@ -22,6 +22,7 @@
 #include "void/casnet.h"
 #include "void/error.h"
 #include "void/http.h"
+#include "void/kvs.h"
 #include "void/log.h"
 #include "void/ntp_client.h"
 #include "void/pbft.h"
@@ -90,6 +91,8 @@ struct void_node {
     struct void_transport transport;
     int transport_ready;
     struct void_pstore store;
+    struct void_kvs state; /* the replicated state (DATA_DIR/state, LMDB) */
+    int state_open;
     struct void_cas cas; /* blocks of files, uploaded by clients (data/cas) */
     int cas_ready;
     struct void_casserve casserve;
@@ -374,10 +377,24 @@ static void pipeline_start(struct void_node *node)
     struct effect_buf *b = &node->bufs[node->filling];
     VOID_ASSERT(b->persist_count == 0 && b->performed == 0);
     uint32_t first_persist = b->out.count;
+    int checkpoint = 0;
     for (uint32_t i = 0; i < b->out.count; i++) {
         if (b->out.effects[i].kind == VOID_PBFT_EFFECT_PERSIST) {
             first_persist = b->persist_count == 0 ? i : first_persist;
             b->persist[b->persist_count++] = persist_op(&b->out.effects[i]);
+            checkpoint |= b->out.effects[i].u.persist.record_kind == VOID_PBFT_RECORD_CHECKPOINT;
+        }
+    }
+    /* A CHECKPOINT record lets the log drop the batches it covers, which
+     * the store has executed but, opened without per-commit syncs, may
+     * not have on disk yet: sync it first (docs/kvs.md, Durability). */
+    if (checkpoint) {
+        int rc = void_kvs_sync(&node->state);
+        if (rc != 0) {
+            node->fatal = rc;
+            void_log(VOID_LOG_ERROR, "cannot sync the state store: %s; stopping", void_strerror(rc));
+            node_stop(node);
+            return;
         }
     }
     node->dirty = 0;
@@ -585,6 +602,23 @@ static void report_compaction(struct void_node *node)
 
 /* ---- inputs ------------------------------------------------------------- */
 
+/* A step that returns anything but 0 or VOID_EFULL (effects dropped, which
+ * retransmission covers) met a local failure of the state store: the
+ * replica no longer knows its state, so the node stops; a restart reopens
+ * the store and replays (docs/kvs.md). Returns 1 when it stopped. */
+static int state_failed(struct void_node *node, int rc)
+{
+    if (rc == 0 || rc == VOID_EFULL) {
+        return 0;
+    }
+    node->fatal = rc;
+    void_log(VOID_LOG_ERROR,
+             "state store failed: %s; stopping (a restart reopens it and catches up)",
+             void_strerror(rc));
+    node_stop(node);
+    return 1;
+}
+
 static void on_frame(void *ctx, const uint8_t *buf, size_t len, const struct void_frame *frame)
 {
     struct void_node *node = ctx;
@@ -609,8 +643,11 @@ static void on_frame(void *ctx, const uint8_t *buf, size_t len, const struct voi
     }
     struct step_mark m;
     mark_take(node, &m);
-    (void)void_pbft_step_receive(node->replica, physical_now_ns(node), buf, len, filling_out(node));
+    int rc = void_pbft_step_receive(node->replica, physical_now_ns(node), buf, len, filling_out(node));
     node->dirty = 1;
+    if (state_failed(node, rc)) {
+        return;
+    }
     char cause[64];
     const char *type = void_msg_type_name(frame->type);
     (void)snprintf(cause,
@@ -635,8 +672,11 @@ static void on_timer(uv_timer_t *timer)
     }
     struct step_mark m;
     mark_take(node, &m);
-    (void)void_pbft_step_timer(node->replica, physical_now_ns(node), which, filling_out(node));
+    int rc = void_pbft_step_timer(node->replica, physical_now_ns(node), which, filling_out(node));
     node->dirty = 1;
+    if (state_failed(node, rc)) {
+        return;
+    }
     char cause[96];
     if (which == VOID_PBFT_TIMER_REQUEST) {
         (void)snprintf(cause,
@@ -1109,16 +1149,62 @@ static int setup_ring(struct void_node *node)
     return 0;
 }
 
+/* Opens (or creates) the replicated state's store, DATA_DIR/state. It is
+ * synced at every stable checkpoint and at a clean stop, not per batch: the
+ * record log has the batches after the last sync (docs/kvs.md). */
+static int setup_state(struct void_node *node, char *errbuf, size_t errcap)
+{
+    const struct void_config *c = node->config;
+    char dir[VOID_CONFIG_PATH_MAX + 8];
+    int n = snprintf(dir, sizeof(dir), "%s/state", c->data_dir);
+    if (n < 0 || (size_t)n >= sizeof(dir)) {
+        (void)snprintf(errbuf, errcap, "state store: data directory path too long");
+        return VOID_EINVAL;
+    }
+    if (mkdir(dir, 0700) != 0 && errno != EEXIST) {
+        (void)snprintf(errbuf, errcap, "state store: cannot create %s: %s", dir, strerror(errno));
+        return VOID_EIO;
+    }
+    struct void_kvs_lmdb_config lc = {
+        .quota = c->state_quota_mb != 0 ? (uint64_t)c->state_quota_mb << 20 : VOID_SM_QUOTA_DEF,
+        .create = 1};
+    int rc = void_kvs_lmdb_open(&node->state, dir, &lc);
+    if (rc != 0) {
+        (void)snprintf(errbuf, errcap, "state store: cannot open %s: %s", dir, void_strerror(rc));
+        return rc;
+    }
+    node->state_open = 1;
+    struct void_kvs_stats st;
+    void_kvs_stats(&node->state, &st);
+    void_log(VOID_LOG_INFO,
+             "state store: opened %s: %llu keys, %llu clients, %llu bytes of %llu, at batch %llu",
+             dir,
+             (unsigned long long)st.keys,
+             (unsigned long long)st.clients,
+             (unsigned long long)st.bytes_used,
+             (unsigned long long)st.quota,
+             (unsigned long long)st.applied);
+    return 0;
+}
+
 static int setup_replica(struct void_node *node, char *errbuf, size_t errcap)
 {
     const struct void_config *c = node->config;
-    struct void_pbft_config pc = {.n = c->count_replicas,
-                                  .self = c->self_id,
-                                  .pipeline_max = c->pbft_pipeline,
-                                  .batch_max = c->pbft_batch_max,
-                                  .verify_signatures = 1,
-                                  .keyring = &node->ring,
-                                  .keypair = &c->keypair};
+    int rc = setup_state(node, errbuf, errcap);
+    if (rc != 0) {
+        return rc;
+    }
+    struct void_pbft_config pc = {
+        .n = c->count_replicas,
+        .self = c->self_id,
+        .pipeline_max = c->pbft_pipeline,
+        .batch_max = c->pbft_batch_max,
+        .verify_signatures = 1,
+        .keyring = &node->ring,
+        .keypair = &c->keypair,
+        .sm = {.retention_ns = (uint64_t)c->state_retention_s * 1000000000u,
+               .client_ttl_ns = (uint64_t)c->state_client_ttl_s * 1000000000u},
+        .kvs = &node->state};
     node->replica = calloc(1, sizeof(*node->replica));
     if (node->replica == NULL) {
         return VOID_ENOMEM;
@@ -1134,7 +1220,7 @@ static int setup_replica(struct void_node *node, char *errbuf, size_t errcap)
         void_pbft_out_init(
             &b->out, b->effects, VOID_PBFT_OUT_EFFECTS_DEF, b->arena, VOID_PBFT_OUT_ARENA_DEF);
     }
-    int rc = void_pbft_init(node->replica, &pc);
+    rc = void_pbft_init(node->replica, &pc);
     if (rc != 0) {
         (void)snprintf(errbuf, errcap, "cannot set up the replica: %s", void_strerror(rc));
         return rc;
@@ -1191,7 +1277,18 @@ static int recover(struct void_node *node, char *errbuf, size_t errcap)
     }
     free(recs);
     if (rc == VOID_ECORRUPT) {
-        (void)snprintf(errbuf, errcap, "the stored checkpoint does not match its digest");
+        struct void_kvs_stats st;
+        void_kvs_stats(&node->state, &st);
+        (void)snprintf(errbuf,
+                       errcap,
+                       "the state store (%s/state) is at batch %llu, which is not the stable "
+                       "checkpoint %llu with its digest nor within a window after it: it lost "
+                       "synced data or belongs to another record log",
+                       node->config->data_dir,
+                       (unsigned long long)st.applied,
+                       (unsigned long long)void_pbft_low_watermark(node->replica));
+    } else if (rc != 0 && rc != VOID_EFULL) {
+        (void)snprintf(errbuf, errcap, "state store: %s", void_strerror(rc));
     }
     return rc == VOID_EFULL ? 0 : rc;
 }
@@ -1523,6 +1620,15 @@ void void_node_free(struct void_node *node)
     void_cas_fini(&node->cas);
     if (node->replica_ready) {
         void_pbft_fini(node->replica);
+    }
+    if (node->state_open) {
+        /* A clean stop leaves the store at the state it executed. */
+        int rc = node->fatal == 0 ? void_kvs_sync(&node->state) : 0;
+        if (rc != 0) {
+            void_log(VOID_LOG_WARN, "state store: sync at stop failed: %s", void_strerror(rc));
+        }
+        void_kvs_close(&node->state);
+        node->state_open = 0;
     }
     void_log_setup(VOID_LOG_INFO, node->config->self_id, NULL);
     free(node->replica);

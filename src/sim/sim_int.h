@@ -7,6 +7,7 @@
 #define VOID_SIM_INT_H
 
 #include "void/hlc.h"
+#include "void/kvs.h"
 #include "void/pbft.h"
 #include "void/pbft_client.h"
 #include "void/prng.h"
@@ -77,6 +78,10 @@ struct sim_node {
     /* replica */
     struct void_pbft *replica;
     struct void_simdisk disk;
+    /* The replicated state's store. It survives a crash, as voidd's LMDB
+     * store survives a process crash in the page cache (docs/simulator.md). */
+    struct void_kvs store;
+    int store_open;
     uint64_t last_event_seq;
     uint64_t timer_gen[SIM_TIMERS];
     uint64_t connect_delay_ns; /* at its next restart, its links connect this much later */
