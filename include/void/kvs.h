@@ -68,6 +68,11 @@
 #define VOID_KVS_CLIENT_OVERHEAD  64u          /* quota bytes per client entry beyond its reply */
 #define VOID_KVS_QUOTA_DEF        (2ull << 30) /* 2 GiB, etcd's default backend quota */
 #define VOID_KVS_MERKLE_PATH_MAX  VOID_KVS_BUCKET_BITS /* hashes in a bucket's audit path */
+#define VOID_KVS_SNAPSHOTS_MAX    4u /* live snapshots per store at once */
+
+/* A frozen committed state (void_kvs_snapshot_take). Opaque; owned by the
+ * store that took it. */
+struct void_kvs_snap;
 
 /* One version as read. value points into the store (see "Lifetimes"). */
 struct void_kvs_version {
@@ -153,6 +158,32 @@ struct void_kvs_ops {
     int (*sync)(void *impl);
     void (*stats)(void *impl, struct void_kvs_stats *out);
     void (*close)(void *impl);
+    int (*snapshot_take)(void *impl, struct void_kvs_snap **out);
+    void (*snapshot_release)(void *impl, struct void_kvs_snap *snap);
+    int (*snap_partition)(void *impl,
+                          struct void_kvs_snap *snap,
+                          uint32_t bucket,
+                          void_kvs_scan_fn version_fn,
+                          void_kvs_client_fn client_fn,
+                          void *arg);
+    int (*snap_bucket_digest)(void *impl,
+                              struct void_kvs_snap *snap,
+                              uint32_t bucket,
+                              uint8_t out[VOID_KVS_DIGEST_SIZE]);
+    int (*snap_digest)(void *impl, struct void_kvs_snap *snap, uint8_t out[VOID_KVS_DIGEST_SIZE]);
+    void (*snap_stats)(void *impl, struct void_kvs_snap *snap, struct void_kvs_stats *out);
+    int (*load_begin)(void *impl,
+                      int empty,
+                      struct void_hlc_ts horizon,
+                      struct void_hlc_ts last,
+                      uint64_t label);
+    int (*load_clear)(void *impl, uint32_t bucket);
+    int (*load_version)(void *impl,
+                        const uint8_t *key,
+                        size_t key_len,
+                        const struct void_kvs_version *version);
+    int (*load_client)(void *impl, const struct void_kvs_client *client);
+    int (*load_end)(void *impl);
 };
 
 /* A store: the ops table and the implementation's data. Caller-owned. */
@@ -323,6 +354,123 @@ static inline void void_kvs_stats(struct void_kvs *kvs, struct void_kvs_stats *o
     kvs->ops->stats(kvs->impl, out);
 }
 
+/* ---- snapshots (PBFT checkpoints) ------------------------------------------- */
+
+/* Freezes the committed state: the snapshot's reads below answer what the
+ * store answered at this call, while later batches and loads go on changing
+ * the store. Cost: O(1) at the call (LMDB: a read-only transaction; memory:
+ * nothing), then the memory store copies a bucket before the first change to
+ * it (O(entries of the buckets changed), never the whole state). Outside a
+ * batch or load. Returns 0, VOID_EFULL (VOID_KVS_SNAPSHOTS_MAX live already)
+ * or a local failure. */
+static inline int void_kvs_snapshot_take(struct void_kvs *kvs, struct void_kvs_snap **out)
+{
+    return kvs->ops->snapshot_take(kvs->impl, out);
+}
+
+/* Releases a snapshot (every snapshot before void_kvs_close; close releases
+ * those left). Cannot fail. */
+static inline void void_kvs_snapshot_release(struct void_kvs *kvs, struct void_kvs_snap *snap)
+{
+    kvs->ops->snapshot_release(kvs->impl, snap);
+}
+
+/* void_kvs_partition, void_kvs_bucket_digest, void_kvs_digest and
+ * void_kvs_stats as they were when snap was taken. Allowed at any time, also
+ * inside a batch or load. Same answers as the live calls. */
+static inline int void_kvs_snapshot_partition(struct void_kvs *kvs,
+                                              struct void_kvs_snap *snap,
+                                              uint32_t bucket,
+                                              void_kvs_scan_fn version_fn,
+                                              void_kvs_client_fn client_fn,
+                                              void *arg)
+{
+    return kvs->ops->snap_partition(kvs->impl, snap, bucket, version_fn, client_fn, arg);
+}
+
+static inline int void_kvs_snapshot_bucket_digest(struct void_kvs *kvs,
+                                                  struct void_kvs_snap *snap,
+                                                  uint32_t bucket,
+                                                  uint8_t out[VOID_KVS_DIGEST_SIZE])
+{
+    return kvs->ops->snap_bucket_digest(kvs->impl, snap, bucket, out);
+}
+
+static inline int void_kvs_snapshot_digest(struct void_kvs *kvs,
+                                           struct void_kvs_snap *snap,
+                                           uint8_t out[VOID_KVS_DIGEST_SIZE])
+{
+    return kvs->ops->snap_digest(kvs->impl, snap, out);
+}
+
+static inline void
+void_kvs_snapshot_stats(struct void_kvs *kvs, struct void_kvs_snap *snap, struct void_kvs_stats *out)
+{
+    kvs->ops->snap_stats(kvs->impl, snap, out);
+}
+
+/* ---- loading a state (state transfer, restore) ---------------------------- */
+
+/* Starts a load: the one way to install entries with their own stamps, as
+ * void_kvs_partition gives them. Like a batch, a load commits as one unit at
+ * void_kvs_load_end (LMDB: one write transaction), and between the two only
+ * load calls and reads are allowed. empty = 1 first removes everything;
+ * empty = 0 keeps the buckets the load does not clear (incremental state
+ * transfer: void_kvs_load_clear each bucket whose digest differs, then load
+ * its entries). horizon, last and label become the state's (stats.horizon,
+ * .last, .applied) at load_end; the next batch must be after last. Outside a
+ * batch. Returns 0, VOID_EINVAL (horizon after last) or a local failure. */
+static inline int void_kvs_load_begin(struct void_kvs *kvs,
+                                      int empty,
+                                      struct void_hlc_ts horizon,
+                                      struct void_hlc_ts last,
+                                      uint64_t label)
+{
+    return kvs->ops->load_begin(kvs->impl, empty, horizon, last, label);
+}
+
+/* Removes every version and client entry of bucket. Inside a load. Returns 0,
+ * VOID_EINVAL or a local failure. */
+static inline int void_kvs_load_clear(struct void_kvs *kvs, uint32_t bucket)
+{
+    return kvs->ops->load_clear(kvs->impl, bucket);
+}
+
+/* Installs one version of key with its own stamp (version->hlc, ->deleted,
+ * ->value). Inside a load; a key's versions oldest first. The quota is not
+ * checked (the replicas that wrote the state admitted it). Refused with
+ * VOID_EINVAL, and nothing changed, unless the result is a state that the
+ * batch calls could have produced at the load's horizon and last: key and
+ * value within the limits, a tombstone without a value, the stamp at most
+ * last and after the key's newest stored version,
+ * and nothing left that the compaction to the horizon dropped (a tombstone
+ * before the horizon, or an older version when this one is before it; at
+ * the horizon is allowed, as a batch may write after compacting to its own
+ * stamp). Returns 0, VOID_EINVAL or a local failure. */
+static inline int void_kvs_load_version(struct void_kvs *kvs,
+                                        const uint8_t *key,
+                                        size_t key_len,
+                                        const struct void_kvs_version *version)
+{
+    return kvs->ops->load_version(kvs->impl, key, key_len, version);
+}
+
+/* Installs a client entry as given (last_seen included). Inside a load.
+ * Returns 0, VOID_EINVAL (reply too long, last_seen after the load's last,
+ * or the id already present) or a local failure. */
+static inline int void_kvs_load_client(struct void_kvs *kvs, const struct void_kvs_client *client)
+{
+    return kvs->ops->load_client(kvs->impl, client);
+}
+
+/* Ends the load: rebuilds the digests of the buckets it changed and commits.
+ * The caller compares void_kvs_digest with the digest it expected. Returns 0
+ * or a local failure. */
+static inline int void_kvs_load_end(struct void_kvs *kvs)
+{
+    return kvs->ops->load_end(kvs->impl);
+}
+
 /* Closes the store (a batch not committed is dropped) and frees it. */
 static inline void void_kvs_close(struct void_kvs *kvs)
 {
@@ -376,6 +524,80 @@ void void_kvs_root(const uint8_t merkle_root[VOID_KVS_DIGEST_SIZE],
                    struct void_hlc_ts horizon,
                    struct void_hlc_ts last,
                    uint8_t out[VOID_KVS_DIGEST_SIZE]);
+
+/* ---- the canonical export format (VKX1; docs/kvs.md "Export and import") --- */
+
+#define VOID_KVS_EXPORT_HEADER_SIZE (4u + 2u * VOID_HLC_ENCODED_SIZE + 8u + 4u)
+
+/* Encodes partition bucket of snap (snap NULL: of the committed state,
+ * outside a batch) into buf[cap]: be16 bucket, be32 keys, be32 clients, then
+ * per key (key-hash order) be16 key length, key, be32 versions and per
+ * version (oldest first) HLC, deleted, be32 length, value; then per client
+ * (id-hash order) be64 id, be64 reqno, last_seen, be32 length, reply. Sets
+ * *len to the size; 0 for an empty bucket. Returns 0, VOID_EINVAL or
+ * VOID_EFULL when cap is too small (*len then says how much is needed). */
+int void_kvs_encode_partition(struct void_kvs *kvs,
+                              struct void_kvs_snap *snap,
+                              uint32_t bucket,
+                              uint8_t *buf,
+                              size_t cap,
+                              size_t *len);
+
+/* Checks an encoded partition as sent by a possibly Byzantine peer and
+ * computes its bucket digest: every length within the limits and the
+ * buffer, keys and clients of the bucket it names and in canonical order,
+ * versions that void_kvs_load_version would take at horizon and last,
+ * nothing after the end. Calls version_fn and client_fn (either may be
+ * NULL) for each entry, pointers into buf. Sets *bucket and digest. Pure.
+ * Returns 0, VOID_ETRUNCATED, VOID_EBAD_LENGTH, VOID_EBAD_FIELD or a
+ * callback's nonzero answer. */
+int void_kvs_decode_partition(const uint8_t *buf,
+                              size_t len,
+                              struct void_hlc_ts horizon,
+                              struct void_hlc_ts last,
+                              void_kvs_scan_fn version_fn,
+                              void_kvs_client_fn client_fn,
+                              void *arg,
+                              uint32_t *bucket,
+                              uint8_t digest[VOID_KVS_DIGEST_SIZE]);
+
+/* Inside a load begun with this horizon and last: checks the partition
+ * (void_kvs_decode_partition) and, when expect is not NULL, that its digest
+ * is expect (the certified bucket digest); then replaces its bucket with it
+ * (void_kvs_load_clear, then the entries). A refused partition changes
+ * nothing. Returns 0, a decode error, VOID_ECORRUPT (digest differs) or a
+ * local failure. */
+int void_kvs_load_partition(struct void_kvs *kvs,
+                            const uint8_t *buf,
+                            size_t len,
+                            struct void_hlc_ts horizon,
+                            struct void_hlc_ts last,
+                            const uint8_t expect[VOID_KVS_DIGEST_SIZE]);
+
+/* Writes len bytes somewhere; 0 or an error that stops the export. */
+typedef int (*void_kvs_write_fn)(void *arg, const uint8_t *data, size_t len);
+
+/* Writes snap as one stream: "VKX1", horizon, last, be64 label, be32 count
+ * of partitions, the non-empty partitions in bucket order (as
+ * void_kvs_encode_partition), then the state digest (32 bytes). Returns 0,
+ * VOID_ENOMEM, a store error or write's nonzero answer. */
+int void_kvs_export(struct void_kvs *kvs,
+                    struct void_kvs_snap *snap,
+                    void_kvs_write_fn write,
+                    void *arg);
+
+/* Replaces the whole state of kvs (outside a batch) with the stream in buf,
+ * after checking all of it: the header, each partition as
+ * void_kvs_decode_partition, buckets increasing, the count, and the digest
+ * rebuilt from the partitions equal to the trailer's. A refused stream
+ * changes nothing. Sets digest (may be NULL) to the state digest, which the
+ * caller compares with the one it trusts. Returns 0, VOID_EBAD_MAGIC,
+ * VOID_ETRUNCATED, VOID_EBAD_LENGTH, VOID_EBAD_FIELD, VOID_ECORRUPT (digest
+ * differs), VOID_ENOMEM or a local failure. */
+int void_kvs_import(struct void_kvs *kvs,
+                    const uint8_t *buf,
+                    size_t len,
+                    uint8_t digest[VOID_KVS_DIGEST_SIZE]);
 
 /* Fills range with the keys that start with prefix (end_buf: room for
  * prefix_len bytes, the exclusive end). Cannot fail. */

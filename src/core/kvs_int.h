@@ -77,6 +77,15 @@ int void__kvs_below_end(const struct void_kvs_range *r, const uint8_t *key, size
 /* 1 when key is at or after range's start (per start_after). */
 int void__kvs_after_start(const struct void_kvs_range *r, const uint8_t *key, size_t len);
 
+/* 1 when a loaded version stamped hlc (a tombstone when deleted) may follow
+ * the key's newest stored version (prev NULL: none) in a state compacted to horizon: stamps increase, a tombstone
+ * is not before the horizon, and a version
+ * before the horizon has none before it (a compaction would have dropped it). */
+int void__kvs_load_fits(const struct void_hlc_ts *prev,
+                        struct void_hlc_ts hlc,
+                        int deleted,
+                        struct void_hlc_ts horizon);
+
 /* The successor of an HLC (the smallest stamp after t). */
 struct void_hlc_ts void__kvs_hlc_next(struct void_hlc_ts t);
 

@@ -63,6 +63,29 @@ struct shadow {
     uint8_t h[H];
 };
 
+/* A bucket as it was when a snapshot was taken: a deep copy made before the
+ * first change to the bucket after the take, shared by the snapshots that
+ * were live then (refs). One allocation: this, ver[], cl[], then the bytes. */
+struct sver {
+    const uint8_t *key;
+    uint32_t klen;
+    struct void_kvs_version v;
+};
+
+struct sbucket {
+    uint32_t refs;
+    uint32_t nver, ncl;
+    uint8_t digest[H];
+    struct sver *ver;
+    struct void_kvs_client *cl;
+};
+
+struct msnap {
+    struct void_kvs_stats st;
+    uint8_t digest[H];
+    struct sbucket *saved[VOID_KVS_BUCKETS]; /* NULL: the live bucket is as it was */
+};
+
 struct mem {
     uint64_t quota;
     struct void_kvs_stats st;
@@ -76,6 +99,9 @@ struct mem {
     struct void__kvs_dirty dirty;
     uint8_t pending[VOID_KVS_BUCKETS][H]; /* new digests of the dirty buckets */
     struct void__kvs_tree tree;
+    struct msnap *snaps[VOID_KVS_SNAPSHOTS_MAX]; /* NULL: free slot */
+    int loading; /* between load_begin and load_end */
+    struct void_hlc_ts load_horizon;
 };
 
 static const struct void_hlc_ts hlc_max = {UINT64_MAX, UINT32_MAX};
@@ -223,6 +249,92 @@ static struct mkey *key_lookup(struct mem *m, const uint8_t h[H])
 _Static_assert(offsetof(struct mclient, h) == 0, "client hash first");
 _Static_assert(offsetof(struct mkey, h) == 0, "key hash first");
 
+/* ---- copy-on-write for snapshots -------------------------------------------- */
+
+/* A deep copy of bucket bi with its committed digest. NULL when out of memory. */
+static struct sbucket *bucket_copy(const struct mem *m, uint32_t bi)
+{
+    const struct mbucket *b = &m->buckets[bi];
+    size_t nver = 0, bytes = 0;
+    for (uint32_t i = 0; i < b->nkeys; i++) {
+        const struct mkey *k = b->keys[i];
+        nver += k->nver;
+        bytes += k->klen;
+        for (uint32_t j = 0; j < k->nver; j++) {
+            bytes += k->ver[j].len;
+        }
+    }
+    for (uint32_t i = 0; i < b->nclients; i++) {
+        bytes += b->clients[i]->len;
+    }
+    size_t head = sizeof(struct sbucket) + nver * sizeof(struct sver) +
+                  b->nclients * sizeof(struct void_kvs_client);
+    struct sbucket *sb = malloc(head + bytes);
+    if (sb == NULL) {
+        return NULL;
+    }
+    sb->refs = 0;
+    sb->nver = (uint32_t)nver;
+    sb->ncl = b->nclients;
+    memcpy(sb->digest, m->tree.digest[bi], H);
+    sb->ver = (struct sver *)(void *)(sb + 1);
+    sb->cl = (struct void_kvs_client *)(void *)(sb->ver + nver);
+    uint8_t *p = (uint8_t *)(sb->cl + b->nclients);
+    size_t n = 0;
+    for (uint32_t i = 0; i < b->nkeys; i++) {
+        const struct mkey *k = b->keys[i];
+        const uint8_t *key = p;
+        memcpy(p, k->key, k->klen);
+        p += k->klen;
+        for (uint32_t j = 0; j < k->nver; j++, n++) {
+            const struct mver *v = &k->ver[j];
+            sb->ver[n] = (struct sver){key, k->klen, {v->hlc, v->deleted, p, v->len}};
+            if (v->len > 0) {
+                memcpy(p, v->value, v->len);
+            }
+            p += v->len;
+        }
+    }
+    for (uint32_t i = 0; i < b->nclients; i++) {
+        const struct mclient *c = b->clients[i];
+        sb->cl[i] = (struct void_kvs_client){c->id, c->reqno, c->last_seen, p, c->len};
+        if (c->len > 0) {
+            memcpy(p, c->reply, c->len);
+        }
+        p += c->len;
+    }
+    VOID_ASSERT(n == nver && p == (uint8_t *)sb + head + bytes);
+    return sb;
+}
+
+/* Called before every change to bucket bi: gives each live snapshot that
+ * still reads the live bucket its copy of it (one copy shared by all). */
+static int cow(struct mem *m, uint32_t bi)
+{
+    VOID_ASSERT(bi < VOID_KVS_BUCKETS);
+    struct sbucket *sb = NULL;
+    for (uint32_t i = 0; i < VOID_KVS_SNAPSHOTS_MAX; i++) {
+        struct msnap *s = m->snaps[i];
+        if (s == NULL || s->saved[bi] != NULL) {
+            continue;
+        }
+        if (sb == NULL && (sb = bucket_copy(m, bi)) == NULL) {
+            return VOID_ENOMEM;
+        }
+        sb->refs++;
+        s->saved[bi] = sb;
+    }
+    return 0;
+}
+
+static void sbucket_unref(struct sbucket *sb)
+{
+    VOID_ASSERT(sb == NULL || sb->refs > 0);
+    if (sb != NULL && --sb->refs == 0) {
+        free(sb);
+    }
+}
+
 /* ---- versions ------------------------------------------------------------------ */
 
 /* Index of the newest version at or before as_of, or -1. */
@@ -342,6 +454,10 @@ static int write_version(
             m->st.bytes_used, freed, void__kvs_version_cost(klen, len), m->quota, deleted)) {
         return VOID_EFULL;
     }
+    int rc = cow(m, void_kvs_bucket_of(h));
+    if (rc != 0) {
+        return rc;
+    }
     uint8_t *copy = NULL;
     if (len > 0 && (copy = malloc(len)) == NULL) {
         return VOID_ENOMEM;
@@ -349,7 +465,6 @@ static int write_version(
     if (len > 0) {
         memcpy(copy, value, len);
     }
-    int rc = 0;
     if (k == NULL && ((k = key_new(key, klen, h)) == NULL || (rc = key_link(m, k)) != 0)) {
         free(k);
         free(copy);
@@ -426,13 +541,17 @@ static void bucket_digest(struct mem *m, uint32_t bi, uint8_t out[H])
 static int mem_commit(void *impl)
 {
     struct mem *m = impl;
-    VOID_ASSERT(m->in_batch);
+    VOID_ASSERT(m->in_batch && !m->loading);
     m->in_batch = 0;
     if (m->failed) {
         return m->failed;
     }
     for (uint32_t i = 0; i < m->dirty.count; i++) {
         bucket_digest(m, m->dirty.list[i], m->pending[i]);
+        for (uint32_t j = 0; j < VOID_KVS_SNAPSHOTS_MAX; j++) {
+            /* Every change went through cow() first. */
+            VOID_ASSERT(m->snaps[j] == NULL || m->snaps[j]->saved[m->dirty.list[i]] != NULL);
+        }
     }
     void__kvs_tree_set_many(
         &m->tree, m->dirty.list, (const uint8_t(*)[H])m->pending, m->dirty.count);
@@ -453,7 +572,7 @@ static int fail(struct mem *m, int rc)
 static int mem_put(void *impl, const uint8_t *key, size_t klen, const uint8_t *value, size_t len)
 {
     struct mem *m = impl;
-    VOID_ASSERT(m->in_batch);
+    VOID_ASSERT(m->in_batch && !m->loading);
     if (m->failed) {
         return m->failed;
     }
@@ -467,7 +586,7 @@ static int mem_put(void *impl, const uint8_t *key, size_t klen, const uint8_t *v
 static int mem_del(void *impl, const uint8_t *key, size_t klen)
 {
     struct mem *m = impl;
-    VOID_ASSERT(m->in_batch);
+    VOID_ASSERT(m->in_batch && !m->loading);
     if (m->failed) {
         return m->failed;
     }
@@ -551,16 +670,29 @@ static int mem_scan(void *impl,
     return 0;
 }
 
-/* Drops version t0 of the key with hash h (only a tombstone when
- * tombstone_only), and the key when nothing is left. */
-static void
-drop_version(struct mem *m, const uint8_t h[H], struct void_hlc_ts t0, int tombstone_only)
+/* Applies shadow entry (t, h, t0): drops version t0 of the key with hash h
+ * when it is still there and still hidden at t: a tombstone when t == t0,
+ * else the version at t still exists. Drops the key when nothing is left. */
+static int drop_version(struct mem *m, struct void_hlc_ts t, const uint8_t h[H], struct void_hlc_ts t0)
 {
     struct mkey *k = key_lookup(m, h);
     long i = k == NULL ? -1 : visible(k, t0);
-    if (i < 0 || void_hlc_compare(k->ver[i].hlc, t0) != 0 ||
-        (tombstone_only && !k->ver[i].deleted)) {
-        return; /* already dropped, or replaced within its batch */
+    int own = void_hlc_compare(t, t0) == 0;
+    if (i < 0 || void_hlc_compare(k->ver[i].hlc, t0) != 0 || (own && !k->ver[i].deleted)) {
+        return 0; /* already dropped, or replaced within its batch */
+    }
+    if (!own) {
+        /* The hiding version must still be there: after a bucket was replaced
+         * by a load, an entry of the old contents must not drop a version of
+         * the new (docs/kvs.md, "Loading"). */
+        long j = visible(k, t);
+        if (j < 0 || void_hlc_compare(k->ver[j].hlc, t) != 0) {
+            return 0;
+        }
+    }
+    int rc = cow(m, void_kvs_bucket_of(h));
+    if (rc != 0) {
+        return rc;
     }
     struct mver *v = &k->ver[i];
     m->st.bytes_used -= void__kvs_version_cost(k->klen, v->len);
@@ -572,12 +704,13 @@ drop_version(struct mem *m, const uint8_t h[H], struct void_hlc_ts t0, int tombs
     if (k->nver == 0) {
         key_unlink_free(m, k);
     }
+    return 0;
 }
 
 static int mem_compact(void *impl, struct void_hlc_ts horizon)
 {
     struct mem *m = impl;
-    VOID_ASSERT(m->in_batch);
+    VOID_ASSERT(m->in_batch && !m->loading);
     if (m->failed) {
         return m->failed;
     }
@@ -590,8 +723,12 @@ static int mem_compact(void *impl, struct void_hlc_ts horizon)
     m->st.horizon = horizon;
     while (m->shadow_head < m->shadow_len &&
            void_hlc_compare(m->shadow[m->shadow_head].t, horizon) <= 0) {
-        const struct shadow *s = &m->shadow[m->shadow_head++];
-        drop_version(m, s->h, s->t0, void_hlc_compare(s->t, s->t0) == 0);
+        const struct shadow *s = &m->shadow[m->shadow_head];
+        int rc = drop_version(m, s->t, s->h, s->t0);
+        if (rc != 0) {
+            return fail(m, rc);
+        }
+        m->shadow_head++;
     }
     VOID_ASSERT(m->shadow_head <= m->shadow_len);
     return 0;
@@ -609,7 +746,7 @@ static struct mclient *client_lookup(struct mem *m, uint64_t id, uint32_t *pos, 
 static int mem_client_put(void *impl, uint64_t id, uint64_t reqno, const uint8_t *reply, size_t len)
 {
     struct mem *m = impl;
-    VOID_ASSERT(m->in_batch);
+    VOID_ASSERT(m->in_batch && !m->loading);
     if (m->failed) {
         return m->failed;
     }
@@ -622,6 +759,11 @@ static int mem_client_put(void *impl, uint64_t id, uint64_t reqno, const uint8_t
     uint64_t freed = c != NULL ? void__kvs_client_cost(c->len) : 0;
     if (!void__kvs_fits(m->st.bytes_used, freed, void__kvs_client_cost(len), m->quota, 1)) {
         return VOID_EFULL;
+    }
+    uint8_t hh[H];
+    void_kvs_client_id_hash(id, hh);
+    if (cow(m, void_kvs_bucket_of(hh)) != 0) {
+        return fail(m, VOID_ENOMEM);
     }
     uint8_t *copy = NULL;
     if (len > 0 && (copy = malloc(len)) == NULL) {
@@ -684,7 +826,7 @@ static int mem_client_get(void *impl, uint64_t id, struct void_kvs_client *out)
 static int mem_client_expire(void *impl, struct void_hlc_ts older_than, uint64_t *expired)
 {
     struct mem *m = impl;
-    VOID_ASSERT(m->in_batch);
+    VOID_ASSERT(m->in_batch && !m->loading);
     uint64_t n = 0;
     if (m->failed) {
         return m->failed;
@@ -693,7 +835,16 @@ static int mem_client_expire(void *impl, struct void_hlc_ts older_than, uint64_t
      * the LMDB store walks an index by last_seen instead. */
     for (uint32_t bi = 0; bi < VOID_KVS_BUCKETS; bi++) {
         struct mbucket *b = &m->buckets[bi];
-        uint32_t keep = 0;
+        uint32_t keep = 0, gone = 0;
+        for (uint32_t i = 0; i < b->nclients; i++) {
+            gone += void_hlc_compare(b->clients[i]->last_seen, older_than) < 0;
+        }
+        if (gone == 0) {
+            continue;
+        }
+        if (cow(m, bi) != 0) {
+            return fail(m, VOID_ENOMEM);
+        }
         for (uint32_t i = 0; i < b->nclients; i++) {
             struct mclient *c = b->clients[i];
             if (void_hlc_compare(c->last_seen, older_than) < 0) {
@@ -717,17 +868,14 @@ static int mem_client_expire(void *impl, struct void_hlc_ts older_than, uint64_t
     return 0;
 }
 
-static int mem_partition(
-    void *impl, uint32_t bi, void_kvs_scan_fn version_fn, void_kvs_client_fn client_fn, void *arg)
+/* Partition bi of the live store. */
+static int partition_live(const struct mem *m,
+                          uint32_t bi,
+                          void_kvs_scan_fn version_fn,
+                          void_kvs_client_fn client_fn,
+                          void *arg)
 {
-    struct mem *m = impl;
-    VOID_ASSERT(!m->in_batch);
-    if (m->failed) {
-        return m->failed;
-    }
-    if (bi >= VOID_KVS_BUCKETS) {
-        return VOID_EINVAL;
-    }
+    VOID_ASSERT(bi < VOID_KVS_BUCKETS);
     const struct mbucket *b = &m->buckets[bi];
     int rc = 0;
     for (uint32_t i = 0; i < b->nkeys && version_fn != NULL && rc == 0; i++) {
@@ -744,6 +892,347 @@ static int mem_partition(
         rc = client_fn(arg, &view);
     }
     return rc;
+}
+
+static int mem_partition(
+    void *impl, uint32_t bi, void_kvs_scan_fn version_fn, void_kvs_client_fn client_fn, void *arg)
+{
+    struct mem *m = impl;
+    VOID_ASSERT(!m->in_batch);
+    if (m->failed) {
+        return m->failed;
+    }
+    if (bi >= VOID_KVS_BUCKETS) {
+        return VOID_EINVAL;
+    }
+    return partition_live(m, bi, version_fn, client_fn, arg);
+}
+
+/* ---- snapshots ------------------------------------------------------------------- */
+
+static int mem_snapshot_take(void *impl, struct void_kvs_snap **out)
+{
+    struct mem *m = impl;
+    VOID_ASSERT(!m->in_batch && out != NULL);
+    *out = NULL;
+    if (m->failed) {
+        return m->failed;
+    }
+    uint32_t slot = 0;
+    while (slot < VOID_KVS_SNAPSHOTS_MAX && m->snaps[slot] != NULL) {
+        slot++;
+    }
+    if (slot == VOID_KVS_SNAPSHOTS_MAX) {
+        return VOID_EFULL;
+    }
+    /* Every saved[] starts NULL: the snapshot reads the live buckets until
+     * cow() gives it a copy. */
+    struct msnap *s = calloc(1, sizeof(*s));
+    if (s == NULL) {
+        return VOID_ENOMEM;
+    }
+    s->st = m->st;
+    s->st.quota = m->quota;
+    void_kvs_root(m->tree.node[1], m->st.horizon, m->st.last, s->digest);
+    m->snaps[slot] = s;
+    *out = (struct void_kvs_snap *)(void *)s;
+    return 0;
+}
+
+static void mem_snapshot_release(void *impl, struct void_kvs_snap *snap)
+{
+    struct mem *m = impl;
+    struct msnap *s = (struct msnap *)(void *)snap;
+    uint32_t slot = 0;
+    while (slot < VOID_KVS_SNAPSHOTS_MAX && m->snaps[slot] != s) {
+        slot++;
+    }
+    VOID_ASSERT(s != NULL && slot < VOID_KVS_SNAPSHOTS_MAX); /* a live snapshot of this store */
+    for (uint32_t bi = 0; bi < VOID_KVS_BUCKETS; bi++) {
+        sbucket_unref(s->saved[bi]);
+    }
+    free(s);
+    m->snaps[slot] = NULL;
+}
+
+static struct msnap *snap_of(struct mem *m, struct void_kvs_snap *snap)
+{
+    struct msnap *s = (struct msnap *)(void *)snap;
+    int live = 0;
+    for (uint32_t i = 0; i < VOID_KVS_SNAPSHOTS_MAX; i++) {
+        live |= s != NULL && m->snaps[i] == s;
+    }
+    VOID_ASSERT(live); /* not released, and of this store */
+    return s;
+}
+
+static int mem_snap_partition(void *impl,
+                              struct void_kvs_snap *snap,
+                              uint32_t bi,
+                              void_kvs_scan_fn version_fn,
+                              void_kvs_client_fn client_fn,
+                              void *arg)
+{
+    struct mem *m = impl;
+    const struct msnap *s = snap_of(m, snap);
+    if (m->failed) {
+        return m->failed;
+    }
+    if (bi >= VOID_KVS_BUCKETS) {
+        return VOID_EINVAL;
+    }
+    const struct sbucket *sb = s->saved[bi];
+    if (sb == NULL) {
+        return partition_live(m, bi, version_fn, client_fn, arg);
+    }
+    int rc = 0;
+    for (uint32_t i = 0; i < sb->nver && version_fn != NULL && rc == 0; i++) {
+        rc = version_fn(arg, sb->ver[i].key, sb->ver[i].klen, &sb->ver[i].v);
+    }
+    for (uint32_t i = 0; i < sb->ncl && client_fn != NULL && rc == 0; i++) {
+        rc = client_fn(arg, &sb->cl[i]);
+    }
+    return rc;
+}
+
+static int mem_snap_bucket_digest(void *impl, struct void_kvs_snap *snap, uint32_t bi, uint8_t out[H])
+{
+    struct mem *m = impl;
+    const struct msnap *s = snap_of(m, snap);
+    if (bi >= VOID_KVS_BUCKETS) {
+        return VOID_EINVAL;
+    }
+    /* A bucket not copied was not changed since the take, so the tree still
+     * holds its digest then (the tree changes only at a commit, and only for
+     * buckets changed, which cow() copied first). */
+    memcpy(out, s->saved[bi] != NULL ? s->saved[bi]->digest : m->tree.digest[bi], H);
+    return m->failed;
+}
+
+static int mem_snap_digest(void *impl, struct void_kvs_snap *snap, uint8_t out[H])
+{
+    struct mem *m = impl;
+    const struct msnap *s = snap_of(m, snap);
+    memcpy(out, s->digest, H);
+    return m->failed;
+}
+
+static void mem_snap_stats(void *impl, struct void_kvs_snap *snap, struct void_kvs_stats *out)
+{
+    struct mem *m = impl;
+    VOID_ASSERT(out != NULL);
+    *out = snap_of(m, snap)->st;
+}
+
+/* ---- loading ----------------------------------------------------------------------- */
+
+/* Frees the records of bucket bi and takes them out of the indexes and
+ * counters (its shadow entries stay: drop_version ignores them). */
+static int clear_bucket(struct mem *m, uint32_t bi)
+{
+    struct mbucket *b = &m->buckets[bi];
+    if (b->nkeys == 0 && b->nclients == 0) {
+        return 0;
+    }
+    int rc = cow(m, bi);
+    if (rc != 0) {
+        return rc;
+    }
+    while (b->nkeys > 0) {
+        struct mkey *k = b->keys[b->nkeys - 1];
+        for (uint32_t j = 0; j < k->nver; j++) {
+            m->st.bytes_used -= void__kvs_version_cost(k->klen, k->ver[j].len);
+            free(k->ver[j].value);
+        }
+        m->st.versions -= k->nver;
+        k->nver = 0;
+        key_unlink_free(m, k);
+    }
+    for (uint32_t i = 0; i < b->nclients; i++) {
+        m->st.bytes_used -= void__kvs_client_cost(b->clients[i]->len);
+        free(b->clients[i]->reply);
+        free(b->clients[i]);
+    }
+    m->st.clients -= b->nclients;
+    b->nclients = 0;
+    void__kvs_dirty_add(&m->dirty, bi);
+    return 0;
+}
+
+static int mem_load_begin(
+    void *impl, int empty, struct void_hlc_ts horizon, struct void_hlc_ts last, uint64_t label)
+{
+    struct mem *m = impl;
+    VOID_ASSERT(!m->in_batch);
+    if (m->failed) {
+        return m->failed;
+    }
+    if (void_hlc_compare(horizon, last) > 0) {
+        return VOID_EINVAL;
+    }
+    m->in_batch = 1;
+    m->loading = 1;
+    m->load_horizon = horizon;
+    m->st.horizon = horizon;
+    m->st.last = last;
+    m->st.applied = label;
+    for (uint32_t bi = 0; empty && bi < VOID_KVS_BUCKETS; bi++) {
+        int rc = clear_bucket(m, bi);
+        if (rc != 0) {
+            return fail(m, rc);
+        }
+    }
+    if (empty) {
+        m->shadow_head = m->shadow_len = 0;
+    }
+    return 0;
+}
+
+static int mem_load_clear(void *impl, uint32_t bi)
+{
+    struct mem *m = impl;
+    VOID_ASSERT(m->loading);
+    if (m->failed) {
+        return m->failed;
+    }
+    if (bi >= VOID_KVS_BUCKETS) {
+        return VOID_EINVAL;
+    }
+    return fail(m, clear_bucket(m, bi));
+}
+
+static int
+mem_load_version(void *impl, const uint8_t *key, size_t klen, const struct void_kvs_version *v)
+{
+    struct mem *m = impl;
+    VOID_ASSERT(m->loading && v != NULL);
+    if (m->failed) {
+        return m->failed;
+    }
+    if (void__kvs_check_key(key, klen) != 0 || v->value_len > VOID_KVS_VALUE_MAX ||
+        (v->value == NULL && v->value_len != 0) || (v->deleted && v->value_len != 0) ||
+        v->deleted > 1 || void_hlc_compare(v->hlc, m->st.last) > 0) {
+        return VOID_EINVAL;
+    }
+    uint8_t h[H];
+    void_kvs_key_hash(key, klen, h);
+    struct mkey *k = key_lookup(m, h);
+    const struct mver *prev = k != NULL && k->nver > 0 ? &k->ver[k->nver - 1] : NULL;
+    if (!void__kvs_load_fits(prev != NULL ? &prev->hlc : NULL,
+                             v->hlc,
+                             v->deleted,
+                             m->load_horizon)) {
+        return VOID_EINVAL;
+    }
+    int rc = cow(m, void_kvs_bucket_of(h));
+    uint8_t *copy = NULL;
+    if (rc == 0 && v->value_len > 0 && (copy = malloc(v->value_len)) == NULL) {
+        rc = VOID_ENOMEM;
+    }
+    if (rc == 0 && k == NULL && ((k = key_new(key, klen, h)) == NULL || key_link(m, k) != 0)) {
+        free(k);
+        rc = VOID_ENOMEM;
+    }
+    if (rc == 0) {
+        rc = grow((void **)&k->ver, k->nver, &k->cap, sizeof(*k->ver));
+    }
+    /* The shadow entries a batch would have left (docs/kvs.md, "Loading"). */
+    if (rc == 0 && k->nver > 0) {
+        rc = shadow_push(m, v->hlc, k->ver[k->nver - 1].hlc, h);
+    }
+    if (rc == 0 && v->deleted) {
+        rc = shadow_push(m, v->hlc, v->hlc, h);
+    }
+    if (rc != 0) {
+        free(copy);
+        return fail(m, rc);
+    }
+    if (v->value_len > 0) {
+        memcpy(copy, v->value, v->value_len);
+    }
+    struct mver *nv = &k->ver[k->nver++];
+    nv->hlc = v->hlc;
+    nv->deleted = v->deleted;
+    nv->value = copy;
+    nv->len = (uint32_t)v->value_len;
+    void_kvs_version_hash(key, klen, v->hlc, v->deleted, copy, v->value_len, nv->hash);
+    m->st.versions++;
+    m->st.bytes_used += void__kvs_version_cost(klen, v->value_len);
+    void__kvs_dirty_add(&m->dirty, void_kvs_bucket_of(h));
+    return 0;
+}
+
+static int mem_load_client(void *impl, const struct void_kvs_client *c)
+{
+    struct mem *m = impl;
+    VOID_ASSERT(m->loading && c != NULL);
+    if (m->failed) {
+        return m->failed;
+    }
+    uint32_t pos;
+    int found;
+    if (c->reply_len > VOID_KVS_REPLY_MAX || (c->reply == NULL && c->reply_len != 0) ||
+        void_hlc_compare(c->last_seen, m->st.last) > 0 ||
+        client_lookup(m, c->id, &pos, &found) != NULL) {
+        return VOID_EINVAL;
+    }
+    uint8_t h[H];
+    void_kvs_client_id_hash(c->id, h);
+    uint32_t bi = void_kvs_bucket_of(h);
+    struct mbucket *b = &m->buckets[bi];
+    struct mclient *nc = NULL;
+    uint8_t *copy = NULL;
+    if (cow(m, bi) != 0 || (nc = calloc(1, sizeof(*nc))) == NULL ||
+        (c->reply_len > 0 && (copy = malloc(c->reply_len)) == NULL) ||
+        grow((void **)&b->clients, b->nclients, &b->ccap, sizeof(*b->clients)) != 0) {
+        free(nc);
+        free(copy);
+        return fail(m, VOID_ENOMEM);
+    }
+    if (c->reply_len > 0) {
+        memcpy(copy, c->reply, c->reply_len);
+    }
+    memcpy(nc->h, h, H);
+    nc->id = c->id;
+    nc->reqno = c->reqno;
+    nc->last_seen = c->last_seen;
+    nc->reply = copy;
+    nc->len = c->reply_len;
+    struct void_kvs_client view = {c->id, c->reqno, c->last_seen, copy, c->reply_len};
+    void_kvs_client_hash(&view, nc->ehash);
+    memmove(&b->clients[pos + 1], &b->clients[pos], (b->nclients - pos) * sizeof(*b->clients));
+    b->clients[pos] = nc;
+    b->nclients++;
+    m->st.clients++;
+    m->st.bytes_used += void__kvs_client_cost(c->reply_len);
+    void__kvs_dirty_add(&m->dirty, bi);
+    return 0;
+}
+
+static int cmp_shadow(const void *a, const void *b)
+{
+    const struct shadow *x = a, *y = b;
+    int c = void_hlc_compare(x->t, y->t);
+    if (c == 0) {
+        c = memcmp(x->h, y->h, H);
+    }
+    return c != 0 ? c : void_hlc_compare(x->t0, y->t0);
+}
+
+static int mem_load_end(void *impl)
+{
+    struct mem *m = impl;
+    VOID_ASSERT(m->loading);
+    m->loading = 0;
+    /* Loaded entries came in bucket order, not time order: compaction needs
+     * the FIFO ordered by t. (t, h, t0) order is also the LMDB table's. */
+    if (m->shadow_len > m->shadow_head) {
+        qsort(m->shadow + m->shadow_head,
+              m->shadow_len - m->shadow_head,
+              sizeof(*m->shadow),
+              cmp_shadow);
+    }
+    return mem_commit(impl);
 }
 
 static int mem_bucket_digest(void *impl, uint32_t bi, uint8_t out[H])
@@ -810,6 +1299,11 @@ static void mem_close(void *impl)
         free(m->buckets[bi].keys);
     }
     free(m->shadow);
+    for (uint32_t i = 0; i < VOID_KVS_SNAPSHOTS_MAX; i++) {
+        if (m->snaps[i] != NULL) {
+            mem_snapshot_release(m, (struct void_kvs_snap *)(void *)m->snaps[i]);
+        }
+    }
     free(m);
 }
 
@@ -830,6 +1324,17 @@ static const struct void_kvs_ops mem_ops = {
     .sync = mem_sync,
     .stats = mem_stats,
     .close = mem_close,
+    .snapshot_take = mem_snapshot_take,
+    .snapshot_release = mem_snapshot_release,
+    .snap_partition = mem_snap_partition,
+    .snap_bucket_digest = mem_snap_bucket_digest,
+    .snap_digest = mem_snap_digest,
+    .snap_stats = mem_snap_stats,
+    .load_begin = mem_load_begin,
+    .load_clear = mem_load_clear,
+    .load_version = mem_load_version,
+    .load_client = mem_load_client,
+    .load_end = mem_load_end,
 };
 
 int void_kvs_mem_init(struct void_kvs *kvs, const struct void_kvs_mem_config *config)

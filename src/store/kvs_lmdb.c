@@ -48,6 +48,14 @@
 
 _Static_assert(NAME_MAX_LEN <= 511, "names entries fit LMDB's default key limit");
 
+/* A snapshot: a read-only transaction held open (LMDB's MVCC keeps what it
+ * sees), with the counters and state digest of the moment it began. */
+struct lsnap {
+    MDB_txn *txn;
+    struct void_kvs_stats st;
+    uint8_t digest[VOID_KVS_DIGEST_SIZE];
+};
+
 struct lm {
     MDB_env *env;
     MDB_dbi versions, keys, names, shadow, clients, seen, buckets, meta;
@@ -64,6 +72,9 @@ struct lm {
     uint8_t pending[VOID_KVS_BUCKETS][H];
     struct void__kvs_tree tree;
     uint8_t keybuf[VOID_KVS_KEY_MAX];
+    struct lsnap *snaps[VOID_KVS_SNAPSHOTS_MAX]; /* NULL: free slot */
+    int loading;                                 /* between load_begin and load_end */
+    struct void_hlc_ts load_horizon;
 };
 
 static const struct void_hlc_ts hlc_max = {UINT64_MAX, UINT32_MAX};
@@ -470,7 +481,7 @@ static int add_client_hash(void *arg, const MDB_val *k, const MDB_val *v)
 static int lm_commit(void *impl)
 {
     struct lm *l = impl;
-    VOID_ASSERT(l->in_batch);
+    VOID_ASSERT(l->in_batch && !l->loading);
     l->in_batch = 0;
     int rc = 0;
     for (uint32_t i = 0; i < l->dirty.count && rc == 0 && !l->failed; i++) {
@@ -521,7 +532,7 @@ static int lm_commit(void *impl)
 static int lm_put(void *impl, const uint8_t *key, size_t klen, const uint8_t *value, size_t len)
 {
     struct lm *l = impl;
-    VOID_ASSERT(l->in_batch);
+    VOID_ASSERT(l->in_batch && !l->loading);
     if (l->failed) {
         return l->failed;
     }
@@ -535,7 +546,7 @@ static int lm_put(void *impl, const uint8_t *key, size_t klen, const uint8_t *va
 static int lm_del(void *impl, const uint8_t *key, size_t klen)
 {
     struct lm *l = impl;
-    VOID_ASSERT(l->in_batch);
+    VOID_ASSERT(l->in_batch && !l->loading);
     if (l->failed) {
         return l->failed;
     }
@@ -696,22 +707,35 @@ static int lm_scan(void *impl,
 
 /* ---- retention ------------------------------------------------------------------------ */
 
-/* Drops version t0 of hash h (only a tombstone when tombstone_only), and the
- * key when nothing is left of it. */
-static int drop_version(struct lm *l, const uint8_t h[H], struct void_hlc_ts t0, int tombstone_only)
+/* Applies shadow entry (t, h, t0): drops version t0 of hash h when it is
+ * still there and still hidden at t (a tombstone when t == t0, else the
+ * version at t still exists), and the key when nothing is left of it. */
+static int drop_version(struct lm *l, struct void_hlc_ts t, const uint8_t h[H], struct void_hlc_ts t0)
 {
     uint8_t vk[H + TS];
     memcpy(vk, h, H);
-    void_hlc_encode(t0, vk + H);
+    int own = void_hlc_compare(t, t0) == 0;
     MDB_val k = {sizeof(vk), vk}, v;
-    int rc = mdb_get(l->wtxn, l->versions, &k, &v);
+    int rc = 0;
+    if (!own) {
+        /* The hiding version must still be there: after a bucket was
+         * replaced by a load, an entry of the old contents must not drop a
+         * version of the new (docs/kvs.md, "Loading"). */
+        void_hlc_encode(t, vk + H);
+        rc = mdb_get(l->wtxn, l->versions, &k, &v);
+        if (rc != 0) {
+            return rc == MDB_NOTFOUND ? 0 : rc;
+        }
+    }
+    void_hlc_encode(t0, vk + H);
+    rc = mdb_get(l->wtxn, l->versions, &k, &v);
     if (rc == MDB_NOTFOUND) {
         return 0; /* already dropped, or replaced within its batch */
     }
     if (rc == 0 && v.mv_size < VHDR) {
         rc = MDB_CORRUPTED;
     }
-    if (rc != 0 || (tombstone_only && ((const uint8_t *)v.mv_data)[0] == 0)) {
+    if (rc != 0 || (own && ((const uint8_t *)v.mv_data)[0] == 0)) {
         return rc;
     }
     size_t vlen = v.mv_size - VHDR;
@@ -745,7 +769,7 @@ static int drop_version(struct lm *l, const uint8_t h[H], struct void_hlc_ts t0,
 static int lm_compact(void *impl, struct void_hlc_ts horizon)
 {
     struct lm *l = impl;
-    VOID_ASSERT(l->in_batch);
+    VOID_ASSERT(l->in_batch && !l->loading);
     if (l->failed) {
         return l->failed;
     }
@@ -774,7 +798,7 @@ static int lm_compact(void *impl, struct void_hlc_ts horizon)
             break;
         }
         if ((rc = mdb_cursor_del(c, 0)) != 0 ||
-            (rc = drop_version(l, e + TS, t0, void_hlc_compare(t, t0) == 0)) != 0) {
+            (rc = drop_version(l, t, e + TS, t0)) != 0) {
             break;
         }
     }
@@ -811,7 +835,7 @@ static int seen_del(struct lm *l, struct void_hlc_ts seen, uint64_t id)
 static int lm_client_put(void *impl, uint64_t id, uint64_t reqno, const uint8_t *reply, size_t len)
 {
     struct lm *l = impl;
-    VOID_ASSERT(l->in_batch);
+    VOID_ASSERT(l->in_batch && !l->loading);
     if (l->failed) {
         return l->failed;
     }
@@ -890,7 +914,7 @@ static int lm_client_get(void *impl, uint64_t id, struct void_kvs_client *out)
 static int lm_client_expire(void *impl, struct void_hlc_ts older_than, uint64_t *expired)
 {
     struct lm *l = impl;
-    VOID_ASSERT(l->in_batch);
+    VOID_ASSERT(l->in_batch && !l->loading);
     uint64_t n = 0;
     if (expired != NULL) {
         *expired = 0;
@@ -990,6 +1014,29 @@ static int part_client(void *arg, const MDB_val *k, const MDB_val *v)
     return p->cb_rc != 0 ? MDB_NOTFOUND : 0;
 }
 
+/* Partition b as txn sees it. */
+static int partition_txn(struct lm *l,
+                         MDB_txn *txn,
+                         uint32_t b,
+                         void_kvs_scan_fn version_fn,
+                         void_kvs_client_fn client_fn,
+                         void *arg)
+{
+    int rc = 0;
+    struct part p = {
+        .l = l, .txn = txn, .version_fn = version_fn, .client_fn = client_fn, .arg = arg};
+    if (version_fn != NULL) {
+        rc = walk_bucket(txn, l->versions, b, part_version, &p);
+    }
+    if (rc == 0 && p.cb_rc == 0 && client_fn != NULL) {
+        rc = walk_bucket(txn, l->clients, b, part_client, &p);
+    }
+    if (rc != 0) {
+        return fail(l, rc);
+    }
+    return p.cb_rc;
+}
+
 static int lm_partition(
     void *impl, uint32_t b, void_kvs_scan_fn version_fn, void_kvs_client_fn client_fn, void *arg)
 {
@@ -1003,18 +1050,383 @@ static int lm_partition(
     if (rc != 0) {
         return rc;
     }
-    struct part p = {
-        .l = l, .txn = txn, .version_fn = version_fn, .client_fn = client_fn, .arg = arg};
-    if (version_fn != NULL) {
-        rc = walk_bucket(txn, l->versions, b, part_version, &p);
+    return partition_txn(l, txn, b, version_fn, client_fn, arg);
+}
+
+/* ---- snapshots ---------------------------------------------------------------------- */
+
+static int lm_snapshot_take(void *impl, struct void_kvs_snap **out)
+{
+    struct lm *l = impl;
+    VOID_ASSERT(!l->in_batch && out != NULL);
+    *out = NULL;
+    if (l->failed) {
+        return l->failed;
     }
-    if (rc == 0 && p.cb_rc == 0 && client_fn != NULL) {
-        rc = walk_bucket(txn, l->clients, b, part_client, &p);
+    uint32_t slot = 0;
+    while (slot < VOID_KVS_SNAPSHOTS_MAX && l->snaps[slot] != NULL) {
+        slot++;
+    }
+    if (slot == VOID_KVS_SNAPSHOTS_MAX) {
+        return VOID_EFULL;
+    }
+    struct lsnap *s = calloc(1, sizeof(*s));
+    if (s == NULL) {
+        return VOID_ENOMEM;
+    }
+    /* MDB_NOTLS (set at open) lets this transaction stay open beside the
+     * per-call read transaction and the batches of the same thread. The
+     * bucket digests are read from the "buckets" table through it, so only
+     * the root is copied here. */
+    int rc = mdb_txn_begin(l->env, NULL, MDB_RDONLY, &s->txn);
+    if (rc != 0) {
+        free(s);
+        return lm_err(rc);
+    }
+    s->st = l->committed;
+    s->st.quota = l->quota;
+    void_kvs_root(l->tree.node[1], l->committed.horizon, l->committed.last, s->digest);
+    l->snaps[slot] = s;
+    *out = (struct void_kvs_snap *)(void *)s;
+    return 0;
+}
+
+static uint32_t snap_slot(const struct lm *l, const struct void_kvs_snap *snap)
+{
+    uint32_t slot = 0;
+    while (slot < VOID_KVS_SNAPSHOTS_MAX &&
+           (snap == NULL || l->snaps[slot] != (const struct lsnap *)(const void *)snap)) {
+        slot++;
+    }
+    VOID_ASSERT(slot < VOID_KVS_SNAPSHOTS_MAX); /* not released, and of this store */
+    return slot;
+}
+
+static void lm_snapshot_release(void *impl, struct void_kvs_snap *snap)
+{
+    struct lm *l = impl;
+    uint32_t slot = snap_slot(l, snap);
+    mdb_txn_abort(l->snaps[slot]->txn);
+    free(l->snaps[slot]);
+    l->snaps[slot] = NULL;
+}
+
+static int lm_snap_partition(void *impl,
+                             struct void_kvs_snap *snap,
+                             uint32_t b,
+                             void_kvs_scan_fn version_fn,
+                             void_kvs_client_fn client_fn,
+                             void *arg)
+{
+    struct lm *l = impl;
+    const struct lsnap *s = l->snaps[snap_slot(l, snap)];
+    if (l->failed) {
+        return l->failed;
+    }
+    if (b >= VOID_KVS_BUCKETS) {
+        return VOID_EINVAL;
+    }
+    return partition_txn(l, s->txn, b, version_fn, client_fn, arg);
+}
+
+static int lm_snap_bucket_digest(void *impl, struct void_kvs_snap *snap, uint32_t b, uint8_t out[H])
+{
+    struct lm *l = impl;
+    const struct lsnap *s = l->snaps[snap_slot(l, snap)];
+    if (b >= VOID_KVS_BUCKETS) {
+        return VOID_EINVAL;
+    }
+    if (l->failed) {
+        return l->failed;
+    }
+    uint8_t bk[2];
+    void_bytes_put_be16(bk, (uint16_t)b);
+    MDB_val k = {2, bk}, v;
+    int rc = mdb_get(s->txn, l->buckets, &k, &v);
+    if (rc == MDB_NOTFOUND) {
+        memset(out, 0, H); /* empty buckets have no row */
+        return 0;
+    }
+    if (rc == 0 && v.mv_size != H) {
+        rc = MDB_CORRUPTED;
     }
     if (rc != 0) {
         return fail(l, rc);
     }
-    return p.cb_rc;
+    memcpy(out, v.mv_data, H);
+    return 0;
+}
+
+static int lm_snap_digest(void *impl, struct void_kvs_snap *snap, uint8_t out[H])
+{
+    struct lm *l = impl;
+    memcpy(out, l->snaps[snap_slot(l, snap)]->digest, H);
+    return l->failed;
+}
+
+static void lm_snap_stats(void *impl, struct void_kvs_snap *snap, struct void_kvs_stats *out)
+{
+    struct lm *l = impl;
+    VOID_ASSERT(out != NULL);
+    *out = l->snaps[snap_slot(l, snap)]->st;
+}
+
+/* ---- loading ---------------------------------------------------------------------------- */
+
+static int lm_load_begin(
+    void *impl, int empty, struct void_hlc_ts horizon, struct void_hlc_ts last, uint64_t label)
+{
+    struct lm *l = impl;
+    VOID_ASSERT(!l->in_batch);
+    if (l->failed) {
+        return l->failed;
+    }
+    if (void_hlc_compare(horizon, last) > 0) {
+        return VOID_EINVAL;
+    }
+    if (l->rtxn_live) {
+        mdb_txn_reset(l->rtxn);
+        l->rtxn_live = 0;
+    }
+    int rc = mdb_txn_begin(l->env, NULL, 0, &l->wtxn);
+    if (rc != 0) {
+        return fail(l, rc);
+    }
+    l->in_batch = 1;
+    l->loading = 1;
+    l->load_horizon = horizon;
+    l->st.horizon = horizon;
+    l->st.last = last;
+    l->st.applied = label;
+    if (!empty) {
+        return 0;
+    }
+    MDB_dbi all[] = {l->versions, l->keys, l->names, l->shadow, l->clients, l->seen, l->buckets};
+    for (size_t i = 0; i < VOID_ARRAY_LEN(all); i++) {
+        if ((rc = mdb_drop(l->wtxn, all[i], 0)) != 0) {
+            return fail(l, rc);
+        }
+    }
+    static const uint8_t zero[H] = {0};
+    for (uint32_t b = 0; b < VOID_KVS_BUCKETS; b++) {
+        if (memcmp(l->tree.digest[b], zero, H) != 0) {
+            void__kvs_dirty_add(&l->dirty, b); /* commit sets it empty */
+        }
+    }
+    l->st.bytes_used = l->st.keys = l->st.versions = l->st.clients = 0;
+    return 0;
+}
+
+/* Removes the versions, keys and client entries of bucket b (its shadow
+ * entries stay: drop_version ignores them). */
+static int clear_bucket(struct lm *l, uint32_t b)
+{
+    int rc = 0;
+    MDB_val k, v;
+    for (;;) {
+        MDB_cursor *c;
+        if ((rc = mdb_cursor_open(l->wtxn, l->versions, &c)) != 0) {
+            return rc;
+        }
+        rc = seek_bucket(c, b, &k, &v);
+        uint8_t vk[H + TS];
+        size_t vlen = 0;
+        if (rc == 0 && (k.mv_size != H + TS || v.mv_size < VHDR)) {
+            rc = MDB_CORRUPTED;
+        }
+        if (rc == 0) {
+            memcpy(vk, k.mv_data, sizeof(vk));
+            vlen = v.mv_size - VHDR;
+        }
+        mdb_cursor_close(c);
+        if (rc != 0) {
+            break;
+        }
+        MDB_val hk = {H, vk}, kv, dk = {sizeof(vk), vk};
+        if ((rc = mdb_get(l->wtxn, l->keys, &hk, &kv)) != 0 ||
+            (rc = ldel(l, l->versions, &dk, NULL)) != 0) {
+            return rc == MDB_NOTFOUND ? MDB_CORRUPTED : rc;
+        }
+        size_t klen = kv.mv_size;
+        if (klen == 0 || klen > VOID_KVS_KEY_MAX) {
+            return MDB_CORRUPTED;
+        }
+        memcpy(l->keybuf, kv.mv_data, klen); /* kv dies with the next write */
+        l->st.bytes_used -= void__kvs_version_cost(klen, vlen);
+        l->st.versions--;
+        struct void_kvs_version left;
+        rc = newest_at(l->wtxn, l->versions, vk, hlc_max, &left);
+        if (rc == MDB_NOTFOUND) {
+            if ((rc = ldel(l, l->keys, &hk, NULL)) != 0 ||
+                (rc = names_remove(l, l->keybuf, klen)) != 0) {
+                return rc == MDB_NOTFOUND ? MDB_CORRUPTED : rc;
+            }
+            l->st.keys--;
+        } else if (rc != 0) {
+            return rc;
+        }
+    }
+    for (rc = rc == MDB_NOTFOUND ? 0 : rc; rc == 0;) {
+        MDB_cursor *c;
+        if ((rc = mdb_cursor_open(l->wtxn, l->clients, &c)) != 0) {
+            return rc;
+        }
+        struct void_kvs_client old;
+        uint8_t h[H];
+        rc = seek_bucket(c, b, &k, &v);
+        if (rc == 0 && k.mv_size != H) {
+            rc = MDB_CORRUPTED;
+        }
+        if (rc == 0) {
+            memcpy(h, k.mv_data, H);
+            rc = client_decode(&v, &old);
+        }
+        mdb_cursor_close(c);
+        if (rc != 0) {
+            break;
+        }
+        MDB_val ck = {H, h};
+        l->st.bytes_used -= void__kvs_client_cost(old.reply_len);
+        l->st.clients--;
+        if ((rc = seen_del(l, old.last_seen, old.id)) != 0 ||
+            (rc = ldel(l, l->clients, &ck, NULL)) != 0) {
+            return rc;
+        }
+    }
+    void__kvs_dirty_add(&l->dirty, b);
+    return rc == MDB_NOTFOUND ? 0 : rc;
+}
+
+static int lm_load_clear(void *impl, uint32_t b)
+{
+    struct lm *l = impl;
+    VOID_ASSERT(l->loading);
+    if (l->failed) {
+        return l->failed;
+    }
+    if (b >= VOID_KVS_BUCKETS) {
+        return VOID_EINVAL;
+    }
+    int rc = clear_bucket(l, b);
+    return rc == 0 ? 0 : fail(l, rc);
+}
+
+static int
+lm_load_version(void *impl, const uint8_t *key, size_t klen, const struct void_kvs_version *ver)
+{
+    struct lm *l = impl;
+    VOID_ASSERT(l->loading && ver != NULL);
+    if (l->failed) {
+        return l->failed;
+    }
+    if (void__kvs_check_key(key, klen) != 0 || ver->value_len > VOID_KVS_VALUE_MAX ||
+        (ver->value == NULL && ver->value_len != 0) || (ver->deleted && ver->value_len != 0) ||
+        ver->deleted > 1 || void_hlc_compare(ver->hlc, l->st.last) > 0) {
+        return VOID_EINVAL;
+    }
+    uint8_t h[H];
+    void_kvs_key_hash(key, klen, h);
+    struct void_kvs_version prev;
+    int rc = newest_at(l->wtxn, l->versions, h, hlc_max, &prev);
+    if (rc != 0 && rc != MDB_NOTFOUND) {
+        return fail(l, rc);
+    }
+    int found = rc == 0;
+    if (!void__kvs_load_fits(
+            found ? &prev.hlc : NULL, ver->hlc, ver->deleted, l->load_horizon)) {
+        return VOID_EINVAL;
+    }
+    uint8_t kb[H + TS];
+    memcpy(kb, h, H);
+    void_hlc_encode(ver->hlc, kb + H);
+    MDB_val k = {sizeof(kb), kb}, v = {VHDR + ver->value_len, NULL};
+    rc = lput(l, l->versions, &k, &v, MDB_RESERVE);
+    if (rc == 0) {
+        uint8_t *p = v.mv_data;
+        p[0] = ver->deleted;
+        void_kvs_version_hash(
+            key, klen, ver->hlc, ver->deleted, ver->value, ver->value_len, p + 1);
+        if (ver->value_len > 0) {
+            memcpy(p + VHDR, ver->value, ver->value_len);
+        }
+    }
+    if (rc == 0 && !found) {
+        MDB_val hk = {H, h}, kv = {klen, (void *)(uintptr_t)key};
+        rc = lput(l, l->keys, &hk, &kv, 0);
+        if (rc == 0) {
+            rc = names_insert(l, key, klen);
+        }
+        l->st.keys++;
+    }
+    /* The shadow entries a batch would have left (docs/kvs.md, "Loading"). */
+    if (rc == 0 && found) {
+        rc = shadow_put(l, ver->hlc, h, prev.hlc);
+    }
+    if (rc == 0 && ver->deleted) {
+        rc = shadow_put(l, ver->hlc, h, ver->hlc);
+    }
+    if (rc != 0) {
+        return fail(l, rc);
+    }
+    l->st.versions++;
+    l->st.bytes_used += void__kvs_version_cost(klen, ver->value_len);
+    void__kvs_dirty_add(&l->dirty, void_kvs_bucket_of(h));
+    return 0;
+}
+
+static int lm_load_client(void *impl, const struct void_kvs_client *cl)
+{
+    struct lm *l = impl;
+    VOID_ASSERT(l->loading && cl != NULL);
+    if (l->failed) {
+        return l->failed;
+    }
+    if (cl->reply_len > VOID_KVS_REPLY_MAX || (cl->reply == NULL && cl->reply_len != 0) ||
+        void_hlc_compare(cl->last_seen, l->st.last) > 0) {
+        return VOID_EINVAL;
+    }
+    uint8_t h[H];
+    void_kvs_client_id_hash(cl->id, h);
+    MDB_val k = {H, h}, v;
+    int rc = mdb_get(l->wtxn, l->clients, &k, &v);
+    if (rc == 0) {
+        return VOID_EINVAL; /* already there */
+    }
+    if (rc != MDB_NOTFOUND) {
+        return fail(l, rc);
+    }
+    v = (MDB_val){CHDR + cl->reply_len, NULL};
+    rc = lput(l, l->clients, &k, &v, MDB_RESERVE);
+    if (rc == 0) {
+        uint8_t *p = v.mv_data;
+        void_bytes_put_be64(p, cl->id);
+        void_bytes_put_be64(p + 8, cl->reqno);
+        void_hlc_encode(cl->last_seen, p + 16);
+        void_kvs_client_hash(cl, p + 16 + TS);
+        if (cl->reply_len > 0) {
+            memcpy(p + CHDR, cl->reply, cl->reply_len);
+        }
+        uint8_t sb[TS + 8];
+        void_hlc_encode(cl->last_seen, sb);
+        void_bytes_put_be64(sb + TS, cl->id);
+        MDB_val sk = {sizeof(sb), sb}, sv = {0, NULL};
+        rc = lput(l, l->seen, &sk, &sv, 0);
+    }
+    if (rc != 0) {
+        return fail(l, rc);
+    }
+    l->st.clients++;
+    l->st.bytes_used += void__kvs_client_cost(cl->reply_len);
+    void__kvs_dirty_add(&l->dirty, void_kvs_bucket_of(h));
+    return 0;
+}
+
+static int lm_load_end(void *impl)
+{
+    struct lm *l = impl;
+    VOID_ASSERT(l->loading);
+    l->loading = 0;
+    return lm_commit(l);
 }
 
 static int lm_bucket_digest(void *impl, uint32_t b, uint8_t out[H])
@@ -1068,6 +1480,11 @@ static void lm_close(void *impl)
     if (l->rtxn != NULL) {
         mdb_txn_abort(l->rtxn);
     }
+    for (uint32_t i = 0; i < VOID_KVS_SNAPSHOTS_MAX; i++) {
+        if (l->snaps[i] != NULL) {
+            lm_snapshot_release(l, (struct void_kvs_snap *)(void *)l->snaps[i]);
+        }
+    }
     if (l->env != NULL) {
         mdb_env_close(l->env);
     }
@@ -1091,6 +1508,17 @@ static const struct void_kvs_ops lm_ops = {
     .sync = lm_sync,
     .stats = lm_stats,
     .close = lm_close,
+    .snapshot_take = lm_snapshot_take,
+    .snapshot_release = lm_snapshot_release,
+    .snap_partition = lm_snap_partition,
+    .snap_bucket_digest = lm_snap_bucket_digest,
+    .snap_digest = lm_snap_digest,
+    .snap_stats = lm_snap_stats,
+    .load_begin = lm_load_begin,
+    .load_clear = lm_load_clear,
+    .load_version = lm_load_version,
+    .load_client = lm_load_client,
+    .load_end = lm_load_end,
 };
 
 /* ---- open ------------------------------------------------------------------------------ */

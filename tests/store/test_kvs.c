@@ -336,15 +336,13 @@ static int cmp_hashed(const void *a, const void *b)
     return memcmp(((const struct hashed *)a)->h, ((const struct hashed *)b)->h, 32);
 }
 
-/* The state digest from the definition: bucket digests over the model's
- * entries sorted by hash, RFC 9162 root by void_merkle_build, then
- * void_kvs_root. Independent of both stores' incremental bookkeeping. */
-static void model_digest(const struct model *m, uint8_t out[32])
+/* The bucket digests from the definition: the model's entries sorted by
+ * hash. Independent of both stores' incremental bookkeeping. */
+static void model_bucket_digests(const struct model *m, uint8_t (*digests)[32])
 {
     struct hashed *ks = calloc(m->n + 1, sizeof(*ks));
     struct hashed *cs = calloc(m->nclients + 1, sizeof(*cs));
-    uint8_t(*leaves)[32] = calloc(VOID_KVS_BUCKETS, 32);
-    assert_true(ks != NULL && cs != NULL && leaves != NULL);
+    assert_true(ks != NULL && cs != NULL);
     for (size_t i = 0; i < m->n; i++) {
         void_kvs_key_hash(m->keys[i].key, m->keys[i].klen, ks[i].h);
         ks[i].idx = i;
@@ -375,16 +373,54 @@ static void model_digest(const struct model *m, uint8_t out[32])
             void_kvs_client_hash(&view, eh);
             void_kvs_bucket_add_client(&c, eh);
         }
-        uint8_t d[32];
-        void_kvs_bucket_final(&c, d);
-        void_merkle_leaf(d, 32, leaves[b]);
+        void_kvs_bucket_final(&c, digests[b]);
+    }
+    free(ks);
+    free(cs);
+}
+
+/* The state digest from the definition: the bucket digests, RFC 9162 root
+ * by void_merkle_build, then void_kvs_root. */
+static void model_digest(const struct model *m, uint8_t out[32])
+{
+    uint8_t(*digests)[32] = calloc(VOID_KVS_BUCKETS, 32);
+    uint8_t(*leaves)[32] = calloc(VOID_KVS_BUCKETS, 32);
+    assert_true(digests != NULL && leaves != NULL);
+    model_bucket_digests(m, digests);
+    for (uint32_t b = 0; b < VOID_KVS_BUCKETS; b++) {
+        void_merkle_leaf(digests[b], 32, leaves[b]);
     }
     uint8_t root[32];
     void_merkle_build((const uint8_t(*)[32])leaves, VOID_KVS_BUCKETS, NULL, root);
     void_kvs_root(root, m->horizon, m->last, out);
-    free(ks);
-    free(cs);
+    free(digests);
     free(leaves);
+}
+
+/* A deep copy of the model: what a snapshot must keep answering. */
+static void model_clone(const struct model *m, struct model *out)
+{
+    *out = *m;
+    out->keys = calloc(m->n + 1, sizeof(*out->keys));
+    out->clients = calloc(m->nclients + 1, sizeof(*out->clients));
+    assert_true(out->keys != NULL && out->clients != NULL);
+    for (size_t i = 0; i < m->n; i++) {
+        const struct model_key *k = &m->keys[i];
+        struct model_key *c = &out->keys[i];
+        c->key = dup_bytes(k->key, k->klen);
+        c->klen = k->klen;
+        c->n = k->n;
+        c->v = calloc(k->n + 1, sizeof(*c->v));
+        assert_non_null(c->v);
+        for (size_t j = 0; j < k->n; j++) {
+            c->v[j] = k->v[j];
+            c->v[j].value = dup_bytes(k->v[j].value, k->v[j].len);
+        }
+    }
+    for (size_t i = 0; i < m->nclients; i++) {
+        out->clients[i] = m->clients[i];
+        out->clients[i].reply = dup_bytes(m->clients[i].reply, m->clients[i].len);
+    }
 }
 
 static void model_free(struct model *m)
@@ -490,6 +526,40 @@ static int paged_scan(struct void_kvs *kvs,
 
 /* ---- the harness ------------------------------------------------------------------- */
 
+/* A snapshot of both stores and the model as it was at the take. */
+struct tsnap {
+    int live;
+    struct void_kvs_snap *a, *b;
+    struct model m;
+    uint8_t digest[32];
+    uint8_t (*bd)[32];
+};
+
+/* A growable buffer for exports. */
+struct membuf {
+    uint8_t *p;
+    size_t len, cap;
+};
+
+static int membuf_write(void *arg, const uint8_t *data, size_t n)
+{
+    struct membuf *b = arg;
+    if (b->len + n > b->cap) {
+        size_t cap = b->cap == 0 ? 4096 : b->cap;
+        while (cap < b->len + n) {
+            cap *= 2;
+        }
+        b->p = realloc(b->p, cap);
+        assert_non_null(b->p);
+        b->cap = cap;
+    }
+    if (n > 0) {
+        memcpy(b->p + b->len, data, n);
+    }
+    b->len += n;
+    return 0;
+}
+
 struct sut {
     struct model m;
     struct void_kvs mem, lm;
@@ -500,6 +570,8 @@ struct sut {
     size_t key_len[48];
     uint8_t *val;
     uint64_t restarts, fulls, too_olds, compactions, expired, pages;
+    struct tsnap snaps[2];
+    uint64_t snaps_taken, snap_checks, imports;
 };
 
 static void open_lm(struct sut *s, int create)
@@ -726,6 +798,147 @@ static void check_partition(struct sut *s, uint32_t b)
     CHECK(memcmp(sa, sb, 32) == 0);
 }
 
+/* ---- snapshots, export and import in the random run ----------------------------------- */
+
+static void snap_take(struct sut *s, struct tsnap *t)
+{
+    CHECK(!t->live);
+    CHECK_RC(void_kvs_snapshot_take(&s->mem, &t->a), 0);
+    CHECK_RC(void_kvs_snapshot_take(&s->lm, &t->b), 0);
+    model_clone(&s->m, &t->m);
+    t->bd = calloc(VOID_KVS_BUCKETS, 32);
+    assert_non_null(t->bd);
+    model_bucket_digests(&t->m, t->bd);
+    model_digest(&t->m, t->digest);
+    t->live = 1;
+    s->snaps_taken++;
+}
+
+static void snap_release(struct sut *s, struct tsnap *t)
+{
+    CHECK(t->live);
+    void_kvs_snapshot_release(&s->mem, t->a);
+    void_kvs_snapshot_release(&s->lm, t->b);
+    model_free(&t->m);
+    free(t->bd);
+    memset(t, 0, sizeof(*t));
+}
+
+static void snap_release_all(struct sut *s)
+{
+    for (size_t i = 0; i < 2; i++) {
+        if (s->snaps[i].live) {
+            snap_release(s, &s->snaps[i]);
+        }
+    }
+}
+
+/* What both snapshots send for bucket b rebuilds the model's digest of b at
+ * the take, and both send the same entries. */
+static void check_snap_partition(struct sut *s, struct tsnap *t, uint32_t b)
+{
+    struct part_sink pa, pb;
+    uint8_t da[32], db[32], sa[32], sb[32], ba[32], bb[32];
+    void_kvs_bucket_init(&pa.c, b);
+    void_kvs_bucket_init(&pb.c, b);
+    void_hash_init(&pa.all);
+    void_hash_init(&pb.all);
+    CHECK_RC(void_kvs_snapshot_partition(&s->mem, t->a, b, part_version, part_client, &pa), 0);
+    CHECK_RC(void_kvs_snapshot_partition(&s->lm, t->b, b, part_version, part_client, &pb), 0);
+    void_kvs_bucket_final(&pa.c, da);
+    void_kvs_bucket_final(&pb.c, db);
+    void_hash_final(&pa.all, sa);
+    void_hash_final(&pb.all, sb);
+    CHECK_RC(void_kvs_snapshot_bucket_digest(&s->mem, t->a, b, ba), 0);
+    CHECK_RC(void_kvs_snapshot_bucket_digest(&s->lm, t->b, b, bb), 0);
+    CHECK(memcmp(da, t->bd[b], 32) == 0);
+    CHECK(memcmp(db, t->bd[b], 32) == 0);
+    CHECK(memcmp(ba, t->bd[b], 32) == 0);
+    CHECK(memcmp(bb, t->bd[b], 32) == 0);
+    CHECK(memcmp(sa, sb, 32) == 0);
+    s->snap_checks++;
+}
+
+static uint32_t random_bucket(struct sut *s)
+{
+    uint8_t h[32];
+    if (void_prng_below(&s->rng, 2) == 0) {
+        size_t ki = pick_key(s);
+        void_kvs_key_hash(s->keys[ki], s->key_len[ki], h);
+    } else {
+        void_kvs_client_id_hash(void_prng_below(&s->rng, 40), h);
+    }
+    return void_kvs_bucket_of(h);
+}
+
+/* The snapshot's digest, counters and some partitions (all bucket digests
+ * when all) are the model's at the take. */
+static void check_snap(struct sut *s, struct tsnap *t, int all)
+{
+    uint8_t a[32], b[32];
+    CHECK_RC(void_kvs_snapshot_digest(&s->mem, t->a, a), 0);
+    CHECK_RC(void_kvs_snapshot_digest(&s->lm, t->b, b), 0);
+    CHECK(memcmp(a, t->digest, 32) == 0);
+    CHECK(memcmp(b, t->digest, 32) == 0);
+    struct void_kvs_stats sa, sb;
+    void_kvs_snapshot_stats(&s->mem, t->a, &sa);
+    void_kvs_snapshot_stats(&s->lm, t->b, &sb);
+    CHECK(sa.bytes_used == t->m.used && sb.bytes_used == t->m.used);
+    CHECK(sa.keys == t->m.n && sb.keys == t->m.n);
+    CHECK(sa.versions == model_versions(&t->m) && sb.versions == sa.versions);
+    CHECK(sa.clients == t->m.nclients && sb.clients == t->m.nclients);
+    CHECK(void_hlc_compare(sa.horizon, t->m.horizon) == 0 &&
+          void_hlc_compare(sb.horizon, t->m.horizon) == 0);
+    CHECK(void_hlc_compare(sa.last, t->m.last) == 0 && void_hlc_compare(sb.last, t->m.last) == 0);
+    CHECK(sa.applied == t->m.applied && sb.applied == t->m.applied);
+    check_snap_partition(s, t, random_bucket(s));
+    check_snap_partition(s, t, random_bucket(s));
+    for (uint32_t bi = 0; all && bi < VOID_KVS_BUCKETS; bi++) {
+        CHECK_RC(void_kvs_snapshot_bucket_digest(&s->mem, t->a, bi, a), 0);
+        CHECK_RC(void_kvs_snapshot_bucket_digest(&s->lm, t->b, bi, b), 0);
+        CHECK(memcmp(a, t->bd[bi], 32) == 0 && memcmp(b, t->bd[bi], 32) == 0);
+    }
+}
+
+/* Both stores export the same bytes (live or from a snapshot taken now);
+ * each store is then replaced by an import of the other's export, and the
+ * run goes on with them against the model: the imported stores must also
+ * compact, expire and digest as the originals would have. */
+static void swap_by_import(struct sut *s)
+{
+    snap_release_all(s);
+    struct membuf ea = {0}, eb = {0};
+    struct void_kvs_snap *sa = NULL, *sb = NULL;
+    if (void_prng_below(&s->rng, 2) == 0) {
+        CHECK_RC(void_kvs_snapshot_take(&s->mem, &sa), 0);
+        CHECK_RC(void_kvs_snapshot_take(&s->lm, &sb), 0);
+    }
+    CHECK_RC(void_kvs_export(&s->mem, sa, membuf_write, &ea), 0);
+    CHECK_RC(void_kvs_export(&s->lm, sb, membuf_write, &eb), 0);
+    CHECK(ea.len == eb.len && memcmp(ea.p, eb.p, ea.len) == 0);
+    if (sa != NULL) {
+        void_kvs_snapshot_release(&s->mem, sa);
+        void_kvs_snapshot_release(&s->lm, sb);
+    }
+    uint8_t want[32], got[32];
+    model_digest(&s->m, want);
+    struct void_kvs fresh;
+    struct void_kvs_mem_config mc = {.quota = s->quota};
+    CHECK_RC(void_kvs_mem_init(&fresh, &mc), 0);
+    CHECK_RC(void_kvs_import(&fresh, eb.p, eb.len, got), 0);
+    CHECK(memcmp(got, want, 32) == 0);
+    void_kvs_close(&s->mem);
+    s->mem = fresh;
+    /* Into the existing LMDB store: the load empties it first. */
+    CHECK_RC(void_kvs_import(&s->lm, ea.p, ea.len, got), 0);
+    CHECK(memcmp(got, want, 32) == 0);
+    free(ea.p);
+    free(eb.p);
+    check_stats(s);
+    check_digests(s, 1);
+    s->imports++;
+}
+
 static struct void_hlc_ts random_time(struct sut *s)
 {
     /* Around the retained history: some before the horizon, some after the
@@ -749,6 +962,13 @@ static void batch_op(struct sut *s)
         CHECK_RC(void_kvs_put(&s->mem, key, klen, s->val, len), rm);
         CHECK_RC(void_kvs_put(&s->lm, key, klen, s->val, len), rm);
         s->fulls += rm == VOID_EFULL;
+        struct tsnap *t = &s->snaps[void_prng_below(&s->rng, 2)];
+        if (t->live && void_prng_below(&s->rng, 4) == 0) {
+            /* Inside the batch, right after the write to that bucket. */
+            uint8_t h[32];
+            void_kvs_key_hash(key, klen, h);
+            check_snap_partition(s, t, void_kvs_bucket_of(h));
+        }
     } else if (r < 50) {
         int rm = model_write(&s->m, key, klen, 1, NULL, 0);
         CHECK_RC(void_kvs_del(&s->mem, key, klen), rm);
@@ -832,7 +1052,7 @@ static long env_long(const char *name, long def)
 
 /* What the seeds exercised, summed: a run that never hit the quota, never
  * compacted or never restarted would test less than it claims. */
-static uint64_t total_fulls, total_compactions, total_restarts;
+static uint64_t total_fulls, total_compactions, total_restarts, total_snap_checks, total_imports;
 
 static void run_seed(uint64_t seed, long ops)
 {
@@ -874,6 +1094,20 @@ static void run_seed(uint64_t seed, long ops)
         CHECK_RC(void_kvs_commit(&s->lm), 0);
         check_stats(s);
         check_digests(s, label % 16 == 0);
+        for (size_t i = 0; i < 2; i++) {
+            if (s->snaps[i].live) {
+                check_snap(s, &s->snaps[i], label % 16 == 0);
+            }
+        }
+        /* Snapshots as PBFT takes them: one at a checkpoint, kept until the
+         * next is stable; sometimes two live at once. */
+        uint64_t sr = void_prng_below(&s->rng, 100);
+        struct tsnap *ts_ = &s->snaps[void_prng_below(&s->rng, 2)];
+        if (sr < 6 && !ts_->live) {
+            snap_take(s, ts_);
+        } else if (sr < 9 && ts_->live) {
+            snap_release(s, ts_);
+        }
         uint64_t r = void_prng_below(&s->rng, 100);
         if (r < 10) {
             struct void_hlc_ts at = random_time(s);
@@ -886,7 +1120,9 @@ static void run_seed(uint64_t seed, long ops)
             void_kvs_client_id_hash(void_prng_below(&s->rng, 40), h);
             check_partition(s, void_kvs_bucket_of(h));
         } else if (r < 18) {
-            /* A restart: the LMDB store closed and opened again. */
+            /* A restart: the LMDB store closed and opened again (its
+             * snapshots end with it). */
+            snap_release_all(s);
             if (void_prng_below(&s->rng, 2) == 0) {
                 CHECK_RC(void_kvs_sync(&s->lm), 0);
             }
@@ -897,6 +1133,7 @@ static void run_seed(uint64_t seed, long ops)
             s->restarts++;
         } else if (r < 19) {
             /* A batch that never commits is dropped by a restart. */
+            snap_release_all(s);
             CHECK_RC(void_kvs_begin(&s->lm, ts(wall + 1, 0), label + 1), 0);
             int rc = void_kvs_put(&s->lm, (const uint8_t *)"lost", 4, (const uint8_t *)"x", 1);
             CHECK(rc == 0 || rc == VOID_EFULL); /* the store may be at its quota */
@@ -905,15 +1142,27 @@ static void run_seed(uint64_t seed, long ops)
             check_stats(s);
             check_digests(s, 0);
             s->restarts++;
+        } else if (r < 21) {
+            swap_by_import(s);
         }
     }
     check_stats(s);
     check_digests(s, 1);
+    for (size_t i = 0; i < 2; i++) {
+        if (s->snaps[i].live) {
+            check_snap(s, &s->snaps[i], 1);
+        }
+    }
+    snap_release_all(s);
     total_fulls += s->fulls;
     total_compactions += s->compactions;
     total_restarts += s->restarts;
+    total_snap_checks += s->snap_checks;
+    total_imports += s->imports;
     print_message("seed %" PRIu64 ": %ld ops, %" PRIu64 " keys, %" PRIu64 " full, %" PRIu64
-                  " too old, %" PRIu64 " compactions, %" PRIu64 " expired, %" PRIu64 " restarts\n",
+                  " too old, %" PRIu64 " compactions, %" PRIu64 " expired, %" PRIu64
+                  " restarts, %" PRIu64 " snapshots, %" PRIu64 " snapshot partitions checked, %" PRIu64
+                  " imports\n",
                   seed,
                   ops,
                   (uint64_t)s->m.n,
@@ -921,7 +1170,10 @@ static void run_seed(uint64_t seed, long ops)
                   s->too_olds,
                   s->compactions,
                   s->expired,
-                  s->restarts);
+                  s->restarts,
+                  s->snaps_taken,
+                  s->snap_checks,
+                  s->imports);
     void_kvs_close(&s->mem);
     void_kvs_close(&s->lm);
     remove_dir(s->dir);
@@ -949,7 +1201,8 @@ static void test_kvs_stores_match_the_model_on_random_batches(void **state)
         run_seed(0x6b7673u + (uint64_t)i * 7919u, ops);
     }
     assert_true(seeds == 0 || ops < 1000 ||
-                (total_fulls > 0 && total_compactions > 0 && total_restarts > 0));
+                (total_fulls > 0 && total_compactions > 0 && total_restarts > 0 &&
+                 total_snap_checks > 0 && total_imports > 0));
 }
 
 /* ---- targeted tests ----------------------------------------------------------------- */
