@@ -195,26 +195,24 @@ void void_sm_snapshot_digest(struct void_sm *sm,
                              struct void_kvs_snap *snap,
                              uint8_t digest[VOID_SM_DIGEST_SIZE]);
 
-/* Writes the canonical export of snap to buf (capacity cap) and sets *len:
- * "VSX1", horizon, last stamp, be32 bucket count, then per non-empty bucket
- * in order be16 bucket, be32 versions, be32 clients and its entries in the
- * bucket digest's order (docs/pbft.md has the layout). Its size is
- * O(state). Returns 0, VOID_EFULL (cap too small) or a local failure. */
+/* Writes the canonical export of snap (void_kvs_export, VKX1: the state
+ * frozen in snap, its label and its digest last) to buf (capacity cap) and
+ * sets *len. Its size is O(state). Returns 0, VOID_EFULL (cap too small) or
+ * a local failure. */
 int void_sm_snapshot_export(
     struct void_sm *sm, struct void_kvs_snap *snap, uint8_t *buf, size_t cap, size_t *len);
 
-/* Checks the form of an export and computes the state digest it stands for,
- * from the definition (entry hashes, bucket digests, Merkle root), without
- * a store. Returns 0, VOID_ETRUNCATED, VOID_EBAD_LENGTH or VOID_EBAD_FIELD
- * (bad magic, a bucket out of order, an entry in the wrong bucket or out of
- * order, a field out of range). */
-int void_sm_export_digest(const uint8_t *buf, size_t len, uint8_t digest[VOID_SM_DIGEST_SIZE]);
-
-/* Replaces the state with an export whose digest the caller checked
- * (void_sm_export_digest), labelled label (the sequence number it is the
- * state at). Outside a batch. Returns 0 or a local failure (a store that
- * refuses a checked export counts as one: VOID_ECORRUPT). */
-int void_sm_import(struct void_sm *sm, const uint8_t *buf, size_t len, uint64_t label);
+/* Replaces the state with an export, if its digest is expect (the
+ * certified one) and its label is label (the sequence number it is the
+ * state at; the label is outside the digest): checked before the store is
+ * touched (void_kvs_import). Outside a batch. Returns 0, VOID_EBAD_FIELD (the
+ * export is not that state, or malformed: nothing changed) or a local
+ * failure. */
+int void_sm_import(struct void_sm *sm,
+                   const uint8_t *buf,
+                   size_t len,
+                   uint64_t label,
+                   const uint8_t expect[VOID_SM_DIGEST_SIZE]);
 
 /* Operation and result encoding, for clients. Encoders return the length
  * written, or VOID_EINVAL (key empty or too long, value too long) or

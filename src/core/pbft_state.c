@@ -267,10 +267,11 @@ static void drop_snapshots(struct void_pbft *r)
     r->snapshot_seq = r->ckpt_snap_seq = 0;
 }
 
-/* Takes up checkpoint c (authenticated, and its export checked against its
- * digest by the caller) as our stable checkpoint: with an export, the store
- * gets its state; without one (recovery), the store already holds it or a
- * later state. Returns 0 or a local failure of the store. */
+/* Takes up checkpoint c (authenticated) as our stable checkpoint: with an
+ * export, the store gets its state if it is the certified one; without one
+ * (recovery), the store already holds it or a later state. Returns 0,
+ * VOID_EBAD_FIELD (the export is not the certified state: nothing changed)
+ * or a local failure of the store. */
 static int install_checkpoint(struct void_pbft *r,
                               const struct ckpt_part *c,
                               struct void_pbft_out *out,
@@ -278,11 +279,11 @@ static int install_checkpoint(struct void_pbft *r,
 {
     VOID_ASSERT(c->nproof <= VOID_PBFT_N_MAX);
     if (c->snap_len > 0) {
-        drop_snapshots(r);
-        int rc = void_sm_import(&r->sm, c->snap, c->snap_len, c->seq);
+        int rc = void_sm_import(&r->sm, c->snap, c->snap_len, c->seq, c->digest);
         if (rc != 0) {
-            return rc;
+            return rc; /* refused: our state and snapshots are untouched */
         }
+        drop_snapshots(r);
         rc = void_sm_snapshot_take(&r->sm, &r->snapshot);
         if (rc != 0) {
             return rc;
@@ -568,8 +569,8 @@ static void adopt_checkpoint_proof(struct void_pbft *r,
  * is not stable: execution jumps to c->seq, the window stays. We then take
  * our own checkpoint there and count the vouchers' CHECKPOINTs, so with ours
  * the checkpoint can become stable (at n = 4, f+1 and ours are 2f+1). Until
- * it is, nothing of this is persisted: after a crash we recover the older
- * state and fetch again. */
+ * it is, no CHECKPOINT record says so: after a crash the store is at c, at
+ * most a window past the recorded checkpoint, and we go on from there. */
 static int adopt_state(struct void_pbft *r,
                        uint64_t now_ns,
                        const struct ckpt_part *c,
@@ -578,15 +579,15 @@ static int adopt_state(struct void_pbft *r,
     VOID_ASSERT(c->seq > r->last_executed && c->seq > r->low);
     VOID_ASSERT(c->seq <= r->low + r->cfg.window);
     VOID_ASSERT(c->nproof <= VOID_PBFT_N_MAX);
+    int rc = void_sm_import(&r->sm, c->snap, c->snap_len, c->seq, c->digest);
+    if (rc != 0) {
+        return rc;
+    }
     /* The stable snapshot (at low, below c) stays: it still serves the
      * replicas behind our low. */
     void_sm_snapshot_release(&r->sm, r->ckpt_snap);
     r->ckpt_snap = NULL;
     r->ckpt_snap_seq = 0;
-    int rc = void_sm_import(&r->sm, c->snap, c->snap_len, c->seq);
-    if (rc != 0) {
-        return rc;
-    }
     r->last_executed = c->seq;
     void__pbft_pending_prune(r);
     void__pbft_take_checkpoint(r, now_ns, out);
@@ -634,16 +635,18 @@ void void__pbft_on_state(struct void_pbft *r,
             return;
         }
         /* The signatures vouch for the digest, so an export whose digest
-         * (computed from its entries, before anything is installed) is
-         * another is a lie of this sender: drop it, keep our state. */
-        uint8_t d[VOID_PBFT_DIGEST_SIZE];
-        if (c.snap_len == 0 || c.nproof > VOID_PBFT_N_MAX ||
-            void_sm_export_digest(c.snap, c.snap_len, d) != 0 ||
-            memcmp(d, c.digest, VOID_PBFT_DIGEST_SIZE) != 0) {
+         * (checked from its entries before anything is installed:
+         * void_sm_import) is another is a lie of this sender: drop it,
+         * keep our state. */
+        if (c.snap_len == 0 || c.nproof > VOID_PBFT_N_MAX) {
             r->stats.rx_bad_digest++;
             return;
         }
         int rc = stable ? install_checkpoint(r, &c, out, 1) : adopt_state(r, now_ns, &c, out);
+        if (rc == VOID_EBAD_FIELD) {
+            r->stats.rx_bad_digest++;
+            return;
+        }
         if (rc != 0) {
             return; /* a local failure of the store: the step reports it */
         }

@@ -16,9 +16,7 @@
 #include "void/assert.h"
 #include "void/bytes.h"
 #include "void/error.h"
-#include "void/merkle.h"
 
-#include <stdlib.h>
 #include <string.h>
 
 /* ---- init ---------------------------------------------------------------- */
@@ -341,8 +339,6 @@ void void_sm_digest(struct void_sm *sm, uint8_t digest[VOID_SM_DIGEST_SIZE])
 
 /* ---- checkpoints and state transfer ---------------------------------------- */
 
-static const uint8_t export_magic[4] = {'V', 'S', 'X', '1'};
-
 int void_sm_snapshot_take(struct void_sm *sm, struct void_kvs_snap **out)
 {
     VOID_ASSERT(sm != NULL && out != NULL);
@@ -370,100 +366,93 @@ void void_sm_snapshot_digest(struct void_sm *sm,
     VOID_ASSERT(rc == 0);
 }
 
-/* Where an export goes: buf[0..cap), stopping at the first entry that does
- * not fit. */
+/* Where an export goes: buf[0..cap). */
 struct writer {
     uint8_t *buf;
     size_t cap, len;
-    uint32_t versions, clients;
 };
 
-static int wput(struct writer *w, const void *data, size_t n)
+static int write_buf(void *arg, const uint8_t *data, size_t n)
 {
+    struct writer *w = arg;
     if (n > w->cap - w->len) {
         return VOID_EFULL;
     }
-    if (n > 0) {
-        memcpy(w->buf + w->len, data, n);
-    }
+    memcpy(w->buf + w->len, data, n);
     w->len += n;
     return 0;
-}
-
-static int export_version(void *arg,
-                          const uint8_t *key,
-                          size_t key_len,
-                          const struct void_kvs_version *v)
-{
-    struct writer *w = arg;
-    uint8_t h[2 + VOID_HLC_ENCODED_SIZE + 1 + 4];
-    void_bytes_put_be16(h, (uint16_t)key_len);
-    if (wput(w, h, 2) != 0 || wput(w, key, key_len) != 0) {
-        return VOID_EFULL;
-    }
-    void_hlc_encode(v->hlc, h);
-    h[VOID_HLC_ENCODED_SIZE] = v->deleted;
-    void_bytes_put_be32(h + VOID_HLC_ENCODED_SIZE + 1, (uint32_t)v->value_len);
-    w->versions++;
-    return wput(w, h, VOID_HLC_ENCODED_SIZE + 5) != 0 || wput(w, v->value, v->value_len) != 0
-               ? VOID_EFULL
-               : 0;
-}
-
-static int export_client(void *arg, const struct void_kvs_client *c)
-{
-    struct writer *w = arg;
-    uint8_t h[16 + VOID_HLC_ENCODED_SIZE + 4];
-    void_bytes_put_be64(h, c->id);
-    void_bytes_put_be64(h + 8, c->reqno);
-    void_hlc_encode(c->last_seen, h + 16);
-    void_bytes_put_be32(h + 16 + VOID_HLC_ENCODED_SIZE, (uint32_t)c->reply_len);
-    w->clients++;
-    return wput(w, h, sizeof(h)) != 0 || wput(w, c->reply, c->reply_len) != 0 ? VOID_EFULL : 0;
 }
 
 int void_sm_snapshot_export(
     struct void_sm *sm, struct void_kvs_snap *snap, uint8_t *buf, size_t cap, size_t *len)
 {
     VOID_ASSERT(sm != NULL && snap != NULL && buf != NULL && len != NULL);
-    struct void_kvs_stats st;
-    void_kvs_snapshot_stats(sm->kvs, snap, &st);
     struct writer w = {.buf = buf, .cap = cap};
-    uint8_t h[4 + 2 * VOID_HLC_ENCODED_SIZE + 4];
-    memcpy(h, export_magic, 4);
-    void_hlc_encode(st.horizon, h + 4);
-    void_hlc_encode(st.last, h + 4 + VOID_HLC_ENCODED_SIZE);
-    if (wput(&w, h, sizeof(h)) != 0) {
-        return VOID_EFULL;
+    int rc = void_kvs_export(sm->kvs, snap, write_buf, &w);
+    if (rc == VOID_EFULL) {
+        return rc; /* too large for cap: not a failure of the store */
     }
-    uint32_t buckets = 0;
-    for (uint32_t b = 0; b < VOID_KVS_BUCKETS; b++) {
-        size_t at = w.len;
-        uint8_t bh[10] = {0};
-        if (wput(&w, bh, sizeof(bh)) != 0) {
-            return VOID_EFULL;
-        }
-        w.versions = w.clients = 0;
-        int rc = void_kvs_snapshot_partition(sm->kvs, snap, b, export_version, export_client, &w);
-        if (rc != 0) {
-            return rc == VOID_EFULL ? rc : store_rc(sm, rc);
-        }
-        if (w.versions == 0 && w.clients == 0) {
-            w.len = at; /* empty buckets are left out */
-            continue;
-        }
-        void_bytes_put_be16(buf + at, (uint16_t)b);
-        void_bytes_put_be32(buf + at + 2, w.versions);
-        void_bytes_put_be32(buf + at + 6, w.clients);
-        buckets++;
+    if (store_rc(sm, rc) != 0) {
+        return rc;
     }
-    void_bytes_put_be32(buf + 4 + 2 * VOID_HLC_ENCODED_SIZE, buckets);
-    *len = w.len;
     VOID_ASSERT(w.len <= cap);
+    *len = w.len;
     return 0;
 }
 
-/* Bounds-checked reader over an export, an operation or a result. */
+int void_sm_import(struct void_sm *sm,
+                   const uint8_t *buf,
+                   size_t len,
+                   uint64_t label,
+                   const uint8_t expect[VOID_SM_DIGEST_SIZE])
+{
+    VOID_ASSERT(sm != NULL && buf != NULL && expect != NULL);
+    VOID_ASSERT(!sm->in_batch);
+    if (sm->failed != 0) {
+        return sm->failed;
+    }
+    /* The export ends with the digest of the state it carries, and the
+     * import checks the rest against it before it touches the store: so a
+     * trailer that is not the expected digest refuses the export here,
+     * and one that is refuses any content but the certified state. */
+    if (len < VOID_KVS_EXPORT_HEADER_SIZE + VOID_SM_DIGEST_SIZE ||
+        memcmp(buf + len - VOID_SM_DIGEST_SIZE, expect, VOID_SM_DIGEST_SIZE) != 0) {
+        return VOID_EBAD_FIELD;
+    }
+    /* The label (the sequence number the state is at) is outside the
+     * digest: it must be the one the caller expects, or a sender could make
+     * this replica resume from the wrong place after a restart. */
+    if (void_bytes_get_be64(buf + 4 + 2 * VOID_HLC_ENCODED_SIZE) != label) {
+        return VOID_EBAD_FIELD;
+    }
+    uint8_t got[VOID_SM_DIGEST_SIZE];
+    int rc = void_kvs_import(sm->kvs, buf, len, got);
+    if (rc == VOID_EBAD_MAGIC || rc == VOID_ETRUNCATED || rc == VOID_EBAD_LENGTH ||
+        rc == VOID_EBAD_FIELD) {
+        return VOID_EBAD_FIELD; /* refused before the store was touched */
+    }
+    if (rc == VOID_ECORRUPT) {
+        /* Either the content does not match the trailer (refused, nothing
+         * changed) or the store failed while loading, which it then
+         * answers to every call: ask it. */
+        struct void_kvs_client c;
+        int probe = void_kvs_client_get(sm->kvs, 0, &c);
+        if (probe != VOID_ECORRUPT) {
+            return VOID_EBAD_FIELD;
+        }
+    }
+    if (rc != 0) {
+        sm->failed = rc;
+        return rc;
+    }
+    VOID_ASSERT(memcmp(got, expect, VOID_SM_DIGEST_SIZE) == 0);
+    struct void_kvs_stats st;
+    void_kvs_stats(sm->kvs, &st);
+    sm->last_stamp = st.last;
+    return 0;
+}
+
+/* Bounds-checked reader over an operation or a result. */
 struct reader {
     const uint8_t *p;
     size_t left;
@@ -479,207 +468,6 @@ static const uint8_t *take(struct reader *r, size_t n)
     r->left -= n;
     return p;
 }
-
-/* One decoded export entry. */
-struct xversion {
-    const uint8_t *key;
-    uint16_t key_len;
-    struct void_kvs_version v;
-};
-
-static int take_version(struct reader *r, struct xversion *x)
-{
-    const uint8_t *p = take(r, 2);
-    if (p == NULL) {
-        return VOID_ETRUNCATED;
-    }
-    x->key_len = void_bytes_get_be16(p);
-    x->key = take(r, x->key_len);
-    const uint8_t *h = take(r, VOID_HLC_ENCODED_SIZE + 5);
-    if (x->key == NULL || h == NULL) {
-        return VOID_ETRUNCATED;
-    }
-    x->v.hlc = void_hlc_decode(h);
-    x->v.deleted = h[VOID_HLC_ENCODED_SIZE];
-    x->v.value_len = void_bytes_get_be32(h + VOID_HLC_ENCODED_SIZE + 1);
-    if (x->key_len == 0 || x->key_len > VOID_KVS_KEY_MAX || x->v.deleted > 1 ||
-        x->v.value_len > VOID_KVS_VALUE_MAX) {
-        return VOID_EBAD_FIELD;
-    }
-    x->v.value = take(r, x->v.value_len);
-    return x->v.value == NULL ? VOID_ETRUNCATED : 0;
-}
-
-static int take_client(struct reader *r, struct void_kvs_client *c)
-{
-    const uint8_t *h = take(r, 16 + VOID_HLC_ENCODED_SIZE + 4);
-    if (h == NULL) {
-        return VOID_ETRUNCATED;
-    }
-    c->id = void_bytes_get_be64(h);
-    c->reqno = void_bytes_get_be64(h + 8);
-    c->last_seen = void_hlc_decode(h + 16);
-    c->reply_len = void_bytes_get_be32(h + 16 + VOID_HLC_ENCODED_SIZE);
-    if (c->reply_len > VOID_KVS_REPLY_MAX) {
-        return VOID_EBAD_FIELD;
-    }
-    c->reply = take(r, c->reply_len);
-    return c->reply == NULL ? VOID_ETRUNCATED : 0;
-}
-
-/* Compares two 32-byte hashes then stamps: the bucket digest's order. */
-static int order_cmp(const uint8_t *ha, struct void_hlc_ts ta, const uint8_t *hb, struct void_hlc_ts tb)
-{
-    int c = memcmp(ha, hb, VOID_KVS_DIGEST_SIZE);
-    return c != 0 ? c : void_hlc_compare(ta, tb);
-}
-
-/* Hashes one bucket of an export (its header read already) into digest,
- * checking that every entry belongs to it and comes in canonical order. */
-static int bucket_digest(struct reader *r,
-                         uint32_t b,
-                         uint32_t nv,
-                         uint32_t nc,
-                         uint8_t digest[VOID_KVS_DIGEST_SIZE])
-{
-    struct void_kvs_bucket_ctx ctx;
-    void_kvs_bucket_init(&ctx, b);
-    uint8_t prev[VOID_KVS_DIGEST_SIZE], h[VOID_KVS_DIGEST_SIZE], eh[VOID_KVS_DIGEST_SIZE];
-    struct void_hlc_ts prev_t = {0, 0};
-    for (uint32_t i = 0; i < nv; i++) {
-        struct xversion x;
-        int rc = take_version(r, &x);
-        if (rc != 0) {
-            return rc;
-        }
-        void_kvs_key_hash(x.key, x.key_len, h);
-        if (void_kvs_bucket_of(h) != b || (i > 0 && order_cmp(prev, prev_t, h, x.v.hlc) >= 0)) {
-            return VOID_EBAD_FIELD;
-        }
-        memcpy(prev, h, sizeof(prev));
-        prev_t = x.v.hlc;
-        void_kvs_version_hash(
-            x.key, x.key_len, x.v.hlc, x.v.deleted, x.v.value, x.v.value_len, eh);
-        void_kvs_bucket_add_version(&ctx, eh);
-    }
-    for (uint32_t i = 0; i < nc; i++) {
-        struct void_kvs_client c;
-        int rc = take_client(r, &c);
-        if (rc != 0) {
-            return rc;
-        }
-        void_kvs_client_id_hash(c.id, h);
-        if (void_kvs_bucket_of(h) != b || (i > 0 && memcmp(prev, h, sizeof(h)) >= 0)) {
-            return VOID_EBAD_FIELD;
-        }
-        memcpy(prev, h, sizeof(prev));
-        void_kvs_client_hash(&c, eh);
-        void_kvs_bucket_add_client(&ctx, eh);
-    }
-    void_kvs_bucket_final(&ctx, digest);
-    return 0;
-}
-
-int void_sm_export_digest(const uint8_t *buf, size_t len, uint8_t digest[VOID_SM_DIGEST_SIZE])
-{
-    VOID_ASSERT(buf != NULL || len == 0);
-    VOID_ASSERT(digest != NULL);
-    struct reader r = {buf, len};
-    const uint8_t *h = take(&r, 4 + 2 * VOID_HLC_ENCODED_SIZE + 4);
-    if (h == NULL) {
-        return VOID_ETRUNCATED;
-    }
-    if (memcmp(h, export_magic, 4) != 0) {
-        return VOID_EBAD_FIELD;
-    }
-    struct void_hlc_ts horizon = void_hlc_decode(h + 4);
-    struct void_hlc_ts last = void_hlc_decode(h + 4 + VOID_HLC_ENCODED_SIZE);
-    uint32_t nb = void_bytes_get_be32(h + 4 + 2 * VOID_HLC_ENCODED_SIZE);
-    if (nb > VOID_KVS_BUCKETS || void_hlc_compare(horizon, last) > 0) {
-        return VOID_EBAD_FIELD;
-    }
-    uint8_t(*leaves)[VOID_MERKLE_HASH_SIZE] = calloc(VOID_KVS_BUCKETS, VOID_MERKLE_HASH_SIZE);
-    if (leaves == NULL) {
-        return VOID_ENOMEM;
-    }
-    uint8_t zero[VOID_KVS_DIGEST_SIZE] = {0};
-    int next = 0; /* buckets must come in increasing order */
-    int rc = 0;
-    uint8_t d[VOID_KVS_DIGEST_SIZE];
-    for (uint32_t i = 0; i < nb && rc == 0; i++) {
-        const uint8_t *bh = take(&r, 10);
-        if (bh == NULL) {
-            rc = VOID_ETRUNCATED;
-            break;
-        }
-        uint32_t b = void_bytes_get_be16(bh);
-        uint32_t nv = void_bytes_get_be32(bh + 2), nc = void_bytes_get_be32(bh + 6);
-        if ((int)b < next || b >= VOID_KVS_BUCKETS || (nv == 0 && nc == 0)) {
-            rc = VOID_EBAD_FIELD;
-            break;
-        }
-        for (; next < (int)b; next++) {
-            void_merkle_leaf(zero, sizeof(zero), leaves[next]);
-        }
-        rc = bucket_digest(&r, b, nv, nc, d);
-        void_merkle_leaf(d, sizeof(d), leaves[b]);
-        next = (int)b + 1;
-    }
-    for (; rc == 0 && next < (int)VOID_KVS_BUCKETS; next++) {
-        void_merkle_leaf(zero, sizeof(zero), leaves[next]);
-    }
-    if (rc == 0 && r.left != 0) {
-        rc = VOID_EBAD_LENGTH;
-    }
-    if (rc == 0) {
-        uint8_t root[VOID_MERKLE_HASH_SIZE];
-        void_merkle_build((const uint8_t(*)[VOID_MERKLE_HASH_SIZE])leaves, VOID_KVS_BUCKETS, NULL, root);
-        void_kvs_root(root, horizon, last, digest);
-    }
-    free(leaves);
-    return rc;
-}
-
-int void_sm_import(struct void_sm *sm, const uint8_t *buf, size_t len, uint64_t label)
-{
-    VOID_ASSERT(sm != NULL && buf != NULL);
-    VOID_ASSERT(!sm->in_batch);
-    if (sm->failed != 0) {
-        return sm->failed;
-    }
-    struct reader r = {buf, len};
-    const uint8_t *h = take(&r, 4 + 2 * VOID_HLC_ENCODED_SIZE + 4);
-    VOID_ASSERT(h != NULL); /* the caller checked the export */
-    struct void_hlc_ts horizon = void_hlc_decode(h + 4);
-    struct void_hlc_ts last = void_hlc_decode(h + 4 + VOID_HLC_ENCODED_SIZE);
-    uint32_t nb = void_bytes_get_be32(h + 4 + 2 * VOID_HLC_ENCODED_SIZE);
-    int rc = void_kvs_load_begin(sm->kvs, 1, horizon, last, label);
-    for (uint32_t i = 0; i < nb && rc == 0; i++) {
-        const uint8_t *bh = take(&r, 10);
-        uint32_t nv = void_bytes_get_be32(bh + 2), nc = void_bytes_get_be32(bh + 6);
-        for (uint32_t k = 0; k < nv && rc == 0; k++) {
-            struct xversion x;
-            rc = take_version(&r, &x) != 0 ? VOID_ECORRUPT
-                                            : void_kvs_load_version(sm->kvs, x.key, x.key_len, &x.v);
-        }
-        for (uint32_t k = 0; k < nc && rc == 0; k++) {
-            struct void_kvs_client c;
-            rc = take_client(&r, &c) != 0 ? VOID_ECORRUPT : void_kvs_load_client(sm->kvs, &c);
-        }
-    }
-    if (rc == 0) {
-        rc = void_kvs_load_end(sm->kvs);
-    }
-    if (rc != 0) {
-        /* A load cannot be undone: the state is now neither the old one nor
-         * the export. The replica must stop and recover. */
-        sm->failed = rc == VOID_EINVAL ? VOID_ECORRUPT : rc;
-        return sm->failed;
-    }
-    sm->last_stamp = last;
-    return 0;
-}
-
 
 /* ---- operation and result encoding ---------------------------------------- */
 
