@@ -389,7 +389,7 @@ struct void_pbft {
     struct void_kvs *kvs;    /* cfg.kvs, or &own_kvs */
     struct void_kvs own_kvs; /* when cfg.kvs is NULL */
     size_t snapshot_cap;     /* largest state export a STATE message carries */
-    struct void_kvs_snap *snapshot; /* the stable checkpoint's state (snapshot_seq == low), or NULL */
+    struct void_kvs_snap *snapshot; /* the stable checkpoint's state (at low), or NULL */
     void_seq snapshot_seq;
     struct void_kvs_snap *ckpt_snap; /* the state at our latest checkpoint, until it is stable */
     void_seq ckpt_snap_seq;

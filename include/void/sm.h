@@ -42,9 +42,9 @@
 /* Wire limits of one operation. The store takes 4 KiB keys and 1 MiB values;
  * these stay small until PBFT sends large requests apart from the
  * pre-prepare (docs/kvs.md, "Switching sm over"). */
-#define VOID_SM_KEY_MAX     64  /* bytes in a key (at least 1) */
-#define VOID_SM_VALUE_MAX   256 /* bytes in a value (may be 0) */
-#define VOID_SM_DIGEST_SIZE 32  /* SHA-256 */
+#define VOID_SM_KEY_MAX           64                         /* bytes in a key (at least 1) */
+#define VOID_SM_VALUE_MAX         256                        /* bytes in a value (may be 0) */
+#define VOID_SM_DIGEST_SIZE       32                         /* SHA-256 */
 #define VOID_SM_RETENTION_NS_DEF  (3600ull * 1000000000ull)  /* 1 h of history */
 #define VOID_SM_CLIENT_TTL_NS_DEF (86400ull * 1000000000ull) /* 24 h */
 #define VOID_SM_QUOTA_DEF         (8ull << 30)               /* 8 GiB, for the daemon's store */

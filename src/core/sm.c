@@ -121,8 +121,8 @@ static uint8_t write_status(struct void_sm *sm, int rc)
 
 static void apply_put(struct void_sm *sm, const struct void_sm_op *op, struct void_sm_result *res)
 {
-    res->status = write_status(
-        sm, void_kvs_put(sm->kvs, op->key, op->key_len, op->value, op->value_len));
+    res->status =
+        write_status(sm, void_kvs_put(sm->kvs, op->key, op->key_len, op->value, op->value_len));
     res->version = res->status == VOID_SM_OK ? sm->last_stamp : (struct void_hlc_ts){0, 0};
 }
 

@@ -69,6 +69,8 @@ struct node_status {
     uint64_t now_ms;
     int64_t clock_offset_ns;
     uint64_t clock_alerts;
+    struct void_kvs_stats state;                /* the replicated state's store */
+    uint8_t state_digest[VOID_KVS_DIGEST_SIZE]; /* at last_executed */
 };
 
 /* Effects of one or more steps and the records among them, ready for one
@@ -392,7 +394,8 @@ static void pipeline_start(struct void_node *node)
         int rc = void_kvs_sync(&node->state);
         if (rc != 0) {
             node->fatal = rc;
-            void_log(VOID_LOG_ERROR, "cannot sync the state store: %s; stopping", void_strerror(rc));
+            void_log(
+                VOID_LOG_ERROR, "cannot sync the state store: %s; stopping", void_strerror(rc));
             node_stop(node);
             return;
         }
@@ -449,6 +452,10 @@ static void publish(struct void_node *node)
     s->last_executed = void_pbft_last_executed(r);
     s->stable_checkpoint = void_pbft_low_watermark(r);
     s->hlc = r->hlc.last;
+    if (node->state_open) {
+        void_kvs_stats(&node->state, &s->state);
+        (void)void_kvs_digest(&node->state, s->state_digest);
+    }
     s->pbft = *void_pbft_stats(r);
     s->transport = node->transport.stats;
     s->persist_commits = node->store.count_commits;
@@ -643,7 +650,8 @@ static void on_frame(void *ctx, const uint8_t *buf, size_t len, const struct voi
     }
     struct step_mark m;
     mark_take(node, &m);
-    int rc = void_pbft_step_receive(node->replica, physical_now_ns(node), buf, len, filling_out(node));
+    int rc =
+        void_pbft_step_receive(node->replica, physical_now_ns(node), buf, len, filling_out(node));
     node->dirty = 1;
     if (state_failed(node, rc)) {
         return;
@@ -847,6 +855,16 @@ static size_t render_status(struct void_node *node, char *out, size_t cap)
                   "host",
                   c->topology.host);
     json_object_set_new(root, "primary", json_integer((json_int_t)s->primary));
+    /* The state store: equal digests at equal last_executed mean equal
+     * states (docs/kvs.md, The digest). */
+    char digest[2 * VOID_KVS_DIGEST_SIZE + 1];
+    for (size_t i = 0; i < VOID_KVS_DIGEST_SIZE; i++) {
+        (void)snprintf(digest + 2 * i, 3, "%02x", s->state_digest[i]);
+    }
+    json_object_set_new(root, "state_keys", json_integer((json_int_t)s->state.keys));
+    json_object_set_new(root, "state_clients", json_integer((json_int_t)s->state.clients));
+    json_object_set_new(root, "state_bytes", json_integer((json_int_t)s->state.bytes_used));
+    json_object_set_new(root, "state_digest", json_string(digest));
     pthread_mutex_unlock(&node->lock);
     return json_answer(root, out, cap);
 }

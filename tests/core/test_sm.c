@@ -143,8 +143,8 @@ static void exec_as(struct fix *f,
     int n = void_sm_op_encode(op, enc, sizeof(enc));
     assert_true(n > 0);
     size_t len = 0;
-    assert_int_equal(
-        void_sm_execute(&f->sm, client, reqno, enc, (size_t)n, out, sizeof(out), &len), 0);
+    assert_int_equal(void_sm_execute(&f->sm, client, reqno, enc, (size_t)n, out, sizeof(out), &len),
+                     0);
     assert_int_equal(void_sm_result_decode(out, len, res), 0);
 }
 
@@ -159,7 +159,8 @@ static void end(struct fix *f)
 }
 
 /* Executes one op in its own batch stamped at wall, as client 1000. */
-static void run(struct fix *f, uint64_t wall, const struct void_sm_op *op, struct void_sm_result *res)
+static void
+run(struct fix *f, uint64_t wall, const struct void_sm_op *op, struct void_sm_result *res)
 {
     begin(f, wall);
     exec_as(f, 1000, next_reqno++, op, res);
