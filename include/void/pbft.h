@@ -95,9 +95,8 @@ struct void_pbft_config {
     struct void_hlc_config hlc;              /* clock fields unused: time comes in as now_ns */
     struct void_sm_config sm;
     /* The store of the replicated state, borrowed for the replica's lifetime
-     * (it may hold the state of an earlier run: void_pbft_recover goes on
-     * from it). NULL: the replica keeps an in-memory store of its own
-     * (tests; it dies with the replica). */
+     * (void_pbft_recover replaces what it holds). NULL: the replica keeps an
+     * in-memory store of its own (tests; it dies with the replica). */
     struct void_kvs *kvs;
 };
 
@@ -165,8 +164,8 @@ enum void_pbft_record_kind {
     VOID_PBFT_RECORD_VIEW = 1,       /* key 0: current view, whether changing, the prepare
                                         horizon and the lowest view we may vote in */
     VOID_PBFT_RECORD_ENTRY = 2,      /* key seq: an accepted batch and what we promised for it */
-    VOID_PBFT_RECORD_CHECKPOINT = 3, /* key 0: the stable checkpoint and its proof (the
-                                        state itself is in the store, synced first) */
+    VOID_PBFT_RECORD_CHECKPOINT = 3, /* key 0: the stable checkpoint, its proof and the
+                                        export of its state */
     VOID_PBFT_RECORD_TRUNCATE = 4    /* not stored: delete every ENTRY with key <= this key */
 };
 
@@ -435,12 +434,11 @@ int void_pbft_start(struct void_pbft *r, uint64_t now_ns, struct void_pbft_out *
  * rx_malformed. A replica that recovers as the primary of its (installed)
  * view hands that view off: it starts a view change to the next one instead
  * of proposing again. Must be called instead of void_pbft_start on a fresh r.
- * The store (config.kvs) must hold the state at a sequence number between
- * the checkpoint record's and one window past it: the replica goes on from
- * there (docs/pbft.md, Recovery).
- * Returns 0, VOID_ECORRUPT (the store is outside that range, or at the
- * checkpoint with another digest), VOID_EFULL (out too small) or a local
- * failure of the store. */
+ * The store (config.kvs) is put back to the checkpoint record's state (or
+ * emptied without one), whatever it executed since (docs/pbft.md, Recovery).
+ * Returns 0, VOID_ECORRUPT (the checkpoint record's export is not the state
+ * of its digest), VOID_EFULL (out too small) or a local failure of the
+ * store. */
 int void_pbft_recover(struct void_pbft *r,
                       uint64_t now_ns,
                       const struct void_pbft_record *records,

@@ -1454,10 +1454,9 @@ static void make_stable(struct void_pbft *r,
     r->stats.checkpoints_stable++;
     void__pbft_gc(r);
     VOID_ASSERT(r->low <= r->last_executed);
-    /* The store holds the state at last_executed >= low: the record says
-     * that it is certified, and the driver syncs the store before it
-     * writes the record (docs/pbft.md, Recovery). */
-    void__pbft_persist_checkpoint(r, out);
+    if (r->snapshot != NULL && r->snapshot_seq == r->low) {
+        void__pbft_persist_checkpoint(r, out);
+    }
 }
 
 static void check_stable(struct void_pbft *r,

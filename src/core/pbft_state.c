@@ -219,13 +219,22 @@ static const struct void__pbft_ckpt *weak_checkpoint(const struct void_pbft *r, 
 
 void void__pbft_persist_checkpoint(struct void_pbft *r, struct void_pbft_out *out)
 {
-    VOID_ASSERT(r->low > 0 && r->low <= r->last_executed);
-    /* No state in the record: the store keeps it, synced by the driver
-     * before this record is written, so a checkpoint costs O(1) here. */
-    size_t len = put_checkpoint(r, NULL, SIZE_MAX, NULL);
+    VOID_ASSERT(r->snapshot != NULL && r->snapshot_seq == r->low && r->low > 0);
+    /* The record carries the export of the state at the checkpoint: O(state)
+     * per stable checkpoint, for now. Recovery puts the store back to it,
+     * because the commit certificates of the batches the store executed
+     * after it are not persisted, and without them a replica that resumed
+     * ahead of the others could neither vote for those batches again nor
+     * serve them (docs/pbft.md, Recovery). */
+    size_t state = 0;
+    if (void_sm_snapshot_size(&r->sm, r->snapshot, &state) != 0) {
+        return; /* a local failure: the step reports it */
+    }
+    size_t len = put_checkpoint(r, NULL, SIZE_MAX, NULL) + state;
     uint8_t *p = void__pbft_persist(r, out, VOID_PBFT_RECORD_CHECKPOINT, 0, len);
-    if (p != NULL) {
-        VOID_ASSERT(put_checkpoint(r, p, len, NULL) == len);
+    if (p != NULL && put_checkpoint(r, p, len, r->snapshot) != len) {
+        VOID_ASSERT(void_sm_failed(&r->sm) != 0);
+        return;
     }
     void__pbft_persist(r, out, VOID_PBFT_RECORD_TRUNCATE, r->low, 0);
 }
@@ -267,9 +276,8 @@ static void drop_snapshots(struct void_pbft *r)
     r->snapshot_seq = r->ckpt_snap_seq = 0;
 }
 
-/* Takes up checkpoint c (authenticated) as our stable checkpoint: with an
- * export, the store gets its state if it is the certified one; without one
- * (recovery), the store already holds it or a later state. Returns 0,
+/* Takes up checkpoint c (authenticated) as our stable checkpoint: the store
+ * gets its state if the export is the certified one. Returns 0,
  * VOID_EBAD_FIELD (the export is not the certified state: nothing changed)
  * or a local failure of the store. */
 static int install_checkpoint(struct void_pbft *r,
@@ -277,21 +285,19 @@ static int install_checkpoint(struct void_pbft *r,
                               struct void_pbft_out *out,
                               int persist)
 {
-    VOID_ASSERT(c->nproof <= VOID_PBFT_N_MAX);
-    if (c->snap_len > 0) {
-        int rc = void_sm_import(&r->sm, c->snap, c->snap_len, c->seq, c->digest);
-        if (rc != 0) {
-            return rc; /* refused: our state and snapshots are untouched */
-        }
-        drop_snapshots(r);
-        rc = void_sm_snapshot_take(&r->sm, &r->snapshot);
-        if (rc != 0) {
-            return rc;
-        }
-        r->snapshot_seq = c->seq;
+    VOID_ASSERT(c->nproof <= VOID_PBFT_N_MAX && c->snap_len > 0);
+    int rc = void_sm_import(&r->sm, c->snap, c->snap_len, c->seq, c->digest);
+    if (rc != 0) {
+        return rc; /* refused: our state and snapshots are untouched */
     }
+    drop_snapshots(r);
+    rc = void_sm_snapshot_take(&r->sm, &r->snapshot);
+    if (rc != 0) {
+        return rc;
+    }
+    r->snapshot_seq = c->seq;
     r->low = c->seq;
-    r->last_executed = c->seq; /* recovery then goes on from the store (resume_store) */
+    r->last_executed = c->seq;
     memcpy(r->low_digest, c->digest, VOID_PBFT_DIGEST_SIZE);
     struct void__reader rd = {c->proofs, c->proofs_len, 0};
     r->stable_proof_count = 0;
@@ -569,8 +575,8 @@ static void adopt_checkpoint_proof(struct void_pbft *r,
  * is not stable: execution jumps to c->seq, the window stays. We then take
  * our own checkpoint there and count the vouchers' CHECKPOINTs, so with ours
  * the checkpoint can become stable (at n = 4, f+1 and ours are 2f+1). Until
- * it is, no CHECKPOINT record says so: after a crash the store is at c, at
- * most a window past the recorded checkpoint, and we go on from there. */
+ * it is, nothing of this is persisted: after a crash we recover the older
+ * state and fetch again. */
 static int adopt_state(struct void_pbft *r,
                        uint64_t now_ns,
                        const struct ckpt_part *c,
@@ -775,35 +781,6 @@ static void restore_own_commits(struct void_pbft *r, uint64_t now_ns, struct voi
     }
 }
 
-/* Goes on from the state the store kept. The driver syncs the store before
- * it writes a CHECKPOINT record, and a replica executes at most a window
- * past its stable checkpoint, so the store holds the state at a sequence
- * number in [low, low + window]: execution resumes there, and what came
- * after it comes again by state transfer. At exactly low, the digest must be
- * the certified one. Returns 0 or VOID_ECORRUPT (docs/pbft.md, Recovery). */
-static int resume_store(struct void_pbft *r)
-{
-    VOID_ASSERT(r->last_executed == r->low);
-    struct void_kvs_stats st;
-    void_kvs_stats(r->kvs, &st);
-    if (st.applied < r->low || st.applied > r->low + r->cfg.window) {
-        return VOID_ECORRUPT;
-    }
-    if (st.applied == r->low) {
-        uint8_t d[VOID_PBFT_DIGEST_SIZE];
-        void_sm_digest(&r->sm, d);
-        if (memcmp(d, r->low_digest, VOID_PBFT_DIGEST_SIZE) != 0) {
-            return VOID_ECORRUPT;
-        }
-        /* The state at low again: it can serve state transfer. */
-        if (r->low > 0 && void_sm_snapshot_take(&r->sm, &r->snapshot) == 0) {
-            r->snapshot_seq = r->low;
-        }
-    }
-    r->last_executed = st.applied;
-    return void_sm_failed(&r->sm);
-}
-
 int void_pbft_recover(struct void_pbft *r,
                       uint64_t now_ns,
                       const struct void_pbft_record *records,
@@ -814,6 +791,7 @@ int void_pbft_recover(struct void_pbft *r,
     VOID_ASSERT(!r->started);
     int changing = 0;
     int horizon_known = 0;
+    int have_checkpoint = 0;
     /* Checkpoint first: it sets the window that entries must fall in. */
     for (size_t i = 0; i < count; i++) {
         if (records[i].kind != VOID_PBFT_RECORD_CHECKPOINT) {
@@ -822,16 +800,23 @@ int void_pbft_recover(struct void_pbft *r,
         struct void__reader rd = {records[i].data, records[i].len, 0};
         struct ckpt_part c;
         if (ckpt_parse(&rd, &c) != 0 || rd.left != 0 || c.nproof > VOID_PBFT_N_MAX ||
-            c.snap_len != 0) {
-            return VOID_ECORRUPT; /* a record of a version that kept the state in it */
+            c.snap_len == 0) {
+            return VOID_ECORRUPT;
         }
         int rc = install_checkpoint(r, &c, out, 0);
-        VOID_ASSERT(rc == 0); /* without an export it touches no store */
+        if (rc != 0) {
+            return rc == VOID_EBAD_FIELD ? VOID_ECORRUPT : rc; /* not the certified state */
+        }
         r->next_seq = r->low + 1;
+        have_checkpoint = 1;
     }
-    int rc = resume_store(r);
-    if (rc != 0) {
-        return rc;
+    /* Without a checkpoint the state to go on from is the empty one, whatever
+     * the store executed before the crash (see void__pbft_persist_checkpoint). */
+    if (!have_checkpoint) {
+        int rc = void_sm_reset(&r->sm);
+        if (rc != 0) {
+            return rc;
+        }
     }
     for (size_t i = 0; i < count; i++) {
         const struct void_pbft_record *rec = &records[i];
@@ -851,9 +836,6 @@ int void_pbft_recover(struct void_pbft *r,
         } else if (rec->kind != VOID_PBFT_RECORD_CHECKPOINT) {
             r->stats.rx_malformed++;
         }
-    }
-    if (r->next_seq <= r->last_executed) {
-        r->next_seq = r->last_executed + 1; /* the store is ahead of the entries we kept */
     }
     r->started = 1;
     /* Prepares leave no record (send_prepare): in the installed view we

@@ -400,6 +400,40 @@ int void_sm_snapshot_export(
     return 0;
 }
 
+static int count_bytes(void *arg, const uint8_t *data, size_t n)
+{
+    (void)data;
+    *(size_t *)arg += n;
+    return 0;
+}
+
+int void_sm_snapshot_size(struct void_sm *sm, struct void_kvs_snap *snap, size_t *len)
+{
+    VOID_ASSERT(sm != NULL && snap != NULL && len != NULL);
+    *len = 0;
+    return store_rc(sm, void_kvs_export(sm->kvs, snap, count_bytes, len));
+}
+
+int void_sm_reset(struct void_sm *sm)
+{
+    VOID_ASSERT(sm != NULL && sm->kvs != NULL);
+    VOID_ASSERT(!sm->in_batch);
+    if (sm->failed != 0) {
+        return sm->failed;
+    }
+    struct void_hlc_ts zero = {0, 0};
+    int rc = store_rc(sm, void_kvs_load_begin(sm->kvs, 1, zero, zero, 0));
+    if (rc == 0) {
+        rc = store_rc(sm, void_kvs_load_end(sm->kvs));
+    }
+    if (rc != 0) {
+        sm->failed = sm->failed != 0 ? sm->failed : rc;
+        return sm->failed;
+    }
+    sm->last_stamp = zero;
+    return 0;
+}
+
 int void_sm_import(struct void_sm *sm,
                    const uint8_t *buf,
                    size_t len,

@@ -1295,16 +1295,7 @@ static int recover(struct void_node *node, char *errbuf, size_t errcap)
     }
     free(recs);
     if (rc == VOID_ECORRUPT) {
-        struct void_kvs_stats st;
-        void_kvs_stats(&node->state, &st);
-        (void)snprintf(errbuf,
-                       errcap,
-                       "the state store (%s/state) is at batch %llu, which is not the stable "
-                       "checkpoint %llu with its digest nor within a window after it: it lost "
-                       "synced data or belongs to another record log",
-                       node->config->data_dir,
-                       (unsigned long long)st.applied,
-                       (unsigned long long)void_pbft_low_watermark(node->replica));
+        (void)snprintf(errbuf, errcap, "the stored checkpoint does not match its digest");
     } else if (rc != 0 && rc != VOID_EFULL) {
         (void)snprintf(errbuf, errcap, "state store: %s", void_strerror(rc));
     }

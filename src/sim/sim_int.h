@@ -78,8 +78,9 @@ struct sim_node {
     /* replica */
     struct void_pbft *replica;
     struct void_simdisk disk;
-    /* The replicated state's store. It survives a crash, as voidd's LMDB
-     * store survives a process crash in the page cache (docs/simulator.md). */
+    /* The replicated state's store, kept across crashes as voidd's LMDB
+     * store is (recovery puts it back to the checkpoint's state:
+     * docs/pbft.md, Recovery). */
     struct void_kvs store;
     int store_open;
     uint64_t last_event_seq;

@@ -60,10 +60,7 @@ struct net {
     struct void_keyring ring;
     struct void_sign_keypair keys[MAXN], ckeys[MAXC];
     struct void_pbft *rep[MAXN];
-    struct void_kvs kvs[MAXN]; /* each replica's state: it survives a crash, as LMDB does */
-    /* A crash also loses the state executed since the store's last sync (a
-     * power loss): with no stable checkpoint, that is all of it. */
-    int lose_unsynced_state;
+    struct void_kvs kvs[MAXN]; /* each replica's store, kept across its crashes */
     struct void_pbft_config cfg[MAXN];
     struct void_pbft_client cli[MAXC];
     int crashed[MAXN];
@@ -273,14 +270,7 @@ static struct net *net_new(uint32_t n, uint32_t nclients, uint32_t k, uint32_t w
 
 static void replica_crash(struct net *t, uint32_t i)
 {
-    if (t->lose_unsynced_state) {
-        assert_int_equal(void_pbft_low_watermark(t->rep[i]), 0); /* nothing synced yet */
-        void_pbft_fini(t->rep[i]);
-        void_kvs_close(&t->kvs[i]);
-        assert_int_equal(void_kvs_mem_init(&t->kvs[i], NULL), 0);
-    } else {
-        void_pbft_fini(t->rep[i]);
-    }
+    void_pbft_fini(t->rep[i]);
     free(t->rep[i]);
     t->rep[i] = NULL;
     t->crashed[i] = 1;
@@ -974,9 +964,8 @@ static int replica_1_at_3(struct net *t)
 
 /* Setup: n=4, K=16 (no stable checkpoint), replica 3 down for good (as a
  * silent Byzantine replica would be); 3 puts executed by 0, 1 and 2, then all
- * three crash and recover from their records, having executed nothing (a
- * power loss took the unsynced state). While replica 1's commits are lost,
- * 0 and 2 send theirs, so replica 1 executes
+ * three crash and recover from their records, having executed nothing. While
+ * replica 1's commits are lost, 0 and 2 send theirs, so replica 1 executes
  * again from their commits and its own, which its records count but did not
  * keep; 0 and 2 hold only 2f commits each. Action: the loss ends; 0 and 2 ask
  * for state. Expected: replica 1's STATE carries 2f+1 commit frames, its own
@@ -986,7 +975,6 @@ static void test_pbft_recovered_replica_serves_its_own_commit(void **state)
 {
     (void)state;
     struct net *t = net_new(4, 1, 16, 32, 1);
-    t->lose_unsynced_state = 1;
     replica_crash(t, 3);
     put_many(t, 0, 0, 3, 1000 * MS);
     net_run(t, 10 * MS, all_live_at_max);
@@ -1509,7 +1497,7 @@ static int drop_connecting(struct net *t, uint32_t from, uint32_t to, uint8_t ty
     return t->now < connecting_until && (from == connecting || to == connecting);
 }
 
-/* Setup: n=4, three puts; backup 1 crashes (losing its unsynced state) and three more puts execute
+/* Setup: n=4, three puts; backup 1 crashes and three more puts execute
  * without it. Action: it recovers, and for 300 ms (longer than its 200 ms
  * request timeout) every frame to and from it is lost, its FETCH_STATE
  * among them, as while a real driver's links connect. Expected: its
@@ -1521,7 +1509,6 @@ static void test_pbft_recovering_backup_fetches_state_instead_of_suspecting(void
 {
     (void)state;
     struct net *t = net_new(4, 1, 16, 32, 1);
-    t->lose_unsynced_state = 1;
     put_many(t, 0, 0, 3, 100 * MS);
     net_run(t, 10 * MS, all_live_at_max);
     replica_crash(t, 1);
