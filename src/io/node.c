@@ -379,25 +379,10 @@ static void pipeline_start(struct void_node *node)
     struct effect_buf *b = &node->bufs[node->filling];
     VOID_ASSERT(b->persist_count == 0 && b->performed == 0);
     uint32_t first_persist = b->out.count;
-    int checkpoint = 0;
     for (uint32_t i = 0; i < b->out.count; i++) {
         if (b->out.effects[i].kind == VOID_PBFT_EFFECT_PERSIST) {
             first_persist = b->persist_count == 0 ? i : first_persist;
             b->persist[b->persist_count++] = persist_op(&b->out.effects[i]);
-            checkpoint |= b->out.effects[i].u.persist.record_kind == VOID_PBFT_RECORD_CHECKPOINT;
-        }
-    }
-    /* A CHECKPOINT record lets the log drop the batches it covers, which
-     * the store has executed but, opened without per-commit syncs, may
-     * not have on disk yet: sync it first (docs/kvs.md, Durability). */
-    if (checkpoint) {
-        int rc = void_kvs_sync(&node->state);
-        if (rc != 0) {
-            node->fatal = rc;
-            void_log(
-                VOID_LOG_ERROR, "cannot sync the state store: %s; stopping", void_strerror(rc));
-            node_stop(node);
-            return;
         }
     }
     node->dirty = 0;
@@ -1168,8 +1153,8 @@ static int setup_ring(struct void_node *node)
 }
 
 /* Opens (or creates) the replicated state's store, DATA_DIR/state. It is
- * synced at every stable checkpoint and at a clean stop, not per batch: the
- * record log has the batches after the last sync (docs/kvs.md). */
+ * never synced for durability: recovery puts it back to the state that the
+ * record log's CHECKPOINT record carries (docs/pbft.md, Recovery). */
 static int setup_state(struct void_node *node, char *errbuf, size_t errcap)
 {
     const struct void_config *c = node->config;
@@ -1631,11 +1616,6 @@ void void_node_free(struct void_node *node)
         void_pbft_fini(node->replica);
     }
     if (node->state_open) {
-        /* A clean stop leaves the store at the state it executed. */
-        int rc = node->fatal == 0 ? void_kvs_sync(&node->state) : 0;
-        if (rc != 0) {
-            void_log(VOID_LOG_WARN, "state store: sync at stop failed: %s", void_strerror(rc));
-        }
         void_kvs_close(&node->state);
         node->state_open = 0;
     }
