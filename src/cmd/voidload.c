@@ -32,6 +32,8 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
+#include <unistd.h>
 
 #define CLIENTS_MAX   VOIDLOAD_CLIENTS_MAX
 #define SAMPLES_MAX   (4u << 20) /* latencies kept for the percentiles */
@@ -42,6 +44,17 @@
  * grows, issue 17). */
 #define KEYS_PER_CLIENT 8
 static uint64_t keys_per_client = KEYS_PER_CLIENT;
+static unsigned distinct_run; /* --distinct: keys of this run, "r<run>-c<i>-<n>" */
+
+/* The key of a client's count-th put; returns its length. */
+static int load_key(uint32_t index, uint64_t count, char *key, size_t cap)
+{
+    if (keys_per_client == UINT64_MAX) {
+        return snprintf(
+            key, cap, "r%x-c%u-%llu", distinct_run, (unsigned)index, (unsigned long long)count);
+    }
+    return snprintf(key, cap, "c%u-%llu", (unsigned)index, (unsigned long long)(count % keys_per_client));
+}
 
 struct load {
     uv_loop_t loop;
@@ -102,14 +115,10 @@ static void vdone(void *ctx, const uint8_t *result, size_t len)
 
 static void vsubmit(struct vclient *c)
 {
-    char key[32];
+    char key[64];
     uint8_t value[VOID_SM_VALUE_MAX];
     memset(value, 'v', sizeof(value));
-    int klen = snprintf(key,
-                        sizeof(key),
-                        "c%u-%llu",
-                        (unsigned)c->index,
-                        (unsigned long long)(c->count % keys_per_client));
+    int klen = load_key(c->index, c->count, key, sizeof(key));
     struct void_sm_op op = {.kind = VOID_SM_OP_PUT,
                             .key = (const uint8_t *)key,
                             .key_len = (uint16_t)klen,
@@ -207,7 +216,7 @@ static struct {
 /* The key a client's count-th put writes; returns its length. */
 static int ekey(uint32_t index, uint64_t count, char *key, size_t cap)
 {
-    return snprintf(key, cap, "c%u-%llu", (unsigned)index, (unsigned long long)(count % keys_per_client));
+    return load_key(index, count, key, cap);
 }
 
 /* Base64 (the v3 gateway's encoding of bytes fields) of in, into a string the
@@ -309,7 +318,7 @@ static void echeck_put(struct eclient *c, long status)
 
 static void esubmit(struct eclient *c)
 {
-    char key[32];
+    char key[64];
     uint8_t value[VOID_SM_VALUE_MAX];
     memset(value, 'v', sizeof(value));
     int klen = ekey(c->index, c->count, key, sizeof(key));
@@ -385,7 +394,7 @@ static void erun(const uint32_t *counter, uint32_t until)
 /* Reads the last key client 0 wrote back from etcd and compares its value. */
 static int everify(struct eclient *c)
 {
-    char key[32];
+    char key[64];
     uint8_t want[VOID_SM_VALUE_MAX], got[VOID_SM_VALUE_MAX];
     memset(want, 'v', sizeof(want));
     int klen = ekey(c->index, c->count - 1, key, sizeof(key));
@@ -567,8 +576,8 @@ static void usage(FILE *out, const char *mode)
             SECONDS_MAX);
     if (vd || et) {
         fprintf(out, "  --value BYTES  void, etcd: bytes in each value, 0..%d (default 100)\n", VOID_SM_VALUE_MAX);
-        fprintf(out, "  --distinct     void, etcd: every put writes a new key (default: each\n"
-                     "                 client cycles over %d keys)\n", KEYS_PER_CLIENT);
+        fprintf(out, "  --distinct     void, etcd: every put writes a new key, also across runs\n"
+                     "                 (default: each client cycles over %d keys)\n", KEYS_PER_CLIENT);
     }
     if (ln) {
         fprintf(out, "  --keys K       lin: keys the clients share, 1..%d (default 4)\n", VOIDLOAD_LIN_KEYS_MAX);
@@ -635,6 +644,7 @@ int main(int argc, char **argv)
             break;
         case 'd':
             keys_per_client = UINT64_MAX;
+            distinct_run = (unsigned)time(NULL) ^ ((unsigned)getpid() << 16);
             have_distinct = 1;
             break;
         case 'h':
