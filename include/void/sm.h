@@ -202,9 +202,12 @@ void void_sm_snapshot_digest(struct void_sm *sm,
 int void_sm_snapshot_export(
     struct void_sm *sm, struct void_kvs_snap *snap, uint8_t *buf, size_t cap, size_t *len);
 
-/* Sets *len to the size of snap's export (a pass over the state). Returns 0
- * or a local failure. */
-int void_sm_snapshot_size(struct void_sm *sm, struct void_kvs_snap *snap, size_t *len);
+/* Writes snap's export to a heap buffer that the caller frees, setting *buf
+ * and *len. Returns 0, VOID_ENOMEM or a local failure. */
+int void_sm_snapshot_export_alloc(struct void_sm *sm,
+                                  struct void_kvs_snap *snap,
+                                  uint8_t **buf,
+                                  size_t *len);
 
 /* Empties the state (a load of nothing: horizon, last stamp and label 0).
  * Outside a batch. Returns 0 or a local failure. */

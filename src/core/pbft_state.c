@@ -25,6 +25,7 @@
 #include "void/error.h"
 #include "void/hash.h"
 
+#include <stdlib.h>
 #include <string.h>
 
 #define ENTRY_FLAG_SENT_PREPARE 1u
@@ -226,16 +227,19 @@ void void__pbft_persist_checkpoint(struct void_pbft *r, struct void_pbft_out *ou
      * after it are not persisted, and without them a replica that resumed
      * ahead of the others could neither vote for those batches again nor
      * serve them (docs/pbft.md, Recovery). */
-    size_t state = 0;
-    if (void_sm_snapshot_size(&r->sm, r->snapshot, &state) != 0) {
-        return; /* a local failure: the step reports it */
+    uint8_t *state = NULL;
+    size_t state_len = 0;
+    if (void_sm_snapshot_export_alloc(&r->sm, r->snapshot, &state, &state_len) != 0) {
+        return; /* out of memory (the next checkpoint writes one), or a local failure */
     }
-    size_t len = put_checkpoint(r, NULL, SIZE_MAX, NULL) + state;
-    uint8_t *p = void__pbft_persist(r, out, VOID_PBFT_RECORD_CHECKPOINT, 0, len);
-    if (p != NULL && put_checkpoint(r, p, len, r->snapshot) != len) {
-        VOID_ASSERT(void_sm_failed(&r->sm) != 0);
-        return;
+    size_t head = put_checkpoint(r, NULL, SIZE_MAX, NULL);
+    uint8_t *p = void__pbft_persist(r, out, VOID_PBFT_RECORD_CHECKPOINT, 0, head + state_len);
+    if (p != NULL) {
+        VOID_ASSERT(put_checkpoint(r, p, head, NULL) == head);
+        void__put32(p + head - 4, (uint32_t)state_len); /* the part ends with snap_len */
+        memcpy(p + head, state, state_len);
     }
+    free(state);
     void__pbft_persist(r, out, VOID_PBFT_RECORD_TRUNCATE, r->low, 0);
 }
 

@@ -17,6 +17,7 @@
 #include "void/bytes.h"
 #include "void/error.h"
 
+#include <stdlib.h>
 #include <string.h>
 
 /* ---- init ---------------------------------------------------------------- */
@@ -400,18 +401,47 @@ int void_sm_snapshot_export(
     return 0;
 }
 
-static int count_bytes(void *arg, const uint8_t *data, size_t n)
+/* Where an export goes when its size is not known: a growing heap buffer. */
+struct grower {
+    uint8_t *buf;
+    size_t cap, len;
+};
+
+static int write_grow(void *arg, const uint8_t *data, size_t n)
 {
-    (void)data;
-    *(size_t *)arg += n;
+    struct grower *g = arg;
+    if (n > g->cap - g->len) {
+        size_t cap = g->cap > 0 ? g->cap : 64 * 1024;
+        while (n > cap - g->len) {
+            cap *= 2;
+        }
+        uint8_t *nb = realloc(g->buf, cap);
+        if (nb == NULL) {
+            return VOID_ENOMEM;
+        }
+        g->buf = nb;
+        g->cap = cap;
+    }
+    memcpy(g->buf + g->len, data, n);
+    g->len += n;
     return 0;
 }
 
-int void_sm_snapshot_size(struct void_sm *sm, struct void_kvs_snap *snap, size_t *len)
+int void_sm_snapshot_export_alloc(struct void_sm *sm,
+                                  struct void_kvs_snap *snap,
+                                  uint8_t **buf,
+                                  size_t *len)
 {
-    VOID_ASSERT(sm != NULL && snap != NULL && len != NULL);
-    *len = 0;
-    return store_rc(sm, void_kvs_export(sm->kvs, snap, count_bytes, len));
+    VOID_ASSERT(sm != NULL && snap != NULL && buf != NULL && len != NULL);
+    struct grower g = {0};
+    int rc = store_rc(sm, void_kvs_export(sm->kvs, snap, write_grow, &g));
+    if (rc != 0) {
+        free(g.buf);
+        return rc;
+    }
+    *buf = g.buf;
+    *len = g.len;
+    return 0;
 }
 
 int void_sm_reset(struct void_sm *sm)
