@@ -67,7 +67,7 @@ static void replica_setup(struct void_pbft_out *out)
                                    .verify_signatures = 0,
                                    .keyring = &ring,
                                    .keypair = &key,
-                                   .sm = {.keys_max = 16, .versions_max = 32}};
+                                   };
     if (void_pbft_init(replica, &cfg) != 0 || void_pbft_start(replica, now, out) != 0) {
         abort();
     }

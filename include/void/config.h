@@ -50,6 +50,11 @@
  *     on_violation = alert       ; or halt: stop voting at the first alert
  *     test_hooks = 0             ; 1: GET /trace/forge feeds a forged event (tests)
  *
+ *     [state]                    ; the replicated state, optional; every replica
+ *     quota_mb = 8192            ; must have the same values (they decide answers)
+ *     retention_s = 3600         ; history kept for reads as of a past time
+ *     client_ttl_s = 86400       ; a client silent this long is forgotten
+ *
  *     [limits]                   ; inbound connections, optional (voidd only)
  *     handshake_ms = 2000        ; a connection must complete its HELLO in this
  *     unauth_max = 128           ; connections without a HELLO, in all
@@ -147,6 +152,9 @@ struct void_config {
     uint32_t pbft_batch_max;           /* [pbft] batch_max; 0: the core's default */
     uint32_t record_log_segment_bytes; /* [node]; 0: the record log's default */
     uint32_t heartbeat_ms;             /* [membership] heartbeat_ms; 0: 200 ms */
+    uint32_t state_quota_mb;           /* [state] quota_mb; 0: VOID_SM_QUOTA_DEF */
+    uint32_t state_retention_s;        /* [state] retention_s; 0: VOID_SM_RETENTION_NS_DEF */
+    uint32_t state_client_ttl_s;       /* [state] client_ttl_s; 0: VOID_SM_CLIENT_TTL_NS_DEF */
     struct void_config_limits limits;
     uint32_t causal_off;        /* [causal] events = 0 */
     uint32_t causal_capacity;   /* [causal] capacity; 0: VOID_NODE_CAUSAL_CAPACITY_DEF */

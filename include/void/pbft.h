@@ -96,6 +96,10 @@ struct void_pbft_config {
     const struct void_sign_keypair *keypair; /* borrowed for the replica's lifetime */
     struct void_hlc_config hlc;              /* clock fields unused: time comes in as now_ns */
     struct void_sm_config sm;
+    /* The store of the replicated state, borrowed for the replica's lifetime
+     * (void_pbft_recover replaces what it holds). NULL: the replica keeps an
+     * in-memory store of its own (tests; it dies with the replica). */
+    struct void_kvs *kvs;
 };
 
 /* Counters for metrics and tests. Every rejected input increments exactly one
@@ -162,7 +166,8 @@ enum void_pbft_record_kind {
     VOID_PBFT_RECORD_VIEW = 1,       /* key 0: current view, whether changing, the prepare
                                         horizon and the lowest view we may vote in */
     VOID_PBFT_RECORD_ENTRY = 2,      /* key seq: an accepted batch and what we promised for it */
-    VOID_PBFT_RECORD_CHECKPOINT = 3, /* key 0: the stable checkpoint, its proof and snapshot */
+    VOID_PBFT_RECORD_CHECKPOINT = 3, /* key 0: the stable checkpoint, its proof and the
+                                        export of its state */
     VOID_PBFT_RECORD_TRUNCATE = 4    /* not stored: delete every ENTRY with key <= this key */
 };
 
@@ -390,12 +395,12 @@ struct void_pbft {
     uint8_t *vc_store;   /* 2 * n * vc_frame_max bytes (vc, then nv_vc), allocated at init */
     uint8_t *scratch;    /* scratch_cap bytes for building message bodies */
     size_t scratch_cap;  /* largest body this replica builds (<= VOID_CODEC_BODY_MAX) */
-    size_t snapshot_cap; /* worst-case snapshot of this state machine */
-    uint8_t *snapshot;   /* the stable checkpoint's state (snapshot_seq == low) */
-    size_t snapshot_len;
+    struct void_kvs *kvs;    /* cfg.kvs, or &own_kvs */
+    struct void_kvs own_kvs; /* when cfg.kvs is NULL */
+    size_t snapshot_cap;     /* largest state export a STATE message carries */
+    struct void_kvs_snap *snapshot; /* the stable checkpoint's state (at low), or NULL */
     void_seq snapshot_seq;
-    uint8_t *ckpt_snap; /* the state at our latest checkpoint, until it is stable */
-    size_t ckpt_snap_len;
+    struct void_kvs_snap *ckpt_snap; /* the state at our latest checkpoint, until it is stable */
     void_seq ckpt_snap_seq;
     uint64_t nv_resent_ns[VOID_PBFT_N_MAX];  /* when we last re-sent NEW-VIEW to each replica */
     uint64_t state_sent_ns[VOID_PBFT_N_MAX]; /* when we last answered each one's FETCH_STATE */
@@ -439,8 +444,11 @@ int void_pbft_start(struct void_pbft *r, uint64_t now_ns, struct void_pbft_out *
  * rx_malformed. A replica that recovers as the primary of its (installed)
  * view hands that view off: it starts a view change to the next one instead
  * of proposing again. Must be called instead of void_pbft_start on a fresh r.
- * Returns 0, VOID_ECORRUPT (the checkpoint record's snapshot does not match
- * its digest) or VOID_EFULL (out too small). */
+ * The store (config.kvs) is put back to the checkpoint record's state (or
+ * emptied without one), whatever it executed since (docs/pbft.md, Recovery).
+ * Returns 0, VOID_ECORRUPT (the checkpoint record's export is not the state
+ * of its digest), VOID_EFULL (out too small) or a local failure of the
+ * store. */
 int void_pbft_recover(struct void_pbft *r,
                       uint64_t now_ns,
                       const struct void_pbft_record *records,

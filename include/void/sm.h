@@ -13,33 +13,41 @@
  * reply per client, which gives at-most-once execution (void_sm_execute
  * returns the cached reply for a repeated request and ignores older ones).
  *
- * Memory is bounded and allocated once in void_sm_init: config->keys_max keys,
- * config->versions_max versions (each holding up to VOID_SM_VALUE_MAX bytes)
- * and VOID_SM_CLIENTS_MAX clients. When the version slots run out, old history
- * is pruned deterministically (a function of the state alone, so that a
- * replica restored from a snapshot prunes exactly like one that never
- * crashed): the horizon is raised to the median stamp and every version that
- * a newer version at or below the horizon hides is freed. A read as of a time
- * before the horizon then answers VOID_SM_TOO_OLD. When nothing can be freed a
- * write answers VOID_SM_FULL.
+ * The state lives in a store (include/void/kvs.h) that the state machine
+ * borrows: LMDB in the daemon, the in-memory store in the simulator and the
+ * tests; the same code runs on both (docs/kvs.md). The store bounds the state
+ * by its quota (a write beyond it answers VOID_SM_FULL) and keeps any number
+ * of keys and clients. History and the client table are trimmed from
+ * replicated data only: at each batch, the state machine compacts the store
+ * to the batch's stamp minus the retention (a read as of an earlier time then
+ * answers VOID_SM_TOO_OLD) and expires the clients last seen longer than the
+ * client TTL before it. Every replica shares these two settings.
  *
- * Pure: no I/O, no clock; memory is only allocated in init and freed in fini.
+ * A store error that is not a deterministic answer (VOID_EIO, VOID_ENOSPC,
+ * VOID_ENOMEM, VOID_ECORRUPT) is a local failure of this replica: it sticks
+ * (void_sm_failed), every later call answers it, and the replica must stop
+ * and recover (docs/kvs.md, "Switching sm over").
+ *
+ * Pure: no I/O, no clock; what the store does is behind its interface.
  */
 #ifndef VOID_SM_H
 #define VOID_SM_H
 
 #include "void/hlc.h"
+#include "void/kvs.h"
 
 #include <stddef.h>
 #include <stdint.h>
 
-#define VOID_SM_KEY_MAX      64         /* bytes in a key (at least 1) */
-#define VOID_SM_VALUE_MAX    256        /* bytes in a value (may be 0) */
-#define VOID_SM_CLIENTS_MAX  128        /* distinct clients in the reply cache */
-#define VOID_SM_DIGEST_SIZE  32         /* SHA-256 */
-#define VOID_SM_KEYS_DEF     1024       /* default keys_max */
-#define VOID_SM_VERSIONS_DEF 4096       /* default versions_max */
-#define VOID_SM_SNAPSHOT_MAX (3u << 20) /* worst-case snapshot must fit: checked at init */
+/* Wire limits of one operation. The store takes 4 KiB keys and 1 MiB values;
+ * these stay small until PBFT sends large requests apart from the
+ * pre-prepare (docs/kvs.md, "Switching sm over"). */
+#define VOID_SM_KEY_MAX           64                         /* bytes in a key (at least 1) */
+#define VOID_SM_VALUE_MAX         256                        /* bytes in a value (may be 0) */
+#define VOID_SM_DIGEST_SIZE       32                         /* SHA-256 */
+#define VOID_SM_RETENTION_NS_DEF  (3600ull * 1000000000ull)  /* 1 h of history */
+#define VOID_SM_CLIENT_TTL_NS_DEF (86400ull * 1000000000ull) /* 24 h */
+#define VOID_SM_QUOTA_DEF         (8ull << 30)               /* 8 GiB, for the daemon's store */
 /* Largest encoded operation: kind, key, value and the CAS expected value. */
 #define VOID_SM_OP_MAX                                                                             \
     (1 + 2 + VOID_SM_KEY_MAX + 2 + VOID_SM_VALUE_MAX + 1 + 2 + VOID_SM_VALUE_MAX +                 \
@@ -61,7 +69,7 @@ enum void_sm_status {
     VOID_SM_OK = 0,
     VOID_SM_NOT_FOUND = 1,  /* get/delete/as-of: no live value */
     VOID_SM_CAS_FAILED = 2, /* cas: current value differs; result carries the current value */
-    VOID_SM_FULL = 3,       /* write: key or version capacity exhausted */
+    VOID_SM_FULL = 3,       /* write: the store's quota is reached */
     VOID_SM_TOO_OLD = 4,    /* as-of: time before the retained history */
     VOID_SM_BAD_OP = 5,     /* the operation bytes do not decode */
     VOID_SM_STALE = 6,      /* request number older than the client's last: not executed */
@@ -91,72 +99,57 @@ struct void_sm_result {
 };
 
 struct void_sm_config {
-    uint32_t keys_max;     /* 0 means VOID_SM_KEYS_DEF */
-    uint32_t versions_max; /* 0 means VOID_SM_VERSIONS_DEF; must be >= keys_max */
-};
-
-/* Private: one key and one version slot. */
-struct void__sm_key {
-    uint16_t len;
-    uint8_t bytes[VOID_SM_KEY_MAX];
-    uint32_t head; /* newest version index, or UINT32_MAX */
-    uint32_t used; /* 1 if the slot holds a key */
-};
-struct void__sm_version {
-    struct void_hlc_ts stamp;
-    uint32_t next; /* older version of the same key, or UINT32_MAX; free-list link when free */
-    uint16_t len;
-    uint8_t deleted;
-    uint8_t value[VOID_SM_VALUE_MAX];
-};
-struct void__sm_client {
-    uint32_t id;
-    uint64_t reqno;
-    uint16_t result_len;
-    uint8_t result[VOID_SM_RESULT_MAX];
+    uint64_t retention_ns;  /* history kept behind each batch's stamp; 0: the default */
+    uint64_t client_ttl_ns; /* a client silent longer is forgotten; 0: the default */
 };
 
 /* The state machine. Caller-owned; fields are private. */
 struct void_sm {
-    uint32_t keys_max, versions_max;
-    uint32_t keys_used, versions_used;
-    uint32_t *table;           /* open addressing, 2*keys_max slots of key index + 1 (0 = empty) */
-    struct void__sm_key *keys; /* keys_max */
-    struct void__sm_version *versions; /* versions_max */
-    uint32_t version_free;             /* free-list head */
-    void *scratch;                     /* sort space: keys_max pointers or versions_max stamps */
-    struct void_hlc_ts horizon;        /* as-of reads before this answer TOO_OLD */
-    struct void_hlc_ts last_stamp;     /* stamp of the last executed batch */
-    uint32_t clients_used;
-    struct void__sm_client clients[VOID_SM_CLIENTS_MAX];
-    uint64_t count_pruned;
+    struct void_kvs *kvs; /* borrowed */
+    uint64_t retention_ns, client_ttl_ns;
+    struct void_hlc_ts last_stamp; /* stamp of the last batch begun */
+    int in_batch;
+    int failed; /* a local store failure (sticky), or 0 */
+    uint64_t clients_expired;
 };
 
-/* Allocates the tables for config (copied; NULL means defaults). Returns 0,
- * VOID_EINVAL (versions_max < keys_max, or a worst-case snapshot larger than
- * VOID_SM_SNAPSHOT_MAX) or VOID_ENOMEM. void_sm_fini is safe after failure. */
-int void_sm_init(struct void_sm *sm, const struct void_sm_config *config);
+/* Sets sm up on kvs (borrowed until void_sm_fini; it may already hold a
+ * state: the stamps go on after its last batch) with config (copied; NULL
+ * means defaults). Returns 0. */
+int void_sm_init(struct void_sm *sm, const struct void_sm_config *config, struct void_kvs *kvs);
 
-/* Frees the tables. Safe on a zeroed or failed struct. */
+/* Forgets the store (which stays open: its owner closes it). Safe on a
+ * zeroed struct. */
 void void_sm_fini(struct void_sm *sm);
 
-/* Empties the state (keys, versions, clients, horizon). Cannot fail. */
-void void_sm_reset(struct void_sm *sm);
+/* The local store failure that stopped this state machine, or 0. */
+int void_sm_failed(const struct void_sm *sm);
 
 /* The stamp that a batch with primary-chosen timestamp hlc gets: hlc, or the
- * successor of the previous batch's stamp if that is not smaller. Call once
- * per batch, before executing its requests. Cannot fail. */
-struct void_hlc_ts void_sm_begin_batch(struct void_sm *sm, struct void_hlc_ts hlc);
+ * successor of the previous batch's stamp if that is not smaller. Starts the
+ * store batch (labelled label, the sequence number: the store's
+ * stats.applied), compacts the history older than the retention and expires
+ * silent clients. Call once per batch, before executing its requests, and
+ * void_sm_end_batch after them. Sets *stamp (may be NULL). Returns 0 or a
+ * local failure. */
+int void_sm_begin_batch(struct void_sm *sm,
+                        struct void_hlc_ts hlc,
+                        uint64_t label,
+                        struct void_hlc_ts *stamp);
+
+/* Commits the batch to the store. Returns 0 or a local failure. */
+int void_sm_end_batch(struct void_sm *sm);
 
 /* Executes request (client, reqno, op[0..op_len)) at the stamp of the current
  * batch and writes the encoded result to result (capacity cap >=
  * VOID_SM_RESULT_MAX), setting *result_len. At most once: a reqno equal to the
  * client's last returns the cached result without executing again; a smaller
  * one returns a VOID_SM_STALE result. A malformed op gives a VOID_SM_BAD_OP
- * result (it is still recorded, so every replica agrees). Returns 0, or
- * VOID_EFULL if cap is too small. op is borrowed for the call. */
+ * result (it is still recorded, so every replica agrees). Returns 0,
+ * VOID_EFULL if cap is too small, or a local failure. op is borrowed for the
+ * call. */
 int void_sm_execute(struct void_sm *sm,
-                    uint32_t client,
+                    uint64_t client,
                     uint64_t reqno,
                     const uint8_t *op,
                     size_t op_len,
@@ -165,44 +158,72 @@ int void_sm_execute(struct void_sm *sm,
                     size_t *result_len);
 
 /* Looks up the cached reply of client: returns 1 and sets *reqno, *result and
- * *result_len (pointing into sm, valid until the next execute) when the
- * client is known, else 0. Cannot fail. */
-int void_sm_client_last(const struct void_sm *sm,
-                        uint32_t client,
+ * *result_len (pointing into the store, valid until its next call) when the
+ * client is known, else 0 (also after a local failure, which then sticks).
+ * Outside a batch. */
+int void_sm_client_last(struct void_sm *sm,
+                        uint64_t client,
                         uint64_t *reqno,
                         const uint8_t **result,
                         size_t *result_len);
 
 /* Local, non-replicated read of the current (or, with as_of non-NULL, past)
  * value of key, for tests and the state inspector. Fills *out (value points
- * into sm, valid until the next execute). Cannot fail. */
-void void_sm_read(const struct void_sm *sm,
+ * into the store, valid until its next call). Outside a batch. */
+void void_sm_read(struct void_sm *sm,
                   const uint8_t *key,
                   size_t key_len,
                   const struct void_hlc_ts *as_of,
                   struct void_sm_result *out);
 
-/* SHA-256 of the canonical snapshot: equal states have equal digests however
- * they were reached (including through a snapshot restore). Cannot fail. */
+/* The store's state digest (void_kvs_digest: O(1)): equal states have equal
+ * digests however they were reached. Outside a batch. */
 void void_sm_digest(struct void_sm *sm, uint8_t digest[VOID_SM_DIGEST_SIZE]);
 
-/* Largest snapshot this state machine can produce (a function of its
- * capacities, <= VOID_SM_SNAPSHOT_MAX). Cannot fail. */
-size_t void_sm_snapshot_max(const struct void_sm *sm);
+/* ---- checkpoints and state transfer (docs/pbft.md, Checkpoints) ---------- */
 
-/* Size of the canonical snapshot of the current state. Cannot fail. */
-size_t void_sm_snapshot_size(const struct void_sm *sm);
+/* Freezes the committed state for a checkpoint (void_kvs_snapshot_take:
+ * O(1) now, copy-on-write later). Outside a batch. Returns 0, VOID_EFULL (too
+ * many live snapshots) or a local failure. */
+int void_sm_snapshot_take(struct void_sm *sm, struct void_kvs_snap **out);
 
-/* Writes the canonical snapshot (keys sorted by bytes, each with its versions
- * newest first, then the client table sorted by id, the horizon and the last
- * stamp) to buf (capacity cap) and sets *len. Returns 0 or VOID_EFULL. */
-int void_sm_snapshot_encode(struct void_sm *sm, uint8_t *buf, size_t cap, size_t *len);
+/* Releases a snapshot (NULL: nothing). Cannot fail. */
+void void_sm_snapshot_release(struct void_sm *sm, struct void_kvs_snap *snap);
 
-/* Replaces the state with the snapshot buf[0..len) (borrowed). On failure the
- * state is empty. Returns 0, VOID_ETRUNCATED, VOID_EBAD_LENGTH, VOID_EBAD_FIELD
- * (a field out of range or keys out of order) or VOID_EFULL (more keys,
- * versions or clients than this state machine's capacity). */
-int void_sm_snapshot_decode(struct void_sm *sm, const uint8_t *buf, size_t len);
+/* The digest of a snapshot (what it had when taken). Cannot fail. */
+void void_sm_snapshot_digest(struct void_sm *sm,
+                             struct void_kvs_snap *snap,
+                             uint8_t digest[VOID_SM_DIGEST_SIZE]);
+
+/* Writes the canonical export of snap (void_kvs_export, VKX1: the state
+ * frozen in snap, its label and its digest last) to buf (capacity cap) and
+ * sets *len. Its size is O(state). Returns 0, VOID_EFULL (cap too small) or
+ * a local failure. */
+int void_sm_snapshot_export(
+    struct void_sm *sm, struct void_kvs_snap *snap, uint8_t *buf, size_t cap, size_t *len);
+
+/* Writes snap's export to a heap buffer that the caller frees, setting *buf
+ * and *len. Returns 0, VOID_ENOMEM or a local failure. */
+int void_sm_snapshot_export_alloc(struct void_sm *sm,
+                                  struct void_kvs_snap *snap,
+                                  uint8_t **buf,
+                                  size_t *len);
+
+/* Empties the state (a load of nothing: horizon, last stamp and label 0).
+ * Outside a batch. Returns 0 or a local failure. */
+int void_sm_reset(struct void_sm *sm);
+
+/* Replaces the state with an export, if its digest is expect (the
+ * certified one) and its label is label (the sequence number it is the
+ * state at; the label is outside the digest): checked before the store is
+ * touched (void_kvs_import). Outside a batch. Returns 0, VOID_EBAD_FIELD (the
+ * export is not that state, or malformed: nothing changed) or a local
+ * failure. */
+int void_sm_import(struct void_sm *sm,
+                   const uint8_t *buf,
+                   size_t len,
+                   uint64_t label,
+                   const uint8_t expect[VOID_SM_DIGEST_SIZE]);
 
 /* Operation and result encoding, for clients. Encoders return the length
  * written, or VOID_EINVAL (key empty or too long, value too long) or

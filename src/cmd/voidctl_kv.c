@@ -126,12 +126,12 @@ static const char *status_meaning(uint8_t status)
     case VOID_SM_NOT_FOUND:
         return "no live value for this key";
     case VOID_SM_FULL:
-        return "the replicated state has no free key or version slot (a replica holds "
-               "1024 keys and 4096 versions by default; docs/pbft.md, Limits): delete keys "
-               "that are no longer needed";
+        return "the replicated state reached its quota ([state] quota_mb, 8 GiB by default; "
+               "docs/operations.md): delete keys that are no longer needed (the space comes "
+               "back once the retention has compacted past the deletes)";
     case VOID_SM_TOO_OLD:
-        return "that time is before the history the replicas keep (the oldest versions "
-               "were pruned to free slots)";
+        return "that time is before the history the replicas keep ([state] retention_s, "
+               "1 h by default)";
     case VOID_SM_FUTURE:
         return "that time is after the read itself was ordered (the replicas' latest "
                "commit): the value as of then is not known yet; ask for an earlier time";

@@ -32,14 +32,29 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
+#include <unistd.h>
 
 #define CLIENTS_MAX   VOIDLOAD_CLIENTS_MAX
 #define SAMPLES_MAX   (4u << 20) /* latencies kept for the percentiles */
 #define SECONDS_MAX   86400.0    /* a run's length: one day */
 #define ENDPOINTS_MAX 8          /* etcd members */
-/* Each client cycles over this many keys: the replicated state has a fixed
- * key capacity (VOID_SM_KEYS_DEF), and overwrites exercise MVCC pruning. */
+/* Each client cycles over this many keys (overwrites exercise MVCC
+ * history), or with --distinct writes a new key every time (a state that
+ * grows, issue 17). */
 #define KEYS_PER_CLIENT 8
+static uint64_t keys_per_client = KEYS_PER_CLIENT;
+static unsigned distinct_run; /* --distinct: keys of this run, "r<run>-c<i>-<n>" */
+
+/* The key of a client's count-th put; returns its length. */
+static int load_key(uint32_t index, uint64_t count, char *key, size_t cap)
+{
+    if (keys_per_client == UINT64_MAX) {
+        return snprintf(
+            key, cap, "r%x-c%u-%llu", distinct_run, (unsigned)index, (unsigned long long)count);
+    }
+    return snprintf(key, cap, "c%u-%llu", (unsigned)index, (unsigned long long)(count % keys_per_client));
+}
 
 struct load {
     uv_loop_t loop;
@@ -100,14 +115,10 @@ static void vdone(void *ctx, const uint8_t *result, size_t len)
 
 static void vsubmit(struct vclient *c)
 {
-    char key[32];
+    char key[64];
     uint8_t value[VOID_SM_VALUE_MAX];
     memset(value, 'v', sizeof(value));
-    int klen = snprintf(key,
-                        sizeof(key),
-                        "c%u-%llu",
-                        (unsigned)c->index,
-                        (unsigned long long)(c->count % KEYS_PER_CLIENT));
+    int klen = load_key(c->index, c->count, key, sizeof(key));
     struct void_sm_op op = {.kind = VOID_SM_OP_PUT,
                             .key = (const uint8_t *)key,
                             .key_len = (uint16_t)klen,
@@ -205,7 +216,7 @@ static struct {
 /* The key a client's count-th put writes; returns its length. */
 static int ekey(uint32_t index, uint64_t count, char *key, size_t cap)
 {
-    return snprintf(key, cap, "c%u-%llu", (unsigned)index, (unsigned long long)(count % KEYS_PER_CLIENT));
+    return load_key(index, count, key, cap);
 }
 
 /* Base64 (the v3 gateway's encoding of bytes fields) of in, into a string the
@@ -307,7 +318,7 @@ static void echeck_put(struct eclient *c, long status)
 
 static void esubmit(struct eclient *c)
 {
-    char key[32];
+    char key[64];
     uint8_t value[VOID_SM_VALUE_MAX];
     memset(value, 'v', sizeof(value));
     int klen = ekey(c->index, c->count, key, sizeof(key));
@@ -383,7 +394,7 @@ static void erun(const uint32_t *counter, uint32_t until)
 /* Reads the last key client 0 wrote back from etcd and compares its value. */
 static int everify(struct eclient *c)
 {
-    char key[32];
+    char key[64];
     uint8_t want[VOID_SM_VALUE_MAX], got[VOID_SM_VALUE_MAX];
     memset(want, 'v', sizeof(want));
     int klen = ekey(c->index, c->count - 1, key, sizeof(key));
@@ -565,6 +576,8 @@ static void usage(FILE *out, const char *mode)
             SECONDS_MAX);
     if (vd || et) {
         fprintf(out, "  --value BYTES  void, etcd: bytes in each value, 0..%d (default 100)\n", VOID_SM_VALUE_MAX);
+        fprintf(out, "  --distinct     void, etcd: every put writes a new key, also across runs\n"
+                     "                 (default: each client cycles over %d keys)\n", KEYS_PER_CLIENT);
     }
     if (ln) {
         fprintf(out, "  --keys K       lin: keys the clients share, 1..%d (default 4)\n", VOIDLOAD_LIN_KEYS_MAX);
@@ -601,13 +614,14 @@ int main(int argc, char **argv)
                                          {"seconds", required_argument, NULL, 's'},
                                          {"value", required_argument, NULL, 'b'},
                                          {"keys", required_argument, NULL, 'k'},
+                                         {"distinct", no_argument, NULL, 'd'},
                                          {"help", no_argument, NULL, 'h'},
                                          {"version", no_argument, NULL, 'V'},
                                          {NULL, 0, NULL, 0}};
     uint32_t clients = 1;
     uint32_t keys = 4;
     double secs = 5;
-    int help = 0, have_value = 0, have_keys = 0;
+    int help = 0, have_value = 0, have_keys = 0, have_distinct = 0;
     L.value_size = 100;
     opterr = 0; /* our messages, with the hint */
     int ch;
@@ -627,6 +641,11 @@ int main(int argc, char **argv)
         case 'k':
             rc = void_cli_u32("voidload", "keys", optarg, 1, VOIDLOAD_LIN_KEYS_MAX, &keys);
             have_keys = 1;
+            break;
+        case 'd':
+            keys_per_client = UINT64_MAX;
+            distinct_run = (unsigned)time(NULL) ^ ((unsigned)getpid() << 16);
+            have_distinct = 1;
             break;
         case 'h':
             help = 1;
@@ -664,8 +683,11 @@ int main(int argc, char **argv)
         return usage_error();
     }
     int lin = strcmp(mode, "lin") == 0;
-    if ((lin && have_value) || (!lin && have_keys)) {
-        fprintf(stderr, "voidload: --%s does not apply to mode %s\n", lin ? "value" : "keys", mode);
+    if ((lin && (have_value || have_distinct)) || (!lin && have_keys)) {
+        fprintf(stderr,
+                "voidload: --%s does not apply to mode %s\n",
+                !lin ? "keys" : have_value ? "value" : "distinct",
+                mode);
         return usage_error();
     }
     char *target = argv[optind + 1];

@@ -467,27 +467,45 @@ int void_pbft_init(struct void_pbft *r, const struct void_pbft_config *config)
     }
     r->f = void_membership_f(r->cfg.n);
     void_hlc_init(&r->hlc, &r->cfg.hlc);
-    rc = void_sm_init(&r->sm, &r->cfg.sm);
+    /* The digest of the empty state, checkpoint 0's, whatever the store
+     * holds now (a reopened store holds a later state). */
+    struct void_kvs empty;
+    rc = void_kvs_mem_init(&empty, NULL);
     if (rc != 0) {
         return rc;
     }
+    rc = void_kvs_digest(&empty, r->genesis_digest);
+    void_kvs_close(&empty);
+    VOID_ASSERT(rc == 0);
+    r->kvs = r->cfg.kvs;
+    if (r->kvs == NULL) {
+        rc = void_kvs_mem_init(&r->own_kvs, NULL);
+        if (rc != 0) {
+            return rc;
+        }
+        r->kvs = &r->own_kvs;
+    }
+    rc = void_sm_init(&r->sm, &r->cfg.sm, r->kvs);
+    if (rc != 0) {
+        void_pbft_fini(r);
+        return rc;
+    }
     r->vc_frame_max = void__pbft_vc_frame_max(r->cfg.window);
-    r->snapshot_cap = void_sm_snapshot_max(&r->sm);
     r->vc_store = malloc(2 * r->cfg.n * r->vc_frame_max);
-    /* The largest bodies are a view change and a STATE message (snapshot,
-     * proof and the window's batches); size the scratch for this config. */
-    size_t state_max = 8 + 8 + VOID_PBFT_DIGEST_SIZE + 2 +
-                       VOID_PBFT_N_MAX * (2 + VOID_PBFT_SMALL_FRAME_MAX) + 4 + r->snapshot_cap + 2 +
-                       (size_t)r->cfg.window * (52 + VOID_PBFT_PP_FRAME_MAX);
-    r->scratch_cap = state_max > r->vc_frame_max ? state_max : r->vc_frame_max;
-    r->scratch_cap = r->scratch_cap < VOID_CODEC_BODY_MAX ? r->scratch_cap : VOID_CODEC_BODY_MAX;
+    /* The largest bodies are a view change and a STATE message (the state's
+     * export, the proof and the window's batches). The export gets what the
+     * largest body leaves after the rest: a larger state cannot be sent
+     * whole (docs/pbft.md, State transfer). */
+    size_t state_rest = 8 + 8 + VOID_PBFT_DIGEST_SIZE + 2 +
+                        VOID_PBFT_N_MAX * (2 + VOID_PBFT_SMALL_FRAME_MAX) + 4 + 2 +
+                        (size_t)r->cfg.window * (52 + VOID_PBFT_PP_FRAME_MAX);
+    VOID_ASSERT(state_rest < VOID_CODEC_BODY_MAX / 2);
+    r->snapshot_cap = VOID_CODEC_BODY_MAX - state_rest;
+    r->scratch_cap = VOID_CODEC_BODY_MAX;
     r->scratch = malloc(r->scratch_cap);
-    r->snapshot = malloc(r->snapshot_cap);
-    r->ckpt_snap = malloc(r->snapshot_cap);
     r->nv_frame = malloc(VOID_PBFT_NV_FRAME_MAX);
     r->mac_cache = calloc(VOID_PBFT_MAC_CACHE, sizeof(*r->mac_cache));
-    if (r->vc_store == NULL || r->scratch == NULL || r->snapshot == NULL || r->ckpt_snap == NULL ||
-        r->nv_frame == NULL || r->mac_cache == NULL) {
+    if (r->vc_store == NULL || r->scratch == NULL || r->nv_frame == NULL || r->mac_cache == NULL) {
         void_pbft_fini(r);
         return VOID_ENOMEM;
     }
@@ -502,25 +520,29 @@ int void_pbft_init(struct void_pbft *r, const struct void_pbft_config *config)
     }
     r->next_seq = 1;
     r->event_seq = r->cfg.event_seq_start > 0 ? r->cfg.event_seq_start - 1 : 0;
-    rc = void_sm_snapshot_encode(&r->sm, r->snapshot, r->snapshot_cap, &r->snapshot_len);
-    VOID_ASSERT(rc == 0);
-    void_hash_digest(r->snapshot, r->snapshot_len, r->genesis_digest);
     memcpy(r->low_digest, r->genesis_digest, VOID_PBFT_DIGEST_SIZE);
-    VOID_ASSERT(r->low == 0 && r->snapshot_seq == 0);
+    VOID_ASSERT(r->low == 0 && r->snapshot == NULL);
     return 0;
 }
 
 void void_pbft_fini(struct void_pbft *r)
 {
     VOID_ASSERT(r != NULL);
-    void_sm_fini(&r->sm);
+    if (r->sm.kvs != NULL) {
+        void_sm_snapshot_release(&r->sm, r->snapshot);
+        void_sm_snapshot_release(&r->sm, r->ckpt_snap);
+        void_sm_fini(&r->sm);
+    }
+    r->snapshot = r->ckpt_snap = NULL;
+    if (r->kvs == &r->own_kvs) {
+        void_kvs_close(&r->own_kvs);
+    }
+    r->kvs = NULL;
     free(r->vc_store);
     free(r->scratch);
-    free(r->snapshot);
-    free(r->ckpt_snap);
     free(r->nv_frame);
     free(r->mac_cache);
-    r->vc_store = r->scratch = r->snapshot = r->ckpt_snap = r->nv_frame = NULL;
+    r->vc_store = r->scratch = r->nv_frame = NULL;
     r->mac_cache = NULL;
 }
 
@@ -1333,7 +1355,11 @@ static void execute_entry(struct void_pbft *r,
 {
     VOID_ASSERT(e->seq == r->last_executed + 1);
     VOID_ASSERT(e->committed && !e->executed);
-    void_sm_begin_batch(&r->sm, e->hlc);
+    /* A local failure of the store stops execution here: the batch stays
+     * unexecuted and the step reports the failure (void_pbft_step_*). */
+    if (void_sm_begin_batch(&r->sm, e->hlc, e->seq, NULL) != 0) {
+        return;
+    }
     const uint8_t *batch = e->pp_frame + e->batch_off;
     uint16_t replies = count_replies(r, batch, e->batch_len, e->count);
     uint16_t replied = 0;
@@ -1348,7 +1374,10 @@ static void execute_entry(struct void_pbft *r,
         size_t res_len = 0;
         rc = void_sm_execute(
             &r->sm, q.client, q.reqno, q.op, q.op_len, result, sizeof(result), &res_len);
-        VOID_ASSERT(rc == 0);
+        if (rc != 0) {
+            VOID_ASSERT(rc == void_sm_failed(&r->sm));
+            return; /* the replies of this batch are never sent */
+        }
         r->stats.requests_executed++;
         if (q.repliers & VOID__BIT(r->cfg.self)) { /* the client asked f + 1 of us, or all */
             reply_add(r, now_ns, out, &q, result, res_len, replied++, replies);
@@ -1356,6 +1385,9 @@ static void execute_entry(struct void_pbft *r,
     }
     VOID_ASSERT(off == e->batch_len);
     VOID_ASSERT(replied == replies);
+    if (void_sm_end_batch(&r->sm) != 0) {
+        return;
+    }
     if (replies > 0) {
         reply_sign_all(r, replies);
     }
@@ -1386,6 +1418,9 @@ void void__pbft_execute_ready(struct void_pbft *r, uint64_t now_ns, struct void_
         }
         committed_in = e->view;
         execute_entry(r, now_ns, e, out);
+        if (void_sm_failed(&r->sm) != 0) {
+            return; /* the replica stops: the step reports it */
+        }
     }
     VOID_ASSERT(r->low <= r->last_executed && r->last_executed <= r->low + r->cfg.window);
     if (r->last_executed != before) {
@@ -1442,19 +1477,22 @@ static void make_stable(struct void_pbft *r,
             r->stable_proof_len[k] = c->frame_len[i];
         }
     }
+    /* The frozen state of the stable checkpoint serves state transfer; an
+     * older one serves nothing any more (a STATE carries the low one). */
+    void_sm_snapshot_release(&r->sm, r->snapshot);
+    r->snapshot = NULL;
+    r->snapshot_seq = 0;
     if (r->ckpt_snap_seq == c->seq) {
-        uint8_t *t = r->snapshot;
         r->snapshot = r->ckpt_snap;
-        r->ckpt_snap = t;
-        r->snapshot_len = r->ckpt_snap_len;
         r->snapshot_seq = c->seq;
+        r->ckpt_snap = NULL;
         r->ckpt_snap_seq = 0;
     }
     r->stats.checkpoints_stable++;
     void__pbft_note(r, out, VOID_PBFT_EVENT_CHECKPOINT, r->view, c->seq);
     void__pbft_gc(r);
     VOID_ASSERT(r->low <= r->last_executed);
-    if (r->snapshot_seq == r->low) {
+    if (r->snapshot != NULL && r->snapshot_seq == r->low) {
         void__pbft_persist_checkpoint(r, out);
     }
 }
@@ -1495,11 +1533,21 @@ static void check_stable(struct void_pbft *r,
 
 void void__pbft_take_checkpoint(struct void_pbft *r, uint64_t now_ns, struct void_pbft_out *out)
 {
-    int rc = void_sm_snapshot_encode(&r->sm, r->ckpt_snap, r->snapshot_cap, &r->ckpt_snap_len);
-    VOID_ASSERT(rc == 0);
-    r->ckpt_snap_seq = r->last_executed;
+    /* O(1): the store keeps its digest up to date as batches commit, and
+     * the snapshot freezes the state for state transfer until a later
+     * checkpoint replaces it. */
     struct void_pbft_checkpoint m = {.seq = r->last_executed};
-    void_hash_digest(r->ckpt_snap, r->ckpt_snap_len, m.digest);
+    if (r->ckpt_snap != NULL) {
+        void_sm_snapshot_release(&r->sm, r->ckpt_snap);
+        r->ckpt_snap = NULL;
+        r->ckpt_snap_seq = 0;
+    }
+    if (void_sm_snapshot_take(&r->sm, &r->ckpt_snap) != 0) {
+        VOID_ASSERT(void_sm_failed(&r->sm) != 0); /* two snapshots at most are live */
+        return;
+    }
+    r->ckpt_snap_seq = r->last_executed;
+    void_sm_snapshot_digest(&r->sm, r->ckpt_snap, m.digest);
     int len = void_pbft_checkpoint_encode(&m, r->scratch, r->scratch_cap);
     const uint8_t *frame;
     size_t frame_len;
@@ -1802,6 +1850,13 @@ static void dispatch(struct void_pbft *r,
     r->stats.rx_malformed++; /* not a message for the consensus core */
 }
 
+int void__pbft_step_rc(const struct void_pbft *r, const struct void_pbft_out *out)
+{
+    VOID_ASSERT(r != NULL && out != NULL);
+    int failed = void_sm_failed(&r->sm);
+    return failed != 0 ? failed : out->overflow ? VOID_EFULL : 0;
+}
+
 int void_pbft_step_receive(struct void_pbft *r,
                            uint64_t now_ns,
                            const uint8_t *frame,
@@ -1810,13 +1865,15 @@ int void_pbft_step_receive(struct void_pbft *r,
 {
     VOID_ASSERT(r != NULL && out != NULL);
     VOID_ASSERT(frame != NULL || len == 0);
+    if (void_sm_failed(&r->sm) != 0) {
+        return void_sm_failed(&r->sm); /* stopped: the driver must stop the node */
+    }
     r->stats.rx_frames++;
     struct void_frame fr;
-    if (admit(r, now_ns, frame, len, &fr, out) != 0) {
-        return out->overflow ? VOID_EFULL : 0;
+    if (admit(r, now_ns, frame, len, &fr, out) == 0) {
+        dispatch(r, now_ns, frame, len, &fr, out);
     }
-    dispatch(r, now_ns, frame, len, &fr, out);
-    return out->overflow ? VOID_EFULL : 0;
+    return void__pbft_step_rc(r, out);
 }
 
 /* ---- timers --------------------------------------------------------------- */
@@ -1885,6 +1942,9 @@ int void_pbft_step_timer(struct void_pbft *r,
 {
     VOID_ASSERT(r != NULL && out != NULL);
     VOID_ASSERT(r->started);
+    if (void_sm_failed(&r->sm) != 0) {
+        return void_sm_failed(&r->sm);
+    }
     switch (timer) {
     case VOID_PBFT_TIMER_REQUEST:
         r->request_timer_armed = 0;
@@ -1914,7 +1974,7 @@ int void_pbft_step_timer(struct void_pbft *r,
         void__pbft_timer_set(r, out, VOID_PBFT_TIMER_RETRANSMIT, r->cfg.retransmit_ns);
         break;
     }
-    return out->overflow ? VOID_EFULL : 0;
+    return void__pbft_step_rc(r, out);
 }
 
 /* ---- accessors ------------------------------------------------------------ */

@@ -78,13 +78,17 @@ int void__pbft_frame(struct void_pbft *r,
                      size_t body_len,
                      const uint8_t **frame,
                      size_t *frame_len);
-/* Takes our checkpoint at last_executed (a multiple of K): keeps the
- * snapshot in ckpt_snap, sends CHECKPOINT and counts it. */
 /* Emits a milestone event (enum void_pbft_event_kind >= PRE_PREPARED) for
  * (view, seq), stamped one HLC tick after the replica's last event. */
 void void__pbft_note(
     struct void_pbft *r, struct void_pbft_out *out, uint8_t kind, void_view view, void_seq seq);
+/* Takes our checkpoint at last_executed (a multiple of K): freezes the
+ * state in ckpt_snap (a store snapshot), sends CHECKPOINT with the store's
+ * digest and counts it. */
 void void__pbft_take_checkpoint(struct void_pbft *r, uint64_t now_ns, struct void_pbft_out *out);
+/* What a step returns: the store's local failure (the replica has stopped),
+ * else VOID_EFULL when out overflowed, else 0. */
+int void__pbft_step_rc(const struct void_pbft *r, const struct void_pbft_out *out);
 /* Builds our COMMIT for e's (view, seq, digest) like void__pbft_frame, with
  * a tag for every replica we share a key with (docs/pbft.md). */
 int void__pbft_commit_frame(struct void_pbft *r,

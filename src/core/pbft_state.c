@@ -6,23 +6,26 @@
  * or a NEW-VIEW whose checkpoint is ahead of it) broadcasts FETCH_STATE with
  * its last executed sequence number. A replica ahead of it answers STATE:
  * its stable checkpoint (sequence number, digest, the 2f+1 signed checkpoint
- * frames that prove it, and the snapshot) when the requester is behind that
- * checkpoint, plus the batches it executed after it (each as the pre-prepare
- * frame that carried it), followed by its own COMMIT for each of those. The
- * requester installs a snapshot only if 2f+1 valid checkpoint signatures
- * vouch for its digest and SHA-256 of the bytes matches, and executes a
- * batch only when 2f+1 commits for its digest arrived: one Byzantine
- * responder can make it do work, never install a wrong state.
+ * frames that prove it, and the canonical export of the state frozen at it)
+ * when the requester is behind that checkpoint, plus the batches it executed
+ * after it (each as the pre-prepare frame that carried it), followed by its
+ * own COMMIT for each of those. The requester installs a state only if 2f+1
+ * valid checkpoint signatures vouch for its digest and the digest computed
+ * from the export matches, and executes a batch only when 2f+1 commits for
+ * its digest arrived: one Byzantine responder can make it do work, never
+ * install a wrong state.
  *
  * Records (see docs/pbft.md for the byte layout): VIEW, ENTRY (an accepted
  * batch with the promises made for it: prepare sent, prepared certificate),
- * CHECKPOINT (stable checkpoint with proof and snapshot) and TRUNCATE.
+ * CHECKPOINT (stable checkpoint with its proof; the state is in the store)
+ * and TRUNCATE.
  */
 #include "core/pbft_int.h"
 #include "void/assert.h"
 #include "void/error.h"
 #include "void/hash.h"
 
+#include <stdlib.h>
 #include <string.h>
 
 #define ENTRY_FLAG_SENT_PREPARE 1u
@@ -129,17 +132,21 @@ void void__pbft_persist_entry(struct void_pbft *r,
     VOID_ASSERT(off == len);
 }
 
-/* Writes a checkpoint part (seq, digest, the proof frames in mask,
- * snapshot) at p, or just measures it when p is NULL. */
-static size_t put_ckpt_part(uint8_t *p,
+/* Writes a checkpoint part (seq, digest, the proof frames in mask, the
+ * export of snap, or none when snap is NULL) at p, or just measures it when
+ * p is NULL (only without snap). Returns its length, or 0 when the export
+ * does not fit in cap. */
+static size_t put_ckpt_part(struct void_pbft *r,
+                            uint8_t *p,
+                            size_t cap,
                             void_seq seq,
                             const uint8_t digest[VOID_PBFT_DIGEST_SIZE],
                             const uint8_t (*frames)[VOID_PBFT_SMALL_FRAME_MAX],
                             const uint16_t *lens,
                             uint32_t mask,
-                            const uint8_t *snap,
-                            size_t snap_len)
+                            struct void_kvs_snap *snap)
 {
+    VOID_ASSERT(p != NULL || snap == NULL);
     size_t off = 8 + VOID_PBFT_DIGEST_SIZE + 2;
     if (p != NULL) {
         void__put64(p, seq);
@@ -155,26 +162,34 @@ static size_t put_ckpt_part(uint8_t *p,
             off += 2u + lens[i];
         }
     }
+    size_t snap_len = 0;
+    if (snap != NULL &&
+        (off + 4 > cap ||
+         void_sm_snapshot_export(&r->sm, snap, p + off + 4, cap - off - 4, &snap_len) != 0)) {
+        return 0; /* too large to send whole, or the store failed */
+    }
     if (p != NULL) {
         void__put32(p + off, (uint32_t)snap_len);
-        memcpy(p + off + 4, snap, snap_len);
     }
     return off + 4 + snap_len;
 }
 
-/* Writes the stable checkpoint with its proof at p, or measures it. */
-static size_t put_checkpoint(const struct void_pbft *r, uint8_t *p)
+/* Writes the stable checkpoint with its proof at p (with the export of
+ * snap unless it is NULL), or measures it. Returns 0 when it does not fit. */
+static size_t
+put_checkpoint(struct void_pbft *r, uint8_t *p, size_t cap, struct void_kvs_snap *snap)
 {
     VOID_ASSERT(r->stable_proof_count <= VOID_PBFT_N_MAX);
     uint32_t mask = (uint32_t)((UINT64_C(1) << r->stable_proof_count) - 1u);
-    return put_ckpt_part(p,
+    return put_ckpt_part(r,
+                         p,
+                         cap,
                          r->low,
                          r->low_digest,
                          (const uint8_t(*)[VOID_PBFT_SMALL_FRAME_MAX])r->stable_proof,
                          r->stable_proof_len,
                          mask,
-                         r->snapshot,
-                         r->snapshot_len);
+                         snap);
 }
 
 /* Our latest checkpoint, not stable yet, with the CHECKPOINTs we hold that
@@ -205,12 +220,26 @@ static const struct void__pbft_ckpt *weak_checkpoint(const struct void_pbft *r, 
 
 void void__pbft_persist_checkpoint(struct void_pbft *r, struct void_pbft_out *out)
 {
-    VOID_ASSERT(r->snapshot_seq == r->low && r->low > 0);
-    size_t len = put_checkpoint(r, NULL);
-    uint8_t *p = void__pbft_persist(r, out, VOID_PBFT_RECORD_CHECKPOINT, 0, len);
-    if (p != NULL) {
-        VOID_ASSERT(put_checkpoint(r, p) == len);
+    VOID_ASSERT(r->snapshot != NULL && r->snapshot_seq == r->low && r->low > 0);
+    /* The record carries the export of the state at the checkpoint: O(state)
+     * per stable checkpoint, for now. Recovery puts the store back to it,
+     * because the commit certificates of the batches the store executed
+     * after it are not persisted, and without them a replica that resumed
+     * ahead of the others could neither vote for those batches again nor
+     * serve them (docs/pbft.md, Recovery). */
+    uint8_t *state = NULL;
+    size_t state_len = 0;
+    if (void_sm_snapshot_export_alloc(&r->sm, r->snapshot, &state, &state_len) != 0) {
+        return; /* out of memory (the next checkpoint writes one), or a local failure */
     }
+    size_t head = put_checkpoint(r, NULL, SIZE_MAX, NULL);
+    uint8_t *p = void__pbft_persist(r, out, VOID_PBFT_RECORD_CHECKPOINT, 0, head + state_len);
+    if (p != NULL) {
+        VOID_ASSERT(put_checkpoint(r, p, head, NULL) == head);
+        void__put32(p + head - 4, (uint32_t)state_len); /* the part ends with snap_len */
+        memcpy(p + head, state, state_len);
+    }
+    free(state);
     void__pbft_persist(r, out, VOID_PBFT_RECORD_TRUNCATE, r->low, 0);
 }
 
@@ -242,28 +271,38 @@ static int ckpt_parse(struct void__reader *rd, struct ckpt_part *c)
     return rd->err;
 }
 
-/* Replaces our state with checkpoint c (already authenticated). Returns 0 or
- * VOID_ECORRUPT when the bytes do not hash to the digest or do not decode. */
+/* Releases both frozen states (the state they froze is being replaced). */
+static void drop_snapshots(struct void_pbft *r)
+{
+    void_sm_snapshot_release(&r->sm, r->snapshot);
+    void_sm_snapshot_release(&r->sm, r->ckpt_snap);
+    r->snapshot = r->ckpt_snap = NULL;
+    r->snapshot_seq = r->ckpt_snap_seq = 0;
+}
+
+/* Takes up checkpoint c (authenticated) as our stable checkpoint: the store
+ * gets its state if the export is the certified one. Returns 0,
+ * VOID_EBAD_FIELD (the export is not the certified state: nothing changed)
+ * or a local failure of the store. */
 static int install_checkpoint(struct void_pbft *r,
                               const struct ckpt_part *c,
                               struct void_pbft_out *out,
                               int persist)
 {
-    uint8_t d[VOID_PBFT_DIGEST_SIZE];
-    if (c->snap_len > r->snapshot_cap || c->nproof > VOID_PBFT_N_MAX) {
-        return VOID_ECORRUPT;
+    VOID_ASSERT(c->nproof <= VOID_PBFT_N_MAX && c->snap_len > 0);
+    int rc = void_sm_import(&r->sm, c->snap, c->snap_len, c->seq, c->digest);
+    if (rc != 0) {
+        return rc; /* refused: our state and snapshots are untouched */
     }
-    void_hash_digest(c->snap, c->snap_len, d);
-    if (memcmp(d, c->digest, VOID_PBFT_DIGEST_SIZE) != 0 ||
-        void_sm_snapshot_decode(&r->sm, c->snap, c->snap_len) != 0) {
-        return VOID_ECORRUPT;
+    drop_snapshots(r);
+    rc = void_sm_snapshot_take(&r->sm, &r->snapshot);
+    if (rc != 0) {
+        return rc;
     }
+    r->snapshot_seq = c->seq;
     r->low = c->seq;
     r->last_executed = c->seq;
     memcpy(r->low_digest, c->digest, VOID_PBFT_DIGEST_SIZE);
-    memcpy(r->snapshot, c->snap, c->snap_len);
-    r->snapshot_len = c->snap_len;
-    r->snapshot_seq = c->seq;
     struct void__reader rd = {c->proofs, c->proofs_len, 0};
     r->stable_proof_count = 0;
     for (uint16_t i = 0; i < c->nproof; i++) {
@@ -376,8 +415,8 @@ void void__pbft_on_fetch_state(struct void_pbft *r,
      * stopped sending those CHECKPOINTs once it was stable for them, and
      * without it that replica's high watermark stays below the cluster's
      * work (voidsim seed 30780). */
-    int with_ckpt = (theirs < r->low || their_low < r->low) && r->snapshot_seq == r->low &&
-                    r->stable_proof_count >= void__pbft_quorum(r);
+    int with_ckpt = (theirs < r->low || their_low < r->low) && r->snapshot != NULL &&
+                    r->snapshot_seq == r->low && r->stable_proof_count >= void__pbft_quorum(r);
     /* Else our latest checkpoint, if f+1 replicas vouch for it: with commits
      * that went by their tags, the batches below it may have no commit
      * certificate of 2f+1 valid signatures anywhere (voidsim seed 9251). */
@@ -385,18 +424,27 @@ void void__pbft_on_fetch_state(struct void_pbft *r,
     const struct void__pbft_ckpt *weak =
         with_ckpt || theirs >= r->ckpt_snap_seq ? NULL : weak_checkpoint(r, &weak_mask);
     void_seq from = theirs > r->low ? theirs : r->low;
+    /* The export goes whole into one STATE, within snapshot_cap: a state
+     * larger than that cannot be sent (docs/pbft.md, State transfer). */
+    size_t part = 0;
+    size_t cap = r->snapshot_cap + 8 + VOID_PBFT_DIGEST_SIZE + 2 +
+                 VOID_PBFT_N_MAX * (2 + VOID_PBFT_SMALL_FRAME_MAX) + 4;
     if (with_ckpt) {
-        off += put_checkpoint(r, b + off);
-    } else if (weak != NULL) {
-        off += put_ckpt_part(b + off,
+        part = put_checkpoint(r, b + off, cap, r->snapshot);
+    } else if (weak != NULL && r->ckpt_snap != NULL) {
+        part = put_ckpt_part(r,
+                             b + off,
+                             cap,
                              weak->seq,
                              weak->digest[r->cfg.self],
                              (const uint8_t(*)[VOID_PBFT_SMALL_FRAME_MAX])weak->frame,
                              weak->frame_len,
                              weak_mask,
-                             r->ckpt_snap,
-                             r->ckpt_snap_len);
-        from = weak->seq;
+                             r->ckpt_snap);
+        from = part > 0 ? weak->seq : from;
+    }
+    if (part > 0) {
+        off += part;
     } else {
         memset(b + off, 0, 8 + VOID_PBFT_DIGEST_SIZE + 2 + 4);
         off += 8 + VOID_PBFT_DIGEST_SIZE + 2 + 4;
@@ -540,19 +588,29 @@ static int adopt_state(struct void_pbft *r,
 {
     VOID_ASSERT(c->seq > r->last_executed && c->seq > r->low);
     VOID_ASSERT(c->seq <= r->low + r->cfg.window);
-    if (c->snap_len > r->snapshot_cap || c->nproof > VOID_PBFT_N_MAX ||
-        void_sm_snapshot_decode(&r->sm, c->snap, c->snap_len) != 0) {
-        return VOID_ECORRUPT;
+    VOID_ASSERT(c->nproof <= VOID_PBFT_N_MAX);
+    int rc = void_sm_import(&r->sm, c->snap, c->snap_len, c->seq, c->digest);
+    if (rc != 0) {
+        return rc;
     }
+    /* The stable snapshot (at low, below c) stays: it still serves the
+     * replicas behind our low. */
+    void_sm_snapshot_release(&r->sm, r->ckpt_snap);
+    r->ckpt_snap = NULL;
+    r->ckpt_snap_seq = 0;
     r->last_executed = c->seq;
     void__pbft_pending_prune(r);
     void__pbft_take_checkpoint(r, now_ns, out);
-    /* Snapshots are canonical: ours is the one we took up (in snapshot if
-     * the checkpoint became stable just now, else in ckpt_snap). */
+    if (void_sm_failed(&r->sm) != 0) {
+        return void_sm_failed(&r->sm);
+    }
+    /* Digests are canonical: ours is the one we took up (in snapshot if the
+     * checkpoint became stable just now, else in ckpt_snap). */
     int now_stable = r->snapshot_seq == c->seq;
     VOID_ASSERT(now_stable || r->ckpt_snap_seq == c->seq);
-    VOID_ASSERT((now_stable ? r->snapshot_len : r->ckpt_snap_len) == c->snap_len &&
-                memcmp(now_stable ? r->snapshot : r->ckpt_snap, c->snap, c->snap_len) == 0);
+    uint8_t d[VOID_PBFT_DIGEST_SIZE];
+    void_sm_snapshot_digest(&r->sm, now_stable ? r->snapshot : r->ckpt_snap, d);
+    VOID_ASSERT(memcmp(d, c->digest, VOID_PBFT_DIGEST_SIZE) == 0);
     if (r->low < c->seq) {
         adopt_checkpoint_proof(r, now_ns, c, out);
     }
@@ -586,17 +644,22 @@ void void__pbft_on_state(struct void_pbft *r,
             r->stats.rx_bad_certificate++;
             return;
         }
-        /* The signatures vouch for the digest, so a snapshot that does not
-         * hash to it is a lie of this sender: drop it, keep our state. */
-        uint8_t d[VOID_PBFT_DIGEST_SIZE];
-        void_hash_digest(c.snap, c.snap_len, d);
-        if (memcmp(d, c.digest, VOID_PBFT_DIGEST_SIZE) != 0) {
+        /* The signatures vouch for the digest, so an export whose digest
+         * (checked from its entries before anything is installed:
+         * void_sm_import) is another is a lie of this sender: drop it,
+         * keep our state. */
+        if (c.snap_len == 0 || c.nproof > VOID_PBFT_N_MAX) {
             r->stats.rx_bad_digest++;
             return;
         }
         int rc = stable ? install_checkpoint(r, &c, out, 1) : adopt_state(r, now_ns, &c, out);
-        VOID_ASSERT(rc ==
-                    0); /* certified bytes that do not decode: replicas disagree on capacities */
+        if (rc == VOID_EBAD_FIELD) {
+            r->stats.rx_bad_digest++;
+            return;
+        }
+        if (rc != 0) {
+            return; /* a local failure of the store: the step reports it */
+        }
         r->stats.state_transfers++;
     } else if (c.seq > r->low) {
         /* We executed past it ourselves: its proof is what we lack. */
@@ -732,6 +795,7 @@ int void_pbft_recover(struct void_pbft *r,
     VOID_ASSERT(!r->started);
     int changing = 0;
     int horizon_known = 0;
+    int have_checkpoint = 0;
     /* Checkpoint first: it sets the window that entries must fall in. */
     for (size_t i = 0; i < count; i++) {
         if (records[i].kind != VOID_PBFT_RECORD_CHECKPOINT) {
@@ -739,10 +803,24 @@ int void_pbft_recover(struct void_pbft *r,
         }
         struct void__reader rd = {records[i].data, records[i].len, 0};
         struct ckpt_part c;
-        if (ckpt_parse(&rd, &c) != 0 || rd.left != 0 || install_checkpoint(r, &c, out, 0) != 0) {
+        if (ckpt_parse(&rd, &c) != 0 || rd.left != 0 || c.nproof > VOID_PBFT_N_MAX ||
+            c.snap_len == 0) {
             return VOID_ECORRUPT;
         }
+        int rc = install_checkpoint(r, &c, out, 0);
+        if (rc != 0) {
+            return rc == VOID_EBAD_FIELD ? VOID_ECORRUPT : rc; /* not the certified state */
+        }
         r->next_seq = r->low + 1;
+        have_checkpoint = 1;
+    }
+    /* Without a checkpoint the state to go on from is the empty one, whatever
+     * the store executed before the crash (see void__pbft_persist_checkpoint). */
+    if (!have_checkpoint) {
+        int rc = void_sm_reset(&r->sm);
+        if (rc != 0) {
+            return rc;
+        }
     }
     for (size_t i = 0; i < count; i++) {
         const struct void_pbft_record *rec = &records[i];

@@ -1,365 +1,136 @@
 /*
- * The replicated key/value state machine (include/void/sm.h): MVCC versions
- * stamped with the batch's commit HLC, compare-and-set, reads as of a past
- * HLC, and PBFT's client table for at-most-once execution.
+ * The replicated key/value state machine (include/void/sm.h) on the store
+ * interface (include/void/kvs.h): MVCC versions stamped with the batch's
+ * commit HLC, compare-and-set, reads as of a past HLC, and PBFT's client
+ * table for at-most-once execution.
  *
- * Layout: a key table (open addressing over key slots, FNV-1a hash) whose
- * entries point at a newest-first chain of version slots; free version slots
- * form a free list. Every structure is allocated once in void_sm_init.
- * Nothing in the layout is observable: the digest and the snapshot are
- * computed over a canonical form (keys sorted by bytes), and pruning depends
- * only on that canonical content, so two replicas in the same logical state
- * behave identically whatever the history of their memory layout.
+ * The store holds everything: versions, the client table, the horizon and
+ * the digest. What this file adds is the protocol around it: the stamp rule,
+ * the mapping of operations to store calls and of store answers to result
+ * statuses, the retention and expiry policy, and stopping at the first local
+ * failure of the store (a replica whose store failed must not answer from a
+ * state it no longer knows).
  */
 #include "void/sm.h"
 
 #include "void/assert.h"
 #include "void/bytes.h"
 #include "void/error.h"
-#include "void/hash.h"
 
 #include <stdlib.h>
 #include <string.h>
 
-#define NIL UINT32_MAX
-
-static const uint8_t snapshot_magic[4] = {'V', 'S', 'M', '1'};
-
 /* ---- init ---------------------------------------------------------------- */
 
-static size_t snapshot_worst(uint32_t keys_max, uint32_t versions_max)
+int void_sm_init(struct void_sm *sm, const struct void_sm_config *config, struct void_kvs *kvs)
 {
-    return 4 + 2 * VOID_HLC_ENCODED_SIZE + 4 + (size_t)keys_max * (2 + VOID_SM_KEY_MAX + 2) +
-           (size_t)versions_max * (VOID_HLC_ENCODED_SIZE + 1 + 2 + VOID_SM_VALUE_MAX) + 4 +
-           VOID_SM_CLIENTS_MAX * (4 + 8 + 2 + VOID_SM_RESULT_MAX);
-}
-
-int void_sm_init(struct void_sm *sm, const struct void_sm_config *config)
-{
-    VOID_ASSERT(sm != NULL);
+    VOID_ASSERT(sm != NULL && kvs != NULL && kvs->ops != NULL);
     memset(sm, 0, sizeof(*sm));
-    sm->keys_max = VOID_SM_KEYS_DEF;
-    sm->versions_max = VOID_SM_VERSIONS_DEF;
-    if (config != NULL && config->keys_max != 0) {
-        sm->keys_max = config->keys_max;
+    sm->kvs = kvs;
+    sm->retention_ns = VOID_SM_RETENTION_NS_DEF;
+    sm->client_ttl_ns = VOID_SM_CLIENT_TTL_NS_DEF;
+    if (config != NULL && config->retention_ns != 0) {
+        sm->retention_ns = config->retention_ns;
     }
-    if (config != NULL && config->versions_max != 0) {
-        sm->versions_max = config->versions_max;
+    if (config != NULL && config->client_ttl_ns != 0) {
+        sm->client_ttl_ns = config->client_ttl_ns;
     }
-    if (sm->versions_max < sm->keys_max || sm->keys_max > (1u << 24) ||
-        snapshot_worst(sm->keys_max, sm->versions_max) > VOID_SM_SNAPSHOT_MAX) {
-        return VOID_EINVAL;
-    }
-    size_t scratch = sm->keys_max * sizeof(void *);
-    if (sm->versions_max * sizeof(struct void_hlc_ts) > scratch) {
-        scratch = sm->versions_max * sizeof(struct void_hlc_ts);
-    }
-    sm->table = calloc(2 * (size_t)sm->keys_max, sizeof(*sm->table));
-    sm->keys = calloc(sm->keys_max, sizeof(*sm->keys));
-    sm->versions = calloc(sm->versions_max, sizeof(*sm->versions));
-    sm->scratch = malloc(scratch);
-    if (sm->table == NULL || sm->keys == NULL || sm->versions == NULL || sm->scratch == NULL) {
-        void_sm_fini(sm);
-        return VOID_ENOMEM;
-    }
-    void_sm_reset(sm);
-    VOID_ASSERT(sm->versions_used == 0);
+    /* A reopened store goes on where it stopped: the next stamp must be
+     * after its last batch's, as the store checks. */
+    struct void_kvs_stats st;
+    void_kvs_stats(kvs, &st);
+    sm->last_stamp = st.last;
+    VOID_ASSERT(sm->retention_ns > 0 && sm->client_ttl_ns > 0);
     return 0;
 }
 
 void void_sm_fini(struct void_sm *sm)
 {
     VOID_ASSERT(sm != NULL);
-    free(sm->table);
-    free(sm->keys);
-    free(sm->versions);
-    free(sm->scratch);
-    sm->table = NULL;
-    sm->keys = NULL;
-    sm->versions = NULL;
-    sm->scratch = NULL;
+    sm->kvs = NULL;
+    sm->in_batch = 0;
 }
 
-void void_sm_reset(struct void_sm *sm)
+int void_sm_failed(const struct void_sm *sm)
 {
-    VOID_ASSERT(sm != NULL && sm->versions != NULL);
-    memset(sm->table, 0, 2 * (size_t)sm->keys_max * sizeof(*sm->table));
-    memset(sm->keys, 0, sm->keys_max * sizeof(*sm->keys));
-    for (uint32_t i = 0; i < sm->versions_max; i++) {
-        sm->versions[i].next = i + 1 < sm->versions_max ? i + 1 : NIL;
-    }
-    sm->version_free = 0;
-    sm->keys_used = 0;
-    sm->versions_used = 0;
-    memset(&sm->horizon, 0, sizeof(sm->horizon));
-    memset(&sm->last_stamp, 0, sizeof(sm->last_stamp));
-    sm->clients_used = 0;
-    memset(sm->clients, 0, sizeof(sm->clients));
-    VOID_ASSERT(sm->version_free == 0);
+    VOID_ASSERT(sm != NULL);
+    return sm->failed;
 }
 
-/* ---- key table ----------------------------------------------------------- */
-
-static uint32_t key_hash(const uint8_t *key, size_t len)
+/* Deterministic answers of the store leave it unchanged; anything else is a
+ * local failure that stops this state machine. Returns rc. */
+static int store_rc(struct void_sm *sm, int rc)
 {
-    uint32_t h = 2166136261u;
-    for (size_t i = 0; i < len; i++) {
-        h = (h ^ key[i]) * 16777619u;
+    if (rc != 0 && rc != VOID_EINVAL && rc != VOID_ENOTFOUND && rc != VOID_EFULL &&
+        rc != VOID_EKVS_TOO_OLD && sm->failed == 0) {
+        sm->failed = rc;
     }
-    return h;
-}
-
-/* Index of key's slot, or NIL. With insert set, creates the key if absent
- * (NIL when the key slots are full). */
-static uint32_t key_find(struct void_sm *sm, const uint8_t *key, size_t len, int insert)
-{
-    VOID_ASSERT(len >= 1 && len <= VOID_SM_KEY_MAX);
-    uint32_t size = 2 * sm->keys_max;
-    uint32_t pos = key_hash(key, len) % size;
-    for (uint32_t probe = 0; probe < size; probe++) {
-        uint32_t t = sm->table[pos];
-        if (t == 0) {
-            break;
-        }
-        struct void__sm_key *k = &sm->keys[t - 1];
-        if (k->len == len && memcmp(k->bytes, key, len) == 0) {
-            return t - 1;
-        }
-        pos = (pos + 1) % size;
-    }
-    if (!insert || sm->keys_used == sm->keys_max) {
-        return NIL;
-    }
-    /* Table load is at most one half, so the probe above found an empty slot. */
-    VOID_ASSERT(sm->table[pos] == 0);
-    uint32_t idx = 0;
-    while (sm->keys[idx].used) {
-        idx++;
-    }
-    VOID_ASSERT(idx < sm->keys_max);
-    struct void__sm_key *k = &sm->keys[idx];
-    k->used = 1;
-    k->len = (uint16_t)len;
-    memcpy(k->bytes, key, len);
-    k->head = NIL;
-    sm->table[pos] = idx + 1;
-    sm->keys_used++;
-    return idx;
-}
-
-static void table_rebuild(struct void_sm *sm)
-{
-    uint32_t size = 2 * sm->keys_max;
-    memset(sm->table, 0, size * sizeof(*sm->table));
-    for (uint32_t i = 0; i < sm->keys_max; i++) {
-        if (!sm->keys[i].used) {
-            continue;
-        }
-        uint32_t pos = key_hash(sm->keys[i].bytes, sm->keys[i].len) % size;
-        while (sm->table[pos] != 0) {
-            pos = (pos + 1) % size;
-        }
-        sm->table[pos] = i + 1;
-    }
-}
-
-/* ---- versions and pruning ------------------------------------------------ */
-
-static void version_free(struct void_sm *sm, uint32_t v)
-{
-    VOID_ASSERT(v < sm->versions_max && sm->versions_used > 0);
-    sm->versions[v].next = sm->version_free;
-    sm->version_free = v;
-    sm->versions_used--;
-}
-
-static int cmp_ts(const void *a, const void *b)
-{
-    return void_hlc_compare(*(const struct void_hlc_ts *)a, *(const struct void_hlc_ts *)b);
-}
-
-/* Frees, for one key, every version hidden by a newer one at or below the
- * horizon, and the key itself when all that is left is a tombstone there.
- * Returns the number of versions freed. */
-static uint32_t prune_key(struct void_sm *sm, uint32_t ki)
-{
-    struct void__sm_key *k = &sm->keys[ki];
-    uint32_t freed = 0;
-    uint32_t base = k->head;
-    while (base != NIL && void_hlc_compare(sm->versions[base].stamp, sm->horizon) > 0) {
-        base = sm->versions[base].next;
-    }
-    if (base == NIL) {
-        return 0;
-    }
-    uint32_t v = sm->versions[base].next;
-    sm->versions[base].next = NIL;
-    for (uint32_t guard = 0; v != NIL && guard < sm->versions_max; guard++) {
-        uint32_t next = sm->versions[v].next;
-        version_free(sm, v);
-        freed++;
-        v = next;
-    }
-    if (k->head == base && sm->versions[base].deleted) {
-        version_free(sm, base);
-        freed++;
-        k->used = 0;
-        k->head = NIL;
-        sm->keys_used--;
-    }
-    return freed;
-}
-
-/* Raises the horizon to the median stamp and frees the history it hides.
- * Returns the number of versions freed (0: the state is really full). */
-static uint32_t prune(struct void_sm *sm)
-{
-    struct void_hlc_ts *stamps = sm->scratch;
-    uint32_t n = 0;
-    for (uint32_t i = 0; i < sm->keys_max; i++) {
-        uint32_t v = sm->keys[i].used ? sm->keys[i].head : NIL;
-        for (; v != NIL && n < sm->versions_max; v = sm->versions[v].next) {
-            stamps[n++] = sm->versions[v].stamp;
-        }
-    }
-    VOID_ASSERT(n == sm->versions_used);
-    if (n == 0) {
-        return 0;
-    }
-    qsort(stamps, n, sizeof(*stamps), cmp_ts);
-    if (void_hlc_compare(stamps[n / 2], sm->horizon) > 0) {
-        sm->horizon = stamps[n / 2];
-    }
-    uint32_t freed = 0;
-    uint32_t keys_before = sm->keys_used;
-    for (uint32_t i = 0; i < sm->keys_max; i++) {
-        if (sm->keys[i].used) {
-            freed += prune_key(sm, i);
-        }
-    }
-    if (sm->keys_used != keys_before) {
-        table_rebuild(sm);
-    }
-    sm->count_pruned += freed;
-    return freed;
-}
-
-/* Prepends a version to key ki. Returns 0 or VOID_EFULL. */
-static int version_add(struct void_sm *sm,
-                       uint32_t ki,
-                       struct void_hlc_ts stamp,
-                       int deleted,
-                       const uint8_t *value,
-                       uint16_t len)
-{
-    VOID_ASSERT(len <= VOID_SM_VALUE_MAX);
-    if (sm->version_free == NIL && prune(sm) == 0) {
-        return VOID_EFULL;
-    }
-    if (!sm->keys[ki].used) {
-        return VOID_EFULL; /* pruning removed the key we meant to write: caller retries */
-    }
-    uint32_t v = sm->version_free;
-    VOID_ASSERT(v != NIL);
-    sm->version_free = sm->versions[v].next;
-    sm->versions_used++;
-    struct void__sm_version *ver = &sm->versions[v];
-    ver->stamp = stamp;
-    ver->deleted = (uint8_t)(deleted != 0);
-    ver->len = len;
-    if (len > 0) {
-        memcpy(ver->value, value, len);
-    }
-    ver->next = sm->keys[ki].head;
-    sm->keys[ki].head = v;
-    return 0;
+    return rc;
 }
 
 /* ---- reads --------------------------------------------------------------- */
 
-/* The version of key visible at as_of (NULL = newest), or NIL. */
-static uint32_t visible(const struct void_sm *sm, uint32_t ki, const struct void_hlc_ts *as_of)
+/* Reads key as of *as_of (NULL: in the batch, the batch's own writes
+ * included) into *out, with the status the client sees. */
+static void read_key(struct void_sm *sm,
+                     const uint8_t *key,
+                     size_t key_len,
+                     const struct void_hlc_ts *as_of,
+                     struct void_sm_result *out)
 {
-    uint32_t v = sm->keys[ki].head;
-    for (uint32_t guard = 0; v != NIL && guard < sm->versions_max; guard++) {
-        if (as_of == NULL || void_hlc_compare(sm->versions[v].stamp, *as_of) <= 0) {
-            return v;
-        }
-        v = sm->versions[v].next;
-    }
-    return NIL;
-}
-
-static uint32_t key_lookup(const struct void_sm *sm, const uint8_t *key, size_t len)
-{
-    return key_find((struct void_sm *)(uintptr_t)sm, key, len, 0);
-}
-
-void void_sm_read(const struct void_sm *sm,
-                  const uint8_t *key,
-                  size_t key_len,
-                  const struct void_hlc_ts *as_of,
-                  struct void_sm_result *out)
-{
-    VOID_ASSERT(sm != NULL && out != NULL);
     memset(out, 0, sizeof(*out));
     out->status = VOID_SM_NOT_FOUND;
     if (key_len == 0 || key_len > VOID_SM_KEY_MAX) {
         out->status = VOID_SM_BAD_OP;
         return;
     }
-    if (as_of != NULL && void_hlc_compare(*as_of, sm->horizon) < 0) {
+    struct void_kvs_version v;
+    int rc = store_rc(sm, void_kvs_get(sm->kvs, key, key_len, as_of, &v));
+    if (rc == VOID_EKVS_TOO_OLD) {
         out->status = VOID_SM_TOO_OLD;
         return;
     }
-    uint32_t ki = key_lookup(sm, key, key_len);
-    uint32_t v = ki == NIL ? NIL : visible(sm, ki, as_of);
-    if (v == NIL || sm->versions[v].deleted) {
-        return;
+    if (rc != 0 || v.deleted) {
+        return; /* not found, or a local failure that the caller reports */
     }
+    VOID_ASSERT(v.value_len <= VOID_SM_VALUE_MAX);
     out->status = VOID_SM_OK;
-    out->version = sm->versions[v].stamp;
-    out->value = sm->versions[v].value;
-    out->value_len = sm->versions[v].len;
+    out->version = v.hlc;
+    out->value = v.value;
+    out->value_len = (uint16_t)v.value_len;
+}
+
+void void_sm_read(struct void_sm *sm,
+                  const uint8_t *key,
+                  size_t key_len,
+                  const struct void_hlc_ts *as_of,
+                  struct void_sm_result *out)
+{
+    VOID_ASSERT(sm != NULL && out != NULL);
+    VOID_ASSERT(!sm->in_batch);
+    read_key(sm, key, key_len, as_of, out);
 }
 
 /* ---- writes -------------------------------------------------------------- */
 
-static int write_version(struct void_sm *sm,
-                         const uint8_t *key,
-                         uint16_t key_len,
-                         int deleted,
-                         const uint8_t *value,
-                         uint16_t len)
+/* Maps a store write's answer to the result status. */
+static uint8_t write_status(struct void_sm *sm, int rc)
 {
-    /* Two attempts: pruning can remove the (tombstoned) key we looked up. */
-    for (int attempt = 0; attempt < 2; attempt++) {
-        uint32_t ki = key_find(sm, key, key_len, 1);
-        if (ki == NIL) {
-            if (prune(sm) == 0) {
-                return VOID_EFULL;
-            }
-            continue;
-        }
-        int rc = version_add(sm, ki, sm->last_stamp, deleted, value, len);
-        if (rc == 0 || sm->keys[ki].used) {
-            return rc;
-        }
-    }
-    return VOID_EFULL;
+    rc = store_rc(sm, rc);
+    return rc == 0 ? VOID_SM_OK : rc == VOID_EFULL ? VOID_SM_FULL : VOID_SM_BAD_OP;
 }
 
 static void apply_put(struct void_sm *sm, const struct void_sm_op *op, struct void_sm_result *res)
 {
-    int rc = write_version(sm, op->key, op->key_len, 0, op->value, op->value_len);
-    res->status = rc == 0 ? VOID_SM_OK : VOID_SM_FULL;
-    res->version = sm->last_stamp;
+    res->status =
+        write_status(sm, void_kvs_put(sm->kvs, op->key, op->key_len, op->value, op->value_len));
+    res->version = res->status == VOID_SM_OK ? sm->last_stamp : (struct void_hlc_ts){0, 0};
 }
 
 static void apply_cas(struct void_sm *sm, const struct void_sm_op *op, struct void_sm_result *res)
 {
     struct void_sm_result cur;
-    void_sm_read(sm, op->key, op->key_len, NULL, &cur);
+    read_key(sm, op->key, op->key_len, NULL, &cur);
     int present = cur.status == VOID_SM_OK;
     int match = op->expect_present ? (present && cur.value_len == op->expected_len &&
                                       memcmp(cur.value, op->expected, cur.value_len) == 0)
@@ -377,7 +148,7 @@ static void apply(struct void_sm *sm, const struct void_sm_op *op, struct void_s
     memset(res, 0, sizeof(*res));
     switch ((enum void_sm_op_kind)op->kind) {
     case VOID_SM_OP_GET:
-        void_sm_read(sm, op->key, op->key_len, NULL, res);
+        read_key(sm, op->key, op->key_len, NULL, res);
         return;
     case VOID_SM_OP_GET_AS_OF:
         /* A time after this batch's stamp has no answer yet: a later write
@@ -389,16 +160,16 @@ static void apply(struct void_sm *sm, const struct void_sm_op *op, struct void_s
             res->status = VOID_SM_FUTURE;
             return;
         }
-        void_sm_read(sm, op->key, op->key_len, &op->as_of, res);
+        read_key(sm, op->key, op->key_len, &op->as_of, res);
         return;
     case VOID_SM_OP_DELETE: {
-        void_sm_read(sm, op->key, op->key_len, NULL, res);
-        if (res->status == VOID_SM_OK) {
-            memset(res, 0, sizeof(*res));
-            res->status = write_version(sm, op->key, op->key_len, 1, NULL, 0) == 0 ? VOID_SM_OK
-                                                                                   : VOID_SM_FULL;
-            res->version = sm->last_stamp;
+        int rc = store_rc(sm, void_kvs_del(sm->kvs, op->key, op->key_len));
+        if (rc == VOID_ENOTFOUND) {
+            res->status = VOID_SM_NOT_FOUND;
+            return;
         }
+        res->status = write_status(sm, rc);
+        res->version = res->status == VOID_SM_OK ? sm->last_stamp : (struct void_hlc_ts){0, 0};
         return;
     }
     case VOID_SM_OP_CAS:
@@ -411,9 +182,18 @@ static void apply(struct void_sm *sm, const struct void_sm_op *op, struct void_s
     res->status = VOID_SM_BAD_OP;
 }
 
-struct void_hlc_ts void_sm_begin_batch(struct void_sm *sm, struct void_hlc_ts hlc)
+/* ---- batches ------------------------------------------------------------- */
+
+int void_sm_begin_batch(struct void_sm *sm,
+                        struct void_hlc_ts hlc,
+                        uint64_t label,
+                        struct void_hlc_ts *stamp)
 {
-    VOID_ASSERT(sm != NULL);
+    VOID_ASSERT(sm != NULL && sm->kvs != NULL);
+    VOID_ASSERT(!sm->in_batch);
+    if (sm->failed != 0) {
+        return sm->failed;
+    }
     struct void_hlc_ts prev = sm->last_stamp;
     if (void_hlc_compare(hlc, prev) <= 0) {
         hlc = prev;
@@ -424,61 +204,77 @@ struct void_hlc_ts void_sm_begin_batch(struct void_sm *sm, struct void_hlc_ts hl
             hlc.logical++;
         }
     }
+    /* The stamp is after the store's last batch by construction, so a
+     * refusal here is the store's fault, not an answer. */
+    int rc = void_kvs_begin(sm->kvs, hlc, label);
+    if (rc != 0) {
+        sm->failed = sm->failed != 0 ? sm->failed : (rc == VOID_EINVAL ? VOID_ECORRUPT : rc);
+        return sm->failed;
+    }
+    sm->in_batch = 1;
     sm->last_stamp = hlc;
+    if (stamp != NULL) {
+        *stamp = hlc;
+    }
+    /* Retention and expiry are functions of the stamp alone, which every
+     * replica agrees on: all compact and expire at the same batch. A
+     * compaction costs what it drops, so doing it at every batch is cheap. */
+    if (hlc.wall_ns > sm->retention_ns) {
+        struct void_hlc_ts horizon = {hlc.wall_ns - sm->retention_ns, 0};
+        rc = store_rc(sm, void_kvs_compact(sm->kvs, horizon));
+    }
+    if (rc == 0 && hlc.wall_ns > sm->client_ttl_ns) {
+        struct void_hlc_ts older = {hlc.wall_ns - sm->client_ttl_ns, 0};
+        uint64_t expired = 0;
+        rc = store_rc(sm, void_kvs_client_expire(sm->kvs, older, &expired));
+        sm->clients_expired += expired;
+    }
     VOID_ASSERT(void_hlc_compare(sm->last_stamp, prev) > 0);
-    return hlc;
+    return sm->failed;
+}
+
+int void_sm_end_batch(struct void_sm *sm)
+{
+    VOID_ASSERT(sm != NULL && sm->kvs != NULL);
+    if (!sm->in_batch) {
+        return sm->failed;
+    }
+    sm->in_batch = 0;
+    if (sm->failed != 0) {
+        return sm->failed; /* the store dropped the batch and says so to every call */
+    }
+    int rc = void_kvs_commit(sm->kvs);
+    if (rc != 0 && sm->failed == 0) {
+        sm->failed = rc;
+    }
+    VOID_ASSERT(!sm->in_batch);
+    return sm->failed;
 }
 
 /* ---- client table -------------------------------------------------------- */
 
-static struct void__sm_client *client_find(const struct void_sm *sm, uint32_t id)
-{
-    for (uint32_t i = 0; i < sm->clients_used; i++) {
-        if (sm->clients[i].id == id) {
-            return (struct void__sm_client *)(uintptr_t)&sm->clients[i];
-        }
-    }
-    return NULL;
-}
-
-/* Inserts client id keeping the table sorted by id; NULL when full. */
-static struct void__sm_client *client_add(struct void_sm *sm, uint32_t id)
-{
-    if (sm->clients_used == VOID_SM_CLIENTS_MAX) {
-        return NULL;
-    }
-    uint32_t pos = 0;
-    while (pos < sm->clients_used && sm->clients[pos].id < id) {
-        pos++;
-    }
-    memmove(&sm->clients[pos + 1],
-            &sm->clients[pos],
-            (sm->clients_used - pos) * sizeof(sm->clients[0]));
-    memset(&sm->clients[pos], 0, sizeof(sm->clients[pos]));
-    sm->clients[pos].id = id;
-    sm->clients_used++;
-    return &sm->clients[pos];
-}
-
-int void_sm_client_last(const struct void_sm *sm,
-                        uint32_t client,
+int void_sm_client_last(struct void_sm *sm,
+                        uint64_t client,
                         uint64_t *reqno,
                         const uint8_t **result,
                         size_t *result_len)
 {
-    VOID_ASSERT(sm != NULL);
-    const struct void__sm_client *c = client_find(sm, client);
-    if (c == NULL) {
+    VOID_ASSERT(sm != NULL && reqno != NULL && result != NULL && result_len != NULL);
+    if (sm->failed != 0) {
         return 0;
     }
-    *reqno = c->reqno;
-    *result = c->result;
-    *result_len = c->result_len;
+    struct void_kvs_client c;
+    if (store_rc(sm, void_kvs_client_get(sm->kvs, client, &c)) != 0) {
+        return 0;
+    }
+    *reqno = c.reqno;
+    *result = c.reply;
+    *result_len = c.reply_len;
     return 1;
 }
 
 int void_sm_execute(struct void_sm *sm,
-                    uint32_t client,
+                    uint64_t client,
                     uint64_t reqno,
                     const uint8_t *op,
                     size_t op_len,
@@ -486,182 +282,279 @@ int void_sm_execute(struct void_sm *sm,
                     size_t cap,
                     size_t *result_len)
 {
-    VOID_ASSERT(sm != NULL && result != NULL && result_len != NULL);
+    VOID_ASSERT(sm != NULL && sm->in_batch);
+    VOID_ASSERT(result != NULL && result_len != NULL && (op != NULL || op_len == 0));
     if (cap < VOID_SM_RESULT_MAX) {
         return VOID_EFULL;
     }
-    struct void__sm_client *c = client_find(sm, client);
-    struct void_sm_result res = {0};
-    if (c != NULL && reqno == c->reqno) {
-        memcpy(result, c->result, c->result_len);
-        *result_len = c->result_len;
+    if (sm->failed != 0) {
+        return sm->failed;
+    }
+    struct void_kvs_client c;
+    int rc = store_rc(sm, void_kvs_client_get(sm->kvs, client, &c));
+    if (sm->failed != 0) {
+        return sm->failed;
+    }
+    int known = rc == 0;
+    if (known && reqno == c.reqno) {
+        VOID_ASSERT(c.reply_len <= cap);
+        memcpy(result, c.reply, c.reply_len);
+        *result_len = c.reply_len;
         return 0;
     }
-    if (c != NULL && reqno < c->reqno) {
+    struct void_sm_result res = {0};
+    if (known && reqno < c.reqno) {
         res.status = VOID_SM_STALE;
     } else {
         struct void_sm_op o;
         if (void_sm_op_decode(op, op_len, &o) != 0) {
             res.status = VOID_SM_BAD_OP;
-        } else if (c == NULL && (c = client_add(sm, client)) == NULL) {
-            res.status = VOID_SM_FULL;
         } else {
             apply(sm, &o, &res);
         }
     }
+    if (sm->failed != 0) {
+        return sm->failed;
+    }
     int len = void_sm_result_encode(&res, result, cap);
     VOID_ASSERT(len > 0);
     *result_len = (size_t)len;
-    if (res.status != VOID_SM_STALE && c != NULL && c->id == client) {
-        c->reqno = reqno;
-        c->result_len = (uint16_t)len;
-        memcpy(c->result, result, (size_t)len);
+    if (res.status != VOID_SM_STALE) {
+        /* Past the quota's reserve the reply is not cached: the same on
+         * every replica, and the client's retransmission executes again
+         * (a write that went through answers the same, or CAS_FAILED). */
+        (void)store_rc(sm, void_kvs_client_put(sm->kvs, client, reqno, result, (size_t)len));
     }
-    return 0;
+    return sm->failed;
 }
 
-/* ---- snapshot and digest -------------------------------------------------- */
-
-/* Where canonical bytes go: a buffer, a hash, or just a length count. */
-struct sink {
-    uint8_t *buf;
-    size_t cap, len;
-    struct void_hash_ctx *hash;
-};
-
-static void sink_put(struct sink *s, const void *data, size_t n)
-{
-    if (s->hash != NULL) {
-        void_hash_update(s->hash, data, n);
-    } else if (s->buf != NULL && s->len + n <= s->cap) {
-        memcpy(s->buf + s->len, data, n);
-    }
-    s->len += n;
-}
-
-static void sink_ts(struct sink *s, struct void_hlc_ts t)
-{
-    uint8_t b[VOID_HLC_ENCODED_SIZE];
-    void_hlc_encode(t, b);
-    sink_put(s, b, sizeof(b));
-}
-
-static int cmp_key_ptr(const void *a, const void *b)
-{
-    const struct void__sm_key *x = *(const struct void__sm_key *const *)a;
-    const struct void__sm_key *y = *(const struct void__sm_key *const *)b;
-    size_t n = x->len < y->len ? x->len : y->len;
-    int c = memcmp(x->bytes, y->bytes, n);
-    if (c != 0) {
-        return c;
-    }
-    return (x->len > y->len) - (x->len < y->len);
-}
-
-static void sink_key(struct sink *s, const struct void_sm *sm, const struct void__sm_key *k)
-{
-    uint8_t b[4];
-    void_bytes_put_be16(b, k->len);
-    sink_put(s, b, 2);
-    sink_put(s, k->bytes, k->len);
-    uint16_t count = 0;
-    for (uint32_t v = k->head; v != NIL; v = sm->versions[v].next) {
-        count++;
-    }
-    void_bytes_put_be16(b, count);
-    sink_put(s, b, 2);
-    for (uint32_t v = k->head; v != NIL; v = sm->versions[v].next) {
-        const struct void__sm_version *ver = &sm->versions[v];
-        sink_ts(s, ver->stamp);
-        b[0] = ver->deleted;
-        void_bytes_put_be16(b + 1, ver->len);
-        sink_put(s, b, 3);
-        sink_put(s, ver->value, ver->len);
-    }
-}
-
-static void snapshot_write(struct void_sm *sm, struct sink *s)
-{
-    const struct void__sm_key **order = sm->scratch;
-    uint32_t n = 0;
-    for (uint32_t i = 0; i < sm->keys_max; i++) {
-        if (sm->keys[i].used) {
-            order[n++] = &sm->keys[i];
-        }
-    }
-    VOID_ASSERT(n == sm->keys_used);
-    qsort((void *)order, n, sizeof(*order), cmp_key_ptr);
-    uint8_t b[16];
-    sink_put(s, snapshot_magic, 4);
-    sink_ts(s, sm->horizon);
-    sink_ts(s, sm->last_stamp);
-    void_bytes_put_be32(b, n);
-    sink_put(s, b, 4);
-    for (uint32_t i = 0; i < n; i++) {
-        sink_key(s, sm, order[i]);
-    }
-    void_bytes_put_be32(b, sm->clients_used);
-    sink_put(s, b, 4);
-    for (uint32_t i = 0; i < sm->clients_used; i++) {
-        const struct void__sm_client *c = &sm->clients[i];
-        void_bytes_put_be32(b, c->id);
-        void_bytes_put_be64(b + 4, c->reqno);
-        void_bytes_put_be16(b + 12, c->result_len);
-        sink_put(s, b, 14);
-        sink_put(s, c->result, c->result_len);
-    }
-}
+/* ---- digest -------------------------------------------------------------- */
 
 void void_sm_digest(struct void_sm *sm, uint8_t digest[VOID_SM_DIGEST_SIZE])
 {
     VOID_ASSERT(sm != NULL && digest != NULL);
-    struct void_hash_ctx h;
-    void_hash_init(&h);
-    struct sink s = {.hash = &h};
-    snapshot_write(sm, &s);
-    void_hash_final(&h, digest);
-    VOID_ASSERT(s.len >= 4);
+    VOID_ASSERT(!sm->in_batch);
+    int rc = void_kvs_digest(sm->kvs, digest);
+    VOID_ASSERT(rc == 0);
 }
 
-size_t void_sm_snapshot_max(const struct void_sm *sm)
+/* ---- checkpoints and state transfer ---------------------------------------- */
+
+int void_sm_snapshot_take(struct void_sm *sm, struct void_kvs_snap **out)
 {
-    VOID_ASSERT(sm != NULL);
-    return snapshot_worst(sm->keys_max, sm->versions_max);
+    VOID_ASSERT(sm != NULL && out != NULL);
+    VOID_ASSERT(!sm->in_batch);
+    if (sm->failed != 0) {
+        return sm->failed;
+    }
+    return store_rc(sm, void_kvs_snapshot_take(sm->kvs, out));
 }
 
-size_t void_sm_snapshot_size(const struct void_sm *sm)
+void void_sm_snapshot_release(struct void_sm *sm, struct void_kvs_snap *snap)
 {
-    VOID_ASSERT(sm != NULL);
-    size_t size = 4 + 2 * VOID_HLC_ENCODED_SIZE + 4 + 4;
-    for (uint32_t i = 0; i < sm->keys_max; i++) {
-        if (!sm->keys[i].used) {
-            continue;
+    VOID_ASSERT(sm != NULL && sm->kvs != NULL);
+    if (snap != NULL) {
+        void_kvs_snapshot_release(sm->kvs, snap);
+    }
+}
+
+void void_sm_snapshot_digest(struct void_sm *sm,
+                             struct void_kvs_snap *snap,
+                             uint8_t digest[VOID_SM_DIGEST_SIZE])
+{
+    VOID_ASSERT(sm != NULL && snap != NULL && digest != NULL);
+    int rc = void_kvs_snapshot_digest(sm->kvs, snap, digest);
+    VOID_ASSERT(rc == 0);
+}
+
+int void_sm_snapshot_export(
+    struct void_sm *sm, struct void_kvs_snap *snap, uint8_t *buf, size_t cap, size_t *len)
+{
+    VOID_ASSERT(sm != NULL && snap != NULL && buf != NULL && len != NULL);
+    uint8_t *all = NULL;
+    size_t n = 0;
+    int rc = void_sm_snapshot_export_alloc(sm, snap, &all, &n);
+    if (rc == 0 && n > cap) {
+        rc = VOID_EFULL; /* too large for cap: not a failure of the store */
+    }
+    if (rc == 0) {
+        memcpy(buf, all, n);
+        *len = n;
+    }
+    free(all);
+    return rc;
+}
+
+/* Where an export goes when its size is not known: a growing heap buffer. */
+struct grower {
+    uint8_t *buf;
+    size_t cap, len;
+};
+
+static int write_grow(void *arg, const uint8_t *data, size_t n)
+{
+    struct grower *g = arg;
+    if (n > g->cap - g->len) {
+        size_t cap = g->cap > 0 ? g->cap : 64 * 1024;
+        while (n > cap - g->len) {
+            cap *= 2;
         }
-        size += 4u + sm->keys[i].len;
-        for (uint32_t v = sm->keys[i].head; v != NIL; v = sm->versions[v].next) {
-            size += VOID_HLC_ENCODED_SIZE + 3u + sm->versions[v].len;
+        uint8_t *nb = realloc(g->buf, cap);
+        if (nb == NULL) {
+            return VOID_ENOMEM;
         }
+        g->buf = nb;
+        g->cap = cap;
     }
-    for (uint32_t i = 0; i < sm->clients_used; i++) {
-        size += 14u + sm->clients[i].result_len;
-    }
-    return size;
-}
-
-int void_sm_snapshot_encode(struct void_sm *sm, uint8_t *buf, size_t cap, size_t *len)
-{
-    VOID_ASSERT(sm != NULL && buf != NULL && len != NULL);
-    struct sink s = {.buf = buf, .cap = cap};
-    snapshot_write(sm, &s);
-    if (s.len > cap) {
-        return VOID_EFULL;
-    }
-    VOID_ASSERT(s.len == void_sm_snapshot_size(sm));
-    *len = s.len;
+    memcpy(g->buf + g->len, data, n);
+    g->len += n;
     return 0;
 }
 
-/* Bounds-checked reader over a snapshot. */
+/* The VKX1 stream of void_kvs_export, byte for byte, but encoding only the
+ * buckets whose digest is not the empty one: void_kvs_export encodes all
+ * 4,096 (an allocation each), which made a checkpoint of a small state cost
+ * seconds under the sanitizers. void_kvs_import checks what this writes. */
+static int export_stream(struct void_sm *sm, struct void_kvs_snap *snap, struct grower *g)
+{
+    static const uint8_t zero[VOID_KVS_DIGEST_SIZE] = {0};
+    uint8_t live[VOID_KVS_BUCKETS];
+    uint8_t digest[VOID_KVS_DIGEST_SIZE], d[VOID_KVS_DIGEST_SIZE];
+    int rc = void_kvs_snapshot_digest(sm->kvs, snap, digest);
+    struct void_kvs_stats st;
+    void_kvs_snapshot_stats(sm->kvs, snap, &st);
+    uint32_t count = 0;
+    for (uint32_t b = 0; b < VOID_KVS_BUCKETS && rc == 0; b++) {
+        rc = void_kvs_snapshot_bucket_digest(sm->kvs, snap, b, d);
+        live[b] = memcmp(d, zero, sizeof(d)) != 0;
+        count += live[b];
+    }
+    uint8_t head[VOID_KVS_EXPORT_HEADER_SIZE];
+    memcpy(head, "VKX1", 4);
+    void_hlc_encode(st.horizon, head + 4);
+    void_hlc_encode(st.last, head + 4 + VOID_HLC_ENCODED_SIZE);
+    void_bytes_put_be64(head + 4 + 2 * VOID_HLC_ENCODED_SIZE, st.applied);
+    void_bytes_put_be32(head + 12 + 2 * VOID_HLC_ENCODED_SIZE, count);
+    if (rc == 0) {
+        rc = write_grow(g, head, sizeof(head));
+    }
+    size_t cap = 64 * 1024, n = 0;
+    uint8_t *part = rc == 0 ? malloc(8 + cap) : NULL;
+    rc = rc == 0 && part == NULL ? VOID_ENOMEM : rc;
+    for (uint32_t b = 0; b < VOID_KVS_BUCKETS && rc == 0; b++) {
+        if (!live[b]) {
+            continue;
+        }
+        rc = void_kvs_encode_partition(sm->kvs, snap, b, part + 8, cap, &n);
+        if (rc == VOID_EFULL) {
+            uint8_t *bigger = realloc(part, 8 + n);
+            rc = bigger == NULL ? VOID_ENOMEM : 0;
+            part = bigger != NULL ? bigger : part;
+            cap = bigger != NULL ? n : cap;
+            rc = rc == 0 ? void_kvs_encode_partition(sm->kvs, snap, b, part + 8, cap, &n) : rc;
+        }
+        if (rc == 0 && n == 0) {
+            rc = VOID_EINTERNAL; /* a bucket with the empty digest and entries, or the reverse */
+        }
+        if (rc == 0) {
+            void_bytes_put_be64(part, n);
+            rc = write_grow(g, part, 8 + n);
+        }
+    }
+    free(part);
+    return rc == 0 ? write_grow(g, digest, sizeof(digest)) : rc;
+}
+
+int void_sm_snapshot_export_alloc(struct void_sm *sm,
+                                  struct void_kvs_snap *snap,
+                                  uint8_t **buf,
+                                  size_t *len)
+{
+    VOID_ASSERT(sm != NULL && snap != NULL && buf != NULL && len != NULL);
+    struct grower g = {0};
+    int rc = export_stream(sm, snap, &g);
+    if (rc != 0) {
+        free(g.buf);
+        return rc == VOID_ENOMEM ? rc : store_rc(sm, rc);
+    }
+    *buf = g.buf;
+    *len = g.len;
+    return 0;
+}
+
+int void_sm_reset(struct void_sm *sm)
+{
+    VOID_ASSERT(sm != NULL && sm->kvs != NULL);
+    VOID_ASSERT(!sm->in_batch);
+    if (sm->failed != 0) {
+        return sm->failed;
+    }
+    struct void_hlc_ts zero = {0, 0};
+    int rc = store_rc(sm, void_kvs_load_begin(sm->kvs, 1, zero, zero, 0));
+    if (rc == 0) {
+        rc = store_rc(sm, void_kvs_load_end(sm->kvs));
+    }
+    if (rc != 0) {
+        sm->failed = sm->failed != 0 ? sm->failed : rc;
+        return sm->failed;
+    }
+    sm->last_stamp = zero;
+    return 0;
+}
+
+int void_sm_import(struct void_sm *sm,
+                   const uint8_t *buf,
+                   size_t len,
+                   uint64_t label,
+                   const uint8_t expect[VOID_SM_DIGEST_SIZE])
+{
+    VOID_ASSERT(sm != NULL && buf != NULL && expect != NULL);
+    VOID_ASSERT(!sm->in_batch);
+    if (sm->failed != 0) {
+        return sm->failed;
+    }
+    /* The export ends with the digest of the state it carries, and the
+     * import checks the rest against it before it touches the store: so a
+     * trailer that is not the expected digest refuses the export here,
+     * and one that is refuses any content but the certified state. */
+    if (len < VOID_KVS_EXPORT_HEADER_SIZE + VOID_SM_DIGEST_SIZE ||
+        memcmp(buf + len - VOID_SM_DIGEST_SIZE, expect, VOID_SM_DIGEST_SIZE) != 0) {
+        return VOID_EBAD_FIELD;
+    }
+    /* The label (the sequence number the state is at) is outside the
+     * digest: it must be the one the caller expects, or a sender could make
+     * this replica resume from the wrong place after a restart. */
+    if (void_bytes_get_be64(buf + 4 + 2 * VOID_HLC_ENCODED_SIZE) != label) {
+        return VOID_EBAD_FIELD;
+    }
+    uint8_t got[VOID_SM_DIGEST_SIZE];
+    int rc = void_kvs_import(sm->kvs, buf, len, got);
+    if (rc == VOID_EBAD_MAGIC || rc == VOID_ETRUNCATED || rc == VOID_EBAD_LENGTH ||
+        rc == VOID_EBAD_FIELD) {
+        return VOID_EBAD_FIELD; /* refused before the store was touched */
+    }
+    if (rc == VOID_ECORRUPT) {
+        /* Either the content does not match the trailer (refused, nothing
+         * changed) or the store failed while loading, which it then
+         * answers to every call: ask it. */
+        struct void_kvs_client c;
+        int probe = void_kvs_client_get(sm->kvs, 0, &c);
+        if (probe != VOID_ECORRUPT) {
+            return VOID_EBAD_FIELD;
+        }
+    }
+    if (rc != 0) {
+        sm->failed = rc;
+        return rc;
+    }
+    VOID_ASSERT(memcmp(got, expect, VOID_SM_DIGEST_SIZE) == 0);
+    struct void_kvs_stats st;
+    void_kvs_stats(sm->kvs, &st);
+    sm->last_stamp = st.last;
+    return 0;
+}
+
+/* Bounds-checked reader over an operation or a result. */
 struct reader {
     const uint8_t *p;
     size_t left;
@@ -676,154 +569,6 @@ static const uint8_t *take(struct reader *r, size_t n)
     r->p += n;
     r->left -= n;
     return p;
-}
-
-/* Decodes one key with its versions into a fresh key slot, *ki. Keys must
- * come in strictly increasing order (prev: the previous key, or NULL). */
-static int
-decode_key(struct void_sm *sm, struct reader *r, const struct void__sm_key *prev, uint32_t *out_ki)
-{
-    const uint8_t *p = take(r, 2);
-    if (p == NULL) {
-        return VOID_ETRUNCATED;
-    }
-    uint16_t klen = void_bytes_get_be16(p);
-    const uint8_t *key = take(r, klen);
-    const uint8_t *cnt = take(r, 2);
-    if (key == NULL || cnt == NULL) {
-        return VOID_ETRUNCATED;
-    }
-    uint16_t count = void_bytes_get_be16(cnt);
-    if (klen == 0 || klen > VOID_SM_KEY_MAX || count == 0) {
-        return VOID_EBAD_FIELD;
-    }
-    uint32_t ki = key_find(sm, key, klen, 1);
-    if (ki == NIL) {
-        return VOID_EFULL;
-    }
-    struct void__sm_key *k = &sm->keys[ki];
-    const struct void__sm_key *kc = k;
-    if (k->head != NIL || (prev != NULL && cmp_key_ptr(&prev, &kc) >= 0)) {
-        return VOID_EBAD_FIELD; /* duplicate or out of order */
-    }
-    *out_ki = ki;
-    uint32_t tail = NIL;
-    struct void_hlc_ts newer = {UINT64_MAX, UINT32_MAX};
-    for (uint16_t i = 0; i < count; i++) {
-        const uint8_t *vh = take(r, VOID_HLC_ENCODED_SIZE + 3);
-        if (vh == NULL) {
-            return VOID_ETRUNCATED;
-        }
-        uint16_t vlen = void_bytes_get_be16(vh + VOID_HLC_ENCODED_SIZE + 1);
-        const uint8_t *val = take(r, vlen);
-        struct void_hlc_ts stamp = void_hlc_decode(vh);
-        if (val == NULL) {
-            return VOID_ETRUNCATED;
-        }
-        if (vlen > VOID_SM_VALUE_MAX || vh[VOID_HLC_ENCODED_SIZE] > 1 ||
-            void_hlc_compare(stamp, newer) > 0) {
-            return VOID_EBAD_FIELD;
-        }
-        if (sm->version_free == NIL) {
-            return VOID_EFULL;
-        }
-        uint32_t v = sm->version_free;
-        sm->version_free = sm->versions[v].next;
-        sm->versions_used++;
-        struct void__sm_version *ver = &sm->versions[v];
-        ver->stamp = stamp;
-        ver->deleted = vh[VOID_HLC_ENCODED_SIZE];
-        ver->len = vlen;
-        memcpy(ver->value, val, vlen);
-        ver->next = NIL;
-        if (tail == NIL) {
-            k->head = v;
-        } else {
-            sm->versions[tail].next = v;
-        }
-        tail = v;
-        newer = stamp;
-    }
-    return 0;
-}
-
-static int decode_clients(struct void_sm *sm, struct reader *r)
-{
-    const uint8_t *p = take(r, 4);
-    if (p == NULL) {
-        return VOID_ETRUNCATED;
-    }
-    uint32_t n = void_bytes_get_be32(p);
-    if (n > VOID_SM_CLIENTS_MAX) {
-        return VOID_EFULL;
-    }
-    for (uint32_t i = 0; i < n; i++) {
-        const uint8_t *h = take(r, 14);
-        if (h == NULL) {
-            return VOID_ETRUNCATED;
-        }
-        uint16_t rlen = void_bytes_get_be16(h + 12);
-        const uint8_t *res = take(r, rlen);
-        if (res == NULL) {
-            return VOID_ETRUNCATED;
-        }
-        uint32_t id = void_bytes_get_be32(h);
-        if (rlen > VOID_SM_RESULT_MAX || (i > 0 && id <= sm->clients[i - 1].id)) {
-            return VOID_EBAD_FIELD;
-        }
-        struct void__sm_client *c = &sm->clients[i];
-        c->id = id;
-        c->reqno = void_bytes_get_be64(h + 4);
-        c->result_len = rlen;
-        memcpy(c->result, res, rlen);
-        sm->clients_used = i + 1;
-    }
-    return 0;
-}
-
-static int snapshot_decode(struct void_sm *sm, const uint8_t *buf, size_t len)
-{
-    struct reader r = {buf, len};
-    const uint8_t *h = take(&r, 4 + 2 * VOID_HLC_ENCODED_SIZE + 4);
-    if (h == NULL) {
-        return VOID_ETRUNCATED;
-    }
-    if (memcmp(h, snapshot_magic, 4) != 0) {
-        return VOID_EBAD_FIELD;
-    }
-    sm->horizon = void_hlc_decode(h + 4);
-    sm->last_stamp = void_hlc_decode(h + 4 + VOID_HLC_ENCODED_SIZE);
-    uint32_t nkeys = void_bytes_get_be32(h + 4 + 2 * VOID_HLC_ENCODED_SIZE);
-    if (nkeys > sm->keys_max) {
-        return VOID_EFULL;
-    }
-    const struct void__sm_key *prev = NULL;
-    for (uint32_t i = 0; i < nkeys; i++) {
-        uint32_t ki = NIL;
-        int rc = decode_key(sm, &r, prev, &ki);
-        if (rc != 0) {
-            return rc;
-        }
-        prev = &sm->keys[ki];
-    }
-    int rc = decode_clients(sm, &r);
-    if (rc != 0) {
-        return rc;
-    }
-    return r.left == 0 ? 0 : VOID_EBAD_LENGTH;
-}
-
-int void_sm_snapshot_decode(struct void_sm *sm, const uint8_t *buf, size_t len)
-{
-    VOID_ASSERT(sm != NULL && buf != NULL);
-    void_sm_reset(sm);
-    int rc = snapshot_decode(sm, buf, len);
-    if (rc != 0) {
-        void_sm_reset(sm);
-        return rc;
-    }
-    VOID_ASSERT(void_sm_snapshot_size(sm) == len);
-    return 0;
 }
 
 /* ---- operation and result encoding ---------------------------------------- */

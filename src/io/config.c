@@ -50,11 +50,16 @@ enum {
     SEEN_HTTP_CONN = 1u << 21,
     SEEN_HTTP_PER_IP = 1u << 22,
     SEEN_SEGMENT = 1u << 23,
-    SEEN_HEARTBEAT = 1u << 24,
-    SEEN_CAUSAL_EVENTS = 1u << 25,
-    SEEN_CAUSAL_CAPACITY = 1u << 26,
-    SEEN_CAUSAL_HALT = 1u << 27,
-    SEEN_CAUSAL_HOOKS = 1u << 28,
+    /* Sections added later have masks of their own (seen_membership,
+     * seen_causal, seen_state), so their bits start again at 0. */
+    SEEN_HEARTBEAT = 1u << 0,
+    SEEN_CAUSAL_EVENTS = 1u << 0,
+    SEEN_CAUSAL_CAPACITY = 1u << 1,
+    SEEN_CAUSAL_HALT = 1u << 2,
+    SEEN_CAUSAL_HOOKS = 1u << 3,
+    SEEN_QUOTA = 1u << 0,
+    SEEN_RETENTION = 1u << 1,
+    SEEN_CLIENT_TTL = 1u << 2,
 };
 
 struct load_state {
@@ -69,6 +74,7 @@ struct load_state {
     uint32_t seen_limits;
     uint32_t seen_membership;
     uint32_t seen_causal;
+    uint32_t seen_state;
     uint32_t seen_replica[VOID_CONFIG_REPLICAS_MAX];
     uint32_t seen_client_entry[VOID_CONFIG_CLIENTS_MAX];
     char replica_keyfile[VOID_CONFIG_REPLICAS_MAX][VOID_CONFIG_PATH_MAX];
@@ -450,6 +456,20 @@ static int limits_key(struct load_state *st, const char *name, const char *value
     return num_key(st, &st->seen_limits, "limits", keys, VOID_ARRAY_LEN(keys), name, value);
 }
 
+/* [state]: the replicated state's quota, history retention and client
+ * expiry. They decide answers (full, too_old, a forgotten client), so every
+ * replica must be given the same values (docs/operations.md). */
+static int state_key(struct load_state *st, const char *name, const char *value)
+{
+    struct void_config *c = st->config;
+    const struct num_key keys[] = {
+        {"quota_mb", SEEN_QUOTA, 1, 1u << 24, &c->state_quota_mb},
+        {"retention_s", SEEN_RETENTION, 1, 10u * 365 * 86400, &c->state_retention_s},
+        {"client_ttl_s", SEEN_CLIENT_TTL, 1, 10u * 365 * 86400, &c->state_client_ttl_s},
+    };
+    return num_key(st, &st->seen_state, "state", keys, VOID_ARRAY_LEN(keys), name, value);
+}
+
 /* Index of the entry with this id in ids[0..*count), appending it if new. */
 static int entry_index(
     uint32_t *count, uint32_t max, uint32_t id, uint32_t (*get_id)(void *, uint32_t), void *arr)
@@ -575,6 +595,9 @@ static int handler(void *user, const char *section, const char *name, const char
     }
     if (strcmp(section, "causal") == 0) {
         return causal_key(st, name, value);
+    }
+    if (strcmp(section, "state") == 0) {
+        return state_key(st, name, value);
     }
     uint32_t id = 0;
     if (strncmp(section, "replica.", 8) == 0) {

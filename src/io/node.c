@@ -22,6 +22,7 @@
 #include "void/casnet.h"
 #include "void/error.h"
 #include "void/http.h"
+#include "void/kvs.h"
 #include "void/log.h"
 #include "void/membership.h"
 #include "void/ntp_client.h"
@@ -90,6 +91,8 @@ struct node_status {
     uint64_t hb_executed[VOID_CONFIG_REPLICAS_MAX]; /* from its last heartbeat */
     uint32_t lhm;
     uint64_t suspect_ns, dead_ns;
+    struct void_kvs_stats state;                /* the replicated state's store */
+    uint8_t state_digest[VOID_KVS_DIGEST_SIZE]; /* at last_executed */
 };
 
 /* Effects of one or more steps and the records among them, ready for one
@@ -112,6 +115,8 @@ struct void_node {
     struct void_transport transport;
     int transport_ready;
     struct void_pstore store;
+    struct void_kvs state; /* the replicated state (DATA_DIR/state, LMDB) */
+    int state_open;
     struct void_cas cas; /* blocks of files, uploaded by clients (data/cas) */
     int cas_ready;
     struct void_casserve casserve;
@@ -472,6 +477,10 @@ static void publish(struct void_node *node)
     s->last_executed = void_pbft_last_executed(r);
     s->stable_checkpoint = void_pbft_low_watermark(r);
     s->hlc = r->hlc.last;
+    if (node->state_open) {
+        void_kvs_stats(&node->state, &s->state);
+        (void)void_kvs_digest(&node->state, s->state_digest);
+    }
     s->pbft = *void_pbft_stats(r);
     s->transport = node->transport.stats;
     s->persist_commits = node->store.count_commits;
@@ -892,6 +901,23 @@ static int setup_membership(struct void_node *node, char *errbuf, size_t errcap)
 
 /* ---- inputs ------------------------------------------------------------- */
 
+/* A step that returns anything but 0 or VOID_EFULL (effects dropped, which
+ * retransmission covers) met a local failure of the state store: the
+ * replica no longer knows its state, so the node stops; a restart reopens
+ * the store and replays (docs/kvs.md). Returns 1 when it stopped. */
+static int state_failed(struct void_node *node, int rc)
+{
+    if (rc == 0 || rc == VOID_EFULL) {
+        return 0;
+    }
+    node->fatal = rc;
+    void_log(VOID_LOG_ERROR,
+             "state store failed: %s; stopping (a restart reopens it and catches up)",
+             void_strerror(rc));
+    node_stop(node);
+    return 1;
+}
+
 static void on_frame(void *ctx, const uint8_t *buf, size_t len, const struct void_frame *frame)
 {
     struct void_node *node = ctx;
@@ -920,8 +946,12 @@ static void on_frame(void *ctx, const uint8_t *buf, size_t len, const struct voi
     }
     struct step_mark m;
     mark_take(node, &m);
-    (void)void_pbft_step_receive(node->replica, physical_now_ns(node), buf, len, filling_out(node));
+    int rc =
+        void_pbft_step_receive(node->replica, physical_now_ns(node), buf, len, filling_out(node));
     node->dirty = 1;
+    if (state_failed(node, rc)) {
+        return;
+    }
     char cause[64];
     const char *type = void_msg_type_name(frame->type);
     (void)snprintf(cause,
@@ -946,8 +976,11 @@ static void on_timer(uv_timer_t *timer)
     }
     struct step_mark m;
     mark_take(node, &m);
-    (void)void_pbft_step_timer(node->replica, physical_now_ns(node), which, filling_out(node));
+    int rc = void_pbft_step_timer(node->replica, physical_now_ns(node), which, filling_out(node));
     node->dirty = 1;
+    if (state_failed(node, rc)) {
+        return;
+    }
     char cause[96];
     if (which == VOID_PBFT_TIMER_REQUEST) {
         (void)snprintf(cause,
@@ -1122,6 +1155,16 @@ static size_t render_status(struct void_node *node, char *out, size_t cap)
                   "host",
                   c->topology.host);
     json_object_set_new(root, "primary", json_integer((json_int_t)s->primary));
+    /* The state store: equal digests at equal last_executed mean equal
+     * states (docs/kvs.md, The digest). */
+    char digest[2 * VOID_KVS_DIGEST_SIZE + 1];
+    for (size_t i = 0; i < VOID_KVS_DIGEST_SIZE; i++) {
+        (void)snprintf(digest + 2 * i, 3, "%02x", s->state_digest[i]);
+    }
+    json_object_set_new(root, "state_keys", json_integer((json_int_t)s->state.keys));
+    json_object_set_new(root, "state_clients", json_integer((json_int_t)s->state.clients));
+    json_object_set_new(root, "state_bytes", json_integer((json_int_t)s->state.bytes_used));
+    json_object_set_new(root, "state_digest", json_string(digest));
     pthread_mutex_unlock(&node->lock);
     return json_answer(root, out, cap);
 }
@@ -1530,17 +1573,63 @@ static int setup_ring(struct void_node *node)
     return 0;
 }
 
+/* Opens (or creates) the replicated state's store, DATA_DIR/state. It is
+ * never synced for durability: recovery puts it back to the state that the
+ * record log's CHECKPOINT record carries (docs/pbft.md, Recovery). */
+static int setup_state(struct void_node *node, char *errbuf, size_t errcap)
+{
+    const struct void_config *c = node->config;
+    char dir[VOID_CONFIG_PATH_MAX + 8];
+    int n = snprintf(dir, sizeof(dir), "%s/state", c->data_dir);
+    if (n < 0 || (size_t)n >= sizeof(dir)) {
+        (void)snprintf(errbuf, errcap, "state store: data directory path too long");
+        return VOID_EINVAL;
+    }
+    if (mkdir(dir, 0700) != 0 && errno != EEXIST) {
+        (void)snprintf(errbuf, errcap, "state store: cannot create %s: %s", dir, strerror(errno));
+        return VOID_EIO;
+    }
+    struct void_kvs_lmdb_config lc = {
+        .quota = c->state_quota_mb != 0 ? (uint64_t)c->state_quota_mb << 20 : VOID_SM_QUOTA_DEF,
+        .create = 1};
+    int rc = void_kvs_lmdb_open(&node->state, dir, &lc);
+    if (rc != 0) {
+        (void)snprintf(errbuf, errcap, "state store: cannot open %s: %s", dir, void_strerror(rc));
+        return rc;
+    }
+    node->state_open = 1;
+    struct void_kvs_stats st;
+    void_kvs_stats(&node->state, &st);
+    void_log(VOID_LOG_INFO,
+             "state store: opened %s: %llu keys, %llu clients, %llu bytes of %llu, at batch %llu",
+             dir,
+             (unsigned long long)st.keys,
+             (unsigned long long)st.clients,
+             (unsigned long long)st.bytes_used,
+             (unsigned long long)st.quota,
+             (unsigned long long)st.applied);
+    return 0;
+}
+
 static int setup_replica(struct void_node *node, char *errbuf, size_t errcap)
 {
     const struct void_config *c = node->config;
-    struct void_pbft_config pc = {.n = c->count_replicas,
-                                  .self = c->self_id,
-                                  .pipeline_max = c->pbft_pipeline,
-                                  .batch_max = c->pbft_batch_max,
-                                  .verify_signatures = 1,
-                                  .event_seq_start = void__node_causal_seq_start(),
-                                  .keyring = &node->ring,
-                                  .keypair = &c->keypair};
+    int rc = setup_state(node, errbuf, errcap);
+    if (rc != 0) {
+        return rc;
+    }
+    struct void_pbft_config pc = {
+        .n = c->count_replicas,
+        .self = c->self_id,
+        .pipeline_max = c->pbft_pipeline,
+        .batch_max = c->pbft_batch_max,
+        .verify_signatures = 1,
+        .keyring = &node->ring,
+        .event_seq_start = void__node_causal_seq_start(),
+        .keypair = &c->keypair,
+        .sm = {.retention_ns = (uint64_t)c->state_retention_s * 1000000000u,
+               .client_ttl_ns = (uint64_t)c->state_client_ttl_s * 1000000000u},
+        .kvs = &node->state};
     node->replica = calloc(1, sizeof(*node->replica));
     if (node->replica == NULL) {
         return VOID_ENOMEM;
@@ -1556,7 +1645,7 @@ static int setup_replica(struct void_node *node, char *errbuf, size_t errcap)
         void_pbft_out_init(
             &b->out, b->effects, VOID_PBFT_OUT_EFFECTS_DEF, b->arena, VOID_PBFT_OUT_ARENA_DEF);
     }
-    int rc = void_pbft_init(node->replica, &pc);
+    rc = void_pbft_init(node->replica, &pc);
     if (rc != 0) {
         (void)snprintf(errbuf, errcap, "cannot set up the replica: %s", void_strerror(rc));
         return rc;
@@ -1614,6 +1703,8 @@ static int recover(struct void_node *node, char *errbuf, size_t errcap)
     free(recs);
     if (rc == VOID_ECORRUPT) {
         (void)snprintf(errbuf, errcap, "the stored checkpoint does not match its digest");
+    } else if (rc != 0 && rc != VOID_EFULL) {
+        (void)snprintf(errbuf, errcap, "state store: %s", void_strerror(rc));
     }
     return rc == VOID_EFULL ? 0 : rc;
 }
@@ -1951,6 +2042,10 @@ void void_node_free(struct void_node *node)
     void_cas_fini(&node->cas);
     if (node->replica_ready) {
         void_pbft_fini(node->replica);
+    }
+    if (node->state_open) {
+        void_kvs_close(&node->state);
+        node->state_open = 0;
     }
     void_log_setup(VOID_LOG_INFO, node->config->self_id, NULL);
     void__node_causal_fini(&node->causal);

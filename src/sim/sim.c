@@ -378,8 +378,15 @@ static int replica_init(struct sim *s, struct sim_node *node)
         .pipeline_max = s->cfg->pipeline,
         .keyring = &s->ring,
         .keypair = &node->kp,
-        .sm = {.keys_max = 64, .versions_max = 1024},
+        .kvs = &node->store,
     };
+    if (!node->store_open) {
+        int rc = void_kvs_mem_init(&node->store, NULL);
+        if (rc != 0) {
+            return rc;
+        }
+        node->store_open = 1;
+    }
     return void_pbft_init(node->replica, &c);
 }
 
@@ -473,6 +480,19 @@ static int replica_restart(struct sim *s, struct sim_node *node)
 
 /* ---- event dispatch -------------------------------------------------------- */
 
+/* Performs a replica step's effects. A step that overflowed its output is
+ * not an error (the protocol retransmits); any other error is a local
+ * failure of the replica's store, which stops the run as voidd stops. */
+static int replica_done(struct sim *s, struct sim_node *node, int step_rc)
+{
+    int rc = void__sim_perform(s, node);
+    if (step_rc != 0 && step_rc != VOID_EFULL) {
+        void__sim_trace(s, "n%u store failed: %s", node->id, void_strerror(step_rc));
+        return step_rc;
+    }
+    return rc;
+}
+
 static int deliver(struct sim *s, struct sim_node *node, uint32_t from, struct sim_frame *fr)
 {
     void__sim_trace(s,
@@ -504,8 +524,8 @@ static int deliver(struct sim *s, struct sim_node *node, uint32_t from, struct s
             return 0;
         }
     }
-    (void)void_pbft_step_receive(node->replica, phys_now(s, node), fr->bytes, fr->len, &s->out);
-    return void__sim_perform(s, node);
+    int rc = void_pbft_step_receive(node->replica, phys_now(s, node), fr->bytes, fr->len, &s->out);
+    return replica_done(s, node, rc);
 }
 
 static int fire_timer(struct sim *s, struct sim_node *node, uint64_t arg)
@@ -530,8 +550,9 @@ static int fire_timer(struct sim *s, struct sim_node *node, uint64_t arg)
                         t == VOID_PBFT_TIMER_REQUEST ? "request" : "view-change",
                         void_pbft_view(node->replica));
     }
-    (void)void_pbft_step_timer(node->replica, phys_now(s, node), (enum void_pbft_timer)t, &s->out);
-    return void__sim_perform(s, node);
+    int rc =
+        void_pbft_step_timer(node->replica, phys_now(s, node), (enum void_pbft_timer)t, &s->out);
+    return replica_done(s, node, rc);
 }
 
 static int dispatch(struct sim *s, const struct void_simq_item *it)
@@ -733,6 +754,10 @@ static void sim_teardown(struct sim *s)
         if (node->replica != NULL) {
             void_pbft_fini(node->replica);
             free(node->replica);
+        }
+        if (node->store_open) {
+            void_kvs_close(&node->store);
+            node->store_open = 0;
         }
         free(node->client);
         void_simdisk_fini(&node->disk);

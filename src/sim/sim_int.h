@@ -8,6 +8,7 @@
 
 #include "void/causal.h"
 #include "void/hlc.h"
+#include "void/kvs.h"
 #include "void/pbft.h"
 #include "void/pbft_client.h"
 #include "void/prng.h"
@@ -78,6 +79,11 @@ struct sim_node {
     /* replica */
     struct void_pbft *replica;
     struct void_simdisk disk;
+    /* The replicated state's store, kept across crashes as voidd's LMDB
+     * store is (recovery puts it back to the checkpoint's state:
+     * docs/pbft.md, Recovery). */
+    struct void_kvs store;
+    int store_open;
     uint64_t last_event_seq;
     uint64_t timer_gen[SIM_TIMERS];
     uint64_t connect_delay_ns; /* at its next restart, its links connect this much later */

@@ -68,8 +68,8 @@ future=$(( $(date +%s%N) + 3600 * 1000000000 ))
 expect_rc 3 "^future: that time is after" vctl get clock --as-of "$future"
 json=$(vctl get clock --as-of "$future" --json || true)
 python3 -c "import json,sys; assert json.loads(sys.argv[1])['status']=='future'" "$json" || fail "future json: $json"
-# Before any history was pruned, the earliest time is simply before the key.
-expect_rc 1 "^not_found" vctl get clock --as-of 1
+# The replicas keep [state] retention_s (1 h) of history: 1970 is before it.
+expect_rc 3 "^too_old: that time is before the history" vctl get clock --as-of 1
 echo "ok: --as-of in the future refused"
 
 # cas is compare-and-set whatever the key: a key named "put".

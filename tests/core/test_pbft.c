@@ -31,7 +31,7 @@
 #include <string.h>
 
 #define MAXN        16
-#define MAXC        4
+#define MAXC        200
 #define CLIENT_BASE 100
 #define MS          (1000ull * 1000)
 #define T0          (1700000000ull * 1000 * 1000 * 1000)
@@ -60,6 +60,7 @@ struct net {
     struct void_keyring ring;
     struct void_sign_keypair keys[MAXN], ckeys[MAXC];
     struct void_pbft *rep[MAXN];
+    struct void_kvs kvs[MAXN]; /* each replica's store, kept across its crashes */
     struct void_pbft_config cfg[MAXN];
     struct void_pbft_client cli[MAXC];
     int crashed[MAXN];
@@ -251,7 +252,8 @@ static struct net *net_new(uint32_t n, uint32_t nclients, uint32_t k, uint32_t w
                                               .verify_signatures = verify,
                                               .keyring = &t->ring,
                                               .keypair = &t->keys[i],
-                                              .sm = {.keys_max = 256, .versions_max = 1024}};
+                                              .kvs = &t->kvs[i]};
+        assert_int_equal(void_kvs_mem_init(&t->kvs[i], NULL), 0);
         replica_start(t, i, 0);
     }
     for (uint32_t c = 0; c < nclients; c++) {
@@ -282,6 +284,7 @@ static void net_free(struct net *t)
             void_pbft_fini(t->rep[i]);
             free(t->rep[i]);
         }
+        void_kvs_close(&t->kvs[i]);
         for (size_t k = 0; k < t->nrecords[i]; k++) {
             free(t->records[i][k].data);
         }
@@ -2215,6 +2218,48 @@ static void test_pbft_runs_are_deterministic(void **state)
     assert_memory_equal(h[0], h[1], 32);
 }
 
+/* Setup: n=4, 200 clients (the old state machine refused the 129th), K=16.
+ * Action: 50 rounds in which every client puts a key of its own: 10,000
+ * distinct keys (the old default table refused the 1,025th). Expected:
+ * every put answers OK, the replicas agree on the state digest, each store
+ * holds the 10,000 keys and the 200 clients, and checkpoints became stable
+ * on the way. */
+static void test_pbft_holds_10000_keys_from_200_clients(void **state)
+{
+    (void)state;
+    const uint32_t clients = 200;
+    struct net *t = net_new(4, clients, 16, 32, 0);
+    char key[32], val[32];
+    for (int round = 0; round < 50; round++) {
+        for (uint32_t c = 0; c < clients; c++) {
+            snprintf(key, sizeof(key), "key-%05u", (unsigned)round * clients + c);
+            snprintf(val, sizeof(val), "v%d", round);
+            submit_put(t, c, key, val);
+        }
+        if (!net_run(t, 5000 * MS, clients_idle)) {
+            fail_msg("round %d did not complete", round);
+        }
+        for (uint32_t c = 0; c < clients; c++) {
+            const uint8_t *res;
+            int len = void_pbft_client_result(&t->cli[c], &res);
+            struct void_sm_result r;
+            assert_true(len > 0);
+            assert_int_equal(void_sm_result_decode(res, (size_t)len, &r), 0);
+            assert_int_equal(r.status, VOID_SM_OK);
+        }
+    }
+    net_run(t, 100 * MS, all_live_at_max);
+    assert_agree(t, void_pbft_last_executed(t->rep[0]));
+    for (uint32_t i = 0; i < t->n; i++) {
+        struct void_kvs_stats st;
+        void_kvs_stats(&t->kvs[i], &st);
+        assert_int_equal(st.keys, 10000);
+        assert_int_equal(st.clients, clients);
+        assert_true(void_pbft_stats(t->rep[i])->checkpoints_stable > 0);
+    }
+    net_free(t);
+}
+
 int main(void)
 {
     assert_int_equal(void_sign_global_init(), 0);
@@ -2242,6 +2287,7 @@ int main(void)
         cmocka_unit_test(test_pbft_backup_forgets_unsynced_prepare_and_withholds),
         cmocka_unit_test(test_pbft_restarted_backup_votes_again_above_its_prepare_horizon),
         cmocka_unit_test(test_pbft_recovering_backup_fetches_state_instead_of_suspecting),
+        cmocka_unit_test(test_pbft_holds_10000_keys_from_200_clients),
         cmocka_unit_test(test_pbft_lone_view_change_returns_and_keeps_its_promise),
         cmocka_unit_test(test_pbft_survives_random_faults),
         cmocka_unit_test(test_pbft_rejects_bad_messages_with_counters),

@@ -1,7 +1,11 @@
 /*
- * Tests of the replicated key/value state machine: put/get/delete, CAS,
- * MVCC reads as of a past HLC, at-most-once execution, digest determinism,
- * snapshot round trips and deterministic pruning of old history.
+ * Tests of the replicated key/value state machine on the store interface:
+ * put/get/delete, CAS, MVCC reads as of a past HLC, at-most-once execution,
+ * the scale the old fixed table refused (keys, clients), retention and
+ * client expiry by age, the quota, the canonical export and import that
+ * state transfer uses, a reopened store, and stopping at a local store
+ * failure. Every behaviour runs on both stores: the in-memory one (the
+ * simulator's) and LMDB (the daemon's), which must answer alike.
  */
 
 /* cmocka.h needs these first, in this order. */
@@ -14,11 +18,14 @@
 /* clang-format on */
 
 #include "void/error.h"
+#include "void/kvs.h"
 #include "void/sm.h"
 
+#include <dirent.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 
 static uint64_t next_reqno = 1;
 
@@ -28,42 +35,173 @@ static struct void_hlc_ts ts(uint64_t wall)
     return t;
 }
 
-/* Executes one op in its own batch stamped at wall, as client 1000, and
- * decodes the result into *res (value copied to the static buffer). */
-static void
-run(struct void_sm *sm, uint64_t wall, const struct void_sm_op *op, struct void_sm_result *res)
+/* ---- fixtures: a state machine on one of the two stores -------------------- */
+
+struct fix {
+    int lmdb;
+    char dir[256];
+    struct void_kvs kvs;
+    struct void_sm sm;
+    uint64_t seq; /* batch label */
+};
+
+static void make_dir(char *dir, size_t cap)
+{
+    const char *tmp = getenv("TMPDIR");
+    snprintf(dir, cap, "%s/void-sm-XXXXXX", tmp != NULL ? tmp : "/tmp");
+    assert_non_null(mkdtemp(dir));
+}
+
+static void remove_dir(const char *dir)
+{
+    DIR *d = opendir(dir);
+    if (d == NULL) {
+        return;
+    }
+    struct dirent *e;
+    char path[512];
+    while ((e = readdir(d)) != NULL) {
+        if (strcmp(e->d_name, ".") != 0 && strcmp(e->d_name, "..") != 0) {
+            snprintf(path, sizeof(path), "%s/%s", dir, e->d_name);
+            unlink(path);
+        }
+    }
+    closedir(d);
+    rmdir(dir);
+}
+
+/* Opens f's store (a fresh one unless reopen) and sets its sm up. */
+static void fix_open(struct fix *f, uint64_t quota, const struct void_sm_config *cfg, int reopen)
+{
+    if (f->lmdb) {
+        if (!reopen) {
+            make_dir(f->dir, sizeof(f->dir));
+        }
+        struct void_kvs_lmdb_config lc = {.quota = quota, .create = 1};
+        assert_int_equal(void_kvs_lmdb_open(&f->kvs, f->dir, &lc), 0);
+    } else {
+        struct void_kvs_mem_config mc = {.quota = quota};
+        assert_int_equal(void_kvs_mem_init(&f->kvs, &mc), 0);
+    }
+    assert_int_equal(void_sm_init(&f->sm, cfg, &f->kvs), 0);
+}
+
+static struct fix *fix_new(int lmdb, uint64_t quota, const struct void_sm_config *cfg)
+{
+    struct fix *f = calloc(1, sizeof(*f));
+    assert_non_null(f);
+    f->lmdb = lmdb;
+    fix_open(f, quota, cfg, 0);
+    return f;
+}
+
+static void fix_close(struct fix *f)
+{
+    void_sm_fini(&f->sm);
+    void_kvs_close(&f->kvs);
+}
+
+static void fix_free(struct fix *f)
+{
+    fix_close(f);
+    if (f->lmdb) {
+        remove_dir(f->dir);
+    }
+    free(f);
+}
+
+static int setup_mem(void **state)
+{
+    *state = fix_new(0, 0, NULL);
+    return 0;
+}
+
+static int setup_lmdb(void **state)
+{
+    *state = fix_new(1, 0, NULL);
+    return 0;
+}
+
+static int teardown(void **state)
+{
+    fix_free(*state);
+    return 0;
+}
+
+/* ---- operations ------------------------------------------------------------ */
+
+/* Executes op as (client, reqno) in an open batch and decodes the result
+ * into *res (value in a static buffer). */
+static void exec_as(struct fix *f,
+                    uint64_t client,
+                    uint64_t reqno,
+                    const struct void_sm_op *op,
+                    struct void_sm_result *res)
 {
     static uint8_t out[VOID_SM_RESULT_MAX];
     uint8_t enc[VOID_SM_OP_MAX];
     int n = void_sm_op_encode(op, enc, sizeof(enc));
     assert_true(n > 0);
-    void_sm_begin_batch(sm, ts(wall));
     size_t len = 0;
-    assert_int_equal(
-        void_sm_execute(sm, 1000, next_reqno++, enc, (size_t)n, out, sizeof(out), &len), 0);
+    assert_int_equal(void_sm_execute(&f->sm, client, reqno, enc, (size_t)n, out, sizeof(out), &len),
+                     0);
     assert_int_equal(void_sm_result_decode(out, len, res), 0);
 }
 
-static struct void_sm_result put(struct void_sm *sm, uint64_t wall, const char *k, const char *v)
+static void begin(struct fix *f, uint64_t wall)
+{
+    assert_int_equal(void_sm_begin_batch(&f->sm, ts(wall), ++f->seq, NULL), 0);
+}
+
+static void end(struct fix *f)
+{
+    assert_int_equal(void_sm_end_batch(&f->sm), 0);
+}
+
+/* Executes one op in its own batch stamped at wall, as client 1000. */
+static void
+run(struct fix *f, uint64_t wall, const struct void_sm_op *op, struct void_sm_result *res)
+{
+    begin(f, wall);
+    exec_as(f, 1000, next_reqno++, op, res);
+    end(f);
+}
+
+static struct void_sm_op put_op(const char *k, const char *v)
 {
     struct void_sm_op op = {.kind = VOID_SM_OP_PUT,
                             .key = (const uint8_t *)k,
                             .key_len = (uint16_t)strlen(k),
                             .value = (const uint8_t *)v,
                             .value_len = (uint16_t)strlen(v)};
+    return op;
+}
+
+static struct void_sm_result put(struct fix *f, uint64_t wall, const char *k, const char *v)
+{
+    struct void_sm_op op = put_op(k, v);
     struct void_sm_result r;
-    run(sm, wall, &op, &r);
+    run(f, wall, &op, &r);
     return r;
 }
 
-static struct void_sm_result get(struct void_sm *sm, uint64_t wall, const char *k, uint64_t as_of)
+static struct void_sm_result get(struct fix *f, uint64_t wall, const char *k, uint64_t as_of)
 {
     struct void_sm_op op = {.kind = as_of ? VOID_SM_OP_GET_AS_OF : VOID_SM_OP_GET,
                             .key = (const uint8_t *)k,
                             .key_len = (uint16_t)strlen(k),
                             .as_of = ts(as_of)};
     struct void_sm_result r;
-    run(sm, wall, &op, &r);
+    run(f, wall, &op, &r);
+    return r;
+}
+
+static struct void_sm_result del(struct fix *f, uint64_t wall, const char *k)
+{
+    struct void_sm_op op = {
+        .kind = VOID_SM_OP_DELETE, .key = (const uint8_t *)k, .key_len = (uint16_t)strlen(k)};
+    struct void_sm_result r;
+    run(f, wall, &op, &r);
     return r;
 }
 
@@ -71,288 +209,461 @@ static void assert_value(struct void_sm_result r, const char *v)
 {
     assert_int_equal(r.status, VOID_SM_OK);
     assert_int_equal(r.value_len, strlen(v));
-    assert_memory_equal(r.value, v, strlen(v));
+    assert_memory_equal(r.value, v, r.value_len);
 }
 
-static int setup(void **state)
+static void digest_of(struct fix *f, uint8_t d[32])
 {
-    struct void_sm *sm = calloc(1, sizeof(*sm));
-    assert_non_null(sm);
-    assert_int_equal(void_sm_init(sm, NULL), 0);
-    *state = sm;
-    return 0;
+    void_sm_digest(&f->sm, d);
 }
 
-static int teardown(void **state)
-{
-    void_sm_fini(*state);
-    free(*state);
-    return 0;
-}
+/* ---- behaviour ---------------------------------------------------------------- */
 
-/* Setup: empty state. Action: put a=1, get a, delete a, get a, delete a.
- * Expected: the get sees 1, the first delete succeeds, then NOT_FOUND twice. */
+/* Setup: an empty machine. Action: put, get, delete, get, delete again.
+ * Expected: the value, then NOT_FOUND, and a second delete NOT_FOUND with no
+ * version written. */
 static void test_sm_put_get_delete(void **state)
 {
-    struct void_sm *sm = *state;
-    assert_int_equal(put(sm, 10, "a", "1").status, VOID_SM_OK);
-    assert_value(get(sm, 11, "a", 0), "1");
-    struct void_sm_op del = {.kind = VOID_SM_OP_DELETE, .key = (const uint8_t *)"a", .key_len = 1};
-    struct void_sm_result r;
-    run(sm, 12, &del, &r);
+    struct fix *f = *state;
+    assert_int_equal(put(f, 10, "a", "1").status, VOID_SM_OK);
+    assert_value(get(f, 11, "a", 0), "1");
+    struct void_sm_result r = del(f, 12, "a");
     assert_int_equal(r.status, VOID_SM_OK);
-    assert_int_equal(get(sm, 13, "a", 0).status, VOID_SM_NOT_FOUND);
-    run(sm, 14, &del, &r);
-    assert_int_equal(r.status, VOID_SM_NOT_FOUND);
+    assert_int_equal(r.version.wall_ns, 12);
+    assert_int_equal(get(f, 13, "a", 0).status, VOID_SM_NOT_FOUND);
+    assert_int_equal(del(f, 14, "a").status, VOID_SM_NOT_FOUND);
+    assert_int_equal(get(f, 15, "never", 0).status, VOID_SM_NOT_FOUND);
 }
 
-/* Setup: empty state. Action: CAS expecting absence (succeeds), the same
- * again (fails), CAS expecting "x" (succeeds), expecting "x" again (fails).
- * Expected: a failed CAS reports the current value and writes nothing. */
+/* Setup: key a absent. Action: CAS expecting absence, CAS with a wrong
+ * expected value, CAS with the right one. Expected: OK, CAS_FAILED carrying
+ * the current value, OK; and a CAS sees a put earlier in its own batch. */
 static void test_sm_compare_and_set(void **state)
 {
-    struct void_sm *sm = *state;
+    struct fix *f = *state;
     struct void_sm_op cas = {.kind = VOID_SM_OP_CAS,
-                             .key = (const uint8_t *)"k",
+                             .key = (const uint8_t *)"a",
                              .key_len = 1,
-                             .value = (const uint8_t *)"x",
+                             .value = (const uint8_t *)"1",
                              .value_len = 1};
     struct void_sm_result r;
-    run(sm, 10, &cas, &r);
+    run(f, 10, &cas, &r);
     assert_int_equal(r.status, VOID_SM_OK);
-    run(sm, 11, &cas, &r);
-    assert_int_equal(r.status, VOID_SM_CAS_FAILED);
-    assert_memory_equal(r.value, "x", 1);
     cas.expect_present = 1;
     cas.expected = (const uint8_t *)"x";
     cas.expected_len = 1;
-    cas.value = (const uint8_t *)"y";
-    run(sm, 12, &cas, &r);
-    assert_int_equal(r.status, VOID_SM_OK);
-    run(sm, 13, &cas, &r);
+    cas.value = (const uint8_t *)"2";
+    run(f, 11, &cas, &r);
     assert_int_equal(r.status, VOID_SM_CAS_FAILED);
-    assert_value(get(sm, 14, "k", 0), "y");
+    assert_int_equal(r.value_len, 1);
+    assert_memory_equal(r.value, "1", 1);
+    cas.expected = (const uint8_t *)"1";
+    run(f, 12, &cas, &r);
+    assert_int_equal(r.status, VOID_SM_OK);
+    assert_value(get(f, 13, "a", 0), "2");
+    /* Same batch: a put then a CAS that expects the put's value. */
+    begin(f, 20);
+    struct void_sm_op p = put_op("a", "3");
+    exec_as(f, 1000, next_reqno++, &p, &r);
+    cas.expected = (const uint8_t *)"3";
+    cas.value = (const uint8_t *)"4";
+    exec_as(f, 1001, 1, &cas, &r);
+    assert_int_equal(r.status, VOID_SM_OK);
+    end(f);
+    assert_value(get(f, 21, "a", 0), "4");
 }
 
-/* Setup: put a=1 at t=100, a=2 at t=200, delete at t=300. Action: read as of
- * 50, 100, 150, 200, 250, 300. Expected: NOT_FOUND, 1, 1, 2, 2, NOT_FOUND,
- * with the version stamp of the version read. */
+/* Setup: a written at 10 and 20, deleted at 30. Action: reads as of 5, 10,
+ * 15, 25, 35. Expected: NOT_FOUND, 1, 1, 2, NOT_FOUND with the version
+ * stamps of what was read. */
 static void test_sm_reads_as_of_past_hlc(void **state)
 {
-    struct void_sm *sm = *state;
-    put(sm, 100, "a", "1");
-    put(sm, 200, "a", "2");
-    struct void_sm_op del = {.kind = VOID_SM_OP_DELETE, .key = (const uint8_t *)"a", .key_len = 1};
-    struct void_sm_result r;
-    run(sm, 300, &del, &r);
-    assert_int_equal(get(sm, 400, "a", 50).status, VOID_SM_NOT_FOUND);
-    assert_value(get(sm, 401, "a", 100), "1");
-    r = get(sm, 402, "a", 150);
+    struct fix *f = *state;
+    put(f, 10, "a", "1");
+    put(f, 20, "a", "2");
+    del(f, 30, "a");
+    assert_int_equal(get(f, 40, "a", 5).status, VOID_SM_NOT_FOUND);
+    assert_value(get(f, 41, "a", 10), "1");
+    struct void_sm_result r = get(f, 42, "a", 15);
     assert_value(r, "1");
-    assert_int_equal(r.version.wall_ns, 100);
-    assert_value(get(sm, 403, "a", 200), "2");
-    assert_value(get(sm, 404, "a", 250), "2");
-    assert_int_equal(get(sm, 405, "a", 300).status, VOID_SM_NOT_FOUND);
+    assert_int_equal(r.version.wall_ns, 10);
+    assert_value(get(f, 43, "a", 25), "2");
+    assert_int_equal(get(f, 44, "a", 35).status, VOID_SM_NOT_FOUND);
 }
 
-/* Setup: a key written at 100. Action: reads as of a time after the stamp of
- * the batch that executes them, and as of exactly that stamp. Expected: the
- * future read is refused with FUTURE (not answered with the current value);
- * the read at the batch's own stamp is answered. */
+/* Setup: a put at 200. Action: as-of read at 201 in a batch stamped 200.
+ * Expected: FUTURE (a later write could still land before 201), and the
+ * status round-trips through the result encoding. */
 static void test_sm_refuses_as_of_after_the_batch_stamp(void **state)
 {
-    struct void_sm *sm = *state;
-    put(sm, 100, "a", "1");
-    struct void_sm_result r = get(sm, 200, "a", 201);
+    struct fix *f = *state;
+    put(f, 199, "a", "1");
+    struct void_sm_result r = get(f, 200, "a", 201);
     assert_int_equal(r.status, VOID_SM_FUTURE);
-    assert_int_equal(r.value_len, 0);
-    assert_value(get(sm, 300, "a", 300), "1");
     uint8_t buf[VOID_SM_RESULT_MAX];
     struct void_sm_result back;
-    r.status = VOID_SM_FUTURE;
     int len = void_sm_result_encode(&r, buf, sizeof(buf));
     assert_true(len > 0);
     assert_int_equal(void_sm_result_decode(buf, (size_t)len, &back), 0);
     assert_int_equal(back.status, VOID_SM_FUTURE);
 }
 
-/* Setup: a batch stamped below the previous one (a new primary with a slower
- * clock). Action: begin_batch. Expected: the stamp still increases. */
+/* Setup: a batch at 1000. Action: a batch whose primary time is 500, and
+ * the store's own record of the last stamp. Expected: the second stamp is
+ * just after the first, and the store's last stamp and label follow. */
 static void test_sm_stamps_never_decrease(void **state)
 {
-    struct void_sm *sm = *state;
-    struct void_hlc_ts a = void_sm_begin_batch(sm, ts(1000));
-    struct void_hlc_ts b = void_sm_begin_batch(sm, ts(500));
+    struct fix *f = *state;
+    struct void_hlc_ts a, b;
+    assert_int_equal(void_sm_begin_batch(&f->sm, ts(1000), 7, &a), 0);
+    end(f);
+    assert_int_equal(void_sm_begin_batch(&f->sm, ts(500), 8, &b), 0);
+    end(f);
     assert_true(void_hlc_compare(b, a) > 0);
     assert_int_equal(b.wall_ns, 1000);
     assert_int_equal(b.logical, 1);
+    struct void_kvs_stats st;
+    void_kvs_stats(&f->kvs, &st);
+    assert_int_equal(void_hlc_compare(st.last, b), 0);
+    assert_int_equal(st.applied, 8);
 }
 
-/* Setup: client 7 executes a CAS-on-absent as reqno 5. Action: the same
- * reqno again, then reqno 4. Expected: the cached OK result (not a CAS
- * failure, i.e. not executed twice), then STALE. */
+/* Setup: client 7 executes request 5 (a CAS that succeeds). Action: request
+ * 5 again, then request 4. Expected: the cached OK without a second
+ * execution (which would fail the CAS), then STALE; the client table names
+ * request 5 with the first reply. */
 static void test_sm_executes_each_request_at_most_once(void **state)
 {
-    struct void_sm *sm = *state;
+    struct fix *f = *state;
     struct void_sm_op cas = {.kind = VOID_SM_OP_CAS,
-                             .key = (const uint8_t *)"k",
+                             .key = (const uint8_t *)"a",
                              .key_len = 1,
-                             .value = (const uint8_t *)"v",
+                             .value = (const uint8_t *)"1",
                              .value_len = 1};
-    uint8_t enc[VOID_SM_OP_MAX], out[VOID_SM_RESULT_MAX];
-    int n = void_sm_op_encode(&cas, enc, sizeof(enc));
-    size_t len;
     struct void_sm_result r;
-    void_sm_begin_batch(sm, ts(10));
-    assert_int_equal(void_sm_execute(sm, 7, 5, enc, (size_t)n, out, sizeof(out), &len), 0);
-    assert_int_equal(void_sm_result_decode(out, len, &r), 0);
+    begin(f, 10);
+    exec_as(f, 7, 5, &cas, &r);
     assert_int_equal(r.status, VOID_SM_OK);
-    void_sm_begin_batch(sm, ts(11));
-    assert_int_equal(void_sm_execute(sm, 7, 5, enc, (size_t)n, out, sizeof(out), &len), 0);
-    assert_int_equal(void_sm_result_decode(out, len, &r), 0);
+    end(f);
+    begin(f, 11);
+    exec_as(f, 7, 5, &cas, &r);
     assert_int_equal(r.status, VOID_SM_OK);
     assert_int_equal(r.version.wall_ns, 10);
-    assert_int_equal(void_sm_execute(sm, 7, 4, enc, (size_t)n, out, sizeof(out), &len), 0);
-    assert_int_equal(void_sm_result_decode(out, len, &r), 0);
+    exec_as(f, 7, 4, &cas, &r);
     assert_int_equal(r.status, VOID_SM_STALE);
+    end(f);
     uint64_t last;
     const uint8_t *res;
     size_t res_len;
-    assert_int_equal(void_sm_client_last(sm, 7, &last, &res, &res_len), 1);
+    assert_int_equal(void_sm_client_last(&f->sm, 7, &last, &res, &res_len), 1);
     assert_int_equal(last, 5);
+    assert_int_equal(void_sm_result_decode(res, res_len, &r), 0);
+    assert_int_equal(r.status, VOID_SM_OK);
+    assert_int_equal(void_sm_client_last(&f->sm, 8, &last, &res, &res_len), 0);
 }
 
-/* Setup: two state machines given the same keys in a different order.
- * Action: digest both. Expected: equal; one more put changes it. */
-static void test_sm_digest_is_canonical(void **state)
+/* Setup: an empty machine with the default quota. Action: 10,000 distinct
+ * keys put by 1,000 distinct clients (64-bit ids above 2^32), 100 puts per
+ * batch. Expected: every put OK (the old table refused the 1,025th key and
+ * the 129th client), every key reads back, and each client's last request
+ * is in the client table. */
+static void test_sm_takes_10000_keys_and_1000_clients(void **state)
 {
-    struct void_sm *a = *state, b;
-    assert_int_equal(void_sm_init(&b, NULL), 0);
-    put(a, 10, "x", "1");
-    put(a, 20, "y", "2");
-    /* Same versions, other insertion order into the key table. */
-    struct void_sm_op op = {.kind = VOID_SM_OP_PUT,
-                            .key = (const uint8_t *)"y",
-                            .key_len = 1,
-                            .value = (const uint8_t *)"2",
-                            .value_len = 1};
-    uint8_t enc[64], out[VOID_SM_RESULT_MAX];
-    size_t len;
-    uint8_t da[32], db[32];
-    void_sm_digest(a, da);
-    /* Rebuild b by restoring a's snapshot: the canonical form is identical. */
-    size_t cap = void_sm_snapshot_size(a);
-    uint8_t *snap = malloc(cap);
-    assert_int_equal(void_sm_snapshot_encode(a, snap, cap, &len), 0);
-    assert_int_equal(void_sm_snapshot_decode(&b, snap, len), 0);
-    void_sm_digest(&b, db);
-    assert_memory_equal(da, db, 32);
-    int n = void_sm_op_encode(&op, enc, sizeof(enc));
-    void_sm_begin_batch(&b, ts(30));
-    assert_int_equal(void_sm_execute(&b, 1, 1, enc, (size_t)n, out, sizeof(out), &len), 0);
-    void_sm_digest(&b, db);
-    assert_memory_not_equal(da, db, 32);
-    free(snap);
-    void_sm_fini(&b);
-}
-
-/* Setup: a state with several keys, versions, a tombstone and a client.
- * Action: snapshot, restore into a fresh machine. Expected: same digest,
- * same current and past reads; truncations and corruptions are rejected with
- * a code and leave the machine empty. */
-static void test_sm_snapshot_round_trip_and_rejects_corruption(void **state)
-{
-    struct void_sm *a = *state, b;
-    assert_int_equal(void_sm_init(&b, NULL), 0);
-    put(a, 10, "k1", "v1");
-    put(a, 20, "k2", "v2");
-    put(a, 30, "k1", "v1b");
-    size_t cap = void_sm_snapshot_size(a), len;
-    uint8_t *snap = malloc(cap);
-    assert_int_equal(void_sm_snapshot_encode(a, snap, cap, &len), 0);
-    assert_int_equal(len, cap);
-    assert_int_equal(void_sm_snapshot_decode(&b, snap, len), 0);
-    uint8_t da[32], db[32];
-    void_sm_digest(a, da);
-    void_sm_digest(&b, db);
-    assert_memory_equal(da, db, 32);
+    struct fix *f = *state;
+    char key[32], val[32];
     struct void_sm_result r;
-    struct void_hlc_ts t = ts(15);
-    void_sm_read(&b, (const uint8_t *)"k1", 2, &t, &r);
-    assert_value(r, "v1");
-    for (size_t cut = 0; cut < len; cut += 7) {
-        assert_int_not_equal(void_sm_snapshot_decode(&b, snap, cut), 0);
-        assert_int_equal(void_sm_snapshot_size(&b), 4 + 24 + 8);
+    for (int b = 0; b < 100; b++) {
+        begin(f, 1000 + (uint64_t)b);
+        for (int i = b * 100; i < b * 100 + 100; i++) {
+            snprintf(key, sizeof(key), "key-%05d", i);
+            snprintf(val, sizeof(val), "value-%d", i);
+            struct void_sm_op op = put_op(key, val);
+            exec_as(f, (1ull << 40) + (uint64_t)(i % 1000), 1 + (uint64_t)(i / 1000), &op, &r);
+            assert_int_equal(r.status, VOID_SM_OK);
+        }
+        end(f);
     }
-    snap[0] ^= 1;
-    assert_int_equal(void_sm_snapshot_decode(&b, snap, len), VOID_EBAD_FIELD);
-    free(snap);
-    void_sm_fini(&b);
+    struct void_kvs_stats st;
+    void_kvs_stats(&f->kvs, &st);
+    assert_int_equal(st.keys, 10000);
+    assert_int_equal(st.clients, 1000);
+    for (int i = 0; i < 10000; i += 37) {
+        snprintf(key, sizeof(key), "key-%05d", i);
+        snprintf(val, sizeof(val), "value-%d", i);
+        void_sm_read(&f->sm, (const uint8_t *)key, strlen(key), NULL, &r);
+        assert_value(r, val);
+    }
+    uint64_t last;
+    const uint8_t *res;
+    size_t res_len;
+    for (uint64_t c = 0; c < 1000; c += 7) {
+        assert_int_equal(void_sm_client_last(&f->sm, (1ull << 40) + c, &last, &res, &res_len), 1);
+        assert_int_equal(last, 10);
+    }
 }
 
-/* Setup: a tiny machine (4 keys, 8 versions). Action: 40 puts over 3 keys,
- * with a copy restored from a snapshot half way that gets the same later
- * puts. Expected: history is pruned (old as-of reads answer TOO_OLD), the
- * latest values survive, and both copies end with equal digests. */
-static void test_sm_prunes_history_deterministically(void **state)
+/* Setup: retention 100 ns. Action: a written at 1000, 1050 and 1100; then a
+ * batch at 1300. Expected: before it, as-of 1000 still reads; after it the
+ * horizon is 1200, so as-of 1000 answers TOO_OLD, as-of 1200 and the
+ * current value still read the last version, and the store dropped the two
+ * hidden versions. */
+static void test_sm_keeps_history_for_the_retention_only(void **state)
 {
-    (void)state;
-    struct void_sm a, b;
-    struct void_sm_config cfg = {.keys_max = 4, .versions_max = 8};
-    assert_int_equal(void_sm_init(&a, &cfg), 0);
-    assert_int_equal(void_sm_init(&b, &cfg), 0);
-    char key[2] = "a", val[8];
-    for (int i = 0; i < 40; i++) {
-        key[0] = (char)('a' + i % 3);
-        snprintf(val, sizeof(val), "%d", i);
-        uint64_t rq = next_reqno; /* both copies see the same request numbers */
-        assert_int_equal(put(&a, 100 + (uint64_t)i, key, val).status, VOID_SM_OK);
-        if (i == 20) {
-            uint8_t snap[4096];
-            size_t len;
-            assert_int_equal(void_sm_snapshot_encode(&a, snap, sizeof(snap), &len), 0);
-            assert_int_equal(void_sm_snapshot_decode(&b, snap, len), 0);
-        } else if (i > 20) {
-            next_reqno = rq;
-            assert_int_equal(put(&b, 100 + (uint64_t)i, key, val).status, VOID_SM_OK);
+    struct fix *f = *state;
+    fix_close(f);
+    if (f->lmdb) {
+        remove_dir(f->dir);
+    }
+    struct void_sm_config cfg = {.retention_ns = 100};
+    fix_open(f, 0, &cfg, 0);
+    put(f, 1000, "a", "1");
+    put(f, 1050, "a", "2");
+    put(f, 1100, "a", "3");
+    assert_value(get(f, 1101, "a", 1001), "1"); /* at the horizon, 1001 */
+    struct void_kvs_stats st;
+    void_kvs_stats(&f->kvs, &st);
+    assert_int_equal(st.versions, 3);
+    assert_int_equal(get(f, 1300, "a", 1000).status, VOID_SM_TOO_OLD);
+    assert_value(get(f, 1301, "a", 1250), "3");
+    assert_value(get(f, 1302, "a", 0), "3");
+    void_kvs_stats(&f->kvs, &st);
+    assert_int_equal(st.versions, 1);
+    assert_int_equal(st.horizon.wall_ns, 1202);
+}
+
+/* Setup: client TTL 1000 ns; client 5 executes request 10 at 100, client 6
+ * keeps going. Action: a batch at 2000 (client 5 silent 1900 ns), then
+ * client 5 sends request 3. Expected: client 5 is forgotten, so request 3
+ * executes (not STALE); client 6, seen within the TTL, is kept. */
+static void test_sm_forgets_clients_silent_past_the_ttl(void **state)
+{
+    struct fix *f = *state;
+    fix_close(f);
+    if (f->lmdb) {
+        remove_dir(f->dir);
+    }
+    struct void_sm_config cfg = {.client_ttl_ns = 1000};
+    fix_open(f, 0, &cfg, 0);
+    struct void_sm_op op = put_op("k", "v");
+    struct void_sm_result r;
+    begin(f, 100);
+    exec_as(f, 5, 10, &op, &r);
+    end(f);
+    begin(f, 1050);
+    exec_as(f, 6, 1, &op, &r);
+    end(f);
+    uint64_t last;
+    const uint8_t *res;
+    size_t len;
+    assert_int_equal(void_sm_client_last(&f->sm, 5, &last, &res, &len), 1);
+    begin(f, 2000);
+    end(f);
+    assert_int_equal(void_sm_client_last(&f->sm, 5, &last, &res, &len), 0);
+    assert_int_equal(void_sm_client_last(&f->sm, 6, &last, &res, &len), 1);
+    assert_int_equal(f->sm.clients_expired, 1);
+    begin(f, 2001);
+    exec_as(f, 5, 3, &op, &r);
+    end(f);
+    assert_int_equal(r.status, VOID_SM_OK);
+}
+
+/* Setup: a quota of 2,000 bytes (each version costs key + value + 64).
+ * Action: 100-byte values until FULL, then delete one key and let the
+ * retention compact past the delete. Expected: FULL with nothing written,
+ * the store still answers reads, and after compaction a put fits again. */
+static void test_sm_answers_full_at_the_quota_and_recovers(void **state)
+{
+    struct fix *f = *state;
+    fix_close(f);
+    if (f->lmdb) {
+        remove_dir(f->dir);
+    }
+    struct void_sm_config cfg = {.retention_ns = 10};
+    fix_open(f, 2000, &cfg, 0);
+    char key[16], val[101];
+    memset(val, 'v', 100);
+    val[100] = '\0';
+    int i = 0;
+    struct void_sm_result r;
+    for (;; i++) {
+        snprintf(key, sizeof(key), "k%03d", i);
+        r = put(f, 1000 + (uint64_t)i * 100, key, val);
+        if (r.status != VOID_SM_OK) {
+            break;
         }
     }
-    assert_true(a.count_pruned > 0);
-    uint64_t rq = next_reqno;
-    assert_int_equal(get(&a, 500, "a", 100).status, VOID_SM_TOO_OLD);
-    assert_value(get(&a, 501, "a", 0), "39");
-    next_reqno = rq;
-    get(&b, 500, "a", 100);
-    get(&b, 501, "a", 0);
-    uint8_t da[32], db[32];
-    void_sm_digest(&a, da);
-    void_sm_digest(&b, db);
-    assert_memory_equal(da, db, 32);
-    void_sm_fini(&a);
-    void_sm_fini(&b);
+    assert_int_equal(r.status, VOID_SM_FULL);
+    assert_true(i >= 8);
+    assert_int_equal(get(f, 90000, key, 0).status, VOID_SM_NOT_FOUND);
+    assert_int_equal(del(f, 90001, "k000").status, VOID_SM_OK);
+    /* A batch 999 ns later compacts past the delete (a small reply, so
+     * that the client entry does not grow). */
+    assert_int_equal(del(f, 91000, "none").status, VOID_SM_NOT_FOUND);
+    assert_int_equal(put(f, 92000, key, val).status, VOID_SM_OK);
+    assert_value(get(f, 92001, key, 0), val);
 }
 
-/* Setup: a machine with 2 key slots. Action: put a third distinct key.
- * Expected: FULL, and nothing changed. */
-static void test_sm_reports_full_when_keys_run_out(void **state)
+/* Applies the same 300 operations (puts over 40 keys, deletes, gets, by 30
+ * clients) to f, from batch number `from` to `to`. */
+static void workload(struct fix *f, int from, int to)
+{
+    char key[16], val[16];
+    struct void_sm_result r;
+    for (int b = from; b < to; b++) {
+        begin(f, 5000 + (uint64_t)b * 10);
+        for (int i = 0; i < 10; i++) {
+            int n = b * 10 + i;
+            snprintf(key, sizeof(key), "k%02d", (n * 7) % 40);
+            snprintf(val, sizeof(val), "v%d", n);
+            struct void_sm_op op = put_op(key, val);
+            if (n % 11 == 0) {
+                op.kind = VOID_SM_OP_DELETE;
+            } else if (n % 13 == 0) {
+                op.kind = VOID_SM_OP_GET;
+            }
+            exec_as(f, 100 + (uint64_t)(n % 30), 1 + (uint64_t)n, &op, &r);
+        }
+        end(f);
+    }
+}
+
+/* Setup: a mem store and an LMDB store, retention 500 ns. Action: the first
+ * half of a workload on the first; its snapshot exported (after one more
+ * batch); the second store, ahead with another history, imports it; the
+ * second half on both. Expected: the export is the snapshot's state (its
+ * digest); the import refuses, changing nothing, a wrong expected digest, a
+ * wrong label, a truncation and a flipped byte; after the import both
+ * stores have the same digest and label, and again after the second half
+ * (retention and expiry act alike on an imported state). */
+static void test_sm_export_and_import_give_the_same_state(void **state)
 {
     (void)state;
-    struct void_sm a;
-    struct void_sm_config cfg = {.keys_max = 2, .versions_max = 2};
-    assert_int_equal(void_sm_init(&a, &cfg), 0);
-    assert_int_equal(put(&a, 1, "a", "1").status, VOID_SM_OK);
-    assert_int_equal(put(&a, 2, "b", "1").status, VOID_SM_OK);
-    assert_int_equal(put(&a, 3, "c", "1").status, VOID_SM_FULL);
-    assert_int_equal(get(&a, 4, "c", 0).status, VOID_SM_NOT_FOUND);
-    assert_value(get(&a, 5, "a", 0), "1");
-    void_sm_fini(&a);
+    struct void_sm_config cfg = {.retention_ns = 500};
+    struct fix *a = fix_new(0, 0, &cfg);
+    struct fix *b = fix_new(1, 0, &cfg);
+    workload(a, 0, 15);
+    uint8_t da[32], db[32], other[32];
+    digest_of(a, da);
+    struct void_kvs_snap *snap = NULL;
+    assert_int_equal(void_sm_snapshot_take(&a->sm, &snap), 0);
+    workload(a, 15, 16); /* the snapshot stays at batch 15 */
+    size_t cap = 1 << 20, len = 0;
+    uint8_t *buf = malloc(cap);
+    assert_non_null(buf);
+    assert_int_equal(void_sm_snapshot_export(&a->sm, snap, buf, 100, &len), VOID_EFULL);
+    assert_int_equal(void_sm_snapshot_export(&a->sm, snap, buf, cap, &len), 0);
+    void_sm_snapshot_release(&a->sm, snap);
+    workload(b, 0, 20); /* b is ahead, with another history: the import replaces it */
+    digest_of(b, db);
+    memcpy(other, da, 32);
+    other[0] ^= 1;
+    assert_int_equal(void_sm_import(&b->sm, buf, len, 15, other), VOID_EBAD_FIELD);
+    assert_int_equal(void_sm_import(&b->sm, buf, len, 16, da), VOID_EBAD_FIELD);
+    for (size_t cut = 0; cut < len; cut += len / 7 + 1) {
+        assert_int_equal(void_sm_import(&b->sm, buf, cut, 15, da), VOID_EBAD_FIELD);
+    }
+    buf[len / 2] ^= 0x40;
+    assert_int_equal(void_sm_import(&b->sm, buf, len, 15, da), VOID_EBAD_FIELD);
+    buf[len / 2] ^= 0x40;
+    digest_of(b, other);
+    assert_memory_equal(other, db, 32); /* every refusal left b as it was */
+    assert_int_equal(void_sm_failed(&b->sm), 0);
+    assert_int_equal(void_sm_import(&b->sm, buf, len, 15, da), 0);
+    digest_of(b, db);
+    assert_memory_equal(da, db, 32);
+    struct void_kvs_stats st;
+    void_kvs_stats(&b->kvs, &st);
+    assert_int_equal(st.applied, 15);
+    b->seq = 15;
+    workload(b, 15, 30);
+    workload(a, 16, 30);
+    digest_of(a, da);
+    digest_of(b, db);
+    assert_memory_equal(da, db, 32);
+    free(buf);
+    fix_free(a);
+    fix_free(b);
+}
+
+/* Setup: an LMDB store with 20 batches. Action: close it without a sync and
+ * reopen. Expected: the values, the label and the last stamp are back, and
+ * the next batch stamps after the last one even with an older primary
+ * time. */
+static void test_sm_goes_on_from_a_reopened_store(void **state)
+{
+    (void)state;
+    struct fix *f = fix_new(1, 0, NULL);
+    for (int i = 0; i < 20; i++) {
+        char v[8];
+        snprintf(v, sizeof(v), "%d", i);
+        put(f, 100 + (uint64_t)i, "k", v);
+    }
+    uint8_t before[32], after[32];
+    digest_of(f, before);
+    fix_close(f);
+    fix_open(f, 0, NULL, 1);
+    digest_of(f, after);
+    assert_memory_equal(before, after, 32);
+    struct void_kvs_stats st;
+    void_kvs_stats(&f->kvs, &st);
+    assert_int_equal(st.applied, 20);
+    struct void_sm_result r;
+    void_sm_read(&f->sm, (const uint8_t *)"k", 1, NULL, &r);
+    assert_value(r, "19");
+    struct void_hlc_ts stamp;
+    assert_int_equal(void_sm_begin_batch(&f->sm, ts(5), 21, &stamp), 0);
+    end(f);
+    assert_int_equal(stamp.wall_ns, 119);
+    assert_int_equal(stamp.logical, 1);
+    fix_free(f);
+}
+
+/* Setup: an LMDB store whose 2nd write of a batch fails (fault injection).
+ * Action: a batch of two puts, then more calls. Expected: the execution
+ * that meets the failure returns VOID_EIO, which sticks: the end of the
+ * batch, the next batch and client lookups answer it too, and after a
+ * reopen the store is as before the batch. */
+static void test_sm_stops_at_a_local_store_failure(void **state)
+{
+    (void)state;
+    struct fix *f = fix_new(1, 0, NULL);
+    put(f, 10, "a", "1");
+    uint8_t before[32];
+    digest_of(f, before);
+    fix_close(f);
+    struct void_kvs_lmdb_config lc = {.fault_after = 2};
+    assert_int_equal(void_kvs_lmdb_open(&f->kvs, f->dir, &lc), 0);
+    assert_int_equal(void_sm_init(&f->sm, NULL, &f->kvs), 0);
+    uint8_t enc[VOID_SM_OP_MAX], out[VOID_SM_RESULT_MAX];
+    struct void_sm_op op = put_op("b", "2");
+    int n = void_sm_op_encode(&op, enc, sizeof(enc));
+    assert_true(n > 0);
+    size_t len;
+    int rc = 0;
+    assert_int_equal(void_sm_begin_batch(&f->sm, ts(20), 2, NULL), 0);
+    for (uint64_t q = 1; q <= 4 && rc == 0; q++) {
+        rc = void_sm_execute(&f->sm, 9, q, enc, (size_t)n, out, sizeof(out), &len);
+    }
+    assert_int_equal(rc, VOID_EIO);
+    assert_int_equal(void_sm_failed(&f->sm), VOID_EIO);
+    assert_int_equal(void_sm_end_batch(&f->sm), VOID_EIO);
+    assert_int_equal(void_sm_begin_batch(&f->sm, ts(30), 3, NULL), VOID_EIO);
+    uint64_t last;
+    const uint8_t *res;
+    assert_int_equal(void_sm_client_last(&f->sm, 9, &last, &res, &len), 0);
+    fix_close(f);
+    fix_open(f, 0, NULL, 1);
+    uint8_t after[32];
+    digest_of(f, after);
+    assert_memory_equal(before, after, 32);
+    fix_free(f);
 }
 
 /* Setup: malformed operation bytes. Action: decode, and execute. Expected:
  * distinct decode codes; execution answers BAD_OP (recorded, not a crash). */
 static void test_sm_rejects_malformed_operations(void **state)
 {
-    struct void_sm *sm = *state;
+    struct fix *f = *state;
     struct void_sm_op op;
     const uint8_t unknown[] = {9, 0, 1, 'a'};
     const uint8_t truncated[] = {VOID_SM_OP_PUT, 0, 5, 'a'};
@@ -366,29 +677,35 @@ static void test_sm_rejects_malformed_operations(void **state)
     uint8_t out[VOID_SM_RESULT_MAX];
     size_t len;
     struct void_sm_result r;
-    void_sm_begin_batch(sm, ts(1));
-    assert_int_equal(void_sm_execute(sm, 3, 1, unknown, sizeof(unknown), out, sizeof(out), &len),
-                     0);
+    begin(f, 1);
+    assert_int_equal(
+        void_sm_execute(&f->sm, 3, 1, unknown, sizeof(unknown), out, sizeof(out), &len), 0);
+    end(f);
     assert_int_equal(void_sm_result_decode(out, len, &r), 0);
     assert_int_equal(r.status, VOID_SM_BAD_OP);
 }
 
+#define BOTH(test)                                                                                 \
+    cmocka_unit_test_prestate_setup_teardown(test, setup_mem, teardown, NULL),                     \
+        cmocka_unit_test_prestate_setup_teardown(test, setup_lmdb, teardown, NULL)
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
-        cmocka_unit_test_setup_teardown(test_sm_put_get_delete, setup, teardown),
-        cmocka_unit_test_setup_teardown(test_sm_compare_and_set, setup, teardown),
-        cmocka_unit_test_setup_teardown(test_sm_reads_as_of_past_hlc, setup, teardown),
-        cmocka_unit_test_setup_teardown(test_sm_refuses_as_of_after_the_batch_stamp, setup, teardown),
-        cmocka_unit_test_setup_teardown(test_sm_stamps_never_decrease, setup, teardown),
-        cmocka_unit_test_setup_teardown(
-            test_sm_executes_each_request_at_most_once, setup, teardown),
-        cmocka_unit_test_setup_teardown(test_sm_digest_is_canonical, setup, teardown),
-        cmocka_unit_test_setup_teardown(
-            test_sm_snapshot_round_trip_and_rejects_corruption, setup, teardown),
-        cmocka_unit_test(test_sm_prunes_history_deterministically),
-        cmocka_unit_test(test_sm_reports_full_when_keys_run_out),
-        cmocka_unit_test_setup_teardown(test_sm_rejects_malformed_operations, setup, teardown),
+        BOTH(test_sm_put_get_delete),
+        BOTH(test_sm_compare_and_set),
+        BOTH(test_sm_reads_as_of_past_hlc),
+        BOTH(test_sm_refuses_as_of_after_the_batch_stamp),
+        BOTH(test_sm_stamps_never_decrease),
+        BOTH(test_sm_executes_each_request_at_most_once),
+        BOTH(test_sm_takes_10000_keys_and_1000_clients),
+        BOTH(test_sm_keeps_history_for_the_retention_only),
+        BOTH(test_sm_forgets_clients_silent_past_the_ttl),
+        BOTH(test_sm_answers_full_at_the_quota_and_recovers),
+        BOTH(test_sm_rejects_malformed_operations),
+        cmocka_unit_test(test_sm_export_and_import_give_the_same_state),
+        cmocka_unit_test(test_sm_goes_on_from_a_reopened_store),
+        cmocka_unit_test(test_sm_stops_at_a_local_store_failure),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
