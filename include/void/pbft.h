@@ -121,6 +121,8 @@ struct void_pbft_stats {
                                     instead of suspecting the primary */
     uint64_t view_rejoins;       /* left a view change nobody joined for the view in which
                                     the others commit (docs/pbft.md, Rejoining) */
+    uint64_t rejoin_beacons;     /* primary: empty batches proposed while idle for a replica
+                                    changing view alone (docs/pbft.md, Rejoining) */
     uint64_t rx_pending_full;    /* request dropped: queue full */
     uint64_t rx_rate_limited;    /* FETCH_STATE from a replica answered less than half a
                                     retransmit period ago */
@@ -362,6 +364,7 @@ struct void_pbft {
     void_seq tick_mark;     /* last_executed at the previous retransmit tick */
     uint64_t event_seq;     /* last local event sequence emitted */
     uint64_t last_fetch_ns;
+    uint64_t beacon_ns; /* primary: when we last proposed an empty batch for a rejoin */
     int request_timer_armed;
     int started;
     struct void__pbft_entry log[VOID_PBFT_WINDOW_MAX];
@@ -387,7 +390,9 @@ struct void_pbft {
     uint8_t *ckpt_snap; /* the state at our latest checkpoint, until it is stable */
     size_t ckpt_snap_len;
     void_seq ckpt_snap_seq;
-    uint64_t nv_resent_ns[VOID_PBFT_N_MAX];  /* when we last re-sent NEW-VIEW to each replica */
+    uint64_t nv_resent_ns[VOID_PBFT_N_MAX];  /* when we last re-sent NEW-VIEW (primary) or our
+                                                view change (backup) to each replica */
+    uint64_t beacon_for_ns[VOID_PBFT_N_MAX]; /* when we last proposed an empty batch for each */
     uint64_t state_sent_ns[VOID_PBFT_N_MAX]; /* when we last answered each one's FETCH_STATE */
     uint32_t nv_len;                         /* the last NEW-VIEW received or sent (0: none) */
     int nv_installed;                        /* it is installed (else it waits for view changes) */
