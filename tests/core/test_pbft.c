@@ -814,7 +814,10 @@ static void test_pbft_new_primary_relays_the_view_changes_it_named(void **state)
     for (uint32_t i = 0; i < 3; i++) {
         assert_int_equal(void_pbft_view(t->rep[live[i]]), 1);
         assert_false(void_pbft_view_changing(t->rep[live[i]]));
-        assert_int_equal(void_pbft_last_executed(t->rep[live[i]]), 2);
+        /* Two puts, and an empty batch each time the primary of view 1,
+         * idle, heard replica 2's VIEW-CHANGE for view 2 (Rejoining). */
+        assert_int_equal(void_pbft_last_executed(t->rep[live[i]]),
+                         2 + void_pbft_stats(t->rep[1])->rejoin_beacons);
     }
     net_free(t);
 }
@@ -1582,9 +1585,57 @@ static void test_pbft_lone_view_change_returns_and_keeps_its_promise(void **stat
     for (uint32_t i = 0; i < 4; i++) {
         assert_int_equal(void_pbft_view(t->rep[i]), 0);
     }
-    assert_agree(t, 8);
+    /* Eight puts, and the empty batch the idle primary proposed on
+     * hearing replica 3's VIEW-CHANGE (test below). */
+    assert_true(void_pbft_stats(t->rep[0])->rejoin_beacons <= 1);
+    assert_agree(t, 8 + void_pbft_stats(t->rep[0])->rejoin_beacons);
     t->drop = NULL;
     lone_phase = 0;
+    net_free(t);
+}
+
+static int replica_3_back(struct net *t)
+{
+    return void_pbft_view(t->rep[3]) == 0 && !void_pbft_view_changing(t->rep[3]);
+}
+
+/* Setup: as above, replica 3 leaves alone for view 1 on a batch the others
+ * commit in view 0; then the losses stop and the clients stay idle (voidsim
+ * seeds 3873, 17742, 25261 and 25922 at n = 7: no request for 4 s after the
+ * heal). Expected: the primary of view 0, hearing the VIEW-CHANGE for view 1
+ * with nothing in flight, proposes an empty batch (rejoin_beacons); its
+ * commit is the fresh evidence replica 3 needs, so it is back in view 0
+ * within a few request timeouts with no client request; once it is back no
+ * VIEW-CHANGE comes and the idle cluster stays idle (no more empty batches).
+ * Before the fix replica 3 stayed in view 1 until the next client request. */
+static void test_pbft_idle_primary_brings_a_lone_view_change_back(void **state)
+{
+    (void)state;
+    struct net *t = net_new(4, 1, 16, 32, 1);
+    put_many(t, 0, 0, 2, 100 * MS);
+    net_run(t, 10 * MS, all_live_at_max);
+    lone_phase = 1;
+    t->drop = drop_votes_to_3;
+    put_many(t, 0, 2, 1, 1000 * MS);
+    assert_true(net_run(t, 1000 * MS, replica_3_changing));
+    assert_int_equal(void_pbft_view(t->rep[3]), 1);
+    lone_phase = 0;
+    assert_true(net_run(t, 1000 * MS, replica_3_back));
+    assert_int_equal(void_pbft_stats(t->rep[3])->view_rejoins, 1);
+    uint64_t beacons = void_pbft_stats(t->rep[0])->rejoin_beacons;
+    assert_true(beacons >= 1);
+    net_run(t, 100 * MS, all_live_at_max);
+    void_seq top = void_pbft_last_executed(t->rep[0]);
+    assert_true(top >= 4); /* 3 puts and at least one empty batch */
+    assert_agree(t, top);
+    net_run(t, 1000 * MS, NULL);
+    assert_int_equal(void_pbft_stats(t->rep[0])->rejoin_beacons, beacons);
+    assert_int_equal(void_pbft_last_executed(t->rep[0]), top);
+    for (uint32_t i = 0; i < 4; i++) {
+        assert_int_equal(void_pbft_view(t->rep[i]), 0);
+        assert_false(void_pbft_view_changing(t->rep[i]));
+    }
+    t->drop = NULL;
     net_free(t);
 }
 
@@ -2194,6 +2245,7 @@ int main(void)
         cmocka_unit_test(test_pbft_restarted_backup_votes_again_above_its_prepare_horizon),
         cmocka_unit_test(test_pbft_recovering_backup_fetches_state_instead_of_suspecting),
         cmocka_unit_test(test_pbft_lone_view_change_returns_and_keeps_its_promise),
+        cmocka_unit_test(test_pbft_idle_primary_brings_a_lone_view_change_back),
         cmocka_unit_test(test_pbft_survives_random_faults),
         cmocka_unit_test(test_pbft_rejects_bad_messages_with_counters),
         cmocka_unit_test(test_pbft_checks_only_the_signatures_a_quorum_needs),
