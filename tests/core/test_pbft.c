@@ -1639,6 +1639,67 @@ static void test_pbft_idle_primary_brings_a_lone_view_change_back(void **state)
     net_free(t);
 }
 
+static int pp_from_0_lost;
+
+/* Replica 0's PRE-PREPAREs are lost while pp_from_0_lost is set: the others
+ * suspect it and change view without it being down. */
+static int drop_pp_from_0(struct net *t, uint32_t from, uint32_t to, uint8_t type)
+{
+    (void)t;
+    (void)to;
+    return pp_from_0_lost && from == 0 && type == VOID_MSG_PRE_PREPARE;
+}
+
+static int replica_3_in_view_1(struct net *t)
+{
+    return t->rep[3] != NULL && void_pbft_view(t->rep[3]) == 1 &&
+           !void_pbft_view_changing(t->rep[3]);
+}
+
+/* Setup: n=4, one put in view 0; backup 3 crashes; the primary's
+ * PRE-PREPAREs are lost, so the next put moves replicas 0 to 2 to view 1,
+ * where it commits; then the losses stop and the clients stay idle. Action:
+ * replica 3 recovers, with view 0 installed in its records (voidsim seeds
+ * 27052, 72719 and 75090: a restart while the cluster changed view, then
+ * no request for seconds), and catches up on a stable checkpoint. Expected: its FETCH_STATE names view 0, the
+ * cluster answers with view 1 (NEW-VIEW from its primary, the backups' own
+ * view changes), and replica 3 is in view 1, installed, within 500 ms and
+ * without any client request; nothing else is executed. Before the fix it
+ * stayed in view 0 until the next committed batch. */
+static void test_pbft_restarted_replica_learns_the_view_it_missed(void **state)
+{
+    (void)state;
+    /* Checkpoints every 2 batches: replica 3 then takes up batch 2 as a
+     * stable checkpoint, not as a batch committed in view 1 (which alone
+     * would send it to view 1: Rejoining). */
+    struct net *t = net_new(4, 1, 2, 8, 1);
+    put_many(t, 0, 0, 1, 100 * MS);
+    net_run(t, 10 * MS, all_live_at_max);
+    replica_crash(t, 3);
+    pp_from_0_lost = 1;
+    t->drop = drop_pp_from_0;
+    put_many(t, 0, 1, 1, 5000 * MS);
+    for (uint32_t i = 0; i < 3; i++) {
+        assert_int_equal(void_pbft_view(t->rep[i]), 1);
+        assert_false(void_pbft_view_changing(t->rep[i]));
+        assert_int_equal(void_pbft_last_executed(t->rep[i]), 2);
+    }
+    pp_from_0_lost = 0;
+    net_run(t, 1000 * MS, NULL);
+    t->crashed[3] = 0;
+    replica_start(t, 3, 1);
+    assert_int_equal(void_pbft_view(t->rep[3]), 0);
+    assert_true(net_run(t, 500 * MS, replica_3_in_view_1));
+    net_run(t, 1000 * MS, NULL);
+    for (uint32_t i = 0; i < 4; i++) {
+        assert_int_equal(void_pbft_view(t->rep[i]), 1);
+        assert_false(void_pbft_view_changing(t->rep[i]));
+    }
+    assert_agree(t, 2);
+    t->drop = NULL;
+    net_free(t);
+}
+
 /* Counts the STATE frames among the pending effects, then clears them. */
 static int states_out(struct net *t)
 {
@@ -2246,6 +2307,7 @@ int main(void)
         cmocka_unit_test(test_pbft_recovering_backup_fetches_state_instead_of_suspecting),
         cmocka_unit_test(test_pbft_lone_view_change_returns_and_keeps_its_promise),
         cmocka_unit_test(test_pbft_idle_primary_brings_a_lone_view_change_back),
+        cmocka_unit_test(test_pbft_restarted_replica_learns_the_view_it_missed),
         cmocka_unit_test(test_pbft_survives_random_faults),
         cmocka_unit_test(test_pbft_rejects_bad_messages_with_counters),
         cmocka_unit_test(test_pbft_checks_only_the_signatures_a_quorum_needs),
