@@ -1639,6 +1639,65 @@ static void test_pbft_idle_primary_brings_a_lone_view_change_back(void **state)
     net_free(t);
 }
 
+static int votes_lost;
+
+/* Every PREPARE and COMMIT is lost while votes_lost is set. */
+static int drop_all_votes(struct net *t, uint32_t from, uint32_t to, uint8_t type)
+{
+    (void)t;
+    (void)from;
+    (void)to;
+    return votes_lost && (type == VOID_MSG_PREPARE || type == VOID_MSG_COMMIT);
+}
+
+static int all_installed_view_1(struct net *t)
+{
+    for (uint32_t i = 0; i < t->n; i++) {
+        if (void_pbft_view(t->rep[i]) != 1 || void_pbft_view_changing(t->rep[i])) {
+            return 0;
+        }
+    }
+    return 1;
+}
+
+/* Setup: n=4, two puts; replica 3 leaves alone for view 1 (it missed a
+ * batch's votes) and the clients go idle, so the primary proposes an empty
+ * batch for it (Rejoining); every vote is lost, so that batch prepares
+ * nowhere, times out at replicas 1 and 2, and they join replica 3 in view 1,
+ * whose NEW-VIEW does not carry it over. Action: the losses stop; the
+ * clients stay idle for 3 s. Expected: everybody stays in view 1: the empty
+ * batch of view 0 left in the log waits for nothing, so it is not work for
+ * the request timer. Before the fix it fired the timer in every later view
+ * (voidsim seed 75090: views 9 to 17 in 3.5 s). */
+static void test_pbft_stale_empty_batch_does_not_suspect_the_next_primary(void **state)
+{
+    (void)state;
+    struct net *t = net_new(4, 1, 16, 32, 1);
+    put_many(t, 0, 0, 2, 100 * MS);
+    net_run(t, 10 * MS, all_live_at_max);
+    lone_phase = 1;
+    t->drop = drop_votes_to_3;
+    put_many(t, 0, 2, 1, 1000 * MS);
+    assert_true(net_run(t, 1000 * MS, replica_3_changing));
+    uint64_t beacons = void_pbft_stats(t->rep[0])->rejoin_beacons;
+    lone_phase = 0;
+    votes_lost = 1;
+    t->drop = drop_all_votes;
+    assert_true(net_run(t, 5000 * MS, all_installed_view_1));
+    assert_true(void_pbft_stats(t->rep[0])->rejoin_beacons > beacons);
+    votes_lost = 0;
+    net_run(t, 3000 * MS, NULL);
+    for (uint32_t i = 0; i < 4; i++) {
+        assert_int_equal(void_pbft_view(t->rep[i]), 1);
+        assert_false(void_pbft_view_changing(t->rep[i]));
+    }
+    void_seq top = void_pbft_last_executed(t->rep[0]);
+    assert_true(top >= 3); /* 3 puts, and an empty batch that committed before the losses */
+    assert_agree(t, top);
+    t->drop = NULL;
+    net_free(t);
+}
+
 static int pp_from_0_lost;
 
 /* Replica 0's PRE-PREPAREs are lost while pp_from_0_lost is set: the others
@@ -2308,6 +2367,7 @@ int main(void)
         cmocka_unit_test(test_pbft_lone_view_change_returns_and_keeps_its_promise),
         cmocka_unit_test(test_pbft_idle_primary_brings_a_lone_view_change_back),
         cmocka_unit_test(test_pbft_restarted_replica_learns_the_view_it_missed),
+        cmocka_unit_test(test_pbft_stale_empty_batch_does_not_suspect_the_next_primary),
         cmocka_unit_test(test_pbft_survives_random_faults),
         cmocka_unit_test(test_pbft_rejects_bad_messages_with_counters),
         cmocka_unit_test(test_pbft_checks_only_the_signatures_a_quorum_needs),
