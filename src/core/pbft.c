@@ -958,7 +958,7 @@ void void__pbft_propose_beacon(struct void_pbft *r,
                                struct void_pbft_out *out)
 {
     VOID_ASSERT(r->started && from < r->cfg.n);
-    if (!is_primary(r) || r->view_changing ||
+    if (!r->cfg.rejoin_beacon || !is_primary(r) || r->view_changing ||
         (r->beacon_ns != 0 && now_ns - r->beacon_ns < r->cfg.request_timeout_ns) ||
         (r->beacon_for_ns[from] != 0 &&
          now_ns - r->beacon_for_ns[from] < r->cfg.view_change_timeout_ns)) {

@@ -737,7 +737,7 @@ void void__pbft_resend_new_view(struct void_pbft *r,
     const struct void__pbft_vc *own = &r->vc[r->cfg.self];
     if (r->view_changing || to >= r->cfg.n || to == r->cfg.self ||
         (primary && (r->nv_len == 0 || !r->nv_installed)) ||
-        (!primary && (own->len == 0 || own->view != r->view))) {
+        (!primary && (!r->cfg.rejoin_beacon || own->len == 0 || own->view != r->view))) {
         return;
     }
     if (r->nv_resent_ns[to] != 0 && now_ns - r->nv_resent_ns[to] < r->cfg.retransmit_ns) {

@@ -218,6 +218,9 @@ static void replica_start(struct net *t, uint32_t i, int recover)
     apply_effects(t, i);
 }
 
+/* Replicas of the next net_new get config.rejoin_beacon (docs/pbft.md, Rejoining). */
+static int net_rejoin_beacon;
+
 /* n replicas and nclients clients; K checkpoint interval, L window. */
 static struct net *net_new(uint32_t n, uint32_t nclients, uint32_t k, uint32_t window, int verify)
 {
@@ -249,6 +252,7 @@ static struct net *net_new(uint32_t n, uint32_t nclients, uint32_t k, uint32_t w
                                               .view_change_timeout_ns = 200 * MS,
                                               .retransmit_ns = 50 * MS,
                                               .verify_signatures = verify,
+                                              .rejoin_beacon = net_rejoin_beacon,
                                               .keyring = &t->ring,
                                               .keypair = &t->keys[i],
                                               .sm = {.keys_max = 256, .versions_max = 1024}};
@@ -1611,7 +1615,9 @@ static int replica_3_back(struct net *t)
 static void test_pbft_idle_primary_brings_a_lone_view_change_back(void **state)
 {
     (void)state;
+    net_rejoin_beacon = 1;
     struct net *t = net_new(4, 1, 16, 32, 1);
+    net_rejoin_beacon = 0;
     put_many(t, 0, 0, 2, 100 * MS);
     net_run(t, 10 * MS, all_live_at_max);
     lone_phase = 1;
@@ -1672,7 +1678,9 @@ static int all_installed_view_1(struct net *t)
 static void test_pbft_stale_empty_batch_does_not_suspect_the_next_primary(void **state)
 {
     (void)state;
+    net_rejoin_beacon = 1;
     struct net *t = net_new(4, 1, 16, 32, 1);
+    net_rejoin_beacon = 0;
     put_many(t, 0, 0, 2, 100 * MS);
     net_run(t, 10 * MS, all_live_at_max);
     lone_phase = 1;

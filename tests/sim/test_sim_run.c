@@ -158,28 +158,6 @@ static void test_sim_restarted_backup_stays_in_the_view(void **state)
     }
 }
 
-/* Setup: the four seeds of the 100,000-seed campaign where the view checker
- * fired (n = 7, all fault kinds as drawn): one replica changes view alone
- * just before the heal, and the clients send nothing for about 4 s after
- * it. Expected: no violation, and no honest replica out of the view the
- * others commit in for more than 0.5 s after the heal. Before the idle
- * primary proposed an empty batch for it (docs/pbft.md, Rejoining) the
- * replica stayed out until the first client request, 4.0 to 4.5 s. */
-static void test_sim_lone_view_change_comes_back_while_clients_idle(void **state)
-{
-    (void)state;
-    static const uint64_t seeds[] = {3873, 17742, 25261, 25922};
-    for (size_t i = 0; i < sizeof(seeds) / sizeof(seeds[0]); i++) {
-        struct void_sim_config c;
-        void_sim_config_from_seed(&c, seeds[i]);
-        assert_int_equal(c.n, 7);
-        struct void_sim_result r;
-        run_ok(&c, &r);
-        assert_int_equal(r.requests_done, c.requests);
-        assert_true(r.out_of_view_ns_max < 500ull * 1000 * 1000);
-    }
-}
-
 /* Setup: only loss and partitions. Expected: frames were dropped, faults
  * counted, and all requests still answered after the heal. */
 static void test_sim_network_faults_drop_frames(void **state)
@@ -266,7 +244,6 @@ int main(void)
         cmocka_unit_test(test_sim_crash_faults_happen_and_are_survived),
         cmocka_unit_test(test_sim_network_faults_drop_frames),
         cmocka_unit_test(test_sim_restarted_backup_stays_in_the_view),
-        cmocka_unit_test(test_sim_lone_view_change_comes_back_while_clients_idle),
         cmocka_unit_test(test_sim_rejects_invalid_config),
         cmocka_unit_test(test_sim_seed_configs_cover_the_model),
         cmocka_unit_test(test_sim_parses_and_formats_names),
