@@ -90,6 +90,10 @@ struct void_pbft_config {
         view_change_timeout_ns; /* base wait for NEW-VIEW, doubled per failed view; 0 = default */
     uint64_t retransmit_ns;     /* period of retransmission and catch-up; 0 = default */
     uint64_t event_seq_start;   /* first local event sequence (continue after a restart) */
+    int rejoin_beacon; /* 1: an idle primary proposes an empty batch for a replica changing
+                          view alone, and a backup re-sends its own VIEW-CHANGE for its view
+                          (docs/pbft.md, Rejoining: off by default, it livelocks two campaign
+                          seeds); 0 = off */
     int verify_signatures; /* 0: skip signature checks (tests that say so); frames are still signed
                             */
     const struct void_keyring *keyring;      /* borrowed for the replica's lifetime */
@@ -127,6 +131,8 @@ struct void_pbft_stats {
                                     instead of suspecting the primary */
     uint64_t view_rejoins;       /* left a view change nobody joined for the view in which
                                     the others commit (docs/pbft.md, Rejoining) */
+    uint64_t rejoin_beacons;     /* primary: empty batches proposed while idle for a replica
+                                    changing view alone (docs/pbft.md, Rejoining) */
     uint64_t rx_pending_full;    /* request dropped: queue full */
     uint64_t rx_rate_limited;    /* FETCH_STATE from a replica answered less than half a
                                     retransmit period ago */
@@ -377,6 +383,7 @@ struct void_pbft {
     void_seq tick_mark;     /* last_executed at the previous retransmit tick */
     uint64_t event_seq;     /* last local event sequence emitted */
     uint64_t last_fetch_ns;
+    uint64_t beacon_ns; /* primary: when we last proposed an empty batch for a rejoin */
     int request_timer_armed;
     int started;
     struct void__pbft_entry log[VOID_PBFT_WINDOW_MAX];
@@ -402,7 +409,9 @@ struct void_pbft {
     void_seq snapshot_seq;
     struct void_kvs_snap *ckpt_snap; /* the state at our latest checkpoint, until it is stable */
     void_seq ckpt_snap_seq;
-    uint64_t nv_resent_ns[VOID_PBFT_N_MAX];  /* when we last re-sent NEW-VIEW to each replica */
+    uint64_t nv_resent_ns[VOID_PBFT_N_MAX];  /* when we last re-sent NEW-VIEW (primary) or our
+                                                view change (backup) to each replica */
+    uint64_t beacon_for_ns[VOID_PBFT_N_MAX]; /* when we last proposed an empty batch for each */
     uint64_t state_sent_ns[VOID_PBFT_N_MAX]; /* when we last answered each one's FETCH_STATE */
     uint32_t nv_len;                         /* the last NEW-VIEW received or sent (0: none) */
     int nv_installed;                        /* it is installed (else it waits for view changes) */

@@ -176,6 +176,10 @@ void void__pbft_check_committed(struct void_pbft *r,
                                 struct void_pbft_out *out);
 void void__pbft_execute_ready(struct void_pbft *r, uint64_t now_ns, struct void_pbft_out *out);
 void void__pbft_try_batch(struct void_pbft *r, uint64_t now_ns, struct void_pbft_out *out);
+void void__pbft_propose_beacon(struct void_pbft *r,
+                               uint64_t now_ns,
+                               uint32_t from,
+                               struct void_pbft_out *out);
 void void__pbft_gc(struct void_pbft *r);
 void void__pbft_pending_prune(struct void_pbft *r);
 int void__pbft_has_work(const struct void_pbft *r);

@@ -335,7 +335,8 @@ void void__pbft_fetch_state(struct void_pbft *r,
     r->last_fetch_ns = now_ns == 0 ? 1 : now_ns;
     void__put64(r->scratch + 8, r->last_executed);
     void__put64(r->scratch + 16, r->low);
-    void__pbft_send_body(r, now_ns, out, VOID_PBFT_TO_ALL, VOID_MSG_FETCH_STATE, 24);
+    void__put64(r->scratch + 24, r->view); /* a peer in a later view tells us (Rejoining) */
+    void__pbft_send_body(r, now_ns, out, VOID_PBFT_TO_ALL, VOID_MSG_FETCH_STATE, 32);
 }
 
 /* Writes a batch we executed with its commit certificate: (view, seq,
@@ -389,12 +390,17 @@ void void__pbft_on_fetch_state(struct void_pbft *r,
                                const struct void_frame *fr,
                                struct void_pbft_out *out)
 {
-    if (fr->body_len != 24) {
+    if (fr->body_len != 24 && fr->body_len != 32) {
         r->stats.rx_malformed++;
         return;
     }
     void_seq theirs = void__get64(fr->body + 8);
     void_seq their_low = void__get64(fr->body + 16);
+    /* A requester in an older view (restarted while the cluster changed
+     * view, and the clients idle): nothing else would tell it (Rejoining). */
+    if (fr->body_len == 32 && void__get64(fr->body + 24) < r->view) {
+        void__pbft_resend_new_view(r, now_ns, fr->sender, out);
+    }
     /* A requester that is not behind us still gets an answer, an empty STATE:
      * a recovering backup waits for one before it may suspect the primary
      * (void_pbft_recover), and "nothing newer here" is an answer too. */

@@ -716,26 +716,39 @@ resend_named(struct void_pbft *r, void_view view, uint32_t id, const uint8_t *di
     return 0;
 }
 
-/* The primary of the installed view helps a replica that missed NEW-VIEW
- * (it still sends view changes for it, or messages of an older view): it
- * re-sends NEW-VIEW and every view change it names, including the
- * replica's own, which that replica may have lost in a crash, and those
- * whose senders have moved on to later views since (kept in nv_vc). At most
+/* The installed view helps a replica that missed NEW-VIEW (it still sends
+ * view changes for it, messages of an older view, or a FETCH_STATE from an
+ * older view, as after a restart). Its primary re-sends NEW-VIEW and every
+ * view change it names, including the replica's own, which that replica may
+ * have lost in a crash, and those whose senders have moved on to later
+ * views since (kept in nv_vc). A backup re-sends its own view change for the
+ * view, if it sent one: a replica that lost the view changes in a crash
+ * and whose new primary is faulty (silent to it) otherwise never sees the
+ * 2f+1 that start its view-change timer, and one in an older view never
+ * sees the f+1 that make it join (voidsim seed 27805 with the rejoin beacon:
+ * two honest replicas waited in different view changes for ever while the
+ * third, which had executed every request, stayed in the view). At most
  * once per retransmit period per replica. */
 void void__pbft_resend_new_view(struct void_pbft *r,
                                 uint64_t now_ns,
                                 uint32_t to,
                                 struct void_pbft_out *out)
 {
-    if (r->nv_len == 0 || !r->nv_installed || r->view_changing ||
-        void_pbft_primary(r->view, r->cfg.n) != r->cfg.self || to >= r->cfg.n ||
-        to == r->cfg.self) {
+    int primary = void_pbft_primary(r->view, r->cfg.n) == r->cfg.self;
+    const struct void__pbft_vc *own = &r->vc[r->cfg.self];
+    if (r->view_changing || to >= r->cfg.n || to == r->cfg.self ||
+        (primary && (r->nv_len == 0 || !r->nv_installed)) ||
+        (!primary && (!r->cfg.rejoin_beacon || own->len == 0 || own->view != r->view))) {
         return;
     }
     if (r->nv_resent_ns[to] != 0 && now_ns - r->nv_resent_ns[to] < r->cfg.retransmit_ns) {
         return;
     }
     r->nv_resent_ns[to] = now_ns == 0 ? 1 : now_ns;
+    if (!primary) {
+        void__pbft_send_copy(r, out, to, VOID_MSG_VIEW_CHANGE, own->frame, own->len);
+        return;
+    }
     void__pbft_send_copy(r, out, to, VOID_MSG_NEW_VIEW, r->nv_frame, r->nv_len);
     struct resend x = {out, to};
     (void)nv_each_name(r, resend_named, &x);
@@ -752,6 +765,10 @@ void void__pbft_resend_new_view(struct void_pbft *r,
  * beyond any it had seen when it left (a batch it merely executes late
  * proves nothing new), is evidence that a quorum is live in w, so
  * it goes back to w, unless 2f+1 replicas are with it in a view change.
+ * While the clients are idle no such batch comes, so w's primary proposes
+ * an empty one when it hears a VIEW-CHANGE for a later view
+ * (void__pbft_propose_beacon): a lone replica is back within a few
+ * retransmit periods, not at the next client request.
  *
  * Why that is safe. The one thing the VIEW-CHANGE for v' we sent promised is
  * that its P set holds every prepared certificate our later votes in views
@@ -880,6 +897,11 @@ void void__pbft_on_view_change(struct void_pbft *r,
         }
         r->stats.rx_stale++;
         return;
+    }
+    if (m.view > r->view && !r->view_changing) {
+        /* It leaves our view; if it is alone, an empty batch lets it come
+         * back while the clients are idle (void__pbft_propose_beacon). */
+        void__pbft_propose_beacon(r, now_ns, fr->sender, out);
     }
     struct void_hash digest;
     void_hash_compute(buf, len, &digest);

@@ -219,6 +219,9 @@ static void replica_start(struct net *t, uint32_t i, int recover)
     apply_effects(t, i);
 }
 
+/* Replicas of the next net_new get config.rejoin_beacon (docs/pbft.md, Rejoining). */
+static int net_rejoin_beacon;
+
 /* n replicas and nclients clients; K checkpoint interval, L window. */
 static struct net *net_new(uint32_t n, uint32_t nclients, uint32_t k, uint32_t window, int verify)
 {
@@ -250,6 +253,7 @@ static struct net *net_new(uint32_t n, uint32_t nclients, uint32_t k, uint32_t w
                                               .view_change_timeout_ns = 200 * MS,
                                               .retransmit_ns = 50 * MS,
                                               .verify_signatures = verify,
+                                              .rejoin_beacon = net_rejoin_beacon,
                                               .keyring = &t->ring,
                                               .keypair = &t->keys[i],
                                               .kvs = &t->kvs[i]};
@@ -865,7 +869,10 @@ static void test_pbft_new_primary_relays_the_view_changes_it_named(void **state)
     for (uint32_t i = 0; i < 3; i++) {
         assert_int_equal(void_pbft_view(t->rep[live[i]]), 1);
         assert_false(void_pbft_view_changing(t->rep[live[i]]));
-        assert_int_equal(void_pbft_last_executed(t->rep[live[i]]), 2);
+        /* Two puts, and an empty batch each time the primary of view 1,
+         * idle, heard replica 2's VIEW-CHANGE for view 2 (Rejoining). */
+        assert_int_equal(void_pbft_last_executed(t->rep[live[i]]),
+                         2 + void_pbft_stats(t->rep[1])->rejoin_beacons);
     }
     net_free(t);
 }
@@ -1633,9 +1640,181 @@ static void test_pbft_lone_view_change_returns_and_keeps_its_promise(void **stat
     for (uint32_t i = 0; i < 4; i++) {
         assert_int_equal(void_pbft_view(t->rep[i]), 0);
     }
-    assert_agree(t, 8);
+    /* Eight puts, and the empty batch the idle primary proposed on
+     * hearing replica 3's VIEW-CHANGE (test below). */
+    assert_true(void_pbft_stats(t->rep[0])->rejoin_beacons <= 1);
+    assert_agree(t, 8 + void_pbft_stats(t->rep[0])->rejoin_beacons);
     t->drop = NULL;
     lone_phase = 0;
+    net_free(t);
+}
+
+static int replica_3_back(struct net *t)
+{
+    return void_pbft_view(t->rep[3]) == 0 && !void_pbft_view_changing(t->rep[3]);
+}
+
+/* Setup: as above, replica 3 leaves alone for view 1 on a batch the others
+ * commit in view 0; then the losses stop and the clients stay idle (voidsim
+ * seeds 3873, 17742, 25261 and 25922 at n = 7: no request for 4 s after the
+ * heal). Expected: the primary of view 0, hearing the VIEW-CHANGE for view 1
+ * with nothing in flight, proposes an empty batch (rejoin_beacons); its
+ * commit is the fresh evidence replica 3 needs, so it is back in view 0
+ * within a few request timeouts with no client request; once it is back no
+ * VIEW-CHANGE comes and the idle cluster stays idle (no more empty batches).
+ * Before the fix replica 3 stayed in view 1 until the next client request. */
+static void test_pbft_idle_primary_brings_a_lone_view_change_back(void **state)
+{
+    (void)state;
+    net_rejoin_beacon = 1;
+    struct net *t = net_new(4, 1, 16, 32, 1);
+    net_rejoin_beacon = 0;
+    put_many(t, 0, 0, 2, 100 * MS);
+    net_run(t, 10 * MS, all_live_at_max);
+    lone_phase = 1;
+    t->drop = drop_votes_to_3;
+    put_many(t, 0, 2, 1, 1000 * MS);
+    assert_true(net_run(t, 1000 * MS, replica_3_changing));
+    assert_int_equal(void_pbft_view(t->rep[3]), 1);
+    lone_phase = 0;
+    assert_true(net_run(t, 1000 * MS, replica_3_back));
+    assert_int_equal(void_pbft_stats(t->rep[3])->view_rejoins, 1);
+    uint64_t beacons = void_pbft_stats(t->rep[0])->rejoin_beacons;
+    assert_true(beacons >= 1);
+    net_run(t, 100 * MS, all_live_at_max);
+    void_seq top = void_pbft_last_executed(t->rep[0]);
+    assert_true(top >= 4); /* 3 puts and at least one empty batch */
+    assert_agree(t, top);
+    net_run(t, 1000 * MS, NULL);
+    assert_int_equal(void_pbft_stats(t->rep[0])->rejoin_beacons, beacons);
+    assert_int_equal(void_pbft_last_executed(t->rep[0]), top);
+    for (uint32_t i = 0; i < 4; i++) {
+        assert_int_equal(void_pbft_view(t->rep[i]), 0);
+        assert_false(void_pbft_view_changing(t->rep[i]));
+    }
+    t->drop = NULL;
+    net_free(t);
+}
+
+static int votes_lost;
+
+/* Every PREPARE and COMMIT is lost while votes_lost is set. */
+static int drop_all_votes(struct net *t, uint32_t from, uint32_t to, uint8_t type)
+{
+    (void)t;
+    (void)from;
+    (void)to;
+    return votes_lost && (type == VOID_MSG_PREPARE || type == VOID_MSG_COMMIT);
+}
+
+static int all_installed_view_1(struct net *t)
+{
+    for (uint32_t i = 0; i < t->n; i++) {
+        if (void_pbft_view(t->rep[i]) != 1 || void_pbft_view_changing(t->rep[i])) {
+            return 0;
+        }
+    }
+    return 1;
+}
+
+/* Setup: n=4, two puts; replica 3 leaves alone for view 1 (it missed a
+ * batch's votes) and the clients go idle, so the primary proposes an empty
+ * batch for it (Rejoining); every vote is lost, so that batch prepares
+ * nowhere, times out at replicas 1 and 2, and they join replica 3 in view 1,
+ * whose NEW-VIEW does not carry it over. Action: the losses stop; the
+ * clients stay idle for 3 s. Expected: everybody stays in view 1: the empty
+ * batch of view 0 left in the log waits for nothing, so it is not work for
+ * the request timer. Before the fix it fired the timer in every later view
+ * (voidsim seed 75090: views 9 to 17 in 3.5 s). */
+static void test_pbft_stale_empty_batch_does_not_suspect_the_next_primary(void **state)
+{
+    (void)state;
+    net_rejoin_beacon = 1;
+    struct net *t = net_new(4, 1, 16, 32, 1);
+    net_rejoin_beacon = 0;
+    put_many(t, 0, 0, 2, 100 * MS);
+    net_run(t, 10 * MS, all_live_at_max);
+    lone_phase = 1;
+    t->drop = drop_votes_to_3;
+    put_many(t, 0, 2, 1, 1000 * MS);
+    assert_true(net_run(t, 1000 * MS, replica_3_changing));
+    uint64_t beacons = void_pbft_stats(t->rep[0])->rejoin_beacons;
+    lone_phase = 0;
+    votes_lost = 1;
+    t->drop = drop_all_votes;
+    assert_true(net_run(t, 5000 * MS, all_installed_view_1));
+    assert_true(void_pbft_stats(t->rep[0])->rejoin_beacons > beacons);
+    votes_lost = 0;
+    net_run(t, 3000 * MS, NULL);
+    for (uint32_t i = 0; i < 4; i++) {
+        assert_int_equal(void_pbft_view(t->rep[i]), 1);
+        assert_false(void_pbft_view_changing(t->rep[i]));
+    }
+    void_seq top = void_pbft_last_executed(t->rep[0]);
+    assert_true(top >= 3); /* 3 puts, and an empty batch that committed before the losses */
+    assert_agree(t, top);
+    t->drop = NULL;
+    net_free(t);
+}
+
+static int pp_from_0_lost;
+
+/* Replica 0's PRE-PREPAREs are lost while pp_from_0_lost is set: the others
+ * suspect it and change view without it being down. */
+static int drop_pp_from_0(struct net *t, uint32_t from, uint32_t to, uint8_t type)
+{
+    (void)t;
+    (void)to;
+    return pp_from_0_lost && from == 0 && type == VOID_MSG_PRE_PREPARE;
+}
+
+static int replica_3_in_view_1(struct net *t)
+{
+    return t->rep[3] != NULL && void_pbft_view(t->rep[3]) == 1 &&
+           !void_pbft_view_changing(t->rep[3]);
+}
+
+/* Setup: n=4, one put in view 0; backup 3 crashes; the primary's
+ * PRE-PREPAREs are lost, so the next put moves replicas 0 to 2 to view 1,
+ * where it commits; then the losses stop and the clients stay idle. Action:
+ * replica 3 recovers, with view 0 installed in its records (voidsim seeds
+ * 27052, 72719 and 75090: a restart while the cluster changed view, then
+ * no request for seconds), and catches up on a stable checkpoint. Expected: its FETCH_STATE names view 0, the
+ * cluster answers with view 1 (NEW-VIEW from its primary, the backups' own
+ * view changes), and replica 3 is in view 1, installed, within 500 ms and
+ * without any client request; nothing else is executed. Before the fix it
+ * stayed in view 0 until the next committed batch. */
+static void test_pbft_restarted_replica_learns_the_view_it_missed(void **state)
+{
+    (void)state;
+    /* Checkpoints every 2 batches: replica 3 then takes up batch 2 as a
+     * stable checkpoint, not as a batch committed in view 1 (which alone
+     * would send it to view 1: Rejoining). */
+    struct net *t = net_new(4, 1, 2, 8, 1);
+    put_many(t, 0, 0, 1, 100 * MS);
+    net_run(t, 10 * MS, all_live_at_max);
+    replica_crash(t, 3);
+    pp_from_0_lost = 1;
+    t->drop = drop_pp_from_0;
+    put_many(t, 0, 1, 1, 5000 * MS);
+    for (uint32_t i = 0; i < 3; i++) {
+        assert_int_equal(void_pbft_view(t->rep[i]), 1);
+        assert_false(void_pbft_view_changing(t->rep[i]));
+        assert_int_equal(void_pbft_last_executed(t->rep[i]), 2);
+    }
+    pp_from_0_lost = 0;
+    net_run(t, 1000 * MS, NULL);
+    t->crashed[3] = 0;
+    replica_start(t, 3, 1);
+    assert_int_equal(void_pbft_view(t->rep[3]), 0);
+    assert_true(net_run(t, 500 * MS, replica_3_in_view_1));
+    net_run(t, 1000 * MS, NULL);
+    for (uint32_t i = 0; i < 4; i++) {
+        assert_int_equal(void_pbft_view(t->rep[i]), 1);
+        assert_false(void_pbft_view_changing(t->rep[i]));
+    }
+    assert_agree(t, 2);
+    t->drop = NULL;
     net_free(t);
 }
 
@@ -2289,6 +2468,9 @@ int main(void)
         cmocka_unit_test(test_pbft_recovering_backup_fetches_state_instead_of_suspecting),
         cmocka_unit_test(test_pbft_holds_10000_keys_from_200_clients),
         cmocka_unit_test(test_pbft_lone_view_change_returns_and_keeps_its_promise),
+        cmocka_unit_test(test_pbft_idle_primary_brings_a_lone_view_change_back),
+        cmocka_unit_test(test_pbft_restarted_replica_learns_the_view_it_missed),
+        cmocka_unit_test(test_pbft_stale_empty_batch_does_not_suspect_the_next_primary),
         cmocka_unit_test(test_pbft_survives_random_faults),
         cmocka_unit_test(test_pbft_rejects_bad_messages_with_counters),
         cmocka_unit_test(test_pbft_checks_only_the_signatures_a_quorum_needs),
