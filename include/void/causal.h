@@ -301,4 +301,9 @@ int void_causal_export_shiviz(const struct void_causal *c,
  * inside clusters, send -> receive edges across. Returns lines written. */
 int void_causal_export_dot(const struct void_causal *c, void_causal_emit_fn emit, void *ctx);
 
+/* The causal kind of a PBFT event kind (enum void_pbft_event_kind): the
+ * driver records what the replica core emits. An unknown kind is LOCAL.
+ * Cannot fail. */
+uint8_t void_causal_kind_of_pbft(uint8_t pbft_kind);
+
 #endif

@@ -19,6 +19,7 @@
 #include "void/assert.h"
 #include "void/bytes.h"
 #include "void/error.h"
+#include "void/pbft.h"
 
 #include <inttypes.h>
 #include <stdio.h>
@@ -991,4 +992,31 @@ int void_causal_export_dot(const struct void_causal *c, void_causal_emit_fn emit
     EMIT();
 #undef EMIT
     return lines;
+}
+
+/* One mapping for the daemon and the simulator, so that both record the
+ * same DAG for the same PBFT events. */
+uint8_t void_causal_kind_of_pbft(uint8_t pbft_kind)
+{
+    switch ((enum void_pbft_event_kind)pbft_kind) {
+    case VOID_PBFT_EVENT_SEND:
+        return VOID_CAUSAL_SEND;
+    case VOID_PBFT_EVENT_RECEIVE:
+        return VOID_CAUSAL_RECEIVE;
+    case VOID_PBFT_EVENT_COMMIT:
+        return VOID_CAUSAL_EXECUTE;
+    case VOID_PBFT_EVENT_PRE_PREPARED:
+        return VOID_CAUSAL_PRE_PREPARED;
+    case VOID_PBFT_EVENT_PREPARED:
+        return VOID_CAUSAL_PREPARED;
+    case VOID_PBFT_EVENT_COMMITTED:
+        return VOID_CAUSAL_COMMITTED;
+    case VOID_PBFT_EVENT_CHECKPOINT:
+        return VOID_CAUSAL_CHECKPOINT;
+    case VOID_PBFT_EVENT_VIEW_CHANGE:
+        return VOID_CAUSAL_VIEW_CHANGE;
+    case VOID_PBFT_EVENT_LOCAL:
+        break;
+    }
+    return VOID_CAUSAL_LOCAL;
 }

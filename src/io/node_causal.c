@@ -88,31 +88,6 @@ void void__node_causal_fini(struct void__node_causal *nc)
     }
 }
 
-static uint8_t kind_of(uint8_t pbft_kind)
-{
-    switch ((enum void_pbft_event_kind)pbft_kind) {
-    case VOID_PBFT_EVENT_SEND:
-        return VOID_CAUSAL_SEND;
-    case VOID_PBFT_EVENT_RECEIVE:
-        return VOID_CAUSAL_RECEIVE;
-    case VOID_PBFT_EVENT_COMMIT:
-        return VOID_CAUSAL_EXECUTE;
-    case VOID_PBFT_EVENT_PRE_PREPARED:
-        return VOID_CAUSAL_PRE_PREPARED;
-    case VOID_PBFT_EVENT_PREPARED:
-        return VOID_CAUSAL_PREPARED;
-    case VOID_PBFT_EVENT_COMMITTED:
-        return VOID_CAUSAL_COMMITTED;
-    case VOID_PBFT_EVENT_CHECKPOINT:
-        return VOID_CAUSAL_CHECKPOINT;
-    case VOID_PBFT_EVENT_VIEW_CHANGE:
-        return VOID_CAUSAL_VIEW_CHANGE;
-    case VOID_PBFT_EVENT_LOCAL:
-        break;
-    }
-    return VOID_CAUSAL_LOCAL;
-}
-
 /* The causal event of pe; *remote is set for a receive with a remote edge. */
 static void map_event(const struct void__node_causal *nc,
                       const struct void_pbft_event *pe,
@@ -124,7 +99,7 @@ static void map_event(const struct void__node_causal *nc,
     ce->id.node = pe->node;
     ce->id.seq = pe->local_seq;
     ce->hlc = pe->hlc;
-    ce->kind = kind_of(pe->kind);
+    ce->kind = void_causal_kind_of_pbft(pe->kind);
     uint32_t peer = pe->remote_node;
     int is_replica = peer < nc->nodes;
     if (ce->kind == VOID_CAUSAL_SEND) {

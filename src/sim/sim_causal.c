@@ -90,31 +90,6 @@ void void__sim_causal_fini(struct sim *s)
     }
 }
 
-static uint8_t kind_of(uint8_t pbft_kind)
-{
-    switch ((enum void_pbft_event_kind)pbft_kind) {
-    case VOID_PBFT_EVENT_SEND:
-        return VOID_CAUSAL_SEND;
-    case VOID_PBFT_EVENT_RECEIVE:
-        return VOID_CAUSAL_RECEIVE;
-    case VOID_PBFT_EVENT_COMMIT:
-        return VOID_CAUSAL_EXECUTE;
-    case VOID_PBFT_EVENT_PRE_PREPARED:
-        return VOID_CAUSAL_PRE_PREPARED;
-    case VOID_PBFT_EVENT_PREPARED:
-        return VOID_CAUSAL_PREPARED;
-    case VOID_PBFT_EVENT_COMMITTED:
-        return VOID_CAUSAL_COMMITTED;
-    case VOID_PBFT_EVENT_CHECKPOINT:
-        return VOID_CAUSAL_CHECKPOINT;
-    case VOID_PBFT_EVENT_VIEW_CHANGE:
-        return VOID_CAUSAL_VIEW_CHANGE;
-    case VOID_PBFT_EVENT_LOCAL:
-        break;
-    }
-    return VOID_CAUSAL_LOCAL;
-}
-
 /* The causal event for pe. A send or receive carries the message type only
  * (what both ends know); the milestones carry (view, seq). */
 static void map_event(const struct sim *s,
@@ -125,7 +100,7 @@ static void map_event(const struct sim *s,
     ce->id.node = pe->node;
     ce->id.seq = pe->local_seq;
     ce->hlc = pe->hlc;
-    ce->kind = kind_of(pe->kind);
+    ce->kind = void_causal_kind_of_pbft(pe->kind);
     if (ce->kind == VOID_CAUSAL_SEND || ce->kind == VOID_CAUSAL_RECEIVE) {
         ce->msg_type = pe->msg_type;
     } else if (ce->kind != VOID_CAUSAL_LOCAL) {
