@@ -1958,6 +1958,9 @@ int void_node_new(struct void_node **out,
     if (rc == 0 && (rc = void__node_causal_init(&node->causal, config)) != 0) {
         (void)snprintf(errbuf, errcap, "cannot set up the causal log: %s", void_strerror(rc));
     }
+    /* Name this node and honour its level from the first line (the state
+     * store logs before the replica and its HLC exist). */
+    void_log_setup(config->log_level, config->self_id, NULL);
     if (rc == 0 && (rc = setup_ring(node)) != 0) {
         (void)snprintf(errbuf, errcap, "cannot build the keyring: %s", void_strerror(rc));
     }
