@@ -308,6 +308,7 @@ window.voidView = {
   // The slider position for a wall time (ms), to move it as a person would.
   sliderValueFor: (wallMs) => cursorToSlider((wallMs - store.t0) / 1000),
   selectEvent: (i) => showEvent(i),
+  nodeScreen: (id) => scene.nodeScreen(id, 0),
   highlighted: () => { const a = scene.events.geometry.getAttribute('aHi').array; let n = 0; for (let i = 0; i < store.count; i++) n += a[i] > 0 ? 1 : 0; return n; },
   frameStats: () => {
     const iv = [];
@@ -350,6 +351,6 @@ async function boot() {
 }
 
 boot().catch((e) => {
-  window.voidView.error = String(e);
+  window.voidView.error = `${e} ${e && e.stack ? e.stack : ""}`;
   $('summary').textContent = `cannot load the cluster: ${e}`;
 });

@@ -93,20 +93,20 @@ export function layout(nodes) {
   // A floor plan: datacenters side by side along x, the racks of one
   // behind each other along z, the nodes of a rack in a row.
   const dcs = [...byDc.keys()].sort();
-  const widths = dcs.map((dc) => Math.max(...[...byDc.get(dc).values()].map((m) => m.length)) * 2.2);
-  const total = widths.reduce((a, b) => a + b, 0) + (dcs.length - 1) * 3;
+  const widths = dcs.map((dc) => Math.max(...[...byDc.get(dc).values()].map((m) => m.length)) * 4);
+  const total = widths.reduce((a, b) => a + b, 0) + (dcs.length - 1) * 5;
   let x0 = -total / 2;
   dcs.forEach((dc, di) => {
     const racks = [...byDc.get(dc).keys()].sort();
     const cx = x0 + widths[di] / 2;
     racks.forEach((rack, ri) => {
       const members = byDc.get(dc).get(rack);
-      const z = (ri - (racks.length - 1) / 2) * 3.5;
+      const z = (ri - (racks.length - 1) / 2) * 5;
       members.forEach((n, k) => {
-        pos.set(n.id, new THREE.Vector3(cx + (k - (members.length - 1) / 2) * 2.2, 0, z));
+        pos.set(n.id, new THREE.Vector3(cx + (k - (members.length - 1) / 2) * 4, 0, z));
       });
     });
-    x0 += widths[di] + 3;
+    x0 += widths[di] + 5;
   });
   return pos;
 }
@@ -161,6 +161,12 @@ export class Scene {
 
   setNodes(nodes) {
     this.nodePos = layout(nodes);
+    // Frame the floor and the columns above it.
+    let r = 4;
+    for (const p of this.nodePos.values()) r = Math.max(r, Math.hypot(p.x, p.z) + 2);
+    this.controls.target.set(0, HEIGHT * 0.4, 0);
+    this.camera.position.set(0, HEIGHT * 0.55 + r * 0.2, r * 1.6 + 16);
+    this.controls.update();
     const geo = new THREE.SphereGeometry(0.55, 24, 16);
     const ringGeo = new THREE.TorusGeometry(0.85, 0.06, 8, 32);
     for (const n of nodes) {
@@ -377,11 +383,11 @@ export class Scene {
     return hits.length ? hits[0].object.userData.nodeId : null;
   }
 
-  // Screen position of node id's label anchor (below the sphere).
-  nodeScreen(id) {
+  // Screen position of node id's centre raised by dy (the label: below).
+  nodeScreen(id, dy = -0.9) {
     const p = this.nodePos.get(id);
     if (!p) return null;
-    const v = p.clone().add(new THREE.Vector3(0, -0.9, 0)).project(this.camera);
+    const v = p.clone().add(new THREE.Vector3(0, dy, 0)).project(this.camera);
     const rect = this.renderer.domElement.getBoundingClientRect();
     return { x: (v.x * 0.5 + 0.5) * rect.width, y: (0.5 - v.y * 0.5) * rect.height, behind: v.z > 1 };
   }

@@ -15,13 +15,15 @@
 const BACKFILL_PER_NODE = 20000; // recent events fetched from each node at start
 const STATUS_MS = 1000;
 
-async function getJSON(url, ms = 1500) {
+async function getJSON(url, ms = 3000) {
   const ctl = new AbortController();
   const timer = setTimeout(() => ctl.abort(), ms);
   try {
     const r = await fetch(url, { signal: ctl.signal, cache: 'no-store' });
     if (!r.ok && r.status !== 503) throw new Error(`${url}: HTTP ${r.status}`);
     return await r.json();
+  } catch (e) {
+    throw new Error(`${url}: ${e.name === 'AbortError' ? `no answer within ${ms} ms` : e.message}`);
   } finally {
     clearTimeout(timer);
   }
