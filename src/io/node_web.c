@@ -584,7 +584,7 @@ int void__node_web_stream_open(struct void__node_web *web, void *conn, uint64_t 
         s->conn = conn;
         s->cursor = after;
         s->status_gen = 0; /* a new stream gets the status at once */
-        s->last_write_ms = mono_ms();
+        s->last_write_ms = UINT64_MAX; /* the first feeder round sets it */
         s->head = 0;
         /* retry: how long EventSource waits before it reconnects */
         int n = snprintf(s->buf, VOID_NODE_WEB_STREAM_BUF, "retry: 1000\n\n");
@@ -655,6 +655,9 @@ size_t void__node_web_feed(struct void__node_web *web, uint64_t now_ms, void **r
             continue;
         }
         size_t before = s->len;
+        if (s->last_write_ms == UINT64_MAX) {
+            s->last_write_ms = now_ms;
+        }
         if (s->status_gen != web->status_gen && web->status[0] != '\0') {
             char text[sizeof(web->status) + 32];
             int n = snprintf(text, sizeof(text), "event: status\ndata: %s\n\n", web->status);
