@@ -238,6 +238,8 @@ const px = new Uint8Array(4);
 let lastFrame = performance.now();
 let orbit = params.has('orbit');
 let lastLooks = 0;
+// ?hide=edges,events,grid: leave parts out (to see what a frame's time is spent on)
+const hide = new Set((params.get('hide') || '').split(',').filter(Boolean));
 
 function frame(now) {
   const dt = (now - lastFrame) / 1000;
@@ -250,6 +252,7 @@ function frame(now) {
   const t0 = performance.now();
   scene.sync();
   scene.setCursor(cursor, windowS);
+  if (hide.size) { scene.lines.visible = !hide.has('edges'); scene.events.visible = !hide.has('events'); scene.grid.visible = !hide.has('grid'); }
   if (orbit) {
     const a = now / 4000;
     scene.camera.position.set(Math.sin(a) * 26, 14, Math.cos(a) * 26);

@@ -129,8 +129,8 @@ export class Scene {
     const sun = new THREE.DirectionalLight(0xffffff, 1.4);
     sun.position.set(5, 12, 8);
     this.scene.add(sun);
-    const grid = new THREE.GridHelper(40, 20, 0x1d2433, 0x151a25);
-    this.scene.add(grid);
+    this.grid = new THREE.GridHelper(40, 20, 0x1d2433, 0x151a25);
+    this.scene.add(this.grid);
 
     this.uniforms = {
       uCursor: { value: 0 }, uWindow: { value: 30 }, uScale: { value: HEIGHT / 30 },
