@@ -28,7 +28,7 @@ for (let tries = 0; tries < 50 && !port; tries++) {
 if (!port) { console.error('web_frames: no free port'); process.exit(1); }
 
 const pct = (a, p) => { const s = [...a].sort((x, y) => x - y); return s[Math.min(s.length - 1, Math.floor((p / 100) * s.length))]; };
-const { context, close } = await launch();
+const { context, close, cpuMs } = await launch();
 const results = [];
 try {
   const page = context.pages()[0] || (await context.newPage());
@@ -38,8 +38,10 @@ try {
     await page.waitForFunction(() => window.voidView && window.voidView.ready, null, { timeout: 60000 });
     await page.waitForTimeout(2000); // shaders compiled, buffers uploaded
     await page.evaluate(() => voidView.resetFrames());
+    const cpu0 = cpuMs();
     await page.waitForTimeout(measureMs);
     const st = await page.evaluate(() => voidView.frameStats());
+    const cpuPerFrame = st.frames > 1 ? (cpuMs() - cpu0) / st.frames : null;
     const info = await page.evaluate(() => ({ events: voidView.events(), edges: voidView.edges(), renderer: voidView.renderer() }));
     let sl = null;
     if (slider) {
@@ -52,7 +54,7 @@ try {
       const s = (await page.evaluate(() => voidView.frameStats())).slider;
       sl = { n: s.length, p50: pct(s, 50), p95: pct(s, 95), max: Math.max(...s) };
     }
-    const r = { name, query, ...info, frames: st.frames, interval_p50: st.interval_p50, interval_p95: st.interval_p95, render_p50: st.render_p50, render_p95: st.render_p95, slider: sl };
+    const r = { name, query, ...info, frames: st.frames, cpu_ms_per_frame: cpuPerFrame, interval_p50: st.interval_p50, interval_p95: st.interval_p95, render_p50: st.render_p50, render_p95: st.render_p95, slider: sl };
     results.push(r);
     console.log(JSON.stringify(r));
   };
@@ -74,6 +76,9 @@ const f = (x) => (x === null || x === undefined ? 'n/a' : `${x.toFixed(1)}ms`);
 const by = Object.fromEntries(results.map((r) => [r.name, r]));
 const line = (name, v, goal, what) => console.log(`BENCH ${name}: ours=${f(v)} peer(${what})=${goal}ms ratio=${v ? (v / goal).toFixed(2) : 'n/a'}`);
 if (by['10k']) line('web_frame_p95_10k', by['10k'].interval_p95, 16.7, 'goal: 60 fps frame');
+if (by['10k']) line('web_frame_cpu_10k', by['10k'].cpu_ms_per_frame, 16.7, 'goal: 60 fps frame');
 if (by['50k']) line('web_frame_p95_50k_100k_edges', by['50k'].interval_p95, 33.3, 'goal: 30 fps frame');
+if (by['50k']) line('web_frame_cpu_50k_100k_edges', by['50k'].cpu_ms_per_frame, 33.3, 'goal: 30 fps frame');
+if (by['10k_instanced']) line('web_frame_p95_10k_instanced', by['10k_instanced'].interval_p95, 16.7, 'goal: 60 fps frame');
 if (by['10k_sync']) line('web_slider_to_frame_p95_10k', by['10k_sync'].slider.p95, 100, 'goal');
 if (by['50k_sync']) line('web_slider_to_frame_p95_50k', by['50k_sync'].slider.p95, 100, 'goal');

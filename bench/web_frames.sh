@@ -12,7 +12,9 @@
 # Options:
 #   -h, --help   this help
 #
-# Prints one JSON line per scene (frame-to-frame interval p50/p95; with
+# Prints one JSON line per scene (frame-to-frame interval p50/p95, and
+# cpu_ms_per_frame: the CPU time all of chromium's processes spent per frame,
+# which a loaded machine does not inflate the way it does intervals; with
 # "_sync" in the name each frame also waits for its pixels, so render_* is
 # the frame's whole cost) and BENCH lines whose "peer" is the goal. The
 # machine's load average is printed first: it is shared, and SwiftShader

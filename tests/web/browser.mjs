@@ -3,7 +3,7 @@
 // WebGL on SwiftShader (the software renderer; DESIGN.md section 10) and no
 // background networking (this machine has no network but loopback).
 import { createRequire } from 'node:module';
-import { mkdtempSync, rmSync } from 'node:fs';
+import { mkdtempSync, rmSync, readdirSync, readFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join, dirname } from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -30,5 +30,23 @@ export async function launch() {
     await context.close().catch(() => {});
     rmSync(profile, { recursive: true, force: true });
   };
-  return { context, close };
+  return { context, close, cpuMs: () => cpuMs(profile) };
+}
+
+// CPU time (user + system, ms) used so far by the browser's processes (those
+// started with this profile): what a frame costs on a machine shared with
+// others, whatever its load.
+export function cpuMs(profile) {
+  let ticks = 0;
+  for (const pid of readdirSync('/proc').filter((d) => /^[0-9]+$/.test(d))) {
+    try {
+      if (!readFileSync(`/proc/${pid}/cmdline`, 'utf8').includes(profile)) continue;
+      const stat = readFileSync(`/proc/${pid}/stat`, 'utf8');
+      const f = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
+      ticks += Number(f[11]) + Number(f[12]); // utime, stime
+    } catch (e) {
+      // gone meanwhile
+    }
+  }
+  return ticks * 10; // USER_HZ is 100 on Linux
 }
