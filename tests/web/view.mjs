@@ -55,17 +55,23 @@ try {
   if (!/^4 nodes/.test(summary)) fail(`summary says '${summary}'`);
   await shot(page, 'four-nodes');
 
-  // 2. a put's events appear within 1 s
+  // 2. a put's events appear within 1 s: each streamed event reaches the
+  // page within 1 s of its HLC, and all of the put's are there within 1 s
+  // of voidctl's answer (the put itself may take longer on a loaded machine)
   await sleep(300);
   const before = await page.evaluate(() => voidView.events());
   const tPut = Date.now();
   put('web-k1', 'v1');
   const putMs = Date.now() - tPut;
-  const seen = await waitFor(page, 'the put\'s events', (b) => voidView.events() >= b + 12, before, 1000 - putMs + 1000);
-  const appearMs = putMs + seen;
+  const seen = await waitFor(page, 'the put\'s events', (b) => voidView.events() >= b + 12, before, 3000);
+  await sleep(200);
   const after = await page.evaluate(() => voidView.events());
-  console.log(`put: voidctl took ${putMs} ms, ${after - before} events on the page ${appearMs} ms after the put began`);
-  if (appearMs > 1000) fail(`events appeared ${appearMs} ms after the put (want within 1000 ms)`);
+  const lags = await page.evaluate((n) => voidView.lags(n), after - before);
+  const worst = Math.max(...lags);
+  console.log(`put: voidctl took ${putMs} ms; ${after - before} events on the page ${seen} ms after it answered; ` +
+    `event HLC to page: max ${worst} ms over ${lags.length}`);
+  if (seen > 1000) fail(`the put's events were on the page ${seen} ms after it committed (want within 1000 ms)`);
+  if (!(lags.length >= 12 && worst <= 1000)) fail(`events reached the page up to ${worst} ms after they happened (want within 1000 ms)`);
   await shot(page, 'put-events');
 
   // a click on node 0 opens its panel; an event's history is highlighted

@@ -303,6 +303,8 @@ window.voidView = {
     });
   },
   events: () => store.count,
+  // ms from each of the last n streamed events' HLC to its arrival
+  lags: (n) => (source && source.lags ? source.lags.slice(-n) : []),
   edges: () => store.edgeCount,
   visibleEvents: () => { let n = 0; for (let i = 0; i < store.count; i++) { const a = cursor - store.t[i]; if (a >= 0 && a <= windowS) n++; } return n; },
   eventsUpTo: () => store.countUpTo(cursor),

@@ -116,7 +116,10 @@ export class Scene {
     this.store = store;
     this.instanced = instanced;
     this.renderer = new THREE.WebGLRenderer({ antialias: false, powerPreference: 'high-performance' });
-    this.renderer.setPixelRatio(Math.min(window.devicePixelRatio || 1, 2));
+    // ?scale=F renders at F times the display's resolution (a software
+    // renderer's cost is per pixel)
+    const scale = Number(new URLSearchParams(location.search).get('scale')) || 1;
+    this.renderer.setPixelRatio(Math.min(window.devicePixelRatio || 1, 2) * scale);
     this.renderer.setClearColor(0x0b0e14);
     container.appendChild(this.renderer.domElement);
     this.scene = new THREE.Scene();

@@ -35,6 +35,7 @@ export class ClusterSource {
     this.onChange = onChange; // called when the nodes' states may have changed
     this.nodes = [];
     this.errors = [];
+    this.lags = []; // ms from an event's HLC to its arrival on the stream
   }
 
   async start(origin, explicit) {
@@ -86,8 +87,12 @@ export class ClusterSource {
     }
   }
 
-  addEvent(n, ev) {
-    this.store.add(ev);
+  addEvent(n, ev, streamed = false) {
+    // how long after it happened (its HLC wall time) it reached the page
+    if (streamed && this.store.add(ev) >= 0) {
+      this.lags.push(Date.now() - ev.t);
+      if (this.lags.length > 1000) this.lags.shift();
+    } else this.store.add(ev);
     if (ev.seq > n.lastSeq) n.lastSeq = ev.seq;
   }
 
@@ -113,7 +118,7 @@ export class ClusterSource {
       n.reachable = false;
       this.onChange();
     };
-    es.addEventListener('ev', (m) => this.addEvent(n, JSON.parse(m.data)));
+    es.addEventListener('ev', (m) => this.addEvent(n, JSON.parse(m.data), true));
     es.addEventListener('status', (m) => {
       n.status = JSON.parse(m.data);
       n.statusAt = Date.now();
