@@ -22,7 +22,6 @@ let selectedNode = null;
 let selectedEvent = -1;
 // Node states over time, for the replay: [{wall, states: Map}] in order.
 const timeline = [];
-const labels = new Map();
 
 function fmtWall(ms) {
   if (!Number.isFinite(ms)) return '—';
@@ -86,33 +85,7 @@ function applyLooks() {
   for (const n of nodes) {
     const st = states.get(n.id);
     scene.setNodeLook(n.id, colorOf(st), st && st.healthy === false && st.health !== 'dead');
-    const el = labels.get(n.id);
-    if (el) {
-      const text = st ? `${st.health === 'alive' ? st.role : st.health}` : 'connecting';
-      el.querySelector('.state').textContent = text;
-    }
-  }
-}
-
-function makeLabels() {
-  const box = $('labels');
-  for (const n of nodes) {
-    const el = document.createElement('div');
-    el.className = 'label';
-    el.innerHTML = `<b>node ${n.id}</b><br><span class="state"></span>`;
-    el.title = [n.datacenter, n.rack, n.host].filter(Boolean).join(' / ');
-    box.appendChild(el);
-    labels.set(n.id, el);
-  }
-}
-
-function placeLabels() {
-  for (const [id, el] of labels) {
-    const p = scene.nodeScreen(id);
-    if (!p || p.behind) { el.style.display = 'none'; continue; }
-    el.style.display = '';
-    el.style.left = `${p.x}px`;
-    el.style.top = `${p.y + 44 * 0}px`;
+    scene.setNodeLabel(n.id, st ? `${st.health === 'alive' ? st.role : st.health}` : 'connecting');
   }
 }
 
@@ -238,6 +211,7 @@ const px = new Uint8Array(4);
 let lastFrame = performance.now();
 let orbit = params.has('orbit');
 let lastLooks = 0;
+let lastBar = 0;
 // ?hide=edges,events,grid: leave parts out (to see what a frame's time is spent on)
 const hide = new Set((params.get('hide') || '').split(',').filter(Boolean));
 
@@ -252,14 +226,13 @@ function frame(now) {
   const t0 = performance.now();
   scene.sync();
   scene.setCursor(cursor, windowS);
-  if (hide.size) { scene.lines.visible = !hide.has('edges'); scene.events.visible = !hide.has('events'); scene.grid.visible = !hide.has('grid'); }
+  if (hide.size) { scene.lines.visible = !hide.has('edges'); scene.events.visible = !hide.has('events'); scene.grid.visible = !hide.has('grid'); for (const m of scene.nodeMeshes.values()) m.mesh.visible = !hide.has('nodes'); $('bar').hidden = hide.has('bar'); }
   if (orbit) {
     const a = now / 4000;
     scene.camera.position.set(Math.sin(a) * 26, 14, Math.cos(a) * 26);
   }
   if (now - lastLooks > 100) { applyLooks(); lastLooks = now; }
   scene.render();
-  placeLabels();
   if (params.has('bench')) {
     // Wait for the pixels: glFinish returns before the GPU process has
     // drawn, a one-pixel read does not.
@@ -271,10 +244,16 @@ function frame(now) {
   frames.times.push(now);
   if (frames.times.length > 2000) { frames.times.shift(); frames.render.shift(); }
   if (inputAt !== null) { frames.slider.push(t1 - inputAt); inputAt = null; }
-  if (live) slider.value = '1000';
-  else slider.value = String(cursorToSlider(cursor));
-  const wall = store.t0 === null ? null : store.t0 + cursor * 1000;
-  $('cursor').textContent = wall === null ? '—' : `${live ? 'live ' : 'replay '}${fmtWall(wall)}`;
+  // The bar is HTML: repainted at most 10 times a second (or at once after
+  // an input), not every frame.
+  if (now - lastBar > 100 || !live) {
+    lastBar = now;
+    const v = live ? '1000' : String(cursorToSlider(cursor));
+    if (slider.value !== v) slider.value = v;
+    const wall = store.t0 === null ? null : store.t0 + cursor * 1000;
+    const text = wall === null ? '—' : `${live ? 'live ' : 'replay '}${fmtWall(wall)}`;
+    if ($('cursor').textContent !== text) $('cursor').textContent = text;
+  }
   requestAnimationFrame(frame);
 }
 
@@ -336,7 +315,6 @@ async function boot() {
     nodes = source.start();
     windowS = Number(params.get('window')) || 61;
     scene.setNodes(nodes);
-    makeLabels();
     recordStates();
     live = false;
     cursor = store.tMax;
@@ -345,7 +323,6 @@ async function boot() {
     const explicit = params.get('nodes') ? params.get('nodes').split(',') : null;
     nodes = await source.start(location.origin, explicit);
     scene.setNodes(nodes);
-    makeLabels();
     setInterval(recordStates, 250);
   }
   setInterval(summary, 250);
