@@ -450,7 +450,8 @@ static int http_key(struct load_state *st, const char *name, const char *value)
     if (!mark(st, &st->seen_http, SEEN_WEB_ROOT, "http", name)) {
         return 0;
     }
-    return set_path(st, st->config->web_root, value) == 0 ? 1 : fail(st, "[http] web_root: bad path");
+    return set_path(st, st->config->web_root, value) == 0 ? 1
+                                                          : fail(st, "[http] web_root: bad path");
 }
 
 /* [limits]: bounds on what strangers can make a node hold (issue 16). */

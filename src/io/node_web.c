@@ -141,7 +141,8 @@ static void find_root(struct void__node_web *web)
     if (slash != NULL) {
         *slash = '\0';
     }
-    static const char *const rel[] = {"/../../web/dist", "/../../../web/dist", "/../share/void/web"};
+    static const char *const rel[] = {
+        "/../../web/dist", "/../../../web/dist", "/../share/void/web"};
     for (size_t i = 0; i < VOID_ARRAY_LEN(rel); i++) {
         char cand[2 * VOID_CONFIG_PATH_MAX];
         (void)snprintf(cand, sizeof(cand), "%s%s", exe, rel[i]);
@@ -232,9 +233,8 @@ static int health_reasons(struct void__node_web *web,
     *alive_out = alive;
     *voters_out = voters;
     if (void__node_causal_halted(web->causal)) {
-        wb_printf(b,
-                  "%s\"halted on a causality violation (on_violation = halt)\"",
-                  count++ ? "," : "");
+        wb_printf(
+            b, "%s\"halted on a causality violation (on_violation = halt)\"", count++ ? "," : "");
     }
     if (voters > 0 && alive < s->quorum) {
         wb_printf(b,
@@ -360,8 +360,8 @@ static int parse_range(void_http_arg_fn arg, void *req, struct range *r)
         return VOID_EPARSE;
     }
     if (parse_num(arg(req, "after"), 0, VOID_CAUSAL_SEQ_MAX, 0, &r->after) != 0 ||
-        parse_num(arg(req, "limit"), 1, VOID_NODE_WEB_PAGE_MAX, VOID_NODE_WEB_PAGE_DEF, &r->limit) !=
-            0) {
+        parse_num(
+            arg(req, "limit"), 1, VOID_NODE_WEB_PAGE_MAX, VOID_NODE_WEB_PAGE_DEF, &r->limit) != 0) {
         return VOID_EPARSE;
     }
     return 0;
@@ -436,22 +436,15 @@ static int http_list(struct void__node_web *web,
         *len = b.len;
         return 400;
     }
-    wb_printf(&b, "{\"node\":%" PRIu32 ",\"%s\":[", web->config->self_id, edges ? "edges" : "events");
+    wb_printf(
+        &b, "{\"node\":%" PRIu32 ",\"%s\":[", web->config->self_id, edges ? "edges" : "events");
     uint64_t base = 0, last = 0;
     int more = 0;
     struct list_ctx lc = {.b = &b, .next_after = r.after, .edges = edges};
     /* The log's base is needed before the walk for the edges: ask first. */
     if (edges) {
-        (void)void__node_causal_each(web->causal,
-                                     UINT64_MAX - 1,
-                                     r.from,
-                                     r.to,
-                                     0,
-                                     list_one,
-                                     &lc,
-                                     NULL,
-                                     &lc.base,
-                                     NULL);
+        (void)void__node_causal_each(
+            web->causal, UINT64_MAX - 1, r.from, r.to, 0, list_one, &lc, NULL, &lc.base, NULL);
     }
     (void)void__node_causal_each(
         web->causal, r.after, r.from, r.to, r.limit, list_one, &lc, &more, &base, &last);
@@ -583,7 +576,7 @@ int void__node_web_stream_open(struct void__node_web *web, void *conn, uint64_t 
         s->suspended = 0;
         s->conn = conn;
         s->cursor = after;
-        s->status_gen = 0; /* a new stream gets the status at once */
+        s->status_gen = 0;             /* a new stream gets the status at once */
         s->last_write_ms = UINT64_MAX; /* the first feeder round sets it */
         s->head = 0;
         /* retry: how long EventSource waits before it reconnects */
@@ -681,10 +674,8 @@ size_t void__node_web_feed(struct void__node_web *web, uint64_t now_ms, void **r
             /* It fell behind the horizon (or the log restarted): say so,
              * so that the page reloads through /events. */
             char text[96];
-            int n = snprintf(text,
-                             sizeof(text),
-                             "event: lag\ndata: {\"skipped_to\":%" PRIu64 "}\n\n",
-                             base);
+            int n = snprintf(
+                text, sizeof(text), "event: lag\ndata: {\"skipped_to\":%" PRIu64 "}\n\n", base);
             if (n > 0 && stream_put(s, text, (size_t)n)) {
                 s->cursor = base - 1;
             }
@@ -819,8 +810,8 @@ void void__node_web_stop(struct void__node_web *web)
 
 static enum MHD_Result queue_text(struct MHD_Connection *conn, unsigned status, const char *text)
 {
-    struct MHD_Response *resp =
-        MHD_create_response_from_buffer(strlen(text), (void *)(uintptr_t)text, MHD_RESPMEM_MUST_COPY);
+    struct MHD_Response *resp = MHD_create_response_from_buffer(
+        strlen(text), (void *)(uintptr_t)text, MHD_RESPMEM_MUST_COPY);
     if (resp == NULL) {
         return MHD_NO;
     }
@@ -878,7 +869,8 @@ static int static_path(const char *path)
     return 1;
 }
 
-static enum MHD_Result serve_file(struct void__node_web *web, struct MHD_Connection *conn, const char *path)
+static enum MHD_Result
+serve_file(struct void__node_web *web, struct MHD_Connection *conn, const char *path)
 {
     if (web->root[0] == '\0') {
         char text[sizeof(web->looked) + 256];

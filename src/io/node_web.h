@@ -22,6 +22,7 @@
 #ifndef VOID_IO_NODE_WEB_H
 #define VOID_IO_NODE_WEB_H
 
+#include "node_causal.h"
 #include "void/config.h"
 #include "void/http.h"
 
@@ -31,8 +32,6 @@
 #include <stdint.h>
 #include <sys/types.h>
 
-#include "node_causal.h"
-
 #define VOID_NODE_WEB_STREAMS_MAX    8
 #define VOID_NODE_WEB_STREAM_BUF     (64u * 1024u) /* bytes waiting per stream */
 #define VOID_NODE_WEB_TICK_MS        50            /* the feeder's period */
@@ -40,7 +39,7 @@
 #define VOID_NODE_WEB_PAGE_DEF       500           /* events per /events answer */
 #define VOID_NODE_WEB_PAGE_MAX       1000
 #define VOID_NODE_WEB_CLOCK_MAX_NS   1000000000ll /* /health: clock offset bound */
-#define VOID_NODE_WEB_EVENT_JSON_MAX 512 /* one event's JSON, always enough */
+#define VOID_NODE_WEB_EVENT_JSON_MAX 512          /* one event's JSON, always enough */
 
 /* The node's state as /health and the stream's status events need it,
  * filled by the node (under its lock). Members indexed like the epoch's. */
@@ -82,9 +81,9 @@ struct void__node_web {
     struct void__node_causal *causal;
     void__node_web_snap_fn snap;
     void *snap_ctx;
-    char root[VOID_CONFIG_PATH_MAX]; /* the web view's files, "" none found */
+    char root[VOID_CONFIG_PATH_MAX];       /* the web view's files, "" none found */
     char looked[4 * VOID_CONFIG_PATH_MAX]; /* where, for the 404 text */
-    pthread_mutex_t lock; /* the streams and the status below */
+    pthread_mutex_t lock;                  /* the streams and the status below */
     int lock_ready;
     struct void__node_web_stream streams[VOID_NODE_WEB_STREAMS_MAX];
     char status[1024]; /* the last status event's JSON */
@@ -134,7 +133,10 @@ int void__node_web_raw(void *ctx, void *conn, const char *method, const char *pa
  * Opens a stream slot for conn (may be NULL) starting after event seq
  * `after`, or, when from_now, after the newest event. Returns the slot, or
  * -1 when all are taken (counted). */
-int void__node_web_stream_open(struct void__node_web *web, void *conn, uint64_t after, int from_now);
+int void__node_web_stream_open(struct void__node_web *web,
+                               void *conn,
+                               uint64_t after,
+                               int from_now);
 
 /* One feeder round at time now_ms: refreshes the status, fills every open
  * stream, reclaims closed ones; writes up to cap connections that must be

@@ -37,7 +37,7 @@ struct fixture {
     struct void__node_causal causal;
     struct void__node_web web;
     struct void__node_web_snap snap; /* what the fake hook reports */
-    uint64_t seq;                     /* the next local seq */
+    uint64_t seq;                    /* the next local seq */
 };
 
 static void fake_snap(void *ctx, struct void__node_web_snap *o)
@@ -58,8 +58,12 @@ static struct fixture *setup(void)
     snprintf(c->topology.datacenter, sizeof(c->topology.datacenter), "dc-a");
     for (uint32_t i = 0; i < 4; i++) {
         c->replicas[i].id = i;
-        snprintf(c->replicas[i].http.text, sizeof(c->replicas[i].http.text), "127.0.0.1:%u", 8000 + i);
-        snprintf(c->replicas[i].address.text, sizeof(c->replicas[i].address.text), "127.0.0.1:%u", 7000 + i);
+        snprintf(
+            c->replicas[i].http.text, sizeof(c->replicas[i].http.text), "127.0.0.1:%u", 8000 + i);
+        snprintf(c->replicas[i].address.text,
+                 sizeof(c->replicas[i].address.text),
+                 "127.0.0.1:%u",
+                 7000 + i);
         snprintf(c->replicas[i].topology.rack, sizeof(c->replicas[i].topology.rack), "r%u", i % 2);
     }
     snprintf(c->web_root, sizeof(c->web_root), "/nonexistent-web-root");
@@ -166,7 +170,10 @@ static void test_events_pages_through_an_hlc_range(void **state)
             assert_int_equal(json_integer_value(json_object_get(ev, "seq")), expect_seq);
             assert_int_equal(json_integer_value(json_object_get(ev, "node")), 1);
             char hlc[48];
-            snprintf(hlc, sizeof(hlc), "%llu/0", (unsigned long long)(T0 + (expect_seq - 1) * 10000000ull));
+            snprintf(hlc,
+                     sizeof(hlc),
+                     "%llu/0",
+                     (unsigned long long)(T0 + (expect_seq - 1) * 10000000ull));
             assert_string_equal(json_string_value(json_object_get(ev, "hlc")), hlc);
             expect_seq++;
         }
@@ -200,7 +207,8 @@ static void test_events_refuses_bad_arguments(void **state)
     (void)state;
     struct fixture *f = setup();
     perform(f, 0);
-    const char *bad[][2] = {{"from", "yesterday"}, {"to", "12x"}, {"limit", "0"}, {"limit", "1001"}, {"after", "-1"}};
+    const char *bad[][2] = {
+        {"from", "yesterday"}, {"to", "12x"}, {"limit", "0"}, {"limit", "1001"}, {"after", "-1"}};
     for (size_t i = 0; i < sizeof(bad) / sizeof(bad[0]); i++) {
         struct args a = {{bad[i][0], NULL, NULL, NULL}, {bad[i][1], NULL, NULL, NULL}};
         json_t *j = get(f, "/events", &a, 400);
@@ -231,7 +239,8 @@ static void test_edges_are_local_and_message_edges(void **state)
         if (strcmp(kind, "message") == 0) {
             msgs++;
             assert_string_equal(json_string_value(json_array_get(e, 1)), msgs == 1 ? "1.3" : "1.6");
-            assert_string_equal(json_string_value(json_array_get(e, 0)), msgs == 1 ? "2.103" : "2.106");
+            assert_string_equal(json_string_value(json_array_get(e, 0)),
+                                msgs == 1 ? "2.103" : "2.106");
         } else {
             assert_string_equal(kind, "local");
         }
@@ -259,7 +268,8 @@ static void test_health_is_503_with_reasons(void **state)
     assert_true(json_is_false(json_object_get(j, "healthy")));
     json_t *r = json_object_get(j, "reasons");
     assert_int_equal(json_array_size(r), 3);
-    assert_string_equal(json_string_value(json_array_get(r, 0)), "2 of 4 voters alive here, a quorum is 3");
+    assert_string_equal(json_string_value(json_array_get(r, 0)),
+                        "2 of 4 voters alive here, a quorum is 3");
     assert_string_equal(json_string_value(json_array_get(r, 1)), "primary 0 is dead");
     assert_string_equal(json_string_value(json_array_get(r, 2)), "view change under way");
     json_decref(j);
@@ -298,7 +308,8 @@ static size_t drain(struct fixture *f, int slot, char *text, size_t cap)
 {
     size_t len = 0;
     for (;;) {
-        ssize_t n = void__node_web_stream_read(&f->web, slot, text + len, cap - 1 - len < 1000 ? cap - 1 - len : 1000);
+        ssize_t n = void__node_web_stream_read(
+            &f->web, slot, text + len, cap - 1 - len < 1000 ? cap - 1 - len : 1000);
         if (n <= 0) {
             break;
         }
@@ -357,7 +368,8 @@ static void test_stream_sends_status_then_each_new_event_once(void **state)
     (void)void__node_web_feed(&f->web, 20, resume, VOID_NODE_WEB_STREAMS_MAX);
     assert_int_equal(drain(f, slot, text, sizeof(text)), 0);
     /* idle past the keepalive period: a comment keeps the connection */
-    (void)void__node_web_feed(&f->web, 20 + VOID_NODE_WEB_KEEPALIVE_MS, resume, VOID_NODE_WEB_STREAMS_MAX);
+    (void)void__node_web_feed(
+        &f->web, 20 + VOID_NODE_WEB_KEEPALIVE_MS, resume, VOID_NODE_WEB_STREAMS_MAX);
     drain(f, slot, text, sizeof(text));
     assert_string_equal(text, ": keepalive\n\n");
     /* after=SEQ (or Last-Event-ID) resumes where a reader stopped */
