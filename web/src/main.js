@@ -310,7 +310,7 @@ async function boot() {
   if (synthetic !== null) {
     const n = Number(params.get('n')) || 10;
     const events = Number(synthetic) || 10000;
-    const edges = params.has('edges') ? Number(params.get('edges')) : events;
+    const edges = params.has('edges') ? Number(params.get('edges')) : 2 * events; // like PBFT: about one message edge an event
     source = new SyntheticSource(store, events, edges, n);
     nodes = source.start();
     windowS = Number(params.get('window')) || 61;

@@ -203,29 +203,29 @@ export class SyntheticSource {
     const span = 60000; // ms of history
     const t0 = 1796600000000;
     const seq = new Array(this.n).fill(0);
-    const sends = []; // ids of sends so far
-    // Local edges are one fewer than a node's events; the rest of the
-    // wanted edges are message edges from earlier sends.
+    // Shaped like PBFT's traffic: a send, then its receives on other nodes
+    // within a few milliseconds (a broadcast to `fanout` of them). Local
+    // edges are one fewer than a node's events; the wanted edges beyond
+    // those are message edges, one per receive, so the fan-out follows.
     const msgWanted = Math.max(0, this.edgesWanted - (this.eventsWanted - this.n));
-    const msgRatio = this.eventsWanted > 0 ? Math.min(1, msgWanted / this.eventsWanted) : 0;
-    const kinds = ['send', 'pre_prepared', 'prepared', 'committed', 'execute', 'local'];
-    for (let k = 0; k < this.eventsWanted; k++) {
-      const node = Math.floor(rand() * this.n);
+    const sendsWanted = Math.max(1, this.eventsWanted - msgWanted);
+    const fanout = Math.max(0, Math.min(this.n - 1, Math.round((this.eventsWanted - sendsWanted) / sendsWanted)));
+    const kinds = ['pre_prepared', 'prepared', 'committed', 'execute', 'local'];
+    let k = 0;
+    const add = (node, kind, from) => {
       seq[node]++;
       const t = t0 + (k / this.eventsWanted) * span;
-      const id = `${node}.${seq[node]}`;
-      let ev;
-      if (sends.length > 8 && rand() < msgRatio) {
-        let from = sends[sends.length - 1 - Math.floor(rand() * Math.min(sends.length, 64))];
-        if (from.startsWith(`${node}.`)) from = sends[sends.length - 1];
-        ev = { id, node, seq: seq[node], t, kind: 'receive', from: from.startsWith(`${node}.`) ? undefined : from };
-        if (!ev.from) ev.kind = 'local';
-      } else {
-        const kind = kinds[Math.floor(rand() * kinds.length)];
-        ev = { id, node, seq: seq[node], t, kind };
-        if (kind === 'send') sends.push(id);
-      }
+      const ev = { id: `${node}.${seq[node]}`, node, seq: seq[node], t, kind };
+      if (from) ev.from = from;
       this.store.add(ev);
+      k++;
+      return ev.id;
+    };
+    while (k < this.eventsWanted) {
+      const a = Math.floor(rand() * this.n);
+      if (fanout === 0 || rand() < 0.1) { add(a, kinds[Math.floor(rand() * kinds.length)]); continue; }
+      const send = add(a, 'send');
+      for (let j = 1; j <= fanout && k < this.eventsWanted; j++) add((a + j) % this.n, 'receive', send);
     }
     return this.nodes;
   }
