@@ -55,6 +55,10 @@
  *     retention_s = 3600         ; history kept for reads as of a past time
  *     client_ttl_s = 86400       ; a client silent this long is forgotten
  *
+ *     [http]                     ; the web view, optional (voidd only)
+ *     web_root = web/dist        ; its built files, served at / (docs/web.md);
+ *                                ; default: found next to the binary or source
+ *
  *     [limits]                   ; inbound connections, optional (voidd only)
  *     handshake_ms = 2000        ; a connection must complete its HELLO in this
  *     unauth_max = 128           ; connections without a HELLO, in all
@@ -160,6 +164,7 @@ struct void_config {
     uint32_t causal_capacity;   /* [causal] capacity; 0: VOID_NODE_CAUSAL_CAPACITY_DEF */
     uint32_t causal_halt;       /* [causal] on_violation = halt */
     uint32_t causal_test_hooks; /* [causal] test_hooks = 1 */
+    char web_root[VOID_CONFIG_PATH_MAX]; /* [http] web_root; "": the default (docs/web.md) */
     /* The secret key read from key_path (wiped by void_config_fini). */
     struct void_sign_keypair keypair;
 };

@@ -43,10 +43,21 @@ typedef int (*void_http_handler_fn)(void *ctx,
                                     size_t *len,
                                     const char **content_type);
 
+/* Answers a GET or HEAD itself, when the body is not a rendered buffer (a
+ * file, a Server-Sent Events stream): conn is the libmicrohttpd connection
+ * (struct MHD_Connection *). Returns 0 to leave the request to the handler,
+ * else 1 with *result set to what MHD_queue_response returned. Connections
+ * may be suspended and resumed (MHD_ALLOW_SUSPEND_RESUME); the owner must
+ * resume every one it suspended before void_http_fini. */
+typedef int (*void_http_raw_fn)(
+    void *ctx, void *conn, const char *method, const char *path, int *result);
+
 struct void_http {
     void *daemon; /* struct MHD_Daemon * */
     void_http_handler_fn handler;
     void *ctx;
+    void_http_raw_fn raw; /* optional, under log_lock: void_http_set_raw */
+    void *raw_ctx;
     /* Rate limit of libmicrohttpd's messages, under log_lock: they come from
      * its thread, and from the caller's within init and fini. */
     pthread_mutex_t log_lock;
@@ -71,6 +82,11 @@ int void_http_init(struct void_http *h,
                    void *ctx,
                    char *errbuf,
                    size_t errcap);
+
+/* Sets the raw handler (borrowed, with ctx, until void_http_fini) after a
+ * successful init; requests that came before it went to the handler alone.
+ * Cannot fail. */
+void void_http_set_raw(struct void_http *h, void_http_raw_fn raw, void *ctx);
 
 /* Stops the server and joins its thread. Safe after a failed init. Cannot
  * fail. */

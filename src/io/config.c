@@ -60,6 +60,7 @@ enum {
     SEEN_QUOTA = 1u << 0,
     SEEN_RETENTION = 1u << 1,
     SEEN_CLIENT_TTL = 1u << 2,
+    SEEN_WEB_ROOT = 1u << 0,
 };
 
 struct load_state {
@@ -75,6 +76,7 @@ struct load_state {
     uint32_t seen_membership;
     uint32_t seen_causal;
     uint32_t seen_state;
+    uint32_t seen_http;
     uint32_t seen_replica[VOID_CONFIG_REPLICAS_MAX];
     uint32_t seen_client_entry[VOID_CONFIG_CLIENTS_MAX];
     char replica_keyfile[VOID_CONFIG_REPLICAS_MAX][VOID_CONFIG_PATH_MAX];
@@ -439,6 +441,19 @@ static int causal_key(struct load_state *st, const char *name, const char *value
     return rc;
 }
 
+/* [http]: the web view's files (docs/web.md). */
+static int http_key(struct load_state *st, const char *name, const char *value)
+{
+    if (strcmp(name, "web_root") != 0) {
+        return fail(st, "unknown key '%s' in [http]", name);
+    }
+    if (!mark(st, &st->seen_http, SEEN_WEB_ROOT, "http", name)) {
+        return 0;
+    }
+    return set_path(st, st->config->web_root, value) == 0 ? 1
+                                                          : fail(st, "[http] web_root: bad path");
+}
+
 /* [limits]: bounds on what strangers can make a node hold (issue 16). */
 static int limits_key(struct load_state *st, const char *name, const char *value)
 {
@@ -598,6 +613,9 @@ static int handler(void *user, const char *section, const char *name, const char
     }
     if (strcmp(section, "state") == 0) {
         return state_key(st, name, value);
+    }
+    if (strcmp(section, "http") == 0) {
+        return http_key(st, name, value);
     }
     uint32_t id = 0;
     if (strncmp(section, "replica.", 8) == 0) {

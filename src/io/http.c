@@ -134,6 +134,14 @@ static enum MHD_Result on_request(void *cls,
         *upload_size = 0; /* bodies are ignored: controls use query arguments */
         return MHD_YES;
     }
+    int raw_rc = MHD_NO;
+    pthread_mutex_lock(&h->log_lock);
+    void_http_raw_fn raw = h->raw;
+    void *raw_ctx = h->raw_ctx;
+    pthread_mutex_unlock(&h->log_lock);
+    if (raw != NULL && raw(raw_ctx, conn, method, url, &raw_rc)) {
+        return raw_rc == MHD_YES ? MHD_YES : MHD_NO;
+    }
     char *body = malloc(VOID_HTTP_BODY_MAX);
     if (body == NULL) {
         return MHD_NO;
@@ -174,7 +182,8 @@ int void_http_init(struct void_http *h,
     struct sockaddr_in6 a6 = {.sin6_family = AF_INET6, .sin6_port = htons(port)};
     const struct sockaddr *sa = NULL;
     /* AUTO: epoll or poll; select could not watch a descriptor past 1023. */
-    unsigned flags = MHD_USE_AUTO_INTERNAL_THREAD | MHD_USE_ERROR_LOG;
+    /* Suspend and resume: a raw handler's streams wait suspended for data. */
+    unsigned flags = MHD_USE_AUTO_INTERNAL_THREAD | MHD_USE_ERROR_LOG | MHD_ALLOW_SUSPEND_RESUME;
     if (inet_pton(AF_INET, host, &a4.sin_addr) == 1) {
         sa = (const struct sockaddr *)&a4;
     } else if (inet_pton(AF_INET6, host, &a6.sin6_addr) == 1) {
@@ -221,6 +230,15 @@ int void_http_init(struct void_http *h,
         return VOID_EBUSY;
     }
     return 0;
+}
+
+void void_http_set_raw(struct void_http *h, void_http_raw_fn raw, void *ctx)
+{
+    VOID_ASSERT(h != NULL && h->log_lock_ready);
+    pthread_mutex_lock(&h->log_lock);
+    h->raw = raw;
+    h->raw_ctx = ctx;
+    pthread_mutex_unlock(&h->log_lock);
 }
 
 void void_http_fini(struct void_http *h)

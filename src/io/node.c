@@ -45,6 +45,7 @@
 #include <uv.h>
 
 #include "node_causal.h"
+#include "node_web.h"
 
 #define TIMER_COUNT 4 /* enum void_pbft_timer values are 1..3 */
 
@@ -176,6 +177,8 @@ struct void_node {
     pthread_mutex_t lock;
     struct node_status status;
     struct void__node_causal causal; /* the event log (node_causal.c) */
+    struct void__node_web web;       /* event APIs, streams, the web view (node_web.c) */
+    int web_ready;
 };
 
 static uint64_t realtime_ns(void)
@@ -1523,9 +1526,43 @@ static int http_handler(void *ctx,
     if (strncmp(path, "/trace", 6) == 0) {
         return void__node_causal_http(&node->causal, path, arg, req, out, cap, len, content_type);
     }
-    int n = snprintf(out, cap, "not found; try /status, /members, /trace/events or /metrics\n");
+    if (void__node_web_owns(path)) {
+        return void__node_web_http(&node->web, path, arg, req, out, cap, len, content_type);
+    }
+    int n = snprintf(out,
+                     cap,
+                     "not found; try / (the web view), /status, /members, /health, /events, "
+                     "/edges, /stream, /trace/events or /metrics\n");
     *len = n > 0 ? (size_t)n : 0;
     return 404;
+}
+
+/* The web module's view of the node (node_web.h): under the lock, like
+ * /status. */
+static void web_snap(void *ctx, struct void__node_web_snap *out)
+{
+    struct void_node *node = ctx;
+    const struct void_config *c = node->config;
+    const struct void_membership_config *mc = &node->members;
+    pthread_mutex_lock(&node->lock);
+    const struct node_status *s = &node->status;
+    out->self = c->self_id;
+    out->view = s->view;
+    out->primary = s->primary;
+    out->view_changing = s->view_changing;
+    out->last_executed = s->last_executed;
+    out->epoch = s->epoch;
+    out->quorum = void_membership_quorum(void_membership_voters(mc));
+    out->count = 0;
+    for (uint32_t i = 0; i < mc->count && i < VOID_CONFIG_REPLICAS_MAX; i++) {
+        int k = replica_index(c, mc->members[i].id);
+        out->id[i] = mc->members[i].id;
+        out->voter[i] = mc->members[i].role == VOID_MEMBER_VOTER;
+        out->state[i] = mc->members[i].id == c->self_id || k < 0 ? VOID_FD_ALIVE : s->fd_state[k];
+        out->count++;
+    }
+    out->clock_offset_ns = s->clock_offset_ns;
+    pthread_mutex_unlock(&node->lock);
 }
 
 /* ---- lifecycle ---------------------------------------------------------- */
@@ -1787,6 +1824,11 @@ static int setup_io(struct void_node *node, char *errbuf, size_t errcap)
     if (rc != 0) {
         return rc;
     }
+    rc = void__node_web_init(&node->web, c, &node->causal, web_snap, node);
+    node->web_ready = 1;
+    if (rc != 0) {
+        return rc;
+    }
     rc = void_http_init(&node->http,
                         c->http.host,
                         c->http.port,
@@ -1797,6 +1839,10 @@ static int setup_io(struct void_node *node, char *errbuf, size_t errcap)
                         errbuf,
                         errcap);
     if (rc != 0) {
+        return rc;
+    }
+    void_http_set_raw(&node->http, void__node_web_raw, &node->web);
+    if ((rc = void__node_web_start(&node->web)) != 0) {
         return rc;
     }
     for (int i = 0; i < TIMER_COUNT; i++) {
@@ -2029,7 +2075,14 @@ void void_node_free(struct void_node *node)
     if (node == NULL) {
         return;
     }
+    if (node->web_ready) {
+        void__node_web_stop(&node->web); /* ends the streams: before the server */
+    }
     void_http_fini(&node->http);
+    if (node->web_ready) {
+        void__node_web_fini(&node->web);
+        node->web_ready = 0;
+    }
     if (node->loop_ready) {
         node_stop(node);
         if (node->transport_ready) {

@@ -588,3 +588,73 @@ int void__node_causal_http(struct void__node_causal *nc,
     pthread_mutex_unlock(&nc->lock);
     return code;
 }
+
+/* ---- the web module's reads (node_web.c) ---------------------------------- */
+
+size_t void__node_causal_each(struct void__node_causal *nc,
+                              uint64_t after,
+                              struct void_hlc_ts from,
+                              struct void_hlc_ts to,
+                              size_t limit,
+                              void__node_causal_each_fn fn,
+                              void *ctx,
+                              int *more,
+                              uint64_t *base,
+                              uint64_t *last)
+{
+    VOID_ASSERT(nc != NULL);
+    VOID_ASSERT(fn != NULL || limit == 0);
+    int more_local = 0;
+    uint64_t b = 0, l = 0;
+    size_t taken = 0;
+    if (nc->on) {
+        pthread_mutex_lock(&nc->lock);
+        uint32_t self = nc->self;
+        l = nc->c.last[self];
+        b = l == 0 ? 0 : nc->c.base[self];
+        uint64_t lo = after + 1 > b ? after + 1 : b, hi = l + 1;
+        /* A node's HLCs rise with its seq: the first event at or after
+         * `from` is found by bisection, not by a scan of the horizon. */
+        while (l != 0 && lo < hi) {
+            uint64_t mid = lo + (hi - lo) / 2;
+            struct void_causal_event ev;
+            if (void_causal_get(&nc->c, (struct void_causal_id){self, mid}, &ev) == 0 &&
+                void_hlc_compare(ev.hlc, from) >= 0) {
+                hi = mid;
+            } else {
+                lo = mid + 1;
+            }
+        }
+        for (uint64_t s = lo; l != 0 && s <= l; s++) {
+            struct void_causal_event ev;
+            if (void_causal_get(&nc->c, (struct void_causal_id){self, s}, &ev) != 0) {
+                continue;
+            }
+            if (void_hlc_compare(ev.hlc, to) > 0) {
+                break;
+            }
+            if (taken >= limit || fn(ctx, &ev) != 0) {
+                more_local = 1;
+                break;
+            }
+            taken++;
+        }
+        pthread_mutex_unlock(&nc->lock);
+    }
+    if (more != NULL) {
+        *more = more_local;
+    }
+    if (base != NULL) {
+        *base = b;
+    }
+    if (last != NULL) {
+        *last = l;
+    }
+    return taken;
+}
+
+int void__node_causal_halted(struct void__node_causal *nc)
+{
+    VOID_ASSERT(nc != NULL);
+    return atomic_load(&nc->halted) != 0;
+}

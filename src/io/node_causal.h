@@ -79,4 +79,30 @@ int void__node_causal_http(struct void__node_causal *nc,
 /* Appends the void_causal_* metrics to out[0..cap); returns bytes written. */
 size_t void__node_causal_metrics(struct void__node_causal *nc, char *out, size_t cap);
 
+/* Receives one event (borrowed for the call) of void__node_causal_each;
+ * returns 0 to go on, non-zero to stop before the next. */
+typedef int (*void__node_causal_each_fn)(void *ctx, const struct void_causal_event *ev);
+
+/* Calls fn (NULL when limit is 0: only *base and *last are wanted), under
+ * the log's lock (fn must not call back into nc), for this
+ * node's retained events with seq > after and from <= HLC <= to, oldest
+ * first, at most limit of them. Sets *more when a further event matches
+ * (when fn stopped early: that event and the rest), *last to the newest seq
+ * the log holds and *base to its oldest (0 for none); more, last, base may be
+ * NULL. Returns how many events fn took. The log is off: 0. HTTP thread or
+ * the web module's stream feeder (node_web.c). */
+size_t void__node_causal_each(struct void__node_causal *nc,
+                              uint64_t after,
+                              struct void_hlc_ts from,
+                              struct void_hlc_ts to,
+                              size_t limit,
+                              void__node_causal_each_fn fn,
+                              void *ctx,
+                              int *more,
+                              uint64_t *base,
+                              uint64_t *last);
+
+/* Whether the node halted on a causality violation. Cannot fail. */
+int void__node_causal_halted(struct void__node_causal *nc);
+
 #endif

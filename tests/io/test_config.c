@@ -486,6 +486,41 @@ static void test_config_reads_and_bounds_connection_limits(void **state)
     }
 }
 
+/* Setup: [http] web_root relative, then twice, then an unknown [http] key.
+ * Action: load. Expected: the path taken relative to the file's directory,
+ * the repeat and the unknown key refused by name; absent, it is empty. */
+static void test_config_reads_http_web_root(void **state)
+{
+    (void)state;
+    static struct void_config c;
+    char text[2048], err[512];
+    const char *node = "[node]\nid = 2\nkey = node2.secret\ndata_dir = data2\n";
+    int n = snprintf(text, sizeof(text), "%s[http]\nweb_root = site/dist\n", node);
+    cluster_text(text + n, sizeof(text) - (size_t)n);
+    write_file("test.ini", text);
+    char path[512];
+    snprintf(path, sizeof(path), "%s/test.ini", dir);
+    assert_int_equal(void_config_load(&c, path, err, sizeof(err)), 0);
+    char want[600];
+    snprintf(want, sizeof(want), "%s/site/dist", dir);
+    assert_string_equal(c.web_root, want);
+    void_config_fini(&c);
+    n = snprintf(text, sizeof(text), "%s[http]\nweb_root = a\nweb_root = b\n", node);
+    cluster_text(text + n, sizeof(text) - (size_t)n);
+    assert_int_not_equal(load(text, &c, err, sizeof(err)), 0);
+    assert_non_null(strstr(err, "web_root"));
+    n = snprintf(text, sizeof(text), "%s[http]\nwebroot = a\n", node);
+    cluster_text(text + n, sizeof(text) - (size_t)n);
+    assert_int_not_equal(load(text, &c, err, sizeof(err)), 0);
+    assert_non_null(strstr(err, "unknown key 'webroot' in [http]"));
+    n = snprintf(text, sizeof(text), "%s", node);
+    cluster_text(text + n, sizeof(text) - (size_t)n);
+    write_file("test.ini", text);
+    assert_int_equal(void_config_load(&c, path, err, sizeof(err)), 0);
+    assert_string_equal(c.web_root, "");
+    void_config_fini(&c);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -504,6 +539,7 @@ int main(void)
         cmocka_unit_test(test_config_takes_each_limit_and_refuses_one_past),
         cmocka_unit_test(test_config_refuses_default_http_port_above_65535),
         cmocka_unit_test(test_config_refuses_a_directory_too_long_to_resolve_paths),
+        cmocka_unit_test(test_config_reads_http_web_root),
     };
     return cmocka_run_group_tests(tests, setup, teardown);
 }

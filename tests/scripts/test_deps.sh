@@ -4,7 +4,10 @@
 # policy-rc.d path comes from VOID_DEPS_POLICY). Drives both branches of the
 # policy handling (a host policy present / absent), both of the package check
 # (some missing / all installed), a failing apt-get, root and non-root with
-# and without sudo.
+# and without sudo. And the web view's part: nodejs and npm from Debian only
+# when `node`/`npm` are not on the PATH, chromium like any package, `npm ci`
+# in the web project only when its node_modules is missing or stale, and a
+# failing `npm ci` reported.
 set -euo pipefail
 src=${VOID_SOURCE_DIR:-$(cd "$(dirname "$0")/../.." && pwd)}
 deps=$src/scripts/deps
@@ -49,18 +52,28 @@ cat > "$B/sudo.stub" <<'S'
 echo "sudo $*" >> "$STUB_LOG"
 STUB_VIA=sudo exec "$@"
 S
+cat > "$B/npm" <<'S'
+#!/usr/bin/env bash
+# Logs `npm ci` with the directory it ran in; writes the hidden lock file a
+# real npm ci leaves in node_modules.
+echo "npm $* (in $PWD)" >> "$STUB_LOG"
+[ "${STUB_NPM_RC:-0}" = 0 ] || { echo "npm ERR! stub failure" >&2; exit "$STUB_NPM_RC"; }
+mkdir -p node_modules && : > node_modules/.package-lock.json
+S
+printf '#!/usr/bin/env bash\necho v20.0.0\n' > "$B/node"
 ln -s "$(command -v tr)" "$B/tr"
-chmod +x "$B"/dpkg-query "$B"/apt-get "$B"/id "$B"/sudo.stub
+ln -s "$(command -v touch)" "$B/touch"
+chmod +x "$B"/dpkg-query "$B"/apt-get "$B"/id "$B"/sudo.stub "$B"/npm "$B"/node
 
-export STUB_LOG=$T/log VOID_DEPS_POLICY=$T/sbin/policy-rc.d
-mkdir -p "$T/sbin"
+export STUB_LOG=$T/log VOID_DEPS_POLICY=$T/sbin/policy-rc.d VOID_DEPS_WEB=$T/web
+mkdir -p "$T/sbin" "$T/web"
 # run NAME [args]: runs scripts/deps with the stub PATH; sets rc, out, err.
 run() {
   : > "$STUB_LOG"
   rc=0
   env -i PATH="$B" HOME="$T" STUB_LOG="$STUB_LOG" VOID_DEPS_POLICY="$VOID_DEPS_POLICY" \
     STUB_MISSING="${STUB_MISSING:-}" STUB_UID="${STUB_UID:-0}" STUB_APT_RC="${STUB_APT_RC:-0}" \
-    STUB_UPDATE_RC="${STUB_UPDATE_RC:-0}" \
+    STUB_UPDATE_RC="${STUB_UPDATE_RC:-0}" STUB_NPM_RC="${STUB_NPM_RC:-0}" VOID_DEPS_WEB="$VOID_DEPS_WEB" \
     "$B/bash" "$deps" "$@" > "$T/out" 2> "$T/err" || rc=$?
   out=$(cat "$T/out") err=$(cat "$T/err")
 }
@@ -126,4 +139,35 @@ STUB_MISSING="etcd-server" run
 STUB_MISSING="" run bogus
 [ "$rc" = 2 ] || fail "unknown argument: exit $rc, want 2"
 grep -qi 'usage' <<<"$err" || fail "unknown argument: no usage ($err)"
+# 7. node and npm missing from the PATH: Debian's nodejs and npm are
+# installed; present (a NodeSource node with its own npm): left alone.
+# chromium, the browsers tests' browser, is a package like the others.
+mv "$B/node" "$B/node.off"; mv "$B/npm" "$B/npm.off"
+STUB_MISSING="nodejs npm" run
+[ "$rc" = 0 ] || fail "no node: exit $rc ($err)"
+log_has "install .*nodejs npm" "no node"
+mv "$B/node.off" "$B/node"; mv "$B/npm.off" "$B/npm"
+STUB_MISSING="chromium nodejs npm" run
+[ "$rc" = 0 ] || fail "chromium: exit $rc ($err)"
+log_has "install .*--no-install-recommends chromium" "chromium"
+! grep -q "nodejs" "$STUB_LOG" || fail "node on the PATH, yet nodejs was installed"
+
+# 8. npm ci in the web project: when node_modules is missing, not when it is
+# fresh, again when the lock file is newer; after an apt install too; a
+# failing npm ci fails deps with a message.
+echo '{}' > "$T/web/package-lock.json"
+STUB_MISSING="" run
+[ "$rc" = 0 ] || fail "npm ci: exit $rc ($err)"
+log_has "npm ci .*(in $T/web)" "npm ci with node_modules missing"
+STUB_MISSING="" run
+[ ! -s "$STUB_LOG" ] || fail "node_modules fresh, yet: $(cat "$STUB_LOG")"
+sleep 1; touch "$T/web/package-lock.json"
+STUB_MISSING="chromium" run
+[ "$rc" = 0 ] || fail "npm ci after install: exit $rc ($err)"
+log_has "install .*chromium" "npm ci after install"
+log_has "npm ci" "lock file newer than node_modules"
+rm -rf "$T/web/node_modules"
+STUB_MISSING="" STUB_NPM_RC=1 run
+[ "$rc" = 1 ] || fail "failing npm ci: exit $rc, want 1"
+grep -q '^deps: npm ci failed' <<<"$err" || fail "failing npm ci: no message ($err)"
 echo "test_deps: ok"
