@@ -285,10 +285,6 @@ static void drop_snapshots(struct void_pbft *r)
     r->snapshot_seq = r->ckpt_snap_seq = 0;
 }
 
-/* Takes up checkpoint c (authenticated) as our stable checkpoint: the store
- * gets its state if the export is the certified one. Returns 0,
- * VOID_EBAD_FIELD (the export is not the certified state: nothing changed)
- * or a local failure of the store. */
 /* Puts the store to c's state: from its export (a CHECKPOINT record), or,
  * without one, from the finished incremental transfer to it. Returns 0,
  * VOID_EBAD_FIELD (not the certified state: nothing changed) or a local
@@ -306,6 +302,9 @@ static int take_state(struct void_pbft *r, const struct ckpt_part *c)
     return rc == VOID_EAGAIN ? VOID_EBAD_FIELD : rc;
 }
 
+/* Takes up checkpoint c (authenticated) as our stable checkpoint: the store
+ * gets its state (take_state). Returns 0, VOID_EBAD_FIELD (not the
+ * certified state: nothing changed) or a local failure of the store. */
 static int install_checkpoint(struct void_pbft *r,
                               const struct ckpt_part *c,
                               struct void_pbft_out *out,
@@ -547,8 +546,7 @@ static int xfer_finish(struct void_pbft *r, uint64_t now_ns, struct void_pbft_ou
     memcpy(aux, a, aux_len); /* the install frees the transfer's copy */
     int stable = aux[0] != 0;
     struct ckpt_part c = {seq, digest, void__get16(aux + 1), aux + 3, aux_len - 3, NULL, 0};
-    if (seq <= r->last_executed ||
-        (!stable && (seq <= r->low || seq > r->low + r->cfg.window))) {
+    if (seq <= r->last_executed || (!stable && (seq <= r->low || seq > r->low + r->cfg.window))) {
         void_sm_xfer_end(&r->sm); /* we got there (or past) another way */
         return 0;
     }
@@ -888,6 +886,10 @@ void void__pbft_on_state(struct void_pbft *r,
             if (rc != 0) {
                 return; /* out of memory: the next fetch tries again */
             }
+            /* f+1 replicas vouch that the cluster executed c.seq: until we
+             * get there, the retransmit tick fetches again, and a lost ask
+             * or answer is asked again from the manifest that brings. */
+            r->seen_max = c.seq > r->seen_max ? c.seq : r->seen_max;
             if (xfer_finish(r, now_ns, out)) {
                 /* nothing differed */
             } else if (!had || was != c.seq || r->xfer_asked_ns == 0 ||

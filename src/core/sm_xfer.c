@@ -22,7 +22,7 @@ struct void_sm_xfer {
     uint8_t expect[VOID_SM_DIGEST_SIZE];
     uint8_t *aux;
     size_t aux_len;
-    struct void_kvs_manifest m;  /* the certified bucket digests */
+    struct void_kvs_manifest m;      /* the certified bucket digests */
     uint8_t *part[VOID_KVS_BUCKETS]; /* fetched and checked partitions, or NULL */
     uint32_t part_len[VOID_KVS_BUCKETS];
 };
@@ -81,7 +81,8 @@ int void_sm_snapshot_parts(struct void_sm *sm,
             break;
         }
         size_t plen = 0;
-        int rc = void_kvs_encode_partition(sm->kvs, snap, buckets[i], buf + off + 4, cap - off - 4, &plen);
+        int rc = void_kvs_encode_partition(
+            sm->kvs, snap, buckets[i], buf + off + 4, cap - off - 4, &plen);
         if (rc == VOID_EFULL) {
             if (count == 0) {
                 return VOID_EFULL; /* a partition larger than a message */

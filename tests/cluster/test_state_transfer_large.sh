@@ -6,6 +6,13 @@
 # count and digest; the test prints how long that took and the rate.
 # Before incremental transfer the whole export had to fit in one STATE, and
 # node 3 stayed behind for good.
+# Loading the state takes minutes while each stable checkpoint still writes
+# the whole state to the record log (docs/pbft.md, Recovery), so the test
+# runs only with VOID_SLOW_TESTS=1 and is skipped (exit 77) otherwise.
+if [ "${VOID_SLOW_TESTS:-0}" != 1 ]; then
+  echo "SKIP: set VOID_SLOW_TESTS=1 to load a 4.7 MB state and transfer it"
+  exit 77
+fi
 source "$(dirname "$0")/lib.sh"
 cluster_init statexferlarge 17800
 
@@ -14,14 +21,14 @@ cluster start --n 4 --clients 64 > /dev/null
 # 18-byte keys make 4.7 MB at 16,000 keys (4 MiB is 4.19 MB).
 want_keys=16000
 keys=0
-for round in $(seq 1 12); do
+for round in $(seq 1 40); do
   "$VOID_BIN/voidload" void "$VOID_CLUSTER_DIR" --clients 64 --seconds 5 --distinct --value 256 \
     > "$TEST_DIR/load.$round" || fail "voidload round $round failed: $(cat "$TEST_DIR/load.$round")"
   keys=$(status_field 0 state_keys)
   echo "round $round: $keys keys at ${SECONDS}s"
   [ "${keys:-0}" -ge "$want_keys" ] && break
 done
-[ "${keys:-0}" -ge "$want_keys" ] || fail "only $keys keys after 12 rounds of voidload"
+[ "${keys:-0}" -ge "$want_keys" ] || fail "only $keys keys after 40 rounds of voidload"
 bytes=$(status_field 0 state_bytes)
 echo "loaded $keys keys, state_bytes $bytes"
 
@@ -42,7 +49,8 @@ agree() {
 wait_for agree 40
 ms=$(( ($(date +%s%N) - start) / 1000000 ))
 log="$VOID_CLUSTER_DIR/logs/node3.log"
-done_line=$(grep -m1 'state transfer: done' "$log" || true)
+grep 'state transfer:' "$log" | sed 's/.*state transfer/node 3: state transfer/'
+done_line=$(grep 'state transfer: done' "$log" | grep -v '0 snapshot(s)' | head -n1 || true)
 [ -n "$done_line" ] || fail "node 3 logged no finished state transfer"
 xfer_ms=$(echo "$done_line" | sed -n 's/.*done in \([0-9]*\) ms.*/\1/p')
 rate=$(python3 -c "print(f'{$bytes / 1e6 / max($xfer_ms, 1) * 1000:.1f}')")

@@ -2448,11 +2448,8 @@ static void test_pbft_wiped_replica_fetches_a_large_state_by_partitions(void **s
     assert_true(void_pbft_low_watermark(t->rep[3]) >= 8);
     uint8_t *exp = NULL;
     size_t exp_len = 0;
-    assert_int_equal(void_sm_snapshot_export_alloc((struct void_sm *)(uintptr_t)void_pbft_sm(t->rep[0]),
-                                                   t->rep[0]->snapshot,
-                                                   &exp,
-                                                   &exp_len),
-                     0);
+    struct void_sm *sm0 = (struct void_sm *)(uintptr_t)void_pbft_sm(t->rep[0]);
+    assert_int_equal(void_sm_snapshot_export_alloc(sm0, t->rep[0]->snapshot, &exp, &exp_len), 0);
     free(exp);
     assert_true(exp_len > 2 * (size_t)VOID_CODEC_BODY_MAX);
 
