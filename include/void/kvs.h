@@ -574,6 +574,38 @@ int void_kvs_load_partition(struct void_kvs *kvs,
                             struct void_hlc_ts last,
                             const uint8_t expect[VOID_KVS_DIGEST_SIZE]);
 
+/* The manifest of a state, for incremental state transfer (docs/kvs.md,
+ * "Loading and state transfer"): "VKM1", horizon, last, be64 label, be16
+ * count, then (be16 bucket, digest) for each non-empty bucket, increasing.
+ * At most VOID_KVS_MANIFEST_MAX bytes (139,304). */
+#define VOID_KVS_MANIFEST_HEADER_SIZE (4u + 2u * VOID_HLC_ENCODED_SIZE + 8u + 2u)
+#define VOID_KVS_MANIFEST_MAX                                                                      \
+    (VOID_KVS_MANIFEST_HEADER_SIZE + VOID_KVS_BUCKETS * (2u + VOID_KVS_DIGEST_SIZE))
+
+/* A checked manifest: every bucket's digest (zero: empty). 128 KiB. */
+struct void_kvs_manifest {
+    struct void_hlc_ts horizon, last;
+    uint64_t label;
+    uint8_t digest[VOID_KVS_BUCKETS][VOID_KVS_DIGEST_SIZE];
+};
+
+/* Writes the manifest of snap (NULL: the committed state, outside a batch)
+ * to buf[cap], setting *len. O(buckets), not O(state). Returns 0, VOID_EFULL
+ * (cap too small; *len is then VOID_KVS_MANIFEST_MAX) or a store error. */
+int void_kvs_manifest(
+    struct void_kvs *kvs, struct void_kvs_snap *snap, uint8_t *buf, size_t cap, size_t *len);
+
+/* Decodes a manifest sent by a possibly Byzantine peer into *m and computes
+ * the state digest it implies (the Merkle root over its bucket digests, with
+ * its horizon and last), which the caller compares with the certified one.
+ * Pure. Returns 0, VOID_ETRUNCATED, VOID_EBAD_MAGIC, VOID_EBAD_LENGTH,
+ * VOID_EBAD_FIELD (buckets out of order, an empty digest listed, horizon
+ * after last) or VOID_ENOMEM. */
+int void_kvs_manifest_check(const uint8_t *buf,
+                            size_t len,
+                            struct void_kvs_manifest *m,
+                            uint8_t digest[VOID_KVS_DIGEST_SIZE]);
+
 /* Writes len bytes somewhere; 0 or an error that stops the export. */
 typedef int (*void_kvs_write_fn)(void *arg, const uint8_t *data, size_t len);
 

@@ -141,6 +141,7 @@ struct void_pbft_stats {
     uint64_t checkpoints_stable;
     uint64_t view_changes;    /* views entered */
     uint64_t state_transfers; /* snapshots installed */
+    uint64_t state_parts;     /* partitions fetched by incremental state transfer */
     uint64_t out_overflow;    /* effects dropped for lack of output space */
     uint64_t signs;           /* Ed25519 signatures made */
     uint64_t verifies;        /* Ed25519 signatures checked */
@@ -413,6 +414,7 @@ struct void_pbft {
                                                 view change (backup) to each replica */
     uint64_t beacon_for_ns[VOID_PBFT_N_MAX]; /* when we last proposed an empty batch for each */
     uint64_t state_sent_ns[VOID_PBFT_N_MAX]; /* when we last answered each one's FETCH_STATE */
+    uint64_t xfer_asked_ns; /* when we last asked a peer for partitions (state transfer) */
     uint32_t nv_len;                         /* the last NEW-VIEW received or sent (0: none) */
     int nv_installed;                        /* it is installed (else it waits for view changes) */
     uint8_t *nv_frame;                       /* VOID_PBFT_NV_FRAME_MAX bytes */

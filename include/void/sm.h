@@ -111,6 +111,7 @@ struct void_sm {
     int in_batch;
     int failed; /* a local store failure (sticky), or 0 */
     uint64_t clients_expired;
+    struct void_sm_xfer *xfer; /* an incremental state transfer under way, or NULL */
 };
 
 /* Sets sm up on kvs (borrowed until void_sm_fini; it may already hold a
@@ -224,6 +225,77 @@ int void_sm_import(struct void_sm *sm,
                    size_t len,
                    uint64_t label,
                    const uint8_t expect[VOID_SM_DIGEST_SIZE]);
+
+/* ---- incremental state transfer (docs/pbft.md, State transfer) ----------
+ * The sender offers a manifest (the bucket digests of a checkpoint's
+ * state, void_kvs_manifest); the receiver checks it against the certified
+ * digest, asks for the partitions whose digest differs from its own, checks
+ * each against the certified bucket digest as it arrives and keeps it apart
+ * (the live state goes on executing meanwhile), and installs them all in
+ * one load when none is missing. */
+
+/* Writes the manifest of snap to buf[cap] (at most VOID_KVS_MANIFEST_MAX
+ * bytes), setting *len. Returns 0, VOID_EFULL or a local failure. */
+int void_sm_snapshot_manifest(
+    struct void_sm *sm, struct void_kvs_snap *snap, uint8_t *buf, size_t cap, size_t *len);
+
+/* Writes the partitions of snap named in buckets[0..n), in that order, as
+ * "VKP1", be16 count, (be32 length, partition)*, to buf[cap], as many as
+ * fit; empty ones are skipped. Sets *len. Returns 0, VOID_EFULL (not even
+ * the first non-empty one fits: a partition larger than a message) or a
+ * local failure. */
+int void_sm_snapshot_parts(struct void_sm *sm,
+                           struct void_kvs_snap *snap,
+                           const uint16_t *buckets,
+                           size_t n,
+                           uint8_t *buf,
+                           size_t cap,
+                           size_t *len);
+
+/* Starts a transfer to the state with digest expect (certified) and label
+ * (its sequence number), from its manifest, if the manifest is that state.
+ * aux[0..aux_len) is kept for the caller (void_sm_xfer_aux). A transfer to
+ * the same label and digest goes on with what it fetched; another one
+ * replaces it. Outside a batch. Returns 0, VOID_EBAD_FIELD (not that
+ * state: nothing changed) or VOID_ENOMEM. */
+int void_sm_xfer_begin(struct void_sm *sm,
+                       const uint8_t *manifest,
+                       size_t len,
+                       uint64_t label,
+                       const uint8_t expect[VOID_SM_DIGEST_SIZE],
+                       const uint8_t *aux,
+                       size_t aux_len);
+
+/* The transfer under way: returns 1 and sets *label, digest (may be NULL),
+ * or 0 when there is none. Cannot fail. */
+int void_sm_xfer_target(const struct void_sm *sm,
+                        uint64_t *label,
+                        uint8_t digest[VOID_SM_DIGEST_SIZE]);
+
+/* The caller's bytes given to void_sm_xfer_begin. */
+const uint8_t *void_sm_xfer_aux(const struct void_sm *sm, size_t *aux_len);
+
+/* Writes to buckets[0..max) the buckets still to fetch: certified non-empty,
+ * not equal to ours, not fetched yet. Returns how many there are in all
+ * (may exceed max). Outside a batch. */
+size_t void_sm_xfer_want(struct void_sm *sm, uint16_t *buckets, size_t max);
+
+/* Takes the partitions of a void_sm_snapshot_parts message: each must be
+ * one the transfer wants and match its certified bucket digest. Sets
+ * *taken (may be NULL) to how many it kept. Returns 0, VOID_EBAD_FIELD (a
+ * partition that is not the certified one or malformed; the ones before it
+ * are kept) or VOID_ENOMEM. */
+int void_sm_xfer_parts(struct void_sm *sm, const uint8_t *buf, size_t len, size_t *taken);
+
+/* When nothing is left to fetch: replaces every bucket that differs from
+ * the certified state in one load and ends the transfer; the state is then
+ * the certified one (digest and label). Outside a batch. Returns 0,
+ * VOID_EAGAIN (partitions still missing: nothing changed) or a local
+ * failure. */
+int void_sm_xfer_install(struct void_sm *sm);
+
+/* Ends the transfer under way (if any) and frees what it fetched. */
+void void_sm_xfer_end(struct void_sm *sm);
 
 /* Operation and result encoding, for clients. Encoders return the length
  * written, or VOID_EINVAL (key empty or too long, value too long) or

@@ -845,3 +845,108 @@ int void_kvs_import(struct void_kvs *kvs,
     }
     return rc;
 }
+
+/* ---- manifests (incremental state transfer) ----------------------------------- */
+
+int void_kvs_manifest(
+    struct void_kvs *kvs, struct void_kvs_snap *snap, uint8_t *buf, size_t cap, size_t *len)
+{
+    VOID_ASSERT(kvs != NULL && buf != NULL && len != NULL);
+    static const uint8_t zero[VOID_KVS_DIGEST_SIZE] = {0};
+    struct void_kvs_stats st;
+    if (snap != NULL) {
+        void_kvs_snapshot_stats(kvs, snap, &st);
+    } else {
+        void_kvs_stats(kvs, &st);
+    }
+    if (cap < VOID_KVS_MANIFEST_HEADER_SIZE) {
+        *len = VOID_KVS_MANIFEST_MAX;
+        return VOID_EFULL;
+    }
+    memcpy(buf, "VKM1", 4);
+    void_hlc_encode(st.horizon, buf + 4);
+    void_hlc_encode(st.last, buf + 4 + VOID_HLC_ENCODED_SIZE);
+    void_bytes_put_be64(buf + 4 + 2 * VOID_HLC_ENCODED_SIZE, st.applied);
+    size_t off = VOID_KVS_MANIFEST_HEADER_SIZE;
+    uint16_t count = 0;
+    for (uint32_t b = 0; b < VOID_KVS_BUCKETS; b++) {
+        uint8_t d[VOID_KVS_DIGEST_SIZE];
+        int rc = snap != NULL ? void_kvs_snapshot_bucket_digest(kvs, snap, b, d)
+                              : void_kvs_bucket_digest(kvs, b, d);
+        if (rc != 0) {
+            return rc;
+        }
+        if (memcmp(d, zero, sizeof(d)) == 0) {
+            continue;
+        }
+        if (off + 2 + VOID_KVS_DIGEST_SIZE > cap) {
+            *len = VOID_KVS_MANIFEST_MAX;
+            return VOID_EFULL;
+        }
+        void_bytes_put_be16(buf + off, (uint16_t)b);
+        memcpy(buf + off + 2, d, VOID_KVS_DIGEST_SIZE);
+        off += 2 + VOID_KVS_DIGEST_SIZE;
+        count++;
+    }
+    void_bytes_put_be16(buf + 12 + 2 * VOID_HLC_ENCODED_SIZE, count);
+    VOID_ASSERT(off == VOID_KVS_MANIFEST_HEADER_SIZE + (size_t)count * (2 + VOID_KVS_DIGEST_SIZE));
+    *len = off;
+    return 0;
+}
+
+int void_kvs_manifest_check(const uint8_t *buf,
+                            size_t len,
+                            struct void_kvs_manifest *m,
+                            uint8_t digest[VOID_KVS_DIGEST_SIZE])
+{
+    VOID_ASSERT(m != NULL && digest != NULL && (buf != NULL || len == 0));
+    static const uint8_t zero[VOID_KVS_DIGEST_SIZE] = {0};
+    if (len < VOID_KVS_MANIFEST_HEADER_SIZE) {
+        return VOID_ETRUNCATED;
+    }
+    if (memcmp(buf, "VKM1", 4) != 0) {
+        return VOID_EBAD_MAGIC;
+    }
+    m->horizon = void_hlc_decode(buf + 4);
+    m->last = void_hlc_decode(buf + 4 + VOID_HLC_ENCODED_SIZE);
+    m->label = void_bytes_get_be64(buf + 4 + 2 * VOID_HLC_ENCODED_SIZE);
+    uint32_t count = void_bytes_get_be16(buf + 12 + 2 * VOID_HLC_ENCODED_SIZE);
+    if (void_hlc_compare(m->horizon, m->last) > 0 || count > VOID_KVS_BUCKETS) {
+        return VOID_EBAD_FIELD;
+    }
+    if (len != VOID_KVS_MANIFEST_HEADER_SIZE + (size_t)count * (2 + VOID_KVS_DIGEST_SIZE)) {
+        return len < VOID_KVS_MANIFEST_HEADER_SIZE + (size_t)count * (2 + VOID_KVS_DIGEST_SIZE)
+                   ? VOID_ETRUNCATED
+                   : VOID_EBAD_LENGTH;
+    }
+    struct void__kvs_tree *tree = malloc(sizeof(*tree));
+    if (tree == NULL) {
+        return VOID_ENOMEM;
+    }
+    /* Every bucket the manifest does not list is empty; the listed ones are
+     * strictly increasing and not the empty digest, so each state has one
+     * manifest. The whole tree is rehashed (8,191 hashes, a few ms). */
+    memset(m->digest, 0, sizeof(m->digest));
+    const uint8_t *p = buf + VOID_KVS_MANIFEST_HEADER_SIZE;
+    long prev = -1;
+    int rc = 0;
+    for (uint32_t i = 0; i < count && rc == 0; i++, p += 2 + VOID_KVS_DIGEST_SIZE) {
+        uint32_t b = void_bytes_get_be16(p);
+        if (b >= VOID_KVS_BUCKETS || (long)b <= prev ||
+            memcmp(p + 2, zero, VOID_KVS_DIGEST_SIZE) == 0) {
+            rc = VOID_EBAD_FIELD;
+            break;
+        }
+        memcpy(m->digest[b], p + 2, VOID_KVS_DIGEST_SIZE);
+        prev = (long)b;
+    }
+    if (rc == 0) {
+        for (uint32_t b = 0; b < VOID_KVS_BUCKETS; b++) {
+            memcpy(tree->digest[b], m->digest[b], VOID_KVS_DIGEST_SIZE);
+        }
+        void__kvs_tree_rebuild(tree);
+        void_kvs_root(tree->node[1], m->horizon, m->last, digest);
+    }
+    free(tree);
+    return rc;
+}

@@ -6,14 +6,16 @@
  * or a NEW-VIEW whose checkpoint is ahead of it) broadcasts FETCH_STATE with
  * its last executed sequence number. A replica ahead of it answers STATE:
  * its stable checkpoint (sequence number, digest, the 2f+1 signed checkpoint
- * frames that prove it, and the canonical export of the state frozen at it)
- * when the requester is behind that checkpoint, plus the batches it executed
- * after it (each as the pre-prepare frame that carried it), followed by its
- * own COMMIT for each of those. The requester installs a state only if 2f+1
- * valid checkpoint signatures vouch for its digest and the digest computed
- * from the export matches, and executes a batch only when 2f+1 commits for
- * its digest arrived: one Byzantine responder can make it do work, never
- * install a wrong state.
+ * frames that prove it, and the manifest of the state frozen at it: its
+ * bucket digests) when the requester is behind that checkpoint, plus the
+ * batches it executed after it (each as the pre-prepare frame that carried
+ * it), with the commits that committed each. The requester then fetches
+ * the partitions that differ from its own (incremental state transfer,
+ * below) and installs the state only if 2f+1 valid checkpoint signatures
+ * vouch for its digest, the manifest rebuilds that digest and each
+ * partition matches its certified bucket digest; it executes a batch only
+ * when 2f+1 commits for its digest arrived: one Byzantine responder can
+ * make it do work, never install a wrong state.
  *
  * Records (see docs/pbft.md for the byte layout): VIEW, ENTRY (an accepted
  * batch with the promises made for it: prepare sent, prepared certificate),
@@ -133,9 +135,9 @@ void void__pbft_persist_entry(struct void_pbft *r,
 }
 
 /* Writes a checkpoint part (seq, digest, the proof frames in mask, the
- * export of snap, or none when snap is NULL) at p, or just measures it when
- * p is NULL (only without snap). Returns its length, or 0 when the export
- * does not fit in cap. */
+ * manifest of snap, or none when snap is NULL) at p, or just measures it
+ * when p is NULL (only without snap). Returns its length, or 0 when the
+ * manifest does not fit in cap. */
 static size_t put_ckpt_part(struct void_pbft *r,
                             uint8_t *p,
                             size_t cap,
@@ -162,11 +164,14 @@ static size_t put_ckpt_part(struct void_pbft *r,
             off += 2u + lens[i];
         }
     }
+    /* A STATE carries the manifest of the state (its bucket digests), not
+     * the state: the requester then asks for the partitions it lacks
+     * (incremental state transfer, below). */
     size_t snap_len = 0;
     if (snap != NULL &&
         (off + 4 > cap ||
-         void_sm_snapshot_export(&r->sm, snap, p + off + 4, cap - off - 4, &snap_len) != 0)) {
-        return 0; /* too large to send whole, or the store failed */
+         void_sm_snapshot_manifest(&r->sm, snap, p + off + 4, cap - off - 4, &snap_len) != 0)) {
+        return 0; /* no room, or the store failed */
     }
     if (p != NULL) {
         void__put32(p + off, (uint32_t)snap_len);
@@ -174,7 +179,7 @@ static size_t put_ckpt_part(struct void_pbft *r,
     return off + 4 + snap_len;
 }
 
-/* Writes the stable checkpoint with its proof at p (with the export of
+/* Writes the stable checkpoint with its proof at p (with the manifest of
  * snap unless it is NULL), or measures it. Returns 0 when it does not fit. */
 static size_t
 put_checkpoint(struct void_pbft *r, uint8_t *p, size_t cap, struct void_kvs_snap *snap)
@@ -280,17 +285,33 @@ static void drop_snapshots(struct void_pbft *r)
     r->snapshot_seq = r->ckpt_snap_seq = 0;
 }
 
+/* Puts the store to c's state: from its export (a CHECKPOINT record), or,
+ * without one, from the finished incremental transfer to it. Returns 0,
+ * VOID_EBAD_FIELD (not the certified state: nothing changed) or a local
+ * failure. */
+static int take_state(struct void_pbft *r, const struct ckpt_part *c)
+{
+    if (c->snap != NULL && c->snap_len > 0) {
+        return void_sm_import(&r->sm, c->snap, c->snap_len, c->seq, c->digest);
+    }
+    uint64_t seq = 0;
+    uint8_t d[VOID_PBFT_DIGEST_SIZE];
+    int active = void_sm_xfer_target(&r->sm, &seq, d);
+    VOID_ASSERT(active && seq == c->seq && memcmp(d, c->digest, VOID_PBFT_DIGEST_SIZE) == 0);
+    int rc = void_sm_xfer_install(&r->sm);
+    return rc == VOID_EAGAIN ? VOID_EBAD_FIELD : rc;
+}
+
 /* Takes up checkpoint c (authenticated) as our stable checkpoint: the store
- * gets its state if the export is the certified one. Returns 0,
- * VOID_EBAD_FIELD (the export is not the certified state: nothing changed)
- * or a local failure of the store. */
+ * gets its state (take_state). Returns 0, VOID_EBAD_FIELD (not the
+ * certified state: nothing changed) or a local failure of the store. */
 static int install_checkpoint(struct void_pbft *r,
                               const struct ckpt_part *c,
                               struct void_pbft_out *out,
                               int persist)
 {
-    VOID_ASSERT(c->nproof <= VOID_PBFT_N_MAX && c->snap_len > 0);
-    int rc = void_sm_import(&r->sm, c->snap, c->snap_len, c->seq, c->digest);
+    VOID_ASSERT(c->nproof <= VOID_PBFT_N_MAX);
+    int rc = take_state(r, c);
     if (rc != 0) {
         return rc; /* refused: our state and snapshots are untouched */
     }
@@ -385,11 +406,198 @@ static size_t put_committed(struct void_pbft *r, struct void__pbft_entry *e, uin
     return off;
 }
 
+/* ---- incremental state transfer ------------------------------------------------
+ *
+ * A STATE names a checkpoint and carries its manifest (the bucket digests,
+ * void_kvs_manifest), which the requester checks against the certified
+ * digest. It then asks one peer at a time for the partitions whose digest
+ * differs from its own: a FETCH_STATE that also names the checkpoint
+ * (seq, digest) and up to XFER_ASK_MAX buckets, answered by a STATE with
+ * that checkpoint, no proof and the partitions ("VKP1", as many as fit in
+ * one message), each checked against its certified bucket digest on
+ * arrival (void_sm_xfer_parts). When none is missing, the state is
+ * installed in one load and the checkpoint taken up as before. */
+
+#define XFER_ASK_HEAD (8 + 24 + 8 + VOID_PBFT_DIGEST_SIZE + 2) /* then be16 buckets */
+#define XFER_ASK_MAX  1024
+
+/* Our frozen state at checkpoint (seq, digest), or NULL. */
+static struct void_kvs_snap *snap_at(struct void_pbft *r, void_seq seq, const uint8_t *digest)
+{
+    struct void_kvs_snap *snap = NULL;
+    if (r->snapshot != NULL && r->snapshot_seq == seq) {
+        snap = r->snapshot;
+    } else if (r->ckpt_snap != NULL && r->ckpt_snap_seq == seq) {
+        snap = r->ckpt_snap;
+    }
+    uint8_t d[VOID_PBFT_DIGEST_SIZE];
+    if (snap != NULL) {
+        void_sm_snapshot_digest(&r->sm, snap, d);
+        if (memcmp(d, digest, VOID_PBFT_DIGEST_SIZE) != 0) {
+            snap = NULL;
+        }
+    }
+    return snap;
+}
+
+/* Answers a peer's ask for partitions of a checkpoint we hold frozen. */
+static void on_fetch_parts(struct void_pbft *r,
+                           uint64_t now_ns,
+                           const struct void_frame *fr,
+                           struct void_pbft_out *out)
+{
+    VOID_ASSERT(fr->body_len >= XFER_ASK_HEAD);
+    void_seq seq = void__get64(fr->body + 32);
+    const uint8_t *digest = fr->body + 40;
+    uint16_t n = void__get16(fr->body + 40 + VOID_PBFT_DIGEST_SIZE);
+    if (n == 0 || n > XFER_ASK_MAX || fr->body_len != XFER_ASK_HEAD + 2u * n) {
+        r->stats.rx_malformed++;
+        return;
+    }
+    struct void_kvs_snap *snap = snap_at(r, seq, digest);
+    if (snap == NULL) {
+        return; /* gone since (the requester fetches the newer one) */
+    }
+    uint16_t buckets[XFER_ASK_MAX];
+    for (uint16_t i = 0; i < n; i++) {
+        buckets[i] = void__get16(fr->body + XFER_ASK_HEAD + 2u * i);
+    }
+    /* One message per ask: a peer that asks in a loop costs us what any
+     * stream of messages costs, never more than one message each. */
+    uint8_t *b = r->scratch;
+    size_t off = 8;
+    void__put64(b + off, seq);
+    memcpy(b + off + 8, digest, VOID_PBFT_DIGEST_SIZE);
+    void__put16(b + off + 8 + VOID_PBFT_DIGEST_SIZE, 0);
+    off += 8 + VOID_PBFT_DIGEST_SIZE + 2;
+    size_t len = 0;
+    int rc = void_sm_snapshot_parts(
+        &r->sm, snap, buckets, n, b + off + 4, r->scratch_cap - off - 4 - 2, &len);
+    if (rc != 0) {
+        return; /* a partition larger than a message (docs/pbft.md), or a local failure */
+    }
+    void__put32(b + off, (uint32_t)len);
+    off += 4 + len;
+    void__put16(b + off, 0); /* no batches */
+    off += 2;
+    void__pbft_send_body(r, now_ns, out, fr->sender, VOID_MSG_STATE, off);
+}
+
+/* Asks peer `to` for the partitions the transfer under way still lacks. */
+static void xfer_ask(struct void_pbft *r, uint64_t now_ns, uint32_t to, struct void_pbft_out *out)
+{
+    uint64_t seq = 0;
+    uint8_t digest[VOID_PBFT_DIGEST_SIZE];
+    int active = void_sm_xfer_target(&r->sm, &seq, digest);
+    VOID_ASSERT(active && to < r->cfg.n && to != r->cfg.self);
+    uint16_t want[XFER_ASK_MAX];
+    size_t n = void_sm_xfer_want(&r->sm, want, XFER_ASK_MAX);
+    n = n < XFER_ASK_MAX ? n : XFER_ASK_MAX;
+    if (n == 0) {
+        return;
+    }
+    uint8_t *b = r->scratch;
+    void__put64(b + 8, r->last_executed);
+    void__put64(b + 16, r->low);
+    void__put64(b + 24, r->view);
+    void__put64(b + 32, seq);
+    memcpy(b + 40, digest, VOID_PBFT_DIGEST_SIZE);
+    void__put16(b + 40 + VOID_PBFT_DIGEST_SIZE, (uint16_t)n);
+    for (size_t i = 0; i < n; i++) {
+        void__put16(b + XFER_ASK_HEAD + 2 * i, want[i]);
+    }
+    r->xfer_asked_ns = now_ns == 0 ? 1 : now_ns;
+    void__pbft_send_body(r, now_ns, out, to, VOID_MSG_FETCH_STATE, XFER_ASK_HEAD + 2 * n);
+}
+
+/* The aux bytes kept with a transfer: stable u8, nproof u16, the proofs. */
+static int xfer_start(struct void_pbft *r, const struct ckpt_part *c, int stable)
+{
+    uint8_t aux[3 + VOID_PBFT_N_MAX * (2 + VOID_PBFT_SMALL_FRAME_MAX)];
+    if (c->proofs_len > sizeof(aux) - 3) {
+        return VOID_EBAD_FIELD;
+    }
+    aux[0] = (uint8_t)stable;
+    void__put16(aux + 1, c->nproof);
+    memcpy(aux + 3, c->proofs, c->proofs_len);
+    return void_sm_xfer_begin(
+        &r->sm, c->snap, c->snap_len, c->seq, c->digest, aux, 3 + c->proofs_len);
+}
+
+static int adopt_state(struct void_pbft *r,
+                       uint64_t now_ns,
+                       const struct ckpt_part *c,
+                       struct void_pbft_out *out);
+
+/* When the transfer under way lacks nothing: takes its state up as the
+ * checkpoint it was certified as (stable, or weakly: adopt_state), if that
+ * still moves us forward; else drops it. Returns 1 when it installed. */
+static int xfer_finish(struct void_pbft *r, uint64_t now_ns, struct void_pbft_out *out)
+{
+    uint64_t seq = 0;
+    uint8_t digest[VOID_PBFT_DIGEST_SIZE];
+    if (!void_sm_xfer_target(&r->sm, &seq, digest) || void_sm_xfer_want(&r->sm, NULL, 0) != 0) {
+        return 0;
+    }
+    size_t aux_len = 0;
+    const uint8_t *a = void_sm_xfer_aux(&r->sm, &aux_len);
+    uint8_t aux[3 + VOID_PBFT_N_MAX * (2 + VOID_PBFT_SMALL_FRAME_MAX)];
+    VOID_ASSERT(aux_len >= 3 && aux_len <= sizeof(aux));
+    memcpy(aux, a, aux_len); /* the install frees the transfer's copy */
+    int stable = aux[0] != 0;
+    struct ckpt_part c = {seq, digest, void__get16(aux + 1), aux + 3, aux_len - 3, NULL, 0};
+    if (seq <= r->last_executed || (!stable && (seq <= r->low || seq > r->low + r->cfg.window))) {
+        void_sm_xfer_end(&r->sm); /* we got there (or past) another way */
+        return 0;
+    }
+    int rc = stable ? install_checkpoint(r, &c, out, 1) : adopt_state(r, now_ns, &c, out);
+    if (rc != 0) {
+        void_sm_xfer_end(&r->sm);
+        return 0; /* a local failure of the store: the step reports it */
+    }
+    r->stats.state_transfers++;
+    return 1;
+}
+
+/* A STATE with partitions of the transfer under way, from fr's sender. */
+static void on_state_parts(struct void_pbft *r,
+                           uint64_t now_ns,
+                           const struct void_frame *fr,
+                           const struct ckpt_part *c,
+                           struct void_pbft_out *out)
+{
+    uint64_t seq = 0;
+    uint8_t digest[VOID_PBFT_DIGEST_SIZE];
+    if (!void_sm_xfer_target(&r->sm, &seq, digest) || seq != c->seq ||
+        memcmp(digest, c->digest, VOID_PBFT_DIGEST_SIZE) != 0) {
+        return; /* a late answer for a transfer we ended */
+    }
+    size_t taken = 0;
+    int rc = void_sm_xfer_parts(&r->sm, c->snap, c->snap_len, &taken);
+    r->stats.state_parts += taken;
+    if (rc == VOID_EBAD_FIELD) {
+        r->stats.rx_bad_digest++; /* a lie: ask again after the next fetch */
+        return;
+    }
+    if (rc != 0) {
+        return; /* out of memory: the next fetch tries again */
+    }
+    if (xfer_finish(r, now_ns, out)) {
+        void__pbft_execute_ready(r, now_ns, out);
+    } else if (void_sm_xfer_target(&r->sm, &seq, NULL) && taken > 0) {
+        xfer_ask(r, now_ns, fr->sender, out); /* the next message's worth */
+    }
+}
+
 void void__pbft_on_fetch_state(struct void_pbft *r,
                                uint64_t now_ns,
                                const struct void_frame *fr,
                                struct void_pbft_out *out)
 {
+    if (fr->body_len >= XFER_ASK_HEAD + 2) {
+        on_fetch_parts(r, now_ns, fr, out);
+        return;
+    }
     if (fr->body_len != 24 && fr->body_len != 32) {
         r->stats.rx_malformed++;
         return;
@@ -595,7 +803,7 @@ static int adopt_state(struct void_pbft *r,
     VOID_ASSERT(c->seq > r->last_executed && c->seq > r->low);
     VOID_ASSERT(c->seq <= r->low + r->cfg.window);
     VOID_ASSERT(c->nproof <= VOID_PBFT_N_MAX);
-    int rc = void_sm_import(&r->sm, c->snap, c->snap_len, c->seq, c->digest);
+    int rc = take_state(r, c);
     if (rc != 0) {
         return rc;
     }
@@ -637,6 +845,14 @@ void void__pbft_on_state(struct void_pbft *r,
     /* A peer answered our fetch: we are as far as it could bring us, so a
      * recovering backup's request timer may suspect the primary again. */
     r->catch_up_left = 0;
+    if (c.snap_len >= 4 && memcmp(c.snap, "VKP1", 4) == 0) {
+        on_state_parts(r, now_ns, fr, &c, out);
+        return;
+    }
+    uint64_t xseq = 0;
+    if (void_sm_xfer_target(&r->sm, &xseq, NULL) && xseq <= r->last_executed) {
+        void_sm_xfer_end(&r->sm); /* we executed past it meanwhile */
+    }
     if (c.seq > r->last_executed) {
         int proof =
             c.seq % r->cfg.checkpoint_interval != 0
@@ -658,15 +874,39 @@ void void__pbft_on_state(struct void_pbft *r,
             r->stats.rx_bad_digest++;
             return;
         }
-        int rc = stable ? install_checkpoint(r, &c, out, 1) : adopt_state(r, now_ns, &c, out);
-        if (rc == VOID_EBAD_FIELD) {
-            r->stats.rx_bad_digest++;
-            return;
+        if (c.snap_len >= 4 && memcmp(c.snap, "VKM1", 4) == 0) {
+            /* A manifest: fetch what differs, then install (xfer_finish). */
+            uint64_t was = 0;
+            int had = void_sm_xfer_target(&r->sm, &was, NULL);
+            int rc = xfer_start(r, &c, stable);
+            if (rc == VOID_EBAD_FIELD) {
+                r->stats.rx_bad_digest++;
+                return;
+            }
+            if (rc != 0) {
+                return; /* out of memory: the next fetch tries again */
+            }
+            /* f+1 replicas vouch that the cluster executed c.seq: until we
+             * get there, the retransmit tick fetches again, and a lost ask
+             * or answer is asked again from the manifest that brings. */
+            r->seen_max = c.seq > r->seen_max ? c.seq : r->seen_max;
+            if (xfer_finish(r, now_ns, out)) {
+                /* nothing differed */
+            } else if (!had || was != c.seq || r->xfer_asked_ns == 0 ||
+                       now_ns - r->xfer_asked_ns >= r->cfg.retransmit_ns) {
+                xfer_ask(r, now_ns, fr->sender, out); /* new, or the last ask went unanswered */
+            }
+        } else {
+            int rc = stable ? install_checkpoint(r, &c, out, 1) : adopt_state(r, now_ns, &c, out);
+            if (rc == VOID_EBAD_FIELD) {
+                r->stats.rx_bad_digest++;
+                return;
+            }
+            if (rc != 0) {
+                return; /* a local failure of the store: the step reports it */
+            }
+            r->stats.state_transfers++;
         }
-        if (rc != 0) {
-            return; /* a local failure of the store: the step reports it */
-        }
-        r->stats.state_transfers++;
     } else if (c.seq > r->low) {
         /* We executed past it ourselves: its proof is what we lack. */
         adopt_checkpoint_proof(r, now_ns, &c, out);

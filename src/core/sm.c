@@ -47,6 +47,7 @@ int void_sm_init(struct void_sm *sm, const struct void_sm_config *config, struct
 void void_sm_fini(struct void_sm *sm)
 {
     VOID_ASSERT(sm != NULL);
+    void_sm_xfer_end(sm);
     sm->kvs = NULL;
     sm->in_batch = 0;
 }

@@ -1687,6 +1687,81 @@ static void small_export(struct membuf *out, uint8_t digest[32])
     void_kvs_close(&k);
 }
 
+/* Setup: a small state (versions, tombstones, clients, a horizon), then a
+ * snapshot and more batches. Action: its manifest, checked; every
+ * truncation and every single-bit flip of it, checked. Expected: the check
+ * gives the store's digest and every bucket digest; the snapshot's
+ * manifest still gives the snapshot's digest after the batches; a
+ * truncation is refused; a flip is refused or implies another state digest,
+ * except in the label (outside the digest), which the caller compares. */
+static void test_kvs_manifest_certifies_every_bucket_digest(void **state)
+{
+    (void)state;
+    struct void_kvs k;
+    assert_int_equal(void_kvs_mem_init(&k, NULL), 0);
+    for (uint64_t t = 1; t <= 14; t++) {
+        history_batch(&k, t, 12, 8);
+    }
+    uint8_t digest[32], got[32];
+    assert_int_equal(void_kvs_digest(&k, digest), 0);
+    uint8_t *buf = malloc(VOID_KVS_MANIFEST_MAX);
+    uint8_t *bad = malloc(VOID_KVS_MANIFEST_MAX);
+    struct void_kvs_manifest *m = malloc(sizeof(*m));
+    assert_true(buf != NULL && bad != NULL && m != NULL);
+    size_t len = 0;
+    assert_int_equal(void_kvs_manifest(&k, NULL, buf, 10, &len), VOID_EFULL);
+    assert_int_equal(len, VOID_KVS_MANIFEST_MAX);
+    assert_int_equal(void_kvs_manifest(&k, NULL, buf, VOID_KVS_MANIFEST_MAX, &len), 0);
+    assert_true(len > VOID_KVS_MANIFEST_HEADER_SIZE && len < VOID_KVS_MANIFEST_MAX);
+    assert_int_equal(void_kvs_manifest_check(buf, len, m, got), 0);
+    assert_memory_equal(got, digest, 32);
+    for (uint32_t b = 0; b < VOID_KVS_BUCKETS; b++) {
+        uint8_t d[32];
+        assert_int_equal(void_kvs_bucket_digest(&k, b, d), 0);
+        assert_memory_equal(m->digest[b], d, 32);
+    }
+    /* A snapshot's manifest is the state at the take, batches after it
+     * notwithstanding. */
+    struct void_kvs_snap *snap = NULL;
+    assert_int_equal(void_kvs_snapshot_take(&k, &snap), 0);
+    history_batch(&k, 15, 12, 8);
+    size_t slen = 0;
+    assert_int_equal(void_kvs_manifest(&k, snap, bad, VOID_KVS_MANIFEST_MAX, &slen), 0);
+    assert_int_equal(slen, len);
+    assert_memory_equal(bad, buf, len);
+    void_kvs_snapshot_release(&k, snap);
+    for (size_t n = 0; n < len; n++) {
+        assert_int_not_equal(void_kvs_manifest_check(buf, n, m, got), 0);
+    }
+    const size_t label_at = 4 + 2 * VOID_HLC_ENCODED_SIZE;
+    for (size_t i = 0; i < len; i++) {
+        memcpy(bad, buf, len);
+        bad[i] ^= (uint8_t)(1u << (i % 8));
+        int rc = void_kvs_manifest_check(bad, len, m, got);
+        if (i >= label_at && i < label_at + 8) {
+            assert_int_equal(rc, 0);
+            assert_memory_equal(got, digest, 32);
+            continue;
+        }
+        assert_true(rc != 0 || memcmp(got, digest, 32) != 0);
+    }
+    /* Two buckets swapped (out of order) and an empty digest listed. */
+    memcpy(bad, buf, len);
+    size_t at = VOID_KVS_MANIFEST_HEADER_SIZE, entry = 2 + 32;
+    uint8_t tmp[34];
+    memcpy(tmp, bad + at, entry);
+    memcpy(bad + at, bad + at + entry, entry);
+    memcpy(bad + at + entry, tmp, entry);
+    assert_int_equal(void_kvs_manifest_check(bad, len, m, got), VOID_EBAD_FIELD);
+    memcpy(bad, buf, len);
+    memset(bad + at + 2, 0, 32);
+    assert_int_equal(void_kvs_manifest_check(bad, len, m, got), VOID_EBAD_FIELD);
+    free(m);
+    free(bad);
+    free(buf);
+    void_kvs_close(&k);
+}
+
 /* Setup: the export of a small state (versions, tombstones, clients, a
  * horizon); action: import every truncation of it, every single-bit flip of
  * it, and random bytes after a valid header, each into a fresh store;
@@ -1856,6 +1931,7 @@ int main(void)
         cmocka_unit_test(test_kvs_state_transfer_replaces_only_the_buckets_that_differ),
         cmocka_unit_test(test_kvs_snapshots_are_bounded_and_released_by_close),
         cmocka_unit_test(test_kvs_import_refuses_truncated_and_corrupted_streams),
+        cmocka_unit_test(test_kvs_manifest_certifies_every_bucket_digest),
         cmocka_unit_test(test_kvs_stale_shadow_entries_do_not_drop_loaded_versions),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
