@@ -241,6 +241,15 @@ int void_causal_submit_receive(struct void_causal *c,
                                const struct void_causal_event *ev,
                                struct void_hlc_ts send_hlc);
 
+/* Partial mode: re-submits an event of this node's own log that was
+ * accepted before, e.g. a restart reloading its persisted log
+ * (include/void/causal_log.h). Checked like void_causal_submit (the local
+ * edge: HLC order, no gap), but a receive's remote edge is not checked again:
+ * its send's HLC is not in the record, and it was checked when the frame
+ * came. Returns what void_causal_submit returns, or VOID_EBAD_FIELD for a
+ * malformed event, one not on `self`, or an index that is not partial. */
+int void_causal_submit_restored(struct void_causal *c, const struct void_causal_event *ev);
+
 /* Ends the wait of every buffered orphan: each raises its seq_gap or
  * missing_parent alert now. For the end of a simulator run or of a replayed
  * log, where no further events will come to expire them. Returns how many. */

@@ -61,6 +61,7 @@ struct trace_dag {
     uint32_t nodes;
     int reached[VOID_CAUSAL_NODES_MAX];
     uint64_t lo[VOID_CAUSAL_NODES_MAX], hi[VOID_CAUSAL_NODES_MAX]; /* fetched seq range */
+    uint64_t base[VOID_CAUSAL_NODES_MAX]; /* each node's oldest retained seq (its window) */
     size_t edges_outside; /* receives whose send was not fetched */
     struct void_causal c;
     size_t alerts;
@@ -375,6 +376,7 @@ static int fetch_node(const struct void_config *cl, uint32_t i, double timeout_s
             return code == 404 ? VOID_ENOTFOUND : VOID_ETIMEOUT;
         }
         json_t *list = json_object_get(j, "events");
+        d->base[id] = after == 0 ? jnum(j, "base") : d->base[id];
         size_t k;
         json_t *item;
         json_array_foreach(list, k, item)
@@ -576,6 +578,18 @@ static int cmd_walk(struct trace_opts *o, struct trace_dag *d, const char *arg, 
     struct void_causal_walk w;
     int rc = up ? void_causal_ancestors(&d->c, id, o->depth, out, o->limit, &w)
                 : void_causal_descendants(&d->c, id, o->depth, out, o->limit, &w);
+    if (rc != 0 && id.node < d->nodes && d->reached[id.node] && id.seq < d->base[id.node]) {
+        /* Compacted out of that node's window: a known past, not a typo. */
+        fprintf(stderr,
+                "voidctl trace: event %s is outside node %" PRIu32 "'s retention window "
+                "(its oldest retained event is %" PRIu32 ".%" PRIu64 ")\n",
+                arg,
+                id.node,
+                id.node,
+                d->base[id.node]);
+        free(out);
+        return VOIDCTL_EXIT_REFUSED;
+    }
     if (rc != 0) {
         fprintf(stderr,
                 "voidctl trace: event %s %s\n",

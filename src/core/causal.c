@@ -653,6 +653,17 @@ int void_causal_submit_receive(struct void_causal *c,
     return submit(c, ev);
 }
 
+int void_causal_submit_restored(struct void_causal *c, const struct void_causal_event *ev)
+{
+    VOID_ASSERT(c != NULL && ev != NULL);
+    VOID_ASSERT(c->ring != NULL);
+    if (!c->cfg.partial || void_causal_event_check(ev) != 0 || ev->id.node != c->cfg.self ||
+        ev->from.node >= c->cfg.nodes) {
+        return VOID_EBAD_FIELD;
+    }
+    return submit(c, ev);
+}
+
 static int submit(struct void_causal *c, const struct void_causal_event *ev)
 {
     c->submits++;

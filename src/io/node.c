@@ -1625,7 +1625,7 @@ static int setup_replica(struct void_node *node, char *errbuf, size_t errcap)
         .batch_max = c->pbft_batch_max,
         .verify_signatures = 1,
         .keyring = &node->ring,
-        .event_seq_start = void__node_causal_seq_start(),
+        .event_seq_start = void__node_causal_next_seq(&node->causal),
         .keypair = &c->keypair,
         .sm = {.retention_ns = (uint64_t)c->state_retention_s * 1000000000u,
                .client_ttl_ns = (uint64_t)c->state_client_ttl_s * 1000000000u},
@@ -1965,6 +1965,7 @@ int void_node_new(struct void_node **out,
         (void)snprintf(errbuf, errcap, "cannot build the keyring: %s", void_strerror(rc));
     }
     if (rc == 0 && (rc = setup_replica(node, errbuf, errcap)) == 0) {
+        void__node_causal_restore_hlc(&node->causal, &node->replica->hlc);
         void_log_setup(config->log_level, config->self_id, &node->replica->hlc);
         struct void_pstore_config pc = {.segment_size = config->record_log_segment_bytes};
         rc = void_pstore_open(&node->store, config->data_dir, &pc, errbuf, errcap);

@@ -7,6 +7,14 @@
  * `on_violation = halt`, stop the node from sending anything. The index is
  * served over HTTP under /trace/ (JSON) for voidctl trace.
  *
+ * Persistence (docs/causality.md, "Persistence"): accepted events are
+ * written to DATA_DIR/causal (include/void/causal_log.h) in batches, and
+ * always before a SEND effect leaves, so no peer ever sees a seq that a
+ * restart could number again; a restart reloads the newest events into the
+ * index and numbers on from the last one. Queries are answered from the
+ * persisted window, and one about an event compacted out of it says so
+ * (HTTP 410).
+ *
  * Threads: events arrive on the loop thread, queries on the HTTP thread;
  * the index is under the struct's own mutex. `halted` is atomic so that the
  * send path reads it without the lock.
@@ -15,6 +23,7 @@
 #define VOID_IO_NODE_CAUSAL_H
 
 #include "void/causal.h"
+#include "void/causal_log.h"
 #include "void/config.h"
 #include "void/http.h"
 #include "void/pbft.h"
@@ -28,6 +37,10 @@
 #define VOID_NODE_CAUSAL_RECENT       16 /* alerts kept for /trace/alerts */
 #define VOID_NODE_CAUSAL_PAGE_MAX     800 /* events per /trace/events answer */
 #define VOID_NODE_CAUSAL_WALK_MAX     4096 /* ids per /trace/ancestors answer */
+#define VOID_NODE_CAUSAL_RETENTION_DEF 86400 /* [causal] retention_s */
+#define VOID_NODE_CAUSAL_MAX_MB_DEF    256   /* [causal] max_mb */
+#define VOID_NODE_CAUSAL_PENDING_MAX   256   /* events written per LMDB transaction at most */
+#define VOID_NODE_CAUSAL_COMPACT_NS    1000000000ull /* compaction at most once a second */
 
 struct void__node_causal {
     int on; /* [causal] events = 1 */
@@ -43,12 +56,35 @@ struct void__node_causal {
     atomic_uint_fast64_t sends_withheld;
     struct void_causal_alert recent[VOID_NODE_CAUSAL_RECENT];
     uint64_t recent_count; /* alerts ever kept; recent[] is a ring */
+    /* persistence ([causal] persist = 1, the default) */
+    int persist;
+    struct void_causal_log log;
+    uint64_t retention_ns;
+    uint64_t next_seq;          /* numbering goes on here after a restart; 0: fresh */
+    struct void_hlc_ts restored_hlc; /* HLC of the last persisted event */
+    uint64_t restored;          /* events reloaded into the index at start */
+    uint64_t pending_keys[VOID_NODE_CAUSAL_PENDING_MAX];
+    uint8_t pending[VOID_NODE_CAUSAL_PENDING_MAX * VOID_CAUSAL_RECORD_SIZE];
+    size_t pending_count;
+    uint64_t compact_after_ns; /* CLOCK_MONOTONIC */
+    uint64_t persist_errors;
+    uint64_t compacted_total;
 };
 
 /* The first event number of a daemon run: microseconds since the epoch, so
  * that a restarted node numbers on above what its peers saw (its index is in
  * memory and starts afresh). Cannot fail. */
 uint64_t void__node_causal_seq_start(void);
+
+/* Where the replica core numbers its events from (pbft event_seq_start):
+ * after the last persisted event, or void__node_causal_seq_start() for a
+ * fresh log. Call after void__node_causal_init. Cannot fail. */
+uint64_t void__node_causal_next_seq(const struct void__node_causal *nc);
+
+/* Moves the node's HLC past the last persisted event's, so that the first
+ * event after a restart comes after it even if the wall clock stepped back.
+ * Cannot fail (logs when the clock is too far behind to merge). */
+void void__node_causal_restore_hlc(const struct void__node_causal *nc, struct void_hlc *hlc);
 
 /* Sets nc up from config (borrowed for the call): nodes = the replicas.
  * With [causal] events = 0 it records nothing and answers /trace/ with 404.
