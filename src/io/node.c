@@ -819,6 +819,7 @@ static void on_fd_timer(uv_timer_t *timer)
                  fd_state_name(tr[i].to),
                  (unsigned long long)(tr[i].silence_ns / 1000000u),
                  (unsigned)node->fd.lhm);
+        void__node_causal_local(&node->causal, node->replica, physical_now_ns(node), &(struct void_causal_event){.kind = VOID_CAUSAL_MEMBERSHIP, .op_seq = tr[i].id, .view = (uint64_t)tr[i].to, .client_id = (uint64_t)tr[i].from, .request_no = tr[i].silence_ns / 1000000u});
     }
     suspect_primary(node, now);
     publish(node);
@@ -1714,6 +1715,7 @@ static void on_clock_alert(void *ctx, const struct void_clockdisc_alert *alert)
     struct void_node *node = ctx;
     node->clock_alerts++;
     void_log(VOID_LOG_WARN, "clock alert %d from the timekeeper", (int)alert->kind);
+    void__node_causal_local(&node->causal, node->replica_ready ? node->replica : NULL, alert->sys_ns, &(struct void_causal_event){.kind = VOID_CAUSAL_LOCAL, .view = (uint64_t)alert->kind, .op_seq = alert->value_ns < 0 ? 0 - (uint64_t)alert->value_ns : (uint64_t)alert->value_ns, .client_id = alert->server});
 }
 
 /* Starts the timekeeper when NTP servers are configured. */

@@ -104,6 +104,22 @@ static void pending_add(struct void__node_causal *nc, const struct void_causal_e
     }
 }
 
+/* Queues for the log every event of this node accepted since its last
+ * accepted seq was `before`: the one just submitted and any orphans it
+ * released (a local event recorded before the core's earlier events were
+ * performed waits for them). Under lock. */
+static void persist_new(struct void__node_causal *nc, uint64_t before)
+{
+    uint32_t self = nc->self;
+    uint64_t s = before + 1 > nc->c.base[self] ? before + 1 : nc->c.base[self];
+    for (; nc->persist && s <= nc->c.last[self]; s++) {
+        struct void_causal_event ev;
+        if (void_causal_get(&nc->c, (struct void_causal_id){self, s}, &ev) == 0) {
+            pending_add(nc, &ev);
+        }
+    }
+}
+
 /* Reloads one persisted event into the index (void_causal_log_fn). */
 static int restore_one(void *ctx, uint64_t key, const struct void_causal_event *ev)
 {
@@ -388,8 +404,32 @@ void void__node_causal_event(struct void__node_causal *nc, const struct void_pbf
                  ce.id.seq - 1);
         void_causal_reset(&nc->c);
     }
-    if (submit_locked(nc, &ce, remote, ev->remote_hlc) == VOID_CAUSAL_ACCEPTED && nc->persist) {
-        pending_add(nc, &ce);
+    last = nc->c.last[nc->self];
+    if (submit_locked(nc, &ce, remote, ev->remote_hlc) == VOID_CAUSAL_ACCEPTED) {
+        persist_new(nc, last);
+    }
+    pthread_mutex_unlock(&nc->lock);
+}
+
+void void__node_causal_local(struct void__node_causal *nc,
+                             struct void_pbft *r,
+                             uint64_t phys_ns,
+                             const struct void_causal_event *what)
+{
+    VOID_ASSERT(nc != NULL && what != NULL);
+    if (!nc->on || r == NULL) {
+        return;
+    }
+    VOID_ASSERT(what->kind == VOID_CAUSAL_MEMBERSHIP || what->kind == VOID_CAUSAL_LOCAL);
+    struct void_causal_event ce = *what;
+    /* One numbering per node: the replica core's, on this (the loop) thread. */
+    ce.id.node = nc->self;
+    ce.id.seq = ++r->event_seq;
+    ce.hlc = void_hlc_now_at(&r->hlc, phys_ns);
+    pthread_mutex_lock(&nc->lock);
+    uint64_t last = nc->c.last[nc->self];
+    if (submit_locked(nc, &ce, 0, ce.hlc) == VOID_CAUSAL_ACCEPTED) {
+        persist_new(nc, last);
     }
     pthread_mutex_unlock(&nc->lock);
 }

@@ -97,6 +97,18 @@ void void__node_causal_fini(struct void__node_causal *nc);
  * its alerts and halts in halt mode. Loop thread. Cannot fail. */
 void void__node_causal_event(struct void__node_causal *nc, const struct void_pbft_event *ev);
 
+/* Records a local event of this node that the replica core does not see:
+ * a membership change (kind MEMBERSHIP: op_seq = the member, view = its new
+ * state, client_id = its old state, request_no = the silence in ms) or a
+ * timekeeper alert (kind LOCAL, msg_type 0: view = the alert kind, op_seq =
+ * |the offending offset| in ns, client_id = the server). It takes the next
+ * number of r's event sequence and an HLC tick of r's clock at phys_ns, so
+ * the node's events stay one chain. Loop thread. Cannot fail. */
+void void__node_causal_local(struct void__node_causal *nc,
+                             struct void_pbft *r,
+                             uint64_t phys_ns,
+                             const struct void_causal_event *what);
+
 /* Whether the SEND effect e must not go out: the node halted on a violation.
  * Counts it. Cannot fail. */
 int void__node_causal_withhold(struct void__node_causal *nc, const struct void_pbft_effect *e);

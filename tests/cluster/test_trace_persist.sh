@@ -5,7 +5,8 @@
 # explain` still finds the chain recorded before the restart; with a short
 # retention window the old events are compacted away, a query about one is
 # answered 410 / voidctl exit 3 naming the window, and queries inside the
-# window still work; `persist = 0` keeps nothing on disk.
+# window still work; `persist = 0` keeps nothing on disk; a peer going
+# suspect and dead is a membership event in the node's chain.
 source "$(dirname "$0")/lib.sh"
 cluster_init trace_persist 17800
 
@@ -64,7 +65,6 @@ print(before["events"][1]["id"])
 PY
 old=$(python3 -c "import json,sys; print(json.load(open(sys.argv[1]))['events'][1]['id'])" "$TEST_DIR/before.json")
 # The old event is beyond node 1's index in memory: answered from LMDB.
-echo "$(date +%s) section 1 checks" >&2
 walk=$(curl -fsS "$(h 1)/trace/ancestors?id=$old&depth=1&limit=10") || fail "ancestors of $old on node 1"
 python3 -c "
 import json, sys
@@ -135,3 +135,29 @@ vctl put q v > /dev/null
 [ ! -e "$VOID_CLUSTER_DIR/data/node3/causal" ] || fail "persist = 0 wrote DATA_DIR/causal"
 curl -fsS "$(h 3)/trace/events?limit=1" | grep -vq '"persisted"' || fail "persist = 0 answered from disk"
 echo "ok: persist = 0 keeps nothing on disk"
+
+# ---- membership changes are events of the log ---------------------------------
+cluster kill 3 > /dev/null
+python3 - "$(h 0)" <<'PY' || fail "no membership event for node 3 on node 0"
+import json, sys, time, urllib.request
+url = sys.argv[1]
+deadline = time.time() + 15
+while time.time() < deadline:
+    events, after = [], 0
+    while True:
+        page = json.load(urllib.request.urlopen(f"{url}/trace/events?after={after}&limit=800"))
+        events += page["events"]
+        if not page["more"]:
+            break
+        after = page["events"][-1]["seq"]
+    # view = the new state (0 alive, 1 suspect, 2 dead), op_seq = the member.
+    states = [e["view"] for e in events if e["kind"] == "membership" and e["op_seq"] == 3]
+    if 1 in states and 2 in states:
+        seqs = [e["seq"] for e in events]
+        assert seqs == list(range(seqs[0], seqs[0] + len(seqs))), "a gap around the membership events"
+        print("membership events of node 3:", states)
+        sys.exit(0)
+    time.sleep(0.5)
+sys.exit(1)
+PY
+echo "ok: node 0 recorded node 3 going suspect and dead as events of its chain"
