@@ -27,6 +27,7 @@
 #include "void/config.h"
 #include "void/http.h"
 #include "void/pbft.h"
+#include "void/sign.h"
 
 #include <pthread.h>
 #include <stdatomic.h>
@@ -69,6 +70,7 @@ struct void__node_causal {
     uint64_t compact_after_ns; /* CLOCK_MONOTONIC */
     uint64_t persist_errors;
     uint64_t compacted_total;
+    const struct void_sign_keypair *keypair; /* signs /trace/events pages (config's) */
 };
 
 /* The first event number of a daemon run: microseconds since the epoch, so
