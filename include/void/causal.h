@@ -121,7 +121,7 @@ const char *void_causal_violation_name(int kind);
 
 struct void_causal_config {
     uint32_t nodes;           /* 1 .. VOID_CAUSAL_NODES_MAX */
-    size_t capacity;          /* events retained (the horizon); >= 2 */
+    size_t capacity;          /* events retained (the horizon); 2 .. UINT32_MAX */
     size_t orphans_max;       /* orphan buffer; >= 1 */
     uint64_t orphan_wait_max; /* submits an orphan may wait before its alert; >= 1 */
     /* A node's first submitted event may carry any seq: its history before
@@ -138,18 +138,27 @@ struct void_causal_config {
     uint32_t self; /* partial: the node whose log this is, < nodes */
 };
 
-/* Index entry: an accepted event and its intrusive child list and walk marks.
- * Entries live in a ring by acceptance order ("ord"); ord % capacity is the
- * slot. Private to causal.c, in the header only for sizeof. */
+/* Index entry: an accepted event, packed (96 bytes: the index is written
+ * once per event, and its memory traffic is most of the verifier's cost),
+ * with its intrusive child list and walk marks. Entries live in a ring by
+ * acceptance order ("ord"); ord % capacity is the slot. Links are distances
+ * in ords (so 32 bits: capacity <= UINT32_MAX), 0 for none: pred, send and
+ * next_sibling point back (ord - d), succ and first_child forward (ord + d);
+ * a backward link below the horizon (ord_oldest) is gone. Walks follow
+ * these, never the hash table. Private to causal.c, in the header only for
+ * sizeof. */
 struct void__causal_entry {
-    struct void_causal_event ev;
-    /* ords of the neighbours, UINT64_MAX for none; an ord below the horizon
-     * (ord_oldest) is gone. Walks follow these, never the hash table. */
-    uint64_t pred;         /* previous event of the node */
-    uint64_t succ;         /* next event of the node */
-    uint64_t send;         /* RECEIVE: its send */
-    uint64_t first_child;  /* ord of the newest receive naming this send, or UINT64_MAX */
-    uint64_t next_sibling; /* ord of the next older receive of the same send */
+    uint64_t seq;
+    uint64_t wall_ns;
+    uint64_t from_seq;
+    uint64_t view, op_seq, client_id, request_no;
+    uint32_t logical;
+    uint8_t node, kind, msg_type, from_node;
+    uint32_t pred;         /* previous event of the node */
+    uint32_t succ;         /* next event of the node */
+    uint32_t send;         /* RECEIVE: its send */
+    uint32_t first_child;  /* the newest receive naming this send */
+    uint32_t next_sibling; /* the next older receive of the same send */
     uint32_t mark;         /* walk epoch that visited this entry */
     uint32_t depth;        /* its depth in that walk */
 };
@@ -161,8 +170,12 @@ struct void__causal_orphan {
 
 struct void_causal {
     struct void_causal_config cfg;
-    struct void__causal_entry *ring; /* capacity entries */
-    /* by_seq[n * capacity + seq % capacity] = ord of (n, seq): a node's
+    /* The ring and each by_seq row have `mask + 1` slots, the power of two
+     * at or above capacity, so that an ord or seq maps to its slot with a
+     * mask, not a division (the verifier's hot path does several). */
+    uint64_t mask;
+    struct void__causal_entry *ring; /* mask + 1 entries, capacity of them in use */
+    /* by_seq[n * (mask + 1) + (seq & mask)] = ord of (n, seq): a node's
      * retained seqs are contiguous and at most capacity, so they never
      * collide, and lookups of recent events hit the cache. */
     uint64_t *by_seq;
@@ -227,6 +240,15 @@ int void_causal_submit(struct void_causal *c, const struct void_causal_event *ev
 int void_causal_submit_receive(struct void_causal *c,
                                const struct void_causal_event *ev,
                                struct void_hlc_ts send_hlc);
+
+/* Partial mode: re-submits an event of this node's own log that was
+ * accepted before, e.g. a restart reloading its persisted log
+ * (include/void/causal_log.h). Checked like void_causal_submit (the local
+ * edge: HLC order, no gap), but a receive's remote edge is not checked again:
+ * its send's HLC is not in the record, and it was checked when the frame
+ * came. Returns what void_causal_submit returns, or VOID_EBAD_FIELD for a
+ * malformed event, one not on `self`, or an index that is not partial. */
+int void_causal_submit_restored(struct void_causal *c, const struct void_causal_event *ev);
 
 /* Ends the wait of every buffered orphan: each raises its seq_gap or
  * missing_parent alert now. For the end of a simulator run or of a replayed

@@ -49,6 +49,9 @@
  *     capacity = 65536           ; events kept in memory (1024..16777216)
  *     on_violation = alert       ; or halt: stop voting at the first alert
  *     test_hooks = 0             ; 1: GET /trace/forge feeds a forged event (tests)
+ *     persist = 1                ; 0: keep events in memory only (no DATA_DIR/causal)
+ *     retention_s = 86400        ; persisted events kept this long (by their HLC)
+ *     max_mb = 256               ; and in at most this much of DATA_DIR/causal
  *
  *     [state]                    ; the replicated state, optional; every replica
  *     quota_mb = 8192            ; must have the same values (they decide answers)
@@ -164,6 +167,9 @@ struct void_config {
     uint32_t causal_capacity;   /* [causal] capacity; 0: VOID_NODE_CAUSAL_CAPACITY_DEF */
     uint32_t causal_halt;       /* [causal] on_violation = halt */
     uint32_t causal_test_hooks; /* [causal] test_hooks = 1 */
+    uint32_t causal_persist_off; /* [causal] persist = 0 */
+    uint32_t causal_retention_s; /* [causal] retention_s; 0: VOID_NODE_CAUSAL_RETENTION_DEF */
+    uint32_t causal_max_mb;      /* [causal] max_mb; 0: VOID_NODE_CAUSAL_MAX_MB_DEF */
     char web_root[VOID_CONFIG_PATH_MAX]; /* [http] web_root; "": the default (docs/web.md) */
     /* The secret key read from key_path (wiped by void_config_fini). */
     struct void_sign_keypair keypair;

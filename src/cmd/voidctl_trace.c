@@ -24,6 +24,8 @@
 #include "void/codec.h"
 #include "void/config.h"
 #include "void/error.h"
+#include "void/bytes.h"
+#include "void/sign.h"
 #include "void/hlc.h"
 #include "void/kvclient.h"
 #include "void/sm.h"
@@ -61,6 +63,7 @@ struct trace_dag {
     uint32_t nodes;
     int reached[VOID_CAUSAL_NODES_MAX];
     uint64_t lo[VOID_CAUSAL_NODES_MAX], hi[VOID_CAUSAL_NODES_MAX]; /* fetched seq range */
+    uint64_t base[VOID_CAUSAL_NODES_MAX]; /* each node's oldest retained seq (its window) */
     size_t edges_outside; /* receives whose send was not fetched */
     struct void_causal c;
     size_t alerts;
@@ -73,8 +76,9 @@ static void usage(FILE *out)
             "usage: voidctl trace <query> [args] [options]\n"
             "\n"
             "Questions about the cluster's causal event DAG (docs/causality.md). Every\n"
-            "node keeps its recent events in memory; trace fetches them from every\n"
-            "replica's HTTP address, checks every edge across nodes, and answers:\n"
+            "node keeps its events in DATA_DIR/causal for its retention window; trace\n"
+            "fetches them from every replica's HTTP address, checks every edge across\n"
+            "nodes, and answers (an event compacted out of its node's window: exit 3):\n"
             "\n"
             "  ancestors EVENT [--depth N] [--limit K]   what caused EVENT (NODE.SEQ)\n"
             "  descendants EVENT [--depth N] [--limit K] what EVENT caused\n"
@@ -375,15 +379,52 @@ static int fetch_node(const struct void_config *cl, uint32_t i, double timeout_s
             return code == 404 ? VOID_ENOTFOUND : VOID_ETIMEOUT;
         }
         json_t *list = json_object_get(j, "events");
+        d->base[id] = after == 0 ? jnum(j, "base") : d->base[id];
         size_t k;
         json_t *item;
+        /* The page is signed by the node (domain TRACE): node || after ||
+         * count || the records, which we rebuild from what we parsed. */
+        size_t n = json_array_size(list);
+        uint8_t *msg = malloc(16 + n * VOID_CAUSAL_RECORD_SIZE);
+        if (msg == NULL) {
+            json_decref(j);
+            return VOID_ENOMEM;
+        }
+        void_bytes_put_be32(msg, id);
+        void_bytes_put_be64(msg + 4, after);
+        void_bytes_put_be32(msg + 12, (uint32_t)n);
         json_array_foreach(list, k, item)
         {
             struct void_causal_event ev;
             if (event_from_json(item, &ev) != 0 || ev.id.node != id || ev.id.seq <= after) {
+                free(msg);
                 json_decref(j);
                 return VOID_EBAD_FIELD;
             }
+            void_causal_encode(&ev, msg + 16 + k * VOID_CAUSAL_RECORD_SIZE);
+        }
+        uint8_t sig[VOID_SIGN_SIZE];
+        const char *hex = json_string_value(json_object_get(j, "sig"));
+        int sig_ok = hex != NULL && strlen(hex) == 2 * VOID_SIGN_SIZE;
+        for (size_t b = 0; sig_ok && b < VOID_SIGN_SIZE; b++) {
+            unsigned v;
+            sig_ok = sscanf(hex + 2 * b, "%2x", &v) == 1;
+            sig[b] = (uint8_t)v;
+        }
+        if (!sig_ok || void_sign_verify(cl->replicas[i].public_key,
+                                        VOID_SIGN_DOMAIN_TRACE,
+                                        msg,
+                                        16 + n * VOID_CAUSAL_RECORD_SIZE,
+                                        sig) != 0) {
+            free(msg);
+            json_decref(j);
+            return VOID_EBAD_SIG;
+        }
+        free(msg);
+        json_array_foreach(list, k, item)
+        {
+            struct void_causal_event ev;
+            (void)event_from_json(item, &ev); /* checked above */
             if (dag_push(d, &ev) != 0) {
                 json_decref(j);
                 return VOID_ENOMEM;
@@ -429,7 +470,10 @@ static int assemble(const struct void_config *cl, const struct trace_opts *o, st
             fprintf(stderr,
                     "voidctl trace: replica %u: %s\n",
                     (unsigned)cl->replicas[i].id,
-                    rc == VOID_ENOTFOUND ? "its causal log is off" : void_strerror(rc));
+                    rc == VOID_ENOTFOUND ? "its causal log is off"
+                    : rc == VOID_EBAD_SIG
+                        ? "its /trace/events answer is not signed by its key: its events are left out"
+                        : void_strerror(rc));
         }
     }
     if (reached == 0) {
@@ -576,6 +620,18 @@ static int cmd_walk(struct trace_opts *o, struct trace_dag *d, const char *arg, 
     struct void_causal_walk w;
     int rc = up ? void_causal_ancestors(&d->c, id, o->depth, out, o->limit, &w)
                 : void_causal_descendants(&d->c, id, o->depth, out, o->limit, &w);
+    if (rc != 0 && id.node < d->nodes && d->reached[id.node] && id.seq < d->base[id.node]) {
+        /* Compacted out of that node's window: a known past, not a typo. */
+        fprintf(stderr,
+                "voidctl trace: event %s is outside node %" PRIu32 "'s retention window "
+                "(its oldest retained event is %" PRIu32 ".%" PRIu64 ")\n",
+                arg,
+                id.node,
+                id.node,
+                d->base[id.node]);
+        free(out);
+        return VOIDCTL_EXIT_REFUSED;
+    }
     if (rc != 0) {
         fprintf(stderr,
                 "voidctl trace: event %s %s\n",

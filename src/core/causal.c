@@ -167,12 +167,83 @@ static bool payload_equal(const struct void_causal_event *send,
            send->request_no == recv->request_no;
 }
 
+/* a < b in HLC order: void_hlc_compare(a, b) < 0, inlined for the
+ * verifier's hot path (two compares per event). */
+static inline bool hlc_before(struct void_hlc_ts a, struct void_hlc_ts b)
+{
+    return a.wall_ns < b.wall_ns || (a.wall_ns == b.wall_ns && a.logical < b.logical);
+}
+
 /* ---- index: ring + per-node seq arrays ---------------------------------- */
+
+_Static_assert(sizeof(struct void__causal_entry) == 96, "entry packing (causal.h)");
+
+static void entry_pack(struct void__causal_entry *e, const struct void_causal_event *ev)
+{
+    VOID_ASSERT(ev->id.node < VOID_CAUSAL_NODES_MAX && ev->from.node < VOID_CAUSAL_NODES_MAX);
+    e->seq = ev->id.seq;
+    e->wall_ns = ev->hlc.wall_ns;
+    e->from_seq = ev->from.seq;
+    e->view = ev->view;
+    e->op_seq = ev->op_seq;
+    e->client_id = ev->client_id;
+    e->request_no = ev->request_no;
+    e->logical = ev->hlc.logical;
+    e->node = (uint8_t)ev->id.node;
+    e->kind = ev->kind;
+    e->msg_type = ev->msg_type;
+    e->from_node = (uint8_t)ev->from.node;
+}
+
+static void entry_unpack(const struct void__causal_entry *e, struct void_causal_event *ev)
+{
+    ev->id.node = e->node;
+    ev->id.seq = e->seq;
+    ev->hlc.wall_ns = e->wall_ns;
+    ev->hlc.logical = e->logical;
+    ev->kind = e->kind;
+    ev->msg_type = e->msg_type;
+    ev->from.node = e->from_node;
+    ev->from.seq = e->from_seq;
+    ev->view = e->view;
+    ev->op_seq = e->op_seq;
+    ev->client_id = e->client_id;
+    ev->request_no = e->request_no;
+}
+
+static struct void_causal_id entry_id(const struct void__causal_entry *e)
+{
+    return (struct void_causal_id){e->node, e->seq};
+}
+
+static struct void_hlc_ts entry_hlc(const struct void__causal_entry *e)
+{
+    return (struct void_hlc_ts){e->wall_ns, e->logical};
+}
+
+/* The ord a link of the entry at ord points to, ORD_NONE for none. */
+static uint64_t link_back(uint64_t ord, uint32_t d)
+{
+    return d == 0 ? ORD_NONE : ord - d;
+}
+
+static uint64_t link_fwd(uint64_t ord, uint32_t d)
+{
+    return d == 0 ? ORD_NONE : ord + d;
+}
+
+/* The distance from ord to an older (or newer) target: never 0, < capacity. */
+static uint32_t link_to(uint64_t from, uint64_t to)
+{
+    uint64_t d = from > to ? from - to : to - from;
+    VOID_ASSERT(d > 0 && d <= UINT32_MAX);
+    return (uint32_t)d;
+}
 
 static struct void__causal_entry *entry_at(const struct void_causal *c, uint64_t ord)
 {
     VOID_ASSERT(ord >= c->ord_oldest && ord < c->ord_next);
-    return &c->ring[ord % c->cfg.capacity];
+    return &c->ring[ord & c->mask];
 }
 
 /* An ord link that still points at a retained entry. */
@@ -189,7 +260,7 @@ static bool id_equal(struct void_causal_id a, struct void_causal_id b)
 static uint64_t *by_seq_slot(const struct void_causal *c, struct void_causal_id id)
 {
     VOID_ASSERT(id.node < c->cfg.nodes);
-    return &c->by_seq[(size_t)id.node * c->cfg.capacity + (size_t)(id.seq % c->cfg.capacity)];
+    return &c->by_seq[(size_t)id.node * (c->mask + 1) + (size_t)(id.seq & c->mask)];
 }
 
 /* The ord of id, or ORD_NONE when absent or past the horizon. */
@@ -200,7 +271,7 @@ static uint64_t lookup_ord(const struct void_causal *c, struct void_causal_id id
     }
     uint64_t ord = *by_seq_slot(c, id);
     VOID_ASSERT(ord >= c->ord_oldest && ord < c->ord_next); /* [base, last] are retained */
-    VOID_ASSERT_SLOW(c->ring[ord % c->cfg.capacity].ev.id.seq == id.seq);
+    VOID_ASSERT_SLOW(c->ring[ord & c->mask].seq == id.seq);
     return ord;
 }
 
@@ -213,10 +284,10 @@ static struct void__causal_entry *lookup(const struct void_causal *c, struct voi
 /* Drops the oldest retained event: the horizon moves forward by one. */
 static void drop_oldest(struct void_causal *c)
 {
-    struct void__causal_entry *e = entry_at(c, c->ord_oldest);
-    struct void_causal_id id = e->ev.id;
+    struct void_causal_id id = entry_id(entry_at(c, c->ord_oldest));
     VOID_ASSERT(id.seq == c->base[id.node]); /* per-node FIFO */
-    VOID_ASSERT(*by_seq_slot(c, id) == c->ord_oldest);
+    /* SLOW: the slot of an old seq is a cache miss on every drop. */
+    VOID_ASSERT_SLOW(*by_seq_slot(c, id) == c->ord_oldest);
     c->base[id.node] = id.seq + 1;
     c->ord_oldest++;
     c->count_dropped++;
@@ -233,28 +304,31 @@ static void index_insert(struct void_causal *c, const struct void_causal_event *
         drop_oldest(c);
     }
     uint64_t ord = c->ord_next++;
-    struct void__causal_entry *e = &c->ring[ord % c->cfg.capacity];
-    e->ev = *ev;
-    e->pred = c->last[n] >= c->base[n] && c->last[n] > 0 ? c->last_ord[n] : ORD_NONE;
-    e->succ = ORD_NONE;
-    e->send = ORD_NONE;
-    e->first_child = ORD_NONE;
-    e->next_sibling = ORD_NONE;
+    struct void__causal_entry *e = &c->ring[ord & c->mask];
+    entry_pack(e, ev);
+    uint64_t pred = c->last[n] >= c->base[n] && c->last[n] > 0 ? c->last_ord[n] : ORD_NONE;
+    e->pred = pred != ORD_NONE ? link_to(ord, pred) : 0;
+    e->succ = 0;
+    e->send = 0;
+    e->first_child = 0;
+    e->next_sibling = 0;
     e->mark = 0;
     e->depth = 0;
-    if (e->pred != ORD_NONE) {
-        entry_at(c, e->pred)->succ = ord;
+    if (pred != ORD_NONE) {
+        entry_at(c, pred)->succ = e->pred;
     }
     c->last[n] = ev->id.seq;
     c->last_hlc[n] = ev->hlc;
     c->last_ord[n] = ord;
     *by_seq_slot(c, ev->id) = ord;
     if (ev->kind == VOID_CAUSAL_RECEIVE) {
-        e->send = lookup_ord(c, ev->from);
-        if (e->send != ORD_NONE) {
-            struct void__causal_entry *send = entry_at(c, e->send);
-            e->next_sibling = send->first_child;
-            send->first_child = ord;
+        uint64_t send_ord = lookup_ord(c, ev->from);
+        if (send_ord != ORD_NONE) {
+            struct void__causal_entry *send = entry_at(c, send_ord);
+            uint64_t older = link_fwd(send_ord, send->first_child);
+            e->send = link_to(ord, send_ord);
+            e->next_sibling = older != ORD_NONE ? link_to(ord, older) : 0;
+            send->first_child = e->send;
         }
     }
     c->count_accepted++;
@@ -267,14 +341,19 @@ int void_causal_init(struct void_causal *c, const struct void_causal_config *cfg
     VOID_ASSERT(c != NULL && cfg != NULL);
     memset(c, 0, sizeof(*c));
     if (cfg->nodes < 1 || cfg->nodes > VOID_CAUSAL_NODES_MAX || cfg->capacity < 2 ||
-        cfg->capacity > (SIZE_MAX >> 4) || cfg->orphans_max < 1 || cfg->orphan_wait_max < 1 ||
+        cfg->capacity > UINT32_MAX || cfg->orphans_max < 1 || cfg->orphan_wait_max < 1 ||
         (cfg->partial && cfg->self >= cfg->nodes)) {
         return VOID_EINVAL;
     }
     c->cfg = *cfg;
     c->cfg.open_start |= cfg->partial;
-    c->ring = calloc(cfg->capacity, sizeof(*c->ring));
-    c->by_seq = calloc(cfg->nodes * cfg->capacity, sizeof(*c->by_seq));
+    size_t slots = 2;
+    while (slots < cfg->capacity) {
+        slots *= 2;
+    }
+    c->mask = slots - 1;
+    c->ring = calloc(slots, sizeof(*c->ring));
+    c->by_seq = calloc(cfg->nodes * slots, sizeof(*c->by_seq));
     c->orphans = calloc(cfg->orphans_max, sizeof(*c->orphans));
     c->drain = calloc(cfg->orphans_max + 1, sizeof(*c->drain));
     if (c->ring == NULL || c->by_seq == NULL || c->orphans == NULL || c->drain == NULL) {
@@ -308,6 +387,7 @@ void void_causal_reset(struct void_causal *c)
     struct void_causal keep = *c;
     memset(c, 0, sizeof(*c));
     c->cfg = keep.cfg;
+    c->mask = keep.mask;
     c->ring = keep.ring;
     c->by_seq = keep.by_seq;
     c->orphans = keep.orphans;
@@ -367,26 +447,28 @@ static int check_edges(struct void_causal *c, const struct void_causal_event *ev
     uint32_t n = ev->id.node;
     struct void_causal_id pred = {n, ev->id.seq - 1};
     VOID_ASSERT(ev->id.seq == c->last[n] + 1 || (c->cfg.open_start && c->last[n] == 0));
-    if (c->last[n] > 0 && void_hlc_compare(c->last_hlc[n], ev->hlc) >= 0) {
+    if (c->last[n] > 0 && !hlc_before(c->last_hlc[n], ev->hlc)) {
         raise_alert(c, VOID_CAUSAL_HLC_ORDER, ev, pred, c->last_hlc[n]);
         return VOID_CAUSAL_HLC_ORDER;
     }
     if (ev->kind != VOID_CAUSAL_RECEIVE || c->cfg.partial) {
         return 0; /* partial: void_causal_submit_receive checked the remote edge */
     }
-    const struct void__causal_entry *s = lookup(c, ev->from);
-    if (s == NULL) {
+    const struct void__causal_entry *se = lookup(c, ev->from);
+    if (se == NULL) {
         /* Past the horizon: the send was verified when it arrived, but its
          * content is gone, so this edge goes unchecked. */
         VOID_ASSERT(ev->from.seq < c->base[ev->from.node] || c->cfg.open_start);
         return 0;
     }
-    if (s->ev.kind != VOID_CAUSAL_SEND || !payload_equal(&s->ev, ev)) {
-        raise_alert(c, VOID_CAUSAL_FORGED_PARENT, ev, s->ev.id, s->ev.hlc);
+    struct void_causal_event s;
+    entry_unpack(se, &s);
+    if (s.kind != VOID_CAUSAL_SEND || !payload_equal(&s, ev)) {
+        raise_alert(c, VOID_CAUSAL_FORGED_PARENT, ev, s.id, s.hlc);
         return VOID_CAUSAL_FORGED_PARENT;
     }
-    if (void_hlc_compare(s->ev.hlc, ev->hlc) >= 0) {
-        raise_alert(c, VOID_CAUSAL_HLC_ORDER, ev, s->ev.id, s->ev.hlc);
+    if (!hlc_before(s.hlc, ev->hlc)) {
+        raise_alert(c, VOID_CAUSAL_HLC_ORDER, ev, s.id, s.hlc);
         return VOID_CAUSAL_HLC_ORDER;
     }
     return 0;
@@ -454,13 +536,17 @@ static int accept(struct void_causal *c, const struct void_causal_event *ev)
 static void orphan_settle_twin(struct void_causal *c, size_t i)
 {
     struct void_causal_event ev = c->orphans[i].ev;
-    const struct void__causal_entry *old = lookup(c, ev.id);
+    const struct void__causal_entry *oe = lookup(c, ev.id);
     orphan_remove(c, i);
-    if (old == NULL || event_equal(&old->ev, &ev)) {
+    struct void_causal_event old;
+    if (oe != NULL) {
+        entry_unpack(oe, &old);
+    }
+    if (oe == NULL || event_equal(&old, &ev)) {
         c->count_duplicates++;
         return;
     }
-    raise_alert(c, VOID_CAUSAL_EQUIVOCATION, &ev, old->ev.id, old->ev.hlc);
+    raise_alert(c, VOID_CAUSAL_EQUIVOCATION, &ev, old.id, old.hlc);
 }
 
 /* Releases the orphans that waited for newly accepted events, iteratively:
@@ -567,6 +653,17 @@ int void_causal_submit_receive(struct void_causal *c,
     return submit(c, ev);
 }
 
+int void_causal_submit_restored(struct void_causal *c, const struct void_causal_event *ev)
+{
+    VOID_ASSERT(c != NULL && ev != NULL);
+    VOID_ASSERT(c->ring != NULL);
+    if (!c->cfg.partial || void_causal_event_check(ev) != 0 || ev->id.node != c->cfg.self ||
+        ev->from.node >= c->cfg.nodes) {
+        return VOID_EBAD_FIELD;
+    }
+    return submit(c, ev);
+}
+
 static int submit(struct void_causal *c, const struct void_causal_event *ev)
 {
     c->submits++;
@@ -575,14 +672,18 @@ static int submit(struct void_causal *c, const struct void_causal_event *ev)
     }
     uint32_t n = ev->id.node;
     if (ev->id.seq <= c->last[n]) {
-        const struct void__causal_entry *old = lookup(c, ev->id);
-        if (old == NULL || event_equal(&old->ev, ev)) {
+        const struct void__causal_entry *oe = lookup(c, ev->id);
+        struct void_causal_event old;
+        if (oe != NULL) {
+            entry_unpack(oe, &old);
+        }
+        if (oe == NULL || event_equal(&old, ev)) {
             /* A retransmission, or an event whose copy we dropped. */
-            c->count_duplicates += old != NULL;
-            c->count_stale += old == NULL;
+            c->count_duplicates += oe != NULL;
+            c->count_stale += oe == NULL;
             return VOID_CAUSAL_DUPLICATE;
         }
-        raise_alert(c, VOID_CAUSAL_EQUIVOCATION, ev, old->ev.id, old->ev.hlc);
+        raise_alert(c, VOID_CAUSAL_EQUIVOCATION, ev, old.id, old.hlc);
         return VOID_CAUSAL_REJECTED;
     }
     if (missing_parent(c, ev).seq != 0) {
@@ -629,7 +730,7 @@ int void_causal_get(const struct void_causal *c,
     if (e == NULL) {
         return VOID_EKVS_TOO_OLD;
     }
-    *out = e->ev;
+    entry_unpack(e, out);
     VOID_ASSERT(id_equal(out->id, id));
     return 0;
 }
@@ -675,29 +776,32 @@ static void walk_visit(struct void_causal *c,
     out[res->count++].seq = ord;
 }
 
-/* Queues the parents (up) or children of entry e at depth d. */
+/* Queues the parents (up) or children of the entry at ord. */
 static void walk_expand(struct void_causal *c,
-                        const struct void__causal_entry *e,
+                        uint64_t ord,
                         bool up,
                         struct void_causal_id *out,
                         size_t cap,
                         struct void_causal_walk *res)
 {
+    const struct void__causal_entry *e = entry_at(c, ord);
     uint32_t d = e->depth;
     if (up) {
-        if (e->ev.id.seq > 1) {
-            walk_visit(c, e->pred, d, out, cap, res);
+        if (e->seq > 1) {
+            walk_visit(c, link_back(ord, e->pred), d, out, cap, res);
         }
-        if (e->ev.kind == VOID_CAUSAL_RECEIVE && !c->cfg.partial) {
-            walk_visit(c, e->send, d, out, cap, res); /* partial: the send is elsewhere */
+        if (e->kind == VOID_CAUSAL_RECEIVE && !c->cfg.partial) {
+            /* partial: the send is elsewhere */
+            walk_visit(c, link_back(ord, e->send), d, out, cap, res);
         }
         return;
     }
-    if (e->succ != ORD_NONE) {
-        walk_visit(c, e->succ, d, out, cap, res);
+    if (e->succ != 0) {
+        walk_visit(c, link_fwd(ord, e->succ), d, out, cap, res);
     }
     /* The sibling list runs newest first; ords below the horizon are gone. */
-    for (uint64_t o = e->first_child; live(c, o); o = entry_at(c, o)->next_sibling) {
+    for (uint64_t o = link_fwd(ord, e->first_child); live(c, o);
+         o = link_back(o, entry_at(c, o)->next_sibling)) {
         walk_visit(c, o, d, out, cap, res);
     }
 }
@@ -728,18 +832,18 @@ static int walk(struct void_causal *c,
     out[res->count++].seq = ord;
     for (size_t head = 0; head < res->count; head++) {
         e = entry_at(c, out[head].seq);
-        bool has_next = up ? (e->ev.id.seq > 1 ||
-                              (e->ev.kind == VOID_CAUSAL_RECEIVE && !c->cfg.partial))
-                           : (e->succ != ORD_NONE || live(c, e->first_child));
+        /* A forward link always points at a retained entry (a newer one). */
+        bool has_next = up ? (e->seq > 1 || (e->kind == VOID_CAUSAL_RECEIVE && !c->cfg.partial))
+                           : (e->succ != 0 || e->first_child != 0);
         if (e->depth >= depth_max) {
             res->depth_limited |= has_next;
             continue;
         }
-        walk_expand(c, e, up, out, cap, res);
+        walk_expand(c, out[head].seq, up, out, cap, res);
     }
     for (size_t i = 0; i < res->count; i++) {
         VOID_ASSERT(out[i].node == UINT32_MAX);
-        out[i] = entry_at(c, out[i].seq)->ev.id;
+        out[i] = entry_id(entry_at(c, out[i].seq));
     }
     VOID_ASSERT(res->count <= cap && id_equal(out[0], from));
     return 0;
@@ -779,13 +883,13 @@ frontier_of(const struct void_causal *c, uint32_t n, struct void_hlc_ts t, bool 
         return c->last[n];
     }
     uint64_t lo = c->base[n], hi = c->last[n]; /* answer in [lo - 1, hi - 1] */
-    if (lo > hi || void_hlc_compare(lookup(c, (struct void_causal_id){n, lo})->ev.hlc, t) > 0) {
+    if (lo > hi || void_hlc_compare(entry_hlc(lookup(c, (struct void_causal_id){n, lo})), t) > 0) {
         *past |= lo > 1;
         return lo - 1;
     }
     while (hi - lo > 1) { /* invariant: hlc(lo) <= t < hlc(hi) */
         uint64_t mid = lo + (hi - lo) / 2;
-        if (void_hlc_compare(lookup(c, (struct void_causal_id){n, mid})->ev.hlc, t) <= 0) {
+        if (void_hlc_compare(entry_hlc(lookup(c, (struct void_causal_id){n, mid})), t) <= 0) {
             lo = mid;
         } else {
             hi = mid;
@@ -820,12 +924,12 @@ size_t void_causal_cut(const struct void_causal *c,
     for (uint64_t pass = 0; changed && pass <= c->ord_next - c->ord_oldest; pass++) {
         changed = false;
         for (uint64_t o = c->ord_oldest; o < c->ord_next; o++) {
-            const struct void_causal_event *ev = &entry_at(c, o)->ev;
-            if (ev->kind != VOID_CAUSAL_RECEIVE || ev->id.seq > frontier[ev->id.node] ||
-                ev->from.seq <= frontier[ev->from.node]) {
+            const struct void__causal_entry *e = entry_at(c, o);
+            if (e->kind != VOID_CAUSAL_RECEIVE || e->seq > frontier[e->node] ||
+                e->from_seq <= frontier[e->from_node]) {
                 continue;
             }
-            frontier[ev->id.node] = ev->id.seq - 1;
+            frontier[e->node] = e->seq - 1;
             fixes++;
             changed = true;
         }
@@ -873,10 +977,10 @@ static int describe(const struct void_causal_event *ev, char *buf, size_t cap)
 static void vector_clock(const struct void_causal *c, uint64_t ord, uint32_t *scratch)
 {
     uint32_t nodes = c->cfg.nodes;
-    const struct void_causal_event *ev = &entry_at(c, ord)->ev;
+    const struct void__causal_entry *e = entry_at(c, ord);
     uint32_t *row = scratch + (ord % c->cfg.capacity) * nodes;
     memset(row, 0, nodes * sizeof(*row));
-    const uint64_t parents[2] = {entry_at(c, ord)->pred, entry_at(c, ord)->send};
+    const uint64_t parents[2] = {link_back(ord, e->pred), link_back(ord, e->send)};
     for (int p = 0; p < 2; p++) {
         uint64_t pord = parents[p];
         if (!live(c, pord)) {
@@ -888,7 +992,7 @@ static void vector_clock(const struct void_causal *c, uint64_t ord, uint32_t *sc
             row[n] = prow[n] > row[n] ? prow[n] : row[n];
         }
     }
-    row[ev->id.node] = (uint32_t)(ev->id.seq - c->base[ev->id.node] + 1);
+    row[e->node] = (uint32_t)(e->seq - c->base[e->node] + 1);
 }
 
 int void_causal_export_shiviz(const struct void_causal *c,
@@ -904,7 +1008,8 @@ int void_causal_export_shiviz(const struct void_causal *c,
     char line[VOID_CAUSAL_LINE_MAX];
     int lines = 0;
     for (uint64_t o = c->ord_oldest; o < c->ord_next; o++) {
-        const struct void_causal_event *ev = &entry_at(c, o)->ev;
+        struct void_causal_event evb, *ev = &evb;
+        entry_unpack(entry_at(c, o), ev);
         vector_clock(c, o, scratch);
         const uint32_t *row = scratch + (o % c->cfg.capacity) * c->cfg.nodes;
         int len = snprintf(line, sizeof(line), "n%" PRIu32 " {", ev->id.node);
@@ -955,8 +1060,9 @@ int void_causal_export_dot(const struct void_causal *c, void_causal_emit_fn emit
                        n);
         EMIT();
         for (uint64_t s = c->base[n]; s <= c->last[n]; s++) {
-            const struct void_causal_event *ev = &lookup(c, (struct void_causal_id){n, s})->ev;
-            describe(ev, desc, sizeof(desc));
+            struct void_causal_event ev;
+            entry_unpack(lookup(c, (struct void_causal_id){n, s}), &ev);
+            describe(&ev, desc, sizeof(desc));
             len = snprintf(
                 line, sizeof(line), "    e%" PRIu32 "_%" PRIu64 " [label=\"%s\"];", n, s, desc);
             EMIT();
@@ -975,7 +1081,8 @@ int void_causal_export_dot(const struct void_causal *c, void_causal_emit_fn emit
         EMIT();
     }
     for (uint64_t o = c->ord_oldest; o < c->ord_next; o++) {
-        const struct void_causal_event *ev = &entry_at(c, o)->ev;
+        struct void_causal_event evb, *ev = &evb;
+        entry_unpack(entry_at(c, o), ev);
         if (ev->kind != VOID_CAUSAL_RECEIVE || lookup(c, ev->from) == NULL) {
             continue;
         }

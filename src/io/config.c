@@ -57,6 +57,9 @@ enum {
     SEEN_CAUSAL_CAPACITY = 1u << 1,
     SEEN_CAUSAL_HALT = 1u << 2,
     SEEN_CAUSAL_HOOKS = 1u << 3,
+    SEEN_CAUSAL_PERSIST = 1u << 4,
+    SEEN_CAUSAL_RETENTION = 1u << 5,
+    SEEN_CAUSAL_MAX_MB = 1u << 6,
     SEEN_QUOTA = 1u << 0,
     SEEN_RETENTION = 1u << 1,
     SEEN_CLIENT_TTL = 1u << 2,
@@ -428,15 +431,21 @@ static int causal_key(struct load_state *st, const char *name, const char *value
         c->causal_halt = strcmp(value, "halt") == 0;
         return 1;
     }
-    uint32_t events = 1;
+    uint32_t events = 1, persist = 1;
     const struct num_key keys[] = {
         {"events", SEEN_CAUSAL_EVENTS, 0, 1, &events},
         {"capacity", SEEN_CAUSAL_CAPACITY, 1024, 16777216, &c->causal_capacity},
         {"test_hooks", SEEN_CAUSAL_HOOKS, 0, 1, &c->causal_test_hooks},
+        {"persist", SEEN_CAUSAL_PERSIST, 0, 1, &persist},
+        {"retention_s", SEEN_CAUSAL_RETENTION, 1, 10u * 365 * 86400, &c->causal_retention_s},
+        {"max_mb", SEEN_CAUSAL_MAX_MB, 1, 1u << 20, &c->causal_max_mb},
     };
     int rc = num_key(st, &st->seen_causal, "causal", keys, VOID_ARRAY_LEN(keys), name, value);
     if (rc == 1 && strcmp(name, "events") == 0) {
         c->causal_off = events == 0;
+    }
+    if (rc == 1 && strcmp(name, "persist") == 0) {
+        c->causal_persist_off = persist == 0;
     }
     return rc;
 }

@@ -822,6 +822,7 @@ static void on_fd_timer(uv_timer_t *timer)
                  fd_state_name(tr[i].to),
                  (unsigned long long)(tr[i].silence_ns / 1000000u),
                  (unsigned)node->fd.lhm);
+        void__node_causal_local(&node->causal, node->replica, physical_now_ns(node), &(struct void_causal_event){.kind = VOID_CAUSAL_MEMBERSHIP, .op_seq = tr[i].id, .view = (uint64_t)tr[i].to, .client_id = (uint64_t)tr[i].from, .request_no = tr[i].silence_ns / 1000000u});
     }
     suspect_primary(node, now);
     publish(node);
@@ -1662,7 +1663,7 @@ static int setup_replica(struct void_node *node, char *errbuf, size_t errcap)
         .batch_max = c->pbft_batch_max,
         .verify_signatures = 1,
         .keyring = &node->ring,
-        .event_seq_start = void__node_causal_seq_start(),
+        .event_seq_start = void__node_causal_next_seq(&node->causal),
         .keypair = &c->keypair,
         .sm = {.retention_ns = (uint64_t)c->state_retention_s * 1000000000u,
                .client_ttl_ns = (uint64_t)c->state_client_ttl_s * 1000000000u},
@@ -1751,6 +1752,7 @@ static void on_clock_alert(void *ctx, const struct void_clockdisc_alert *alert)
     struct void_node *node = ctx;
     node->clock_alerts++;
     void_log(VOID_LOG_WARN, "clock alert %d from the timekeeper", (int)alert->kind);
+    void__node_causal_local(&node->causal, node->replica_ready ? node->replica : NULL, alert->sys_ns, &(struct void_causal_event){.kind = VOID_CAUSAL_LOCAL, .view = (uint64_t)alert->kind, .op_seq = alert->value_ns < 0 ? 0 - (uint64_t)alert->value_ns : (uint64_t)alert->value_ns, .client_id = alert->server});
 }
 
 /* Starts the timekeeper when NTP servers are configured. */
@@ -2011,6 +2013,7 @@ int void_node_new(struct void_node **out,
         (void)snprintf(errbuf, errcap, "cannot build the keyring: %s", void_strerror(rc));
     }
     if (rc == 0 && (rc = setup_replica(node, errbuf, errcap)) == 0) {
+        void__node_causal_restore_hlc(&node->causal, &node->replica->hlc);
         void_log_setup(config->log_level, config->self_id, &node->replica->hlc);
         struct void_pstore_config pc = {.segment_size = config->record_log_segment_bytes};
         rc = void_pstore_open(&node->store, config->data_dir, &pc, errbuf, errcap);

@@ -11,10 +11,18 @@
  * pair), which the core checked before it emitted the receive. Clients are
  * not nodes of the DAG: a client's request is a client_request event naming
  * the client, a reply a reply event.
+ *
+ * Persistence: accepted events wait in `pending` and go to DATA_DIR/causal in
+ * one LMDB transaction when 256 have gathered, before any SEND effect goes
+ * out (void__node_causal_withhold), and before any query is answered. A seq
+ * a peer saw is therefore on disk, and a restart, which numbers on from the
+ * last persisted event, never gives it to another event; a seq nobody saw
+ * may be lost in a crash and numbered again, harmlessly.
  */
 #include "node_causal.h"
 
 #include "void/assert.h"
+#include "void/bytes.h"
 #include "void/error.h"
 #include "void/log.h"
 #include "void/pbft_msg.h"
@@ -26,6 +34,16 @@
 #include <string.h>
 #include <time.h>
 
+static uint64_t clock_ns(clockid_t id)
+{
+    struct timespec ts;
+    clock_gettime(id, &ts);
+    return (uint64_t)ts.tv_sec * 1000000000u + (uint64_t)ts.tv_nsec;
+}
+
+static void format_hlc(struct void_hlc_ts t, char *buf, size_t cap);
+static void take_alerts(struct void__node_causal *nc);
+
 uint64_t void__node_causal_seq_start(void)
 {
     struct timespec ts;
@@ -33,6 +51,176 @@ uint64_t void__node_causal_seq_start(void)
     uint64_t us = (uint64_t)ts.tv_sec * 1000000u + (uint64_t)ts.tv_nsec / 1000u;
     VOID_ASSERT(us < VOID_CAUSAL_SEQ_MAX / 2);
     return us > 0 ? us : 1;
+}
+
+/* ---- persistence ------------------------------------------------------ */
+
+/* Compacts the persisted log to its windows: events older than retention_s
+ * (by their HLC wall time) and whatever is over max_mb. Under lock. */
+static void compact_locked(struct void__node_causal *nc)
+{
+    uint64_t now = clock_ns(CLOCK_REALTIME), removed = 0;
+    uint64_t min_wall = now > nc->retention_ns ? now - nc->retention_ns : 0;
+    int rc = void_causal_log_compact(&nc->log, min_wall, &removed);
+    nc->compact_after_ns = clock_ns(CLOCK_MONOTONIC) + VOID_NODE_CAUSAL_COMPACT_NS;
+    nc->compacted_total += removed;
+    if (rc != 0) {
+        nc->persist_errors++;
+        void_log(VOID_LOG_WARN, "causal log: compaction failed: %s", void_strerror(rc));
+    }
+}
+
+/* Writes the pending events in one transaction. Under lock (or alone). A
+ * failure is logged and counted; the events stay in memory only. */
+static void flush_locked(struct void__node_causal *nc)
+{
+    if (!nc->persist || nc->pending_count == 0) {
+        return;
+    }
+    int rc = void_causal_log_append(&nc->log, nc->pending_keys, nc->pending, nc->pending_count);
+    if (rc == VOID_ENOSPC) {
+        compact_locked(nc); /* the map is full: make room, once */
+        rc = void_causal_log_append(&nc->log, nc->pending_keys, nc->pending, nc->pending_count);
+    }
+    if (rc != 0 && nc->persist_errors++ % 1000 == 0) {
+        void_log(VOID_LOG_WARN,
+                 "causal log: %zu events not persisted: %s (%" PRIu64 " failures so far)",
+                 nc->pending_count,
+                 void_strerror(rc),
+                 nc->persist_errors);
+    }
+    nc->pending_count = 0;
+    if (clock_ns(CLOCK_MONOTONIC) >= nc->compact_after_ns) {
+        compact_locked(nc);
+    }
+}
+
+static void pending_add(struct void__node_causal *nc, const struct void_causal_event *ce)
+{
+    VOID_ASSERT(nc->pending_count < VOID_NODE_CAUSAL_PENDING_MAX);
+    nc->pending_keys[nc->pending_count] = ce->id.seq;
+    void_causal_encode(ce, nc->pending + nc->pending_count * VOID_CAUSAL_RECORD_SIZE);
+    if (++nc->pending_count == VOID_NODE_CAUSAL_PENDING_MAX) {
+        flush_locked(nc);
+    }
+}
+
+/* Queues for the log every event of this node accepted since its last
+ * accepted seq was `before`: the one just submitted and any orphans it
+ * released (a local event recorded before the core's earlier events were
+ * performed waits for them). Under lock. */
+static void persist_new(struct void__node_causal *nc, uint64_t before)
+{
+    uint32_t self = nc->self;
+    uint64_t s = before + 1 > nc->c.base[self] ? before + 1 : nc->c.base[self];
+    for (; nc->persist && s <= nc->c.last[self]; s++) {
+        struct void_causal_event ev;
+        if (void_causal_get(&nc->c, (struct void_causal_id){self, s}, &ev) == 0) {
+            pending_add(nc, &ev);
+        }
+    }
+}
+
+/* Reloads one persisted event into the index (void_causal_log_fn). */
+static int restore_one(void *ctx, uint64_t key, const struct void_causal_event *ev)
+{
+    struct void__node_causal *nc = ctx;
+    uint64_t last = nc->c.last[nc->self];
+    if (ev->id.node != nc->self || ev->id.seq != key) {
+        return 0; /* not this node's: another id once used this directory */
+    }
+    if (last != 0 && ev->id.seq != last + 1) {
+        void_causal_reset(&nc->c); /* a gap the log had restarted at before */
+    }
+    if (void_causal_submit_restored(&nc->c, ev) == VOID_CAUSAL_ACCEPTED) {
+        nc->restored++;
+    }
+    nc->restored_hlc = ev->hlc;
+    return 0;
+}
+
+/* Opens DATA_DIR/causal, compacts it to its windows and reloads its newest
+ * events (up to the index's capacity) so that queries and the numbering go
+ * on across a restart. */
+static int persist_open(struct void__node_causal *nc, const struct void_config *config)
+{
+    char dir[VOID_CONFIG_PATH_MAX + 16];
+    int n = snprintf(dir, sizeof(dir), "%s/causal", config->data_dir);
+    if (n < 0 || (size_t)n >= sizeof(dir)) {
+        return VOID_EINVAL;
+    }
+    uint64_t mb = config->causal_max_mb != 0 ? config->causal_max_mb : VOID_NODE_CAUSAL_MAX_MB_DEF;
+    struct void_causal_log_config lc = {.max_bytes = mb << 20};
+    int rc = void_causal_log_open(&nc->log, dir, &lc);
+    if (rc != 0) {
+        void_log(VOID_LOG_ERROR, "causal log: cannot open %s: %s", dir, void_strerror(rc));
+        return rc;
+    }
+    nc->persist = 1;
+    uint64_t keep_s = config->causal_retention_s != 0 ? config->causal_retention_s
+                                                      : VOID_NODE_CAUSAL_RETENTION_DEF;
+    nc->retention_ns = keep_s * 1000000000ull;
+    compact_locked(nc);
+    uint64_t first = 0, last = 0, count = 0;
+    rc = void_causal_log_bounds(&nc->log, &first, &last, &count);
+    if (rc != 0 || count == 0) {
+        return rc;
+    }
+    uint64_t want = count < nc->c.cfg.capacity ? count : nc->c.cfg.capacity;
+    uint64_t from = last - want + 1 > first ? last - want + 1 : first;
+    size_t seen = 0;
+    rc = void_causal_log_scan(&nc->log, from, false, (size_t)want, restore_one, nc, &seen);
+    if (rc != 0) {
+        void_log(VOID_LOG_ERROR, "causal log: cannot reload %s: %s", dir, void_strerror(rc));
+        return rc;
+    }
+    if (nc->c.alert_count > 0 || nc->c.halt) {
+        /* The log was verified when it was written: say so, do not halt. */
+        void_log(VOID_LOG_WARN, "causal log: the persisted events raised alerts on reload");
+        struct void_causal_alert a[8];
+        while (void_causal_alerts_take(&nc->c, a, VOID_ARRAY_LEN(a)) > 0) {
+        }
+        nc->c.halt = false;
+    }
+    nc->next_seq = last + 1;
+    char t[VOID_HLC_FORMAT_MAX];
+    format_hlc(nc->restored_hlc, t, sizeof(t));
+    void_log(VOID_LOG_INFO,
+             "causal log: opened %s: %" PRIu64 " events (%" PRIu32 ".%" PRIu64 " .. %" PRIu32
+             ".%" PRIu64 ", the last at %s), %" PRIu64 " reloaded; numbering goes on at %" PRIu64,
+             dir,
+             count,
+             nc->self,
+             first,
+             nc->self,
+             last,
+             t,
+             nc->restored,
+             nc->next_seq);
+    return 0;
+}
+
+uint64_t void__node_causal_next_seq(const struct void__node_causal *nc)
+{
+    VOID_ASSERT(nc != NULL);
+    return nc->next_seq != 0 ? nc->next_seq : void__node_causal_seq_start();
+}
+
+void void__node_causal_restore_hlc(const struct void__node_causal *nc, struct void_hlc *hlc)
+{
+    VOID_ASSERT(nc != NULL && hlc != NULL);
+    if (nc->restored_hlc.wall_ns == 0) {
+        return;
+    }
+    struct void_hlc_ts out;
+    /* The replica's HLC has no clock of its own (the core is given time). */
+    int rc = void_hlc_update_at(hlc, clock_ns(CLOCK_REALTIME), nc->restored_hlc, &out);
+    if (rc != 0) {
+        void_log(VOID_LOG_WARN,
+                 "causal log: the last persisted event is ahead of this clock (%s): the "
+                 "first events may be flagged hlc_order",
+                 void_strerror(rc));
+    }
 }
 
 int void__node_causal_init(struct void__node_causal *nc, const struct void_config *config)
@@ -44,6 +232,7 @@ int void__node_causal_init(struct void__node_causal *nc, const struct void_confi
     nc->test_hooks = config->causal_test_hooks != 0;
     nc->self = config->self_id;
     nc->nodes = config->count_replicas;
+    nc->keypair = &config->keypair;
     atomic_init(&nc->halted, 0);
     atomic_init(&nc->sends_withheld, 0);
     if (!nc->on) {
@@ -69,13 +258,22 @@ int void__node_causal_init(struct void__node_causal *nc, const struct void_confi
     if (nc->walk == NULL) {
         return VOID_ENOMEM;
     }
-    return void_causal_init(&nc->c, &cc);
+    int rc = void_causal_init(&nc->c, &cc);
+    if (rc != 0 || config->causal_persist_off || config->data_dir[0] == '\0') {
+        return rc;
+    }
+    return persist_open(nc, config);
 }
 
 void void__node_causal_fini(struct void__node_causal *nc)
 {
     if (nc == NULL) {
         return;
+    }
+    if (nc->persist) {
+        flush_locked(nc); /* the loop has stopped: nothing else holds the lock */
+        void_causal_log_close(&nc->log);
+        nc->persist = 0;
     }
     if (nc->c.ring != NULL) {
         void_causal_fini(&nc->c);
@@ -166,10 +364,10 @@ static void take_alerts(struct void__node_causal *nc)
 }
 
 /* Submits ce (with the frame's HLC for a remote receive). Under lock. */
-static void submit_locked(struct void__node_causal *nc,
-                          const struct void_causal_event *ce,
-                          int remote,
-                          struct void_hlc_ts send_hlc)
+static int submit_locked(struct void__node_causal *nc,
+                         const struct void_causal_event *ce,
+                         int remote,
+                         struct void_hlc_ts send_hlc)
 {
     int rc = remote ? void_causal_submit_receive(&nc->c, ce, send_hlc)
                     : void_causal_submit(&nc->c, ce);
@@ -183,6 +381,7 @@ static void submit_locked(struct void__node_causal *nc,
     if (nc->c.alert_count > 0) {
         take_alerts(nc);
     }
+    return rc;
 }
 
 void void__node_causal_event(struct void__node_causal *nc, const struct void_pbft_event *ev)
@@ -207,13 +406,45 @@ void void__node_causal_event(struct void__node_causal *nc, const struct void_pbf
                  ce.id.seq - 1);
         void_causal_reset(&nc->c);
     }
-    submit_locked(nc, &ce, remote, ev->remote_hlc);
+    last = nc->c.last[nc->self];
+    if (submit_locked(nc, &ce, remote, ev->remote_hlc) == VOID_CAUSAL_ACCEPTED) {
+        persist_new(nc, last);
+    }
+    pthread_mutex_unlock(&nc->lock);
+}
+
+void void__node_causal_local(struct void__node_causal *nc,
+                             struct void_pbft *r,
+                             uint64_t phys_ns,
+                             const struct void_causal_event *what)
+{
+    VOID_ASSERT(nc != NULL && what != NULL);
+    if (!nc->on || r == NULL) {
+        return;
+    }
+    VOID_ASSERT(what->kind == VOID_CAUSAL_MEMBERSHIP || what->kind == VOID_CAUSAL_LOCAL);
+    struct void_causal_event ce = *what;
+    /* One numbering per node: the replica core's, on this (the loop) thread. */
+    ce.id.node = nc->self;
+    ce.id.seq = ++r->event_seq;
+    ce.hlc = void_hlc_now_at(&r->hlc, phys_ns);
+    pthread_mutex_lock(&nc->lock);
+    uint64_t last = nc->c.last[nc->self];
+    if (submit_locked(nc, &ce, 0, ce.hlc) == VOID_CAUSAL_ACCEPTED) {
+        persist_new(nc, last);
+    }
     pthread_mutex_unlock(&nc->lock);
 }
 
 int void__node_causal_withhold(struct void__node_causal *nc, const struct void_pbft_effect *e)
 {
     VOID_ASSERT(e->kind == VOID_PBFT_EFFECT_SEND);
+    if (nc->persist) {
+        /* The send's event goes to disk before the send goes out. */
+        pthread_mutex_lock(&nc->lock);
+        flush_locked(nc);
+        pthread_mutex_unlock(&nc->lock);
+    }
     if (!atomic_load(&nc->halted)) {
         return 0;
     }
@@ -243,6 +474,17 @@ size_t void__node_causal_metrics(struct void__node_causal *nc, char *out, size_t
                      atomic_load(&nc->halted),
                      (uint64_t)atomic_load(&nc->sends_withheld));
     len = n > 0 && (size_t)n < cap ? (size_t)n : 0;
+    if (nc->persist && len < cap) {
+        n = snprintf(out + len,
+                     cap - len,
+                     "void_causal_persisted_total %" PRIu64 "\n"
+                     "void_causal_compacted_total %" PRIu64 "\n"
+                     "void_causal_persist_errors_total %" PRIu64 "\n",
+                     nc->log.count_appended,
+                     nc->compacted_total,
+                     nc->persist_errors);
+        len += n > 0 && (size_t)n < cap - len ? (size_t)n : 0;
+    }
     for (int k = VOID_CAUSAL_HLC_ORDER; k <= VOID_CAUSAL_BUFFER_OVERFLOW && len < cap; k++) {
         n = snprintf(out + len,
                      cap - len,
@@ -318,6 +560,9 @@ static json_t *event_json(const struct void_causal_event *ev)
     if (j != NULL && ev->kind == VOID_CAUSAL_RECEIVE) {
         json_object_set_new(j, "from", id_json(ev->from));
     }
+    if (j != NULL) {
+        json_object_set_new(j, "kind_code", json_integer(ev->kind));
+    }
     const char *type = ev->msg_type != 0 ? void_msg_type_name(ev->msg_type) : NULL;
     if (j != NULL && type != NULL) {
         json_object_set_new(j, "msg", json_string(type));
@@ -365,6 +610,209 @@ static int parse_num(const char *text, uint64_t lo, uint64_t hi, uint64_t def, u
     return 0;
 }
 
+/* The signature over a /trace/events page (docs/causality.md, "Signed
+ * answers"): domain TRACE over node (4) || after (8) || count (4) || the
+ * records of the page's events in order, so that voidctl can tell this
+ * node's events from anything a proxy or another node made up. Adds "sig"
+ * (hex) to root; nothing when the list cannot be encoded. */
+static void sign_page(const struct void__node_causal *nc, uint64_t after, json_t *list, json_t *root)
+{
+    size_t n = json_array_size(list);
+    size_t len = 16 + n * VOID_CAUSAL_RECORD_SIZE;
+    uint8_t *msg = malloc(len);
+    if (msg == NULL || root == NULL) {
+        free(msg);
+        return;
+    }
+    void_bytes_put_be32(msg, nc->self);
+    void_bytes_put_be64(msg + 4, after);
+    void_bytes_put_be32(msg + 12, (uint32_t)n);
+    for (size_t i = 0; i < n; i++) {
+        json_t *j = json_array_get(list, i);
+        struct void_causal_event ev;
+        memset(&ev, 0, sizeof(ev));
+        /* The page's own JSON, read back as voidctl will read it. */
+        ev.id.node = (uint32_t)json_integer_value(json_object_get(j, "node"));
+        ev.id.seq = (uint64_t)json_integer_value(json_object_get(j, "seq"));
+        ev.hlc.wall_ns = (uint64_t)json_integer_value(json_object_get(j, "hlc_wall_ns"));
+        ev.hlc.logical = (uint32_t)json_integer_value(json_object_get(j, "hlc_logical"));
+        ev.kind = (uint8_t)json_integer_value(json_object_get(j, "kind_code"));
+        ev.msg_type = (uint8_t)json_integer_value(json_object_get(j, "msg_type"));
+        ev.view = (uint64_t)json_integer_value(json_object_get(j, "view"));
+        ev.op_seq = (uint64_t)json_integer_value(json_object_get(j, "op_seq"));
+        ev.client_id = (uint64_t)json_integer_value(json_object_get(j, "client_id"));
+        ev.request_no = (uint64_t)json_integer_value(json_object_get(j, "request_no"));
+        json_t *from = json_object_get(j, "from");
+        if (from != NULL && parse_id(json_string_value(from), &ev.from) != 0) {
+            free(msg);
+            return;
+        }
+        if (void_causal_event_check(&ev) != 0) {
+            free(msg);
+            return;
+        }
+        void_causal_encode(&ev, msg + 16 + i * VOID_CAUSAL_RECORD_SIZE);
+    }
+    uint8_t sig[VOID_SIGN_SIZE];
+    if (void_sign(nc->keypair, VOID_SIGN_DOMAIN_TRACE, msg, len, sig) == 0) {
+        char hex[2 * VOID_SIGN_SIZE + 1];
+        for (size_t i = 0; i < VOID_SIGN_SIZE; i++) {
+            snprintf(hex + 2 * i, 3, "%02x", sig[i]);
+        }
+        json_object_set_new(root, "sig", json_string(hex));
+    }
+    free(msg);
+}
+
+/* Appends each scanned event to a JSON list (void_causal_log_fn). For a
+ * walk, stops at a gap in the numbering: the chain is broken there. */
+struct collect {
+    json_t *list;
+    uint64_t expect; /* walks: the seq the next event must have; 0: no check */
+    int step;        /* +1 descendants, -1 ancestors */
+    int gap;
+    uint64_t last_seq;
+};
+
+static int collect_one(void *ctx, uint64_t key, const struct void_causal_event *ev)
+{
+    struct collect *c = ctx;
+    (void)key;
+    if (c->expect != 0 && ev->id.seq != c->expect) {
+        c->gap = 1;
+        return 1;
+    }
+    c->expect = c->expect != 0 ? (c->step > 0 ? ev->id.seq + 1 : ev->id.seq - 1) : 0;
+    c->last_seq = ev->id.seq;
+    json_array_append_new(c->list, event_json(ev));
+    return 0;
+}
+
+/* /trace/events from the persisted window. */
+static int http_events_persisted(
+    struct void__node_causal *nc, uint64_t after, uint64_t limit, char *out, size_t cap, size_t *len)
+{
+    uint64_t first = 0, last = 0, count = 0;
+    int rc = void_causal_log_bounds(&nc->log, &first, &last, &count);
+    struct collect col = {.list = json_array()};
+    size_t seen = 0;
+    if (rc == 0 && after < last) {
+        rc = void_causal_log_scan(&nc->log, after + 1, false, (size_t)limit, collect_one, &col, &seen);
+    }
+    if (rc != 0) {
+        json_decref(col.list);
+        return error_answer(500, void_strerror(rc), out, cap, len);
+    }
+    json_t *root = json_pack("{s:I, s:I, s:I, s:I, s:b, s:b, s:b, s:I, s:O}",
+                            "node",
+                            (json_int_t)nc->self,
+                            "base",
+                            (json_int_t)first,
+                            "last",
+                            (json_int_t)last,
+                            "dropped",
+                            (json_int_t)(nc->compacted_total + nc->c.count_dropped),
+                            "more",
+                            seen > 0 && col.last_seq < last,
+                            "halted",
+                            atomic_load(&nc->halted) != 0,
+                            "persisted",
+                            1,
+                            "retention_s",
+                            (json_int_t)(nc->retention_ns / 1000000000u),
+                            "events",
+                            col.list);
+    sign_page(nc, after, col.list, root);
+    json_decref(col.list);
+    *len = answer(root, out, cap);
+    return *len > 0 ? 200 : 500;
+}
+
+/* The window check of a query about id: 0 if it is inside (or persistence
+ * is off), else the HTTP answer: 410 for an event compacted out of the
+ * window, 404 for one that never was here. */
+static int window_check(struct void__node_causal *nc,
+                        struct void_causal_id id,
+                        uint64_t *first,
+                        uint64_t *last,
+                        char *out,
+                        size_t cap,
+                        size_t *len)
+{
+    uint64_t count = 0;
+    *first = *last = 0;
+    if (!nc->persist) {
+        return 0;
+    }
+    int rc = void_causal_log_bounds(&nc->log, first, last, &count);
+    if (rc != 0) {
+        return error_answer(500, void_strerror(rc), out, cap, len);
+    }
+    if (id.node == nc->self && count > 0 && id.seq < *first) {
+        char msg[200];
+        snprintf(msg,
+                 sizeof(msg),
+                 "event %" PRIu32 ".%" PRIu64 " is outside this node's retention window "
+                 "(oldest retained event: %" PRIu32 ".%" PRIu64 ")",
+                 id.node,
+                 id.seq,
+                 nc->self,
+                 *first);
+        char oldest[48];
+        snprintf(oldest, sizeof(oldest), "%" PRIu32 ".%" PRIu64, nc->self, *first);
+        *len = answer(json_pack("{s:s, s:s, s:b}", "error", msg, "oldest", oldest, "outside_window", 1),
+                      out,
+                      cap);
+        return 410;
+    }
+    return 0;
+}
+
+/* A walk over the persisted window: a node's own events form one chain
+ * (receives' remote parents live on other nodes), so ancestors are the
+ * seqs below id and descendants those above, up to a gap or the window's
+ * end. */
+static int walk_persisted(struct void__node_causal *nc,
+                          struct void_causal_id id,
+                          int up,
+                          uint64_t depth,
+                          uint64_t limit,
+                          uint64_t first,
+                          uint64_t last,
+                          char *out,
+                          size_t cap,
+                          size_t *len)
+{
+    uint64_t want = depth + 1 < limit ? depth + 1 : limit;
+    struct collect col = {.list = json_array(), .expect = id.seq, .step = up ? -1 : 1};
+    size_t seen = 0;
+    int rc = void_causal_log_scan(&nc->log, id.seq, up, (size_t)want, collect_one, &col, &seen);
+    if (rc != 0 || json_array_size(col.list) == 0) {
+        json_decref(col.list);
+        return rc != 0 ? error_answer(500, void_strerror(rc), out, cap, len)
+                       : error_answer(404, "no such event here", out, cap, len);
+    }
+    size_t got = json_array_size(col.list);
+    int more = up ? col.last_seq > 1 : col.last_seq < last;
+    int at_end = up ? col.last_seq == first : col.last_seq == last;
+    *len = answer(json_pack("{s:o, s:b, s:b, s:b, s:b, s:o}",
+                            "id",
+                            id_json(id),
+                            "past_horizon",
+                            more && (col.gap || (up && at_end)),
+                            "depth_limited",
+                            more && !col.gap && !at_end && got == depth + 1,
+                            "size_limited",
+                            more && !col.gap && !at_end && got == limit && got < depth + 1,
+                            "persisted",
+                            1,
+                            "events",
+                            col.list),
+                  out,
+                  cap);
+    return *len > 0 ? 200 : 500;
+}
+
 /* /trace/events?after=SEQ&limit=N: this node's retained events above after. */
 static int http_events(
     struct void__node_causal *nc, void_http_arg_fn arg, void *req, char *out, size_t cap, size_t *len)
@@ -373,6 +821,9 @@ static int http_events(
     if (parse_num(arg(req, "after"), 0, VOID_CAUSAL_SEQ_MAX, 0, &after) != 0 ||
         parse_num(arg(req, "limit"), 1, VOID_NODE_CAUSAL_PAGE_MAX, 500, &limit) != 0) {
         return error_answer(400, "want after=SEQ and limit=1..800", out, cap, len);
+    }
+    if (nc->persist) {
+        return http_events_persisted(nc, after, limit, out, cap, len);
     }
     json_t *list = json_array();
     uint32_t self = nc->self;
@@ -385,7 +836,7 @@ static int http_events(
             json_array_append_new(list, event_json(&ev));
         }
     }
-    *len = answer(json_pack("{s:I, s:I, s:I, s:I, s:b, s:b, s:o}",
+    json_t *root = json_pack("{s:I, s:I, s:I, s:I, s:b, s:b, s:O}",
                             "node",
                             (json_int_t)self,
                             "base",
@@ -399,9 +850,10 @@ static int http_events(
                             "halted",
                             atomic_load(&nc->halted) != 0,
                             "events",
-                            list),
-                  out,
-                  cap);
+                            list);
+    sign_page(nc, after, list, root);
+    json_decref(list);
+    *len = answer(root, out, cap);
     return *len > 0 ? 200 : 500;
 }
 
@@ -420,6 +872,16 @@ static int http_walk(struct void__node_causal *nc,
         parse_num(arg(req, "depth"), 0, UINT32_MAX, 100, &depth) != 0 ||
         parse_num(arg(req, "limit"), 1, VOID_NODE_CAUSAL_PAGE_MAX, 200, &limit) != 0) {
         return error_answer(400, "want id=NODE.SEQ, depth=D and limit=1..800", out, cap, len);
+    }
+    uint64_t first = 0, last = 0;
+    int code = window_check(nc, id, &first, &last, out, cap, len);
+    if (code != 0) {
+        return code;
+    }
+    if (nc->persist && id.node == nc->self) {
+        /* From the persisted window, whose edge the answer then respects
+         * even where the index in memory still holds older events. */
+        return walk_persisted(nc, id, up, depth, limit, first, last, out, cap, len);
     }
     struct void_causal_walk w;
     int rc = up ? void_causal_ancestors(&nc->c, id, (uint32_t)depth, nc->walk, limit, &w)
@@ -455,6 +917,22 @@ static int http_walk(struct void__node_causal *nc,
     return *len > 0 ? 200 : 500;
 }
 
+struct cut_search {
+    struct void_hlc_ts t;
+    uint64_t found; /* seq of the newest event at or before t; 0: none */
+};
+
+static int cut_one(void *ctx, uint64_t key, const struct void_causal_event *ev)
+{
+    struct cut_search *cs = ctx;
+    (void)key;
+    if (void_hlc_compare(ev->hlc, cs->t) <= 0) {
+        cs->found = ev->id.seq;
+        return 1;
+    }
+    return 0;
+}
+
 /* /trace/cut?at=HLC: this node's frontier. */
 static int http_cut(
     struct void__node_causal *nc, void_http_arg_fn arg, void *req, char *out, size_t cap, size_t *len)
@@ -467,6 +945,17 @@ static int http_cut(
     uint64_t frontier[VOID_CAUSAL_NODES_MAX];
     bool past = false;
     (void)void_causal_cut(&nc->c, t, frontier, &past);
+    if (past && nc->persist) {
+        /* Before the index in memory: search the persisted window down. */
+        struct cut_search cs = {.t = t};
+        size_t seen = 0;
+        uint64_t first = 0, last = 0, count = 0;
+        if (void_causal_log_bounds(&nc->log, &first, &last, &count) == 0 && count > 0 &&
+            void_causal_log_scan(&nc->log, frontier[nc->self], true, SIZE_MAX, cut_one, &cs, &seen) == 0) {
+            frontier[nc->self] = cs.found != 0 ? cs.found : first - 1;
+            past = cs.found == 0 && first > 1;
+        }
+    }
     *len = answer(json_pack("{s:I, s:I, s:b}",
                             "node",
                             (json_int_t)nc->self,
@@ -544,7 +1033,7 @@ static int http_forge(struct void__node_causal *nc, char *out, size_t cap, size_
     struct void_hlc_ts send = ce.hlc;
     send.wall_ns += 1000000000ull; /* the send, one second after its receive */
     void_log(VOID_LOG_WARN, "test hook: feeding the causal verifier a forged receive");
-    submit_locked(nc, &ce, peer != nc->self, send);
+    (void)submit_locked(nc, &ce, peer != nc->self, send);
     *len = answer(json_pack("{s:o, s:b}", "forged", id_json(ce.id), "halted", atomic_load(&nc->halted) != 0),
                   out,
                   cap);
@@ -567,6 +1056,7 @@ int void__node_causal_http(struct void__node_causal *nc,
     }
     int code = 404;
     pthread_mutex_lock(&nc->lock);
+    flush_locked(nc); /* answer from everything recorded so far */
     if (strcmp(path, "/trace/events") == 0) {
         code = http_events(nc, arg, req, out, cap, len);
     } else if (strcmp(path, "/trace/ancestors") == 0 || strcmp(path, "/trace/descendants") == 0) {

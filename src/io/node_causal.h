@@ -7,6 +7,14 @@
  * `on_violation = halt`, stop the node from sending anything. The index is
  * served over HTTP under /trace/ (JSON) for voidctl trace.
  *
+ * Persistence (docs/causality.md, "Persistence"): accepted events are
+ * written to DATA_DIR/causal (include/void/causal_log.h) in batches, and
+ * always before a SEND effect leaves, so no peer ever sees a seq that a
+ * restart could number again; a restart reloads the newest events into the
+ * index and numbers on from the last one. Queries are answered from the
+ * persisted window, and one about an event compacted out of it says so
+ * (HTTP 410).
+ *
  * Threads: events arrive on the loop thread, queries on the HTTP thread;
  * the index is under the struct's own mutex. `halted` is atomic so that the
  * send path reads it without the lock.
@@ -15,9 +23,11 @@
 #define VOID_IO_NODE_CAUSAL_H
 
 #include "void/causal.h"
+#include "void/causal_log.h"
 #include "void/config.h"
 #include "void/http.h"
 #include "void/pbft.h"
+#include "void/sign.h"
 
 #include <pthread.h>
 #include <stdatomic.h>
@@ -28,6 +38,10 @@
 #define VOID_NODE_CAUSAL_RECENT       16 /* alerts kept for /trace/alerts */
 #define VOID_NODE_CAUSAL_PAGE_MAX     800 /* events per /trace/events answer */
 #define VOID_NODE_CAUSAL_WALK_MAX     4096 /* ids per /trace/ancestors answer */
+#define VOID_NODE_CAUSAL_RETENTION_DEF 86400 /* [causal] retention_s */
+#define VOID_NODE_CAUSAL_MAX_MB_DEF    256   /* [causal] max_mb */
+#define VOID_NODE_CAUSAL_PENDING_MAX   256   /* events written per LMDB transaction at most */
+#define VOID_NODE_CAUSAL_COMPACT_NS    1000000000ull /* compaction at most once a second */
 
 struct void__node_causal {
     int on; /* [causal] events = 1 */
@@ -43,12 +57,36 @@ struct void__node_causal {
     atomic_uint_fast64_t sends_withheld;
     struct void_causal_alert recent[VOID_NODE_CAUSAL_RECENT];
     uint64_t recent_count; /* alerts ever kept; recent[] is a ring */
+    /* persistence ([causal] persist = 1, the default) */
+    int persist;
+    struct void_causal_log log;
+    uint64_t retention_ns;
+    uint64_t next_seq;          /* numbering goes on here after a restart; 0: fresh */
+    struct void_hlc_ts restored_hlc; /* HLC of the last persisted event */
+    uint64_t restored;          /* events reloaded into the index at start */
+    uint64_t pending_keys[VOID_NODE_CAUSAL_PENDING_MAX];
+    uint8_t pending[VOID_NODE_CAUSAL_PENDING_MAX * VOID_CAUSAL_RECORD_SIZE];
+    size_t pending_count;
+    uint64_t compact_after_ns; /* CLOCK_MONOTONIC */
+    uint64_t persist_errors;
+    uint64_t compacted_total;
+    const struct void_sign_keypair *keypair; /* signs /trace/events pages (config's) */
 };
 
 /* The first event number of a daemon run: microseconds since the epoch, so
  * that a restarted node numbers on above what its peers saw (its index is in
  * memory and starts afresh). Cannot fail. */
 uint64_t void__node_causal_seq_start(void);
+
+/* Where the replica core numbers its events from (pbft event_seq_start):
+ * after the last persisted event, or void__node_causal_seq_start() for a
+ * fresh log. Call after void__node_causal_init. Cannot fail. */
+uint64_t void__node_causal_next_seq(const struct void__node_causal *nc);
+
+/* Moves the node's HLC past the last persisted event's, so that the first
+ * event after a restart comes after it even if the wall clock stepped back.
+ * Cannot fail (logs when the clock is too far behind to merge). */
+void void__node_causal_restore_hlc(const struct void__node_causal *nc, struct void_hlc *hlc);
 
 /* Sets nc up from config (borrowed for the call): nodes = the replicas.
  * With [causal] events = 0 it records nothing and answers /trace/ with 404.
@@ -60,6 +98,18 @@ void void__node_causal_fini(struct void__node_causal *nc);
 /* Records one EVENT effect (borrowed) of this node's replica; logs and counts
  * its alerts and halts in halt mode. Loop thread. Cannot fail. */
 void void__node_causal_event(struct void__node_causal *nc, const struct void_pbft_event *ev);
+
+/* Records a local event of this node that the replica core does not see:
+ * a membership change (kind MEMBERSHIP: op_seq = the member, view = its new
+ * state, client_id = its old state, request_no = the silence in ms) or a
+ * timekeeper alert (kind LOCAL, msg_type 0: view = the alert kind, op_seq =
+ * |the offending offset| in ns, client_id = the server). It takes the next
+ * number of r's event sequence and an HLC tick of r's clock at phys_ns, so
+ * the node's events stay one chain. Loop thread. Cannot fail. */
+void void__node_causal_local(struct void__node_causal *nc,
+                             struct void_pbft *r,
+                             uint64_t phys_ns,
+                             const struct void_causal_event *what);
 
 /* Whether the SEND effect e must not go out: the node halted on a violation.
  * Counts it. Cannot fail. */

@@ -648,7 +648,7 @@ static void test_causal_cut_pulls_out_a_receive_whose_send_is_outside(void **sta
     assert_int_equal(void_causal_cut(&c, t, f, &past), 0); /* untampered: nothing to fix */
     assert_int_equal(f[0], 2);
     assert_int_equal(f[1], 1);
-    c.ring[1].ev.hlc.wall_ns = T0 + 10; /* the send, ord 1, now after t */
+    c.ring[1].wall_ns = T0 + 10; /* the send, ord 1, now after t */
     c.last_hlc[0].wall_ns = T0 + 10;
     assert_int_equal(void_causal_cut(&c, t, f, &past), 1);
     assert_int_equal(f[0], 1);
