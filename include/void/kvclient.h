@@ -50,7 +50,11 @@ struct void_kvclient {
     struct void_pbft_client core;
     struct void_pbft_out out;
     struct void_pbft_effect effects[64];
-    uint8_t arena[16u * 1024u];
+    /* On the heap (init): a request frame is up to two megabytes, and the
+     * client core keeps ops and results up to the state machine's limits
+     * in big (VOID_PBFT_CLIENT_BIG bytes). */
+    uint8_t *arena;
+    uint8_t *big;
     uv_timer_t retry;
     int retry_ready;
     void_kvclient_done_fn done;

@@ -104,6 +104,7 @@ int voidctl_parse_opts(int argc, char **argv, struct voidctl_opts *o, char **pos
                                              {"as-of", required_argument, NULL, 'a'},
                                              {"absent", no_argument, NULL, 'A'},
                                              {"file", no_argument, NULL, 'f'},
+                                             {"key-hex", no_argument, NULL, 'k'},
                                              {"help", no_argument, NULL, 'h'},
                                              {NULL, 0, NULL, 0}};
     memset(o, 0, sizeof(*o));
@@ -135,6 +136,9 @@ int voidctl_parse_opts(int argc, char **argv, struct voidctl_opts *o, char **pos
             break;
         case 'f':
             o->file = 1;
+            break;
+        case 'k':
+            o->key_hex = 1;
             break;
         case 'h':
             o->help = 1;
@@ -269,6 +273,7 @@ static int find_command(int argc, char **argv, int *help, int *version)
                                         {"quiet", no_argument, NULL, 0},
                                         {"absent", no_argument, NULL, 0},
                                         {"file", no_argument, NULL, 0},
+                                        {"key-hex", no_argument, NULL, 0},
                                         {"force", no_argument, NULL, 0},
                                         {"dry-run", no_argument, NULL, 0},
                                         {"help", no_argument, NULL, 'h'},

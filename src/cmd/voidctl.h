@@ -37,6 +37,7 @@ struct voidctl_opts {
     const char *as_of;   /* --as-of HLC (get) */
     int absent;          /* --absent (cas: the key must not exist) */
     int file;            /* --file (put/get: a file or directory tree) */
+    int key_hex;         /* --key-hex: KEY is the key's bytes in hex (a binary key) */
     int help;            /* --help */
 };
 

@@ -510,7 +510,9 @@ int void_pbft_init(struct void_pbft *r, const struct void_pbft_config *config)
     r->scratch = malloc(r->scratch_cap);
     r->nv_frame = malloc(VOID_PBFT_NV_FRAME_MAX);
     r->mac_cache = calloc(VOID_PBFT_MAC_CACHE, sizeof(*r->mac_cache));
-    if (r->vc_store == NULL || r->scratch == NULL || r->nv_frame == NULL || r->mac_cache == NULL) {
+    r->result_buf = malloc(VOID_SM_RESULT_MAX);
+    if (r->vc_store == NULL || r->scratch == NULL || r->nv_frame == NULL || r->mac_cache == NULL ||
+        r->result_buf == NULL) {
         void_pbft_fini(r);
         return VOID_ENOMEM;
     }
@@ -530,6 +532,8 @@ int void_pbft_init(struct void_pbft *r, const struct void_pbft_config *config)
     return 0;
 }
 
+static void body_free(struct void__pbft_body *b);
+
 void void_pbft_fini(struct void_pbft *r)
 {
     VOID_ASSERT(r != NULL);
@@ -547,6 +551,13 @@ void void_pbft_fini(struct void_pbft *r)
     free(r->scratch);
     free(r->nv_frame);
     free(r->mac_cache);
+    free(r->result_buf);
+    for (uint32_t i = 0; i < VOID_PBFT_BODIES_MAX; i++) {
+        if (r->body[i].used) {
+            body_free(&r->body[i]);
+        }
+    }
+    r->result_buf = NULL;
     r->vc_store = r->scratch = r->nv_frame = NULL;
     r->mac_cache = NULL;
 }
@@ -598,6 +609,7 @@ void void__pbft_pending_prune(struct void_pbft *r)
             pending_remove_at(r, i);
         }
     }
+    void__pbft_body_gc(r);
 }
 
 /* ---- replies --------------------------------------------------------------
@@ -739,6 +751,349 @@ request_authentic(struct void_pbft *r, const struct void_pbft_request *q, int *s
     return void_pbft_request_verify(q, r->cfg.keyring);
 }
 
+/* ---- large requests --------------------------------------------------------
+ * PBFT's separate request transmission (TOCS'02 5.1; docs/pbft.md, "Large
+ * requests"). A request frame longer than VOID_PBFT_INLINE_MAX goes from the
+ * client to every replica, which keeps it here (its body); a batch names it
+ * by a reference carrying its SHA-256, so the pre-prepare stays small and the
+ * batch digest still binds the request's bytes. A backup prepares a batch
+ * only once it holds every body it names, authenticated as any request (its
+ * tag or the client's signature), and no replica executes a batch before it
+ * holds them all; a body that did not come is fetched from the peers
+ * (REQ_FETCH), who answer with the client's frame, checked against the
+ * digest here. Bodies no batch in the log names are bounded (one per client,
+ * the newest, as pending requests; VOID_PBFT_BODY_PENDING_MAX bytes in all;
+ * VOID_PBFT_BODIES_MAX slots) and a body over a bound is dropped, in arrival
+ * order: the client's retransmission brings it again. Bodies that a batch in
+ * the log names stay until the checkpoint collects that batch, so a lagging
+ * replica can fetch them; a batch names at most VOID_PBFT_BATCH_REFS_MAX of
+ * them and VOID_PBFT_BATCH_BODIES_MAX bytes. Their frames are on the heap: up
+ * to a megabyte each, few, freed when collected. */
+
+/* The batch inside a pre-prepare frame. Returns 0 or a decode error. */
+static int pp_batch(const uint8_t *pp, size_t pp_len, struct void_pbft_pre_prepare *m)
+{
+    if (pp_len < VOID_PBFT_FRAME_OVERHEAD) {
+        return VOID_ETRUNCATED;
+    }
+    return void_pbft_pre_prepare_decode(
+        pp + VOID_CODEC_HEADER_SIZE, pp_len - VOID_PBFT_FRAME_OVERHEAD, m);
+}
+
+/* Whether the batch names digest (with want NULL: whether it names any
+ * reference at all). */
+static int batch_names(const uint8_t *batch, size_t len, uint16_t count, const uint8_t *want)
+{
+    size_t off = 0;
+    for (uint16_t i = 0; i < count && off < len; i++) {
+        if (batch[off] != 0) { /* an inline request: skip it whole */
+            long size = void_codec_peek_size(batch + off, len - off);
+            if (size <= 0) {
+                return 0;
+            }
+            off += (size_t)size;
+            continue;
+        }
+        if (len - off < VOID_PBFT_REF_SIZE) {
+            return 0;
+        }
+        if (want == NULL || memcmp(batch + off + 17, want, VOID_PBFT_DIGEST_SIZE) == 0) {
+            return 1;
+        }
+        off += VOID_PBFT_REF_SIZE;
+    }
+    return 0;
+}
+
+/* Whether a batch in the log (an entry's, or a certificate it keeps for a
+ * view change) names digest. */
+static int body_ordered(const struct void_pbft *r, const uint8_t *digest)
+{
+    for (uint32_t i = 0; i < r->cfg.window; i++) {
+        const struct void__pbft_entry *e = &r->log[i];
+        if (!e->used || e->seq <= r->low) {
+            continue;
+        }
+        if (e->have_batch && e->pp_len > 0 &&
+            batch_names(e->pp_frame + e->batch_off, e->batch_len, e->count, digest)) {
+            return 1;
+        }
+        struct void_pbft_pre_prepare m;
+        if (e->pc_valid && e->pc_pp_len > 0 && pp_batch(e->pc_pp_frame, e->pc_pp_len, &m) == 0 &&
+            batch_names(m.batch, m.batch_len, m.count, digest)) {
+            return 1;
+        }
+    }
+    return 0;
+}
+
+static struct void__pbft_body *body_find(struct void_pbft *r, const uint8_t *digest)
+{
+    for (uint32_t i = 0; i < VOID_PBFT_BODIES_MAX; i++) {
+        struct void__pbft_body *b = &r->body[i];
+        if (b->used && memcmp(b->digest, digest, VOID_PBFT_DIGEST_SIZE) == 0) {
+            return b;
+        }
+    }
+    return NULL;
+}
+
+static void body_free(struct void__pbft_body *b)
+{
+    free(b->frame);
+    memset(b, 0, sizeof(*b));
+}
+
+/* Whether a pending request is the reference to body b. */
+static int body_pending(const struct void_pbft *r, const struct void__pbft_body *b)
+{
+    for (uint32_t i = 0; i < r->pending_count; i++) {
+        const struct void__pbft_pending *p = &r->pending[i];
+        if (p->len == VOID_PBFT_REF_SIZE && p->frame[0] == 0 &&
+            memcmp(p->frame + 17, b->digest, VOID_PBFT_DIGEST_SIZE) == 0) {
+            return 1;
+        }
+    }
+    return 0;
+}
+
+/* Frees the bodies that neither a batch in the log nor a pending request
+ * names, and recounts the bytes of the unordered ones. */
+void void__pbft_body_gc(struct void_pbft *r)
+{
+    r->body_pending_bytes = 0;
+    for (uint32_t i = 0; i < VOID_PBFT_BODIES_MAX; i++) {
+        struct void__pbft_body *b = &r->body[i];
+        if (!b->used || body_ordered(r, b->digest)) {
+            continue;
+        }
+        if (body_pending(r, b)) {
+            r->body_pending_bytes += b->len;
+        } else {
+            body_free(b);
+        }
+    }
+    VOID_ASSERT(r->body_pending_bytes <= VOID_PBFT_BODY_PENDING_MAX + VOID_PBFT_REQUEST_FRAME_MAX);
+}
+
+/* Whether e holds every body its batch names, each the request its
+ * reference says; fills missing[] (up to VOID_PBFT_FETCH_MAX) with those it
+ * lacks and sets *nmissing. A body that is not what its reference says
+ * (a faulty primary's batch) never makes the batch ready. */
+static int entry_bodies(struct void_pbft *r,
+                        const struct void__pbft_entry *e,
+                        uint8_t (*missing)[VOID_PBFT_DIGEST_SIZE],
+                        uint16_t *nmissing)
+{
+    int ready = 1;
+    const uint8_t *batch = e->pp_frame + e->batch_off;
+    size_t off = 0;
+    for (uint16_t i = 0; i < e->count && off < e->batch_len; i++) {
+        struct void_pbft_batch_item it;
+        size_t used = 0;
+        if (batch[off] != 0) {
+            long size = void_codec_peek_size(batch + off, e->batch_len - off);
+            VOID_ASSERT(size > 0); /* checked when the batch was accepted */
+            off += (size_t)size;
+            continue;
+        }
+        if (void_pbft_batch_item_decode(batch + off, e->batch_len - off, &it, &used) != 0) {
+            return 0;
+        }
+        off += used;
+        const struct void__pbft_body *b = body_find(r, it.digest);
+        if (b == NULL) {
+            ready = 0;
+            if (missing != NULL && *nmissing < VOID_PBFT_FETCH_MAX) {
+                memcpy(missing[(*nmissing)++], it.digest, VOID_PBFT_DIGEST_SIZE);
+            }
+        } else if (b->client != it.client || b->reqno != it.reqno || b->len != it.frame_len) {
+            ready = 0;
+        }
+    }
+    return ready;
+}
+
+int void__pbft_bodies_ready(struct void_pbft *r, struct void__pbft_entry *e)
+{
+    VOID_ASSERT(e->have_batch);
+    if (e->pp_len == 0 || !batch_names(e->pp_frame + e->batch_off, e->batch_len, e->count, NULL)) {
+        return 1; /* the common case: every request inline */
+    }
+    if (entry_bodies(r, e, NULL, NULL)) {
+        return 1;
+    }
+    e->bodies_wait = e->bodies_wait > 0 ? e->bodies_wait : 1;
+    return 0;
+}
+
+/* The request a batch item stands for: the item itself, or the body its
+ * reference names (which the caller made sure is here). */
+static void item_request(struct void_pbft *r,
+                         const struct void_pbft_batch_item *it,
+                         struct void_pbft_request *q)
+{
+    if (!it->is_ref) {
+        *q = it->req;
+        return;
+    }
+    const struct void__pbft_body *b = body_find(r, it->digest);
+    VOID_ASSERT(b != NULL); /* void__pbft_bodies_ready said so */
+    size_t used = 0;
+    int rc = void_pbft_request_decode(b->frame, b->len, q, &used);
+    VOID_ASSERT(rc == 0 && used == b->len); /* decoded when it arrived */
+}
+
+static void check_prepared(struct void_pbft *r,
+                           uint64_t now_ns,
+                           struct void__pbft_entry *e,
+                           struct void_pbft_out *out);
+
+/* A body came: the batches that waited for it may prepare and execute. */
+static void bodies_arrived(struct void_pbft *r, uint64_t now_ns, struct void_pbft_out *out)
+{
+    for (uint32_t i = 0; i < r->cfg.window; i++) {
+        struct void__pbft_entry *e = &r->log[i];
+        if (!e->used || !e->have_batch || e->bodies_wait == 0 || e->seq <= r->last_executed ||
+            !void__pbft_bodies_ready(r, e)) {
+            continue;
+        }
+        e->bodies_wait = 0;
+        if (e->view == r->view && !r->view_changing && !e->sent_prepare &&
+            !is_primary(r)) {
+            void__pbft_send_prepare(r, now_ns, e, out);
+            check_prepared(r, now_ns, e, out);
+        }
+    }
+    void__pbft_execute_ready(r, now_ns, out);
+}
+
+/* Keeps the large request q (frame buf[0..len), authenticated) as a body.
+ * Returns 0 when it was dropped (over a bound), else 1. */
+static int body_offer(struct void_pbft *r,
+                      uint64_t now_ns,
+                      const struct void_pbft_request *q,
+                      const uint8_t *buf,
+                      size_t len,
+                      int sig_checked,
+                      struct void_pbft_out *out)
+{
+    VOID_ASSERT(len > VOID_PBFT_INLINE_MAX && len <= VOID_PBFT_REQUEST_FRAME_MAX);
+    uint8_t digest[VOID_PBFT_DIGEST_SIZE];
+    void_hash_digest(buf, len, digest);
+    if (body_find(r, digest) != NULL) {
+        return 1; /* a retransmission */
+    }
+    int ordered = body_ordered(r, digest);
+    if (!ordered) {
+        uint64_t last;
+        const uint8_t *res;
+        size_t res_len;
+        if (void_sm_client_last(&r->sm, q->client, &last, &res, &res_len) && q->reqno <= last) {
+            return 1; /* executed: answered from the reply cache, no body needed */
+        }
+        for (uint32_t i = 0; i < VOID_PBFT_BODIES_MAX; i++) {
+            struct void__pbft_body *b = &r->body[i];
+            if (b->used && b->client == q->client && !body_ordered(r, b->digest)) {
+                if (b->reqno > q->reqno) {
+                    return 1; /* an older request of the client's: on_request drops it */
+                }
+                body_free(b); /* one unordered body per client: the newest */
+            }
+        }
+        if (r->body_pending_bytes + len > VOID_PBFT_BODY_PENDING_MAX) {
+            void__pbft_body_gc(r);
+        }
+        if (r->body_pending_bytes + len > VOID_PBFT_BODY_PENDING_MAX) {
+            r->stats.bodies_dropped++;
+            return 0;
+        }
+    }
+    struct void__pbft_body *slot = NULL;
+    for (int pass = 0; pass < 2 && slot == NULL; pass++) {
+        for (uint32_t i = 0; i < VOID_PBFT_BODIES_MAX && slot == NULL; i++) {
+            slot = r->body[i].used ? NULL : &r->body[i];
+        }
+        if (slot == NULL && pass == 0) {
+            void__pbft_body_gc(r);
+        }
+    }
+    uint8_t *copy = slot != NULL ? malloc(len) : NULL;
+    if (copy == NULL) {
+        r->stats.bodies_dropped++;
+        return 0;
+    }
+    memcpy(copy, buf, len);
+    slot->used = 1;
+    slot->sig_checked = (uint8_t)sig_checked;
+    slot->client = q->client;
+    slot->reqno = q->reqno;
+    memcpy(slot->digest, digest, VOID_PBFT_DIGEST_SIZE);
+    slot->len = (uint32_t)len;
+    slot->frame = copy;
+    if (!ordered) {
+        r->body_pending_bytes += len;
+    }
+    bodies_arrived(r, now_ns, out);
+    return 1;
+}
+
+/* Each retransmit tick: a batch that has waited a whole tick for bodies
+ * (the client's own copy usually comes first) fetches them from every
+ * peer. */
+static void bodies_fetch(struct void_pbft *r, uint64_t now_ns, struct void_pbft_out *out)
+{
+    uint8_t missing[VOID_PBFT_FETCH_MAX][VOID_PBFT_DIGEST_SIZE];
+    uint16_t n = 0;
+    for (uint32_t i = 0; i < r->cfg.window; i++) {
+        struct void__pbft_entry *e = &r->log[i];
+        if (!e->used || !e->have_batch || e->bodies_wait == 0 || e->seq <= r->last_executed) {
+            continue;
+        }
+        if (e->bodies_wait < 2) {
+            e->bodies_wait++;
+            continue;
+        }
+        (void)entry_bodies(r, e, missing, &n);
+    }
+    if (n == 0 || r->cfg.n < 2) {
+        return;
+    }
+    int len = void_pbft_fetch_encode(
+        0, (const uint8_t(*)[VOID_PBFT_DIGEST_SIZE])missing, n, r->scratch, r->scratch_cap);
+    VOID_ASSERT(len > 0);
+    r->stats.bodies_fetched++;
+    void__pbft_send_body(r, now_ns, out, VOID_PBFT_TO_ALL, VOID_MSG_REQ_FETCH, (size_t)len);
+}
+
+/* A peer asks for bodies: each one held goes back as the client's frame. */
+static void on_req_fetch(struct void_pbft *r,
+                         uint64_t now_ns,
+                         const struct void_frame *fr,
+                         struct void_pbft_out *out)
+{
+    uint16_t count = 0;
+    const uint8_t *digests = NULL;
+    if (void_pbft_fetch_decode(fr->body, fr->body_len, &count, &digests) != 0) {
+        r->stats.rx_malformed++;
+        return;
+    }
+    uint64_t *last = &r->body_served_ns[fr->sender];
+    if (*last != 0 && now_ns - *last < r->cfg.retransmit_ns / 2) {
+        r->stats.rx_rate_limited++; /* a megabyte per body: not on every ask */
+        return;
+    }
+    *last = now_ns == 0 ? 1 : now_ns;
+    for (uint16_t i = 0; i < count; i++) {
+        const struct void__pbft_body *b =
+            body_find(r, digests + (size_t)i * VOID_PBFT_DIGEST_SIZE);
+        if (b != NULL) {
+            r->stats.bodies_served++;
+            void__pbft_send_copy(r, out, fr->sender, VOID_MSG_REQUEST, b->frame, b->len);
+        }
+    }
+}
+
 static int merge_clock(struct void_pbft *r,
                        uint64_t now_ns,
                        const struct void_frame *fr,
@@ -771,6 +1126,9 @@ static void on_request(struct void_pbft *r,
     if (merge_clock(r, now_ns, fr, out) != 0) {
         return;
     }
+    if (len > VOID_PBFT_INLINE_MAX && !body_offer(r, now_ns, &q, buf, len, sig_checked, out)) {
+        return; /* a large request is ordered by its digest: keep its body */
+    }
     uint64_t last;
     const uint8_t *res;
     size_t res_len;
@@ -797,13 +1155,18 @@ static void on_request(struct void_pbft *r,
         }
         /* One outstanding request per client: a newer one replaces the older. */
         struct void__pbft_pending *p = &r->pending[i >= 0 ? (uint32_t)i : r->pending_count++];
-        VOID_ASSERT(len <= sizeof(p->frame));
         p->client = q.client;
         p->reqno = q.reqno;
         p->batched = 0;
         p->sig_checked = (uint8_t)sig_checked;
-        p->len = (uint16_t)len;
-        memcpy(p->frame, buf, len);
+        if (len > VOID_PBFT_INLINE_MAX) { /* the batch item: a reference to the body */
+            void_pbft_ref_encode(&q, buf, len, p->frame);
+            p->len = VOID_PBFT_REF_SIZE;
+        } else {
+            VOID_ASSERT(len <= sizeof(p->frame));
+            p->len = (uint16_t)len;
+            memcpy(p->frame, buf, len);
+        }
     }
     if (r->view_changing) {
         return;
@@ -812,9 +1175,12 @@ static void on_request(struct void_pbft *r,
         void__pbft_try_batch(r, now_ns, out);
     } else {
         /* Relay the client's own signed frame to the primary, and start
-         * suspecting it (TOCS'02 4.4). */
-        void__pbft_send_copy(
-            r, out, void_pbft_primary(r->view, r->cfg.n), VOID_MSG_REQUEST, buf, len);
+         * suspecting it (TOCS'02 4.4). A large one the client sent to every
+         * replica itself. */
+        if (len <= VOID_PBFT_INLINE_MAX) {
+            void__pbft_send_copy(
+                r, out, void_pbft_primary(r->view, r->cfg.n), VOID_MSG_REQUEST, buf, len);
+        }
         void__pbft_arm_request_timer(r, out, 0);
     }
 }
@@ -825,24 +1191,38 @@ int void__pbft_batch_check(
     struct void_pbft *r, const uint8_t *batch, uint32_t len, uint16_t count, int verify_sigs)
 {
     size_t off = 0;
+    uint32_t refs = 0;
+    size_t ref_bytes = 0;
     for (uint16_t i = 0; i < count; i++) {
-        struct void_pbft_request q;
+        struct void_pbft_batch_item it;
         size_t used = 0;
-        int rc = void_pbft_request_decode(batch + off, len - off, &q, &used);
+        int rc = void_pbft_batch_item_decode(batch + off, len - off, &it, &used);
         if (rc != 0) {
             return rc;
         }
-        if (q.client < r->cfg.n) {
+        off += used;
+        if (it.is_ref) {
+            /* Its body is checked when it comes (body_offer) and must be
+             * here before we prepare (void__pbft_bodies_ready); what a
+             * batch may name is bounded, so a faulty primary cannot make
+             * us hold more. */
+            ref_bytes += it.frame_len;
+            if (it.client < r->cfg.n || ++refs > VOID_PBFT_BATCH_REFS_MAX ||
+                ref_bytes > VOID_PBFT_BATCH_BODIES_MAX) {
+                return it.client < r->cfg.n ? VOID_EUNKNOWN_SENDER : VOID_EBAD_FIELD;
+            }
+            continue;
+        }
+        if (it.req.client < r->cfg.n) {
             return VOID_EUNKNOWN_SENDER;
         }
 #if defined(VOID_MUTANT_SKIP_CHECKS) && VOID_MUTANT_SKIP_CHECKS
         verify_sigs = 0; /* backups take requests unauthenticated: unsafe, mutation test only */
 #endif
         int sig_checked = 0;
-        if (verify_sigs && (rc = request_authentic(r, &q, &sig_checked)) != 0) {
+        if (verify_sigs && (rc = request_authentic(r, &it.req, &sig_checked)) != 0) {
             return rc;
         }
-        off += used;
     }
     return off == len ? 0 : VOID_EBAD_LENGTH;
 }
@@ -879,20 +1259,38 @@ static uint16_t cut_batch(struct void_pbft *r, uint32_t *batch_len)
     uint8_t *batch = r->scratch + VOID_PBFT_PP_HEAD;
     uint16_t count = 0;
     size_t len = 0;
+    uint32_t refs = 0;
+    size_t ref_bytes = 0;
     for (uint32_t i = 0; i < r->pending_count && count < r->cfg.batch_max; i++) {
         struct void__pbft_pending *p = &r->pending[i];
         if (p->batched) {
             continue;
         }
-        /* The client's signed frame goes into the batch as it came. */
+        /* The client's signed frame goes into the batch as it came, or the
+         * reference to a large one. */
         if (len + p->len > VOID_PBFT_BATCH_BYTES_MAX) {
             break;
         }
-        if (!p->sig_checked) { /* taken by its tag while we were a backup */
+        struct void__pbft_body *b = NULL;
+        if (p->frame[0] == 0) {
+            b = body_find(r, p->frame + 17);
+            if (b == NULL) { /* dropped over a bound: the client sends it again */
+                pending_remove_at(r, i--); /* the last pending one moved to i */
+                continue;
+            }
+            if (refs + 1 > VOID_PBFT_BATCH_REFS_MAX ||
+                (refs > 0 && ref_bytes + b->len > VOID_PBFT_BATCH_BODIES_MAX)) {
+                continue; /* the next batch takes it */
+            }
+            refs++;
+            ref_bytes += b->len;
+        }
+        if (!p->sig_checked && !(b != NULL && b->sig_checked)) { /* taken by its tag */
             struct void_pbft_request q;
             size_t used = 0;
-            int rc = void_pbft_request_decode(p->frame, p->len, &q, &used);
-            VOID_ASSERT(rc == 0 && used == p->len); /* decoded when it arrived */
+            int rc = b != NULL ? void_pbft_request_decode(b->frame, b->len, &q, &used)
+                               : void_pbft_request_decode(p->frame, p->len, &q, &used);
+            VOID_ASSERT(rc == 0); /* decoded when it arrived */
             int sig_checked = 1;
             if (request_authentic(r, &q, &sig_checked) != 0) {
                 r->stats.rx_bad_sig++;
@@ -1056,6 +1454,9 @@ void void__pbft_send_prepare(struct void_pbft *r,
          * prepares. */
         r->stats.prepares_withheld++;
         return;
+    }
+    if (!void__pbft_bodies_ready(r, e)) {
+        return; /* we vouch only for requests we hold: bodies_arrived prepares */
     }
     void__pbft_raise_horizon(r, e->seq, 0, out);
     struct void_pbft_vote v = {.view = e->view, .seq = e->seq};
@@ -1384,16 +1785,18 @@ static void on_vote(struct void_pbft *r,
 
 /* How many requests of an accepted batch name this replica as a replier. */
 static uint16_t
-count_replies(const struct void_pbft *r, const uint8_t *batch, uint32_t len, uint16_t count)
+count_replies(struct void_pbft *r, const uint8_t *batch, uint32_t len, uint16_t count)
 {
     uint16_t replies = 0;
     size_t off = 0;
     for (uint16_t i = 0; i < count; i++) {
+        struct void_pbft_batch_item it;
         struct void_pbft_request q;
         size_t used = 0;
-        int rc = void_pbft_request_decode(batch + off, len - off, &q, &used);
+        int rc = void_pbft_batch_item_decode(batch + off, len - off, &it, &used);
         VOID_ASSERT(rc == 0); /* checked when the batch was accepted */
         off += used;
+        item_request(r, &it, &q);
         replies = (uint16_t)(replies + ((q.repliers & VOID__BIT(r->cfg.self)) != 0));
     }
     return replies;
@@ -1415,16 +1818,18 @@ static void execute_entry(struct void_pbft *r,
     uint16_t replies = count_replies(r, batch, e->batch_len, e->count);
     uint16_t replied = 0;
     size_t off = 0;
-    uint8_t result[VOID_SM_RESULT_MAX];
+    uint8_t *result = r->result_buf; /* VOID_SM_RESULT_MAX: a megabyte, not on the stack */
     for (uint16_t i = 0; i < e->count; i++) {
+        struct void_pbft_batch_item it;
         struct void_pbft_request q;
         size_t used = 0;
-        int rc = void_pbft_request_decode(batch + off, e->batch_len - off, &q, &used);
+        int rc = void_pbft_batch_item_decode(batch + off, e->batch_len - off, &it, &used);
         VOID_ASSERT(rc == 0); /* checked when the batch was accepted */
         off += used;
+        item_request(r, &it, &q);
         size_t res_len = 0;
         rc = void_sm_execute(
-            &r->sm, q.client, q.reqno, q.op, q.op_len, result, sizeof(result), &res_len);
+            &r->sm, q.client, q.reqno, q.op, q.op_len, result, VOID_SM_RESULT_MAX, &res_len);
         if (rc != 0) {
             VOID_ASSERT(rc == void_sm_failed(&r->sm));
             return; /* the replies of this batch are never sent */
@@ -1464,8 +1869,8 @@ void void__pbft_execute_ready(struct void_pbft *r, uint64_t now_ns, struct void_
         void_seq seq = r->last_executed + 1;
         struct void__pbft_entry *e = void__pbft_slot(r, seq);
         if (!e->used || e->seq != seq || !e->committed || !e->have_batch ||
-            seq > r->low + r->cfg.window) {
-            break;
+            seq > r->low + r->cfg.window || !void__pbft_bodies_ready(r, e)) {
+            break; /* a body we lack: fetched at the next ticks (bodies_fetch) */
         }
         committed_in = e->view;
         execute_entry(r, now_ns, e, out);
@@ -1507,6 +1912,7 @@ void void__pbft_gc(struct void_pbft *r)
     if (r->next_seq <= r->low) {
         r->next_seq = r->low + 1;
     }
+    void__pbft_body_gc(r);
 }
 
 /* Checkpoint c has 2f+1 matching votes for digest d from the senders in
@@ -1891,6 +2297,9 @@ static void dispatch(struct void_pbft *r,
     case VOID_MSG_STATE:
         void__pbft_on_state(r, now_ns, fr, out);
         return;
+    case VOID_MSG_REQ_FETCH:
+        on_req_fetch(r, now_ns, fr, out);
+        return;
     case VOID_MSG_REPLY:
     case VOID_MSG_HEARTBEAT:
     case VOID_MSG_CAS_FETCH:
@@ -1934,6 +2343,7 @@ int void_pbft_step_receive(struct void_pbft *r,
 static void retransmit(struct void_pbft *r, uint64_t now_ns, struct void_pbft_out *out)
 {
     if (r->view_changing) {
+        bodies_fetch(r, now_ns, out); /* a batch committed before may still lack one */
         void__pbft_resend_view_change(r, out);
         if (r->seen_max > r->last_executed && r->last_executed == r->tick_mark) {
             void__pbft_fetch_state(r, now_ns, out, 0);
@@ -1978,6 +2388,7 @@ static void retransmit(struct void_pbft *r, uint64_t now_ns, struct void_pbft_ou
                                  c->frame_len[r->cfg.self]);
         }
     }
+    bodies_fetch(r, now_ns, out);
     /* Behind and stuck since the last tick (committed entries we cannot
      * execute, or others voting beyond what we executed): fetch. */
     if (gap || (r->seen_max > r->last_executed && r->last_executed == r->tick_mark)) {

@@ -9,6 +9,7 @@
 #include "core/pbft_int.h"
 #include "void/assert.h"
 #include "void/error.h"
+#include "void/hash.h"
 
 #include <string.h>
 
@@ -17,7 +18,8 @@ int void_pbft_client_init(struct void_pbft_client *c, const struct void_pbft_cli
     VOID_ASSERT(c != NULL && config != NULL);
     memset(c, 0, sizeof(*c));
     if (config->n == 0 || config->n > VOID_PBFT_N_MAX || config->keyring == NULL ||
-        config->keypair == NULL || config->id < config->n) {
+        config->keypair == NULL || config->id < config->n ||
+        (config->big != NULL && config->big_len < VOID_PBFT_CLIENT_BIG)) {
         return VOID_EINVAL;
     }
     for (uint32_t i = 0; i < config->n; i++) {
@@ -27,6 +29,17 @@ int void_pbft_client_init(struct void_pbft_client *c, const struct void_pbft_cli
         }
     }
     c->cfg = *config;
+    if (config->big != NULL) {
+        c->op = config->big;
+        c->op_cap = VOID_PBFT_OP_MAX;
+        c->result = config->big + VOID_PBFT_OP_MAX;
+        c->result_cap = VOID_PBFT_RESULT_MAX;
+    } else {
+        c->op = c->op_small;
+        c->op_cap = sizeof(c->op_small);
+        c->result = c->result_small;
+        c->result_cap = sizeof(c->result_small);
+    }
     if (c->cfg.timeout_ns == 0) {
         c->cfg.timeout_ns = VOID_PBFT_CLIENT_TIMEOUT_NS_DEF;
     }
@@ -88,16 +101,22 @@ send_request(struct void_pbft_client *c, uint64_t now_ns, uint32_t to, struct vo
                                   .op_len = c->op_len,
                                   .mac_count = (uint8_t)c->cfg.n,
                                   .mac_keys = (const uint8_t(*)[VOID_MAC_KEY_SIZE])c->mac_keys};
-    int len = void_pbft_request_encode(&m, c->cfg.keypair, c->frame, sizeof(c->frame));
-    VOID_ASSERT(len > 0);
-    c->frame_len = (size_t)len;
-    if (out->arena_cap - out->used < c->frame_len) {
+    /* Signed in place in the out arena: a frame may be over a megabyte. */
+    uint8_t *copy = out->arena + out->used;
+    int len = void_pbft_request_encode(&m, c->cfg.keypair, copy, out->arena_cap - out->used);
+    if (len == VOID_EFULL) {
         out->overflow = 1;
         return VOID_EFULL;
     }
-    uint8_t *copy = out->arena + out->used;
+    VOID_ASSERT(len > 0);
+    c->frame_len = (size_t)len;
+    if (c->frame_len <= sizeof(c->frame)) {
+        memcpy(c->frame, copy, c->frame_len);
+    }
     out->used += c->frame_len;
-    memcpy(copy, c->frame, c->frame_len);
+    if (c->frame_len > VOID_PBFT_INLINE_MAX) {
+        to = VOID_PBFT_TO_ALL; /* ordered by digest: every replica needs the body */
+    }
     struct void_pbft_effect *e = push(out, VOID_PBFT_EFFECT_SEND);
     if (e == NULL) {
         return VOID_EFULL;
@@ -158,11 +177,11 @@ int void_pbft_client_submit(struct void_pbft_client *c,
     if (c->busy) {
         return VOID_EBUSY;
     }
-    if (op == NULL || op_len == 0 || op_len > VOID_PBFT_OP_MAX) {
+    if (op == NULL || op_len == 0 || op_len > c->op_cap) {
         return VOID_EINVAL;
     }
     memcpy(c->op, op, op_len);
-    c->op_len = (uint16_t)op_len;
+    c->op_len = (uint32_t)op_len;
     c->reqno++;
     c->repliers = choose_repliers(c, now_ns);
     c->busy = 1;
@@ -184,23 +203,28 @@ int void_pbft_client_submit(struct void_pbft_client *c,
 /* Checks whether f+1 stored replies agree with replica i's. On acceptance
  * after a retry, the named repliers that did not give that result are left
  * out of the next requests' repliers for a while. */
-static int accept_if_quorum(struct void_pbft_client *c, uint64_t now_ns, uint32_t i)
+static int accept_if_quorum(struct void_pbft_client *c,
+                            uint64_t now_ns,
+                            uint32_t i,
+                            const uint8_t *result,
+                            uint32_t result_len)
 {
     uint32_t votes = 0;
     for (uint32_t j = 0; j < c->cfg.n; j++) {
         if ((c->reply_mask & VOID__BIT(j)) && c->reply_len[j] == c->reply_len[i] &&
-            memcmp(c->reply[j], c->reply[i], c->reply_len[i]) == 0) {
+            memcmp(c->reply_hash[j], c->reply_hash[i], VOID_PBFT_DIGEST_SIZE) == 0) {
             votes++;
         }
     }
     if (votes < c->f + 1) {
         return 0;
     }
-    memcpy(c->result, c->reply[i], c->reply_len[i]);
+    VOID_ASSERT(result_len == c->reply_len[i] && result_len <= c->result_cap);
+    memcpy(c->result, result, result_len);
     c->result_len = c->reply_len[i];
     for (uint32_t j = 0; j < c->cfg.n && c->retried && !c->cfg.reply_all; j++) {
         int gave = (c->reply_mask & VOID__BIT(j)) && c->reply_len[j] == c->result_len &&
-                   memcmp(c->reply[j], c->result, c->result_len) == 0;
+                   memcmp(c->reply_hash[j], c->reply_hash[i], VOID_PBFT_DIGEST_SIZE) == 0;
         if ((c->repliers & VOID__BIT(j)) && !gave) {
             c->suspect_until[j] = now_ns + VOID_PBFT_CLIENT_SUSPECT_NS;
             c->stats.suspected++;
@@ -240,6 +264,10 @@ int void_pbft_client_step_receive(struct void_pbft_client *c,
         c->stats.rx_stale++;
         return 0;
     }
+    if (m.result_len > c->result_cap) {
+        c->stats.rx_malformed++; /* a result we have no room for (cfg.big) */
+        return 0;
+    }
     /* The reply's tag, under the key we share with its sender, authenticates
      * it to us; without a good tag its signature decides: one signature
      * covers the replies the replica sent for a batch, and the frame's leaf
@@ -266,8 +294,9 @@ int void_pbft_client_step_receive(struct void_pbft_client *c,
     c->reply_mask |= VOID__BIT(i);
     c->reply_view[i] = m.view;
     c->reply_len[i] = m.result_len;
-    memcpy(c->reply[i], m.result, m.result_len);
-    if (!accept_if_quorum(c, now_ns, i)) {
+    /* Replies are compared by hash: n copies of a 1 MiB result are not kept. */
+    void_hash_digest(m.result, m.result_len, c->reply_hash[i]);
+    if (!accept_if_quorum(c, now_ns, i, m.result, m.result_len)) {
         return out->overflow ? VOID_EFULL : 0;
     }
     set_timer(out, VOID_PBFT_EFFECT_TIMER_CANCEL, 0);
@@ -299,7 +328,7 @@ int void_pbft_client_result(const struct void_pbft_client *c, const uint8_t **re
         return VOID_EAGAIN;
     }
     *result = c->result;
-    return c->result_len;
+    return (int)c->result_len;
 }
 
 uint64_t void_pbft_client_reqno(const struct void_pbft_client *c)

@@ -11,8 +11,13 @@
 #include "void/error.h"
 
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 #include <time.h>
+
+/* The out arena: the largest request frame, and room for the small effects
+ * around it. */
+#define KVCLIENT_ARENA (VOID_PBFT_REQUEST_FRAME_MAX + (64u << 10))
 
 uint64_t void_kvclient_now_ns(void)
 {
@@ -106,6 +111,12 @@ int void_kvclient_init(struct void_kvclient *c,
     memset(c, 0, sizeof(*c));
     c->config = *config;
     const struct void_config *cl = config->cluster;
+    c->arena = malloc(KVCLIENT_ARENA);
+    c->big = malloc(VOID_PBFT_CLIENT_BIG);
+    if (c->arena == NULL || c->big == NULL) {
+        (void)snprintf(errbuf, errbuf != NULL ? errcap : 0, "out of memory");
+        return VOID_ENOMEM;
+    }
     int rc = build_ring(c);
     if (rc != 0) {
         (void)snprintf(errbuf, errbuf != NULL ? errcap : 0, "keyring: %s", void_strerror(rc));
@@ -119,7 +130,9 @@ int void_kvclient_init(struct void_kvclient *c,
                                          .broadcast_first = 1,
                                          .reply_all = config->reply_all,
                                          .keyring = &c->ring,
-                                         .keypair = config->keypair};
+                                         .keypair = config->keypair,
+                                         .big = c->big,
+                                         .big_len = VOID_PBFT_CLIENT_BIG};
     rc = void_pbft_client_init(&c->core, &cc);
     if (rc != 0) {
         (void)snprintf(errbuf,
@@ -129,7 +142,7 @@ int void_kvclient_init(struct void_kvclient *c,
                        (unsigned)config->id);
         return rc;
     }
-    void_pbft_out_init(&c->out, c->effects, VOID_ARRAY_LEN(c->effects), c->arena, sizeof(c->arena));
+    void_pbft_out_init(&c->out, c->effects, VOID_ARRAY_LEN(c->effects), c->arena, KVCLIENT_ARENA);
     struct void_transport_peer peers[VOID_CONFIG_REPLICAS_MAX];
     for (uint32_t i = 0; i < cl->count_replicas; i++) {
         void_pbft_client_link(&c->core, cl->replicas[i].id, 0); /* up once connected */
@@ -184,6 +197,9 @@ void void_kvclient_fini(struct void_kvclient *c)
         uv_close((uv_handle_t *)&c->retry, NULL);
         c->retry_ready = 0;
     }
+    free(c->arena);
+    free(c->big);
+    c->arena = c->big = NULL;
 }
 
 uint32_t void_kvclient_connected(const struct void_kvclient *c)

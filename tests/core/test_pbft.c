@@ -622,7 +622,7 @@ static void test_pbft_executes_request_at_most_once(void **state)
     (void)state;
     struct net *t = net_new(4, 1, 16, 32, 1);
     put_many(t, 0, 0, 1, 100 * MS);
-    uint8_t frame[VOID_PBFT_REQUEST_FRAME_MAX];
+    uint8_t frame[sizeof(t->cli[0].frame)];
     size_t len = t->cli[0].frame_len;
     memcpy(frame, t->cli[0].frame, len);
     for (uint32_t i = 0; i < 4; i++) {

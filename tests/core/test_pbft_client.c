@@ -227,7 +227,7 @@ static void test_client_checks_batch_signed_replies(void **state)
     }
     uint8_t buf[512];
     memcpy(buf, one[0], one_len[0]);
-    buf[VOID_CODEC_HEADER_SIZE + 30] ^= 0x01; /* the result byte */
+    buf[VOID_CODEC_HEADER_SIZE + 32] ^= 0x01; /* the result byte (after the u32 result_len) */
     assert_int_equal(deliver(&c, &out, buf, one_len[0]), 0);
     /* Leaf 0's header and reply with leaf 1's path (same length: 3 hashes). */
     memcpy(buf, one[0], one_len[0]);
@@ -682,11 +682,11 @@ static void test_pbft_msg_round_trips_and_rejects_truncation(void **state)
         assert_int_equal(void_pbft_reply_decode(buf, (size_t)cut, &r2), VOID_ETRUNCATED);
     }
     assert_int_equal(void_pbft_reply_decode(buf, (size_t)len + 1, &r2), VOID_EBAD_LENGTH);
-    buf[30 + 3 + 1] = 5; /* index 5 of 5 */
+    buf[32 + 3 + 1] = 5; /* index 5 of 5 */
     assert_int_equal(void_pbft_reply_decode(buf, (size_t)len, &r2), VOID_EBAD_FIELD);
-    buf[30 + 3 + 1] = 4; /* leaf 4 of 5 has a path of one hash: the body is too long */
+    buf[32 + 3 + 1] = 4; /* leaf 4 of 5 has a path of one hash: the body is too long */
     assert_int_equal(void_pbft_reply_decode(buf, (size_t)len, &r2), VOID_EBAD_LENGTH);
-    buf[30 + 3 + 3] = 0; /* count 0 */
+    buf[32 + 3 + 3] = 0; /* count 0 */
     assert_int_equal(void_pbft_reply_decode(buf, (size_t)len, &r2), VOID_EBAD_FIELD);
     r.index = 5;
     assert_int_equal(void_pbft_reply_encode(&r, buf, sizeof(buf)), VOID_EINVAL);
