@@ -237,8 +237,8 @@ print_result(const struct voidctl_opts *o, const struct void_sm_op *op, const st
 static void print_limits(FILE *out)
 {
     fprintf(out,
-            "limits: a key is 1 to %d bytes (4 KiB), a value (and cas EXPECTED) 0 to %d\n"
-            "bytes (1 MiB); a longer one is refused (exit %d), never cut.\n",
+            "limits: a key is 1 to %d bytes (4 KiB), a value (and cas EXPECTED) 0 to %d bytes\n"
+            "(1 MiB); a longer one is refused (exit %d), never cut.\n",
             VOID_SM_KEY_MAX,
             VOID_SM_VALUE_MAX,
             VOIDCTL_EXIT_USAGE);

@@ -639,7 +639,7 @@ static void reply_add(struct void_pbft *r,
                                 .client = q->client,
                                 .reqno = q->reqno,
                                 .result = result,
-                                .result_len = (uint16_t)result_len,
+                                .result_len = (uint32_t)result_len,
                                 .index = index,
                                 .count = count};
     int len = void_pbft_reply_encode(&m, r->scratch, r->scratch_cap);
