@@ -2357,7 +2357,7 @@ static void retransmit(struct void_pbft *r, uint64_t now_ns, struct void_pbft_ou
         if (!e->used || e->seq <= r->last_executed || e->view != r->view) {
             continue;
         }
-        gap |= e->committed;
+        gap |= e->committed && e->bodies_wait == 0; /* bodies come by REQ_FETCH, not state */
         if (is_primary(r) && e->have_batch && e->pp_len > 0 &&
             void__get64(e->pp_frame + VOID_CODEC_HEADER_SIZE + 8) == r->view) {
             void__pbft_send_copy(

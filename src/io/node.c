@@ -1374,6 +1374,10 @@ static size_t render_metrics(struct void_node *node, char *out, size_t cap)
     metric(&b, "void_view_rejoins_total", NULL, p->view_rejoins);
     metric(&b, "void_request_macs_total", "result=\"ok\"", p->macs_ok);
     metric(&b, "void_request_macs_total", "result=\"bad\"", p->macs_bad);
+    /* Large requests, sent apart from the batches (docs/pbft.md). */
+    metric(&b, "void_request_bodies_total", "event=\"dropped\"", p->bodies_dropped);
+    metric(&b, "void_request_bodies_total", "event=\"fetched\"", p->bodies_fetched);
+    metric(&b, "void_request_bodies_total", "event=\"served\"", p->bodies_served);
     metric(&b, "void_commit_macs_total", "result=\"ok\"", p->commit_macs_ok);
     metric(&b, "void_commit_macs_total", "result=\"bad\"", p->commit_macs_bad);
     metric(&b, "void_effects_overflow_total", NULL, s->out_full + p->out_overflow);

@@ -31,7 +31,7 @@ vctl get --key-hex "$key" --timeout 20 > "$TEST_DIR/got" || fail "get of 1 MiB"
 printf '\n' | cat "$TEST_DIR/value" - | cmp - "$TEST_DIR/got" || fail "get is not the 1 MiB written"
 echo "ok: a 1 MiB value under a 4 KiB binary key round-trips"
 
-# A client file whose other two replicas are unreachable (port 1): the
+# A client file whose other two replicas are unreachable (ports 1-4): the
 # answer it accepts is the two reachable replicas' matching replies.
 pair_client() {
   local f="$(dirname "$CLIENT")/client-pair-$1$2.ini"
@@ -46,7 +46,7 @@ for line in open(src):
     elif line.startswith("["):
         cur = None
     if cur is not None and cur not in (a, b) and line.startswith("address"):
-        line = "address = 127.0.0.1:1\n"
+        line = "address = 127.0.0.1:%d\n" % (1 + int(cur))
     out.append(line)
 open(dst, "w").write("".join(out))
 PY
