@@ -318,6 +318,7 @@ struct void__pbft_ckpt {
  * verbatim), kept until executed. */
 struct void__pbft_pending {
     uint32_t client;
+    uint32_t session; /* one outstanding request per (client, session) */
     uint64_t reqno;
     uint8_t batched;     /* the primary put it in a batch of this view */
     uint8_t sig_checked; /* its signature was checked here (else its tag was) */

@@ -15,8 +15,10 @@
  * (reconnecting with exponential backoff, 50 ms doubling to 2 s); it accepts
  * inbound connections from anyone whose key is in the ring (peers and
  * clients). Sending to id X uses the outbound connection to X when X is a
- * configured peer, else the newest inbound connection bound to X (so replies
- * reach clients on the connection they opened).
+ * configured peer, else every inbound connection bound to X, newest first, up
+ * to VOID_TRANSPORT_SHARED_ID_MAX (so replies reach clients on the
+ * connections they opened, also several processes under one client id, each
+ * of which keeps the replies of its own session).
  *
  * Strangers are bounded before they have proved who they are. A connection
  * that has not completed its HELLO ("unauthenticated") may send one
@@ -67,6 +69,7 @@
 #define VOID_TRANSPORT_BACKOFF_MS_MIN 50
 #define VOID_TRANSPORT_BACKOFF_MS_MAX 2000
 #define VOID_TRANSPORT_HELLO_WINDOW_S 60
+#define VOID_TRANSPORT_SHARED_ID_MAX  64 /* inbound links of one client id a send reaches */
 
 /* Defaults of the limits on inbound connections (config value 0). */
 #define VOID_TRANSPORT_HANDSHAKE_MS_DEFAULT    2000

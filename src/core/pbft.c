@@ -567,10 +567,19 @@ int void_pbft_start(struct void_pbft *r, uint64_t now_ns, struct void_pbft_out *
 
 /* ---- pending requests ----------------------------------------------------- */
 
-static int pending_find(const struct void_pbft *r, uint32_t client)
+/* The at-most-once entry of a client's session in the replicated client
+ * table: the client id alone for session 0 (a client with one process), else
+ * the id in the high 32 bits and the session in the low ones. Client ids are
+ * >= n >= 1, so the two kinds never meet. */
+static uint64_t table_key(uint32_t client, uint32_t session)
+{
+    return session == 0 ? client : (uint64_t)client << 32 | session;
+}
+
+static int pending_find(const struct void_pbft *r, uint32_t client, uint32_t session)
 {
     for (uint32_t i = 0; i < r->pending_count; i++) {
-        if (r->pending[i].client == client) {
+        if (r->pending[i].client == client && r->pending[i].session == session) {
             return (int)i;
         }
     }
@@ -593,7 +602,8 @@ void void__pbft_pending_prune(struct void_pbft *r)
         uint64_t last;
         const uint8_t *res;
         size_t len;
-        if (void_sm_client_last(&r->sm, r->pending[i].client, &last, &res, &len) &&
+        uint64_t key = table_key(r->pending[i].client, r->pending[i].session);
+        if (void_sm_client_last(&r->sm, key, &last, &res, &len) &&
             r->pending[i].reqno <= last) {
             pending_remove_at(r, i);
         }
@@ -628,6 +638,7 @@ static void reply_add(struct void_pbft *r,
                                 .reqno = q->reqno,
                                 .result = result,
                                 .result_len = (uint16_t)result_len,
+                                .session = q->session,
                                 .index = index,
                                 .count = count};
     int len = void_pbft_reply_encode(&m, r->scratch, r->scratch_cap);
@@ -688,6 +699,30 @@ static void send_reply(struct void_pbft *r,
 {
     reply_add(r, now_ns, out, q, result, result_len, 0, 1);
     reply_sign_all(r, 1);
+}
+
+/* Answers a request that another of the same (client, session) superseded:
+ * its number is below the last one executed (or pending) for that session,
+ * so it will never execute. Dropping it silently left a client that numbers
+ * its requests from a lower start waiting for ever; the answer VOID_SM_STALE
+ * carries the number that superseded it (docs/wire.md, STALE), so the client
+ * can say so and number its next request above it. Not ordered: each
+ * replica answers from what it knows, and the client needs f + 1 such
+ * answers (include/void/pbft_client.h). */
+static void send_stale(struct void_pbft *r,
+                       uint64_t now_ns,
+                       struct void_pbft_out *out,
+                       const struct void_pbft_request *q,
+                       uint64_t last)
+{
+    VOID_ASSERT(q->reqno < last);
+    uint8_t above[8];
+    void__put64(above, last);
+    struct void_sm_result res = {.status = VOID_SM_STALE, .value = above, .value_len = 8};
+    uint8_t result[64];
+    int len = void_sm_result_encode(&res, result, sizeof(result));
+    VOID_ASSERT(len > 0);
+    send_reply(r, now_ns, out, q, result, (size_t)len);
 }
 
 /* ---- client authentication ----------------------------------------------
@@ -774,18 +809,21 @@ static void on_request(struct void_pbft *r,
     uint64_t last;
     const uint8_t *res;
     size_t res_len;
-    if (void_sm_client_last(&r->sm, q.client, &last, &res, &res_len) && q.reqno <= last) {
+    if (void_sm_client_last(&r->sm, table_key(q.client, q.session), &last, &res, &res_len) &&
+        q.reqno <= last) {
         if (q.reqno == last) {
             r->stats.rx_duplicate++; /* the client missed our reply: resend it */
             send_reply(r, now_ns, out, &q, res, res_len);
         } else {
             r->stats.rx_stale++;
+            send_stale(r, now_ns, out, &q, last);
         }
         return;
     }
-    int i = pending_find(r, q.client);
+    int i = pending_find(r, q.client, q.session);
     if (i >= 0 && r->pending[i].reqno > q.reqno) {
         r->stats.rx_stale++;
+        send_stale(r, now_ns, out, &q, r->pending[i].reqno);
         return;
     }
     if (i >= 0 && r->pending[i].reqno == q.reqno) {
@@ -799,6 +837,7 @@ static void on_request(struct void_pbft *r,
         struct void__pbft_pending *p = &r->pending[i >= 0 ? (uint32_t)i : r->pending_count++];
         VOID_ASSERT(len <= sizeof(p->frame));
         p->client = q.client;
+        p->session = q.session;
         p->reqno = q.reqno;
         p->batched = 0;
         p->sig_checked = (uint8_t)sig_checked;
@@ -1423,8 +1462,14 @@ static void execute_entry(struct void_pbft *r,
         VOID_ASSERT(rc == 0); /* checked when the batch was accepted */
         off += used;
         size_t res_len = 0;
-        rc = void_sm_execute(
-            &r->sm, q.client, q.reqno, q.op, q.op_len, result, sizeof(result), &res_len);
+        rc = void_sm_execute(&r->sm,
+                             table_key(q.client, q.session),
+                             q.reqno,
+                             q.op,
+                             q.op_len,
+                             result,
+                             sizeof(result),
+                             &res_len);
         if (rc != 0) {
             VOID_ASSERT(rc == void_sm_failed(&r->sm));
             return; /* the replies of this batch are never sent */

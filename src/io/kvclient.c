@@ -10,6 +10,7 @@
 #include "void/casnet.h"
 #include "void/error.h"
 
+#include <sodium.h>
 #include <stdio.h>
 #include <string.h>
 #include <time.h>
@@ -111,7 +112,13 @@ int void_kvclient_init(struct void_kvclient *c,
         (void)snprintf(errbuf, errbuf != NULL ? errcap : 0, "keyring: %s", void_strerror(rc));
         return rc;
     }
+    uint32_t session = config->session;
+    while (session == 0) {
+        session = randombytes_random(); /* 0 is the session of a client with one process */
+    }
     struct void_pbft_client_config cc = {.id = config->id,
+                                         .session = session,
+                                         .cert = config->cert,
                                          .n = cl->count_replicas,
                                          .timeout_ns = config->retry_ns,
                                          .first_reqno = void_kvclient_now_ns() / 1000u,

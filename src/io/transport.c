@@ -646,13 +646,18 @@ static void enqueue(struct void__conn *c, uint8_t *data, size_t len, uint64_t du
     VOID_ASSERT(c->q_count <= VOID_TRANSPORT_QUEUE_MAX);
 }
 
-static struct void__conn *route(struct void_transport *t, uint32_t to)
+/* The link to `to` after `after` (NULL: the first): the outbound one for a
+ * peer, else each ready inbound one bound to it in turn. Several processes
+ * may share a client identity, each on its own connection and session
+ * (include/void/pbft_client.h); a reply goes to all of them and each keeps
+ * the replies of its own session. */
+static struct void__conn *route(struct void_transport *t, uint32_t to, struct void__conn *after)
 {
     int i = peer_index_of(t, to);
     if (i >= 0) {
-        return t->outbound[i];
+        return after == NULL ? t->outbound[i] : NULL;
     }
-    for (struct void__conn *c = t->inbound; c != NULL; c = c->next) {
+    for (struct void__conn *c = after == NULL ? t->inbound : after->next; c != NULL; c = c->next) {
         if (c->ready && c->bound_id == to && c->sock != NULL) {
             return c;
         }
@@ -660,15 +665,36 @@ static struct void__conn *route(struct void_transport *t, uint32_t to)
     return NULL;
 }
 
+static int send_on(struct void_transport *t,
+                   struct void__conn *c,
+                   uint32_t to,
+                   const uint8_t *frame,
+                   size_t len);
+
 int void_transport_send(struct void_transport *t, uint32_t to, const uint8_t *frame, size_t len)
 {
     VOID_ASSERT(t != NULL);
     VOID_ASSERT(frame != NULL && len > 0);
-    struct void__conn *c = route(t, to);
+    struct void__conn *c = route(t, to, NULL);
     if (c == NULL) {
         t->stats.drop_no_route++;
         return VOID_ENOTFOUND;
     }
+    int rc = 0;
+    for (uint32_t guard = 0; c != NULL && rc == 0 && guard < VOID_TRANSPORT_SHARED_ID_MAX; guard++) {
+        rc = send_on(t, c, to, frame, len);
+        c = route(t, to, c);
+    }
+    return rc;
+}
+
+static int send_on(struct void_transport *t,
+                   struct void__conn *c,
+                   uint32_t to,
+                   const uint8_t *frame,
+                   size_t len)
+{
+    VOID_ASSERT(c != NULL);
     if (blocked(t, to)) {
         t->stats.drop_blocked++;
         return 0;
