@@ -621,7 +621,8 @@ void void__pbft_pending_prune(struct void_pbft *r)
  * the tags and the signature of all count of them before the step returns.
  * A reply sent alone (to a retransmitted request) is a batch of one. */
 
-static const uint8_t *mac_key(struct void_pbft *r, uint32_t client);
+static const struct void__pbft_mackey *
+client_key(struct void_pbft *r, uint32_t client, const uint8_t *cert);
 
 static void reply_add(struct void_pbft *r,
                       uint64_t now_ns,
@@ -658,6 +659,11 @@ static void reply_add(struct void_pbft *r,
     r->reply_frame[index] = frame;
     r->reply_frame_len[index] = (uint32_t)frame_len;
     r->reply_client[index] = q->client;
+    const struct void__pbft_mackey *k = client_key(r, q->client, q->cert);
+    r->reply_mac_ok[index] = k != NULL;
+    if (k != NULL) {
+        memcpy(r->reply_mac[index], k->key, VOID_MAC_KEY_SIZE);
+    }
     void__pbft_send(r, out, q->client, VOID_MSG_REPLY, frame, frame_len);
 }
 
@@ -674,9 +680,9 @@ static void reply_sign_all(struct void_pbft *r, uint16_t count)
     uint8_t root[VOID_MERKLE_HASH_SIZE];
     void_merkle_build((const uint8_t(*)[VOID_MERKLE_HASH_SIZE])r->reply_leaf, count, paths, root);
     for (uint16_t i = 0; i < count; i++) {
-        const uint8_t *key = r->reply_frame[i] != NULL ? mac_key(r, r->reply_client[i]) : NULL;
-        if (key != NULL) { /* else the tag stays zero: the client checks the signature */
-            void_pbft_reply_tag(r->reply_frame[i], r->reply_frame_len[i], key);
+        /* Without a key the tag stays zero: the client checks the signature. */
+        if (r->reply_frame[i] != NULL && r->reply_mac_ok[i]) {
+            void_pbft_reply_tag(r->reply_frame[i], r->reply_frame_len[i], r->reply_mac[i]);
         }
     }
     uint8_t sig[VOID_SIGN_SIZE];
@@ -738,32 +744,80 @@ static void send_stale(struct void_pbft *r,
  * replica vouches for a request only if the client's key made its tag or
  * its signature; a faulty primary can forge neither. */
 
-static const uint8_t *mac_key(struct void_pbft *r, uint32_t client)
+/* Client certificates (include/void/client_cert.h): a request whose client
+ * carries one is authenticated by the key it names, once the admin
+ * signature on it checked; else by the keyring's key. Whether a certificate
+ * is valid depends on its bytes and the configured admin key alone, so every
+ * honest replica decides alike and a faulty primary cannot slip a forged
+ * one past the backups (each checks it, as it checks the request's tag).
+ * The check is cached with the derived MAC key, so a client costs one admin
+ * signature check per replica while its slot lasts. */
+static int cert_key(struct void_pbft *r,
+                    uint32_t client,
+                    const uint8_t *cert,
+                    uint8_t public_key[VOID_SIGN_PUBLIC_KEY_SIZE])
+{
+    if (r->cfg.admin_key == NULL) {
+        return VOID_EPERM; /* no admin: only the keyring admits clients */
+    }
+    struct void_client_cert c;
+    int rc = r->cfg.verify_signatures ? void_client_cert_verify(cert, r->cfg.admin_key, &c)
+                                      : void_client_cert_decode(cert, &c);
+    r->stats.verifies += (uint64_t)(r->cfg.verify_signatures != 0);
+    if (rc != 0 || c.id != client) {
+        return rc != 0 ? rc : VOID_EBAD_FIELD;
+    }
+    memcpy(public_key, c.public_key, VOID_SIGN_PUBLIC_KEY_SIZE);
+    return 0;
+}
+
+/* The cached key of client (with its certificate, or NULL), or NULL when
+ * the client has none: not in the keyring and no valid certificate. */
+static const struct void__pbft_mackey *
+client_key(struct void_pbft *r, uint32_t client, const uint8_t *cert)
 {
     uint32_t slot = (uint32_t)((client * 2654435761u) >> 16) & (VOID_PBFT_MAC_CACHE - 1);
     struct void__pbft_mackey *k = &r->mac_cache[slot];
-    if (k->state == 0 || k->client != client) {
-        const uint8_t *pk = void_keyring_get(r->cfg.keyring, client);
+    int hit = k->state != 0 && k->client == client && k->certified == (cert != NULL) &&
+              (cert == NULL || memcmp(k->cert, cert, VOID_CLIENT_CERT_SIZE) == 0);
+    if (!hit) {
         k->client = client;
-        k->state = pk != NULL && void_mac_key_derive(r->cfg.keypair, pk, k->key) == 0 ? 1 : 2;
+        k->certified = cert != NULL;
+        k->state = 2;
+        int rc = VOID_ENOTFOUND;
+        if (cert != NULL) {
+            memcpy(k->cert, cert, VOID_CLIENT_CERT_SIZE);
+            rc = cert_key(r, client, cert, k->public_key);
+        } else if (void_keyring_get(r->cfg.keyring, client) != NULL) {
+            memcpy(k->public_key, void_keyring_get(r->cfg.keyring, client), sizeof(k->public_key));
+            rc = 0;
+        }
+        if (rc == 0 && void_mac_key_derive(r->cfg.keypair, k->public_key, k->key) == 0) {
+            k->state = 1;
+        }
         r->stats.mac_keys++;
     }
-    return k->state == 1 ? k->key : NULL;
+    VOID_ASSERT(k->client == client);
+    return k->state == 1 ? k : NULL;
 }
 
 /* Authenticates a client's request: by its signature when *sig_checked is
  * 1 on entry, else by its tag for this replica, falling back to the
  * signature; *sig_checked tells on return whether the signature was
- * checked. Returns 0 or the signature's error. */
+ * checked. Returns 0, VOID_EUNKNOWN_SENDER (no key for its client) or
+ * VOID_EBAD_SIG. */
 static int
 request_authentic(struct void_pbft *r, const struct void_pbft_request *q, int *sig_checked)
 {
+    const struct void__pbft_mackey *k = client_key(r, q->client, q->cert);
+    if (k == NULL) {
+        return VOID_EUNKNOWN_SENDER;
+    }
     if (!r->cfg.verify_signatures) {
         return 0;
     }
     if (!*sig_checked) {
-        const uint8_t *key = mac_key(r, q->client);
-        if (key != NULL && void_pbft_request_check_mac(q, r->cfg.self, key) == 0) {
+        if (void_pbft_request_check_mac(q, r->cfg.self, k->key) == 0) {
             r->stats.macs_ok++;
             return 0;
         }
@@ -771,7 +825,14 @@ request_authentic(struct void_pbft *r, const struct void_pbft_request *q, int *s
     }
     *sig_checked = 1;
     r->stats.verifies++;
-    return void_pbft_request_verify(q, r->cfg.keyring);
+    VOID_ASSERT(q->record_len > VOID_SIGN_SIZE);
+    return void_sign_verify(k->public_key,
+                            VOID_SIGN_DOMAIN_FRAME,
+                            q->record,
+                            q->record_len - VOID_SIGN_SIZE,
+                            q->sig) == 0
+               ? 0
+               : VOID_EBAD_SIG;
 }
 
 static int merge_clock(struct void_pbft *r,
@@ -799,8 +860,13 @@ static void on_request(struct void_pbft *r,
     /* The primary checks the signature of what it will order; a backup
      * takes the request's tag for it (request_authentic). */
     int sig_checked = is_primary(r);
-    if (request_authentic(r, &q, &sig_checked) != 0) {
-        r->stats.rx_bad_sig++;
+    int rc = request_authentic(r, &q, &sig_checked);
+    if (rc != 0) {
+        if (rc == VOID_EUNKNOWN_SENDER) {
+            r->stats.rx_unknown_sender++; /* neither in the keyring nor certified */
+        } else {
+            r->stats.rx_bad_sig++;
+        }
         return;
     }
     if (merge_clock(r, now_ns, fr, out) != 0) {
@@ -1438,6 +1504,31 @@ count_replies(const struct void_pbft *r, const uint8_t *batch, uint32_t len, uin
     return replies;
 }
 
+/* Whether q comes with a certificate that expired before the stamp of the
+ * batch executing it: the replicated HLC, the same at every replica, where a
+ * local clock would let replicas disagree on the answer. The request is not
+ * executed (VOID_SM_EXPIRED), unless it is its session's last one, executed
+ * before: its cached answer stands. */
+static int cert_expired(struct void_pbft *r, const struct void_pbft_request *q)
+{
+    if (q->cert == NULL) {
+        return 0;
+    }
+    struct void_client_cert c;
+    if (void_client_cert_decode(q->cert, &c) != 0) {
+        return 1; /* checked before it was ordered; refused alike everywhere */
+    }
+    uint64_t last;
+    const uint8_t *res;
+    size_t len;
+    if (void_sm_client_last(&r->sm, table_key(q->client, q->session), &last, &res, &len) &&
+        last == q->reqno) {
+        return 0;
+    }
+    VOID_ASSERT(r->sm.in_batch);
+    return c.expires_ns < r->sm.last_stamp.wall_ns;
+}
+
 static void execute_entry(struct void_pbft *r,
                           uint64_t now_ns,
                           struct void__pbft_entry *e,
@@ -1462,17 +1553,24 @@ static void execute_entry(struct void_pbft *r,
         VOID_ASSERT(rc == 0); /* checked when the batch was accepted */
         off += used;
         size_t res_len = 0;
-        rc = void_sm_execute(&r->sm,
-                             table_key(q.client, q.session),
-                             q.reqno,
-                             q.op,
-                             q.op_len,
-                             result,
-                             sizeof(result),
-                             &res_len);
-        if (rc != 0) {
-            VOID_ASSERT(rc == void_sm_failed(&r->sm));
-            return; /* the replies of this batch are never sent */
+        if (cert_expired(r, &q)) {
+            struct void_sm_result expired = {.status = VOID_SM_EXPIRED};
+            int len = void_sm_result_encode(&expired, result, sizeof(result));
+            VOID_ASSERT(len > 0);
+            res_len = (size_t)len;
+        } else {
+            rc = void_sm_execute(&r->sm,
+                                 table_key(q.client, q.session),
+                                 q.reqno,
+                                 q.op,
+                                 q.op_len,
+                                 result,
+                                 sizeof(result),
+                                 &res_len);
+            if (rc != 0) {
+                VOID_ASSERT(rc == void_sm_failed(&r->sm));
+                return; /* the replies of this batch are never sent */
+            }
         }
         r->stats.requests_executed++;
         if (q.repliers & VOID__BIT(r->cfg.self)) { /* the client asked f + 1 of us, or all */
@@ -1858,10 +1956,12 @@ static int admit(struct void_pbft *r,
         return -1;
     }
     int from_client = fr->type == VOID_MSG_REQUEST;
+    /* A client may be missing from the keyring: its request's certificate
+     * vouches for it (on_request). */
     if ((from_client && fr->sender < r->cfg.n) ||
         (!from_client && (fr->sender >= r->cfg.n ||
-                          (fr->sender == r->cfg.self && fr->type != VOID_MSG_VIEW_CHANGE))) ||
-        void_keyring_get(r->cfg.keyring, fr->sender) == NULL) {
+                          (fr->sender == r->cfg.self && fr->type != VOID_MSG_VIEW_CHANGE) ||
+                          void_keyring_get(r->cfg.keyring, fr->sender) == NULL))) {
         r->stats.rx_unknown_sender++;
         return -1;
     }

@@ -720,7 +720,7 @@ int void_sm_result_decode(const uint8_t *buf, size_t len, struct void_sm_result 
         return VOID_ETRUNCATED;
     }
     res->status = h[0];
-    if (res->status > VOID_SM_FUTURE) {
+    if (res->status > VOID_SM_EXPIRED) {
         return VOID_EBAD_TYPE;
     }
     res->version = void_hlc_decode(h + 1);
