@@ -75,6 +75,7 @@ static int run_op(struct voidctl_opts *o,
     uv_loop_init(&loop);
     struct void_kvclient_config kc = {
         .loop = &loop, .cluster = cl, .id = cl->self_id, .keypair = &cl->keypair, .reply_all = 1};
+    kc.session = o->session;
     char err[512] = "";
     int rc = void_kvclient_init(&run->client, &kc, err, sizeof(err));
     if (rc != 0) {

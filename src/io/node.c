@@ -1625,6 +1625,7 @@ static int setup_replica(struct void_node *node, char *errbuf, size_t errcap)
         .batch_max = c->pbft_batch_max,
         .verify_signatures = 1,
         .keyring = &node->ring,
+        .admin_key = c->has_admin_key ? c->admin_key : NULL, /* client certificates */
         .event_seq_start = void__node_causal_seq_start(),
         .keypair = &c->keypair,
         .sm = {.retention_ns = (uint64_t)c->state_retention_s * 1000000000u,
@@ -1760,6 +1761,7 @@ static int setup_io(struct void_node *node, char *errbuf, size_t errcap)
                                        .self_id = c->self_id,
                                        .keypair = &c->keypair,
                                        .ring = &node->ring,
+                                       .admin_key = c->has_admin_key ? c->admin_key : NULL,
                                        .listen_host = self->address.host,
                                        .listen_port = self->address.port,
                                        .count_peers = count,
