@@ -1163,6 +1163,7 @@ static size_t render_status(struct void_node *node, char *out, size_t cap)
     }
     json_object_set_new(root, "state_keys", json_integer((json_int_t)s->state.keys));
     json_object_set_new(root, "state_clients", json_integer((json_int_t)s->state.clients));
+    json_object_set_new(root, "state_versions", json_integer((json_int_t)s->state.versions));
     json_object_set_new(root, "state_bytes", json_integer((json_int_t)s->state.bytes_used));
     json_object_set_new(root, "state_digest", json_string(digest));
     pthread_mutex_unlock(&node->lock);
