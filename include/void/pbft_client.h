@@ -19,6 +19,18 @@
  * With reply_all every replica replies at once (one-shot tools, which know
  * nothing of the cluster's health yet).
  *
+ * Sessions: a process picks a session number (config.session, random in
+ * the daemon's clients) and the replicas keep one at-most-once entry per
+ * (client, session), so several processes under one client identity do not
+ * supersede each other's requests. A request superseded all the same (its
+ * number is below its session's last one at the replicas: a process that
+ * reused a session, or restarted its numbering) is answered VOID_SM_STALE
+ * with the superseding number; on f + 1 such answers the request completes
+ * with that result (the (f+1)-th largest number: at least one honest replica
+ * reached it, and no faulty one can inflate it alone), and the next request
+ * is numbered above it. So a client never waits for ever on a superseded
+ * request: the caller sees the error and may resubmit.
+ *
  * Effects use struct void_pbft_out from include/void/pbft.h: SEND (to a
  * replica id or VOID_PBFT_TO_ALL), TIMER_SET / TIMER_CANCEL with
  * VOID_PBFT_CLIENT_TIMER_RETRY, and EVENT (send and receive events of the
@@ -53,6 +65,11 @@ struct void_pbft_client_config {
      * or when the primary of view 0 is down. 0: to the believed primary. */
     int broadcast_first;
     int reply_all; /* 1: every replica replies to each request; 0: f + 1 chosen ones */
+    uint32_t session;     /* this process's session under the client id (0: the only one) */
+    /* NULL, or the client's certificate (VOID_CLIENT_CERT_SIZE bytes,
+     * borrowed for the client's lifetime), sent in every request so that
+     * replicas whose keyring lacks this client take its key from it. */
+    const uint8_t *cert;
     const struct void_keyring *keyring;      /* borrowed for the client's lifetime */
     const struct void_sign_keypair *keypair; /* borrowed for the client's lifetime */
     struct void_hlc_config hlc;
@@ -72,6 +89,7 @@ struct void_pbft_client_config {
 struct void_pbft_client_stats {
     uint64_t submitted, completed, retries;
     uint64_t suspected; /* repliers left out for a while: no reply, or not the accepted one */
+    uint64_t stale;     /* requests completed VOID_SM_STALE (superseded) */
     uint64_t rx_malformed, rx_bad_sig, rx_unknown_sender, rx_stale, rx_hlc_ahead;
     /* Replies taken on their tag, and replies whose tag was missing or wrong
      * (their signature decided, one verification each). */
@@ -103,6 +121,7 @@ struct void_pbft_client {
     uint64_t reply_view[VOID_PBFT_N_MAX];
     uint32_t reply_len[VOID_PBFT_N_MAX];
     uint8_t reply_hash[VOID_PBFT_N_MAX][VOID_PBFT_DIGEST_SIZE]; /* SHA-256 of each result */
+    uint64_t reply_stale[VOID_PBFT_N_MAX]; /* a STALE result's superseding number, else 0 */
     uint32_t result_len; /* the accepted result */
     uint8_t op_small[VOID_PBFT_CLIENT_SMALL];
     uint8_t result_small[VOID_PBFT_CLIENT_SMALL];
@@ -116,11 +135,12 @@ struct void_pbft_client {
     struct void_pbft_client_stats stats;
 };
 
-/* Sets up c from config (copied; keyring, keypair and big stay borrowed)
- * and derives the MAC key it shares with each replica. Returns 0 or
- * VOID_EINVAL (n out of range, NULL keys, id < n, a replica's key missing
+/* Sets up c from config (copied; keyring, keypair, big and cert stay
+ * borrowed) and derives the MAC key it shares with each replica. Returns 0
+ * or VOID_EINVAL (n out of range, NULL keys, id < n, a replica's key missing
  * from the keyring or not usable, big given but shorter than
- * VOID_PBFT_CLIENT_BIG). */
+ * VOID_PBFT_CLIENT_BIG, a cert that does not decode or names another id or
+ * key). */
 int void_pbft_client_init(struct void_pbft_client *c, const struct void_pbft_client_config *config);
 
 /* Tells the client whether its link to replica `replica` (< n) is up, as

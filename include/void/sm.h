@@ -73,8 +73,10 @@ enum void_sm_status {
     VOID_SM_FULL = 3,       /* write: the store's quota is reached */
     VOID_SM_TOO_OLD = 4,    /* as-of: time before the retained history */
     VOID_SM_BAD_OP = 5,     /* the operation bytes do not decode */
-    VOID_SM_STALE = 6,      /* request number older than the client's last: not executed */
-    VOID_SM_FUTURE = 7      /* as-of: time after the stamp of the batch executing the read */
+    VOID_SM_STALE = 6,      /* request number older than the client's last: not executed;
+                               value: the superseding request number, u64 big-endian */
+    VOID_SM_FUTURE = 7,     /* as-of: time after the stamp of the batch executing the read */
+    VOID_SM_EXPIRED = 8     /* the client's certificate expired before the batch's stamp */
 };
 
 /* A decoded operation. key/value/expected point into the decoded buffer. */

@@ -77,6 +77,7 @@ static int run_op(struct voidctl_opts *o,
     uv_loop_init(&loop);
     struct void_kvclient_config kc = {
         .loop = &loop, .cluster = cl, .id = cl->self_id, .keypair = &cl->keypair, .reply_all = 1};
+    kc.session = o->session;
     char err[512] = "";
     int rc = void_kvclient_init(&run->client, &kc, err, sizeof(err));
     if (rc != 0) {
@@ -117,7 +118,7 @@ static int run_op(struct voidctl_opts *o,
 static const char *status_name(uint8_t status)
 {
     static const char *const names[] = {
-        "ok", "not_found", "cas_failed", "full", "too_old", "bad_op", "stale", "future"};
+        "ok", "not_found", "cas_failed", "full", "too_old", "bad_op", "stale", "future", "expired"};
     return status < VOID_ARRAY_LEN(names) ? names[status] : "unknown";
 }
 
@@ -140,7 +141,12 @@ static const char *status_meaning(uint8_t status)
     case VOID_SM_BAD_OP:
         return "the replicas could not decode the operation";
     case VOID_SM_STALE:
-        return "a newer request of this client was executed already; this one was not";
+        return "superseded: another process with this client identity and session sent a "
+               "newer request, and this one was not executed (each process gets a session "
+               "of its own unless --session gives two the same)";
+    case VOID_SM_EXPIRED:
+        return "this client's certificate has expired (its expiry is before the time of the "
+               "replicas' batch): have the admin issue a new one (voidctl cert issue)";
     case VOID_SM_OK:
     case VOID_SM_CAS_FAILED:
         break;
@@ -162,6 +168,7 @@ static int status_exit(uint8_t status)
     case VOID_SM_FUTURE:
     case VOID_SM_BAD_OP:
     case VOID_SM_STALE:
+    case VOID_SM_EXPIRED:
         break;
     }
     return VOIDCTL_EXIT_REFUSED;

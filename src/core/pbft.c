@@ -578,10 +578,19 @@ int void_pbft_start(struct void_pbft *r, uint64_t now_ns, struct void_pbft_out *
 
 /* ---- pending requests ----------------------------------------------------- */
 
-static int pending_find(const struct void_pbft *r, uint32_t client)
+/* The at-most-once entry of a client's session in the replicated client
+ * table: the client id alone for session 0 (a client with one process), else
+ * the id in the high 32 bits and the session in the low ones. Client ids are
+ * >= n >= 1, so the two kinds never meet. */
+static uint64_t table_key(uint32_t client, uint32_t session)
+{
+    return session == 0 ? client : (uint64_t)client << 32 | session;
+}
+
+static int pending_find(const struct void_pbft *r, uint32_t client, uint32_t session)
 {
     for (uint32_t i = 0; i < r->pending_count; i++) {
-        if (r->pending[i].client == client) {
+        if (r->pending[i].client == client && r->pending[i].session == session) {
             return (int)i;
         }
     }
@@ -604,7 +613,8 @@ void void__pbft_pending_prune(struct void_pbft *r)
         uint64_t last;
         const uint8_t *res;
         size_t len;
-        if (void_sm_client_last(&r->sm, r->pending[i].client, &last, &res, &len) &&
+        uint64_t key = table_key(r->pending[i].client, r->pending[i].session);
+        if (void_sm_client_last(&r->sm, key, &last, &res, &len) &&
             r->pending[i].reqno <= last) {
             pending_remove_at(r, i);
         }
@@ -623,7 +633,8 @@ void void__pbft_pending_prune(struct void_pbft *r)
  * the tags and the signature of all count of them before the step returns.
  * A reply sent alone (to a retransmitted request) is a batch of one. */
 
-static const uint8_t *mac_key(struct void_pbft *r, uint32_t client);
+static const struct void__pbft_mackey *
+client_key(struct void_pbft *r, uint32_t client, const uint8_t *cert);
 
 static void reply_add(struct void_pbft *r,
                       uint64_t now_ns,
@@ -640,6 +651,7 @@ static void reply_add(struct void_pbft *r,
                                 .reqno = q->reqno,
                                 .result = result,
                                 .result_len = (uint32_t)result_len,
+                                .session = q->session,
                                 .index = index,
                                 .count = count};
     int len = void_pbft_reply_encode(&m, r->scratch, r->scratch_cap);
@@ -659,6 +671,11 @@ static void reply_add(struct void_pbft *r,
     r->reply_frame[index] = frame;
     r->reply_frame_len[index] = (uint32_t)frame_len;
     r->reply_client[index] = q->client;
+    const struct void__pbft_mackey *k = client_key(r, q->client, q->cert);
+    r->reply_mac_ok[index] = k != NULL;
+    if (k != NULL) {
+        memcpy(r->reply_mac[index], k->key, VOID_MAC_KEY_SIZE);
+    }
     void__pbft_send(r, out, q->client, VOID_MSG_REPLY, frame, frame_len);
 }
 
@@ -675,9 +692,9 @@ static void reply_sign_all(struct void_pbft *r, uint16_t count)
     uint8_t root[VOID_MERKLE_HASH_SIZE];
     void_merkle_build((const uint8_t(*)[VOID_MERKLE_HASH_SIZE])r->reply_leaf, count, paths, root);
     for (uint16_t i = 0; i < count; i++) {
-        const uint8_t *key = r->reply_frame[i] != NULL ? mac_key(r, r->reply_client[i]) : NULL;
-        if (key != NULL) { /* else the tag stays zero: the client checks the signature */
-            void_pbft_reply_tag(r->reply_frame[i], r->reply_frame_len[i], key);
+        /* Without a key the tag stays zero: the client checks the signature. */
+        if (r->reply_frame[i] != NULL && r->reply_mac_ok[i]) {
+            void_pbft_reply_tag(r->reply_frame[i], r->reply_frame_len[i], r->reply_mac[i]);
         }
     }
     uint8_t sig[VOID_SIGN_SIZE];
@@ -702,6 +719,30 @@ static void send_reply(struct void_pbft *r,
     reply_sign_all(r, 1);
 }
 
+/* Answers a request that another of the same (client, session) superseded:
+ * its number is below the last one executed (or pending) for that session,
+ * so it will never execute. Dropping it silently left a client that numbers
+ * its requests from a lower start waiting for ever; the answer VOID_SM_STALE
+ * carries the number that superseded it (docs/wire.md, STALE), so the client
+ * can say so and number its next request above it. Not ordered: each
+ * replica answers from what it knows, and the client needs f + 1 such
+ * answers (include/void/pbft_client.h). */
+static void send_stale(struct void_pbft *r,
+                       uint64_t now_ns,
+                       struct void_pbft_out *out,
+                       const struct void_pbft_request *q,
+                       uint64_t last)
+{
+    VOID_ASSERT(q->reqno < last);
+    uint8_t above[8];
+    void__put64(above, last);
+    struct void_sm_result res = {.status = VOID_SM_STALE, .value = above, .value_len = 8};
+    uint8_t result[64];
+    int len = void_sm_result_encode(&res, result, sizeof(result));
+    VOID_ASSERT(len > 0);
+    send_reply(r, now_ns, out, q, result, (size_t)len);
+}
+
 /* ---- client authentication ----------------------------------------------
  * A request carries the client's signature and an authenticator: a tag per
  * replica under a key the client shares with that replica alone
@@ -715,32 +756,80 @@ static void send_reply(struct void_pbft *r,
  * replica vouches for a request only if the client's key made its tag or
  * its signature; a faulty primary can forge neither. */
 
-static const uint8_t *mac_key(struct void_pbft *r, uint32_t client)
+/* Client certificates (include/void/client_cert.h): a request whose client
+ * carries one is authenticated by the key it names, once the admin
+ * signature on it checked; else by the keyring's key. Whether a certificate
+ * is valid depends on its bytes and the configured admin key alone, so every
+ * honest replica decides alike and a faulty primary cannot slip a forged
+ * one past the backups (each checks it, as it checks the request's tag).
+ * The check is cached with the derived MAC key, so a client costs one admin
+ * signature check per replica while its slot lasts. */
+static int cert_key(struct void_pbft *r,
+                    uint32_t client,
+                    const uint8_t *cert,
+                    uint8_t public_key[VOID_SIGN_PUBLIC_KEY_SIZE])
+{
+    if (r->cfg.admin_key == NULL) {
+        return VOID_EPERM; /* no admin: only the keyring admits clients */
+    }
+    struct void_client_cert c;
+    int rc = r->cfg.verify_signatures ? void_client_cert_verify(cert, r->cfg.admin_key, &c)
+                                      : void_client_cert_decode(cert, &c);
+    r->stats.verifies += (uint64_t)(r->cfg.verify_signatures != 0);
+    if (rc != 0 || c.id != client) {
+        return rc != 0 ? rc : VOID_EBAD_FIELD;
+    }
+    memcpy(public_key, c.public_key, VOID_SIGN_PUBLIC_KEY_SIZE);
+    return 0;
+}
+
+/* The cached key of client (with its certificate, or NULL), or NULL when
+ * the client has none: not in the keyring and no valid certificate. */
+static const struct void__pbft_mackey *
+client_key(struct void_pbft *r, uint32_t client, const uint8_t *cert)
 {
     uint32_t slot = (uint32_t)((client * 2654435761u) >> 16) & (VOID_PBFT_MAC_CACHE - 1);
     struct void__pbft_mackey *k = &r->mac_cache[slot];
-    if (k->state == 0 || k->client != client) {
-        const uint8_t *pk = void_keyring_get(r->cfg.keyring, client);
+    int hit = k->state != 0 && k->client == client && k->certified == (cert != NULL) &&
+              (cert == NULL || memcmp(k->cert, cert, VOID_CLIENT_CERT_SIZE) == 0);
+    if (!hit) {
         k->client = client;
-        k->state = pk != NULL && void_mac_key_derive(r->cfg.keypair, pk, k->key) == 0 ? 1 : 2;
+        k->certified = cert != NULL;
+        k->state = 2;
+        int rc = VOID_ENOTFOUND;
+        if (cert != NULL) {
+            memcpy(k->cert, cert, VOID_CLIENT_CERT_SIZE);
+            rc = cert_key(r, client, cert, k->public_key);
+        } else if (void_keyring_get(r->cfg.keyring, client) != NULL) {
+            memcpy(k->public_key, void_keyring_get(r->cfg.keyring, client), sizeof(k->public_key));
+            rc = 0;
+        }
+        if (rc == 0 && void_mac_key_derive(r->cfg.keypair, k->public_key, k->key) == 0) {
+            k->state = 1;
+        }
         r->stats.mac_keys++;
     }
-    return k->state == 1 ? k->key : NULL;
+    VOID_ASSERT(k->client == client);
+    return k->state == 1 ? k : NULL;
 }
 
 /* Authenticates a client's request: by its signature when *sig_checked is
  * 1 on entry, else by its tag for this replica, falling back to the
  * signature; *sig_checked tells on return whether the signature was
- * checked. Returns 0 or the signature's error. */
+ * checked. Returns 0, VOID_EUNKNOWN_SENDER (no key for its client) or
+ * VOID_EBAD_SIG. */
 static int
 request_authentic(struct void_pbft *r, const struct void_pbft_request *q, int *sig_checked)
 {
+    const struct void__pbft_mackey *k = client_key(r, q->client, q->cert);
+    if (k == NULL) {
+        return VOID_EUNKNOWN_SENDER;
+    }
     if (!r->cfg.verify_signatures) {
         return 0;
     }
     if (!*sig_checked) {
-        const uint8_t *key = mac_key(r, q->client);
-        if (key != NULL && void_pbft_request_check_mac(q, r->cfg.self, key) == 0) {
+        if (void_pbft_request_check_mac(q, r->cfg.self, k->key) == 0) {
             r->stats.macs_ok++;
             return 0;
         }
@@ -748,7 +837,14 @@ request_authentic(struct void_pbft *r, const struct void_pbft_request *q, int *s
     }
     *sig_checked = 1;
     r->stats.verifies++;
-    return void_pbft_request_verify(q, r->cfg.keyring);
+    VOID_ASSERT(q->record_len > VOID_SIGN_SIZE);
+    return void_sign_verify(k->public_key,
+                            VOID_SIGN_DOMAIN_FRAME,
+                            q->record,
+                            q->record_len - VOID_SIGN_SIZE,
+                            q->sig) == 0
+               ? 0
+               : VOID_EBAD_SIG;
 }
 
 /* ---- large requests --------------------------------------------------------
@@ -989,16 +1085,18 @@ static int body_offer(struct void_pbft *r,
         uint64_t last;
         const uint8_t *res;
         size_t res_len;
-        if (void_sm_client_last(&r->sm, q->client, &last, &res, &res_len) && q->reqno <= last) {
+        if (void_sm_client_last(&r->sm, table_key(q->client, q->session), &last, &res, &res_len) &&
+            q->reqno <= last) {
             return 1; /* executed: answered from the reply cache, no body needed */
         }
         for (uint32_t i = 0; i < VOID_PBFT_BODIES_MAX; i++) {
             struct void__pbft_body *b = &r->body[i];
-            if (b->used && b->client == q->client && !body_ordered(r, b->digest)) {
+            if (b->used && b->client == q->client && b->session == q->session &&
+                !body_ordered(r, b->digest)) {
                 if (b->reqno > q->reqno) {
                     return 1; /* an older request of the client's: on_request drops it */
                 }
-                body_free(b); /* one unordered body per client: the newest */
+                body_free(b); /* one unordered body per client session: the newest */
             }
         }
         if (r->body_pending_bytes + len > VOID_PBFT_BODY_PENDING_MAX) {
@@ -1027,6 +1125,7 @@ static int body_offer(struct void_pbft *r,
     slot->used = 1;
     slot->sig_checked = (uint8_t)sig_checked;
     slot->client = q->client;
+    slot->session = q->session;
     slot->reqno = q->reqno;
     memcpy(slot->digest, digest, VOID_PBFT_DIGEST_SIZE);
     slot->len = (uint32_t)len;
@@ -1119,8 +1218,13 @@ static void on_request(struct void_pbft *r,
     /* The primary checks the signature of what it will order; a backup
      * takes the request's tag for it (request_authentic). */
     int sig_checked = is_primary(r);
-    if (request_authentic(r, &q, &sig_checked) != 0) {
-        r->stats.rx_bad_sig++;
+    int rc = request_authentic(r, &q, &sig_checked);
+    if (rc != 0) {
+        if (rc == VOID_EUNKNOWN_SENDER) {
+            r->stats.rx_unknown_sender++; /* neither in the keyring nor certified */
+        } else {
+            r->stats.rx_bad_sig++;
+        }
         return;
     }
     if (merge_clock(r, now_ns, fr, out) != 0) {
@@ -1132,18 +1236,21 @@ static void on_request(struct void_pbft *r,
     uint64_t last;
     const uint8_t *res;
     size_t res_len;
-    if (void_sm_client_last(&r->sm, q.client, &last, &res, &res_len) && q.reqno <= last) {
+    if (void_sm_client_last(&r->sm, table_key(q.client, q.session), &last, &res, &res_len) &&
+        q.reqno <= last) {
         if (q.reqno == last) {
             r->stats.rx_duplicate++; /* the client missed our reply: resend it */
             send_reply(r, now_ns, out, &q, res, res_len);
         } else {
             r->stats.rx_stale++;
+            send_stale(r, now_ns, out, &q, last);
         }
         return;
     }
-    int i = pending_find(r, q.client);
+    int i = pending_find(r, q.client, q.session);
     if (i >= 0 && r->pending[i].reqno > q.reqno) {
         r->stats.rx_stale++;
+        send_stale(r, now_ns, out, &q, r->pending[i].reqno);
         return;
     }
     if (i >= 0 && r->pending[i].reqno == q.reqno) {
@@ -1156,6 +1263,7 @@ static void on_request(struct void_pbft *r,
         /* One outstanding request per client: a newer one replaces the older. */
         struct void__pbft_pending *p = &r->pending[i >= 0 ? (uint32_t)i : r->pending_count++];
         p->client = q.client;
+        p->session = q.session;
         p->reqno = q.reqno;
         p->batched = 0;
         p->sig_checked = (uint8_t)sig_checked;
@@ -1802,6 +1910,31 @@ count_replies(struct void_pbft *r, const uint8_t *batch, uint32_t len, uint16_t 
     return replies;
 }
 
+/* Whether q comes with a certificate that expired before the stamp of the
+ * batch executing it: the replicated HLC, the same at every replica, where a
+ * local clock would let replicas disagree on the answer. The request is not
+ * executed (VOID_SM_EXPIRED), unless it is its session's last one, executed
+ * before: its cached answer stands. */
+static int cert_expired(struct void_pbft *r, const struct void_pbft_request *q)
+{
+    if (q->cert == NULL) {
+        return 0;
+    }
+    struct void_client_cert c;
+    if (void_client_cert_decode(q->cert, &c) != 0) {
+        return 1; /* checked before it was ordered; refused alike everywhere */
+    }
+    uint64_t last;
+    const uint8_t *res;
+    size_t len;
+    if (void_sm_client_last(&r->sm, table_key(q->client, q->session), &last, &res, &len) &&
+        last == q->reqno) {
+        return 0;
+    }
+    VOID_ASSERT(r->sm.in_batch);
+    return c.expires_ns < r->sm.last_stamp.wall_ns;
+}
+
 static void execute_entry(struct void_pbft *r,
                           uint64_t now_ns,
                           struct void__pbft_entry *e,
@@ -1828,11 +1961,24 @@ static void execute_entry(struct void_pbft *r,
         off += used;
         item_request(r, &it, &q);
         size_t res_len = 0;
-        rc = void_sm_execute(
-            &r->sm, q.client, q.reqno, q.op, q.op_len, result, VOID_SM_RESULT_MAX, &res_len);
-        if (rc != 0) {
-            VOID_ASSERT(rc == void_sm_failed(&r->sm));
-            return; /* the replies of this batch are never sent */
+        if (cert_expired(r, &q)) {
+            struct void_sm_result expired = {.status = VOID_SM_EXPIRED};
+            int len = void_sm_result_encode(&expired, result, VOID_SM_RESULT_MAX);
+            VOID_ASSERT(len > 0);
+            res_len = (size_t)len;
+        } else {
+            rc = void_sm_execute(&r->sm,
+                                 table_key(q.client, q.session),
+                                 q.reqno,
+                                 q.op,
+                                 q.op_len,
+                                 result,
+                                 VOID_SM_RESULT_MAX,
+                                 &res_len);
+            if (rc != 0) {
+                VOID_ASSERT(rc == void_sm_failed(&r->sm));
+                return; /* the replies of this batch are never sent */
+            }
         }
         r->stats.requests_executed++;
         if (q.repliers & VOID__BIT(r->cfg.self)) { /* the client asked f + 1 of us, or all */
@@ -2219,10 +2365,12 @@ static int admit(struct void_pbft *r,
         return -1;
     }
     int from_client = fr->type == VOID_MSG_REQUEST;
+    /* A client may be missing from the keyring: its request's certificate
+     * vouches for it (on_request). */
     if ((from_client && fr->sender < r->cfg.n) ||
         (!from_client && (fr->sender >= r->cfg.n ||
-                          (fr->sender == r->cfg.self && fr->type != VOID_MSG_VIEW_CHANGE))) ||
-        void_keyring_get(r->cfg.keyring, fr->sender) == NULL) {
+                          (fr->sender == r->cfg.self && fr->type != VOID_MSG_VIEW_CHANGE) ||
+                          void_keyring_get(r->cfg.keyring, fr->sender) == NULL))) {
         r->stats.rx_unknown_sender++;
         return -1;
     }

@@ -8,6 +8,7 @@
 
 #include "core/pbft_int.h"
 #include "void/assert.h"
+#include "void/bytes.h"
 #include "void/error.h"
 #include "void/hash.h"
 
@@ -20,6 +21,12 @@ int void_pbft_client_init(struct void_pbft_client *c, const struct void_pbft_cli
     if (config->n == 0 || config->n > VOID_PBFT_N_MAX || config->keyring == NULL ||
         config->keypair == NULL || config->id < config->n ||
         (config->big != NULL && config->big_len < VOID_PBFT_CLIENT_BIG)) {
+        return VOID_EINVAL;
+    }
+    struct void_client_cert cert;
+    if (config->cert != NULL &&
+        (void_client_cert_decode(config->cert, &cert) != 0 || cert.id != config->id ||
+         memcmp(cert.public_key, config->keypair->public_key, VOID_SIGN_PUBLIC_KEY_SIZE) != 0)) {
         return VOID_EINVAL;
     }
     for (uint32_t i = 0; i < config->n; i++) {
@@ -97,6 +104,8 @@ send_request(struct void_pbft_client *c, uint64_t now_ns, uint32_t to, struct vo
                                   .ev = c->event_seq,
                                   .reqno = c->reqno,
                                   .repliers = c->repliers,
+                                  .session = c->cfg.session,
+                                  .cert = c->cfg.cert,
                                   .op = c->op,
                                   .op_len = c->op_len,
                                   .mac_count = (uint8_t)c->cfg.n,
@@ -238,6 +247,65 @@ static int accept_if_quorum(struct void_pbft_client *c,
     return 1;
 }
 
+/* The number that superseded a request, from a VOID_SM_STALE result, or 0
+ * when result is not one. */
+static uint64_t stale_above(const uint8_t *result, size_t len)
+{
+    struct void_sm_result res;
+    if (void_sm_result_decode(result, len, &res) != 0 || res.status != VOID_SM_STALE ||
+        res.value_len != 8) {
+        return 0;
+    }
+    return void_bytes_get_be64(res.value);
+}
+
+/* f + 1 replicas answered that the outstanding request was superseded, each
+ * naming the number that superseded it as far as it knows (the answer is not
+ * ordered, so they may differ): the request completes as STALE with the
+ * (f+1)-th largest number, which at least one honest replica reached, so no
+ * faulty replica can inflate it alone. */
+static int accept_stale(struct void_pbft_client *c)
+{
+    uint64_t above[VOID_PBFT_N_MAX];
+    uint32_t k = 0;
+    for (uint32_t j = 0; j < c->cfg.n; j++) {
+        uint64_t a = (c->reply_mask & VOID__BIT(j)) ? c->reply_stale[j] : 0;
+        if (a == 0) {
+            continue;
+        }
+        uint32_t at = k++; /* insertion, largest first */
+        for (; at > 0 && above[at - 1] < a; at--) {
+            above[at] = above[at - 1];
+        }
+        above[at] = a;
+    }
+    if (k < c->f + 1) {
+        return 0;
+    }
+    uint8_t value[8];
+    void_bytes_put_be64(value, above[c->f]);
+    struct void_sm_result res = {.status = VOID_SM_STALE, .value = value, .value_len = 8};
+    int len = void_sm_result_encode(&res, c->result, c->result_cap);
+    VOID_ASSERT(len > 0);
+    c->result_len = (uint32_t)len;
+    c->busy = 0;
+    c->done = 1;
+    c->stats.completed++;
+    return 1;
+}
+
+/* After a STALE result, the next request is numbered above the number that
+ * superseded this one, so that it is not superseded in turn. */
+static void renumber_after_stale(struct void_pbft_client *c)
+{
+    VOID_ASSERT(c->done && !c->busy);
+    uint64_t above = stale_above(c->result, c->result_len);
+    if (above != 0) {
+        c->stats.stale++;
+        c->reqno = above > c->reqno ? above : c->reqno;
+    }
+}
+
 int void_pbft_client_step_receive(struct void_pbft_client *c,
                                   uint64_t now_ns,
                                   const uint8_t *frame,
@@ -260,7 +328,7 @@ int void_pbft_client_step_receive(struct void_pbft_client *c,
      * fourth reply after f + 1 matching ones completed it) is dropped before
      * its signature is checked: nothing is learned from it, and verifying it
      * would double the client's signature work. */
-    if (!c->busy || m.client != c->cfg.id || m.reqno != c->reqno) {
+    if (!c->busy || m.client != c->cfg.id || m.session != c->cfg.session || m.reqno != c->reqno) {
         c->stats.rx_stale++;
         return 0;
     }
@@ -294,11 +362,14 @@ int void_pbft_client_step_receive(struct void_pbft_client *c,
     c->reply_mask |= VOID__BIT(i);
     c->reply_view[i] = m.view;
     c->reply_len[i] = m.result_len;
-    /* Replies are compared by hash: n copies of a 1 MiB result are not kept. */
+    /* Replies are compared by hash: n copies of a 1 MiB result are not kept;
+     * a STALE answer's number is kept beside it. */
     void_hash_digest(m.result, m.result_len, c->reply_hash[i]);
-    if (!accept_if_quorum(c, now_ns, i, m.result, m.result_len)) {
+    c->reply_stale[i] = stale_above(m.result, m.result_len);
+    if (!accept_if_quorum(c, now_ns, i, m.result, m.result_len) && !accept_stale(c)) {
         return out->overflow ? VOID_EFULL : 0;
     }
+    renumber_after_stale(c);
     set_timer(out, VOID_PBFT_EFFECT_TIMER_CANCEL, 0);
     return out->overflow ? VOID_EFULL : 1;
 }

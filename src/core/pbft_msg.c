@@ -98,7 +98,9 @@ int void_pbft_request_encode(const struct void_pbft_request *m,
         m->mac_count > VOID_PBFT_MACS_MAX || (m->mac_keys == NULL && m->mac_count > 0)) {
         return VOID_EINVAL;
     }
-    size_t tagged = VOID_PBFT_REQUEST_HEAD + (size_t)m->op_len + 1; /* body bytes the tags cover */
+    size_t cert_len = m->cert != NULL ? VOID_CLIENT_CERT_SIZE : 0;
+    /* body bytes the tags cover */
+    size_t tagged = VOID_PBFT_REQUEST_HEAD + (size_t)m->op_len + cert_len + 1;
     size_t body_len = tagged + (size_t)m->mac_count * VOID_MAC_SIZE;
     if (VOID_PBFT_FRAME_OVERHEAD + body_len > cap) {
         return VOID_EFULL;
@@ -109,6 +111,11 @@ int void_pbft_request_encode(const struct void_pbft_request *m,
     void__put64(body + 8, m->reqno);
     void__put16(body + 16, m->repliers);
     void__put32(body + 18, m->op_len);
+    void__put32(body + 22, m->session);
+    void__put16(body + 26, (uint16_t)cert_len);
+    if (cert_len > 0) {
+        memmove(body + VOID_PBFT_REQUEST_HEAD + m->op_len, m->cert, cert_len);
+    }
     body[tagged - 1] = m->mac_count;
     struct void_frame fr = {.type = VOID_MSG_REQUEST,
                             .sender = m->client,
@@ -166,10 +173,15 @@ int void_pbft_request_decode(const uint8_t *buf,
     req->reqno = void__get64(fr.body + 8);
     req->repliers = void__get16(fr.body + 16);
     req->op_len = void__get32(fr.body + 18);
+    req->session = void__get32(fr.body + 22);
+    uint16_t cert_len = void__get16(fr.body + 26);
     if (req->op_len == 0 || req->op_len > VOID_PBFT_OP_MAX || req->repliers == 0) {
         return VOID_EBAD_FIELD;
     }
-    size_t tagged = VOID_PBFT_REQUEST_HEAD + (size_t)req->op_len + 1;
+    if (cert_len != 0 && cert_len != VOID_CLIENT_CERT_SIZE) {
+        return VOID_EBAD_FIELD;
+    }
+    size_t tagged = VOID_PBFT_REQUEST_HEAD + (size_t)req->op_len + cert_len + 1;
     if (fr.body_len < tagged) {
         return VOID_ETRUNCATED;
     }
@@ -182,6 +194,7 @@ int void_pbft_request_decode(const uint8_t *buf,
         return fr.body_len < need ? VOID_ETRUNCATED : VOID_EBAD_LENGTH;
     }
     req->op = fr.body + VOID_PBFT_REQUEST_HEAD;
+    req->cert = cert_len > 0 ? req->op + req->op_len : NULL;
     req->macs = fr.body + tagged;
     req->sig = fr.sig;
     req->record = buf;
@@ -280,9 +293,10 @@ int void_pbft_fetch_decode(const uint8_t *buf,
 int void_pbft_request_verify(const struct void_pbft_request *req, const struct void_keyring *ring)
 {
     VOID_ASSERT(req != NULL && ring != NULL);
-    VOID_ASSERT(req->record_len == VOID_PBFT_FRAME_OVERHEAD + VOID_PBFT_REQUEST_HEAD +
-                                       (size_t)req->op_len + 1 +
-                                       (size_t)req->mac_count * VOID_MAC_SIZE);
+    VOID_ASSERT(req->record_len ==
+                VOID_PBFT_FRAME_OVERHEAD + VOID_PBFT_REQUEST_HEAD + (size_t)req->op_len +
+                    (req->cert != NULL ? VOID_CLIENT_CERT_SIZE : 0u) + 1 +
+                    (size_t)req->mac_count * VOID_MAC_SIZE);
     return void_keyring_verify(ring,
                                req->client,
                                VOID_SIGN_DOMAIN_FRAME,
@@ -516,7 +530,7 @@ int void_pbft_checkpoint_decode(const uint8_t *buf, size_t len, struct void_pbft
 
 size_t void_pbft_reply_size(uint32_t result_len, uint16_t index, uint16_t count)
 {
-    return REPLY_HEAD + (size_t)result_len + 4 +
+    return REPLY_HEAD + (size_t)result_len + 4 + 4 +
            (size_t)void_merkle_path_len(index, count) * VOID_MERKLE_HASH_SIZE + VOID_MAC_SIZE;
 }
 
@@ -540,6 +554,8 @@ int void_pbft_reply_encode(const struct void_pbft_reply *m, uint8_t *buf, size_t
         memcpy(p, m->result, m->result_len);
     }
     p += m->result_len;
+    void__put32(p, m->session);
+    p += 4;
     void__put16(p, m->index);
     void__put16(p + 2, m->count);
     size_t path_bytes = need - VOID_MAC_SIZE - (size_t)(p + 4 - buf);
@@ -567,11 +583,12 @@ int void_pbft_reply_decode(const uint8_t *buf, size_t len, struct void_pbft_repl
     if (m->result_len > VOID_PBFT_RESULT_MAX) {
         return VOID_EBAD_FIELD;
     }
-    size_t at = REPLY_HEAD + (size_t)m->result_len;
+    size_t at = REPLY_HEAD + (size_t)m->result_len + 4;
     if (len < at + 4) {
         return VOID_ETRUNCATED;
     }
     m->result = buf + REPLY_HEAD;
+    m->session = void__get32(buf + at - 4);
     m->index = void__get16(buf + at);
     m->count = void__get16(buf + at + 2);
     if (m->count == 0 || m->index >= m->count) {

@@ -303,8 +303,14 @@ int void_sm_execute(struct void_sm *sm,
         return 0;
     }
     struct void_sm_result res = {0};
+    uint8_t above[8];
     if (known && reqno < c.reqno) {
+        /* Superseded: the answer names the number above which the client's
+         * next request must go (as the replicas' unordered STALE does). */
+        void_bytes_put_be64(above, c.reqno);
         res.status = VOID_SM_STALE;
+        res.value = above;
+        res.value_len = sizeof(above);
     } else {
         struct void_sm_op o;
         if (void_sm_op_decode(op, op_len, &o) != 0) {
@@ -729,7 +735,7 @@ int void_sm_result_decode(const uint8_t *buf, size_t len, struct void_sm_result 
         return VOID_ETRUNCATED;
     }
     res->status = h[0];
-    if (res->status > VOID_SM_FUTURE) {
+    if (res->status > VOID_SM_EXPIRED) {
         return VOID_EBAD_TYPE;
     }
     res->version = void_hlc_decode(h + 1);

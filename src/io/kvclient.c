@@ -10,6 +10,7 @@
 #include "void/casnet.h"
 #include "void/error.h"
 
+#include <sodium.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -122,7 +123,17 @@ int void_kvclient_init(struct void_kvclient *c,
         (void)snprintf(errbuf, errbuf != NULL ? errcap : 0, "keyring: %s", void_strerror(rc));
         return rc;
     }
+    /* A certificate given here, else the cluster file's [client] cert. */
+    const uint8_t *cert = config->cert != NULL              ? config->cert
+                          : config->cluster->has_client_cert ? config->cluster->client_cert
+                                                             : NULL;
+    uint32_t session = config->session;
+    while (session == 0) {
+        session = randombytes_random(); /* 0 is the session of a client with one process */
+    }
     struct void_pbft_client_config cc = {.id = config->id,
+                                         .session = session,
+                                         .cert = cert,
                                          .n = cl->count_replicas,
                                          .timeout_ns = config->retry_ns,
                                          .first_reqno = void_kvclient_now_ns() / 1000u,
@@ -137,8 +148,9 @@ int void_kvclient_init(struct void_kvclient *c,
     if (rc != 0) {
         (void)snprintf(errbuf,
                        errbuf != NULL ? errcap : 0,
-                       "client %u: ids of replicas must be 0..n-1, the client's id >= n, and "
-                       "every replica key usable",
+                       "client %u: ids of replicas must be 0..n-1, the client's id >= n, "
+                       "every replica key usable, and a certificate must name this client's "
+                       "id and key",
                        (unsigned)config->id);
         return rc;
     }
@@ -160,6 +172,7 @@ int void_kvclient_init(struct void_kvclient *c,
                                        .on_link = on_link,
                                        .ctx = c,
                                        .seed = void_kvclient_now_ns(),
+                                       .hello_cert = cert,
                                        .skip_verify = 1 /* the client core verifies replies */};
     uv_timer_init(config->loop, &c->retry);
     c->retry.data = c;

@@ -1163,6 +1163,7 @@ static size_t render_status(struct void_node *node, char *out, size_t cap)
     }
     json_object_set_new(root, "state_keys", json_integer((json_int_t)s->state.keys));
     json_object_set_new(root, "state_clients", json_integer((json_int_t)s->state.clients));
+    json_object_set_new(root, "state_versions", json_integer((json_int_t)s->state.versions));
     json_object_set_new(root, "state_bytes", json_integer((json_int_t)s->state.bytes_used));
     json_object_set_new(root, "state_digest", json_string(digest));
     pthread_mutex_unlock(&node->lock);
@@ -1629,6 +1630,7 @@ static int setup_replica(struct void_node *node, char *errbuf, size_t errcap)
         .batch_max = c->pbft_batch_max,
         .verify_signatures = 1,
         .keyring = &node->ring,
+        .admin_key = c->has_admin_key ? c->admin_key : NULL, /* client certificates */
         .event_seq_start = void__node_causal_seq_start(),
         .keypair = &c->keypair,
         .sm = {.retention_ns = (uint64_t)c->state_retention_s * 1000000000u,
@@ -1764,6 +1766,7 @@ static int setup_io(struct void_node *node, char *errbuf, size_t errcap)
                                        .self_id = c->self_id,
                                        .keypair = &c->keypair,
                                        .ring = &node->ring,
+                                       .admin_key = c->has_admin_key ? c->admin_key : NULL,
                                        .listen_host = self->address.host,
                                        .listen_port = self->address.port,
                                        .count_peers = count,
