@@ -440,7 +440,7 @@ struct void_pbft {
     uint32_t reply_frame_len[VOID_PBFT_BATCH_MAX];
     uint32_t reply_client[VOID_PBFT_BATCH_MAX];
     uint8_t reply_mac[VOID_PBFT_BATCH_MAX][VOID_MAC_KEY_SIZE]; /* the tag key of each reply */
-    uint8_t reply_mac_ok[VOID_PBFT_BATCH_MAX];                 /* 0: no tag, the signature decides */
+    uint8_t reply_mac_ok[VOID_PBFT_BATCH_MAX]; /* 0: no tag, the signature decides */
 };
 
 /* Sets up replica r from config (copied; keyring and keypair stay borrowed).
