@@ -468,7 +468,7 @@ struct void_pbft {
     uint64_t body_served_ns[VOID_PBFT_N_MAX]; /* when we last answered each one's REQ_FETCH */
     uint8_t *result_buf;                  /* VOID_SM_RESULT_MAX bytes, for execution */
     uint8_t reply_mac[VOID_PBFT_BATCH_MAX][VOID_MAC_KEY_SIZE]; /* the tag key of each reply */
-    uint8_t reply_mac_ok[VOID_PBFT_BATCH_MAX];                 /* 0: no tag, the signature decides */
+    uint8_t reply_mac_ok[VOID_PBFT_BATCH_MAX]; /* 0: no tag, the signature decides */
 };
 
 /* Sets up replica r from config (copied; keyring and keypair stay borrowed).

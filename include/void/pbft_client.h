@@ -64,8 +64,8 @@ struct void_pbft_client_config {
      * (a one-shot voidctl) does not wait a retry timeout after a view change
      * or when the primary of view 0 is down. 0: to the believed primary. */
     int broadcast_first;
-    int reply_all; /* 1: every replica replies to each request; 0: f + 1 chosen ones */
-    uint32_t session;     /* this process's session under the client id (0: the only one) */
+    int reply_all;    /* 1: every replica replies to each request; 0: f + 1 chosen ones */
+    uint32_t session; /* this process's session under the client id (0: the only one) */
     /* NULL, or the client's certificate (VOID_CLIENT_CERT_SIZE bytes,
      * borrowed for the client's lifetime), sent in every request so that
      * replicas whose keyring lacks this client take its key from it. */

@@ -12,8 +12,9 @@
  *                (its own at-most-once entry; 0: the client's only one);
  *                cert is empty or a client certificate
  *                (include/void/client_cert.h) that vouches for the client's
- *                key when the replicas' keyring does not hold it. Tag i authenticates the frame up to and with
- *                mac_count for replica i (include/void/mac.h); a batch carries
+ *                key when the replicas' keyring does not hold it. Tag i
+ *                authenticates the frame up to and with mac_count for
+ *                replica i (include/void/mac.h); a batch carries
  *                whole REQUEST frames verbatim.
  *   PRE_PREPARE  ev | view u64 | seq u64 | hlc[12] | count u16 | batch_len u32 | batch
  *                batch = count items back to back: a REQUEST frame of at
@@ -77,7 +78,7 @@
 #define VOID_PBFT_REQUEST_HEAD (8 + 8 + 2 + 4 + 4 + 2)
 #define VOID_PBFT_MACS_MAX     16
 #define VOID_PBFT_REQUEST_FRAME_MAX                                                                \
-    (VOID_PBFT_FRAME_OVERHEAD + VOID_PBFT_REQUEST_HEAD + VOID_PBFT_OP_MAX +                         \
+    (VOID_PBFT_FRAME_OVERHEAD + VOID_PBFT_REQUEST_HEAD + VOID_PBFT_OP_MAX +                        \
      VOID_CLIENT_CERT_SIZE + 1 + VOID_PBFT_MACS_MAX * VOID_MAC_SIZE)
 /* Separate request transmission (docs/pbft.md, "Large requests"): a request
  * frame longer than INLINE_MAX is not carried in the batch, which orders the

@@ -221,7 +221,8 @@ static int cert_parse(int argc, char **argv, struct cert_args *a)
         fprintf(stderr, "voidctl cert: wants the verb 'issue' (see voidctl cert --help)\n");
         return VOIDCTL_EXIT_USAGE;
     }
-    if (a->admin_key == NULL || !a->have_id || (a->public_hex == NULL) == (a->public_file == NULL)) {
+    if (a->admin_key == NULL || !a->have_id ||
+        (a->public_hex == NULL) == (a->public_file == NULL)) {
         fprintf(stderr,
                 "voidctl cert issue: wants --admin-key, --id and one of --public-key or "
                 "--public-key-file (see voidctl cert --help)\n");

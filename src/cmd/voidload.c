@@ -189,7 +189,8 @@ static int run_void(const char *dir, uint32_t clients, double secs)
             return 1;
         }
         if (L.admin_key != NULL && certify(&vc[i].config, i, &admin) != 0) {
-            fprintf(stderr, "voidload: cannot issue the certificate of client %u\n", L.first_id + i);
+            fprintf(
+                stderr, "voidload: cannot issue the certificate of client %u\n", L.first_id + i);
             return 1;
         }
         struct void_kvclient_config kc = {.loop = &L.loop,
@@ -740,7 +741,8 @@ int main(int argc, char **argv)
             have_ids = 1;
             break;
         case 'I':
-            rc = void_cli_u32("voidload", "first-id", optarg, 100, UINT32_MAX - CLIENTS_MAX, &L.first_id);
+            rc = void_cli_u32(
+                "voidload", "first-id", optarg, 100, UINT32_MAX - CLIENTS_MAX, &L.first_id);
             have_ids = 1;
             break;
         case 'R':

@@ -614,8 +614,7 @@ void void__pbft_pending_prune(struct void_pbft *r)
         const uint8_t *res;
         size_t len;
         uint64_t key = table_key(r->pending[i].client, r->pending[i].session);
-        if (void_sm_client_last(&r->sm, key, &last, &res, &len) &&
-            r->pending[i].reqno <= last) {
+        if (void_sm_client_last(&r->sm, key, &last, &res, &len) && r->pending[i].reqno <= last) {
             pending_remove_at(r, i);
         }
     }

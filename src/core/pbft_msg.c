@@ -293,10 +293,10 @@ int void_pbft_fetch_decode(const uint8_t *buf,
 int void_pbft_request_verify(const struct void_pbft_request *req, const struct void_keyring *ring)
 {
     VOID_ASSERT(req != NULL && ring != NULL);
-    VOID_ASSERT(req->record_len ==
-                VOID_PBFT_FRAME_OVERHEAD + VOID_PBFT_REQUEST_HEAD + (size_t)req->op_len +
-                    (req->cert != NULL ? VOID_CLIENT_CERT_SIZE : 0u) + 1 +
-                    (size_t)req->mac_count * VOID_MAC_SIZE);
+    VOID_ASSERT(req->record_len == VOID_PBFT_FRAME_OVERHEAD + VOID_PBFT_REQUEST_HEAD +
+                                       (size_t)req->op_len +
+                                       (req->cert != NULL ? VOID_CLIENT_CERT_SIZE : 0u) + 1 +
+                                       (size_t)req->mac_count * VOID_MAC_SIZE);
     return void_keyring_verify(ring,
                                req->client,
                                VOID_SIGN_DOMAIN_FRAME,

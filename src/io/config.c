@@ -389,9 +389,8 @@ static int client_key(struct load_state *st, const char *name, const char *value
         if (!mark(st, &st->seen_client, SEEN_CERT, "client", name)) {
             return 0;
         }
-        return set_path(st, st->client_cert_path, value) == 0
-                   ? 1
-                   : fail(st, "[client] cert: bad path");
+        return set_path(st, st->client_cert_path, value) == 0 ? 1
+                                                              : fail(st, "[client] cert: bad path");
     }
     return fail(st, "unknown key '%s' in [client]", name);
 }

@@ -124,7 +124,7 @@ int void_kvclient_init(struct void_kvclient *c,
         return rc;
     }
     /* A certificate given here, else the cluster file's [client] cert. */
-    const uint8_t *cert = config->cert != NULL              ? config->cert
+    const uint8_t *cert = config->cert != NULL               ? config->cert
                           : config->cluster->has_client_cert ? config->cluster->client_cert
                                                              : NULL;
     uint32_t session = config->session;

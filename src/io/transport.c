@@ -174,8 +174,9 @@ static struct void__conn *conn_new(struct void_transport *t, int outbound, int p
     if (c == NULL) {
         return NULL;
     }
-    size_t cap = outbound ? RX_INITIAL : t->config.admin_key != NULL ? HELLO_CERT_FRAME_SIZE
-                                                                      : HELLO_FRAME_SIZE;
+    size_t cap = outbound                      ? RX_INITIAL
+                 : t->config.admin_key != NULL ? HELLO_CERT_FRAME_SIZE
+                                               : HELLO_FRAME_SIZE;
     c->rx = malloc(cap);
     if (c->rx == NULL) {
         free(c);
@@ -402,7 +403,8 @@ static void on_alloc(uv_handle_t *h, size_t suggested, uv_buf_t *buf)
  * certificate once the admin key signed it for the HELLO's sender (and it
  * has not expired by our clock: the replicas' own check, against the batch
  * stamp, comes with each request). */
-static int decode_verified(struct void__conn *c, const uint8_t *buf, size_t len, struct void_frame *f)
+static int
+decode_verified(struct void__conn *c, const uint8_t *buf, size_t len, struct void_frame *f)
 {
     struct void_transport *t = c->t;
     int hello_cert = !c->outbound && !c->ready && len == HELLO_CERT_FRAME_SIZE;
@@ -462,9 +464,8 @@ static int handle_frame(struct void__conn *c, const uint8_t *buf, size_t len)
 {
     struct void_transport *t = c->t;
     struct void_frame f;
-    int rc = t->config.skip_verify && c->ready
-                 ? void_codec_decode(buf, len, &f)
-                 : decode_verified(c, buf, len, &f);
+    int rc = t->config.skip_verify && c->ready ? void_codec_decode(buf, len, &f)
+                                               : decode_verified(c, buf, len, &f);
     if (rc != 0) {
         t->stats.drop_bad_frame++;
         if (c->outbound) {
@@ -706,11 +707,8 @@ static struct void__conn *route(struct void_transport *t, uint32_t to, struct vo
     return NULL;
 }
 
-static int send_on(struct void_transport *t,
-                   struct void__conn *c,
-                   uint32_t to,
-                   const uint8_t *frame,
-                   size_t len);
+static int send_on(
+    struct void_transport *t, struct void__conn *c, uint32_t to, const uint8_t *frame, size_t len);
 
 int void_transport_send(struct void_transport *t, uint32_t to, const uint8_t *frame, size_t len)
 {
@@ -722,18 +720,16 @@ int void_transport_send(struct void_transport *t, uint32_t to, const uint8_t *fr
         return VOID_ENOTFOUND;
     }
     int rc = 0;
-    for (uint32_t guard = 0; c != NULL && rc == 0 && guard < VOID_TRANSPORT_SHARED_ID_MAX; guard++) {
+    for (uint32_t guard = 0; c != NULL && rc == 0 && guard < VOID_TRANSPORT_SHARED_ID_MAX;
+         guard++) {
         rc = send_on(t, c, to, frame, len);
         c = route(t, to, c);
     }
     return rc;
 }
 
-static int send_on(struct void_transport *t,
-                   struct void__conn *c,
-                   uint32_t to,
-                   const uint8_t *frame,
-                   size_t len)
+static int send_on(
+    struct void_transport *t, struct void__conn *c, uint32_t to, const uint8_t *frame, size_t len)
 {
     VOID_ASSERT(c != NULL);
     if (blocked(t, to)) {

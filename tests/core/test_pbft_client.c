@@ -571,8 +571,11 @@ stale_reply(uint32_t from, uint64_t reqno, uint32_t session, uint64_t above, uin
     uint8_t body[256];
     int blen = void_pbft_reply_encode(&m, body, sizeof(body));
     assert_true(blen > 0);
-    struct void_frame fr = {
-        .type = VOID_MSG_REPLY, .sender = from, .hlc = {10, 0}, .body = body, .body_len = (uint32_t)blen};
+    struct void_frame fr = {.type = VOID_MSG_REPLY,
+                            .sender = from,
+                            .hlc = {10, 0},
+                            .body = body,
+                            .body_len = (uint32_t)blen};
     size_t len;
     assert_int_equal(void_codec_encode_unsigned(&fr, buf, 512, &len), 0);
     assert_int_equal(void_pbft_reply_sign(buf, len, &keys[from]), 0);

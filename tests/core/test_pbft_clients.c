@@ -116,7 +116,8 @@ static void apply(struct net *t, uint32_t self, struct slot *s)
             if (e->u.send.to >= N && e->u.send.to != VOID_PBFT_TO_ALL) {
                 enqueue(t, e->u.send.to, e->u.send.frame, e->u.send.len);
             }
-        } else if (e->kind == VOID_PBFT_EFFECT_TIMER_SET || e->kind == VOID_PBFT_EFFECT_TIMER_CANCEL) {
+        } else if (e->kind == VOID_PBFT_EFFECT_TIMER_SET ||
+                   e->kind == VOID_PBFT_EFFECT_TIMER_CANCEL) {
             uint64_t at = e->kind == VOID_PBFT_EFFECT_TIMER_SET ? t->now + e->u.timer.delay_ns : 0;
             if (s != NULL) {
                 s->timer = at;
@@ -161,8 +162,7 @@ static struct net *net_new(uint32_t keyring_clients, int admit_certs)
                                               .verify_signatures = 1,
                                               .keyring = &t->ring,
                                               .keypair = &t->keys[i],
-                                              .admin_key =
-                                                  admit_certs ? t->admin.public_key : NULL,
+                                              .admin_key = admit_certs ? t->admin.public_key : NULL,
                                               .kvs = &t->kvs[i]};
         assert_int_equal(void_kvs_mem_init(&t->kvs[i], NULL), 0);
         t->rep[i] = calloc(1, sizeof(struct void_pbft));
@@ -247,7 +247,8 @@ static void deliver(struct net *t, const struct msg *m)
     for (uint32_t k = 0; k < SLOTS_MAX; k++) { /* every process under that id */
         struct slot *s = &t->slot[k];
         if (s->c != NULL && s->id == m->to) {
-            assert_true(void_pbft_client_step_receive(s->c, t->now, m->bytes, m->len, &t->out) >= 0);
+            assert_true(void_pbft_client_step_receive(s->c, t->now, m->bytes, m->len, &t->out) >=
+                        0);
             apply(t, m->to, s);
         }
     }

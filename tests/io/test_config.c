@@ -543,10 +543,8 @@ static void test_config_takes_admin_key_and_client_certificate(void **state)
     const char *files[] = {"c500.cert", "c501.cert", "junk.cert"};
     const char *errs[] = {NULL, "is for client 501", "not a client certificate"};
     for (int k = 0; k < 3; k++) {
-        n = snprintf(text,
-                     sizeof(text),
-                     "[client]\nid = 500\nkey = node1.secret\ncert = %s\n",
-                     files[k]);
+        n = snprintf(
+            text, sizeof(text), "[client]\nid = 500\nkey = node1.secret\ncert = %s\n", files[k]);
         cluster_text(text + n, sizeof(text) - (size_t)n);
         int rc = load(text, &c, err, sizeof(err));
         if (errs[k] == NULL) {
