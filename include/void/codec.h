@@ -47,7 +47,8 @@
     X(HEARTBEAT, 11)                                                                               \
     X(CAS_FETCH, 12) /* ask a peer for a CAS block */                                              \
     X(CAS_BLOCK, 13) /* a CAS block */                                                             \
-    X(HELLO, 14)     /* transport handshake */
+    X(HELLO, 14)     /* transport handshake */                                                 \
+    X(REQ_FETCH, 15) /* ask a replica for request frames ordered by digest */
 
 enum void_msg_type {
 #define VOID__X(name, value) VOID_MSG_##name = value,

@@ -22,6 +22,8 @@
  *     [client]                   ; voidctl only
  *     id = 1000
  *     key = keys/client1000.secret
+ *     cert = keys/client1000.cert ; optional: a client certificate (voidctl cert
+ *                                ; issue), for replicas that do not list this client
  *
  *     [replica.1]                ; one per replica, the node itself included
  *     address = 127.0.0.1:7001
@@ -31,6 +33,10 @@
  *
  *     [client.1000]              ; clients whose requests replicas accept
  *     public_key_file = keys/client1000.public
+ *
+ *     [clients]                  ; optional: admission by certificate
+ *     admin_key_file = keys/admin.public   ; or admin_key = <64 hex digits>: clients
+ *                                ; whose certificate this key signed are accepted
  *
  *     [fault]                    ; transport fault injection, for tests
  *     delay_ms = 0
@@ -79,6 +85,7 @@
 #ifndef VOID_CONFIG_H
 #define VOID_CONFIG_H
 
+#include "void/client_cert.h"
 #include "void/log.h"
 #include "void/sign.h"
 
@@ -173,6 +180,14 @@ struct void_config {
     char web_root[VOID_CONFIG_PATH_MAX]; /* [http] web_root; "": the default (docs/web.md) */
     /* The secret key read from key_path (wiped by void_config_fini). */
     struct void_sign_keypair keypair;
+    /* [clients] admin_key: certificates it signed admit clients that no
+     * [client.<id>] lists (include/void/client_cert.h). */
+    int has_admin_key;
+    uint8_t admin_key[VOID_SIGN_PUBLIC_KEY_SIZE];
+    /* [client] cert: this client's certificate, checked at load against its
+     * id and key (not its admin signature: the replicas check that). */
+    int has_client_cert;
+    uint8_t client_cert[VOID_CLIENT_CERT_SIZE];
 };
 
 /* Reads and validates the file at path into *config (caller-owned, may be

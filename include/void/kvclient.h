@@ -4,9 +4,11 @@
  * and by the load generator of the kv_put bench.
  *
  * One request is outstanding per client (PBFT's model); run many clients on
- * one loop for concurrency, each with its own id and key. Request numbers
- * start at the wall clock in microseconds, so that a new process reusing a
- * client id never collides with the at-most-once table of the replicas.
+ * one loop for concurrency, each with its own id and key. Each client is a
+ * session of its own under its id (random unless configured), so processes
+ * sharing a client id and key do not supersede each other; request numbers
+ * start at the wall clock in microseconds, so that a process reusing a
+ * session also numbers above what came before it.
  */
 #ifndef VOID_KVCLIENT_H
 #define VOID_KVCLIENT_H
@@ -32,6 +34,14 @@ struct void_kvclient_config {
     uint32_t id;                             /* client id, listed in the replicas' configs */
     const struct void_sign_keypair *keypair; /* borrowed */
     uint64_t retry_ns;                       /* first retry; 0 = core default */
+    /* This process's session under the client id (include/void/pbft_client.h);
+     * 0: a random one, so that processes sharing an identity never supersede
+     * each other's requests. */
+    uint32_t session;
+    /* NULL, or the client's certificate (VOID_CLIENT_CERT_SIZE bytes,
+     * borrowed): sent in the HELLO and in every request, for replicas whose
+     * configuration does not list this client (docs/operations.md). */
+    const uint8_t *cert;
     /* 1: every replica replies to each request (a one-shot command, which
      * cannot know yet which replicas are down); 0: f + 1 chosen ones, half
      * the reply work at n = 4 (a long-lived client; include/void/pbft_client.h). */
@@ -50,7 +60,11 @@ struct void_kvclient {
     struct void_pbft_client core;
     struct void_pbft_out out;
     struct void_pbft_effect effects[64];
-    uint8_t arena[16u * 1024u];
+    /* On the heap (init): a request frame is up to two megabytes, and the
+     * client core keeps ops and results up to the state machine's limits
+     * in big (VOID_PBFT_CLIENT_BIG bytes). */
+    uint8_t *arena;
+    uint8_t *big;
     uv_timer_t retry;
     int retry_ready;
     void_kvclient_done_fn done;

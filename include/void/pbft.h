@@ -98,7 +98,12 @@ struct void_pbft_config {
                             */
     const struct void_keyring *keyring;      /* borrowed for the replica's lifetime */
     const struct void_sign_keypair *keypair; /* borrowed for the replica's lifetime */
-    struct void_hlc_config hlc;              /* clock fields unused: time comes in as now_ns */
+    /* NULL: clients must be in the keyring. Else the admin's public key
+     * (VOID_SIGN_PUBLIC_KEY_SIZE bytes, borrowed for the replica's lifetime):
+     * a client missing from the keyring is admitted by a certificate that
+     * this key signed (include/void/client_cert.h). */
+    const uint8_t *admin_key;
+    struct void_hlc_config hlc; /* clock fields unused: time comes in as now_ns */
     struct void_sm_config sm;
     /* The store of the replicated state, borrowed for the replica's lifetime
      * (void_pbft_recover replaces what it holds). NULL: the replica keeps an
@@ -150,6 +155,10 @@ struct void_pbft_stats {
     uint64_t mac_keys;        /* client MAC keys derived (X25519) */
     uint64_t commit_macs_ok;  /* COMMITs authenticated by their tag for us (signature later) */
     uint64_t commit_macs_bad; /* ... whose tag was missing or wrong: signature checked */
+    /* Large requests, sent apart from the batches (docs/pbft.md). */
+    uint64_t bodies_dropped; /* a large request not kept: over the bounds on unordered bodies */
+    uint64_t bodies_fetched; /* REQ_FETCHes sent for bodies an ordered batch names */
+    uint64_t bodies_served;  /* request frames sent in answer to a REQ_FETCH */
 };
 
 enum void_pbft_effect_kind {
@@ -272,6 +281,7 @@ struct void__pbft_entry {
     uint8_t have_batch; /* the batch below is valid and matches digest */
     uint8_t prepared, committed, executed;
     uint8_t sent_prepare, sent_commit;
+    uint8_t bodies_wait; /* ticks we waited for request bodies its batch names */
     void_view view;
     void_seq seq;
     struct void_hlc_ts hlc; /* primary's batch timestamp */
@@ -319,19 +329,42 @@ struct void__pbft_ckpt {
  * verbatim), kept until executed. */
 struct void__pbft_pending {
     uint32_t client;
+    uint32_t session; /* one outstanding request per (client, session) */
     uint64_t reqno;
     uint8_t batched;     /* the primary put it in a batch of this view */
     uint8_t sig_checked; /* its signature was checked here (else its tag was) */
     uint16_t len;
-    uint8_t frame[VOID_PBFT_REQUEST_FRAME_MAX];
+    uint8_t frame[VOID_PBFT_INLINE_MAX]; /* the frame, or the reference to a large one */
 };
 
-/* Private: a client's MAC key, cached (derived on first use). */
+/* Private: the frame of a large request, which travels apart from the
+ * batches that order its digest (docs/pbft.md, "Large requests"). frame is
+ * on the heap: bodies are up to a megabyte, and few. */
+#define VOID_PBFT_BODIES_MAX        256
+#define VOID_PBFT_BODY_PENDING_MAX  (32u << 20) /* bytes of bodies not yet ordered, in all */
+#define VOID_PBFT_BATCH_BODIES_MAX  (4u << 20)  /* body bytes one batch names */
+#define VOID_PBFT_BATCH_REFS_MAX    32          /* references in one batch */
+struct void__pbft_body {
+    uint8_t used;
+    uint8_t sig_checked; /* its signature was checked here (else its tag was) */
+    uint32_t client;
+    uint32_t session;
+    uint64_t reqno;
+    uint8_t digest[VOID_PBFT_DIGEST_SIZE];
+    uint32_t len;
+    uint8_t *frame;
+};
+
+/* Private: a client's key and MAC key, cached (derived on first use), from
+ * the keyring or from its certificate once the admin signature checked. */
 #define VOID_PBFT_MAC_CACHE 512 /* slots, a power of two */
 struct void__pbft_mackey {
     uint32_t client;
-    uint8_t state; /* 0 empty, 1 key, 2 the client's public key is unusable */
+    uint8_t state;     /* 0 empty, 1 key, 2 the client has no usable key */
+    uint8_t certified; /* the key is cert's */
     uint8_t key[VOID_MAC_KEY_SIZE];
+    uint8_t public_key[VOID_SIGN_PUBLIC_KEY_SIZE];
+    uint8_t cert[VOID_CLIENT_CERT_SIZE];
 };
 
 /* Private: the latest view-change message received from one replica. */
@@ -431,6 +464,13 @@ struct void_pbft {
     uint8_t *reply_frame[VOID_PBFT_BATCH_MAX]; /* in the out arena; NULL: no room */
     uint32_t reply_frame_len[VOID_PBFT_BATCH_MAX];
     uint32_t reply_client[VOID_PBFT_BATCH_MAX];
+    /* Large requests (docs/pbft.md, "Large requests"). */
+    struct void__pbft_body body[VOID_PBFT_BODIES_MAX];
+    size_t body_pending_bytes;            /* of the bodies no batch in the log names */
+    uint64_t body_served_ns[VOID_PBFT_N_MAX]; /* when we last answered each one's REQ_FETCH */
+    uint8_t *result_buf;                  /* VOID_SM_RESULT_MAX bytes, for execution */
+    uint8_t reply_mac[VOID_PBFT_BATCH_MAX][VOID_MAC_KEY_SIZE]; /* the tag key of each reply */
+    uint8_t reply_mac_ok[VOID_PBFT_BATCH_MAX]; /* 0: no tag, the signature decides */
 };
 
 /* Sets up replica r from config (copied; keyring and keypair stay borrowed).

@@ -19,6 +19,18 @@
  * With reply_all every replica replies at once (one-shot tools, which know
  * nothing of the cluster's health yet).
  *
+ * Sessions: a process picks a session number (config.session, random in
+ * the daemon's clients) and the replicas keep one at-most-once entry per
+ * (client, session), so several processes under one client identity do not
+ * supersede each other's requests. A request superseded all the same (its
+ * number is below its session's last one at the replicas: a process that
+ * reused a session, or restarted its numbering) is answered VOID_SM_STALE
+ * with the superseding number; on f + 1 such answers the request completes
+ * with that result (the (f+1)-th largest number: at least one honest replica
+ * reached it, and no faulty one can inflate it alone), and the next request
+ * is numbered above it. So a client never waits for ever on a superseded
+ * request: the caller sees the error and may resubmit.
+ *
  * Effects use struct void_pbft_out from include/void/pbft.h: SEND (to a
  * replica id or VOID_PBFT_TO_ALL), TIMER_SET / TIMER_CANCEL with
  * VOID_PBFT_CLIENT_TIMER_RETRY, and EVENT (send and receive events of the
@@ -52,15 +64,32 @@ struct void_pbft_client_config {
      * (a one-shot voidctl) does not wait a retry timeout after a view change
      * or when the primary of view 0 is down. 0: to the believed primary. */
     int broadcast_first;
-    int reply_all; /* 1: every replica replies to each request; 0: f + 1 chosen ones */
+    int reply_all;    /* 1: every replica replies to each request; 0: f + 1 chosen ones */
+    uint32_t session; /* this process's session under the client id (0: the only one) */
+    /* NULL, or the client's certificate (VOID_CLIENT_CERT_SIZE bytes,
+     * borrowed for the client's lifetime), sent in every request so that
+     * replicas whose keyring lacks this client take its key from it. */
+    const uint8_t *cert;
     const struct void_keyring *keyring;      /* borrowed for the client's lifetime */
     const struct void_sign_keypair *keypair; /* borrowed for the client's lifetime */
     struct void_hlc_config hlc;
+    /* Room for large requests and results, borrowed for the client's
+     * lifetime: NULL limits ops and results to VOID_PBFT_CLIENT_SMALL bytes
+     * (the client keeps them inline); VOID_PBFT_CLIENT_BIG bytes allow the
+     * state machine's largest (a 4 KiB key, a 1 MiB value). */
+    uint8_t *big;
+    size_t big_len;
 };
+
+/* Ops and results a client holds without cfg.big, and the room that lets it
+ * send any op and accept any result. */
+#define VOID_PBFT_CLIENT_SMALL 1024u
+#define VOID_PBFT_CLIENT_BIG   ((size_t)VOID_PBFT_OP_MAX + (size_t)VOID_PBFT_RESULT_MAX)
 
 struct void_pbft_client_stats {
     uint64_t submitted, completed, retries;
     uint64_t suspected; /* repliers left out for a while: no reply, or not the accepted one */
+    uint64_t stale;     /* requests completed VOID_SM_STALE (superseded) */
     uint64_t rx_malformed, rx_bad_sig, rx_unknown_sender, rx_stale, rx_hlc_ahead;
     /* Replies taken on their tag, and replies whose tag was missing or wrong
      * (their signature decided, one verification each). */
@@ -80,30 +109,38 @@ struct void_pbft_client {
     int done;            /* the outstanding request has a result */
     uint64_t timeout_ns; /* current retry delay */
     uint64_t event_seq;
-    uint16_t op_len;
-    uint8_t op[VOID_PBFT_OP_MAX];
+    uint32_t op_len;
+    uint8_t *op;       /* op_cap bytes: op_small or cfg.big */
+    uint8_t *result;   /* result_cap bytes: result_small or cfg.big after the op */
+    size_t op_cap, result_cap;
     uint16_t repliers;                       /* of the outstanding request */
     int retried;                             /* the outstanding request was retransmitted */
     uint64_t suspect_until[VOID_PBFT_N_MAX]; /* not chosen as a replier before */
     uint32_t down_mask;                      /* replicas whose link the driver says is down */
     uint32_t reply_mask;                     /* replicas whose reply to reqno we hold */
     uint64_t reply_view[VOID_PBFT_N_MAX];
-    uint16_t reply_len[VOID_PBFT_N_MAX];
-    uint8_t reply[VOID_PBFT_N_MAX][VOID_PBFT_RESULT_MAX];
-    uint16_t result_len; /* the accepted result */
-    uint8_t result[VOID_PBFT_RESULT_MAX];
+    uint32_t reply_len[VOID_PBFT_N_MAX];
+    uint8_t reply_hash[VOID_PBFT_N_MAX][VOID_PBFT_DIGEST_SIZE]; /* SHA-256 of each result */
+    uint64_t reply_stale[VOID_PBFT_N_MAX]; /* a STALE result's superseding number, else 0 */
+    uint32_t result_len; /* the accepted result */
+    uint8_t op_small[VOID_PBFT_CLIENT_SMALL];
+    uint8_t result_small[VOID_PBFT_CLIENT_SMALL];
     /* The keys this client shares with replicas 0..n-1, for the tags of its
      * requests' authenticators (include/void/mac.h). */
     uint8_t mac_keys[VOID_PBFT_N_MAX][VOID_MAC_KEY_SIZE];
-    uint8_t frame[VOID_PBFT_REQUEST_FRAME_MAX]; /* the last request frame sent */
+    /* The last request frame sent, kept when it travels inline in batches
+     * (frame_len <= VOID_PBFT_INLINE_MAX), for tests that replay it. */
+    uint8_t frame[VOID_PBFT_INLINE_MAX];
     size_t frame_len;
     struct void_pbft_client_stats stats;
 };
 
-/* Sets up c from config (copied; keyring and keypair stay borrowed) and
- * derives the MAC key it shares with each replica. Returns 0 or VOID_EINVAL
- * (n out of range, NULL keys, id < n, a replica's key missing from the
- * keyring or not usable). */
+/* Sets up c from config (copied; keyring, keypair, big and cert stay
+ * borrowed) and derives the MAC key it shares with each replica. Returns 0
+ * or VOID_EINVAL (n out of range, NULL keys, id < n, a replica's key missing
+ * from the keyring or not usable, big given but shorter than
+ * VOID_PBFT_CLIENT_BIG, a cert that does not decode or names another id or
+ * key). */
 int void_pbft_client_init(struct void_pbft_client *c, const struct void_pbft_client_config *config);
 
 /* Tells the client whether its link to replica `replica` (< n) is up, as
@@ -115,9 +152,12 @@ int void_pbft_client_init(struct void_pbft_client *c, const struct void_pbft_cli
 void void_pbft_client_link(struct void_pbft_client *c, uint32_t replica, int up);
 
 /* Starts request op[0..op_len) (copied): signs it with a new request number,
- * sends it to the believed primary and arms the retry timer. Returns 0,
- * VOID_EBUSY (a request is outstanding), VOID_EINVAL (op_len 0 or >
- * VOID_PBFT_OP_MAX) or VOID_EFULL (out too small). */
+ * sends it to the believed primary and arms the retry timer. A request frame
+ * longer than VOID_PBFT_INLINE_MAX goes to every replica at once (it is
+ * ordered by its digest, docs/pbft.md "Large requests"). Returns 0,
+ * VOID_EBUSY (a request is outstanding), VOID_EINVAL (op_len 0 or over the
+ * client's room: VOID_PBFT_OP_MAX with cfg.big, VOID_PBFT_CLIENT_SMALL
+ * without) or VOID_EFULL (out too small). */
 int void_pbft_client_submit(struct void_pbft_client *c,
                             uint64_t now_ns,
                             const uint8_t *op,

@@ -5,20 +5,33 @@
  * sequence (u64), so that a receiver can name the send event as the parent of
  * its receive event in the causal log. Then, per type:
  *
- *   REQUEST      ev | reqno u64 | repliers u16 | op_len u16 | op | mac_count u8 |
- *                mac_count x tag[16]
+ *   REQUEST      ev | reqno u64 | repliers u16 | op_len u32 | session u32 |
+ *                cert_len u16 | op | cert | mac_count u8 | mac_count x tag[16]
  *                The client is the frame's sender and the frame's signature is
- *                the client's. Tag i authenticates the frame up to and with
- *                mac_count for replica i (include/void/mac.h); a batch carries
+ *                the client's. session names one process of the client
+ *                (its own at-most-once entry; 0: the client's only one);
+ *                cert is empty or a client certificate
+ *                (include/void/client_cert.h) that vouches for the client's
+ *                key when the replicas' keyring does not hold it. Tag i
+ *                authenticates the frame up to and with mac_count for
+ *                replica i (include/void/mac.h); a batch carries
  *                whole REQUEST frames verbatim.
  *   PRE_PREPARE  ev | view u64 | seq u64 | hlc[12] | count u16 | batch_len u32 | batch
- *                batch = count REQUEST frames back to back
+ *                batch = count items back to back: a REQUEST frame of at
+ *                most VOID_PBFT_INLINE_MAX bytes, or the reference to a
+ *                larger one (0x00 | client u32 | reqno u64 | frame_len u32 |
+ *                SHA-256 of the frame[32]), whose frame every replica gets
+ *                from the client (or fetches, REQ_FETCH): PBFT's separate
+ *                request transmission (TOCS'02 5.1)
+ *   REQ_FETCH    ev | count u16 | count x digest[32] (1..VOID_PBFT_FETCH_MAX):
+ *                send me these request frames; answered with each frame
+ *                held, verbatim (a REQUEST frame, relayable)
  *   PREPARE      ev | view u64 | seq u64 | digest[32]
  *   COMMIT       ev | view u64 | seq u64 | digest[32]
  *   CHECKPOINT   ev | seq u64 | state digest[32]
- *   REPLY        ev | view u64 | client u32 | reqno u64 | result_len u16 | result |
- *                index u16 | count u16 | path[32 * void_merkle_path_len(index, count)] |
- *                tag[16]
+ *   REPLY        ev | view u64 | client u32 | reqno u64 | result_len u32 | result |
+ *                session u32 | index u16 | count u16 |
+ *                path[32 * void_merkle_path_len(index, count)] | tag[16]
  *                signature: Ed25519, domain REPLY, over the RFC 9162 Merkle root
  *                of the `count` replies the replica sent for one batch; this
  *                reply is leaf `index`, and its leaf hash covers the frame
@@ -42,6 +55,7 @@
 #ifndef VOID_PBFT_MSG_H
 #define VOID_PBFT_MSG_H
 
+#include "void/client_cert.h"
 #include "void/codec.h"
 #include "void/hlc.h"
 #include "void/mac.h"
@@ -58,14 +72,26 @@
 #define VOID_PBFT_BATCH_MAX       128 /* requests in one batch */
 #define VOID_PBFT_BATCH_BYTES_MAX (16u << 10)
 #define VOID_PBFT_FRAME_OVERHEAD  (VOID_CODEC_HEADER_SIZE + VOID_SIGN_SIZE)
-/* A REQUEST body: ev u64, reqno u64, repliers u16, op_len u16, op, then
- * mac_count u8 and that many tags (one per replica, at most MACS_MAX). */
-#define VOID_PBFT_REQUEST_HEAD (8 + 8 + 2 + 2)
+/* A REQUEST body: ev u64, reqno u64, repliers u16, op_len u32, session u32,
+ * cert_len u16, op, cert, then mac_count u8 and that many tags (one per
+ * replica, at most MACS_MAX). */
+#define VOID_PBFT_REQUEST_HEAD (8 + 8 + 2 + 4 + 4 + 2)
 #define VOID_PBFT_MACS_MAX     16
 #define VOID_PBFT_REQUEST_FRAME_MAX                                                                \
-    (VOID_PBFT_FRAME_OVERHEAD + VOID_PBFT_REQUEST_HEAD + VOID_PBFT_OP_MAX + 1 +                    \
-     VOID_PBFT_MACS_MAX * VOID_MAC_SIZE)
-#define VOID_PBFT_PP_HEAD (8 + 8 + 8 + VOID_HLC_ENCODED_SIZE + 2 + 4)
+    (VOID_PBFT_FRAME_OVERHEAD + VOID_PBFT_REQUEST_HEAD + VOID_PBFT_OP_MAX +                        \
+     VOID_CLIENT_CERT_SIZE + 1 + VOID_PBFT_MACS_MAX * VOID_MAC_SIZE)
+/* Separate request transmission (docs/pbft.md, "Large requests"): a request
+ * frame longer than INLINE_MAX is not carried in the batch, which orders the
+ * REF_SIZE-byte reference to it instead. 1 KiB keeps every request of the
+ * small-op workload (keys of tens of bytes, values up to a few hundred)
+ * inline, as before, so a small put costs no extra round; a 16 KiB batch
+ * still carries at least 16 inline requests; and a larger request saves the
+ * primary n - 1 copies of it in its pre-prepare, the bandwidth that caps a
+ * primary with large values. */
+#define VOID_PBFT_INLINE_MAX 1024u
+#define VOID_PBFT_REF_SIZE   (1 + 4 + 8 + 4 + VOID_PBFT_DIGEST_SIZE)
+#define VOID_PBFT_FETCH_MAX  16 /* digests in one REQ_FETCH */
+#define VOID_PBFT_PP_HEAD    (8 + 8 + 8 + VOID_HLC_ENCODED_SIZE + 2 + 4)
 #define VOID_PBFT_PP_FRAME_MAX                                                                     \
     (VOID_PBFT_FRAME_OVERHEAD + VOID_PBFT_PP_HEAD + VOID_PBFT_BATCH_BYTES_MAX)
 /* Prepare and checkpoint frames are the small ones. */
@@ -92,7 +118,9 @@ struct void_pbft_request {
     uint64_t reqno;
     uint16_t repliers; /* bit i: replica i replies once it executes it (never 0) */
     const uint8_t *op;
-    uint16_t op_len;
+    uint32_t op_len;
+    uint32_t session;    /* the client's process; at-most-once per (client, session) */
+    const uint8_t *cert; /* NULL, or VOID_CLIENT_CERT_SIZE bytes: the client's certificate */
     /* The authenticator: tag i for replica i. Encode reads mac_keys (the
      * keys shared with replicas 0..mac_count-1, or NULL and mac_count 0 for
      * none); decode sets macs (mac_count tags in the frame). */
@@ -140,7 +168,8 @@ struct void_pbft_reply {
     uint32_t client;
     uint64_t reqno;
     const uint8_t *result;
-    uint16_t result_len;
+    uint32_t result_len;
+    uint32_t session; /* of the request answered */
     uint16_t index;
     uint16_t count;      /* >= 1 */
     const uint8_t *path; /* path_len hashes; encode writes zeros for NULL */
@@ -149,10 +178,10 @@ struct void_pbft_reply {
 
 /* The REPLY body size for a result of result_len bytes as leaf index of
  * count. Cannot fail (index < count). */
-size_t void_pbft_reply_size(uint16_t result_len, uint16_t index, uint16_t count);
+size_t void_pbft_reply_size(uint32_t result_len, uint16_t index, uint16_t count);
 
-/* Writes the REQUEST frame of m (client, hlc, ev, reqno, repliers,
- * op[0..op_len) and, for mac_keys, mac_count tags; macs, record, record_len
+/* Writes the REQUEST frame of m (client, hlc, ev, reqno, repliers, session,
+ * cert (NULL: none), op[0..op_len) and, for mac_keys, mac_count tags; macs, record, record_len
  * and sig are ignored), signed with kp's secret key (domain FRAME), into
  * buf. repliers is a nonzero mask of the
  * replicas that reply when they execute it (VOID_PBFT_REPLIERS_ALL: every
@@ -168,12 +197,56 @@ int void_pbft_request_encode(const struct void_pbft_request *m,
 /* Decodes the REQUEST frame at the start of buf[0..len) (more may follow,
  * as in a batch) and sets *consumed to its length. Returns 0,
  * VOID_ETRUNCATED, VOID_EBAD_LENGTH (the body is not exactly its fields) or
- * VOID_EBAD_FIELD (op_len 0 or too large, repliers 0), or the codec's error
+ * VOID_EBAD_FIELD (op_len 0 or too large, repliers 0, cert_len neither 0
+ * nor VOID_CLIENT_CERT_SIZE), or the codec's error
  * for a malformed header or another type. The signature is not checked. */
 int void_pbft_request_decode(const uint8_t *buf,
                              size_t len,
                              struct void_pbft_request *req,
                              size_t *consumed);
+
+/* One item of a batch: an inline request (req decoded, is_ref 0) or the
+ * reference to a request frame sent apart (is_ref 1: client, reqno,
+ * frame_len and digest). */
+struct void_pbft_batch_item {
+    int is_ref;
+    struct void_pbft_request req;
+    uint32_t client;
+    uint64_t reqno;
+    uint32_t frame_len;
+    uint8_t digest[VOID_PBFT_DIGEST_SIZE];
+};
+
+/* Decodes the item at the start of buf[0..len) and sets *consumed. An
+ * inline request must be at most VOID_PBFT_INLINE_MAX bytes and a reference
+ * name a longer frame (at most VOID_PBFT_REQUEST_FRAME_MAX), so each request
+ * has one form. Returns 0, VOID_ETRUNCATED, VOID_EBAD_FIELD or the errors
+ * of void_pbft_request_decode. */
+int void_pbft_batch_item_decode(const uint8_t *buf,
+                                size_t len,
+                                struct void_pbft_batch_item *it,
+                                size_t *consumed);
+
+/* Writes the reference to the request frame[0..len) (decoded as req) to
+ * buf[0..VOID_PBFT_REF_SIZE). Cannot fail. */
+void void_pbft_ref_encode(const struct void_pbft_request *req,
+                          const uint8_t *frame,
+                          size_t len,
+                          uint8_t buf[VOID_PBFT_REF_SIZE]);
+
+/* REQ_FETCH bodies. Encode returns the length or VOID_EINVAL (count 0 or
+ * over VOID_PBFT_FETCH_MAX) / VOID_EFULL; decode sets *count and *digests
+ * (pointing into buf) and returns 0, VOID_ETRUNCATED, VOID_EBAD_FIELD or
+ * VOID_EBAD_LENGTH. */
+int void_pbft_fetch_encode(uint64_t ev,
+                           const uint8_t (*digests)[VOID_PBFT_DIGEST_SIZE],
+                           uint16_t count,
+                           uint8_t *buf,
+                           size_t cap);
+int void_pbft_fetch_decode(const uint8_t *buf,
+                           size_t len,
+                           uint16_t *count,
+                           const uint8_t **digests);
 
 /* Checks the client's signature on the request frame with its key in ring:
  * 0, VOID_EUNKNOWN_SENDER or VOID_EBAD_SIG. */

@@ -25,7 +25,7 @@
     X(FRAME, "frame")             /* wire envelope (codec), the default */                         \
     X(CHECKPOINT, "checkpoint")   /* PBFT checkpoint certificates */                               \
     X(VIEW_CHANGE, "view-change") /* PBFT view-change certificates */                              \
-    X(CLIENT, "client")           /* unused: client requests are signed frames (FRAME) */          \
+    X(CLIENT, "client")           /* client certificates (include/void/client_cert.h) */           \
     X(HEARTBEAT, "heartbeat")     /* membership heartbeats */                                      \
     X(SUSPICION, "suspicion")     /* membership suspicions */                                      \
     X(TEST, "test")               /* tests only */                                                 \

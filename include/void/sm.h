@@ -39,21 +39,22 @@
 #include <stddef.h>
 #include <stdint.h>
 
-/* Wire limits of one operation. The store takes 4 KiB keys and 1 MiB values;
- * these stay small until PBFT sends large requests apart from the
- * pre-prepare (docs/kvs.md, "Switching sm over"). */
-#define VOID_SM_KEY_MAX           64                         /* bytes in a key (at least 1) */
-#define VOID_SM_VALUE_MAX         256                        /* bytes in a value (may be 0) */
+/* Limits of one operation, the store's (include/void/kvs.h): a key of up to
+ * 4 KiB, a value of up to 1 MiB. A request larger than a pre-prepare slot
+ * travels apart from it (docs/pbft.md, "Large requests"). On the wire a key's
+ * length is a u16, a value's a u32. */
+#define VOID_SM_KEY_MAX           4096                       /* bytes in a key (at least 1) */
+#define VOID_SM_VALUE_MAX         (1 << 20)                  /* bytes in a value (may be 0) */
 #define VOID_SM_DIGEST_SIZE       32                         /* SHA-256 */
 #define VOID_SM_RETENTION_NS_DEF  (3600ull * 1000000000ull)  /* 1 h of history */
 #define VOID_SM_CLIENT_TTL_NS_DEF (86400ull * 1000000000ull) /* 24 h */
 #define VOID_SM_QUOTA_DEF         (8ull << 30)               /* 8 GiB, for the daemon's store */
 /* Largest encoded operation: kind, key, value and the CAS expected value. */
 #define VOID_SM_OP_MAX                                                                             \
-    (1 + 2 + VOID_SM_KEY_MAX + 2 + VOID_SM_VALUE_MAX + 1 + 2 + VOID_SM_VALUE_MAX +                 \
+    (1 + 2 + VOID_SM_KEY_MAX + 4 + VOID_SM_VALUE_MAX + 1 + 4 + VOID_SM_VALUE_MAX +                 \
      VOID_HLC_ENCODED_SIZE)
 /* Largest encoded result: status, version stamp, value length and value. */
-#define VOID_SM_RESULT_MAX (1 + VOID_HLC_ENCODED_SIZE + 2 + VOID_SM_VALUE_MAX)
+#define VOID_SM_RESULT_MAX (1 + VOID_HLC_ENCODED_SIZE + 4 + VOID_SM_VALUE_MAX)
 
 /* Operation kinds. Values are on the wire: only append. */
 enum void_sm_op_kind {
@@ -72,8 +73,10 @@ enum void_sm_status {
     VOID_SM_FULL = 3,       /* write: the store's quota is reached */
     VOID_SM_TOO_OLD = 4,    /* as-of: time before the retained history */
     VOID_SM_BAD_OP = 5,     /* the operation bytes do not decode */
-    VOID_SM_STALE = 6,      /* request number older than the client's last: not executed */
-    VOID_SM_FUTURE = 7      /* as-of: time after the stamp of the batch executing the read */
+    VOID_SM_STALE = 6,      /* request number older than the client's last: not executed;
+                               value: the superseding request number, u64 big-endian */
+    VOID_SM_FUTURE = 7,     /* as-of: time after the stamp of the batch executing the read */
+    VOID_SM_EXPIRED = 8     /* the client's certificate expired before the batch's stamp */
 };
 
 /* A decoded operation. key/value/expected point into the decoded buffer. */
@@ -82,11 +85,11 @@ struct void_sm_op {
     const uint8_t *key;
     uint16_t key_len;
     const uint8_t *value; /* put, cas */
-    uint16_t value_len;
+    uint32_t value_len;
     uint8_t
         expect_present; /* cas: 1 = expected must equal the current value, 0 = key must be absent */
     const uint8_t *expected; /* cas */
-    uint16_t expected_len;
+    uint32_t expected_len;
     struct void_hlc_ts as_of; /* get-as-of */
 };
 
@@ -95,7 +98,7 @@ struct void_sm_result {
     uint8_t status;             /* enum void_sm_status */
     struct void_hlc_ts version; /* stamp of the version read or written (0 when none) */
     const uint8_t *value;
-    uint16_t value_len;
+    uint32_t value_len;
 };
 
 struct void_sm_config {

@@ -3,7 +3,8 @@
  *
  * Frames are the codec's signed envelopes (include/void/codec.h), delimited on
  * the stream with void_codec_peek_size. A connection is bound to a node id by
- * a signed HELLO frame (body: the 4-byte big-endian id of the node dialled),
+ * a signed HELLO frame (body: the 4-byte big-endian id of the node dialled,
+ * then, from a client that no ring lists, its certificate: hello_cert),
  * sent first by the dialling side and stamped with its wall clock (a HELLO
  * more than VOID_TRANSPORT_HELLO_WINDOW_S away from the receiver's clock is
  * refused, which bounds how long a recorded HELLO can be replayed to hijack
@@ -15,8 +16,10 @@
  * (reconnecting with exponential backoff, 50 ms doubling to 2 s); it accepts
  * inbound connections from anyone whose key is in the ring (peers and
  * clients). Sending to id X uses the outbound connection to X when X is a
- * configured peer, else the newest inbound connection bound to X (so replies
- * reach clients on the connection they opened).
+ * configured peer, else every inbound connection bound to X, newest first, up
+ * to VOID_TRANSPORT_SHARED_ID_MAX (so replies reach clients on the
+ * connections they opened, also several processes under one client id, each
+ * of which keeps the replies of its own session).
  *
  * Strangers are bounded before they have proved who they are. A connection
  * that has not completed its HELLO ("unauthenticated") may send one
@@ -67,6 +70,7 @@
 #define VOID_TRANSPORT_BACKOFF_MS_MIN 50
 #define VOID_TRANSPORT_BACKOFF_MS_MAX 2000
 #define VOID_TRANSPORT_HELLO_WINDOW_S 60
+#define VOID_TRANSPORT_SHARED_ID_MAX  64 /* inbound links of one client id a send reaches */
 
 /* Defaults of the limits on inbound connections (config value 0). */
 #define VOID_TRANSPORT_HANDSHAKE_MS_DEFAULT    2000
@@ -112,6 +116,14 @@ struct void_transport_config {
     uint32_t loss_pct;
     uint64_t seed;   /* for the loss coin */
     int skip_verify; /* 1: deliver frames unverified (the receiver verifies) */
+    /* NULL, or this side's client certificate (VOID_CLIENT_CERT_SIZE bytes,
+     * borrowed), sent in its HELLOs: for replicas whose ring lacks it. */
+    const uint8_t *hello_cert;
+    /* NULL, or the admin's public key (borrowed): a stranger whose id is not
+     * in the ring may bind its connection with a HELLO that carries a client
+     * certificate this key signed for that id, unexpired by our clock; its
+     * frames are then checked with the certificate's key. */
+    const uint8_t *admin_key;
     /* Limits on inbound connections; 0 picks the default (see above). */
     uint32_t handshake_ms;        /* time a stranger has to complete its HELLO */
     uint32_t unauth_max;          /* connections without a HELLO, in total */

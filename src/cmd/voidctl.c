@@ -30,6 +30,7 @@ static int cmd_version(int argc, char **argv);
 static const struct voidctl_command commands[] = {
     {"version", "print the version (also --version)", cmd_version},
     {"keygen", "keygen DIR NAME: make a key pair for a node or a client", voidctl_keygen},
+    {"cert", "cert issue ...: sign a client certificate with the admin key", voidctl_cert},
     {"put", "put KEY VALUE | put --file PATH NAME: write through PBFT", voidctl_kv},
     {"get", "get KEY [--as-of HLC] | get --file NAME DEST|-: read", voidctl_kv},
     {"del", "del KEY: delete a key", voidctl_kv},
@@ -104,7 +105,9 @@ int voidctl_parse_opts(int argc, char **argv, struct voidctl_opts *o, char **pos
                                              {"as-of", required_argument, NULL, 'a'},
                                              {"absent", no_argument, NULL, 'A'},
                                              {"file", no_argument, NULL, 'f'},
+                                             {"key-hex", no_argument, NULL, 'k'},
                                              {"help", no_argument, NULL, 'h'},
+                                             {"session", required_argument, NULL, 'S'},
                                              {NULL, 0, NULL, 0}};
     memset(o, 0, sizeof(*o));
     o->timeout_s = 5.0;
@@ -136,9 +139,25 @@ int voidctl_parse_opts(int argc, char **argv, struct voidctl_opts *o, char **pos
         case 'f':
             o->file = 1;
             break;
+        case 'k':
+            o->key_hex = 1;
+            break;
         case 'h':
             o->help = 1;
             break;
+        case 'S': {
+            char *end = NULL;
+            unsigned long v = strtoul(optarg, &end, 10);
+            if (end == optarg || *end != '\0' || optarg[0] == '-' || v == 0 || v > UINT32_MAX) {
+                fprintf(stderr,
+                        "voidctl %s: --session wants a number 1..4294967295, not '%s'\n",
+                        argv[0],
+                        optarg);
+                return -1;
+            }
+            o->session = (uint32_t)v;
+            break;
+        }
         default:
             bad_option(argv[0], c, argv);
             return -1;
@@ -211,6 +230,9 @@ static void usage(FILE *out)
             "                   put/get --file: without progress)\n"
             "  --json           one JSON object per result on stdout\n"
             "  --quiet          no progress display\n"
+            "  --session N      put/get/del/cas: this process's session under the client\n"
+            "                   identity (default: a random one, so that processes sharing\n"
+            "                   a client key never supersede each other's requests)\n"
             "  --help           this text, or a command's own with `voidctl <command> --help`\n"
             "  --version        print the version\n"
             "`--` ends the options, for a key or value that starts with '-'.\n"
@@ -269,6 +291,7 @@ static int find_command(int argc, char **argv, int *help, int *version)
                                         {"quiet", no_argument, NULL, 0},
                                         {"absent", no_argument, NULL, 0},
                                         {"file", no_argument, NULL, 0},
+                                        {"key-hex", no_argument, NULL, 0},
                                         {"force", no_argument, NULL, 0},
                                         {"dry-run", no_argument, NULL, 0},
                                         {"help", no_argument, NULL, 'h'},

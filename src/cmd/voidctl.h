@@ -37,7 +37,9 @@ struct voidctl_opts {
     const char *as_of;   /* --as-of HLC (get) */
     int absent;          /* --absent (cas: the key must not exist) */
     int file;            /* --file (put/get: a file or directory tree) */
+    int key_hex;         /* --key-hex: KEY is the key's bytes in hex (a binary key) */
     int help;            /* --help */
+    uint32_t session;    /* --session N: this process's session under its client id; 0 random */
 };
 
 /* Parses argv[1..argc) (argv[0] is the command) with getopt_long, GNU
@@ -59,6 +61,7 @@ int voidctl_load_cluster(struct voidctl_opts *o, struct void_config *config);
 
 /* Command groups (src/cmd/voidctl_<group>.c). */
 int voidctl_keygen(int argc, char **argv);
+int voidctl_cert(int argc, char **argv);
 int voidctl_kv(int argc, char **argv);
 int voidctl_status(int argc, char **argv);
 

@@ -6,8 +6,10 @@
  * with an error that says how many replicas it could reach.
  *
  * Keys and values are checked against the state machine's limits
- * (include/void/sm.h) before anything is sent, so an over-long argument is
- * refused by name and limit instead of being cut to fit a 16-bit length.
+ * (include/void/sm.h: a key of 4 KiB, a value of 1 MiB) before anything is
+ * sent, so an over-long argument is refused by name and limit, never cut.
+ * --key-hex takes the key as hex, so a binary key (NUL bytes and all) can
+ * be named on the command line.
  * `put KEY -` takes the value from stdin, bytes as they are, so binary values
  * round-trip; --json shows a key or value that is not UTF-8 base64-encoded
  * in a "key_b64" / "value_b64" field instead of "key" / "value" (docs/
@@ -33,7 +35,7 @@ struct kv_run {
     uv_timer_t deadline;
     int finished;
     int timed_out;
-    uint8_t result[VOID_SM_RESULT_MAX];
+    uint8_t result[VOID_SM_RESULT_MAX]; /* static storage (voidctl_kv): a megabyte */
     size_t result_len;
 };
 
@@ -75,6 +77,7 @@ static int run_op(struct voidctl_opts *o,
     uv_loop_init(&loop);
     struct void_kvclient_config kc = {
         .loop = &loop, .cluster = cl, .id = cl->self_id, .keypair = &cl->keypair, .reply_all = 1};
+    kc.session = o->session;
     char err[512] = "";
     int rc = void_kvclient_init(&run->client, &kc, err, sizeof(err));
     if (rc != 0) {
@@ -115,7 +118,7 @@ static int run_op(struct voidctl_opts *o,
 static const char *status_name(uint8_t status)
 {
     static const char *const names[] = {
-        "ok", "not_found", "cas_failed", "full", "too_old", "bad_op", "stale", "future"};
+        "ok", "not_found", "cas_failed", "full", "too_old", "bad_op", "stale", "future", "expired"};
     return status < VOID_ARRAY_LEN(names) ? names[status] : "unknown";
 }
 
@@ -138,7 +141,12 @@ static const char *status_meaning(uint8_t status)
     case VOID_SM_BAD_OP:
         return "the replicas could not decode the operation";
     case VOID_SM_STALE:
-        return "a newer request of this client was executed already; this one was not";
+        return "superseded: another process with this client identity and session sent a "
+               "newer request, and this one was not executed (each process gets a session "
+               "of its own unless --session gives two the same)";
+    case VOID_SM_EXPIRED:
+        return "this client's certificate has expired (its expiry is before the time of the "
+               "replicas' batch): have the admin issue a new one (voidctl cert issue)";
     case VOID_SM_OK:
     case VOID_SM_CAS_FAILED:
         break;
@@ -160,6 +168,7 @@ static int status_exit(uint8_t status)
     case VOID_SM_FUTURE:
     case VOID_SM_BAD_OP:
     case VOID_SM_STALE:
+    case VOID_SM_EXPIRED:
         break;
     }
     return VOIDCTL_EXIT_REFUSED;
@@ -235,8 +244,8 @@ print_result(const struct voidctl_opts *o, const struct void_sm_op *op, const st
 static void print_limits(FILE *out)
 {
     fprintf(out,
-            "limits: a key is 1 to %d bytes, a value (and cas EXPECTED) 0 to %d bytes; a\n"
-            "longer one is refused (exit %d), never cut.\n",
+            "limits: a key is 1 to %d bytes (4 KiB), a value (and cas EXPECTED) 0 to %d bytes\n"
+            "(1 MiB); a longer one is refused (exit %d), never cut.\n",
             VOID_SM_KEY_MAX,
             VOID_SM_VALUE_MAX,
             VOIDCTL_EXIT_USAGE);
@@ -287,7 +296,8 @@ static int usage_kv(const char *cmd, int ok)
             "  --cluster FILE   the cluster's client file (default: $VOID_CLUSTER)\n"
             "  --timeout S      give up after S seconds without an answer (default 5)\n"
             "  --json           print the result as one JSON object; a key or value\n"
-            "                   that is not UTF-8 is in key_b64 / value_b64 (base64)\n");
+            "                   that is not UTF-8 is in key_b64 / value_b64 (base64)\n"
+            "  --key-hex        KEY is the key's bytes in hex (a binary key)\n");
     if (strcmp(cmd, "get") == 0) {
         fprintf(out, "  --as-of HLC      the value as of that time\n");
     }
@@ -376,8 +386,39 @@ static int read_stdin_value(size_t max, uint8_t **out, size_t *len)
     return VOIDCTL_EXIT_OK;
 }
 
-/* The value read from stdin for `put KEY -`; lives until exit. */
+/* The value read from stdin for `put KEY -` and the key decoded from
+ * --key-hex; they live until exit. */
 static uint8_t *stdin_value;
+static uint8_t hex_key[VOID_SM_KEY_MAX];
+
+/* Decodes the --key-hex argument into hex_key, naming the limit when it is
+ * too long. Returns the key length, or -1 after saying why. */
+static long key_from_hex(const char *cmd, const char *arg)
+{
+    size_t digits = strlen(arg);
+    if (digits == 0 || digits % 2 != 0) {
+        fprintf(stderr,
+                "voidctl %s: --key-hex wants an even, nonzero number of hex digits, got %zu\n",
+                cmd,
+                digits);
+        return -1;
+    }
+    if (digits / 2 > VOID_SM_KEY_MAX) {
+        fprintf(stderr,
+                "voidctl %s: the key is %zu bytes, over the limit of %d bytes\n",
+                cmd,
+                digits / 2,
+                VOID_SM_KEY_MAX);
+        return -1;
+    }
+    size_t n = 0;
+    if (sodium_hex2bin(hex_key, sizeof(hex_key), arg, digits, NULL, &n, NULL) != 0 ||
+        n != digits / 2) {
+        fprintf(stderr, "voidctl %s: --key-hex: '%.16s...' is not hex\n", cmd, arg);
+        return -1;
+    }
+    return (long)n;
+}
 
 /* Fills op from the positional arguments of cmd; 0, or an exit status. */
 static int build_op(const char *cmd, const struct voidctl_opts *o, char **pos, int npos,
@@ -404,33 +445,33 @@ static int build_op(const char *cmd, const struct voidctl_opts *o, char **pos, i
         return VOIDCTL_EXIT_USAGE;
     }
     int from_stdin = op->kind == VOID_SM_OP_PUT && strcmp(pos[1], "-") == 0;
-    if (check_len(cmd, "key", pos[0], 1, VOID_SM_KEY_MAX) != 0 ||
+    long hex_len = o->key_hex ? key_from_hex(cmd, pos[0]) : 0;
+    if (hex_len < 0 || (!o->key_hex && check_len(cmd, "key", pos[0], 1, VOID_SM_KEY_MAX) != 0) ||
         (want >= 2 && !from_stdin &&
          check_len(cmd, want == 2 ? "value" : "expected value", pos[1], 0, VOID_SM_VALUE_MAX) !=
              0) ||
         (want == 3 && check_len(cmd, "new value", pos[2], 0, VOID_SM_VALUE_MAX) != 0)) {
         return VOIDCTL_EXIT_USAGE;
     }
-    /* Each length now fits its uint16_t field. */
-    _Static_assert(VOID_SM_KEY_MAX <= UINT16_MAX && VOID_SM_VALUE_MAX <= UINT16_MAX,
-                   "sm lengths are 16-bit on the wire");
-    op->key = (const uint8_t *)pos[0];
-    op->key_len = (uint16_t)strlen(pos[0]);
+    /* Each length now fits its field: a key's 16 bits, a value's 32. */
+    _Static_assert(VOID_SM_KEY_MAX <= UINT16_MAX, "a key's length is 16-bit on the wire");
+    op->key = o->key_hex ? hex_key : (const uint8_t *)pos[0];
+    op->key_len = (uint16_t)(o->key_hex ? (size_t)hex_len : strlen(pos[0]));
     if (op->kind == VOID_SM_OP_PUT && from_stdin) {
         size_t n = 0;
         int rc = read_stdin_value(VOID_SM_VALUE_MAX, &stdin_value, &n);
         if (rc != 0) {
             return rc;
         }
-        op->value = stdin_value, op->value_len = (uint16_t)n;
+        op->value = stdin_value, op->value_len = (uint32_t)n;
     } else if (op->kind == VOID_SM_OP_PUT) {
-        op->value = (const uint8_t *)pos[1], op->value_len = (uint16_t)strlen(pos[1]);
+        op->value = (const uint8_t *)pos[1], op->value_len = (uint32_t)strlen(pos[1]);
     }
     if (op->kind == VOID_SM_OP_CAS) {
         op->expect_present = !o->absent;
         op->expected = (const uint8_t *)pos[1];
-        op->expected_len = o->absent ? 0 : (uint16_t)strlen(pos[1]);
-        op->value = (const uint8_t *)pos[2], op->value_len = (uint16_t)strlen(pos[2]);
+        op->expected_len = o->absent ? 0 : (uint32_t)strlen(pos[1]);
+        op->value = (const uint8_t *)pos[2], op->value_len = (uint32_t)strlen(pos[2]);
     }
     if (op->kind == VOID_SM_OP_GET_AS_OF && void_hlc_parse(o->as_of, &op->as_of) != 0) {
         fprintf(stderr,
@@ -454,6 +495,8 @@ static int check_opts(const char *cmd, const struct voidctl_opts *o)
         bad = "--file";
     } else if (o->file && o->as_of != NULL) {
         bad = "--as-of with --file";
+    } else if (o->file && o->key_hex) {
+        bad = "--key-hex with --file";
     }
     if (bad != NULL) {
         fprintf(stderr, "voidctl %s: %s does not apply here (see voidctl %s --help)\n", cmd, bad,
@@ -486,7 +529,7 @@ int voidctl_kv(int argc, char **argv)
     if (rc != 0) {
         return rc;
     }
-    uint8_t buf[VOID_SM_OP_MAX];
+    static uint8_t buf[VOID_SM_OP_MAX]; /* two megabytes: not on the stack */
     int len = void_sm_op_encode(&op, buf, sizeof(buf));
     VOID_ASSERT(len > 0); /* build_op checked every length */
     static struct void_config cl;

@@ -18,6 +18,7 @@
 #include "cmd/voidload.h"
 
 #include "cmd/cli.h"
+#include "void/client_cert.h"
 #include "void/config.h"
 #include "void/error.h"
 #include "void/kvclient.h"
@@ -67,6 +68,15 @@ struct load {
     uint64_t ops;   /* every acknowledged operation */
     uint32_t active;
     uint64_t retries; /* client retransmissions (void): a request's retry timer fired */
+    uint64_t stale;   /* void: puts answered STALE (superseded) and sent again */
+    /* void: client identities. session: every client's session (0: random).
+     * With admin_key, client i is id first_id + i with a key of its own and
+     * a certificate that the admin key signs here, instead of
+     * DIR/client-<id>.ini's listed identity. retry_ns: first retry. */
+    uint32_t session;
+    const char *admin_key;
+    uint32_t first_id;
+    uint64_t retry_ns;
 };
 
 static struct load L;
@@ -100,6 +110,13 @@ static void vdone(void *ctx, const uint8_t *result, size_t len)
         fprintf(stderr, "voidload: put failed: undecodable result (%zu bytes)\n", len);
         exit(1);
     }
+    if (res.status == VOID_SM_STALE) {
+        /* Another process of this identity and session numbered above us:
+         * the core numbers the next request above it; send the put again. */
+        L.stale++;
+        vsubmit(c);
+        return;
+    }
     if (res.status != VOID_SM_OK) {
         fprintf(stderr, "voidload: put failed (status %d)\n", (int)res.status);
         exit(1);
@@ -116,20 +133,40 @@ static void vdone(void *ctx, const uint8_t *result, size_t len)
 static void vsubmit(struct vclient *c)
 {
     char key[64];
-    uint8_t value[VOID_SM_VALUE_MAX];
-    memset(value, 'v', sizeof(value));
+    /* Up to a megabyte each: static (one loop thread), the value filled once. */
+    static uint8_t value[VOID_SM_VALUE_MAX], buf[VOID_SM_OP_MAX];
+    if (value[0] != 'v') {
+        memset(value, 'v', sizeof(value));
+    }
     int klen = load_key(c->index, c->count, key, sizeof(key));
     struct void_sm_op op = {.kind = VOID_SM_OP_PUT,
                             .key = (const uint8_t *)key,
                             .key_len = (uint16_t)klen,
                             .value = value,
-                            .value_len = (uint16_t)L.value_size};
-    uint8_t buf[VOID_SM_OP_MAX];
+                            .value_len = L.value_size};
     int n = void_sm_op_encode(&op, buf, sizeof(buf));
     if (n < 0 || void_kvclient_submit(&c->kv, buf, (size_t)n, vdone, c) != 0) {
         fprintf(stderr, "voidload: cannot submit\n");
         exit(1);
     }
+}
+
+/* Makes client i a certified client of its own: id first_id + i, a fresh
+ * key, and a certificate for both signed with the admin key (valid for a
+ * day), in place of the identity its file listed. */
+static int certify(struct void_config *c, uint32_t i, const struct void_sign_keypair *admin)
+{
+    struct void_client_cert cert = {.id = L.first_id + i,
+                                    .expires_ns = void_kvclient_now_ns() + 86400ull * 1000000000u};
+    void_sign_keypair_wipe(&c->keypair);
+    int rc = void_sign_keypair_generate(&c->keypair);
+    if (rc == 0) {
+        memcpy(cert.public_key, c->keypair.public_key, VOID_SIGN_PUBLIC_KEY_SIZE);
+        rc = void_client_cert_issue(&cert, admin, c->client_cert);
+    }
+    c->self_id = cert.id;
+    c->has_client_cert = rc == 0;
+    return rc;
 }
 
 static int run_void(const char *dir, uint32_t clients, double secs)
@@ -138,17 +175,30 @@ static int run_void(const char *dir, uint32_t clients, double secs)
     /* Each client authenticates the replies it uses on its own, by the tag
      * each replica adds for it (docs/wire.md, REPLY): no check is shared. */
     char path[1024], err[VOID_CONFIG_ERR_MAX];
+    struct void_sign_keypair admin;
+    if (L.admin_key != NULL &&
+        void_sign_keyfile_read_secret(L.admin_key, &admin, err, sizeof(err)) != 0) {
+        fprintf(stderr, "voidload: --admin-key: %s\n", err);
+        return 1;
+    }
     for (uint32_t i = 0; i < clients; i++) {
-        snprintf(path, sizeof(path), "%s/client-%u.ini", dir, 100 + i);
+        /* Certified clients take the replicas from the first client's file. */
+        snprintf(path, sizeof(path), "%s/client-%u.ini", dir, L.admin_key != NULL ? 100 : 100 + i);
         if (void_config_load(&vc[i].config, path, err, sizeof(err)) != 0) {
             fprintf(stderr, "voidload: %s\n", err);
+            return 1;
+        }
+        if (L.admin_key != NULL && certify(&vc[i].config, i, &admin) != 0) {
+            fprintf(
+                stderr, "voidload: cannot issue the certificate of client %u\n", L.first_id + i);
             return 1;
         }
         struct void_kvclient_config kc = {.loop = &L.loop,
                                           .cluster = &vc[i].config,
                                           .id = vc[i].config.self_id,
                                           .keypair = &vc[i].config.keypair,
-                                          .retry_ns = 2000000000ull /* no retries under load */};
+                                          .session = L.session,
+                                          .retry_ns = L.retry_ns};
         if (void_kvclient_init(&vc[i].kv, &kc, err, sizeof(err)) != 0) {
             fprintf(stderr, "voidload: %s\n", err);
             return 1;
@@ -181,6 +231,15 @@ static int run_void(const char *dir, uint32_t clients, double secs)
         void_kvclient_fini(&vc[i].kv);
         void_config_fini(&vc[i].config);
     }
+    if (L.admin_key != NULL) {
+        void_sign_keypair_wipe(&admin);
+    }
+    if (L.stale > 0) {
+        fprintf(stderr,
+                "voidload: %llu puts were superseded (stale: another process used the same "
+                "client identity and session) and were sent again\n",
+                (unsigned long long)L.stale);
+    }
     return 0;
 }
 
@@ -190,7 +249,9 @@ static int run_void(const char *dir, uint32_t clients, double secs)
  * keep-alive connection from the multi handle's cache.
  */
 
-#define ERX_MAX 4096 /* a put's answer is about 120 bytes */
+/* A put's answer is about 120 bytes; the read-back of the last value is its
+ * base64 (4/3 of up to VOID_SM_VALUE_MAX) in JSON. */
+#define ERX_MAX (VOID_SM_VALUE_MAX / 3 * 4 + 8192)
 
 struct eclient {
     CURL *easy;
@@ -319,8 +380,10 @@ static void echeck_put(struct eclient *c, long status)
 static void esubmit(struct eclient *c)
 {
     char key[64];
-    uint8_t value[VOID_SM_VALUE_MAX];
-    memset(value, 'v', sizeof(value));
+    static uint8_t value[VOID_SM_VALUE_MAX]; /* a megabyte: static, filled once */
+    if (value[0] != 'v') {
+        memset(value, 'v', sizeof(value));
+    }
     int klen = ekey(c->index, c->count, key, sizeof(key));
     free(c->body);
     c->body = ebody(key, (size_t)klen, value, L.value_size);
@@ -395,7 +458,7 @@ static void erun(const uint32_t *counter, uint32_t until)
 static int everify(struct eclient *c)
 {
     char key[64];
-    uint8_t want[VOID_SM_VALUE_MAX], got[VOID_SM_VALUE_MAX];
+    static uint8_t want[VOID_SM_VALUE_MAX], got[VOID_SM_VALUE_MAX]; /* not on the stack */
     memset(want, 'v', sizeof(want));
     int klen = ekey(c->index, c->count - 1, key, sizeof(key));
     char url[160];
@@ -579,6 +642,20 @@ static void usage(FILE *out, const char *mode)
         fprintf(out, "  --distinct     void, etcd: every put writes a new key, also across runs\n"
                      "                 (default: each client cycles over %d keys)\n", KEYS_PER_CLIENT);
     }
+    if (vd) {
+        fprintf(out,
+                "  --session N    void: every client's session under its identity, 1..2^32-1\n"
+                "                 (default: a random one each; include/void/pbft_client.h).\n"
+                "                 A put superseded by another process with the same identity\n"
+                "                 and session is answered stale and sent again (counted)\n"
+                "  --admin-key FILE  void: clients of their own, not DIR's: client i is id\n"
+                "                 first-id + i with a fresh key and a certificate signed here\n"
+                "                 with the admin's secret key FILE (replicas that name its\n"
+                "                 public key in [clients] admin_key_file admit them)\n"
+                "  --first-id ID  void, with --admin-key: id of the first client (default\n"
+                "                 100000)\n"
+                "  --retry-ms MS  void: first retransmission after MS ms (default 2000)\n");
+    }
     if (ln) {
         fprintf(out, "  --keys K       lin: keys the clients share, 1..%d (default 4)\n", VOIDLOAD_LIN_KEYS_MAX);
     }
@@ -615,6 +692,10 @@ int main(int argc, char **argv)
                                          {"value", required_argument, NULL, 'b'},
                                          {"keys", required_argument, NULL, 'k'},
                                          {"distinct", no_argument, NULL, 'd'},
+                                         {"session", required_argument, NULL, 'S'},
+                                         {"admin-key", required_argument, NULL, 'A'},
+                                         {"first-id", required_argument, NULL, 'I'},
+                                         {"retry-ms", required_argument, NULL, 'R'},
                                          {"help", no_argument, NULL, 'h'},
                                          {"version", no_argument, NULL, 'V'},
                                          {NULL, 0, NULL, 0}};
@@ -623,6 +704,10 @@ int main(int argc, char **argv)
     double secs = 5;
     int help = 0, have_value = 0, have_keys = 0, have_distinct = 0;
     L.value_size = 100;
+    L.first_id = 100000;
+    L.retry_ns = 2000000000ull; /* no retries under load */
+    uint32_t retry_ms = 0;
+    int have_ids = 0;
     opterr = 0; /* our messages, with the hint */
     int ch;
     while ((ch = getopt_long(argc, argv, ":h", opts, NULL)) != -1) {
@@ -646,6 +731,24 @@ int main(int argc, char **argv)
             keys_per_client = UINT64_MAX;
             distinct_run = (unsigned)time(NULL) ^ ((unsigned)getpid() << 16);
             have_distinct = 1;
+            break;
+        case 'S':
+            rc = void_cli_u32("voidload", "session", optarg, 1, UINT32_MAX, &L.session);
+            have_ids = 1;
+            break;
+        case 'A':
+            L.admin_key = optarg;
+            have_ids = 1;
+            break;
+        case 'I':
+            rc = void_cli_u32(
+                "voidload", "first-id", optarg, 100, UINT32_MAX - CLIENTS_MAX, &L.first_id);
+            have_ids = 1;
+            break;
+        case 'R':
+            rc = void_cli_u32("voidload", "retry-ms", optarg, 1, 60000, &retry_ms);
+            L.retry_ns = (uint64_t)retry_ms * 1000000u;
+            have_ids = 1;
             break;
         case 'h':
             help = 1;
@@ -688,6 +791,12 @@ int main(int argc, char **argv)
                 "voidload: --%s does not apply to mode %s\n",
                 !lin ? "keys" : have_value ? "value" : "distinct",
                 mode);
+        return usage_error();
+    }
+    if (have_ids && strcmp(mode, "void") != 0) {
+        fprintf(stderr,
+                "voidload: --session, --admin-key, --first-id and --retry-ms apply to mode void "
+                "only\n");
         return usage_error();
     }
     char *target = argv[optind + 1];

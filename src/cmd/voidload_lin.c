@@ -117,7 +117,7 @@ static void lsubmit(struct lclient *c)
         sop.expected = (const uint8_t *)e;
         sop.expected_len = op->expected != 0 ? (uint16_t)strlen(e) : 0;
     }
-    uint8_t buf[VOID_SM_OP_MAX];
+    static uint8_t buf[VOID_SM_OP_MAX]; /* two megabytes: not on the stack */
     int n = void_sm_op_encode(&sop, buf, sizeof(buf));
     op->invoke_ns = void_kvclient_now_ns();
     if (n < 0 || void_kvclient_submit(&c->kv, buf, (size_t)n, ldone, c) != 0) {

@@ -510,7 +510,9 @@ int void_pbft_init(struct void_pbft *r, const struct void_pbft_config *config)
     r->scratch = malloc(r->scratch_cap);
     r->nv_frame = malloc(VOID_PBFT_NV_FRAME_MAX);
     r->mac_cache = calloc(VOID_PBFT_MAC_CACHE, sizeof(*r->mac_cache));
-    if (r->vc_store == NULL || r->scratch == NULL || r->nv_frame == NULL || r->mac_cache == NULL) {
+    r->result_buf = malloc(VOID_SM_RESULT_MAX);
+    if (r->vc_store == NULL || r->scratch == NULL || r->nv_frame == NULL || r->mac_cache == NULL ||
+        r->result_buf == NULL) {
         void_pbft_fini(r);
         return VOID_ENOMEM;
     }
@@ -530,6 +532,8 @@ int void_pbft_init(struct void_pbft *r, const struct void_pbft_config *config)
     return 0;
 }
 
+static void body_free(struct void__pbft_body *b);
+
 void void_pbft_fini(struct void_pbft *r)
 {
     VOID_ASSERT(r != NULL);
@@ -547,6 +551,13 @@ void void_pbft_fini(struct void_pbft *r)
     free(r->scratch);
     free(r->nv_frame);
     free(r->mac_cache);
+    free(r->result_buf);
+    for (uint32_t i = 0; i < VOID_PBFT_BODIES_MAX; i++) {
+        if (r->body[i].used) {
+            body_free(&r->body[i]);
+        }
+    }
+    r->result_buf = NULL;
     r->vc_store = r->scratch = r->nv_frame = NULL;
     r->mac_cache = NULL;
 }
@@ -567,10 +578,19 @@ int void_pbft_start(struct void_pbft *r, uint64_t now_ns, struct void_pbft_out *
 
 /* ---- pending requests ----------------------------------------------------- */
 
-static int pending_find(const struct void_pbft *r, uint32_t client)
+/* The at-most-once entry of a client's session in the replicated client
+ * table: the client id alone for session 0 (a client with one process), else
+ * the id in the high 32 bits and the session in the low ones. Client ids are
+ * >= n >= 1, so the two kinds never meet. */
+static uint64_t table_key(uint32_t client, uint32_t session)
+{
+    return session == 0 ? client : (uint64_t)client << 32 | session;
+}
+
+static int pending_find(const struct void_pbft *r, uint32_t client, uint32_t session)
 {
     for (uint32_t i = 0; i < r->pending_count; i++) {
-        if (r->pending[i].client == client) {
+        if (r->pending[i].client == client && r->pending[i].session == session) {
             return (int)i;
         }
     }
@@ -593,11 +613,12 @@ void void__pbft_pending_prune(struct void_pbft *r)
         uint64_t last;
         const uint8_t *res;
         size_t len;
-        if (void_sm_client_last(&r->sm, r->pending[i].client, &last, &res, &len) &&
-            r->pending[i].reqno <= last) {
+        uint64_t key = table_key(r->pending[i].client, r->pending[i].session);
+        if (void_sm_client_last(&r->sm, key, &last, &res, &len) && r->pending[i].reqno <= last) {
             pending_remove_at(r, i);
         }
     }
+    void__pbft_body_gc(r);
 }
 
 /* ---- replies --------------------------------------------------------------
@@ -611,7 +632,8 @@ void void__pbft_pending_prune(struct void_pbft *r)
  * the tags and the signature of all count of them before the step returns.
  * A reply sent alone (to a retransmitted request) is a batch of one. */
 
-static const uint8_t *mac_key(struct void_pbft *r, uint32_t client);
+static const struct void__pbft_mackey *
+client_key(struct void_pbft *r, uint32_t client, const uint8_t *cert);
 
 static void reply_add(struct void_pbft *r,
                       uint64_t now_ns,
@@ -627,7 +649,8 @@ static void reply_add(struct void_pbft *r,
                                 .client = q->client,
                                 .reqno = q->reqno,
                                 .result = result,
-                                .result_len = (uint16_t)result_len,
+                                .result_len = (uint32_t)result_len,
+                                .session = q->session,
                                 .index = index,
                                 .count = count};
     int len = void_pbft_reply_encode(&m, r->scratch, r->scratch_cap);
@@ -647,6 +670,11 @@ static void reply_add(struct void_pbft *r,
     r->reply_frame[index] = frame;
     r->reply_frame_len[index] = (uint32_t)frame_len;
     r->reply_client[index] = q->client;
+    const struct void__pbft_mackey *k = client_key(r, q->client, q->cert);
+    r->reply_mac_ok[index] = k != NULL;
+    if (k != NULL) {
+        memcpy(r->reply_mac[index], k->key, VOID_MAC_KEY_SIZE);
+    }
     void__pbft_send(r, out, q->client, VOID_MSG_REPLY, frame, frame_len);
 }
 
@@ -663,9 +691,9 @@ static void reply_sign_all(struct void_pbft *r, uint16_t count)
     uint8_t root[VOID_MERKLE_HASH_SIZE];
     void_merkle_build((const uint8_t(*)[VOID_MERKLE_HASH_SIZE])r->reply_leaf, count, paths, root);
     for (uint16_t i = 0; i < count; i++) {
-        const uint8_t *key = r->reply_frame[i] != NULL ? mac_key(r, r->reply_client[i]) : NULL;
-        if (key != NULL) { /* else the tag stays zero: the client checks the signature */
-            void_pbft_reply_tag(r->reply_frame[i], r->reply_frame_len[i], key);
+        /* Without a key the tag stays zero: the client checks the signature. */
+        if (r->reply_frame[i] != NULL && r->reply_mac_ok[i]) {
+            void_pbft_reply_tag(r->reply_frame[i], r->reply_frame_len[i], r->reply_mac[i]);
         }
     }
     uint8_t sig[VOID_SIGN_SIZE];
@@ -690,6 +718,30 @@ static void send_reply(struct void_pbft *r,
     reply_sign_all(r, 1);
 }
 
+/* Answers a request that another of the same (client, session) superseded:
+ * its number is below the last one executed (or pending) for that session,
+ * so it will never execute. Dropping it silently left a client that numbers
+ * its requests from a lower start waiting for ever; the answer VOID_SM_STALE
+ * carries the number that superseded it (docs/wire.md, STALE), so the client
+ * can say so and number its next request above it. Not ordered: each
+ * replica answers from what it knows, and the client needs f + 1 such
+ * answers (include/void/pbft_client.h). */
+static void send_stale(struct void_pbft *r,
+                       uint64_t now_ns,
+                       struct void_pbft_out *out,
+                       const struct void_pbft_request *q,
+                       uint64_t last)
+{
+    VOID_ASSERT(q->reqno < last);
+    uint8_t above[8];
+    void__put64(above, last);
+    struct void_sm_result res = {.status = VOID_SM_STALE, .value = above, .value_len = 8};
+    uint8_t result[64];
+    int len = void_sm_result_encode(&res, result, sizeof(result));
+    VOID_ASSERT(len > 0);
+    send_reply(r, now_ns, out, q, result, (size_t)len);
+}
+
 /* ---- client authentication ----------------------------------------------
  * A request carries the client's signature and an authenticator: a tag per
  * replica under a key the client shares with that replica alone
@@ -703,32 +755,80 @@ static void send_reply(struct void_pbft *r,
  * replica vouches for a request only if the client's key made its tag or
  * its signature; a faulty primary can forge neither. */
 
-static const uint8_t *mac_key(struct void_pbft *r, uint32_t client)
+/* Client certificates (include/void/client_cert.h): a request whose client
+ * carries one is authenticated by the key it names, once the admin
+ * signature on it checked; else by the keyring's key. Whether a certificate
+ * is valid depends on its bytes and the configured admin key alone, so every
+ * honest replica decides alike and a faulty primary cannot slip a forged
+ * one past the backups (each checks it, as it checks the request's tag).
+ * The check is cached with the derived MAC key, so a client costs one admin
+ * signature check per replica while its slot lasts. */
+static int cert_key(struct void_pbft *r,
+                    uint32_t client,
+                    const uint8_t *cert,
+                    uint8_t public_key[VOID_SIGN_PUBLIC_KEY_SIZE])
+{
+    if (r->cfg.admin_key == NULL) {
+        return VOID_EPERM; /* no admin: only the keyring admits clients */
+    }
+    struct void_client_cert c;
+    int rc = r->cfg.verify_signatures ? void_client_cert_verify(cert, r->cfg.admin_key, &c)
+                                      : void_client_cert_decode(cert, &c);
+    r->stats.verifies += (uint64_t)(r->cfg.verify_signatures != 0);
+    if (rc != 0 || c.id != client) {
+        return rc != 0 ? rc : VOID_EBAD_FIELD;
+    }
+    memcpy(public_key, c.public_key, VOID_SIGN_PUBLIC_KEY_SIZE);
+    return 0;
+}
+
+/* The cached key of client (with its certificate, or NULL), or NULL when
+ * the client has none: not in the keyring and no valid certificate. */
+static const struct void__pbft_mackey *
+client_key(struct void_pbft *r, uint32_t client, const uint8_t *cert)
 {
     uint32_t slot = (uint32_t)((client * 2654435761u) >> 16) & (VOID_PBFT_MAC_CACHE - 1);
     struct void__pbft_mackey *k = &r->mac_cache[slot];
-    if (k->state == 0 || k->client != client) {
-        const uint8_t *pk = void_keyring_get(r->cfg.keyring, client);
+    int hit = k->state != 0 && k->client == client && k->certified == (cert != NULL) &&
+              (cert == NULL || memcmp(k->cert, cert, VOID_CLIENT_CERT_SIZE) == 0);
+    if (!hit) {
         k->client = client;
-        k->state = pk != NULL && void_mac_key_derive(r->cfg.keypair, pk, k->key) == 0 ? 1 : 2;
+        k->certified = cert != NULL;
+        k->state = 2;
+        int rc = VOID_ENOTFOUND;
+        if (cert != NULL) {
+            memcpy(k->cert, cert, VOID_CLIENT_CERT_SIZE);
+            rc = cert_key(r, client, cert, k->public_key);
+        } else if (void_keyring_get(r->cfg.keyring, client) != NULL) {
+            memcpy(k->public_key, void_keyring_get(r->cfg.keyring, client), sizeof(k->public_key));
+            rc = 0;
+        }
+        if (rc == 0 && void_mac_key_derive(r->cfg.keypair, k->public_key, k->key) == 0) {
+            k->state = 1;
+        }
         r->stats.mac_keys++;
     }
-    return k->state == 1 ? k->key : NULL;
+    VOID_ASSERT(k->client == client);
+    return k->state == 1 ? k : NULL;
 }
 
 /* Authenticates a client's request: by its signature when *sig_checked is
  * 1 on entry, else by its tag for this replica, falling back to the
  * signature; *sig_checked tells on return whether the signature was
- * checked. Returns 0 or the signature's error. */
+ * checked. Returns 0, VOID_EUNKNOWN_SENDER (no key for its client) or
+ * VOID_EBAD_SIG. */
 static int
 request_authentic(struct void_pbft *r, const struct void_pbft_request *q, int *sig_checked)
 {
+    const struct void__pbft_mackey *k = client_key(r, q->client, q->cert);
+    if (k == NULL) {
+        return VOID_EUNKNOWN_SENDER;
+    }
     if (!r->cfg.verify_signatures) {
         return 0;
     }
     if (!*sig_checked) {
-        const uint8_t *key = mac_key(r, q->client);
-        if (key != NULL && void_pbft_request_check_mac(q, r->cfg.self, key) == 0) {
+        if (void_pbft_request_check_mac(q, r->cfg.self, k->key) == 0) {
             r->stats.macs_ok++;
             return 0;
         }
@@ -736,7 +836,360 @@ request_authentic(struct void_pbft *r, const struct void_pbft_request *q, int *s
     }
     *sig_checked = 1;
     r->stats.verifies++;
-    return void_pbft_request_verify(q, r->cfg.keyring);
+    VOID_ASSERT(q->record_len > VOID_SIGN_SIZE);
+    return void_sign_verify(k->public_key,
+                            VOID_SIGN_DOMAIN_FRAME,
+                            q->record,
+                            q->record_len - VOID_SIGN_SIZE,
+                            q->sig) == 0
+               ? 0
+               : VOID_EBAD_SIG;
+}
+
+/* ---- large requests --------------------------------------------------------
+ * PBFT's separate request transmission (TOCS'02 5.1; docs/pbft.md, "Large
+ * requests"). A request frame longer than VOID_PBFT_INLINE_MAX goes from the
+ * client to every replica, which keeps it here (its body); a batch names it
+ * by a reference carrying its SHA-256, so the pre-prepare stays small and the
+ * batch digest still binds the request's bytes. A backup prepares a batch
+ * only once it holds every body it names, authenticated as any request (its
+ * tag or the client's signature), and no replica executes a batch before it
+ * holds them all; a body that did not come is fetched from the peers
+ * (REQ_FETCH), who answer with the client's frame, checked against the
+ * digest here. Bodies no batch in the log names are bounded (one per client,
+ * the newest, as pending requests; VOID_PBFT_BODY_PENDING_MAX bytes in all;
+ * VOID_PBFT_BODIES_MAX slots) and a body over a bound is dropped, in arrival
+ * order: the client's retransmission brings it again. Bodies that a batch in
+ * the log names stay until the checkpoint collects that batch, so a lagging
+ * replica can fetch them; a batch names at most VOID_PBFT_BATCH_REFS_MAX of
+ * them and VOID_PBFT_BATCH_BODIES_MAX bytes. Their frames are on the heap: up
+ * to a megabyte each, few, freed when collected. */
+
+/* The batch inside a pre-prepare frame. Returns 0 or a decode error. */
+static int pp_batch(const uint8_t *pp, size_t pp_len, struct void_pbft_pre_prepare *m)
+{
+    if (pp_len < VOID_PBFT_FRAME_OVERHEAD) {
+        return VOID_ETRUNCATED;
+    }
+    return void_pbft_pre_prepare_decode(
+        pp + VOID_CODEC_HEADER_SIZE, pp_len - VOID_PBFT_FRAME_OVERHEAD, m);
+}
+
+/* Whether the batch names digest (with want NULL: whether it names any
+ * reference at all). */
+static int batch_names(const uint8_t *batch, size_t len, uint16_t count, const uint8_t *want)
+{
+    size_t off = 0;
+    for (uint16_t i = 0; i < count && off < len; i++) {
+        if (batch[off] != 0) { /* an inline request: skip it whole */
+            long size = void_codec_peek_size(batch + off, len - off);
+            if (size <= 0) {
+                return 0;
+            }
+            off += (size_t)size;
+            continue;
+        }
+        if (len - off < VOID_PBFT_REF_SIZE) {
+            return 0;
+        }
+        if (want == NULL || memcmp(batch + off + 17, want, VOID_PBFT_DIGEST_SIZE) == 0) {
+            return 1;
+        }
+        off += VOID_PBFT_REF_SIZE;
+    }
+    return 0;
+}
+
+/* Whether a batch in the log (an entry's, or a certificate it keeps for a
+ * view change) names digest. */
+static int body_ordered(const struct void_pbft *r, const uint8_t *digest)
+{
+    for (uint32_t i = 0; i < r->cfg.window; i++) {
+        const struct void__pbft_entry *e = &r->log[i];
+        if (!e->used || e->seq <= r->low) {
+            continue;
+        }
+        if (e->have_batch && e->pp_len > 0 &&
+            batch_names(e->pp_frame + e->batch_off, e->batch_len, e->count, digest)) {
+            return 1;
+        }
+        struct void_pbft_pre_prepare m;
+        if (e->pc_valid && e->pc_pp_len > 0 && pp_batch(e->pc_pp_frame, e->pc_pp_len, &m) == 0 &&
+            batch_names(m.batch, m.batch_len, m.count, digest)) {
+            return 1;
+        }
+    }
+    return 0;
+}
+
+static struct void__pbft_body *body_find(struct void_pbft *r, const uint8_t *digest)
+{
+    for (uint32_t i = 0; i < VOID_PBFT_BODIES_MAX; i++) {
+        struct void__pbft_body *b = &r->body[i];
+        if (b->used && memcmp(b->digest, digest, VOID_PBFT_DIGEST_SIZE) == 0) {
+            return b;
+        }
+    }
+    return NULL;
+}
+
+static void body_free(struct void__pbft_body *b)
+{
+    free(b->frame);
+    memset(b, 0, sizeof(*b));
+}
+
+/* Whether a pending request is the reference to body b. */
+static int body_pending(const struct void_pbft *r, const struct void__pbft_body *b)
+{
+    for (uint32_t i = 0; i < r->pending_count; i++) {
+        const struct void__pbft_pending *p = &r->pending[i];
+        if (p->len == VOID_PBFT_REF_SIZE && p->frame[0] == 0 &&
+            memcmp(p->frame + 17, b->digest, VOID_PBFT_DIGEST_SIZE) == 0) {
+            return 1;
+        }
+    }
+    return 0;
+}
+
+/* Frees the bodies that neither a batch in the log nor a pending request
+ * names, and recounts the bytes of the unordered ones. */
+void void__pbft_body_gc(struct void_pbft *r)
+{
+    r->body_pending_bytes = 0;
+    for (uint32_t i = 0; i < VOID_PBFT_BODIES_MAX; i++) {
+        struct void__pbft_body *b = &r->body[i];
+        if (!b->used || body_ordered(r, b->digest)) {
+            continue;
+        }
+        if (body_pending(r, b)) {
+            r->body_pending_bytes += b->len;
+        } else {
+            body_free(b);
+        }
+    }
+    VOID_ASSERT(r->body_pending_bytes <= VOID_PBFT_BODY_PENDING_MAX + VOID_PBFT_REQUEST_FRAME_MAX);
+}
+
+/* Whether e holds every body its batch names, each the request its
+ * reference says; fills missing[] (up to VOID_PBFT_FETCH_MAX) with those it
+ * lacks and sets *nmissing. A body that is not what its reference says
+ * (a faulty primary's batch) never makes the batch ready. */
+static int entry_bodies(struct void_pbft *r,
+                        const struct void__pbft_entry *e,
+                        uint8_t (*missing)[VOID_PBFT_DIGEST_SIZE],
+                        uint16_t *nmissing)
+{
+    int ready = 1;
+    const uint8_t *batch = e->pp_frame + e->batch_off;
+    size_t off = 0;
+    for (uint16_t i = 0; i < e->count && off < e->batch_len; i++) {
+        struct void_pbft_batch_item it;
+        size_t used = 0;
+        if (batch[off] != 0) {
+            long size = void_codec_peek_size(batch + off, e->batch_len - off);
+            VOID_ASSERT(size > 0); /* checked when the batch was accepted */
+            off += (size_t)size;
+            continue;
+        }
+        if (void_pbft_batch_item_decode(batch + off, e->batch_len - off, &it, &used) != 0) {
+            return 0;
+        }
+        off += used;
+        const struct void__pbft_body *b = body_find(r, it.digest);
+        if (b == NULL) {
+            ready = 0;
+            if (missing != NULL && *nmissing < VOID_PBFT_FETCH_MAX) {
+                memcpy(missing[(*nmissing)++], it.digest, VOID_PBFT_DIGEST_SIZE);
+            }
+        } else if (b->client != it.client || b->reqno != it.reqno || b->len != it.frame_len) {
+            ready = 0;
+        }
+    }
+    return ready;
+}
+
+int void__pbft_bodies_ready(struct void_pbft *r, struct void__pbft_entry *e)
+{
+    VOID_ASSERT(e->have_batch);
+    if (e->pp_len == 0 || !batch_names(e->pp_frame + e->batch_off, e->batch_len, e->count, NULL)) {
+        return 1; /* the common case: every request inline */
+    }
+    if (entry_bodies(r, e, NULL, NULL)) {
+        return 1;
+    }
+    e->bodies_wait = e->bodies_wait > 0 ? e->bodies_wait : 1;
+    return 0;
+}
+
+/* The request a batch item stands for: the item itself, or the body its
+ * reference names (which the caller made sure is here). */
+static void item_request(struct void_pbft *r,
+                         const struct void_pbft_batch_item *it,
+                         struct void_pbft_request *q)
+{
+    if (!it->is_ref) {
+        *q = it->req;
+        return;
+    }
+    const struct void__pbft_body *b = body_find(r, it->digest);
+    VOID_ASSERT(b != NULL); /* void__pbft_bodies_ready said so */
+    size_t used = 0;
+    int rc = void_pbft_request_decode(b->frame, b->len, q, &used);
+    VOID_ASSERT(rc == 0 && used == b->len); /* decoded when it arrived */
+}
+
+static void check_prepared(struct void_pbft *r,
+                           uint64_t now_ns,
+                           struct void__pbft_entry *e,
+                           struct void_pbft_out *out);
+
+/* A body came: the batches that waited for it may prepare and execute. */
+static void bodies_arrived(struct void_pbft *r, uint64_t now_ns, struct void_pbft_out *out)
+{
+    for (uint32_t i = 0; i < r->cfg.window; i++) {
+        struct void__pbft_entry *e = &r->log[i];
+        if (!e->used || !e->have_batch || e->bodies_wait == 0 || e->seq <= r->last_executed ||
+            !void__pbft_bodies_ready(r, e)) {
+            continue;
+        }
+        e->bodies_wait = 0;
+        if (e->view == r->view && !r->view_changing && !e->sent_prepare &&
+            !is_primary(r)) {
+            void__pbft_send_prepare(r, now_ns, e, out);
+            check_prepared(r, now_ns, e, out);
+        }
+    }
+    void__pbft_execute_ready(r, now_ns, out);
+}
+
+/* Keeps the large request q (frame buf[0..len), authenticated) as a body.
+ * Returns 0 when it was dropped (over a bound), else 1. */
+static int body_offer(struct void_pbft *r,
+                      uint64_t now_ns,
+                      const struct void_pbft_request *q,
+                      const uint8_t *buf,
+                      size_t len,
+                      int sig_checked,
+                      struct void_pbft_out *out)
+{
+    VOID_ASSERT(len > VOID_PBFT_INLINE_MAX && len <= VOID_PBFT_REQUEST_FRAME_MAX);
+    uint8_t digest[VOID_PBFT_DIGEST_SIZE];
+    void_hash_digest(buf, len, digest);
+    if (body_find(r, digest) != NULL) {
+        return 1; /* a retransmission */
+    }
+    int ordered = body_ordered(r, digest);
+    if (!ordered) {
+        uint64_t last;
+        const uint8_t *res;
+        size_t res_len;
+        if (void_sm_client_last(&r->sm, table_key(q->client, q->session), &last, &res, &res_len) &&
+            q->reqno <= last) {
+            return 1; /* executed: answered from the reply cache, no body needed */
+        }
+        for (uint32_t i = 0; i < VOID_PBFT_BODIES_MAX; i++) {
+            struct void__pbft_body *b = &r->body[i];
+            if (b->used && b->client == q->client && b->session == q->session &&
+                !body_ordered(r, b->digest)) {
+                if (b->reqno > q->reqno) {
+                    return 1; /* an older request of the client's: on_request drops it */
+                }
+                body_free(b); /* one unordered body per client session: the newest */
+            }
+        }
+        if (r->body_pending_bytes + len > VOID_PBFT_BODY_PENDING_MAX) {
+            void__pbft_body_gc(r);
+        }
+        if (r->body_pending_bytes + len > VOID_PBFT_BODY_PENDING_MAX) {
+            r->stats.bodies_dropped++;
+            return 0;
+        }
+    }
+    struct void__pbft_body *slot = NULL;
+    for (int pass = 0; pass < 2 && slot == NULL; pass++) {
+        for (uint32_t i = 0; i < VOID_PBFT_BODIES_MAX && slot == NULL; i++) {
+            slot = r->body[i].used ? NULL : &r->body[i];
+        }
+        if (slot == NULL && pass == 0) {
+            void__pbft_body_gc(r);
+        }
+    }
+    uint8_t *copy = slot != NULL ? malloc(len) : NULL;
+    if (copy == NULL) {
+        r->stats.bodies_dropped++;
+        return 0;
+    }
+    memcpy(copy, buf, len);
+    slot->used = 1;
+    slot->sig_checked = (uint8_t)sig_checked;
+    slot->client = q->client;
+    slot->session = q->session;
+    slot->reqno = q->reqno;
+    memcpy(slot->digest, digest, VOID_PBFT_DIGEST_SIZE);
+    slot->len = (uint32_t)len;
+    slot->frame = copy;
+    if (!ordered) {
+        r->body_pending_bytes += len;
+    }
+    bodies_arrived(r, now_ns, out);
+    return 1;
+}
+
+/* Each retransmit tick: a batch that has waited a whole tick for bodies
+ * (the client's own copy usually comes first) fetches them from every
+ * peer. */
+static void bodies_fetch(struct void_pbft *r, uint64_t now_ns, struct void_pbft_out *out)
+{
+    uint8_t missing[VOID_PBFT_FETCH_MAX][VOID_PBFT_DIGEST_SIZE];
+    uint16_t n = 0;
+    for (uint32_t i = 0; i < r->cfg.window; i++) {
+        struct void__pbft_entry *e = &r->log[i];
+        if (!e->used || !e->have_batch || e->bodies_wait == 0 || e->seq <= r->last_executed) {
+            continue;
+        }
+        if (e->bodies_wait < 2) {
+            e->bodies_wait++;
+            continue;
+        }
+        (void)entry_bodies(r, e, missing, &n);
+    }
+    if (n == 0 || r->cfg.n < 2) {
+        return;
+    }
+    int len = void_pbft_fetch_encode(
+        0, (const uint8_t(*)[VOID_PBFT_DIGEST_SIZE])missing, n, r->scratch, r->scratch_cap);
+    VOID_ASSERT(len > 0);
+    r->stats.bodies_fetched++;
+    void__pbft_send_body(r, now_ns, out, VOID_PBFT_TO_ALL, VOID_MSG_REQ_FETCH, (size_t)len);
+}
+
+/* A peer asks for bodies: each one held goes back as the client's frame. */
+static void on_req_fetch(struct void_pbft *r,
+                         uint64_t now_ns,
+                         const struct void_frame *fr,
+                         struct void_pbft_out *out)
+{
+    uint16_t count = 0;
+    const uint8_t *digests = NULL;
+    if (void_pbft_fetch_decode(fr->body, fr->body_len, &count, &digests) != 0) {
+        r->stats.rx_malformed++;
+        return;
+    }
+    uint64_t *last = &r->body_served_ns[fr->sender];
+    if (*last != 0 && now_ns - *last < r->cfg.retransmit_ns / 2) {
+        r->stats.rx_rate_limited++; /* a megabyte per body: not on every ask */
+        return;
+    }
+    *last = now_ns == 0 ? 1 : now_ns;
+    for (uint16_t i = 0; i < count; i++) {
+        const struct void__pbft_body *b =
+            body_find(r, digests + (size_t)i * VOID_PBFT_DIGEST_SIZE);
+        if (b != NULL) {
+            r->stats.bodies_served++;
+            void__pbft_send_copy(r, out, fr->sender, VOID_MSG_REQUEST, b->frame, b->len);
+        }
+    }
 }
 
 static int merge_clock(struct void_pbft *r,
@@ -764,28 +1217,39 @@ static void on_request(struct void_pbft *r,
     /* The primary checks the signature of what it will order; a backup
      * takes the request's tag for it (request_authentic). */
     int sig_checked = is_primary(r);
-    if (request_authentic(r, &q, &sig_checked) != 0) {
-        r->stats.rx_bad_sig++;
+    int rc = request_authentic(r, &q, &sig_checked);
+    if (rc != 0) {
+        if (rc == VOID_EUNKNOWN_SENDER) {
+            r->stats.rx_unknown_sender++; /* neither in the keyring nor certified */
+        } else {
+            r->stats.rx_bad_sig++;
+        }
         return;
     }
     if (merge_clock(r, now_ns, fr, out) != 0) {
         return;
     }
+    if (len > VOID_PBFT_INLINE_MAX && !body_offer(r, now_ns, &q, buf, len, sig_checked, out)) {
+        return; /* a large request is ordered by its digest: keep its body */
+    }
     uint64_t last;
     const uint8_t *res;
     size_t res_len;
-    if (void_sm_client_last(&r->sm, q.client, &last, &res, &res_len) && q.reqno <= last) {
+    if (void_sm_client_last(&r->sm, table_key(q.client, q.session), &last, &res, &res_len) &&
+        q.reqno <= last) {
         if (q.reqno == last) {
             r->stats.rx_duplicate++; /* the client missed our reply: resend it */
             send_reply(r, now_ns, out, &q, res, res_len);
         } else {
             r->stats.rx_stale++;
+            send_stale(r, now_ns, out, &q, last);
         }
         return;
     }
-    int i = pending_find(r, q.client);
+    int i = pending_find(r, q.client, q.session);
     if (i >= 0 && r->pending[i].reqno > q.reqno) {
         r->stats.rx_stale++;
+        send_stale(r, now_ns, out, &q, r->pending[i].reqno);
         return;
     }
     if (i >= 0 && r->pending[i].reqno == q.reqno) {
@@ -797,13 +1261,19 @@ static void on_request(struct void_pbft *r,
         }
         /* One outstanding request per client: a newer one replaces the older. */
         struct void__pbft_pending *p = &r->pending[i >= 0 ? (uint32_t)i : r->pending_count++];
-        VOID_ASSERT(len <= sizeof(p->frame));
         p->client = q.client;
+        p->session = q.session;
         p->reqno = q.reqno;
         p->batched = 0;
         p->sig_checked = (uint8_t)sig_checked;
-        p->len = (uint16_t)len;
-        memcpy(p->frame, buf, len);
+        if (len > VOID_PBFT_INLINE_MAX) { /* the batch item: a reference to the body */
+            void_pbft_ref_encode(&q, buf, len, p->frame);
+            p->len = VOID_PBFT_REF_SIZE;
+        } else {
+            VOID_ASSERT(len <= sizeof(p->frame));
+            p->len = (uint16_t)len;
+            memcpy(p->frame, buf, len);
+        }
     }
     if (r->view_changing) {
         return;
@@ -812,9 +1282,12 @@ static void on_request(struct void_pbft *r,
         void__pbft_try_batch(r, now_ns, out);
     } else {
         /* Relay the client's own signed frame to the primary, and start
-         * suspecting it (TOCS'02 4.4). */
-        void__pbft_send_copy(
-            r, out, void_pbft_primary(r->view, r->cfg.n), VOID_MSG_REQUEST, buf, len);
+         * suspecting it (TOCS'02 4.4). A large one the client sent to every
+         * replica itself. */
+        if (len <= VOID_PBFT_INLINE_MAX) {
+            void__pbft_send_copy(
+                r, out, void_pbft_primary(r->view, r->cfg.n), VOID_MSG_REQUEST, buf, len);
+        }
         void__pbft_arm_request_timer(r, out, 0);
     }
 }
@@ -825,24 +1298,38 @@ int void__pbft_batch_check(
     struct void_pbft *r, const uint8_t *batch, uint32_t len, uint16_t count, int verify_sigs)
 {
     size_t off = 0;
+    uint32_t refs = 0;
+    size_t ref_bytes = 0;
     for (uint16_t i = 0; i < count; i++) {
-        struct void_pbft_request q;
+        struct void_pbft_batch_item it;
         size_t used = 0;
-        int rc = void_pbft_request_decode(batch + off, len - off, &q, &used);
+        int rc = void_pbft_batch_item_decode(batch + off, len - off, &it, &used);
         if (rc != 0) {
             return rc;
         }
-        if (q.client < r->cfg.n) {
+        off += used;
+        if (it.is_ref) {
+            /* Its body is checked when it comes (body_offer) and must be
+             * here before we prepare (void__pbft_bodies_ready); what a
+             * batch may name is bounded, so a faulty primary cannot make
+             * us hold more. */
+            ref_bytes += it.frame_len;
+            if (it.client < r->cfg.n || ++refs > VOID_PBFT_BATCH_REFS_MAX ||
+                ref_bytes > VOID_PBFT_BATCH_BODIES_MAX) {
+                return it.client < r->cfg.n ? VOID_EUNKNOWN_SENDER : VOID_EBAD_FIELD;
+            }
+            continue;
+        }
+        if (it.req.client < r->cfg.n) {
             return VOID_EUNKNOWN_SENDER;
         }
 #if defined(VOID_MUTANT_SKIP_CHECKS) && VOID_MUTANT_SKIP_CHECKS
         verify_sigs = 0; /* backups take requests unauthenticated: unsafe, mutation test only */
 #endif
         int sig_checked = 0;
-        if (verify_sigs && (rc = request_authentic(r, &q, &sig_checked)) != 0) {
+        if (verify_sigs && (rc = request_authentic(r, &it.req, &sig_checked)) != 0) {
             return rc;
         }
-        off += used;
     }
     return off == len ? 0 : VOID_EBAD_LENGTH;
 }
@@ -879,20 +1366,38 @@ static uint16_t cut_batch(struct void_pbft *r, uint32_t *batch_len)
     uint8_t *batch = r->scratch + VOID_PBFT_PP_HEAD;
     uint16_t count = 0;
     size_t len = 0;
+    uint32_t refs = 0;
+    size_t ref_bytes = 0;
     for (uint32_t i = 0; i < r->pending_count && count < r->cfg.batch_max; i++) {
         struct void__pbft_pending *p = &r->pending[i];
         if (p->batched) {
             continue;
         }
-        /* The client's signed frame goes into the batch as it came. */
+        /* The client's signed frame goes into the batch as it came, or the
+         * reference to a large one. */
         if (len + p->len > VOID_PBFT_BATCH_BYTES_MAX) {
             break;
         }
-        if (!p->sig_checked) { /* taken by its tag while we were a backup */
+        struct void__pbft_body *b = NULL;
+        if (p->frame[0] == 0) {
+            b = body_find(r, p->frame + 17);
+            if (b == NULL) { /* dropped over a bound: the client sends it again */
+                pending_remove_at(r, i--); /* the last pending one moved to i */
+                continue;
+            }
+            if (refs + 1 > VOID_PBFT_BATCH_REFS_MAX ||
+                (refs > 0 && ref_bytes + b->len > VOID_PBFT_BATCH_BODIES_MAX)) {
+                continue; /* the next batch takes it */
+            }
+            refs++;
+            ref_bytes += b->len;
+        }
+        if (!p->sig_checked && !(b != NULL && b->sig_checked)) { /* taken by its tag */
             struct void_pbft_request q;
             size_t used = 0;
-            int rc = void_pbft_request_decode(p->frame, p->len, &q, &used);
-            VOID_ASSERT(rc == 0 && used == p->len); /* decoded when it arrived */
+            int rc = b != NULL ? void_pbft_request_decode(b->frame, b->len, &q, &used)
+                               : void_pbft_request_decode(p->frame, p->len, &q, &used);
+            VOID_ASSERT(rc == 0); /* decoded when it arrived */
             int sig_checked = 1;
             if (request_authentic(r, &q, &sig_checked) != 0) {
                 r->stats.rx_bad_sig++;
@@ -1056,6 +1561,9 @@ void void__pbft_send_prepare(struct void_pbft *r,
          * prepares. */
         r->stats.prepares_withheld++;
         return;
+    }
+    if (!void__pbft_bodies_ready(r, e)) {
+        return; /* we vouch only for requests we hold: bodies_arrived prepares */
     }
     void__pbft_raise_horizon(r, e->seq, 0, out);
     struct void_pbft_vote v = {.view = e->view, .seq = e->seq};
@@ -1384,19 +1892,46 @@ static void on_vote(struct void_pbft *r,
 
 /* How many requests of an accepted batch name this replica as a replier. */
 static uint16_t
-count_replies(const struct void_pbft *r, const uint8_t *batch, uint32_t len, uint16_t count)
+count_replies(struct void_pbft *r, const uint8_t *batch, uint32_t len, uint16_t count)
 {
     uint16_t replies = 0;
     size_t off = 0;
     for (uint16_t i = 0; i < count; i++) {
+        struct void_pbft_batch_item it;
         struct void_pbft_request q;
         size_t used = 0;
-        int rc = void_pbft_request_decode(batch + off, len - off, &q, &used);
+        int rc = void_pbft_batch_item_decode(batch + off, len - off, &it, &used);
         VOID_ASSERT(rc == 0); /* checked when the batch was accepted */
         off += used;
+        item_request(r, &it, &q);
         replies = (uint16_t)(replies + ((q.repliers & VOID__BIT(r->cfg.self)) != 0));
     }
     return replies;
+}
+
+/* Whether q comes with a certificate that expired before the stamp of the
+ * batch executing it: the replicated HLC, the same at every replica, where a
+ * local clock would let replicas disagree on the answer. The request is not
+ * executed (VOID_SM_EXPIRED), unless it is its session's last one, executed
+ * before: its cached answer stands. */
+static int cert_expired(struct void_pbft *r, const struct void_pbft_request *q)
+{
+    if (q->cert == NULL) {
+        return 0;
+    }
+    struct void_client_cert c;
+    if (void_client_cert_decode(q->cert, &c) != 0) {
+        return 1; /* checked before it was ordered; refused alike everywhere */
+    }
+    uint64_t last;
+    const uint8_t *res;
+    size_t len;
+    if (void_sm_client_last(&r->sm, table_key(q->client, q->session), &last, &res, &len) &&
+        last == q->reqno) {
+        return 0;
+    }
+    VOID_ASSERT(r->sm.in_batch);
+    return c.expires_ns < r->sm.last_stamp.wall_ns;
 }
 
 static void execute_entry(struct void_pbft *r,
@@ -1415,19 +1950,34 @@ static void execute_entry(struct void_pbft *r,
     uint16_t replies = count_replies(r, batch, e->batch_len, e->count);
     uint16_t replied = 0;
     size_t off = 0;
-    uint8_t result[VOID_SM_RESULT_MAX];
+    uint8_t *result = r->result_buf; /* VOID_SM_RESULT_MAX: a megabyte, not on the stack */
     for (uint16_t i = 0; i < e->count; i++) {
+        struct void_pbft_batch_item it;
         struct void_pbft_request q;
         size_t used = 0;
-        int rc = void_pbft_request_decode(batch + off, e->batch_len - off, &q, &used);
+        int rc = void_pbft_batch_item_decode(batch + off, e->batch_len - off, &it, &used);
         VOID_ASSERT(rc == 0); /* checked when the batch was accepted */
         off += used;
+        item_request(r, &it, &q);
         size_t res_len = 0;
-        rc = void_sm_execute(
-            &r->sm, q.client, q.reqno, q.op, q.op_len, result, sizeof(result), &res_len);
-        if (rc != 0) {
-            VOID_ASSERT(rc == void_sm_failed(&r->sm));
-            return; /* the replies of this batch are never sent */
+        if (cert_expired(r, &q)) {
+            struct void_sm_result expired = {.status = VOID_SM_EXPIRED};
+            int len = void_sm_result_encode(&expired, result, VOID_SM_RESULT_MAX);
+            VOID_ASSERT(len > 0);
+            res_len = (size_t)len;
+        } else {
+            rc = void_sm_execute(&r->sm,
+                                 table_key(q.client, q.session),
+                                 q.reqno,
+                                 q.op,
+                                 q.op_len,
+                                 result,
+                                 VOID_SM_RESULT_MAX,
+                                 &res_len);
+            if (rc != 0) {
+                VOID_ASSERT(rc == void_sm_failed(&r->sm));
+                return; /* the replies of this batch are never sent */
+            }
         }
         r->stats.requests_executed++;
         if (q.repliers & VOID__BIT(r->cfg.self)) { /* the client asked f + 1 of us, or all */
@@ -1464,8 +2014,8 @@ void void__pbft_execute_ready(struct void_pbft *r, uint64_t now_ns, struct void_
         void_seq seq = r->last_executed + 1;
         struct void__pbft_entry *e = void__pbft_slot(r, seq);
         if (!e->used || e->seq != seq || !e->committed || !e->have_batch ||
-            seq > r->low + r->cfg.window) {
-            break;
+            seq > r->low + r->cfg.window || !void__pbft_bodies_ready(r, e)) {
+            break; /* a body we lack: fetched at the next ticks (bodies_fetch) */
         }
         committed_in = e->view;
         execute_entry(r, now_ns, e, out);
@@ -1507,6 +2057,7 @@ void void__pbft_gc(struct void_pbft *r)
     if (r->next_seq <= r->low) {
         r->next_seq = r->low + 1;
     }
+    void__pbft_body_gc(r);
 }
 
 /* Checkpoint c has 2f+1 matching votes for digest d from the senders in
@@ -1813,10 +2364,12 @@ static int admit(struct void_pbft *r,
         return -1;
     }
     int from_client = fr->type == VOID_MSG_REQUEST;
+    /* A client may be missing from the keyring: its request's certificate
+     * vouches for it (on_request). */
     if ((from_client && fr->sender < r->cfg.n) ||
         (!from_client && (fr->sender >= r->cfg.n ||
-                          (fr->sender == r->cfg.self && fr->type != VOID_MSG_VIEW_CHANGE))) ||
-        void_keyring_get(r->cfg.keyring, fr->sender) == NULL) {
+                          (fr->sender == r->cfg.self && fr->type != VOID_MSG_VIEW_CHANGE) ||
+                          void_keyring_get(r->cfg.keyring, fr->sender) == NULL))) {
         r->stats.rx_unknown_sender++;
         return -1;
     }
@@ -1891,6 +2444,9 @@ static void dispatch(struct void_pbft *r,
     case VOID_MSG_STATE:
         void__pbft_on_state(r, now_ns, fr, out);
         return;
+    case VOID_MSG_REQ_FETCH:
+        on_req_fetch(r, now_ns, fr, out);
+        return;
     case VOID_MSG_REPLY:
     case VOID_MSG_HEARTBEAT:
     case VOID_MSG_CAS_FETCH:
@@ -1934,6 +2490,7 @@ int void_pbft_step_receive(struct void_pbft *r,
 static void retransmit(struct void_pbft *r, uint64_t now_ns, struct void_pbft_out *out)
 {
     if (r->view_changing) {
+        bodies_fetch(r, now_ns, out); /* a batch committed before may still lack one */
         void__pbft_resend_view_change(r, out);
         if (r->seen_max > r->last_executed && r->last_executed == r->tick_mark) {
             void__pbft_fetch_state(r, now_ns, out, 0);
@@ -1947,7 +2504,7 @@ static void retransmit(struct void_pbft *r, uint64_t now_ns, struct void_pbft_ou
         if (!e->used || e->seq <= r->last_executed || e->view != r->view) {
             continue;
         }
-        gap |= e->committed;
+        gap |= e->committed && e->bodies_wait == 0; /* bodies come by REQ_FETCH, not state */
         if (is_primary(r) && e->have_batch && e->pp_len > 0 &&
             void__get64(e->pp_frame + VOID_CODEC_HEADER_SIZE + 8) == r->view) {
             void__pbft_send_copy(
@@ -1978,6 +2535,7 @@ static void retransmit(struct void_pbft *r, uint64_t now_ns, struct void_pbft_ou
                                  c->frame_len[r->cfg.self]);
         }
     }
+    bodies_fetch(r, now_ns, out);
     /* Behind and stuck since the last tick (committed entries we cannot
      * execute, or others voting beyond what we executed): fetch. */
     if (gap || (r->seen_max > r->last_executed && r->last_executed == r->tick_mark)) {

@@ -8,7 +8,9 @@
 
 #include "core/pbft_int.h"
 #include "void/assert.h"
+#include "void/bytes.h"
 #include "void/error.h"
+#include "void/hash.h"
 
 #include <string.h>
 
@@ -17,7 +19,14 @@ int void_pbft_client_init(struct void_pbft_client *c, const struct void_pbft_cli
     VOID_ASSERT(c != NULL && config != NULL);
     memset(c, 0, sizeof(*c));
     if (config->n == 0 || config->n > VOID_PBFT_N_MAX || config->keyring == NULL ||
-        config->keypair == NULL || config->id < config->n) {
+        config->keypair == NULL || config->id < config->n ||
+        (config->big != NULL && config->big_len < VOID_PBFT_CLIENT_BIG)) {
+        return VOID_EINVAL;
+    }
+    struct void_client_cert cert;
+    if (config->cert != NULL &&
+        (void_client_cert_decode(config->cert, &cert) != 0 || cert.id != config->id ||
+         memcmp(cert.public_key, config->keypair->public_key, VOID_SIGN_PUBLIC_KEY_SIZE) != 0)) {
         return VOID_EINVAL;
     }
     for (uint32_t i = 0; i < config->n; i++) {
@@ -27,6 +36,17 @@ int void_pbft_client_init(struct void_pbft_client *c, const struct void_pbft_cli
         }
     }
     c->cfg = *config;
+    if (config->big != NULL) {
+        c->op = config->big;
+        c->op_cap = VOID_PBFT_OP_MAX;
+        c->result = config->big + VOID_PBFT_OP_MAX;
+        c->result_cap = VOID_PBFT_RESULT_MAX;
+    } else {
+        c->op = c->op_small;
+        c->op_cap = sizeof(c->op_small);
+        c->result = c->result_small;
+        c->result_cap = sizeof(c->result_small);
+    }
     if (c->cfg.timeout_ns == 0) {
         c->cfg.timeout_ns = VOID_PBFT_CLIENT_TIMEOUT_NS_DEF;
     }
@@ -84,20 +104,28 @@ send_request(struct void_pbft_client *c, uint64_t now_ns, uint32_t to, struct vo
                                   .ev = c->event_seq,
                                   .reqno = c->reqno,
                                   .repliers = c->repliers,
+                                  .session = c->cfg.session,
+                                  .cert = c->cfg.cert,
                                   .op = c->op,
                                   .op_len = c->op_len,
                                   .mac_count = (uint8_t)c->cfg.n,
                                   .mac_keys = (const uint8_t(*)[VOID_MAC_KEY_SIZE])c->mac_keys};
-    int len = void_pbft_request_encode(&m, c->cfg.keypair, c->frame, sizeof(c->frame));
-    VOID_ASSERT(len > 0);
-    c->frame_len = (size_t)len;
-    if (out->arena_cap - out->used < c->frame_len) {
+    /* Signed in place in the out arena: a frame may be over a megabyte. */
+    uint8_t *copy = out->arena + out->used;
+    int len = void_pbft_request_encode(&m, c->cfg.keypair, copy, out->arena_cap - out->used);
+    if (len == VOID_EFULL) {
         out->overflow = 1;
         return VOID_EFULL;
     }
-    uint8_t *copy = out->arena + out->used;
+    VOID_ASSERT(len > 0);
+    c->frame_len = (size_t)len;
+    if (c->frame_len <= sizeof(c->frame)) {
+        memcpy(c->frame, copy, c->frame_len);
+    }
     out->used += c->frame_len;
-    memcpy(copy, c->frame, c->frame_len);
+    if (c->frame_len > VOID_PBFT_INLINE_MAX) {
+        to = VOID_PBFT_TO_ALL; /* ordered by digest: every replica needs the body */
+    }
     struct void_pbft_effect *e = push(out, VOID_PBFT_EFFECT_SEND);
     if (e == NULL) {
         return VOID_EFULL;
@@ -158,11 +186,11 @@ int void_pbft_client_submit(struct void_pbft_client *c,
     if (c->busy) {
         return VOID_EBUSY;
     }
-    if (op == NULL || op_len == 0 || op_len > VOID_PBFT_OP_MAX) {
+    if (op == NULL || op_len == 0 || op_len > c->op_cap) {
         return VOID_EINVAL;
     }
     memcpy(c->op, op, op_len);
-    c->op_len = (uint16_t)op_len;
+    c->op_len = (uint32_t)op_len;
     c->reqno++;
     c->repliers = choose_repliers(c, now_ns);
     c->busy = 1;
@@ -184,23 +212,28 @@ int void_pbft_client_submit(struct void_pbft_client *c,
 /* Checks whether f+1 stored replies agree with replica i's. On acceptance
  * after a retry, the named repliers that did not give that result are left
  * out of the next requests' repliers for a while. */
-static int accept_if_quorum(struct void_pbft_client *c, uint64_t now_ns, uint32_t i)
+static int accept_if_quorum(struct void_pbft_client *c,
+                            uint64_t now_ns,
+                            uint32_t i,
+                            const uint8_t *result,
+                            uint32_t result_len)
 {
     uint32_t votes = 0;
     for (uint32_t j = 0; j < c->cfg.n; j++) {
         if ((c->reply_mask & VOID__BIT(j)) && c->reply_len[j] == c->reply_len[i] &&
-            memcmp(c->reply[j], c->reply[i], c->reply_len[i]) == 0) {
+            memcmp(c->reply_hash[j], c->reply_hash[i], VOID_PBFT_DIGEST_SIZE) == 0) {
             votes++;
         }
     }
     if (votes < c->f + 1) {
         return 0;
     }
-    memcpy(c->result, c->reply[i], c->reply_len[i]);
+    VOID_ASSERT(result_len == c->reply_len[i] && result_len <= c->result_cap);
+    memcpy(c->result, result, result_len);
     c->result_len = c->reply_len[i];
     for (uint32_t j = 0; j < c->cfg.n && c->retried && !c->cfg.reply_all; j++) {
         int gave = (c->reply_mask & VOID__BIT(j)) && c->reply_len[j] == c->result_len &&
-                   memcmp(c->reply[j], c->result, c->result_len) == 0;
+                   memcmp(c->reply_hash[j], c->reply_hash[i], VOID_PBFT_DIGEST_SIZE) == 0;
         if ((c->repliers & VOID__BIT(j)) && !gave) {
             c->suspect_until[j] = now_ns + VOID_PBFT_CLIENT_SUSPECT_NS;
             c->stats.suspected++;
@@ -212,6 +245,65 @@ static int accept_if_quorum(struct void_pbft_client *c, uint64_t now_ns, uint32_
     c->done = 1;
     c->stats.completed++;
     return 1;
+}
+
+/* The number that superseded a request, from a VOID_SM_STALE result, or 0
+ * when result is not one. */
+static uint64_t stale_above(const uint8_t *result, size_t len)
+{
+    struct void_sm_result res;
+    if (void_sm_result_decode(result, len, &res) != 0 || res.status != VOID_SM_STALE ||
+        res.value_len != 8) {
+        return 0;
+    }
+    return void_bytes_get_be64(res.value);
+}
+
+/* f + 1 replicas answered that the outstanding request was superseded, each
+ * naming the number that superseded it as far as it knows (the answer is not
+ * ordered, so they may differ): the request completes as STALE with the
+ * (f+1)-th largest number, which at least one honest replica reached, so no
+ * faulty replica can inflate it alone. */
+static int accept_stale(struct void_pbft_client *c)
+{
+    uint64_t above[VOID_PBFT_N_MAX];
+    uint32_t k = 0;
+    for (uint32_t j = 0; j < c->cfg.n; j++) {
+        uint64_t a = (c->reply_mask & VOID__BIT(j)) ? c->reply_stale[j] : 0;
+        if (a == 0) {
+            continue;
+        }
+        uint32_t at = k++; /* insertion, largest first */
+        for (; at > 0 && above[at - 1] < a; at--) {
+            above[at] = above[at - 1];
+        }
+        above[at] = a;
+    }
+    if (k < c->f + 1) {
+        return 0;
+    }
+    uint8_t value[8];
+    void_bytes_put_be64(value, above[c->f]);
+    struct void_sm_result res = {.status = VOID_SM_STALE, .value = value, .value_len = 8};
+    int len = void_sm_result_encode(&res, c->result, c->result_cap);
+    VOID_ASSERT(len > 0);
+    c->result_len = (uint32_t)len;
+    c->busy = 0;
+    c->done = 1;
+    c->stats.completed++;
+    return 1;
+}
+
+/* After a STALE result, the next request is numbered above the number that
+ * superseded this one, so that it is not superseded in turn. */
+static void renumber_after_stale(struct void_pbft_client *c)
+{
+    VOID_ASSERT(c->done && !c->busy);
+    uint64_t above = stale_above(c->result, c->result_len);
+    if (above != 0) {
+        c->stats.stale++;
+        c->reqno = above > c->reqno ? above : c->reqno;
+    }
 }
 
 int void_pbft_client_step_receive(struct void_pbft_client *c,
@@ -236,8 +328,12 @@ int void_pbft_client_step_receive(struct void_pbft_client *c,
      * fourth reply after f + 1 matching ones completed it) is dropped before
      * its signature is checked: nothing is learned from it, and verifying it
      * would double the client's signature work. */
-    if (!c->busy || m.client != c->cfg.id || m.reqno != c->reqno) {
+    if (!c->busy || m.client != c->cfg.id || m.session != c->cfg.session || m.reqno != c->reqno) {
         c->stats.rx_stale++;
+        return 0;
+    }
+    if (m.result_len > c->result_cap) {
+        c->stats.rx_malformed++; /* a result we have no room for (cfg.big) */
         return 0;
     }
     /* The reply's tag, under the key we share with its sender, authenticates
@@ -266,10 +362,14 @@ int void_pbft_client_step_receive(struct void_pbft_client *c,
     c->reply_mask |= VOID__BIT(i);
     c->reply_view[i] = m.view;
     c->reply_len[i] = m.result_len;
-    memcpy(c->reply[i], m.result, m.result_len);
-    if (!accept_if_quorum(c, now_ns, i)) {
+    /* Replies are compared by hash: n copies of a 1 MiB result are not kept;
+     * a STALE answer's number is kept beside it. */
+    void_hash_digest(m.result, m.result_len, c->reply_hash[i]);
+    c->reply_stale[i] = stale_above(m.result, m.result_len);
+    if (!accept_if_quorum(c, now_ns, i, m.result, m.result_len) && !accept_stale(c)) {
         return out->overflow ? VOID_EFULL : 0;
     }
+    renumber_after_stale(c);
     set_timer(out, VOID_PBFT_EFFECT_TIMER_CANCEL, 0);
     return out->overflow ? VOID_EFULL : 1;
 }
@@ -299,7 +399,7 @@ int void_pbft_client_result(const struct void_pbft_client *c, const uint8_t **re
         return VOID_EAGAIN;
     }
     *result = c->result;
-    return c->result_len;
+    return (int)c->result_len;
 }
 
 uint64_t void_pbft_client_reqno(const struct void_pbft_client *c)

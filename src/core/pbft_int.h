@@ -181,6 +181,11 @@ void void__pbft_propose_beacon(struct void_pbft *r,
                                uint32_t from,
                                struct void_pbft_out *out);
 void void__pbft_gc(struct void_pbft *r);
+/* Large requests (pbft.c): whether e holds every request body its batch
+ * names (else it waits and the retransmit ticks fetch them), and the
+ * collection of the bodies nothing names any more. */
+int void__pbft_bodies_ready(struct void_pbft *r, struct void__pbft_entry *e);
+void void__pbft_body_gc(struct void_pbft *r);
 void void__pbft_pending_prune(struct void_pbft *r);
 int void__pbft_has_work(const struct void_pbft *r);
 

@@ -98,7 +98,9 @@ int void_pbft_request_encode(const struct void_pbft_request *m,
         m->mac_count > VOID_PBFT_MACS_MAX || (m->mac_keys == NULL && m->mac_count > 0)) {
         return VOID_EINVAL;
     }
-    size_t tagged = VOID_PBFT_REQUEST_HEAD + (size_t)m->op_len + 1; /* body bytes the tags cover */
+    size_t cert_len = m->cert != NULL ? VOID_CLIENT_CERT_SIZE : 0;
+    /* body bytes the tags cover */
+    size_t tagged = VOID_PBFT_REQUEST_HEAD + (size_t)m->op_len + cert_len + 1;
     size_t body_len = tagged + (size_t)m->mac_count * VOID_MAC_SIZE;
     if (VOID_PBFT_FRAME_OVERHEAD + body_len > cap) {
         return VOID_EFULL;
@@ -108,7 +110,12 @@ int void_pbft_request_encode(const struct void_pbft_request *m,
     void__put64(body, m->ev);
     void__put64(body + 8, m->reqno);
     void__put16(body + 16, m->repliers);
-    void__put16(body + 18, m->op_len);
+    void__put32(body + 18, m->op_len);
+    void__put32(body + 22, m->session);
+    void__put16(body + 26, (uint16_t)cert_len);
+    if (cert_len > 0) {
+        memmove(body + VOID_PBFT_REQUEST_HEAD + m->op_len, m->cert, cert_len);
+    }
     body[tagged - 1] = m->mac_count;
     struct void_frame fr = {.type = VOID_MSG_REQUEST,
                             .sender = m->client,
@@ -165,11 +172,16 @@ int void_pbft_request_decode(const uint8_t *buf,
     req->ev = void__get64(fr.body);
     req->reqno = void__get64(fr.body + 8);
     req->repliers = void__get16(fr.body + 16);
-    req->op_len = void__get16(fr.body + 18);
+    req->op_len = void__get32(fr.body + 18);
+    req->session = void__get32(fr.body + 22);
+    uint16_t cert_len = void__get16(fr.body + 26);
     if (req->op_len == 0 || req->op_len > VOID_PBFT_OP_MAX || req->repliers == 0) {
         return VOID_EBAD_FIELD;
     }
-    size_t tagged = VOID_PBFT_REQUEST_HEAD + (size_t)req->op_len + 1;
+    if (cert_len != 0 && cert_len != VOID_CLIENT_CERT_SIZE) {
+        return VOID_EBAD_FIELD;
+    }
+    size_t tagged = VOID_PBFT_REQUEST_HEAD + (size_t)req->op_len + cert_len + 1;
     if (fr.body_len < tagged) {
         return VOID_ETRUNCATED;
     }
@@ -182,6 +194,7 @@ int void_pbft_request_decode(const uint8_t *buf,
         return fr.body_len < need ? VOID_ETRUNCATED : VOID_EBAD_LENGTH;
     }
     req->op = fr.body + VOID_PBFT_REQUEST_HEAD;
+    req->cert = cert_len > 0 ? req->op + req->op_len : NULL;
     req->macs = fr.body + tagged;
     req->sig = fr.sig;
     req->record = buf;
@@ -190,11 +203,99 @@ int void_pbft_request_decode(const uint8_t *buf,
     return 0;
 }
 
+int void_pbft_batch_item_decode(const uint8_t *buf,
+                                size_t len,
+                                struct void_pbft_batch_item *it,
+                                size_t *consumed)
+{
+    VOID_ASSERT(buf != NULL && it != NULL && consumed != NULL);
+    memset(it, 0, sizeof(*it));
+    if (len == 0) {
+        return VOID_ETRUNCATED;
+    }
+    if (buf[0] != 0) { /* a REQUEST frame starts with the magic "VOID" */
+        int rc = void_pbft_request_decode(buf, len, &it->req, consumed);
+        if (rc == 0 && *consumed > VOID_PBFT_INLINE_MAX) {
+            return VOID_EBAD_FIELD; /* a large request travels by reference only */
+        }
+        return rc;
+    }
+    if (len < VOID_PBFT_REF_SIZE) {
+        return VOID_ETRUNCATED;
+    }
+    it->is_ref = 1;
+    it->client = void__get32(buf + 1);
+    it->reqno = void__get64(buf + 5);
+    it->frame_len = void__get32(buf + 13);
+    memcpy(it->digest, buf + 17, VOID_PBFT_DIGEST_SIZE);
+    if (it->frame_len <= VOID_PBFT_INLINE_MAX || it->frame_len > VOID_PBFT_REQUEST_FRAME_MAX) {
+        return VOID_EBAD_FIELD;
+    }
+    *consumed = VOID_PBFT_REF_SIZE;
+    return 0;
+}
+
+void void_pbft_ref_encode(const struct void_pbft_request *req,
+                          const uint8_t *frame,
+                          size_t len,
+                          uint8_t buf[VOID_PBFT_REF_SIZE])
+{
+    VOID_ASSERT(req != NULL && frame != NULL && buf != NULL);
+    VOID_ASSERT(len > VOID_PBFT_INLINE_MAX && len <= VOID_PBFT_REQUEST_FRAME_MAX);
+    buf[0] = 0;
+    void__put32(buf + 1, req->client);
+    void__put64(buf + 5, req->reqno);
+    void__put32(buf + 13, (uint32_t)len);
+    void_hash_digest(frame, len, buf + 17);
+}
+
+int void_pbft_fetch_encode(uint64_t ev,
+                           const uint8_t (*digests)[VOID_PBFT_DIGEST_SIZE],
+                           uint16_t count,
+                           uint8_t *buf,
+                           size_t cap)
+{
+    VOID_ASSERT(buf != NULL && (digests != NULL || count == 0));
+    if (count == 0 || count > VOID_PBFT_FETCH_MAX) {
+        return VOID_EINVAL;
+    }
+    size_t need = 8 + 2 + (size_t)count * VOID_PBFT_DIGEST_SIZE;
+    if (need > cap) {
+        return VOID_EFULL;
+    }
+    void__put64(buf, ev);
+    void__put16(buf + 8, count);
+    memcpy(buf + 10, digests, (size_t)count * VOID_PBFT_DIGEST_SIZE);
+    return (int)need;
+}
+
+int void_pbft_fetch_decode(const uint8_t *buf,
+                           size_t len,
+                           uint16_t *count,
+                           const uint8_t **digests)
+{
+    VOID_ASSERT(buf != NULL && count != NULL && digests != NULL);
+    if (len < 10) {
+        return VOID_ETRUNCATED;
+    }
+    *count = void__get16(buf + 8);
+    if (*count == 0 || *count > VOID_PBFT_FETCH_MAX) {
+        return VOID_EBAD_FIELD;
+    }
+    size_t need = 10 + (size_t)*count * VOID_PBFT_DIGEST_SIZE;
+    if (len != need) {
+        return len < need ? VOID_ETRUNCATED : VOID_EBAD_LENGTH;
+    }
+    *digests = buf + 10;
+    return 0;
+}
+
 int void_pbft_request_verify(const struct void_pbft_request *req, const struct void_keyring *ring)
 {
     VOID_ASSERT(req != NULL && ring != NULL);
     VOID_ASSERT(req->record_len == VOID_PBFT_FRAME_OVERHEAD + VOID_PBFT_REQUEST_HEAD +
-                                       (size_t)req->op_len + 1 +
+                                       (size_t)req->op_len +
+                                       (req->cert != NULL ? VOID_CLIENT_CERT_SIZE : 0u) + 1 +
                                        (size_t)req->mac_count * VOID_MAC_SIZE);
     return void_keyring_verify(ring,
                                req->client,
@@ -425,11 +526,11 @@ int void_pbft_checkpoint_decode(const uint8_t *buf, size_t len, struct void_pbft
     return 0;
 }
 
-#define REPLY_HEAD (8 + 8 + 4 + 8 + 2) /* ev, view, client, reqno, result_len */
+#define REPLY_HEAD (8 + 8 + 4 + 8 + 4) /* ev, view, client, reqno, result_len */
 
-size_t void_pbft_reply_size(uint16_t result_len, uint16_t index, uint16_t count)
+size_t void_pbft_reply_size(uint32_t result_len, uint16_t index, uint16_t count)
 {
-    return REPLY_HEAD + (size_t)result_len + 4 +
+    return REPLY_HEAD + (size_t)result_len + 4 + 4 +
            (size_t)void_merkle_path_len(index, count) * VOID_MERKLE_HASH_SIZE + VOID_MAC_SIZE;
 }
 
@@ -447,12 +548,14 @@ int void_pbft_reply_encode(const struct void_pbft_reply *m, uint8_t *buf, size_t
     void__put64(buf + 8, m->view);
     void__put32(buf + 16, m->client);
     void__put64(buf + 20, m->reqno);
-    void__put16(buf + 28, m->result_len);
+    void__put32(buf + 28, m->result_len);
     uint8_t *p = buf + REPLY_HEAD;
     if (m->result_len > 0) {
         memcpy(p, m->result, m->result_len);
     }
     p += m->result_len;
+    void__put32(p, m->session);
+    p += 4;
     void__put16(p, m->index);
     void__put16(p + 2, m->count);
     size_t path_bytes = need - VOID_MAC_SIZE - (size_t)(p + 4 - buf);
@@ -476,15 +579,16 @@ int void_pbft_reply_decode(const uint8_t *buf, size_t len, struct void_pbft_repl
     m->view = void__get64(buf + 8);
     m->client = void__get32(buf + 16);
     m->reqno = void__get64(buf + 20);
-    m->result_len = void__get16(buf + 28);
+    m->result_len = void__get32(buf + 28);
     if (m->result_len > VOID_PBFT_RESULT_MAX) {
         return VOID_EBAD_FIELD;
     }
-    size_t at = REPLY_HEAD + (size_t)m->result_len;
+    size_t at = REPLY_HEAD + (size_t)m->result_len + 4;
     if (len < at + 4) {
         return VOID_ETRUNCATED;
     }
     m->result = buf + REPLY_HEAD;
+    m->session = void__get32(buf + at - 4);
     m->index = void__get16(buf + at);
     m->count = void__get16(buf + at + 2);
     if (m->count == 0 || m->index >= m->count) {

@@ -98,7 +98,7 @@ static void read_key(struct void_sm *sm,
     out->status = VOID_SM_OK;
     out->version = v.hlc;
     out->value = v.value;
-    out->value_len = (uint16_t)v.value_len;
+    out->value_len = (uint32_t)v.value_len;
 }
 
 void void_sm_read(struct void_sm *sm,
@@ -304,8 +304,14 @@ int void_sm_execute(struct void_sm *sm,
         return 0;
     }
     struct void_sm_result res = {0};
+    uint8_t above[8];
     if (known && reqno < c.reqno) {
+        /* Superseded: the answer names the number above which the client's
+         * next request must go (as the replicas' unordered STALE does). */
+        void_bytes_put_be64(above, c.reqno);
         res.status = VOID_SM_STALE;
+        res.value = above;
+        res.value_len = sizeof(above);
     } else {
         struct void_sm_op o;
         if (void_sm_op_decode(op, op_len, &o) != 0) {
@@ -584,10 +590,10 @@ int void_sm_op_encode(const struct void_sm_op *op, uint8_t *buf, size_t cap)
     size_t need = 3u + op->key_len;
     switch ((enum void_sm_op_kind)op->kind) {
     case VOID_SM_OP_PUT:
-        need += 2u + op->value_len;
+        need += 4u + (size_t)op->value_len;
         break;
     case VOID_SM_OP_CAS:
-        need += 1u + 2u + op->expected_len + 2u + op->value_len;
+        need += 1u + 4u + (size_t)op->expected_len + 4u + op->value_len;
         break;
     case VOID_SM_OP_GET_AS_OF:
         need += VOID_HLC_ENCODED_SIZE;
@@ -608,18 +614,18 @@ int void_sm_op_encode(const struct void_sm_op *op, uint8_t *buf, size_t cap)
     p += 2 + op->key_len;
     if (op->kind == VOID_SM_OP_CAS) {
         *p++ = op->expect_present ? 1 : 0;
-        void_bytes_put_be16(p, op->expected_len);
+        void_bytes_put_be32(p, op->expected_len);
         if (op->expected_len > 0) {
-            memcpy(p + 2, op->expected, op->expected_len);
+            memcpy(p + 4, op->expected, op->expected_len);
         }
-        p += 2 + op->expected_len;
+        p += 4 + op->expected_len;
     }
     if (op->kind == VOID_SM_OP_PUT || op->kind == VOID_SM_OP_CAS) {
-        void_bytes_put_be16(p, op->value_len);
+        void_bytes_put_be32(p, op->value_len);
         if (op->value_len > 0) {
-            memcpy(p + 2, op->value, op->value_len);
+            memcpy(p + 4, op->value, op->value_len);
         }
-        p += 2 + op->value_len;
+        p += 4 + op->value_len;
     }
     if (op->kind == VOID_SM_OP_GET_AS_OF) {
         void_hlc_encode(op->as_of, p);
@@ -629,7 +635,7 @@ int void_sm_op_encode(const struct void_sm_op *op, uint8_t *buf, size_t cap)
     return (int)need;
 }
 
-/* Reads a u16-length-prefixed field of at most max bytes. */
+/* Reads a u16-length-prefixed field (a key) of at most max bytes. */
 static int take_field(struct reader *r, size_t max, const uint8_t **data, uint16_t *len)
 {
     const uint8_t *p = take(r, 2);
@@ -637,6 +643,21 @@ static int take_field(struct reader *r, size_t max, const uint8_t **data, uint16
         return VOID_ETRUNCATED;
     }
     *len = void_bytes_get_be16(p);
+    if (*len > max) {
+        return VOID_EBAD_LENGTH;
+    }
+    *data = take(r, *len);
+    return *data == NULL ? VOID_ETRUNCATED : 0;
+}
+
+/* Reads a u32-length-prefixed field (a value) of at most max bytes. */
+static int take_field32(struct reader *r, size_t max, const uint8_t **data, uint32_t *len)
+{
+    const uint8_t *p = take(r, 4);
+    if (p == NULL) {
+        return VOID_ETRUNCATED;
+    }
+    *len = void_bytes_get_be32(p);
     if (*len > max) {
         return VOID_EBAD_LENGTH;
     }
@@ -666,11 +687,11 @@ int void_sm_op_decode(const uint8_t *buf, size_t len, struct void_sm_op *op)
         rc = e == NULL ? VOID_ETRUNCATED : (e[0] > 1 ? VOID_EBAD_LENGTH : 0);
         op->expect_present = e != NULL ? e[0] : 0;
         if (rc == 0) {
-            rc = take_field(&r, VOID_SM_VALUE_MAX, &op->expected, &op->expected_len);
+            rc = take_field32(&r, VOID_SM_VALUE_MAX, &op->expected, &op->expected_len);
         }
     }
     if (rc == 0 && (op->kind == VOID_SM_OP_PUT || op->kind == VOID_SM_OP_CAS)) {
-        rc = take_field(&r, VOID_SM_VALUE_MAX, &op->value, &op->value_len);
+        rc = take_field32(&r, VOID_SM_VALUE_MAX, &op->value, &op->value_len);
     }
     if (rc == 0 && op->kind == VOID_SM_OP_GET_AS_OF) {
         const uint8_t *t = take(&r, VOID_HLC_ENCODED_SIZE);
@@ -691,15 +712,15 @@ int void_sm_result_encode(const struct void_sm_result *res, uint8_t *buf, size_t
     if (res->value_len > VOID_SM_VALUE_MAX) {
         return VOID_EINVAL;
     }
-    size_t need = 1 + VOID_HLC_ENCODED_SIZE + 2 + (size_t)res->value_len;
+    size_t need = 1 + VOID_HLC_ENCODED_SIZE + 4 + (size_t)res->value_len;
     if (need > cap) {
         return VOID_EFULL;
     }
     buf[0] = res->status;
     void_hlc_encode(res->version, buf + 1);
-    void_bytes_put_be16(buf + 1 + VOID_HLC_ENCODED_SIZE, res->value_len);
+    void_bytes_put_be32(buf + 1 + VOID_HLC_ENCODED_SIZE, res->value_len);
     if (res->value_len > 0) {
-        memcpy(buf + 3 + VOID_HLC_ENCODED_SIZE, res->value, res->value_len);
+        memcpy(buf + 5 + VOID_HLC_ENCODED_SIZE, res->value, res->value_len);
     }
     VOID_ASSERT(need <= VOID_SM_RESULT_MAX);
     return (int)need;
@@ -715,11 +736,11 @@ int void_sm_result_decode(const uint8_t *buf, size_t len, struct void_sm_result 
         return VOID_ETRUNCATED;
     }
     res->status = h[0];
-    if (res->status > VOID_SM_FUTURE) {
+    if (res->status > VOID_SM_EXPIRED) {
         return VOID_EBAD_TYPE;
     }
     res->version = void_hlc_decode(h + 1);
-    int rc = take_field(&r, VOID_SM_VALUE_MAX, &res->value, &res->value_len);
+    int rc = take_field32(&r, VOID_SM_VALUE_MAX, &res->value, &res->value_len);
     if (rc == 0 && r.left != 0) {
         rc = VOID_EBAD_LENGTH;
     }

@@ -18,6 +18,7 @@
 #include <ini.h>
 #include <limits.h>
 #include <netdb.h>
+#include <sodium.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -50,6 +51,7 @@ enum {
     SEEN_HTTP_CONN = 1u << 21,
     SEEN_HTTP_PER_IP = 1u << 22,
     SEEN_SEGMENT = 1u << 23,
+    SEEN_CERT = 1u << 24, /* [client] cert */
     /* Sections added later have masks of their own (seen_membership,
      * seen_causal, seen_state), so their bits start again at 0. */
     SEEN_HEARTBEAT = 1u << 0,
@@ -63,7 +65,8 @@ enum {
     SEEN_QUOTA = 1u << 0,
     SEEN_RETENTION = 1u << 1,
     SEEN_CLIENT_TTL = 1u << 2,
-    SEEN_WEB_ROOT = 1u << 0,
+    SEEN_WEB_ROOT = 1u << 0,  /* seen_http: [http] */
+    SEEN_ADMIN_KEY = 1u << 0, /* seen_clients: [clients] */
 };
 
 struct load_state {
@@ -80,6 +83,9 @@ struct load_state {
     uint32_t seen_causal;
     uint32_t seen_state;
     uint32_t seen_http;
+    uint32_t seen_clients;
+    char admin_keyfile[VOID_CONFIG_PATH_MAX];
+    char client_cert_path[VOID_CONFIG_PATH_MAX];
     uint32_t seen_replica[VOID_CONFIG_REPLICAS_MAX];
     uint32_t seen_client_entry[VOID_CONFIG_CLIENTS_MAX];
     char replica_keyfile[VOID_CONFIG_REPLICAS_MAX][VOID_CONFIG_PATH_MAX];
@@ -384,6 +390,13 @@ static int client_key(struct load_state *st, const char *name, const char *value
         }
         return set_path(st, c->key_path, value) == 0 ? 1 : fail(st, "[client] key: bad path");
     }
+    if (strcmp(name, "cert") == 0) {
+        if (!mark(st, &st->seen_client, SEEN_CERT, "client", name)) {
+            return 0;
+        }
+        return set_path(st, st->client_cert_path, value) == 0 ? 1
+                                                              : fail(st, "[client] cert: bad path");
+    }
     return fail(st, "unknown key '%s' in [client]", name);
 }
 
@@ -492,6 +505,32 @@ static int state_key(struct load_state *st, const char *name, const char *value)
         {"client_ttl_s", SEEN_CLIENT_TTL, 1, 10u * 365 * 86400, &c->state_client_ttl_s},
     };
     return num_key(st, &st->seen_state, "state", keys, VOID_ARRAY_LEN(keys), name, value);
+}
+
+static int public_key_value(struct load_state *st,
+                            const char *section,
+                            const char *name,
+                            const char *value,
+                            uint8_t key[VOID_SIGN_PUBLIC_KEY_SIZE],
+                            char keyfile[VOID_CONFIG_PATH_MAX]);
+
+/* [clients]: the admin key whose certificates admit clients. */
+static int clients_key(struct load_state *st, const char *name, const char *value)
+{
+    struct void_config *c = st->config;
+    if (strcmp(name, "admin_key") != 0 && strcmp(name, "admin_key_file") != 0) {
+        return fail(st, "unknown key '%s' in [clients] (admin_key or admin_key_file)", name);
+    }
+    if (!mark(st, &st->seen_clients, SEEN_ADMIN_KEY, "clients", "admin_key")) {
+        return 0;
+    }
+    c->has_admin_key = 1;
+    return public_key_value(st,
+                            "clients",
+                            strcmp(name, "admin_key") == 0 ? "public_key" : name,
+                            value,
+                            c->admin_key,
+                            st->admin_keyfile);
 }
 
 /* Index of the entry with this id in ids[0..*count), appending it if new. */
@@ -626,6 +665,9 @@ static int handler(void *user, const char *section, const char *name, const char
     if (strcmp(section, "http") == 0) {
         return http_key(st, name, value);
     }
+    if (strcmp(section, "clients") == 0) {
+        return clients_key(st, name, value);
+    }
     uint32_t id = 0;
     if (strncmp(section, "replica.", 8) == 0) {
         if (parse_u32(section + 8, UINT32_MAX, &id) != 0) {
@@ -659,6 +701,13 @@ static int read_public_keys(struct load_state *st)
                 fail(st, "[replica.%u] public_key_file %s: %s", c->replicas[i].id, path, kerr);
                 return rc;
             }
+        }
+    }
+    if (st->admin_keyfile[0] != '\0') {
+        int rc = void_sign_keyfile_read_public(st->admin_keyfile, c->admin_key, kerr, sizeof(kerr));
+        if (rc != 0) {
+            fail(st, "[clients] admin_key_file %s: %s", st->admin_keyfile, kerr);
+            return rc;
         }
     }
     for (uint32_t i = 0; i < c->count_clients; i++) {
@@ -840,6 +889,60 @@ static int set_dir(struct load_state *st, const char *path)
     return 0;
 }
 
+/* Reads [client] cert: the hex text voidctl cert issue writes (lines
+ * starting with '#' are comments), which must name this client's id and
+ * key. Its admin signature is the replicas' to check. */
+static int read_client_cert(struct load_state *st)
+{
+    struct void_config *c = st->config;
+    const char *path = st->client_cert_path;
+    if (path[0] == '\0') {
+        return 0;
+    }
+    FILE *f = fopen(path, "r");
+    if (f == NULL) {
+        fail(st, "[client] cert %s: %s", path, strerror(errno));
+        return VOID_ENOTFOUND;
+    }
+    char line[4 * VOID_CLIENT_CERT_SIZE];
+    int got = 0;
+    while (!got && fgets(line, sizeof(line), f) != NULL) {
+        size_t n = strcspn(line, "\r\n");
+        line[n] = '\0';
+        if (line[0] == '#' || n == 0) {
+            continue;
+        }
+        size_t bin_len = 0;
+        got = n == 2 * VOID_CLIENT_CERT_SIZE &&
+              sodium_hex2bin(
+                  c->client_cert, VOID_CLIENT_CERT_SIZE, line, n, NULL, &bin_len, NULL) == 0 &&
+              bin_len == VOID_CLIENT_CERT_SIZE;
+        break; /* the first line that is not a comment is the certificate */
+    }
+    (void)fclose(f);
+    struct void_client_cert cert;
+    if (!got || void_client_cert_decode(c->client_cert, &cert) != 0) {
+        fail(st,
+             "[client] cert %s: not a client certificate (one line of %d hex digits; make "
+             "one with voidctl cert issue)",
+             path,
+             2 * VOID_CLIENT_CERT_SIZE);
+        return VOID_EPARSE;
+    }
+    if (cert.id != c->self_id ||
+        memcmp(cert.public_key, c->keypair.public_key, VOID_SIGN_PUBLIC_KEY_SIZE) != 0) {
+        fail(st,
+             "[client] cert %s is for client %u and another key, not for id %u with key %s",
+             path,
+             (unsigned)cert.id,
+             (unsigned)c->self_id,
+             c->key_path);
+        return VOID_EKEY_FORMAT;
+    }
+    c->has_client_cert = 1;
+    return 0;
+}
+
 int void_config_load(struct void_config *config, const char *path, char *errbuf, size_t errcap)
 {
     VOID_ASSERT(config != NULL);
@@ -872,6 +975,7 @@ int void_config_load(struct void_config *config, const char *path, char *errbuf,
     } else if ((rc = check_replicas(&st)) == 0 && (rc = check_role(&st)) == 0 &&
                (rc = read_public_keys(&st)) == 0) {
         rc = read_secret_key(&st);
+        rc = rc == 0 ? read_client_cert(&st) : rc;
     }
     if (rc != 0 && errbuf != NULL && errcap > 0) {
         if (line > 0) {

@@ -10,9 +10,15 @@
 #include "void/casnet.h"
 #include "void/error.h"
 
+#include <sodium.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 #include <time.h>
+
+/* The out arena: the largest request frame, and room for the small effects
+ * around it. */
+#define KVCLIENT_ARENA (VOID_PBFT_REQUEST_FRAME_MAX + (64u << 10))
 
 uint64_t void_kvclient_now_ns(void)
 {
@@ -106,12 +112,28 @@ int void_kvclient_init(struct void_kvclient *c,
     memset(c, 0, sizeof(*c));
     c->config = *config;
     const struct void_config *cl = config->cluster;
+    c->arena = malloc(KVCLIENT_ARENA);
+    c->big = malloc(VOID_PBFT_CLIENT_BIG);
+    if (c->arena == NULL || c->big == NULL) {
+        (void)snprintf(errbuf, errbuf != NULL ? errcap : 0, "out of memory");
+        return VOID_ENOMEM;
+    }
     int rc = build_ring(c);
     if (rc != 0) {
         (void)snprintf(errbuf, errbuf != NULL ? errcap : 0, "keyring: %s", void_strerror(rc));
         return rc;
     }
+    /* A certificate given here, else the cluster file's [client] cert. */
+    const uint8_t *cert = config->cert != NULL               ? config->cert
+                          : config->cluster->has_client_cert ? config->cluster->client_cert
+                                                             : NULL;
+    uint32_t session = config->session;
+    while (session == 0) {
+        session = randombytes_random(); /* 0 is the session of a client with one process */
+    }
     struct void_pbft_client_config cc = {.id = config->id,
+                                         .session = session,
+                                         .cert = cert,
                                          .n = cl->count_replicas,
                                          .timeout_ns = config->retry_ns,
                                          .first_reqno = void_kvclient_now_ns() / 1000u,
@@ -119,17 +141,20 @@ int void_kvclient_init(struct void_kvclient *c,
                                          .broadcast_first = 1,
                                          .reply_all = config->reply_all,
                                          .keyring = &c->ring,
-                                         .keypair = config->keypair};
+                                         .keypair = config->keypair,
+                                         .big = c->big,
+                                         .big_len = VOID_PBFT_CLIENT_BIG};
     rc = void_pbft_client_init(&c->core, &cc);
     if (rc != 0) {
         (void)snprintf(errbuf,
                        errbuf != NULL ? errcap : 0,
-                       "client %u: ids of replicas must be 0..n-1, the client's id >= n, and "
-                       "every replica key usable",
+                       "client %u: ids of replicas must be 0..n-1, the client's id >= n, "
+                       "every replica key usable, and a certificate must name this client's "
+                       "id and key",
                        (unsigned)config->id);
         return rc;
     }
-    void_pbft_out_init(&c->out, c->effects, VOID_ARRAY_LEN(c->effects), c->arena, sizeof(c->arena));
+    void_pbft_out_init(&c->out, c->effects, VOID_ARRAY_LEN(c->effects), c->arena, KVCLIENT_ARENA);
     struct void_transport_peer peers[VOID_CONFIG_REPLICAS_MAX];
     for (uint32_t i = 0; i < cl->count_replicas; i++) {
         void_pbft_client_link(&c->core, cl->replicas[i].id, 0); /* up once connected */
@@ -147,6 +172,7 @@ int void_kvclient_init(struct void_kvclient *c,
                                        .on_link = on_link,
                                        .ctx = c,
                                        .seed = void_kvclient_now_ns(),
+                                       .hello_cert = cert,
                                        .skip_verify = 1 /* the client core verifies replies */};
     uv_timer_init(config->loop, &c->retry);
     c->retry.data = c;
@@ -184,6 +210,9 @@ void void_kvclient_fini(struct void_kvclient *c)
         uv_close((uv_handle_t *)&c->retry, NULL);
         c->retry_ready = 0;
     }
+    free(c->arena);
+    free(c->big);
+    c->arena = c->big = NULL;
 }
 
 uint32_t void_kvclient_connected(const struct void_kvclient *c)

@@ -1167,6 +1167,7 @@ static size_t render_status(struct void_node *node, char *out, size_t cap)
     }
     json_object_set_new(root, "state_keys", json_integer((json_int_t)s->state.keys));
     json_object_set_new(root, "state_clients", json_integer((json_int_t)s->state.clients));
+    json_object_set_new(root, "state_versions", json_integer((json_int_t)s->state.versions));
     json_object_set_new(root, "state_bytes", json_integer((json_int_t)s->state.bytes_used));
     json_object_set_new(root, "state_digest", json_string(digest));
     pthread_mutex_unlock(&node->lock);
@@ -1378,6 +1379,10 @@ static size_t render_metrics(struct void_node *node, char *out, size_t cap)
     metric(&b, "void_view_rejoins_total", NULL, p->view_rejoins);
     metric(&b, "void_request_macs_total", "result=\"ok\"", p->macs_ok);
     metric(&b, "void_request_macs_total", "result=\"bad\"", p->macs_bad);
+    /* Large requests, sent apart from the batches (docs/pbft.md). */
+    metric(&b, "void_request_bodies_total", "event=\"dropped\"", p->bodies_dropped);
+    metric(&b, "void_request_bodies_total", "event=\"fetched\"", p->bodies_fetched);
+    metric(&b, "void_request_bodies_total", "event=\"served\"", p->bodies_served);
     metric(&b, "void_commit_macs_total", "result=\"ok\"", p->commit_macs_ok);
     metric(&b, "void_commit_macs_total", "result=\"bad\"", p->commit_macs_bad);
     metric(&b, "void_effects_overflow_total", NULL, s->out_full + p->out_overflow);
@@ -1663,6 +1668,7 @@ static int setup_replica(struct void_node *node, char *errbuf, size_t errcap)
         .batch_max = c->pbft_batch_max,
         .verify_signatures = 1,
         .keyring = &node->ring,
+        .admin_key = c->has_admin_key ? c->admin_key : NULL, /* client certificates */
         .event_seq_start = void__node_causal_next_seq(&node->causal),
         .keypair = &c->keypair,
         .sm = {.retention_ns = (uint64_t)c->state_retention_s * 1000000000u,
@@ -1799,6 +1805,7 @@ static int setup_io(struct void_node *node, char *errbuf, size_t errcap)
                                        .self_id = c->self_id,
                                        .keypair = &c->keypair,
                                        .ring = &node->ring,
+                                       .admin_key = c->has_admin_key ? c->admin_key : NULL,
                                        .listen_host = self->address.host,
                                        .listen_port = self->address.port,
                                        .count_peers = count,

@@ -23,6 +23,7 @@
 #include "void/transport.h"
 
 #include "void/assert.h"
+#include "void/client_cert.h"
 #include "void/error.h"
 #include "void/log.h"
 
@@ -43,8 +44,10 @@
 #define RX_INITIAL       (64u * 1024u)
 #define HELLO_BODY_SIZE  4
 #define HELLO_FRAME_SIZE (VOID_CODEC_HEADER_SIZE + HELLO_BODY_SIZE + VOID_SIGN_SIZE)
+/* A client that no keyring lists sends its certificate in its HELLO. */
+#define HELLO_CERT_FRAME_SIZE (HELLO_FRAME_SIZE + VOID_CLIENT_CERT_SIZE)
 
-_Static_assert(HELLO_FRAME_SIZE < RX_INITIAL, "a stranger's buffer is the small one");
+_Static_assert(HELLO_CERT_FRAME_SIZE < RX_INITIAL, "a stranger's buffer is the small one");
 
 struct qframe {
     uint8_t *data;
@@ -65,6 +68,8 @@ struct void__conn {
     int peer_index; /* outbound only */
     int ready;      /* outbound: connected and HELLO written; inbound: HELLO received */
     uint32_t bound_id;
+    int certified; /* inbound: bound by a client certificate; frames checked with cert_key */
+    uint8_t cert_key[VOID_SIGN_PUBLIC_KEY_SIZE];
     int writing;
     /* receive buffer */
     uint8_t *rx;
@@ -169,7 +174,9 @@ static struct void__conn *conn_new(struct void_transport *t, int outbound, int p
     if (c == NULL) {
         return NULL;
     }
-    size_t cap = outbound ? RX_INITIAL : HELLO_FRAME_SIZE;
+    size_t cap = outbound                      ? RX_INITIAL
+                 : t->config.admin_key != NULL ? HELLO_CERT_FRAME_SIZE
+                                               : HELLO_FRAME_SIZE;
     c->rx = malloc(cap);
     if (c->rx == NULL) {
         free(c);
@@ -390,10 +397,45 @@ static void on_alloc(uv_handle_t *h, size_t suggested, uv_buf_t *buf)
     *buf = uv_buf_init((char *)c->rx + c->rx_len, (unsigned)(c->rx_cap - c->rx_len));
 }
 
+/* Decodes a frame and checks its signature: by the key of its sender in
+ * the ring, or on a link bound by a client certificate, by the certificate's
+ * key; a stranger's HELLO that carries a certificate, by the key of that
+ * certificate once the admin key signed it for the HELLO's sender (and it
+ * has not expired by our clock: the replicas' own check, against the batch
+ * stamp, comes with each request). */
+static int
+decode_verified(struct void__conn *c, const uint8_t *buf, size_t len, struct void_frame *f)
+{
+    struct void_transport *t = c->t;
+    int hello_cert = !c->outbound && !c->ready && len == HELLO_CERT_FRAME_SIZE;
+    if (!c->certified && !hello_cert) {
+        return void_codec_decode_verified(buf, len, t->config.ring, f);
+    }
+    int rc = void_codec_decode(buf, len, f);
+    if (rc != 0) {
+        return rc;
+    }
+    if (hello_cert) {
+        struct void_client_cert cert;
+        if (t->config.admin_key == NULL || f->body_len != HELLO_BODY_SIZE + VOID_CLIENT_CERT_SIZE ||
+            void_client_cert_verify(f->body + HELLO_BODY_SIZE, t->config.admin_key, &cert) != 0 ||
+            cert.id != f->sender || cert.expires_ns < realtime_ns()) {
+            return VOID_EBAD_SIG;
+        }
+        memcpy(c->cert_key, cert.public_key, VOID_SIGN_PUBLIC_KEY_SIZE);
+    }
+    rc = void_sign_verify(c->cert_key, VOID_SIGN_DOMAIN_FRAME, buf, len - VOID_SIGN_SIZE, f->sig);
+    if (rc == 0 && hello_cert) {
+        c->certified = 1;
+    }
+    return rc;
+}
+
 static int handle_hello(struct void__conn *c, const struct void_frame *f)
 {
     struct void_transport *t = c->t;
-    if (f->type != VOID_MSG_HELLO || f->body_len != HELLO_BODY_SIZE) {
+    if (f->type != VOID_MSG_HELLO ||
+        f->body_len != (c->certified ? HELLO_BODY_SIZE + VOID_CLIENT_CERT_SIZE : HELLO_BODY_SIZE)) {
         return VOID_EPERM;
     }
     uint32_t target = (uint32_t)f->body[0] << 24 | (uint32_t)f->body[1] << 16 |
@@ -422,9 +464,8 @@ static int handle_frame(struct void__conn *c, const uint8_t *buf, size_t len)
 {
     struct void_transport *t = c->t;
     struct void_frame f;
-    int rc = t->config.skip_verify && c->ready
-                 ? void_codec_decode(buf, len, &f)
-                 : void_codec_decode_verified(buf, len, t->config.ring, &f);
+    int rc = t->config.skip_verify && c->ready ? void_codec_decode(buf, len, &f)
+                                               : decode_verified(c, buf, len, &f);
     if (rc != 0) {
         t->stats.drop_bad_frame++;
         if (c->outbound) {
@@ -489,7 +530,8 @@ static long next_frame_size(struct void__conn *c, size_t off)
         }
         return need;
     }
-    if (need > 0 && !c->outbound && !c->ready && need != HELLO_FRAME_SIZE) {
+    if (need > 0 && !c->outbound && !c->ready && need != HELLO_FRAME_SIZE &&
+        (need != HELLO_CERT_FRAME_SIZE || t->config.admin_key == NULL)) {
         t->stats.stranger_bad_header++;
         stranger_log(t,
                      "closed connection from %s: announced a %ld-byte frame before its HELLO",
@@ -646,13 +688,18 @@ static void enqueue(struct void__conn *c, uint8_t *data, size_t len, uint64_t du
     VOID_ASSERT(c->q_count <= VOID_TRANSPORT_QUEUE_MAX);
 }
 
-static struct void__conn *route(struct void_transport *t, uint32_t to)
+/* The link to `to` after `after` (NULL: the first): the outbound one for a
+ * peer, else each ready inbound one bound to it in turn. Several processes
+ * may share a client identity, each on its own connection and session
+ * (include/void/pbft_client.h); a reply goes to all of them and each keeps
+ * the replies of its own session. */
+static struct void__conn *route(struct void_transport *t, uint32_t to, struct void__conn *after)
 {
     int i = peer_index_of(t, to);
     if (i >= 0) {
-        return t->outbound[i];
+        return after == NULL ? t->outbound[i] : NULL;
     }
-    for (struct void__conn *c = t->inbound; c != NULL; c = c->next) {
+    for (struct void__conn *c = after == NULL ? t->inbound : after->next; c != NULL; c = c->next) {
         if (c->ready && c->bound_id == to && c->sock != NULL) {
             return c;
         }
@@ -660,15 +707,31 @@ static struct void__conn *route(struct void_transport *t, uint32_t to)
     return NULL;
 }
 
+static int send_on(
+    struct void_transport *t, struct void__conn *c, uint32_t to, const uint8_t *frame, size_t len);
+
 int void_transport_send(struct void_transport *t, uint32_t to, const uint8_t *frame, size_t len)
 {
     VOID_ASSERT(t != NULL);
     VOID_ASSERT(frame != NULL && len > 0);
-    struct void__conn *c = route(t, to);
+    struct void__conn *c = route(t, to, NULL);
     if (c == NULL) {
         t->stats.drop_no_route++;
         return VOID_ENOTFOUND;
     }
+    int rc = 0;
+    for (uint32_t guard = 0; c != NULL && rc == 0 && guard < VOID_TRANSPORT_SHARED_ID_MAX;
+         guard++) {
+        rc = send_on(t, c, to, frame, len);
+        c = route(t, to, c);
+    }
+    return rc;
+}
+
+static int send_on(
+    struct void_transport *t, struct void__conn *c, uint32_t to, const uint8_t *frame, size_t len)
+{
+    VOID_ASSERT(c != NULL);
     if (blocked(t, to)) {
         t->stats.drop_blocked++;
         return 0;
@@ -756,15 +819,20 @@ static int write_hello(struct void__conn *c)
 {
     struct void_transport *t = c->t;
     uint32_t target = t->peers[c->peer_index].id;
-    uint8_t body[HELLO_BODY_SIZE] = {
+    uint8_t body[HELLO_BODY_SIZE + VOID_CLIENT_CERT_SIZE] = {
         (uint8_t)(target >> 24), (uint8_t)(target >> 16), (uint8_t)(target >> 8), (uint8_t)target};
+    size_t body_len = HELLO_BODY_SIZE;
+    if (t->config.hello_cert != NULL) { /* a certified client: the key comes with it */
+        memcpy(body + HELLO_BODY_SIZE, t->config.hello_cert, VOID_CLIENT_CERT_SIZE);
+        body_len += VOID_CLIENT_CERT_SIZE;
+    }
     struct void_frame f = {.type = VOID_MSG_HELLO,
                            .sender = t->config.self_id,
                            .body = body,
-                           .body_len = HELLO_BODY_SIZE};
+                           .body_len = (uint32_t)body_len};
     f.hlc.wall_ns = realtime_ns();
-    size_t cap = void_codec_frame_size(HELLO_BODY_SIZE);
-    VOID_ASSERT(cap == HELLO_FRAME_SIZE);
+    size_t cap = void_codec_frame_size((uint32_t)body_len);
+    VOID_ASSERT(cap == HELLO_FRAME_SIZE || cap == HELLO_CERT_FRAME_SIZE);
     uint8_t *buf = queue_ensure(c) == 0 ? malloc(cap) : NULL;
     size_t len = 0;
     if (buf == NULL || void_codec_encode(&f, t->config.keypair, buf, cap, &len) != 0) {

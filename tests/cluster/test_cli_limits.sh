@@ -1,6 +1,6 @@
 # voidctl against 4 real nodes: global options before the command, every
 # key/value/name limit at the limit, one over and at 65,536 + 1 (which a
-# 16-bit length would wrap to 1), a read as of a future time refused, the
+# 16-bit length would wrap to 1; the megabyte value through stdin), a read as of a future time refused, the
 # `cas` verb always compare-and-set (a key named `put`), and the distinct
 # exit statuses: 0 ok, 1 not found, 2 usage, 3 refused, 4 unreachable.
 source "$(dirname "$0")/lib.sh"
@@ -25,39 +25,41 @@ expect_eq "$("$V" --cluster="$CLIENT" --json get gk | python3 -c 'import json,sy
 expect_eq "$("$V" --version)" "$("$V" version)" "--version"
 echo "ok: global options before and after the command"
 
-# Keys: 64 bytes is the limit.
-k64=$(rep k 64)
-vctl put "$k64" at-limit > /dev/null
-expect_eq "$(vctl get "$k64")" at-limit "64-byte key"
-expect_rc 2 "key is 65 bytes, over the limit of 64 bytes" vctl put "$(rep k 65)" v
-expect_rc 2 "key is 65537 bytes, over the limit of 64 bytes" vctl put "$(rep k 65537)" wrapped
+# Keys: 4,096 bytes is the limit.
+k4k=$(rep k 4096)
+vctl put "$k4k" at-limit > /dev/null
+expect_eq "$(vctl get "$k4k")" at-limit "4096-byte key"
+expect_rc 2 "key is 4097 bytes, over the limit of 4096 bytes" vctl put "$(rep k 4097)" v
+expect_rc 2 "key is 65537 bytes, over the limit of 4096 bytes" vctl put "$(rep k 65537)" wrapped
 expect_rc 2 "key is 65537 bytes" vctl get "$(rep k 65537)"
 expect_rc 2 "key is 65537 bytes" vctl del "$(rep k 65537)"
 expect_rc 2 "key is 65537 bytes" vctl cas "$(rep k 65537)" - x --absent
 expect_rc 2 "must not be empty" vctl put "" v
 # A 65,537-byte key wrapped to 16 bits would have been stored as "k".
 expect_rc 1 "not_found" vctl get k
-echo "ok: key limits (64 / 65 / 65537)"
+echo "ok: key limits (4096 / 4097 / 65537)"
 
-# Values: 256 bytes is the limit (cas's expected value too).
-v256=$(rep v 256)
-vctl put val "$v256" > /dev/null
-expect_eq "$(vctl get val)" "$v256" "256-byte value"
-expect_rc 2 "value is 257 bytes, over the limit of 256 bytes" vctl put val "$(rep v 257)"
-expect_rc 2 "value is 65537 bytes, over the limit of 256 bytes" vctl put val "$(rep w 65537)"
-expect_rc 2 "expected value is 257 bytes" vctl cas val "$(rep v 257)" x
-expect_rc 2 "new value is 65537 bytes" vctl cas val "$v256" "$(rep w 65537)"
-expect_eq "$(vctl get val)" "$v256" "value unchanged by the refused writes"
-echo "ok: value limits (256 / 257 / 65537)"
+# Values: 1 MiB is the limit. A command-line argument stops at 128 KiB (the
+# kernel's), so the megabyte goes through stdin; a 65,537-byte value (which
+# a 16-bit length would wrap to 1) is an argument.
+vctl put val "$(rep w 65537)" > /dev/null
+expect_eq "$(vctl get val)" "$(rep w 65537)" "65537-byte value, not wrapped"
+rep v 1048576 > "$TEST_DIR/v1m"
+vctl put val - < "$TEST_DIR/v1m" > /dev/null
+vctl get val | head -c 1048576 | cmp - "$TEST_DIR/v1m" || fail "1 MiB value"
+rep v 1048577 > "$TEST_DIR/v1m1"
+expect_rc 2 "value on stdin is over the limit of 1048576 bytes" sh -c "exec \"\$0\" put val - --cluster \"\$1\" < \"\$2\"" "$V" "$CLIENT" "$TEST_DIR/v1m1"
+vctl get val | head -c 1048576 | cmp - "$TEST_DIR/v1m" || fail "value changed by the refused write"
+echo "ok: value limits (65537 / 1 MiB / 1 MiB + 1)"
 
-# File names: the key is "file:" + NAME, so a name is at most 59 bytes.
+# File names: the key is "file:" + NAME, so a name is at most 4,091 bytes.
 echo data > "$TEST_DIR/f"
-vctl put --file "$TEST_DIR/f" "$(rep n 59)" > /dev/null
-expect_eq "$(vctl get --file "$(rep n 59)" - --quiet)" data "59-byte file name"
-expect_rc 2 "name is 60 bytes; a name is 1 to 59 bytes" vctl put --file "$TEST_DIR/f" "$(rep n 60)"
+vctl put --file "$TEST_DIR/f" "$(rep n 4091)" > /dev/null
+expect_eq "$(vctl get --file "$(rep n 4091)" - --quiet)" data "4091-byte file name"
+expect_rc 2 "name is 4092 bytes; a name is 1 to 4091 bytes" vctl put --file "$TEST_DIR/f" "$(rep n 4092)"
 expect_rc 2 "name is 65537 bytes" vctl put --file "$TEST_DIR/f" "$(rep n 65537)"
-expect_rc 2 "name is 60 bytes" vctl get --file "$(rep n 60)" "$TEST_DIR/g"
-echo "ok: file name limits (59 / 60 / 65537)"
+expect_rc 2 "name is 4092 bytes" vctl get --file "$(rep n 4092)" "$TEST_DIR/g"
+echo "ok: file name limits (4091 / 4092 / 65537)"
 
 # --as-of: the past answers, the future is refused (exit 3), not answered
 # with the current value.

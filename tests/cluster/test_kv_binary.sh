@@ -17,9 +17,14 @@ expect_rc() {
   [ "$rc" -eq "$want" ] || fail "'$*' exited $rc, want $want: $(head -c 300 "$TEST_DIR/err")"
   [ -z "$pat" ] || grep -q -- "$pat" "$TEST_DIR/err" || fail "'$*' stderr lacks '$pat': $(head -c 300 "$TEST_DIR/err")"
 }
-# json_field JSON FIELD: the field, or <absent>
+# json_field JSON FIELD: the field, or <absent> (the JSON goes through stdin:
+# a megabyte value is over the kernel's limit for one argument)
 json_field() {
-  python3 -c "import json,sys; print(json.loads(sys.argv[1]).get(sys.argv[2], '<absent>'))" "$1" "$2"
+  printf '%s' "$1" | python3 -c "import json,sys; print(json.load(sys.stdin).get(sys.argv[1], '<absent>'))" "$2"
+}
+# b64_value JSON: the bytes of its value_b64, to stdout
+b64_value() {
+  printf '%s' "$1" | python3 -c "import base64,json,sys; sys.stdout.buffer.write(base64.b64decode(json.load(sys.stdin)['value_b64']))"
 }
 # The value limit as voidctl states it.
 max=$("$VOID_BIN/voidctl" put --help | sed -n 's/.*a value (and cas EXPECTED) 0 to \([0-9]*\) bytes.*/\1/p')
@@ -42,7 +47,7 @@ printf '\n' | cat "$TEST_DIR/bin" - | cmp - "$TEST_DIR/got" || fail "plain get i
 # --json: not UTF-8, so value_b64 and no value.
 json=$(vctl get blob --json)
 [ "$(json_field "$json" value)" = "<absent>" ] || fail "non-UTF-8 value in 'value': $json"
-python3 -c "import base64,json,sys; sys.stdout.buffer.write(base64.b64decode(json.loads(sys.argv[1])['value_b64']))" "$json" > "$TEST_DIR/b64"
+b64_value "$json" > "$TEST_DIR/b64"
 cmp "$TEST_DIR/bin" "$TEST_DIR/b64" || fail "value_b64 does not decode to the bytes put"
 expect_eq "$(json_field "$json" key)" blob "UTF-8 key stays in 'key'"
 echo "ok: a $max-byte binary value round-trips through stdin, plain get and --json value_b64"
@@ -80,5 +85,5 @@ expect_eq "$(json_field "$json" key_b64)" "$(printf 'k\xff\xfe' | base64)" "key_
 # cas failed: the current (binary) value, base64 in JSON, raw on stderr.
 json=$(vctl cas blob wrong new --json || true)
 expect_eq "$(json_field "$json" status)" cas_failed "cas status"
-python3 -c "import base64,json,sys; sys.stdout.buffer.write(base64.b64decode(json.loads(sys.argv[1])['value_b64']))" "$json" | cmp - "$TEST_DIR/bin" || fail "cas_failed value_b64"
+b64_value "$json" | cmp - "$TEST_DIR/bin" || fail "cas_failed value_b64"
 echo "ok: non-UTF-8 keys and cas values base64-encoded in --json"

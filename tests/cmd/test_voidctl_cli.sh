@@ -42,9 +42,10 @@ expect 2 "--timeout wants a number of seconds above 0" put k v --timeout nan
 expect 2 "--timeout wants a number" put k v --timeout 1e300
 expect 2 "--as-of does not apply" put k v --as-of 5
 expect 2 "is not an HLC timestamp" get k --as-of yesterday
-expect 2 "key is 65537 bytes, over the limit of 64 bytes" put "$(rep k 65537)" v --cluster /nonexistent
-expect 2 "value is 257 bytes, over the limit of 256 bytes" put k "$(rep v 257)" --cluster /nonexistent
-expect 2 "name is 60 bytes; a name is 1 to 59 bytes" put --file /etc/hostname "$(rep n 60)"
+expect 2 "key is 65537 bytes, over the limit of 4096 bytes" put "$(rep k 65537)" v --cluster /nonexistent
+expect 2 "key is 4097 bytes, over the limit of 4096 bytes" put --key-hex "$(rep 0 8194)" v --cluster /nonexistent
+expect 2 "--key-hex wants an even" put --key-hex abc v --cluster /nonexistent
+expect 2 "name is 4092 bytes; a name is 1 to 4091 bytes" put --file /etc/hostname "$(rep n 4092)"
 expect 2 "no cluster file" put k v
 # Global options before the command reach it (today's error is the cluster
 # file's, not "unknown command").

@@ -622,7 +622,7 @@ static void test_pbft_executes_request_at_most_once(void **state)
     (void)state;
     struct net *t = net_new(4, 1, 16, 32, 1);
     put_many(t, 0, 0, 1, 100 * MS);
-    uint8_t frame[VOID_PBFT_REQUEST_FRAME_MAX];
+    uint8_t frame[sizeof(t->cli[0].frame)];
     size_t len = t->cli[0].frame_len;
     memcpy(frame, t->cli[0].frame, len);
     for (uint32_t i = 0; i < 4; i++) {
@@ -684,6 +684,232 @@ static void test_pbft_view_change_on_silent_primary(void **state)
     }
     assert_agree(t, 5);
     assert_int_equal(void_pbft_client_view(&t->cli[0]), 1);
+    net_free(t);
+}
+
+/* ---- large requests (separate request transmission) ----------------------- */
+
+/* Gives client c room for the state machine's largest ops and results
+ * (cfg.big); the buffer is the caller's to free after the net. */
+static uint8_t *client_big(struct net *t, uint32_t c)
+{
+    uint8_t *big = malloc(VOID_PBFT_CLIENT_BIG);
+    assert_non_null(big);
+    struct void_pbft_client_config cc = t->cli[c].cfg;
+    cc.big = big;
+    cc.big_len = VOID_PBFT_CLIENT_BIG;
+    assert_int_equal(void_pbft_client_init(&t->cli[c], &cc), 0);
+    return big;
+}
+
+/* Client c writes key = value[0..len) (binary) and waits for the result. */
+static void put_bytes(struct net *t,
+                      uint32_t c,
+                      const uint8_t *key,
+                      size_t key_len,
+                      const uint8_t *value,
+                      size_t len,
+                      uint64_t limit_ns)
+{
+    static uint8_t op[VOID_SM_OP_MAX];
+    struct void_sm_op o = {.kind = VOID_SM_OP_PUT,
+                           .key = key,
+                           .key_len = (uint16_t)key_len,
+                           .value = value,
+                           .value_len = (uint32_t)len};
+    int n = void_sm_op_encode(&o, op, sizeof(op));
+    assert_true(n > 0);
+    assert_int_equal(void_pbft_client_submit(&t->cli[c], t->now, op, (size_t)n, &t->out), 0);
+    apply_effects(t, MAXN + c);
+    assert_true(net_run(t, limit_ns, clients_idle));
+    const uint8_t *res;
+    int rl = void_pbft_client_result(&t->cli[c], &res);
+    struct void_sm_result r;
+    assert_int_equal(void_sm_result_decode(res, (size_t)rl, &r), 0);
+    assert_int_equal(r.status, VOID_SM_OK);
+}
+
+/* Replica i's state holds key = value[0..len). */
+static void assert_holds(struct net *t, uint32_t i, const uint8_t *key, size_t key_len,
+                         const uint8_t *value, size_t len)
+{
+    struct void_sm_result r;
+    void_sm_read((struct void_sm *)(uintptr_t)void_pbft_sm(t->rep[i]), key, key_len, NULL, &r);
+    assert_int_equal(r.status, VOID_SM_OK);
+    assert_int_equal(r.value_len, len);
+    assert_memory_equal(r.value, value, len);
+}
+
+static size_t largest_pre_prepare;
+static int pre_prepares_with_refs;
+
+static void watch_pre_prepares(struct net *t, const struct msg *m)
+{
+    (void)t;
+    if (m->len > 5 && m->bytes[5] == VOID_MSG_PRE_PREPARE) {
+        largest_pre_prepare = m->len > largest_pre_prepare ? m->len : largest_pre_prepare;
+        struct void_frame fr;
+        struct void_pbft_pre_prepare pp;
+        assert_int_equal(void_codec_decode(m->bytes, m->len, &fr), 0);
+        assert_int_equal(void_pbft_pre_prepare_decode(fr.body, fr.body_len, &pp), 0);
+        pre_prepares_with_refs += pp.count > 0 && pp.batch[0] == 0;
+    }
+}
+
+/* Setup: n=4, one client with room for large ops. Action: a put of a 1 MiB
+ * value under a 4 KiB binary key, a put of a 64 KiB value, then a get of
+ * the first through PBFT. Expected: every pre-prepare stays small (the
+ * bodies travel from the client to each replica; the batch names them by
+ * digest), every replica holds both values byte for byte, and the get
+ * returns the megabyte as written. */
+static void test_pbft_orders_a_large_request_by_its_digest(void **state)
+{
+    (void)state;
+    struct net *t = net_new(4, 1, 16, 32, 1);
+    uint8_t *big = client_big(t, 0);
+    static uint8_t key[VOID_SM_KEY_MAX], value[VOID_SM_VALUE_MAX], small[64 << 10];
+    for (size_t i = 0; i < sizeof(key); i++) {
+        key[i] = (uint8_t)(i * 7 + 1); /* binary, with no zero byte until it wraps */
+    }
+    key[100] = 0;
+    for (size_t i = 0; i < sizeof(value); i++) {
+        value[i] = (uint8_t)((i * 2654435761u) >> 13);
+    }
+    memset(small, 's', sizeof(small));
+    largest_pre_prepare = 0;
+    pre_prepares_with_refs = 0;
+    t->seen = watch_pre_prepares;
+    put_bytes(t, 0, key, sizeof(key), value, sizeof(value), 500 * MS);
+    put_bytes(t, 0, (const uint8_t *)"s", 1, small, sizeof(small), 500 * MS);
+    net_run(t, 10 * MS, all_live_at_max);
+    assert_agree(t, 2);
+    assert_true(pre_prepares_with_refs >= 2);
+    assert_true(largest_pre_prepare < 1024);
+    for (uint32_t i = 0; i < 4; i++) {
+        assert_holds(t, i, key, sizeof(key), value, sizeof(value));
+        assert_holds(t, i, (const uint8_t *)"s", 1, small, sizeof(small));
+        assert_int_equal(void_pbft_stats(t->rep[i])->bodies_dropped, 0);
+    }
+    static uint8_t op[VOID_SM_OP_MAX];
+    struct void_sm_op g = {.kind = VOID_SM_OP_GET, .key = key, .key_len = sizeof(key)};
+    int n = void_sm_op_encode(&g, op, sizeof(op));
+    assert_true(n > 0);
+    assert_int_equal(void_pbft_client_submit(&t->cli[0], t->now, op, (size_t)n, &t->out), 0);
+    apply_effects(t, MAXN);
+    assert_true(net_run(t, 500 * MS, clients_idle));
+    const uint8_t *res;
+    int rl = void_pbft_client_result(&t->cli[0], &res);
+    struct void_sm_result r;
+    assert_int_equal(void_sm_result_decode(res, (size_t)rl, &r), 0);
+    assert_int_equal(r.status, VOID_SM_OK);
+    assert_int_equal(r.value_len, sizeof(value));
+    assert_memory_equal(r.value, value, sizeof(value));
+    t->seen = NULL;
+    net_free(t);
+    free(big);
+}
+
+static int fetch_blocked;
+
+/* Replica 3 never hears the client (it must fetch every body), and while
+ * fetch_blocked its REQ_FETCHes are lost too. */
+static int drop_bodies_to_3(struct net *t, uint32_t from, uint32_t to, uint8_t type)
+{
+    (void)t;
+    return (to == 3 && from >= CLIENT_BASE && type == VOID_MSG_REQUEST) ||
+           (fetch_blocked && from == 3 && type == VOID_MSG_REQ_FETCH);
+}
+
+/* Setup: n=4; replica 3 never receives the client's frames. Action: a 64 KiB
+ * put commits at 0, 1 and 2 while 3's fetches are lost (3 holds the commit
+ * certificate but not the body, so it must not execute); then the primary
+ * (0) crashes, fetches go through again, and another large put follows.
+ * Expected: 3 executes nothing without its body; it fetches both bodies
+ * from the surviving replicas (the second ordered by the new primary, 1),
+ * and 1, 2 and 3 agree on a state that holds both values. */
+static void test_pbft_fetches_a_missing_body_after_a_primary_change(void **state)
+{
+    (void)state;
+    struct net *t = net_new(4, 1, 16, 32, 1);
+    uint8_t *big = client_big(t, 0);
+    static uint8_t v1[64 << 10], v2[100 << 10];
+    memset(v1, 'a', sizeof(v1));
+    memset(v2, 'b', sizeof(v2));
+    t->drop = drop_bodies_to_3;
+    fetch_blocked = 1;
+    put_bytes(t, 0, (const uint8_t *)"one", 3, v1, sizeof(v1), 500 * MS);
+    net_run(t, 300 * MS, NULL); /* several ticks: 3 asks and hears nothing */
+    assert_int_equal(void_pbft_last_executed(t->rep[1]), 1);
+    assert_int_equal(void_pbft_last_executed(t->rep[3]), 0); /* no body, no execution */
+    assert_true(void_pbft_stats(t->rep[3])->bodies_fetched >= 1);
+    replica_crash(t, 0);
+    fetch_blocked = 0;
+    put_bytes(t, 0, (const uint8_t *)"two", 3, v2, sizeof(v2), 5000 * MS);
+    net_run(t, 500 * MS, all_live_at_max);
+    for (uint32_t i = 1; i < 4; i++) {
+        assert_true(void_pbft_view(t->rep[i]) >= 1);
+        assert_holds(t, i, (const uint8_t *)"one", 3, v1, sizeof(v1));
+        assert_holds(t, i, (const uint8_t *)"two", 3, v2, sizeof(v2));
+    }
+    assert_agree(t, void_pbft_last_executed(t->rep[1]));
+    assert_true(void_pbft_stats(t->rep[1])->bodies_served + void_pbft_stats(t->rep[2])->bodies_served >= 2);
+    net_free(t);
+    free(big);
+}
+
+/* Setup: n=4. Action: 40 clients each send a large put to the backup 1
+ * only, never ordered (the primary does not hear them): 40 x 1 MiB is more
+ * than the bound on unordered bodies. Expected: replica 1 keeps at most
+ * VOID_PBFT_BODY_PENDING_MAX bytes of them and counts the rest as dropped;
+ * a newer request of a client replaces its older body. */
+static void test_pbft_bounds_the_bodies_it_holds_unordered(void **state)
+{
+    (void)state;
+    struct net *t = net_new(4, 40, 16, 32, 1);
+    static uint8_t value[VOID_SM_VALUE_MAX - 64];
+    memset(value, 'x', sizeof(value));
+    static uint8_t op[VOID_SM_OP_MAX], frame[VOID_PBFT_REQUEST_FRAME_MAX];
+    struct void_sm_op o = {.kind = VOID_SM_OP_PUT,
+                           .key = (const uint8_t *)"k",
+                           .key_len = 1,
+                           .value = value,
+                           .value_len = sizeof(value)};
+    int n = void_sm_op_encode(&o, op, sizeof(op));
+    assert_true(n > 0);
+    for (uint32_t c = 0; c < 40; c++) {
+        for (uint64_t reqno = 1; reqno <= 2; reqno++) {
+            uint8_t keys[4][VOID_MAC_KEY_SIZE];
+            for (uint32_t i = 0; i < 4; i++) {
+                assert_int_equal(void_mac_key_derive(&t->ckeys[c], t->keys[i].public_key, keys[i]), 0);
+            }
+            struct void_pbft_request q = {.client = CLIENT_BASE + c,
+                                          .hlc = {.wall_ns = t->now},
+                                          .reqno = reqno,
+                                          .repliers = VOID_PBFT_REPLIERS_ALL,
+                                          .op = op,
+                                          .op_len = (uint32_t)n,
+                                          .mac_count = 4,
+                                          .mac_keys = (const uint8_t(*)[VOID_MAC_KEY_SIZE])keys};
+            int len = void_pbft_request_encode(&q, &t->ckeys[c], frame, sizeof(frame));
+            assert_true(len > (int)VOID_PBFT_INLINE_MAX);
+            assert_int_equal(
+                void_pbft_step_receive(t->rep[1], t->now, frame, (size_t)len, &t->out), 0);
+            void_pbft_out_reset(&t->out);
+        }
+    }
+    const struct void_pbft *r = t->rep[1];
+    size_t held = 0;
+    uint32_t bodies = 0;
+    for (uint32_t i = 0; i < VOID_PBFT_BODIES_MAX; i++) {
+        if (r->body[i].used) {
+            held += r->body[i].len;
+            bodies++;
+            assert_int_equal(r->body[i].reqno, 2); /* the newer one replaced the older */
+        }
+    }
+    assert_true(held <= VOID_PBFT_BODY_PENDING_MAX);
+    assert_true(bodies >= 16 && bodies < 40);
+    assert_int_equal(void_pbft_stats(r)->bodies_dropped, 40 - bodies + (40 - bodies));
     net_free(t);
 }
 
@@ -2542,6 +2768,9 @@ int main(void)
         cmocka_unit_test(test_pbft_executes_request_at_most_once),
         cmocka_unit_test(test_pbft_checkpoints_become_stable_and_collect_garbage),
         cmocka_unit_test(test_pbft_view_change_on_silent_primary),
+        cmocka_unit_test(test_pbft_orders_a_large_request_by_its_digest),
+        cmocka_unit_test(test_pbft_fetches_a_missing_body_after_a_primary_change),
+        cmocka_unit_test(test_pbft_bounds_the_bodies_it_holds_unordered),
         cmocka_unit_test(test_pbft_view_change_while_checkpoint_in_flight),
         cmocka_unit_test(test_pbft_view_change_during_view_change),
         cmocka_unit_test(test_pbft_view_change_keeps_certificate_of_earlier_view),

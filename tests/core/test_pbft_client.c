@@ -14,6 +14,7 @@
 #include <cmocka.h>
 /* clang-format on */
 
+#include "void/bytes.h"
 #include "void/codec.h"
 #include "void/error.h"
 #include "void/mac.h"
@@ -227,7 +228,7 @@ static void test_client_checks_batch_signed_replies(void **state)
     }
     uint8_t buf[512];
     memcpy(buf, one[0], one_len[0]);
-    buf[VOID_CODEC_HEADER_SIZE + 30] ^= 0x01; /* the result byte */
+    buf[VOID_CODEC_HEADER_SIZE + 32] ^= 0x01; /* the result byte (after the u32 result_len) */
     assert_int_equal(deliver(&c, &out, buf, one_len[0]), 0);
     /* Leaf 0's header and reply with leaf 1's path (same length: 3 hashes). */
     memcpy(buf, one[0], one_len[0]);
@@ -549,6 +550,72 @@ static void test_client_names_f_plus_one_repliers_and_avoids_silent_ones(void **
  * the sender's own slot (zeros) and a replica beyond mac_count have no valid
  * tag; any changed byte under the tags, or another replica's key, fails;
  * the signature covers the tags. */
+/* A signed REPLY from replica `from` for request reqno of session `session`
+ * whose result is VOID_SM_STALE naming `above` as the superseding number. */
+static size_t
+stale_reply(uint32_t from, uint64_t reqno, uint32_t session, uint64_t above, uint8_t *buf)
+{
+    uint8_t value[8], result[64];
+    void_bytes_put_be64(value, above);
+    struct void_sm_result res = {.status = VOID_SM_STALE, .value = value, .value_len = 8};
+    int rlen = void_sm_result_encode(&res, result, sizeof(result));
+    assert_true(rlen > 0);
+    struct void_pbft_reply m = {.ev = 1,
+                                .client = CLIENT,
+                                .reqno = reqno,
+                                .result = result,
+                                .result_len = (uint16_t)rlen,
+                                .session = session,
+                                .index = 0,
+                                .count = 1};
+    uint8_t body[256];
+    int blen = void_pbft_reply_encode(&m, body, sizeof(body));
+    assert_true(blen > 0);
+    struct void_frame fr = {.type = VOID_MSG_REPLY,
+                            .sender = from,
+                            .hlc = {10, 0},
+                            .body = body,
+                            .body_len = (uint32_t)blen};
+    size_t len;
+    assert_int_equal(void_codec_encode_unsigned(&fr, buf, 512, &len), 0);
+    assert_int_equal(void_pbft_reply_sign(buf, len, &keys[from]), 0);
+    return len;
+}
+
+/* Setup: n = 4 (f = 1), a request (number 1) outstanding. Action: a faulty
+ * replica answers STALE naming a huge number, a reply for another session
+ * names another, then an honest replica answers STALE naming 500. Expected:
+ * the other session's reply is dropped; the two STALE answers of this
+ * session complete the request as STALE with the smaller number (the
+ * (f+1)-th largest: the faulty replica cannot inflate it alone), and the
+ * next request is numbered 501. */
+static void test_client_completes_on_f_plus_one_stale_answers_and_numbers_above(void **state)
+{
+    (void)state;
+    struct void_pbft_client c;
+    struct void_pbft_out out;
+    submit_get_k(&c, &out);
+    void_pbft_out_reset(&out);
+    uint8_t buf[512];
+    size_t len = stale_reply(1, 1, 0, UINT64_MAX / 2, buf);
+    assert_int_equal(deliver(&c, &out, buf, len), 0);
+    len = stale_reply(2, 1, 99, 600, buf); /* another process's session */
+    assert_int_equal(deliver(&c, &out, buf, len), 0);
+    assert_int_equal(c.stats.rx_stale, 1);
+    len = stale_reply(3, 1, 0, 500, buf);
+    assert_int_equal(deliver(&c, &out, buf, len), 1);
+    const uint8_t *res;
+    int rlen = void_pbft_client_result(&c, &res);
+    struct void_sm_result r;
+    assert_int_equal(void_sm_result_decode(res, (size_t)rlen, &r), 0);
+    assert_int_equal(r.status, VOID_SM_STALE);
+    assert_int_equal(void_bytes_get_be64(r.value), 500);
+    assert_int_equal(c.stats.stale, 1);
+    void_pbft_out_reset(&out);
+    assert_int_equal(void_pbft_client_submit(&c, 30, GET_K, sizeof(GET_K), &out), 0);
+    assert_int_equal(void_pbft_client_reqno(&c), 501);
+}
+
 static void test_pbft_commit_tags_authenticate_each_receiver(void **state)
 {
     (void)state;
@@ -661,6 +728,7 @@ static void test_pbft_msg_round_trips_and_rejects_truncation(void **state)
                                 .reqno = 5,
                                 .result = (const uint8_t *)"xyz",
                                 .result_len = 3,
+                                .session = 0xc0ffee,
                                 .index = 3,
                                 .count = 5},
                            r2;
@@ -673,6 +741,7 @@ static void test_pbft_msg_round_trips_and_rejects_truncation(void **state)
     assert_int_equal(len, (int)void_pbft_reply_size(3, 3, 5));
     assert_int_equal(void_pbft_reply_decode(buf, (size_t)len, &r2), 0);
     assert_int_equal(r2.reqno, 5);
+    assert_int_equal(r2.session, 0xc0ffee);
     assert_memory_equal(r2.result, "xyz", 3);
     assert_int_equal(r2.index, 3);
     assert_int_equal(r2.count, 5);
@@ -682,11 +751,11 @@ static void test_pbft_msg_round_trips_and_rejects_truncation(void **state)
         assert_int_equal(void_pbft_reply_decode(buf, (size_t)cut, &r2), VOID_ETRUNCATED);
     }
     assert_int_equal(void_pbft_reply_decode(buf, (size_t)len + 1, &r2), VOID_EBAD_LENGTH);
-    buf[30 + 3 + 1] = 5; /* index 5 of 5 */
+    buf[32 + 3 + 4 + 1] = 5; /* index 5 of 5 (after the result and the session) */
     assert_int_equal(void_pbft_reply_decode(buf, (size_t)len, &r2), VOID_EBAD_FIELD);
-    buf[30 + 3 + 1] = 4; /* leaf 4 of 5 has a path of one hash: the body is too long */
+    buf[32 + 3 + 4 + 1] = 4; /* leaf 4 of 5 has a path of one hash: the body is too long */
     assert_int_equal(void_pbft_reply_decode(buf, (size_t)len, &r2), VOID_EBAD_LENGTH);
-    buf[30 + 3 + 3] = 0; /* count 0 */
+    buf[32 + 3 + 4 + 3] = 0; /* count 0 */
     assert_int_equal(void_pbft_reply_decode(buf, (size_t)len, &r2), VOID_EBAD_FIELD);
     r.index = 5;
     assert_int_equal(void_pbft_reply_encode(&r, buf, sizeof(buf)), VOID_EINVAL);
@@ -839,6 +908,7 @@ int main(void)
         cmocka_unit_test(test_client_takes_a_reply_on_its_tag),
         cmocka_unit_test(test_client_drops_late_replies_unverified),
         cmocka_unit_test(test_client_names_f_plus_one_repliers_and_avoids_silent_ones),
+        cmocka_unit_test(test_client_completes_on_f_plus_one_stale_answers_and_numbers_above),
         cmocka_unit_test(test_client_skips_replicas_whose_link_is_down),
         cmocka_unit_test(test_client_broadcasts_on_timeout_with_backoff),
         cmocka_unit_test(test_client_broadcasts_first_request_until_view_known),

@@ -521,6 +521,77 @@ static void test_config_reads_http_web_root(void **state)
     void_config_fini(&c);
 }
 
+/* Writes a certificate for (id, node1's key) signed with node0's key, in
+ * the file format voidctl cert issue writes. */
+static void write_cert(const char *name, uint32_t id)
+{
+    uint8_t seed0[VOID_SIGN_SEED_SIZE] = {1}, seed1[VOID_SIGN_SEED_SIZE] = {2};
+    struct void_sign_keypair admin, client;
+    assert_int_equal(void_sign_keypair_from_seed(&admin, seed0), 0);
+    assert_int_equal(void_sign_keypair_from_seed(&client, seed1), 0);
+    struct void_client_cert c = {.id = id, .expires_ns = 1};
+    memcpy(c.public_key, client.public_key, VOID_SIGN_PUBLIC_KEY_SIZE);
+    uint8_t bytes[VOID_CLIENT_CERT_SIZE];
+    assert_int_equal(void_client_cert_issue(&c, &admin, bytes), 0);
+    char text[2 * VOID_CLIENT_CERT_SIZE + 64];
+    int n = snprintf(text, sizeof(text), "# void client certificate: id %u\n", (unsigned)id);
+    for (size_t i = 0; i < sizeof(bytes); i++) {
+        n += snprintf(text + n, sizeof(text) - (size_t)n, "%02x", bytes[i]);
+    }
+    snprintf(text + n, sizeof(text) - (size_t)n, "\n");
+    write_file(name, text);
+}
+
+/* Setup: a replica file with [clients] admin_key, and client files whose
+ * [client] cert names a certificate for their id and key, for another id,
+ * or a file that holds no certificate. Action: load each. Expected: the
+ * admin key and the certificate are taken; the others are refused with a
+ * message naming the mistake; a second admin key is a duplicate. */
+static void test_config_takes_admin_key_and_client_certificate(void **state)
+{
+    (void)state;
+    static struct void_config c;
+    char text[4096], err[512];
+    int n = snprintf(text,
+                     sizeof(text),
+                     "[node]\nid = 0\nkey = node0.secret\ndata_dir = d\n[clients]\n"
+                     "admin_key = %s\n",
+                     pub_hex[0]);
+    cluster_text(text + n, sizeof(text) - (size_t)n);
+    assert_int_equal(load(text, &c, err, sizeof(err)), 0);
+    assert_int_equal(c.has_admin_key, 1);
+    uint8_t want[VOID_SIGN_PUBLIC_KEY_SIZE];
+    assert_int_equal(void_sign_public_key_from_hex(pub_hex[0], want), 0);
+    assert_memory_equal(c.admin_key, want, sizeof(want));
+    n = snprintf(text,
+                 sizeof(text),
+                 "[node]\nid = 0\nkey = node0.secret\ndata_dir = d\n[clients]\n"
+                 "admin_key_file = node0.public\nadmin_key = %s\n",
+                 pub_hex[0]);
+    cluster_text(text + n, sizeof(text) - (size_t)n);
+    assert_true(load(text, &c, err, sizeof(err)) < 0);
+    assert_non_null(strstr(err, "twice"));
+
+    write_cert("c500.cert", 500);
+    write_cert("c501.cert", 501);
+    write_file("junk.cert", "# nothing here\nabcd\n");
+    const char *files[] = {"c500.cert", "c501.cert", "junk.cert"};
+    const char *errs[] = {NULL, "is for client 501", "not a client certificate"};
+    for (int k = 0; k < 3; k++) {
+        n = snprintf(
+            text, sizeof(text), "[client]\nid = 500\nkey = node1.secret\ncert = %s\n", files[k]);
+        cluster_text(text + n, sizeof(text) - (size_t)n);
+        int rc = load(text, &c, err, sizeof(err));
+        if (errs[k] == NULL) {
+            assert_int_equal(rc, 0);
+            assert_int_equal(c.has_client_cert, 1);
+        } else {
+            assert_true(rc < 0);
+            assert_non_null(strstr(err, errs[k]));
+        }
+    }
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -540,6 +611,7 @@ int main(void)
         cmocka_unit_test(test_config_refuses_default_http_port_above_65535),
         cmocka_unit_test(test_config_refuses_a_directory_too_long_to_resolve_paths),
         cmocka_unit_test(test_config_reads_http_web_root),
+        cmocka_unit_test(test_config_takes_admin_key_and_client_certificate),
     };
     return cmocka_run_group_tests(tests, setup, teardown);
 }

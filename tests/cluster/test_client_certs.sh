@@ -1,0 +1,75 @@
+# Client admission by certificate (issue 17, "Clients without limits"): the
+# replicas name an admin key ([clients] admin_key_file) instead of listing
+# every client. A client with a certificate from `voidctl cert issue` puts
+# and gets; one whose certificate another key signed is refused; then 300
+# distinct certified clients (voidload --admin-key, three runs of 100) put
+# with retransmissions forced, and every acknowledged put was executed
+# exactly once (each writes a new key: the replicas' version count grows by
+# exactly the number of acknowledged puts).
+source "$(dirname "$0")/lib.sh"
+cluster_init clcerts 17760
+
+cluster start --n 4 --clients 1 > /dev/null
+cluster stop > /dev/null
+keys=$VOID_CLUSTER_DIR/keys
+"$VOID_BIN/voidctl" keygen "$keys" admin > /dev/null
+for f in "$VOID_CLUSTER_DIR"/node*.ini; do
+  printf '\n[clients]\nadmin_key_file = keys/admin.public\n' >> "$f"
+done
+cluster start --n 4 > /dev/null
+
+# A client that no replica lists: its file names its certificate.
+"$VOID_BIN/voidctl" keygen "$keys" client5000 > /dev/null
+"$VOID_BIN/voidctl" cert issue --admin-key "$keys/admin.secret" --id 5000 \
+  --public-key-file "$keys/client5000.public" --days 1 --out "$keys/client5000.cert"
+grep -q '^# void client certificate: id 5000' "$keys/client5000.cert" || fail "certificate file header"
+client_file() { # id cert-file
+  { printf '[client]\nid = %s\nkey = keys/client%s.secret\ncert = %s\n\n' "$1" "$1" "$2"
+    sed -n '/^\[replica\./,$p' "$VOID_CLUSTER_DIR/client-100.ini"; } > "$VOID_CLUSTER_DIR/client-$1.ini"
+}
+client_file 5000 keys/client5000.cert
+c5000() { "$VOID_BIN/voidctl" "$@" --cluster "$VOID_CLUSTER_DIR/client-5000.ini"; }
+c5000 put certified yes --timeout 10 > /dev/null || fail "a certified client's put"
+expect_eq "$(c5000 get certified --timeout 10)" "yes" "a certified client's get"
+echo "certified client 5000: put and get"
+
+# A certificate signed by another key admits nobody.
+"$VOID_BIN/voidctl" keygen "$keys" rogue > /dev/null
+"$VOID_BIN/voidctl" keygen "$keys" client5001 > /dev/null
+"$VOID_BIN/voidctl" cert issue --admin-key "$keys/rogue.secret" --id 5001 \
+  --public-key-file "$keys/client5001.public" --out "$keys/client5001.cert"
+client_file 5001 keys/client5001.cert
+rc=0
+"$VOID_BIN/voidctl" put forged yes --timeout 3 --cluster "$VOID_CLUSTER_DIR/client-5001.ini" \
+  > /dev/null 2>&1 || rc=$?
+[ "$rc" -ne 0 ] || fail "a certificate signed by another key was accepted"
+echo "certificate of another key: refused (exit $rc)"
+
+# 300 certified clients, retransmissions forced after 15 ms.
+versions() { status_field 0 state_versions; }
+before=$(versions)
+clients_before=$(status_field 0 state_clients)
+acked=0 retries=0
+for first in 10000 10100 10200; do
+  out=$("$VOID_BIN/voidload" void "$VOID_CLUSTER_DIR" --clients 100 --seconds 2 --distinct \
+    --admin-key "$keys/admin.secret" --first-id $first --retry-ms 15) ||
+    fail "voidload with certified clients $first..: $out"
+  acked=$((acked + $(sed -n 's/.* ops=\([0-9]*\) .*/\1/p' <<< "$out")))
+  retries=$((retries + $(sed -n 's/.* retries=\([0-9]*\).*/\1/p' <<< "$out")))
+done
+agree() {
+  local v
+  v=$(versions)
+  [ -n "$v" ] && [ $((v - before)) -ge "$acked" ] && for i in 1 2 3; do
+    [ "$(status_field "$i" state_versions)" = "$v" ] || return 1
+  done
+}
+wait_for agree 20
+clients_after=$(status_field 0 state_clients)
+[ $((clients_after - clients_before)) -ge 300 ] ||
+  fail "the client table grew by $((clients_after - clients_before)), not by 300 certified clients"
+[ "$retries" -gt 0 ] || fail "no retransmission happened: the at-most-once check would be empty"
+expect_eq "$(( $(versions) - before ))" "$acked" \
+  "versions written by $acked acknowledged puts of 300 certified clients ($retries retransmissions)"
+echo "300 certified clients: $acked puts acknowledged, $retries retransmissions, each executed once"
+echo "ok"
