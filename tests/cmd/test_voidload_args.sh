@@ -52,9 +52,9 @@ expect 2 "--clients must be 1\.\.128 \(got 0\)" void "$dir" --clients 0
 expect 2 "--clients must be 1\.\.128 \(got 4294967297\)" void "$dir" --clients 4294967297
 expect 2 "--clients must be a number" void "$dir" --clients -1
 expect 2 "--clients must be a number" void "$dir" --clients 2x
-expect 1 "$missing" void "$dir" --value 256
-expect 2 "--value must be 0\.\.256 \(got 257\)" void "$dir" --value 257
-expect 2 "--value must be 0\.\.256 \(got 65637\)" void "$dir" --value 65637
+expect 1 "$missing" void "$dir" --value 1048576
+expect 2 "--value must be 0\.\.1048576 \(got 1048577\)" void "$dir" --value 1048577
+expect 2 "--value must be 0\.\.1048576 \(got 4294967296\)" void "$dir" --value 4294967296
 expect 1 "$missing" void "$dir" --value 0
 expect 1 "$missing" lin "$dir" --keys 64
 expect 2 "--keys must be 1\.\.64 \(got 65\)" lin "$dir" --keys 65
