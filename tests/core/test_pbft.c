@@ -219,7 +219,8 @@ static void replica_start(struct net *t, uint32_t i, int recover)
     apply_effects(t, i);
 }
 
-/* Replicas of the next net_new get config.rejoin_beacon (docs/pbft.md, Rejoining). */
+/* Replicas of the next net_new get config.rejoin_beacon (docs/pbft.md, Rejoining):
+ * 0, the default, and 1 are on; -1 is off. */
 static int net_rejoin_beacon;
 
 /* n replicas and nclients clients; K checkpoint interval, L window. */
@@ -1696,6 +1697,56 @@ static void test_pbft_idle_primary_brings_a_lone_view_change_back(void **state)
     net_free(t);
 }
 
+/* Replica 3 of a fresh cluster (config.rejoin_beacon = beacon) leaves alone
+ * for view 1 as above, then the losses stop and the clients idle for 1 s.
+ * Returns whether it is back in view 0; *beacons: the primary's empty
+ * batches. */
+static int lone_replica_back_while_idle(int beacon, uint64_t *beacons)
+{
+    net_rejoin_beacon = beacon;
+    struct net *t = net_new(4, 1, 16, 32, 1);
+    net_rejoin_beacon = 0;
+    put_many(t, 0, 0, 2, 100 * MS);
+    net_run(t, 10 * MS, all_live_at_max);
+    lone_phase = 1;
+    t->drop = drop_votes_to_3;
+    put_many(t, 0, 2, 1, 1000 * MS);
+    assert_true(net_run(t, 1000 * MS, replica_3_changing));
+    lone_phase = 0;
+    int back = net_run(t, 1000 * MS, replica_3_back);
+    *beacons = void_pbft_stats(t->rep[0])->rejoin_beacons;
+    t->drop = NULL;
+    net_free(t);
+    return back;
+}
+
+/* Setup: the lone view change above, config.rejoin_beacon 0 (what every
+ * caller that sets nothing gets), then -1, then out of range. Expected: by
+ * default the idle primary's empty batch brings replica 3 back (campaign
+ * seeds 3873, 11267, 17742, 25922, 38093, 39953 before it was on); at -1 no
+ * empty batch goes out and replica 3 stays out while the clients idle;
+ * values other than -1, 0 and 1 are refused. */
+static void test_pbft_rejoin_beacon_is_on_by_default_and_off_at_minus_1(void **state)
+{
+    (void)state;
+    uint64_t beacons = 0;
+    assert_true(lone_replica_back_while_idle(0, &beacons));
+    assert_true(beacons >= 1);
+    assert_false(lone_replica_back_while_idle(-1, &beacons));
+    assert_int_equal(beacons, 0);
+    struct net *t = net_new(4, 1, 16, 32, 1);
+    static const int bad[] = {-2, 2};
+    for (size_t k = 0; k < sizeof(bad) / sizeof(bad[0]); k++) {
+        struct void_pbft_config c = t->cfg[0];
+        c.rejoin_beacon = bad[k];
+        struct void_pbft *r = calloc(1, sizeof(*r));
+        assert_non_null(r);
+        assert_int_equal(void_pbft_init(r, &c), VOID_EINVAL);
+        free(r);
+    }
+    net_free(t);
+}
+
 static int votes_lost;
 
 /* Every PREPARE and COMMIT is lost while votes_lost is set. */
@@ -2542,6 +2593,7 @@ int main(void)
         cmocka_unit_test(test_pbft_holds_10000_keys_from_200_clients),
         cmocka_unit_test(test_pbft_lone_view_change_returns_and_keeps_its_promise),
         cmocka_unit_test(test_pbft_idle_primary_brings_a_lone_view_change_back),
+        cmocka_unit_test(test_pbft_rejoin_beacon_is_on_by_default_and_off_at_minus_1),
         cmocka_unit_test(test_pbft_restarted_replica_learns_the_view_it_missed),
         cmocka_unit_test(test_pbft_stale_empty_batch_does_not_suspect_the_next_primary),
         cmocka_unit_test(test_pbft_survives_random_faults),
