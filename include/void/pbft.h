@@ -90,10 +90,9 @@ struct void_pbft_config {
         view_change_timeout_ns; /* base wait for NEW-VIEW, doubled per failed view; 0 = default */
     uint64_t retransmit_ns;     /* period of retransmission and catch-up; 0 = default */
     uint64_t event_seq_start;   /* first local event sequence (continue after a restart) */
-    int rejoin_beacon; /* 1: an idle primary proposes an empty batch for a replica changing
-                          view alone, and a backup re-sends its own VIEW-CHANGE for its view
-                          (docs/pbft.md, Rejoining: off by default, it livelocks two campaign
-                          seeds); 0 = off */
+    int rejoin_beacon; /* 0 (the default) or 1: an idle primary proposes an empty batch for
+                          a replica changing view alone, and a backup re-sends its own
+                          VIEW-CHANGE for its view (docs/pbft.md, Rejoining); -1: off */
     int verify_signatures; /* 0: skip signature checks (tests that say so); frames are still signed
                             */
     const struct void_keyring *keyring;      /* borrowed for the replica's lifetime */

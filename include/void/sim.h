@@ -85,6 +85,8 @@ struct void_sim_config {
     uint64_t liveness_bound_ns; /* every request completes within this after the heal */
     uint64_t view_bound_ns;     /* no honest replica is out of the cluster's view longer
                                    than this after the heal; 0: VOID_SIM_VIEW_BOUND_NS_DEF */
+    int rejoin_beacon;          /* config.rejoin_beacon of every replica: 0 (the default)
+                                   or 1 on, -1 off (docs/pbft.md, Rejoining) */
     int restart_backup;         /* 1: the restart scenario: a backup of view 0 stops cleanly
                                    (every record synced, as on SIGTERM) at 300 ms and
                                    restarts 1 s later, its links connecting for 300 ms

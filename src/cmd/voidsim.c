@@ -89,6 +89,8 @@ static void usage(FILE *out)
             "                     100..600000 ms (default: 2000..6000, from the seed)\n"
             "  --restart-backup   restart scenario: a backup stops cleanly at 0.3 s and\n"
             "                     restarts 1 s later, its links connecting for 0.3 s\n"
+            "  --no-rejoin-beacon replicas run without the rejoin beacon (config.rejoin_beacon\n"
+            "                     -1; docs/pbft.md, Rejoining)\n"
             "  --no-verify        replicas skip signature verification (honest runs only:\n"
             "                     not with --byzantine above 0)\n"
             "  --no-verify-honest skip it in the runs that have no Byzantine replica\n"
@@ -176,6 +178,7 @@ enum {
     OPT_PIPELINE,
     OPT_WINDOW,
     OPT_RESTART_BACKUP,
+    OPT_NO_REJOIN_BEACON,
     OPT_VERSION,
 };
 
@@ -197,6 +200,7 @@ static const struct option long_options[] = {
     {"pipeline", required_argument, NULL, OPT_PIPELINE},
     {"window", required_argument, NULL, OPT_WINDOW},
     {"restart-backup", no_argument, NULL, OPT_RESTART_BACKUP},
+    {"no-rejoin-beacon", no_argument, NULL, OPT_NO_REJOIN_BEACON},
     {"help", no_argument, NULL, 'h'},
     {"version", no_argument, NULL, OPT_VERSION},
     {NULL, 0, NULL, 0},
@@ -293,6 +297,10 @@ static int apply_option(struct options *o, int ch, const char *value)
     }
     case OPT_RESTART_BACKUP:
         o->fixed.restart_backup = 1;
+        note_flag(o, name, NULL);
+        return 0;
+    case OPT_NO_REJOIN_BEACON:
+        o->fixed.rejoin_beacon = -1;
         note_flag(o, name, NULL);
         return 0;
     default:
@@ -393,6 +401,7 @@ static void config_for(const struct options *o, uint64_t seed, struct void_sim_c
         c->sig_memo = 0;
     }
     c->restart_backup = o->fixed.restart_backup;
+    c->rejoin_beacon = o->fixed.rejoin_beacon;
     if (o->fixed.fault_window_ns != 0) {
         c->fault_window_ns = o->fixed.fault_window_ns;
     }

@@ -453,6 +453,10 @@ static int config_check(struct void_pbft_config *c)
     c->view_change_timeout_ns = c->view_change_timeout_ns ? c->view_change_timeout_ns
                                                           : VOID_PBFT_VIEW_CHANGE_TIMEOUT_NS_DEF;
     c->retransmit_ns = c->retransmit_ns ? c->retransmit_ns : VOID_PBFT_RETRANSMIT_NS_DEF;
+    if (c->rejoin_beacon < -1 || c->rejoin_beacon > 1) {
+        return VOID_EINVAL;
+    }
+    c->rejoin_beacon = c->rejoin_beacon >= 0; /* 0 is the default: on */
     if (c->window > VOID_PBFT_WINDOW_MAX || c->window % c->checkpoint_interval != 0 ||
         c->window / c->checkpoint_interval > VOID_PBFT_CKPT_SLOTS - 2 ||
         c->batch_max > VOID_PBFT_BATCH_MAX) {
@@ -1721,6 +1725,54 @@ static void check_prepared(struct void_pbft *r,
     void__pbft_check_committed(r, now_ns, e, out);
 }
 
+/* Whether e holds a commit quorum whose every commit others can check too:
+ * commits that only their tag authenticated have their signature checked
+ * now, as many as the quorum needs, and one that fails is dropped. A tag
+ * proves the sender to us alone. A batch executed on a Byzantine replica's
+ * tagged commit with a bad signature has no certificate anywhere: the
+ * replicas that did not execute it can neither fetch it in STATE nor, with
+ * this replica skipping the re-proposals of what it executed, commit it again
+ * in a later view, and the cluster changed view for ever (campaign seeds
+ * 39246, 62964; docs/pbft.md, Commit authentication). */
+static int commits_certified(struct void_pbft *r, struct void__pbft_entry *e)
+{
+    VOID_ASSERT(e->have_batch && !e->committed);
+    uint32_t quorum = void__pbft_commit_quorum(r);
+    uint32_t good = 0;
+    uint32_t unchecked = 0;
+    for (uint32_t i = 0; i < r->cfg.n; i++) {
+        if ((e->commit_mask & VOID__BIT(i)) &&
+            memcmp(e->commit_digest[i], e->digest, VOID_PBFT_DIGEST_SIZE) == 0) {
+            if (e->commit_unchecked & VOID__BIT(i)) {
+                unchecked |= VOID__BIT(i);
+            } else {
+                good++;
+            }
+        }
+    }
+    for (uint32_t i = 0; i < r->cfg.n && good < quorum; i++) {
+        if (!(unchecked & VOID__BIT(i))) {
+            continue;
+        }
+        VOID_ASSERT(e->commit_len[i] > VOID_SIGN_SIZE);
+        e->commit_unchecked &= ~VOID__BIT(i);
+        r->stats.verifies++;
+        if (void_keyring_verify(r->cfg.keyring,
+                                i,
+                                VOID_SIGN_DOMAIN_FRAME,
+                                e->commit_frame[i],
+                                e->commit_len[i] - VOID_SIGN_SIZE,
+                                e->commit_frame[i] + e->commit_len[i] - VOID_SIGN_SIZE) != 0) {
+            r->stats.rx_bad_sig++;
+            e->commit_mask &= ~VOID__BIT(i); /* its sender may send a good one */
+            e->commit_len[i] = 0;
+            continue;
+        }
+        good++;
+    }
+    return good >= quorum;
+}
+
 void void__pbft_check_committed(struct void_pbft *r,
                                 uint64_t now_ns,
                                 struct void__pbft_entry *e,
@@ -1732,7 +1784,8 @@ void void__pbft_check_committed(struct void_pbft *r,
     /* 2f+1 commits for (view, seq, digest) mean that at least f+1 honest
      * replicas prepared it, so every later view keeps it (TOCS'02 4.5). */
     if (matching(e->commit_mask, &e->commit_digest[0][0], e->digest, UINT32_MAX) <
-        void__pbft_commit_quorum(r)) {
+            void__pbft_commit_quorum(r) ||
+        !commits_certified(r, e)) {
         return;
     }
     e->committed = 1;

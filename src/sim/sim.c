@@ -376,6 +376,7 @@ static int replica_init(struct sim *s, struct sim_node *node)
         .event_seq_start = node->last_event_seq + 1,
         .verify_signatures = s->cfg->verify_signatures,
         .pipeline_max = s->cfg->pipeline,
+        .rejoin_beacon = s->cfg->rejoin_beacon,
         .keyring = &s->ring,
         .keypair = &node->kp,
         .kvs = &node->store,
