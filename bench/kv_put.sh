@@ -20,6 +20,7 @@
 # Options (environment):
 #   LEVELS       concurrency levels, closed-loop clients (default "1 16 64")
 #   SECS         seconds per measurement (default 5)
+#   VALUE        bytes per value (default 100; bench/kv_put_64k.sh sets 65536)
 #   VOID_BIN     directory with voidd, voidctl, voidload (default build/bin)
 #   -h, --help   this help
 #
@@ -28,19 +29,21 @@ set -euo pipefail
 case "${1:-}" in
   -h|--help) sed -n '2,/^[^#]/s/^# \{0,1\}//p' "$0"; exit 0 ;;
   "") ;;
-  *) echo "kv_put: unknown argument '$1' (see --help)" >&2; exit 2 ;;
+  *) echo "${KV_PUT_NAME:-kv_put}: unknown argument '$1' (see --help)" >&2; exit 2 ;;
 esac
 root=${VOID_SOURCE_DIR:-$(cd "$(dirname "$0")/.." && pwd)}
 bin=${VOID_BIN:-$root/build/bin}
 levels=${LEVELS:-"1 16 64"}
 secs=${SECS:-5}
+value=${VALUE:-100}
+name=${KV_PUT_NAME:-kv_put} # the BENCH name (bench/kv_put_64k.sh runs this script)
 max=0; for c in $levels; do [ "$c" -gt "$max" ] && max=$c; done
 
 work=$(mktemp -d /tmp/void-bench-kvput-XXXXXX)
 # Free loopback ports: Void at P..P+3 (HTTP P+1000..), etcd at P+100.. (another
 # worktree may be running a bench or the test suite on this machine).
 source "$root/bench/lib/ports.sh"
-BENCH_NAME=kv_put
+BENCH_NAME=$name
 etcd_pids=()
 cleanup() {
   VOID_BIN=$bin VOID_CLUSTER_DIR=$work/void "$root/scripts/cluster" stop > /dev/null 2>&1 || true
@@ -99,7 +102,7 @@ ectl --endpoints "$endpoints" put warmup 1 > /dev/null
 # and latency, much less the CPU a put costs).
 void_pids=$(cat "$work"/void/run/node*.pid)
 cpu_of() { for p in "$@"; do awk '{print $14 + $15}' "/proc/$p/stat"; done | awk -v hz="$(getconf CLK_TCK)" '{s += $1} END {printf "%.3f", s / hz}'; }
-run() { "$bin/voidload" "$1" "$2" --clients "$3" --seconds "$secs" --value 100 ${4:-}; }
+run() { "$bin/voidload" "$1" "$2" --clients "$3" --seconds "$secs" --value "$value" ${4:-}; }
 field() { sed -n "s/.*$1=\([0-9.]*\).*/\1/p" <<<"$2"; }
 
 printf '%-8s %-6s %12s %10s %10s %14s %14s\n' system clients "puts/s" "p50 us" "p99 us" \
@@ -138,10 +141,12 @@ ours=$(eval echo "\$void_tput_$max")
 peer=$(eval echo "\$etcd_tput_$max")
 ours_cpu=$(eval echo "\$void_cpu_$max")
 peer_cpu=$(eval echo "\$etcd_cpu_$max")
-python3 - "$ours" "$peer" "$max" "$ours_cpu" "$peer_cpu" <<'PY'
+python3 - "$ours" "$peer" "$max" "$ours_cpu" "$peer_cpu" "$value" "$name" <<'PY'
 import sys
 ours, peer, c = float(sys.argv[1]), float(sys.argv[2]), sys.argv[3]
-oc, pc = float(sys.argv[4]), float(sys.argv[5])
-print(f"BENCH kv_put: ours={1e6/ours:.1f}us peer(etcd 3.4 3-member, {c} closed-loop clients)={1e6/peer:.1f}us ratio={peer/ours:.2f}")
-print(f"BENCH kv_put_cpu: ours={oc:.0f}us peer(etcd 3.4 3-member + load generator, CPU per put, {c} clients)={pc:.0f}us ratio={oc/pc:.2f}")
+oc, pc, v, name = float(sys.argv[4]), float(sys.argv[5]), int(sys.argv[6]), sys.argv[7]
+print(f"BENCH {name}: ours={1e6/ours:.1f}us peer(etcd 3.4 3-member, {v}-byte values, {c} closed-loop clients)={1e6/peer:.1f}us ratio={peer/ours:.2f}")
+print(f"BENCH {name}_cpu: ours={oc:.0f}us peer(etcd 3.4 3-member + load generator, CPU per put, {c} clients)={pc:.0f}us ratio={oc/pc:.2f}")
+if v >= 4096:
+    print(f"BENCH {name}_mbs: ours={ours*v/1e6:.1f}MB/s peer(etcd)={peer*v/1e6:.1f}MB/s ratio={ours/peer:.2f}")
 PY

@@ -1,19 +1,13 @@
 #!/usr/bin/env bash
 # bench/kv_put_64k.sh: BENCH kv_put_64k, durable puts of 64 KiB values, a
 # 4-replica Void cluster against a 3-member etcd cluster (Debian's
-# etcd-server), both on loopback on this machine, driven by the same
-# closed-loop load generator as bench/kv_put.sh (build/bin/voidload: one
-# outstanding put per client, distinct keys, same value size; for etcd the v3
-# JSON gateway /v3/kv/put over keep-alive HTTP/1.1, clients spread over the
-# three members). A Void request of that size travels apart from the
-# pre-prepare, from the client to every replica, and the batch orders its
-# digest (docs/pbft.md, "Large requests"). Each concurrency level runs both
-# systems back to back, alternating which goes first. Prints a table and the
-# BENCH line: the cost per put (1 / throughput) at the highest concurrency,
-# ours / etcd's as the ratio (lower is better: below 1 we are faster);
-# BENCH kv_put_64k_mbs: the payload MB/s of both at that level. Ports are
-# below the kernel's ephemeral range (bench/lib/ports.sh); every Void node
-# and etcd member must be up and healthy before and after each measurement.
+# etcd-server), both on loopback, by bench/kv_put.sh with VALUE=65536 (the
+# same closed-loop load generator, cluster set-up and health checks). A Void
+# request of that size travels apart from the pre-prepare, from the client to
+# every replica, and the batch orders its digest (docs/pbft.md, "Large
+# requests"). Prints kv_put.sh's table and BENCH kv_put_64k (cost per put,
+# ours / etcd's: lower is better), kv_put_64k_cpu and kv_put_64k_mbs (the
+# payload MB/s of both at the highest level).
 #
 # Usage: [LEVELS="1 16"] [SECS=5] [VALUE=65536] bash bench/kv_put_64k.sh
 #
@@ -28,121 +22,6 @@
 set -euo pipefail
 case "${1:-}" in
   -h|--help) sed -n '2,/^[^#]/s/^# \{0,1\}//p' "$0"; exit 0 ;;
-  "") ;;
-  *) echo "kv_put_64k: unknown argument '$1' (see --help)" >&2; exit 2 ;;
 esac
-root=${VOID_SOURCE_DIR:-$(cd "$(dirname "$0")/.." && pwd)}
-bin=${VOID_BIN:-$root/build/bin}
-levels=${LEVELS:-"1 16"}
-secs=${SECS:-5}
-value=${VALUE:-65536}
-max=0; for c in $levels; do [ "$c" -gt "$max" ] && max=$c; done
-
-work=$(mktemp -d /tmp/void-bench-kvput64k-XXXXXX)
-# Free loopback ports: Void at P..P+3 (HTTP P+1000..), etcd at P+100.. (another
-# worktree may be running a bench or the test suite on this machine).
-source "$root/bench/lib/ports.sh"
-BENCH_NAME=kv_put_64k
-etcd_pids=()
-cleanup() {
-  VOID_BIN=$bin VOID_CLUSTER_DIR=$work/void "$root/scripts/cluster" stop > /dev/null 2>&1 || true
-  for p in "${etcd_pids[@]}"; do kill "$p" 2>/dev/null || true; done
-  wait 2>/dev/null || true
-  rm -rf "$work"
-}
-trap cleanup EXIT
-# A signal (timeout, Ctrl-C) exits through the cleanup too: the nodes run in
-# sessions of their own and would outlive the script.
-trap 'exit 143' TERM
-trap 'exit 130' INT
-P=$(free_port_base 0 1 2 3 1000 1001 1002 1003 100 101 102 110 111 112)
-
-# Void: 4 replicas, warn-level logs, one client key per concurrent client.
-VOID_LOG_LEVEL=warn VOID_BIN=$bin VOID_CLUSTER_DIR=$work/void \
-  "$root/scripts/cluster" start --n 4 --port "$P" --clients "$max" > /dev/null
-
-# etcd: 3 members, default durability (fsync of the WAL on every commit).
-cluster=""
-for i in 0 1 2; do cluster+="${cluster:+,}e$i=http://127.0.0.1:$((P + 110 + i))"; done
-for i in 0 1 2; do
-  etcd --name "e$i" --data-dir "$work/etcd$i" \
-    --listen-client-urls "http://127.0.0.1:$((P + 100 + i))" \
-    --advertise-client-urls "http://127.0.0.1:$((P + 100 + i))" \
-    --listen-peer-urls "http://127.0.0.1:$((P + 110 + i))" \
-    --initial-advertise-peer-urls "http://127.0.0.1:$((P + 110 + i))" \
-    --initial-cluster "$cluster" --initial-cluster-state new \
-    --initial-cluster-token void-bench --log-level error > "$work/etcd$i.log" 2>&1 &
-  etcd_pids+=($!)
-done
-endpoints="127.0.0.1:$((P + 100)),127.0.0.1:$((P + 101)),127.0.0.1:$((P + 102))"
-ectl() { ETCDCTL_API=3 etcdctl --dial-timeout=1s --command-timeout=3s "$@"; }
-# Each member on its own, each wait bounded: a member that died (or never
-# started) fails the bench now, naming it, instead of retrying for minutes.
-for i in 0 1 2; do
-  wait_healthy "etcd member e$i" "${HEALTH_S:-30}" "${etcd_pids[i]}" "$work/etcd$i.log" \
-    ectl --endpoints "127.0.0.1:$((P + 100 + i))" endpoint health
-done
-void_healthy "$work/void"
-# Every Void node and etcd member alive and answering, else fail: a
-# measurement of 3 of 4 replicas or 2 of 3 members would compare nothing.
-all_healthy() {
-  void_healthy "$work/void"
-  local i
-  for i in 0 1 2; do
-    require_alive "etcd member e$i" "${etcd_pids[i]}" "$work/etcd$i.log"
-    ectl --endpoints "127.0.0.1:$((P + 100 + i))" endpoint health > /dev/null 2>&1 ||
-      bench_fail "etcd member e$i (pid ${etcd_pids[i]}) is not healthy" "$work/etcd$i.log"
-  done
-}
-ectl --endpoints "$endpoints" put warmup 1 > /dev/null
-
-# CPU seconds (user + system) the servers used, from /proc: the cost of a put
-# whatever else the machine does (the other sessions' load moves throughput
-# and latency, much less the CPU a put costs).
-void_pids=$(cat "$work"/void/run/node*.pid)
-cpu_of() { for p in "$@"; do awk '{print $14 + $15}' "/proc/$p/stat"; done | awk -v hz="$(getconf CLK_TCK)" '{s += $1} END {printf "%.3f", s / hz}'; }
-run() { "$bin/voidload" "$1" "$2" --clients "$3" --seconds "$secs" --value "$value" ${4:-}; }
-field() { sed -n "s/.*$1=\([0-9.]*\).*/\1/p" <<<"$2"; }
-
-printf '%-8s %-6s %12s %10s %10s %14s %14s\n' system clients "puts/s" "p50 us" "p99 us" \
-  "server us/put" "client us/put"
-# measure LABEL SYSTEM TARGET CLIENTS PIDS [VOIDLOAD-FLAGS]: one run, one row;
-# sets tput and cpu (server + client CPU per put).
-measure() {
-  local label=$1 sys=$2 target=$3 c=$4 pids=$5 before after ops scpu ccpu out
-  before=$(cpu_of $pids)
-  TIMEFORMAT="%U %S"
-  { time out=$(run "$sys" "$target" "$c" ${6:-}); } 2> "$work/time"
-  after=$(cpu_of $pids)
-  ops=$(field "ops" "$out")
-  scpu=$(awk -v a="$before" -v b="$after" -v n="$ops" 'BEGIN {printf "%.0f", (b - a) * 1e6 / n}')
-  ccpu=$(awk -v n="$ops" '{printf "%.0f", ($1 + $2) * 1e6 / n}' "$work/time")
-  printf '%-8s %-6s %12s %10s %10s %14s %14s\n' "$label" "$c" "$(field ops_per_s "$out")" \
-    "$(field p50_us "$out")" "$(field p99_us "$out")" "$scpu" "$ccpu"
-  tput=$(field ops_per_s "$out")
-  cpu=$((scpu + ccpu))
-}
-round=0
-for c in $levels; do
-  if [ $((round % 2)) -eq 0 ]; then order="void etcd"; else order="etcd void"; fi
-  round=$((round + 1))
-  for sys in $order; do
-    if [ "$sys" = void ]; then pids=$void_pids; target=$work/void; else pids="${etcd_pids[*]}"; target=$endpoints; fi
-    all_healthy
-    measure "$sys" "$sys" "$target" "$c" "$pids"
-    eval "${sys}_tput_$c=$tput"
-    eval "${sys}_cpu_$c=$cpu"
-  done
-done
-
-all_healthy
-ours=$(eval echo "\$void_tput_$max")
-peer=$(eval echo "\$etcd_tput_$max")
-ours_cpu=$(eval echo "\$void_cpu_$max")
-peer_cpu=$(eval echo "\$etcd_cpu_$max")
-python3 - "$ours" "$peer" "$max" "$value" <<'PY'
-import sys
-ours, peer, c, v = float(sys.argv[1]), float(sys.argv[2]), sys.argv[3], int(sys.argv[4])
-print(f"BENCH kv_put_64k: ours={1e6/ours:.1f}us peer(etcd 3.4 3-member, {v}-byte values, {c} closed-loop clients)={1e6/peer:.1f}us ratio={peer/ours:.2f}")
-print(f"BENCH kv_put_64k_mbs: ours={ours*v/1e6:.1f}MB/s peer(etcd)={peer*v/1e6:.1f}MB/s")
-PY
+LEVELS=${LEVELS:-"1 16"} VALUE=${VALUE:-65536} KV_PUT_NAME=kv_put_64k \
+  exec bash "$(dirname "$0")/kv_put.sh" "$@"
