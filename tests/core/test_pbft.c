@@ -840,7 +840,10 @@ static void test_pbft_fetches_a_missing_body_after_a_primary_change(void **state
     fetch_blocked = 1;
     put_bytes(t, 0, (const uint8_t *)"one", 3, v1, sizeof(v1), 500 * MS);
     net_run(t, 300 * MS, NULL); /* several ticks: 3 asks and hears nothing */
-    assert_int_equal(void_pbft_last_executed(t->rep[1]), 1);
+    /* 1 is the put; an idle primary's rejoin beacon (an empty batch, for 3's
+     * lone VIEW-CHANGE) may follow it. */
+    assert_int_equal(void_pbft_last_executed(t->rep[1]),
+                     1 + void_pbft_stats(t->rep[0])->rejoin_beacons);
     assert_int_equal(void_pbft_last_executed(t->rep[3]), 0); /* no body, no execution */
     assert_true(void_pbft_stats(t->rep[3])->bodies_fetched >= 1);
     replica_crash(t, 0);
