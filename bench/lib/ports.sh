@@ -90,7 +90,9 @@ void_healthy() {
     pid=$(cat "$d/run/node$i.pid" 2>/dev/null || true)
     [ -n "$pid" ] || bench_fail "Void node $i has no pidfile in $d/run" "$d/logs/node$i.log"
     require_alive "Void node $i" "$pid" "$d/logs/node$i.log"
-    addr=$(sed -n 's/^http *= *//p' "$f" | head -n 1)
+    # node i's own address: the http line of its [replica.i] section
+    addr=$(awk -v sec="[replica.$i]" '/^\[/ { in_sec = ($1 == sec) }
+      in_sec && /^http *=/ { sub(/^http *= */, ""); print; exit }' "$f")
     curl -fsS --max-time 2 -o /dev/null "http://$addr/status" ||
       bench_fail "Void node $i (pid $pid) does not answer on http://$addr/status" "$d/logs/node$i.log"
   done
