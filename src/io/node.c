@@ -1085,24 +1085,6 @@ static void node_stop(struct void_node *node)
 
 /* ---- HTTP --------------------------------------------------------------- */
 
-/* Writes the JSON object root (consumed) and a newline into out; returns
- * the length, 0 when it does not fit. */
-static size_t json_answer(json_t *root, char *out, size_t cap)
-{
-    VOID_ASSERT(out != NULL && cap > 0);
-    char *text = root != NULL ? json_dumps(root, JSON_COMPACT) : NULL;
-    json_decref(root);
-    size_t len = text != NULL ? strlen(text) : 0;
-    if (text == NULL || len + 1 >= cap) {
-        free(text);
-        return 0;
-    }
-    memcpy(out, text, len);
-    out[len++] = '\n';
-    free(text);
-    return len;
-}
-
 static size_t render_status(struct void_node *node, char *out, size_t cap)
 {
     const struct void_config *c = node->config;
@@ -1171,7 +1153,7 @@ static size_t render_status(struct void_node *node, char *out, size_t cap)
     json_object_set_new(root, "state_bytes", json_integer((json_int_t)s->state.bytes_used));
     json_object_set_new(root, "state_digest", json_string(digest));
     pthread_mutex_unlock(&node->lock);
-    return json_answer(root, out, cap);
+    return void__node_json_answer(root, out, cap);
 }
 
 struct metrics_buf {
@@ -1327,7 +1309,7 @@ static size_t render_members(struct void_node *node, char *out, size_t cap)
                              "members",
                              members);
     pthread_mutex_unlock(&node->lock);
-    return json_answer(root, out, cap);
+    return void__node_json_answer(root, out, cap);
 }
 
 static size_t render_metrics(struct void_node *node, char *out, size_t cap)
@@ -1474,7 +1456,7 @@ static int control_fault(
         bad = "block: want replica ids separated by commas";
     }
     if (bad != NULL) {
-        *len = json_answer(json_pack("{s:s}", "error", bad), out, cap);
+        *len = void__node_json_answer(json_pack("{s:s}", "error", bad), out, cap);
         return 400;
     }
     void_transport_set_fault(&node->transport, delay, loss, ids, count, (int)isolate);
@@ -1484,7 +1466,7 @@ static int control_fault(
              (unsigned)loss,
              (unsigned)count,
              (unsigned)isolate);
-    *len = json_answer(json_pack("{s:I, s:I, s:I, s:i}",
+    *len = void__node_json_answer(json_pack("{s:I, s:I, s:I, s:i}",
                                  "delay_ms",
                                  (json_int_t)delay,
                                  "loss_pct",

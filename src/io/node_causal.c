@@ -499,8 +499,9 @@ size_t void__node_causal_metrics(struct void__node_causal *nc, char *out, size_t
 
 /* ---- HTTP ---------------------------------------------------------------- */
 
-static size_t answer(json_t *root, char *out, size_t cap)
+size_t void__node_json_answer(json_t *root, char *out, size_t cap)
 {
+    VOID_ASSERT(out != NULL && cap > 0);
     char *text = root != NULL ? json_dumps(root, JSON_COMPACT) : NULL;
     json_decref(root);
     size_t len = text != NULL ? strlen(text) : 0;
@@ -516,7 +517,7 @@ static size_t answer(json_t *root, char *out, size_t cap)
 
 static int error_answer(int code, const char *msg, char *out, size_t cap, size_t *len)
 {
-    *len = answer(json_pack("{s:s}", "error", msg), out, cap);
+    *len = void__node_json_answer(json_pack("{s:s}", "error", msg), out, cap);
     return code;
 }
 
@@ -724,7 +725,7 @@ static int http_events_persisted(
                             col.list);
     sign_page(nc, after, col.list, root);
     json_decref(col.list);
-    *len = answer(root, out, cap);
+    *len = void__node_json_answer(root, out, cap);
     return *len > 0 ? 200 : 500;
 }
 
@@ -760,9 +761,8 @@ static int window_check(struct void__node_causal *nc,
                  *first);
         char oldest[48];
         snprintf(oldest, sizeof(oldest), "%" PRIu32 ".%" PRIu64, nc->self, *first);
-        *len = answer(json_pack("{s:s, s:s, s:b}", "error", msg, "oldest", oldest, "outside_window", 1),
-                      out,
-                      cap);
+        json_t *j = json_pack("{s:s, s:s, s:b}", "error", msg, "oldest", oldest, "outside_window", 1);
+        *len = void__node_json_answer(j, out, cap);
         return 410;
     }
     return 0;
@@ -795,7 +795,7 @@ static int walk_persisted(struct void__node_causal *nc,
     size_t got = json_array_size(col.list);
     int more = up ? col.last_seq > 1 : col.last_seq < last;
     int at_end = up ? col.last_seq == first : col.last_seq == last;
-    *len = answer(json_pack("{s:o, s:b, s:b, s:b, s:b, s:o}",
+    *len = void__node_json_answer(json_pack("{s:o, s:b, s:b, s:b, s:b, s:o}",
                             "id",
                             id_json(id),
                             "past_horizon",
@@ -853,7 +853,7 @@ static int http_events(
                             list);
     sign_page(nc, after, list, root);
     json_decref(list);
-    *len = answer(root, out, cap);
+    *len = void__node_json_answer(root, out, cap);
     return *len > 0 ? 200 : 500;
 }
 
@@ -901,7 +901,7 @@ static int http_walk(struct void__node_causal *nc,
             json_array_append_new(list, event_json(&ev));
         }
     }
-    *len = answer(json_pack("{s:o, s:b, s:b, s:b, s:o}",
+    *len = void__node_json_answer(json_pack("{s:o, s:b, s:b, s:b, s:o}",
                             "id",
                             id_json(id),
                             "past_horizon",
@@ -956,7 +956,7 @@ static int http_cut(
             past = cs.found == 0 && first > 1;
         }
     }
-    *len = answer(json_pack("{s:I, s:I, s:b}",
+    *len = void__node_json_answer(json_pack("{s:I, s:I, s:b}",
                             "node",
                             (json_int_t)nc->self,
                             "frontier",
@@ -997,7 +997,7 @@ static int http_alerts(struct void__node_causal *nc, char *out, size_t cap, size
                                         "other_hlc",
                                         t2));
     }
-    *len = answer(json_pack("{s:b, s:b, s:I, s:o, s:o}",
+    *len = void__node_json_answer(json_pack("{s:b, s:b, s:I, s:o, s:o}",
                             "halt_mode",
                             nc->halt_mode != 0,
                             "halted",
@@ -1034,9 +1034,8 @@ static int http_forge(struct void__node_causal *nc, char *out, size_t cap, size_
     send.wall_ns += 1000000000ull; /* the send, one second after its receive */
     void_log(VOID_LOG_WARN, "test hook: feeding the causal verifier a forged receive");
     (void)submit_locked(nc, &ce, peer != nc->self, send);
-    *len = answer(json_pack("{s:o, s:b}", "forged", id_json(ce.id), "halted", atomic_load(&nc->halted) != 0),
-                  out,
-                  cap);
+    json_t *j = json_pack("{s:o, s:b}", "forged", id_json(ce.id), "halted", atomic_load(&nc->halted) != 0);
+    *len = void__node_json_answer(j, out, cap);
     return 200;
 }
 

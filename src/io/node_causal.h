@@ -29,6 +29,7 @@
 #include "void/pbft.h"
 #include "void/sign.h"
 
+#include <jansson.h>
 #include <pthread.h>
 #include <stdatomic.h>
 #include <stddef.h>
@@ -117,6 +118,11 @@ int void__node_causal_withhold(struct void__node_causal *nc, const struct void_p
 
 /* Answers GET /trace/... (path starts with "/trace"); same contract as
  * void_http_handler_fn. HTTP thread. */
+/* Writes the JSON value root (consumed, may be NULL) and a newline into
+ * out; returns the length, 0 when it is NULL or does not fit. The HTTP
+ * answers of node.c and node_causal.c are all written with it. */
+size_t void__node_json_answer(json_t *root, char *out, size_t cap);
+
 int void__node_causal_http(struct void__node_causal *nc,
                            const char *path,
                            void_http_arg_fn arg,
