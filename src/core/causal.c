@@ -284,9 +284,11 @@ static struct void__causal_entry *lookup(const struct void_causal *c, struct voi
 /* Drops the oldest retained event: the horizon moves forward by one. */
 static void drop_oldest(struct void_causal *c)
 {
-    struct void_causal_id id = entry_id(entry_at(c, c->ord_oldest));
-    VOID_ASSERT(id.seq == c->base[id.node]); /* per-node FIFO */
-    /* SLOW: the slot of an old seq is a cache miss on every drop. */
+    VOID_ASSERT(c->ord_oldest < c->ord_next);
+    uint32_t node = c->ring_node[c->ord_oldest & c->mask];
+    struct void_causal_id id = {node, c->base[node]}; /* per-node FIFO */
+    /* SLOW: the old entry and the slot of an old seq are cache misses. */
+    VOID_ASSERT_SLOW(entry_at(c, c->ord_oldest)->seq == id.seq);
     VOID_ASSERT_SLOW(*by_seq_slot(c, id) == c->ord_oldest);
     c->base[id.node] = id.seq + 1;
     c->ord_oldest++;
@@ -306,6 +308,7 @@ static void index_insert(struct void_causal *c, const struct void_causal_event *
     uint64_t ord = c->ord_next++;
     struct void__causal_entry *e = &c->ring[ord & c->mask];
     entry_pack(e, ev);
+    c->ring_node[ord & c->mask] = (uint8_t)n;
     uint64_t pred = c->last[n] >= c->base[n] && c->last[n] > 0 ? c->last_ord[n] : ORD_NONE;
     e->pred = pred != ORD_NONE ? link_to(ord, pred) : 0;
     e->succ = 0;
@@ -354,9 +357,11 @@ int void_causal_init(struct void_causal *c, const struct void_causal_config *cfg
     c->mask = slots - 1;
     c->ring = calloc(slots, sizeof(*c->ring));
     c->by_seq = calloc(cfg->nodes * slots, sizeof(*c->by_seq));
+    c->ring_node = calloc(slots, sizeof(*c->ring_node));
     c->orphans = calloc(cfg->orphans_max, sizeof(*c->orphans));
     c->drain = calloc(cfg->orphans_max + 1, sizeof(*c->drain));
-    if (c->ring == NULL || c->by_seq == NULL || c->orphans == NULL || c->drain == NULL) {
+    if (c->ring == NULL || c->by_seq == NULL || c->ring_node == NULL || c->orphans == NULL ||
+        c->drain == NULL) {
         void_causal_fini(c);
         return VOID_ENOMEM;
     }
@@ -373,10 +378,12 @@ void void_causal_fini(struct void_causal *c)
     VOID_ASSERT(c != NULL);
     free(c->ring);
     free(c->by_seq);
+    free(c->ring_node);
     free(c->orphans);
     free(c->drain);
     c->ring = NULL;
     c->by_seq = NULL;
+    c->ring_node = NULL;
     c->orphans = NULL;
     c->drain = NULL;
 }
@@ -390,6 +397,7 @@ void void_causal_reset(struct void_causal *c)
     c->mask = keep.mask;
     c->ring = keep.ring;
     c->by_seq = keep.by_seq;
+    c->ring_node = keep.ring_node;
     c->orphans = keep.orphans;
     c->drain = keep.drain;
     for (size_t n = 0; n < VOID_CAUSAL_NODES_MAX; n++) {
