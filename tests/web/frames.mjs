@@ -22,6 +22,8 @@
 //   --software-compositing   chromium composites in software
 //                     (--disable-gpu-compositing: what it does on a machine
 //                     with no GPU); WebGL stays on SwiftShader
+//   --query Q         appended to the page's query, e.g. hide=edges (what a
+//                     frame spends on them: docs/web.md) or bins=100000,100000
 //   --check MS        exit 1 when a scene's p95 CPU a frame or its slider
 //                     p95 exceeds MS, or the scene is wrong (the test's
 //                     loose bound)
@@ -43,10 +45,12 @@ const here = dirname(fileURLToPath(import.meta.url));
 const argv = process.argv.slice(2);
 const opt = (name, dflt) => { const i = argv.indexOf(name); return i >= 0 ? argv[i + 1] : dflt; };
 if (argv.includes('-h') || argv.includes('--help')) {
-  console.log(readFileSync(fileURLToPath(import.meta.url), 'utf8').split('\n').filter((l) => l.startsWith('//')).slice(11, 37).map((l) => l.slice(3)).join('\n'));
+  const lines = readFileSync(fileURLToPath(import.meta.url), 'utf8').split('\n');
+  const head = lines.slice(0, lines.findIndex((l) => !l.startsWith('//')));
+  console.log(head.slice(head.findIndex((l) => l.includes('Usage:'))).map((l) => l.slice(3)).join('\n'));
   process.exit(0);
 }
-const known = new Set(['--dist', '--scenes', '--ms', '--stream', '--repeat', '--check', '--software-compositing']);
+const known = new Set(['--dist', '--scenes', '--ms', '--stream', '--repeat', '--check', '--query', '--software-compositing']);
 for (let i = 0; i < argv.length; i++) {
   if (!known.has(argv[i])) { console.error(`frames: unknown argument '${argv[i]}' (see --help)`); process.exit(2); }
   if (argv[i] !== '--software-compositing') i++;
@@ -56,6 +60,7 @@ const measureMs = Number(opt('--ms', 8000));
 const rate = Number(opt('--stream', 200));
 const repeat = Number(opt('--repeat', 1));
 const check = opt('--check', null) === null ? null : Number(opt('--check'));
+const extra = opt('--query', '');
 const SCENES = {
   '10k': { events: 10000, edges: 20000 },
   '50k': { events: 50000, edges: 100000 },
@@ -114,7 +119,7 @@ try {
   for (let r = 0; r < repeat; r++) {
     for (const name of scenes) {
       const sc = SCENES[name];
-      await page.goto(`http://127.0.0.1:${port}/?synthetic=${sc.events}&edges=${sc.edges}&n=10&stream=${rate}&orbit=1`);
+      await page.goto(`http://127.0.0.1:${port}/?synthetic=${sc.events}&edges=${sc.edges}&n=10&stream=${rate}&orbit=1${extra ? `&${extra}` : ''}`);
       await page.waitForFunction(() => window.voidView && window.voidView.ready, null, { timeout: 60000 });
       await page.waitForTimeout(2000); // shaders compiled, the first buffers uploaded
       await page.evaluate(() => voidView.resetFrames());
@@ -149,7 +154,7 @@ try {
       const sl = (await page.evaluate(() => voidView.frameStats())).slider;
       const live = await page.evaluate(() => voidView.isLive());
       const res = {
-        scene: name, events: info.events, edges: info.edges, streamed: info.events - ev0, drawn: info.drawn,
+        scene: name, query: extra || undefined, events: info.events, edges: info.edges, streamed: info.events - ev0, drawn: info.drawn,
         frames: st.frames, interval_p50: pct(st.intervals, 50), interval_p95: pct(st.intervals, 95), interval_p99: pct(st.intervals, 99),
         cpu_ms_per_frame: +total.toFixed(1), cpu_by_process: cpu,
         slider: { n: sl.length, p50: pct(sl, 50), p95: pct(sl, 95), max: sl.length ? +Math.max(...sl).toFixed(1) : null },

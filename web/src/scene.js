@@ -28,8 +28,11 @@ const ZERO = new THREE.Vector3();
 const PRIO = new Uint8Array(KINDS.length);
 ['local', 'receive', 'send', 'pre_prepared', 'prepared', 'committed', 'execute', 'reply', 'client_request',
   'checkpoint', 'membership', 'view_change'].forEach((k, p) => { PRIO[KINDS.indexOf(k)] = p; });
-const EVENT_BINS = 512; // event slots per node and window
-const EDGE_BINS = 128; // message edge slots per pair of nodes and window
+// What a window of history is drawn with at most, whatever the events
+// held: points for events, lines for message edges (spread over the nodes,
+// and over the pairs of nodes that can exchange messages).
+const EVENT_POINTS = 4096;
+const EDGE_LINES = 2048;
 
 function grow32(arr, need) {
   let n = Math.max(1024, arr.length);
@@ -209,7 +212,7 @@ export function layout(nodes) {
 }
 
 export class Scene {
-  constructor(container, store, { instanced = false, windowS = 30, eventBins = EVENT_BINS, edgeBins = EDGE_BINS } = {}) {
+  constructor(container, store, { instanced = false, windowS = 30, eventBins = 0, edgeBins = 0 } = {}) {
     this.store = store;
     this.instanced = instanced;
     // an opaque canvas: the compositor need not blend it with the page
@@ -242,8 +245,10 @@ export class Scene {
     this.nodeMeshes = new Map();
     this.nodePos = new Map();
     // The level of detail (slots) is fixed by the window the page was opened with.
-    this.qE = windowS / eventBins;
-    this.qM = windowS / edgeBins;
+    // set with the nodes: slots per node (per pair) and window
+    this.windowS = windowS;
+    this.eventBins = eventBins;
+    this.edgeBins = edgeBins;
     this.evKey = new Map(); // time bin * 256 + node -> event slot
     this.edgeKey = new Map(); // (time bin * 256 + sender) * 256 + receiver -> line slot
     this.evSlot = new Int32Array(1024); // store index -> its slot
@@ -275,6 +280,13 @@ export class Scene {
 
   setNodes(nodes) {
     this.nodePos = layout(nodes);
+    // The level of detail: a slot is this long a time (on one node; between
+    // one pair of nodes).
+    const n = Math.max(1, nodes.length);
+    const eb = this.eventBins || Math.min(1024, Math.max(128, Math.floor(EVENT_POINTS / n)));
+    const mb = this.edgeBins || Math.min(256, Math.max(16, Math.floor(EDGE_LINES / Math.max(1, n * (n - 1)))));
+    this.qE = this.windowS / eb;
+    this.qM = this.windowS / mb;
     // Frame the floor and the columns above it.
     let r = 4;
     for (const p of this.nodePos.values()) r = Math.max(r, Math.hypot(p.x, p.z) + 2);
@@ -345,13 +357,14 @@ export class Scene {
 
   // Events are one buffer of points (one vertex each, one draw call), edges
   // one buffer of line segments, both at a level of detail fixed by the
-  // window: one point per node and 1/512 of the window (about a pixel of the
-  // column at the default camera; a point is 3 to 4 pixels wide), one line
-  // per sender, receiver and 1/128 of the window. SwiftShader, the software
-  // renderer, pays about a microsecond per point or line whatever its size
-  // (docs/web.md, "Frame times"), so what it draws is bounded by the window
-  // and the nodes, not by the events held: 50,000 events on 10 nodes are at
-  // most 5,120 points. The store keeps every event exact (picking, the
+  // window and the nodes: one point per node and 1/(4096/nodes) of the
+  // window (10 nodes: 1/409, about a pixel of the column at the default
+  // camera, where a point is 3 to 4 pixels wide), one line per sender,
+  // receiver and 1/(2048/pairs) of the window (10 nodes: 1/22; 4 nodes:
+  // 1/170). SwiftShader, the software renderer, pays about a microsecond a
+  // point and tens of nanoseconds a pixel of line (docs/web.md, "Frame
+  // times"), so what it draws is bounded by the window and the nodes, not by
+  // the events held: about 4,096 points and 2,048 lines a window. The store keeps every event exact (picking, the
   // panel, the causal history); a slot shows the most telling kind of its
   // events and is lit when any of them is. A node's own successive events
   // are on its column, so local edges are not drawn (the column is), only a
