@@ -196,6 +196,7 @@ slider.addEventListener('input', (e) => {
   live = false;
   cursor = sliderToCursor(Number(slider.value));
   inputAt = e.timeStamp; // when the input happened, on performance.now()'s clock
+  scene.dirty = true; // drawn at the next frame, however small the move
   $('live').classList.remove('on');
   applyLooks();
 });

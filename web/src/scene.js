@@ -435,8 +435,10 @@ export class Scene {
       this.events.geometry.getAttribute('aHi').array[slot] = 0;
     } else {
       // the slot appears with its earliest event, in its most telling kind
-      if (t < aP[slot * 3 + 1]) aP[slot * 3 + 1] = t;
-      if (PRIO[k] > PRIO[aK[slot]]) aK[slot] = k; else return slot;
+      const earlier = t < aP[slot * 3 + 1], telling = PRIO[k] > PRIO[aK[slot]];
+      if (!earlier && !telling) return slot;
+      if (earlier) aP[slot * 3 + 1] = t;
+      if (telling) aK[slot] = k;
     }
     if (slot < this.evDirty[0]) this.evDirty[0] = slot;
     if (slot > this.evDirty[1]) this.evDirty[1] = slot;
