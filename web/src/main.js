@@ -197,10 +197,11 @@ slider.addEventListener('input', (e) => {
   cursor = sliderToCursor(Number(slider.value));
   inputAt = e.timeStamp; // when the input happened, on performance.now()'s clock
   scene.dirty = true; // drawn at the next frame, however small the move
+  updateBar(performance.now()); // the cursor's time shown with the input, not a frame later
   $('live').classList.remove('on');
   applyLooks();
 });
-$('live').onclick = () => { live = true; playing = false; $('live').classList.add('on'); $('play').textContent = '▶'; };
+$('live').onclick = () => { live = true; playing = false; $('live').classList.add('on'); $('play').textContent = '▶'; scene.dirty = true; updateBar(performance.now()); };
 $('play').onclick = () => {
   if (live) { live = false; cursor = store.tMin === Infinity ? 0 : store.tMin; liveEndSeen = liveCursor(); }
   playing = !playing;
@@ -263,16 +264,18 @@ function frame(now) {
     if (frames.times.length > 4000) { frames.times.shift(); frames.render.shift(); }
     if (inputAt !== null) { frames.slider.push(t1 - inputAt); inputAt = null; }
   } else frames.skipped++;
-  // The bar is HTML: repainted at most 10 times a second (or at once after
-  // an input), not every frame.
-  if (now - lastBar > 100 || (!live && playing)) {
-    lastBar = now;
-    const v = live ? '1000' : String(cursorToSlider(cursor));
-    if (slider.value !== v) slider.value = v;
-    const wall = store.t0 === null ? null : store.t0 + cursor * 1000;
-    const text = wall === null ? '—' : `${live ? 'live ' : 'replay '}${fmtWall(wall)}`;
-    if ($('cursor').textContent !== text) $('cursor').textContent = text;
-  }
+  // The bar is HTML: repainted at most 10 times a second (at once after an
+  // input: updateBar), not every frame.
+  if (now - lastBar > 100 || (!live && playing)) updateBar(now);
+}
+
+function updateBar(now) {
+  lastBar = now;
+  const v = live ? '1000' : String(cursorToSlider(cursor));
+  if (slider.value !== v) slider.value = v;
+  const wall = store.t0 === null ? null : store.t0 + cursor * 1000;
+  const text = wall === null ? '—' : `${live ? 'live ' : 'replay '}${fmtWall(wall)}`;
+  if ($('cursor').textContent !== text) $('cursor').textContent = text;
 }
 
 function summary() {
