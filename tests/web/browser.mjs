@@ -15,7 +15,7 @@ const { chromium } = require('playwright-core');
 
 export const CHROMIUM = process.env.VOID_CHROMIUM || '/usr/bin/chromium';
 
-export async function launch() {
+export async function launch({ args = [] } = {}) {
   const profile = mkdtempSync(join(tmpdir(), 'void-chromium-'));
   const context = await chromium.launchPersistentContext(profile, {
     executablePath: CHROMIUM,
@@ -24,13 +24,13 @@ export async function launch() {
     args: ['--no-sandbox', '--use-gl=angle', '--use-angle=swiftshader', '--enable-unsafe-swiftshader',
       '--ignore-gpu-blocklist', '--disable-quic', '--no-first-run', '--disable-background-networking',
       '--disable-component-update', '--disable-sync', '--disable-features=Translate,MediaRouter',
-      '--disable-background-timer-throttling', '--disable-renderer-backgrounding'],
+      '--disable-background-timer-throttling', '--disable-renderer-backgrounding', ...args],
   });
   const close = async () => {
     await context.close().catch(() => {});
     rmSync(profile, { recursive: true, force: true });
   };
-  return { context, close, cpuMs: () => cpuMs(profile) };
+  return { context, close, profile, cpuMs: () => cpuMs(profile) };
 }
 
 // CPU time (user + system, ms) used so far by the browser's processes (those

@@ -8,7 +8,12 @@ import { ClusterSource, SyntheticSource } from './source.js';
 
 const params = new URLSearchParams(location.search);
 const store = new Store();
-const scene = new Scene(document.getElementById('view'), store, { instanced: params.has('instanced') });
+let windowS = Number(params.get('window')) || (params.has('synthetic') ? 61 : 30);
+const scene = new Scene(document.getElementById('view'), store, {
+  instanced: params.has('instanced'), windowS,
+  // ?bins=E,M: event and message-edge slots per window (the level of detail)
+  ...(params.get('bins') ? { eventBins: Number(params.get('bins').split(',')[0]), edgeBins: Number(params.get('bins').split(',')[1]) } : {}),
+});
 const $ = (id) => document.getElementById(id);
 
 let source = null;
@@ -17,7 +22,6 @@ let live = true;
 let playing = false;
 let speed = 1;
 let cursor = 0; // seconds since store.t0
-let windowS = Number(params.get('window')) || 30;
 let selectedNode = null;
 let selectedEvent = -1;
 // Node states over time, for the replay: [{wall, states: Map}] in order.
@@ -187,15 +191,17 @@ function cursorToSlider(c) {
   return hi > lo ? Math.round(((c - lo) / (hi - lo)) * 1000) : 1000;
 }
 let inputAt = null; // performance.now() of the last slider input, for the bench
-slider.addEventListener('input', () => {
+slider.addEventListener('input', (e) => {
   liveEndSeen = Math.max(liveEndSeen, liveCursor());
   live = false;
   cursor = sliderToCursor(Number(slider.value));
-  inputAt = performance.now();
+  inputAt = e.timeStamp; // when the input happened, on performance.now()'s clock
+  scene.dirty = true; // drawn at the next frame, however small the move
+  updateBar(performance.now()); // the cursor's time shown with the input, not a frame later
   $('live').classList.remove('on');
   applyLooks();
 });
-$('live').onclick = () => { live = true; playing = false; $('live').classList.add('on'); $('play').textContent = '▶'; };
+$('live').onclick = () => { live = true; playing = false; $('live').classList.add('on'); $('play').textContent = '▶'; scene.dirty = true; updateBar(performance.now()); };
 $('play').onclick = () => {
   if (live) { live = false; cursor = store.tMin === Infinity ? 0 : store.tMin; liveEndSeen = liveCursor(); }
   playing = !playing;
@@ -206,16 +212,28 @@ $('speed').onchange = (e) => { speed = Number(e.target.value); };
 
 // ---- the frame loop --------------------------------------------------------------
 
-const frames = { times: [], render: [], slider: [] };
+// A frame is drawn only when something changed (scene.dirty: new events,
+// the camera, the cursor moved by a pixel's worth, a node's look, a
+// highlight); otherwise the loop only polls. frames.times holds the frames
+// drawn, for the measurement (tests/web/frames.mjs).
+const frames = { times: [], render: [], slider: [], skipped: 0 };
 const px = new Uint8Array(4);
 let lastFrame = performance.now();
 let orbit = params.has('orbit');
+let bench = params.has('bench');
 let lastLooks = 0;
 let lastBar = 0;
 // ?hide=edges,events,grid: leave parts out (to see what a frame's time is spent on)
 const hide = new Set((params.get('hide') || '').split(',').filter(Boolean));
+function applyHide() {
+  if (!hide.size) return;
+  scene.lines.mesh.visible = !hide.has('edges'); scene.events.visible = !hide.has('events'); scene.grid.visible = !hide.has('grid');
+  for (const m of scene.nodeMeshes.values()) m.mesh.visible = !hide.has('nodes');
+  $('bar').hidden = hide.has('bar');
+}
 
 function frame(now) {
+  requestAnimationFrame(frame);
   const dt = (now - lastFrame) / 1000;
   lastFrame = now;
   if (live) cursor = liveCursor();
@@ -226,35 +244,38 @@ function frame(now) {
   const t0 = performance.now();
   scene.sync();
   scene.setCursor(cursor, windowS);
-  if (hide.size) { scene.lines.visible = !hide.has('edges'); scene.events.visible = !hide.has('events'); scene.grid.visible = !hide.has('grid'); for (const m of scene.nodeMeshes.values()) m.mesh.visible = !hide.has('nodes'); $('bar').hidden = hide.has('bar'); }
+  applyHide();
   if (orbit) {
     const a = now / 4000;
     scene.camera.position.set(Math.sin(a) * 26, 14, Math.cos(a) * 26);
+    scene.dirty = true;
   }
   if (now - lastLooks > 100) { applyLooks(); lastLooks = now; }
-  scene.render();
-  if (params.has('bench')) {
-    // Wait for the pixels: glFinish returns before the GPU process has
-    // drawn, a one-pixel read does not.
-    const gl = scene.renderer.getContext();
-    gl.readPixels(0, 0, 1, 1, gl.RGBA, gl.UNSIGNED_BYTE, px);
-  }
-  const t1 = performance.now();
-  frames.render.push(t1 - t0);
-  frames.times.push(now);
-  if (frames.times.length > 2000) { frames.times.shift(); frames.render.shift(); }
-  if (inputAt !== null) { frames.slider.push(t1 - inputAt); inputAt = null; }
-  // The bar is HTML: repainted at most 10 times a second (or at once after
-  // an input), not every frame.
-  if (now - lastBar > 100 || !live) {
-    lastBar = now;
-    const v = live ? '1000' : String(cursorToSlider(cursor));
-    if (slider.value !== v) slider.value = v;
-    const wall = store.t0 === null ? null : store.t0 + cursor * 1000;
-    const text = wall === null ? '—' : `${live ? 'live ' : 'replay '}${fmtWall(wall)}`;
-    if ($('cursor').textContent !== text) $('cursor').textContent = text;
-  }
-  requestAnimationFrame(frame);
+  if (scene.render()) {
+    if (bench) {
+      // Wait for the pixels: glFinish returns before the GPU process has
+      // drawn, a one-pixel read does not.
+      const gl = scene.renderer.getContext();
+      gl.readPixels(0, 0, 1, 1, gl.RGBA, gl.UNSIGNED_BYTE, px);
+    }
+    const t1 = performance.now();
+    frames.render.push(t1 - t0);
+    frames.times.push(now);
+    if (frames.times.length > 4000) { frames.times.shift(); frames.render.shift(); }
+    if (inputAt !== null) { frames.slider.push(t1 - inputAt); inputAt = null; }
+  } else frames.skipped++;
+  // The bar is HTML: repainted at most 10 times a second (at once after an
+  // input: updateBar), not every frame.
+  if (now - lastBar > 100 || (!live && playing)) updateBar(now);
+}
+
+function updateBar(now) {
+  lastBar = now;
+  const v = live ? '1000' : String(cursorToSlider(cursor));
+  if (slider.value !== v) slider.value = v;
+  const wall = store.t0 === null ? null : store.t0 + cursor * 1000;
+  const text = wall === null ? '—' : `${live ? 'live ' : 'replay '}${fmtWall(wall)}`;
+  if ($('cursor').textContent !== text) $('cursor').textContent = text;
 }
 
 function summary() {
@@ -293,14 +314,20 @@ window.voidView = {
   sliderValueFor: (wallMs) => cursorToSlider((wallMs - store.t0) / 1000),
   selectEvent: (i) => showEvent(i),
   nodeScreen: (id) => scene.nodeScreen(id, 0),
-  highlighted: () => { const a = scene.events.geometry.getAttribute('aHi').array; let n = 0; for (let i = 0; i < store.count; i++) n += a[i] > 0 ? 1 : 0; return n; },
+  highlighted: () => scene.hiCount,
+  // slots drawn: event points and message lines (the level of detail)
+  drawn: () => ({ points: scene.evSlots, lines: scene.lines.count, binned: scene.evDone }),
   frameStats: () => {
     const iv = [];
     for (let i = 1; i < frames.times.length; i++) iv.push(frames.times[i] - frames.times[i - 1]);
-    return { frames: frames.times.length, interval_p50: pct(iv, 50), interval_p95: pct(iv, 95),
+    return { frames: frames.times.length, skipped: frames.skipped, intervals: iv, interval_p50: pct(iv, 50), interval_p95: pct(iv, 95),
       render_p50: pct(frames.render, 50), render_p95: pct(frames.render, 95), slider: [...frames.slider] };
   },
-  resetFrames: () => { frames.times.length = 0; frames.render.length = 0; frames.slider.length = 0; },
+  resetFrames: () => { frames.times.length = 0; frames.render.length = 0; frames.slider.length = 0; frames.skipped = 0; },
+  // for the measurement: the camera circling (every frame drawn) or still,
+  // and each frame waiting for its pixels (?orbit=1, ?bench=1 at load)
+  setOrbit: (on) => { orbit = !!on; },
+  setBench: (on) => { bench = !!on; },
   renderer: () => { const gl = scene.renderer.getContext(); const ext = gl.getExtension('WEBGL_debug_renderer_info'); return ext ? gl.getParameter(ext.UNMASKED_RENDERER_WEBGL) : gl.getParameter(gl.RENDERER); },
 };
 
@@ -311,12 +338,13 @@ async function boot() {
     const n = Number(params.get('n')) || 10;
     const events = Number(synthetic) || 10000;
     const edges = params.has('edges') ? Number(params.get('edges')) : 2 * events; // like PBFT: about one message edge an event
-    source = new SyntheticSource(store, events, edges, n);
+    // ?stream=R: R more events a second after those, live (as a cluster's stream)
+    const rate = Number(params.get('stream')) || 0;
+    source = new SyntheticSource(store, events, edges, n, rate);
     nodes = source.start();
-    windowS = Number(params.get('window')) || 61;
     scene.setNodes(nodes);
     recordStates();
-    live = false;
+    live = rate > 0;
     cursor = store.tMax;
   } else {
     source = new ClusterSource(store, () => { recordStates(); summary(); });

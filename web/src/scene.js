@@ -23,6 +23,25 @@ const KIND_COLORS = {
   checkpoint: '#b08cff', view_change: '#ff4040', membership: '#9ad0ff', local: '#8a93a6',
 };
 
+const ZERO = new THREE.Vector3();
+// Which kind a slot of several events shows: the rarest and most telling.
+const PRIO = new Uint8Array(KINDS.length);
+['local', 'receive', 'send', 'pre_prepared', 'prepared', 'committed', 'execute', 'reply', 'client_request',
+  'checkpoint', 'membership', 'view_change'].forEach((k, p) => { PRIO[KINDS.indexOf(k)] = p; });
+// What a window of history is drawn with at most, whatever the events
+// held: points for events, lines for message edges (spread over the nodes,
+// and over the pairs of nodes that can exchange messages).
+const EVENT_POINTS = 4096;
+const EDGE_LINES = 2048;
+
+function grow32(arr, need) {
+  let n = Math.max(1024, arr.length);
+  while (n < need) n *= 2;
+  const out = new Int32Array(n);
+  out.set(arr);
+  return out;
+}
+
 const BASE_Y = 1.0; // where a node's newest event sits, above its sphere
 const HEIGHT = 16; // world units the visible window of history spans
 
@@ -43,19 +62,19 @@ void main() {
   vC = mix(c, vec3(1.0, 0.95, 0.5), aHi * 0.55) * ((uDim > 0.5 && aHi < 0.5) ? 0.25 : 1.0);
   gl_Position = projectionMatrix * modelViewMatrix * vec4(p, 1.0);
 }`;
+// Edges are GL lines (two triangles a pixel wide cost more there).
 const EDGE_VS = `
 uniform float uCursor, uWindow, uScale, uDim;
-attribute float aTc;  // the child's time: the edge exists once it does
-attribute float aMsg; // message edge (send -> receive), else local
-attribute float aHi;
+attribute vec3 aB;   // the other end (position is this one: x, time, z)
+attribute vec2 aT;   // drawn while uCursor >= aT.x and uCursor - aT.y <= uWindow
+attribute float aHi; // in the highlighted history
 varying vec3 vC;
 void main() {
-  float age = uCursor - position.y;
-  if (uCursor < aTc || age > uWindow) { gl_Position = vec4(0.0, 0.0, 2.0, 1.0); vC = vec3(0.0); return; }
-  vec3 p = vec3(position.x, ${BASE_Y.toFixed(1)} + age * uScale, position.z);
-  vec3 c = aMsg > 0.5 ? vec3(0.30, 0.50, 0.95) : vec3(0.28, 0.30, 0.36);
-  vC = aHi > 0.5 ? vec3(1.0, 0.9, 0.35) : c * ((uDim > 0.5) ? 0.3 : 1.0);
-  gl_Position = projectionMatrix * modelViewMatrix * vec4(p, 1.0);
+  if (uCursor < aT.x || uCursor - aT.y > uWindow) { gl_Position = vec4(0.0, 0.0, 2.0, 1.0); vC = vec3(0.0); return; }
+  // an end outside the window is drawn at its edge
+  float age = clamp(uCursor - position.y, 0.0, uWindow);
+  gl_Position = projectionMatrix * modelViewMatrix * vec4(position.x, ${BASE_Y.toFixed(1)} + age * uScale, position.z, 1.0);
+  vC = aHi > 0.5 ? vec3(1.0, 0.9, 0.35) : vec3(0.30, 0.50, 0.95) * ((uDim > 0.5) ? 0.3 : 1.0);
 }`;
 const FS = `
 varying vec3 vC;
@@ -67,6 +86,87 @@ void main() {
   if (dot(d, d) > 0.25) discard;
   gl_FragColor = vec4(vC * (1.1 - dot(d, d) * 1.6), 1.0);
 }`;
+
+// A buffer of segments (edges, or spans of the columns) drawn in one call:
+// slot k is segment k; set() writes it, flush() uploads what changed.
+class Segs {
+  constructor(scene, material, cap) {
+    this.scene = scene;
+    this.material = material;
+    this.V = 2; // vertices a segment
+    this.count = 0;
+    this.alloc(cap);
+  }
+
+  alloc(cap) {
+    const V = this.V, old = this.mesh;
+    const geo = new THREE.BufferGeometry();
+    const mk = (w) => { const a = new THREE.BufferAttribute(new Float32Array(cap * V * w), w); a.setUsage(THREE.DynamicDrawUsage); return a; };
+    const attrs = { position: mk(3), aT: mk(2), aHi: mk(1) };
+    for (const [name, a] of Object.entries(attrs)) {
+      if (old) a.array.set(old.geometry.getAttribute(name).array);
+      geo.setAttribute(name, a);
+    }
+    if (old) { this.scene.remove(old); old.geometry.dispose(); }
+    geo.setDrawRange(0, this.count * V);
+    this.mesh = new THREE.LineSegments(geo, this.material);
+    this.mesh.frustumCulled = false;
+    this.scene.add(this.mesh);
+    this.cap = cap;
+    this.lo = 0; // a new buffer is uploaded whole
+    this.hi = cap - 1;
+  }
+
+  // Appends a segment; returns its slot.
+  add() {
+    if (this.count === this.cap) this.alloc(this.cap * 2);
+    return this.count++;
+  }
+
+  // Segment k from a = (x, time, z) to b, drawn from time t0 while t1 is
+  // in the window.
+  set(k, ax, ay, az, bx, by, bz, t0, t1, hi = 0) {
+    const g = this.mesh.geometry;
+    const pos = g.getAttribute('position').array;
+    const aT = g.getAttribute('aT').array, aHi = g.getAttribute('aHi').array;
+    const o = k * 6;
+    pos[o] = ax; pos[o + 1] = ay; pos[o + 2] = az; pos[o + 3] = bx; pos[o + 4] = by; pos[o + 5] = bz;
+    aT[k * 4] = aT[k * 4 + 2] = t0; aT[k * 4 + 1] = aT[k * 4 + 3] = t1;
+    aHi[k * 2] = aHi[k * 2 + 1] = hi;
+    this.touch(k);
+  }
+
+  setHi(k, hi) {
+    this.mesh.geometry.getAttribute('aHi').array.fill(hi, k * this.V, (k + 1) * this.V);
+    this.touch(k);
+  }
+
+  clearHi() {
+    this.mesh.geometry.getAttribute('aHi').array.fill(0);
+    if (this.count) { this.touch(0); this.touch(this.count - 1); }
+  }
+
+  touch(k) {
+    if (k < this.lo) this.lo = k;
+    if (k > this.hi) this.hi = k;
+  }
+
+  truncate(n) {
+    this.count = n;
+  }
+
+  flush() {
+    const g = this.mesh.geometry, V = this.V;
+    g.setDrawRange(0, this.count * V);
+    if (this.hi < this.lo) return;
+    for (const [name, w] of [['position', 3], ['aT', 2], ['aHi', 1]]) {
+      const a = g.getAttribute(name);
+      a.clearUpdateRanges(); a.addUpdateRange(this.lo * V * w, (this.hi - this.lo + 1) * V * w); a.needsUpdate = true;
+    }
+    this.lo = Infinity;
+    this.hi = -1;
+  }
+}
 
 // Positions of the nodes: datacenters around a wide circle, racks on an arc
 // inside each, nodes side by side in a rack; a plain ring when no node has a
@@ -112,10 +212,11 @@ export function layout(nodes) {
 }
 
 export class Scene {
-  constructor(container, store, { instanced = false } = {}) {
+  constructor(container, store, { instanced = false, windowS = 30, eventBins = 0, edgeBins = 0 } = {}) {
     this.store = store;
     this.instanced = instanced;
-    this.renderer = new THREE.WebGLRenderer({ antialias: false, powerPreference: 'high-performance' });
+    // an opaque canvas: the compositor need not blend it with the page
+    this.renderer = new THREE.WebGLRenderer({ antialias: false, alpha: false, powerPreference: 'high-performance' });
     // ?scale=F renders at F times the display's resolution (a software
     // renderer's cost is per pixel)
     const scale = Number(new URLSearchParams(location.search).get('scale')) || 1;
@@ -128,6 +229,7 @@ export class Scene {
     this.controls = new OrbitControls(this.camera, this.renderer.domElement);
     this.controls.target.set(0, 6, 0);
     this.controls.update();
+    this.controls.addEventListener('change', () => { this.dirty = true; });
     this.scene.add(new THREE.AmbientLight(0xffffff, 0.55));
     const sun = new THREE.DirectionalLight(0xffffff, 1.4);
     sun.position.set(5, 12, 8);
@@ -142,12 +244,25 @@ export class Scene {
     };
     this.nodeMeshes = new Map();
     this.nodePos = new Map();
-    this.capacity = 0;
-    this.edgeCapacity = 0;
-    this.uploaded = 0; // events copied into the instance buffers
-    this.edgesUploaded = 0;
-    this.allocEvents(16384);
-    this.allocEdges(32768);
+    // The level of detail (slots) is fixed by the window the page was opened with.
+    // set with the nodes: slots per node (per pair) and window
+    this.windowS = windowS;
+    this.eventBins = eventBins;
+    this.edgeBins = edgeBins;
+    this.evKey = new Map(); // time bin * 256 + node -> event slot
+    this.edgeKey = new Map(); // (time bin * 256 + sender) * 256 + receiver -> line slot
+    this.evSlot = new Int32Array(1024); // store index -> its slot
+    this.edgeSlot = new Int32Array(1024); // store edge -> its line slot, -1 when local
+    this.evDone = 0; // store events binned
+    this.edgesDone = 0;
+    this.evSlots = 0;
+    this.hiCount = 0;
+    this.allocEvents(8192);
+    this.edgeMat = new THREE.ShaderMaterial({ uniforms: this.uniforms, vertexShader: EDGE_VS, fragmentShader: FS });
+    this.lines = new Segs(this.scene, this.edgeMat, 8192); // message edges
+    this.spans = new Segs(this.scene, this.edgeMat, 256); // highlighted spans of the columns
+    this.dirty = true; // something changed since the last frame drawn
+    this.drawnCursor = NaN;
     this.resize();
     window.addEventListener('resize', () => this.resize());
   }
@@ -160,10 +275,18 @@ export class Scene {
     this.camera.updateProjectionMatrix();
     // a point of world size uSize at the scene's distance, in pixels
     this.uniforms.uPx.value = (h * this.renderer.getPixelRatio()) / (2 * Math.tan((this.camera.fov * Math.PI) / 360)) / 22;
+    this.dirty = true;
   }
 
   setNodes(nodes) {
     this.nodePos = layout(nodes);
+    // The level of detail: a slot is this long a time (on one node; between
+    // one pair of nodes).
+    const n = Math.max(1, nodes.length);
+    const eb = this.eventBins || Math.min(1024, Math.max(128, Math.floor(EVENT_POINTS / n)));
+    const mb = this.edgeBins || Math.min(256, Math.max(16, Math.floor(EDGE_LINES / Math.max(1, n * (n - 1)))));
+    this.qE = this.windowS / eb;
+    this.qM = this.windowS / mb;
     // Frame the floor and the columns above it.
     let r = 4;
     for (const p of this.nodePos.values()) r = Math.max(r, Math.hypot(p.x, p.z) + 2);
@@ -219,21 +342,34 @@ export class Scene {
     g.font = '22px system-ui, sans-serif';
     g.fillText(state, 128, 56);
     m.tex.needsUpdate = true;
+    this.dirty = true;
   }
 
   setNodeLook(id, color, unhealthy) {
     const m = this.nodeMeshes.get(id);
-    if (!m) return;
+    if (!m || (m.color === color && m.ring.visible === !!unhealthy)) return;
+    m.color = color;
     m.mesh.material.color.set(color);
     m.mesh.material.emissive.set(color).multiplyScalar(0.25);
     m.ring.visible = !!unhealthy;
+    this.dirty = true;
   }
 
-  // Events are one buffer: by default a point sprite each (one vertex, one
-  // draw call for all of them); with ?instanced=1 an octahedron instance
-  // each. Both upload only what is new. SwiftShader, the software renderer
-  // of the browser tests, runs every instance as its own small draw: 10,000
-  // instances took 25x the frame time of 10,000 points there (docs/web.md).
+  // Events are one buffer of points (one vertex each, one draw call), edges
+  // one buffer of line segments, both at a level of detail fixed by the
+  // window and the nodes: one point per node and 1/(4096/nodes) of the
+  // window (10 nodes: 1/409, about a pixel of the column at the default
+  // camera, where a point is 3 to 4 pixels wide), one line per sender,
+  // receiver and 1/(2048/pairs) of the window (10 nodes: 1/22; 4 nodes:
+  // 1/170). SwiftShader, the software renderer, pays about a microsecond a
+  // point and tens of nanoseconds a pixel of line (docs/web.md, "Frame
+  // times"), so what it draws is bounded by the window and the nodes, not by
+  // the events held: about 4,096 points and 2,048 lines a window. The store keeps every event exact (picking, the
+  // panel, the causal history); a slot shows the most telling kind of its
+  // events and is lit when any of them is. A node's own successive events
+  // are on its column, so local edges are not drawn (the column is), only a
+  // highlighted history's span of each column. ?instanced=1 draws the slots
+  // as octahedron instances instead of points (several times slower there).
   allocEvents(cap) {
     const old = this.events;
     const instanced = this.instanced;
@@ -253,10 +389,10 @@ export class Scene {
     if (instanced) {
       const shape = new THREE.OctahedronGeometry(1, 0);
       geo.setAttribute('position', shape.getAttribute('position'));
-      geo.instanceCount = this.uploaded;
+      geo.instanceCount = this.evSlots;
     } else {
       geo.setAttribute('position', aP); // three needs a position; the shader reads aP
-      geo.setDrawRange(0, this.uploaded);
+      geo.setDrawRange(0, this.evSlots);
     }
     geo.setAttribute('aP', aP);
     geo.setAttribute('aK', aK);
@@ -271,113 +407,146 @@ export class Scene {
     this.events.frustumCulled = false;
     this.scene.add(this.events);
     this.capacity = cap;
-  }
-
-  allocEdges(cap) {
-    const old = this.lines;
-    const geo = new THREE.BufferGeometry();
-    const pos = new THREE.BufferAttribute(new Float32Array(cap * 6), 3);
-    const aTc = new THREE.BufferAttribute(new Float32Array(cap * 2), 1);
-    const aMsg = new THREE.BufferAttribute(new Float32Array(cap * 2), 1);
-    const aHi = new THREE.BufferAttribute(new Float32Array(cap * 2), 1);
-    for (const a of [pos, aTc, aMsg, aHi]) a.setUsage(THREE.DynamicDrawUsage);
-    if (old) {
-      pos.array.set(old.geometry.getAttribute('position').array);
-      aTc.array.set(old.geometry.getAttribute('aTc').array);
-      aMsg.array.set(old.geometry.getAttribute('aMsg').array);
-      aHi.array.set(old.geometry.getAttribute('aHi').array);
-      this.scene.remove(old);
-      old.geometry.dispose();
-    }
-    geo.setAttribute('position', pos);
-    geo.setAttribute('aTc', aTc);
-    geo.setAttribute('aMsg', aMsg);
-    geo.setAttribute('aHi', aHi);
-    geo.setDrawRange(0, this.edgesUploaded * 2);
-    const mat = this.edgeMat || new THREE.ShaderMaterial({ uniforms: this.uniforms, vertexShader: EDGE_VS, fragmentShader: FS });
-    this.edgeMat = mat;
-    this.lines = new THREE.LineSegments(geo, mat);
-    this.lines.frustumCulled = false;
-    this.scene.add(this.lines);
-    this.edgeCapacity = cap;
+    // a new buffer is uploaded whole on its first draw
+    this.evDirty = [Infinity, -1];
   }
 
   eventXZ(i) {
     const p = this.nodePos.get(this.store.node[i]);
-    return p || new THREE.Vector3();
+    return p || ZERO;
   }
 
-  // Copies events and edges added to the store since the last call into the
-  // GPU buffers: only the new range is uploaded.
-  sync() {
+  // Puts event i into its slot (a new one, or its node's slot for its time).
+  binEvent(i) {
     const s = this.store;
-    if (s.count > this.capacity) {
-      let c = this.capacity;
-      while (c < s.count) c *= 2;
-      this.allocEvents(c);
+    const node = s.node[i], t = s.t[i], k = s.kind[i];
+    const key = Math.floor(t / this.qE) * 256 + node;
+    let slot = this.evKey.get(key);
+    const aP = this.events.geometry.getAttribute('aP').array;
+    const aK = this.events.geometry.getAttribute('aK').array;
+    if (slot === undefined) {
+      if (this.evSlots === this.capacity) this.allocEvents(this.capacity * 2);
+      slot = this.evSlots++;
+      this.evKey.set(key, slot);
+      const p = this.eventXZ(i);
+      const a = this.events.geometry.getAttribute('aP').array;
+      a[slot * 3] = p.x; a[slot * 3 + 1] = t; a[slot * 3 + 2] = p.z;
+      this.events.geometry.getAttribute('aK').array[slot] = k;
+      this.events.geometry.getAttribute('aHi').array[slot] = 0;
+    } else {
+      // the slot appears with its earliest event, in its most telling kind
+      const earlier = t < aP[slot * 3 + 1], telling = PRIO[k] > PRIO[aK[slot]];
+      if (!earlier && !telling) return slot;
+      if (earlier) aP[slot * 3 + 1] = t;
+      if (telling) aK[slot] = k;
     }
-    if (s.count > this.uploaded) {
-      const aP = this.events.geometry.getAttribute('aP');
-      const aK = this.events.geometry.getAttribute('aK');
-      for (let i = this.uploaded; i < s.count; i++) {
-        const p = this.eventXZ(i);
-        aP.array[i * 3] = p.x;
-        aP.array[i * 3 + 1] = s.t[i];
-        aP.array[i * 3 + 2] = p.z;
-        aK.array[i] = s.kind[i];
-      }
-      aP.clearUpdateRanges(); aP.addUpdateRange(this.uploaded * 3, (s.count - this.uploaded) * 3); aP.needsUpdate = true;
-      aK.clearUpdateRanges(); aK.addUpdateRange(this.uploaded, s.count - this.uploaded); aK.needsUpdate = true;
-      this.uploaded = s.count;
-      if (this.instanced) this.events.geometry.instanceCount = s.count;
-      else this.events.geometry.setDrawRange(0, s.count);
-    }
-    if (s.edgeCount > this.edgeCapacity) {
-      let c = this.edgeCapacity;
-      while (c < s.edgeCount) c *= 2;
-      this.allocEdges(c);
-    }
-    if (s.edgeCount > this.edgesUploaded) {
-      const g = this.lines.geometry;
-      const pos = g.getAttribute('position'), aTc = g.getAttribute('aTc'), aMsg = g.getAttribute('aMsg');
-      for (let e = this.edgesUploaded; e < s.edgeCount; e++) {
-        const a = s.edges[e * 2], b = s.edges[e * 2 + 1];
-        const pa = this.eventXZ(a), pb = this.eventXZ(b);
-        pos.array.set([pa.x, s.t[a], pa.z, pb.x, s.t[b], pb.z], e * 6);
-        aTc.array[e * 2] = aTc.array[e * 2 + 1] = s.t[b];
-        aMsg.array[e * 2] = aMsg.array[e * 2 + 1] = s.from[b] === a ? 1 : 0;
-      }
-      const from = this.edgesUploaded, n = s.edgeCount - from;
-      pos.clearUpdateRanges(); pos.addUpdateRange(from * 6, n * 6); pos.needsUpdate = true;
-      aTc.clearUpdateRanges(); aTc.addUpdateRange(from * 2, n * 2); aTc.needsUpdate = true;
-      aMsg.clearUpdateRanges(); aMsg.addUpdateRange(from * 2, n * 2); aMsg.needsUpdate = true;
-      this.edgesUploaded = s.edgeCount;
-      g.setDrawRange(0, s.edgeCount * 2);
-    }
+    if (slot < this.evDirty[0]) this.evDirty[0] = slot;
+    if (slot > this.evDirty[1]) this.evDirty[1] = slot;
+    return slot;
   }
 
-  // Highlights the events in `set` (indices) and the edges between them;
-  // an empty set clears the highlight.
+  // Puts edge e into a line slot when it is a message edge; -1 when local.
+  binEdge(e) {
+    const s = this.store;
+    const a = s.edges[e * 2], b = s.edges[e * 2 + 1];
+    if (s.from[b] !== a) return -1;
+    const key = (Math.floor(s.t[a] / this.qM) * 256 + s.node[a]) * 256 + s.node[b];
+    let slot = this.edgeKey.get(key);
+    if (slot !== undefined) return slot;
+    slot = this.lines.add();
+    this.edgeKey.set(key, slot);
+    const pa = this.eventXZ(a), pb = this.eventXZ(b);
+    // visible from the receive on, while the receive is in the window
+    this.lines.set(slot, pa.x, s.t[a], pa.z, pb.x, s.t[b], pb.z, s.t[b], s.t[b]);
+    return slot;
+  }
+
+  // Bins the events and edges added to the store since the last call, for
+  // at most budgetMs (a burst, such as the backfill of 80,000 events, is
+  // spread over frames), and uploads only the slots that changed. Returns
+  // whether anything did.
+  sync(budgetMs = 8) {
+    const s = this.store;
+    if (this.evDone === s.count && this.edgesDone === s.edgeCount) return false;
+    const until = performance.now() + budgetMs;
+    if (this.evSlot.length < s.count) this.evSlot = grow32(this.evSlot, s.count);
+    while (this.evDone < s.count) {
+      const stop = Math.min(s.count, this.evDone + 2048);
+      for (let i = this.evDone; i < stop; i++) this.evSlot[i] = this.binEvent(i);
+      this.evDone = stop;
+      if (performance.now() > until) break;
+    }
+    if (this.edgeSlot.length < s.edgeCount) this.edgeSlot = grow32(this.edgeSlot, s.edgeCount);
+    // an edge waits until both its events are binned
+    while (this.edgesDone < s.edgeCount) {
+      const e = this.edgesDone;
+      if (s.edges[e * 2] >= this.evDone || s.edges[e * 2 + 1] >= this.evDone) break;
+      this.edgeSlot[e] = this.binEdge(e);
+      this.edgesDone++;
+      if ((e & 2047) === 0 && performance.now() > until) break;
+    }
+    this.flush();
+    return true;
+  }
+
+  // Uploads the changed range of each buffer (one range each: new slots
+  // are appended, and the slots an event changes are its time's, near the end).
+  flush() {
+    const [lo, hi] = this.evDirty;
+    if (hi >= lo) {
+      const g = this.events.geometry;
+      for (const [name, w] of [['aP', 3], ['aK', 1], ['aHi', 1]]) {
+        const a = g.getAttribute(name);
+        a.clearUpdateRanges(); a.addUpdateRange(lo * w, (hi - lo + 1) * w); a.needsUpdate = true;
+      }
+      if (this.instanced) g.instanceCount = this.evSlots; else g.setDrawRange(0, this.evSlots);
+      this.evDirty = [Infinity, -1];
+    }
+    this.lines.flush();
+    this.dirty = true;
+  }
+
+  // Highlights the events in `set` (indices) and the message edges between
+  // them, and each node's span of its column from the set's earliest to its
+  // latest event there (the local edges); an empty set clears it.
   highlight(set) {
     const s = this.store;
     const mark = new Uint8Array(s.count);
     for (const i of set) mark[i] = 1;
+    this.hiCount = set.length;
     const aHi = this.events.geometry.getAttribute('aHi');
-    for (let i = 0; i < s.count; i++) aHi.array[i] = mark[i];
+    aHi.array.fill(0);
+    for (const i of set) if (i < this.evDone) aHi.array[this.evSlot[i]] = 1;
     aHi.clearUpdateRanges(); aHi.needsUpdate = true;
-    const eHi = this.lines.geometry.getAttribute('aHi');
-    for (let e = 0; e < this.edgesUploaded; e++) {
-      const v = mark[s.edges[e * 2]] && mark[s.edges[e * 2 + 1]] ? 1 : 0;
-      eHi.array[e * 2] = eHi.array[e * 2 + 1] = v;
+    this.lines.clearHi();
+    for (let e = 0; e < this.edgesDone; e++) {
+      const slot = this.edgeSlot[e];
+      if (slot >= 0 && mark[s.edges[e * 2]] && mark[s.edges[e * 2 + 1]]) this.lines.setHi(slot, 1);
     }
-    eHi.clearUpdateRanges(); eHi.needsUpdate = true;
+    this.lines.flush();
+    const lo = new Map(), hi = new Map();
+    for (const i of set) {
+      const n = s.node[i], t = s.t[i];
+      if (!lo.has(n) || t < lo.get(n)) lo.set(n, t);
+      if (!hi.has(n) || t > hi.get(n)) hi.set(n, t);
+    }
+    this.spans.truncate(0);
+    for (const [n, t0] of lo) {
+      const p = this.nodePos.get(n) || ZERO, t1 = hi.get(n);
+      this.spans.set(this.spans.add(), p.x, t0, p.z, p.x, t1, p.z, t0, t1, 1);
+    }
+    this.spans.flush();
     this.uniforms.uDim.value = set.length > 0 ? 1 : 0;
+    this.dirty = true;
   }
 
+  // Moves the cursor; a move of less than 1/600 of the window (under a
+  // pixel of the column) is drawn with the next change, not at once.
   setCursor(cursor, windowS) {
     this.uniforms.uCursor.value = cursor;
     this.uniforms.uWindow.value = windowS;
     this.uniforms.uScale.value = HEIGHT / windowS;
+    if (!(Math.abs(cursor - this.drawnCursor) < windowS / 600)) this.dirty = true;
   }
 
   // World position of event i at the current cursor, or null when hidden.
@@ -425,8 +594,13 @@ export class Scene {
     return { x: (v.x * 0.5 + 0.5) * rect.width, y: (0.5 - v.y * 0.5) * rect.height, behind: v.z > 1 };
   }
 
-  render() {
+  // Draws a frame when something changed (or `force`); returns whether it did.
+  render(force = false) {
     this.controls.update();
+    if (!this.dirty && !force) return false;
     this.renderer.render(this.scene, this.camera);
+    this.drawnCursor = this.uniforms.uCursor.value;
+    this.dirty = false;
+    return true;
   }
 }

@@ -186,11 +186,15 @@ function prng(seed) {
 }
 
 export class SyntheticSource {
-  constructor(store, events, edges, nodes) {
+  // `rate` > 0: after the first `events` (spread over the minute before
+  // now), `rate` more a second, in bursts every 50 ms as a node's stream
+  // feeder sends them, stamped with the present.
+  constructor(store, events, edges, nodes, rate = 0) {
     this.store = store;
     this.eventsWanted = events;
     this.edgesWanted = edges;
     this.n = nodes;
+    this.rate = rate;
     this.nodes = [];
   }
 
@@ -199,35 +203,49 @@ export class SyntheticSource {
     for (let i = 0; i < this.n; i++) {
       this.nodes.push({ id: i, datacenter: `dc${i % dcs}`, rack: `r${Math.floor(i / dcs) % 2}`, host: `h${i}`, role: 'voter' });
     }
-    const rand = prng(42);
+    this.rand = prng(42);
     const span = 60000; // ms of history
-    const t0 = 1796600000000;
-    const seq = new Array(this.n).fill(0);
+    const t0 = this.rate > 0 ? Date.now() - span : 1796600000000;
+    this.seq = new Array(this.n).fill(0);
     // Shaped like PBFT's traffic: a send, then its receives on other nodes
     // within a few milliseconds (a broadcast to `fanout` of them). Local
     // edges are one fewer than a node's events; the wanted edges beyond
     // those are message edges, one per receive, so the fan-out follows.
     const msgWanted = Math.max(0, this.edgesWanted - (this.eventsWanted - this.n));
     const sendsWanted = Math.max(1, this.eventsWanted - msgWanted);
-    const fanout = Math.max(0, Math.min(this.n - 1, Math.round((this.eventsWanted - sendsWanted) / sendsWanted)));
-    const kinds = ['pre_prepared', 'prepared', 'committed', 'execute', 'local'];
+    this.fanout = Math.max(0, Math.min(this.n - 1, Math.round((this.eventsWanted - sendsWanted) / sendsWanted)));
     let k = 0;
-    const add = (node, kind, from) => {
-      seq[node]++;
-      const t = t0 + (k / this.eventsWanted) * span;
-      const ev = { id: `${node}.${seq[node]}`, node, seq: seq[node], t, kind };
-      if (from) ev.from = from;
-      this.store.add(ev);
-      k++;
-      return ev.id;
-    };
-    while (k < this.eventsWanted) {
-      const a = Math.floor(rand() * this.n);
-      if (fanout === 0 || rand() < 0.1) { add(a, kinds[Math.floor(rand() * kinds.length)]); continue; }
-      const send = add(a, 'send');
-      for (let j = 1; j <= fanout && k < this.eventsWanted; j++) add((a + j) % this.n, 'receive', send);
+    while (k < this.eventsWanted) k += this.burst(this.eventsWanted - k, (j) => t0 + ((k + j) / this.eventsWanted) * span);
+    if (this.rate > 0) {
+      let owed = 0;
+      this.timer = setInterval(() => {
+        owed += this.rate * 0.05;
+        const now = Date.now();
+        while (owed >= 1) owed -= this.burst(Math.floor(owed), () => now);
+      }, 50);
     }
     return this.nodes;
+  }
+
+  // Adds a send and its receives, or one local event: at most `max` events,
+  // the j-th at time at(j). Returns how many.
+  burst(max, at) {
+    const kinds = ['pre_prepared', 'prepared', 'committed', 'execute', 'local'];
+    const rand = this.rand;
+    let j = 0;
+    const add = (node, kind, from) => {
+      this.seq[node]++;
+      const ev = { id: `${node}.${this.seq[node]}`, node, seq: this.seq[node], t: at(j), kind };
+      if (from) ev.from = from;
+      this.store.add(ev);
+      j++;
+      return ev.id;
+    };
+    const a = Math.floor(rand() * this.n);
+    if (this.fanout === 0 || rand() < 0.1) { add(a, kinds[Math.floor(rand() * kinds.length)]); return j; }
+    const send = add(a, 'send');
+    for (let r = 1; r <= this.fanout && j < max; r++) add((a + r) % this.n, 'receive', send);
+    return j;
   }
 
   states() {
