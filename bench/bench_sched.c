@@ -215,10 +215,14 @@ int main(int argc, char **argv)
         } else if (strcmp(argv[i], "--no-10k") == 0) {
             big = 0;
         } else {
-            printf("usage: bench_sched [--instances N] [--no-10k]\n"
+            printf("Usage: bench_sched [--instances N] [--no-10k]\n"
                    "Placement quality and time of the scheduler's solvers on N generated\n"
-                   "instances (default 100; docs/scheduler.md); prints BENCH lines.\n"
-                   "--no-10k skips the exact solver at 10,000 tasks x 1,000 hosts.\n");
+                   "instances (docs/scheduler.md); prints BENCH lines.\n\n"
+                   "Options:\n"
+                   "  --instances N  instances of 1,000 tasks, seeds 1..N (default 100)\n"
+                   "  --no-10k       skip the exact solver at 10,000 tasks x 1,000 hosts\n"
+                   "  -h, --help     this help\n\n"
+                   "Example: bench_sched --instances 20 --no-10k\n");
             return strcmp(argv[i], "--help") == 0 || strcmp(argv[i], "-h") == 0 ? 0 : 2;
         }
     }
