@@ -4,12 +4,13 @@
  * Over N generated instances (3 datacenters x 4 racks x 5-50 hosts, 1,000
  * tasks, seeds 1..N; src/sched/sched_gen.c) it places each batch with
  * annealing (seeded by the instance's seed), greedy, the exact min-cost flow
- * (GLPK RELAX-IV), a locality-blind round-robin and a least-loaded placement,
+ * (LEMON network simplex, checked against GLPK out-of-kilter), a locality-blind round-robin and a least-loaded placement,
  * and prints
  *   BENCH sched_place        median cost ratio annealing / exact optimum
  *   BENCH sched_place_p99    the 99th percentile of that ratio
  *   BENCH sched_anneal_time  time per instance, annealing vs the exact solver
- *   BENCH sched_exact_10k    exact solver time at 10,000 tasks x 1,000 hosts vs the 1 s goal
+ *   BENCH sched_exact_10k    exact solver (LEMON) time at 10,000 tasks x 1,000 hosts vs the 1 s goal
+ *   BENCH sched_exact_10k_engine  the same, LEMON vs GLPK's out-of-kilter
  *   BENCH sched_bytes_rr     input bytes moved (not local), annealing vs round-robin
  *   BENCH sched_bytes_ll     the same vs least-loaded
  * All ratios are ours / peer: lower is better.
@@ -97,7 +98,7 @@ static double quantile(double *v, int n, int pct)
 }
 
 struct sample {
-    double ratio_anneal, ratio_greedy, ms_anneal, ms_greedy, ms_exact;
+    double ratio_anneal, ratio_greedy, ms_anneal, ms_greedy, ms_exact, ms_glpk;
     double moved_anneal, moved_rr, moved_ll, moved_exact;
     double cross_rack_anneal, cross_rack_rr;
 };
@@ -140,10 +141,14 @@ static void run_instance(uint64_t seed, struct sample *s)
     struct void_sched_result ra, rg, rr, rl, re;
     struct void_sched_exact_result ex;
     uint64_t t0 = cpu_now_ns();
-    rc = void_sched_place_exact(p, pl, &ex);
+    rc = void_sched_place_exact(p, VOID_SCHED_EXACT_GLPK, pl, &ex);
+    s->ms_glpk = ms_since(t0);
+    uint64_t glpk_bound = ex.bound;
+    t0 = cpu_now_ns();
+    rc = rc != 0 ? rc : void_sched_place_exact(p, VOID_SCHED_EXACT_LEMON, pl, &ex);
     s->ms_exact = ms_since(t0);
-    if (rc != 0 || void_sched_evaluate(p, pl, &re) != 0 || !ex.integral) {
-        fail("exact", rc != 0 ? rc : VOID_EINTERNAL);
+    if (rc != 0 || void_sched_evaluate(p, pl, &re) != 0 || !ex.integral || ex.bound != glpk_bound) {
+        fail("exact (LEMON and GLPK must agree, integral)", rc != 0 ? rc : VOID_EINTERNAL);
     }
     struct void_sched_options og = {.solver = VOID_SCHED_GREEDY};
     t0 = cpu_now_ns();
@@ -174,8 +179,9 @@ static void run_instance(uint64_t seed, struct sample *s)
     void_sched_instance_fini(&in);
 }
 
-/* The exact solver at 10,000 tasks on 4 datacenters x 5 racks x 50 hosts. */
-static double exact_10k_seconds(void)
+/* The exact solver at 10,000 tasks on 4 datacenters x 5 racks x 50 hosts,
+ * with LEMON (three seeds, median) and once with GLPK (*glpk_s). */
+static double exact_10k_seconds(double *glpk_s)
 {
     double t[3];
     for (int r = 0; r < 3; r++) {
@@ -193,13 +199,25 @@ static double exact_10k_seconds(void)
         }
         struct void_sched_exact_result ex;
         uint64_t t0 = cpu_now_ns();
-        rc = void_sched_place_exact(&in.problem, pl, &ex);
+        rc = void_sched_place_exact(&in.problem, VOID_SCHED_EXACT_LEMON, pl, &ex);
         t[r] = ms_since(t0) / 1e3;
         if (rc != 0) {
             fail("exact 10k", rc);
         }
-        printf("exact 10k: seed %d, %u hosts, %u nodes, %u arcs, %.3f s, integral %d\n",
-               1000 + r, in.problem.host_count, ex.nodes, ex.arcs, t[r], ex.integral);
+        printf("exact 10k (LEMON): seed %d, %u hosts, %u nodes, %u arcs, %.3f s, integral %d, cost %llu\n",
+               1000 + r, in.problem.host_count, ex.nodes, ex.arcs, t[r], ex.integral,
+               (unsigned long long)ex.bound);
+        if (r == 0) {
+            struct void_sched_exact_result eg;
+            t0 = cpu_now_ns();
+            rc = void_sched_place_exact(&in.problem, VOID_SCHED_EXACT_GLPK, pl, &eg);
+            *glpk_s = ms_since(t0) / 1e3;
+            if (rc != 0 || eg.bound != ex.bound) {
+                fail("exact 10k (GLPK must agree)", rc != 0 ? rc : VOID_EINTERNAL);
+            }
+            printf("exact 10k (GLPK okalg): seed %d, %.3f s, cost %llu\n", 1000 + r, *glpk_s,
+                   (unsigned long long)eg.bound);
+        }
         free(pl);
         void_sched_instance_fini(&in);
     }
@@ -253,7 +271,9 @@ int main(int argc, char **argv)
     COLLECT(a, ms_anneal);
     COLLECT(b, ms_exact);
     double am = quantile(a, n, 50), ap = quantile(a, n, 99), em = quantile(b, n, 50);
-    printf("annealing time: median %.2f ms, p99 %.2f ms; exact median %.2f ms\n", am, ap, em);
+    COLLECT(b, ms_glpk);
+    printf("annealing time: median %.2f ms, p99 %.2f ms; exact median %.2f ms (LEMON), %.2f ms (GLPK)\n",
+           am, ap, em, quantile(b, n, 50));
     double moved[4] = {0, 0, 0, 0}, cross[2] = {0, 0};
     for (int i = 0; i < n; i++) {
         moved[0] += s[i].moved_anneal, moved[1] += s[i].moved_rr;
@@ -264,13 +284,14 @@ int main(int argc, char **argv)
            "least-loaded %.1f GB; across racks: annealing %.1f GB, round-robin %.1f GB\n",
            moved[0] / n / 1e9, moved[3] / n / 1e9, moved[1] / n / 1e9, moved[2] / n / 1e9,
            cross[0] / n / 1e9, cross[1] / n / 1e9);
-    double e10k = big ? exact_10k_seconds() : 0;
+    double glpk10k = 0, e10k = big ? exact_10k_seconds(&glpk10k) : 0;
     bench_report("sched_place", "exact min-cost flow", "", med, 1.0);
     bench_report("sched_place_p99", "exact min-cost flow", "", p99, 1.0);
     bench_report("sched_anneal_time", "exact min-cost flow", "ms", am, em);
     bench_report("sched_anneal_time_p99", "goal 50 ms", "ms", ap, 50.0);
     if (big) {
         bench_report("sched_exact_10k", "goal 1 s", "s", e10k, 1.0);
+        bench_report("sched_exact_10k_engine", "GLPK out-of-kilter", "s", e10k, glpk10k);
     }
     bench_report("sched_bytes_rr", "round-robin", "GB", moved[0] / n / 1e9, moved[1] / n / 1e9);
     bench_report("sched_bytes_ll", "least-loaded", "GB", moved[0] / n / 1e9, moved[2] / n / 1e9);

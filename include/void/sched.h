@@ -28,7 +28,8 @@
  *                      so it is never worse than greedy.
  * The yardstick (libvoidsched, src/sched/, linked by the tests and the bench,
  * never by a replica): void_sched_place_exact(), a min-cost flow solved by
- * GLPK's RELAX-IV; and void_sched_generate(), the seeded instance generator.
+ * LEMON's network simplex or GLPK's out-of-kilter; and void_sched_generate(),
+ * the seeded instance generator.
  */
 #ifndef VOID_SCHED_H
 #define VOID_SCHED_H
@@ -208,13 +209,21 @@ struct void_sched_exact_result {
     uint32_t nodes;
 };
 
-/* Solves the placement as a min-cost flow with GLPK (glp_mincost_relax4).
- * placement has task_count entries. Allocates (through GLPK) and is not for
- * replicas. Returns 0, an error of void_sched_validate(), VOID_EFULL if the
- * free CPU cannot take the batch, VOID_ERANGE if the scaled arc costs exceed
- * what GLPK's integer solver takes (raise unit_shift), VOID_ENOMEM, or
- * VOID_EINTERNAL if GLPK fails otherwise. */
+/* Min-cost flow engines: both solve the same network to the same optimum. */
+enum void_sched_exact_engine {
+    VOID_SCHED_EXACT_LEMON = 1, /* LEMON's network simplex: the fast one */
+    VOID_SCHED_EXACT_GLPK = 2,  /* GLPK's out-of-kilter (glp_mincost_okalg) */
+};
+
+/* Solves the placement as a min-cost flow (docs/scheduler.md, "The exact
+ * solver") with the given engine. placement has task_count entries.
+ * Allocates and is not for replicas. Returns 0, an error of
+ * void_sched_validate(), VOID_EINVAL for an unknown engine, VOID_EFULL if the
+ * free CPU cannot take the batch, VOID_ERANGE if an arc's scaled cost exceeds
+ * 2^29 - 1 (raise unit_shift) or the demands' lcm exceeds 720720,
+ * VOID_ENOMEM, or VOID_EINTERNAL if GLPK fails otherwise. */
 int void_sched_place_exact(const struct void_sched_problem *problem,
+                           enum void_sched_exact_engine engine,
                            uint32_t *placement,
                            struct void_sched_exact_result *result);
 

@@ -1,6 +1,7 @@
 /*
  * The scheduler's yardstick: the placement problem of src/core/sched.c as a
- * minimum-cost flow, solved exactly by GLPK's RELAX-IV (glp_mincost_relax4).
+ * minimum-cost flow, solved exactly by LEMON's network simplex or by GLPK's
+ * out-of-kilter code (glp_mincost_okalg); both solve the same network.
  * It is used by the tests and the bench to measure how far greedy and
  * annealing are from the optimum; replicas never link it (it allocates, and
  * GLPK is not part of the deterministic core).
@@ -26,6 +27,7 @@
 #include "void/assert.h"
 #include "void/error.h"
 #include "void/sched.h"
+#include "sched_int.h"
 
 #include <glpk.h>
 #include <limits.h>
@@ -46,10 +48,21 @@ struct adata {
     double x;
 };
 
+/* The arcs, as arrays (grown by doubling); flow is the solver's answer. */
+struct arcs {
+    int *tail, *head;
+    int64_t *cap, *cost, *flow;
+    uint32_t count, room;
+    uint32_t *first_out; /* [nodes + 1] after solving: arcs by tail (CSR) */
+    uint32_t *by_tail;   /* [count] */
+};
+
 /* The network under construction: node numbers and the arc bookkeeping. */
 struct net {
     const struct void_sched_problem *p;
-    glp_graph *g;
+    struct arcs a;
+    int64_t *supply; /* [nodes] */
+    int nodes;
     uint64_t scale; /* L: lcm of the demands */
     int first_task, first_dc, first_rack, first_host, sink;
     int *dc_node;   /* [hosts] by dc id: its node, 0 if not a dc id */
@@ -69,17 +82,38 @@ static uint64_t gcd64(uint64_t a, uint64_t b)
     return a;
 }
 
+static int arcs_grow(struct arcs *a)
+{
+    uint32_t room = a->room ? 2 * a->room : 4096;
+    void *t = realloc(a->tail, room * sizeof(int)), *h = realloc(a->head, room * sizeof(int));
+    a->tail = t ? t : a->tail, a->head = h ? h : a->head;
+    void *c = realloc(a->cap, room * 8), *k = realloc(a->cost, room * 8), *f = realloc(a->flow, room * 8);
+    a->cap = c ? c : a->cap, a->cost = k ? k : a->cost, a->flow = f ? f : a->flow;
+    if (t == NULL || h == NULL || c == NULL || k == NULL || f == NULL) {
+        return VOID_ENOMEM;
+    }
+    a->room = room;
+    return 0;
+}
+
 static void add_arc(struct net *n, int from, int to, uint64_t cap, uint64_t cost)
 {
+    /* Both engines take 64-bit data, but GLPK's out-of-kilter works in int
+     * and wants every cost and capacity below INT_MAX/4: one limit for both,
+     * so that the two engines always solve the same network. */
     if (cost > ARC_COST_MAX || cap > ARC_COST_MAX) {
         n->err = VOID_ERANGE;
         return;
     }
-    glp_arc *a = glp_add_arc(n->g, from, to);
-    struct adata *d = a->data;
-    d->cap = (double)cap;
-    d->cost = (double)cost;
-    d->x = 0;
+    struct arcs *a = &n->a;
+    if (n->err != 0 || (a->count == a->room && (n->err = arcs_grow(a)) != 0)) {
+        return;
+    }
+    VOID_ASSERT(from >= 1 && from <= n->nodes);
+    VOID_ASSERT(to >= 1 && to <= n->nodes);
+    a->tail[a->count] = from, a->head[a->count] = to;
+    a->cap[a->count] = (int64_t)cap, a->cost[a->count] = (int64_t)cost, a->flow[a->count] = 0;
+    a->count++;
 }
 
 /* Class of object o's nearest holder seen from a host of rack `rack` (and its
@@ -182,7 +216,11 @@ static int build(struct net *n)
     n->first_rack = n->first_dc + dcs;
     n->first_host = n->first_rack + racks;
     n->sink = n->first_host + (int)p->host_count;
-    glp_add_vertices(n->g, n->sink);
+    n->nodes = n->sink;
+    n->supply = calloc((size_t)n->nodes + 1, sizeof(int64_t));
+    if (n->supply == NULL) {
+        return VOID_ENOMEM;
+    }
     int di = 0, ri = 0;
     /* Chains of hosts per machine, starting at the machine id (its first
      * host); stamp_rack holds each machine's last host + 1 meanwhile. */
@@ -200,14 +238,14 @@ static int build(struct net *n)
         n->rack_node[h] = p->hosts[h].rack == h ? n->first_rack + ri++ : 0;
     }
     for (uint32_t t = 0; t < p->task_count; t++) {
-        ((struct vdata *)n->g->v[n->first_task + (int)t]->data)->rhs = p->tasks[t].cpu;
+        n->supply[n->first_task + (int)t] = p->tasks[t].cpu;
         supply += p->tasks[t].cpu;
         task_arcs(n, t);
     }
     if (supply > ARC_COST_MAX) {
         return VOID_ERANGE;
     }
-    ((struct vdata *)n->g->v[n->sink]->data)->rhs = -(double)supply;
+    n->supply[n->sink] = -(int64_t)supply;
     for (uint32_t h = 0; h < p->host_count; h++) {
         const struct void_sched_host *x = &p->hosts[h];
         if (x->rack == h) {
@@ -238,10 +276,11 @@ static void push(struct queues *q, int node, uint32_t t)
 static int drain(struct net *n, struct queues *q, int from, uint32_t *placement)
 {
     const struct void_sched_problem *p = n->p;
-    int split = 0;
-    for (glp_arc *a = n->g->v[from]->out; a != NULL; a = a->t_next) {
-        uint64_t flow = (uint64_t)((struct adata *)a->data)->x;
-        int to = a->head->i;
+    const struct arcs *a = &n->a;
+    for (uint32_t i = a->first_out[from]; i < a->first_out[from + 1]; i++) {
+        uint32_t k = a->by_tail[i];
+        uint64_t flow = (uint64_t)a->flow[k];
+        int to = a->head[k];
         while (flow > 0 && q->head[from] != UINT32_MAX) {
             uint32_t t = q->head[from];
             if (p->tasks[t].cpu > flow) {
@@ -256,33 +295,59 @@ static int drain(struct net *n, struct queues *q, int from, uint32_t *placement)
             }
         }
     }
-    split |= q->head[from] != UINT32_MAX;
-    return split;
+    return q->head[from] != UINT32_MAX;
+}
+
+/* Arcs grouped by tail (counting sort): first_out[v] .. first_out[v + 1]. */
+static int index_arcs(struct net *n)
+{
+    struct arcs *a = &n->a;
+    a->first_out = calloc((size_t)n->nodes + 2, sizeof(uint32_t));
+    a->by_tail = malloc(((size_t)a->count + 1) * sizeof(uint32_t));
+    if (a->first_out == NULL || a->by_tail == NULL) {
+        return VOID_ENOMEM;
+    }
+    for (uint32_t k = 0; k < a->count; k++) {
+        a->first_out[a->tail[k] + 1]++;
+    }
+    for (int v = 1; v <= n->nodes + 1; v++) {
+        a->first_out[v] += a->first_out[v - 1];
+    }
+    uint32_t *fill = calloc((size_t)n->nodes + 1, sizeof(uint32_t));
+    if (fill == NULL) {
+        return VOID_ENOMEM;
+    }
+    for (uint32_t k = 0; k < a->count; k++) {
+        a->by_tail[a->first_out[a->tail[k]] + fill[a->tail[k]]++] = k;
+    }
+    free(fill);
+    return 0;
 }
 
 static int decode(struct net *n, uint32_t *placement)
 {
     const struct void_sched_problem *p = n->p;
+    const struct arcs *a = &n->a;
     struct queues q = {.next = calloc(p->task_count, sizeof(uint32_t)),
                        .head = malloc(((size_t)n->sink + 1) * sizeof(uint32_t))};
-    int split = q.next == NULL || q.head == NULL ? -1 : 0;
+    int split = q.next == NULL || q.head == NULL || index_arcs(n) != 0 ? -1 : 0;
     for (int v = 0; split == 0 && v <= n->sink; v++) {
         q.head[v] = UINT32_MAX;
     }
     for (uint32_t t = 0; split == 0 && t < p->task_count; t++) {
-        glp_arc *used = NULL;
-        for (glp_arc *a = n->g->v[n->first_task + (int)t]->out; a != NULL; a = a->t_next) {
-            double x = ((struct adata *)a->data)->x;
-            if (x > 0) {
-                split |= used != NULL || x != (double)p->tasks[t].cpu;
-                used = a;
+        int v = n->first_task + (int)t, to = 0;
+        for (uint32_t i = a->first_out[v]; i < a->first_out[v + 1]; i++) {
+            uint32_t k = a->by_tail[i];
+            if (a->flow[k] > 0) {
+                split |= to != 0 || a->flow[k] != (int64_t)p->tasks[t].cpu;
+                to = a->head[k];
             }
         }
-        VOID_ASSERT(used != NULL);
-        if (used->head->i >= n->first_host) {
-            placement[t] = (uint32_t)(used->head->i - n->first_host);
+        VOID_ASSERT(to != 0);
+        if (to >= n->first_host) {
+            placement[t] = (uint32_t)(to - n->first_host);
         } else {
-            push(&q, used->head->i, t);
+            push(&q, to, t);
         }
     }
     /* Datacenters feed racks, racks feed hosts: drain in node order. */
@@ -294,24 +359,76 @@ static int decode(struct net *n, uint32_t *placement)
     return split;
 }
 
-static int solve(struct net *n, uint32_t *placement, struct void_sched_exact_result *r)
+/* GLPK's out-of-kilter on a copy of the network in a glp_graph. */
+static int run_glpk(struct net *n)
 {
-    const struct void_sched_problem *p = n->p;
-    int rc = glp_mincost_okalg(n->g, offsetof(struct vdata, rhs), -1, offsetof(struct adata, cap),
+    struct arcs *a = &n->a;
+    glp_term_out(GLP_OFF);
+    glp_graph *g = glp_create_graph(sizeof(struct vdata), sizeof(struct adata));
+    glp_add_vertices(g, n->nodes);
+    for (int v = 1; v <= n->nodes; v++) {
+        ((struct vdata *)g->v[v]->data)->rhs = (double)n->supply[v];
+    }
+    glp_arc **map = malloc(((size_t)a->count + 1) * sizeof(glp_arc *));
+    if (map == NULL) {
+        glp_delete_graph(g);
+        return VOID_ENOMEM;
+    }
+    for (uint32_t k = 0; k < a->count; k++) {
+        map[k] = glp_add_arc(g, a->tail[k], a->head[k]);
+        struct adata *d = map[k]->data;
+        d->cap = (double)a->cap[k], d->cost = (double)a->cost[k], d->x = 0;
+    }
+    int rc = glp_mincost_okalg(g, offsetof(struct vdata, rhs), -1, offsetof(struct adata, cap),
                                offsetof(struct adata, cost), NULL, offsetof(struct adata, x), -1);
+    for (uint32_t k = 0; rc == 0 && k < a->count; k++) {
+        a->flow[k] = (int64_t)((struct adata *)map[k]->data)->x;
+    }
+    free(map);
+    glp_delete_graph(g);
     if (rc == GLP_ENOPFS) {
         return VOID_EFULL;
     }
     if (rc != 0) {
         return rc == GLP_ERANGE || rc == GLP_EDATA ? VOID_ERANGE : VOID_EINTERNAL;
     }
+    return 0;
+}
+
+/* LEMON's network simplex; its nodes count from 0, ours from 1 (GLPK's). */
+static int run_lemon(struct net *n)
+{
+    struct arcs *a = &n->a;
+    int *tail = malloc(((size_t)a->count + 1) * sizeof(int));
+    int *head = malloc(((size_t)a->count + 1) * sizeof(int));
+    int rc = tail == NULL || head == NULL ? 2 : 0;
+    for (uint32_t k = 0; rc == 0 && k < a->count; k++) {
+        tail[k] = a->tail[k] - 1, head[k] = a->head[k] - 1;
+    }
+    if (rc == 0) {
+        rc = void__sched_mcf_lemon(n->nodes, (int)a->count, tail, head, a->cap, a->cost,
+                                   n->supply + 1, a->flow);
+    }
+    free(tail);
+    free(head);
+    return rc == 0 ? 0 : rc == 1 ? VOID_EFULL : VOID_ENOMEM;
+}
+
+static int solve(struct net *n,
+                 enum void_sched_exact_engine engine,
+                 uint32_t *placement,
+                 struct void_sched_exact_result *r)
+{
+    const struct void_sched_problem *p = n->p;
+    int rc = engine == VOID_SCHED_EXACT_GLPK ? run_glpk(n) : run_lemon(n);
+    if (rc != 0) {
+        return rc;
+    }
     /* The objective, in integers: every flow and cost is integral. */
     uint64_t sum = 0;
-    for (int v = 1; v <= n->sink; v++) {
-        for (glp_arc *a = n->g->v[v]->out; a != NULL; a = a->t_next) {
-            const struct adata *d = a->data;
-            sum += (uint64_t)d->x * (uint64_t)d->cost;
-        }
+    for (uint32_t k = 0; k < n->a.count; k++) {
+        VOID_ASSERT(n->a.flow[k] >= 0 && n->a.flow[k] <= n->a.cap[k]);
+        sum += (uint64_t)n->a.flow[k] * (uint64_t)n->a.cost[k];
     }
     r->bound = (sum + n->scale - 1) / n->scale;
     int split = decode(n, placement);
@@ -330,6 +447,7 @@ static int solve(struct net *n, uint32_t *placement, struct void_sched_exact_res
 }
 
 int void_sched_place_exact(const struct void_sched_problem *p,
+                           enum void_sched_exact_engine engine,
                            uint32_t *placement,
                            struct void_sched_exact_result *r)
 {
@@ -340,6 +458,9 @@ int void_sched_place_exact(const struct void_sched_problem *p,
     if (rc != 0) {
         return rc;
     }
+    if (engine != VOID_SCHED_EXACT_LEMON && engine != VOID_SCHED_EXACT_GLPK) {
+        return VOID_EINVAL;
+    }
     struct net n = {.p = p, .scale = 1};
     for (uint32_t t = 0; t < p->task_count && n.scale <= SCALE_MAX; t++) {
         n.scale = n.scale / gcd64(n.scale, p->tasks[t].cpu) * p->tasks[t].cpu;
@@ -347,8 +468,6 @@ int void_sched_place_exact(const struct void_sched_problem *p,
     if (n.scale > SCALE_MAX) {
         return VOID_ERANGE;
     }
-    glp_term_out(GLP_OFF);
-    n.g = glp_create_graph(sizeof(struct vdata), sizeof(struct adata));
     n.dc_node = calloc(p->host_count, sizeof(int));
     n.rack_node = calloc(p->host_count, sizeof(int));
     n.mnext = malloc(p->host_count * sizeof(uint32_t));
@@ -359,11 +478,12 @@ int void_sched_place_exact(const struct void_sched_problem *p,
              ? VOID_ENOMEM
              : build(&n);
     if (rc == 0) {
-        r->nodes = (uint32_t)n.g->nv;
-        r->arcs = (uint32_t)n.g->na;
-        rc = solve(&n, placement, r);
+        r->nodes = (uint32_t)n.nodes;
+        r->arcs = n.a.count;
+        rc = solve(&n, engine, placement, r);
     }
-    glp_delete_graph(n.g);
+    free(n.a.tail), free(n.a.head), free(n.a.cap), free(n.a.cost), free(n.a.flow);
+    free(n.a.first_out), free(n.a.by_tail), free(n.supply);
     free(n.dc_node);
     free(n.rack_node);
     free(n.mnext);

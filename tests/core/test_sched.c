@@ -1,6 +1,6 @@
 /*
  * Tests of the locality-aware placement (src/core/sched.c) and its yardstick
- * (src/sched/sched_exact.c, GLPK): determinism, capacity never exceeded over
+ * (src/sched/sched_exact.c, LEMON and GLPK): determinism, capacity never exceeded over
  * many generated instances for every solver, annealing never worse than its
  * greedy start, the exact solver at most every heuristic and equal to a brute
  * force optimum on tiny instances, hand-checked costs, and bad input refused.
@@ -258,7 +258,7 @@ static void test_sched_hand_checked_optimum_beats_greedy(void **state)
     assert_int_equal(pl[1], 1);
     assert_int_equal(r.cost, 2 * 64);
     struct void_sched_exact_result ex;
-    assert_int_equal(void_sched_place_exact(&x.p, pl, &ex), 0);
+    assert_int_equal(void_sched_place_exact(&x.p, VOID_SCHED_EXACT_LEMON, pl, &ex), 0);
     assert_true(ex.integral);
     assert_int_equal(ex.bound, 2 * 64);
     assert_int_equal(pl[0], 0);
@@ -290,7 +290,10 @@ static void test_sched_exact_matches_brute_force_on_tiny_instances(void **state)
         uint32_t pl[8];
         struct void_sched_exact_result ex;
         struct void_sched_result r;
-        assert_int_equal(void_sched_place_exact(&x.p, pl, &ex), 0);
+        assert_int_equal(void_sched_place_exact(&x.p, VOID_SCHED_EXACT_GLPK, pl, &ex), 0);
+        assert_true(ex.integral);
+        assert_int_equal(ex.bound, opt);
+        assert_int_equal(void_sched_place_exact(&x.p, VOID_SCHED_EXACT_LEMON, pl, &ex), 0);
         assert_true(ex.integral);
         assert_int_equal(ex.bound, opt);
         assert_int_equal(void_sched_evaluate(&x.p, pl, &r), 0);
@@ -379,7 +382,10 @@ static void test_sched_properties_over_generated_instances(void **state)
         assert_within_capacity(p, pl);
         assert_true(ra.cost <= rg.cost);
         struct void_sched_exact_result ex;
-        assert_int_equal(void_sched_place_exact(p, pl, &ex), 0);
+        struct void_sched_exact_result eg;
+        assert_int_equal(void_sched_place_exact(p, VOID_SCHED_EXACT_GLPK, pl, &eg), 0);
+        assert_int_equal(void_sched_place_exact(p, VOID_SCHED_EXACT_LEMON, pl, &ex), 0);
+        assert_int_equal(eg.bound, ex.bound); /* two engines, one optimum */
         assert_true(ex.bound <= ra.cost);
         assert_true(ex.bound <= rg.cost);
         if (ex.integral) {
@@ -412,9 +418,11 @@ static int place_rc(const struct void_sched_problem *p)
     struct void_sched_options o = {.solver = VOID_SCHED_ANNEAL, .seed = 1};
     int rc = void_sched_place(p, &o, w, len, pl, &r);
     struct void_sched_exact_result ex;
-    int rc_exact = void_sched_place_exact(p, pl, &ex);
+    int rc_exact = void_sched_place_exact(p, VOID_SCHED_EXACT_LEMON, pl, &ex);
+    int rc_glpk = void_sched_place_exact(p, VOID_SCHED_EXACT_GLPK, pl, &ex);
     free(w);
-    assert_int_equal(rc, rc_exact); /* both entry points refuse alike */
+    assert_int_equal(rc, rc_exact); /* every entry point refuses alike */
+    assert_int_equal(rc, rc_glpk);
     return rc;
 }
 
@@ -479,6 +487,8 @@ static void test_sched_refuses_bad_input(void **state)
     o.solver = (enum void_sched_solver)9;
     assert_int_equal(void_sched_place(&x.p, &o, w, len, pl, &r), VOID_EINVAL);
     free(w);
+    struct void_sched_exact_result ex;
+    assert_int_equal(void_sched_place_exact(&x.p, (enum void_sched_exact_engine)7, pl, &ex), VOID_EINVAL);
     /* A placement naming no host. */
     pl[0] = 4;
     assert_int_equal(void_sched_evaluate(&x.p, pl, &r), VOID_ERANGE);
