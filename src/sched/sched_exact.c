@@ -35,7 +35,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-#define ARC_COST_MAX (INT_MAX / 4) /* RELAX-IV's `large` */
+#define ARC_COST_MAX (INT_MAX / 4) /* GLPK: RELAX-IV's `large`; out-of-kilter works in int too */
 #define SCALE_MAX    720720u       /* lcm(1..16): demands up to 16 always scale */
 
 struct vdata {
