@@ -4,16 +4,14 @@
  * Over N generated instances (3 datacenters x 4 racks x 5-50 hosts, 1,000
  * tasks, seeds 1..N; src/sched/sched_gen.c) it places each batch with
  * annealing (seeded by the instance's seed), greedy, the exact min-cost flow
- * (LEMON network simplex, checked against GLPK out-of-kilter), a locality-blind round-robin and a least-loaded placement,
- * and prints
- *   BENCH sched_place        median cost ratio annealing / exact optimum
- *   BENCH sched_place_p99    the 99th percentile of that ratio
- *   BENCH sched_anneal_time  time per instance, annealing vs the exact solver
- *   BENCH sched_exact_10k    exact solver (LEMON) time at 10,000 tasks x 1,000 hosts vs the 1 s goal
- *   BENCH sched_exact_10k_engine  the same, LEMON vs GLPK's out-of-kilter
- *   BENCH sched_bytes_rr     input bytes moved (not local), annealing vs round-robin
- *   BENCH sched_bytes_ll     the same vs least-loaded
- * All ratios are ours / peer: lower is better.
+ * (LEMON network simplex, checked against GLPK out-of-kilter), a locality-blind round-robin and a
+ * least-loaded placement, and prints BENCH sched_place        median cost ratio annealing / exact
+ * optimum BENCH sched_place_p99    the 99th percentile of that ratio BENCH sched_anneal_time  time
+ * per instance, annealing vs the exact solver BENCH sched_exact_10k    exact solver (LEMON) time at
+ * 10,000 tasks x 1,000 hosts vs the 1 s goal BENCH sched_exact_10k_engine  the same, LEMON vs
+ * GLPK's out-of-kilter BENCH sched_bytes_rr     input bytes moved (not local), annealing vs
+ * round-robin BENCH sched_bytes_ll     the same vs least-loaded All ratios are ours / peer: lower
+ * is better.
  *
  * Usage: bench_sched [--instances N] [--no-10k] [--help]
  */
@@ -38,7 +36,8 @@ static int place_round_robin(const struct void_sched_problem *p, uint32_t *place
         uint32_t k = 0;
         for (; k < p->host_count; k++, cursor = (cursor + 1) % p->host_count) {
             const struct void_sched_host *h = &p->hosts[cursor];
-            if (cpu[cursor] + x->cpu <= h->cpu_capacity && mem[cursor] + x->mem <= h->mem_capacity) {
+            if (cpu[cursor] + x->cpu <= h->cpu_capacity &&
+                mem[cursor] + x->mem <= h->mem_capacity) {
                 break;
             }
         }
@@ -73,8 +72,9 @@ static int place_least_loaded(const struct void_sched_problem *p, uint32_t *plac
                 continue;
             }
             /* free_h / cap_h > free_b / cap_b, cross-multiplied. */
-            if (best == UINT32_MAX || (uint64_t)(y->cpu_capacity - cpu[h]) * p->hosts[best].cpu_capacity >
-                                          (uint64_t)(p->hosts[best].cpu_capacity - cpu[best]) * y->cpu_capacity) {
+            if (best == UINT32_MAX ||
+                (uint64_t)(y->cpu_capacity - cpu[h]) * p->hosts[best].cpu_capacity >
+                    (uint64_t)(p->hosts[best].cpu_capacity - cpu[best]) * y->cpu_capacity) {
                 best = h;
             }
         }
@@ -204,8 +204,14 @@ static double exact_10k_seconds(double *glpk_s)
         if (rc != 0) {
             fail("exact 10k", rc);
         }
-        printf("exact 10k (LEMON): seed %d, %u hosts, %u nodes, %u arcs, %.3f s, integral %d, cost %llu\n",
-               1000 + r, in.problem.host_count, ex.nodes, ex.arcs, t[r], ex.integral,
+        printf("exact 10k (LEMON): seed %d, %u hosts, %u nodes, %u arcs, %.3f s, integral %d, cost "
+               "%llu\n",
+               1000 + r,
+               in.problem.host_count,
+               ex.nodes,
+               ex.arcs,
+               t[r],
+               ex.integral,
                (unsigned long long)ex.bound);
         if (r == 0) {
             struct void_sched_exact_result eg;
@@ -215,7 +221,9 @@ static double exact_10k_seconds(double *glpk_s)
             if (rc != 0 || eg.bound != ex.bound) {
                 fail("exact 10k (GLPK must agree)", rc != 0 ? rc : VOID_EINTERNAL);
             }
-            printf("exact 10k (GLPK okalg): seed %d, %.3f s, cost %llu\n", 1000 + r, *glpk_s,
+            printf("exact 10k (GLPK okalg): seed %d, %.3f s, cost %llu\n",
+                   1000 + r,
+                   *glpk_s,
                    (unsigned long long)eg.bound);
         }
         free(pl);
@@ -272,8 +280,12 @@ int main(int argc, char **argv)
     COLLECT(b, ms_exact);
     double am = quantile(a, n, 50), ap = quantile(a, n, 99), em = quantile(b, n, 50);
     COLLECT(b, ms_glpk);
-    printf("annealing time: median %.2f ms, p99 %.2f ms; exact median %.2f ms (LEMON), %.2f ms (GLPK)\n",
-           am, ap, em, quantile(b, n, 50));
+    printf("annealing time: median %.2f ms, p99 %.2f ms; exact median %.2f ms (LEMON), %.2f ms "
+           "(GLPK)\n",
+           am,
+           ap,
+           em,
+           quantile(b, n, 50));
     double moved[4] = {0, 0, 0, 0}, cross[2] = {0, 0};
     for (int i = 0; i < n; i++) {
         moved[0] += s[i].moved_anneal, moved[1] += s[i].moved_rr;
@@ -282,8 +294,12 @@ int main(int argc, char **argv)
     }
     printf("bytes moved per instance: annealing %.1f GB, exact %.1f GB, round-robin %.1f GB, "
            "least-loaded %.1f GB; across racks: annealing %.1f GB, round-robin %.1f GB\n",
-           moved[0] / n / 1e9, moved[3] / n / 1e9, moved[1] / n / 1e9, moved[2] / n / 1e9,
-           cross[0] / n / 1e9, cross[1] / n / 1e9);
+           moved[0] / n / 1e9,
+           moved[3] / n / 1e9,
+           moved[1] / n / 1e9,
+           moved[2] / n / 1e9,
+           cross[0] / n / 1e9,
+           cross[1] / n / 1e9);
     double glpk10k = 0, e10k = big ? exact_10k_seconds(&glpk10k) : 0;
     bench_report("sched_place", "exact min-cost flow", "", med, 1.0);
     bench_report("sched_place_p99", "exact min-cost flow", "", p99, 1.0);

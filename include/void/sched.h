@@ -37,13 +37,13 @@
 #include <stddef.h>
 #include <stdint.h>
 
-#define VOID_SCHED_HOSTS_MAX   65536u     /* hosts in one problem */
-#define VOID_SCHED_TASKS_MAX   (1u << 20) /* tasks in one batch */
-#define VOID_SCHED_OBJECTS_MAX (1u << 22) /* input objects of one batch */
-#define VOID_SCHED_BANDS       3          /* load-penalty bands */
-#define VOID_SCHED_CLASSES     4          /* distance classes: host, rack, datacenter, across */
-#define VOID_SCHED_DISTANCE_MAX 1000000u  /* largest configurable distance */
-#define VOID_SCHED_NAME_MAX    64         /* bytes of a location name, NUL included */
+#define VOID_SCHED_HOSTS_MAX    65536u     /* hosts in one problem */
+#define VOID_SCHED_TASKS_MAX    (1u << 20) /* tasks in one batch */
+#define VOID_SCHED_OBJECTS_MAX  (1u << 22) /* input objects of one batch */
+#define VOID_SCHED_BANDS        3          /* load-penalty bands */
+#define VOID_SCHED_CLASSES      4          /* distance classes: host, rack, datacenter, across */
+#define VOID_SCHED_DISTANCE_MAX 1000000u   /* largest configurable distance */
+#define VOID_SCHED_NAME_MAX     64         /* bytes of a location name, NUL included */
 
 enum void_sched_class {
     VOID_SCHED_SAME_HOST = 0,
@@ -205,7 +205,7 @@ struct void_sched_exact_result {
      * to one host, memory within capacity): then placement[] holds it and
      * bound is its cost, the true optimum. 0 otherwise (placement undefined). */
     int integral;
-    uint32_t arcs;  /* size of the network */
+    uint32_t arcs; /* size of the network */
     uint32_t nodes;
 };
 
@@ -229,14 +229,14 @@ int void_sched_place_exact(const struct void_sched_problem *problem,
 
 struct void_sched_gen_config {
     uint64_t seed;
-    uint32_t datacenters;   /* default 3 */
-    uint32_t racks;         /* per datacenter, default 4 */
-    uint32_t hosts_min;     /* per rack, default 5 */
-    uint32_t hosts_max;     /* per rack, default 50 */
-    uint32_t tasks;         /* default 1000 */
-    uint32_t objects;       /* default 2 * tasks */
-    uint32_t cpu_max;       /* a task demands 1..cpu_max CPU units; default 1 */
-    uint32_t load_pct_max;  /* existing load up to this % of capacity, default 70 */
+    uint32_t datacenters;  /* default 3 */
+    uint32_t racks;        /* per datacenter, default 4 */
+    uint32_t hosts_min;    /* per rack, default 5 */
+    uint32_t hosts_max;    /* per rack, default 50 */
+    uint32_t tasks;        /* default 1000 */
+    uint32_t objects;      /* default 2 * tasks */
+    uint32_t cpu_max;      /* a task demands 1..cpu_max CPU units; default 1 */
+    uint32_t load_pct_max; /* existing load up to this % of capacity, default 70 */
 };
 
 /* A generated instance; everything is owned by the instance. */
@@ -253,7 +253,8 @@ struct void_sched_instance {
  * config gives the same instance, byte for byte. Zero fields of config take
  * their defaults. Returns 0, VOID_EINVAL for a config out of range, or
  * VOID_ENOMEM. void_sched_instance_fini() is safe after a failure. */
-int void_sched_generate(struct void_sched_instance *instance, const struct void_sched_gen_config *config);
+int void_sched_generate(struct void_sched_instance *instance,
+                        const struct void_sched_gen_config *config);
 void void_sched_instance_fini(struct void_sched_instance *instance);
 
 #endif

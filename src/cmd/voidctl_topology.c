@@ -5,7 +5,6 @@
  * alone; the live load per host comes with task placement (docs/scheduler.md).
  */
 #include "cmd/voidctl.h"
-
 #include "void/config.h"
 #include "void/sched.h"
 
@@ -53,7 +52,11 @@ static json_t *host_replicas(const struct void_config *c,
             continue;
         }
         json_array_append_new(ids, json_integer(c->replicas[i].id));
-        int n = snprintf(text + at, len - at, "%s%u (%s)", at ? ", " : "", c->replicas[i].id,
+        int n = snprintf(text + at,
+                         len - at,
+                         "%s%u (%s)",
+                         at ? ", " : "",
+                         c->replicas[i].id,
                          c->replicas[i].address.text);
         at = n > 0 && (size_t)n < len - at ? at + (size_t)n : len - 1;
     }
@@ -89,11 +92,13 @@ static json_t *tree(const struct void_config *c, const struct void_sched_host *h
                 if (print) {
                     printf("    %s: replica %s\n", shown(c->replicas[m].topology.host), text);
                 }
-                json_array_append_new(hosts, json_pack("{s:s, s:o}", "name",
-                                                       c->replicas[m].topology.host, "replicas", ids));
+                json_array_append_new(
+                    hosts,
+                    json_pack("{s:s, s:o}", "name", c->replicas[m].topology.host, "replicas", ids));
             }
-            json_array_append_new(racks, json_pack("{s:s, s:o}", "name", c->replicas[r].topology.rack,
-                                                   "hosts", hosts));
+            json_array_append_new(
+                racks,
+                json_pack("{s:s, s:o}", "name", c->replicas[r].topology.rack, "hosts", hosts));
         }
         json_array_append_new(dcs, json_pack("{s:s, s:o}", "name", td->datacenter, "racks", racks));
     }

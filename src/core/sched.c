@@ -20,14 +20,14 @@
 #define CPU_MAX       (1u << 20) /* per host; keeps every sum far from 2^64 */
 #define BAND_COST_MAX (1u << 20)
 #define COST_MAX      (1ull << 62)
-#define MEM_MAX       (1ull << 60) /* bytes per host; sums of two stay in 64 bits */
-#define EXP_STEPS     32u  /* Metropolis table resolution: steps per unit of delta/T */
-#define EXP_LEN       512u /* entries: exp(-i/32) down to exp(-16) */
+#define MEM_MAX       (1ull << 60)  /* bytes per host; sums of two stay in 64 bits */
+#define EXP_STEPS     32u           /* Metropolis table resolution: steps per unit of delta/T */
+#define EXP_LEN       512u          /* entries: exp(-i/32) down to exp(-16) */
 #define EXP_STEP_Q32  4162825044ull /* round(exp(-1/32) * 2^32) */
-#define STAGES        64u  /* temperature stages of the annealing schedule */
+#define STAGES        64u           /* temperature stages of the annealing schedule */
 
 _Static_assert(VOID_SCHED_BANDS == 3, "defaults below list three bands");
-_Static_assert((uint64_t)VOID_SCHED_TASKS_MAX * CPU_MAX * BAND_COST_MAX <= COST_MAX,
+_Static_assert((uint64_t)VOID_SCHED_TASKS_MAX *CPU_MAX *BAND_COST_MAX <= COST_MAX,
                "load penalty of a batch fits below COST_MAX");
 
 void void_sched_params_default(struct void_sched_params *params)
@@ -119,9 +119,8 @@ static enum void_sched_class class_of(const struct void_sched_host *a,
 }
 
 /* Class of the nearest holder of object o seen from host h. */
-static enum void_sched_class nearest_class(const struct void_sched_problem *p,
-                                           uint32_t o,
-                                           uint32_t h)
+static enum void_sched_class
+nearest_class(const struct void_sched_problem *p, uint32_t o, uint32_t h)
 {
     const struct void_sched_object *obj = &p->objects[o];
     enum void_sched_class best = VOID_SCHED_ACROSS;
@@ -186,7 +185,8 @@ static int validate_params(const struct void_sched_params *q)
         if (q->band_cost[i] > BAND_COST_MAX || q->band_pct[i] > 100) {
             return VOID_EINVAL;
         }
-        if (i > 0 && (q->band_pct[i] < q->band_pct[i - 1] || q->band_cost[i] < q->band_cost[i - 1])) {
+        if (i > 0 &&
+            (q->band_pct[i] < q->band_pct[i - 1] || q->band_cost[i] < q->band_cost[i - 1])) {
             return VOID_EINVAL;
         }
     }
@@ -299,10 +299,8 @@ int void_sched_validate(const struct void_sched_problem *p)
 
 /* ---- evaluation ----------------------------------------------------------- */
 
-static void add_data(const struct void_sched_problem *p,
-                     uint32_t t,
-                     uint32_t h,
-                     struct void_sched_result *r)
+static void
+add_data(const struct void_sched_problem *p, uint32_t t, uint32_t h, struct void_sched_result *r)
 {
     const struct void_sched_task *task = &p->tasks[t];
     for (uint32_t i = 0; i < task->input_count; i++) {
@@ -363,22 +361,22 @@ struct order_key {
 
 /* Arrays carved from the caller's buffer, 8-byte aligned. */
 struct work {
-    uint64_t *mem_used;   /* [hosts] */
-    uint64_t *tcost;      /* [tasks] data cost of each task where it is */
-    uint32_t *cpu_used;   /* [hosts] */
-    uint32_t *rack_hosts; /* [hosts] host indices grouped by rack */
-    uint32_t *rack_start; /* [hosts] by rack id: first index into rack_hosts */
-    uint32_t *rack_len;   /* [hosts] by rack id: hosts in that rack */
-    uint32_t *best;       /* [tasks] */
-    uint32_t *band_end;   /* [hosts * BANDS] last CPU unit of each band */
-    uint32_t *mark_machine; /* [hosts] by machine id: 1 + task whose input it holds */
-    uint32_t *mark_rack;    /* [hosts] by rack id: 1 + task with an input held there */
-    uint32_t *mark_dc;      /* [hosts] by dc id: likewise */
-    uint32_t *have_rack;    /* [hosts] by rack id: 1 + task whose rack_cost is cached */
-    uint32_t *have_dc;      /* [hosts] by dc id: likewise */
-    uint64_t *rack_cost;    /* [hosts] by rack id: data cost on a non-holder host there */
-    uint64_t *dc_cost;      /* [hosts] by dc id: data cost in a rack without holders */
-    uint32_t *exp_q32;    /* [EXP_LEN] */
+    uint64_t *mem_used;      /* [hosts] */
+    uint64_t *tcost;         /* [tasks] data cost of each task where it is */
+    uint32_t *cpu_used;      /* [hosts] */
+    uint32_t *rack_hosts;    /* [hosts] host indices grouped by rack */
+    uint32_t *rack_start;    /* [hosts] by rack id: first index into rack_hosts */
+    uint32_t *rack_len;      /* [hosts] by rack id: hosts in that rack */
+    uint32_t *best;          /* [tasks] */
+    uint32_t *band_end;      /* [hosts * BANDS] last CPU unit of each band */
+    uint32_t *mark_machine;  /* [hosts] by machine id: 1 + task whose input it holds */
+    uint32_t *mark_rack;     /* [hosts] by rack id: 1 + task with an input held there */
+    uint32_t *mark_dc;       /* [hosts] by dc id: likewise */
+    uint32_t *have_rack;     /* [hosts] by rack id: 1 + task whose rack_cost is cached */
+    uint32_t *have_dc;       /* [hosts] by dc id: likewise */
+    uint64_t *rack_cost;     /* [hosts] by rack id: data cost on a non-holder host there */
+    uint64_t *dc_cost;       /* [hosts] by dc id: data cost in a rack without holders */
+    uint32_t *exp_q32;       /* [EXP_LEN] */
     struct order_key *order; /* [tasks] */
 };
 
@@ -462,10 +460,8 @@ static int fits(const struct void_sched_problem *p, const struct work *w, uint32
 }
 
 /* P_h(used) as penalty() computes it, from the band ends cached in w. */
-static uint64_t penalty_w(const struct void_sched_problem *p,
-                          const struct work *w,
-                          uint32_t h,
-                          uint64_t used)
+static uint64_t
+penalty_w(const struct void_sched_problem *p, const struct work *w, uint32_t h, uint64_t used)
 {
     const uint32_t *end = &w->band_end[h * VOID_SCHED_BANDS];
     uint64_t start = 0, sum = 0;
@@ -481,10 +477,8 @@ static uint64_t penalty_w(const struct void_sched_problem *p,
 }
 
 /* Penalty added by putting `cpu` more units on host h. */
-static uint64_t penalty_add(const struct void_sched_problem *p,
-                            const struct work *w,
-                            uint32_t h,
-                            uint32_t cpu)
+static uint64_t
+penalty_add(const struct void_sched_problem *p, const struct work *w, uint32_t h, uint32_t cpu)
 {
     uint64_t u = w->cpu_used[h];
     return penalty_w(p, w, h, u + cpu) - penalty_w(p, w, h, u);
@@ -492,7 +486,8 @@ static uint64_t penalty_add(const struct void_sched_problem *p,
 
 /* Data cost of task t on a host of rack `rack` (UINT32_MAX: of a rack holding
  * none of its inputs) in datacenter dc that holds none of its inputs. */
-static uint64_t group_cost(const struct void_sched_problem *p, uint32_t t, uint32_t rack, uint32_t dc)
+static uint64_t
+group_cost(const struct void_sched_problem *p, uint32_t t, uint32_t rack, uint32_t dc)
 {
     const struct void_sched_task *task = &p->tasks[t];
     uint64_t cost = 0;
@@ -531,11 +526,8 @@ static void mark_holders(const struct void_sched_problem *p, struct work *w, uin
 
 /* void_sched_task_cost(p, t, h), through the per-group caches of task t
  * (mark_holders(t) first). far is the cost where no datacenter holds. */
-static uint64_t host_cost(const struct void_sched_problem *p,
-                          struct work *w,
-                          uint32_t t,
-                          uint32_t h,
-                          uint64_t far)
+static uint64_t
+host_cost(const struct void_sched_problem *p, struct work *w, uint32_t t, uint32_t h, uint64_t far)
 {
     const struct void_sched_host *x = &p->hosts[h];
     uint64_t c;
@@ -700,11 +692,8 @@ struct anneal {
 };
 
 /* Signed change of the load penalty when host h goes from u to u + d units. */
-static int64_t penalty_delta(const struct void_sched_problem *p,
-                             const struct work *w,
-                             uint32_t h,
-                             uint64_t u,
-                             int64_t d)
+static int64_t penalty_delta(
+    const struct void_sched_problem *p, const struct work *w, uint32_t h, uint64_t u, int64_t d)
 {
     uint64_t after = (uint64_t)((int64_t)u + d);
     return (int64_t)penalty_w(p, w, h, after) - (int64_t)penalty_w(p, w, h, u);

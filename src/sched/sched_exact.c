@@ -24,10 +24,10 @@
  * not modelled: the optimum is then a lower bound (the relaxation), and the
  * result says whether the flow found happens to be a placement.
  */
+#include "sched_int.h"
 #include "void/assert.h"
 #include "void/error.h"
 #include "void/sched.h"
-#include "sched_int.h"
 
 #include <glpk.h>
 #include <limits.h>
@@ -65,8 +65,8 @@ struct net {
     int nodes;
     uint64_t scale; /* L: lcm of the demands */
     int first_task, first_dc, first_rack, first_host, sink;
-    int *dc_node;   /* [hosts] by dc id: its node, 0 if not a dc id */
-    int *rack_node; /* [hosts] by rack id */
+    int *dc_node;         /* [hosts] by dc id: its node, 0 if not a dc id */
+    int *rack_node;       /* [hosts] by rack id */
     uint32_t *mnext;      /* [hosts] next host on the same machine, UINT32_MAX at the end */
     uint32_t *stamp_host; /* [hosts] 1 + the last task given an arc to host h */
     uint32_t *stamp_rack; /* [hosts] by rack id: 1 + the last task given an arc to it */
@@ -87,7 +87,8 @@ static int arcs_grow(struct arcs *a)
     uint32_t room = a->room ? 2 * a->room : 4096;
     void *t = realloc(a->tail, room * sizeof(int)), *h = realloc(a->head, room * sizeof(int));
     a->tail = t ? t : a->tail, a->head = h ? h : a->head;
-    void *c = realloc(a->cap, room * 8), *k = realloc(a->cost, room * 8), *f = realloc(a->flow, room * 8);
+    void *c = realloc(a->cap, room * 8), *k = realloc(a->cost, room * 8),
+         *f = realloc(a->flow, room * 8);
     a->cap = c ? c : a->cap, a->cost = k ? k : a->cost, a->flow = f ? f : a->flow;
     if (t == NULL || h == NULL || c == NULL || k == NULL || f == NULL) {
         return VOID_ENOMEM;
@@ -118,10 +119,8 @@ static void add_arc(struct net *n, int from, int to, uint64_t cap, uint64_t cost
 
 /* Class of object o's nearest holder seen from a host of rack `rack` (and its
  * datacenter) that is on none of the holders' machines. */
-static enum void_sched_class class_from(const struct void_sched_problem *p,
-                                        uint32_t o,
-                                        uint32_t rack,
-                                        uint32_t dc)
+static enum void_sched_class
+class_from(const struct void_sched_problem *p, uint32_t o, uint32_t rack, uint32_t dc)
 {
     const struct void_sched_object *obj = &p->objects[o];
     enum void_sched_class best = VOID_SCHED_ACROSS;
@@ -137,7 +136,8 @@ static enum void_sched_class class_from(const struct void_sched_problem *p,
     return best;
 }
 
-static uint64_t group_cost(const struct void_sched_problem *p, uint32_t t, uint32_t rack, uint32_t dc)
+static uint64_t
+group_cost(const struct void_sched_problem *p, uint32_t t, uint32_t rack, uint32_t dc)
 {
     const struct void_sched_task *task = &p->tasks[t];
     uint64_t cost = 0;
@@ -166,19 +166,26 @@ static void task_arcs(struct net *n, uint32_t t)
                     continue;
                 }
                 n->stamp_host[h] = t + 1;
-                add_arc(n, n->first_task + (int)t, n->first_host + (int)h, d,
+                add_arc(n,
+                        n->first_task + (int)t,
+                        n->first_host + (int)h,
+                        d,
                         void_sched_task_cost(p, t, h) * per);
             }
             if (n->stamp_rack[hold->rack] != t + 1) {
                 n->stamp_rack[hold->rack] = t + 1;
-                add_arc(n, n->first_task + (int)t, n->rack_node[hold->rack], d,
+                add_arc(n,
+                        n->first_task + (int)t,
+                        n->rack_node[hold->rack],
+                        d,
                         group_cost(p, t, hold->rack, hold->dc) * per);
             }
         }
     }
     for (uint32_t h = 0; h < p->host_count; h++) {
         if (n->dc_node[h] != 0) {
-            add_arc(n, n->first_task + (int)t, n->dc_node[h], d, group_cost(p, t, UINT32_MAX, h) * per);
+            add_arc(
+                n, n->first_task + (int)t, n->dc_node[h], d, group_cost(p, t, UINT32_MAX, h) * per);
         }
     }
 }
@@ -193,7 +200,8 @@ static void host_arcs(struct net *n, uint32_t h)
         uint64_t end = (uint64_t)x->cpu_capacity * p->params.band_pct[i] / 100;
         uint64_t lo = load > start ? load : start;
         if (end > lo) {
-            add_arc(n, n->first_host + (int)h, n->sink, end - lo, p->params.band_cost[i] * n->scale);
+            add_arc(
+                n, n->first_host + (int)h, n->sink, end - lo, p->params.band_cost[i] * n->scale);
         }
         if (end > start) {
             start = end;
@@ -261,8 +269,8 @@ static int build(struct net *n)
 
 /* Tasks waiting at an aggregator node, consumed by its outgoing arcs. */
 struct queues {
-    uint32_t *next;  /* [tasks] linked lists */
-    uint32_t *head;  /* [nodes] */
+    uint32_t *next; /* [tasks] linked lists */
+    uint32_t *head; /* [nodes] */
 };
 
 static void push(struct queues *q, int node, uint32_t t)
@@ -379,8 +387,14 @@ static int run_glpk(struct net *n)
         struct adata *d = map[k]->data;
         d->cap = (double)a->cap[k], d->cost = (double)a->cost[k], d->x = 0;
     }
-    int rc = glp_mincost_okalg(g, offsetof(struct vdata, rhs), -1, offsetof(struct adata, cap),
-                               offsetof(struct adata, cost), NULL, offsetof(struct adata, x), -1);
+    int rc = glp_mincost_okalg(g,
+                               offsetof(struct vdata, rhs),
+                               -1,
+                               offsetof(struct adata, cap),
+                               offsetof(struct adata, cost),
+                               NULL,
+                               offsetof(struct adata, x),
+                               -1);
     for (uint32_t k = 0; rc == 0 && k < a->count; k++) {
         a->flow[k] = (int64_t)((struct adata *)map[k]->data)->x;
     }
@@ -406,8 +420,8 @@ static int run_lemon(struct net *n)
         tail[k] = a->tail[k] - 1, head[k] = a->head[k] - 1;
     }
     if (rc == 0) {
-        rc = void__sched_mcf_lemon(n->nodes, (int)a->count, tail, head, a->cap, a->cost,
-                                   n->supply + 1, a->flow);
+        rc = void__sched_mcf_lemon(
+            n->nodes, (int)a->count, tail, head, a->cap, a->cost, n->supply + 1, a->flow);
     }
     free(tail);
     free(head);

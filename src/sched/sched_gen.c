@@ -38,7 +38,9 @@ static void defaults(struct void_sched_gen_config *c)
     c->load_pct_max = c->load_pct_max ? c->load_pct_max : 70;
 }
 
-static int gen_hosts(struct void_sched_instance *in, const struct void_sched_gen_config *c, struct void_prng *rng)
+static int gen_hosts(struct void_sched_instance *in,
+                     const struct void_sched_gen_config *c,
+                     struct void_prng *rng)
 {
     uint32_t per_rack[4096], n = 0;
     if ((uint64_t)c->datacenters * c->racks > 4096) {
@@ -64,7 +66,8 @@ static int gen_hosts(struct void_sched_instance *in, const struct void_sched_gen
                 struct void_sched_host *x = &in->hosts[h];
                 x->dc = dc, x->rack = rack, x->machine = h;
                 x->cpu_capacity = 8 * (uint32_t)void_prng_range(rng, 1, 4);
-                x->cpu_load = (uint32_t)void_prng_below(rng, x->cpu_capacity * c->load_pct_max / 100 + 1);
+                x->cpu_load =
+                    (uint32_t)void_prng_below(rng, x->cpu_capacity * c->load_pct_max / 100 + 1);
                 x->mem_capacity = x->cpu_capacity * 4 * GIB;
                 x->mem_load = x->cpu_load * 2 * GIB;
             }
@@ -76,7 +79,8 @@ static int gen_hosts(struct void_sched_instance *in, const struct void_sched_gen
 }
 
 /* A host of another rack than `rack` (any host if there is only one rack). */
-static uint32_t other_rack_host(const struct void_sched_instance *in, struct void_prng *rng, uint32_t rack)
+static uint32_t
+other_rack_host(const struct void_sched_instance *in, struct void_prng *rng, uint32_t rack)
 {
     uint32_t n = in->problem.host_count, h = 0;
     for (int tries = 0; tries < 64; tries++) {
@@ -89,7 +93,8 @@ static uint32_t other_rack_host(const struct void_sched_instance *in, struct voi
 }
 
 /* Another host of h's rack (h itself if it is alone there). */
-static uint32_t same_rack_host(const struct void_sched_instance *in, struct void_prng *rng, uint32_t h)
+static uint32_t
+same_rack_host(const struct void_sched_instance *in, struct void_prng *rng, uint32_t h)
 {
     uint32_t rack = in->hosts[h].rack, len = 0;
     while (rack + len < in->problem.host_count && in->hosts[rack + len].rack == rack) {
@@ -102,7 +107,9 @@ static uint32_t same_rack_host(const struct void_sched_instance *in, struct void
     return k >= h ? k + 1 : k;
 }
 
-static int gen_objects(struct void_sched_instance *in, const struct void_sched_gen_config *c, struct void_prng *rng)
+static int gen_objects(struct void_sched_instance *in,
+                       const struct void_sched_gen_config *c,
+                       struct void_prng *rng)
 {
     in->objects = calloc(c->objects, sizeof(*in->objects));
     in->holders = calloc((size_t)c->objects * 3, sizeof(uint32_t));
@@ -112,7 +119,8 @@ static int gen_objects(struct void_sched_instance *in, const struct void_sched_g
     uint32_t at = 0;
     for (uint32_t o = 0; o < c->objects; o++) {
         struct void_sched_object *obj = &in->objects[o];
-        uint32_t e = 16 + (uint32_t)(void_prng_below(rng, 7) + void_prng_below(rng, 7) + void_prng_below(rng, 7));
+        uint32_t e = 16 + (uint32_t)(void_prng_below(rng, 7) + void_prng_below(rng, 7) +
+                                     void_prng_below(rng, 7));
         obj->size_bytes = (1ull << e) + void_prng_below(rng, 1ull << e);
         uint32_t replicas = (uint32_t)void_prng_range(rng, 1, 3);
         uint32_t first = (uint32_t)void_prng_below(rng, in->problem.host_count);
@@ -153,7 +161,9 @@ static uint32_t zipf(const uint64_t *cum, uint32_t n, struct void_prng *rng)
     return lo;
 }
 
-static int gen_tasks(struct void_sched_instance *in, const struct void_sched_gen_config *c, struct void_prng *rng)
+static int gen_tasks(struct void_sched_instance *in,
+                     const struct void_sched_gen_config *c,
+                     struct void_prng *rng)
 {
     uint64_t *cum = malloc((size_t)c->objects * sizeof(uint64_t));
     in->tasks = calloc(c->tasks, sizeof(*in->tasks));

@@ -7,10 +7,9 @@
  */
 #include "sched_int.h"
 
+#include <algorithm>
 #include <lemon/network_simplex.h>
 #include <lemon/static_graph.h>
-
-#include <algorithm>
 #include <new>
 #include <utility>
 #include <vector>

@@ -5,11 +5,13 @@
  * greedy start, the exact solver at most every heuristic and equal to a brute
  * force optimum on tiny instances, hand-checked costs, and bad input refused.
  */
+/* clang-format off */
 #include <setjmp.h>
 #include <stdarg.h>
 #include <stddef.h>
 #include <stdint.h>
 #include <cmocka.h>
+/* clang-format on */
 
 #include "void/error.h"
 #include "void/prng.h"
@@ -44,7 +46,10 @@ static void place(const struct void_sched_problem *p,
     struct void_sched_options o = {.solver = solver, .seed = seed};
     int rc = void_sched_place(p, &o, w, len, placement, r);
     if (rc != 0) {
-        fprintf(stderr, "place: solver %d seed %llu: %s\n", solver, (unsigned long long)seed,
+        fprintf(stderr,
+                "place: solver %d seed %llu: %s\n",
+                solver,
+                (unsigned long long)seed,
                 void_strerror(rc));
     }
     assert_int_equal(rc, 0);
@@ -154,10 +159,10 @@ static void test_sched_topology_interns_names_per_level(void **state)
 {
     (void)state;
     static const struct void_sched_location loc[5] = {{"dc1", "r1", "a"},
-                                                     {"dc1", "r1", "b"},
-                                                     {"dc2", "r1", "a"},
-                                                     {"dc1", "r2", "a"},
-                                                     {"dc1", "r1", "a"}};
+                                                      {"dc1", "r1", "b"},
+                                                      {"dc2", "r1", "a"},
+                                                      {"dc1", "r2", "a"},
+                                                      {"dc1", "r1", "a"}};
     struct void_sched_host h[5];
     memset(h, 0, sizeof(h));
     assert_int_equal(void_sched_topology(h, loc, 5), 0);
@@ -488,7 +493,8 @@ static void test_sched_refuses_bad_input(void **state)
     assert_int_equal(void_sched_place(&x.p, &o, w, len, pl, &r), VOID_EINVAL);
     free(w);
     struct void_sched_exact_result ex;
-    assert_int_equal(void_sched_place_exact(&x.p, (enum void_sched_exact_engine)7, pl, &ex), VOID_EINVAL);
+    assert_int_equal(void_sched_place_exact(&x.p, (enum void_sched_exact_engine)7, pl, &ex),
+                     VOID_EINVAL);
     /* A placement naming no host. */
     pl[0] = 4;
     assert_int_equal(void_sched_evaluate(&x.p, pl, &r), VOID_ERANGE);
