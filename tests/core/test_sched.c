@@ -310,6 +310,35 @@ static void test_sched_exact_matches_brute_force_on_tiny_instances(void **state)
     }
 }
 
+/* Memory is a capacity like CPU: two tasks of 10 GiB reading the same
+ * 100 MiB object on h0 (16 GiB) cannot both run there, so one reads from the
+ * rack: optimum 100, which greedy and annealing reach. The flow network does
+ * not model memory: its bound (0, both on h0) stays below, and it says that
+ * its flow is not a placement. */
+static void test_sched_memory_binds_and_exact_reports_its_relaxation(void **state)
+{
+    (void)state;
+    struct tiny x;
+    tiny_init(&x, 8);
+    tiny_object(&x, 100 * MIB, 0, UINT32_MAX);
+    tiny_task(&x, 1, 0);
+    tiny_task(&x, 1, 0);
+    x.tasks[0].mem = x.tasks[1].mem = 10 * GIB;
+    assert_int_equal(brute_force(&x.p), 100);
+    uint32_t pl[2];
+    struct void_sched_result r;
+    place(&x.p, VOID_SCHED_GREEDY, 0, pl, &r);
+    assert_int_equal(r.cost, 100);
+    assert_within_capacity(&x.p, pl);
+    place(&x.p, VOID_SCHED_ANNEAL, 3, pl, &r);
+    assert_int_equal(r.cost, 100);
+    assert_within_capacity(&x.p, pl);
+    struct void_sched_exact_result ex;
+    assert_int_equal(void_sched_place_exact(&x.p, VOID_SCHED_EXACT_LEMON, pl, &ex), 0);
+    assert_int_equal(ex.bound, 0);
+    assert_false(ex.integral);
+}
+
 /* ---- determinism ---------------------------------------------------------- */
 
 /* Two independent runs with the same seed (separate work buffers, separately
@@ -508,6 +537,7 @@ int main(void)
         cmocka_unit_test(test_sched_load_penalty_follows_bands),
         cmocka_unit_test(test_sched_hand_checked_optimum_beats_greedy),
         cmocka_unit_test(test_sched_exact_matches_brute_force_on_tiny_instances),
+        cmocka_unit_test(test_sched_memory_binds_and_exact_reports_its_relaxation),
         cmocka_unit_test(test_sched_same_seed_same_placement),
         cmocka_unit_test(test_sched_properties_over_generated_instances),
         cmocka_unit_test(test_sched_refuses_bad_input),
