@@ -44,6 +44,7 @@ static const struct voidctl_command commands[] = {
     {"trace",
      "trace ancestors|descendants|cut|explain|export: the causal event DAG",
      voidctl_trace},
+    {"topology", "the datacenter/rack/host tree of the cluster file", voidctl_topology},
 };
 
 void voidctl_print_exit_codes(FILE *out)
