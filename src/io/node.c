@@ -533,7 +533,11 @@ static void publish(struct void_node *node)
     s->hist = node->metrics.h;
     s->peer_queued = void_transport_peer_queued(&node->transport);
     s->requests_pending = r->pending_count;
-    s->cas_queued = node->caswriter.stats.queued;
+    if (node->caswriter.running) {
+        struct void_caswriter_stats cw;
+        void_caswriter_stats_get(&node->caswriter, &cw); /* its own lock, never node's */
+        s->cas_queued = cw.queued;
+    }
     pthread_mutex_unlock(&node->lock);
 }
 
