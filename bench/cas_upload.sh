@@ -62,8 +62,8 @@ import sys, urllib.request
 p = int(sys.argv[1]); n = us = 0
 for i in range(4):
     for line in urllib.request.urlopen(f"http://127.0.0.1:{p + 1000 + i}/metrics", timeout=5).read().decode().splitlines():
-        if line.startswith("void_persist_commits_total "): n += int(line.split()[1])
-        if line.startswith("void_persist_microseconds_total "): us += int(line.split()[1])
+        if line.startswith("void_persist_duration_seconds_count "): n += int(line.split()[1])
+        if line.startswith("void_persist_duration_seconds_sum "): us += round(float(line.split()[1]) * 1e6)
 print(n, us)
 PY
 }

@@ -106,6 +106,7 @@ struct void_casserve {
     struct void_casserve_pending pending[VOID_CASNET_PENDING_MAX];
     uint64_t count_stored, count_served, count_fetched, count_rejected, count_duplicate;
     uint64_t count_busy; /* blocks dropped because the writer's queue was full */
+    size_t served_len;   /* bytes of the block last served (a /metrics histogram) */
 };
 
 /* Handles a CAS_BLOCK or CAS_FETCH frame buf[0..len) (borrowed) that the

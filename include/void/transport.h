@@ -232,6 +232,10 @@ void void_transport_set_fault(struct void_transport *t,
                               uint32_t count,
                               int isolate);
 
+/* Frames queued on the outbound connections to the peers now, not yet
+ * written (a gauge for /metrics; O(peers)). Cannot fail. */
+uint64_t void_transport_peer_queued(const struct void_transport *t);
+
 /* 1 when the outbound connection to peer_id has completed its HELLO. */
 int void_transport_peer_up(const struct void_transport *t, uint32_t peer_id);
 

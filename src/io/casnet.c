@@ -193,6 +193,7 @@ static int serve(struct void_casserve *cs, uint32_t to, const struct void_hash *
     free(body);
     free(data);
     cs->count_served += rc == 0;
+    cs->served_len = rc == 0 ? len : cs->served_len;
     return rc;
 }
 

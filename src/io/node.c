@@ -44,7 +44,9 @@
 #include <unistd.h>
 #include <uv.h>
 
+#include "metrics.h"
 #include "node_causal.h"
+#include "node_metrics.h"
 #include "node_web.h"
 
 #define TIMER_COUNT 4 /* enum void_pbft_timer values are 1..3 */
@@ -94,6 +96,10 @@ struct node_status {
     uint64_t suspect_ns, dead_ns;
     struct void_kvs_stats state;                /* the replicated state's store */
     uint8_t state_digest[VOID_KVS_DIGEST_SIZE]; /* at last_executed */
+    struct void__node_hists hist;               /* node_metrics.h */
+    uint64_t peer_queued;                       /* frames queued to peers */
+    uint64_t requests_pending;                  /* requests waiting for a batch */
+    uint64_t cas_queued;                        /* blocks in the block writer's ring */
 };
 
 /* Effects of one or more steps and the records among them, ready for one
@@ -177,6 +183,7 @@ struct void_node {
     pthread_mutex_t lock;
     struct node_status status;
     struct void__node_causal causal; /* the event log (node_causal.c) */
+    struct void__node_metrics metrics; /* histograms (node_metrics.c), loop thread */
     struct void__node_web web;       /* event APIs, streams, the web view (node_web.c) */
     int web_ready;
 };
@@ -272,6 +279,7 @@ static void perform_upto(struct void_node *node, struct effect_buf *b, uint32_t 
     struct void_pbft_out *out = &b->out;
     VOID_ASSERT(to <= out->count && out->count <= out->cap);
     VOID_ASSERT(b->performed <= to);
+    uint64_t now_ns = 0; /* read once, by the first event that is timed */
     for (uint32_t i = b->performed; i < to && node->fatal == 0 && node->handles_ready; i++) {
         const struct void_pbft_effect *e = &out->effects[i];
         switch ((enum void_pbft_effect_kind)e->kind) {
@@ -284,6 +292,7 @@ static void perform_upto(struct void_node *node, struct effect_buf *b, uint32_t 
             break;
         case VOID_PBFT_EFFECT_EVENT:
             do_event(e);
+            void__node_metrics_event(&node->metrics, &e->u.event, &now_ns);
             void__node_causal_event(&node->causal, &e->u.event);
             break;
         case VOID_PBFT_EFFECT_PERSIST:
@@ -391,6 +400,9 @@ static void commit_done(uv_work_t *work, int status)
             VOID_LOG_ERROR, "cannot persist records: %s; stopping", void_strerror(node->commit_rc));
         node->fatal = node->commit_rc;
         node_stop(node);
+    }
+    if (status == 0 && node->commit_rc == 0) {
+        void__node_metrics_persist(&node->metrics, node->store.count_ns);
     }
     report_compaction(node);
     perform_rest(node, b); /* performs nothing when stopping */
@@ -518,6 +530,14 @@ static void publish(struct void_node *node)
     s->lhm = node->fd.lhm;
     s->suspect_ns = node->fd_ready ? void_fd_suspect_ns(&node->fd) : 0;
     s->dead_ns = node->fd_ready ? void_fd_dead_ns(&node->fd) : 0;
+    s->hist = node->metrics.h;
+    s->peer_queued = void_transport_peer_queued(&node->transport);
+    s->requests_pending = r->pending_count;
+    if (node->caswriter.running) {
+        struct void_caswriter_stats cw;
+        void_caswriter_stats_get(&node->caswriter, &cw); /* its own lock, never node's */
+        s->cas_queued = cw.queued;
+    }
     pthread_mutex_unlock(&node->lock);
 }
 
@@ -570,12 +590,14 @@ static void report_view(struct void_node *node, const struct step_mark *m, const
                  (unsigned)void_pbft_primary(view, node->config->count_replicas),
                  cause);
         node->view_installed = view;
+        void__node_metrics_view_change(&node->metrics, 0, uv_hrtime());
     } else if (void_pbft_view_changing(r) && (!m->view_changing || view != m->view)) {
         void_log(VOID_LOG_INFO,
                  "view change: view %llu -> %llu started (%s)",
                  (unsigned long long)m->view,
                  (unsigned long long)view,
                  cause);
+        void__node_metrics_view_change(&node->metrics, 1, uv_hrtime());
     }
 }
 
@@ -620,7 +642,8 @@ report_state(struct void_node *node, const struct step_mark *m, const char *caus
 /* Logs at INFO what the step behind m did that an operator wants to see:
  * view changes (old -> new view and why), state transfers starting and
  * ending. The core emits no event for these (it has no I/O), so they are
- * read off its state and effects; cause says what the step handled. */
+ * read off its state and effects; cause says what the step handled. The
+ * step's start events are timed here too (node_metrics.h). */
 static void
 report_step(struct void_node *node, const struct step_mark *m, const char *cause, int tick)
 {
@@ -628,6 +651,7 @@ report_step(struct void_node *node, const struct step_mark *m, const char *cause
     VOID_ASSERT(cause != NULL);
     report_view(node, m, cause);
     report_state(node, m, cause, tick);
+    void__node_metrics_step(&node->metrics, filling_out(node), m->count, 0);
 }
 
 /* The record log started a new segment in the last commit: say so. */
@@ -940,7 +964,12 @@ static void on_frame(void *ctx, const uint8_t *buf, size_t len, const struct voi
     }
     if (frame->type == VOID_MSG_CAS_BLOCK || frame->type == VOID_MSG_CAS_FETCH) {
         if (node->cas_ready) {
+            uint64_t served = node->casserve.count_served;
             void_casserve_frame(&node->casserve, buf, len); /* file data bypasses consensus */
+            if (node->casserve.count_served != served) {
+                void__metrics_histogram_observe(&node->metrics.h.cas_get,
+                                                node->casserve.served_len);
+            }
             node->stats_stale = 1;
         }
         return;
@@ -1036,6 +1065,9 @@ static void on_block_written(void *ctx, const struct void_caswriter_item *item)
 {
     struct void_node *node = ctx;
     void_casserve_written(&node->casserve, item);
+    if (item->block.rc == 0) {
+        void__metrics_histogram_observe(&node->metrics.h.cas_put, item->block.len);
+    }
     node->stats_stale = 1;
 }
 
@@ -1156,71 +1188,134 @@ static size_t render_status(struct void_node *node, char *out, size_t cap)
     return void__node_json_answer(root, out, cap);
 }
 
-struct metrics_buf {
-    char *out;
-    size_t cap;
-    size_t len;
-};
-
-static void metric(struct metrics_buf *b, const char *name, const char *labels, uint64_t value)
-    __attribute__((nonnull(1, 2)));
-
-static void metric(struct metrics_buf *b, const char *name, const char *labels, uint64_t value)
+/* A family of one unlabelled sample. */
+static void one(struct void__metrics_writer *w,
+                const char *name,
+                enum void__metrics_type type,
+                const char *help,
+                uint64_t v)
 {
-    if (b->len >= b->cap) {
-        return;
-    }
-    int n = snprintf(b->out + b->len,
-                     b->cap - b->len,
-                     "%s%s%s%s %llu\n",
-                     name,
-                     labels != NULL ? "{" : "",
-                     labels != NULL ? labels : "",
-                     labels != NULL ? "}" : "",
-                     (unsigned long long)value);
-    if (n > 0) {
-        b->len += (size_t)n;
+    void__metrics_family(w, name, type, help);
+    void__metrics_u64(w, NULL, NULL, v);
+}
+
+/* A family with one label: count samples label=names[i] of values[i]. */
+static void labelled(struct void__metrics_writer *w,
+                     const char *name,
+                     enum void__metrics_type type,
+                     const char *help,
+                     const char *label,
+                     size_t count,
+                     const char *const *names,
+                     const uint64_t *values)
+{
+    VOID_ASSERT(label != NULL && names != NULL && values != NULL);
+    void__metrics_family(w, name, type, help);
+    for (size_t i = 0; i < count; i++) {
+        void__metrics_u64(w, label, names[i], values[i]);
     }
 }
 
-/* The void_messages_dropped_total series: input rejected, by reason. */
-static void render_drops(struct metrics_buf *b,
-                         const struct void_pbft_stats *p,
-                         const struct void_transport_stats *t)
+#define LABELLED(w, name, type, help, label, names, values)                                        \
+    do {                                                                                           \
+        _Static_assert(VOID_ARRAY_LEN(names) == VOID_ARRAY_LEN(values), "one value per label");   \
+        labelled(w, name, type, help, label, VOID_ARRAY_LEN(names), names, values);                \
+    } while (0)
+
+/* void_messages_dropped_total: input rejected, one sample per reason. */
+static void render_drops(struct void__metrics_writer *w, const struct node_status *s)
 {
-    const struct {
-        const char *reason;
-        uint64_t v;
-    } drops[] = {
-        {"malformed", p->rx_malformed},
-        {"bad_signature", p->rx_bad_sig},
-        {"unknown_sender", p->rx_unknown_sender},
-        {"wrong_view", p->rx_wrong_view},
-        {"bad_digest", p->rx_bad_digest},
-        {"out_of_window", p->rx_out_of_window},
-        {"conflicting", p->rx_conflicting},
-        {"not_primary", p->rx_not_primary},
-        {"hlc_ahead", p->rx_hlc_ahead},
-        {"bad_certificate", p->rx_bad_certificate},
-        {"duplicate", p->rx_duplicate},
-        {"stale", p->rx_stale},
-        {"surplus", p->rx_surplus},
-        {"pending_full", p->rx_pending_full},
-        {"rate_limited", p->rx_rate_limited},
-        {"transport_bad_frame", t->drop_bad_frame},
-        {"transport_wrong_sender", t->drop_wrong_sender},
-        {"transport_hello_rejected", t->hello_rejected},
-    };
-    char labels[96];
-    for (size_t i = 0; i < VOID_ARRAY_LEN(drops); i++) {
-        (void)snprintf(labels, sizeof(labels), "reason=\"%s\"", drops[i].reason);
-        metric(b, "void_messages_dropped_total", labels, drops[i].v);
-    }
+    const struct void_pbft_stats *p = &s->pbft;
+    const struct void_transport_stats *t = &s->transport;
+    static const char *const reasons[] = {
+        "malformed",       "bad_signature",       "unknown_sender",         "wrong_view",
+        "bad_digest",      "out_of_window",       "conflicting",            "not_primary",
+        "hlc_ahead",       "bad_certificate",     "duplicate",              "stale",
+        "surplus",         "pending_full",        "rate_limited",           "transport_bad_frame",
+        "transport_wrong_sender", "transport_hello_rejected", "disk_busy"};
+    const uint64_t values[] = {
+        p->rx_malformed,   p->rx_bad_sig,         p->rx_unknown_sender,     p->rx_wrong_view,
+        p->rx_bad_digest,  p->rx_out_of_window,   p->rx_conflicting,        p->rx_not_primary,
+        p->rx_hlc_ahead,   p->rx_bad_certificate, p->rx_duplicate,          p->rx_stale,
+        p->rx_surplus,     p->rx_pending_full,    p->rx_rate_limited,       t->drop_bad_frame,
+        t->drop_wrong_sender, t->hello_rejected,  s->drop_busy};
+    LABELLED(w,
+             "void_messages_dropped_total",
+             VOID_METRICS_COUNTER,
+             "Input rejected, by reason (docs/operations.md, section 4).",
+             "reason",
+             reasons,
+             values);
+}
+
+/* The transport's families: frames, bytes, drops, connections, queues. */
+static void render_transport(struct void__metrics_writer *w, const struct node_status *s)
+{
+    const struct void_transport_stats *t = &s->transport;
+    static const char *const drops[] = {"queue_full", "fault_loss", "fault_blocked", "no_route"};
+    const uint64_t drop_v[] = {t->drop_queue_full, t->drop_loss, t->drop_blocked, t->drop_no_route};
+    LABELLED(w,
+             "void_transport_queue_drops_total",
+             VOID_METRICS_COUNTER,
+             "Frames not sent to a peer, by reason.",
+             "reason",
+             drops,
+             drop_v);
+    static const char *const dirs[] = {"sent", "received"};
+    const uint64_t frames[] = {t->frames_sent, t->frames_received};
+    const uint64_t bytes[] = {t->bytes_sent, t->bytes_received};
+    LABELLED(w,
+             "void_transport_frames_total",
+             VOID_METRICS_COUNTER,
+             "Frames sent and received.",
+             "dir",
+             dirs,
+             frames);
+    LABELLED(w,
+             "void_transport_bytes_total",
+             VOID_METRICS_COUNTER,
+             "Bytes sent and received.",
+             "dir",
+             dirs,
+             bytes);
+    one(w,
+        "void_transport_connects_total",
+        VOID_METRICS_COUNTER,
+        "Outbound connections established.",
+        t->connects);
+    static const char *const strangers[] = {"deadline", "bad_header", "shed"};
+    const uint64_t stranger_v[] = {t->stranger_timeouts, t->stranger_bad_header, t->stranger_shed};
+    LABELLED(w,
+             "void_transport_strangers_closed_total",
+             VOID_METRICS_COUNTER,
+             "Inbound connections closed before their HELLO, by reason.",
+             "reason",
+             strangers,
+             stranger_v);
+    one(w,
+        "void_transport_accepts_refused_total",
+        VOID_METRICS_COUNTER,
+        "Connections closed at accept (inbound cap full) or accepts that failed.",
+        t->accept_refused + t->accept_errors);
+    static const char *const hello[] = {"no", "any"};
+    const uint64_t inbound[] = {t->strangers_open, t->inbound_open};
+    LABELLED(w,
+             "void_transport_inbound_connections",
+             VOID_METRICS_GAUGE,
+             "Inbound connections open: without a HELLO yet (no), and in all (any).",
+             "hello",
+             hello,
+             inbound);
+    one(w,
+        "void_transport_send_queue_frames",
+        VOID_METRICS_GAUGE,
+        "Frames queued to the peers, not yet written.",
+        s->peer_queued);
 }
 
 /* Membership series: the epoch, members by the detector's state (this node
  * counts itself alive), heartbeats and what the detector concluded. */
-static void render_membership_metrics(struct metrics_buf *b,
+static void render_membership_metrics(struct void__metrics_writer *w,
                                       const struct void_config *c,
                                       const struct node_status *s)
 {
@@ -1229,23 +1324,62 @@ static void render_membership_metrics(struct metrics_buf *b,
         by_state[s->fd_state[i] <= VOID_FD_DEAD ? s->fd_state[i] : VOID_FD_DEAD]++;
     }
     const struct hb_counts *h = &s->hb;
-    metric(b, "void_membership_epoch", NULL, s->epoch);
-    metric(b, "void_members", "state=\"alive\"", by_state[VOID_FD_ALIVE]);
-    metric(b, "void_members", "state=\"suspect\"", by_state[VOID_FD_SUSPECT]);
-    metric(b, "void_members", "state=\"dead\"", by_state[VOID_FD_DEAD]);
-    metric(b, "void_heartbeats_total", "dir=\"sent\"", h->sent);
-    metric(b, "void_heartbeats_total", "dir=\"received\"", h->received);
-    metric(b, "void_heartbeats_rejected_total", "reason=\"bad_signature\"", h->bad_signature);
-    metric(b, "void_heartbeats_rejected_total", "reason=\"not_member\"", h->not_member);
-    metric(b, "void_heartbeats_rejected_total", "reason=\"epoch\"", h->epoch);
-    metric(b, "void_heartbeats_rejected_total", "reason=\"hlc_ahead\"", h->hlc_ahead);
-    metric(b, "void_heartbeats_rejected_total", "reason=\"malformed\"", h->malformed);
-    metric(b, "void_heartbeats_rejected_total", "reason=\"stale\"", h->stale);
-    metric(b, "void_suspicions_total", NULL, h->suspicions);
-    metric(b, "void_member_deaths_total", NULL, h->deaths);
-    metric(b, "void_member_recoveries_total", NULL, h->recoveries);
-    metric(b, "void_primary_suspected_view_changes_total", NULL, h->primary_suspects);
-    metric(b, "void_fd_local_health", NULL, s->lhm);
+    one(w,
+        "void_membership_epoch",
+        VOID_METRICS_GAUGE,
+        "The configuration's epoch (0 before one is installed).",
+        s->epoch);
+    static const char *const states[] = {"alive", "suspect", "dead"};
+    const uint64_t members[] = {
+        by_state[VOID_FD_ALIVE], by_state[VOID_FD_SUSPECT], by_state[VOID_FD_DEAD]};
+    LABELLED(w,
+             "void_members",
+             VOID_METRICS_GAUGE,
+             "Members by the state this node's failure detector holds (itself alive).",
+             "state",
+             states,
+             members);
+    static const char *const dirs[] = {"sent", "received"};
+    const uint64_t hb[] = {h->sent, h->received};
+    LABELLED(w,
+             "void_heartbeats_total",
+             VOID_METRICS_COUNTER,
+             "Signed heartbeats queued to peers (sent) and accepted from them (received).",
+             "dir",
+             dirs,
+             hb);
+    static const char *const reasons[] = {
+        "bad_signature", "not_member", "epoch", "hlc_ahead", "malformed", "stale"};
+    const uint64_t rejected[] = {
+        h->bad_signature, h->not_member, h->epoch, h->hlc_ahead, h->malformed, h->stale};
+    LABELLED(w,
+             "void_heartbeats_rejected_total",
+             VOID_METRICS_COUNTER,
+             "Heartbeats rejected, by reason.",
+             "reason",
+             reasons,
+             rejected);
+    one(w,
+        "void_suspicions_total",
+        VOID_METRICS_COUNTER,
+        "Peers that went suspect (or straight to dead).",
+        h->suspicions);
+    one(w, "void_member_deaths_total", VOID_METRICS_COUNTER, "Peers that went dead.", h->deaths);
+    one(w,
+        "void_member_recoveries_total",
+        VOID_METRICS_COUNTER,
+        "Suspect or dead peers heard again.",
+        h->recoveries);
+    one(w,
+        "void_primary_suspected_view_changes_total",
+        VOID_METRICS_COUNTER,
+        "View changes started because the primary was suspect or dead with a request pending.",
+        h->primary_suspects);
+    one(w,
+        "void_fd_local_health",
+        VOID_METRICS_GAUGE,
+        "The failure detector's Lifeguard multiplier (thresholds stretched by it + 1).",
+        s->lhm);
 }
 
 /* GET /members: the configuration and this node's detector's view of it. */
@@ -1312,83 +1446,199 @@ static size_t render_members(struct void_node *node, char *out, size_t cap)
     return void__node_json_answer(root, out, cap);
 }
 
+/* The replica's own families: protocol progress and what it refused. */
+static void render_replica(struct void__metrics_writer *w, const struct node_status *s)
+{
+    const struct void_pbft_stats *p = &s->pbft;
+    one(w, "void_view", VOID_METRICS_GAUGE, "The view this replica is in.", s->view);
+    one(w,
+        "void_view_changing",
+        VOID_METRICS_GAUGE,
+        "1 while this replica is changing view.",
+        s->view_changing ? 1u : 0u);
+    one(w,
+        "void_last_executed_seq",
+        VOID_METRICS_GAUGE,
+        "Sequence number of the last batch executed.",
+        s->last_executed);
+    one(w,
+        "void_stable_checkpoint_seq",
+        VOID_METRICS_GAUGE,
+        "Sequence number of the stable checkpoint (the low watermark).",
+        s->stable_checkpoint);
+    static const char *const units[] = {"batch", "request"};
+    const uint64_t commits[] = {p->batches_committed, p->requests_executed};
+    LABELLED(w,
+             "void_commits_total",
+             VOID_METRICS_COUNTER,
+             "Batches committed (unit=batch) and requests executed (unit=request).",
+             "unit",
+             units,
+             commits);
+    one(w, "void_view_changes_total", VOID_METRICS_COUNTER, "Views entered.", p->view_changes);
+    one(w,
+        "void_state_transfers_total",
+        VOID_METRICS_COUNTER,
+        "Snapshots installed from peers.",
+        p->state_transfers);
+    one(w,
+        "void_checkpoints_stable_total",
+        VOID_METRICS_COUNTER,
+        "Checkpoints that became stable.",
+        p->checkpoints_stable);
+    one(w,
+        "void_hlc_rejections_total",
+        VOID_METRICS_COUNTER,
+        "Messages whose HLC was beyond the maximum offset.",
+        p->rx_hlc_ahead);
+    one(w,
+        "void_requests_pending",
+        VOID_METRICS_GAUGE,
+        "Client requests queued at this replica, waiting for a batch.",
+        s->requests_pending);
+    render_drops(w, s);
+    static const char *const ops[] = {"sign", "verify"};
+    const uint64_t sigs[] = {p->signs, p->verifies};
+    LABELLED(w,
+             "void_signatures_total",
+             VOID_METRICS_COUNTER,
+             "Ed25519 signatures made (sign) and checked (verify).",
+             "op",
+             ops,
+             sigs);
+    one(w,
+        "void_prepares_withheld_total",
+        VOID_METRICS_COUNTER,
+        "Prepares not sent after a restart or below a view this replica left (docs/pbft.md).",
+        p->prepares_withheld);
+    one(w,
+        "void_commits_withheld_total",
+        VOID_METRICS_COUNTER,
+        "Commits not sent in a view below one this replica sent a VIEW-CHANGE for.",
+        p->commits_withheld);
+    one(w,
+        "void_catch_up_waits_total",
+        VOID_METRICS_COUNTER,
+        "Request timeouts a restarted backup spent fetching state instead of suspecting.",
+        p->catch_up_waits);
+    one(w,
+        "void_view_rejoins_total",
+        VOID_METRICS_COUNTER,
+        "Times this replica left a lone view change for the view the others commit in.",
+        p->view_rejoins);
+    static const char *const results[] = {"ok", "bad"};
+    const uint64_t macs[] = {p->macs_ok, p->macs_bad};
+    LABELLED(w,
+             "void_request_macs_total",
+             VOID_METRICS_COUNTER,
+             "Client requests authenticated by their tag (ok), or whose tag failed (bad).",
+             "result",
+             results,
+             macs);
+    /* Large requests, sent apart from the batches (docs/pbft.md). */
+    static const char *const body_events[] = {"dropped", "fetched", "served"};
+    const uint64_t bodies[] = {p->bodies_dropped, p->bodies_fetched, p->bodies_served};
+    LABELLED(w,
+             "void_request_bodies_total",
+             VOID_METRICS_COUNTER,
+             "Large request bodies dropped, fetched from peers, and served to them.",
+             "event",
+             body_events,
+             bodies);
+    const uint64_t commit_macs[] = {p->commit_macs_ok, p->commit_macs_bad};
+    LABELLED(w,
+             "void_commit_macs_total",
+             VOID_METRICS_COUNTER,
+             "COMMITs authenticated by their tag (ok), or whose tag failed (bad).",
+             "result",
+             results,
+             commit_macs);
+    one(w,
+        "void_effects_overflow_total",
+        VOID_METRICS_COUNTER,
+        "Steps whose effects did not fit in the output buffer.",
+        s->out_full + p->out_overflow);
+}
+
+/* The record log, the clock and the file-block store. */
+static void render_storage(struct void__metrics_writer *w, const struct node_status *s)
+{
+    one(w,
+        "void_persist_bytes_total",
+        VOID_METRICS_COUNTER,
+        "Bytes written to the record log, compactions included.",
+        s->persist_bytes);
+    one(w,
+        "void_persist_compactions_total",
+        VOID_METRICS_COUNTER,
+        "Record-log segments compacted.",
+        s->persist_compactions);
+    static const char *const fd[] = {"fd_pressure"};
+    const uint64_t retries[] = {s->persist_retries};
+    LABELLED(w,
+             "void_persist_retries_total",
+             VOID_METRICS_COUNTER,
+             "Record-log commits retried because no file descriptor was free.",
+             "reason",
+             fd,
+             retries);
+    one(w,
+        "void_clock_alerts_total",
+        VOID_METRICS_COUNTER,
+        "Alerts raised by the timekeeper.",
+        s->clock_alerts);
+    void__metrics_family(w,
+                         "void_clock_offset_seconds",
+                         VOID_METRICS_GAUGE,
+                         "The timekeeper's correction of the system clock (0 without NTP).");
+    void__metrics_fixed(w, NULL, NULL, s->clock_offset_ns, 9);
+    static const char *const ops[] = {
+        "stored", "served", "fetched_from_peer", "rejected", "duplicate", "dropped_busy"};
+    const uint64_t blocks[] = {s->cas_stored,
+                               s->cas_served,
+                               s->cas_fetched,
+                               s->cas_rejected,
+                               s->cas_duplicate,
+                               s->cas_busy};
+    LABELLED(w,
+             "void_cas_blocks_total",
+             VOID_METRICS_COUNTER,
+             "File blocks, by what became of them.",
+             "op",
+             ops,
+             blocks);
+    one(w,
+        "void_cas_write_queue_blocks",
+        VOID_METRICS_GAUGE,
+        "File blocks queued for the block writer.",
+        s->cas_queued);
+}
+
+/* GET /metrics: every family once, from a copy of the snapshot taken under
+ * the lock (formatting does not hold up the loop thread). */
 static size_t render_metrics(struct void_node *node, char *out, size_t cap)
 {
-    struct metrics_buf b = {.out = out, .cap = cap};
+    static _Thread_local struct node_status s; /* too big for a small stack */
     pthread_mutex_lock(&node->lock);
-    const struct node_status *s = &node->status;
-    const struct void_pbft_stats *p = &s->pbft;
-    const struct void_transport_stats *t = &s->transport;
-    metric(&b, "void_view", NULL, s->view);
-    metric(&b, "void_last_executed_seq", NULL, s->last_executed);
-    metric(&b, "void_stable_checkpoint_seq", NULL, s->stable_checkpoint);
-    metric(&b, "void_commits_total", "unit=\"batch\"", p->batches_committed);
-    metric(&b, "void_commits_total", "unit=\"request\"", p->requests_executed);
-    metric(&b, "void_view_changes_total", NULL, p->view_changes);
-    metric(&b, "void_state_transfers_total", NULL, p->state_transfers);
-    metric(&b, "void_checkpoints_stable_total", NULL, p->checkpoints_stable);
-    metric(&b, "void_hlc_rejections_total", NULL, p->rx_hlc_ahead);
-    render_drops(&b, p, t);
-    metric(&b, "void_transport_queue_drops_total", "reason=\"queue_full\"", t->drop_queue_full);
-    metric(&b, "void_transport_queue_drops_total", "reason=\"fault_loss\"", t->drop_loss);
-    metric(&b, "void_transport_queue_drops_total", "reason=\"fault_blocked\"", t->drop_blocked);
-    metric(&b, "void_transport_queue_drops_total", "reason=\"no_route\"", t->drop_no_route);
-    metric(&b, "void_transport_frames_total", "dir=\"sent\"", t->frames_sent);
-    metric(&b, "void_transport_frames_total", "dir=\"received\"", t->frames_received);
-    metric(&b, "void_transport_bytes_total", "dir=\"sent\"", t->bytes_sent);
-    metric(&b, "void_transport_bytes_total", "dir=\"received\"", t->bytes_received);
-    metric(&b, "void_transport_connects_total", NULL, t->connects);
-    metric(
-        &b, "void_transport_strangers_closed_total", "reason=\"deadline\"", t->stranger_timeouts);
-    metric(&b,
-           "void_transport_strangers_closed_total",
-           "reason=\"bad_header\"",
-           t->stranger_bad_header);
-    metric(&b, "void_transport_strangers_closed_total", "reason=\"shed\"", t->stranger_shed);
-    metric(&b, "void_transport_accepts_refused_total", NULL, t->accept_refused + t->accept_errors);
-    metric(&b, "void_transport_inbound_connections", "hello=\"no\"", t->strangers_open);
-    metric(&b, "void_transport_inbound_connections", "hello=\"any\"", t->inbound_open);
-    metric(&b, "void_persist_commits_total", NULL, s->persist_commits);
-    metric(&b, "void_persist_bytes_total", NULL, s->persist_bytes);
-    metric(&b, "void_persist_microseconds_total", NULL, s->persist_ns / 1000u);
-    metric(&b, "void_persist_compactions_total", NULL, s->persist_compactions);
-    metric(&b, "void_persist_retries_total", "reason=\"fd_pressure\"", s->persist_retries);
-    metric(&b, "void_signatures_total", "op=\"sign\"", p->signs);
-    metric(&b, "void_signatures_total", "op=\"verify\"", p->verifies);
-    metric(&b, "void_prepares_withheld_total", NULL, p->prepares_withheld);
-    metric(&b, "void_commits_withheld_total", NULL, p->commits_withheld);
-    metric(&b, "void_catch_up_waits_total", NULL, p->catch_up_waits);
-    metric(&b, "void_view_rejoins_total", NULL, p->view_rejoins);
-    metric(&b, "void_request_macs_total", "result=\"ok\"", p->macs_ok);
-    metric(&b, "void_request_macs_total", "result=\"bad\"", p->macs_bad);
-    /* Large requests, sent apart from the batches (docs/pbft.md). */
-    metric(&b, "void_request_bodies_total", "event=\"dropped\"", p->bodies_dropped);
-    metric(&b, "void_request_bodies_total", "event=\"fetched\"", p->bodies_fetched);
-    metric(&b, "void_request_bodies_total", "event=\"served\"", p->bodies_served);
-    metric(&b, "void_commit_macs_total", "result=\"ok\"", p->commit_macs_ok);
-    metric(&b, "void_commit_macs_total", "result=\"bad\"", p->commit_macs_bad);
-    metric(&b, "void_effects_overflow_total", NULL, s->out_full + p->out_overflow);
-    metric(&b, "void_messages_dropped_total", "reason=\"disk_busy\"", s->drop_busy);
-    metric(&b, "void_clock_alerts_total", NULL, s->clock_alerts);
-    metric(&b, "void_cas_blocks_total", "op=\"stored\"", s->cas_stored);
-    metric(&b, "void_cas_blocks_total", "op=\"served\"", s->cas_served);
-    metric(&b, "void_cas_blocks_total", "op=\"fetched_from_peer\"", s->cas_fetched);
-    metric(&b, "void_cas_blocks_total", "op=\"rejected\"", s->cas_rejected);
-    metric(&b, "void_cas_blocks_total", "op=\"duplicate\"", s->cas_duplicate);
-    metric(&b, "void_cas_blocks_total", "op=\"dropped_busy\"", s->cas_busy);
-    render_membership_metrics(&b, node->config, s);
-    if (b.len < b.cap) {
-        int n = snprintf(b.out + b.len,
-                         b.cap - b.len,
-                         "void_clock_offset_ns %lld\n",
-                         (long long)s->clock_offset_ns);
-        b.len += n > 0 ? (size_t)n : 0;
-    }
+    s = node->status;
     pthread_mutex_unlock(&node->lock);
-    if (b.len < b.cap) {
-        b.len += void__node_causal_metrics(&node->causal, b.out + b.len, b.cap - b.len);
+    struct void__metrics_writer w;
+    void__metrics_init(&w, out, cap);
+    render_replica(&w, &s);
+    render_transport(&w, &s);
+    render_storage(&w, &s);
+    render_membership_metrics(&w, node->config, &s);
+    void__node_metrics_render(&s.hist, &w);
+    void__node_causal_metrics(&node->causal, &w);
+    size_t len = 0;
+    if (void__metrics_finish(&w, &len) != 0) {
+        void_log(VOID_LOG_WARN,
+                 "/metrics: cut before family %s: the families do not fit in %zu bytes",
+                 w.first_cut,
+                 cap);
     }
-    return b.len < cap ? b.len : cap;
+    VOID_ASSERT(len <= cap);
+    return len;
 }
 
 /* An optional decimal argument of /fault in 0..max (absent: 0). Digits only:
@@ -1743,6 +1993,27 @@ static void on_clock_alert(void *ctx, const struct void_clockdisc_alert *alert)
     void__node_causal_local(&node->causal, node->replica_ready ? node->replica : NULL, alert->sys_ns, &(struct void_causal_event){.kind = VOID_CAUSAL_LOCAL, .view = (uint64_t)alert->kind, .op_seq = alert->value_ns < 0 ? 0 - (uint64_t)alert->value_ns : (uint64_t)alert->value_ns, .client_id = alert->server});
 }
 
+/* An NTP exchange ended: an accepted sample goes into the histograms (its
+ * offset and delay are the newest entry of the server's clock filter). */
+static void on_ntp_event(void *ctx, uint32_t server, int rc)
+{
+    struct void_node *node = ctx;
+    if (rc != 0 || server >= VOID_CLOCKDISC_SERVERS_MAX) {
+        return;
+    }
+    const struct void_clockdisc_server *s = &node->ntp.disc.servers[server];
+    if (s->count_filter == 0 || s->state == VOID_CLOCKDISC_DENIED) {
+        return;
+    }
+    const struct void_clockdisc_filter_entry *e =
+        &s->filter[(s->next_filter + VOID_CLOCKDISC_FILTER - 1) % VOID_CLOCKDISC_FILTER];
+    uint64_t offset = e->offset_ns < 0 ? 0 - (uint64_t)e->offset_ns : (uint64_t)e->offset_ns;
+    void__metrics_histogram_observe(&node->metrics.h.ntp_offset, offset);
+    void__metrics_histogram_observe(&node->metrics.h.ntp_delay,
+                                    e->delay_ns > 0 ? (uint64_t)e->delay_ns : 0);
+    node->stats_stale = 1;
+}
+
 /* Starts the timekeeper when NTP servers are configured. */
 static int setup_ntp(struct void_node *node, char *errbuf, size_t errcap)
 {
@@ -1756,7 +2027,9 @@ static int setup_ntp(struct void_node *node, char *errbuf, size_t errcap)
     }
     struct void_ntp_client_config nc = {.servers = servers,
                                         .count_servers = c->count_ntp,
-                                        .disc = {.alert = on_clock_alert, .alert_ctx = node}};
+                                        .disc = {.alert = on_clock_alert, .alert_ctx = node},
+                                        .on_event = on_ntp_event,
+                                        .event_ctx = node};
     int rc = void_ntp_client_init(&node->ntp, &node->loop, &nc);
     if (rc == 0) {
         rc = void_ntp_client_start(&node->ntp);
@@ -1982,6 +2255,8 @@ int void_node_new(struct void_node **out,
     node->config = config;
     node->lock_fd = -1;
     pthread_mutex_init(&node->lock, NULL);
+    void__node_metrics_init(&node->metrics);
+    node->status.hist = node->metrics.h;
     int rc = check_ids(config, errbuf, errcap);
     /* Before anything reads or writes the data directory: opening the record
      * log compacts it, which would pull it from under a running node. */

@@ -454,47 +454,61 @@ int void__node_causal_withhold(struct void__node_causal *nc, const struct void_p
 
 /* ---- metrics ------------------------------------------------------------- */
 
-size_t void__node_causal_metrics(struct void__node_causal *nc, char *out, size_t cap)
+void void__node_causal_metrics(struct void__node_causal *nc, struct void__metrics_writer *w)
 {
-    if (!nc->on || cap == 0) {
-        return 0;
+    VOID_ASSERT(nc != NULL && w != NULL);
+    if (!nc->on) {
+        return;
     }
-    size_t len = 0;
     pthread_mutex_lock(&nc->lock);
-    int n = snprintf(out,
-                     cap,
-                     "void_causal_events_total %" PRIu64 "\n"
-                     "void_causal_events_retained %" PRIu64 "\n"
-                     "void_causal_events_dropped_total %" PRIu64 "\n"
-                     "void_causal_halted %d\n"
-                     "void_causal_sends_withheld_total %" PRIu64 "\n",
-                     nc->c.count_accepted,
-                     nc->c.ord_next - nc->c.ord_oldest,
-                     nc->c.count_dropped,
-                     atomic_load(&nc->halted),
-                     (uint64_t)atomic_load(&nc->sends_withheld));
-    len = n > 0 && (size_t)n < cap ? (size_t)n : 0;
-    if (nc->persist && len < cap) {
-        n = snprintf(out + len,
-                     cap - len,
-                     "void_causal_persisted_total %" PRIu64 "\n"
-                     "void_causal_compacted_total %" PRIu64 "\n"
-                     "void_causal_persist_errors_total %" PRIu64 "\n",
-                     nc->log.count_appended,
-                     nc->compacted_total,
-                     nc->persist_errors);
-        len += n > 0 && (size_t)n < cap - len ? (size_t)n : 0;
+    void__metrics_family(
+        w, "void_causal_events_total", VOID_METRICS_COUNTER, "Causal events recorded.");
+    void__metrics_u64(w, NULL, NULL, nc->c.count_accepted);
+    void__metrics_family(w,
+                         "void_causal_events_retained",
+                         VOID_METRICS_GAUGE,
+                         "Causal events kept in memory.");
+    void__metrics_u64(w, NULL, NULL, nc->c.ord_next - nc->c.ord_oldest);
+    void__metrics_family(w,
+                         "void_causal_events_dropped_total",
+                         VOID_METRICS_COUNTER,
+                         "Causal events dropped from memory past the horizon.");
+    void__metrics_u64(w, NULL, NULL, nc->c.count_dropped);
+    void__metrics_family(w,
+                         "void_causal_halted",
+                         VOID_METRICS_GAUGE,
+                         "1 once on_violation = halt stopped this node from sending.");
+    void__metrics_u64(w, NULL, NULL, (uint64_t)atomic_load(&nc->halted));
+    void__metrics_family(w,
+                         "void_causal_sends_withheld_total",
+                         VOID_METRICS_COUNTER,
+                         "Sends held back since the node halted on a causality violation.");
+    void__metrics_u64(w, NULL, NULL, (uint64_t)atomic_load(&nc->sends_withheld));
+    if (nc->persist) {
+        void__metrics_family(w,
+                             "void_causal_persisted_total",
+                             VOID_METRICS_COUNTER,
+                             "Causal events written to DATA_DIR/causal.");
+        void__metrics_u64(w, NULL, NULL, nc->log.count_appended);
+        void__metrics_family(w,
+                             "void_causal_compacted_total",
+                             VOID_METRICS_COUNTER,
+                             "Causal events removed from disk by the retention window.");
+        void__metrics_u64(w, NULL, NULL, nc->compacted_total);
+        void__metrics_family(w,
+                             "void_causal_persist_errors_total",
+                             VOID_METRICS_COUNTER,
+                             "Causal event writes that failed (those events stay in memory only).");
+        void__metrics_u64(w, NULL, NULL, nc->persist_errors);
     }
-    for (int k = VOID_CAUSAL_HLC_ORDER; k <= VOID_CAUSAL_BUFFER_OVERFLOW && len < cap; k++) {
-        n = snprintf(out + len,
-                     cap - len,
-                     "void_causal_alerts_total{kind=\"%s\"} %" PRIu64 "\n",
-                     void_causal_violation_name(k),
-                     nc->alerts_total[k]);
-        len += n > 0 && (size_t)n < cap - len ? (size_t)n : 0;
+    void__metrics_family(w,
+                         "void_causal_alerts_total",
+                         VOID_METRICS_COUNTER,
+                         "Causality violations raised by this node's verifier, by kind.");
+    for (int k = VOID_CAUSAL_HLC_ORDER; k <= VOID_CAUSAL_BUFFER_OVERFLOW; k++) {
+        void__metrics_u64(w, "kind", void_causal_violation_name(k), nc->alerts_total[k]);
     }
     pthread_mutex_unlock(&nc->lock);
-    return len;
 }
 
 /* ---- HTTP ---------------------------------------------------------------- */

@@ -22,6 +22,7 @@
 #ifndef VOID_IO_NODE_CAUSAL_H
 #define VOID_IO_NODE_CAUSAL_H
 
+#include "metrics.h"
 #include "void/causal.h"
 #include "void/causal_log.h"
 #include "void/config.h"
@@ -132,8 +133,9 @@ int void__node_causal_http(struct void__node_causal *nc,
                            size_t *len,
                            const char **content_type);
 
-/* Appends the void_causal_* metrics to out[0..cap); returns bytes written. */
-size_t void__node_causal_metrics(struct void__node_causal *nc, char *out, size_t cap);
+/* Writes the void_causal_* metric families to w (nothing when the log is
+ * off). HTTP thread. Cannot fail (see void__metrics_family). */
+void void__node_causal_metrics(struct void__node_causal *nc, struct void__metrics_writer *w);
 
 /* Receives one event (borrowed for the call) of void__node_causal_each;
  * returns 0 to go on, non-zero to stop before the next. */

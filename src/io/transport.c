@@ -1356,6 +1356,16 @@ void void_transport_set_fault(struct void_transport *t,
     atomic_store(&t->fault_isolated, isolate ? 1u : 0u);
 }
 
+uint64_t void_transport_peer_queued(const struct void_transport *t)
+{
+    VOID_ASSERT(t != NULL);
+    uint64_t queued = 0;
+    for (uint32_t i = 0; i < t->config.count_peers; i++) {
+        queued += t->outbound[i] != NULL ? t->outbound[i]->q_count : 0;
+    }
+    return queued;
+}
+
 int void_transport_peer_up(const struct void_transport *t, uint32_t peer_id)
 {
     VOID_ASSERT(t != NULL);

@@ -38,6 +38,9 @@ run kill; expect_fail 2 "kill needs a node id" "kill without id"
 run kill x1; expect_fail 2 "not a node id" "kill x1"
 run start --n; expect_fail 2 "needs a value" "--n without value"
 run start --n four --dir "$TEST_DIR/never"; expect_fail 2 "needs a number" "--n four"
+run start --scrape-interval soon --dir "$TEST_DIR/never"; expect_fail 2 "needs a duration" "--scrape-interval soon"
+run start --prometheus-port 70000 --dir "$TEST_DIR/never"; expect_fail 2 "needs a port" "--prometheus-port 70000"
+run stop --prometheus --dir "$TEST_DIR/never"; expect_fail 2 "--prometheus goes with start" "stop --prometheus"
 [ ! -e "$TEST_DIR/never" ] || fail "a refused start created its directory"
 
 # 2. A cluster that does not exist: every command but start fails, naming
