@@ -189,7 +189,10 @@ int void_sm_op_read_only(const uint8_t *op, size_t op_len);
 
 /* Answers the read-only op[0..op_len) from the executed state, outside a
  * batch, changing nothing, and writes the encoded result (what
- * void_sm_execute would answer for it after the same batches) to result
+ * void_sm_execute would answer for it after the same batches, except that a
+ * NOT_FOUND carries as its version the stamp of the key's tombstone, or the
+ * store's horizon when no version is stored: equal answers then come from
+ * one stretch of the key's history) to result
  * (cap >= VOID_SM_RESULT_MAX), setting *result_len. Returns 0, VOID_EPERM
  * (not a read-only op: refused), VOID_EFULL (cap too small) or a local
  * failure. */

@@ -206,7 +206,9 @@ print_result(const struct voidctl_opts *o, const struct void_sm_op *op, const st
         return VOIDCTL_EXIT_FAILED;
     }
     char version[VOID_HLC_FORMAT_MAX] = "";
-    if (res.version.wall_ns != 0 || res.version.logical != 0) {
+    /* A read-only NOT_FOUND's version names the stretch of history it
+     * held in (include/void/sm.h), nothing a user asked for. */
+    if ((res.version.wall_ns != 0 || res.version.logical != 0) && res.status != VOID_SM_NOT_FOUND) {
         (void)void_hlc_format(res.version, version, sizeof(version));
     }
     int has_value = res.status == VOID_SM_OK &&

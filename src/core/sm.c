@@ -777,6 +777,25 @@ int void_sm_execute_read(struct void_sm *sm,
     }
     struct void_sm_result res;
     read_key(sm, o.key, o.key_len, NULL, &res);
+    if (res.status == VOID_SM_NOT_FOUND) {
+        /* "No value" names the stretch of the key's history it holds in:
+         * since its tombstone's stamp, or, with no version stored, since the
+         * horizon (0: nothing was ever compacted, so never written; else a
+         * function of the last batch's stamp, so equal only in equal
+         * states). Matching answers must come from one stretch, as a value's
+         * stamp pins the write that made it (docs/pbft.md, Read-only
+         * requests): a bare NOT_FOUND would match a replica that never saw
+         * the key's first write with one past its delete. */
+        struct void_kvs_version v;
+        int rc = store_rc(sm, void_kvs_get(sm->kvs, o.key, o.key_len, NULL, &v));
+        if (rc == 0 && v.deleted) {
+            res.version = v.hlc;
+        } else {
+            struct void_kvs_stats st;
+            void_kvs_stats(sm->kvs, &st);
+            res.version = st.horizon;
+        }
+    }
     if (sm->failed != 0) {
         return sm->failed;
     }

@@ -13,6 +13,8 @@
 
 #include "void/codec.h"
 #include "void/error.h"
+#include "void/kvs.h"
+#include "void/mac.h"
 #include "void/pbft.h"
 #include "void/pbft_client.h"
 #include "void/pbft_msg.h"
@@ -594,6 +596,65 @@ static void test_read_only_request_must_be_authentic(void **state)
     net_free(t);
 }
 
+/* Executes one batch of op on sm at wall time `at`. */
+static void sm_batch(struct void_sm *sm, uint64_t at, uint64_t label, const uint8_t *op, size_t len)
+{
+    uint8_t *res = malloc(VOID_SM_RESULT_MAX);
+    assert_non_null(res);
+    size_t res_len = 0;
+    assert_int_equal(void_sm_begin_batch(sm, (struct void_hlc_ts){at, 0}, label, NULL), 0);
+    assert_int_equal(
+        void_sm_execute(sm, CLIENT, label, op, len, res, VOID_SM_RESULT_MAX, &res_len), 0);
+    assert_int_equal(void_sm_end_batch(sm), 0);
+    free(res);
+}
+
+/* Setup: state A saw k put then deleted; state B never saw k (only another
+ * key); state C saw nothing. Action: a read-only get of k on each, and a
+ * put refused. Expected: all three answer NOT_FOUND, but A's answer differs
+ * from B's and C's (it names its tombstone): a quorum of "no value" cannot
+ * mix a replica past a delete with one before the key's first write; the
+ * put is refused (VOID_EPERM). */
+static void test_read_only_not_found_names_where_in_history_it_holds(void **state)
+{
+    (void)state;
+    struct void_kvs kvs[3];
+    struct void_sm sm[3];
+    for (int i = 0; i < 3; i++) {
+        assert_int_equal(void_kvs_mem_init(&kvs[i], NULL), 0);
+        assert_int_equal(void_sm_init(&sm[i], NULL, &kvs[i]), 0);
+    }
+    uint8_t put_k[64], del_k[64], put_j[64], get_k[64];
+    size_t lp = op_of(VOID_SM_OP_PUT, "k", "v", put_k, sizeof(put_k));
+    size_t ld = op_of(VOID_SM_OP_DELETE, "k", NULL, del_k, sizeof(del_k));
+    size_t lj = op_of(VOID_SM_OP_PUT, "j", "w", put_j, sizeof(put_j));
+    size_t lg = op_of(VOID_SM_OP_GET, "k", NULL, get_k, sizeof(get_k));
+    sm_batch(&sm[0], 1000, 1, put_k, lp);
+    sm_batch(&sm[0], 2000, 2, del_k, ld);
+    sm_batch(&sm[1], 1000, 1, put_j, lj);
+    uint8_t *res[3];
+    size_t len[3];
+    for (int i = 0; i < 3; i++) {
+        res[i] = malloc(VOID_SM_RESULT_MAX);
+        assert_non_null(res[i]);
+        assert_int_equal(
+            void_sm_execute_read(&sm[i], get_k, lg, res[i], VOID_SM_RESULT_MAX, &len[i]), 0);
+        struct void_sm_result r;
+        assert_int_equal(void_sm_result_decode(res[i], len[i], &r), 0);
+        assert_int_equal(r.status, VOID_SM_NOT_FOUND);
+    }
+    assert_false(len[0] == len[1] && memcmp(res[0], res[1], len[0]) == 0);
+    assert_false(len[0] == len[2] && memcmp(res[0], res[2], len[0]) == 0);
+    size_t dummy = 0;
+    assert_int_equal(void_sm_execute_read(&sm[0], put_k, lp, res[0], VOID_SM_RESULT_MAX, &dummy),
+                     VOID_EPERM);
+    for (int i = 0; i < 3; i++) {
+        free(res[i]);
+        void_sm_fini(&sm[i]);
+        void_kvs_close(&kvs[i]);
+    }
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -605,6 +666,7 @@ int main(void)
         cmocka_unit_test(test_read_only_falls_back_to_ordered_on_mismatch),
         cmocka_unit_test(test_read_only_request_with_a_write_is_refused),
         cmocka_unit_test(test_read_only_request_must_be_authentic),
+        cmocka_unit_test(test_read_only_not_found_names_where_in_history_it_holds),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
