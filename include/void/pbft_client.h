@@ -107,9 +107,9 @@ struct void_pbft_client_stats {
      * (their signature decided, one verification each). */
     uint64_t macs_ok, macs_bad;
     uint64_t verifies; /* signature verifications */
-    uint64_t reads;          /* read-only requests submitted */
-    uint64_t reads_quorum;   /* ... completed on a quorum of matching unordered answers */
-    uint64_t reads_ordered;  /* ... ordered instead: timeout or answers that differ */
+    uint64_t reads;    /* read-only requests submitted */
+    uint64_t reads_quorum;  /* ... completed on a quorum of matching unordered answers */
+    uint64_t reads_ordered; /* ... ordered instead: timeout or answers that differ */
 };
 
 /* The client. Caller-owned; fields are private. */

@@ -120,8 +120,8 @@ struct void_sim_result {
     uint64_t sig_memo_misses; /* with the memo: checks that ran Ed25519 in libsodium */
     uint64_t out_of_view_ns_max; /* longest time an honest replica spent out of the
                                     cluster's view after the heal */
-    uint64_t reads_quorum;    /* read-only GETs answered by a quorum, unordered */
-    uint64_t reads_ordered;   /* read-only GETs that fell back to ordering */
+    uint64_t reads_quorum;       /* read-only GETs answered by a quorum, unordered */
+    uint64_t reads_ordered;      /* read-only GETs that fell back to ordering */
     uint32_t violations;      /* checker failures (0 = the run passed) */
     char violation[512];      /* the first one, readable */
 };

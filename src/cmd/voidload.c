@@ -160,9 +160,9 @@ static void vsubmit(struct vclient *c)
                             .value = get ? NULL : value,
                             .value_len = get ? 0 : L.value_size};
     int n = void_sm_op_encode(&op, buf, sizeof(buf));
-    int rc = n < 0                      ? VOID_EINVAL
+    int rc = n < 0                     ? VOID_EINVAL
              : get && !L.ordered_reads ? void_kvclient_submit_read(&c->kv, buf, (size_t)n, vdone, c)
-                                        : void_kvclient_submit(&c->kv, buf, (size_t)n, vdone, c);
+                                       : void_kvclient_submit(&c->kv, buf, (size_t)n, vdone, c);
     if (rc != 0) {
         fprintf(stderr, "voidload: cannot submit\n");
         exit(1);
@@ -842,8 +842,9 @@ int main(int argc, char **argv)
                 mode);
         return usage_error();
     }
-    const char *misfit = have_reads && lin                              ? "--reads to mode lin"
-                         : have_ordered && strcmp(mode, "etcd") == 0 ? "--ordered-reads to mode etcd"
+    const char *misfit = have_reads && lin ? "--reads to mode lin"
+                         : have_ordered && strcmp(mode, "etcd") == 0
+                             ? "--ordered-reads to mode etcd"
                          : have_reads && have_distinct
                              ? "--reads with --distinct (gets read the keys puts cycle over)"
                              : NULL;

@@ -1345,11 +1345,11 @@ static void read_answer(struct void_pbft *r,
                         struct void_pbft_out *out)
 {
     size_t res_len = 0;
-    int rc = void_sm_execute_read(
-        &r->sm, q->op, q->op_len, r->result_buf, VOID_SM_RESULT_MAX, &res_len);
+    int rc =
+        void_sm_execute_read(&r->sm, q->op, q->op_len, r->result_buf, VOID_SM_RESULT_MAX, &res_len);
     if (rc != 0) {
         VOID_ASSERT(rc != VOID_EPERM); /* checked on arrival */
-        return; /* a local failure: the step reports it */
+        return;                        /* a local failure: the step reports it */
     }
     r->stats.reads_answered++;
     send_reply(r, now_ns, out, q, r->result_buf, res_len);

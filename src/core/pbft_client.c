@@ -117,8 +117,9 @@ send_request(struct void_pbft_client *c, uint64_t now_ns, uint32_t to, struct vo
                                   .mac_keys = (const uint8_t(*)[VOID_MAC_KEY_SIZE])c->mac_keys};
     /* Signed in place in the out arena: a frame may be over a megabyte. */
     uint8_t *copy = out->arena + out->used;
-    int len = c->ro ? void_pbft_read_encode(&m, c->cfg.keypair, copy, out->arena_cap - out->used)
-                    : void_pbft_request_encode(&m, c->cfg.keypair, copy, out->arena_cap - out->used);
+    int len = c->ro
+                  ? void_pbft_read_encode(&m, c->cfg.keypair, copy, out->arena_cap - out->used)
+                  : void_pbft_request_encode(&m, c->cfg.keypair, copy, out->arena_cap - out->used);
     if (len == VOID_EFULL) {
         out->overflow = 1;
         return VOID_EFULL;

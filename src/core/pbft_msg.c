@@ -159,11 +159,8 @@ int void_pbft_read_encode(const struct void_pbft_request *m,
     return request_encode_as(m, kp, buf, cap, VOID_MSG_READ);
 }
 
-static int request_decode_as(const uint8_t *buf,
-                             size_t len,
-                             struct void_pbft_request *req,
-                             size_t *consumed,
-                             uint8_t type)
+static int request_decode_as(
+    const uint8_t *buf, size_t len, struct void_pbft_request *req, size_t *consumed, uint8_t type)
 {
     VOID_ASSERT(buf != NULL && req != NULL && consumed != NULL);
     memset(req, 0, sizeof(*req));

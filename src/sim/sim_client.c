@@ -158,16 +158,15 @@ int void__sim_client_submit(struct sim *s, struct sim_node *node)
                     h.key - 1,
                     h.value,
                     h.expected);
-    rc = x.read_only ? void_pbft_client_submit_read(node->client,
-                                                    void_simclock_read(&node->clock, s->now),
-                                                    enc,
-                                                    (size_t)len,
-                                                    &s->out)
-                     : void_pbft_client_submit(node->client,
-                                               void_simclock_read(&node->clock, s->now),
-                                               enc,
-                                               (size_t)len,
-                                               &s->out);
+    rc =
+        x.read_only
+            ? void_pbft_client_submit_read(
+                  node->client, void_simclock_read(&node->clock, s->now), enc, (size_t)len, &s->out)
+            : void_pbft_client_submit(node->client,
+                                      void_simclock_read(&node->clock, s->now),
+                                      enc,
+                                      (size_t)len,
+                                      &s->out);
     if (rc != 0) {
         void__sim_violation(s, "client n%u cannot submit: %s", node->id, void_strerror(rc));
         void_pbft_out_reset(&s->out);

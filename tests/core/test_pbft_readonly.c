@@ -5,11 +5,14 @@
  * (nothing here needs a view change); the client's retry timer is, on
  * request.
  */
+/* cmocka.h needs these first, in this order. */
+/* clang-format off */
 #include <setjmp.h>
 #include <stdarg.h>
 #include <stddef.h>
 #include <stdint.h>
 #include <cmocka.h>
+/* clang-format on */
 
 #include "void/codec.h"
 #include "void/error.h"
@@ -45,8 +48,8 @@ struct net {
     struct msg *q;
     size_t qlen, qcap;
     uint64_t now;
-    uint64_t client_timer; /* 0: not armed */
-    int completed;         /* the client's request completed */
+    uint64_t client_timer;              /* 0: not armed */
+    int completed;                      /* the client's request completed */
     uint32_t sent_requests, sent_reads; /* by the client */
     /* Returns 1 to drop a frame of type `type` from `from` to `to`. */
     int (*drop)(struct net *t, const struct msg *m, uint8_t type);
@@ -121,11 +124,8 @@ static struct net *net_new(void)
         assert_int_equal(void_keyring_add(&t->ring, id, t->keys[i].public_key), 0);
     }
     for (uint32_t i = 0; i < N; i++) {
-        struct void_pbft_config cfg = {.n = N,
-                                       .self = i,
-                                       .verify_signatures = 1,
-                                       .keyring = &t->ring,
-                                       .keypair = &t->keys[i]};
+        struct void_pbft_config cfg = {
+            .n = N, .self = i, .verify_signatures = 1, .keyring = &t->ring, .keypair = &t->keys[i]};
         t->rep[i] = calloc(1, sizeof(struct void_pbft));
         assert_non_null(t->rep[i]);
         assert_int_equal(void_pbft_init(t->rep[i], &cfg), 0);
@@ -428,8 +428,8 @@ static void test_read_only_falls_back_to_ordered_on_timeout(void **state)
 
 /* A REPLY from replica `from` (signed with its key) to request reqno with
  * result `result`. */
-static size_t forged_reply(struct net *t, uint32_t from, uint64_t reqno, const char *result,
-                           uint8_t *buf, size_t cap)
+static size_t forged_reply(
+    struct net *t, uint32_t from, uint64_t reqno, const char *result, uint8_t *buf, size_t cap)
 {
     struct void_sm_result res = {.status = VOID_SM_OK,
                                  .version = {5, 0},
@@ -587,7 +587,8 @@ static void test_read_only_request_must_be_authentic(void **state)
                                   .op = op,
                                   .op_len = (uint32_t)op_len};
     uint8_t frame[512];
-    int len = void_pbft_read_encode(&m, &t->keys[2], frame, sizeof(frame)); /* not the client's key */
+    int len =
+        void_pbft_read_encode(&m, &t->keys[2], frame, sizeof(frame)); /* not the client's key */
     assert_true(len > 0);
     assert_int_equal(void_pbft_step_receive(t->rep[1], t->now, frame, (size_t)len, &t->out), 0);
     assert_int_equal(t->out.count, 0);
@@ -603,8 +604,8 @@ static void sm_batch(struct void_sm *sm, uint64_t at, uint64_t label, const uint
     assert_non_null(res);
     size_t res_len = 0;
     assert_int_equal(void_sm_begin_batch(sm, (struct void_hlc_ts){at, 0}, label, NULL), 0);
-    assert_int_equal(
-        void_sm_execute(sm, CLIENT, label, op, len, res, VOID_SM_RESULT_MAX, &res_len), 0);
+    assert_int_equal(void_sm_execute(sm, CLIENT, label, op, len, res, VOID_SM_RESULT_MAX, &res_len),
+                     0);
     assert_int_equal(void_sm_end_batch(sm), 0);
     free(res);
 }
