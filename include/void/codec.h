@@ -48,7 +48,8 @@
     X(CAS_FETCH, 12) /* ask a peer for a CAS block */                                              \
     X(CAS_BLOCK, 13) /* a CAS block */                                                             \
     X(HELLO, 14)     /* transport handshake */                                                 \
-    X(REQ_FETCH, 15) /* ask a replica for request frames ordered by digest */
+    X(REQ_FETCH, 15) /* ask a replica for request frames ordered by digest */                      \
+    X(READ, 16)      /* client -> replicas: a read-only request, answered unordered */
 
 enum void_msg_type {
 #define VOID__X(name, value) VOID_MSG_##name = value,

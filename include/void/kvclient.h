@@ -86,6 +86,14 @@ int void_kvclient_init(struct void_kvclient *c,
 int void_kvclient_submit(
     struct void_kvclient *c, const uint8_t *op, size_t len, void_kvclient_done_fn done, void *ctx);
 
+/* Submits the read-only op[0..len) (a GET) as PBFT's read-only request:
+ * sent to every replica, answered without ordering by a quorum of matching
+ * replies, else ordered (void_pbft_client_submit_read). done runs as for
+ * void_kvclient_submit. Returns 0, VOID_EBUSY or VOID_EINVAL (also for an op
+ * that is not read-only). */
+int void_kvclient_submit_read(
+    struct void_kvclient *c, const uint8_t *op, size_t len, void_kvclient_done_fn done, void *ctx);
+
 /* Closes connections and timers; run the loop afterwards to finish closing.
  * Safe after a failed init. Cannot fail. */
 void void_kvclient_fini(struct void_kvclient *c);

@@ -158,6 +158,11 @@ struct void_pbft_stats {
     uint64_t bodies_dropped; /* a large request not kept: over the bounds on unordered bodies */
     uint64_t bodies_fetched; /* REQ_FETCHes sent for bodies an ordered batch names */
     uint64_t bodies_served;  /* request frames sent in answer to a REQ_FETCH */
+    /* Read-only requests (docs/pbft.md, "Read-only requests"). */
+    uint64_t reads_answered; /* answered from the executed state, unordered */
+    uint64_t reads_deferred; /* held until what we committed is executed */
+    uint64_t reads_dropped;  /* not answered: held too long, or no room (the client orders it) */
+    uint64_t reads_refused;  /* a READ whose op is not read-only */
 };
 
 enum void_pbft_effect_kind {
@@ -354,6 +359,15 @@ struct void__pbft_body {
     uint8_t *frame;
 };
 
+/* Private: a read-only request held until this replica may answer it
+ * (docs/pbft.md, "Read-only requests"): the client's READ frame. */
+#define VOID_PBFT_READS_MAX 32
+struct void__pbft_read {
+    uint32_t client, session; /* one held read per (client, session): the newest */
+    uint16_t len;
+    uint8_t frame[VOID_PBFT_INLINE_MAX];
+};
+
 /* Private: a client's key and MAC key, cached (derived on first use), from
  * the keyring or from its certificate once the admin signature checked. */
 #define VOID_PBFT_MAC_CACHE 512 /* slots, a power of two */
@@ -470,6 +484,14 @@ struct void_pbft {
     uint8_t *result_buf;                  /* VOID_SM_RESULT_MAX bytes, for execution */
     uint8_t reply_mac[VOID_PBFT_BATCH_MAX][VOID_MAC_KEY_SIZE]; /* the tag key of each reply */
     uint8_t reply_mac_ok[VOID_PBFT_BATCH_MAX]; /* 0: no tag, the signature decides */
+    /* Read-only requests (docs/pbft.md, "Read-only requests"): the highest
+     * seq we sent a COMMIT for (a read waits until it is executed), the
+     * wall time a batch's stamp must pass after a restart before we answer
+     * reads again, and the reads held meanwhile (arrival order). */
+    void_seq ro_floor;
+    uint64_t ro_stamp_min;
+    uint32_t read_count;
+    struct void__pbft_read reads[VOID_PBFT_READS_MAX];
 };
 
 /* Sets up replica r from config (copied; keyring and keypair stay borrowed).

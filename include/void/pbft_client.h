@@ -31,6 +31,15 @@
  * is numbered above it. So a client never waits for ever on a superseded
  * request: the caller sees the error and may resubmit.
  *
+ * Read-only requests (void_pbft_client_submit_read; docs/pbft.md,
+ * "Read-only requests"): a GET goes as a READ to every replica at once, and
+ * each answers it from its executed state without ordering it. The result
+ * is accepted on a quorum (void_membership_quorum(n): 2f + 1 for n = 3f + 1)
+ * of matching answers; otherwise, on a timeout (read_timeout_ns) or as soon
+ * as answers differ so much that no quorum can match, the read is sent again
+ * as an ordinary ordered request (a new request number), which completes as
+ * any. A read-only request changes nothing at the replicas.
+ *
  * Effects use struct void_pbft_out from include/void/pbft.h: SEND (to a
  * replica id or VOID_PBFT_TO_ALL), TIMER_SET / TIMER_CANCEL with
  * VOID_PBFT_CLIENT_TIMER_RETRY, and EVENT (send and receive events of the
@@ -50,6 +59,8 @@
 #define VOID_PBFT_CLIENT_TIMEOUT_NS_DEF (300ull * 1000 * 1000)
 #define VOID_PBFT_CLIENT_TIMEOUT_NS_MAX (5ull * 1000 * 1000 * 1000)
 #define VOID_PBFT_CLIENT_SUSPECT_NS     (5ull * 1000 * 1000 * 1000)
+/* A read-only request without a matching quorum by then is ordered. */
+#define VOID_PBFT_CLIENT_READ_TIMEOUT_NS_DEF (50ull * 1000 * 1000)
 
 struct void_pbft_client_config {
     uint32_t id; /* client id: in the keyring, not a replica id */
@@ -79,6 +90,7 @@ struct void_pbft_client_config {
      * state machine's largest (a 4 KiB key, a 1 MiB value). */
     uint8_t *big;
     size_t big_len;
+    uint64_t read_timeout_ns; /* read-only requests: ordered after this; 0 = default */
 };
 
 /* Ops and results a client holds without cfg.big, and the room that lets it
@@ -95,6 +107,9 @@ struct void_pbft_client_stats {
      * (their signature decided, one verification each). */
     uint64_t macs_ok, macs_bad;
     uint64_t verifies; /* signature verifications */
+    uint64_t reads;    /* read-only requests submitted */
+    uint64_t reads_quorum;  /* ... completed on a quorum of matching unordered answers */
+    uint64_t reads_ordered; /* ... ordered instead: timeout or answers that differ */
 };
 
 /* The client. Caller-owned; fields are private. */
@@ -106,6 +121,7 @@ struct void_pbft_client {
     int view_known;      /* a result was accepted: view comes from replies */
     uint64_t reqno;      /* the outstanding (or last) request number */
     int busy;            /* a request is outstanding */
+    int ro;              /* it is a read-only request, not ordered (yet) */
     int done;            /* the outstanding request has a result */
     uint64_t timeout_ns; /* current retry delay */
     uint64_t event_seq;
@@ -163,6 +179,19 @@ int void_pbft_client_submit(struct void_pbft_client *c,
                             const uint8_t *op,
                             size_t op_len,
                             struct void_pbft_out *out);
+
+/* Starts the read-only request op[0..op_len) (copied): sends it signed, as a
+ * READ with a new request number, to every replica and arms the retry timer
+ * with read_timeout_ns. It completes on a quorum of matching answers, or
+ * else as an ordered request (see the top of this file); read the result as
+ * for void_pbft_client_submit. Returns 0, VOID_EBUSY, VOID_EINVAL (not a
+ * read-only op: void_sm_op_read_only; or as void_pbft_client_submit) or
+ * VOID_EFULL. */
+int void_pbft_client_submit_read(struct void_pbft_client *c,
+                                 uint64_t now_ns,
+                                 const uint8_t *op,
+                                 size_t op_len,
+                                 struct void_pbft_out *out);
 
 /* Handles a frame from a replica (borrowed for the call). Returns 1 when this
  * reply completed the outstanding request (read it with

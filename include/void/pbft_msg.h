@@ -16,6 +16,9 @@
  *                authenticates the frame up to and with mac_count for
  *                replica i (include/void/mac.h); a batch carries
  *                whole REQUEST frames verbatim.
+ *   READ         a REQUEST body under type READ: a read-only request,
+ *                answered from the executed state without ordering (a REPLY
+ *                of a batch of one); never in a batch
  *   PRE_PREPARE  ev | view u64 | seq u64 | hlc[12] | count u16 | batch_len u32 | batch
  *                batch = count items back to back: a REQUEST frame of at
  *                most VOID_PBFT_INLINE_MAX bytes, or the reference to a
@@ -204,6 +207,21 @@ int void_pbft_request_decode(const uint8_t *buf,
                              size_t len,
                              struct void_pbft_request *req,
                              size_t *consumed);
+
+/* READ (PBFT's read-only optimisation, docs/pbft.md "Read-only requests"):
+ * the body and signature of a REQUEST, under its own frame type, so that a
+ * read-only request can never be taken for one to order (the type is
+ * signed) nor ride in a batch. Same arguments and errors as
+ * void_pbft_request_encode / _decode; decode refuses any other type with
+ * VOID_EBAD_TYPE. */
+int void_pbft_read_encode(const struct void_pbft_request *m,
+                          const struct void_sign_keypair *kp,
+                          uint8_t *buf,
+                          size_t cap);
+int void_pbft_read_decode(const uint8_t *buf,
+                          size_t len,
+                          struct void_pbft_request *req,
+                          size_t *consumed);
 
 /* One item of a batch: an inline request (req decoded, is_ref 0) or the
  * reference to a request frame sent apart (is_ref 1: client, reqno,

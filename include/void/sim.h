@@ -92,6 +92,8 @@ struct void_sim_config {
                                    restarts 1 s later, its links connecting for 300 ms
                                    more (frames to and from it lost, as before a TCP
                                    reconnect); then it must stay in the cluster's view */
+    int no_read_only;           /* 1: every GET is ordered; 0: about half of the plain GETs go
+                                   read-only (docs/pbft.md, Read-only requests) */
     FILE *trace;                /* borrowed; NULL = no trace file (the hash is computed anyway) */
 };
 
@@ -118,6 +120,8 @@ struct void_sim_result {
     uint64_t sig_memo_misses; /* with the memo: checks that ran Ed25519 in libsodium */
     uint64_t out_of_view_ns_max; /* longest time an honest replica spent out of the
                                     cluster's view after the heal */
+    uint64_t reads_quorum;       /* read-only GETs answered by a quorum, unordered */
+    uint64_t reads_ordered;      /* read-only GETs that fell back to ordering */
     uint32_t violations;      /* checker failures (0 = the run passed) */
     char violation[512];      /* the first one, readable */
 };

@@ -180,6 +180,29 @@ void void_sm_read(struct void_sm *sm,
                   const struct void_hlc_ts *as_of,
                   struct void_sm_result *out);
 
+/* Read-only requests (PBFT's read-only optimisation, docs/pbft.md): whether
+ * op[0..op_len) is an operation the state machine answers without ordering
+ * it (a GET: it reads and writes nothing, not even the client table). A GET
+ * as of a time is not one: its FUTURE answer depends on the stamp of the
+ * batch that executes it. Cannot fail (a malformed op is not read-only). */
+int void_sm_op_read_only(const uint8_t *op, size_t op_len);
+
+/* Answers the read-only op[0..op_len) from the executed state, outside a
+ * batch, changing nothing, and writes the encoded result (what
+ * void_sm_execute would answer for it after the same batches, except that a
+ * NOT_FOUND carries as its version the stamp of the key's tombstone, or the
+ * store's horizon when no version is stored: equal answers then come from
+ * one stretch of the key's history) to result
+ * (cap >= VOID_SM_RESULT_MAX), setting *result_len. Returns 0, VOID_EPERM
+ * (not a read-only op: refused), VOID_EFULL (cap too small) or a local
+ * failure. */
+int void_sm_execute_read(struct void_sm *sm,
+                         const uint8_t *op,
+                         size_t op_len,
+                         uint8_t *result,
+                         size_t cap,
+                         size_t *result_len);
+
 /* The store's state digest (void_kvs_digest: O(1)): equal states have equal
  * digests however they were reached. Outside a batch. */
 void void_sm_digest(struct void_sm *sm, uint8_t digest[VOID_SM_DIGEST_SIZE]);

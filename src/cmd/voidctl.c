@@ -109,6 +109,7 @@ int voidctl_parse_opts(int argc, char **argv, struct voidctl_opts *o, char **pos
                                              {"key-hex", no_argument, NULL, 'k'},
                                              {"help", no_argument, NULL, 'h'},
                                              {"session", required_argument, NULL, 'S'},
+                                             {"ordered", no_argument, NULL, 'O'},
                                              {NULL, 0, NULL, 0}};
     memset(o, 0, sizeof(*o));
     o->timeout_s = 5.0;
@@ -145,6 +146,9 @@ int voidctl_parse_opts(int argc, char **argv, struct voidctl_opts *o, char **pos
             break;
         case 'h':
             o->help = 1;
+            break;
+        case 'O':
+            o->ordered = 1;
             break;
         case 'S': {
             char *end = NULL;

@@ -40,6 +40,7 @@ struct voidctl_opts {
     int key_hex;         /* --key-hex: KEY is the key's bytes in hex (a binary key) */
     int help;            /* --help */
     uint32_t session;    /* --session N: this process's session under its client id; 0 random */
+    int ordered;         /* --ordered (get): order the read through PBFT, not read-only */
 };
 
 /* Parses argv[1..argc) (argv[0] is the command) with getopt_long, GNU

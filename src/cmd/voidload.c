@@ -77,6 +77,12 @@ struct load {
     const char *admin_key;
     uint32_t first_id;
     uint64_t retry_ns;
+    /* Reads: reads_pct of the operations are gets of a key the client's
+     * puts cycle over (void: read-only requests unless ordered_reads; etcd:
+     * linearizable ranges). */
+    uint32_t reads_pct;
+    int ordered_reads;
+    uint64_t reads_quorum, reads_ordered; /* void: how the read-only gets completed */
 };
 
 static struct load L;
@@ -88,6 +94,13 @@ static void record(uint64_t start_ns)
     if (L.samples < SAMPLES_MAX) {
         L.lat_us[L.samples++] = us > UINT32_MAX ? UINT32_MAX : (uint32_t)us;
     }
+}
+
+/* Whether a client's count-th operation is a get: reads_pct of them, spread
+ * evenly. */
+static int is_read(uint64_t count)
+{
+    return (count * L.reads_pct) % 100 < L.reads_pct;
 }
 
 /* ---- Void -----------------------------------------------------------------
@@ -117,8 +130,9 @@ static void vdone(void *ctx, const uint8_t *result, size_t len)
         vsubmit(c);
         return;
     }
-    if (res.status != VOID_SM_OK) {
-        fprintf(stderr, "voidload: put failed (status %d)\n", (int)res.status);
+    int get = is_read(c->count);
+    if (res.status != VOID_SM_OK && !(get && res.status == VOID_SM_NOT_FOUND)) {
+        fprintf(stderr, "voidload: %s failed (status %d)\n", get ? "get" : "put", (int)res.status);
         exit(1);
     }
     record(c->kv.submitted_ns);
@@ -139,13 +153,17 @@ static void vsubmit(struct vclient *c)
         memset(value, 'v', sizeof(value));
     }
     int klen = load_key(c->index, c->count, key, sizeof(key));
-    struct void_sm_op op = {.kind = VOID_SM_OP_PUT,
+    int get = is_read(c->count);
+    struct void_sm_op op = {.kind = get ? VOID_SM_OP_GET : VOID_SM_OP_PUT,
                             .key = (const uint8_t *)key,
                             .key_len = (uint16_t)klen,
-                            .value = value,
-                            .value_len = L.value_size};
+                            .value = get ? NULL : value,
+                            .value_len = get ? 0 : L.value_size};
     int n = void_sm_op_encode(&op, buf, sizeof(buf));
-    if (n < 0 || void_kvclient_submit(&c->kv, buf, (size_t)n, vdone, c) != 0) {
+    int rc = n < 0                     ? VOID_EINVAL
+             : get && !L.ordered_reads ? void_kvclient_submit_read(&c->kv, buf, (size_t)n, vdone, c)
+                                       : void_kvclient_submit(&c->kv, buf, (size_t)n, vdone, c);
+    if (rc != 0) {
         fprintf(stderr, "voidload: cannot submit\n");
         exit(1);
     }
@@ -228,6 +246,8 @@ static int run_void(const char *dir, uint32_t clients, double secs)
     }
     for (uint32_t i = 0; i < clients; i++) {
         L.retries += vc[i].kv.core.stats.retries;
+        L.reads_quorum += vc[i].kv.core.stats.reads_quorum;
+        L.reads_ordered += vc[i].kv.core.stats.reads_ordered;
         void_kvclient_fini(&vc[i].kv);
         void_config_fini(&vc[i].config);
     }
@@ -385,8 +405,13 @@ static void esubmit(struct eclient *c)
         memset(value, 'v', sizeof(value));
     }
     int klen = ekey(c->index, c->count, key, sizeof(key));
+    int get = E.measuring && is_read(c->count);
     free(c->body);
-    c->body = ebody(key, (size_t)klen, value, L.value_size);
+    /* A get is a range of one key, linearizable (etcd's default: not
+     * serializable), through the leader's read index. */
+    c->body = ebody(key, (size_t)klen, get ? NULL : value, L.value_size);
+    snprintf(c->url, sizeof(c->url), "http://%s/v3/kv/%s", c->endpoint, get ? "range" : "put");
+    curl_easy_setopt(c->easy, CURLOPT_URL, c->url);
     c->rx_len = 0;
     c->rx_overflow = 0;
     c->rx[0] = '\0';
@@ -413,7 +438,7 @@ static void edone(struct eclient *c, CURLcode result)
     }
     long status = 0;
     curl_easy_getinfo(c->easy, CURLINFO_RESPONSE_CODE, &status);
-    echeck_put(c, status);
+    echeck_put(c, status); /* a range's answer has header.revision too */
     if (!E.measuring) {
         E.warm++;
         return;
@@ -656,6 +681,19 @@ static void usage(FILE *out, const char *mode)
                 "                 100000)\n"
                 "  --retry-ms MS  void: first retransmission after MS ms (default 2000)\n");
     }
+    if (vd || et) {
+        fprintf(out,
+                "  --reads PCT    void, etcd: PCT%% of the operations (0..100, default 0) are\n"
+                "                 gets of the keys the client's puts cycle over (void: a\n"
+                "                 read-only request, docs/pbft.md; etcd: a linearizable\n"
+                "                 /v3/kv/range); one more line counts how Void's completed\n"
+                "                 (by a quorum of answers, or ordered)\n");
+    }
+    if (vd || ln) {
+        fprintf(out,
+                "  --ordered-reads  void, lin: gets are ordered through PBFT like puts, not\n"
+                "                 read-only requests\n");
+    }
     if (ln) {
         fprintf(out, "  --keys K       lin: keys the clients share, 1..%d (default 4)\n", VOIDLOAD_LIN_KEYS_MAX);
     }
@@ -696,13 +734,16 @@ int main(int argc, char **argv)
                                          {"admin-key", required_argument, NULL, 'A'},
                                          {"first-id", required_argument, NULL, 'I'},
                                          {"retry-ms", required_argument, NULL, 'R'},
+                                         {"reads", required_argument, NULL, 'r'},
+                                         {"ordered-reads", no_argument, NULL, 'O'},
                                          {"help", no_argument, NULL, 'h'},
                                          {"version", no_argument, NULL, 'V'},
                                          {NULL, 0, NULL, 0}};
     uint32_t clients = 1;
     uint32_t keys = 4;
     double secs = 5;
-    int help = 0, have_value = 0, have_keys = 0, have_distinct = 0;
+    int help = 0, have_value = 0, have_keys = 0, have_distinct = 0, have_reads = 0,
+        have_ordered = 0;
     L.value_size = 100;
     L.first_id = 100000;
     L.retry_ns = 2000000000ull; /* no retries under load */
@@ -750,6 +791,14 @@ int main(int argc, char **argv)
             L.retry_ns = (uint64_t)retry_ms * 1000000u;
             have_ids = 1;
             break;
+        case 'r':
+            rc = void_cli_u32("voidload", "reads", optarg, 0, 100, &L.reads_pct);
+            have_reads = 1;
+            break;
+        case 'O':
+            L.ordered_reads = 1;
+            have_ordered = 1;
+            break;
         case 'h':
             help = 1;
             break;
@@ -793,6 +842,16 @@ int main(int argc, char **argv)
                 mode);
         return usage_error();
     }
+    const char *misfit = have_reads && lin ? "--reads to mode lin"
+                         : have_ordered && strcmp(mode, "etcd") == 0
+                             ? "--ordered-reads to mode etcd"
+                         : have_reads && have_distinct
+                             ? "--reads with --distinct (gets read the keys puts cycle over)"
+                             : NULL;
+    if (misfit != NULL) {
+        fprintf(stderr, "voidload: %s does not apply\n", misfit);
+        return usage_error();
+    }
     if (have_ids && strcmp(mode, "void") != 0) {
         fprintf(stderr,
                 "voidload: --session, --admin-key, --first-id and --retry-ms apply to mode void "
@@ -811,7 +870,7 @@ int main(int argc, char **argv)
         return 1;
     }
     if (lin) {
-        return voidload_lin(&L.loop, target, clients, secs, keys);
+        return voidload_lin(&L.loop, target, clients, secs, keys, L.ordered_reads);
     }
     int rc = strcmp(mode, "void") == 0 ? run_void(target, clients, secs) : run_etcd(target, clients, secs);
     if (rc != 0) {
@@ -831,6 +890,13 @@ int main(int argc, char **argv)
            (unsigned)p50,
            (unsigned)p99,
            (unsigned long long)L.retries);
+    if (L.reads_pct > 0 && strcmp(mode, "void") == 0) {
+        printf("reads=%u%% read_only_quorum=%llu read_only_ordered=%llu%s\n",
+               (unsigned)L.reads_pct,
+               (unsigned long long)L.reads_quorum,
+               (unsigned long long)L.reads_ordered,
+               L.ordered_reads ? " (--ordered-reads)" : "");
+    }
     uv_run(&L.loop, UV_RUN_DEFAULT);
     free(L.lat_us);
     return 0;

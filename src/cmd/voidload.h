@@ -12,7 +12,13 @@
 
 /* Runs the linearizability workload of voidload_lin.c on loop against the
  * cluster directory dir (client files client-100.ini...) and checks the
- * history. Returns the exit status: 0 linearizable, 1 otherwise. */
-int voidload_lin(uv_loop_t *loop, const char *dir, uint32_t clients, double secs, uint32_t keys);
+ * history. Gets are read-only requests (docs/pbft.md) unless ordered_reads.
+ * Returns the exit status: 0 linearizable, 1 otherwise. */
+int voidload_lin(uv_loop_t *loop,
+                 const char *dir,
+                 uint32_t clients,
+                 double secs,
+                 uint32_t keys,
+                 int ordered_reads);
 
 #endif

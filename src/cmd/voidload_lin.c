@@ -42,6 +42,7 @@ static struct {
     uint32_t keys;
     uint64_t end_ns;
     uint32_t active;
+    int ordered_reads; /* 1: gets are ordered; 0: read-only requests */
 } H;
 
 static void lsubmit(struct lclient *c);
@@ -120,7 +121,9 @@ static void lsubmit(struct lclient *c)
     static uint8_t buf[VOID_SM_OP_MAX]; /* two megabytes: not on the stack */
     int n = void_sm_op_encode(&sop, buf, sizeof(buf));
     op->invoke_ns = void_kvclient_now_ns();
-    if (n < 0 || void_kvclient_submit(&c->kv, buf, (size_t)n, ldone, c) != 0) {
+    int read_only = op->kind == VOID_CHECK_GET && !H.ordered_reads;
+    if (n < 0 || (read_only ? void_kvclient_submit_read(&c->kv, buf, (size_t)n, ldone, c)
+                            : void_kvclient_submit(&c->kv, buf, (size_t)n, ldone, c)) != 0) {
         fprintf(stderr, "voidload lin: cannot submit\n");
         exit(1);
     }
@@ -149,11 +152,17 @@ static int lopen(struct lclient *lc, const char *dir, uint32_t clients)
     return 0;
 }
 
-int voidload_lin(uv_loop_t *loop, const char *dir, uint32_t clients, double secs, uint32_t keys)
+int voidload_lin(uv_loop_t *loop,
+                 const char *dir,
+                 uint32_t clients,
+                 double secs,
+                 uint32_t keys,
+                 int ordered_reads)
 {
     static struct lclient lc[VOIDLOAD_CLIENTS_MAX];
     H.loop = loop;
     H.keys = keys;
+    H.ordered_reads = ordered_reads;
     H.ops = calloc(LIN_OPS_MAX, sizeof(*H.ops));
     if (H.ops == NULL || lopen(lc, dir, clients) != 0) {
         return 1;
@@ -184,10 +193,17 @@ int voidload_lin(uv_loop_t *loop, const char *dir, uint32_t clients, double secs
                     : "undecided",
            msg[0] != '\0' ? " " : "",
            msg);
+    uint64_t quorum = 0, ordered = 0;
     for (uint32_t i = 0; i < clients; i++) {
+        quorum += lc[i].kv.core.stats.reads_quorum;
+        ordered += lc[i].kv.core.stats.reads_ordered;
         void_kvclient_fini(&lc[i].kv);
         void_config_fini(&lc[i].config);
     }
+    printf("lin: read-only gets: %llu by a quorum, %llu ordered instead%s\n",
+           (unsigned long long)quorum,
+           (unsigned long long)ordered,
+           ordered_reads ? " (--ordered-reads: every get ordered)" : "");
     free(H.ops);
     return rc == 0 && completed > 0 ? 0 : 1;
 }

@@ -90,6 +90,8 @@ static void usage(FILE *out)
             "                     100..600000 ms (default: 2000..6000, from the seed)\n"
             "  --restart-backup   restart scenario: a backup stops cleanly at 0.3 s and\n"
             "                     restarts 1 s later, its links connecting for 0.3 s\n"
+            "  --no-read-only     every GET is ordered (default: about half the plain GETs\n"
+            "                     are read-only requests, docs/pbft.md)\n"
             "  --no-rejoin-beacon replicas run without the rejoin beacon (config.rejoin_beacon\n"
             "                     -1; docs/pbft.md, Rejoining)\n"
             "  --no-verify        replicas skip signature verification (honest runs only:\n"
@@ -179,6 +181,7 @@ enum {
     OPT_PIPELINE,
     OPT_WINDOW,
     OPT_RESTART_BACKUP,
+    OPT_NO_READ_ONLY,
     OPT_NO_REJOIN_BEACON,
     OPT_VERSION,
 };
@@ -201,6 +204,7 @@ static const struct option long_options[] = {
     {"pipeline", required_argument, NULL, OPT_PIPELINE},
     {"window", required_argument, NULL, OPT_WINDOW},
     {"restart-backup", no_argument, NULL, OPT_RESTART_BACKUP},
+    {"no-read-only", no_argument, NULL, OPT_NO_READ_ONLY},
     {"no-rejoin-beacon", no_argument, NULL, OPT_NO_REJOIN_BEACON},
     {"help", no_argument, NULL, 'h'},
     {"version", no_argument, NULL, OPT_VERSION},
@@ -298,6 +302,10 @@ static int apply_option(struct options *o, int ch, const char *value)
     }
     case OPT_RESTART_BACKUP:
         o->fixed.restart_backup = 1;
+        note_flag(o, name, NULL);
+        return 0;
+    case OPT_NO_READ_ONLY:
+        o->fixed.no_read_only = 1;
         note_flag(o, name, NULL);
         return 0;
     case OPT_NO_REJOIN_BEACON:
@@ -402,6 +410,7 @@ static void config_for(const struct options *o, uint64_t seed, struct void_sim_c
         c->sig_memo = 0;
     }
     c->restart_backup = o->fixed.restart_backup;
+    c->no_read_only = o->fixed.no_read_only;
     c->rejoin_beacon = o->fixed.rejoin_beacon;
     if (o->fixed.fault_window_ns != 0) {
         c->fault_window_ns = o->fixed.fault_window_ns;
@@ -494,6 +503,9 @@ static int run_single(const struct options *o)
            r.frames_dropped,
            r.frames_sent,
            r.byz_frames);
+    printf("  read-only gets: %" PRIu64 " answered by a quorum, %" PRIu64 " ordered instead\n",
+           r.reads_quorum,
+           r.reads_ordered);
     printf("  checkers: agreement, linearizability, as-of, hlc (%" PRIu64
            " events), view (longest out after the heal %.3fs), liveness: %s\n",
            r.events,

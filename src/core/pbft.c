@@ -532,6 +532,7 @@ int void_pbft_init(struct void_pbft *r, const struct void_pbft_config *config)
     r->next_seq = 1;
     r->event_seq = r->cfg.event_seq_start > 0 ? r->cfg.event_seq_start - 1 : 0;
     memcpy(r->low_digest, r->genesis_digest, VOID_PBFT_DIGEST_SIZE);
+    r->ro_stamp_min = UINT64_MAX; /* until void_pbft_start: a restart answers no read yet */
     VOID_ASSERT(r->low == 0 && r->snapshot == NULL);
     return 0;
 }
@@ -572,6 +573,7 @@ int void_pbft_start(struct void_pbft *r, uint64_t now_ns, struct void_pbft_out *
     VOID_ASSERT(!r->started);
     (void)now_ns;
     r->started = 1;
+    r->ro_stamp_min = 0; /* a fresh replica lost no executed state */
     /* A replica that has sent anything has a record, so that it restarts
      * through void_pbft_recover (which never proposes again in the view it
      * recovered in), not as a fresh primary of view 0. */
@@ -1296,6 +1298,152 @@ static void on_request(struct void_pbft *r,
     }
 }
 
+/* ---- read-only requests -----------------------------------------------------
+ * PBFT's read-only optimisation (OSDI'99 5.1, TOCS'02 5.1.3; docs/pbft.md,
+ * "Read-only requests"). A READ goes from the client to every replica, which
+ * answers it from its executed state without ordering it; the client takes
+ * a quorum of matching answers, or orders the read. An honest replica
+ * answers only when its executed state holds every batch it sent a COMMIT
+ * for or knows committed: a write that completed was committed by a quorum,
+ * which shares an honest replica with the read's quorum, and that replica's
+ * answer, which the others' match, then reflects the write. Until then it
+ * holds the read (a few, the newest per client session) and answers it once
+ * execution catches up; a replica changing view holds it too. A replica
+ * restarted from its records lost the state it executed since its
+ * checkpoint and does not know how far it had got: it answers no read until
+ * it executes a batch stamped after its restart (plus twice the HLC's max
+ * offset, the skew between the primary's stamp and any replica's clock),
+ * which comes after every batch committed before the restart. */
+
+/* Whether this replica may answer reads now (see above). */
+static int reads_ready(struct void_pbft *r, uint64_t now_ns)
+{
+    VOID_ASSERT(r->last_executed <= r->low + r->cfg.window);
+    if (r->ro_stamp_min == UINT64_MAX) {
+        /* Restarted (void_pbft_recover; void_pbft_start clears it): the
+         * first read after the restart fixes the bound, later than the
+         * restart itself, so no less safe. */
+        r->ro_stamp_min = now_ns + 2 * r->hlc.max_offset_ns;
+    }
+    if (r->view_changing || r->sm.last_stamp.wall_ns < r->ro_stamp_min) {
+        return 0;
+    }
+    for (uint32_t i = 0; i < r->cfg.window; i++) {
+        const struct void__pbft_entry *e = &r->log[i];
+        if (e->used && e->seq > r->last_executed && (e->committed || e->sent_commit)) {
+            r->ro_floor = e->seq > r->ro_floor ? e->seq : r->ro_floor;
+        }
+    }
+    return r->last_executed >= r->ro_floor;
+}
+
+/* Answers the authenticated read-only request q from the executed state:
+ * a REPLY on its own (a batch of one), signed and tagged like any. */
+static void read_answer(struct void_pbft *r,
+                        uint64_t now_ns,
+                        const struct void_pbft_request *q,
+                        struct void_pbft_out *out)
+{
+    size_t res_len = 0;
+    int rc =
+        void_sm_execute_read(&r->sm, q->op, q->op_len, r->result_buf, VOID_SM_RESULT_MAX, &res_len);
+    if (rc != 0) {
+        VOID_ASSERT(rc != VOID_EPERM); /* checked on arrival */
+        return;                        /* a local failure: the step reports it */
+    }
+    r->stats.reads_answered++;
+    send_reply(r, now_ns, out, q, r->result_buf, res_len);
+}
+
+/* Answers the reads held while this replica could not (reads_ready). */
+static void reads_flush(struct void_pbft *r, uint64_t now_ns, struct void_pbft_out *out)
+{
+    if (r->read_count == 0 || !reads_ready(r, now_ns)) {
+        return;
+    }
+    for (uint32_t i = 0; i < r->read_count && void_sm_failed(&r->sm) == 0; i++) {
+        struct void_pbft_request q;
+        size_t used = 0;
+        int rc = void_pbft_read_decode(r->reads[i].frame, r->reads[i].len, &q, &used);
+        VOID_ASSERT(rc == 0); /* decoded and authenticated when it arrived */
+        read_answer(r, now_ns, &q, out);
+    }
+    r->read_count = 0;
+}
+
+/* Holds an authenticated read until this replica may answer it: the newest
+ * per (client, session), at most VOID_PBFT_READS_MAX, the oldest dropped (its
+ * client orders the read after its timeout). */
+static void read_hold(struct void_pbft *r, const struct void_pbft_request *q)
+{
+    VOID_ASSERT(r->read_count <= VOID_PBFT_READS_MAX);
+    if (q->record_len > sizeof(r->reads[0].frame)) {
+        r->stats.reads_dropped++; /* a read of a 4 KiB key: not held */
+        return;
+    }
+    uint32_t i = 0;
+    while (i < r->read_count &&
+           (r->reads[i].client != q->client || r->reads[i].session != q->session)) {
+        i++;
+    }
+    if (i < r->read_count) {
+        r->stats.reads_dropped++; /* superseded by the same session's newer read */
+        memmove(&r->reads[i], &r->reads[i + 1], (r->read_count - i - 1) * sizeof(r->reads[0]));
+        r->read_count--;
+    } else if (r->read_count == VOID_PBFT_READS_MAX) {
+        r->stats.reads_dropped++;
+        memmove(&r->reads[0], &r->reads[1], (r->read_count - 1) * sizeof(r->reads[0]));
+        r->read_count--;
+    }
+    struct void__pbft_read *h = &r->reads[r->read_count++];
+    h->client = q->client;
+    h->session = q->session;
+    h->len = (uint16_t)q->record_len;
+    memcpy(h->frame, q->record, q->record_len);
+    r->stats.reads_deferred++;
+}
+
+static void on_read(struct void_pbft *r,
+                    uint64_t now_ns,
+                    const uint8_t *buf,
+                    size_t len,
+                    const struct void_frame *fr,
+                    struct void_pbft_out *out)
+{
+    struct void_pbft_request q;
+    size_t used = 0;
+    if (void_pbft_read_decode(buf, len, &q, &used) != 0 || used != len) {
+        r->stats.rx_malformed++;
+        return;
+    }
+    if (q.client < r->cfg.n) {
+        r->stats.rx_unknown_sender++; /* replicas send no requests */
+        return;
+    }
+    int sig_checked = 0; /* our tag, else the client's signature */
+    int rc = request_authentic(r, &q, &sig_checked);
+    if (rc != 0) {
+        if (rc == VOID_EUNKNOWN_SENDER) {
+            r->stats.rx_unknown_sender++;
+        } else {
+            r->stats.rx_bad_sig++;
+        }
+        return;
+    }
+    if (merge_clock(r, now_ns, fr, out) != 0) {
+        return;
+    }
+    if (!void_sm_op_read_only(q.op, q.op_len)) {
+        r->stats.reads_refused++; /* a write is ordered, never answered here */
+        return;
+    }
+    if (reads_ready(r, now_ns)) {
+        read_answer(r, now_ns, &q, out);
+    } else {
+        read_hold(r, &q);
+    }
+}
+
 /* ---- batches and pre-prepares ---------------------------------------------- */
 
 int void__pbft_batch_check(
@@ -1710,6 +1858,7 @@ static void check_prepared(struct void_pbft *r,
         return;
     }
     e->sent_commit = 1;
+    r->ro_floor = e->seq > r->ro_floor ? e->seq : r->ro_floor; /* reads wait for it */
     e->commit_mask |= VOID__BIT(r->cfg.self);
     memcpy(e->commit_digest[r->cfg.self], e->digest, VOID_PBFT_DIGEST_SIZE);
     memcpy(e->commit_frame[r->cfg.self], frame, frame_len);
@@ -2082,6 +2231,7 @@ void void__pbft_execute_ready(struct void_pbft *r, uint64_t now_ns, struct void_
         void__pbft_pending_prune(r);
         void__pbft_arm_request_timer(r, out, 1);
         void__pbft_try_batch(r, now_ns, out);
+        reads_flush(r, now_ns, out);
     }
 }
 
@@ -2416,7 +2566,7 @@ static int admit(struct void_pbft *r,
         r->stats.rx_malformed++;
         return -1;
     }
-    int from_client = fr->type == VOID_MSG_REQUEST;
+    int from_client = fr->type == VOID_MSG_REQUEST || fr->type == VOID_MSG_READ;
     /* A client may be missing from the keyring: its request's certificate
      * vouches for it (on_request). */
     if ((from_client && fr->sender < r->cfg.n) ||
@@ -2499,6 +2649,9 @@ static void dispatch(struct void_pbft *r,
         return;
     case VOID_MSG_REQ_FETCH:
         on_req_fetch(r, now_ns, fr, out);
+        return;
+    case VOID_MSG_READ:
+        on_read(r, now_ns, buf, len, fr, out);
         return;
     case VOID_MSG_REPLY:
     case VOID_MSG_HEARTBEAT:

@@ -11,6 +11,7 @@
 #include "void/bytes.h"
 #include "void/error.h"
 #include "void/hash.h"
+#include "void/membership.h"
 
 #include <string.h>
 
@@ -49,6 +50,9 @@ int void_pbft_client_init(struct void_pbft_client *c, const struct void_pbft_cli
     }
     if (c->cfg.timeout_ns == 0) {
         c->cfg.timeout_ns = VOID_PBFT_CLIENT_TIMEOUT_NS_DEF;
+    }
+    if (c->cfg.read_timeout_ns == 0) {
+        c->cfg.read_timeout_ns = VOID_PBFT_CLIENT_READ_TIMEOUT_NS_DEF;
     }
     c->f = (c->cfg.n - 1) / 3;
     c->reqno = c->cfg.first_reqno > 0 ? c->cfg.first_reqno - 1 : 0;
@@ -97,8 +101,9 @@ static void emit_event(struct void_pbft_client *c,
 static int
 send_request(struct void_pbft_client *c, uint64_t now_ns, uint32_t to, struct void_pbft_out *out)
 {
+    uint8_t type = c->ro ? VOID_MSG_READ : VOID_MSG_REQUEST;
     struct void_hlc_ts ts = void_hlc_now_at(&c->hlc, now_ns);
-    emit_event(c, out, VOID_PBFT_EVENT_SEND, VOID_MSG_REQUEST, ts, to, 0);
+    emit_event(c, out, VOID_PBFT_EVENT_SEND, type, ts, to, 0);
     struct void_pbft_request m = {.client = c->cfg.id,
                                   .hlc = ts,
                                   .ev = c->event_seq,
@@ -112,7 +117,9 @@ send_request(struct void_pbft_client *c, uint64_t now_ns, uint32_t to, struct vo
                                   .mac_keys = (const uint8_t(*)[VOID_MAC_KEY_SIZE])c->mac_keys};
     /* Signed in place in the out arena: a frame may be over a megabyte. */
     uint8_t *copy = out->arena + out->used;
-    int len = void_pbft_request_encode(&m, c->cfg.keypair, copy, out->arena_cap - out->used);
+    int len = c->ro
+                  ? void_pbft_read_encode(&m, c->cfg.keypair, copy, out->arena_cap - out->used)
+                  : void_pbft_request_encode(&m, c->cfg.keypair, copy, out->arena_cap - out->used);
     if (len == VOID_EFULL) {
         out->overflow = 1;
         return VOID_EFULL;
@@ -131,7 +138,7 @@ send_request(struct void_pbft_client *c, uint64_t now_ns, uint32_t to, struct vo
         return VOID_EFULL;
     }
     e->u.send.to = to;
-    e->u.send.msg_type = VOID_MSG_REQUEST;
+    e->u.send.msg_type = type;
     e->u.send.frame = copy;
     e->u.send.len = c->frame_len;
     return 0;
@@ -194,6 +201,7 @@ int void_pbft_client_submit(struct void_pbft_client *c,
     c->reqno++;
     c->repliers = choose_repliers(c, now_ns);
     c->busy = 1;
+    c->ro = 0;
     c->retried = 0;
     c->done = 0;
     c->reply_mask = 0;
@@ -207,6 +215,98 @@ int void_pbft_client_submit(struct void_pbft_client *c,
     set_timer(out, VOID_PBFT_EFFECT_TIMER_SET, c->timeout_ns);
     VOID_ASSERT(c->busy);
     return rc != 0 || out->overflow ? VOID_EFULL : 0;
+}
+
+/* Sends the outstanding request, as an ordered one, to the believed primary
+ * (or every replica, as void_pbft_client_submit decides) with a new number,
+ * and arms the retry timer. */
+static int send_ordered(struct void_pbft_client *c, uint64_t now_ns, struct void_pbft_out *out)
+{
+    VOID_ASSERT(c->busy && !c->ro);
+    c->reqno++;
+    c->repliers = choose_repliers(c, now_ns);
+    c->retried = 0;
+    c->done = 0;
+    c->reply_mask = 0;
+    c->timeout_ns = c->cfg.timeout_ns;
+    uint32_t primary = (uint32_t)(c->view % c->cfg.n);
+    uint32_t to = (c->cfg.broadcast_first && !c->view_known) || (c->down_mask & VOID__BIT(primary))
+                      ? VOID_PBFT_TO_ALL
+                      : primary;
+    int rc = send_request(c, now_ns, to, out);
+    set_timer(out, VOID_PBFT_EFFECT_TIMER_SET, c->timeout_ns);
+    return rc != 0 || out->overflow ? VOID_EFULL : 0;
+}
+
+int void_pbft_client_submit_read(struct void_pbft_client *c,
+                                 uint64_t now_ns,
+                                 const uint8_t *op,
+                                 size_t op_len,
+                                 struct void_pbft_out *out)
+{
+    VOID_ASSERT(c != NULL && out != NULL);
+    if (c->busy) {
+        return VOID_EBUSY;
+    }
+    if (op == NULL || op_len == 0 || op_len > c->op_cap || !void_sm_op_read_only(op, op_len)) {
+        return VOID_EINVAL;
+    }
+    memcpy(c->op, op, op_len);
+    c->op_len = (uint32_t)op_len;
+    c->reqno++;
+    c->repliers = VOID_PBFT_REPLIERS_ALL; /* every replica answers a READ */
+    c->busy = 1;
+    c->ro = 1;
+    c->retried = 0;
+    c->done = 0;
+    c->reply_mask = 0;
+    c->timeout_ns = c->cfg.read_timeout_ns;
+    c->stats.submitted++;
+    c->stats.reads++;
+    int rc = send_request(c, now_ns, VOID_PBFT_TO_ALL, out);
+    set_timer(out, VOID_PBFT_EFFECT_TIMER_SET, c->timeout_ns);
+    VOID_ASSERT(c->busy && c->ro);
+    return rc != 0 || out->overflow ? VOID_EFULL : 0;
+}
+
+/* The read-only request did not get a quorum of matching answers: it is
+ * ordered instead, under a new number (late answers to the READ are then
+ * dropped as stale). */
+static int read_fallback(struct void_pbft_client *c, uint64_t now_ns, struct void_pbft_out *out)
+{
+    VOID_ASSERT(c->busy && c->ro);
+    c->ro = 0;
+    c->stats.reads_ordered++;
+    return send_ordered(c, now_ns, out);
+}
+
+/* A read-only request's answers: 1 when a quorum of them match replica i's
+ * (accepted), -1 when no quorum can match any more (the answers still
+ * missing could not make one), 0 to wait. f faulty replicas cannot make a
+ * quorum alone, and a quorum shares an honest replica with the quorum that
+ * committed any completed write (docs/pbft.md). */
+static int read_quorum(const struct void_pbft_client *c, uint32_t i)
+{
+    VOID_ASSERT(c->ro && (c->reply_mask & VOID__BIT(i)));
+    uint32_t q = void_membership_quorum(c->cfg.n);
+    uint32_t best = 0;
+    uint32_t got = 0;
+    for (uint32_t a = 0; a < c->cfg.n; a++) {
+        if (!(c->reply_mask & VOID__BIT(a))) {
+            continue;
+        }
+        got++;
+        uint32_t votes = 0;
+        for (uint32_t b = 0; b < c->cfg.n; b++) {
+            votes += (c->reply_mask & VOID__BIT(b)) && c->reply_len[b] == c->reply_len[a] &&
+                     memcmp(c->reply_hash[b], c->reply_hash[a], VOID_PBFT_DIGEST_SIZE) == 0;
+        }
+        if (a == i && votes >= q) {
+            return 1;
+        }
+        best = votes > best ? votes : best;
+    }
+    return best + (c->cfg.n - got) < q ? -1 : 0;
 }
 
 /* Checks whether f+1 stored replies agree with replica i's. On acceptance
@@ -366,6 +466,24 @@ int void_pbft_client_step_receive(struct void_pbft_client *c,
      * a STALE answer's number is kept beside it. */
     void_hash_digest(m.result, m.result_len, c->reply_hash[i]);
     c->reply_stale[i] = stale_above(m.result, m.result_len);
+    if (c->ro) {
+        int verdict = read_quorum(c, i);
+        if (verdict < 0) {
+            return read_fallback(c, now_ns, out) != 0 ? VOID_EFULL : 0;
+        }
+        if (verdict == 0) {
+            return out->overflow ? VOID_EFULL : 0;
+        }
+        VOID_ASSERT(m.result_len <= c->result_cap);
+        memcpy(c->result, m.result, m.result_len);
+        c->result_len = m.result_len;
+        c->busy = 0;
+        c->done = 1;
+        c->stats.completed++;
+        c->stats.reads_quorum++;
+        set_timer(out, VOID_PBFT_EFFECT_TIMER_CANCEL, 0);
+        return out->overflow ? VOID_EFULL : 1;
+    }
     if (!accept_if_quorum(c, now_ns, i, m.result, m.result_len) && !accept_stale(c)) {
         return out->overflow ? VOID_EFULL : 0;
     }
@@ -381,6 +499,9 @@ int void_pbft_client_step_timer(struct void_pbft_client *c,
     VOID_ASSERT(c != NULL && out != NULL);
     if (!c->busy) {
         return 0;
+    }
+    if (c->ro) {
+        return read_fallback(c, now_ns, out);
     }
     c->stats.retries++;
     c->retried = 1;

@@ -88,10 +88,11 @@ uint16_t void__take16(struct void__reader *r)
 
 _Static_assert(VOID_PBFT_N_MAX <= 16, "a request's repliers mask has 16 bits");
 
-int void_pbft_request_encode(const struct void_pbft_request *m,
+static int request_encode_as(const struct void_pbft_request *m,
                              const struct void_sign_keypair *kp,
                              uint8_t *buf,
-                             size_t cap)
+                             size_t cap,
+                             uint8_t type)
 {
     VOID_ASSERT(m != NULL && kp != NULL && buf != NULL);
     if (m->op == NULL || m->op_len == 0 || m->op_len > VOID_PBFT_OP_MAX || m->repliers == 0 ||
@@ -117,7 +118,7 @@ int void_pbft_request_encode(const struct void_pbft_request *m,
         memmove(body + VOID_PBFT_REQUEST_HEAD + m->op_len, m->cert, cert_len);
     }
     body[tagged - 1] = m->mac_count;
-    struct void_frame fr = {.type = VOID_MSG_REQUEST,
+    struct void_frame fr = {.type = type,
                             .sender = m->client,
                             .hlc = m->hlc,
                             .body = body,
@@ -142,10 +143,24 @@ int void_pbft_request_encode(const struct void_pbft_request *m,
     return (int)len;
 }
 
-int void_pbft_request_decode(const uint8_t *buf,
-                             size_t len,
-                             struct void_pbft_request *req,
-                             size_t *consumed)
+int void_pbft_request_encode(const struct void_pbft_request *m,
+                             const struct void_sign_keypair *kp,
+                             uint8_t *buf,
+                             size_t cap)
+{
+    return request_encode_as(m, kp, buf, cap, VOID_MSG_REQUEST);
+}
+
+int void_pbft_read_encode(const struct void_pbft_request *m,
+                          const struct void_sign_keypair *kp,
+                          uint8_t *buf,
+                          size_t cap)
+{
+    return request_encode_as(m, kp, buf, cap, VOID_MSG_READ);
+}
+
+static int request_decode_as(
+    const uint8_t *buf, size_t len, struct void_pbft_request *req, size_t *consumed, uint8_t type)
 {
     VOID_ASSERT(buf != NULL && req != NULL && consumed != NULL);
     memset(req, 0, sizeof(*req));
@@ -161,7 +176,7 @@ int void_pbft_request_decode(const uint8_t *buf,
     if (rc != 0) {
         return rc;
     }
-    if (fr.type != VOID_MSG_REQUEST) {
+    if (fr.type != type) {
         return VOID_EBAD_TYPE;
     }
     if (fr.body_len < VOID_PBFT_REQUEST_HEAD) {
@@ -201,6 +216,22 @@ int void_pbft_request_decode(const uint8_t *buf,
     req->record_len = (size_t)size;
     *consumed = (size_t)size;
     return 0;
+}
+
+int void_pbft_request_decode(const uint8_t *buf,
+                             size_t len,
+                             struct void_pbft_request *req,
+                             size_t *consumed)
+{
+    return request_decode_as(buf, len, req, consumed, VOID_MSG_REQUEST);
+}
+
+int void_pbft_read_decode(const uint8_t *buf,
+                          size_t len,
+                          struct void_pbft_request *req,
+                          size_t *consumed)
+{
+    return request_decode_as(buf, len, req, consumed, VOID_MSG_READ);
 }
 
 int void_pbft_batch_item_decode(const uint8_t *buf,

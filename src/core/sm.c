@@ -746,3 +746,61 @@ int void_sm_result_decode(const uint8_t *buf, size_t len, struct void_sm_result 
     }
     return rc;
 }
+
+/* ---- read-only requests (docs/pbft.md, "Read-only requests") ------------- */
+
+int void_sm_op_read_only(const uint8_t *op, size_t op_len)
+{
+    VOID_ASSERT(op != NULL || op_len == 0);
+    struct void_sm_op o;
+    return void_sm_op_decode(op, op_len, &o) == 0 && o.kind == VOID_SM_OP_GET;
+}
+
+int void_sm_execute_read(struct void_sm *sm,
+                         const uint8_t *op,
+                         size_t op_len,
+                         uint8_t *result,
+                         size_t cap,
+                         size_t *result_len)
+{
+    VOID_ASSERT(sm != NULL && !sm->in_batch);
+    VOID_ASSERT(result != NULL && result_len != NULL && (op != NULL || op_len == 0));
+    if (cap < VOID_SM_RESULT_MAX) {
+        return VOID_EFULL;
+    }
+    if (sm->failed != 0) {
+        return sm->failed;
+    }
+    struct void_sm_op o;
+    if (void_sm_op_decode(op, op_len, &o) != 0 || o.kind != VOID_SM_OP_GET) {
+        return VOID_EPERM; /* only a GET is a read: anything else is ordered */
+    }
+    struct void_sm_result res;
+    read_key(sm, o.key, o.key_len, NULL, &res);
+    if (res.status == VOID_SM_NOT_FOUND) {
+        /* "No value" names the stretch of the key's history it holds in:
+         * since its tombstone's stamp, or, with no version stored, since the
+         * horizon (0: nothing was ever compacted, so never written; else a
+         * function of the last batch's stamp, so equal only in equal
+         * states). Matching answers must come from one stretch, as a value's
+         * stamp pins the write that made it (docs/pbft.md, Read-only
+         * requests): a bare NOT_FOUND would match a replica that never saw
+         * the key's first write with one past its delete. */
+        struct void_kvs_version v;
+        int rc = store_rc(sm, void_kvs_get(sm->kvs, o.key, o.key_len, NULL, &v));
+        if (rc == 0 && v.deleted) {
+            res.version = v.hlc;
+        } else {
+            struct void_kvs_stats st;
+            void_kvs_stats(sm->kvs, &st);
+            res.version = st.horizon;
+        }
+    }
+    if (sm->failed != 0) {
+        return sm->failed;
+    }
+    int len = void_sm_result_encode(&res, result, cap);
+    VOID_ASSERT(len > 0);
+    *result_len = (size_t)len;
+    return 0;
+}

@@ -182,13 +182,18 @@ int void_kvclient_init(struct void_kvclient *c,
     return rc;
 }
 
-int void_kvclient_submit(
-    struct void_kvclient *c, const uint8_t *op, size_t len, void_kvclient_done_fn done, void *ctx)
+static int submit(struct void_kvclient *c,
+                  const uint8_t *op,
+                  size_t len,
+                  int read_only,
+                  void_kvclient_done_fn done,
+                  void *ctx)
 {
     VOID_ASSERT(c != NULL && op != NULL);
     VOID_ASSERT(done != NULL);
     c->submitted_ns = void_kvclient_now_ns();
-    int rc = void_pbft_client_submit(&c->core, c->submitted_ns, op, len, &c->out);
+    int rc = read_only ? void_pbft_client_submit_read(&c->core, c->submitted_ns, op, len, &c->out)
+                       : void_pbft_client_submit(&c->core, c->submitted_ns, op, len, &c->out);
     if (rc != 0 && rc != VOID_EFULL) {
         void_pbft_out_reset(&c->out);
         return rc;
@@ -197,6 +202,18 @@ int void_kvclient_submit(
     c->done_ctx = ctx;
     perform(c);
     return 0;
+}
+
+int void_kvclient_submit(
+    struct void_kvclient *c, const uint8_t *op, size_t len, void_kvclient_done_fn done, void *ctx)
+{
+    return submit(c, op, len, 0, done, ctx);
+}
+
+int void_kvclient_submit_read(
+    struct void_kvclient *c, const uint8_t *op, size_t len, void_kvclient_done_fn done, void *ctx)
+{
+    return submit(c, op, len, 1, done, ctx);
 }
 
 void void_kvclient_fini(struct void_kvclient *c)

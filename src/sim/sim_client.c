@@ -80,6 +80,9 @@ static void draw_op(struct sim *s,
     } else if (roll < 60) {
         op->kind = VOID_SM_OP_GET;
         h->kind = VOID_CHECK_GET;
+        /* About half the plain GETs go read-only, decided by the same roll
+         * (no extra draw: the workload's other choices stay as they were). */
+        x->read_only = roll < 48 && !s->cfg->no_read_only;
     } else if (roll < 70) {
         op->kind = VOID_SM_OP_DELETE;
         h->kind = VOID_CHECK_DEL;
@@ -151,12 +154,19 @@ int void__sim_client_submit(struct sim *s, struct sim_node *node)
                     "client n%u invoke #%zu %s k%" PRIu64 " value=%" PRIu64 " expected=%" PRIu64,
                     node->id,
                     node->op_index,
-                    op_name(op.kind),
+                    x.read_only ? "read-only get" : op_name(op.kind),
                     h.key - 1,
                     h.value,
                     h.expected);
-    rc = void_pbft_client_submit(
-        node->client, void_simclock_read(&node->clock, s->now), enc, (size_t)len, &s->out);
+    rc =
+        x.read_only
+            ? void_pbft_client_submit_read(
+                  node->client, void_simclock_read(&node->clock, s->now), enc, (size_t)len, &s->out)
+            : void_pbft_client_submit(node->client,
+                                      void_simclock_read(&node->clock, s->now),
+                                      enc,
+                                      (size_t)len,
+                                      &s->out);
     if (rc != 0) {
         void__sim_violation(s, "client n%u cannot submit: %s", node->id, void_strerror(rc));
         void_pbft_out_reset(&s->out);
@@ -311,6 +321,12 @@ void void__sim_client_check(struct sim *s)
      * linearizability check (a pending one is neutral). */
     for (size_t i = 0; i < s->count_ops; i++) {
         s->res->requests_pending += s->extra[i].status < 0;
+    }
+    for (uint32_t i = 0; i < s->count_nodes; i++) {
+        if (s->nodes[i].is_client && s->nodes[i].client != NULL) {
+            s->res->reads_quorum += s->nodes[i].client->stats.reads_quorum;
+            s->res->reads_ordered += s->nodes[i].client->stats.reads_ordered;
+        }
     }
     struct void_check_op *lin = calloc(s->count_ops + 1, sizeof(*lin));
     if (lin == NULL) {

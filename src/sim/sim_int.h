@@ -108,6 +108,7 @@ struct sim_node {
  * need but the as-of checker does. */
 struct sim_op_extra {
     int as_of;                /* a GET_AS_OF (not in the linearizable history) */
+    int read_only;            /* a GET sent read-only (in the history like any GET) */
     struct void_hlc_ts at;    /* its as-of time */
     struct void_hlc_ts stamp; /* the version stamp the result carried */
     int status;               /* void_sm_status of the result, -1 while pending */
