@@ -128,7 +128,7 @@ int void__pbft_carrier_check(struct void_pbft *r,
     if (rc == 0) {
         rc = void_pbft_pre_prepare_decode(fr.body, fr.body_len, m);
     }
-    if (rc == 0 && fr.sender != void_pbft_primary(m->view, r->cfg.n)) {
+    if (rc == 0 && fr.sender != void_pbft_primary_of(r, m->view)) {
         rc = VOID_EUNKNOWN_SENDER;
     }
     /* Client signatures were checked by the 2f+1 replicas that vouch for
@@ -174,7 +174,7 @@ static uint32_t count_prepares(struct void_pbft *r, const struct vc_entry *e)
 {
     struct void__reader rd = {e->prepares, e->prepares_len, 0};
     uint32_t mask = 0;
-    uint32_t primary = void_pbft_primary(e->view, r->cfg.n);
+    uint32_t primary = void_pbft_primary_of(r, e->view);
     for (uint16_t i = 0; i < e->nprepares; i++) {
         uint16_t flen = void__take16(&rd);
         const uint8_t *f = void__take(&rd, flen);
@@ -379,7 +379,7 @@ static void install_new_view(struct void_pbft *r,
     for (uint32_t i = 0; i < r->pending_count; i++) {
         r->pending[i].batched = 0;
     }
-    int primary = void_pbft_primary(view, r->cfg.n) == r->cfg.self;
+    int primary = void_pbft_primary_of(r, view) == r->cfg.self;
     for (uint64_t k = 0; k < o->max_s - o->min_s; k++) {
         void_seq seq = o->min_s + 1 + k;
         if (seq <= r->last_executed || seq <= r->low || seq > r->low + r->cfg.window) {
@@ -415,7 +415,7 @@ static void install_new_view(struct void_pbft *r,
  * install the new view. */
 static void check_new_view(struct void_pbft *r, uint64_t now_ns, struct void_pbft_out *out)
 {
-    if (!r->view_changing || void_pbft_primary(r->view, r->cfg.n) != r->cfg.self) {
+    if (!r->view_changing || void_pbft_primary_of(r, r->view) != r->cfg.self) {
         return;
     }
     uint32_t ids[VOID_PBFT_N_MAX] = {0}, nids = 0;
@@ -565,7 +565,7 @@ static size_t put_prepared(struct void_pbft *r, const struct void__pbft_entry *e
     uint16_t lens[VOID_PBFT_N_MAX];
     uint16_t n = 0;
     if (e->prepared && e->have_batch) {
-        uint32_t primary = void_pbft_primary(e->view, r->cfg.n);
+        uint32_t primary = void_pbft_primary_of(r, e->view);
         for (uint32_t i = 0; i < VOID_PBFT_N_MAX && n < void__pbft_prepare_quorum(r); i++) {
             if ((e->prepare_mask & VOID__BIT(i)) && i != primary && e->prepare_len[i] > 0 &&
                 memcmp(e->prepare_digest[i], e->digest, VOID_PBFT_DIGEST_SIZE) == 0) {
@@ -734,7 +734,7 @@ void void__pbft_resend_new_view(struct void_pbft *r,
                                 uint32_t to,
                                 struct void_pbft_out *out)
 {
-    int primary = void_pbft_primary(r->view, r->cfg.n) == r->cfg.self;
+    int primary = void_pbft_primary_of(r, r->view) == r->cfg.self;
     const struct void__pbft_vc *own = &r->vc[r->cfg.self];
     if (r->view_changing || to >= r->cfg.n || to == r->cfg.self ||
         (primary && (r->nv_len == 0 || !r->nv_installed)) ||
@@ -801,7 +801,7 @@ void void__pbft_rejoin_view(struct void_pbft *r,
 {
     VOID_ASSERT(r->started);
     VOID_ASSERT(seq == r->last_executed && seq > 0);
-    if (void_pbft_primary(view, r->cfg.n) == r->cfg.self) {
+    if (void_pbft_primary_of(r, view) == r->cfg.self) {
         return; /* a view of ours that we left (a hand-off): not the others' */
     }
     if (view > r->view) {
@@ -944,7 +944,7 @@ void void__pbft_on_new_view(struct void_pbft *r,
         return;
     }
     void_view view = void__get64(fr->body + 8);
-    if (fr->sender != void_pbft_primary(view, r->cfg.n)) {
+    if (fr->sender != void_pbft_primary_of(r, view)) {
         r->stats.rx_not_primary++;
         return;
     }

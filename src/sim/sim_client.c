@@ -117,6 +117,8 @@ static const char *op_name(uint8_t kind)
         return "cas";
     case VOID_SM_OP_GET_AS_OF:
         return "get-as-of";
+    case VOID_SM_OP_MEMBER:
+        return "member";
     }
     return "?";
 }
