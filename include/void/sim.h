@@ -93,6 +93,10 @@ struct void_sim_config {
                                    more (frames to and from it lost, as before a TCP
                                    reconnect); then it must stay in the cluster's view */
     FILE *trace;                /* borrowed; NULL = no trace file (the hash is computed anyway) */
+    int member_changes;         /* 1: an admin key in the replicas' configuration, and an
+                                   admin-signed REMOVE of one replica (a Byzantine one if
+                                   any) at a random time in the fault window; the
+                                   membership checker (docs/simulator.md, Membership) */
 };
 
 struct void_sim_result {
@@ -118,6 +122,8 @@ struct void_sim_result {
     uint64_t sig_memo_misses; /* with the memo: checks that ran Ed25519 in libsodium */
     uint64_t out_of_view_ns_max; /* longest time an honest replica spent out of the
                                     cluster's view after the heal */
+    uint64_t epoch_changes;      /* epochs entered by honest replicas (member_changes) */
+    uint64_t not_member_dropped; /* frames honest replicas dropped from non-voters */
     uint32_t violations;      /* checker failures (0 = the run passed) */
     char violation[512];      /* the first one, readable */
 };

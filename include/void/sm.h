@@ -346,14 +346,15 @@ int void_sm_member_setup(struct void_sm *sm, const struct void_sm_member_setup *
 
 /* Reads the configuration record of the current state (outside a batch):
  * the latest configuration, the sequence number above which it is in effect
- * (0 for the genesis) and the configuration before it (the genesis when
- * none). latest and prev are caller-owned. Returns 0, VOID_EINVAL (no
- * genesis set up), VOID_ECORRUPT (the record does not decode) or a local
- * failure. */
+ * (0 for the genesis), the configuration before it (the genesis when none)
+ * and its own boundary. latest and prev are caller-owned. Returns 0,
+ * VOID_EINVAL (no genesis set up), VOID_ECORRUPT (the record does not
+ * decode) or a local failure. */
 int void_sm_member_get(struct void_sm *sm,
                        struct void_membership_config *latest,
                        uint64_t *act,
-                       struct void_membership_config *prev);
+                       struct void_membership_config *prev,
+                       uint64_t *prev_act);
 
 /* Returns 1 once after a configuration change was applied, else 0. */
 int void_sm_member_take_changed(struct void_sm *sm);

@@ -90,6 +90,8 @@ static void usage(FILE *out)
             "                     100..600000 ms (default: 2000..6000, from the seed)\n"
             "  --restart-backup   restart scenario: a backup stops cleanly at 0.3 s and\n"
             "                     restarts 1 s later, its links connecting for 0.3 s\n"
+            "  --member-changes   the admin removes one replica (a Byzantine one if any) at a\n"
+            "                     random time; the membership checker runs (docs/simulator.md)\n"
             "  --no-rejoin-beacon replicas run without the rejoin beacon (config.rejoin_beacon\n"
             "                     -1; docs/pbft.md, Rejoining)\n"
             "  --no-verify        replicas skip signature verification (honest runs only:\n"
@@ -180,6 +182,7 @@ enum {
     OPT_WINDOW,
     OPT_RESTART_BACKUP,
     OPT_NO_REJOIN_BEACON,
+    OPT_MEMBER_CHANGES,
     OPT_VERSION,
 };
 
@@ -202,6 +205,7 @@ static const struct option long_options[] = {
     {"window", required_argument, NULL, OPT_WINDOW},
     {"restart-backup", no_argument, NULL, OPT_RESTART_BACKUP},
     {"no-rejoin-beacon", no_argument, NULL, OPT_NO_REJOIN_BEACON},
+    {"member-changes", no_argument, NULL, OPT_MEMBER_CHANGES},
     {"help", no_argument, NULL, 'h'},
     {"version", no_argument, NULL, OPT_VERSION},
     {NULL, 0, NULL, 0},
@@ -298,6 +302,10 @@ static int apply_option(struct options *o, int ch, const char *value)
     }
     case OPT_RESTART_BACKUP:
         o->fixed.restart_backup = 1;
+        note_flag(o, name, NULL);
+        return 0;
+    case OPT_MEMBER_CHANGES:
+        o->fixed.member_changes = 1;
         note_flag(o, name, NULL);
         return 0;
     case OPT_NO_REJOIN_BEACON:
@@ -402,6 +410,7 @@ static void config_for(const struct options *o, uint64_t seed, struct void_sim_c
         c->sig_memo = 0;
     }
     c->restart_backup = o->fixed.restart_backup;
+    c->member_changes = o->fixed.member_changes;
     c->rejoin_beacon = o->fixed.rejoin_beacon;
     if (o->fixed.fault_window_ns != 0) {
         c->fault_window_ns = o->fixed.fault_window_ns;
@@ -418,10 +427,18 @@ static void print_run_line(FILE *out,
     void_sim_format_faults(c->faults, faults, sizeof(faults));
     void_sim_format_strategies(
         c->byzantine > 0 ? c->strategies : 0, strategies, sizeof(strategies));
+    char members[64] = "";
+    if (c->member_changes) {
+        snprintf(members,
+                 sizeof(members),
+                 " epochs=%" PRIu64 " not_member=%" PRIu64,
+                 r->epoch_changes,
+                 r->not_member_dropped);
+    }
     fprintf(out,
             "seed=%" PRIu64 " n=%u byz=%u[%s] faults=%s pipeline=%u hints=%d seq=%" PRIu64
             " view=%" PRIu64 " done=%" PRIu64 " pending=%" PRIu64 " vt=%.3fs trace=%016" PRIx64
-            " %s\n",
+            "%s %s\n",
             seed,
             c->n,
             c->byzantine,
@@ -435,6 +452,7 @@ static void print_run_line(FILE *out,
             r->requests_pending,
             (double)r->end_ns / 1e9,
             r->trace_hash,
+            members,
             r->violations == 0 ? "ok" : "VIOLATION");
 }
 

@@ -1644,7 +1644,11 @@ static void on_pre_prepare(struct void_pbft *r,
         return;
     }
     if (void__pbft_epoch_holds(r, m.seq)) {
-        r->stats.rx_epoch_held++; /* the primary retransmits it */
+        /* The primary retransmits it. The others are past the boundary:
+         * if its checkpoint never becomes stable here (they stopped
+         * sending CHECKPOINTs), the next tick fetches their stable one. */
+        r->stats.rx_epoch_held++;
+        r->seen_max = m.seq > r->seen_max ? m.seq : r->seen_max;
         return;
     }
     if (m.hlc.wall_ns > now_ns && m.hlc.wall_ns - now_ns > r->hlc.max_offset_ns) {
@@ -1920,7 +1924,8 @@ static void on_vote(struct void_pbft *r,
         return;
     }
     if (void__pbft_epoch_holds(r, v.seq)) {
-        r->stats.rx_epoch_held++; /* its sender retransmits it */
+        r->stats.rx_epoch_held++; /* its sender retransmits it; see on_pre_prepare */
+        r->seen_max = v.seq > r->seen_max ? v.seq : r->seen_max;
         return;
     }
     uint32_t s = fr->sender;

@@ -169,8 +169,8 @@ void void__pbft_epoch_refresh(struct void_pbft *r, struct void_pbft_out *out)
 {
     VOID_ASSERT(r != NULL && out != NULL && r->member != NULL);
     struct void_membership_config *latest = &r->member[2], *prev = &r->member[3];
-    uint64_t act = 0;
-    if (void_sm_member_get(&r->sm, latest, &act, prev) != 0) {
+    uint64_t act = 0, prev_act = 0;
+    if (void_sm_member_get(&r->sm, latest, &act, prev, &prev_act) != 0) {
         return; /* a local failure of the store: sticky, the step reports it */
     }
     /* The record in the state we executed: prev is in effect up to act,
@@ -180,7 +180,9 @@ void void__pbft_epoch_refresh(struct void_pbft *r, struct void_pbft_out *out)
     const struct void_membership_config *cur = act <= r->low ? latest : prev;
     if (cur->epoch != r->member[0].epoch) {
         epoch_switch(r, cur);
-        void__pbft_note(r, out, VOID_PBFT_EVENT_EPOCH, r->view, r->low);
+        /* The event names the boundary, the same at every replica, also
+         * for one that reached it by state transfer or a restart. */
+        void__pbft_note(r, out, VOID_PBFT_EVENT_EPOCH, r->view, cur == latest ? act : prev_act);
     }
     void_seq pending = act > r->low ? act : 0;
     if (pending != 0 && r->epoch_act != pending) {

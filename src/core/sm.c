@@ -275,9 +275,10 @@ int void_sm_end_batch(struct void_sm *sm)
 /* ---- configuration changes ----------------------------------------------- */
 
 /* The record under VOID_SM_MEMBER_KEY:
- *   u8 version (1) | u64 act | u32 latest_len | latest | prev
- * (both configurations in void_membership_config_encode's bytes). */
-#define MEMBER_RECORD_HEAD 13
+ *   u8 version (1) | u64 act | u64 prev_act | u32 latest_len | latest | prev
+ * (both configurations in void_membership_config_encode's bytes; prev_act
+ * is prev's own boundary, 0 for the genesis). */
+#define MEMBER_RECORD_HEAD 21
 #define MEMBER_RECORD_MAX  (MEMBER_RECORD_HEAD + 2 * VOID_MEMBERSHIP_ENCODED_MAX)
 /* member_scratch: latest, prev, next, then the record's bytes. */
 #define MEMBER_SCRATCH_SIZE (3 * sizeof(struct void_membership_config) + MEMBER_RECORD_MAX)
@@ -347,11 +348,12 @@ int void_sm_member_op_decode(const uint8_t *buf, size_t len, struct void_sm_memb
     return 0;
 }
 
-/* Reads the record (in a batch or not) into latest, act, prev. */
+/* Reads the record (in a batch or not) into latest, act, prev, prev_act. */
 static int member_read(struct void_sm *sm,
                        struct void_membership_config *latest,
                        uint64_t *act,
-                       struct void_membership_config *prev)
+                       struct void_membership_config *prev,
+                       uint64_t *prev_act)
 {
     struct void_sm_result cur;
     read_key(sm, (const uint8_t *)VOID_SM_MEMBER_KEY, VOID_SM_MEMBER_KEY_LEN, NULL, &cur);
@@ -362,13 +364,15 @@ static int member_read(struct void_sm *sm,
         *latest = *sm->member.genesis;
         *prev = *sm->member.genesis;
         *act = 0;
+        *prev_act = 0;
         return 0;
     }
     if (cur.value_len < MEMBER_RECORD_HEAD || cur.value[0] != 1) {
         return VOID_ECORRUPT;
     }
     *act = void_bytes_get_be64(cur.value + 1);
-    uint32_t latest_len = void_bytes_get_be32(cur.value + 9);
+    *prev_act = void_bytes_get_be64(cur.value + 9);
+    uint32_t latest_len = void_bytes_get_be32(cur.value + 17);
     if (latest_len > cur.value_len - MEMBER_RECORD_HEAD) {
         return VOID_ECORRUPT;
     }
@@ -384,14 +388,15 @@ static int member_read(struct void_sm *sm,
 int void_sm_member_get(struct void_sm *sm,
                        struct void_membership_config *latest,
                        uint64_t *act,
-                       struct void_membership_config *prev)
+                       struct void_membership_config *prev,
+                       uint64_t *prev_act)
 {
     VOID_ASSERT(sm != NULL && latest != NULL && act != NULL && prev != NULL);
-    VOID_ASSERT(!sm->in_batch);
+    VOID_ASSERT(prev_act != NULL && !sm->in_batch);
     if (sm->member.genesis == NULL) {
         return VOID_EINVAL;
     }
-    return member_read(sm, latest, act, prev);
+    return member_read(sm, latest, act, prev, prev_act);
 }
 
 /* A refusal: the result's value names the code and says why. */
@@ -424,8 +429,8 @@ static void member_apply(struct void_sm *sm,
     struct void_membership_config *prev = latest + 1;
     struct void_membership_config *next = latest + 2;
     uint8_t *rec = (uint8_t *)(latest + 3);
-    uint64_t act = 0;
-    int rc = member_read(sm, latest, &act, prev);
+    uint64_t act = 0, prev_act = 0;
+    int rc = member_read(sm, latest, &act, prev, &prev_act);
     if (rc != 0) {
         if (sm->failed == 0) {
             sm->failed = rc; /* our own record does not decode: the store is broken */
@@ -480,7 +485,8 @@ static void member_apply(struct void_sm *sm,
     VOID_ASSERT(latest_len > 0 && prev_len > 0);
     rec[0] = 1;
     void_bytes_put_be64(rec + 1, next_act);
-    void_bytes_put_be32(rec + 9, (uint32_t)latest_len);
+    void_bytes_put_be64(rec + 9, act);
+    void_bytes_put_be32(rec + 17, (uint32_t)latest_len);
     uint8_t status = write_status(sm,
                                   void_kvs_put(sm->kvs,
                                                (const uint8_t *)VOID_SM_MEMBER_KEY,
