@@ -1708,7 +1708,9 @@ static void check_prepared(struct void_pbft *r,
         return;
     }
     uint32_t primary = void_pbft_primary_of(r, e->view);
-    if (matching(e->prepare_mask, &e->prepare_digest[0][0], e->digest, primary) <
+    /* Only our epoch's voters count, ourselves included: a removed replica
+     * follows the others but never completes a quorum with its own vote. */
+    if (matching(e->prepare_mask & r->voters, &e->prepare_digest[0][0], e->digest, primary) <
         void__pbft_prepare_quorum(r)) {
         return;
     }
@@ -1760,7 +1762,7 @@ static int commits_certified(struct void_pbft *r, struct void__pbft_entry *e)
     uint32_t good = 0;
     uint32_t unchecked = 0;
     for (uint32_t i = 0; i < r->cfg.n; i++) {
-        if ((e->commit_mask & VOID__BIT(i)) &&
+        if ((e->commit_mask & r->voters & VOID__BIT(i)) &&
             memcmp(e->commit_digest[i], e->digest, VOID_PBFT_DIGEST_SIZE) == 0) {
             if (e->commit_unchecked & VOID__BIT(i)) {
                 unchecked |= VOID__BIT(i);
@@ -1802,7 +1804,7 @@ void void__pbft_check_committed(struct void_pbft *r,
     }
     /* 2f+1 commits for (view, seq, digest) mean that at least f+1 honest
      * replicas prepared it, so every later view keeps it (TOCS'02 4.5). */
-    if (matching(e->commit_mask, &e->commit_digest[0][0], e->digest, UINT32_MAX) <
+    if (matching(e->commit_mask & r->voters, &e->commit_digest[0][0], e->digest, UINT32_MAX) <
             void__pbft_commit_quorum(r) ||
         !commits_certified(r, e)) {
         return;
@@ -2192,7 +2194,7 @@ static void check_stable(struct void_pbft *r,
         }
         uint32_t proof = 0;
         for (uint32_t j = 0; j < VOID_PBFT_N_MAX; j++) {
-            if ((c->mask & VOID__BIT(j)) &&
+            if ((c->mask & r->voters & VOID__BIT(j)) &&
                 memcmp(c->digest[j], c->digest[i], VOID_PBFT_DIGEST_SIZE) == 0) {
                 proof |= VOID__BIT(j);
             }
@@ -2207,8 +2209,10 @@ static void check_stable(struct void_pbft *r,
             continue;
         }
         /* 2f+1 agree, so at least f+1 honest replicas computed this state:
-         * ours must be the same, or deterministic execution is broken. */
-        VOID_ASSERT(!(c->mask & VOID__BIT(r->cfg.self)) || (proof & VOID__BIT(r->cfg.self)));
+         * ours must be the same, or deterministic execution is broken (a
+         * removed replica's own vote is not among them). */
+        VOID_ASSERT(!(c->mask & r->voters & VOID__BIT(r->cfg.self)) ||
+                    (proof & VOID__BIT(r->cfg.self)));
         make_stable(r, c, c->digest[i], proof, out);
         void__pbft_try_batch(r, now_ns, out);
         return;

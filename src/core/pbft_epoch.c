@@ -139,11 +139,9 @@ static void epoch_switch(struct void_pbft *r, const struct void_membership_confi
     for (uint32_t i = 0; i < VOID_PBFT_CKPT_SLOTS; i++) {
         r->ckpt[i].mask &= voters;
     }
-    for (uint32_t i = 0; i < r->cfg.n; i++) {
-        if (!(voters & VOID__BIT(i))) {
-            r->vc[i].len = 0; /* a removed replica's view change counts for nothing */
-        }
-    }
+    /* A removed replica's view change stays stored (a NEW-VIEW of the old
+     * epoch may name it, and its primary re-sends what it names), but the
+     * view-change counts skip non-voters (pbft_view.c). */
     r->peer_mac_mask &= voters;
     r->stats.epoch_changes++;
 }
@@ -182,7 +180,10 @@ void void__pbft_epoch_refresh(struct void_pbft *r, struct void_pbft_out *out)
         epoch_switch(r, cur);
         /* The event names the boundary, the same at every replica, also
          * for one that reached it by state transfer or a restart. */
-        void__pbft_note(r, out, VOID_PBFT_EVENT_EPOCH, r->view, cur == latest ? act : prev_act);
+        if (r->started) { /* recovery's events would precede its clock */
+            void__pbft_note(
+                r, out, VOID_PBFT_EVENT_EPOCH, r->view, cur == latest ? act : prev_act);
+        }
     }
     void_seq pending = act > r->low ? act : 0;
     if (pending != 0 && r->epoch_act != pending) {
