@@ -10,7 +10,7 @@ set -euo pipefail
 bin="${VOID_BIN:?}"
 tmp=$(mktemp -d)
 trap 'rm -rf "$tmp"' EXIT
-seeds=${VOID_SIM_MEMBER_SEEDS:-1..200}
+seeds=${VOID_SIM_MEMBER_SEEDS:-1..100}
 jobs=$(nproc 2>/dev/null || echo 2)
 start=$(date +%s)
 set +e
