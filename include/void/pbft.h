@@ -43,6 +43,7 @@
 
 #include "void/codec.h"
 #include "void/hlc.h"
+#include "void/membership.h"
 #include "void/pbft_msg.h"
 #include "void/sign.h"
 #include "void/sm.h"
@@ -102,6 +103,9 @@ struct void_pbft_config {
      * a client missing from the keyring is admitted by a certificate that
      * this key signed (include/void/client_cert.h). */
     const uint8_t *admin_key;
+    /* Membership (docs/membership.md, "Changes through PBFT"): the fewest
+     * voters a removal may leave; 0 means 4, or n when n < 4. */
+    uint16_t voters_min;
     struct void_hlc_config hlc; /* clock fields unused: time comes in as now_ns */
     struct void_sm_config sm;
     /* The store of the replicated state, borrowed for the replica's lifetime
@@ -163,6 +167,12 @@ struct void_pbft_stats {
     uint64_t reads_deferred; /* held until what we committed is executed */
     uint64_t reads_dropped;  /* not answered: held too long, or no room (the client orders it) */
     uint64_t reads_refused;  /* a READ whose op is not read-only */
+    /* Membership (docs/membership.md, "Changes through PBFT"). */
+    uint64_t rx_not_member;  /* a replica frame (or a vote in a certificate) from a replica
+                                that is not a voter of our epoch: dropped, never counted */
+    uint64_t rx_epoch_held;  /* a pre-prepare or vote above a pending change's boundary,
+                                dropped until that checkpoint is stable here */
+    uint64_t epoch_changes;  /* epochs entered */
 };
 
 enum void_pbft_effect_kind {
@@ -202,7 +212,8 @@ enum void_pbft_event_kind {
     VOID_PBFT_EVENT_PREPARED = 6,     /* prepare quorum reached */
     VOID_PBFT_EVENT_COMMITTED = 7,    /* commit quorum reached */
     VOID_PBFT_EVENT_CHECKPOINT = 8,   /* checkpoint seq became stable */
-    VOID_PBFT_EVENT_VIEW_CHANGE = 9   /* view installed (NEW-VIEW) */
+    VOID_PBFT_EVENT_VIEW_CHANGE = 9,  /* view installed (NEW-VIEW) */
+    VOID_PBFT_EVENT_EPOCH = 10        /* a membership epoch entered at its boundary seq */
 };
 
 /* One event of the causal log. local_seq counts from config.event_seq_start
@@ -492,6 +503,17 @@ struct void_pbft {
     uint64_t ro_stamp_min;
     uint32_t read_count;
     struct void__pbft_read reads[VOID_PBFT_READS_MAX];
+    /* Membership (docs/membership.md, "Changes through PBFT"). Replica ids
+     * are member ids: stable, never reused, never renumbered. member[0] is
+     * the configuration in effect above low (our epoch), member[1] the
+     * genesis (every replica 0..n-1 a voter), member[2..3] scratch; on the
+     * heap. voters: bit i set when replica i votes in our epoch; nv of them.
+     * epoch_act: a change executed here takes effect above this sequence
+     * number, once its checkpoint is stable (0: none pending). */
+    struct void_membership_config *member;
+    uint32_t voters;
+    uint32_t nv;
+    void_seq epoch_act;
 };
 
 /* Sets up replica r from config (copied; keyring and keypair stay borrowed).
@@ -557,5 +579,15 @@ const struct void_sm *void_pbft_sm(const struct void_pbft *r);
 
 /* Primary of view v among n replicas: v mod n. Cannot fail. */
 uint32_t void_pbft_primary(void_view v, uint32_t n);
+
+/* The configuration of the replica's epoch (in effect above its low
+ * watermark), its voters as a bit mask (bit i: replica i), and the sequence
+ * number above which a change it executed takes effect (0: none pending).
+ * Cannot fail. */
+const struct void_membership_config *void_pbft_member_config(const struct void_pbft *r);
+uint32_t void_pbft_voters(const struct void_pbft *r);
+void_seq void_pbft_epoch_pending(const struct void_pbft *r);
+/* Primary of view v in the replica's epoch: the (v mod n)-th voter. */
+uint32_t void_pbft_primary_of(const struct void_pbft *r, void_view v);
 
 #endif

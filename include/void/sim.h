@@ -95,6 +95,10 @@ struct void_sim_config {
     int no_read_only;           /* 1: every GET is ordered; 0: about half of the plain GETs go
                                    read-only (docs/pbft.md, Read-only requests) */
     FILE *trace;                /* borrowed; NULL = no trace file (the hash is computed anyway) */
+    int member_changes;         /* 1: an admin key in the replicas' configuration, and an
+                                   admin-signed REMOVE of one replica (a Byzantine one if
+                                   any) at a random time in the fault window; the
+                                   membership checker (docs/simulator.md, Membership) */
 };
 
 struct void_sim_result {
@@ -122,6 +126,8 @@ struct void_sim_result {
                                     cluster's view after the heal */
     uint64_t reads_quorum;       /* read-only GETs answered by a quorum, unordered */
     uint64_t reads_ordered;      /* read-only GETs that fell back to ordering */
+    uint64_t epoch_changes;      /* epochs entered by honest replicas (member_changes) */
+    uint64_t not_member_dropped; /* frames honest replicas dropped from non-voters */
     uint32_t violations;      /* checker failures (0 = the run passed) */
     char violation[512];      /* the first one, readable */
 };

@@ -35,6 +35,7 @@
 
 #include "void/hlc.h"
 #include "void/kvs.h"
+#include "void/membership.h"
 
 #include <stddef.h>
 #include <stdint.h>
@@ -62,7 +63,8 @@ enum void_sm_op_kind {
     VOID_SM_OP_GET = 2,
     VOID_SM_OP_DELETE = 3,
     VOID_SM_OP_CAS = 4,      /* put value if the current value equals expected (or is absent) */
-    VOID_SM_OP_GET_AS_OF = 5 /* read the value current at a past HLC */
+    VOID_SM_OP_GET_AS_OF = 5, /* read the value current at a past HLC */
+    VOID_SM_OP_MEMBER = 6     /* a configuration change (void_sm_member_op_encode) */
 };
 
 /* Result statuses. Values are on the wire: only append. */
@@ -76,7 +78,8 @@ enum void_sm_status {
     VOID_SM_STALE = 6,      /* request number older than the client's last: not executed;
                                value: the superseding request number, u64 big-endian */
     VOID_SM_FUTURE = 7,     /* as-of: time after the stamp of the batch executing the read */
-    VOID_SM_EXPIRED = 8     /* the client's certificate expired before the batch's stamp */
+    VOID_SM_EXPIRED = 8,    /* the client's certificate expired before the batch's stamp */
+    VOID_SM_REFUSED = 9     /* member: the change is refused; value: "VOID_E...: reason" */
 };
 
 /* A decoded operation. key/value/expected point into the decoded buffer. */
@@ -106,6 +109,36 @@ struct void_sm_config {
     uint64_t client_ttl_ns; /* a client silent longer is forgotten; 0: the default */
 };
 
+/* Configuration changes (docs/membership.md, "Changes through PBFT"). The
+ * configuration is replicated state: one record under the reserved key
+ * VOID_SM_MEMBER_KEY holds the latest configuration, the sequence number
+ * `act' above which it is in effect (a checkpoint boundary) and the one
+ * before it. A state without the record is in the genesis configuration.
+ * Keys that begin with VOID_SM_RESERVED_PREFIX cannot be written by clients
+ * (VOID_SM_BAD_OP). */
+#define VOID_SM_RESERVED_PREFIX     "\0void/"
+#define VOID_SM_RESERVED_PREFIX_LEN 6
+#define VOID_SM_MEMBER_KEY          "\0void/membership"
+#define VOID_SM_MEMBER_KEY_LEN      16
+/* u8 kind | u8 change | u32 id | u64 epoch | 64 B Ed25519 signature: the
+ * signature (domain VOID_SIGN_DOMAIN_MEMBER) covers the first 14 bytes. */
+#define VOID_SM_MEMBER_OP_SIZE (1 + 1 + 4 + 8 + 64)
+#define VOID_SM_MEMBER_SIGNED  14
+
+struct void_sm_member_op {
+    uint8_t change; /* VOID_MEMBERSHIP_REMOVE (signed by the admin key) or LEAVE (by the member) */
+    uint32_t id;
+    uint64_t epoch; /* the epoch of the latest configuration, which the change applies to */
+    uint8_t sig[64];
+};
+
+/* What the state machine needs to execute configuration changes. */
+struct void_sm_member_setup {
+    const struct void_membership_config *genesis; /* borrowed; NULL: changes are refused */
+    uint32_t checkpoint_interval; /* K: a change executed at s is in effect above ceil(s/K)*K */
+    uint32_t window;              /* L: a change is refused until seq act + L of the last one */
+};
+
 /* The state machine. Caller-owned; fields are private. */
 struct void_sm {
     struct void_kvs *kvs; /* borrowed */
@@ -115,6 +148,11 @@ struct void_sm {
     int failed; /* a local store failure (sticky), or 0 */
     uint64_t clients_expired;
     struct void_sm_xfer *xfer; /* an incremental state transfer under way, or NULL */
+    struct void_sm_member_setup member;
+    uint64_t batch_label;   /* the label (sequence number) of the batch under way */
+    int member_changed;     /* a change was applied since void_sm_member_take_changed */
+    /* Scratch for a change: latest, prev, next (not on the stack: 23 KB each). */
+    struct void_membership_config *member_scratch;
 };
 
 /* Sets sm up on kvs (borrowed until void_sm_fini; it may already hold a
@@ -322,6 +360,36 @@ int void_sm_xfer_install(struct void_sm *sm);
 
 /* Ends the transfer under way (if any) and frees what it fetched. */
 void void_sm_xfer_end(struct void_sm *sm);
+
+/* ---- configuration changes ------------------------------------------------ */
+
+/* Enables configuration changes: setup is copied, setup->genesis stays
+ * borrowed. Returns 0 or VOID_ENOMEM (the scratch configurations). */
+int void_sm_member_setup(struct void_sm *sm, const struct void_sm_member_setup *setup);
+
+/* Reads the configuration record of the current state (outside a batch):
+ * the latest configuration, the sequence number above which it is in effect
+ * (0 for the genesis), the configuration before it (the genesis when none)
+ * and its own boundary. latest and prev are caller-owned. Returns 0,
+ * VOID_EINVAL (no genesis set up), VOID_ECORRUPT (the record does not
+ * decode) or a local failure. */
+int void_sm_member_get(struct void_sm *sm,
+                       struct void_membership_config *latest,
+                       uint64_t *act,
+                       struct void_membership_config *prev,
+                       uint64_t *prev_act);
+
+/* Returns 1 once after a configuration change was applied, else 0. */
+int void_sm_member_take_changed(struct void_sm *sm);
+
+/* The message a member op's signature covers: the first
+ * VOID_SM_MEMBER_SIGNED bytes of its encoding (msg). Cannot fail. */
+void void_sm_member_op_message(const struct void_sm_member_op *op,
+                               uint8_t msg[VOID_SM_MEMBER_SIGNED]);
+/* Encodes op into buf[0..cap): VOID_SM_MEMBER_OP_SIZE or VOID_EFULL. Decodes
+ * exactly len bytes: 0, VOID_ETRUNCATED, VOID_EBAD_LENGTH or VOID_EBAD_TYPE. */
+int void_sm_member_op_encode(const struct void_sm_member_op *op, uint8_t *buf, size_t cap);
+int void_sm_member_op_decode(const uint8_t *buf, size_t len, struct void_sm_member_op *op);
 
 /* Operation and result encoding, for clients. Encoders return the length
  * written, or VOID_EINVAL (key empty or too long, value too long) or

@@ -120,7 +120,8 @@ static int run_op(struct voidctl_opts *o,
 static const char *status_name(uint8_t status)
 {
     static const char *const names[] = {
-        "ok", "not_found", "cas_failed", "full", "too_old", "bad_op", "stale", "future", "expired"};
+        "ok", "not_found", "cas_failed", "full", "too_old", "bad_op", "stale", "future", "expired",
+        "refused"};
     return status < VOID_ARRAY_LEN(names) ? names[status] : "unknown";
 }
 
@@ -149,6 +150,8 @@ static const char *status_meaning(uint8_t status)
     case VOID_SM_EXPIRED:
         return "this client's certificate has expired (its expiry is before the time of the "
                "replicas' batch): have the admin issue a new one (voidctl cert issue)";
+    case VOID_SM_REFUSED:
+        return "the configuration change was refused (the reason is the value)";
     case VOID_SM_OK:
     case VOID_SM_CAS_FAILED:
         break;
@@ -171,6 +174,7 @@ static int status_exit(uint8_t status)
     case VOID_SM_BAD_OP:
     case VOID_SM_STALE:
     case VOID_SM_EXPIRED:
+    case VOID_SM_REFUSED:
         break;
     }
     return VOIDCTL_EXIT_REFUSED;

@@ -92,6 +92,8 @@ static void usage(FILE *out)
             "                     restarts 1 s later, its links connecting for 0.3 s\n"
             "  --no-read-only     every GET is ordered (default: about half the plain GETs\n"
             "                     are read-only requests, docs/pbft.md)\n"
+            "  --member-changes   the admin removes one replica (a Byzantine one if any) at a\n"
+            "                     random time; the membership checker runs (docs/simulator.md)\n"
             "  --no-rejoin-beacon replicas run without the rejoin beacon (config.rejoin_beacon\n"
             "                     -1; docs/pbft.md, Rejoining)\n"
             "  --no-verify        replicas skip signature verification (honest runs only:\n"
@@ -183,6 +185,7 @@ enum {
     OPT_RESTART_BACKUP,
     OPT_NO_READ_ONLY,
     OPT_NO_REJOIN_BEACON,
+    OPT_MEMBER_CHANGES,
     OPT_VERSION,
 };
 
@@ -206,6 +209,7 @@ static const struct option long_options[] = {
     {"restart-backup", no_argument, NULL, OPT_RESTART_BACKUP},
     {"no-read-only", no_argument, NULL, OPT_NO_READ_ONLY},
     {"no-rejoin-beacon", no_argument, NULL, OPT_NO_REJOIN_BEACON},
+    {"member-changes", no_argument, NULL, OPT_MEMBER_CHANGES},
     {"help", no_argument, NULL, 'h'},
     {"version", no_argument, NULL, OPT_VERSION},
     {NULL, 0, NULL, 0},
@@ -306,6 +310,10 @@ static int apply_option(struct options *o, int ch, const char *value)
         return 0;
     case OPT_NO_READ_ONLY:
         o->fixed.no_read_only = 1;
+        note_flag(o, name, NULL);
+        return 0;
+    case OPT_MEMBER_CHANGES:
+        o->fixed.member_changes = 1;
         note_flag(o, name, NULL);
         return 0;
     case OPT_NO_REJOIN_BEACON:
@@ -411,6 +419,7 @@ static void config_for(const struct options *o, uint64_t seed, struct void_sim_c
     }
     c->restart_backup = o->fixed.restart_backup;
     c->no_read_only = o->fixed.no_read_only;
+    c->member_changes = o->fixed.member_changes;
     c->rejoin_beacon = o->fixed.rejoin_beacon;
     if (o->fixed.fault_window_ns != 0) {
         c->fault_window_ns = o->fixed.fault_window_ns;
@@ -427,10 +436,18 @@ static void print_run_line(FILE *out,
     void_sim_format_faults(c->faults, faults, sizeof(faults));
     void_sim_format_strategies(
         c->byzantine > 0 ? c->strategies : 0, strategies, sizeof(strategies));
+    char members[64] = "";
+    if (c->member_changes) {
+        snprintf(members,
+                 sizeof(members),
+                 " epochs=%" PRIu64 " not_member=%" PRIu64,
+                 r->epoch_changes,
+                 r->not_member_dropped);
+    }
     fprintf(out,
             "seed=%" PRIu64 " n=%u byz=%u[%s] faults=%s pipeline=%u hints=%d seq=%" PRIu64
             " view=%" PRIu64 " done=%" PRIu64 " pending=%" PRIu64 " vt=%.3fs trace=%016" PRIx64
-            " %s\n",
+            "%s %s\n",
             seed,
             c->n,
             c->byzantine,
@@ -444,6 +461,7 @@ static void print_run_line(FILE *out,
             r->requests_pending,
             (double)r->end_ns / 1e9,
             r->trace_hash,
+            members,
             r->violations == 0 ? "ok" : "VIOLATION");
 }
 

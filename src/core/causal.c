@@ -1130,6 +1130,7 @@ uint8_t void_causal_kind_of_pbft(uint8_t pbft_kind)
         return VOID_CAUSAL_CHECKPOINT;
     case VOID_PBFT_EVENT_VIEW_CHANGE:
         return VOID_CAUSAL_VIEW_CHANGE;
+    case VOID_PBFT_EVENT_EPOCH:
     case VOID_PBFT_EVENT_LOCAL:
         break;
     }

@@ -34,15 +34,16 @@ uint32_t void__popcount(uint32_t x)
 }
 
 /* The one place the replica's quorum comes from (pbft_int.h). It takes n
- * from the configuration, so an epoch change only has to swap cfg.n. */
+ * from the voters of the replica's epoch (pbft_epoch.c), so an epoch change
+ * only has to swap them. */
 uint32_t void__pbft_quorum(const struct void_pbft *r)
 {
-    VOID_ASSERT(r->cfg.n > 0 && r->f == void_membership_f(r->cfg.n));
+    VOID_ASSERT(r->nv > 0 && r->f == void_membership_f(r->nv));
 #if defined(VOID_MUTANT_QUORUM_2F1) && VOID_MUTANT_QUORUM_2F1
     return 2 * r->f + 1; /* unsafe for n != 3f + 1: for the mutation test only */
 #else
-    uint32_t q = void_membership_quorum(r->cfg.n);
-    VOID_ASSERT(q >= 1 && q + r->f <= r->cfg.n); /* n - f live replicas form a quorum */
+    uint32_t q = void_membership_quorum(r->nv);
+    VOID_ASSERT(q >= 1 && q + r->f <= r->nv); /* n - f live replicas form a quorum */
     return q;
 #endif
 }
@@ -70,7 +71,7 @@ uint32_t void_pbft_primary(void_view v, uint32_t n)
 
 static int is_primary(const struct void_pbft *r)
 {
-    return void_pbft_primary(r->view, r->cfg.n) == r->cfg.self;
+    return void_pbft_primary_of(r, r->view) == r->cfg.self;
 }
 
 struct void__pbft_entry *void__pbft_slot(struct void_pbft *r, void_seq seq)
@@ -84,7 +85,7 @@ struct void__pbft_entry *void__pbft_slot(struct void_pbft *r, void_seq seq)
 static void keep_certificate(struct void_pbft *r, struct void__pbft_entry *e)
 {
     VOID_ASSERT(e->prepared && e->have_batch);
-    uint32_t primary = void_pbft_primary(e->view, r->cfg.n);
+    uint32_t primary = void_pbft_primary_of(r, e->view);
     e->pc_valid = 1;
     e->pc_view = e->view;
     memcpy(e->pc_digest, e->digest, VOID_PBFT_DIGEST_SIZE);
@@ -213,7 +214,7 @@ event(struct void_pbft *r, struct void_pbft_out *out, uint8_t kind, struct void_
 void void__pbft_note(
     struct void_pbft *r, struct void_pbft_out *out, uint8_t kind, void_view view, void_seq seq)
 {
-    VOID_ASSERT(kind >= VOID_PBFT_EVENT_PRE_PREPARED && kind <= VOID_PBFT_EVENT_VIEW_CHANGE);
+    VOID_ASSERT(kind >= VOID_PBFT_EVENT_PRE_PREPARED && kind <= VOID_PBFT_EVENT_EPOCH);
     /* A tick at the clock's own wall time: no physical reading needed, and
      * the event still orders strictly after the replica's last one. */
     struct void_hlc_ts ts = void_hlc_now_at(&r->hlc, r->hlc.last.wall_ns);
@@ -520,6 +521,11 @@ int void_pbft_init(struct void_pbft *r, const struct void_pbft_config *config)
         void_pbft_fini(r);
         return VOID_ENOMEM;
     }
+    rc = void__pbft_epoch_init(r);
+    if (rc != 0) {
+        void_pbft_fini(r);
+        return rc;
+    }
     for (uint32_t i = 0; i < r->cfg.n; i++) {
         r->vc[i].frame = r->vc_store + i * r->vc_frame_max;
         r->nv_vc[i].frame = r->vc_store + (r->cfg.n + i) * r->vc_frame_max;
@@ -557,6 +563,7 @@ void void_pbft_fini(struct void_pbft *r)
     free(r->nv_frame);
     free(r->mac_cache);
     free(r->result_buf);
+    void__pbft_epoch_fini(r);
     for (uint32_t i = 0; i < VOID_PBFT_BODIES_MAX; i++) {
         if (r->body[i].used) {
             body_free(&r->body[i]);
@@ -1292,7 +1299,7 @@ static void on_request(struct void_pbft *r,
          * replica itself. */
         if (len <= VOID_PBFT_INLINE_MAX) {
             void__pbft_send_copy(
-                r, out, void_pbft_primary(r->view, r->cfg.n), VOID_MSG_REQUEST, buf, len);
+                r, out, void_pbft_primary_of(r, r->view), VOID_MSG_REQUEST, buf, len);
         }
         void__pbft_arm_request_timer(r, out, 0);
     }
@@ -1570,6 +1577,9 @@ static uint16_t cut_batch(struct void_pbft *r, uint32_t *batch_len)
 static void
 send_pre_prepare(struct void_pbft *r, uint64_t now_ns, int empty_ok, struct void_pbft_out *out)
 {
+    if (void__pbft_epoch_holds(r, r->next_seq)) {
+        return; /* the next epoch proposes there, once the boundary is stable */
+    }
     uint32_t batch_len = 0;
     uint16_t count = cut_batch(r, &batch_len);
     if (count == 0 && !empty_ok) {
@@ -1763,7 +1773,7 @@ static void on_pre_prepare(struct void_pbft *r,
         r->stats.rx_malformed++;
         return;
     }
-    if (fr->sender != void_pbft_primary(m.view, r->cfg.n)) {
+    if (fr->sender != void_pbft_primary_of(r, m.view)) {
         r->stats.rx_not_primary++;
         return;
     }
@@ -1779,6 +1789,14 @@ static void on_pre_prepare(struct void_pbft *r,
         if (m.seq > r->seen_max) {
             r->seen_max = m.seq; /* the next tick fetches state if we are stuck */
         }
+        return;
+    }
+    if (void__pbft_epoch_holds(r, m.seq)) {
+        /* The primary retransmits it. The others are past the boundary:
+         * if its checkpoint never becomes stable here (they stopped
+         * sending CHECKPOINTs), the next tick fetches their stable one. */
+        r->stats.rx_epoch_held++;
+        r->seen_max = m.seq > r->seen_max ? m.seq : r->seen_max;
         return;
     }
     if (m.hlc.wall_ns > now_ns && m.hlc.wall_ns - now_ns > r->hlc.max_offset_ns) {
@@ -1833,11 +1851,14 @@ static void check_prepared(struct void_pbft *r,
                            struct void__pbft_entry *e,
                            struct void_pbft_out *out)
 {
-    if (!e->have_batch || e->prepared || e->view != r->view || r->view_changing) {
+    if (!e->have_batch || e->prepared || e->view != r->view || r->view_changing ||
+        void__pbft_epoch_holds(r, e->seq)) {
         return;
     }
-    uint32_t primary = void_pbft_primary(e->view, r->cfg.n);
-    if (matching(e->prepare_mask, &e->prepare_digest[0][0], e->digest, primary) <
+    uint32_t primary = void_pbft_primary_of(r, e->view);
+    /* Only our epoch's voters count, ourselves included: a removed replica
+     * follows the others but never completes a quorum with its own vote. */
+    if (matching(e->prepare_mask & r->voters, &e->prepare_digest[0][0], e->digest, primary) <
         void__pbft_prepare_quorum(r)) {
         return;
     }
@@ -1890,7 +1911,7 @@ static int commits_certified(struct void_pbft *r, struct void__pbft_entry *e)
     uint32_t good = 0;
     uint32_t unchecked = 0;
     for (uint32_t i = 0; i < r->cfg.n; i++) {
-        if ((e->commit_mask & VOID__BIT(i)) &&
+        if ((e->commit_mask & r->voters & VOID__BIT(i)) &&
             memcmp(e->commit_digest[i], e->digest, VOID_PBFT_DIGEST_SIZE) == 0) {
             if (e->commit_unchecked & VOID__BIT(i)) {
                 unchecked |= VOID__BIT(i);
@@ -1927,12 +1948,12 @@ void void__pbft_check_committed(struct void_pbft *r,
                                 struct void__pbft_entry *e,
                                 struct void_pbft_out *out)
 {
-    if (!e->have_batch || e->committed) {
+    if (!e->have_batch || e->committed || void__pbft_epoch_holds(r, e->seq)) {
         return;
     }
     /* 2f+1 commits for (view, seq, digest) mean that at least f+1 honest
      * replicas prepared it, so every later view keeps it (TOCS'02 4.5). */
-    if (matching(e->commit_mask, &e->commit_digest[0][0], e->digest, UINT32_MAX) <
+    if (matching(e->commit_mask & r->voters, &e->commit_digest[0][0], e->digest, UINT32_MAX) <
             void__pbft_commit_quorum(r) ||
         !commits_certified(r, e)) {
         return;
@@ -2032,7 +2053,7 @@ static void on_vote(struct void_pbft *r,
         r->stats.rx_malformed++;
         return;
     }
-    if (is_prepare && fr->sender == void_pbft_primary(v.view, r->cfg.n)) {
+    if (is_prepare && fr->sender == void_pbft_primary_of(r, v.view)) {
         r->stats.rx_not_primary++; /* the primary's vote is its pre-prepare */
         return;
     }
@@ -2051,6 +2072,11 @@ static void on_vote(struct void_pbft *r,
         if (v.seq > r->seen_max) {
             r->seen_max = v.seq; /* the next tick fetches state if we are stuck */
         }
+        return;
+    }
+    if (void__pbft_epoch_holds(r, v.seq)) {
+        r->stats.rx_epoch_held++; /* its sender retransmits it; see on_pre_prepare */
+        r->seen_max = v.seq > r->seen_max ? v.seq : r->seen_max;
         return;
     }
     uint32_t s = fr->sender;
@@ -2191,6 +2217,9 @@ static void execute_entry(struct void_pbft *r,
     if (void_sm_end_batch(&r->sm) != 0) {
         return;
     }
+    if (void_sm_member_take_changed(&r->sm)) {
+        void__pbft_epoch_refresh(r, out); /* a change pending above its boundary */
+    }
     if (replies > 0) {
         reply_sign_all(r, replies);
     }
@@ -2216,7 +2245,8 @@ void void__pbft_execute_ready(struct void_pbft *r, uint64_t now_ns, struct void_
         void_seq seq = r->last_executed + 1;
         struct void__pbft_entry *e = void__pbft_slot(r, seq);
         if (!e->used || e->seq != seq || !e->committed || !e->have_batch ||
-            seq > r->low + r->cfg.window || !void__pbft_bodies_ready(r, e)) {
+            seq > r->low + r->cfg.window || void__pbft_epoch_holds(r, seq) ||
+            !void__pbft_bodies_ready(r, e)) {
             break; /* a body we lack: fetched at the next ticks (bodies_fetch) */
         }
         committed_in = e->view;
@@ -2296,6 +2326,7 @@ static void make_stable(struct void_pbft *r,
     r->stats.checkpoints_stable++;
     void__pbft_note(r, out, VOID_PBFT_EVENT_CHECKPOINT, r->view, c->seq);
     void__pbft_gc(r);
+    void__pbft_epoch_refresh(r, out); /* the boundary of a pending change */
     VOID_ASSERT(r->low <= r->last_executed);
     if (r->snapshot != NULL && r->snapshot_seq == r->low) {
         void__pbft_persist_checkpoint(r, out);
@@ -2313,7 +2344,7 @@ static void check_stable(struct void_pbft *r,
         }
         uint32_t proof = 0;
         for (uint32_t j = 0; j < VOID_PBFT_N_MAX; j++) {
-            if ((c->mask & VOID__BIT(j)) &&
+            if ((c->mask & r->voters & VOID__BIT(j)) &&
                 memcmp(c->digest[j], c->digest[i], VOID_PBFT_DIGEST_SIZE) == 0) {
                 proof |= VOID__BIT(j);
             }
@@ -2328,8 +2359,10 @@ static void check_stable(struct void_pbft *r,
             continue;
         }
         /* 2f+1 agree, so at least f+1 honest replicas computed this state:
-         * ours must be the same, or deterministic execution is broken. */
-        VOID_ASSERT(!(c->mask & VOID__BIT(r->cfg.self)) || (proof & VOID__BIT(r->cfg.self)));
+         * ours must be the same, or deterministic execution is broken (a
+         * removed replica's own vote is not among them). */
+        VOID_ASSERT(!(c->mask & r->voters & VOID__BIT(r->cfg.self)) ||
+                    (proof & VOID__BIT(r->cfg.self)));
         make_stable(r, c, c->digest[i], proof, out);
         void__pbft_try_batch(r, now_ns, out);
         return;
@@ -2446,6 +2479,10 @@ int void__pbft_frame_check(
     }
     if (fr->sender >= r->cfg.n) {
         return VOID_EUNKNOWN_SENDER;
+    }
+    if (!void__pbft_is_voter(r, fr->sender)) {
+        r->stats.rx_not_member++; /* a vote from outside our epoch counts for nothing */
+        return VOID_EMEMBER_NOT_VOTER;
     }
     if (r->cfg.verify_signatures) {
         r->stats.verifies++;
@@ -2574,6 +2611,10 @@ static int admit(struct void_pbft *r,
                           (fr->sender == r->cfg.self && fr->type != VOID_MSG_VIEW_CHANGE) ||
                           void_keyring_get(r->cfg.keyring, fr->sender) == NULL))) {
         r->stats.rx_unknown_sender++;
+        return -1;
+    }
+    if (!from_client && !void__pbft_is_voter(r, fr->sender)) {
+        r->stats.rx_not_member++; /* removed (or not yet a voter): dropped, never counted */
         return -1;
     }
     if (from_client) {

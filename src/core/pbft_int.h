@@ -59,6 +59,23 @@ uint32_t void__pbft_prepare_quorum(const struct void_pbft *r);
 uint32_t void__pbft_commit_quorum(const struct void_pbft *r);
 uint32_t void__popcount(uint32_t x);
 
+/* ---- membership epochs (pbft_epoch.c, docs/membership.md) ---- */
+
+/* Sets up the genesis configuration and the epoch at init. 0 or VOID_ENOMEM. */
+int void__pbft_epoch_init(struct void_pbft *r);
+void void__pbft_epoch_fini(struct void_pbft *r);
+/* Re-reads the configuration record of the executed state: switches the
+ * epoch when low has reached a change's boundary, and learns of a change
+ * pending above it. Call after low or the state moves (stable checkpoint,
+ * state installed, recovery) and after a batch that changed it. */
+void void__pbft_epoch_refresh(struct void_pbft *r, struct void_pbft_out *out);
+/* Whether seq lies above a pending change's boundary that is not stable
+ * here yet: nothing is proposed, accepted, voted on or executed there
+ * until it is. */
+int void__pbft_epoch_holds(const struct void_pbft *r, void_seq seq);
+/* Whether replica id votes in our epoch. */
+int void__pbft_is_voter(const struct void_pbft *r, uint32_t id);
+
 struct void__pbft_entry *void__pbft_slot(struct void_pbft *r, void_seq seq);
 /* Starts collecting for (view, seq) in e. If e held a prepared certificate
  * of an older view for the same seq, it is kept as e's pc_* certificate. */

@@ -336,6 +336,7 @@ static int install_checkpoint(struct void_pbft *r,
     }
     void__pbft_gc(r);
     void__pbft_pending_prune(r);
+    void__pbft_epoch_refresh(r, out); /* the state carries its configuration */
     if (persist) {
         void__pbft_persist_checkpoint(r, out);
     }
@@ -1068,6 +1069,7 @@ int void_pbft_recover(struct void_pbft *r,
             return rc;
         }
     }
+    void__pbft_epoch_refresh(r, out); /* the latest epoch our checkpoint proves */
     for (size_t i = 0; i < count; i++) {
         const struct void_pbft_record *rec = &records[i];
         if (rec->kind == VOID_PBFT_RECORD_VIEW &&
@@ -1113,7 +1115,7 @@ int void_pbft_recover(struct void_pbft *r,
     if (changing) {
         r->view_changing = 1; /* resume the view change we were in */
         void__pbft_start_view_change(r, now_ns, r->view, out);
-    } else if (void_pbft_primary(r->view, r->cfg.n) == r->cfg.self) {
+    } else if (void_pbft_primary_of(r, r->view) == r->cfg.self) {
         /* We were the primary of an installed view. Two reasons not to go on
          * in it. (1) A pre-prepare leaves no record (send_pre_prepare), so we
          * may have forgotten pre-prepares we sent:

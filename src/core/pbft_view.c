@@ -128,7 +128,7 @@ int void__pbft_carrier_check(struct void_pbft *r,
     if (rc == 0) {
         rc = void_pbft_pre_prepare_decode(fr.body, fr.body_len, m);
     }
-    if (rc == 0 && fr.sender != void_pbft_primary(m->view, r->cfg.n)) {
+    if (rc == 0 && fr.sender != void_pbft_primary_of(r, m->view)) {
         rc = VOID_EUNKNOWN_SENDER;
     }
     /* Client signatures were checked by the 2f+1 replicas that vouch for
@@ -174,7 +174,7 @@ static uint32_t count_prepares(struct void_pbft *r, const struct vc_entry *e)
 {
     struct void__reader rd = {e->prepares, e->prepares_len, 0};
     uint32_t mask = 0;
-    uint32_t primary = void_pbft_primary(e->view, r->cfg.n);
+    uint32_t primary = void_pbft_primary_of(r, e->view);
     for (uint16_t i = 0; i < e->nprepares; i++) {
         uint16_t flen = void__take16(&rd);
         const uint8_t *f = void__take(&rd, flen);
@@ -379,7 +379,7 @@ static void install_new_view(struct void_pbft *r,
     for (uint32_t i = 0; i < r->pending_count; i++) {
         r->pending[i].batched = 0;
     }
-    int primary = void_pbft_primary(view, r->cfg.n) == r->cfg.self;
+    int primary = void_pbft_primary_of(r, view) == r->cfg.self;
     for (uint64_t k = 0; k < o->max_s - o->min_s; k++) {
         void_seq seq = o->min_s + 1 + k;
         if (seq <= r->last_executed || seq <= r->low || seq > r->low + r->cfg.window) {
@@ -415,12 +415,12 @@ static void install_new_view(struct void_pbft *r,
  * install the new view. */
 static void check_new_view(struct void_pbft *r, uint64_t now_ns, struct void_pbft_out *out)
 {
-    if (!r->view_changing || void_pbft_primary(r->view, r->cfg.n) != r->cfg.self) {
+    if (!r->view_changing || void_pbft_primary_of(r, r->view) != r->cfg.self) {
         return;
     }
     uint32_t ids[VOID_PBFT_N_MAX] = {0}, nids = 0;
     for (uint32_t i = 0; i < r->cfg.n && nids < void__pbft_quorum(r); i++) {
-        if (r->vc[i].len > 0 && r->vc[i].view == r->view) {
+        if (r->vc[i].len > 0 && r->vc[i].view == r->view && void__pbft_is_voter(r, i)) {
             ids[nids++] = i;
         }
     }
@@ -492,8 +492,9 @@ static void try_install_new_view(struct void_pbft *r, uint64_t now_ns, struct vo
     for (uint16_t i = 0; i < nvc && i < VOID_PBFT_N_MAX; i++) {
         uint32_t id = void__take32(&rd);
         const uint8_t *d = void__take(&rd, VOID_PBFT_DIGEST_SIZE);
-        if (rd.err != 0 || id >= r->cfg.n || (mask & VOID__BIT(id))) {
-            break;
+        if (rd.err != 0 || id >= r->cfg.n || (mask & VOID__BIT(id)) ||
+            !void__pbft_is_voter(r, id)) {
+            break; /* a view change from outside our epoch counts for nothing */
         }
         mask |= VOID__BIT(id);
         vcs[i] = named_vc(r, id, view, d);
@@ -565,7 +566,7 @@ static size_t put_prepared(struct void_pbft *r, const struct void__pbft_entry *e
     uint16_t lens[VOID_PBFT_N_MAX];
     uint16_t n = 0;
     if (e->prepared && e->have_batch) {
-        uint32_t primary = void_pbft_primary(e->view, r->cfg.n);
+        uint32_t primary = void_pbft_primary_of(r, e->view);
         for (uint32_t i = 0; i < VOID_PBFT_N_MAX && n < void__pbft_prepare_quorum(r); i++) {
             if ((e->prepare_mask & VOID__BIT(i)) && i != primary && e->prepare_len[i] > 0 &&
                 memcmp(e->prepare_digest[i], e->digest, VOID_PBFT_DIGEST_SIZE) == 0) {
@@ -633,7 +634,7 @@ static void arm_view_change_timer(struct void_pbft *r, struct void_pbft_out *out
     /* A view change for a higher view also gives up on ours. */
     uint32_t count = 0;
     for (uint32_t i = 0; i < r->cfg.n; i++) {
-        count += r->vc[i].len > 0 && r->vc[i].view >= r->view;
+        count += r->vc[i].len > 0 && r->vc[i].view >= r->view && void__pbft_is_voter(r, i);
     }
     if (count < void__pbft_quorum(r)) {
         return;
@@ -711,7 +712,14 @@ resend_named(struct void_pbft *r, void_view view, uint32_t id, const uint8_t *di
 {
     const struct resend *x = arg;
     const struct void__pbft_vc *vc = named_vc(r, id, view, digest);
-    VOID_ASSERT(vc != NULL); /* the primary kept every view change it named */
+    if (vc == NULL) {
+        /* The primary kept every view change it named, but across an epoch
+         * change (docs/membership.md) one named in the old epoch may be
+         * gone: re-send the others; the receiver that lacks it moves on to
+         * the next view on its timer. */
+        VOID_ASSERT(r->stats.epoch_changes > 0);
+        return 0;
+    }
     void__pbft_send_copy(r, x->out, x->to, VOID_MSG_VIEW_CHANGE, vc->frame, vc->len);
     return 0;
 }
@@ -734,7 +742,7 @@ void void__pbft_resend_new_view(struct void_pbft *r,
                                 uint32_t to,
                                 struct void_pbft_out *out)
 {
-    int primary = void_pbft_primary(r->view, r->cfg.n) == r->cfg.self;
+    int primary = void_pbft_primary_of(r, r->view) == r->cfg.self;
     const struct void__pbft_vc *own = &r->vc[r->cfg.self];
     if (r->view_changing || to >= r->cfg.n || to == r->cfg.self ||
         (primary && (r->nv_len == 0 || !r->nv_installed)) ||
@@ -801,7 +809,7 @@ void void__pbft_rejoin_view(struct void_pbft *r,
 {
     VOID_ASSERT(r->started);
     VOID_ASSERT(seq == r->last_executed && seq > 0);
-    if (void_pbft_primary(view, r->cfg.n) == r->cfg.self) {
+    if (void_pbft_primary_of(r, view) == r->cfg.self) {
         return; /* a view of ours that we left (a hand-off): not the others' */
     }
     if (view > r->view) {
@@ -819,7 +827,7 @@ void void__pbft_rejoin_view(struct void_pbft *r,
     }
     uint32_t with_us = 0;
     for (uint32_t i = 0; i < r->cfg.n; i++) {
-        with_us += r->vc[i].len > 0 && r->vc[i].view >= r->view;
+        with_us += r->vc[i].len > 0 && r->vc[i].view >= r->view && void__pbft_is_voter(r, i);
     }
     if (view < r->view && with_us >= void__pbft_quorum(r)) {
         return; /* a real view change: NEW-VIEW is due */
@@ -853,7 +861,8 @@ static void join_higher_view(struct void_pbft *r, uint64_t now_ns, struct void_p
     uint32_t count = 0;
     void_view target = UINT64_MAX;
     for (uint32_t i = 0; i < r->cfg.n; i++) {
-        if (i != r->cfg.self && r->vc[i].len > 0 && r->vc[i].view > r->view) {
+        if (i != r->cfg.self && r->vc[i].len > 0 && r->vc[i].view > r->view &&
+            void__pbft_is_voter(r, i)) {
             count++;
             target = r->vc[i].view < target ? r->vc[i].view : target;
         }
@@ -944,7 +953,7 @@ void void__pbft_on_new_view(struct void_pbft *r,
         return;
     }
     void_view view = void__get64(fr->body + 8);
-    if (fr->sender != void_pbft_primary(view, r->cfg.n)) {
+    if (fr->sender != void_pbft_primary_of(r, view)) {
         r->stats.rx_not_primary++;
         return;
     }

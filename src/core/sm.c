@@ -16,7 +16,9 @@
 #include "void/assert.h"
 #include "void/bytes.h"
 #include "void/error.h"
+#include "void/sign.h"
 
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -48,6 +50,8 @@ void void_sm_fini(struct void_sm *sm)
 {
     VOID_ASSERT(sm != NULL);
     void_sm_xfer_end(sm);
+    free(sm->member_scratch);
+    sm->member_scratch = NULL;
     sm->kvs = NULL;
     sm->in_batch = 0;
 }
@@ -144,9 +148,22 @@ static void apply_cas(struct void_sm *sm, const struct void_sm_op *op, struct vo
     apply_put(sm, op, res);
 }
 
+/* Whether a key is in the space the state machine keeps for itself. */
+static int reserved_key(const uint8_t *key, size_t len)
+{
+    return len >= VOID_SM_RESERVED_PREFIX_LEN &&
+           memcmp(key, VOID_SM_RESERVED_PREFIX, VOID_SM_RESERVED_PREFIX_LEN) == 0;
+}
+
 static void apply(struct void_sm *sm, const struct void_sm_op *op, struct void_sm_result *res)
 {
     memset(res, 0, sizeof(*res));
+    if ((op->kind == VOID_SM_OP_PUT || op->kind == VOID_SM_OP_DELETE ||
+         op->kind == VOID_SM_OP_CAS) &&
+        reserved_key(op->key, op->key_len)) {
+        res->status = VOID_SM_BAD_OP; /* the configuration changes only through member ops */
+        return;
+    }
     switch ((enum void_sm_op_kind)op->kind) {
     case VOID_SM_OP_GET:
         read_key(sm, op->key, op->key_len, NULL, res);
@@ -179,6 +196,8 @@ static void apply(struct void_sm *sm, const struct void_sm_op *op, struct void_s
     case VOID_SM_OP_PUT:
         apply_put(sm, op, res);
         return;
+    case VOID_SM_OP_MEMBER: /* member_apply; void_sm_op_decode never yields it */
+        break;
     }
     res->status = VOID_SM_BAD_OP;
 }
@@ -214,6 +233,7 @@ int void_sm_begin_batch(struct void_sm *sm,
     }
     sm->in_batch = 1;
     sm->last_stamp = hlc;
+    sm->batch_label = label;
     if (stamp != NULL) {
         *stamp = hlc;
     }
@@ -250,6 +270,242 @@ int void_sm_end_batch(struct void_sm *sm)
     }
     VOID_ASSERT(!sm->in_batch);
     return sm->failed;
+}
+
+/* ---- configuration changes ----------------------------------------------- */
+
+/* The record under VOID_SM_MEMBER_KEY:
+ *   u8 version (1) | u64 act | u64 prev_act | u32 latest_len | latest | prev
+ * (both configurations in void_membership_config_encode's bytes; prev_act
+ * is prev's own boundary, 0 for the genesis). */
+#define MEMBER_RECORD_HEAD 21
+#define MEMBER_RECORD_MAX  (MEMBER_RECORD_HEAD + 2 * VOID_MEMBERSHIP_ENCODED_MAX)
+/* member_scratch: latest, prev, next, then the record's bytes. */
+#define MEMBER_SCRATCH_SIZE (3 * sizeof(struct void_membership_config) + MEMBER_RECORD_MAX)
+
+int void_sm_member_setup(struct void_sm *sm, const struct void_sm_member_setup *setup)
+{
+    VOID_ASSERT(sm != NULL && setup != NULL && setup->genesis != NULL);
+    VOID_ASSERT(setup->checkpoint_interval > 0 && setup->window >= setup->checkpoint_interval);
+    if (sm->member_scratch == NULL) {
+        sm->member_scratch = malloc(MEMBER_SCRATCH_SIZE);
+        if (sm->member_scratch == NULL) {
+            return VOID_ENOMEM;
+        }
+    }
+    sm->member = *setup;
+    return 0;
+}
+
+int void_sm_member_take_changed(struct void_sm *sm)
+{
+    VOID_ASSERT(sm != NULL);
+    int changed = sm->member_changed;
+    sm->member_changed = 0;
+    return changed;
+}
+
+void void_sm_member_op_message(const struct void_sm_member_op *op,
+                               uint8_t msg[VOID_SM_MEMBER_SIGNED])
+{
+    VOID_ASSERT(op != NULL && msg != NULL);
+    msg[0] = VOID_SM_OP_MEMBER;
+    msg[1] = op->change;
+    void_bytes_put_be32(msg + 2, op->id);
+    void_bytes_put_be64(msg + 6, op->epoch);
+}
+
+int void_sm_member_op_encode(const struct void_sm_member_op *op, uint8_t *buf, size_t cap)
+{
+    VOID_ASSERT(op != NULL && buf != NULL);
+    if (cap < VOID_SM_MEMBER_OP_SIZE) {
+        return VOID_EFULL;
+    }
+    void_sm_member_op_message(op, buf);
+    memcpy(buf + VOID_SM_MEMBER_SIGNED, op->sig, sizeof(op->sig));
+    VOID_ASSERT(VOID_SM_MEMBER_SIGNED + sizeof(op->sig) == VOID_SM_MEMBER_OP_SIZE);
+    return VOID_SM_MEMBER_OP_SIZE;
+}
+
+int void_sm_member_op_decode(const uint8_t *buf, size_t len, struct void_sm_member_op *op)
+{
+    VOID_ASSERT(buf != NULL && op != NULL);
+    memset(op, 0, sizeof(*op));
+    if (len < VOID_SM_MEMBER_OP_SIZE) {
+        return VOID_ETRUNCATED;
+    }
+    if (len > VOID_SM_MEMBER_OP_SIZE) {
+        return VOID_EBAD_LENGTH;
+    }
+    if (buf[0] != VOID_SM_OP_MEMBER ||
+        (buf[1] != VOID_MEMBERSHIP_REMOVE && buf[1] != VOID_MEMBERSHIP_LEAVE)) {
+        return VOID_EBAD_TYPE; /* JOIN and PROMOTE are not changes through PBFT yet */
+    }
+    op->change = buf[1];
+    op->id = void_bytes_get_be32(buf + 2);
+    op->epoch = void_bytes_get_be64(buf + 6);
+    memcpy(op->sig, buf + VOID_SM_MEMBER_SIGNED, sizeof(op->sig));
+    return 0;
+}
+
+/* Reads the record (in a batch or not) into latest, act, prev, prev_act. */
+static int member_read(struct void_sm *sm,
+                       struct void_membership_config *latest,
+                       uint64_t *act,
+                       struct void_membership_config *prev,
+                       uint64_t *prev_act)
+{
+    struct void_sm_result cur;
+    read_key(sm, (const uint8_t *)VOID_SM_MEMBER_KEY, VOID_SM_MEMBER_KEY_LEN, NULL, &cur);
+    if (sm->failed != 0) {
+        return sm->failed;
+    }
+    if (cur.status != VOID_SM_OK) {
+        *latest = *sm->member.genesis;
+        *prev = *sm->member.genesis;
+        *act = 0;
+        *prev_act = 0;
+        return 0;
+    }
+    if (cur.value_len < MEMBER_RECORD_HEAD || cur.value[0] != 1) {
+        return VOID_ECORRUPT;
+    }
+    *act = void_bytes_get_be64(cur.value + 1);
+    *prev_act = void_bytes_get_be64(cur.value + 9);
+    uint32_t latest_len = void_bytes_get_be32(cur.value + 17);
+    if (latest_len > cur.value_len - MEMBER_RECORD_HEAD) {
+        return VOID_ECORRUPT;
+    }
+    const uint8_t *p = cur.value + MEMBER_RECORD_HEAD;
+    if (void_membership_config_decode(latest, p, latest_len) != 0 ||
+        void_membership_config_decode(
+            prev, p + latest_len, cur.value_len - MEMBER_RECORD_HEAD - latest_len) != 0) {
+        return VOID_ECORRUPT;
+    }
+    return 0;
+}
+
+int void_sm_member_get(struct void_sm *sm,
+                       struct void_membership_config *latest,
+                       uint64_t *act,
+                       struct void_membership_config *prev,
+                       uint64_t *prev_act)
+{
+    VOID_ASSERT(sm != NULL && latest != NULL && act != NULL && prev != NULL);
+    VOID_ASSERT(prev_act != NULL && !sm->in_batch);
+    if (sm->member.genesis == NULL) {
+        return VOID_EINVAL;
+    }
+    return member_read(sm, latest, act, prev, prev_act);
+}
+
+/* A refusal: the result's value names the code and says why. */
+static void member_refuse(struct void_sm *sm, int code, struct void_sm_result *res)
+{
+    char *text = (char *)sm->member_scratch + 3 * sizeof(struct void_membership_config);
+    int n = snprintf(text, 256, "%s: %s", void_err_name(code), void_strerror(code));
+    VOID_ASSERT(n > 0);
+    res->status = VOID_SM_REFUSED;
+    res->value = (const uint8_t *)text;
+    res->value_len = (uint32_t)(n < 256 ? n : 255);
+}
+
+/* Executes a configuration change at the current batch (docs/membership.md,
+ * "Changes through PBFT"). Every check reads replicated state only, so every
+ * replica refuses or applies alike. */
+static void member_apply(struct void_sm *sm,
+                         const uint8_t *op,
+                         size_t op_len,
+                         struct void_sm_result *res)
+{
+    VOID_ASSERT(sm->in_batch && op_len > 0 && op[0] == VOID_SM_OP_MEMBER);
+    struct void_sm_member_op m;
+    if (sm->member.genesis == NULL || sm->member_scratch == NULL ||
+        void_sm_member_op_decode(op, op_len, &m) != 0) {
+        res->status = VOID_SM_BAD_OP;
+        return;
+    }
+    struct void_membership_config *latest = sm->member_scratch;
+    struct void_membership_config *prev = latest + 1;
+    struct void_membership_config *next = latest + 2;
+    uint8_t *rec = (uint8_t *)(latest + 3);
+    uint64_t act = 0, prev_act = 0;
+    int rc = member_read(sm, latest, &act, prev, &prev_act);
+    if (rc != 0) {
+        if (sm->failed == 0) {
+            sm->failed = rc; /* our own record does not decode: the store is broken */
+        }
+        return;
+    }
+    int have_record = act != 0;
+    if (m.epoch != latest->epoch) {
+        member_refuse(sm, VOID_EMEMBER_EPOCH, res); /* signed for another epoch: no replay */
+        return;
+    }
+    struct void_membership_change ch = {.op = m.change, .id = m.id};
+    rc = void_membership_apply(latest, &ch, 1, next);
+    if (rc != 0) {
+        member_refuse(sm, rc, res);
+        return;
+    }
+    /* REMOVE: the admin's key; LEAVE: the member's own. */
+    static const uint8_t zero[VOID_SIGN_PUBLIC_KEY_SIZE] = {0};
+    const uint8_t *key = latest->admin_key;
+    if (m.change == VOID_MEMBERSHIP_LEAVE) {
+        key = latest->members[void_membership_find(latest, m.id)].public_key;
+    }
+    uint8_t msg[VOID_SM_MEMBER_SIGNED];
+    void_sm_member_op_message(&m, msg);
+    if (memcmp(key, zero, sizeof(zero)) == 0) {
+        member_refuse(sm, VOID_EPERM, res); /* no admin key configured */
+        return;
+    }
+    if (void_sign_verify(key, VOID_SIGN_DOMAIN_MEMBER, msg, sizeof(msg), m.sig) != 0) {
+        member_refuse(sm, VOID_EBAD_SIG, res);
+        return;
+    }
+    /* One change at a time, and the next only once the last is in effect
+     * at every replica that could see this one: a replica that executed the
+     * change at s has its stable checkpoint at or above s - L, so with
+     * s > act + L it knows the configuration for every sequence number it
+     * may still vote on from this record alone (latest, or prev before
+     * act). */
+    uint64_t s = sm->batch_label;
+    if (have_record && s <= act + sm->member.window) {
+        member_refuse(sm, VOID_EMEMBER_PENDING, res);
+        return;
+    }
+    uint64_t k = sm->member.checkpoint_interval;
+    uint64_t next_act = (s + k - 1) / k * k;
+    int latest_len = void_membership_config_encode(next, rec + MEMBER_RECORD_HEAD,
+                                                   VOID_MEMBERSHIP_ENCODED_MAX);
+    int prev_len = void_membership_config_encode(latest,
+                                                 rec + MEMBER_RECORD_HEAD + latest_len,
+                                                 VOID_MEMBERSHIP_ENCODED_MAX);
+    VOID_ASSERT(latest_len > 0 && prev_len > 0);
+    rec[0] = 1;
+    void_bytes_put_be64(rec + 1, next_act);
+    void_bytes_put_be64(rec + 9, act);
+    void_bytes_put_be32(rec + 17, (uint32_t)latest_len);
+    uint8_t status = write_status(sm,
+                                  void_kvs_put(sm->kvs,
+                                               (const uint8_t *)VOID_SM_MEMBER_KEY,
+                                               VOID_SM_MEMBER_KEY_LEN,
+                                               rec,
+                                               MEMBER_RECORD_HEAD + (size_t)latest_len +
+                                                   (size_t)prev_len));
+    res->status = status;
+    if (status != VOID_SM_OK) {
+        return;
+    }
+    sm->member_changed = 1;
+    res->version = sm->last_stamp;
+    /* value: u64 new epoch | u64 the sequence number above which it is in effect */
+    uint8_t *v = rec; /* the record is written: its bytes may serve as the answer */
+    void_bytes_put_be64(v, next->epoch);
+    void_bytes_put_be64(v + 8, next_act);
+    res->value = v;
+    res->value_len = 16;
 }
 
 /* ---- client table -------------------------------------------------------- */
@@ -312,6 +568,8 @@ int void_sm_execute(struct void_sm *sm,
         res.status = VOID_SM_STALE;
         res.value = above;
         res.value_len = sizeof(above);
+    } else if (op_len > 0 && op[0] == VOID_SM_OP_MEMBER) {
+        member_apply(sm, op, op_len, &res);
     } else {
         struct void_sm_op o;
         if (void_sm_op_decode(op, op_len, &o) != 0) {
@@ -601,6 +859,7 @@ int void_sm_op_encode(const struct void_sm_op *op, uint8_t *buf, size_t cap)
     case VOID_SM_OP_GET:
     case VOID_SM_OP_DELETE:
         break;
+    case VOID_SM_OP_MEMBER: /* void_sm_member_op_encode */
     default:
         return VOID_EINVAL;
     }
@@ -736,7 +995,7 @@ int void_sm_result_decode(const uint8_t *buf, size_t len, struct void_sm_result 
         return VOID_ETRUNCATED;
     }
     res->status = h[0];
-    if (res->status > VOID_SM_EXPIRED) {
+    if (res->status > VOID_SM_REFUSED) {
         return VOID_EBAD_TYPE;
     }
     res->version = void_hlc_decode(h + 1);

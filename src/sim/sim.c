@@ -262,6 +262,7 @@ static void perform_event(struct sim *s, struct sim_node *node, const struct voi
 {
     node->last_event_seq = ev->local_seq;
     void__sim_causal_event(s, node, ev);
+    void__sim_member_event(s, node, ev);
     if (ev->kind == VOID_PBFT_EVENT_COMMIT) {
         void__sim_trace(s,
                         "n%u commit view=%" PRIu64 " seq=%" PRIu64 " digest=%02x%02x%02x%02x%s",
@@ -354,6 +355,9 @@ int void__sim_perform(struct sim *s, struct sim_node *node)
         }
     }
     void_pbft_out_reset(&s->out);
+    if (!node->is_client && node->replica != NULL && node->up) {
+        void__sim_member_step(s, node);
+    }
     if (rc == 0 && !node->is_client && node->disk.synced == node->disk.count &&
         node->disk.count > 4096) {
         rc = disk_compact(node);
@@ -380,6 +384,9 @@ static int replica_init(struct sim *s, struct sim_node *node)
         .keyring = &s->ring,
         .keypair = &node->kp,
         .kvs = &node->store,
+        /* Membership changes: one removal may leave n - 1 voters. */
+        .admin_key = s->member.on ? s->member.admin.public_key : NULL,
+        .voters_min = (uint16_t)(s->member.on ? s->n - 1 : 0),
     };
     if (!node->store_open) {
         int rc = void_kvs_mem_init(&node->store, NULL);
@@ -629,6 +636,7 @@ static int setup_nodes(struct sim *s)
         }
     }
     void__sim_byz_plan(s);
+    void__sim_member_plan(s);
     return 0;
 }
 
@@ -796,7 +804,7 @@ static void check_views(struct sim *s)
     VOID_ASSERT(s->now >= s->heal_ns);
     for (uint32_t i = 0; i < s->n; i++) {
         const struct sim_node *node = &s->nodes[i];
-        nodes[i].honest_up = !node->byzantine && node->up;
+        nodes[i].honest_up = !node->byzantine && node->up && !void__sim_member_removed(s, i);
         nodes[i].view = node->up ? void_pbft_view(node->replica) : 0;
         nodes[i].changing = node->up ? void_pbft_view_changing(node->replica) : 0;
     }
@@ -842,6 +850,7 @@ static void sim_summarise(struct sim *s)
     r->frames_dropped = s->net.count_lost + s->net.count_cut + s->count_connecting;
     r->out_of_view_ns_max = s->view.out_ns_max;
     void__sim_causal_finish(s);
+    void__sim_member_finish(s);
     void__sim_client_check(s);
     if (r->requests_pending > 0) {
         void__sim_violation(s,

@@ -120,6 +120,8 @@ static const char *op_name(uint8_t kind)
         return "cas";
     case VOID_SM_OP_GET_AS_OF:
         return "get-as-of";
+    case VOID_SM_OP_MEMBER:
+        return "member";
     }
     return "?";
 }
@@ -138,8 +140,19 @@ int void__sim_client_submit(struct sim *s, struct sim_node *node)
     memset(&h, 0, sizeof(h));
     memset(&x, 0, sizeof(x));
     x.status = -1;
-    draw_op(s, node, &op, &h, &x, vbuf, ebuf, kbuf);
-    int len = void_sm_op_encode(&op, enc, sizeof(enc));
+    int len;
+    if (void__sim_member_due(s, node)) {
+        /* The admin's change, in place of this client's next operation
+         * (outside the key/value history: x.member). */
+        x.member = 1;
+        h.kind = VOID_CHECK_GET;
+        h.key = 1;
+        op.kind = VOID_SM_OP_MEMBER;
+        len = void__sim_member_op(s, enc, sizeof(enc));
+    } else {
+        draw_op(s, node, &op, &h, &x, vbuf, ebuf, kbuf);
+        len = void_sm_op_encode(&op, enc, sizeof(enc));
+    }
     VOID_ASSERT(len > 0);
     h.invoke_ns = s->now;
     node->op_index = s->count_ops;
@@ -248,7 +261,12 @@ int void__sim_client_done(struct sim *s, struct sim_node *node)
     h->completed = 1;
     h->return_ns = s->now;
     node->busy = 0;
-    record_result(s, node, h, x, &res);
+    if (x->member) {
+        x->status = res.status;
+        void__sim_member_result(s, &res);
+    } else {
+        record_result(s, node, h, x, &res);
+    }
     s->res->requests_done++;
     s->res->last_done_ns = s->now;
     void__sim_trace(s,
@@ -299,7 +317,7 @@ static void check_asof(struct sim *s)
     for (size_t i = 0; i < s->count_ops; i++) {
         const struct void_check_op *h = &s->ops[i];
         const struct sim_op_extra *x = &s->extra[i];
-        if (x->as_of && h->completed && !unknown[h->key] &&
+        if (x->as_of && !x->member && h->completed && !unknown[h->key] &&
             (x->status == VOID_SM_OK || x->status == VOID_SM_NOT_FOUND)) {
             reads[nr++] =
                 (struct void_check_asof){.key = h->key, .as_of = x->at, .out_value = h->out_value};
@@ -335,7 +353,7 @@ void void__sim_client_check(struct sim *s)
     }
     size_t count = 0;
     for (size_t i = 0; i < s->count_ops; i++) {
-        if (!s->extra[i].as_of) {
+        if (!s->extra[i].as_of && !s->extra[i].member) {
             lin[count++] = s->ops[i];
         }
     }

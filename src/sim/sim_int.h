@@ -39,6 +39,23 @@ struct sim_frame {
     uint8_t bytes[];
 };
 
+/* Membership changes (sim_member.c). */
+#define SIM_EPOCHS_MAX 4
+struct sim_member_log {
+    uint32_t count;
+    uint64_t epoch[SIM_EPOCHS_MAX]; /* epochs entered, in order */
+    uint64_t at[SIM_EPOCHS_MAX];    /* ... above this sequence number */
+};
+struct sim_member {
+    int on, sent, applied;
+    uint32_t target;  /* the replica the admin removes */
+    uint64_t at_ns;   /* when the first client sends the removal */
+    uint64_t act;     /* its boundary, from the answer */
+    uint64_t bad_votes;
+    struct void_sign_keypair admin;
+    struct sim_member_log log[VOID_SIM_N_MAX];
+};
+
 /* A scheduled fault action. */
 enum sim_fault_kind {
     SIM_F_LINKS = 1, /* apply the degraded link settings */
@@ -112,6 +129,7 @@ struct sim_op_extra {
     struct void_hlc_ts at;    /* its as-of time */
     struct void_hlc_ts stamp; /* the version stamp the result carried */
     int status;               /* void_sm_status of the result, -1 while pending */
+    int member;               /* the admin's membership change (sim_member.c), not a k/v op */
 };
 
 struct sim {
@@ -154,6 +172,7 @@ struct sim {
     uint32_t causal_kind;        /* the violation CAUSAL injects in this run */
     uint64_t causal_at;          /* ... at the Byzantine replica's receive number causal_at */
     uint64_t causal_receives;    /* receives of the first Byzantine replica so far */
+    struct sim_member member;
     /* trace */
     FILE *trace;
     uint64_t trace_hash;
@@ -231,6 +250,20 @@ void void__sim_causal_event(struct sim *s, struct sim_node *node, const struct v
 
 /* sim_causal.c: ends every wait (void_causal_flush) and reports the alerts. */
 void void__sim_causal_finish(struct sim *s);
+
+/* sim_member.c: membership changes and their checker. plan draws the
+ * removal (after setup_nodes); due says whether client node sends it now
+ * (op encodes it into enc[cap], returning its length); result takes its
+ * answer; event and step check every honest replica; finish ends the run. */
+void void__sim_member_plan(struct sim *s);
+int void__sim_member_due(const struct sim *s, const struct sim_node *node);
+int void__sim_member_op(struct sim *s, uint8_t *enc, size_t cap);
+void void__sim_member_result(struct sim *s, const struct void_sm_result *res);
+void void__sim_member_event(struct sim *s, struct sim_node *node, const struct void_pbft_event *ev);
+void void__sim_member_step(struct sim *s, struct sim_node *node);
+void void__sim_member_finish(struct sim *s);
+/* Whether replica id was removed (it runs on, outside the voters). */
+int void__sim_member_removed(const struct sim *s, uint32_t id);
 
 /* sim.c: performs the effects in s->out for node (then empties s->out). */
 int void__sim_perform(struct sim *s, struct sim_node *node);

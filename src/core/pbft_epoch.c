@@ -1,0 +1,212 @@
+/*
+ * Membership epochs of the PBFT replica (docs/membership.md, "Changes
+ * through PBFT"). The configuration is replicated state: the state machine
+ * executes a change (src/core/sm.c, member_apply) and records the new
+ * configuration with the sequence number `act' (a checkpoint boundary)
+ * above which it is in effect. This file turns that record into the
+ * replica's epoch: the voters whose votes count, n, f, the quorum and the
+ * primary rotation.
+ *
+ * The rule that makes every honest replica switch at the same sequence
+ * number: the epoch of a replica is the configuration in effect above its
+ * stable checkpoint (low). Between executing a change and its boundary
+ * becoming stable, the replica holds everything above the boundary (no
+ * proposal, no pre-prepare or vote accepted, no execution): so nothing above
+ * act is ever decided under the old epoch's quorums, and nothing at or
+ * below act under the new one's.
+ *
+ * Replica ids are member ids: the keyring's ids 0..n-1 of the config file,
+ * stable while the member list changes (a removed id is never reused; the
+ * primary of view v is the (v mod n)-th voter in id order, not replica
+ * v mod n).
+ */
+#include "core/pbft_int.h"
+#include "void/assert.h"
+#include "void/error.h"
+#include "void/sm.h"
+
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+int void__pbft_epoch_init(struct void_pbft *r)
+{
+    VOID_ASSERT(r != NULL && r->cfg.n > 0 && r->cfg.n <= VOID_PBFT_N_MAX);
+    r->member = calloc(4, sizeof(*r->member));
+    if (r->member == NULL) {
+        return VOID_ENOMEM;
+    }
+    struct void_member m[VOID_PBFT_N_MAX];
+    memset(m, 0, sizeof(m));
+    for (uint32_t i = 0; i < r->cfg.n; i++) {
+        m[i].id = i;
+        m[i].role = VOID_MEMBER_VOTER;
+        const uint8_t *pk = void_keyring_get(r->cfg.keyring, i);
+        if (pk != NULL) {
+            memcpy(m[i].public_key, pk, VOID_SIGN_PUBLIC_KEY_SIZE);
+        } else {
+            m[i].public_key[0] = (uint8_t)(i + 1); /* distinct; its frames never verify */
+        }
+        int len = snprintf(m[i].address, sizeof(m[i].address), "replica-%u", i);
+        VOID_ASSERT(len > 0 && (size_t)len < sizeof(m[i].address));
+    }
+    uint16_t vmin = r->cfg.voters_min;
+    if (vmin == 0) {
+        vmin = (uint16_t)(r->cfg.n < 4 ? r->cfg.n : 4);
+    }
+    if (vmin > r->cfg.n) {
+        return VOID_EINVAL;
+    }
+    struct void_membership_config *genesis = &r->member[1];
+    int rc = void_membership_config_init(genesis, m, r->cfg.n, vmin);
+    if (rc != 0) {
+        return VOID_EINVAL; /* two replicas with one key */
+    }
+    if (r->cfg.admin_key != NULL) {
+        memcpy(genesis->admin_key, r->cfg.admin_key, VOID_SIGN_PUBLIC_KEY_SIZE);
+    }
+    r->member[0] = *genesis;
+    r->voters = r->cfg.n == 32 ? UINT32_MAX : (VOID__BIT(r->cfg.n) - 1);
+    r->nv = r->cfg.n;
+    r->f = void_membership_f(r->nv);
+    r->epoch_act = 0;
+    struct void_sm_member_setup setup = {.genesis = genesis,
+                                         .checkpoint_interval = r->cfg.checkpoint_interval,
+                                         .window = r->cfg.window};
+    rc = void_sm_member_setup(&r->sm, &setup);
+    VOID_ASSERT(rc != 0 || r->nv == void_membership_voters(genesis));
+    return rc;
+}
+
+void void__pbft_epoch_fini(struct void_pbft *r)
+{
+    VOID_ASSERT(r != NULL);
+    free(r->member);
+    r->member = NULL;
+}
+
+int void__pbft_is_voter(const struct void_pbft *r, uint32_t id)
+{
+    VOID_ASSERT(r != NULL);
+    return id < VOID_PBFT_N_MAX && (r->voters & VOID__BIT(id)) != 0;
+}
+
+int void__pbft_epoch_holds(const struct void_pbft *r, void_seq seq)
+{
+    VOID_ASSERT(r != NULL);
+    VOID_ASSERT(r->epoch_act == 0 || r->epoch_act > r->low);
+    return r->epoch_act != 0 && seq > r->epoch_act;
+}
+
+uint32_t void_pbft_primary_of(const struct void_pbft *r, void_view v)
+{
+    VOID_ASSERT(r != NULL && r->nv > 0);
+    uint32_t want = (uint32_t)(v % r->nv);
+    for (uint32_t i = 0; i < VOID_PBFT_N_MAX; i++) {
+        if ((r->voters & VOID__BIT(i)) && want-- == 0) {
+            return i;
+        }
+    }
+    VOID_ASSERT(0 && "nv is the number of voters");
+    return 0;
+}
+
+/* Enters the epoch of cfg: its voters' votes are the only ones counted from
+ * now on, also those already stored for sequence numbers above low. */
+static void epoch_switch(struct void_pbft *r, const struct void_membership_config *cfg)
+{
+    uint32_t voters = 0;
+    for (uint32_t i = 0; i < cfg->count; i++) {
+        const struct void_member *m = &cfg->members[i];
+        /* Joins are not ordered through PBFT yet, so every id is one of
+         * the config file's replicas. */
+        VOID_ASSERT(m->id < r->cfg.n);
+        if (m->role == VOID_MEMBER_VOTER) {
+            voters |= VOID__BIT(m->id);
+        }
+    }
+    VOID_ASSERT(voters != 0);
+    r->member[0] = *cfg;
+    r->voters = voters;
+    r->nv = void__popcount(voters);
+    r->f = void_membership_f(r->nv);
+    for (uint32_t i = 0; i < r->cfg.window; i++) {
+        struct void__pbft_entry *e = &r->log[i];
+        e->prepare_mask &= voters;
+        e->commit_mask &= voters;
+        e->commit_unchecked &= voters;
+    }
+    for (uint32_t i = 0; i < VOID_PBFT_CKPT_SLOTS; i++) {
+        r->ckpt[i].mask &= voters;
+    }
+    /* A removed replica's view change stays stored (a NEW-VIEW of the old
+     * epoch may name it, and its primary re-sends what it names), but the
+     * view-change counts skip non-voters (pbft_view.c). */
+    r->peer_mac_mask &= voters;
+    r->stats.epoch_changes++;
+}
+
+/* A change executed here takes effect above act: what the old epoch may
+ * have decided above it (only a faulty primary proposes there, to replicas
+ * that had not executed the change yet) is undone, to be decided again
+ * under the new epoch's quorums. Our own votes stay what they were. */
+static void epoch_hold(struct void_pbft *r, void_seq act)
+{
+    for (uint32_t i = 0; i < r->cfg.window; i++) {
+        struct void__pbft_entry *e = &r->log[i];
+        if (e->used && e->seq > act) {
+            VOID_ASSERT(!e->executed);
+            e->prepared = 0;
+            e->committed = 0;
+        }
+    }
+    r->epoch_act = act;
+}
+
+void void__pbft_epoch_refresh(struct void_pbft *r, struct void_pbft_out *out)
+{
+    VOID_ASSERT(r != NULL && out != NULL && r->member != NULL);
+    struct void_membership_config *latest = &r->member[2], *prev = &r->member[3];
+    uint64_t act = 0, prev_act = 0;
+    if (void_sm_member_get(&r->sm, latest, &act, prev, &prev_act) != 0) {
+        return; /* a local failure of the store: sticky, the step reports it */
+    }
+    /* The record in the state we executed: prev is in effect up to act,
+     * latest above it. A change is refused until its predecessor's act is
+     * a window behind (member_apply), so prev's own boundary is at or below
+     * low and these two cover every sequence number we may still see. */
+    const struct void_membership_config *cur = act <= r->low ? latest : prev;
+    if (cur->epoch != r->member[0].epoch) {
+        epoch_switch(r, cur);
+        /* The event names the boundary, the same at every replica, also
+         * for one that reached it by state transfer or a restart. */
+        if (r->started) { /* recovery's events would precede its clock */
+            void__pbft_note(
+                r, out, VOID_PBFT_EVENT_EPOCH, r->view, cur == latest ? act : prev_act);
+        }
+    }
+    void_seq pending = act > r->low ? act : 0;
+    if (pending != 0 && r->epoch_act != pending) {
+        epoch_hold(r, pending);
+    }
+    r->epoch_act = pending;
+    VOID_ASSERT(r->nv == void_membership_voters(&r->member[0]));
+}
+
+const struct void_membership_config *void_pbft_member_config(const struct void_pbft *r)
+{
+    VOID_ASSERT(r != NULL && r->member != NULL);
+    return &r->member[0];
+}
+
+uint32_t void_pbft_voters(const struct void_pbft *r)
+{
+    VOID_ASSERT(r != NULL);
+    return r->voters;
+}
+
+void_seq void_pbft_epoch_pending(const struct void_pbft *r)
+{
+    VOID_ASSERT(r != NULL);
+    return r->epoch_act;
+}
