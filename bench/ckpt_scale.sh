@@ -54,7 +54,7 @@ void_healthy "$work/void"
 # metric I NAME: node i's counter NAME from /metrics.
 metric() {
   curl -fsS --max-time 2 "http://127.0.0.1:$((P + 1000 + $1))/metrics" |
-    awk -v m="$2" '$1 == m { print $2; exit }'
+    awk -v m="$2" '$1 == m && !done { print $2; done = 1 }' # reads it all: no SIGPIPE for curl
 }
 status() { # status I FIELD
   curl -fsS --max-time 2 "http://127.0.0.1:$((P + 1000 + $1))/status" |
@@ -100,7 +100,7 @@ cl restart 2 > /dev/null
 "$bin/voidctl" put after-kill yes --cluster "$work/void/client.ini" --timeout 10 > /dev/null
 until caught_up 2; do sleep 0.05; done
 echo "replica 2 killed and restarted at $(status 2 state_keys) keys: back and caught up in $(( ($(date +%s%N) - t0) / 1000000 )) ms"
-grep 'recovery: recovered' "$work/void/logs/node2.log" | tail -n 1 | sed 's/^/  /'
+{ grep 'recovery: recovered' "$work/void/logs/node2.log" || true; } | tail -n 1 | sed 's/^/  /'
 cl stop > /dev/null
 t0=$(date +%s%N)
 VOID_LOG_LEVEL=warn cl start > /dev/null
