@@ -219,6 +219,13 @@ int void_kvs_lmdb_open(struct void_kvs *kvs,
                        const char *dir,
                        const struct void_kvs_lmdb_config *config);
 
+/* Syncs the LMDB store's committed transactions to disk. Unlike void_kvs_sync
+ * it may run on another thread while the owner's thread is in a batch (voidd
+ * calls it on its disk thread before a CHECKPOINT record goes to the record
+ * log, which then truncates the batches the store holds: docs/pbft.md,
+ * Recovery). Returns 0 or VOID_EIO. */
+int void_kvs_lmdb_flush(struct void_kvs *kvs);
+
 /* ---- calls ------------------------------------------------------------------ */
 
 /* Starts a write batch stamped hlc (must be after the last batch's) and

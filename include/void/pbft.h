@@ -96,6 +96,12 @@ struct void_pbft_config {
                           VIEW-CHANGE for its view (docs/pbft.md, Rejoining); -1: off */
     int verify_signatures; /* 0: skip signature checks (tests that say so); frames are still signed
                             */
+    /* 1: a committed batch is executed only once the driver reports that
+     * the ENTRY record carrying its commit certificate is durable
+     * (void_pbft_step_durable), so the store is never ahead of the record
+     * log (docs/pbft.md, Recovery). 0: executed in the step that commits
+     * it, for drivers whose records are durable when the step returns. */
+    int execute_after_durable;
     const struct void_keyring *keyring;      /* borrowed for the replica's lifetime */
     const struct void_sign_keypair *keypair; /* borrowed for the replica's lifetime */
     /* NULL: clients must be in the keyring. Else the admin's public key
@@ -173,6 +179,10 @@ struct void_pbft_stats {
     uint64_t rx_epoch_held;  /* a pre-prepare or vote above a pending change's boundary,
                                 dropped until that checkpoint is stable here */
     uint64_t epoch_changes;  /* epochs entered */
+    /* Recovery from the store (docs/pbft.md, Recovery). */
+    uint64_t recover_resumed;  /* batches the store had executed past the checkpoint record */
+    uint64_t recover_replayed; /* certified batches from the records it had not */
+    uint64_t recover_resets;   /* a store that could not be vouched for: emptied, fetched */
 };
 
 enum void_pbft_effect_kind {
@@ -196,8 +206,8 @@ enum void_pbft_record_kind {
     VOID_PBFT_RECORD_VIEW = 1,       /* key 0: current view, whether changing, the prepare
                                         horizon and the lowest view we may vote in */
     VOID_PBFT_RECORD_ENTRY = 2,      /* key seq: an accepted batch and what we promised for it */
-    VOID_PBFT_RECORD_CHECKPOINT = 3, /* key 0: the stable checkpoint, its proof and the
-                                        export of its state */
+    VOID_PBFT_RECORD_CHECKPOINT = 3, /* key 0: the stable checkpoint and its proof (the
+                                        state is in the store, at or past it) */
     VOID_PBFT_RECORD_TRUNCATE = 4    /* not stored: delete every ENTRY with key <= this key */
 };
 
@@ -297,6 +307,9 @@ struct void__pbft_entry {
     uint8_t prepared, committed, executed;
     uint8_t sent_prepare, sent_commit;
     uint8_t bodies_wait; /* ticks we waited for request bodies its batch names */
+    /* The persist mark of the ENTRY record that carries its commit
+     * certificate: it executes once the driver reports that mark durable. */
+    uint64_t cert_mark;
     void_view view;
     void_seq seq;
     struct void_hlc_ts hlc; /* primary's batch timestamp */
@@ -436,6 +449,8 @@ struct void_pbft {
     uint8_t genesis_digest[VOID_PBFT_DIGEST_SIZE]; /* digest of the empty state (checkpoint 0) */
     void_seq next_seq;                             /* primary: next sequence number to assign */
     void_seq last_executed;
+    uint64_t persist_mark; /* commit-certificate records emitted (void_pbft_persist_mark) */
+    uint64_t durable_mark; /* of which the driver reported durable (void_pbft_step_durable) */
     void_seq progress_mark; /* last_executed when the request timer was armed */
     void_seq seen_max;      /* highest sequence number seen in a valid vote or pre-prepare */
     void_seq tick_mark;     /* last_executed at the previous retransmit tick */
@@ -538,16 +553,34 @@ int void_pbft_start(struct void_pbft *r, uint64_t now_ns, struct void_pbft_out *
  * rx_malformed. A replica that recovers as the primary of its (installed)
  * view hands that view off: it starts a view change to the next one instead
  * of proposing again. Must be called instead of void_pbft_start on a fresh r.
- * The store (config.kvs) is put back to the checkpoint record's state (or
- * emptied without one), whatever it executed since (docs/pbft.md, Recovery).
- * Returns 0, VOID_ECORRUPT (the checkpoint record's export is not the state
- * of its digest), VOID_EFULL (out too small) or a local failure of the
- * store. */
+ * The replica goes on from the store (config.kvs) where it is, at or past
+ * the checkpoint record's sequence number, when the ENTRY records certify
+ * every batch it executed past it; the certified batches it has not
+ * executed are executed again from the records. A store that cannot be
+ * vouched for that way (behind the checkpoint, another digest at it, or
+ * ahead of the records) is emptied and the state fetched (docs/pbft.md,
+ * Recovery). Returns 0, VOID_ECORRUPT (a checkpoint record of an older
+ * version whose export is not the state of its digest), VOID_EFULL (out too
+ * small) or a local failure of the store. */
 int void_pbft_recover(struct void_pbft *r,
                       uint64_t now_ns,
                       const struct void_pbft_record *records,
                       size_t count,
                       struct void_pbft_out *out);
+
+/* How many commit-certificate records this replica has emitted so far. A
+ * driver notes it when it hands a step's records to the disk and passes it
+ * to void_pbft_step_durable once they are durable. */
+uint64_t void_pbft_persist_mark(const struct void_pbft *r);
+
+/* The records emitted up to mark (void_pbft_persist_mark) are durable: with
+ * config.execute_after_durable, executes the committed batches waiting for
+ * that (their effects, replies among them, go to out). Returns 0, VOID_EFULL
+ * or a local failure of the store, as void_pbft_step_receive. */
+int void_pbft_step_durable(struct void_pbft *r,
+                           uint64_t now_ns,
+                           uint64_t mark,
+                           struct void_pbft_out *out);
 
 /* Handles one frame from the network (frame[0..len) borrowed for the call):
  * a client request, a reply is ignored, anything else from a replica.

@@ -1961,6 +1961,15 @@ void void__pbft_check_committed(struct void_pbft *r,
     e->committed = 1;
     void__pbft_note(r, out, VOID_PBFT_EVENT_COMMITTED, e->view, e->seq);
     r->stats.batches_committed++;
+    /* The certificate rides in the step's sync, and the batch executes only
+     * once it is durable: the store is never ahead of the records, so a
+     * restarted replica can serve every batch it executed past its
+     * checkpoint (docs/pbft.md, Recovery). */
+    void__pbft_persist_entry(r, e, out);
+    e->cert_mark = ++r->persist_mark;
+    if (!r->cfg.execute_after_durable) {
+        r->durable_mark = r->persist_mark;
+    }
     void__pbft_execute_ready(r, now_ns, out);
 }
 
@@ -2249,6 +2258,9 @@ void void__pbft_execute_ready(struct void_pbft *r, uint64_t now_ns, struct void_
             !void__pbft_bodies_ready(r, e)) {
             break; /* a body we lack: fetched at the next ticks (bodies_fetch) */
         }
+        if (e->cert_mark > r->durable_mark) {
+            break; /* its certificate's record is not durable yet: step_durable */
+        }
         committed_in = e->view;
         execute_entry(r, now_ns, e, out);
         if (void_sm_failed(&r->sm) != 0) {
@@ -2328,9 +2340,7 @@ static void make_stable(struct void_pbft *r,
     void__pbft_gc(r);
     void__pbft_epoch_refresh(r, out); /* the boundary of a pending change */
     VOID_ASSERT(r->low <= r->last_executed);
-    if (r->snapshot != NULL && r->snapshot_seq == r->low) {
-        void__pbft_persist_checkpoint(r, out);
-    }
+    void__pbft_persist_checkpoint(r, out);
 }
 
 static void check_stable(struct void_pbft *r,
@@ -2834,6 +2844,29 @@ int void_pbft_step_timer(struct void_pbft *r,
 }
 
 /* ---- accessors ------------------------------------------------------------ */
+
+uint64_t void_pbft_persist_mark(const struct void_pbft *r)
+{
+    VOID_ASSERT(r != NULL);
+    return r->persist_mark;
+}
+
+int void_pbft_step_durable(struct void_pbft *r,
+                           uint64_t now_ns,
+                           uint64_t mark,
+                           struct void_pbft_out *out)
+{
+    VOID_ASSERT(r != NULL && out != NULL);
+    VOID_ASSERT(mark <= r->persist_mark);
+    if (!r->started || void_sm_failed(&r->sm) != 0) {
+        return r->started ? void_sm_failed(&r->sm) : 0;
+    }
+    if (mark > r->durable_mark) {
+        r->durable_mark = mark;
+        void__pbft_execute_ready(r, now_ns, out);
+    }
+    return void__pbft_step_rc(r, out);
+}
 
 void_view void_pbft_view(const struct void_pbft *r)
 {

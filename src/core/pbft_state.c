@@ -32,6 +32,25 @@
 
 #define ENTRY_FLAG_SENT_PREPARE 1u
 #define ENTRY_FLAG_PREPARED     2u
+#define ENTRY_FLAG_COMMITTED    4u /* the commit certificate follows the record */
+
+/* The commit frames of e that a certificate carries: matching its digest,
+ * signature checked (commits_certified checked a quorum of them), at most a
+ * quorum. Returns their mask. */
+static uint32_t cert_frames(const struct void_pbft *r, const struct void__pbft_entry *e)
+{
+    uint32_t mask = 0;
+    uint32_t n = 0;
+    for (uint32_t i = 0; i < VOID_PBFT_N_MAX && n < void__pbft_commit_quorum(r); i++) {
+        if ((e->commit_mask & VOID__BIT(i)) && !(e->commit_unchecked & VOID__BIT(i)) &&
+            e->commit_len[i] > 0 &&
+            memcmp(e->commit_digest[i], e->digest, VOID_PBFT_DIGEST_SIZE) == 0) {
+            mask |= VOID__BIT(i);
+            n++;
+        }
+    }
+    return mask;
+}
 
 /* ---- records -------------------------------------------------------------- */
 
@@ -91,6 +110,14 @@ void void__pbft_persist_entry(struct void_pbft *r,
             len += 2u + e->pc_prepare_len[i];
         }
     }
+    /* A committed batch's record also keeps its commit certificate. */
+    uint32_t cert = e->committed ? cert_frames(r, e) : 0;
+    if (e->committed) {
+        len += 2;
+        for (uint32_t i = 0; i < VOID_PBFT_N_MAX; i++) {
+            len += (cert & VOID__BIT(i)) ? 2u + e->commit_len[i] : 0u;
+        }
+    }
     uint8_t *p = void__pbft_persist(r, out, VOID_PBFT_RECORD_ENTRY, e->seq, len);
     if (p == NULL) {
         return;
@@ -99,7 +126,8 @@ void void__pbft_persist_entry(struct void_pbft *r,
     void__put64(p + 8, e->seq);
     memcpy(p + 16, e->digest, VOID_PBFT_DIGEST_SIZE);
     p[48] = (uint8_t)((e->sent_prepare ? ENTRY_FLAG_SENT_PREPARE : 0) |
-                      (e->prepared ? ENTRY_FLAG_PREPARED : 0));
+                      (e->prepared ? ENTRY_FLAG_PREPARED : 0) |
+                      (e->committed ? ENTRY_FLAG_COMMITTED : 0));
     void__put32(p + 49, e->pp_len);
     memcpy(p + 53, e->pp_frame, e->pp_len);
     size_t off = 53 + (size_t)e->pp_len;
@@ -129,6 +157,17 @@ void void__pbft_persist_entry(struct void_pbft *r,
             void__put16(p + off, e->pc_prepare_len[i]);
             memcpy(p + off + 2, e->pc_prepare_frame[i], e->pc_prepare_len[i]);
             off += 2u + e->pc_prepare_len[i];
+        }
+    }
+    if (e->committed) {
+        void__put16(p + off, (uint16_t)void__popcount(cert));
+        off += 2;
+        for (uint32_t i = 0; i < VOID_PBFT_N_MAX; i++) {
+            if (cert & VOID__BIT(i)) {
+                void__put16(p + off, e->commit_len[i]);
+                memcpy(p + off + 2, e->commit_frame[i], e->commit_len[i]);
+                off += 2u + e->commit_len[i];
+            }
         }
     }
     VOID_ASSERT(off == len);
@@ -225,26 +264,18 @@ static const struct void__pbft_ckpt *weak_checkpoint(const struct void_pbft *r, 
 
 void void__pbft_persist_checkpoint(struct void_pbft *r, struct void_pbft_out *out)
 {
-    VOID_ASSERT(r->snapshot != NULL && r->snapshot_seq == r->low && r->low > 0);
-    /* The record carries the export of the state at the checkpoint: O(state)
-     * per stable checkpoint, for now. Recovery puts the store back to it,
-     * because the commit certificates of the batches the store executed
-     * after it are not persisted, and without them a replica that resumed
-     * ahead of the others could neither vote for those batches again nor
-     * serve them (docs/pbft.md, Recovery). */
-    uint8_t *state = NULL;
-    size_t state_len = 0;
-    if (void_sm_snapshot_export_alloc(&r->sm, r->snapshot, &state, &state_len) != 0) {
-        return; /* out of memory (the next checkpoint writes one), or a local failure */
-    }
-    size_t head = put_checkpoint(r, NULL, SIZE_MAX, NULL);
-    uint8_t *p = void__pbft_persist(r, out, VOID_PBFT_RECORD_CHECKPOINT, 0, head + state_len);
+    VOID_ASSERT(r->low > 0 && r->low <= r->last_executed);
+    VOID_ASSERT(r->stable_proof_count <= VOID_PBFT_N_MAX);
+    /* (seq, digest, proof) only, O(1) in the state: the state is the
+     * store's, at or past low, and every batch the store executed past low
+     * has its commit certificate in an ENTRY record (check_committed), which
+     * this truncation keeps. A driver whose store does not sync each commit
+     * syncs it before this record is durable (docs/pbft.md, Recovery). */
+    size_t len = put_checkpoint(r, NULL, SIZE_MAX, NULL);
+    uint8_t *p = void__pbft_persist(r, out, VOID_PBFT_RECORD_CHECKPOINT, 0, len);
     if (p != NULL) {
-        VOID_ASSERT(put_checkpoint(r, p, head, NULL) == head);
-        void__put32(p + head - 4, (uint32_t)state_len); /* the part ends with snap_len */
-        memcpy(p + head, state, state_len);
+        VOID_ASSERT(put_checkpoint(r, p, len, NULL) == len);
     }
-    free(state);
     void__pbft_persist(r, out, VOID_PBFT_RECORD_TRUNCATE, r->low, 0);
 }
 
@@ -999,6 +1030,28 @@ static int recover_entry(struct void_pbft *r, const uint8_t *data, size_t len)
     if (pc != NULL && pc[0] == 1 && recover_certificate(r, e, &rd) != 0) {
         return VOID_ECORRUPT;
     }
+    if (flags[0] & ENTRY_FLAG_COMMITTED) {
+        /* The commit certificate: the batch may execute (again) at once,
+         * and we can serve it in STATE. */
+        const uint8_t *frames[VOID_PBFT_N_MAX];
+        uint16_t lens[VOID_PBFT_N_MAX];
+        uint16_t ncommit = void__take16(&rd);
+        uint32_t mask = rd.err == 0 && ncommit <= VOID_PBFT_N_MAX
+                            ? commit_cert(r, &rd, ncommit, view, seq, digest, frames, lens)
+                            : 0;
+        if (rd.err != 0 || void__popcount(mask) < void__pbft_commit_quorum(r)) {
+            return VOID_ECORRUPT;
+        }
+        for (uint32_t k = 0; k < VOID_PBFT_N_MAX; k++) {
+            if (mask & VOID__BIT(k)) {
+                e->commit_mask |= VOID__BIT(k);
+                memcpy(e->commit_digest[k], digest, VOID_PBFT_DIGEST_SIZE);
+                memcpy(e->commit_frame[k], frames[k], lens[k]);
+                e->commit_len[k] = lens[k];
+            }
+        }
+        e->committed = 1;
+    }
     if (r->next_seq <= seq) {
         r->next_seq = seq + 1;
     }
@@ -1032,52 +1085,43 @@ static void restore_own_commits(struct void_pbft *r, uint64_t now_ns, struct voi
     }
 }
 
-int void_pbft_recover(struct void_pbft *r,
-                      uint64_t now_ns,
-                      const struct void_pbft_record *records,
-                      size_t count,
-                      struct void_pbft_out *out)
+/* Takes up checkpoint record c (seq, digest, proof) as our stable
+ * checkpoint without touching the store: the state is the store's. */
+static void take_record(struct void_pbft *r, const struct ckpt_part *c)
 {
-    VOID_ASSERT(r != NULL && out != NULL && (records != NULL || count == 0));
-    VOID_ASSERT(!r->started);
-    int changing = 0;
-    int horizon_known = 0;
-    int have_checkpoint = 0;
-    /* Checkpoint first: it sets the window that entries must fall in. */
-    for (size_t i = 0; i < count; i++) {
-        if (records[i].kind != VOID_PBFT_RECORD_CHECKPOINT) {
-            continue;
-        }
-        struct void__reader rd = {records[i].data, records[i].len, 0};
-        struct ckpt_part c;
-        if (ckpt_parse(&rd, &c) != 0 || rd.left != 0 || c.nproof > VOID_PBFT_N_MAX ||
-            c.snap_len == 0) {
-            return VOID_ECORRUPT;
-        }
-        int rc = install_checkpoint(r, &c, out, 0);
-        if (rc != 0) {
-            return rc == VOID_EBAD_FIELD ? VOID_ECORRUPT : rc; /* not the certified state */
-        }
-        r->next_seq = r->low + 1;
-        have_checkpoint = 1;
-    }
-    /* Without a checkpoint the state to go on from is the empty one, whatever
-     * the store executed before the crash (see void__pbft_persist_checkpoint). */
-    if (!have_checkpoint) {
-        int rc = void_sm_reset(&r->sm);
-        if (rc != 0) {
-            return rc;
+    VOID_ASSERT(c->nproof <= VOID_PBFT_N_MAX);
+    r->low = c->seq;
+    r->last_executed = c->seq;
+    r->next_seq = c->seq + 1;
+    memcpy(r->low_digest, c->digest, VOID_PBFT_DIGEST_SIZE);
+    struct void__reader rd = {c->proofs, c->proofs_len, 0};
+    r->stable_proof_count = 0;
+    for (uint16_t i = 0; i < c->nproof; i++) {
+        uint16_t len = void__take16(&rd);
+        const uint8_t *f = void__take(&rd, len);
+        if (f != NULL && len <= VOID_PBFT_SMALL_FRAME_MAX) {
+            memcpy(r->stable_proof[r->stable_proof_count], f, len);
+            r->stable_proof_len[r->stable_proof_count++] = len;
         }
     }
-    void__pbft_epoch_refresh(r, out); /* the latest epoch our checkpoint proves */
+    VOID_ASSERT(r->low == r->last_executed);
+}
+
+/* Restores the VIEW and ENTRY records (the window is the one low sets). */
+static void recover_records(struct void_pbft *r,
+                            const struct void_pbft_record *records,
+                            size_t count,
+                            int *changing,
+                            int *horizon_known)
+{
     for (size_t i = 0; i < count; i++) {
         const struct void_pbft_record *rec = &records[i];
         if (rec->kind == VOID_PBFT_RECORD_VIEW &&
             (rec->len == VIEW_RECORD_LEN || rec->len == VIEW_RECORD_LEN_OLD)) {
             r->view = void__get64(rec->data);
-            changing = rec->data[8] != 0;
-            horizon_known = rec->len == VIEW_RECORD_LEN;
-            if (horizon_known) {
+            *changing = rec->data[8] != 0;
+            *horizon_known = rec->len == VIEW_RECORD_LEN;
+            if (*horizon_known) {
                 r->prepare_horizon = void__get64(rec->data + 9);
                 r->vote_view_min = void__get64(rec->data + 17);
             }
@@ -1088,6 +1132,115 @@ int void_pbft_recover(struct void_pbft *r,
         } else if (rec->kind != VOID_PBFT_RECORD_CHECKPOINT) {
             r->stats.rx_malformed++;
         }
+    }
+}
+
+/* Whether the store can be gone on from: at the checkpoint (low) with its
+ * certified digest, or past it with a commit certificate recovered for every
+ * batch it executed past it. Then marks those batches executed. The store
+ * cannot be ahead of the records by an execution (execute_after_durable),
+ * only by a state transfer installed just before the crash, or torn. */
+static int resume_store(struct void_pbft *r)
+{
+    struct void_kvs_stats st;
+    void_kvs_stats(r->kvs, &st);
+    if (st.applied < r->low) {
+        return 0;
+    }
+    if (st.applied == r->low) {
+        uint8_t d[VOID_PBFT_DIGEST_SIZE];
+        void_sm_digest(&r->sm, d);
+        return memcmp(d, r->low_digest, VOID_PBFT_DIGEST_SIZE) == 0;
+    }
+    if (st.applied > r->low + r->cfg.window) {
+        return 0;
+    }
+    for (void_seq seq = r->low + 1; seq <= st.applied; seq++) {
+        struct void__pbft_entry *e = void__pbft_slot(r, seq);
+        if (!e->used || e->seq != seq || !e->committed) {
+            return 0;
+        }
+    }
+    for (void_seq seq = r->low + 1; seq <= st.applied; seq++) {
+        void__pbft_slot(r, seq)->executed = 1;
+    }
+    r->stats.recover_resumed += st.applied - r->low;
+    r->last_executed = st.applied;
+    VOID_ASSERT(r->low < r->last_executed);
+    return 1;
+}
+
+int void_pbft_recover(struct void_pbft *r,
+                      uint64_t now_ns,
+                      const struct void_pbft_record *records,
+                      size_t count,
+                      struct void_pbft_out *out)
+{
+    VOID_ASSERT(r != NULL && out != NULL && (records != NULL || count == 0));
+    VOID_ASSERT(!r->started);
+    int changing = 0;
+    int horizon_known = 0;
+    int imported = 0;
+    /* Checkpoint first: it sets the window that entries must fall in. */
+    for (size_t i = 0; i < count; i++) {
+        if (records[i].kind != VOID_PBFT_RECORD_CHECKPOINT) {
+            continue;
+        }
+        struct void__reader rd = {records[i].data, records[i].len, 0};
+        struct ckpt_part c;
+        if (ckpt_parse(&rd, &c) != 0 || rd.left != 0 || c.nproof > VOID_PBFT_N_MAX) {
+            return VOID_ECORRUPT;
+        }
+        if (c.snap_len > 0) {
+            /* An older version's record, with the export of the state. */
+            int rc = install_checkpoint(r, &c, out, 0);
+            if (rc != 0) {
+                return rc == VOID_EBAD_FIELD ? VOID_ECORRUPT : rc; /* not the certified state */
+            }
+            r->next_seq = r->low + 1;
+            imported = 1;
+        } else {
+            take_record(r, &c);
+        }
+    }
+    /* The epoch the store's configuration record puts in effect at low (it
+     * keeps the change before the latest and its boundary, so a store that
+     * executed past low still gives the epoch of low, the latest pending). */
+    void__pbft_epoch_refresh(r, out);
+    recover_records(r, records, count, &changing, &horizon_known);
+    /* Go on from the store where it is (docs/pbft.md, Recovery). A store we
+     * cannot vouch for is emptied, and the state fetched from the others,
+     * as by a replica that lost its disk: the checkpoint record and the
+     * entries beyond the first window go with it, since the state they
+     * stand on is gone. */
+    if (!imported && !resume_store(r)) {
+        int rc = void_sm_reset(&r->sm);
+        if (rc != 0) {
+            return rc;
+        }
+        r->stats.recover_resets++;
+        for (uint32_t i = 0; i < r->cfg.window; i++) {
+            r->log[i].used = 0;
+        }
+        r->low = r->last_executed = 0;
+        r->next_seq = 1;
+        r->stable_proof_count = 0;
+        memcpy(r->low_digest, r->genesis_digest, VOID_PBFT_DIGEST_SIZE);
+        void__pbft_epoch_refresh(r, out); /* the empty state's: the genesis */
+        recover_records(r, records, count, &changing, &horizon_known);
+    }
+    if (r->snapshot == NULL && r->low > 0 && r->last_executed == r->low) {
+        /* At the stable checkpoint: its frozen state serves state transfer
+         * again, as before the crash. */
+        int rc = void_sm_snapshot_take(&r->sm, &r->snapshot);
+        if (rc != 0) {
+            return rc;
+        }
+        r->snapshot_seq = r->low;
+    }
+    for (void_seq seq = r->last_executed + 1; seq <= r->low + r->cfg.window; seq++) {
+        struct void__pbft_entry *e = void__pbft_slot(r, seq);
+        r->stats.recover_replayed += e->used && e->seq == seq && e->committed ? 1u : 0u;
     }
     r->started = 1;
     /* Prepares leave no record (send_prepare): in the installed view we
@@ -1139,6 +1292,17 @@ int void_pbft_recover(struct void_pbft *r,
         r->catch_up_left = VOID__MUTANT_NO_REJOIN ? 0 : VOID_PBFT_CATCH_UP_TIMEOUTS;
         void__pbft_arm_request_timer(r, out, 1);
     }
-    void__pbft_fetch_state(r, now_ns, out, 1); /* what we executed after the checkpoint is lost */
+    if (r->last_executed > r->low && r->last_executed % r->cfg.checkpoint_interval == 0) {
+        /* The store is at a checkpoint it took before the crash: take it
+         * again (the same digest, so the same vote) to serve and count it. */
+        void__pbft_take_checkpoint(r, now_ns, out);
+    }
+    /* Certified batches the store had not executed (the crash came between
+     * their records and their execution) execute again from the records. */
+    void__pbft_execute_ready(r, now_ns, out);
+    void__pbft_fetch_state(r, now_ns, out, 1); /* what the others executed meanwhile */
+    if (void_sm_failed(&r->sm) != 0) {
+        return void_sm_failed(&r->sm);
+    }
     return out->overflow ? VOID_EFULL : 0;
 }

@@ -111,6 +111,8 @@ struct effect_buf {
     struct void_pstore_op *persist; /* one per effect at most */
     size_t persist_count;
     uint32_t performed; /* effects before this index have been performed */
+    uint64_t mark;      /* the replica's persist mark when the buffer went to the disk */
+    int checkpoint;     /* it holds a CHECKPOINT record: sync the state store first */
 };
 
 struct void_node {
@@ -134,6 +136,7 @@ struct void_node {
     uint64_t clock_alerts;
     struct void_pbft *replica;
     int replica_ready;
+    uint64_t durable_mark; /* the persist mark last reported durable (durable_step) */
     /* Effects pipeline: steps append to bufs[filling] while the records of
      * bufs[filling ^ 1] are being committed on a worker thread. */
     struct effect_buf bufs[2];
@@ -323,7 +326,13 @@ static void commit_work(uv_work_t *work)
 {
     struct void_node *node = work->data;
     struct effect_buf *b = &node->bufs[node->filling ^ 1];
-    node->commit_rc = void_pstore_write(&node->store, b->persist, b->persist_count);
+    /* A CHECKPOINT record lets the log truncate the batches up to it, whose
+     * state then lives in the store alone: the store (which syncs no
+     * commit of its own, MDB_NOSYNC) goes to disk first. */
+    node->commit_rc = b->checkpoint ? void_kvs_lmdb_flush(&node->state) : 0;
+    if (node->commit_rc == 0) {
+        node->commit_rc = void_pstore_write(&node->store, b->persist, b->persist_count);
+    }
 }
 
 #define RETRY_MS_MIN     10u
@@ -331,6 +340,22 @@ static void commit_work(uv_work_t *work)
 #define RETRY_WARN_EVERY 10000u /* ms between two warnings about retries */
 
 static void commit_done(uv_work_t *work, int status);
+static int make_room(struct void_node *node);
+static int state_failed(struct void_node *node, int rc);
+
+/* Tells the replica that its records up to mark are durable. */
+static void durable_step(struct void_node *node, uint64_t mark)
+{
+    VOID_ASSERT(!node->committing);
+    if (mark <= node->durable_mark) {
+        return; /* no commit certificate in that buffer */
+    }
+    node->durable_mark = mark;
+    (void)make_room(node); /* the disk is idle: there is room */
+    int rc = void_pbft_step_durable(node->replica, physical_now_ns(node), mark, filling_out(node));
+    node->dirty = 1;
+    (void)state_failed(node, rc);
+}
 
 static int commit_queue(struct void_node *node)
 {
@@ -406,9 +431,15 @@ static void commit_done(uv_work_t *work, int status)
     }
     report_compaction(node);
     perform_rest(node, b); /* performs nothing when stopping */
+    if (node->handles_ready && node->fatal == 0 && node->commit_rc == 0) {
+        /* The commit certificates among b's records are durable: their
+         * batches execute now, and the store never runs ahead of the log
+         * (execute_after_durable; docs/pbft.md, Recovery). */
+        durable_step(node, b->mark);
+    }
     if (node->handles_ready) {
         publish(node);
-        if (node->dirty) {
+        if (node->dirty && !node->committing) {
             pipeline_start(node);
         }
     }
@@ -434,12 +465,16 @@ static void pipeline_start(struct void_node *node)
     struct effect_buf *b = &node->bufs[node->filling];
     VOID_ASSERT(b->persist_count == 0 && b->performed == 0);
     uint32_t first_persist = b->out.count;
+    b->checkpoint = 0;
     for (uint32_t i = 0; i < b->out.count; i++) {
         if (b->out.effects[i].kind == VOID_PBFT_EFFECT_PERSIST) {
             first_persist = b->persist_count == 0 ? i : first_persist;
             b->persist[b->persist_count++] = persist_op(&b->out.effects[i]);
+            b->checkpoint |=
+                b->out.effects[i].u.persist.record_kind == VOID_PBFT_RECORD_CHECKPOINT;
         }
     }
+    b->mark = node->replica_ready ? void_pbft_persist_mark(node->replica) : 0;
     node->dirty = 0;
     node->filling ^= 1;
     if (b->persist_count == 0) {
@@ -1899,6 +1934,7 @@ static int setup_replica(struct void_node *node, char *errbuf, size_t errcap)
         .pipeline_max = c->pbft_pipeline,
         .batch_max = c->pbft_batch_max,
         .verify_signatures = 1,
+        .execute_after_durable = 1, /* durable_step */
         .keyring = &node->ring,
         .admin_key = c->has_admin_key ? c->admin_key : NULL, /* client certificates */
         .event_seq_start = void__node_causal_next_seq(&node->causal),
@@ -1958,12 +1994,17 @@ static int recover(struct void_node *node, char *errbuf, size_t errcap)
         mark_take(node, &m);
         rc = void_pbft_recover(node->replica, now, pr, count, filling_out(node));
         free(pr);
+        const struct void_pbft_stats *ps = void_pbft_stats(node->replica);
         void_log(VOID_LOG_INFO,
-                 "recovery: recovered from %zu records: view=%llu executed=%llu stable=%llu",
+                 "recovery: recovered from %zu records: view=%llu executed=%llu stable=%llu "
+                 "store_resumed=%llu replayed=%llu store_reset=%llu",
                  count,
                  (unsigned long long)void_pbft_view(node->replica),
                  (unsigned long long)void_pbft_last_executed(node->replica),
-                 (unsigned long long)void_pbft_low_watermark(node->replica));
+                 (unsigned long long)void_pbft_low_watermark(node->replica),
+                 (unsigned long long)ps->recover_resumed,
+                 (unsigned long long)ps->recover_replayed,
+                 (unsigned long long)ps->recover_resets);
         /* The view the node was in when it stopped: its VIEW record (view
          * u64, changing u8; docs/pbft.md). A primary recovering hands that
          * view off, which the log reports as a view change started. */

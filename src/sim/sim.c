@@ -28,6 +28,9 @@
 
 #define SIM_EPOCH_NS   (1764000000ull * 1000000000ull) /* late 2025: a plausible wall clock */
 #define SIM_TICK_EVERY 1
+/* A replica's records are synced this long after its step (a group commit):
+ * the batches they certify execute then (execute_after_durable). */
+#define SIM_DURABLE_NS (500ull * 1000)
 /* Signature memo size: 32768 slots (768 KiB) and an 8 MiB arena, forgotten
  * when half the slots or the arena are used. A full-size run makes and
  * checks a few thousand distinct signatures, so it rarely forgets. */
@@ -387,6 +390,7 @@ static int replica_init(struct sim *s, struct sim_node *node)
         /* Membership changes: one removal may leave n - 1 voters. */
         .admin_key = s->member.on ? s->member.admin.public_key : NULL,
         .voters_min = (uint16_t)(s->member.on ? s->n - 1 : 0),
+        .execute_after_durable = 1, /* as voidd: SIM_EV_DURABLE */
     };
     if (!node->store_open) {
         int rc = void_kvs_mem_init(&node->store, NULL);
@@ -427,6 +431,8 @@ void void__sim_crash(struct sim *s, uint32_t id, uint64_t down_ns)
                     lost,
                     down_ns / 1000000u);
     node->up = 0;
+    node->crash_gen++;
+    node->durable_sched = 0; /* the recovered replica counts its marks from 0 */
     s->res->crashes++;
     link_hint(s, id, 0);
     for (uint32_t t = 0; t < SIM_TIMERS; t++) {
@@ -494,6 +500,22 @@ static int replica_restart(struct sim *s, struct sim_node *node)
 static int replica_done(struct sim *s, struct sim_node *node, int step_rc)
 {
     int rc = void__sim_perform(s, node);
+    uint64_t mark = node->up ? void_pbft_persist_mark(node->replica) : 0;
+    if (rc == 0 && mark > node->durable_sched) {
+        /* The disk syncs the step's records a little later, as voidd's
+         * group commit does; the batches they certify execute then
+         * (execute_after_durable). A crash in between finds the records
+         * durable or not, and the store behind them. */
+        VOID_ASSERT(mark < (UINT64_C(1) << 48));
+        struct void_simq_item it = {.at_ns = s->now + SIM_DURABLE_NS,
+                                    .kind = SIM_EV_DURABLE,
+                                    .node = node->id,
+                                    .arg = (node->crash_gen & 0xffffu) << 48 | mark};
+        node->durable_sched = mark;
+        if (void_simq_push(&s->q, &it) != 0) {
+            s->oom = 1;
+        }
+    }
     if (step_rc != 0 && step_rc != VOID_EFULL) {
         void__sim_trace(s, "n%u store failed: %s", node->id, void_strerror(step_rc));
         return step_rc;
@@ -533,6 +555,19 @@ static int deliver(struct sim *s, struct sim_node *node, uint32_t from, struct s
         }
     }
     int rc = void_pbft_step_receive(node->replica, phys_now(s, node), fr->bytes, fr->len, &s->out);
+    return replica_done(s, node, rc);
+}
+
+/* The records up to a persist mark are durable (SIM_EV_DURABLE). */
+static int fire_durable(struct sim *s, struct sim_node *node, uint64_t arg)
+{
+    VOID_ASSERT(!node->is_client);
+    if (!node->up || (arg >> 48) != (node->crash_gen & 0xffffu)) {
+        return 0; /* queued before a crash: that life's records were synced or lost then */
+    }
+    void_simdisk_sync(&node->disk);
+    uint64_t mark = arg & ((UINT64_C(1) << 48) - 1u);
+    int rc = void_pbft_step_durable(node->replica, phys_now(s, node), mark, &s->out);
     return replica_done(s, node, rc);
 }
 
@@ -581,6 +616,8 @@ static int dispatch(struct sim *s, const struct void_simq_item *it)
         return s->oom ? VOID_ENOMEM : 0;
     case SIM_EV_RESTART:
         return replica_restart(s, node);
+    case SIM_EV_DURABLE:
+        return fire_durable(s, node, it->arg);
     }
     return VOID_EINTERNAL;
 }

@@ -32,6 +32,7 @@ enum sim_ev {
     SIM_EV_SUBMIT,      /* a client starts its next operation */
     SIM_EV_FAULT,       /* arg: index into the fault schedule */
     SIM_EV_RESTART,     /* a crashed replica comes back */
+    SIM_EV_DURABLE,     /* a replica's records are synced; arg: crash generation << 48 | mark */
 };
 
 struct sim_frame {
@@ -105,6 +106,9 @@ struct sim_node {
     uint64_t timer_gen[SIM_TIMERS];
     uint64_t connect_delay_ns; /* at its next restart, its links connect this much later */
     uint64_t connect_ns;       /* frames to and from it are lost before this time */
+    uint64_t durable_sched;    /* highest persist mark a SIM_EV_DURABLE is queued for */
+    uint64_t crash_gen;        /* crashes so far: a queued SIM_EV_DURABLE of an earlier life
+                                  is void */
     /* client */
     struct void_pbft_client *client;
     uint32_t ops_left;

@@ -1650,3 +1650,15 @@ int void_kvs_lmdb_open(struct void_kvs *kvs,
     VOID_ASSERT(l->wtxn == NULL);
     return 0;
 }
+
+int void_kvs_lmdb_flush(struct void_kvs *kvs)
+{
+    VOID_ASSERT(kvs != NULL && kvs->ops == &lm_ops);
+    struct lm *l = kvs->impl;
+    VOID_ASSERT(l->env != NULL);
+    /* Only the environment: no field another thread's batch writes. LMDB
+     * lets mdb_env_sync run beside a write transaction (it flushes what
+     * earlier commits wrote). */
+    int rc = mdb_env_sync(l->env, 1);
+    return rc == 0 ? 0 : VOID_EIO;
+}

@@ -32,7 +32,10 @@
 #   connect, so its first FETCH_STATE is lost) the restarted backup moves to
 #   view 1 alone and stays there while the others commit in view 0, and the
 #   view checker fires (on 4 of the first 20 seeds when this was written:
-#   the others have no unexecuted entry at the restart).
+#   the others have no unexecuted entry at the restart). Since a restarted
+#   replica goes on from its store (docs/pbft.md, Recovery) it comes back
+#   with fewer unexecuted entries to suspect the primary for, and the
+#   checker first fires at seed 40: hence 60 seeds.
 set -euo pipefail
 bin="${VOID_BIN:?}"
 src="${VOID_SOURCE_DIR:?}"
@@ -66,5 +69,5 @@ mutant() {
 mutant VOID_MUTANT_WEAK_COMMIT 20 agreement --n 4 --byzantine 1 --strategies split --faults none
 mutant VOID_MUTANT_SKIP_CHECKS 40 linearizability --n 4 --byzantine 1 --strategies digest
 mutant VOID_MUTANT_QUORUM_2F1 20 agreement --n 5 --byzantine 1 --strategies equivocate --faults none --requests 12
-mutant VOID_MUTANT_NO_REJOIN 20 "out of the cluster's view" --n 4 --restart-backup --faults none --window 12000
+mutant VOID_MUTANT_NO_REJOIN 60 "out of the cluster's view" --n 4 --restart-backup --faults none --window 12000
 echo "PASS"
