@@ -20,6 +20,8 @@
 #   SECS       seconds per measurement (default 5)
 #   VOID_BIN   directory with voidd, voidctl, voidload (default build/bin)
 #   -h, --help this help
+#
+# Example: KEYS=20000 LEVELS="16 64" SECS=5 VOID_BIN=build/bin bash bench/ckpt_scale.sh
 set -euo pipefail
 case "${1:-}" in
   -h|--help) sed -n '2,/^[^#]/s/^# \{0,1\}//p' "$0"; exit 0 ;;
@@ -67,14 +69,14 @@ printf '%-10s %8s %8s %10s %10s %16s %14s\n' state keys clients "puts/s" "p50 us
 measure() { # measure LABEL CLIENTS
   local b0 c0 u0 n0 b1 c1 u1 n1 out
   b0=$(metric 1 void_persist_bytes_total); c0=$(metric 1 void_checkpoints_stable_total)
-  u0=$(metric 1 void_persist_microseconds_total); n0=$(metric 1 void_persist_commits_total)
+  u0=$(metric 1 void_persist_duration_seconds_sum); n0=$(metric 1 void_persist_duration_seconds_count)
   out=$("$bin/voidload" void "$work/void" --clients "$2" --seconds "$secs" --value "$value")
   b1=$(metric 1 void_persist_bytes_total); c1=$(metric 1 void_checkpoints_stable_total)
-  u1=$(metric 1 void_persist_microseconds_total); n1=$(metric 1 void_persist_commits_total)
+  u1=$(metric 1 void_persist_duration_seconds_sum); n1=$(metric 1 void_persist_duration_seconds_count)
   printf '%-10s %8s %8s %10s %10s %16s %14s\n' "$1" "$(status 0 state_keys)" "$2" \
     "$(field ops_per_s "$out")" "$(field p50_us "$out")" \
     "$(awk -v a="$b0" -v b="$b1" -v x="$c0" -v y="$c1" 'BEGIN { if (y > x) printf "%.0f", (b - a) / (y - x); else print "-" }')" \
-    "$(awk -v a="$u0" -v b="$u1" -v x="$n0" -v y="$n1" 'BEGIN { if (y > x) printf "%.0f", (b - a) / (y - x); else print "-" }')"
+    "$(awk -v a="$u0" -v b="$u1" -v x="$n0" -v y="$n1" 'BEGIN { if (y > x) printf "%.0f", (b - a) * 1e6 / (y - x); else print "-" }')"
 }
 for c in $levels; do measure empty "$c"; done
 

@@ -42,9 +42,17 @@ static void fuzz_init(void)
     if (void_sign_global_init() != 0 || void_sign_keypair_from_seed(&key, seed) != 0) {
         abort();
     }
+    /* A key per identity: the configuration refuses two members with one
+     * key. We are replica 1 (key); signatures are off, so the others' keys
+     * only need to differ. */
     void_keyring_init(&ring);
     for (uint32_t id = 0; id < 4; id++) {
-        void_keyring_add(&ring, id, key.public_key);
+        struct void_sign_keypair other;
+        seed[0] = (uint8_t)(0x40 + id);
+        if (void_sign_keypair_from_seed(&other, seed) != 0) {
+            abort();
+        }
+        void_keyring_add(&ring, id, id == 1 ? key.public_key : other.public_key);
     }
     void_keyring_add(&ring, 100, key.public_key);
     effects = calloc(VOID_PBFT_OUT_EFFECTS_DEF, sizeof(*effects));
