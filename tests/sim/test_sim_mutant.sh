@@ -1,9 +1,10 @@
 #!/usr/bin/env bash
-# The mutation check: separate (Debug, unsanitized) builds of libvoid with a
+# The mutation check: (Debug, unsanitized) builds of libvoid with a
 # test-only flag that breaks one safety rule must be caught by the
 # simulator's checkers within a fixed budget of seeds, and the same seeds on
-# the real build must pass every checker (the control). Runs are
-# deterministic, so neither side can flake.
+# the mutant-free code must pass every checker (the control, run on the same
+# unsanitized tree; the sanitizer build's campaign is test_voidsim_campaign).
+# Runs are deterministic, so neither side can flake.
 #
 # - VOID_MUTANT_WEAK_COMMIT: a replica commits on 2f matching COMMITs
 #   instead of 2f+1. Under the SPLIT strategy (n = 4, one Byzantine replica;
@@ -44,17 +45,31 @@ bin="${VOID_BIN:?}"
 src="${VOID_SOURCE_DIR:?}"
 log=$(mktemp)
 trap 'rm -f "$log"' EXIT
+# One Debug tree without sanitizers (the quickest to compile; the run time is
+# libsodium's anyway) serves every mutant: the mutant definitions go on the
+# PBFT sources only (CMakeLists.txt), so switching mutants recompiles six
+# files. Its mutant-free voidsim, built first, runs the controls.
+build="$bin/../mutants"
+flags=(VOID_MUTANT_WEAK_COMMIT VOID_MUTANT_SKIP_CHECKS VOID_MUTANT_QUORUM_2F1 VOID_MUTANT_NO_REJOIN)
+# build_voidsim [FLAG]: configure the tree with FLAG alone on and build voidsim
+build_voidsim() {
+  local defs=() f
+  for f in "${flags[@]}"; do
+    if [ "$f" = "${1:-}" ]; then defs+=("-D$f=ON"); else defs+=("-D$f=OFF"); fi
+  done
+  cmake -S "$src" -B "$build" -DCMAKE_BUILD_TYPE=Debug "${defs[@]}" >"$log" 2>&1 ||
+    { cat "$log"; exit 1; }
+  cmake --build "$build" --target voidsim -j 2 >"$log" 2>&1 || { tail -50 "$log"; exit 1; }
+}
+build_voidsim
+control="$build/voidsim-control"
+cp "$build/bin/voidsim" "$control"
 
 # mutant FLAG BUDGET CHECKER VOIDSIM-ARGS...
 mutant() {
   local flag=$1 budget=$2 checker=$3
   shift 3
-  local build="$bin/../mutant-$flag"
-  # Debug without sanitizers: the quickest build to compile, and the run
-  # time is libsodium's anyway.
-  cmake -S "$src" -B "$build" -DCMAKE_BUILD_TYPE=Debug "-D$flag=ON" >"$log" 2>&1 ||
-    { cat "$log"; exit 1; }
-  cmake --build "$build" --target voidsim -j 2 >"$log" 2>&1 || { tail -50 "$log"; exit 1; }
+  build_voidsim "$flag"
   local args=(--seeds "1..$budget" "$@" --quiet)
   set +e
   "$build/bin/voidsim" "${args[@]}" >"$log"
@@ -65,7 +80,7 @@ mutant() {
   [ $rc -eq 1 ] || { echo "FAIL: $flag survived $budget seeds (exit $rc)"; exit 1; }
   grep -q "$checker" "$log" || { echo "FAIL: expected the $checker checker to fire"; exit 1; }
   grep -q 'replay: voidsim --seed' "$log" || { echo "FAIL: no replay command printed"; exit 1; }
-  "$bin/voidsim" "${args[@]}" | tail -n1 | grep -q 'violations=0$' ||
+  "$control" "${args[@]}" | tail -n1 | grep -q 'violations=0$' ||
     { echo "FAIL: the real build fails the control run of $flag"; exit 1; }
 }
 
