@@ -43,6 +43,7 @@ static struct {
     uint64_t end_ns;
     uint32_t active;
     int ordered_reads; /* 1: gets are ordered; 0: read-only requests */
+    struct lclient *lc; /* the clients, until exit (their handles point here) */
 } H;
 
 static void lsubmit(struct lclient *c);
@@ -159,7 +160,12 @@ int voidload_lin(uv_loop_t *loop,
                  uint32_t keys,
                  int ordered_reads)
 {
-    static struct lclient lc[VOIDLOAD_CLIENTS_MAX];
+    /* Allocated, not static (see run_void in voidload.c); kept in H until
+     * exit: the handles of the clients' connections point into it. */
+    struct lclient *lc = H.lc = calloc(VOIDLOAD_CLIENTS_MAX, sizeof(*lc));
+    if (lc == NULL) {
+        return 1;
+    }
     H.loop = loop;
     H.keys = keys;
     H.ordered_reads = ordered_reads;
