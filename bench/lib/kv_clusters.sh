@@ -1,10 +1,10 @@
-# bench/lib/kv_clusters.sh: sourced by bench/kv_put.sh and bench/kv_get.sh
+# bench/lib/kv_clusters.sh: sourced by bench/kv_put.sh, kv_get.sh and member_detect.sh
 # (not run). Starts, side by side on free loopback ports, a 4-replica Void
 # cluster (scripts/cluster, one client key per concurrent client) and a
 # 3-member etcd cluster, waits until every node and member is healthy, and
 # stops both on exit. Expects root, bin, name (the BENCH name), max (the
 # highest concurrency) and work (an empty directory). Defines P, endpoints,
-# ectl, all_healthy, void_pids and cpu_of.
+# ectl, etcd_start, etcd_pids, all_healthy, void_pids and cpu_of.
 
 # Free loopback ports: Void at P..P+3 (HTTP P+1000..), etcd at P+100.. (another
 # worktree may be running a bench or the test suite on this machine).
@@ -31,16 +31,20 @@ VOID_LOG_LEVEL=warn VOID_BIN=$bin VOID_CLUSTER_DIR=$work/void \
 # etcd: 3 members, default durability (fsync of the WAL on every commit).
 cluster=""
 for i in 0 1 2; do cluster+="${cluster:+,}e$i=http://127.0.0.1:$((P + 110 + i))"; done
-for i in 0 1 2; do
+# etcd_start I: starts member eI in the background (again after a kill: its
+# data directory makes it rejoin) and sets etcd_pids[I].
+etcd_start() {
+  local i=$1
   etcd --name "e$i" --data-dir "$work/etcd$i" \
     --listen-client-urls "http://127.0.0.1:$((P + 100 + i))" \
     --advertise-client-urls "http://127.0.0.1:$((P + 100 + i))" \
     --listen-peer-urls "http://127.0.0.1:$((P + 110 + i))" \
     --initial-advertise-peer-urls "http://127.0.0.1:$((P + 110 + i))" \
     --initial-cluster "$cluster" --initial-cluster-state new \
-    --initial-cluster-token void-bench --log-level error > "$work/etcd$i.log" 2>&1 &
-  etcd_pids+=($!)
-done
+    --initial-cluster-token void-bench --log-level error >> "$work/etcd$i.log" 2>&1 &
+  etcd_pids[i]=$!
+}
+for i in 0 1 2; do etcd_start "$i"; done
 endpoints="127.0.0.1:$((P + 100)),127.0.0.1:$((P + 101)),127.0.0.1:$((P + 102))"
 ectl() { ETCDCTL_API=3 etcdctl --dial-timeout=1s --command-timeout=3s "$@"; }
 # Each member on its own, each wait bounded: a member that died (or never

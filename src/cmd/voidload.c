@@ -26,6 +26,7 @@
 #include "void/sm.h"
 
 #include <curl/curl.h>
+#include <errno.h>
 #include <getopt.h>
 #include <jansson.h>
 #include <signal.h>
@@ -86,6 +87,10 @@ struct load {
     /* The run's client table (struct vclient or struct eclient), allocated
      * per run and freed after the loop's last run has closed its handles. */
     void *clients;
+    /* --timeline: one line per acknowledged operation, its completion time
+     * in ns since the Unix epoch (CLOCK_REALTIME, so that a script can set
+     * it against the moment it killed a node). */
+    FILE *timeline;
 };
 
 static struct load L;
@@ -94,6 +99,11 @@ static void record(uint64_t start_ns)
 {
     uint64_t us = (void_kvclient_now_ns() - start_ns) / 1000u;
     L.ops++;
+    if (L.timeline != NULL) {
+        struct timespec ts;
+        clock_gettime(CLOCK_REALTIME, &ts);
+        fprintf(L.timeline, "%lld%09ld\n", (long long)ts.tv_sec, ts.tv_nsec);
+    }
     if (L.samples < SAMPLES_MAX) {
         L.lat_us[L.samples++] = us > UINT32_MAX ? UINT32_MAX : (uint32_t)us;
     }
@@ -284,6 +294,7 @@ struct eclient {
     uint64_t count;
     uint64_t start_ns;
     const char *endpoint; /* HOST:PORT, for messages */
+    uint32_t ep;          /* its index in E.eps */
     char url[128];
     char *body; /* the request's JSON (json_dumps), owned */
     char rx[ERX_MAX];
@@ -297,6 +308,11 @@ static struct {
     struct curl_slist *headers;
     int measuring; /* 0 during the warm-up put of each client */
     uint32_t warm;
+    const char *eps[ENDPOINTS_MAX];
+    uint32_t eps_count;
+    /* --failover: a put that fails is sent again to the next endpoint (as
+     * etcd's client balancer does) instead of ending the run. */
+    int failover;
 } E;
 
 /* The key a client's count-th put writes; returns its length. */
@@ -434,6 +450,15 @@ static void esubmit(struct eclient *c)
 static void edone(struct eclient *c, CURLcode result)
 {
     curl_multi_remove_handle(E.multi, c->easy);
+    long status = 0;
+    curl_easy_getinfo(c->easy, CURLINFO_RESPONSE_CODE, &status);
+    if (E.failover && E.measuring && (result != CURLE_OK || status != 200)) {
+        c->ep = (c->ep + 1) % E.eps_count;
+        c->endpoint = E.eps[c->ep];
+        L.retries++;
+        esubmit(c);
+        return;
+    }
     if (result != CURLE_OK) {
         fprintf(stderr,
                 "voidload: etcd %s: %s\n",
@@ -441,8 +466,6 @@ static void edone(struct eclient *c, CURLcode result)
                 c->errbuf[0] != '\0' ? c->errbuf : curl_easy_strerror(result));
         exit(1);
     }
-    long status = 0;
-    curl_easy_getinfo(c->easy, CURLINFO_RESPONSE_CODE, &status);
     echeck_put(c, status); /* a range's answer has header.revision too */
     if (!E.measuring) {
         E.warm++;
@@ -537,7 +560,7 @@ static int everify(struct eclient *c)
 
 static int run_etcd_with(struct eclient *ec, char *endpoints, uint32_t clients, double secs)
 {
-    const char *eps[ENDPOINTS_MAX];
+    const char **eps = E.eps;
     uint32_t count = 0;
     for (char *tok = strtok(endpoints, ","); tok != NULL; tok = strtok(NULL, ",")) {
         struct void_config_addr a;
@@ -555,6 +578,7 @@ static int run_etcd_with(struct eclient *ec, char *endpoints, uint32_t clients, 
         fprintf(stderr, "voidload: no etcd endpoint given (want HOST:PORT[,HOST:PORT...])\n");
         return 2;
     }
+    E.eps_count = count;
     if (curl_global_init(CURL_GLOBAL_DEFAULT) != CURLE_OK || (E.multi = curl_multi_init()) == NULL) {
         fprintf(stderr, "voidload: cannot initialise libcurl\n");
         return 1;
@@ -565,7 +589,8 @@ static int run_etcd_with(struct eclient *ec, char *endpoints, uint32_t clients, 
     for (uint32_t i = 0; i < clients; i++) {
         struct eclient *c = &ec[i];
         c->index = i;
-        c->endpoint = eps[i % count];
+        c->ep = i % count;
+        c->endpoint = eps[c->ep];
         snprintf(c->url, sizeof(c->url), "http://%s/v3/kv/put", c->endpoint);
         c->easy = curl_easy_init();
         if (c->easy == NULL || E.headers == NULL) {
@@ -581,8 +606,13 @@ static int run_etcd_with(struct eclient *ec, char *endpoints, uint32_t clients, 
         curl_easy_setopt(c->easy, CURLOPT_NOSIGNAL, 1L);
         curl_easy_setopt(c->easy, CURLOPT_TCP_NODELAY, 1L);
         curl_easy_setopt(c->easy, CURLOPT_CONNECTTIMEOUT_MS, 5000L);
-        /* A put that takes this long means a member is gone, not slow. */
-        curl_easy_setopt(c->easy, CURLOPT_TIMEOUT_MS, 30000L);
+        /* A put that takes this long means a member is gone, not slow. With
+         * --failover the put goes to the next member after the Void client
+         * library's first retry timeout, so that both clients are equally
+         * patient (bench/member_detect.sh). */
+        curl_easy_setopt(c->easy,
+                         CURLOPT_TIMEOUT_MS,
+                         E.failover ? (long)(VOID_PBFT_CLIENT_TIMEOUT_NS_DEF / 1000000u) : 30000L);
     }
     /* Warm-up: one put per client opens its connection before the clock
      * starts, as the Void clients connect before theirs. */
@@ -723,6 +753,19 @@ static void usage(FILE *out, const char *mode)
     if (ln) {
         fprintf(out, "  --keys K       lin: keys the clients share, 1..%d (default 4)\n", VOIDLOAD_LIN_KEYS_MAX);
     }
+    if (vd || et) {
+        fprintf(out,
+                "  --timeline FILE  void, etcd: write each acknowledged operation's completion\n"
+                "                 time to FILE, one line each, in ns since the Unix epoch\n"
+                "                 (bench/member_detect.sh finds the gap a kill leaves)\n");
+    }
+    if (et) {
+        fprintf(out,
+                "  --failover     etcd: a put that fails (connection refused or reset, an\n"
+                "                 error answer, no answer within 300 ms: Void's first retry)\n"
+                "                 is sent again to the next endpoint and counted as a retry;\n"
+                "                 without it the run ends with the error\n");
+    }
     fprintf(out,
             "  --help         this text (after a mode: that mode's)\n"
             "  --version      print the version\n"
@@ -762,6 +805,8 @@ int main(int argc, char **argv)
                                          {"retry-ms", required_argument, NULL, 'R'},
                                          {"reads", required_argument, NULL, 'r'},
                                          {"ordered-reads", no_argument, NULL, 'O'},
+                                         {"timeline", required_argument, NULL, 'T'},
+                                         {"failover", no_argument, NULL, 'F'},
                                          {"help", no_argument, NULL, 'h'},
                                          {"version", no_argument, NULL, 'V'},
                                          {NULL, 0, NULL, 0}};
@@ -775,6 +820,7 @@ int main(int argc, char **argv)
     L.retry_ns = 2000000000ull; /* no retries under load */
     uint32_t retry_ms = 0;
     int have_ids = 0;
+    const char *timeline = NULL;
     opterr = 0; /* our messages, with the hint */
     int ch;
     while ((ch = getopt_long(argc, argv, ":h", opts, NULL)) != -1) {
@@ -824,6 +870,12 @@ int main(int argc, char **argv)
         case 'O':
             L.ordered_reads = 1;
             have_ordered = 1;
+            break;
+        case 'T':
+            timeline = optarg;
+            break;
+        case 'F':
+            E.failover = 1;
             break;
         case 'h':
             help = 1;
@@ -884,6 +936,18 @@ int main(int argc, char **argv)
                 "only\n");
         return usage_error();
     }
+    if (E.failover && strcmp(mode, "etcd") != 0) {
+        fprintf(stderr, "voidload: --failover applies to mode etcd only\n");
+        return usage_error();
+    }
+    if (timeline != NULL && lin) {
+        fprintf(stderr, "voidload: --timeline does not apply to mode lin\n");
+        return usage_error();
+    }
+    if (timeline != NULL && (L.timeline = fopen(timeline, "w")) == NULL) {
+        fprintf(stderr, "voidload: --timeline %s: %s\n", timeline, strerror(errno));
+        return 1;
+    }
     char *target = argv[optind + 1];
     signal(SIGPIPE, SIG_IGN);
     if (void_sign_global_init() != 0) {
@@ -926,5 +990,9 @@ int main(int argc, char **argv)
     uv_run(&L.loop, UV_RUN_DEFAULT);
     free(L.clients);
     free(L.lat_us);
+    if (L.timeline != NULL && fclose(L.timeline) != 0) {
+        fprintf(stderr, "voidload: --timeline: %s\n", strerror(errno));
+        return 1;
+    }
     return 0;
 }

@@ -37,6 +37,12 @@ expect 2 "$hint" void "$dir" --bogus 1
 expect 2 "option '--clients' needs a value" void "$dir" --clients
 expect 2 "unknown option '--no-verify-cache'" void "$dir" --no-verify-cache 1
 expect 2 "no mode given" --clients 2
+# --failover is etcd's, --timeline void's and etcd's; an unwritable timeline
+# file is named (exit 1) before anything runs.
+expect 2 "--failover applies to mode etcd only" void "$dir" --failover
+expect 2 "--timeline does not apply to mode lin" lin "$dir" --timeline "$dir/tl"
+expect 1 "--timeline $dir/no/such/tl: No such file" void "$dir" --timeline "$dir/no/such/tl"
+expect 1 "$missing" void "$dir" --timeline "$dir/tl"
 expect 2 "unknown mode 'put'" put "$dir"
 expect 2 "void needs DIR" void
 expect 2 "void takes only DIR" void "$dir" extra
