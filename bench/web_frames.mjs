@@ -1,31 +1,11 @@
 // Frame times of the web view in headless Debian chromium with WebGL on
 // SwiftShader (software), on the page's synthetic data (?synthetic=N), no
 // cluster: run by bench/web_frames.sh, which says what is printed.
-import { createServer } from 'node:http';
-import { readFileSync, existsSync } from 'node:fs';
-import { join, extname } from 'node:path';
-import { launch } from '../tests/web/browser.mjs';
+import { launch, serveDir } from '../tests/web/browser.mjs';
 
 const dist = process.argv[2];
 const measureMs = Number(process.env.MEASURE_MS || 8000);
-const types = { '.html': 'text/html', '.js': 'text/javascript', '.css': 'text/css', '.map': 'application/json' };
-const server = createServer((req, res) => {
-  const path = new URL(req.url, 'http://x').pathname;
-  const file = join(dist, path === '/' ? 'index.html' : path.replace(/\.\./g, ''));
-  if (!existsSync(file)) { res.writeHead(404); res.end(); return; }
-  res.writeHead(200, { 'Content-Type': types[extname(file)] || 'application/octet-stream' });
-  res.end(readFileSync(file));
-});
-// A port below the kernel's ephemeral range (bench/lib/ports.sh's rule).
-let port = 0;
-for (let tries = 0; tries < 50 && !port; tries++) {
-  const p = 20000 + Math.floor(Math.random() * 9000);
-  port = await new Promise((res) => {
-    server.once('error', () => res(0));
-    server.listen(p, '127.0.0.1', () => res(p));
-  });
-}
-if (!port) { console.error('web_frames: no free port'); process.exit(1); }
+const { server, port } = await serveDir(dist, 'web_frames');
 
 const pct = (a, p) => { const s = [...a].sort((x, y) => x - y); return s[Math.min(s.length - 1, Math.floor((p / 100) * s.length))]; };
 const { context, close, cpuMs } = await launch();

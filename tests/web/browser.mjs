@@ -3,9 +3,10 @@
 // WebGL on SwiftShader (the software renderer; DESIGN.md section 10) and no
 // background networking (this machine has no network but loopback).
 import { createRequire } from 'node:module';
-import { mkdtempSync, rmSync, readdirSync, readFileSync } from 'node:fs';
+import { mkdtempSync, rmSync, readdirSync, readFileSync, existsSync } from 'node:fs';
+import { createServer } from 'node:http';
 import { tmpdir } from 'node:os';
-import { join, dirname } from 'node:path';
+import { join, dirname, extname } from 'node:path';
 import { fileURLToPath } from 'node:url';
 
 const here = dirname(fileURLToPath(import.meta.url));
@@ -49,4 +50,28 @@ export function cpuMs(profile) {
     }
   }
   return ticks * 10; // USER_HZ is 100 on Linux
+}
+
+// Serves the files of dist (the web view's bundle) on a free loopback port
+// below the kernel's ephemeral range (tests/cluster/lib.sh's rule); resolves
+// to { server, port }, or exits naming who asked when no port is free.
+export async function serveDir(dist, who) {
+  const types = { '.html': 'text/html', '.js': 'text/javascript', '.css': 'text/css', '.map': 'application/json' };
+  const server = createServer((req, res) => {
+    const path = new URL(req.url, 'http://x').pathname;
+    const file = join(dist, path === '/' ? 'index.html' : path.replace(/\.\./g, ''));
+    if (!existsSync(file)) { res.writeHead(404); res.end(); return; }
+    res.writeHead(200, { 'Content-Type': types[extname(file)] || 'application/octet-stream' });
+    res.end(readFileSync(file));
+  });
+  let port = 0;
+  for (let tries = 0; tries < 50 && !port; tries++) {
+    const p = 20000 + Math.floor(Math.random() * 9000);
+    port = await new Promise((res) => {
+      server.once('error', () => res(0));
+      server.listen(p, '127.0.0.1', () => res(p));
+    });
+  }
+  if (!port) { console.error(`${who}: no free port`); process.exit(1); }
+  return { server, port };
 }

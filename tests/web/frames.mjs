@@ -35,11 +35,10 @@
 // processes by type (gpu-process: SwiftShader rasterising and the
 // compositor; renderer: the page's JavaScript and three.js), and the slider's
 // input-to-pixels time p50/p95/max.
-import { createServer } from 'node:http';
 import { readFileSync, existsSync, readdirSync } from 'node:fs';
-import { join, extname, dirname } from 'node:path';
+import { join, dirname } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { launch } from './browser.mjs';
+import { launch, serveDir } from './browser.mjs';
 
 const here = dirname(fileURLToPath(import.meta.url));
 const argv = process.argv.slice(2);
@@ -69,24 +68,7 @@ const scenes = opt('--scenes', '10k,50k').split(',');
 for (const s of scenes) if (!SCENES[s]) { console.error(`frames: unknown scene '${s}' (10k, 50k)`); process.exit(2); }
 if (!existsSync(join(dist, 'index.html'))) { console.error(`frames: no bundle in ${dist}; run scripts/web`); process.exit(1); }
 
-const types = { '.html': 'text/html', '.js': 'text/javascript', '.css': 'text/css', '.map': 'application/json' };
-const server = createServer((req, res) => {
-  const path = new URL(req.url, 'http://x').pathname;
-  const file = join(dist, path === '/' ? 'index.html' : path.replace(/\.\./g, ''));
-  if (!existsSync(file)) { res.writeHead(404); res.end(); return; }
-  res.writeHead(200, { 'Content-Type': types[extname(file)] || 'application/octet-stream' });
-  res.end(readFileSync(file));
-});
-// A port below the kernel's ephemeral range (tests/cluster/lib.sh's rule).
-let port = 0;
-for (let tries = 0; tries < 50 && !port; tries++) {
-  const p = 20000 + Math.floor(Math.random() * 9000);
-  port = await new Promise((res) => {
-    server.once('error', () => res(0));
-    server.listen(p, '127.0.0.1', () => res(p));
-  });
-}
-if (!port) { console.error('frames: no free port'); process.exit(1); }
+const { server, port } = await serveDir(dist, 'frames');
 
 // CPU time (ms) of the browser's processes by type, from /proc.
 function cpuByType(profile) {
