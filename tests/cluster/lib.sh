@@ -81,6 +81,22 @@ status_field() {
     python3 -c "import json,sys; a=json.load(sys.stdin); print(next((s.get('$field','') for s in a if s.get('id')==$i), ''))"
 }
 
+# True when replicas 0..N-1 (N = $2, default 4) have executed the same
+# sequence number and hold the same state digest and key count, with at
+# least $1 keys: an idle cluster once every replica has caught up.
+replicas_agree() {
+  local want=$1 n=${2:-4} top d0 k0 i
+  top=$(status_field 0 last_executed)
+  d0=$(status_field 0 state_digest)
+  k0=$(status_field 0 state_keys)
+  [ -n "$d0" ] && [ "${k0:-0}" -ge "$want" ] || return 1
+  for ((i = 1; i < n; i++)); do
+    [ "$(status_field "$i" last_executed)" = "$top" ] || return 1
+    [ "$(status_field "$i" state_digest)" = "$d0" ] || return 1
+    [ "$(status_field "$i" state_keys)" = "$k0" ] || return 1
+  done
+}
+
 # Waits up to $2 seconds for `$1` (a command string) to succeed.
 wait_for() {
   local what=$1 secs=$2 deadline=$((SECONDS + $2))

@@ -47,19 +47,7 @@ for i in 0 1 2 3; do
   [ -f "$VOID_CLUSTER_DIR/data/node$i/state/data.mdb" ] || fail "no LMDB store for node $i"
   echo "node $i: state ${state} KiB"
 done
-agree() {
-  local top d0 k0 i
-  top=$(status_field 0 last_executed)
-  d0=$(status_field 0 state_digest)
-  k0=$(status_field 0 state_keys)
-  [ -n "$d0" ] && [ "${k0:-0}" -ge 1500 ] || return 1
-  for i in 1 2 3; do
-    [ "$(status_field "$i" last_executed)" = "$top" ] || return 1
-    [ "$(status_field "$i" state_digest)" = "$d0" ] || return 1
-    [ "$(status_field "$i" state_keys)" = "$k0" ] || return 1
-  done
-}
 vctl put after-restart yes --timeout 10 > /dev/null || fail "no commit after the restart"
-wait_for agree 40
+wait_for "replicas_agree 1500" 40
 expect_eq "$(vctl get after-restart --timeout 10)" "yes" "a write after the restart"
 echo "ok"

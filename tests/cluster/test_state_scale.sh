@@ -24,21 +24,9 @@ cluster kill 2
 cluster restart 2
 # Idle cluster: every replica at the same sequence number has the same
 # state, so the keys and the digest must agree once node 2 has caught up.
-agree() {
-  local top d0 k0 i
-  top=$(status_field 0 last_executed)
-  d0=$(status_field 0 state_digest)
-  k0=$(status_field 0 state_keys)
-  [ -n "$d0" ] && [ "$k0" -ge 5000 ] || return 1
-  for i in 1 2 3; do
-    [ "$(status_field "$i" last_executed)" = "$top" ] || return 1
-    [ "$(status_field "$i" state_digest)" = "$d0" ] || return 1
-    [ "$(status_field "$i" state_keys)" = "$k0" ] || return 1
-  done
-}
 # One more write after the restart, so the restarted replica executes too.
 vctl put after-restart yes --timeout 10 > /dev/null || fail "no commit after the restart"
-wait_for agree 40
+wait_for "replicas_agree 5000" 40
 echo "replicas agree: $(status_field 2 state_keys) keys, digest $(status_field 2 state_digest | cut -c1-16)"
 expect_eq "$(vctl get after-restart --timeout 10)" "yes" "a write after the restart"
 echo "ok"
