@@ -524,11 +524,19 @@ struct void_pbft {
      * genesis (every replica 0..n-1 a voter), member[2..3] scratch; on the
      * heap. voters: bit i set when replica i votes in our epoch; nv of them.
      * epoch_act: a change executed here takes effect above this sequence
-     * number, once its checkpoint is stable (0: none pending). */
+     * number, once its checkpoint is stable (0: none pending).
+     * era_voters[0] vote at sequence numbers up to era_bound, era_voters[1]
+     * above it (the configuration record's prev and latest): certificates
+     * are checked by the configuration of their sequence number
+     * (docs/pbft.md, View changes across an epoch boundary).
+     * vote_released: the vote horizon up to which deferred votes went out. */
     struct void_membership_config *member;
     uint32_t voters;
     uint32_t nv;
     void_seq epoch_act;
+    uint32_t era_voters[2];
+    void_seq era_bound;
+    void_seq vote_released;
 };
 
 /* Sets up replica r from config (copied; keyring and keypair stay borrowed).

@@ -36,16 +36,22 @@ uint32_t void__popcount(uint32_t x)
 /* The one place the replica's quorum comes from (pbft_int.h). It takes n
  * from the voters of the replica's epoch (pbft_epoch.c), so an epoch change
  * only has to swap them. */
+uint32_t void__pbft_quorum_of(uint32_t nv)
+{
+    VOID_ASSERT(nv > 0 && nv <= VOID_PBFT_N_MAX);
+#if defined(VOID_MUTANT_QUORUM_2F1) && VOID_MUTANT_QUORUM_2F1
+    return 2 * void_membership_f(nv) + 1; /* unsafe for n != 3f + 1: for the mutation test only */
+#else
+    uint32_t q = void_membership_quorum(nv);
+    VOID_ASSERT(q >= 1 && q + void_membership_f(nv) <= nv); /* n - f live replicas form one */
+    return q;
+#endif
+}
+
 uint32_t void__pbft_quorum(const struct void_pbft *r)
 {
     VOID_ASSERT(r->nv > 0 && r->f == void_membership_f(r->nv));
-#if defined(VOID_MUTANT_QUORUM_2F1) && VOID_MUTANT_QUORUM_2F1
-    return 2 * r->f + 1; /* unsafe for n != 3f + 1: for the mutation test only */
-#else
-    uint32_t q = void_membership_quorum(r->nv);
-    VOID_ASSERT(q >= 1 && q + r->f <= r->nv); /* n - f live replicas form a quorum */
-    return q;
-#endif
+    return void__pbft_quorum_of(r->nv);
 }
 
 uint32_t void__pbft_prepare_quorum(const struct void_pbft *r)
@@ -1577,8 +1583,11 @@ static uint16_t cut_batch(struct void_pbft *r, uint32_t *batch_len)
 static void
 send_pre_prepare(struct void_pbft *r, uint64_t now_ns, int empty_ok, struct void_pbft_out *out)
 {
-    if (void__pbft_epoch_holds(r, r->next_seq)) {
-        return; /* the next epoch proposes there, once the boundary is stable */
+    if (!void__pbft_may_vote(r, r->next_seq)) {
+        /* Past the next checkpoint boundary, a change we have not executed
+         * yet may put another epoch in effect; past a pending change's
+         * boundary, the next epoch proposes once it is stable. */
+        return;
     }
     uint32_t batch_len = 0;
     uint16_t count = cut_batch(r, &batch_len);
@@ -1712,6 +1721,9 @@ void void__pbft_send_prepare(struct void_pbft *r,
 {
     VOID_ASSERT(e->view == r->view && !r->view_changing);
     VOID_ASSERT(e->seq > r->low && e->have_batch);
+    if (!void__pbft_may_vote(r, e->seq)) {
+        return; /* deferred until the vote horizon reaches it: release_votes */
+    }
     if (e->view < r->prepare_view_min ||
         (e->view == r->prepare_view_min && e->seq <= r->prepare_seq_floor) ||
         e->view < r->vote_view_min) {
@@ -1852,7 +1864,7 @@ static void check_prepared(struct void_pbft *r,
                            struct void_pbft_out *out)
 {
     if (!e->have_batch || e->prepared || e->view != r->view || r->view_changing ||
-        void__pbft_epoch_holds(r, e->seq)) {
+        !void__pbft_may_vote(r, e->seq)) {
         return;
     }
     uint32_t primary = void_pbft_primary_of(r, e->view);
@@ -1948,8 +1960,8 @@ void void__pbft_check_committed(struct void_pbft *r,
                                 struct void__pbft_entry *e,
                                 struct void_pbft_out *out)
 {
-    if (!e->have_batch || e->committed || void__pbft_epoch_holds(r, e->seq)) {
-        return;
+    if (!e->have_batch || e->committed || !void__pbft_may_vote(r, e->seq)) {
+        return; /* a commit counted past the horizon might be another epoch's */
     }
     /* 2f+1 commits for (view, seq, digest) mean that at least f+1 honest
      * replicas prepared it, so every later view keeps it (TOCS'02 4.5). */
@@ -2227,7 +2239,7 @@ static void execute_entry(struct void_pbft *r,
         return;
     }
     if (void_sm_member_take_changed(&r->sm)) {
-        void__pbft_epoch_refresh(r, out); /* a change pending above its boundary */
+        void__pbft_epoch_refresh(r, now_ns, out); /* a change pending above its boundary */
     }
     if (replies > 0) {
         reply_sign_all(r, replies);
@@ -2268,12 +2280,35 @@ void void__pbft_execute_ready(struct void_pbft *r, uint64_t now_ns, struct void_
         }
     }
     VOID_ASSERT(r->low <= r->last_executed && r->last_executed <= r->low + r->cfg.window);
+    void__pbft_release_votes(r, now_ns, out);
     if (r->last_executed != before) {
         void__pbft_rejoin_view(r, now_ns, committed_in, r->last_executed, out);
         void__pbft_pending_prune(r);
         void__pbft_arm_request_timer(r, out, 1);
         void__pbft_try_batch(r, now_ns, out);
         reads_flush(r, now_ns, out);
+    }
+}
+
+void void__pbft_release_votes(struct void_pbft *r, uint64_t now_ns, struct void_pbft_out *out)
+{
+    void_seq h = void__pbft_vote_horizon(r);
+    if (h <= r->vote_released) {
+        r->vote_released = h; /* lowered by a pending change: nothing to send */
+        return;
+    }
+    void_seq from = r->vote_released > r->low ? r->vote_released : r->low;
+    r->vote_released = h;
+    for (void_seq seq = from + 1; seq <= h && seq <= r->low + r->cfg.window; seq++) {
+        struct void__pbft_entry *e = void__pbft_slot(r, seq);
+        if (!e->used || e->seq != seq || e->executed || !e->have_batch) {
+            continue;
+        }
+        if (e->view == r->view && !r->view_changing && !is_primary(r) && !e->sent_prepare) {
+            void__pbft_send_prepare(r, now_ns, e, out);
+        }
+        check_prepared(r, now_ns, e, out);
+        void__pbft_check_committed(r, now_ns, e, out);
     }
 }
 
@@ -2308,6 +2343,7 @@ void void__pbft_gc(struct void_pbft *r)
 /* Checkpoint c has 2f+1 matching votes for digest d from the senders in
  * proof: it becomes the low watermark (TOCS'02 4.3). */
 static void make_stable(struct void_pbft *r,
+                        uint64_t now_ns,
                         struct void__pbft_ckpt *c,
                         const uint8_t *d,
                         uint32_t proof,
@@ -2338,7 +2374,7 @@ static void make_stable(struct void_pbft *r,
     r->stats.checkpoints_stable++;
     void__pbft_note(r, out, VOID_PBFT_EVENT_CHECKPOINT, r->view, c->seq);
     void__pbft_gc(r);
-    void__pbft_epoch_refresh(r, out); /* the boundary of a pending change */
+    void__pbft_epoch_refresh(r, now_ns, out); /* the boundary of a pending change */
     VOID_ASSERT(r->low <= r->last_executed);
     void__pbft_persist_checkpoint(r, out);
 }
@@ -2373,7 +2409,7 @@ static void check_stable(struct void_pbft *r,
          * removed replica's own vote is not among them). */
         VOID_ASSERT(!(c->mask & r->voters & VOID__BIT(r->cfg.self)) ||
                     (proof & VOID__BIT(r->cfg.self)));
-        make_stable(r, c, c->digest[i], proof, out);
+        make_stable(r, now_ns, c, c->digest[i], proof, out);
         void__pbft_try_batch(r, now_ns, out);
         return;
     }
@@ -2480,6 +2516,18 @@ void void__pbft_on_checkpoint_proof(struct void_pbft *r,
 int void__pbft_frame_check(
     struct void_pbft *r, const uint8_t *frame, size_t len, uint8_t type, struct void_frame *fr)
 {
+    return void__pbft_cert_frame_check(r, frame, len, type, r->voters, fr);
+}
+
+int void__pbft_cert_frame_check(struct void_pbft *r,
+                                const uint8_t *frame,
+                                size_t len,
+                                uint8_t type,
+                                uint32_t voters,
+                                struct void_frame *fr)
+{
+    VOID_ASSERT(r != NULL && fr != NULL);
+    VOID_ASSERT(voters != 0);
     int rc = void_codec_decode(frame, len, fr);
     if (rc != 0) {
         return rc;
@@ -2490,8 +2538,8 @@ int void__pbft_frame_check(
     if (fr->sender >= r->cfg.n) {
         return VOID_EUNKNOWN_SENDER;
     }
-    if (!void__pbft_is_voter(r, fr->sender)) {
-        r->stats.rx_not_member++; /* a vote from outside our epoch counts for nothing */
+    if (!(voters & VOID__BIT(fr->sender))) {
+        r->stats.rx_not_member++; /* a vote from outside its epoch counts for nothing */
         return VOID_EMEMBER_NOT_VOTER;
     }
     if (r->cfg.verify_signatures) {

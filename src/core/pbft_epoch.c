@@ -70,6 +70,9 @@ int void__pbft_epoch_init(struct void_pbft *r)
     r->nv = r->cfg.n;
     r->f = void_membership_f(r->nv);
     r->epoch_act = 0;
+    r->era_voters[0] = r->era_voters[1] = r->voters;
+    r->era_bound = 0;
+    r->vote_released = 0;
     struct void_sm_member_setup setup = {.genesis = genesis,
                                          .checkpoint_interval = r->cfg.checkpoint_interval,
                                          .window = r->cfg.window};
@@ -98,21 +101,79 @@ int void__pbft_epoch_holds(const struct void_pbft *r, void_seq seq)
     return r->epoch_act != 0 && seq > r->epoch_act;
 }
 
-uint32_t void_pbft_primary_of(const struct void_pbft *r, void_view v)
+uint32_t void__pbft_primary_in(uint32_t voters, void_view v)
 {
-    VOID_ASSERT(r != NULL && r->nv > 0);
-    uint32_t want = (uint32_t)(v % r->nv);
+    VOID_ASSERT(voters != 0);
+    uint32_t want = (uint32_t)(v % void__popcount(voters));
     for (uint32_t i = 0; i < VOID_PBFT_N_MAX; i++) {
-        if ((r->voters & VOID__BIT(i)) && want-- == 0) {
+        if ((voters & VOID__BIT(i)) && want-- == 0) {
             return i;
         }
     }
-    VOID_ASSERT(0 && "nv is the number of voters");
+    VOID_ASSERT(0 && "a voter below VOID_PBFT_N_MAX");
     return 0;
 }
 
+uint32_t void_pbft_primary_of(const struct void_pbft *r, void_view v)
+{
+    VOID_ASSERT(r != NULL && r->nv > 0);
+    VOID_ASSERT(r->nv == void__popcount(r->voters));
+    return void__pbft_primary_in(r->voters, v);
+}
+
+uint32_t void__pbft_era_voters(const struct void_pbft *r, void_seq seq)
+{
+    VOID_ASSERT(r != NULL && r->era_voters[0] != 0 && r->era_voters[1] != 0);
+    /* Our own epoch is one of the two: prev up to the bound, latest above. */
+    VOID_ASSERT(r->voters == r->era_voters[r->low >= r->era_bound ? 1 : 0]);
+    return seq > r->era_bound ? r->era_voters[1] : r->era_voters[0];
+}
+
+void_seq void__pbft_vote_horizon(const struct void_pbft *r)
+{
+    VOID_ASSERT(r != NULL && r->cfg.checkpoint_interval > 0);
+    void_seq k = r->cfg.checkpoint_interval;
+    void_seq h = r->last_executed / k * k + k;
+    /* A change we have not executed takes effect at a boundary at or above
+     * h (it lies above last_executed); one we have executed, at epoch_act. */
+    if (r->epoch_act != 0 && r->epoch_act < h) {
+        h = r->epoch_act;
+    }
+    VOID_ASSERT(h > r->low || (r->epoch_act != 0 && h == r->epoch_act));
+    return h;
+}
+
+int void__pbft_may_vote(const struct void_pbft *r, void_seq seq)
+{
+    return seq <= void__pbft_vote_horizon(r);
+}
+
+static uint32_t config_voters(const struct void_membership_config *cfg)
+{
+    uint32_t voters = 0;
+    for (uint32_t i = 0; i < cfg->count; i++) {
+        if (cfg->members[i].role == VOID_MEMBER_VOTER && cfg->members[i].id < VOID_PBFT_N_MAX) {
+            voters |= VOID__BIT(cfg->members[i].id);
+        }
+    }
+    return voters;
+}
+
 /* Enters the epoch of cfg: its voters' votes are the only ones counted from
- * now on, also those already stored for sequence numbers above low. */
+ * now on, also those already stored for sequence numbers above low.
+ *
+ * A started replica also clears its log above low. What it holds there came
+ * in under the old epoch: pre-prepares of the old epoch's primaries (the
+ * primary of a view moves with the voters), re-proposals of an old-epoch
+ * NEW-VIEW, votes counted by the old quorum. None of it carries a vote of
+ * ours (we vote only up to the vote horizon, at or below the boundary, until
+ * we have executed the change) and nothing above the boundary was decided
+ * under the old epoch, so nothing decided is lost; the new epoch's primary
+ * proposes from low + 1. Without this, seed 791 of `voidsim --member-changes`
+ * (n = 7 to 6) committed at seq 17 and 18 a batch that the old primary of
+ * view 1 had proposed before the change executed, certified by votes of both
+ * epochs; the next view change, checking that certificate by the new
+ * epoch's primary of view 1, dropped it (pbft_view.c, install_new_view). */
 static void epoch_switch(struct void_pbft *r, const struct void_membership_config *cfg)
 {
     uint32_t voters = 0;
@@ -146,24 +207,47 @@ static void epoch_switch(struct void_pbft *r, const struct void_membership_confi
     r->stats.epoch_changes++;
 }
 
+/* A started replica that has just switched (see epoch_switch) */
+static void epoch_enter(struct void_pbft *r, uint64_t now_ns, struct void_pbft_out *out)
+{
+    VOID_ASSERT(r->started);
+    VOID_ASSERT(r->last_executed == r->low);
+    for (uint32_t i = 0; i < r->cfg.window; i++) {
+        struct void__pbft_entry *e = &r->log[i];
+        if (e->used && e->seq > r->low) {
+            VOID_ASSERT(!e->executed && !e->sent_prepare && !e->sent_commit);
+            e->used = 0;
+        }
+    }
+    r->next_seq = r->low + 1;
+    r->vote_released = 0;
+    for (uint32_t i = 0; i < r->pending_count; i++) {
+        r->pending[i].batched = 0; /* the new epoch's primary orders them */
+    }
+    void__pbft_view_epoch_switch(r, now_ns, out);
+}
+
 /* A change executed here takes effect above act: what the old epoch may
  * have decided above it (only a faulty primary proposes there, to replicas
  * that had not executed the change yet) is undone, to be decided again
  * under the new epoch's quorums. Our own votes stay what they were. */
 static void epoch_hold(struct void_pbft *r, void_seq act)
 {
+    VOID_ASSERT(act > r->low && act % r->cfg.checkpoint_interval == 0);
     for (uint32_t i = 0; i < r->cfg.window; i++) {
         struct void__pbft_entry *e = &r->log[i];
         if (e->used && e->seq > act) {
-            VOID_ASSERT(!e->executed);
-            e->prepared = 0;
-            e->committed = 0;
+            /* The vote horizon kept us from voting or deciding above act
+             * before we executed the change: act is at or above it. */
+            VOID_ASSERT(!e->executed && !e->prepared && !e->committed);
+            VOID_ASSERT(!e->sent_prepare && !e->sent_commit);
+            e->used = 0;
         }
     }
     r->epoch_act = act;
 }
 
-void void__pbft_epoch_refresh(struct void_pbft *r, struct void_pbft_out *out)
+void void__pbft_epoch_refresh(struct void_pbft *r, uint64_t now_ns, struct void_pbft_out *out)
 {
     VOID_ASSERT(r != NULL && out != NULL && r->member != NULL);
     struct void_membership_config *latest = &r->member[2], *prev = &r->member[3];
@@ -176,7 +260,12 @@ void void__pbft_epoch_refresh(struct void_pbft *r, struct void_pbft_out *out)
      * a window behind (member_apply), so prev's own boundary is at or below
      * low and these two cover every sequence number we may still see. */
     const struct void_membership_config *cur = act <= r->low ? latest : prev;
-    if (cur->epoch != r->member[0].epoch) {
+    r->era_voters[0] = config_voters(prev);
+    r->era_voters[1] = config_voters(latest);
+    r->era_bound = act;
+    VOID_ASSERT(r->era_voters[0] != 0 && r->era_voters[1] != 0);
+    int switched = cur->epoch != r->member[0].epoch;
+    if (switched) {
         epoch_switch(r, cur);
         /* The event names the boundary, the same at every replica, also
          * for one that reached it by state transfer or a restart. */
@@ -191,6 +280,10 @@ void void__pbft_epoch_refresh(struct void_pbft *r, struct void_pbft_out *out)
     }
     r->epoch_act = pending;
     VOID_ASSERT(r->nv == void_membership_voters(&r->member[0]));
+    if (switched && r->started) {
+        /* Recovery reads its records next, written in this epoch. */
+        epoch_enter(r, now_ns, out);
+    }
 }
 
 const struct void_membership_config *void_pbft_member_config(const struct void_pbft *r)

@@ -55,6 +55,10 @@ uint16_t void__take16(struct void__reader *r);
  * q - 1) and VOID_MUTANT_QUORUM_2F1 (q = 2f + 1 for every n, the rule before
  * issue 18, unsafe when n != 3f + 1). */
 uint32_t void__pbft_quorum(const struct void_pbft *r);
+/* The quorum of a configuration of nv voters (what void__pbft_quorum is for
+ * ours), and the primary of view v among the voters of a mask. */
+uint32_t void__pbft_quorum_of(uint32_t nv);
+uint32_t void__pbft_primary_in(uint32_t voters, void_view v);
 uint32_t void__pbft_prepare_quorum(const struct void_pbft *r);
 uint32_t void__pbft_commit_quorum(const struct void_pbft *r);
 uint32_t void__popcount(uint32_t x);
@@ -67,8 +71,25 @@ void void__pbft_epoch_fini(struct void_pbft *r);
 /* Re-reads the configuration record of the executed state: switches the
  * epoch when low has reached a change's boundary, and learns of a change
  * pending above it. Call after low or the state moves (stable checkpoint,
- * state installed, recovery) and after a batch that changed it. */
-void void__pbft_epoch_refresh(struct void_pbft *r, struct void_pbft_out *out);
+ * state installed, recovery) and after a batch that changed it. A switch of
+ * a started replica clears the log above low and re-runs the view change
+ * of its view under the new epoch (void__pbft_view_epoch_switch). */
+void void__pbft_epoch_refresh(struct void_pbft *r, uint64_t now_ns, struct void_pbft_out *out);
+/* The voters of the configuration in effect at seq, as far as the executed
+ * state knows: a certificate for seq (a prepared certificate, a checkpoint
+ * proof) counts only their votes, and the primary of its view is among
+ * them (docs/pbft.md, View changes across an epoch boundary). */
+uint32_t void__pbft_era_voters(const struct void_pbft *r, void_seq seq);
+/* The vote horizon: the next checkpoint boundary above what we executed, or
+ * a pending change's boundary if lower. We send a pre-prepare, PREPARE or
+ * COMMIT, and find a batch prepared or committed, only at or below it:
+ * so every vote at a sequence number comes from a replica that executed
+ * every configuration change in effect there. Votes received above it are
+ * kept and counted once it moves (void__pbft_release_votes). */
+void_seq void__pbft_vote_horizon(const struct void_pbft *r);
+int void__pbft_may_vote(const struct void_pbft *r, void_seq seq);
+/* Sends the votes deferred below a vote horizon that has moved up. */
+void void__pbft_release_votes(struct void_pbft *r, uint64_t now_ns, struct void_pbft_out *out);
 /* Whether seq lies above a pending change's boundary that is not stable
  * here yet: nothing is proposed, accepted, voted on or executed there
  * until it is. */
@@ -148,6 +169,14 @@ void void__pbft_arm_request_timer(struct void_pbft *r, struct void_pbft_out *out
  * or a VOID_E* code. */
 int void__pbft_frame_check(
     struct void_pbft *r, const uint8_t *frame, size_t len, uint8_t type, struct void_frame *fr);
+/* The same, for a certificate of another configuration: the sender must be
+ * in voters (void__pbft_era_voters) rather than one of our epoch. */
+int void__pbft_cert_frame_check(struct void_pbft *r,
+                                const uint8_t *frame,
+                                size_t len,
+                                uint8_t type,
+                                uint32_t voters,
+                                struct void_frame *fr);
 /* Checks the structure of a batch (and the client signatures if verify_sigs):
  * 0, VOID_ETRUNCATED/VOID_EBAD_* (malformed), VOID_EBAD_SIG, VOID_EUNKNOWN_SENDER. */
 int void__pbft_batch_check(
@@ -224,6 +253,12 @@ void void__pbft_on_new_view(struct void_pbft *r,
                             const struct void_frame *fr,
                             struct void_pbft_out *out);
 void void__pbft_resend_view_change(struct void_pbft *r, struct void_pbft_out *out);
+/* We entered a new epoch (low reached a change's boundary): the view
+ * changes we hold are checked again by the new rules, and unless we are in
+ * view 0 we change to our view again, so that we vote in it only after a
+ * NEW-VIEW of the new epoch (docs/pbft.md, View changes across an epoch
+ * boundary). */
+void void__pbft_view_epoch_switch(struct void_pbft *r, uint64_t now_ns, struct void_pbft_out *out);
 void void__pbft_resend_new_view(struct void_pbft *r,
                                 uint64_t now_ns,
                                 uint32_t to,

@@ -337,6 +337,7 @@ static int take_state(struct void_pbft *r, const struct ckpt_part *c)
  * gets its state (take_state). Returns 0, VOID_EBAD_FIELD (not the
  * certified state: nothing changed) or a local failure of the store. */
 static int install_checkpoint(struct void_pbft *r,
+                              uint64_t now_ns,
                               const struct ckpt_part *c,
                               struct void_pbft_out *out,
                               int persist)
@@ -367,7 +368,7 @@ static int install_checkpoint(struct void_pbft *r,
     }
     void__pbft_gc(r);
     void__pbft_pending_prune(r);
-    void__pbft_epoch_refresh(r, out); /* the state carries its configuration */
+    void__pbft_epoch_refresh(r, now_ns, out); /* the state carries its configuration */
     if (persist) {
         void__pbft_persist_checkpoint(r, out);
     }
@@ -582,7 +583,7 @@ static int xfer_finish(struct void_pbft *r, uint64_t now_ns, struct void_pbft_ou
         void_sm_xfer_end(&r->sm); /* we got there (or past) another way */
         return 0;
     }
-    int rc = stable ? install_checkpoint(r, &c, out, 1) : adopt_state(r, now_ns, &c, out);
+    int rc = stable ? install_checkpoint(r, now_ns, &c, out, 1) : adopt_state(r, now_ns, &c, out);
     if (rc != 0) {
         void_sm_xfer_end(&r->sm);
         return 0; /* a local failure of the store: the step reports it */
@@ -929,7 +930,7 @@ void void__pbft_on_state(struct void_pbft *r,
                 xfer_ask(r, now_ns, fr->sender, out); /* new, or the last ask went unanswered */
             }
         } else {
-            int rc = stable ? install_checkpoint(r, &c, out, 1) : adopt_state(r, now_ns, &c, out);
+            int rc = stable ? install_checkpoint(r, now_ns, &c, out, 1) : adopt_state(r, now_ns, &c, out);
             if (rc == VOID_EBAD_FIELD) {
                 r->stats.rx_bad_digest++;
                 return;
@@ -1193,7 +1194,7 @@ int void_pbft_recover(struct void_pbft *r,
         }
         if (c.snap_len > 0) {
             /* An older version's record, with the export of the state. */
-            int rc = install_checkpoint(r, &c, out, 0);
+            int rc = install_checkpoint(r, now_ns, &c, out, 0);
             if (rc != 0) {
                 return rc == VOID_EBAD_FIELD ? VOID_ECORRUPT : rc; /* not the certified state */
             }
@@ -1206,7 +1207,7 @@ int void_pbft_recover(struct void_pbft *r,
     /* The epoch the store's configuration record puts in effect at low (it
      * keeps the change before the latest and its boundary, so a store that
      * executed past low still gives the epoch of low, the latest pending). */
-    void__pbft_epoch_refresh(r, out);
+    void__pbft_epoch_refresh(r, now_ns, out);
     recover_records(r, records, count, &changing, &horizon_known);
     /* Go on from the store where it is (docs/pbft.md, Recovery). A store we
      * cannot vouch for is emptied, and the state fetched from the others,
@@ -1226,7 +1227,7 @@ int void_pbft_recover(struct void_pbft *r,
         r->next_seq = 1;
         r->stable_proof_count = 0;
         memcpy(r->low_digest, r->genesis_digest, VOID_PBFT_DIGEST_SIZE);
-        void__pbft_epoch_refresh(r, out); /* the empty state's: the genesis */
+        void__pbft_epoch_refresh(r, now_ns, out); /* the empty state's: the genesis */
         recover_records(r, records, count, &changing, &horizon_known);
     }
     if (r->snapshot == NULL && r->low > 0 && r->last_executed == r->low) {

@@ -123,12 +123,20 @@ int void__pbft_carrier_check(struct void_pbft *r,
         null_digest(d);
         return memcmp(d, digest, VOID_PBFT_DIGEST_SIZE) == 0 ? 0 : VOID_EBAD_FIELD;
     }
+    /* The pre-prepare of the primary of its view in the configuration in
+     * effect at its seq, which need not be our epoch's: the primary of a
+     * view moves with the voters. */
     struct void_frame fr;
-    int rc = void__pbft_frame_check(r, pp, pp_len, VOID_MSG_PRE_PREPARE, &fr);
+    int rc = void_codec_decode(pp, pp_len, &fr);
     if (rc == 0) {
-        rc = void_pbft_pre_prepare_decode(fr.body, fr.body_len, m);
+        rc = fr.type == VOID_MSG_PRE_PREPARE ? void_pbft_pre_prepare_decode(fr.body, fr.body_len, m)
+                                             : VOID_EBAD_TYPE;
     }
-    if (rc == 0 && fr.sender != void_pbft_primary_of(r, m->view)) {
+    uint32_t voters = rc == 0 ? void__pbft_era_voters(r, m->seq) : 0;
+    if (rc == 0) {
+        rc = void__pbft_cert_frame_check(r, pp, pp_len, VOID_MSG_PRE_PREPARE, voters, &fr);
+    }
+    if (rc == 0 && fr.sender != void__pbft_primary_in(voters, m->view)) {
         rc = VOID_EUNKNOWN_SENDER;
     }
     /* Client signatures were checked by the 2f+1 replicas that vouch for
@@ -152,6 +160,9 @@ int void__pbft_ckpt_proof_count(struct void_pbft *r,
 {
     struct void__reader rd = {p, len, 0};
     uint32_t mask = 0;
+    /* A checkpoint is certified by the voters in effect at its seq: the one
+     * at a change's boundary by the epoch before. */
+    uint32_t voters = void__pbft_era_voters(r, seq);
     for (uint16_t i = 0; i < n_frames; i++) {
         uint16_t flen = void__take16(&rd);
         const uint8_t *f = void__take(&rd, flen);
@@ -160,7 +171,7 @@ int void__pbft_ckpt_proof_count(struct void_pbft *r,
         }
         struct void_frame fr;
         struct void_pbft_checkpoint c;
-        if (void__pbft_frame_check(r, f, flen, VOID_MSG_CHECKPOINT, &fr) == 0 &&
+        if (void__pbft_cert_frame_check(r, f, flen, VOID_MSG_CHECKPOINT, voters, &fr) == 0 &&
             void_pbft_checkpoint_decode(fr.body, fr.body_len, &c) == 0 && c.seq == seq &&
             memcmp(c.digest, digest, VOID_PBFT_DIGEST_SIZE) == 0) {
             mask |= VOID__BIT(fr.sender);
@@ -174,14 +185,15 @@ static uint32_t count_prepares(struct void_pbft *r, const struct vc_entry *e)
 {
     struct void__reader rd = {e->prepares, e->prepares_len, 0};
     uint32_t mask = 0;
-    uint32_t primary = void_pbft_primary_of(r, e->view);
+    uint32_t voters = void__pbft_era_voters(r, e->seq);
+    uint32_t primary = void__pbft_primary_in(voters, e->view);
     for (uint16_t i = 0; i < e->nprepares; i++) {
         uint16_t flen = void__take16(&rd);
         const uint8_t *f = void__take(&rd, flen);
         VOID_ASSERT(rd.err == 0); /* the list was walked by vc_parse */
         struct void_frame fr;
         struct void_pbft_vote v;
-        if (void__pbft_frame_check(r, f, flen, VOID_MSG_PREPARE, &fr) == 0 &&
+        if (void__pbft_cert_frame_check(r, f, flen, VOID_MSG_PREPARE, voters, &fr) == 0 &&
             fr.sender != primary && void_pbft_vote_decode(fr.body, fr.body_len, &v) == 0 &&
             v.view == e->view && v.seq == e->seq &&
             memcmp(v.digest, e->digest, VOID_PBFT_DIGEST_SIZE) == 0) {
@@ -203,8 +215,8 @@ static int vc_validate(struct void_pbft *r, const struct vc_msg *m)
         }
     } else if (void__pbft_ckpt_proof_count(
                    r, m->proofs, m->proofs_len, m->nproof, m->low, m->low_digest) <
-               (int)void__pbft_quorum(r)) {
-        return VOID_EBAD_SIG;
+               (int)void__pbft_quorum_of(void__popcount(void__pbft_era_voters(r, m->low)))) {
+        return VOID_EBAD_SIG; /* a quorum of the epoch in effect at low */
     }
     struct void__reader rd = {m->preps, m->preps_len, 0};
     uint64_t prev = m->low;
@@ -216,8 +228,12 @@ static int vc_validate(struct void_pbft *r, const struct vc_msg *m)
             return VOID_EBAD_FIELD;
         }
         prev = e.seq;
-        if (void__pbft_carrier_check(r, e.pp, e.pp_len, e.digest, &pp) != 0 ||
-            count_prepares(r, &e) < void__pbft_prepare_quorum(r)) {
+        /* Prepared in the epoch in effect at its seq, by that epoch's
+         * quorum (q - 1 prepares and the primary's pre-prepare). */
+        uint32_t q = void__pbft_quorum_of(void__popcount(void__pbft_era_voters(r, e.seq)));
+        int bad = void__pbft_carrier_check(r, e.pp, e.pp_len, e.digest, &pp) != 0 ||
+                  (e.pp_len > 0 && pp.seq != e.seq);
+        if (bad || count_prepares(r, &e) < q - 1) {
             return VOID_EBAD_SIG;
         }
     }
@@ -407,6 +423,59 @@ static void install_new_view(struct void_pbft *r,
     }
     void__pbft_arm_request_timer(r, out, 1);
     void__pbft_try_batch(r, now_ns, out);
+}
+
+/* ---- epochs ------------------------------------------------------------------ */
+
+void void__pbft_view_epoch_switch(struct void_pbft *r, uint64_t now_ns, struct void_pbft_out *out)
+{
+    VOID_ASSERT(r->started);
+    VOID_ASSERT(r->low >= r->era_bound); /* the epoch in effect above low is latest */
+    /* The view changes we hold were checked by the old epoch's rules: a
+     * prepared certificate above the boundary by the old primary of its
+     * view and the old quorum. Check them again by the configuration in
+     * effect at each sequence number, and drop what no longer holds. */
+    for (uint32_t i = 0; i < r->cfg.n; i++) {
+        struct void__pbft_vc *slots[2] = {&r->vc[i], &r->nv_vc[i]};
+        for (uint32_t k = 0; k < 2; k++) {
+            struct vc_msg m;
+            const uint8_t *body;
+            size_t len;
+            if (slots[k]->len == 0) {
+                continue;
+            }
+            vc_body(slots[k], &body, &len);
+            if (vc_parse(body, len, &m) != 0 || vc_validate(r, &m) != 0) {
+                slots[k]->len = 0;
+            }
+        }
+    }
+    /* A NEW-VIEW of the old epoch is no warrant to vote in the new one. */
+    r->nv_len = 0;
+    r->nv_installed = 0;
+    if (r->view == 0 && !r->view_changing) {
+        /* No NEW-VIEW of view 0 exists in any epoch, and nothing above low
+         * was voted on by anyone honest in the old one: the new epoch's
+         * primary of view 0 starts afresh at low + 1, as at genesis. */
+        return;
+    }
+    /* Our view was installed (or is being changed to) under the old epoch,
+     * whose primary of it may not be the new one's, and the new epoch's
+     * replicas may have installed it by a NEW-VIEW we never checked: vote
+     * in it only after a NEW-VIEW of the new epoch. We change to it again;
+     * its primary in the new epoch answers with its NEW-VIEW (or builds one
+     * from the view changes of the new epoch's voters). */
+    if (!r->view_changing) {
+        r->view_changing = 1;
+        r->vc_attempts = 0;
+    }
+    /* Our prepares in it lie at or below the boundary, so at or below low:
+     * no prepare we send after the new NEW-VIEW can contradict them. */
+    r->prepare_horizon = 0;
+    void__pbft_start_view_change(r, now_ns, r->view, out);
+    /* Our view change went out, unless it completed a NEW-VIEW of ours. */
+    VOID_ASSERT(r->vc[r->cfg.self].len == 0 || r->vc[r->cfg.self].view == r->view);
+    VOID_ASSERT(r->view_changing || r->nv_installed);
 }
 
 /* ---- NEW-VIEW --------------------------------------------------------------- */

@@ -303,6 +303,122 @@ static void test_epoch_restart_comes_back_in_the_latest_epoch(void **state)
     net_free(t);
 }
 
+/* The digests replica 1 pre-prepared in view 1, by seq (zero: none). */
+static uint8_t old_pp[64][32];
+
+static void record_old_primary(struct net *t, const struct msg *m)
+{
+    (void)t;
+    struct void_frame fr;
+    struct void_pbft_pre_prepare pp;
+    if (m->from != 1 || m->len < 6 || m->bytes[5] != VOID_MSG_PRE_PREPARE ||
+        void_codec_decode(m->bytes, m->len, &fr) != 0 ||
+        void_pbft_pre_prepare_decode(fr.body, fr.body_len, &pp) != 0 || pp.view != 1 ||
+        pp.seq >= 64) {
+        return;
+    }
+    void_pbft_batch_digest(pp.hlc, pp.count, pp.batch, pp.batch_len, old_pp[pp.seq]);
+}
+
+/* Submits op from client c without waiting for it. */
+static void submit_async(struct net *t, uint32_t c, const uint8_t *op, size_t len)
+{
+    assert_int_equal(void_pbft_client_submit(&t->cli[c], t->now, op, len, &t->out), 0);
+    apply_effects(t, MAXN + c);
+}
+
+/* voidsim seed 791 --member-changes (n = 7 to 6) in small (docs/pbft.md,
+ * View changes across an epoch boundary). Setup: n = 5, K = 4, pipeline 4,
+ * replica 0 down, so view 1 (primary 1 among voters 0..4). Action: the
+ * admin's REMOVE of 0 lands at a checkpoint boundary, act, and three puts
+ * follow at once, so that the primary pre-prepares act+1..act+3 before
+ * anyone executed the change; once they are answered, replica 2 (the
+ * primary of view 1 among the new voters 1..4) crashes and one more put
+ * must pass a view change in the new epoch. Expected: the old primary
+ * pre-prepared nothing above act, nothing it could have pre-prepared there
+ * executed, the puts are answered and every live replica agrees. Before
+ * the fix, the old primary pre-prepared act+1..act+3 at once and they
+ * executed in the new epoch, committed on votes of both epochs under a
+ * pre-prepare that the new epoch's view changes check against another
+ * primary (in the seed, the NEW-VIEW then dropped a committed batch). */
+static void test_epoch_view_change_across_the_boundary_keeps_what_committed(void **state)
+{
+    (void)state;
+    net_pipeline = 4;
+    struct net *t = net_new(5, 4, 4, 8, 1);
+    net_pipeline = 0;
+    int next = 0;
+    put_many(t, 0, next, 2, 1000 * MS);
+    next += 2;
+    replica_crash(t, 0);
+    put_many(t, 0, next, 1, 5000 * MS); /* a view change to view 1 */
+    next += 1;
+    net_run(t, 10 * MS, all_live_at_max);
+    assert_int_equal(void_pbft_view(t->rep[1]), 1);
+    assert_true(void_pbft_is_primary(t->rep[1]));
+    for (uint32_t k = 1; k < 4; k++) {
+        put_many(t, k, next++, 1, 5000 * MS); /* each client learns the view */
+    }
+    for (int guard = 0; guard < 8 && void_pbft_last_executed(t->rep[1]) % 4 != 3; guard++) {
+        put_many(t, 0, next++, 1, 1000 * MS);
+        net_run(t, 10 * MS, all_live_at_max);
+    }
+    void_seq c = void_pbft_last_executed(t->rep[1]) + 1;
+    assert_int_equal(c % 4, 0);
+    memset(old_pp, 0, sizeof(old_pp));
+    t->seen = record_old_primary;
+    uint8_t op[VOID_SM_MEMBER_OP_SIZE];
+    submit_async(t, 0, op, member_op(VOID_MEMBERSHIP_REMOVE, 0, 1, &t->admin, op));
+    uint8_t put[128];
+    for (uint32_t k = 1; k < 4; k++) {
+        char key[32], val[32];
+        snprintf(key, sizeof(key), "burst-%u", k);
+        snprintf(val, sizeof(val), "value-%u", k);
+        submit_async(t, k, put, put_op(key, val, put, sizeof(put)));
+    }
+    if (!net_run(t, 5000 * MS, clients_idle)) {
+        fail_msg("the change and the puts after it did not complete");
+    }
+    void_seq act = c; /* the change executed at a boundary takes effect there */
+    net_run(t, 10 * MS, all_live_at_max);
+    /* What the old primary of view 1 pre-prepared above act never executed
+     * there: with its vote horizon at act it proposes nothing above it
+     * before it has executed the change, and after the switch the new
+     * epoch decides act+1.. under its own primary and quorum. Before, it
+     * proposed act+1..act+3 at once and they executed, certified by a
+     * pre-prepare the new epoch's view changes cannot check. */
+    t->seen = NULL;
+    int proposed_above = 0;
+    for (void_seq seq = act + 1; seq <= act + 3; seq++) {
+        static const uint8_t zero[32];
+        if (memcmp(old_pp[seq], zero, 32) == 0) {
+            continue;
+        }
+        proposed_above++;
+        for (uint32_t i = 1; i < 5; i++) {
+            assert_memory_not_equal(t->committed[i][seq], old_pp[seq], 32);
+        }
+    }
+    assert_int_equal(proposed_above, 0);
+    for (uint32_t i = 1; i < 5; i++) {
+        /* act is stable and act+4 not yet: the view change below carries
+         * what was prepared above act. */
+        assert_int_equal(void_pbft_low_watermark(t->rep[i]), act);
+        assert_int_equal(void_pbft_last_executed(t->rep[i]), act + 3);
+        assert_int_equal(void_pbft_member_config(t->rep[i])->epoch, 2);
+        assert_int_equal(void_pbft_voters(t->rep[i]), 0x1E);
+        assert_int_equal(void_pbft_primary_of(t->rep[i], 1), 2);
+    }
+    replica_crash(t, 2);
+    put_many(t, 0, next, 2, 10000 * MS);
+    next += 2;
+    net_run(t, 10 * MS, all_live_at_max);
+    assert_true(void_pbft_view(t->rep[1]) >= 2);
+    assert_agree(t, void_pbft_last_executed(t->rep[1]));
+    assert_true(void_pbft_last_executed(t->rep[1]) > act + 3);
+    net_free(t);
+}
+
 int main(void)
 {
     assert_int_equal(void_sign_global_init(), 0);
@@ -312,6 +428,7 @@ int main(void)
         cmocka_unit_test(test_epoch_primary_rotates_over_the_voters),
         cmocka_unit_test(test_epoch_refusals_are_deterministic_results),
         cmocka_unit_test(test_epoch_restart_comes_back_in_the_latest_epoch),
+        cmocka_unit_test(test_epoch_view_change_across_the_boundary_keeps_what_committed),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -80,6 +80,8 @@ typedef int (*cond_fn)(struct net *t);
 extern int net_rejoin_beacon;
 /* config.voters_min of the next net_new (0: the default, 4). */
 extern uint16_t net_voters_min;
+/* config.pipeline_max of the next net_new (0: the default). */
+extern uint32_t net_pipeline;
 /* 1: the replicas of the next net_new take t->admin's key as the admin key
  * of their configuration (membership changes, tests/core/test_epoch.c). */
 extern int net_admin;
