@@ -19,6 +19,7 @@
  * send past that node's horizon) is kept as a local event and counted.
  */
 #include "cmd/voidctl.h"
+#include "cmd/voidctl_trace.h"
 #include "void/assert.h"
 #include "void/causal.h"
 #include "void/codec.h"
@@ -54,6 +55,8 @@ struct trace_opts {
     const char *format;
     const char *out;
     const char *version;
+    const char *prefix, *after, *from, *to; /* state, diff */
+    int limit_given;
 };
 
 /* The assembled DAG. */
@@ -88,10 +91,20 @@ static void usage(FILE *out)
             "                                            commit and execute on every replica\n"
             "  export --format dot|shiviz [--out FILE]   Graphviz DOT, or a ShiViz log\n"
             "                                            (the regex to paste goes to stderr)\n"
+            "  state --at HLC                            the key/value state as of HLC\n"
+            "  diff --from HLC --to HLC                  keys created, changed and deleted\n"
+            "                                            between two times, old and new values\n"
+            "    (state, diff: [--prefix P] [--after KEY] [--limit K]; answered from the\n"
+            "    replicas' executed state: f + 1 must sign the same digest; a time before\n"
+            "    the retention horizon, or after the executed horizon: exit 3)\n"
             "\n"
             "options:\n"
             "  --depth N      edges to follow (default %d)\n"
-            "  --limit K      events at most (default %d)\n"
+            "  --limit K      events at most (default %d); state, diff: keys at most\n"
+            "                 (default all), then `more` and the key to resume --after\n"
+            "  --prefix P     state, diff: only the keys that start with P\n"
+            "  --after KEY    state, diff: only the keys after KEY (the next page)\n"
+            "  --from HLC, --to HLC  diff: the two times\n"
             "  --at HLC       a time: 2026-12-07T00:11:45.5Z/0, or WALLNS[/LOGICAL];\n"
             "                 cut: repeat it for several cuts of one fetch (one JSON\n"
             "                 line each with --json)\n"
@@ -108,7 +121,9 @@ static void usage(FILE *out)
             "examples:\n"
             "  voidctl trace explain motd\n"
             "  voidctl trace ancestors 2.1796602303242528 --depth 20 --json\n"
-            "  voidctl trace export --format dot --out run.dot && dot -Tsvg run.dot > run.svg\n");
+            "  voidctl trace export --format dot --out run.dot && dot -Tsvg run.dot > run.svg\n"
+            "  voidctl trace state --at 2026-12-07T09:00:00Z/0 --prefix user/ --limit 100\n"
+            "  voidctl trace diff --from 2026-12-07T09:00:00Z/0 --to 2026-12-07T10:00:00Z/0 --json\n");
 }
 
 static int parse_u64(const char *text, uint64_t max, uint64_t *out)
@@ -140,6 +155,10 @@ static int parse_opts(int argc, char **argv, struct trace_opts *o, char **pos, i
                                              {"format", required_argument, NULL, 'f'},
                                              {"out", required_argument, NULL, 'o'},
                                              {"version", required_argument, NULL, 'v'},
+                                             {"prefix", required_argument, NULL, 'P'},
+                                             {"after", required_argument, NULL, 'A'},
+                                             {"from", required_argument, NULL, 'F'},
+                                             {"to", required_argument, NULL, 'T'},
                                              {NULL, 0, NULL, 0}};
     memset(o, 0, sizeof(*o));
     o->base.timeout_s = 5.0;
@@ -186,6 +205,7 @@ static int parse_opts(int argc, char **argv, struct trace_opts *o, char **pos, i
                 return -1;
             }
             o->limit = (size_t)v;
+            o->limit_given = 1;
             break;
         case 'a':
             if (o->count_at == TRACE_AT_MAX) {
@@ -202,6 +222,18 @@ static int parse_opts(int argc, char **argv, struct trace_opts *o, char **pos, i
             break;
         case 'v':
             o->version = optarg;
+            break;
+        case 'P':
+            o->prefix = optarg;
+            break;
+        case 'A':
+            o->after = optarg;
+            break;
+        case 'F':
+            o->from = optarg;
+            break;
+        case 'T':
+            o->to = optarg;
             break;
         default:
             fprintf(stderr,
@@ -995,7 +1027,8 @@ int voidctl_trace(int argc, char **argv)
     const char *q = pos[0];
     int walk = strcmp(q, "ancestors") == 0 || strcmp(q, "descendants") == 0;
     int one_arg = walk || strcmp(q, "explain") == 0;
-    if (!one_arg && strcmp(q, "cut") != 0 && strcmp(q, "export") != 0) {
+    int kv = strcmp(q, "state") == 0 || strcmp(q, "diff") == 0;
+    if (!one_arg && !kv && strcmp(q, "cut") != 0 && strcmp(q, "export") != 0) {
         fprintf(stderr, "voidctl trace: unknown query '%s' (see voidctl trace --help)\n", q);
         return VOIDCTL_EXIT_USAGE;
     }
@@ -1009,7 +1042,19 @@ int voidctl_trace(int argc, char **argv)
         return rc;
     }
     curl_global_init(CURL_GLOBAL_DEFAULT);
-    if (strcmp(q, "explain") == 0) {
+    if (kv) {
+        struct voidctl_trace_kv k = {.diff = q[0] == 'd',
+                                     .at = o.count_at > 0 ? o.at[0] : NULL,
+                                     .from = o.from,
+                                     .to = o.to,
+                                     .prefix = o.prefix,
+                                     .after = o.after,
+                                     .limit = o.limit_given ? o.limit : 0};
+        rc = o.count_at > 1 ? VOIDCTL_EXIT_USAGE : voidctl_trace_kv_run(&o.base, &cl, &k);
+        if (o.count_at > 1) {
+            fprintf(stderr, "voidctl trace state: --at once\n");
+        }
+    } else if (strcmp(q, "explain") == 0) {
         rc = cmd_explain(&o, &cl, pos[1]);
     } else {
         struct trace_dag d;
