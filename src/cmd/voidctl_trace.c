@@ -27,6 +27,7 @@
 #include "void/error.h"
 #include "void/bytes.h"
 #include "void/sign.h"
+#include "void/hash.h"
 #include "void/hlc.h"
 #include "void/kvclient.h"
 #include "void/sm.h"
@@ -40,8 +41,6 @@
 #include <stdlib.h>
 #include <string.h>
 
-#define TRACE_BODY_MAX  (1u << 20)
-#define TRACE_PAGE      800
 #define TRACE_DEPTH_DEF 1000
 #define TRACE_LIMIT_DEF 10000
 #define TRACE_AT_MAX    1000 /* --at given more than once: one cut each */
@@ -256,58 +255,6 @@ static int parse_opts(int argc, char **argv, struct trace_opts *o, char **pos, i
 
 /* ---- fetching ------------------------------------------------------------ */
 
-struct body {
-    char *data;
-    size_t len;
-};
-
-static size_t on_body(char *data, size_t size, size_t count, void *arg)
-{
-    struct body *b = arg;
-    size_t n = size * count;
-    if (b->len + n > TRACE_BODY_MAX) {
-        return 0;
-    }
-    char *grown = realloc(b->data, b->len + n + 1);
-    if (grown == NULL) {
-        return 0;
-    }
-    b->data = grown;
-    memcpy(b->data + b->len, data, n);
-    b->len += n;
-    b->data[b->len] = '\0';
-    return n;
-}
-
-/* GETs url; returns the JSON object of a 200 answer, else NULL. */
-static json_t *http_get_json(const char *url, double timeout_s, long *code)
-{
-    CURL *easy = curl_easy_init();
-    struct body b = {NULL, 0};
-    json_t *j = NULL;
-    *code = 0;
-    if (easy == NULL) {
-        return NULL;
-    }
-    curl_easy_setopt(easy, CURLOPT_URL, url);
-    curl_easy_setopt(easy, CURLOPT_WRITEFUNCTION, on_body);
-    curl_easy_setopt(easy, CURLOPT_WRITEDATA, &b);
-    curl_easy_setopt(easy, CURLOPT_TIMEOUT_MS, (long)(timeout_s * 1000.0));
-    curl_easy_setopt(easy, CURLOPT_NOSIGNAL, 1L);
-    curl_easy_setopt(easy, CURLOPT_NOPROXY, "*");
-    if (curl_easy_perform(easy) == CURLE_OK) {
-        curl_easy_getinfo(easy, CURLINFO_RESPONSE_CODE, code);
-        j = b.data != NULL ? json_loadb(b.data, b.len, 0, NULL) : NULL;
-        if (!json_is_object(j)) {
-            json_decref(j);
-            j = NULL;
-        }
-    }
-    free(b.data);
-    curl_easy_cleanup(easy);
-    return j;
-}
-
 static int kind_from_name(const char *name)
 {
     for (int k = 1; k <= VOID_CAUSAL_KIND_MAX; k++) {
@@ -396,81 +343,102 @@ static void http_url(const struct void_config_addr *a, const char *path, char *u
     snprintf(url, cap, "http://%s%s%s:%u%s", v6 ? "[" : "", a->host, v6 ? "]" : "", (unsigned)a->port, path);
 }
 
-/* Fetches replica i's retained events, page by page. */
+/* One replica's /trace/events stream being read (fetch_node). */
+struct fetch {
+    struct trace_dag *d;
+    uint32_t id;
+    uint64_t after;
+    size_t first; /* d->count before this node's events */
+    int header, end, bad, oom;
+    uint64_t count, last_seq;
+    struct void_hash_ctx records;
+    uint8_t sig[VOID_SIGN_SIZE];
+    int have_sig;
+};
+
+static int fetch_line(void *ctx, const char *line, size_t len)
+{
+    struct fetch *f = ctx;
+    json_t *j = json_loadb(line, len, 0, NULL);
+    if (!json_is_object(j) || json_object_get(j, "error") != NULL) {
+        json_decref(j);
+        f->bad = 1;
+        return 1;
+    }
+    if (!f->header) {
+        f->header = 1;
+        f->d->base[f->id] = jnum(j, "base");
+        json_decref(j);
+        return 0;
+    }
+    if (json_is_true(json_object_get(j, "end"))) {
+        f->end = 1;
+        f->count = jnum(j, "count");
+        const char *hex = json_string_value(json_object_get(j, "sig"));
+        f->have_sig = hex != NULL && strlen(hex) == 2 * VOID_SIGN_SIZE;
+        for (size_t b = 0; f->have_sig && b < VOID_SIGN_SIZE; b++) {
+            unsigned v;
+            f->have_sig = sscanf(hex + 2 * b, "%2x", &v) == 1;
+            f->sig[b] = (uint8_t)v;
+        }
+        json_decref(j);
+        return 1;
+    }
+    struct void_causal_event ev;
+    int ok = event_from_json(j, &ev) == 0 && ev.id.node == f->id && ev.id.seq > f->after &&
+             ev.id.seq > f->last_seq;
+    json_decref(j);
+    if (!ok) {
+        f->bad = 1;
+        return 1;
+    }
+    /* The node signed the records of its events: rebuilt from what we parsed. */
+    uint8_t rec[VOID_CAUSAL_RECORD_SIZE];
+    void_causal_encode(&ev, rec);
+    void_hash_update(&f->records, rec, sizeof(rec));
+    if (dag_push(f->d, &ev) != 0) {
+        f->oom = 1;
+        return 1;
+    }
+    f->last_seq = ev.id.seq;
+    return 0;
+}
+
+/* Streams replica i's retained events (/trace/events without a limit: one
+ * chunked answer, read line by line) into d, and checks the node's
+ * signature over them; a node whose answer is not signed by its key leaves
+ * no event in d. */
 static int fetch_node(const struct void_config *cl, uint32_t i, double timeout_s, struct trace_dag *d)
 {
-    uint64_t after = 0;
-    uint32_t id = cl->replicas[i].id;
-    for (;;) {
-        char path[96], url[VOID_CONFIG_ADDR_MAX + 128];
-        snprintf(path, sizeof(path), "/trace/events?after=%" PRIu64 "&limit=%d", after, TRACE_PAGE);
-        http_url(&cl->replicas[i].http, path, url, sizeof(url));
-        long code = 0;
-        json_t *j = http_get_json(url, timeout_s, &code);
-        if (j == NULL) {
-            return code == 404 ? VOID_ENOTFOUND : VOID_ETIMEOUT;
-        }
-        json_t *list = json_object_get(j, "events");
-        d->base[id] = after == 0 ? jnum(j, "base") : d->base[id];
-        size_t k;
-        json_t *item;
-        /* The page is signed by the node (domain TRACE): node || after ||
-         * count || the records, which we rebuild from what we parsed. */
-        size_t n = json_array_size(list);
-        uint8_t *msg = malloc(16 + n * VOID_CAUSAL_RECORD_SIZE);
-        if (msg == NULL) {
-            json_decref(j);
-            return VOID_ENOMEM;
-        }
-        void_bytes_put_be32(msg, id);
-        void_bytes_put_be64(msg + 4, after);
-        void_bytes_put_be32(msg + 12, (uint32_t)n);
-        json_array_foreach(list, k, item)
-        {
-            struct void_causal_event ev;
-            if (event_from_json(item, &ev) != 0 || ev.id.node != id || ev.id.seq <= after) {
-                free(msg);
-                json_decref(j);
-                return VOID_EBAD_FIELD;
-            }
-            void_causal_encode(&ev, msg + 16 + k * VOID_CAUSAL_RECORD_SIZE);
-        }
-        uint8_t sig[VOID_SIGN_SIZE];
-        const char *hex = json_string_value(json_object_get(j, "sig"));
-        int sig_ok = hex != NULL && strlen(hex) == 2 * VOID_SIGN_SIZE;
-        for (size_t b = 0; sig_ok && b < VOID_SIGN_SIZE; b++) {
-            unsigned v;
-            sig_ok = sscanf(hex + 2 * b, "%2x", &v) == 1;
-            sig[b] = (uint8_t)v;
-        }
-        if (!sig_ok || void_sign_verify(cl->replicas[i].public_key,
-                                        VOID_SIGN_DOMAIN_TRACE,
-                                        msg,
-                                        16 + n * VOID_CAUSAL_RECORD_SIZE,
-                                        sig) != 0) {
-            free(msg);
-            json_decref(j);
-            return VOID_EBAD_SIG;
-        }
-        free(msg);
-        json_array_foreach(list, k, item)
-        {
-            struct void_causal_event ev;
-            (void)event_from_json(item, &ev); /* checked above */
-            if (dag_push(d, &ev) != 0) {
-                json_decref(j);
-                return VOID_ENOMEM;
-            }
-            d->lo[id] = d->lo[id] == 0 ? ev.id.seq : d->lo[id];
-            d->hi[id] = ev.id.seq;
-            after = ev.id.seq;
-        }
-        int more = json_is_true(json_object_get(j, "more")) && json_array_size(list) > 0;
-        json_decref(j);
-        if (!more) {
-            return 0;
-        }
+    struct fetch f = {.d = d, .id = cl->replicas[i].id, .first = d->count};
+    void_hash_init(&f.records);
+    char url[VOID_CONFIG_ADDR_MAX + 128];
+    http_url(&cl->replicas[i].http, "/trace/events?after=0", url, sizeof(url));
+    long code = 0;
+    int rc = voidctl_get_lines(url, timeout_s, fetch_line, &f, &code);
+    if (code == 404) {
+        return VOID_ENOTFOUND;
     }
+    if (rc != 0 || f.oom || !f.header || !f.end) {
+        d->count = f.first;
+        return f.oom ? VOID_ENOMEM : f.bad ? VOID_EBAD_FIELD : VOID_ETIMEOUT;
+    }
+    uint8_t msg[4 + 8 + 8 + VOID_HASH_SIZE];
+    void_bytes_put_be32(msg, f.id);
+    void_bytes_put_be64(msg + 4, 0);
+    void_bytes_put_be64(msg + 12, d->count - f.first);
+    void_hash_final(&f.records, msg + 20);
+    if (f.bad || !f.have_sig || f.count != d->count - f.first ||
+        void_sign_verify(cl->replicas[i].public_key, VOID_SIGN_DOMAIN_TRACE, msg, sizeof(msg), f.sig) != 0) {
+        d->count = f.first;
+        return VOID_EBAD_SIG;
+    }
+    for (size_t k = f.first; k < d->count; k++) {
+        uint64_t seq = d->ev[k].id.seq;
+        d->lo[f.id] = d->lo[f.id] == 0 || seq < d->lo[f.id] ? seq : d->lo[f.id];
+        d->hi[f.id] = seq > d->hi[f.id] ? seq : d->hi[f.id];
+    }
+    return 0;
 }
 
 static int by_hlc(const void *pa, const void *pb)

@@ -37,14 +37,13 @@
 
 /* ---- reading an NDJSON stream line by line ---------------------------------- */
 
-typedef int (*line_fn)(void *ctx, const char *line, size_t len);
-
 struct line_reader {
     char *buf;
     size_t len, cap;
-    line_fn fn;
+    voidctl_line_fn fn;
     void *ctx;
-    int stopped; /* fn answered nonzero, or a line was too long */
+    int stopped;    /* fn answered nonzero, or a line was too long */
+    int fn_stopped; /* fn answered nonzero */
 };
 
 static size_t on_data(char *data, size_t size, size_t count, void *arg)
@@ -72,7 +71,7 @@ static size_t on_data(char *data, size_t size, size_t count, void *arg)
             continue;
         }
         if (i > start && r->fn(r->ctx, r->buf + start, i - start) != 0) {
-            r->stopped = 1;
+            r->stopped = r->fn_stopped = 1;
             return 0;
         }
         start = i + 1;
@@ -82,9 +81,7 @@ static size_t on_data(char *data, size_t size, size_t count, void *arg)
     return n;
 }
 
-/* GETs url, handing each line of the body to fn. Sets *code. Returns 0 when
- * the transfer completed (whatever the status), else -1. */
-static int get_lines(const char *url, double timeout_s, line_fn fn, void *ctx, long *code)
+int voidctl_get_lines(const char *url, double timeout_s, voidctl_line_fn fn, void *ctx, long *code)
 {
     CURL *easy = curl_easy_init();
     struct line_reader r = {.fn = fn, .ctx = ctx};
@@ -109,7 +106,7 @@ static int get_lines(const char *url, double timeout_s, line_fn fn, void *ctx, l
     }
     free(r.buf);
     curl_easy_cleanup(easy);
-    return rc == CURLE_OK ? 0 : -1;
+    return rc == CURLE_OK || (rc == CURLE_WRITE_ERROR && r.fn_stopped) ? 0 : -1;
 }
 
 /* ---- one replica's answer ----------------------------------------------------- */
@@ -482,7 +479,7 @@ int voidctl_trace_kv_run(const struct voidctl_opts *o,
         a->id = cl->replicas[i].id;
         a->public_key = cl->replicas[i].public_key;
         long code = 0;
-        if (get_lines(url, o->timeout_s, on_line, a, &code) != 0 && !a->got_end && a->error == NULL) {
+        if (voidctl_get_lines(url, o->timeout_s, on_line, a, &code) != 0 && !a->got_end && a->error == NULL) {
             continue;
         }
         reached++;
@@ -582,7 +579,7 @@ int voidctl_trace_kv_run(const struct voidctl_opts *o,
             char url[sizeof(query) + VOID_CONFIG_ADDR_MAX + 64];
             url_of(&cl->replicas[idx].http, query, url, sizeof(url));
             long code = 0;
-            (void)get_lines(url, o->timeout_s, on_line, &full, &code);
+            (void)voidctl_get_lines(url, o->timeout_s, on_line, &full, &code);
             uint8_t mine[VOID_HASH_SIZE];
             void_causal_kv_digest_final(&full.local, full.more != 0, mine);
             if (!full.got_end || full.bad || full.error != NULL ||

@@ -1195,6 +1195,13 @@ int void__node_causal_halted(struct void__node_causal *nc)
 #define STREAM_KEYS      256u          /* keys looked at per refill */
 #define STREAM_KEYS_SUMS 4096u         /* the same, digest_only */
 
+/* Output waiting to be sent: what a refill wrote, from off on. */
+struct sbuf {
+    char *buf;
+    size_t len, off, cap;
+    int oom;
+};
+
 struct kv_stream {
     struct void__node_causal *nc;
     int diff, digest_only, done;
@@ -1208,12 +1215,10 @@ struct kv_stream {
     int more;
     struct void_hlc_ts executed;
     struct void_causal_kv_digest hash;
-    char *buf;
-    size_t len, off, cap;
-    int oom;
+    struct sbuf o;
 };
 
-static void sbuf_add(struct kv_stream *s, const void *p, size_t n)
+static void sbuf_add(struct sbuf *s, const void *p, size_t n)
 {
     if (s->oom) {
         return;
@@ -1235,14 +1240,14 @@ static void sbuf_add(struct kv_stream *s, const void *p, size_t n)
     s->len += n;
 }
 
-static void sbuf_str(struct kv_stream *s, const char *text)
+static void sbuf_str(struct sbuf *s, const char *text)
 {
     sbuf_add(s, text, strlen(text));
 }
 
-static void sbuf_fmt(struct kv_stream *s, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
+static void sbuf_fmt(struct sbuf *s, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
 
-static void sbuf_fmt(struct kv_stream *s, const char *fmt, ...)
+static void sbuf_fmt(struct sbuf *s, const char *fmt, ...)
 {
     char line[512];
     va_list ap;
@@ -1253,7 +1258,7 @@ static void sbuf_fmt(struct kv_stream *s, const char *fmt, ...)
     sbuf_add(s, line, (size_t)n);
 }
 
-static void sbuf_b64(struct kv_stream *s, const uint8_t *p, size_t n)
+static void sbuf_b64(struct sbuf *s, const uint8_t *p, size_t n)
 {
     size_t cap = sodium_base64_ENCODED_LEN(n, sodium_base64_VARIANT_ORIGINAL);
     char *b64 = malloc(cap);
@@ -1267,7 +1272,7 @@ static void sbuf_b64(struct kv_stream *s, const uint8_t *p, size_t n)
 }
 
 /* `"name":"HLC","name_wall_ns":W,"name_logical":L` */
-static void sbuf_hlc(struct kv_stream *s, const char *name, struct void_hlc_ts t)
+static void sbuf_hlc(struct sbuf *s, const char *name, struct void_hlc_ts t)
 {
     char text[VOID_HLC_FORMAT_MAX];
     format_hlc(t, text, sizeof(text));
@@ -1307,15 +1312,15 @@ static int stream_key(void *arg, const uint8_t *key, size_t klen, const struct v
     remember_cursor(s, key, klen);
     s->count++;
     if (!s->digest_only) {
-        sbuf_str(s, "{\"key_b64\":\"");
-        sbuf_b64(s, key, klen);
-        sbuf_str(s, "\",\"value_b64\":\"");
-        sbuf_b64(s, v->value, v->value_len);
-        sbuf_str(s, "\",");
-        sbuf_hlc(s, "hlc", v->hlc);
-        sbuf_str(s, "}\n");
+        sbuf_str(&s->o, "{\"key_b64\":\"");
+        sbuf_b64(&s->o, key, klen);
+        sbuf_str(&s->o, "\",\"value_b64\":\"");
+        sbuf_b64(&s->o, v->value, v->value_len);
+        sbuf_str(&s->o, "\",");
+        sbuf_hlc(&s->o, "hlc", v->hlc);
+        sbuf_str(&s->o, "}\n");
     }
-    return s->len >= STREAM_FILL || s->oom ? 1 : 0; /* 1: pause, the buffer is full */
+    return s->o.len >= STREAM_FILL || s->o.oom ? 1 : 0; /* 1: pause, the buffer is full */
 }
 
 static void stream_side(struct kv_stream *s, const char *name, const struct void_kvs_version *v)
@@ -1323,10 +1328,10 @@ static void stream_side(struct kv_stream *s, const char *name, const struct void
     if (v == NULL) {
         return;
     }
-    sbuf_fmt(s, ",\"%s_b64\":\"", name);
-    sbuf_b64(s, v->value, v->value_len);
-    sbuf_str(s, "\",");
-    sbuf_hlc(s, name[0] == 'o' ? "old_hlc" : "new_hlc", v->hlc);
+    sbuf_fmt(&s->o, ",\"%s_b64\":\"", name);
+    sbuf_b64(&s->o, v->value, v->value_len);
+    sbuf_str(&s->o, "\",");
+    sbuf_hlc(&s->o, name[0] == 'o' ? "old_hlc" : "new_hlc", v->hlc);
 }
 
 static int stream_change(void *arg,
@@ -1341,21 +1346,21 @@ static int stream_change(void *arg,
     remember_cursor(s, key, klen);
     s->count++;
     if (!s->digest_only) {
-        sbuf_str(s, "{\"key_b64\":\"");
-        sbuf_b64(s, key, klen);
-        sbuf_fmt(s,
+        sbuf_str(&s->o, "{\"key_b64\":\"");
+        sbuf_b64(&s->o, key, klen);
+        sbuf_fmt(&s->o,
                  "\",\"change\":\"%s\"",
                  was == NULL ? "created" : now == NULL ? "deleted" : "changed");
         stream_side(s, "old", was);
         stream_side(s, "new", now);
-        sbuf_str(s, "}\n");
+        sbuf_str(&s->o, "}\n");
     }
-    return s->len >= STREAM_FILL || s->oom ? 1 : 0;
+    return s->o.len >= STREAM_FILL || s->o.oom ? 1 : 0;
 }
 
 static void stream_error(struct kv_stream *s, const char *code, const char *msg)
 {
-    sbuf_fmt(s, "{\"error\":\"%s\",\"code\":\"%s\"}\n", msg, code);
+    sbuf_fmt(&s->o, "{\"error\":\"%s\",\"code\":\"%s\"}\n", msg, code);
     s->done = 1;
 }
 
@@ -1366,25 +1371,25 @@ static void stream_end(struct kv_stream *s)
     uint8_t msg[4 + VOID_HASH_SIZE];
     void_bytes_put_be32(msg, s->nc->self);
     void_causal_kv_digest_final(&s->hash, s->more != 0, msg + 4);
-    sbuf_fmt(s, "{\"end\":true,\"count\":%" PRIu64 ",\"more\":%s", s->count, s->more ? "true" : "false");
+    sbuf_fmt(&s->o, "{\"end\":true,\"count\":%" PRIu64 ",\"more\":%s", s->count, s->more ? "true" : "false");
     if (s->more && s->have_cursor) {
-        sbuf_str(s, ",\"next_after_b64\":\"");
-        sbuf_b64(s, s->cursor, s->cursor_len);
-        sbuf_str(s, "\"");
+        sbuf_str(&s->o, ",\"next_after_b64\":\"");
+        sbuf_b64(&s->o, s->cursor, s->cursor_len);
+        sbuf_str(&s->o, "\"");
     }
     char hex[2 * VOID_SIGN_SIZE + 1];
     for (size_t i = 0; i < VOID_HASH_SIZE; i++) {
         snprintf(hex + 2 * i, 3, "%02x", msg[4 + i]);
     }
-    sbuf_fmt(s, ",\"digest\":\"%s\"", hex);
+    sbuf_fmt(&s->o, ",\"digest\":\"%s\"", hex);
     uint8_t sig[VOID_SIGN_SIZE];
     if (void_sign(s->nc->keypair, VOID_SIGN_DOMAIN_TRACE, msg, sizeof(msg), sig) == 0) {
         for (size_t i = 0; i < VOID_SIGN_SIZE; i++) {
             snprintf(hex + 2 * i, 3, "%02x", sig[i]);
         }
-        sbuf_fmt(s, ",\"sig\":\"%s\"", hex);
+        sbuf_fmt(&s->o, ",\"sig\":\"%s\"", hex);
     }
-    sbuf_str(s, "}\n");
+    sbuf_str(&s->o, "}\n");
     s->done = 1;
 }
 
@@ -1419,7 +1424,7 @@ static void kv_fill(struct kv_stream *s)
     rc = s->diff ? void_kvs_view_changes(v, &r, s->from, s->at, lim, stream_change, s, &emitted, &more)
                  : void_kvs_view_scan(v, &r, &s->at, lim, stream_key, s, &emitted, &more);
     void_kvs_view_close(v);
-    if (s->oom) {
+    if (s->o.oom) {
         stream_error(s, "oom", "out of memory");
     } else if (rc == VOID_EKVS_TOO_OLD) {
         stream_error(s, "too_old", "the time fell out of the retention window during the answer");
@@ -1434,8 +1439,8 @@ static void kv_fill(struct kv_stream *s)
         s->more = 1;
         stream_end(s);
     }
-    if (s->digest_only && !s->done && s->len == 0) {
-        sbuf_str(s, "\n"); /* keeps the stream alive while the digest is computed */
+    if (s->digest_only && !s->done && s->o.len == 0) {
+        sbuf_str(&s->o, "\n"); /* keeps the stream alive while the digest is computed */
     }
 }
 
@@ -1443,23 +1448,23 @@ static ssize_t on_kv_read(void *cls, uint64_t pos, char *out, size_t max)
 {
     struct kv_stream *s = cls;
     (void)pos;
-    if (s->off == s->len) {
-        s->off = s->len = 0;
+    if (s->o.off == s->o.len) {
+        s->o.off = s->o.len = 0;
         if (s->done) {
             return MHD_CONTENT_READER_END_OF_STREAM;
         }
         kv_fill(s);
     }
-    size_t n = s->len - s->off < max ? s->len - s->off : max;
-    memcpy(out, s->buf + s->off, n);
-    s->off += n;
+    size_t n = s->o.len - s->o.off < max ? s->o.len - s->o.off : max;
+    memcpy(out, s->o.buf + s->o.off, n);
+    s->o.off += n;
     return (ssize_t)n;
 }
 
 static void on_kv_free(void *cls)
 {
     struct kv_stream *s = cls;
-    free(s->buf);
+    free(s->o.buf);
     free(s);
 }
 
@@ -1609,17 +1614,17 @@ static enum MHD_Result serve_kv(struct void__node_causal *nc, struct MHD_Connect
                           json_pack("{s:s, s:s, s:s}", "error", msg, "code", "not_executed", "executed", t2));
     }
     /* The header line. */
-    sbuf_fmt(s, "{\"node\":%" PRIu32 ",\"query\":\"%s\",", nc->self, diff ? "diff" : "state");
+    sbuf_fmt(&s->o, "{\"node\":%" PRIu32 ",\"query\":\"%s\",", nc->self, diff ? "diff" : "state");
     if (diff) {
-        sbuf_hlc(s, "from", s->from);
-        sbuf_str(s, ",");
+        sbuf_hlc(&s->o, "from", s->from);
+        sbuf_str(&s->o, ",");
     }
-    sbuf_hlc(s, diff ? "to" : "at", s->at);
-    sbuf_str(s, ",");
-    sbuf_hlc(s, "executed", st.last);
-    sbuf_str(s, ",");
-    sbuf_hlc(s, "horizon", st.horizon);
-    sbuf_fmt(s, ",\"applied\":%" PRIu64 "}\n", st.applied);
+    sbuf_hlc(&s->o, diff ? "to" : "at", s->at);
+    sbuf_str(&s->o, ",");
+    sbuf_hlc(&s->o, "executed", st.last);
+    sbuf_str(&s->o, ",");
+    sbuf_hlc(&s->o, "horizon", st.horizon);
+    sbuf_fmt(&s->o, ",\"applied\":%" PRIu64 "}\n", st.applied);
     struct MHD_Response *resp =
         MHD_create_response_from_callback(MHD_SIZE_UNKNOWN, 32 * 1024, on_kv_read, s, on_kv_free);
     if (resp == NULL) {
@@ -1630,6 +1635,181 @@ static enum MHD_Result serve_kv(struct void__node_causal *nc, struct MHD_Connect
     (void)MHD_add_response_header(resp, "Access-Control-Allow-Origin", "*");
     enum MHD_Result mrc = MHD_queue_response(conn, MHD_HTTP_OK, resp);
     MHD_destroy_response(resp); /* on_kv_free runs when the stream ends */
+    return mrc;
+}
+
+/* ---- /trace/events, streamed ------------------------------------------------ */
+
+/*
+ * GET /trace/events?after=SEQ without `limit`: every retained event above
+ * SEQ, up to the newest at the start of the answer, as NDJSON sent chunked:
+ * a header line (node, base, last, dropped, halted, persisted,
+ * retention_s), one line per event (as in a page), and an end line with the
+ * count, the last seq sent and this node's signature over node (4) ||
+ * after (8) || count (8) || SHA-256 of the events' 72-byte records in order
+ * (domain TRACE). A refill takes the lock for 512 events at most, so the
+ * loop thread never waits on a slow reader. With `limit` the answer is one
+ * JSON page as before (void__node_causal_http).
+ */
+#define EV_STREAM_BATCH 512
+
+struct ev_stream {
+    struct void__node_causal *nc;
+    uint64_t after, next, last, count;
+    struct void_hash_ctx records;
+    int done;
+    struct sbuf o;
+};
+
+static void ev_line(struct ev_stream *s, const struct void_causal_event *ev)
+{
+    uint8_t rec[VOID_CAUSAL_RECORD_SIZE];
+    void_causal_encode(ev, rec);
+    void_hash_update(&s->records, rec, sizeof(rec));
+    json_t *j = event_json(ev);
+    char *text = j != NULL ? json_dumps(j, JSON_COMPACT) : NULL;
+    json_decref(j);
+    if (text == NULL) {
+        s->o.oom = 1;
+        return;
+    }
+    sbuf_str(&s->o, text);
+    sbuf_str(&s->o, "\n");
+    free(text);
+    s->count++;
+    s->next = ev->id.seq;
+}
+
+static int ev_scan_one(void *ctx, uint64_t key, const struct void_causal_event *ev)
+{
+    struct ev_stream *s = ctx;
+    (void)key;
+    if (ev->id.seq > s->last) {
+        return 1;
+    }
+    ev_line(s, ev);
+    return 0;
+}
+
+static void ev_end(struct ev_stream *s)
+{
+    uint8_t msg[4 + 8 + 8 + VOID_HASH_SIZE];
+    void_bytes_put_be32(msg, s->nc->self);
+    void_bytes_put_be64(msg + 4, s->after);
+    void_bytes_put_be64(msg + 12, s->count);
+    void_hash_final(&s->records, msg + 20);
+    sbuf_fmt(&s->o, "{\"end\":true,\"count\":%" PRIu64 ",\"last_seq\":%" PRIu64, s->count, s->next);
+    uint8_t sig[VOID_SIGN_SIZE];
+    if (void_sign(s->nc->keypair, VOID_SIGN_DOMAIN_TRACE, msg, sizeof(msg), sig) == 0) {
+        char hex[2 * VOID_SIGN_SIZE + 1];
+        for (size_t i = 0; i < VOID_SIGN_SIZE; i++) {
+            snprintf(hex + 2 * i, 3, "%02x", sig[i]);
+        }
+        sbuf_fmt(&s->o, ",\"sig\":\"%s\"", hex);
+    }
+    sbuf_str(&s->o, "}\n");
+    s->done = 1;
+}
+
+static void ev_fill(struct ev_stream *s)
+{
+    struct void__node_causal *nc = s->nc;
+    uint64_t before = s->count;
+    int rc = 0;
+    pthread_mutex_lock(&nc->lock);
+    if (nc->persist) {
+        size_t seen = 0;
+        if (s->next < s->last) {
+            rc = void_causal_log_scan(&nc->log, s->next + 1, false, EV_STREAM_BATCH, ev_scan_one, s, &seen);
+        }
+    } else {
+        uint32_t self = nc->self;
+        uint64_t q = s->next + 1 > nc->c.base[self] ? s->next + 1 : nc->c.base[self];
+        for (; q <= s->last && s->count - before < EV_STREAM_BATCH; q++) {
+            struct void_causal_event ev;
+            if (void_causal_get(&nc->c, (struct void_causal_id){self, q}, &ev) == 0) {
+                ev_line(s, &ev);
+            }
+        }
+        s->next = q - 1 > s->next ? q - 1 : s->next;
+    }
+    pthread_mutex_unlock(&nc->lock);
+    if (rc != 0 || s->o.oom) {
+        sbuf_fmt(&s->o, "{\"error\":\"%s\",\"code\":\"store\"}\n", rc != 0 ? void_strerror(rc) : "out of memory");
+        s->done = 1;
+    } else if (s->count - before < EV_STREAM_BATCH || s->next >= s->last) {
+        ev_end(s); /* the log's end, or the newest at the start, reached */
+    }
+}
+
+static ssize_t on_ev_read(void *cls, uint64_t pos, char *out, size_t max)
+{
+    struct ev_stream *s = cls;
+    (void)pos;
+    if (s->o.off == s->o.len) {
+        s->o.off = s->o.len = 0;
+        if (s->done) {
+            return MHD_CONTENT_READER_END_OF_STREAM;
+        }
+        ev_fill(s);
+    }
+    size_t n = s->o.len - s->o.off < max ? s->o.len - s->o.off : max;
+    memcpy(out, s->o.buf + s->o.off, n);
+    s->o.off += n;
+    return (ssize_t)n;
+}
+
+static void on_ev_free(void *cls)
+{
+    struct ev_stream *s = cls;
+    free(s->o.buf);
+    free(s);
+}
+
+static enum MHD_Result serve_events(struct void__node_causal *nc, struct MHD_Connection *conn, uint64_t after)
+{
+    struct ev_stream *s = calloc(1, sizeof(*s));
+    if (s == NULL) {
+        return MHD_NO;
+    }
+    s->nc = nc;
+    s->after = s->next = after;
+    void_hash_init(&s->records);
+    uint64_t base = 0, last = 0, count = 0;
+    pthread_mutex_lock(&nc->lock);
+    flush_locked(nc); /* answer from everything recorded so far */
+    if (nc->persist) {
+        (void)void_causal_log_bounds(&nc->log, &base, &last, &count);
+    } else {
+        last = nc->c.last[nc->self];
+        base = last == 0 ? 0 : nc->c.base[nc->self];
+    }
+    uint64_t dropped = nc->c.count_dropped + (nc->persist ? nc->compacted_total : 0);
+    pthread_mutex_unlock(&nc->lock);
+    s->last = last;
+    sbuf_fmt(&s->o,
+             "{\"node\":%" PRIu32 ",\"base\":%" PRIu64 ",\"last\":%" PRIu64 ",\"dropped\":%" PRIu64
+             ",\"halted\":%s,\"persisted\":%s,\"retention_s\":%" PRIu64 ",\"stream\":true}\n",
+             nc->self,
+             base,
+             last,
+             dropped,
+             atomic_load(&nc->halted) ? "true" : "false",
+             nc->persist ? "true" : "false",
+             nc->retention_ns / 1000000000u);
+    if (after >= last) {
+        ev_end(s);
+    }
+    struct MHD_Response *resp =
+        MHD_create_response_from_callback(MHD_SIZE_UNKNOWN, 32 * 1024, on_ev_read, s, on_ev_free);
+    if (resp == NULL) {
+        on_ev_free(s);
+        return MHD_NO;
+    }
+    (void)MHD_add_response_header(resp, "Content-Type", "application/x-ndjson");
+    (void)MHD_add_response_header(resp, "Access-Control-Allow-Origin", "*");
+    enum MHD_Result mrc = MHD_queue_response(conn, MHD_HTTP_OK, resp);
+    MHD_destroy_response(resp);
     return mrc;
 }
 
@@ -1645,6 +1825,20 @@ int void__node_causal_raw(void *ctx, void *conn, const char *method, const char 
     struct void__node_causal *nc = ctx;
     VOID_ASSERT(nc != NULL && conn != NULL);
     (void)method;
+    if (strcmp(path, "/trace/events") == 0) {
+        uint64_t after = 0;
+        struct MHD_Connection *c = conn;
+        if (!nc->on || MHD_lookup_connection_value(c, MHD_GET_ARGUMENT_KIND, "limit") != NULL ||
+            parse_num(MHD_lookup_connection_value(c, MHD_GET_ARGUMENT_KIND, "after"),
+                      0,
+                      VOID_CAUSAL_SEQ_MAX,
+                      0,
+                      &after) != 0) {
+            return 0; /* a page, the log off, or a bad argument: the handler answers */
+        }
+        *result = (int)serve_events(nc, c, after);
+        return 1;
+    }
     int diff = strcmp(path, "/trace/diff") == 0;
     if (!diff && strcmp(path, "/trace/state") != 0) {
         return 0;
