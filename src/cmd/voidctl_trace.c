@@ -55,6 +55,7 @@ struct trace_opts {
     const char *out;
     const char *version;
     const char *prefix, *after, *from, *to; /* state, diff */
+    struct void_hlc_ts fetch_to; /* events stamped later are not fetched (cut) */
     int limit_given;
 };
 
@@ -163,6 +164,7 @@ static int parse_opts(int argc, char **argv, struct trace_opts *o, char **pos, i
     o->base.timeout_s = 5.0;
     o->depth = TRACE_DEPTH_DEF;
     o->limit = TRACE_LIMIT_DEF;
+    o->fetch_to = (struct void_hlc_ts){UINT64_MAX, UINT32_MAX};
     optind = 0;
     opterr = 0;
     int c;
@@ -408,12 +410,17 @@ static int fetch_line(void *ctx, const char *line, size_t len)
  * chunked answer, read line by line) into d, and checks the node's
  * signature over them; a node whose answer is not signed by its key leaves
  * no event in d. */
-static int fetch_node(const struct void_config *cl, uint32_t i, double timeout_s, struct trace_dag *d)
+static int fetch_node(const struct void_config *cl,
+                      uint32_t i,
+                      double timeout_s,
+                      struct void_hlc_ts to,
+                      struct trace_dag *d)
 {
     struct fetch f = {.d = d, .id = cl->replicas[i].id, .first = d->count};
     void_hash_init(&f.records);
-    char url[VOID_CONFIG_ADDR_MAX + 128];
-    http_url(&cl->replicas[i].http, "/trace/events?after=0", url, sizeof(url));
+    char url[VOID_CONFIG_ADDR_MAX + 128], path[96];
+    snprintf(path, sizeof(path), "/trace/events?after=0&to=%" PRIu64 "/%" PRIu32, to.wall_ns, to.logical);
+    http_url(&cl->replicas[i].http, path, url, sizeof(url));
     long code = 0;
     int rc = voidctl_get_lines(url, timeout_s, fetch_line, &f, &code);
     if (code == 404) {
@@ -423,11 +430,12 @@ static int fetch_node(const struct void_config *cl, uint32_t i, double timeout_s
         d->count = f.first;
         return f.oom ? VOID_ENOMEM : f.bad ? VOID_EBAD_FIELD : VOID_ETIMEOUT;
     }
-    uint8_t msg[4 + 8 + 8 + VOID_HASH_SIZE];
+    uint8_t msg[4 + 8 + 8 + VOID_HLC_ENCODED_SIZE + VOID_HASH_SIZE];
     void_bytes_put_be32(msg, f.id);
     void_bytes_put_be64(msg + 4, 0);
     void_bytes_put_be64(msg + 12, d->count - f.first);
-    void_hash_final(&f.records, msg + 20);
+    void_hlc_encode(to, msg + 20);
+    void_hash_final(&f.records, msg + 20 + VOID_HLC_ENCODED_SIZE);
     if (f.bad || !f.have_sig || f.count != d->count - f.first ||
         void_sign_verify(cl->replicas[i].public_key, VOID_SIGN_DOMAIN_TRACE, msg, sizeof(msg), f.sig) != 0) {
         d->count = f.first;
@@ -462,7 +470,7 @@ static int assemble(const struct void_config *cl, const struct trace_opts *o, st
     d->nodes = cl->count_replicas;
     uint32_t reached = 0;
     for (uint32_t i = 0; i < cl->count_replicas; i++) {
-        int rc = fetch_node(cl, i, o->base.timeout_s, d);
+        int rc = fetch_node(cl, i, o->base.timeout_s, o->fetch_to, d);
         if (rc == 0) {
             d->reached[cl->replicas[i].id] = 1;
             reached++;
@@ -1026,6 +1034,19 @@ int voidctl_trace(int argc, char **argv)
         rc = cmd_explain(&o, &cl, pos[1]);
     } else {
         struct trace_dag d;
+        if (strcmp(q, "cut") == 0 && o.count_at > 0) {
+            /* A cut at t needs no event stamped after the latest t: each
+             * node's events up to t are a prefix of its answer. */
+            struct void_hlc_ts latest = {0, 0}, t;
+            for (size_t k = 0; k < o.count_at; k++) {
+                if (void_hlc_parse(o.at[k], &t) != 0) {
+                    latest = o.fetch_to; /* cmd_cut says what is wrong */
+                    break;
+                }
+                latest = void_hlc_compare(t, latest) > 0 ? t : latest;
+            }
+            o.fetch_to = latest;
+        }
         rc = assemble(&cl, &o, &d);
         if (rc == VOIDCTL_EXIT_OK) {
             rc = walk ? cmd_walk(&o, &d, pos[1], q[0] == 'a')

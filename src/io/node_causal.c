@@ -1641,13 +1641,15 @@ static enum MHD_Result serve_kv(struct void__node_causal *nc, struct MHD_Connect
 /* ---- /trace/events, streamed ------------------------------------------------ */
 
 /*
- * GET /trace/events?after=SEQ without `limit`: every retained event above
- * SEQ, up to the newest at the start of the answer, as NDJSON sent chunked:
+ * GET /trace/events?after=SEQ[&to=HLC] without `limit`: every retained event
+ * above SEQ, up to the newest at the start of the answer (and none stamped
+ * after `to`: a node's HLCs rise with its seq, so the answer stops at the
+ * first), as NDJSON sent chunked:
  * a header line (node, base, last, dropped, halted, persisted,
  * retention_s), one line per event (as in a page), and an end line with the
  * count, the last seq sent and this node's signature over node (4) ||
- * after (8) || count (8) || SHA-256 of the events' 72-byte records in order
- * (domain TRACE). A refill takes the lock for 512 events at most, so the
+ * after (8) || count (8) || to (12, all ones when absent) || SHA-256 of the
+ * events' 72-byte records in order (domain TRACE). A refill takes the lock for 512 events at most, so the
  * loop thread never waits on a slow reader. With `limit` the answer is one
  * JSON page as before (void__node_causal_http).
  */
@@ -1656,6 +1658,7 @@ static enum MHD_Result serve_kv(struct void__node_causal *nc, struct MHD_Connect
 struct ev_stream {
     struct void__node_causal *nc;
     uint64_t after, next, last, count;
+    struct void_hlc_ts to; /* events stamped later are not sent */
     struct void_hash_ctx records;
     int done;
     struct sbuf o;
@@ -1684,7 +1687,8 @@ static int ev_scan_one(void *ctx, uint64_t key, const struct void_causal_event *
 {
     struct ev_stream *s = ctx;
     (void)key;
-    if (ev->id.seq > s->last) {
+    if (ev->id.seq > s->last || void_hlc_compare(ev->hlc, s->to) > 0) {
+        s->last = s->next; /* a node's HLCs rise with its seq: nothing later is wanted */
         return 1;
     }
     ev_line(s, ev);
@@ -1693,11 +1697,12 @@ static int ev_scan_one(void *ctx, uint64_t key, const struct void_causal_event *
 
 static void ev_end(struct ev_stream *s)
 {
-    uint8_t msg[4 + 8 + 8 + VOID_HASH_SIZE];
+    uint8_t msg[4 + 8 + 8 + VOID_HLC_ENCODED_SIZE + VOID_HASH_SIZE];
     void_bytes_put_be32(msg, s->nc->self);
     void_bytes_put_be64(msg + 4, s->after);
     void_bytes_put_be64(msg + 12, s->count);
-    void_hash_final(&s->records, msg + 20);
+    void_hlc_encode(s->to, msg + 20);
+    void_hash_final(&s->records, msg + 20 + VOID_HLC_ENCODED_SIZE);
     sbuf_fmt(&s->o, "{\"end\":true,\"count\":%" PRIu64 ",\"last_seq\":%" PRIu64, s->count, s->next);
     uint8_t sig[VOID_SIGN_SIZE];
     if (void_sign(s->nc->keypair, VOID_SIGN_DOMAIN_TRACE, msg, sizeof(msg), sig) == 0) {
@@ -1727,9 +1732,14 @@ static void ev_fill(struct ev_stream *s)
         uint64_t q = s->next + 1 > nc->c.base[self] ? s->next + 1 : nc->c.base[self];
         for (; q <= s->last && s->count - before < EV_STREAM_BATCH; q++) {
             struct void_causal_event ev;
-            if (void_causal_get(&nc->c, (struct void_causal_id){self, q}, &ev) == 0) {
-                ev_line(s, &ev);
+            if (void_causal_get(&nc->c, (struct void_causal_id){self, q}, &ev) != 0) {
+                continue;
             }
+            if (void_hlc_compare(ev.hlc, s->to) > 0) {
+                s->last = q - 1;
+                break;
+            }
+            ev_line(s, &ev);
         }
         s->next = q - 1 > s->next ? q - 1 : s->next;
     }
@@ -1766,13 +1776,15 @@ static void on_ev_free(void *cls)
     free(s);
 }
 
-static enum MHD_Result serve_events(struct void__node_causal *nc, struct MHD_Connection *conn, uint64_t after)
+static enum MHD_Result
+serve_events(struct void__node_causal *nc, struct MHD_Connection *conn, uint64_t after, struct void_hlc_ts to)
 {
     struct ev_stream *s = calloc(1, sizeof(*s));
     if (s == NULL) {
         return MHD_NO;
     }
     s->nc = nc;
+    s->to = to;
     s->after = s->next = after;
     void_hash_init(&s->records);
     uint64_t base = 0, last = 0, count = 0;
@@ -1828,6 +1840,8 @@ int void__node_causal_raw(void *ctx, void *conn, const char *method, const char 
     if (strcmp(path, "/trace/events") == 0) {
         uint64_t after = 0;
         struct MHD_Connection *c = conn;
+        struct void_hlc_ts to = {UINT64_MAX, UINT32_MAX};
+        const char *to_text = MHD_lookup_connection_value(c, MHD_GET_ARGUMENT_KIND, "to");
         if (!nc->on || MHD_lookup_connection_value(c, MHD_GET_ARGUMENT_KIND, "limit") != NULL ||
             parse_num(MHD_lookup_connection_value(c, MHD_GET_ARGUMENT_KIND, "after"),
                       0,
@@ -1836,7 +1850,11 @@ int void__node_causal_raw(void *ctx, void *conn, const char *method, const char 
                       &after) != 0) {
             return 0; /* a page, the log off, or a bad argument: the handler answers */
         }
-        *result = (int)serve_events(nc, c, after);
+        if (to_text != NULL && void_hlc_parse(to_text, &to) != 0) {
+            *result = (int)queue_error(c, MHD_HTTP_BAD_REQUEST, "bad_request", "want to=HLC");
+            return 1;
+        }
+        *result = (int)serve_events(nc, c, after, to);
         return 1;
     }
     int diff = strcmp(path, "/trace/diff") == 0;

@@ -112,6 +112,22 @@ done
 expect_eq "$pages" "__ready__ a u/x u/y z /wBB " "pages of 2 keys"
 echo "ok: --limit and --after page through the state"
 
+# ---- the answers are streamed (chunked), /trace/events too -------------------
+http0=$(grep -m1 '^http = ' "$CLIENT" | sed 's/^http = //')
+curl -sS -D "$TEST_DIR/h.txt" -o "$TEST_DIR/ev.ndjson" "http://$http0/trace/events?after=0" || fail "GET /trace/events"
+grep -qi '^transfer-encoding: chunked' "$TEST_DIR/h.txt" || fail "/trace/events is not chunked: $(cat "$TEST_DIR/h.txt")"
+python3 - "$TEST_DIR/ev.ndjson" <<'PY' || fail "/trace/events stream"
+import json, sys
+lines = [json.loads(l) for l in open(sys.argv[1]) if l.strip()]
+head, events, end = lines[0], lines[1:-1], lines[-1]
+assert head["stream"] and end["end"] and end["count"] == len(events) > 0, (head, end)
+seqs = [e["seq"] for e in events]
+assert seqs == sorted(seqs) and seqs[-1] == end["last_seq"] and len(end["sig"]) == 128, end
+PY
+curl -sS -D "$TEST_DIR/h.txt" -o /dev/null "http://$http0/trace/state?at=$(echo "$t3" | sed 's#Z/#Z%2F#')" || fail "GET /trace/state"
+grep -qi '^transfer-encoding: chunked' "$TEST_DIR/h.txt" || fail "/trace/state is not chunked"
+echo "ok: /trace/events and /trace/state answer chunked streams"
+
 # ---- the replicas agree, also with one down ------------------------------------
 cluster kill 3 > /dev/null
 agree=$(vctl trace state --at "$t2" --json | tail -n 1 | python3 -c 'import json,sys; print(json.load(sys.stdin)["agree"])')
