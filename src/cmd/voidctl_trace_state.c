@@ -14,7 +14,6 @@
  * that does not hash to the agreed digest is reported at its end (exit 1).
  */
 #include "cmd/voidctl_trace.h"
-
 #include "void/assert.h"
 #include "void/bytes.h"
 #include "void/causal.h"
@@ -33,7 +32,8 @@
 #include <stdlib.h>
 #include <string.h>
 
-#define LINE_MAX_BYTES (4u << 20) /* a line holds at most a 4 KiB key and two 1 MiB values in base64 */
+#define LINE_MAX_BYTES                                                                             \
+    (4u << 20) /* a line holds at most a 4 KiB key and two 1 MiB values in base64 */
 
 /* ---- reading an NDJSON stream line by line ---------------------------------- */
 
@@ -138,7 +138,8 @@ static int hex_decode(const char *hex, uint8_t *out, size_t n)
 }
 
 /* Decodes base64 field name of j into buf (at most cap bytes). */
-static int b64_field(json_t *j, const char *name, uint8_t *buf, size_t cap, size_t *len, int *present)
+static int
+b64_field(json_t *j, const char *name, uint8_t *buf, size_t cap, size_t *len, int *present)
 {
     const char *text = json_string_value(json_object_get(j, name));
     *len = 0;
@@ -146,8 +147,8 @@ static int b64_field(json_t *j, const char *name, uint8_t *buf, size_t cap, size
     if (text == NULL) {
         return 0;
     }
-    return sodium_base642bin(buf, cap, text, strlen(text), NULL, len, NULL, sodium_base64_VARIANT_ORIGINAL) ==
-                   0
+    return sodium_base642bin(
+               buf, cap, text, strlen(text), NULL, len, NULL, sodium_base64_VARIANT_ORIGINAL) == 0
                ? 0
                : -1;
 }
@@ -226,7 +227,8 @@ static int on_entry(struct answer *a, json_t *j)
     struct void_causal_kv_side old_side = {0}, new_side = {0};
     int diff = a->q->diff;
     if (b64_field(j, "key_b64", a->key, VOID_KVS_KEY_MAX, &klen, &kp) != 0 || !kp || klen == 0 ||
-        b64_field(j, diff ? "old_b64" : "value_b64", a->old_value, VOID_KVS_VALUE_MAX, &olen, &op) != 0 ||
+        b64_field(
+            j, diff ? "old_b64" : "value_b64", a->old_value, VOID_KVS_VALUE_MAX, &olen, &op) != 0 ||
         (diff && b64_field(j, "new_b64", a->new_value, VOID_KVS_VALUE_MAX, &nlen, &np) != 0)) {
         return -1;
     }
@@ -251,8 +253,11 @@ static int on_entry(struct answer *a, json_t *j)
         json_t *out = json_object();
         json_set_bytes(out, "key", a->key, klen);
         if (diff) {
-            json_object_set_new(
-                out, "change", json_string(!op ? "created" : !np ? "deleted" : "changed"));
+            json_object_set_new(out,
+                                "change",
+                                json_string(!op   ? "created"
+                                            : !np ? "deleted"
+                                                  : "changed"));
             if (op) {
                 json_set_bytes(out, "old", a->old_value, olen);
                 json_object_set_new(out, "old_version", json_string(t1));
@@ -328,7 +333,8 @@ static int on_line(void *ctx, const char *line, size_t len)
         const char *next = json_string_value(json_object_get(j, "next_after_b64"));
         a->next_after_b64 = next != NULL ? strdup(next) : NULL;
         uint8_t sig[VOID_SIGN_SIZE], msg[4 + VOID_HASH_SIZE];
-        if (hex_decode(json_string_value(json_object_get(j, "digest")), a->digest, VOID_HASH_SIZE) == 0 &&
+        if (hex_decode(
+                json_string_value(json_object_get(j, "digest")), a->digest, VOID_HASH_SIZE) == 0 &&
             hex_decode(json_string_value(json_object_get(j, "sig")), sig, VOID_SIGN_SIZE) == 0) {
             void_bytes_put_be32(msg, a->id);
             memcpy(msg + 4, a->digest, VOID_HASH_SIZE);
@@ -391,7 +397,14 @@ static int parse_time(const char *what, const char *text, struct void_hlc_ts *t)
 static void url_of(const struct void_config_addr *a, const char *path_query, char *url, size_t cap)
 {
     int v6 = strchr(a->host, ':') != NULL;
-    snprintf(url, cap, "http://%s%s%s:%u%s", v6 ? "[" : "", a->host, v6 ? "]" : "", (unsigned)a->port, path_query);
+    snprintf(url,
+             cap,
+             "http://%s%s%s:%u%s",
+             v6 ? "[" : "",
+             a->host,
+             v6 ? "]" : "",
+             (unsigned)a->port,
+             path_query);
 }
 
 static int alloc_buffers(struct answer *a)
@@ -420,7 +433,10 @@ int voidctl_trace_kv_run(const struct voidctl_opts *o,
     size_t plen = q->prefix != NULL ? strlen(q->prefix) : 0;
     size_t alen = q->after != NULL ? strlen(q->after) : 0;
     if (plen > VOID_KVS_KEY_MAX || alen > VOID_KVS_KEY_MAX || (q->after != NULL && alen == 0)) {
-        fprintf(stderr, "voidctl trace %s: --prefix and --after want keys of 1..%u bytes\n", cmd, VOID_KVS_KEY_MAX);
+        fprintf(stderr,
+                "voidctl trace %s: --prefix and --after want keys of 1..%u bytes\n",
+                cmd,
+                VOID_KVS_KEY_MAX);
         return VOIDCTL_EXIT_USAGE;
     }
     CURL *easy = curl_easy_init();
@@ -461,7 +477,8 @@ int voidctl_trace_kv_run(const struct voidctl_opts *o,
     /* 1. Every replica's signed digest of the answer. */
     uint32_t nrep = cl->count_replicas, f = (nrep - 1) / 3;
     struct answer *ans = calloc(nrep, sizeof(*ans));
-    int *status = calloc(nrep, sizeof(*status)); /* 0 none, 1 signed, 2 too_old, 3 not_executed, 4 other */
+    int *status =
+        calloc(nrep, sizeof(*status)); /* 0 none, 1 signed, 2 too_old, 3 not_executed, 4 other */
     if (ans == NULL || status == NULL) {
         free(ans);
         free(status);
@@ -479,11 +496,13 @@ int voidctl_trace_kv_run(const struct voidctl_opts *o,
         a->id = cl->replicas[i].id;
         a->public_key = cl->replicas[i].public_key;
         long code = 0;
-        if (voidctl_get_lines(url, o->timeout_s, on_line, a, &code) != 0 && !a->got_end && a->error == NULL) {
+        if (voidctl_get_lines(url, o->timeout_s, on_line, a, &code) != 0 && !a->got_end &&
+            a->error == NULL) {
             continue;
         }
         reached++;
-        const char *kind = a->error != NULL ? json_string_value(json_object_get(a->error, "code")) : NULL;
+        const char *kind =
+            a->error != NULL ? json_string_value(json_object_get(a->error, "code")) : NULL;
         if (a->got_end && a->signed_ok && !a->bad) {
             status[i] = 1;
         } else if (kind != NULL && strcmp(kind, "too_old") == 0) {
@@ -529,25 +548,37 @@ int voidctl_trace_kv_run(const struct voidctl_opts *o,
             /* The furthest executed horizon, to say how far the cluster is. */
             const char *furthest = NULL;
             for (uint32_t i = 0; i < nrep; i++) {
-                const char *e = status[i] == 3 ? json_string_value(json_object_get(ans[i].error, "executed")) : NULL;
-                furthest = e != NULL && (furthest == NULL || strcmp(e, furthest) > 0) ? e : furthest;
+                const char *e = status[i] == 3
+                                    ? json_string_value(json_object_get(ans[i].error, "executed"))
+                                    : NULL;
+                furthest =
+                    e != NULL && (furthest == NULL || strcmp(e, furthest) > 0) ? e : furthest;
             }
             if (old > 0) {
-                fprintf(stderr, "voidctl trace %s: too_old: %s\n", cmd, msg != NULL ? msg : "before the retention horizon");
-            } else {
                 fprintf(stderr,
-                        "voidctl trace %s: not_executed: the time is after the executed horizon of "
-                        "too many replicas (the furthest: %s): the state as of then is not final yet\n",
+                        "voidctl trace %s: too_old: %s\n",
                         cmd,
-                        furthest != NULL ? furthest : "?");
+                        msg != NULL ? msg : "before the retention horizon");
+            } else {
+                fprintf(
+                    stderr,
+                    "voidctl trace %s: not_executed: the time is after the executed horizon of "
+                    "too many replicas (the furthest: %s): the state as of then is not final yet\n",
+                    cmd,
+                    furthest != NULL ? furthest : "?");
             }
             rc = VOIDCTL_EXIT_REFUSED;
         } else if (reached < f + 1) {
-            fprintf(stderr, "voidctl trace %s: %" PRIu32 " replicas answered, %" PRIu32 " needed\n", cmd, reached, f + 1);
+            fprintf(stderr,
+                    "voidctl trace %s: %" PRIu32 " replicas answered, %" PRIu32 " needed\n",
+                    cmd,
+                    reached,
+                    f + 1);
             rc = VOIDCTL_EXIT_UNREACHABLE;
         } else {
             fprintf(stderr,
-                    "voidctl trace %s: no %" PRIu32 " replicas signed the same answer (at most %" PRIu32 " did)\n",
+                    "voidctl trace %s: no %" PRIu32
+                    " replicas signed the same answer (at most %" PRIu32 " did)\n",
                     cmd,
                     f + 1,
                     best_votes);
@@ -621,19 +652,28 @@ int voidctl_trace_kv_run(const struct voidctl_opts *o,
         if (o->json) {
             json_t *agree = json_array();
             for (uint32_t k = 0; k < nrep; k++) {
-                if (status[k] == 1 && memcmp(ans[k].digest, ans[best].digest, VOID_HASH_SIZE) == 0) {
+                if (status[k] == 1 &&
+                    memcmp(ans[k].digest, ans[best].digest, VOID_HASH_SIZE) == 0) {
                     json_array_append_new(agree, json_integer(ans[k].id));
                 }
             }
             json_t *end = json_pack("{s:b, s:I, s:b, s:s, s:s?, s:s, s:I, s:o}",
-                                    "end", 1,
-                                    "count", (json_int_t)full.count,
-                                    "more", full.more,
-                                    q->diff ? "to" : "at", t,
-                                    "executed", executed,
-                                    "digest", hex,
-                                    "replica", (json_int_t)full.id,
-                                    "agree", agree);
+                                    "end",
+                                    1,
+                                    "count",
+                                    (json_int_t)full.count,
+                                    "more",
+                                    full.more,
+                                    q->diff ? "to" : "at",
+                                    t,
+                                    "executed",
+                                    executed,
+                                    "digest",
+                                    hex,
+                                    "replica",
+                                    (json_int_t)full.id,
+                                    "agree",
+                                    agree);
             if (next_len > 0) {
                 json_set_bytes(end, "next_after", next, next_len);
             }

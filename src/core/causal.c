@@ -1216,7 +1216,9 @@ void void_causal_kv_digest_entry(struct void_causal_kv_digest *d,
     d->count++;
 }
 
-void void_causal_kv_digest_final(struct void_causal_kv_digest *d, bool more, uint8_t out[VOID_HASH_SIZE])
+void void_causal_kv_digest_final(struct void_causal_kv_digest *d,
+                                 bool more,
+                                 uint8_t out[VOID_HASH_SIZE])
 {
     VOID_ASSERT(d != NULL && out != NULL);
     uint8_t tail[9];

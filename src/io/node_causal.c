@@ -1350,7 +1350,9 @@ static int stream_change(void *arg,
         sbuf_b64(&s->o, key, klen);
         sbuf_fmt(&s->o,
                  "\",\"change\":\"%s\"",
-                 was == NULL ? "created" : now == NULL ? "deleted" : "changed");
+                 was == NULL   ? "created"
+                 : now == NULL ? "deleted"
+                               : "changed");
         stream_side(s, "old", was);
         stream_side(s, "new", now);
         sbuf_str(&s->o, "}\n");
@@ -1371,7 +1373,10 @@ static void stream_end(struct kv_stream *s)
     uint8_t msg[4 + VOID_HASH_SIZE];
     void_bytes_put_be32(msg, s->nc->self);
     void_causal_kv_digest_final(&s->hash, s->more != 0, msg + 4);
-    sbuf_fmt(&s->o, "{\"end\":true,\"count\":%" PRIu64 ",\"more\":%s", s->count, s->more ? "true" : "false");
+    sbuf_fmt(&s->o,
+             "{\"end\":true,\"count\":%" PRIu64 ",\"more\":%s",
+             s->count,
+             s->more ? "true" : "false");
     if (s->more && s->have_cursor) {
         sbuf_str(&s->o, ",\"next_after_b64\":\"");
         sbuf_b64(&s->o, s->cursor, s->cursor_len);
@@ -1421,8 +1426,9 @@ static void kv_fill(struct kv_stream *s)
     size_t lim = left < chunk ? (size_t)left : chunk;
     size_t emitted = 0;
     int more = 0;
-    rc = s->diff ? void_kvs_view_changes(v, &r, s->from, s->at, lim, stream_change, s, &emitted, &more)
-                 : void_kvs_view_scan(v, &r, &s->at, lim, stream_key, s, &emitted, &more);
+    rc = s->diff
+             ? void_kvs_view_changes(v, &r, s->from, s->at, lim, stream_change, s, &emitted, &more)
+             : void_kvs_view_scan(v, &r, &s->at, lim, stream_key, s, &emitted, &more);
     void_kvs_view_close(v);
     if (s->o.oom) {
         stream_error(s, "oom", "out of memory");
@@ -1477,7 +1483,8 @@ static enum MHD_Result queue_json(struct MHD_Connection *conn, unsigned code, js
     }
     size_t len = strlen(text);
     text[len] = '\n'; /* json_dumps' NUL becomes the line's end */
-    struct MHD_Response *resp = MHD_create_response_from_buffer(len + 1, text, MHD_RESPMEM_MUST_FREE);
+    struct MHD_Response *resp =
+        MHD_create_response_from_buffer(len + 1, text, MHD_RESPMEM_MUST_FREE);
     if (resp == NULL) {
         free(text);
         return MHD_NO;
@@ -1489,13 +1496,19 @@ static enum MHD_Result queue_json(struct MHD_Connection *conn, unsigned code, js
     return rc;
 }
 
-static enum MHD_Result queue_error(struct MHD_Connection *conn, unsigned code, const char *kind, const char *msg)
+static enum MHD_Result
+queue_error(struct MHD_Connection *conn, unsigned code, const char *kind, const char *msg)
 {
     return queue_json(conn, code, json_pack("{s:s, s:s}", "error", msg, "code", kind));
 }
 
 /* Decodes an optional base64 argument into out[cap]. 0, or -1 when bad. */
-static int arg_b64(struct MHD_Connection *conn, const char *name, uint8_t *out, size_t cap, size_t *len, int *given)
+static int arg_b64(struct MHD_Connection *conn,
+                   const char *name,
+                   uint8_t *out,
+                   size_t cap,
+                   size_t *len,
+                   int *given)
 {
     const char *text = MHD_lookup_connection_value(conn, MHD_GET_ARGUMENT_KIND, name);
     *len = 0;
@@ -1503,7 +1516,8 @@ static int arg_b64(struct MHD_Connection *conn, const char *name, uint8_t *out, 
     if (text == NULL) {
         return 0;
     }
-    return sodium_base642bin(out, cap, text, strlen(text), NULL, len, NULL, sodium_base64_VARIANT_ORIGINAL) == 0
+    return sodium_base642bin(
+               out, cap, text, strlen(text), NULL, len, NULL, sodium_base64_VARIANT_ORIGINAL) == 0
                ? 0
                : -1;
 }
@@ -1539,7 +1553,8 @@ static enum MHD_Result serve_kv(struct void__node_causal *nc, struct MHD_Connect
                    : "want at=HLC (e.g. 2026-12-07T09:00:00Z/0 or WALLNS/LOGICAL)";
     } else if (diff && void_hlc_compare(s->from, s->at) > 0) {
         bad = "from is after to";
-    } else if (arg_b64(conn, "prefix", s->prefix, sizeof(s->prefix), &s->prefix_len, &has_prefix) != 0 ||
+    } else if (arg_b64(conn, "prefix", s->prefix, sizeof(s->prefix), &s->prefix_len, &has_prefix) !=
+                   0 ||
                arg_b64(conn, "after", after, VOID_KVS_KEY_MAX, &after_len, &has_after) != 0 ||
                (has_after && after_len == 0)) {
         bad = "prefix and after are base64 keys of at most 4096 bytes";
@@ -1578,7 +1593,8 @@ static enum MHD_Result serve_kv(struct void__node_causal *nc, struct MHD_Connect
     int rc = kvs != NULL ? void_kvs_lmdb_view_open(kvs, &v) : VOID_ENOTFOUND;
     if (rc != 0) {
         free(s);
-        return queue_error(conn, MHD_HTTP_SERVICE_UNAVAILABLE, "store", "this node's state store is not open");
+        return queue_error(
+            conn, MHD_HTTP_SERVICE_UNAVAILABLE, "store", "this node's state store is not open");
     }
     struct void_kvs_stats st;
     void_kvs_view_stats(v, &st);
@@ -1589,15 +1605,17 @@ static enum MHD_Result serve_kv(struct void__node_causal *nc, struct MHD_Connect
     if (void_hlc_compare(first, st.horizon) < 0) {
         format_hlc(first, t1, sizeof(t1));
         format_hlc(st.horizon, t2, sizeof(t2));
-        snprintf(msg,
-                 sizeof(msg),
-                 "%s is before this node's retention horizon %s: the versions of then are compacted",
-                 t1,
-                 t2);
+        snprintf(
+            msg,
+            sizeof(msg),
+            "%s is before this node's retention horizon %s: the versions of then are compacted",
+            t1,
+            t2);
         free(s);
-        return queue_json(conn,
-                          MHD_HTTP_GONE,
-                          json_pack("{s:s, s:s, s:s}", "error", msg, "code", "too_old", "horizon", t2));
+        return queue_json(
+            conn,
+            MHD_HTTP_GONE,
+            json_pack("{s:s, s:s, s:s}", "error", msg, "code", "too_old", "horizon", t2));
     }
     if (void_hlc_compare(s->at, st.last) > 0) {
         format_hlc(s->at, t1, sizeof(t1));
@@ -1609,9 +1627,10 @@ static enum MHD_Result serve_kv(struct void__node_causal *nc, struct MHD_Connect
                  t1,
                  t2);
         free(s);
-        return queue_json(conn,
-                          MHD_HTTP_TOO_EARLY,
-                          json_pack("{s:s, s:s, s:s}", "error", msg, "code", "not_executed", "executed", t2));
+        return queue_json(
+            conn,
+            MHD_HTTP_TOO_EARLY,
+            json_pack("{s:s, s:s, s:s}", "error", msg, "code", "not_executed", "executed", t2));
     }
     /* The header line. */
     sbuf_fmt(&s->o, "{\"node\":%" PRIu32 ",\"query\":\"%s\",", nc->self, diff ? "diff" : "state");
@@ -1649,9 +1668,9 @@ static enum MHD_Result serve_kv(struct void__node_causal *nc, struct MHD_Connect
  * retention_s), one line per event (as in a page), and an end line with the
  * count, the last seq sent and this node's signature over node (4) ||
  * after (8) || count (8) || to (12, all ones when absent) || SHA-256 of the
- * events' 72-byte records in order (domain TRACE). A refill takes the lock for 512 events at most, so the
- * loop thread never waits on a slow reader. With `limit` the answer is one
- * JSON page as before (void__node_causal_http).
+ * events' 72-byte records in order (domain TRACE). A refill takes the lock for 512 events at most,
+ * so the loop thread never waits on a slow reader. With `limit` the answer is one JSON page as
+ * before (void__node_causal_http).
  */
 #define EV_STREAM_BATCH 512
 
@@ -1725,7 +1744,8 @@ static void ev_fill(struct ev_stream *s)
     if (nc->persist) {
         size_t seen = 0;
         if (s->next < s->last) {
-            rc = void_causal_log_scan(&nc->log, s->next + 1, false, EV_STREAM_BATCH, ev_scan_one, s, &seen);
+            rc = void_causal_log_scan(
+                &nc->log, s->next + 1, false, EV_STREAM_BATCH, ev_scan_one, s, &seen);
         }
     } else {
         uint32_t self = nc->self;
@@ -1745,7 +1765,9 @@ static void ev_fill(struct ev_stream *s)
     }
     pthread_mutex_unlock(&nc->lock);
     if (rc != 0 || s->o.oom) {
-        sbuf_fmt(&s->o, "{\"error\":\"%s\",\"code\":\"store\"}\n", rc != 0 ? void_strerror(rc) : "out of memory");
+        sbuf_fmt(&s->o,
+                 "{\"error\":\"%s\",\"code\":\"store\"}\n",
+                 rc != 0 ? void_strerror(rc) : "out of memory");
         s->done = 1;
     } else if (s->count - before < EV_STREAM_BATCH || s->next >= s->last) {
         ev_end(s); /* the log's end, or the newest at the start, reached */
@@ -1776,8 +1798,10 @@ static void on_ev_free(void *cls)
     free(s);
 }
 
-static enum MHD_Result
-serve_events(struct void__node_causal *nc, struct MHD_Connection *conn, uint64_t after, struct void_hlc_ts to)
+static enum MHD_Result serve_events(struct void__node_causal *nc,
+                                    struct MHD_Connection *conn,
+                                    uint64_t after,
+                                    struct void_hlc_ts to)
 {
     struct ev_stream *s = calloc(1, sizeof(*s));
     if (s == NULL) {

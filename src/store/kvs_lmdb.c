@@ -775,8 +775,18 @@ int void_kvs_view_scan(struct void_kvs_view *v,
     if (rc != 0) {
         return rc;
     }
-    struct scan s = {
-        v->l, v->txn, v->kb, r, as_of != NULL ? *as_of : hlc_max, limit, fn, arg, emitted, more, 0, 0};
+    struct scan s = {v->l,
+                     v->txn,
+                     v->kb,
+                     r,
+                     as_of != NULL ? *as_of : hlc_max,
+                     limit,
+                     fn,
+                     arg,
+                     emitted,
+                     more,
+                     0,
+                     0};
     rc = scan_node(&s, root_node, 0, r != NULL && r->start != NULL);
     return rc != 0 ? lm_err(rc) : s.cb_rc;
 }
@@ -789,14 +799,16 @@ static int state_differs(const struct void_kvs_version *was, const struct void_k
     if (was_live != now_live) {
         return 1;
     }
-    return was_live && (was->value_len != now->value_len ||
-                        (was->value_len != 0 && memcmp(was->value, now->value, was->value_len) != 0));
+    return was_live &&
+           (was->value_len != now->value_len ||
+            (was->value_len != 0 && memcmp(was->value, now->value, was->value_len) != 0));
 }
 
 /* The names-trie walk of scan_node, over every stored key (dead ones too),
  * counting only the keys that changed. Kept apart from scan_node so that the
  * state machine's scans stay as they were. */
-static int changes_node(struct void_kvs_view *v, struct scan *s, const uint8_t id[H], size_t plen, int bounded)
+static int
+changes_node(struct void_kvs_view *v, struct scan *s, const uint8_t id[H], size_t plen, int bounded)
 {
     uint8_t *kb = s->kb;
     const struct void_kvs_range *r = s->r;

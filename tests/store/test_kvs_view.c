@@ -60,7 +60,8 @@ static void remove_dir(const char *dir)
 
 static void put(struct void_kvs *kvs, const char *k, const char *v)
 {
-    assert_int_equal(void_kvs_put(kvs, (const uint8_t *)k, strlen(k), (const uint8_t *)v, strlen(v)), 0);
+    assert_int_equal(
+        void_kvs_put(kvs, (const uint8_t *)k, strlen(k), (const uint8_t *)v, strlen(v)), 0);
 }
 
 static void del(struct void_kvs *kvs, const char *k)
@@ -128,7 +129,8 @@ static int on_change(void *arg,
     return 0;
 }
 
-static const char *state_at(struct void_kvs_view *v, uint64_t wall, const char *prefix, size_t limit, int *more)
+static const char *
+state_at(struct void_kvs_view *v, uint64_t wall, const char *prefix, size_t limit, int *more)
 {
     static struct seen s;
     memset(&s, 0, sizeof(s));
@@ -148,13 +150,15 @@ static const char *state_at(struct void_kvs_view *v, uint64_t wall, const char *
     return s.text;
 }
 
-static const char *changes(struct void_kvs_view *v, uint64_t from, uint64_t to, size_t limit, int *more)
+static const char *
+changes(struct void_kvs_view *v, uint64_t from, uint64_t to, size_t limit, int *more)
 {
     static struct seen s;
     memset(&s, 0, sizeof(s));
     size_t n = 0;
     int m = 0;
-    assert_int_equal(void_kvs_view_changes(v, NULL, ts(from), ts(to), limit, on_change, &s, &n, &m), 0);
+    assert_int_equal(void_kvs_view_changes(v, NULL, ts(from), ts(to), limit, on_change, &s, &n, &m),
+                     0);
     if (more != NULL) {
         *more = m;
     }
