@@ -39,9 +39,6 @@
 /* The verifier as the daemon runs it: the default in-memory capacity
  * (src/io/node_causal.h), older events in the persisted log. */
 #define ONLINE_CAPACITY 65536
-/* The verifier as the daemon runs it: the default in-memory capacity
- * (src/io/node_causal.h), older events in the persisted log. */
-#define ONLINE_CAPACITY 65536
 #define T0      1795564800000000000ull
 
 static uint8_t *records;

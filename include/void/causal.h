@@ -29,6 +29,7 @@
 #ifndef VOID_CAUSAL_H
 #define VOID_CAUSAL_H
 
+#include "void/hash.h"
 #include "void/hlc.h"
 
 #include <stdbool.h>
@@ -332,5 +333,53 @@ int void_causal_export_dot(const struct void_causal *c, void_causal_emit_fn emit
  * driver records what the replica core emits. An unknown kind is LOCAL.
  * Cannot fail. */
 uint8_t void_causal_kind_of_pbft(uint8_t pbft_kind);
+
+/* ---- the digest of a state or diff answer (docs/causality.md) ---------- */
+
+/* /trace/state and /trace/diff answers carry a digest that every replica
+ * computes over the same bytes, so that voidctl can compare replicas and
+ * check the answer it read against the digest f + 1 of them signed:
+ * SHA-256 of "VTS1" (state) or "VTD1" (diff), [from (12), diff only], at or
+ * to (12), be16 prefix length, prefix, has_after (1), be16 after length,
+ * after, be64 limit; then per key be16 key length, key, and per side (the
+ * version as of at; for a diff the old then the new one) present (1) and,
+ * when present, HLC (12), be32 value length, value; then be64 count and
+ * more (1). */
+struct void_causal_kv_side {
+    bool present;
+    struct void_hlc_ts hlc;
+    const uint8_t *value;
+    size_t len;
+};
+
+struct void_causal_kv_digest {
+    struct void_hash_ctx h;
+    bool diff;
+    uint64_t count;
+};
+
+/* Starts d on a query; prefix/after borrowed for the call. Cannot fail. */
+void void_causal_kv_digest_init(struct void_causal_kv_digest *d,
+                                bool diff,
+                                struct void_hlc_ts from,
+                                struct void_hlc_ts at,
+                                const uint8_t *prefix,
+                                size_t prefix_len,
+                                bool has_after,
+                                const uint8_t *after,
+                                size_t after_len,
+                                uint64_t limit);
+
+/* Adds one key of the answer: old is ignored for a state answer. */
+void void_causal_kv_digest_entry(struct void_causal_kv_digest *d,
+                                 const uint8_t *key,
+                                 size_t key_len,
+                                 const struct void_causal_kv_side *old_side,
+                                 const struct void_causal_kv_side *new_side);
+
+/* Ends the answer (more: a further key matched) and writes the digest. */
+void void_causal_kv_digest_final(struct void_causal_kv_digest *d,
+                                 bool more,
+                                 uint8_t out[VOID_HASH_SIZE]);
 
 #endif

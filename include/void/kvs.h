@@ -226,6 +226,60 @@ int void_kvs_lmdb_open(struct void_kvs *kvs,
  * Recovery). Returns 0 or VOID_EIO. */
 int void_kvs_lmdb_flush(struct void_kvs *kvs);
 
+/* A read-only view of an LMDB store's committed state for another thread
+ * than the owner's (voidd's HTTP thread answers /trace/state and /trace/diff
+ * with it, docs/causality.md): one LMDB read transaction, which sees the
+ * last batch committed before void_kvs_lmdb_view_open, all of it and
+ * nothing after, whatever the owner does meanwhile. Opaque; the store must
+ * outlive it. A view is used by one thread at a time. */
+struct void_kvs_view;
+
+/* Called for a key whose state differs between two times: old and new are
+ * its live versions then (NULL: absent or deleted). Pointers valid during
+ * the call. Return 0 to go on, anything else to stop (the call returns it). */
+typedef int (*void_kvs_change_fn)(void *arg,
+                                  const uint8_t *key,
+                                  size_t key_len,
+                                  const struct void_kvs_version *old_version,
+                                  const struct void_kvs_version *new_version);
+
+/* Opens a view of kvs (an LMDB store). Any thread. Returns 0, VOID_ENOMEM,
+ * VOID_ECORRUPT or VOID_EIO. */
+int void_kvs_lmdb_view_open(struct void_kvs *kvs, struct void_kvs_view **out);
+
+/* The counters of the state the view sees (horizon, last, applied, ...). */
+void void_kvs_view_stats(const struct void_kvs_view *v, struct void_kvs_stats *out);
+
+/* void_kvs_scan over the view's state (same arguments and answers). */
+int void_kvs_view_scan(struct void_kvs_view *v,
+                       const struct void_kvs_range *range,
+                       const struct void_hlc_ts *as_of,
+                       size_t limit,
+                       void_kvs_scan_fn fn,
+                       void *arg,
+                       size_t *emitted,
+                       int *more);
+
+/* Calls fn, in key order, for each key of range whose state as of `to`
+ * differs from its state as of `from` (created, deleted, or another value;
+ * a key rewritten with the same value, or created and deleted in between,
+ * is not a change), at most limit times (0: no limit). Sets *emitted and
+ * *more as void_kvs_scan. Returns 0, VOID_EINVAL (from after to, a bad
+ * range), VOID_EKVS_TOO_OLD (from before the horizon), a local failure or
+ * fn's nonzero answer. */
+int void_kvs_view_changes(struct void_kvs_view *v,
+                          const struct void_kvs_range *range,
+                          struct void_hlc_ts from,
+                          struct void_hlc_ts to,
+                          size_t limit,
+                          void_kvs_change_fn fn,
+                          void *arg,
+                          size_t *emitted,
+                          int *more);
+
+/* Ends the view (NULL: nothing). Cannot fail. */
+void void_kvs_view_close(struct void_kvs_view *v);
+
 /* ---- calls ------------------------------------------------------------------ */
 
 /* Starts a write batch stamped hlc (must be after the last batch's) and

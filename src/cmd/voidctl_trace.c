@@ -19,6 +19,7 @@
  * send past that node's horizon) is kept as a local event and counted.
  */
 #include "cmd/voidctl.h"
+#include "cmd/voidctl_trace.h"
 #include "void/assert.h"
 #include "void/causal.h"
 #include "void/codec.h"
@@ -26,6 +27,7 @@
 #include "void/error.h"
 #include "void/bytes.h"
 #include "void/sign.h"
+#include "void/hash.h"
 #include "void/hlc.h"
 #include "void/kvclient.h"
 #include "void/sm.h"
@@ -39,8 +41,6 @@
 #include <stdlib.h>
 #include <string.h>
 
-#define TRACE_BODY_MAX  (1u << 20)
-#define TRACE_PAGE      800
 #define TRACE_DEPTH_DEF 1000
 #define TRACE_LIMIT_DEF 10000
 #define TRACE_AT_MAX    1000 /* --at given more than once: one cut each */
@@ -54,6 +54,9 @@ struct trace_opts {
     const char *format;
     const char *out;
     const char *version;
+    const char *prefix, *after, *from, *to; /* state, diff */
+    struct void_hlc_ts fetch_to; /* events stamped later are not fetched (cut) */
+    int limit_given;
 };
 
 /* The assembled DAG. */
@@ -88,10 +91,20 @@ static void usage(FILE *out)
             "                                            commit and execute on every replica\n"
             "  export --format dot|shiviz [--out FILE]   Graphviz DOT, or a ShiViz log\n"
             "                                            (the regex to paste goes to stderr)\n"
+            "  state --at HLC                            the key/value state as of HLC\n"
+            "  diff --from HLC --to HLC                  keys created, changed and deleted\n"
+            "                                            between two times, old and new values\n"
+            "    (state, diff: [--prefix P] [--after KEY] [--limit K]; answered from the\n"
+            "    replicas' executed state: f + 1 must sign the same digest; a time before\n"
+            "    the retention horizon, or after the executed horizon: exit 3)\n"
             "\n"
             "options:\n"
             "  --depth N      edges to follow (default %d)\n"
-            "  --limit K      events at most (default %d)\n"
+            "  --limit K      events at most (default %d); state, diff: keys at most\n"
+            "                 (default all), then `more` and the key to resume --after\n"
+            "  --prefix P     state, diff: only the keys that start with P\n"
+            "  --after KEY    state, diff: only the keys after KEY (the next page)\n"
+            "  --from HLC, --to HLC  diff: the two times\n"
             "  --at HLC       a time: 2026-12-07T00:11:45.5Z/0, or WALLNS[/LOGICAL];\n"
             "                 cut: repeat it for several cuts of one fetch (one JSON\n"
             "                 line each with --json)\n"
@@ -108,7 +121,9 @@ static void usage(FILE *out)
             "examples:\n"
             "  voidctl trace explain motd\n"
             "  voidctl trace ancestors 2.1796602303242528 --depth 20 --json\n"
-            "  voidctl trace export --format dot --out run.dot && dot -Tsvg run.dot > run.svg\n");
+            "  voidctl trace export --format dot --out run.dot && dot -Tsvg run.dot > run.svg\n"
+            "  voidctl trace state --at 2026-12-07T09:00:00Z/0 --prefix user/ --limit 100\n"
+            "  voidctl trace diff --from 2026-12-07T09:00:00Z/0 --to 2026-12-07T10:00:00Z/0 --json\n");
 }
 
 static int parse_u64(const char *text, uint64_t max, uint64_t *out)
@@ -140,11 +155,16 @@ static int parse_opts(int argc, char **argv, struct trace_opts *o, char **pos, i
                                              {"format", required_argument, NULL, 'f'},
                                              {"out", required_argument, NULL, 'o'},
                                              {"version", required_argument, NULL, 'v'},
+                                             {"prefix", required_argument, NULL, 'P'},
+                                             {"after", required_argument, NULL, 'A'},
+                                             {"from", required_argument, NULL, 'F'},
+                                             {"to", required_argument, NULL, 'T'},
                                              {NULL, 0, NULL, 0}};
     memset(o, 0, sizeof(*o));
     o->base.timeout_s = 5.0;
     o->depth = TRACE_DEPTH_DEF;
     o->limit = TRACE_LIMIT_DEF;
+    o->fetch_to = (struct void_hlc_ts){UINT64_MAX, UINT32_MAX};
     optind = 0;
     opterr = 0;
     int c;
@@ -186,6 +206,7 @@ static int parse_opts(int argc, char **argv, struct trace_opts *o, char **pos, i
                 return -1;
             }
             o->limit = (size_t)v;
+            o->limit_given = 1;
             break;
         case 'a':
             if (o->count_at == TRACE_AT_MAX) {
@@ -202,6 +223,18 @@ static int parse_opts(int argc, char **argv, struct trace_opts *o, char **pos, i
             break;
         case 'v':
             o->version = optarg;
+            break;
+        case 'P':
+            o->prefix = optarg;
+            break;
+        case 'A':
+            o->after = optarg;
+            break;
+        case 'F':
+            o->from = optarg;
+            break;
+        case 'T':
+            o->to = optarg;
             break;
         default:
             fprintf(stderr,
@@ -223,58 +256,6 @@ static int parse_opts(int argc, char **argv, struct trace_opts *o, char **pos, i
 }
 
 /* ---- fetching ------------------------------------------------------------ */
-
-struct body {
-    char *data;
-    size_t len;
-};
-
-static size_t on_body(char *data, size_t size, size_t count, void *arg)
-{
-    struct body *b = arg;
-    size_t n = size * count;
-    if (b->len + n > TRACE_BODY_MAX) {
-        return 0;
-    }
-    char *grown = realloc(b->data, b->len + n + 1);
-    if (grown == NULL) {
-        return 0;
-    }
-    b->data = grown;
-    memcpy(b->data + b->len, data, n);
-    b->len += n;
-    b->data[b->len] = '\0';
-    return n;
-}
-
-/* GETs url; returns the JSON object of a 200 answer, else NULL. */
-static json_t *http_get_json(const char *url, double timeout_s, long *code)
-{
-    CURL *easy = curl_easy_init();
-    struct body b = {NULL, 0};
-    json_t *j = NULL;
-    *code = 0;
-    if (easy == NULL) {
-        return NULL;
-    }
-    curl_easy_setopt(easy, CURLOPT_URL, url);
-    curl_easy_setopt(easy, CURLOPT_WRITEFUNCTION, on_body);
-    curl_easy_setopt(easy, CURLOPT_WRITEDATA, &b);
-    curl_easy_setopt(easy, CURLOPT_TIMEOUT_MS, (long)(timeout_s * 1000.0));
-    curl_easy_setopt(easy, CURLOPT_NOSIGNAL, 1L);
-    curl_easy_setopt(easy, CURLOPT_NOPROXY, "*");
-    if (curl_easy_perform(easy) == CURLE_OK) {
-        curl_easy_getinfo(easy, CURLINFO_RESPONSE_CODE, code);
-        j = b.data != NULL ? json_loadb(b.data, b.len, 0, NULL) : NULL;
-        if (!json_is_object(j)) {
-            json_decref(j);
-            j = NULL;
-        }
-    }
-    free(b.data);
-    curl_easy_cleanup(easy);
-    return j;
-}
 
 static int kind_from_name(const char *name)
 {
@@ -364,81 +345,108 @@ static void http_url(const struct void_config_addr *a, const char *path, char *u
     snprintf(url, cap, "http://%s%s%s:%u%s", v6 ? "[" : "", a->host, v6 ? "]" : "", (unsigned)a->port, path);
 }
 
-/* Fetches replica i's retained events, page by page. */
-static int fetch_node(const struct void_config *cl, uint32_t i, double timeout_s, struct trace_dag *d)
+/* One replica's /trace/events stream being read (fetch_node). */
+struct fetch {
+    struct trace_dag *d;
+    uint32_t id;
+    uint64_t after;
+    size_t first; /* d->count before this node's events */
+    int header, end, bad, oom;
+    uint64_t count, last_seq;
+    struct void_hash_ctx records;
+    uint8_t sig[VOID_SIGN_SIZE];
+    int have_sig;
+};
+
+static int fetch_line(void *ctx, const char *line, size_t len)
 {
-    uint64_t after = 0;
-    uint32_t id = cl->replicas[i].id;
-    for (;;) {
-        char path[96], url[VOID_CONFIG_ADDR_MAX + 128];
-        snprintf(path, sizeof(path), "/trace/events?after=%" PRIu64 "&limit=%d", after, TRACE_PAGE);
-        http_url(&cl->replicas[i].http, path, url, sizeof(url));
-        long code = 0;
-        json_t *j = http_get_json(url, timeout_s, &code);
-        if (j == NULL) {
-            return code == 404 ? VOID_ENOTFOUND : VOID_ETIMEOUT;
-        }
-        json_t *list = json_object_get(j, "events");
-        d->base[id] = after == 0 ? jnum(j, "base") : d->base[id];
-        size_t k;
-        json_t *item;
-        /* The page is signed by the node (domain TRACE): node || after ||
-         * count || the records, which we rebuild from what we parsed. */
-        size_t n = json_array_size(list);
-        uint8_t *msg = malloc(16 + n * VOID_CAUSAL_RECORD_SIZE);
-        if (msg == NULL) {
-            json_decref(j);
-            return VOID_ENOMEM;
-        }
-        void_bytes_put_be32(msg, id);
-        void_bytes_put_be64(msg + 4, after);
-        void_bytes_put_be32(msg + 12, (uint32_t)n);
-        json_array_foreach(list, k, item)
-        {
-            struct void_causal_event ev;
-            if (event_from_json(item, &ev) != 0 || ev.id.node != id || ev.id.seq <= after) {
-                free(msg);
-                json_decref(j);
-                return VOID_EBAD_FIELD;
-            }
-            void_causal_encode(&ev, msg + 16 + k * VOID_CAUSAL_RECORD_SIZE);
-        }
-        uint8_t sig[VOID_SIGN_SIZE];
-        const char *hex = json_string_value(json_object_get(j, "sig"));
-        int sig_ok = hex != NULL && strlen(hex) == 2 * VOID_SIGN_SIZE;
-        for (size_t b = 0; sig_ok && b < VOID_SIGN_SIZE; b++) {
-            unsigned v;
-            sig_ok = sscanf(hex + 2 * b, "%2x", &v) == 1;
-            sig[b] = (uint8_t)v;
-        }
-        if (!sig_ok || void_sign_verify(cl->replicas[i].public_key,
-                                        VOID_SIGN_DOMAIN_TRACE,
-                                        msg,
-                                        16 + n * VOID_CAUSAL_RECORD_SIZE,
-                                        sig) != 0) {
-            free(msg);
-            json_decref(j);
-            return VOID_EBAD_SIG;
-        }
-        free(msg);
-        json_array_foreach(list, k, item)
-        {
-            struct void_causal_event ev;
-            (void)event_from_json(item, &ev); /* checked above */
-            if (dag_push(d, &ev) != 0) {
-                json_decref(j);
-                return VOID_ENOMEM;
-            }
-            d->lo[id] = d->lo[id] == 0 ? ev.id.seq : d->lo[id];
-            d->hi[id] = ev.id.seq;
-            after = ev.id.seq;
-        }
-        int more = json_is_true(json_object_get(j, "more")) && json_array_size(list) > 0;
+    struct fetch *f = ctx;
+    json_t *j = json_loadb(line, len, 0, NULL);
+    if (!json_is_object(j) || json_object_get(j, "error") != NULL) {
         json_decref(j);
-        if (!more) {
-            return 0;
-        }
+        f->bad = 1;
+        return 1;
     }
+    if (!f->header) {
+        f->header = 1;
+        f->d->base[f->id] = jnum(j, "base");
+        json_decref(j);
+        return 0;
+    }
+    if (json_is_true(json_object_get(j, "end"))) {
+        f->end = 1;
+        f->count = jnum(j, "count");
+        const char *hex = json_string_value(json_object_get(j, "sig"));
+        f->have_sig = hex != NULL && strlen(hex) == 2 * VOID_SIGN_SIZE;
+        for (size_t b = 0; f->have_sig && b < VOID_SIGN_SIZE; b++) {
+            unsigned v;
+            f->have_sig = sscanf(hex + 2 * b, "%2x", &v) == 1;
+            f->sig[b] = (uint8_t)v;
+        }
+        json_decref(j);
+        return 1;
+    }
+    struct void_causal_event ev;
+    int ok = event_from_json(j, &ev) == 0 && ev.id.node == f->id && ev.id.seq > f->after &&
+             ev.id.seq > f->last_seq;
+    json_decref(j);
+    if (!ok) {
+        f->bad = 1;
+        return 1;
+    }
+    /* The node signed the records of its events: rebuilt from what we parsed. */
+    uint8_t rec[VOID_CAUSAL_RECORD_SIZE];
+    void_causal_encode(&ev, rec);
+    void_hash_update(&f->records, rec, sizeof(rec));
+    if (dag_push(f->d, &ev) != 0) {
+        f->oom = 1;
+        return 1;
+    }
+    f->last_seq = ev.id.seq;
+    return 0;
+}
+
+/* Streams replica i's retained events (/trace/events without a limit: one
+ * chunked answer, read line by line) into d, and checks the node's
+ * signature over them; a node whose answer is not signed by its key leaves
+ * no event in d. */
+static int fetch_node(const struct void_config *cl,
+                      uint32_t i,
+                      double timeout_s,
+                      struct void_hlc_ts to,
+                      struct trace_dag *d)
+{
+    struct fetch f = {.d = d, .id = cl->replicas[i].id, .first = d->count};
+    void_hash_init(&f.records);
+    char url[VOID_CONFIG_ADDR_MAX + 128], path[96];
+    snprintf(path, sizeof(path), "/trace/events?after=0&to=%" PRIu64 "/%" PRIu32, to.wall_ns, to.logical);
+    http_url(&cl->replicas[i].http, path, url, sizeof(url));
+    long code = 0;
+    int rc = voidctl_get_lines(url, timeout_s, fetch_line, &f, &code);
+    if (code == 404) {
+        return VOID_ENOTFOUND;
+    }
+    if (rc != 0 || f.oom || !f.header || !f.end) {
+        d->count = f.first;
+        return f.oom ? VOID_ENOMEM : f.bad ? VOID_EBAD_FIELD : VOID_ETIMEOUT;
+    }
+    uint8_t msg[4 + 8 + 8 + VOID_HLC_ENCODED_SIZE + VOID_HASH_SIZE];
+    void_bytes_put_be32(msg, f.id);
+    void_bytes_put_be64(msg + 4, 0);
+    void_bytes_put_be64(msg + 12, d->count - f.first);
+    void_hlc_encode(to, msg + 20);
+    void_hash_final(&f.records, msg + 20 + VOID_HLC_ENCODED_SIZE);
+    if (f.bad || !f.have_sig || f.count != d->count - f.first ||
+        void_sign_verify(cl->replicas[i].public_key, VOID_SIGN_DOMAIN_TRACE, msg, sizeof(msg), f.sig) != 0) {
+        d->count = f.first;
+        return VOID_EBAD_SIG;
+    }
+    for (size_t k = f.first; k < d->count; k++) {
+        uint64_t seq = d->ev[k].id.seq;
+        d->lo[f.id] = d->lo[f.id] == 0 || seq < d->lo[f.id] ? seq : d->lo[f.id];
+        d->hi[f.id] = seq > d->hi[f.id] ? seq : d->hi[f.id];
+    }
+    return 0;
 }
 
 static int by_hlc(const void *pa, const void *pb)
@@ -462,7 +470,7 @@ static int assemble(const struct void_config *cl, const struct trace_opts *o, st
     d->nodes = cl->count_replicas;
     uint32_t reached = 0;
     for (uint32_t i = 0; i < cl->count_replicas; i++) {
-        int rc = fetch_node(cl, i, o->base.timeout_s, d);
+        int rc = fetch_node(cl, i, o->base.timeout_s, o->fetch_to, d);
         if (rc == 0) {
             d->reached[cl->replicas[i].id] = 1;
             reached++;
@@ -995,7 +1003,8 @@ int voidctl_trace(int argc, char **argv)
     const char *q = pos[0];
     int walk = strcmp(q, "ancestors") == 0 || strcmp(q, "descendants") == 0;
     int one_arg = walk || strcmp(q, "explain") == 0;
-    if (!one_arg && strcmp(q, "cut") != 0 && strcmp(q, "export") != 0) {
+    int kv = strcmp(q, "state") == 0 || strcmp(q, "diff") == 0;
+    if (!one_arg && !kv && strcmp(q, "cut") != 0 && strcmp(q, "export") != 0) {
         fprintf(stderr, "voidctl trace: unknown query '%s' (see voidctl trace --help)\n", q);
         return VOIDCTL_EXIT_USAGE;
     }
@@ -1009,10 +1018,35 @@ int voidctl_trace(int argc, char **argv)
         return rc;
     }
     curl_global_init(CURL_GLOBAL_DEFAULT);
-    if (strcmp(q, "explain") == 0) {
+    if (kv) {
+        struct voidctl_trace_kv k = {.diff = q[0] == 'd',
+                                     .at = o.count_at > 0 ? o.at[0] : NULL,
+                                     .from = o.from,
+                                     .to = o.to,
+                                     .prefix = o.prefix,
+                                     .after = o.after,
+                                     .limit = o.limit_given ? o.limit : 0};
+        rc = o.count_at > 1 ? VOIDCTL_EXIT_USAGE : voidctl_trace_kv_run(&o.base, &cl, &k);
+        if (o.count_at > 1) {
+            fprintf(stderr, "voidctl trace state: --at once\n");
+        }
+    } else if (strcmp(q, "explain") == 0) {
         rc = cmd_explain(&o, &cl, pos[1]);
     } else {
         struct trace_dag d;
+        if (strcmp(q, "cut") == 0 && o.count_at > 0) {
+            /* A cut at t needs no event stamped after the latest t: each
+             * node's events up to t are a prefix of its answer. */
+            struct void_hlc_ts latest = {0, 0}, t;
+            for (size_t k = 0; k < o.count_at; k++) {
+                if (void_hlc_parse(o.at[k], &t) != 0) {
+                    latest = o.fetch_to; /* cmd_cut says what is wrong */
+                    break;
+                }
+                latest = void_hlc_compare(t, latest) > 0 ? t : latest;
+            }
+            o.fetch_to = latest;
+        }
         rc = assemble(&cl, &o, &d);
         if (rc == VOIDCTL_EXIT_OK) {
             rc = walk ? cmd_walk(&o, &d, pos[1], q[0] == 'a')

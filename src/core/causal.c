@@ -1136,3 +1136,94 @@ uint8_t void_causal_kind_of_pbft(uint8_t pbft_kind)
     }
     return VOID_CAUSAL_LOCAL;
 }
+
+/* ---- the digest of a state or diff answer ---------------------------------- */
+
+static void kvd_u16(struct void_hash_ctx *h, size_t v)
+{
+    uint8_t b[2];
+    VOID_ASSERT(v <= UINT16_MAX);
+    void_bytes_put_be16(b, (uint16_t)v);
+    void_hash_update(h, b, sizeof(b));
+}
+
+static void kvd_hlc(struct void_hash_ctx *h, struct void_hlc_ts t)
+{
+    uint8_t b[VOID_HLC_ENCODED_SIZE];
+    void_hlc_encode(t, b);
+    void_hash_update(h, b, sizeof(b));
+}
+
+void void_causal_kv_digest_init(struct void_causal_kv_digest *d,
+                                bool diff,
+                                struct void_hlc_ts from,
+                                struct void_hlc_ts at,
+                                const uint8_t *prefix,
+                                size_t prefix_len,
+                                bool has_after,
+                                const uint8_t *after,
+                                size_t after_len,
+                                uint64_t limit)
+{
+    VOID_ASSERT(d != NULL);
+    VOID_ASSERT((prefix != NULL || prefix_len == 0) && (after != NULL || after_len == 0));
+    d->diff = diff;
+    d->count = 0;
+    void_hash_init(&d->h);
+    void_hash_update(&d->h, diff ? "VTD1" : "VTS1", 4);
+    if (diff) {
+        kvd_hlc(&d->h, from);
+    }
+    kvd_hlc(&d->h, at);
+    kvd_u16(&d->h, prefix_len);
+    void_hash_update(&d->h, prefix, prefix_len);
+    uint8_t flag = has_after ? 1 : 0;
+    void_hash_update(&d->h, &flag, 1);
+    kvd_u16(&d->h, after_len);
+    void_hash_update(&d->h, after, after_len);
+    uint8_t lim[8];
+    void_bytes_put_be64(lim, limit);
+    void_hash_update(&d->h, lim, sizeof(lim));
+}
+
+static void kvd_side(struct void_hash_ctx *h, const struct void_causal_kv_side *s)
+{
+    uint8_t present = s != NULL && s->present ? 1 : 0;
+    void_hash_update(h, &present, 1);
+    if (present) {
+        uint8_t len[4];
+        VOID_ASSERT(s->len <= UINT32_MAX);
+        kvd_hlc(h, s->hlc);
+        void_bytes_put_be32(len, (uint32_t)s->len);
+        void_hash_update(h, len, sizeof(len));
+        void_hash_update(h, s->value, s->len);
+    }
+}
+
+void void_causal_kv_digest_entry(struct void_causal_kv_digest *d,
+                                 const uint8_t *key,
+                                 size_t key_len,
+                                 const struct void_causal_kv_side *old_side,
+                                 const struct void_causal_kv_side *new_side)
+{
+    VOID_ASSERT(d != NULL && key != NULL);
+    kvd_u16(&d->h, key_len);
+    void_hash_update(&d->h, key, key_len);
+    if (d->diff) {
+        kvd_side(&d->h, old_side);
+    }
+    kvd_side(&d->h, new_side);
+    d->count++;
+}
+
+void void_causal_kv_digest_final(struct void_causal_kv_digest *d,
+                                 bool more,
+                                 uint8_t out[VOID_HASH_SIZE])
+{
+    VOID_ASSERT(d != NULL && out != NULL);
+    uint8_t tail[9];
+    void_bytes_put_be64(tail, d->count);
+    tail[8] = more ? 1 : 0;
+    void_hash_update(&d->h, tail, sizeof(tail));
+    void_hash_final(&d->h, out);
+}

@@ -2082,6 +2082,17 @@ static int setup_ntp(struct void_node *node, char *errbuf, size_t errcap)
     return rc;
 }
 
+/* The streamed and raw answers: /trace/state and /trace/diff (the causal
+ * module), then /stream and the static files (the web module). */
+static int node_http_raw(void *ctx, void *conn, const char *method, const char *path, int *result)
+{
+    struct void_node *node = ctx;
+    if (void__node_causal_raw(&node->causal, conn, method, path, result)) {
+        return 1;
+    }
+    return void__node_web_raw(&node->web, conn, method, path, result);
+}
+
 static int setup_io(struct void_node *node, char *errbuf, size_t errcap)
 {
     const struct void_config *c = node->config;
@@ -2146,7 +2157,7 @@ static int setup_io(struct void_node *node, char *errbuf, size_t errcap)
     if (rc != 0) {
         return rc;
     }
-    void_http_set_raw(&node->http, void__node_web_raw, &node->web);
+    void_http_set_raw(&node->http, node_http_raw, node);
     if ((rc = void__node_web_start(&node->web)) != 0) {
         return rc;
     }
@@ -2319,6 +2330,7 @@ int void_node_new(struct void_node **out,
     }
     if (rc == 0 && (rc = setup_replica(node, errbuf, errcap)) == 0) {
         void__node_causal_restore_hlc(&node->causal, &node->replica->hlc);
+        void__node_causal_set_state(&node->causal, &node->state);
         void_log_setup(config->log_level, config->self_id, &node->replica->hlc);
         struct void_pstore_config pc = {.segment_size = config->record_log_segment_bytes};
         rc = void_pstore_open(&node->store, config->data_dir, &pc, errbuf, errcap);

@@ -24,11 +24,17 @@
 #include "void/assert.h"
 #include "void/bytes.h"
 #include "void/error.h"
+#include "void/hash.h"
+#include "void/kvs.h"
 #include "void/log.h"
 #include "void/pbft_msg.h"
 
 #include <inttypes.h>
 #include <jansson.h>
+#include <microhttpd.h>
+#include <sodium.h>
+#include <stdarg.h>
+#include <sys/types.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -235,6 +241,7 @@ int void__node_causal_init(struct void__node_causal *nc, const struct void_confi
     nc->keypair = &config->keypair;
     atomic_init(&nc->halted, 0);
     atomic_init(&nc->sends_withheld, 0);
+    atomic_init(&nc->kvs_ready, 0);
     if (!nc->on) {
         return 0;
     }
@@ -1160,4 +1167,724 @@ int void__node_causal_halted(struct void__node_causal *nc)
 {
     VOID_ASSERT(nc != NULL);
     return atomic_load(&nc->halted) != 0;
+}
+
+/* ---- streamed answers: /trace/state and /trace/diff ----------------------- */
+
+/*
+ * The key/value state as of a time, and the changes between two times, read
+ * from this node's executed state through a read-only view of its LMDB store
+ * (void_kvs_lmdb_view_open: one committed state, whatever the loop thread
+ * commits meanwhile). A time is answered only at or below the node's
+ * executed horizon (the stamp of its last executed batch, `executed`):
+ * later batches carry later stamps, so the state as of such a time is final
+ * and the same on every correct replica that has executed that far, and
+ * voidctl compares the signed digests of several replicas (docs/causality.md,
+ * "State and diff"). Before the store's retention horizon the versions are
+ * gone: 410, "too_old".
+ *
+ * The answer is NDJSON sent as a chunked stream (libmicrohttpd's response
+ * from a callback): a header line, one line per key, and an end line with the
+ * count, `more` and the cursor to resume from, the digest of the answer and
+ * this node's signature over it. Each refill opens a view of its own and
+ * checks that the time is still inside the retention window, so a slow
+ * reader never holds an LMDB transaction open between chunks.
+ */
+
+#define STREAM_FILL      (64u * 1024u) /* a refill stops adding lines past this */
+#define STREAM_KEYS      256u          /* keys looked at per refill */
+#define STREAM_KEYS_SUMS 4096u         /* the same, digest_only */
+
+/* Output waiting to be sent: what a refill wrote, from off on. */
+struct sbuf {
+    char *buf;
+    size_t len, off, cap;
+    int oom;
+};
+
+struct kv_stream {
+    struct void__node_causal *nc;
+    int diff, digest_only, done;
+    struct void_hlc_ts at, from; /* state: at; diff: from .. at */
+    uint8_t prefix[VOID_KVS_KEY_MAX], prefix_end[VOID_KVS_KEY_MAX];
+    size_t prefix_len;
+    uint8_t cursor[VOID_KVS_KEY_MAX]; /* resume after this key */
+    size_t cursor_len;
+    int have_cursor;
+    uint64_t limit, count; /* limit 0: none */
+    int more;
+    struct void_hlc_ts executed;
+    struct void_causal_kv_digest hash;
+    struct sbuf o;
+};
+
+static void sbuf_add(struct sbuf *s, const void *p, size_t n)
+{
+    if (s->oom) {
+        return;
+    }
+    if (s->len + n + 1 > s->cap) {
+        size_t cap = s->cap == 0 ? STREAM_FILL * 2 : s->cap;
+        while (cap < s->len + n + 1) {
+            cap *= 2;
+        }
+        char *grown = realloc(s->buf, cap);
+        if (grown == NULL) {
+            s->oom = 1;
+            return;
+        }
+        s->buf = grown;
+        s->cap = cap;
+    }
+    memcpy(s->buf + s->len, p, n);
+    s->len += n;
+}
+
+static void sbuf_str(struct sbuf *s, const char *text)
+{
+    sbuf_add(s, text, strlen(text));
+}
+
+static void sbuf_fmt(struct sbuf *s, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
+
+static void sbuf_fmt(struct sbuf *s, const char *fmt, ...)
+{
+    char line[512];
+    va_list ap;
+    va_start(ap, fmt);
+    int n = vsnprintf(line, sizeof(line), fmt, ap);
+    va_end(ap);
+    VOID_ASSERT(n >= 0 && (size_t)n < sizeof(line));
+    sbuf_add(s, line, (size_t)n);
+}
+
+static void sbuf_b64(struct sbuf *s, const uint8_t *p, size_t n)
+{
+    size_t cap = sodium_base64_ENCODED_LEN(n, sodium_base64_VARIANT_ORIGINAL);
+    char *b64 = malloc(cap);
+    if (b64 == NULL) {
+        s->oom = 1;
+        return;
+    }
+    sodium_bin2base64(b64, cap, p, n, sodium_base64_VARIANT_ORIGINAL);
+    sbuf_str(s, b64);
+    free(b64);
+}
+
+/* `"name":"HLC","name_wall_ns":W,"name_logical":L` */
+static void sbuf_hlc(struct sbuf *s, const char *name, struct void_hlc_ts t)
+{
+    char text[VOID_HLC_FORMAT_MAX];
+    format_hlc(t, text, sizeof(text));
+    sbuf_fmt(s,
+             "\"%s\":\"%s\",\"%s_wall_ns\":%" PRIu64 ",\"%s_logical\":%" PRIu32,
+             name,
+             text,
+             name,
+             t.wall_ns,
+             name,
+             t.logical);
+}
+
+static struct void_causal_kv_side side_of(const struct void_kvs_version *v)
+{
+    struct void_causal_kv_side sd = {.present = v != NULL};
+    if (v != NULL) {
+        sd.hlc = v->hlc;
+        sd.value = v->value;
+        sd.len = v->value_len;
+    }
+    return sd;
+}
+
+static void remember_cursor(struct kv_stream *s, const uint8_t *key, size_t klen)
+{
+    memcpy(s->cursor, key, klen);
+    s->cursor_len = klen;
+    s->have_cursor = 1;
+}
+
+static int stream_key(void *arg, const uint8_t *key, size_t klen, const struct void_kvs_version *v)
+{
+    struct kv_stream *s = arg;
+    struct void_causal_kv_side now = side_of(v);
+    void_causal_kv_digest_entry(&s->hash, key, klen, NULL, &now);
+    remember_cursor(s, key, klen);
+    s->count++;
+    if (!s->digest_only) {
+        sbuf_str(&s->o, "{\"key_b64\":\"");
+        sbuf_b64(&s->o, key, klen);
+        sbuf_str(&s->o, "\",\"value_b64\":\"");
+        sbuf_b64(&s->o, v->value, v->value_len);
+        sbuf_str(&s->o, "\",");
+        sbuf_hlc(&s->o, "hlc", v->hlc);
+        sbuf_str(&s->o, "}\n");
+    }
+    return s->o.len >= STREAM_FILL || s->o.oom ? 1 : 0; /* 1: pause, the buffer is full */
+}
+
+static void stream_side(struct kv_stream *s, const char *name, const struct void_kvs_version *v)
+{
+    if (v == NULL) {
+        return;
+    }
+    sbuf_fmt(&s->o, ",\"%s_b64\":\"", name);
+    sbuf_b64(&s->o, v->value, v->value_len);
+    sbuf_str(&s->o, "\",");
+    sbuf_hlc(&s->o, name[0] == 'o' ? "old_hlc" : "new_hlc", v->hlc);
+}
+
+static int stream_change(void *arg,
+                         const uint8_t *key,
+                         size_t klen,
+                         const struct void_kvs_version *was,
+                         const struct void_kvs_version *now)
+{
+    struct kv_stream *s = arg;
+    struct void_causal_kv_side old_side = side_of(was), new_side = side_of(now);
+    void_causal_kv_digest_entry(&s->hash, key, klen, &old_side, &new_side);
+    remember_cursor(s, key, klen);
+    s->count++;
+    if (!s->digest_only) {
+        sbuf_str(&s->o, "{\"key_b64\":\"");
+        sbuf_b64(&s->o, key, klen);
+        sbuf_fmt(&s->o,
+                 "\",\"change\":\"%s\"",
+                 was == NULL   ? "created"
+                 : now == NULL ? "deleted"
+                               : "changed");
+        stream_side(s, "old", was);
+        stream_side(s, "new", now);
+        sbuf_str(&s->o, "}\n");
+    }
+    return s->o.len >= STREAM_FILL || s->o.oom ? 1 : 0;
+}
+
+static void stream_error(struct kv_stream *s, const char *code, const char *msg)
+{
+    sbuf_fmt(&s->o, "{\"error\":\"%s\",\"code\":\"%s\"}\n", msg, code);
+    s->done = 1;
+}
+
+/* The end line: count, more, the cursor, the digest and the signature over
+ * node (4) || digest (32), domain TRACE (docs/causality.md). */
+static void stream_end(struct kv_stream *s)
+{
+    uint8_t msg[4 + VOID_HASH_SIZE];
+    void_bytes_put_be32(msg, s->nc->self);
+    void_causal_kv_digest_final(&s->hash, s->more != 0, msg + 4);
+    sbuf_fmt(&s->o,
+             "{\"end\":true,\"count\":%" PRIu64 ",\"more\":%s",
+             s->count,
+             s->more ? "true" : "false");
+    if (s->more && s->have_cursor) {
+        sbuf_str(&s->o, ",\"next_after_b64\":\"");
+        sbuf_b64(&s->o, s->cursor, s->cursor_len);
+        sbuf_str(&s->o, "\"");
+    }
+    char hex[2 * VOID_SIGN_SIZE + 1];
+    for (size_t i = 0; i < VOID_HASH_SIZE; i++) {
+        snprintf(hex + 2 * i, 3, "%02x", msg[4 + i]);
+    }
+    sbuf_fmt(&s->o, ",\"digest\":\"%s\"", hex);
+    uint8_t sig[VOID_SIGN_SIZE];
+    if (void_sign(s->nc->keypair, VOID_SIGN_DOMAIN_TRACE, msg, sizeof(msg), sig) == 0) {
+        for (size_t i = 0; i < VOID_SIGN_SIZE; i++) {
+            snprintf(hex + 2 * i, 3, "%02x", sig[i]);
+        }
+        sbuf_fmt(&s->o, ",\"sig\":\"%s\"", hex);
+    }
+    sbuf_str(&s->o, "}\n");
+    s->done = 1;
+}
+
+/* Appends the next keys to the buffer (or the end line). */
+static void kv_fill(struct kv_stream *s)
+{
+    struct void_kvs_view *v = NULL;
+    int rc = void_kvs_lmdb_view_open(s->nc->kvs, &v);
+    if (rc != 0) {
+        stream_error(s, "store", void_strerror(rc));
+        return;
+    }
+    struct void_kvs_range r = {.start = s->have_cursor ? s->cursor : NULL,
+                               .start_len = s->have_cursor ? s->cursor_len : 0,
+                               .start_after = 1};
+    if (!s->have_cursor && s->prefix_len > 0) {
+        r.start = s->prefix;
+        r.start_len = s->prefix_len;
+        r.start_after = 0;
+    }
+    if (s->prefix_len > 0) {
+        struct void_kvs_range pr;
+        void_kvs_prefix_range(s->prefix, s->prefix_len, s->prefix_end, &pr);
+        r.end = pr.end;
+        r.end_len = pr.end_len;
+    }
+    size_t chunk = s->digest_only ? STREAM_KEYS_SUMS : STREAM_KEYS;
+    uint64_t left = s->limit == 0 ? UINT64_MAX : s->limit - s->count;
+    size_t lim = left < chunk ? (size_t)left : chunk;
+    size_t emitted = 0;
+    int more = 0;
+    rc = s->diff
+             ? void_kvs_view_changes(v, &r, s->from, s->at, lim, stream_change, s, &emitted, &more)
+             : void_kvs_view_scan(v, &r, &s->at, lim, stream_key, s, &emitted, &more);
+    void_kvs_view_close(v);
+    if (s->o.oom) {
+        stream_error(s, "oom", "out of memory");
+    } else if (rc == VOID_EKVS_TOO_OLD) {
+        stream_error(s, "too_old", "the time fell out of the retention window during the answer");
+    } else if (rc == 1) {
+        /* paused on a full buffer: go on from the cursor next time */
+    } else if (rc != 0) {
+        stream_error(s, "store", void_strerror(rc));
+    } else if (!more) {
+        s->more = 0;
+        stream_end(s);
+    } else if (s->limit != 0 && s->count >= s->limit) {
+        s->more = 1;
+        stream_end(s);
+    }
+    if (s->digest_only && !s->done && s->o.len == 0) {
+        sbuf_str(&s->o, "\n"); /* keeps the stream alive while the digest is computed */
+    }
+}
+
+static ssize_t on_kv_read(void *cls, uint64_t pos, char *out, size_t max)
+{
+    struct kv_stream *s = cls;
+    (void)pos;
+    if (s->o.off == s->o.len) {
+        s->o.off = s->o.len = 0;
+        if (s->done) {
+            return MHD_CONTENT_READER_END_OF_STREAM;
+        }
+        kv_fill(s);
+    }
+    size_t n = s->o.len - s->o.off < max ? s->o.len - s->o.off : max;
+    memcpy(out, s->o.buf + s->o.off, n);
+    s->o.off += n;
+    return (ssize_t)n;
+}
+
+static void on_kv_free(void *cls)
+{
+    struct kv_stream *s = cls;
+    free(s->o.buf);
+    free(s);
+}
+
+static enum MHD_Result queue_json(struct MHD_Connection *conn, unsigned code, json_t *root)
+{
+    char *text = root != NULL ? json_dumps(root, JSON_COMPACT) : NULL;
+    json_decref(root);
+    if (text == NULL) {
+        return MHD_NO;
+    }
+    size_t len = strlen(text);
+    text[len] = '\n'; /* json_dumps' NUL becomes the line's end */
+    struct MHD_Response *resp =
+        MHD_create_response_from_buffer(len + 1, text, MHD_RESPMEM_MUST_FREE);
+    if (resp == NULL) {
+        free(text);
+        return MHD_NO;
+    }
+    (void)MHD_add_response_header(resp, "Content-Type", "application/json");
+    (void)MHD_add_response_header(resp, "Access-Control-Allow-Origin", "*");
+    enum MHD_Result rc = MHD_queue_response(conn, code, resp);
+    MHD_destroy_response(resp);
+    return rc;
+}
+
+static enum MHD_Result
+queue_error(struct MHD_Connection *conn, unsigned code, const char *kind, const char *msg)
+{
+    return queue_json(conn, code, json_pack("{s:s, s:s}", "error", msg, "code", kind));
+}
+
+/* Decodes an optional base64 argument into out[cap]. 0, or -1 when bad. */
+static int arg_b64(struct MHD_Connection *conn,
+                   const char *name,
+                   uint8_t *out,
+                   size_t cap,
+                   size_t *len,
+                   int *given)
+{
+    const char *text = MHD_lookup_connection_value(conn, MHD_GET_ARGUMENT_KIND, name);
+    *len = 0;
+    *given = text != NULL;
+    if (text == NULL) {
+        return 0;
+    }
+    return sodium_base642bin(
+               out, cap, text, strlen(text), NULL, len, NULL, sodium_base64_VARIANT_ORIGINAL) == 0
+               ? 0
+               : -1;
+}
+
+static int arg_hlc(struct MHD_Connection *conn, const char *name, struct void_hlc_ts *t)
+{
+    const char *text = MHD_lookup_connection_value(conn, MHD_GET_ARGUMENT_KIND, name);
+    return text != NULL && void_hlc_parse(text, t) == 0 ? 0 : -1;
+}
+
+/* GET /trace/state?at=HLC or /trace/diff?from=HLC&to=HLC, with prefix=B64,
+ * after=B64 (resume after this key), limit=N (0 or absent: all) and
+ * digest_only=1 (no key lines: the end line alone). */
+static enum MHD_Result serve_kv(struct void__node_causal *nc, struct MHD_Connection *conn, int diff)
+{
+    struct kv_stream *s = calloc(1, sizeof(*s));
+    if (s == NULL) {
+        return MHD_NO;
+    }
+    s->nc = nc;
+    s->diff = diff;
+    uint8_t *after = malloc(VOID_KVS_KEY_MAX);
+    size_t after_len = 0;
+    int has_after = 0, has_prefix = 0;
+    const char *bad = NULL;
+    if (after == NULL) {
+        free(s);
+        return MHD_NO;
+    }
+    if (diff ? arg_hlc(conn, "from", &s->from) != 0 || arg_hlc(conn, "to", &s->at) != 0
+             : arg_hlc(conn, "at", &s->at) != 0) {
+        bad = diff ? "want from=HLC and to=HLC (e.g. 2026-12-07T09:00:00Z/0 or WALLNS/LOGICAL)"
+                   : "want at=HLC (e.g. 2026-12-07T09:00:00Z/0 or WALLNS/LOGICAL)";
+    } else if (diff && void_hlc_compare(s->from, s->at) > 0) {
+        bad = "from is after to";
+    } else if (arg_b64(conn, "prefix", s->prefix, sizeof(s->prefix), &s->prefix_len, &has_prefix) !=
+                   0 ||
+               arg_b64(conn, "after", after, VOID_KVS_KEY_MAX, &after_len, &has_after) != 0 ||
+               (has_after && after_len == 0)) {
+        bad = "prefix and after are base64 keys of at most 4096 bytes";
+    } else if (parse_num(MHD_lookup_connection_value(conn, MHD_GET_ARGUMENT_KIND, "limit"),
+                         0,
+                         100000000,
+                         0,
+                         &s->limit) != 0) {
+        bad = "want limit=0..100000000 (0: no limit)";
+    }
+    const char *d = MHD_lookup_connection_value(conn, MHD_GET_ARGUMENT_KIND, "digest_only");
+    s->digest_only = d != NULL && strcmp(d, "1") == 0;
+    if (bad != NULL) {
+        free(after);
+        free(s);
+        return queue_error(conn, MHD_HTTP_BAD_REQUEST, "bad_request", bad);
+    }
+    if (has_after) {
+        memcpy(s->cursor, after, after_len);
+        s->cursor_len = after_len;
+        s->have_cursor = 1;
+    }
+    void_causal_kv_digest_init(&s->hash,
+                               diff != 0,
+                               s->from,
+                               s->at,
+                               s->prefix,
+                               s->prefix_len,
+                               has_after != 0,
+                               after,
+                               after_len,
+                               s->limit);
+    free(after);
+    struct void_kvs *kvs = atomic_load(&nc->kvs_ready) ? nc->kvs : NULL;
+    struct void_kvs_view *v = NULL;
+    int rc = kvs != NULL ? void_kvs_lmdb_view_open(kvs, &v) : VOID_ENOTFOUND;
+    if (rc != 0) {
+        free(s);
+        return queue_error(
+            conn, MHD_HTTP_SERVICE_UNAVAILABLE, "store", "this node's state store is not open");
+    }
+    struct void_kvs_stats st;
+    void_kvs_view_stats(v, &st);
+    void_kvs_view_close(v);
+    s->executed = st.last;
+    char t1[VOID_HLC_FORMAT_MAX], t2[VOID_HLC_FORMAT_MAX], msg[300];
+    struct void_hlc_ts first = diff ? s->from : s->at;
+    if (void_hlc_compare(first, st.horizon) < 0) {
+        format_hlc(first, t1, sizeof(t1));
+        format_hlc(st.horizon, t2, sizeof(t2));
+        snprintf(
+            msg,
+            sizeof(msg),
+            "%s is before this node's retention horizon %s: the versions of then are compacted",
+            t1,
+            t2);
+        free(s);
+        return queue_json(
+            conn,
+            MHD_HTTP_GONE,
+            json_pack("{s:s, s:s, s:s}", "error", msg, "code", "too_old", "horizon", t2));
+    }
+    if (void_hlc_compare(s->at, st.last) > 0) {
+        format_hlc(s->at, t1, sizeof(t1));
+        format_hlc(st.last, t2, sizeof(t2));
+        snprintf(msg,
+                 sizeof(msg),
+                 "%s is after this node's executed horizon %s (its last executed batch): the "
+                 "state as of then is not final yet",
+                 t1,
+                 t2);
+        free(s);
+        return queue_json(
+            conn,
+            MHD_HTTP_TOO_EARLY,
+            json_pack("{s:s, s:s, s:s}", "error", msg, "code", "not_executed", "executed", t2));
+    }
+    /* The header line. */
+    sbuf_fmt(&s->o, "{\"node\":%" PRIu32 ",\"query\":\"%s\",", nc->self, diff ? "diff" : "state");
+    if (diff) {
+        sbuf_hlc(&s->o, "from", s->from);
+        sbuf_str(&s->o, ",");
+    }
+    sbuf_hlc(&s->o, diff ? "to" : "at", s->at);
+    sbuf_str(&s->o, ",");
+    sbuf_hlc(&s->o, "executed", st.last);
+    sbuf_str(&s->o, ",");
+    sbuf_hlc(&s->o, "horizon", st.horizon);
+    sbuf_fmt(&s->o, ",\"applied\":%" PRIu64 "}\n", st.applied);
+    struct MHD_Response *resp =
+        MHD_create_response_from_callback(MHD_SIZE_UNKNOWN, 32 * 1024, on_kv_read, s, on_kv_free);
+    if (resp == NULL) {
+        on_kv_free(s);
+        return MHD_NO;
+    }
+    (void)MHD_add_response_header(resp, "Content-Type", "application/x-ndjson");
+    (void)MHD_add_response_header(resp, "Access-Control-Allow-Origin", "*");
+    enum MHD_Result mrc = MHD_queue_response(conn, MHD_HTTP_OK, resp);
+    MHD_destroy_response(resp); /* on_kv_free runs when the stream ends */
+    return mrc;
+}
+
+/* ---- /trace/events, streamed ------------------------------------------------ */
+
+/*
+ * GET /trace/events?after=SEQ[&to=HLC] without `limit`: every retained event
+ * above SEQ, up to the newest at the start of the answer (and none stamped
+ * after `to`: a node's HLCs rise with its seq, so the answer stops at the
+ * first), as NDJSON sent chunked:
+ * a header line (node, base, last, dropped, halted, persisted,
+ * retention_s), one line per event (as in a page), and an end line with the
+ * count, the last seq sent and this node's signature over node (4) ||
+ * after (8) || count (8) || to (12, all ones when absent) || SHA-256 of the
+ * events' 72-byte records in order (domain TRACE). A refill takes the lock for 512 events at most,
+ * so the loop thread never waits on a slow reader. With `limit` the answer is one JSON page as
+ * before (void__node_causal_http).
+ */
+#define EV_STREAM_BATCH 512
+
+struct ev_stream {
+    struct void__node_causal *nc;
+    uint64_t after, next, last, count;
+    struct void_hlc_ts to; /* events stamped later are not sent */
+    struct void_hash_ctx records;
+    int done;
+    struct sbuf o;
+};
+
+static void ev_line(struct ev_stream *s, const struct void_causal_event *ev)
+{
+    uint8_t rec[VOID_CAUSAL_RECORD_SIZE];
+    void_causal_encode(ev, rec);
+    void_hash_update(&s->records, rec, sizeof(rec));
+    json_t *j = event_json(ev);
+    char *text = j != NULL ? json_dumps(j, JSON_COMPACT) : NULL;
+    json_decref(j);
+    if (text == NULL) {
+        s->o.oom = 1;
+        return;
+    }
+    sbuf_str(&s->o, text);
+    sbuf_str(&s->o, "\n");
+    free(text);
+    s->count++;
+    s->next = ev->id.seq;
+}
+
+static int ev_scan_one(void *ctx, uint64_t key, const struct void_causal_event *ev)
+{
+    struct ev_stream *s = ctx;
+    (void)key;
+    if (ev->id.seq > s->last || void_hlc_compare(ev->hlc, s->to) > 0) {
+        s->last = s->next; /* a node's HLCs rise with its seq: nothing later is wanted */
+        return 1;
+    }
+    ev_line(s, ev);
+    return 0;
+}
+
+static void ev_end(struct ev_stream *s)
+{
+    uint8_t msg[4 + 8 + 8 + VOID_HLC_ENCODED_SIZE + VOID_HASH_SIZE];
+    void_bytes_put_be32(msg, s->nc->self);
+    void_bytes_put_be64(msg + 4, s->after);
+    void_bytes_put_be64(msg + 12, s->count);
+    void_hlc_encode(s->to, msg + 20);
+    void_hash_final(&s->records, msg + 20 + VOID_HLC_ENCODED_SIZE);
+    sbuf_fmt(&s->o, "{\"end\":true,\"count\":%" PRIu64 ",\"last_seq\":%" PRIu64, s->count, s->next);
+    uint8_t sig[VOID_SIGN_SIZE];
+    if (void_sign(s->nc->keypair, VOID_SIGN_DOMAIN_TRACE, msg, sizeof(msg), sig) == 0) {
+        char hex[2 * VOID_SIGN_SIZE + 1];
+        for (size_t i = 0; i < VOID_SIGN_SIZE; i++) {
+            snprintf(hex + 2 * i, 3, "%02x", sig[i]);
+        }
+        sbuf_fmt(&s->o, ",\"sig\":\"%s\"", hex);
+    }
+    sbuf_str(&s->o, "}\n");
+    s->done = 1;
+}
+
+static void ev_fill(struct ev_stream *s)
+{
+    struct void__node_causal *nc = s->nc;
+    uint64_t before = s->count;
+    int rc = 0;
+    pthread_mutex_lock(&nc->lock);
+    if (nc->persist) {
+        size_t seen = 0;
+        if (s->next < s->last) {
+            rc = void_causal_log_scan(
+                &nc->log, s->next + 1, false, EV_STREAM_BATCH, ev_scan_one, s, &seen);
+        }
+    } else {
+        uint32_t self = nc->self;
+        uint64_t q = s->next + 1 > nc->c.base[self] ? s->next + 1 : nc->c.base[self];
+        for (; q <= s->last && s->count - before < EV_STREAM_BATCH; q++) {
+            struct void_causal_event ev;
+            if (void_causal_get(&nc->c, (struct void_causal_id){self, q}, &ev) != 0) {
+                continue;
+            }
+            if (void_hlc_compare(ev.hlc, s->to) > 0) {
+                s->last = q - 1;
+                break;
+            }
+            ev_line(s, &ev);
+        }
+        s->next = q - 1 > s->next ? q - 1 : s->next;
+    }
+    pthread_mutex_unlock(&nc->lock);
+    if (rc != 0 || s->o.oom) {
+        sbuf_fmt(&s->o,
+                 "{\"error\":\"%s\",\"code\":\"store\"}\n",
+                 rc != 0 ? void_strerror(rc) : "out of memory");
+        s->done = 1;
+    } else if (s->count - before < EV_STREAM_BATCH || s->next >= s->last) {
+        ev_end(s); /* the log's end, or the newest at the start, reached */
+    }
+}
+
+static ssize_t on_ev_read(void *cls, uint64_t pos, char *out, size_t max)
+{
+    struct ev_stream *s = cls;
+    (void)pos;
+    if (s->o.off == s->o.len) {
+        s->o.off = s->o.len = 0;
+        if (s->done) {
+            return MHD_CONTENT_READER_END_OF_STREAM;
+        }
+        ev_fill(s);
+    }
+    size_t n = s->o.len - s->o.off < max ? s->o.len - s->o.off : max;
+    memcpy(out, s->o.buf + s->o.off, n);
+    s->o.off += n;
+    return (ssize_t)n;
+}
+
+static void on_ev_free(void *cls)
+{
+    struct ev_stream *s = cls;
+    free(s->o.buf);
+    free(s);
+}
+
+static enum MHD_Result serve_events(struct void__node_causal *nc,
+                                    struct MHD_Connection *conn,
+                                    uint64_t after,
+                                    struct void_hlc_ts to)
+{
+    struct ev_stream *s = calloc(1, sizeof(*s));
+    if (s == NULL) {
+        return MHD_NO;
+    }
+    s->nc = nc;
+    s->to = to;
+    s->after = s->next = after;
+    void_hash_init(&s->records);
+    uint64_t base = 0, last = 0, count = 0;
+    pthread_mutex_lock(&nc->lock);
+    flush_locked(nc); /* answer from everything recorded so far */
+    if (nc->persist) {
+        (void)void_causal_log_bounds(&nc->log, &base, &last, &count);
+    } else {
+        last = nc->c.last[nc->self];
+        base = last == 0 ? 0 : nc->c.base[nc->self];
+    }
+    uint64_t dropped = nc->c.count_dropped + (nc->persist ? nc->compacted_total : 0);
+    pthread_mutex_unlock(&nc->lock);
+    s->last = last;
+    sbuf_fmt(&s->o,
+             "{\"node\":%" PRIu32 ",\"base\":%" PRIu64 ",\"last\":%" PRIu64 ",\"dropped\":%" PRIu64
+             ",\"halted\":%s,\"persisted\":%s,\"retention_s\":%" PRIu64 ",\"stream\":true}\n",
+             nc->self,
+             base,
+             last,
+             dropped,
+             atomic_load(&nc->halted) ? "true" : "false",
+             nc->persist ? "true" : "false",
+             nc->retention_ns / 1000000000u);
+    if (after >= last) {
+        ev_end(s);
+    }
+    struct MHD_Response *resp =
+        MHD_create_response_from_callback(MHD_SIZE_UNKNOWN, 32 * 1024, on_ev_read, s, on_ev_free);
+    if (resp == NULL) {
+        on_ev_free(s);
+        return MHD_NO;
+    }
+    (void)MHD_add_response_header(resp, "Content-Type", "application/x-ndjson");
+    (void)MHD_add_response_header(resp, "Access-Control-Allow-Origin", "*");
+    enum MHD_Result mrc = MHD_queue_response(conn, MHD_HTTP_OK, resp);
+    MHD_destroy_response(resp);
+    return mrc;
+}
+
+void void__node_causal_set_state(struct void__node_causal *nc, struct void_kvs *kvs)
+{
+    VOID_ASSERT(nc != NULL && kvs != NULL);
+    nc->kvs = kvs;
+    atomic_store(&nc->kvs_ready, 1);
+}
+
+int void__node_causal_raw(void *ctx, void *conn, const char *method, const char *path, int *result)
+{
+    struct void__node_causal *nc = ctx;
+    VOID_ASSERT(nc != NULL && conn != NULL);
+    (void)method;
+    if (strcmp(path, "/trace/events") == 0) {
+        uint64_t after = 0;
+        struct MHD_Connection *c = conn;
+        struct void_hlc_ts to = {UINT64_MAX, UINT32_MAX};
+        const char *to_text = MHD_lookup_connection_value(c, MHD_GET_ARGUMENT_KIND, "to");
+        if (!nc->on || MHD_lookup_connection_value(c, MHD_GET_ARGUMENT_KIND, "limit") != NULL ||
+            parse_num(MHD_lookup_connection_value(c, MHD_GET_ARGUMENT_KIND, "after"),
+                      0,
+                      VOID_CAUSAL_SEQ_MAX,
+                      0,
+                      &after) != 0) {
+            return 0; /* a page, the log off, or a bad argument: the handler answers */
+        }
+        if (to_text != NULL && void_hlc_parse(to_text, &to) != 0) {
+            *result = (int)queue_error(c, MHD_HTTP_BAD_REQUEST, "bad_request", "want to=HLC");
+            return 1;
+        }
+        *result = (int)serve_events(nc, c, after, to);
+        return 1;
+    }
+    int diff = strcmp(path, "/trace/diff") == 0;
+    if (!diff && strcmp(path, "/trace/state") != 0) {
+        return 0;
+    }
+    *result = (int)serve_kv(nc, conn, diff);
+    return 1;
 }

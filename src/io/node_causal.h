@@ -27,6 +27,7 @@
 #include "void/causal_log.h"
 #include "void/config.h"
 #include "void/http.h"
+#include "void/kvs.h"
 #include "void/pbft.h"
 #include "void/sign.h"
 
@@ -73,6 +74,11 @@ struct void__node_causal {
     uint64_t persist_errors;
     uint64_t compacted_total;
     const struct void_sign_keypair *keypair; /* signs /trace/events pages (config's) */
+    /* The replicated state, read through views for /trace/state and
+     * /trace/diff (void__node_causal_set_state; borrowed, outlives the
+     * HTTP server). */
+    struct void_kvs *kvs;
+    atomic_int kvs_ready;
 };
 
 /* The first event number of a daemon run: microseconds since the epoch, so
@@ -159,6 +165,14 @@ size_t void__node_causal_each(struct void__node_causal *nc,
                               int *more,
                               uint64_t *base,
                               uint64_t *last);
+
+/* Lends nc the node's state store (an LMDB store, open until after the
+ * HTTP server stops) for /trace/state and /trace/diff. Cannot fail. */
+void void__node_causal_set_state(struct void__node_causal *nc, struct void_kvs *kvs);
+
+/* The void_http_raw_fn of the streamed answers (ctx: nc): /trace/state and
+ * /trace/diff (docs/causality.md, "State and diff"); 0 for any other path. */
+int void__node_causal_raw(void *ctx, void *conn, const char *method, const char *path, int *result);
 
 /* Whether the node halted on a causality violation. Cannot fail. */
 int void__node_causal_halted(struct void__node_causal *nc);

@@ -589,6 +589,7 @@ static int lm_get(void *impl,
 struct scan {
     struct lm *l;
     MDB_txn *txn;
+    uint8_t *kb; /* the key being built: the store's, or a view's own */
     const struct void_kvs_range *r;
     struct void_hlc_ts at;
     size_t limit;
@@ -602,7 +603,7 @@ struct scan {
 
 static int scan_node(struct scan *s, const uint8_t id[H], size_t plen, int bounded)
 {
-    uint8_t *kb = s->l->keybuf;
+    uint8_t *kb = s->kb;
     const struct void_kvs_range *r = s->r;
     uint8_t seek[NAME_MAX_LEN];
     size_t seek_len = H;
@@ -700,9 +701,240 @@ static int lm_scan(void *impl,
         return rc;
     }
     struct scan s = {
-        l, txn, r, as_of != NULL ? *as_of : hlc_max, limit, fn, arg, emitted, more, 0, 0};
+        l, txn, l->keybuf, r, as_of != NULL ? *as_of : hlc_max, limit, fn, arg, emitted, more, 0, 0};
     rc = scan_node(&s, root_node, 0, r != NULL && r->start != NULL);
     return rc != 0 ? fail(l, rc) : s.cb_rc;
+}
+
+/* ---- views: reads from another thread (include/void/kvs.h) ----------------------- */
+
+static const struct void_kvs_ops lm_ops; /* defined with the ops below */
+
+struct void_kvs_view {
+    struct lm *l; /* only its environment and table handles, fixed since open */
+    MDB_txn *txn;
+    struct void_kvs_stats st; /* as the transaction sees the "state" record */
+    uint8_t kb[VOID_KVS_KEY_MAX];
+    /* void_kvs_view_changes: the walk's callback and its interval */
+    void_kvs_change_fn change_fn;
+    void *change_arg;
+    struct void_hlc_ts from;
+};
+
+int void_kvs_lmdb_view_open(struct void_kvs *kvs, struct void_kvs_view **out)
+{
+    VOID_ASSERT(kvs != NULL && kvs->ops == &lm_ops && out != NULL);
+    struct lm *l = kvs->impl;
+    *out = NULL;
+    struct void_kvs_view *v = calloc(1, sizeof(*v));
+    if (v == NULL) {
+        return VOID_ENOMEM;
+    }
+    v->l = l;
+    /* MDB_NOTLS (set at open): a read transaction of any thread, beside the
+     * owner's batches; it sees the last commit and keeps it while open. */
+    int rc = mdb_txn_begin(l->env, NULL, MDB_RDONLY, &v->txn);
+    MDB_val k = {5, (void *)(uintptr_t) "state"}, val;
+    if (rc == 0) {
+        rc = mdb_get(v->txn, l->meta, &k, &val);
+        rc = rc == 0 && val.mv_size != STATE_LEN ? MDB_CORRUPTED : rc;
+    }
+    if (rc != 0) {
+        if (v->txn != NULL) {
+            mdb_txn_abort(v->txn);
+        }
+        free(v);
+        return rc == MDB_NOTFOUND ? VOID_ECORRUPT : lm_err(rc);
+    }
+    state_decode(val.mv_data, &v->st);
+    v->st.quota = l->quota;
+    *out = v;
+    return 0;
+}
+
+void void_kvs_view_stats(const struct void_kvs_view *v, struct void_kvs_stats *out)
+{
+    VOID_ASSERT(v != NULL && out != NULL);
+    *out = v->st;
+}
+
+int void_kvs_view_scan(struct void_kvs_view *v,
+                       const struct void_kvs_range *r,
+                       const struct void_hlc_ts *as_of,
+                       size_t limit,
+                       void_kvs_scan_fn fn,
+                       void *arg,
+                       size_t *emitted,
+                       int *more)
+{
+    VOID_ASSERT(v != NULL && v->txn != NULL);
+    VOID_ASSERT(fn != NULL && emitted != NULL && more != NULL);
+    *emitted = 0;
+    *more = 0;
+    int rc = void__kvs_check_read(r, as_of, v->st.horizon);
+    if (rc != 0) {
+        return rc;
+    }
+    struct scan s = {v->l,
+                     v->txn,
+                     v->kb,
+                     r,
+                     as_of != NULL ? *as_of : hlc_max,
+                     limit,
+                     fn,
+                     arg,
+                     emitted,
+                     more,
+                     0,
+                     0};
+    rc = scan_node(&s, root_node, 0, r != NULL && r->start != NULL);
+    return rc != 0 ? lm_err(rc) : s.cb_rc;
+}
+
+/* Whether a key's state differs between its version at `from` (was) and at
+ * `to` (now): live against dead, or another value. NULL: no version. */
+static int state_differs(const struct void_kvs_version *was, const struct void_kvs_version *now)
+{
+    int was_live = was != NULL && !was->deleted, now_live = now != NULL && !now->deleted;
+    if (was_live != now_live) {
+        return 1;
+    }
+    return was_live &&
+           (was->value_len != now->value_len ||
+            (was->value_len != 0 && memcmp(was->value, now->value, was->value_len) != 0));
+}
+
+/* The names-trie walk of scan_node, over every stored key (dead ones too),
+ * counting only the keys that changed. Kept apart from scan_node so that the
+ * state machine's scans stay as they were. */
+static int
+changes_node(struct void_kvs_view *v, struct scan *s, const uint8_t id[H], size_t plen, int bounded)
+{
+    uint8_t *kb = s->kb;
+    const struct void_kvs_range *r = s->r;
+    uint8_t seek[NAME_MAX_LEN];
+    size_t seek_len = H;
+    memcpy(seek, id, H);
+    if (bounded && r->start_len > plen) {
+        size_t n = r->start_len - plen < CHUNK ? r->start_len - plen : CHUNK;
+        memcpy(seek + H, r->start + plen, n);
+        seek_len += n;
+    }
+    MDB_cursor *c;
+    int rc = mdb_cursor_open(s->txn, v->l->names, &c);
+    if (rc != 0) {
+        return rc;
+    }
+    MDB_val k = {seek_len, seek}, val;
+    for (rc = mdb_cursor_get(c, &k, &val, MDB_SET_RANGE); rc == 0 && !s->done;
+         rc = mdb_cursor_get(c, &k, &val, MDB_NEXT)) {
+        const uint8_t *e = k.mv_data;
+        if (k.mv_size < H + 2 || memcmp(e, id, H) != 0) {
+            break;
+        }
+        size_t clen = k.mv_size - H - 1;
+        if (clen > CHUNK || plen + clen > VOID_KVS_KEY_MAX) {
+            rc = MDB_CORRUPTED;
+            break;
+        }
+        memcpy(kb + plen, e + H, clen);
+        size_t klen = plen + clen;
+        if (e[H + clen] == 1) {
+            if (!void__kvs_below_end(r, kb, klen)) {
+                s->done = 1;
+                break;
+            }
+            uint8_t child[H];
+            node_id(kb, klen, child);
+            int b = bounded && r != NULL && r->start != NULL && r->start_len > klen &&
+                    memcmp(r->start + plen, e + H, clen) == 0;
+            if ((rc = changes_node(v, s, child, klen, b)) != 0) {
+                break;
+            }
+            continue;
+        }
+        if (!void__kvs_after_start(r, kb, klen)) {
+            continue;
+        }
+        if (!void__kvs_below_end(r, kb, klen)) {
+            s->done = 1;
+            break;
+        }
+        uint8_t h[H];
+        void_kvs_key_hash(kb, klen, h);
+        struct void_kvs_version now;
+        rc = newest_at(s->txn, v->l->versions, h, s->at, &now);
+        if (rc != 0 && rc != MDB_NOTFOUND) {
+            break;
+        }
+        const struct void_kvs_version *np = rc == 0 ? &now : NULL;
+        if (np != NULL && void_hlc_compare(now.hlc, v->from) <= 0) {
+            rc = 0; /* no version in (from, to]: unchanged */
+            continue;
+        }
+        struct void_kvs_version was;
+        rc = newest_at(s->txn, v->l->versions, h, v->from, &was);
+        if (rc != 0 && rc != MDB_NOTFOUND) {
+            break;
+        }
+        const struct void_kvs_version *wp = rc == 0 ? &was : NULL;
+        rc = 0;
+        if (!state_differs(wp, np)) {
+            continue; /* rewritten with the same value, or born and gone within */
+        }
+        if (s->limit != 0 && *s->emitted == s->limit) {
+            *s->more = 1;
+            s->done = 1;
+            break;
+        }
+        (*s->emitted)++;
+        const struct void_kvs_version *wl = wp != NULL && !wp->deleted ? wp : NULL;
+        const struct void_kvs_version *nl = np != NULL && !np->deleted ? np : NULL;
+        if ((s->cb_rc = v->change_fn(v->change_arg, kb, klen, wl, nl)) != 0) {
+            s->done = 1;
+            break;
+        }
+    }
+    mdb_cursor_close(c);
+    return rc == MDB_NOTFOUND ? 0 : rc;
+}
+
+int void_kvs_view_changes(struct void_kvs_view *v,
+                          const struct void_kvs_range *r,
+                          struct void_hlc_ts from,
+                          struct void_hlc_ts to,
+                          size_t limit,
+                          void_kvs_change_fn fn,
+                          void *arg,
+                          size_t *emitted,
+                          int *more)
+{
+    VOID_ASSERT(v != NULL && v->txn != NULL);
+    VOID_ASSERT(fn != NULL && emitted != NULL && more != NULL);
+    *emitted = 0;
+    *more = 0;
+    if (void_hlc_compare(from, to) > 0) {
+        return VOID_EINVAL;
+    }
+    int rc = void__kvs_check_read(r, &from, v->st.horizon);
+    if (rc != 0) {
+        return rc;
+    }
+    v->change_fn = fn;
+    v->change_arg = arg;
+    v->from = from;
+    struct scan s = {v->l, v->txn, v->kb, r, to, limit, NULL, NULL, emitted, more, 0, 0};
+    rc = changes_node(v, &s, root_node, 0, r != NULL && r->start != NULL);
+    return rc != 0 ? lm_err(rc) : s.cb_rc;
+}
+
+void void_kvs_view_close(struct void_kvs_view *v)
+{
+    if (v == NULL) {
+        return;
+    }
+    mdb_txn_abort(v->txn);
+    free(v);
 }
 
 /* ---- retention ------------------------------------------------------------------------ */

@@ -147,11 +147,21 @@ port, up = int(sys.argv[1]), sys.argv[2]
 class H(http.server.BaseHTTPRequestHandler):
     def do_GET(self):
         body = urllib.request.urlopen(up + self.path).read()
-        if self.path.startswith("/trace/events"):
+        if self.path.startswith("/trace/events") and "limit=" in self.path:
             j = json.loads(body)
             if j["events"]:
                 j["events"][0]["hlc_logical"] += 1
             body = json.dumps(j).encode()
+        elif self.path.startswith("/trace/events"):
+            # The streamed answer (NDJSON): the first event line.
+            lines = body.split(b"\n")
+            for i, line in enumerate(lines):
+                if b'"hlc_logical"' in line:
+                    j = json.loads(line)
+                    j["hlc_logical"] += 1
+                    lines[i] = json.dumps(j).encode()
+                    break
+            body = b"\n".join(lines)
         self.send_response(200)
         self.send_header("Content-Type", "application/json")
         self.send_header("Content-Length", str(len(body)))

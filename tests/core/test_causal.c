@@ -955,6 +955,48 @@ static void test_causal_open_start_accepts_windows_of_history(void **state)
     void_causal_fini(&c);
 }
 
+
+/* ---- the digest of a state or diff answer ------------------------------------ */
+
+/* One answer's digest with field `vary` changed (0: none). */
+static void kv_digest_variant(int vary, uint8_t out[VOID_HASH_SIZE])
+{
+    struct void_causal_kv_digest d;
+    struct void_hlc_ts from = {100, 0}, at = {200, vary == 3 ? 1u : 0u};
+    if (vary == 2) {
+        from.wall_ns = 101;
+    }
+    const uint8_t *prefix = (const uint8_t *)(vary == 4 ? "u0" : "u/");
+    const uint8_t *after = (const uint8_t *)"u/a";
+    void_causal_kv_digest_init(&d, vary != 1, from, at, prefix, 2, vary != 5, after, vary == 6 ? 2 : 3, vary == 7 ? 11 : 10);
+    struct void_causal_kv_side old_side = {.present = vary != 8, .hlc = {150, 0}, .value = (const uint8_t *)"1", .len = 1};
+    struct void_causal_kv_side new_side = {.present = true, .hlc = {180, vary == 9 ? 1u : 0u}, .value = (const uint8_t *)(vary == 10 ? "3" : "2"), .len = 1};
+    void_causal_kv_digest_entry(&d, (const uint8_t *)(vary == 11 ? "u/c" : "u/b"), 3, &old_side, &new_side);
+    if (vary == 12) {
+        void_causal_kv_digest_entry(&d, (const uint8_t *)"u/d", 3, NULL, &new_side);
+    }
+    void_causal_kv_digest_final(&d, vary == 13, out);
+}
+
+static void test_causal_kv_digest_binds_the_query_every_entry_and_the_end(void **state)
+{
+    (void)state;
+    enum { VARIANTS = 14 };
+    uint8_t dig[VARIANTS][VOID_HASH_SIZE], again[VOID_HASH_SIZE];
+    for (int v = 0; v < VARIANTS; v++) {
+        kv_digest_variant(v, dig[v]);
+    }
+    kv_digest_variant(0, again);
+    assert_memory_equal(again, dig[0], VOID_HASH_SIZE); /* a function of its input */
+    for (int a = 0; a < VARIANTS; a++) {
+        for (int b = a + 1; b < VARIANTS; b++) {
+            if (memcmp(dig[a], dig[b], VOID_HASH_SIZE) == 0) {
+                fail_msg("variants %d and %d give one digest", a, b);
+            }
+        }
+    }
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -974,6 +1016,7 @@ int main(void)
         cmocka_unit_test(test_causal_partial_log_accepts_a_consistent_history),
         cmocka_unit_test(test_causal_partial_log_flags_remote_edges),
         cmocka_unit_test(test_causal_open_start_accepts_windows_of_history),
+        cmocka_unit_test(test_causal_kv_digest_binds_the_query_every_entry_and_the_end),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
