@@ -20,8 +20,8 @@ set -euo pipefail
 bin="${VOID_BIN:?}"
 tmp=$(mktemp -d)
 trap 'rm -rf "$tmp"' EXIT
-mix=${VOID_SIM_AUTOREMOVE_SEEDS:-1..80}
-byz=${VOID_SIM_AUTOREMOVE_BYZ_SEEDS:-1001..1030}
+mix=${VOID_SIM_AUTOREMOVE_SEEDS:-1..50}
+byz=${VOID_SIM_AUTOREMOVE_BYZ_SEEDS:-1001..1020}
 jobs=$(nproc 2>/dev/null || echo 2)
 start=$(date +%s)
 
