@@ -357,8 +357,9 @@ int void_suspicion_collector_add(struct void_suspicion_collector *c,
 /* Checks a certificate (borrowed) against cfg the same way on every
  * replica, from its content only (signatures are the driver's). Returns 0,
  * VOID_EMEMBER_EPOCH, VOID_EMEMBER_UNKNOWN/REMOVED (suspect), VOID_EMEMBER_NOT_VOTER
- * (a suspector), VOID_EINVAL (suspicions not in ascending distinct suspector
- * order, or of another suspect or epoch), VOID_EMEMBER_STALE (HLC walls spread
+ * (a suspector), VOID_EMEMBER_DUP_SUSPICION (a suspector twice), VOID_EINVAL
+ * (suspicions not in ascending suspector order, or of another suspect or
+ * epoch, or by the suspect itself), VOID_EMEMBER_STALE (HLC walls spread
  * beyond window_ns) or VOID_EMEMBER_QUORUM (fewer than 2f+1). */
 int void_suspicion_cert_check(const struct void_membership_config *cfg,
                               const struct void_suspicion_cert *cert,

@@ -44,7 +44,9 @@ enum void_sim_fault {
     X(SILENT, "silent")         /* drops its messages to some replicas */                          \
     X(GARBAGE, "garbage")       /* random bytes and truncated frames */                            \
     X(SPLIT, "split") /* votes only with f honest victims whose words the network delays */    \
-    X(CAUSAL, "causal") /* lies in its causal event log (docs/causality.md); not in "all" */
+    X(CAUSAL, "causal") /* lies in its causal event log (docs/causality.md); not in "all" */  \
+    X(SUSPECT, "suspect") /* with auto_remove: signs suspicions of honest live replicas and  \
+                             submits certificates padded with forged ones; not in "all" */
 
 enum void_sim_byz {
 #define VOID__X(name, str) VOID_SIM_BYZ_##name##_BIT,
@@ -99,6 +101,9 @@ struct void_sim_config {
                                    admin-signed REMOVE of one replica (a Byzantine one if
                                    any) at a random time in the fault window; the
                                    membership checker (docs/simulator.md, Membership) */
+    int auto_remove;            /* 1: replicas heartbeat through the network, run the failure
+                                   detector, sign and gossip suspicions, and submit a
+                                   certified REMOVE (docs/simulator.md, Automatic removal) */
 };
 
 struct void_sim_result {
@@ -128,6 +133,11 @@ struct void_sim_result {
     uint64_t reads_ordered;      /* read-only GETs that fell back to ordering */
     uint64_t epoch_changes;      /* epochs entered by honest replicas (member_changes) */
     uint64_t not_member_dropped; /* frames honest replicas dropped from non-voters */
+    uint64_t auto_removals;      /* certified REMOVEs applied (auto_remove) */
+    uint64_t certs_refused;      /* certified REMOVEs the state machine refused */
+    uint64_t suspicions_signed;  /* suspicions honest replicas signed */
+    uint64_t suspicions_false;   /* suspicions of honest live replicas Byzantine ones signed */
+    uint64_t heartbeats_dropped; /* heartbeats honest replicas dropped from non-voters */
     uint32_t violations;      /* checker failures (0 = the run passed) */
     char violation[512];      /* the first one, readable */
 };

@@ -132,11 +132,34 @@ struct void_sm_member_op {
     uint8_t sig[64];
 };
 
+/* A REMOVE that carries evidence instead of the admin's signature
+ * (docs/membership.md, "Removal by certificate"): a suspicion certificate,
+ * 2f+1 suspicions of one member signed by distinct voters of the epoch.
+ *   u8 kind (6) | u8 change (VOID_SM_MEMBER_CERT_REMOVE) | u32 suspect |
+ *   u64 epoch | u8 count | count x (u32 suspector | u64 hlc wall |
+ *   u32 hlc logical | 64 B Ed25519 signature)
+ * Each signature (domain VOID_SIGN_DOMAIN_SUSPICION) covers the suspicion's
+ * 28-byte encoding (void_suspicion_encode) rebuilt from the header and its
+ * item, so a signature cannot be moved to another suspect or epoch. */
+#define VOID_SM_MEMBER_CERT_REMOVE    0x83 /* REMOVE (3) | 0x80: by evidence */
+#define VOID_SM_MEMBER_CERT_HEAD      15
+#define VOID_SM_MEMBER_CERT_ITEM      (4 + 8 + 4 + 64)
+#define VOID_SM_MEMBER_CERT_SIZE(cnt) (VOID_SM_MEMBER_CERT_HEAD + (size_t)(cnt)*VOID_SM_MEMBER_CERT_ITEM)
+
+struct void_sm_member_cert {
+    struct void_suspicion_cert cert; /* epoch, suspect, count and the suspicions */
+    uint8_t sig[VOID_MEMBERSHIP_MEMBERS_MAX][64]; /* sig[k] signs cert.items[k] */
+};
+
 /* What the state machine needs to execute configuration changes. */
 struct void_sm_member_setup {
     const struct void_membership_config *genesis; /* borrowed; NULL: changes are refused */
     uint32_t checkpoint_interval; /* K: a change executed at s is in effect above ceil(s/K)*K */
     uint32_t window;              /* L: a change is refused until seq act + L of the last one */
+    /* A certificate's suspicions lie within this of each other and of the
+     * batch's stamp; 0: VOID_SUSPICION_WINDOW_NS_DEF. Part of the
+     * replicated rules: every replica must be set up alike. */
+    uint64_t suspicion_window_ns;
 };
 
 /* The state machine. Caller-owned; fields are private. */
@@ -390,6 +413,15 @@ void void_sm_member_op_message(const struct void_sm_member_op *op,
  * exactly len bytes: 0, VOID_ETRUNCATED, VOID_EBAD_LENGTH or VOID_EBAD_TYPE. */
 int void_sm_member_op_encode(const struct void_sm_member_op *op, uint8_t *buf, size_t cap);
 int void_sm_member_op_decode(const uint8_t *buf, size_t len, struct void_sm_member_op *op);
+
+/* Encodes a certified REMOVE (op borrowed; 1 <= cert.count <= 64, items of
+ * cert.epoch and cert.suspect) into buf[0..cap): returns
+ * VOID_SM_MEMBER_CERT_SIZE(count), VOID_EINVAL (count 0 or too large) or
+ * VOID_EFULL. Decodes exactly len bytes into *op (caller-owned): 0,
+ * VOID_ETRUNCATED, VOID_EBAD_LENGTH, VOID_EBAD_TYPE (not a certified
+ * REMOVE) or VOID_EBAD_FIELD (count 0 or above 64). Never asserts on input. */
+int void_sm_member_cert_encode(const struct void_sm_member_cert *op, uint8_t *buf, size_t cap);
+int void_sm_member_cert_decode(const uint8_t *buf, size_t len, struct void_sm_member_cert *op);
 
 /* Operation and result encoding, for clients. Encoders return the length
  * written, or VOID_EINVAL (key empty or too long, value too long) or

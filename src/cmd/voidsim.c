@@ -94,6 +94,11 @@ static void usage(FILE *out)
             "                     are read-only requests, docs/pbft.md)\n"
             "  --member-changes   the admin removes one replica (a Byzantine one if any) at a\n"
             "                     random time; the membership checker runs (docs/simulator.md)\n"
+            "  --auto-remove      replicas heartbeat, run the failure detector, gossip signed\n"
+            "                     suspicions and submit certified removals; Byzantine replicas\n"
+            "                     add the suspect strategy (false suspicions, forged\n"
+            "                     certificates); the removal checker runs (not with\n"
+            "                     --member-changes; docs/simulator.md, Automatic removal)\n"
             "  --no-rejoin-beacon replicas run without the rejoin beacon (config.rejoin_beacon\n"
             "                     -1; docs/pbft.md, Rejoining)\n"
             "  --no-verify        replicas skip signature verification (honest runs only:\n"
@@ -186,6 +191,7 @@ enum {
     OPT_NO_READ_ONLY,
     OPT_NO_REJOIN_BEACON,
     OPT_MEMBER_CHANGES,
+    OPT_AUTO_REMOVE,
     OPT_VERSION,
 };
 
@@ -210,6 +216,7 @@ static const struct option long_options[] = {
     {"no-read-only", no_argument, NULL, OPT_NO_READ_ONLY},
     {"no-rejoin-beacon", no_argument, NULL, OPT_NO_REJOIN_BEACON},
     {"member-changes", no_argument, NULL, OPT_MEMBER_CHANGES},
+    {"auto-remove", no_argument, NULL, OPT_AUTO_REMOVE},
     {"help", no_argument, NULL, 'h'},
     {"version", no_argument, NULL, OPT_VERSION},
     {NULL, 0, NULL, 0},
@@ -316,6 +323,10 @@ static int apply_option(struct options *o, int ch, const char *value)
         o->fixed.member_changes = 1;
         note_flag(o, name, NULL);
         return 0;
+    case OPT_AUTO_REMOVE:
+        o->fixed.auto_remove = 1;
+        note_flag(o, name, NULL);
+        return 0;
     case OPT_NO_REJOIN_BEACON:
         o->fixed.rejoin_beacon = -1;
         note_flag(o, name, NULL);
@@ -350,6 +361,10 @@ static int check_options(const struct options *o)
                 "voidsim: --byzantine %u needs --n %u or more (a seed may draw n = 4)\n",
                 o->fixed.byzantine,
                 3 * o->fixed.byzantine + 1);
+        return 2;
+    }
+    if (o->fixed.auto_remove && o->fixed.member_changes) {
+        fprintf(stderr, "voidsim: --auto-remove and --member-changes cannot be combined yet\n");
         return 2;
     }
     if (o->have_verify && o->have_byz && o->fixed.byzantine > 0) {
@@ -420,6 +435,10 @@ static void config_for(const struct options *o, uint64_t seed, struct void_sim_c
     c->restart_backup = o->fixed.restart_backup;
     c->no_read_only = o->fixed.no_read_only;
     c->member_changes = o->fixed.member_changes;
+    c->auto_remove = o->fixed.auto_remove;
+    if (c->auto_remove && c->byzantine > 0) {
+        c->strategies |= 1u << VOID_SIM_BYZ_SUSPECT_BIT; /* false suspicions in every such run */
+    }
     c->rejoin_beacon = o->fixed.rejoin_beacon;
     if (o->fixed.fault_window_ns != 0) {
         c->fault_window_ns = o->fixed.fault_window_ns;
@@ -436,8 +455,19 @@ static void print_run_line(FILE *out,
     void_sim_format_faults(c->faults, faults, sizeof(faults));
     void_sim_format_strategies(
         c->byzantine > 0 ? c->strategies : 0, strategies, sizeof(strategies));
-    char members[64] = "";
-    if (c->member_changes) {
+    char members[160] = "";
+    if (c->auto_remove) {
+        snprintf(members,
+                 sizeof(members),
+                 " epochs=%" PRIu64 " removed=%" PRIu64 " refused=%" PRIu64 " suspicions=%" PRIu64
+                 " false=%" PRIu64 " not_member=%" PRIu64,
+                 r->epoch_changes,
+                 r->auto_removals,
+                 r->certs_refused,
+                 r->suspicions_signed,
+                 r->suspicions_false,
+                 r->not_member_dropped + r->heartbeats_dropped);
+    } else if (c->member_changes) {
         snprintf(members,
                  sizeof(members),
                  " epochs=%" PRIu64 " not_member=%" PRIu64,
@@ -698,7 +728,7 @@ static int run_campaign(const struct options *o)
             return 2;
         }
     }
-    uint64_t faults = 0, byzantine = 0, violations = 0;
+    uint64_t faults = 0, byzantine = 0, violations = 0, removals = 0;
     int broken = 0;
     time_t start = time(NULL);
     for (uint64_t i = 0; i < runs; i++) {
@@ -726,6 +756,7 @@ static int run_campaign(const struct options *o)
             continue;
         }
         faults += rec.result.faults_injected;
+        removals += rec.result.auto_removals;
         byzantine += rec.config.byzantine > 0;
         violations += rec.result.violations != 0;
         if (!o->quiet || rec.result.violations != 0) {
@@ -742,11 +773,15 @@ static int run_campaign(const struct options *o)
             broken |= !WIFEXITED(status) || WEXITSTATUS(status) != 0;
         }
     }
-    printf("SIM runs=%" PRIu64 " faults=%" PRIu64 " byzantine=%" PRIu64 " violations=%" PRIu64 "\n",
+    printf("SIM runs=%" PRIu64 " faults=%" PRIu64 " byzantine=%" PRIu64 " violations=%" PRIu64,
            runs,
            faults,
            byzantine,
            violations);
+    if (o->fixed.auto_remove) {
+        printf(" auto_removals=%" PRIu64, removals);
+    }
+    printf("\n");
     if (broken) {
         return 2;
     }

@@ -837,7 +837,10 @@ static int cert_item_ok(const struct void_membership_config *cfg,
     if (s->epoch != cert->epoch || s->suspect != cert->suspect || s->suspector == s->suspect) {
         return VOID_EINVAL;
     }
-    if (k > 0 && cert->items[k - 1].suspector >= s->suspector) {
+    if (k > 0 && cert->items[k - 1].suspector == s->suspector) {
+        return VOID_EMEMBER_DUP_SUSPICION; /* one voter counted twice */
+    }
+    if (k > 0 && cert->items[k - 1].suspector > s->suspector) {
         return VOID_EINVAL; /* ascending order makes "distinct" a local check */
     }
     int i = void_membership_find(cfg, s->suspector);

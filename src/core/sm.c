@@ -348,6 +348,71 @@ int void_sm_member_op_decode(const uint8_t *buf, size_t len, struct void_sm_memb
     return 0;
 }
 
+int void_sm_member_cert_encode(const struct void_sm_member_cert *op, uint8_t *buf, size_t cap)
+{
+    VOID_ASSERT(op != NULL && buf != NULL);
+    const struct void_suspicion_cert *c = &op->cert;
+    if (c->count == 0 || c->count > VOID_MEMBERSHIP_MEMBERS_MAX) {
+        return VOID_EINVAL;
+    }
+    size_t len = VOID_SM_MEMBER_CERT_SIZE(c->count);
+    if (cap < len) {
+        return VOID_EFULL;
+    }
+    buf[0] = VOID_SM_OP_MEMBER;
+    buf[1] = VOID_SM_MEMBER_CERT_REMOVE;
+    void_bytes_put_be32(buf + 2, c->suspect);
+    void_bytes_put_be64(buf + 6, c->epoch);
+    buf[14] = (uint8_t)c->count;
+    uint8_t *p = buf + VOID_SM_MEMBER_CERT_HEAD;
+    for (uint32_t k = 0; k < c->count; k++, p += VOID_SM_MEMBER_CERT_ITEM) {
+        /* The header's epoch and suspect are the items': only these travel. */
+        VOID_ASSERT(c->items[k].epoch == c->epoch && c->items[k].suspect == c->suspect);
+        void_bytes_put_be32(p, c->items[k].suspector);
+        void_bytes_put_be64(p + 4, c->items[k].hlc.wall_ns);
+        void_bytes_put_be32(p + 12, c->items[k].hlc.logical);
+        memcpy(p + 16, op->sig[k], 64);
+    }
+    return (int)len;
+}
+
+int void_sm_member_cert_decode(const uint8_t *buf, size_t len, struct void_sm_member_cert *op)
+{
+    VOID_ASSERT(op != NULL);
+    VOID_ASSERT(buf != NULL || len == 0);
+    memset(&op->cert, 0, sizeof(op->cert));
+    if (len < VOID_SM_MEMBER_CERT_HEAD) {
+        return VOID_ETRUNCATED;
+    }
+    if (buf[0] != VOID_SM_OP_MEMBER || buf[1] != VOID_SM_MEMBER_CERT_REMOVE) {
+        return VOID_EBAD_TYPE;
+    }
+    uint32_t count = buf[14];
+    if (count == 0 || count > VOID_MEMBERSHIP_MEMBERS_MAX) {
+        return VOID_EBAD_FIELD;
+    }
+    if (len < VOID_SM_MEMBER_CERT_SIZE(count)) {
+        return VOID_ETRUNCATED;
+    }
+    if (len > VOID_SM_MEMBER_CERT_SIZE(count)) {
+        return VOID_EBAD_LENGTH;
+    }
+    struct void_suspicion_cert *c = &op->cert;
+    c->suspect = void_bytes_get_be32(buf + 2);
+    c->epoch = void_bytes_get_be64(buf + 6);
+    c->count = count;
+    const uint8_t *p = buf + VOID_SM_MEMBER_CERT_HEAD;
+    for (uint32_t k = 0; k < count; k++, p += VOID_SM_MEMBER_CERT_ITEM) {
+        c->items[k].epoch = c->epoch;
+        c->items[k].suspect = c->suspect;
+        c->items[k].suspector = void_bytes_get_be32(p);
+        c->items[k].hlc.wall_ns = void_bytes_get_be64(p + 4);
+        c->items[k].hlc.logical = void_bytes_get_be32(p + 12);
+        memcpy(op->sig[k], p + 16, 64);
+    }
+    return 0;
+}
+
 /* Reads the record (in a batch or not) into latest, act, prev, prev_act. */
 static int member_read(struct void_sm *sm,
                        struct void_membership_config *latest,
@@ -410,68 +475,23 @@ static void member_refuse(struct void_sm *sm, int code, struct void_sm_result *r
     res->value_len = (uint32_t)(n < 256 ? n : 255);
 }
 
-/* Executes a configuration change at the current batch (docs/membership.md,
- * "Changes through PBFT"). Every check reads replicated state only, so every
- * replica refuses or applies alike. */
-static void member_apply(struct void_sm *sm,
-                         const uint8_t *op,
-                         size_t op_len,
-                         struct void_sm_result *res)
+/* Writes the record for next (the change just validated against latest,
+ * whose boundary is act) and answers: the tail shared by every kind of
+ * change. One change at a time, and the next only once the last is in
+ * effect at every replica that could see this one: a replica that executed
+ * the change at s has its stable checkpoint at or above s - L, so with
+ * s > act + L it knows the configuration for every sequence number it may
+ * still vote on from this record alone (latest, or prev before act). */
+static void member_commit(struct void_sm *sm,
+                          const struct void_membership_config *latest,
+                          uint64_t act,
+                          const struct void_membership_config *next,
+                          struct void_sm_result *res)
 {
-    VOID_ASSERT(sm->in_batch && op_len > 0 && op[0] == VOID_SM_OP_MEMBER);
-    struct void_sm_member_op m;
-    if (sm->member.genesis == NULL || sm->member_scratch == NULL ||
-        void_sm_member_op_decode(op, op_len, &m) != 0) {
-        res->status = VOID_SM_BAD_OP;
-        return;
-    }
-    struct void_membership_config *latest = sm->member_scratch;
-    struct void_membership_config *prev = latest + 1;
-    struct void_membership_config *next = latest + 2;
-    uint8_t *rec = (uint8_t *)(latest + 3);
-    uint64_t act = 0, prev_act = 0;
-    int rc = member_read(sm, latest, &act, prev, &prev_act);
-    if (rc != 0) {
-        if (sm->failed == 0) {
-            sm->failed = rc; /* our own record does not decode: the store is broken */
-        }
-        return;
-    }
-    int have_record = act != 0;
-    if (m.epoch != latest->epoch) {
-        member_refuse(sm, VOID_EMEMBER_EPOCH, res); /* signed for another epoch: no replay */
-        return;
-    }
-    struct void_membership_change ch = {.op = m.change, .id = m.id};
-    rc = void_membership_apply(latest, &ch, 1, next);
-    if (rc != 0) {
-        member_refuse(sm, rc, res);
-        return;
-    }
-    /* REMOVE: the admin's key; LEAVE: the member's own. */
-    static const uint8_t zero[VOID_SIGN_PUBLIC_KEY_SIZE] = {0};
-    const uint8_t *key = latest->admin_key;
-    if (m.change == VOID_MEMBERSHIP_LEAVE) {
-        key = latest->members[void_membership_find(latest, m.id)].public_key;
-    }
-    uint8_t msg[VOID_SM_MEMBER_SIGNED];
-    void_sm_member_op_message(&m, msg);
-    if (memcmp(key, zero, sizeof(zero)) == 0) {
-        member_refuse(sm, VOID_EPERM, res); /* no admin key configured */
-        return;
-    }
-    if (void_sign_verify(key, VOID_SIGN_DOMAIN_MEMBER, msg, sizeof(msg), m.sig) != 0) {
-        member_refuse(sm, VOID_EBAD_SIG, res);
-        return;
-    }
-    /* One change at a time, and the next only once the last is in effect
-     * at every replica that could see this one: a replica that executed the
-     * change at s has its stable checkpoint at or above s - L, so with
-     * s > act + L it knows the configuration for every sequence number it
-     * may still vote on from this record alone (latest, or prev before
-     * act). */
+    VOID_ASSERT(next->epoch == latest->epoch + 1);
+    uint8_t *rec = (uint8_t *)(sm->member_scratch + 3);
     uint64_t s = sm->batch_label;
-    if (have_record && s <= act + sm->member.window) {
+    if (act != 0 && s <= act + sm->member.window) {
         member_refuse(sm, VOID_EMEMBER_PENDING, res);
         return;
     }
@@ -506,6 +526,129 @@ static void member_apply(struct void_sm *sm,
     void_bytes_put_be64(v + 8, next_act);
     res->value = v;
     res->value_len = 16;
+}
+
+/* Checks a certified REMOVE against latest (docs/membership.md, "Removal by
+ * certificate") and writes the next configuration: 0 or the refusal. Every
+ * input is replicated: the op's bytes, the record, the batch's stamp and the
+ * setup every replica shares. */
+static int member_cert_check(const struct void_sm *sm,
+                             const struct void_membership_config *latest,
+                             const struct void_sm_member_cert *m,
+                             struct void_membership_config *next)
+{
+    const struct void_suspicion_cert *c = &m->cert;
+    uint64_t window = sm->member.suspicion_window_ns != 0 ? sm->member.suspicion_window_ns
+                                                          : VOID_SUSPICION_WINDOW_NS_DEF;
+    if (c->epoch != latest->epoch) {
+        return VOID_EMEMBER_EPOCH; /* evidence of another epoch: no replay */
+    }
+    /* Suspect a member, suspectors distinct voters (ascending), spread
+     * within the window, at least 2f + 1 of them. */
+    int rc = void_suspicion_cert_check(latest, c, window);
+    if (rc != 0) {
+        return rc;
+    }
+    /* Not old evidence kept for later, nor stamped in the future: within
+     * the window before the batch's stamp, at most the HLC bound after it. */
+    uint64_t now = sm->last_stamp.wall_ns;
+    for (uint32_t k = 0; k < c->count; k++) {
+        uint64_t w = c->items[k].hlc.wall_ns;
+        if (now > window && w < now - window) {
+            return VOID_EMEMBER_STALE;
+        }
+        if (w > now + VOID_HLC_MAX_OFFSET_NS_DEF) {
+            return VOID_EHLC_AHEAD;
+        }
+    }
+    struct void_membership_change ch = {.op = VOID_MEMBERSHIP_REMOVE, .id = c->suspect};
+    rc = void_membership_apply(latest, &ch, 1, next);
+    if (rc != 0) {
+        return rc;
+    }
+    /* Last, as they cost the most: each suspicion signed by its suspector's
+     * key in latest (cert_check made each one a voter of it). */
+    for (uint32_t k = 0; k < c->count; k++) {
+        uint8_t msg[VOID_SUSPICION_ENCODED_SIZE];
+        void_suspicion_encode(&c->items[k], msg);
+        int i = void_membership_find(latest, c->items[k].suspector);
+        VOID_ASSERT(i >= 0);
+        if (void_sign_verify(latest->members[i].public_key,
+                             VOID_SIGN_DOMAIN_SUSPICION,
+                             msg,
+                             sizeof(msg),
+                             m->sig[k]) != 0) {
+            return VOID_EBAD_SIG;
+        }
+    }
+    return 0;
+}
+
+/* Executes a configuration change at the current batch (docs/membership.md,
+ * "Changes through PBFT"). Every check reads replicated state only, so every
+ * replica refuses or applies alike. */
+static void member_apply(struct void_sm *sm,
+                         const uint8_t *op,
+                         size_t op_len,
+                         struct void_sm_result *res)
+{
+    VOID_ASSERT(sm->in_batch && op_len > 0 && op[0] == VOID_SM_OP_MEMBER);
+    int cert = op_len > 1 && op[1] == VOID_SM_MEMBER_CERT_REMOVE;
+    struct void_sm_member_op m;
+    struct void_sm_member_cert mc; /* 5.7 KB */
+    int drc = cert ? void_sm_member_cert_decode(op, op_len, &mc)
+                   : void_sm_member_op_decode(op, op_len, &m);
+    if (sm->member.genesis == NULL || sm->member_scratch == NULL || drc != 0) {
+        res->status = VOID_SM_BAD_OP;
+        return;
+    }
+    struct void_membership_config *latest = sm->member_scratch;
+    struct void_membership_config *prev = latest + 1;
+    struct void_membership_config *next = latest + 2;
+    uint64_t act = 0, prev_act = 0;
+    int rc = member_read(sm, latest, &act, prev, &prev_act);
+    if (rc != 0) {
+        if (sm->failed == 0) {
+            sm->failed = rc; /* our own record does not decode: the store is broken */
+        }
+        return;
+    }
+    if (cert) {
+        rc = member_cert_check(sm, latest, &mc, next);
+        if (rc != 0) {
+            member_refuse(sm, rc, res);
+            return;
+        }
+        member_commit(sm, latest, act, next, res);
+        return;
+    }
+    if (m.epoch != latest->epoch) {
+        member_refuse(sm, VOID_EMEMBER_EPOCH, res); /* signed for another epoch: no replay */
+        return;
+    }
+    struct void_membership_change ch = {.op = m.change, .id = m.id};
+    rc = void_membership_apply(latest, &ch, 1, next);
+    if (rc != 0) {
+        member_refuse(sm, rc, res);
+        return;
+    }
+    /* REMOVE: the admin's key; LEAVE: the member's own. */
+    static const uint8_t zero[VOID_SIGN_PUBLIC_KEY_SIZE] = {0};
+    const uint8_t *key = latest->admin_key;
+    if (m.change == VOID_MEMBERSHIP_LEAVE) {
+        key = latest->members[void_membership_find(latest, m.id)].public_key;
+    }
+    uint8_t msg[VOID_SM_MEMBER_SIGNED];
+    void_sm_member_op_message(&m, msg);
+    if (memcmp(key, zero, sizeof(zero)) == 0) {
+        member_refuse(sm, VOID_EPERM, res); /* no admin key configured */
+        return;
+    }
+    if (void_sign_verify(key, VOID_SIGN_DOMAIN_MEMBER, msg, sizeof(msg), m.sig) != 0) {
+        member_refuse(sm, VOID_EBAD_SIG, res);
+        return;
+    }
+    member_commit(sm, latest, act, next, res);
 }
 
 /* ---- client table -------------------------------------------------------- */

@@ -388,8 +388,8 @@ static int replica_init(struct sim *s, struct sim_node *node)
         .keypair = &node->kp,
         .kvs = &node->store,
         /* Membership changes: one removal may leave n - 1 voters. */
-        .admin_key = s->member.on ? s->member.admin.public_key : NULL,
-        .voters_min = (uint16_t)(s->member.on ? s->n - 1 : 0),
+        .admin_key = s->member.admin_on ? s->member.admin.public_key : NULL,
+        .voters_min = s->member.on ? s->member.voters_min : 0,
         .execute_after_durable = 1, /* as voidd: SIM_EV_DURABLE */
     };
     if (!node->store_open) {
@@ -489,7 +489,8 @@ static int replica_restart(struct sim *s, struct sim_node *node)
             s, "n%u cannot recover from its own synced records (%s)", node->id, void_strerror(rc));
         rc = 0;
     }
-    return void__sim_perform(s, node);
+    rc = void__sim_perform(s, node);
+    return rc != 0 ? rc : void__sim_detect_start(s, node);
 }
 
 /* ---- event dispatch -------------------------------------------------------- */
@@ -547,6 +548,9 @@ static int deliver(struct sim *s, struct sim_node *node, uint32_t from, struct s
         !void_msg_relayable(fr->bytes[5])) {
         void__sim_trace(s, "drop n%u<-n%u: not the author's link", node->id, from);
         return 0; /* as the transport does (codec.h) */
+    }
+    if (s->member.autorm && fr->len > 5 && fr->bytes[5] == VOID_MSG_HEARTBEAT) {
+        return void__sim_detect_deliver(s, node, from, fr->bytes, fr->len);
     }
     if (node->byzantine) {
         void__sim_byz_remember(node, fr->bytes, fr->len);
@@ -618,6 +622,8 @@ static int dispatch(struct sim *s, const struct void_simq_item *it)
         return replica_restart(s, node);
     case SIM_EV_DURABLE:
         return fire_durable(s, node, it->arg);
+    case SIM_EV_DETECT:
+        return void__sim_detect_tick(s, node, it->arg);
     }
     return VOID_EINTERNAL;
 }
@@ -694,6 +700,9 @@ static int start_replicas(struct sim *s)
         rc = void_pbft_start(node->replica, phys_now(s, node), &s->out);
         if (rc == 0) {
             rc = void__sim_perform(s, node);
+        }
+        if (rc == 0) {
+            rc = void__sim_detect_start(s, node);
         }
         if (rc != 0) {
             return rc;
@@ -813,6 +822,7 @@ static void sim_teardown(struct sim *s)
     void_check_agreement_fini(&s->agree);
     void_check_hlc_fini(&s->hlc);
     void__sim_causal_fini(s);
+    void__sim_detect_fini(s);
     free(s->faults);
     free(s->ops);
     free(s->extra);
@@ -825,6 +835,9 @@ static void sim_teardown(struct sim *s)
 
 static int all_clients_done(const struct sim *s)
 {
+    if (s->member.count_certs > 0) {
+        return 0; /* a certified removal waits for a client */
+    }
     for (uint32_t i = s->n; i < s->count_nodes; i++) {
         if (s->nodes[i].ops_left > 0 || s->nodes[i].busy) {
             return 0;

@@ -478,6 +478,7 @@ static int apply_strategy(struct sim *s,
     case VOID_SIM_BYZ_SILENT_BIT:
     case VOID_SIM_BYZ_SPLIT_BIT:
     case VOID_SIM_BYZ_CAUSAL_BIT: /* lies in its event log only (sim_causal.c) */
+    case VOID_SIM_BYZ_SUSPECT_BIT: /* lies in its suspicions only (void__sim_byz_suspect) */
     case VOID_SIM_BYZ_COUNT:
         break;
     }
@@ -528,4 +529,58 @@ int void__sim_byz_send(
         return void__sim_transmit(s, node->id, to, frame, len);
     }
     return apply_strategy(s, node, to, frame, len, &fr, strategy);
+}
+
+/* The SUSPECT strategy (with auto_remove): at each of its heartbeats, the
+ * Byzantine replica claims every honest voter dead, signing the suspicions
+ * with its own key (valid signatures: only the 2f + 1 rule stands in the
+ * way), and, once per victim and epoch, submits a certified REMOVE of it
+ * made of the Byzantine replicas' genuine suspicions padded with ones it
+ * forges in honest voters' names. */
+void void__sim_byz_suspect(struct sim *s, struct sim_node *node)
+{
+    VOID_ASSERT(node->byzantine && s->member.autorm);
+    struct sim_detector *d = s->member.det[node->id];
+    const struct void_membership_config *cfg = void_pbft_member_config(node->replica);
+    uint32_t need = 2 * void_membership_f(void_membership_voters(cfg)) + 1;
+    uint64_t wall = void_simclock_read(&node->clock, s->now);
+    for (uint32_t i = 0; i < cfg->count; i++) {
+        uint32_t v = cfg->members[i].id;
+        if (v == node->id || v >= s->n || s->nodes[v].byzantine ||
+            cfg->members[i].role != VOID_MEMBER_VOTER) {
+            continue;
+        }
+        struct sim_signed_suspicion *o = &d->own[v];
+        if (o->s.hlc.wall_ns == 0 || wall > o->s.hlc.wall_ns + VOID_SUSPICION_WINDOW_NS_DEF / 2) {
+            void__sim_member_sign(s, node, v, o);
+            s->res->suspicions_false++;
+        }
+        if (d->forged_mask & (1u << v)) {
+            continue;
+        }
+        d->forged_mask |= 1u << v;
+        static struct void_sm_member_cert mc;
+        memset(&mc, 0, sizeof(mc));
+        mc.cert.epoch = d->epoch;
+        mc.cert.suspect = v;
+        for (uint32_t j = 0; j < cfg->count && mc.cert.count < need; j++) {
+            uint32_t by = cfg->members[j].id;
+            if (by == v || by >= s->n || cfg->members[j].role != VOID_MEMBER_VOTER) {
+                continue;
+            }
+            struct void_suspicion *it = &mc.cert.items[mc.cert.count];
+            *it = (struct void_suspicion){
+                .epoch = d->epoch, .suspect = v, .suspector = by, .hlc = o->s.hlc};
+            uint8_t msg[VOID_SUSPICION_ENCODED_SIZE];
+            void_suspicion_encode(it, msg);
+            /* The colluders sign their own; the honest names are forged. */
+            const struct void_sign_keypair *kp =
+                s->nodes[by].byzantine ? &s->nodes[by].kp : &node->kp;
+            int rc = void_sign(kp, VOID_SIGN_DOMAIN_SUSPICION, msg, sizeof(msg), mc.sig[mc.cert.count]);
+            VOID_ASSERT(rc == 0);
+            mc.cert.count++;
+        }
+        s->res->byz_frames++;
+        (void)void__sim_member_queue_cert(s, node->id, &mc);
+    }
 }

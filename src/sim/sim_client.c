@@ -129,8 +129,8 @@ static const char *op_name(uint8_t kind)
 int void__sim_client_submit(struct sim *s, struct sim_node *node)
 {
     VOID_ASSERT(node->is_client);
-    if (node->ops_left == 0) {
-        return 0;
+    if (node->busy || (node->ops_left == 0 && s->member.count_certs == 0)) {
+        return 0; /* busy: a wake-up for a certificate found it at work */
     }
     struct void_sm_op op;
     struct void_check_op h;
@@ -149,6 +149,13 @@ int void__sim_client_submit(struct sim *s, struct sim_node *node)
         h.key = 1;
         op.kind = VOID_SM_OP_MEMBER;
         len = void__sim_member_op(s, enc, sizeof(enc));
+    } else if (s->member.count_certs > 0) {
+        /* A certified removal a replica queued (outside the history and
+         * the workload's count). */
+        h.kind = VOID_CHECK_GET;
+        h.key = 1;
+        op.kind = VOID_SM_OP_MEMBER;
+        len = void__sim_member_cert_op(s, node, &x, enc, sizeof(enc));
     } else {
         draw_op(s, node, &op, &h, &x, vbuf, ebuf, kbuf);
         len = void_sm_op_encode(&op, enc, sizeof(enc));
@@ -160,7 +167,9 @@ int void__sim_client_submit(struct sim *s, struct sim_node *node)
     if (rc != 0) {
         return rc;
     }
-    node->ops_left--;
+    if (!x.cert) {
+        node->ops_left--;
+    }
     node->busy = 1;
     s->requests_issued++;
     void__sim_trace(s,
@@ -261,7 +270,10 @@ int void__sim_client_done(struct sim *s, struct sim_node *node)
     h->completed = 1;
     h->return_ns = s->now;
     node->busy = 0;
-    if (x->member) {
+    if (x->cert) {
+        x->status = res.status;
+        void__sim_member_cert_result(s, node, x, &res);
+    } else if (x->member) {
         x->status = res.status;
         void__sim_member_result(s, &res);
     } else {
@@ -278,6 +290,10 @@ int void__sim_client_done(struct sim *s, struct sim_node *node)
                     h->out_ok,
                     res.version.wall_ns,
                     res.version.logical);
+    if (node->ops_left == 0 && s->member.count_certs > 0) {
+        struct void_simq_item it = {.at_ns = s->now, .kind = SIM_EV_SUBMIT, .node = node->id};
+        return void_simq_push(&s->q, &it); /* the next queued certificate */
+    }
     if (node->ops_left == 0) {
         return 0;
     }

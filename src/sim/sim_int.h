@@ -9,12 +9,14 @@
 #include "void/causal.h"
 #include "void/hlc.h"
 #include "void/kvs.h"
+#include "void/membership.h"
 #include "void/pbft.h"
 #include "void/pbft_client.h"
 #include "void/prng.h"
 #include "void/sim.h"
 #include "void/sim_check.h"
 #include "void/sim_model.h"
+#include "void/sm.h"
 
 #include <stdint.h>
 #include <stdio.h>
@@ -33,6 +35,7 @@ enum sim_ev {
     SIM_EV_FAULT,       /* arg: index into the fault schedule */
     SIM_EV_RESTART,     /* a crashed replica comes back */
     SIM_EV_DURABLE,     /* a replica's records are synced; arg: crash generation << 48 | mark */
+    SIM_EV_DETECT,      /* auto_remove: a replica's detector tick; arg: crash generation */
 };
 
 struct sim_frame {
@@ -41,18 +44,63 @@ struct sim_frame {
 };
 
 /* Membership changes (sim_member.c). */
-#define SIM_EPOCHS_MAX 4
+#define SIM_EPOCHS_MAX 8
 struct sim_member_log {
     uint32_t count;
     uint64_t epoch[SIM_EPOCHS_MAX]; /* epochs entered, in order */
+    uint64_t hash[SIM_EPOCHS_MAX];  /* ... the configuration's (FNV-1a of its encoding) */
     uint64_t at[SIM_EPOCHS_MAX];    /* ... above this sequence number */
+};
+/* Automatic removal (sim_member.c): one replica's detector and suspicions. */
+#define SIM_CERTS_MAX 8
+#define SIM_FWD_MAX   32
+struct sim_signed_suspicion {
+    struct void_suspicion s;
+    uint8_t sig[64];
+};
+struct sim_detector {
+    uint64_t epoch; /* of the configuration it follows; 0: not set up since the start */
+    struct void_fd fd;
+    struct void_suspicion_collector col;
+    /* held[suspect][suspector]: the signed suspicion the collector holds */
+    struct sim_signed_suspicion held[VOID_SIM_N_MAX][VOID_SIM_N_MAX];
+    /* own[suspect]: this replica's own signed suspicion (wall 0: none) */
+    struct sim_signed_suspicion own[VOID_SIM_N_MAX];
+    uint32_t ticks;
+    uint32_t forged_mask; /* SUSPECT: victims it sent a forged certificate against */
+    struct sim_signed_suspicion fwd[SIM_FWD_MAX]; /* accepted from others, to forward */
+    uint32_t count_fwd;
+};
+struct sim_cert {
+    uint64_t epoch;
+    uint32_t suspect;
+    uint32_t by; /* the replica that submits it */
+    size_t len;
+    uint8_t bytes[VOID_SM_MEMBER_CERT_SIZE(2 * ((VOID_SIM_N_MAX - 1) / 3) + 1)];
+};
+#define SIM_SIGNED_LOG 64
+struct sim_signed_log {
+    uint32_t next;
+    struct void_suspicion items[SIM_SIGNED_LOG]; /* the last suspicions it really signed */
 };
 struct sim_member {
     int on, sent, applied;
+    int admin_on; /* member_changes: the admin's removal */
+    int autorm; /* auto_remove */
+    uint16_t voters_min;
+    struct sim_detector *det[VOID_SIM_N_MAX];
+    struct void_hlc_ts hb_hlc[VOID_SIM_N_MAX]; /* last heartbeat HLC sent (kept across crashes) */
+    uint64_t impaired_ns[VOID_SIM_N_MAX];     /* last time it was down or its links cut/degraded */
+    uint8_t removed[VOID_SIM_N_MAX];          /* removed by a certificate */
+    uint64_t submitted[VOID_SIM_N_MAX];       /* epoch for which a certificate of it was queued */
+    struct sim_cert certs[SIM_CERTS_MAX];     /* queued for a client */
+    uint32_t count_certs;
+    struct sim_cert inflight[VOID_SIM_CLIENTS_MAX]; /* the certificate each client sent */
+    struct sim_signed_log signed_log[VOID_SIM_N_MAX]; /* honest replicas' (the checker's) */
     uint32_t target;  /* the replica the admin removes */
     uint64_t at_ns;   /* when the first client sends the removal */
     uint64_t act;     /* its boundary, from the answer */
-    uint64_t bad_votes;
+    uint64_t bad_votes, bad_configs;
     struct void_sign_keypair admin;
     struct sim_member_log log[VOID_SIM_N_MAX];
 };
@@ -134,6 +182,9 @@ struct sim_op_extra {
     struct void_hlc_ts stamp; /* the version stamp the result carried */
     int status;               /* void_sm_status of the result, -1 while pending */
     int member;               /* the admin's membership change (sim_member.c), not a k/v op */
+    int cert;                 /* ... or a certified REMOVE: index + 1 into the answers */
+    uint32_t cert_suspect;    /* its suspect */
+    uint32_t cert_by;         /* the replica that submitted it (a Byzantine one forged it) */
 };
 
 struct sim {
@@ -266,6 +317,32 @@ void void__sim_member_result(struct sim *s, const struct void_sm_result *res);
 void void__sim_member_event(struct sim *s, struct sim_node *node, const struct void_pbft_event *ev);
 void void__sim_member_step(struct sim *s, struct sim_node *node);
 void void__sim_member_finish(struct sim *s);
+/* auto_remove (sim_member.c): detector set up (after start_replicas), a
+ * detector tick (SIM_EV_DETECT), a heartbeat frame delivered to a replica
+ * (returns 1 if it was one and is consumed), the start after a restart, and
+ * a certificate for client node to send in place of its next operation
+ * (returns its length into enc[cap], 0 if none is queued). */
+int void__sim_detect_start(struct sim *s, struct sim_node *node);
+int void__sim_detect_tick(struct sim *s, struct sim_node *node, uint64_t arg);
+int void__sim_detect_deliver(
+    struct sim *s, struct sim_node *node, uint32_t from, const uint8_t *frame, size_t len);
+int void__sim_member_cert_op(
+    struct sim *s, struct sim_node *node, struct sim_op_extra *x, uint8_t *enc, size_t cap);
+void void__sim_member_cert_result(struct sim *s,
+                                  const struct sim_node *client,
+                                  const struct sim_op_extra *x,
+                                  const struct void_sm_result *res);
+void void__sim_detect_fini(struct sim *s);
+/* sim_member.c: node signs a suspicion of suspect in its detector's epoch
+ * (its heartbeat HLC); queues a certified REMOVE that replica by submits
+ * (returns 1, or 0 when the queue is full). */
+void void__sim_member_sign(struct sim *s,
+                           struct sim_node *node,
+                           uint32_t suspect,
+                           struct sim_signed_suspicion *out);
+int void__sim_member_queue_cert(struct sim *s, uint32_t by, const struct void_sm_member_cert *mc);
+/* sim_byz.c: the SUSPECT strategy of Byzantine node, at each of its heartbeats. */
+void void__sim_byz_suspect(struct sim *s, struct sim_node *node);
 /* Whether replica id was removed (it runs on, outside the voters). */
 int void__sim_member_removed(const struct sim *s, uint32_t id);
 

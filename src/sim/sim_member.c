@@ -17,20 +17,34 @@
 #include "sim_int.h"
 #include "void/assert.h"
 #include "void/bytes.h"
+#include "void/codec.h"
 #include "void/error.h"
+#include "void/membership.h"
 #include "void/sign.h"
 #include "void/sm.h"
 
 #include <inttypes.h>
+#include <stdlib.h>
 #include <string.h>
 
 void void__sim_member_plan(struct sim *s)
 {
     VOID_ASSERT(s != NULL && s->cfg != NULL);
     memset(&s->member, 0, sizeof(s->member));
+    if (s->cfg->auto_remove && !s->cfg->member_changes) {
+        /* Removals must never leave more Byzantine voters than the new f
+         * tolerates, nor fewer than 4 voters. */
+        uint32_t min = 3 * s->cfg->byzantine + 1;
+        s->member.on = 1;
+        s->member.autorm = 1;
+        s->member.voters_min = (uint16_t)(min > 4 ? min : 4);
+        return;
+    }
     if (!s->cfg->member_changes) {
         return;
     }
+    s->member.admin_on = 1;
+    s->member.voters_min = (uint16_t)(s->n - 1);
     /* A stream of its own, so that the other draws of a seed stay as they
      * were without membership changes. */
     struct void_prng rng;
@@ -56,12 +70,12 @@ void void__sim_member_plan(struct sim *s)
 int void__sim_member_due(const struct sim *s, const struct sim_node *node)
 {
     VOID_ASSERT(s != NULL && node != NULL);
-    return s->member.on && !s->member.sent && node->id == s->n && s->now >= s->member.at_ns;
+    return s->member.admin_on && !s->member.sent && node->id == s->n && s->now >= s->member.at_ns;
 }
 
 int void__sim_member_op(struct sim *s, uint8_t *enc, size_t cap)
 {
-    VOID_ASSERT(s->member.on && !s->member.sent);
+    VOID_ASSERT(s->member.admin_on && !s->member.sent);
     VOID_ASSERT(cap >= VOID_SM_MEMBER_OP_SIZE);
     struct void_sm_member_op m = {
         .change = VOID_MEMBERSHIP_REMOVE, .id = s->member.target, .epoch = 1};
@@ -97,6 +111,19 @@ void void__sim_member_result(struct sim *s, const struct void_sm_result *res)
     }
 }
 
+/* FNV-1a of a configuration's canonical encoding. */
+static uint64_t config_hash(const struct void_membership_config *cfg)
+{
+    static uint8_t buf[VOID_MEMBERSHIP_ENCODED_MAX];
+    int len = void_membership_config_encode(cfg, buf, sizeof(buf));
+    VOID_ASSERT(len > 0);
+    uint64_t h = 0xcbf29ce484222325ull;
+    for (int i = 0; i < len; i++) {
+        h = (h ^ buf[i]) * 0x100000001b3ull;
+    }
+    return h;
+}
+
 /* Called for every event of an honest replica. */
 void void__sim_member_event(struct sim *s, struct sim_node *node, const struct void_pbft_event *ev)
 {
@@ -125,9 +152,25 @@ void void__sim_member_event(struct sim *s, struct sim_node *node, const struct v
             return;
         }
     }
+    uint64_t hash = config_hash(void_pbft_member_config(node->replica));
     if (log->count < SIM_EPOCHS_MAX) {
         log->epoch[log->count] = epoch;
+        log->hash[log->count] = hash;
         log->at[log->count++] = ev->seq;
+    }
+    /* ... and with the same configuration (members, keys, roles). */
+    for (uint32_t j = 0; j < s->n; j++) {
+        const struct sim_member_log *o = &s->member.log[j];
+        for (uint32_t k = 0; k < o->count && !s->nodes[j].byzantine; k++) {
+            if (o->epoch[k] == epoch && o->hash[k] != hash && s->member.bad_configs++ == 0) {
+                void__sim_violation(s,
+                                    "membership: n%u and n%u entered epoch %" PRIu64
+                                    " with different configurations",
+                                    node->id,
+                                    j,
+                                    epoch);
+            }
+        }
     }
     /* Every honest replica that entered this epoch entered it at the same
      * sequence number. */
@@ -193,7 +236,8 @@ void void__sim_member_finish(struct sim *s)
         s->res->not_member_dropped += void_pbft_stats(node->replica)->rx_not_member;
         /* A replica whose stable checkpoint passed the boundary is in the
          * new epoch. */
-        if (s->member.applied && void_pbft_low_watermark(node->replica) >= s->member.act &&
+        if (s->member.admin_on && s->member.applied &&
+            void_pbft_low_watermark(node->replica) >= s->member.act &&
             void_pbft_member_config(node->replica)->epoch != 2) {
             void__sim_violation(s,
                                 "membership: n%u is past seq %" PRIu64 " in epoch %" PRIu64,
@@ -207,5 +251,521 @@ void void__sim_member_finish(struct sim *s)
 int void__sim_member_removed(const struct sim *s, uint32_t id)
 {
     VOID_ASSERT(s != NULL && id < SIM_NODES_MAX);
-    return s->member.applied && id == s->member.target;
+    return (s->member.applied && id == s->member.target) || s->member.removed[id];
+}
+
+/* ---- automatic removal (config.auto_remove) ---------------------------------
+ *
+ * Every replica heartbeats every other one through the simulated network
+ * (so loss, cuts and crashes silence it as they would a real link), runs
+ * the failure detector (void_fd_*) on virtual time, signs a suspicion of a
+ * peer the detector declares dead, and gossips: a heartbeat carries the
+ * replica's own signed suspicions of the epoch and those it newly accepted
+ * from others. Each replica collects them (void_suspicion_collector); an
+ * honest one that completes a certificate queues the certified REMOVE, which
+ * the next free client submits through PBFT. The heartbeat body is voidd's
+ * (u64 epoch | u64 executed) followed by u8 count | count x (28-byte
+ * suspicion | 64-byte signature): the simulator's gossip, which voidd does
+ * not speak yet.
+ *
+ * The checker: a certified REMOVE applied to an honest replica that was up
+ * and whose links were neither cut nor degraded during the last
+ * SIM_EXCUSE_NS is a violation (an honest, live, connected member removed),
+ * as is a forged certificate accepted or an honest one refused for a bad
+ * signature; the epochs and configurations checks above apply to every
+ * removal. */
+
+#define SIM_SEC          (UINT64_C(1000000000))
+#define SIM_HB_NS        VOID_FD_INTERVAL_NS_DEF
+#define SIM_TICK_NS      (SIM_HB_NS / 4)
+#define SIM_SIGNED_SIZE  (VOID_SUSPICION_ENCODED_SIZE + VOID_SIGN_SIZE)
+#define SIM_HB_CARRY_MAX 32 /* suspicions one heartbeat carries */
+#define SIM_HB_BODY_MAX  (VOID_HEARTBEAT_BODY_SIZE + 1 + SIM_HB_CARRY_MAX * SIM_SIGNED_SIZE)
+/* A removed replica must have been down or cut off within the suspicion
+ * window plus the time to be declared dead (and a second of slack for the
+ * commit). */
+#define SIM_EXCUSE_NS (VOID_SUSPICION_WINDOW_NS_DEF + 3 * SIM_SEC)
+
+static uint64_t wall_of(const struct sim *s, const struct sim_node *node)
+{
+    return void_simclock_read(&node->clock, s->now);
+}
+
+/* Down, still connecting, or a link to or from a replica cut or worse than
+ * the baseline (lossier or slower). */
+static int impaired(const struct sim *s, uint32_t id)
+{
+    const struct sim_node *node = &s->nodes[id];
+    if (!node->up || node->connect_ns > s->now) {
+        return 1;
+    }
+    for (uint32_t j = 0; j < s->n; j++) {
+        if (j == id) {
+            continue;
+        }
+        const struct void_simnet_link *a = &s->net.links[id][j], *b = &s->net.links[j][id];
+        if (s->net.cut[id][j] || s->net.cut[j][id] || a->loss_ppm > s->baseline.loss_ppm ||
+            b->loss_ppm > s->baseline.loss_ppm || a->delay_ns_max > s->baseline.delay_ns_max ||
+            b->delay_ns_max > s->baseline.delay_ns_max) {
+            return 1;
+        }
+    }
+    return 0;
+}
+
+/* Follows the replica's configuration: a new epoch resets the collector and
+ * the suspicions, and makes the peers its voters. */
+static void det_sync(struct sim *s, struct sim_node *node)
+{
+    struct sim_detector *d = s->member.det[node->id];
+    const struct void_membership_config *cfg = void_pbft_member_config(node->replica);
+    if (d->epoch == cfg->epoch) {
+        return;
+    }
+    if (d->epoch == 0) {
+        int rc = void_fd_init(&d->fd, NULL, s->now);
+        VOID_ASSERT(rc == 0);
+    }
+    uint32_t ids[VOID_MEMBERSHIP_MEMBERS_MAX], k = 0;
+    for (uint32_t i = 0; i < cfg->count; i++) {
+        if (cfg->members[i].role == VOID_MEMBER_VOTER && cfg->members[i].id != node->id) {
+            ids[k++] = cfg->members[i].id;
+        }
+    }
+    int rc = void_fd_set_peers(&d->fd, ids, k, s->now);
+    VOID_ASSERT(rc == 0);
+    void_suspicion_collector_reset(&d->col, cfg, 0);
+    memset(d->held, 0, sizeof(d->held));
+    memset(d->own, 0, sizeof(d->own));
+    d->forged_mask = 0;
+    d->epoch = cfg->epoch;
+}
+
+void void__sim_member_sign(struct sim *s,
+                           struct sim_node *node,
+                           uint32_t suspect,
+                           struct sim_signed_suspicion *out)
+{
+    VOID_ASSERT(suspect < VOID_SIM_N_MAX && node->id < VOID_SIM_N_MAX);
+    struct sim_detector *d = s->member.det[node->id];
+    struct void_hlc_ts *h = &s->member.hb_hlc[node->id];
+    uint64_t wall = wall_of(s, node);
+    if (wall > h->wall_ns) {
+        *h = (struct void_hlc_ts){wall, 0};
+    } else {
+        h->logical++;
+    }
+    out->s = (struct void_suspicion){
+        .epoch = d->epoch, .suspect = suspect, .suspector = node->id, .hlc = *h};
+    uint8_t msg[VOID_SUSPICION_ENCODED_SIZE];
+    void_suspicion_encode(&out->s, msg);
+    int rc = void_sign(&node->kp, VOID_SIGN_DOMAIN_SUSPICION, msg, sizeof(msg), out->sig);
+    VOID_ASSERT(rc == 0);
+    if (!node->byzantine) {
+        struct sim_signed_log *log = &s->member.signed_log[node->id];
+        log->items[log->next++ % SIM_SIGNED_LOG] = out->s;
+    }
+}
+
+/* Whether honest replica suspector really signed the suspicion x. */
+static int honest_signed(const struct sim *s, const struct void_suspicion *x)
+{
+    if (x->suspector >= s->n || s->nodes[x->suspector].byzantine) {
+        return 0;
+    }
+    const struct sim_signed_log *log = &s->member.signed_log[x->suspector];
+    for (uint32_t k = 0; k < SIM_SIGNED_LOG; k++) {
+        const struct void_suspicion *y = &log->items[k];
+        if (y->epoch == x->epoch && y->suspect == x->suspect && y->hlc.wall_ns == x->hlc.wall_ns &&
+            y->hlc.logical == x->hlc.logical && y->hlc.wall_ns != 0) {
+            return 1;
+        }
+    }
+    return 0;
+}
+
+int void__sim_member_queue_cert(struct sim *s,
+                                uint32_t by,
+                                const struct void_sm_member_cert *mc)
+{
+    VOID_ASSERT(by < s->n && mc->cert.suspect < VOID_SIM_N_MAX);
+    if (s->member.count_certs >= SIM_CERTS_MAX ||
+        (s->nodes[by].byzantine && s->member.count_certs >= SIM_CERTS_MAX / 2)) {
+        return 0; /* half the queue is kept for the honest replicas' certificates */
+    }
+    struct sim_cert *c = &s->member.certs[s->member.count_certs];
+    int len = void_sm_member_cert_encode(mc, c->bytes, sizeof(c->bytes));
+    if (len <= 0) {
+        return 0;
+    }
+    c->len = (size_t)len;
+    c->epoch = mc->cert.epoch;
+    c->suspect = mc->cert.suspect;
+    c->by = by;
+    s->member.count_certs++;
+    void__sim_trace(s,
+                    "n%u queues a certified remove of n%u (epoch %" PRIu64 ", %u suspicions)",
+                    by,
+                    c->suspect,
+                    c->epoch,
+                    mc->cert.count);
+    /* A client with nothing left to do has no submit scheduled: wake one. */
+    for (uint32_t i = s->n; i < s->count_nodes; i++) {
+        if (s->nodes[i].ops_left == 0 && !s->nodes[i].busy) {
+            struct void_simq_item it = {.at_ns = s->now, .kind = SIM_EV_SUBMIT, .node = i};
+            if (void_simq_push(&s->q, &it) != 0) {
+                s->oom = 1;
+            }
+            break;
+        }
+    }
+    return 1;
+}
+
+/* An honest replica completed a certificate: the first 2f + 1 suspicions,
+ * with the signatures it holds, go to a client once per suspect and epoch. */
+static void det_certified(struct sim *s, struct sim_node *node, const struct void_suspicion_cert *c)
+{
+    struct sim_detector *d = s->member.det[node->id];
+    if (s->member.removed[c->suspect] || s->member.submitted[c->suspect] == c->epoch) {
+        return;
+    }
+    static struct void_sm_member_cert mc;
+    memset(&mc, 0, sizeof(mc));
+    uint32_t need = 2 * d->col.f + 1;
+    mc.cert = *c;
+    mc.cert.count = c->count < need ? c->count : need;
+    for (uint32_t k = 0; k < mc.cert.count; k++) {
+        const struct sim_signed_suspicion *h = &d->held[c->suspect][c->items[k].suspector];
+        VOID_ASSERT(h->s.hlc.wall_ns == c->items[k].hlc.wall_ns);
+        memcpy(mc.sig[k], h->sig, VOID_SIGN_SIZE);
+    }
+    if (void__sim_member_queue_cert(s, node->id, &mc)) {
+        s->member.submitted[c->suspect] = c->epoch;
+    }
+}
+
+/* Offers a signed suspicion (verified, or its own) to the replica's
+ * collector; an accepted one from another replica is forwarded with the
+ * next heartbeat. */
+static void det_offer(struct sim *s, struct sim_node *node, const struct sim_signed_suspicion *ss, int own)
+{
+    struct sim_detector *d = s->member.det[node->id];
+    static struct void_suspicion_cert cert;
+    int rc = void_suspicion_collector_add(&d->col, &ss->s, wall_of(s, node), &cert);
+    if (rc < 0) {
+        return;
+    }
+    VOID_ASSERT(ss->s.suspect < VOID_SIM_N_MAX && ss->s.suspector < VOID_SIM_N_MAX);
+    d->held[ss->s.suspect][ss->s.suspector] = *ss;
+    if (!own && d->count_fwd < SIM_FWD_MAX) {
+        d->fwd[d->count_fwd++] = *ss;
+    }
+    if (rc == 1 && !node->byzantine) {
+        det_certified(s, node, &cert);
+    }
+}
+
+/* Sends one heartbeat to every other replica, carrying the replica's own
+ * suspicions and the ones it forwards. */
+static int det_heartbeat(struct sim *s, struct sim_node *node)
+{
+    struct sim_detector *d = s->member.det[node->id];
+    uint8_t body[SIM_HB_BODY_MAX];
+    void_heartbeat_body_encode(d->epoch, void_pbft_last_executed(node->replica), body);
+    uint32_t k = 0;
+    uint8_t *p = body + VOID_HEARTBEAT_BODY_SIZE + 1;
+    for (uint32_t i = 0; i < VOID_SIM_N_MAX && k < SIM_HB_CARRY_MAX; i++) {
+        if (d->own[i].s.hlc.wall_ns != 0) {
+            void_suspicion_encode(&d->own[i].s, p);
+            memcpy(p + VOID_SUSPICION_ENCODED_SIZE, d->own[i].sig, VOID_SIGN_SIZE);
+            p += SIM_SIGNED_SIZE;
+            k++;
+        }
+    }
+    for (uint32_t i = 0; i < d->count_fwd && k < SIM_HB_CARRY_MAX; i++) {
+        void_suspicion_encode(&d->fwd[i].s, p);
+        memcpy(p + VOID_SUSPICION_ENCODED_SIZE, d->fwd[i].sig, VOID_SIGN_SIZE);
+        p += SIM_SIGNED_SIZE;
+        k++;
+    }
+    d->count_fwd = 0;
+    body[VOID_HEARTBEAT_BODY_SIZE] = (uint8_t)k;
+    struct void_hlc_ts *h = &s->member.hb_hlc[node->id];
+    uint64_t wall = wall_of(s, node);
+    if (wall > h->wall_ns) {
+        *h = (struct void_hlc_ts){wall, 0};
+    } else {
+        h->logical++;
+    }
+    struct void_frame fr = {.type = VOID_MSG_HEARTBEAT,
+                            .sender = node->id,
+                            .hlc = *h,
+                            .body = body,
+                            .body_len = (uint32_t)(p - body)};
+    uint8_t frame[VOID_CODEC_HEADER_SIZE + SIM_HB_BODY_MAX + VOID_SIGN_SIZE];
+    size_t len = 0;
+    int rc = void_codec_encode(&fr, &node->kp, frame, sizeof(frame), &len);
+    VOID_ASSERT(rc == 0);
+    for (uint32_t j = 0; j < s->n && rc == 0; j++) {
+        if (j != node->id) {
+            rc = void__sim_transmit(s, node->id, j, frame, len);
+        }
+    }
+    return rc;
+}
+
+static void det_schedule(struct sim *s, struct sim_node *node, uint64_t at)
+{
+    struct void_simq_item it = {
+        .at_ns = at, .kind = SIM_EV_DETECT, .node = node->id, .arg = node->crash_gen};
+    if (void_simq_push(&s->q, &it) != 0) {
+        s->oom = 1;
+    }
+}
+
+int void__sim_detect_start(struct sim *s, struct sim_node *node)
+{
+    VOID_ASSERT(s != NULL && node != NULL && !node->is_client);
+    if (!s->member.autorm) {
+        return 0;
+    }
+    struct sim_detector *d = s->member.det[node->id];
+    if (d == NULL) {
+        d = s->member.det[node->id] = malloc(sizeof(*d));
+        if (d == NULL) {
+            return VOID_ENOMEM;
+        }
+    } else {
+        s->member.impaired_ns[node->id] = s->now; /* a restart: it was down until now */
+    }
+    memset(d, 0, sizeof(*d));
+    det_sync(s, node);
+    /* Staggered by id, so that the replicas do not tick in lockstep. */
+    det_schedule(s, node, s->now + SIM_TICK_NS + node->id * (SIM_TICK_NS / 16));
+    return 0;
+}
+
+int void__sim_detect_tick(struct sim *s, struct sim_node *node, uint64_t arg)
+{
+    VOID_ASSERT(s->member.autorm && !node->is_client);
+    if (!node->up || arg != node->crash_gen) {
+        return 0; /* a tick of an earlier life */
+    }
+    det_schedule(s, node, s->now + SIM_TICK_NS);
+    struct sim_detector *d = s->member.det[node->id];
+    det_sync(s, node);
+    if (impaired(s, node->id)) {
+        s->member.impaired_ns[node->id] = s->now;
+    }
+    struct void_fd_transition tr[VOID_MEMBERSHIP_MEMBERS_MAX];
+    uint32_t count = void_fd_tick(&d->fd, s->now, tr, VOID_MEMBERSHIP_MEMBERS_MAX);
+    int voter = (void_pbft_voters(node->replica) >> node->id) & 1u;
+    static const char *names[] = {"alive", "suspect", "dead"};
+    for (uint32_t i = 0; i < count; i++) {
+        VOID_ASSERT(tr[i].id < VOID_SIM_N_MAX);
+        void__sim_trace(s,
+                        "n%u detector: n%u %s -> %s after %" PRIu64 " ms",
+                        node->id,
+                        tr[i].id,
+                        names[tr[i].from],
+                        names[tr[i].to],
+                        tr[i].silence_ns / 1000000u);
+        if (tr[i].to == VOID_FD_DEAD && voter) {
+            void__sim_member_sign(s, node, tr[i].id, &d->own[tr[i].id]);
+            s->res->suspicions_signed += !node->byzantine;
+            det_offer(s, node, &d->own[tr[i].id], 1);
+        }
+    }
+    /* A suspicion older than half the window is signed anew while the peer
+     * stays dead, so that a late certificate still finds it fresh. */
+    for (uint32_t i = 0; i < VOID_SIM_N_MAX && voter; i++) {
+        struct sim_signed_suspicion *o = &d->own[i];
+        if (o->s.hlc.wall_ns == 0) {
+            continue;
+        }
+        if (void_fd_state(&d->fd, i) != VOID_FD_DEAD && !node->byzantine) {
+            memset(o, 0, sizeof(*o)); /* alive again: no longer claimed */
+        } else if (wall_of(s, node) > o->s.hlc.wall_ns + VOID_SUSPICION_WINDOW_NS_DEF / 2 &&
+                   void_fd_state(&d->fd, i) == VOID_FD_DEAD) {
+            void__sim_member_sign(s, node, i, o);
+            det_offer(s, node, o, 1);
+        }
+    }
+    if (++d->ticks % (uint32_t)(SIM_HB_NS / SIM_TICK_NS) != 0) {
+        return 0;
+    }
+    if (node->byzantine && (s->cfg->strategies & (1u << VOID_SIM_BYZ_SUSPECT_BIT)) && voter) {
+        void__sim_byz_suspect(s, node);
+    }
+    return det_heartbeat(s, node);
+}
+
+int void__sim_detect_deliver(
+    struct sim *s, struct sim_node *node, uint32_t from, const uint8_t *frame, size_t len)
+{
+    VOID_ASSERT(s->member.autorm && node->up && !node->is_client);
+    struct sim_detector *d = s->member.det[node->id];
+    det_sync(s, node);
+    struct void_frame fr;
+    int rc = void_codec_decode_verified(frame, len, &s->ring, &fr);
+    uint64_t epoch = 0, executed = 0;
+    if (rc == 0 && fr.body_len > VOID_HEARTBEAT_BODY_SIZE) {
+        rc = void_heartbeat_body_decode(fr.body, VOID_HEARTBEAT_BODY_SIZE, &epoch, &executed);
+    } else if (rc == 0) {
+        rc = VOID_ETRUNCATED;
+    }
+    uint32_t carried = rc == 0 ? fr.body[VOID_HEARTBEAT_BODY_SIZE] : 0;
+    if (rc == 0 && fr.body_len != VOID_HEARTBEAT_BODY_SIZE + 1 + carried * SIM_SIGNED_SIZE) {
+        rc = VOID_EBAD_LENGTH;
+    }
+    if (rc != 0) {
+        void__sim_trace(s, "n%u drops a heartbeat from n%u: %s", node->id, from, void_err_name(rc));
+        return 0;
+    }
+    const struct void_membership_config *cfg = void_pbft_member_config(node->replica);
+    int i = void_membership_find(cfg, fr.sender);
+    if (i < 0 || cfg->members[i].role != VOID_MEMBER_VOTER) {
+        /* A removed replica that runs on: dropped and counted. */
+        s->res->heartbeats_dropped += !node->byzantine;
+        return 0;
+    }
+    struct void_fd_heartbeat hb = {.sender = fr.sender, .hlc = fr.hlc, .executed = executed};
+    if (void_fd_heartbeat(&d->fd, &hb, s->now) == 1) {
+        void__sim_trace(s, "n%u detector: n%u alive again", node->id, fr.sender);
+    }
+    const uint8_t *p = fr.body + VOID_HEARTBEAT_BODY_SIZE + 1;
+    for (uint32_t k = 0; k < carried; k++, p += SIM_SIGNED_SIZE) {
+        struct sim_signed_suspicion ss;
+        rc = void_suspicion_decode(&ss.s, p, VOID_SUSPICION_ENCODED_SIZE);
+        VOID_ASSERT(rc == 0);
+        memcpy(ss.sig, p + VOID_SUSPICION_ENCODED_SIZE, VOID_SIGN_SIZE);
+        int si = void_membership_find(cfg, ss.s.suspector);
+        if (si < 0 || ss.s.suspector >= VOID_SIM_N_MAX || ss.s.suspect >= VOID_SIM_N_MAX ||
+            void_sign_verify(cfg->members[si].public_key,
+                             VOID_SIGN_DOMAIN_SUSPICION,
+                             p,
+                             VOID_SUSPICION_ENCODED_SIZE,
+                             ss.sig) != 0) {
+            continue; /* not a member's, or forged: nothing to count */
+        }
+        det_offer(s, node, &ss, 0);
+    }
+    return 0;
+}
+
+int void__sim_member_cert_op(
+    struct sim *s, struct sim_node *node, struct sim_op_extra *x, uint8_t *enc, size_t cap)
+{
+    VOID_ASSERT(node->is_client);
+    if (s->member.count_certs == 0) {
+        return 0;
+    }
+    struct sim_cert *c = &s->member.certs[0];
+    VOID_ASSERT(c->len <= cap && node->id - s->n < VOID_SIM_CLIENTS_MAX);
+    s->member.inflight[node->id - s->n] = *c;
+    memcpy(enc, c->bytes, c->len);
+    int len = (int)c->len;
+    x->member = 1;
+    x->cert = 1;
+    x->cert_suspect = c->suspect;
+    x->cert_by = c->by;
+    void__sim_trace(s, "client n%u sends n%u's certified remove of n%u", node->id, c->by, c->suspect);
+    s->member.count_certs--;
+    memmove(&s->member.certs[0], &s->member.certs[1], s->member.count_certs * sizeof(*c));
+    return len;
+}
+
+/* A certified REMOVE was applied: it must rest on at least f + 1
+ * suspicions honest replicas really signed (f of the certificate's epoch;
+ * every epoch of a run with auto_remove is one removal further from n), so
+ * that no Byzantine minority evicts anyone, whatever the state machine let
+ * through. */
+static void check_applied_cert(struct sim *s, const struct sim_cert *c)
+{
+    static struct void_sm_member_cert mc;
+    if (void_sm_member_cert_decode(c->bytes, c->len, &mc) != 0) {
+        void__sim_violation(s, "membership: an applied certificate does not decode");
+        return;
+    }
+    uint32_t voters = s->n - (uint32_t)(mc.cert.epoch - 1);
+    uint32_t f = void_membership_f(voters), genuine = 0;
+    for (uint32_t k = 0; k < mc.cert.count; k++) {
+        genuine += (uint32_t)honest_signed(s, &mc.cert.items[k]);
+    }
+    void__sim_trace(s,
+                    "auto-remove: %u of %u suspicions signed by honest replicas (f = %u)",
+                    genuine,
+                    mc.cert.count,
+                    f);
+    if (genuine < f + 1) {
+        void__sim_violation(s,
+                            "membership: n%u removed on %u suspicions honest replicas signed, "
+                            "fewer than f + 1 = %u",
+                            mc.cert.suspect,
+                            genuine,
+                            f + 1);
+    }
+}
+
+void void__sim_member_cert_result(struct sim *s,
+                                  const struct sim_node *client,
+                                  const struct sim_op_extra *x,
+                                  const struct void_sm_result *res)
+{
+    VOID_ASSERT(x->cert && x->cert_suspect < VOID_SIM_N_MAX && x->cert_by < s->n);
+    VOID_ASSERT(client->id - s->n < VOID_SIM_CLIENTS_MAX);
+    uint32_t id = x->cert_suspect;
+    int forged = s->nodes[x->cert_by].byzantine;
+    if (res->status == VOID_SM_OK && res->value_len == 16) {
+        s->member.removed[id] = 1;
+        s->res->auto_removals++;
+        check_applied_cert(s, &s->member.inflight[client->id - s->n]);
+        void__sim_trace(s,
+                        "auto-remove: n%u removed, epoch %" PRIu64 " above seq %" PRIu64,
+                        id,
+                        void_bytes_get_be64(res->value),
+                        void_bytes_get_be64(res->value + 8));
+        int excused = s->nodes[id].byzantine || impaired(s, id) ||
+                      s->now - s->member.impaired_ns[id] <= SIM_EXCUSE_NS ||
+                      s->member.impaired_ns[id] > s->now;
+        if (!excused) {
+            void__sim_violation(s,
+                                "membership: honest n%u, up and connected for %.1f s, was removed "
+                                "by a certificate%s",
+                                id,
+                                (double)(s->now - s->member.impaired_ns[id]) / 1e9,
+                                forged ? " a Byzantine replica forged" : "");
+        } else if (forged && !s->nodes[id].byzantine) {
+            /* A crashed member certified by the honest is fine; one that
+             * only Byzantine words removed is not (the honest would have
+             * certified it themselves had it been dead). */
+            void__sim_trace(s, "auto-remove: the certificate came from a Byzantine replica");
+        }
+        return;
+    }
+    s->member.submitted[id] = 0; /* may be certified again */
+    s->res->certs_refused++;
+    if (res->status != VOID_SM_REFUSED) {
+        void__sim_violation(s, "membership: a certified remove answered status %u", res->status);
+        return;
+    }
+    void__sim_trace(s,
+                    "auto-remove: n%u's certificate of n%u refused: %.*s",
+                    x->cert_by,
+                    id,
+                    (int)res->value_len,
+                    (const char *)res->value);
+    const char *bad = void_err_name(VOID_EBAD_SIG);
+    if (!forged && res->value_len >= strlen(bad) && memcmp(res->value, bad, strlen(bad)) == 0) {
+        void__sim_violation(s, "membership: an honest replica's certificate of n%u failed its signatures", id);
+    }
+}
+
+void void__sim_detect_fini(struct sim *s)
+{
+    for (uint32_t i = 0; i < VOID_SIM_N_MAX; i++) {
+        free(s->member.det[i]);
+        s->member.det[i] = NULL;
+    }
 }

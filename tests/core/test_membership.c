@@ -732,6 +732,9 @@ static void test_suspicion_cert_check_refuses_forged_certificates(void **state)
     assert_int_equal(void_suspicion_cert_check(&cfg, &cert, w), 0);
     bad = cert;
     bad.items[2].suspector = 1;
+    assert_int_equal(void_suspicion_cert_check(&cfg, &bad, w), VOID_EMEMBER_DUP_SUSPICION);
+    bad = cert;
+    bad.items[0].suspector = 2; /* 2, 1, 2: not ascending */
     assert_int_equal(void_suspicion_cert_check(&cfg, &bad, w), VOID_EINVAL);
     bad = cert;
     bad.items[2].suspector = 8;
