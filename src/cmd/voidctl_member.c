@@ -358,8 +358,16 @@ int voidctl_member(int argc, char **argv)
         void_cli_hint("voidctl member");
         return VOIDCTL_EXIT_USAGE;
     }
-    if (remove && void_cli_u32("voidctl member remove", "ID", a.pos[1], 0, UINT32_MAX - 1, &run.id) != 0) {
-        return VOIDCTL_EXIT_USAGE;
+    if (remove) {
+        char *end = NULL;
+        const char *text = a.pos[1];
+        unsigned long long v = text[0] >= '0' && text[0] <= '9' ? strtoull(text, &end, 10) : 0;
+        if (end == NULL || *end != '\0' || v >= UINT32_MAX) {
+            fprintf(stderr, "voidctl member remove: ID must be a member id, 0..%u (got '%s')\n",
+                    (unsigned)(UINT32_MAX - 1), text);
+            return VOIDCTL_EXIT_USAGE;
+        }
+        run.id = (uint32_t)v;
     }
     static struct void_config cl;
     int rc = voidctl_load_cluster(&a.o, &cl);
