@@ -180,6 +180,8 @@ struct void_node {
      * thread under the lock (the HTTP thread renders it). */
     struct void_membership_config members;
     uint32_t removed_mask; /* ids of the file's replicas that were removed */
+    uint64_t removed_stop_ms; /* this node was removed: loop time it began to stop, else 0 */
+    uint64_t removed_commits; /* store.count_commits then */
     struct void_fd fd;
     int fd_ready;       /* fd and its two timers are set up */
     uv_timer_t hb_timer; /* sends our heartbeat every heartbeat period */
@@ -216,6 +218,7 @@ static uint64_t physical_now_ns(const struct void_node *node)
 
 static void node_stop(struct void_node *node);
 static int follow_epoch(struct void_node *node);
+static int removed_stop(struct void_node *node);
 
 /* ---- effects ------------------------------------------------------------ */
 
@@ -877,7 +880,7 @@ static void on_fd_timer(uv_timer_t *timer)
     if (node->fatal != 0 || !node->replica_ready) {
         return;
     }
-    if (follow_epoch(node)) {
+    if (removed_stop(node) || follow_epoch(node)) {
         return;
     }
     struct void_fd_transition tr[VOID_CONFIG_REPLICAS_MAX];
@@ -958,11 +961,33 @@ static int follow_epoch(struct void_node *node)
         char msg[256];
         removed_message(node, msg, sizeof(msg));
         void_log(VOID_LOG_ERROR, "%s; stopping", msg);
-        node->fatal = VOID_EMEMBER_REMOVED;
-        node_stop(node);
+        node->removed_stop_ms = uv_now(&node->loop) | 1;
+        node->removed_commits = node->store.count_commits;
         return 1;
     }
     return 0;
+}
+
+/* A removed node stops once the records of the step that made it switch
+ * (its stable checkpoint at the boundary) are on disk, so that it comes
+ * back in the epoch that removed it and refuses to run; it takes no frame
+ * meanwhile (on_frame). Those records were in the buffer being committed
+ * or the one filling when it decided: two more commits, or nothing left to
+ * commit, cover both, never during a commit. A disk that does not drain
+ * within five seconds does not keep it running. Returns 1 while it is stopping. */
+static int removed_stop(struct void_node *node)
+{
+    if (node->removed_stop_ms == 0) {
+        return 0;
+    }
+    int drained = !node->committing &&
+                  (!node->dirty || node->store.count_commits >= node->removed_commits + 2);
+    if (!drained && uv_now(&node->loop) - node->removed_stop_ms < 5000) {
+        return 1;
+    }
+    node->fatal = VOID_EMEMBER_REMOVED;
+    node_stop(node);
+    return 1;
 }
 
 /* The configuration of the file as the membership core's value (epoch 1,
@@ -1078,6 +1103,9 @@ static void on_frame(void *ctx, const uint8_t *buf, size_t len, const struct voi
         return;
     }
     const struct void_config *c = node->config;
+    if (node->removed_stop_ms != 0) {
+        return; /* removed: stopping once its records are durable */
+    }
     /* A removed member may run on: nothing it sends counts any more, and
      * the core would only drop it later (docs/membership.md). */
     if (frame->sender < 32 && (node->removed_mask & (1u << frame->sender))) {
