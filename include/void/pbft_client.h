@@ -126,12 +126,12 @@ struct void_pbft_client_stats {
     /* Replies taken on their tag, and replies whose tag was missing or wrong
      * (their signature decided, one verification each). */
     uint64_t macs_ok, macs_bad;
-    uint64_t verifies; /* signature verifications */
-    uint64_t reads;    /* read-only requests submitted */
-    uint64_t reads_quorum;  /* ... completed on a quorum of matching unordered answers */
-    uint64_t reads_ordered; /* ... ordered instead: timeout or answers that differ */
-    uint64_t rx_not_member; /* replies from a replica that is not a voter of the known epoch */
-    uint64_t learns;        /* configuration records read */
+    uint64_t verifies;       /* signature verifications */
+    uint64_t reads;          /* read-only requests submitted */
+    uint64_t reads_quorum;   /* ... completed on a quorum of matching unordered answers */
+    uint64_t reads_ordered;  /* ... ordered instead: timeout or answers that differ */
+    uint64_t rx_not_member;  /* replies from a replica that is not a voter of the known epoch */
+    uint64_t learns;         /* configuration records read */
     uint64_t epochs_learned; /* newer configurations adopted */
 };
 
@@ -162,8 +162,8 @@ struct void_pbft_client {
     uint64_t timeout_ns; /* current retry delay */
     uint64_t event_seq;
     uint32_t op_len;
-    uint8_t *op;       /* op_cap bytes: op_small or cfg.big */
-    uint8_t *result;   /* result_cap bytes: result_small or cfg.big after the op */
+    uint8_t *op;     /* op_cap bytes: op_small or cfg.big */
+    uint8_t *result; /* result_cap bytes: result_small or cfg.big after the op */
     size_t op_cap, result_cap;
     uint16_t repliers;                       /* of the outstanding request */
     int retried;                             /* the outstanding request was retransmitted */
@@ -174,7 +174,7 @@ struct void_pbft_client {
     uint32_t reply_len[VOID_PBFT_N_MAX];
     uint8_t reply_hash[VOID_PBFT_N_MAX][VOID_PBFT_DIGEST_SIZE]; /* SHA-256 of each result */
     uint64_t reply_stale[VOID_PBFT_N_MAX]; /* a STALE result's superseding number, else 0 */
-    uint32_t result_len; /* the accepted result */
+    uint32_t result_len;                   /* the accepted result */
     uint8_t op_small[VOID_PBFT_CLIENT_SMALL];
     uint8_t result_small[VOID_PBFT_CLIENT_SMALL];
     /* The keys this client shares with replicas 0..n-1, for the tags of its

@@ -79,7 +79,8 @@ static int record_epoch(const uint8_t *result, size_t len, uint64_t *epoch)
         return VOID_ENOMEM;
     }
     uint64_t act = 0, prev_act = 0;
-    int rc = void_sm_member_record_decode(res.value, res.value_len, &cfg[0], &act, &cfg[1], &prev_act);
+    int rc =
+        void_sm_member_record_decode(res.value, res.value_len, &cfg[0], &act, &cfg[1], &prev_act);
     *epoch = cfg[0].epoch;
     free(cfg);
     return rc;
@@ -163,7 +164,8 @@ static int run_change(const struct void_config *cl, double timeout_s, struct mem
         return VOIDCTL_EXIT_UNREACHABLE;
     }
     if (run->failed) {
-        fprintf(stderr, "voidctl member: the configuration record the replicas hold does not decode\n");
+        fprintf(stderr,
+                "voidctl member: the configuration record the replicas hold does not decode\n");
         return VOIDCTL_EXIT_FAILED;
     }
     return 0;
@@ -204,7 +206,9 @@ static int report(const char *verb, int json, const struct member_run *run)
         memcpy(reason, res.value, k);
         reason[k] = '\0';
     } else {
-        snprintf(reason, sizeof(reason), "status %u (the replicas could not apply the op)",
+        snprintf(reason,
+                 sizeof(reason),
+                 "status %u (the replicas could not apply the op)",
                  (unsigned)res.status);
     }
     if (json) {
@@ -224,7 +228,11 @@ static int report(const char *verb, int json, const struct member_run *run)
         free(text);
         json_decref(j);
     }
-    fprintf(stderr, "voidctl member %s %u: refused by the cluster: %s\n", verb, (unsigned)run->id, reason);
+    fprintf(stderr,
+            "voidctl member %s %u: refused by the cluster: %s\n",
+            verb,
+            (unsigned)run->id,
+            reason);
     return VOIDCTL_EXIT_REFUSED;
 }
 
@@ -350,11 +358,12 @@ int voidctl_member(int argc, char **argv)
     static struct member_run run;
     memset(&run, 0, sizeof(run));
     const char *keyfile = remove ? a.admin_key : a.key;
-    if ((remove && (a.npos != 2 || a.key != NULL)) || (leave && (a.npos != 1 || a.admin_key != NULL)) ||
-        keyfile == NULL) {
-        fprintf(stderr,
-                remove ? "voidctl member remove: wants ID and --admin-key FILE\n"
-                       : "voidctl member leave: wants --key FILE (the leaving replica's secret key)\n");
+    if ((remove && (a.npos != 2 || a.key != NULL)) ||
+        (leave && (a.npos != 1 || a.admin_key != NULL)) || keyfile == NULL) {
+        fprintf(
+            stderr,
+            remove ? "voidctl member remove: wants ID and --admin-key FILE\n"
+                   : "voidctl member leave: wants --key FILE (the leaving replica's secret key)\n");
         void_cli_hint("voidctl member");
         return VOIDCTL_EXIT_USAGE;
     }
@@ -363,8 +372,10 @@ int voidctl_member(int argc, char **argv)
         const char *text = a.pos[1];
         unsigned long long v = text[0] >= '0' && text[0] <= '9' ? strtoull(text, &end, 10) : 0;
         if (end == NULL || *end != '\0' || v >= UINT32_MAX) {
-            fprintf(stderr, "voidctl member remove: ID must be a member id, 0..%u (got '%s')\n",
-                    (unsigned)(UINT32_MAX - 1), text);
+            fprintf(stderr,
+                    "voidctl member remove: ID must be a member id, 0..%u (got '%s')\n",
+                    (unsigned)(UINT32_MAX - 1),
+                    text);
             return VOIDCTL_EXIT_USAGE;
         }
         run.id = (uint32_t)v;
@@ -377,7 +388,10 @@ int voidctl_member(int argc, char **argv)
     static struct void_sign_keypair kp;
     char err[256] = "";
     if (void_sign_keyfile_read_secret(keyfile, &kp, err, sizeof(err)) != 0) {
-        fprintf(stderr, "voidctl member %s: %s key: %s\n", verb, remove ? "admin" : "member",
+        fprintf(stderr,
+                "voidctl member %s: %s key: %s\n",
+                verb,
+                remove ? "admin" : "member",
                 err[0] != '\0' ? err : "unreadable");
         void_config_fini(&cl);
         return VOIDCTL_EXIT_FAILED;

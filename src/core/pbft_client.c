@@ -255,10 +255,10 @@ static int start(struct void_pbft_client *c, uint64_t now_ns, int ro, struct voi
     c->reply_mask = 0;
     c->timeout_ns = ro ? c->cfg.read_timeout_ns : c->cfg.timeout_ns;
     uint32_t primary = voter_at(c, c->view);
-    uint32_t to = ro || (c->cfg.broadcast_first && !c->view_known) ||
-                          (c->down_mask & VOID__BIT(primary))
-                      ? VOID_PBFT_TO_ALL
-                      : primary;
+    uint32_t to =
+        ro || (c->cfg.broadcast_first && !c->view_known) || (c->down_mask & VOID__BIT(primary))
+            ? VOID_PBFT_TO_ALL
+            : primary;
     int rc = send_request(c, now_ns, to, out);
     set_timer(out, VOID_PBFT_EFFECT_TIMER_SET, c->timeout_ns);
     VOID_ASSERT(c->ro == ro);

@@ -17,6 +17,7 @@
 #include <cmocka.h>
 /* clang-format on */
 
+#include "lib/pbft_net.h"
 #include "void/bytes.h"
 #include "void/codec.h"
 #include "void/error.h"
@@ -25,8 +26,6 @@
 #include "void/pbft_msg.h"
 #include "void/sign.h"
 #include "void/sm.h"
-
-#include "lib/pbft_net.h"
 
 #include <stdio.h>
 #include <stdlib.h>
@@ -184,7 +183,8 @@ static void test_client_ignores_replies_from_a_removed_replica(void **state)
     assert_int_equal(void_pbft_client_epoch(c), 2);
     submit_put(t, 1, "key-7", "truth");
     uint8_t lie[32];
-    struct void_sm_result res = {.status = VOID_SM_OK, .value = (const uint8_t *)"lie", .value_len = 3};
+    struct void_sm_result res = {
+        .status = VOID_SM_OK, .value = (const uint8_t *)"lie", .value_len = 3};
     int lie_len = void_sm_result_encode(&res, lie, sizeof(lie));
     assert_true(lie_len > 0);
     uint8_t frame[1024];
