@@ -49,6 +49,8 @@
  *     [membership]               ; failure detector, optional (voidd only)
  *     heartbeat_ms = 200         ; signed heartbeat period (20..10000); suspect
  *                                ; after 4 silent periods, dead after 6
+ *     voters_min = 4             ; changes may not leave fewer voters (1..64;
+ *                                ; default 4, or n below 4; every replica alike)
  *
  *     [causal]                   ; the causal event log, optional (voidd only)
  *     events = 1                 ; 0: record nothing (docs/causality.md)
@@ -166,6 +168,7 @@ struct void_config {
     uint32_t pbft_batch_max;           /* [pbft] batch_max; 0: the core's default */
     uint32_t record_log_segment_bytes; /* [node]; 0: the record log's default */
     uint32_t heartbeat_ms;             /* [membership] heartbeat_ms; 0: 200 ms */
+    uint32_t voters_min; /* [membership] voters_min; 0: 4, or n below 4 (docs/membership.md) */
     uint32_t state_quota_mb;           /* [state] quota_mb; 0: VOID_SM_QUOTA_DEF */
     uint32_t state_retention_s;        /* [state] retention_s; 0: VOID_SM_RETENTION_NS_DEF */
     uint32_t state_client_ttl_s;       /* [state] client_ttl_s; 0: VOID_SM_CLIENT_TTL_NS_DEF */

@@ -40,6 +40,21 @@
  * as an ordinary ordered request (a new request number), which completes as
  * any. A read-only request changes nothing at the replicas.
  *
+ * The configuration (docs/membership.md, "The client follows the epoch"):
+ * f, the quorum of matching replies, the repliers and the believed primary
+ * come from the voters of the configuration the client knows, at first the
+ * genesis (replicas 0..n-1, epoch 1); replies from non-voters do not count
+ * (stats.rx_not_member). Every REPLY carries its replica's epoch. When f + 1
+ * voters of the known configuration have said they are in a newer epoch
+ * (so at least one honest one is), or at the first request with
+ * learn_first, the next submit first reads the configuration record
+ * (VOID_SM_MEMBER_KEY) as a read-only request, accepted under the known
+ * configuration's rules (a quorum of matching answers, else ordered and
+ * f + 1), adopts the newest configuration in it that such f + 1 voters
+ * vouch for, and only then sends the caller's request. Changes only remove
+ * voters so far, so the voters of a newer configuration are voters of the
+ * older one and can answer that read.
+ *
  * Effects use struct void_pbft_out from include/void/pbft.h: SEND (to a
  * replica id or VOID_PBFT_TO_ALL), TIMER_SET / TIMER_CANCEL with
  * VOID_PBFT_CLIENT_TIMER_RETRY, and EVENT (send and receive events of the
@@ -49,6 +64,7 @@
 #define VOID_PBFT_CLIENT_H
 
 #include "void/hlc.h"
+#include "void/membership.h"
 #include "void/pbft.h"
 #include "void/sign.h"
 
@@ -91,6 +107,10 @@ struct void_pbft_client_config {
     uint8_t *big;
     size_t big_len;
     uint64_t read_timeout_ns; /* read-only requests: ordered after this; 0 = default */
+    /* 1: the first submit reads the configuration record before the
+     * request (a client that may start after membership changes: voidctl,
+     * voidload); 0: the genesis until replies show a newer epoch. */
+    int learn_first;
 };
 
 /* Ops and results a client holds without cfg.big, and the room that lets it
@@ -106,16 +126,32 @@ struct void_pbft_client_stats {
     /* Replies taken on their tag, and replies whose tag was missing or wrong
      * (their signature decided, one verification each). */
     uint64_t macs_ok, macs_bad;
-    uint64_t verifies; /* signature verifications */
-    uint64_t reads;    /* read-only requests submitted */
-    uint64_t reads_quorum;  /* ... completed on a quorum of matching unordered answers */
-    uint64_t reads_ordered; /* ... ordered instead: timeout or answers that differ */
+    uint64_t verifies;       /* signature verifications */
+    uint64_t reads;          /* read-only requests submitted */
+    uint64_t reads_quorum;   /* ... completed on a quorum of matching unordered answers */
+    uint64_t reads_ordered;  /* ... ordered instead: timeout or answers that differ */
+    uint64_t rx_not_member;  /* replies from a replica that is not a voter of the known epoch */
+    uint64_t learns;         /* configuration records read */
+    uint64_t epochs_learned; /* newer configurations adopted */
 };
 
 /* The client. Caller-owned; fields are private. */
 struct void_pbft_client {
     struct void_pbft_client_config cfg;
-    uint32_t f;
+    uint32_t f;          /* of the known configuration's voters */
+    uint64_t epoch;      /* the known configuration's epoch (1: the genesis) */
+    uint32_t voters;     /* its voters (ids < n), as a mask */
+    uint32_t nv;         /* how many */
+    int learning;        /* the outstanding request reads the configuration record */
+    int learned_once;    /* a record was read (learn_first) */
+    int pending_ro;      /* the caller's request, held during learning, is read-only */
+    uint64_t learn_done; /* the epoch last looked for: not looked for again */
+    uint64_t reply_epoch[VOID_PBFT_N_MAX]; /* the epoch each voter's last reply named */
+    uint8_t learn_op[64];                  /* GET VOID_SM_MEMBER_KEY */
+    uint32_t learn_op_len;
+    /* Where a configuration record read decodes to (latest, prev): 2 x 23
+     * KB here rather than on the stack of a step. */
+    struct void_membership_config learn_cfg[2];
     struct void_hlc hlc;
     uint64_t view;       /* believed view; primary = view mod n */
     int view_known;      /* a result was accepted: view comes from replies */
@@ -126,8 +162,8 @@ struct void_pbft_client {
     uint64_t timeout_ns; /* current retry delay */
     uint64_t event_seq;
     uint32_t op_len;
-    uint8_t *op;       /* op_cap bytes: op_small or cfg.big */
-    uint8_t *result;   /* result_cap bytes: result_small or cfg.big after the op */
+    uint8_t *op;     /* op_cap bytes: op_small or cfg.big */
+    uint8_t *result; /* result_cap bytes: result_small or cfg.big after the op */
     size_t op_cap, result_cap;
     uint16_t repliers;                       /* of the outstanding request */
     int retried;                             /* the outstanding request was retransmitted */
@@ -138,7 +174,7 @@ struct void_pbft_client {
     uint32_t reply_len[VOID_PBFT_N_MAX];
     uint8_t reply_hash[VOID_PBFT_N_MAX][VOID_PBFT_DIGEST_SIZE]; /* SHA-256 of each result */
     uint64_t reply_stale[VOID_PBFT_N_MAX]; /* a STALE result's superseding number, else 0 */
-    uint32_t result_len; /* the accepted result */
+    uint32_t result_len;                   /* the accepted result */
     uint8_t op_small[VOID_PBFT_CLIENT_SMALL];
     uint8_t result_small[VOID_PBFT_CLIENT_SMALL];
     /* The keys this client shares with replicas 0..n-1, for the tags of its
@@ -218,5 +254,24 @@ int void_pbft_client_result(const struct void_pbft_client *c, const uint8_t **re
  * Cannot fail. */
 uint64_t void_pbft_client_reqno(const struct void_pbft_client *c);
 uint64_t void_pbft_client_view(const struct void_pbft_client *c);
+
+/* The believed primary: the (view mod n)-th voter of the known
+ * configuration, in id order. Cannot fail. */
+uint32_t void_pbft_client_primary(const struct void_pbft_client *c);
+
+/* The known configuration: its epoch, its voters as a mask of ids, f. Cannot
+ * fail. */
+uint64_t void_pbft_client_epoch(const struct void_pbft_client *c);
+uint32_t void_pbft_client_voters(const struct void_pbft_client *c);
+uint32_t void_pbft_client_f(const struct void_pbft_client *c);
+
+/* Adopts cfg (borrowed for the call) as the known configuration, for a
+ * driver that learned it some other way than the record (the client reads
+ * it itself otherwise). Returns 0, VOID_EMEMBER_EPOCH (not newer than the
+ * known one) or VOID_EINVAL (a voter that is not a replica 0..n-1 of the
+ * client's keyring, or no voter). Never while a request is outstanding:
+ * VOID_EBUSY. */
+int void_pbft_client_set_config(struct void_pbft_client *c,
+                                const struct void_membership_config *cfg);
 
 #endif

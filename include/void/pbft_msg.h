@@ -173,6 +173,7 @@ struct void_pbft_reply {
     const uint8_t *result;
     uint32_t result_len;
     uint32_t session; /* of the request answered */
+    uint64_t epoch;   /* the replier's membership epoch (docs/membership.md) */
     uint16_t index;
     uint16_t count;      /* >= 1 */
     const uint8_t *path; /* path_len hashes; encode writes zeros for NULL */

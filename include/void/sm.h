@@ -402,6 +402,17 @@ int void_sm_member_get(struct void_sm *sm,
                        struct void_membership_config *prev,
                        uint64_t *prev_act);
 
+/* Decodes the value stored under VOID_SM_MEMBER_KEY (v[0..len), borrowed;
+ * what a GET of that key answers) into latest, act, prev and prev_act, as
+ * void_sm_member_get reads them. Returns 0 or VOID_ECORRUPT; never asserts
+ * on its input (clients decode what replicas sent). */
+int void_sm_member_record_decode(const uint8_t *v,
+                                 size_t len,
+                                 struct void_membership_config *latest,
+                                 uint64_t *act,
+                                 struct void_membership_config *prev,
+                                 uint64_t *prev_act);
+
 /* Returns 1 once after a configuration change was applied, else 0. */
 int void_sm_member_take_changed(struct void_sm *sm);
 

@@ -37,6 +37,7 @@ static const struct voidctl_command commands[] = {
     {"cas", "cas KEY EXPECTED NEW [--absent]: compare-and-set a key", voidctl_cas_or_kv},
     {"status", "status of every replica (view, primary, sequence numbers)", voidctl_status},
     {"members", "the members of the cluster and whether they are connected", voidctl_status},
+    {"member", "member remove ID | member leave: change the membership", voidctl_member},
     {"store",
      "store put|get|ls|stat|pin|unpin|pins|gc|fsck --store DIR: local content store",
      voidctl_store},
@@ -55,7 +56,7 @@ void voidctl_print_exit_codes(FILE *out)
             "  %d  not found, or the operation failed (I/O error, bad cluster file)\n"
             "  %d  usage error: bad command line, key or value over its limit\n"
             "  %d  refused by the cluster: cas mismatch, --as-of in the future or before\n"
-            "     the kept history, state full, stale request\n"
+            "     the kept history, state full, stale request, membership change refused\n"
             "  %d  unreachable: timed out waiting for the replicas (status: a replica\n"
             "     did not answer)\n",
             VOIDCTL_EXIT_OK,

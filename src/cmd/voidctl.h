@@ -65,6 +65,8 @@ int voidctl_keygen(int argc, char **argv);
 int voidctl_cert(int argc, char **argv);
 int voidctl_kv(int argc, char **argv);
 int voidctl_status(int argc, char **argv);
+/* `voidctl member remove|leave` (src/cmd/voidctl_member.c). */
+int voidctl_member(int argc, char **argv);
 
 /* put/get --file (src/cmd/voidctl_files.c), with parsed options and the
  * positional arguments. Returns the exit status. */

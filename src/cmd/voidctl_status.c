@@ -173,6 +173,17 @@ static void print_members(json_t *mb)
            int_field(mb, "id", -1),
            int_field(mb, "suspect_after_ms", 0),
            int_field(mb, "dead_after_ms", 0));
+    json_t *removed = json_object_get(mb, "removed");
+    if (json_array_size(removed) > 0) {
+        printf("removed (never readmitted):");
+        size_t k;
+        json_t *id;
+        json_array_foreach(removed, k, id)
+        {
+            printf("%s %lld", k == 0 ? "" : ",", (long long)json_integer_value(id));
+        }
+        printf("\n");
+    }
     printf("%-4s %-22s %-20s %-7s %-7s %s\n", "ID", "ADDRESS", "LOCATION", "ROLE", "STATE",
            "LAST HEARTBEAT");
     size_t i;
@@ -213,11 +224,12 @@ static int usage_status(const char *cmd, int ok)
         fprintf(out,
                 "usage: voidctl members [options]\n\n"
                 "Prints the membership as the first replica that answers sees it (GET\n"
-                "/members on its status server): the epoch, n, f and the quorum, and per\n"
-                "member its id, address, location (datacenter/rack/host), role, state as\n"
-                "that replica's failure detector holds it (alive, suspect after 4 missed\n"
-                "heartbeats, dead after 6) and the age of its last heartbeat. Exits %d\n"
-                "when no replica answers.\n",
+                "/members on its status server): the epoch of the replicated configuration\n"
+                "in effect there, its n, f and quorum, the ids removed by changes (voidctl\n"
+                "member), and per member its id, address, location (datacenter/rack/host),\n"
+                "role, state as that replica's failure detector holds it (alive, suspect\n"
+                "after 4 missed heartbeats, dead after 6) and the age of its last\n"
+                "heartbeat. Exits %d when no replica answers.\n",
                 VOIDCTL_EXIT_UNREACHABLE);
     } else {
         fprintf(out,

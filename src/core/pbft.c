@@ -670,6 +670,7 @@ static void reply_add(struct void_pbft *r,
                                 .result = result,
                                 .result_len = (uint32_t)result_len,
                                 .session = q->session,
+                                .epoch = r->member[0].epoch,
                                 .index = index,
                                 .count = count};
     int len = void_pbft_reply_encode(&m, r->scratch, r->scratch_cap);

@@ -1,8 +1,10 @@
 /*
  * PBFT client core (include/void/pbft_client.h): one outstanding request,
  * sent to the believed primary and broadcast on timeout; the result is
- * accepted on f+1 matching replies from distinct replicas. Pure: time comes
- * in as now_ns, effects go out through struct void_pbft_out.
+ * accepted on f+1 matching replies from distinct voters of the configuration
+ * the client knows, which it follows from epoch to epoch by reading the
+ * configuration record when f+1 voters' replies name a newer epoch. Pure:
+ * time comes in as now_ns, effects go out through struct void_pbft_out.
  */
 #include "void/pbft_client.h"
 
@@ -12,6 +14,7 @@
 #include "void/error.h"
 #include "void/hash.h"
 #include "void/membership.h"
+#include "void/sm.h"
 
 #include <string.h>
 
@@ -54,7 +57,16 @@ int void_pbft_client_init(struct void_pbft_client *c, const struct void_pbft_cli
     if (c->cfg.read_timeout_ns == 0) {
         c->cfg.read_timeout_ns = VOID_PBFT_CLIENT_READ_TIMEOUT_NS_DEF;
     }
-    c->f = (c->cfg.n - 1) / 3;
+    c->voters = c->cfg.n >= 32 ? UINT32_MAX : VOID__BIT(c->cfg.n) - 1;
+    c->nv = c->cfg.n;
+    c->f = void_membership_f(c->nv);
+    c->epoch = 1; /* the genesis: replicas 0..n-1, all voters */
+    struct void_sm_op get = {.kind = VOID_SM_OP_GET,
+                             .key = (const uint8_t *)VOID_SM_MEMBER_KEY,
+                             .key_len = VOID_SM_MEMBER_KEY_LEN};
+    int len = void_sm_op_encode(&get, c->learn_op, sizeof(c->learn_op));
+    VOID_ASSERT(len > 0);
+    c->learn_op_len = (uint32_t)len;
     c->reqno = c->cfg.first_reqno > 0 ? c->cfg.first_reqno - 1 : 0;
     c->event_seq = c->cfg.event_seq_start > 0 ? c->cfg.event_seq_start - 1 : 0;
     void_hlc_init(&c->hlc, &c->cfg.hlc);
@@ -111,8 +123,8 @@ send_request(struct void_pbft_client *c, uint64_t now_ns, uint32_t to, struct vo
                                   .repliers = c->repliers,
                                   .session = c->cfg.session,
                                   .cert = c->cfg.cert,
-                                  .op = c->op,
-                                  .op_len = c->op_len,
+                                  .op = c->learning ? c->learn_op : c->op,
+                                  .op_len = c->learning ? c->learn_op_len : c->op_len,
                                   .mac_count = (uint8_t)c->cfg.n,
                                   .mac_keys = (const uint8_t(*)[VOID_MAC_KEY_SIZE])c->mac_keys};
     /* Signed in place in the out arena: a frame may be over a megabyte. */
@@ -161,26 +173,120 @@ void void_pbft_client_link(struct void_pbft_client *c, uint32_t replica, int up)
     }
 }
 
-/* f + 1 repliers, starting at reqno mod n and skipping the suspected ones
- * and those whose link is down; every replica when fewer are left, or with
- * reply_all. */
+/* The (k mod nv)-th voter of the known configuration, in id order: the
+ * primary of view k, and where the repliers of request k start. */
+static uint32_t voter_at(const struct void_pbft_client *c, uint64_t k)
+{
+    VOID_ASSERT(c->nv > 0 && c->voters != 0);
+    uint32_t want = (uint32_t)(k % c->nv);
+    for (uint32_t i = 0; i < c->cfg.n; i++) {
+        if ((c->voters & VOID__BIT(i)) && want-- == 0) {
+            return i;
+        }
+    }
+    VOID_ASSERT(0 && "nv counts the voters");
+    return 0;
+}
+
+/* f + 1 repliers among the voters, starting at the (reqno mod nv)-th and
+ * skipping the suspected ones and those whose link is down; every voter
+ * when fewer are left, or with reply_all. */
 static uint16_t choose_repliers(const struct void_pbft_client *c, uint64_t now_ns)
 {
-    uint32_t n = c->cfg.n;
-    uint16_t all = (uint16_t)(n >= 16 ? 0xffffu : (1u << n) - 1);
+    uint16_t all = (uint16_t)c->voters;
     if (c->cfg.reply_all) {
         return all;
     }
     uint16_t mask = 0;
     uint32_t chosen = 0;
-    for (uint32_t k = 0; k < n && chosen < c->f + 1; k++) {
-        uint32_t id = (uint32_t)((c->reqno + k) % n);
+    for (uint32_t k = 0; k < c->nv && chosen < c->f + 1; k++) {
+        uint32_t id = voter_at(c, c->reqno + k);
         if (c->suspect_until[id] <= now_ns && !(c->down_mask & VOID__BIT(id))) {
             mask |= (uint16_t)VOID__BIT(id);
             chosen++;
         }
     }
+    VOID_ASSERT((mask & ~all) == 0);
     return chosen == c->f + 1 ? mask : all;
+}
+
+/* The newest epoch that f + 1 voters of the known configuration named in
+ * their last replies: at least one honest voter is in it. */
+static uint64_t epoch_vouched(const struct void_pbft_client *c)
+{
+    uint64_t sorted[VOID_PBFT_N_MAX]; /* largest first */
+    uint32_t k = 0;
+    for (uint32_t i = 0; i < c->cfg.n; i++) {
+        if (!(c->voters & VOID__BIT(i))) {
+            continue;
+        }
+        uint32_t at = k++;
+        for (; at > 0 && sorted[at - 1] < c->reply_epoch[i]; at--) {
+            sorted[at] = sorted[at - 1];
+        }
+        sorted[at] = c->reply_epoch[i];
+    }
+    VOID_ASSERT(k == c->nv);
+    return k >= c->f + 1 ? sorted[c->f] : 0;
+}
+
+/* Whether the next request must first read the configuration record. */
+static int learn_wanted(const struct void_pbft_client *c)
+{
+    if (c->cfg.learn_first && !c->learned_once) {
+        return 1;
+    }
+    uint64_t e = epoch_vouched(c);
+    return e > c->epoch && e > c->learn_done;
+}
+
+/* Starts the outstanding request (or the configuration read before it)
+ * under a new number: read-only to every replica, else to the believed
+ * primary (or every replica while the view is unknown or the primary's link
+ * is down), and arms the retry timer. */
+static int start(struct void_pbft_client *c, uint64_t now_ns, int ro, struct void_pbft_out *out)
+{
+    VOID_ASSERT(c->busy);
+    c->reqno++;
+    c->ro = ro;
+    c->repliers = ro ? VOID_PBFT_REPLIERS_ALL : choose_repliers(c, now_ns);
+    c->retried = 0;
+    c->done = 0;
+    c->reply_mask = 0;
+    c->timeout_ns = ro ? c->cfg.read_timeout_ns : c->cfg.timeout_ns;
+    uint32_t primary = voter_at(c, c->view);
+    uint32_t to =
+        ro || (c->cfg.broadcast_first && !c->view_known) || (c->down_mask & VOID__BIT(primary))
+            ? VOID_PBFT_TO_ALL
+            : primary;
+    int rc = send_request(c, now_ns, to, out);
+    set_timer(out, VOID_PBFT_EFFECT_TIMER_SET, c->timeout_ns);
+    VOID_ASSERT(c->ro == ro);
+    return rc != 0 || out->overflow ? VOID_EFULL : 0;
+}
+
+/* Takes the caller's op and starts it, after a read of the configuration
+ * record when one is wanted. */
+static int begin(struct void_pbft_client *c,
+                 uint64_t now_ns,
+                 const uint8_t *op,
+                 size_t op_len,
+                 int ro,
+                 struct void_pbft_out *out)
+{
+    VOID_ASSERT(!c->busy && op_len <= c->op_cap);
+    memcpy(c->op, op, op_len);
+    c->op_len = (uint32_t)op_len;
+    c->busy = 1;
+    c->stats.submitted++;
+    c->stats.reads += (uint64_t)ro;
+    if (learn_wanted(c)) {
+        c->learning = 1;
+        c->pending_ro = ro;
+        c->stats.learns++;
+        return start(c, now_ns, 1, out);
+    }
+    return start(c, now_ns, ro, out);
 }
 
 int void_pbft_client_submit(struct void_pbft_client *c,
@@ -196,46 +302,7 @@ int void_pbft_client_submit(struct void_pbft_client *c,
     if (op == NULL || op_len == 0 || op_len > c->op_cap) {
         return VOID_EINVAL;
     }
-    memcpy(c->op, op, op_len);
-    c->op_len = (uint32_t)op_len;
-    c->reqno++;
-    c->repliers = choose_repliers(c, now_ns);
-    c->busy = 1;
-    c->ro = 0;
-    c->retried = 0;
-    c->done = 0;
-    c->reply_mask = 0;
-    c->timeout_ns = c->cfg.timeout_ns;
-    c->stats.submitted++;
-    uint32_t primary = (uint32_t)(c->view % c->cfg.n);
-    uint32_t to = (c->cfg.broadcast_first && !c->view_known) || (c->down_mask & VOID__BIT(primary))
-                      ? VOID_PBFT_TO_ALL
-                      : primary;
-    int rc = send_request(c, now_ns, to, out);
-    set_timer(out, VOID_PBFT_EFFECT_TIMER_SET, c->timeout_ns);
-    VOID_ASSERT(c->busy);
-    return rc != 0 || out->overflow ? VOID_EFULL : 0;
-}
-
-/* Sends the outstanding request, as an ordered one, to the believed primary
- * (or every replica, as void_pbft_client_submit decides) with a new number,
- * and arms the retry timer. */
-static int send_ordered(struct void_pbft_client *c, uint64_t now_ns, struct void_pbft_out *out)
-{
-    VOID_ASSERT(c->busy && !c->ro);
-    c->reqno++;
-    c->repliers = choose_repliers(c, now_ns);
-    c->retried = 0;
-    c->done = 0;
-    c->reply_mask = 0;
-    c->timeout_ns = c->cfg.timeout_ns;
-    uint32_t primary = (uint32_t)(c->view % c->cfg.n);
-    uint32_t to = (c->cfg.broadcast_first && !c->view_known) || (c->down_mask & VOID__BIT(primary))
-                      ? VOID_PBFT_TO_ALL
-                      : primary;
-    int rc = send_request(c, now_ns, to, out);
-    set_timer(out, VOID_PBFT_EFFECT_TIMER_SET, c->timeout_ns);
-    return rc != 0 || out->overflow ? VOID_EFULL : 0;
+    return begin(c, now_ns, op, op_len, 0, out);
 }
 
 int void_pbft_client_submit_read(struct void_pbft_client *c,
@@ -251,22 +318,7 @@ int void_pbft_client_submit_read(struct void_pbft_client *c,
     if (op == NULL || op_len == 0 || op_len > c->op_cap || !void_sm_op_read_only(op, op_len)) {
         return VOID_EINVAL;
     }
-    memcpy(c->op, op, op_len);
-    c->op_len = (uint32_t)op_len;
-    c->reqno++;
-    c->repliers = VOID_PBFT_REPLIERS_ALL; /* every replica answers a READ */
-    c->busy = 1;
-    c->ro = 1;
-    c->retried = 0;
-    c->done = 0;
-    c->reply_mask = 0;
-    c->timeout_ns = c->cfg.read_timeout_ns;
-    c->stats.submitted++;
-    c->stats.reads++;
-    int rc = send_request(c, now_ns, VOID_PBFT_TO_ALL, out);
-    set_timer(out, VOID_PBFT_EFFECT_TIMER_SET, c->timeout_ns);
-    VOID_ASSERT(c->busy && c->ro);
-    return rc != 0 || out->overflow ? VOID_EFULL : 0;
+    return begin(c, now_ns, op, op_len, 1, out);
 }
 
 /* The read-only request did not get a quorum of matching answers: it is
@@ -275,9 +327,8 @@ int void_pbft_client_submit_read(struct void_pbft_client *c,
 static int read_fallback(struct void_pbft_client *c, uint64_t now_ns, struct void_pbft_out *out)
 {
     VOID_ASSERT(c->busy && c->ro);
-    c->ro = 0;
     c->stats.reads_ordered++;
-    return send_ordered(c, now_ns, out);
+    return start(c, now_ns, 0, out);
 }
 
 /* A read-only request's answers: 1 when a quorum of them match replica i's
@@ -288,7 +339,7 @@ static int read_fallback(struct void_pbft_client *c, uint64_t now_ns, struct voi
 static int read_quorum(const struct void_pbft_client *c, uint32_t i)
 {
     VOID_ASSERT(c->ro && (c->reply_mask & VOID__BIT(i)));
-    uint32_t q = void_membership_quorum(c->cfg.n);
+    uint32_t q = void_membership_quorum(c->nv);
     uint32_t best = 0;
     uint32_t got = 0;
     for (uint32_t a = 0; a < c->cfg.n; a++) {
@@ -306,7 +357,8 @@ static int read_quorum(const struct void_pbft_client *c, uint32_t i)
         }
         best = votes > best ? votes : best;
     }
-    return best + (c->cfg.n - got) < q ? -1 : 0;
+    VOID_ASSERT(got <= c->nv); /* only voters' replies are kept */
+    return best + (c->nv - got) < q ? -1 : 0;
 }
 
 /* Checks whether f+1 stored replies agree with replica i's. On acceptance
@@ -341,9 +393,6 @@ static int accept_if_quorum(struct void_pbft_client *c,
     }
     c->view = c->reply_view[i] > c->view ? c->reply_view[i] : c->view;
     c->view_known = 1;
-    c->busy = 0;
-    c->done = 1;
-    c->stats.completed++;
     return 1;
 }
 
@@ -388,9 +437,6 @@ static int accept_stale(struct void_pbft_client *c)
     int len = void_sm_result_encode(&res, c->result, c->result_cap);
     VOID_ASSERT(len > 0);
     c->result_len = (uint32_t)len;
-    c->busy = 0;
-    c->done = 1;
-    c->stats.completed++;
     return 1;
 }
 
@@ -398,12 +444,101 @@ static int accept_stale(struct void_pbft_client *c)
  * superseded this one, so that it is not superseded in turn. */
 static void renumber_after_stale(struct void_pbft_client *c)
 {
-    VOID_ASSERT(c->done && !c->busy);
+    VOID_ASSERT(c->busy);
     uint64_t above = stale_above(c->result, c->result_len);
     if (above != 0) {
         c->stats.stale++;
         c->reqno = above > c->reqno ? above : c->reqno;
     }
+}
+
+/* Checks cfg as a configuration this client can follow and makes it the
+ * known one. */
+static int adopt(struct void_pbft_client *c, const struct void_membership_config *cfg)
+{
+    if (cfg->epoch <= c->epoch) {
+        return VOID_EMEMBER_EPOCH;
+    }
+    uint32_t voters = 0;
+    for (uint32_t i = 0; i < cfg->count && i < VOID_MEMBERSHIP_MEMBERS_MAX; i++) {
+        const struct void_member *m = &cfg->members[i];
+        if (m->role != VOID_MEMBER_VOTER) {
+            continue;
+        }
+        /* Joins are not ordered yet: a voter is one of the replicas whose
+         * keys (and MAC keys) the client has, and the same key. */
+        const uint8_t *pk = m->id < c->cfg.n ? void_keyring_get(c->cfg.keyring, m->id) : NULL;
+        if (pk == NULL || memcmp(pk, m->public_key, VOID_SIGN_PUBLIC_KEY_SIZE) != 0) {
+            return VOID_EINVAL;
+        }
+        voters |= VOID__BIT(m->id);
+    }
+    if (voters == 0) {
+        return VOID_EINVAL;
+    }
+    c->voters = voters;
+    c->nv = void__popcount(voters);
+    c->f = void_membership_f(c->nv);
+    c->epoch = cfg->epoch;
+    c->stats.epochs_learned++;
+    VOID_ASSERT(c->nv >= 1 && c->f < c->nv);
+    return 0;
+}
+
+int void_pbft_client_set_config(struct void_pbft_client *c,
+                                const struct void_membership_config *cfg)
+{
+    VOID_ASSERT(c != NULL && cfg != NULL);
+    if (c->busy) {
+        return VOID_EBUSY;
+    }
+    return adopt(c, cfg);
+}
+
+/* The configuration record read before the caller's request is in c->result:
+ * adopts the newest configuration in it that f + 1 voters vouch for (the
+ * record's latest may not be in effect yet: a change executed waits for its
+ * boundary). A record that does not decode changes nothing; the epoch
+ * looked for is not looked for again, so a faulty answer costs one read. */
+static void learn_adopt(struct void_pbft_client *c)
+{
+    uint64_t target = epoch_vouched(c);
+    c->learn_done = target > c->learn_done ? target : c->learn_done;
+    struct void_sm_result res;
+    if (void_sm_result_decode(c->result, c->result_len, &res) != 0 || res.status != VOID_SM_OK) {
+        return; /* NOT_FOUND: no change was ever made, the genesis holds */
+    }
+    struct void_membership_config *latest = &c->learn_cfg[0], *prev = &c->learn_cfg[1];
+    uint64_t act = 0, prev_act = 0;
+    if (void_sm_member_record_decode(res.value, res.value_len, latest, &act, prev, &prev_act) !=
+        0) {
+        return;
+    }
+    const struct void_membership_config *pick = latest->epoch <= target ? latest : prev;
+    if (pick->epoch > c->epoch && pick->epoch <= target) {
+        (void)adopt(c, pick);
+    }
+}
+
+/* The outstanding request has its result in c->result. The caller's request
+ * completes (1); the configuration read taken before it instead adopts what
+ * it read and starts the caller's request (0). */
+static int complete(struct void_pbft_client *c, uint64_t now_ns, struct void_pbft_out *out)
+{
+    VOID_ASSERT(c->busy);
+    set_timer(out, VOID_PBFT_EFFECT_TIMER_CANCEL, 0);
+    renumber_after_stale(c);
+    if (!c->learning) {
+        c->busy = 0;
+        c->done = 1;
+        c->stats.completed++;
+        return out->overflow ? VOID_EFULL : 1;
+    }
+    c->learning = 0;
+    c->learned_once = 1;
+    learn_adopt(c);
+    VOID_ASSERT(c->busy && !c->done);
+    return start(c, now_ns, c->pending_ro, out);
 }
 
 int void_pbft_client_step_receive(struct void_pbft_client *c,
@@ -436,6 +571,12 @@ int void_pbft_client_step_receive(struct void_pbft_client *c,
         c->stats.rx_malformed++; /* a result we have no room for (cfg.big) */
         return 0;
     }
+    /* Only the voters of the configuration we know count: a removed
+     * replica may run on (and its key may since have leaked). */
+    if (!(c->voters & VOID__BIT(fr.sender))) {
+        c->stats.rx_not_member++;
+        return 0;
+    }
     /* The reply's tag, under the key we share with its sender, authenticates
      * it to us; without a good tag its signature decides: one signature
      * covers the replies the replica sent for a batch, and the frame's leaf
@@ -466,6 +607,7 @@ int void_pbft_client_step_receive(struct void_pbft_client *c,
      * a STALE answer's number is kept beside it. */
     void_hash_digest(m.result, m.result_len, c->reply_hash[i]);
     c->reply_stale[i] = stale_above(m.result, m.result_len);
+    c->reply_epoch[i] = m.epoch > c->reply_epoch[i] ? m.epoch : c->reply_epoch[i];
     if (c->ro) {
         int verdict = read_quorum(c, i);
         if (verdict < 0) {
@@ -477,19 +619,13 @@ int void_pbft_client_step_receive(struct void_pbft_client *c,
         VOID_ASSERT(m.result_len <= c->result_cap);
         memcpy(c->result, m.result, m.result_len);
         c->result_len = m.result_len;
-        c->busy = 0;
-        c->done = 1;
-        c->stats.completed++;
         c->stats.reads_quorum++;
-        set_timer(out, VOID_PBFT_EFFECT_TIMER_CANCEL, 0);
-        return out->overflow ? VOID_EFULL : 1;
+        return complete(c, now_ns, out);
     }
     if (!accept_if_quorum(c, now_ns, i, m.result, m.result_len) && !accept_stale(c)) {
         return out->overflow ? VOID_EFULL : 0;
     }
-    renumber_after_stale(c);
-    set_timer(out, VOID_PBFT_EFFECT_TIMER_CANCEL, 0);
-    return out->overflow ? VOID_EFULL : 1;
+    return complete(c, now_ns, out);
 }
 
 int void_pbft_client_step_timer(struct void_pbft_client *c,
@@ -531,4 +667,28 @@ uint64_t void_pbft_client_reqno(const struct void_pbft_client *c)
 uint64_t void_pbft_client_view(const struct void_pbft_client *c)
 {
     return c->view;
+}
+
+uint32_t void_pbft_client_primary(const struct void_pbft_client *c)
+{
+    VOID_ASSERT(c != NULL);
+    return voter_at(c, c->view);
+}
+
+uint64_t void_pbft_client_epoch(const struct void_pbft_client *c)
+{
+    VOID_ASSERT(c != NULL);
+    return c->epoch;
+}
+
+uint32_t void_pbft_client_voters(const struct void_pbft_client *c)
+{
+    VOID_ASSERT(c != NULL);
+    return c->voters;
+}
+
+uint32_t void_pbft_client_f(const struct void_pbft_client *c)
+{
+    VOID_ASSERT(c != NULL);
+    return c->f;
 }

@@ -561,7 +561,7 @@ int void_pbft_checkpoint_decode(const uint8_t *buf, size_t len, struct void_pbft
 
 size_t void_pbft_reply_size(uint32_t result_len, uint16_t index, uint16_t count)
 {
-    return REPLY_HEAD + (size_t)result_len + 4 + 4 +
+    return REPLY_HEAD + (size_t)result_len + 4 + 8 + 4 +
            (size_t)void_merkle_path_len(index, count) * VOID_MERKLE_HASH_SIZE + VOID_MAC_SIZE;
 }
 
@@ -586,7 +586,8 @@ int void_pbft_reply_encode(const struct void_pbft_reply *m, uint8_t *buf, size_t
     }
     p += m->result_len;
     void__put32(p, m->session);
-    p += 4;
+    void__put64(p + 4, m->epoch);
+    p += 12;
     void__put16(p, m->index);
     void__put16(p + 2, m->count);
     size_t path_bytes = need - VOID_MAC_SIZE - (size_t)(p + 4 - buf);
@@ -614,12 +615,13 @@ int void_pbft_reply_decode(const uint8_t *buf, size_t len, struct void_pbft_repl
     if (m->result_len > VOID_PBFT_RESULT_MAX) {
         return VOID_EBAD_FIELD;
     }
-    size_t at = REPLY_HEAD + (size_t)m->result_len + 4;
+    size_t at = REPLY_HEAD + (size_t)m->result_len + 12; /* session, epoch */
     if (len < at + 4) {
         return VOID_ETRUNCATED;
     }
     m->result = buf + REPLY_HEAD;
-    m->session = void__get32(buf + at - 4);
+    m->session = void__get32(buf + at - 12);
+    m->epoch = void__get64(buf + at - 8);
     m->index = void__get16(buf + at);
     m->count = void__get16(buf + at + 2);
     if (m->count == 0 || m->index >= m->count) {

@@ -432,19 +432,31 @@ static int member_read(struct void_sm *sm,
         *prev_act = 0;
         return 0;
     }
-    if (cur.value_len < MEMBER_RECORD_HEAD || cur.value[0] != 1) {
+    return void_sm_member_record_decode(cur.value, cur.value_len, latest, act, prev, prev_act);
+}
+
+int void_sm_member_record_decode(const uint8_t *v,
+                                 size_t len,
+                                 struct void_membership_config *latest,
+                                 uint64_t *act,
+                                 struct void_membership_config *prev,
+                                 uint64_t *prev_act)
+{
+    VOID_ASSERT(v != NULL || len == 0);
+    VOID_ASSERT(latest != NULL && act != NULL && prev != NULL && prev_act != NULL);
+    if (len < MEMBER_RECORD_HEAD || v[0] != 1) {
         return VOID_ECORRUPT;
     }
-    *act = void_bytes_get_be64(cur.value + 1);
-    *prev_act = void_bytes_get_be64(cur.value + 9);
-    uint32_t latest_len = void_bytes_get_be32(cur.value + 17);
-    if (latest_len > cur.value_len - MEMBER_RECORD_HEAD) {
+    *act = void_bytes_get_be64(v + 1);
+    *prev_act = void_bytes_get_be64(v + 9);
+    uint32_t latest_len = void_bytes_get_be32(v + 17);
+    if (latest_len > len - MEMBER_RECORD_HEAD) {
         return VOID_ECORRUPT;
     }
-    const uint8_t *p = cur.value + MEMBER_RECORD_HEAD;
+    const uint8_t *p = v + MEMBER_RECORD_HEAD;
     if (void_membership_config_decode(latest, p, latest_len) != 0 ||
         void_membership_config_decode(
-            prev, p + latest_len, cur.value_len - MEMBER_RECORD_HEAD - latest_len) != 0) {
+            prev, p + latest_len, len - MEMBER_RECORD_HEAD - latest_len) != 0) {
         return VOID_ECORRUPT;
     }
     return 0;

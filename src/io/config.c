@@ -55,6 +55,7 @@ enum {
     /* Sections added later have masks of their own (seen_membership,
      * seen_causal, seen_state), so their bits start again at 0. */
     SEEN_HEARTBEAT = 1u << 0,
+    SEEN_VOTERS_MIN = 1u << 1,
     SEEN_CAUSAL_EVENTS = 1u << 0,
     SEEN_CAUSAL_CAPACITY = 1u << 1,
     SEEN_CAUSAL_HALT = 1u << 2,
@@ -425,6 +426,7 @@ static int membership_key(struct load_state *st, const char *name, const char *v
 {
     const struct num_key keys[] = {
         {"heartbeat_ms", SEEN_HEARTBEAT, 20, 10000, &st->config->heartbeat_ms},
+        {"voters_min", SEEN_VOTERS_MIN, 1, VOID_CONFIG_REPLICAS_MAX, &st->config->voters_min},
     };
     return num_key(
         st, &st->seen_membership, "membership", keys, VOID_ARRAY_LEN(keys), name, value);

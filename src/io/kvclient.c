@@ -140,6 +140,11 @@ int void_kvclient_init(struct void_kvclient *c,
                                          .verify_signatures = 1,
                                          .broadcast_first = 1,
                                          .reply_all = config->reply_all,
+                                         /* The cluster may have changed since its file
+                                          * was written: the first request reads the
+                                          * configuration record first (docs/membership.md,
+                                          * "The client follows the epoch"). */
+                                         .learn_first = 1,
                                          .keyring = &c->ring,
                                          .keypair = config->keypair,
                                          .big = c->big,

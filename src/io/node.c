@@ -60,6 +60,8 @@ struct hb_counts {
     uint64_t deaths;           /* peers that went dead */
     uint64_t recoveries;       /* suspect or dead peers heard again */
     uint64_t primary_suspects; /* view changes started because the primary was suspect */
+    uint64_t removals;         /* members removed by the epochs this node entered */
+    uint64_t removed_frames;   /* frames from removed members, dropped unread */
 };
 
 /* What the HTTP thread may read: copied from the core after every step. */
@@ -88,6 +90,7 @@ struct node_status {
     uint64_t clock_alerts;
     /* membership, indexed like config->replicas */
     uint64_t epoch;
+    uint32_t removed_mask; /* node->removed_mask */
     struct hb_counts hb;
     uint8_t fd_state[VOID_CONFIG_REPLICAS_MAX];     /* enum void_fd_state; self alive */
     uint64_t hb_last_ns[VOID_CONFIG_REPLICAS_MAX];  /* monotonic (uv_hrtime); 0 never */
@@ -170,10 +173,15 @@ struct void_node {
     int fatal;
     uint64_t out_full;
     uint64_t peer_seen_ms[VOID_CONFIG_REPLICAS_MAX];
-    /* Membership (docs/membership.md): the configuration from the file as
-     * epoch 1, and the failure detector fed by the peers' signed
-     * heartbeats on the monotonic clock. */
+    /* Membership (docs/membership.md): the configuration in effect (the
+     * replica's epoch: follow_epoch), with the addresses and locations of
+     * the file, and the failure detector over its other members, fed by
+     * their signed heartbeats on the monotonic clock. Written on the loop
+     * thread under the lock (the HTTP thread renders it). */
     struct void_membership_config members;
+    uint32_t removed_mask; /* ids of the file's replicas that were removed */
+    uint64_t removed_stop_ms; /* this node was removed: loop time it began to stop, else 0 */
+    uint64_t removed_commits; /* store.count_commits then */
     struct void_fd fd;
     int fd_ready;       /* fd and its two timers are set up */
     uv_timer_t hb_timer; /* sends our heartbeat every heartbeat period */
@@ -209,6 +217,8 @@ static uint64_t physical_now_ns(const struct void_node *node)
 }
 
 static void node_stop(struct void_node *node);
+static int follow_epoch(struct void_node *node);
+static int removed_stop(struct void_node *node);
 
 /* ---- effects ------------------------------------------------------------ */
 
@@ -522,7 +532,7 @@ static void publish(struct void_node *node)
     pthread_mutex_lock(&node->lock);
     struct node_status *s = &node->status;
     s->view = void_pbft_view(r);
-    s->primary = void_pbft_primary(s->view, c->count_replicas);
+    s->primary = void_pbft_primary_of(r, s->view);
     s->view_changing = void_pbft_view_changing(r);
     s->last_executed = void_pbft_last_executed(r);
     s->stable_checkpoint = void_pbft_low_watermark(r);
@@ -555,6 +565,7 @@ static void publish(struct void_node *node)
     s->clock_offset_ns = node->ntp_ready ? void_clockdisc_correction_ns(&node->ntp.disc) : 0;
     s->clock_alerts = node->clock_alerts;
     s->epoch = node->members.epoch;
+    s->removed_mask = node->removed_mask;
     s->hb = node->hb;
     for (uint32_t i = 0; i < c->count_replicas && node->fd_ready; i++) {
         int st = void_fd_state(&node->fd, c->replicas[i].id);
@@ -622,7 +633,7 @@ static void report_view(struct void_node *node, const struct step_mark *m, const
                  "view change: view %llu -> %llu done, primary %u (after %s)",
                  (unsigned long long)node->view_installed,
                  (unsigned long long)view,
-                 (unsigned)void_pbft_primary(view, node->config->count_replicas),
+                 (unsigned)void_pbft_primary_of(r, view),
                  cause);
         node->view_installed = view;
         void__node_metrics_view_change(&node->metrics, 0, uv_hrtime());
@@ -749,7 +760,8 @@ static void on_heartbeat(struct void_node *node, const uint8_t *buf, size_t len)
         node->hb.malformed++;
         return;
     }
-    if (idx < 0 || fr.sender == c->self_id) {
+    if (idx < 0 || fr.sender == c->self_id ||
+        void_membership_find(&node->members, fr.sender) < 0) {
         node->hb.not_member++;
         return;
     }
@@ -803,9 +815,9 @@ static void on_hb_timer(uv_timer_t *timer)
     if (void_codec_encode(&fr, &c->keypair, frame, sizeof(frame), &len) != 0) {
         return;
     }
-    for (uint32_t i = 0; i < c->count_replicas; i++) {
-        if (c->replicas[i].id != c->self_id &&
-            void_transport_send(&node->transport, c->replicas[i].id, frame, len) == 0) {
+    for (uint32_t i = 0; i < node->members.count; i++) {
+        uint32_t id = node->members.members[i].id;
+        if (id != c->self_id && void_transport_send(&node->transport, id, frame, len) == 0) {
             node->hb.sent++;
         }
     }
@@ -834,7 +846,7 @@ static void suspect_primary(struct void_node *node, uint64_t now)
         now - node->fd_exec_ns < node->fd.cfg.interval_ns) {
         return;
     }
-    uint32_t primary = void_pbft_primary(void_pbft_view(r), c->count_replicas);
+    uint32_t primary = void_pbft_primary_of(r, void_pbft_view(r));
     if (primary == c->self_id || void_fd_state(&node->fd, primary) < VOID_FD_SUSPECT ||
         !make_room(node)) {
         return;
@@ -868,6 +880,9 @@ static void on_fd_timer(uv_timer_t *timer)
     if (node->fatal != 0 || !node->replica_ready) {
         return;
     }
+    if (removed_stop(node) || follow_epoch(node)) {
+        return;
+    }
     struct void_fd_transition tr[VOID_CONFIG_REPLICAS_MAX];
     uint64_t now = mono_ns();
     uint32_t k = void_fd_tick(&node->fd, now, tr, VOID_CONFIG_REPLICAS_MAX);
@@ -885,6 +900,94 @@ static void on_fd_timer(uv_timer_t *timer)
     }
     suspect_primary(node, now);
     publish(node);
+}
+
+/* The message of a node whose id the configuration in effect no longer
+ * holds. */
+static void removed_message(const struct void_node *node, char *buf, size_t cap)
+{
+    (void)snprintf(buf,
+                   cap,
+                   "node %u was removed from the cluster in epoch %llu (docs/membership.md): "
+                   "it must not run as a voter; a node that should rejoin needs a new id",
+                   (unsigned)node->config->self_id,
+                   (unsigned long long)void_pbft_member_config(node->replica)->epoch);
+}
+
+/* Makes the node follow the replica's epoch (the configuration in effect
+ * above its stable checkpoint, src/core/pbft_epoch.c): its members (with
+ * the file's addresses and locations; changes only remove members so far),
+ * the peers its detector watches and its heartbeats go to, the removed ids
+ * whose frames are dropped. A node that finds itself removed stops with a
+ * clear message: it must not run as a voter. Returns 1 when it stopped. */
+static int follow_epoch(struct void_node *node)
+{
+    const struct void_membership_config *cur = void_pbft_member_config(node->replica);
+    const struct void_config *c = node->config;
+    if (cur->epoch == node->members.epoch) {
+        return 0;
+    }
+    VOID_ASSERT(cur->epoch > node->members.epoch);
+    uint32_t peers[VOID_CONFIG_REPLICAS_MAX], npeers = 0, removed = 0, kept = 0;
+    pthread_mutex_lock(&node->lock);
+    struct void_membership_config *m = &node->members;
+    for (uint32_t i = 0; i < m->count; i++) {
+        int k = void_membership_find(cur, m->members[i].id);
+        if (k < 0) {
+            node->removed_mask |= m->members[i].id < 32 ? 1u << m->members[i].id : 0;
+            removed++;
+            continue;
+        }
+        m->members[kept] = m->members[i];
+        m->members[kept].role = cur->members[k].role;
+        kept++;
+        if (m->members[i].id != c->self_id) {
+            peers[npeers++] = m->members[i].id;
+        }
+    }
+    m->count = (uint16_t)kept;
+    m->epoch = cur->epoch;
+    m->id_next = cur->id_next;
+    node->hb.removals += removed;
+    pthread_mutex_unlock(&node->lock);
+    (void)void_fd_set_peers(&node->fd, peers, npeers, mono_ns());
+    void_log(VOID_LOG_INFO,
+             "membership: epoch %llu, %u voters (f=%u); %u member(s) removed",
+             (unsigned long long)cur->epoch,
+             (unsigned)void_membership_voters(cur),
+             (unsigned)void_membership_f(void_membership_voters(cur)),
+             (unsigned)removed);
+    if (void_membership_find(cur, c->self_id) < 0) {
+        char msg[256];
+        removed_message(node, msg, sizeof(msg));
+        void_log(VOID_LOG_ERROR, "%s; stopping", msg);
+        node->removed_stop_ms = uv_now(&node->loop) | 1;
+        node->removed_commits = node->store.count_commits;
+        return 1;
+    }
+    return 0;
+}
+
+/* A removed node stops once the records of the step that made it switch
+ * (its stable checkpoint at the boundary) are on disk, so that it comes
+ * back in the epoch that removed it and refuses to run; it takes no frame
+ * meanwhile (on_frame). Those records were in the buffer being committed
+ * or the one filling when it decided: two more commits, or nothing left to
+ * commit, cover both, never during a commit. A disk that does not drain
+ * within five seconds does not keep it running. Returns 1 while it is stopping. */
+static int removed_stop(struct void_node *node)
+{
+    if (node->removed_stop_ms == 0) {
+        return 0;
+    }
+    int drained = !node->committing &&
+                  (!node->dirty || node->store.count_commits >= node->removed_commits + 2);
+    if (!drained && uv_now(&node->loop) - node->removed_stop_ms < 5000) {
+        return 1;
+    }
+    node->fatal = VOID_EMEMBER_REMOVED;
+    node_stop(node);
+    return 1;
 }
 
 /* The configuration of the file as the membership core's value (epoch 1,
@@ -927,6 +1030,18 @@ static int setup_membership(struct void_node *node, char *errbuf, size_t errcap)
         }
     }
     uint16_t voters_min = (uint16_t)(c->count_replicas < 4 ? c->count_replicas : 4);
+    if (c->voters_min != 0) {
+        if (c->voters_min > c->count_replicas) {
+            (void)snprintf(errbuf,
+                           errcap,
+                           "[membership] voters_min = %u is above the %u replicas",
+                           (unsigned)c->voters_min,
+                           (unsigned)c->count_replicas);
+            free(ms);
+            return VOID_EINVAL;
+        }
+        voters_min = (uint16_t)c->voters_min;
+    }
     struct void_membership_config *mc = malloc(sizeof(*mc));
     if (rc == 0 && mc == NULL) {
         rc = VOID_ENOMEM;
@@ -988,6 +1103,15 @@ static void on_frame(void *ctx, const uint8_t *buf, size_t len, const struct voi
         return;
     }
     const struct void_config *c = node->config;
+    if (node->removed_stop_ms != 0) {
+        return; /* removed: stopping once its records are durable */
+    }
+    /* A removed member may run on: nothing it sends counts any more, and
+     * the core would only drop it later (docs/membership.md). */
+    if (frame->sender < 32 && (node->removed_mask & (1u << frame->sender))) {
+        node->hb.removed_frames++;
+        return;
+    }
     for (uint32_t i = 0; i < c->count_replicas; i++) {
         if (c->replicas[i].id == frame->sender) {
             node->peer_seen_ms[i] = uv_now(&node->loop);
@@ -1054,7 +1178,7 @@ static void on_timer(uv_timer_t *timer)
         (void)snprintf(cause,
                        sizeof(cause),
                        "request timer: primary %u of view %llu made no progress",
-                       (unsigned)void_pbft_primary(m.view, node->config->count_replicas),
+                       (unsigned)void_pbft_primary_of(node->replica, m.view),
                        (unsigned long long)m.view);
     } else if (which == VOID_PBFT_TIMER_VIEW_CHANGE) {
         (void)snprintf(cause,
@@ -1356,14 +1480,28 @@ static void render_membership_metrics(struct void__metrics_writer *w,
 {
     uint64_t by_state[3] = {0, 0, 0};
     for (uint32_t i = 0; i < c->count_replicas; i++) {
+        uint32_t id = c->replicas[i].id;
+        if (id < 32 && (s->removed_mask & (1u << id))) {
+            continue; /* not a member any more */
+        }
         by_state[s->fd_state[i] <= VOID_FD_DEAD ? s->fd_state[i] : VOID_FD_DEAD]++;
     }
     const struct hb_counts *h = &s->hb;
     one(w,
-        "void_membership_epoch",
+        "void_epoch",
         VOID_METRICS_GAUGE,
-        "The configuration's epoch (0 before one is installed).",
+        "The epoch of the configuration in effect at this replica (1: the config file's).",
         s->epoch);
+    one(w,
+        "void_member_removals_total",
+        VOID_METRICS_COUNTER,
+        "Members removed (admin REMOVE or LEAVE) by the epochs this node entered.",
+        h->removals);
+    one(w,
+        "void_removed_member_frames_total",
+        VOID_METRICS_COUNTER,
+        "Frames from removed members, dropped unread.",
+        h->removed_frames);
     static const char *const states[] = {"alive", "suspect", "dead"};
     const uint64_t members[] = {
         by_state[VOID_FD_ALIVE], by_state[VOID_FD_SUSPECT], by_state[VOID_FD_DEAD]};
@@ -1421,8 +1559,8 @@ static void render_membership_metrics(struct void__metrics_writer *w,
 static size_t render_members(struct void_node *node, char *out, size_t cap)
 {
     const struct void_config *c = node->config;
-    /* node->members is written once, under the lock, by setup_membership,
-     * which may run after the HTTP server's thread has started. */
+    /* node->members is written under the lock, by setup_membership (which
+     * may run after the HTTP server's thread has started) and follow_epoch. */
     const struct void_membership_config *mc = &node->members;
     uint64_t now = mono_ns();
     pthread_mutex_lock(&node->lock);
@@ -1462,7 +1600,7 @@ static size_t render_members(struct void_node *node, char *out, size_t cap)
                              "id",
                              (json_int_t)c->self_id,
                              "epoch",
-                             (json_int_t)s->epoch,
+                             (json_int_t)mc->epoch,
                              "n",
                              (json_int_t)n,
                              "f",
@@ -1477,6 +1615,14 @@ static size_t render_members(struct void_node *node, char *out, size_t cap)
                              (json_int_t)s->lhm,
                              "members",
                              members);
+    /* Ids removed by the epochs this node entered: never readmitted. */
+    json_t *removed = json_array();
+    for (uint32_t id = 0; id < 32; id++) {
+        if (node->removed_mask & (1u << id)) {
+            json_array_append_new(removed, json_integer((json_int_t)id));
+        }
+    }
+    json_object_set_new(root, "removed", removed);
     pthread_mutex_unlock(&node->lock);
     return void__node_json_answer(root, out, cap);
 }
@@ -1936,7 +2082,8 @@ static int setup_replica(struct void_node *node, char *errbuf, size_t errcap)
         .verify_signatures = 1,
         .execute_after_durable = 1, /* durable_step */
         .keyring = &node->ring,
-        .admin_key = c->has_admin_key ? c->admin_key : NULL, /* client certificates */
+        .admin_key = c->has_admin_key ? c->admin_key : NULL, /* certificates, changes */
+        .voters_min = (uint16_t)c->voters_min,
         .event_seq_start = void__node_causal_next_seq(&node->causal),
         .keypair = &c->keypair,
         .sm = {.retention_ns = (uint64_t)c->state_retention_s * 1000000000u,
@@ -2359,6 +2506,16 @@ int void_node_new(struct void_node **out,
     }
     if (rc == 0) {
         rc = recover(node, errbuf, errcap);
+    }
+    /* A node removed while it was running stopped at its boundary; started
+     * again, its records prove it removed: it says so and does not start. */
+    if (rc == 0 &&
+        void_membership_find(void_pbft_member_config(node->replica), node->config->self_id) < 0) {
+        removed_message(node, errbuf, errcap);
+        rc = VOID_EMEMBER_REMOVED;
+    }
+    if (rc == 0) {
+        (void)follow_epoch(node);
     }
     if (rc != 0) {
         void_node_free(node);

@@ -729,6 +729,7 @@ static void test_pbft_msg_round_trips_and_rejects_truncation(void **state)
                                 .result = (const uint8_t *)"xyz",
                                 .result_len = 3,
                                 .session = 0xc0ffee,
+                                .epoch = 0x0102030405060708ull,
                                 .index = 3,
                                 .count = 5},
                            r2;
@@ -742,6 +743,7 @@ static void test_pbft_msg_round_trips_and_rejects_truncation(void **state)
     assert_int_equal(void_pbft_reply_decode(buf, (size_t)len, &r2), 0);
     assert_int_equal(r2.reqno, 5);
     assert_int_equal(r2.session, 0xc0ffee);
+    assert_int_equal(r2.epoch, 0x0102030405060708ull);
     assert_memory_equal(r2.result, "xyz", 3);
     assert_int_equal(r2.index, 3);
     assert_int_equal(r2.count, 5);
@@ -751,11 +753,11 @@ static void test_pbft_msg_round_trips_and_rejects_truncation(void **state)
         assert_int_equal(void_pbft_reply_decode(buf, (size_t)cut, &r2), VOID_ETRUNCATED);
     }
     assert_int_equal(void_pbft_reply_decode(buf, (size_t)len + 1, &r2), VOID_EBAD_LENGTH);
-    buf[32 + 3 + 4 + 1] = 5; /* index 5 of 5 (after the result and the session) */
+    buf[32 + 3 + 12 + 1] = 5; /* index 5 of 5 (after the result, session and epoch) */
     assert_int_equal(void_pbft_reply_decode(buf, (size_t)len, &r2), VOID_EBAD_FIELD);
-    buf[32 + 3 + 4 + 1] = 4; /* leaf 4 of 5 has a path of one hash: the body is too long */
+    buf[32 + 3 + 12 + 1] = 4; /* leaf 4 of 5 has a path of one hash: the body is too long */
     assert_int_equal(void_pbft_reply_decode(buf, (size_t)len, &r2), VOID_EBAD_LENGTH);
-    buf[32 + 3 + 4 + 3] = 0; /* count 0 */
+    buf[32 + 3 + 12 + 3] = 0; /* count 0 */
     assert_int_equal(void_pbft_reply_decode(buf, (size_t)len, &r2), VOID_EBAD_FIELD);
     r.index = 5;
     assert_int_equal(void_pbft_reply_encode(&r, buf, sizeof(buf)), VOID_EINVAL);

@@ -355,6 +355,8 @@ static void test_config_takes_each_limit_and_refuses_one_past(void **state)
         {"[pbft]\nbatch_max = 128", "[pbft]\nbatch_max = 129", "batch_max"},
         {"[membership]\nheartbeat_ms = 10000", "[membership]\nheartbeat_ms = 10001", "heartbeat_ms"},
         {"[membership]\nheartbeat_ms = 20", "[membership]\nheartbeat_ms = 19", "heartbeat_ms"},
+        {"[membership]\nvoters_min = 64", "[membership]\nvoters_min = 65", "voters_min"},
+        {"[membership]\nvoters_min = 1", "[membership]\nvoters_min = 0", "voters_min"},
         {"record_log_segment_bytes = 4096",
          "record_log_segment_bytes = 4095",
          "record_log_segment_bytes"},
@@ -388,7 +390,7 @@ static void test_config_takes_each_limit_and_refuses_one_past(void **state)
     int n = snprintf(text,
                      sizeof(text),
                      "%srecord_log_segment_bytes = 1073741824\n%s\n[pbft]\nbatch_max = 128\n"
-                     "[membership]\nheartbeat_ms = 10000\n",
+                     "[membership]\nheartbeat_ms = 10000\nvoters_min = 2\n",
                      node,
                      rack63);
     cluster_text(text + n, sizeof(text) - (size_t)n);
@@ -396,6 +398,7 @@ static void test_config_takes_each_limit_and_refuses_one_past(void **state)
     assert_int_equal(c.record_log_segment_bytes, 1073741824u);
     assert_int_equal(c.pbft_batch_max, 128);
     assert_int_equal(c.heartbeat_ms, 10000);
+    assert_int_equal(c.voters_min, 2);
     assert_string_equal(c.topology.rack, name63);
 }
 
