@@ -87,8 +87,10 @@ int voidctl_time(int argc, char **argv);
 int voidctl_trace(int argc, char **argv);
 int voidctl_topology(int argc, char **argv);
 
-/* `voidctl fault NODE ...` (src/cmd/voidctl_fault.c). */
+/* `voidctl fault NODE ...` (src/cmd/voidctl_fault.c) and `voidctl chaos run
+ * ...` (src/cmd/voidctl_chaos.c). */
 int voidctl_fault(int argc, char **argv);
+int voidctl_chaos(int argc, char **argv);
 
 struct void_fault_request;
 struct void_sign_keypair;
