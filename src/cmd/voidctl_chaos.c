@@ -52,7 +52,7 @@
 #define CHAOS_RETRY_NS       (300ull * 1000 * 1000)  /* clients' first retransmission */
 #define CHAOS_READERS        4    /* parallel clients of the final read-back */
 #define CHAOS_LIN_KEYS       4    /* voidload lin --keys */
-#define CHAOS_SETTLE_S       30.0 /* wait for equal replica states at the end */
+#define CHAOS_SETTLE_S       30.0 /* default --settle-s */
 
 /* ---- faults and the schedule ------------------------------------------- */
 
@@ -95,7 +95,7 @@ struct chaos_opts {
     const char *dir;
     const char *faults;
     const char *report;
-    double duration_s, interval_s, fault_s, bound_s;
+    double duration_s, interval_s, fault_s, bound_s, settle_s;
     uint64_t seed;
     int json;
     int dry_run;
@@ -877,6 +877,9 @@ static int inject(struct chaos *ch, struct experiment *e)
     struct void_fault_request r;
     memset(&r, 0, sizeof(r));
     pid_t pid = node_pid(ch, e->node);
+    /* The fault starts now, after the look-ups above: a write sent while
+     * they ran is no evidence of recovery. */
+    e->start_ns = wall_ns();
     switch (e->fault) {
     case FAULT_KILL:
     case FAULT_PAUSE:
@@ -940,7 +943,6 @@ static int run_experiment(struct chaos *ch, struct writer *w, uint32_t index)
         return -1;
     }
     sleep_s(lead);
-    e->start_ns = wall_ns();
     int rc = inject(ch, e);
     if (rc == 0) {
         sleep_s(ch->o.fault_s);
@@ -982,12 +984,12 @@ struct final_checks {
     int nodes_up;
 };
 
-/* Waits (up to CHAOS_SETTLE_S) until every node answers /status with the
+/* Waits (up to --settle-s) until every node answers /status with the
  * same last_executed and state digest; a lagging replica catches up on the
  * settle writes put meanwhile (acknowledged writes like the others). */
 static void check_states(const struct chaos *ch, struct writer *w, struct final_checks *fc)
 {
-    uint64_t deadline = wall_ns() + (uint64_t)(CHAOS_SETTLE_S * 1e9);
+    uint64_t deadline = wall_ns() + (uint64_t)(ch->o.settle_s * 1e9);
     uint32_t settle = 0;
     for (;;) {
         struct node_status s[CHAOS_NODES_MAX];
@@ -1211,13 +1213,14 @@ static int emit(const struct chaos *ch, const struct final_checks *fc, int survi
                                    "acknowledged", (json_int_t)fc->acked,
                                    "read_back", (json_int_t)fc->present,
                                    "nodes_up", fc->nodes_up);
-        json_t *root = json_pack("{s:I, s:s, s:f, s:f, s:f, s:f, s:i, s:s, s:o, s:o, s:b}",
+        json_t *root = json_pack("{s:I, s:s, s:f, s:f, s:f, s:f, s:f, s:i, s:s, s:o, s:o, s:b}",
                                  "seed", (json_int_t)ch->o.seed,
                                  "faults", ch->o.faults,
                                  "duration_s", ch->o.duration_s,
                                  "interval_s", ch->o.interval_s,
                                  "fault_s", ch->o.fault_s,
                                  "recovery_bound_s", ch->o.bound_s,
+                                 "settle_s", ch->o.settle_s,
                                  "nodes", (int)ch->n,
                                  "cluster", ch->dir,
                                  "checks", checks,
@@ -1241,7 +1244,8 @@ static int usage_chaos(int ok)
     fprintf(out,
             "usage: voidctl chaos run --cluster DIR --faults LIST --duration D --interval I\n"
             "                         --seed S [--fault-s F] [--recovery-bound B]\n"
-            "                         [--lin-clients C] [--json] [--report FILE] [--dry-run]\n\n"
+            "                         [--lin-clients C] [--settle-s T] [--json] [--report FILE]\n"
+            "                         [--dry-run]\n\n"
             "Hurts a running cluster, one experiment every I seconds for D seconds, while a\n"
             "workload runs, and proves afterwards that nothing was lost (docs/chaos.md).\n"
             "DIR is a cluster started by `scripts/cluster start --fault-control` (its\n"
@@ -1270,6 +1274,8 @@ static int usage_chaos(int ok)
             "  --recovery-bound B   seconds after the fault ends within which the cluster\n"
             "                       must commit again (default 10)\n"
             "  --lin-clients C      voidload lin clients, 1..the cluster's --clients (default 1)\n"
+            "  --settle-s T         seconds the replicas get at the end to reach equal states\n"
+            "                       (default 30)\n"
             "  --json               one JSON object per experiment on stdout (the schedule\n"
             "                       and table go to stderr)\n"
             "  --report FILE        the whole run as one JSON document\n"
@@ -1295,6 +1301,7 @@ static int parse_opts(int argc, char **argv, struct chaos_opts *o, char **pos, i
                                              {"fault-s", required_argument, NULL, 'F'},
                                              {"recovery-bound", required_argument, NULL, 'B'},
                                              {"lin-clients", required_argument, NULL, 'L'},
+                                             {"settle-s", required_argument, NULL, 'S'},
                                              {"json", no_argument, NULL, 'j'},
                                              {"report", required_argument, NULL, 'r'},
                                              {"dry-run", no_argument, NULL, 'n'},
@@ -1321,6 +1328,7 @@ static int parse_opts(int argc, char **argv, struct chaos_opts *o, char **pos, i
         case 'B': bad = void_cli_seconds(prog, "recovery-bound", optarg, 3600, &o->bound_s) != 0; break;
         case 's': bad = void_cli_u64(prog, "seed", optarg, 0, UINT64_MAX, &o->seed) != 0; break;
         case 'L': bad = void_cli_u32(prog, "lin-clients", optarg, 1, 128, &o->lin_clients) != 0; break;
+        case 'S': bad = void_cli_seconds(prog, "settle-s", optarg, 3600, &o->settle_s) != 0; break;
         case 'j': o->json = 1; break;
         case 'r': o->report = optarg; break;
         case 'n': o->dry_run = 1; break;
@@ -1493,6 +1501,7 @@ int voidctl_chaos(int argc, char **argv)
     memset(&ch, 0, sizeof(ch));
     ch.o.lin_clients = 1;
     ch.o.bound_s = 10;
+    ch.o.settle_s = CHAOS_SETTLE_S;
     char *pos[2];
     int help = 0;
     int have_seed = 0;

@@ -57,3 +57,28 @@ assert c["read_back"] == c["acknowledged"] > 0, c
 print(f"checks: {c['present']}; {c['states']}")
 PY
 echo "ok: every fault survived with a measured recovery time"
+
+# The checkers can fail: node 3 cannot start again (its key file is gone), so
+# the kill the seed aims at it leaves it down; the run must say so (exit 1,
+# nodes_up false, replica states not equal) rather than survive.
+seed=""
+for s in $(seq 1 200); do
+  if chaos --faults kill --duration 4 --interval 4 --seed "$s" --dry-run | grep -q "kill       node 3:"; then
+    seed=$s; break
+  fi
+done
+[ -n "$seed" ] || fail "no seed in 1..200 aims a kill at node 3"
+mv "$VOID_CLUSTER_DIR/keys/node3.secret" "$TEST_DIR/node3.secret"
+rc=0
+chaos --faults kill --duration 4 --interval 4 --fault-s 1 --seed "$seed" --settle-s 2 \
+  --report "$TEST_DIR/broken.json" > "$TEST_DIR/broken.txt" 2>&1 || rc=$?
+expect_eq "$rc" 1 "chaos run with a node that cannot restart"
+python3 - "$TEST_DIR/broken.json" <<'PY'
+import json, sys
+r = json.load(open(sys.argv[1]))
+e = r["experiments"][0]
+assert r["survived"] is False and e["survived"] is False, r
+assert e["verdicts"]["nodes_up"] is False and r["checks"]["replica_states_equal"] is False, r
+PY
+mv "$TEST_DIR/node3.secret" "$VOID_CLUSTER_DIR/keys/node3.secret"
+echo "ok: a node left down fails the run (exit 1)"
