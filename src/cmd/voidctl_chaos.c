@@ -83,7 +83,7 @@ struct experiment {
     uint64_t writes_ok, writes_failed;
     uint64_t lin_ops, lin_completed, lin_pending;
     int lin_ok;       /* voidload lin said linearizable=yes and exited 0 */
-    char lin_line[256];
+    char lin_line[1200];
     uint64_t recovery_from_ns; /* fault end, or the kill of the primary */
     int recovery_needs_new;    /* 1: count only writes sent after recovery_from_ns */
     double recovery_s;         /* < 0: no commit within the bound */
@@ -105,7 +105,7 @@ struct chaos_opts {
 struct chaos {
     struct chaos_opts o;
     char dir[CHAOS_PATH_MAX];
-    char voidd[CHAOS_PATH_MAX], voidload[CHAOS_PATH_MAX];
+    char voidd[CHAOS_PATH_MAX + 16], voidload[CHAOS_PATH_MAX + 16];
     uint32_t n, clients;
     struct void_config cluster; /* DIR/client.ini */
     int have_admin;
@@ -129,13 +129,23 @@ static double since_s(const struct chaos *ch, uint64_t t_ns)
                                     : -(double)(ch->run_start_ns - t_ns) / 1e9;
 }
 
+/* Set by SIGINT or SIGTERM: the run heals what it broke and stops. */
+static volatile sig_atomic_t interrupted;
+
+static void on_interrupt(int sig)
+{
+    (void)sig;
+    interrupted = 1;
+}
+
+/* Sleeps s seconds, less when interrupted. */
 static void sleep_s(double s)
 {
-    if (s <= 0) {
+    if (s <= 0 || interrupted) {
         return;
     }
     struct timespec ts = {.tv_sec = (time_t)s, .tv_nsec = (long)((s - (double)(time_t)s) * 1e9)};
-    while (nanosleep(&ts, &ts) != 0 && errno == EINTR) {
+    while (nanosleep(&ts, &ts) != 0 && errno == EINTR && !interrupted) {
     }
 }
 
@@ -617,7 +627,15 @@ static int writer_start(struct writer *w, const struct chaos *ch)
         return -1;
     }
     w->kv_ready = 1;
-    if (pthread_create(&w->thread, NULL, writer_main, w) != 0) {
+    /* SIGINT and SIGTERM go to the main thread, which heals the cluster. */
+    sigset_t block, old;
+    sigemptyset(&block);
+    sigaddset(&block, SIGINT);
+    sigaddset(&block, SIGTERM);
+    pthread_sigmask(SIG_BLOCK, &block, &old);
+    int rc = pthread_create(&w->thread, NULL, writer_main, w);
+    pthread_sigmask(SIG_SETMASK, &old, NULL);
+    if (rc != 0) {
         return -1;
     }
     return 0;
@@ -907,12 +925,15 @@ static int heal(struct chaos *ch, struct experiment *e)
     pid_t pid = node_pid(ch, e->node);
     switch (e->fault) {
     case FAULT_KILL:
-        /* The old process is gone once its pid no longer names a voidd. */
+        /* The old process is gone once its pid no longer names a voidd; one
+         * that still runs (the kill failed) is left alone, since a second
+         * voidd on its data directory would only fail on the lock. */
         for (int k = 0; k < 100 && pid != 0; k++) {
-            sleep_s(0.02);
+            struct timespec ts = {.tv_sec = 0, .tv_nsec = 20 * 1000 * 1000};
+            (void)nanosleep(&ts, NULL);
             pid = node_pid(ch, e->node);
         }
-        return start_node(ch, e->node) > 0 ? 0 : -1;
+        return pid != 0 || start_node(ch, e->node) > 0 ? 0 : -1;
     case FAULT_PAUSE:
         return pid != 0 && kill(pid, SIGCONT) == 0 ? 0 : -1;
     case FAULT_DELAY:
@@ -943,10 +964,14 @@ static int run_experiment(struct chaos *ch, struct writer *w, uint32_t index)
         return -1;
     }
     sleep_s(lead);
-    int rc = inject(ch, e);
-    if (rc == 0) {
-        sleep_s(ch->o.fault_s);
-        rc = heal(ch, e);
+    int rc = 0, healed = 0;
+    if (!interrupted) {
+        rc = inject(ch, e);
+        if (rc == 0) {
+            sleep_s(ch->o.fault_s);
+        }
+        /* Healed also after a failed injection: a partition may be half set. */
+        healed = heal(ch, e) == 0;
     }
     e->end_ns = wall_ns();
     /* Recovery: fault end (for a kill of the primary: the kill) to the next
@@ -960,12 +985,18 @@ static int run_experiment(struct chaos *ch, struct writer *w, uint32_t index)
     e->recovery_needs_new = e->fault == FAULT_KILL && e->was_primary;
     uint64_t window_end = e->window_start_ns + (uint64_t)(ch->o.interval_s * 1e9);
     sleep_s((double)(window_end > wall_ns() ? window_end - wall_ns() : 0) / 1e9);
+    if (interrupted) {
+        (void)kill(lin.pid, SIGTERM);
+    }
     lin_finish(&lin, e);
     e->window_end_ns = wall_ns();
     e->nodes_up = all_up(ch);
-    if (rc != 0) {
+    if (interrupted) {
+        return -1;
+    }
+    if (rc != 0 || !healed) {
         fprintf(stderr, "voidctl chaos: experiment %u: could not %s the fault\n", (unsigned)index + 1,
-                e->end_ns > e->start_ns ? "heal" : "inject");
+                rc != 0 ? "inject" : "heal");
         return -1;
     }
     return lin_reset(ch);
@@ -1472,6 +1503,12 @@ static int run(struct chaos *ch)
     ch->count_exp = done;
     (void)heal_all(ch);
     writer_stop(&w);
+    if (interrupted) {
+        fprintf(stderr, "voidctl chaos: interrupted after %u experiment(s); faults healed, no "
+                "verdict\n", (unsigned)done);
+        free(w.ops);
+        return VOIDCTL_EXIT_FAILED;
+    }
     struct final_checks fc;
     memset(&fc, 0, sizeof(fc));
     uint64_t checks_ns = wall_ns();
@@ -1502,7 +1539,7 @@ int voidctl_chaos(int argc, char **argv)
     ch.o.lin_clients = 1;
     ch.o.bound_s = 10;
     ch.o.settle_s = CHAOS_SETTLE_S;
-    char *pos[2];
+    char *pos[2] = {NULL, NULL};
     int help = 0;
     int have_seed = 0;
     for (int i = 1; i < argc; i++) {
@@ -1548,6 +1585,12 @@ int voidctl_chaos(int argc, char **argv)
     }
     curl_global_init(CURL_GLOBAL_DEFAULT);
     signal(SIGPIPE, SIG_IGN);
+    struct sigaction sa;
+    memset(&sa, 0, sizeof(sa));
+    sa.sa_handler = on_interrupt; /* no SA_RESTART: sleeps end at once */
+    sigemptyset(&sa.sa_mask);
+    sigaction(SIGINT, &sa, NULL);
+    sigaction(SIGTERM, &sa, NULL);
     int rc = run(&ch);
     curl_global_cleanup();
     void_sign_keypair_wipe(&ch.admin);

@@ -388,7 +388,7 @@ int voidctl_fault(int argc, char **argv)
     struct fault_opts o;
     memset(&o, 0, sizeof(o));
     o.timeout_s = 5.0;
-    char *pos[1];
+    char *pos[1] = {NULL};
     int help = 0;
     int npos = parse_opts(argc, argv, &o, pos, 1, &help);
     if (help) {
