@@ -44,15 +44,15 @@
 #include <unistd.h>
 #include <uv.h>
 
-#define CHAOS_EXP_MAX        1000
-#define CHAOS_NODES_MAX      VOID_CONFIG_REPLICAS_MAX
-#define CHAOS_PATH_MAX       1024
-#define CHAOS_WRITE_GAP_MS   20   /* pause between the writer's puts */
-#define CHAOS_OP_SLOW_NS     (2000ull * 1000 * 1000) /* a write later than this "failed" */
-#define CHAOS_RETRY_NS       (300ull * 1000 * 1000)  /* clients' first retransmission */
-#define CHAOS_READERS        4    /* parallel clients of the final read-back */
-#define CHAOS_LIN_KEYS       4    /* voidload lin --keys */
-#define CHAOS_SETTLE_S       30.0 /* default --settle-s */
+#define CHAOS_EXP_MAX      1000
+#define CHAOS_NODES_MAX    VOID_CONFIG_REPLICAS_MAX
+#define CHAOS_PATH_MAX     1024
+#define CHAOS_WRITE_GAP_MS 20                      /* pause between the writer's puts */
+#define CHAOS_OP_SLOW_NS   (2000ull * 1000 * 1000) /* a write later than this "failed" */
+#define CHAOS_RETRY_NS     (300ull * 1000 * 1000)  /* clients' first retransmission */
+#define CHAOS_READERS      4                       /* parallel clients of the final read-back */
+#define CHAOS_LIN_KEYS     4                       /* voidload lin --keys */
+#define CHAOS_SETTLE_S     30.0                    /* default --settle-s */
 
 /* ---- faults and the schedule ------------------------------------------- */
 
@@ -75,19 +75,19 @@ struct experiment {
     uint32_t minority; /* partition: nodes target .. target + minority - 1 (mod n) */
     uint32_t amount;   /* delay: ms; loss: percent */
     /* Filled by the run. */
-    uint32_t node;          /* the node hit (the primary resolved) */
-    int was_primary;        /* the node hit was the primary when the fault began */
-    double start_s, end_s;  /* fault window, seconds since the run began */
+    uint32_t node;         /* the node hit (the primary resolved) */
+    int was_primary;       /* the node hit was the primary when the fault began */
+    double start_s, end_s; /* fault window, seconds since the run began */
     double window_start_s, window_end_s;
     uint64_t start_ns, end_ns, window_start_ns, window_end_ns; /* wall clock */
     uint64_t writes_ok, writes_failed;
     uint64_t lin_ops, lin_completed, lin_pending;
-    int lin_ok;       /* voidload lin said linearizable=yes and exited 0 */
+    int lin_ok; /* voidload lin said linearizable=yes and exited 0 */
     char lin_line[1200];
     uint64_t recovery_from_ns; /* fault end, or the kill of the primary */
     int recovery_needs_new;    /* 1: count only writes sent after recovery_from_ns */
     double recovery_s;         /* < 0: no commit within the bound */
-    int nodes_up;      /* every node running at the window's end */
+    int nodes_up;              /* every node running at the window's end */
     int survived;
 };
 
@@ -159,7 +159,8 @@ static int parse_faults(const char *text, enum chaos_fault *list, uint32_t *coun
         return -1;
     }
     strcpy(buf, text);
-    for (char *save = NULL, *w = strtok_r(buf, ",", &save); w != NULL; w = strtok_r(NULL, ",", &save)) {
+    for (char *save = NULL, *w = strtok_r(buf, ",", &save); w != NULL;
+         w = strtok_r(NULL, ",", &save)) {
         int found = -1;
         for (int f = 0; f < FAULT_COUNT; f++) {
             found = strcmp(w, fault_names[f]) == 0 ? f : found;
@@ -219,7 +220,9 @@ static void plan(struct chaos *ch, const enum chaos_fault *list, uint32_t count)
         static const uint32_t delays[] = {50, 100, 200};
         static const uint32_t losses[] = {10, 25, 50};
         uint32_t pick = (uint32_t)void_prng_below(&prng, 3);
-        e->amount = e->fault == FAULT_DELAY ? delays[pick] : e->fault == FAULT_LOSS ? losses[pick] : 0;
+        e->amount = e->fault == FAULT_DELAY  ? delays[pick]
+                    : e->fault == FAULT_LOSS ? losses[pick]
+                                             : 0;
     }
 }
 
@@ -240,16 +243,30 @@ static void describe(const struct chaos *ch, const struct experiment *e, char *o
         snprintf(out, cap, "%s: SIGSTOP for %.1f s, then SIGCONT", who, ch->o.fault_s);
         break;
     case FAULT_DELAY:
-        snprintf(out, cap, "%s: every frame sent %u ms late for %.1f s", who, (unsigned)e->amount, ch->o.fault_s);
+        snprintf(out,
+                 cap,
+                 "%s: every frame sent %u ms late for %.1f s",
+                 who,
+                 (unsigned)e->amount,
+                 ch->o.fault_s);
         break;
     case FAULT_LOSS:
-        snprintf(out, cap, "%s: %u%% of frames sent dropped for %.1f s", who, (unsigned)e->amount, ch->o.fault_s);
+        snprintf(out,
+                 cap,
+                 "%s: %u%% of frames sent dropped for %.1f s",
+                 who,
+                 (unsigned)e->amount,
+                 ch->o.fault_s);
         break;
     case FAULT_PARTITION: {
         char ids[128] = "";
         size_t at = 0;
         for (uint32_t k = 0; k < e->minority && at < sizeof(ids); k++) {
-            int m = snprintf(ids + at, sizeof(ids) - at, "%s%u", k ? "," : "", (unsigned)((e->target + k) % ch->n));
+            int m = snprintf(ids + at,
+                             sizeof(ids) - at,
+                             "%s%u",
+                             k ? "," : "",
+                             (unsigned)((e->target + k) % ch->n));
             at += m > 0 ? (size_t)m : 0;
         }
         snprintf(out, cap, "nodes {%s} cut from the majority for %.1f s", ids, ch->o.fault_s);
@@ -275,7 +292,8 @@ static void print_schedule(const struct chaos *ch)
     for (uint32_t i = 0; i < ch->count_exp; i++) {
         char what[256];
         describe(ch, &ch->exp[i], what, sizeof(what));
-        fprintf(ch->info, "  %3u  %-9s  %s\n", (unsigned)(i + 1), fault_names[ch->exp[i].fault], what);
+        fprintf(
+            ch->info, "  %3u  %-9s  %s\n", (unsigned)(i + 1), fault_names[ch->exp[i].fault], what);
     }
     fflush(ch->info);
 }
@@ -394,13 +412,20 @@ struct node_status {
     char digest[80];
 };
 
-static void fetch_status(const struct chaos *ch, uint32_t i, double timeout_s, struct node_status *s)
+static void
+fetch_status(const struct chaos *ch, uint32_t i, double timeout_s, struct node_status *s)
 {
     memset(s, 0, sizeof(*s));
     const struct void_config_addr *a = &ch->cluster.replicas[i].http;
     char url[VOID_CONFIG_ADDR_MAX + 64];
     int v6 = strchr(a->host, ':') != NULL;
-    snprintf(url, sizeof(url), "http://%s%s%s:%u/status", v6 ? "[" : "", a->host, v6 ? "]" : "", (unsigned)a->port);
+    snprintf(url,
+             sizeof(url),
+             "http://%s%s%s:%u/status",
+             v6 ? "[" : "",
+             a->host,
+             v6 ? "]" : "",
+             (unsigned)a->port);
     static struct body b;
     b.len = 0;
     b.text[0] = '\0';
@@ -469,7 +494,8 @@ static int set_fault(const struct chaos *ch, uint32_t i, const struct void_fault
 {
     char answer[2048];
     long status = 0;
-    int rc = voidctl_fault_send(&ch->cluster, i, &ch->admin, knobs, 3.0, answer, sizeof(answer), &status);
+    int rc = voidctl_fault_send(
+        &ch->cluster, i, &ch->admin, knobs, 3.0, answer, sizeof(answer), &status);
     if (rc != 0 || status != 200) {
         fprintf(stderr,
                 "voidctl chaos: node %u: /fault %s: %s\n",
@@ -610,7 +636,11 @@ static int writer_start(struct writer *w, const struct chaos *ch)
 {
     memset(w, 0, sizeof(*w));
     w->ch = ch;
-    snprintf(w->prefix, sizeof(w->prefix), "chaos-%llu-%ld-", (unsigned long long)ch->o.seed, (long)getpid());
+    snprintf(w->prefix,
+             sizeof(w->prefix),
+             "chaos-%llu-%ld-",
+             (unsigned long long)ch->o.seed,
+             (long)getpid());
     char err[VOID_CONFIG_ERR_MAX] = "";
     struct void_kvclient_config kc = {.cluster = &ch->cluster,
                                       .id = ch->cluster.self_id,
@@ -741,7 +771,8 @@ static void pool_next(struct pool_client *c)
     }
     c->job = p->next++;
     struct pool_job *j = &p->jobs[c->job];
-    struct void_sm_op op = {.kind = j->kind, .key = (const uint8_t *)j->key, .key_len = (uint16_t)strlen(j->key)};
+    struct void_sm_op op = {
+        .kind = j->kind, .key = (const uint8_t *)j->key, .key_len = (uint16_t)strlen(j->key)};
     if (j->kind == VOID_SM_OP_PUT) {
         op.value = (const uint8_t *)j->value;
         op.value_len = (uint32_t)strlen(j->value);
@@ -811,8 +842,17 @@ static int lin_start(const struct chaos *ch, uint32_t index, double secs, struct
             dup2(out, 1);
             dup2(out, 2);
         }
-        execl(ch->voidload, ch->voidload, "lin", ch->dir, "--clients", clients, "--seconds", seconds,
-              "--keys", keys, (char *)NULL);
+        execl(ch->voidload,
+              ch->voidload,
+              "lin",
+              ch->dir,
+              "--clients",
+              clients,
+              "--seconds",
+              seconds,
+              "--keys",
+              keys,
+              (char *)NULL);
         _exit(127);
     }
     return l->pid > 0 ? 0 : -1;
@@ -846,7 +886,8 @@ static void lin_finish(struct lin_proc *l, struct experiment *e)
     }
     e->lin_ok = verdict && WIFEXITED(st) && WEXITSTATUS(st) == 0;
     if (e->lin_line[0] == '\0') {
-        snprintf(e->lin_line, sizeof(e->lin_line), "voidload lin printed no verdict (see %s)", l->out);
+        snprintf(
+            e->lin_line, sizeof(e->lin_line), "voidload lin printed no verdict (see %s)", l->out);
     }
 }
 
@@ -861,14 +902,17 @@ static int lin_reset(const struct chaos *ch)
         snprintf(jobs[k].key, sizeof(jobs[k].key), "lin%u", (unsigned)k);
     }
     struct pool p;
-    int ok = pool_open(&p, ch, 1) == 0 && pool_run(&p, jobs, CHAOS_LIN_KEYS, 10.0) == CHAOS_LIN_KEYS;
+    int ok =
+        pool_open(&p, ch, 1) == 0 && pool_run(&p, jobs, CHAOS_LIN_KEYS, 10.0) == CHAOS_LIN_KEYS;
     pool_close(&p);
     for (uint32_t k = 0; k < CHAOS_LIN_KEYS && ok; k++) {
         ok = jobs[k].ok;
     }
     if (!ok) {
-        fprintf(stderr, "voidctl chaos: cannot delete voidload's keys lin0..lin%u before the next "
-                "experiment\n", CHAOS_LIN_KEYS - 1);
+        fprintf(stderr,
+                "voidctl chaos: cannot delete voidload's keys lin0..lin%u before the next "
+                "experiment\n",
+                CHAOS_LIN_KEYS - 1);
         return -1;
     }
     return 0;
@@ -995,7 +1039,9 @@ static int run_experiment(struct chaos *ch, struct writer *w, uint32_t index)
         return -1;
     }
     if (rc != 0 || !healed) {
-        fprintf(stderr, "voidctl chaos: experiment %u: could not %s the fault\n", (unsigned)index + 1,
+        fprintf(stderr,
+                "voidctl chaos: experiment %u: could not %s the fault\n",
+                (unsigned)index + 1,
                 rc != 0 ? "inject" : "heal");
         return -1;
     }
@@ -1034,16 +1080,25 @@ static void check_states(const struct chaos *ch, struct writer *w, struct final_
             fc->states_equal = 1;
             fc->last_executed = s[0].last_executed;
             snprintf(fc->digest, sizeof(fc->digest), "%s", s[0].digest);
-            snprintf(fc->states_note, sizeof(fc->states_note), "%u replicas at last_executed %llu, digest %.16s...",
-                     (unsigned)ch->n, (unsigned long long)s[0].last_executed, s[0].digest);
+            snprintf(fc->states_note,
+                     sizeof(fc->states_note),
+                     "%u replicas at last_executed %llu, digest %.16s...",
+                     (unsigned)ch->n,
+                     (unsigned long long)s[0].last_executed,
+                     s[0].digest);
             return;
         }
         if (wall_ns() >= deadline) {
             size_t at = 0;
             for (uint32_t i = 0; i < ch->n && at < sizeof(fc->states_note); i++) {
-                int m = snprintf(fc->states_note + at, sizeof(fc->states_note) - at, "%snode %u: %s%llu %.12s",
-                                 i ? ", " : "", (unsigned)i, s[i].up ? "" : "down ",
-                                 (unsigned long long)s[i].last_executed, s[i].digest);
+                int m = snprintf(fc->states_note + at,
+                                 sizeof(fc->states_note) - at,
+                                 "%snode %u: %s%llu %.12s",
+                                 i ? ", " : "",
+                                 (unsigned)i,
+                                 s[i].up ? "" : "down ",
+                                 (unsigned long long)s[i].last_executed,
+                                 s[i].digest);
                 at += m > 0 ? (size_t)m : 0;
             }
             return;
@@ -1094,8 +1149,13 @@ static void check_present(const struct chaos *ch, const struct writer *w, struct
         missing = missing == NULL && !(jobs[i].done && jobs[i].ok) ? jobs[i].key : missing;
     }
     fc->all_present = fc->present == acked;
-    snprintf(fc->present_note, sizeof(fc->present_note), "%zu of %zu acknowledged writes read back%s%s",
-             fc->present, acked, missing ? "; first missing: " : "", missing ? missing : "");
+    snprintf(fc->present_note,
+             sizeof(fc->present_note),
+             "%zu of %zu acknowledged writes read back%s%s",
+             fc->present,
+             acked,
+             missing ? "; first missing: " : "",
+             missing ? missing : "");
     free(jobs);
 }
 
@@ -1112,7 +1172,8 @@ static void tally(struct chaos *ch, const struct writer *w)
         for (size_t i = 0; i < w->count; i++) {
             const struct wop *op = &w->ops[i];
             if (op->invoke_ns >= e->window_start_ns && op->invoke_ns < e->window_end_ns) {
-                int ok = op->ack_ns != 0 && op->status == VOID_SM_OK && op->ack_ns - op->invoke_ns <= CHAOS_OP_SLOW_NS;
+                int ok = op->ack_ns != 0 && op->status == VOID_SM_OK &&
+                         op->ack_ns - op->invoke_ns <= CHAOS_OP_SLOW_NS;
                 e->writes_ok += ok ? 1u : 0u;
                 e->writes_failed += ok ? 0u : 1u;
             }
@@ -1137,7 +1198,9 @@ static void tally(struct chaos *ch, const struct writer *w)
 
 /* ---- the report --------------------------------------------------------------- */
 
-static json_t *experiment_json(const struct chaos *ch, const struct experiment *e, uint32_t index,
+static json_t *experiment_json(const struct chaos *ch,
+                               const struct experiment *e,
+                               uint32_t index,
                                const struct final_checks *fc)
 {
     char what[256], target[32];
@@ -1152,33 +1215,59 @@ static json_t *experiment_json(const struct chaos *ch, const struct experiment *
         }
     }
     json_t *v = json_pack("{s:b, s:b, s:b, s:b, s:b}",
-                          "linearizable", e->lin_ok,
-                          "recovered", e->recovery_s >= 0,
-                          "nodes_up", e->nodes_up,
-                          "acknowledged_writes_present", fc->all_present,
-                          "replica_states_equal", fc->states_equal);
-    json_t *o = json_pack("{s:i, s:s, s:s, s:s, s:i, s:b, s:f, s:f, s:f, s:f, s:I, s:I, s:I, s:I, s:I, s:s, s:o, s:b}",
-                          "experiment", (int)index + 1,
-                          "fault", fault_names[e->fault],
-                          "target", target,
-                          "plan", what,
-                          "node", (int)e->node,
-                          "node_was_primary", e->was_primary,
-                          "start_s", e->start_s,
-                          "end_s", e->end_s,
-                          "window_start_s", e->window_start_s,
-                          "window_end_s", e->window_end_s,
-                          "writes_ok", (json_int_t)e->writes_ok,
-                          "writes_failed", (json_int_t)e->writes_failed,
-                          "lin_ops", (json_int_t)e->lin_ops,
-                          "lin_completed", (json_int_t)e->lin_completed,
-                          "lin_pending", (json_int_t)e->lin_pending,
-                          "lin", e->lin_line,
-                          "verdicts", v,
-                          "survived", e->survived);
-    json_object_set_new(o, "recovery_s", e->recovery_s >= 0 ? json_real(e->recovery_s) : json_null());
+                          "linearizable",
+                          e->lin_ok,
+                          "recovered",
+                          e->recovery_s >= 0,
+                          "nodes_up",
+                          e->nodes_up,
+                          "acknowledged_writes_present",
+                          fc->all_present,
+                          "replica_states_equal",
+                          fc->states_equal);
+    json_t *o = json_pack("{s:i, s:s, s:s, s:s, s:i, s:b, s:f, s:f, s:f, s:f, s:I, s:I, s:I, s:I, "
+                          "s:I, s:s, s:o, s:b}",
+                          "experiment",
+                          (int)index + 1,
+                          "fault",
+                          fault_names[e->fault],
+                          "target",
+                          target,
+                          "plan",
+                          what,
+                          "node",
+                          (int)e->node,
+                          "node_was_primary",
+                          e->was_primary,
+                          "start_s",
+                          e->start_s,
+                          "end_s",
+                          e->end_s,
+                          "window_start_s",
+                          e->window_start_s,
+                          "window_end_s",
+                          e->window_end_s,
+                          "writes_ok",
+                          (json_int_t)e->writes_ok,
+                          "writes_failed",
+                          (json_int_t)e->writes_failed,
+                          "lin_ops",
+                          (json_int_t)e->lin_ops,
+                          "lin_completed",
+                          (json_int_t)e->lin_completed,
+                          "lin_pending",
+                          (json_int_t)e->lin_pending,
+                          "lin",
+                          e->lin_line,
+                          "verdicts",
+                          v,
+                          "survived",
+                          e->survived);
+    json_object_set_new(
+        o, "recovery_s", e->recovery_s >= 0 ? json_real(e->recovery_s) : json_null());
     if (e->fault == FAULT_DELAY || e->fault == FAULT_LOSS) {
-        json_object_set_new(o, e->fault == FAULT_DELAY ? "delay_ms" : "loss_pct", json_integer(e->amount));
+        json_object_set_new(
+            o, e->fault == FAULT_DELAY ? "delay_ms" : "loss_pct", json_integer(e->amount));
     }
     return o;
 }
@@ -1186,29 +1275,69 @@ static json_t *experiment_json(const struct chaos *ch, const struct experiment *
 static void print_table(const struct chaos *ch, const struct final_checks *fc)
 {
     FILE *out = ch->info;
-    fprintf(out, "\n %3s  %-9s  %-11s  %-15s  %-15s  %-13s  %9s  %-4s  %-7s  %s\n", "#", "fault", "target",
-            "fault window s", "writes ok/fail", "lin ok/pend", "recovery", "lin", "up", "survived");
+    fprintf(out,
+            "\n %3s  %-9s  %-11s  %-15s  %-15s  %-13s  %9s  %-4s  %-7s  %s\n",
+            "#",
+            "fault",
+            "target",
+            "fault window s",
+            "writes ok/fail",
+            "lin ok/pend",
+            "recovery",
+            "lin",
+            "up",
+            "survived");
     for (uint32_t i = 0; i < ch->count_exp; i++) {
         const struct experiment *e = &ch->exp[i];
         char target[32], window[32], writes[32], lin[32], rec[32];
-        snprintf(target, sizeof(target), "node %u%s", (unsigned)e->node, e->was_primary && e->fault != FAULT_PARTITION ? " (P)" : "");
+        snprintf(target,
+                 sizeof(target),
+                 "node %u%s",
+                 (unsigned)e->node,
+                 e->was_primary && e->fault != FAULT_PARTITION ? " (P)" : "");
         if (e->fault == FAULT_PARTITION) {
-            snprintf(target, sizeof(target), "%u of %u%s", (unsigned)e->minority, (unsigned)ch->n, e->was_primary ? " (P)" : "");
+            snprintf(target,
+                     sizeof(target),
+                     "%u of %u%s",
+                     (unsigned)e->minority,
+                     (unsigned)ch->n,
+                     e->was_primary ? " (P)" : "");
         }
         snprintf(window, sizeof(window), "%.1f-%.1f", e->start_s, e->end_s);
-        snprintf(writes, sizeof(writes), "%llu/%llu", (unsigned long long)e->writes_ok, (unsigned long long)e->writes_failed);
-        snprintf(lin, sizeof(lin), "%llu/%llu", (unsigned long long)e->lin_completed, (unsigned long long)e->lin_pending);
+        snprintf(writes,
+                 sizeof(writes),
+                 "%llu/%llu",
+                 (unsigned long long)e->writes_ok,
+                 (unsigned long long)e->writes_failed);
+        snprintf(lin,
+                 sizeof(lin),
+                 "%llu/%llu",
+                 (unsigned long long)e->lin_completed,
+                 (unsigned long long)e->lin_pending);
         if (e->recovery_s >= 0) {
             snprintf(rec, sizeof(rec), "%.3f s", e->recovery_s);
         } else {
             snprintf(rec, sizeof(rec), "none");
         }
-        fprintf(out, " %3u  %-9s  %-11s  %-15s  %-15s  %-13s  %9s  %-4s  %-7s  %s\n", (unsigned)i + 1,
-                fault_names[e->fault], target, window, writes, lin, rec, e->lin_ok ? "yes" : "NO",
-                e->nodes_up ? "yes" : "NO", e->survived ? "yes" : "NO");
+        fprintf(out,
+                " %3u  %-9s  %-11s  %-15s  %-15s  %-13s  %9s  %-4s  %-7s  %s\n",
+                (unsigned)i + 1,
+                fault_names[e->fault],
+                target,
+                window,
+                writes,
+                lin,
+                rec,
+                e->lin_ok ? "yes" : "NO",
+                e->nodes_up ? "yes" : "NO",
+                e->survived ? "yes" : "NO");
     }
-    fprintf(out, "\nacknowledged writes present: %s (%s)\n", fc->all_present ? "yes" : "NO", fc->present_note);
-    fprintf(out, "replica states equal: %s (%s)\n", fc->states_equal ? "yes" : "NO", fc->states_note);
+    fprintf(out,
+            "\nacknowledged writes present: %s (%s)\n",
+            fc->all_present ? "yes" : "NO",
+            fc->present_note);
+    fprintf(
+        out, "replica states equal: %s (%s)\n", fc->states_equal ? "yes" : "NO", fc->states_note);
     fprintf(out, "nodes up at the end: %s\n", fc->nodes_up ? "yes" : "NO");
     for (uint32_t i = 0; i < ch->count_exp; i++) {
         if (!ch->exp[i].lin_ok) {
@@ -1237,26 +1366,45 @@ static int emit(const struct chaos *ch, const struct final_checks *fc, int survi
     int rc = 0;
     if (ch->o.report != NULL) {
         json_t *checks = json_pack("{s:b, s:s, s:b, s:s, s:I, s:I, s:b}",
-                                   "replica_states_equal", fc->states_equal,
-                                   "states", fc->states_note,
-                                   "acknowledged_writes_present", fc->all_present,
-                                   "present", fc->present_note,
-                                   "acknowledged", (json_int_t)fc->acked,
-                                   "read_back", (json_int_t)fc->present,
-                                   "nodes_up", fc->nodes_up);
+                                   "replica_states_equal",
+                                   fc->states_equal,
+                                   "states",
+                                   fc->states_note,
+                                   "acknowledged_writes_present",
+                                   fc->all_present,
+                                   "present",
+                                   fc->present_note,
+                                   "acknowledged",
+                                   (json_int_t)fc->acked,
+                                   "read_back",
+                                   (json_int_t)fc->present,
+                                   "nodes_up",
+                                   fc->nodes_up);
         json_t *root = json_pack("{s:I, s:s, s:f, s:f, s:f, s:f, s:f, s:i, s:s, s:o, s:o, s:b}",
-                                 "seed", (json_int_t)ch->o.seed,
-                                 "faults", ch->o.faults,
-                                 "duration_s", ch->o.duration_s,
-                                 "interval_s", ch->o.interval_s,
-                                 "fault_s", ch->o.fault_s,
-                                 "recovery_bound_s", ch->o.bound_s,
-                                 "settle_s", ch->o.settle_s,
-                                 "nodes", (int)ch->n,
-                                 "cluster", ch->dir,
-                                 "checks", checks,
-                                 "experiments", json_incref(list),
-                                 "survived", survived);
+                                 "seed",
+                                 (json_int_t)ch->o.seed,
+                                 "faults",
+                                 ch->o.faults,
+                                 "duration_s",
+                                 ch->o.duration_s,
+                                 "interval_s",
+                                 ch->o.interval_s,
+                                 "fault_s",
+                                 ch->o.fault_s,
+                                 "recovery_bound_s",
+                                 ch->o.bound_s,
+                                 "settle_s",
+                                 ch->o.settle_s,
+                                 "nodes",
+                                 (int)ch->n,
+                                 "cluster",
+                                 ch->dir,
+                                 "checks",
+                                 checks,
+                                 "experiments",
+                                 json_incref(list),
+                                 "survived",
+                                 survived);
         if (json_dump_file(root, ch->o.report, JSON_INDENT(2)) != 0) {
             fprintf(stderr, "voidctl chaos: cannot write --report %s\n", ch->o.report);
             rc = -1;
@@ -1351,19 +1499,45 @@ static int parse_opts(int argc, char **argv, struct chaos_opts *o, char **pos, i
             }
             pos[npos++] = optarg;
             break;
-        case 'c': o->dir = optarg; break;
-        case 'f': o->faults = optarg; break;
-        case 'd': bad = void_cli_seconds(prog, "duration", optarg, 86400, &o->duration_s) != 0; break;
-        case 'i': bad = void_cli_seconds(prog, "interval", optarg, 3600, &o->interval_s) != 0; break;
-        case 'F': bad = void_cli_seconds(prog, "fault-s", optarg, 3600, &o->fault_s) != 0; break;
-        case 'B': bad = void_cli_seconds(prog, "recovery-bound", optarg, 3600, &o->bound_s) != 0; break;
-        case 's': bad = void_cli_u64(prog, "seed", optarg, 0, UINT64_MAX, &o->seed) != 0; break;
-        case 'L': bad = void_cli_u32(prog, "lin-clients", optarg, 1, 128, &o->lin_clients) != 0; break;
-        case 'S': bad = void_cli_seconds(prog, "settle-s", optarg, 3600, &o->settle_s) != 0; break;
-        case 'j': o->json = 1; break;
-        case 'r': o->report = optarg; break;
-        case 'n': o->dry_run = 1; break;
-        case 'h': *help = 1; break;
+        case 'c':
+            o->dir = optarg;
+            break;
+        case 'f':
+            o->faults = optarg;
+            break;
+        case 'd':
+            bad = void_cli_seconds(prog, "duration", optarg, 86400, &o->duration_s) != 0;
+            break;
+        case 'i':
+            bad = void_cli_seconds(prog, "interval", optarg, 3600, &o->interval_s) != 0;
+            break;
+        case 'F':
+            bad = void_cli_seconds(prog, "fault-s", optarg, 3600, &o->fault_s) != 0;
+            break;
+        case 'B':
+            bad = void_cli_seconds(prog, "recovery-bound", optarg, 3600, &o->bound_s) != 0;
+            break;
+        case 's':
+            bad = void_cli_u64(prog, "seed", optarg, 0, UINT64_MAX, &o->seed) != 0;
+            break;
+        case 'L':
+            bad = void_cli_u32(prog, "lin-clients", optarg, 1, 128, &o->lin_clients) != 0;
+            break;
+        case 'S':
+            bad = void_cli_seconds(prog, "settle-s", optarg, 3600, &o->settle_s) != 0;
+            break;
+        case 'j':
+            o->json = 1;
+            break;
+        case 'r':
+            o->report = optarg;
+            break;
+        case 'n':
+            o->dry_run = 1;
+            break;
+        case 'h':
+            *help = 1;
+            break;
         default:
             void_cli_bad_option(prog, c, argv);
             return -1;
@@ -1375,14 +1549,14 @@ static int parse_opts(int argc, char **argv, struct chaos_opts *o, char **pos, i
 /* What the options lack; NULL when they are complete. */
 static const char *missing(const struct chaos_opts *o, int have_seed)
 {
-    return o->dir == NULL        ? "--cluster DIR is required"
-           : o->faults == NULL   ? "--faults LIST is required"
-           : o->duration_s == 0  ? "--duration D is required"
-           : o->interval_s == 0  ? "--interval I is required"
-           : !have_seed          ? "--seed S is required (it fixes the schedule)"
-           : o->interval_s < 2   ? "--interval must be at least 2 seconds"
+    return o->dir == NULL                ? "--cluster DIR is required"
+           : o->faults == NULL           ? "--faults LIST is required"
+           : o->duration_s == 0          ? "--duration D is required"
+           : o->interval_s == 0          ? "--interval I is required"
+           : !have_seed                  ? "--seed S is required (it fixes the schedule)"
+           : o->interval_s < 2           ? "--interval must be at least 2 seconds"
            : o->fault_s >= o->interval_s ? "--fault-s must be shorter than --interval"
-                                 : NULL;
+                                         : NULL;
 }
 
 /* n and clients from DIR/cluster.env (scripts/cluster). */
@@ -1392,8 +1566,13 @@ static int read_env(struct chaos *ch)
     snprintf(path, sizeof(path), "%s/cluster.env", ch->dir);
     FILE *f = fopen(path, "r");
     if (f == NULL) {
-        fprintf(stderr, "voidctl chaos: no cluster in %s (%s: %s); start one with scripts/cluster start "
-                "--dir %s --fault-control\n", ch->dir, path, strerror(errno), ch->dir);
+        fprintf(stderr,
+                "voidctl chaos: no cluster in %s (%s: %s); start one with scripts/cluster start "
+                "--dir %s --fault-control\n",
+                ch->dir,
+                path,
+                strerror(errno),
+                ch->dir);
         return -1;
     }
     unsigned v = 0;
@@ -1406,7 +1585,10 @@ static int read_env(struct chaos *ch)
     }
     fclose(f);
     if (ch->n < 4 || ch->n > CHAOS_NODES_MAX || ch->clients < 1) {
-        fprintf(stderr, "voidctl chaos: %s: want n= (4..%d) and clients= lines\n", path, CHAOS_NODES_MAX);
+        fprintf(stderr,
+                "voidctl chaos: %s: want n= (4..%d) and clients= lines\n",
+                path,
+                CHAOS_NODES_MAX);
         return -1;
     }
     return 0;
@@ -1449,26 +1631,35 @@ static int setup(struct chaos *ch)
         return -1;
     }
     if (ch->o.lin_clients > ch->clients) {
-        fprintf(stderr, "voidctl chaos: --lin-clients %u: the cluster has %u client identities "
-                "(scripts/cluster start --clients)\n", (unsigned)ch->o.lin_clients, (unsigned)ch->clients);
+        fprintf(stderr,
+                "voidctl chaos: --lin-clients %u: the cluster has %u client identities "
+                "(scripts/cluster start --clients)\n",
+                (unsigned)ch->o.lin_clients,
+                (unsigned)ch->clients);
         return -1;
     }
     char path[CHAOS_PATH_MAX + 64], err[VOID_CONFIG_ERR_MAX] = "";
     snprintf(path, sizeof(path), "%s/client.ini", ch->dir);
-    if (void_sign_global_init() != 0 || void_config_load(&ch->cluster, path, err, sizeof(err)) != 0) {
+    if (void_sign_global_init() != 0 ||
+        void_config_load(&ch->cluster, path, err, sizeof(err)) != 0) {
         fprintf(stderr, "voidctl chaos: %s\n", err);
         return -1;
     }
     for (uint32_t i = 0; i < ch->cluster.count_replicas; i++) {
         if (ch->cluster.replicas[i].id != i || ch->cluster.count_replicas != ch->n) {
-            fprintf(stderr, "voidctl chaos: %s: want replicas 0..%u in order\n", path, (unsigned)ch->n - 1);
+            fprintf(stderr,
+                    "voidctl chaos: %s: want replicas 0..%u in order\n",
+                    path,
+                    (unsigned)ch->n - 1);
             return -1;
         }
     }
     snprintf(path, sizeof(path), "%s/keys/admin.secret", ch->dir);
     if (void_sign_keyfile_read_secret(path, &ch->admin, err, sizeof(err)) != 0) {
-        fprintf(stderr, "voidctl chaos: %s (the cluster was not started with scripts/cluster "
-                "start --fault-control)\n", err);
+        fprintf(stderr,
+                "voidctl chaos: %s (the cluster was not started with scripts/cluster "
+                "start --fault-control)\n",
+                err);
         return -1;
     }
     ch->have_admin = 1;
@@ -1480,7 +1671,8 @@ static int run(struct chaos *ch)
 {
     ch->run_start_ns = wall_ns();
     if (heal_all(ch) != 0) {
-        fprintf(stderr, "voidctl chaos: fault control refused; start the cluster with scripts/cluster "
+        fprintf(stderr,
+                "voidctl chaos: fault control refused; start the cluster with scripts/cluster "
                 "start --fault-control\n");
         return VOIDCTL_EXIT_USAGE;
     }
@@ -1495,7 +1687,10 @@ static int run(struct chaos *ch)
     int setup_error = 0;
     uint32_t done = 0;
     for (; done < ch->count_exp && !setup_error; done++) {
-        fprintf(ch->info, "chaos: experiment %u/%u: %s\n", (unsigned)done + 1, (unsigned)ch->count_exp,
+        fprintf(ch->info,
+                "chaos: experiment %u/%u: %s\n",
+                (unsigned)done + 1,
+                (unsigned)ch->count_exp,
                 fault_names[ch->exp[done].fault]);
         fflush(ch->info);
         setup_error = run_experiment(ch, &w, done) != 0;
@@ -1504,8 +1699,10 @@ static int run(struct chaos *ch)
     (void)heal_all(ch);
     writer_stop(&w);
     if (interrupted) {
-        fprintf(stderr, "voidctl chaos: interrupted after %u experiment(s); faults healed, no "
-                "verdict\n", (unsigned)done);
+        fprintf(stderr,
+                "voidctl chaos: interrupted after %u experiment(s); faults healed, no "
+                "verdict\n",
+                (unsigned)done);
         free(w.ops);
         return VOIDCTL_EXIT_FAILED;
     }
@@ -1515,14 +1712,16 @@ static int run(struct chaos *ch)
     check_states(ch, &w, &fc);
     check_present(ch, &w, &fc);
     fc.nodes_up = all_up(ch);
-    fprintf(ch->info, "chaos: experiments took %.1f s, the final checks %.1f s\n",
-            (double)(checks_ns - ch->run_start_ns) / 1e9, (double)(wall_ns() - checks_ns) / 1e9);
+    fprintf(ch->info,
+            "chaos: experiments took %.1f s, the final checks %.1f s\n",
+            (double)(checks_ns - ch->run_start_ns) / 1e9,
+            (double)(wall_ns() - checks_ns) / 1e9);
     tally(ch, &w);
     int survived = !setup_error && !w.failed;
     for (uint32_t i = 0; i < ch->count_exp; i++) {
         struct experiment *e = &ch->exp[i];
-        e->survived = e->lin_ok && e->recovery_s >= 0 && e->nodes_up && fc.all_present && fc.states_equal &&
-                      fc.nodes_up;
+        e->survived = e->lin_ok && e->recovery_s >= 0 && e->nodes_up && fc.all_present &&
+                      fc.states_equal && fc.nodes_up;
         survived = survived && e->survived;
     }
     print_table(ch, &fc);
@@ -1553,7 +1752,8 @@ int voidctl_chaos(int argc, char **argv)
         return VOIDCTL_EXIT_USAGE;
     }
     if (npos != 1 || strcmp(pos[0], "run") != 0) {
-        fprintf(stderr, "voidctl chaos: want `voidctl chaos run ...` (continuous mode is not built yet)\n");
+        fprintf(stderr,
+                "voidctl chaos: want `voidctl chaos run ...` (continuous mode is not built yet)\n");
         void_cli_hint("voidctl chaos");
         return VOIDCTL_EXIT_USAGE;
     }
