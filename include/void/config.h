@@ -41,6 +41,8 @@
  *     [fault]                    ; transport fault injection, for tests
  *     delay_ms = 0
  *     loss_pct = 0
+ *     control = 0                ; 1: POST /fault, signed by [clients] admin_key,
+ *                                ; changes them at run time (docs/chaos.md)
  *
  *     [pbft]                     ; consensus tuning, optional
  *     pipeline = 1               ; batches in flight at the primary (1..64)
@@ -164,6 +166,7 @@ struct void_config {
     struct void_config_client clients[VOID_CONFIG_CLIENTS_MAX];
     uint32_t fault_delay_ms;
     uint32_t fault_loss_pct;
+    uint32_t fault_control; /* [fault] control = 1: POST /fault signed by the admin key */
     uint32_t pbft_pipeline;            /* [pbft] pipeline; 0: the core's default */
     uint32_t pbft_batch_max;           /* [pbft] batch_max; 0: the core's default */
     uint32_t record_log_segment_bytes; /* [node]; 0: the record log's default */

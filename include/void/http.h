@@ -6,7 +6,8 @@
  *
  * Every resource is read with GET (or HEAD); controls take query arguments.
  * Any other method is answered 405 with "Allow: GET, HEAD" before the handler
- * runs. The server is open to anyone who reaches the port, so it is bounded:
+ * runs, except POST at the one path void_http_allow_post opened (its body,
+ * if any, is ignored; the handler sees the method). The server is open to anyone who reaches the port, so it is bounded:
  * at most conn_max connections (default VOID_HTTP_CONN_MAX_DEFAULT) and
  * per_ip_max from one address, each closed after 10 s idle; libmicrohttpd's
  * error messages (it logs one per refused connection, and one per failed
@@ -58,6 +59,7 @@ struct void_http {
     void *ctx;
     void_http_raw_fn raw; /* optional, under log_lock: void_http_set_raw */
     void *raw_ctx;
+    const char *post_path; /* under log_lock: void_http_allow_post; NULL none */
     /* Rate limit of libmicrohttpd's messages, under log_lock: they come from
      * its thread, and from the caller's within init and fini. */
     pthread_mutex_t log_lock;
@@ -87,6 +89,10 @@ int void_http_init(struct void_http *h,
  * successful init; requests that came before it went to the handler alone.
  * Cannot fail. */
 void void_http_set_raw(struct void_http *h, void_http_raw_fn raw, void *ctx);
+
+/* Lets POST requests to path (borrowed until void_http_fini) reach the
+ * handler; every other path still answers POST with 405. Cannot fail. */
+void void_http_allow_post(struct void_http *h, const char *path);
 
 /* Stops the server and joins its thread. Safe after a failed init. Cannot
  * fail. */

@@ -46,6 +46,8 @@ static const struct voidctl_command commands[] = {
      "trace ancestors|descendants|cut|explain|export: the causal event DAG",
      voidctl_trace},
     {"topology", "the datacenter/rack/host tree of the cluster file", voidctl_topology},
+    {"fault", "fault NODE|all --admin-key F ...: set a node's network faults", voidctl_fault},
+    {"chaos", "chaos run --cluster DIR --faults LIST ...: faults under load, checked", voidctl_chaos},
 };
 
 void voidctl_print_exit_codes(FILE *out)
@@ -293,6 +295,12 @@ static int find_command(int argc, char **argv, int *help, int *version)
                                         {"at", required_argument, NULL, 1},
                                         {"format", required_argument, NULL, 1},
                                         {"out", required_argument, NULL, 1},
+                                        {"admin-key", required_argument, NULL, 1},
+                                        {"faults", required_argument, NULL, 1},
+                                        {"duration", required_argument, NULL, 1},
+                                        {"interval", required_argument, NULL, 1},
+                                        {"seed", required_argument, NULL, 1},
+                                        {"report", required_argument, NULL, 1},
                                         {"json", no_argument, NULL, 0},
                                         {"quiet", no_argument, NULL, 0},
                                         {"absent", no_argument, NULL, 0},

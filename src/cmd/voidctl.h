@@ -6,6 +6,7 @@
 #ifndef VOID_CMD_VOIDCTL_H
 #define VOID_CMD_VOIDCTL_H
 
+#include <stdint.h>
 #include <stdio.h>
 
 #include "cmd/cli.h"
@@ -87,5 +88,28 @@ int voidctl_time(int argc, char **argv);
 /* `voidctl trace ...`: the causal event DAG (src/cmd/voidctl_trace.c). */
 int voidctl_trace(int argc, char **argv);
 int voidctl_topology(int argc, char **argv);
+
+/* `voidctl fault NODE ...` (src/cmd/voidctl_fault.c) and `voidctl chaos run
+ * ...` (src/cmd/voidctl_chaos.c). */
+int voidctl_fault(int argc, char **argv);
+int voidctl_chaos(int argc, char **argv);
+
+struct void_fault_request;
+struct void_sign_keypair;
+
+/* Sends the knobs of *knobs (delay, loss, isolate, block list; borrowed) to
+ * replica `node` of c as a POST /fault signed by admin, with a fresh
+ * timestamp and nonce; waits at most timeout_s. Sets *status to the HTTP
+ * status and answer[0..cap) to the body (or to why there was none).
+ * Returns 0 (an answer came; see *status), VOID_ENOTFOUND (no such replica)
+ * or VOID_ETIMEOUT (no answer). */
+int voidctl_fault_send(const struct void_config *c,
+                       uint32_t node,
+                       const struct void_sign_keypair *admin,
+                       const struct void_fault_request *knobs,
+                       double timeout_s,
+                       char *answer,
+                       size_t cap,
+                       long *status);
 
 #endif

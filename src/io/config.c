@@ -68,6 +68,7 @@ enum {
     SEEN_CLIENT_TTL = 1u << 2,
     SEEN_WEB_ROOT = 1u << 0,  /* seen_http: [http] */
     SEEN_ADMIN_KEY = 1u << 0, /* seen_clients: [clients] */
+    SEEN_FAULT_CONTROL = 1u << 0, /* seen_fault: [fault] control (delay, loss: above) */
 };
 
 struct load_state {
@@ -407,6 +408,7 @@ static int fault_key(struct load_state *st, const char *name, const char *value)
     const struct num_key keys[] = {
         {"delay_ms", SEEN_DELAY, 0, 60000, &c->fault_delay_ms},
         {"loss_pct", SEEN_LOSS, 0, 100, &c->fault_loss_pct},
+        {"control", SEEN_FAULT_CONTROL, 0, 1, &c->fault_control},
     };
     return num_key(st, &st->seen_fault, "fault", keys, VOID_ARRAY_LEN(keys), name, value);
 }
@@ -711,6 +713,11 @@ static int read_public_keys(struct load_state *st)
             fail(st, "[clients] admin_key_file %s: %s", st->admin_keyfile, kerr);
             return rc;
         }
+    }
+    if (c->fault_control && !c->has_admin_key) {
+        /* The admin key is what authenticates fault requests. */
+        fail(st, "[fault] control = 1 needs [clients] admin_key or admin_key_file");
+        return VOID_EPARSE;
     }
     for (uint32_t i = 0; i < c->count_clients; i++) {
         const char *path = st->client_keyfile[i];

@@ -84,8 +84,16 @@ static void on_mhd_log(void *cls, const char *fmt, va_list ap)
     }
 }
 
-static int method_allowed(const char *method)
+/* GET and HEAD everywhere; POST only at the one path the owner opened for
+ * it (void_http_allow_post: the signed /fault control). */
+static int method_allowed(struct void_http *h, const char *method, const char *url)
 {
+    if (strcmp(method, MHD_HTTP_METHOD_POST) == 0) {
+        pthread_mutex_lock(&h->log_lock);
+        const char *post = h->post_path;
+        pthread_mutex_unlock(&h->log_lock);
+        return post != NULL && strcmp(url, post) == 0;
+    }
     return strcmp(method, MHD_HTTP_METHOD_GET) == 0 || strcmp(method, MHD_HTTP_METHOD_HEAD) == 0;
 }
 
@@ -119,7 +127,7 @@ static enum MHD_Result on_request(void *cls,
     (void)version;
     (void)upload;
     struct void_http *h = cls;
-    if (!method_allowed(method)) {
+    if (!method_allowed(h, method, url)) {
         /* At once, on the headers: a body it might carry is never read. */
         return answer(conn,
                       MHD_HTTP_METHOD_NOT_ALLOWED,
@@ -238,6 +246,15 @@ void void_http_set_raw(struct void_http *h, void_http_raw_fn raw, void *ctx)
     pthread_mutex_lock(&h->log_lock);
     h->raw = raw;
     h->raw_ctx = ctx;
+    pthread_mutex_unlock(&h->log_lock);
+}
+
+void void_http_allow_post(struct void_http *h, const char *path)
+{
+    VOID_ASSERT(h != NULL && h->log_lock_ready);
+    VOID_ASSERT(path != NULL && path[0] == '/');
+    pthread_mutex_lock(&h->log_lock);
+    h->post_path = path;
     pthread_mutex_unlock(&h->log_lock);
 }
 

@@ -46,6 +46,7 @@
 
 #include "metrics.h"
 #include "node_causal.h"
+#include "node_fault.h"
 #include "node_metrics.h"
 #include "node_web.h"
 
@@ -194,6 +195,7 @@ struct void_node {
     pthread_mutex_t lock;
     struct node_status status;
     struct void__node_causal causal; /* the event log (node_causal.c) */
+    struct void__node_fault fault;   /* POST /fault (node_fault.c) */
     struct void__node_metrics metrics; /* histograms (node_metrics.c), loop thread */
     struct void__node_web web;       /* event APIs, streams, the web view (node_web.c) */
     int web_ready;
@@ -1811,6 +1813,7 @@ static size_t render_metrics(struct void_node *node, char *out, size_t cap)
     render_membership_metrics(&w, node->config, &s);
     void__node_metrics_render(&s.hist, &w);
     void__node_causal_metrics(&node->causal, &w);
+    void__node_fault_metrics(&node->fault, &w);
     size_t len = 0;
     if (void__metrics_finish(&w, &len) != 0) {
         void_log(VOID_LOG_WARN,
@@ -1820,95 +1823,6 @@ static size_t render_metrics(struct void_node *node, char *out, size_t cap)
     }
     VOID_ASSERT(len <= cap);
     return len;
-}
-
-/* An optional decimal argument of /fault in 0..max (absent: 0). Digits only:
- * a value that does not fit is refused, not cut to 32 bits. */
-static int fault_number(const char *text, uint32_t max, uint32_t *out)
-{
-    *out = 0;
-    if (text == NULL || text[0] == '\0') {
-        return 0;
-    }
-    if (text[0] < '0' || text[0] > '9') {
-        return VOID_EPARSE;
-    }
-    char *end = NULL;
-    errno = 0;
-    unsigned long long v = strtoull(text, &end, 10);
-    if (errno != 0 || *end != '\0' || v > max) {
-        return VOID_EPARSE;
-    }
-    *out = (uint32_t)v;
-    return 0;
-}
-
-/* Parses block=1,2,...: replica ids of this cluster, at most the peers. */
-static int fault_ids(const struct void_config *c, const char *text, uint32_t *ids, uint32_t *count)
-{
-    *count = 0;
-    for (const char *p = text; p != NULL && *p != '\0';) {
-        const char *comma = strchr(p, ',');
-        char one[16];
-        size_t n = comma != NULL ? (size_t)(comma - p) : strlen(p);
-        if (n == 0 || n >= sizeof(one) || *count == VOID_TRANSPORT_PEERS_MAX) {
-            return VOID_EPARSE;
-        }
-        memcpy(one, p, n);
-        one[n] = '\0';
-        if (fault_number(one, c->count_replicas - 1, &ids[*count]) != 0) {
-            return VOID_EPARSE;
-        }
-        (*count)++;
-        p = comma != NULL ? comma + 1 : NULL;
-    }
-    return 0;
-}
-
-#define FAULT_DELAY_MS_MAX 60000u /* as [fault] delay_ms */
-
-/* /fault?delay_ms=D&loss_pct=L&block=1,2&isolate=0|1: sets the transport's
- * fault knobs (missing arguments mean 0: no fault). A value out of range or
- * not a number is refused with 400 and nothing changes. */
-static int control_fault(
-    struct void_node *node, void_http_arg_fn arg, void *req, char *out, size_t cap, size_t *len)
-{
-    uint32_t delay = 0, loss = 0, isolate = 0;
-    uint32_t ids[VOID_TRANSPORT_PEERS_MAX];
-    uint32_t count = 0;
-    const char *bad = NULL;
-    if (fault_number(arg(req, "delay_ms"), FAULT_DELAY_MS_MAX, &delay) != 0) {
-        bad = "delay_ms: want 0..60000";
-    } else if (fault_number(arg(req, "loss_pct"), 100, &loss) != 0) {
-        bad = "loss_pct: want 0..100";
-    } else if (fault_number(arg(req, "isolate"), 1, &isolate) != 0) {
-        bad = "isolate: want 0 or 1";
-    } else if (fault_ids(node->config, arg(req, "block"), ids, &count) != 0) {
-        bad = "block: want replica ids separated by commas";
-    }
-    if (bad != NULL) {
-        *len = void__node_json_answer(json_pack("{s:s}", "error", bad), out, cap);
-        return 400;
-    }
-    void_transport_set_fault(&node->transport, delay, loss, ids, count, (int)isolate);
-    void_log(VOID_LOG_WARN,
-             "fault injection: delay_ms=%u loss_pct=%u blocked=%u isolate=%u",
-             (unsigned)delay,
-             (unsigned)loss,
-             (unsigned)count,
-             (unsigned)isolate);
-    *len = void__node_json_answer(json_pack("{s:I, s:I, s:I, s:i}",
-                                 "delay_ms",
-                                 (json_int_t)delay,
-                                 "loss_pct",
-                                 (json_int_t)loss,
-                                 "blocked",
-                                 (json_int_t)count,
-                                 "isolate",
-                                 (int)isolate),
-                       out,
-                       cap);
-    return 200;
 }
 
 static int http_handler(void *ctx,
@@ -1922,7 +1836,6 @@ static int http_handler(void *ctx,
                         const char **content_type)
 {
     struct void_node *node = ctx;
-    (void)method;
     if (strcmp(path, "/status") == 0) {
         *content_type = "application/json";
         *len = render_status(node, out, cap);
@@ -1940,7 +1853,8 @@ static int http_handler(void *ctx,
     }
     if (strcmp(path, "/fault") == 0) {
         *content_type = "application/json";
-        return control_fault(node, arg, req, out, cap, len);
+        return void__node_fault_http(
+            &node->fault, node->config, &node->transport, method, arg, req, out, cap, len);
     }
     if (strncmp(path, "/trace", 6) == 0) {
         return void__node_causal_http(&node->causal, path, arg, req, out, cap, len, content_type);
@@ -2305,6 +2219,7 @@ static int setup_io(struct void_node *node, char *errbuf, size_t errcap)
         return rc;
     }
     void_http_set_raw(&node->http, node_http_raw, node);
+    void_http_allow_post(&node->http, "/fault");
     if ((rc = void__node_web_start(&node->web)) != 0) {
         return rc;
     }
@@ -2456,7 +2371,8 @@ int void_node_new(struct void_node **out,
     pthread_mutex_init(&node->lock, NULL);
     void__node_metrics_init(&node->metrics);
     node->status.hist = node->metrics.h;
-    int rc = check_ids(config, errbuf, errcap);
+    int rc = void__node_fault_init(&node->fault);
+    rc = rc == 0 ? check_ids(config, errbuf, errcap) : rc;
     /* Before anything reads or writes the data directory: opening the record
      * log compacts it, which would pull it from under a running node. */
     if (rc == 0) {
@@ -2589,6 +2505,7 @@ void void_node_free(struct void_node *node)
         free(node->bufs[i].arena);
     }
     pthread_mutex_destroy(&node->lock);
+    void__node_fault_fini(&node->fault);
     if (node->lock_fd >= 0) {
         (void)close(node->lock_fd); /* releases the flock: the last use of the directory */
     }

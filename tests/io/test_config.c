@@ -234,6 +234,29 @@ static void test_config_rejects_loss_above_100_percent(void **state)
     assert_non_null(strstr(err, "loss_pct"));
 }
 
+/* Setup: [fault] control = 1 without, then with, [clients] admin_key; and
+ * control = 2. Action: load each. Expected: EPARSE naming the admin key;
+ * loaded with fault_control 1; EPARSE naming control. */
+static void test_config_fault_control_needs_an_admin_key(void **state)
+{
+    (void)state;
+    static struct void_config c;
+    char text[2048], err[512];
+    int n = snprintf(text, sizeof(text), "[fault]\ncontrol = 1\n");
+    cluster_text(text + n, sizeof(text) - (size_t)n);
+    assert_int_equal(load(text, &c, err, sizeof(err)), VOID_EPARSE);
+    assert_non_null(strstr(err, "admin_key"));
+    n = snprintf(text, sizeof(text), "[fault]\ncontrol = 1\n[clients]\nadmin_key = %s\n", pub_hex[1]);
+    cluster_text(text + n, sizeof(text) - (size_t)n);
+    assert_int_equal(load(text, &c, err, sizeof(err)), 0);
+    assert_int_equal(c.fault_control, 1);
+    void_config_fini(&c);
+    n = snprintf(text, sizeof(text), "[fault]\ncontrol = 2\n");
+    cluster_text(text + n, sizeof(text) - (size_t)n);
+    assert_int_equal(load(text, &c, err, sizeof(err)), VOID_EPARSE);
+    assert_non_null(strstr(err, "control"));
+}
+
 /* Setup: a node file with [pbft] pipeline = 3, batch_max = 20; then files
  * with pipeline 0, pipeline 65, batch_max 129 and an unknown [pbft] key.
  * Action: load each. Expected: the first loads with both values; the others
@@ -609,6 +632,7 @@ int main(void)
         cmocka_unit_test(test_config_rejects_two_replicas_on_one_address),
         cmocka_unit_test(test_config_refuses_two_or_three_replicas),
         cmocka_unit_test(test_config_rejects_loss_above_100_percent),
+        cmocka_unit_test(test_config_fault_control_needs_an_admin_key),
         cmocka_unit_test(test_hostport_parse_accepts_each_form_and_bounds_the_port),
         cmocka_unit_test(test_config_takes_each_limit_and_refuses_one_past),
         cmocka_unit_test(test_config_refuses_default_http_port_above_65535),

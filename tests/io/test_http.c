@@ -157,6 +157,32 @@ static void test_http_answers_405_with_allow_to_methods_it_does_not_take(void **
     void_http_fini(&h);
 }
 
+/* Setup: a server with POST opened at /fault only. Action: POST /fault,
+ * then POST /status. Expected: the first reaches the handler (200), the
+ * second is answered 405 without reaching it. */
+static void test_http_takes_post_only_where_opened(void **state)
+{
+    (void)state;
+    struct void_http h;
+    start(&h, 0, 0);
+    void_http_allow_post(&h, "/fault");
+    handled = 0;
+    char buf[2048];
+    int fd = dial();
+    request(fd, "POST /fault?isolate=1 HTTP/1.1\r\nHost: x\r\nContent-Length: 0\r\nConnection: close\r\n\r\n");
+    assert_true(read_for(fd, buf, sizeof(buf), 2000) > 0);
+    assert_non_null(strstr(buf, "HTTP/1.1 200"));
+    close(fd);
+    assert_int_equal(handled, 1);
+    fd = dial();
+    request(fd, "POST /status HTTP/1.1\r\nHost: x\r\nContent-Length: 0\r\n\r\n");
+    assert_true(read_for(fd, buf, sizeof(buf), 2000) > 0);
+    assert_non_null(strstr(buf, "HTTP/1.1 405"));
+    close(fd);
+    assert_int_equal(handled, 1);
+    void_http_fini(&h);
+}
+
 /* Setup: a server taking 4 connections from one address, stderr sent to a
  * file. Action: hold 4 idle connections, then open 60 more. Expected: each
  * of the 60 is closed by the server at once; libmicrohttpd reports each
@@ -238,6 +264,7 @@ int main(void)
 {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_http_answers_405_with_allow_to_methods_it_does_not_take),
+        cmocka_unit_test(test_http_takes_post_only_where_opened),
         cmocka_unit_test(test_http_limits_connections_per_address_with_a_bounded_log),
         cmocka_unit_test(test_http_serves_no_more_than_its_connection_limit),
     };
