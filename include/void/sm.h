@@ -153,6 +153,10 @@ struct void_sm {
     int member_changed;     /* a change was applied since void_sm_member_take_changed */
     /* Scratch for a change: latest, prev, next (not on the stack: 23 KB each). */
     struct void_membership_config *member_scratch;
+    /* Tasks (include/void/task.h): every member's capacity, the same on
+     * every replica (void_sm_task_setup); 0: the defaults. */
+    uint32_t task_cpu;
+    uint64_t task_mem;
 };
 
 /* Sets sm up on kvs (borrowed until void_sm_fini; it may already hold a
