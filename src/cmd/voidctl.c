@@ -45,6 +45,7 @@ static const struct voidctl_command commands[] = {
      "trace ancestors|descendants|cut|explain|export: the causal event DAG",
      voidctl_trace},
     {"topology", "the datacenter/rack/host tree of the cluster file", voidctl_topology},
+    {"task", "task submit|status|list|logs|cancel: run a command near its inputs", voidctl_task},
 };
 
 void voidctl_print_exit_codes(FILE *out)

@@ -85,5 +85,6 @@ int voidctl_time(int argc, char **argv);
 /* `voidctl trace ...`: the causal event DAG (src/cmd/voidctl_trace.c). */
 int voidctl_trace(int argc, char **argv);
 int voidctl_topology(int argc, char **argv);
+int voidctl_task(int argc, char **argv); /* src/cmd/voidctl_task.c */
 
 #endif

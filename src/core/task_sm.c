@@ -633,6 +633,35 @@ static int refuse_ended(struct ctx *c, const struct void_task *t)
                   void_task_state_name(t->state));
 }
 
+/* The output of a reported task is a file like any other: "file:task-<id>"
+ * names its root (voidctl get --file task-<id>) and its hold record names
+ * the member that made it, so a later task can take it as an input. */
+static int bind_output(struct ctx *c, const struct void_task *t)
+{
+    char name[32];
+    int n = snprintf(name, sizeof(name), "task-%llu", (unsigned long long)t->id);
+    VOID_ASSERT(n > 0 && (size_t)n < sizeof(name));
+    uint8_t key[VOID_TASK_HOLD_PREFIX_LEN + 32];
+    struct void_hash root;
+    memcpy(root.b, t->out_root, VOID_HASH_SIZE);
+    char hex[VOID_HASH_HEX_SIZE];
+    void_hash_to_hex(&root, hex);
+    memcpy(key, "file:", 5);
+    memcpy(key + 5, name, (size_t)n);
+    int rc = write_key(c, key, 5 + (size_t)n, (const uint8_t *)hex, VOID_HASH_HEX_SIZE - 1);
+    if (rc != 0) {
+        return rc;
+    }
+    uint8_t rec[VOID_HASH_SIZE + 13];
+    memcpy(rec, t->out_root, VOID_HASH_SIZE);
+    void_bytes_put_be64(rec + VOID_HASH_SIZE, t->out_bytes);
+    rec[VOID_HASH_SIZE + 8] = 1;
+    void_bytes_put_be32(rec + VOID_HASH_SIZE + 9, t->node);
+    memcpy(key, VOID_TASK_HOLD_PREFIX, VOID_TASK_HOLD_PREFIX_LEN);
+    memcpy(key + VOID_TASK_HOLD_PREFIX_LEN, name, (size_t)n);
+    return write_key(c, key, VOID_TASK_HOLD_PREFIX_LEN + (size_t)n, rec, sizeof(rec));
+}
+
 static int do_report(struct ctx *c, const struct void_task_op *op)
 {
     const struct void_task_report *r = &op->report;
@@ -687,6 +716,10 @@ static int do_report(struct ctx *c, const struct void_task_op *op)
     t.reason = r->reason;
     memcpy(t.out_root, r->out_root, VOID_HASH_SIZE);
     t.out_bytes = r->out_bytes;
+    static const uint8_t zero[VOID_HASH_SIZE] = {0};
+    if (memcmp(r->out_root, zero, VOID_HASH_SIZE) != 0 && (rc = bind_output(c, &t)) != 0) {
+        return rc == VOID_EFULL ? 0 : rc; /* full: answered */
+    }
     return finish(c, &t);
 }
 

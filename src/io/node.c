@@ -48,6 +48,7 @@
 #include "node_causal.h"
 #include "node_metrics.h"
 #include "node_web.h"
+#include "taskrun.h"
 
 #define TIMER_COUNT 4 /* enum void_pbft_timer values are 1..3 */
 
@@ -189,6 +190,7 @@ struct void_node {
     struct void__node_metrics metrics; /* histograms (node_metrics.c), loop thread */
     struct void__node_web web;       /* event APIs, streams, the web view (node_web.c) */
     int web_ready;
+    struct void__taskrun taskrun; /* tasks placed on this node (taskrun.c) */
 };
 
 static uint64_t realtime_ns(void)
@@ -1125,6 +1127,7 @@ static void on_signal(uv_signal_t *sig, int signum)
 
 static void node_stop(struct void_node *node)
 {
+    void__taskrun_stop(&node->taskrun);
     void_caswriter_close(&node->caswriter); /* writes what is queued, then joins */
     if (!node->handles_ready) {
         return;
@@ -2347,6 +2350,12 @@ int void_node_new(struct void_node **out,
     }
     if (rc == 0) {
         rc = recover(node, errbuf, errcap);
+    }
+    if (rc == 0) {
+        /* Tasks (docs/scheduler.md, "Execution"): only with a client
+         * identity to report under. */
+        rc = void__taskrun_start(&node->taskrun, &node->loop, config, &node->cas,
+                                 node->replica, getenv("VOID_TASK_CLIENT"), errbuf, errcap);
     }
     if (rc != 0) {
         void_node_free(node);

@@ -398,6 +398,17 @@ static void test_sm_task_report_taken_once(void **state)
     assert_int_equal(t.code, 0);
     assert_int_equal(t.out_bytes, 42);
     assert_int_equal(t.out_root[0], 0xab);
+    /* The output is the file task-1, held by the member that made it: a
+     * later task reading it goes there. */
+    struct void_sm_result file;
+    void_sm_read(&r->sm, (const uint8_t *)"file:task-1", 11, NULL, &file);
+    assert_int_equal(file.status, VOID_SM_OK);
+    assert_int_equal(file.value_len, 64);
+    assert_memory_equal(file.value, "abababab", 8);
+    static const char *const chained[] = {"task-1"};
+    struct answer next = submit(r, 7, chained, 1);
+    assert_int_equal(next.node, 3);
+    report(r, next.id, 1, 3, 3, 0, &res);
 
     /* A failing exit status fails the task. */
     a = submit(r, 7, in, 1);
