@@ -99,6 +99,9 @@ struct void_sim_config {
                                    admin-signed REMOVE of one replica (a Byzantine one if
                                    any) at a random time in the fault window; the
                                    membership checker (docs/simulator.md, Membership) */
+    int tasks;                  /* 1: clients also submit and cancel tasks (include/void/task.h);
+                                   every honest replica's placement is compared at each
+                                   executed sequence number (docs/scheduler.md) */
 };
 
 struct void_sim_result {
@@ -128,6 +131,8 @@ struct void_sim_result {
     uint64_t reads_ordered;      /* read-only GETs that fell back to ordering */
     uint64_t epoch_changes;      /* epochs entered by honest replicas (member_changes) */
     uint64_t not_member_dropped; /* frames honest replicas dropped from non-voters */
+    uint64_t task_checks;        /* placements compared (tasks): replicas x sequence numbers */
+    uint64_t tasks_placed;       /* task ops answered with a placement (tasks) */
     uint32_t violations;      /* checker failures (0 = the run passed) */
     char violation[512];      /* the first one, readable */
 };

@@ -94,6 +94,8 @@ static void usage(FILE *out)
             "                     are read-only requests, docs/pbft.md)\n"
             "  --member-changes   the admin removes one replica (a Byzantine one if any) at a\n"
             "                     random time; the membership checker runs (docs/simulator.md)\n"
+            "  --tasks            clients also submit and cancel tasks; every honest replica's\n"
+            "                     placement is compared at each sequence number (docs/scheduler.md)\n"
             "  --no-rejoin-beacon replicas run without the rejoin beacon (config.rejoin_beacon\n"
             "                     -1; docs/pbft.md, Rejoining)\n"
             "  --no-verify        replicas skip signature verification (honest runs only:\n"
@@ -186,6 +188,7 @@ enum {
     OPT_NO_READ_ONLY,
     OPT_NO_REJOIN_BEACON,
     OPT_MEMBER_CHANGES,
+    OPT_TASKS,
     OPT_VERSION,
 };
 
@@ -210,6 +213,7 @@ static const struct option long_options[] = {
     {"no-read-only", no_argument, NULL, OPT_NO_READ_ONLY},
     {"no-rejoin-beacon", no_argument, NULL, OPT_NO_REJOIN_BEACON},
     {"member-changes", no_argument, NULL, OPT_MEMBER_CHANGES},
+    {"tasks", no_argument, NULL, OPT_TASKS},
     {"help", no_argument, NULL, 'h'},
     {"version", no_argument, NULL, OPT_VERSION},
     {NULL, 0, NULL, 0},
@@ -316,6 +320,10 @@ static int apply_option(struct options *o, int ch, const char *value)
         o->fixed.member_changes = 1;
         note_flag(o, name, NULL);
         return 0;
+    case OPT_TASKS:
+        o->fixed.tasks = 1;
+        note_flag(o, name, NULL);
+        return 0;
     case OPT_NO_REJOIN_BEACON:
         o->fixed.rejoin_beacon = -1;
         note_flag(o, name, NULL);
@@ -420,6 +428,7 @@ static void config_for(const struct options *o, uint64_t seed, struct void_sim_c
     c->restart_backup = o->fixed.restart_backup;
     c->no_read_only = o->fixed.no_read_only;
     c->member_changes = o->fixed.member_changes;
+    c->tasks = o->fixed.tasks;
     c->rejoin_beacon = o->fixed.rejoin_beacon;
     if (o->fixed.fault_window_ns != 0) {
         c->fault_window_ns = o->fixed.fault_window_ns;
@@ -437,7 +446,13 @@ static void print_run_line(FILE *out,
     void_sim_format_strategies(
         c->byzantine > 0 ? c->strategies : 0, strategies, sizeof(strategies));
     char members[64] = "";
-    if (c->member_changes) {
+    if (c->tasks) {
+        snprintf(members,
+                 sizeof(members),
+                 " tasks_placed=%" PRIu64 " task_checks=%" PRIu64,
+                 r->tasks_placed,
+                 r->task_checks);
+    } else if (c->member_changes) {
         snprintf(members,
                  sizeof(members),
                  " epochs=%" PRIu64 " not_member=%" PRIu64,
