@@ -223,11 +223,25 @@ const char *void_task_outcome_name(uint8_t outcome);
 
 struct void_sm;
 struct void_sm_result;
+struct void_sched_location;
 
-/* Capacity of every member (the same on every replica: part of the
- * cluster's configuration like the checkpoint interval): cpu units and
- * memory bytes; 0 keeps the default. Cannot fail. */
-void void_sm_task_setup(struct void_sm *sm, uint32_t cpu, uint64_t mem);
+/* What placement needs beyond the replicated state, the same on every
+ * replica (part of the cluster's configuration, like the checkpoint
+ * interval). */
+struct void_sm_task_setup {
+    uint32_t cpu; /* CPU units of every member; 0: VOID_TASK_CPU_DEF */
+    uint64_t mem; /* memory bytes of every member; 0: VOID_TASK_MEM_DEF */
+    /* Locations by member id (id < location_count), for members whose
+     * configuration entry names none (the daemon's genesis configuration
+     * carries no locations: voidd fills these from its [replica] sections).
+     * Borrowed; may be NULL. */
+    const struct void_sched_location *locations;
+    uint32_t location_count;
+};
+
+/* Sets the task setup (borrowed until void_sm_fini; NULL: the defaults).
+ * Cannot fail. */
+void void_sm_task_setup(struct void_sm *sm, const struct void_sm_task_setup *setup);
 
 /* Executes a task op (op[0] == VOID_SM_OP_TASK) for client (the client
  * table key) in the current batch; the answer's value goes to

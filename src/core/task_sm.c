@@ -246,12 +246,28 @@ static int members_read(struct ctx *c)
 
 static uint32_t cap_cpu(const struct void_sm *sm)
 {
-    return sm->task_cpu != 0 ? sm->task_cpu : VOID_TASK_CPU_DEF;
+    return sm->task_setup != NULL && sm->task_setup->cpu != 0 ? sm->task_setup->cpu
+                                                              : VOID_TASK_CPU_DEF;
 }
 
 static uint64_t cap_mem(const struct void_sm *sm)
 {
-    return sm->task_mem != 0 ? sm->task_mem : VOID_TASK_MEM_DEF;
+    return sm->task_setup != NULL && sm->task_setup->mem != 0 ? sm->task_setup->mem
+                                                              : VOID_TASK_MEM_DEF;
+}
+
+/* Where member m is: its configuration entry, or the setup's location for
+ * its id when the entry names none. */
+static struct void_sched_location location_of(const struct void_sm *sm, const struct void_member *m)
+{
+    const struct void_sm_task_setup *ts = sm->task_setup;
+    int named = m->datacenter[0] != '\0' || m->rack[0] != '\0' || m->host[0] != '\0';
+    if (!named && ts != NULL && ts->locations != NULL && m->id < ts->location_count &&
+        ts->locations[m->id].datacenter != NULL && ts->locations[m->id].rack != NULL &&
+        ts->locations[m->id].host != NULL) {
+        return ts->locations[m->id];
+    }
+    return (struct void_sched_location){m->datacenter, m->rack, m->host};
 }
 
 /* ---- placement ------------------------------------------------------------ */
@@ -304,12 +320,14 @@ static int batch_build(struct ctx *c, struct batch *b)
     uint32_t n = cfg->count;
     for (uint32_t h = 0; h < n; h++) {
         const struct void_member *m = &cfg->members[h];
-        b->loc[h] = (struct void_sched_location){m->datacenter, m->rack, m->host};
+        b->loc[h] = location_of(c->sm, m);
         b->hosts[h] = (struct void_sched_host){.cpu_capacity = cap_cpu(c->sm),
                                                .mem_capacity = cap_mem(c->sm)};
     }
     int rc = void_sched_topology(b->hosts, b->loc, n);
-    VOID_ASSERT(rc == 0); /* names of a valid configuration are within the limits */
+    if (rc != 0) {
+        return VOID_EINVAL; /* a setup location over VOID_SCHED_NAME_MAX: the driver's bug */
+    }
     uint32_t waiting = 0;
     for (uint32_t i = 0; i < c->count; i++) {
         const struct active *a = &c->act[i];
@@ -856,12 +874,11 @@ static int do_hold(struct ctx *c, const struct void_task_hold *h)
     return 0;
 }
 
-void void_sm_task_setup(struct void_sm *sm, uint32_t cpu, uint64_t mem)
+void void_sm_task_setup(struct void_sm *sm, const struct void_sm_task_setup *setup)
 {
     VOID_ASSERT(sm != NULL);
-    VOID_ASSERT(cpu <= (1u << 20)); /* the sched core's bound on a capacity */
-    sm->task_cpu = cpu;
-    sm->task_mem = mem;
+    VOID_ASSERT(setup == NULL || setup->cpu <= (1u << 20)); /* the sched core's bound */
+    sm->task_setup = setup;
 }
 
 void void__sm_task_apply(struct void_sm *sm,

@@ -94,7 +94,7 @@ static void remove_tree(const char *path)
             if (strcmp(e->d_name, ".") == 0 || strcmp(e->d_name, "..") == 0) {
                 continue;
             }
-            char sub[1024];
+            char sub[VOID_CONFIG_PATH_MAX + 600];
             int n = snprintf(sub, sizeof(sub), "%s/%s", path, e->d_name);
             if (n > 0 && (size_t)n < sizeof(sub)) {
                 remove_tree(sub);
@@ -192,7 +192,7 @@ static void report(struct void__taskrun *t, struct void__taskrun_job *j, uint8_t
     r->reason = (struct void_task_str){(const uint8_t *)reason,
                                        (uint16_t)(rl > VOID_TASK_REASON_MAX ? VOID_TASK_REASON_MAX
                                                                             : rl)};
-    char result[600];
+    char result[sizeof(j->dir) + 16];
     (void)snprintf(result, sizeof(result), "%s/result", j->dir);
     struct void_cas_put_result put;
     int rc = void_cas_put_path(t->cas, result, NULL, NULL, NULL, &put);
@@ -224,7 +224,7 @@ static void report(struct void__taskrun *t, struct void__taskrun_job *j, uint8_t
 /* Is exe runnable: a path with a '/' (relative to work), or a name on PATH? */
 static int exe_found(const char *work, const char *exe)
 {
-    char path[2048];
+    char path[VOID_CONFIG_PATH_MAX + 2 * VOID_TASK_ARG_MAX];
     if (strchr(exe, '/') != NULL) {
         int n = exe[0] == '/' ? snprintf(path, sizeof(path), "%s", exe)
                               : snprintf(path, sizeof(path), "%s/%s", work, exe);
@@ -325,7 +325,8 @@ static void start(struct void__taskrun *t, const struct void_task *task)
     j->id = task->id;
     j->attempt = task->attempt;
     j->timeout_s = task->timeout_s;
-    char base[600], work[700], outdir[700], result[700], so[720], se[720];
+    char base[sizeof(j->dir)], work[sizeof(j->dir) + 16], outdir[sizeof(j->dir) + 16];
+    char result[sizeof(j->dir) + 16], so[sizeof(j->dir) + 16], se[sizeof(j->dir) + 16];
     (void)snprintf(base, sizeof(base), "%s/tasks", t->node->data_dir);
     (void)mkdir(base, 0700);
     (void)snprintf(j->dir,
@@ -346,7 +347,7 @@ static void start(struct void__taskrun *t, const struct void_task *task)
         return;
     }
     for (uint32_t i = 0; i < task->input_count; i++) {
-        char dest[1024];
+        char dest[sizeof(work) + VOID_TASK_NAME_MAX + 2];
         (void)snprintf(dest,
                        sizeof(dest),
                        "%s/%.*s",
@@ -357,7 +358,7 @@ static void start(struct void__taskrun *t, const struct void_task *task)
         memcpy(root.b, task->inputs[i].root, VOID_HASH_SIZE);
         int rc = void_cas_get_path(t->cas, &root, dest, NULL, NULL);
         if (rc != 0) {
-            char why[400];
+            char why[600];
             (void)snprintf(why,
                            sizeof(why),
                            "input '%.*s' is not in this node's block store: %s",
@@ -430,7 +431,7 @@ static void reap(struct void__taskrun *t)
         }
         j->pid = 0;
         /* The task's outputs go with its logs. */
-        char out[700], res[700];
+        char out[sizeof(j->dir) + 16], res[sizeof(j->dir) + 16];
         (void)snprintf(out, sizeof(out), "%s/work/out", j->dir);
         (void)snprintf(res, sizeof(res), "%s/result/out", j->dir);
         (void)rename(out, res);

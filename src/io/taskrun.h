@@ -26,7 +26,7 @@ struct void__taskrun_job {
     uint32_t timeout_s;
     int timed_out;
     int reporting; /* the report is queued or in flight */
-    char dir[512]; /* DATA_DIR/tasks/<id>-<attempt> */
+    char dir[VOID_CONFIG_PATH_MAX + 48]; /* DATA_DIR/tasks/<id>-<attempt> */
 };
 
 struct void__taskrun_msg {

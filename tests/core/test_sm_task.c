@@ -22,6 +22,7 @@
 #include "void/error.h"
 #include "void/kvs.h"
 #include "void/membership.h"
+#include "void/sched.h"
 #include "void/sign.h"
 #include "void/sm.h"
 #include "void/task.h"
@@ -65,6 +66,7 @@ static void make_genesis(void)
 struct rep {
     struct void_kvs kvs;
     struct void_sm sm;
+    struct void_sm_task_setup ts;
     uint64_t wall; /* stamp of the next batch, in seconds */
 };
 
@@ -77,7 +79,8 @@ static struct rep *rep_new(uint32_t cpu)
     assert_int_equal(void_sm_init(&r->sm, NULL, &r->kvs), 0);
     struct void_sm_member_setup ms = {.genesis = &genesis, .checkpoint_interval = 8, .window = 16};
     assert_int_equal(void_sm_member_setup(&r->sm, &ms), 0);
-    void_sm_task_setup(&r->sm, cpu, 0);
+    r->ts.cpu = cpu;
+    void_sm_task_setup(&r->sm, &r->ts);
     r->wall = 100;
     return r;
 }
@@ -542,6 +545,46 @@ static void test_sm_task_state_travels_in_checkpoints(void **state)
     rep_free(b);
 }
 
+/* The daemon's genesis configuration names no locations: the setup's, by
+ * member id, stand in for them (and without them every member is on one
+ * host, where load alone decides). */
+static void test_sm_task_locations_from_the_setup(void **state)
+{
+    (void)state;
+    static struct void_membership_config bare;
+    bare = genesis;
+    for (uint32_t i = 0; i < bare.count; i++) {
+        bare.members[i].datacenter[0] = '\0';
+        bare.members[i].rack[0] = '\0';
+        bare.members[i].host[0] = '\0';
+    }
+    static const struct void_sched_location loc[MEMBERS + 1] = {{"", "", ""},
+                                                                {"dc1", "r1", "h1"},
+                                                                {"dc1", "r1", "h2"},
+                                                                {"dc1", "r2", "h3"},
+                                                                {"dc2", "r1", "h4"},
+                                                                {"dc2", "r1", "h5"},
+                                                                {"dc2", "r2", "h6"}};
+    uint32_t first[2], second[2];
+    for (int with = 0; with < 2; with++) {
+        struct rep *r = rep_new(1);
+        struct void_sm_member_setup ms = {.genesis = &bare, .checkpoint_interval = 8, .window = 16};
+        assert_int_equal(void_sm_member_setup(&r->sm, &ms), 0);
+        r->ts.locations = with ? loc : NULL;
+        r->ts.location_count = with ? MEMBERS + 1 : 0;
+        static const uint32_t on4[] = {4};
+        hold(r, "big", 1, 512ull << 20, on4, 1);
+        static const char *const in[] = {"big"};
+        first[with] = submit(r, 7, in, 1).node;
+        second[with] = submit(r, 7, in, 1).node; /* the first's member is full */
+        rep_free(r);
+    }
+    assert_int_equal(first[0], 1); /* one host: the lowest index with room */
+    assert_int_equal(second[0], 2);
+    assert_int_equal(first[1], 4); /* the holder */
+    assert_int_equal(second[1], 5); /* its rack-mate */
+}
+
 static void test_task_op_codec_round_trips(void **state)
 {
     (void)state;
@@ -579,6 +622,7 @@ int main(void)
         cmocka_unit_test(test_sm_task_waits_for_capacity),
         cmocka_unit_test(test_sm_task_missed_deadline_reschedules),
         cmocka_unit_test(test_sm_task_state_travels_in_checkpoints),
+        cmocka_unit_test(test_sm_task_locations_from_the_setup),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
