@@ -60,9 +60,9 @@
 #define VOID_TASK_CPU_DEF 4u
 #define VOID_TASK_MEM_DEF (8ull << 30)
 
-#define VOID_TASK_KEY_PREFIX     "\0void/task/"
-#define VOID_TASK_KEY_PREFIX_LEN 11
-#define VOID_TASK_KEY_LEN        (VOID_TASK_KEY_PREFIX_LEN + 16)
+#define VOID_TASK_KEY_PREFIX      "\0void/task/"
+#define VOID_TASK_KEY_PREFIX_LEN  11
+#define VOID_TASK_KEY_LEN         (VOID_TASK_KEY_PREFIX_LEN + 16)
 #define VOID_TASK_HOLD_PREFIX     "\0void/hold/"
 #define VOID_TASK_HOLD_PREFIX_LEN 11
 #define VOID_TASK_TABLE_KEY       "\0void/tasks" /* next id and the active tasks */
@@ -161,16 +161,16 @@ struct void_task {
     uint32_t cpu;
     uint64_t mem;
     uint32_t timeout_s;
-    uint32_t attempt;       /* attempts started; the current one while running */
-    uint32_t node;          /* member running it, or the last one; VOID_TASK_NO_NODE */
-    uint32_t avoid;         /* member that lost it last (placement avoids it), or NO_NODE */
-    uint64_t placed;        /* sequence number of the placement */
-    uint64_t started_ns;    /* batch stamp (wall) of the placement */
-    uint64_t finished_ns;   /* batch stamp (wall) of the end */
-    uint64_t cost;          /* placement cost of this task: MiB x distance */
-    uint64_t bytes_in;      /* input bytes */
-    uint64_t bytes_moved;   /* input bytes not on the chosen node */
-    uint8_t outcome;        /* enum void_task_outcome, 0 until it ended */
+    uint32_t attempt;     /* attempts started; the current one while running */
+    uint32_t node;        /* member running it, or the last one; VOID_TASK_NO_NODE */
+    uint32_t avoid;       /* member that lost it last (placement avoids it), or NO_NODE */
+    uint64_t placed;      /* sequence number of the placement */
+    uint64_t started_ns;  /* batch stamp (wall) of the placement */
+    uint64_t finished_ns; /* batch stamp (wall) of the end */
+    uint64_t cost;        /* placement cost of this task: MiB x distance */
+    uint64_t bytes_in;    /* input bytes */
+    uint64_t bytes_moved; /* input bytes not on the chosen node */
+    uint8_t outcome;      /* enum void_task_outcome, 0 until it ended */
     int32_t code;
     uint8_t out_root[VOID_HASH_SIZE];
     uint64_t out_bytes;
@@ -184,8 +184,8 @@ struct void_task {
 
 /* Largest encodings. */
 #define VOID_TASK_OP_MAX                                                                           \
-    (64 + VOID_TASK_INPUTS_MAX * (2 + VOID_TASK_NAME_MAX) + (VOID_TASK_ARGS_MAX + 1) *             \
-                                                                (2 + VOID_TASK_ARG_MAX))
+    (64 + VOID_TASK_INPUTS_MAX * (2 + VOID_TASK_NAME_MAX) +                                        \
+     (VOID_TASK_ARGS_MAX + 1) * (2 + VOID_TASK_ARG_MAX))
 #define VOID_TASK_RECORD_MAX                                                                       \
     (256 + VOID_TASK_REASON_MAX +                                                                  \
      VOID_TASK_INPUTS_MAX * (2 + VOID_TASK_NAME_MAX + 45 + 4 * VOID_TASK_HOLDERS_MAX) +            \

@@ -104,7 +104,10 @@ static void run_close(void)
 }
 
 /* Runs op; decodes the answer into *res. Returns 0 or an exit status. */
-static int run_op(const struct voidctl_opts *o, const uint8_t *op, size_t len, int read_only,
+static int run_op(const struct voidctl_opts *o,
+                  const uint8_t *op,
+                  size_t len,
+                  int read_only,
                   struct void_sm_result *res)
 {
     R.done = 0;
@@ -168,8 +171,8 @@ static int get_task(const struct voidctl_opts *o, uint64_t id, struct void_task 
         return VOIDCTL_EXIT_FAILED;
     }
     if (res.status != VOID_SM_OK || void_task_decode(res.value, res.value_len, t) != 0) {
-        fprintf(stderr, "voidctl task: task %llu's record does not decode\n",
-                (unsigned long long)id);
+        fprintf(
+            stderr, "voidctl task: task %llu's record does not decode\n", (unsigned long long)id);
         return VOIDCTL_EXIT_FAILED;
     }
     return 0;
@@ -195,8 +198,8 @@ static json_t *task_json(const struct void_task *t)
     root_hex(t, hex);
     json_t *inputs = json_array();
     for (uint32_t i = 0; i < t->input_count; i++) {
-        json_array_append_new(inputs, json_stringn((const char *)t->inputs[i].name.p,
-                                                   t->inputs[i].name.len));
+        json_array_append_new(
+            inputs, json_stringn((const char *)t->inputs[i].name.p, t->inputs[i].name.len));
     }
     json_t *argv = json_array();
     json_array_append_new(argv, json_stringn((const char *)t->exe.p, t->exe.len));
@@ -204,19 +207,30 @@ static json_t *task_json(const struct void_task *t)
         json_array_append_new(argv, json_stringn((const char *)t->args[i].p, t->args[i].len));
     }
     json_t *j = json_pack("{s:I, s:s, s:I, s:I, s:I, s:I, s:I, s:I, s:I, s:o, s:o}",
-                          "id", (json_int_t)t->id,
-                          "state", void_task_state_name(t->state),
-                          "attempt", (json_int_t)t->attempt,
-                          "cpu", (json_int_t)t->cpu,
-                          "mem", (json_int_t)t->mem,
-                          "time_limit_s", (json_int_t)t->timeout_s,
-                          "bytes_in", (json_int_t)t->bytes_in,
-                          "bytes_moved", (json_int_t)t->bytes_moved,
-                          "cost", (json_int_t)t->cost,
-                          "inputs", inputs,
-                          "argv", argv);
-    json_object_set_new(j, "node", t->node == VOID_TASK_NO_NODE ? json_null()
-                                                                : json_integer(t->node));
+                          "id",
+                          (json_int_t)t->id,
+                          "state",
+                          void_task_state_name(t->state),
+                          "attempt",
+                          (json_int_t)t->attempt,
+                          "cpu",
+                          (json_int_t)t->cpu,
+                          "mem",
+                          (json_int_t)t->mem,
+                          "time_limit_s",
+                          (json_int_t)t->timeout_s,
+                          "bytes_in",
+                          (json_int_t)t->bytes_in,
+                          "bytes_moved",
+                          (json_int_t)t->bytes_moved,
+                          "cost",
+                          (json_int_t)t->cost,
+                          "inputs",
+                          inputs,
+                          "argv",
+                          argv);
+    json_object_set_new(
+        j, "node", t->node == VOID_TASK_NO_NODE ? json_null() : json_integer(t->node));
     if (t->outcome != 0) {
         json_object_set_new(j, "outcome", json_string(void_task_outcome_name(t->outcome)));
         json_object_set_new(j, "code", json_integer(t->code));
@@ -313,8 +327,8 @@ static int cmd_submit(struct task_opts *to, char **pos, int npos)
     for (uint32_t i = 0; i < to->input_count; i++) {
         size_t n = strlen(to->inputs[i]);
         if (n == 0 || n > VOID_TASK_NAME_MAX) {
-            fprintf(stderr, "voidctl task submit: an input name is 1..%d bytes\n",
-                    VOID_TASK_NAME_MAX);
+            fprintf(
+                stderr, "voidctl task submit: an input name is 1..%d bytes\n", VOID_TASK_NAME_MAX);
             return VOIDCTL_EXIT_USAGE;
         }
         op.submit.inputs[i] = (struct void_task_str){(const uint8_t *)to->inputs[i], (uint16_t)n};
@@ -322,8 +336,10 @@ static int cmd_submit(struct task_opts *to, char **pos, int npos)
     for (int i = 0; i < npos; i++) {
         size_t n = strlen(pos[i]);
         if ((i == 0 && n == 0) || n > VOID_TASK_ARG_MAX) {
-            fprintf(stderr, "voidctl task submit: the command and each argument are at most "
-                            "%d bytes (the command not empty)\n", VOID_TASK_ARG_MAX);
+            fprintf(stderr,
+                    "voidctl task submit: the command and each argument are at most "
+                    "%d bytes (the command not empty)\n",
+                    VOID_TASK_ARG_MAX);
             return VOIDCTL_EXIT_USAGE;
         }
         struct void_task_str s = {(const uint8_t *)pos[i], (uint16_t)n};
@@ -354,16 +370,24 @@ static int cmd_submit(struct task_opts *to, char **pos, int npos)
     uint32_t node = (uint32_t)res.value[9] << 24 | (uint32_t)res.value[10] << 16 |
                     (uint32_t)res.value[11] << 8 | res.value[12];
     if (to->o.json) {
-        json_t *j = json_pack("{s:s, s:I, s:s}", "status", "ok", "id", (json_int_t)id, "state",
+        json_t *j = json_pack("{s:s, s:I, s:s}",
+                              "status",
+                              "ok",
+                              "id",
+                              (json_int_t)id,
+                              "state",
                               void_task_state_name(res.value[8]));
-        json_object_set_new(j, "node", node == VOID_TASK_NO_NODE ? json_null()
-                                                                 : json_integer(node));
+        json_object_set_new(
+            j, "node", node == VOID_TASK_NO_NODE ? json_null() : json_integer(node));
         print_json(j);
     } else if (node != VOID_TASK_NO_NODE) {
-        printf("task %llu: %s on member %u\n", (unsigned long long)id,
-               void_task_state_name(res.value[8]), node);
+        printf("task %llu: %s on member %u\n",
+               (unsigned long long)id,
+               void_task_state_name(res.value[8]),
+               node);
     } else {
-        printf("task %llu: %s (no member has room yet)\n", (unsigned long long)id,
+        printf("task %llu: %s (no member has room yet)\n",
+               (unsigned long long)id,
                void_task_state_name(res.value[8]));
     }
     return VOIDCTL_EXIT_OK;
@@ -409,7 +433,12 @@ static int cmd_list(struct task_opts *to)
     uint64_t first = next > to->limit ? next - to->limit : 1;
     json_t *arr = json_array();
     if (!to->o.json) {
-        printf("%-6s %-10s %-6s %-7s %-10s %s\n", "ID", "STATE", "MEMBER", "ATTEMPT", "RESULT",
+        printf("%-6s %-10s %-6s %-7s %-10s %s\n",
+               "ID",
+               "STATE",
+               "MEMBER",
+               "ATTEMPT",
+               "RESULT",
                "COMMAND");
     }
     for (uint64_t id = first; id < next; id++) {
@@ -430,8 +459,13 @@ static int cmd_list(struct task_opts *to)
         if (t.outcome != 0) {
             snprintf(result, sizeof(result), "%s %d", void_task_outcome_name(t.outcome), t.code);
         }
-        printf("%-6llu %-10s %-6s %-7u %-10s %.*s\n", (unsigned long long)t.id,
-               void_task_state_name(t.state), member, t.attempt, result, (int)t.exe.len,
+        printf("%-6llu %-10s %-6s %-7u %-10s %.*s\n",
+               (unsigned long long)t.id,
+               void_task_state_name(t.state),
+               member,
+               t.attempt,
+               result,
+               (int)t.exe.len,
                (const char *)t.exe.p);
     }
     if (to->o.json) {
@@ -456,8 +490,8 @@ static int cmd_cancel(struct task_opts *to, uint64_t id)
         return refused("cancel", &res);
     }
     if (to->o.json) {
-        print_json(json_pack("{s:s, s:I, s:s}", "status", "ok", "id", (json_int_t)id, "state",
-                             "cancelled"));
+        print_json(json_pack(
+            "{s:s, s:I, s:s}", "status", "ok", "id", (json_int_t)id, "state", "cancelled"));
     } else {
         printf("task %llu: cancelled\n", (unsigned long long)id);
     }
@@ -477,8 +511,10 @@ static int cmd_logs(struct task_opts *to, uint64_t id)
     char hex[VOID_HASH_HEX_SIZE];
     root_hex(&t, hex);
     if (hex[0] == '\0') {
-        fprintf(stderr, "voidctl task logs: task %llu is %s and has no output yet\n",
-                (unsigned long long)id, void_task_state_name(t.state));
+        fprintf(stderr,
+                "voidctl task logs: task %llu is %s and has no output yet\n",
+                (unsigned long long)id,
+                void_task_state_name(t.state));
         return VOIDCTL_EXIT_FAILED;
     }
     run_close(); /* voidctl_files opens its own client */
@@ -521,8 +557,10 @@ static int cmd_logs(struct task_opts *to, uint64_t id)
         if (f != NULL) {
             fclose(f);
         } else {
-            fprintf(stderr, "voidctl task logs: the output of task %llu has no %s\n",
-                    (unsigned long long)id, to->err ? "stderr" : "stdout");
+            fprintf(stderr,
+                    "voidctl task logs: the output of task %llu has no %s\n",
+                    (unsigned long long)id,
+                    to->err ? "stderr" : "stdout");
             rc = VOIDCTL_EXIT_FAILED;
         }
     }
@@ -539,30 +577,31 @@ static int cmd_logs(struct task_opts *to, uint64_t id)
 static int usage(int ok)
 {
     FILE *out = ok ? stdout : stderr;
-    fprintf(out,
-            "usage: voidctl task submit [--input NAME]... [--cpu C] [--mem BYTES] [--time-limit S]\n"
-            "                           -- COMMAND [ARGS...]\n"
-            "       voidctl task status ID | list [--limit N] | logs ID [--stderr] | cancel ID\n"
-            "\n"
-            "Tasks run on the member the replicated state machine places them on, near\n"
-            "their inputs (docs/scheduler.md). submit names inputs by the names files were\n"
-            "stored under (voidctl put --file PATH NAME); each appears under its name in the\n"
-            "task's working directory, and what the task writes to out/ is kept with its\n"
-            "stdout and stderr as the file task-ID (voidctl get --file task-ID DIR).\n"
-            "\n"
-            "options:\n"
-            "  --input NAME       an input file, up to %d times\n"
-            "  --cpu C            CPU units (default 1)\n"
-            "  --mem BYTES        memory limit (RLIMIT_AS), with K/M/G suffixes (default 1G)\n"
-            "  --time-limit S     wall-clock limit in seconds, 1..%u (default 60)\n"
-            "  --limit N          list: the last N tasks (default 100)\n"
-            "  --stderr           logs: print the task's stderr instead of its stdout\n"
-            "  --cluster FILE     the cluster's client file (default: $VOID_CLUSTER)\n"
-            "  --timeout S        give up after S seconds without an answer (default 5)\n"
-            "  --json             one JSON object on stdout\n"
-            "\n",
-            VOID_TASK_INPUTS_MAX,
-            VOID_TASK_TIMEOUT_MAX);
+    fprintf(
+        out,
+        "usage: voidctl task submit [--input NAME]... [--cpu C] [--mem BYTES] [--time-limit S]\n"
+        "                           -- COMMAND [ARGS...]\n"
+        "       voidctl task status ID | list [--limit N] | logs ID [--stderr] | cancel ID\n"
+        "\n"
+        "Tasks run on the member the replicated state machine places them on, near\n"
+        "their inputs (docs/scheduler.md). submit names inputs by the names files were\n"
+        "stored under (voidctl put --file PATH NAME); each appears under its name in the\n"
+        "task's working directory, and what the task writes to out/ is kept with its\n"
+        "stdout and stderr as the file task-ID (voidctl get --file task-ID DIR).\n"
+        "\n"
+        "options:\n"
+        "  --input NAME       an input file, up to %d times\n"
+        "  --cpu C            CPU units (default 1)\n"
+        "  --mem BYTES        memory limit (RLIMIT_AS), with K/M/G suffixes (default 1G)\n"
+        "  --time-limit S     wall-clock limit in seconds, 1..%u (default 60)\n"
+        "  --limit N          list: the last N tasks (default 100)\n"
+        "  --stderr           logs: print the task's stderr instead of its stdout\n"
+        "  --cluster FILE     the cluster's client file (default: $VOID_CLUSTER)\n"
+        "  --timeout S        give up after S seconds without an answer (default 5)\n"
+        "  --json             one JSON object on stdout\n"
+        "\n",
+        VOID_TASK_INPUTS_MAX,
+        VOID_TASK_TIMEOUT_MAX);
     voidctl_print_exit_codes(out);
     fprintf(out,
             "\nexamples:\n"
@@ -579,16 +618,19 @@ static int parse_u64(const char *opt, const char *text, uint64_t max, int suffix
     unsigned long long v = strtoull(text, &end, 10);
     uint64_t mul = 1;
     if (suffix && end != text && *end != '\0' && end[1] == '\0') {
-        mul = *end == 'K' || *end == 'k' ? 1ull << 10
+        mul = *end == 'K' || *end == 'k'   ? 1ull << 10
               : *end == 'M' || *end == 'm' ? 1ull << 20
               : *end == 'G' || *end == 'g' ? 1ull << 30
                                            : 0;
         end += mul != 0;
     }
-    if (end == text || *end != '\0' || text[0] == '-' || mul == 0 || v == 0 ||
-        v > max / mul) {
-        fprintf(stderr, "voidctl task: %s wants a number 1..%llu%s, not '%s'\n", opt,
-                (unsigned long long)max, suffix ? " (K, M, G suffixes)" : "", text);
+    if (end == text || *end != '\0' || text[0] == '-' || mul == 0 || v == 0 || v > max / mul) {
+        fprintf(stderr,
+                "voidctl task: %s wants a number 1..%llu%s, not '%s'\n",
+                opt,
+                (unsigned long long)max,
+                suffix ? " (K, M, G suffixes)" : "",
+                text);
         return -1;
     }
     *out = v * mul;
@@ -600,8 +642,14 @@ static int parse_u64(const char *opt, const char *text, uint64_t max, int suffix
  * 0, or -1 when there is none. */
 static int find_sub(int argc, char **argv)
 {
-    static const char *const with_value[] = {"--cluster", "--config", "--timeout", "--session",
-                                             "--input", "--cpu", "--mem", "--time-limit",
+    static const char *const with_value[] = {"--cluster",
+                                             "--config",
+                                             "--timeout",
+                                             "--session",
+                                             "--input",
+                                             "--cpu",
+                                             "--mem",
+                                             "--time-limit",
                                              "--limit"};
     for (int i = 1; i < argc; i++) {
         const char *a = argv[i];
@@ -640,8 +688,10 @@ int voidctl_task(int argc, char **argv)
         known |= strcmp(sub, subs[i]) == 0;
     }
     if (!known) {
-        fprintf(stderr, "voidctl task: unknown subcommand '%s' (submit, status, list, logs, "
-                        "cancel; see voidctl task --help)\n", sub);
+        fprintf(stderr,
+                "voidctl task: unknown subcommand '%s' (submit, status, list, logs, "
+                "cancel; see voidctl task --help)\n",
+                sub);
         return VOIDCTL_EXIT_USAGE;
     }
     static const struct option longopts[] = {{"cluster", required_argument, NULL, 'c'},
@@ -681,8 +731,8 @@ int voidctl_task(int argc, char **argv)
             char *end = NULL;
             double s = strtod(optarg, &end);
             if (end == optarg || *end != '\0' || !(s > 0) || s > 86400) {
-                fprintf(stderr, "voidctl task: --timeout wants seconds above 0, not '%s'\n",
-                        optarg);
+                fprintf(
+                    stderr, "voidctl task: --timeout wants seconds above 0, not '%s'\n", optarg);
                 return VOIDCTL_EXIT_USAGE;
             }
             to.o.timeout_s = s;
@@ -704,7 +754,8 @@ int voidctl_task(int argc, char **argv)
             break;
         case 'i':
             if (!is_submit || to.input_count == VOID_TASK_INPUTS_MAX) {
-                fprintf(stderr, "voidctl task: --input is for submit, at most %d times\n",
+                fprintf(stderr,
+                        "voidctl task: --input is for submit, at most %d times\n",
                         VOID_TASK_INPUTS_MAX);
                 return VOIDCTL_EXIT_USAGE;
             }
@@ -738,8 +789,11 @@ int voidctl_task(int argc, char **argv)
             break;
         default: {
             const char *word = optind > 0 ? argv[optind] : "?";
-            fprintf(stderr, "voidctl task %s: %s '%s' (see voidctl task --help)\n", sub,
-                    c == ':' ? "option needs a value:" : "unknown option", word);
+            fprintf(stderr,
+                    "voidctl task %s: %s '%s' (see voidctl task --help)\n",
+                    sub,
+                    c == ':' ? "option needs a value:" : "unknown option",
+                    word);
             return VOIDCTL_EXIT_USAGE;
         }
         }

@@ -12,25 +12,24 @@
  * local failure of this replica (sm->failed = VOID_ENOMEM), never an
  * answer, so replicas cannot diverge on it.
  */
-#include "void/task.h"
-
 #include "void/assert.h"
 #include "void/bytes.h"
 #include "void/error.h"
 #include "void/membership.h"
 #include "void/sched.h"
 #include "void/sm.h"
+#include "void/task.h"
 
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
-#define TABLE_VERSION    1
-#define TABLE_HEAD       (1 + 8 + 4)
-#define TABLE_ENTRY      (8 + 1 + 4 + 4 + 8)
-#define HOLD_RECORD_MAX  (VOID_HASH_SIZE + 8 + 1 + 4 * VOID_TASK_HOLDERS_MAX)
-#define MEMBER_HEAD      21 /* the membership record's head (src/core/sm.c) */
+#define TABLE_VERSION   1
+#define TABLE_HEAD      (1 + 8 + 4)
+#define TABLE_ENTRY     (8 + 1 + 4 + 4 + 8)
+#define HOLD_RECORD_MAX (VOID_HASH_SIZE + 8 + 1 + 4 * VOID_TASK_HOLDERS_MAX)
+#define MEMBER_HEAD     21 /* the membership record's head (src/core/sm.c) */
 
 /* One entry of the table of active tasks ("\0void/tasks"), in id order. */
 struct active {
@@ -49,10 +48,10 @@ struct ctx {
     struct void_sm_result *res;
     uint64_t next_id;
     uint32_t count;
-    struct active *act;                  /* VOID_TASK_ACTIVE_MAX entries */
-    struct void_membership_config *cfg;  /* latest configuration */
-    uint8_t *copy;                       /* a record read, copied out of the store */
-    uint8_t *rec;                        /* a record to write */
+    struct active *act;                 /* VOID_TASK_ACTIVE_MAX entries */
+    struct void_membership_config *cfg; /* latest configuration */
+    uint8_t *copy;                      /* a record read, copied out of the store */
+    uint8_t *rec;                       /* a record to write */
 };
 
 /* ---- store access --------------------------------------------------------- */
@@ -122,12 +121,10 @@ static int table_read(struct ctx *c)
     /* Parsed straight from the store: c->copy may hold the task record
      * the caller is working on. */
     struct void_kvs_version v;
-    int rc = kvs_rc(c->sm,
-                    void_kvs_get(c->sm->kvs,
-                                 (const uint8_t *)VOID_TASK_TABLE_KEY,
-                                 VOID_TASK_TABLE_KEY_LEN,
-                                 NULL,
-                                 &v));
+    int rc = kvs_rc(
+        c->sm,
+        void_kvs_get(
+            c->sm->kvs, (const uint8_t *)VOID_TASK_TABLE_KEY, VOID_TASK_TABLE_KEY_LEN, NULL, &v));
     c->next_id = 1;
     c->count = 0;
     if (rc == VOID_ENOTFOUND || (rc == 0 && v.deleted)) {
@@ -293,8 +290,8 @@ static void batch_free(struct batch *b)
     free(b->inputs);
 }
 
-static struct void_sched_problem batch_problem(const struct batch *b, uint32_t hosts, uint32_t t0,
-                                               uint32_t n)
+static struct void_sched_problem
+batch_problem(const struct batch *b, uint32_t hosts, uint32_t t0, uint32_t n)
 {
     struct void_sched_problem p = {.hosts = b->hosts,
                                    .host_count = hosts,
@@ -465,7 +462,8 @@ static int place_waiting(struct ctx *c)
             work = malloc(need);
             struct void_sched_options o = {.solver = VOID_SCHED_GREEDY, .seed = c->sm->batch_label};
             struct void_sched_result r;
-            int placed = work == NULL ? VOID_ENOMEM : void_sched_place(&one, &o, work, need, &h, &r);
+            int placed =
+                work == NULL ? VOID_ENOMEM : void_sched_place(&one, &o, work, need, &h, &r);
             free(work);
             if (placed == VOID_ENOMEM) {
                 rc = VOID_ENOMEM;
@@ -718,11 +716,9 @@ static int do_report(struct ctx *c, const struct void_task_op *op)
     uint8_t msg[64 + VOID_TASK_REASON_MAX + VOID_HASH_SIZE];
     int n = void_task_report_message(r, msg, sizeof(msg));
     VOID_ASSERT(n > 0);
-    if (at < 0 || void_sign_verify(c->cfg->members[at].public_key,
-                                   VOID_SIGN_DOMAIN_MEMBER,
-                                   msg,
-                                   (size_t)n,
-                                   r->sig) != 0) {
+    if (at < 0 ||
+        void_sign_verify(
+            c->cfg->members[at].public_key, VOID_SIGN_DOMAIN_MEMBER, msg, (size_t)n, r->sig) != 0) {
         return refuse(c, VOID_EBAD_SIG, "the report is not signed by member %u", r->node);
     }
     if ((rc = table_read(c)) != 0) {
@@ -865,7 +861,10 @@ static int do_hold(struct ctx *c, const struct void_task_hold *h)
     rec[VOID_HASH_SIZE + 8] = (uint8_t)n;
     memcpy(key, VOID_TASK_HOLD_PREFIX, VOID_TASK_HOLD_PREFIX_LEN);
     memcpy(key + VOID_TASK_HOLD_PREFIX_LEN, h->name.p, h->name.len);
-    if (write_key(c, key, VOID_TASK_HOLD_PREFIX_LEN + (size_t)h->name.len, rec,
+    if (write_key(c,
+                  key,
+                  VOID_TASK_HOLD_PREFIX_LEN + (size_t)h->name.len,
+                  rec,
                   VOID_HASH_SIZE + 9 + 4 * (size_t)n) != 0) {
         return 0;
     }

@@ -52,8 +52,8 @@ static struct void_sm *sm_of(struct void__taskrun *t)
 }
 
 /* Reads task id's record into buf (cap) and decodes it. Returns 0 or an error. */
-static int read_task(struct void__taskrun *t, uint64_t id, struct void_task *out, uint8_t *buf,
-                     size_t cap)
+static int
+read_task(struct void__taskrun *t, uint64_t id, struct void_task *out, uint8_t *buf, size_t cap)
 {
     uint8_t key[VOID_TASK_KEY_LEN];
     void_task_key(id, key);
@@ -163,8 +163,7 @@ static int enqueue(struct void__taskrun *t, const struct void_task_op *op, uint6
     if (t->queue_count == VOID__TASKRUN_QUEUE) {
         return VOID_EFULL;
     }
-    struct void__taskrun_msg *m =
-        &t->queue[(t->queue_head + t->queue_count) % VOID__TASKRUN_QUEUE];
+    struct void__taskrun_msg *m = &t->queue[(t->queue_head + t->queue_count) % VOID__TASKRUN_QUEUE];
     int n = void_task_op_encode(op, m->op, sizeof(m->op));
     if (n < 0) {
         return n;
@@ -178,8 +177,11 @@ static int enqueue(struct void__taskrun *t, const struct void_task_op *op, uint6
 }
 
 /* Stores result/ and queues the report of job j. */
-static void report(struct void__taskrun *t, struct void__taskrun_job *j, uint8_t outcome,
-                   int32_t code, const char *reason)
+static void report(struct void__taskrun *t,
+                   struct void__taskrun_job *j,
+                   uint8_t outcome,
+                   int32_t code,
+                   const char *reason)
 {
     struct void_task_op op = {.op = VOID_TASK_REPORT};
     struct void_task_report *r = &op.report;
@@ -189,9 +191,8 @@ static void report(struct void__taskrun *t, struct void__taskrun_job *j, uint8_t
     r->outcome = outcome;
     r->code = code;
     size_t rl = strlen(reason);
-    r->reason = (struct void_task_str){(const uint8_t *)reason,
-                                       (uint16_t)(rl > VOID_TASK_REASON_MAX ? VOID_TASK_REASON_MAX
-                                                                            : rl)};
+    r->reason = (struct void_task_str){
+        (const uint8_t *)reason, (uint16_t)(rl > VOID_TASK_REASON_MAX ? VOID_TASK_REASON_MAX : rl)};
     char result[sizeof(j->dir) + 16];
     (void)snprintf(result, sizeof(result), "%s/result", j->dir);
     struct void_cas_put_result put;
@@ -246,9 +247,14 @@ static int exe_found(const char *work, const char *exe)
 
 /* In the child, before exec: only async-signal-safe calls (the node has
  * threads). Returns only on failure. */
-static void child_run(const struct void__taskrun *t, const struct void_task *task,
-                      const char *work, const char *out, const char *err, char **argv,
-                      const char *uid_map, const char *gid_map)
+static void child_run(const struct void__taskrun *t,
+                      const struct void_task *task,
+                      const char *work,
+                      const char *out,
+                      const char *err,
+                      char **argv,
+                      const char *uid_map,
+                      const char *gid_map)
 {
     setpgid(0, 0);
     if (t->netns && unshare(CLONE_NEWNET) != 0) {
@@ -460,8 +466,8 @@ static void on_tick(uv_timer_t *timer)
         return;
     }
     struct void_sm_result res;
-    void_sm_read(sm_of(t), (const uint8_t *)VOID_TASK_TABLE_KEY, VOID_TASK_TABLE_KEY_LEN, NULL,
-                 &res);
+    void_sm_read(
+        sm_of(t), (const uint8_t *)VOID_TASK_TABLE_KEY, VOID_TASK_TABLE_KEY_LEN, NULL, &res);
     static uint8_t table[13 + 25 * VOID_TASK_ACTIVE_MAX];
     size_t len = res.status == VOID_SM_OK && res.value_len <= sizeof(table) ? res.value_len : 0;
     if (len > 0) {
@@ -494,8 +500,7 @@ static void on_tick(uv_timer_t *timer)
         uint64_t id = (uint64_t)e[0] << 56 | (uint64_t)e[1] << 48 | (uint64_t)e[2] << 40 |
                       (uint64_t)e[3] << 32 | (uint64_t)e[4] << 24 | (uint64_t)e[5] << 16 |
                       (uint64_t)e[6] << 8 | e[7];
-        uint32_t node = (uint32_t)e[9] << 24 | (uint32_t)e[10] << 16 | (uint32_t)e[11] << 8 |
-                        e[12];
+        uint32_t node = (uint32_t)e[9] << 24 | (uint32_t)e[10] << 16 | (uint32_t)e[11] << 8 | e[12];
         if (e[8] != VOID_TASK_RUNNING || read_task(t, id, &task, buf, sizeof(buf)) != 0) {
             continue;
         }
@@ -570,8 +575,8 @@ int void__taskrun_start(struct void__taskrun *t,
                                       .cluster = &t->client,
                                       .id = t->client.self_id,
                                       .keypair = &t->client.keypair,
-                                      .cert = t->client.has_client_cert ? t->client.client_cert
-                                                                        : NULL,
+                                      .cert =
+                                          t->client.has_client_cert ? t->client.client_cert : NULL,
                                       .reply_all = 0};
     rc = void_kvclient_init(&t->kv, &kc, errbuf, errcap);
     if (rc != 0) {

@@ -25,7 +25,7 @@ struct void__taskrun_job {
     uint64_t start_ms; /* loop time it started */
     uint32_t timeout_s;
     int timed_out;
-    int reporting; /* the report is queued or in flight */
+    int reporting;                       /* the report is queued or in flight */
     char dir[VOID_CONFIG_PATH_MAX + 48]; /* DATA_DIR/tasks/<id>-<attempt> */
 };
 
@@ -38,10 +38,10 @@ struct void__taskrun_msg {
 
 struct void__taskrun {
     uv_loop_t *loop;
-    const struct void_config *node;  /* borrowed: id, key, data_dir */
-    struct void_cas *cas;            /* borrowed: the node's block store */
-    struct void_pbft *replica; /* borrowed: the executed state */
-    struct void_config client;       /* the identity reports travel under */
+    const struct void_config *node; /* borrowed: id, key, data_dir */
+    struct void_cas *cas;           /* borrowed: the node's block store */
+    struct void_pbft *replica;      /* borrowed: the executed state */
+    struct void_config client;      /* the identity reports travel under */
     struct void_kvclient kv;
     int kv_ready, kv_busy;
     uv_timer_t tick;

@@ -10,7 +10,6 @@
  * same state must give the same placement, under every fault of the run.
  */
 #include "sim_int.h"
-
 #include "void/assert.h"
 #include "void/hash.h"
 #include "void/task.h"
@@ -39,7 +38,8 @@ int void__sim_task_op(struct sim *s, struct sim_node *node, uint8_t *enc, size_t
         op.submit.timeout_s = 60;
         op.submit.exe = (struct void_task_str){(const uint8_t *)exe, sizeof(exe) - 1};
     }
-    void__sim_trace(s, "client n%u task %s", node->id, op.op == VOID_TASK_CANCEL ? "cancel" : "submit");
+    void__sim_trace(
+        s, "client n%u task %s", node->id, op.op == VOID_TASK_CANCEL ? "cancel" : "submit");
     return void_task_op_encode(&op, enc, cap);
 }
 
@@ -53,11 +53,15 @@ void void__sim_task_check(struct sim *s, struct sim_node *node)
      * step may execute several batches before its effects are performed. */
     uint64_t seq = void_pbft_last_executed(node->replica);
     struct void_sm_result res;
-    void_sm_read(&node->replica->sm, (const uint8_t *)VOID_TASK_TABLE_KEY,
-                 VOID_TASK_TABLE_KEY_LEN, NULL, &res);
+    void_sm_read(&node->replica->sm,
+                 (const uint8_t *)VOID_TASK_TABLE_KEY,
+                 VOID_TASK_TABLE_KEY_LEN,
+                 NULL,
+                 &res);
     struct void_hash h;
     void_hash_compute(res.status == VOID_SM_OK ? res.value : NULL,
-                      res.status == VOID_SM_OK ? res.value_len : 0, &h);
+                      res.status == VOID_SM_OK ? res.value_len : 0,
+                      &h);
     s->res->task_checks++;
     int rc = void_check_agreement_record(&s->task_agree, node->id, seq, h.b);
     if (rc == 1) {

@@ -97,7 +97,11 @@ static uint64_t reqno = 1;
 
 /* Executes op as client in a batch of its own, labelled seq; decodes the
  * result into *res (pointing into result_buf). */
-static void exec_at(struct rep *r, uint64_t seq, uint64_t client, const uint8_t *op, size_t len,
+static void exec_at(struct rep *r,
+                    uint64_t seq,
+                    uint64_t client,
+                    const uint8_t *op,
+                    size_t len,
                     struct void_sm_result *res)
 {
     struct void_hlc_ts hlc = {r->wall * SEC, 0};
@@ -112,13 +116,15 @@ static void exec_at(struct rep *r, uint64_t seq, uint64_t client, const uint8_t 
 
 static uint64_t next_seq = 1;
 
-static void exec(struct rep *r, uint64_t client, const uint8_t *op, size_t len,
-                 struct void_sm_result *res)
+static void
+exec(struct rep *r, uint64_t client, const uint8_t *op, size_t len, struct void_sm_result *res)
 {
     exec_at(r, next_seq++, client, op, len, res);
 }
 
-static void exec_task_op(struct rep *r, uint64_t client, const struct void_task_op *op,
+static void exec_task_op(struct rep *r,
+                         uint64_t client,
+                         const struct void_task_op *op,
                          struct void_sm_result *res)
 {
     static uint8_t buf[VOID_TASK_OP_MAX];
@@ -133,8 +139,12 @@ static struct void_task_str str(const char *s)
 }
 
 /* Stores "file:NAME" and its hold record: bytes held by the given members. */
-static void hold(struct rep *r, const char *name, uint8_t fill, uint64_t bytes,
-                 const uint32_t *holders, uint32_t n)
+static void hold(struct rep *r,
+                 const char *name,
+                 uint8_t fill,
+                 uint64_t bytes,
+                 const uint32_t *holders,
+                 uint32_t n)
 {
     struct void_hash root;
     memset(root.b, fill, sizeof(root.b));
@@ -225,8 +235,13 @@ static void assert_refused(const struct void_sm_result *res, const char *starts)
     }
 }
 
-static void report(struct rep *r, uint64_t id, uint32_t attempt, uint32_t node, uint32_t signer,
-                   int32_t code, struct void_sm_result *res)
+static void report(struct rep *r,
+                   uint64_t id,
+                   uint32_t attempt,
+                   uint32_t node,
+                   uint32_t signer,
+                   int32_t code,
+                   struct void_sm_result *res)
 {
     struct void_task_op op = {.op = VOID_TASK_REPORT};
     op.report.id = id;
@@ -581,7 +596,7 @@ static void test_sm_task_locations_from_the_setup(void **state)
     }
     assert_int_equal(first[0], 1); /* one host: the lowest index with room */
     assert_int_equal(second[0], 2);
-    assert_int_equal(first[1], 4); /* the holder */
+    assert_int_equal(first[1], 4);  /* the holder */
     assert_int_equal(second[1], 5); /* its rack-mate */
 }
 
