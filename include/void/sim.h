@@ -104,6 +104,9 @@ struct void_sim_config {
     int auto_remove;            /* 1: replicas heartbeat through the network, run the failure
                                    detector, sign and gossip suspicions, and submit a
                                    certified REMOVE (docs/simulator.md, Automatic removal) */
+    int tasks;                  /* 1: clients also submit and cancel tasks (include/void/task.h);
+                                   every honest replica's placement is compared at each
+                                   executed sequence number (docs/scheduler.md) */
 };
 
 struct void_sim_result {
@@ -138,6 +141,8 @@ struct void_sim_result {
     uint64_t suspicions_signed;  /* suspicions honest replicas signed */
     uint64_t suspicions_false;   /* suspicions of honest live replicas Byzantine ones signed */
     uint64_t heartbeats_dropped; /* heartbeats honest replicas dropped from non-voters */
+    uint64_t task_checks;        /* placements compared (tasks): replicas x sequence numbers */
+    uint64_t tasks_placed;       /* task ops answered with a placement (tasks) */
     uint32_t violations;      /* checker failures (0 = the run passed) */
     char violation[512];      /* the first one, readable */
 };

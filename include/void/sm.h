@@ -152,6 +152,8 @@ struct void_sm_member_cert {
 };
 
 /* What the state machine needs to execute configuration changes. */
+struct void_sm_task_setup; /* include/void/task.h */
+
 struct void_sm_member_setup {
     const struct void_membership_config *genesis; /* borrowed; NULL: changes are refused */
     uint32_t checkpoint_interval; /* K: a change executed at s is in effect above ceil(s/K)*K */
@@ -176,6 +178,9 @@ struct void_sm {
     int member_changed;     /* a change was applied since void_sm_member_take_changed */
     /* Scratch for a change: latest, prev, next (not on the stack: 23 KB each). */
     struct void_membership_config *member_scratch;
+    /* Tasks (include/void/task.h): members' capacity and locations, the
+     * same on every replica (void_sm_task_setup); NULL: the defaults. */
+    const struct void_sm_task_setup *task_setup;
 };
 
 /* Sets sm up on kvs (borrowed until void_sm_fini; it may already hold a

@@ -48,6 +48,7 @@ static const struct voidctl_command commands[] = {
     {"topology", "the datacenter/rack/host tree of the cluster file", voidctl_topology},
     {"fault", "fault NODE|all --admin-key F ...: set a node's network faults", voidctl_fault},
     {"chaos", "chaos run --cluster DIR --faults LIST ...: faults under load, checked", voidctl_chaos},
+    {"task", "task submit|status|list|logs|cancel: run a command near its inputs", voidctl_task},
 };
 
 void voidctl_print_exit_codes(FILE *out)

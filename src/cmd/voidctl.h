@@ -88,6 +88,7 @@ int voidctl_time(int argc, char **argv);
 /* `voidctl trace ...`: the causal event DAG (src/cmd/voidctl_trace.c). */
 int voidctl_trace(int argc, char **argv);
 int voidctl_topology(int argc, char **argv);
+int voidctl_task(int argc, char **argv); /* src/cmd/voidctl_task.c */
 
 /* `voidctl fault NODE ...` (src/cmd/voidctl_fault.c) and `voidctl chaos run
  * ...` (src/cmd/voidctl_chaos.c). */

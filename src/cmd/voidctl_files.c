@@ -27,6 +27,7 @@
 #include "void/error.h"
 #include "void/kvclient.h"
 #include "void/sm.h"
+#include "void/task.h"
 
 #include <dirent.h>
 #include <inttypes.h>
@@ -679,6 +680,41 @@ static int put_file(struct files *fs, const char *path, const char *name, const 
         summary(fs, "put: uploaded");
         fprintf(stderr, "voidctl: blocks uploaded, but committing the name timed out\n");
         return VOIDCTL_EXIT_UNREACHABLE;
+    }
+    /* Where the blocks live, for task placement (docs/scheduler.md, "Where
+     * data lives"): the replicas that acknowledged every block (any that
+     * acknowledged one, if none did all), recorded through PBFT. */
+    uint32_t every = UINT32_MAX, some = 0;
+    for (size_t i = 0; i < fs->count; i++) {
+        every &= fs->blocks[i].acks;
+        some |= fs->blocks[i].acks;
+    }
+    struct void_task_op hold = {.op = VOID_TASK_HOLD};
+    hold.hold.name = (struct void_task_str){(const uint8_t *)name, (uint16_t)strlen(name)};
+    memcpy(hold.hold.root, res.root.b, VOID_HASH_SIZE);
+    hold.hold.bytes = res.logical_bytes;
+    for (uint32_t i = 0; i < fs->cl->count_replicas && i < VOID_TASK_HOLDERS_MAX; i++) {
+        uint32_t id = fs->cl->replicas[i].id;
+        if (id < 32 && ((every != 0 ? every : some) & (1u << id)) != 0) {
+            hold.hold.holders[hold.hold.holder_count++] = id;
+        }
+    }
+    uint8_t hold_op[VOID_TASK_OP_MAX];
+    int hold_len = strlen(name) <= VOID_TASK_NAME_MAX
+                       ? void_task_op_encode(&hold, hold_op, sizeof(hold_op))
+                       : VOID_EINVAL;
+    fs->kv_done = 0;
+    if (hold_len > 0 &&
+        void_kvclient_submit(&fs->kv, hold_op, (size_t)hold_len, on_kv_done, fs) == 0) {
+        made_progress(fs);
+        while (!fs->kv_done && alive(fs)) {
+            uv_run(&fs->loop, UV_RUN_NOWAIT);
+            uv_sleep(1);
+        }
+    }
+    if (!fs->kv_done && !fs->quiet) {
+        fprintf(stderr, "voidctl: note: the holders of '%s' were not recorded (tasks cannot "
+                        "name it as an input)\n", name);
     }
     summary(fs, "put: stored");
     if (fs->json) {

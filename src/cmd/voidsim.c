@@ -99,6 +99,8 @@ static void usage(FILE *out)
             "                     add the suspect strategy (false suspicions, forged\n"
             "                     certificates); the removal checker runs (not with\n"
             "                     --member-changes; docs/simulator.md, Automatic removal)\n"
+            "  --tasks            clients also submit and cancel tasks; every honest replica's\n"
+            "                     placement is compared at each sequence number (docs/scheduler.md)\n"
             "  --no-rejoin-beacon replicas run without the rejoin beacon (config.rejoin_beacon\n"
             "                     -1; docs/pbft.md, Rejoining)\n"
             "  --no-verify        replicas skip signature verification (honest runs only:\n"
@@ -192,6 +194,7 @@ enum {
     OPT_NO_REJOIN_BEACON,
     OPT_MEMBER_CHANGES,
     OPT_AUTO_REMOVE,
+    OPT_TASKS,
     OPT_VERSION,
 };
 
@@ -217,6 +220,7 @@ static const struct option long_options[] = {
     {"no-rejoin-beacon", no_argument, NULL, OPT_NO_REJOIN_BEACON},
     {"member-changes", no_argument, NULL, OPT_MEMBER_CHANGES},
     {"auto-remove", no_argument, NULL, OPT_AUTO_REMOVE},
+    {"tasks", no_argument, NULL, OPT_TASKS},
     {"help", no_argument, NULL, 'h'},
     {"version", no_argument, NULL, OPT_VERSION},
     {NULL, 0, NULL, 0},
@@ -325,6 +329,10 @@ static int apply_option(struct options *o, int ch, const char *value)
         return 0;
     case OPT_AUTO_REMOVE:
         o->fixed.auto_remove = 1;
+        note_flag(o, name, NULL);
+        return 0;
+    case OPT_TASKS:
+        o->fixed.tasks = 1;
         note_flag(o, name, NULL);
         return 0;
     case OPT_NO_REJOIN_BEACON:
@@ -439,6 +447,7 @@ static void config_for(const struct options *o, uint64_t seed, struct void_sim_c
     if (c->auto_remove && c->byzantine > 0) {
         c->strategies |= 1u << VOID_SIM_BYZ_SUSPECT_BIT; /* false suspicions in every such run */
     }
+    c->tasks = o->fixed.tasks;
     c->rejoin_beacon = o->fixed.rejoin_beacon;
     if (o->fixed.fault_window_ns != 0) {
         c->fault_window_ns = o->fixed.fault_window_ns;
@@ -467,6 +476,12 @@ static void print_run_line(FILE *out,
                  r->suspicions_signed,
                  r->suspicions_false,
                  r->not_member_dropped + r->heartbeats_dropped);
+    } else if (c->tasks) {
+        snprintf(members,
+                 sizeof(members),
+                 " tasks_placed=%" PRIu64 " task_checks=%" PRIu64,
+                 r->tasks_placed,
+                 r->task_checks);
     } else if (c->member_changes) {
         snprintf(members,
                  sizeof(members),

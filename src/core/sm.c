@@ -17,6 +17,7 @@
 #include "void/bytes.h"
 #include "void/error.h"
 #include "void/sign.h"
+#include "void/task.h"
 
 #include <stdio.h>
 #include <stdlib.h>
@@ -716,6 +717,7 @@ int void_sm_execute(struct void_sm *sm,
     }
     struct void_sm_result res = {0};
     uint8_t above[8];
+    uint8_t task_value[512]; /* a task op's answer (include/void/task.h) */
     if (known && reqno < c.reqno) {
         /* Superseded: the answer names the number above which the client's
          * next request must go (as the replicas' unordered STALE does). */
@@ -725,6 +727,8 @@ int void_sm_execute(struct void_sm *sm,
         res.value_len = sizeof(above);
     } else if (op_len > 0 && op[0] == VOID_SM_OP_MEMBER) {
         member_apply(sm, op, op_len, &res);
+    } else if (op_len > 0 && op[0] == VOID_SM_OP_TASK) {
+        void__sm_task_apply(sm, client, op, op_len, task_value, sizeof(task_value), &res);
     } else {
         struct void_sm_op o;
         if (void_sm_op_decode(op, op_len, &o) != 0) {

@@ -28,6 +28,8 @@
 #include "void/ntp_client.h"
 #include "void/pbft.h"
 #include "void/pstore.h"
+#include "void/sched.h"
+#include "void/task.h"
 #include "void/transport.h"
 
 #include <errno.h>
@@ -49,6 +51,7 @@
 #include "node_fault.h"
 #include "node_metrics.h"
 #include "node_web.h"
+#include "taskrun.h"
 
 #define TIMER_COUNT 4 /* enum void_pbft_timer values are 1..3 */
 
@@ -199,6 +202,11 @@ struct void_node {
     struct void__node_metrics metrics; /* histograms (node_metrics.c), loop thread */
     struct void__node_web web;       /* event APIs, streams, the web view (node_web.c) */
     int web_ready;
+    struct void__taskrun taskrun; /* tasks placed on this node (taskrun.c) */
+    /* Task placement's locations by member id, from the [replica] sections
+     * (the genesis configuration carries none). */
+    struct void_sm_task_setup task_setup;
+    struct void_sched_location task_loc[VOID_CONFIG_REPLICAS_MAX];
 };
 
 static uint64_t realtime_ns(void)
@@ -1251,6 +1259,7 @@ static void on_signal(uv_signal_t *sig, int signum)
 
 static void node_stop(struct void_node *node)
 {
+    void__taskrun_stop(&node->taskrun);
     void_caswriter_close(&node->caswriter); /* writes what is queued, then joins */
     if (!node->handles_ready) {
         return;
@@ -2432,6 +2441,22 @@ int void_node_new(struct void_node **out,
     }
     if (rc == 0) {
         (void)follow_epoch(node);
+    }
+    for (uint32_t i = 0; rc == 0 && i < config->count_replicas; i++) {
+        const struct void_config_replica *rp = &config->replicas[i];
+        if (rp->id < VOID_CONFIG_REPLICAS_MAX) {
+            node->task_loc[rp->id] = (struct void_sched_location){
+                rp->topology.datacenter, rp->topology.rack, rp->topology.host};
+        }
+    }
+    if (rc == 0) {
+        node->task_setup.locations = node->task_loc;
+        node->task_setup.location_count = VOID_CONFIG_REPLICAS_MAX;
+        void_sm_task_setup(&node->replica->sm, &node->task_setup);
+        /* Tasks (docs/scheduler.md, "Execution"): only with a client
+         * identity to report under. */
+        rc = void__taskrun_start(&node->taskrun, &node->loop, config, &node->cas,
+                                 node->replica, getenv("VOID_TASK_CLIENT"), errbuf, errcap);
     }
     if (rc != 0) {
         void_node_free(node);

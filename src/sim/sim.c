@@ -284,6 +284,7 @@ static void perform_event(struct sim *s, struct sim_node *node, const struct voi
             if (void_check_agreement_record(&s->agree, node->id, ev->seq, ev->digest) == 1) {
                 void__sim_violation(s, "%s", s->agree.msg);
             }
+            void__sim_task_check(s, node);
             void_check_view_commit(&s->view, s->now, ev->view);
         }
     }
@@ -768,6 +769,7 @@ static int sim_setup(struct sim *s)
         &s->out, s->effects, VOID_PBFT_OUT_EFFECTS_DEF, s->arena, VOID_PBFT_OUT_ARENA_DEF);
     void_simq_init(&s->q);
     void_check_agreement_init(&s->agree);
+    void_check_agreement_init(&s->task_agree);
     int rc = void_check_hlc_init(&s->hlc, s->count_nodes);
     if (rc == 0) {
         rc = void__sim_causal_init(s);
@@ -820,6 +822,7 @@ static void sim_teardown(struct sim *s)
         void_sign_keypair_wipe(&node->kp);
     }
     void_check_agreement_fini(&s->agree);
+    void_check_agreement_fini(&s->task_agree);
     void_check_hlc_fini(&s->hlc);
     void__sim_causal_fini(s);
     void__sim_detect_fini(s);

@@ -156,6 +156,13 @@ int void__sim_client_submit(struct sim *s, struct sim_node *node)
         h.key = 1;
         op.kind = VOID_SM_OP_MEMBER;
         len = void__sim_member_cert_op(s, node, &x, enc, sizeof(enc));
+    } else if (void__sim_task_due(s, node)) {
+        x.member = 1; /* outside the key/value history, as a membership change */
+        x.task = 1;
+        h.kind = VOID_CHECK_GET;
+        h.key = 1;
+        op.kind = VOID_SM_OP_MEMBER; /* for the trace's name only */
+        len = void__sim_task_op(s, node, enc, sizeof(enc));
     } else {
         draw_op(s, node, &op, &h, &x, vbuf, ebuf, kbuf);
         len = void_sm_op_encode(&op, enc, sizeof(enc));
@@ -273,6 +280,9 @@ int void__sim_client_done(struct sim *s, struct sim_node *node)
     if (x->cert) {
         x->status = res.status;
         void__sim_member_cert_result(s, node, x, &res);
+    } else if (x->member && x->task) {
+        x->status = res.status;
+        s->res->tasks_placed += res.status == VOID_SM_OK && res.value_len == 17;
     } else if (x->member) {
         x->status = res.status;
         void__sim_member_result(s, &res);

@@ -185,6 +185,7 @@ struct sim_op_extra {
     int cert;                 /* ... or a certified REMOVE: index + 1 into the answers */
     uint32_t cert_suspect;    /* its suspect */
     uint32_t cert_by;         /* the replica that submitted it (a Byzantine one forged it) */
+    int task;                 /* with member: a task op (sim_task.c) */
 };
 
 struct sim {
@@ -219,6 +220,7 @@ struct sim {
     uint32_t requests_issued;
     /* checkers */
     struct void_check_agreement agree;
+    struct void_check_agreement task_agree; /* placements by executed seq (sim_task.c) */
     struct void_check_hlc hlc;
     struct void_check_view view;
     uint64_t count_connecting; /* frames lost to links still connecting */
@@ -312,6 +314,11 @@ void void__sim_causal_finish(struct sim *s);
  * answer; event and step check every honest replica; finish ends the run. */
 void void__sim_member_plan(struct sim *s);
 int void__sim_member_due(const struct sim *s, const struct sim_node *node);
+/* Tasks (sim_task.c): whether the client's next op is a task op, the op,
+ * and the placement check after a replica executed. */
+int void__sim_task_due(struct sim *s, const struct sim_node *node);
+int void__sim_task_op(struct sim *s, struct sim_node *node, uint8_t *enc, size_t cap);
+void void__sim_task_check(struct sim *s, struct sim_node *node);
 int void__sim_member_op(struct sim *s, uint8_t *enc, size_t cap);
 void void__sim_member_result(struct sim *s, const struct void_sm_result *res);
 void void__sim_member_event(struct sim *s, struct sim_node *node, const struct void_pbft_event *ev);
