@@ -3,8 +3,9 @@
 # cluster (scripts/cluster, one client key per concurrent client) and a
 # 3-member etcd cluster, waits until every node and member is healthy, and
 # stops both on exit. Expects root, bin, name (the BENCH name), max (the
-# highest concurrency) and work (an empty directory). Defines P, endpoints,
-# ectl, etcd_start, etcd_pids, all_healthy, void_pids and cpu_of.
+# highest concurrency) and work (an empty directory); ETCD_QUOTA, when set,
+# is etcd's --quota-backend-bytes. Defines P, endpoints, ectl, etcd_start,
+# etcd_pids, all_healthy, void_pids and cpu_of.
 
 # Free loopback ports: Void at P..P+3 (HTTP P+1000..), etcd at P+100.. (another
 # worktree may be running a bench or the test suite on this machine).
@@ -41,7 +42,8 @@ etcd_start() {
     --listen-peer-urls "http://127.0.0.1:$((P + 110 + i))" \
     --initial-advertise-peer-urls "http://127.0.0.1:$((P + 110 + i))" \
     --initial-cluster "$cluster" --initial-cluster-state new \
-    --initial-cluster-token void-bench --log-level error >> "$work/etcd$i.log" 2>&1 &
+    --initial-cluster-token void-bench --log-level error \
+    ${ETCD_QUOTA:+--quota-backend-bytes "$ETCD_QUOTA"} >> "$work/etcd$i.log" 2>&1 &
   etcd_pids[i]=$!
 }
 for i in 0 1 2; do etcd_start "$i"; done

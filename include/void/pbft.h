@@ -168,6 +168,7 @@ struct void_pbft_stats {
     uint64_t bodies_dropped; /* a large request not kept: over the bounds on unordered bodies */
     uint64_t bodies_fetched; /* REQ_FETCHes sent for bodies an ordered batch names */
     uint64_t bodies_served;  /* request frames sent in answer to a REQ_FETCH */
+    uint64_t bodies_evicted; /* bodies of executed batches freed: every slot was taken */
     /* Read-only requests (docs/pbft.md, "Read-only requests"). */
     uint64_t reads_answered; /* answered from the executed state, unordered */
     uint64_t reads_deferred; /* held until what we committed is executed */

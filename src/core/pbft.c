@@ -920,13 +920,13 @@ static int batch_names(const uint8_t *batch, size_t len, uint16_t count, const u
     return 0;
 }
 
-/* Whether a batch in the log (an entry's, or a certificate it keeps for a
- * view change) names digest. */
-static int body_ordered(const struct void_pbft *r, const uint8_t *digest)
+/* Whether a batch in the log above sequence number `above` (an entry's, or
+ * a certificate it keeps for a view change) names digest. */
+static int body_ordered_above(const struct void_pbft *r, const uint8_t *digest, void_seq above)
 {
     for (uint32_t i = 0; i < r->cfg.window; i++) {
         const struct void__pbft_entry *e = &r->log[i];
-        if (!e->used || e->seq <= r->low) {
+        if (!e->used || e->seq <= above) {
             continue;
         }
         if (e->have_batch && e->pp_len > 0 &&
@@ -940,6 +940,12 @@ static int body_ordered(const struct void_pbft *r, const uint8_t *digest)
         }
     }
     return 0;
+}
+
+/* Whether a batch in the log (above the low watermark) names digest. */
+static int body_ordered(const struct void_pbft *r, const uint8_t *digest)
+{
+    return body_ordered_above(r, digest, r->low);
 }
 
 static struct void__pbft_body *body_find(struct void_pbft *r, const uint8_t *digest)
@@ -989,6 +995,27 @@ void void__pbft_body_gc(struct void_pbft *r)
         }
     }
     VOID_ASSERT(r->body_pending_bytes <= VOID_PBFT_BODY_PENDING_MAX + VOID_PBFT_REQUEST_FRAME_MAX);
+}
+
+/* Every slot holds a body that a batch in the log names: frees those of
+ * batches this replica has executed (not needed to execute; a peer that
+ * still lacks one fetches it from another replica or catches up by state
+ * transfer at the next checkpoint). Without this, more bodies ordered
+ * between two checkpoints than there are slots (a few hundred requests of
+ * over 1 KiB from many clients at once) left no room for the next
+ * request's body, so no batch reached the next checkpoint that would have
+ * freed them: the cluster stopped for good (bench/README.md, kv_million). */
+static void bodies_evict_executed(struct void_pbft *r)
+{
+    for (uint32_t i = 0; i < VOID_PBFT_BODIES_MAX; i++) {
+        struct void__pbft_body *b = &r->body[i];
+        if (b->used && !body_ordered_above(r, b->digest, r->last_executed) &&
+            !body_pending(r, b)) {
+            r->stats.bodies_evicted++;
+            body_free(b);
+        }
+    }
+    VOID_ASSERT(r->last_executed >= r->low);
 }
 
 /* Whether e holds every body its batch names, each the request its
@@ -1127,12 +1154,14 @@ static int body_offer(struct void_pbft *r,
         }
     }
     struct void__pbft_body *slot = NULL;
-    for (int pass = 0; pass < 2 && slot == NULL; pass++) {
+    for (int pass = 0; pass < 3 && slot == NULL; pass++) {
         for (uint32_t i = 0; i < VOID_PBFT_BODIES_MAX && slot == NULL; i++) {
             slot = r->body[i].used ? NULL : &r->body[i];
         }
         if (slot == NULL && pass == 0) {
             void__pbft_body_gc(r);
+        } else if (slot == NULL && pass == 1) {
+            bodies_evict_executed(r);
         }
     }
     uint8_t *copy = slot != NULL ? malloc(len) : NULL;
@@ -1352,7 +1381,15 @@ static int reads_ready(struct void_pbft *r, uint64_t now_ns)
 }
 
 /* Answers the authenticated read-only request q from the executed state:
- * a REPLY on its own (a batch of one), signed and tagged like any. */
+ * a REPLY on its own (a batch of one), tagged for its client and, when this
+ * replica holds the key it shares with the client, not signed. The tag is
+ * what the client checks (it verifies a reply's signature only when the tag
+ * is missing or wrong), and a read's answer is no proof for anyone else:
+ * unlike an ordered reply it commits the replica to nothing in the log, so
+ * a signature there bought nothing but an Ed25519 sign per read per
+ * replica, a third of a replica's CPU under a read-only load (perf,
+ * bench/README.md, kv_get). Without the key the answer is signed: the
+ * client then checks the signature, as for any reply. */
 static void read_answer(struct void_pbft *r,
                         uint64_t now_ns,
                         const struct void_pbft_request *q,
@@ -1366,7 +1403,13 @@ static void read_answer(struct void_pbft *r,
         return;                        /* a local failure: the step reports it */
     }
     r->stats.reads_answered++;
-    send_reply(r, now_ns, out, q, r->result_buf, res_len);
+    reply_add(r, now_ns, out, q, r->result_buf, res_len, 0, 1);
+    if (r->reply_frame[0] != NULL && r->reply_mac_ok[0]) {
+        /* The signature field stays zero (frame_body framed it unsigned). */
+        void_pbft_reply_tag(r->reply_frame[0], r->reply_frame_len[0], r->reply_mac[0]);
+        return;
+    }
+    reply_sign_all(r, 1);
 }
 
 /* Answers the reads held while this replica could not (reads_ready). */

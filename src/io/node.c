@@ -80,6 +80,7 @@ struct node_status {
     struct void_transport_stats transport;
     uint64_t persist_commits;
     uint64_t persist_bytes;
+    uint64_t state_flush_us, state_flushes; /* the state store's syncs at checkpoints */
     uint64_t persist_ns;
     uint64_t persist_compactions;
     uint64_t persist_retries; /* commits retried after VOID_EPRESSURE */
@@ -132,6 +133,7 @@ struct void_node {
     int transport_ready;
     struct void_pstore store;
     struct void_kvs state; /* the replicated state (DATA_DIR/state, LMDB) */
+    uint64_t state_flush_ns_last, state_flush_ns, state_flushes; /* its syncs at checkpoints */
     int state_open;
     struct void_cas cas; /* blocks of files, uploaded by clients (data/cas) */
     int cas_ready;
@@ -349,7 +351,9 @@ static void commit_work(uv_work_t *work)
     /* A CHECKPOINT record lets the log truncate the batches up to it, whose
      * state then lives in the store alone: the store (which syncs no
      * commit of its own, MDB_NOSYNC) goes to disk first. */
+    uint64_t t0 = b->checkpoint ? uv_hrtime() : 0;
     node->commit_rc = b->checkpoint ? void_kvs_lmdb_flush(&node->state) : 0;
+    node->state_flush_ns_last = b->checkpoint ? uv_hrtime() - t0 : 0; /* commit_done adds it */
     if (node->commit_rc == 0) {
         node->commit_rc = void_pstore_write(&node->store, b->persist, b->persist_count);
     }
@@ -427,6 +431,8 @@ static void commit_done(uv_work_t *work, int status)
     struct void_node *node = work->data;
     struct effect_buf *b = &node->bufs[node->filling ^ 1];
     VOID_ASSERT(node->committing);
+    node->state_flush_ns += node->state_flush_ns_last; /* the checkpoint's store sync */
+    node->state_flushes += node->state_flush_ns_last != 0;
     if (status == 0 && node->commit_rc == VOID_EPRESSURE && node->handles_ready &&
         node->fatal == 0) {
         commit_retry_later(node);
@@ -555,6 +561,8 @@ static void publish(struct void_node *node)
     s->transport = node->transport.stats;
     s->persist_commits = node->store.count_commits;
     s->persist_bytes = node->store.count_bytes;
+    s->state_flush_us = node->state_flush_ns / 1000u;
+    s->state_flushes = node->state_flushes;
     s->persist_ns = node->store.count_ns;
     s->persist_compactions = node->store.count_compactions;
     s->persist_retries = node->retry_count;
@@ -1679,6 +1687,16 @@ static void render_replica(struct void__metrics_writer *w, const struct node_sta
         "Checkpoints that became stable.",
         p->checkpoints_stable);
     one(w,
+        "void_state_flush_microseconds_total",
+        VOID_METRICS_COUNTER,
+        "Microseconds spent syncing the state store before CHECKPOINT records.",
+        s->state_flush_us);
+    one(w,
+        "void_state_flushes_total",
+        VOID_METRICS_COUNTER,
+        "Syncs of the state store before CHECKPOINT records.",
+        s->state_flushes);
+    one(w,
         "void_hlc_rejections_total",
         VOID_METRICS_COUNTER,
         "Messages whose HLC was beyond the maximum offset.",
@@ -1728,12 +1746,14 @@ static void render_replica(struct void__metrics_writer *w, const struct node_sta
              results,
              macs);
     /* Large requests, sent apart from the batches (docs/pbft.md). */
-    static const char *const body_events[] = {"dropped", "fetched", "served"};
-    const uint64_t bodies[] = {p->bodies_dropped, p->bodies_fetched, p->bodies_served};
+    static const char *const body_events[] = {"dropped", "fetched", "served", "evicted"};
+    const uint64_t bodies[] = {
+        p->bodies_dropped, p->bodies_fetched, p->bodies_served, p->bodies_evicted};
     LABELLED(w,
              "void_request_bodies_total",
              VOID_METRICS_COUNTER,
-             "Large request bodies dropped, fetched from peers, and served to them.",
+             "Large request bodies dropped, fetched from peers, served to them, and evicted "
+             "(executed, to make room).",
              "event",
              body_events,
              bodies);

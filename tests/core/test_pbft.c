@@ -465,6 +465,43 @@ static void test_pbft_bounds_the_bodies_it_holds_unordered(void **state)
     net_free(t);
 }
 
+/* Setup: n=4, K=32, window 64; 40 clients. Action: ten rounds in which
+ * every client puts a 960-byte value (each request frame over the 1 KiB
+ * inline limit, so its body is kept apart): 400 bodies, ordered in fewer batches than a
+ * checkpoint interval, more than the VOID_PBFT_BODIES_MAX slots. Expected:
+ * every put completes and every replica agrees; bodies of executed batches
+ * made room (bodies_evicted). Before, the slots filled with ordered bodies
+ * that only the next stable checkpoint would free, every further body was
+ * dropped, and no batch could reach that checkpoint: the cluster stopped. */
+static void test_pbft_large_requests_beyond_the_body_slots_keep_flowing(void **state)
+{
+    (void)state;
+    enum { CLIENTS = 40, ROUNDS = 10 };
+    struct net *t = net_new(4, CLIENTS, 32, 64, 1);
+    static char value[961];
+    memset(value, 'v', sizeof(value) - 1);
+    char key[32];
+    for (int round = 0; round < ROUNDS; round++) {
+        for (uint32_t c = 0; c < CLIENTS; c++) {
+            snprintf(key, sizeof(key), "r%d-c%u", round, (unsigned)c);
+            submit_put(t, c, key, value);
+        }
+        if (!net_run(t, 5000 * MS, clients_idle)) {
+            fail_msg("round %d did not complete", round);
+        }
+    }
+    net_run(t, 100 * MS, NULL);
+    void_seq last = void_pbft_last_executed(t->rep[0]);
+    assert_true(last < 32); /* no checkpoint freed the bodies: eviction did */
+    assert_agree(t, last);
+    uint64_t evicted = 0;
+    for (uint32_t i = 0; i < 4; i++) {
+        evicted += void_pbft_stats(t->rep[i])->bodies_evicted;
+    }
+    assert_true(evicted > 0);
+    net_free(t);
+}
+
 static int drop_checkpoints(struct net *t, uint32_t from, uint32_t to, uint8_t type)
 {
     (void)t;
@@ -2631,6 +2668,7 @@ int main(void)
         cmocka_unit_test(test_pbft_orders_a_large_request_by_its_digest),
         cmocka_unit_test(test_pbft_fetches_a_missing_body_after_a_primary_change),
         cmocka_unit_test(test_pbft_bounds_the_bodies_it_holds_unordered),
+        cmocka_unit_test(test_pbft_large_requests_beyond_the_body_slots_keep_flowing),
         cmocka_unit_test(test_pbft_view_change_while_checkpoint_in_flight),
         cmocka_unit_test(test_pbft_view_change_during_view_change),
         cmocka_unit_test(test_pbft_view_change_keeps_certificate_of_earlier_view),

@@ -288,6 +288,71 @@ static void test_read_only_get_completes_on_a_quorum_without_ordering(void **sta
     net_free(t);
 }
 
+/* Setup: a put of k=v1 completes. Action: a read-only get of k. Expected:
+ * no replica signs anything for it (each answer carries only its tag, which
+ * the client checks), and the client checks no signature. */
+static void test_read_only_answers_are_tagged_not_signed(void **state)
+{
+    (void)state;
+    struct net *t = net_new();
+    put(t, "k", "v1");
+    run_until_complete(t, 0);
+    pump(t);
+    uint64_t signs[N];
+    for (uint32_t i = 0; i < N; i++) {
+        signs[i] = void_pbft_stats(t->rep[i])->signs;
+    }
+    uint64_t macs_ok = t->cli.stats.macs_ok, verifies = t->cli.stats.verifies;
+    read_only_get(t, "k");
+    run_until_complete(t, 0);
+    pump(t); /* the fourth answer too */
+    assert_result_value(t, "v1");
+    assert_int_equal(t->cli.stats.reads_quorum, 1);
+    for (uint32_t i = 0; i < N; i++) {
+        assert_int_equal(void_pbft_stats(t->rep[i])->reads_answered, 1);
+        assert_int_equal(void_pbft_stats(t->rep[i])->signs, signs[i]);
+    }
+    assert_int_equal(t->cli.stats.macs_ok, macs_ok + 3); /* the fourth is stale */
+    assert_int_equal(t->cli.stats.verifies, verifies);
+    net_free(t);
+}
+
+/* Spoils the tag of replica 0's answers to the client while set. */
+static int spoil_0;
+static int spoil_tag_from_0(struct net *t, const struct msg *m, uint8_t type)
+{
+    (void)t;
+    if (spoil_0 && m->from == 0 && m->to == CLIENT && type == VOID_MSG_REPLY) {
+        m->bytes[m->len - VOID_SIGN_SIZE - VOID_MAC_SIZE] ^= 1;
+    }
+    return 0;
+}
+
+/* Setup: k=v1 everywhere; replica 0's answer to a read reaches the client
+ * with a spoiled tag. Action: a read-only get of k. Expected: the client
+ * refuses that answer (no signature stands behind a read's tag, so nothing
+ * else authenticates it) and completes the read on the other three. */
+static void test_read_only_answer_with_a_bad_tag_is_refused(void **state)
+{
+    (void)state;
+    struct net *t = net_new();
+    t->drop = spoil_tag_from_0;
+    put(t, "k", "v1");
+    run_until_complete(t, 0);
+    pump(t);
+    uint64_t bad = t->cli.stats.rx_bad_sig;
+    spoil_0 = 1;
+    read_only_get(t, "k");
+    run_until_complete(t, 0);
+    pump(t);
+    spoil_0 = 0;
+    assert_result_value(t, "v1");
+    assert_int_equal(t->cli.stats.reads_quorum, 1);
+    assert_int_equal(t->cli.stats.reads_ordered, 0);
+    assert_int_equal(t->cli.stats.rx_bad_sig, bad + 1);
+    net_free(t);
+}
+
 /* Drops every frame to replica 3 while set. */
 static int cut_3;
 static int drop_to_3(struct net *t, const struct msg *m, uint8_t type)
@@ -660,6 +725,8 @@ int main(void)
 {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_read_only_get_completes_on_a_quorum_without_ordering),
+        cmocka_unit_test(test_read_only_answers_are_tagged_not_signed),
+        cmocka_unit_test(test_read_only_answer_with_a_bad_tag_is_refused),
         cmocka_unit_test(test_read_only_replica_with_committed_unexecuted_batch_holds_the_read),
         cmocka_unit_test(test_read_only_replica_answers_only_after_executing_what_it_committed),
         cmocka_unit_test(test_read_only_falls_back_to_ordered_on_timeout),
