@@ -585,8 +585,13 @@ static int lm_get(void *impl,
     return rc == 0 ? 0 : fail(l, rc);
 }
 
-/* A depth-first walk of the names trie in key order. */
+/* A depth-first walk of the names trie in key order (walk_node); each key
+ * in the range goes to step, which emits it or not. */
+struct scan;
+typedef int (*scan_step_fn)(struct scan *s, const uint8_t *key, size_t klen, const uint8_t h[H]);
 struct scan {
+    scan_step_fn step;          /* scan_step (scans) or changes_step (a view's changes) */
+    struct void_kvs_view *view; /* changes_step's */
     struct lm *l;
     MDB_txn *txn;
     uint8_t *kb; /* the key being built: the store's, or a view's own */
@@ -601,7 +606,30 @@ struct scan {
     int cb_rc; /* the callback's answer that stopped the walk */
 };
 
-static int scan_node(struct scan *s, const uint8_t id[H], size_t plen, int bounded)
+/* A scan's step: the key's newest version at s->at, unless it is deleted. */
+static int scan_step(struct scan *s, const uint8_t *key, size_t klen, const uint8_t h[H])
+{
+    struct void_kvs_version ver;
+    int rc = newest_at(s->txn, s->l->versions, h, s->at, &ver);
+    if (rc == MDB_NOTFOUND || (rc == 0 && ver.deleted)) {
+        return 0;
+    }
+    if (rc != 0) {
+        return rc;
+    }
+    if (s->limit != 0 && *s->emitted == s->limit) {
+        *s->more = 1;
+        s->done = 1;
+        return 0;
+    }
+    (*s->emitted)++;
+    if ((s->cb_rc = s->fn(s->arg, key, klen, &ver)) != 0) {
+        s->done = 1;
+    }
+    return 0;
+}
+
+static int walk_node(struct scan *s, const uint8_t id[H], size_t plen, int bounded)
 {
     uint8_t *kb = s->kb;
     const struct void_kvs_range *r = s->r;
@@ -641,7 +669,7 @@ static int scan_node(struct scan *s, const uint8_t id[H], size_t plen, int bound
             node_id(kb, klen, child);
             int b = bounded && r != NULL && r->start != NULL && r->start_len > klen &&
                     memcmp(r->start + plen, e + H, clen) == 0;
-            if ((rc = scan_node(s, child, klen, b)) != 0) {
+            if ((rc = walk_node(s, child, klen, b)) != 0) {
                 break;
             }
             continue;
@@ -655,23 +683,7 @@ static int scan_node(struct scan *s, const uint8_t id[H], size_t plen, int bound
         }
         uint8_t h[H];
         void_kvs_key_hash(kb, klen, h);
-        struct void_kvs_version ver;
-        rc = newest_at(s->txn, s->l->versions, h, s->at, &ver);
-        if (rc == MDB_NOTFOUND || (rc == 0 && ver.deleted)) {
-            rc = 0;
-            continue;
-        }
-        if (rc != 0) {
-            break;
-        }
-        if (s->limit != 0 && *s->emitted == s->limit) {
-            *s->more = 1;
-            s->done = 1;
-            break;
-        }
-        (*s->emitted)++;
-        if ((s->cb_rc = s->fn(s->arg, kb, klen, &ver)) != 0) {
-            s->done = 1;
+        if ((rc = s->step(s, kb, klen, h)) != 0 || s->done) {
             break;
         }
     }
@@ -700,9 +712,21 @@ static int lm_scan(void *impl,
     if (rc != 0) {
         return rc;
     }
-    struct scan s = {
-        l, txn, l->keybuf, r, as_of != NULL ? *as_of : hlc_max, limit, fn, arg, emitted, more, 0, 0};
-    rc = scan_node(&s, root_node, 0, r != NULL && r->start != NULL);
+    struct scan s = {scan_step,
+                     NULL,
+                     l,
+                     txn,
+                     l->keybuf,
+                     r,
+                     as_of != NULL ? *as_of : hlc_max,
+                     limit,
+                     fn,
+                     arg,
+                     emitted,
+                     more,
+                     0,
+                     0};
+    rc = walk_node(&s, root_node, 0, r != NULL && r->start != NULL);
     return rc != 0 ? fail(l, rc) : s.cb_rc;
 }
 
@@ -775,7 +799,9 @@ int void_kvs_view_scan(struct void_kvs_view *v,
     if (rc != 0) {
         return rc;
     }
-    struct scan s = {v->l,
+    struct scan s = {scan_step,
+                     NULL,
+                     v->l,
                      v->txn,
                      v->kb,
                      r,
@@ -787,7 +813,7 @@ int void_kvs_view_scan(struct void_kvs_view *v,
                      more,
                      0,
                      0};
-    rc = scan_node(&s, root_node, 0, r != NULL && r->start != NULL);
+    rc = walk_node(&s, root_node, 0, r != NULL && r->start != NULL);
     return rc != 0 ? lm_err(rc) : s.cb_rc;
 }
 
@@ -804,99 +830,42 @@ static int state_differs(const struct void_kvs_version *was, const struct void_k
             (was->value_len != 0 && memcmp(was->value, now->value, was->value_len) != 0));
 }
 
-/* The names-trie walk of scan_node, over every stored key (dead ones too),
- * counting only the keys that changed. Kept apart from scan_node so that the
- * state machine's scans stay as they were. */
-static int
-changes_node(struct void_kvs_view *v, struct scan *s, const uint8_t id[H], size_t plen, int bounded)
+/* A view's changes step: the key's state at s->at (to) against its state
+ * at the view's from; emitted only when they differ (walk_node visits every
+ * stored key, dead ones too). */
+static int changes_step(struct scan *s, const uint8_t *key, size_t klen, const uint8_t h[H])
 {
-    uint8_t *kb = s->kb;
-    const struct void_kvs_range *r = s->r;
-    uint8_t seek[NAME_MAX_LEN];
-    size_t seek_len = H;
-    memcpy(seek, id, H);
-    if (bounded && r->start_len > plen) {
-        size_t n = r->start_len - plen < CHUNK ? r->start_len - plen : CHUNK;
-        memcpy(seek + H, r->start + plen, n);
-        seek_len += n;
-    }
-    MDB_cursor *c;
-    int rc = mdb_cursor_open(s->txn, v->l->names, &c);
-    if (rc != 0) {
+    struct void_kvs_view *v = s->view;
+    struct void_kvs_version now;
+    int rc = newest_at(s->txn, v->l->versions, h, s->at, &now);
+    if (rc != 0 && rc != MDB_NOTFOUND) {
         return rc;
     }
-    MDB_val k = {seek_len, seek}, val;
-    for (rc = mdb_cursor_get(c, &k, &val, MDB_SET_RANGE); rc == 0 && !s->done;
-         rc = mdb_cursor_get(c, &k, &val, MDB_NEXT)) {
-        const uint8_t *e = k.mv_data;
-        if (k.mv_size < H + 2 || memcmp(e, id, H) != 0) {
-            break;
-        }
-        size_t clen = k.mv_size - H - 1;
-        if (clen > CHUNK || plen + clen > VOID_KVS_KEY_MAX) {
-            rc = MDB_CORRUPTED;
-            break;
-        }
-        memcpy(kb + plen, e + H, clen);
-        size_t klen = plen + clen;
-        if (e[H + clen] == 1) {
-            if (!void__kvs_below_end(r, kb, klen)) {
-                s->done = 1;
-                break;
-            }
-            uint8_t child[H];
-            node_id(kb, klen, child);
-            int b = bounded && r != NULL && r->start != NULL && r->start_len > klen &&
-                    memcmp(r->start + plen, e + H, clen) == 0;
-            if ((rc = changes_node(v, s, child, klen, b)) != 0) {
-                break;
-            }
-            continue;
-        }
-        if (!void__kvs_after_start(r, kb, klen)) {
-            continue;
-        }
-        if (!void__kvs_below_end(r, kb, klen)) {
-            s->done = 1;
-            break;
-        }
-        uint8_t h[H];
-        void_kvs_key_hash(kb, klen, h);
-        struct void_kvs_version now;
-        rc = newest_at(s->txn, v->l->versions, h, s->at, &now);
-        if (rc != 0 && rc != MDB_NOTFOUND) {
-            break;
-        }
-        const struct void_kvs_version *np = rc == 0 ? &now : NULL;
-        if (np != NULL && void_hlc_compare(now.hlc, v->from) <= 0) {
-            rc = 0; /* no version in (from, to]: unchanged */
-            continue;
-        }
-        struct void_kvs_version was;
-        rc = newest_at(s->txn, v->l->versions, h, v->from, &was);
-        if (rc != 0 && rc != MDB_NOTFOUND) {
-            break;
-        }
-        const struct void_kvs_version *wp = rc == 0 ? &was : NULL;
-        rc = 0;
-        if (!state_differs(wp, np)) {
-            continue; /* rewritten with the same value, or born and gone within */
-        }
-        if (s->limit != 0 && *s->emitted == s->limit) {
-            *s->more = 1;
-            s->done = 1;
-            break;
-        }
-        (*s->emitted)++;
-        const struct void_kvs_version *wl = wp != NULL && !wp->deleted ? wp : NULL;
-        const struct void_kvs_version *nl = np != NULL && !np->deleted ? np : NULL;
-        if ((s->cb_rc = v->change_fn(v->change_arg, kb, klen, wl, nl)) != 0) {
-            s->done = 1;
-            break;
-        }
+    const struct void_kvs_version *np = rc == 0 ? &now : NULL;
+    if (np != NULL && void_hlc_compare(now.hlc, v->from) <= 0) {
+        return 0; /* no version in (from, to]: unchanged */
     }
-    mdb_cursor_close(c);
-    return rc == MDB_NOTFOUND ? 0 : rc;
+    struct void_kvs_version was;
+    rc = newest_at(s->txn, v->l->versions, h, v->from, &was);
+    if (rc != 0 && rc != MDB_NOTFOUND) {
+        return rc;
+    }
+    const struct void_kvs_version *wp = rc == 0 ? &was : NULL;
+    if (!state_differs(wp, np)) {
+        return 0; /* rewritten with the same value, or born and gone within */
+    }
+    if (s->limit != 0 && *s->emitted == s->limit) {
+        *s->more = 1;
+        s->done = 1;
+        return 0;
+    }
+    (*s->emitted)++;
+    const struct void_kvs_version *wl = wp != NULL && !wp->deleted ? wp : NULL;
+    const struct void_kvs_version *nl = np != NULL && !np->deleted ? np : NULL;
+    if ((s->cb_rc = v->change_fn(v->change_arg, key, klen, wl, nl)) != 0) {
+        s->done = 1;
+    }
+    return 0;
 }
 
 int void_kvs_view_changes(struct void_kvs_view *v,
@@ -923,8 +892,9 @@ int void_kvs_view_changes(struct void_kvs_view *v,
     v->change_fn = fn;
     v->change_arg = arg;
     v->from = from;
-    struct scan s = {v->l, v->txn, v->kb, r, to, limit, NULL, NULL, emitted, more, 0, 0};
-    rc = changes_node(v, &s, root_node, 0, r != NULL && r->start != NULL);
+    struct scan s = {
+        changes_step, v, v->l, v->txn, v->kb, r, to, limit, NULL, NULL, emitted, more, 0, 0};
+    rc = walk_node(&s, root_node, 0, r != NULL && r->start != NULL);
     return rc != 0 ? lm_err(rc) : s.cb_rc;
 }
 
@@ -942,7 +912,8 @@ void void_kvs_view_close(struct void_kvs_view *v)
 /* Applies shadow entry (t, h, t0): drops version t0 of hash h when it is
  * still there and still hidden at t (a tombstone when t == t0, else the
  * version at t still exists), and the key when nothing is left of it. */
-static int drop_version(struct lm *l, struct void_hlc_ts t, const uint8_t h[H], struct void_hlc_ts t0)
+static int
+drop_version(struct lm *l, struct void_hlc_ts t, const uint8_t h[H], struct void_hlc_ts t0)
 {
     uint8_t vk[H + TS];
     memcpy(vk, h, H);
@@ -1029,8 +1000,7 @@ static int lm_compact(void *impl, struct void_hlc_ts horizon)
         if (void_hlc_compare(t, horizon) > 0) {
             break;
         }
-        if ((rc = mdb_cursor_del(c, 0)) != 0 ||
-            (rc = drop_version(l, t, e + TS, t0)) != 0) {
+        if ((rc = mdb_cursor_del(c, 0)) != 0 || (rc = drop_version(l, t, e + TS, t0)) != 0) {
             break;
         }
     }
@@ -1564,8 +1534,7 @@ lm_load_version(void *impl, const uint8_t *key, size_t klen, const struct void_k
         return fail(l, rc);
     }
     int found = rc == 0;
-    if (!void__kvs_load_fits(
-            found ? &prev.hlc : NULL, ver->hlc, ver->deleted, l->load_horizon)) {
+    if (!void__kvs_load_fits(found ? &prev.hlc : NULL, ver->hlc, ver->deleted, l->load_horizon)) {
         return VOID_EINVAL;
     }
     uint8_t kb[H + TS];
@@ -1576,8 +1545,7 @@ lm_load_version(void *impl, const uint8_t *key, size_t klen, const struct void_k
     if (rc == 0) {
         uint8_t *p = v.mv_data;
         p[0] = ver->deleted;
-        void_kvs_version_hash(
-            key, klen, ver->hlc, ver->deleted, ver->value, ver->value_len, p + 1);
+        void_kvs_version_hash(key, klen, ver->hlc, ver->deleted, ver->value, ver->value_len, p + 1);
         if (ver->value_len > 0) {
             memcpy(p + VHDR, ver->value, ver->value_len);
         }
