@@ -8,7 +8,7 @@
 #      closed-loop clients) on the empty stores, both systems alternating;
 #   2. Void loaded to SMALL distinct keys of VALUE bytes: the checkpoint's
 #      cost there (node 1's state-store sync per checkpoint, from /metrics
-#      void_state_flush_microseconds_total over void_state_flushes_total, and
+#      void_state_flush_seconds_total over void_state_flushes_total, and
 #      its record-log bytes per stable checkpoint, ENTRY records included);
 #   3. both systems loaded to KEYS distinct keys of VALUE bytes by voidload
 #      --distinct at LOAD_CLIENTS clients, in rounds of LOAD_SECS seconds
@@ -133,10 +133,10 @@ put_round() {
 ckpt() {
   local f0 n0 b0 c0 f1 n1 b1 c1 top=0 c
   for c in $levels; do [ "$c" -gt "$top" ] && top=$c; done
-  f0=$(metric 1 void_state_flush_microseconds_total); n0=$(metric 1 void_state_flushes_total)
+  f0=$(metric 1 void_state_flush_seconds_total | awk '{printf "%.0f", $1 * 1e6}'); n0=$(metric 1 void_state_flushes_total)
   b0=$(metric 1 void_persist_bytes_total); c0=$(metric 1 void_checkpoints_stable_total)
   "$bin/voidload" void "$work/void" --clients "$top" --seconds "$secs" --value "$vput" > /dev/null
-  f1=$(metric 1 void_state_flush_microseconds_total); n1=$(metric 1 void_state_flushes_total)
+  f1=$(metric 1 void_state_flush_seconds_total | awk '{printf "%.0f", $1 * 1e6}'); n1=$(metric 1 void_state_flushes_total)
   b1=$(metric 1 void_persist_bytes_total); c1=$(metric 1 void_checkpoints_stable_total)
   [ "$n1" -gt "$n0" ] || bench_fail "node 1 took no checkpoint in $secs s" "$work/void/logs/node1.log"
   eval "ckpt_us_$1=$(( (f1 - f0) / (n1 - n0) ))"

@@ -300,7 +300,11 @@ void void__metrics_fixed(struct void__metrics_writer *w,
                          unsigned digits)
 {
     VOID_ASSERT(w != NULL);
-    VOID_ASSERT(w->rc != 0 || (w->family[0] != '\0' && w->type == VOID_METRICS_GAUGE));
+    /* A gauge, or a counter of a unit measured finer than its base unit
+     * (seconds counted in microseconds): never negative. */
+    VOID_ASSERT(w->rc != 0 ||
+                (w->family[0] != '\0' &&
+                 (w->type == VOID_METRICS_GAUGE || (w->type == VOID_METRICS_COUNTER && v >= 0))));
     char buf[32];
     put_series(w, "", label, value);
     puts_(w, label != NULL ? "} " : " ");

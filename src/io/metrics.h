@@ -105,8 +105,8 @@ void void__metrics_u64(struct void__metrics_writer *w,
                        const char *value,
                        uint64_t v);
 
-/* As void__metrics_u64 for a gauge of fixed-point v with `digits` decimals
- * (v = -1500, digits 3: "-1.5"). Cannot fail. */
+/* As void__metrics_u64 for a gauge (or a counter, v >= 0) of fixed-point v
+ * with `digits` decimals (v = -1500, digits 3: "-1.5"). Cannot fail. */
 void void__metrics_fixed(struct void__metrics_writer *w,
                          const char *label,
                          const char *value,

@@ -1686,11 +1686,11 @@ static void render_replica(struct void__metrics_writer *w, const struct node_sta
         VOID_METRICS_COUNTER,
         "Checkpoints that became stable.",
         p->checkpoints_stable);
-    one(w,
-        "void_state_flush_microseconds_total",
-        VOID_METRICS_COUNTER,
-        "Microseconds spent syncing the state store before CHECKPOINT records.",
-        s->state_flush_us);
+    void__metrics_family(w,
+                         "void_state_flush_seconds_total",
+                         VOID_METRICS_COUNTER,
+                         "Time spent syncing the state store before CHECKPOINT records.");
+    void__metrics_fixed(w, NULL, NULL, (int64_t)s->state_flush_us, 6);
     one(w,
         "void_state_flushes_total",
         VOID_METRICS_COUNTER,
