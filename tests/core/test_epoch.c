@@ -16,6 +16,7 @@
 #include <cmocka.h>
 /* clang-format on */
 
+#include "lib/pbft_net.h"
 #include "void/bytes.h"
 #include "void/codec.h"
 #include "void/error.h"
@@ -24,8 +25,6 @@
 #include "void/prng.h"
 #include "void/sign.h"
 #include "void/sm.h"
-
-#include "lib/pbft_net.h"
 
 #include <sodium.h>
 #include <stdio.h>
@@ -36,36 +35,6 @@
 
 /* ---- configuration changes -------------------------------------------------- */
 
-/* Encodes the change (change, id) for epoch, signed by kp. */
-static size_t member_op(
-    uint8_t change, uint32_t id, uint64_t epoch, const struct void_sign_keypair *kp, uint8_t *buf)
-{
-    struct void_sm_member_op m = {.change = change, .id = id, .epoch = epoch};
-    uint8_t msg[VOID_SM_MEMBER_SIGNED];
-    void_sm_member_op_message(&m, msg);
-    assert_int_equal(void_sign(kp, VOID_SIGN_DOMAIN_MEMBER, msg, sizeof(msg), m.sig), 0);
-    int len = void_sm_member_op_encode(&m, buf, VOID_SM_MEMBER_OP_SIZE);
-    assert_int_equal(len, VOID_SM_MEMBER_OP_SIZE);
-    return (size_t)len;
-}
-
-/* Client c submits op and waits for its result, decoded into *r (the value
- * points into the client, valid until its next request). */
-static void
-submit_wait(struct net *t, uint32_t c, const uint8_t *op, size_t len, struct void_sm_result *r)
-{
-    assert_int_equal(void_pbft_client_submit(&t->cli[c], t->now, op, len, &t->out), 0);
-    apply_effects(t, MAXN + c);
-    if (!net_run(t, 5000 * MS, clients_idle)) {
-        fail_msg("the request did not complete");
-    }
-    const uint8_t *res;
-    int n = void_pbft_client_result(&t->cli[c], &res);
-    assert_true(n > 0);
-    assert_int_equal(void_sm_result_decode(res, (size_t)n, r), 0);
-}
-
-/* Submits the change and expects a refusal naming code. */
 static void expect_refused(struct net *t,
                            uint8_t change,
                            uint32_t id,
@@ -75,7 +44,7 @@ static void expect_refused(struct net *t,
 {
     uint8_t op[VOID_SM_MEMBER_OP_SIZE];
     struct void_sm_result r;
-    submit_wait(t, 0, op, member_op(change, id, epoch, kp, op), &r);
+    net_submit_wait(t, 0, op, net_member_op(change, id, epoch, kp, op), &r);
     assert_int_equal(r.status, VOID_SM_REFUSED);
     char text[256];
     assert_true(r.value_len < sizeof(text));
@@ -93,7 +62,7 @@ static void_seq expect_applied(
 {
     uint8_t op[VOID_SM_MEMBER_OP_SIZE];
     struct void_sm_result r;
-    submit_wait(t, 0, op, member_op(change, id, epoch, kp, op), &r);
+    net_submit_wait(t, 0, op, net_member_op(change, id, epoch, kp, op), &r);
     assert_int_equal(r.status, VOID_SM_OK);
     assert_int_equal(r.value_len, 16);
     assert_int_equal(void_bytes_get_be64(r.value), epoch + 1);
@@ -246,7 +215,7 @@ static void test_epoch_refusals_are_deterministic_results(void **state)
     int len = void_sm_op_encode(&o, op, sizeof(op));
     assert_true(len > 0);
     struct void_sm_result r;
-    submit_wait(t, 0, op, (size_t)len, &r);
+    net_submit_wait(t, 0, op, (size_t)len, &r);
     assert_int_equal(r.status, VOID_SM_BAD_OP);
     net_run(t, 10 * MS, all_live_at_max);
     assert_agree(t, void_pbft_last_executed(t->rep[0]));
@@ -368,7 +337,7 @@ static void test_epoch_view_change_across_the_boundary_keeps_what_committed(void
     memset(old_pp, 0, sizeof(old_pp));
     t->seen = record_old_primary;
     uint8_t op[VOID_SM_MEMBER_OP_SIZE];
-    submit_async(t, 0, op, member_op(VOID_MEMBERSHIP_REMOVE, 0, 1, &t->admin, op));
+    submit_async(t, 0, op, net_member_op(VOID_MEMBERSHIP_REMOVE, 0, 1, &t->admin, op));
     uint8_t put[128];
     for (uint32_t k = 1; k < 4; k++) {
         char key[32], val[32];

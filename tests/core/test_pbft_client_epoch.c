@@ -31,42 +31,13 @@
 #include <stdlib.h>
 #include <string.h>
 
-/* The admin's signed change (change, id) for epoch, into buf. */
-static size_t member_op(
-    uint8_t change, uint32_t id, uint64_t epoch, const struct void_sign_keypair *kp, uint8_t *buf)
-{
-    struct void_sm_member_op m = {.change = change, .id = id, .epoch = epoch};
-    uint8_t msg[VOID_SM_MEMBER_SIGNED];
-    void_sm_member_op_message(&m, msg);
-    assert_int_equal(void_sign(kp, VOID_SIGN_DOMAIN_MEMBER, msg, sizeof(msg), m.sig), 0);
-    int len = void_sm_member_op_encode(&m, buf, VOID_SM_MEMBER_OP_SIZE);
-    assert_int_equal(len, VOID_SM_MEMBER_OP_SIZE);
-    return (size_t)len;
-}
-
-/* Client c submits op and runs the network until it completes; the result
- * is decoded into *r (its value points into the client). */
-static void
-submit_wait(struct net *t, uint32_t c, const uint8_t *op, size_t len, struct void_sm_result *r)
-{
-    assert_int_equal(void_pbft_client_submit(&t->cli[c], t->now, op, len, &t->out), 0);
-    apply_effects(t, MAXN + c);
-    if (!net_run(t, 5000 * MS, clients_idle)) {
-        fail_msg("the request did not complete");
-    }
-    const uint8_t *res;
-    int n = void_pbft_client_result(&t->cli[c], &res);
-    assert_true(n > 0);
-    assert_int_equal(void_sm_result_decode(res, (size_t)n, r), 0);
-}
-
 /* The admin removes id (client 0 submits it), and puts run until every live
  * replica's stable checkpoint passed the change's boundary. */
 static void remove_and_settle(struct net *t, uint32_t id, uint64_t epoch, int *next)
 {
     uint8_t op[VOID_SM_MEMBER_OP_SIZE];
     struct void_sm_result r;
-    submit_wait(t, 0, op, member_op(VOID_MEMBERSHIP_REMOVE, id, epoch, &t->admin, op), &r);
+    net_submit_wait(t, 0, op, net_member_op(VOID_MEMBERSHIP_REMOVE, id, epoch, &t->admin, op), &r);
     assert_int_equal(r.status, VOID_SM_OK);
     void_seq act = void_bytes_get_be64(r.value + 8);
     for (int guard = 0; guard < 64; guard++) {

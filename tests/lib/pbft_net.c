@@ -308,7 +308,6 @@ int fire_timer(struct net *t, uint64_t limit)
     return 1;
 }
 
-
 /* Runs until cond holds (returns 1) or virtual time passes limit_ns from now
  * (returns 0). Delivery takes 10 us of virtual time per message. */
 int net_run(struct net *t, uint64_t limit_ns, cond_fn cond)
@@ -434,4 +433,30 @@ int all_live_at_max(struct net *t)
         }
     }
     return 1;
+}
+
+size_t net_member_op(
+    uint8_t change, uint32_t id, uint64_t epoch, const struct void_sign_keypair *kp, uint8_t *buf)
+{
+    struct void_sm_member_op m = {.change = change, .id = id, .epoch = epoch};
+    uint8_t msg[VOID_SM_MEMBER_SIGNED];
+    void_sm_member_op_message(&m, msg);
+    assert_int_equal(void_sign(kp, VOID_SIGN_DOMAIN_MEMBER, msg, sizeof(msg), m.sig), 0);
+    int len = void_sm_member_op_encode(&m, buf, VOID_SM_MEMBER_OP_SIZE);
+    assert_int_equal(len, VOID_SM_MEMBER_OP_SIZE);
+    return (size_t)len;
+}
+
+void net_submit_wait(
+    struct net *t, uint32_t c, const uint8_t *op, size_t len, struct void_sm_result *r)
+{
+    assert_int_equal(void_pbft_client_submit(&t->cli[c], t->now, op, len, &t->out), 0);
+    apply_effects(t, MAXN + c);
+    if (!net_run(t, 5000 * MS, clients_idle)) {
+        fail_msg("the request did not complete");
+    }
+    const uint8_t *res;
+    int n = void_pbft_client_result(&t->cli[c], &res);
+    assert_true(n > 0);
+    assert_int_equal(void_sm_result_decode(res, (size_t)n, r), 0);
 }

@@ -109,6 +109,16 @@ void submit_put(struct net *t, uint32_t c, const char *key, const char *value);
 /* Client c puts count keys one after the other; each must complete within
  * limit_ns of virtual time. */
 void put_many(struct net *t, uint32_t c, int from, int count, uint64_t limit_ns);
+/* Encodes the membership change (change, id) for epoch, signed by kp, into
+ * buf (VOID_SM_MEMBER_OP_SIZE bytes); returns its length. */
+size_t net_member_op(
+    uint8_t change, uint32_t id, uint64_t epoch, const struct void_sign_keypair *kp, uint8_t *buf);
+struct void_sm_result;
+/* Client c submits op and runs the network until it completes; the result
+ * is decoded into *r (its value points into the client, valid until its next
+ * request). */
+void net_submit_wait(
+    struct net *t, uint32_t c, const uint8_t *op, size_t len, struct void_sm_result *r);
 /* Every live replica executed up to seq and holds the same state. */
 void assert_agree(struct net *t, void_seq seq);
 int all_live_at_max(struct net *t);
