@@ -1492,7 +1492,7 @@ static int usage_chaos(int ok)
             "  disk       its data directory on a tmpfs the engine mounts, filled (root)\n"
             "  corrupt    stopped, a byte of its record log flipped, restarted: it must\n"
             "             refuse it; then it starts empty and catches up by state transfer\n"
-            "  memory     a memory cgroup limited 8-32 MiB above its use (root)\n"
+            "  memory     a memory cgroup limited 4-8 MiB above its use (root)\n"
             "  cpu        pinned to one CPU beside stress-ng --cpu 1, 2 or 4\n"
             "  byzantine  silent, garbage, future or equivocate (/fault byz; test builds\n"
             "             with [fault] byzantine = 1: scripts/cluster start --byzantine)\n"

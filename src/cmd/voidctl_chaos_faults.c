@@ -53,7 +53,7 @@ const char *const chaos_fx_names[CHAOS_FX_COUNT] = {
 /* Clock skews in ms: within the HLC's max offset (500 ms) and beyond it,
  * both directions. */
 static const int32_t skews[] = {200, -200, 2000, -2000};
-static const uint32_t memory_slack_mib[] = {6, 8, 12};
+static const uint32_t memory_slack_mib[] = {4, 6, 8};
 static const uint32_t cpu_burners[] = {1, 2, 4};
 
 /* What a fault keeps between inject and heal (one fault at a time). */
