@@ -44,7 +44,7 @@ struct void_fault_request {
     uint32_t blocked[VOID_FAULT_BLOCK_MAX];
     int32_t skew_ms; /* added to the node's clock (its timekeeper's correction) */
     uint32_t byz;    /* enum void_transport_byz: a Byzantine strategy, 0 none */
-    uint64_t ts_ms; /* the signer's wall clock, ms since the Unix epoch */
+    uint64_t ts_ms;  /* the signer's wall clock, ms since the Unix epoch */
     uint8_t nonce[VOID_FAULT_AUTH_NONCE_SIZE];
 };
 

@@ -69,10 +69,13 @@ enum chaos_fault {
     FAULT_COUNT = FAULT_FX + CHAOS_FX_COUNT
 };
 
-static const char *const fault_names[FAULT_COUNT] = {
-    "kill", "pause", "delay", "loss", "partition",
+static const char *const fault_names[FAULT_COUNT] = {"kill",
+                                                     "pause",
+                                                     "delay",
+                                                     "loss",
+                                                     "partition",
 #define VOID__X(name, text) text,
-    CHAOS_FX_MAP(VOID__X)
+                                                     CHAOS_FX_MAP(VOID__X)
 #undef VOID__X
 };
 

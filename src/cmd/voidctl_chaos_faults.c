@@ -26,14 +26,13 @@
 #include "void/transport.h"
 
 #include <curl/curl.h>
-
 #include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
 #include <inttypes.h>
-#include <stdint.h>
 #include <sched.h>
 #include <signal.h>
+#include <stdint.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/mount.h>
@@ -118,7 +117,8 @@ void chaos_fx_describe(
         break;
     }
     case CHAOS_FX_DISK:
-        snprintf(out, cap, "%s: data directory on a full tmpfs for %.1f s, then space", who, fault_s);
+        snprintf(
+            out, cap, "%s: data directory on a full tmpfs for %.1f s, then space", who, fault_s);
         break;
     case CHAOS_FX_CORRUPT:
         snprintf(out,
@@ -275,8 +275,12 @@ static off_t log_size(const struct chaos_fx_env *env, uint32_t node)
 
 /* The first line of node's log after offset `from` that contains `what`,
  * into out; 1 when found. */
-static int log_find(
-    const struct chaos_fx_env *env, uint32_t node, off_t from, const char *what, char *out, size_t cap)
+static int log_find(const struct chaos_fx_env *env,
+                    uint32_t node,
+                    off_t from,
+                    const char *what,
+                    char *out,
+                    size_t cap)
 {
     char path[FX_PATH], line[1024];
     snprintf(path, sizeof(path), "%s/logs/node%u.log", env->dir, (unsigned)node);
@@ -337,7 +341,14 @@ static int http_get(const struct chaos_fx_env *env, uint32_t i, const char *path
     const struct void_config_addr *a = &env->cluster->replicas[i].http;
     char url[VOID_CONFIG_ADDR_MAX + 64];
     int v6 = strchr(a->host, ':') != NULL;
-    snprintf(url, sizeof(url), "http://%s%s%s:%u%s", v6 ? "[" : "", a->host, v6 ? "]" : "", (unsigned)a->port, path);
+    snprintf(url,
+             sizeof(url),
+             "http://%s%s%s:%u%s",
+             v6 ? "[" : "",
+             a->host,
+             v6 ? "]" : "",
+             (unsigned)a->port,
+             path);
     b->len = 0;
     b->text[0] = '\0';
     CURL *e = curl_easy_init();
@@ -419,12 +430,20 @@ static pid_t spawn_load(const struct chaos_fx_env *env, const char *name)
             dup2(fd, 1);
             dup2(fd, 2);
         }
-        execl(bin, bin, "void", env->dir, "--distinct", "--value", "16384", "--seconds", secs, (char *)NULL);
+        execl(bin,
+              bin,
+              "void",
+              env->dir,
+              "--distinct",
+              "--value",
+              "16384",
+              "--seconds",
+              secs,
+              (char *)NULL);
         _exit(127);
     }
     return pid > 0 ? pid : 0;
 }
-
 
 static int disk_inject(const struct chaos_fx_env *env, uint32_t node)
 {
@@ -463,7 +482,8 @@ static int disk_inject(const struct chaos_fx_env *env, uint32_t node)
     }
     fx.mounted = 1;
     if (copy_tree(fx.aside, fx.data) != 0 || env->start_node(env->ctx, node) == 0) {
-        fprintf(stderr, "voidctl chaos: disk: cannot move node %u onto the tmpfs\n", (unsigned)node);
+        fprintf(
+            stderr, "voidctl chaos: disk: cannot move node %u onto the tmpfs\n", (unsigned)node);
         return -1;
     }
     /* The disk fills once the replica has caught up and executes again:
@@ -623,7 +643,8 @@ static int flip_frame_byte(uint32_t amount, char *what, size_t cap)
     b ^= 0xff;
     ok = ok && pwrite(fd, &b, 1, at) == 1 && fsync(fd) == 0;
     close(fd);
-    snprintf(what, cap, "byte %lld (frame %u of %u)", (long long)at, (unsigned)pick, (unsigned)count);
+    snprintf(
+        what, cap, "byte %lld (frame %u of %u)", (long long)at, (unsigned)pick, (unsigned)count);
     return ok ? 0 : -1;
 }
 
@@ -641,7 +662,11 @@ static int corrupt_inject(const struct chaos_fx_env *env, uint32_t node, uint32_
                 (unsigned)node);
         return -1;
     }
-    fprintf(env->info, "chaos: corrupt: node %u: flipped %s of %s\n", (unsigned)node, what, fx.log_path);
+    fprintf(env->info,
+            "chaos: corrupt: node %u: flipped %s of %s\n",
+            (unsigned)node,
+            what,
+            fx.log_path);
     fflush(env->info);
     return 0;
 }
@@ -688,7 +713,10 @@ static int corrupt_heal(const struct chaos_fx_env *env, uint32_t node, uint32_t 
         fprintf(stderr, "voidctl chaos: corrupt: cannot set %s aside: %s\n", data, strerror(errno));
         return -1;
     }
-    fprintf(env->info, "chaos: corrupt: node %u restarted empty (damaged files in %s)\n", (unsigned)node, aside);
+    fprintf(env->info,
+            "chaos: corrupt: node %u restarted empty (damaged files in %s)\n",
+            (unsigned)node,
+            aside);
     fflush(env->info);
     return env->start_node(env->ctx, node) > 0 ? 0 : -1;
 }
@@ -755,7 +783,12 @@ static int memory_inject(const struct chaos_fx_env *env, uint32_t node, uint32_t
         snprintf(home, sizeof(home), "/");
     }
     snprintf(fx.cgroup_home, sizeof(fx.cgroup_home), "%s%s", root, home);
-    snprintf(fx.cgroup, sizeof(fx.cgroup), "%s/void-chaos-%d-node%u", root, (int)getpid(), (unsigned)node);
+    snprintf(fx.cgroup,
+             sizeof(fx.cgroup),
+             "%s/void-chaos-%d-node%u",
+             root,
+             (int)getpid(),
+             (unsigned)node);
     if (mkdir(fx.cgroup, 0755) != 0 && errno != EEXIST) {
         fprintf(stderr,
                 "voidctl chaos: memory: cannot create the cgroup %s: %s (the memory fault needs "
@@ -775,13 +808,25 @@ static int memory_inject(const struct chaos_fx_env *env, uint32_t node, uint32_t
     snprintf(path, sizeof(path), "%s/cgroup.procs", fx.cgroup);
     snprintf(text, sizeof(text), "%d", (int)pid);
     if (write_text(path, text) != 0) {
-        fprintf(stderr, "voidctl chaos: memory: cannot move node %u into %s: %s\n", (unsigned)node, fx.cgroup, strerror(errno));
+        fprintf(stderr,
+                "voidctl chaos: memory: cannot move node %u into %s: %s\n",
+                (unsigned)node,
+                fx.cgroup,
+                strerror(errno));
         return -1;
     }
-    snprintf(path, sizeof(path), "%s/%s", fx.cgroup, fx.cgroup_v2 ? "memory.current" : "memory.usage_in_bytes");
+    snprintf(path,
+             sizeof(path),
+             "%s/%s",
+             fx.cgroup,
+             fx.cgroup_v2 ? "memory.current" : "memory.usage_in_bytes");
     long long used = read_number(path);
     long long limit = (used > 0 ? used : 0) + ((long long)memory_slack_mib[amount % 3] << 20);
-    snprintf(path, sizeof(path), "%s/%s", fx.cgroup, fx.cgroup_v2 ? "memory.max" : "memory.limit_in_bytes");
+    snprintf(path,
+             sizeof(path),
+             "%s/%s",
+             fx.cgroup,
+             fx.cgroup_v2 ? "memory.max" : "memory.limit_in_bytes");
     snprintf(text, sizeof(text), "%lld", limit);
     if (write_text(path, text) != 0) {
         fprintf(stderr, "voidctl chaos: memory: cannot set %s: %s\n", path, strerror(errno));
@@ -815,19 +860,31 @@ static int memory_heal(const struct chaos_fx_env *env, uint32_t node)
         return 0;
     }
     char path[FX_PATH + 64], text[32];
-    snprintf(path, sizeof(path), "%s/%s", fx.cgroup, fx.cgroup_v2 ? "memory.peak" : "memory.max_usage_in_bytes");
+    snprintf(path,
+             sizeof(path),
+             "%s/%s",
+             fx.cgroup,
+             fx.cgroup_v2 ? "memory.peak" : "memory.max_usage_in_bytes");
     long long peak = read_number(path);
     snprintf(path, sizeof(path), "%s/memory.failcnt", fx.cgroup);
     long long fails = fx.cgroup_v2 ? -1 : read_number(path);
     /* Unlimited first, so that nothing is reclaimed on the way out. */
-    snprintf(path, sizeof(path), "%s/%s", fx.cgroup, fx.cgroup_v2 ? "memory.max" : "memory.limit_in_bytes");
+    snprintf(path,
+             sizeof(path),
+             "%s/%s",
+             fx.cgroup,
+             fx.cgroup_v2 ? "memory.max" : "memory.limit_in_bytes");
     (void)write_text(path, fx.cgroup_v2 ? "max" : "-1");
     pid_t pid = env->node_pid(env->ctx, node);
     if (pid != 0) {
         snprintf(path, sizeof(path), "%s/cgroup.procs", fx.cgroup_home);
         snprintf(text, sizeof(text), "%d", (int)pid);
         if (write_text(path, text) != 0) {
-            fprintf(stderr, "voidctl chaos: memory: cannot move node %u back to %s: %s\n", (unsigned)node, fx.cgroup_home, strerror(errno));
+            fprintf(stderr,
+                    "voidctl chaos: memory: cannot move node %u back to %s: %s\n",
+                    (unsigned)node,
+                    fx.cgroup_home,
+                    strerror(errno));
             return -1;
         }
     }
@@ -893,7 +950,11 @@ static int cpu_inject(const struct chaos_fx_env *env, uint32_t node, uint32_t am
     CPU_ZERO(&one);
     CPU_SET(cpu, &one);
     if (pin_threads(pid, &one) != 0) {
-        fprintf(stderr, "voidctl chaos: cpu: cannot pin node %u to CPU %d: %s\n", (unsigned)node, cpu, strerror(errno));
+        fprintf(stderr,
+                "voidctl chaos: cpu: cannot pin node %u to CPU %d: %s\n",
+                (unsigned)node,
+                cpu,
+                strerror(errno));
         return -1;
     }
     fx.pinned = 1;
@@ -912,7 +973,16 @@ static int cpu_inject(const struct chaos_fx_env *env, uint32_t node, uint32_t am
             dup2(null, 2);
         }
         if (stress) {
-            execlp("stress-ng", "stress-ng", "--cpu", workers, "--taskset", on, "--timeout", secs, "--quiet", (char *)NULL);
+            execlp("stress-ng",
+                   "stress-ng",
+                   "--cpu",
+                   workers,
+                   "--taskset",
+                   on,
+                   "--timeout",
+                   secs,
+                   "--quiet",
+                   (char *)NULL);
             _exit(127);
         }
         /* No stress-ng here: spinning children, pinned alike. */
@@ -954,7 +1024,10 @@ static int cpu_heal(const struct chaos_fx_env *env, uint32_t node)
     }
     pid_t pid = env->node_pid(env->ctx, node);
     if (fx.pinned && pid != 0 && pin_threads(pid, &fx.cpus_before) != 0) {
-        fprintf(stderr, "voidctl chaos: cpu: cannot unpin node %u: %s\n", (unsigned)node, strerror(errno));
+        fprintf(stderr,
+                "voidctl chaos: cpu: cannot unpin node %u: %s\n",
+                (unsigned)node,
+                strerror(errno));
         return -1;
     }
     fx.pinned = 0;
@@ -978,7 +1051,8 @@ static uint64_t drops_before[2][DROP_REASONS]; /* [0] the others, [1] the node *
 
 /* Sums the drops by each reason of every replica but `node` into out[0],
  * and node's own into out[1]. */
-static void count_drops(const struct chaos_fx_env *env, uint32_t node, uint64_t out[2][DROP_REASONS])
+static void
+count_drops(const struct chaos_fx_env *env, uint32_t node, uint64_t out[2][DROP_REASONS])
 {
     memset(out, 0, 2 * DROP_REASONS * sizeof(out[0][0]));
     static struct fx_body b;
@@ -986,7 +1060,8 @@ static void count_drops(const struct chaos_fx_env *env, uint32_t node, uint64_t 
         int rc = http_get(env, i, "/metrics", &b);
         for (size_t r = 0; rc == 0 && r < DROP_REASONS; r++) {
             char key[128];
-            snprintf(key, sizeof(key), "void_messages_dropped_total{reason=\"%s\"} ", drop_reasons[r]);
+            snprintf(
+                key, sizeof(key), "void_messages_dropped_total{reason=\"%s\"} ", drop_reasons[r]);
             const char *at = strstr(b.text, key);
             out[i == node][r] += at != NULL ? strtoull(at + strlen(key), NULL, 10) : 0;
         }
@@ -999,7 +1074,12 @@ static void drops_text(const uint64_t *now, const uint64_t *before, char *text, 
     text[0] = '\0';
     for (size_t r = 0; r < DROP_REASONS && at < cap; r++) {
         if (now[r] > before[r]) {
-            int m = snprintf(text + at, cap - at, "%s%s +%llu", at ? ", " : "", drop_reasons[r], (unsigned long long)(now[r] - before[r]));
+            int m = snprintf(text + at,
+                             cap - at,
+                             "%s%s +%llu",
+                             at ? ", " : "",
+                             drop_reasons[r],
+                             (unsigned long long)(now[r] - before[r]));
             at += m > 0 ? (size_t)m : 0;
         }
     }

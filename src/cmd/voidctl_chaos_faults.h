@@ -20,12 +20,12 @@
 #include <sys/types.h>
 
 #define CHAOS_FX_MAP(X)                                                                            \
-    X(SKEW, "skew")     /* the node's clock shifted through /fault skew_ms */                      \
-    X(DISK, "disk")     /* its data directory on a small tmpfs, filled up */                       \
+    X(SKEW, "skew")       /* the node's clock shifted through /fault skew_ms */                    \
+    X(DISK, "disk")       /* its data directory on a small tmpfs, filled up */                     \
     X(CORRUPT, "corrupt") /* a byte flipped in its record log while it is stopped */               \
-    X(MEMORY, "memory") /* a memory cgroup a little above what it uses */                          \
-    X(CPU, "cpu")       /* pinned to one CPU beside stress-ng burning it */                         \
-    X(BYZ, "byzantine") /* a simulator strategy switched on through /fault byz */
+    X(MEMORY, "memory")   /* a memory cgroup a little above what it uses */                        \
+    X(CPU, "cpu")         /* pinned to one CPU beside stress-ng burning it */                      \
+    X(BYZ, "byzantine")   /* a simulator strategy switched on through /fault byz */
 
 enum chaos_fx {
 #define VOID__X(name, text) CHAOS_FX_##name,
@@ -41,7 +41,7 @@ struct chaos_fx_env {
     const char *dir; /* the cluster directory (absolute) */
     uint32_t n;
     double fault_s;
-    FILE *info; /* progress lines */
+    FILE *info;                        /* progress lines */
     const struct void_config *cluster; /* the replicas' HTTP addresses */
     void *ctx;
     pid_t (*node_pid)(void *ctx, uint32_t node);   /* 0: not running */
@@ -53,16 +53,15 @@ struct chaos_fx_env {
 uint32_t chaos_fx_amount(enum chaos_fx fx, struct void_prng *prng);
 
 /* "node 2: clock 2000 ms ahead for 3.0 s (beyond the HLC's 500 ms)". */
-void chaos_fx_describe(enum chaos_fx fx,
-                       uint32_t amount,
-                       const char *who,
-                       double fault_s,
-                       char *out,
-                       size_t cap);
+void chaos_fx_describe(
+    enum chaos_fx fx, uint32_t amount, const char *who, double fault_s, char *out, size_t cap);
 
 /* Starts fault fx on node. Returns 0, or -1 after a message saying why
  * (no permission on this machine, a refused /fault, ...). */
-int chaos_fx_inject(const struct chaos_fx_env *env, enum chaos_fx fx, uint32_t node, uint32_t amount);
+int chaos_fx_inject(const struct chaos_fx_env *env,
+                    enum chaos_fx fx,
+                    uint32_t node,
+                    uint32_t amount);
 
 /* Ends it and undoes what it changed (also after a failed inject). Returns 0
  * or -1 after a message. */

@@ -9,8 +9,8 @@
 #include "void/config.h"
 #include "void/error.h"
 #include "void/fault_auth.h"
-#include "void/transport.h"
 #include "void/sign.h"
+#include "void/transport.h"
 
 #include <curl/curl.h>
 #include <getopt.h>
@@ -324,7 +324,8 @@ static int parse_opts(int argc, char **argv, struct fault_opts *o, char **pos, i
             bad = end == optarg || *end != '\0' || v < -VOID_FAULT_SKEW_MS_MAX ||
                   v > VOID_FAULT_SKEW_MS_MAX;
             if (bad) {
-                fprintf(stderr, "voidctl fault: --skew-ms wants -600000..600000, not '%s'\n", optarg);
+                fprintf(
+                    stderr, "voidctl fault: --skew-ms wants -600000..600000, not '%s'\n", optarg);
             }
             o->r.skew_ms = (int32_t)v;
             o->set = 1;
