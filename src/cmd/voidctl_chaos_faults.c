@@ -59,10 +59,10 @@ static const uint32_t cpu_burners[] = {1, 2, 4};
 static struct {
     /* disk */
     int mounted;
-    char data[FX_PATH], aside[FX_PATH], filler[FX_PATH];
+    char data[FX_PATH], aside[FX_PATH + 32], filler[FX_PATH + 32];
     pid_t load;
     /* corrupt */
-    char log_path[FX_PATH];
+    char log_path[FX_PATH + 80];
     off_t log_size;
     /* memory */
     char cgroup[FX_PATH], cgroup_home[FX_PATH];
@@ -939,16 +939,17 @@ static int cpu_inject(const struct chaos_fx_env *env, uint32_t node, uint32_t am
         return -1;
     }
     /* One CPU the node may use now, chosen by its id. */
-    int cpus[CPU_SETSIZE], count = 0;
-    for (int c = 0; c < CPU_SETSIZE; c++) {
+    size_t cpus[CPU_SETSIZE], count = 0;
+    for (size_t c = 0; c < CPU_SETSIZE; c++) {
         if (CPU_ISSET(c, &fx.cpus_before)) {
             cpus[count++] = c;
         }
     }
-    int cpu = count > 0 ? cpus[node % (uint32_t)count] : 0;
+    size_t cpu_at = count > 0 ? cpus[node % count] : 0;
+    int cpu = (int)cpu_at;
     cpu_set_t one;
     CPU_ZERO(&one);
-    CPU_SET(cpu, &one);
+    CPU_SET(cpu_at, &one);
     if (pin_threads(pid, &one) != 0) {
         fprintf(stderr,
                 "voidctl chaos: cpu: cannot pin node %u to CPU %d: %s\n",
