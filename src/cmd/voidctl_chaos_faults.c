@@ -255,13 +255,37 @@ static int stop_node(const struct chaos_fx_env *env, uint32_t node)
 {
     pid_t pid = env->node_pid(env->ctx, node);
     if (pid == 0) {
-        return 0;
+        /* Not running, or exiting (its command line already empty: a node
+         * that stopped itself, e.g. on a full disk): wait for the latter,
+         * which may still hold its files. */
+        char path[FX_PATH + 64];
+        snprintf(path, sizeof(path), "%s/run/node%u.pid", env->dir, (unsigned)node);
+        long last = read_number(path) > 0 ? (long)read_number(path) : 0;
+        for (int k = 0; last > 0 && k < 500 && !pid_gone((pid_t)last); k++) {
+            sleep_ms(20);
+        }
+        return 0; /* a pid taken by another process since is not ours to wait for */
     }
     (void)kill(pid, SIGKILL);
     for (int k = 0; k < 500 && !pid_gone(pid); k++) {
         sleep_ms(20);
     }
     return pid_gone(pid) ? 0 : -1;
+}
+
+/* Starts node and waits (up to 5 s) until its pidfile names a running
+ * voidd: the engine checks that every node is up right after a heal, and a
+ * child that has not reached exec yet does not count. Its pid, or 0. */
+static pid_t start_node_wait(const struct chaos_fx_env *env, uint32_t node)
+{
+    pid_t pid = env->start_node(env->ctx, node);
+    for (int k = 0; pid != 0 && k < 250 && env->node_pid(env->ctx, node) == 0; k++) {
+        if (pid_gone(pid)) {
+            return 0;
+        }
+        sleep_ms(20);
+    }
+    return pid != 0 && env->node_pid(env->ctx, node) == pid ? pid : 0;
 }
 
 /* Size of DIR/logs/node<i>.log now (where its new lines will start). */
@@ -481,7 +505,7 @@ static int disk_inject(const struct chaos_fx_env *env, uint32_t node)
         return -1;
     }
     fx.mounted = 1;
-    if (copy_tree(fx.aside, fx.data) != 0 || env->start_node(env->ctx, node) == 0) {
+    if (copy_tree(fx.aside, fx.data) != 0 || start_node_wait(env, node) == 0) {
         fprintf(
             stderr, "voidctl chaos: disk: cannot move node %u onto the tmpfs\n", (unsigned)node);
         return -1;
@@ -526,7 +550,7 @@ static int disk_heal(const struct chaos_fx_env *env, uint32_t node, off_t log_fr
         if (access(fx.aside, F_OK) == 0 && access(fx.data, F_OK) != 0) {
             (void)rename(fx.aside, fx.data);
         }
-        return env->node_pid(env->ctx, node) != 0 || env->start_node(env->ctx, node) > 0 ? 0 : -1;
+        return env->node_pid(env->ctx, node) != 0 || start_node_wait(env, node) > 0 ? 0 : -1;
     }
     if (fx.load > 0) {
         (void)kill(fx.load, SIGTERM);
@@ -561,7 +585,7 @@ static int disk_heal(const struct chaos_fx_env *env, uint32_t node, off_t log_fr
         fprintf(stderr, "voidctl chaos: disk: cannot put %s back: %s\n", fx.data, strerror(errno));
         return -1;
     }
-    return env->start_node(env->ctx, node) > 0 ? 0 : -1;
+    return start_node_wait(env, node) > 0 ? 0 : -1;
 }
 
 /* ---- file corruption ----------------------------------------------------------- */
@@ -718,7 +742,7 @@ static int corrupt_heal(const struct chaos_fx_env *env, uint32_t node, uint32_t 
             (unsigned)node,
             aside);
     fflush(env->info);
-    return env->start_node(env->ctx, node) > 0 ? 0 : -1;
+    return start_node_wait(env, node) > 0 ? 0 : -1;
 }
 
 /* ---- memory pressure --------------------------------------------------------------- */
@@ -899,7 +923,7 @@ static int memory_heal(const struct chaos_fx_env *env, uint32_t node)
             pid == 0 ? "; it was KILLED (out of memory): restarting it" : "");
     fflush(env->info);
     fx.cgroup[0] = '\0';
-    return pid != 0 || env->start_node(env->ctx, node) > 0 ? 0 : -1;
+    return pid != 0 || start_node_wait(env, node) > 0 ? 0 : -1;
 }
 
 /* ---- CPU burn ---------------------------------------------------------------------- */
