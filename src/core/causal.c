@@ -369,11 +369,10 @@ int void_causal_init(struct void_causal *c, const struct void_causal_config *cfg
         slots *= 2;
     }
     c->mask = slots - 1;
-    /* Aligned: each entry is then exactly one cache line. */
+    /* Aligned: each entry is then exactly one cache line. Not cleared: a
+     * slot is read only once its entry is written (a retained ord), so its
+     * pages are touched only as the ring fills, as calloc's would be. */
     c->ring = aligned_alloc(RING_ALIGN, slots * sizeof(*c->ring));
-    if (c->ring != NULL) {
-        memset(c->ring, 0, slots * sizeof(*c->ring));
-    }
     c->kin = calloc(slots, sizeof(*c->kin));
     c->marks = calloc(slots, sizeof(*c->marks));
     c->by_seq = calloc(cfg->nodes * slots, sizeof(*c->by_seq));
@@ -429,9 +428,8 @@ void void_causal_reset(struct void_causal *c)
     for (size_t n = 0; n < VOID_CAUSAL_NODES_MAX; n++) {
         c->base[n] = 1;
     }
-    /* The epoch starts again at 1: older walks' marks must not match it. */
-    memset(c->marks, 0, (size_t)(c->mask + 1) * sizeof(*c->marks));
-    c->epoch = 1;
+    /* The epoch goes on: the marks of walks before the reset stay below it. */
+    c->epoch = keep.epoch;
     VOID_ASSERT(c->ord_next == 0 && !c->halt);
 }
 
