@@ -309,16 +309,22 @@ static void bench_chain(size_t n)
 int main(int argc, char **argv)
 {
     size_t chain = 10000000;
+    size_t online_capacity = ONLINE_CAPACITY;
     for (int i = 1; i < argc; i++) {
         if (strcmp(argv[i], "--help") == 0) {
-            printf("usage: bench_causal [--chain N]\n"
+            printf("usage: bench_causal [--chain N] [--capacity N]\n"
                    "Verifier throughput on a recorded 1,000,000-event DAG against decoding it\n"
                    "only (BENCH causal_verify), ancestors at depth 1,000 (BENCH causal_query),\n"
-                   "and a walk of an N-event chain (default 10,000,000).\n");
+                   "and a walk of an N-event chain (default 10,000,000). --capacity: the\n"
+                   "verify bench's in-memory index (default 65,536, the daemon's).\n");
             return 0;
         }
         if (strcmp(argv[i], "--chain") == 0 && i + 1 < argc) {
             chain = (size_t)strtoull(argv[++i], NULL, 10);
+            continue;
+        }
+        if (strcmp(argv[i], "--capacity") == 0 && i + 1 < argc) {
+            online_capacity = (size_t)strtoull(argv[++i], NULL, 10);
             continue;
         }
         fprintf(stderr, "bench_causal: unknown argument '%s' (see --help)\n", argv[i]);
@@ -332,7 +338,7 @@ int main(int argc, char **argv)
         return 1;
     }
     struct void_causal_config ocfg = {.nodes = NODES,
-                                      .capacity = ONLINE_CAPACITY,
+                                      .capacity = online_capacity,
                                       .orphans_max = 64,
                                       .orphan_wait_max = 64};
     if (void_causal_init(&online, &ocfg) != 0) {

@@ -139,15 +139,16 @@ struct void_causal_config {
     uint32_t self; /* partial: the node whose log this is, < nodes */
 };
 
-/* Index entry: an accepted event, packed (96 bytes: the index is written
- * once per event, and its memory traffic is most of the verifier's cost),
- * with its intrusive child list and walk marks. Entries live in a ring by
- * acceptance order ("ord"); ord % capacity is the slot. Links are distances
- * in ords (so 32 bits: capacity <= UINT32_MAX), 0 for none: pred, send and
- * next_sibling point back (ord - d), succ and first_child forward (ord + d);
- * a backward link below the horizon (ord_oldest) is gone. Walks follow
- * these, never the hash table. Private to causal.c, in the header only for
- * sizeof. */
+/* Index entry: an accepted event, packed into 64 bytes, one cache line (the
+ * ring is allocated 64-byte aligned): the index is written once per event
+ * into memory last written `capacity` events before, and that write is
+ * most of the verifier's cost, so the entry holds the event and nothing
+ * else. Entries live in a ring by acceptance order ("ord"); ord & mask is
+ * the slot. The links a walk follows are not stored: an event's local
+ * parent and child are (node, seq -+ 1) and a receive's send is `from`,
+ * all found through by_seq; only the receives of a send (a list) are kept,
+ * in `kin`, and the walk marks in `marks`, which inserting never touches.
+ * Private to causal.c, in the header only for sizeof. */
 struct void__causal_entry {
     uint64_t seq;
     uint64_t wall_ns;
@@ -155,13 +156,22 @@ struct void__causal_entry {
     uint64_t view, op_seq, client_id, request_no;
     uint32_t logical;
     uint8_t node, kind, msg_type, from_node;
-    uint32_t pred;         /* previous event of the node */
-    uint32_t succ;         /* next event of the node */
-    uint32_t send;         /* RECEIVE: its send */
-    uint32_t first_child;  /* the newest receive naming this send */
-    uint32_t next_sibling; /* the next older receive of the same send */
-    uint32_t mark;         /* walk epoch that visited this entry */
-    uint32_t depth;        /* its depth in that walk */
+};
+
+/* The receives of a send, newest first, as distances in ords (0 for none):
+ * first_child (a send's newest receive) points forward, next_sibling (a
+ * receive's next older one of the same send) back; a backward link below
+ * the horizon is gone. Only a send's first_child and a receive's
+ * next_sibling are ever written or read. */
+struct void__causal_kin {
+    uint32_t first_child;
+    uint32_t next_sibling;
+};
+
+/* A walk's visited mark (its epoch) and the entry's depth in that walk. */
+struct void__causal_mark {
+    uint32_t mark;
+    uint32_t depth;
 };
 
 struct void__causal_orphan {
@@ -176,13 +186,17 @@ struct void_causal {
      * mask, not a division (the verifier's hot path does several). */
     uint64_t mask;
     struct void__causal_entry *ring; /* mask + 1 entries, capacity of them in use */
-    /* by_seq[n * (mask + 1) + (seq & mask)] = ord of (n, seq): a node's
-     * retained seqs are contiguous and at most capacity, so they never
-     * collide, and lookups of recent events hit the cache. */
-    uint64_t *by_seq;
+    struct void__causal_kin *kin;    /* per slot, as ring */
+    struct void__causal_mark *marks; /* per slot, as ring; written by walks only */
+    /* by_seq[n * (mask + 1) + (seq & mask)] = the low 32 bits of the ord of
+     * (n, seq) (a retained ord is within capacity <= UINT32_MAX below
+     * ord_next, so they name it): a node's retained seqs are contiguous and
+     * at most capacity, so they never collide, and lookups of recent events
+     * hit the cache. */
+    uint32_t *by_seq;
     /* ring_node[ord & mask] = the node of the entry at ord: dropping the
      * oldest entry needs only its node (its seq is that node's base), and
-     * this 1-byte array stays in cache where the 96-byte entry written
+     * this 1-byte array stays in cache where the 64-byte entry written
      * `capacity` events ago does not (one miss per event saved). */
     uint8_t *ring_node;
     uint64_t ord_oldest, ord_next;                      /* retained ords: [ord_oldest, ord_next) */

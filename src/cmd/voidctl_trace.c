@@ -44,6 +44,11 @@
 #define TRACE_DEPTH_DEF 1000
 #define TRACE_LIMIT_DEF 10000
 #define TRACE_AT_MAX    1000 /* --at given more than once: one cut each */
+/* Events assembled at most (--max-events): each costs about 88 bytes here
+ * and 100 + 4 * nodes in the core's index, so 1,000,000 of 4 nodes about
+ * 200 MB. Beyond it voidctl stops reading and says so. */
+#define TRACE_MAX_EVENTS_DEF 1000000
+#define TRACE_MAX_EVENTS_MAX 100000000
 
 struct trace_opts {
     struct voidctl_opts base;
@@ -55,7 +60,9 @@ struct trace_opts {
     const char *out;
     const char *version;
     const char *prefix, *after, *from, *to; /* state, diff */
-    struct void_hlc_ts fetch_to; /* events stamped later are not fetched (cut) */
+    struct void_hlc_ts fetch_to;   /* events stamped later are not fetched (cut, ancestors) */
+    struct void_hlc_ts fetch_from; /* events stamped earlier are not kept (descendants) */
+    size_t max_events;             /* events assembled at most */
     int limit_given;
 };
 
@@ -68,6 +75,8 @@ struct trace_dag {
     uint64_t lo[VOID_CAUSAL_NODES_MAX], hi[VOID_CAUSAL_NODES_MAX]; /* fetched seq range */
     uint64_t base[VOID_CAUSAL_NODES_MAX]; /* each node's oldest retained seq (its window) */
     size_t edges_outside; /* receives whose send was not fetched */
+    size_t max_events;    /* dag_push refuses more (VOID_ERANGE) */
+    struct void_hlc_ts keep_from; /* events stamped before it are not kept */
     struct void_causal c;
     size_t alerts;
     struct void_causal_alert first_alert;
@@ -100,6 +109,10 @@ static void usage(FILE *out)
             "\n"
             "options:\n"
             "  --depth N      edges to follow (default %d)\n"
+            "  --max-events M events voidctl assembles in memory at most (default %d,\n"
+            "                 about 200 bytes each); more: exit 1, saying so. ancestors\n"
+            "                 fetch only the events before EVENT, descendants those after\n"
+            "                 it, cut those up to its latest --at\n"
             "  --limit K      events at most (default %d); state, diff: keys at most\n"
             "                 (default all), then `more` and the key to resume --after\n"
             "  --prefix P     state, diff: only the keys that start with P\n"
@@ -114,6 +127,7 @@ static void usage(FILE *out)
             "  --cluster FILE, --timeout S, --json, --help as for every command\n"
             "\n",
             TRACE_DEPTH_DEF,
+            TRACE_MAX_EVENTS_DEF,
             TRACE_LIMIT_DEF);
     voidctl_print_exit_codes(out);
     fprintf(out,
@@ -159,12 +173,15 @@ static int parse_opts(int argc, char **argv, struct trace_opts *o, char **pos, i
                                              {"after", required_argument, NULL, 'A'},
                                              {"from", required_argument, NULL, 'F'},
                                              {"to", required_argument, NULL, 'T'},
+                                             {"max-events", required_argument, NULL, 'M'},
                                              {NULL, 0, NULL, 0}};
     memset(o, 0, sizeof(*o));
     o->base.timeout_s = 5.0;
     o->depth = TRACE_DEPTH_DEF;
     o->limit = TRACE_LIMIT_DEF;
     o->fetch_to = (struct void_hlc_ts){UINT64_MAX, UINT32_MAX};
+    o->fetch_from = (struct void_hlc_ts){0, 0};
+    o->max_events = TRACE_MAX_EVENTS_DEF;
     optind = 0;
     opterr = 0;
     int c;
@@ -235,6 +252,16 @@ static int parse_opts(int argc, char **argv, struct trace_opts *o, char **pos, i
             break;
         case 'T':
             o->to = optarg;
+            break;
+        case 'M':
+            if (parse_u64(optarg, TRACE_MAX_EVENTS_MAX, &v) != 0 || v == 0) {
+                fprintf(stderr,
+                        "voidctl trace: --max-events wants 1..%d, not '%s'\n",
+                        TRACE_MAX_EVENTS_MAX,
+                        optarg);
+                return -1;
+            }
+            o->max_events = (size_t)v;
             break;
         default:
             fprintf(stderr,
@@ -326,8 +353,12 @@ static int event_from_json(json_t *j, struct void_causal_event *ev)
 
 static int dag_push(struct trace_dag *d, const struct void_causal_event *ev)
 {
+    if (d->count >= d->max_events) {
+        return VOID_ERANGE; /* the memory bound: the caller stops reading */
+    }
     if (d->count == d->cap) {
         size_t cap = d->cap == 0 ? 4096 : d->cap * 2;
+        cap = cap > d->max_events ? d->max_events : cap;
         struct void_causal_event *p = realloc(d->ev, cap * sizeof(*p));
         if (p == NULL) {
             return VOID_ENOMEM;
@@ -351,8 +382,9 @@ struct fetch {
     uint32_t id;
     uint64_t after;
     size_t first; /* d->count before this node's events */
-    int header, end, bad, oom;
+    int header, end, bad, oom, full;
     uint64_t count, last_seq;
+    uint64_t hashed; /* events in the answer (kept or not) */
     struct void_hash_ctx records;
     uint8_t sig[VOID_SIGN_SIZE];
     int have_sig;
@@ -397,9 +429,13 @@ static int fetch_line(void *ctx, const char *line, size_t len)
     /* The node signed the records of its events: rebuilt from what we parsed. */
     uint8_t rec[VOID_CAUSAL_RECORD_SIZE];
     void_causal_encode(&ev, rec);
+    f->hashed++;
     void_hash_update(&f->records, rec, sizeof(rec));
-    if (dag_push(f->d, &ev) != 0) {
-        f->oom = 1;
+    /* Hashed for the signature, but only kept when the question needs it. */
+    int rc = void_hlc_compare(ev.hlc, f->d->keep_from) >= 0 ? dag_push(f->d, &ev) : 0;
+    if (rc != 0) {
+        f->oom = rc == VOID_ENOMEM;
+        f->full = rc == VOID_ERANGE;
         return 1;
     }
     f->last_seq = ev.id.seq;
@@ -426,17 +462,20 @@ static int fetch_node(const struct void_config *cl,
     if (code == 404) {
         return VOID_ENOTFOUND;
     }
-    if (rc != 0 || f.oom || !f.header || !f.end) {
+    if (rc != 0 || f.oom || f.full || !f.header || !f.end) {
         d->count = f.first;
-        return f.oom ? VOID_ENOMEM : f.bad ? VOID_EBAD_FIELD : VOID_ETIMEOUT;
+        return f.oom    ? VOID_ENOMEM
+               : f.full ? VOID_ERANGE
+               : f.bad  ? VOID_EBAD_FIELD
+                        : VOID_ETIMEOUT;
     }
     uint8_t msg[4 + 8 + 8 + VOID_HLC_ENCODED_SIZE + VOID_HASH_SIZE];
     void_bytes_put_be32(msg, f.id);
     void_bytes_put_be64(msg + 4, 0);
-    void_bytes_put_be64(msg + 12, d->count - f.first);
+    void_bytes_put_be64(msg + 12, f.hashed);
     void_hlc_encode(to, msg + 20);
     void_hash_final(&f.records, msg + 20 + VOID_HLC_ENCODED_SIZE);
-    if (f.bad || !f.have_sig || f.count != d->count - f.first ||
+    if (f.bad || !f.have_sig || f.count != f.hashed ||
         void_sign_verify(cl->replicas[i].public_key, VOID_SIGN_DOMAIN_TRACE, msg, sizeof(msg), f.sig) != 0) {
         d->count = f.first;
         return VOID_EBAD_SIG;
@@ -447,6 +486,54 @@ static int fetch_node(const struct void_config *cl,
         d->hi[f.id] = seq > d->hi[f.id] ? seq : d->hi[f.id];
     }
     return 0;
+}
+
+/* One page of node id.node's log: is the event there, and its HLC. */
+struct probe {
+    struct void_causal_id id;
+    int answered, found;
+    uint64_t base, last;
+    struct void_hlc_ts hlc;
+};
+
+static int probe_line(void *ctx, const char *line, size_t len)
+{
+    struct probe *p = ctx;
+    json_t *j = json_loadb(line, len, 0, NULL);
+    json_t *list = json_object_get(j, "events");
+    if (json_is_object(j) && json_is_array(list)) {
+        p->answered = 1;
+        p->base = jnum(j, "base");
+        p->last = jnum(j, "last");
+        struct void_causal_event ev;
+        if (json_array_size(list) > 0 && event_from_json(json_array_get(list, 0), &ev) == 0 &&
+            ev.id.node == p->id.node && ev.id.seq == p->id.seq) {
+            p->found = 1;
+            p->hlc = ev.hlc;
+        }
+    }
+    json_decref(j);
+    return 1;
+}
+
+/* Asks the event's own node for it (a one-event page), so that a walk
+ * fetches only the events on its side of the event's HLC: every ancestor
+ * is stamped before it and every descendant after (the verifier holds each
+ * edge to that). The page is not trusted beyond that: the event is fetched
+ * again in its node's signed stream, and a wrong HLC only leaves it out. */
+static void probe_event(const struct void_config *cl, double timeout_s, struct probe *p)
+{
+    for (uint32_t i = 0; i < cl->count_replicas; i++) {
+        if (cl->replicas[i].id != p->id.node) {
+            continue;
+        }
+        char url[VOID_CONFIG_ADDR_MAX + 128], path[96];
+        snprintf(path, sizeof(path), "/trace/events?after=%" PRIu64 "&limit=1", p->id.seq - 1);
+        http_url(&cl->replicas[i].http, path, url, sizeof(url));
+        long code = 0;
+        (void)voidctl_get_lines(url, timeout_s, probe_line, p, &code);
+        return;
+    }
 }
 
 static int by_hlc(const void *pa, const void *pb)
@@ -468,9 +555,21 @@ static int assemble(const struct void_config *cl, const struct trace_opts *o, st
 {
     memset(d, 0, sizeof(*d));
     d->nodes = cl->count_replicas;
+    d->max_events = o->max_events;
+    d->keep_from = o->fetch_from;
     uint32_t reached = 0;
     for (uint32_t i = 0; i < cl->count_replicas; i++) {
         int rc = fetch_node(cl, i, o->base.timeout_s, o->fetch_to, d);
+        if (rc == VOID_ERANGE) {
+            fprintf(stderr,
+                    "voidctl trace: the replicas hold more than %zu events for this question "
+                    "(--max-events, about %zu MB of memory here); ask about one event "
+                    "(ancestors and descendants fetch only its past or its future) or a "
+                    "cut (only up to its latest --at), or raise --max-events\n",
+                    d->max_events,
+                    d->max_events * 200 / 1000000);
+            return VOIDCTL_EXIT_FAILED;
+        }
         if (rc == 0) {
             d->reached[cl->replicas[i].id] = 1;
             reached++;
@@ -649,30 +748,32 @@ static int cmd_walk(struct trace_opts *o, struct trace_dag *d, const char *arg, 
         free(out);
         return VOIDCTL_EXIT_FAILED;
     }
-    json_t *list = o->base.json ? json_array() : NULL;
+    /* Printed as the events are read from the index, the JSON too (one
+     * object, written piece by piece): the answer is never held as text. */
+    if (o->base.json) {
+        printf("{\"query\":\"%s\",\"events\":[", up ? "ancestors" : "descendants");
+    }
     for (size_t i = 0; i < w.count; i++) {
         struct void_causal_event ev;
         VOID_ASSERT(void_causal_get(&d->c, out[i], &ev) == 0);
-        if (list != NULL) {
-            json_array_append_new(list, event_json(&ev));
+        if (o->base.json) {
+            json_t *j = event_json(&ev);
+            char *text = json_dumps(j, JSON_COMPACT);
+            printf("%s%s", i == 0 ? "" : ",", text != NULL ? text : "{}");
+            free(text);
+            json_decref(j);
         } else {
             print_event(i == 0 ? "" : "  ", &ev);
         }
     }
-    if (list != NULL) {
-        print_json(json_pack("{s:s, s:o, s:b, s:b, s:b, s:I}",
-                             "query",
-                             up ? "ancestors" : "descendants",
-                             "events",
-                             list,
-                             "past_horizon",
-                             w.past_horizon,
-                             "depth_limited",
-                             w.depth_limited,
-                             "size_limited",
-                             w.size_limited,
-                             "edges_outside",
-                             (json_int_t)d->edges_outside));
+    if (o->base.json) {
+        printf("],\"past_horizon\":%s,\"depth_limited\":%s,\"size_limited\":%s,"
+               "\"edges_outside\":%zu,\"fetched\":%zu}\n",
+               w.past_horizon ? "true" : "false",
+               w.depth_limited ? "true" : "false",
+               w.size_limited ? "true" : "false",
+               d->edges_outside,
+               d->count);
     } else if (w.past_horizon || w.depth_limited || w.size_limited) {
         printf("(cut short:%s%s%s)\n",
                w.past_horizon ? " history past the retention horizon" : "",
@@ -1034,6 +1135,7 @@ int voidctl_trace(int argc, char **argv)
         rc = cmd_explain(&o, &cl, pos[1]);
     } else {
         struct trace_dag d;
+        memset(&d, 0, sizeof(d));
         if (strcmp(q, "cut") == 0 && o.count_at > 0) {
             /* A cut at t needs no event stamped after the latest t: each
              * node's events up to t are a prefix of its answer. */
@@ -1047,7 +1149,21 @@ int voidctl_trace(int argc, char **argv)
             }
             o.fetch_to = latest;
         }
-        rc = assemble(&cl, &o, &d);
+        struct probe p = {.answered = 0};
+        if (walk && parse_id(pos[1], &p.id) == 0) {
+            probe_event(&cl, o.base.timeout_s, &p);
+        }
+        if (p.found && q[0] == 'a') {
+            o.fetch_to = p.hlc;
+        } else if (p.found) {
+            o.fetch_from = p.hlc;
+        }
+        if (p.answered && !p.found && p.id.seq > p.last) {
+            fprintf(stderr, "voidctl trace: event %s not found on its node\n", pos[1]);
+            rc = VOIDCTL_EXIT_FAILED;
+        } else {
+            rc = assemble(&cl, &o, &d);
+        }
         if (rc == VOIDCTL_EXIT_OK) {
             rc = walk ? cmd_walk(&o, &d, pos[1], q[0] == 'a')
                  : strcmp(q, "cut") == 0 ? cmd_cut(&o, &d)

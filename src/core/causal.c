@@ -158,15 +158,6 @@ static bool event_equal(const struct void_causal_event *a, const struct void_cau
            a->client_id == b->client_id && a->request_no == b->request_no;
 }
 
-/* A receive describes the message it received: the send's payload. */
-static bool payload_equal(const struct void_causal_event *send,
-                          const struct void_causal_event *recv)
-{
-    return send->msg_type == recv->msg_type && send->view == recv->view &&
-           send->op_seq == recv->op_seq && send->client_id == recv->client_id &&
-           send->request_no == recv->request_no;
-}
-
 /* a < b in HLC order: void_hlc_compare(a, b) < 0, inlined for the
  * verifier's hot path (two compares per event). */
 static inline bool hlc_before(struct void_hlc_ts a, struct void_hlc_ts b)
@@ -176,7 +167,8 @@ static inline bool hlc_before(struct void_hlc_ts a, struct void_hlc_ts b)
 
 /* ---- index: ring + per-node seq arrays ---------------------------------- */
 
-_Static_assert(sizeof(struct void__causal_entry) == 96, "entry packing (causal.h)");
+_Static_assert(sizeof(struct void__causal_entry) == 64, "one cache line per entry (causal.h)");
+#define RING_ALIGN 64
 
 static void entry_pack(struct void__causal_entry *e, const struct void_causal_event *ev)
 {
@@ -257,10 +249,17 @@ static bool id_equal(struct void_causal_id a, struct void_causal_id b)
     return a.node == b.node && a.seq == b.seq;
 }
 
-static uint64_t *by_seq_slot(const struct void_causal *c, struct void_causal_id id)
+static uint32_t *by_seq_slot(const struct void_causal *c, struct void_causal_id id)
 {
     VOID_ASSERT(id.node < c->cfg.nodes);
     return &c->by_seq[(size_t)id.node * (c->mask + 1) + (size_t)(id.seq & c->mask)];
+}
+
+/* The retained ord whose low 32 bits are low: the only one, since retained
+ * ords lie within capacity <= UINT32_MAX below ord_next. */
+static uint64_t ord_of_low(const struct void_causal *c, uint32_t low)
+{
+    return c->ord_next - (uint32_t)((uint32_t)c->ord_next - low);
 }
 
 /* The ord of id, or ORD_NONE when absent or past the horizon. */
@@ -269,10 +268,29 @@ static uint64_t lookup_ord(const struct void_causal *c, struct void_causal_id id
     if (id.node >= c->cfg.nodes || id.seq < c->base[id.node] || id.seq > c->last[id.node]) {
         return ORD_NONE;
     }
-    uint64_t ord = *by_seq_slot(c, id);
+    uint64_t ord = ord_of_low(c, *by_seq_slot(c, id));
     VOID_ASSERT(ord >= c->ord_oldest && ord < c->ord_next); /* [base, last] are retained */
     VOID_ASSERT_SLOW(c->ring[ord & c->mask].seq == id.seq);
     return ord;
+}
+
+/* The ords of an entry's parents and local child, from by_seq (none are
+ * stored): ORD_NONE when there is none or it lies past the horizon. */
+static uint64_t pred_ord(const struct void_causal *c, const struct void__causal_entry *e)
+{
+    return e->seq > 1 ? lookup_ord(c, (struct void_causal_id){e->node, e->seq - 1}) : ORD_NONE;
+}
+
+static uint64_t succ_ord(const struct void_causal *c, const struct void__causal_entry *e)
+{
+    return lookup_ord(c, (struct void_causal_id){e->node, e->seq + 1});
+}
+
+static uint64_t send_ord(const struct void_causal *c, const struct void__causal_entry *e)
+{
+    return e->kind == VOID_CAUSAL_RECEIVE
+               ? lookup_ord(c, (struct void_causal_id){e->from_node, e->from_seq})
+               : ORD_NONE;
 }
 
 static struct void__causal_entry *lookup(const struct void_causal *c, struct void_causal_id id)
@@ -289,13 +307,15 @@ static void drop_oldest(struct void_causal *c)
     struct void_causal_id id = {node, c->base[node]}; /* per-node FIFO */
     /* SLOW: the old entry and the slot of an old seq are cache misses. */
     VOID_ASSERT_SLOW(entry_at(c, c->ord_oldest)->seq == id.seq);
-    VOID_ASSERT_SLOW(*by_seq_slot(c, id) == c->ord_oldest);
+    VOID_ASSERT_SLOW(*by_seq_slot(c, id) == (uint32_t)c->ord_oldest);
     c->base[id.node] = id.seq + 1;
     c->ord_oldest++;
     c->count_dropped++;
 }
 
-static void index_insert(struct void_causal *c, const struct void_causal_event *ev)
+/* Inserts ev; send is the ord of a receive's send, as check_edges found it
+ * (ORD_NONE: not here), so that it is not looked up twice. */
+static void index_insert(struct void_causal *c, const struct void_causal_event *ev, uint64_t send)
 {
     uint32_t n = ev->id.node;
     if (c->last[n] == 0 && c->cfg.open_start) {
@@ -306,33 +326,27 @@ static void index_insert(struct void_causal *c, const struct void_causal_event *
         drop_oldest(c);
     }
     uint64_t ord = c->ord_next++;
-    struct void__causal_entry *e = &c->ring[ord & c->mask];
-    entry_pack(e, ev);
+    entry_pack(&c->ring[ord & c->mask], ev);
     c->ring_node[ord & c->mask] = (uint8_t)n;
-    uint64_t pred = c->last[n] >= c->base[n] && c->last[n] > 0 ? c->last_ord[n] : ORD_NONE;
-    e->pred = pred != ORD_NONE ? link_to(ord, pred) : 0;
-    e->succ = 0;
-    e->send = 0;
-    e->first_child = 0;
-    e->next_sibling = 0;
-    e->mark = 0;
-    e->depth = 0;
-    if (pred != ORD_NONE) {
-        entry_at(c, pred)->succ = e->pred;
-    }
     c->last[n] = ev->id.seq;
     c->last_hlc[n] = ev->hlc;
     c->last_ord[n] = ord;
-    *by_seq_slot(c, ev->id) = ord;
-    if (ev->kind == VOID_CAUSAL_RECEIVE) {
-        uint64_t send_ord = lookup_ord(c, ev->from);
-        if (send_ord != ORD_NONE) {
-            struct void__causal_entry *send = entry_at(c, send_ord);
-            uint64_t older = link_fwd(send_ord, send->first_child);
-            e->send = link_to(ord, send_ord);
-            e->next_sibling = older != ORD_NONE ? link_to(ord, older) : 0;
-            send->first_child = e->send;
+    *by_seq_slot(c, ev->id) = (uint32_t)ord;
+    if (ev->kind == VOID_CAUSAL_SEND) {
+        c->kin[ord & c->mask].first_child = 0;
+    } else if (ev->kind == VOID_CAUSAL_RECEIVE) {
+        /* Pushed on its send's list of receives, when the send is here (it
+         * may just have been dropped to make room). */
+        uint64_t s = send;
+        VOID_ASSERT(s == ORD_NONE || s == lookup_ord(c, ev->from) || s < c->ord_oldest);
+        uint32_t older = 0;
+        if (live(c, s)) {
+            struct void__causal_kin *sk = &c->kin[s & c->mask];
+            uint64_t o = link_fwd(s, sk->first_child);
+            older = o != ORD_NONE ? link_to(ord, o) : 0;
+            sk->first_child = link_to(ord, s);
         }
+        c->kin[ord & c->mask].next_sibling = older;
     }
     c->count_accepted++;
 }
@@ -355,13 +369,18 @@ int void_causal_init(struct void_causal *c, const struct void_causal_config *cfg
         slots *= 2;
     }
     c->mask = slots - 1;
-    c->ring = calloc(slots, sizeof(*c->ring));
+    /* Aligned: each entry is then exactly one cache line. Not cleared: a
+     * slot is read only once its entry is written (a retained ord), so its
+     * pages are touched only as the ring fills, as calloc's would be. */
+    c->ring = aligned_alloc(RING_ALIGN, slots * sizeof(*c->ring));
+    c->kin = calloc(slots, sizeof(*c->kin));
+    c->marks = calloc(slots, sizeof(*c->marks));
     c->by_seq = calloc(cfg->nodes * slots, sizeof(*c->by_seq));
     c->ring_node = calloc(slots, sizeof(*c->ring_node));
     c->orphans = calloc(cfg->orphans_max, sizeof(*c->orphans));
     c->drain = calloc(cfg->orphans_max + 1, sizeof(*c->drain));
-    if (c->ring == NULL || c->by_seq == NULL || c->ring_node == NULL || c->orphans == NULL ||
-        c->drain == NULL) {
+    if (c->ring == NULL || c->kin == NULL || c->marks == NULL || c->by_seq == NULL ||
+        c->ring_node == NULL || c->orphans == NULL || c->drain == NULL) {
         void_causal_fini(c);
         return VOID_ENOMEM;
     }
@@ -377,11 +396,15 @@ void void_causal_fini(struct void_causal *c)
 {
     VOID_ASSERT(c != NULL);
     free(c->ring);
+    free(c->kin);
+    free(c->marks);
     free(c->by_seq);
     free(c->ring_node);
     free(c->orphans);
     free(c->drain);
     c->ring = NULL;
+    c->kin = NULL;
+    c->marks = NULL;
     c->by_seq = NULL;
     c->ring_node = NULL;
     c->orphans = NULL;
@@ -396,6 +419,8 @@ void void_causal_reset(struct void_causal *c)
     c->cfg = keep.cfg;
     c->mask = keep.mask;
     c->ring = keep.ring;
+    c->kin = keep.kin;
+    c->marks = keep.marks;
     c->by_seq = keep.by_seq;
     c->ring_node = keep.ring_node;
     c->orphans = keep.orphans;
@@ -403,7 +428,8 @@ void void_causal_reset(struct void_causal *c)
     for (size_t n = 0; n < VOID_CAUSAL_NODES_MAX; n++) {
         c->base[n] = 1;
     }
-    c->epoch = 1;
+    /* The epoch goes on: the marks of walks before the reset stay below it. */
+    c->epoch = keep.epoch;
     VOID_ASSERT(c->ord_next == 0 && !c->halt);
 }
 
@@ -450,9 +476,10 @@ static struct void_causal_id missing_parent(const struct void_causal *c,
 
 /* Checks the edges of ev, whose parents are all in; returns 0 or the
  * violation raised. */
-static int check_edges(struct void_causal *c, const struct void_causal_event *ev)
+static int check_edges(struct void_causal *c, const struct void_causal_event *ev, uint64_t *send)
 {
     uint32_t n = ev->id.node;
+    *send = ORD_NONE;
     struct void_causal_id pred = {n, ev->id.seq - 1};
     VOID_ASSERT(ev->id.seq == c->last[n] + 1 || (c->cfg.open_start && c->last[n] == 0));
     if (c->last[n] > 0 && !hlc_before(c->last_hlc[n], ev->hlc)) {
@@ -462,21 +489,23 @@ static int check_edges(struct void_causal *c, const struct void_causal_event *ev
     if (ev->kind != VOID_CAUSAL_RECEIVE || c->cfg.partial) {
         return 0; /* partial: void_causal_submit_receive checked the remote edge */
     }
-    const struct void__causal_entry *se = lookup(c, ev->from);
-    if (se == NULL) {
+    *send = lookup_ord(c, ev->from);
+    if (*send == ORD_NONE) {
         /* Past the horizon: the send was verified when it arrived, but its
          * content is gone, so this edge goes unchecked. */
         VOID_ASSERT(ev->from.seq < c->base[ev->from.node] || c->cfg.open_start);
         return 0;
     }
-    struct void_causal_event s;
-    entry_unpack(se, &s);
-    if (s.kind != VOID_CAUSAL_SEND || !payload_equal(&s, ev)) {
-        raise_alert(c, VOID_CAUSAL_FORGED_PARENT, ev, s.id, s.hlc);
+    const struct void__causal_entry *se = entry_at(c, *send);
+    /* Compared in place: unpacking the whole send costs more than the check. */
+    if (se->kind != VOID_CAUSAL_SEND || se->msg_type != ev->msg_type || se->view != ev->view ||
+        se->op_seq != ev->op_seq || se->client_id != ev->client_id ||
+        se->request_no != ev->request_no) {
+        raise_alert(c, VOID_CAUSAL_FORGED_PARENT, ev, entry_id(se), entry_hlc(se));
         return VOID_CAUSAL_FORGED_PARENT;
     }
-    if (!hlc_before(s.hlc, ev->hlc)) {
-        raise_alert(c, VOID_CAUSAL_HLC_ORDER, ev, s.id, s.hlc);
+    if (!hlc_before(entry_hlc(se), ev->hlc)) {
+        raise_alert(c, VOID_CAUSAL_HLC_ORDER, ev, entry_id(se), entry_hlc(se));
         return VOID_CAUSAL_HLC_ORDER;
     }
     return 0;
@@ -532,10 +561,11 @@ static int buffer_orphan(struct void_causal *c, const struct void_causal_event *
 /* Accepts ev, whose parents are all in, if its edges hold. */
 static int accept(struct void_causal *c, const struct void_causal_event *ev)
 {
-    if (check_edges(c, ev) != 0) {
+    uint64_t send;
+    if (check_edges(c, ev, &send) != 0) {
         return VOID_CAUSAL_REJECTED;
     }
-    index_insert(c, ev);
+    index_insert(c, ev, send);
     return VOID_CAUSAL_ACCEPTED;
 }
 
@@ -748,10 +778,9 @@ int void_causal_get(const struct void_causal *c,
 static uint32_t next_epoch(struct void_causal *c)
 {
     if (++c->epoch == 0) {
-        /* Wrapped after 2^32 walks: clear the marks once. */
-        for (uint64_t o = c->ord_oldest; o < c->ord_next; o++) {
-            entry_at(c, o)->mark = 0;
-        }
+        /* Wrapped after 2^32 walks: clear the marks once (every slot:
+         * dropped entries' marks stay until the slot is walked again). */
+        memset(c->marks, 0, (size_t)(c->mask + 1) * sizeof(*c->marks));
         c->epoch = 1;
     }
     return c->epoch;
@@ -770,16 +799,16 @@ static void walk_visit(struct void_causal *c,
         res->past_horizon = true;
         return;
     }
-    struct void__causal_entry *e = entry_at(c, ord);
-    if (e->mark == c->epoch) {
+    struct void__causal_mark *m = &c->marks[ord & c->mask];
+    if (m->mark == c->epoch) {
         return;
     }
     if (res->count == cap) {
         res->size_limited = true;
         return;
     }
-    e->mark = c->epoch;
-    e->depth = d + 1;
+    m->mark = c->epoch;
+    m->depth = d + 1;
     out[res->count].node = UINT32_MAX;
     out[res->count++].seq = ord;
 }
@@ -793,23 +822,26 @@ static void walk_expand(struct void_causal *c,
                         struct void_causal_walk *res)
 {
     const struct void__causal_entry *e = entry_at(c, ord);
-    uint32_t d = e->depth;
+    uint32_t d = c->marks[ord & c->mask].depth;
     if (up) {
         if (e->seq > 1) {
-            walk_visit(c, link_back(ord, e->pred), d, out, cap, res);
+            walk_visit(c, pred_ord(c, e), d, out, cap, res);
         }
         if (e->kind == VOID_CAUSAL_RECEIVE && !c->cfg.partial) {
             /* partial: the send is elsewhere */
-            walk_visit(c, link_back(ord, e->send), d, out, cap, res);
+            walk_visit(c, send_ord(c, e), d, out, cap, res);
         }
         return;
     }
-    if (e->succ != 0) {
-        walk_visit(c, link_fwd(ord, e->succ), d, out, cap, res);
+    if (e->seq < c->last[e->node]) { /* a newer event is always retained */
+        walk_visit(c, succ_ord(c, e), d, out, cap, res);
+    }
+    if (e->kind != VOID_CAUSAL_SEND) {
+        return;
     }
     /* The sibling list runs newest first; ords below the horizon are gone. */
-    for (uint64_t o = link_fwd(ord, e->first_child); live(c, o);
-         o = link_back(o, entry_at(c, o)->next_sibling)) {
+    for (uint64_t o = link_fwd(ord, c->kin[ord & c->mask].first_child); live(c, o);
+         o = link_back(o, c->kin[o & c->mask].next_sibling)) {
         walk_visit(c, o, d, out, cap, res);
     }
 }
@@ -834,16 +866,18 @@ static int walk(struct void_causal *c,
     next_epoch(c);
     uint64_t ord = lookup_ord(c, from);
     struct void__causal_entry *e = entry_at(c, ord);
-    e->mark = c->epoch;
-    e->depth = 0;
+    c->marks[ord & c->mask] = (struct void__causal_mark){c->epoch, 0};
     out[res->count].node = UINT32_MAX;
     out[res->count++].seq = ord;
     for (size_t head = 0; head < res->count; head++) {
         e = entry_at(c, out[head].seq);
         /* A forward link always points at a retained entry (a newer one). */
-        bool has_next = up ? (e->seq > 1 || (e->kind == VOID_CAUSAL_RECEIVE && !c->cfg.partial))
-                           : (e->succ != 0 || e->first_child != 0);
-        if (e->depth >= depth_max) {
+        uint64_t o = out[head].seq;
+        bool has_next =
+            up ? (e->seq > 1 || (e->kind == VOID_CAUSAL_RECEIVE && !c->cfg.partial))
+               : (e->seq < c->last[e->node] ||
+                  (e->kind == VOID_CAUSAL_SEND && c->kin[o & c->mask].first_child != 0));
+        if (c->marks[o & c->mask].depth >= depth_max) {
             res->depth_limited |= has_next;
             continue;
         }
@@ -988,7 +1022,7 @@ static void vector_clock(const struct void_causal *c, uint64_t ord, uint32_t *sc
     const struct void__causal_entry *e = entry_at(c, ord);
     uint32_t *row = scratch + (ord % c->cfg.capacity) * nodes;
     memset(row, 0, nodes * sizeof(*row));
-    const uint64_t parents[2] = {link_back(ord, e->pred), link_back(ord, e->send)};
+    const uint64_t parents[2] = {pred_ord(c, e), send_ord(c, e)};
     for (int p = 0; p < 2; p++) {
         uint64_t pord = parents[p];
         if (!live(c, pord)) {

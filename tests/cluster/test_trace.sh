@@ -79,6 +79,18 @@ for args in "" "cut" "export --format png" "ancestors" "frobnicate x"; do
 done
 echo "ok: ancestors/descendants link the request to every execute"
 
+# ---- memory bound: a walk fetches one side of its event; --max-events ------
+fetched() { python3 -c 'import json, sys; print(json.load(sys.stdin)["fetched"])'; }
+nanc=$(vctl trace ancestors "$request" --json | fetched)
+ndesc=$(vctl trace descendants "$request" --json --depth 100000 | fetched)
+total=$(vctl trace export --format shiviz 2> /dev/null | wc -l)
+(( nanc > 0 && ndesc > 0 && nanc < total && ndesc < total && nanc + ndesc <= total + 8 )) ||
+  fail "walks fetched $nanc (ancestors) and $ndesc (descendants) of $total events"
+set +e; err=$(vctl trace export --format dot --max-events 10 2>&1 > /dev/null); rc=$?; set -e
+expect_eq "$rc" "1" "export of more than --max-events"
+grep -q -- "more than 10 events.*--max-events" <<< "$err" || fail "no --max-events message: $err"
+echo "ok: ancestors fetched $nanc, descendants $ndesc of $total events; --max-events refuses more"
+
 # ---- exports ----------------------------------------------------------------
 vctl trace export --format dot --out "$TEST_DIR/run.dot"
 dot -Tsvg "$TEST_DIR/run.dot" -o "$TEST_DIR/run.svg" || fail "dot -Tsvg refused the export"
