@@ -37,6 +37,7 @@ struct void_causal_log {
     uint64_t map_bytes;
     uint64_t max_bytes;
     uint64_t count_appended;
+    uint64_t count_commits; /* write transactions of void_causal_log_append that committed */
     uint64_t count_compacted; /* records removed by compaction */
 };
 

@@ -256,12 +256,11 @@ static struct void_pstore_op persist_op(const struct void_pbft_effect *e)
                                    .len = e->u.persist.len};
 }
 
+/* Transmits a SEND effect that void__node_causal_withhold let through, after
+ * void__node_causal_flush. */
 static void do_send(struct void_node *node, const struct void_pbft_effect *e)
 {
     const struct void_config *c = node->config;
-    if (void__node_causal_withhold(&node->causal, e)) {
-        return; /* halted on a causality violation: no vote leaves */
-    }
     if (e->u.send.to != VOID_PBFT_TO_ALL) {
         (void)void_transport_send(&node->transport, e->u.send.to, e->u.send.frame, e->u.send.len);
         return;
@@ -301,19 +300,41 @@ static void do_event(const struct void_pbft_effect *e)
     }
 }
 
+#define SENDS_HELD 256u /* sends of one run of effects behind one causal-log write */
+
+/* Flushes the causal log once, then transmits the held sends in order. */
+static void send_held(struct void_node *node, const struct void_pbft_out *out, const uint32_t *held, uint32_t *n)
+{
+    if (*n > 0 && node->handles_ready) {
+        void__node_causal_flush(&node->causal);
+        for (uint32_t j = 0; j < *n; j++) {
+            do_send(node, &out->effects[held[j]]);
+        }
+    }
+    *n = 0;
+}
+
 /* Performs b's effects other than PERSIST from b->performed up to `to`, in
- * order. */
+ * order, except that the sends leave together at the end, after one write
+ * of the causal log for all their events (was one write per send). */
 static void perform_upto(struct void_node *node, struct effect_buf *b, uint32_t to)
 {
     struct void_pbft_out *out = &b->out;
     VOID_ASSERT(to <= out->count && out->count <= out->cap);
     VOID_ASSERT(b->performed <= to);
     uint64_t now_ns = 0; /* read once, by the first event that is timed */
+    uint32_t held[SENDS_HELD], nheld = 0;
     for (uint32_t i = b->performed; i < to && node->fatal == 0 && node->handles_ready; i++) {
         const struct void_pbft_effect *e = &out->effects[i];
         switch ((enum void_pbft_effect_kind)e->kind) {
         case VOID_PBFT_EFFECT_SEND:
-            do_send(node, e);
+            if (void__node_causal_withhold(&node->causal, e)) {
+                break; /* halted on a causality violation: no vote leaves */
+            }
+            if (nheld == SENDS_HELD) {
+                send_held(node, out, held, &nheld);
+            }
+            held[nheld++] = i;
             break;
         case VOID_PBFT_EFFECT_TIMER_SET:
         case VOID_PBFT_EFFECT_TIMER_CANCEL:
@@ -328,6 +349,7 @@ static void perform_upto(struct void_node *node, struct effect_buf *b, uint32_t 
             break;
         }
     }
+    send_held(node, out, held, &nheld);
     b->performed = to;
 }
 

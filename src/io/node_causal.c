@@ -14,7 +14,8 @@
  *
  * Persistence: accepted events wait in `pending` and go to DATA_DIR/causal in
  * one LMDB transaction when 256 have gathered, before any SEND effect goes
- * out (void__node_causal_withhold), and before any query is answered. A seq
+ * out (void__node_causal_flush, once for the sends of one run of effects),
+ * and before any query is answered. A seq
  * a peer saw is therefore on disk, and a restart, which numbers on from the
  * last persisted event, never gives it to another event; a seq nobody saw
  * may be lost in a crash and numbered again, harmlessly.
@@ -443,15 +444,21 @@ void void__node_causal_local(struct void__node_causal *nc,
     pthread_mutex_unlock(&nc->lock);
 }
 
-int void__node_causal_withhold(struct void__node_causal *nc, const struct void_pbft_effect *e)
+void void__node_causal_flush(struct void__node_causal *nc)
 {
-    VOID_ASSERT(e->kind == VOID_PBFT_EFFECT_SEND);
+    VOID_ASSERT(nc != NULL);
     if (nc->persist) {
-        /* The send's event goes to disk before the send goes out. */
+        /* The sends' events go to disk before the sends go out: one
+         * transaction for every event gathered since the last flush. */
         pthread_mutex_lock(&nc->lock);
         flush_locked(nc);
         pthread_mutex_unlock(&nc->lock);
     }
+}
+
+int void__node_causal_withhold(struct void__node_causal *nc, const struct void_pbft_effect *e)
+{
+    VOID_ASSERT(e->kind == VOID_PBFT_EFFECT_SEND);
     if (!atomic_load(&nc->halted)) {
         return 0;
     }
@@ -497,6 +504,11 @@ void void__node_causal_metrics(struct void__node_causal *nc, struct void__metric
                              VOID_METRICS_COUNTER,
                              "Causal events written to DATA_DIR/causal.");
         void__metrics_u64(w, NULL, NULL, nc->log.count_appended);
+        void__metrics_family(w,
+                             "void_causal_log_commits_total",
+                             VOID_METRICS_COUNTER,
+                             "LMDB transactions that wrote causal events to DATA_DIR/causal.");
+        void__metrics_u64(w, NULL, NULL, nc->log.count_commits);
         void__metrics_family(w,
                              "void_causal_compacted_total",
                              VOID_METRICS_COUNTER,

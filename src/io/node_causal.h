@@ -120,8 +120,15 @@ void void__node_causal_local(struct void__node_causal *nc,
                              const struct void_causal_event *what);
 
 /* Whether the SEND effect e must not go out: the node halted on a violation.
- * Counts it. Cannot fail. */
+ * Counts it. Cannot fail. A send that may go out must wait for
+ * void__node_causal_flush. */
 int void__node_causal_withhold(struct void__node_causal *nc, const struct void_pbft_effect *e);
+
+/* Writes every event recorded so far to the persisted log in one LMDB
+ * transaction (nothing without [causal] persist): call it before sends
+ * leave, so that any seq a peer sees is on disk (docs/causality.md,
+ * Persistence). A failure is logged and counted. Loop thread. */
+void void__node_causal_flush(struct void__node_causal *nc);
 
 /* Answers GET /trace/... (path starts with "/trace"); same contract as
  * void_http_handler_fn. HTTP thread. */

@@ -146,6 +146,7 @@ int void_causal_log_append(struct void_causal_log *l,
     rc = mdb_txn_commit(txn);
     if (rc == 0) {
         l->count_appended += n;
+        l->count_commits++;
     }
     return log_err(rc);
 }

@@ -4,6 +4,7 @@
  *
  * One environment, named tables:
  *   versions  key-hash(32) || hlc(12)        -> deleted(1) || entry hash(32) || value
+ *   vhash     key-hash(32) || hlc(12)        -> entry hash(32)  (the bucket digest's input)
  *   keys      key-hash(32)                   -> key bytes
  *   names     node(32) || chunk || flag(1)   -> (empty)   ordered index of the keys
  *   shadow    t(12) || key-hash(32) || t0(12) -> (empty)  version t0 hidden from horizon t
@@ -58,7 +59,7 @@ struct lsnap {
 
 struct lm {
     MDB_env *env;
-    MDB_dbi versions, keys, names, shadow, clients, seen, buckets, meta;
+    MDB_dbi versions, vhash, keys, names, shadow, clients, seen, buckets, meta;
     MDB_txn *wtxn; /* the batch */
     MDB_txn *rtxn; /* reads outside a batch; reset between calls */
     int rtxn_live;
@@ -304,6 +305,23 @@ static int names_remove(struct lm *l, const uint8_t *key, size_t len)
 
 /* ---- writes ------------------------------------------------------------------------ */
 
+/* The vhash table mirrors every version's entry hash under the version's own
+ * key, so that a commit rehashes a dirty bucket by walking 76-byte entries
+ * instead of the versions with their values (docs/kvs.md, "The digest"). */
+static int vhash_put(struct lm *l, const uint8_t vk[H + TS], const uint8_t eh[H])
+{
+    MDB_val k = {H + TS, (void *)(uintptr_t)vk}, v = {H, (void *)(uintptr_t)eh};
+    return lput(l, l->vhash, &k, &v, 0);
+}
+
+/* Removes version vk's entry hash; a version without one is corruption. */
+static int vhash_del(struct lm *l, const uint8_t vk[H + TS])
+{
+    MDB_val k = {H + TS, (void *)(uintptr_t)vk};
+    int rc = ldel(l, l->vhash, &k, NULL);
+    return rc == MDB_NOTFOUND ? MDB_CORRUPTED : rc;
+}
+
 static int shadow_put(struct lm *l, struct void_hlc_ts t, const uint8_t h[H], struct void_hlc_ts t0)
 {
     uint8_t b[TS + H + TS];
@@ -338,15 +356,18 @@ static int write_version(
     uint8_t kb[H + TS];
     memcpy(kb, h, H);
     void_hlc_encode(l->batch, kb + H);
+    uint8_t eh[H];
+    void_kvs_version_hash(key, klen, l->batch, deleted, value, len, eh);
     MDB_val k = {sizeof(kb), kb}, v = {VHDR + len, NULL};
     rc = lput(l, l->versions, &k, &v, MDB_RESERVE);
     if (rc == 0) {
         uint8_t *p = v.mv_data;
         p[0] = deleted ? 1 : 0;
-        void_kvs_version_hash(key, klen, l->batch, deleted, value, len, p + 1);
+        memcpy(p + 1, eh, H);
         if (len > 0) {
             memcpy(p + VHDR, value, len);
         }
+        rc = vhash_put(l, kb, eh);
     }
     if (rc == 0 && !found) {
         MDB_val hk = {H, h}, kv = {klen, (void *)(uintptr_t)key};
@@ -458,13 +479,13 @@ static int walk_bucket(MDB_txn *txn,
     return rc == MDB_NOTFOUND ? 0 : rc;
 }
 
+/* One entry of the vhash table: the version's entry hash. */
 static int add_version_hash(void *arg, const MDB_val *k, const MDB_val *v)
 {
-    (void)k;
-    if (v->mv_size < VHDR) {
+    if (k->mv_size != H + TS || v->mv_size != H) {
         return MDB_CORRUPTED;
     }
-    void_kvs_bucket_add_version(arg, (const uint8_t *)v->mv_data + 1);
+    void_kvs_bucket_add_version(arg, v->mv_data);
     return 0;
 }
 
@@ -488,7 +509,7 @@ static int lm_commit(void *impl)
         uint32_t b = l->dirty.list[i];
         struct void_kvs_bucket_ctx c;
         void_kvs_bucket_init(&c, b);
-        rc = walk_bucket(l->wtxn, l->versions, b, add_version_hash, &c);
+        rc = walk_bucket(l->wtxn, l->vhash, b, add_version_hash, &c);
         if (rc == 0) {
             rc = walk_bucket(l->wtxn, l->clients, b, add_client_hash, &c);
         }
@@ -944,7 +965,7 @@ drop_version(struct lm *l, struct void_hlc_ts t, const uint8_t h[H], struct void
     size_t vlen = v.mv_size - VHDR;
     MDB_val hk = {H, (void *)(uintptr_t)h}, kv;
     if ((rc = mdb_get(l->wtxn, l->keys, &hk, &kv)) != 0 ||
-        (rc = ldel(l, l->versions, &k, NULL)) != 0) {
+        (rc = ldel(l, l->versions, &k, NULL)) != 0 || (rc = vhash_del(l, vk)) != 0) {
         return rc == MDB_NOTFOUND ? MDB_CORRUPTED : rc;
     }
     l->st.bytes_used -= void__kvs_version_cost(kv.mv_size, vlen);
@@ -1403,7 +1424,8 @@ static int lm_load_begin(
     if (!empty) {
         return 0;
     }
-    MDB_dbi all[] = {l->versions, l->keys, l->names, l->shadow, l->clients, l->seen, l->buckets};
+    MDB_dbi all[] = {
+        l->versions, l->vhash, l->keys, l->names, l->shadow, l->clients, l->seen, l->buckets};
     for (size_t i = 0; i < VOID_ARRAY_LEN(all); i++) {
         if ((rc = mdb_drop(l->wtxn, all[i], 0)) != 0) {
             return fail(l, rc);
@@ -1446,7 +1468,7 @@ static int clear_bucket(struct lm *l, uint32_t b)
         }
         MDB_val hk = {H, vk}, kv, dk = {sizeof(vk), vk};
         if ((rc = mdb_get(l->wtxn, l->keys, &hk, &kv)) != 0 ||
-            (rc = ldel(l, l->versions, &dk, NULL)) != 0) {
+            (rc = ldel(l, l->versions, &dk, NULL)) != 0 || (rc = vhash_del(l, vk)) != 0) {
             return rc == MDB_NOTFOUND ? MDB_CORRUPTED : rc;
         }
         size_t klen = kv.mv_size;
@@ -1540,15 +1562,18 @@ lm_load_version(void *impl, const uint8_t *key, size_t klen, const struct void_k
     uint8_t kb[H + TS];
     memcpy(kb, h, H);
     void_hlc_encode(ver->hlc, kb + H);
+    uint8_t eh[H];
+    void_kvs_version_hash(key, klen, ver->hlc, ver->deleted, ver->value, ver->value_len, eh);
     MDB_val k = {sizeof(kb), kb}, v = {VHDR + ver->value_len, NULL};
     rc = lput(l, l->versions, &k, &v, MDB_RESERVE);
     if (rc == 0) {
         uint8_t *p = v.mv_data;
         p[0] = ver->deleted;
-        void_kvs_version_hash(key, klen, ver->hlc, ver->deleted, ver->value, ver->value_len, p + 1);
+        memcpy(p + 1, eh, H);
         if (ver->value_len > 0) {
             memcpy(p + VHDR, ver->value, ver->value_len);
         }
+        rc = vhash_put(l, kb, eh);
     }
     if (rc == 0 && !found) {
         MDB_val hk = {H, h}, kv = {klen, (void *)(uintptr_t)key};
@@ -1723,6 +1748,37 @@ static const struct void_kvs_ops lm_ops = {
 
 /* ---- open ------------------------------------------------------------------------------ */
 
+/* Opens the vhash table; a store written before it existed gets it filled
+ * from the versions, once, in the opening transaction. */
+static int open_vhash(MDB_txn *txn, struct lm *l)
+{
+    int rc = mdb_dbi_open(txn, "vhash", 0, &l->vhash);
+    if (rc != MDB_NOTFOUND) {
+        return rc;
+    }
+    if ((rc = mdb_dbi_open(txn, "vhash", MDB_CREATE, &l->vhash)) != 0) {
+        return rc;
+    }
+    MDB_cursor *c;
+    if ((rc = mdb_cursor_open(txn, l->versions, &c)) != 0) {
+        return rc;
+    }
+    MDB_val k, v;
+    for (rc = mdb_cursor_get(c, &k, &v, MDB_FIRST); rc == 0;
+         rc = mdb_cursor_get(c, &k, &v, MDB_NEXT)) {
+        if (k.mv_size != H + TS || v.mv_size < VHDR) {
+            rc = MDB_CORRUPTED;
+            break;
+        }
+        MDB_val hv = {H, (uint8_t *)v.mv_data + 1};
+        if ((rc = mdb_put(txn, l->vhash, &k, &hv, MDB_APPEND)) != 0) {
+            break;
+        }
+    }
+    mdb_cursor_close(c);
+    return rc == MDB_NOTFOUND ? 0 : rc;
+}
+
 /* Opens the tables, checks or writes the format, loads the counters and the
  * bucket digests. */
 static int load(struct lm *l, int create)
@@ -1743,6 +1799,9 @@ static int load(struct lm *l, int create)
         &l->versions, &l->keys, &l->names, &l->shadow, &l->clients, &l->seen, &l->buckets};
     for (size_t i = 0; i < VOID_ARRAY_LEN(names) && rc == 0; i++) {
         rc = mdb_dbi_open(txn, names[i], MDB_CREATE, dbis[i]);
+    }
+    if (rc == 0) {
+        rc = open_vhash(txn, l);
     }
     MDB_val k = {6, (void *)(uintptr_t) "format"}, v;
     if (rc == 0) {
@@ -1828,7 +1887,7 @@ int void_kvs_lmdb_open(struct void_kvs *kvs,
     unsigned flags = MDB_NOTLS | (config != NULL && config->sync_each_commit ? 0u : MDB_NOSYNC);
     int rc = mdb_env_create(&l->env);
     if (rc == 0) {
-        rc = mdb_env_set_maxdbs(l->env, 8);
+        rc = mdb_env_set_maxdbs(l->env, 9);
     }
     if (rc == 0) {
         rc = mdb_env_set_mapsize(l->env, (size_t)map);

@@ -252,9 +252,48 @@ static void test_node_causal_off_records_nothing(void **state)
     void__node_causal_fini(&nc);
 }
 
+/* Setup: a persisted log (data_dir set). Action: eight events, each followed
+ * by a send the node lets through, as one run of effects performs them, then
+ * the flush node.c does before those sends leave. Expected: the sends' checks
+ * write nothing; the flush writes all eight events in one LMDB transaction
+ * (it was one per send), and a second flush with nothing new writes none. */
+static void test_node_causal_sends_of_one_run_share_one_log_write(void **state)
+{
+    (void)state;
+    struct void_config cfg;
+    cfg_for(&cfg, 0, 0);
+    char dir[] = "/tmp/void-test-node-causal-XXXXXX";
+    assert_non_null(mkdtemp(dir));
+    snprintf(cfg.data_dir, sizeof(cfg.data_dir), "%s", dir);
+    struct void__node_causal nc;
+    assert_int_equal(void__node_causal_init(&nc, &cfg), 0);
+    assert_int_equal(nc.persist, 1);
+    uint64_t commits = nc.log.count_commits;
+    struct void_pbft_effect s = send_effect();
+    for (uint64_t q = 1; q <= 8; q++) {
+        struct void_pbft_event e = pev(VOID_PBFT_EVENT_LOCAL, q, T0 + q);
+        void__node_causal_event(&nc, &e);
+        assert_int_equal(void__node_causal_withhold(&nc, &s), 0);
+    }
+    assert_int_equal(nc.log.count_commits, commits);
+    assert_int_equal(nc.log.count_appended, 0);
+    void__node_causal_flush(&nc);
+    assert_int_equal(nc.log.count_commits, commits + 1);
+    assert_int_equal(nc.log.count_appended, 8);
+    void__node_causal_flush(&nc);
+    assert_int_equal(nc.log.count_commits, commits + 1);
+    metrics_of(&nc);
+    assert_non_null(strstr(out, "void_causal_log_commits_total "));
+    void__node_causal_fini(&nc);
+    char cmd[128];
+    snprintf(cmd, sizeof(cmd), "rm -rf '%s'", dir);
+    assert_int_equal(system(cmd), 0);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
+        cmocka_unit_test(test_node_causal_sends_of_one_run_share_one_log_write),
         cmocka_unit_test(test_node_causal_records_and_serves_events),
         cmocka_unit_test(test_node_causal_halt_mode_stops_sending_at_a_forged_receive),
         cmocka_unit_test(test_node_causal_alert_mode_counts_but_keeps_sending),

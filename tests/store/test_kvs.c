@@ -29,6 +29,7 @@
 
 #include <dirent.h>
 #include <inttypes.h>
+#include <lmdb.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -1522,6 +1523,62 @@ static void history_batch(struct void_kvs *k, uint64_t t, uint32_t keys, uint64_
     assert_int_equal(void_kvs_commit(k), 0);
 }
 
+/* Setup: both stores through 20 batches of history; the LMDB store closed
+ * and its vhash table (each version's entry hash, the input of a bucket's
+ * digest) dropped with raw LMDB, as a store written before the table
+ * existed. Action: reopen it, 20 more batches with compactions on both.
+ * Expected: the table existed (a commit rehashes dirty buckets from it, not
+ * from the versions and their values); the reopen rebuilds it, so the
+ * digests and every bucket digest stay those of the memory store; without
+ * the rebuild the first commit would hash the touched buckets from an
+ * empty table. */
+static void test_kvs_lmdb_rebuilds_the_entry_hash_table_of_an_older_store(void **state)
+{
+    (void)state;
+    struct pair p;
+    pair_open(&p, 64ull << 20);
+    uint64_t t = 1;
+    for (; t <= 20; t++) {
+        history_batch(&p.mem, t, 300, 1000);
+        history_batch(&p.lm, t, 300, 1000);
+    }
+    void_kvs_close(&p.lm);
+    MDB_env *env;
+    MDB_txn *txn;
+    MDB_dbi dbi;
+    assert_int_equal(mdb_env_create(&env), 0);
+    assert_int_equal(mdb_env_set_maxdbs(env, 16), 0);
+    assert_int_equal(mdb_env_set_mapsize(env, 1ull << 30), 0);
+    assert_int_equal(mdb_env_open(env, p.dir, MDB_NOSYNC, 0600), 0);
+    assert_int_equal(mdb_txn_begin(env, NULL, 0, &txn), 0);
+    assert_int_equal(mdb_dbi_open(txn, "vhash", 0, &dbi), 0);
+    MDB_stat st;
+    assert_int_equal(mdb_stat(txn, dbi, &st), 0);
+    struct void_kvs_stats ks;
+    void_kvs_stats(&p.mem, &ks);
+    assert_int_equal(st.ms_entries, ks.versions);
+    assert_int_equal(mdb_drop(txn, dbi, 1), 0);
+    assert_int_equal(mdb_txn_commit(txn), 0);
+    mdb_env_close(env);
+    struct void_kvs_lmdb_config lc = {.quota = 64ull << 20};
+    assert_int_equal(void_kvs_lmdb_open(&p.lm, p.dir, &lc), 0);
+    for (; t <= 40; t++) {
+        history_batch(&p.mem, t, 300, 25);
+        history_batch(&p.lm, t, 300, 25);
+        uint8_t a[32], b[32];
+        assert_int_equal(void_kvs_digest(&p.mem, a), 0);
+        assert_int_equal(void_kvs_digest(&p.lm, b), 0);
+        assert_memory_equal(a, b, 32);
+    }
+    for (uint32_t bk = 0; bk < VOID_KVS_BUCKETS; bk++) {
+        uint8_t a[32], b[32];
+        assert_int_equal(void_kvs_bucket_digest(&p.mem, bk, a), 0);
+        assert_int_equal(void_kvs_bucket_digest(&p.lm, bk, b), 0);
+        assert_memory_equal(a, b, 32);
+    }
+    pair_close(&p);
+}
+
 /* Incremental state transfer from src (at a snapshot) to dst: the buckets
  * whose digests differ, each checked against the snapshot's digest. Returns
  * how many buckets were sent. */
@@ -1933,6 +1990,7 @@ int main(void)
         cmocka_unit_test(test_kvs_import_refuses_truncated_and_corrupted_streams),
         cmocka_unit_test(test_kvs_manifest_certifies_every_bucket_digest),
         cmocka_unit_test(test_kvs_stale_shadow_entries_do_not_drop_loaded_versions),
+        cmocka_unit_test(test_kvs_lmdb_rebuilds_the_entry_hash_table_of_an_older_store),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
