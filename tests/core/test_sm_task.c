@@ -379,8 +379,16 @@ static void test_sm_task_refuses_bad_submissions(void **state)
     exec(r, 7, buf, (size_t)n, &res);
     assert_int_equal(res.status, VOID_SM_BAD_OP);
 
+    /* [tasks] submitters: client 9 (any session) is not listed. */
+    static const uint32_t submitters[] = {7, 8};
+    r->ts.submitters = submitters;
+    r->ts.submitter_count = 2;
+    op = submit_op(ok, 1, 1);
+    exec_task_op(r, 9ull << 32 | 3, &op, &res);
+    assert_refused(&res, "VOID_EPERM: client 9 may not submit tasks");
+
     /* None of it made a task: the first good one is task 1. */
-    assert_int_equal(submit(r, 7, ok, 1).id, 1);
+    assert_int_equal(submit(r, 7ull << 32 | 2, ok, 1).id, 1);
     rep_free(r);
 }
 
