@@ -1,10 +1,11 @@
 # Tasks on a cluster with locations (docs/scheduler.md): 7 nodes (f = 2; a
 # cluster has 3f+1) in 2 datacenters x 2 racks,
-#   0, 1, 2: dc1/r1   3: dc1/r2   4, 5: dc2/r1   6: dc2/r2
+#   0, 1, 2: dc1/r1   6: dc1/r2   3, 4: dc2/r1   5: dc2/r2
 # `put --file --on` stores a file on some replicas only, f+1 = 3 at least
 # (no other stores a block of it); a task reading `big` (on rack dc1/r1) and
-# `small` (on 3, 4 and 6) runs on dc1/r1 and fetches `small` from node 3,
-# its nearest holder (the same datacenter, not across); SIGKILL of the node running it: the task is
+# `small` (on 3, 5 and 6) runs on dc1/r1 and fetches `small` from node 6,
+# its nearest holder (the same datacenter; 3 and 5, lower ids, are across);
+# SIGKILL of the node running it: the task is
 # placed again on its rack-mate after the deadline and completes once
 # (attempt 2, one report, the output readable with get --file); a task past
 # its memory limit fails `memory` and its node goes on; a client that is not
@@ -13,7 +14,7 @@ source "$(dirname "$0")/lib.sh"
 cluster_init tasks_locality 17790
 
 cluster start --n 7 --clients 2 --tasks \
-  --locations "dc1/r1 dc1/r1 dc1/r1 dc1/r2 dc2/r1 dc2/r1 dc2/r2" > /dev/null
+  --locations "dc1/r1 dc1/r1 dc1/r1 dc2/r1 dc2/r1 dc2/r2 dc1/r2" > /dev/null
 vtask() { "$VOID_BIN/voidctl" --cluster "$CLIENT" task "$@"; }
 field() { python3 -c "import json,sys; print(json.loads(sys.argv[1]).get(sys.argv[2]))" "$1" "$2"; }
 metric() { # node, family{labels}: its value on node's /metrics, 0 if absent
@@ -28,15 +29,15 @@ head -c 3000000 /dev/urandom > "$TEST_DIR/big"
 head -c 200000 /dev/urandom > "$TEST_DIR/small"
 out=$(vctl put --file "$TEST_DIR/big" big --on 0,1,2 --json) || fail "put big --on 0,1,2"
 [ "$(field "$out" holders)" = "[0, 1, 2]" ] || fail "big's holders: $out"
-out=$(vctl put --file "$TEST_DIR/small" small --on 3,4,6 --json) || fail "put small --on 3,4,6"
-[ "$(field "$out" holders)" = "[3, 4, 6]" ] || fail "small's holders: $out"
+out=$(vctl put --file "$TEST_DIR/small" small --on 6,3,5 --json) || fail "put small --on 6,3,5"
+[ "$(field "$out" holders)" = "[3, 5, 6]" ] || fail "small's holders: $out"
 rc=0; err=$(vctl put --file "$TEST_DIR/small" one --on 3,5 2>&1) || rc=$?
 [ $rc -eq 2 ] && grep -q "want at least f+1 = 3" <<<"$err" || fail "--on 3,5: exit $rc: $err"
 rc=0; err=$(vctl put --file "$TEST_DIR/small" one --on 0,1,9 2>&1) || rc=$?
 [ $rc -eq 2 ] && grep -q "'9' is not a replica" <<<"$err" || fail "--on 0,1,9: exit $rc: $err"
-stored5=$(metric 5 'void_cas_blocks_total{op="stored"}')
-[ "$stored5" = 0 ] || fail "node 5 holds no file, yet stored $stored5 blocks"
-echo "ok: big on 0,1,2 and small on 3,4,6 only (node 5 stored $stored5 blocks)"
+stored4=$(metric 4 'void_cas_blocks_total{op="stored"}')
+[ "$stored4" = 0 ] || fail "node 4 holds no file, yet stored $stored4 blocks"
+echo "ok: big on 0,1,2 and small on 3,5,6 only (node 4 stored $stored4 blocks)"
 
 # Bad input: a client that may not submit tasks.
 rc=0; err=$("$VOID_BIN/voidctl" --cluster "$VOID_CLUSTER_DIR/client-101.ini" task submit -- /bin/true 2>&1) || rc=$?
@@ -58,17 +59,26 @@ kill -0 "$(cat "$VOID_CLUSTER_DIR/run/node$mnode.pid")" || fail "node $mnode die
 echo "ok: task $id on node $mnode: $(field "$j" reason); the node goes on"
 
 # Locality, the fetch from the nearest holder, and SIGKILL of the runner.
+# Its first attempt sleeps (the working directory names the attempt:
+# DATA_DIR/tasks/<id>-<attempt>/work) so that it still runs when the node is
+# killed, however loaded the machine; the submit's answer may come late, so
+# the node is found by its log and killed as soon as the task started there.
 sum=$(cat "$TEST_DIR/big" "$TEST_DIR/small" | sha256sum | cut -d' ' -f1)
-j=$(vtask submit --input big --input small --time-limit 8 --json -- \
-  /bin/sh -c 'sleep 6; cat big small | sha256sum | cut -d" " -f1 > out/sum; echo done')
-id=$(field "$j" id)
-first=$(field "$j" node)
-[ "$first" -le 2 ] || fail "task $id placed on $first, not on big's rack dc1/r1: $j"
-# SIGKILL once the node took it up (fetching or started).
-wait_for 'grep -Eq "task $id attempt 1: (fetching|started)" "$VOID_CLUSTER_DIR/logs/node$first.log"' 20
-echo "ok: task $id runs on node $first (rack dc1/r1); SIGKILL"
+id=2
+vtask submit --input big --input small --time-limit 10 --json -- /bin/sh -c \
+  'case "$PWD" in */2-1/work) sleep 60 ;; esac; cat big small | sha256sum | cut -d" " -f1 > out/sum' \
+  > "$TEST_DIR/submit.json" &
+submit_pid=$!
+wait_for 'ran=$(grep -l "task $id attempt 1: started" "$VOID_CLUSTER_DIR"/logs/node*.log)' 30
+first=${ran##*/node}
+first=${first%.log}
 cluster kill "$first"
-# The deadline is start + 8 s + 10 s; another node asks to place it again.
+wait $submit_pid || fail "submit $id"
+j=$(cat "$TEST_DIR/submit.json")
+[ "$(field "$j" id)" = $id ] && [ "$(field "$j" node)" = "$first" ] || fail "submit $id: $j"
+[ "$first" -le 2 ] || fail "task $id placed on $first, not on big's rack dc1/r1: $j"
+echo "ok: task $id ran on node $first (rack dc1/r1); SIGKILLed it"
+# The deadline is start + 10 s + 10 s; another node asks to place it again.
 wait_for '[ "$(field "$(status_json "$id")" state)" = done ]' 40
 j=$(status_json "$id")
 second=$(field "$j" node)
@@ -78,7 +88,7 @@ line=$(grep "task $id attempt 2: inputs fetched" "$VOID_CLUSTER_DIR/logs/node$se
   fail "attempt 2 fetched nothing"
 [[ $line =~ \ 0\ from\ the\ rack,\ ([0-9]+)\ from\ the\ datacenter,\ 0\ across ]] &&
   [ "${BASH_REMATCH[1]}" -ge 200000 ] ||
-  fail "attempt 2 did not fetch small from node 3 (same datacenter): $line"
+  fail "attempt 2 did not fetch small from node 6 (same datacenter): $line"
 echo "ok: attempt 2 on node $second${line#*attempt 2:}"
 reports=$(cat "$VOID_CLUSTER_DIR"/logs/node*.log | grep -c "task $id: reported" || true)
 [ "$reports" = 1 ] || fail "task $id reported $reports times"
