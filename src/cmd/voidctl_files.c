@@ -61,6 +61,8 @@ struct files {
     const struct void_config *cl;
     uv_loop_t loop;
     struct void_kvclient kv;
+    int kv_ready;
+    void_transport_frame_fn on_other;
     struct void_cas cas;
     int cas_ready;
     char tmp[64];
@@ -409,7 +411,22 @@ static void request(struct files *fs, struct block *b)
     uint32_t to = (uint32_t)((b->hash.b[0] + b->tries) % n); /* spread, then rotate on MISSING */
     b->tries++;
     b->state = 1;
+    b->sent_ns = void_kvclient_now_ns();
     (void)void_kvclient_send(&fs->kv, to, VOID_MSG_CAS_FETCH, body, sizeof(body));
+}
+
+/* A replica that is down answers nothing, not even MISSING: a block asked
+ * UPLOAD_RESEND_NS ago without an answer is asked of the next replica
+ * (after a whole round, of each again: the --timeout stall decides). */
+static void fetch_resend(struct files *fs)
+{
+    uint64_t now = void_kvclient_now_ns();
+    for (size_t i = 0; i < fs->count; i++) {
+        struct block *b = &fs->blocks[i];
+        if (b->state == 1 && now - b->sent_ns >= UPLOAD_RESEND_NS) {
+            request(fs, b);
+        }
+    }
 }
 
 static void fetch_more(struct files *fs)
@@ -561,30 +578,48 @@ static int
 files_open(struct files *fs, const struct void_config *cl, void_transport_frame_fn on_other)
 {
     fs->cl = cl;
+    fs->on_other = on_other;
     fs->need = (cl->count_replicas - 1) / 3 + 1;
     fs->blocks = calloc(BLOCKS_MAX, sizeof(*fs->blocks));
     uv_loop_init(&fs->loop);
-    struct void_kvclient_config kc = {.loop = &fs->loop,
-                                      .cluster = cl,
-                                      .id = cl->self_id,
-                                      .keypair = &cl->keypair,
-                                      .reply_all = 1,
-                                      .on_other = on_other,
-                                      .other_ctx = fs};
-    char err[512] = "";
     int rc = fs->blocks == NULL ? VOID_ENOMEM : open_local(fs);
-    if (rc == 0) {
-        rc = void_kvclient_init(&fs->kv, &kc, err, sizeof(err));
-    }
     if (rc != 0) {
-        fprintf(stderr, "voidctl: %s\n", err[0] != '\0' ? err : void_strerror(rc));
+        fprintf(stderr, "voidctl: %s\n", void_strerror(rc));
     }
     return rc;
 }
 
+/* Connects to the replicas. put calls it after chunking the file: the
+ * replicas close a connection whose HELLO does not come within their
+ * handshake limit (2 s), which a long local ingest on a loaded machine
+ * would exceed if the connection were opened first. Returns 0 or an exit
+ * status after saying why. */
+static int files_connect(struct files *fs)
+{
+    struct void_kvclient_config kc = {.loop = &fs->loop,
+                                      .cluster = fs->cl,
+                                      .id = fs->cl->self_id,
+                                      .keypair = &fs->cl->keypair,
+                                      .reply_all = 1,
+                                      .on_other = fs->on_other,
+                                      .other_ctx = fs};
+    char err[512] = "";
+    int rc = void_kvclient_init(&fs->kv, &kc, err, sizeof(err));
+    if (rc != 0) {
+        fprintf(stderr, "voidctl: %s\n", err[0] != '\0' ? err : void_strerror(rc));
+        void_kvclient_fini(&fs->kv);
+        return VOIDCTL_EXIT_FAILED;
+    }
+    fs->kv_ready = 1;
+    made_progress(fs); /* the --timeout counts from here */
+    return 0;
+}
+
 static void files_close(struct files *fs)
 {
-    void_kvclient_fini(&fs->kv);
+    if (fs->kv_ready) {
+        void_kvclient_fini(&fs->kv);
+    }
     uv_run(&fs->loop, UV_RUN_DEFAULT);
     uv_loop_close(&fs->loop);
     if (fs->cas_ready) {
@@ -761,7 +796,17 @@ static int put_file(struct files *fs,
         return VOIDCTL_EXIT_FAILED;
     }
     name_blocks(fs);
-    made_progress(fs);
+    if ((rc = files_connect(fs)) != 0) {
+        return rc;
+    }
+    /* Sign and send blocks only once the links are up: a first burst of
+     * blocks (a signature each) would hold up the loop past the replicas'
+     * 2 s handshake limit on a loaded machine, and they would close the
+     * connections before the HELLO went out. */
+    while (void_kvclient_connected(&fs->kv) < fs->need && alive(fs)) {
+        uv_run(&fs->loop, UV_RUN_NOWAIT);
+        uv_sleep(1);
+    }
     upload_more(fs);
     while (fs->done < fs->count && alive(fs)) {
         uv_run(&fs->loop, UV_RUN_NOWAIT);
@@ -883,7 +928,11 @@ static int get_file(struct files *fs, const char *name, const char *key, const c
 {
     char hex[VOID_HASH_HEX_SIZE];
     struct void_hash root;
-    int rc = get_root(fs, name, key, &root, hex);
+    int rc = files_connect(fs);
+    if (rc != 0) {
+        return rc;
+    }
+    rc = get_root(fs, name, key, &root, hex);
     if (rc != 0) {
         return rc;
     }
@@ -892,6 +941,7 @@ static int get_file(struct files *fs, const char *name, const char *key, const c
     fetch_more(fs);
     while (fs->done < fs->count && alive(fs)) {
         uv_run(&fs->loop, UV_RUN_NOWAIT);
+        fetch_resend(fs);
         if (to_stdout && fs->blocks[0].state == 2 && fs->blocks[0].kind != VOID_CAS_FILE) {
             fprintf(stderr,
                     "voidctl get --file: '%s' is a directory; only a single file can go to "

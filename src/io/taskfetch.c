@@ -302,11 +302,18 @@ void void__taskfetch_frame(struct void__taskfetch *f, const struct void_frame *f
     }
 }
 
-void void__taskfetch_tick(struct void__taskfetch *f, uint64_t now_ms)
+void void__taskfetch_tick(struct void__taskfetch *f, uint64_t now_ms, int full)
 {
     VOID_ASSERT(f != NULL);
     f->now_ms = now_ms;
-    for (size_t i = 0; i < f->count; i++) {
+    for (size_t i = 0; i < f->count && !full; i++) {
+        /* After a frame: only the next fetches, so that a file of many
+         * blocks does not cost a store lookup per block per arrival. */
+        if (f->want[i].state == 0 && f->in_flight < VOID__TASKFETCH_WINDOW) {
+            ask(f, &f->want[i], now_ms);
+        }
+    }
+    for (size_t i = 0; i < f->count && full; i++) {
         struct void__taskfetch_want *w = &f->want[i];
         if (w->state == 3 && now_ms - w->asked_ms >= 10 * VOID__TASKFETCH_RETRY &&
             void_cas_has(f->cas, &w->hash) != 1) {
@@ -332,7 +339,7 @@ void void__taskfetch_tick(struct void__taskfetch *f, uint64_t now_ms)
         }
     }
     /* Written blocks leave the list once the store has them. */
-    for (size_t i = f->count; i-- > 0;) {
+    for (size_t i = f->count; full && i-- > 0;) {
         if (f->want[i].state == 3 && void_cas_has(f->cas, &f->want[i].hash) == 1) {
             want_remove(f, i);
         }

@@ -88,7 +88,9 @@ void void__taskfetch_drop(struct void__taskfetch *f, uint64_t job);
 /* A verified frame for the node's task client: a block or a MISSING. */
 void void__taskfetch_frame(struct void__taskfetch *f, const struct void_frame *frame);
 
-/* Sends, retries and writes what is due; now_ms is the loop's time. */
-void void__taskfetch_tick(struct void__taskfetch *f, uint64_t now_ms);
+/* Sends what is due; with full, also retries, writes objects whose children
+ * are stored and forgets written blocks (the timer's tick; a frame's
+ * arrival calls it with full = 0). now_ms is the loop's time. */
+void void__taskfetch_tick(struct void__taskfetch *f, uint64_t now_ms, int full);
 
 #endif

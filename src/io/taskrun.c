@@ -151,6 +151,12 @@ static void on_sent(void *ctx, const uint8_t *result, size_t len)
         }
         struct void__taskrun_job *j = job_find(t, m->id);
         if (j != NULL && j->reporting) {
+            /* This replica may execute the report after the quorum that
+             * answered it: until then its state still shows the attempt
+             * running here, which must not start it again. */
+            t->ended[t->ended_next % VOID__TASKRUN_JOBS] =
+                (struct void__taskrun_ended){j->id, j->attempt};
+            t->ended_next++;
             job_drop(t, j);
         }
     }
@@ -777,6 +783,17 @@ static void reap(struct void__taskrun *t)
     }
 }
 
+/* Did attempt `attempt` of task id end here (its report answered)? */
+static int ended_here(const struct void__taskrun *t, uint64_t id, uint32_t attempt)
+{
+    for (int i = 0; i < VOID__TASKRUN_JOBS; i++) {
+        if (t->ended[i].id == id && t->ended[i].attempt == attempt) {
+            return 1;
+        }
+    }
+    return 0;
+}
+
 static void on_tick(uv_timer_t *timer)
 {
     struct void__taskrun *t = timer->data;
@@ -787,7 +804,7 @@ static void on_tick(uv_timer_t *timer)
         return; /* this node runs no tasks */
     }
     reap(t);
-    void__taskfetch_tick(&t->fetch, uv_now(t->loop));
+    void__taskfetch_tick(&t->fetch, uv_now(t->loop), 1);
     if (void_sm_failed(sm_of(t)) != 0) {
         return;
     }
@@ -832,7 +849,7 @@ static void on_tick(uv_timer_t *timer)
         }
         if (node == t->node->self_id) {
             struct void__taskrun_job *j = job_find(t, id);
-            if (j == NULL) {
+            if (j == NULL && !ended_here(t, id, task.attempt)) {
                 start(t, &task);
             } else if (j->fetching) {
                 resume(t, j, &task);
@@ -935,7 +952,7 @@ static void on_client_frame(void *ctx, const uint8_t *buf, size_t len, const str
     (void)buf;
     (void)len;
     void__taskfetch_frame(&t->fetch, f);
-    void__taskfetch_tick(&t->fetch, uv_now(t->loop)); /* the next fetches go out at once */
+    void__taskfetch_tick(&t->fetch, uv_now(t->loop), 0); /* the next fetches go out at once */
 }
 
 int void__taskrun_start(struct void__taskrun *t,

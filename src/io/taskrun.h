@@ -67,6 +67,12 @@ struct void__taskrun {
     struct void__taskrun_msg queue[VOID__TASKRUN_QUEUE];
     uint32_t queue_head, queue_count;
     uint64_t expire_sent_ms[VOID__TASKRUN_JOBS]; /* by id % JOBS: rate of EXPIREs */
+    /* The last attempts whose reports were answered (a ring). */
+    struct void__taskrun_ended {
+        uint64_t id;
+        uint32_t attempt;
+    } ended[VOID__TASKRUN_JOBS];
+    uint32_t ended_next;
     uint64_t started, reported;
     /* For the metrics: attempts ended here by outcome (enum
      * void_task_outcome), input bytes found locally. */

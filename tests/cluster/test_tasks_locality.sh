@@ -38,6 +38,18 @@ rc=0; err=$(vctl put --file "$TEST_DIR/small" one --on 0,1,9 2>&1) || rc=$?
 stored4=$(metric 4 'void_cas_blocks_total{op="stored"}')
 [ "$stored4" = 0 ] || fail "node 4 holds no file, yet stored $stored4 blocks"
 echo "ok: big on 0,1,2 and small on 3,5,6 only (node 4 stored $stored4 blocks)"
+head -c 1000 /dev/urandom > "$TEST_DIR/other" # blocks of its own: not big's or small's
+out=$(vctl put --file "$TEST_DIR/other" spread --copies 3 --json) || fail "put --copies 3"
+python3 - "$out" "$VOID_CLUSTER_DIR/client.ini" <<'PY' || fail "--copies 3: $out"
+import json, re, sys
+holders = json.loads(sys.argv[1])["holders"]
+text = open(sys.argv[2]).read()
+rack = {int(i): (dc, r) for i, dc, r in re.findall(r"\[replica\.(\d+)\][^[]*?datacenter = (\S+)\nrack = (\S+)", text)}
+racks = [rack[h] for h in holders]
+# HDFS's rule: 3 holders, in 2 racks, two of them sharing one.
+assert len(holders) == 3 and len(set(racks)) == 2, (holders, racks)
+PY
+echo "ok: --copies 3 chose $(field "$out" holders)"
 
 # Bad input: a client that may not submit tasks.
 rc=0; err=$("$VOID_BIN/voidctl" --cluster "$VOID_CLUSTER_DIR/client-101.ini" task submit -- /bin/true 2>&1) || rc=$?
@@ -92,6 +104,9 @@ line=$(grep "task $id attempt 2: inputs fetched" "$VOID_CLUSTER_DIR/logs/node$se
 echo "ok: attempt 2 on node $second${line#*attempt 2:}"
 reports=$(cat "$VOID_CLUSTER_DIR"/logs/node*.log | grep -c "task $id: reported" || true)
 [ "$reports" = 1 ] || fail "task $id reported $reports times"
+# Not started again while this replica had yet to execute its own report.
+starts=$(cat "$VOID_CLUSTER_DIR"/logs/node*.log | grep -c "task $id attempt 2: started" || true)
+[ "$starts" = 1 ] || fail "task $id attempt 2 started $starts times"
 vctl get --file "task-$id" "$TEST_DIR/out" --quiet > /dev/null || fail "get --file task-$id"
 expect_eq "$(cat "$TEST_DIR/out/out/sum")" "$sum" "task $id's output"
 echo "ok: after SIGKILL of node $first, task $id ran on node $second (attempt 2), reported once, output $sum"
