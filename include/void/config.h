@@ -56,6 +56,11 @@
  *     voters_min = 4             ; changes may not leave fewer voters (1..64;
  *                                ; default 4, or n below 4; every replica alike)
  *
+ *     [tasks]                    ; tasks (docs/scheduler.md), optional (voidd only)
+ *     client_file = client.ini   ; the client identity results are reported under;
+ *                                ; absent: this node runs no tasks
+ *     submitters = 100, 101      ; clients that may submit tasks; absent: any
+ *
  *     [causal]                   ; the causal event log, optional (voidd only)
  *     events = 1                 ; 0: record nothing (docs/causality.md)
  *     capacity = 65536           ; events kept in memory (1024..16777216)
@@ -105,6 +110,7 @@
 #define VOID_CONFIG_ADDR_MAX          128 /* "host:port" text */
 #define VOID_CONFIG_NAME_MAX          64  /* topology names */
 #define VOID_CONFIG_ERR_MAX           512
+#define VOID_CONFIG_SUBMITTERS_MAX    64 /* [tasks] submitters */
 #define VOID_CONFIG_SEGMENT_BYTES_MAX (1u << 30) /* record_log_segment_bytes */
 
 /* A "host:port" address as written plus its parsed parts. host is a numeric
@@ -187,6 +193,13 @@ struct void_config {
     uint32_t causal_retention_s; /* [causal] retention_s; 0: VOID_NODE_CAUSAL_RETENTION_DEF */
     uint32_t causal_max_mb;      /* [causal] max_mb; 0: VOID_NODE_CAUSAL_MAX_MB_DEF */
     char web_root[VOID_CONFIG_PATH_MAX]; /* [http] web_root; "": the default (docs/web.md) */
+    /* [tasks] client_file: the client file this node reports its tasks'
+     * results under; "": the node runs no tasks (docs/scheduler.md). */
+    char task_client_file[VOID_CONFIG_PATH_MAX];
+    /* [tasks] submitters: the clients that may submit tasks; none listed:
+     * every client the cluster accepts. Every replica must list the same. */
+    uint32_t task_submitter_count;
+    uint32_t task_submitters[VOID_CONFIG_SUBMITTERS_MAX];
     /* The secret key read from key_path (wiped by void_config_fini). */
     struct void_sign_keypair keypair;
     /* [clients] admin_key: certificates it signed admit clients that no

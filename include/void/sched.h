@@ -139,6 +139,7 @@ struct void_sched_result {
     uint64_t bytes[VOID_SCHED_CLASSES];
     uint64_t bytes_moved; /* bytes[1] + bytes[2] + bytes[3] */
     uint32_t accepted;    /* annealing: moves accepted */
+    uint64_t greedy_cost; /* void_sched_place: greedy's cost (annealing's start) */
 };
 
 /* The defaults: distances 0/1/10/100, MiB units, bands 50/75/100 % priced

@@ -67,6 +67,8 @@
 #define VOID_TASK_HOLD_PREFIX_LEN 11
 #define VOID_TASK_TABLE_KEY       "\0void/tasks" /* next id and the active tasks */
 #define VOID_TASK_TABLE_KEY_LEN   11
+#define VOID_TASK_ENDED_KEY       "\0void/task-ended" /* tasks done, failed, cancelled */
+#define VOID_TASK_ENDED_KEY_LEN   16
 
 enum void_task_op_kind {
     VOID_TASK_SUBMIT = 1,
@@ -228,6 +230,21 @@ struct void_sched_location;
 /* What placement needs beyond the replicated state, the same on every
  * replica (part of the cluster's configuration, like the checkpoint
  * interval). */
+/* What one placement round did, for the driver's metrics: handed to the
+ * setup's observer before solving (begin = 1, the rest 0: the driver starts
+ * its clock) and after (begin = 0). The core reads no clock; the observer
+ * cannot change the state or an answer. */
+struct void_sm_task_placement {
+    int begin;
+    uint32_t batch;        /* waiting tasks in the batch */
+    uint32_t placed;       /* of them placed in this round */
+    int whole;             /* 1: annealing placed the batch as a whole; 0: one at a time */
+    uint64_t cost;         /* whole: annealing's cost of the batch */
+    uint64_t greedy_cost;  /* whole: greedy's (annealing starts there and ends <= it) */
+    uint64_t bytes[4];     /* input bytes of the placed tasks by distance class to their
+                              nearest holder: host, rack, datacenter, across */
+};
+
 struct void_sm_task_setup {
     uint32_t cpu; /* CPU units of every member; 0: VOID_TASK_CPU_DEF */
     uint64_t mem; /* memory bytes of every member; 0: VOID_TASK_MEM_DEF */
@@ -237,6 +254,13 @@ struct void_sm_task_setup {
      * Borrowed; may be NULL. */
     const struct void_sched_location *locations;
     uint32_t location_count;
+    /* Client ids that may SUBMIT (others: VOID_EPERM); count 0: every
+     * client. Borrowed; a replicated rule, alike on every replica. */
+    const uint32_t *submitters;
+    uint32_t submitter_count;
+    /* Called around every placement round (may be NULL). */
+    void (*observe)(void *ctx, const struct void_sm_task_placement *p);
+    void *observe_ctx;
 };
 
 /* Sets the task setup (borrowed until void_sm_fini; NULL: the defaults).

@@ -114,6 +114,8 @@ int voidctl_parse_opts(int argc, char **argv, struct voidctl_opts *o, char **pos
                                              {"help", no_argument, NULL, 'h'},
                                              {"session", required_argument, NULL, 'S'},
                                              {"ordered", no_argument, NULL, 'O'},
+                                             {"on", required_argument, NULL, 'o'},
+                                             {"copies", required_argument, NULL, 'C'},
                                              {NULL, 0, NULL, 0}};
     memset(o, 0, sizeof(*o));
     o->timeout_s = 5.0;
@@ -154,6 +156,20 @@ int voidctl_parse_opts(int argc, char **argv, struct voidctl_opts *o, char **pos
         case 'O':
             o->ordered = 1;
             break;
+        case 'o':
+            o->on = optarg;
+            break;
+        case 'C': {
+            char *end = NULL;
+            unsigned long v = strtoul(optarg, &end, 10);
+            if (end == optarg || *end != '\0' || optarg[0] == '-' || v == 0 || v > 64) {
+                fprintf(stderr, "voidctl %s: --copies wants a number 1..64, not '%s'\n", argv[0],
+                        optarg);
+                return -1;
+            }
+            o->copies = (uint32_t)v;
+            break;
+        }
         case 'S': {
             char *end = NULL;
             unsigned long v = strtoul(optarg, &end, 10);

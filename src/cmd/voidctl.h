@@ -42,6 +42,8 @@ struct voidctl_opts {
     int help;            /* --help */
     uint32_t session;    /* --session N: this process's session under its client id; 0 random */
     int ordered;         /* --ordered (get): order the read through PBFT, not read-only */
+    const char *on;      /* --on ID,ID... (put --file): the replicas that hold the file */
+    uint32_t copies;     /* --copies K (put --file): K replicas chosen by location; 0 all */
 };
 
 /* Parses argv[1..argc) (argv[0] is the command) with getopt_long, GNU

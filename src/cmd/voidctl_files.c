@@ -61,6 +61,8 @@ struct files {
     const struct void_config *cl;
     uv_loop_t loop;
     struct void_kvclient kv;
+    int kv_ready;
+    void_transport_frame_fn on_other;
     struct void_cas cas;
     int cas_ready;
     char tmp[64];
@@ -68,7 +70,8 @@ struct files {
     size_t count;
     size_t done;
     size_t in_flight;
-    uint32_t need; /* f + 1 */
+    uint32_t need; /* f + 1, or every chosen holder (put --on / --copies) */
+    uint32_t holders; /* put: bit per replica id the blocks go to; 0: every replica */
     int failed;
     int json;   /* --json output */
     int quiet;  /* --quiet: no status line, no summary */
@@ -320,7 +323,14 @@ static int send_block(struct files *fs, struct block *b)
     if (body != NULL) {
         body[0] = kind;
         memcpy(body + 1, data, len);
-        (void)void_kvclient_send(&fs->kv, VOID_PBFT_TO_ALL, VOID_MSG_CAS_BLOCK, body, len + 1);
+        for (uint32_t id = 0; fs->holders != 0 && id < 32; id++) {
+            if ((fs->holders & (1u << id)) != 0) {
+                (void)void_kvclient_send(&fs->kv, id, VOID_MSG_CAS_BLOCK, body, len + 1);
+            }
+        }
+        if (fs->holders == 0) {
+            (void)void_kvclient_send(&fs->kv, VOID_PBFT_TO_ALL, VOID_MSG_CAS_BLOCK, body, len + 1);
+        }
     }
     free(body);
     free(data);
@@ -371,7 +381,8 @@ static void on_upload_frame(void *ctx, const uint8_t *buf, size_t len, const str
         return;
     }
     int i = find_block(fs, &h);
-    if (i < 0 || fs->blocks[i].state != 1) {
+    if (i < 0 || fs->blocks[i].state != 1 ||
+        (fs->holders != 0 && (fs->holders & (1u << f->sender)) == 0)) {
         return;
     }
     struct block *b = &fs->blocks[i];
@@ -400,7 +411,22 @@ static void request(struct files *fs, struct block *b)
     uint32_t to = (uint32_t)((b->hash.b[0] + b->tries) % n); /* spread, then rotate on MISSING */
     b->tries++;
     b->state = 1;
+    b->sent_ns = void_kvclient_now_ns();
     (void)void_kvclient_send(&fs->kv, to, VOID_MSG_CAS_FETCH, body, sizeof(body));
+}
+
+/* A replica that is down answers nothing, not even MISSING: a block asked
+ * UPLOAD_RESEND_NS ago without an answer is asked of the next replica
+ * (after a whole round, of each again: the --timeout stall decides). */
+static void fetch_resend(struct files *fs)
+{
+    uint64_t now = void_kvclient_now_ns();
+    for (size_t i = 0; i < fs->count; i++) {
+        struct block *b = &fs->blocks[i];
+        if (b->state == 1 && now - b->sent_ns >= UPLOAD_RESEND_NS) {
+            request(fs, b);
+        }
+    }
 }
 
 static void fetch_more(struct files *fs)
@@ -552,30 +578,48 @@ static int
 files_open(struct files *fs, const struct void_config *cl, void_transport_frame_fn on_other)
 {
     fs->cl = cl;
+    fs->on_other = on_other;
     fs->need = (cl->count_replicas - 1) / 3 + 1;
     fs->blocks = calloc(BLOCKS_MAX, sizeof(*fs->blocks));
     uv_loop_init(&fs->loop);
-    struct void_kvclient_config kc = {.loop = &fs->loop,
-                                      .cluster = cl,
-                                      .id = cl->self_id,
-                                      .keypair = &cl->keypair,
-                                      .reply_all = 1,
-                                      .on_other = on_other,
-                                      .other_ctx = fs};
-    char err[512] = "";
     int rc = fs->blocks == NULL ? VOID_ENOMEM : open_local(fs);
-    if (rc == 0) {
-        rc = void_kvclient_init(&fs->kv, &kc, err, sizeof(err));
-    }
     if (rc != 0) {
-        fprintf(stderr, "voidctl: %s\n", err[0] != '\0' ? err : void_strerror(rc));
+        fprintf(stderr, "voidctl: %s\n", void_strerror(rc));
     }
     return rc;
 }
 
+/* Connects to the replicas. put calls it after chunking the file: the
+ * replicas close a connection whose HELLO does not come within their
+ * handshake limit (2 s), which a long local ingest on a loaded machine
+ * would exceed if the connection were opened first. Returns 0 or an exit
+ * status after saying why. */
+static int files_connect(struct files *fs)
+{
+    struct void_kvclient_config kc = {.loop = &fs->loop,
+                                      .cluster = fs->cl,
+                                      .id = fs->cl->self_id,
+                                      .keypair = &fs->cl->keypair,
+                                      .reply_all = 1,
+                                      .on_other = fs->on_other,
+                                      .other_ctx = fs};
+    char err[512] = "";
+    int rc = void_kvclient_init(&fs->kv, &kc, err, sizeof(err));
+    if (rc != 0) {
+        fprintf(stderr, "voidctl: %s\n", err[0] != '\0' ? err : void_strerror(rc));
+        void_kvclient_fini(&fs->kv);
+        return VOIDCTL_EXIT_FAILED;
+    }
+    fs->kv_ready = 1;
+    made_progress(fs); /* the --timeout counts from here */
+    return 0;
+}
+
 static void files_close(struct files *fs)
 {
-    void_kvclient_fini(&fs->kv);
+    if (fs->kv_ready) {
+        void_kvclient_fini(&fs->kv);
+    }
     uv_run(&fs->loop, UV_RUN_DEFAULT);
     uv_loop_close(&fs->loop);
     if (fs->cas_ready) {
@@ -635,7 +679,107 @@ static void chunk_progress(void *arg, uint64_t done, uint64_t total)
     }
 }
 
-static int put_file(struct files *fs, const char *path, const char *name, const char *key)
+/* ---- where the file lives ------------------------------------------------ */
+
+static int same_rack(const struct void_config_replica *a, const struct void_config_replica *b)
+{
+    return strcmp(a->topology.datacenter, b->topology.datacenter) == 0 &&
+           strcmp(a->topology.rack, b->topology.rack) == 0;
+}
+
+/* --copies K: HDFS's rule over the cluster file's locations. The first
+ * holder is chosen by the root hash (files spread over the replicas), the
+ * second is in another rack (a rack's loss keeps a copy), the third in the
+ * second's rack (a reader there finds two), the rest in replica order after
+ * the first. Returns the bit mask of the chosen ids. */
+static uint32_t choose_copies(const struct void_config *cl, uint32_t k, const struct void_hash *root)
+{
+    uint32_t n = cl->count_replicas;
+    uint32_t first = ((uint32_t)root->b[0] << 8 | root->b[1]) % n;
+    uint32_t chosen = 1u << cl->replicas[first].id;
+    uint32_t second = first;
+    for (uint32_t step = 1; step < n && k >= 2 && second == first; step++) {
+        uint32_t i = (first + step) % n;
+        if (!same_rack(&cl->replicas[i], &cl->replicas[first])) {
+            second = i;
+        }
+    }
+    if (k >= 2 && second != first) {
+        chosen |= 1u << cl->replicas[second].id;
+    }
+    for (uint32_t step = 1; step < n && k >= 3 && second != first; step++) {
+        uint32_t i = (second + step) % n;
+        if ((chosen & (1u << cl->replicas[i].id)) == 0 &&
+            same_rack(&cl->replicas[i], &cl->replicas[second])) {
+            chosen |= 1u << cl->replicas[i].id;
+            break;
+        }
+    }
+    for (uint32_t step = 1; step < n && (uint32_t)__builtin_popcount(chosen) < k; step++) {
+        chosen |= 1u << cl->replicas[(first + step) % n].id;
+    }
+    return chosen;
+}
+
+/* Sets fs->holders and fs->need from --on or --copies. Returns 0, or -1
+ * after saying why (a usage error). */
+static int choose_holders(struct files *fs, const char *on, uint32_t copies,
+                          const struct void_hash *root)
+{
+    const struct void_config *cl = fs->cl;
+    uint32_t f1 = (cl->count_replicas - 1) / 3 + 1;
+    for (uint32_t i = 0; (on != NULL || copies != 0) && i < cl->count_replicas; i++) {
+        if (cl->replicas[i].id >= 32) {
+            fprintf(stderr, "voidctl put --file: --on and --copies need replica ids below 32\n");
+            return -1;
+        }
+    }
+    if (copies != 0) {
+        if (copies < f1 || copies > cl->count_replicas) {
+            fprintf(stderr,
+                    "voidctl put --file: --copies %u: want %u..%u (at least f+1, so that an "
+                    "honest replica holds every block)\n",
+                    copies, f1, cl->count_replicas);
+            return -1;
+        }
+        fs->holders = choose_copies(cl, copies, root);
+    }
+    for (const char *p = on; p != NULL && *(p += strspn(p, ", ")) != '\0';) {
+        char *end = NULL;
+        unsigned long id = strtoul(p, &end, 10);
+        if (end == p || (*end != '\0' && *end != ',' && *end != ' ') ||
+            void_config_replica_get(cl, (uint32_t)id) == NULL || id >= 32) {
+            fprintf(stderr, "voidctl put --file: --on %s: '%.*s' is not a replica of the cluster\n",
+                    on, (int)strcspn(p, ", "), p);
+            return -1;
+        }
+        if ((fs->holders & (1u << id)) != 0) {
+            fprintf(stderr, "voidctl put --file: --on %s: replica %lu named twice\n", on, id);
+            return -1;
+        }
+        fs->holders |= 1u << id;
+        p = end;
+    }
+    uint32_t count = (uint32_t)__builtin_popcount(fs->holders);
+    if (on != NULL && count < f1) {
+        fprintf(stderr,
+                "voidctl put --file: --on %s: %u replica%s, want at least f+1 = %u (so that an "
+                "honest replica holds every block)\n",
+                on, count, count == 1 ? "" : "s", f1);
+        return -1;
+    }
+    if (fs->holders != 0) {
+        fs->need = count; /* every chosen holder stores every block */
+    }
+    return 0;
+}
+
+static int put_file(struct files *fs,
+                    const char *path,
+                    const char *name,
+                    const char *key,
+                    const char *on,
+                    uint32_t copies)
 {
     struct void_cas_put_result res;
     int show = fs->tty && !fs->quiet;
@@ -644,12 +788,25 @@ static int put_file(struct files *fs, const char *path, const char *name, const 
         fprintf(stderr, "voidctl: cannot read %s: %s\n", path, void_strerror(rc));
         return VOIDCTL_EXIT_FAILED;
     }
+    if (choose_holders(fs, on, copies, &res.root) != 0) {
+        return VOIDCTL_EXIT_USAGE;
+    }
     if ((rc = void_casnet_walk(&fs->cas, &res.root, collect, fs)) != 0) {
         fprintf(stderr, "voidctl: cannot walk the chunks of %s: %s\n", path, void_strerror(rc));
         return VOIDCTL_EXIT_FAILED;
     }
     name_blocks(fs);
-    made_progress(fs);
+    if ((rc = files_connect(fs)) != 0) {
+        return rc;
+    }
+    /* Sign and send blocks only once the links are up: a first burst of
+     * blocks (a signature each) would hold up the loop past the replicas'
+     * 2 s handshake limit on a loaded machine, and they would close the
+     * connections before the HELLO went out. */
+    while (void_kvclient_connected(&fs->kv) < fs->need && alive(fs)) {
+        uv_run(&fs->loop, UV_RUN_NOWAIT);
+        uv_sleep(1);
+    }
     upload_more(fs);
     while (fs->done < fs->count && alive(fs)) {
         uv_run(&fs->loop, UV_RUN_NOWAIT);
@@ -662,10 +819,11 @@ static int put_file(struct files *fs, const char *path, const char *name, const 
         summary(fs, "put: stopped after");
         fprintf(stderr,
                 "voidctl: upload stalled: no replica stored a block for %.1f s; %zu of %zu "
-                "blocks stored by f+1 = %u replicas\n",
+                "blocks stored by %s%u replicas\n",
                 (double)fs->stall_ns / 1e9,
                 fs->done,
                 fs->count,
+                fs->holders != 0 ? "the chosen " : "f+1 = ",
                 (unsigned)fs->need);
         return fs->failed ? VOIDCTL_EXIT_FAILED : VOIDCTL_EXIT_UNREACHABLE;
     }
@@ -718,7 +876,11 @@ static int put_file(struct files *fs, const char *path, const char *name, const 
     }
     summary(fs, "put: stored");
     if (fs->json) {
-        print_json(json_pack("{s:s, s:s, s:s, s:I, s:I}",
+        json_t *holders = json_array();
+        for (uint32_t i = 0; i < hold.hold.holder_count; i++) {
+            json_array_append_new(holders, json_integer(hold.hold.holders[i]));
+        }
+        print_json(json_pack("{s:s, s:s, s:s, s:I, s:I, s:o}",
                              "status",
                              "ok",
                              "name",
@@ -728,7 +890,9 @@ static int put_file(struct files *fs, const char *path, const char *name, const 
                              "blocks",
                              (json_int_t)fs->count,
                              "bytes",
-                             (json_int_t)res.logical_bytes));
+                             (json_int_t)res.logical_bytes,
+                             "holders",
+                             holders));
     } else {
         printf(
             "ok %s %zu blocks %llu bytes\n", hex, fs->count, (unsigned long long)res.logical_bytes);
@@ -764,7 +928,11 @@ static int get_file(struct files *fs, const char *name, const char *key, const c
 {
     char hex[VOID_HASH_HEX_SIZE];
     struct void_hash root;
-    int rc = get_root(fs, name, key, &root, hex);
+    int rc = files_connect(fs);
+    if (rc != 0) {
+        return rc;
+    }
+    rc = get_root(fs, name, key, &root, hex);
     if (rc != 0) {
         return rc;
     }
@@ -773,6 +941,7 @@ static int get_file(struct files *fs, const char *name, const char *key, const c
     fetch_more(fs);
     while (fs->done < fs->count && alive(fs)) {
         uv_run(&fs->loop, UV_RUN_NOWAIT);
+        fetch_resend(fs);
         if (to_stdout && fs->blocks[0].state == 2 && fs->blocks[0].kind != VOID_CAS_FILE) {
             fprintf(stderr,
                     "voidctl get --file: '%s' is a directory; only a single file can go to "
@@ -853,7 +1022,8 @@ int voidctl_files(struct voidctl_opts *o, const char *cmd, char **pos, int npos)
     if (files_open(&fs, &cl, put ? on_upload_frame : on_fetch_frame) != 0) {
         rc = VOIDCTL_EXIT_FAILED;
     } else {
-        rc = put ? put_file(&fs, pos[0], pos[1], key) : get_file(&fs, pos[0], key, pos[1]);
+        rc = put ? put_file(&fs, pos[0], pos[1], key, o->on, o->copies)
+                 : get_file(&fs, pos[0], key, pos[1]);
     }
     files_close(&fs);
     void_config_fini(&cl);

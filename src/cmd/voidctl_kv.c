@@ -327,6 +327,16 @@ static int usage_kv(const char *cmd, int ok)
                 "                   --timeout then means S seconds without progress\n"
                 "  --quiet          no progress display on a terminal\n");
     }
+    if (strcmp(cmd, "put") == 0) {
+        fprintf(out,
+                "  --on ID,ID...    (--file) store the blocks on these replicas only and\n"
+                "                   wait for each of them (at least f+1: one is honest);\n"
+                "                   tasks reading the file are placed near them\n"
+                "  --copies K       (--file) K replicas (>= f+1) chosen by location as\n"
+                "                   HDFS does: the first by the file's hash, the second\n"
+                "                   in another rack, the third in the second's rack\n"
+                "                   (default: every replica)\n");
+    }
     fprintf(out, "`--` ends the options, for a key or value that starts with '-'.\n\n");
     print_limits(out);
     fprintf(out, "\n");
@@ -336,7 +346,8 @@ static int usage_kv(const char *cmd, int ok)
         fprintf(out,
                 "  voidctl put motd hello --cluster /tmp/void-cluster/client.ini\n"
                 "  voidctl put logo - < logo.png\n"
-                "  voidctl put --file ./photos album\n");
+                "  voidctl put --file ./photos album\n"
+                "  voidctl put --file ./logs.tar logs --on 0,1\n");
     } else if (strcmp(cmd, "get") == 0) {
         fprintf(out,
                 "  voidctl get motd --as-of 2026-11-25T14:13:40.123456789Z/0\n"
@@ -518,6 +529,10 @@ static int check_opts(const char *cmd, const struct voidctl_opts *o)
         bad = "--ordered";
     } else if (o->ordered && o->file) {
         bad = "--ordered with --file";
+    } else if ((o->on != NULL || o->copies != 0) && !(o->file && strcmp(cmd, "put") == 0)) {
+        bad = o->on != NULL ? "--on (put --file only)" : "--copies (put --file only)";
+    } else if (o->on != NULL && o->copies != 0) {
+        bad = "--on with --copies";
     }
     if (bad != NULL) {
         fprintf(stderr, "voidctl %s: %s does not apply here (see voidctl %s --help)\n", cmd, bad,

@@ -826,6 +826,7 @@ int void_sched_place(const struct void_sched_problem *p,
         return VOID_EFULL;
     }
     uint32_t accepted = 0;
+    uint64_t greedy_cost = cost;
     if (o->solver == VOID_SCHED_ANNEAL) {
         cost = anneal(p, &w, o, placement, cost, &accepted);
     }
@@ -833,7 +834,8 @@ int void_sched_place(const struct void_sched_problem *p,
     /* The solvers keep the capacities and the running cost; the independent
      * evaluation must agree with both. */
     VOID_ASSERT(rc == 0);
-    VOID_ASSERT(r->cost == cost);
+    VOID_ASSERT(r->cost == cost && cost <= greedy_cost);
     r->accepted = accepted;
+    r->greedy_cost = greedy_cost;
     return 0;
 }

@@ -385,8 +385,11 @@ static int batch_build(struct ctx *c, struct batch *b)
     return rc;
 }
 
-/* Marks task id placed on host h of the batch; writes its record. */
-static int place_one(struct ctx *c, const struct batch *b, uint32_t bt, uint32_t h)
+/* Marks task id placed on host h of the batch; writes its record and adds
+ * its input bytes by distance class to bytes[] (inputs no member holds
+ * count as across). */
+static int place_one(
+    struct ctx *c, const struct batch *b, uint32_t bt, uint32_t h, uint64_t bytes[VOID_SCHED_CLASSES])
 {
     struct void_task t;
     int rc = task_read(c, b->ids[bt], &t);
@@ -418,6 +421,10 @@ static int place_one(struct ctx *c, const struct batch *b, uint32_t bt, uint32_t
         held += b->objects[b->inputs[b->tasks[bt].input_first + k]].size_bytes;
     }
     t.bytes_moved = r.bytes_moved + (t.bytes_in - held);
+    for (int k = 0; k < VOID_SCHED_CLASSES; k++) {
+        bytes[k] += r.bytes[k];
+    }
+    bytes[VOID_SCHED_CLASSES - 1] += t.bytes_in - held;
     int at = table_find(c, t.id);
     VOID_ASSERT(at >= 0);
     c->act[at].state = VOID_TASK_RUNNING;
@@ -437,6 +444,12 @@ static int place_waiting(struct ctx *c)
         batch_free(&b);
         return rc;
     }
+    const struct void_sm_task_setup *ts = c->sm->task_setup;
+    struct void_sm_task_placement seen = {.begin = 1, .batch = b.n_tasks};
+    if (ts != NULL && ts->observe != NULL) {
+        ts->observe(ts->observe_ctx, &seen);
+    }
+    seen.begin = 0;
     uint32_t hosts = c->cfg->count;
     uint32_t *where = calloc(b.n_tasks, sizeof(*where));
     struct void_sched_problem p = batch_problem(&b, hosts, 0, b.n_tasks);
@@ -450,6 +463,11 @@ static int place_waiting(struct ctx *c)
         solved = work == NULL ? VOID_ENOMEM : void_sched_place(&p, &o, work, need, where, &r);
         free(work);
         work = NULL;
+        if (solved == 0) {
+            seen.whole = 1;
+            seen.cost = r.cost;
+            seen.greedy_cost = r.greedy_cost;
+        }
     }
     rc = where == NULL || solved == VOID_ENOMEM ? VOID_ENOMEM : 0;
     for (uint32_t t = 0; t < b.n_tasks && rc == 0; t++) {
@@ -475,7 +493,11 @@ static int place_waiting(struct ctx *c)
         }
         b.hosts[h].cpu_load += b.tasks[t].cpu;
         b.hosts[h].mem_load += b.tasks[t].mem;
-        rc = place_one(c, &b, t, h);
+        rc = place_one(c, &b, t, h, seen.bytes);
+        seen.placed += rc == 0;
+    }
+    if (ts != NULL && ts->observe != NULL) {
+        ts->observe(ts->observe_ctx, &seen);
     }
     free(where);
     batch_free(&b);
@@ -540,10 +562,37 @@ static int answer_task(struct ctx *c, uint64_t id)
     return 0;
 }
 
+static uint64_t client_id(uint64_t table_key)
+{
+    return table_key > UINT32_MAX ? table_key >> 32 : table_key;
+}
+
+/* May this client submit tasks? Every client the cluster accepts, unless
+ * the setup lists the submitters ([tasks] submitters in voidd). */
+static int may_submit(const struct ctx *c)
+{
+    const struct void_sm_task_setup *ts = c->sm->task_setup;
+    if (ts == NULL || ts->submitter_count == 0) {
+        return 1;
+    }
+    for (uint32_t i = 0; i < ts->submitter_count; i++) {
+        if (ts->submitters[i] == client_id(c->client)) {
+            return 1;
+        }
+    }
+    return 0;
+}
+
 static int do_submit(struct ctx *c, const struct void_task_submit *s)
 {
     struct void_task t;
     memset(&t, 0, sizeof(t));
+    if (!may_submit(c)) {
+        return refuse(c,
+                      VOID_EPERM,
+                      "client %llu may not submit tasks (not among the cluster's task submitters)",
+                      (unsigned long long)client_id(c->client));
+    }
     if (s->cpu == 0 || s->timeout_s == 0 || s->timeout_s > VOID_TASK_TIMEOUT_MAX) {
         return refuse(c,
                       VOID_EINVAL,
@@ -624,12 +673,31 @@ static int do_submit(struct ctx *c, const struct void_task_submit *s)
     return rc;
 }
 
+/* Counts an ended task under "\0void/task-ended" (done, failed,
+ * cancelled: three big-endian u64), so that every replica can say how many
+ * tasks ended in each state without reading every record. */
+static int count_ended(struct ctx *c, uint8_t state)
+{
+    uint8_t v[24] = {0};
+    size_t len = 0;
+    int rc = read_copy(c, (const uint8_t *)VOID_TASK_ENDED_KEY, VOID_TASK_ENDED_KEY_LEN, sizeof(v),
+                       &len);
+    if (rc == 0 && len == sizeof(v)) {
+        memcpy(v, c->copy, sizeof(v));
+    } else if (rc != 0 && rc != VOID_ENOTFOUND) {
+        return rc;
+    }
+    int at = state == VOID_TASK_DONE ? 0 : state == VOID_TASK_FAILED ? 1 : 2;
+    void_bytes_put_be64(v + 8 * at, void_bytes_get_be64(v + 8 * at) + 1);
+    return write_key(c, (const uint8_t *)VOID_TASK_ENDED_KEY, VOID_TASK_ENDED_KEY_LEN, v, sizeof(v));
+}
+
 /* Ends a running or waiting task t (already updated by the caller). */
 static int finish(struct ctx *c, struct void_task *t)
 {
     t->finished_ns = c->sm->last_stamp.wall_ns;
     uint64_t id = t->id;
-    if (task_write(c, t) != 0) {
+    if (task_write(c, t) != 0 || count_ended(c, t->state) != 0) {
         return 0;
     }
     table_remove(c, id);
@@ -735,11 +803,6 @@ static int do_report(struct ctx *c, const struct void_task_op *op)
         return rc == VOID_EFULL ? 0 : rc; /* full: answered */
     }
     return finish(c, &t);
-}
-
-static uint64_t client_id(uint64_t table_key)
-{
-    return table_key > UINT32_MAX ? table_key >> 32 : table_key;
 }
 
 static int do_cancel(struct ctx *c, uint64_t id)

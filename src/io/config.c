@@ -70,6 +70,8 @@ enum {
     SEEN_ADMIN_KEY = 1u << 0, /* seen_clients: [clients] */
     SEEN_FAULT_CONTROL = 1u << 0, /* seen_fault: [fault] control (delay, loss: above) */
     SEEN_FAULT_BYZANTINE = 1u << 1,
+    SEEN_TASK_CLIENT = 1u << 0,   /* seen_tasks: [tasks] */
+    SEEN_TASK_SUBMITTERS = 1u << 1,
 };
 
 struct load_state {
@@ -79,6 +81,7 @@ struct load_state {
     char dir[VOID_CONFIG_PATH_MAX]; /* directory of the config file, for relative paths */
     uint32_t seen_node;
     uint32_t seen_client;
+    uint32_t seen_tasks;
     uint32_t seen_fault;
     uint32_t seen_pbft;
     uint32_t seen_limits;
@@ -513,6 +516,50 @@ static int state_key(struct load_state *st, const char *name, const char *value)
     return num_key(st, &st->seen_state, "state", keys, VOID_ARRAY_LEN(keys), name, value);
 }
 
+/* [tasks] (docs/scheduler.md, "Execution"): the client file this node
+ * reports its tasks' results under, and the clients that may submit tasks
+ * (a replicated rule: every replica must list the same ones). */
+static int tasks_key(struct load_state *st, const char *name, const char *value)
+{
+    struct void_config *c = st->config;
+    if (strcmp(name, "client_file") == 0) {
+        if (!mark(st, &st->seen_tasks, SEEN_TASK_CLIENT, "tasks", name)) {
+            return 0;
+        }
+        return set_path(st, c->task_client_file, value) == 0
+                   ? 1
+                   : fail(st, "[tasks] client_file: bad path");
+    }
+    if (strcmp(name, "submitters") != 0) {
+        return fail(st, "unknown key '%s' in [tasks] (client_file or submitters)", name);
+    }
+    if (!mark(st, &st->seen_tasks, SEEN_TASK_SUBMITTERS, "tasks", name)) {
+        return 0;
+    }
+    const char *p = value;
+    while (*(p += strspn(p, ", \t")) != '\0') {
+        char item[16];
+        size_t len = strcspn(p, ", \t");
+        uint32_t id = 0;
+        if (len >= sizeof(item)) {
+            return fail(st, "[tasks] submitters: '%s' is not a list of client ids", value);
+        }
+        memcpy(item, p, len);
+        item[len] = '\0';
+        if (parse_u32(item, UINT32_MAX, &id) != 0) {
+            return fail(st, "[tasks] submitters: '%s' is not a client id", item);
+        }
+        if (c->task_submitter_count == VOID_CONFIG_SUBMITTERS_MAX) {
+            return fail(st, "[tasks] submitters: more than %u ids", VOID_CONFIG_SUBMITTERS_MAX);
+        }
+        c->task_submitters[c->task_submitter_count++] = id;
+        p += len;
+    }
+    return c->task_submitter_count > 0
+               ? 1
+               : fail(st, "[tasks] submitters: empty (leave the key out to let every client submit)");
+}
+
 static int public_key_value(struct load_state *st,
                             const char *section,
                             const char *name,
@@ -673,6 +720,9 @@ static int handler(void *user, const char *section, const char *name, const char
     }
     if (strcmp(section, "clients") == 0) {
         return clients_key(st, name, value);
+    }
+    if (strcmp(section, "tasks") == 0) {
+        return tasks_key(st, name, value);
     }
     uint32_t id = 0;
     if (strncmp(section, "replica.", 8) == 0) {

@@ -1901,6 +1901,7 @@ static size_t render_metrics(struct void_node *node, char *out, size_t cap)
     void__node_metrics_render(&s.hist, &w);
     void__node_causal_metrics(&node->causal, &w);
     void__node_fault_metrics(&node->fault, &w);
+    void__taskrun_metrics(&node->taskrun, &w);
     size_t len = 0;
     if (void__metrics_finish(&w, &len) != 0) {
         void_log(VOID_LOG_WARN,
@@ -2530,11 +2531,18 @@ int void_node_new(struct void_node **out,
     if (rc == 0) {
         node->task_setup.locations = node->task_loc;
         node->task_setup.location_count = VOID_CONFIG_REPLICAS_MAX;
+        node->task_setup.submitters = config->task_submitters;
+        node->task_setup.submitter_count = config->task_submitter_count;
+        node->task_setup.observe = void__taskrun_observe;
+        node->task_setup.observe_ctx = &node->taskrun;
         void_sm_task_setup(&node->replica->sm, &node->task_setup);
         /* Tasks (docs/scheduler.md, "Execution"): only with a client
-         * identity to report under. */
-        rc = void__taskrun_start(&node->taskrun, &node->loop, config, &node->cas,
-                                 node->replica, getenv("VOID_TASK_CLIENT"), errbuf, errcap);
+         * identity to report under ([tasks] client_file; the environment
+         * variable VOID_TASK_CLIENT overrides it). */
+        const char *task_client = getenv("VOID_TASK_CLIENT");
+        rc = void__taskrun_start(&node->taskrun, &node->loop, config, &node->cas, node->replica,
+                                 &node->caswriter, task_client != NULL ? task_client : config->task_client_file,
+                                 errbuf, errcap);
     }
     if (rc != 0) {
         void_node_free(node);

@@ -109,12 +109,25 @@ static void remove_tree(const char *path)
     }
 }
 
-static void job_drop(struct void__taskrun_job *j)
+static void cgroup_remove(struct void__taskrun_job *j)
+{
+    if (j->cgroup[0] != '\0' && rmdir(j->cgroup) != 0 && errno != ENOENT) {
+        void_log(VOID_LOG_WARN, "task %llu: cannot remove its cgroup %s: %s",
+                 (unsigned long long)j->id, j->cgroup, strerror(errno));
+    }
+    j->cgroup[0] = '\0';
+}
+
+static void job_drop(struct void__taskrun *t, struct void__taskrun_job *j)
 {
     if (j->pid > 0) {
         kill(-j->pid, SIGKILL);
         (void)waitpid(j->pid, NULL, 0);
     }
+    if (t->fetch_ready && j->fetching) {
+        void__taskfetch_drop(&t->fetch, j->id);
+    }
+    cgroup_remove(j);
     remove_tree(j->dir);
     memset(j, 0, sizeof(*j));
 }
@@ -138,7 +151,13 @@ static void on_sent(void *ctx, const uint8_t *result, size_t len)
         }
         struct void__taskrun_job *j = job_find(t, m->id);
         if (j != NULL && j->reporting) {
-            job_drop(j);
+            /* This replica may execute the report after the quorum that
+             * answered it: until then its state still shows the attempt
+             * running here, which must not start it again. */
+            t->ended[t->ended_next % VOID__TASKRUN_JOBS] =
+                (struct void__taskrun_ended){j->id, j->attempt};
+            t->ended_next++;
+            job_drop(t, j);
         }
     }
     t->queue_head = (t->queue_head + 1) % VOID__TASKRUN_QUEUE;
@@ -211,6 +230,7 @@ static void report(struct void__taskrun *t,
         return; /* tried again at the next tick: the job stays */
     }
     j->reporting = 1;
+    t->outcomes[outcome <= VOID_TASK_LOST ? outcome : 0]++;
     void_log(VOID_LOG_INFO,
              "task %llu attempt %u: %s (%s), output %llu bytes",
              (unsigned long long)j->id,
@@ -254,9 +274,25 @@ static void child_run(const struct void__taskrun *t,
                       const char *err,
                       char **argv,
                       const char *uid_map,
-                      const char *gid_map)
+                      const char *gid_map,
+                      const char *cgroup_procs)
 {
     setpgid(0, 0);
+    if (cgroup_procs != NULL) {
+        /* Join the task's memory cgroup: our pid in decimal, no stdio. */
+        char digits[24];
+        size_t n = sizeof(digits);
+        for (unsigned long v = (unsigned long)getpid(); n == sizeof(digits) || v != 0; v /= 10) {
+            digits[--n] = (char)('0' + v % 10);
+        }
+        int fd = open(cgroup_procs, O_WRONLY);
+        if (fd < 0 || write(fd, digits + n, sizeof(digits) - n) < 0) {
+            static const char msg[] = "void task: cannot join its memory cgroup\n";
+            (void)!write(2, msg, sizeof(msg) - 1);
+            _exit(126);
+        }
+        close(fd);
+    }
     if (t->netns && unshare(CLONE_NEWNET) != 0) {
         if (unshare(CLONE_NEWUSER | CLONE_NEWNET) == 0) {
             int fd = open("/proc/self/setgroups", O_WRONLY);
@@ -276,7 +312,7 @@ static void child_run(const struct void__taskrun *t,
             }
         }
     }
-    if (task->mem > 0) {
+    if (task->mem > 0 && cgroup_procs == NULL) {
         struct rlimit as = {task->mem, task->mem};
         setrlimit(RLIMIT_AS, &as);
     }
@@ -317,41 +353,78 @@ static char *cstr(struct void_task_str s)
     return c;
 }
 
-static void start(struct void__taskrun *t, const struct void_task *task)
+/* Makes job j's memory cgroup with the task's limit; "" when the node has
+ * none (RLIMIT_AS then) or it cannot be made. */
+static void cgroup_make(struct void__taskrun *t, struct void__taskrun_job *j)
 {
-    struct void__taskrun_job *j = NULL;
-    for (int i = 0; i < VOID__TASKRUN_JOBS && j == NULL; i++) {
-        j = t->jobs[i].used ? NULL : &t->jobs[i];
-    }
-    if (j == NULL) {
-        return; /* all slots busy: the next tick tries again */
-    }
-    memset(j, 0, sizeof(*j));
-    j->used = 1;
-    j->id = task->id;
-    j->attempt = task->attempt;
-    j->timeout_s = task->timeout_s;
-    char base[sizeof(j->dir)], work[sizeof(j->dir) + 16], outdir[sizeof(j->dir) + 16];
-    char result[sizeof(j->dir) + 16], so[sizeof(j->dir) + 16], se[sizeof(j->dir) + 16];
-    (void)snprintf(base, sizeof(base), "%s/tasks", t->node->data_dir);
-    (void)mkdir(base, 0700);
-    (void)snprintf(j->dir,
-                   sizeof(j->dir),
-                   "%s/tasks/%llu-%u",
-                   t->node->data_dir,
-                   (unsigned long long)task->id,
-                   task->attempt);
-    remove_tree(j->dir); /* a leftover of a crash */
-    (void)snprintf(work, sizeof(work), "%s/work", j->dir);
-    (void)snprintf(outdir, sizeof(outdir), "%s/work/out", j->dir);
-    (void)snprintf(result, sizeof(result), "%s/result", j->dir);
-    (void)snprintf(so, sizeof(so), "%s/result/stdout", j->dir);
-    (void)snprintf(se, sizeof(se), "%s/result/stderr", j->dir);
-    t->started++;
-    if (mkdir(j->dir, 0700) != 0 || mkdir(work, 0755) != 0 || mkdir(result, 0755) != 0) {
-        report(t, j, VOID_TASK_ERROR, 0, "cannot make the task's directory");
+    j->cgroup[0] = '\0';
+    if (t->cgroup_base[0] == '\0' || j->mem == 0) {
         return;
     }
+    char dir[sizeof(j->cgroup)], file[sizeof(j->cgroup) + 32], num[32];
+    (void)snprintf(dir, sizeof(dir), "%s/void-task-%u-%llu-%u", t->cgroup_base,
+                   (unsigned)t->node->self_id, (unsigned long long)j->id, j->attempt);
+    (void)rmdir(dir); /* a leftover of a crash */
+    if (mkdir(dir, 0755) != 0) {
+        void_log(VOID_LOG_WARN, "task %llu: cannot make its cgroup %s: %s; RLIMIT_AS instead",
+                 (unsigned long long)j->id, dir, strerror(errno));
+        return;
+    }
+    int n = snprintf(num, sizeof(num), "%llu", (unsigned long long)j->mem);
+    int ok = 1;
+    const char *limits[] = {t->cgroup_version == 2 ? "memory.max" : "memory.limit_in_bytes",
+                            t->cgroup_version == 2 ? "memory.swap.max" : NULL};
+    for (int i = 0; i < 2 && ok; i++) {
+        if (limits[i] == NULL) {
+            continue;
+        }
+        (void)snprintf(file, sizeof(file), "%s/%s", dir, limits[i]);
+        int fd = open(file, O_WRONLY);
+        const char *v = i == 0 ? num : "0";
+        size_t vl = i == 0 ? (size_t)n : 1;
+        ok = fd >= 0 && write(fd, v, vl) == (ssize_t)vl;
+        ok |= i == 1; /* no swap accounting: the memory limit alone */
+        if (fd >= 0) {
+            close(fd);
+        }
+    }
+    if (!ok) {
+        (void)rmdir(dir);
+        void_log(VOID_LOG_WARN, "task %llu: cannot set the memory limit of %s; RLIMIT_AS instead",
+                 (unsigned long long)j->id, dir);
+        return;
+    }
+    memcpy(j->cgroup, dir, sizeof(dir));
+}
+
+/* The OOM kills counted in job j's cgroup (0 when it has none). */
+static uint64_t cgroup_oom_kills(const struct void__taskrun *t, const struct void__taskrun_job *j)
+{
+    if (j->cgroup[0] == '\0') {
+        return 0;
+    }
+    char file[sizeof(j->cgroup) + 32], buf[1024];
+    (void)snprintf(file, sizeof(file), "%s/%s", j->cgroup,
+                   t->cgroup_version == 2 ? "memory.events" : "memory.oom_control");
+    int fd = open(file, O_RDONLY);
+    ssize_t n = fd >= 0 ? read(fd, buf, sizeof(buf) - 1) : -1;
+    if (fd >= 0) {
+        close(fd);
+    }
+    buf[n > 0 ? n : 0] = '\0';
+    const char *k = strstr(buf, "oom_kill ");
+    return k != NULL ? strtoull(k + 9, NULL, 10) : 0;
+}
+
+/* Materialises the inputs (now all in the store) and starts the child. */
+static void launch(struct void__taskrun *t, struct void__taskrun_job *j, const struct void_task *task)
+{
+    char work[sizeof(j->dir) + 16], outdir[sizeof(j->dir) + 16];
+    char so[sizeof(j->dir) + 16], se[sizeof(j->dir) + 16];
+    (void)snprintf(work, sizeof(work), "%s/work", j->dir);
+    (void)snprintf(outdir, sizeof(outdir), "%s/work/out", j->dir);
+    (void)snprintf(so, sizeof(so), "%s/result/stdout", j->dir);
+    (void)snprintf(se, sizeof(se), "%s/result/stderr", j->dir);
     for (uint32_t i = 0; i < task->input_count; i++) {
         char dest[sizeof(work) + VOID_TASK_NAME_MAX + 2];
         (void)snprintf(dest,
@@ -390,12 +463,17 @@ static void start(struct void__taskrun *t, const struct void_task *task)
         report(t, j, VOID_TASK_ERROR, 127, why);
         ok = -1;
     }
-    char uid_map[64], gid_map[64];
+    char uid_map[64], gid_map[64], procs[sizeof(j->cgroup) + 32];
     (void)snprintf(uid_map, sizeof(uid_map), "%u %u 1\n", (unsigned)getuid(), (unsigned)getuid());
     (void)snprintf(gid_map, sizeof(gid_map), "%u %u 1\n", (unsigned)getgid(), (unsigned)getgid());
+    if (ok == 1) {
+        cgroup_make(t, j);
+    }
+    (void)snprintf(procs, sizeof(procs), "%s/cgroup.procs", j->cgroup);
     pid_t pid = ok == 1 ? fork() : -1;
     if (pid == 0) {
-        child_run(t, task, work, so, se, argv, uid_map, gid_map);
+        child_run(t, task, work, so, se, argv, uid_map, gid_map,
+                  j->cgroup[0] != '\0' ? procs : NULL);
         _exit(127);
     }
     for (uint32_t i = 0; i <= task->arg_count; i++) {
@@ -410,14 +488,245 @@ static void start(struct void__taskrun *t, const struct void_task *task)
         j->pid = pid;
         j->start_ms = uv_now(t->loop);
         void_log(VOID_LOG_INFO,
-                 "task %llu attempt %u: started, pid %d",
+                 "task %llu attempt %u: started, pid %d, memory limit %llu bytes (%s)",
                  (unsigned long long)task->id,
                  task->attempt,
-                 (int)pid);
+                 (int)pid,
+                 (unsigned long long)task->mem,
+                 j->cgroup[0] != '\0' ? "cgroup" : "RLIMIT_AS");
     }
 }
 
+/* Job j waits for its inputs' blocks: starts it once they are all here. */
+static void resume(struct void__taskrun *t, struct void__taskrun_job *j, const struct void_task *task)
+{
+    int rc = void__taskfetch_status(&t->fetch, j->id);
+    if (rc == 1) {
+        return;
+    }
+    j->fetching = 0;
+    if (rc != 0) {
+        report(t, j, VOID_TASK_ERROR, 0,
+               "an input's block is on no replica (its holders and every other were asked)");
+        return;
+    }
+    void_log(VOID_LOG_INFO,
+             "task %llu attempt %u: inputs fetched: %llu bytes from the same host, %llu from "
+             "the rack, %llu from the datacenter, %llu across; %llu bytes were here",
+             (unsigned long long)j->id, j->attempt, (unsigned long long)j->moved[0],
+             (unsigned long long)j->moved[1], (unsigned long long)j->moved[2],
+             (unsigned long long)j->moved[3], (unsigned long long)j->local);
+    launch(t, j, task);
+}
+
+static void start(struct void__taskrun *t, const struct void_task *task)
+{
+    struct void__taskrun_job *j = NULL;
+    for (int i = 0; i < VOID__TASKRUN_JOBS && j == NULL; i++) {
+        j = t->jobs[i].used ? NULL : &t->jobs[i];
+    }
+    if (j == NULL) {
+        return; /* all slots busy: the next tick tries again */
+    }
+    memset(j, 0, sizeof(*j));
+    j->used = 1;
+    j->id = task->id;
+    j->attempt = task->attempt;
+    j->timeout_s = task->timeout_s;
+    j->mem = task->mem;
+    char base[sizeof(j->dir)], work[sizeof(j->dir) + 16], result[sizeof(j->dir) + 16];
+    (void)snprintf(base, sizeof(base), "%s/tasks", t->node->data_dir);
+    (void)mkdir(base, 0700);
+    (void)snprintf(j->dir,
+                   sizeof(j->dir),
+                   "%s/tasks/%llu-%u",
+                   t->node->data_dir,
+                   (unsigned long long)task->id,
+                   task->attempt);
+    remove_tree(j->dir); /* a leftover of a crash */
+    (void)snprintf(work, sizeof(work), "%s/work", j->dir);
+    (void)snprintf(result, sizeof(result), "%s/result", j->dir);
+    t->started++;
+    if (mkdir(j->dir, 0700) != 0 || mkdir(work, 0755) != 0 || mkdir(result, 0755) != 0) {
+        report(t, j, VOID_TASK_ERROR, 0, "cannot make the task's directory");
+        return;
+    }
+    /* Inputs whose blocks are not all here are fetched first, nearest
+     * holder first (taskfetch.c); the child starts when they are. */
+    for (uint32_t i = 0; i < task->input_count; i++) {
+        int rc = void__taskfetch_add(&t->fetch, j->id, &task->inputs[i], j->moved);
+        if (rc < 0) {
+            void__taskfetch_drop(&t->fetch, j->id);
+            report(t, j, VOID_TASK_ERROR, 0, "cannot fetch the inputs: out of memory");
+            return;
+        }
+        j->fetching |= rc == 1;
+        j->local += rc == 0 ? task->inputs[i].bytes : 0;
+    }
+    t->local_bytes += j->local;
+    if (j->fetching) {
+        void_log(VOID_LOG_INFO,
+                 "task %llu attempt %u: fetching the blocks of its inputs this node lacks",
+                 (unsigned long long)task->id,
+                 task->attempt);
+        return;
+    }
+    launch(t, j, task);
+}
+
+/* ---- metrics --------------------------------------------------------------- */
+
+/* Placement rounds: 10 us (one task on a few members) to 10 s. */
+static const struct void__metrics_buckets place_buckets = {
+    .count = 13,
+    .digits = 9,
+    .upper = {10000ull, 50000ull, 100000ull, 250000ull, 500000ull, 1000000ull, 2500000ull,
+              5000000ull, 10000000ull, 50000000ull, 100000000ull, 1000000000ull, 10000000000ull}};
+
+void void__taskrun_observe(void *ctx, const struct void_sm_task_placement *p)
+{
+    struct void__taskrun *t = ctx;
+    VOID_ASSERT(t != NULL && p != NULL);
+    if (!t->lock_ready) {
+        return; /* a placement replayed before the metrics started */
+    }
+    uint64_t now = uv_hrtime();
+    if (p->begin) {
+        t->place_begin_ns = now;
+        return;
+    }
+    t->placements++;
+    t->placed += p->placed;
+    for (int k = 0; k < 4; k++) {
+        t->placed_bytes[k] += p->bytes[k];
+    }
+    if (p->whole) {
+        t->cost_anneal += p->cost;
+        t->cost_greedy += p->greedy_cost;
+    }
+    void__metrics_histogram_observe(&t->place_time, now - t->place_begin_ns);
+}
+
+/* Copies the counters, and the replicated counts of tasks by state, for
+ * the HTTP thread. */
+static void snapshot(struct void__taskrun *t)
+{
+    struct void__taskrun_snapshot s;
+    memset(&s, 0, sizeof(s));
+    struct void_sm_result res;
+    void_sm_read(
+        sm_of(t), (const uint8_t *)VOID_TASK_TABLE_KEY, VOID_TASK_TABLE_KEY_LEN, NULL, &res);
+    if (res.status == VOID_SM_OK && res.value_len >= 13) {
+        for (size_t at = 13; at + 25 <= res.value_len; at += 25) {
+            uint8_t st = res.value[at + 8];
+            s.tasks[st <= VOID_TASK_CANCELLED ? st : 0]++;
+        }
+    }
+    void_sm_read(
+        sm_of(t), (const uint8_t *)VOID_TASK_ENDED_KEY, VOID_TASK_ENDED_KEY_LEN, NULL, &res);
+    if (res.status == VOID_SM_OK && res.value_len == 24) {
+        for (int k = 0; k < 3; k++) {
+            uint64_t v = 0;
+            for (int b = 0; b < 8; b++) {
+                v = v << 8 | res.value[8 * k + b];
+            }
+            s.tasks[VOID_TASK_DONE + k] = v;
+        }
+    }
+    memcpy(s.outcomes, t->outcomes, sizeof(s.outcomes));
+    s.local_bytes = t->local_bytes;
+    memcpy(s.fetched, t->fetch.bytes, sizeof(s.fetched));
+    s.fetch_failed = t->fetch.failed;
+    s.placements = t->placements;
+    s.placed = t->placed;
+    memcpy(s.placed_bytes, t->placed_bytes, sizeof(s.placed_bytes));
+    s.cost_anneal = t->cost_anneal;
+    s.cost_greedy = t->cost_greedy;
+    s.place_time = t->place_time;
+    s.runs_tasks = t->kv_ready;
+    pthread_mutex_lock(&t->lock);
+    t->snap = s;
+    pthread_mutex_unlock(&t->lock);
+}
+
+void void__taskrun_metrics(struct void__taskrun *t, struct void__metrics_writer *w)
+{
+    VOID_ASSERT(t != NULL && w != NULL);
+    if (!t->lock_ready) {
+        return;
+    }
+    static _Thread_local struct void__taskrun_snapshot s;
+    pthread_mutex_lock(&t->lock);
+    s = t->snap;
+    pthread_mutex_unlock(&t->lock);
+    static const char *const states[] = {"waiting", "running", "done", "failed", "cancelled"};
+    void__metrics_family(w, "void_tasks", VOID_METRICS_GAUGE,
+                         "Tasks by state, from the replicated state (alike on every replica).");
+    for (int k = 0; k < 5; k++) {
+        void__metrics_u64(w, "state", states[k], s.tasks[VOID_TASK_WAITING + k]);
+    }
+    void__metrics_family(w, "void_task_attempts_total", VOID_METRICS_COUNTER,
+                         "Task attempts this node ran to an end, by outcome.");
+    for (uint8_t k = VOID_TASK_EXITED; k <= VOID_TASK_ERROR; k++) {
+        void__metrics_u64(w, "outcome", void_task_outcome_name(k), s.outcomes[k]);
+    }
+    static const char *const classes[] = {"host", "rack", "datacenter", "across"};
+    void__metrics_family(w, "void_task_input_bytes_total", VOID_METRICS_COUNTER,
+                         "Input bytes of the tasks this node ran: found in its own store "
+                         "(local), or fetched, by distance class to the replica that sent them.");
+    void__metrics_u64(w, "distance", "local", s.local_bytes);
+    for (int k = 0; k < 4; k++) {
+        void__metrics_u64(w, "distance", classes[k], s.fetched[k]);
+    }
+    void__metrics_family(w, "void_task_placed_input_bytes_total", VOID_METRICS_COUNTER,
+                         "Input bytes of the tasks placed, by distance class from the chosen "
+                         "member to the nearest holder (the placement's view; every replica alike).");
+    for (int k = 0; k < 4; k++) {
+        void__metrics_u64(w, "distance", classes[k], s.placed_bytes[k]);
+    }
+    void__metrics_family(w, "void_task_placements_total", VOID_METRICS_COUNTER,
+                         "Placement rounds of the waiting batch this replica ran.");
+    void__metrics_u64(w, NULL, NULL, s.placements);
+    void__metrics_family(w, "void_tasks_placed_total", VOID_METRICS_COUNTER,
+                         "Tasks placed (an attempt started) by those rounds.");
+    void__metrics_u64(w, NULL, NULL, s.placed);
+    void__metrics_family(w, "void_task_placement_cost_total", VOID_METRICS_COUNTER,
+                         "Cost (MiB x distance + load penalty) of the batches placed whole: "
+                         "annealing's, and greedy's it started from; 1 - annealing/greedy is "
+                         "the gap annealing closed. The gap to the optimum is measured by "
+                         "bench_sched, not here.");
+    void__metrics_u64(w, "solver", "annealing", s.cost_anneal);
+    void__metrics_u64(w, "solver", "greedy", s.cost_greedy);
+    void__metrics_family(w, "void_task_placement_seconds", VOID_METRICS_HISTOGRAM,
+                         "Time of one placement round inside the state machine's execution.");
+    void__metrics_histogram(w, NULL, NULL, &s.place_time);
+}
+
 /* ---- the tick ------------------------------------------------------------ */
+
+/* Without a memory cgroup the limit is RLIMIT_AS, and a task that passes
+ * it sees failed allocations, not a kill: its stderr saying so (the C
+ * library's, Python's, C++'s and shells' words for it) classifies the
+ * failure as `memory`. */
+static int stderr_says_no_memory(const struct void__taskrun_job *j)
+{
+    static const char *const words[] = {"Cannot allocate memory", "MemoryError", "bad_alloc",
+                                        "out of memory", "Out of memory", "memory exhausted"};
+    char path[sizeof(j->dir) + 16], buf[65536];
+    (void)snprintf(path, sizeof(path), "%s/result/stderr", j->dir);
+    int fd = open(path, O_RDONLY);
+    ssize_t n = fd >= 0 ? read(fd, buf, sizeof(buf) - 1) : -1;
+    if (fd >= 0) {
+        close(fd);
+    }
+    buf[n > 0 ? n : 0] = '\0';
+    for (size_t i = 0; i < sizeof(words) / sizeof(words[0]); i++) {
+        if (n > 0 && memmem(buf, (size_t)n, words[i], strlen(words[i])) != NULL) {
+            return 1;
+        }
+    }
+    return 0;
+}
 
 static void reap(struct void__taskrun *t)
 {
@@ -441,10 +750,26 @@ static void reap(struct void__taskrun *t)
         (void)snprintf(out, sizeof(out), "%s/work/out", j->dir);
         (void)snprintf(res, sizeof(res), "%s/result/out", j->dir);
         (void)rename(out, res);
-        char why[128];
+        char why[200];
+        uint64_t ooms = cgroup_oom_kills(t, j);
+        int failed = WIFSIGNALED(status) || WEXITSTATUS(status) != 0;
         if (j->timed_out) {
             (void)snprintf(why, sizeof(why), "killed after its time limit of %u s", j->timeout_s);
             report(t, j, VOID_TASK_TIMEOUT, SIGKILL, why);
+        } else if (ooms > 0) {
+            (void)snprintf(why, sizeof(why),
+                           "killed at its memory limit of %llu bytes (memory cgroup, %llu OOM "
+                           "kill%s)",
+                           (unsigned long long)j->mem, (unsigned long long)ooms,
+                           ooms == 1 ? "" : "s");
+            report(t, j, VOID_TASK_MEMORY, WIFSIGNALED(status) ? WTERMSIG(status) : 0, why);
+        } else if (failed && j->cgroup[0] == '\0' && j->mem > 0 && stderr_says_no_memory(j)) {
+            (void)snprintf(why, sizeof(why),
+                           "failed to allocate under its address-space limit of %llu bytes "
+                           "(RLIMIT_AS: this node has no memory cgroup)",
+                           (unsigned long long)j->mem);
+            report(t, j, VOID_TASK_MEMORY,
+                   WIFSIGNALED(status) ? WTERMSIG(status) : WEXITSTATUS(status), why);
         } else if (WIFSIGNALED(status) && WTERMSIG(status) == SIGXCPU) {
             (void)snprintf(why, sizeof(why), "CPU time limit (SIGXCPU)");
             report(t, j, VOID_TASK_CPU, SIGXCPU, why);
@@ -458,10 +783,28 @@ static void reap(struct void__taskrun *t)
     }
 }
 
+/* Did attempt `attempt` of task id end here (its report answered)? */
+static int ended_here(const struct void__taskrun *t, uint64_t id, uint32_t attempt)
+{
+    for (int i = 0; i < VOID__TASKRUN_JOBS; i++) {
+        if (t->ended[i].id == id && t->ended[i].attempt == attempt) {
+            return 1;
+        }
+    }
+    return 0;
+}
+
 static void on_tick(uv_timer_t *timer)
 {
     struct void__taskrun *t = timer->data;
+    if (void_sm_failed(sm_of(t)) == 0) {
+        snapshot(t);
+    }
+    if (!t->kv_ready) {
+        return; /* this node runs no tasks */
+    }
     reap(t);
+    void__taskfetch_tick(&t->fetch, uv_now(t->loop), 1);
     if (void_sm_failed(sm_of(t)) != 0) {
         return;
     }
@@ -492,7 +835,7 @@ static void on_tick(uv_timer_t *timer)
                      (unsigned long long)j->id,
                      j->attempt,
                      void_task_state_name(task.state));
-            job_drop(j);
+            job_drop(t, j);
         }
     }
     for (uint32_t i = 0; i < count; i++) {
@@ -505,8 +848,11 @@ static void on_tick(uv_timer_t *timer)
             continue;
         }
         if (node == t->node->self_id) {
-            if (job_find(t, id) == NULL) {
+            struct void__taskrun_job *j = job_find(t, id);
+            if (j == NULL && !ended_here(t, id, task.attempt)) {
                 start(t, &task);
+            } else if (j->fetching) {
+                resume(t, j, &task);
             }
             continue;
         }
@@ -543,24 +889,100 @@ static int probe_netns(void)
            WEXITSTATUS(status) == 0;
 }
 
+/* Can this node make memory cgroups for its tasks? Sets cgroup_base to the
+ * node's own memory cgroup (v1: /sys/fs/cgroup/memory/<path>; v2: the
+ * unified hierarchy with the memory controller delegated) when a child
+ * cgroup can be made there. */
+static void probe_cgroup(struct void__taskrun *t)
+{
+    FILE *f = fopen("/proc/self/cgroup", "r");
+    char line[VOID_CONFIG_PATH_MAX], v1[VOID_CONFIG_PATH_MAX] = "", v2[VOID_CONFIG_PATH_MAX] = "";
+    while (f != NULL && fgets(line, sizeof(line), f) != NULL) {
+        line[strcspn(line, "\n")] = '\0';
+        char *ctl = strchr(line, ':');
+        char *path = ctl != NULL ? strchr(ctl + 1, ':') : NULL;
+        if (path == NULL) {
+            continue;
+        }
+        *path++ = '\0';
+        ctl++;
+        if (ctl[0] == '\0') {
+            (void)snprintf(v2, sizeof(v2), "%s", path);
+        }
+        for (char *c = strtok(ctl, ","); c != NULL; c = strtok(NULL, ",")) {
+            if (strcmp(c, "memory") == 0) {
+                (void)snprintf(v1, sizeof(v1), "%s", path);
+            }
+        }
+    }
+    if (f != NULL) {
+        fclose(f);
+    }
+    char base[VOID_CONFIG_PATH_MAX], probe[VOID_CONFIG_PATH_MAX + 64];
+    struct stat st;
+    int version = 0;
+    int n = snprintf(base, sizeof(base), "/sys/fs/cgroup/memory%s", strcmp(v1, "/") == 0 ? "" : v1);
+    if (v1[0] != '\0' && n > 0 && (size_t)n < sizeof(base) &&
+        stat("/sys/fs/cgroup/memory/memory.limit_in_bytes", &st) == 0) {
+        version = 1;
+    } else if (v2[0] != '\0' && stat("/sys/fs/cgroup/cgroup.controllers", &st) == 0) {
+        n = snprintf(base, sizeof(base), "/sys/fs/cgroup%s", strcmp(v2, "/") == 0 ? "" : v2);
+        char file[VOID_CONFIG_PATH_MAX + 32], ctl[256] = "";
+        (void)snprintf(file, sizeof(file), "%s/cgroup.subtree_control", base);
+        int fd = open(file, O_RDONLY);
+        ssize_t r = fd >= 0 ? read(fd, ctl, sizeof(ctl) - 1) : -1;
+        if (fd >= 0) {
+            close(fd);
+        }
+        ctl[r > 0 ? r : 0] = '\0';
+        version = n > 0 && (size_t)n < sizeof(base) && strstr(ctl, "memory") != NULL ? 2 : 0;
+    }
+    (void)snprintf(probe, sizeof(probe), "%s/void-probe-%d", base, (int)getpid());
+    if (version != 0 && mkdir(probe, 0755) == 0) {
+        (void)rmdir(probe);
+        memcpy(t->cgroup_base, base, sizeof(base));
+        t->cgroup_version = version;
+    }
+}
+
+/* Frames for the task client other than replies: fetched blocks. */
+static void on_client_frame(void *ctx, const uint8_t *buf, size_t len, const struct void_frame *f)
+{
+    struct void__taskrun *t = ctx;
+    (void)buf;
+    (void)len;
+    void__taskfetch_frame(&t->fetch, f);
+    void__taskfetch_tick(&t->fetch, uv_now(t->loop), 0); /* the next fetches go out at once */
+}
+
 int void__taskrun_start(struct void__taskrun *t,
                         uv_loop_t *loop,
                         const struct void_config *node,
                         struct void_cas *cas,
                         struct void_pbft *replica,
+                        struct void_caswriter *writer,
                         const char *client_path,
                         char *errbuf,
                         size_t errcap)
 {
     VOID_ASSERT(t != NULL && loop != NULL && node != NULL && cas != NULL && replica != NULL);
     memset(t, 0, sizeof(*t));
-    if (client_path == NULL || client_path[0] == '\0') {
-        return 0;
-    }
     t->loop = loop;
     t->node = node;
     t->cas = cas;
     t->replica = replica;
+    t->writer = writer;
+    pthread_mutex_init(&t->lock, NULL);
+    t->lock_ready = 1;
+    void__metrics_histogram_init(&t->place_time, &place_buckets);
+    void__metrics_histogram_init(&t->snap.place_time, &place_buckets);
+    uv_timer_init(loop, &t->tick);
+    t->tick.data = t;
+    t->tick_ready = 1;
+    uv_timer_start(&t->tick, on_tick, TICK_MS, TICK_MS);
+    if (client_path == NULL || client_path[0] == '\0') {
+        return 0; /* the metrics only */
+    }
     char err[VOID_CONFIG_ERR_MAX] = "";
     int rc = void_config_load(&t->client, client_path, err, sizeof(err));
     if (rc == 0 && t->client.role != VOID_CONFIG_ROLE_CLIENT) {
@@ -577,28 +999,31 @@ int void__taskrun_start(struct void__taskrun *t,
                                       .keypair = &t->client.keypair,
                                       .cert =
                                           t->client.has_client_cert ? t->client.client_cert : NULL,
-                                      .reply_all = 0};
+                                      .reply_all = 0,
+                                      .on_other = on_client_frame,
+                                      .other_ctx = t};
     rc = void_kvclient_init(&t->kv, &kc, errbuf, errcap);
     if (rc != 0) {
         void_kvclient_fini(&t->kv);
         return rc;
     }
     t->kv_ready = 1;
+    void__taskfetch_init(&t->fetch, node, cas, writer, &t->kv);
+    t->fetch_ready = 1;
+    probe_cgroup(t);
     t->netns = probe_netns();
     if (!t->netns) {
         void_log(VOID_LOG_WARN,
                  "tasks: the kernel refuses a network namespace (unshare CLONE_NEWNET, also in a "
                  "user namespace): tasks on this node run WITH the network");
     }
-    uv_timer_init(loop, &t->tick);
-    t->tick.data = t;
-    t->tick_ready = 1;
-    uv_timer_start(&t->tick, on_tick, TICK_MS, TICK_MS);
     void_log(VOID_LOG_INFO,
              "tasks: this node runs tasks placed on it (reports as client %u; network "
-             "namespace %s)",
+             "namespace %s; memory limit by %s%s)",
              t->client.self_id,
-             t->netns ? "yes" : "no");
+             t->netns ? "yes" : "no",
+             t->cgroup_version != 0 ? "cgroup " : "RLIMIT_AS (no memory cgroup can be made)",
+             t->cgroup_base);
     return 0;
 }
 
@@ -611,15 +1036,26 @@ void void__taskrun_stop(struct void__taskrun *t)
             (void)waitpid(t->jobs[i].pid, NULL, 0);
             t->jobs[i].pid = 0;
         }
+        if (t->jobs[i].used) {
+            cgroup_remove(&t->jobs[i]);
+        }
     }
     if (t->tick_ready) {
         uv_timer_stop(&t->tick);
         uv_close((uv_handle_t *)&t->tick, NULL);
         t->tick_ready = 0;
     }
+    if (t->fetch_ready) {
+        void__taskfetch_fini(&t->fetch);
+        t->fetch_ready = 0;
+    }
     if (t->kv_ready) {
         void_kvclient_fini(&t->kv);
         t->kv_ready = 0;
         void_config_fini(&t->client);
+    }
+    if (t->lock_ready) {
+        pthread_mutex_destroy(&t->lock);
+        t->lock_ready = 0;
     }
 }

@@ -10,6 +10,10 @@
 #include "void/kvclient.h"
 #include "void/pbft.h"
 #include "void/task.h"
+#include "metrics.h"
+#include "taskfetch.h"
+
+#include <pthread.h>
 
 #include <sys/types.h>
 #include <uv.h>
@@ -26,7 +30,12 @@ struct void__taskrun_job {
     uint32_t timeout_s;
     int timed_out;
     int reporting;                       /* the report is queued or in flight */
+    int fetching;                        /* waiting for its inputs' missing blocks */
+    uint64_t moved[VOID__TASKFETCH_CLASSES]; /* input bytes fetched, by distance class */
+    uint64_t local;                      /* input bytes found in the node's store */
+    uint64_t mem;                        /* its memory limit (bytes; 0 none) */
     char dir[VOID_CONFIG_PATH_MAX + 48]; /* DATA_DIR/tasks/<id>-<attempt> */
+    char cgroup[VOID_CONFIG_PATH_MAX + 64]; /* its memory cgroup, or "" */
 };
 
 struct void__taskrun_msg {
@@ -41,30 +50,73 @@ struct void__taskrun {
     const struct void_config *node; /* borrowed: id, key, data_dir */
     struct void_cas *cas;           /* borrowed: the node's block store */
     struct void_pbft *replica;      /* borrowed: the executed state */
+    struct void_caswriter *writer;  /* borrowed: stores fetched blocks */
     struct void_config client;      /* the identity reports travel under */
     struct void_kvclient kv;
     int kv_ready, kv_busy;
     uv_timer_t tick;
     int tick_ready;
     int netns; /* 1: a child can get a network namespace of its own */
+    /* The memory cgroup tasks' cgroups are made in ("": none, RLIMIT_AS
+     * instead), and its version (1 or 2). */
+    char cgroup_base[VOID_CONFIG_PATH_MAX];
+    int cgroup_version;
+    struct void__taskfetch fetch;
+    int fetch_ready;
     struct void__taskrun_job jobs[VOID__TASKRUN_JOBS];
     struct void__taskrun_msg queue[VOID__TASKRUN_QUEUE];
     uint32_t queue_head, queue_count;
     uint64_t expire_sent_ms[VOID__TASKRUN_JOBS]; /* by id % JOBS: rate of EXPIREs */
+    /* The last attempts whose reports were answered (a ring). */
+    struct void__taskrun_ended {
+        uint64_t id;
+        uint32_t attempt;
+    } ended[VOID__TASKRUN_JOBS];
+    uint32_t ended_next;
     uint64_t started, reported;
+    /* For the metrics: attempts ended here by outcome (enum
+     * void_task_outcome), input bytes found locally. */
+    uint64_t outcomes[VOID_TASK_LOST + 1];
+    uint64_t local_bytes;
+    /* Placement rounds this replica ran (every replica runs them alike):
+     * timed on the loop's clock around the core's observer calls. */
+    uint64_t place_begin_ns;
+    uint64_t placements, placed;
+    uint64_t placed_bytes[4]; /* by distance class to the nearest holder */
+    uint64_t cost_anneal, cost_greedy; /* whole batches */
+    struct void__metrics_histogram place_time;
+    /* The metrics' copy, read by the HTTP thread under lock. */
+    pthread_mutex_t lock;
+    int lock_ready;
+    struct void__taskrun_snapshot {
+        uint64_t tasks[VOID_TASK_CANCELLED + 1]; /* by enum void_task_state */
+        uint64_t outcomes[VOID_TASK_LOST + 1];
+        uint64_t local_bytes, fetched[VOID__TASKFETCH_CLASSES], fetch_failed;
+        uint64_t placements, placed, placed_bytes[4], cost_anneal, cost_greedy;
+        struct void__metrics_histogram place_time;
+        int runs_tasks;
+    } snap;
 };
 
-/* Starts executing the tasks placed on this node if client_path (a client
- * file: [client] id and key, the replicas) is set; NULL: this node runs no
- * tasks. Returns 0 or an error after writing why to errbuf. */
+/* Starts the task metrics, and executing the tasks placed on this node if
+ * client_path (a client file: [client] id and key, the replicas) is set;
+ * NULL: this node runs no tasks. Returns 0 or an error after writing why to errbuf. */
 int void__taskrun_start(struct void__taskrun *t,
                         uv_loop_t *loop,
                         const struct void_config *node,
                         struct void_cas *cas,
                         struct void_pbft *replica,
+                        struct void_caswriter *writer,
                         const char *client_path,
                         char *errbuf,
                         size_t errcap);
+
+/* The core's placement observer (struct void_sm_task_setup.observe); ctx
+ * is the struct void__taskrun. Loop thread. */
+void void__taskrun_observe(void *ctx, const struct void_sm_task_placement *p);
+
+/* The task families of GET /metrics, from the last snapshot (any thread). */
+void void__taskrun_metrics(struct void__taskrun *t, struct void__metrics_writer *w);
 
 /* Kills the children and closes the handles (the loop finishes closing). */
 void void__taskrun_stop(struct void__taskrun *t);

@@ -8,8 +8,10 @@ source "$(dirname "$0")/lib.sh"
 cluster_init tasks 17720
 
 # The nodes report results under the cluster's client identity (a replica's
-# id cannot be a client's), each process in a session of its own.
-VOID_TASK_CLIENT=$VOID_CLUSTER_DIR/client.ini cluster start --n 4 > /dev/null
+# id cannot be a client's), each process in a session of its own: --tasks
+# writes [tasks] client_file = client.ini into every node's file.
+cluster start --n 4 --tasks > /dev/null
+grep -q "^client_file = client.ini" "$VOID_CLUSTER_DIR/node0.ini" || fail "no [tasks] client_file"
 # Global options before the command: after `--` they would be the task's.
 vtask() { "$VOID_BIN/voidctl" --cluster "$CLIENT" task "$@"; }
 field() { python3 -c "import json,sys; print(json.loads(sys.argv[1]).get(sys.argv[2]))" "$1" "$2"; }

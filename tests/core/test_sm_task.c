@@ -379,8 +379,16 @@ static void test_sm_task_refuses_bad_submissions(void **state)
     exec(r, 7, buf, (size_t)n, &res);
     assert_int_equal(res.status, VOID_SM_BAD_OP);
 
+    /* [tasks] submitters: client 9 (any session) is not listed. */
+    static const uint32_t submitters[] = {7, 8};
+    r->ts.submitters = submitters;
+    r->ts.submitter_count = 2;
+    op = submit_op(ok, 1, 1);
+    exec_task_op(r, 9ull << 32 | 3, &op, &res);
+    assert_refused(&res, "VOID_EPERM: client 9 may not submit tasks");
+
     /* None of it made a task: the first good one is task 1. */
-    assert_int_equal(submit(r, 7, ok, 1).id, 1);
+    assert_int_equal(submit(r, 7ull << 32 | 2, ok, 1).id, 1);
     rep_free(r);
 }
 
@@ -625,6 +633,89 @@ static void test_task_op_codec_round_trips(void **state)
     }
 }
 
+/* What the placement observer saw, summed over the rounds. */
+struct seen {
+    uint32_t begins, ends, placed, whole;
+    uint64_t bytes[4], cost, greedy_cost;
+};
+
+static void observe(void *ctx, const struct void_sm_task_placement *p)
+{
+    struct seen *s = ctx;
+    if (p->begin) {
+        s->begins++;
+        assert_int_equal(p->placed, 0);
+        return;
+    }
+    s->ends++;
+    s->placed += p->placed;
+    s->whole += (uint32_t)p->whole;
+    for (int k = 0; k < 4; k++) {
+        s->bytes[k] += p->bytes[k];
+    }
+    s->cost += p->cost;
+    s->greedy_cost += p->greedy_cost;
+}
+
+static void ended_counts(struct rep *r, uint64_t out[3])
+{
+    struct void_sm_result res;
+    void_sm_read(&r->sm, (const uint8_t *)VOID_TASK_ENDED_KEY, VOID_TASK_ENDED_KEY_LEN, NULL, &res);
+    memset(out, 0, 3 * sizeof(uint64_t));
+    if (res.status == VOID_SM_OK) {
+        assert_int_equal(res.value_len, 24);
+        for (int k = 0; k < 3; k++) {
+            for (int b = 0; b < 8; b++) {
+                out[k] = out[k] << 8 | res.value[8 * k + b];
+            }
+        }
+    }
+}
+
+static void test_sm_task_observer_and_ended_counts(void **state)
+{
+    (void)state;
+    struct rep *r = rep_new(4);
+    struct seen seen = {0};
+    r->ts.observe = observe;
+    r->ts.observe_ctx = &seen;
+    static const uint32_t on3[] = {3};
+    hold(r, "in", 4, 10ull << 20, on3, 1);
+    static const char *const in[] = {"in"};
+    struct answer a = submit(r, 7, in, 1);
+    assert_int_equal(a.node, 3);
+    /* One round around the placement: the task on its holder, so its 10 MiB
+     * are at distance class "host"; annealing never above greedy. */
+    assert_int_equal(seen.begins, 1);
+    assert_int_equal(seen.ends, 1);
+    assert_int_equal(seen.placed, 1);
+    assert_int_equal(seen.whole, 1);
+    assert_true(seen.bytes[0] == 10ull << 20 && seen.bytes[1] + seen.bytes[2] + seen.bytes[3] == 0);
+    assert_true(seen.cost <= seen.greedy_cost);
+    uint64_t ended[3];
+    ended_counts(r, ended);
+    assert_true(ended[0] == 0 && ended[1] == 0 && ended[2] == 0);
+
+    struct void_sm_result res;
+    report(r, a.id, 1, 3, 3, 0, &res);
+    assert_int_equal(res.status, VOID_SM_OK);
+    struct answer b = submit(r, 7, in, 1);
+    report(r, b.id, 1, 3, 3, 1, &res); /* exit 1: failed */
+    struct answer c = submit(r, 7, in, 1);
+    struct void_task_op op = {.op = VOID_TASK_CANCEL, .id = c.id};
+    exec_task_op(r, 7, &op, &res);
+    ended_counts(r, ended);
+    assert_int_equal(ended[0], 1); /* done */
+    assert_int_equal(ended[1], 1); /* failed */
+    assert_int_equal(ended[2], 1); /* cancelled */
+    /* A refused second report counts nothing more. */
+    report(r, a.id, 1, 3, 3, 0, &res);
+    ended_counts(r, ended);
+    assert_int_equal(ended[0], 1);
+    assert_int_equal(seen.placed, 3);
+    rep_free(r);
+}
+
 int main(void)
 {
     make_genesis();
@@ -638,6 +729,7 @@ int main(void)
         cmocka_unit_test(test_sm_task_missed_deadline_reschedules),
         cmocka_unit_test(test_sm_task_state_travels_in_checkpoints),
         cmocka_unit_test(test_sm_task_locations_from_the_setup),
+        cmocka_unit_test(test_sm_task_observer_and_ended_counts),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -575,6 +575,42 @@ static void test_config_reads_http_web_root(void **state)
     void_config_fini(&c);
 }
 
+/* [tasks]: client_file is a path relative to the file's directory,
+ * submitters a list of client ids; a bad id, an empty list and an unknown
+ * key are refused. */
+static void test_config_reads_tasks_section(void **state)
+{
+    (void)state;
+    static struct void_config c;
+    char text[2048], err[512], path[512];
+    const char *node = "[node]\nid = 2\nkey = node2.secret\ndata_dir = data2\n";
+    int n = snprintf(text, sizeof(text),
+                     "%s[tasks]\nclient_file = client.ini\nsubmitters = 100, 101,7\n", node);
+    cluster_text(text + n, sizeof(text) - (size_t)n);
+    write_file("test.ini", text);
+    snprintf(path, sizeof(path), "%s/test.ini", dir);
+    assert_int_equal(void_config_load(&c, path, err, sizeof(err)), 0);
+    char want[600];
+    snprintf(want, sizeof(want), "%s/client.ini", dir);
+    assert_string_equal(c.task_client_file, want);
+    assert_int_equal(c.task_submitter_count, 3);
+    assert_true(c.task_submitters[0] == 100 && c.task_submitters[1] == 101 &&
+                c.task_submitters[2] == 7);
+    void_config_fini(&c);
+    static const char *const bad[][2] = {
+        {"submitters = 100, x1\n", "'x1' is not a client id"},
+        {"submitters = , \n", "submitters: empty"},
+        {"runner = a\n", "unknown key 'runner' in [tasks]"},
+        {"client_file = a\nclient_file = b\n", "client_file"},
+    };
+    for (size_t i = 0; i < sizeof(bad) / sizeof(bad[0]); i++) {
+        n = snprintf(text, sizeof(text), "%s[tasks]\n%s", node, bad[i][0]);
+        cluster_text(text + n, sizeof(text) - (size_t)n);
+        assert_int_not_equal(load(text, &c, err, sizeof(err)), 0);
+        assert_non_null(strstr(err, bad[i][1]));
+    }
+}
+
 /* Writes a certificate for (id, node1's key) signed with node0's key, in
  * the file format voidctl cert issue writes. */
 static void write_cert(const char *name, uint32_t id)
@@ -667,6 +703,7 @@ int main(void)
         cmocka_unit_test(test_config_refuses_default_http_port_above_65535),
         cmocka_unit_test(test_config_refuses_a_directory_too_long_to_resolve_paths),
         cmocka_unit_test(test_config_reads_http_web_root),
+        cmocka_unit_test(test_config_reads_tasks_section),
         cmocka_unit_test(test_config_takes_admin_key_and_client_certificate),
     };
     return cmocka_run_group_tests(tests, setup, teardown);
