@@ -18,6 +18,7 @@
  */
 #define _XOPEN_SOURCE 700 /* realpath */
 #include "cmd/voidctl.h"
+#include "cmd/voidctl_chaos_report.h"
 #include "void/config.h"
 #include "void/error.h"
 #include "void/fault_auth.h"
@@ -44,7 +45,7 @@
 #include <unistd.h>
 #include <uv.h>
 
-#define CHAOS_EXP_MAX      1000
+#define CHAOS_EXP_MAX      10000 /* continuous mode stops there (28 h at 10 s) */
 #define CHAOS_NODES_MAX    VOID_CONFIG_REPLICAS_MAX
 #define CHAOS_PATH_MAX     1024
 #define CHAOS_WRITE_GAP_MS 20                      /* pause between the writer's puts */
@@ -89,6 +90,9 @@ struct experiment {
     double recovery_s;         /* < 0: no commit within the bound */
     int nodes_up;              /* every node running at the window's end */
     int survived;
+    /* The writer's throughput and latency while the fault was on and from
+     * its end to the window's end (voidctl_chaos_report.h). */
+    struct chaos_window during, after;
 };
 
 struct chaos_opts {
@@ -99,6 +103,7 @@ struct chaos_opts {
     uint64_t seed;
     int json;
     int dry_run;
+    int continuous; /* experiments until interrupted or --duration, a live summary */
     uint32_t lin_clients;
 };
 
@@ -289,11 +294,16 @@ static void print_schedule(const struct chaos *ch)
             ch->o.fault_s,
             ch->dir,
             (unsigned)ch->n);
-    for (uint32_t i = 0; i < ch->count_exp; i++) {
+    /* Continuous mode plans up to CHAOS_EXP_MAX: show the start of it. */
+    uint32_t shown = ch->o.continuous && ch->count_exp > 20 ? 20 : ch->count_exp;
+    for (uint32_t i = 0; i < shown; i++) {
         char what[256];
         describe(ch, &ch->exp[i], what, sizeof(what));
         fprintf(
             ch->info, "  %3u  %-9s  %s\n", (unsigned)(i + 1), fault_names[ch->exp[i].fault], what);
+    }
+    if (shown < ch->count_exp) {
+        fprintf(ch->info, "  ... and so on until stopped\n");
     }
     fflush(ch->info);
 }
@@ -559,6 +569,8 @@ struct writer {
     int kv_ready;
     atomic_int stop;
     _Atomic uint64_t last_ack_ns;
+    _Atomic uint64_t acked; /* writes acknowledged OK, for the live summary */
+    pthread_mutex_t lock;   /* ops, count: read by the main thread during the run */
     struct wop *ops;
     size_t count, cap;
     char prefix[64];
@@ -581,10 +593,15 @@ static void writer_done(void *ctx, const uint8_t *result, size_t len)
 {
     struct writer *w = ctx;
     struct void_sm_result res;
+    pthread_mutex_lock(&w->lock);
     struct wop *op = &w->ops[w->count - 1];
     op->ack_ns = wall_ns();
     op->status = void_sm_result_decode(result, len, &res) == 0 ? res.status : VOID_SM_BAD_OP;
     atomic_store(&w->last_ack_ns, op->ack_ns);
+    if (op->status == VOID_SM_OK) {
+        atomic_fetch_add(&w->acked, 1);
+    }
+    pthread_mutex_unlock(&w->lock);
     uv_timer_start(&w->gap, writer_on_gap, CHAOS_WRITE_GAP_MS, 0);
 }
 
@@ -593,11 +610,13 @@ static void writer_submit(struct writer *w)
     if (atomic_load(&w->stop)) {
         return;
     }
+    pthread_mutex_lock(&w->lock);
     if (w->count == w->cap) {
         size_t cap = w->cap ? 2 * w->cap : 4096;
         struct wop *ops = realloc(w->ops, cap * sizeof(*ops));
         if (ops == NULL) {
             w->failed = 1;
+            pthread_mutex_unlock(&w->lock);
             return;
         }
         w->ops = ops;
@@ -616,6 +635,7 @@ static void writer_submit(struct writer *w)
     struct wop *rec = &w->ops[w->count++];
     memset(rec, 0, sizeof(*rec));
     rec->invoke_ns = wall_ns();
+    pthread_mutex_unlock(&w->lock);
     if (n < 0 || void_kvclient_submit(&w->kv, buf, (size_t)n, writer_done, w) != 0) {
         w->failed = 1;
     }
@@ -636,6 +656,7 @@ static int writer_start(struct writer *w, const struct chaos *ch)
 {
     memset(w, 0, sizeof(*w));
     w->ch = ch;
+    pthread_mutex_init(&w->lock, NULL);
     snprintf(w->prefix,
              sizeof(w->prefix),
              "chaos-%llu-%ld-",
@@ -680,6 +701,48 @@ static void writer_stop(struct writer *w)
     void_kvclient_fini(&w->kv);
     uv_run(&w->loop, UV_RUN_DEFAULT);
     (void)uv_loop_close(&w->loop);
+    pthread_mutex_destroy(&w->lock);
+}
+
+/* The recovery time of e from the writer's records: from recovery_from_ns
+ * to the first acknowledgement after it (after a kill of the primary, of a
+ * write sent after the kill: one the dead primary had ordered may still be
+ * acknowledged by the backups); -1 when none came within the bound. Takes
+ * the writer's lock: the main thread calls it while the writer runs. */
+static double recovery_of(const struct chaos *ch, struct writer *w, const struct experiment *e)
+{
+    uint64_t bound = e->end_ns + (uint64_t)(ch->o.bound_s * 1e9);
+    uint64_t first = 0;
+    pthread_mutex_lock(&w->lock);
+    for (size_t i = w->count; i-- > 0;) {
+        const struct wop *op = &w->ops[i];
+        int counts = op->ack_ns > e->recovery_from_ns &&
+                     (!e->recovery_needs_new || op->invoke_ns >= e->recovery_from_ns);
+        if (counts && (first == 0 || op->ack_ns < first)) {
+            first = op->ack_ns;
+        }
+        /* Writes are serial (each sent after the previous one's answer):
+         * of those sent before the window began, only the last can be
+         * acknowledged after it. */
+        if (op->invoke_ns < e->window_start_ns) {
+            break;
+        }
+    }
+    pthread_mutex_unlock(&w->lock);
+    return first != 0 && first <= bound ? (double)(first - e->recovery_from_ns) / 1e9 : -1;
+}
+
+/* The writer's history as samples for the figures and the HTML report;
+ * NULL when out of memory. */
+static struct chaos_sample *writer_samples(const struct writer *w)
+{
+    struct chaos_sample *s = calloc(w->count > 0 ? w->count : 1, sizeof(*s));
+    for (size_t i = 0; s != NULL && i < w->count; i++) {
+        s[i].invoke_ns = w->ops[i].invoke_ns;
+        s[i].ack_ns = w->ops[i].ack_ns;
+        s[i].ok = w->ops[i].ack_ns != 0 && w->ops[i].status == VOID_SM_OK;
+    }
+    return s;
 }
 
 /* ---- a pool of clients on this thread's loop (between experiments, at the end) */
@@ -1162,13 +1225,15 @@ static void check_present(const struct chaos *ch, const struct writer *w, struct
 /* Per experiment, from the writer's records: writes invoked in its window
  * (acknowledged within CHAOS_OP_SLOW_NS: ok; later or never: failed) and
  * the recovery time. */
-static void tally(struct chaos *ch, const struct writer *w)
+static void tally(struct chaos *ch, struct writer *w, const struct chaos_sample *samples)
 {
     for (uint32_t x = 0; x < ch->count_exp; x++) {
         struct experiment *e = &ch->exp[x];
-        e->recovery_s = -1;
-        uint64_t bound = e->end_ns + (uint64_t)(ch->o.bound_s * 1e9);
-        uint64_t first = 0;
+        e->recovery_s = recovery_of(ch, w, e);
+        if (samples != NULL) {
+            chaos_window_stats(samples, w->count, e->start_ns, e->end_ns, &e->during);
+            chaos_window_stats(samples, w->count, e->end_ns, e->window_end_ns, &e->after);
+        }
         for (size_t i = 0; i < w->count; i++) {
             const struct wop *op = &w->ops[i];
             if (op->invoke_ns >= e->window_start_ns && op->invoke_ns < e->window_end_ns) {
@@ -1177,17 +1242,6 @@ static void tally(struct chaos *ch, const struct writer *w)
                 e->writes_ok += ok ? 1u : 0u;
                 e->writes_failed += ok ? 0u : 1u;
             }
-            /* After a kill of the primary, a write it had already ordered may
-             * still be acknowledged: only a write sent after the kill shows
-             * that the cluster commits again. */
-            int counts = op->ack_ns > e->recovery_from_ns &&
-                         (!e->recovery_needs_new || op->invoke_ns >= e->recovery_from_ns);
-            if (counts && (first == 0 || op->ack_ns < first)) {
-                first = op->ack_ns;
-            }
-        }
-        if (first != 0 && first <= bound) {
-            e->recovery_s = (double)(first - e->recovery_from_ns) / 1e9;
         }
         e->start_s = since_s(ch, e->start_ns);
         e->end_s = since_s(ch, e->end_ns);
@@ -1265,6 +1319,19 @@ static json_t *experiment_json(const struct chaos *ch,
                           e->survived);
     json_object_set_new(
         o, "recovery_s", e->recovery_s >= 0 ? json_real(e->recovery_s) : json_null());
+    /* The writer's figures under the fault and after it (null: no write
+     * acknowledged in that part of the window). */
+    const struct chaos_window *win[2] = {&e->during, &e->after};
+    static const char *const part[2] = {"during", "after"};
+    for (int k = 0; k < 2; k++) {
+        char key[32];
+        snprintf(key, sizeof(key), "throughput_%s", part[k]);
+        json_object_set_new(o, key, json_real(win[k]->ops_per_s));
+        snprintf(key, sizeof(key), "p50_%s_ms", part[k]);
+        json_object_set_new(o, key, win[k]->p50_ms >= 0 ? json_real(win[k]->p50_ms) : json_null());
+        snprintf(key, sizeof(key), "p99_%s_ms", part[k]);
+        json_object_set_new(o, key, win[k]->p99_ms >= 0 ? json_real(win[k]->p99_ms) : json_null());
+    }
     if (e->fault == FAULT_DELAY || e->fault == FAULT_LOSS) {
         json_object_set_new(
             o, e->fault == FAULT_DELAY ? "delay_ms" : "loss_pct", json_integer(e->amount));
@@ -1276,20 +1343,22 @@ static void print_table(const struct chaos *ch, const struct final_checks *fc)
 {
     FILE *out = ch->info;
     fprintf(out,
-            "\n %3s  %-9s  %-11s  %-15s  %-15s  %-13s  %9s  %-4s  %-7s  %s\n",
+            "\n %3s  %-9s  %-11s  %-15s  %-15s  %-13s  %-15s  %9s  %-4s  %-7s  %s\n",
             "#",
             "fault",
             "target",
             "fault window s",
             "writes ok/fail",
             "lin ok/pend",
+            "p99 ms in/after",
             "recovery",
             "lin",
             "up",
             "survived");
     for (uint32_t i = 0; i < ch->count_exp; i++) {
         const struct experiment *e = &ch->exp[i];
-        char target[32], window[32], writes[32], lin[32], rec[32];
+        char target[32], window[32], writes[32], lin[32], rec[32], p99[32];
+        snprintf(p99, sizeof(p99), "%.0f/%.0f", e->during.p99_ms, e->after.p99_ms);
         snprintf(target,
                  sizeof(target),
                  "node %u%s",
@@ -1320,13 +1389,14 @@ static void print_table(const struct chaos *ch, const struct final_checks *fc)
             snprintf(rec, sizeof(rec), "none");
         }
         fprintf(out,
-                " %3u  %-9s  %-11s  %-15s  %-15s  %-13s  %9s  %-4s  %-7s  %s\n",
+                " %3u  %-9s  %-11s  %-15s  %-15s  %-13s  %-15s  %9s  %-4s  %-7s  %s\n",
                 (unsigned)i + 1,
                 fault_names[e->fault],
                 target,
                 window,
                 writes,
                 lin,
+                p99,
                 rec,
                 e->lin_ok ? "yes" : "NO",
                 e->nodes_up ? "yes" : "NO",
@@ -1348,7 +1418,11 @@ static void print_table(const struct chaos *ch, const struct final_checks *fc)
 }
 
 /* --json lines and --report; returns 0 or -1 (the report file). */
-static int emit(const struct chaos *ch, const struct final_checks *fc, int survived)
+static int emit(const struct chaos *ch,
+                const struct final_checks *fc,
+                int survived,
+                const struct chaos_sample *samples,
+                size_t count_samples)
 {
     json_t *list = json_array();
     for (uint32_t i = 0; i < ch->count_exp; i++) {
@@ -1380,9 +1454,12 @@ static int emit(const struct chaos *ch, const struct final_checks *fc, int survi
                                    (json_int_t)fc->present,
                                    "nodes_up",
                                    fc->nodes_up);
-        json_t *root = json_pack("{s:I, s:s, s:f, s:f, s:f, s:f, s:f, s:i, s:s, s:o, s:o, s:b}",
+        json_t *root = json_pack("{s:I, s:s, s:s, s:f, s:f, s:f, s:f, s:f, s:i, s:s, s:o, s:o, "
+                                 "s:b}",
                                  "seed",
                                  (json_int_t)ch->o.seed,
+                                 "mode",
+                                 ch->o.continuous ? "continuous" : "run",
                                  "faults",
                                  ch->o.faults,
                                  "duration_s",
@@ -1405,7 +1482,9 @@ static int emit(const struct chaos *ch, const struct final_checks *fc, int survi
                                  json_incref(list),
                                  "survived",
                                  survived);
-        if (json_dump_file(root, ch->o.report, JSON_INDENT(2)) != 0) {
+        if (chaos_report_is_html(ch->o.report)) {
+            rc = chaos_html_write(ch->o.report, root, samples, count_samples, ch->run_start_ns);
+        } else if (json_dump_file(root, ch->o.report, JSON_INDENT(2)) != 0) {
             fprintf(stderr, "voidctl chaos: cannot write --report %s\n", ch->o.report);
             rc = -1;
         }
@@ -1424,7 +1503,10 @@ static int usage_chaos(int ok)
             "usage: voidctl chaos run --cluster DIR --faults LIST --duration D --interval I\n"
             "                         --seed S [--fault-s F] [--recovery-bound B]\n"
             "                         [--lin-clients C] [--settle-s T] [--json] [--report FILE]\n"
-            "                         [--dry-run]\n\n"
+            "                         [--dry-run]\n"
+            "       voidctl chaos continuous --cluster DIR [--faults LIST] [--duration D]\n"
+            "                         [--interval I] [--seed S] [options of run]\n"
+            "       voidctl chaos faults\n\n"
             "Hurts a running cluster, one experiment every I seconds for D seconds, while a\n"
             "workload runs, and proves afterwards that nothing was lost (docs/chaos.md).\n"
             "DIR is a cluster started by `scripts/cluster start --fault-control` (its\n"
@@ -1458,7 +1540,18 @@ static int usage_chaos(int ok)
             "  --json               one JSON object per experiment on stdout (the schedule\n"
             "                       and table go to stderr)\n"
             "  --report FILE        the whole run as one JSON document\n"
-            "  --dry-run            print the schedule and stop\n\n"
+            "  --dry-run            print the schedule and stop\n"
+            "  --continuous         the same as `voidctl chaos continuous`\n\n"
+            "continuous: experiments one after the other until SIGINT or SIGTERM (or\n"
+            "--duration D), with a one-line summary after each (experiments, faults by\n"
+            "kind, survived, recovery p50/p99, writes acknowledged). Stopped, it heals the\n"
+            "fault under way (that experiment is not counted), runs the final checks and\n"
+            "prints the report. Defaults: every fault, --interval 10, a seed from the clock\n"
+            "(printed, so the run can be repeated with --seed).\n\n"
+            "faults: prints the fault kinds this build knows, one a line.\n\n"
+            "--report FILE ending in .html writes a self-contained HTML page (the checkers'\n"
+            "verdicts, latency over time with the fault windows shaded, throughput, a table\n"
+            "per fault and per experiment); any other name, the JSON document.\n\n"
             "exit status:\n"
             "  0  every experiment survived: every checker passed\n"
             "  1  a checker failed (or the engine could not inject or heal a fault)\n"
@@ -1484,6 +1577,7 @@ static int parse_opts(int argc, char **argv, struct chaos_opts *o, char **pos, i
                                              {"json", no_argument, NULL, 'j'},
                                              {"report", required_argument, NULL, 'r'},
                                              {"dry-run", no_argument, NULL, 'n'},
+                                             {"continuous", no_argument, NULL, 'C'},
                                              {"help", no_argument, NULL, 'h'},
                                              {NULL, 0, NULL, 0}};
     const char *prog = "voidctl chaos";
@@ -1534,6 +1628,9 @@ static int parse_opts(int argc, char **argv, struct chaos_opts *o, char **pos, i
             break;
         case 'n':
             o->dry_run = 1;
+            break;
+        case 'C':
+            o->continuous = 1;
             break;
         case 'h':
             *help = 1;
@@ -1623,10 +1720,19 @@ static int find_binaries(struct chaos *ch)
 /* Everything the run needs from DIR; 0 or -1 after a message. */
 static int setup(struct chaos *ch)
 {
-    if (realpath(ch->o.dir, ch->dir) == NULL) {
-        fprintf(stderr, "voidctl chaos: --cluster %s: %s\n", ch->o.dir, strerror(errno));
+    /* realpath into a buffer of our own size would need PATH_MAX bytes
+     * (_FORTIFY_SOURCE aborts otherwise): let it allocate. */
+    char *real = realpath(ch->o.dir, NULL);
+    if (real == NULL || strlen(real) >= sizeof(ch->dir)) {
+        fprintf(stderr,
+                "voidctl chaos: --cluster %s: %s\n",
+                ch->o.dir,
+                real == NULL ? strerror(errno) : "path too long");
+        free(real);
         return -1;
     }
+    snprintf(ch->dir, sizeof(ch->dir), "%s", real);
+    free(real);
     if (read_env(ch) != 0 || find_binaries(ch) != 0) {
         return -1;
     }
@@ -1686,18 +1792,54 @@ static int run(struct chaos *ch)
     }
     int setup_error = 0;
     uint32_t done = 0;
+    struct chaos_live live;
+    memset(&live, 0, sizeof(live));
     for (; done < ch->count_exp && !setup_error; done++) {
-        fprintf(ch->info,
-                "chaos: experiment %u/%u: %s\n",
-                (unsigned)done + 1,
-                (unsigned)ch->count_exp,
-                fault_names[ch->exp[done].fault]);
-        fflush(ch->info);
+        if (!ch->o.continuous) {
+            fprintf(ch->info,
+                    "chaos: experiment %u/%u: %s\n",
+                    (unsigned)done + 1,
+                    (unsigned)ch->count_exp,
+                    fault_names[ch->exp[done].fault]);
+            fflush(ch->info);
+        }
         setup_error = run_experiment(ch, &w, done) != 0;
+        if (ch->o.continuous && interrupted) {
+            setup_error = 0;
+            break; /* its fault is healed; it has no verdict and is not counted */
+        }
+        if (ch->o.continuous && !setup_error) {
+            /* The live summary: the verdicts known now (the final checks
+             * come at the end) and the exact recovery time. */
+            struct experiment *e = &ch->exp[done];
+            double rec = recovery_of(ch, &w, e);
+            (void)chaos_live_add(&live, e->fault, e->lin_ok && e->nodes_up && rec >= 0, rec);
+            chaos_live_print(ch->info,
+                             &live,
+                             fault_names,
+                             FAULT_COUNT,
+                             atomic_load(&w.acked),
+                             since_s(ch, wall_ns()));
+        }
     }
     ch->count_exp = done;
+    if (ch->o.continuous) {
+        ch->o.duration_s = since_s(ch, wall_ns()); /* the report's: as long as it ran */
+    }
+    if (ch->o.continuous && isatty(fileno(ch->info))) {
+        fputc('\n', ch->info);
+    }
+    chaos_live_fini(&live);
     (void)heal_all(ch);
     writer_stop(&w);
+    if (interrupted && ch->o.continuous) {
+        /* Stopped by the operator: the fault under way is healed; the run's
+         * experiments get their final checks and report. */
+        fprintf(ch->info,
+                "chaos: stopped after %u experiment(s); faults healed, final checks follow\n",
+                (unsigned)done);
+        interrupted = 0;
+    }
     if (interrupted) {
         fprintf(stderr,
                 "voidctl chaos: interrupted after %u experiment(s); faults healed, no "
@@ -1716,8 +1858,9 @@ static int run(struct chaos *ch)
             "chaos: experiments took %.1f s, the final checks %.1f s\n",
             (double)(checks_ns - ch->run_start_ns) / 1e9,
             (double)(wall_ns() - checks_ns) / 1e9);
-    tally(ch, &w);
-    int survived = !setup_error && !w.failed;
+    struct chaos_sample *samples = writer_samples(&w);
+    tally(ch, &w, samples);
+    int survived = !setup_error && !w.failed && fc.all_present && fc.states_equal;
     for (uint32_t i = 0; i < ch->count_exp; i++) {
         struct experiment *e = &ch->exp[i];
         e->survived = e->lin_ok && e->recovery_s >= 0 && e->nodes_up && fc.all_present &&
@@ -1725,7 +1868,8 @@ static int run(struct chaos *ch)
         survived = survived && e->survived;
     }
     print_table(ch, &fc);
-    int rc = emit(ch, &fc, survived);
+    int rc = emit(ch, &fc, survived, samples, samples != NULL ? w.count : 0);
+    free(samples);
     free(w.ops);
     fprintf(ch->info, "chaos: %s\n", survived ? "survived every experiment" : "a checker FAILED");
     return survived && rc == 0 ? VOIDCTL_EXIT_OK : VOIDCTL_EXIT_FAILED;
@@ -1751,11 +1895,40 @@ int voidctl_chaos(int argc, char **argv)
     if (npos < 0) {
         return VOIDCTL_EXIT_USAGE;
     }
-    if (npos != 1 || strcmp(pos[0], "run") != 0) {
-        fprintf(stderr,
-                "voidctl chaos: want `voidctl chaos run ...` (continuous mode is not built yet)\n");
+    if (npos == 1 && strcmp(pos[0], "faults") == 0) {
+        /* The fault kinds this build knows, for scripts (chaos-campaign). */
+        for (int f = 0; f < FAULT_COUNT; f++) {
+            printf("%s\n", fault_names[f]);
+        }
+        return VOIDCTL_EXIT_OK;
+    }
+    if (npos != 1 || (strcmp(pos[0], "run") != 0 && strcmp(pos[0], "continuous") != 0)) {
+        fprintf(stderr, "voidctl chaos: want `voidctl chaos run|continuous|faults ...`\n");
         void_cli_hint("voidctl chaos");
         return VOIDCTL_EXIT_USAGE;
+    }
+    static char all_faults[512];
+    if (strcmp(pos[0], "continuous") == 0 || ch.o.continuous) {
+        /* Continuous: until stopped (or --duration), every fault unless
+         * --faults says otherwise, 10 s experiments, a seed from the clock
+         * (printed) unless given. */
+        ch.o.continuous = 1;
+        if (ch.o.faults == NULL) {
+            for (int f = 0; f < FAULT_COUNT; f++) {
+                size_t at = strlen(all_faults);
+                snprintf(
+                    all_faults + at, sizeof(all_faults) - at, "%s%s", f ? "," : "", fault_names[f]);
+            }
+            ch.o.faults = all_faults;
+        }
+        ch.o.interval_s = ch.o.interval_s > 0 ? ch.o.interval_s : 10;
+        if (!have_seed) {
+            ch.o.seed = wall_ns() ^ (uint64_t)getpid();
+            have_seed = 1;
+        }
+        if (ch.o.duration_s == 0) {
+            ch.o.duration_s = ch.o.interval_s * CHAOS_EXP_MAX;
+        }
     }
     if (ch.o.fault_s == 0 && ch.o.interval_s > 0) {
         ch.o.fault_s = ch.o.interval_s / 2;
