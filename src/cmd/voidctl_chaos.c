@@ -99,11 +99,13 @@ struct chaos_opts {
     const char *dir;
     const char *faults;
     const char *report;
+    const char *html; /* --html FILE: the HTML report besides --report */
     double duration_s, interval_s, fault_s, bound_s, settle_s;
     uint64_t seed;
     int json;
     int dry_run;
     int continuous; /* experiments until interrupted or --duration, a live summary */
+    int halves;     /* --partition-shape halves: n / 2 nodes cut off, not f */
     uint32_t lin_clients;
 };
 
@@ -201,6 +203,10 @@ static void plan(struct chaos *ch, const enum chaos_fault *list, uint32_t count)
     void_prng_seed(&prng, ch->o.seed);
     enum chaos_fault round[FAULT_COUNT];
     uint32_t minority = (ch->n - 1) / 3 > 0 ? (ch->n - 1) / 3 : 1;
+    /* Halves: neither side holds a quorum, so a correct cluster stops
+     * committing until the heal, and a build whose quorums do not
+     * intersect commits on both sides (scripts/chaos-mutant). */
+    minority = ch->o.halves ? ch->n / 2 : minority;
     for (uint32_t i = 0; i < ch->count_exp; i++) {
         if (i % count == 0) {
             memcpy(round, list, count * sizeof(*list));
@@ -1151,7 +1157,7 @@ static void check_states(const struct chaos *ch, struct writer *w, struct final_
                      s[0].digest);
             return;
         }
-        if (wall_ns() >= deadline) {
+        if (wall_ns() >= deadline || interrupted) { /* a second signal in continuous mode */
             size_t at = 0;
             for (uint32_t i = 0; i < ch->n && at < sizeof(fc->states_note); i++) {
                 int m = snprintf(fc->states_note + at,
@@ -1438,7 +1444,7 @@ static int emit(const struct chaos *ch,
     }
     fflush(stdout);
     int rc = 0;
-    if (ch->o.report != NULL) {
+    if (ch->o.report != NULL || ch->o.html != NULL) {
         json_t *checks = json_pack("{s:b, s:s, s:b, s:s, s:I, s:I, s:b}",
                                    "replica_states_equal",
                                    fc->states_equal,
@@ -1482,10 +1488,15 @@ static int emit(const struct chaos *ch,
                                  json_incref(list),
                                  "survived",
                                  survived);
-        if (chaos_report_is_html(ch->o.report)) {
+        if (ch->o.report != NULL && chaos_report_is_html(ch->o.report)) {
             rc = chaos_html_write(ch->o.report, root, samples, count_samples, ch->run_start_ns);
-        } else if (json_dump_file(root, ch->o.report, JSON_INDENT(2)) != 0) {
+        } else if (ch->o.report != NULL &&
+                   json_dump_file(root, ch->o.report, JSON_INDENT(2)) != 0) {
             fprintf(stderr, "voidctl chaos: cannot write --report %s\n", ch->o.report);
+            rc = -1;
+        }
+        if (ch->o.html != NULL &&
+            chaos_html_write(ch->o.html, root, samples, count_samples, ch->run_start_ns) != 0) {
             rc = -1;
         }
         json_decref(root);
@@ -1539,9 +1550,15 @@ static int usage_chaos(int ok)
             "                       (default 30)\n"
             "  --json               one JSON object per experiment on stdout (the schedule\n"
             "                       and table go to stderr)\n"
-            "  --report FILE        the whole run as one JSON document\n"
+            "  --report FILE        the whole run as one JSON document (HTML if FILE ends\n"
+            "                       in .html)\n"
+            "  --html FILE          the HTML report as well (with a JSON --report)\n"
+            "  --partition-shape S  minority (default: f nodes cut from the rest) or halves\n"
+            "                       (n/2 nodes cut off: no side holds a quorum; the cluster\n"
+            "                       stops committing until the heal)\n"
             "  --dry-run            print the schedule and stop\n"
-            "  --continuous         the same as `voidctl chaos continuous`\n\n"
+            "  --continuous         the same as `voidctl chaos continuous`\n\n");
+    fprintf(out,
             "continuous: experiments one after the other until SIGINT or SIGTERM (or\n"
             "--duration D), with a one-line summary after each (experiments, faults by\n"
             "kind, survived, recovery p50/p99, writes acknowledged). Stopped, it heals the\n"
@@ -1578,6 +1595,8 @@ static int parse_opts(int argc, char **argv, struct chaos_opts *o, char **pos, i
                                              {"report", required_argument, NULL, 'r'},
                                              {"dry-run", no_argument, NULL, 'n'},
                                              {"continuous", no_argument, NULL, 'C'},
+                                             {"html", required_argument, NULL, 'H'},
+                                             {"partition-shape", required_argument, NULL, 'P'},
                                              {"help", no_argument, NULL, 'h'},
                                              {NULL, 0, NULL, 0}};
     const char *prog = "voidctl chaos";
@@ -1631,6 +1650,16 @@ static int parse_opts(int argc, char **argv, struct chaos_opts *o, char **pos, i
             break;
         case 'C':
             o->continuous = 1;
+            break;
+        case 'H':
+            o->html = optarg;
+            break;
+        case 'P':
+            if (strcmp(optarg, "halves") != 0 && strcmp(optarg, "minority") != 0) {
+                fprintf(stderr, "voidctl chaos: --partition-shape wants minority or halves\n");
+                return -1;
+            }
+            o->halves = strcmp(optarg, "halves") == 0;
             break;
         case 'h':
             *help = 1;
