@@ -106,6 +106,7 @@ struct chaos_opts {
     int dry_run;
     int continuous; /* experiments until interrupted or --duration, a live summary */
     int halves;     /* --partition-shape halves: n / 2 nodes cut off, not f */
+    int bridge;     /* --partition-shape bridge: one node reaches only its bridge */
     uint32_t lin_clients;
 };
 
@@ -206,7 +207,7 @@ static void plan(struct chaos *ch, const enum chaos_fault *list, uint32_t count)
     /* Halves: neither side holds a quorum, so a correct cluster stops
      * committing until the heal, and a build whose quorums do not
      * intersect commits on both sides (scripts/chaos-mutant). */
-    minority = ch->o.halves ? ch->n / 2 : minority;
+    minority = ch->o.halves ? ch->n / 2 : ch->o.bridge ? 1 : minority;
     for (uint32_t i = 0; i < ch->count_exp; i++) {
         if (i % count == 0) {
             memcpy(round, list, count * sizeof(*list));
@@ -280,7 +281,16 @@ static void describe(const struct chaos *ch, const struct experiment *e, char *o
                              (unsigned)((e->target + k) % ch->n));
             at += m > 0 ? (size_t)m : 0;
         }
-        snprintf(out, cap, "nodes {%s} cut from the majority for %.1f s", ids, ch->o.fault_s);
+        if (ch->o.bridge) {
+            snprintf(out,
+                     cap,
+                     "node %s reaches only node %u (the bridge) for %.1f s",
+                     ids,
+                     (unsigned)((e->target + ch->n - 1) % ch->n),
+                     ch->o.fault_s);
+        } else {
+            snprintf(out, cap, "nodes {%s} cut from the majority for %.1f s", ids, ch->o.fault_s);
+        }
         break;
     }
     case FAULT_COUNT:
@@ -543,11 +553,18 @@ static int in_minority(const struct chaos *ch, const struct experiment *e, uint3
  * node the minority (the fault layer's block list, both directions). */
 static int partition(const struct chaos *ch, const struct experiment *e)
 {
+    /* Bridge: the cut node a keeps its link to b = a - 1 (mod n) only, so
+     * the next primary after a is on the other side of the bridge. */
+    uint32_t b = (e->target + ch->n - 1) % ch->n;
     for (uint32_t i = 0; i < ch->n; i++) {
         struct void_fault_request r;
         memset(&r, 0, sizeof(r));
         for (uint32_t j = 0; j < ch->n; j++) {
-            if (j != i && in_minority(ch, e, i) != in_minority(ch, e, j)) {
+            int cut = in_minority(ch, e, i) != in_minority(ch, e, j);
+            if (ch->o.bridge && (i == b || j == b)) {
+                cut = 0;
+            }
+            if (j != i && cut) {
                 r.blocked[r.count_blocked++] = j;
             }
         }
@@ -1553,9 +1570,10 @@ static int usage_chaos(int ok)
             "  --report FILE        the whole run as one JSON document (HTML if FILE ends\n"
             "                       in .html)\n"
             "  --html FILE          the HTML report as well (with a JSON --report)\n"
-            "  --partition-shape S  minority (default: f nodes cut from the rest) or halves\n"
+            "  --partition-shape S  minority (default: f nodes cut from the rest), halves\n"
             "                       (n/2 nodes cut off: no side holds a quorum; the cluster\n"
-            "                       stops committing until the heal)\n"
+            "                       stops committing until the heal) or bridge (one node\n"
+            "                       keeps a link to one other, the bridge, only)\n"
             "  --dry-run            print the schedule and stop\n"
             "  --continuous         the same as `voidctl chaos continuous`\n\n");
     fprintf(out,
@@ -1655,11 +1673,14 @@ static int parse_opts(int argc, char **argv, struct chaos_opts *o, char **pos, i
             o->html = optarg;
             break;
         case 'P':
-            if (strcmp(optarg, "halves") != 0 && strcmp(optarg, "minority") != 0) {
-                fprintf(stderr, "voidctl chaos: --partition-shape wants minority or halves\n");
+            if (strcmp(optarg, "halves") != 0 && strcmp(optarg, "minority") != 0 &&
+                strcmp(optarg, "bridge") != 0) {
+                fprintf(stderr,
+                        "voidctl chaos: --partition-shape wants minority, halves or bridge\n");
                 return -1;
             }
             o->halves = strcmp(optarg, "halves") == 0;
+            o->bridge = strcmp(optarg, "bridge") == 0;
             break;
         case 'h':
             *help = 1;
