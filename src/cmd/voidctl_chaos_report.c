@@ -282,6 +282,7 @@ static void shade_faults(FILE *f, const struct plot *p, const json_t *exps, doub
 {
     size_t i;
     json_t *e;
+    double last_label = -1e9;
     json_array_foreach(exps, i, e)
     {
         double a = px(p, jnum(e, "start_s")), b = px(p, jnum(e, "end_s"));
@@ -296,8 +297,15 @@ static void shade_faults(FILE *f, const struct plot *p, const json_t *exps, doub
                 fault_colour(name));
         fprintf(f, "experiment %d: ", (int)jnum(e, "experiment"));
         esc(f, jstr(e, "plan"));
+        fputs("</title></rect>\n", f);
+        /* Names only where they do not overlap (long runs: the colours and
+         * the fault table say which is which). */
+        if (a - last_label < 48) {
+            continue;
+        }
+        last_label = a;
         fprintf(f,
-                "</title></rect>\n<text x=\"%.1f\" y=\"%.1f\" font-size=\"10\" fill=\"%s\">",
+                "<text x=\"%.1f\" y=\"%.1f\" font-size=\"10\" fill=\"%s\">",
                 a + 1,
                 PLOT_T - 4,
                 fault_colour(name));
