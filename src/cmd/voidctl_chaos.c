@@ -23,6 +23,7 @@
 #include "void/error.h"
 #include "void/fault_auth.h"
 #include "void/kvclient.h"
+#include "void/membership.h"
 #include "void/prng.h"
 #include "void/sign.h"
 #include "void/sm.h"
@@ -93,6 +94,13 @@ struct experiment {
     /* The writer's throughput and latency while the fault was on and from
      * its end to the window's end (voidctl_chaos_report.h). */
     struct chaos_window during, after;
+    /* A partition that leaves no side a quorum (--partition-shape halves):
+     * writes sent after it was in place and acknowledged before its heal.
+     * A correct cluster cannot commit then; any such write means quorums
+     * that need not intersect (scripts/chaos-mutant). */
+    uint64_t injected_ns, heal_ns;
+    int quorumless;          /* this experiment's partition leaves no quorum */
+    uint64_t acks_no_quorum; /* such writes */
 };
 
 struct chaos_opts {
@@ -289,7 +297,12 @@ static void describe(const struct chaos *ch, const struct experiment *e, char *o
                      (unsigned)((e->target + ch->n - 1) % ch->n),
                      ch->o.fault_s);
         } else {
-            snprintf(out, cap, "nodes {%s} cut from the majority for %.1f s", ids, ch->o.fault_s);
+            snprintf(out,
+                     cap,
+                     "nodes {%s} cut from the %s for %.1f s",
+                     ids,
+                     ch->o.halves ? "other half" : "majority",
+                     ch->o.fault_s);
         }
         break;
     }
@@ -1097,9 +1110,11 @@ static int run_experiment(struct chaos *ch, struct writer *w, uint32_t index)
     int rc = 0, healed = 0;
     if (!interrupted) {
         rc = inject(ch, e);
+        e->injected_ns = wall_ns();
         if (rc == 0) {
             sleep_s(ch->o.fault_s);
         }
+        e->heal_ns = wall_ns();
         /* Healed also after a failed injection: a partition may be half set. */
         healed = heal(ch, e) == 0;
     }
@@ -1257,6 +1272,15 @@ static void tally(struct chaos *ch, struct writer *w, const struct chaos_sample 
             chaos_window_stats(samples, w->count, e->start_ns, e->end_ns, &e->during);
             chaos_window_stats(samples, w->count, e->end_ns, e->window_end_ns, &e->after);
         }
+        uint32_t side = e->minority > ch->n - e->minority ? e->minority : ch->n - e->minority;
+        e->quorumless =
+            e->fault == FAULT_PARTITION && !ch->o.bridge && side < void_membership_quorum(ch->n);
+        for (size_t i = 0; e->quorumless && samples != NULL && i < w->count; i++) {
+            e->acks_no_quorum += samples[i].ok && samples[i].invoke_ns >= e->injected_ns &&
+                                         samples[i].ack_ns <= e->heal_ns
+                                     ? 1u
+                                     : 0u;
+        }
         for (size_t i = 0; i < w->count; i++) {
             const struct wop *op = &w->ops[i];
             if (op->invoke_ns >= e->window_start_ns && op->invoke_ns < e->window_end_ns) {
@@ -1291,7 +1315,9 @@ static json_t *experiment_json(const struct chaos *ch,
             snprintf(target, sizeof(target), "node %u", (unsigned)e->target);
         }
     }
-    json_t *v = json_pack("{s:b, s:b, s:b, s:b, s:b}",
+    json_t *v = json_pack("{s:b, s:b, s:b, s:b, s:b, s:b}",
+                          "quorum_respected",
+                          e->acks_no_quorum == 0,
                           "linearizable",
                           e->lin_ok,
                           "recovered",
@@ -1342,6 +1368,9 @@ static json_t *experiment_json(const struct chaos *ch,
                           e->survived);
     json_object_set_new(
         o, "recovery_s", e->recovery_s >= 0 ? json_real(e->recovery_s) : json_null());
+    if (e->quorumless) {
+        json_object_set_new(o, "acks_without_quorum", json_integer((json_int_t)e->acks_no_quorum));
+    }
     /* The writer's figures under the fault and after it (null: no write
      * acknowledged in that part of the window). */
     const struct chaos_window *win[2] = {&e->during, &e->after};
@@ -1435,6 +1464,14 @@ static void print_table(const struct chaos *ch, const struct final_checks *fc)
     for (uint32_t i = 0; i < ch->count_exp; i++) {
         if (!ch->exp[i].lin_ok) {
             fprintf(out, "experiment %u: %s\n", (unsigned)i + 1, ch->exp[i].lin_line);
+        }
+        if (ch->exp[i].acks_no_quorum > 0) {
+            fprintf(out,
+                    "experiment %u: %llu writes acknowledged while no side of the partition held "
+                    "a quorum of %u\n",
+                    (unsigned)i + 1,
+                    (unsigned long long)ch->exp[i].acks_no_quorum,
+                    (unsigned)void_membership_quorum(ch->n));
         }
     }
     fflush(out);
@@ -1914,7 +1951,7 @@ static int run(struct chaos *ch)
     for (uint32_t i = 0; i < ch->count_exp; i++) {
         struct experiment *e = &ch->exp[i];
         e->survived = e->lin_ok && e->recovery_s >= 0 && e->nodes_up && fc.all_present &&
-                      fc.states_equal && fc.nodes_up;
+                      fc.states_equal && fc.nodes_up && e->acks_no_quorum == 0;
         survived = survived && e->survived;
     }
     print_table(ch, &fc);

@@ -639,6 +639,17 @@ static void checks_table(FILE *f, const json_t *report)
               jbool(c, "acknowledged_writes_present"),
               jstr(c, "present"));
     check_row(f, "replica states equal", jbool(c, "replica_states_equal"), jstr(c, "states"));
+    size_t quorum = 0, acks = 0;
+    json_array_foreach(exps, i, e)
+    {
+        quorum += jbool(json_object_get(e, "verdicts"), "quorum_respected") ? 1u : 0u;
+        acks += jnum(e, "acks_without_quorum") > 0 ? (size_t)jnum(e, "acks_without_quorum") : 0;
+    }
+    snprintf(note,
+             sizeof(note),
+             "%zu writes acknowledged while no side of a partition held a quorum",
+             acks);
+    check_row(f, "quorum respected", quorum == n, note);
     fputs("</table>\n", f);
 }
 
@@ -660,7 +671,8 @@ static void findings(FILE *f, const json_t *report)
         fprintf(f, "<li>experiment %d (", (int)jnum(e, "experiment"));
         esc(f, jstr(e, "plan"));
         fputs("):", f);
-        const char *keys[] = {"linearizable",
+        const char *keys[] = {"quorum_respected",
+                              "linearizable",
                               "recovered",
                               "nodes_up",
                               "acknowledged_writes_present",
