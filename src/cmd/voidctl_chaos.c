@@ -1123,7 +1123,7 @@ static int run_experiment(struct chaos *ch, struct writer *w, uint32_t index)
      * acknowledged write, waited for up to the bound. */
     uint64_t from = e->fault == FAULT_KILL && e->was_primary ? e->start_ns : e->end_ns;
     uint64_t bound = e->end_ns + (uint64_t)(ch->o.bound_s * 1e9);
-    while (atomic_load(&w->last_ack_ns) <= from && wall_ns() < bound) {
+    while (atomic_load(&w->last_ack_ns) <= from && wall_ns() < bound && !interrupted) {
         sleep_s(0.005);
     }
     e->recovery_from_ns = from;
