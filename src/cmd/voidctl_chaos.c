@@ -1,5 +1,6 @@
 /*
- * voidctl chaos run: the live chaos engine, first slice (docs/chaos.md).
+ * voidctl chaos run|continuous: the live chaos engine (docs/chaos.md); figures and
+ * the HTML report in voidctl_chaos_report.c.
  * Against a cluster that scripts/cluster started, it runs one experiment per
  * interval: a fault (kill, pause, delay, loss or partition) on a target the
  * seed picks, held for a while and healed, while a workload runs: a
