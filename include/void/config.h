@@ -43,6 +43,8 @@
  *     loss_pct = 0
  *     control = 0                ; 1: POST /fault, signed by [clients] admin_key,
  *                                ; changes them at run time (docs/chaos.md)
+ *     byzantine = 0              ; 1: /fault byz= may make this node Byzantine;
+ *                                ; refused unless built with VOID_TEST_HOOKS
  *
  *     [pbft]                     ; consensus tuning, optional
  *     pipeline = 1               ; batches in flight at the primary (1..64)
@@ -167,6 +169,7 @@ struct void_config {
     uint32_t fault_delay_ms;
     uint32_t fault_loss_pct;
     uint32_t fault_control; /* [fault] control = 1: POST /fault signed by the admin key */
+    uint32_t fault_byzantine; /* [fault] byzantine = 1: /fault byz= (VOID_TEST_HOOKS builds) */
     uint32_t pbft_pipeline;            /* [pbft] pipeline; 0: the core's default */
     uint32_t pbft_batch_max;           /* [pbft] batch_max; 0: the core's default */
     uint32_t record_log_segment_bytes; /* [node]; 0: the record log's default */

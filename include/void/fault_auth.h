@@ -12,6 +12,8 @@
  * The signed bytes are a canonical text built from the parsed values, never
  * from the query string as sent, so what is checked is what is applied:
  *   "void-fault/1 node=N ts_ms=T nonce=HEX32 delay_ms=D loss_pct=L isolate=I block=a,b"
+ * followed by " skew_ms=S" when the clock skew is not 0 and " byz=B" when a
+ * Byzantine strategy is asked (so a request without them signs as before),
  * signed by Ed25519 in domain FAULT.
  *
  * Pure: the caller passes the time; voidd (src/io/node_fault.c) and
@@ -29,7 +31,8 @@
 #define VOID_FAULT_AUTH_NONCE_SIZE 16
 #define VOID_FAULT_AUTH_SEEN_MAX   256 /* nonces a node remembers */
 #define VOID_FAULT_BLOCK_MAX       64  /* ids in a block list (VOID_TRANSPORT_PEERS_MAX) */
-#define VOID_FAULT_AUTH_MSG_MAX    (160 + 11 * VOID_FAULT_BLOCK_MAX)
+#define VOID_FAULT_AUTH_MSG_MAX    (200 + 11 * VOID_FAULT_BLOCK_MAX)
+#define VOID_FAULT_SKEW_MS_MAX     600000 /* |skew_ms|: ten minutes */
 
 /* One request: the knobs it sets on node `node` and its freshness. */
 struct void_fault_request {
@@ -39,7 +42,9 @@ struct void_fault_request {
     uint32_t isolate;
     uint32_t count_blocked;
     uint32_t blocked[VOID_FAULT_BLOCK_MAX];
-    uint64_t ts_ms; /* the signer's wall clock, ms since the Unix epoch */
+    int32_t skew_ms; /* added to the node's clock (its timekeeper's correction) */
+    uint32_t byz;    /* enum void_transport_byz: a Byzantine strategy, 0 none */
+    uint64_t ts_ms;  /* the signer's wall clock, ms since the Unix epoch */
     uint8_t nonce[VOID_FAULT_AUTH_NONCE_SIZE];
 };
 

@@ -51,6 +51,13 @@
  * by delay_ms, drops a fraction loss_pct of them, and drops everything to and
  * from blocked ids; its knobs can change at run time from another thread
  * (void_transport_set_fault), as the HTTP endpoint does for the tests.
+ *
+ * In a build with VOID_TEST_HOOKS (a CMake option, on by default only in the
+ * sanitizer test build) the layer can also make the node Byzantine at run
+ * time (void_transport_set_byzantine): a few of the simulator's strategies
+ * (src/sim/sim_byz.c) applied to every frame sent to a replica. A build
+ * without it refuses, and so does a node whose config lacks [fault]
+ * byzantine = 1 (node_fault.c, config.c).
  */
 #ifndef VOID_TRANSPORT_H
 #define VOID_TRANSPORT_H
@@ -198,6 +205,7 @@ struct void_transport {
     _Atomic uint32_t fault_loss_pct;
     _Atomic uint64_t fault_blocked;  /* bit i set: peer index i blocked both ways */
     _Atomic uint32_t fault_isolated; /* 1: drop everything to and from every node */
+    _Atomic uint32_t fault_byz;      /* enum void_transport_byz (VOID_TEST_HOOKS builds) */
 };
 
 /* Initialises t, binds and listens (unless listen_host is NULL) and starts
@@ -231,6 +239,36 @@ void void_transport_set_fault(struct void_transport *t,
                               const uint32_t *blocked_ids,
                               uint32_t count,
                               int isolate);
+
+/* Byzantine strategies of the fault layer, after src/sim/sim_byz.c. */
+#define VOID_TRANSPORT_BYZ_MAP(X)                                                                  \
+    X(NONE, 0, "none")                                                                             \
+    X(SILENT, 1, "silent")         /* nothing to the replicas at even peer indices */              \
+    X(GARBAGE, 2, "garbage")       /* one random byte of every frame flipped */                    \
+    X(FUTURE, 3, "future")         /* frames re-signed with an HLC 30 s ahead */                   \
+    X(EQUIVOCATE, 4, "equivocate") /* another pre-prepare digest to odd peer indices */
+
+enum void_transport_byz {
+#define VOID__X(name, value, text) VOID_TRANSPORT_BYZ_##name = value,
+    VOID_TRANSPORT_BYZ_MAP(VOID__X)
+#undef VOID__X
+        VOID_TRANSPORT_BYZ_COUNT
+};
+
+/* The strategy's name ("silent"...), or NULL for an unknown one. */
+const char *void_transport_byz_name(uint32_t byz);
+
+/* The strategy named name, or -1. */
+int void_transport_byz_parse(const char *name);
+
+/* Whether this build can make a node Byzantine (VOID_TEST_HOOKS). */
+int void_transport_byz_built(void);
+
+/* Sends every later frame to a replica through strategy byz (0: honest
+ * again); callable from any thread. Returns 0, VOID_EINVAL (unknown
+ * strategy) or VOID_EPERM (built without VOID_TEST_HOOKS: production
+ * builds cannot lie). */
+int void_transport_set_byzantine(struct void_transport *t, uint32_t byz);
 
 /* Frames queued on the outbound connections to the peers now, not yet
  * written (a gauge for /metrics; O(peers)). Cannot fail. */

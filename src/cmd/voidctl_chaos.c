@@ -20,6 +20,7 @@
 #define _XOPEN_SOURCE 700 /* realpath */
 #include "cmd/voidctl.h"
 #include "cmd/voidctl_chaos_report.h"
+#include "cmd/voidctl_chaos_faults.h"
 #include "void/config.h"
 #include "void/error.h"
 #include "void/fault_auth.h"
@@ -59,16 +60,27 @@
 
 /* ---- faults and the schedule ------------------------------------------- */
 
+/* The host-level and Byzantine faults (skew .. byzantine) live in
+ * voidctl_chaos_faults.c; they follow the five here in the same numbering. */
 enum chaos_fault {
     FAULT_KILL = 0,
     FAULT_PAUSE,
     FAULT_DELAY,
     FAULT_LOSS,
     FAULT_PARTITION,
-    FAULT_COUNT
+    FAULT_FX, /* FAULT_FX + enum chaos_fx */
+    FAULT_COUNT = FAULT_FX + CHAOS_FX_COUNT
 };
 
-static const char *const fault_names[FAULT_COUNT] = {"kill", "pause", "delay", "loss", "partition"};
+static const char *const fault_names[FAULT_COUNT] = {"kill",
+                                                     "pause",
+                                                     "delay",
+                                                     "loss",
+                                                     "partition",
+#define VOID__X(name, text) text,
+                                                     CHAOS_FX_MAP(VOID__X)
+#undef VOID__X
+};
 
 #define TARGET_PRIMARY UINT32_MAX /* resolved from /status when the fault starts */
 
@@ -184,8 +196,8 @@ static int parse_faults(const char *text, enum chaos_fault *list, uint32_t *coun
         }
         if (found < 0) {
             fprintf(stderr,
-                    "voidctl chaos: unknown fault '%s' (this slice has kill, pause, delay, loss, "
-                    "partition; docs/chaos.md lists what is not built yet)\n",
+                    "voidctl chaos: unknown fault '%s' (want kill, pause, delay, loss, partition, "
+                    "skew, disk, corrupt, memory, cpu, byzantine)\n",
                     w);
             return -1;
         }
@@ -243,7 +255,9 @@ static void plan(struct chaos *ch, const enum chaos_fault *list, uint32_t count)
         uint32_t pick = (uint32_t)void_prng_below(&prng, 3);
         e->amount = e->fault == FAULT_DELAY  ? delays[pick]
                     : e->fault == FAULT_LOSS ? losses[pick]
-                                             : 0;
+                    : e->fault >= FAULT_FX
+                        ? chaos_fx_amount((enum chaos_fx)(e->fault - FAULT_FX), &prng)
+                        : 0;
     }
 }
 
@@ -307,8 +321,11 @@ static void describe(const struct chaos *ch, const struct experiment *e, char *o
         }
         break;
     }
+    case FAULT_FX:
     case FAULT_COUNT:
-        snprintf(out, cap, "?");
+    default:
+        chaos_fx_describe(
+            (enum chaos_fx)(e->fault - FAULT_FX), e->amount, who, ch->o.fault_s, out, cap);
         break;
     }
 }
@@ -1030,6 +1047,35 @@ static int all_up(const struct chaos *ch)
     return 1;
 }
 
+/* What voidctl_chaos_faults.c may use of the engine. */
+static pid_t fx_node_pid(void *ctx, uint32_t i)
+{
+    return node_pid(ctx, i);
+}
+
+static pid_t fx_start_node(void *ctx, uint32_t i)
+{
+    return start_node(ctx, i);
+}
+
+static int fx_set_fault(void *ctx, uint32_t i, const struct void_fault_request *r)
+{
+    return set_fault(ctx, i, r);
+}
+
+static struct chaos_fx_env fx_env(struct chaos *ch)
+{
+    return (struct chaos_fx_env){.dir = ch->dir,
+                                 .n = ch->n,
+                                 .fault_s = ch->o.fault_s,
+                                 .info = ch->info,
+                                 .cluster = &ch->cluster,
+                                 .ctx = ch,
+                                 .node_pid = fx_node_pid,
+                                 .start_node = fx_start_node,
+                                 .set_fault = fx_set_fault};
+}
+
 /* Starts e's fault; returns 0 or -1 (cannot inject: a setup error). */
 static int inject(struct chaos *ch, struct experiment *e)
 {
@@ -1058,8 +1104,12 @@ static int inject(struct chaos *ch, struct experiment *e)
         return set_fault(ch, e->node, &r);
     case FAULT_PARTITION:
         return partition(ch, e);
+    case FAULT_FX:
     case FAULT_COUNT:
-        break;
+    default: {
+        struct chaos_fx_env env = fx_env(ch);
+        return chaos_fx_inject(&env, (enum chaos_fx)(e->fault - FAULT_FX), e->node, e->amount);
+    }
     }
     return -1;
 }
@@ -1088,8 +1138,12 @@ static int heal(struct chaos *ch, struct experiment *e)
     }
     case FAULT_PARTITION:
         return heal_all(ch);
+    case FAULT_FX:
     case FAULT_COUNT:
-        break;
+    default: {
+        struct chaos_fx_env env = fx_env(ch);
+        return chaos_fx_heal(&env, (enum chaos_fx)(e->fault - FAULT_FX), e->node, e->amount);
+    }
     }
     return -1;
 }
@@ -1585,6 +1639,14 @@ static int usage_chaos(int ok)
             "  delay      the target's frames sent 50, 100 or 200 ms late (/fault)\n"
             "  loss       10, 25 or 50%% of the target's frames dropped (/fault)\n"
             "  partition  f nodes cut from the majority both ways (/fault block lists)\n"
+            "  skew       the target's clock 200 or 2000 ms ahead or behind (/fault skew_ms)\n"
+            "  disk       its data directory on a tmpfs the engine mounts, filled (root)\n"
+            "  corrupt    stopped, a byte of its record log flipped, restarted: it must\n"
+            "             refuse it; then it starts empty and catches up by state transfer\n"
+            "  memory     a memory cgroup limited 4-8 MiB above its use (root)\n"
+            "  cpu        pinned to one CPU beside stress-ng --cpu 1, 2 or 4\n"
+            "  byzantine  silent, garbage, future or equivocate (/fault byz; test builds\n"
+            "             with [fault] byzantine = 1: scripts/cluster start --byzantine)\n"
             "The target is a node or the primary of the moment. A writer puts unique keys\n"
             "throughout and records each acknowledgement. Recovery time: from the fault's\n"
             "end (for a kill of the primary: from the kill) to the next acknowledged write.\n"
@@ -1592,7 +1654,8 @@ static int usage_chaos(int ok)
             "/status), every acknowledged write read back, every node running.\n\n"
             "options:\n"
             "  --cluster DIR        the scripts/cluster directory\n"
-            "  --faults LIST        comma-separated, from kill,pause,delay,loss,partition;\n"
+            "  --faults LIST        comma-separated, from kill,pause,delay,loss,partition,\n"
+            "                       skew,disk,corrupt,memory,cpu,byzantine;\n"
             "                       each runs once in the first |LIST| experiments\n"
             "  --duration D         seconds in all; D / I experiments (at least one)\n"
             "  --interval I         seconds per experiment, 2..3600\n"

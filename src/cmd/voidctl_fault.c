@@ -10,6 +10,7 @@
 #include "void/error.h"
 #include "void/fault_auth.h"
 #include "void/sign.h"
+#include "void/transport.h"
 
 #include <curl/curl.h>
 #include <getopt.h>
@@ -70,6 +71,20 @@ query(const struct void_fault_request *r, const uint8_t sig[VOID_SIGN_SIZE], cha
             return VOID_EOVERSIZED;
         }
         at += (size_t)n;
+    }
+    if (r->skew_ms != 0) {
+        n = snprintf(out + at, cap - at, "&skew_ms=%ld", (long)r->skew_ms);
+        if (n < 0 || (size_t)n >= cap - at) {
+            return VOID_EOVERSIZED;
+        }
+        at += (size_t)n;
+    }
+    if (r->byz != 0) {
+        const char *name = void_transport_byz_name(r->byz);
+        n = snprintf(out + at, cap - at, "&byz=%s", name != NULL ? name : "?");
+        if (n < 0 || (size_t)n >= cap - at) {
+            return VOID_EOVERSIZED;
+        }
     }
     return 0;
 }
@@ -167,7 +182,8 @@ static int usage_fault(int ok)
     FILE *out = ok ? stdout : stderr;
     fprintf(out,
             "usage: voidctl fault NODE|all --admin-key FILE [--delay-ms N] [--loss-pct P]\n"
-            "                     [--block IDS] [--isolate] | --clear   [options]\n\n"
+            "                     [--block IDS] [--isolate] [--skew-ms S] [--byzantine B]\n"
+            "                     | --clear   [options]\n\n"
             "Sets the transport faults of replica NODE (or of every replica) at run time:\n"
             "every frame it sends is delayed N ms and P%% of them dropped, all traffic to and\n"
             "from the replicas in IDS (comma-separated) is dropped, --isolate drops\n"
@@ -182,6 +198,10 @@ static int usage_fault(int ok)
             "  --loss-pct P      0..100\n"
             "  --block IDS       replica ids, e.g. 2,3\n"
             "  --isolate         drop every frame to and from every peer\n"
+            "  --skew-ms S       shift the node's clock by S ms, -600000..600000 (its\n"
+            "                    messages are refused beyond the HLC's 500 ms max offset)\n"
+            "  --byzantine B     silent, garbage, future or equivocate: the node lies\n"
+            "                    (test builds with [fault] byzantine = 1 only)\n"
             "  --clear           no fault (the heal)\n"
             "  --cluster FILE    the cluster file (default: $VOID_CLUSTER)\n"
             "  --timeout S       seconds to wait for each node (default 5)\n"
@@ -252,6 +272,8 @@ static int parse_opts(int argc, char **argv, struct fault_opts *o, char **pos, i
                                              {"loss-pct", required_argument, NULL, 'l'},
                                              {"block", required_argument, NULL, 'b'},
                                              {"isolate", no_argument, NULL, 'i'},
+                                             {"skew-ms", required_argument, NULL, 'S'},
+                                             {"byzantine", required_argument, NULL, 'B'},
                                              {"clear", no_argument, NULL, 'C'},
                                              {"json", no_argument, NULL, 'j'},
                                              {"dry-run", no_argument, NULL, 'n'},
@@ -296,6 +318,32 @@ static int parse_opts(int argc, char **argv, struct fault_opts *o, char **pos, i
             o->r.isolate = 1;
             o->set = 1;
             break;
+        case 'S': {
+            char *end = NULL;
+            long v = strtol(optarg, &end, 10);
+            bad = end == optarg || *end != '\0' || v < -VOID_FAULT_SKEW_MS_MAX ||
+                  v > VOID_FAULT_SKEW_MS_MAX;
+            if (bad) {
+                fprintf(
+                    stderr, "voidctl fault: --skew-ms wants -600000..600000, not '%s'\n", optarg);
+            }
+            o->r.skew_ms = (int32_t)v;
+            o->set = 1;
+            break;
+        }
+        case 'B': {
+            int b = void_transport_byz_parse(optarg);
+            bad = b <= 0;
+            if (bad) {
+                fprintf(stderr,
+                        "voidctl fault: --byzantine wants silent, garbage, future or equivocate, "
+                        "not '%s'\n",
+                        optarg);
+            }
+            o->r.byz = b > 0 ? (uint32_t)b : 0;
+            o->set = 1;
+            break;
+        }
         case 'C':
             o->clear = 1;
             break;
@@ -373,12 +421,14 @@ static int one_node(const struct void_config *c,
     if (o->json) {
         printf("{\"node\":%u,\"answer\":%s}\n", (unsigned)id, answer);
     } else {
-        printf("node %u: delay_ms=%u loss_pct=%u blocked=%u isolate=%u\n",
+        printf("node %u: delay_ms=%u loss_pct=%u blocked=%u isolate=%u skew_ms=%ld byz=%s\n",
                (unsigned)id,
                (unsigned)o->r.delay_ms,
                (unsigned)o->r.loss_pct,
                (unsigned)o->r.count_blocked,
-               (unsigned)o->r.isolate);
+               (unsigned)o->r.isolate,
+               (long)o->r.skew_ms,
+               void_transport_byz_name(o->r.byz));
     }
     return VOIDCTL_EXIT_OK;
 }

@@ -39,6 +39,21 @@ int void_fault_request_text(const struct void_fault_request *r, char *out, size_
         }
         at += (size_t)n;
     }
+    /* Appended only when set: a request without them signs as it always did. */
+    if (r->skew_ms != 0) {
+        n = snprintf(out + at, cap - at, " skew_ms=%ld", (long)r->skew_ms);
+        if (n < 0 || (size_t)n >= cap - at) {
+            return VOID_EOVERSIZED;
+        }
+        at += (size_t)n;
+    }
+    if (r->byz != 0) {
+        n = snprintf(out + at, cap - at, " byz=%u", (unsigned)r->byz);
+        if (n < 0 || (size_t)n >= cap - at) {
+            return VOID_EOVERSIZED;
+        }
+        at += (size_t)n;
+    }
     return (int)at;
 }
 

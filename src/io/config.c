@@ -69,6 +69,7 @@ enum {
     SEEN_WEB_ROOT = 1u << 0,  /* seen_http: [http] */
     SEEN_ADMIN_KEY = 1u << 0, /* seen_clients: [clients] */
     SEEN_FAULT_CONTROL = 1u << 0, /* seen_fault: [fault] control (delay, loss: above) */
+    SEEN_FAULT_BYZANTINE = 1u << 1,
 };
 
 struct load_state {
@@ -409,6 +410,7 @@ static int fault_key(struct load_state *st, const char *name, const char *value)
         {"delay_ms", SEEN_DELAY, 0, 60000, &c->fault_delay_ms},
         {"loss_pct", SEEN_LOSS, 0, 100, &c->fault_loss_pct},
         {"control", SEEN_FAULT_CONTROL, 0, 1, &c->fault_control},
+        {"byzantine", SEEN_FAULT_BYZANTINE, 0, 1, &c->fault_byzantine},
     };
     return num_key(st, &st->seen_fault, "fault", keys, VOID_ARRAY_LEN(keys), name, value);
 }
@@ -717,6 +719,19 @@ static int read_public_keys(struct load_state *st)
     if (c->fault_control && !c->has_admin_key) {
         /* The admin key is what authenticates fault requests. */
         fail(st, "[fault] control = 1 needs [clients] admin_key or admin_key_file");
+        return VOID_EPARSE;
+    }
+#ifndef VOID_TEST_HOOKS
+    if (c->fault_byzantine) {
+        /* A production build cannot lie, whatever its config says. */
+        fail(st,
+             "[fault] byzantine = 1: this build refuses it (a test build only: cmake "
+             "-DVOID_TEST_HOOKS=ON, docs/chaos.md)");
+        return VOID_EPARSE;
+    }
+#endif
+    if (c->fault_byzantine && !c->fault_control) {
+        fail(st, "[fault] byzantine = 1 needs [fault] control = 1 (it is switched on by /fault)");
         return VOID_EPARSE;
     }
     for (uint32_t i = 0; i < c->count_clients; i++) {

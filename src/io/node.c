@@ -42,6 +42,7 @@
 #include <string.h>
 #include <sys/file.h>
 #include <sys/stat.h>
+#include <sys/statvfs.h>
 #include <time.h>
 #include <unistd.h>
 #include <uv.h>
@@ -220,12 +221,15 @@ static uint64_t realtime_ns(void)
 
 /* Physical time for the core: the timekeeper's disciplined clock when NTP
  * servers are configured, else the system clock. */
+/* The node's clock: the timekeeper's (or the system's) time, shifted by the
+ * clock skew a chaos experiment set through /fault (node_fault.c; 0 else). */
 static uint64_t physical_now_ns(const struct void_node *node)
 {
+    uint64_t skew = (uint64_t)void__node_fault_skew_ns(&node->fault);
     if (node->ntp_ready) {
-        return void_ntp_client_now((void *)(uintptr_t)&node->ntp);
+        return void_ntp_client_now((void *)(uintptr_t)&node->ntp) + skew;
     }
-    return realtime_ns();
+    return realtime_ns() + skew;
 }
 
 static void node_stop(struct void_node *node);
@@ -367,6 +371,15 @@ static void commit_done(uv_work_t *work, int status);
 static int make_room(struct void_node *node);
 static int state_failed(struct void_node *node, int rc);
 
+/* Whether the data directory's file system has no room left (under 64 KiB
+ * for an unprivileged writer): what turns a failed write into "disk full". */
+static int disk_full(const struct void_node *node)
+{
+    struct statvfs fs;
+    return statvfs(node->config->data_dir, &fs) == 0 &&
+           (uint64_t)fs.f_bavail * fs.f_frsize < (64u << 10);
+}
+
 /* Tells the replica that its records up to mark are durable. */
 static void durable_step(struct void_node *node, uint64_t mark)
 {
@@ -446,9 +459,20 @@ static void commit_done(uv_work_t *work, int status)
         node->retry_ms = 0;
     }
     node->committing = 0;
-    if (status == 0 && node->commit_rc != 0) {
+    if (status == 0 && node->commit_rc != 0 &&
+        (node->commit_rc == VOID_ENOSPC || disk_full(node))) {
+        /* Named apart: an operator (or the chaos engine) frees space and
+         * restarts; the record log and state recover as after a crash. */
+        void_log(VOID_LOG_ERROR,
+                 "disk full: cannot persist records in %s (%s); this replica stops taking "
+                 "work and exits: free space and restart it",
+                 node->config->data_dir,
+                 void_strerror(node->commit_rc));
+    } else if (status == 0 && node->commit_rc != 0) {
         void_log(
             VOID_LOG_ERROR, "cannot persist records: %s; stopping", void_strerror(node->commit_rc));
+    }
+    if (status == 0 && node->commit_rc != 0) {
         node->fatal = node->commit_rc;
         node_stop(node);
     }
@@ -580,7 +604,8 @@ static void publish(struct void_node *node)
         s->peer_seen_ms[i] = node->peer_seen_ms[i];
     }
     s->now_ms = uv_now(&node->loop);
-    s->clock_offset_ns = node->ntp_ready ? void_clockdisc_correction_ns(&node->ntp.disc) : 0;
+    s->clock_offset_ns = (node->ntp_ready ? void_clockdisc_correction_ns(&node->ntp.disc) : 0) +
+                         void__node_fault_skew_ns(&node->fault);
     s->clock_alerts = node->clock_alerts;
     s->epoch = node->members.epoch;
     s->removed_mask = node->removed_mask;
@@ -1107,9 +1132,20 @@ static int state_failed(struct void_node *node, int rc)
         return 0;
     }
     node->fatal = rc;
-    void_log(VOID_LOG_ERROR,
-             "state store failed: %s; stopping (a restart reopens it and catches up)",
-             void_strerror(rc));
+    if (rc == VOID_ENOSPC || disk_full(node)) {
+        /* The state store reports a failed write as an I/O error: the file
+         * system says whether it was for lack of space. */
+        void_log(VOID_LOG_ERROR,
+                 "disk full: the state store cannot write in %s (%s); this replica stops "
+                 "taking work and exits: free space and restart it (it reopens the store and "
+                 "catches up)",
+                 node->config->data_dir,
+                 void_strerror(rc));
+    } else {
+        void_log(VOID_LOG_ERROR,
+                 "state store failed: %s; stopping (a restart reopens it and catches up)",
+                 void_strerror(rc));
+    }
     node_stop(node);
     return 1;
 }

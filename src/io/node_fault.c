@@ -13,6 +13,7 @@
 
 #include <errno.h>
 #include <jansson.h>
+#include <stdint.h>
 #include <stdlib.h>
 #include <string.h>
 #include <time.h>
@@ -157,6 +158,24 @@ static const char *parse_knobs(void_http_arg_fn arg, void *req, struct void_faul
     if (fault_ids(arg(req, "block"), r) != 0) {
         return "block: want replica ids separated by commas";
     }
+    /* skew_ms is signed: the clock moved either way. */
+    const char *skew = arg(req, "skew_ms");
+    if (skew != NULL && skew[0] != '\0') {
+        uint64_t mag = 0;
+        int neg = skew[0] == '-';
+        if (fault_number(skew + neg, VOID_FAULT_SKEW_MS_MAX, &mag) != 0 || (neg && mag == 0)) {
+            return "skew_ms: want -600000..600000";
+        }
+        r->skew_ms = neg ? -(int32_t)mag : (int32_t)mag;
+    }
+    const char *byz = arg(req, "byz");
+    if (byz != NULL && byz[0] != '\0') {
+        int b = void_transport_byz_parse(byz);
+        if (b < 0) {
+            return "byz: want none, silent, garbage, future or equivocate";
+        }
+        r->byz = (uint32_t)b;
+    }
     return NULL;
 }
 
@@ -176,6 +195,10 @@ static const char *check_knobs(const struct void_config *c, const struct void_fa
         if (r->blocked[i] >= c->count_replicas) {
             return "block: want replica ids separated by commas";
         }
+    }
+    if (r->byz != 0 && !c->fault_byzantine) {
+        return "byz: this node may not turn Byzantine ([fault] byzantine = 1 in a build with "
+               "VOID_TEST_HOOKS)";
     }
     return NULL;
 }
@@ -268,17 +291,23 @@ int void__node_fault_http(struct void__node_fault *f,
     if ((bad = check_knobs(c, &r)) != NULL) {
         return bad_request(f, bad, out, cap, len);
     }
+    if (void_transport_set_byzantine(t, r.byz) != 0) {
+        return bad_request(f, "byz: this build cannot turn Byzantine", out, cap, len);
+    }
     void_transport_set_fault(t, r.delay_ms, r.loss_pct, r.blocked, r.count_blocked, (int)r.isolate);
+    atomic_store(&f->skew_ns, (int64_t)r.skew_ms * 1000000);
     pthread_mutex_lock(&f->lock);
     f->applied++;
     pthread_mutex_unlock(&f->lock);
     void_log(VOID_LOG_WARN,
-             "fault injection: delay_ms=%u loss_pct=%u blocked=%u isolate=%u",
+             "fault injection: delay_ms=%u loss_pct=%u blocked=%u isolate=%u skew_ms=%ld byz=%s",
              (unsigned)r.delay_ms,
              (unsigned)r.loss_pct,
              (unsigned)r.count_blocked,
-             (unsigned)r.isolate);
-    *len = void__node_json_answer(json_pack("{s:I, s:I, s:I, s:i}",
+             (unsigned)r.isolate,
+             (long)r.skew_ms,
+             void_transport_byz_name(r.byz));
+    *len = void__node_json_answer(json_pack("{s:I, s:I, s:I, s:i, s:I, s:s}",
                                             "delay_ms",
                                             (json_int_t)r.delay_ms,
                                             "loss_pct",
@@ -286,10 +315,20 @@ int void__node_fault_http(struct void__node_fault *f,
                                             "blocked",
                                             (json_int_t)r.count_blocked,
                                             "isolate",
-                                            (int)r.isolate),
+                                            (int)r.isolate,
+                                            "skew_ms",
+                                            (json_int_t)r.skew_ms,
+                                            "byz",
+                                            void_transport_byz_name(r.byz)),
                                   out,
                                   cap);
     return 200;
+}
+
+int64_t void__node_fault_skew_ns(const struct void__node_fault *f)
+{
+    VOID_ASSERT(f != NULL);
+    return atomic_load(&((struct void__node_fault *)(uintptr_t)f)->skew_ns);
 }
 
 void void__node_fault_metrics(struct void__node_fault *f, struct void__metrics_writer *w)

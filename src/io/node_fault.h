@@ -19,6 +19,7 @@
 #include "void/transport.h"
 
 #include <pthread.h>
+#include <stdatomic.h>
 #include <stddef.h>
 #include <stdint.h>
 
@@ -42,6 +43,7 @@ struct void__node_fault {
     pthread_mutex_t lock;
     int ready;
     struct void_fault_replay replay;
+    _Atomic int64_t skew_ns; /* added to the node's clock (node.c physical_now_ns) */
     uint64_t applied;
     uint64_t bad; /* signed, fresh, but a knob out of range (400) */
     uint64_t refused[VOID__NODE_FAULT_REASON_COUNT];
@@ -54,7 +56,8 @@ int void__node_fault_init(struct void__node_fault *f);
 void void__node_fault_fini(struct void__node_fault *f);
 
 /* Answers a request to /fault: checks method, switch, signature and
- * freshness, then the knobs, and sets them on t. Writes a JSON body into
+ * freshness, then the knobs, and sets them on t (the clock skew on f, read
+ * by void__node_fault_skew_ns). Writes a JSON body into
  * out[0..cap), sets *len, returns the HTTP status (200, 400, 403, 405). c
  * and t are borrowed for the call. */
 int void__node_fault_http(struct void__node_fault *f,
@@ -66,6 +69,9 @@ int void__node_fault_http(struct void__node_fault *f,
                           char *out,
                           size_t cap,
                           size_t *len);
+
+/* The clock skew /fault set, in ns (0 when none). Callable from any thread. */
+int64_t void__node_fault_skew_ns(const struct void__node_fault *f);
 
 /* Writes void_fault_requests_total and void_fault_refused_total. Cannot
  * fail. */

@@ -728,6 +728,71 @@ int void_transport_send(struct void_transport *t, uint32_t to, const uint8_t *fr
     return rc;
 }
 
+#ifdef VOID_TEST_HOOKS
+/* The Byzantine strategy on a frame to replica `to` (a peer; frames to
+ * clients go out honestly): *copy (malloc'd, *len bytes) is changed in place
+ * or replaced. Returns 1 when nothing is to be sent. Test builds only. */
+static int byz_mangle(struct void_transport *t, uint32_t to, uint8_t **copy, size_t *len)
+{
+    VOID_ASSERT(copy != NULL && *copy != NULL && len != NULL);
+    int peer = peer_index_of(t, to);
+    uint32_t byz = atomic_load(&t->fault_byz);
+    if (peer < 0 || *len <= VOID_CODEC_HEADER_SIZE) {
+        return 0;
+    }
+    switch (byz) {
+    case VOID_TRANSPORT_BYZ_SILENT:
+        return peer % 2 == 0;
+    case VOID_TRANSPORT_BYZ_GARBAGE: {
+        /* Past the header: the signature check at the receiver fails. */
+        size_t at = VOID_CODEC_HEADER_SIZE +
+                    (size_t)void_prng_below(&t->prng, (uint64_t)(*len - VOID_CODEC_HEADER_SIZE));
+        (*copy)[at] ^= (uint8_t)(1u + void_prng_below(&t->prng, 255));
+        return 0;
+    }
+    case VOID_TRANSPORT_BYZ_FUTURE:
+    case VOID_TRANSPORT_BYZ_EQUIVOCATE: {
+        struct void_frame f;
+        if (void_codec_decode(*copy, *len, &f) != 0) {
+            return 0;
+        }
+        uint8_t *body = malloc(f.body_len > 0 ? f.body_len : 1);
+        if (body == NULL) {
+            return 0;
+        }
+        memcpy(body, f.body, f.body_len);
+        f.body = body;
+        if (byz == VOID_TRANSPORT_BYZ_FUTURE) {
+            f.hlc.wall_ns += 30ull * 1000 * 1000 * 1000; /* far past any max offset */
+        } else if (f.type == VOID_MSG_PRE_PREPARE && peer % 2 == 1 &&
+                   f.body_len >= 24 + VOID_HLC_ENCODED_SIZE) {
+            /* A timestamp 1 ns later in the batch: another digest for the
+             * same sequence number, validly signed (sim_byz.c equivocate). */
+            struct void_hlc_ts ts = void_hlc_decode(body + 24);
+            ts.wall_ns++;
+            void_hlc_encode(ts, body + 24);
+        } else {
+            free(body);
+            return 0;
+        }
+        size_t cap = void_codec_frame_size(f.body_len), out = 0;
+        uint8_t *buf = malloc(cap);
+        if (buf != NULL && void_codec_encode(&f, t->config.keypair, buf, cap, &out) == 0) {
+            free(*copy);
+            *copy = buf;
+            *len = out;
+        } else {
+            free(buf);
+        }
+        free(body);
+        return 0;
+    }
+    default:
+        return 0;
+    }
+}
+#endif
+
 static int send_on(
     struct void_transport *t, struct void__conn *c, uint32_t to, const uint8_t *frame, size_t len)
 {
@@ -746,6 +811,12 @@ static int send_on(
         return VOID_ENOMEM;
     }
     memcpy(copy, frame, len);
+#ifdef VOID_TEST_HOOKS
+    if (atomic_load(&t->fault_byz) != 0 && byz_mangle(t, to, &copy, &len) != 0) {
+        free(copy);
+        return 0; /* the strategy sends nothing to this one */
+    }
+#endif
     uint32_t delay = atomic_load(&t->fault_delay_ms);
     enqueue(c, copy, len, uv_now(t->config.loop) + delay);
     if (delay > 0 && !t->delay_timer_on) {
@@ -1354,6 +1425,50 @@ void void_transport_set_fault(struct void_transport *t,
     atomic_store(&t->fault_loss_pct, loss_pct > 100 ? 100 : loss_pct);
     atomic_store(&t->fault_blocked, mask);
     atomic_store(&t->fault_isolated, isolate ? 1u : 0u);
+}
+
+static const char *const byz_names[] = {
+#define VOID__X(name, value, text) text,
+    VOID_TRANSPORT_BYZ_MAP(VOID__X)
+#undef VOID__X
+};
+
+const char *void_transport_byz_name(uint32_t byz)
+{
+    return byz < VOID_TRANSPORT_BYZ_COUNT ? byz_names[byz] : NULL;
+}
+
+int void_transport_byz_parse(const char *name)
+{
+    VOID_ASSERT(name != NULL);
+    for (int i = 0; i < VOID_TRANSPORT_BYZ_COUNT; i++) {
+        if (strcmp(name, byz_names[i]) == 0) {
+            return i;
+        }
+    }
+    return -1;
+}
+
+int void_transport_byz_built(void)
+{
+#ifdef VOID_TEST_HOOKS
+    return 1;
+#else
+    return 0;
+#endif
+}
+
+int void_transport_set_byzantine(struct void_transport *t, uint32_t byz)
+{
+    VOID_ASSERT(t != NULL);
+    if (byz >= VOID_TRANSPORT_BYZ_COUNT) {
+        return VOID_EINVAL;
+    }
+    if (!void_transport_byz_built() && byz != 0) {
+        return VOID_EPERM;
+    }
+    atomic_store(&t->fault_byz, byz);
+    return 0;
 }
 
 uint64_t void_transport_peer_queued(const struct void_transport *t)

@@ -1860,5 +1860,5 @@ int void_kvs_lmdb_flush(struct void_kvs *kvs)
      * lets mdb_env_sync run beside a write transaction (it flushes what
      * earlier commits wrote). */
     int rc = mdb_env_sync(l->env, 1);
-    return rc == 0 ? 0 : VOID_EIO;
+    return rc == 0 ? 0 : rc == ENOSPC || rc == EDQUOT ? VOID_ENOSPC : VOID_EIO;
 }

@@ -57,7 +57,7 @@ static void test_fault_auth_signature_binds_every_field(void **state)
     assert_int_equal(void_fault_request_sign(&r, &admin, sig), 0);
     assert_int_equal(void_fault_request_verify(&r, admin.public_key, sig), 0);
     assert_int_equal(void_fault_request_verify(&r, other.public_key, sig), VOID_EBAD_SIG);
-    for (int field = 0; field < 8; field++) {
+    for (int field = 0; field < 10; field++) {
         struct void_fault_request t = request();
         switch (field) {
         case 0:
@@ -81,12 +81,39 @@ static void test_fault_auth_signature_binds_every_field(void **state)
         case 6:
             t.ts_ms++;
             break;
+        case 7:
+            t.skew_ms = -2000;
+            break;
+        case 8:
+            t.byz = 2;
+            break;
         default:
             t.nonce[15] ^= 1;
             break;
         }
         assert_int_equal(void_fault_request_verify(&t, admin.public_key, sig), VOID_EBAD_SIG);
     }
+}
+
+/* Setup: a request without skew or Byzantine strategy, then with each.
+ * Action: its canonical text. Expected: the text of before these knobs
+ * existed (so old signatures still verify), then " skew_ms=-2000" and
+ * " byz=3" appended. */
+static void test_fault_auth_text_appends_skew_and_byz_only_when_set(void **state)
+{
+    (void)state;
+    struct void_fault_request r = request();
+    char text[VOID_FAULT_AUTH_MSG_MAX];
+    int n = void_fault_request_text(&r, text, sizeof(text));
+    assert_int_equal(n, (int)strlen(text));
+    assert_string_equal(text,
+                        "void-fault/1 node=2 ts_ms=1700000000000 nonce="
+                        "abababababababababababababababab delay_ms=20 loss_pct=10 isolate=0 "
+                        "block=1,3");
+    r.skew_ms = -2000;
+    r.byz = 3;
+    assert_true(void_fault_request_text(&r, text, sizeof(text)) > n);
+    assert_non_null(strstr(text, "block=1,3 skew_ms=-2000 byz=3"));
 }
 
 /* Setup: an empty replay filter at now. Action: admit a request, the same
@@ -135,6 +162,7 @@ int main(void)
 {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_fault_auth_signature_binds_every_field),
+        cmocka_unit_test(test_fault_auth_text_appends_skew_and_byz_only_when_set),
         cmocka_unit_test(test_fault_replay_refuses_repeats_and_stale_requests),
         cmocka_unit_test(test_fault_replay_refuses_a_forgotten_nonce_by_its_floor),
     };

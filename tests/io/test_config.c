@@ -15,6 +15,7 @@
 #include "void/config.h"
 #include "void/error.h"
 #include "void/sign.h"
+#include "void/transport.h"
 
 #include <stdio.h>
 #include <stdlib.h>
@@ -255,6 +256,33 @@ static void test_config_fault_control_needs_an_admin_key(void **state)
     cluster_text(text + n, sizeof(text) - (size_t)n);
     assert_int_equal(load(text, &c, err, sizeof(err)), VOID_EPARSE);
     assert_non_null(strstr(err, "control"));
+}
+
+/* Setup: [fault] byzantine = 1 without control, then with control and an
+ * admin key. Action: load each. Expected: EPARSE naming control; then, in a
+ * build with VOID_TEST_HOOKS, loaded with fault_byzantine 1, and in any
+ * other build EPARSE naming VOID_TEST_HOOKS (production cannot lie). */
+static void test_config_byzantine_needs_control_and_a_test_build(void **state)
+{
+    (void)state;
+    static struct void_config c;
+    char text[2048], err[512];
+    int n = snprintf(text, sizeof(text), "[fault]\nbyzantine = 1\n");
+    cluster_text(text + n, sizeof(text) - (size_t)n);
+    assert_int_equal(load(text, &c, err, sizeof(err)), VOID_EPARSE);
+    n = snprintf(text,
+                 sizeof(text),
+                 "[fault]\ncontrol = 1\nbyzantine = 1\n[clients]\nadmin_key = %s\n",
+                 pub_hex[1]);
+    cluster_text(text + n, sizeof(text) - (size_t)n);
+    if (void_transport_byz_built()) {
+        assert_int_equal(load(text, &c, err, sizeof(err)), 0);
+        assert_int_equal(c.fault_byzantine, 1);
+        void_config_fini(&c);
+    } else {
+        assert_int_equal(load(text, &c, err, sizeof(err)), VOID_EPARSE);
+        assert_non_null(strstr(err, "VOID_TEST_HOOKS"));
+    }
 }
 
 /* Setup: a node file with [pbft] pipeline = 3, batch_max = 20; then files
@@ -633,6 +661,7 @@ int main(void)
         cmocka_unit_test(test_config_refuses_two_or_three_replicas),
         cmocka_unit_test(test_config_rejects_loss_above_100_percent),
         cmocka_unit_test(test_config_fault_control_needs_an_admin_key),
+        cmocka_unit_test(test_config_byzantine_needs_control_and_a_test_build),
         cmocka_unit_test(test_hostport_parse_accepts_each_form_and_bounds_the_port),
         cmocka_unit_test(test_config_takes_each_limit_and_refuses_one_past),
         cmocka_unit_test(test_config_refuses_default_http_port_above_65535),

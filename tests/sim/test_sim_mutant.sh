@@ -45,11 +45,13 @@ bin="${VOID_BIN:?}"
 src="${VOID_SOURCE_DIR:?}"
 log=$(mktemp)
 trap 'rm -f "$log"' EXIT
-# One Debug tree without sanitizers (the quickest to compile; the run time is
-# libsodium's anyway) serves every mutant: the mutant definitions go on the
-# PBFT sources only (CMakeLists.txt), so switching mutants recompiles six
-# files. Its mutant-free voidsim, built first, runs the controls.
-build="$bin/../mutants"
+# The campaigns' Debug tree without sanitizers (tests/sim/unsanitized_tree.sh,
+# the fixture; this test runs after the campaigns, CMakeLists.txt) serves
+# every mutant: the mutant definitions go on the PBFT sources only, so
+# switching mutants recompiles six files. Its mutant-free voidsim, copied
+# first, runs the controls.
+build="$bin/../unsanitized"
+[ -x "$build/bin/voidsim" ] || { echo "FAIL: no unsanitized tree (run the sim_unsanitized fixture)"; exit 1; }
 flags=(VOID_MUTANT_WEAK_COMMIT VOID_MUTANT_SKIP_CHECKS VOID_MUTANT_QUORUM_2F1 VOID_MUTANT_NO_REJOIN)
 # build_voidsim [FLAG]: configure the tree with FLAG alone on and build voidsim
 build_voidsim() {
@@ -61,7 +63,6 @@ build_voidsim() {
     { cat "$log"; exit 1; }
   cmake --build "$build" --target voidsim -j 2 >"$log" 2>&1 || { tail -50 "$log"; exit 1; }
 }
-build_voidsim
 control="$build/voidsim-control"
 cp "$build/bin/voidsim" "$control"
 

@@ -16,13 +16,21 @@
 # automatically (the summary's auto_removals), and no seed may remove an
 # honest replica that never crashed in the second set (the checker).
 # VOID_SIM_AUTOREMOVE_SEEDS and VOID_SIM_AUTOREMOVE_BYZ_SEEDS widen the sets.
+# The sets run on the unsanitized tree (the sim_unsanitized fixture, as in
+# test_voidsim_campaign.sh), the first VOID_SIM_SANITIZED_SEEDS of the mix
+# again on the sanitizer build.
 set -euo pipefail
 bin="${VOID_BIN:?}"
+sim="${VOID_UNSAN_BIN:-$bin}/voidsim"
 tmp=$(mktemp -d)
 trap 'rm -rf "$tmp"' EXIT
-mix=${VOID_SIM_AUTOREMOVE_SEEDS:-1..50}
-byz=${VOID_SIM_AUTOREMOVE_BYZ_SEEDS:-1001..1020}
+mix=${VOID_SIM_AUTOREMOVE_SEEDS:-1..150}
+byz=${VOID_SIM_AUTOREMOVE_BYZ_SEEDS:-1001..1040}
+sanitized=${VOID_SIM_SANITIZED_SEEDS:-1..8}
 jobs=$(nproc 2>/dev/null || echo 2)
+"$bin/voidsim" --seeds "$sanitized" --auto-remove --requests 10 --jobs "$jobs" --quiet >"$tmp/san" ||
+  { cat "$tmp/san"; echo "FAIL: seeds $sanitized on the sanitizer build"; exit 1; }
+echo "sanitizer build: $(tail -n1 "$tmp/san")"
 start=$(date +%s)
 
 # Runs a campaign into $tmp/$1 and checks it: 0 violations, the summary line.
@@ -30,7 +38,7 @@ campaign() {
   local name=$1
   shift
   local rc=0
-  "$bin/voidsim" "$@" --auto-remove --requests 10 --jobs "$jobs" >"$tmp/$name" || rc=$?
+  "$sim" "$@" --auto-remove --requests 10 --jobs "$jobs" >"$tmp/$name" || rc=$?
   grep -A2 -E 'VIOLATION|CRASHED' "$tmp/$name" | head -40 || true
   tail -n1 "$tmp/$name"
   [ $rc -eq 0 ] || { echo "FAIL: voidsim $* --auto-remove exited $rc"; exit 1; }

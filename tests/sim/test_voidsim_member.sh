@@ -6,15 +6,23 @@
 # holds a vote from outside its epoch. Safety and liveness must hold in all
 # runs, most runs must switch epoch, and some must have dropped frames of
 # the removed replica.
+# The seeds run on the unsanitized tree (the sim_unsanitized fixture, as in
+# test_voidsim_campaign.sh), the first VOID_SIM_SANITIZED_SEEDS again on the
+# sanitizer build.
 set -euo pipefail
 bin="${VOID_BIN:?}"
+sim="${VOID_UNSAN_BIN:-$bin}/voidsim"
 tmp=$(mktemp -d)
 trap 'rm -rf "$tmp"' EXIT
-seeds=${VOID_SIM_MEMBER_SEEDS:-1..100}
+seeds=${VOID_SIM_MEMBER_SEEDS:-1..300}
+sanitized=${VOID_SIM_SANITIZED_SEEDS:-1..12}
 jobs=$(nproc 2>/dev/null || echo 2)
+"$bin/voidsim" --seeds "$sanitized" --member-changes --requests 30 --jobs "$jobs" --quiet >"$tmp/san" ||
+  { cat "$tmp/san"; echo "FAIL: seeds $sanitized on the sanitizer build"; exit 1; }
+echo "sanitizer build: $(tail -n1 "$tmp/san")"
 start=$(date +%s)
 set +e
-"$bin/voidsim" --seeds "$seeds" --member-changes --requests 30 --jobs "$jobs" >"$tmp/out"
+"$sim" --seeds "$seeds" --member-changes --requests 30 --jobs "$jobs" >"$tmp/out"
 rc=$?
 set -e
 echo "campaign $seeds with --member-changes took $(( $(date +%s) - start )) s with $jobs jobs"

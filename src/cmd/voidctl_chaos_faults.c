@@ -1,0 +1,1198 @@
+/*
+ * The chaos engine's host-level and Byzantine faults (voidctl_chaos_faults.h,
+ * docs/chaos.md). Each has a start (inject) and an end that undoes it (heal):
+ *
+ *  skew       /fault skew_ms: the node's clock (its timekeeper's correction)
+ *             shifted, within or beyond the HLC's 500 ms max offset
+ *  disk       the node stopped, its data directory moved onto a tmpfs
+ *             mounted for it a little larger than what it holds, restarted,
+ *             and the tmpfs filled; heal frees the space, stops the node,
+ *             moves its data back onto the real disk and starts it again
+ *  corrupt    the node stopped, one byte of a frame inside its newest record
+ *             log segment flipped; heal starts it, which must refuse the log
+ *             by name; then the damaged directory is set aside and the node
+ *             starts empty and catches up by state transfer
+ *  memory     the node moved into a memory cgroup limited a few MiB above
+ *             what it uses (v1 memory.limit_in_bytes, or v2 memory.max)
+ *  cpu        every thread of the node pinned to one CPU, stress-ng (or, if
+ *             it is not installed, spinning children) burning that CPU
+ *  byzantine  /fault byz: the transport lies to the other replicas
+ *
+ * What needs root (mounting, cgroups) says so when it cannot be done.
+ */
+#define _GNU_SOURCE /* sched_setaffinity, CPU_SET */
+#include "cmd/voidctl_chaos_faults.h"
+
+#include "void/transport.h"
+
+#include <curl/curl.h>
+#include <dirent.h>
+#include <errno.h>
+#include <fcntl.h>
+#include <inttypes.h>
+#include <sched.h>
+#include <signal.h>
+#include <stdint.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/mount.h>
+#include <sys/stat.h>
+#include <sys/wait.h>
+#include <time.h>
+#include <unistd.h>
+
+#define FX_PATH 1200
+
+const char *const chaos_fx_names[CHAOS_FX_COUNT] = {
+#define VOID__X(name, text) text,
+    CHAOS_FX_MAP(VOID__X)
+#undef VOID__X
+};
+
+/* Clock skews in ms: within the HLC's max offset (500 ms) and beyond it,
+ * both directions. */
+static const int32_t skews[] = {200, -200, 2000, -2000};
+static const uint32_t memory_slack_mib[] = {4, 6, 8};
+static const uint32_t cpu_burners[] = {1, 2, 4};
+
+/* What a fault keeps between inject and heal (one fault at a time). */
+static struct {
+    /* disk */
+    int mounted;
+    char data[FX_PATH], aside[FX_PATH + 32], filler[FX_PATH + 32];
+    pid_t load;
+    /* corrupt */
+    char log_path[FX_PATH + 80];
+    off_t log_size;
+    /* memory */
+    char cgroup[FX_PATH], cgroup_home[FX_PATH];
+    int cgroup_v2;
+    /* cpu */
+    pid_t burner[8];
+    uint32_t burners;
+    cpu_set_t cpus_before;
+    int pinned;
+} fx;
+
+static void sleep_ms(long ms)
+{
+    struct timespec ts = {.tv_sec = ms / 1000, .tv_nsec = (ms % 1000) * 1000000L};
+    while (nanosleep(&ts, &ts) != 0 && errno == EINTR) {
+    }
+}
+
+uint32_t chaos_fx_amount(enum chaos_fx f, struct void_prng *prng)
+{
+    switch (f) {
+    case CHAOS_FX_SKEW:
+        return (uint32_t)void_prng_below(prng, 4);
+    case CHAOS_FX_MEMORY:
+    case CHAOS_FX_CPU:
+        return (uint32_t)void_prng_below(prng, 3);
+    case CHAOS_FX_CORRUPT:
+        return (uint32_t)void_prng_below(prng, 1u << 16);
+    case CHAOS_FX_BYZ:
+        return 1 + (uint32_t)void_prng_below(prng, VOID_TRANSPORT_BYZ_COUNT - 1);
+    case CHAOS_FX_DISK:
+    case CHAOS_FX_COUNT:
+        break;
+    }
+    return 0;
+}
+
+void chaos_fx_describe(
+    enum chaos_fx f, uint32_t amount, const char *who, double fault_s, char *out, size_t cap)
+{
+    switch (f) {
+    case CHAOS_FX_SKEW: {
+        int32_t ms = skews[amount % 4];
+        snprintf(out,
+                 cap,
+                 "%s: clock %ld ms %s for %.1f s (%s the HLC's 500 ms max offset)",
+                 who,
+                 (long)(ms < 0 ? -ms : ms),
+                 ms < 0 ? "behind" : "ahead",
+                 fault_s,
+                 ms < 0 ? (ms < -500 ? "beyond" : "within") : (ms > 500 ? "beyond" : "within"));
+        break;
+    }
+    case CHAOS_FX_DISK:
+        snprintf(
+            out, cap, "%s: data directory on a full tmpfs for %.1f s, then space", who, fault_s);
+        break;
+    case CHAOS_FX_CORRUPT:
+        snprintf(out,
+                 cap,
+                 "%s: stopped, a byte of its record log flipped, restarted after %.1f s",
+                 who,
+                 fault_s);
+        break;
+    case CHAOS_FX_MEMORY:
+        snprintf(out,
+                 cap,
+                 "%s: memory cgroup limited to its use + %u MiB for %.1f s",
+                 who,
+                 (unsigned)memory_slack_mib[amount % 3],
+                 fault_s);
+        break;
+    case CHAOS_FX_CPU:
+        snprintf(out,
+                 cap,
+                 "%s: pinned to one CPU beside %u burners for %.1f s",
+                 who,
+                 (unsigned)cpu_burners[amount % 3],
+                 fault_s);
+        break;
+    case CHAOS_FX_BYZ:
+        snprintf(out,
+                 cap,
+                 "%s: Byzantine (%s) for %.1f s",
+                 who,
+                 void_transport_byz_name(amount) != NULL ? void_transport_byz_name(amount) : "?",
+                 fault_s);
+        break;
+    case CHAOS_FX_COUNT:
+        snprintf(out, cap, "?");
+        break;
+    }
+}
+
+/* ---- helpers ------------------------------------------------------------------ */
+
+/* Runs argv (a program found on PATH); its exit status, or -1. */
+static int run_cmd(const char *const argv[])
+{
+    pid_t pid = fork();
+    if (pid == 0) {
+        int null = open("/dev/null", O_WRONLY);
+        if (null >= 0) {
+            dup2(null, 1);
+        }
+        execvp(argv[0], (char *const *)(uintptr_t)argv);
+        _exit(127);
+    }
+    int st = 0;
+    if (pid < 0 || waitpid(pid, &st, 0) != pid) {
+        return -1;
+    }
+    return WIFEXITED(st) ? WEXITSTATUS(st) : -1;
+}
+
+static int write_text(const char *path, const char *text)
+{
+    int fd = open(path, O_WRONLY);
+    if (fd < 0) {
+        return -1;
+    }
+    ssize_t n = write(fd, text, strlen(text));
+    int e = errno;
+    close(fd);
+    errno = e;
+    return n == (ssize_t)strlen(text) ? 0 : -1;
+}
+
+static long long read_number(const char *path)
+{
+    FILE *f = fopen(path, "r");
+    long long v = -1;
+    if (f != NULL) {
+        if (fscanf(f, "%lld", &v) != 1) {
+            v = -1;
+        }
+        fclose(f);
+    }
+    return v;
+}
+
+/* Bytes of the files under path (allocated blocks, as a file system counts). */
+static uint64_t tree_bytes(const char *path)
+{
+    struct stat st;
+    if (lstat(path, &st) != 0) {
+        return 0;
+    }
+    if (!S_ISDIR(st.st_mode)) {
+        return (uint64_t)st.st_blocks * 512u;
+    }
+    uint64_t sum = 4096;
+    DIR *d = opendir(path);
+    struct dirent *e;
+    while (d != NULL && (e = readdir(d)) != NULL) {
+        if (strcmp(e->d_name, ".") != 0 && strcmp(e->d_name, "..") != 0) {
+            char sub[FX_PATH + 256];
+            snprintf(sub, sizeof(sub), "%s/%s", path, e->d_name);
+            sum += tree_bytes(sub);
+        }
+    }
+    if (d != NULL) {
+        closedir(d);
+    }
+    return sum;
+}
+
+/* Whether pid has exited (gone, or a zombie: its files, and so the data
+ * directory's lock, are released). Its command line empties earlier, while
+ * it may still hold the lock (a sanitizer build's leak check at exit). */
+static int pid_gone(pid_t pid)
+{
+    char path[64], text[256];
+    snprintf(path, sizeof(path), "/proc/%d/stat", (int)pid);
+    int fd = open(path, O_RDONLY);
+    if (fd < 0) {
+        return 1;
+    }
+    ssize_t n = read(fd, text, sizeof(text) - 1);
+    close(fd);
+    text[n > 0 ? n : 0] = '\0';
+    const char *paren = strrchr(text, ')');
+    return paren == NULL || paren[1] == '\0' || paren[2] == 'Z' || paren[2] == 'X';
+}
+
+/* Stops node as a crash does (SIGKILL: every acknowledged record is synced
+ * already; a SIGTERM may also wait seconds for a sanitizer build's leak
+ * check) and waits until it has exited. */
+static int stop_node(const struct chaos_fx_env *env, uint32_t node)
+{
+    pid_t pid = env->node_pid(env->ctx, node);
+    if (pid == 0) {
+        /* Not running, or exiting (its command line already empty: a node
+         * that stopped itself, e.g. on a full disk): wait for the latter,
+         * which may still hold its files. */
+        char path[FX_PATH + 64];
+        snprintf(path, sizeof(path), "%s/run/node%u.pid", env->dir, (unsigned)node);
+        long last = read_number(path) > 0 ? (long)read_number(path) : 0;
+        for (int k = 0; last > 0 && k < 500 && !pid_gone((pid_t)last); k++) {
+            sleep_ms(20);
+        }
+        return 0; /* a pid taken by another process since is not ours to wait for */
+    }
+    (void)kill(pid, SIGKILL);
+    for (int k = 0; k < 500 && !pid_gone(pid); k++) {
+        sleep_ms(20);
+    }
+    return pid_gone(pid) ? 0 : -1;
+}
+
+/* Starts node and waits (up to 5 s) until its pidfile names a running
+ * voidd: the engine checks that every node is up right after a heal, and a
+ * child that has not reached exec yet does not count. Its pid, or 0. */
+static pid_t start_node_wait(const struct chaos_fx_env *env, uint32_t node)
+{
+    pid_t pid = env->start_node(env->ctx, node);
+    for (int k = 0; pid != 0 && k < 250 && env->node_pid(env->ctx, node) == 0; k++) {
+        if (pid_gone(pid)) {
+            return 0;
+        }
+        sleep_ms(20);
+    }
+    return pid != 0 && env->node_pid(env->ctx, node) == pid ? pid : 0;
+}
+
+/* Size of DIR/logs/node<i>.log now (where its new lines will start). */
+static off_t log_size(const struct chaos_fx_env *env, uint32_t node)
+{
+    char path[FX_PATH];
+    snprintf(path, sizeof(path), "%s/logs/node%u.log", env->dir, (unsigned)node);
+    struct stat st;
+    return stat(path, &st) == 0 ? st.st_size : 0;
+}
+
+/* The first line of node's log after offset `from` that contains `what`,
+ * into out; 1 when found. */
+static int log_find(const struct chaos_fx_env *env,
+                    uint32_t node,
+                    off_t from,
+                    const char *what,
+                    char *out,
+                    size_t cap)
+{
+    char path[FX_PATH], line[1024];
+    snprintf(path, sizeof(path), "%s/logs/node%u.log", env->dir, (unsigned)node);
+    FILE *f = fopen(path, "r");
+    int found = 0;
+    if (f == NULL || fseeko(f, from, SEEK_SET) != 0) {
+        if (f != NULL) {
+            fclose(f);
+        }
+        return 0;
+    }
+    while (!found && fgets(line, sizeof(line), f) != NULL) {
+        if (strstr(line, what) != NULL) {
+            line[strcspn(line, "\n")] = '\0';
+            snprintf(out, cap, "%s", line);
+            found = 1;
+        }
+    }
+    fclose(f);
+    return found;
+}
+
+static int copy_tree(const char *from, const char *to)
+{
+    char src[FX_PATH + 4];
+    snprintf(src, sizeof(src), "%s/.", from);
+    const char *const argv[] = {"cp", "-a", src, to, NULL};
+    return run_cmd(argv) == 0 ? 0 : -1;
+}
+
+static int remove_tree(const char *path)
+{
+    const char *const argv[] = {"rm", "-rf", path, NULL};
+    return run_cmd(argv) == 0 ? 0 : -1;
+}
+
+/* ---- a node's /status and /metrics ------------------------------------------------ */
+
+struct fx_body {
+    char text[65536];
+    size_t len;
+};
+
+static size_t on_fx_body(char *data, size_t size, size_t nmemb, void *ctx)
+{
+    struct fx_body *b = ctx;
+    size_t n = size * nmemb;
+    size_t take = n < sizeof(b->text) - 1 - b->len ? n : sizeof(b->text) - 1 - b->len;
+    memcpy(b->text + b->len, data, take);
+    b->len += take;
+    b->text[b->len] = '\0';
+    return n;
+}
+
+/* GETs path from node i into b; 0, or -1 when it does not answer 200. */
+static int http_get(const struct chaos_fx_env *env, uint32_t i, const char *path, struct fx_body *b)
+{
+    const struct void_config_addr *a = &env->cluster->replicas[i].http;
+    char url[VOID_CONFIG_ADDR_MAX + 64];
+    int v6 = strchr(a->host, ':') != NULL;
+    snprintf(url,
+             sizeof(url),
+             "http://%s%s%s:%u%s",
+             v6 ? "[" : "",
+             a->host,
+             v6 ? "]" : "",
+             (unsigned)a->port,
+             path);
+    b->len = 0;
+    b->text[0] = '\0';
+    CURL *e = curl_easy_init();
+    if (e == NULL) {
+        return -1;
+    }
+    curl_easy_setopt(e, CURLOPT_URL, url);
+    curl_easy_setopt(e, CURLOPT_WRITEFUNCTION, on_fx_body);
+    curl_easy_setopt(e, CURLOPT_WRITEDATA, b);
+    curl_easy_setopt(e, CURLOPT_TIMEOUT_MS, 2000L);
+    curl_easy_setopt(e, CURLOPT_NOSIGNAL, 1L);
+    curl_easy_setopt(e, CURLOPT_NOPROXY, "*");
+    long code = 0;
+    if (curl_easy_perform(e) == CURLE_OK) {
+        curl_easy_getinfo(e, CURLINFO_RESPONSE_CODE, &code);
+    }
+    curl_easy_cleanup(e);
+    return code == 200 ? 0 : -1;
+}
+
+/* last_executed in node i's /status, or -1. */
+static long long last_executed(const struct chaos_fx_env *env, uint32_t i)
+{
+    static struct fx_body b;
+    if (http_get(env, i, "/status", &b) != 0) {
+        return -1;
+    }
+    const char *at = strstr(b.text, "\"last_executed\":");
+    return at != NULL ? strtoll(at + strlen("\"last_executed\":"), NULL, 10) : -1;
+}
+
+/* Waits up to limit_s until node's last_executed is within 2 of the
+ * highest of the others; the seconds waited. */
+static double wait_caught_up(const struct chaos_fx_env *env, uint32_t node, double limit_s)
+{
+    struct timespec t0, t1;
+    clock_gettime(CLOCK_MONOTONIC, &t0);
+    double waited = 0;
+    while (waited < limit_s) {
+        long long mine = last_executed(env, node), best = -1;
+        for (uint32_t i = 0; i < env->n; i++) {
+            long long v = i != node ? last_executed(env, i) : -1;
+            best = v > best ? v : best;
+        }
+        if (mine >= 0 && mine + 2 >= best) {
+            break;
+        }
+        sleep_ms(100);
+        clock_gettime(CLOCK_MONOTONIC, &t1);
+        waited = (double)(t1.tv_sec - t0.tv_sec) + (double)(t1.tv_nsec - t0.tv_nsec) / 1e9;
+    }
+    clock_gettime(CLOCK_MONOTONIC, &t1);
+    return (double)(t1.tv_sec - t0.tv_sec) + (double)(t1.tv_nsec - t0.tv_nsec) / 1e9;
+}
+
+/* ---- disk full ------------------------------------------------------------------ */
+
+/* Starts `voidload void DIR --distinct --value 16384` for the fault's
+ * length (voidload beside this voidctl, or in $VOID_BIN), output in
+ * DIR/logs/<name>.out; its pid, or 0. */
+static pid_t spawn_load(const struct chaos_fx_env *env, const char *name)
+{
+    char bin[FX_PATH], out[FX_PATH + 64], secs[32];
+    const char *dir = getenv("VOID_BIN");
+    if (dir != NULL) {
+        snprintf(bin, sizeof(bin), "%s/voidload", dir);
+    } else {
+        ssize_t n = readlink("/proc/self/exe", bin, sizeof(bin) - 16);
+        bin[n > 0 ? n : 0] = '\0';
+        char *slash = strrchr(bin, '/');
+        snprintf(slash != NULL ? slash + 1 : bin, 16, "voidload");
+    }
+    snprintf(out, sizeof(out), "%s/logs/%s.out", env->dir, name);
+    snprintf(secs, sizeof(secs), "%.3f", env->fault_s > 0.5 ? env->fault_s : 0.5);
+    pid_t pid = fork();
+    if (pid == 0) {
+        int fd = open(out, O_WRONLY | O_CREAT | O_TRUNC, 0644);
+        if (fd >= 0) {
+            dup2(fd, 1);
+            dup2(fd, 2);
+        }
+        execl(bin,
+              bin,
+              "void",
+              env->dir,
+              "--distinct",
+              "--value",
+              "16384",
+              "--seconds",
+              secs,
+              (char *)NULL);
+        _exit(127);
+    }
+    return pid > 0 ? pid : 0;
+}
+
+static int disk_inject(const struct chaos_fx_env *env, uint32_t node)
+{
+    snprintf(fx.data, sizeof(fx.data), "%s/data/node%u", env->dir, (unsigned)node);
+    snprintf(fx.aside, sizeof(fx.aside), "%s/data/node%u.chaos-disk", env->dir, (unsigned)node);
+    snprintf(fx.filler, sizeof(fx.filler), "%s/chaos-filler", fx.data);
+    if (geteuid() != 0) {
+        fprintf(stderr,
+                "voidctl chaos: disk: mounting a tmpfs needs root (this is uid %u); the disk "
+                "fault cannot run on this machine\n",
+                (unsigned)geteuid());
+        return -1;
+    }
+    if (stop_node(env, node) != 0) {
+        fprintf(stderr, "voidctl chaos: disk: node %u does not stop\n", (unsigned)node);
+        return -1;
+    }
+    /* Room for what it holds and a little more: it runs, then meets the
+     * filler. */
+    uint64_t size = tree_bytes(fx.data) + (4u << 20);
+    if (rename(fx.data, fx.aside) != 0 || mkdir(fx.data, 0700) != 0) {
+        fprintf(stderr, "voidctl chaos: disk: cannot set %s aside: %s\n", fx.data, strerror(errno));
+        return -1;
+    }
+    char opts[64];
+    snprintf(opts, sizeof(opts), "size=%llu,mode=0700", (unsigned long long)size);
+    if (mount("void-chaos", fx.data, "tmpfs", MS_NOSUID | MS_NODEV, opts) != 0) {
+        fprintf(stderr,
+                "voidctl chaos: disk: cannot mount a tmpfs on %s: %s (the disk fault needs "
+                "CAP_SYS_ADMIN; it cannot run here)\n",
+                fx.data,
+                strerror(errno));
+        (void)rmdir(fx.data);
+        (void)rename(fx.aside, fx.data);
+        return -1;
+    }
+    fx.mounted = 1;
+    if (copy_tree(fx.aside, fx.data) != 0 || start_node_wait(env, node) == 0) {
+        fprintf(
+            stderr, "voidctl chaos: disk: cannot move node %u onto the tmpfs\n", (unsigned)node);
+        return -1;
+    }
+    /* The disk fills once the replica has caught up and executes again:
+     * a replica still starting writes nothing that needs space. */
+    double waited = wait_caught_up(env, node, 15.0);
+    /* Fill what is left: the node's next write that needs a new block
+     * (the state store's, at a checkpoint) finds none. */
+    int fd = open(fx.filler, O_WRONLY | O_CREAT | O_TRUNC, 0600);
+    static const char zeros[65536];
+    uint64_t filled = 0;
+    while (fd >= 0) {
+        ssize_t w = write(fd, zeros, sizeof(zeros));
+        if (w <= 0) {
+            break;
+        }
+        filled += (uint64_t)w;
+    }
+    if (fd >= 0) {
+        close(fd);
+    }
+    /* Writes that make the state grow, so that the replica needs new blocks
+     * while the disk is full (the state store otherwise reuses its free
+     * pages for a while): new keys of 16 KiB, by a voidload of its own. */
+    fx.load = spawn_load(env, "chaos-disk-load");
+    fprintf(env->info,
+            "chaos: disk: node %u on a %llu KiB tmpfs at %s (restarted and caught up in "
+            "%.1f s), filled (%llu KiB of filler), new 16 KiB keys written meanwhile\n",
+            (unsigned)node,
+            (unsigned long long)(size >> 10),
+            fx.data,
+            waited,
+            (unsigned long long)(filled >> 10));
+    fflush(env->info);
+    return 0;
+}
+
+static int disk_heal(const struct chaos_fx_env *env, uint32_t node, off_t log_from)
+{
+    if (!fx.mounted) {
+        if (access(fx.aside, F_OK) == 0 && access(fx.data, F_OK) != 0) {
+            (void)rename(fx.aside, fx.data);
+        }
+        return env->node_pid(env->ctx, node) != 0 || start_node_wait(env, node) > 0 ? 0 : -1;
+    }
+    if (fx.load > 0) {
+        (void)kill(fx.load, SIGTERM);
+        (void)waitpid(fx.load, NULL, 0);
+        fx.load = 0;
+    }
+    (void)unlink(fx.filler); /* space returns */
+    char line[1024];
+    int stopped = env->node_pid(env->ctx, node) == 0;
+    if (log_find(env, node, log_from, "disk full", line, sizeof(line))) {
+        fprintf(env->info, "chaos: disk: node %u said: %s\n", (unsigned)node, line);
+    } else {
+        fprintf(env->info,
+                "chaos: disk: node %u logged no disk-full line while the tmpfs was full (%s)\n",
+                (unsigned)node,
+                stopped ? "it stopped" : "it still runs: it needed no new block");
+    }
+    fflush(env->info);
+    /* Back onto the real disk: what it wrote on the tmpfs is kept. */
+    char fresh[FX_PATH + 16];
+    snprintf(fresh, sizeof(fresh), "%s.chaos-back", fx.data);
+    if (stop_node(env, node) != 0 || mkdir(fresh, 0700) != 0 || copy_tree(fx.data, fresh) != 0) {
+        fprintf(stderr, "voidctl chaos: disk: cannot copy node %u's data back\n", (unsigned)node);
+        return -1;
+    }
+    if (umount2(fx.data, 0) != 0) {
+        fprintf(stderr, "voidctl chaos: disk: umount %s: %s\n", fx.data, strerror(errno));
+        return -1;
+    }
+    fx.mounted = 0;
+    if (rmdir(fx.data) != 0 || rename(fresh, fx.data) != 0 || remove_tree(fx.aside) != 0) {
+        fprintf(stderr, "voidctl chaos: disk: cannot put %s back: %s\n", fx.data, strerror(errno));
+        return -1;
+    }
+    return start_node_wait(env, node) > 0 ? 0 : -1;
+}
+
+/* ---- file corruption ----------------------------------------------------------- */
+
+/* The newest record log segment of node (wal-<16 hex>), into fx.log_path. */
+static int newest_segment(const struct chaos_fx_env *env, uint32_t node)
+{
+    char dir[FX_PATH];
+    snprintf(dir, sizeof(dir), "%s/data/node%u", env->dir, (unsigned)node);
+    DIR *d = opendir(dir);
+    if (d == NULL) {
+        return -1;
+    }
+    char best[64] = "";
+    struct dirent *e;
+    while ((e = readdir(d)) != NULL) {
+        if (strncmp(e->d_name, "wal-", 4) == 0 && strlen(e->d_name) == 20 &&
+            strcmp(e->d_name, best) > 0) {
+            snprintf(best, sizeof(best), "%s", e->d_name);
+        }
+    }
+    closedir(d);
+    if (best[0] == '\0') {
+        return -1;
+    }
+    snprintf(fx.log_path, sizeof(fx.log_path), "%s/%s", dir, best);
+    return 0;
+}
+
+static uint32_t be32(const uint8_t *p)
+{
+    return (uint32_t)p[0] << 24 | (uint32_t)p[1] << 16 | (uint32_t)p[2] << 8 | p[3];
+}
+
+/* Flips one byte in the body of a frame of fx.log_path that is followed by
+ * another frame: damage no crash explains (a torn last frame would be
+ * dropped instead). The frame is amount's pick among them. */
+static int flip_frame_byte(uint32_t amount, char *what, size_t cap)
+{
+    int fd = open(fx.log_path, O_RDWR);
+    struct stat st;
+    if (fd < 0 || fstat(fd, &st) != 0) {
+        if (fd >= 0) {
+            close(fd);
+        }
+        return -1;
+    }
+    /* Walk the frames: 32-byte header (magic, crc, segment u64, seq u64,
+     * body length u32, type), then the body (src/store/pstore.c). */
+    uint8_t h[32], first[32];
+    off_t off = 0, frames[4096];
+    uint32_t lens[4096], count = 0;
+    while (count < 4096 && pread(fd, h, sizeof(h), off) == (ssize_t)sizeof(h)) {
+        if (count == 0) {
+            memcpy(first, h, sizeof(h));
+        } else if (memcmp(h, first, 4) != 0 || memcmp(h + 8, first + 8, 8) != 0) {
+            break; /* zeros or an older segment's frame: the end */
+        }
+        uint32_t len = be32(h + 24);
+        if ((off_t)len > st.st_size - off - 32) {
+            break;
+        }
+        frames[count] = off;
+        lens[count++] = len;
+        off += 32 + (off_t)len;
+    }
+    if (count < 2) {
+        close(fd);
+        return -1;
+    }
+    /* Not the last frame; not the BASE (frame 0) when there is a choice. */
+    uint32_t pick = count >= 3 ? 1 + amount % (count - 2) : 0;
+    off_t at = frames[pick] + 32 + (lens[pick] > 0 ? (off_t)(amount % lens[pick]) : 0);
+    if (lens[pick] == 0) {
+        at = frames[pick] + 16; /* the sequence number: the CRC covers it */
+    }
+    uint8_t b = 0;
+    int ok = pread(fd, &b, 1, at) == 1;
+    b ^= 0xff;
+    ok = ok && pwrite(fd, &b, 1, at) == 1 && fsync(fd) == 0;
+    close(fd);
+    snprintf(
+        what, cap, "byte %lld (frame %u of %u)", (long long)at, (unsigned)pick, (unsigned)count);
+    return ok ? 0 : -1;
+}
+
+static int corrupt_inject(const struct chaos_fx_env *env, uint32_t node, uint32_t amount)
+{
+    if (stop_node(env, node) != 0) {
+        fprintf(stderr, "voidctl chaos: corrupt: node %u does not stop\n", (unsigned)node);
+        return -1;
+    }
+    char what[128];
+    if (newest_segment(env, node) != 0 || flip_frame_byte(amount, what, sizeof(what)) != 0) {
+        fprintf(stderr,
+                "voidctl chaos: corrupt: no record log segment with two frames in %s/data/node%u\n",
+                env->dir,
+                (unsigned)node);
+        return -1;
+    }
+    fprintf(env->info,
+            "chaos: corrupt: node %u: flipped %s of %s\n",
+            (unsigned)node,
+            what,
+            fx.log_path);
+    fflush(env->info);
+    return 0;
+}
+
+static int corrupt_heal(const struct chaos_fx_env *env, uint32_t node, uint32_t index_hint)
+{
+    if (env->node_pid(env->ctx, node) != 0) {
+        return 0; /* the inject failed before stopping it */
+    }
+    off_t from = log_size(env, node);
+    pid_t pid = env->start_node(env->ctx, node);
+    if (pid == 0) {
+        return -1;
+    }
+    /* It must refuse the damaged log by name, at start (a sanitizer build
+     * takes seconds to start on a loaded machine). */
+    for (int k = 0; k < 1000 && !pid_gone(pid); k++) {
+        sleep_ms(20);
+    }
+    char line[1024];
+    if (!pid_gone(pid)) {
+        fprintf(stderr,
+                "voidctl chaos: corrupt: node %u STARTED on a record log with a flipped byte "
+                "(%s): the damage was not detected\n",
+                (unsigned)node,
+                fx.log_path);
+        return -1;
+    }
+    if (!log_find(env, node, from, "cannot start", line, sizeof(line))) {
+        snprintf(line, sizeof(line), "(it exited without saying why: see its log)");
+    }
+    fprintf(env->info, "chaos: corrupt: node %u refused to start: %s\n", (unsigned)node, line);
+    /* The repair: the damaged directory set aside for a post-mortem, the
+     * replica started empty; it catches up by state transfer. */
+    char data[FX_PATH], aside[FX_PATH + 32];
+    snprintf(data, sizeof(data), "%s/data/node%u", env->dir, (unsigned)node);
+    snprintf(aside,
+             sizeof(aside),
+             "%s.corrupt-%u-%lld",
+             data,
+             (unsigned)index_hint,
+             (long long)time(NULL));
+    if (rename(data, aside) != 0 || mkdir(data, 0700) != 0) {
+        fprintf(stderr, "voidctl chaos: corrupt: cannot set %s aside: %s\n", data, strerror(errno));
+        return -1;
+    }
+    fprintf(env->info,
+            "chaos: corrupt: node %u restarted empty (damaged files in %s)\n",
+            (unsigned)node,
+            aside);
+    fflush(env->info);
+    return start_node_wait(env, node) > 0 ? 0 : -1;
+}
+
+/* ---- memory pressure --------------------------------------------------------------- */
+
+/* The cgroup path of pid for controller `memory` (v1) or the v2 one, under
+ * the mount point, into out. */
+static int cgroup_of(pid_t pid, int v2, char *out, size_t cap)
+{
+    char path[64], line[1024];
+    snprintf(path, sizeof(path), "/proc/%d/cgroup", (int)pid);
+    FILE *f = fopen(path, "r");
+    int found = 0;
+    while (f != NULL && !found && fgets(line, sizeof(line), f) != NULL) {
+        line[strcspn(line, "\n")] = '\0';
+        char *c1 = strchr(line, ':');
+        char *c2 = c1 != NULL ? strchr(c1 + 1, ':') : NULL;
+        if (c2 == NULL) {
+            continue;
+        }
+        *c2 = '\0';
+        int match = v2 ? strcmp(c1 + 1, "") == 0 : strstr(c1 + 1, "memory") != NULL;
+        if (match) {
+            snprintf(out, cap, "%s", c2 + 1);
+            found = 1;
+        }
+    }
+    if (f != NULL) {
+        fclose(f);
+    }
+    return found ? 0 : -1;
+}
+
+static int memory_inject(const struct chaos_fx_env *env, uint32_t node, uint32_t amount)
+{
+    pid_t pid = env->node_pid(env->ctx, node);
+    if (pid == 0) {
+        fprintf(stderr, "voidctl chaos: memory: node %u is not running\n", (unsigned)node);
+        return -1;
+    }
+    /* v1 where the machine mounts its memory controller, v2 otherwise. */
+    const char *root = "/sys/fs/cgroup/memory";
+    fx.cgroup_v2 = access("/sys/fs/cgroup/memory/memory.limit_in_bytes", F_OK) != 0;
+    if (fx.cgroup_v2) {
+        root = "/sys/fs/cgroup";
+        char ctl[1024] = "";
+        FILE *f = fopen("/sys/fs/cgroup/cgroup.controllers", "r");
+        if (f == NULL || fgets(ctl, sizeof(ctl), f) == NULL || strstr(ctl, "memory") == NULL) {
+            if (f != NULL) {
+                fclose(f);
+            }
+            fprintf(stderr,
+                    "voidctl chaos: memory: this machine has no memory cgroup controller (neither "
+                    "v1 /sys/fs/cgroup/memory nor v2 with memory in cgroup.controllers); the "
+                    "memory fault cannot run here\n");
+            return -1;
+        }
+        fclose(f);
+        (void)write_text("/sys/fs/cgroup/cgroup.subtree_control", "+memory");
+    }
+    char home[FX_PATH / 2];
+    if (cgroup_of(pid, fx.cgroup_v2, home, sizeof(home)) != 0) {
+        snprintf(home, sizeof(home), "/");
+    }
+    snprintf(fx.cgroup_home, sizeof(fx.cgroup_home), "%s%s", root, home);
+    snprintf(fx.cgroup,
+             sizeof(fx.cgroup),
+             "%s/void-chaos-%d-node%u",
+             root,
+             (int)getpid(),
+             (unsigned)node);
+    if (mkdir(fx.cgroup, 0755) != 0 && errno != EEXIST) {
+        fprintf(stderr,
+                "voidctl chaos: memory: cannot create the cgroup %s: %s (the memory fault needs "
+                "root and a writable cgroup file system; it cannot run here)\n",
+                fx.cgroup,
+                strerror(errno));
+        fx.cgroup[0] = '\0';
+        return -1;
+    }
+    char path[FX_PATH + 64], text[64];
+    if (!fx.cgroup_v2) {
+        /* Its pages come along where the kernel still can (v1 before 6.x);
+         * elsewhere the limit counts what it allocates from now on. */
+        snprintf(path, sizeof(path), "%s/memory.move_charge_at_immigrate", fx.cgroup);
+        (void)write_text(path, "3");
+    }
+    snprintf(path, sizeof(path), "%s/cgroup.procs", fx.cgroup);
+    snprintf(text, sizeof(text), "%d", (int)pid);
+    if (write_text(path, text) != 0) {
+        fprintf(stderr,
+                "voidctl chaos: memory: cannot move node %u into %s: %s\n",
+                (unsigned)node,
+                fx.cgroup,
+                strerror(errno));
+        return -1;
+    }
+    snprintf(path,
+             sizeof(path),
+             "%s/%s",
+             fx.cgroup,
+             fx.cgroup_v2 ? "memory.current" : "memory.usage_in_bytes");
+    long long used = read_number(path);
+    long long limit = (used > 0 ? used : 0) + ((long long)memory_slack_mib[amount % 3] << 20);
+    snprintf(path,
+             sizeof(path),
+             "%s/%s",
+             fx.cgroup,
+             fx.cgroup_v2 ? "memory.max" : "memory.limit_in_bytes");
+    snprintf(text, sizeof(text), "%lld", limit);
+    if (write_text(path, text) != 0) {
+        fprintf(stderr, "voidctl chaos: memory: cannot set %s: %s\n", path, strerror(errno));
+        return -1;
+    }
+    char status[64];
+    snprintf(status, sizeof(status), "/proc/%d/statm", (int)pid);
+    long long pages = 0, resident = 0;
+    FILE *sf = fopen(status, "r");
+    if (sf != NULL) {
+        if (fscanf(sf, "%lld %lld", &pages, &resident) != 2) {
+            resident = 0;
+        }
+        fclose(sf);
+    }
+    fprintf(env->info,
+            "chaos: memory: node %u (resident %.1f MiB) in %s, charged %.1f MiB there, limit "
+            "%.1f MiB\n",
+            (unsigned)node,
+            (double)(resident * sysconf(_SC_PAGESIZE)) / 1048576.0,
+            fx.cgroup,
+            (double)used / 1048576.0,
+            (double)limit / 1048576.0);
+    fflush(env->info);
+    return 0;
+}
+
+static int memory_heal(const struct chaos_fx_env *env, uint32_t node)
+{
+    if (fx.cgroup[0] == '\0') {
+        return 0;
+    }
+    char path[FX_PATH + 64], text[32];
+    snprintf(path,
+             sizeof(path),
+             "%s/%s",
+             fx.cgroup,
+             fx.cgroup_v2 ? "memory.peak" : "memory.max_usage_in_bytes");
+    long long peak = read_number(path);
+    snprintf(path, sizeof(path), "%s/memory.failcnt", fx.cgroup);
+    long long fails = fx.cgroup_v2 ? -1 : read_number(path);
+    /* Unlimited first, so that nothing is reclaimed on the way out. */
+    snprintf(path,
+             sizeof(path),
+             "%s/%s",
+             fx.cgroup,
+             fx.cgroup_v2 ? "memory.max" : "memory.limit_in_bytes");
+    (void)write_text(path, fx.cgroup_v2 ? "max" : "-1");
+    pid_t pid = env->node_pid(env->ctx, node);
+    if (pid != 0) {
+        snprintf(path, sizeof(path), "%s/cgroup.procs", fx.cgroup_home);
+        snprintf(text, sizeof(text), "%d", (int)pid);
+        if (write_text(path, text) != 0) {
+            fprintf(stderr,
+                    "voidctl chaos: memory: cannot move node %u back to %s: %s\n",
+                    (unsigned)node,
+                    fx.cgroup_home,
+                    strerror(errno));
+            return -1;
+        }
+    }
+    for (int k = 0; k < 50 && rmdir(fx.cgroup) != 0 && errno == EBUSY; k++) {
+        sleep_ms(20);
+    }
+    fprintf(env->info,
+            "chaos: memory: node %u peaked at %.1f MiB, hit the limit %lld times%s\n",
+            (unsigned)node,
+            (double)peak / 1048576.0,
+            fails,
+            pid == 0 ? "; it was KILLED (out of memory): restarting it" : "");
+    fflush(env->info);
+    fx.cgroup[0] = '\0';
+    return pid != 0 || start_node_wait(env, node) > 0 ? 0 : -1;
+}
+
+/* ---- CPU burn ---------------------------------------------------------------------- */
+
+/* Sets the affinity of every thread of pid; 0 or -1. */
+static int pin_threads(pid_t pid, const cpu_set_t *set)
+{
+    char path[64];
+    snprintf(path, sizeof(path), "/proc/%d/task", (int)pid);
+    DIR *d = opendir(path);
+    if (d == NULL) {
+        return -1;
+    }
+    struct dirent *e;
+    int rc = 0;
+    while ((e = readdir(d)) != NULL) {
+        long tid = strtol(e->d_name, NULL, 10);
+        if (tid > 0 && sched_setaffinity((pid_t)tid, sizeof(*set), set) != 0 && errno != ESRCH) {
+            rc = -1;
+        }
+    }
+    closedir(d);
+    return rc;
+}
+
+static int have_stress_ng(void)
+{
+    const char *const argv[] = {"stress-ng", "--version", NULL};
+    return run_cmd(argv) == 0;
+}
+
+static int cpu_inject(const struct chaos_fx_env *env, uint32_t node, uint32_t amount)
+{
+    pid_t pid = env->node_pid(env->ctx, node);
+    if (pid == 0 || sched_getaffinity(pid, sizeof(fx.cpus_before), &fx.cpus_before) != 0) {
+        fprintf(stderr, "voidctl chaos: cpu: node %u is not running\n", (unsigned)node);
+        return -1;
+    }
+    /* One CPU the node may use now, chosen by its id. */
+    size_t cpus[CPU_SETSIZE], count = 0;
+    for (size_t c = 0; c < CPU_SETSIZE; c++) {
+        if (CPU_ISSET(c, &fx.cpus_before)) {
+            cpus[count++] = c;
+        }
+    }
+    size_t cpu_at = count > 0 ? cpus[node % count] : 0;
+    int cpu = (int)cpu_at;
+    cpu_set_t one;
+    CPU_ZERO(&one);
+    CPU_SET(cpu_at, &one);
+    if (pin_threads(pid, &one) != 0) {
+        fprintf(stderr,
+                "voidctl chaos: cpu: cannot pin node %u to CPU %d: %s\n",
+                (unsigned)node,
+                cpu,
+                strerror(errno));
+        return -1;
+    }
+    fx.pinned = 1;
+    fx.burners = cpu_burners[amount % 3];
+    int stress = have_stress_ng();
+    char workers[16], on[16], secs[32];
+    snprintf(workers, sizeof(workers), "%u", (unsigned)fx.burners);
+    snprintf(on, sizeof(on), "%d", cpu);
+    snprintf(secs, sizeof(secs), "%ds", (int)env->fault_s + 30); /* a bound if we die */
+    fx.burner[0] = fork();
+    if (fx.burner[0] == 0) {
+        (void)setpgid(0, 0);
+        int null = open("/dev/null", O_WRONLY);
+        if (null >= 0) {
+            dup2(null, 1);
+            dup2(null, 2);
+        }
+        if (stress) {
+            execlp("stress-ng",
+                   "stress-ng",
+                   "--cpu",
+                   workers,
+                   "--taskset",
+                   on,
+                   "--timeout",
+                   secs,
+                   "--quiet",
+                   (char *)NULL);
+            _exit(127);
+        }
+        /* No stress-ng here: spinning children, pinned alike. */
+        (void)sched_setaffinity(0, sizeof(one), &one);
+        for (uint32_t k = 1; k < fx.burners; k++) {
+            if (fork() == 0) {
+                break;
+            }
+        }
+        time_t end = time(NULL) + (time_t)env->fault_s + 30;
+        volatile uint64_t x = 0;
+        while (time(NULL) < end) {
+            for (int k = 0; k < 1000000; k++) {
+                x = x * 6364136223846793005ull + 1;
+            }
+        }
+        _exit(0);
+    }
+    if (fx.burner[0] < 0) {
+        return -1;
+    }
+    (void)setpgid(fx.burner[0], fx.burner[0]);
+    fprintf(env->info,
+            "chaos: cpu: node %u pinned to CPU %d beside %u %s\n",
+            (unsigned)node,
+            cpu,
+            (unsigned)fx.burners,
+            stress ? "stress-ng --cpu workers" : "spinning processes (stress-ng is not installed)");
+    fflush(env->info);
+    return 0;
+}
+
+static int cpu_heal(const struct chaos_fx_env *env, uint32_t node)
+{
+    if (fx.burner[0] > 0) {
+        (void)kill(-fx.burner[0], SIGKILL);
+        (void)waitpid(fx.burner[0], NULL, 0);
+        fx.burner[0] = 0;
+    }
+    pid_t pid = env->node_pid(env->ctx, node);
+    if (fx.pinned && pid != 0 && pin_threads(pid, &fx.cpus_before) != 0) {
+        fprintf(stderr,
+                "voidctl chaos: cpu: cannot unpin node %u: %s\n",
+                (unsigned)node,
+                strerror(errno));
+        return -1;
+    }
+    fx.pinned = 0;
+    return pid != 0 ? 0 : -1;
+}
+
+/* ---- evidence: what the other replicas dropped ----------------------------------- */
+
+/* The reasons of void_messages_dropped_total that show a lying or skewed
+ * replica being refused. */
+static const char *const drop_reasons[] = {"hlc_ahead",
+                                           "conflicting",
+                                           "bad_signature",
+                                           "malformed",
+                                           "bad_digest",
+                                           "transport_bad_frame",
+                                           "transport_wrong_sender"};
+#define DROP_REASONS (sizeof(drop_reasons) / sizeof(drop_reasons[0]))
+
+static uint64_t drops_before[2][DROP_REASONS]; /* [0] the others, [1] the node */
+
+/* Sums the drops by each reason of every replica but `node` into out[0],
+ * and node's own into out[1]. */
+static void
+count_drops(const struct chaos_fx_env *env, uint32_t node, uint64_t out[2][DROP_REASONS])
+{
+    memset(out, 0, 2 * DROP_REASONS * sizeof(out[0][0]));
+    static struct fx_body b;
+    for (uint32_t i = 0; i < env->n && i < env->cluster->count_replicas; i++) {
+        int rc = http_get(env, i, "/metrics", &b);
+        for (size_t r = 0; rc == 0 && r < DROP_REASONS; r++) {
+            char key[128];
+            snprintf(
+                key, sizeof(key), "void_messages_dropped_total{reason=\"%s\"} ", drop_reasons[r]);
+            const char *at = strstr(b.text, key);
+            out[i == node][r] += at != NULL ? strtoull(at + strlen(key), NULL, 10) : 0;
+        }
+    }
+}
+
+static void drops_text(const uint64_t *now, const uint64_t *before, char *text, size_t cap)
+{
+    size_t at = 0;
+    text[0] = '\0';
+    for (size_t r = 0; r < DROP_REASONS && at < cap; r++) {
+        if (now[r] > before[r]) {
+            int m = snprintf(text + at,
+                             cap - at,
+                             "%s%s +%llu",
+                             at ? ", " : "",
+                             drop_reasons[r],
+                             (unsigned long long)(now[r] - before[r]));
+            at += m > 0 ? (size_t)m : 0;
+        }
+    }
+    if (at == 0) {
+        snprintf(text, cap, "none");
+    }
+}
+
+/* Prints what the replicas dropped (hlc_ahead, conflicting, bad_signature,
+ * ...) between the fault's start and now. */
+static void print_drops(const struct chaos_fx_env *env, const char *what, uint32_t node)
+{
+    uint64_t now[2][DROP_REASONS];
+    count_drops(env, node, now);
+    char others[512], self[512];
+    drops_text(now[0], drops_before[0], others, sizeof(others));
+    drops_text(now[1], drops_before[1], self, sizeof(self));
+    fprintf(env->info,
+            "chaos: %s: dropped during the fault: by the other replicas: %s; by node %u: %s\n",
+            what,
+            others,
+            (unsigned)node,
+            self);
+    fflush(env->info);
+}
+
+/* ---- dispatch ---------------------------------------------------------------------- */
+
+static off_t disk_log_from;
+
+int chaos_fx_inject(const struct chaos_fx_env *env, enum chaos_fx f, uint32_t node, uint32_t amount)
+{
+    struct void_fault_request r;
+    memset(&r, 0, sizeof(r));
+    switch (f) {
+    case CHAOS_FX_SKEW:
+        count_drops(env, node, drops_before);
+        r.skew_ms = skews[amount % 4];
+        return env->set_fault(env->ctx, node, &r);
+    case CHAOS_FX_DISK:
+        disk_log_from = log_size(env, node);
+        return disk_inject(env, node);
+    case CHAOS_FX_CORRUPT:
+        return corrupt_inject(env, node, amount);
+    case CHAOS_FX_MEMORY:
+        return memory_inject(env, node, amount);
+    case CHAOS_FX_CPU:
+        return cpu_inject(env, node, amount);
+    case CHAOS_FX_BYZ:
+        count_drops(env, node, drops_before);
+        r.byz = amount;
+        if (env->set_fault(env->ctx, node, &r) != 0) {
+            fprintf(stderr,
+                    "voidctl chaos: byzantine: node %u refused; it needs a build with "
+                    "VOID_TEST_HOOKS (the sanitizer test build) and [fault] byzantine = 1 "
+                    "(scripts/cluster start --fault-control --byzantine)\n",
+                    (unsigned)node);
+            return -1;
+        }
+        return 0;
+    case CHAOS_FX_COUNT:
+        break;
+    }
+    return -1;
+}
+
+int chaos_fx_heal(const struct chaos_fx_env *env, enum chaos_fx f, uint32_t node, uint32_t amount)
+{
+    (void)amount;
+    struct void_fault_request clear;
+    memset(&clear, 0, sizeof(clear));
+    switch (f) {
+    case CHAOS_FX_SKEW:
+    case CHAOS_FX_BYZ: {
+        int rc = env->set_fault(env->ctx, node, &clear);
+        print_drops(env, f == CHAOS_FX_SKEW ? "skew" : "byzantine", node);
+        return rc;
+    }
+    case CHAOS_FX_DISK:
+        return disk_heal(env, node, disk_log_from);
+    case CHAOS_FX_CORRUPT:
+        return corrupt_heal(env, node, amount);
+    case CHAOS_FX_MEMORY:
+        return memory_heal(env, node);
+    case CHAOS_FX_CPU:
+        return cpu_heal(env, node);
+    case CHAOS_FX_COUNT:
+        break;
+    }
+    return -1;
+}
