@@ -1,5 +1,6 @@
 /*
- * voidctl chaos run: the live chaos engine, first slice (docs/chaos.md).
+ * voidctl chaos run|continuous: the live chaos engine (docs/chaos.md); figures and
+ * the HTML report in voidctl_chaos_report.c.
  * Against a cluster that scripts/cluster started, it runs one experiment per
  * interval: a fault (kill, pause, delay, loss or partition) on a target the
  * seed picks, held for a while and healed, while a workload runs: a
@@ -18,11 +19,13 @@
  */
 #define _XOPEN_SOURCE 700 /* realpath */
 #include "cmd/voidctl.h"
+#include "cmd/voidctl_chaos_report.h"
 #include "cmd/voidctl_chaos_faults.h"
 #include "void/config.h"
 #include "void/error.h"
 #include "void/fault_auth.h"
 #include "void/kvclient.h"
+#include "void/membership.h"
 #include "void/prng.h"
 #include "void/sign.h"
 #include "void/sm.h"
@@ -45,7 +48,7 @@
 #include <unistd.h>
 #include <uv.h>
 
-#define CHAOS_EXP_MAX      1000
+#define CHAOS_EXP_MAX      10000 /* continuous mode stops there (28 h at 10 s) */
 #define CHAOS_NODES_MAX    VOID_CONFIG_REPLICAS_MAX
 #define CHAOS_PATH_MAX     1024
 #define CHAOS_WRITE_GAP_MS 20                      /* pause between the writer's puts */
@@ -101,16 +104,30 @@ struct experiment {
     double recovery_s;         /* < 0: no commit within the bound */
     int nodes_up;              /* every node running at the window's end */
     int survived;
+    /* The writer's throughput and latency while the fault was on and from
+     * its end to the window's end (voidctl_chaos_report.h). */
+    struct chaos_window during, after;
+    /* A partition that leaves no side a quorum (--partition-shape halves):
+     * writes sent after it was in place and acknowledged before its heal.
+     * A correct cluster cannot commit then; any such write means quorums
+     * that need not intersect (scripts/chaos-mutant). */
+    uint64_t injected_ns, heal_ns;
+    int quorumless;          /* this experiment's partition leaves no quorum */
+    uint64_t acks_no_quorum; /* such writes */
 };
 
 struct chaos_opts {
     const char *dir;
     const char *faults;
     const char *report;
+    const char *html; /* --html FILE: the HTML report besides --report */
     double duration_s, interval_s, fault_s, bound_s, settle_s;
     uint64_t seed;
     int json;
     int dry_run;
+    int continuous; /* experiments until interrupted or --duration, a live summary */
+    int halves;     /* --partition-shape halves: n / 2 nodes cut off, not f */
+    int bridge;     /* --partition-shape bridge: one node reaches only its bridge */
     uint32_t lin_clients;
 };
 
@@ -208,6 +225,10 @@ static void plan(struct chaos *ch, const enum chaos_fault *list, uint32_t count)
     void_prng_seed(&prng, ch->o.seed);
     enum chaos_fault round[FAULT_COUNT];
     uint32_t minority = (ch->n - 1) / 3 > 0 ? (ch->n - 1) / 3 : 1;
+    /* Halves: neither side holds a quorum, so a correct cluster stops
+     * committing until the heal, and a build whose quorums do not
+     * intersect commits on both sides (scripts/chaos-mutant). */
+    minority = ch->o.halves ? ch->n / 2 : ch->o.bridge ? 1 : minority;
     for (uint32_t i = 0; i < ch->count_exp; i++) {
         if (i % count == 0) {
             memcpy(round, list, count * sizeof(*list));
@@ -283,7 +304,21 @@ static void describe(const struct chaos *ch, const struct experiment *e, char *o
                              (unsigned)((e->target + k) % ch->n));
             at += m > 0 ? (size_t)m : 0;
         }
-        snprintf(out, cap, "nodes {%s} cut from the majority for %.1f s", ids, ch->o.fault_s);
+        if (ch->o.bridge) {
+            snprintf(out,
+                     cap,
+                     "node %s reaches only node %u (the bridge) for %.1f s",
+                     ids,
+                     (unsigned)((e->target + ch->n - 1) % ch->n),
+                     ch->o.fault_s);
+        } else {
+            snprintf(out,
+                     cap,
+                     "nodes {%s} cut from the %s for %.1f s",
+                     ids,
+                     ch->o.halves ? "other half" : "majority",
+                     ch->o.fault_s);
+        }
         break;
     }
     case FAULT_FX:
@@ -306,11 +341,16 @@ static void print_schedule(const struct chaos *ch)
             ch->o.fault_s,
             ch->dir,
             (unsigned)ch->n);
-    for (uint32_t i = 0; i < ch->count_exp; i++) {
+    /* Continuous mode plans up to CHAOS_EXP_MAX: show the start of it. */
+    uint32_t shown = ch->o.continuous && ch->count_exp > 20 ? 20 : ch->count_exp;
+    for (uint32_t i = 0; i < shown; i++) {
         char what[256];
         describe(ch, &ch->exp[i], what, sizeof(what));
         fprintf(
             ch->info, "  %3u  %-9s  %s\n", (unsigned)(i + 1), fault_names[ch->exp[i].fault], what);
+    }
+    if (shown < ch->count_exp) {
+        fprintf(ch->info, "  ... and so on until stopped\n");
     }
     fflush(ch->info);
 }
@@ -544,11 +584,18 @@ static int in_minority(const struct chaos *ch, const struct experiment *e, uint3
  * node the minority (the fault layer's block list, both directions). */
 static int partition(const struct chaos *ch, const struct experiment *e)
 {
+    /* Bridge: the cut node a keeps its link to b = a - 1 (mod n) only, so
+     * the next primary after a is on the other side of the bridge. */
+    uint32_t b = (e->target + ch->n - 1) % ch->n;
     for (uint32_t i = 0; i < ch->n; i++) {
         struct void_fault_request r;
         memset(&r, 0, sizeof(r));
         for (uint32_t j = 0; j < ch->n; j++) {
-            if (j != i && in_minority(ch, e, i) != in_minority(ch, e, j)) {
+            int cut = in_minority(ch, e, i) != in_minority(ch, e, j);
+            if (ch->o.bridge && (i == b || j == b)) {
+                cut = 0;
+            }
+            if (j != i && cut) {
                 r.blocked[r.count_blocked++] = j;
             }
         }
@@ -576,6 +623,8 @@ struct writer {
     int kv_ready;
     atomic_int stop;
     _Atomic uint64_t last_ack_ns;
+    _Atomic uint64_t acked; /* writes acknowledged OK, for the live summary */
+    pthread_mutex_t lock;   /* ops, count: read by the main thread during the run */
     struct wop *ops;
     size_t count, cap;
     char prefix[64];
@@ -598,10 +647,15 @@ static void writer_done(void *ctx, const uint8_t *result, size_t len)
 {
     struct writer *w = ctx;
     struct void_sm_result res;
+    pthread_mutex_lock(&w->lock);
     struct wop *op = &w->ops[w->count - 1];
     op->ack_ns = wall_ns();
     op->status = void_sm_result_decode(result, len, &res) == 0 ? res.status : VOID_SM_BAD_OP;
     atomic_store(&w->last_ack_ns, op->ack_ns);
+    if (op->status == VOID_SM_OK) {
+        atomic_fetch_add(&w->acked, 1);
+    }
+    pthread_mutex_unlock(&w->lock);
     uv_timer_start(&w->gap, writer_on_gap, CHAOS_WRITE_GAP_MS, 0);
 }
 
@@ -610,11 +664,13 @@ static void writer_submit(struct writer *w)
     if (atomic_load(&w->stop)) {
         return;
     }
+    pthread_mutex_lock(&w->lock);
     if (w->count == w->cap) {
         size_t cap = w->cap ? 2 * w->cap : 4096;
         struct wop *ops = realloc(w->ops, cap * sizeof(*ops));
         if (ops == NULL) {
             w->failed = 1;
+            pthread_mutex_unlock(&w->lock);
             return;
         }
         w->ops = ops;
@@ -633,6 +689,7 @@ static void writer_submit(struct writer *w)
     struct wop *rec = &w->ops[w->count++];
     memset(rec, 0, sizeof(*rec));
     rec->invoke_ns = wall_ns();
+    pthread_mutex_unlock(&w->lock);
     if (n < 0 || void_kvclient_submit(&w->kv, buf, (size_t)n, writer_done, w) != 0) {
         w->failed = 1;
     }
@@ -653,6 +710,7 @@ static int writer_start(struct writer *w, const struct chaos *ch)
 {
     memset(w, 0, sizeof(*w));
     w->ch = ch;
+    pthread_mutex_init(&w->lock, NULL);
     snprintf(w->prefix,
              sizeof(w->prefix),
              "chaos-%llu-%ld-",
@@ -697,6 +755,48 @@ static void writer_stop(struct writer *w)
     void_kvclient_fini(&w->kv);
     uv_run(&w->loop, UV_RUN_DEFAULT);
     (void)uv_loop_close(&w->loop);
+    pthread_mutex_destroy(&w->lock);
+}
+
+/* The recovery time of e from the writer's records: from recovery_from_ns
+ * to the first acknowledgement after it (after a kill of the primary, of a
+ * write sent after the kill: one the dead primary had ordered may still be
+ * acknowledged by the backups); -1 when none came within the bound. Takes
+ * the writer's lock: the main thread calls it while the writer runs. */
+static double recovery_of(const struct chaos *ch, struct writer *w, const struct experiment *e)
+{
+    uint64_t bound = e->end_ns + (uint64_t)(ch->o.bound_s * 1e9);
+    uint64_t first = 0;
+    pthread_mutex_lock(&w->lock);
+    for (size_t i = w->count; i-- > 0;) {
+        const struct wop *op = &w->ops[i];
+        int counts = op->ack_ns > e->recovery_from_ns &&
+                     (!e->recovery_needs_new || op->invoke_ns >= e->recovery_from_ns);
+        if (counts && (first == 0 || op->ack_ns < first)) {
+            first = op->ack_ns;
+        }
+        /* Writes are serial (each sent after the previous one's answer):
+         * of those sent before the window began, only the last can be
+         * acknowledged after it. */
+        if (op->invoke_ns < e->window_start_ns) {
+            break;
+        }
+    }
+    pthread_mutex_unlock(&w->lock);
+    return first != 0 && first <= bound ? (double)(first - e->recovery_from_ns) / 1e9 : -1;
+}
+
+/* The writer's history as samples for the figures and the HTML report;
+ * NULL when out of memory. */
+static struct chaos_sample *writer_samples(const struct writer *w)
+{
+    struct chaos_sample *s = calloc(w->count > 0 ? w->count : 1, sizeof(*s));
+    for (size_t i = 0; s != NULL && i < w->count; i++) {
+        s[i].invoke_ns = w->ops[i].invoke_ns;
+        s[i].ack_ns = w->ops[i].ack_ns;
+        s[i].ok = w->ops[i].ack_ns != 0 && w->ops[i].status == VOID_SM_OK;
+    }
+    return s;
 }
 
 /* ---- a pool of clients on this thread's loop (between experiments, at the end) */
@@ -1065,9 +1165,11 @@ static int run_experiment(struct chaos *ch, struct writer *w, uint32_t index)
     int rc = 0, healed = 0;
     if (!interrupted) {
         rc = inject(ch, e);
+        e->injected_ns = wall_ns();
         if (rc == 0) {
             sleep_s(ch->o.fault_s);
         }
+        e->heal_ns = wall_ns();
         /* Healed also after a failed injection: a partition may be half set. */
         healed = heal(ch, e) == 0;
     }
@@ -1076,7 +1178,7 @@ static int run_experiment(struct chaos *ch, struct writer *w, uint32_t index)
      * acknowledged write, waited for up to the bound. */
     uint64_t from = e->fault == FAULT_KILL && e->was_primary ? e->start_ns : e->end_ns;
     uint64_t bound = e->end_ns + (uint64_t)(ch->o.bound_s * 1e9);
-    while (atomic_load(&w->last_ack_ns) <= from && wall_ns() < bound) {
+    while (atomic_load(&w->last_ack_ns) <= from && wall_ns() < bound && !interrupted) {
         sleep_s(0.005);
     }
     e->recovery_from_ns = from;
@@ -1142,7 +1244,7 @@ static void check_states(const struct chaos *ch, struct writer *w, struct final_
                      s[0].digest);
             return;
         }
-        if (wall_ns() >= deadline) {
+        if (wall_ns() >= deadline || interrupted) { /* a second signal in continuous mode */
             size_t at = 0;
             for (uint32_t i = 0; i < ch->n && at < sizeof(fc->states_note); i++) {
                 int m = snprintf(fc->states_note + at,
@@ -1216,13 +1318,24 @@ static void check_present(const struct chaos *ch, const struct writer *w, struct
 /* Per experiment, from the writer's records: writes invoked in its window
  * (acknowledged within CHAOS_OP_SLOW_NS: ok; later or never: failed) and
  * the recovery time. */
-static void tally(struct chaos *ch, const struct writer *w)
+static void tally(struct chaos *ch, struct writer *w, const struct chaos_sample *samples)
 {
     for (uint32_t x = 0; x < ch->count_exp; x++) {
         struct experiment *e = &ch->exp[x];
-        e->recovery_s = -1;
-        uint64_t bound = e->end_ns + (uint64_t)(ch->o.bound_s * 1e9);
-        uint64_t first = 0;
+        e->recovery_s = recovery_of(ch, w, e);
+        if (samples != NULL) {
+            chaos_window_stats(samples, w->count, e->start_ns, e->end_ns, &e->during);
+            chaos_window_stats(samples, w->count, e->end_ns, e->window_end_ns, &e->after);
+        }
+        uint32_t side = e->minority > ch->n - e->minority ? e->minority : ch->n - e->minority;
+        e->quorumless =
+            e->fault == FAULT_PARTITION && !ch->o.bridge && side < void_membership_quorum(ch->n);
+        for (size_t i = 0; e->quorumless && samples != NULL && i < w->count; i++) {
+            e->acks_no_quorum += samples[i].ok && samples[i].invoke_ns >= e->injected_ns &&
+                                         samples[i].ack_ns <= e->heal_ns
+                                     ? 1u
+                                     : 0u;
+        }
         for (size_t i = 0; i < w->count; i++) {
             const struct wop *op = &w->ops[i];
             if (op->invoke_ns >= e->window_start_ns && op->invoke_ns < e->window_end_ns) {
@@ -1231,17 +1344,6 @@ static void tally(struct chaos *ch, const struct writer *w)
                 e->writes_ok += ok ? 1u : 0u;
                 e->writes_failed += ok ? 0u : 1u;
             }
-            /* After a kill of the primary, a write it had already ordered may
-             * still be acknowledged: only a write sent after the kill shows
-             * that the cluster commits again. */
-            int counts = op->ack_ns > e->recovery_from_ns &&
-                         (!e->recovery_needs_new || op->invoke_ns >= e->recovery_from_ns);
-            if (counts && (first == 0 || op->ack_ns < first)) {
-                first = op->ack_ns;
-            }
-        }
-        if (first != 0 && first <= bound) {
-            e->recovery_s = (double)(first - e->recovery_from_ns) / 1e9;
         }
         e->start_s = since_s(ch, e->start_ns);
         e->end_s = since_s(ch, e->end_ns);
@@ -1268,7 +1370,9 @@ static json_t *experiment_json(const struct chaos *ch,
             snprintf(target, sizeof(target), "node %u", (unsigned)e->target);
         }
     }
-    json_t *v = json_pack("{s:b, s:b, s:b, s:b, s:b}",
+    json_t *v = json_pack("{s:b, s:b, s:b, s:b, s:b, s:b}",
+                          "quorum_respected",
+                          e->acks_no_quorum == 0,
                           "linearizable",
                           e->lin_ok,
                           "recovered",
@@ -1319,6 +1423,22 @@ static json_t *experiment_json(const struct chaos *ch,
                           e->survived);
     json_object_set_new(
         o, "recovery_s", e->recovery_s >= 0 ? json_real(e->recovery_s) : json_null());
+    if (e->quorumless) {
+        json_object_set_new(o, "acks_without_quorum", json_integer((json_int_t)e->acks_no_quorum));
+    }
+    /* The writer's figures under the fault and after it (null: no write
+     * acknowledged in that part of the window). */
+    const struct chaos_window *win[2] = {&e->during, &e->after};
+    static const char *const part[2] = {"during", "after"};
+    for (int k = 0; k < 2; k++) {
+        char key[32];
+        snprintf(key, sizeof(key), "throughput_%s", part[k]);
+        json_object_set_new(o, key, json_real(win[k]->ops_per_s));
+        snprintf(key, sizeof(key), "p50_%s_ms", part[k]);
+        json_object_set_new(o, key, win[k]->p50_ms >= 0 ? json_real(win[k]->p50_ms) : json_null());
+        snprintf(key, sizeof(key), "p99_%s_ms", part[k]);
+        json_object_set_new(o, key, win[k]->p99_ms >= 0 ? json_real(win[k]->p99_ms) : json_null());
+    }
     if (e->fault == FAULT_DELAY || e->fault == FAULT_LOSS) {
         json_object_set_new(
             o, e->fault == FAULT_DELAY ? "delay_ms" : "loss_pct", json_integer(e->amount));
@@ -1330,20 +1450,22 @@ static void print_table(const struct chaos *ch, const struct final_checks *fc)
 {
     FILE *out = ch->info;
     fprintf(out,
-            "\n %3s  %-9s  %-11s  %-15s  %-15s  %-13s  %9s  %-4s  %-7s  %s\n",
+            "\n %3s  %-9s  %-11s  %-15s  %-15s  %-13s  %-15s  %9s  %-4s  %-7s  %s\n",
             "#",
             "fault",
             "target",
             "fault window s",
             "writes ok/fail",
             "lin ok/pend",
+            "p99 ms in/after",
             "recovery",
             "lin",
             "up",
             "survived");
     for (uint32_t i = 0; i < ch->count_exp; i++) {
         const struct experiment *e = &ch->exp[i];
-        char target[32], window[32], writes[32], lin[32], rec[32];
+        char target[32], window[32], writes[32], lin[32], rec[32], p99[32];
+        snprintf(p99, sizeof(p99), "%.0f/%.0f", e->during.p99_ms, e->after.p99_ms);
         snprintf(target,
                  sizeof(target),
                  "node %u%s",
@@ -1374,13 +1496,14 @@ static void print_table(const struct chaos *ch, const struct final_checks *fc)
             snprintf(rec, sizeof(rec), "none");
         }
         fprintf(out,
-                " %3u  %-9s  %-11s  %-15s  %-15s  %-13s  %9s  %-4s  %-7s  %s\n",
+                " %3u  %-9s  %-11s  %-15s  %-15s  %-13s  %-15s  %9s  %-4s  %-7s  %s\n",
                 (unsigned)i + 1,
                 fault_names[e->fault],
                 target,
                 window,
                 writes,
                 lin,
+                p99,
                 rec,
                 e->lin_ok ? "yes" : "NO",
                 e->nodes_up ? "yes" : "NO",
@@ -1397,12 +1520,24 @@ static void print_table(const struct chaos *ch, const struct final_checks *fc)
         if (!ch->exp[i].lin_ok) {
             fprintf(out, "experiment %u: %s\n", (unsigned)i + 1, ch->exp[i].lin_line);
         }
+        if (ch->exp[i].acks_no_quorum > 0) {
+            fprintf(out,
+                    "experiment %u: %llu writes acknowledged while no side of the partition held "
+                    "a quorum of %u\n",
+                    (unsigned)i + 1,
+                    (unsigned long long)ch->exp[i].acks_no_quorum,
+                    (unsigned)void_membership_quorum(ch->n));
+        }
     }
     fflush(out);
 }
 
 /* --json lines and --report; returns 0 or -1 (the report file). */
-static int emit(const struct chaos *ch, const struct final_checks *fc, int survived)
+static int emit(const struct chaos *ch,
+                const struct final_checks *fc,
+                int survived,
+                const struct chaos_sample *samples,
+                size_t count_samples)
 {
     json_t *list = json_array();
     for (uint32_t i = 0; i < ch->count_exp; i++) {
@@ -1418,7 +1553,7 @@ static int emit(const struct chaos *ch, const struct final_checks *fc, int survi
     }
     fflush(stdout);
     int rc = 0;
-    if (ch->o.report != NULL) {
+    if (ch->o.report != NULL || ch->o.html != NULL) {
         json_t *checks = json_pack("{s:b, s:s, s:b, s:s, s:I, s:I, s:b}",
                                    "replica_states_equal",
                                    fc->states_equal,
@@ -1434,9 +1569,12 @@ static int emit(const struct chaos *ch, const struct final_checks *fc, int survi
                                    (json_int_t)fc->present,
                                    "nodes_up",
                                    fc->nodes_up);
-        json_t *root = json_pack("{s:I, s:s, s:f, s:f, s:f, s:f, s:f, s:i, s:s, s:o, s:o, s:b}",
+        json_t *root = json_pack("{s:I, s:s, s:s, s:f, s:f, s:f, s:f, s:f, s:i, s:s, s:o, s:o, "
+                                 "s:b}",
                                  "seed",
                                  (json_int_t)ch->o.seed,
+                                 "mode",
+                                 ch->o.continuous ? "continuous" : "run",
                                  "faults",
                                  ch->o.faults,
                                  "duration_s",
@@ -1459,8 +1597,15 @@ static int emit(const struct chaos *ch, const struct final_checks *fc, int survi
                                  json_incref(list),
                                  "survived",
                                  survived);
-        if (json_dump_file(root, ch->o.report, JSON_INDENT(2)) != 0) {
+        if (ch->o.report != NULL && chaos_report_is_html(ch->o.report)) {
+            rc = chaos_html_write(ch->o.report, root, samples, count_samples, ch->run_start_ns);
+        } else if (ch->o.report != NULL &&
+                   json_dump_file(root, ch->o.report, JSON_INDENT(2)) != 0) {
             fprintf(stderr, "voidctl chaos: cannot write --report %s\n", ch->o.report);
+            rc = -1;
+        }
+        if (ch->o.html != NULL &&
+            chaos_html_write(ch->o.html, root, samples, count_samples, ch->run_start_ns) != 0) {
             rc = -1;
         }
         json_decref(root);
@@ -1478,7 +1623,10 @@ static int usage_chaos(int ok)
             "usage: voidctl chaos run --cluster DIR --faults LIST --duration D --interval I\n"
             "                         --seed S [--fault-s F] [--recovery-bound B]\n"
             "                         [--lin-clients C] [--settle-s T] [--json] [--report FILE]\n"
-            "                         [--dry-run]\n\n"
+            "                         [--dry-run]\n"
+            "       voidctl chaos continuous --cluster DIR [--faults LIST] [--duration D]\n"
+            "                         [--interval I] [--seed S] [options of run]\n"
+            "       voidctl chaos faults\n\n"
             "Hurts a running cluster, one experiment every I seconds for D seconds, while a\n"
             "workload runs, and proves afterwards that nothing was lost (docs/chaos.md).\n"
             "DIR is a cluster started by `scripts/cluster start --fault-control` (its\n"
@@ -1520,8 +1668,26 @@ static int usage_chaos(int ok)
             "                       (default 30)\n"
             "  --json               one JSON object per experiment on stdout (the schedule\n"
             "                       and table go to stderr)\n"
-            "  --report FILE        the whole run as one JSON document\n"
-            "  --dry-run            print the schedule and stop\n\n"
+            "  --report FILE        the whole run as one JSON document (HTML if FILE ends\n"
+            "                       in .html)\n"
+            "  --html FILE          the HTML report as well (with a JSON --report)\n"
+            "  --partition-shape S  minority (default: f nodes cut from the rest), halves\n"
+            "                       (n/2 nodes cut off: no side holds a quorum; the cluster\n"
+            "                       stops committing until the heal) or bridge (one node\n"
+            "                       keeps a link to one other, the bridge, only)\n"
+            "  --dry-run            print the schedule and stop\n"
+            "  --continuous         the same as `voidctl chaos continuous`\n\n");
+    fprintf(out,
+            "continuous: experiments one after the other until SIGINT or SIGTERM (or\n"
+            "--duration D), with a one-line summary after each (experiments, faults by\n"
+            "kind, survived, recovery p50/p99, writes acknowledged). Stopped, it heals the\n"
+            "fault under way (that experiment is not counted), runs the final checks and\n"
+            "prints the report. Defaults: every fault, --interval 10, a seed from the clock\n"
+            "(printed, so the run can be repeated with --seed).\n\n"
+            "faults: prints the fault kinds this build knows, one a line.\n\n"
+            "--report FILE ending in .html writes a self-contained HTML page (the checkers'\n"
+            "verdicts, latency over time with the fault windows shaded, throughput, a table\n"
+            "per fault and per experiment); any other name, the JSON document.\n\n"
             "exit status:\n"
             "  0  every experiment survived: every checker passed\n"
             "  1  a checker failed (or the engine could not inject or heal a fault)\n"
@@ -1547,6 +1713,9 @@ static int parse_opts(int argc, char **argv, struct chaos_opts *o, char **pos, i
                                              {"json", no_argument, NULL, 'j'},
                                              {"report", required_argument, NULL, 'r'},
                                              {"dry-run", no_argument, NULL, 'n'},
+                                             {"continuous", no_argument, NULL, 'C'},
+                                             {"html", required_argument, NULL, 'H'},
+                                             {"partition-shape", required_argument, NULL, 'P'},
                                              {"help", no_argument, NULL, 'h'},
                                              {NULL, 0, NULL, 0}};
     const char *prog = "voidctl chaos";
@@ -1597,6 +1766,22 @@ static int parse_opts(int argc, char **argv, struct chaos_opts *o, char **pos, i
             break;
         case 'n':
             o->dry_run = 1;
+            break;
+        case 'C':
+            o->continuous = 1;
+            break;
+        case 'H':
+            o->html = optarg;
+            break;
+        case 'P':
+            if (strcmp(optarg, "halves") != 0 && strcmp(optarg, "minority") != 0 &&
+                strcmp(optarg, "bridge") != 0) {
+                fprintf(stderr,
+                        "voidctl chaos: --partition-shape wants minority, halves or bridge\n");
+                return -1;
+            }
+            o->halves = strcmp(optarg, "halves") == 0;
+            o->bridge = strcmp(optarg, "bridge") == 0;
             break;
         case 'h':
             *help = 1;
@@ -1686,10 +1871,19 @@ static int find_binaries(struct chaos *ch)
 /* Everything the run needs from DIR; 0 or -1 after a message. */
 static int setup(struct chaos *ch)
 {
-    if (realpath(ch->o.dir, ch->dir) == NULL) {
-        fprintf(stderr, "voidctl chaos: --cluster %s: %s\n", ch->o.dir, strerror(errno));
+    /* realpath into a buffer of our own size would need PATH_MAX bytes
+     * (_FORTIFY_SOURCE aborts otherwise): let it allocate. */
+    char *real = realpath(ch->o.dir, NULL);
+    if (real == NULL || strlen(real) >= sizeof(ch->dir)) {
+        fprintf(stderr,
+                "voidctl chaos: --cluster %s: %s\n",
+                ch->o.dir,
+                real == NULL ? strerror(errno) : "path too long");
+        free(real);
         return -1;
     }
+    snprintf(ch->dir, sizeof(ch->dir), "%s", real);
+    free(real);
     if (read_env(ch) != 0 || find_binaries(ch) != 0) {
         return -1;
     }
@@ -1749,18 +1943,54 @@ static int run(struct chaos *ch)
     }
     int setup_error = 0;
     uint32_t done = 0;
+    struct chaos_live live;
+    memset(&live, 0, sizeof(live));
     for (; done < ch->count_exp && !setup_error; done++) {
-        fprintf(ch->info,
-                "chaos: experiment %u/%u: %s\n",
-                (unsigned)done + 1,
-                (unsigned)ch->count_exp,
-                fault_names[ch->exp[done].fault]);
-        fflush(ch->info);
+        if (!ch->o.continuous) {
+            fprintf(ch->info,
+                    "chaos: experiment %u/%u: %s\n",
+                    (unsigned)done + 1,
+                    (unsigned)ch->count_exp,
+                    fault_names[ch->exp[done].fault]);
+            fflush(ch->info);
+        }
         setup_error = run_experiment(ch, &w, done) != 0;
+        if (ch->o.continuous && interrupted) {
+            setup_error = 0;
+            break; /* its fault is healed; it has no verdict and is not counted */
+        }
+        if (ch->o.continuous && !setup_error) {
+            /* The live summary: the verdicts known now (the final checks
+             * come at the end) and the exact recovery time. */
+            struct experiment *e = &ch->exp[done];
+            double rec = recovery_of(ch, &w, e);
+            (void)chaos_live_add(&live, e->fault, e->lin_ok && e->nodes_up && rec >= 0, rec);
+            chaos_live_print(ch->info,
+                             &live,
+                             fault_names,
+                             FAULT_COUNT,
+                             atomic_load(&w.acked),
+                             since_s(ch, wall_ns()));
+        }
     }
     ch->count_exp = done;
+    if (ch->o.continuous) {
+        ch->o.duration_s = since_s(ch, wall_ns()); /* the report's: as long as it ran */
+    }
+    if (ch->o.continuous && isatty(fileno(ch->info))) {
+        fputc('\n', ch->info);
+    }
+    chaos_live_fini(&live);
     (void)heal_all(ch);
     writer_stop(&w);
+    if (interrupted && ch->o.continuous) {
+        /* Stopped by the operator: the fault under way is healed; the run's
+         * experiments get their final checks and report. */
+        fprintf(ch->info,
+                "chaos: stopped after %u experiment(s); faults healed, final checks follow\n",
+                (unsigned)done);
+        interrupted = 0;
+    }
     if (interrupted) {
         fprintf(stderr,
                 "voidctl chaos: interrupted after %u experiment(s); faults healed, no "
@@ -1779,16 +2009,18 @@ static int run(struct chaos *ch)
             "chaos: experiments took %.1f s, the final checks %.1f s\n",
             (double)(checks_ns - ch->run_start_ns) / 1e9,
             (double)(wall_ns() - checks_ns) / 1e9);
-    tally(ch, &w);
-    int survived = !setup_error && !w.failed;
+    struct chaos_sample *samples = writer_samples(&w);
+    tally(ch, &w, samples);
+    int survived = !setup_error && !w.failed && fc.all_present && fc.states_equal;
     for (uint32_t i = 0; i < ch->count_exp; i++) {
         struct experiment *e = &ch->exp[i];
         e->survived = e->lin_ok && e->recovery_s >= 0 && e->nodes_up && fc.all_present &&
-                      fc.states_equal && fc.nodes_up;
+                      fc.states_equal && fc.nodes_up && e->acks_no_quorum == 0;
         survived = survived && e->survived;
     }
     print_table(ch, &fc);
-    int rc = emit(ch, &fc, survived);
+    int rc = emit(ch, &fc, survived, samples, samples != NULL ? w.count : 0);
+    free(samples);
     free(w.ops);
     fprintf(ch->info, "chaos: %s\n", survived ? "survived every experiment" : "a checker FAILED");
     return survived && rc == 0 ? VOIDCTL_EXIT_OK : VOIDCTL_EXIT_FAILED;
@@ -1814,11 +2046,40 @@ int voidctl_chaos(int argc, char **argv)
     if (npos < 0) {
         return VOIDCTL_EXIT_USAGE;
     }
-    if (npos != 1 || strcmp(pos[0], "run") != 0) {
-        fprintf(stderr,
-                "voidctl chaos: want `voidctl chaos run ...` (continuous mode is not built yet)\n");
+    if (npos == 1 && strcmp(pos[0], "faults") == 0) {
+        /* The fault kinds this build knows, for scripts (chaos-campaign). */
+        for (int f = 0; f < FAULT_COUNT; f++) {
+            printf("%s\n", fault_names[f]);
+        }
+        return VOIDCTL_EXIT_OK;
+    }
+    if (npos != 1 || (strcmp(pos[0], "run") != 0 && strcmp(pos[0], "continuous") != 0)) {
+        fprintf(stderr, "voidctl chaos: want `voidctl chaos run|continuous|faults ...`\n");
         void_cli_hint("voidctl chaos");
         return VOIDCTL_EXIT_USAGE;
+    }
+    static char all_faults[512];
+    if (strcmp(pos[0], "continuous") == 0 || ch.o.continuous) {
+        /* Continuous: until stopped (or --duration), every fault unless
+         * --faults says otherwise, 10 s experiments, a seed from the clock
+         * (printed) unless given. */
+        ch.o.continuous = 1;
+        if (ch.o.faults == NULL) {
+            for (int f = 0; f < FAULT_COUNT; f++) {
+                size_t at = strlen(all_faults);
+                snprintf(
+                    all_faults + at, sizeof(all_faults) - at, "%s%s", f ? "," : "", fault_names[f]);
+            }
+            ch.o.faults = all_faults;
+        }
+        ch.o.interval_s = ch.o.interval_s > 0 ? ch.o.interval_s : 10;
+        if (!have_seed) {
+            ch.o.seed = wall_ns() ^ (uint64_t)getpid();
+            have_seed = 1;
+        }
+        if (ch.o.duration_s == 0) {
+            ch.o.duration_s = ch.o.interval_s * CHAOS_EXP_MAX;
+        }
     }
     if (ch.o.fault_s == 0 && ch.o.interval_s > 0) {
         ch.o.fault_s = ch.o.interval_s / 2;

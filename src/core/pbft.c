@@ -41,6 +41,10 @@ uint32_t void__pbft_quorum_of(uint32_t nv)
     VOID_ASSERT(nv > 0 && nv <= VOID_PBFT_N_MAX);
 #if defined(VOID_MUTANT_QUORUM_2F1) && VOID_MUTANT_QUORUM_2F1
     return 2 * void_membership_f(nv) + 1; /* unsafe for n != 3f + 1: for the mutation test only */
+#elif defined(VOID_MUTANT_QUORUM_2F) && VOID_MUTANT_QUORUM_2F
+    /* Every quorum one short (2f at n = 3f + 1): two quorums may share no
+     * replica. For scripts/chaos-mutant only: the live engine must catch it. */
+    return void_membership_f(nv) > 0 ? 2 * void_membership_f(nv) : 1;
 #else
     uint32_t q = void_membership_quorum(nv);
     VOID_ASSERT(q >= 1 && q + void_membership_f(nv) <= nv); /* n - f live replicas form one */

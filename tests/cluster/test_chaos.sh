@@ -55,8 +55,58 @@ c = report["checks"]
 assert report["survived"] and c["acknowledged_writes_present"] and c["replica_states_equal"], c
 assert c["read_back"] == c["acknowledged"] > 0, c
 print(f"checks: {c['present']}; {c['states']}")
+for e in lines:  # the writer's figures under the fault and after it
+    assert e["throughput_during"] > 0 and e["throughput_after"] > 0, e
+    assert 0 < e["p50_during_ms"] <= e["p99_during_ms"] and 0 < e["p50_after_ms"] <= e["p99_after_ms"], e
 PY
 echo "ok: every fault survived with a measured recovery time"
+
+# Continuous mode: experiments until SIGINT with a live line after each; the
+# interrupt comes inside the third experiment's fault, which must be healed
+# (no node left stopped, no partition left), that experiment not counted, and
+# the run must end with its final checks and an HTML report.
+"$VOID_BIN/voidctl" chaos continuous --cluster "$VOID_CLUSTER_DIR" --faults pause,partition \
+  --interval 4 --fault-s 2 --seed 5 --report "$TEST_DIR/cont.html" > "$TEST_DIR/cont.txt" 2>&1 &
+cpid=$!
+for _ in $(seq 1 300); do
+  [ "$(grep -c '^chaos: .* experiments \[' "$TEST_DIR/cont.txt")" -ge 2 ] && break
+  sleep 0.1
+done
+sleep 1.2 # the third experiment: lead-in 0.5 s, then its fault for 2 s
+kill -INT "$cpid"
+rc=0; wait "$cpid" || rc=$?
+cat "$TEST_DIR/cont.txt"
+expect_eq "$rc" 0 "voidctl chaos continuous, interrupted, exit status"
+grep -q "stopped after 2 experiment(s); faults healed" "$TEST_DIR/cont.txt" || fail "no stop line"
+grep -q "^chaos: .* 2 experiments \[pause 1 partition 1\], survived 2/2, recovery p50 " \
+  "$TEST_DIR/cont.txt" || fail "no live line for two experiments"
+for i in 0 1 2 3; do
+  state=$(awk '{ print $3 }' "/proc/$(cat "$VOID_CLUSTER_DIR/run/node$i.pid")/stat")
+  [ "$state" != T ] || fail "node $i left stopped after the interrupt"
+done
+"$VOID_BIN/voidctl" put chaos-after-interrupt 1 --cluster "$VOID_CLUSTER_DIR/client.ini" --timeout 5 \
+  > /dev/null || fail "no commit after the interrupted experiment"
+python3 - "$TEST_DIR/cont.html" <<'PY'
+import sys, xml.etree.ElementTree as ET
+text = open(sys.argv[1]).read()
+h, s = "{http://www.w3.org/1999/xhtml}", "{http://www.w3.org/2000/svg}"
+root = ET.fromstring(text)  # well-formed (XHTML)
+ids = {e.get("id"): e for e in root.iter() if e.get("id")}
+for want in ["verdict", "run-table", "workload", "checker-table", "latency-plot", "throughput-plot",
+             "fault-table", "experiment-table", "findings"]:
+    assert want in ids, f"no #{want} in the report"
+assert "ok" in ids["verdict"].get("class"), ids["verdict"].get("class")
+faults = [r for r in ids["latency-plot"].iter(s + "rect") if r.get("class") == "fault"]
+assert len(faults) == 2, f"want 2 shaded fault windows, got {len(faults)}"
+rows = list(ids["experiment-table"].iter(h + "tr"))
+assert len(rows) == 3, f"want a header and 2 experiments, got {len(rows)} rows"
+dots = [p for p in ids["latency-plot"].iter(s + "path") if p.get("class") == "acked"]
+assert dots and dots[0].get("d").count("M") > 20, "no latency dots"
+assert "<script" not in text and "src=" not in text and "href=" not in text, "not self-contained"
+print(f"html: {len(text)} bytes, {dots[0].get('d').count('M')} latency dots, 2 fault windows")
+PY
+if command -v xmllint > /dev/null; then xmllint --noout "$TEST_DIR/cont.html" || fail "xmllint"; fi
+echo "ok: continuous mode stops on SIGINT with its fault healed, checks and an HTML report"
 
 # The checkers can fail: node 3 cannot start again (its key file is gone), so
 # the kill the seed aims at it leaves it down; the run must say so (exit 1,
