@@ -604,7 +604,7 @@ static int newest_segment(const struct chaos_fx_env *env, uint32_t node)
     while ((e = readdir(d)) != NULL) {
         if (strncmp(e->d_name, "wal-", 4) == 0 && strlen(e->d_name) == 20 &&
             strcmp(e->d_name, best) > 0) {
-            snprintf(best, sizeof(best), "%s", e->d_name);
+            memcpy(best, e->d_name, 21); /* the length was checked: 20 and its NUL */
         }
     }
     closedir(d);
