@@ -16,7 +16,7 @@ build="$bin/../unsanitized"
 log=$(mktemp)
 trap 'rm -f "$log"' EXIT
 defs=()
-for f in VOID_MUTANT_WEAK_COMMIT VOID_MUTANT_SKIP_CHECKS VOID_MUTANT_QUORUM_2F1 VOID_MUTANT_NO_REJOIN; do
+for f in VOID_MUTANT_WEAK_COMMIT VOID_MUTANT_SKIP_CHECKS VOID_MUTANT_QUORUM_2F1 VOID_MUTANT_NO_REJOIN VOID_MUTANT_QUORUM_2F; do
   defs+=("-D$f=OFF")
 done
 start=$(date +%s)
