@@ -2926,6 +2926,13 @@ int void_pbft_step_timer(struct void_pbft *r,
                 r->stats.catch_up_waits++;
                 void__pbft_fetch_state(r, now_ns, out, 1);
                 void__pbft_arm_request_timer(r, out, 1);
+            } else if (r->last_executed == r->progress_mark && !is_primary(r) &&
+                       !void__pbft_is_voter(r, r->cfg.self)) {
+                /* A learner (or a removed replica): its view change would
+                 * count for nothing and keep it out of the voters' view;
+                 * no progress here means it is behind: fetch. */
+                void__pbft_fetch_state(r, now_ns, out, 0);
+                void__pbft_arm_request_timer(r, out, 1);
             } else if (r->last_executed == r->progress_mark && !is_primary(r)) {
                 void__pbft_start_view_change(r, now_ns, r->view + 1, out);
             } else {

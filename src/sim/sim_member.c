@@ -392,7 +392,11 @@ void void__sim_member_finish(struct sim *s)
 int void__sim_member_removed(const struct sim *s, uint32_t id)
 {
     VOID_ASSERT(s != NULL && id < SIM_NODES_MAX);
-    return (s->member.applied && !s->member.join && id == s->member.target) ||
+    /* Join mode: the joiner is not a voter until its PROMOTE is answered
+     * (stage 4 after an OK: applied_count 2); the view checker leaves it
+     * out as it leaves a removed one out. */
+    int outside = s->member.join && id == s->member.target && s->member.applied_count < 2;
+    return (s->member.applied && !s->member.join && id == s->member.target) || outside ||
            s->member.removed[id];
 }
 
