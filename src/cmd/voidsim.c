@@ -93,7 +93,7 @@ static void usage(FILE *out)
             "  --no-read-only     every GET is ordered (default: about half the plain GETs\n"
             "                     are read-only requests, docs/pbft.md)\n"
             "  --member-changes   the admin removes one replica (a Byzantine one if any) at a\n"
-            "                     random time, or (in about half the seeds) the last replica\n"
+            "                     random time, or (in some seeds: n >= 5) the last replica\n"
             "                     starts outside the cluster and the admin joins it, then\n"
             "                     promotes it; the membership checker runs (docs/simulator.md)\n"
             "  --auto-remove      replicas heartbeat, run the failure detector, gossip signed\n"
