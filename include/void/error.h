@@ -95,7 +95,8 @@
     X(MEMBER_NOT_VOTER, "sender is not a voter of the current configuration")                      \
     X(MEMBER_STALE, "suspicion outside the collection window")                                     \
     X(MEMBER_DUP_SUSPICION, "this member already suspects that one in this window")               \
-    X(MEMBER_PENDING, "a configuration change is still taking effect")
+    X(MEMBER_PENDING, "a configuration change is still taking effect")                           \
+    X(MEMBER_BEHIND, "the learner is more than one checkpoint behind the cluster")
 
 enum void__err_ord {
 #define VOID__X(name, msg) VOID__ERR_ORD_##name,

@@ -82,6 +82,11 @@ typedef uint64_t void_seq;
 struct void_pbft_config {
     uint32_t n;    /* replicas, 4 <= n <= VOID_PBFT_N_MAX, any n (1 is allowed for tests: f = 0) */
     uint32_t self; /* this replica's id, < n */
+    /* Membership (docs/membership.md, "Join and promote"): the genesis
+     * voters are replicas 0..genesis_n-1; ids from genesis_n to n-1 are
+     * slots for members that join later (their keys come from the
+     * configuration). 0 means n. Every replica alike. */
+    uint32_t genesis_n;
     uint32_t checkpoint_interval; /* K; 0 means VOID_PBFT_K_DEF */
     uint32_t window;              /* L, a multiple of K, <= VOID_PBFT_WINDOW_MAX; 0 means default */
     uint32_t batch_max;           /* requests per batch, <= VOID_PBFT_BATCH_MAX; 0 means default */
@@ -496,6 +501,11 @@ struct void_pbft {
      * tags of COMMITs; bit i of peer_mac_mask: key i is usable. */
     uint8_t peer_mac[VOID_PBFT_N_MAX][VOID_MAC_KEY_SIZE];
     uint32_t peer_mac_mask;
+    uint32_t peer_mac_have; /* bit i: peer_mac[i] derived (from the keyring or a JOIN's key) */
+    /* The keys of replica frames: the config's keyring, then the keys of
+     * members that joined (void__pbft_epoch_refresh); on the heap. */
+    struct void_keyring *ring;
+    uint32_t members_any; /* ids of any role in our or the latest configuration */
     uint8_t rx_tagged; /* admit: the frame being handled was authenticated by its tag */
     /* The replies of the batch being executed, signed together (one
      * signature over their Merkle root; docs/wire.md, REPLY), each tagged

@@ -80,7 +80,11 @@
 
 struct void_pbft_client_config {
     uint32_t id; /* client id: in the keyring, not a replica id */
-    uint32_t n;  /* replicas 0..n-1 */
+    uint32_t n;  /* replica ids 0..n-1 */
+    /* The genesis voters: replicas 0..genesis_n-1 (0: n), whose keys the
+     * keyring must hold; ids above are slots for members that join
+     * (docs/membership.md, "Join and promote"). */
+    uint32_t genesis_n;
     uint64_t
         timeout_ns; /* first retry; doubles up to VOID_PBFT_CLIENT_TIMEOUT_NS_MAX; 0 = default */
     uint64_t first_reqno; /* request numbers start here (persist the last one across restarts) */
@@ -180,6 +184,10 @@ struct void_pbft_client {
     /* The keys this client shares with replicas 0..n-1, for the tags of its
      * requests' authenticators (include/void/mac.h). */
     uint8_t mac_keys[VOID_PBFT_N_MAX][VOID_MAC_KEY_SIZE];
+    /* The replicas' public keys: the keyring's, then those of members that
+     * joined, taken from a configuration f + 1 voters vouched for. */
+    uint8_t keys[VOID_PBFT_N_MAX][VOID_SIGN_PUBLIC_KEY_SIZE];
+    uint32_t key_have; /* bit i: keys[i] and mac_keys[i] are set */
     /* The last request frame sent, kept when it travels inline in batches
      * (frame_len <= VOID_PBFT_INLINE_MAX), for tests that replay it. */
     uint8_t frame[VOID_PBFT_INLINE_MAX];

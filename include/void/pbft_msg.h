@@ -345,6 +345,12 @@ int void_pbft_reply_check_mac(const uint8_t *frame,
  * of its leaf and path, signed by the sender's key in ring (domain REPLY).
  * Returns 0, the codec's or the body's decode error, VOID_EBAD_TYPE (not a
  * REPLY), VOID_EUNKNOWN_SENDER or VOID_EBAD_SIG. */
+/* The same with the sender's key given (key borrowed for the call). */
+int void_pbft_reply_verify_key(const uint8_t *frame,
+                               size_t len,
+                               const uint8_t key[VOID_SIGN_PUBLIC_KEY_SIZE],
+                               struct void_frame *fr,
+                               struct void_pbft_reply *m);
 int void_pbft_reply_verify(const uint8_t *frame,
                            size_t len,
                            const struct void_keyring *ring,

@@ -32,7 +32,8 @@
     X(REPLY, "reply")             /* root of a batch's replies (docs/wire.md, REPLY) */        \
     X(TRACE, "trace")             /* a node's /trace/events page (docs/causality.md) */           \
     X(MEMBER, "member")           /* configuration changes (docs/membership.md) */              \
-    X(FAULT, "fault")             /* fault-injection requests (include/void/fault_auth.h) */
+    X(FAULT, "fault")             /* fault-injection requests (include/void/fault_auth.h) */      \
+    X(PROGRESS, "progress")       /* a learner's executed seq, in a PROMOTE (docs/membership.md) */
 
 enum void_sign_domain {
 #define VOID__X(name, str) VOID_SIGN_DOMAIN_##name,

@@ -151,6 +151,43 @@ struct void_sm_member_cert {
     uint8_t sig[VOID_MEMBERSHIP_MEMBERS_MAX][64]; /* sig[k] signs cert.items[k] */
 };
 
+/* A JOIN (docs/membership.md, "Join and promote"), signed by the admin key:
+ *   u8 kind (6) | u8 change (VOID_MEMBERSHIP_JOIN) | u32 id | u64 epoch |
+ *   32 B public key | u8 len, address | u8 len, datacenter | u8 len, rack |
+ *   u8 len, host | 64 B Ed25519 signature
+ * The signature (domain VOID_SIGN_DOMAIN_MEMBER) covers every byte before
+ * it. The member joins as a learner. */
+#define VOID_SM_MEMBER_JOIN_MIN (14 + 32 + 4 + 64)
+#define VOID_SM_MEMBER_JOIN_MAX                                                                    \
+    (VOID_SM_MEMBER_JOIN_MIN + VOID_MEMBERSHIP_ADDR_MAX + 3 * VOID_MEMBERSHIP_LOC_MAX)
+
+struct void_sm_member_join {
+    uint64_t epoch;           /* the epoch of the latest configuration */
+    struct void_member member; /* id, key, address, location; role LEARNER */
+    uint8_t sig[64];
+};
+
+/* A PROMOTE, signed by the admin key and carrying the learner's own signed
+ * progress (docs/membership.md, "Join and promote"):
+ *   u8 kind (6) | u8 change (VOID_MEMBERSHIP_PROMOTE) | u32 id | u64 epoch |
+ *   u64 executed | 64 B learner signature | 64 B admin signature
+ * The learner's signature (domain VOID_SIGN_DOMAIN_PROGRESS) covers
+ * void_sm_member_progress_message(id, executed); the admin's (domain
+ * VOID_SIGN_DOMAIN_MEMBER) the 86 bytes before it. The state machine refuses
+ * it (VOID_EMEMBER_BEHIND) unless executed + K >= the sequence number of the
+ * batch that carries it: the learner is within one checkpoint interval. */
+#define VOID_SM_MEMBER_PROMOTE_SIZE   (14 + 8 + 64 + 64)
+#define VOID_SM_MEMBER_PROMOTE_SIGNED (14 + 8 + 64)
+#define VOID_SM_MEMBER_PROGRESS_SIZE  12
+
+struct void_sm_member_promote {
+    uint32_t id;
+    uint64_t epoch;
+    uint64_t executed;       /* the learner's last executed sequence number */
+    uint8_t learner_sig[64]; /* the learner's key over its progress */
+    uint8_t sig[64];         /* the admin key over the rest */
+};
+
 /* What the state machine needs to execute configuration changes. */
 struct void_sm_task_setup; /* include/void/task.h */
 
@@ -162,6 +199,9 @@ struct void_sm_member_setup {
      * batch's stamp; 0: VOID_SUSPICION_WINDOW_NS_DEF. Part of the
      * replicated rules: every replica must be set up alike. */
     uint64_t suspicion_window_ns;
+    /* A JOIN's id must be below this (the PBFT core's replica id slots,
+     * void_pbft_config.n); 0: no bound. Replicated: every replica alike. */
+    uint32_t id_limit;
 };
 
 /* The state machine. Caller-owned; fields are private. */
@@ -436,6 +476,22 @@ int void_sm_member_op_decode(const uint8_t *buf, size_t len, struct void_sm_memb
  * VOID_EFULL. Decodes exactly len bytes into *op (caller-owned): 0,
  * VOID_ETRUNCATED, VOID_EBAD_LENGTH, VOID_EBAD_TYPE (not a certified
  * REMOVE) or VOID_EBAD_FIELD (count 0 or above 64). Never asserts on input. */
+/* JOIN: encodes j into buf[0..cap) (VOID_SM_MEMBER_JOIN_MAX is always
+ * enough): the length, or VOID_EFULL / VOID_EBAD_FIELD (a string too long).
+ * The signature covers the first length - 64 bytes: encode, sign those,
+ * then copy the signature into the last 64 bytes. Decode returns 0,
+ * VOID_ETRUNCATED, VOID_EBAD_LENGTH, VOID_EBAD_TYPE or VOID_EBAD_FIELD. */
+int void_sm_member_join_encode(const struct void_sm_member_join *j, uint8_t *buf, size_t cap);
+int void_sm_member_join_decode(const uint8_t *buf, size_t len, struct void_sm_member_join *j);
+/* PROMOTE: VOID_SM_MEMBER_PROMOTE_SIZE bytes, the admin's signature over
+ * the first VOID_SM_MEMBER_PROMOTE_SIGNED. Same returns as above. */
+int void_sm_member_promote_encode(const struct void_sm_member_promote *p, uint8_t *buf, size_t cap);
+int void_sm_member_promote_decode(const uint8_t *buf, size_t len, struct void_sm_member_promote *p);
+/* What a learner signs to show how far it is: u32 id | u64 executed. */
+void void_sm_member_progress_message(uint32_t id,
+                                     uint64_t executed,
+                                     uint8_t msg[VOID_SM_MEMBER_PROGRESS_SIZE]);
+
 int void_sm_member_cert_encode(const struct void_sm_member_cert *op, uint8_t *buf, size_t cap);
 int void_sm_member_cert_decode(const uint8_t *buf, size_t len, struct void_sm_member_cert *op);
 

@@ -452,7 +452,8 @@ static int config_check(struct void_pbft_config *c)
     /* n = 2 or 3 tolerate no fault (f = 0) yet need every replica up:
      * refused; 1 is a test cluster. Any n >= 4 works: the quorums follow n
      * (void__pbft_quorum). */
-    if (c->n == 2 || c->n == 3) {
+    uint32_t g = c->genesis_n != 0 ? c->genesis_n : c->n;
+    if (c->n == 2 || c->n == 3 || g > c->n || g == 2 || g == 3) {
         return VOID_EINVAL;
     }
     c->checkpoint_interval = c->checkpoint_interval ? c->checkpoint_interval : VOID_PBFT_K_DEF;
@@ -526,8 +527,12 @@ int void_pbft_init(struct void_pbft *r, const struct void_pbft_config *config)
     r->nv_frame = malloc(VOID_PBFT_NV_FRAME_MAX);
     r->mac_cache = calloc(VOID_PBFT_MAC_CACHE, sizeof(*r->mac_cache));
     r->result_buf = malloc(VOID_SM_RESULT_MAX);
+    r->ring = malloc(sizeof(*r->ring));
+    if (r->ring != NULL) {
+        *r->ring = *r->cfg.keyring; /* joined members' keys are added to the copy */
+    }
     if (r->vc_store == NULL || r->scratch == NULL || r->nv_frame == NULL || r->mac_cache == NULL ||
-        r->result_buf == NULL) {
+        r->result_buf == NULL || r->ring == NULL) {
         void_pbft_fini(r);
         return VOID_ENOMEM;
     }
@@ -539,12 +544,13 @@ int void_pbft_init(struct void_pbft *r, const struct void_pbft_config *config)
     for (uint32_t i = 0; i < r->cfg.n; i++) {
         r->vc[i].frame = r->vc_store + i * r->vc_frame_max;
         r->nv_vc[i].frame = r->vc_store + (r->cfg.n + i) * r->vc_frame_max;
-        const uint8_t *pk = void_keyring_get(r->cfg.keyring, i);
+        const uint8_t *pk = void_keyring_get(r->ring, i);
         if (i != r->cfg.self && r->cfg.verify_signatures && pk != NULL &&
             void_mac_key_derive(r->cfg.keypair, pk, r->peer_mac[i]) == 0) {
-            r->peer_mac_mask |= VOID__BIT(i); /* else its COMMITs go by signature */
+            r->peer_mac_have |= VOID__BIT(i); /* else its COMMITs go by signature */
         }
     }
+    r->peer_mac_mask = r->peer_mac_have & r->members_any;
     r->next_seq = 1;
     r->event_seq = r->cfg.event_seq_start > 0 ? r->cfg.event_seq_start - 1 : 0;
     memcpy(r->low_digest, r->genesis_digest, VOID_PBFT_DIGEST_SIZE);
@@ -569,6 +575,8 @@ void void_pbft_fini(struct void_pbft *r)
     }
     r->kvs = NULL;
     free(r->vc_store);
+    free(r->ring);
+    r->ring = NULL;
     free(r->scratch);
     free(r->nv_frame);
     free(r->mac_cache);
@@ -1987,7 +1995,7 @@ static int commits_certified(struct void_pbft *r, struct void__pbft_entry *e)
         VOID_ASSERT(e->commit_len[i] > VOID_SIGN_SIZE);
         e->commit_unchecked &= ~VOID__BIT(i);
         r->stats.verifies++;
-        if (void_keyring_verify(r->cfg.keyring,
+        if (void_keyring_verify(r->ring,
                                 i,
                                 VOID_SIGN_DOMAIN_FRAME,
                                 e->commit_frame[i],
@@ -2592,7 +2600,7 @@ int void__pbft_cert_frame_check(struct void_pbft *r,
     }
     if (r->cfg.verify_signatures) {
         r->stats.verifies++;
-        return void_keyring_verify(r->cfg.keyring,
+        return void_keyring_verify(r->ring,
                                    fr->sender,
                                    VOID_SIGN_DOMAIN_FRAME,
                                    frame,
@@ -2715,11 +2723,15 @@ static int admit(struct void_pbft *r,
     if ((from_client && fr->sender < r->cfg.n) ||
         (!from_client && (fr->sender >= r->cfg.n ||
                           (fr->sender == r->cfg.self && fr->type != VOID_MSG_VIEW_CHANGE) ||
-                          void_keyring_get(r->cfg.keyring, fr->sender) == NULL))) {
+                          void_keyring_get(r->ring, fr->sender) == NULL))) {
         r->stats.rx_unknown_sender++;
         return -1;
     }
-    if (!from_client && !void__pbft_is_voter(r, fr->sender)) {
+    /* A learner (a member of our or the latest configuration that does not
+     * vote) may ask for state: that is how it catches up. Nothing else it
+     * sends is acted on. */
+    if (!from_client && !void__pbft_is_voter(r, fr->sender) &&
+        !(fr->type == VOID_MSG_FETCH_STATE && (r->members_any & VOID__BIT(fr->sender)))) {
         r->stats.rx_not_member++; /* removed (or not yet a voter): dropped, never counted */
         return -1;
     }
@@ -2748,7 +2760,7 @@ static int admit(struct void_pbft *r,
     }
     if (r->cfg.verify_signatures) {
         r->stats.verifies++;
-        if (void_keyring_verify(r->cfg.keyring,
+        if (void_keyring_verify(r->ring,
                                 fr->sender,
                                 VOID_SIGN_DOMAIN_FRAME,
                                 buf,
@@ -2917,6 +2929,13 @@ int void_pbft_step_timer(struct void_pbft *r,
                 r->catch_up_left--;
                 r->stats.catch_up_waits++;
                 void__pbft_fetch_state(r, now_ns, out, 1);
+                void__pbft_arm_request_timer(r, out, 1);
+            } else if (r->last_executed == r->progress_mark && !is_primary(r) &&
+                       !void__pbft_is_voter(r, r->cfg.self)) {
+                /* A learner (or a removed replica): its view change would
+                 * count for nothing and keep it out of the voters' view;
+                 * no progress here means it is behind: fetch. */
+                void__pbft_fetch_state(r, now_ns, out, 0);
                 void__pbft_arm_request_timer(r, out, 1);
             } else if (r->last_executed == r->progress_mark && !is_primary(r)) {
                 void__pbft_start_view_change(r, now_ns, r->view + 1, out);

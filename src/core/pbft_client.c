@@ -33,11 +33,20 @@ int void_pbft_client_init(struct void_pbft_client *c, const struct void_pbft_cli
          memcmp(cert.public_key, config->keypair->public_key, VOID_SIGN_PUBLIC_KEY_SIZE) != 0)) {
         return VOID_EINVAL;
     }
+    uint32_t g = config->genesis_n != 0 ? config->genesis_n : config->n;
+    if (g > config->n) {
+        return VOID_EINVAL;
+    }
     for (uint32_t i = 0; i < config->n; i++) {
         const uint8_t *pk = void_keyring_get(config->keyring, i);
+        if (pk == NULL && i >= g) {
+            continue; /* a slot: its key comes with the configuration that names it */
+        }
         if (pk == NULL || void_mac_key_derive(config->keypair, pk, c->mac_keys[i]) != 0) {
             return VOID_EINVAL;
         }
+        memcpy(c->keys[i], pk, VOID_SIGN_PUBLIC_KEY_SIZE);
+        c->key_have |= VOID__BIT(i);
     }
     c->cfg = *config;
     if (config->big != NULL) {
@@ -57,8 +66,8 @@ int void_pbft_client_init(struct void_pbft_client *c, const struct void_pbft_cli
     if (c->cfg.read_timeout_ns == 0) {
         c->cfg.read_timeout_ns = VOID_PBFT_CLIENT_READ_TIMEOUT_NS_DEF;
     }
-    c->voters = c->cfg.n >= 32 ? UINT32_MAX : VOID__BIT(c->cfg.n) - 1;
-    c->nv = c->cfg.n;
+    c->voters = g >= 32 ? UINT32_MAX : VOID__BIT(g) - 1;
+    c->nv = g;
     c->f = void_membership_f(c->nv);
     c->epoch = 1; /* the genesis: replicas 0..n-1, all voters */
     struct void_sm_op get = {.kind = VOID_SM_OP_GET,
@@ -465,16 +474,28 @@ static int adopt(struct void_pbft_client *c, const struct void_membership_config
         if (m->role != VOID_MEMBER_VOTER) {
             continue;
         }
-        /* Joins are not ordered yet: a voter is one of the replicas whose
-         * keys (and MAC keys) the client has, and the same key. */
-        const uint8_t *pk = m->id < c->cfg.n ? void_keyring_get(c->cfg.keyring, m->id) : NULL;
-        if (pk == NULL || memcmp(pk, m->public_key, VOID_SIGN_PUBLIC_KEY_SIZE) != 0) {
+        /* A voter has a slot, and the key we know for it if we know one;
+         * a member that joined brings its key in the configuration, which
+         * f + 1 voters of the one we knew vouched for. */
+        if (m->id >= c->cfg.n || ((c->key_have & VOID__BIT(m->id)) &&
+                                  memcmp(c->keys[m->id], m->public_key,
+                                         VOID_SIGN_PUBLIC_KEY_SIZE) != 0)) {
             return VOID_EINVAL;
         }
         voters |= VOID__BIT(m->id);
     }
     if (voters == 0) {
         return VOID_EINVAL;
+    }
+    for (uint32_t i = 0; i < cfg->count && i < VOID_MEMBERSHIP_MEMBERS_MAX; i++) {
+        const struct void_member *m = &cfg->members[i];
+        if ((voters & VOID__BIT(m->id)) && !(c->key_have & VOID__BIT(m->id))) {
+            if (void_mac_key_derive(c->cfg.keypair, m->public_key, c->mac_keys[m->id]) != 0) {
+                return VOID_EINVAL; /* not a usable key: nothing adopted */
+            }
+            memcpy(c->keys[m->id], m->public_key, VOID_SIGN_PUBLIC_KEY_SIZE);
+            c->key_have |= VOID__BIT(m->id);
+        }
     }
     c->voters = voters;
     c->nv = void__popcount(voters);
@@ -555,7 +576,7 @@ int void_pbft_client_step_receive(struct void_pbft_client *c,
         c->stats.rx_malformed++;
         return 0;
     }
-    if (fr.sender >= c->cfg.n || void_keyring_get(c->cfg.keyring, fr.sender) == NULL) {
+    if (fr.sender >= c->cfg.n || !(c->key_have & VOID__BIT(fr.sender))) {
         c->stats.rx_unknown_sender++;
         return 0;
     }
@@ -587,7 +608,7 @@ int void_pbft_client_step_receive(struct void_pbft_client *c,
         } else {
             c->stats.macs_bad++;
             c->stats.verifies++;
-            if (void_pbft_reply_verify(frame, len, c->cfg.keyring, &fr, &m) != 0) {
+            if (void_pbft_reply_verify_key(frame, len, c->keys[fr.sender], &fr, &m) != 0) {
                 c->stats.rx_bad_sig++;
                 return 0;
             }

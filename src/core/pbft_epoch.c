@@ -36,9 +36,12 @@ int void__pbft_epoch_init(struct void_pbft *r)
     if (r->member == NULL) {
         return VOID_ENOMEM;
     }
+    /* Replicas 0..g-1 found the cluster; ids g..n-1 are slots for joins. */
+    uint32_t g = r->cfg.genesis_n != 0 ? r->cfg.genesis_n : r->cfg.n;
+    VOID_ASSERT(g <= r->cfg.n);
     struct void_member m[VOID_PBFT_N_MAX];
     memset(m, 0, sizeof(m));
-    for (uint32_t i = 0; i < r->cfg.n; i++) {
+    for (uint32_t i = 0; i < g; i++) {
         m[i].id = i;
         m[i].role = VOID_MEMBER_VOTER;
         const uint8_t *pk = void_keyring_get(r->cfg.keyring, i);
@@ -52,13 +55,13 @@ int void__pbft_epoch_init(struct void_pbft *r)
     }
     uint16_t vmin = r->cfg.voters_min;
     if (vmin == 0) {
-        vmin = (uint16_t)(r->cfg.n < 4 ? r->cfg.n : 4);
+        vmin = (uint16_t)(g < 4 ? g : 4);
     }
-    if (vmin > r->cfg.n) {
+    if (vmin > g) {
         return VOID_EINVAL;
     }
     struct void_membership_config *genesis = &r->member[1];
-    int rc = void_membership_config_init(genesis, m, r->cfg.n, vmin);
+    int rc = void_membership_config_init(genesis, m, g, vmin);
     if (rc != 0) {
         return VOID_EINVAL; /* two replicas with one key */
     }
@@ -66,8 +69,9 @@ int void__pbft_epoch_init(struct void_pbft *r)
         memcpy(genesis->admin_key, r->cfg.admin_key, VOID_SIGN_PUBLIC_KEY_SIZE);
     }
     r->member[0] = *genesis;
-    r->voters = r->cfg.n == 32 ? UINT32_MAX : (VOID__BIT(r->cfg.n) - 1);
-    r->nv = r->cfg.n;
+    r->voters = g == 32 ? UINT32_MAX : (VOID__BIT(g) - 1);
+    r->nv = g;
+    r->members_any = r->voters;
     r->f = void_membership_f(r->nv);
     r->epoch_act = 0;
     r->era_voters[0] = r->era_voters[1] = r->voters;
@@ -75,7 +79,8 @@ int void__pbft_epoch_init(struct void_pbft *r)
     r->vote_released = 0;
     struct void_sm_member_setup setup = {.genesis = genesis,
                                          .checkpoint_interval = r->cfg.checkpoint_interval,
-                                         .window = r->cfg.window};
+                                         .window = r->cfg.window,
+                                         .id_limit = r->cfg.n};
     rc = void_sm_member_setup(&r->sm, &setup);
     VOID_ASSERT(rc != 0 || r->nv == void_membership_voters(genesis));
     return rc;
@@ -148,6 +153,49 @@ int void__pbft_may_vote(const struct void_pbft *r, void_seq seq)
     return seq <= void__pbft_vote_horizon(r);
 }
 
+/* Makes the key of every member of cfg the one its frames verify by, and
+ * derives the MAC key shared with it. A member that joined brings its key
+ * in its JOIN; the configuration, replicated, wins over the config file. */
+static void ring_follow(struct void_pbft *r, const struct void_membership_config *cfg)
+{
+    VOID_ASSERT(r->ring != NULL && cfg != NULL);
+    for (uint32_t i = 0; i < cfg->count; i++) {
+        const struct void_member *m = &cfg->members[i];
+        if (m->id >= r->cfg.n) {
+            continue; /* JOIN refuses ids without a slot (id_limit) */
+        }
+        const uint8_t *have = void_keyring_get(r->ring, m->id);
+        if (have != NULL && memcmp(have, m->public_key, VOID_SIGN_PUBLIC_KEY_SIZE) == 0) {
+            continue;
+        }
+        if (have != NULL) {
+            for (uint32_t k = 0; k < r->ring->count; k++) {
+                if (r->ring->ids[k] == m->id) {
+                    memcpy(r->ring->keys[k], m->public_key, VOID_SIGN_PUBLIC_KEY_SIZE);
+                }
+            }
+        } else if (void_keyring_add(r->ring, m->id, m->public_key) != 0) {
+            continue; /* a full keyring: its frames do not verify here */
+        }
+        r->peer_mac_have &= ~VOID__BIT(m->id);
+        if (m->id != r->cfg.self && r->cfg.verify_signatures &&
+            void_mac_key_derive(r->cfg.keypair, m->public_key, r->peer_mac[m->id]) == 0) {
+            r->peer_mac_have |= VOID__BIT(m->id);
+        }
+    }
+}
+
+static uint32_t config_ids(const struct void_membership_config *cfg)
+{
+    uint32_t ids = 0;
+    for (uint32_t i = 0; i < cfg->count; i++) {
+        if (cfg->members[i].id < VOID_PBFT_N_MAX) {
+            ids |= VOID__BIT(cfg->members[i].id);
+        }
+    }
+    return ids;
+}
+
 static uint32_t config_voters(const struct void_membership_config *cfg)
 {
     uint32_t voters = 0;
@@ -179,8 +227,7 @@ static void epoch_switch(struct void_pbft *r, const struct void_membership_confi
     uint32_t voters = 0;
     for (uint32_t i = 0; i < cfg->count; i++) {
         const struct void_member *m = &cfg->members[i];
-        /* Joins are not ordered through PBFT yet, so every id is one of
-         * the config file's replicas. */
+        /* A JOIN takes an id below the slots (id_limit in sm.c). */
         VOID_ASSERT(m->id < r->cfg.n);
         if (m->role == VOID_MEMBER_VOTER) {
             voters |= VOID__BIT(m->id);
@@ -203,7 +250,7 @@ static void epoch_switch(struct void_pbft *r, const struct void_membership_confi
     /* A removed replica's view change stays stored (a NEW-VIEW of the old
      * epoch may name it, and its primary re-sends what it names), but the
      * view-change counts skip non-voters (pbft_view.c). */
-    r->peer_mac_mask &= voters;
+    r->peer_mac_mask = r->peer_mac_have & r->members_any; /* learners get tags too */
     r->stats.epoch_changes++;
 }
 
@@ -264,6 +311,10 @@ void void__pbft_epoch_refresh(struct void_pbft *r, uint64_t now_ns, struct void_
     r->era_voters[1] = config_voters(latest);
     r->era_bound = act;
     VOID_ASSERT(r->era_voters[0] != 0 && r->era_voters[1] != 0);
+    ring_follow(r, prev);
+    ring_follow(r, latest);
+    r->members_any = config_ids(cur) | config_ids(latest);
+    r->peer_mac_mask = r->peer_mac_have & r->members_any;
     int switched = cur->epoch != r->member[0].epoch;
     if (switched) {
         epoch_switch(r, cur);

@@ -714,3 +714,18 @@ int void_pbft_reply_verify(const uint8_t *frame,
     return void_keyring_verify(
         ring, fr->sender, VOID_SIGN_DOMAIN_REPLY, root, sizeof(root), fr->sig);
 }
+
+int void_pbft_reply_verify_key(const uint8_t *frame,
+                               size_t len,
+                               const uint8_t key[VOID_SIGN_PUBLIC_KEY_SIZE],
+                               struct void_frame *fr,
+                               struct void_pbft_reply *m)
+{
+    VOID_ASSERT(frame != NULL && key != NULL && fr != NULL && m != NULL);
+    uint8_t root[VOID_MERKLE_HASH_SIZE];
+    int rc = reply_root(frame, len, fr, m, root);
+    if (rc != 0) {
+        return rc;
+    }
+    return void_sign_verify(key, VOID_SIGN_DOMAIN_REPLY, root, sizeof(root), fr->sig);
+}

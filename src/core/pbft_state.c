@@ -418,7 +418,7 @@ static size_t put_committed(struct void_pbft *r, struct void__pbft_entry *e, uin
         if (e->commit_unchecked & VOID__BIT(i)) {
             e->commit_unchecked &= ~VOID__BIT(i);
             r->stats.verifies++;
-            if (void_keyring_verify(r->cfg.keyring,
+            if (void_keyring_verify(r->ring,
                                     i,
                                     VOID_SIGN_DOMAIN_FRAME,
                                     e->commit_frame[i],

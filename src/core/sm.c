@@ -349,6 +349,143 @@ int void_sm_member_op_decode(const uint8_t *buf, size_t len, struct void_sm_memb
     return 0;
 }
 
+/* Appends a string as u8 len | bytes; returns the new offset or 0. */
+static size_t put_str(uint8_t *buf, size_t off, size_t cap, const char *s, size_t max)
+{
+    size_t len = strnlen(s, max + 1);
+    if (len > max || len > UINT8_MAX || off + 1 + len > cap) {
+        return 0;
+    }
+    buf[off] = (uint8_t)len;
+    memcpy(buf + off + 1, s, len);
+    return off + 1 + len;
+}
+
+/* Reads u8 len | bytes into dst (capacity max + 1, NUL-terminated). */
+static size_t get_str(const uint8_t *buf, size_t off, size_t len, char *dst, size_t max)
+{
+    if (off >= len || buf[off] > max || off + 1 + buf[off] > len) {
+        return 0;
+    }
+    size_t n = buf[off];
+    if (memchr(buf + off + 1, 0, n) != NULL) {
+        return 0; /* an embedded NUL would hide bytes from the configuration */
+    }
+    memcpy(dst, buf + off + 1, n);
+    dst[n] = '\0';
+    return off + 1 + n;
+}
+
+int void_sm_member_join_encode(const struct void_sm_member_join *j, uint8_t *buf, size_t cap)
+{
+    VOID_ASSERT(j != NULL && buf != NULL);
+    const struct void_member *m = &j->member;
+    if (cap < VOID_SM_MEMBER_JOIN_MIN) {
+        return VOID_EFULL;
+    }
+    buf[0] = VOID_SM_OP_MEMBER;
+    buf[1] = VOID_MEMBERSHIP_JOIN;
+    void_bytes_put_be32(buf + 2, m->id);
+    void_bytes_put_be64(buf + 6, j->epoch);
+    memcpy(buf + 14, m->public_key, VOID_SIGN_PUBLIC_KEY_SIZE);
+    size_t off = 14 + VOID_SIGN_PUBLIC_KEY_SIZE;
+    size_t room = cap - VOID_SIGN_SIZE;
+    if (m->address[0] == '\0') {
+        return VOID_EBAD_FIELD;
+    }
+    off = put_str(buf, off, room, m->address, VOID_MEMBERSHIP_ADDR_MAX);
+    off = off ? put_str(buf, off, room, m->datacenter, VOID_MEMBERSHIP_LOC_MAX) : 0;
+    off = off ? put_str(buf, off, room, m->rack, VOID_MEMBERSHIP_LOC_MAX) : 0;
+    off = off ? put_str(buf, off, room, m->host, VOID_MEMBERSHIP_LOC_MAX) : 0;
+    if (off == 0) {
+        return VOID_EBAD_FIELD;
+    }
+    memcpy(buf + off, j->sig, VOID_SIGN_SIZE);
+    VOID_ASSERT(off + VOID_SIGN_SIZE <= VOID_SM_MEMBER_JOIN_MAX);
+    return (int)(off + VOID_SIGN_SIZE);
+}
+
+int void_sm_member_join_decode(const uint8_t *buf, size_t len, struct void_sm_member_join *j)
+{
+    VOID_ASSERT(buf != NULL && j != NULL);
+    memset(j, 0, sizeof(*j));
+    if (len < VOID_SM_MEMBER_JOIN_MIN) {
+        return VOID_ETRUNCATED;
+    }
+    if (len > VOID_SM_MEMBER_JOIN_MAX) {
+        return VOID_EBAD_LENGTH;
+    }
+    if (buf[0] != VOID_SM_OP_MEMBER || buf[1] != VOID_MEMBERSHIP_JOIN) {
+        return VOID_EBAD_TYPE;
+    }
+    struct void_member *m = &j->member;
+    m->id = void_bytes_get_be32(buf + 2);
+    m->role = VOID_MEMBER_LEARNER;
+    j->epoch = void_bytes_get_be64(buf + 6);
+    memcpy(m->public_key, buf + 14, VOID_SIGN_PUBLIC_KEY_SIZE);
+    size_t body = len - VOID_SIGN_SIZE;
+    size_t off = 14 + VOID_SIGN_PUBLIC_KEY_SIZE;
+    off = get_str(buf, off, body, m->address, VOID_MEMBERSHIP_ADDR_MAX);
+    off = off ? get_str(buf, off, body, m->datacenter, VOID_MEMBERSHIP_LOC_MAX) : 0;
+    off = off ? get_str(buf, off, body, m->rack, VOID_MEMBERSHIP_LOC_MAX) : 0;
+    off = off ? get_str(buf, off, body, m->host, VOID_MEMBERSHIP_LOC_MAX) : 0;
+    if (off == 0 || m->address[0] == '\0') {
+        return VOID_EBAD_FIELD;
+    }
+    if (off != body) {
+        return VOID_EBAD_LENGTH;
+    }
+    memcpy(j->sig, buf + body, VOID_SIGN_SIZE);
+    return 0;
+}
+
+void void_sm_member_progress_message(uint32_t id,
+                                     uint64_t executed,
+                                     uint8_t msg[VOID_SM_MEMBER_PROGRESS_SIZE])
+{
+    VOID_ASSERT(msg != NULL);
+    void_bytes_put_be32(msg, id);
+    void_bytes_put_be64(msg + 4, executed);
+}
+
+int void_sm_member_promote_encode(const struct void_sm_member_promote *p, uint8_t *buf, size_t cap)
+{
+    VOID_ASSERT(p != NULL && buf != NULL);
+    if (cap < VOID_SM_MEMBER_PROMOTE_SIZE) {
+        return VOID_EFULL;
+    }
+    buf[0] = VOID_SM_OP_MEMBER;
+    buf[1] = VOID_MEMBERSHIP_PROMOTE;
+    void_bytes_put_be32(buf + 2, p->id);
+    void_bytes_put_be64(buf + 6, p->epoch);
+    void_bytes_put_be64(buf + 14, p->executed);
+    memcpy(buf + 22, p->learner_sig, VOID_SIGN_SIZE);
+    memcpy(buf + VOID_SM_MEMBER_PROMOTE_SIGNED, p->sig, VOID_SIGN_SIZE);
+    VOID_ASSERT(VOID_SM_MEMBER_PROMOTE_SIGNED + VOID_SIGN_SIZE == VOID_SM_MEMBER_PROMOTE_SIZE);
+    return VOID_SM_MEMBER_PROMOTE_SIZE;
+}
+
+int void_sm_member_promote_decode(const uint8_t *buf, size_t len, struct void_sm_member_promote *p)
+{
+    VOID_ASSERT(buf != NULL && p != NULL);
+    memset(p, 0, sizeof(*p));
+    if (len < VOID_SM_MEMBER_PROMOTE_SIZE) {
+        return VOID_ETRUNCATED;
+    }
+    if (len > VOID_SM_MEMBER_PROMOTE_SIZE) {
+        return VOID_EBAD_LENGTH;
+    }
+    if (buf[0] != VOID_SM_OP_MEMBER || buf[1] != VOID_MEMBERSHIP_PROMOTE) {
+        return VOID_EBAD_TYPE;
+    }
+    p->id = void_bytes_get_be32(buf + 2);
+    p->epoch = void_bytes_get_be64(buf + 6);
+    p->executed = void_bytes_get_be64(buf + 14);
+    memcpy(p->learner_sig, buf + 22, VOID_SIGN_SIZE);
+    memcpy(p->sig, buf + VOID_SM_MEMBER_PROMOTE_SIGNED, VOID_SIGN_SIZE);
+    return 0;
+}
+
 int void_sm_member_cert_encode(const struct void_sm_member_cert *op, uint8_t *buf, size_t cap)
 {
     VOID_ASSERT(op != NULL && buf != NULL);
@@ -597,6 +734,87 @@ static int member_cert_check(const struct void_sm *sm,
     return 0;
 }
 
+/* Executes a JOIN or a PROMOTE (docs/membership.md, "Join and promote"):
+ * both signed by the admin key; a PROMOTE also by the learner, whose
+ * signed progress must be within one checkpoint interval of this batch. */
+static void member_grow(struct void_sm *sm,
+                        const uint8_t *op,
+                        size_t op_len,
+                        struct void_sm_result *res)
+{
+    VOID_ASSERT(op_len > 1 && (op[1] == VOID_MEMBERSHIP_JOIN || op[1] == VOID_MEMBERSHIP_PROMOTE));
+    int join = op[1] == VOID_MEMBERSHIP_JOIN;
+    struct void_sm_member_join j;
+    struct void_sm_member_promote p;
+    int drc = join ? void_sm_member_join_decode(op, op_len, &j)
+                   : void_sm_member_promote_decode(op, op_len, &p);
+    if (sm->member.genesis == NULL || sm->member_scratch == NULL || drc != 0) {
+        res->status = VOID_SM_BAD_OP;
+        return;
+    }
+    struct void_membership_config *latest = sm->member_scratch;
+    struct void_membership_config *prev = latest + 1;
+    struct void_membership_config *next = latest + 2;
+    uint64_t act = 0, prev_act = 0;
+    int rc = member_read(sm, latest, &act, prev, &prev_act);
+    if (rc != 0) {
+        if (sm->failed == 0) {
+            sm->failed = rc;
+        }
+        return;
+    }
+    if ((join ? j.epoch : p.epoch) != latest->epoch) {
+        member_refuse(sm, VOID_EMEMBER_EPOCH, res); /* signed for another epoch: no replay */
+        return;
+    }
+    struct void_membership_change ch = {.op = op[1], .id = join ? j.member.id : p.id};
+    if (join) {
+        ch.member = j.member;
+        if (sm->member.id_limit != 0 && j.member.id >= sm->member.id_limit) {
+            member_refuse(sm, VOID_ERANGE, res); /* no replica slot for that id */
+            return;
+        }
+    }
+    rc = void_membership_apply(latest, &ch, 1, next);
+    if (rc != 0) {
+        member_refuse(sm, rc, res);
+        return;
+    }
+    static const uint8_t zero[VOID_SIGN_PUBLIC_KEY_SIZE] = {0};
+    if (memcmp(latest->admin_key, zero, sizeof(zero)) == 0) {
+        member_refuse(sm, VOID_EPERM, res); /* no admin key configured */
+        return;
+    }
+    size_t signed_len = join ? op_len - VOID_SIGN_SIZE : VOID_SM_MEMBER_PROMOTE_SIGNED;
+    if (void_sign_verify(latest->admin_key,
+                         VOID_SIGN_DOMAIN_MEMBER,
+                         op,
+                         signed_len,
+                         join ? j.sig : p.sig) != 0) {
+        member_refuse(sm, VOID_EBAD_SIG, res);
+        return;
+    }
+    if (!join) {
+        /* The learner's own word for how far it executed, checked against
+         * this batch's sequence number: the same numbers at every replica.
+         * An honest learner cannot claim more than it has; a learner that
+         * lies is one the admin vouched for (docs/membership.md). */
+        uint8_t msg[VOID_SM_MEMBER_PROGRESS_SIZE];
+        void_sm_member_progress_message(p.id, p.executed, msg);
+        const struct void_member *lm = &latest->members[void_membership_find(latest, p.id)];
+        if (void_sign_verify(
+                lm->public_key, VOID_SIGN_DOMAIN_PROGRESS, msg, sizeof(msg), p.learner_sig) != 0) {
+            member_refuse(sm, VOID_EBAD_SIG, res);
+            return;
+        }
+        if (p.executed + sm->member.checkpoint_interval < sm->batch_label) {
+            member_refuse(sm, VOID_EMEMBER_BEHIND, res);
+            return;
+        }
+    }
+    member_commit(sm, latest, act, next, res);
+}
+
 /* Executes a configuration change at the current batch (docs/membership.md,
  * "Changes through PBFT"). Every check reads replicated state only, so every
  * replica refuses or applies alike. */
@@ -606,6 +824,10 @@ static void member_apply(struct void_sm *sm,
                          struct void_sm_result *res)
 {
     VOID_ASSERT(sm->in_batch && op_len > 0 && op[0] == VOID_SM_OP_MEMBER);
+    if (op_len > 1 && (op[1] == VOID_MEMBERSHIP_JOIN || op[1] == VOID_MEMBERSHIP_PROMOTE)) {
+        member_grow(sm, op, op_len, res);
+        return;
+    }
     int cert = op_len > 1 && op[1] == VOID_SM_MEMBER_CERT_REMOVE;
     struct void_sm_member_op m;
     struct void_sm_member_cert mc; /* 5.7 KB */

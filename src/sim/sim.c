@@ -380,6 +380,7 @@ static int replica_init(struct sim *s, struct sim_node *node)
 {
     struct void_pbft_config c = {
         .n = s->n,
+        .genesis_n = void__sim_member_genesis(s), /* join mode: the last one joins */
         .self = node->id,
         .event_seq_start = node->last_event_seq + 1,
         .verify_signatures = s->cfg->verify_signatures,
@@ -724,6 +725,7 @@ static int start_clients(struct sim *s)
         struct void_pbft_client_config cc = {
             .id = node->id,
             .n = s->n,
+            .genesis_n = void__sim_member_genesis(s),
             .first_reqno = 1,
             .event_seq_start = 1,
             .verify_signatures = s->cfg->verify_signatures,

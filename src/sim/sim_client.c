@@ -129,7 +129,8 @@ static const char *op_name(uint8_t kind)
 int void__sim_client_submit(struct sim *s, struct sim_node *node)
 {
     VOID_ASSERT(node->is_client);
-    if (node->busy || (node->ops_left == 0 && s->member.count_certs == 0)) {
+    if (node->busy ||
+        (node->ops_left == 0 && s->member.count_certs == 0 && !void__sim_member_due(s, node))) {
         return 0; /* busy: a wake-up for a certificate found it at work */
     }
     struct void_sm_op op;
@@ -174,8 +175,8 @@ int void__sim_client_submit(struct sim *s, struct sim_node *node)
     if (rc != 0) {
         return rc;
     }
-    if (!x.cert) {
-        node->ops_left--;
+    if (!x.cert && !(x.member && !x.task && s->member.join)) {
+        node->ops_left--; /* join mode: the JOIN and PROMOTEs are extra */
     }
     node->busy = 1;
     s->requests_issued++;
@@ -303,6 +304,13 @@ int void__sim_client_done(struct sim *s, struct sim_node *node)
     if (node->ops_left == 0 && s->member.count_certs > 0) {
         struct void_simq_item it = {.at_ns = s->now, .kind = SIM_EV_SUBMIT, .node = node->id};
         return void_simq_push(&s->q, &it); /* the next queued certificate */
+    }
+    uint64_t promote_at = 0;
+    if (node->ops_left == 0 && void__sim_member_wants(s, node, &promote_at)) {
+        /* Join mode: the admin's PROMOTE is still to be answered OK. */
+        struct void_simq_item it = {
+            .at_ns = promote_at > s->now ? promote_at : s->now, .kind = SIM_EV_SUBMIT, .node = node->id};
+        return void_simq_push(&s->q, &it);
     }
     if (node->ops_left == 0) {
         return 0;

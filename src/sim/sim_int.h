@@ -97,7 +97,16 @@ struct sim_member {
     uint32_t count_certs;
     struct sim_cert inflight[VOID_SIM_CLIENTS_MAX]; /* the certificate each client sent */
     struct sim_signed_log signed_log[VOID_SIM_N_MAX]; /* honest replicas' (the checker's) */
-    uint32_t target;  /* the replica the admin removes */
+    /* Join mode (docs/simulator.md, Membership changes): replica `target'
+     * (the last one) is outside the genesis (genesis_n = n - 1); the admin
+     * JOINs it, then PROMOTEs it once its progress allows. */
+    int join;
+    int stage;              /* join mode: 0 JOIN due, 1 sent, 2 PROMOTE due, 3 sent, 4 done */
+    uint32_t genesis_n;     /* config.genesis_n of every replica and client (0: n) */
+    uint32_t applied_count; /* changes the admin got applied */
+    uint32_t promote_tries;
+    uint64_t promote_at_ns; /* when the PROMOTE is due (retried after PENDING or BEHIND) */
+    uint32_t target;  /* the replica the admin removes (or joins) */
     uint64_t at_ns;   /* when the first client sends the removal */
     uint64_t act;     /* its boundary, from the answer */
     uint64_t bad_votes, bad_configs;
@@ -313,6 +322,10 @@ void void__sim_causal_finish(struct sim *s);
  * (op encodes it into enc[cap], returning its length); result takes its
  * answer; event and step check every honest replica; finish ends the run. */
 void void__sim_member_plan(struct sim *s);
+uint32_t void__sim_member_genesis(const struct sim *s);
+/* Join mode: node (the first client) still has the admin's PROMOTE to send,
+ * due at *at_ns, even when its workload is done. */
+int void__sim_member_wants(const struct sim *s, const struct sim_node *node, uint64_t *at_ns);
 int void__sim_member_due(const struct sim *s, const struct sim_node *node);
 /* Tasks (sim_task.c): whether the client's next op is a task op, the op,
  * and the placement check after a replica executed. */

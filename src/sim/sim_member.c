@@ -24,6 +24,7 @@
 #include "void/sm.h"
 
 #include <inttypes.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -65,18 +66,102 @@ void void__sim_member_plan(struct sim *s)
     uint64_t window = s->cfg->fault_window_ns > 0 ? s->cfg->fault_window_ns : 1000000000ull;
     s->member.at_ns = void_prng_range(&rng, window / 10, window);
     VOID_ASSERT(s->member.target < s->n);
+    /* Join mode in half the runs where it keeps the fault bound: the last
+     * replica starts outside the genesis and is honest, and the genesis'
+     * f covers the Byzantine replicas. */
+    uint32_t last = s->n - 1;
+    if (void_prng_below(&rng, 2) == 1 && last >= 4 && !s->nodes[last].byzantine &&
+        3 * s->cfg->byzantine + 1 <= last) {
+        s->member.join = 1;
+        s->member.target = last;
+        s->member.genesis_n = last;
+        s->member.voters_min = (uint16_t)last;
+    }
+}
+
+/* The genesis of every replica and client: config.genesis_n. */
+uint32_t void__sim_member_genesis(const struct sim *s)
+{
+    VOID_ASSERT(s != NULL);
+    return s->member.join ? s->member.genesis_n : 0;
 }
 
 int void__sim_member_due(const struct sim *s, const struct sim_node *node)
 {
     VOID_ASSERT(s != NULL && node != NULL);
-    return s->member.admin_on && !s->member.sent && node->id == s->n && s->now >= s->member.at_ns;
+    if (!s->member.admin_on || node->id != s->n) {
+        return 0;
+    }
+    if (s->member.join) {
+        const struct sim_node *j = &s->nodes[s->member.target];
+        return (s->member.stage == 0 && s->now >= s->member.at_ns) ||
+               (s->member.stage == 2 && s->now >= s->member.promote_at_ns && j->up);
+    }
+    return !s->member.sent && s->now >= s->member.at_ns;
+}
+
+int void__sim_member_wants(const struct sim *s, const struct sim_node *node, uint64_t *at_ns)
+{
+    VOID_ASSERT(s != NULL && node != NULL && at_ns != NULL);
+    if (!s->member.join || node->id != s->n || s->member.stage != 2) {
+        return 0;
+    }
+    *at_ns = s->member.promote_at_ns;
+    return 1;
+}
+
+/* The JOIN of the last replica, or its PROMOTE with its signed progress. */
+static int join_op(struct sim *s, uint8_t *enc, size_t cap)
+{
+    struct sim_node *j = &s->nodes[s->member.target];
+    int len;
+    if (s->member.stage == 0) {
+        struct void_sm_member_join m = {.epoch = 1};
+        m.member.id = j->id;
+        m.member.role = VOID_MEMBER_LEARNER;
+        memcpy(m.member.public_key, j->kp.public_key, VOID_SIGN_PUBLIC_KEY_SIZE);
+        snprintf(m.member.address, sizeof(m.member.address), "sim:%u", j->id);
+        snprintf(m.member.datacenter, sizeof(m.member.datacenter), "dc%u", j->id % 3);
+        len = void_sm_member_join_encode(&m, enc, cap);
+        VOID_ASSERT(len > VOID_SIGN_SIZE);
+        s->member.stage = 1;
+        void__sim_trace(s, "admin: join n%u", j->id);
+        int rc = void_sign(&s->member.admin,
+                           VOID_SIGN_DOMAIN_MEMBER,
+                           enc,
+                           (size_t)len - VOID_SIGN_SIZE,
+                           enc + len - VOID_SIGN_SIZE);
+        VOID_ASSERT(rc == 0);
+        return len;
+    }
+    VOID_ASSERT(s->member.stage == 2 && j->up);
+    struct void_sm_member_promote p = {
+        .id = j->id, .epoch = 2, .executed = void_pbft_last_executed(j->replica)};
+    uint8_t msg[VOID_SM_MEMBER_PROGRESS_SIZE];
+    void_sm_member_progress_message(p.id, p.executed, msg);
+    int rc = void_sign(&j->kp, VOID_SIGN_DOMAIN_PROGRESS, msg, sizeof(msg), p.learner_sig);
+    VOID_ASSERT(rc == 0);
+    len = void_sm_member_promote_encode(&p, enc, cap);
+    VOID_ASSERT(len == VOID_SM_MEMBER_PROMOTE_SIZE);
+    rc = void_sign(&s->member.admin,
+                   VOID_SIGN_DOMAIN_MEMBER,
+                   enc,
+                   VOID_SM_MEMBER_PROMOTE_SIGNED,
+                   enc + VOID_SM_MEMBER_PROMOTE_SIGNED);
+    VOID_ASSERT(rc == 0);
+    s->member.stage = 3;
+    s->member.promote_tries++;
+    void__sim_trace(s, "admin: promote n%u (executed %" PRIu64 ")", j->id, p.executed);
+    return len;
 }
 
 int void__sim_member_op(struct sim *s, uint8_t *enc, size_t cap)
 {
     VOID_ASSERT(s->member.admin_on && !s->member.sent);
-    VOID_ASSERT(cap >= VOID_SM_MEMBER_OP_SIZE);
+    VOID_ASSERT(cap >= VOID_SM_MEMBER_JOIN_MAX);
+    if (s->member.join) {
+        return join_op(s, enc, cap);
+    }
     struct void_sm_member_op m = {
         .change = VOID_MEMBERSHIP_REMOVE, .id = s->member.target, .epoch = 1};
     uint8_t msg[VOID_SM_MEMBER_SIGNED];
@@ -88,11 +173,67 @@ int void__sim_member_op(struct sim *s, uint8_t *enc, size_t cap)
     return void_sm_member_op_encode(&m, enc, cap);
 }
 
+/* A PROMOTE may be refused while the JOIN is still taking effect (PENDING)
+ * or while the learner is more than a checkpoint behind (BEHIND): the
+ * admin tries again later, as an operator would. Any other refusal of
+ * these valid changes is a violation. */
+static int refused_with(const struct void_sm_result *res, int code)
+{
+    const char *name = void_err_name(code);
+    size_t n = strlen(name);
+    return res->status == VOID_SM_REFUSED && res->value_len >= n &&
+           memcmp(res->value, name, n) == 0;
+}
+
+static void join_result(struct sim *s, const struct void_sm_result *res)
+{
+    int promote = s->member.stage == 3;
+    VOID_ASSERT(s->member.stage == 1 || promote);
+    if (res->status == VOID_SM_OK && res->value_len == 16) {
+        s->member.applied = 1;
+        s->member.applied_count++;
+        s->member.act = void_bytes_get_be64(res->value + 8);
+        s->member.stage = promote ? 4 : 2;
+        s->member.promote_at_ns = s->now + 100000000ull;
+        void__sim_trace(s,
+                        "admin: %s n%u: epoch %" PRIu64 " above seq %" PRIu64,
+                        promote ? "promoted" : "joined",
+                        s->member.target,
+                        void_bytes_get_be64(res->value),
+                        s->member.act);
+        return;
+    }
+    if (promote && (refused_with(res, VOID_EMEMBER_PENDING) ||
+                    refused_with(res, VOID_EMEMBER_BEHIND))) {
+        /* Each refused PROMOTE is ordered too: the sequence numbers move
+         * towards the end of the window even when the workload is done. */
+        s->member.stage = s->member.promote_tries < 200 ? 2 : 4;
+        s->member.promote_at_ns =
+            s->now + (refused_with(res, VOID_EMEMBER_PENDING) ? 20000000ull : 200000000ull);
+        void__sim_trace(s, "admin: promote refused, later: %.*s", (int)res->value_len,
+                        (const char *)res->value);
+        return;
+    }
+    void__sim_violation(s,
+                        "membership: the admin's %s of n%u answered status %u: %.*s",
+                        promote ? "promote" : "join",
+                        s->member.target,
+                        (unsigned)res->status,
+                        (int)res->value_len,
+                        (const char *)res->value);
+    s->member.stage = 4;
+}
+
 void void__sim_member_result(struct sim *s, const struct void_sm_result *res)
 {
     VOID_ASSERT(s != NULL && res != NULL);
+    if (s->member.join) {
+        join_result(s, res);
+        return;
+    }
     if (res->status == VOID_SM_OK && res->value_len == 16) {
         s->member.applied = 1;
+        s->member.applied_count = 1;
         s->member.act = void_bytes_get_be64(res->value + 8);
         void__sim_trace(s,
                         "admin: epoch %" PRIu64 " above seq %" PRIu64,
@@ -238,7 +379,7 @@ void void__sim_member_finish(struct sim *s)
          * new epoch. */
         if (s->member.admin_on && s->member.applied &&
             void_pbft_low_watermark(node->replica) >= s->member.act &&
-            void_pbft_member_config(node->replica)->epoch != 2) {
+            void_pbft_member_config(node->replica)->epoch != 1 + s->member.applied_count) {
             void__sim_violation(s,
                                 "membership: n%u is past seq %" PRIu64 " in epoch %" PRIu64,
                                 node->id,
@@ -251,7 +392,12 @@ void void__sim_member_finish(struct sim *s)
 int void__sim_member_removed(const struct sim *s, uint32_t id)
 {
     VOID_ASSERT(s != NULL && id < SIM_NODES_MAX);
-    return (s->member.applied && id == s->member.target) || s->member.removed[id];
+    /* Join mode: the joiner is not a voter until its PROMOTE is answered
+     * (stage 4 after an OK: applied_count 2); the view checker leaves it
+     * out as it leaves a removed one out. */
+    int outside = s->member.join && id == s->member.target && s->member.applied_count < 2;
+    return (s->member.applied && !s->member.join && id == s->member.target) || outside ||
+           s->member.removed[id];
 }
 
 /* ---- automatic removal (config.auto_remove) ---------------------------------

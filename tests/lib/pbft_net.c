@@ -29,6 +29,10 @@ uint32_t net_pipeline;
 /* 1: the replicas of the next net_new take t->admin's key as the admin key
  * of their configuration (membership changes, tests/core/test_epoch.c). */
 int net_admin;
+/* config.genesis_n of the next net_new (0: n): replicas genesis..n-1 are
+ * slots for joins, and their keys are not in the shared keyring (a JOIN
+ * brings them; tests/core/test_member_join.c). */
+uint32_t net_genesis;
 
 void make_key(struct void_sign_keypair *kp, uint32_t id)
 {
@@ -186,7 +190,9 @@ struct net *net_new(uint32_t n, uint32_t nclients, uint32_t k, uint32_t window, 
     void_keyring_init(&t->ring);
     for (uint32_t i = 0; i < n; i++) {
         make_key(&t->keys[i], i);
-        assert_int_equal(void_keyring_add(&t->ring, i, t->keys[i].public_key), 0);
+        if (net_genesis == 0 || i < net_genesis) {
+            assert_int_equal(void_keyring_add(&t->ring, i, t->keys[i].public_key), 0);
+        }
     }
     make_key(&t->admin, 9999);
     for (uint32_t c = 0; c < nclients; c++) {
@@ -195,6 +201,7 @@ struct net *net_new(uint32_t n, uint32_t nclients, uint32_t k, uint32_t window, 
     }
     for (uint32_t i = 0; i < n; i++) {
         t->cfg[i] = (struct void_pbft_config){.n = n,
+                                              .genesis_n = net_genesis,
                                               .self = i,
                                               .checkpoint_interval = k,
                                               .window = window,
@@ -215,6 +222,7 @@ struct net *net_new(uint32_t n, uint32_t nclients, uint32_t k, uint32_t window, 
     for (uint32_t c = 0; c < nclients; c++) {
         struct void_pbft_client_config cc = {.id = CLIENT_BASE + c,
                                              .n = n,
+                                             .genesis_n = net_genesis,
                                              .timeout_ns = 150 * MS,
                                              .verify_signatures = verify,
                                              .keyring = &t->ring,

@@ -85,6 +85,7 @@ extern uint32_t net_pipeline;
 /* 1: the replicas of the next net_new take t->admin's key as the admin key
  * of their configuration (membership changes, tests/core/test_epoch.c). */
 extern int net_admin;
+extern uint32_t net_genesis;
 
 void make_key(struct void_sign_keypair *kp, uint32_t id);
 void enqueue(struct net *t, uint32_t from, uint32_t to, const uint8_t *bytes, size_t len);
