@@ -35,7 +35,10 @@ int void_pbft_client_init(struct void_pbft_client *c, const struct void_pbft_cli
     }
     for (uint32_t i = 0; i < config->n; i++) {
         const uint8_t *pk = void_keyring_get(config->keyring, i);
-        if (pk == NULL || void_mac_key_derive(config->keypair, pk, c->mac_keys[i]) != 0) {
+        /* A replica's own client (its key) shares a key with it alone. */
+        int self = pk != NULL && memcmp(pk, config->keypair->public_key, VOID_SIGN_PUBLIC_KEY_SIZE) == 0;
+        if (pk == NULL || (self ? void_mac_key_self(config->keypair, c->mac_keys[i])
+                                : void_mac_key_derive(config->keypair, pk, c->mac_keys[i])) != 0) {
             return VOID_EINVAL;
         }
     }
