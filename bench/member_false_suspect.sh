@@ -36,10 +36,7 @@ command -v stress-ng > /dev/null || { echo "member_false_suspect: stress-ng not 
 source "$root/tests/cluster/lib.sh"
 cluster_init false-suspect 17960
 
-cluster start --n 5 --clients 2 --fault-control > /dev/null
-cluster stop > /dev/null
-for f in "$VOID_CLUSTER_DIR"/node*.ini; do printf '\n[membership]\nauto_remove = 1\n' >> "$f"; done
-cluster start --n 5 > /dev/null
+cluster start --n 5 --clients 2 --fault-control --auto-remove > /dev/null
 admin=$VOID_CLUSTER_DIR/keys/admin.secret
 metric_at() {
   curl -fsS --max-time 2 "http://127.0.0.1:$((TEST_PORT + 1000 + $1))/metrics" | sed -n "s/^$2 \([0-9]*\)$/\1/p"

@@ -44,10 +44,7 @@ log_ms() { # ms of the first line matching $1 in the logs of the nodes < $2
     python3 -c "import sys,datetime; t=sys.stdin.read().strip(); print(int(datetime.datetime.strptime(t,'%Y-%m-%dT%H:%M:%S.%fZ').replace(tzinfo=datetime.timezone.utc).timestamp()*1000) if t else '')"
 }
 
-cluster start --n "$N" --clients "$CLIENTS" > /dev/null
-cluster stop > /dev/null
-for f in "$VOID_CLUSTER_DIR"/node*.ini; do printf '\n[membership]\nauto_remove = 1\n' >> "$f"; done
-cluster start --n "$N" > /dev/null
+cluster start --n "$N" --clients "$CLIENTS" --auto-remove > /dev/null
 "$VOID_BIN/voidload" void "$VOID_CLUSTER_DIR" --clients "$CLIENTS" --seconds $((ROUNDS * 12 + 10)) \
   --value 50 --retry-ms 300 > "$TEST_DIR/load.out" 2>&1 &
 echo $! > "$VOID_CLUSTER_DIR/run/voidload.pid"

@@ -86,12 +86,7 @@ agree() { # the nodes in $@ report the same last_executed and state digest
   done
 }
 
-cluster start --n 10 --clients 8 > /dev/null
-cluster stop > /dev/null
-for f in "$VOID_CLUSTER_DIR"/node*.ini; do
-  printf '\n[membership]\nauto_remove = 1\n' >> "$f"
-done
-cluster start --n 10 > /dev/null
+cluster start --n 10 --clients 8 --auto-remove > /dev/null
 for i in $(seq 0 9); do vctl put "k$i" "v$i" > /dev/null; done
 echo "order $ORDER: 10 nodes up, auto_remove = 1, load for $LOAD_S s"
 

@@ -21,7 +21,9 @@
 #define ABANDON_NS         (15000 * MS) /* an outstanding request is given up after this */
 #define RECORD_PERIOD_NS   (3000 * MS)  /* between two reads of the record */
 #define FRESH_MARGIN_NS    (1000 * MS)  /* a certificate this close to the window's end waits */
+#define PUMP_NS            (10000 * MS) /* ordering no-ops to the boundary, at most this long */
 #define ARENA_SIZE         (64u << 10)
+#define HEARD_MIN          15 /* heartbeats (3 s at 200 ms) before a peer may be suspected */
 
 static const char *const refusal_text[] = {
 #define VOID__X(name, text) text,
@@ -269,6 +271,9 @@ static void remove_done(struct void__node_member *m, const struct void_sm_result
                  (unsigned)id,
                  (unsigned long long)epoch,
                  (unsigned long long)act);
+        m->pump_epoch = epoch;
+        m->pump_act = act;
+        m->pump_until = uv_hrtime() + PUMP_NS;
         return;
     }
     COUNT(m, submit_refused);
@@ -297,6 +302,28 @@ static void record_done(struct void__node_member *m, const struct void_sm_result
     }
 }
 
+static int submit_get_record(struct void__node_member *m, int kind, uint64_t now);
+
+/* The submitter of a removal that executed orders reads of the record until
+ * its replica has executed the boundary above which the change takes effect
+ * (the next checkpoint): a lightly loaded cluster would otherwise run on
+ * in the old epoch until clients' batches got there (seconds), an idle one
+ * for ever. Each read is one small batch; a busy cluster gets there first. */
+static void pump(struct void__node_member *m, uint64_t now)
+{
+    if (m->pump_act == 0) {
+        return;
+    }
+    if (void_pbft_member_config(m->env.replica)->epoch >= m->pump_epoch ||
+        void_pbft_last_executed(m->env.replica) >= m->pump_act || now > m->pump_until) {
+        m->pump_act = 0;
+        return;
+    }
+    if (m->busy == 0) {
+        (void)submit_get_record(m, 3, now);
+    }
+}
+
 static void on_reply(struct void__node_member *m, const uint8_t *buf, size_t len)
 {
     if (m->busy == 0) {
@@ -317,9 +344,10 @@ static void on_reply(struct void__node_member *m, const uint8_t *buf, size_t len
     }
     if (kind == 1) {
         remove_done(m, &res);
-    } else {
+    } else if (kind == 2) {
         record_done(m, &res);
     }
+    pump(m, uv_hrtime());
 }
 
 /* ---- suspicions ---------------------------------------------------------- */
@@ -358,16 +386,18 @@ static int offer(struct void__node_member *m, const struct void_suspicion_signed
     return rc;
 }
 
-/* Whether this node's detector has heard a heartbeat of id since the node
- * started. A peer never heard is not suspected for removal: at a cluster's
- * start the nodes come up one by one (seconds apart under load), and the
- * first ones would otherwise certify the last ones dead before they ran. */
+/* Whether this node's detector has heard HEARD_MIN heartbeats of id since
+ * the node started. A peer not heard so is not suspected for removal: at a
+ * cluster's start the nodes come up one by one (seconds apart under load),
+ * and a node starting stalls its loop for more than the dead threshold
+ * (ASan builds on a loaded machine: 1.5 to 2 s), so the first ones would
+ * otherwise certify the last ones dead before they ran steadily. */
 static int heard(const struct void__node_member *m, uint32_t id)
 {
     const struct void_fd *fd = m->env.fd;
     for (uint32_t i = 0; i < fd->count; i++) {
         if (fd->peers[i].id == id) {
-            return fd->peers[i].count_heartbeats > 0;
+            return fd->peers[i].count_heartbeats >= HEARD_MIN;
         }
     }
     return 0;
@@ -704,15 +734,22 @@ static void maybe_read_record(struct void__node_member *m, uint64_t now)
         return;
     }
     m->record_next = now + RECORD_PERIOD_NS;
+    if (submit_get_record(m, 2, now) == 0) {
+        COUNT(m, record_reads);
+    }
+}
+
+/* An ordered GET of the configuration record (kind 2: a read to learn
+ * whether we were removed; 3: a no-op that moves the sequence on). */
+static int submit_get_record(struct void__node_member *m, int kind, uint64_t now)
+{
     uint8_t op[64];
     struct void_sm_op get = {.kind = VOID_SM_OP_GET,
                              .key = (const uint8_t *)VOID_SM_MEMBER_KEY,
                              .key_len = VOID_SM_MEMBER_KEY_LEN};
     int len = void_sm_op_encode(&get, op, sizeof(op));
     VOID_ASSERT(len > 0);
-    if (submit(m, op, (size_t)len, 2, now) == 0) {
-        COUNT(m, record_reads);
-    }
+    return submit(m, op, (size_t)len, kind, now);
 }
 
 void void__node_member_tick(struct void__node_member *m,
@@ -758,6 +795,7 @@ void void__node_member_tick(struct void__node_member *m,
     if (voter) {
         try_submit(m, now_ns);
     }
+    pump(m, now_ns);
     maybe_read_record(m, now_ns);
 }
 

@@ -106,10 +106,13 @@ struct void__node_member {
     uint8_t *arena;
     uint8_t *big;
     struct void_pbft_out out;
-    int busy;             /* 0 idle, 1 a REMOVE, 2 a record read */
+    int busy;             /* 0 idle, 1 a REMOVE, 2 a record read, 3 a no-op read (pump) */
     uint32_t busy_suspect;
     uint64_t busy_ns;     /* monotonic: submitted */
     uint64_t record_next; /* monotonic: the next record read may go */
+    uint64_t pump_epoch;  /* a removal we submitted executed: its epoch, */
+    uint64_t pump_act;    /* the boundary it waits for (0: none), */
+    uint64_t pump_until;  /* and until when we order no-ops to get there */
     uv_timer_t retry;
     uv_timer_t inject_timer;
     int timers_ready;
