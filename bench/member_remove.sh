@@ -41,11 +41,13 @@ kill_node() { # SIGKILL at once (`cluster kill` takes a while on a loaded machin
   kill -KILL "$(cat "$VOID_CLUSTER_DIR/run/node$1.pid")"
   rm -f "$VOID_CLUSTER_DIR/run/node$1.pid"
 }
-log_ms() { # ms of the first line matching $1 in the logs of the nodes < $2
+log_ms() { # ms of the first line matching $1 in the logs of the nodes < $2, at or after ms $3
   local files="" i
   for ((i = 0; i < $2; i++)); do files="$files $VOID_CLUSTER_DIR/logs/node$i.log"; done
-  grep -h "$1" $files 2> /dev/null | cut -d' ' -f1 | sort | head -n 1 |
-    python3 -c "import sys,datetime; t=sys.stdin.read().strip(); print(int(datetime.datetime.strptime(t,'%Y-%m-%dT%H:%M:%S.%fZ').replace(tzinfo=datetime.timezone.utc).timestamp()*1000) if t else '')"
+  grep -h "$1" $files 2> /dev/null | cut -d' ' -f1 | python3 -c "
+import sys, datetime
+ts = sorted(int(datetime.datetime.strptime(t.strip(), '%Y-%m-%dT%H:%M:%S.%fZ').replace(tzinfo=datetime.timezone.utc).timestamp() * 1000) for t in sys.stdin if t.strip())
+print(next((t for t in ts if t >= $3), ''))"
 }
 
 cluster start --n "$N" --clients "$CLIENTS" --auto-remove > /dev/null
@@ -59,12 +61,12 @@ for ((r = 1; r <= ROUNDS; r++)); do
   t0=$(ms_now)
   kill_node "$victim"
   deadline=$((SECONDS + 30))
-  until [ -n "$(log_ms "member $victim removed by a certificate" "$victim")" ]; do
+  until [ -n "$(log_ms "member $victim removed by a certificate" "$victim" "$t0")" ]; do
     [ $SECONDS -lt $deadline ] || fail "member $victim not removed within 30 s"
     sleep 0.1
   done
-  rm=$(($(log_ms "member $victim removed by a certificate" "$victim") - t0))
-  det=$(($(log_ms "member $victim: .* -> dead" "$victim") - t0))
+  rm=$(($(log_ms "member $victim removed by a certificate" "$victim" "$t0") - t0))
+  det=$(($(log_ms "member $victim: .* -> dead" "$victim" "$t0") - t0))
   echo "round $r: n=$((N - r + 1)) killed $victim, dead after $det ms, removal committed after $rm ms"
   rm_ms+=("$rm")
   det_ms+=("$det")

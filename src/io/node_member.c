@@ -24,6 +24,7 @@
 #define PUMP_NS            (10000 * MS) /* ordering no-ops to the boundary, at most this long */
 #define ARENA_SIZE         (64u << 10)
 #define HEARD_MIN          15 /* heartbeats (3 s at 200 ms) before a peer may be suspected */
+#define LONG_SILENCE_NS    (30000 * MS) /* ... or this long without any */
 
 static const char *const refusal_text[] = {
 #define VOID__X(name, text) text,
@@ -392,12 +393,16 @@ static int offer(struct void__node_member *m, const struct void_suspicion_signed
  * and a node starting stalls its loop for more than the dead threshold
  * (ASan builds on a loaded machine: 1.5 to 2 s), so the first ones would
  * otherwise certify the last ones dead before they ran steadily. */
-static int heard(const struct void__node_member *m, uint32_t id)
+static int heard(const struct void__node_member *m, uint32_t id, uint64_t now)
 {
     const struct void_fd *fd = m->env.fd;
     for (uint32_t i = 0; i < fd->count; i++) {
         if (fd->peers[i].id == id) {
-            return fd->peers[i].count_heartbeats >= HEARD_MIN;
+            /* ...or silent for LONG_SILENCE_NS: a node restarted while a peer
+             * was down never hears it, and its suspicion may be one of the
+             * 2f + 1 needed. */
+            return fd->peers[i].count_heartbeats >= HEARD_MIN ||
+                   now >= fd->peers[i].last_recv_ns + LONG_SILENCE_NS;
         }
     }
     return 0;
@@ -405,7 +410,7 @@ static int heard(const struct void__node_member *m, uint32_t id)
 
 static void sign_own(struct void__node_member *m, uint32_t suspect, uint64_t now)
 {
-    if (suspect >= VOID__NODE_MEMBER_N || !heard(m, suspect)) {
+    if (suspect >= VOID__NODE_MEMBER_N || !heard(m, suspect, now)) {
         return;
     }
     struct void_suspicion_signed *o = &m->own[suspect];
@@ -768,6 +773,15 @@ void void__node_member_tick(struct void__node_member *m,
     for (uint32_t i = 0; i < count && voter; i++) {
         if (tr[i].to == VOID_FD_DEAD) {
             sign_own(m, tr[i].id, now_ns);
+        }
+    }
+    /* A dead voter not suspected yet (not heard steadily when it died): once
+     * its silence is long, it is. */
+    for (uint32_t i = 0; i < cur->count && voter && m->ticks % 20 == 0; i++) {
+        uint32_t id = cur->members[i].id;
+        if (id != m->self && id < VOID__NODE_MEMBER_N && m->own[id].s.hlc.wall_ns == 0 &&
+            void_fd_state(m->env.fd, id) == VOID_FD_DEAD) {
+            sign_own(m, id, now_ns);
         }
     }
     /* An own suspicion is dropped when its suspect is heard again, and
