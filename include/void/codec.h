@@ -49,7 +49,8 @@
     X(CAS_BLOCK, 13) /* a CAS block */                                                             \
     X(HELLO, 14)     /* transport handshake */                                                 \
     X(REQ_FETCH, 15) /* ask a replica for request frames ordered by digest */                      \
-    X(READ, 16)      /* client -> replicas: a read-only request, answered unordered */
+    X(READ, 16)      /* client -> replicas: a read-only request, answered unordered */          \
+    X(SUSPICION, 17) /* membership: signed suspicions gossiped among voters */
 
 enum void_msg_type {
 #define VOID__X(name, value) VOID_MSG_##name = value,

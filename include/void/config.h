@@ -55,6 +55,8 @@
  *                                ; after 4 silent periods, dead after 6
  *     voters_min = 4             ; changes may not leave fewer voters (1..64;
  *                                ; default 4, or n below 4; every replica alike)
+ *     auto_remove = 0            ; 1: remove a dead voter by a certificate of
+ *                                ; 2f+1 signed suspicions (docs/membership.md)
  *
  *     [tasks]                    ; tasks (docs/scheduler.md), optional (voidd only)
  *     client_file = client.ini   ; the client identity results are reported under;
@@ -105,6 +107,11 @@
 
 #define VOID_CONFIG_REPLICAS_MAX      64
 #define VOID_CONFIG_CLIENTS_MAX       128
+/* Client ids VOID_CONFIG_MEMBER_CLIENT_BASE + replica id are the replicas'
+ * own (the requests voidd submits itself: certified removals, reads of the
+ * configuration record; src/io/node_member.c), signed with the replica's
+ * key; the file may not name them as clients. */
+#define VOID_CONFIG_MEMBER_CLIENT_BASE 0xffffff00u
 #define VOID_CONFIG_NTP_MAX           8
 #define VOID_CONFIG_PATH_MAX          512
 #define VOID_CONFIG_ADDR_MAX          128 /* "host:port" text */
@@ -181,6 +188,7 @@ struct void_config {
     uint32_t record_log_segment_bytes; /* [node]; 0: the record log's default */
     uint32_t heartbeat_ms;             /* [membership] heartbeat_ms; 0: 200 ms */
     uint32_t voters_min; /* [membership] voters_min; 0: 4, or n below 4 (docs/membership.md) */
+    uint32_t auto_remove; /* [membership] auto_remove = 1: certified removals (node_member.c) */
     uint32_t state_quota_mb;           /* [state] quota_mb; 0: VOID_SM_QUOTA_DEF */
     uint32_t state_retention_s;        /* [state] retention_s; 0: VOID_SM_RETENTION_NS_DEF */
     uint32_t state_client_ttl_s;       /* [state] client_ttl_s; 0: VOID_SM_CLIENT_TTL_NS_DEF */

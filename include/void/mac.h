@@ -33,6 +33,13 @@ int void_mac_key_derive(const struct void_sign_keypair *self,
                         const uint8_t peer_public_key[VOID_SIGN_PUBLIC_KEY_SIZE],
                         uint8_t key[VOID_MAC_KEY_SIZE]);
 
+/* The key the owner of self shares with itself: a replica and the client
+ * it runs under its own key (VOID_CONFIG_MEMBER_CLIENT_BASE + id,
+ * src/io/node_member.c). Only the holder of the secret key can compute it
+ * (a hash of its secret scalar times its own point, under a domain of its
+ * own). Returns 0, or VOID_EBAD_FIELD when the key does not convert. */
+int void_mac_key_self(const struct void_sign_keypair *self, uint8_t key[VOID_MAC_KEY_SIZE]);
+
 /* A memo of derived keys, for a process that derives the same pairs again
  * and again: the simulator, whose nodes have the same keys in every run, set
  * up a replica or client per run and restart them (deriving was 14 % of a

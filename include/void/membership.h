@@ -365,4 +365,47 @@ int void_suspicion_cert_check(const struct void_membership_config *cfg,
                               const struct void_suspicion_cert *cert,
                               uint64_t window_ns);
 
+/* ---- suspicion gossip (voidd) --------------------------------------------- */
+
+/* A suspicion with its suspector's signature (domain SUSPICION over the
+ * 28-byte encoding): what a SUSPICION frame (include/void/codec.h, type 17)
+ * carries and what a certificate is assembled from. */
+#define VOID_SUSPICION_SIGNED_SIZE (VOID_SUSPICION_ENCODED_SIZE + 64)
+#define VOID_SUSPICION_GOSSIP_MAX  16 /* items in one SUSPICION frame */
+
+struct void_suspicion_signed {
+    struct void_suspicion s;
+    uint8_t sig[64];
+};
+
+/* The body of a SUSPICION frame:
+ *   u8 count (1..VOID_SUSPICION_GOSSIP_MAX) | count x (28-byte suspicion | 64 B signature)
+ * Writes items[0..count) (borrowed) to buf[0..cap) and returns the length,
+ * VOID_EINVAL (count 0 or above the maximum) or VOID_EFULL (cap too small). */
+int void_suspicion_gossip_encode(const struct void_suspicion_signed *items,
+                                 uint32_t count,
+                                 uint8_t *buf,
+                                 size_t cap);
+
+/* Reads exactly len bytes of body (borrowed) into items[0..VOID_SUSPICION_GOSSIP_MAX)
+ * and sets *count. Returns 0, VOID_ETRUNCATED, VOID_EBAD_LENGTH or
+ * VOID_EBAD_FIELD (count 0 or above the maximum); signatures are the
+ * driver's to check. Never asserts on input. */
+int void_suspicion_gossip_decode(const uint8_t *body,
+                                 size_t len,
+                                 struct void_suspicion_signed items[VOID_SUSPICION_GOSSIP_MAX],
+                                 uint32_t *count);
+
+/* Who submits a certificate (so that not every voter floods PBFT with the
+ * same REMOVE): self's rank among the voters of cfg that are in alive[0..k)
+ * or are self, the suspect excluded, in id order; 0 is the lowest such id.
+ * The driver submits after rank x its back-off, so the lowest live voter
+ * goes first and the others only if its REMOVE did not execute. Returns
+ * the rank, or UINT32_MAX when self is not a voter of cfg. Cannot fail. */
+uint32_t void_suspicion_submit_rank(const struct void_membership_config *cfg,
+                                    const uint32_t *alive,
+                                    uint32_t k,
+                                    uint32_t self,
+                                    uint32_t suspect);
+
 #endif

@@ -908,3 +908,88 @@ int void_heartbeat_body_decode(const uint8_t *body, size_t len, uint64_t *epoch,
     *executed = void_bytes_get_be64(body + 8);
     return 0;
 }
+
+/* ---- suspicion gossip ----------------------------------------------------- */
+
+int void_suspicion_gossip_encode(const struct void_suspicion_signed *items,
+                                 uint32_t count,
+                                 uint8_t *buf,
+                                 size_t cap)
+{
+    VOID_ASSERT(items != NULL || count == 0);
+    VOID_ASSERT(buf != NULL || cap == 0);
+    if (count == 0 || count > VOID_SUSPICION_GOSSIP_MAX) {
+        return VOID_EINVAL;
+    }
+    size_t need = 1 + (size_t)count * VOID_SUSPICION_SIGNED_SIZE;
+    if (cap < need) {
+        return VOID_EFULL;
+    }
+    buf[0] = (uint8_t)count;
+    uint8_t *p = buf + 1;
+    for (uint32_t i = 0; i < count; i++, p += VOID_SUSPICION_SIGNED_SIZE) {
+        void_suspicion_encode(&items[i].s, p);
+        memcpy(p + VOID_SUSPICION_ENCODED_SIZE, items[i].sig, 64);
+    }
+    return (int)need;
+}
+
+int void_suspicion_gossip_decode(const uint8_t *body,
+                                 size_t len,
+                                 struct void_suspicion_signed items[VOID_SUSPICION_GOSSIP_MAX],
+                                 uint32_t *count)
+{
+    VOID_ASSERT(items != NULL && count != NULL);
+    VOID_ASSERT(body != NULL || len == 0);
+    if (len < 1) {
+        return VOID_ETRUNCATED;
+    }
+    uint32_t n = body[0];
+    if (n == 0 || n > VOID_SUSPICION_GOSSIP_MAX) {
+        return VOID_EBAD_FIELD;
+    }
+    size_t need = 1 + (size_t)n * VOID_SUSPICION_SIGNED_SIZE;
+    if (len < need) {
+        return VOID_ETRUNCATED;
+    }
+    if (len > need) {
+        return VOID_EBAD_LENGTH;
+    }
+    const uint8_t *p = body + 1;
+    for (uint32_t i = 0; i < n; i++, p += VOID_SUSPICION_SIGNED_SIZE) {
+        int rc = void_suspicion_decode(&items[i].s, p, VOID_SUSPICION_ENCODED_SIZE);
+        VOID_ASSERT(rc == 0); /* the length was checked above */
+        memcpy(items[i].sig, p + VOID_SUSPICION_ENCODED_SIZE, 64);
+    }
+    *count = n;
+    return 0;
+}
+
+uint32_t void_suspicion_submit_rank(const struct void_membership_config *cfg,
+                                    const uint32_t *alive,
+                                    uint32_t k,
+                                    uint32_t self,
+                                    uint32_t suspect)
+{
+    VOID_ASSERT(cfg != NULL);
+    VOID_ASSERT(alive != NULL || k == 0);
+    uint32_t rank = 0;
+    int found = 0;
+    for (uint32_t i = 0; i < cfg->count && !found; i++) {
+        const struct void_member *m = &cfg->members[i];
+        if (m->role != VOID_MEMBER_VOTER || m->id == suspect) {
+            continue;
+        }
+        if (m->id == self) {
+            found = 1;
+            break;
+        }
+        for (uint32_t j = 0; j < k; j++) {
+            if (alive[j] == m->id) {
+                rank++; /* a live voter below self goes first */
+                break;
+            }
+        }
+    }
+    return found ? rank : UINT32_MAX;
+}

@@ -835,7 +835,12 @@ client_key(struct void_pbft *r, uint32_t client, const uint8_t *cert)
             memcpy(k->public_key, void_keyring_get(r->cfg.keyring, client), sizeof(k->public_key));
             rc = 0;
         }
-        if (rc == 0 && void_mac_key_derive(r->cfg.keypair, k->public_key, k->key) == 0) {
+        /* A client under this replica's own key is this replica's own
+         * (src/io/node_member.c): their key is the one it shares with itself. */
+        if (rc == 0 &&
+            (memcmp(k->public_key, r->cfg.keypair->public_key, VOID_SIGN_PUBLIC_KEY_SIZE) == 0
+                 ? void_mac_key_self(r->cfg.keypair, k->key)
+                 : void_mac_key_derive(r->cfg.keypair, k->public_key, k->key)) == 0) {
             k->state = 1;
         }
         r->stats.mac_keys++;
@@ -2814,6 +2819,7 @@ static void dispatch(struct void_pbft *r,
         return;
     case VOID_MSG_REPLY:
     case VOID_MSG_HEARTBEAT:
+    case VOID_MSG_SUSPICION:
     case VOID_MSG_CAS_FETCH:
     case VOID_MSG_CAS_BLOCK:
     case VOID_MSG_HELLO:

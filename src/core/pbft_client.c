@@ -42,7 +42,10 @@ int void_pbft_client_init(struct void_pbft_client *c, const struct void_pbft_cli
         if (pk == NULL && i >= g) {
             continue; /* a slot: its key comes with the configuration that names it */
         }
-        if (pk == NULL || void_mac_key_derive(config->keypair, pk, c->mac_keys[i]) != 0) {
+        /* A replica's own client (its key) shares a key with it alone. */
+        int self = pk != NULL && memcmp(pk, config->keypair->public_key, VOID_SIGN_PUBLIC_KEY_SIZE) == 0;
+        if (pk == NULL || (self ? void_mac_key_self(config->keypair, c->mac_keys[i])
+                                : void_mac_key_derive(config->keypair, pk, c->mac_keys[i])) != 0) {
             return VOID_EINVAL;
         }
         memcpy(c->keys[i], pk, VOID_SIGN_PUBLIC_KEY_SIZE);
@@ -490,7 +493,9 @@ static int adopt(struct void_pbft_client *c, const struct void_membership_config
     for (uint32_t i = 0; i < cfg->count && i < VOID_MEMBERSHIP_MEMBERS_MAX; i++) {
         const struct void_member *m = &cfg->members[i];
         if ((voters & VOID__BIT(m->id)) && !(c->key_have & VOID__BIT(m->id))) {
-            if (void_mac_key_derive(c->cfg.keypair, m->public_key, c->mac_keys[m->id]) != 0) {
+            int self = memcmp(m->public_key, c->cfg.keypair->public_key, VOID_SIGN_PUBLIC_KEY_SIZE) == 0;
+            if ((self ? void_mac_key_self(c->cfg.keypair, c->mac_keys[m->id])
+                      : void_mac_key_derive(c->cfg.keypair, m->public_key, c->mac_keys[m->id])) != 0) {
                 return VOID_EINVAL; /* not a usable key: nothing adopted */
             }
             memcpy(c->keys[m->id], m->public_key, VOID_SIGN_PUBLIC_KEY_SIZE);

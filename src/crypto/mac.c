@@ -155,3 +155,28 @@ int void_mac_verify(const uint8_t key[VOID_MAC_KEY_SIZE],
     void_mac_compute(key, msg, len, want);
     return sodium_memcmp(want, tag, VOID_MAC_SIZE) == 0 ? 0 : VOID_EBAD_SIG;
 }
+
+int void_mac_key_self(const struct void_sign_keypair *self, uint8_t key[VOID_MAC_KEY_SIZE])
+{
+    VOID_ASSERT(self != NULL && key != NULL);
+    uint8_t x_secret[crypto_scalarmult_curve25519_BYTES];
+    uint8_t x_public[crypto_scalarmult_curve25519_BYTES];
+    uint8_t point[crypto_scalarmult_curve25519_BYTES];
+    int rc = 0;
+    if (crypto_sign_ed25519_pk_to_curve25519(x_public, self->public_key) != 0 ||
+        crypto_sign_ed25519_sk_to_curve25519(x_secret, self->secret_key) != 0 ||
+        crypto_scalarmult_curve25519(point, x_secret, x_public) != 0) {
+        rc = VOID_EBAD_FIELD;
+    } else {
+        static const char domain[] = "void/1/mac-key-self"; /* not a pair's: no collision */
+        crypto_generichash_state h;
+        crypto_generichash_init(&h, NULL, 0, VOID_MAC_KEY_SIZE);
+        crypto_generichash_update(&h, (const uint8_t *)domain, sizeof(domain));
+        crypto_generichash_update(&h, point, sizeof(point));
+        crypto_generichash_update(&h, self->public_key, VOID_SIGN_PUBLIC_KEY_SIZE);
+        crypto_generichash_final(&h, key, VOID_MAC_KEY_SIZE);
+    }
+    sodium_memzero(x_secret, sizeof(x_secret));
+    sodium_memzero(point, sizeof(point));
+    return rc;
+}

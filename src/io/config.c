@@ -56,6 +56,7 @@ enum {
      * seen_causal, seen_state), so their bits start again at 0. */
     SEEN_HEARTBEAT = 1u << 0,
     SEEN_VOTERS_MIN = 1u << 1,
+    SEEN_AUTO_REMOVE = 1u << 2,
     SEEN_CAUSAL_EVENTS = 1u << 0,
     SEEN_CAUSAL_CAPACITY = 1u << 1,
     SEEN_CAUSAL_HALT = 1u << 2,
@@ -434,6 +435,7 @@ static int membership_key(struct load_state *st, const char *name, const char *v
     const struct num_key keys[] = {
         {"heartbeat_ms", SEEN_HEARTBEAT, 20, 10000, &st->config->heartbeat_ms},
         {"voters_min", SEEN_VOTERS_MIN, 1, VOID_CONFIG_REPLICAS_MAX, &st->config->voters_min},
+        {"auto_remove", SEEN_AUTO_REMOVE, 0, 1, &st->config->auto_remove},
     };
     return num_key(
         st, &st->seen_membership, "membership", keys, VOID_ARRAY_LEN(keys), name, value);
@@ -847,6 +849,13 @@ static int check_replicas(struct load_state *st)
     for (uint32_t i = 0; i < c->count_clients; i++) {
         if (void_config_replica_get(c, c->clients[i].id) != NULL) {
             fail(st, "id %u is both a replica and a client", c->clients[i].id);
+            return VOID_EPARSE;
+        }
+        if (c->clients[i].id >= VOID_CONFIG_MEMBER_CLIENT_BASE) {
+            fail(st,
+                 "client id %u is reserved for the replicas' own requests (ids from %u)",
+                 c->clients[i].id,
+                 VOID_CONFIG_MEMBER_CLIENT_BASE);
             return VOID_EPARSE;
         }
     }

@@ -50,6 +50,7 @@
 #include "metrics.h"
 #include "node_causal.h"
 #include "node_fault.h"
+#include "node_member.h"
 #include "node_metrics.h"
 #include "node_web.h"
 #include "taskrun.h"
@@ -202,6 +203,8 @@ struct void_node {
     struct node_status status;
     struct void__node_causal causal; /* the event log (node_causal.c) */
     struct void__node_fault fault;   /* POST /fault (node_fault.c) */
+    struct void__node_member member; /* suspicions and certified removals (node_member.c) */
+    int member_ready;
     struct void__node_metrics metrics; /* histograms (node_metrics.c), loop thread */
     struct void__node_web web;       /* event APIs, streams, the web view (node_web.c) */
     int web_ready;
@@ -261,6 +264,18 @@ static struct void_pstore_op persist_op(const struct void_pbft_effect *e)
 static void do_send(struct void_node *node, const struct void_pbft_effect *e)
 {
     const struct void_config *c = node->config;
+    uint32_t via = 0; /* a reply to a replica's own client goes over that replica's link */
+    if (node->member_ready && void__node_member_route(&node->member, e->u.send.to, &via)) {
+        if (via == c->self_id) {
+            struct void_frame fr;
+            if (void_codec_decode(e->u.send.frame, e->u.send.len, &fr) == 0) {
+                void__node_member_frame(&node->member, e->u.send.frame, e->u.send.len, &fr);
+            }
+        } else {
+            (void)void_transport_send(&node->transport, via, e->u.send.frame, e->u.send.len);
+        }
+        return;
+    }
     if (e->u.send.to != VOID_PBFT_TO_ALL) {
         (void)void_transport_send(&node->transport, e->u.send.to, e->u.send.frame, e->u.send.len);
         return;
@@ -964,6 +979,9 @@ static void on_fd_timer(uv_timer_t *timer)
         void__node_causal_local(&node->causal, node->replica, physical_now_ns(node), &(struct void_causal_event){.kind = VOID_CAUSAL_MEMBERSHIP, .op_seq = tr[i].id, .view = (uint64_t)tr[i].to, .client_id = (uint64_t)tr[i].from, .request_no = tr[i].silence_ns / 1000000u});
     }
     suspect_primary(node, now);
+    if (node->member_ready) {
+        void__node_member_tick(&node->member, now, tr, k);
+    }
     publish(node);
 }
 
@@ -1197,6 +1215,12 @@ static void on_frame(void *ctx, const uint8_t *buf, size_t len, const struct voi
         on_heartbeat(node, buf, len); /* the failure detector's, not the core's */
         return;
     }
+    if (frame->type == VOID_MSG_SUSPICION || frame->type == VOID_MSG_REPLY) {
+        if (node->member_ready) { /* gossip, and replies to our own client */
+            void__node_member_frame(&node->member, buf, len, frame);
+        }
+        return;
+    }
     if (frame->type == VOID_MSG_CAS_BLOCK || frame->type == VOID_MSG_CAS_FETCH) {
         if (node->cas_ready) {
             uint64_t served = node->casserve.count_served;
@@ -1339,6 +1363,7 @@ static void node_stop(struct void_node *node)
         uv_close((uv_handle_t *)&node->hb_timer, NULL);
         uv_close((uv_handle_t *)&node->fd_timer, NULL);
     }
+    void__node_member_close(&node->member);
     uv_close((uv_handle_t *)&node->sig_term, NULL);
     uv_close((uv_handle_t *)&node->sig_int, NULL);
     uv_close((uv_handle_t *)&node->check, NULL);
@@ -1902,6 +1927,9 @@ static size_t render_metrics(struct void_node *node, char *out, size_t cap)
     void__node_causal_metrics(&node->causal, &w);
     void__node_fault_metrics(&node->fault, &w);
     void__taskrun_metrics(&node->taskrun, &w);
+    if (node->member_ready) {
+        void__node_member_metrics(&node->member, &w);
+    }
     size_t len = 0;
     if (void__metrics_finish(&w, &len) != 0) {
         void_log(VOID_LOG_WARN,
@@ -2028,7 +2056,7 @@ static int setup_ring(struct void_node *node)
             return rc;
         }
     }
-    return 0;
+    return void__node_member_ring_add(&node->ring, c);
 }
 
 /* Opens (or creates) the replicated state's store, DATA_DIR/state. It is
@@ -2116,6 +2144,61 @@ static int setup_replica(struct void_node *node, char *errbuf, size_t errcap)
 }
 
 /* Feeds the persisted records to the core, or starts fresh. */
+/* node_member.c's hooks: our own client's requests reach our replica as
+ * if from the network; a record that no longer holds us stops the node as
+ * a removal seen at run time does (removed_stop). */
+static void member_inject(void *ctx, const uint8_t *frame, size_t len)
+{
+    struct void_node *node = ctx;
+    struct void_frame fr;
+    if (node->handles_ready && void_codec_decode(frame, len, &fr) == 0) {
+        on_frame(node, frame, len, &fr);
+    }
+}
+
+static uint64_t member_wall_now(void *ctx)
+{
+    return physical_now_ns(ctx);
+}
+
+static void member_removed(void *ctx, uint64_t epoch)
+{
+    struct void_node *node = ctx;
+    if (node->removed_stop_ms != 0) {
+        return;
+    }
+    void_log(VOID_LOG_ERROR,
+             "node %u was removed from the cluster in epoch %llu while it was down (the "
+             "configuration record, read from its peers; docs/membership.md): it must not run as "
+             "a voter; a node that should rejoin needs a new id; stopping",
+             (unsigned)node->config->self_id,
+             (unsigned long long)epoch);
+    node->removed_stop_ms = uv_now(&node->loop) | 1;
+    node->removed_commits = node->store.count_commits;
+}
+
+static int setup_member(struct void_node *node, char *errbuf, size_t errcap)
+{
+    struct void__node_member_env env = {.config = node->config,
+                                        .loop = &node->loop,
+                                        .transport = &node->transport,
+                                        .ring = &node->ring,
+                                        .replica = node->replica,
+                                        .fd = &node->fd,
+                                        .auto_remove = node->config->auto_remove != 0,
+                                        .ctx = node,
+                                        .inject = member_inject,
+                                        .wall_now = member_wall_now,
+                                        .removed = member_removed};
+    int rc = void__node_member_init(&node->member, &env);
+    if (rc != 0) {
+        (void)snprintf(errbuf, errcap, "membership client: %s", void_strerror(rc));
+        return rc;
+    }
+    node->member_ready = 1;
+    return 0;
+}
+
 static int recover(struct void_node *node, char *errbuf, size_t errcap)
 {
     struct void_pstore_rec *recs = NULL;
@@ -2520,6 +2603,7 @@ int void_node_new(struct void_node **out,
     }
     if (rc == 0) {
         (void)follow_epoch(node);
+        rc = setup_member(node, errbuf, errcap);
     }
     for (uint32_t i = 0; rc == 0 && i < config->count_replicas; i++) {
         const struct void_config_replica *rp = &config->replicas[i];
@@ -2617,6 +2701,7 @@ void void_node_free(struct void_node *node)
     }
     pthread_mutex_destroy(&node->lock);
     void__node_fault_fini(&node->fault);
+    void__node_member_fini(&node->member);
     if (node->lock_fd >= 0) {
         (void)close(node->lock_fd); /* releases the flock: the last use of the directory */
     }

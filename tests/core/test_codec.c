@@ -175,7 +175,7 @@ static void test_codec_rejects_bad_header_fields(void **state)
         {4, 2, VOID_EBAD_VERSION},
         {4, 255, VOID_EBAD_VERSION},
         {5, 0, VOID_EBAD_TYPE},
-        {5, 17, VOID_EBAD_TYPE},
+        {5, 18, VOID_EBAD_TYPE}, /* the first value past the table */
         {5, 255, VOID_EBAD_TYPE},
         {6, 0x80, VOID_EBAD_FIELD},
         {7, 0x01, VOID_EBAD_FIELD},

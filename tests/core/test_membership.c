@@ -933,6 +933,75 @@ static void test_heartbeat_body_round_trips_and_refuses_bad_lengths(void **state
     assert_int_equal(void_heartbeat_body_decode(NULL, 0, &epoch, &executed), VOID_ETRUNCATED);
 }
 
+/* ---- suspicion gossip ---------------------------------------------------- */
+
+/* A SUSPICION body carries 1..16 signed suspicions and decodes back to the
+ * same bytes; truncated, padded, empty and oversized bodies are refused
+ * with their codes. */
+static void test_suspicion_gossip_round_trips_and_refuses_bad_bodies(void **state)
+{
+    (void)state;
+    struct void_suspicion_signed in[VOID_SUSPICION_GOSSIP_MAX], out[VOID_SUSPICION_GOSSIP_MAX];
+    for (uint32_t i = 0; i < VOID_SUSPICION_GOSSIP_MAX; i++) {
+        in[i].s = (struct void_suspicion){
+            .epoch = 3, .suspect = 7, .suspector = i, .hlc = {1000 * MS + i, i * 3u}};
+        memset(in[i].sig, (int)(i + 1), sizeof in[i].sig);
+    }
+    uint8_t buf[1 + VOID_SUSPICION_GOSSIP_MAX * VOID_SUSPICION_SIGNED_SIZE + 1];
+    int len = void_suspicion_gossip_encode(in, 3, buf, sizeof buf);
+    assert_int_equal(len, 1 + 3 * VOID_SUSPICION_SIGNED_SIZE);
+    uint32_t count = 0;
+    assert_int_equal(void_suspicion_gossip_decode(buf, (size_t)len, out, &count), 0);
+    assert_int_equal(count, 3);
+    for (uint32_t i = 0; i < 3; i++) {
+        assert_int_equal(out[i].s.suspector, i);
+        assert_int_equal(out[i].s.hlc.wall_ns, in[i].s.hlc.wall_ns);
+        assert_int_equal(out[i].s.hlc.logical, in[i].s.hlc.logical);
+        assert_int_equal(out[i].s.epoch, 3);
+        assert_memory_equal(out[i].sig, in[i].sig, sizeof in[i].sig);
+    }
+    assert_int_equal(void_suspicion_gossip_decode(buf, (size_t)len - 1, out, &count),
+                     VOID_ETRUNCATED);
+    assert_int_equal(void_suspicion_gossip_decode(buf, (size_t)len + 1, out, &count),
+                     VOID_EBAD_LENGTH);
+    assert_int_equal(void_suspicion_gossip_decode(buf, 0, out, &count), VOID_ETRUNCATED);
+    buf[0] = 0;
+    assert_int_equal(void_suspicion_gossip_decode(buf, 1, out, &count), VOID_EBAD_FIELD);
+    buf[0] = VOID_SUSPICION_GOSSIP_MAX + 1;
+    assert_int_equal(void_suspicion_gossip_decode(buf, sizeof buf, out, &count), VOID_EBAD_FIELD);
+    assert_int_equal(void_suspicion_gossip_encode(in, 0, buf, sizeof buf), VOID_EINVAL);
+    assert_int_equal(void_suspicion_gossip_encode(in, VOID_SUSPICION_GOSSIP_MAX + 1, buf, sizeof buf),
+                     VOID_EINVAL);
+    assert_int_equal(void_suspicion_gossip_encode(in, 2, buf, 10), VOID_EFULL);
+    len = void_suspicion_gossip_encode(in, VOID_SUSPICION_GOSSIP_MAX, buf, sizeof buf);
+    assert_int_equal(void_suspicion_gossip_decode(buf, (size_t)len, out, &count), 0);
+    assert_int_equal(count, VOID_SUSPICION_GOSSIP_MAX);
+}
+
+/* n = 10, 7..9 dead: the live voters rank 0..6 in id order, the suspect
+ * and the dead do not take a rank, and only one voter has rank 0 whatever
+ * the suspect; a non-voter has none. */
+static void test_suspicion_submit_rank_picks_one_first_submitter(void **state)
+{
+    (void)state;
+    struct void_membership_config cfg;
+    make_config(&cfg, 10, 4);
+    uint32_t alive[7] = {0, 1, 2, 3, 4, 5, 6};
+    for (uint32_t self = 0; self < 7; self++) {
+        assert_int_equal(void_suspicion_submit_rank(&cfg, alive, 7, self, 8), self);
+    }
+    /* Node 0 is the suspect: node 1 goes first. */
+    assert_int_equal(void_suspicion_submit_rank(&cfg, alive + 1, 6, 1, 0), 0);
+    assert_int_equal(void_suspicion_submit_rank(&cfg, alive + 1, 6, 4, 0), 3);
+    /* Node 3 sees node 0 dead too (not in its alive set): it moves up. */
+    uint32_t alive3[2] = {1, 2};
+    assert_int_equal(void_suspicion_submit_rank(&cfg, alive3, 2, 3, 9), 2);
+    assert_int_equal(void_suspicion_submit_rank(&cfg, alive, 7, 42, 8), UINT32_MAX);
+    assert_int_equal(apply1(&cfg, VOID_MEMBERSHIP_REMOVE, 2), 0);
+    assert_int_equal(void_suspicion_submit_rank(&cfg, alive, 7, 2, 8), UINT32_MAX);
+    assert_int_equal(void_suspicion_submit_rank(&cfg, alive, 7, 3, 8), 2);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -959,6 +1028,8 @@ int main(void)
         cmocka_unit_test(test_suspicion_refuses_outsiders_other_epochs_and_stale),
         cmocka_unit_test(test_suspicion_cert_check_refuses_forged_certificates),
         cmocka_unit_test(test_suspicion_encoding_round_trips),
+        cmocka_unit_test(test_suspicion_gossip_round_trips_and_refuses_bad_bodies),
+        cmocka_unit_test(test_suspicion_submit_rank_picks_one_first_submitter),
         cmocka_unit_test(test_cluster_ten_kill_three_certifies_exactly_the_dead),
         cmocka_unit_test(test_cluster_three_byzantine_accusers_evict_nobody),
     };

@@ -152,12 +152,34 @@ static void test_mac_memo_answers_exactly_what_derive_would(void **state)
     void_mac_memo_fini(&memo);
 }
 
+/* Action: the key a keypair shares with itself (a replica and its own
+ * client), twice, for another keypair, and a pair's key. Expected: the same
+ * key each time for one keypair, another for another keypair, and neither
+ * is the key of the pair (a, b). */
+static void test_mac_key_self_is_its_owners_alone(void **state)
+{
+    (void)state;
+    struct void_sign_keypair a, b;
+    keypair(&a, 1);
+    keypair(&b, 2);
+    uint8_t k1[VOID_MAC_KEY_SIZE], k2[VOID_MAC_KEY_SIZE], kb[VOID_MAC_KEY_SIZE], ab[VOID_MAC_KEY_SIZE];
+    assert_int_equal(void_mac_key_self(&a, k1), 0);
+    assert_int_equal(void_mac_key_self(&a, k2), 0);
+    assert_memory_equal(k1, k2, VOID_MAC_KEY_SIZE);
+    assert_int_equal(void_mac_key_self(&b, kb), 0);
+    assert_memory_not_equal(k1, kb, VOID_MAC_KEY_SIZE);
+    assert_int_equal(void_mac_key_derive(&a, b.public_key, ab), 0);
+    assert_memory_not_equal(k1, ab, VOID_MAC_KEY_SIZE);
+    assert_memory_not_equal(kb, ab, VOID_MAC_KEY_SIZE);
+}
+
 int main(void)
 {
     assert_int_equal(void_sign_global_init(), 0);
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_mac_key_is_shared_and_per_pair),
         cmocka_unit_test(test_mac_key_refuses_unusable_keys),
+        cmocka_unit_test(test_mac_key_self_is_its_owners_alone),
         cmocka_unit_test(test_mac_tag_checks_only_its_key_and_bytes),
         cmocka_unit_test(test_mac_memo_answers_exactly_what_derive_would),
     };

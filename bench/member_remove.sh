@@ -1,0 +1,78 @@
+#!/usr/bin/env bash
+# bench/member_remove.sh: BENCH member_remove, the time from a SIGKILL of a
+# backup under load to the commit of its removal by a certificate of
+# suspicions (docs/membership.md, "Automatic removal in voidd"; issue 18's
+# goal: at most 1.5 s at the default 200 ms heartbeat). One cluster of N
+# voidd processes with [membership] auto_remove = 1 under a steady voidload;
+# each round kills the highest-numbered member still in, and measures from
+# the kill to the first survivor's log line "member I removed by a
+# certificate of suspicions" (the submitter accepted the replies of the
+# commit), and to the first survivor's "-> dead" (detection). Removed ids are
+# never reused, so the rounds shrink the cluster: N - 4 rounds at most
+# (voters_min 4).
+#
+# Prints one line per kill and
+#   BENCH member_remove: p50=<ms> max=<ms> detect_p50=<ms> rounds=<k> n=<N>
+#
+# Usage: [N=10] [ROUNDS=6] [CLIENTS=4] bash bench/member_remove.sh
+#   VOID_BIN  directory with voidd, voidctl, voidload (default build/bin)
+set -euo pipefail
+case "${1:-}" in
+  -h | --help) sed -n '2,/^set -euo/p' "$0" | sed '$d; s/^# \{0,1\}//'; exit 0 ;;
+  "") ;;
+  *) echo "member_remove: unknown argument '$1' (see --help)" >&2; exit 2 ;;
+esac
+root=$(cd "$(dirname "$0")/.." && pwd)
+export VOID_BIN=${VOID_BIN:-$root/build/bin}
+export VOID_SOURCE_DIR=$root
+N=${N:-10}
+ROUNDS=${ROUNDS:-6}
+CLIENTS=${CLIENTS:-4}
+for v in N ROUNDS CLIENTS; do
+  [[ ${!v} =~ ^[1-9][0-9]*$ ]] || { echo "member_remove: $v must be a positive integer" >&2; exit 2; }
+done
+[ "$ROUNDS" -le $((N - 4)) ] || { echo "member_remove: ROUNDS at most N - 4 (voters_min 4)" >&2; exit 2; }
+[ -x "$VOID_BIN/voidd" ] || { echo "member_remove: no $VOID_BIN/voidd (build first)" >&2; exit 1; }
+source "$root/tests/cluster/lib.sh"
+cluster_init member-remove 17950
+
+ms_now() { echo $(($(date +%s%N) / 1000000)); }
+kill_node() { # SIGKILL at once (`cluster kill` takes a while on a loaded machine)
+  kill -KILL "$(cat "$VOID_CLUSTER_DIR/run/node$1.pid")"
+  rm -f "$VOID_CLUSTER_DIR/run/node$1.pid"
+}
+log_ms() { # ms of the first line matching $1 in the logs of the nodes < $2, at or after ms $3
+  local files="" i
+  for ((i = 0; i < $2; i++)); do files="$files $VOID_CLUSTER_DIR/logs/node$i.log"; done
+  grep -h "$1" $files 2> /dev/null | cut -d' ' -f1 | python3 -c "
+import sys, datetime
+ts = sorted(int(datetime.datetime.strptime(t.strip(), '%Y-%m-%dT%H:%M:%S.%fZ').replace(tzinfo=datetime.timezone.utc).timestamp() * 1000) for t in sys.stdin if t.strip())
+print(next((t for t in ts if t >= $3), ''))"
+}
+
+cluster start --n "$N" --clients "$CLIENTS" --auto-remove > /dev/null
+"$VOID_BIN/voidload" void "$VOID_CLUSTER_DIR" --clients "$CLIENTS" --seconds $((ROUNDS * 12 + 10)) \
+  --value 50 --retry-ms 300 > "$TEST_DIR/load.out" 2>&1 &
+echo $! > "$VOID_CLUSTER_DIR/run/voidload.pid"
+sleep 3
+rm_ms=() det_ms=()
+for ((r = 1; r <= ROUNDS; r++)); do
+  victim=$((N - r))
+  t0=$(ms_now)
+  kill_node "$victim"
+  deadline=$((SECONDS + 30))
+  until [ -n "$(log_ms "member $victim removed by a certificate" "$victim" "$t0")" ]; do
+    [ $SECONDS -lt $deadline ] || fail "member $victim not removed within 30 s"
+    sleep 0.1
+  done
+  rm=$(($(log_ms "member $victim removed by a certificate" "$victim" "$t0") - t0))
+  det=$(($(log_ms "member $victim: .* -> dead" "$victim" "$t0") - t0))
+  echo "round $r: n=$((N - r + 1)) killed $victim, dead after $det ms, removal committed after $rm ms"
+  rm_ms+=("$rm")
+  det_ms+=("$det")
+  sleep 4 # the next change waits a window of L batches after this one's boundary
+done
+stats() { printf '%s\n' "$@" | sort -n | awk '{ a[NR] = $1 } END { printf "%d %d", a[int((NR + 1) / 2)], a[NR] }'; }
+read -r p50 pmax <<< "$(stats "${rm_ms[@]}")"
+read -r d50 _ <<< "$(stats "${det_ms[@]}")"
+echo "BENCH member_remove: p50=${p50}ms max=${pmax}ms detect_p50=${d50}ms rounds=$ROUNDS n=$N"
