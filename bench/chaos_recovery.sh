@@ -24,6 +24,8 @@
 #   GOAL_MS      Void's p99 goal in ms (default 2000)
 #   CLIENTS, WARM, AFTER, VOID_BIN   passed to bench/member_detect.sh
 #   -h, --help   this help
+#
+# Example: ROUNDS=5 bash bench/chaos_recovery.sh
 set -euo pipefail
 case "${1:-}" in
   -h|--help) sed -n '2,/^[^#]/s/^# \{0,1\}//p' "$0"; exit 0 ;;

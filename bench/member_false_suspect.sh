@@ -16,7 +16,15 @@
 #   BENCH member_false_suspect: suspect=<k> dead=<k> removed=<k> seconds=<S> heartbeats=<k>
 #
 # Usage: [SECONDS_RUN=600] [LOSS=5] [CPU=2] bash bench/member_false_suspect.sh
-#   VOID_BIN  directory with voidd, voidctl, voidload (default build/bin)
+#
+# Options (environment):
+#   SECONDS_RUN  length of the run (default 600)
+#   LOSS         percent of frames every node drops (default 5)
+#   CPU          stress-ng CPU workers (default 2)
+#   VOID_BIN     directory with voidd, voidctl, voidload (default build/bin)
+#   -h, --help   this help
+#
+# Example: SECONDS_RUN=180 bash bench/member_false_suspect.sh
 set -euo pipefail
 case "${1:-}" in
   -h | --help) sed -n '2,/^set -euo/p' "$0" | sed '$d; s/^# \{0,1\}//'; exit 0 ;;

@@ -15,7 +15,15 @@
 #   BENCH member_remove: p50=<ms> max=<ms> detect_p50=<ms> rounds=<k> n=<N>
 #
 # Usage: [N=10] [ROUNDS=6] [CLIENTS=4] bash bench/member_remove.sh
-#   VOID_BIN  directory with voidd, voidctl, voidload (default build/bin)
+#
+# Options (environment):
+#   N          replicas (default 10)
+#   ROUNDS     kills (default 6; at most N - 4)
+#   CLIENTS    load clients (default 4)
+#   VOID_BIN   directory with voidd, voidctl, voidload (default build/bin)
+#   -h, --help this help
+#
+# Example: N=7 ROUNDS=3 bash bench/member_remove.sh
 set -euo pipefail
 case "${1:-}" in
   -h | --help) sed -n '2,/^set -euo/p' "$0" | sed '$d; s/^# \{0,1\}//'; exit 0 ;;

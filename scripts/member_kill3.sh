@@ -20,8 +20,16 @@
 # acknowledged is there at the end.
 #
 # Usage: scripts/member_kill3.sh [--order 1|2|both] [--load-s S]
-#   VOID_BIN (default build/bin, a Release build) names voidd, voidctl and
-#   voidload. Heavy: ten nodes; run it on Release, not in the test suite.
+#
+# Options:
+#   --order 1|2|both   which order to run (default both)
+#   --load-s S         seconds of the steady load (default 40)
+#   -h, --help         this help
+#   VOID_BIN (environment; default build/bin, a Release build) names voidd,
+#   voidctl and voidload. Heavy: ten nodes; run it on Release, not in the
+#   test suite.
+#
+# Example: VOID_BIN=build/bin scripts/member_kill3.sh --order 2
 set -euo pipefail
 here=$(cd "$(dirname "$0")/.." && pwd)
 ORDER=both

@@ -690,8 +690,9 @@ static int same_rack(const struct void_config_replica *a, const struct void_conf
 /* --copies K: HDFS's rule over the cluster file's locations. The first
  * holder is chosen by the root hash (files spread over the replicas), the
  * second is in another rack (a rack's loss keeps a copy), the third in the
- * second's rack (a reader there finds two), the rest in replica order after
- * the first. Returns the bit mask of the chosen ids. */
+ * second's rack (a reader there finds two), or in the first's when the
+ * second is alone in its rack, the rest in replica order after the first.
+ * Returns the bit mask of the chosen ids. */
 static uint32_t choose_copies(const struct void_config *cl, uint32_t k, const struct void_hash *root)
 {
     uint32_t n = cl->count_replicas;
@@ -707,12 +708,16 @@ static uint32_t choose_copies(const struct void_config *cl, uint32_t k, const st
     if (k >= 2 && second != first) {
         chosen |= 1u << cl->replicas[second].id;
     }
-    for (uint32_t step = 1; step < n && k >= 3 && second != first; step++) {
-        uint32_t i = (second + step) % n;
-        if ((chosen & (1u << cl->replicas[i].id)) == 0 &&
-            same_rack(&cl->replicas[i], &cl->replicas[second])) {
-            chosen |= 1u << cl->replicas[i].id;
-            break;
+    uint32_t racks[2] = {second, first};
+    for (uint32_t r = 0; r < 2 && k >= 3 && second != first &&
+                         (uint32_t)__builtin_popcount(chosen) < 3; r++) {
+        for (uint32_t step = 1; step < n; step++) {
+            uint32_t i = (racks[r] + step) % n;
+            if ((chosen & (1u << cl->replicas[i].id)) == 0 &&
+                same_rack(&cl->replicas[i], &cl->replicas[racks[r]])) {
+                chosen |= 1u << cl->replicas[i].id;
+                break;
+            }
         }
     }
     for (uint32_t step = 1; step < n && (uint32_t)__builtin_popcount(chosen) < k; step++) {

@@ -45,9 +45,33 @@ import json, re, sys
 holders = json.loads(sys.argv[1])["holders"]
 text = open(sys.argv[2]).read()
 rack = {int(i): (dc, r) for i, dc, r in re.findall(r"\[replica\.(\d+)\][^[]*?datacenter = (\S+)\nrack = (\S+)", text)}
+ids = sorted(rack)
+n = len(ids)
+# HDFS's rule (voidctl_files.c, choose_copies), for each replica the root
+# hash may pick first: the second in another rack, the third beside the
+# second, or beside the first when the second is alone in its rack, then
+# replica order. Here every choice has two racks but one: first 5 (dc2/r2)
+# and second 6 (dc1/r2) are each alone in their rack.
+def copies(first):
+    chosen = [ids[first]]
+    second = next((ids[(first + s) % n] for s in range(1, n) if rack[ids[(first + s) % n]] != rack[ids[first]]), None)
+    if second is not None:
+        chosen.append(second)
+        for r in (second, ids[first]):
+            mate = next((ids[(ids.index(r) + s) % n] for s in range(1, n)
+                         if ids[(ids.index(r) + s) % n] not in chosen and rack[ids[(ids.index(r) + s) % n]] == rack[r]), None)
+            if mate is not None:
+                chosen.append(mate)
+                break
+    for s in range(1, n):
+        if len(chosen) >= 3:
+            break
+        if ids[(first + s) % n] not in chosen:
+            chosen.append(ids[(first + s) % n])
+    return sorted(chosen)
 racks = [rack[h] for h in holders]
-# HDFS's rule: 3 holders, in 2 racks, two of them sharing one.
-assert len(holders) == 3 and len(set(racks)) == 2, (holders, racks)
+assert len(holders) == 3 and sorted(holders) in [copies(f) for f in range(n)], (holders, racks)
+assert len(set(racks)) == 2 or sorted(holders) == copies(ids.index(5)), (holders, racks)
 PY
 echo "ok: --copies 3 chose $(field "$out" holders)"
 
