@@ -734,6 +734,35 @@ static int member_cert_check(const struct void_sm *sm,
     return 0;
 }
 
+/* The prelude every configuration change shares: a decoded operation on a
+ * replica that tracks membership, and the latest configuration read from the
+ * store into scratch slot 0 (slot 1 holds the one before, slot 2 is free for
+ * the next). Returns 0 when the change must stop here, with res or
+ * sm->failed saying why. */
+static int member_begin(struct void_sm *sm,
+                        int decode_rc,
+                        struct void_sm_result *res,
+                        struct void_membership_config **latest,
+                        uint64_t *act)
+{
+    VOID_ASSERT(sm->in_batch && res != NULL && latest != NULL && act != NULL);
+    if (sm->member.genesis == NULL || sm->member_scratch == NULL || decode_rc != 0) {
+        res->status = VOID_SM_BAD_OP;
+        return 0;
+    }
+    *latest = sm->member_scratch;
+    uint64_t prev_act = 0;
+    int rc = member_read(sm, *latest, act, *latest + 1, &prev_act);
+    if (rc != 0) {
+        if (sm->failed == 0) {
+            sm->failed = rc; /* our own record does not decode: the store is broken */
+        }
+        return 0;
+    }
+    VOID_ASSERT((*latest)->count > 0);
+    return 1;
+}
+
 /* Executes a JOIN or a PROMOTE (docs/membership.md, "Join and promote"):
  * both signed by the admin key; a PROMOTE also by the learner, whose
  * signed progress must be within one checkpoint interval of this batch. */
@@ -748,21 +777,12 @@ static void member_grow(struct void_sm *sm,
     struct void_sm_member_promote p;
     int drc = join ? void_sm_member_join_decode(op, op_len, &j)
                    : void_sm_member_promote_decode(op, op_len, &p);
-    if (sm->member.genesis == NULL || sm->member_scratch == NULL || drc != 0) {
-        res->status = VOID_SM_BAD_OP;
+    struct void_membership_config *latest = NULL;
+    uint64_t act = 0;
+    if (!member_begin(sm, drc, res, &latest, &act)) {
         return;
     }
-    struct void_membership_config *latest = sm->member_scratch;
-    struct void_membership_config *prev = latest + 1;
     struct void_membership_config *next = latest + 2;
-    uint64_t act = 0, prev_act = 0;
-    int rc = member_read(sm, latest, &act, prev, &prev_act);
-    if (rc != 0) {
-        if (sm->failed == 0) {
-            sm->failed = rc;
-        }
-        return;
-    }
     if ((join ? j.epoch : p.epoch) != latest->epoch) {
         member_refuse(sm, VOID_EMEMBER_EPOCH, res); /* signed for another epoch: no replay */
         return;
@@ -775,7 +795,7 @@ static void member_grow(struct void_sm *sm,
             return;
         }
     }
-    rc = void_membership_apply(latest, &ch, 1, next);
+    int rc = void_membership_apply(latest, &ch, 1, next);
     if (rc != 0) {
         member_refuse(sm, rc, res);
         return;
@@ -833,21 +853,13 @@ static void member_apply(struct void_sm *sm,
     struct void_sm_member_cert mc; /* 5.7 KB */
     int drc = cert ? void_sm_member_cert_decode(op, op_len, &mc)
                    : void_sm_member_op_decode(op, op_len, &m);
-    if (sm->member.genesis == NULL || sm->member_scratch == NULL || drc != 0) {
-        res->status = VOID_SM_BAD_OP;
+    struct void_membership_config *latest = NULL;
+    uint64_t act = 0;
+    if (!member_begin(sm, drc, res, &latest, &act)) {
         return;
     }
-    struct void_membership_config *latest = sm->member_scratch;
-    struct void_membership_config *prev = latest + 1;
     struct void_membership_config *next = latest + 2;
-    uint64_t act = 0, prev_act = 0;
-    int rc = member_read(sm, latest, &act, prev, &prev_act);
-    if (rc != 0) {
-        if (sm->failed == 0) {
-            sm->failed = rc; /* our own record does not decode: the store is broken */
-        }
-        return;
-    }
+    int rc = 0;
     if (cert) {
         rc = member_cert_check(sm, latest, &mc, next);
         if (rc != 0) {

@@ -267,7 +267,7 @@ static void test_sm_task_placement_identical_across_replicas(void **state)
     (void)state;
     struct rep *reps[3];
     uint8_t digest[3][VOID_SM_DIGEST_SIZE];
-    uint32_t nodes[3][8];
+    uint32_t nodes[3][8] = {{0}}; /* only 5 used: the rest compared too */
     for (int k = 0; k < 3; k++) {
         reps[k] = rep_new(2);
         /* Replica 2 runs the same operations at other sequence numbers. */
