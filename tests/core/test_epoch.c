@@ -45,15 +45,7 @@ static void expect_refused(struct net *t,
     uint8_t op[VOID_SM_MEMBER_OP_SIZE];
     struct void_sm_result r;
     net_submit_wait(t, 0, op, net_member_op(change, id, epoch, kp, op), &r);
-    assert_int_equal(r.status, VOID_SM_REFUSED);
-    char text[256];
-    assert_true(r.value_len < sizeof(text));
-    memcpy(text, r.value, r.value_len);
-    text[r.value_len] = 0;
-    const char *name = void_err_name(code);
-    if (strncmp(text, name, strlen(name)) != 0) {
-        fail_msg("refused with \"%s\", expected %s", text, name);
-    }
+    net_assert_refused(&r, code);
 }
 
 /* Submits the change and expects it applied: returns its boundary. */
@@ -67,28 +59,6 @@ static void_seq expect_applied(
     assert_int_equal(r.value_len, 16);
     assert_int_equal(void_bytes_get_be64(r.value), epoch + 1);
     return void_bytes_get_be64(r.value + 8);
-}
-
-static void_seq boundary; /* what low_past waits for */
-
-static int live_low_past(struct net *t)
-{
-    for (uint32_t i = 0; i < t->n; i++) {
-        if (t->rep[i] != NULL && !t->crashed[i] && void_pbft_low_watermark(t->rep[i]) < boundary) {
-            return 0;
-        }
-    }
-    return 1;
-}
-
-/* Puts until every live replica's stable checkpoint reached seq. */
-static void run_to_stable(struct net *t, void_seq seq, int *next_put)
-{
-    boundary = seq;
-    for (int guard = 0; guard < 64 && !live_low_past(t); guard++) {
-        put_many(t, 0, (*next_put)++, 1, 5000 * MS);
-    }
-    assert_true(live_low_past(t));
 }
 
 /* Every live replica entered epoch `epoch' at seq act, with voters mask. */
@@ -128,7 +98,7 @@ static void test_epoch_admin_remove_switches_every_replica_at_the_boundary(void 
     for (uint32_t i = 0; i < 5; i++) {
         assert_int_equal(void_pbft_epoch_pending(t->rep[i]), act);
     }
-    run_to_stable(t, act, &next);
+    net_run_to_stable(t, act, &next);
     assert_epoch(t, 2, act, 0x0F);
     uint64_t dropped = 0;
     for (uint32_t i = 0; i < 4; i++) {
@@ -168,7 +138,7 @@ static void test_epoch_primary_rotates_over_the_voters(void **state)
     put_many(t, 0, next, 2, 1000 * MS);
     next += 2;
     void_seq act = expect_applied(t, VOID_MEMBERSHIP_REMOVE, 0, 1, &t->admin);
-    run_to_stable(t, act, &next);
+    net_run_to_stable(t, act, &next);
     assert_epoch(t, 2, act, 0x1E);
     for (uint32_t i = 1; i < 5; i++) {
         assert_int_equal(void_pbft_primary_of(t->rep[i], 0), 1);
@@ -242,7 +212,7 @@ static void test_epoch_restart_comes_back_in_the_latest_epoch(void **state)
     put_many(t, 0, next, 3, 1000 * MS);
     next += 3;
     void_seq act = expect_applied(t, VOID_MEMBERSHIP_REMOVE, 4, 1, &t->admin);
-    run_to_stable(t, act + 4, &next);
+    net_run_to_stable(t, act + 4, &next);
     assert_epoch(t, 2, act, 0x0F);
     for (uint32_t i = 0; i < 5; i++) {
         replica_crash(t, i);

@@ -77,15 +77,7 @@ static void expect_result(struct net *t, const uint8_t *op, size_t len, int code
         assert_int_equal(r.status, VOID_SM_OK);
         return;
     }
-    assert_int_equal(r.status, VOID_SM_REFUSED);
-    char text[256];
-    assert_true(r.value_len < sizeof(text));
-    memcpy(text, r.value, r.value_len);
-    text[r.value_len] = 0;
-    const char *name = void_err_name(code);
-    if (strncmp(text, name, strlen(name)) != 0) {
-        fail_msg("refused with \"%s\", expected %s", text, name);
-    }
+    net_assert_refused(&r, code);
 }
 
 /* Submits op and expects it applied: returns its boundary. */
@@ -99,49 +91,6 @@ static void_seq expect_applied(struct net *t, const uint8_t *op, size_t len, uin
     assert_int_equal(r.value_len, 16);
     assert_int_equal(void_bytes_get_be64(r.value), epoch + 1);
     return void_bytes_get_be64(r.value + 8);
-}
-
-static void_seq boundary;
-
-static int live_low_past(struct net *t)
-{
-    for (uint32_t i = 0; i < t->n; i++) {
-        if (t->rep[i] != NULL && !t->crashed[i] && void_pbft_low_watermark(t->rep[i]) < boundary) {
-            return 0;
-        }
-    }
-    return 1;
-}
-
-static void run_to_stable(struct net *t, void_seq seq, int *next_put)
-{
-    boundary = seq;
-    for (int guard = 0; guard < 64 && !live_low_past(t); guard++) {
-        put_many(t, 0, (*next_put)++, 1, 5000 * MS);
-    }
-    if (!live_low_past(t)) {
-        for (uint32_t i = 0; i < t->n; i++) {
-            if (t->rep[i] != NULL) {
-                const struct void_pbft_stats *st = void_pbft_stats(t->rep[i]);
-                print_message("r%u frames %llu unk %llu badsig %llu win %llu stale %llu hlc %llu\n",
-                              i,
-                              (unsigned long long)st->rx_frames,
-                              (unsigned long long)st->rx_unknown_sender,
-                              (unsigned long long)st->rx_bad_sig,
-                              (unsigned long long)st->rx_out_of_window,
-                              (unsigned long long)st->rx_stale,
-                              (unsigned long long)st->rx_hlc_ahead);
-                print_message("r%u low %llu exec %llu epoch %llu not_member %llu xfers %llu\n",
-                              i,
-                              (unsigned long long)void_pbft_low_watermark(t->rep[i]),
-                              (unsigned long long)void_pbft_last_executed(t->rep[i]),
-                              (unsigned long long)void_pbft_member_config(t->rep[i])->epoch,
-                              (unsigned long long)st->rx_not_member,
-                              (unsigned long long)st->state_transfers);
-            }
-        }
-        fail_msg("the live replicas did not reach seq %llu", (unsigned long long)seq);
-    }
 }
 
 /* A 4-voter cluster with slot 4 free and replica 4 not started; 40 puts
@@ -181,7 +130,7 @@ static void join_and_catch_up(struct net *t, int *next)
     /* Virtual time passes only when the queue is empty: let the learner's
      * retransmit timer ask for state again now that it is a member. */
     net_run(t, 200 * MS, NULL);
-    run_to_stable(t, act, next);
+    net_run_to_stable(t, act, next);
     put_many(t, 0, *next, 8, 5000 * MS);
     *next += 8;
     net_run(t, 2000 * MS, all_live_at_max);
@@ -216,7 +165,7 @@ static void test_join_promote_then_survive_any_one_loss(void **state)
         size_t len =
             promote_op(4, 2, void_pbft_last_executed(t->rep[4]), &t->keys[4], &t->admin, op);
         void_seq act = expect_applied(t, op, len, 2);
-        run_to_stable(t, act, &next);
+        net_run_to_stable(t, act, &next);
         for (uint32_t i = 0; i < 5; i++) {
             assert_int_equal(void_pbft_member_config(t->rep[i])->epoch, 3);
             assert_int_equal(void_pbft_voters(t->rep[i]), 0x1F);

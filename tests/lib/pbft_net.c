@@ -468,3 +468,58 @@ void net_submit_wait(
     assert_true(n > 0);
     assert_int_equal(void_sm_result_decode(res, (size_t)n, r), 0);
 }
+
+void net_assert_refused(const struct void_sm_result *r, int code)
+{
+    assert_int_equal(r->status, VOID_SM_REFUSED);
+    char text[256];
+    assert_true(r->value_len < sizeof(text));
+    memcpy(text, r->value, r->value_len);
+    text[r->value_len] = 0;
+    const char *name = void_err_name(code);
+    if (strncmp(text, name, strlen(name)) != 0) {
+        fail_msg("refused with \"%s\", expected %s", text, name);
+    }
+}
+
+static int live_low_past(struct net *t, void_seq seq)
+{
+    for (uint32_t i = 0; i < t->n; i++) {
+        if (t->rep[i] != NULL && !t->crashed[i] && void_pbft_low_watermark(t->rep[i]) < seq) {
+            return 0;
+        }
+    }
+    return 1;
+}
+
+void net_run_to_stable(struct net *t, void_seq seq, int *next_put)
+{
+    for (int guard = 0; guard < 64 && !live_low_past(t, seq); guard++) {
+        put_many(t, 0, (*next_put)++, 1, 5000 * MS);
+    }
+    if (live_low_past(t, seq)) {
+        return;
+    }
+    for (uint32_t i = 0; i < t->n; i++) {
+        if (t->rep[i] == NULL) {
+            continue;
+        }
+        const struct void_pbft_stats *st = void_pbft_stats(t->rep[i]);
+        print_message("r%u frames %llu unk %llu badsig %llu win %llu stale %llu hlc %llu\n",
+                      i,
+                      (unsigned long long)st->rx_frames,
+                      (unsigned long long)st->rx_unknown_sender,
+                      (unsigned long long)st->rx_bad_sig,
+                      (unsigned long long)st->rx_out_of_window,
+                      (unsigned long long)st->rx_stale,
+                      (unsigned long long)st->rx_hlc_ahead);
+        print_message("r%u low %llu exec %llu epoch %llu not_member %llu xfers %llu\n",
+                      i,
+                      (unsigned long long)void_pbft_low_watermark(t->rep[i]),
+                      (unsigned long long)void_pbft_last_executed(t->rep[i]),
+                      (unsigned long long)void_pbft_member_config(t->rep[i])->epoch,
+                      (unsigned long long)st->rx_not_member,
+                      (unsigned long long)st->state_transfers);
+    }
+    fail_msg("the live replicas did not reach seq %llu", (unsigned long long)seq);
+}

@@ -120,6 +120,12 @@ struct void_sm_result;
  * request). */
 void net_submit_wait(
     struct net *t, uint32_t c, const uint8_t *op, size_t len, struct void_sm_result *r);
+/* r is a refusal whose text starts with the name of error code. */
+void net_assert_refused(const struct void_sm_result *r, int code);
+/* Client 0 puts one key after another (numbered from *next_put) until every
+ * live replica's stable checkpoint reached seq; fails, printing each
+ * replica's counters, if 64 puts did not get there. */
+void net_run_to_stable(struct net *t, void_seq seq, int *next_put);
 /* Every live replica executed up to seq and holds the same state. */
 void assert_agree(struct net *t, void_seq seq);
 int all_live_at_max(struct net *t);
