@@ -58,6 +58,12 @@ int voidctl_parse_opts(int argc, char **argv, struct voidctl_opts *o, char **pos
 void voidctl_print_exit_codes(FILE *out);
 
 struct void_config;
+struct json_t; /* jansson's json_t */
+
+/* Sets name to the bytes as a JSON string when they are UTF-8 (jansson
+ * refuses anything else), else name_b64 to their base64 (standard alphabet,
+ * with padding): what `get --json` and `trace state --json` print. */
+void voidctl_json_set_bytes(struct json_t *obj, const char *name, const uint8_t *p, size_t n);
 
 /* Loads the cluster file named by o into *config (also initialising
  * libsodium). Returns 0, or an exit status after printing why. */

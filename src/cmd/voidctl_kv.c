@@ -180,10 +180,7 @@ static int status_exit(uint8_t status)
     return VOIDCTL_EXIT_REFUSED;
 }
 
-/* Sets name to the bytes as a JSON string when they are UTF-8 (jansson
- * refuses anything else), else name_b64 to their base64 (standard alphabet,
- * with padding). */
-static void json_set_bytes(json_t *obj, const char *name, const uint8_t *p, size_t n)
+void voidctl_json_set_bytes(json_t *obj, const char *name, const uint8_t *p, size_t n)
 {
     json_t *s = json_stringn((const char *)p, n);
     if (s != NULL) {
@@ -222,12 +219,12 @@ print_result(const struct voidctl_opts *o, const struct void_sm_op *op, const st
         json_t *j = json_object();
         VOID_ASSERT(j != NULL);
         json_object_set_new(j, "status", json_string(status_name(res.status)));
-        json_set_bytes(j, "key", op->key, op->key_len);
+        voidctl_json_set_bytes(j, "key", op->key, op->key_len);
         if (version[0] != '\0') {
             json_object_set_new(j, "version", json_string(version));
         }
         if (has_value) {
-            json_set_bytes(j, "value", res.value, res.value_len);
+            voidctl_json_set_bytes(j, "value", res.value, res.value_len);
         }
         char *text = json_dumps(j, JSON_COMPACT);
         printf("%s\n", text != NULL ? text : "{}");

@@ -13,6 +13,7 @@
  * held but the line being read) while it recomputes the digest; an answer
  * that does not hash to the agreed digest is reported at its end (exit 1).
  */
+#include "cmd/voidctl.h"
 #include "cmd/voidctl_trace.h"
 #include "void/assert.h"
 #include "void/bytes.h"
@@ -187,24 +188,6 @@ static int is_text(const uint8_t *p, size_t n)
     return s != NULL;
 }
 
-/* As `voidctl get --json`: name when the bytes are text, else name_b64. */
-static void json_set_bytes(json_t *obj, const char *name, const uint8_t *p, size_t n)
-{
-    json_t *s = json_stringn((const char *)p, n);
-    if (s != NULL) {
-        json_object_set_new(obj, name, s);
-        return;
-    }
-    size_t cap = sodium_base64_ENCODED_LEN(n, sodium_base64_VARIANT_ORIGINAL);
-    char *b64 = malloc(cap);
-    char field[32];
-    VOID_ASSERT(b64 != NULL && strlen(name) + 5 < sizeof(field));
-    sodium_bin2base64(b64, cap, p, n, sodium_base64_VARIANT_ORIGINAL);
-    snprintf(field, sizeof(field), "%s_b64", name);
-    json_object_set_new(obj, field, json_string(b64));
-    free(b64);
-}
-
 static void print_bytes(const uint8_t *p, size_t n)
 {
     if (is_text(p, n)) {
@@ -251,7 +234,7 @@ static int on_entry(struct answer *a, json_t *j)
     hlc_text(new_side.hlc, t2, sizeof(t2));
     if (a->o->json) {
         json_t *out = json_object();
-        json_set_bytes(out, "key", a->key, klen);
+        voidctl_json_set_bytes(out, "key", a->key, klen);
         if (diff) {
             json_object_set_new(out,
                                 "change",
@@ -259,15 +242,15 @@ static int on_entry(struct answer *a, json_t *j)
                                             : !np ? "deleted"
                                                   : "changed"));
             if (op) {
-                json_set_bytes(out, "old", a->old_value, olen);
+                voidctl_json_set_bytes(out, "old", a->old_value, olen);
                 json_object_set_new(out, "old_version", json_string(t1));
             }
             if (np) {
-                json_set_bytes(out, "new", a->new_value, nlen);
+                voidctl_json_set_bytes(out, "new", a->new_value, nlen);
                 json_object_set_new(out, "new_version", json_string(t2));
             }
         } else {
-            json_set_bytes(out, "value", a->old_value, olen);
+            voidctl_json_set_bytes(out, "value", a->old_value, olen);
             json_object_set_new(out, "version", json_string(t2));
         }
         char *text = json_dumps(out, JSON_COMPACT);
@@ -675,7 +658,7 @@ int voidctl_trace_kv_run(const struct voidctl_opts *o,
                                     "agree",
                                     agree);
             if (next_len > 0) {
-                json_set_bytes(end, "next_after", next, next_len);
+                voidctl_json_set_bytes(end, "next_after", next, next_len);
             }
             char *text = json_dumps(end, JSON_COMPACT);
             json_decref(end);
