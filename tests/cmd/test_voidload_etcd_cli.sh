@@ -129,6 +129,13 @@ run notjson 1 'no JSON object'
 # bench/kv_million.sh), well before --seconds; --progress prints a line on
 # stderr per interval.
 run ok 0 '^mode=etcd clients=3 ops=50 ' --clients 3 --distinct --count 50 --seconds 60
+# A preload (--count) sends a put that a busy member answered with 503 to
+# the next member (counted as a retry) instead of ending the run.
+port_err=$(awk '$1 == "error" {print $2}' "$work/ports"); port_ok=$(awk '$1 == "ok" {print $2}' "$work/ports")
+rc=0; out=$(timeout 60 "$VOIDLOAD" etcd "127.0.0.1:$port_err,127.0.0.1:$port_ok" --clients 2 --distinct \
+    --count 20 --seconds 30 2>&1) || rc=$?
+[ "$rc" = 0 ] && grep -Eq '^mode=etcd clients=2 ops=20 .* retries=[1-9]' <<<"$out" ||
+    fail "--count past a member answering 503 -> exit $rc: $out"
 run ok 0 '^progress: ops=[0-9]+ secs=1 ops_per_s=[0-9]+ interval_per_s=[0-9]+ retries=0$' \
     --clients 2 --seconds 1.6 --progress 1
 
