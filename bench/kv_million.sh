@@ -257,7 +257,8 @@ t0=$(date +%s%N)
 cl restart 3 > /dev/null
 wait_caught_up 3 $((load_hours * 3600))
 wipe_ms=$(( ($(date +%s%N) - t0) / 1000000 ))
-echo "replica 3 wiped and restarted: caught up (state transfer) in $wipe_ms ms, $bytes state bytes: $(awk -v b="$bytes" -v t="$wipe_ms" 'BEGIN { printf "%.1f", b / 1e6 / (t / 1000) }') MB/s"
+echo "replica 3 wiped and restarted: caught up (state transfer) in $wipe_ms ms, $bytes state bytes: $(awk -v b="$bytes" -v t="$wipe_ms" 'BEGIN { printf "%.1f", b / 1e6 / (t / 1000) }') MB/s;" \
+  "RSS MiB then $(void_rss) (anonymous $(void_rss RssAnon): a transfer holds the fetched partitions in memory)"
 
 cl kill 2 > /dev/null
 t0=$(date +%s%N)
