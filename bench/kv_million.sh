@@ -10,9 +10,10 @@
 #      cost there (node 1's state-store sync per checkpoint, from /metrics
 #      void_state_flush_seconds_total over void_state_flushes_total, and
 #      its record-log bytes per stable checkpoint, ENTRY records included);
-#   3. both systems loaded to KEYS distinct keys of VALUE bytes by voidload
-#      --distinct at LOAD_CLIENTS clients, in rounds of LOAD_SECS seconds
-#      with a progress line after each (keys, keys/s, each voidd's RSS);
+#   3. both systems loaded to KEYS distinct keys of VALUE bytes, one key per
+#      put, by one voidload --distinct --count run each at LOAD_CLIENTS
+#      clients (by default both at once), a progress line every LOAD_SECS
+#      seconds (keys, keys/s, each voidd's RSS, the load average);
 #   4. kv_put again on that state (both systems), the checkpoint's cost
 #      again, each voidd's RSS (VmRSS, and VmHWM: its peak) and its LMDB
 #      file's size, etcd's RSS;
@@ -41,15 +42,23 @@
 #   LEVELS        concurrency levels of the measured puts (default "16 64")
 #   SECS          seconds per measurement (default 10)
 #   LOAD_CLIENTS  clients of the preload, 1..128 (default 64)
-#   LOAD_SECS     seconds per preload round, one progress line each (default 30)
+#   LOAD_SECS     seconds between the preload's progress lines (default 30)
 #   LOAD_HOURS    give up (and fail) when a preload takes longer (default 12)
+#   LOAD_BOTH     1 (default): Void and etcd load their KEYS at the same time
+#                 (each rate is then under the other's load; the sum of the
+#                 two loads is what a run takes); 0: one after the other
 #   ETCD_QUOTA    etcd's --quota-backend-bytes (default 8589934592: 8 GiB;
 #                 etcd's 2 GiB default does not hold 1,000,000 1 KiB values
 #                 with their history)
 #   VOID_BIN      directory with voidd, voidctl, voidload (default build/bin)
 #   -h, --help    this help
 #
-# Example (a size that fits an hour on 2 shared cores):
+# A preload costs Void's four replicas about 2 ms of CPU per 1 KiB put and
+# etcd's three members about 1 ms: on an idle 2-core machine the million
+# takes about 20 minutes for Void; at a load average of 30-50 (other jobs
+# on the cores) both loaded at about 100 keys/s (bench/README.md).
+#
+# Example (a size that fits an hour on 2 busy cores):
 #   KEYS=100000 LEVELS="16 64" SECS=5 VOID_BIN=build/bin bash bench/kv_million.sh
 set -euo pipefail
 case "${1:-}" in
@@ -68,8 +77,9 @@ secs=${SECS:-10}
 load_clients=${LOAD_CLIENTS:-64}
 load_secs=${LOAD_SECS:-30}
 load_hours=${LOAD_HOURS:-12}
+load_both=${LOAD_BOTH:-1}
 export ETCD_QUOTA=${ETCD_QUOTA:-8589934592}
-for v in keys small vload vput secs load_clients load_secs load_hours ETCD_QUOTA; do
+for v in keys small vload vput secs load_clients load_secs load_hours load_both ETCD_QUOTA; do
   [[ ${!v} =~ ^[0-9]+$ ]] || { echo "kv_million: $v must be a whole number, not '${!v}'" >&2; exit 2; }
 done
 [ "$small" -lt "$keys" ] || { echo "kv_million: SMALL ($small) must be below KEYS ($keys)" >&2; exit 2; }
@@ -82,6 +92,8 @@ work=$(mktemp -d "${TMPDIR:-/tmp}/void-bench-million-XXXXXX")
 # Both clusters, healthy, stopped on exit; P, endpoints, ectl, all_healthy,
 # void_pids, cpu_of (bench/lib/kv_clusters.sh).
 source "$root/bench/lib/kv_clusters.sh"
+# A preload running when the bench fails stops with it.
+trap 'for p in "${load_pids[@]}"; do kill "$p" 2>/dev/null || true; done; cleanup' EXIT
 cl() { VOID_BIN=$bin VOID_CLUSTER_DIR=$work/void "$root/scripts/cluster" "$@"; }
 field() { sed -n "s/.*$1=\([0-9.]*\).*/\1/p" <<<"$2"; }
 metric() { # metric I NAME: node i's sample NAME from /metrics
@@ -145,22 +157,55 @@ ckpt() {
     "$(awk -v a="$b0" -v b="$b1" -v x="$c0" -v y="$c1" 'BEGIN { if (y > x) printf "%.0f", (b - a) / (y - x); else print "-" }')"
 }
 
-# load SYSTEM TARGET COUNT_FN GOAL: voidload --distinct rounds until COUNT_FN
-# says GOAL keys are stored; a progress line per round.
-load() {
-  local sys=$1 target=$2 count_fn=$3 goal=$4 t0 k=0 k0 t
-  t0=$(date +%s); k0=$($count_fn)
-  while [ "$k" -lt "$goal" ]; do
-    all_healthy
-    "$bin/voidload" "$sys" "$target" --clients "$load_clients" --seconds "$load_secs" \
-      --distinct --value "$vload" > /dev/null
-    k=$($count_fn); t=$(( $(date +%s) - t0 ))
-    printf 'load %-4s %9s keys  %6s s  %7s keys/s  RSS MiB void %s (anonymous %s) etcd %s\n' "$sys" "$k" "$t" \
-      "$(( (k - k0) / (t > 0 ? t : 1) ))" "$(void_rss)" "$(void_rss RssAnon)" "$(etcd_rss)"
-    [ "$t" -lt $((load_hours * 3600)) ] || bench_fail "$sys: only $k of $goal keys loaded in $load_hours h" "$work/void/logs/node0.log"
-  done
-  eval "load_s_$sys=$(( $(date +%s) - t0 ))"
+# Preloads: load_start SYSTEM TARGET COUNT_FN GOAL starts one voidload
+# --distinct --count run that puts the GOAL - COUNT_FN keys missing (one new
+# key per put, LOAD_CLIENTS closed-loop clients) in the background;
+# load_watch prints a progress line per system every LOAD_SECS (keys, the
+# rate over the load and over the last interval, each voidd's RSS, the
+# machine's load average) until every preload has ended; load_finish SYSTEM
+# COUNT_FN GOAL checks its exit and that COUNT_FN says GOAL now, and sets
+# load_s_SYSTEM. Both systems may load at once (LOAD_BOTH=1).
+declare -A load_pids=() load_k0=() load_t0=() load_shown=()
+load_start() {
+  local sys=$1 target=$2 count_fn=$3 goal=$4 k0
+  all_healthy
+  k0=$($count_fn); load_k0[$sys]=$k0; load_t0[$sys]=$(date +%s); load_shown[$sys]=0
+  [ "$k0" -lt "$goal" ] || return 0
+  "$bin/voidload" "$sys" "$target" --clients "$load_clients" --distinct --value "$vload" \
+    --count $((goal - k0)) --seconds $((load_hours * 3600)) --progress "$load_secs" \
+    > "$work/load-$sys.out" 2> "$work/load-$sys.log" &
+  load_pids[$sys]=$!
 }
+load_watch() {
+  local sys n line running=1
+  while [ "$running" = 1 ]; do
+    sleep 1; running=0
+    for sys in "${!load_pids[@]}"; do
+      kill -0 "${load_pids[$sys]}" 2>/dev/null && running=1
+      n=$(grep -c '^progress:' "$work/load-$sys.log" || true)
+      [ "$n" -gt "${load_shown[$sys]}" ] || continue
+      load_shown[$sys]=$n; line=$(grep '^progress:' "$work/load-$sys.log" | tail -n 1)
+      printf 'load %-4s %9s keys  %6s s  %6s keys/s (last %s s: %6s)  RSS MiB void %s (anonymous %s) etcd %s  load avg %s\n' \
+        "$sys" "$(( ${load_k0[$sys]} + $(field ops "$line") ))" "$(field secs "$line")" \
+        "$(field ops_per_s "$line")" "$load_secs" "$(field interval_per_s "$line")" \
+        "$(void_rss)" "$(void_rss RssAnon)" "$(etcd_rss)" "$(cut -d' ' -f1 /proc/loadavg)"
+    done
+  done
+}
+load_finish() {
+  local sys=$1 count_fn=$2 goal=$3 k
+  if [ -n "${load_pids[$sys]:-}" ]; then
+    wait "${load_pids[$sys]}" ||
+      bench_fail "$sys: the preload failed: $(tail -n 3 "$work/load-$sys.log")" "$work/void/logs/node0.log"
+    unset "load_pids[$sys]"
+  fi
+  k=$($count_fn)
+  [ "$k" -ge "$goal" ] || bench_fail "$sys: $k of $goal keys after the preload" "$work/void/logs/node0.log"
+  eval "load_s_$sys=$(( $(date +%s) - ${load_t0[$sys]} ))"
+  echo "load $sys done: $k keys, $((k - ${load_k0[$sys]})) in $(( $(date +%s) - ${load_t0[$sys]} )) s;" \
+    "voidload: $(cat "$work/load-$sys.out" 2>/dev/null)"
+}
+load() { load_start "$@"; load_watch; load_finish "$1" "$3" "$4"; }
 void_keys() { status 0 state_keys; }
 
 echo "kv_million: KEYS=$keys SMALL=$small VALUE=$vload VALUE_PUT=$vput LEVELS=\"$levels\" SECS=$secs"
@@ -171,8 +216,16 @@ echo "RSS MiB after the empty runs: void $(void_rss) etcd $(etcd_rss)"
 load void "$work/void" void_keys "$small"
 ckpt small
 
-load void "$work/void" void_keys "$keys"
-load etcd "$endpoints" etcd_keys "$keys"
+if [ "$load_both" = 1 ]; then
+  load_start void "$work/void" void_keys "$keys"
+  load_start etcd "$endpoints" etcd_keys "$keys"
+  load_watch
+  load_finish void void_keys "$keys"
+  load_finish etcd etcd_keys "$keys"
+else
+  load void "$work/void" void_keys "$keys"
+  load etcd "$endpoints" etcd_keys "$keys"
+fi
 echo "loaded: void $(void_keys) keys in ${load_s_void} s (from $small), etcd $(etcd_keys) keys in ${load_s_etcd} s;" \
   "state_bytes $(status 0 state_bytes); LMDB files MiB $(for i in 0 1 2 3; do du -sm "$work/void/data/node$i/state" | cut -f1; done | paste -sd/);" \
   "etcd data MiB $(for i in 0 1 2; do du -sm "$work/etcd$i" | cut -f1; done | paste -sd/)"
@@ -204,7 +257,8 @@ t0=$(date +%s%N)
 cl restart 3 > /dev/null
 wait_caught_up 3 $((load_hours * 3600))
 wipe_ms=$(( ($(date +%s%N) - t0) / 1000000 ))
-echo "replica 3 wiped and restarted: caught up (state transfer) in $wipe_ms ms, $bytes state bytes: $(awk -v b="$bytes" -v t="$wipe_ms" 'BEGIN { printf "%.1f", b / 1e6 / (t / 1000) }') MB/s"
+echo "replica 3 wiped and restarted: caught up (state transfer) in $wipe_ms ms, $bytes state bytes: $(awk -v b="$bytes" -v t="$wipe_ms" 'BEGIN { printf "%.1f", b / 1e6 / (t / 1000) }') MB/s;" \
+  "RSS MiB then $(void_rss) (anonymous $(void_rss RssAnon): a transfer holds the fetched partitions in memory)"
 
 cl kill 2 > /dev/null
 t0=$(date +%s%N)

@@ -71,6 +71,13 @@ expect 2 "--seconds must be .* above 0" void "$dir" --seconds 0
 expect 2 "--seconds must be" void "$dir" --seconds 1e300
 expect 2 "--seconds must be" void "$dir" --seconds nan
 expect 2 "--seconds must be" void "$dir" --seconds 5s
+expect 1 "$missing" void "$dir" --count 4294967295 --progress 3600
+expect 2 "--count must be 1\.\.4294967295 \(got 0\)" void "$dir" --count 0
+expect 2 "--count must be 1\.\.4294967295 \(got 4294967296\)" void "$dir" --count 4294967296
+expect 2 "--progress must be 1\.\.3600 \(got 3601\)" void "$dir" --progress 3601
+expect 2 "--progress must be 1\.\.3600 \(got 0\)" void "$dir" --progress 0
+expect 2 "--count does not apply to mode lin" lin "$dir" --count 5
+expect 2 "--progress does not apply to mode lin" lin "$dir" --progress 5
 
 # GNU order: options before the mode, between mode and argument, or after.
 expect 1 "$missing" --clients 2 --seconds 1 void "$dir"

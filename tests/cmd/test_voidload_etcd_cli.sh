@@ -7,6 +7,7 @@
 #   - fail (exit 1, with the HTTP status and etcd's message) on an error status;
 #   - fail on "200 OK" with a body that is not etcd's JSON answer;
 #   - fail when the puts were acknowledged but the key does not read back;
+#   - stop at exactly --count puts, print --progress lines;
 #   - refuse more than 8 endpoints and a bad HOST:PORT (exit 2).
 set -uo pipefail
 VOIDLOAD=${VOID_BIN:-build/test/bin}/voidload
@@ -124,6 +125,19 @@ run ok 0 '^mode=etcd clients=1 ops=[1-9]' --value 0
 run chunked 0 '^mode=etcd clients=2 ops=[1-9]' --clients 2
 run error 1 'HTTP 503: etcdserver: too many requests'
 run notjson 1 'no JSON object'
+# --count ends the run at exactly that many acknowledged puts (a preload,
+# bench/kv_million.sh), well before --seconds; --progress prints a line on
+# stderr per interval.
+run ok 0 '^mode=etcd clients=3 ops=50 ' --clients 3 --distinct --count 50 --seconds 60
+# A preload (--count) sends a put that a busy member answered with 503 to
+# the next member (counted as a retry) instead of ending the run.
+port_err=$(awk '$1 == "error" {print $2}' "$work/ports"); port_ok=$(awk '$1 == "ok" {print $2}' "$work/ports")
+rc=0; out=$(timeout 60 "$VOIDLOAD" etcd "127.0.0.1:$port_err,127.0.0.1:$port_ok" --clients 2 --distinct \
+    --count 20 --seconds 30 2>&1) || rc=$?
+[ "$rc" = 0 ] && grep -Eq '^mode=etcd clients=2 ops=20 .* retries=[1-9]' <<<"$out" ||
+    fail "--count past a member answering 503 -> exit $rc: $out"
+run ok 0 '^progress: ops=[0-9]+ secs=1 ops_per_s=[0-9]+ interval_per_s=[0-9]+ retries=0$' \
+    --clients 2 --seconds 1.6 --progress 1
 
 # Endpoint lists: at most 8, each HOST:PORT.
 eps=$(printf '127.0.0.1:%d,' 2001 2002 2003 2004 2005 2006 2007 2008 2009)
