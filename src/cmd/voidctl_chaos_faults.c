@@ -350,7 +350,7 @@ static int log_find(const struct chaos_fx_env *env,
 
 static int copy_tree(const char *from, const char *to)
 {
-    char src[FX_PATH + 4];
+    char src[FX_PATH + 64];
     snprintf(src, sizeof(src), "%s/.", from);
     const char *const argv[] = {"cp", "-a", src, to, NULL};
     return run_cmd(argv) == 0 ? 0 : -1;
@@ -1233,7 +1233,7 @@ static int cas_inject(const struct chaos_fx_env *env, uint32_t node, uint32_t am
     /* The block's bytes from its middle: random content is stored raw (no
      * zstd), as an LMDB value or in a pack. */
     const uint8_t *needle = fx.cas_file + at + len / 2 - 32;
-    char path[FX_PATH + 64];
+    char path[FX_PATH + 320]; /* the packs directory and a file name */
     snprintf(path, sizeof(path), "%s/data/node%u/cas/data.mdb", env->dir, (unsigned)node);
     off_t flipped = flip_after(path, needle);
     char packs[FX_PATH + 32];
