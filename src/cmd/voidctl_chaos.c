@@ -19,8 +19,9 @@
  */
 #define _XOPEN_SOURCE 700 /* realpath */
 #include "cmd/voidctl.h"
-#include "cmd/voidctl_chaos_report.h"
 #include "cmd/voidctl_chaos_faults.h"
+#include "cmd/voidctl_chaos_http.h"
+#include "cmd/voidctl_chaos_report.h"
 #include "void/config.h"
 #include "void/error.h"
 #include "void/fault_auth.h"
@@ -445,22 +446,6 @@ static pid_t start_node(const struct chaos *ch, uint32_t i)
 
 /* ---- HTTP: /status ---------------------------------------------------------- */
 
-struct body {
-    char text[16384];
-    size_t len;
-};
-
-static size_t on_body(char *data, size_t size, size_t nmemb, void *ctx)
-{
-    struct body *b = ctx;
-    size_t n = size * nmemb;
-    size_t take = n < sizeof(b->text) - 1 - b->len ? n : sizeof(b->text) - 1 - b->len;
-    memcpy(b->text + b->len, data, take);
-    b->len += take;
-    b->text[b->len] = '\0';
-    return n;
-}
-
 struct node_status {
     int up;
     uint64_t view, last_executed;
@@ -473,34 +458,9 @@ static void
 fetch_status(const struct chaos *ch, uint32_t i, double timeout_s, struct node_status *s)
 {
     memset(s, 0, sizeof(*s));
-    const struct void_config_addr *a = &ch->cluster.replicas[i].http;
-    char url[VOID_CONFIG_ADDR_MAX + 64];
-    int v6 = strchr(a->host, ':') != NULL;
-    snprintf(url,
-             sizeof(url),
-             "http://%s%s%s:%u/status",
-             v6 ? "[" : "",
-             a->host,
-             v6 ? "]" : "",
-             (unsigned)a->port);
-    static struct body b;
-    b.len = 0;
-    b.text[0] = '\0';
-    CURL *e = curl_easy_init();
-    if (e == NULL) {
-        return;
-    }
-    curl_easy_setopt(e, CURLOPT_URL, url);
-    curl_easy_setopt(e, CURLOPT_WRITEFUNCTION, on_body);
-    curl_easy_setopt(e, CURLOPT_WRITEDATA, &b);
-    curl_easy_setopt(e, CURLOPT_TIMEOUT_MS, (long)(timeout_s * 1000));
-    curl_easy_setopt(e, CURLOPT_NOSIGNAL, 1L);
-    curl_easy_setopt(e, CURLOPT_NOPROXY, "*");
-    long code = 0;
-    if (curl_easy_perform(e) == CURLE_OK) {
-        curl_easy_getinfo(e, CURLINFO_RESPONSE_CODE, &code);
-    }
-    curl_easy_cleanup(e);
+    static struct chaos_body b;
+    long code =
+        chaos_http_get(&ch->cluster.replicas[i].http, "/status", (long)(timeout_s * 1000), &b);
     json_t *root = code == 200 ? json_loads(b.text, 0, NULL) : NULL;
     if (root == NULL) {
         return;

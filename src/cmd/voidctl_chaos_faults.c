@@ -17,15 +17,23 @@
  *  cpu        every thread of the node pinned to one CPU, stress-ng (or, if
  *             it is not installed, spinning children) burning that CPU
  *  byzantine  /fault byz: the transport lies to the other replicas
+ *  corrupt-cas  a file of the engine's put on every replica, the node
+ *             stopped, one byte of one of the file's blocks flipped where
+ *             its block store keeps it (LMDB or a pack); heal starts it and
+ *             gets the file back: the node must name the damaged block and
+ *             the file must come back intact, from another replica
  *
  * What needs root (mounting, cgroups) says so when it cannot be done.
  */
 #define _GNU_SOURCE /* sched_setaffinity, CPU_SET */
 #include "cmd/voidctl_chaos_faults.h"
 
+#include "cmd/voidctl_chaos_http.h"
+#include "void/assert.h"
+#include "void/cdc.h"
+#include "void/hash.h"
 #include "void/transport.h"
 
-#include <curl/curl.h>
 #include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
@@ -35,6 +43,7 @@
 #include <stdint.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/mman.h>
 #include <sys/mount.h>
 #include <sys/stat.h>
 #include <sys/wait.h>
@@ -63,7 +72,7 @@ static struct {
     pid_t load;
     /* corrupt */
     char log_path[FX_PATH + 80];
-    off_t log_size;
+    int flipped;
     /* memory */
     char cgroup[FX_PATH], cgroup_home[FX_PATH];
     int cgroup_v2;
@@ -72,6 +81,10 @@ static struct {
     uint32_t burners;
     cpu_set_t cpus_before;
     int pinned;
+    /* corrupt-cas */
+    uint8_t *cas_file;
+    size_t cas_len;
+    char cas_name[64], cas_path[FX_PATH + 64], cas_block[VOID_HASH_HEX_SIZE];
 } fx;
 
 static void sleep_ms(long ms)
@@ -90,6 +103,7 @@ uint32_t chaos_fx_amount(enum chaos_fx f, struct void_prng *prng)
     case CHAOS_FX_CPU:
         return (uint32_t)void_prng_below(prng, 3);
     case CHAOS_FX_CORRUPT:
+    case CHAOS_FX_CAS:
         return (uint32_t)void_prng_below(prng, 1u << 16);
     case CHAOS_FX_BYZ:
         return 1 + (uint32_t)void_prng_below(prng, VOID_TRANSPORT_BYZ_COUNT - 1);
@@ -149,6 +163,13 @@ void chaos_fx_describe(
                  "%s: Byzantine (%s) for %.1f s",
                  who,
                  void_transport_byz_name(amount) != NULL ? void_transport_byz_name(amount) : "?",
+                 fault_s);
+        break;
+    case CHAOS_FX_CAS:
+        snprintf(out,
+                 cap,
+                 "%s: stopped, a byte of a stored file's block flipped, restarted after %.1f s",
+                 who,
                  fault_s);
         break;
     case CHAOS_FX_COUNT:
@@ -329,7 +350,7 @@ static int log_find(const struct chaos_fx_env *env,
 
 static int copy_tree(const char *from, const char *to)
 {
-    char src[FX_PATH + 4];
+    char src[FX_PATH + 64];
     snprintf(src, sizeof(src), "%s/.", from);
     const char *const argv[] = {"cp", "-a", src, to, NULL};
     return run_cmd(argv) == 0 ? 0 : -1;
@@ -343,60 +364,17 @@ static int remove_tree(const char *path)
 
 /* ---- a node's /status and /metrics ------------------------------------------------ */
 
-struct fx_body {
-    char text[65536];
-    size_t len;
-};
-
-static size_t on_fx_body(char *data, size_t size, size_t nmemb, void *ctx)
-{
-    struct fx_body *b = ctx;
-    size_t n = size * nmemb;
-    size_t take = n < sizeof(b->text) - 1 - b->len ? n : sizeof(b->text) - 1 - b->len;
-    memcpy(b->text + b->len, data, take);
-    b->len += take;
-    b->text[b->len] = '\0';
-    return n;
-}
-
 /* GETs path from node i into b; 0, or -1 when it does not answer 200. */
-static int http_get(const struct chaos_fx_env *env, uint32_t i, const char *path, struct fx_body *b)
+static int
+http_get(const struct chaos_fx_env *env, uint32_t i, const char *path, struct chaos_body *b)
 {
-    const struct void_config_addr *a = &env->cluster->replicas[i].http;
-    char url[VOID_CONFIG_ADDR_MAX + 64];
-    int v6 = strchr(a->host, ':') != NULL;
-    snprintf(url,
-             sizeof(url),
-             "http://%s%s%s:%u%s",
-             v6 ? "[" : "",
-             a->host,
-             v6 ? "]" : "",
-             (unsigned)a->port,
-             path);
-    b->len = 0;
-    b->text[0] = '\0';
-    CURL *e = curl_easy_init();
-    if (e == NULL) {
-        return -1;
-    }
-    curl_easy_setopt(e, CURLOPT_URL, url);
-    curl_easy_setopt(e, CURLOPT_WRITEFUNCTION, on_fx_body);
-    curl_easy_setopt(e, CURLOPT_WRITEDATA, b);
-    curl_easy_setopt(e, CURLOPT_TIMEOUT_MS, 2000L);
-    curl_easy_setopt(e, CURLOPT_NOSIGNAL, 1L);
-    curl_easy_setopt(e, CURLOPT_NOPROXY, "*");
-    long code = 0;
-    if (curl_easy_perform(e) == CURLE_OK) {
-        curl_easy_getinfo(e, CURLINFO_RESPONSE_CODE, &code);
-    }
-    curl_easy_cleanup(e);
-    return code == 200 ? 0 : -1;
+    return chaos_http_get(&env->cluster->replicas[i].http, path, 2000L, b) == 200 ? 0 : -1;
 }
 
 /* last_executed in node i's /status, or -1. */
 static long long last_executed(const struct chaos_fx_env *env, uint32_t i)
 {
-    static struct fx_body b;
+    static struct chaos_body b;
     if (http_get(env, i, "/status", &b) != 0) {
         return -1;
     }
@@ -620,11 +598,63 @@ static uint32_t be32(const uint8_t *p)
     return (uint32_t)p[0] << 24 | (uint32_t)p[1] << 16 | (uint32_t)p[2] << 8 | p[3];
 }
 
+/* Walks the frames of the segment open on fd (size bytes): 32-byte header
+ * (magic, crc, segment u64, seq u64, body length u32, type), then the body
+ * (src/store/pstore.c). Their offsets and body lengths into frames/lens (up
+ * to cap); the number of frames. */
+static uint32_t walk_frames(int fd, off_t size, off_t frames[], uint32_t lens[], uint32_t cap)
+{
+    uint8_t h[32], first[32];
+    off_t off = 0;
+    uint32_t count = 0;
+    while (count < cap && pread(fd, h, sizeof(h), off) == (ssize_t)sizeof(h)) {
+        if (count == 0) {
+            memcpy(first, h, sizeof(h));
+        } else if (memcmp(h, first, 4) != 0 || memcmp(h + 8, first + 8, 8) != 0) {
+            break; /* zeros or an older segment's frame: the end */
+        }
+        uint32_t len = be32(h + 24);
+        if ((off_t)len > size - off - 32) {
+            break;
+        }
+        frames[count] = off;
+        lens[count++] = len;
+        off += 32 + (off_t)len;
+    }
+    return count;
+}
+
+#define FX_FRAMES 4096
+
+/* The frames in node's newest record log segment (naming it in
+ * fx.log_path); 0 when it has none. */
+static uint32_t newest_segment_frames(const struct chaos_fx_env *env, uint32_t node)
+{
+    static off_t frames[FX_FRAMES];
+    static uint32_t lens[FX_FRAMES];
+    struct stat st;
+    if (newest_segment(env, node) != 0) {
+        return 0;
+    }
+    int fd = open(fx.log_path, O_RDONLY);
+    if (fd < 0 || fstat(fd, &st) != 0) {
+        if (fd >= 0) {
+            close(fd);
+        }
+        return 0;
+    }
+    uint32_t count = walk_frames(fd, st.st_size, frames, lens, FX_FRAMES);
+    close(fd);
+    return count;
+}
+
 /* Flips one byte in the body of a frame of fx.log_path that is followed by
  * another frame: damage no crash explains (a torn last frame would be
  * dropped instead). The frame is amount's pick among them. */
 static int flip_frame_byte(uint32_t amount, char *what, size_t cap)
 {
+    static off_t frames[FX_FRAMES];
+    static uint32_t lens[FX_FRAMES];
     int fd = open(fx.log_path, O_RDWR);
     struct stat st;
     if (fd < 0 || fstat(fd, &st) != 0) {
@@ -633,25 +663,7 @@ static int flip_frame_byte(uint32_t amount, char *what, size_t cap)
         }
         return -1;
     }
-    /* Walk the frames: 32-byte header (magic, crc, segment u64, seq u64,
-     * body length u32, type), then the body (src/store/pstore.c). */
-    uint8_t h[32], first[32];
-    off_t off = 0, frames[4096];
-    uint32_t lens[4096], count = 0;
-    while (count < 4096 && pread(fd, h, sizeof(h), off) == (ssize_t)sizeof(h)) {
-        if (count == 0) {
-            memcpy(first, h, sizeof(h));
-        } else if (memcmp(h, first, 4) != 0 || memcmp(h + 8, first + 8, 8) != 0) {
-            break; /* zeros or an older segment's frame: the end */
-        }
-        uint32_t len = be32(h + 24);
-        if ((off_t)len > st.st_size - off - 32) {
-            break;
-        }
-        frames[count] = off;
-        lens[count++] = len;
-        off += 32 + (off_t)len;
-    }
+    uint32_t count = walk_frames(fd, st.st_size, frames, lens, FX_FRAMES);
     if (count < 2) {
         close(fd);
         return -1;
@@ -672,34 +684,64 @@ static int flip_frame_byte(uint32_t amount, char *what, size_t cap)
     return ok ? 0 : -1;
 }
 
+/* Every open of the record log compacts it into a new segment that holds
+ * one frame, the BASE, until the replica persists its next records: a node
+ * just (re)started by a heal (a kill, a full disk, a corruption) and still
+ * catching up has no frame a crash cannot explain, so there is nothing to
+ * flip. The node runs until its newest segment holds a second frame (it
+ * executes again), up to 20 s; a segment rotated between that look and the
+ * stop starts it again, twice at most. */
 static int corrupt_inject(const struct chaos_fx_env *env, uint32_t node, uint32_t amount)
 {
-    if (stop_node(env, node) != 0) {
-        fprintf(stderr, "voidctl chaos: corrupt: node %u does not stop\n", (unsigned)node);
-        return -1;
-    }
+    fx.flipped = 0;
     char what[128];
-    if (newest_segment(env, node) != 0 || flip_frame_byte(amount, what, sizeof(what)) != 0) {
+    double waited = 0;
+    uint32_t frames = 0;
+    for (int attempt = 0; attempt < 3; attempt++) {
+        for (int k = 0;
+             k < 200 && env->node_pid(env->ctx, node) != 0 && newest_segment_frames(env, node) < 2;
+             k++) {
+            sleep_ms(100);
+            waited += 0.1;
+        }
+        if (stop_node(env, node) != 0) {
+            fprintf(stderr, "voidctl chaos: corrupt: node %u does not stop\n", (unsigned)node);
+            return -1;
+        }
+        frames = newest_segment_frames(env, node);
+        if (frames >= 2 || attempt == 2 || start_node_wait(env, node) == 0) {
+            break;
+        }
+    }
+    if (frames < 2 || flip_frame_byte(amount, what, sizeof(what)) != 0) {
         fprintf(stderr,
-                "voidctl chaos: corrupt: no record log segment with two frames in %s/data/node%u\n",
+                "voidctl chaos: corrupt: no record log segment with two frames in %s/data/node%u "
+                "(%u in the newest after %.1f s: the node persisted nothing since it started)\n",
                 env->dir,
-                (unsigned)node);
+                (unsigned)node,
+                (unsigned)frames,
+                waited);
         return -1;
     }
+    fx.flipped = 1;
     fprintf(env->info,
-            "chaos: corrupt: node %u: flipped %s of %s\n",
+            "chaos: corrupt: node %u: flipped %s of %s%s\n",
             (unsigned)node,
             what,
-            fx.log_path);
+            fx.log_path,
+            waited >= 0.1 ? " (after waiting for its first record since its start)" : "");
     fflush(env->info);
     return 0;
 }
 
 static int corrupt_heal(const struct chaos_fx_env *env, uint32_t node, uint32_t index_hint)
 {
-    if (env->node_pid(env->ctx, node) != 0) {
-        return 0; /* the inject failed before stopping it */
+    if (!fx.flipped) {
+        /* The inject failed: nothing was flipped, the node is started as
+         * it was (if it was stopped). */
+        return env->node_pid(env->ctx, node) != 0 || start_node_wait(env, node) > 0 ? 0 : -1;
     }
+    fx.flipped = 0;
     off_t from = log_size(env, node);
     pid_t pid = env->start_node(env->ctx, node);
     if (pid == 0) {
@@ -1059,6 +1101,236 @@ static int cpu_heal(const struct chaos_fx_env *env, uint32_t node)
     return pid != 0 ? 0 : -1;
 }
 
+/* ---- corruption in the block store ---------------------------------------------- */
+
+#define CAS_FILE_BYTES (256u << 10) /* about 4 chunks at the store's default sizes */
+
+/* Runs this voidctl with argv[1..] against the cluster (--cluster
+ * DIR/client.ini appended); its exit status, or -1. */
+static int run_self(const struct chaos_fx_env *env, const char *const args[], size_t count)
+{
+    char self[FX_PATH], client[FX_PATH + 16];
+    ssize_t n = readlink("/proc/self/exe", self, sizeof(self) - 1);
+    if (n <= 0) {
+        return -1;
+    }
+    self[n] = '\0';
+    snprintf(client, sizeof(client), "%s/client.ini", env->dir);
+    const char *argv[16];
+    VOID_ASSERT(count + 4 <= sizeof(argv) / sizeof(argv[0]));
+    argv[0] = self;
+    for (size_t i = 0; i < count; i++) {
+        argv[1 + i] = args[i];
+    }
+    argv[1 + count] = "--cluster";
+    argv[2 + count] = client;
+    argv[3 + count] = NULL;
+    return run_cmd(argv);
+}
+
+/* Fills fx.cas_file with bytes drawn from seed and picks a chunk whose
+ * first fetch by a client goes to node (voidctl get --file asks replica
+ * hash[0] mod n first): its offset and length into *at, *len. 0, or -1 when
+ * no chunk of this content goes to node first. */
+static int cas_content(uint32_t n, uint32_t node, uint64_t seed, size_t *at, size_t *len)
+{
+    struct void_prng prng;
+    void_prng_seed(&prng, seed);
+    for (size_t i = 0; i + 8 <= fx.cas_len; i += 8) {
+        uint64_t v = void_prng_next(&prng);
+        memcpy(fx.cas_file + i, &v, 8);
+    }
+    struct void_cdc_config cc;
+    struct void_cdc cdc;
+    void_cdc_config_default(&cc);
+    if (void_cdc_init(&cdc, &cc) != 0) {
+        return -1;
+    }
+    for (size_t off = 0; off < fx.cas_len;) {
+        size_t k = void_cdc_cut(&cdc, fx.cas_file + off, fx.cas_len - off);
+        struct void_hash h;
+        void_hash_compute(fx.cas_file + off, k, &h);
+        if (h.b[0] % n == node && k >= 256) {
+            *at = off;
+            *len = k;
+            void_hash_to_hex(&h, fx.cas_block);
+            return 0;
+        }
+        off += k;
+    }
+    return -1;
+}
+
+/* Flips the byte after the first copy of needle (64 bytes) in file path;
+ * its offset, or -1 when the file does not hold the needle. */
+static off_t flip_after(const char *path, const uint8_t *needle)
+{
+    int fd = open(path, O_RDWR);
+    struct stat st;
+    if (fd < 0 || fstat(fd, &st) != 0 || st.st_size < 128) {
+        if (fd >= 0) {
+            close(fd);
+        }
+        return -1;
+    }
+    uint8_t *map = mmap(NULL, (size_t)st.st_size, PROT_READ | PROT_WRITE, MAP_SHARED, fd, 0);
+    off_t at = -1;
+    if (map != MAP_FAILED) {
+        uint8_t *hit = memmem(map, (size_t)st.st_size, needle, 64);
+        if (hit != NULL) {
+            hit[32] ^= 0xff; /* inside the needle: the block's own bytes */
+            at = (off_t)(hit - map) + 32;
+            (void)msync(map, (size_t)st.st_size, MS_SYNC);
+        }
+        munmap(map, (size_t)st.st_size);
+    }
+    (void)fsync(fd);
+    close(fd);
+    return at;
+}
+
+static int cas_inject(const struct chaos_fx_env *env, uint32_t node, uint32_t amount)
+{
+    free(fx.cas_file);
+    fx.cas_len = CAS_FILE_BYTES;
+    fx.cas_file = malloc(fx.cas_len);
+    fx.cas_path[0] = '\0';
+    if (fx.cas_file == NULL) {
+        return -1;
+    }
+    size_t at = 0, len = 0;
+    uint64_t seed = amount;
+    while (cas_content(env->n, node, seed, &at, &len) != 0) {
+        seed += 1u << 16; /* another content, the same for the same amount */
+    }
+    snprintf(fx.cas_name,
+             sizeof(fx.cas_name),
+             "chaos-cas-%u-%llu",
+             (unsigned)amount,
+             (unsigned long long)seed);
+    snprintf(fx.cas_path, sizeof(fx.cas_path), "%s/%s.bin", env->dir, fx.cas_name);
+    FILE *f = fopen(fx.cas_path, "wb");
+    int wrote = f != NULL && fwrite(fx.cas_file, 1, fx.cas_len, f) == fx.cas_len;
+    if (f != NULL) {
+        wrote = fclose(f) == 0 && wrote;
+    }
+    /* On every replica, each stored before put returns (--on all). */
+    char on[64] = "";
+    for (uint32_t i = 0; i < env->n; i++) {
+        size_t used = strlen(on);
+        snprintf(on + used, sizeof(on) - used, "%s%u", i ? "," : "", (unsigned)i);
+    }
+    const char *const put[] = {"put", "--file", fx.cas_path, fx.cas_name, "--on", on, "--quiet"};
+    if (!wrote || run_self(env, put, sizeof(put) / sizeof(put[0])) != 0) {
+        fprintf(
+            stderr, "voidctl chaos: corrupt-cas: cannot put %s on every replica\n", fx.cas_path);
+        return -1;
+    }
+    if (stop_node(env, node) != 0) {
+        fprintf(stderr, "voidctl chaos: corrupt-cas: node %u does not stop\n", (unsigned)node);
+        return -1;
+    }
+    /* The block's bytes from its middle: random content is stored raw (no
+     * zstd), as an LMDB value or in a pack. */
+    const uint8_t *needle = fx.cas_file + at + len / 2 - 32;
+    char path[FX_PATH + 320]; /* the packs directory and a file name */
+    snprintf(path, sizeof(path), "%s/data/node%u/cas/data.mdb", env->dir, (unsigned)node);
+    off_t flipped = flip_after(path, needle);
+    char packs[FX_PATH + 32];
+    snprintf(packs, sizeof(packs), "%s/data/node%u/cas/packs", env->dir, (unsigned)node);
+    DIR *d = flipped < 0 ? opendir(packs) : NULL;
+    struct dirent *e;
+    while (d != NULL && flipped < 0 && (e = readdir(d)) != NULL) {
+        if (strstr(e->d_name, ".pack") != NULL) {
+            snprintf(path, sizeof(path), "%s/%s", packs, e->d_name);
+            flipped = flip_after(path, needle);
+        }
+    }
+    if (d != NULL) {
+        closedir(d);
+    }
+    if (flipped < 0) {
+        fprintf(stderr,
+                "voidctl chaos: corrupt-cas: node %u's block store does not hold block %s of %s "
+                "as stored bytes\n",
+                (unsigned)node,
+                fx.cas_block,
+                fx.cas_name);
+        return -1;
+    }
+    fprintf(env->info,
+            "chaos: corrupt-cas: node %u: flipped byte %lld of %s: block %s of file %s (the "
+            "one a client asks node %u for first)\n",
+            (unsigned)node,
+            (long long)flipped,
+            path,
+            fx.cas_block,
+            fx.cas_name,
+            (unsigned)node);
+    fflush(env->info);
+    return 0;
+}
+
+/* Starts the node and gets the file: it must come back with its own bytes
+ * (the damaged copy refused, the block fetched from another replica) and
+ * the node must have named the damaged block. */
+static int cas_heal(const struct chaos_fx_env *env, uint32_t node)
+{
+    off_t from = log_size(env, node);
+    if (env->node_pid(env->ctx, node) == 0 && start_node_wait(env, node) == 0) {
+        return -1;
+    }
+    if (fx.cas_path[0] == '\0') {
+        return 0; /* the inject failed before putting the file */
+    }
+    char back[FX_PATH + 80];
+    snprintf(back, sizeof(back), "%s.back", fx.cas_path);
+    const char *const get[] = {"get", "--file", fx.cas_name, back, "--quiet"};
+    int rc = -1;
+    for (int k = 0; k < 3 && rc != 0; k++) { /* the node may still be starting */
+        (void)unlink(back);
+        rc = run_self(env, get, sizeof(get) / sizeof(get[0]));
+    }
+    int same = 0;
+    FILE *f = rc == 0 ? fopen(back, "rb") : NULL;
+    if (f != NULL) {
+        uint8_t *got = malloc(fx.cas_len + 1);
+        size_t n = got != NULL ? fread(got, 1, fx.cas_len + 1, f) : 0;
+        same = n == fx.cas_len && memcmp(got, fx.cas_file, n) == 0;
+        free(got);
+        fclose(f);
+    }
+    char line[1024];
+    int named = 0;
+    for (int k = 0;
+         k < 50 && !(named = log_find(env, node, from, fx.cas_block, line, sizeof(line)));
+         k++) {
+        sleep_ms(100);
+    }
+    fprintf(env->info,
+            "chaos: corrupt-cas: get --file %s: %s; node %u %s%s\n",
+            fx.cas_name,
+            rc != 0 ? "FAILED"
+            : same  ? "the file's own bytes"
+                    : "WRONG BYTES",
+            (unsigned)node,
+            named ? "said: " : "named NOTHING about the damaged block ",
+            named ? line : fx.cas_block);
+    fflush(env->info);
+    (void)unlink(back);
+    (void)unlink(fx.cas_path);
+    fx.cas_path[0] = '\0';
+    if (rc != 0 || !same || !named) {
+        fprintf(stderr,
+                "voidctl chaos: corrupt-cas: %s\n",
+                rc != 0 ? "the file could not be read back"
+                : !same ? "the cluster served corrupted bytes"
+                        : "the damaged block was not detected");
+        return -1;
+    }
+    return 0;
+}
+
 /* ---- evidence: what the other replicas dropped ----------------------------------- */
 
 /* The reasons of void_messages_dropped_total that show a lying or skewed
@@ -1080,7 +1352,7 @@ static void
 count_drops(const struct chaos_fx_env *env, uint32_t node, uint64_t out[2][DROP_REASONS])
 {
     memset(out, 0, 2 * DROP_REASONS * sizeof(out[0][0]));
-    static struct fx_body b;
+    static struct chaos_body b;
     for (uint32_t i = 0; i < env->n && i < env->cluster->count_replicas; i++) {
         int rc = http_get(env, i, "/metrics", &b);
         for (size_t r = 0; rc == 0 && r < DROP_REASONS; r++) {
@@ -1153,6 +1425,8 @@ int chaos_fx_inject(const struct chaos_fx_env *env, enum chaos_fx f, uint32_t no
         return memory_inject(env, node, amount);
     case CHAOS_FX_CPU:
         return cpu_inject(env, node, amount);
+    case CHAOS_FX_CAS:
+        return cas_inject(env, node, amount);
     case CHAOS_FX_BYZ:
         count_drops(env, node, drops_before);
         r.byz = amount;
@@ -1191,6 +1465,8 @@ int chaos_fx_heal(const struct chaos_fx_env *env, enum chaos_fx f, uint32_t node
         return memory_heal(env, node);
     case CHAOS_FX_CPU:
         return cpu_heal(env, node);
+    case CHAOS_FX_CAS:
+        return cas_heal(env, node);
     case CHAOS_FX_COUNT:
         break;
     }

@@ -25,7 +25,8 @@
     X(CORRUPT, "corrupt") /* a byte flipped in its record log while it is stopped */               \
     X(MEMORY, "memory")   /* a memory cgroup a little above what it uses */                        \
     X(CPU, "cpu")         /* pinned to one CPU beside stress-ng burning it */                      \
-    X(BYZ, "byzantine")   /* a simulator strategy switched on through /fault byz */
+    X(BYZ, "byzantine")   /* a simulator strategy switched on through /fault byz */                \
+    X(CAS, "corrupt-cas") /* a byte of a stored file's block flipped in its block store */
 
 enum chaos_fx {
 #define VOID__X(name, text) CHAOS_FX_##name,

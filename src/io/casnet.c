@@ -178,6 +178,17 @@ static int serve(struct void_casserve *cs, uint32_t to, const struct void_hash *
     size_t len = 0;
     uint8_t kind = 0;
     int rc = void_cas_get_block(cs->cas, h, &data, &len, &kind);
+    if (rc == VOID_ECAS_HASH_MISMATCH || rc == VOID_ECAS_BAD_RECORD) {
+        /* Damage on this replica's disk: never served (the requester is
+         * told MISSING, or a client gets it relayed from a peer). */
+        char hex[VOID_HASH_HEX_SIZE];
+        void_hash_to_hex(h, hex);
+        void_log(VOID_LOG_ERROR,
+                 "cas: block %s is corrupt in this replica's block store (%s): not served (a "
+                 "client's request goes on to the other replicas)",
+                 hex,
+                 void_strerror(rc));
+    }
     if (rc != 0) {
         return rc;
     }
