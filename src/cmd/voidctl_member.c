@@ -660,12 +660,13 @@ static int check_args(const char *verb, const struct member_args *a, struct memb
  * founding replicas' addresses (src/core/pbft_epoch.c), so the cluster can
  * refuse a JOIN naming a joined member's address but not a founding one's:
  * the cluster file has those, and an add naming one is refused here, under
- * the state machine's code. Returns 0 or VOIDCTL_EXIT_REFUSED. */
+ * the state machine's code (a joined member's address, the configuration
+ * holds: the cluster refuses it). Returns 0 or VOIDCTL_EXIT_REFUSED. */
 static int check_join_addr(const struct void_config *cl, const struct member_run *run, int json)
 {
     for (uint32_t i = 0; i < cl->count_replicas; i++) {
         const struct void_config_replica *r = &cl->replicas[i];
-        if (r->id == run->id || strcmp(r->address.text, run->join.address) != 0) {
+        if (r->id >= cl->genesis_n || strcmp(r->address.text, run->join.address) != 0) {
             continue;
         }
         if (json) {
