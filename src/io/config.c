@@ -819,9 +819,10 @@ static int read_public_keys(struct load_state *st)
 static int check_slots(struct load_state *st)
 {
     struct void_config *c = st->config;
-    uint32_t top = 0;
+    uint32_t top = 0; /* the highest listed id + 1, at most UINT32_MAX */
     for (uint32_t i = 0; i < c->count_replicas; i++) {
-        top = c->replicas[i].id + 1 > top ? c->replicas[i].id + 1 : top;
+        uint32_t id = c->replicas[i].id;
+        top = id == UINT32_MAX ? UINT32_MAX : id + 1 > top ? id + 1 : top;
     }
     if ((st->seen_membership & SEEN_GENESIS) == 0) {
         c->genesis_n = c->count_replicas;

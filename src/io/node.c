@@ -2165,15 +2165,6 @@ static void web_snap(void *ctx, struct void__node_web_snap *out)
  * member that joined, or this node about to join) is below the slots. */
 static int check_ids(const struct void_config *c, char *errbuf, size_t errcap)
 {
-    if (c->slots > VOID_PBFT_N_MAX) {
-        (void)snprintf(errbuf,
-                       errcap,
-                       "%u replica ids ([membership] slots, else the highest id + 1): at most %d "
-                       "are supported",
-                       (unsigned)c->slots,
-                       VOID_PBFT_N_MAX);
-        return VOID_EINVAL;
-    }
     for (uint32_t id = 0; id < c->genesis_n; id++) {
         if (void_config_replica_get(c, id) == NULL) {
             (void)snprintf(errbuf,
@@ -2184,6 +2175,15 @@ static int check_ids(const struct void_config *c, char *errbuf, size_t errcap)
                            (unsigned)id);
             return VOID_EINVAL;
         }
+    }
+    if (c->slots > VOID_PBFT_N_MAX) {
+        (void)snprintf(errbuf,
+                       errcap,
+                       "%u replica ids ([membership] slots, else the highest id + 1): at most %d "
+                       "are supported",
+                       (unsigned)c->slots,
+                       VOID_PBFT_N_MAX);
+        return VOID_EINVAL;
     }
     VOID_ASSERT(c->genesis_n <= c->slots);
     return 0;
