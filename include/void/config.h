@@ -57,6 +57,12 @@
  *                                ; default 4, or n below 4; every replica alike)
  *     auto_remove = 0            ; 1: remove a dead voter by a certificate of
  *                                ; 2f+1 signed suspicions (docs/membership.md)
+ *     slots = 8                  ; replica ids that may ever be members (1..16);
+ *                                ; default: the listed ids; every node and client alike
+ *     genesis = 4                ; the founding voters are replicas 0..genesis-1;
+ *                                ; default: every [replica] listed. A node that joins
+ *                                ; a running cluster lists them and itself (its id
+ *                                ; at or above genesis) and says genesis = 4
  *
  *     [tasks]                    ; tasks (docs/scheduler.md), optional (voidd only)
  *     client_file = client.ini   ; the client identity results are reported under;
@@ -189,6 +195,13 @@ struct void_config {
     uint32_t heartbeat_ms;             /* [membership] heartbeat_ms; 0: 200 ms */
     uint32_t voters_min; /* [membership] voters_min; 0: 4, or n below 4 (docs/membership.md) */
     uint32_t auto_remove; /* [membership] auto_remove = 1: certified removals (node_member.c) */
+    /* [membership] slots: replica ids 0..slots-1 may ever be members (a JOIN
+     * takes one; every node and client alike); default: the highest listed
+     * id + 1, at least genesis_n. genesis: the founding voters are replicas
+     * 0..genesis_n-1; default: every listed replica (docs/membership.md,
+     * "Joining a running cluster"). Always set after a load. */
+    uint32_t slots;
+    uint32_t genesis_n;
     uint32_t state_quota_mb;           /* [state] quota_mb; 0: VOID_SM_QUOTA_DEF */
     uint32_t state_retention_s;        /* [state] retention_s; 0: VOID_SM_RETENTION_NS_DEF */
     uint32_t state_client_ttl_s;       /* [state] client_ttl_s; 0: VOID_SM_CLIENT_TTL_NS_DEF */

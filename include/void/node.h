@@ -44,14 +44,17 @@ struct void_node;
  * *fd_out is -1 on failure. */
 int void_node_lock_data_dir(const char *dir, int *fd_out, char *errbuf, size_t errcap);
 
-/* Sets up a node from config (borrowed until void_node_free): opens the
+/* Sets up a node from config (borrowed until void_node_free; the node
+ * appends a [replica] entry to it for each member that joins and that the
+ * file does not list, under its lock: docs/membership.md, "Joining a
+ * running cluster"): opens the
  * store, recovers, binds the listener and the HTTP server, starts dialling.
  * It holds the data directory's lock (void_node_lock_data_dir) until
  * void_node_free. On failure errbuf says why (directory in use by another
  * node, port in use, store unreadable, ids not 0..n-1...). Errors: VOID_EINVAL, VOID_EBUSY,
  * VOID_EIO, VOID_ENOMEM, VOID_ECORRUPT. *out is set on success only. */
 int void_node_new(struct void_node **out,
-                  const struct void_config *config,
+                  struct void_config *config,
                   char *errbuf,
                   size_t errcap);
 

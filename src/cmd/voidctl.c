@@ -37,7 +37,7 @@ static const struct voidctl_command commands[] = {
     {"cas", "cas KEY EXPECTED NEW [--absent]: compare-and-set a key", voidctl_cas_or_kv},
     {"status", "status of every replica (view, primary, sequence numbers)", voidctl_status},
     {"members", "the members of the cluster and whether they are connected", voidctl_status},
-    {"member", "member remove ID | member leave: change the membership", voidctl_member},
+    {"member", "member add|promote|remove|leave: change the membership", voidctl_member},
     {"store",
      "store put|get|ls|stat|pin|unpin|pins|gc|fsck --store DIR: local content store",
      voidctl_store},

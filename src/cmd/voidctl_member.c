@@ -1,9 +1,12 @@
 /*
- * voidctl member remove|leave: configuration changes through PBFT
- * (docs/membership.md, "Changes through PBFT"). A change is the state
- * machine's member op: the change, the member id and the epoch of the
- * latest configuration, signed by the admin key (remove) or by the leaving
- * member's own key (leave). The command reads the configuration record
+ * voidctl member add|promote|remove|leave: configuration changes through
+ * PBFT (docs/membership.md, "Changes through PBFT", "Joining a running
+ * cluster"). A change is the state machine's member op: the change, the
+ * member id and the epoch of the latest configuration, signed by the admin
+ * key (add, promote, remove) or by the leaving member's own key (leave); an
+ * add carries the new member's key, address and location, a promote the
+ * learner's own signed progress (GET /member/progress on the learner). The
+ * command reads the configuration record
  * first (to sign for its epoch), then submits the signed op as an ordered
  * request and waits for f + 1 matching answers: the new epoch and the
  * sequence number above which it is in effect, or a refusal whose reason
@@ -21,10 +24,12 @@
 #include "void/sign.h"
 #include "void/sm.h"
 
+#include <curl/curl.h>
 #include <getopt.h>
 #include <inttypes.h>
 #include <jansson.h>
 #include <signal.h>
+#include <sodium.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -39,6 +44,14 @@ struct member_run {
     uint32_t id;
     uint64_t epoch; /* of the latest configuration, signed for */
     const struct void_sign_keypair *signer;
+    struct void_member join;   /* add: the new member (role learner) */
+    const char *learner_http;  /* promote: where the learner answers GET /member/progress */
+    double timeout_s;
+    uint64_t executed;         /* promote: the learner's signed progress */
+    uint8_t learner_sig[64];
+    int learner_unreachable;   /* promote: the learner did not answer */
+    char learner_err[256];
+    struct void_membership_config *latest; /* the record's latest configuration */
     uint8_t result[512];
     size_t result_len;
 };
@@ -60,13 +73,19 @@ static void on_change_done(void *ctx, const uint8_t *result, size_t len)
 }
 
 /* The latest configuration's epoch from a GET of the record: 1 when there
- * is none (the cluster file's configuration). Returns 0 or VOID_ECORRUPT. */
-static int record_epoch(const uint8_t *result, size_t len, uint64_t *epoch)
+ * is none (the cluster file's configuration; *latest then has no members).
+ * latest (caller-owned) receives the record's latest configuration.
+ * Returns 0 or VOID_ECORRUPT. */
+static int record_epoch(const uint8_t *result,
+                        size_t len,
+                        uint64_t *epoch,
+                        struct void_membership_config *latest)
 {
     struct void_sm_result res;
     if (void_sm_result_decode(result, len, &res) != 0) {
         return VOID_ECORRUPT;
     }
+    memset(latest, 0, sizeof(*latest));
     if (res.status == VOID_SM_NOT_FOUND) {
         *epoch = 1;
         return 0;
@@ -82,29 +101,180 @@ static int record_epoch(const uint8_t *result, size_t len, uint64_t *epoch)
     int rc =
         void_sm_member_record_decode(res.value, res.value_len, &cfg[0], &act, &cfg[1], &prev_act);
     *epoch = cfg[0].epoch;
+    if (rc == 0) {
+        *latest = cfg[0];
+    }
     free(cfg);
     return rc;
+}
+
+/* ---- promote: the learner's signed progress ------------------------------ */
+
+struct body {
+    char text[4096];
+    size_t len;
+};
+
+static size_t on_body(char *data, size_t size, size_t count, void *ctx)
+{
+    struct body *b = ctx;
+    size_t n = size * count;
+    size_t room = sizeof(b->text) - 1 - b->len;
+    size_t k = n < room ? n : room;
+    memcpy(b->text + b->len, data, k);
+    b->len += k;
+    b->text[b->len] = '\0';
+    return n;
+}
+
+/* Asks the learner at run->learner_http for its progress (GET
+ * /member/progress) and checks that it speaks for run->id and that its
+ * signature verifies under the key the configuration holds for that id
+ * (else the cluster would refuse it with VOID_EBAD_SIG: say so here).
+ * Returns 0, or -1 with run->learner_err set (run->learner_unreachable when
+ * it did not answer). */
+static int fetch_progress(struct member_run *run, const struct void_member *learner)
+{
+    if (run->learner_http == NULL) {
+        (void)snprintf(run->learner_err,
+                       sizeof(run->learner_err),
+                       "the cluster file has no [replica.%u]: give the learner's HTTP address "
+                       "with --http HOST:PORT",
+                       (unsigned)run->id);
+        return -1;
+    }
+    char url[VOID_CONFIG_ADDR_MAX + 32];
+    (void)snprintf(url, sizeof(url), "http://%s/member/progress", run->learner_http);
+    static struct body b;
+    b.len = 0;
+    b.text[0] = '\0';
+    CURL *easy = curl_easy_init();
+    if (easy == NULL) {
+        (void)snprintf(run->learner_err, sizeof(run->learner_err), "libcurl failed to start");
+        return -1;
+    }
+    curl_easy_setopt(easy, CURLOPT_URL, url);
+    curl_easy_setopt(easy, CURLOPT_WRITEFUNCTION, on_body);
+    curl_easy_setopt(easy, CURLOPT_WRITEDATA, &b);
+    curl_easy_setopt(easy, CURLOPT_TIMEOUT_MS, (long)(run->timeout_s * 1000.0));
+    curl_easy_setopt(easy, CURLOPT_NOSIGNAL, 1L);
+    curl_easy_setopt(easy, CURLOPT_NOPROXY, "*");
+    CURLcode cc = curl_easy_perform(easy);
+    long code = 0;
+    curl_easy_getinfo(easy, CURLINFO_RESPONSE_CODE, &code);
+    curl_easy_cleanup(easy);
+    if (cc != CURLE_OK || code != 200) {
+        run->learner_unreachable = 1;
+        (void)snprintf(run->learner_err,
+                       sizeof(run->learner_err),
+                       "the learner did not answer at %s: %s",
+                       url,
+                       cc != CURLE_OK ? curl_easy_strerror(cc) : "HTTP error");
+        return -1;
+    }
+    json_error_t jerr;
+    json_t *j = json_loads(b.text, 0, &jerr);
+    json_int_t id = -1, executed = -1;
+    const char *sig = NULL;
+    if (j == NULL ||
+        json_unpack(j, "{s:I, s:I, s:s}", "id", &id, "executed", &executed, "signature", &sig) !=
+            0 ||
+        executed < 0 || sig == NULL || strlen(sig) != 128 ||
+        sodium_hex2bin(run->learner_sig, 64, sig, 128, NULL, NULL, NULL) != 0) {
+        (void)snprintf(
+            run->learner_err, sizeof(run->learner_err), "%s did not give a progress record", url);
+        json_decref(j);
+        return -1;
+    }
+    json_decref(j);
+    if (id != (json_int_t)run->id) {
+        (void)snprintf(run->learner_err,
+                       sizeof(run->learner_err),
+                       "%s is member %lld, not %u: give the learner's --http",
+                       run->learner_http,
+                       (long long)id,
+                       (unsigned)run->id);
+        return -1;
+    }
+    run->executed = (uint64_t)executed;
+    uint8_t msg[VOID_SM_MEMBER_PROGRESS_SIZE];
+    void_sm_member_progress_message(run->id, run->executed, msg);
+    if (void_sign_verify(learner->public_key,
+                         VOID_SIGN_DOMAIN_PROGRESS,
+                         msg,
+                         sizeof(msg),
+                         run->learner_sig) != 0) {
+        (void)snprintf(run->learner_err,
+                       sizeof(run->learner_err),
+                       "the node at %s does not hold member %u's key",
+                       run->learner_http,
+                       (unsigned)run->id);
+        return -1;
+    }
+    return 0;
+}
+
+/* Encodes and signs the op of run's change into op[0..cap); returns its
+ * length, or -1 (promote: no progress from the learner; run->learner_err
+ * says why). */
+static int build_op(struct member_run *run, uint8_t *op, size_t cap)
+{
+    int n = 0;
+    int rc = 0;
+    if (run->change == VOID_MEMBERSHIP_JOIN) {
+        struct void_sm_member_join j = {.epoch = run->epoch, .member = run->join};
+        n = void_sm_member_join_encode(&j, op, cap);
+        VOID_ASSERT(n > VOID_SIGN_SIZE); /* the strings were checked at parse */
+        rc = void_sign(run->signer, VOID_SIGN_DOMAIN_MEMBER, op, (size_t)n - 64, op + n - 64);
+    } else if (run->change == VOID_MEMBERSHIP_PROMOTE) {
+        /* A learner named by the configuration is asked for its signed
+         * progress; an id that is no learner there goes without any, and
+         * the cluster says why it refuses (unknown, removed, a voter). */
+        int k = void_membership_find(run->latest, run->id);
+        if (k >= 0 && run->latest->members[k].role == VOID_MEMBER_LEARNER &&
+            fetch_progress(run, &run->latest->members[k]) != 0) {
+            return -1;
+        }
+        struct void_sm_member_promote p = {
+            .id = run->id, .epoch = run->epoch, .executed = run->executed};
+        memcpy(p.learner_sig, run->learner_sig, sizeof(p.learner_sig));
+        n = void_sm_member_promote_encode(&p, op, cap);
+        VOID_ASSERT(n == VOID_SM_MEMBER_PROMOTE_SIZE);
+        rc = void_sign(run->signer,
+                       VOID_SIGN_DOMAIN_MEMBER,
+                       op,
+                       VOID_SM_MEMBER_PROMOTE_SIGNED,
+                       op + VOID_SM_MEMBER_PROMOTE_SIGNED);
+    } else {
+        struct void_sm_member_op m = {.change = run->change, .id = run->id, .epoch = run->epoch};
+        uint8_t msg[VOID_SM_MEMBER_SIGNED];
+        void_sm_member_op_message(&m, msg);
+        rc = void_sign(run->signer, VOID_SIGN_DOMAIN_MEMBER, msg, sizeof(msg), m.sig);
+        n = void_sm_member_op_encode(&m, op, cap);
+        VOID_ASSERT(n == VOID_SM_MEMBER_OP_SIZE);
+    }
+    VOID_ASSERT(rc == 0);
+    return n;
 }
 
 static void on_record_done(void *ctx, const uint8_t *result, size_t len)
 {
     struct member_run *run = ctx;
-    if (record_epoch(result, len, &run->epoch) != 0) {
+    if (record_epoch(result, len, &run->epoch, run->latest) != 0) {
         run->failed = 1;
         run->phase = 2;
         finish(run);
         return;
     }
-    struct void_sm_member_op m = {.change = run->change, .id = run->id, .epoch = run->epoch};
-    uint8_t msg[VOID_SM_MEMBER_SIGNED];
-    void_sm_member_op_message(&m, msg);
-    int rc = void_sign(run->signer, VOID_SIGN_DOMAIN_MEMBER, msg, sizeof(msg), m.sig);
-    VOID_ASSERT(rc == 0);
-    uint8_t op[VOID_SM_MEMBER_OP_SIZE];
-    int n = void_sm_member_op_encode(&m, op, sizeof(op));
-    VOID_ASSERT(n == VOID_SM_MEMBER_OP_SIZE);
+    static uint8_t op[VOID_SM_MEMBER_JOIN_MAX];
+    int n = build_op(run, op, sizeof(op));
+    if (n < 0) {
+        run->phase = 2;
+        finish(run);
+        return;
+    }
     run->phase = 1;
-    rc = void_kvclient_submit(&run->client, op, (size_t)n, on_change_done, run);
+    int rc = void_kvclient_submit(&run->client, op, (size_t)n, on_change_done, run);
     VOID_ASSERT(rc == 0);
 }
 
@@ -168,6 +338,10 @@ static int run_change(const struct void_config *cl, double timeout_s, struct mem
                 "voidctl member: the configuration record the replicas hold does not decode\n");
         return VOIDCTL_EXIT_FAILED;
     }
+    if (run->learner_err[0] != '\0') {
+        fprintf(stderr, "voidctl member promote %u: %s\n", (unsigned)run->id, run->learner_err);
+        return run->learner_unreachable ? VOIDCTL_EXIT_UNREACHABLE : VOIDCTL_EXIT_FAILED;
+    }
     return 0;
 }
 
@@ -191,10 +365,14 @@ static int report(const char *verb, int json, const struct member_run *run)
                    epoch,
                    act);
         } else {
+            const char *done = strcmp(verb, "leave") == 0    ? "left"
+                               : strcmp(verb, "add") == 0     ? "added as a learner"
+                               : strcmp(verb, "promote") == 0 ? "promoted to voter"
+                                                              : "removed";
             printf("member %u %s: epoch %" PRIu64 ", in effect above sequence number %" PRIu64
                    " (the next checkpoint)\n",
                    (unsigned)run->id,
-                   strcmp(verb, "leave") == 0 ? "left" : "removed",
+                   done,
                    epoch,
                    act);
         }
@@ -240,26 +418,48 @@ static int usage(int ok)
 {
     FILE *out = ok ? stdout : stderr;
     fprintf(out,
-            "usage: voidctl member remove ID --admin-key FILE [options]\n"
+            "usage: voidctl member add --id N --key PUB --addr HOST:PORT --admin-key FILE [options]\n"
+            "       voidctl member promote --id N --admin-key FILE [--http HOST:PORT] [options]\n"
+            "       voidctl member remove ID --admin-key FILE [options]\n"
             "       voidctl member leave --key FILE [options]\n\n"
-            "Changes the membership through PBFT (docs/membership.md). remove takes member\n"
-            "ID out, signed by the admin's secret key (the one whose public half the\n"
-            "replicas name as [clients] admin_key); leave takes out the member whose\n"
-            "secret key is FILE (a replica's own key: it leaves of its own accord). The\n"
-            "change is in effect at every replica above the next checkpoint; a removed\n"
-            "voidd stops there, and refuses to start again. The cluster refuses an unknown\n"
-            "or already-removed id, a change that would leave fewer than [membership]\n"
-            "voters_min voters, a bad signature, and a change while the previous one is\n"
-            "still taking effect (VOID_EMEMBER_PENDING: try again after a few batches).\n\n"
+            "Changes the membership through PBFT (docs/membership.md). add admits a new\n"
+            "member N as a learner (it receives the log, never votes): its public key PUB\n"
+            "(a .public file from voidctl keygen, or 64 hex digits), its replica address and\n"
+            "location; start its voidd (a node file with [membership] genesis, see\n"
+            "docs/membership.md) and it catches up by state transfer. promote makes learner\n"
+            "N a voter: it asks the learner for its progress, signed by the learner's key\n"
+            "(GET /member/progress at --http, default its http in the cluster file), and\n"
+            "the cluster refuses unless the learner is within one checkpoint\n"
+            "(VOID_EMEMBER_BEHIND: wait and try again). remove takes member ID out; leave\n"
+            "takes out the member whose secret key is FILE (of its own accord). add,\n"
+            "promote and remove are signed by the admin's secret key (the one whose public\n"
+            "half the replicas name as [clients] admin_key). Every change is in effect at\n"
+            "every replica above the next checkpoint. The cluster refuses, naming the\n"
+            "reason: an id, key or address in use (VOID_EMEMBER_EXISTS, _DUP_KEY,\n"
+            "_DUP_ADDR), an id without a replica slot (VOID_ERANGE: [membership] slots), an\n"
+            "unknown or already-removed id, promoting a voter (VOID_EMEMBER_ROLE), leaving\n"
+            "fewer than [membership] voters_min voters, a bad signature, and a change while\n"
+            "the previous one is still taking effect (VOID_EMEMBER_PENDING: try again\n"
+            "after a few batches).\n\n"
             "options:\n"
-            "  --admin-key FILE  remove: the admin's secret key file (voidctl keygen)\n"
-            "  --key FILE        leave: the leaving replica's secret key file\n"
+            "  --id N            add, promote: the member id (below [membership] slots)\n"
+            "  --key PUB|FILE    add: the new member's public key (file or hex);\n"
+            "                    leave: the leaving replica's secret key file\n"
+            "  --addr HOST:PORT  add: the new member's replica address\n"
+            "  --dc NAME, --rack NAME, --host NAME\n"
+            "                    add: the new member's location (optional)\n"
+            "  --http HOST:PORT  promote: the learner's HTTP address\n"
+            "  --admin-key FILE  add, promote, remove: the admin's secret key file\n"
             "  --cluster FILE    the cluster's client file (default: $VOID_CLUSTER)\n"
             "  --timeout S       wait at most S seconds for the replicas (default 5)\n"
-            "  --json            print the outcome as one JSON object\n\n");
+            "  --json            print the outcome as one JSON object\n"
+            "  -h, --help        this text\n\n");
     voidctl_print_exit_codes(out);
     fprintf(out,
-            "\nexamples:\n"
+            "\nexample:\n"
+            "  voidctl member add --id 4 --key keys/node4.public --addr 127.0.0.1:7104 \\\n"
+            "      --dc dc1 --rack r0 --host h4 --admin-key keys/admin.secret --cluster client.ini\n"
+            "  voidctl member promote --id 4 --admin-key keys/admin.secret --cluster client.ini\n"
             "  voidctl member remove 4 --admin-key keys/admin.secret --cluster client.ini\n"
             "  voidctl member leave --key keys/node3.secret --cluster client.ini\n");
     return ok ? VOIDCTL_EXIT_OK : VOIDCTL_EXIT_USAGE;
@@ -267,7 +467,7 @@ static int usage(int ok)
 
 struct member_args {
     struct voidctl_opts o;
-    const char *admin_key, *key;
+    const char *admin_key, *key, *id, *addr, *dc, *rack, *host, *http;
     char *pos[3];
     int npos;
 };
@@ -280,6 +480,12 @@ static int parse(int argc, char **argv, struct member_args *a)
                                              {"json", no_argument, NULL, 'j'},
                                              {"admin-key", required_argument, NULL, 'a'},
                                              {"key", required_argument, NULL, 'k'},
+                                             {"id", required_argument, NULL, 'i'},
+                                             {"addr", required_argument, NULL, 'A'},
+                                             {"dc", required_argument, NULL, 'D'},
+                                             {"rack", required_argument, NULL, 'R'},
+                                             {"host", required_argument, NULL, 'H'},
+                                             {"http", required_argument, NULL, 'P'},
                                              {"help", no_argument, NULL, 'h'},
                                              {NULL, 0, NULL, 0}};
     memset(a, 0, sizeof(*a));
@@ -306,6 +512,24 @@ static int parse(int argc, char **argv, struct member_args *a)
             break;
         case 'k':
             a->key = optarg;
+            break;
+        case 'i':
+            a->id = optarg;
+            break;
+        case 'A':
+            a->addr = optarg;
+            break;
+        case 'D':
+            a->dc = optarg;
+            break;
+        case 'R':
+            a->rack = optarg;
+            break;
+        case 'H':
+            a->host = optarg;
+            break;
+        case 'P':
+            a->http = optarg;
             break;
         case 'h':
             a->o.help = 1;
@@ -336,6 +560,136 @@ static int replica_of_key(const struct void_config *cl, const struct void_sign_k
     return -1;
 }
 
+/* A member id in text: 0..UINT32_MAX-1. Returns 0, or -1 after saying why. */
+static int parse_id(const char *verb, const char *text, uint32_t *id)
+{
+    char *end = NULL;
+    unsigned long long v = text[0] >= '0' && text[0] <= '9' ? strtoull(text, &end, 10) : 0;
+    if (end == NULL || *end != '\0' || v >= UINT32_MAX) {
+        fprintf(stderr,
+                "voidctl member %s: the id must be a member id, 0..%u (got '%s')\n",
+                verb,
+                (unsigned)(UINT32_MAX - 1),
+                text);
+        return -1;
+    }
+    *id = (uint32_t)v;
+    return 0;
+}
+
+/* The new member of an add, from --key, --addr and the location options.
+ * Returns 0, or a usage exit status after saying why. */
+static int parse_join(const struct member_args *a, struct void_member *m)
+{
+    memset(m, 0, sizeof(*m));
+    m->role = VOID_MEMBER_LEARNER;
+    char err[256] = "";
+    if (strlen(a->key) != 64 || void_sign_public_key_from_hex(a->key, m->public_key) != 0) {
+        if (void_sign_keyfile_read_public(a->key, m->public_key, err, sizeof(err)) != 0) {
+            fprintf(stderr,
+                    "voidctl member add: --key: neither 64 hex digits nor a public key file: %s\n",
+                    err[0] != '\0' ? err : a->key);
+            return VOIDCTL_EXIT_USAGE;
+        }
+    }
+    char host[VOID_CONFIG_ADDR_MAX];
+    uint16_t port = 0;
+    if (void_hostport_parse(a->addr, 0, host, sizeof(host), &port) != 0 ||
+        strlen(a->addr) > VOID_MEMBERSHIP_ADDR_MAX) {
+        fprintf(stderr,
+                "voidctl member add: --addr '%s' is not HOST:PORT (at most %d bytes)\n",
+                a->addr,
+                VOID_MEMBERSHIP_ADDR_MAX);
+        return VOIDCTL_EXIT_USAGE;
+    }
+    const char *loc[3] = {a->dc, a->rack, a->host};
+    char *dst[3] = {m->datacenter, m->rack, m->host};
+    for (int i = 0; i < 3; i++) {
+        if (loc[i] != NULL && strlen(loc[i]) > VOID_MEMBERSHIP_LOC_MAX) {
+            fprintf(stderr,
+                    "voidctl member add: a location name is at most %d bytes ('%s')\n",
+                    VOID_MEMBERSHIP_LOC_MAX,
+                    loc[i]);
+            return VOIDCTL_EXIT_USAGE;
+        }
+        (void)snprintf(dst[i], VOID_MEMBERSHIP_LOC_MAX + 1, "%s", loc[i] != NULL ? loc[i] : "");
+    }
+    (void)snprintf(m->address, sizeof(m->address), "%s", a->addr);
+    return 0;
+}
+
+/* Checks the options against the verb; fills run's change and id. Returns 0
+ * or a usage exit status after saying why. */
+static int check_args(const char *verb, const struct member_args *a, struct member_run *run)
+{
+    int add = strcmp(verb, "add") == 0, promote = strcmp(verb, "promote") == 0;
+    int remove = strcmp(verb, "remove") == 0, leave = strcmp(verb, "leave") == 0;
+    const char *want = add       ? "--id N, --key PUB, --addr HOST:PORT and --admin-key FILE"
+                       : promote ? "--id N and --admin-key FILE"
+                       : remove  ? "ID (or --id N) and --admin-key FILE"
+                                 : "--key FILE (the leaving replica's secret key)";
+    int ok = leave ? a->npos == 1 && a->admin_key == NULL && a->key != NULL && a->id == NULL
+                   : a->admin_key != NULL;
+    ok = ok && (!add || (a->npos == 1 && a->id != NULL && a->key != NULL && a->addr != NULL));
+    ok = ok && (!promote || (a->npos == 1 && a->id != NULL && a->key == NULL));
+    ok = ok && (!remove || (a->key == NULL && (a->npos == 2) != (a->id != NULL) && a->npos <= 2));
+    ok = ok && (add || (a->addr == NULL && a->dc == NULL && a->rack == NULL && a->host == NULL));
+    ok = ok && (promote || a->http == NULL);
+    if (!ok) {
+        fprintf(stderr, "voidctl member %s: wants %s (see --help)\n", verb, want);
+        void_cli_hint("voidctl member");
+        return VOIDCTL_EXIT_USAGE;
+    }
+    run->change = add       ? VOID_MEMBERSHIP_JOIN
+                  : promote ? VOID_MEMBERSHIP_PROMOTE
+                  : remove  ? VOID_MEMBERSHIP_REMOVE
+                            : VOID_MEMBERSHIP_LEAVE;
+    const char *id = remove && a->npos == 2 ? a->pos[1] : a->id;
+    if (id != NULL && parse_id(verb, id, &run->id) != 0) {
+        return VOIDCTL_EXIT_USAGE;
+    }
+    if (add) {
+        int rc = parse_join(a, &run->join);
+        run->join.id = run->id;
+        return rc;
+    }
+    return 0;
+}
+
+/* The genesis configuration holds placeholders ("replica-<id>") for the
+ * founding replicas' addresses (src/core/pbft_epoch.c), so the cluster can
+ * refuse a JOIN naming a joined member's address but not a founding one's:
+ * the cluster file has those, and an add naming one is refused here, under
+ * the state machine's code (a joined member's address, the configuration
+ * holds: the cluster refuses it). Returns 0 or VOIDCTL_EXIT_REFUSED. */
+static int check_join_addr(const struct void_config *cl, const struct member_run *run, int json)
+{
+    for (uint32_t i = 0; i < cl->count_replicas; i++) {
+        const struct void_config_replica *r = &cl->replicas[i];
+        if (r->id >= cl->genesis_n || strcmp(r->address.text, run->join.address) != 0) {
+            continue;
+        }
+        if (json) {
+            printf("{\"command\":\"add\",\"id\":%u,\"status\":\"refused\",\"reason\":\"%s: %s "
+                   "(replica %u in the cluster file)\"}\n",
+                   (unsigned)run->id,
+                   void_err_name(VOID_EMEMBER_DUP_ADDR),
+                   void_strerror(VOID_EMEMBER_DUP_ADDR),
+                   (unsigned)r->id);
+        }
+        fprintf(stderr,
+                "voidctl member add %u: refused: %s: %s (replica %u in the cluster file has "
+                "%s)\n",
+                (unsigned)run->id,
+                void_err_name(VOID_EMEMBER_DUP_ADDR),
+                void_strerror(VOID_EMEMBER_DUP_ADDR),
+                (unsigned)r->id,
+                r->address.text);
+        return VOIDCTL_EXIT_REFUSED;
+    }
+    return 0;
+}
+
 int voidctl_member(int argc, char **argv)
 {
     static struct member_args a;
@@ -346,42 +700,26 @@ int voidctl_member(int argc, char **argv)
         return usage(1);
     }
     const char *verb = a.npos > 0 ? a.pos[0] : "";
-    int remove = strcmp(verb, "remove") == 0, leave = strcmp(verb, "leave") == 0;
-    if (!remove && !leave) {
+    if (strcmp(verb, "add") != 0 && strcmp(verb, "promote") != 0 && strcmp(verb, "remove") != 0 &&
+        strcmp(verb, "leave") != 0) {
         fprintf(stderr,
-                a.npos == 0 ? "voidctl member: which change? remove ID or leave\n"
-                            : "voidctl member: unknown change '%s' (remove ID or leave)\n",
+                a.npos == 0
+                    ? "voidctl member: which change? add, promote, remove ID or leave\n"
+                    : "voidctl member: unknown change '%s' (add, promote, remove ID or leave)\n",
                 verb);
         void_cli_hint("voidctl member");
         return VOIDCTL_EXIT_USAGE;
     }
+    int leave = strcmp(verb, "leave") == 0;
     static struct member_run run;
     memset(&run, 0, sizeof(run));
-    const char *keyfile = remove ? a.admin_key : a.key;
-    if ((remove && (a.npos != 2 || a.key != NULL)) ||
-        (leave && (a.npos != 1 || a.admin_key != NULL)) || keyfile == NULL) {
-        fprintf(
-            stderr,
-            remove ? "voidctl member remove: wants ID and --admin-key FILE\n"
-                   : "voidctl member leave: wants --key FILE (the leaving replica's secret key)\n");
-        void_cli_hint("voidctl member");
-        return VOIDCTL_EXIT_USAGE;
+    int rc = check_args(verb, &a, &run);
+    if (rc != 0) {
+        return rc;
     }
-    if (remove) {
-        char *end = NULL;
-        const char *text = a.pos[1];
-        unsigned long long v = text[0] >= '0' && text[0] <= '9' ? strtoull(text, &end, 10) : 0;
-        if (end == NULL || *end != '\0' || v >= UINT32_MAX) {
-            fprintf(stderr,
-                    "voidctl member remove: ID must be a member id, 0..%u (got '%s')\n",
-                    (unsigned)(UINT32_MAX - 1),
-                    text);
-            return VOIDCTL_EXIT_USAGE;
-        }
-        run.id = (uint32_t)v;
-    }
+    const char *keyfile = leave ? a.key : a.admin_key;
     static struct void_config cl;
-    int rc = voidctl_load_cluster(&a.o, &cl);
+    rc = voidctl_load_cluster(&a.o, &cl);
     if (rc != 0) {
         return rc;
     }
@@ -391,7 +729,7 @@ int voidctl_member(int argc, char **argv)
         fprintf(stderr,
                 "voidctl member %s: %s key: %s\n",
                 verb,
-                remove ? "admin" : "member",
+                leave ? "member" : "admin",
                 err[0] != '\0' ? err : "unreadable");
         void_config_fini(&cl);
         return VOIDCTL_EXIT_FAILED;
@@ -408,9 +746,20 @@ int voidctl_member(int argc, char **argv)
         }
         run.id = (uint32_t)id;
     }
-    run.change = remove ? VOID_MEMBERSHIP_REMOVE : VOID_MEMBERSHIP_LEAVE;
+    if (run.change == VOID_MEMBERSHIP_JOIN && (rc = check_join_addr(&cl, &run, a.o.json)) != 0) {
+        void_sign_keypair_wipe(&kp);
+        void_config_fini(&cl);
+        return rc;
+    }
     run.signer = &kp;
-    if (cl.role != VOID_CONFIG_ROLE_CLIENT) {
+    run.timeout_s = a.o.timeout_s;
+    /* promote: the learner's HTTP address, else its http in the cluster file. */
+    const struct void_config_replica *lr = void_config_replica_get(&cl, run.id);
+    run.learner_http = a.http != NULL ? a.http : lr != NULL ? lr->http.text : NULL;
+    run.latest = malloc(sizeof(*run.latest));
+    if (run.latest == NULL) {
+        rc = VOIDCTL_EXIT_FAILED;
+    } else if (cl.role != VOID_CONFIG_ROLE_CLIENT) {
         fprintf(stderr, "voidctl: the cluster file has no [client] section (id and key)\n");
         rc = VOIDCTL_EXIT_FAILED;
     } else {
@@ -419,6 +768,7 @@ int voidctl_member(int argc, char **argv)
     if (rc == 0) {
         rc = report(verb, a.o.json, &run);
     }
+    free(run.latest);
     void_sign_keypair_wipe(&kp);
     void_config_fini(&cl);
     return rc;

@@ -57,6 +57,8 @@ enum {
     SEEN_HEARTBEAT = 1u << 0,
     SEEN_VOTERS_MIN = 1u << 1,
     SEEN_AUTO_REMOVE = 1u << 2,
+    SEEN_SLOTS = 1u << 3,
+    SEEN_GENESIS = 1u << 4,
     SEEN_CAUSAL_EVENTS = 1u << 0,
     SEEN_CAUSAL_CAPACITY = 1u << 1,
     SEEN_CAUSAL_HALT = 1u << 2,
@@ -436,6 +438,8 @@ static int membership_key(struct load_state *st, const char *name, const char *v
         {"heartbeat_ms", SEEN_HEARTBEAT, 20, 10000, &st->config->heartbeat_ms},
         {"voters_min", SEEN_VOTERS_MIN, 1, VOID_CONFIG_REPLICAS_MAX, &st->config->voters_min},
         {"auto_remove", SEEN_AUTO_REMOVE, 0, 1, &st->config->auto_remove},
+        {"slots", SEEN_SLOTS, 1, VOID_PBFT_N_MAX, &st->config->slots},
+        {"genesis", SEEN_GENESIS, 1, VOID_PBFT_N_MAX, &st->config->genesis_n},
     };
     return num_key(
         st, &st->seen_membership, "membership", keys, VOID_ARRAY_LEN(keys), name, value);
@@ -804,6 +808,59 @@ static int read_public_keys(struct load_state *st)
     return 0;
 }
 
+/* [membership] slots and genesis (docs/membership.md, "Joining a running
+ * cluster"): the founding voters are replicas 0..genesis-1, every one of
+ * them listed; a [replica] section at or above genesis is a member that
+ * joined later (or this node, about to join), listed for its address.
+ * Replica ids stay below slots, the ids that may ever be members: a JOIN
+ * takes one of them, and every node and client of the cluster must name the
+ * same slots (a request carries a tag per slot). Defaults: genesis = every
+ * replica listed, slots = genesis (no room to join). */
+static int check_slots(struct load_state *st)
+{
+    struct void_config *c = st->config;
+    uint32_t top = 0; /* the highest listed id + 1, at most UINT32_MAX */
+    for (uint32_t i = 0; i < c->count_replicas; i++) {
+        uint32_t id = c->replicas[i].id;
+        top = id == UINT32_MAX ? UINT32_MAX : id + 1 > top ? id + 1 : top;
+    }
+    if ((st->seen_membership & SEEN_GENESIS) == 0) {
+        c->genesis_n = c->count_replicas;
+    }
+    if (c->genesis_n > c->count_replicas) {
+        fail(st,
+             "[membership] genesis = %u but only %u [replica] sections: list every founding "
+             "replica 0..%u",
+             c->genesis_n,
+             c->count_replicas,
+             c->genesis_n - 1);
+        return VOID_EPARSE;
+    }
+    for (uint32_t id = 0; id < c->genesis_n && (st->seen_membership & SEEN_GENESIS); id++) {
+        if (void_config_replica_get(c, id) == NULL) {
+            fail(st,
+                 "[membership] genesis = %u: the founding replicas are ids 0..%u, but "
+                 "[replica.%u] is missing",
+                 c->genesis_n,
+                 c->genesis_n - 1,
+                 id);
+            return VOID_EPARSE;
+        }
+    }
+    if ((st->seen_membership & SEEN_SLOTS) == 0) {
+        c->slots = top > c->genesis_n ? top : c->genesis_n;
+    }
+    if (c->slots < top || c->slots < c->genesis_n) {
+        fail(st,
+             "[membership] slots = %u: replica ids must be below it, but [replica.%u] is listed",
+             c->slots,
+             top - 1);
+        return VOID_EPARSE;
+    }
+    VOID_ASSERT(c->genesis_n <= c->slots);
+    return 0;
+}
+
 static int check_replicas(struct load_state *st)
 {
     struct void_config *c = st->config;
@@ -859,14 +916,18 @@ static int check_replicas(struct load_state *st)
             return VOID_EPARSE;
         }
     }
-    if (c->count_replicas == 2 || c->count_replicas == 3) {
+    int rc = check_slots(st);
+    if (rc != 0) {
+        return rc;
+    }
+    if (c->genesis_n == 2 || c->genesis_n == 3) {
         /* f = (n - 1) / 3 = 0: every replica is needed in every quorum, so
          * one failure stops the cluster. Any n from 4 works: the quorums
          * follow n (void_membership_quorum). */
         fail(st,
              "%u replicas: a cluster needs at least 4 to tolerate a faulty one "
              "(n tolerates (n - 1) / 3; 1 replica is a test cluster); add replicas",
-             c->count_replicas);
+             c->genesis_n);
         return VOID_EPARSE;
     }
     return 0;

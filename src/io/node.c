@@ -37,6 +37,7 @@
 #include <jansson.h>
 #include <pthread.h>
 #include <signal.h>
+#include <sodium.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -188,6 +189,14 @@ struct void_node {
      * thread under the lock (the HTTP thread renders it). */
     struct void_membership_config members;
     uint32_t removed_mask; /* ids of the file's replicas that were removed */
+    /* Joins (docs/membership.md, "Joining a running cluster"): the config
+     * voidd loaded, writable so that a member that joined gets a [replica]
+     * entry (follow_epoch, under the lock); the replica ids whose keys ring
+     * holds (broadcasts go to them: do_send); how many keys of the core's
+     * keyring ring_sync has looked at. */
+    struct void_config *config_rw;
+    uint32_t slot_ids;
+    uint32_t ring_synced;
     uint64_t removed_stop_ms; /* this node was removed: loop time it began to stop, else 0 */
     uint64_t removed_commits; /* store.count_commits then */
     struct void_fd fd;
@@ -237,6 +246,7 @@ static uint64_t physical_now_ns(const struct void_node *node)
 
 static void node_stop(struct void_node *node);
 static int follow_epoch(struct void_node *node);
+static void ring_sync(struct void_node *node);
 static int removed_stop(struct void_node *node);
 
 /* ---- effects ------------------------------------------------------------ */
@@ -280,10 +290,11 @@ static void do_send(struct void_node *node, const struct void_pbft_effect *e)
         (void)void_transport_send(&node->transport, e->u.send.to, e->u.send.frame, e->u.send.len);
         return;
     }
-    for (uint32_t i = 0; i < c->count_replicas; i++) {
-        if (c->replicas[i].id != c->self_id) {
-            (void)void_transport_send(
-                &node->transport, c->replicas[i].id, e->u.send.frame, e->u.send.len);
+    /* Every replica slot whose key we hold: the file's replicas and members
+     * that joined (ring_sync), a learner included from its JOIN on. */
+    for (uint32_t id = 0; id < c->slots; id++) {
+        if (id != c->self_id && (node->slot_ids & (1u << id))) {
+            (void)void_transport_send(&node->transport, id, e->u.send.frame, e->u.send.len);
         }
     }
 }
@@ -960,6 +971,7 @@ static void on_fd_timer(uv_timer_t *timer)
     if (node->fatal != 0 || !node->replica_ready) {
         return;
     }
+    ring_sync(node);
     if (removed_stop(node) || follow_epoch(node)) {
         return;
     }
@@ -997,12 +1009,76 @@ static void removed_message(const struct void_node *node, char *buf, size_t cap)
                    (unsigned long long)void_pbft_member_config(node->replica)->epoch);
 }
 
+/* A [replica] entry for a member that joined and that the file does not
+ * list: its address and location as its JOIN gave them, its HTTP server on
+ * loopback at its port + 1000 (the file's default). The caller holds the
+ * lock (the HTTP thread reads the table). */
+static void table_add(struct void_node *node, const struct void_member *m)
+{
+    struct void_config *c = node->config_rw;
+    VOID_ASSERT(c != NULL && m != NULL);
+    if (replica_index(c, m->id) >= 0 || c->count_replicas >= VOID_CONFIG_REPLICAS_MAX) {
+        return;
+    }
+    struct void_config_replica *r = &c->replicas[c->count_replicas];
+    memset(r, 0, sizeof(*r));
+    r->id = m->id;
+    memcpy(r->public_key, m->public_key, sizeof(r->public_key));
+    (void)snprintf(r->address.text, sizeof(r->address.text), "%s", m->address);
+    /* Not resolved here (no DNS on the loop): the JOIN's address was
+     * parsed by voidctl member add, and sends to the member go over the
+     * connection it opened (transport.h). */
+    if (void_hostport_parse(
+            m->address, 0, r->address.host, sizeof(r->address.host), &r->address.port) == 0 &&
+        r->address.port <= 64535) {
+        r->http.port = (uint16_t)(r->address.port + 1000u);
+        (void)snprintf(r->http.host, sizeof(r->http.host), "127.0.0.1");
+        (void)snprintf(r->http.text, sizeof(r->http.text), "127.0.0.1:%u", (unsigned)r->http.port);
+    }
+    (void)snprintf(r->topology.datacenter, sizeof(r->topology.datacenter), "%s", m->datacenter);
+    (void)snprintf(r->topology.rack, sizeof(r->topology.rack), "%s", m->rack);
+    (void)snprintf(r->topology.host, sizeof(r->topology.host), "%s", m->host);
+    c->count_replicas++;
+    VOID_ASSERT(replica_index(c, m->id) >= 0);
+}
+
+/* Copies into the node's keyring the keys the core learned from JOINs
+ * (ring_follow, src/core/pbft_epoch.c: as soon as a JOIN executes, before
+ * its boundary): the transport then accepts the new member's HELLO, its
+ * heartbeats verify, and broadcasts reach it (do_send), so that a learner
+ * fetches state and follows the log before it is a learner in effect. */
+static void ring_sync(struct void_node *node)
+{
+    const struct void_keyring *core = node->replica->ring;
+    const struct void_config *c = node->config;
+    if (core == NULL || core->count == node->ring_synced) {
+        return;
+    }
+    VOID_ASSERT(core->count > node->ring_synced);
+    for (uint32_t k = 0; k < core->count; k++) {
+        uint32_t id = core->ids[k];
+        if (id >= c->slots || (node->slot_ids & (1u << id))) {
+            continue;
+        }
+        if (void_keyring_add(&node->ring, id, core->keys[k]) == 0) {
+            node->slot_ids |= 1u << id;
+            void_log(VOID_LOG_INFO,
+                     "membership: member %u joined (its JOIN executed): its frames are "
+                     "accepted from now on",
+                     (unsigned)id);
+        }
+    }
+    node->ring_synced = core->count;
+}
+
 /* Makes the node follow the replica's epoch (the configuration in effect
  * above its stable checkpoint, src/core/pbft_epoch.c): its members (with
- * the file's addresses and locations; changes only remove members so far),
- * the peers its detector watches and its heartbeats go to, the removed ids
- * whose frames are dropped. A node that finds itself removed stops with a
- * clear message: it must not run as a voter. Returns 1 when it stopped. */
+ * the file's addresses and locations, or a joined member's from its JOIN),
+ * their roles, the peers its detector watches and its heartbeats go to, the
+ * removed ids whose frames are dropped. A node that finds itself removed
+ * stops with a clear message: it must not run as a voter. A node that was
+ * never admitted (its id at or above id_next: it is waiting for its JOIN)
+ * runs on and watches nobody. Returns 1 when it stopped. */
 static int follow_epoch(struct void_node *node)
 {
     const struct void_membership_config *cur = void_pbft_member_config(node->replica);
@@ -1011,36 +1087,60 @@ static int follow_epoch(struct void_node *node)
         return 0;
     }
     VOID_ASSERT(cur->epoch > node->members.epoch);
-    uint32_t peers[VOID_CONFIG_REPLICAS_MAX], npeers = 0, removed = 0, kept = 0;
+    struct void_membership_config *was = malloc(sizeof(*was));
+    if (was == NULL) {
+        return 0; /* the next tick tries again */
+    }
+    int admitted = void_membership_find(cur, c->self_id) >= 0;
+    uint32_t peers[VOID_CONFIG_REPLICAS_MAX], npeers = 0, removed = 0, joined = 0, learners = 0;
     pthread_mutex_lock(&node->lock);
+    *was = node->members;
     struct void_membership_config *m = &node->members;
+    *m = *cur;
     for (uint32_t i = 0; i < m->count; i++) {
-        int k = void_membership_find(cur, m->members[i].id);
-        if (k < 0) {
-            node->removed_mask |= m->members[i].id < 32 ? 1u << m->members[i].id : 0;
-            removed++;
-            continue;
+        struct void_member *mi = &m->members[i];
+        int k = void_membership_find(was, mi->id);
+        if (k >= 0) { /* keep the file's address and location */
+            memcpy(mi->address, was->members[k].address, sizeof(mi->address));
+            memcpy(mi->datacenter, was->members[k].datacenter, sizeof(mi->datacenter));
+            memcpy(mi->rack, was->members[k].rack, sizeof(mi->rack));
+            memcpy(mi->host, was->members[k].host, sizeof(mi->host));
+        } else {
+            joined++;
+            table_add(node, mi);
         }
-        m->members[kept] = m->members[i];
-        m->members[kept].role = cur->members[k].role;
-        kept++;
-        if (m->members[i].id != c->self_id) {
-            peers[npeers++] = m->members[i].id;
+        learners += mi->role != VOID_MEMBER_VOTER;
+        if (mi->id != c->self_id && admitted) {
+            peers[npeers++] = mi->id;
         }
     }
-    m->count = (uint16_t)kept;
-    m->epoch = cur->epoch;
-    m->id_next = cur->id_next;
+    for (uint32_t i = 0; i < was->count; i++) {
+        if (void_membership_find(cur, was->members[i].id) < 0) {
+            node->removed_mask |= was->members[i].id < 32 ? 1u << was->members[i].id : 0;
+            removed++;
+        }
+    }
     node->hb.removals += removed;
     pthread_mutex_unlock(&node->lock);
+    free(was);
     (void)void_fd_set_peers(&node->fd, peers, npeers, mono_ns());
     void_log(VOID_LOG_INFO,
-             "membership: epoch %llu, %u voters (f=%u); %u member(s) removed",
+             "membership: epoch %llu, %u voters (f=%u), %u learner(s); %u member(s) joined, %u "
+             "removed",
              (unsigned long long)cur->epoch,
              (unsigned)void_membership_voters(cur),
              (unsigned)void_membership_f(void_membership_voters(cur)),
+             (unsigned)learners,
+             (unsigned)joined,
              (unsigned)removed);
-    if (void_membership_find(cur, c->self_id) < 0) {
+    if (!admitted && c->self_id >= cur->id_next) {
+        void_log(VOID_LOG_INFO,
+                 "membership: node %u is not a member yet: waiting for its JOIN (voidctl member "
+                 "add)",
+                 (unsigned)c->self_id);
+        return 0;
+    }
+    if (!admitted) {
         char msg[256];
         removed_message(node, msg, sizeof(msg));
         void_log(VOID_LOG_ERROR, "%s; stopping", msg);
@@ -1073,19 +1173,21 @@ static int removed_stop(struct void_node *node)
     return 1;
 }
 
-/* The configuration of the file as the membership core's value (epoch 1,
- * every replica a voter), and the detector over the other replicas. */
+/* The genesis configuration of the file as the membership core's value
+ * (epoch 1, replicas 0..genesis-1 voters), and the detector over the other
+ * replicas; a node waiting to join watches nobody yet (follow_epoch). */
 static int setup_membership(struct void_node *node, char *errbuf, size_t errcap)
 {
     const struct void_config *c = node->config;
-    struct void_member *ms = calloc(c->count_replicas, sizeof(*ms));
+    struct void_member *ms = calloc(c->genesis_n, sizeof(*ms));
     uint32_t peers[VOID_CONFIG_REPLICAS_MAX], npeers = 0;
     if (ms == NULL) {
         return VOID_ENOMEM;
     }
     int rc = 0;
-    for (uint32_t i = 0; i < c->count_replicas && rc == 0; i++) {
-        const struct void_config_replica *r = &c->replicas[i];
+    for (uint32_t i = 0; i < c->genesis_n && rc == 0; i++) {
+        const struct void_config_replica *r = void_config_replica_get(c, i);
+        VOID_ASSERT(r != NULL); /* check_ids */
         const struct void_config_topology *t =
             r->id == c->self_id && r->topology.datacenter[0] == '\0' ? &c->topology : &r->topology;
         ms[i].id = r->id;
@@ -1108,18 +1210,18 @@ static int setup_membership(struct void_node *node, char *errbuf, size_t errcap)
         (void)snprintf(ms[i].datacenter, sizeof(ms[i].datacenter), "%s", t->datacenter);
         (void)snprintf(ms[i].rack, sizeof(ms[i].rack), "%s", t->rack);
         (void)snprintf(ms[i].host, sizeof(ms[i].host), "%s", t->host);
-        if (r->id != c->self_id) {
+        if (r->id != c->self_id && c->self_id < c->genesis_n) {
             peers[npeers++] = r->id;
         }
     }
-    uint16_t voters_min = (uint16_t)(c->count_replicas < 4 ? c->count_replicas : 4);
+    uint16_t voters_min = (uint16_t)(c->genesis_n < 4 ? c->genesis_n : 4);
     if (c->voters_min != 0) {
-        if (c->voters_min > c->count_replicas) {
+        if (c->voters_min > c->genesis_n) {
             (void)snprintf(errbuf,
                            errcap,
                            "[membership] voters_min = %u is above the %u replicas",
                            (unsigned)c->voters_min,
-                           (unsigned)c->count_replicas);
+                           (unsigned)c->genesis_n);
             free(ms);
             return VOID_EINVAL;
         }
@@ -1129,7 +1231,7 @@ static int setup_membership(struct void_node *node, char *errbuf, size_t errcap)
     if (rc == 0 && mc == NULL) {
         rc = VOID_ENOMEM;
     }
-    if (rc == 0 && (rc = void_membership_config_init(mc, ms, c->count_replicas, voters_min)) != 0) {
+    if (rc == 0 && (rc = void_membership_config_init(mc, ms, c->genesis_n, voters_min)) != 0) {
         (void)snprintf(errbuf, errcap, "membership: %s", void_strerror(rc));
     }
     if (rc == 0) {
@@ -1729,6 +1831,44 @@ static size_t render_members(struct void_node *node, char *out, size_t cap)
     return void__node_json_answer(root, out, cap);
 }
 
+/* GET /member/progress: how far this node has executed, signed with its
+ * own key (domain progress over void_sm_member_progress_message), which
+ * `voidctl member promote` puts into the PROMOTE it asks the admin key to
+ * sign (docs/membership.md, "Join and promote"). The state machine refuses
+ * the PROMOTE unless executed + K reaches the sequence number that orders
+ * it, so a statement fetched long before the promote is refused by itself;
+ * anyone may ask for it, as it promotes nobody without the admin. */
+static size_t render_progress(struct void_node *node, char *out, size_t cap)
+{
+    const struct void_config *c = node->config;
+    pthread_mutex_lock(&node->lock);
+    uint64_t executed = node->status.last_executed, epoch = node->members.epoch;
+    int k = void_membership_find(&node->members, c->self_id);
+    const char *role = k < 0                                                 ? "none"
+                       : node->members.members[k].role == VOID_MEMBER_VOTER ? "voter"
+                                                                            : "learner";
+    pthread_mutex_unlock(&node->lock);
+    uint8_t msg[VOID_SM_MEMBER_PROGRESS_SIZE], sig[VOID_SIGN_SIZE];
+    void_sm_member_progress_message(c->self_id, executed, msg);
+    int rc = void_sign(&c->keypair, VOID_SIGN_DOMAIN_PROGRESS, msg, sizeof(msg), sig);
+    VOID_ASSERT(rc == 0);
+    char hex[2 * VOID_SIGN_SIZE + 1];
+    (void)sodium_bin2hex(hex, sizeof(hex), sig, sizeof(sig));
+    json_t *root = json_pack("{s:I, s:I, s:I, s:s, s:s}",
+                             "id",
+                             (json_int_t)c->self_id,
+                             "executed",
+                             (json_int_t)executed,
+                             "epoch",
+                             (json_int_t)epoch,
+                             "role",
+                             role,
+                             "signature",
+                             hex);
+    VOID_ASSERT(root != NULL);
+    return void__node_json_answer(root, out, cap);
+}
+
 /* The replica's own families: protocol progress and what it refused. */
 static void render_replica(struct void__metrics_writer *w, const struct node_status *s)
 {
@@ -1967,6 +2107,11 @@ static int http_handler(void *ctx,
         *len = render_members(node, out, cap);
         return 200;
     }
+    if (strcmp(path, "/member/progress") == 0) {
+        *content_type = "application/json";
+        *len = render_progress(node, out, cap);
+        return 200;
+    }
     if (strcmp(path, "/fault") == 0) {
         *content_type = "application/json";
         return void__node_fault_http(
@@ -2016,27 +2161,31 @@ static void web_snap(void *ctx, struct void__node_web_snap *out)
 
 /* ---- lifecycle ---------------------------------------------------------- */
 
+/* The founding replicas are 0..genesis-1, all listed; every listed id (a
+ * member that joined, or this node about to join) is below the slots. */
 static int check_ids(const struct void_config *c, char *errbuf, size_t errcap)
 {
-    if (c->count_replicas > VOID_PBFT_N_MAX) {
-        (void)snprintf(errbuf,
-                       errcap,
-                       "%u replicas: at most %d are supported",
-                       (unsigned)c->count_replicas,
-                       VOID_PBFT_N_MAX);
-        return VOID_EINVAL;
-    }
-    for (uint32_t id = 0; id < c->count_replicas; id++) {
+    for (uint32_t id = 0; id < c->genesis_n; id++) {
         if (void_config_replica_get(c, id) == NULL) {
             (void)snprintf(errbuf,
                            errcap,
                            "replica ids must be 0..%u (n = %u), but [replica.%u] is missing",
-                           (unsigned)c->count_replicas - 1,
-                           (unsigned)c->count_replicas,
+                           (unsigned)c->genesis_n - 1,
+                           (unsigned)c->genesis_n,
                            (unsigned)id);
             return VOID_EINVAL;
         }
     }
+    if (c->slots > VOID_PBFT_N_MAX) {
+        (void)snprintf(errbuf,
+                       errcap,
+                       "%u replica ids ([membership] slots, else the highest id + 1): at most %d "
+                       "are supported",
+                       (unsigned)c->slots,
+                       VOID_PBFT_N_MAX);
+        return VOID_EINVAL;
+    }
+    VOID_ASSERT(c->genesis_n <= c->slots);
     return 0;
 }
 
@@ -2049,6 +2198,7 @@ static int setup_ring(struct void_node *node)
         if (rc != 0) {
             return rc;
         }
+        node->slot_ids |= c->replicas[i].id < c->slots ? 1u << c->replicas[i].id : 0;
     }
     for (uint32_t i = 0; i < c->count_clients; i++) {
         int rc = void_keyring_add(&node->ring, c->clients[i].id, c->clients[i].public_key);
@@ -2105,7 +2255,8 @@ static int setup_replica(struct void_node *node, char *errbuf, size_t errcap)
         return rc;
     }
     struct void_pbft_config pc = {
-        .n = c->count_replicas,
+        .n = c->slots,
+        .genesis_n = c->genesis_n,
         .self = c->self_id,
         .pipeline_max = c->pbft_pipeline,
         .batch_max = c->pbft_batch_max,
@@ -2527,7 +2678,7 @@ int void_node_lock_data_dir(const char *dir, int *fd_out, char *errbuf, size_t e
 }
 
 int void_node_new(struct void_node **out,
-                  const struct void_config *config,
+                  struct void_config *config,
                   char *errbuf,
                   size_t errcap)
 {
@@ -2538,6 +2689,7 @@ int void_node_new(struct void_node **out,
         return VOID_ENOMEM;
     }
     node->config = config;
+    node->config_rw = config;
     node->lock_fd = -1;
     pthread_mutex_init(&node->lock, NULL);
     void__node_metrics_init(&node->metrics);
@@ -2596,10 +2748,22 @@ int void_node_new(struct void_node **out,
     }
     /* A node removed while it was running stopped at its boundary; started
      * again, its records prove it removed: it says so and does not start. */
-    if (rc == 0 &&
-        void_membership_find(void_pbft_member_config(node->replica), node->config->self_id) < 0) {
+    const struct void_membership_config *cur =
+        rc == 0 ? void_pbft_member_config(node->replica) : NULL;
+    if (rc == 0 && void_membership_find(cur, config->self_id) < 0 &&
+        config->self_id < cur->id_next) {
         removed_message(node, errbuf, errcap);
         rc = VOID_EMEMBER_REMOVED;
+    } else if (rc == 0 && void_membership_find(cur, config->self_id) < 0) {
+        /* Never admitted: a node joining (docs/membership.md, "Joining a
+         * running cluster"). The voters refuse its connections until its
+         * JOIN executes; then it fetches state as a learner. */
+        void_log(VOID_LOG_INFO,
+                 "membership: node %u is not a member of epoch %llu: waiting for its JOIN "
+                 "(voidctl member add --id %u ...)",
+                 (unsigned)config->self_id,
+                 (unsigned long long)cur->epoch,
+                 (unsigned)config->self_id);
     }
     if (rc == 0) {
         (void)follow_epoch(node);

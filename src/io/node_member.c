@@ -89,7 +89,8 @@ static int client_start(struct void__node_member *m)
     const struct void_config *c = m->env.config;
     struct void_pbft_client_config cc = {
         .id = m->client_id,
-        .n = c->count_replicas,
+        .n = c->slots,
+        .genesis_n = c->genesis_n,
         /* Request numbers above any earlier life's: the replicated client
          * table refuses a number at or below the last one it executed. */
         .first_reqno = m->env.wall_now(m->env.ctx) / 1000u,

@@ -9,7 +9,7 @@ V=${VOID_BIN:-build/test/bin}/voidctl
 fails=0
 bad() { echo "FAIL: $*"; fails=$((fails + 1)); }
 
-for cmd in "" put get del cas status members store keygen time version; do
+for cmd in "" put get del cas status members member store keygen time version; do
   out=$("$V" $cmd --help 2>&1); rc=$?
   [ $rc -eq 0 ] || bad "voidctl $cmd --help exited $rc"
   grep -q "^usage: voidctl" <<< "$out" || bad "voidctl $cmd --help: no usage line"

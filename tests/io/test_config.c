@@ -453,6 +453,48 @@ static void test_config_takes_each_limit_and_refuses_one_past(void **state)
     assert_string_equal(c.topology.rack, name63);
 }
 
+/* Setup: a node file of four replicas with [membership] slots and genesis
+ * (docs/membership.md, "Joining a running cluster"). Action: load. Expected:
+ * without them slots = genesis = 4; slots = 8 leaves room for joins; a
+ * joiner's genesis = 1 makes replicas 1..3 members that joined; genesis above
+ * the listed replicas, 2 (f = 0 with every replica needed), slots below a
+ * listed id or above 16 are refused by name. */
+static void test_config_reads_slots_and_genesis(void **state)
+{
+    (void)state;
+    static struct void_config c;
+    char text[2048], err[512];
+    const char *node = "[node]\nid = 3\nkey = node3.secret\ndata_dir = d\n\n";
+    const struct {
+        const char *membership;
+        int rc;
+        uint32_t slots, genesis;
+        const char *named;
+    } cases[] = {
+        {"", 0, 4, 4, NULL},
+        {"[membership]\nslots = 8\n", 0, 8, 4, NULL},
+        {"[membership]\nslots = 8\ngenesis = 1\n", 0, 8, 1, NULL},
+        {"[membership]\ngenesis = 5\n", VOID_EPARSE, 0, 0, "genesis = 5"},
+        {"[membership]\ngenesis = 2\n", VOID_EPARSE, 0, 0, "at least 4"},
+        {"[membership]\nslots = 3\n", VOID_EPARSE, 0, 0, "slots = 3"},
+        {"[membership]\nslots = 17\n", VOID_EPARSE, 0, 0, "slots"},
+    };
+    for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
+        int n = snprintf(text, sizeof(text), "%s%s\n", node, cases[i].membership);
+        cluster_text(text + n, sizeof(text) - (size_t)n);
+        int rc = load(text, &c, err, sizeof(err));
+        if (rc != cases[i].rc) {
+            fail_msg("'%s': rc %d, want %d: %s", cases[i].membership, rc, cases[i].rc, err);
+        }
+        if (rc == 0) {
+            assert_int_equal(c.slots, cases[i].slots);
+            assert_int_equal(c.genesis_n, cases[i].genesis);
+        } else if (strstr(err, cases[i].named) == NULL) {
+            fail_msg("'%s' was not refused by name: %s", cases[i].membership, err);
+        }
+    }
+}
+
 /* Setup: replica 0 on port 64535, then on 64536, without an http key.
  * Action: load. Expected: the default status port (replica port + 1000) is
  * 65535 in the first; the second is refused, naming the replica, instead of
@@ -704,6 +746,7 @@ int main(void)
         cmocka_unit_test(test_config_refuses_a_directory_too_long_to_resolve_paths),
         cmocka_unit_test(test_config_reads_http_web_root),
         cmocka_unit_test(test_config_reads_tasks_section),
+        cmocka_unit_test(test_config_reads_slots_and_genesis),
         cmocka_unit_test(test_config_takes_admin_key_and_client_certificate),
     };
     return cmocka_run_group_tests(tests, setup, teardown);
