@@ -29,6 +29,8 @@
 #   --load-s S         seconds of the steady load (default 75; it must outlast
 #                      the kills and, in order 2, the commits resuming)
 #   -h, --help         this help
+#   KEEP_LOGS=DIR (environment) copies the nodes' logs to DIR/order<O>/ on
+#   success too (they are kept on failure anyway)
 #   VOID_BIN (environment; default build/bin, a Release build) names voidd,
 #   voidctl and voidload. Heavy: ten nodes; run it on Release, not in the
 #   test suite.
@@ -276,4 +278,7 @@ alive_pids_ok $live || fail "a live replica exited"
 echo "every live replica ($live) at the same state (last_executed digest keys): $(state_at 0)"
 lin=$(sed -n 's/.*lin: ops=\([0-9]*\) .*/\1/p' "$TEST_DIR/lin.out" | head -1)
 echo "KILL3 order=$ORDER $figs lin_ops=${lin:-0} linearizable=yes acked=$n missing=0"
+if [ -n "${KEEP_LOGS:-}" ]; then
+  mkdir -p "$KEEP_LOGS/order$ORDER" && cp "$VOID_CLUSTER_DIR"/logs/*.log "$TEST_DIR/figures" "$KEEP_LOGS/order$ORDER/"
+fi
 echo "OK order $ORDER"
