@@ -31,8 +31,6 @@ case "${1:-}" in
   *) echo "member_remove: unknown argument '$1' (see --help)" >&2; exit 2 ;;
 esac
 root=$(cd "$(dirname "$0")/.." && pwd)
-export VOID_BIN=${VOID_BIN:-$root/build/bin}
-export VOID_SOURCE_DIR=$root
 N=${N:-10}
 ROUNDS=${ROUNDS:-6}
 CLIENTS=${CLIENTS:-4}
@@ -40,25 +38,16 @@ for v in N ROUNDS CLIENTS; do
   [[ ${!v} =~ ^[1-9][0-9]*$ ]] || { echo "member_remove: $v must be a positive integer" >&2; exit 2; }
 done
 [ "$ROUNDS" -le $((N - 4)) ] || { echo "member_remove: ROUNDS at most N - 4 (voters_min 4)" >&2; exit 2; }
-[ -x "$VOID_BIN/voidd" ] || { echo "member_remove: no $VOID_BIN/voidd (build first)" >&2; exit 1; }
-source "$root/tests/cluster/lib.sh"
-cluster_init member-remove 17950
+# member_bench_init, member_cluster_start, ms_now, log_ms (bench/lib/member.sh)
+source "$root/bench/lib/member.sh"
+member_bench_init member_remove 17950
 
-ms_now() { echo $(($(date +%s%N) / 1000000)); }
 kill_node() { # SIGKILL at once (`cluster kill` takes a while on a loaded machine)
   kill -KILL "$(cat "$VOID_CLUSTER_DIR/run/node$1.pid")"
   rm -f "$VOID_CLUSTER_DIR/run/node$1.pid"
 }
-log_ms() { # ms of the first line matching $1 in the logs of the nodes < $2, at or after ms $3
-  local files="" i
-  for ((i = 0; i < $2; i++)); do files="$files $VOID_CLUSTER_DIR/logs/node$i.log"; done
-  grep -h "$1" $files 2> /dev/null | cut -d' ' -f1 | python3 -c "
-import sys, datetime
-ts = sorted(int(datetime.datetime.strptime(t.strip(), '%Y-%m-%dT%H:%M:%S.%fZ').replace(tzinfo=datetime.timezone.utc).timestamp() * 1000) for t in sys.stdin if t.strip())
-print(next((t for t in ts if t >= $3), ''))"
-}
 
-cluster start --n "$N" --clients "$CLIENTS" --auto-remove > /dev/null
+member_cluster_start "$N" "$CLIENTS"
 "$VOID_BIN/voidload" void "$VOID_CLUSTER_DIR" --clients "$CLIENTS" --seconds $((ROUNDS * 12 + 10)) \
   --value 50 --retry-ms 300 > "$TEST_DIR/load.out" 2>&1 &
 echo $! > "$VOID_CLUSTER_DIR/run/voidload.pid"
