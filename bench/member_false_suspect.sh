@@ -45,6 +45,7 @@ member_bench_init member_false_suspect 17960
 
 member_cluster_start 5 2 --fault-control
 admin=$VOID_CLUSTER_DIR/keys/admin.secret
+t_base=$(date -u +%Y-%m-%dT%H:%M:%S.%6NZ) # as the logs stamp: compared as strings
 declare -a s0 d0 g0
 for i in 0 1 2 3 4; do
   s0[$i]=$(metric_at "$i" void_suspicions_total)
@@ -78,10 +79,12 @@ for i in 0 1 2 3 4; do
   echo "node $i: suspicions $s, deaths $d, suspicions signed $g, heartbeats received $h"
   sus=$((sus + s)) dead=$((dead + d)) sig=$((sig + g)) hb=$((hb + h))
 done
-# Each transition as the node logged it: how long the peer had been silent
-# and the node's own local health multiplier then (0: its ticks were on
-# time, so the silence was not its own slowness).
-grep -h -- "-> suspect\|-> dead" "$VOID_CLUSTER_DIR"/logs/node*.log | sed 's/ hlc=[^ ]*//' || true
+# Each transition counted above as the node logged it: how long the peer
+# had been silent and the node's own local health multiplier then (0: its
+# ticks were on time, so the silence was not its own slowness). Those of
+# the cluster's start, before the counts were taken, are left out.
+cat "$VOID_CLUSTER_DIR"/logs/node*.log | grep -- "-> suspect\|-> dead" |
+  awk -v t="$t_base" '$1 >= t' | sed 's/ hlc=[^ ]*//' || true
 epoch=$(metric_at 0 void_epoch)
 echo "load average each minute:$loads; epoch at the end $epoch"
 echo "BENCH member_false_suspect: suspect=$sus dead=$dead signed=$sig removed=$((epoch - 1)) seconds=$RUN heartbeats=$hb"
