@@ -19,7 +19,7 @@
 # Options (environment):
 #   N          replicas (default 10)
 #   ROUNDS     kills (default 6; at most N - 4)
-#   CLIENTS    load clients (default 4)
+#   CLIENTS    load clients (default 4; 0: an idle cluster)
 #   VOID_BIN   directory with voidd, voidctl, voidload (default build/bin)
 #   -h, --help this help
 #
@@ -34,9 +34,10 @@ root=$(cd "$(dirname "$0")/.." && pwd)
 N=${N:-10}
 ROUNDS=${ROUNDS:-6}
 CLIENTS=${CLIENTS:-4}
-for v in N ROUNDS CLIENTS; do
+for v in N ROUNDS; do
   [[ ${!v} =~ ^[1-9][0-9]*$ ]] || { echo "member_remove: $v must be a positive integer" >&2; exit 2; }
 done
+[[ $CLIENTS =~ ^[0-9]+$ ]] || { echo "member_remove: CLIENTS must be an integer" >&2; exit 2; }
 [ "$ROUNDS" -le $((N - 4)) ] || { echo "member_remove: ROUNDS at most N - 4 (voters_min 4)" >&2; exit 2; }
 # member_bench_init, member_cluster_start, ms_now, log_ms (bench/lib/member.sh)
 source "$root/bench/lib/member.sh"
@@ -47,16 +48,20 @@ kill_node() { # SIGKILL at once (`cluster kill` takes a while on a loaded machin
   rm -f "$VOID_CLUSTER_DIR/run/node$1.pid"
 }
 
-member_cluster_start "$N" "$CLIENTS"
+member_cluster_start "$N" "$((CLIENTS > 0 ? CLIENTS : 1))"
 # The load runs until the last round is done (the EXIT trap stops it by
 # pid): a removal waits for a window of batches after the previous one's
 # boundary, so a cluster whose load has ended removes no second member; a
 # fixed length once ended before round 2 on the loaded machine.
-"$VOID_BIN/voidload" void "$VOID_CLUSTER_DIR" --clients "$CLIENTS" --seconds 3600 \
-  --value 50 --retry-ms 300 > "$TEST_DIR/load.out" 2>&1 &
-load_pid=$!
-disown "$load_pid" # stopped by the trap: no "Killed" report from bash
-echo "$load_pid" > "$VOID_CLUSTER_DIR/run/voidload.pid"
+# CLIENTS=0: no load at all (an idle cluster must remove them too).
+load_pid=$$
+if [ "$CLIENTS" -gt 0 ]; then
+  "$VOID_BIN/voidload" void "$VOID_CLUSTER_DIR" --clients "$CLIENTS" --seconds 3600 \
+    --value 50 --retry-ms 300 > "$TEST_DIR/load.out" 2>&1 &
+  load_pid=$!
+  disown "$load_pid" # stopped by the trap: no "Killed" report from bash
+  echo "$load_pid" > "$VOID_CLUSTER_DIR/run/voidload.pid"
+fi
 sleep 3
 rm_ms=() det_ms=()
 logs_below() { local i; for ((i = 0; i < $1; i++)); do echo "$VOID_CLUSTER_DIR/logs/node$i.log"; done; }

@@ -698,9 +698,19 @@ static void try_submit(struct void__node_member *m, uint64_t now)
             continue;
         }
         const struct void_membership_config *latest = &m->cfgs[0];
-        if (latest->epoch != cert->epoch || void_membership_find(latest, s) < 0 ||
-            (act != 0 &&
-             void_pbft_last_executed(m->env.replica) < act + m->env.replica->sm.member.window)) {
+        if (latest->epoch != cert->epoch || void_membership_find(latest, s) < 0) {
+            continue;
+        }
+        uint64_t window_end = act + m->env.replica->sm.member.window;
+        if (act != 0 && void_pbft_last_executed(m->env.replica) < window_end) {
+            /* The previous change is not a window of batches old: on an
+             * idle cluster it never would be, so order no-ops up to it as
+             * for a boundary (pump), and try again after RETRY_NS. */
+            if (m->pump_act == 0 && void_membership_voters(latest) > latest->voters_min) {
+                m->pump_epoch = latest->epoch + 1;
+                m->pump_act = window_end;
+                m->pump_until = now + PUMP_NS;
+            }
             continue;
         }
         if (void_membership_voters(latest) <= latest->voters_min) {
