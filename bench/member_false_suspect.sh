@@ -32,8 +32,6 @@ case "${1:-}" in
   *) echo "member_false_suspect: unknown argument '$1' (see --help)" >&2; exit 2 ;;
 esac
 root=$(cd "$(dirname "$0")/.." && pwd)
-export VOID_BIN=${VOID_BIN:-$root/build/bin}
-export VOID_SOURCE_DIR=$root
 RUN=${SECONDS_RUN:-600}
 LOSS=${LOSS:-5}
 CPU=${CPU:-2}
@@ -41,15 +39,13 @@ for v in RUN LOSS CPU; do
   [[ ${!v} =~ ^[0-9]+$ ]] || { echo "member_false_suspect: $v must be an integer" >&2; exit 2; }
 done
 command -v stress-ng > /dev/null || { echo "member_false_suspect: stress-ng not installed" >&2; exit 1; }
-[ -x "$VOID_BIN/voidd" ] || { echo "member_false_suspect: no $VOID_BIN/voidd (build first)" >&2; exit 1; }
-source "$root/tests/cluster/lib.sh"
-cluster_init false-suspect 17960
+# member_bench_init, member_cluster_start, metric_at (bench/lib/member.sh)
+source "$root/bench/lib/member.sh"
+member_bench_init member_false_suspect 17960
 
-cluster start --n 5 --clients 2 --fault-control --auto-remove > /dev/null
+member_cluster_start 5 2 --fault-control
 admin=$VOID_CLUSTER_DIR/keys/admin.secret
-metric_at() {
-  curl -fsS --max-time 2 "http://127.0.0.1:$((TEST_PORT + 1000 + $1))/metrics" | sed -n "s/^$2 \([0-9]*\)$/\1/p"
-}
+t_base=$(date -u +%Y-%m-%dT%H:%M:%S.%6NZ) # as the logs stamp: compared as strings
 declare -a s0 d0 g0
 for i in 0 1 2 3 4; do
   s0[$i]=$(metric_at "$i" void_suspicions_total)
@@ -83,6 +79,12 @@ for i in 0 1 2 3 4; do
   echo "node $i: suspicions $s, deaths $d, suspicions signed $g, heartbeats received $h"
   sus=$((sus + s)) dead=$((dead + d)) sig=$((sig + g)) hb=$((hb + h))
 done
+# Each transition counted above as the node logged it: how long the peer
+# had been silent and the node's own local health multiplier then (0: its
+# ticks were on time, so the silence was not its own slowness). Those of
+# the cluster's start, before the counts were taken, are left out.
+cat "$VOID_CLUSTER_DIR"/logs/node*.log | grep -- "-> suspect\|-> dead" |
+  awk -v t="$t_base" '$1 >= t' | sed 's/ hlc=[^ ]*//' || true
 epoch=$(metric_at 0 void_epoch)
 echo "load average each minute:$loads; epoch at the end $epoch"
 echo "BENCH member_false_suspect: suspect=$sus dead=$dead signed=$sig removed=$((epoch - 1)) seconds=$RUN heartbeats=$hb"

@@ -19,7 +19,7 @@
 # Options (environment):
 #   N          replicas (default 10)
 #   ROUNDS     kills (default 6; at most N - 4)
-#   CLIENTS    load clients (default 4)
+#   CLIENTS    load clients (default 4; 0: an idle cluster)
 #   VOID_BIN   directory with voidd, voidctl, voidload (default build/bin)
 #   -h, --help this help
 #
@@ -31,45 +31,49 @@ case "${1:-}" in
   *) echo "member_remove: unknown argument '$1' (see --help)" >&2; exit 2 ;;
 esac
 root=$(cd "$(dirname "$0")/.." && pwd)
-export VOID_BIN=${VOID_BIN:-$root/build/bin}
-export VOID_SOURCE_DIR=$root
 N=${N:-10}
 ROUNDS=${ROUNDS:-6}
 CLIENTS=${CLIENTS:-4}
-for v in N ROUNDS CLIENTS; do
+for v in N ROUNDS; do
   [[ ${!v} =~ ^[1-9][0-9]*$ ]] || { echo "member_remove: $v must be a positive integer" >&2; exit 2; }
 done
+[[ $CLIENTS =~ ^[0-9]+$ ]] || { echo "member_remove: CLIENTS must be an integer" >&2; exit 2; }
 [ "$ROUNDS" -le $((N - 4)) ] || { echo "member_remove: ROUNDS at most N - 4 (voters_min 4)" >&2; exit 2; }
-[ -x "$VOID_BIN/voidd" ] || { echo "member_remove: no $VOID_BIN/voidd (build first)" >&2; exit 1; }
-source "$root/tests/cluster/lib.sh"
-cluster_init member-remove 17950
+# member_bench_init, member_cluster_start, ms_now, log_ms (bench/lib/member.sh)
+source "$root/bench/lib/member.sh"
+member_bench_init member_remove 17950
 
-ms_now() { echo $(($(date +%s%N) / 1000000)); }
 kill_node() { # SIGKILL at once (`cluster kill` takes a while on a loaded machine)
   kill -KILL "$(cat "$VOID_CLUSTER_DIR/run/node$1.pid")"
   rm -f "$VOID_CLUSTER_DIR/run/node$1.pid"
 }
-log_ms() { # ms of the first line matching $1 in the logs of the nodes < $2, at or after ms $3
-  local files="" i
-  for ((i = 0; i < $2; i++)); do files="$files $VOID_CLUSTER_DIR/logs/node$i.log"; done
-  grep -h "$1" $files 2> /dev/null | cut -d' ' -f1 | python3 -c "
-import sys, datetime
-ts = sorted(int(datetime.datetime.strptime(t.strip(), '%Y-%m-%dT%H:%M:%S.%fZ').replace(tzinfo=datetime.timezone.utc).timestamp() * 1000) for t in sys.stdin if t.strip())
-print(next((t for t in ts if t >= $3), ''))"
-}
 
-cluster start --n "$N" --clients "$CLIENTS" --auto-remove > /dev/null
-"$VOID_BIN/voidload" void "$VOID_CLUSTER_DIR" --clients "$CLIENTS" --seconds $((ROUNDS * 12 + 10)) \
-  --value 50 --retry-ms 300 > "$TEST_DIR/load.out" 2>&1 &
-echo $! > "$VOID_CLUSTER_DIR/run/voidload.pid"
+member_cluster_start "$N" "$((CLIENTS > 0 ? CLIENTS : 1))"
+# The load runs until the last round is done (the EXIT trap stops it by
+# pid): a removal waits for a window of batches after the previous one's
+# boundary, so a cluster whose load has ended removes no second member; a
+# fixed length once ended before round 2 on the loaded machine.
+# CLIENTS=0: no load at all (an idle cluster must remove them too).
+load_pid=$$
+if [ "$CLIENTS" -gt 0 ]; then
+  "$VOID_BIN/voidload" void "$VOID_CLUSTER_DIR" --clients "$CLIENTS" --seconds 3600 \
+    --value 50 --retry-ms 300 > "$TEST_DIR/load.out" 2>&1 &
+  load_pid=$!
+  disown "$load_pid" # stopped by the trap: no "Killed" report from bash
+  echo "$load_pid" > "$VOID_CLUSTER_DIR/run/voidload.pid"
+fi
 sleep 3
 rm_ms=() det_ms=()
+logs_below() { local i; for ((i = 0; i < $1; i++)); do echo "$VOID_CLUSTER_DIR/logs/node$i.log"; done; }
 for ((r = 1; r <= ROUNDS; r++)); do
   victim=$((N - r))
+  kill -0 "$load_pid" 2> /dev/null || fail "the load ended: $(cat "$TEST_DIR/load.out")"
   t0=$(ms_now)
   kill_node "$victim"
   deadline=$((SECONDS + 30))
-  until [ -n "$(log_ms "member $victim removed by a certificate" "$victim" "$t0")" ]; do
+  # grep while waiting (ids are never reused, so the line is this kill's):
+  # a python3 start takes seconds on the loaded machine; log_ms once after.
+  until grep -q "member $victim removed by a certificate" $(logs_below "$victim"); do
     [ $SECONDS -lt $deadline ] || fail "member $victim not removed within 30 s"
     sleep 0.1
   done

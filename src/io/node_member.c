@@ -654,6 +654,19 @@ static size_t assemble(struct void__node_member *m,
     return len > 0 ? (size_t)len : 0;
 }
 
+/* A read in flight (kind 2, the record; kind 3, a no-op towards a
+ * boundary) gives way to a removal that is due: both are asked again later.
+ * Kind 3 once did not, and a node that had just pumped its own removal to
+ * its boundary asserted in submit() when its next certificate came due
+ * (scripts/member_kill3.sh order 1: node 1 stopped, and was removed). */
+int void__node_member_remove_take(int busy)
+{
+    VOID_ASSERT(busy >= 0 && busy <= 3);
+    return busy == 0   ? VOID__NODE_MEMBER_TAKE_GO
+           : busy == 1 ? VOID__NODE_MEMBER_TAKE_WAIT
+                       : VOID__NODE_MEMBER_TAKE_RESTART;
+}
+
 /* Submits the certified REMOVE of one suspect whose certificate is
  * complete, if it is this voter's turn: the lowest live voter at once, the
  * next a back-off later if the removal has not executed by then (duplicates
@@ -686,9 +699,19 @@ static void try_submit(struct void__node_member *m, uint64_t now)
             continue;
         }
         const struct void_membership_config *latest = &m->cfgs[0];
-        if (latest->epoch != cert->epoch || void_membership_find(latest, s) < 0 ||
-            (act != 0 &&
-             void_pbft_last_executed(m->env.replica) < act + m->env.replica->sm.member.window)) {
+        if (latest->epoch != cert->epoch || void_membership_find(latest, s) < 0) {
+            continue;
+        }
+        uint64_t window_end = act + m->env.replica->sm.member.window;
+        if (act != 0 && void_pbft_last_executed(m->env.replica) < window_end) {
+            /* The previous change is not a window of batches old: on an
+             * idle cluster it never would be, so order no-ops up to it as
+             * for a boundary (pump), and try again after RETRY_NS. */
+            if (m->pump_act == 0 && void_membership_voters(latest) > latest->voters_min) {
+                m->pump_epoch = latest->epoch + 1;
+                m->pump_act = window_end;
+                m->pump_until = now + PUMP_NS;
+            }
             continue;
         }
         if (void_membership_voters(latest) <= latest->voters_min) {
@@ -707,8 +730,10 @@ static void try_submit(struct void__node_member *m, uint64_t now)
         if (len == 0) {
             continue;
         }
-        if (m->busy == 2 && client_start(m) != 0) {
-            continue; /* a record read gives way to a removal */
+        int take = void__node_member_remove_take(m->busy);
+        if (take == VOID__NODE_MEMBER_TAKE_WAIT ||
+            (take == VOID__NODE_MEMBER_TAKE_RESTART && client_start(m) != 0)) {
+            continue;
         }
         m->busy_suspect = s;
         if (submit(m, op, len, 1, now) == 0) {

@@ -127,6 +127,17 @@ struct void__node_member {
 /* Adds the replicas' own client ids (VOID_CONFIG_MEMBER_CLIENT_BASE + id,
  * each replica's key) to ring, so that every replica admits the requests
  * its peers submit themselves. Returns 0 or the keyring's error. */
+/* What a certified REMOVE that is due does with the request the node's
+ * client has in flight (busy: 0 idle, 1 a REMOVE, 2 a record read, 3 a
+ * no-op read): go, wait for the REMOVE in flight, or restart the client
+ * (abandoning the read) and go. Cannot fail. */
+enum void__node_member_take {
+    VOID__NODE_MEMBER_TAKE_GO = 0,
+    VOID__NODE_MEMBER_TAKE_WAIT = 1,
+    VOID__NODE_MEMBER_TAKE_RESTART = 2,
+};
+int void__node_member_remove_take(int busy);
+
 int void__node_member_ring_add(struct void_keyring *ring, const struct void_config *c);
 
 /* Sets m up (env copied). Returns 0, VOID_ENOMEM or the client's error. */
