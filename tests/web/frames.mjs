@@ -129,7 +129,7 @@ try {
         mkdirSync(opt('--screenshot'), { recursive: true });
         await page.screenshot({ path: join(opt('--screenshot'), `frames-${name}.png`) });
       }
-      const info = await page.evaluate(() => ({ events: voidView.events(), edges: voidView.edges(), drawn: voidView.drawn(), renderer: voidView.renderer(), resolution: voidView.resolution() }));
+      const info = await page.evaluate(() => ({ events: voidView.events(), edges: voidView.edges(), drawn: voidView.drawn(), renderer: voidView.renderer(), resolution: voidView.resolution ? voidView.resolution() : null }));
 
       // The slider, clicked with the mouse as a person would, the camera
       // still: from the input to the pixels of the frame that drew it.

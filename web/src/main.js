@@ -314,6 +314,8 @@ window.voidView = {
   sliderValueFor: (wallMs) => cursorToSlider((wallMs - store.t0) / 1000),
   selectEvent: (i) => showEvent(i),
   nodeScreen: (id) => scene.nodeScreen(id, 0),
+  // the colour node id's sphere is drawn in, [r, g, b]
+  nodePixel: (id) => scene.probeNode(id),
   highlighted: () => scene.hiCount,
   // slots drawn: event points and message lines (the level of detail)
   drawn: () => ({ points: scene.evSlots, lines: scene.lines.count, binned: scene.evDone }),

@@ -179,7 +179,7 @@ class Segs {
     if (this.hi < this.lo) return;
     for (const [name, w] of [['position', 3], ['aT', 2], ['aHi', 1]]) {
       const a = g.getAttribute(name);
-      a.clearUpdateRanges(); a.addUpdateRange(this.lo * V * w, (this.hi - this.lo + 1) * V * w); a.needsUpdate = true;
+      a.addUpdateRange(this.lo * V * w, (this.hi - this.lo + 1) * V * w); a.needsUpdate = true;
     }
     this.lo = Infinity;
     this.hi = -1;
@@ -424,7 +424,9 @@ export class Scene {
     const a = this.spheres.geometry.getAttribute('color');
     const n = this.sphereVerts;
     for (let v = m.k * n; v < (m.k + 1) * n; v++) a.setXYZ(v, c.r, c.g, c.b);
-    a.clearUpdateRanges(); a.addUpdateRange(m.k * n * 3, n * 3); a.needsUpdate = true;
+    // added to the ranges of the next upload (three clears them after it):
+    // several nodes can change colour in one frame
+    a.addUpdateRange(m.k * n * 3, n * 3); a.needsUpdate = true;
     m.ring.visible = !!unhealthy;
     this.dirty = true;
   }
@@ -571,7 +573,7 @@ export class Scene {
       const g = this.events.geometry;
       for (const [name, w] of [['aP', 3], ['aK', 1], ['aHi', 1]]) {
         const a = g.getAttribute(name);
-        a.clearUpdateRanges(); a.addUpdateRange(lo * w, (hi - lo + 1) * w); a.needsUpdate = true;
+        a.addUpdateRange(lo * w, (hi - lo + 1) * w); a.needsUpdate = true;
       }
       if (this.instanced) g.instanceCount = this.evSlots; else g.setDrawRange(0, this.evSlots);
       this.evDirty = [Infinity, -1];
@@ -591,7 +593,9 @@ export class Scene {
     const aHi = this.events.geometry.getAttribute('aHi');
     aHi.array.fill(0);
     for (const i of set) if (i < this.evDone) aHi.array[this.evSlot[i]] = 1;
-    aHi.clearUpdateRanges(); aHi.needsUpdate = true;
+    // every slot; ranges add up until the next upload (three clears them
+    // then), so one a sync adds before it cannot narrow this one
+    aHi.addUpdateRange(0, Math.max(1, this.evSlots)); aHi.needsUpdate = true;
     this.lines.clearHi();
     for (let e = 0; e < this.edgesDone; e++) {
       const slot = this.edgeSlot[e];
@@ -666,6 +670,24 @@ export class Scene {
     const v = p.clone().add(new THREE.Vector3(0, dy, 0)).project(this.camera);
     const rect = this.renderer.domElement.getBoundingClientRect();
     return { x: (v.x * 0.5 + 0.5) * rect.width, y: (0.5 - v.y * 0.5) * rect.height, behind: v.z > 1 };
+  }
+
+  // The colour drawn at the centre of node id's sphere, [r, g, b] 0..255:
+  // a frame of the spheres and the floor alone (nothing drawn over them),
+  // read back before it is presented; the next frame draws everything.
+  probeNode(id) {
+    const sc = this.nodeScreen(id, 0);
+    if (!sc || sc.behind) return null;
+    const parts = [this.labels, this.events, this.lines.mesh, this.spans.mesh];
+    const was = parts.map((o) => o.visible);
+    parts.forEach((o) => { o.visible = false; });
+    this.renderer.render(this.scene, this.camera);
+    parts.forEach((o, k) => { o.visible = was[k]; });
+    const gl = this.renderer.getContext(), pr = this.renderer.getPixelRatio();
+    const px = new Uint8Array(4);
+    gl.readPixels(Math.round(sc.x * pr), Math.round(gl.drawingBufferHeight - sc.y * pr), 1, 1, gl.RGBA, gl.UNSIGNED_BYTE, px);
+    this.dirty = true;
+    return [px[0], px[1], px[2]];
   }
 
   // Draws a frame when something changed (or `force`); returns whether it did.
