@@ -16,7 +16,11 @@ const { chromium } = require('playwright-core');
 
 export const CHROMIUM = process.env.VOID_CHROMIUM || '/usr/bin/chromium';
 
-export async function launch({ args = [] } = {}) {
+// The page is composited in software (--disable-gpu-compositing), what
+// chromium does on a machine with no GPU, unless gpuCompositing: compositing
+// it on SwiftShader as well costs about 13 ms more a frame (docs/web.md,
+// "Frame times").
+export async function launch({ args = [], gpuCompositing = false } = {}) {
   const profile = mkdtempSync(join(tmpdir(), 'void-chromium-'));
   const context = await chromium.launchPersistentContext(profile, {
     executablePath: CHROMIUM,
@@ -25,7 +29,8 @@ export async function launch({ args = [] } = {}) {
     args: ['--no-sandbox', '--use-gl=angle', '--use-angle=swiftshader', '--enable-unsafe-swiftshader',
       '--ignore-gpu-blocklist', '--disable-quic', '--no-first-run', '--disable-background-networking',
       '--disable-component-update', '--disable-sync', '--disable-features=Translate,MediaRouter',
-      '--disable-background-timer-throttling', '--disable-renderer-backgrounding', ...args],
+      '--disable-background-timer-throttling', '--disable-renderer-backgrounding',
+      ...(gpuCompositing ? [] : ['--disable-gpu-compositing']), ...args],
   });
   const close = async () => {
     await context.close().catch(() => {});

@@ -19,9 +19,14 @@
 //   --ms N            milliseconds of frames measured a scene (default 8000)
 //   --stream R        events a second streamed in (default 200)
 //   --repeat K        measure each scene K times (default 1)
-//   --software-compositing   chromium composites in software
-//                     (--disable-gpu-compositing: what it does on a machine
-//                     with no GPU); WebGL stays on SwiftShader
+//   --gpu-compositing chromium composites the page on SwiftShader too
+//                     (its default when WebGL runs there) instead of in
+//                     software (--disable-gpu-compositing, what it does on a
+//                     machine with no GPU, and what the browser tests use:
+//                     tests/web/browser.mjs); WebGL is on SwiftShader either way
+//   --args "A B"      more chromium flags (space-separated), e.g.
+//                     "--in-process-gpu"
+//   --screenshot DIR  save DIR/frames-SCENE.png (the scene as measured)
 //   --query Q         appended to the page's query, e.g. hide=edges (what a
 //                     frame spends on them: docs/web.md) or bins=100000,100000
 //   --check MS        exit 1 when a scene's p95 CPU a frame or its slider
@@ -35,7 +40,7 @@
 // processes by type (gpu-process: SwiftShader rasterising and the
 // compositor; renderer: the page's JavaScript and three.js), and the slider's
 // input-to-pixels time p50/p95/max.
-import { readFileSync, existsSync, readdirSync } from 'node:fs';
+import { readFileSync, existsSync, readdirSync, mkdirSync } from 'node:fs';
 import { join, dirname } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { launch, serveDir } from './browser.mjs';
@@ -49,10 +54,10 @@ if (argv.includes('-h') || argv.includes('--help')) {
   console.log(head.slice(head.findIndex((l) => l.includes('Usage:'))).map((l) => l.slice(3)).join('\n'));
   process.exit(0);
 }
-const known = new Set(['--dist', '--scenes', '--ms', '--stream', '--repeat', '--check', '--query', '--software-compositing']);
+const known = new Set(['--dist', '--scenes', '--ms', '--stream', '--repeat', '--check', '--query', '--args', '--screenshot', '--gpu-compositing']);
 for (let i = 0; i < argv.length; i++) {
   if (!known.has(argv[i])) { console.error(`frames: unknown argument '${argv[i]}' (see --help)`); process.exit(2); }
-  if (argv[i] !== '--software-compositing') i++;
+  if (argv[i] !== '--gpu-compositing') i++;
 }
 const dist = opt('--dist', join(here, '..', '..', 'web', 'dist'));
 const measureMs = Number(opt('--ms', 8000));
@@ -92,8 +97,10 @@ function cpuByType(profile) {
 const pct = (a, p) => { if (!a.length) return null; const s = [...a].sort((x, y) => x - y); return +s[Math.min(s.length - 1, Math.floor((p / 100) * s.length))].toFixed(1); };
 const load = () => readFileSync('/proc/loadavg', 'utf8').split(' ').slice(0, 3).join(' ');
 const failures = [];
-const { context, close, profile } = await launch({ args: argv.includes('--software-compositing') ? ['--disable-gpu-compositing'] : [] });
-console.log(`load average: ${load()}; compositing: ${argv.includes('--software-compositing') ? 'software' : 'SwiftShader (GPU path)'}`);
+const moreArgs = opt('--args', '').split(' ').filter(Boolean);
+const gpuCompositing = argv.includes('--gpu-compositing');
+const { context, close, profile } = await launch({ gpuCompositing, args: moreArgs });
+console.log(`load average: ${load()}; compositing: ${gpuCompositing ? 'SwiftShader (GPU path)' : 'software'}${moreArgs.length ? `; flags: ${moreArgs.join(' ')}` : ''}`);
 try {
   const page = context.pages()[0] || (await context.newPage());
   const errors = [];
@@ -118,7 +125,11 @@ try {
         total += v;
         if (v >= 0.5) cpu[k] = +v.toFixed(1);
       }
-      const info = await page.evaluate(() => ({ events: voidView.events(), edges: voidView.edges(), drawn: voidView.drawn(), renderer: voidView.renderer() }));
+      if (opt('--screenshot', null)) {
+        mkdirSync(opt('--screenshot'), { recursive: true });
+        await page.screenshot({ path: join(opt('--screenshot'), `frames-${name}.png`) });
+      }
+      const info = await page.evaluate(() => ({ events: voidView.events(), edges: voidView.edges(), drawn: voidView.drawn(), renderer: voidView.renderer(), resolution: voidView.resolution ? voidView.resolution() : null }));
 
       // The slider, clicked with the mouse as a person would, the camera
       // still: from the input to the pixels of the frame that drew it.
@@ -140,7 +151,7 @@ try {
         frames: st.frames, interval_p50: pct(st.intervals, 50), interval_p95: pct(st.intervals, 95), interval_p99: pct(st.intervals, 99),
         cpu_ms_per_frame: +total.toFixed(1), cpu_by_process: cpu,
         slider: { n: sl.length, p50: pct(sl, 50), p95: pct(sl, 95), max: sl.length ? +Math.max(...sl).toFixed(1) : null },
-        load: `${loadBefore} -> ${load()}`, renderer: info.renderer,
+        load: `${loadBefore} -> ${load()}`, renderer: info.renderer, resolution: info.resolution,
       };
       console.log(JSON.stringify(res));
       // What must hold whatever the machine's load.

@@ -30,6 +30,30 @@ async function waitFor(page, what, fn, arg, ms) {
   }
 }
 
+// Which of the page's colours (voidView.colors) a drawn pixel is: the one
+// nearest in direction (lighting scales a colour; it does not turn it).
+function nearestColor(px, colors) {
+  const unit = (v) => { const n = Math.hypot(...v) || 1; return v.map((x) => x / n); };
+  const p = unit(px);
+  let best = null, bestD = Infinity;
+  for (const [name, hex] of Object.entries(colors)) {
+    const c = unit([1, 3, 5].map((i) => parseInt(hex.slice(i, i + 2), 16)));
+    const d = Math.hypot(p[0] - c[0], p[1] - c[1], p[2] - c[2]);
+    if (d < bestD) { bestD = d; best = name; }
+  }
+  return best;
+}
+// Every node's sphere is drawn in the colour of its state.
+async function checkDrawn(page, when) {
+  const { nodes, colors, pixels } = await page.evaluate(() => ({ nodes: voidView.nodes(), colors: voidView.colors, pixels: voidView.nodes().map((n) => voidView.nodePixel(n.id)) }));
+  nodes.forEach((n, k) => {
+    if (!pixels[k]) return; // behind the camera
+    const want = Object.keys(colors).find((c) => colors[c] === n.color);
+    const got = nearestColor(pixels[k], colors);
+    if (got !== want) fail(`${when}: node ${n.id} (${want}) is drawn rgb(${pixels[k]}), nearest to ${got}`);
+  });
+}
+
 const { context, close } = await launch();
 let step = 0;
 const shot = async (page, name) => {
@@ -54,6 +78,7 @@ try {
   const summary = await page.textContent('[data-testid=summary]');
   if (!/^4 nodes/.test(summary)) fail(`summary says '${summary}'`);
   await shot(page, 'four-nodes');
+  await checkDrawn(page, 'four nodes');
 
   // 2. a put's events appear within 1 s: each streamed event reaches the
   // page within 1 s of its HLC, and all of the put's are there within 1 s
@@ -103,6 +128,7 @@ try {
   put('web-k2', 'v2'); // events after the kill, for the replay to leave out
   await sleep(300);
   await shot(page, 'node-dead');
+  await checkDrawn(page, 'a node dead');
 
   // 4. the slider to before the kill: that moment's state
   const total = await page.evaluate(() => voidView.events());

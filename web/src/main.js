@@ -3,7 +3,7 @@
 // slider and play/pause that replay the retained range. window.voidView is
 // the page's state for the browser tests and the frame bench.
 import { Store } from './store.js';
-import { Scene, COLORS } from './scene.js';
+import { Scene, COLORS, rendererName } from './scene.js';
 import { ClusterSource, SyntheticSource } from './source.js';
 
 const params = new URLSearchParams(location.search);
@@ -223,12 +223,12 @@ let orbit = params.has('orbit');
 let bench = params.has('bench');
 let lastLooks = 0;
 let lastBar = 0;
-// ?hide=edges,events,grid: leave parts out (to see what a frame's time is spent on)
+// ?hide=edges,events,grid,nodes,labels,columns,bar: leave parts out (to see what a frame's time is spent on)
 const hide = new Set((params.get('hide') || '').split(',').filter(Boolean));
 function applyHide() {
   if (!hide.size) return;
   scene.lines.mesh.visible = !hide.has('edges'); scene.events.visible = !hide.has('events'); scene.grid.visible = !hide.has('grid');
-  for (const m of scene.nodeMeshes.values()) m.mesh.visible = !hide.has('nodes');
+  scene.spheres.visible = !hide.has('nodes'); scene.labels.visible = !hide.has('labels'); scene.columns.visible = !hide.has('columns');
   $('bar').hidden = hide.has('bar');
 }
 
@@ -314,6 +314,8 @@ window.voidView = {
   sliderValueFor: (wallMs) => cursorToSlider((wallMs - store.t0) / 1000),
   selectEvent: (i) => showEvent(i),
   nodeScreen: (id) => scene.nodeScreen(id, 0),
+  // the colour node id's sphere is drawn in, [r, g, b]
+  nodePixel: (id) => scene.probeNode(id),
   highlighted: () => scene.hiCount,
   // slots drawn: event points and message lines (the level of detail)
   drawn: () => ({ points: scene.evSlots, lines: scene.lines.count, binned: scene.evDone }),
@@ -328,7 +330,10 @@ window.voidView = {
   // and each frame waiting for its pixels (?orbit=1, ?bench=1 at load)
   setOrbit: (on) => { orbit = !!on; },
   setBench: (on) => { bench = !!on; },
-  renderer: () => { const gl = scene.renderer.getContext(); const ext = gl.getExtension('WEBGL_debug_renderer_info'); return ext ? gl.getParameter(ext.UNMASKED_RENDERER_WEBGL) : gl.getParameter(gl.RENDERER); },
+  renderer: () => rendererName(scene.renderer.getContext()),
+  // what a frame is drawn at: the canvas in CSS pixels, the pixels rendered
+  // per CSS pixel (docs/web.md, "Quality"), the display's devicePixelRatio
+  resolution: () => { const c = scene.renderer.domElement; return { css: [c.clientWidth, c.clientHeight], pixelRatio: scene.renderer.getPixelRatio(), drawn: [c.width, c.height], devicePixelRatio: window.devicePixelRatio, software: scene.software }; },
 };
 
 async function boot() {

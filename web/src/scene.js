@@ -1,11 +1,13 @@
-// The 3D scene: one sphere per node placed by datacenter and rack, every
-// event one instance of a single InstancedBufferGeometry, every causal edge
-// two vertices of a single line buffer. An event's height is its age at the
-// replay cursor, computed in the vertex shader from its time and a uniform:
-// moving the cursor (the slider, play, the live clock) changes two uniforms
-// and uploads nothing, and events after the cursor are clipped there too.
+// The 3D scene: a sphere per node placed by datacenter and rack (all in
+// one geometry), the events one buffer of points and the message edges one
+// buffer of lines, at a level of detail bounded by the window. An event's
+// height is its age at the replay cursor, computed in the vertex shader from
+// its time and a uniform: moving the cursor (the slider, play, the live
+// clock) changes two uniforms and uploads nothing, and events after the
+// cursor are clipped there too.
 import * as THREE from 'three';
 import { OrbitControls } from 'three/examples/jsm/controls/OrbitControls.js';
+import { mergeGeometries } from 'three/examples/jsm/utils/BufferGeometryUtils.js';
 import { KINDS } from './store.js';
 
 export const COLORS = {
@@ -87,6 +89,22 @@ void main() {
   gl_FragColor = vec4(vC * (1.1 - dot(d, d) * 1.6), 1.0);
 }`;
 
+// Node labels: quads of a fixed world size facing the camera (what a
+// THREE.Sprite does), all in one draw from one atlas texture.
+const LABEL_VS = `
+attribute vec2 aCorner; // -0.5..0.5
+varying vec2 vUv;
+void main() {
+  vUv = uv;
+  vec4 mv = modelViewMatrix * vec4(position, 1.0);
+  mv.xy += aCorner * vec2(5.0, 1.25);
+  gl_Position = projectionMatrix * mv;
+}`;
+const LABEL_FS = `
+uniform sampler2D uMap;
+varying vec2 vUv;
+void main() { gl_FragColor = texture2D(uMap, vUv); }`;
+
 // A buffer of segments (edges, or spans of the columns) drawn in one call:
 // slot k is segment k; set() writes it, flush() uploads what changed.
 class Segs {
@@ -161,7 +179,7 @@ class Segs {
     if (this.hi < this.lo) return;
     for (const [name, w] of [['position', 3], ['aT', 2], ['aHi', 1]]) {
       const a = g.getAttribute(name);
-      a.clearUpdateRanges(); a.addUpdateRange(this.lo * V * w, (this.hi - this.lo + 1) * V * w); a.needsUpdate = true;
+      a.addUpdateRange(this.lo * V * w, (this.hi - this.lo + 1) * V * w); a.needsUpdate = true;
     }
     this.lo = Infinity;
     this.hi = -1;
@@ -211,16 +229,33 @@ export function layout(nodes) {
   return pos;
 }
 
+// The WebGL implementation's name (the unmasked one when the browser tells
+// it), e.g. "ANGLE (Google, Vulkan 1.3.0 (SwiftShader Device (Subzero) ...".
+export function rendererName(gl) {
+  const ext = gl.getExtension('WEBGL_debug_renderer_info');
+  return String(ext ? gl.getParameter(ext.UNMASKED_RENDERER_WEBGL) : gl.getParameter(gl.RENDERER));
+}
+
+// Whether that is a software renderer, which rasterises on the CPU.
+export function isSoftware(name) {
+  return /SwiftShader|llvmpipe|softpipe|Software Rasterizer|Microsoft Basic Render/i.test(name);
+}
+
 export class Scene {
   constructor(container, store, { instanced = false, windowS = 30, eventBins = 0, edgeBins = 0 } = {}) {
     this.store = store;
     this.instanced = instanced;
     // an opaque canvas: the compositor need not blend it with the page
     this.renderer = new THREE.WebGLRenderer({ antialias: false, alpha: false, powerPreference: 'high-performance' });
-    // ?scale=F renders at F times the display's resolution (a software
-    // renderer's cost is per pixel)
+    // The render resolution (docs/web.md, "Quality"): the display's pixels,
+    // at most 2 a CSS pixel on a GPU and 1 on a software renderer
+    // (SwiftShader, llvmpipe: its cost grows with the pixels, and a HiDPI
+    // display would give it 4 times as many); ?scale=F renders at F times
+    // that, the browser scaling the canvas up (0.5: a quarter of the pixels,
+    // softer lines and labels).
+    this.software = isSoftware(rendererName(this.renderer.getContext()));
     const scale = Number(new URLSearchParams(location.search).get('scale')) || 1;
-    this.renderer.setPixelRatio(Math.min(window.devicePixelRatio || 1, 2) * scale);
+    this.renderer.setPixelRatio(Math.min(window.devicePixelRatio || 1, this.software ? 1 : 2) * scale);
     this.renderer.setClearColor(0x0b0e14);
     container.appendChild(this.renderer.domElement);
     this.scene = new THREE.Scene();
@@ -230,7 +265,8 @@ export class Scene {
     this.controls.target.set(0, 6, 0);
     this.controls.update();
     this.controls.addEventListener('change', () => { this.dirty = true; });
-    this.scene.add(new THREE.AmbientLight(0xffffff, 0.55));
+    // 0.8: what 0.55 and an emissive of a quarter of the colour gave
+    this.scene.add(new THREE.AmbientLight(0xffffff, 0.8));
     const sun = new THREE.DirectionalLight(0xffffff, 1.4);
     sun.position.set(5, 12, 8);
     this.scene.add(sun);
@@ -293,55 +329,89 @@ export class Scene {
     this.controls.target.set(0, HEIGHT * 0.4, 0);
     this.camera.position.set(0, HEIGHT * 0.55 + r * 0.2, r * 1.6 + 16);
     this.controls.update();
-    const geo = new THREE.SphereGeometry(0.55, 24, 16);
+    // The nodes are drawn in four calls whatever their number (SwiftShader
+    // pays for every draw call: docs/web.md, "Frame times"): one geometry
+    // holding every sphere, coloured by vertex; one line buffer holding every
+    // node's time column; one quad a label, all in one atlas texture; the
+    // rings of unhealthy nodes (rare) one mesh each. A mesh per node, kept
+    // out of the scene, is what a click is cast against.
+    const sphere = new THREE.SphereGeometry(0.55, 20, 14);
+    this.sphereVerts = sphere.getAttribute('position').count;
+    const parts = [];
+    const colGeo = new THREE.BufferGeometry();
+    const colPos = [];
     const ringGeo = new THREE.TorusGeometry(0.85, 0.06, 8, 32);
-    for (const n of nodes) {
+    const ringMat = new THREE.MeshBasicMaterial({ color: '#ff4d4d' });
+    // the label atlas: cells of 256x64, 16 to a column of cells
+    const rows = Math.min(nodes.length, 16), cols = Math.ceil(nodes.length / 16);
+    const atlas = document.createElement('canvas');
+    atlas.width = 256 * cols;
+    atlas.height = 64 * rows;
+    this.atlas = atlas;
+    this.atlasTex = new THREE.CanvasTexture(atlas);
+    const lPos = [], lCorner = [], lUv = [], lIdx = [];
+    nodes.forEach((n, k) => {
       const p = this.nodePos.get(n.id);
-      const mat = new THREE.MeshStandardMaterial({ color: COLORS.unknown, roughness: 0.45, metalness: 0.1 });
-      const mesh = new THREE.Mesh(geo, mat);
+      parts.push(sphere.clone().translate(p.x, p.y, p.z));
+      const mesh = new THREE.Mesh(sphere);
       mesh.position.copy(p);
+      mesh.updateMatrixWorld(true);
       mesh.userData.nodeId = n.id;
-      const ring = new THREE.Mesh(ringGeo, new THREE.MeshBasicMaterial({ color: '#ff4d4d' }));
+      const ring = new THREE.Mesh(ringGeo, ringMat);
+      ring.position.copy(p);
       ring.rotation.x = Math.PI / 2;
       ring.visible = false;
-      mesh.add(ring);
-      // the node's time column
-      const col = new THREE.BufferGeometry().setFromPoints([
-        new THREE.Vector3(p.x, BASE_Y, p.z), new THREE.Vector3(p.x, BASE_Y + HEIGHT, p.z)]);
-      this.scene.add(new THREE.Line(col, new THREE.LineBasicMaterial({ color: 0x283042 })));
-      this.scene.add(mesh);
-      // The label is a sprite in the scene, not HTML over the canvas: a
-      // software compositor re-rasterised moving HTML labels every frame
-      // (20 ms of a frame's CPU in the bench).
-      const canvas = document.createElement('canvas');
-      canvas.width = 256;
-      canvas.height = 64;
-      const tex = new THREE.CanvasTexture(canvas);
-      tex.colorSpace = THREE.SRGBColorSpace;
-      const label = new THREE.Sprite(new THREE.SpriteMaterial({ map: tex, depthTest: false, transparent: true }));
-      label.scale.set(5, 1.25, 1);
-      label.position.set(p.x, -1.4, p.z + 0.8);
-      label.renderOrder = 10;
-      this.scene.add(label);
-      this.nodeMeshes.set(n.id, { mesh, ring, label, canvas, tex, text: null });
-      this.setNodeLabel(n.id, 'connecting');
-    }
+      this.scene.add(ring);
+      colPos.push(p.x, BASE_Y, p.z, p.x, BASE_Y + HEIGHT, p.z);
+      // The label is a quad in the scene facing the camera, not HTML over
+      // the canvas: a software compositor re-rasterised moving HTML labels
+      // every frame (20 ms of a frame's CPU in the bench).
+      const cx = Math.floor(k / 16), cy = k % 16;
+      const u0 = cx / cols, u1 = (cx + 1) / cols, v1 = 1 - cy / rows, v0 = 1 - (cy + 1) / rows;
+      const corners = [[-0.5, -0.5, u0, v0], [0.5, -0.5, u1, v0], [0.5, 0.5, u1, v1], [-0.5, 0.5, u0, v1]];
+      for (const [x, y, u, v] of corners) { lPos.push(p.x, -1.4, p.z + 0.8); lCorner.push(x, y); lUv.push(u, v); }
+      lIdx.push(k * 4, k * 4 + 1, k * 4 + 2, k * 4, k * 4 + 2, k * 4 + 3);
+      this.nodeMeshes.set(n.id, { k, mesh, ring, cell: [cx * 256, cy * 64], text: null });
+    });
+    const spheres = mergeGeometries(parts);
+    const unknown = new THREE.Color(COLORS.unknown), rgb = new Float32Array(spheres.getAttribute('position').count * 3);
+    for (let v = 0; v < rgb.length; v += 3) { rgb[v] = unknown.r; rgb[v + 1] = unknown.g; rgb[v + 2] = unknown.b; }
+    spheres.setAttribute('color', new THREE.BufferAttribute(rgb, 3));
+    this.spheres = new THREE.Mesh(spheres, new THREE.MeshLambertMaterial({ vertexColors: true }));
+    this.scene.add(this.spheres);
+    colGeo.setAttribute('position', new THREE.Float32BufferAttribute(colPos, 3));
+    this.columns = new THREE.LineSegments(colGeo, new THREE.LineBasicMaterial({ color: 0x283042 }));
+    this.scene.add(this.columns);
+    const lGeo = new THREE.BufferGeometry();
+    lGeo.setAttribute('position', new THREE.Float32BufferAttribute(lPos, 3));
+    lGeo.setAttribute('aCorner', new THREE.Float32BufferAttribute(lCorner, 2));
+    lGeo.setAttribute('uv', new THREE.Float32BufferAttribute(lUv, 2));
+    lGeo.setIndex(lIdx);
+    this.labels = new THREE.Mesh(lGeo, new THREE.ShaderMaterial({
+      uniforms: { uMap: { value: this.atlasTex } }, vertexShader: LABEL_VS, fragmentShader: LABEL_FS,
+      transparent: true, depthTest: false, depthWrite: false,
+    }));
+    this.labels.frustumCulled = false;
+    this.labels.renderOrder = 10;
+    this.scene.add(this.labels);
+    for (const n of nodes) this.setNodeLabel(n.id, 'connecting');
   }
 
   setNodeLabel(id, state) {
     const m = this.nodeMeshes.get(id);
     if (!m || m.text === state) return;
     m.text = state;
-    const g = m.canvas.getContext('2d');
-    g.clearRect(0, 0, 256, 64);
+    const g = this.atlas.getContext('2d');
+    const [x, y] = m.cell;
+    g.clearRect(x, y, 256, 64);
     g.textAlign = 'center';
     g.fillStyle = '#e5e9f0';
     g.font = 'bold 26px system-ui, sans-serif';
-    g.fillText(`node ${id}`, 128, 28);
+    g.fillText(`node ${id}`, x + 128, y + 28);
     g.fillStyle = '#aab2c5';
     g.font = '22px system-ui, sans-serif';
-    g.fillText(state, 128, 56);
-    m.tex.needsUpdate = true;
+    g.fillText(state, x + 128, y + 56);
+    this.atlasTex.needsUpdate = true;
     this.dirty = true;
   }
 
@@ -349,8 +419,14 @@ export class Scene {
     const m = this.nodeMeshes.get(id);
     if (!m || (m.color === color && m.ring.visible === !!unhealthy)) return;
     m.color = color;
-    m.mesh.material.color.set(color);
-    m.mesh.material.emissive.set(color).multiplyScalar(0.25);
+    // the node's vertices in the spheres' geometry take its colour
+    const c = new THREE.Color(color);
+    const a = this.spheres.geometry.getAttribute('color');
+    const n = this.sphereVerts;
+    for (let v = m.k * n; v < (m.k + 1) * n; v++) a.setXYZ(v, c.r, c.g, c.b);
+    // added to the ranges of the next upload (three clears them after it):
+    // several nodes can change colour in one frame
+    a.addUpdateRange(m.k * n * 3, n * 3); a.needsUpdate = true;
     m.ring.visible = !!unhealthy;
     this.dirty = true;
   }
@@ -497,7 +573,7 @@ export class Scene {
       const g = this.events.geometry;
       for (const [name, w] of [['aP', 3], ['aK', 1], ['aHi', 1]]) {
         const a = g.getAttribute(name);
-        a.clearUpdateRanges(); a.addUpdateRange(lo * w, (hi - lo + 1) * w); a.needsUpdate = true;
+        a.addUpdateRange(lo * w, (hi - lo + 1) * w); a.needsUpdate = true;
       }
       if (this.instanced) g.instanceCount = this.evSlots; else g.setDrawRange(0, this.evSlots);
       this.evDirty = [Infinity, -1];
@@ -517,7 +593,9 @@ export class Scene {
     const aHi = this.events.geometry.getAttribute('aHi');
     aHi.array.fill(0);
     for (const i of set) if (i < this.evDone) aHi.array[this.evSlot[i]] = 1;
-    aHi.clearUpdateRanges(); aHi.needsUpdate = true;
+    // every slot; ranges add up until the next upload (three clears them
+    // then), so one a sync adds before it cannot narrow this one
+    aHi.addUpdateRange(0, Math.max(1, this.evSlots)); aHi.needsUpdate = true;
     this.lines.clearHi();
     for (let e = 0; e < this.edgesDone; e++) {
       const slot = this.edgeSlot[e];
@@ -592,6 +670,24 @@ export class Scene {
     const v = p.clone().add(new THREE.Vector3(0, dy, 0)).project(this.camera);
     const rect = this.renderer.domElement.getBoundingClientRect();
     return { x: (v.x * 0.5 + 0.5) * rect.width, y: (0.5 - v.y * 0.5) * rect.height, behind: v.z > 1 };
+  }
+
+  // The colour drawn at the centre of node id's sphere, [r, g, b] 0..255:
+  // a frame of the spheres and the floor alone (nothing drawn over them),
+  // read back before it is presented; the next frame draws everything.
+  probeNode(id) {
+    const sc = this.nodeScreen(id, 0);
+    if (!sc || sc.behind) return null;
+    const parts = [this.labels, this.events, this.lines.mesh, this.spans.mesh];
+    const was = parts.map((o) => o.visible);
+    parts.forEach((o) => { o.visible = false; });
+    this.renderer.render(this.scene, this.camera);
+    parts.forEach((o, k) => { o.visible = was[k]; });
+    const gl = this.renderer.getContext(), pr = this.renderer.getPixelRatio();
+    const px = new Uint8Array(4);
+    gl.readPixels(Math.round(sc.x * pr), Math.round(gl.drawingBufferHeight - sc.y * pr), 1, 1, gl.RGBA, gl.UNSIGNED_BYTE, px);
+    this.dirty = true;
+    return [px[0], px[1], px[2]];
   }
 
   // Draws a frame when something changed (or `force`); returns whether it did.
