@@ -4,7 +4,8 @@
 # loopback on this machine, driven by the same closed-loop load generator
 # (build/bin/voidload: C clients, one outstanding put each, distinct keys,
 # same value size; for etcd the v3 JSON gateway /v3/kv/put over keep-alive
-# HTTP/1.1, clients spread over the three members). Each concurrency level
+# HTTP/1.1, clients spread over the three members; on both sides each client
+# makes one warm-up put before the clock starts). Each concurrency level
 # runs both systems back to back, alternating which goes first. Prints a
 # table and the BENCH line: the cost per put (1 / throughput) at the highest
 # concurrency, ours / etcd's (lower is better), and BENCH kv_put_cpu: the CPU
