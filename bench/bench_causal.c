@@ -363,8 +363,12 @@ int main(int argc, char **argv)
     double ours[ROUNDS], peer[ROUNDS], mours[ROUNDS], mpeer[ROUNDS];
     if (once) {
         double v = run_log(1), r = run_log(0), mv = run_verify(), mr = run_read();
-        printf("causal_verify --once: from the log %.1f ns against %.1f; in memory %.1f against %.1f\n",
-               v, r, mv, mr);
+        printf("causal_verify --once: from the log %.1f ns against %.1f; "
+               "in memory %.1f against %.1f\n",
+               v,
+               r,
+               mv,
+               mr);
         chain = 0;
         goto done;
     }

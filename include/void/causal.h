@@ -141,10 +141,10 @@ struct void_causal_config {
 
 /* Index entry: an accepted event, packed into 64 bytes, one cache line (the
  * ring is allocated 64-byte aligned): the index is written once per event
- * into memory last written `capacity` events before, and that write is
- * most of the verifier's cost, so the entry holds the event and nothing
- * else. Entries live in a ring by acceptance order ("ord"); ord & mask is
- * the slot. The links a walk follows are not stored: an event's local
+ * into memory last written `capacity` events before (a cache miss when
+ * the index is large), so the entry holds the event and nothing else.
+ * Entries live in a ring by acceptance order ("ord"); ord & mask is the
+ * slot. The links a walk follows are not stored: an event's local
  * parent and child are (node, seq -+ 1) and a receive's send is `from`,
  * all found through by_seq; only the receives of a send (a list) are kept,
  * in `kin`, and the walk marks in `marks`, which inserting never touches.

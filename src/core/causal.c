@@ -183,7 +183,8 @@ static inline bool hlc_before(struct void_hlc_ts a, struct void_hlc_ts b)
 _Static_assert(sizeof(struct void__causal_entry) == 64, "one cache line per entry (causal.h)");
 #define RING_ALIGN 64
 
-HOT void entry_pack(struct void__causal_entry *restrict e, const struct void_causal_event *restrict ev)
+HOT void entry_pack(struct void__causal_entry *restrict e,
+                    const struct void_causal_event *restrict ev)
 {
     /* Every caller checked both node ids against cfg.nodes <= NODES_MAX. */
     VOID_ASSERT_SLOW(ev->id.node < VOID_CAUSAL_NODES_MAX && ev->from.node < VOID_CAUSAL_NODES_MAX);
@@ -336,7 +337,8 @@ HOT void index_insert(struct void_causal *restrict c,
      * retained seqs stay contiguous, which every by_seq lookup relies on. */
     VOID_ASSERT(ev->id.seq == c->last[n] + 1 || ev->id.seq == c->base[n]);
     /* Full from the capacity-th insert on: only inserting drops, one for one. */
-    VOID_ASSERT_SLOW((c->ord_next >= c->cfg.capacity) == (c->ord_next - c->ord_oldest == c->cfg.capacity));
+    VOID_ASSERT_SLOW((c->ord_next >= c->cfg.capacity) ==
+                     (c->ord_next - c->ord_oldest == c->cfg.capacity));
     if (c->ord_next >= c->cfg.capacity) {
         drop_oldest(c);
     }
@@ -530,7 +532,8 @@ HOT int accept(struct void_causal *restrict c,
         /* The send is in (missing_parent): retained unless below the base. */
         VOID_ASSERT_SLOW(ev->from.seq <= c->last[m]);
         if (ev->from.seq >= c->base[m]) {
-            send = ord_of_low(c, c->by_seq[(size_t)m * (c->mask + 1) + (size_t)(ev->from.seq & c->mask)]);
+            send = ord_of_low(
+                c, c->by_seq[(size_t)m * (c->mask + 1) + (size_t)(ev->from.seq & c->mask)]);
             VOID_ASSERT_SLOW(send == lookup_ord(c, ev->from));
             const struct void__causal_entry *se = &c->ring[send & c->mask];
             /* Compared in place: unpacking the whole send costs more than
