@@ -141,10 +141,10 @@ struct void_causal_config {
 
 /* Index entry: an accepted event, packed into 64 bytes, one cache line (the
  * ring is allocated 64-byte aligned): the index is written once per event
- * into memory last written `capacity` events before, and that write is
- * most of the verifier's cost, so the entry holds the event and nothing
- * else. Entries live in a ring by acceptance order ("ord"); ord & mask is
- * the slot. The links a walk follows are not stored: an event's local
+ * into memory last written `capacity` events before (a cache miss when
+ * the index is large), so the entry holds the event and nothing else.
+ * Entries live in a ring by acceptance order ("ord"); ord & mask is the
+ * slot. The links a walk follows are not stored: an event's local
  * parent and child are (node, seq -+ 1) and a receive's send is `from`,
  * all found through by_seq; only the receives of a send (a list) are kept,
  * in `kin`, and the walk marks in `marks`, which inserting never touches.
@@ -155,7 +155,8 @@ struct void__causal_entry {
     uint64_t from_seq;
     uint64_t view, op_seq, client_id, request_no;
     uint32_t logical;
-    uint8_t node, kind, msg_type, from_node;
+    /* kind, msg_type in the event's order: packed by one 16-bit copy. */
+    uint8_t kind, msg_type, node, from_node;
 };
 
 /* The receives of a send, newest first, as distances in ords (0 for none):
@@ -203,7 +204,6 @@ struct void_causal {
     uint64_t base[VOID_CAUSAL_NODES_MAX];               /* lowest retained seq; 1 until a drop */
     uint64_t last[VOID_CAUSAL_NODES_MAX];               /* highest accepted seq, 0 = none */
     struct void_hlc_ts last_hlc[VOID_CAUSAL_NODES_MAX]; /* HLC of that event */
-    uint64_t last_ord[VOID_CAUSAL_NODES_MAX];           /* and its ord */
     /* partial: the newest send seen from each node, and its HLC */
     uint64_t seen_seq[VOID_CAUSAL_NODES_MAX];
     struct void_hlc_ts seen_hlc[VOID_CAUSAL_NODES_MAX];

@@ -28,9 +28,19 @@
 
 #define ORD_NONE UINT64_MAX
 
+/* The verifier's hot path (void_causal_submit of an event whose parents are
+ * in) is one function: a call costs about as much as a check (saved
+ * registers, a stack-protector canary for a local whose address is taken),
+ * and the rare cases (a duplicate, an orphan, an alert) are out of line, so
+ * that their locals and branches stay out of it. docs/causality.md, "What a
+ * submit costs". */
+#define HOT  static inline __attribute__((always_inline))
+#define COLD static __attribute__((noinline, cold))
+
 _Static_assert(VOID_CAUSAL_RECORD_SIZE == 4 + 8 + VOID_HLC_ENCODED_SIZE + 1 + 1 + 2 + 4 + 8 + 4 * 8,
                "record layout in docs/causality.md");
 _Static_assert(VOID_CAUSAL_NODES_MAX <= 64, "a node set fits a uint64_t");
+_Static_assert(VOID_HLC_ENCODED_SIZE == 8 + 4, "void_causal_decode reads the HLC as be64, be32");
 
 /* ---- record codec ------------------------------------------------------- */
 
@@ -137,7 +147,10 @@ int void_causal_decode(const uint8_t *in, size_t len, struct void_causal_event *
     memset(ev, 0, sizeof(*ev));
     ev->id.node = void_bytes_get_be32(in);
     ev->id.seq = void_bytes_get_be64(in + 4);
-    ev->hlc = void_hlc_decode(in + 12);
+    /* void_hlc_decode's layout (wall_ns, logical), read as two words: its
+     * byte loop was a fifth of a record's read cost. */
+    ev->hlc.wall_ns = void_bytes_get_be64(in + 12);
+    ev->hlc.logical = void_bytes_get_be32(in + 20);
     ev->kind = in[24];
     ev->msg_type = in[25];
     ev->from.node = void_bytes_get_be32(in + 28);
@@ -170,9 +183,11 @@ static inline bool hlc_before(struct void_hlc_ts a, struct void_hlc_ts b)
 _Static_assert(sizeof(struct void__causal_entry) == 64, "one cache line per entry (causal.h)");
 #define RING_ALIGN 64
 
-static void entry_pack(struct void__causal_entry *e, const struct void_causal_event *ev)
+HOT void entry_pack(struct void__causal_entry *restrict e,
+                    const struct void_causal_event *restrict ev)
 {
-    VOID_ASSERT(ev->id.node < VOID_CAUSAL_NODES_MAX && ev->from.node < VOID_CAUSAL_NODES_MAX);
+    /* Every caller checked both node ids against cfg.nodes <= NODES_MAX. */
+    VOID_ASSERT_SLOW(ev->id.node < VOID_CAUSAL_NODES_MAX && ev->from.node < VOID_CAUSAL_NODES_MAX);
     e->seq = ev->id.seq;
     e->wall_ns = ev->hlc.wall_ns;
     e->from_seq = ev->from.seq;
@@ -222,14 +237,6 @@ static uint64_t link_back(uint64_t ord, uint32_t d)
 static uint64_t link_fwd(uint64_t ord, uint32_t d)
 {
     return d == 0 ? ORD_NONE : ord + d;
-}
-
-/* The distance from ord to an older (or newer) target: never 0, < capacity. */
-static uint32_t link_to(uint64_t from, uint64_t to)
-{
-    uint64_t d = from > to ? from - to : to - from;
-    VOID_ASSERT(d > 0 && d <= UINT32_MAX);
-    return (uint32_t)d;
 }
 
 static struct void__causal_entry *entry_at(const struct void_causal *c, uint64_t ord)
@@ -300,9 +307,9 @@ static struct void__causal_entry *lookup(const struct void_causal *c, struct voi
 }
 
 /* Drops the oldest retained event: the horizon moves forward by one. */
-static void drop_oldest(struct void_causal *c)
+HOT void drop_oldest(struct void_causal *c)
 {
-    VOID_ASSERT(c->ord_oldest < c->ord_next);
+    VOID_ASSERT_SLOW(c->ord_oldest < c->ord_next); /* the caller found the ring full */
     uint32_t node = c->ring_node[c->ord_oldest & c->mask];
     struct void_causal_id id = {node, c->base[node]}; /* per-node FIFO */
     /* SLOW: the old entry and the slot of an old seq are cache misses. */
@@ -313,40 +320,51 @@ static void drop_oldest(struct void_causal *c)
     c->count_dropped++;
 }
 
-/* Inserts ev; send is the ord of a receive's send, as check_edges found it
- * (ORD_NONE: not here), so that it is not looked up twice. */
-static void index_insert(struct void_causal *c, const struct void_causal_event *ev, uint64_t send)
+/* Inserts ev, whose local parent is (n, last[n]) or which is its node's
+ * first event with open_start; send is the ord of a receive's send, as
+ * accept found it (ORD_NONE: not here), so that it is not looked up twice. */
+HOT void index_insert(struct void_causal *restrict c,
+                      const struct void_causal_event *restrict ev,
+                      bool receive,
+                      uint64_t send)
 {
+    VOID_ASSERT_SLOW(receive == (ev->kind == VOID_CAUSAL_RECEIVE));
     uint32_t n = ev->id.node;
     if (c->last[n] == 0 && c->cfg.open_start) {
         c->base[n] = ev->id.seq; /* what came before lies beyond the horizon */
     }
+    /* The one release check of the index's invariant per insert: a node's
+     * retained seqs stay contiguous, which every by_seq lookup relies on. */
     VOID_ASSERT(ev->id.seq == c->last[n] + 1 || ev->id.seq == c->base[n]);
-    if (c->ord_next - c->ord_oldest == c->cfg.capacity) {
+    /* Full from the capacity-th insert on: only inserting drops, one for one. */
+    VOID_ASSERT_SLOW((c->ord_next >= c->cfg.capacity) ==
+                     (c->ord_next - c->ord_oldest == c->cfg.capacity));
+    if (c->ord_next >= c->cfg.capacity) {
         drop_oldest(c);
     }
     uint64_t ord = c->ord_next++;
-    entry_pack(&c->ring[ord & c->mask], ev);
-    c->ring_node[ord & c->mask] = (uint8_t)n;
+    uint64_t slot = ord & c->mask;
+    entry_pack(&c->ring[slot], ev);
+    c->ring_node[slot] = (uint8_t)n;
     c->last[n] = ev->id.seq;
     c->last_hlc[n] = ev->hlc;
-    c->last_ord[n] = ord;
-    *by_seq_slot(c, ev->id) = (uint32_t)ord;
-    if (ev->kind == VOID_CAUSAL_SEND) {
-        c->kin[ord & c->mask].first_child = 0;
-    } else if (ev->kind == VOID_CAUSAL_RECEIVE) {
+    c->by_seq[(size_t)n * (c->mask + 1) + (size_t)(ev->id.seq & c->mask)] = (uint32_t)ord;
+    if (receive) {
         /* Pushed on its send's list of receives, when the send is here (it
          * may just have been dropped to make room). */
-        uint64_t s = send;
-        VOID_ASSERT(s == ORD_NONE || s == lookup_ord(c, ev->from) || s < c->ord_oldest);
+        VOID_ASSERT_SLOW(send == ORD_NONE || send == lookup_ord(c, ev->from) ||
+                         send < c->ord_oldest);
         uint32_t older = 0;
-        if (live(c, s)) {
-            struct void__causal_kin *sk = &c->kin[s & c->mask];
-            uint64_t o = link_fwd(s, sk->first_child);
-            older = o != ORD_NONE ? link_to(ord, o) : 0;
-            sk->first_child = link_to(ord, s);
+        if (live(c, send)) {
+            /* Distances between retained ords: never 0, below capacity
+             * <= UINT32_MAX. */
+            struct void__causal_kin *sk = &c->kin[send & c->mask];
+            older = sk->first_child != 0 ? (uint32_t)(ord - send) - sk->first_child : 0;
+            sk->first_child = (uint32_t)(ord - send);
         }
-        c->kin[ord & c->mask].next_sibling = older;
+        c->kin[slot].next_sibling = older;
+    } else if (ev->kind == VOID_CAUSAL_SEND) {
+        c->kin[slot].first_child = 0;
     }
     c->count_accepted++;
 }
@@ -474,41 +492,68 @@ static struct void_causal_id missing_parent(const struct void_causal *c,
     return none;
 }
 
-/* Checks the edges of ev, whose parents are all in; returns 0 or the
- * violation raised. */
-static int check_edges(struct void_causal *c, const struct void_causal_event *ev, uint64_t *send)
+/* The alerts of accept, out of its line. */
+COLD int alert_local_order(struct void_causal *c, const struct void_causal_event *ev)
 {
     uint32_t n = ev->id.node;
-    *send = ORD_NONE;
-    struct void_causal_id pred = {n, ev->id.seq - 1};
-    VOID_ASSERT(ev->id.seq == c->last[n] + 1 || (c->cfg.open_start && c->last[n] == 0));
+    raise_alert(c, VOID_CAUSAL_HLC_ORDER, ev, (struct void_causal_id){n, ev->id.seq - 1},
+                c->last_hlc[n]);
+    return VOID_CAUSAL_REJECTED;
+}
+
+COLD int alert_send(struct void_causal *c,
+                    const struct void_causal_event *ev,
+                    const struct void__causal_entry *se,
+                    int kind)
+{
+    raise_alert(c, kind, ev, entry_id(se), entry_hlc(se));
+    return VOID_CAUSAL_REJECTED;
+}
+
+/* Accepts ev, whose parents are all in (missing_parent found none), if its
+ * edges hold: HLC(previous local event) < HLC(ev) and, for a receive, the
+ * send it names is a send with its payload and an earlier HLC. Returns
+ * ACCEPTED, or REJECTED with the alert raised. */
+HOT int accept(struct void_causal *restrict c,
+               const struct void_causal_event *restrict ev,
+               bool receive)
+{
+    VOID_ASSERT_SLOW(receive == (ev->kind == VOID_CAUSAL_RECEIVE));
+    uint32_t n = ev->id.node;
+    /* submit and drain_orphans found the local parent in (missing_parent). */
+    VOID_ASSERT_SLOW(ev->id.seq == c->last[n] + 1 || (c->cfg.open_start && c->last[n] == 0));
     if (c->last[n] > 0 && !hlc_before(c->last_hlc[n], ev->hlc)) {
-        raise_alert(c, VOID_CAUSAL_HLC_ORDER, ev, pred, c->last_hlc[n]);
-        return VOID_CAUSAL_HLC_ORDER;
+        return alert_local_order(c, ev);
     }
-    if (ev->kind != VOID_CAUSAL_RECEIVE || c->cfg.partial) {
-        return 0; /* partial: void_causal_submit_receive checked the remote edge */
+    uint64_t send = ORD_NONE;
+    /* partial: void_causal_submit_receive checked the remote edge. */
+    if (receive && !c->cfg.partial) {
+        uint32_t m = ev->from.node;
+        /* The send is in (missing_parent): retained unless below the base. */
+        VOID_ASSERT_SLOW(ev->from.seq <= c->last[m]);
+        if (ev->from.seq >= c->base[m]) {
+            send = ord_of_low(
+                c, c->by_seq[(size_t)m * (c->mask + 1) + (size_t)(ev->from.seq & c->mask)]);
+            VOID_ASSERT_SLOW(send == lookup_ord(c, ev->from));
+            const struct void__causal_entry *se = &c->ring[send & c->mask];
+            /* Compared in place: unpacking the whole send costs more than
+             * the check. */
+            if (se->kind != VOID_CAUSAL_SEND || se->msg_type != ev->msg_type ||
+                se->view != ev->view || se->op_seq != ev->op_seq ||
+                se->client_id != ev->client_id || se->request_no != ev->request_no) {
+                return alert_send(c, ev, se, VOID_CAUSAL_FORGED_PARENT);
+            }
+            if (!hlc_before(entry_hlc(se), ev->hlc)) {
+                return alert_send(c, ev, se, VOID_CAUSAL_HLC_ORDER);
+            }
+        } else {
+            /* Past the horizon: the send was verified when it arrived, but
+             * its content is gone, so this edge goes unchecked. */
+            VOID_ASSERT_SLOW(c->count_dropped > 0 || c->cfg.open_start);
+        }
     }
-    *send = lookup_ord(c, ev->from);
-    if (*send == ORD_NONE) {
-        /* Past the horizon: the send was verified when it arrived, but its
-         * content is gone, so this edge goes unchecked. */
-        VOID_ASSERT(ev->from.seq < c->base[ev->from.node] || c->cfg.open_start);
-        return 0;
-    }
-    const struct void__causal_entry *se = entry_at(c, *send);
-    /* Compared in place: unpacking the whole send costs more than the check. */
-    if (se->kind != VOID_CAUSAL_SEND || se->msg_type != ev->msg_type || se->view != ev->view ||
-        se->op_seq != ev->op_seq || se->client_id != ev->client_id ||
-        se->request_no != ev->request_no) {
-        raise_alert(c, VOID_CAUSAL_FORGED_PARENT, ev, entry_id(se), entry_hlc(se));
-        return VOID_CAUSAL_FORGED_PARENT;
-    }
-    if (!hlc_before(entry_hlc(se), ev->hlc)) {
-        raise_alert(c, VOID_CAUSAL_HLC_ORDER, ev, entry_id(se), entry_hlc(se));
-        return VOID_CAUSAL_HLC_ORDER;
-    }
-    return 0;
+    index_insert(c, ev, receive, send);
+    return VOID_CAUSAL_ACCEPTED;
 }
 
 static void orphan_remove(struct void_causal *c, size_t i)
@@ -534,7 +579,7 @@ static void orphan_alert(struct void_causal *c, size_t i, int kind_if_remote)
 }
 
 /* Buffers ev until its missing parent arrives. */
-static int buffer_orphan(struct void_causal *c, const struct void_causal_event *ev)
+COLD int buffer_orphan(struct void_causal *c, const struct void_causal_event *ev)
 {
     for (size_t i = 0; i < c->orphan_count; i++) {
         const struct void_causal_event *o = &c->orphans[i].ev;
@@ -556,17 +601,6 @@ static int buffer_orphan(struct void_causal *c, const struct void_causal_event *
     c->count_buffered++;
     VOID_ASSERT(c->orphan_count <= c->cfg.orphans_max);
     return VOID_CAUSAL_BUFFERED;
-}
-
-/* Accepts ev, whose parents are all in, if its edges hold. */
-static int accept(struct void_causal *c, const struct void_causal_event *ev)
-{
-    uint64_t send;
-    if (check_edges(c, ev, &send) != 0) {
-        return VOID_CAUSAL_REJECTED;
-    }
-    index_insert(c, ev, send);
-    return VOID_CAUSAL_ACCEPTED;
 }
 
 /* Removes orphan i, whose id has meanwhile been accepted: the same event
@@ -591,7 +625,7 @@ static void orphan_settle_twin(struct void_causal *c, size_t i)
  * c->drain is a queue of accepted ids whose waiters have not been retried.
  * Each orphan leaves the buffer at most once, so the queue never holds more
  * than orphans_max + 1 ids. */
-static void drain_orphans(struct void_causal *c, struct void_causal_id first)
+COLD void drain_orphans(struct void_causal *c, struct void_causal_id first)
 {
     size_t head = 0, tail = 0;
     c->drain[tail++] = first;
@@ -612,7 +646,7 @@ static void drain_orphans(struct void_causal *c, struct void_causal_id first)
                 continue;
             }
             orphan_remove(c, i);
-            if (accept(c, &ev) == VOID_CAUSAL_ACCEPTED) {
+            if (accept(c, &ev, ev.kind == VOID_CAUSAL_RECEIVE) == VOID_CAUSAL_ACCEPTED) {
                 VOID_ASSERT(tail <= c->cfg.orphans_max);
                 c->drain[tail++] = ev.id;
             }
@@ -620,7 +654,7 @@ static void drain_orphans(struct void_causal *c, struct void_causal_id first)
     }
 }
 
-static void expire_orphans(struct void_causal *c)
+COLD void expire_orphans(struct void_causal *c)
 {
     size_t i = 0;
     while (i < c->orphan_count) {
@@ -632,18 +666,81 @@ static void expire_orphans(struct void_causal *c)
     }
 }
 
-static int submit(struct void_causal *c, const struct void_causal_event *ev);
+/* An event at or below its node's last accepted seq: a retransmission, an
+ * event whose copy was dropped, or an equivocation. */
+COLD int submit_old(struct void_causal *c, const struct void_causal_event *ev)
+{
+    const struct void__causal_entry *oe = lookup(c, ev->id);
+    struct void_causal_event old;
+    if (oe != NULL) {
+        entry_unpack(oe, &old);
+    }
+    if (oe == NULL || event_equal(&old, ev)) {
+        c->count_duplicates += oe != NULL;
+        c->count_stale += oe == NULL;
+        return VOID_CAUSAL_DUPLICATE;
+    }
+    raise_alert(c, VOID_CAUSAL_EQUIVOCATION, ev, old.id, old.hlc);
+    return VOID_CAUSAL_REJECTED;
+}
+
+/* ev is well formed and its nodes are in the cluster; receive says whether
+ * it is a receive, a constant where void_causal_submit inlines this (once
+ * for each), so that the kind's branches are taken once, not again in
+ * accept and index_insert. The tests of
+ * missing_parent, inlined: the local parent is the last accepted event (or
+ * ev is its node's first with open_start), and a receive's send is at or
+ * below its node's last accepted seq. */
+HOT int submit(struct void_causal *restrict c,
+               const struct void_causal_event *restrict ev,
+               bool receive)
+{
+    VOID_ASSERT_SLOW(receive == (ev->kind == VOID_CAUSAL_RECEIVE));
+    c->submits++;
+    if (c->orphan_count > 0) {
+        expire_orphans(c);
+    }
+    uint64_t last = c->last[ev->id.node];
+    if (ev->id.seq <= last) {
+        return submit_old(c, ev);
+    }
+    if ((ev->id.seq != last + 1 && !(c->cfg.open_start && last == 0)) ||
+        (receive && !c->cfg.partial && ev->from.seq > c->last[ev->from.node])) {
+        VOID_ASSERT_SLOW(missing_parent(c, ev).seq != 0);
+        return buffer_orphan(c, ev);
+    }
+    VOID_ASSERT_SLOW(missing_parent(c, ev).seq == 0);
+    int rc = accept(c, ev, receive);
+    if (c->orphan_count > 0 && rc == VOID_CAUSAL_ACCEPTED) {
+        drain_orphans(c, ev->id);
+    }
+    return rc;
+}
 
 int void_causal_submit(struct void_causal *c, const struct void_causal_event *ev)
 {
     VOID_ASSERT(c != NULL && ev != NULL);
     VOID_ASSERT(c->ring != NULL);
-    if (void_causal_event_check(ev) != 0 || ev->id.node >= c->cfg.nodes ||
-        (ev->kind == VOID_CAUSAL_RECEIVE && ev->from.node >= c->cfg.nodes) ||
-        (c->cfg.partial && (ev->id.node != c->cfg.self || ev->kind == VOID_CAUSAL_RECEIVE))) {
+    /* void_causal_event_check and the cluster's node range, with one test
+     * of the kind: a receive names a send on another node of the cluster
+     * (and is not submitted here in partial mode); any other kind names
+     * none. */
+    bool receive = ev->kind == VOID_CAUSAL_RECEIVE;
+    bool bad = ev->id.seq - 1 >= VOID_CAUSAL_SEQ_MAX || ev->id.node >= c->cfg.nodes;
+    if (receive) {
+        bad = bad || ev->from.seq - 1 >= VOID_CAUSAL_SEQ_MAX || ev->from.node == ev->id.node ||
+              ev->from.node >= c->cfg.nodes || c->cfg.partial;
+    } else {
+        bad = bad || (uint8_t)(ev->kind - 1) >= VOID_CAUSAL_KIND_MAX || ev->from.seq != 0 ||
+              ev->from.node != 0 || (c->cfg.partial && ev->id.node != c->cfg.self);
+    }
+    VOID_ASSERT_SLOW(bad == (void_causal_event_check(ev) != 0 || ev->id.node >= c->cfg.nodes ||
+                             (receive && ev->from.node >= c->cfg.nodes) ||
+                             (c->cfg.partial && (ev->id.node != c->cfg.self || receive))));
+    if (bad) {
         return VOID_EBAD_FIELD;
     }
-    return submit(c, ev);
+    return receive ? submit(c, ev, true) : submit(c, ev, false);
 }
 
 /* Partial mode: the remote edge of a receive, against the frame's HLC and
@@ -688,7 +785,7 @@ int void_causal_submit_receive(struct void_causal *c,
     if (ev->id.seq > c->last[ev->id.node] && check_remote(c, ev, send_hlc) != 0) {
         return VOID_CAUSAL_REJECTED;
     }
-    return submit(c, ev);
+    return submit(c, ev, true);
 }
 
 int void_causal_submit_restored(struct void_causal *c, const struct void_causal_event *ev)
@@ -699,39 +796,7 @@ int void_causal_submit_restored(struct void_causal *c, const struct void_causal_
         ev->from.node >= c->cfg.nodes) {
         return VOID_EBAD_FIELD;
     }
-    return submit(c, ev);
-}
-
-static int submit(struct void_causal *c, const struct void_causal_event *ev)
-{
-    c->submits++;
-    if (c->orphan_count > 0) {
-        expire_orphans(c);
-    }
-    uint32_t n = ev->id.node;
-    if (ev->id.seq <= c->last[n]) {
-        const struct void__causal_entry *oe = lookup(c, ev->id);
-        struct void_causal_event old;
-        if (oe != NULL) {
-            entry_unpack(oe, &old);
-        }
-        if (oe == NULL || event_equal(&old, ev)) {
-            /* A retransmission, or an event whose copy we dropped. */
-            c->count_duplicates += oe != NULL;
-            c->count_stale += oe == NULL;
-            return VOID_CAUSAL_DUPLICATE;
-        }
-        raise_alert(c, VOID_CAUSAL_EQUIVOCATION, ev, old.id, old.hlc);
-        return VOID_CAUSAL_REJECTED;
-    }
-    if (missing_parent(c, ev).seq != 0) {
-        return buffer_orphan(c, ev);
-    }
-    int rc = accept(c, ev);
-    if (rc == VOID_CAUSAL_ACCEPTED && c->orphan_count > 0) {
-        drain_orphans(c, ev->id);
-    }
-    return rc;
+    return submit(c, ev, ev->kind == VOID_CAUSAL_RECEIVE);
 }
 
 size_t void_causal_flush(struct void_causal *c)
