@@ -540,7 +540,9 @@ struct void_pbft {
      * above it (the configuration record's prev and latest): certificates
      * are checked by the configuration of their sequence number
      * (docs/pbft.md, View changes across an epoch boundary).
-     * vote_released: the vote horizon up to which deferred votes went out. */
+     * vote_released: the vote horizon up to which deferred votes went out.
+     * recovered_vote_max: the highest sequence number of an entry our
+     * records gave back with a vote of ours (recovery; 0: none). */
     struct void_membership_config *member;
     uint32_t voters;
     uint32_t nv;
@@ -548,6 +550,7 @@ struct void_pbft {
     uint32_t era_voters[2];
     void_seq era_bound;
     void_seq vote_released;
+    void_seq recovered_vote_max;
 };
 
 /* Sets up replica r from config (copied; keyring and keypair stay borrowed).

@@ -1007,6 +1007,9 @@ static int recover_entry(struct void_pbft *r, const uint8_t *data, size_t len)
     e->sent_prepare = (flags[0] & ENTRY_FLAG_SENT_PREPARE) != 0;
     e->prepared = (flags[0] & ENTRY_FLAG_PREPARED) != 0;
     e->sent_commit = e->prepared;
+    if ((e->sent_prepare || e->sent_commit) && seq > r->recovered_vote_max) {
+        r->recovered_vote_max = seq; /* epoch_enter keeps it (pbft_epoch.c) */
+    }
     if (e->prepared) {
         /* We sent our commit before the crash: it still counts. */
         e->commit_mask |= VOID__BIT(r->cfg.self);
