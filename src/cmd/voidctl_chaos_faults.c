@@ -69,7 +69,7 @@ static struct {
     /* disk */
     int mounted;
     char data[FX_PATH], aside[FX_PATH + 32], filler[FX_PATH + 32];
-    pid_t load;
+    pid_t load, disk_pid; /* the voidd on the tmpfs */
     /* corrupt */
     char log_path[FX_PATH + 80];
     int flipped;
@@ -483,7 +483,7 @@ static int disk_inject(const struct chaos_fx_env *env, uint32_t node)
         return -1;
     }
     fx.mounted = 1;
-    if (copy_tree(fx.aside, fx.data) != 0 || start_node_wait(env, node) == 0) {
+    if (copy_tree(fx.aside, fx.data) != 0 || (fx.disk_pid = start_node_wait(env, node)) == 0) {
         fprintf(
             stderr, "voidctl chaos: disk: cannot move node %u onto the tmpfs\n", (unsigned)node);
         return -1;
@@ -522,6 +522,73 @@ static int disk_inject(const struct chaos_fx_env *env, uint32_t node)
     return 0;
 }
 
+/* Seconds since t0 (CLOCK_MONOTONIC). */
+static double since(const struct timespec *t0)
+{
+    struct timespec t1;
+    clock_gettime(CLOCK_MONOTONIC, &t1);
+    return (double)(t1.tv_sec - t0->tv_sec) + (double)(t1.tv_nsec - t0->tv_nsec) / 1e9;
+}
+
+/* Space has returned on the tmpfs: a node that met the full disk must
+ * resume by itself, in the same process (voidd waits for space, then
+ * executes itself again), and execute again up to what the others had
+ * executed when space returned. 0 when it did (or never met the full
+ * disk), -1 (said why) when not. */
+static int disk_resumed(const struct chaos_fx_env *env, uint32_t node, off_t log_from, int full)
+{
+    long long target = -1;
+    for (uint32_t i = 0; i < env->n; i++) {
+        long long v = i != node ? last_executed(env, i) : -1;
+        target = v > target ? v : target;
+    }
+    struct timespec t0;
+    clock_gettime(CLOCK_MONOTONIC, &t0);
+    char line[1024];
+    int said = 0;
+    long long mine = -1;
+    /* 15 s: half a second for voidd to see the space, a start from the
+     * record log on a loaded machine, the catch-up. */
+    while (since(&t0) < 15.0 && (mine < target || (full && !said))) {
+        said = said || log_find(env, node, log_from, "space returned", line, sizeof(line));
+        mine = last_executed(env, node);
+        if (env->node_pid(env->ctx, node) != fx.disk_pid) {
+            break;
+        }
+        sleep_ms(100);
+    }
+    pid_t now = env->node_pid(env->ctx, node);
+    if (now != fx.disk_pid) {
+        fprintf(stderr,
+                "voidctl chaos: disk: node %u (pid %ld) did not stay up while its disk was full "
+                "(%s)\n",
+                (unsigned)node,
+                (long)fx.disk_pid,
+                now == 0 ? "it is not running" : "another pid runs it");
+        return -1;
+    }
+    if ((full && !said) || mine < target) {
+        fprintf(stderr,
+                "voidctl chaos: disk: node %u did not resume within 15 s of space returning "
+                "(%s; last_executed %lld, the others had %lld)\n",
+                (unsigned)node,
+                full && !said ? "no 'space returned' line" : "it logged space returned",
+                mine,
+                target);
+        return -1;
+    }
+    fprintf(env->info,
+            "chaos: disk: node %u resumed in place (pid %ld, the same process): %s executing "
+            "again %.1f s after space returned (last_executed %lld, the others had %lld)\n",
+            (unsigned)node,
+            (long)fx.disk_pid,
+            full ? "restarted itself from its record log," : "it never stopped,",
+            since(&t0),
+            mine,
+            target);
+    return 0;
+}
+
 static int disk_heal(const struct chaos_fx_env *env, uint32_t node, off_t log_from)
 {
     if (!fx.mounted) {
@@ -535,19 +602,22 @@ static int disk_heal(const struct chaos_fx_env *env, uint32_t node, off_t log_fr
         (void)waitpid(fx.load, NULL, 0);
         fx.load = 0;
     }
-    (void)unlink(fx.filler); /* space returns */
     char line[1024];
-    int stopped = env->node_pid(env->ctx, node) == 0;
-    if (log_find(env, node, log_from, "disk full", line, sizeof(line))) {
+    int full = log_find(env, node, log_from, "disk full", line, sizeof(line));
+    (void)unlink(fx.filler); /* space returns */
+    if (full) {
         fprintf(env->info, "chaos: disk: node %u said: %s\n", (unsigned)node, line);
     } else {
         fprintf(env->info,
-                "chaos: disk: node %u logged no disk-full line while the tmpfs was full (%s)\n",
-                (unsigned)node,
-                stopped ? "it stopped" : "it still runs: it needed no new block");
+                "chaos: disk: node %u logged no disk-full line while the tmpfs was full (it "
+                "needed no new block)\n",
+                (unsigned)node);
     }
     fflush(env->info);
-    /* Back onto the real disk: what it wrote on the tmpfs is kept. */
+    int resumed = disk_resumed(env, node, log_from, full);
+    fflush(env->info);
+    /* Back onto the real disk, what it wrote on the tmpfs kept: the
+     * engine's housekeeping (the tmpfs must go), after the check. */
     char fresh[FX_PATH + 16];
     snprintf(fresh, sizeof(fresh), "%s.chaos-back", fx.data);
     if (stop_node(env, node) != 0 || mkdir(fresh, 0700) != 0 || copy_tree(fx.data, fresh) != 0) {
@@ -563,7 +633,7 @@ static int disk_heal(const struct chaos_fx_env *env, uint32_t node, off_t log_fr
         fprintf(stderr, "voidctl chaos: disk: cannot put %s back: %s\n", fx.data, strerror(errno));
         return -1;
     }
-    return start_node_wait(env, node) > 0 ? 0 : -1;
+    return start_node_wait(env, node) > 0 && resumed == 0 ? 0 : -1;
 }
 
 /* ---- file corruption ----------------------------------------------------------- */
