@@ -406,11 +406,20 @@ static double wait_caught_up(const struct chaos_fx_env *env, uint32_t node, doub
     return (double)(t1.tv_sec - t0.tv_sec) + (double)(t1.tv_nsec - t0.tv_nsec) / 1e9;
 }
 
+/* Seconds since t0 (CLOCK_MONOTONIC). */
+static double since(const struct timespec *t0)
+{
+    struct timespec t1;
+    clock_gettime(CLOCK_MONOTONIC, &t1);
+    return (double)(t1.tv_sec - t0->tv_sec) + (double)(t1.tv_nsec - t0->tv_nsec) / 1e9;
+}
+
 /* ---- disk full ------------------------------------------------------------------ */
 
 /* Starts `voidload void DIR --distinct --value 16384` for the fault's
- * length (voidload beside this voidctl, or in $VOID_BIN), output in
- * DIR/logs/<name>.out; its pid, or 0. */
+ * length and the 15 s the disk fault may wait for the node to meet the full
+ * disk (the heal stops it; voidload beside this voidctl, or in $VOID_BIN),
+ * output in DIR/logs/<name>.out; its pid, or 0. */
 static pid_t spawn_load(const struct chaos_fx_env *env, const char *name)
 {
     char bin[FX_PATH], out[FX_PATH + 64], secs[32];
@@ -424,7 +433,7 @@ static pid_t spawn_load(const struct chaos_fx_env *env, const char *name)
         snprintf(slash != NULL ? slash + 1 : bin, 16, "voidload");
     }
     snprintf(out, sizeof(out), "%s/logs/%s.out", env->dir, name);
-    snprintf(secs, sizeof(secs), "%.3f", env->fault_s > 0.5 ? env->fault_s : 0.5);
+    snprintf(secs, sizeof(secs), "%.3f", (env->fault_s > 0.5 ? env->fault_s : 0.5) + 15.0);
     pid_t pid = fork();
     if (pid == 0) {
         int fd = open(out, O_WRONLY | O_CREAT | O_TRUNC, 0644);
@@ -447,7 +456,7 @@ static pid_t spawn_load(const struct chaos_fx_env *env, const char *name)
     return pid > 0 ? pid : 0;
 }
 
-static int disk_inject(const struct chaos_fx_env *env, uint32_t node)
+static int disk_inject(const struct chaos_fx_env *env, uint32_t node, off_t log_from)
 {
     snprintf(fx.data, sizeof(fx.data), "%s/data/node%u", env->dir, (unsigned)node);
     snprintf(fx.aside, sizeof(fx.aside), "%s/data/node%u.chaos-disk", env->dir, (unsigned)node);
@@ -510,24 +519,29 @@ static int disk_inject(const struct chaos_fx_env *env, uint32_t node)
      * while the disk is full (the state store otherwise reuses its free
      * pages for a while): new keys of 16 KiB, by a voidload of its own. */
     fx.load = spawn_load(env, "chaos-disk-load");
+    /* The fault is on once the node has met the full disk: up to 15 s of
+     * new keys (on a loaded machine a sanitizer build may write too few in
+     * the fault's seconds to need a new block). */
+    struct timespec t0;
+    clock_gettime(CLOCK_MONOTONIC, &t0);
+    char line[1024];
+    int met = 0;
+    while (!(met = log_find(env, node, log_from, "disk full", line, sizeof(line))) &&
+           since(&t0) < 15.0) {
+        sleep_ms(100);
+    }
     fprintf(env->info,
             "chaos: disk: node %u on a %llu KiB tmpfs at %s (restarted and caught up in "
-            "%.1f s), filled (%llu KiB of filler), new 16 KiB keys written meanwhile\n",
+            "%.1f s), filled (%llu KiB of filler), new 16 KiB keys written: %s %.1f s\n",
             (unsigned)node,
             (unsigned long long)(size >> 10),
             fx.data,
             waited,
-            (unsigned long long)(filled >> 10));
+            (unsigned long long)(filled >> 10),
+            met ? "it met the full disk after" : "it did not meet the full disk in",
+            since(&t0));
     fflush(env->info);
     return 0;
-}
-
-/* Seconds since t0 (CLOCK_MONOTONIC). */
-static double since(const struct timespec *t0)
-{
-    struct timespec t1;
-    clock_gettime(CLOCK_MONOTONIC, &t1);
-    return (double)(t1.tv_sec - t0->tv_sec) + (double)(t1.tv_nsec - t0->tv_nsec) / 1e9;
 }
 
 /* Space has returned on the tmpfs: a node that met the full disk must
@@ -552,12 +566,16 @@ static int disk_resumed(const struct chaos_fx_env *env, uint32_t node, off_t log
     while (since(&t0) < 15.0 && (mine < target || (full && !said))) {
         said = said || log_find(env, node, log_from, "space returned", line, sizeof(line));
         mine = last_executed(env, node);
-        if (env->node_pid(env->ctx, node) != fx.disk_pid) {
-            break;
+        if (pid_gone(fx.disk_pid)) {
+            break; /* not node_pid: its command line reads empty while it executes itself */
         }
         sleep_ms(100);
     }
     pid_t now = env->node_pid(env->ctx, node);
+    for (int k = 0; k < 20 && now != fx.disk_pid && !pid_gone(fx.disk_pid); k++) {
+        sleep_ms(100);
+        now = env->node_pid(env->ctx, node);
+    }
     if (now != fx.disk_pid) {
         fprintf(stderr,
                 "voidctl chaos: disk: node %u (pid %ld) did not stay up while its disk was full "
@@ -1488,7 +1506,7 @@ int chaos_fx_inject(const struct chaos_fx_env *env, enum chaos_fx f, uint32_t no
         return env->set_fault(env->ctx, node, &r);
     case CHAOS_FX_DISK:
         disk_log_from = log_size(env, node);
-        return disk_inject(env, node);
+        return disk_inject(env, node, disk_log_from);
     case CHAOS_FX_CORRUPT:
         return corrupt_inject(env, node, amount);
     case CHAOS_FX_MEMORY:
