@@ -63,6 +63,12 @@ int void_node_new(struct void_node **out,
  * negative code. */
 int void_node_run(struct void_node *node);
 
+/* Whether the fatal error void_node_run returned was a write the state
+ * store or the record log could not make for lack of space: voidd then
+ * frees the node, waits for space and starts again in place
+ * (docs/operations.md, "Disk full"). */
+int void_node_stopped_disk_full(const struct void_node *node);
+
 /* Frees everything. Safe with NULL. Cannot fail. */
 void void_node_free(struct void_node *node);
 

@@ -417,8 +417,13 @@ static pid_t start_node(const struct chaos *ch, uint32_t i)
                 dup2(out, 1);
                 dup2(out, 2);
             }
-            close(pfd[0]);
-            close(pfd[1]);
+            /* Nothing else of the engine's (its pipes, these two) is the
+             * node's: a voidd that executes itself again after a full disk
+             * found them open. */
+            long top = sysconf(_SC_OPEN_MAX);
+            for (long fd = 3; fd < (top > 0 && top < 65536 ? top : 65536); fd++) {
+                (void)close((int)fd);
+            }
             execl(ch->voidd, ch->voidd, "--config", cfg, (char *)NULL);
             _exit(127);
         }

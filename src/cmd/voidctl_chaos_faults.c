@@ -69,7 +69,7 @@ static struct {
     /* disk */
     int mounted;
     char data[FX_PATH], aside[FX_PATH + 32], filler[FX_PATH + 32];
-    pid_t load;
+    pid_t load, disk_pid; /* the voidd on the tmpfs */
     /* corrupt */
     char log_path[FX_PATH + 80];
     int flipped;
@@ -406,11 +406,20 @@ static double wait_caught_up(const struct chaos_fx_env *env, uint32_t node, doub
     return (double)(t1.tv_sec - t0.tv_sec) + (double)(t1.tv_nsec - t0.tv_nsec) / 1e9;
 }
 
+/* Seconds since t0 (CLOCK_MONOTONIC). */
+static double since(const struct timespec *t0)
+{
+    struct timespec t1;
+    clock_gettime(CLOCK_MONOTONIC, &t1);
+    return (double)(t1.tv_sec - t0->tv_sec) + (double)(t1.tv_nsec - t0->tv_nsec) / 1e9;
+}
+
 /* ---- disk full ------------------------------------------------------------------ */
 
 /* Starts `voidload void DIR --distinct --value 16384` for the fault's
- * length (voidload beside this voidctl, or in $VOID_BIN), output in
- * DIR/logs/<name>.out; its pid, or 0. */
+ * length and the 15 s the disk fault may wait for the node to meet the full
+ * disk (the heal stops it; voidload beside this voidctl, or in $VOID_BIN),
+ * output in DIR/logs/<name>.out; its pid, or 0. */
 static pid_t spawn_load(const struct chaos_fx_env *env, const char *name)
 {
     char bin[FX_PATH], out[FX_PATH + 64], secs[32];
@@ -424,7 +433,7 @@ static pid_t spawn_load(const struct chaos_fx_env *env, const char *name)
         snprintf(slash != NULL ? slash + 1 : bin, 16, "voidload");
     }
     snprintf(out, sizeof(out), "%s/logs/%s.out", env->dir, name);
-    snprintf(secs, sizeof(secs), "%.3f", env->fault_s > 0.5 ? env->fault_s : 0.5);
+    snprintf(secs, sizeof(secs), "%.3f", (env->fault_s > 0.5 ? env->fault_s : 0.5) + 15.0);
     pid_t pid = fork();
     if (pid == 0) {
         int fd = open(out, O_WRONLY | O_CREAT | O_TRUNC, 0644);
@@ -447,7 +456,7 @@ static pid_t spawn_load(const struct chaos_fx_env *env, const char *name)
     return pid > 0 ? pid : 0;
 }
 
-static int disk_inject(const struct chaos_fx_env *env, uint32_t node)
+static int disk_inject(const struct chaos_fx_env *env, uint32_t node, off_t log_from)
 {
     snprintf(fx.data, sizeof(fx.data), "%s/data/node%u", env->dir, (unsigned)node);
     snprintf(fx.aside, sizeof(fx.aside), "%s/data/node%u.chaos-disk", env->dir, (unsigned)node);
@@ -483,7 +492,7 @@ static int disk_inject(const struct chaos_fx_env *env, uint32_t node)
         return -1;
     }
     fx.mounted = 1;
-    if (copy_tree(fx.aside, fx.data) != 0 || start_node_wait(env, node) == 0) {
+    if (copy_tree(fx.aside, fx.data) != 0 || (fx.disk_pid = start_node_wait(env, node)) == 0) {
         fprintf(
             stderr, "voidctl chaos: disk: cannot move node %u onto the tmpfs\n", (unsigned)node);
         return -1;
@@ -510,15 +519,91 @@ static int disk_inject(const struct chaos_fx_env *env, uint32_t node)
      * while the disk is full (the state store otherwise reuses its free
      * pages for a while): new keys of 16 KiB, by a voidload of its own. */
     fx.load = spawn_load(env, "chaos-disk-load");
+    /* The fault is on once the node has met the full disk: up to 15 s of
+     * new keys (on a loaded machine a sanitizer build may write too few in
+     * the fault's seconds to need a new block). */
+    struct timespec t0;
+    clock_gettime(CLOCK_MONOTONIC, &t0);
+    char line[1024];
+    int met = 0;
+    while (!(met = log_find(env, node, log_from, "disk full", line, sizeof(line))) &&
+           since(&t0) < 15.0) {
+        sleep_ms(100);
+    }
     fprintf(env->info,
             "chaos: disk: node %u on a %llu KiB tmpfs at %s (restarted and caught up in "
-            "%.1f s), filled (%llu KiB of filler), new 16 KiB keys written meanwhile\n",
+            "%.1f s), filled (%llu KiB of filler), new 16 KiB keys written: %s %.1f s\n",
             (unsigned)node,
             (unsigned long long)(size >> 10),
             fx.data,
             waited,
-            (unsigned long long)(filled >> 10));
+            (unsigned long long)(filled >> 10),
+            met ? "it met the full disk after" : "it did not meet the full disk in",
+            since(&t0));
     fflush(env->info);
+    return 0;
+}
+
+/* Space has returned on the tmpfs: a node that met the full disk must
+ * resume by itself, in the same process (voidd waits for space, then
+ * executes itself again), and execute again up to what the others had
+ * executed when space returned. 0 when it did (or never met the full
+ * disk), -1 (said why) when not. */
+static int disk_resumed(const struct chaos_fx_env *env, uint32_t node, off_t log_from, int full)
+{
+    long long target = -1;
+    for (uint32_t i = 0; i < env->n; i++) {
+        long long v = i != node ? last_executed(env, i) : -1;
+        target = v > target ? v : target;
+    }
+    struct timespec t0;
+    clock_gettime(CLOCK_MONOTONIC, &t0);
+    char line[1024];
+    int said = 0;
+    long long mine = -1;
+    /* 15 s: half a second for voidd to see the space, a start from the
+     * record log on a loaded machine, the catch-up. */
+    while (since(&t0) < 15.0 && (mine < target || (full && !said))) {
+        said = said || log_find(env, node, log_from, "space returned", line, sizeof(line));
+        mine = last_executed(env, node);
+        if (pid_gone(fx.disk_pid)) {
+            break; /* not node_pid: its command line reads empty while it executes itself */
+        }
+        sleep_ms(100);
+    }
+    pid_t now = env->node_pid(env->ctx, node);
+    for (int k = 0; k < 20 && now != fx.disk_pid && !pid_gone(fx.disk_pid); k++) {
+        sleep_ms(100);
+        now = env->node_pid(env->ctx, node);
+    }
+    if (now != fx.disk_pid) {
+        fprintf(stderr,
+                "voidctl chaos: disk: node %u (pid %ld) did not stay up while its disk was full "
+                "(%s)\n",
+                (unsigned)node,
+                (long)fx.disk_pid,
+                now == 0 ? "it is not running" : "another pid runs it");
+        return -1;
+    }
+    if ((full && !said) || mine < target) {
+        fprintf(stderr,
+                "voidctl chaos: disk: node %u did not resume within 15 s of space returning "
+                "(%s; last_executed %lld, the others had %lld)\n",
+                (unsigned)node,
+                full && !said ? "no 'space returned' line" : "it logged space returned",
+                mine,
+                target);
+        return -1;
+    }
+    fprintf(env->info,
+            "chaos: disk: node %u resumed in place (pid %ld, the same process): %s executing "
+            "again %.1f s after space returned (last_executed %lld, the others had %lld)\n",
+            (unsigned)node,
+            (long)fx.disk_pid,
+            full ? "restarted itself from its record log," : "it never stopped,",
+            since(&t0),
+            mine,
+            target);
     return 0;
 }
 
@@ -535,19 +620,22 @@ static int disk_heal(const struct chaos_fx_env *env, uint32_t node, off_t log_fr
         (void)waitpid(fx.load, NULL, 0);
         fx.load = 0;
     }
-    (void)unlink(fx.filler); /* space returns */
     char line[1024];
-    int stopped = env->node_pid(env->ctx, node) == 0;
-    if (log_find(env, node, log_from, "disk full", line, sizeof(line))) {
+    int full = log_find(env, node, log_from, "disk full", line, sizeof(line));
+    (void)unlink(fx.filler); /* space returns */
+    if (full) {
         fprintf(env->info, "chaos: disk: node %u said: %s\n", (unsigned)node, line);
     } else {
         fprintf(env->info,
-                "chaos: disk: node %u logged no disk-full line while the tmpfs was full (%s)\n",
-                (unsigned)node,
-                stopped ? "it stopped" : "it still runs: it needed no new block");
+                "chaos: disk: node %u logged no disk-full line while the tmpfs was full (it "
+                "needed no new block)\n",
+                (unsigned)node);
     }
     fflush(env->info);
-    /* Back onto the real disk: what it wrote on the tmpfs is kept. */
+    int resumed = disk_resumed(env, node, log_from, full);
+    fflush(env->info);
+    /* Back onto the real disk, what it wrote on the tmpfs kept: the
+     * engine's housekeeping (the tmpfs must go), after the check. */
     char fresh[FX_PATH + 16];
     snprintf(fresh, sizeof(fresh), "%s.chaos-back", fx.data);
     if (stop_node(env, node) != 0 || mkdir(fresh, 0700) != 0 || copy_tree(fx.data, fresh) != 0) {
@@ -563,7 +651,7 @@ static int disk_heal(const struct chaos_fx_env *env, uint32_t node, off_t log_fr
         fprintf(stderr, "voidctl chaos: disk: cannot put %s back: %s\n", fx.data, strerror(errno));
         return -1;
     }
-    return start_node_wait(env, node) > 0 ? 0 : -1;
+    return start_node_wait(env, node) > 0 && resumed == 0 ? 0 : -1;
 }
 
 /* ---- file corruption ----------------------------------------------------------- */
@@ -1418,7 +1506,7 @@ int chaos_fx_inject(const struct chaos_fx_env *env, enum chaos_fx f, uint32_t no
         return env->set_fault(env->ctx, node, &r);
     case CHAOS_FX_DISK:
         disk_log_from = log_size(env, node);
-        return disk_inject(env, node);
+        return disk_inject(env, node, disk_log_from);
     case CHAOS_FX_CORRUPT:
         return corrupt_inject(env, node, amount);
     case CHAOS_FX_MEMORY:

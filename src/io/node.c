@@ -180,6 +180,7 @@ struct void_node {
     int dirty;            /* bufs[filling] holds effects not yet performed */
     int handles_ready;
     int fatal;
+    int disk_full; /* fatal is a write that failed for lack of space */
     uint64_t out_full;
     uint64_t peer_seen_ms[VOID_CONFIG_REPLICAS_MAX];
     /* Membership (docs/membership.md): the configuration in effect (the
@@ -509,13 +510,15 @@ static void commit_done(uv_work_t *work, int status)
     node->committing = 0;
     if (status == 0 && node->commit_rc != 0 &&
         (node->commit_rc == VOID_ENOSPC || disk_full(node))) {
-        /* Named apart: an operator (or the chaos engine) frees space and
-         * restarts; the record log and state recover as after a crash. */
+        /* Named apart: voidd waits for space, then starts again in place
+         * (void_node_stopped_disk_full); the record log and the state
+         * recover as after a crash. */
         void_log(VOID_LOG_ERROR,
                  "disk full: cannot persist records in %s (%s); this replica stops taking "
-                 "work and exits: free space and restart it",
+                 "work (closes its ports) until space returns",
                  node->config->data_dir,
                  void_strerror(node->commit_rc));
+        node->disk_full = 1;
     } else if (status == 0 && node->commit_rc != 0) {
         void_log(
             VOID_LOG_ERROR, "cannot persist records: %s; stopping", void_strerror(node->commit_rc));
@@ -1279,10 +1282,11 @@ static int state_failed(struct void_node *node, int rc)
          * system says whether it was for lack of space. */
         void_log(VOID_LOG_ERROR,
                  "disk full: the state store cannot write in %s (%s); this replica stops "
-                 "taking work and exits: free space and restart it (it reopens the store and "
-                 "catches up)",
+                 "taking work (closes its ports) until space returns, then reopens the store "
+                 "and catches up",
                  node->config->data_dir,
                  void_strerror(rc));
+        node->disk_full = 1;
     } else {
         void_log(VOID_LOG_ERROR,
                  "state store failed: %s; stopping (a restart reopens it and catches up)",
@@ -2820,6 +2824,13 @@ int void_node_run(struct void_node *node)
              (unsigned long long)void_pbft_view(node->replica),
              (unsigned long long)void_pbft_last_executed(node->replica));
     return node->fatal;
+}
+
+int void_node_stopped_disk_full(const struct void_node *node)
+{
+    VOID_ASSERT(node != NULL);
+    VOID_ASSERT(!node->disk_full || node->fatal != 0);
+    return node->disk_full;
 }
 
 void void_node_free(struct void_node *node)

@@ -6,7 +6,7 @@
 # replica states) with a measured recovery time. Besides the verdicts it
 # checks what each fault did: the skewed node's messages refused beyond the
 # HLC's max offset (and not within it), the disk-full replica naming the full
-# disk, the corrupted record log refused by name at start and the replica
+# disk and resuming in the same process when space returns, the corrupted record log refused by name at start and the replica
 # repaired by state transfer, the damaged block named by the node and the
 # file read back with its own bytes (from another replica), the memory cgroup and the pinned CPU in place,
 # the Byzantine replica's lies dropped by the others. Byzantine behaviour is
@@ -105,5 +105,9 @@ grep -Eq "chaos: corrupt-cas: get --file chaos-cas-[0-9-]+: the file's own bytes
 grep -q "chaos: cpu: node [0-9] pinned to CPU" "$t" || fail "no CPU burn"
 grep -q "chaos: disk: node [0-9] said: .*disk full: the state store cannot write" "$t" ||
   fail "the replica on a full disk did not say so"
+# ... and resumed by itself when space returned: the same pid, restarted
+# from its record log and executing again (the engine restarts nothing).
+grep -Eq "chaos: disk: node [0-9] resumed in place \(pid [0-9]+, the same process\): restarted itself" "$t" ||
+  fail "the replica on a full disk did not resume in place when space returned"
 grep -q "chaos: memory: node [0-9] .*limit" "$t" || fail "no memory cgroup"
 echo "ok: every fault survived with a measured recovery time, and did what it says"
