@@ -104,6 +104,7 @@ struct experiment {
     int recovery_needs_new;    /* 1: count only writes sent after recovery_from_ns */
     double recovery_s;         /* < 0: no commit within the bound */
     int nodes_up;              /* every node running at the window's end */
+    int fault_failed;          /* the fault could not be injected or healed */
     int survived;
     /* The writer's throughput and latency while the fault was on and from
      * its end to the window's end (voidctl_chaos_report.h). */
@@ -1159,7 +1160,8 @@ static int run_experiment(struct chaos *ch, struct writer *w, uint32_t index)
     if (interrupted) {
         return -1;
     }
-    if (rc != 0 || !healed) {
+    e->fault_failed = rc != 0 || !healed; /* the run stops; the row says NO */
+    if (e->fault_failed) {
         fprintf(stderr,
                 "voidctl chaos: experiment %u: could not %s the fault\n",
                 (unsigned)index + 1,
@@ -1979,8 +1981,8 @@ static int run(struct chaos *ch)
     int survived = !setup_error && !w.failed && fc.all_present && fc.states_equal;
     for (uint32_t i = 0; i < ch->count_exp; i++) {
         struct experiment *e = &ch->exp[i];
-        e->survived = e->lin_ok && e->recovery_s >= 0 && e->nodes_up && fc.all_present &&
-                      fc.states_equal && fc.nodes_up && e->acks_no_quorum == 0;
+        e->survived = !e->fault_failed && e->lin_ok && e->recovery_s >= 0 && e->nodes_up &&
+                      fc.all_present && fc.states_equal && fc.nodes_up && e->acks_no_quorum == 0;
         survived = survived && e->survived;
     }
     print_table(ch, &fc);

@@ -1374,26 +1374,34 @@ static int cas_heal(const struct chaos_fx_env *env, uint32_t node)
     char back[FX_PATH + 80];
     snprintf(back, sizeof(back), "%s.back", fx.cas_path);
     const char *const get[] = {"get", "--file", fx.cas_name, back, "--quiet"};
-    int rc = -1;
-    for (int k = 0; k < 3 && rc != 0; k++) { /* the node may still be starting */
-        (void)unlink(back);
-        rc = run_self(env, get, sizeof(get) / sizeof(get[0]));
-    }
-    int same = 0;
-    FILE *f = rc == 0 ? fopen(back, "rb") : NULL;
-    if (f != NULL) {
-        uint8_t *got = malloc(fx.cas_len + 1);
-        size_t n = got != NULL ? fread(got, 1, fx.cas_len + 1, f) : 0;
-        same = n == fx.cas_len && memcmp(got, fx.cas_file, n) == 0;
-        free(got);
-        fclose(f);
-    }
+    int rc = -1, same = 0, named = 0;
     char line[1024];
-    int named = 0;
-    for (int k = 0;
-         k < 50 && !(named = log_find(env, node, from, fx.cas_block, line, sizeof(line)));
-         k++) {
-        sleep_ms(100);
+    /* A get that found the node not yet listening took the block from the
+     * next replica and never asked it: get again (each asks it first),
+     * until it has named the block or three gets have not made it. */
+    for (int round = 0; round < 3 && !named; round++) {
+        rc = -1;
+        for (int k = 0; k < 3 && rc != 0; k++) { /* the node may still be starting */
+            (void)unlink(back);
+            rc = run_self(env, get, sizeof(get) / sizeof(get[0]));
+        }
+        same = 0;
+        FILE *f = rc == 0 ? fopen(back, "rb") : NULL;
+        if (f != NULL) {
+            uint8_t *got = malloc(fx.cas_len + 1);
+            size_t n = got != NULL ? fread(got, 1, fx.cas_len + 1, f) : 0;
+            same = n == fx.cas_len && memcmp(got, fx.cas_file, n) == 0;
+            free(got);
+            fclose(f);
+        }
+        if (rc != 0 || !same) {
+            break; /* a failure of its own, reported below */
+        }
+        for (int k = 0;
+             k < 30 && !(named = log_find(env, node, from, fx.cas_block, line, sizeof(line)));
+             k++) {
+            sleep_ms(100);
+        }
     }
     fprintf(env->info,
             "chaos: corrupt-cas: get --file %s: %s; node %u %s%s\n",
