@@ -227,8 +227,9 @@ let lastBar = 0;
 const hide = new Set((params.get('hide') || '').split(',').filter(Boolean));
 function applyHide() {
   if (!hide.size) return;
-  scene.lines.mesh.visible = !hide.has('edges'); scene.events.visible = !hide.has('events'); scene.grid.visible = !hide.has('grid');
-  scene.spheres.visible = !hide.has('nodes'); scene.labels.visible = !hide.has('labels'); scene.columns.visible = !hide.has('columns');
+  scene.lines.mesh.visible = !hide.has('edges'); scene.events.visible = !hide.has('events');
+  scene.showFloor(!hide.has('grid'), !hide.has('columns'));
+  scene.spheres.visible = !hide.has('nodes'); scene.labels.visible = !hide.has('labels');
   $('bar').hidden = hide.has('bar');
 }
 
@@ -323,13 +324,25 @@ window.voidView = {
     const iv = [];
     for (let i = 1; i < frames.times.length; i++) iv.push(frames.times[i] - frames.times[i - 1]);
     return { frames: frames.times.length, skipped: frames.skipped, intervals: iv, interval_p50: pct(iv, 50), interval_p95: pct(iv, 95),
-      render_p50: pct(frames.render, 50), render_p95: pct(frames.render, 95), slider: [...frames.slider] };
+      render_p50: pct(frames.render, 50), render_p95: pct(frames.render, 95), render: [...frames.render], slider: [...frames.slider] };
   },
   resetFrames: () => { frames.times.length = 0; frames.render.length = 0; frames.slider.length = 0; frames.skipped = 0; },
   // for the measurement: the camera circling (every frame drawn) or still,
   // and each frame waiting for its pixels (?orbit=1, ?bench=1 at load)
   setOrbit: (on) => { orbit = !!on; },
   setBench: (on) => { bench = !!on; },
+  // the draw of a frame alone, n times back to back, each waiting for its
+  // pixels (no compositing, no requestAnimationFrame): ms each, sorted
+  drawTimes: (n = 30) => {
+    const gl = scene.renderer.getContext(), out = [];
+    for (let k = 0; k < n; k++) {
+      const t = performance.now();
+      scene.render(true);
+      gl.readPixels(0, 0, 1, 1, gl.RGBA, gl.UNSIGNED_BYTE, px);
+      out.push(performance.now() - t);
+    }
+    return out.sort((a, b) => a - b);
+  },
   renderer: () => rendererName(scene.renderer.getContext()),
   // what a frame is drawn at: the canvas in CSS pixels, the pixels rendered
   // per CSS pixel (docs/web.md, "Quality"), the display's devicePixelRatio
