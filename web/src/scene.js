@@ -341,10 +341,20 @@ export class Scene {
     this.edgeMat = new THREE.ShaderMaterial({ uniforms: this.uniforms, vertexShader: EDGE_VS, fragmentShader: FS });
     this.lines = new Segs(this.scene, this.edgeMat, 8192); // message edges
     this.spans = new Segs(this.scene, this.edgeMat, 256); // highlighted spans of the columns
+    this.onDirty = null; // called when a frame becomes due (the page's frame loop wakes)
     this.dirty = true; // something changed since the last frame drawn
     this.drawnCursor = NaN;
     this.resize();
     window.addEventListener('resize', () => this.resize());
+  }
+
+  get dirty() {
+    return this.dirtyFlag;
+  }
+
+  set dirty(v) {
+    this.dirtyFlag = v;
+    if (v && this.onDirty) this.onDirty();
   }
 
   resize() {
