@@ -36,10 +36,16 @@
 //
 // Prints the machine's load, then one JSON line a scene: events and edges
 // held, points and lines drawn (the level of detail), frames, the
-// frame-to-frame interval p50/p95/p99, the CPU time a frame of chromium's
-// processes by type (gpu-process: SwiftShader rasterising and the
-// compositor; renderer: the page's JavaScript and three.js), and the slider's
-// input-to-pixels time p50/p95/max.
+// frame-to-frame interval p50/p95/p99 (requestAnimationFrame's, so a
+// multiple of the 16.7 ms vsync unless --args "--disable-gpu-vsync
+// --disable-frame-rate-limit"), work_p50/p95: the page's own time a frame,
+// from the frame's callback to render() returned (JavaScript and WebGL
+// calls; SwiftShader draws after, in the GPU process), draw_p10/p50: the
+// draw of the scene alone, 40 times back to back each waiting for its
+// pixels (SwiftShader's work a frame, without compositing), the CPU time a
+// frame of chromium's processes by type (gpu-process: SwiftShader
+// rasterising and the compositor; renderer: the page's JavaScript, three.js
+// and Blink's frame), and the slider's input-to-pixels time p50/p95/max.
 import { readFileSync, existsSync, readdirSync, mkdirSync } from 'node:fs';
 import { join, dirname } from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -129,6 +135,10 @@ try {
         mkdirSync(opt('--screenshot'), { recursive: true });
         await page.screenshot({ path: join(opt('--screenshot'), `frames-${name}.png`) });
       }
+      // The draw alone, 40 times back to back, each waiting for its pixels:
+      // what SwiftShader spends on the scene, without compositing or the
+      // frame loop (its p10 moves least with the machine's load).
+      const draws = await page.evaluate(() => voidView.drawTimes(40));
       const info = await page.evaluate(() => ({ events: voidView.events(), edges: voidView.edges(), drawn: voidView.drawn(), renderer: voidView.renderer(), resolution: voidView.resolution ? voidView.resolution() : null }));
 
       // The slider, clicked with the mouse as a person would, the camera
@@ -149,6 +159,7 @@ try {
       const res = {
         scene: name, query: extra || undefined, events: info.events, edges: info.edges, streamed: info.events - ev0, drawn: info.drawn,
         frames: st.frames, interval_p50: pct(st.intervals, 50), interval_p95: pct(st.intervals, 95), interval_p99: pct(st.intervals, 99),
+        work_p50: pct(st.render, 50), work_p95: pct(st.render, 95), draw_p10: pct(draws, 10), draw_p50: pct(draws, 50),
         cpu_ms_per_frame: +total.toFixed(1), cpu_by_process: cpu,
         slider: { n: sl.length, p50: pct(sl, 50), p95: pct(sl, 95), max: sl.length ? +Math.max(...sl).toFixed(1) : null },
         load: `${loadBefore} -> ${load()}`, renderer: info.renderer, resolution: info.resolution,

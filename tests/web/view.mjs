@@ -2,8 +2,9 @@
 // page shows 4 nodes; a put makes events appear within 1 s; a SIGKILLed node
 // turns to the dead colour within the detector's time; the replay slider
 // moved to an earlier HLC shows that moment's state; a click on a node opens
-// its panel and an event's causal history is highlighted. A screenshot of
-// each step goes to $ARTEFACTS.
+// its panel and an event's causal history is highlighted; and the page asks
+// nothing of any host but the nodes on loopback (everything bundled, no CDN:
+// it works with no network). A screenshot of each step goes to $ARTEFACTS.
 //
 // Usage: node view.mjs   (environment: URL, ARTEFACTS, VOIDCTL, CLIENT,
 //                         CLUSTER_SCRIPT, CLUSTER_DIR, KILL_NODE, MEMBERS_URL)
@@ -65,6 +66,12 @@ try {
   const page = context.pages()[0] || (await context.newPage());
   const errors = [];
   page.on('pageerror', (e) => errors.push(e.message));
+  // every request the page makes goes to a node on loopback
+  const external = [];
+  page.on('request', (r) => {
+    const u = new URL(r.url());
+    if (!['data:', 'blob:'].includes(u.protocol) && u.hostname !== '127.0.0.1') external.push(r.url());
+  });
   await page.goto(url);
   await page.waitForFunction(() => window.voidView && (window.voidView.ready || window.voidView.error), null, { timeout: 15000 });
   const bootError = await page.evaluate(() => window.voidView.error);
@@ -149,6 +156,7 @@ try {
   await page.click('#live');
   await waitFor(page, 'live again, node dead', (kk) => voidView.isLive() && voidView.nodes().find((n) => n.id === kk).health === 'dead', kill, 2000);
   if (errors.length) fail(`page errors: ${errors.join('; ')}`);
+  if (external.length) fail(`the page asked for what is not on a node (it must work offline): ${external.slice(0, 5).join(' ')}`);
   console.log('view: ok');
 } finally {
   await close();

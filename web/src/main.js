@@ -205,6 +205,7 @@ $('live').onclick = () => { live = true; playing = false; $('live').classList.ad
 $('play').onclick = () => {
   if (live) { live = false; cursor = store.tMin === Infinity ? 0 : store.tMin; liveEndSeen = liveCursor(); }
   playing = !playing;
+  wake();
   $('live').classList.toggle('on', live);
   $('play').textContent = playing ? '❚❚' : '▶';
 };
@@ -214,8 +215,12 @@ $('speed').onchange = (e) => { speed = Number(e.target.value); };
 
 // A frame is drawn only when something changed (scene.dirty: new events,
 // the camera, the cursor moved by a pixel's worth, a node's look, a
-// highlight); otherwise the loop only polls. frames.times holds the frames
-// drawn, for the measurement (tests/web/frames.mjs).
+// highlight). The loop runs while the page is live or playing (the cursor
+// moves with the clock), the camera circles, or events wait to be binned;
+// otherwise it stops asking for animation frames, so a still page costs
+// nothing a frame, and wakes when something changes (new events, the
+// camera, an input, a resize: wake()). frames.times holds the frames drawn,
+// for the measurement (tests/web/frames.mjs).
 const frames = { times: [], render: [], slider: [], skipped: 0 };
 const px = new Uint8Array(4);
 let lastFrame = performance.now();
@@ -223,17 +228,27 @@ let orbit = params.has('orbit');
 let bench = params.has('bench');
 let lastLooks = 0;
 let lastBar = 0;
+let asleep = true; // no animation frame asked for
+let booted = false;
+function wake() {
+  if (!asleep || !booted) return;
+  asleep = false;
+  lastFrame = performance.now();
+  requestAnimationFrame(frame);
+}
+scene.onDirty = wake;
+store.onChange = wake;
 // ?hide=edges,events,grid,nodes,labels,columns,bar: leave parts out (to see what a frame's time is spent on)
 const hide = new Set((params.get('hide') || '').split(',').filter(Boolean));
 function applyHide() {
   if (!hide.size) return;
-  scene.lines.mesh.visible = !hide.has('edges'); scene.events.visible = !hide.has('events'); scene.grid.visible = !hide.has('grid');
-  scene.spheres.visible = !hide.has('nodes'); scene.labels.visible = !hide.has('labels'); scene.columns.visible = !hide.has('columns');
+  scene.lines.mesh.visible = !hide.has('edges'); scene.events.visible = !hide.has('events');
+  scene.showFloor(!hide.has('grid'), !hide.has('columns'));
+  scene.spheres.visible = !hide.has('nodes'); scene.labels.visible = !hide.has('labels');
   $('bar').hidden = hide.has('bar');
 }
 
 function frame(now) {
-  requestAnimationFrame(frame);
   const dt = (now - lastFrame) / 1000;
   lastFrame = now;
   if (live) cursor = liveCursor();
@@ -267,6 +282,12 @@ function frame(now) {
   // The bar is HTML: repainted at most 10 times a second (at once after an
   // input: updateBar), not every frame.
   if (now - lastBar > 100 || (!live && playing)) updateBar(now);
+  const binning = scene.evDone < store.count || scene.edgesDone < store.edgeCount;
+  if (live || playing || orbit || binning || scene.dirty) requestAnimationFrame(frame);
+  else {
+    updateBar(now); // the bar as the frame left it
+    asleep = true;
+  }
 }
 
 function updateBar(now) {
@@ -280,7 +301,8 @@ function updateBar(now) {
 
 function summary() {
   const up = source && source.nodes ? source.nodes.filter((n) => n.reachable !== false).length : 0;
-  $('summary').textContent = `${nodes.length} nodes (${up} reachable) · ${store.count} events · ${store.edgeCount} edges`;
+  const text = `${nodes.length} nodes (${up} reachable) · ${store.count} events · ${store.edgeCount} edges`;
+  if ($('summary').textContent !== text) $('summary').textContent = text; // no repaint when nothing changed
 }
 
 // ---- the test and bench interface ------------------------------------------------
@@ -323,13 +345,25 @@ window.voidView = {
     const iv = [];
     for (let i = 1; i < frames.times.length; i++) iv.push(frames.times[i] - frames.times[i - 1]);
     return { frames: frames.times.length, skipped: frames.skipped, intervals: iv, interval_p50: pct(iv, 50), interval_p95: pct(iv, 95),
-      render_p50: pct(frames.render, 50), render_p95: pct(frames.render, 95), slider: [...frames.slider] };
+      render_p50: pct(frames.render, 50), render_p95: pct(frames.render, 95), render: [...frames.render], slider: [...frames.slider] };
   },
   resetFrames: () => { frames.times.length = 0; frames.render.length = 0; frames.slider.length = 0; frames.skipped = 0; },
   // for the measurement: the camera circling (every frame drawn) or still,
   // and each frame waiting for its pixels (?orbit=1, ?bench=1 at load)
-  setOrbit: (on) => { orbit = !!on; },
+  setOrbit: (on) => { orbit = !!on; wake(); },
   setBench: (on) => { bench = !!on; },
+  // the draw of a frame alone, n times back to back, each waiting for its
+  // pixels (no compositing, no requestAnimationFrame): ms each, sorted
+  drawTimes: (n = 30) => {
+    const gl = scene.renderer.getContext(), out = [];
+    for (let k = 0; k < n; k++) {
+      const t = performance.now();
+      scene.render(true);
+      gl.readPixels(0, 0, 1, 1, gl.RGBA, gl.UNSIGNED_BYTE, px);
+      out.push(performance.now() - t);
+    }
+    return out.sort((a, b) => a - b);
+  },
   renderer: () => rendererName(scene.renderer.getContext()),
   // what a frame is drawn at: the canvas in CSS pixels, the pixels rendered
   // per CSS pixel (docs/web.md, "Quality"), the display's devicePixelRatio
@@ -362,7 +396,8 @@ async function boot() {
   setInterval(() => { if (selectedNode !== null) showNode(selectedNode); }, 1000);
   summary();
   window.voidView.ready = true;
-  requestAnimationFrame(frame);
+  booted = true;
+  wake();
 }
 
 boot().catch((e) => {

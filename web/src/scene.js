@@ -7,7 +7,6 @@
 // cursor are clipped there too.
 import * as THREE from 'three';
 import { OrbitControls } from 'three/examples/jsm/controls/OrbitControls.js';
-import { mergeGeometries } from 'three/examples/jsm/utils/BufferGeometryUtils.js';
 import { KINDS } from './store.js';
 
 export const COLORS = {
@@ -32,9 +31,15 @@ const PRIO = new Uint8Array(KINDS.length);
   'checkpoint', 'membership', 'view_change'].forEach((k, p) => { PRIO[KINDS.indexOf(k)] = p; });
 // What a window of history is drawn with at most, whatever the events
 // held: points for events, lines for message edges (spread over the nodes,
-// and over the pairs of nodes that can exchange messages).
-const EVENT_POINTS = 4096;
-const EDGE_LINES = 2048;
+// and over the pairs of nodes that can exchange messages), and the fewest
+// slots a node (a pair) gets. A software renderer gets half: SwiftShader
+// pays about a microsecond a point and three a line whatever their length
+// (docs/web.md, "Third pass"), and at half the points a slot is still under
+// the 3 to 4 pixels a point is wide on 10 nodes.
+const LOD = {
+  gpu: { points: 4096, lines: 2048, perNode: 128, perPair: 16 },
+  software: { points: 2048, lines: 1024, perNode: 64, perPair: 8 },
+};
 
 function grow32(arr, need) {
   let n = Math.max(1024, arr.length);
@@ -91,6 +96,42 @@ void main() {
 
 // Node labels: quads of a fixed world size facing the camera (what a
 // THREE.Sprite does), all in one draw from one atlas texture.
+// Nodes: one point each, shaded as a lit sphere of world radius uR in the
+// fragment shader (an impostor: one primitive a node where a tessellated
+// sphere was 520 triangles, which SwiftShader sets up one by one: 3.5 ms a
+// frame for 10 spheres against 0.3; docs/web.md, "Third pass"). The colour is
+// the state's, as given (sRGB), at full strength where the sphere faces the
+// light. Each fragment writes the depth of the sphere's surface, so the
+// floor and the lines through a node pass behind its front as they did
+// behind a mesh.
+const NODE_VS = `
+uniform float uPxUnit, uR;
+attribute vec3 aColor;
+varying vec3 vC;
+varying float vZ;
+void main() {
+  vec4 mv = modelViewMatrix * vec4(position, 1.0);
+  gl_Position = projectionMatrix * mv;
+  gl_PointSize = 2.0 * uR * uPxUnit / max(0.01, -mv.z);
+  vC = aColor;
+  vZ = mv.z;
+}`;
+const NODE_FS = `
+uniform float uR;
+uniform vec2 uDepth; // projectionMatrix[2][2], [3][2]
+varying vec3 vC;
+varying float vZ;
+void main() {
+  vec2 d = gl_PointCoord * 2.0 - 1.0;
+  float r2 = dot(d, d);
+  if (r2 > 1.0) discard;
+  vec3 n = vec3(d.x, -d.y, sqrt(1.0 - r2));
+  float lit = max(0.0, dot(n, vec3(-0.30, 0.55, 0.78)));
+  gl_FragColor = vec4(vC * (0.35 + 0.65 * lit), 1.0);
+  float z = vZ + uR * n.z;
+  gl_FragDepth = 0.5 + 0.5 * (uDepth.x * z + uDepth.y) / -z;
+}`;
+
 const LABEL_VS = `
 attribute vec2 aCorner; // -0.5..0.5
 varying vec2 vUv;
@@ -270,12 +311,15 @@ export class Scene {
     const sun = new THREE.DirectionalLight(0xffffff, 1.4);
     sun.position.set(5, 12, 8);
     this.scene.add(sun);
+    // The floor's grid, and (from setNodes on) every node's time column,
+    // in one line buffer coloured by vertex: one draw call for both.
     this.grid = new THREE.GridHelper(40, 20, 0x1d2433, 0x151a25);
+    this.gridVerts = this.grid.geometry.getAttribute('position').count;
     this.scene.add(this.grid);
 
     this.uniforms = {
       uCursor: { value: 0 }, uWindow: { value: 30 }, uScale: { value: HEIGHT / 30 },
-      uSize: { value: 0.09 }, uDim: { value: 0 }, uPx: { value: 0 },
+      uSize: { value: 0.09 }, uDim: { value: 0 }, uPx: { value: 0 }, uPxUnit: { value: 0 }, uR: { value: 0.55 }, uDepth: { value: new THREE.Vector2() },
       uKinds: { value: KINDS.map((k) => new THREE.Color(KIND_COLORS[k])) },
     };
     this.nodeMeshes = new Map();
@@ -297,10 +341,20 @@ export class Scene {
     this.edgeMat = new THREE.ShaderMaterial({ uniforms: this.uniforms, vertexShader: EDGE_VS, fragmentShader: FS });
     this.lines = new Segs(this.scene, this.edgeMat, 8192); // message edges
     this.spans = new Segs(this.scene, this.edgeMat, 256); // highlighted spans of the columns
+    this.onDirty = null; // called when a frame becomes due (the page's frame loop wakes)
     this.dirty = true; // something changed since the last frame drawn
     this.drawnCursor = NaN;
     this.resize();
     window.addEventListener('resize', () => this.resize());
+  }
+
+  get dirty() {
+    return this.dirtyFlag;
+  }
+
+  set dirty(v) {
+    this.dirtyFlag = v;
+    if (v && this.onDirty) this.onDirty();
   }
 
   resize() {
@@ -309,8 +363,12 @@ export class Scene {
     this.renderer.setSize(w, h);
     this.camera.aspect = w / h;
     this.camera.updateProjectionMatrix();
+    const pm = this.camera.projectionMatrix.elements;
+    this.uniforms.uDepth.value.set(pm[10], pm[14]);
     // a point of world size uSize at the scene's distance, in pixels
-    this.uniforms.uPx.value = (h * this.renderer.getPixelRatio()) / (2 * Math.tan((this.camera.fov * Math.PI) / 360)) / 22;
+    // pixels a world unit at distance 1
+    this.uniforms.uPxUnit.value = (h * this.renderer.getPixelRatio()) / (2 * Math.tan((this.camera.fov * Math.PI) / 360));
+    this.uniforms.uPx.value = this.uniforms.uPxUnit.value / 22;
     this.dirty = true;
   }
 
@@ -319,8 +377,9 @@ export class Scene {
     // The level of detail: a slot is this long a time (on one node; between
     // one pair of nodes).
     const n = Math.max(1, nodes.length);
-    const eb = this.eventBins || Math.min(1024, Math.max(128, Math.floor(EVENT_POINTS / n)));
-    const mb = this.edgeBins || Math.min(256, Math.max(16, Math.floor(EDGE_LINES / Math.max(1, n * (n - 1)))));
+    const lod = this.software ? LOD.software : LOD.gpu;
+    const eb = this.eventBins || Math.min(1024, Math.max(lod.perNode, Math.floor(lod.points / n)));
+    const mb = this.edgeBins || Math.min(256, Math.max(lod.perPair, Math.floor(lod.lines / Math.max(1, n * (n - 1)))));
     this.qE = this.windowS / eb;
     this.qM = this.windowS / mb;
     // Frame the floor and the columns above it.
@@ -329,17 +388,17 @@ export class Scene {
     this.controls.target.set(0, HEIGHT * 0.4, 0);
     this.camera.position.set(0, HEIGHT * 0.55 + r * 0.2, r * 1.6 + 16);
     this.controls.update();
-    // The nodes are drawn in four calls whatever their number (SwiftShader
-    // pays for every draw call: docs/web.md, "Frame times"): one geometry
-    // holding every sphere, coloured by vertex; one line buffer holding every
-    // node's time column; one quad a label, all in one atlas texture; the
-    // rings of unhealthy nodes (rare) one mesh each. A mesh per node, kept
+    // The nodes are drawn in three calls whatever their number (SwiftShader
+    // pays for every draw call and every triangle: docs/web.md, "Frame
+    // times"): one point a node shaded as a sphere (NODE_VS), coloured by
+    // vertex; every node's time column added to the floor grid's line
+    // buffer; one quad a label, all in one atlas texture; the rings of
+    // unhealthy nodes (rare) one mesh each. A sphere mesh per node, kept
     // out of the scene, is what a click is cast against.
-    const sphere = new THREE.SphereGeometry(0.55, 20, 14);
-    this.sphereVerts = sphere.getAttribute('position').count;
-    const parts = [];
-    const colGeo = new THREE.BufferGeometry();
-    const colPos = [];
+    const sphere = new THREE.SphereGeometry(this.uniforms.uR.value, 20, 14);
+    const nodePos = [];
+    const colPos = [], colRgb = [];
+    const colColor = new THREE.Color(0x283042);
     const ringGeo = new THREE.TorusGeometry(0.85, 0.06, 8, 32);
     const ringMat = new THREE.MeshBasicMaterial({ color: '#ff4d4d' });
     // the label atlas: cells of 256x64, 16 to a column of cells
@@ -349,10 +408,14 @@ export class Scene {
     atlas.height = 64 * rows;
     this.atlas = atlas;
     this.atlasTex = new THREE.CanvasTexture(atlas);
+    // sampled bilinearly, no mipmaps: labels are drawn near their atlas size,
+    // and a trilinear fetch costs SwiftShader twice the texels a pixel
+    this.atlasTex.generateMipmaps = false;
+    this.atlasTex.minFilter = THREE.LinearFilter;
     const lPos = [], lCorner = [], lUv = [], lIdx = [];
     nodes.forEach((n, k) => {
       const p = this.nodePos.get(n.id);
-      parts.push(sphere.clone().translate(p.x, p.y, p.z));
+      nodePos.push(p.x, p.y, p.z);
       const mesh = new THREE.Mesh(sphere);
       mesh.position.copy(p);
       mesh.updateMatrixWorld(true);
@@ -363,6 +426,7 @@ export class Scene {
       ring.visible = false;
       this.scene.add(ring);
       colPos.push(p.x, BASE_Y, p.z, p.x, BASE_Y + HEIGHT, p.z);
+      colRgb.push(colColor.r, colColor.g, colColor.b, colColor.r, colColor.g, colColor.b);
       // The label is a quad in the scene facing the camera, not HTML over
       // the canvas: a software compositor re-rasterised moving HTML labels
       // every frame (20 ms of a frame's CPU in the bench).
@@ -373,15 +437,26 @@ export class Scene {
       lIdx.push(k * 4, k * 4 + 1, k * 4 + 2, k * 4, k * 4 + 2, k * 4 + 3);
       this.nodeMeshes.set(n.id, { k, mesh, ring, cell: [cx * 256, cy * 64], text: null });
     });
-    const spheres = mergeGeometries(parts);
-    const unknown = new THREE.Color(COLORS.unknown), rgb = new Float32Array(spheres.getAttribute('position').count * 3);
+    const spheres = new THREE.BufferGeometry();
+    spheres.setAttribute('position', new THREE.Float32BufferAttribute(nodePos, 3));
+    const unknown = new THREE.Color(COLORS.unknown).getRGB(new THREE.Color(), THREE.SRGBColorSpace);
+    const rgb = new Float32Array(nodes.length * 3);
     for (let v = 0; v < rgb.length; v += 3) { rgb[v] = unknown.r; rgb[v + 1] = unknown.g; rgb[v + 2] = unknown.b; }
-    spheres.setAttribute('color', new THREE.BufferAttribute(rgb, 3));
-    this.spheres = new THREE.Mesh(spheres, new THREE.MeshLambertMaterial({ vertexColors: true }));
+    spheres.setAttribute('aColor', new THREE.BufferAttribute(rgb, 3));
+    this.spheres = new THREE.Points(spheres, new THREE.ShaderMaterial({ uniforms: this.uniforms, vertexShader: NODE_VS, fragmentShader: NODE_FS }));
+    this.spheres.frustumCulled = false;
     this.scene.add(this.spheres);
-    colGeo.setAttribute('position', new THREE.Float32BufferAttribute(colPos, 3));
-    this.columns = new THREE.LineSegments(colGeo, new THREE.LineBasicMaterial({ color: 0x283042 }));
-    this.scene.add(this.columns);
+    // the columns go after the grid's lines in its buffer
+    const g = this.grid.geometry, gv = this.gridVerts;
+    const fPos = new Float32Array((gv + nodes.length * 2) * 3), fRgb = new Float32Array(fPos.length);
+    fPos.set(g.getAttribute('position').array.subarray(0, gv * 3));
+    fRgb.set(g.getAttribute('color').array.subarray(0, gv * 3));
+    fPos.set(colPos, gv * 3);
+    fRgb.set(colRgb, gv * 3);
+    g.setAttribute('position', new THREE.BufferAttribute(fPos, 3));
+    g.setAttribute('color', new THREE.BufferAttribute(fRgb, 3));
+    g.setDrawRange(0, gv + nodes.length * 2);
+    this.floorVerts = gv + nodes.length * 2;
     const lGeo = new THREE.BufferGeometry();
     lGeo.setAttribute('position', new THREE.Float32BufferAttribute(lPos, 3));
     lGeo.setAttribute('aCorner', new THREE.Float32BufferAttribute(lCorner, 2));
@@ -419,14 +494,13 @@ export class Scene {
     const m = this.nodeMeshes.get(id);
     if (!m || (m.color === color && m.ring.visible === !!unhealthy)) return;
     m.color = color;
-    // the node's vertices in the spheres' geometry take its colour
-    const c = new THREE.Color(color);
-    const a = this.spheres.geometry.getAttribute('color');
-    const n = this.sphereVerts;
-    for (let v = m.k * n; v < (m.k + 1) * n; v++) a.setXYZ(v, c.r, c.g, c.b);
+    // the node's point takes its colour (sRGB, as the shader writes it)
+    const c = new THREE.Color(color).getRGB(new THREE.Color(), THREE.SRGBColorSpace);
+    const a = this.spheres.geometry.getAttribute('aColor');
+    a.setXYZ(m.k, c.r, c.g, c.b);
     // added to the ranges of the next upload (three clears them after it):
     // several nodes can change colour in one frame
-    a.addUpdateRange(m.k * n * 3, n * 3); a.needsUpdate = true;
+    a.addUpdateRange(m.k * 3, 3); a.needsUpdate = true;
     m.ring.visible = !!unhealthy;
     this.dirty = true;
   }
@@ -688,6 +762,16 @@ export class Scene {
     gl.readPixels(Math.round(sc.x * pr), Math.round(gl.drawingBufferHeight - sc.y * pr), 1, 1, gl.RGBA, gl.UNSIGNED_BYTE, px);
     this.dirty = true;
     return [px[0], px[1], px[2]];
+  }
+
+  // Shows the floor's grid and the nodes' columns, or either (?hide=).
+  showFloor(grid, columns) {
+    const gv = this.gridVerts, all = this.floorVerts || gv;
+    if (this.floorShown === `${grid},${columns},${all}`) return;
+    this.floorShown = `${grid},${columns},${all}`;
+    this.grid.visible = grid || columns;
+    this.grid.geometry.setDrawRange(grid ? 0 : gv, (grid ? gv : 0) + (columns ? all - gv : 0));
+    this.dirty = true;
   }
 
   // Draws a frame when something changed (or `force`); returns whether it did.

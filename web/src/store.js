@@ -35,6 +35,7 @@ export class Store {
     this.tMin = Infinity;
     this.tMax = -Infinity;
     this.version = 0; // bumps when anything is added
+    this.onChange = null; // called when anything is added (the page's frame loop wakes)
   }
 
   has(id) {
@@ -85,6 +86,7 @@ export class Store {
       for (const r of w) this.link(i, r);
     }
     this.version++;
+    if (this.onChange) this.onChange();
     return i;
   }
 
