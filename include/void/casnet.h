@@ -102,7 +102,11 @@ struct void_casserve {
     const struct void_keyring *ring;  /* borrowed: verifies CAS frames */
     const struct void_sign_keypair *keypair;
     uint32_t self_id;
-    uint32_t count_replicas; /* replica ids are 0..n-1 */
+    /* The replicas: bit i for replica id i, the members of the epoch in
+     * effect (a member that joined included, docs/membership.md) and self.
+     * The driver sets it at start (the file's replicas) and at every epoch
+     * switch. Frames of other senders are a client's. */
+    uint32_t replicas;
     struct void_casserve_pending pending[VOID_CASNET_PENDING_MAX];
     uint64_t count_stored, count_served, count_fetched, count_rejected, count_duplicate;
     uint64_t count_busy; /* blocks dropped because the writer's queue was full */

@@ -285,6 +285,35 @@ int void_heartbeat_body_decode(const uint8_t *body,
                                uint64_t *epoch,
                                uint64_t *executed);
 
+/* A heartbeat may also carry the sender's HTTP address (its status
+ * server, "host:port", as its own file states it), so that a member that
+ * joined is reachable at the address it runs, not at a guessed one, by the
+ * nodes whose files do not list it (docs/membership.md, "Joining a running
+ * cluster"):
+ *   u64 epoch | u64 executed | u8 len (1..127) | len bytes, no NUL
+ * The address is the sender's word, under its signature like the rest. */
+#define VOID_HEARTBEAT_ADDR_MAX 127
+#define VOID_HEARTBEAT_BODY_MAX (VOID_HEARTBEAT_BODY_SIZE + 1 + VOID_HEARTBEAT_ADDR_MAX)
+
+/* Writes the body with http (NULL or "": none, then exactly the 16 bytes
+ * above; longer than VOID_HEARTBEAT_ADDR_MAX: left out) and returns its
+ * length. Cannot fail. */
+size_t void_heartbeat_body_encode_addr(uint64_t epoch,
+                                       uint64_t executed,
+                                       const char *http,
+                                       uint8_t out[VOID_HEARTBEAT_BODY_MAX]);
+
+/* Reads exactly len bytes: the 16-byte body (http becomes "") or one with
+ * an address (copied NUL-terminated into http). Returns 0, VOID_ETRUNCATED,
+ * VOID_EBAD_LENGTH (bytes left over or a length byte that does not match)
+ * or VOID_EBAD_FIELD (an empty address or a NUL in it); never asserts on
+ * input. */
+int void_heartbeat_body_decode_addr(const uint8_t *body,
+                                    size_t len,
+                                    uint64_t *epoch,
+                                    uint64_t *executed,
+                                    char http[VOID_HEARTBEAT_ADDR_MAX + 1]);
+
 /* ---- removal evidence ------------------------------------------------- */
 
 #define VOID_SUSPICION_ENCODED_SIZE  28             /* epoch 8, suspect 4, suspector 4, hlc 12 */

@@ -622,6 +622,13 @@ int void_pbft_step_timer(struct void_pbft *r,
                          enum void_pbft_timer timer,
                          struct void_pbft_out *out);
 
+/* Tells the replica that the driver added keys to the keyring it was given
+ * (config.keyring): a client it had found without a key is looked up again
+ * at its next request (the aliases of a member that joined, src/io/node.c
+ * ring_sync). A key already found is kept: keys are added, never replaced.
+ * Cannot fail. */
+void void_pbft_keyring_grew(struct void_pbft *r);
+
 /* Accessors. Cannot fail. */
 void_view void_pbft_view(const struct void_pbft *r);
 int void_pbft_is_primary(const struct void_pbft *r);

@@ -72,6 +72,7 @@ struct trace_dag {
     size_t count, cap;
     uint32_t nodes;
     int reached[VOID_CAUSAL_NODES_MAX];
+    int listed[VOID_CAUSAL_NODES_MAX]; /* a replica of the cluster file (ids below nodes) */
     uint64_t lo[VOID_CAUSAL_NODES_MAX], hi[VOID_CAUSAL_NODES_MAX]; /* fetched seq range */
     uint64_t base[VOID_CAUSAL_NODES_MAX]; /* each node's oldest retained seq (its window) */
     size_t edges_outside; /* receives whose send was not fetched */
@@ -554,10 +555,14 @@ static int by_hlc(const void *pa, const void *pb)
 static int assemble(const struct void_config *cl, const struct trace_opts *o, struct trace_dag *d)
 {
     memset(d, 0, sizeof(*d));
-    d->nodes = cl->count_replicas;
+    d->nodes = cl->slots; /* a member that joined has an id below the slots */
     d->max_events = o->max_events;
     d->keep_from = o->fetch_from;
     uint32_t reached = 0;
+    for (uint32_t i = 0; i < cl->count_replicas; i++) {
+        VOID_ASSERT(cl->replicas[i].id < d->nodes);
+        d->listed[cl->replicas[i].id] = 1;
+    }
     for (uint32_t i = 0; i < cl->count_replicas; i++) {
         int rc = fetch_node(cl, i, o->base.timeout_s, o->fetch_to, d);
         if (rc == VOID_ERANGE) {
@@ -798,6 +803,8 @@ static void cut_one(const struct trace_opts *o, struct trace_dag *d, size_t k, s
         if (nodes != NULL) {
             json_t *j = have ? event_json(&ev) : json_null();
             json_array_append_new(nodes, j);
+        } else if (!have && !d->listed[n]) {
+            continue; /* a free replica id slot, or a member the file does not list */
         } else if (have) {
             printf("node %" PRIu32 ": ", n);
             print_event("", &ev);

@@ -909,6 +909,52 @@ int void_heartbeat_body_decode(const uint8_t *body, size_t len, uint64_t *epoch,
     return 0;
 }
 
+size_t void_heartbeat_body_encode_addr(uint64_t epoch,
+                                       uint64_t executed,
+                                       const char *http,
+                                       uint8_t out[VOID_HEARTBEAT_BODY_MAX])
+{
+    VOID_ASSERT(out != NULL);
+    void_heartbeat_body_encode(epoch, executed, out);
+    size_t n = http != NULL ? strlen(http) : 0;
+    if (n == 0 || n > VOID_HEARTBEAT_ADDR_MAX) {
+        return VOID_HEARTBEAT_BODY_SIZE;
+    }
+    out[VOID_HEARTBEAT_BODY_SIZE] = (uint8_t)n;
+    memcpy(out + VOID_HEARTBEAT_BODY_SIZE + 1, http, n);
+    VOID_ASSERT(VOID_HEARTBEAT_BODY_SIZE + 1 + n <= VOID_HEARTBEAT_BODY_MAX);
+    return VOID_HEARTBEAT_BODY_SIZE + 1 + n;
+}
+
+int void_heartbeat_body_decode_addr(const uint8_t *body,
+                                    size_t len,
+                                    uint64_t *epoch,
+                                    uint64_t *executed,
+                                    char http[VOID_HEARTBEAT_ADDR_MAX + 1])
+{
+    VOID_ASSERT(http != NULL);
+    http[0] = '\0';
+    if (body == NULL || len < VOID_HEARTBEAT_BODY_SIZE) {
+        return VOID_ETRUNCATED;
+    }
+    if (len > VOID_HEARTBEAT_BODY_SIZE) {
+        size_t n = body[VOID_HEARTBEAT_BODY_SIZE];
+        if (len != VOID_HEARTBEAT_BODY_SIZE + 1 + n) {
+            return len < VOID_HEARTBEAT_BODY_SIZE + 1 + n ? VOID_ETRUNCATED : VOID_EBAD_LENGTH;
+        }
+        if (n == 0 || n > VOID_HEARTBEAT_ADDR_MAX ||
+            memchr(body + VOID_HEARTBEAT_BODY_SIZE + 1, 0, n) != NULL) {
+            return VOID_EBAD_FIELD;
+        }
+    }
+    int rc = void_heartbeat_body_decode(body, VOID_HEARTBEAT_BODY_SIZE, epoch, executed);
+    if (rc == 0 && len > VOID_HEARTBEAT_BODY_SIZE) {
+        memcpy(http, body + VOID_HEARTBEAT_BODY_SIZE + 1, len - VOID_HEARTBEAT_BODY_SIZE - 1);
+        http[len - VOID_HEARTBEAT_BODY_SIZE - 1] = '\0';
+    }
+    return rc;
+}
+
 /* ---- suspicion gossip ----------------------------------------------------- */
 
 int void_suspicion_gossip_encode(const struct void_suspicion_signed *items,

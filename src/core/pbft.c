@@ -849,6 +849,20 @@ client_key(struct void_pbft *r, uint32_t client, const uint8_t *cert)
     return k->state == 1 ? k : NULL;
 }
 
+void void_pbft_keyring_grew(struct void_pbft *r)
+{
+    VOID_ASSERT(r != NULL && r->mac_cache != NULL);
+    uint32_t dropped = 0;
+    for (uint32_t i = 0; i < VOID_PBFT_MAC_CACHE; i++) {
+        struct void__pbft_mackey *k = &r->mac_cache[i];
+        if (k->state == 2 && !k->certified) {
+            k->state = 0; /* a keyring miss: asked again */
+            dropped++;
+        }
+    }
+    VOID_ASSERT(dropped <= VOID_PBFT_MAC_CACHE);
+}
+
 /* Authenticates a client's request: by its signature when *sig_checked is
  * 1 on entry, else by its tag for this replica, falling back to the
  * signature; *sig_checked tells on return whether the signature was

@@ -210,7 +210,16 @@ static int serve(struct void_casserve *cs, uint32_t to, const struct void_hash *
 
 static int is_replica(const struct void_casserve *cs, uint32_t id)
 {
-    return id < cs->count_replicas;
+    return id < 32 && (cs->replicas & (1u << id)) != 0;
+}
+
+/* Peers a relayed fetch goes to: the replicas but self. */
+static uint32_t peer_count(const struct void_casserve *cs)
+{
+    uint32_t self = cs->self_id < 32 ? 1u << cs->self_id : 0;
+    uint32_t n = (uint32_t)__builtin_popcount(cs->replicas & ~self);
+    VOID_ASSERT(n < 32);
+    return n;
 }
 
 /* A client asks for a block we lack: remember who, ask every peer. */
@@ -229,8 +238,8 @@ static void relay_fetch(struct void_casserve *cs, uint32_t requester, const stru
     *slot = (struct void_casserve_pending){.hash = *h, .requester = requester, .used = 1};
     uint8_t body[VOID_CASNET_FETCH_SIZE];
     void_casnet_fetch_encode(VOID_CASNET_FETCH, h, body);
-    for (uint32_t id = 0; id < cs->count_replicas; id++) {
-        if (id != cs->self_id) {
+    for (uint32_t id = 0; id < 32; id++) {
+        if (id != cs->self_id && is_replica(cs, id)) {
             (void)void_casnet_send(cs->transport,
                                    cs->keypair,
                                    cs->self_id,
@@ -253,8 +262,7 @@ static void on_fetch(struct void_casserve *cs, const struct void_frame *f)
     if (op == VOID_CASNET_MISSING) {
         for (size_t i = 0; i < VOID_CASNET_PENDING_MAX; i++) {
             struct void_casserve_pending *p = &cs->pending[i];
-            if (p->used && void_hash_equal(&p->hash, &h) &&
-                ++p->missing + 1 >= cs->count_replicas) {
+            if (p->used && void_hash_equal(&p->hash, &h) && ++p->missing >= peer_count(cs)) {
                 reply_fetch(cs, p->requester, VOID_CASNET_MISSING, &h); /* nobody has it */
                 p->used = 0;
             }

@@ -197,6 +197,9 @@ struct void_node {
      * keyring ring_sync has looked at. */
     struct void_config *config_rw;
     uint32_t slot_ids;
+    /* Ids whose [replica] entry follow_epoch added (table_add): their HTTP
+     * address is the one their heartbeats state (heartbeat_http). */
+    uint32_t table_joined;
     uint32_t ring_synced;
     uint64_t removed_stop_ms; /* this node was removed: loop time it began to stop, else 0 */
     uint64_t removed_commits; /* store.count_commits then */
@@ -828,6 +831,36 @@ static int replica_index(const struct void_config *c, uint32_t id)
     return -1;
 }
 
+/* A member that joined and that the file does not list states its HTTP
+ * address in its heartbeats (as its own file gives it): its [replica] entry
+ * takes it, so that /nodes (which the web view reads) points at the server
+ * it runs. The file's entries are the operator's and are kept. */
+static void heartbeat_http(struct void_node *node, int idx, const char *http)
+{
+    struct void_config *c = node->config_rw;
+    VOID_ASSERT(idx >= 0 && (uint32_t)idx < node->config->count_replicas);
+    struct void_config_replica *r = &c->replicas[idx];
+    if (http[0] == '\0' || r->id >= 32 || (node->table_joined & (1u << r->id)) == 0 ||
+        strcmp(r->http.text, http) == 0) {
+        return;
+    }
+    struct void_config_addr a;
+    memset(&a, 0, sizeof(a));
+    if (strlen(http) >= sizeof(a.text) ||
+        void_hostport_parse(http, 0, a.host, sizeof(a.host), &a.port) != 0) {
+        return; /* not an address: the entry keeps what it had */
+    }
+    (void)snprintf(a.text, sizeof(a.text), "%s", http);
+    pthread_mutex_lock(&node->lock);
+    r->http = a;
+    pthread_mutex_unlock(&node->lock);
+    VOID_ASSERT(strcmp(r->http.text, http) == 0);
+    void_log(VOID_LOG_INFO,
+             "membership: member %u's HTTP address is %s (its heartbeat)",
+             (unsigned)r->id,
+             http);
+}
+
 /* A HEARTBEAT frame from the transport: checked here, not by the core
  * (membership is the driver's; docs/membership.md). Signature by the
  * sender's key, sender a member other than us, our epoch, an HLC not
@@ -842,6 +875,7 @@ static void on_heartbeat(struct void_node *node, const uint8_t *buf, size_t len)
     int rc = void_codec_decode_verified(buf, len, &node->ring, &fr);
     int idx = rc == 0 ? replica_index(c, fr.sender) : -1;
     uint64_t epoch = 0, executed = 0;
+    char http[VOID_HEARTBEAT_ADDR_MAX + 1];
     if (rc == VOID_EBAD_SIG) {
         node->hb.bad_signature++;
         return;
@@ -850,7 +884,8 @@ static void on_heartbeat(struct void_node *node, const uint8_t *buf, size_t len)
         node->hb.not_member++;
         return;
     }
-    if (rc != 0 || void_heartbeat_body_decode(fr.body, fr.body_len, &epoch, &executed) != 0) {
+    if (rc != 0 ||
+        void_heartbeat_body_decode_addr(fr.body, fr.body_len, &epoch, &executed, http) != 0) {
         node->hb.malformed++;
         return;
     }
@@ -881,6 +916,7 @@ static void on_heartbeat(struct void_node *node, const uint8_t *buf, size_t len)
     node->hb.received++;
     node->hb_last_ns[idx] = now;
     node->hb_executed[idx] = executed;
+    heartbeat_http(node, idx, http);
     if (rc == 1) {
         node->hb.recoveries++;
         void_log(VOID_LOG_INFO, "member %u: alive again (heartbeat)", (unsigned)fr.sender);
@@ -895,16 +931,19 @@ static void on_hb_timer(uv_timer_t *timer)
     if (node->fatal != 0 || !node->replica_ready) {
         return;
     }
-    uint8_t body[VOID_HEARTBEAT_BODY_SIZE];
-    void_heartbeat_body_encode(node->members.epoch, void_pbft_last_executed(node->replica), body);
+    uint8_t body[VOID_HEARTBEAT_BODY_MAX];
+    /* With our HTTP address: a node whose file does not list us (we joined
+     * later) learns where our status server is from it. */
+    size_t body_len = void_heartbeat_body_encode_addr(
+        node->members.epoch, void_pbft_last_executed(node->replica), c->http.text, body);
     /* The node's HLC (the replica's clock): every heartbeat is a send event,
      * so its stamps strictly increase and the detector can tell a replay. */
     struct void_frame fr = {.type = VOID_MSG_HEARTBEAT,
                             .sender = c->self_id,
                             .hlc = void_hlc_now_at(&node->replica->hlc, physical_now_ns(node)),
                             .body = body,
-                            .body_len = sizeof(body)};
-    uint8_t frame[VOID_CODEC_HEADER_SIZE + VOID_HEARTBEAT_BODY_SIZE + VOID_SIGN_SIZE];
+                            .body_len = (uint32_t)body_len};
+    uint8_t frame[VOID_CODEC_HEADER_SIZE + VOID_HEARTBEAT_BODY_MAX + VOID_SIGN_SIZE];
     size_t len = 0;
     if (void_codec_encode(&fr, &c->keypair, frame, sizeof(frame), &len) != 0) {
         return;
@@ -1013,9 +1052,9 @@ static void removed_message(const struct void_node *node, char *buf, size_t cap)
 }
 
 /* A [replica] entry for a member that joined and that the file does not
- * list: its address and location as its JOIN gave them, its HTTP server on
- * loopback at its port + 1000 (the file's default). The caller holds the
- * lock (the HTTP thread reads the table). */
+ * list: its address and location as its JOIN gave them, its HTTP server as
+ * its heartbeats state it (heartbeat_http). The caller holds the lock (the
+ * HTTP thread reads the table). */
 static void table_add(struct void_node *node, const struct void_member *m)
 {
     struct void_config *c = node->config_rw;
@@ -1031,13 +1070,12 @@ static void table_add(struct void_node *node, const struct void_member *m)
     /* Not resolved here (no DNS on the loop): the JOIN's address was
      * parsed by voidctl member add, and sends to the member go over the
      * connection it opened (transport.h). */
-    if (void_hostport_parse(
-            m->address, 0, r->address.host, sizeof(r->address.host), &r->address.port) == 0 &&
-        r->address.port <= 64535) {
-        r->http.port = (uint16_t)(r->address.port + 1000u);
-        (void)snprintf(r->http.host, sizeof(r->http.host), "127.0.0.1");
-        (void)snprintf(r->http.text, sizeof(r->http.text), "127.0.0.1:%u", (unsigned)r->http.port);
-    }
+    (void)void_hostport_parse(
+        m->address, 0, r->address.host, sizeof(r->address.host), &r->address.port);
+    /* Its HTTP address is not in the configuration: it comes with its first
+     * heartbeat (heartbeat_http), as its own file states it. Until then
+     * none is guessed (/nodes gives ""). */
+    node->table_joined |= m->id < 32 ? 1u << m->id : 0;
     (void)snprintf(r->topology.datacenter, sizeof(r->topology.datacenter), "%s", m->datacenter);
     (void)snprintf(r->topology.rack, sizeof(r->topology.rack), "%s", m->rack);
     (void)snprintf(r->topology.host, sizeof(r->topology.host), "%s", m->host);
@@ -1058,20 +1096,31 @@ static void ring_sync(struct void_node *node)
         return;
     }
     VOID_ASSERT(core->count > node->ring_synced);
+    int grew = 0;
     for (uint32_t k = 0; k < core->count; k++) {
         uint32_t id = core->ids[k];
         if (id >= c->slots || (node->slot_ids & (1u << id))) {
             continue;
         }
-        if (void_keyring_add(&node->ring, id, core->keys[k]) == 0) {
+        /* Its own client (automatic removal, the removed-while-down read:
+         * src/io/node_member.c) signs with the same key under its alias,
+         * as the founding replicas' do (void__node_member_ring_add). */
+        uint32_t alias = VOID_CONFIG_MEMBER_CLIENT_BASE + id;
+        if (void_keyring_add(&node->ring, id, core->keys[k]) == 0 &&
+            void_keyring_add(&node->ring, alias, core->keys[k]) == 0) {
             node->slot_ids |= 1u << id;
+            grew = 1;
             void_log(VOID_LOG_INFO,
-                     "membership: member %u joined (its JOIN executed): its frames are "
-                     "accepted from now on",
+                     "membership: member %u joined (its JOIN executed): its frames and its "
+                     "own client's requests are accepted from now on",
                      (unsigned)id);
         }
     }
+    if (grew) {
+        void_pbft_keyring_grew(node->replica); /* its client may have been refused before */
+    }
     node->ring_synced = core->count;
+    VOID_ASSERT(node->ring_synced == core->count);
 }
 
 /* Makes the node follow the replica's epoch (the configuration in effect
@@ -1096,6 +1145,7 @@ static int follow_epoch(struct void_node *node)
     }
     int admitted = void_membership_find(cur, c->self_id) >= 0;
     uint32_t peers[VOID_CONFIG_REPLICAS_MAX], npeers = 0, removed = 0, joined = 0, learners = 0;
+    uint32_t cas_replicas = c->self_id < 32 ? 1u << c->self_id : 0;
     pthread_mutex_lock(&node->lock);
     *was = node->members;
     struct void_membership_config *m = &node->members;
@@ -1113,6 +1163,7 @@ static int follow_epoch(struct void_node *node)
             table_add(node, mi);
         }
         learners += mi->role != VOID_MEMBER_VOTER;
+        cas_replicas |= mi->id < 32 ? 1u << mi->id : 0;
         if (mi->id != c->self_id && admitted) {
             peers[npeers++] = mi->id;
         }
@@ -1126,6 +1177,9 @@ static int follow_epoch(struct void_node *node)
     node->hb.removals += removed;
     pthread_mutex_unlock(&node->lock);
     free(was);
+    /* The block server serves, asks and relays among the members in effect,
+     * a member that joined included (the file lists only some of them). */
+    node->casserve.replicas = cas_replicas;
     (void)void_fd_set_peers(&node->fd, peers, npeers, mono_ns());
     void_log(VOID_LOG_INFO,
              "membership: epoch %llu, %u voters (f=%u), %u learner(s); %u member(s) joined, %u "
@@ -2606,8 +2660,11 @@ static int setup_cas(struct void_node *node, char *errbuf, size_t errcap)
                                             .transport = &node->transport,
                                             .ring = &node->ring,
                                             .keypair = &c->keypair,
-                                            .self_id = c->self_id,
-                                            .count_replicas = c->count_replicas};
+                                            .self_id = c->self_id};
+    for (uint32_t i = 0; i < c->count_replicas; i++) {
+        VOID_ASSERT(c->replicas[i].id < 32); /* below the slots, at most 16 */
+        node->casserve.replicas |= 1u << c->replicas[i].id;
+    }
     return 0;
 }
 

@@ -238,7 +238,14 @@ int void__node_causal_init(struct void__node_causal *nc, const struct void_confi
     nc->halt_mode = config->causal_halt != 0;
     nc->test_hooks = config->causal_test_hooks != 0;
     nc->self = config->self_id;
-    nc->nodes = config->count_replicas;
+    /* Every replica id that may ever be a member (docs/membership.md,
+     * "Joining a running cluster"): a member that joined later is a node of
+     * the DAG like a founding one, not a client, whether or not this file
+     * lists it. */
+    nc->nodes = config->slots;
+    for (uint32_t i = 0; i < config->count_replicas && nc->forge_peer == nc->self; i++) {
+        nc->forge_peer = config->replicas[i].id;
+    }
     nc->keypair = &config->keypair;
     atomic_init(&nc->halted, 0);
     atomic_init(&nc->sends_withheld, 0);
@@ -1054,7 +1061,7 @@ static int http_forge(struct void__node_causal *nc, char *out, size_t cap, size_
 {
     struct void_causal_event ce;
     memset(&ce, 0, sizeof(ce));
-    uint32_t peer = (nc->self + 1) % nc->nodes;
+    uint32_t peer = nc->forge_peer;
     ce.id.node = nc->self;
     ce.id.seq = nc->c.last[nc->self] + 1;
     ce.hlc = nc->c.last_hlc[nc->self];

@@ -50,7 +50,8 @@ struct void__node_causal {
     int on; /* [causal] events = 1 */
     int halt_mode;
     int test_hooks;
-    uint32_t self, nodes;
+    uint32_t self, nodes; /* nodes: the replica id slots ([membership] slots) */
+    uint32_t forge_peer;  /* /trace/forge's peer: a replica the file lists, not self */
     pthread_mutex_t lock;
     int lock_ready;
     struct void_causal c;
@@ -96,7 +97,8 @@ uint64_t void__node_causal_next_seq(const struct void__node_causal *nc);
  * Cannot fail (logs when the clock is too far behind to merge). */
 void void__node_causal_restore_hlc(const struct void__node_causal *nc, struct void_hlc *hlc);
 
-/* Sets nc up from config (borrowed for the call): nodes = the replicas.
+/* Sets nc up from config (borrowed for the call): nodes = the replica id
+ * slots, so that a member that joined is a node of the DAG everywhere.
  * With [causal] events = 0 it records nothing and answers /trace/ with 404.
  * Returns 0, VOID_EINVAL or VOID_ENOMEM. void__node_causal_fini is safe
  * after a failure. */

@@ -298,7 +298,9 @@ static void record_done(struct void__node_member *m, const struct void_sm_result
             res->value, res->value_len, &m->cfgs[0], &act, &m->cfgs[1], &prev_act) != 0) {
         return;
     }
-    if (void_membership_find(&m->cfgs[0], m->self) < 0 &&
+    /* Admitted once (an id below id_next) and absent: removed. A joiner
+     * whose JOIN has not executed yet is absent too, but not below id_next. */
+    if (void_membership_find(&m->cfgs[0], m->self) < 0 && m->self < m->cfgs[0].id_next &&
         m->cfgs[0].epoch > void_pbft_member_config(m->env.replica)->epoch) {
         m->env.removed(m->env.ctx, m->cfgs[0].epoch);
     }

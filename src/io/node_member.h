@@ -124,9 +124,6 @@ struct void__node_member {
     struct void__node_member_counts counts;
 };
 
-/* Adds the replicas' own client ids (VOID_CONFIG_MEMBER_CLIENT_BASE + id,
- * each replica's key) to ring, so that every replica admits the requests
- * its peers submit themselves. Returns 0 or the keyring's error. */
 /* What a certified REMOVE that is due does with the request the node's
  * client has in flight (busy: 0 idle, 1 a REMOVE, 2 a record read, 3 a
  * no-op read): go, wait for the REMOVE in flight, or restart the client
@@ -138,6 +135,11 @@ enum void__node_member_take {
 };
 int void__node_member_remove_take(int busy);
 
+/* Adds the replicas' own client ids (VOID_CONFIG_MEMBER_CLIENT_BASE + id,
+ * each replica's key) to ring, so that every replica admits the requests
+ * its peers submit themselves: those the file lists. A member that joined
+ * gets its alias when its JOIN executes (src/io/node.c, ring_sync), with
+ * the key the JOIN carried. Returns 0 or the keyring's error. */
 int void__node_member_ring_add(struct void_keyring *ring, const struct void_config *c);
 
 /* Sets m up (env copied). Returns 0, VOID_ENOMEM or the client's error. */

@@ -22,6 +22,19 @@
 # 5. The load stops: every acknowledged put reads back, and all five
 #    replicas agree on last_executed and the state digest (the joiner's
 #    state equals the others').
+# A joined member is first-class (docs/membership.md, "Joining a running
+# cluster"), each check failing before its fix:
+# - its HTTP address is the one its own file states (`cluster join --http`,
+#   not port + 1000), at node 0, whose file does not list it (/nodes);
+# - the causal log: `voidctl trace explain` of a key written after the
+#   promotion lists node 4's events, and node 0 records node 4's frames as
+#   receives from node 4, none as a client's request;
+# - the block store: a file put on nodes 3 and 4 only (--on 3,4), node 3
+#   cut off, is read back by a client whose file lists only the founding
+#   four: they fetch it from node 4;
+# - its own client: node 4, removed by the admin while it was down, reads
+#   the configuration record through its own client when it comes back,
+#   which the founding nodes must accept, and stops with exit 1.
 source "$(dirname "$0")/lib.sh"
 cluster_init memjoin 17830
 
@@ -32,7 +45,9 @@ K=16 # the checkpoint interval (VOID_PBFT_K_DEF)
 cluster start --n 4 --clients "$CLIENTS" --slots 8 --fault-control > /dev/null
 admin=$VOID_CLUSTER_DIR/keys/admin.secret
 member() { vctl member "$@" --admin-key "$admin" --timeout 10; }
-http_of() { echo "127.0.0.1:$((TEST_PORT + 1000 + $1))"; }
+# Node 4's HTTP address is not the default one (port + 1000), so that
+# nothing may guess it.
+http_of() { [ "$1" = 4 ] && echo "127.0.0.1:$((TEST_PORT + 1009))" || echo "127.0.0.1:$((TEST_PORT + 1000 + $1))"; }
 members_at() { # epoch and id:role of each member, as node $1 holds them
   curl -fsS --max-time 2 "http://$(http_of "$1")/members" |
     python3 -c "import json,sys; d=json.load(sys.stdin); print(d['epoch'], ' '.join(f\"{m['id']}:{m['role']}\" for m in d['members']))"
@@ -89,7 +104,7 @@ progress 1 60 || fail "no put acknowledged under load within 60 s"
 
 # 1. The join, under load.
 t0=$SECONDS
-VOID_WAIT_S=60 cluster join --learner > "$TEST_DIR/join.out" 2>&1 || fail "join: $(cat "$TEST_DIR/join.out")"
+VOID_WAIT_S=60 cluster join --learner --http "$(http_of 4)" > "$TEST_DIR/join.out" 2>&1 || fail "join: $(cat "$TEST_DIR/join.out")"
 grep -q "member 4 added as a learner: epoch 2" "$TEST_DIR/join.out" || fail "join: $(cat "$TEST_DIR/join.out")"
 wait_for '[ "$(members_at 0)" = "2 0:voter 1:voter 2:voter 3:voter 4:learner" ]' 30
 vctl members | grep -Eq '^4 +127\.0\.0\.1:[0-9]+ +dc1/r0/h4 +learner' || fail "voidctl members: $(vctl members)"
@@ -138,6 +153,47 @@ wait_for '[ "$(members_at 0)" = "3 0:voter 1:voter 2:voter 3:voter 4:voter" ]' 3
 wait_for '[ "$(members_at 4)" = "3 0:voter 1:voter 2:voter 3:voter 4:voter" ]' 30
 echo "node 4 is a voter (epoch 3) $((SECONDS - t0)) s after the join began"
 
+# Its HTTP address, as its file states it, at node 0 (from its heartbeats).
+node4_http_at_0() {
+  curl -fsS --max-time 2 "http://$(http_of 0)/nodes" |
+    python3 -c "import json,sys; print(next(n['http'] for n in json.load(sys.stdin)['nodes'] if n['id']==4))"
+}
+wait_for '[ "$(node4_http_at_0)" = "$(http_of 4)" ]' 10
+echo "ok: node 0 has node 4's HTTP address $(http_of 4)"
+# The causal log: a key written now, explained, lists node 4's events; node
+# 0 recorded node 4's frames as receives from it.
+t=$(vctl put after-join yes) || fail "put after-join"
+explain_ok=0
+for _ in 1 2 3 4 5; do
+  if vctl trace explain after-join --json > "$TEST_DIR/explain.json" 2> "$TEST_DIR/explain.err" &&
+    python3 -c '
+import json, sys
+d = json.load(open(sys.argv[1]))
+nodes = {e["node"] for e in d["chain"]}
+assert 4 in nodes, f"no event of node 4 in the chain: {sorted(nodes)}"
+bad = [e for e in d["chain"] if e["kind"] == "client_request" and e.get("client_id", 100) < 8]
+assert not bad, f"a replica as a client: {bad[0]}"
+print("ok: trace explain after-join: %d events of nodes %s" % (len(d["chain"]), sorted(nodes)))
+' "$TEST_DIR/explain.json"; then
+    explain_ok=1
+    break
+  fi
+  sleep 1
+done
+[ $explain_ok = 1 ] || fail "trace explain after-join: $(cat "$TEST_DIR/explain.err") $(head -c 600 "$TEST_DIR/explain.json")"
+curl -fsS --max-time 5 "http://$(http_of 0)/trace/events?limit=1" > "$TEST_DIR/ev0.json" || fail "node 0 /trace/events"
+last0=$(python3 -c "import json,sys; print(json.load(open(sys.argv[1]))['last'])" "$TEST_DIR/ev0.json")
+curl -fsS --max-time 5 "http://$(http_of 0)/trace/events?after=$((last0 > 800 ? last0 - 800 : 0))&limit=800" > "$TEST_DIR/ev0.json" ||
+  fail "node 0 /trace/events"
+python3 -c '
+import json, sys
+evs = json.load(open(sys.argv[1]))["events"]
+rx = [e for e in evs if e["kind"] == "receive" and str(e.get("from", "")).startswith("4.")]
+cl = [e for e in evs if e["kind"] == "client_request" and e["client_id"] == 4]
+assert rx and not cl, f"node 0, last {len(evs)} events: {len(rx)} receives from node 4, {len(cl)} client requests of client 4"
+print("ok: node 0 recorded %d receives from node 4 in its last %d events, no client request of client 4" % (len(rx), len(evs)))
+' "$TEST_DIR/ev0.json" || fail "node 0's causal log does not take node 4 for a node"
+
 # 4. Any one of the five may die. With one of the original four dead, q = 4
 #    counts node 4's vote.
 victims="$((RANDOM % 4)) 4"
@@ -182,4 +238,37 @@ echo "acknowledged puts checked: $n, missing: $missing"
 [ "$missing" = 0 ] || fail "$missing acknowledged puts are missing"
 wait_for 'replicas_agree 1 5' 60
 echo "the five agree: last_executed $(status_field 4 last_executed), digest $(status_field 4 state_digest | cut -c 1-16)"
+
+# 6. The block store: a file on nodes 3 and 4 only; node 3 cut off; a
+#    client that knows only the founding four reads it: they must ask node 4.
+head -c 300000 /dev/urandom > "$TEST_DIR/blob"
+out=$(vctl put --file "$TEST_DIR/blob" blob34 --on 3,4 --timeout 20) || fail "put --file --on 3,4: $out"
+# (in the cluster directory: its key paths are relative to it)
+awk '/^\[/ { skip = ($1 == "[replica.4]") } !skip' "$CLIENT" > "$VOID_CLUSTER_DIR/founders.ini"
+! grep -q '^\[replica\.4\]' "$VOID_CLUSTER_DIR/founders.ini" || fail "founders.ini lists node 4"
+vctl fault 3 --isolate --admin-key "$admin" > /dev/null || fail "cannot isolate node 3"
+rc=0
+"$VOID_BIN/voidctl" get --file blob34 "$TEST_DIR/blob.back" --cluster "$VOID_CLUSTER_DIR/founders.ini" --timeout 20 \
+  > "$TEST_DIR/get.out" 2>&1 || rc=$?
+vctl fault 3 --clear --admin-key "$admin" > /dev/null || fail "cannot heal node 3"
+[ $rc = 0 ] && cmp -s "$TEST_DIR/blob" "$TEST_DIR/blob.back" ||
+  fail "get --file of a file on nodes 3 and 4, node 3 cut off, through the founding four: exit $rc: $(tail -n 3 "$TEST_DIR/get.out")"
+echo "ok: a file stored on nodes 3 and 4 read back through the founding four with node 3 cut off"
+
+# 7. Node 4's own client: removed while it was down, it learns it from the
+#    configuration record it reads through its client, and stops.
+cluster kill 4 > /dev/null
+out=$(member remove 4) || fail "remove 4: $out"
+echo "$out"
+"$VOID_BIN/voidload" void "$VOID_CLUSTER_DIR" --clients 2 --seconds 600 --value 50 > /dev/null 2>&1 &
+pump=$!
+wait_for '[ "$(members_at 0)" = "4 0:voter 1:voter 2:voter 3:voter" ]' 60 ||
+  { kill "$pump"; fail "node 4's removal did not take effect: $(members_at 0)"; }
+kill "$pump"; wait "$pump" 2> /dev/null || true
+rc=0
+timeout 60 "$VOID_BIN/voidd" --config "$VOID_CLUSTER_DIR/node4.ini" > "$TEST_DIR/node4.out" 2>&1 || rc=$?
+grep -E "removed|record" "$TEST_DIR/node4.out" | tail -n 2
+expect_eq "$rc" 1 "node 4 removed while down: exit status"
+grep -q "node 4 was removed from the cluster in epoch 4 while it was down" "$TEST_DIR/node4.out" ||
+  fail "node 4: no clear message"
 echo "OK"

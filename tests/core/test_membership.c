@@ -933,6 +933,60 @@ static void test_heartbeat_body_round_trips_and_refuses_bad_lengths(void **state
     assert_int_equal(void_heartbeat_body_decode(NULL, 0, &epoch, &executed), VOID_ETRUNCATED);
 }
 
+/* Setup: a heartbeat body with the sender's HTTP address, one without.
+ * Action: encode, decode; decode damaged copies.
+ * Expected: the address comes back (and "" from the 16-byte body, which
+ * is byte for byte the body without one); a length byte that does not
+ * match the bytes is VOID_ETRUNCATED or VOID_EBAD_LENGTH, an empty
+ * address, a NUL in it or one above 127 bytes VOID_EBAD_FIELD; an address
+ * too long to carry is left out by the encoder. */
+static void test_heartbeat_body_carries_the_http_address(void **state)
+{
+    (void)state;
+    uint8_t b[VOID_HEARTBEAT_BODY_MAX + 8], plain[VOID_HEARTBEAT_BODY_SIZE];
+    char http[VOID_HEARTBEAT_ADDR_MAX + 1];
+    uint64_t epoch = 0, executed = 0;
+    size_t n = void_heartbeat_body_encode_addr(3, 99, "10.0.0.7:9104", b);
+    assert_int_equal(n, VOID_HEARTBEAT_BODY_SIZE + 1 + 13);
+    assert_int_equal(void_heartbeat_body_decode_addr(b, n, &epoch, &executed, http), 0);
+    assert_string_equal(http, "10.0.0.7:9104");
+    assert_int_equal(epoch, 3);
+    assert_int_equal(executed, 99);
+    /* The plain decoder refuses the longer body; the new one reads the old. */
+    assert_int_equal(void_heartbeat_body_decode(b, n, &epoch, &executed), VOID_EBAD_LENGTH);
+    void_heartbeat_body_encode(4, 100, plain);
+    assert_int_equal(void_heartbeat_body_encode_addr(4, 100, "", b), VOID_HEARTBEAT_BODY_SIZE);
+    assert_memory_equal(b, plain, sizeof(plain));
+    assert_int_equal(
+        void_heartbeat_body_decode_addr(plain, sizeof(plain), &epoch, &executed, http), 0);
+    assert_string_equal(http, "");
+    assert_int_equal(epoch, 4);
+    n = void_heartbeat_body_encode_addr(3, 99, "h:1", b);
+    assert_int_equal(void_heartbeat_body_decode_addr(b, n - 1, &epoch, &executed, http),
+                     VOID_ETRUNCATED);
+    b[n] = 'x';
+    assert_int_equal(void_heartbeat_body_decode_addr(b, n + 1, &epoch, &executed, http),
+                     VOID_EBAD_LENGTH);
+    b[VOID_HEARTBEAT_BODY_SIZE + 2] = '\0';
+    assert_int_equal(void_heartbeat_body_decode_addr(b, n, &epoch, &executed, http),
+                     VOID_EBAD_FIELD);
+    b[VOID_HEARTBEAT_BODY_SIZE] = 0;
+    assert_int_equal(void_heartbeat_body_decode_addr(b, VOID_HEARTBEAT_BODY_SIZE + 1, &epoch,
+                                                     &executed, http),
+                     VOID_EBAD_FIELD);
+    memset(b + VOID_HEARTBEAT_BODY_SIZE + 1, 'a', 130);
+    b[VOID_HEARTBEAT_BODY_SIZE] = 128;
+    assert_int_equal(void_heartbeat_body_decode_addr(b, VOID_HEARTBEAT_BODY_SIZE + 1 + 128,
+                                                     &epoch, &executed, http),
+                     VOID_EBAD_FIELD);
+    char long_addr[VOID_HEARTBEAT_ADDR_MAX + 2];
+    memset(long_addr, 'a', sizeof(long_addr) - 1);
+    long_addr[sizeof(long_addr) - 1] = '\0';
+    assert_int_equal(void_heartbeat_body_encode_addr(1, 1, long_addr, b), VOID_HEARTBEAT_BODY_SIZE);
+    assert_int_equal(void_heartbeat_body_decode_addr(NULL, 0, &epoch, &executed, http),
+                     VOID_ETRUNCATED);
+}
+
 /* ---- suspicion gossip ---------------------------------------------------- */
 
 /* A SUSPICION body carries 1..16 signed suspicions and decodes back to the
@@ -1008,6 +1062,7 @@ int main(void)
         cmocka_unit_test(test_membership_quorums_intersect_in_f_plus_one_for_n_1_to_64),
         cmocka_unit_test(test_membership_quorum_minimal_by_exhaustion),
         cmocka_unit_test(test_heartbeat_body_round_trips_and_refuses_bad_lengths),
+        cmocka_unit_test(test_heartbeat_body_carries_the_http_address),
         cmocka_unit_test(test_membership_primary_rotates_over_voters_only),
         cmocka_unit_test(test_membership_join_promote_leave_bump_epoch),
         cmocka_unit_test(test_membership_ten_remove_three_gives_f_two),

@@ -580,6 +580,39 @@ static void test_pbft_refuses_forged_borrowed_and_expired_certificates(void **st
     net_free(t);
 }
 
+/* Setup: replicas without an admin key, no client in their keyring.
+ * Action: client 3000 puts (refused: no key for it); then its key is added
+ * to the keyring the replicas were given, as voidd adds a joined member's
+ * own client when the member's JOIN executes (src/io/node.c, ring_sync),
+ * and each replica is told (void_pbft_keyring_grew); the client retries.
+ * Expected: refused first, unexecuted; then the put executes at every
+ * replica. Without the call a replica kept the "no key" it had cached for
+ * 3000 and refused it for good (a joiner's own client reads the
+ * configuration record before its JOIN executes). */
+static void test_pbft_a_client_whose_key_is_added_later_is_admitted(void **state)
+{
+    (void)state;
+    struct net *t = net_new(0, 0);
+    struct slot *s = client_new(t, 0, 3000, 5, 1, 0);
+    submit_put(t, s, "x", "1");
+    assert_false(net_run(t, 1000 * MS));
+    for (uint32_t i = 0; i < N; i++) {
+        assert_true(void_pbft_stats(t->rep[i])->rx_unknown_sender >= 1);
+        assert_int_equal(void_pbft_stats(t->rep[i])->requests_executed, 0);
+    }
+    assert_int_equal(void_keyring_add(&t->ring, 3000, s->kp.public_key), 0);
+    for (uint32_t i = 0; i < N; i++) {
+        void_pbft_keyring_grew(t->rep[i]);
+    }
+    assert_true(net_run(t, 3000 * MS));
+    struct void_sm_result res;
+    assert_int_equal(result_status(s, &res), VOID_SM_OK);
+    for (uint32_t i = 0; i < N; i++) {
+        assert_int_equal(void_pbft_stats(t->rep[i])->requests_executed, 1);
+    }
+    net_free(t);
+}
+
 int main(void)
 {
     assert_int_equal(void_sign_global_init(), 0);
@@ -588,6 +621,7 @@ int main(void)
         cmocka_unit_test(test_pbft_sessions_under_one_identity_do_not_supersede_each_other),
         cmocka_unit_test(test_pbft_refuses_forged_borrowed_and_expired_certificates),
         cmocka_unit_test(test_pbft_10000_certified_clients_each_put_once_at_most_once),
+        cmocka_unit_test(test_pbft_a_client_whose_key_is_added_later_is_admitted),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

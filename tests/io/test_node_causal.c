@@ -48,6 +48,7 @@ static void cfg_for(struct void_config *c, int halt, int off)
     memset(c, 0, sizeof(*c));
     c->self_id = 1;
     c->count_replicas = 4;
+    c->slots = 4;
     c->causal_halt = (uint32_t)halt;
     c->causal_off = (uint32_t)off;
     c->causal_capacity = 1024;
@@ -152,6 +153,47 @@ static void test_node_causal_records_and_serves_events(void **state)
     json_decref(get(&nc, "/trace/nothing", 404));
     struct void_pbft_effect s = send_effect();
     assert_int_equal(void__node_causal_withhold(&nc, &s), 0);
+    void__node_causal_fini(&nc);
+}
+
+/* Setup: node 1 of a file that lists replicas 0..3 with [membership] slots
+ * = 8 (room for joins). Action: a receive from replica 5 (a member that
+ * joined and that this file does not list), a send to it, a receive from
+ * client 100. Expected: the first two are a receive with its remote parent
+ * 5.40 and a send, node 5 being a node of the DAG; only the third is a
+ * client's request. (Sized by the listed replicas, 5 was a client: its
+ * PREPARE became a client_request and its send a reply.) */
+static void test_node_causal_a_joined_member_is_a_node_not_a_client(void **state)
+{
+    (void)state;
+    struct void_config cfg;
+    cfg_for(&cfg, 0, 0);
+    cfg.slots = 8;
+    struct void__node_causal nc;
+    assert_int_equal(void__node_causal_init(&nc, &cfg), 0);
+    struct void_pbft_event e = recv_ev(6000, T0 + 30, 5, 40, T0 + 25);
+    void__node_causal_event(&nc, &e);
+    e = pev(VOID_PBFT_EVENT_SEND, 6001, T0 + 40);
+    e.msg_type = VOID_MSG_PREPARE;
+    e.remote_node = 5;
+    void__node_causal_event(&nc, &e);
+    e = pev(VOID_PBFT_EVENT_RECEIVE, 6002, T0 + 50);
+    e.msg_type = VOID_MSG_REQUEST;
+    e.remote_node = 100;
+    void__node_causal_event(&nc, &e);
+    assert_int_equal(nc.c.count_accepted, 3);
+    json_t *j = get(&nc, "/trace/events", 200);
+    json_t *evs = json_object_get(j, "events");
+    assert_int_equal(json_array_size(evs), 3);
+    const char *kinds[] = {"receive", "send", "client_request"};
+    for (size_t i = 0; i < 3; i++) {
+        assert_string_equal(json_string_value(json_object_get(json_array_get(evs, i), "kind")),
+                            kinds[i]);
+    }
+    assert_string_equal(json_string_value(json_object_get(json_array_get(evs, 0), "from")), "5.40");
+    assert_int_equal(json_integer_value(json_object_get(json_array_get(evs, 1), "client_id")), 0);
+    json_decref(j);
+    assert_int_equal(nc.nodes, 8);
     void__node_causal_fini(&nc);
 }
 
@@ -295,6 +337,7 @@ int main(void)
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_node_causal_sends_of_one_run_share_one_log_write),
         cmocka_unit_test(test_node_causal_records_and_serves_events),
+        cmocka_unit_test(test_node_causal_a_joined_member_is_a_node_not_a_client),
         cmocka_unit_test(test_node_causal_halt_mode_stops_sending_at_a_forged_receive),
         cmocka_unit_test(test_node_causal_alert_mode_counts_but_keeps_sending),
         cmocka_unit_test(test_node_causal_gap_from_a_full_output_restarts_the_log),
