@@ -376,7 +376,9 @@ HOT void index_insert(struct void_causal *restrict c,
         VOID_ASSERT_SLOW(send == ORD_NONE || send == lookup_ord(c, ev->from) ||
                          send < c->ord_oldest);
         uint32_t older = 0;
-        if (live(c, send)) {
+        /* fast: send is a retained ord, unless the drop above took it. */
+        VOID_ASSERT_SLOW(!fast || send != ORD_NONE);
+        if (fast ? send >= c->ord_oldest : live(c, send)) {
             /* Distances between retained ords: never 0, below capacity
              * <= UINT32_MAX. */
             struct void__causal_kin *sk = &c->kin[send & mask];
@@ -574,7 +576,9 @@ HOT int accept(struct void_causal *restrict c,
         uint32_t m = ev->from.node;
         /* The send is in (missing_parent): retained unless below the base. */
         VOID_ASSERT_SLOW(ev->from.seq <= c->last[m]);
-        if (ev->from.seq >= c->base[m]) {
+        /* fast: submit_fast_receive found the send retained. */
+        VOID_ASSERT_SLOW(!fast || ev->from.seq >= c->base[m]);
+        if (fast || ev->from.seq >= c->base[m]) {
             send = ord_of_low(c, c->by_seq_row[m][ev->from.seq & c->mask]);
             VOID_ASSERT_SLOW(send == lookup_ord(c, ev->from));
             const struct void__causal_entry *se = &c->ring[send & c->mask];
@@ -790,7 +794,8 @@ COLD int submit_general(struct void_causal *c, const struct void_causal_event *e
 /* The fast path: an event of a full index (not partial) with no orphan
  * waiting (both folded into fast_nodes, 0 otherwise), well formed, whose
  * parents are in: the node's next seq after one already accepted, and for a
- * receive a send at or below its node's last accepted seq. Every test here
+ * receive a send at or below its node's last accepted seq and still
+ * retained (one past the horizon takes the general path). Every test here
  * is one of void_causal_event_check or missing_parent, in a cheaper form
  * that the in-range values allow: 2 <= seq <= SEQ_MAX and seq == last + 1
  * are two compares, and so are 1 <= from.seq <= last[m] (<= SEQ_MAX) and
@@ -822,7 +827,8 @@ submit_fast_receive(struct void_causal *restrict c, const struct void_causal_eve
     uint32_t m = ev->from.node;
     uint64_t seq = ev->id.seq;
     if (n >= c->fast_nodes || seq - 2 >= VOID_CAUSAL_SEQ_MAX - 1 || seq != c->last[n] + 1 ||
-        m >= c->fast_nodes || m == n || ev->from.seq - 1 >= c->last[m]) {
+        m >= c->fast_nodes || m == n || ev->from.seq - 1 >= c->last[m] ||
+        ev->from.seq < c->base[m]) {
         return submit_general(c, ev);
     }
     VOID_ASSERT_SLOW(ev->kind == VOID_CAUSAL_RECEIVE);
