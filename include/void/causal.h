@@ -195,12 +195,17 @@ struct void_causal {
      * at most capacity, so they never collide, and lookups of recent events
      * hit the cache. */
     uint32_t *by_seq;
+    uint32_t *by_seq_row[VOID_CAUSAL_NODES_MAX]; /* by_seq + n * (mask + 1), n < nodes */
     /* ring_node[ord & mask] = the node of the entry at ord: dropping the
      * oldest entry needs only its node (its seq is that node's base), and
      * this 1-byte array stays in cache where the 64-byte entry written
      * `capacity` events ago does not (one miss per event saved). */
     uint8_t *ring_node;
-    uint64_t ord_oldest, ord_next;                      /* retained ords: [ord_oldest, ord_next) */
+    /* Retained ords: [ord_oldest, ord_next). Every accepted event takes the
+     * next ord and every event dropped past the horizon is the oldest, so
+     * these are also the counts of both (void_causal_count_accepted,
+     * void_causal_count_dropped): no second counter on the hot path. */
+    uint64_t ord_oldest, ord_next;
     uint64_t base[VOID_CAUSAL_NODES_MAX];               /* lowest retained seq; 1 until a drop */
     uint64_t last[VOID_CAUSAL_NODES_MAX];               /* highest accepted seq, 0 = none */
     struct void_hlc_ts last_hlc[VOID_CAUSAL_NODES_MAX]; /* HLC of that event */
@@ -211,20 +216,36 @@ struct void_causal {
     size_t orphan_count;
     struct void_causal_id *drain; /* scratch queue of newly accepted ids */
     uint32_t epoch;
+    /* The clock of orphans' waits: counted on the general path of
+     * void_causal_submit, which every submit takes while an orphan waits. */
     uint64_t submits;
+    /* cfg.nodes while no orphan waits in a full index, else 0: opens the
+     * fast path of void_causal_submit with its one node-range test. */
+    uint32_t fast_nodes;
     /* The driver reads halt after each submit (on_violation = halt). */
     bool halt;
     struct void_causal_alert alerts[VOID_CAUSAL_ALERTS_MAX];
     size_t alert_count;
     /* counters, for metrics */
-    uint64_t count_accepted;
     uint64_t count_buffered;
     uint64_t count_duplicates;
-    uint64_t count_stale;   /* events at or below the horizon, ignored */
-    uint64_t count_dropped; /* events dropped past the horizon */
+    uint64_t count_stale; /* events at or below the horizon, ignored */
     uint64_t count_violations[VOID_CAUSAL_BUFFER_OVERFLOW + 1];
     uint64_t count_alerts_lost; /* alerts beyond VOID_CAUSAL_ALERTS_MAX */
 };
+
+/* Events accepted into the index since init or reset (orphans released
+ * included), and those of them dropped past the horizon since. Cannot
+ * fail. */
+static inline uint64_t void_causal_count_accepted(const struct void_causal *c)
+{
+    return c->ord_next;
+}
+
+static inline uint64_t void_causal_count_dropped(const struct void_causal *c)
+{
+    return c->ord_oldest;
+}
 
 /* Allocates the index for cfg (copied). Returns 0, VOID_EINVAL for a bad
  * config, or VOID_ENOMEM. void_causal_fini is safe after a failed init. */

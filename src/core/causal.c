@@ -22,6 +22,7 @@
 #include "void/pbft.h"
 
 #include <inttypes.h>
+#include <stddef.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -183,23 +184,41 @@ static inline bool hlc_before(struct void_hlc_ts a, struct void_hlc_ts b)
 _Static_assert(sizeof(struct void__causal_entry) == 64, "one cache line per entry (causal.h)");
 #define RING_ALIGN 64
 
+/* The entry's fields in the event's order, so that the pack is three block
+ * copies (seq and wall_ns; from_seq to request_no) and the small fields:
+ * the copies compile to a few 16-byte moves, where field by field they
+ * were a load and a store each. */
+_Static_assert(offsetof(struct void_causal_event, hlc.wall_ns) ==
+                   offsetof(struct void_causal_event, id.seq) + 8,
+               "seq, wall_ns adjacent in the event");
+_Static_assert(offsetof(struct void__causal_entry, wall_ns) == 8, "seq, wall_ns adjacent");
+_Static_assert(offsetof(struct void_causal_event, request_no) ==
+                   offsetof(struct void_causal_event, from.seq) + 32,
+               "from.seq .. request_no adjacent in the event");
+_Static_assert(offsetof(struct void__causal_entry, request_no) ==
+                   offsetof(struct void__causal_entry, from_seq) + 32,
+               "from_seq .. request_no adjacent in the entry");
+_Static_assert(offsetof(struct void_causal_event, msg_type) ==
+                       offsetof(struct void_causal_event, kind) + 1 &&
+                   offsetof(struct void__causal_entry, msg_type) ==
+                       offsetof(struct void__causal_entry, kind) + 1,
+               "kind, msg_type adjacent in both");
+
 HOT void entry_pack(struct void__causal_entry *restrict e,
-                    const struct void_causal_event *restrict ev)
+                    const struct void_causal_event *restrict ev,
+                    uint32_t node,
+                    uint32_t from_node)
 {
-    /* Every caller checked both node ids against cfg.nodes <= NODES_MAX. */
-    VOID_ASSERT_SLOW(ev->id.node < VOID_CAUSAL_NODES_MAX && ev->from.node < VOID_CAUSAL_NODES_MAX);
-    e->seq = ev->id.seq;
-    e->wall_ns = ev->hlc.wall_ns;
-    e->from_seq = ev->from.seq;
-    e->view = ev->view;
-    e->op_seq = ev->op_seq;
-    e->client_id = ev->client_id;
-    e->request_no = ev->request_no;
+    /* Every caller checked both node ids against cfg.nodes <= NODES_MAX;
+     * it passes them as it holds them (from_node 0 for a non-receive). */
+    VOID_ASSERT_SLOW(node == ev->id.node && from_node == ev->from.node);
+    VOID_ASSERT_SLOW(node < VOID_CAUSAL_NODES_MAX && from_node < VOID_CAUSAL_NODES_MAX);
+    memcpy(&e->seq, &ev->id.seq, 16);
+    memcpy(&e->from_seq, &ev->from.seq, 40);
     e->logical = ev->hlc.logical;
-    e->node = (uint8_t)ev->id.node;
-    e->kind = ev->kind;
-    e->msg_type = ev->msg_type;
-    e->from_node = (uint8_t)ev->from.node;
+    memcpy(&e->kind, &ev->kind, 2);
+    e->node = (uint8_t)node;
+    e->from_node = (uint8_t)from_node;
 }
 
 static void entry_unpack(const struct void__causal_entry *e, struct void_causal_event *ev)
@@ -259,7 +278,7 @@ static bool id_equal(struct void_causal_id a, struct void_causal_id b)
 static uint32_t *by_seq_slot(const struct void_causal *c, struct void_causal_id id)
 {
     VOID_ASSERT(id.node < c->cfg.nodes);
-    return &c->by_seq[(size_t)id.node * (c->mask + 1) + (size_t)(id.seq & c->mask)];
+    return &c->by_seq_row[id.node][id.seq & c->mask];
 }
 
 /* The retained ord whose low 32 bits are low: the only one, since retained
@@ -317,7 +336,6 @@ HOT void drop_oldest(struct void_causal *c)
     VOID_ASSERT_SLOW(*by_seq_slot(c, id) == (uint32_t)c->ord_oldest);
     c->base[id.node] = id.seq + 1;
     c->ord_oldest++;
-    c->count_dropped++;
 }
 
 /* Inserts ev, whose local parent is (n, last[n]) or which is its node's
@@ -326,39 +344,44 @@ HOT void drop_oldest(struct void_causal *c)
 HOT void index_insert(struct void_causal *restrict c,
                       const struct void_causal_event *restrict ev,
                       bool receive,
-                      uint64_t send)
+                      uint64_t send,
+                      bool fast)
 {
     VOID_ASSERT_SLOW(receive == (ev->kind == VOID_CAUSAL_RECEIVE));
     uint32_t n = ev->id.node;
-    if (c->last[n] == 0 && c->cfg.open_start) {
-        c->base[n] = ev->id.seq; /* what came before lies beyond the horizon */
+    uint64_t seq = ev->id.seq;
+    VOID_ASSERT_SLOW(!fast || c->last[n] > 0);
+    if (!fast && c->last[n] == 0 && c->cfg.open_start) {
+        c->base[n] = seq; /* what came before lies beyond the horizon */
     }
     /* The one release check of the index's invariant per insert: a node's
      * retained seqs stay contiguous, which every by_seq lookup relies on. */
-    VOID_ASSERT(ev->id.seq == c->last[n] + 1 || ev->id.seq == c->base[n]);
+    VOID_ASSERT(seq == c->last[n] + 1 || seq == c->base[n]);
     /* Full from the capacity-th insert on: only inserting drops, one for one. */
     VOID_ASSERT_SLOW((c->ord_next >= c->cfg.capacity) ==
                      (c->ord_next - c->ord_oldest == c->cfg.capacity));
     if (c->ord_next >= c->cfg.capacity) {
         drop_oldest(c);
     }
-    uint64_t ord = c->ord_next++;
-    uint64_t slot = ord & c->mask;
-    entry_pack(&c->ring[slot], ev);
-    c->ring_node[slot] = (uint8_t)n;
-    c->last[n] = ev->id.seq;
+    uint64_t ord = c->ord_next;
+    uint64_t mask = c->mask;
+    uint64_t slot = ord & mask;
+    c->ord_next = ord + 1;
+    c->last[n] = seq;
     c->last_hlc[n] = ev->hlc;
-    c->by_seq[(size_t)n * (c->mask + 1) + (size_t)(ev->id.seq & c->mask)] = (uint32_t)ord;
+    c->by_seq_row[n][seq & mask] = (uint32_t)ord;
     if (receive) {
         /* Pushed on its send's list of receives, when the send is here (it
          * may just have been dropped to make room). */
         VOID_ASSERT_SLOW(send == ORD_NONE || send == lookup_ord(c, ev->from) ||
                          send < c->ord_oldest);
         uint32_t older = 0;
-        if (live(c, send)) {
+        /* fast: send is a retained ord, unless the drop above took it. */
+        VOID_ASSERT_SLOW(!fast || send != ORD_NONE);
+        if (fast ? send >= c->ord_oldest : live(c, send)) {
             /* Distances between retained ords: never 0, below capacity
              * <= UINT32_MAX. */
-            struct void__causal_kin *sk = &c->kin[send & c->mask];
+            struct void__causal_kin *sk = &c->kin[send & mask];
             older = sk->first_child != 0 ? (uint32_t)(ord - send) - sk->first_child : 0;
             sk->first_child = (uint32_t)(ord - send);
         }
@@ -366,7 +389,19 @@ HOT void index_insert(struct void_causal *restrict c,
     } else if (ev->kind == VOID_CAUSAL_SEND) {
         c->kin[slot].first_child = 0;
     }
-    c->count_accepted++;
+    /* Last: the entry's and ring_node's byte stores may alias anything for
+     * the compiler, which would reload every field of c after them. */
+    uint8_t *ring_node = c->ring_node;
+    /* A non-receive's from is zero (checked at the door). */
+    entry_pack(&c->ring[slot], ev, n, receive ? ev->from.node : 0);
+    ring_node[slot] = (uint8_t)n;
+}
+
+/* fast_nodes opens void_causal_submit's fast path (see there) while no
+ * orphan waits in a full index; called wherever orphan_count changes. */
+static void fast_update(struct void_causal *c)
+{
+    c->fast_nodes = c->orphan_count == 0 && !c->cfg.partial ? c->cfg.nodes : 0;
 }
 
 /* ---- init --------------------------------------------------------------- */
@@ -405,7 +440,11 @@ int void_causal_init(struct void_causal *c, const struct void_causal_config *cfg
     for (size_t n = 0; n < VOID_CAUSAL_NODES_MAX; n++) {
         c->base[n] = 1;
     }
+    for (size_t n = 0; n < cfg->nodes; n++) {
+        c->by_seq_row[n] = c->by_seq + n * slots;
+    }
     c->epoch = 1;
+    fast_update(c);
     VOID_ASSERT(c->ord_next == 0 && c->base[0] == 1);
     return 0;
 }
@@ -441,6 +480,7 @@ void void_causal_reset(struct void_causal *c)
     c->marks = keep.marks;
     c->by_seq = keep.by_seq;
     c->ring_node = keep.ring_node;
+    memcpy(c->by_seq_row, keep.by_seq_row, sizeof(c->by_seq_row));
     c->orphans = keep.orphans;
     c->drain = keep.drain;
     for (size_t n = 0; n < VOID_CAUSAL_NODES_MAX; n++) {
@@ -448,6 +488,7 @@ void void_causal_reset(struct void_causal *c)
     }
     /* The epoch goes on: the marks of walks before the reset stay below it. */
     c->epoch = keep.epoch;
+    fast_update(c);
     VOID_ASSERT(c->ord_next == 0 && !c->halt);
 }
 
@@ -513,27 +554,32 @@ COLD int alert_send(struct void_causal *c,
 /* Accepts ev, whose parents are all in (missing_parent found none), if its
  * edges hold: HLC(previous local event) < HLC(ev) and, for a receive, the
  * send it names is a send with its payload and an earlier HLC. Returns
- * ACCEPTED, or REJECTED with the alert raised. */
+ * ACCEPTED, or REJECTED with the alert raised. fast (submit_fast): the
+ * index is full (not partial) and ev is not its node's first event. */
 HOT int accept(struct void_causal *restrict c,
                const struct void_causal_event *restrict ev,
-               bool receive)
+               bool receive,
+               bool fast)
 {
     VOID_ASSERT_SLOW(receive == (ev->kind == VOID_CAUSAL_RECEIVE));
+    bool partial = !fast && c->cfg.partial;
     uint32_t n = ev->id.node;
+    VOID_ASSERT_SLOW(!fast || (!c->cfg.partial && c->last[n] > 0));
     /* submit and drain_orphans found the local parent in (missing_parent). */
     VOID_ASSERT_SLOW(ev->id.seq == c->last[n] + 1 || (c->cfg.open_start && c->last[n] == 0));
-    if (c->last[n] > 0 && !hlc_before(c->last_hlc[n], ev->hlc)) {
+    if ((fast || c->last[n] > 0) && !hlc_before(c->last_hlc[n], ev->hlc)) {
         return alert_local_order(c, ev);
     }
     uint64_t send = ORD_NONE;
     /* partial: void_causal_submit_receive checked the remote edge. */
-    if (receive && !c->cfg.partial) {
+    if (receive && !partial) {
         uint32_t m = ev->from.node;
         /* The send is in (missing_parent): retained unless below the base. */
         VOID_ASSERT_SLOW(ev->from.seq <= c->last[m]);
-        if (ev->from.seq >= c->base[m]) {
-            send = ord_of_low(
-                c, c->by_seq[(size_t)m * (c->mask + 1) + (size_t)(ev->from.seq & c->mask)]);
+        /* fast: submit_fast_receive found the send retained. */
+        VOID_ASSERT_SLOW(!fast || ev->from.seq >= c->base[m]);
+        if (fast || ev->from.seq >= c->base[m]) {
+            send = ord_of_low(c, c->by_seq_row[m][ev->from.seq & c->mask]);
             VOID_ASSERT_SLOW(send == lookup_ord(c, ev->from));
             const struct void__causal_entry *se = &c->ring[send & c->mask];
             /* Compared in place: unpacking the whole send costs more than
@@ -549,10 +595,10 @@ HOT int accept(struct void_causal *restrict c,
         } else {
             /* Past the horizon: the send was verified when it arrived, but
              * its content is gone, so this edge goes unchecked. */
-            VOID_ASSERT_SLOW(c->count_dropped > 0 || c->cfg.open_start);
+            VOID_ASSERT_SLOW(c->ord_oldest > 0 || c->cfg.open_start);
         }
     }
-    index_insert(c, ev, receive, send);
+    index_insert(c, ev, receive, send, fast);
     return VOID_CAUSAL_ACCEPTED;
 }
 
@@ -561,6 +607,7 @@ static void orphan_remove(struct void_causal *c, size_t i)
     VOID_ASSERT(i < c->orphan_count);
     memmove(&c->orphans[i], &c->orphans[i + 1], (c->orphan_count - i - 1) * sizeof(c->orphans[0]));
     c->orphan_count--;
+    fast_update(c);
 }
 
 static void orphan_alert(struct void_causal *c, size_t i, int kind_if_remote)
@@ -598,6 +645,7 @@ COLD int buffer_orphan(struct void_causal *c, const struct void_causal_event *ev
     c->orphans[c->orphan_count].ev = *ev;
     c->orphans[c->orphan_count].since = c->submits;
     c->orphan_count++;
+    fast_update(c);
     c->count_buffered++;
     VOID_ASSERT(c->orphan_count <= c->cfg.orphans_max);
     return VOID_CAUSAL_BUFFERED;
@@ -646,7 +694,7 @@ COLD void drain_orphans(struct void_causal *c, struct void_causal_id first)
                 continue;
             }
             orphan_remove(c, i);
-            if (accept(c, &ev, ev.kind == VOID_CAUSAL_RECEIVE) == VOID_CAUSAL_ACCEPTED) {
+            if (accept(c, &ev, ev.kind == VOID_CAUSAL_RECEIVE, false) == VOID_CAUSAL_ACCEPTED) {
                 VOID_ASSERT(tail <= c->cfg.orphans_max);
                 c->drain[tail++] = ev.id;
             }
@@ -710,21 +758,21 @@ HOT int submit(struct void_causal *restrict c,
         return buffer_orphan(c, ev);
     }
     VOID_ASSERT_SLOW(missing_parent(c, ev).seq == 0);
-    int rc = accept(c, ev, receive);
+    int rc = accept(c, ev, receive, false);
     if (c->orphan_count > 0 && rc == VOID_CAUSAL_ACCEPTED) {
         drain_orphans(c, ev->id);
     }
     return rc;
 }
 
-int void_causal_submit(struct void_causal *c, const struct void_causal_event *ev)
+/* Every event the fast path of void_causal_submit does not take: the door's
+ * checks (void_causal_event_check and the cluster's node range, with one
+ * test of the kind: a receive names a send on another node of the cluster
+ * and is not submitted here in partial mode; any other kind names none),
+ * then submit. */
+COLD int submit_general(struct void_causal *c, const struct void_causal_event *ev)
 {
-    VOID_ASSERT(c != NULL && ev != NULL);
     VOID_ASSERT(c->ring != NULL);
-    /* void_causal_event_check and the cluster's node range, with one test
-     * of the kind: a receive names a send on another node of the cluster
-     * (and is not submitted here in partial mode); any other kind names
-     * none. */
     bool receive = ev->kind == VOID_CAUSAL_RECEIVE;
     bool bad = ev->id.seq - 1 >= VOID_CAUSAL_SEQ_MAX || ev->id.node >= c->cfg.nodes;
     if (receive) {
@@ -741,6 +789,58 @@ int void_causal_submit(struct void_causal *c, const struct void_causal_event *ev
         return VOID_EBAD_FIELD;
     }
     return receive ? submit(c, ev, true) : submit(c, ev, false);
+}
+
+/* The fast path: an event of a full index (not partial) with no orphan
+ * waiting (both folded into fast_nodes, 0 otherwise), well formed, whose
+ * parents are in: the node's next seq after one already accepted, and for a
+ * receive a send at or below its node's last accepted seq and still
+ * retained (one past the horizon takes the general path). Every test here
+ * is one of void_causal_event_check or missing_parent, in a cheaper form
+ * that the in-range values allow: 2 <= seq <= SEQ_MAX and seq == last + 1
+ * are two compares, and so are 1 <= from.seq <= last[m] (<= SEQ_MAX) and
+ * both of a non-receive's from fields being zero. An event that fails any
+ * of them goes to submit_general before anything changes, which checks it
+ * in full; one that passes is accepted or rejected by accept, as there.
+ * The submit counter only times orphans' waits, so it counts only while
+ * one waits (submit_general). One function per kind of event, each with
+ * only the registers it needs. */
+__attribute__((noinline)) static int submit_fast_other(struct void_causal *restrict c,
+                                                       const struct void_causal_event *restrict ev)
+{
+    uint32_t n = ev->id.node;
+    uint64_t seq = ev->id.seq;
+    if (n >= c->fast_nodes || seq - 2 >= VOID_CAUSAL_SEQ_MAX - 1 || seq != c->last[n] + 1 ||
+        (uint8_t)(ev->kind - 1) >= VOID_CAUSAL_KIND_MAX || (ev->from.seq | ev->from.node) != 0) {
+        return submit_general(c, ev);
+    }
+    VOID_ASSERT_SLOW(ev->kind != VOID_CAUSAL_RECEIVE);
+    VOID_ASSERT_SLOW(c->fast_nodes == c->cfg.nodes && !c->cfg.partial && c->orphan_count == 0);
+    VOID_ASSERT_SLOW(void_causal_event_check(ev) == 0 && missing_parent(c, ev).seq == 0);
+    return accept(c, ev, false, true);
+}
+
+__attribute__((noinline)) static int
+submit_fast_receive(struct void_causal *restrict c, const struct void_causal_event *restrict ev)
+{
+    uint32_t n = ev->id.node;
+    uint32_t m = ev->from.node;
+    uint64_t seq = ev->id.seq;
+    if (n >= c->fast_nodes || seq - 2 >= VOID_CAUSAL_SEQ_MAX - 1 || seq != c->last[n] + 1 ||
+        m >= c->fast_nodes || m == n || ev->from.seq - 1 >= c->last[m] ||
+        ev->from.seq < c->base[m]) {
+        return submit_general(c, ev);
+    }
+    VOID_ASSERT_SLOW(ev->kind == VOID_CAUSAL_RECEIVE);
+    VOID_ASSERT_SLOW(c->fast_nodes == c->cfg.nodes && !c->cfg.partial && c->orphan_count == 0);
+    VOID_ASSERT_SLOW(void_causal_event_check(ev) == 0 && missing_parent(c, ev).seq == 0);
+    return accept(c, ev, true, true);
+}
+
+int void_causal_submit(struct void_causal *c, const struct void_causal_event *ev)
+{
+    VOID_ASSERT(c != NULL && ev != NULL);
+    return ev->kind == VOID_CAUSAL_RECEIVE ? submit_fast_receive(c, ev) : submit_fast_other(c, ev);
 }
 
 /* Partial mode: the remote edge of a receive, against the frame's HLC and

@@ -484,7 +484,7 @@ void void__node_causal_metrics(struct void__node_causal *nc, struct void__metric
     pthread_mutex_lock(&nc->lock);
     void__metrics_family(
         w, "void_causal_events_total", VOID_METRICS_COUNTER, "Causal events recorded.");
-    void__metrics_u64(w, NULL, NULL, nc->c.count_accepted);
+    void__metrics_u64(w, NULL, NULL, void_causal_count_accepted(&nc->c));
     void__metrics_family(w,
                          "void_causal_events_retained",
                          VOID_METRICS_GAUGE,
@@ -494,7 +494,7 @@ void void__node_causal_metrics(struct void__node_causal *nc, struct void__metric
                          "void_causal_events_dropped_total",
                          VOID_METRICS_COUNTER,
                          "Causal events dropped from memory past the horizon.");
-    void__metrics_u64(w, NULL, NULL, nc->c.count_dropped);
+    void__metrics_u64(w, NULL, NULL, void_causal_count_dropped(&nc->c));
     void__metrics_family(w,
                          "void_causal_halted",
                          VOID_METRICS_GAUGE,
@@ -752,7 +752,7 @@ static int http_events_persisted(
                             "last",
                             (json_int_t)last,
                             "dropped",
-                            (json_int_t)(nc->compacted_total + nc->c.count_dropped),
+                            (json_int_t)(nc->compacted_total + void_causal_count_dropped(&nc->c)),
                             "more",
                             seen > 0 && col.last_seq < last,
                             "halted",
@@ -884,7 +884,7 @@ static int http_events(
                             "last",
                             (json_int_t)last,
                             "dropped",
-                            (json_int_t)nc->c.count_dropped,
+                            (json_int_t)void_causal_count_dropped(&nc->c),
                             "more",
                             s <= last,
                             "halted",
@@ -1839,7 +1839,7 @@ static enum MHD_Result serve_events(struct void__node_causal *nc,
         last = nc->c.last[nc->self];
         base = last == 0 ? 0 : nc->c.base[nc->self];
     }
-    uint64_t dropped = nc->c.count_dropped + (nc->persist ? nc->compacted_total : 0);
+    uint64_t dropped = void_causal_count_dropped(&nc->c) + (nc->persist ? nc->compacted_total : 0);
     pthread_mutex_unlock(&nc->lock);
     s->last = last;
     sbuf_fmt(&s->o,

@@ -231,6 +231,6 @@ void void__sim_causal_finish(struct sim *s)
     VOID_ASSERT(s->causal != NULL);
     void_causal_flush(s->causal);
     report_alerts(s);
-    s->res->causal_accepted = s->causal->count_accepted;
+    s->res->causal_accepted = void_causal_count_accepted(s->causal);
     VOID_ASSERT(s->causal->orphan_count == 0);
 }

@@ -158,7 +158,7 @@ causal_open(struct void_causal *c, uint32_t nodes, size_t capacity, size_t orpha
 }
 
 /* Submits events[0..n) and returns how many were accepted (directly or when
- * released from the orphan buffer is not counted here: see count_accepted). */
+ * released from the orphan buffer is not counted here: see void_causal_count_accepted). */
 static void submit_all(struct void_causal *c, const struct void_causal_event *ev, size_t n)
 {
     for (size_t i = 0; i < n; i++) {
@@ -244,7 +244,7 @@ static void test_causal_valid_random_dags_raise_no_alert(void **state)
         }
         assert_int_equal(c.alert_count, 0);
         assert_false(c.halt);
-        assert_int_equal(c.count_accepted, d.n);
+        assert_int_equal(void_causal_count_accepted(&c), d.n);
         assert_int_equal(c.count_duplicates, 1);
         dag_free(&d);
     }
@@ -276,7 +276,7 @@ static void test_causal_late_parent_within_bound_is_not_a_violation(void **state
         assert_int_equal(void_causal_flush(&c), 0);
         assert_int_equal(c.alert_count, 0);
         assert_false(c.halt);
-        assert_int_equal(c.count_accepted, d.n);
+        assert_int_equal(void_causal_count_accepted(&c), d.n);
         assert_true(c.count_buffered > 0); /* the test did shuffle parents late */
         void_causal_fini(&c);
         dag_free(&d);
@@ -474,6 +474,74 @@ static void test_causal_rejects_bad_input_with_codes(void **state)
     void_causal_fini(&c);
 }
 
+/* The fast path of void_causal_submit (an index with no orphan waiting, an
+ * event whose parents are in) tests the fields in its own cheaper way: for
+ * every malformed variant of a node's next event, a receive and a local
+ * one, it must answer what void_causal_event_check and the node range say
+ * (VOID_EBAD_FIELD) and change nothing; the seq range ends exactly at
+ * VOID_CAUSAL_SEQ_MAX. Setup: 3 nodes, 0.1 a send, 1.1 local, then the
+ * variants of 1.2 (a receive of 0.1, or a local event). */
+static void test_causal_fast_path_refuses_what_event_check_refuses(void **state)
+{
+    (void)state;
+    struct void_causal c;
+    causal_open(&c, 3, 64, 4, 4);
+    struct void_causal_event send = {.id = {0, 1}, .hlc = {T0, 0}, .kind = VOID_CAUSAL_SEND};
+    send.msg_type = 3;
+    struct void_causal_event first = {.id = {1, 1}, .hlc = {T0, 1}, .kind = VOID_CAUSAL_LOCAL};
+    assert_int_equal(void_causal_submit(&c, &send), VOID_CAUSAL_ACCEPTED);
+    assert_int_equal(void_causal_submit(&c, &first), VOID_CAUSAL_ACCEPTED);
+    struct void_causal_event recv = {
+        .id = {1, 2}, .hlc = {T0 + 5, 0}, .kind = VOID_CAUSAL_RECEIVE, .from = {0, 1}};
+    recv.msg_type = 3;
+    struct void_causal_event local = {
+        .id = {1, 2}, .hlc = {T0 + 5, 0}, .kind = VOID_CAUSAL_EXECUTE};
+    struct void_causal_event bad[16];
+    size_t n = 0;
+    bad[n] = local, bad[n++].from.seq = 1;  /* a from on a non-receive */
+    bad[n] = local, bad[n++].from.node = 2; /* its node alone */
+    bad[n] = local, bad[n++].kind = 0;      /* kinds out of range */
+    bad[n] = local, bad[n++].kind = VOID_CAUSAL_KIND_MAX + 1;
+    bad[n] = local, bad[n++].kind = 255;
+    bad[n] = local, bad[n++].id.node = 3;  /* beyond the cluster */
+    bad[n] = recv, bad[n++].from.node = 1; /* a receive from itself */
+    bad[n] = recv, bad[n++].from.node = 3; /* from beyond the cluster */
+    bad[n] = recv, bad[n++].from.seq = 0;  /* names no send */
+    bad[n] = recv, bad[n++].from.seq = VOID_CAUSAL_SEQ_MAX + 1;
+    bad[n] = recv, bad[n++].id.node = 3;
+    for (size_t i = 0; i < n; i++) {
+        assert_true(void_causal_event_check(&bad[i]) != 0 || bad[i].id.node >= 3 ||
+                    bad[i].from.node >= 3);
+        assert_int_equal(void_causal_submit(&c, &bad[i]), VOID_EBAD_FIELD);
+    }
+    assert_int_equal(void_causal_count_accepted(&c), 2);
+    assert_int_equal(c.last[1], 1);
+    assert_false(c.halt);
+    assert_int_equal(void_causal_submit(&c, &recv), VOID_CAUSAL_ACCEPTED);
+    local.id.seq = 3;
+    local.hlc.wall_ns = T0 + 6;
+    assert_int_equal(void_causal_submit(&c, &local), VOID_CAUSAL_ACCEPTED);
+    void_causal_fini(&c);
+
+    /* The top of the seq range: SEQ_MAX follows SEQ_MAX - 1 (open start),
+     * and nothing follows SEQ_MAX. */
+    struct void_causal_config cfg = {
+        .nodes = 1, .capacity = 8, .orphans_max = 1, .orphan_wait_max = 1, .open_start = true};
+    assert_int_equal(void_causal_init(&c, &cfg), 0);
+    struct void_causal_event top = {
+        .id = {0, VOID_CAUSAL_SEQ_MAX - 1}, .hlc = {T0, 0}, .kind = VOID_CAUSAL_LOCAL};
+    assert_int_equal(void_causal_submit(&c, &top), VOID_CAUSAL_ACCEPTED);
+    top.id.seq++;
+    top.hlc.logical++;
+    assert_int_equal(void_causal_submit(&c, &top), VOID_CAUSAL_ACCEPTED);
+    top.id.seq++;
+    top.hlc.logical++;
+    assert_int_equal(void_causal_submit(&c, &top), VOID_EBAD_FIELD);
+    assert_int_equal(c.last[0], VOID_CAUSAL_SEQ_MAX);
+    assert_false(c.halt);
+    void_causal_fini(&c);
+}
+
 /* ---- walks -------------------------------------------------------------- */
 
 static size_t chain_events(void)
@@ -581,7 +649,7 @@ static void test_causal_horizon_drops_old_events_and_walks_say_so(void **state)
     assert_int_equal(void_causal_get(&c, (struct void_causal_id){0, 1}, &e), VOID_EKVS_TOO_OLD);
     assert_int_equal(void_causal_get(&c, (struct void_causal_id){0, 1u << 30}, &e), VOID_ENOTFOUND);
     assert_int_equal(void_causal_get(&c, last, &e), 0);
-    assert_int_equal(c.count_dropped, 4000);
+    assert_int_equal(void_causal_count_dropped(&c), 4000);
     void_causal_fini(&c);
 }
 
@@ -598,7 +666,7 @@ static void test_causal_cut_at_random_times_is_consistent(void **state)
     struct void_causal c;
     causal_open(&c, NODES, 20000, 16, 16);
     submit_all(&c, d.ev, d.n);
-    assert_int_equal(c.count_accepted, d.n);
+    assert_int_equal(void_causal_count_accepted(&c), d.n);
     struct void_prng p;
     void_prng_seed(&p, 42);
     uint64_t lo = d.ev[0].hlc.wall_ns - 10, hi = d.ev[d.n - 1].hlc.wall_ns + 2000000;
@@ -1006,6 +1074,7 @@ int main(void)
         cmocka_unit_test(test_causal_each_injected_violation_is_detected_with_both_ids),
         cmocka_unit_test(test_causal_orphan_buffer_overflow_alerts),
         cmocka_unit_test(test_causal_rejects_bad_input_with_codes),
+        cmocka_unit_test(test_causal_fast_path_refuses_what_event_check_refuses),
         cmocka_unit_test(test_causal_long_chain_walks_without_recursion),
         cmocka_unit_test(test_causal_walk_limits_are_reported),
         cmocka_unit_test(test_causal_horizon_drops_old_events_and_walks_say_so),

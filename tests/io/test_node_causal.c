@@ -135,7 +135,7 @@ static void test_node_causal_records_and_serves_events(void **state)
     e.view = 2;
     e.seq = 9;
     void__node_causal_event(&nc, &e);
-    assert_int_equal(nc.c.count_accepted, 5);
+    assert_int_equal(void_causal_count_accepted(&nc.c), 5);
     json_t *j = get(&nc, "/trace/events", 200);
     json_t *evs = json_object_get(j, "events");
     assert_int_equal(json_array_size(evs), 5);
@@ -227,7 +227,7 @@ static void test_node_causal_halt_mode_stops_sending_at_a_forged_receive(void **
     /* The rejected receive never entered the log: the next event fits. */
     e = pev(VOID_PBFT_EVENT_LOCAL, 11, T0 + 20);
     void__node_causal_event(&nc, &e);
-    assert_int_equal(nc.c.count_accepted, 2);
+    assert_int_equal(void_causal_count_accepted(&nc.c), 2);
     void__node_causal_fini(&nc);
 }
 
