@@ -257,7 +257,9 @@ typedef int (*void_kvs_change_fn)(void *arg,
                                   const struct void_kvs_version *new_version);
 
 /* Opens a view of kvs (an LMDB store). Any thread. Returns 0, VOID_ENOMEM,
- * VOID_ECORRUPT or VOID_EIO. */
+ * VOID_EBUSY (the committed state is partial: a state transfer's install
+ * between two of its commits, or cut short by a crash; no answer may come
+ * from it), VOID_ECORRUPT or VOID_EIO. */
 int void_kvs_lmdb_view_open(struct void_kvs *kvs, struct void_kvs_view **out);
 
 /* The counters of the state the view sees (horizon, last, applied, ...). */

@@ -788,12 +788,21 @@ int void_kvs_lmdb_view_open(struct void_kvs *kvs, struct void_kvs_view **out)
         rc = mdb_get(v->txn, l->meta, &k, &val);
         rc = rc == 0 && val.mv_size != STATE_LEN ? MDB_CORRUPTED : rc;
     }
-    if (rc != 0) {
+    int partial = 0;
+    if (rc == 0) {
+        /* A state transfer's install between two of its commits: a mix of
+         * two states, which no answer may be read from. */
+        MDB_val lk = loading_key, lv;
+        int lrc = mdb_get(v->txn, l->meta, &lk, &lv);
+        partial = lrc == 0;
+        rc = lrc == MDB_NOTFOUND ? 0 : lrc;
+    }
+    if (rc != 0 || partial) {
         if (v->txn != NULL) {
             mdb_txn_abort(v->txn);
         }
         free(v);
-        return rc == MDB_NOTFOUND ? VOID_ECORRUPT : lm_err(rc);
+        return partial ? VOID_EBUSY : rc == MDB_NOTFOUND ? VOID_ECORRUPT : lm_err(rc);
     }
     state_decode(val.mv_data, &v->st);
     v->st.quota = l->quota;

@@ -793,8 +793,9 @@ static void test_sm_transfer_holds_at_most_its_buffer_bound(void **state)
  * short: one part committed (void_kvs_load_commit), then the process dies
  * (the store is closed with the load open). Action: reopen; then empty it
  * as recovery does (void_sm_reset). Expected: the reopened store says
- * partial = 1 (its label and digest are those of no certified state); the
- * stage is empty after the reopen; the reset store is whole and empty. */
+ * partial = 1 (its label and digest are those of no certified state), and
+ * the HTTP thread's read-only view refuses it (VOID_EBUSY); the stage is
+ * empty after the reopen; the reset store is whole and empty. */
 static void test_sm_transfer_cut_short_reopens_partial(void **state)
 {
     (void)state;
@@ -825,7 +826,12 @@ static void test_sm_transfer_cut_short_reopens_partial(void **state)
     uint8_t got[3];
     size_t len = 0;
     assert_int_equal(void_kvs_stage_get(&f->kvs, 7, got, sizeof(got), &len), VOID_ENOTFOUND);
+    struct void_kvs_view *view = NULL;
+    assert_int_equal(void_kvs_lmdb_view_open(&f->kvs, &view), VOID_EBUSY); /* nothing served */
+    assert_null(view);
     assert_int_equal(void_sm_reset(&f->sm), 0);
+    assert_int_equal(void_kvs_lmdb_view_open(&f->kvs, &view), 0);
+    void_kvs_view_close(view);
     void_kvs_stats(&f->kvs, &mid);
     assert_int_equal(mid.partial, 0);
     assert_int_equal(mid.keys, 0);
