@@ -113,6 +113,11 @@ struct void_kvs_stats {
     struct void_hlc_ts horizon; /* reads as of an earlier time answer TOO_OLD */
     struct void_hlc_ts last;    /* HLC of the last committed batch */
     uint64_t applied;           /* label of the last committed batch (void_kvs_begin) */
+    /* 1: a load committed part of its work (void_kvs_load_commit) and has
+     * not ended: the state mixes two states, is no state the replicas
+     * certified, and must be emptied or loaded to the end before it is
+     * used (after a crash it stays 1: LMDB keeps the mark on disk). */
+    int partial;
 };
 
 /* Scan callback: a live key and its version visible at the scan's as_of.
@@ -184,6 +189,14 @@ struct void_kvs_ops {
                         const struct void_kvs_version *version);
     int (*load_client)(void *impl, const struct void_kvs_client *client);
     int (*load_end)(void *impl);
+    int (*load_commit)(void *impl);
+    int (*stage_put)(void *impl,
+                     size_t n,
+                     const uint16_t *buckets,
+                     const uint8_t *const *bufs,
+                     const uint32_t *lens);
+    int (*stage_get)(void *impl, uint32_t bucket, uint8_t *buf, size_t cap, size_t *len);
+    int (*stage_clear)(void *impl);
 };
 
 /* A store: the ops table and the implementation's data. Caller-owned. */
@@ -244,7 +257,9 @@ typedef int (*void_kvs_change_fn)(void *arg,
                                   const struct void_kvs_version *new_version);
 
 /* Opens a view of kvs (an LMDB store). Any thread. Returns 0, VOID_ENOMEM,
- * VOID_ECORRUPT or VOID_EIO. */
+ * VOID_EBUSY (the committed state is partial: a state transfer's install
+ * between two of its commits, or cut short by a crash; no answer may come
+ * from it), VOID_ECORRUPT or VOID_EIO. */
 int void_kvs_lmdb_view_open(struct void_kvs *kvs, struct void_kvs_view **out);
 
 /* The counters of the state the view sees (horizon, last, applied, ...). */
@@ -474,8 +489,9 @@ void_kvs_snapshot_stats(struct void_kvs *kvs, struct void_kvs_snap *snap, struct
 
 /* Starts a load: the one way to install entries with their own stamps, as
  * void_kvs_partition gives them. Like a batch, a load commits as one unit at
- * void_kvs_load_end (LMDB: one write transaction), and between the two only
- * load calls and reads are allowed. empty = 1 first removes everything;
+ * void_kvs_load_end (LMDB: one write transaction) unless it commits in
+ * parts (void_kvs_load_commit), and between the two only load calls, stage
+ * reads and reads are allowed. empty = 1 first removes everything;
  * empty = 0 keeps the buckets the load does not clear (incremental state
  * transfer: void_kvs_load_clear each bucket whose digest differs, then load
  * its entries). horizon, last and label become the state's (stats.horizon,
@@ -530,6 +546,56 @@ static inline int void_kvs_load_client(struct void_kvs *kvs, const struct void_k
 static inline int void_kvs_load_end(struct void_kvs *kvs)
 {
     return kvs->ops->load_end(kvs->impl);
+}
+
+/* Commits what the load has done so far and goes on with the same load
+ * (LMDB: commits the write transaction and begins the next one), so that
+ * a load of a large state holds a bounded amount of uncommitted work
+ * (LMDB's dirty pages, kept in memory until the commit). From the first
+ * such commit until load_end, stats.partial is 1 and, in LMDB, a mark on
+ * disk says so: a crash in between leaves a store that reopens with
+ * partial = 1, which the caller must empty (a load with empty = 1) or load
+ * to the end, never use as a state. Inside a load. Returns 0 or a local
+ * failure. */
+static inline int void_kvs_load_commit(struct void_kvs *kvs)
+{
+    return kvs->ops->load_commit(kvs->impl);
+}
+
+/* ---- staging (state transfer) --------------------------------------------
+ * Bytes kept beside the state, by bucket, outside the digest and the
+ * quota: the partitions a state transfer fetched and checked but has not
+ * installed yet (src/core/sm_xfer.c), so that they wait on disk in LMDB
+ * instead of in memory. A reopened store has none (LMDB empties the table
+ * at open). */
+
+/* Stores bufs[i][0..lens[i]) under buckets[i] for i < n, replacing what a
+ * bucket held, in one unit (LMDB: one write transaction). Outside a batch
+ * and a load. Returns 0, VOID_EINVAL (a bucket out of range) or a local
+ * failure. */
+static inline int void_kvs_stage_put(struct void_kvs *kvs,
+                                     size_t n,
+                                     const uint16_t *buckets,
+                                     const uint8_t *const *bufs,
+                                     const uint32_t *lens)
+{
+    return kvs->ops->stage_put(kvs->impl, n, buckets, bufs, lens);
+}
+
+/* Copies what is staged under bucket to buf[cap] and sets *len. Outside a
+ * batch, or inside a load. Returns 0, VOID_ENOTFOUND (nothing staged),
+ * VOID_EFULL (cap too small: *len is the size needed) or a local failure. */
+static inline int
+void_kvs_stage_get(struct void_kvs *kvs, uint32_t bucket, uint8_t *buf, size_t cap, size_t *len)
+{
+    return kvs->ops->stage_get(kvs->impl, bucket, buf, cap, len);
+}
+
+/* Removes everything staged. Outside a batch and a load. Returns 0 or a
+ * local failure. */
+static inline int void_kvs_stage_clear(struct void_kvs *kvs)
+{
+    return kvs->ops->stage_clear(kvs->impl);
 }
 
 /* Closes the store (a batch not committed is dropped) and frees it. */

@@ -104,9 +104,26 @@ struct void_sm_result {
     uint32_t value_len;
 };
 
+/* What a state transfer keeps in memory of the partitions it fetched and
+ * checked but has not installed, and what one store transaction of its
+ * install loads, at most (docs/pbft.md, State transfer): 8 MiB. */
+#define VOID_SM_XFER_BUFFER_DEF (8ull << 20)
+
 struct void_sm_config {
     uint64_t retention_ns;  /* history kept behind each batch's stamp; 0: the default */
     uint64_t client_ttl_ns; /* a client silent longer is forgotten; 0: the default */
+    /* State transfer's memory bound, in bytes; 0: VOID_SM_XFER_BUFFER_DEF.
+     * Local: replicas may differ. */
+    uint64_t xfer_buffer_max;
+};
+
+/* What the state transfers of this state machine did, since init. */
+struct void_sm_xfer_stats {
+    uint64_t buffered_peak; /* bytes of fetched partitions held in memory at once, at most */
+    uint64_t staged_bytes;  /* bytes of partitions written to the store's stage */
+    uint64_t stage_puts;    /* writes to the stage (one store transaction each) */
+    uint64_t load_commits;  /* void_kvs_load_commit calls of installs (parts beyond the last) */
+    uint64_t group_peak;    /* partition bytes loaded in one store transaction, at most */
 };
 
 /* Configuration changes (docs/membership.md, "Changes through PBFT"). The
@@ -213,6 +230,9 @@ struct void_sm {
     int failed; /* a local store failure (sticky), or 0 */
     uint64_t clients_expired;
     struct void_sm_xfer *xfer; /* an incremental state transfer under way, or NULL */
+    uint64_t xfer_buffer_max;  /* config.xfer_buffer_max or its default */
+    struct void_sm_xfer_stats xfer_stats;
+    int xfer_staged; /* the store's stage may hold partitions (emptied at the next install) */
     struct void_sm_member_setup member;
     uint64_t batch_label;   /* the label (sequence number) of the batch under way */
     int member_changed;     /* a change was applied since void_sm_member_take_changed */
@@ -413,21 +433,34 @@ const uint8_t *void_sm_xfer_aux(const struct void_sm *sm, size_t *aux_len);
 size_t void_sm_xfer_want(struct void_sm *sm, uint16_t *buckets, size_t max);
 
 /* Takes the partitions of a void_sm_snapshot_parts message: each must be
- * one the transfer wants and match its certified bucket digest. Sets
+ * one the transfer wants and match its certified bucket digest. At most
+ * xfer_buffer_max bytes of them stay in memory: before one would pass
+ * that, the ones held go to the store's stage (void_kvs_stage_put, one
+ * write), and a partition larger than the bound goes there alone. Sets
  * *taken (may be NULL) to how many it kept. Returns 0, VOID_EBAD_FIELD (a
  * partition that is not the certified one or malformed; the ones before it
- * are kept) or VOID_ENOMEM. */
+ * are kept), VOID_ENOMEM or a local failure of the store (staging). */
 int void_sm_xfer_parts(struct void_sm *sm, const uint8_t *buf, size_t len, size_t *taken);
 
 /* When nothing is left to fetch: replaces every bucket that differs from
  * the certified state in one load and ends the transfer; the state is then
- * the certified one (digest and label). Outside a batch. Returns 0,
+ * the certified one (digest and label). The load commits every
+ * xfer_buffer_max bytes of partitions (void_kvs_load_commit), all inside
+ * this call: no caller ever sees the state half installed, but a crash in
+ * the middle leaves a store that says so (stats.partial), which recovery
+ * empties (docs/pbft.md, Recovery). Outside a batch. Returns 0,
  * VOID_EAGAIN (partitions still missing: nothing changed) or a local
  * failure. */
 int void_sm_xfer_install(struct void_sm *sm);
 
-/* Ends the transfer under way (if any) and frees what it fetched. */
+/* Ends the transfer under way (if any) and frees what it held in memory;
+ * what it staged stays in the store until the next transfer's install or
+ * a reopen empties the stage (no store call here: void_sm_fini calls it). */
 void void_sm_xfer_end(struct void_sm *sm);
+
+/* What state transfers did so far (the memory bound is checked by tests
+ * with it). Cannot fail. */
+void void_sm_xfer_stats(const struct void_sm *sm, struct void_sm_xfer_stats *out);
 
 /* ---- configuration changes ------------------------------------------------ */
 

@@ -102,6 +102,8 @@ struct mem {
     struct msnap *snaps[VOID_KVS_SNAPSHOTS_MAX]; /* NULL: free slot */
     int loading; /* between load_begin and load_end */
     struct void_hlc_ts load_horizon;
+    uint8_t *stage[VOID_KVS_BUCKETS]; /* staged bytes per bucket (void_kvs_stage_put), or NULL */
+    uint32_t stage_len[VOID_KVS_BUCKETS];
 };
 
 static const struct void_hlc_ts hlc_max = {UINT64_MAX, UINT32_MAX};
@@ -1224,6 +1226,9 @@ static int mem_load_end(void *impl)
     struct mem *m = impl;
     VOID_ASSERT(m->loading);
     m->loading = 0;
+    if (!m->failed) {
+        m->st.partial = 0;
+    }
     /* Loaded entries came in bucket order, not time order: compaction needs
      * the FIFO ordered by t. (t, h, t0) order is also the LMDB table's. */
     if (m->shadow_len > m->shadow_head) {
@@ -1233,6 +1238,95 @@ static int mem_load_end(void *impl)
               cmp_shadow);
     }
     return mem_commit(impl);
+}
+
+/* The digests of what the load changed so far, as a commit computes them;
+ * the load goes on. Nothing here can be lost by a crash (the simulator's
+ * crashes fall between steps), but the store says it is partial as LMDB's
+ * does, so that both answer alike. */
+static int mem_load_commit(void *impl)
+{
+    struct mem *m = impl;
+    VOID_ASSERT(m->loading && m->in_batch);
+    m->loading = 0;
+    int rc = mem_commit(impl);
+    m->in_batch = 1;
+    m->loading = 1;
+    if (rc == 0) {
+        m->st.partial = 1;
+    }
+    VOID_ASSERT(rc != 0 || m->dirty.count == 0);
+    return rc;
+}
+
+static int mem_stage_put(void *impl,
+                         size_t n,
+                         const uint16_t *buckets,
+                         const uint8_t *const *bufs,
+                         const uint32_t *lens)
+{
+    struct mem *m = impl;
+    VOID_ASSERT(!m->in_batch && (n == 0 || (buckets != NULL && bufs != NULL && lens != NULL)));
+    if (m->failed) {
+        return m->failed;
+    }
+    for (size_t i = 0; i < n; i++) {
+        if (buckets[i] >= VOID_KVS_BUCKETS) {
+            return VOID_EINVAL;
+        }
+    }
+    for (size_t i = 0; i < n; i++) {
+        uint8_t *copy = malloc(lens[i] > 0 ? lens[i] : 1);
+        if (copy == NULL) {
+            return fail(m, VOID_ENOMEM);
+        }
+        if (lens[i] > 0) {
+            memcpy(copy, bufs[i], lens[i]);
+        }
+        free(m->stage[buckets[i]]);
+        m->stage[buckets[i]] = copy;
+        m->stage_len[buckets[i]] = lens[i];
+    }
+    return 0;
+}
+
+static int mem_stage_get(void *impl, uint32_t bi, uint8_t *buf, size_t cap, size_t *len)
+{
+    struct mem *m = impl;
+    VOID_ASSERT(len != NULL && (buf != NULL || cap == 0));
+    VOID_ASSERT(!m->in_batch || m->loading);
+    if (m->failed) {
+        return m->failed;
+    }
+    if (bi >= VOID_KVS_BUCKETS) {
+        return VOID_EINVAL;
+    }
+    if (m->stage[bi] == NULL) {
+        return VOID_ENOTFOUND;
+    }
+    *len = m->stage_len[bi];
+    if (cap < m->stage_len[bi]) {
+        return VOID_EFULL;
+    }
+    memcpy(buf, m->stage[bi], m->stage_len[bi]);
+    return 0;
+}
+
+static void stage_free(struct mem *m)
+{
+    for (uint32_t bi = 0; bi < VOID_KVS_BUCKETS; bi++) {
+        free(m->stage[bi]);
+        m->stage[bi] = NULL;
+        m->stage_len[bi] = 0;
+    }
+}
+
+static int mem_stage_clear(void *impl)
+{
+    struct mem *m = impl;
+    VOID_ASSERT(!m->in_batch);
+    stage_free(m);
+    return m->failed;
 }
 
 static int mem_bucket_digest(void *impl, uint32_t bi, uint8_t out[H])
@@ -1299,6 +1393,7 @@ static void mem_close(void *impl)
         free(m->buckets[bi].keys);
     }
     free(m->shadow);
+    stage_free(m);
     for (uint32_t i = 0; i < VOID_KVS_SNAPSHOTS_MAX; i++) {
         if (m->snaps[i] != NULL) {
             mem_snapshot_release(m, (struct void_kvs_snap *)(void *)m->snaps[i]);
@@ -1335,6 +1430,10 @@ static const struct void_kvs_ops mem_ops = {
     .load_version = mem_load_version,
     .load_client = mem_load_client,
     .load_end = mem_load_end,
+    .load_commit = mem_load_commit,
+    .stage_put = mem_stage_put,
+    .stage_get = mem_stage_get,
+    .stage_clear = mem_stage_clear,
 };
 
 int void_kvs_mem_init(struct void_kvs *kvs, const struct void_kvs_mem_config *config)

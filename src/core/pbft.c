@@ -597,6 +597,16 @@ int void_pbft_start(struct void_pbft *r, uint64_t now_ns, struct void_pbft_out *
     VOID_ASSERT(r != NULL && out != NULL);
     VOID_ASSERT(!r->started);
     (void)now_ns;
+    struct void_kvs_stats st;
+    void_kvs_stats(r->kvs, &st);
+    if (st.partial) {
+        /* A state transfer's install cut short, with no records left to
+         * vouch for anything: empty, and fetch the state again. */
+        int rc = void_sm_reset(&r->sm);
+        if (rc != 0) {
+            return rc;
+        }
+    }
     r->started = 1;
     r->ro_stamp_min = 0; /* a fresh replica lost no executed state */
     /* A replica that has sent anything has a record, so that it restarts

@@ -448,8 +448,9 @@ static size_t put_committed(struct void_pbft *r, struct void__pbft_entry *e, uin
  * (seq, digest) and up to XFER_ASK_MAX buckets, answered by a STATE with
  * that checkpoint, no proof and the partitions ("VKP1", as many as fit in
  * one message), each checked against its certified bucket digest on
- * arrival (void_sm_xfer_parts). When none is missing, the state is
- * installed in one load and the checkpoint taken up as before. */
+ * arrival (void_sm_xfer_parts), held in bounded memory or the store's
+ * stage. When none is missing, the state is installed by one call (in
+ * store commits of bounded size) and the checkpoint taken up as before. */
 
 #define XFER_ASK_HEAD (8 + 24 + 8 + VOID_PBFT_DIGEST_SIZE + 2) /* then be16 buckets */
 #define XFER_ASK_MAX  1024
@@ -1139,15 +1140,22 @@ static void recover_records(struct void_pbft *r,
     }
 }
 
-/* Whether the store can be gone on from: at the checkpoint (low) with its
- * certified digest, or past it with a commit certificate recovered for every
- * batch it executed past it. Then marks those batches executed. The store
- * cannot be ahead of the records by an execution (execute_after_durable),
- * only by a state transfer installed just before the crash, or torn. */
+/* Whether the store can be gone on from: whole (not a state transfer's
+ * install cut short), at the checkpoint (low) with its certified digest,
+ * or past it with a commit certificate recovered for every batch it
+ * executed past it. Then marks those batches executed. The store cannot be
+ * ahead of the records by an execution (execute_after_durable), only by a
+ * state transfer installed just before the crash, or torn. */
 static int resume_store(struct void_pbft *r)
 {
     struct void_kvs_stats st;
     void_kvs_stats(r->kvs, &st);
+    if (st.partial) {
+        /* A state transfer's install crashed between two of its store
+         * commits: part old state, part new, whatever its label says (a
+         * label with certificates would otherwise be gone on from). */
+        return 0;
+    }
     if (st.applied < r->low) {
         return 0;
     }

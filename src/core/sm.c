@@ -38,6 +38,10 @@ int void_sm_init(struct void_sm *sm, const struct void_sm_config *config, struct
     if (config != NULL && config->client_ttl_ns != 0) {
         sm->client_ttl_ns = config->client_ttl_ns;
     }
+    sm->xfer_buffer_max = VOID_SM_XFER_BUFFER_DEF;
+    if (config != NULL && config->xfer_buffer_max != 0) {
+        sm->xfer_buffer_max = config->xfer_buffer_max;
+    }
     /* A reopened store goes on where it stopped: the next stamp must be
      * after its last batch's, as the store checks. */
     struct void_kvs_stats st;

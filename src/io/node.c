@@ -770,14 +770,20 @@ report_state(struct void_node *node, const struct step_mark *m, const char *caus
     }
     node->state_fetch_snapshots += void_pbft_stats(r)->state_transfers - m->transfers;
     if (tick && !fetched) {
+        struct void_sm_xfer_stats xs;
+        void_sm_xfer_stats(void_pbft_sm(r), &xs);
         void_log(VOID_LOG_INFO,
                  "state transfer: done in %llu ms: executed %llu -> %llu, stable checkpoint "
-                 "%llu, %llu snapshot(s) installed",
+                 "%llu, %llu snapshot(s) installed; since start: at most %llu bytes of "
+                 "partitions in memory, %llu bytes staged, %llu intermediate install commits",
                  (unsigned long long)(uv_now(&node->loop) - node->state_fetch_start_ms),
                  (unsigned long long)node->state_fetch_from,
                  (unsigned long long)executed,
                  (unsigned long long)void_pbft_low_watermark(r),
-                 (unsigned long long)node->state_fetch_snapshots);
+                 (unsigned long long)node->state_fetch_snapshots,
+                 (unsigned long long)xs.buffered_peak,
+                 (unsigned long long)xs.staged_bytes,
+                 (unsigned long long)xs.load_commits);
         node->state_fetching = 0;
     }
 }

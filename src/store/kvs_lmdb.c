@@ -11,7 +11,10 @@
  *   clients   id-hash(32)                    -> id(8) reqno(8) seen(12) hash(32) reply
  *   seen      seen(12) || id(8)              -> (empty)   expiry index
  *   buckets   bucket(2)                      -> digest(32) (non-empty buckets only)
- *   meta      "format" -> "VKS1", "state" -> counters, horizon, last, label
+ *   meta      "format" -> "VKS1", "state" -> counters, horizon, last, label,
+ *             "loading" -> "1" while a load is committed in parts (stats.partial)
+ *   stage     bucket(2)                      -> partition bytes (state transfer;
+ *             not in the digest, emptied at open)
  *
  * Versions are keyed by the key's hash, so a point read is one B+tree seek
  * on (hash, as_of) and a bucket's entries are contiguous, in the canonical
@@ -69,7 +72,7 @@ struct lsnap {
 
 struct lm {
     MDB_env *env;
-    MDB_dbi versions, vhash, keys, names, shadow, clients, seen, buckets, meta;
+    MDB_dbi versions, vhash, keys, names, shadow, clients, seen, buckets, meta, stage;
     MDB_txn *wtxn; /* the batch */
     MDB_txn *rtxn; /* reads outside a batch; reset between calls */
     int rtxn_live;
@@ -90,6 +93,7 @@ struct lm {
 
 static const struct void_hlc_ts hlc_max = {UINT64_MAX, UINT32_MAX};
 static const uint8_t root_node[H] = {0};
+static const MDB_val loading_key = {7, (void *)(uintptr_t) "loading"};
 
 static int lm_err(int rc)
 {
@@ -794,12 +798,21 @@ int void_kvs_lmdb_view_open(struct void_kvs *kvs, struct void_kvs_view **out)
         rc = mdb_get(v->txn, l->meta, &k, &val);
         rc = rc == 0 && val.mv_size != STATE_LEN ? MDB_CORRUPTED : rc;
     }
-    if (rc != 0) {
+    int partial = 0;
+    if (rc == 0) {
+        /* A state transfer's install between two of its commits: a mix of
+         * two states, which no answer may be read from. */
+        MDB_val lk = loading_key, lv;
+        int lrc = mdb_get(v->txn, l->meta, &lk, &lv);
+        partial = lrc == 0;
+        rc = lrc == MDB_NOTFOUND ? 0 : lrc;
+    }
+    if (rc != 0 || partial) {
         if (v->txn != NULL) {
             mdb_txn_abort(v->txn);
         }
         free(v);
-        return rc == MDB_NOTFOUND ? VOID_ECORRUPT : lm_err(rc);
+        return partial ? VOID_EBUSY : rc == MDB_NOTFOUND ? VOID_ECORRUPT : lm_err(rc);
     }
     state_decode(val.mv_data, &v->st);
     v->st.quota = l->quota;
@@ -1656,12 +1669,144 @@ static int lm_load_client(void *impl, const struct void_kvs_client *cl)
     return 0;
 }
 
+/* The load's work so far goes to disk in its own transaction, with the
+ * "loading" mark, and the load goes on in a new one: LMDB keeps a write
+ * transaction's dirty pages in memory (malloc'd, and afterwards on its own
+ * free list, me_dpages) until the commit, so a large load committed in
+ * parts holds what one part dirtied, not what the whole load does. */
+static int lm_load_commit(void *impl)
+{
+    struct lm *l = impl;
+    VOID_ASSERT(l->loading && l->in_batch);
+    if (l->failed) {
+        return l->failed;
+    }
+    if (!l->st.partial) {
+        MDB_val k = loading_key, v = {1, (void *)(uintptr_t) "1"};
+        int rc = lput(l, l->meta, &k, &v, 0);
+        if (rc != 0) {
+            return fail(l, rc);
+        }
+        l->st.partial = 1;
+    }
+    l->loading = 0;
+    int rc = lm_commit(l);
+    l->in_batch = 1; /* the load goes on, or answers the failure to its calls */
+    l->loading = 1;
+    if (rc != 0) {
+        return rc;
+    }
+    if ((rc = mdb_txn_begin(l->env, NULL, 0, &l->wtxn)) != 0) {
+        return fail(l, rc);
+    }
+    VOID_ASSERT(l->committed.partial && l->dirty.count == 0);
+    return 0;
+}
+
 static int lm_load_end(void *impl)
 {
     struct lm *l = impl;
     VOID_ASSERT(l->loading);
     l->loading = 0;
+    if (l->st.partial && !l->failed) {
+        /* The mark goes in the load's last transaction: the store is a
+         * whole state again exactly when that commit is on disk. */
+        MDB_val k = loading_key;
+        int rc = ldel(l, l->meta, &k, NULL);
+        if (rc != 0 && rc != MDB_NOTFOUND) {
+            l->in_batch = 0;
+            return fail(l, rc);
+        }
+        l->st.partial = 0;
+    }
     return lm_commit(l);
+}
+
+/* ---- staging -------------------------------------------------------------------------- */
+
+static int lm_stage_put(
+    void *impl, size_t n, const uint16_t *buckets, const uint8_t *const *bufs, const uint32_t *lens)
+{
+    struct lm *l = impl;
+    VOID_ASSERT(!l->in_batch && (n == 0 || (buckets != NULL && bufs != NULL && lens != NULL)));
+    if (l->failed) {
+        return l->failed;
+    }
+    for (size_t i = 0; i < n; i++) {
+        if (buckets[i] >= VOID_KVS_BUCKETS) {
+            return VOID_EINVAL;
+        }
+    }
+    if (l->rtxn_live) {
+        mdb_txn_reset(l->rtxn);
+        l->rtxn_live = 0;
+    }
+    int rc = mdb_txn_begin(l->env, NULL, 0, &l->wtxn);
+    for (size_t i = 0; i < n && rc == 0; i++) {
+        uint8_t bk[2];
+        void_bytes_put_be16(bk, buckets[i]);
+        MDB_val k = {2, bk}, v = {lens[i], (void *)(uintptr_t)bufs[i]};
+        rc = lput(l, l->stage, &k, &v, 0);
+    }
+    if (rc == 0) {
+        rc = lcommit(l);
+        l->wtxn = NULL;
+    }
+    VOID_ASSERT(rc != 0 || l->wtxn == NULL);
+    return rc == 0 ? 0 : fail(l, rc);
+}
+
+static int lm_stage_get(void *impl, uint32_t b, uint8_t *buf, size_t cap, size_t *len)
+{
+    struct lm *l = impl;
+    VOID_ASSERT(len != NULL && (buf != NULL || cap == 0));
+    VOID_ASSERT(!l->in_batch || l->loading);
+    if (b >= VOID_KVS_BUCKETS) {
+        return VOID_EINVAL;
+    }
+    MDB_txn *txn;
+    int rc = read_txn(l, &txn);
+    if (rc != 0) {
+        return rc;
+    }
+    uint8_t bk[2];
+    void_bytes_put_be16(bk, (uint16_t)b);
+    MDB_val k = {2, bk}, v;
+    rc = mdb_get(txn, l->stage, &k, &v);
+    if (rc == MDB_NOTFOUND) {
+        return VOID_ENOTFOUND;
+    }
+    if (rc != 0) {
+        return fail(l, rc);
+    }
+    *len = v.mv_size;
+    if (cap < v.mv_size) {
+        return VOID_EFULL;
+    }
+    memcpy(buf, v.mv_data, v.mv_size);
+    return 0;
+}
+
+static int lm_stage_clear(void *impl)
+{
+    struct lm *l = impl;
+    VOID_ASSERT(!l->in_batch);
+    if (l->failed) {
+        return l->failed;
+    }
+    if (l->rtxn_live) {
+        mdb_txn_reset(l->rtxn);
+        l->rtxn_live = 0;
+    }
+    int rc = mdb_txn_begin(l->env, NULL, 0, &l->wtxn);
+    if (rc == 0) {
+        rc = mdb_drop(l->wtxn, l->stage, 0);
+    }
+    if (rc == 0) {
+        rc = lcommit(l);
+        l->wtxn = NULL;
+    }
+    return rc == 0 ? 0 : fail(l, rc);
 }
 
 static int lm_bucket_digest(void *impl, uint32_t b, uint8_t out[H])
@@ -1754,6 +1899,10 @@ static const struct void_kvs_ops lm_ops = {
     .load_version = lm_load_version,
     .load_client = lm_load_client,
     .load_end = lm_load_end,
+    .load_commit = lm_load_commit,
+    .stage_put = lm_stage_put,
+    .stage_get = lm_stage_get,
+    .stage_clear = lm_stage_clear,
 };
 
 /* ---- open ------------------------------------------------------------------------------ */
@@ -1813,6 +1962,14 @@ static int load(struct lm *l, int create)
     if (rc == 0) {
         rc = open_vhash(txn, l);
     }
+    /* What a transfer staged before a restart belongs to a transfer that
+     * is gone (include/void/kvs.h, staging). */
+    if (rc == 0) {
+        rc = mdb_dbi_open(txn, "stage", MDB_CREATE, &l->stage);
+    }
+    if (rc == 0) {
+        rc = mdb_drop(txn, l->stage, 0);
+    }
     MDB_val k = {6, (void *)(uintptr_t) "format"}, v;
     if (rc == 0) {
         rc = mdb_get(txn, l->meta, &k, &v);
@@ -1829,6 +1986,13 @@ static int load(struct lm *l, int create)
         state_decode(v.mv_data, &l->st);
     } else if (src != MDB_NOTFOUND) {
         rc = src == 0 ? MDB_CORRUPTED : src;
+    }
+    MDB_val lk = loading_key;
+    int lrc = rc == 0 ? mdb_get(txn, l->meta, &lk, &v) : rc;
+    if (lrc == 0) {
+        l->st.partial = 1; /* a load committed in parts did not end */
+    } else if (lrc != MDB_NOTFOUND) {
+        rc = lrc;
     }
     MDB_cursor *c = NULL;
     if (rc == 0) {
@@ -1897,7 +2061,7 @@ int void_kvs_lmdb_open(struct void_kvs *kvs,
     unsigned flags = MDB_NOTLS | (config != NULL && config->sync_each_commit ? 0u : MDB_NOSYNC);
     int rc = mdb_env_create(&l->env);
     if (rc == 0) {
-        rc = mdb_env_set_maxdbs(l->env, 9);
+        rc = mdb_env_set_maxdbs(l->env, 10);
     }
     if (rc == 0) {
         rc = mdb_env_set_mapsize(l->env, (size_t)map);

@@ -19,6 +19,7 @@
 #include "void/bytes.h"
 #include "void/codec.h"
 #include "void/error.h"
+#include "void/kvs.h"
 #include "void/pbft.h"
 #include "void/pbft_client.h"
 #include "void/prng.h"
@@ -31,6 +32,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 
 /* The test network: tests/lib/pbft_net.h. */
 
@@ -977,6 +979,68 @@ static void test_pbft_store_the_records_cannot_vouch_for_is_fetched_again(void *
         assert_agree(t, 6);
         net_free(t);
     }
+}
+
+/* Setup: n=4, K=4, window 8; 4 puts (stable checkpoint 4). Replica 2's
+ * store moves to LMDB (its state imported), then a state transfer's
+ * install is cut short there: a load at the same label, horizon and last
+ * commits a part (void_kvs_load_commit, which marks the store partial)
+ * and the process dies before the load ends. The part changed nothing, so
+ * the store's label and digest are the checkpoint's: only the mark tells.
+ * Action: replica 2 recovers, then 2 more puts. Expected: recovery does
+ * not go on from a partial store (recover_resets = 1), empties it, fetches
+ * the state and ends on the others' state. Without the check it goes on
+ * from the store (recover_resets = 0). */
+static void test_pbft_store_left_partial_by_a_transfer_is_fetched_again(void **state)
+{
+    (void)state;
+    struct net *t = net_new(4, 1, 4, 8, 1);
+    put_many(t, 0, 0, 4, 100 * MS);
+    net_run(t, 10 * MS, NULL);
+    assert_int_equal(void_pbft_low_watermark(t->rep[2]), 4);
+    assert_int_equal(void_pbft_last_executed(t->rep[2]), 4);
+    uint8_t *exp = NULL;
+    size_t exp_len = 0;
+    struct void_sm *sm2 = (struct void_sm *)(uintptr_t)void_pbft_sm(t->rep[2]);
+    assert_int_equal(void_sm_snapshot_export_alloc(sm2, t->rep[2]->snapshot, &exp, &exp_len), 0);
+    replica_crash(t, 2);
+    char dir[256];
+    const char *tmp = getenv("TMPDIR");
+    snprintf(dir, sizeof(dir), "%s/void-pbft-XXXXXX", tmp != NULL ? tmp : "/tmp");
+    assert_non_null(mkdtemp(dir));
+    struct void_kvs_lmdb_config lc = {.create = 1};
+    void_kvs_close(&t->kvs[2]);
+    assert_int_equal(void_kvs_lmdb_open(&t->kvs[2], dir, &lc), 0);
+    uint8_t d[VOID_KVS_DIGEST_SIZE];
+    assert_int_equal(void_kvs_import(&t->kvs[2], exp, exp_len, d), 0);
+    free(exp);
+    struct void_kvs_stats st;
+    void_kvs_stats(&t->kvs[2], &st);
+    assert_int_equal(st.applied, 4);
+    assert_int_equal(void_kvs_load_begin(&t->kvs[2], 0, st.horizon, st.last, st.applied), 0);
+    assert_int_equal(void_kvs_load_commit(&t->kvs[2]), 0);
+    void_kvs_close(&t->kvs[2]); /* the crash: the load never ends */
+    lc.create = 0;
+    assert_int_equal(void_kvs_lmdb_open(&t->kvs[2], dir, &lc), 0);
+    void_kvs_stats(&t->kvs[2], &st);
+    assert_int_equal(st.partial, 1);
+    assert_int_equal(st.applied, 4);
+    t->crashed[2] = 0;
+    replica_start(t, 2, 1);
+    assert_int_equal(void_pbft_stats(t->rep[2])->recover_resets, 1);
+    assert_int_equal(void_pbft_last_executed(t->rep[2]), 0);
+    put_many(t, 0, 4, 2, 3000 * MS);
+    net_run(t, 1000 * MS, all_live_at_max);
+    assert_agree(t, 6);
+    void_kvs_stats(&t->kvs[2], &st);
+    assert_int_equal(st.partial, 0);
+    net_free(t);
+    char path[512];
+    snprintf(path, sizeof(path), "%s/data.mdb", dir);
+    unlink(path);
+    snprintf(path, sizeof(path), "%s/lock.mdb", dir);
+    unlink(path);
+    rmdir(dir);
 }
 
 static int drop_commits_from_1(struct net *t, uint32_t from, uint32_t to, uint8_t type)
@@ -2586,10 +2650,16 @@ static void test_pbft_wiped_replica_fetches_a_large_state_by_partitions(void **s
     assert_int_equal(void_kvs_mem_init(&t->kvs[3], NULL), 0);
     t->crashed[3] = 0;
     t->seen = count_states_to_3;
+    t->cfg[3].sm.xfer_buffer_max = 1u << 20; /* a bound well under the 8.6 MB */
     replica_start(t, 3, 1);
     put_many(t, 0, 9, 4, 5000 * MS);
     assert_true(net_run(t, 5000 * MS, all_live_at_max));
     assert_agree(t, 13);
+    struct void_sm_xfer_stats xs;
+    void_sm_xfer_stats(void_pbft_sm(t->rep[3]), &xs);
+    assert_true(xs.buffered_peak > 0 && xs.buffered_peak <= 1u << 20);
+    assert_true(xs.staged_bytes >= (size_t)exp_len - (2u << 20));
+    assert_true(xs.load_commits >= 6 && xs.group_peak <= 1u << 20);
     const struct void_pbft_stats *s3 = void_pbft_stats(t->rep[3]);
     assert_true(s3->state_transfers >= 1);
     assert_true(s3->state_parts >= 4000 && s3->state_parts <= 2 * VOID_KVS_BUCKETS);
@@ -2681,6 +2751,7 @@ int main(void)
         cmocka_unit_test(test_pbft_whole_cluster_restarts_from_its_stores),
         cmocka_unit_test(test_pbft_store_behind_the_records_replays_certified_batches),
         cmocka_unit_test(test_pbft_store_the_records_cannot_vouch_for_is_fetched_again),
+        cmocka_unit_test(test_pbft_store_left_partial_by_a_transfer_is_fetched_again),
         cmocka_unit_test(test_pbft_recovered_primary_hands_off_its_view),
         cmocka_unit_test(test_pbft_recovered_replica_serves_its_own_commit),
         cmocka_unit_test(test_pbft_replica_that_missed_checkpoints_adopts_their_proof),
