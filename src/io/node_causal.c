@@ -1229,6 +1229,7 @@ struct kv_stream {
     size_t prefix_len;
     uint8_t cursor[VOID_KVS_KEY_MAX]; /* resume after this key */
     size_t cursor_len;
+    uint8_t start[VOID_KVS_KEY_MAX]; /* a refill's copy of the cursor (kv_fill) */
     int have_cursor;
     uint64_t limit, count; /* limit 0: none */
     int more;
@@ -1426,7 +1427,14 @@ static void kv_fill(struct kv_stream *s)
         stream_error(s, "store", void_strerror(rc));
         return;
     }
-    struct void_kvs_range r = {.start = s->have_cursor ? s->cursor : NULL,
+    /* The range starts at a copy: each key the scan emits moves the cursor,
+     * and a start that moved with it skipped keys (after "ack-59", "ack-6"
+     * made the start "ack-69": ack-60..69 were never sent, and the digest,
+     * taken over what was sent, did not match the other replicas'). */
+    if (s->have_cursor) {
+        memcpy(s->start, s->cursor, s->cursor_len);
+    }
+    struct void_kvs_range r = {.start = s->have_cursor ? s->start : NULL,
                                .start_len = s->have_cursor ? s->cursor_len : 0,
                                .start_after = 1};
     if (!s->have_cursor && s->prefix_len > 0) {

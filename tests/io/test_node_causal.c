@@ -181,7 +181,7 @@ static void test_node_causal_a_joined_member_is_a_node_not_a_client(void **state
     e.msg_type = VOID_MSG_REQUEST;
     e.remote_node = 100;
     void__node_causal_event(&nc, &e);
-    assert_int_equal(nc.c.count_accepted, 3);
+    assert_int_equal(void_causal_count_accepted(&nc.c), 3);
     json_t *j = get(&nc, "/trace/events", 200);
     json_t *evs = json_object_get(j, "events");
     assert_int_equal(json_array_size(evs), 3);
