@@ -53,6 +53,7 @@ static struct fixture *setup(void)
     struct void_config *c = &f->config;
     c->self_id = 1;
     c->count_replicas = 4;
+    c->slots = 4; /* every id a member may have (node_causal sizes its DAG by it) */
     c->causal_capacity = 1024;
     snprintf(c->http.text, sizeof(c->http.text), "127.0.0.1:8001");
     snprintf(c->topology.datacenter, sizeof(c->topology.datacenter), "dc-a");
