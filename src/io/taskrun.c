@@ -851,7 +851,7 @@ static void on_tick(uv_timer_t *timer)
             struct void__taskrun_job *j = job_find(t, id);
             if (j == NULL && !ended_here(t, id, task.attempt)) {
                 start(t, &task);
-            } else if (j->fetching) {
+            } else if (j != NULL && j->fetching) {
                 resume(t, j, &task);
             }
             continue;
