@@ -6,7 +6,9 @@
  *             shifted, within or beyond the HLC's 500 ms max offset
  *  disk       the node stopped, its data directory moved onto a tmpfs
  *             mounted for it a little larger than what it holds, restarted,
- *             and the tmpfs filled; heal frees the space, stops the node,
+ *             and the tmpfs filled; heal frees the space (the filler goes,
+ *             the tmpfs grows by 256 MiB), checks that the node resumed in
+ *             place, stops the node,
  *             moves its data back onto the real disk and starts it again
  *  corrupt    the node stopped, one byte of a frame inside its newest record
  *             log segment flipped; heal starts it, which must refuse the log
@@ -622,7 +624,18 @@ static int disk_heal(const struct chaos_fx_env *env, uint32_t node, off_t log_fr
     }
     char line[1024];
     int full = log_find(env, node, log_from, "disk full", line, sizeof(line));
-    (void)unlink(fx.filler); /* space returns */
+    /* Space returns as an operator returns it: the filler goes and the
+     * volume grows (to its use and 256 MiB), so that the replica's catch-up
+     * -- the writes it missed while it waited -- does not meet a full disk
+     * again (it did with only the filler's 4 MiB back: campaign 2026-12-07). */
+    (void)unlink(fx.filler);
+    char opts[64];
+    snprintf(opts, sizeof(opts), "size=%llu,mode=0700",
+             (unsigned long long)(tree_bytes(fx.data) + (256u << 20)));
+    if (mount(NULL, fx.data, NULL, MS_REMOUNT | MS_NOSUID | MS_NODEV, opts) != 0) {
+        fprintf(stderr, "voidctl chaos: disk: cannot grow the tmpfs on %s: %s (only the filler's "
+                "space returned)\n", fx.data, strerror(errno));
+    }
     if (full) {
         fprintf(env->info, "chaos: disk: node %u said: %s\n", (unsigned)node, line);
     } else {

@@ -195,49 +195,140 @@ static int enqueue(struct void__taskrun *t, const struct void_task_op *op, uint6
     return 0;
 }
 
-/* Stores result/ and queues the report of job j. */
+/* Signs and queues the report of job j, whose output is stored (and its
+ * copies made or waited for long enough). */
+static void send_report(struct void__taskrun *t, struct void__taskrun_job *j)
+{
+    VOID_ASSERT(j->used && !j->reporting);
+    struct void_task_op op = {.op = VOID_TASK_REPORT, .report = j->report};
+    op.report.reason.p = (const uint8_t *)j->reason;
+    if (void_task_report_sign(&op.report, &t->node->keypair) != 0 ||
+        enqueue(t, &op, j->id, 1) != 0) {
+        void_log(VOID_LOG_WARN, "task %llu: cannot queue its report", (unsigned long long)j->id);
+        return; /* tried again at the next tick: the job stays */
+    }
+    j->uploading = 0;
+    j->reporting = 1;
+    uint8_t outcome = j->report.outcome;
+    t->outcomes[outcome <= VOID_TASK_LOST ? outcome : 0]++;
+    uint32_t copies = t->put_ready ? void__taskput_copies(&t->put, j->id, j->targets) : 0;
+    void_log(VOID_LOG_INFO,
+             "task %llu attempt %u: %s (%s), output %llu bytes on %u member%s",
+             (unsigned long long)j->id,
+             j->attempt,
+             void_task_outcome_name(outcome),
+             j->reason,
+             (unsigned long long)j->report.out_bytes,
+             copies + 1,
+             copies == 0 ? "" : "s");
+}
+
+/* The members that keep copies of this node's task outputs: f of them (f of
+ * the voters in the replica's epoch), nearest first, then by id; only
+ * members the task client can reach (its file lists them) and ids < 64. */
+static uint64_t output_targets(struct void__taskrun *t)
+{
+    const struct void_membership_config *mc = void_pbft_member_config(t->replica);
+    uint32_t voters = 0;
+    for (uint32_t i = 0; i < mc->count; i++) {
+        voters += mc->members[i].role == VOID_MEMBER_VOTER;
+    }
+    uint32_t want = void_membership_f(voters), self = t->node->self_id;
+    uint64_t chosen = 0;
+    for (int cls = 0; cls < VOID__TASKFETCH_CLASSES && want > 0; cls++) {
+        for (uint32_t i = 0; i < mc->count && want > 0; i++) {
+            uint32_t id = mc->members[i].id;
+            int reachable = 0;
+            for (uint32_t k = 0; k < t->client.count_replicas; k++) {
+                reachable |= t->client.replicas[k].id == id;
+            }
+            if (id == self || id >= 64 || !reachable ||
+                void__taskfetch_class(t->node, self, id) != cls) {
+                continue;
+            }
+            chosen |= 1ull << id;
+            want--;
+        }
+    }
+    VOID_ASSERT((chosen & (self < 64 ? 1ull << self : 0)) == 0);
+    return chosen;
+}
+
+/* Stores result/, starts copying it to other members and keeps the report
+ * of job j for send_report (the tick sends it once the copies are made, or
+ * after VOID__TASKRUN_COPY_WAIT). */
 static void report(struct void__taskrun *t,
                    struct void__taskrun_job *j,
                    uint8_t outcome,
                    int32_t code,
                    const char *reason)
 {
-    struct void_task_op op = {.op = VOID_TASK_REPORT};
-    struct void_task_report *r = &op.report;
+    struct void_task_report *r = &j->report;
+    memset(r, 0, sizeof(*r));
     r->id = j->id;
     r->attempt = j->attempt;
     r->node = t->node->self_id;
     r->outcome = outcome;
     r->code = code;
-    size_t rl = strlen(reason);
+    (void)snprintf(j->reason, sizeof(j->reason), "%s", reason);
+    size_t rl = strlen(j->reason);
     r->reason = (struct void_task_str){
-        (const uint8_t *)reason, (uint16_t)(rl > VOID_TASK_REASON_MAX ? VOID_TASK_REASON_MAX : rl)};
+        (const uint8_t *)j->reason,
+        (uint16_t)(rl > VOID_TASK_REASON_MAX ? VOID_TASK_REASON_MAX : rl)};
     char result[sizeof(j->dir) + 16];
     (void)snprintf(result, sizeof(result), "%s/result", j->dir);
     struct void_cas_put_result put;
     int rc = void_cas_put_path(t->cas, result, NULL, NULL, NULL, &put);
+    j->targets = 0;
     if (rc == 0) {
         memcpy(r->out_root, put.root.b, VOID_HASH_SIZE);
         r->out_bytes = put.logical_bytes;
+        j->targets = output_targets(t);
+        int n = void__taskput_add(&t->put, j->id, &put.root, j->targets, uv_now(t->loop));
+        if (n < 0) {
+            void_log(VOID_LOG_WARN,
+                     "task %llu: cannot copy its output to other members: %s",
+                     (unsigned long long)j->id,
+                     void_strerror(n));
+            j->targets = 0;
+        }
     } else {
         void_log(VOID_LOG_WARN,
                  "task %llu: cannot store its output: %s",
                  (unsigned long long)j->id,
                  void_strerror(rc));
     }
-    if (void_task_report_sign(r, &t->node->keypair) != 0 || enqueue(t, &op, j->id, 1) != 0) {
-        void_log(VOID_LOG_WARN, "task %llu: cannot queue its report", (unsigned long long)j->id);
-        return; /* tried again at the next tick: the job stays */
+    j->uploading = 1;
+    j->upload_ms = uv_now(t->loop);
+    if (void__taskput_pending(&t->put, j->id) == 0) {
+        send_report(t, j);
     }
-    j->reporting = 1;
-    t->outcomes[outcome <= VOID_TASK_LOST ? outcome : 0]++;
-    void_log(VOID_LOG_INFO,
-             "task %llu attempt %u: %s (%s), output %llu bytes",
-             (unsigned long long)j->id,
-             j->attempt,
-             void_task_outcome_name(outcome),
-             reason,
-             (unsigned long long)r->out_bytes);
+}
+
+/* Jobs whose output copies are made (or waited for long enough) report. */
+static void reports_due(struct void__taskrun *t)
+{
+    uint64_t now = uv_now(t->loop);
+    for (int i = 0; i < VOID__TASKRUN_JOBS; i++) {
+        struct void__taskrun_job *j = &t->jobs[i];
+        if (!j->used || !j->uploading) {
+            continue;
+        }
+        size_t pending = void__taskput_pending(&t->put, j->id);
+        if (pending > 0 && now - j->upload_ms < VOID__TASKRUN_COPY_WAIT) {
+            continue;
+        }
+        if (pending > 0) {
+            void_log(VOID_LOG_WARN,
+                     "task %llu: %zu block%s of its output not yet on every chosen member after "
+                     "%u ms; reporting now (the copying goes on)",
+                     (unsigned long long)j->id,
+                     pending,
+                     pending == 1 ? "" : "s",
+                     VOID__TASKRUN_COPY_WAIT);
+        }
+        send_report(t, j);
+    }
 }
 
 /* ---- starting a task ----------------------------------------------------- */
@@ -805,6 +896,8 @@ static void on_tick(uv_timer_t *timer)
     }
     reap(t);
     void__taskfetch_tick(&t->fetch, uv_now(t->loop), 1);
+    void__taskput_tick(&t->put, uv_now(t->loop));
+    reports_due(t);
     if (void_sm_failed(sm_of(t)) != 0) {
         return;
     }
@@ -953,6 +1046,10 @@ static void on_client_frame(void *ctx, const uint8_t *buf, size_t len, const str
     (void)len;
     void__taskfetch_frame(&t->fetch, f);
     void__taskfetch_tick(&t->fetch, uv_now(t->loop), 0); /* the next fetches go out at once */
+    if (void__taskput_frame(&t->put, f) > 0) {
+        void__taskput_tick(&t->put, uv_now(t->loop)); /* the next blocks go out at once */
+        reports_due(t);
+    }
 }
 
 int void__taskrun_start(struct void__taskrun *t,
@@ -1010,6 +1107,8 @@ int void__taskrun_start(struct void__taskrun *t,
     t->kv_ready = 1;
     void__taskfetch_init(&t->fetch, node, cas, writer, &t->kv);
     t->fetch_ready = 1;
+    void__taskput_init(&t->put, cas, &t->kv);
+    t->put_ready = 1;
     probe_cgroup(t);
     t->netns = probe_netns();
     if (!t->netns) {
@@ -1048,6 +1147,10 @@ void void__taskrun_stop(struct void__taskrun *t)
     if (t->fetch_ready) {
         void__taskfetch_fini(&t->fetch);
         t->fetch_ready = 0;
+    }
+    if (t->put_ready) {
+        void__taskput_fini(&t->put);
+        t->put_ready = 0;
     }
     if (t->kv_ready) {
         void_kvclient_fini(&t->kv);

@@ -12,6 +12,7 @@
 #include "void/task.h"
 #include "metrics.h"
 #include "taskfetch.h"
+#include "taskput.h"
 
 #include <pthread.h>
 
@@ -20,6 +21,7 @@
 
 #define VOID__TASKRUN_JOBS  64 /* tasks running on this node at once */
 #define VOID__TASKRUN_QUEUE 64 /* reports and expiries waiting to be sent */
+#define VOID__TASKRUN_COPY_WAIT 5000 /* ms a report waits for its output's copies */
 
 struct void__taskrun_job {
     int used;
@@ -31,6 +33,14 @@ struct void__taskrun_job {
     int timed_out;
     int reporting;                       /* the report is queued or in flight */
     int fetching;                        /* waiting for its inputs' missing blocks */
+    /* Ended, its output stored here and being copied to other members
+     * (taskput.h); the report waits for the copies at most
+     * VOID__TASKRUN_COPY_WAIT ms from upload_ms. */
+    int uploading;
+    uint64_t upload_ms;
+    uint64_t targets; /* bit per member id the output is copied to */
+    struct void_task_report report; /* signed when it is sent */
+    char reason[200];               /* report.reason points here */
     uint64_t moved[VOID__TASKFETCH_CLASSES]; /* input bytes fetched, by distance class */
     uint64_t local;                      /* input bytes found in the node's store */
     uint64_t mem;                        /* its memory limit (bytes; 0 none) */
@@ -63,6 +73,8 @@ struct void__taskrun {
     int cgroup_version;
     struct void__taskfetch fetch;
     int fetch_ready;
+    struct void__taskput put;
+    int put_ready;
     struct void__taskrun_job jobs[VOID__TASKRUN_JOBS];
     struct void__taskrun_msg queue[VOID__TASKRUN_QUEUE];
     uint32_t queue_head, queue_count;

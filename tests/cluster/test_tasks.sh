@@ -71,3 +71,16 @@ j=$(task 3)
 echo "ok: task 3 failed: $(field "$j" reason)"
 [ "$(field "$(task 4)" state)" = cancelled ] || fail "task 4: $(task 4)"
 echo "ok: task 4 cancelled"
+
+# A done task's output outlives the member that ran it: the member reported
+# only once f other members held a copy (f = 1 of 4 voters), so with the
+# runner killed its logs and its output file still read back.
+runner=$(field "$(task 1)" node)
+grep -q "task 1 attempt 1: exited .* on 2 members" "$VOID_CLUSTER_DIR/logs/node$runner.log" ||
+  fail "task 1's report does not say its output is on 2 members"
+cluster kill "$runner" > /dev/null || fail "kill node $runner"
+expect_eq "$(vtask logs 1)" "$(printf 'gamma\nbeta\nalpha')" "task logs 1 with node $runner dead"
+vctl get --file task-1 "$TEST_DIR/out1b" --quiet > /dev/null ||
+  fail "get --file task-1 with node $runner dead"
+expect_eq "$(cat "$TEST_DIR/out1b/out/result.txt")" made "task 1's output file, node $runner dead"
+echo "ok: task 1's output read back with its member $runner killed"
