@@ -66,6 +66,14 @@ int void_casnet_block_decode(const uint8_t *body,
                              size_t *data_len,
                              struct void_hash *h);
 
+/* Reads block h from the store into a CAS_BLOCK body (kind, then the block
+ * bytes) in *body (malloc'd, the caller frees it) of *len bytes. Returns 0,
+ * VOID_ENOMEM or the errors of void_cas_get_block. */
+int void_casnet_block_body(struct void_cas *cas,
+                           const struct void_hash *h,
+                           uint8_t **body,
+                           size_t *len);
+
 /* Calls fn for every block reachable from root in the store, children before
  * their parent (the order in which void_cas_put_block accepts them); a block
  * shared by several parents may be visited more than once. Returns 0, the

@@ -313,27 +313,20 @@ static void name_blocks(struct files *fs)
 /* Sends block b to every replica; 0, or -1 if it cannot be read back. */
 static int send_block(struct files *fs, struct block *b)
 {
-    uint8_t *data = NULL;
+    uint8_t *body = NULL;
     size_t len = 0;
-    uint8_t kind = 0;
-    if (void_cas_get_block(&fs->cas, &b->hash, &data, &len, &kind) != 0) {
+    if (void_casnet_block_body(&fs->cas, &b->hash, &body, &len) != 0) {
         return -1;
     }
-    uint8_t *body = malloc(len + 1);
-    if (body != NULL) {
-        body[0] = kind;
-        memcpy(body + 1, data, len);
-        for (uint32_t id = 0; fs->holders != 0 && id < 32; id++) {
-            if ((fs->holders & (1u << id)) != 0) {
-                (void)void_kvclient_send(&fs->kv, id, VOID_MSG_CAS_BLOCK, body, len + 1);
-            }
-        }
-        if (fs->holders == 0) {
-            (void)void_kvclient_send(&fs->kv, VOID_PBFT_TO_ALL, VOID_MSG_CAS_BLOCK, body, len + 1);
+    for (uint32_t id = 0; fs->holders != 0 && id < 32; id++) {
+        if ((fs->holders & (1u << id)) != 0) {
+            (void)void_kvclient_send(&fs->kv, id, VOID_MSG_CAS_BLOCK, body, len);
         }
     }
+    if (fs->holders == 0) {
+        (void)void_kvclient_send(&fs->kv, VOID_PBFT_TO_ALL, VOID_MSG_CAS_BLOCK, body, len);
+    }
     free(body);
-    free(data);
     b->sent_ns = void_kvclient_now_ns();
     return 0;
 }

@@ -171,13 +171,39 @@ reply_fetch(struct void_casserve *cs, uint32_t to, uint8_t op, const struct void
         cs->transport, cs->keypair, cs->self_id, to, VOID_MSG_CAS_FETCH, body, sizeof(body));
 }
 
+int void_casnet_block_body(struct void_cas *cas,
+                           const struct void_hash *h,
+                           uint8_t **body,
+                           size_t *len)
+{
+    VOID_ASSERT(cas != NULL && h != NULL && body != NULL && len != NULL);
+    uint8_t *data = NULL, kind = 0;
+    size_t data_len = 0;
+    *body = NULL;
+    *len = 0;
+    int rc = void_cas_get_block(cas, h, &data, &data_len, &kind);
+    if (rc != 0) {
+        return rc;
+    }
+    uint8_t *b = malloc(data_len + 1);
+    if (b == NULL) {
+        free(data);
+        return VOID_ENOMEM;
+    }
+    b[0] = kind;
+    memcpy(b + 1, data, data_len);
+    free(data);
+    *body = b;
+    *len = data_len + 1;
+    return 0;
+}
+
 /* Sends block h from the store to `to`; returns 0 or VOID_ECAS_MISSING... */
 static int serve(struct void_casserve *cs, uint32_t to, const struct void_hash *h)
 {
-    uint8_t *data = NULL;
+    uint8_t *body = NULL;
     size_t len = 0;
-    uint8_t kind = 0;
-    int rc = void_cas_get_block(cs->cas, h, &data, &len, &kind);
+    int rc = void_casnet_block_body(cs->cas, h, &body, &len);
     if (rc == VOID_ECAS_HASH_MISMATCH || rc == VOID_ECAS_BAD_RECORD) {
         /* Damage on this replica's disk: never served (the requester is
          * told MISSING, or a client gets it relayed from a peer). */
@@ -192,19 +218,10 @@ static int serve(struct void_casserve *cs, uint32_t to, const struct void_hash *
     if (rc != 0) {
         return rc;
     }
-    uint8_t *body = malloc(len + 1);
-    if (body == NULL) {
-        free(data);
-        return VOID_ENOMEM;
-    }
-    body[0] = kind;
-    memcpy(body + 1, data, len);
-    rc = void_casnet_send(
-        cs->transport, cs->keypair, cs->self_id, to, VOID_MSG_CAS_BLOCK, body, len + 1);
+    rc = void_casnet_send(cs->transport, cs->keypair, cs->self_id, to, VOID_MSG_CAS_BLOCK, body, len);
     free(body);
-    free(data);
     cs->count_served += rc == 0;
-    cs->served_len = rc == 0 ? len : cs->served_len;
+    cs->served_len = rc == 0 ? len - 1 : cs->served_len;
     return rc;
 }
 

@@ -135,27 +135,19 @@ int void__taskput_frame(struct void__taskput *p, const struct void_frame *f)
  * store's error when the block cannot be read back. */
 static int send_block(struct void__taskput *p, struct void__taskput_block *b)
 {
-    uint8_t *data = NULL, kind = 0;
+    uint8_t *body = NULL;
     size_t len = 0;
-    int rc = void_cas_get_block(p->cas, &b->hash, &data, &len, &kind);
+    int rc = void_casnet_block_body(p->cas, &b->hash, &body, &len);
     if (rc != 0) {
         return rc;
     }
-    uint8_t *body = malloc(len + 1);
-    if (body == NULL) {
-        free(data);
-        return VOID_ENOMEM;
-    }
-    body[0] = kind;
-    memcpy(body + 1, data, len);
     uint64_t left = b->targets & ~b->acks;
     for (uint32_t id = 0; left != 0 && id < 64; id++) {
         if ((left & (1ull << id)) != 0) {
-            (void)void_kvclient_send(p->kv, id, VOID_MSG_CAS_BLOCK, body, len + 1);
+            (void)void_kvclient_send(p->kv, id, VOID_MSG_CAS_BLOCK, body, len);
         }
     }
     free(body);
-    free(data);
     return 0;
 }
 
