@@ -24,6 +24,10 @@
 #   BENCH clients_10k: clients=<C> secs=<T> double=0 extra_versions=0 state_clients=<N>
 #     state_bytes_per_client=<B> rss_mib=<max RSS> load=<1-min load average>
 # Exit status 0 when every check held, 1 otherwise, 2 on a usage error.
+# On exit, also on a failure or an interrupt, it stops what it started by
+# pid (voidload, then the replicas through scripts/cluster stop, which
+# reads their pidfiles) and removes its directory unless the run failed or
+# KEEP=1. A wave whose clients are not answered within 120 s fails the run.
 #
 # --mutant: the same check against replicas built with the test-only mutant
 # VOID_MUTANT_NO_AT_MOST_ONCE (CMakeLists.txt: a retransmitted request is
@@ -45,7 +49,8 @@
 #   VOID_BIN     directory with voidd, voidctl, voidload (default build/bin)
 #   MUTANT_TREE  --mutant: the mutant's build tree (default
 #                build/mutant-no-at-most-once)
-#   KEEP=1       keep the cluster directory (logs) after the run
+#   KEEP=1       keep the cluster directory (logs) after the run (it is
+#                kept anyway when the run fails)
 #   -h, --help   this help
 #
 # Example: VOID_BIN=build/bin bash bench/clients_10k.sh
