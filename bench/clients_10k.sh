@@ -101,6 +101,8 @@ cleanup() {
   fi
 }
 trap cleanup EXIT
+trap 'exit 130' INT # the EXIT trap then sees the failure
+trap 'exit 143' TERM
 die() { echo "clients_10k: $*" >&2; exit 1; }
 
 if [ "$mutant" = 1 ]; then
