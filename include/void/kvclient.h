@@ -94,6 +94,16 @@ int void_kvclient_submit(
 int void_kvclient_submit_read(
     struct void_kvclient *c, const uint8_t *op, size_t len, void_kvclient_done_fn done, void *ctx);
 
+/* Retransmits the last completed ordered request (the same client, session
+ * and request number) to replica `to` or to every replica
+ * (VOID_PBFT_TO_ALL), and runs done(ctx, ...) with what f + 1 replicas
+ * answer now: at-most-once execution makes it the first answer
+ * (void_pbft_client_resend). Returns 0, VOID_EBUSY or VOID_EINVAL. */
+int void_kvclient_resend(struct void_kvclient *c,
+                         uint32_t to,
+                         void_kvclient_done_fn done,
+                         void *ctx);
+
 /* Closes connections and timers; run the loop afterwards to finish closing.
  * Safe after a failed init. Cannot fail. */
 void void_kvclient_fini(struct void_kvclient *c);

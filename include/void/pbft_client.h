@@ -124,6 +124,7 @@ struct void_pbft_client_config {
 
 struct void_pbft_client_stats {
     uint64_t submitted, completed, retries;
+    uint64_t resent;    /* void_pbft_client_resend calls that sent */
     uint64_t suspected; /* repliers left out for a while: no reply, or not the accepted one */
     uint64_t stale;     /* requests completed VOID_SM_STALE (superseded) */
     uint64_t rx_malformed, rx_bad_sig, rx_unknown_sender, rx_stale, rx_hlc_ahead;
@@ -236,6 +237,25 @@ int void_pbft_client_submit_read(struct void_pbft_client *c,
                                  const uint8_t *op,
                                  size_t op_len,
                                  struct void_pbft_out *out);
+
+/* Retransmits the last completed ordered request: the same client, session
+ * and request number (signed anew, as a retry is) to replica `to` (< n) or
+ * to every replica (VOID_PBFT_TO_ALL), with the retry timer armed as for a
+ * new request, and waits for its answer again: it completes as any request
+ * does (f + 1 matching replies; a replica answers a request it executed
+ * before from its reply cache, whoever named it a replier), and
+ * void_pbft_client_result then gives what the replicas answer now. At-most-
+ * once execution makes that the first answer, byte for byte; a request
+ * executed again would answer otherwise (a put names its new version's HLC).
+ * For checks of at-most-once execution (voidload once, docs/operations.md);
+ * stats.resent counts the calls, and their completions count in
+ * stats.completed as well. Returns 0, VOID_EBUSY (a request is outstanding),
+ * VOID_EINVAL (none completed yet; the last was a read-only one, or
+ * superseded: STALE; or `to` is out of range) or VOID_EFULL (out too small). */
+int void_pbft_client_resend(struct void_pbft_client *c,
+                            uint64_t now_ns,
+                            uint32_t to,
+                            struct void_pbft_out *out);
 
 /* Handles a frame from a replica (borrowed for the call). Returns 1 when this
  * reply completed the outstanding request (read it with

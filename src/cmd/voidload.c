@@ -780,6 +780,7 @@ static void usage(FILE *out, const char *mode)
     int vd = all || strcmp(mode, "void") == 0;
     int et = all || strcmp(mode, "etcd") == 0;
     int ln = all || strcmp(mode, "lin") == 0;
+    int on = all || strcmp(mode, "once") == 0;
     fprintf(out, "usage:");
     if (vd) {
         fprintf(out, " voidload void DIR [--clients C] [--seconds S] [--value BYTES]\n%s", all ? "      " : "");
@@ -790,7 +791,13 @@ static void usage(FILE *out, const char *mode)
                 all ? "      " : "");
     }
     if (ln) {
-        fprintf(out, " voidload lin DIR [--clients C] [--seconds S] [--keys K]\n");
+        fprintf(out,
+                " voidload lin DIR [--clients C] [--seconds S] [--keys K]\n%s",
+                all ? "      " : "");
+    }
+    if (on) {
+        fprintf(out,
+                " voidload once DIR --admin-key FILE [--clients C] [--wave W] [--first-id ID]\n");
     }
     fprintf(out, "\n");
     if (vd || et) {
@@ -811,22 +818,58 @@ static void usage(FILE *out, const char *mode)
                 "lin: C clients issue random put/get/cas/delete on K shared keys for S seconds,\n"
                 "then the history is checked for linearizability (exit 1 when it is not).\n");
     }
+    if (on) {
+        fprintf(out,
+                "once: at-most-once execution for many distinct clients (issue 17). Client i\n"
+                "is id ID + i with a fresh key and a certificate signed here with the admin's\n"
+                "secret key FILE; W clients at a time (each with its own connections) put a\n"
+                "key of their own once (once-<run>-<id>), then retransmit the same request\n"
+                "(same client, session and request number) to a backup and, after the retry\n"
+                "timeout, to every replica. Its answer must be the first one byte for byte (a\n"
+                "put executed again answers with its new version's stamp). One line on stdout:\n"
+                "  mode=once clients=C first_id=ID puts=P resent=R same=S double=D failed=F\n"
+                "  secs=T clients_per_s=X retries=Y run=HEX\n"
+                "exit 0 when every client's put and retransmission were answered the same\n"
+                "(S = C), 1 otherwise. The cluster's version count grows by C when each put\n"
+                "executed once (bench/clients_10k.sh checks it).\n");
+    }
     if (vd || ln) {
         fprintf(out,
                 "DIR is a scripts/cluster directory started with --clients >= C (voidload\n"
                 "reads DIR/client-100.ini, client-101.ini, ...).\n");
     }
-    fprintf(out,
-            "\noptions (before or after the mode and its argument):\n"
-            "  --clients C    concurrent clients, 1..%d (default 1)\n"
-            "  --seconds S    length of the run in seconds, above 0 and at most %.0f\n"
-            "                 (default 5)\n",
-            CLIENTS_MAX,
-            SECONDS_MAX);
+    if (on) {
+        fprintf(out,
+                "once: DIR is a scripts/cluster directory whose replicas name the admin's\n"
+                "public key ([clients] admin_key_file: start with --fault-control); the\n"
+                "replicas come from DIR/client-100.ini.\n");
+    }
+    fprintf(out, "\noptions (before or after the mode and its argument):\n");
+    if (vd || et || ln) {
+        fprintf(out,
+                "  --clients C    concurrent clients, 1..%d (default 1)\n"
+                "  --seconds S    length of the run in seconds, above 0 and at most %.0f\n"
+                "                 (default 5)\n",
+                CLIENTS_MAX,
+                SECONDS_MAX);
+    }
     if (vd || et) {
         fprintf(out, "  --value BYTES  void, etcd: bytes in each value, 0..%d (default 100)\n", VOID_SM_VALUE_MAX);
         fprintf(out, "  --distinct     void, etcd: every put writes a new key, also across runs\n"
                      "                 (default: each client cycles over %d keys)\n", KEYS_PER_CLIENT);
+    }
+    if (on) {
+        fprintf(out,
+                "  --clients C    once: distinct clients in all, 1..%d (default 1)\n"
+                "  --admin-key FILE  once: the admin's secret key (required)\n"
+                "  --wave W       once: clients at a time, 1..%d (default 100)\n"
+                "  --first-id ID  once: id of the first client (default 100000)\n"
+                "  --retry-ms MS  once: first retransmission after MS ms (default 300)\n"
+                "  --progress S   once: a line on stderr at most every S seconds, after a wave\n"
+                "                 (1..3600): progress: clients=N/C secs=T clients_per_s=X\n"
+                "                 same=S double=D failed=F retries=Y\n",
+                VOIDLOAD_ONCE_CLIENTS_MAX,
+                VOIDLOAD_ONCE_WAVE_MAX);
     }
     if (vd) {
         fprintf(out,
@@ -885,8 +928,9 @@ static void usage(FILE *out, const char *mode)
     fprintf(out,
             "  --help         this text (after a mode: that mode's)\n"
             "  --version      print the version\n"
-            "\nexit status: 0 done (lin: linearizable), 1 the run failed (lin: not\n"
-            "linearizable or undecided), 2 usage error.\n"
+            "\nexit status: 0 done (lin: linearizable; once: every put executed once), 1 the\n"
+            "run failed (lin: not linearizable or undecided; once: a put failed, was not\n"
+            "answered, or its retransmission was answered otherwise), 2 usage error.\n"
             "\nexample%s:\n",
             all ? "s" : "");
     if (vd) {
@@ -905,12 +949,48 @@ static void usage(FILE *out, const char *mode)
     if (ln) {
         fprintf(out, "  voidload lin /tmp/void-cluster --clients 4 --seconds 6 --keys 3\n");
     }
+    if (on) {
+        fprintf(out,
+                "  scripts/cluster start --fault-control && voidload once /tmp/void-cluster "
+                "--admin-key /tmp/void-cluster/keys/admin.secret --clients 10000\n");
+    }
 }
 
 static int usage_error(void)
 {
     void_cli_hint("voidload");
     return VOID_CLI_USAGE;
+}
+
+/* voidload once DIR: checks its options (misfit: one that does not apply
+ * was given) and runs voidload_once.c. */
+static int
+main_once(const char *dir, uint32_t clients, uint32_t wave, uint32_t retry_ms, int misfit)
+{
+    if (misfit) {
+        fprintf(stderr,
+                "voidload: mode once takes only --admin-key, --clients, --wave, --first-id, "
+                "--retry-ms and --progress\n");
+        return usage_error();
+    }
+    if (L.admin_key == NULL) {
+        fprintf(stderr, "voidload: mode once needs --admin-key FILE (its clients are certified)\n");
+        return usage_error();
+    }
+    if ((uint64_t)L.first_id + clients - 1 > UINT32_MAX) {
+        fprintf(stderr, "voidload: --first-id + --clients must stay below 2^32\n");
+        return usage_error();
+    }
+    signal(SIGPIPE, SIG_IGN);
+    if (void_sign_global_init() != 0 || uv_loop_init(&L.loop) != 0) {
+        fprintf(stderr, "voidload: cannot initialise libsodium or the loop\n");
+        return 1;
+    }
+    uint64_t retry_ns = retry_ms > 0 ? (uint64_t)retry_ms * 1000000u : 300000000ull;
+    int rc = voidload_once(
+        &L.loop, dir, L.admin_key, clients, wave, L.first_id, retry_ns, L.progress_ns);
+    (void)uv_loop_close(&L.loop);
+    return rc;
 }
 
 int main(int argc, char **argv)
@@ -930,6 +1010,7 @@ int main(int argc, char **argv)
                                          {"failover", no_argument, NULL, 'F'},
                                          {"count", required_argument, NULL, 'N'},
                                          {"progress", required_argument, NULL, 'P'},
+                                         {"wave", required_argument, NULL, 'W'},
                                          {"help", no_argument, NULL, 'h'},
                                          {"version", no_argument, NULL, 'V'},
                                          {NULL, 0, NULL, 0}};
@@ -942,7 +1023,9 @@ int main(int argc, char **argv)
     L.first_id = 100000;
     L.retry_ns = 2000000000ull; /* no retries under load */
     uint32_t retry_ms = 0;
-    int have_ids = 0, have_secs = 0;
+    int have_ids = 0, have_secs = 0, have_session = 0, have_wave = 0;
+    uint32_t wave = 100;
+    const char *clients_arg = NULL;
     const char *timeline = NULL;
     opterr = 0; /* our messages, with the hint */
     int ch;
@@ -950,7 +1033,7 @@ int main(int argc, char **argv)
         int rc = 0;
         switch (ch) {
         case 'c':
-            rc = void_cli_u32("voidload", "clients", optarg, 1, CLIENTS_MAX, &clients);
+            clients_arg = optarg; /* its limit depends on the mode */
             break;
         case 's':
             rc = void_cli_seconds("voidload", "seconds", optarg, SECONDS_MAX, &secs);
@@ -972,6 +1055,7 @@ int main(int argc, char **argv)
         case 'S':
             rc = void_cli_u32("voidload", "session", optarg, 1, UINT32_MAX, &L.session);
             have_ids = 1;
+            have_session = 1;
             break;
         case 'A':
             L.admin_key = optarg;
@@ -1016,6 +1100,10 @@ int main(int argc, char **argv)
             L.progress_ns = (uint64_t)p * 1000000000u;
             break;
         }
+        case 'W':
+            rc = void_cli_u32("voidload", "wave", optarg, 1, VOIDLOAD_ONCE_WAVE_MAX, &wave);
+            have_wave = 1;
+            break;
         case 'h':
             help = 1;
             break;
@@ -1031,17 +1119,26 @@ int main(int argc, char **argv)
     }
     const char *mode = optind < argc ? argv[optind] : NULL;
     int known = mode != NULL && (strcmp(mode, "void") == 0 || strcmp(mode, "etcd") == 0 ||
-                                 strcmp(mode, "lin") == 0);
+                                 strcmp(mode, "lin") == 0 || strcmp(mode, "once") == 0);
     if (help) {
         usage(stdout, known ? mode : NULL);
         return 0;
     }
     if (mode == NULL) {
-        fprintf(stderr, "voidload: no mode given (void, etcd or lin)\n");
+        fprintf(stderr, "voidload: no mode given (void, etcd, lin or once)\n");
         return usage_error();
     }
     if (!known) {
-        fprintf(stderr, "voidload: unknown mode '%s' (void, etcd or lin)\n", mode);
+        fprintf(stderr, "voidload: unknown mode '%s' (void, etcd, lin or once)\n", mode);
+        return usage_error();
+    }
+    int once = strcmp(mode, "once") == 0;
+    if (clients_arg != NULL && void_cli_u32("voidload",
+                                            "clients",
+                                            clients_arg,
+                                            1,
+                                            once ? VOIDLOAD_ONCE_CLIENTS_MAX : CLIENTS_MAX,
+                                            &clients) != 0) {
         return usage_error();
     }
     if (argc - optind != 2) {
@@ -1052,6 +1149,19 @@ int main(int argc, char **argv)
         return usage_error();
     }
     int lin = strcmp(mode, "lin") == 0;
+    if (once) {
+        return main_once(argv[optind + 1],
+                         clients,
+                         wave,
+                         retry_ms,
+                         have_value || have_distinct || have_keys || have_reads || have_ordered ||
+                             have_secs || have_session || timeline != NULL || L.count_max > 0 ||
+                             E.failover);
+    }
+    if (have_wave) {
+        fprintf(stderr, "voidload: --wave applies to mode once only\n");
+        return usage_error();
+    }
     if ((lin && (have_value || have_distinct)) || (!lin && have_keys)) {
         fprintf(stderr,
                 "voidload: --%s does not apply to mode %s\n",

@@ -58,6 +58,15 @@ uint32_t void__pbft_quorum(const struct void_pbft *r)
     return void__pbft_quorum_of(r->nv);
 }
 
+/* Test-only mutant (bench/clients_10k.sh --mutant): the last request of a
+ * client session, executed before, is taken as new when it comes again, and
+ * the state machine executes it again (src/core/sm.c). */
+#if defined(VOID_MUTANT_NO_AT_MOST_ONCE) && VOID_MUTANT_NO_AT_MOST_ONCE
+#define MUTANT_NO_AT_MOST_ONCE 1
+#else
+#define MUTANT_NO_AT_MOST_ONCE 0
+#endif
+
 uint32_t void__pbft_prepare_quorum(const struct void_pbft *r)
 {
     return void__pbft_quorum(r) - 1; /* the primary's pre-prepare is its vote */
@@ -1326,7 +1335,7 @@ static void on_request(struct void_pbft *r,
     const uint8_t *res;
     size_t res_len;
     if (void_sm_client_last(&r->sm, table_key(q.client, q.session), &last, &res, &res_len) &&
-        q.reqno <= last) {
+        q.reqno <= last && !(MUTANT_NO_AT_MOST_ONCE && q.reqno == last)) {
         if (q.reqno == last) {
             r->stats.rx_duplicate++; /* the client missed our reply: resend it */
             send_reply(r, now_ns, out, &q, res, res_len);

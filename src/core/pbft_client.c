@@ -675,6 +675,32 @@ int void_pbft_client_step_timer(struct void_pbft_client *c,
     return rc != 0 || out->overflow ? VOID_EFULL : 0;
 }
 
+int void_pbft_client_resend(struct void_pbft_client *c,
+                            uint64_t now_ns,
+                            uint32_t to,
+                            struct void_pbft_out *out)
+{
+    VOID_ASSERT(c != NULL && out != NULL);
+    if (c->busy) {
+        return VOID_EBUSY;
+    }
+    if (!c->done || c->ro || stale_above(c->result, c->result_len) != 0 ||
+        (to != VOID_PBFT_TO_ALL && to >= c->cfg.n)) {
+        return VOID_EINVAL;
+    }
+    VOID_ASSERT(!c->learning);
+    c->busy = 1;
+    c->done = 0;
+    c->retried = 0; /* no timeout passed: a replier not heard yet is not suspected */
+    c->reply_mask = 0;
+    c->timeout_ns = c->cfg.timeout_ns;
+    c->stats.resent++;
+    int rc = send_request(c, now_ns, to, out);
+    set_timer(out, VOID_PBFT_EFFECT_TIMER_SET, c->timeout_ns);
+    VOID_ASSERT(c->busy && !c->done);
+    return rc != 0 || out->overflow ? VOID_EFULL : 0;
+}
+
 int void_pbft_client_result(const struct void_pbft_client *c, const uint8_t **result)
 {
     VOID_ASSERT(c != NULL && result != NULL);

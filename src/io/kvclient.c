@@ -222,6 +222,25 @@ int void_kvclient_submit_read(
     return submit(c, op, len, 1, done, ctx);
 }
 
+int void_kvclient_resend(struct void_kvclient *c,
+                         uint32_t to,
+                         void_kvclient_done_fn done,
+                         void *ctx)
+{
+    VOID_ASSERT(c != NULL && done != NULL);
+    c->submitted_ns = void_kvclient_now_ns();
+    int rc = void_pbft_client_resend(&c->core, c->submitted_ns, to, &c->out);
+    if (rc != 0 && rc != VOID_EFULL) {
+        void_pbft_out_reset(&c->out);
+        return rc;
+    }
+    c->done = done;
+    c->done_ctx = ctx;
+    perform(c);
+    VOID_ASSERT(c->out.count == 0);
+    return 0;
+}
+
 void void_kvclient_fini(struct void_kvclient *c)
 {
     VOID_ASSERT(c != NULL);

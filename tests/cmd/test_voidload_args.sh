@@ -79,6 +79,16 @@ expect 2 "--progress must be 1\.\.3600 \(got 0\)" void "$dir" --progress 0
 expect 2 "--count does not apply to mode lin" lin "$dir" --count 5
 expect 2 "--progress does not apply to mode lin" lin "$dir" --progress 5
 
+# once (at-most-once for many certified clients): its own limits and
+# options; the admin key is required and a missing one is named (exit 1).
+expect 2 "mode once needs --admin-key" once "$dir"
+expect 2 "--clients must be 1\.\.1000000 \(got 1000001\)" once "$dir" --admin-key k --clients 1000001
+expect 2 "--wave must be 1\.\.1000 \(got 1001\)" once "$dir" --admin-key k --wave 1001
+expect 2 "--wave applies to mode once only" void "$dir" --wave 5
+expect 2 "mode once takes only" once "$dir" --admin-key k --seconds 5
+expect 2 "--first-id \+ --clients must stay below" once "$dir" --admin-key k --first-id 4294967000 --clients 1000
+expect 1 "--admin-key: .*$dir/none" once "$dir" --admin-key "$dir/none" --clients 1000000 --wave 1000
+
 # GNU order: options before the mode, between mode and argument, or after.
 expect 1 "$missing" --clients 2 --seconds 1 void "$dir"
 expect 1 "$missing" void --clients 2 "$dir"
@@ -104,6 +114,12 @@ fi
 out=$("$VOIDLOAD" lin --help)
 if ! grep -q "^usage: voidload lin DIR" <<<"$out" || grep -q -- "--value" <<<"$out"; then
     echo "FAIL: voidload lin --help is not lin's usage: $out"
+    fails=$((fails + 1))
+fi
+out=$("$VOIDLOAD" once --help)
+if ! grep -q "^usage: voidload once DIR --admin-key FILE" <<<"$out" || ! grep -q -- "--wave W .*(default 100)" <<<"$out" ||
+    grep -q -- "--seconds" <<<"$out"; then
+    echo "FAIL: voidload once --help is not once's usage: $out"
     fails=$((fails + 1))
 fi
 out=$("$VOIDLOAD" --version)

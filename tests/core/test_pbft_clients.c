@@ -392,6 +392,8 @@ static void test_pbft_superseded_request_is_answered_stale_and_the_client_renumb
     assert_int_equal(res.value_len, 8);
     assert_int_equal(void_bytes_get_be64(res.value), 1000000);
     assert_int_equal(load->c->stats.stale, 1);
+    assert_int_equal(void_pbft_client_resend(load->c, t->now, VOID_PBFT_TO_ALL, &t->out),
+                     VOID_EINVAL); /* superseded: nothing to retransmit */
     submit_put(t, load, "b", "2");
     assert_true(net_run(t, 2000 * MS));
     assert_int_equal(result_status(load, &res), VOID_SM_OK);
@@ -493,6 +495,64 @@ static void test_pbft_10000_certified_clients_each_put_once_at_most_once(void **
         assert_int_equal(st.keys, clients);
         assert_int_equal(st.versions, clients);
         assert_int_equal(st.clients, clients);
+    }
+    net_free(t);
+}
+
+/* Setup: a certified client whose put completed. Action: it retransmits
+ * the same request (void_pbft_client_resend) to one backup, which alone
+ * cannot make f + 1 answers, so the retry timer sends it to every replica;
+ * then once more to every replica at once. Expected: both complete with the
+ * first answer byte for byte (the put's version stamp included), each
+ * replica executed the put once, holds one version of the key, and counted
+ * the retransmissions as duplicates. A resend needs a completed, not
+ * superseded request and no request outstanding. */
+static void test_pbft_client_resend_is_answered_from_the_reply_cache(void **state)
+{
+    (void)state;
+    struct net *t = net_new(0, 1);
+    struct slot *s = client_new(t, 0, BASE + 7, 3, 1, T0 + 3600ull * 1000 * MS);
+    assert_int_equal(void_pbft_client_resend(s->c, t->now, VOID_PBFT_TO_ALL, &t->out), VOID_EINVAL);
+    submit_put(t, s, "k", "once");
+    assert_int_equal(void_pbft_client_resend(s->c, t->now, 1, &t->out), VOID_EBUSY);
+    assert_true(net_run(t, 2000 * MS));
+    struct void_sm_result res;
+    assert_int_equal(result_status(s, &res), VOID_SM_OK);
+    assert_true(res.version.wall_ns != 0);
+    const uint8_t *bytes;
+    int len = void_pbft_client_result(s->c, &bytes);
+    uint8_t first[64];
+    assert_true(len > 0 && (size_t)len <= sizeof(first));
+    memcpy(first, bytes, (size_t)len);
+    int first_len = len;
+    uint64_t reqno = void_pbft_client_reqno(s->c);
+    uint64_t dup0[N];
+    for (uint32_t i = 0; i < N; i++) {
+        dup0[i] = void_pbft_stats(t->rep[i])->rx_duplicate;
+    }
+    uint32_t targets[2] = {1, VOID_PBFT_TO_ALL};
+    for (uint32_t k = 0; k < 2; k++) {
+        assert_int_equal(void_pbft_client_resend(s->c, t->now, N, &t->out), VOID_EINVAL);
+        assert_int_equal(void_pbft_client_resend(s->c, t->now, targets[k], &t->out), 0);
+        apply(t, s->id, s);
+        assert_int_equal(void_pbft_client_result(s->c, &bytes), VOID_EAGAIN);
+        assert_true(net_run(t, 2000 * MS));
+        len = void_pbft_client_result(s->c, &bytes);
+        assert_int_equal(len, first_len);
+        assert_memory_equal(bytes, first, (size_t)first_len);
+        assert_int_equal(void_pbft_client_reqno(s->c), reqno);
+    }
+    assert_int_equal(s->c->stats.resent, 2);
+    assert_int_equal(s->c->stats.retries, 1); /* the backup's answer alone was not enough */
+    assert_int_equal(s->c->stats.completed, 3);
+    for (uint32_t i = 0; i < N; i++) {
+        const struct void_pbft_stats *ps = void_pbft_stats(t->rep[i]);
+        assert_int_equal(ps->requests_executed, 1);
+        assert_true(ps->rx_duplicate >= dup0[i] + 1);
+        struct void_kvs_stats st;
+        void_kvs_stats(&t->kvs[i], &st);
+        assert_int_equal(st.keys, 1);
+        assert_int_equal(st.versions, 1);
     }
     net_free(t);
 }
@@ -621,6 +681,7 @@ int main(void)
         cmocka_unit_test(test_pbft_sessions_under_one_identity_do_not_supersede_each_other),
         cmocka_unit_test(test_pbft_refuses_forged_borrowed_and_expired_certificates),
         cmocka_unit_test(test_pbft_10000_certified_clients_each_put_once_at_most_once),
+        cmocka_unit_test(test_pbft_client_resend_is_answered_from_the_reply_cache),
         cmocka_unit_test(test_pbft_a_client_whose_key_is_added_later_is_admitted),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
