@@ -9,6 +9,7 @@
  * checking `voidctl status` learns that the cluster is not whole.
  */
 #include "cmd/voidctl.h"
+#include "cmd/voidctl_http.h"
 #include "void/config.h"
 
 #include <curl/curl.h>
@@ -22,30 +23,9 @@
 
 struct fetch {
     CURL *easy;
-    char *body;
-    size_t len;
-    int too_big;
+    struct voidctl_body body;
     char url[VOID_CONFIG_ADDR_MAX + 32];
 };
-
-static size_t on_body(char *data, size_t size, size_t count, void *arg)
-{
-    struct fetch *f = arg;
-    size_t n = size * count;
-    if (f->len + n > STATUS_BODY_MAX) {
-        f->too_big = 1;
-        return 0; /* aborts the transfer */
-    }
-    char *grown = realloc(f->body, f->len + n + 1);
-    if (grown == NULL) {
-        return 0;
-    }
-    f->body = grown;
-    memcpy(f->body + f->len, data, n);
-    f->len += n;
-    f->body[f->len] = '\0';
-    return n;
-}
 
 /* GETs path (/status or /members) of every replica in parallel, within
  * timeout_ms in all. out[i] is the parsed JSON object of replica i (new
@@ -59,21 +39,13 @@ fetch_all(const struct void_config *cl, const char *path, long timeout_ms, json_
         struct fetch *f = &fs[i];
         const struct void_config_addr *a = &cl->replicas[i].http;
         memset(f, 0, sizeof(*f));
+        voidctl_body_init_heap(&f->body, STATUS_BODY_MAX);
         out[i] = NULL;
-        /* An IPv6 literal needs brackets in a URL. */
-        int v6 = strchr(a->host, ':') != NULL;
-        snprintf(f->url, sizeof(f->url), "http://%s%s%s:%u%s", v6 ? "[" : "", a->host,
-                 v6 ? "]" : "", (unsigned)a->port, path);
-        f->easy = curl_easy_init();
-        if (f->easy == NULL || multi == NULL) {
+        voidctl_http_url(a, path, f->url, sizeof(f->url));
+        f->easy = multi != NULL ? voidctl_http_easy(f->url, timeout_ms, &f->body) : NULL;
+        if (f->easy == NULL) {
             continue;
         }
-        curl_easy_setopt(f->easy, CURLOPT_URL, f->url);
-        curl_easy_setopt(f->easy, CURLOPT_WRITEFUNCTION, on_body);
-        curl_easy_setopt(f->easy, CURLOPT_WRITEDATA, f);
-        curl_easy_setopt(f->easy, CURLOPT_TIMEOUT_MS, timeout_ms);
-        curl_easy_setopt(f->easy, CURLOPT_NOSIGNAL, 1L);
-        curl_easy_setopt(f->easy, CURLOPT_NOPROXY, "*"); /* replicas are never behind one */
         curl_multi_add_handle(multi, f->easy);
     }
     int running = 1;
@@ -91,11 +63,11 @@ fetch_all(const struct void_config *cl, const char *path, long timeout_ms, json_
         for (uint32_t i = 0; i < cl->count_replicas; i++) {
             long code = 0;
             if (msg->msg != CURLMSG_DONE || msg->easy_handle != fs[i].easy ||
-                msg->data.result != CURLE_OK || fs[i].body == NULL) {
+                msg->data.result != CURLE_OK || fs[i].body.text == NULL || fs[i].body.cut) {
                 continue;
             }
             curl_easy_getinfo(fs[i].easy, CURLINFO_RESPONSE_CODE, &code);
-            json_t *j = code == 200 ? json_loadb(fs[i].body, fs[i].len, 0, NULL) : NULL;
+            json_t *j = code == 200 ? json_loadb(fs[i].body.text, fs[i].body.len, 0, NULL) : NULL;
             if (json_is_object(j)) {
                 out[i] = j;
             } else {
@@ -110,7 +82,7 @@ fetch_all(const struct void_config *cl, const char *path, long timeout_ms, json_
             }
             curl_easy_cleanup(fs[i].easy);
         }
-        free(fs[i].body);
+        voidctl_body_fini(&fs[i].body);
     }
     curl_multi_cleanup(multi);
 }

@@ -19,6 +19,7 @@
  * send past that node's horizon) is kept as a local event and counted.
  */
 #include "cmd/voidctl.h"
+#include "cmd/voidctl_http.h"
 #include "cmd/voidctl_trace.h"
 #include "void/assert.h"
 #include "void/causal.h"
@@ -371,12 +372,6 @@ static int dag_push(struct trace_dag *d, const struct void_causal_event *ev)
     return 0;
 }
 
-static void http_url(const struct void_config_addr *a, const char *path, char *url, size_t cap)
-{
-    int v6 = strchr(a->host, ':') != NULL; /* an IPv6 literal needs brackets */
-    snprintf(url, cap, "http://%s%s%s:%u%s", v6 ? "[" : "", a->host, v6 ? "]" : "", (unsigned)a->port, path);
-}
-
 /* One replica's /trace/events stream being read (fetch_node). */
 struct fetch {
     struct trace_dag *d;
@@ -457,7 +452,7 @@ static int fetch_node(const struct void_config *cl,
     void_hash_init(&f.records);
     char url[VOID_CONFIG_ADDR_MAX + 128], path[96];
     snprintf(path, sizeof(path), "/trace/events?after=0&to=%" PRIu64 "/%" PRIu32, to.wall_ns, to.logical);
-    http_url(&cl->replicas[i].http, path, url, sizeof(url));
+    voidctl_http_url(&cl->replicas[i].http, path, url, sizeof(url));
     long code = 0;
     int rc = voidctl_get_lines(url, timeout_s, fetch_line, &f, &code);
     if (code == 404) {
@@ -530,7 +525,7 @@ static void probe_event(const struct void_config *cl, double timeout_s, struct p
         }
         char url[VOID_CONFIG_ADDR_MAX + 128], path[96];
         snprintf(path, sizeof(path), "/trace/events?after=%" PRIu64 "&limit=1", p->id.seq - 1);
-        http_url(&cl->replicas[i].http, path, url, sizeof(url));
+        voidctl_http_url(&cl->replicas[i].http, path, url, sizeof(url));
         long code = 0;
         (void)voidctl_get_lines(url, timeout_s, probe_line, p, &code);
         return;
