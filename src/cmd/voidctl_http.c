@@ -7,6 +7,7 @@
 
 #include "void/assert.h"
 
+#include <jansson.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -123,11 +124,8 @@ CURL *voidctl_http_easy(const char *url, long timeout_ms, struct voidctl_body *b
     return e;
 }
 
-long voidctl_http_get(const char *url,
-                      int post,
-                      long timeout_ms,
-                      struct voidctl_body *b,
-                      CURLcode *result)
+long voidctl_http_get(
+    const char *url, int post, long timeout_ms, struct voidctl_body *b, CURLcode *result)
 {
     VOID_ASSERT(post == 0 || post == 1);
     CURL *e = voidctl_http_easy(url, timeout_ms, b);
@@ -160,4 +158,75 @@ long voidctl_http_get_addr(const struct void_config_addr *a,
     char url[VOID_CONFIG_ADDR_MAX + 128];
     voidctl_http_url(a, path, url, sizeof(url));
     return voidctl_http_get(url, 0, timeout_ms, b, NULL);
+}
+
+/* Largest answer voidctl_http_get_all accepts (a 64-member cluster's
+ * /status or /members is ~20 KiB). */
+#define GET_ALL_BODY_MAX (4u << 20)
+
+struct fetch {
+    CURL *easy;
+    struct voidctl_body body;
+    char url[VOID_CONFIG_ADDR_MAX + 32];
+};
+
+void voidctl_http_get_all(const struct void_config *cl,
+                          const char *path,
+                          long timeout_ms,
+                          json_t **out)
+{
+    VOID_ASSERT(cl != NULL && path != NULL && out != NULL);
+    VOID_ASSERT(cl->count_replicas <= VOID_CONFIG_REPLICAS_MAX);
+    static struct fetch fs[VOID_CONFIG_REPLICAS_MAX];
+    CURLM *multi = curl_multi_init();
+    for (uint32_t i = 0; i < cl->count_replicas; i++) {
+        struct fetch *f = &fs[i];
+        const struct void_config_addr *a = &cl->replicas[i].http;
+        memset(f, 0, sizeof(*f));
+        voidctl_body_init_heap(&f->body, GET_ALL_BODY_MAX);
+        out[i] = NULL;
+        voidctl_http_url(a, path, f->url, sizeof(f->url));
+        f->easy = multi != NULL ? voidctl_http_easy(f->url, timeout_ms, &f->body) : NULL;
+        if (f->easy == NULL) {
+            continue;
+        }
+        curl_multi_add_handle(multi, f->easy);
+    }
+    int running = 1;
+    while (multi != NULL && running > 0) {
+        if (curl_multi_perform(multi, &running) != CURLM_OK) {
+            break;
+        }
+        if (running > 0) {
+            curl_multi_poll(multi, NULL, 0, 100, NULL);
+        }
+    }
+    CURLMsg *msg;
+    int left;
+    while (multi != NULL && (msg = curl_multi_info_read(multi, &left)) != NULL) {
+        for (uint32_t i = 0; i < cl->count_replicas; i++) {
+            long code = 0;
+            if (msg->msg != CURLMSG_DONE || msg->easy_handle != fs[i].easy ||
+                msg->data.result != CURLE_OK || fs[i].body.text == NULL || fs[i].body.cut) {
+                continue;
+            }
+            curl_easy_getinfo(fs[i].easy, CURLINFO_RESPONSE_CODE, &code);
+            json_t *j = code == 200 ? json_loadb(fs[i].body.text, fs[i].body.len, 0, NULL) : NULL;
+            if (json_is_object(j)) {
+                out[i] = j;
+            } else {
+                json_decref(j);
+            }
+        }
+    }
+    for (uint32_t i = 0; i < cl->count_replicas; i++) {
+        if (fs[i].easy != NULL) {
+            if (multi != NULL) {
+                curl_multi_remove_handle(multi, fs[i].easy);
+            }
+            curl_easy_cleanup(fs[i].easy);
+        }
+        voidctl_body_fini(&fs[i].body);
+    }
+    curl_multi_cleanup(multi);
 }

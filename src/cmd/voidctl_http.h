@@ -14,6 +14,7 @@
 #include "void/config.h"
 
 #include <curl/curl.h>
+#include <jansson.h>
 #include <stddef.h>
 
 /* A buffer that holds any of a node's small answers: /metrics is about
@@ -63,16 +64,23 @@ CURL *voidctl_http_easy(const char *url, long timeout_ms, struct voidctl_body *b
  * timeout_ms. Returns the HTTP status, or 0 when nothing answered; *result
  * (may be NULL) receives libcurl's code (CURLE_FAILED_INIT when no handle
  * could be made). */
-long voidctl_http_get(const char *url,
-                      int post,
-                      long timeout_ms,
-                      struct voidctl_body *b,
-                      CURLcode *result);
+long voidctl_http_get(
+    const char *url, int post, long timeout_ms, struct voidctl_body *b, CURLcode *result);
 
 /* voidctl_http_get of path at the HTTP address a. */
 long voidctl_http_get_addr(const struct void_config_addr *a,
                            const char *path,
                            long timeout_ms,
                            struct voidctl_body *b);
+
+/* GETs path (/status, /members) of every replica of cl at once (libcurl's
+ * multi interface), within timeout_ms in all. out[i] (count_replicas
+ * entries) receives the parsed JSON object of replica i (a new reference),
+ * or NULL when it did not answer 200 with a JSON object of at most 4 MiB.
+ * Not reentrant (its transfers are static). Cannot fail otherwise. */
+void voidctl_http_get_all(const struct void_config *cl,
+                          const char *path,
+                          long timeout_ms,
+                          json_t **out);
 
 #endif

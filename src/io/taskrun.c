@@ -794,6 +794,36 @@ static int ended_here(const struct void__taskrun *t, uint64_t id, uint32_t attem
     return 0;
 }
 
+/* Gives the task client every member of the node's table that its client
+ * file does not list (a member that joined: follow_epoch adds it to the
+ * table, with its key and address from its JOIN), so that a fetch from a
+ * holder that joined is sent, not lost (taskfetch picks its holders and
+ * the replicas to relay through from that table). The table only grows. */
+static void add_joined(struct void__taskrun *t)
+{
+    VOID_ASSERT(t->kv_ready);
+    const struct void_config *node = t->node;
+    if (node->count_replicas == t->count_added) {
+        return;
+    }
+    VOID_ASSERT(node->count_replicas > t->count_added);
+    for (uint32_t i = t->count_added; i < node->count_replicas; i++) {
+        const struct void_config_replica *r = &node->replicas[i];
+        if (r->id == node->self_id || void_config_replica_get(&t->client, r->id) != NULL ||
+            r->address.port == 0) {
+            continue; /* itself, listed, or no address to dial */
+        }
+        int rc = void_kvclient_add_replica(
+            &t->kv, r->id, r->public_key, r->address.host, r->address.port);
+        void_log(rc == 0 ? VOID_LOG_INFO : VOID_LOG_WARN,
+                 "tasks: fetches may ask member %u at %s (not in the client file): %s",
+                 (unsigned)r->id,
+                 r->address.text,
+                 rc == 0 ? "added" : void_strerror(rc));
+    }
+    t->count_added = node->count_replicas;
+}
+
 static void on_tick(uv_timer_t *timer)
 {
     struct void__taskrun *t = timer->data;
@@ -804,6 +834,7 @@ static void on_tick(uv_timer_t *timer)
         return; /* this node runs no tasks */
     }
     reap(t);
+    add_joined(t);
     void__taskfetch_tick(&t->fetch, uv_now(t->loop), 1);
     if (void_sm_failed(sm_of(t)) != 0) {
         return;
