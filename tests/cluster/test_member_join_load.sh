@@ -66,17 +66,6 @@ expect_refused() {
   [ $rc -eq 3 ] && grep -q "$want" <<< "$err" || fail "member $*: exit $rc (want 3, $want): $err"
   echo "ok: member $1 refused: $(grep -o "$want[^\"]*" <<< "$err" | head -n 1)"
 }
-# The sequential writer: each put acknowledged is logged, then checked at the end.
-acked_loop() {
-  local i=0
-  while [ ! -f "$TEST_DIR/stop" ]; do
-    if "$VOID_BIN/voidctl" put "ack-$i" "v$i" --cluster "$CLIENT" --timeout 5 > /dev/null 2>&1; then
-      echo "ack-$i" >> "$TEST_DIR/acked"
-      i=$((i + 1))
-    fi
-  done
-}
-acked_count() { wc -l < "$TEST_DIR/acked" 2> /dev/null || echo 0; }
 # The cluster commits: node $3 executes $1 more batches within $2 s.
 committing() {
   local a deadline=$((SECONDS + $2))
@@ -100,7 +89,7 @@ progress() {
 "$VOID_BIN/voidload" void "$VOID_CLUSTER_DIR" --clients "$CLIENTS" --seconds 3600 --value 50 \
   --retry-ms 300 > "$TEST_DIR/load.out" 2>&1 &
 echo $! > "$VOID_CLUSTER_DIR/run/voidload.pid"
-acked_loop &
+acked_loop 5 & # the sequential writer (lib.sh): each acknowledged put is checked at the end
 echo $! > "$VOID_CLUSTER_DIR/run/acked.pid"
 progress 1 60 || fail "no put acknowledged under load within 60 s"
 
