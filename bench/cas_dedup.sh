@@ -16,11 +16,8 @@
 #
 # Example: VOID_BIN=build/bin CAS_DEDUP_ROUNDS=1 bash bench/cas_dedup.sh
 set -euo pipefail
-case "${1:-}" in
-  -h|--help) sed -n '2,/^[^#]/s/^# \{0,1\}//p' "$0"; exit 0 ;;
-  "") ;;
-  *) echo "cas_dedup: unknown argument '$1' (see --help)" >&2; exit 2 ;;
-esac
+source "$(dirname "$0")/lib/args.sh"
+bench_args cas_dedup "$@" # -h/--help, no other argument; root and bin
 V="${VOID_BIN:?set VOID_BIN to the directory with voidctl}/voidctl"
 SRC_DIR="$(cd "$(dirname "$0")" && pwd)"
 ROUNDS=${CAS_DEDUP_ROUNDS:-3}

@@ -29,11 +29,8 @@
 #
 # Example: VOID_BIN=build/bin CAS_INGEST_MB=256 bash bench/cas_ingest.sh
 set -euo pipefail
-case "${1:-}" in
-  -h|--help) sed -n '2,/^[^#]/s/^# \{0,1\}//p' "$0"; exit 0 ;;
-  "") ;;
-  *) echo "cas_ingest: unknown argument '$1' (see --help)" >&2; exit 2 ;;
-esac
+source "$(dirname "$0")/lib/args.sh"
+bench_args cas_ingest "$@" # -h/--help, no other argument; root and bin
 V="${VOID_BIN:?set VOID_BIN to the directory with voidctl}/voidctl"
 ROUNDS=${CAS_INGEST_ROUNDS:-5}
 MB=${CAS_INGEST_MB:-1024}

@@ -22,13 +22,8 @@
 #
 # Example: SIZE_MB=256 VOID_BIN=build/bin bash bench/cas_upload.sh
 set -euo pipefail
-case "${1:-}" in
-  -h|--help) sed -n '2,/^[^#]/s/^# \{0,1\}//p' "$0"; exit 0 ;;
-  "") ;;
-  *) echo "cas_upload: unknown argument '$1' (see --help)" >&2; exit 2 ;;
-esac
-root=${VOID_SOURCE_DIR:-$(cd "$(dirname "$0")/.." && pwd)}
-bin=${VOID_BIN:-$root/build/bin}
+source "$(dirname "$0")/lib/args.sh"
+bench_args cas_upload "$@" # -h/--help, no other argument; root and bin
 size_mb=${SIZE_MB:-64}
 secs=${SECS:-5}
 

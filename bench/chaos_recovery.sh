@@ -27,12 +27,8 @@
 #
 # Example: ROUNDS=5 bash bench/chaos_recovery.sh
 set -euo pipefail
-case "${1:-}" in
-  -h|--help) sed -n '2,/^[^#]/s/^# \{0,1\}//p' "$0"; exit 0 ;;
-  "") ;;
-  *) echo "chaos_recovery: unknown argument '$1' (see --help)" >&2; exit 2 ;;
-esac
-root=${VOID_SOURCE_DIR:-$(cd "$(dirname "$0")/.." && pwd)}
+source "$(dirname "$0")/lib/args.sh"
+bench_args chaos_recovery "$@" # -h/--help, no other argument; root and bin
 rounds=${ROUNDS:-20}
 goal=${GOAL_MS:-2000}
 for v in rounds goal; do

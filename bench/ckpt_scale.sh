@@ -23,13 +23,8 @@
 #
 # Example: KEYS=20000 LEVELS="16 64" SECS=5 VOID_BIN=build/bin bash bench/ckpt_scale.sh
 set -euo pipefail
-case "${1:-}" in
-  -h|--help) sed -n '2,/^[^#]/s/^# \{0,1\}//p' "$0"; exit 0 ;;
-  "") ;;
-  *) echo "ckpt_scale: unknown argument '$1' (see --help)" >&2; exit 2 ;;
-esac
-root=${VOID_SOURCE_DIR:-$(cd "$(dirname "$0")/.." && pwd)}
-bin=${VOID_BIN:-$root/build/bin}
+source "$(dirname "$0")/lib/args.sh"
+bench_args ckpt_scale "$@" # -h/--help, no other argument; root and bin
 keys=${KEYS:-100000}
 value=${VALUE:-100}
 levels=${LEVELS:-"16 64"}

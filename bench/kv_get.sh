@@ -26,13 +26,8 @@
 #
 # Example: LEVELS="1 16" SECS=3 VOID_BIN=build/bin bash bench/kv_get.sh
 set -euo pipefail
-case "${1:-}" in
-  -h|--help) sed -n '2,/^[^#]/s/^# \{0,1\}//p' "$0"; exit 0 ;;
-  "") ;;
-  *) echo "kv_get: unknown argument '$1' (see --help)" >&2; exit 2 ;;
-esac
-root=${VOID_SOURCE_DIR:-$(cd "$(dirname "$0")/.." && pwd)}
-bin=${VOID_BIN:-$root/build/bin}
+source "$(dirname "$0")/lib/args.sh"
+bench_args kv_get "$@" # -h/--help, no other argument; root and bin
 levels=${LEVELS:-"1 16 64"}
 case " $levels " in *" 1 "*) ;; *) levels="1 $levels" ;; esac
 secs=${SECS:-5}

@@ -61,13 +61,8 @@
 # Example (a size that fits an hour on 2 busy cores):
 #   KEYS=100000 LEVELS="16 64" SECS=5 VOID_BIN=build/bin bash bench/kv_million.sh
 set -euo pipefail
-case "${1:-}" in
-  -h|--help) sed -n '2,/^[^#]/s/^# \{0,1\}//p' "$0"; exit 0 ;;
-  "") ;;
-  *) echo "kv_million: unknown argument '$1' (see --help)" >&2; exit 2 ;;
-esac
-root=${VOID_SOURCE_DIR:-$(cd "$(dirname "$0")/.." && pwd)}
-bin=${VOID_BIN:-$root/build/bin}
+source "$(dirname "$0")/lib/args.sh"
+bench_args kv_million "$@" # -h/--help, no other argument; root and bin
 keys=${KEYS:-1000000}
 small=${SMALL:-10000}
 vload=${VALUE:-1024}

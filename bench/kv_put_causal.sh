@@ -28,13 +28,8 @@
 #
 # Example: CLIENTS=16 SECS=5 ROUNDS=3 VOID_BIN=build/bin bash bench/kv_put_causal.sh
 set -euo pipefail
-case "${1:-}" in
-  -h|--help) sed -n '2,/^[^#]/s/^# \{0,1\}//p' "$0"; exit 0 ;;
-  "") ;;
-  *) echo "kv_put_causal: unknown argument '$1' (see --help)" >&2; exit 2 ;;
-esac
-root=${VOID_SOURCE_DIR:-$(cd "$(dirname "$0")/.." && pwd)}
-bin=${VOID_BIN:-$root/build/bin}
+source "$(dirname "$0")/lib/args.sh"
+bench_args kv_put_causal "$@" # -h/--help, no other argument; root and bin
 clients=${CLIENTS:-16}
 secs=${SECS:-8}
 rounds=${ROUNDS:-4}

@@ -40,13 +40,8 @@
 #
 # Example: ROUNDS=3 VOID_BIN=build/bin bash bench/member_detect.sh
 set -euo pipefail
-case "${1:-}" in
-  -h|--help) sed -n '2,/^[^#]/s/^# \{0,1\}//p' "$0"; exit 0 ;;
-  "") ;;
-  *) echo "member_detect: unknown argument '$1' (see --help)" >&2; exit 2 ;;
-esac
-root=${VOID_SOURCE_DIR:-$(cd "$(dirname "$0")/.." && pwd)}
-bin=${VOID_BIN:-$root/build/bin}
+source "$(dirname "$0")/lib/args.sh"
+bench_args member_detect "$@" # -h/--help, no other argument; root and bin
 rounds=${ROUNDS:-5}
 clients=${CLIENTS:-8}
 warm=${WARM:-2}

@@ -27,12 +27,8 @@
 #
 # Example: ROUNDS=3 VOID_BIN=build/bin bash bench/ntp_offset.sh
 set -euo pipefail
-case "${1:-}" in
-  -h|--help) sed -n '2,/^[^#]/s/^# \{0,1\}//p' "$0"; exit 0 ;;
-  "") ;;
-  *) echo "ntp_offset: unknown argument '$1' (see --help)" >&2; exit 2 ;;
-esac
-root=${VOID_SOURCE_DIR:-$(cd "$(dirname "$0")/.." && pwd)}
+source "$(dirname "$0")/lib/args.sh"
+bench_args ntp_offset "$@" # -h/--help, no other argument; root and bin
 VOIDCTL=${VOID_BIN:-build/bin}/voidctl
 ROUNDS=${ROUNDS:-5}
 

@@ -88,17 +88,6 @@ state_at() { # "last_executed digest keys" of node $1
   j=$(http_at "$1" /status) || return 0
   echo "$(json_num last_executed <<< "$j") $(sed -n 's/.*"state_digest":"\([0-9a-f]*\)".*/\1/p' <<< "$j") $(json_num state_keys <<< "$j")"
 }
-# acknowledged puts: one sequential client, each key logged once acknowledged
-acked_loop() {
-  local i=0
-  while [ ! -f "$TEST_DIR/stop" ]; do
-    if "$VOID_BIN/voidctl" put "ack-$i" "v$i" --cluster "$CLIENT" --timeout 3 > /dev/null 2>&1; then
-      echo "ack-$i $(ms_now)" >> "$TEST_DIR/acked"
-      i=$((i + 1))
-    fi
-  done
-}
-acked_count() { wc -l < "$TEST_DIR/acked" 2> /dev/null || echo 0; }
 progress_since() { # puts acknowledged in the next $1 seconds
   local a b
   a=$(acked_count); sleep "$1"; b=$(acked_count); echo $((b - a))
@@ -132,7 +121,7 @@ timeout $((LOAD_S + 60)) "$VOID_BIN/voidload" lin "$VOID_CLUSTER_DIR" --clients 
   > "$TEST_DIR/lin.out" 2>&1 &
 lin_pid=$!
 echo "$lin_pid" > "$VOID_CLUSTER_DIR/run/voidlin.pid"
-acked_loop &
+acked_loop 3 stamp & # acknowledged puts, each with its time (lib.sh)
 acked_pid=$!
 echo "$acked_pid" > "$VOID_CLUSTER_DIR/run/acked.pid"
 sleep 4

@@ -114,6 +114,19 @@ void void_kvclient_fini(struct void_kvclient *c);
 int void_kvclient_send(
     struct void_kvclient *c, uint32_t to, uint8_t type, const uint8_t *body, size_t len);
 
+/* Adds a replica the cluster file does not list (a member that joined
+ * later): id, its key (copied) and its transport address host:port. Frames
+ * from it (CAS_BLOCK, CAS_FETCH) are verified with that key and
+ * void_kvclient_send reaches it; the PBFT client core is not told (it
+ * learns members from the configuration record). Returns 0 (also when it
+ * is there already), or the errors of void_keyring_add and
+ * void_transport_add_peer. */
+int void_kvclient_add_replica(struct void_kvclient *c,
+                              uint32_t id,
+                              const uint8_t key[VOID_SIGN_PUBLIC_KEY_SIZE],
+                              const char *host,
+                              uint16_t port);
+
 /* Number of replicas whose connection is up. Cannot fail. */
 uint32_t void_kvclient_connected(const struct void_kvclient *c);
 

@@ -219,6 +219,15 @@ int void_transport_init(struct void_transport *t,
                         char *errbuf,
                         size_t errcap);
 
+/* Adds peer (copied) to a running transport and starts dialling it, as
+ * init does for the configured ones: a member that joined after the
+ * transport started (the tasks' client, src/io/taskrun.c). Its frames are
+ * verified with the ring's key for its id, which the caller adds first.
+ * Returns 0 (also when a peer of that id is there already), VOID_EFULL
+ * (VOID_TRANSPORT_PEERS_MAX peers), VOID_EINVAL (the address does not
+ * resolve) or VOID_ENOMEM. Call on the loop's thread. */
+int void_transport_add_peer(struct void_transport *t, const struct void_transport_peer *peer);
+
 /* Closes every connection and the listener. The loop must run afterwards for
  * the close callbacks; memory is freed in them. Safe after a failed init.
  * Cannot fail. */

@@ -20,7 +20,7 @@
 #define _XOPEN_SOURCE 700 /* realpath */
 #include "cmd/voidctl.h"
 #include "cmd/voidctl_chaos_faults.h"
-#include "cmd/voidctl_chaos_http.h"
+#include "cmd/voidctl_http.h"
 #include "cmd/voidctl_chaos_report.h"
 #include "void/config.h"
 #include "void/error.h"
@@ -464,9 +464,11 @@ static void
 fetch_status(const struct chaos *ch, uint32_t i, double timeout_s, struct node_status *s)
 {
     memset(s, 0, sizeof(*s));
-    static struct chaos_body b;
-    long code =
-        chaos_http_get(&ch->cluster.replicas[i].http, "/status", (long)(timeout_s * 1000), &b);
+    static char text[VOIDCTL_HTTP_BODY_MAX];
+    struct voidctl_body b;
+    voidctl_body_init(&b, text, sizeof(text));
+    long code = voidctl_http_get_addr(
+        &ch->cluster.replicas[i].http, "/status", (long)(timeout_s * 1000), &b);
     json_t *root = code == 200 ? json_loads(b.text, 0, NULL) : NULL;
     if (root == NULL) {
         return;

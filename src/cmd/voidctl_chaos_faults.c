@@ -30,7 +30,7 @@
 #define _GNU_SOURCE /* sched_setaffinity, CPU_SET */
 #include "cmd/voidctl_chaos_faults.h"
 
-#include "cmd/voidctl_chaos_http.h"
+#include "cmd/voidctl_http.h"
 #include "void/assert.h"
 #include "void/cdc.h"
 #include "void/hash.h"
@@ -368,15 +368,17 @@ static int remove_tree(const char *path)
 
 /* GETs path from node i into b; 0, or -1 when it does not answer 200. */
 static int
-http_get(const struct chaos_fx_env *env, uint32_t i, const char *path, struct chaos_body *b)
+http_get(const struct chaos_fx_env *env, uint32_t i, const char *path, struct voidctl_body *b)
 {
-    return chaos_http_get(&env->cluster->replicas[i].http, path, 2000L, b) == 200 ? 0 : -1;
+    return voidctl_http_get_addr(&env->cluster->replicas[i].http, path, 2000L, b) == 200 ? 0 : -1;
 }
 
 /* last_executed in node i's /status, or -1. */
 static long long last_executed(const struct chaos_fx_env *env, uint32_t i)
 {
-    static struct chaos_body b;
+    static char text[VOIDCTL_HTTP_BODY_MAX];
+    struct voidctl_body b;
+    voidctl_body_init(&b, text, sizeof(text));
     if (http_get(env, i, "/status", &b) != 0) {
         return -1;
     }
@@ -1461,7 +1463,9 @@ static void
 count_drops(const struct chaos_fx_env *env, uint32_t node, uint64_t out[2][DROP_REASONS])
 {
     memset(out, 0, 2 * DROP_REASONS * sizeof(out[0][0]));
-    static struct chaos_body b;
+    static char text[VOIDCTL_HTTP_BODY_MAX];
+    struct voidctl_body b;
+    voidctl_body_init(&b, text, sizeof(text));
     for (uint32_t i = 0; i < env->n && i < env->cluster->count_replicas; i++) {
         int rc = http_get(env, i, "/metrics", &b);
         for (size_t r = 0; rc == 0 && r < DROP_REASONS; r++) {

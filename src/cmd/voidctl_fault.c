@@ -6,6 +6,7 @@
  * here, so tests and the engine share one client.
  */
 #include "cmd/voidctl.h"
+#include "cmd/voidctl_http.h"
 #include "void/config.h"
 #include "void/error.h"
 #include "void/fault_auth.h"
@@ -20,23 +21,6 @@
 #include <stdlib.h>
 #include <string.h>
 #include <time.h>
-
-struct body {
-    char *text;
-    size_t len;
-    size_t cap;
-};
-
-static size_t on_body(char *data, size_t size, size_t nmemb, void *ctx)
-{
-    struct body *b = ctx;
-    size_t n = size * nmemb;
-    size_t take = n < b->cap - 1 - b->len ? n : b->cap - 1 - b->len;
-    memcpy(b->text + b->len, data, take);
-    b->len += take;
-    b->text[b->len] = '\0';
-    return n;
-}
 
 static void hex(const uint8_t *in, size_t n, char *out)
 {
@@ -107,19 +91,14 @@ static int signed_url(const struct void_config_replica *rep,
     randombytes_buf(r.nonce, sizeof(r.nonce));
     uint8_t sig[VOID_SIGN_SIZE];
     int rc = void_fault_request_sign(&r, admin, sig);
-    char q[VOID_FAULT_AUTH_MSG_MAX + 512];
-    if (rc != 0 || (rc = query(&r, sig, q, sizeof(q))) != 0) {
+    static const char path[] = "/fault?";
+    char q[sizeof(path) - 1 + VOID_FAULT_AUTH_MSG_MAX + 512];
+    memcpy(q, path, sizeof(path) - 1);
+    if (rc != 0 ||
+        (rc = query(&r, sig, q + sizeof(path) - 1, sizeof(q) - (sizeof(path) - 1))) != 0) {
         return rc;
     }
-    int v6 = strchr(rep->http.host, ':') != NULL;
-    (void)snprintf(url,
-                   FAULT_URL_MAX,
-                   "http://%s%s%s:%u/fault?%s",
-                   v6 ? "[" : "",
-                   rep->http.host,
-                   v6 ? "]" : "",
-                   (unsigned)rep->http.port,
-                   q);
+    voidctl_http_url(&rep->http, q, url, FAULT_URL_MAX);
     return 0;
 }
 
@@ -153,27 +132,16 @@ int voidctl_fault_send(const struct void_config *c,
     if (rc != 0) {
         return rc;
     }
-    CURL *e = curl_easy_init();
-    if (e == NULL) {
+    struct voidctl_body b;
+    voidctl_body_init(&b, answer, cap);
+    CURLcode cc;
+    *status = voidctl_http_get(url, 1, (long)(timeout_s * 1000), &b, &cc);
+    if (cc == CURLE_FAILED_INIT) {
         return VOID_ENOMEM;
     }
-    struct body b = {.text = answer, .len = 0, .cap = cap};
-    curl_easy_setopt(e, CURLOPT_URL, url);
-    curl_easy_setopt(e, CURLOPT_POST, 1L);
-    curl_easy_setopt(e, CURLOPT_POSTFIELDS, "");
-    curl_easy_setopt(e, CURLOPT_POSTFIELDSIZE, 0L);
-    curl_easy_setopt(e, CURLOPT_WRITEFUNCTION, on_body);
-    curl_easy_setopt(e, CURLOPT_WRITEDATA, &b);
-    curl_easy_setopt(e, CURLOPT_TIMEOUT_MS, (long)(timeout_s * 1000));
-    curl_easy_setopt(e, CURLOPT_NOSIGNAL, 1L);
-    curl_easy_setopt(e, CURLOPT_NOPROXY, "*");
-    CURLcode cc = curl_easy_perform(e);
-    if (cc == CURLE_OK) {
-        curl_easy_getinfo(e, CURLINFO_RESPONSE_CODE, status);
-    } else {
+    if (cc != CURLE_OK) {
         (void)snprintf(answer, cap, "%s", curl_easy_strerror(cc));
     }
-    curl_easy_cleanup(e);
     return cc == CURLE_OK ? 0 : VOID_ETIMEOUT;
 }
 

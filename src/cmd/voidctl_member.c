@@ -15,6 +15,7 @@
  * command.
  */
 #include "cmd/voidctl.h"
+#include "cmd/voidctl_http.h"
 #include "void/assert.h"
 #include "void/bytes.h"
 #include "void/config.h"
@@ -110,23 +111,6 @@ static int record_epoch(const uint8_t *result,
 
 /* ---- promote: the learner's signed progress ------------------------------ */
 
-struct body {
-    char text[4096];
-    size_t len;
-};
-
-static size_t on_body(char *data, size_t size, size_t count, void *ctx)
-{
-    struct body *b = ctx;
-    size_t n = size * count;
-    size_t room = sizeof(b->text) - 1 - b->len;
-    size_t k = n < room ? n : room;
-    memcpy(b->text + b->len, data, k);
-    b->len += k;
-    b->text[b->len] = '\0';
-    return n;
-}
-
 /* Asks the learner at run->learner_http for its progress (GET
  * /member/progress) and checks that it speaks for run->id and that its
  * signature verifies under the key the configuration holds for that id
@@ -145,24 +129,15 @@ static int fetch_progress(struct member_run *run, const struct void_member *lear
     }
     char url[VOID_CONFIG_ADDR_MAX + 32];
     (void)snprintf(url, sizeof(url), "http://%s/member/progress", run->learner_http);
-    static struct body b;
-    b.len = 0;
-    b.text[0] = '\0';
-    CURL *easy = curl_easy_init();
-    if (easy == NULL) {
+    static char text[4096];
+    struct voidctl_body b;
+    voidctl_body_init(&b, text, sizeof(text));
+    CURLcode cc;
+    long code = voidctl_http_get(url, 0, (long)(run->timeout_s * 1000.0), &b, &cc);
+    if (cc == CURLE_FAILED_INIT) {
         (void)snprintf(run->learner_err, sizeof(run->learner_err), "libcurl failed to start");
         return -1;
     }
-    curl_easy_setopt(easy, CURLOPT_URL, url);
-    curl_easy_setopt(easy, CURLOPT_WRITEFUNCTION, on_body);
-    curl_easy_setopt(easy, CURLOPT_WRITEDATA, &b);
-    curl_easy_setopt(easy, CURLOPT_TIMEOUT_MS, (long)(run->timeout_s * 1000.0));
-    curl_easy_setopt(easy, CURLOPT_NOSIGNAL, 1L);
-    curl_easy_setopt(easy, CURLOPT_NOPROXY, "*");
-    CURLcode cc = curl_easy_perform(easy);
-    long code = 0;
-    curl_easy_getinfo(easy, CURLINFO_RESPONSE_CODE, &code);
-    curl_easy_cleanup(easy);
     if (cc != CURLE_OK || code != 200) {
         run->learner_unreachable = 1;
         (void)snprintf(run->learner_err,

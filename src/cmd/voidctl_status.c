@@ -9,6 +9,7 @@
  * checking `voidctl status` learns that the cluster is not whole.
  */
 #include "cmd/voidctl.h"
+#include "cmd/voidctl_http.h"
 #include "void/config.h"
 
 #include <curl/curl.h>
@@ -16,104 +17,6 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-
-/* Largest /status body accepted (a 64-member cluster's is ~20 KiB). */
-#define STATUS_BODY_MAX (4u << 20)
-
-struct fetch {
-    CURL *easy;
-    char *body;
-    size_t len;
-    int too_big;
-    char url[VOID_CONFIG_ADDR_MAX + 32];
-};
-
-static size_t on_body(char *data, size_t size, size_t count, void *arg)
-{
-    struct fetch *f = arg;
-    size_t n = size * count;
-    if (f->len + n > STATUS_BODY_MAX) {
-        f->too_big = 1;
-        return 0; /* aborts the transfer */
-    }
-    char *grown = realloc(f->body, f->len + n + 1);
-    if (grown == NULL) {
-        return 0;
-    }
-    f->body = grown;
-    memcpy(f->body + f->len, data, n);
-    f->len += n;
-    f->body[f->len] = '\0';
-    return n;
-}
-
-/* GETs path (/status or /members) of every replica in parallel, within
- * timeout_ms in all. out[i] is the parsed JSON object of replica i (new
- * reference), or NULL when it did not answer 200 with a JSON object. */
-static void
-fetch_all(const struct void_config *cl, const char *path, long timeout_ms, json_t **out)
-{
-    static struct fetch fs[VOID_CONFIG_REPLICAS_MAX];
-    CURLM *multi = curl_multi_init();
-    for (uint32_t i = 0; i < cl->count_replicas; i++) {
-        struct fetch *f = &fs[i];
-        const struct void_config_addr *a = &cl->replicas[i].http;
-        memset(f, 0, sizeof(*f));
-        out[i] = NULL;
-        /* An IPv6 literal needs brackets in a URL. */
-        int v6 = strchr(a->host, ':') != NULL;
-        snprintf(f->url, sizeof(f->url), "http://%s%s%s:%u%s", v6 ? "[" : "", a->host,
-                 v6 ? "]" : "", (unsigned)a->port, path);
-        f->easy = curl_easy_init();
-        if (f->easy == NULL || multi == NULL) {
-            continue;
-        }
-        curl_easy_setopt(f->easy, CURLOPT_URL, f->url);
-        curl_easy_setopt(f->easy, CURLOPT_WRITEFUNCTION, on_body);
-        curl_easy_setopt(f->easy, CURLOPT_WRITEDATA, f);
-        curl_easy_setopt(f->easy, CURLOPT_TIMEOUT_MS, timeout_ms);
-        curl_easy_setopt(f->easy, CURLOPT_NOSIGNAL, 1L);
-        curl_easy_setopt(f->easy, CURLOPT_NOPROXY, "*"); /* replicas are never behind one */
-        curl_multi_add_handle(multi, f->easy);
-    }
-    int running = 1;
-    while (multi != NULL && running > 0) {
-        if (curl_multi_perform(multi, &running) != CURLM_OK) {
-            break;
-        }
-        if (running > 0) {
-            curl_multi_poll(multi, NULL, 0, 100, NULL);
-        }
-    }
-    CURLMsg *msg;
-    int left;
-    while (multi != NULL && (msg = curl_multi_info_read(multi, &left)) != NULL) {
-        for (uint32_t i = 0; i < cl->count_replicas; i++) {
-            long code = 0;
-            if (msg->msg != CURLMSG_DONE || msg->easy_handle != fs[i].easy ||
-                msg->data.result != CURLE_OK || fs[i].body == NULL) {
-                continue;
-            }
-            curl_easy_getinfo(fs[i].easy, CURLINFO_RESPONSE_CODE, &code);
-            json_t *j = code == 200 ? json_loadb(fs[i].body, fs[i].len, 0, NULL) : NULL;
-            if (json_is_object(j)) {
-                out[i] = j;
-            } else {
-                json_decref(j);
-            }
-        }
-    }
-    for (uint32_t i = 0; i < cl->count_replicas; i++) {
-        if (fs[i].easy != NULL) {
-            if (multi != NULL) {
-                curl_multi_remove_handle(multi, fs[i].easy);
-            }
-            curl_easy_cleanup(fs[i].easy);
-        }
-        free(fs[i].body);
-    }
-    curl_multi_cleanup(multi);
-}
 
 static void print_status_line(uint32_t id, json_t *st)
 {
@@ -277,7 +180,7 @@ int voidctl_status(int argc, char **argv)
     }
     int members = strcmp(argv[0], "members") == 0;
     static json_t *st[VOID_CONFIG_REPLICAS_MAX];
-    fetch_all(&cl, members ? "/members" : "/status", (long)(o.timeout_s * 1000), st);
+    voidctl_http_get_all(&cl, members ? "/members" : "/status", (long)(o.timeout_s * 1000), st);
     json_t *all = json_array();
     uint32_t answered = 0, printed_members = 0;
     for (uint32_t i = 0; i < cl.count_replicas; i++) {

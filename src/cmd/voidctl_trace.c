@@ -19,6 +19,7 @@
  * send past that node's horizon) is kept as a local event and counted.
  */
 #include "cmd/voidctl.h"
+#include "cmd/voidctl_http.h"
 #include "cmd/voidctl_trace.h"
 #include "void/assert.h"
 #include "void/causal.h"
@@ -30,6 +31,7 @@
 #include "void/hash.h"
 #include "void/hlc.h"
 #include "void/kvclient.h"
+#include "void/membership.h"
 #include "void/sm.h"
 
 #include <curl/curl.h>
@@ -37,6 +39,7 @@
 #include <inttypes.h>
 #include <jansson.h>
 #include <signal.h>
+#include <sodium.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -371,12 +374,6 @@ static int dag_push(struct trace_dag *d, const struct void_causal_event *ev)
     return 0;
 }
 
-static void http_url(const struct void_config_addr *a, const char *path, char *url, size_t cap)
-{
-    int v6 = strchr(a->host, ':') != NULL; /* an IPv6 literal needs brackets */
-    snprintf(url, cap, "http://%s%s%s:%u%s", v6 ? "[" : "", a->host, v6 ? "]" : "", (unsigned)a->port, path);
-}
-
 /* One replica's /trace/events stream being read (fetch_node). */
 struct fetch {
     struct trace_dag *d;
@@ -457,7 +454,7 @@ static int fetch_node(const struct void_config *cl,
     void_hash_init(&f.records);
     char url[VOID_CONFIG_ADDR_MAX + 128], path[96];
     snprintf(path, sizeof(path), "/trace/events?after=0&to=%" PRIu64 "/%" PRIu32, to.wall_ns, to.logical);
-    http_url(&cl->replicas[i].http, path, url, sizeof(url));
+    voidctl_http_url(&cl->replicas[i].http, path, url, sizeof(url));
     long code = 0;
     int rc = voidctl_get_lines(url, timeout_s, fetch_line, &f, &code);
     if (code == 404) {
@@ -530,7 +527,7 @@ static void probe_event(const struct void_config *cl, double timeout_s, struct p
         }
         char url[VOID_CONFIG_ADDR_MAX + 128], path[96];
         snprintf(path, sizeof(path), "/trace/events?after=%" PRIu64 "&limit=1", p->id.seq - 1);
-        http_url(&cl->replicas[i].http, path, url, sizeof(url));
+        voidctl_http_url(&cl->replicas[i].http, path, url, sizeof(url));
         long code = 0;
         (void)voidctl_get_lines(url, timeout_s, probe_line, p, &code);
         return;
@@ -1090,6 +1087,124 @@ static int cmd_explain(struct trace_opts *o, const struct void_config *cl, const
     return VOIDCTL_EXIT_OK;
 }
 
+/* ---- members the client file does not list --------------------------------- */
+
+/* A member as a listed replica's /members states it: id, key, replica
+ * address (its JOIN's: a query that reads through PBFT dials it) and HTTP
+ * address. */
+struct stated_member {
+    uint32_t id;
+    uint8_t key[VOID_SIGN_PUBLIC_KEY_SIZE];
+    char address[VOID_CONFIG_ADDR_MAX];
+    char http[VOID_CONFIG_ADDR_MAX];
+    uint32_t votes;      /* listed replicas that state exactly this */
+    uint32_t last_voter; /* index + 1 of the last one counted (one vote each) */
+};
+
+#define STATED_MAX (4 * VOID_MEMBERSHIP_MEMBERS_MAX)
+
+static int listed_in(const struct void_config *cl, uint32_t id)
+{
+    for (uint32_t i = 0; i < cl->count_replicas; i++) {
+        if (cl->replicas[i].id == id) {
+            return 1;
+        }
+    }
+    return 0;
+}
+
+/* Counts replica `voter`'s statement of member j into st (count entries). */
+static void stated_count(struct stated_member *st, size_t *count, uint32_t voter, json_t *j)
+{
+    json_t *id = json_object_get(j, "id");
+    const char *key = json_string_value(json_object_get(j, "public_key"));
+    const char *http = json_string_value(json_object_get(j, "http"));
+    const char *address = json_string_value(json_object_get(j, "address"));
+    struct stated_member m = {.votes = 1, .last_voter = voter + 1};
+    if (!json_is_integer(id) || json_integer_value(id) < 0 || json_integer_value(id) > 1000000 ||
+        key == NULL || http == NULL || http[0] == '\0' || strlen(http) >= sizeof(m.http) ||
+        address == NULL || strlen(address) >= sizeof(m.address) ||
+        sodium_hex2bin(m.key, sizeof(m.key), key, strlen(key), NULL, NULL, NULL) != 0 ||
+        strlen(key) != 2 * sizeof(m.key)) {
+        return; /* not one we could ask (an HTTP address not known yet: "") */
+    }
+    m.id = (uint32_t)json_integer_value(id);
+    memcpy(m.http, http, strlen(http) + 1);
+    memcpy(m.address, address, strlen(address) + 1);
+    for (size_t k = 0; k < *count; k++) {
+        struct stated_member *o = &st[k];
+        if (o->id == m.id && memcmp(o->key, m.key, sizeof(m.key)) == 0 &&
+            strcmp(o->http, m.http) == 0 && strcmp(o->address, m.address) == 0) {
+            o->votes += o->last_voter != voter + 1 ? 1 : 0;
+            o->last_voter = voter + 1;
+            return;
+        }
+    }
+    if (*count < STATED_MAX) {
+        st[(*count)++] = m;
+    }
+}
+
+/* Adds to cl (the client file's configuration) the members that joined
+ * after the file was written: every member that f + 1 of the replicas the
+ * file lists state in their /members with one key, one replica address and
+ * one HTTP address (f
+ * of the listed replicas, so at least one correct replica vouches for it:
+ * a faulty one alone cannot add a node, or give a member a key of its
+ * choosing). Without answers it adds nothing: the file's replicas are
+ * asked as before. Returns how many it added. */
+static uint32_t add_joined(struct void_config *cl, double timeout_s)
+{
+    VOID_ASSERT(cl != NULL);
+    VOID_ASSERT(cl->count_replicas >= 1 && cl->count_replicas <= VOID_CONFIG_REPLICAS_MAX);
+    static json_t *answers[VOID_CONFIG_REPLICAS_MAX];
+    static struct stated_member st[STATED_MAX];
+    uint32_t listed = cl->count_replicas, f = (listed - 1) / 3, added = 0;
+    size_t count = 0;
+    voidctl_http_get_all(cl, "/members", (long)(timeout_s * 1000), answers);
+    for (uint32_t i = 0; i < listed; i++) {
+        json_t *members = json_object_get(answers[i], "members");
+        for (size_t k = 0; k < json_array_size(members); k++) {
+            json_t *j = json_array_get(members, k);
+            json_t *id = json_object_get(j, "id");
+            if (json_is_integer(id) && !listed_in(cl, (uint32_t)json_integer_value(id))) {
+                stated_count(st, &count, i, j);
+            }
+        }
+        json_decref(answers[i]);
+        answers[i] = NULL;
+    }
+    for (size_t k = 0; k < count; k++) {
+        struct stated_member *m = &st[k];
+        if (m->votes < f + 1 || m->id >= cl->slots || listed_in(cl, m->id) ||
+            cl->count_replicas >= VOID_CONFIG_REPLICAS_MAX) {
+            continue; /* too few say so, no slot of the DAG, or taken already */
+        }
+        struct void_config_replica *r = &cl->replicas[cl->count_replicas];
+        memset(r, 0, sizeof(*r));
+        if (void_hostport_parse(m->http, 0, r->http.host, sizeof(r->http.host), &r->http.port) !=
+                0 ||
+            void_hostport_parse(
+                m->address, 0, r->address.host, sizeof(r->address.host), &r->address.port) != 0) {
+            continue;
+        }
+        memcpy(r->address.text, m->address, sizeof(r->address.text));
+        r->id = m->id;
+        memcpy(r->public_key, m->key, sizeof(r->public_key));
+        memcpy(r->http.text, m->http, sizeof(r->http.text));
+        cl->count_replicas++;
+        added++;
+        fprintf(stderr,
+                "voidctl trace: member %u (http %s) is not in the client file: asked as %u of "
+                "its replicas state it\n",
+                (unsigned)m->id,
+                m->http,
+                (unsigned)m->votes);
+    }
+    VOID_ASSERT(cl->count_replicas == listed + added);
+    return added;
+}
+
 /* ---- entry ---------------------------------------------------------------- */
 
 int voidctl_trace(int argc, char **argv)
@@ -1126,6 +1241,7 @@ int voidctl_trace(int argc, char **argv)
         return rc;
     }
     curl_global_init(CURL_GLOBAL_DEFAULT);
+    (void)add_joined(&cl, o.base.timeout_s);
     if (kv) {
         struct voidctl_trace_kv k = {.diff = q[0] == 'd',
                                      .at = o.count_at > 0 ? o.at[0] : NULL,

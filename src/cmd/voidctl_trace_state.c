@@ -14,6 +14,7 @@
  * that does not hash to the agreed digest is reported at its end (exit 1).
  */
 #include "cmd/voidctl.h"
+#include "cmd/voidctl_http.h"
 #include "cmd/voidctl_trace.h"
 #include "void/assert.h"
 #include "void/bytes.h"
@@ -377,19 +378,6 @@ static int parse_time(const char *what, const char *text, struct void_hlc_ts *t)
     return 0;
 }
 
-static void url_of(const struct void_config_addr *a, const char *path_query, char *url, size_t cap)
-{
-    int v6 = strchr(a->host, ':') != NULL;
-    snprintf(url,
-             cap,
-             "http://%s%s%s:%u%s",
-             v6 ? "[" : "",
-             a->host,
-             v6 ? "]" : "",
-             (unsigned)a->port,
-             path_query);
-}
-
 static int alloc_buffers(struct answer *a)
 {
     a->key = malloc(VOID_KVS_KEY_MAX);
@@ -472,7 +460,7 @@ int voidctl_trace_kv_run(const struct voidctl_opts *o,
         char url[sizeof(query) + VOID_CONFIG_ADDR_MAX + 64];
         char pq[sizeof(query) + 16];
         snprintf(pq, sizeof(pq), "%s&digest_only=1", query);
-        url_of(&cl->replicas[i].http, pq, url, sizeof(url));
+        voidctl_http_url(&cl->replicas[i].http, pq, url, sizeof(url));
         struct answer *a = &ans[i];
         a->o = o;
         a->q = q;
@@ -591,7 +579,7 @@ int voidctl_trace_kv_run(const struct voidctl_opts *o,
                                        alen,
                                        q->limit);
             char url[sizeof(query) + VOID_CONFIG_ADDR_MAX + 64];
-            url_of(&cl->replicas[idx].http, query, url, sizeof(url));
+            voidctl_http_url(&cl->replicas[idx].http, query, url, sizeof(url));
             long code = 0;
             (void)voidctl_get_lines(url, o->timeout_s, on_line, &full, &code);
             uint8_t mine[VOID_HASH_SIZE];

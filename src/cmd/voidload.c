@@ -18,6 +18,7 @@
 #include "cmd/voidload.h"
 
 #include "cmd/cli.h"
+#include "cmd/voidctl_http.h"
 #include "void/client_cert.h"
 #include "void/config.h"
 #include "void/error.h"
@@ -389,8 +390,7 @@ struct eclient {
     char url[128];
     char *body; /* the request's JSON (json_dumps), owned */
     char rx[ERX_MAX];
-    size_t rx_len;
-    int rx_overflow;
+    struct voidctl_body rxb; /* the answer, kept in rx; cut when larger */
     char errbuf[CURL_ERROR_SIZE];
 };
 
@@ -447,27 +447,12 @@ static char *ebody(const char *key, size_t key_len, const uint8_t *value, size_t
     return text;
 }
 
-static size_t on_erx(char *data, size_t size, size_t nmemb, void *ctx)
-{
-    struct eclient *c = ctx;
-    size_t n = size * nmemb;
-    size_t room = sizeof(c->rx) - 1 - c->rx_len;
-    if (n > room) {
-        c->rx_overflow = 1;
-        n = room;
-    }
-    memcpy(c->rx + c->rx_len, data, n);
-    c->rx_len += n;
-    c->rx[c->rx_len] = '\0';
-    return size * nmemb;
-}
-
 /* Parses an answer of etcd's gateway: a JSON object, or exits naming what is
  * wrong. An error answer carries "error"/"message" (grpc-gateway). */
 static json_t *eanswer(struct eclient *c, long status, const char *what)
 {
     json_error_t jerr;
-    json_t *root = c->rx_overflow ? NULL : json_loadb(c->rx, c->rx_len, 0, &jerr);
+    json_t *root = c->rxb.cut ? NULL : json_loadb(c->rxb.text, c->rxb.len, 0, &jerr);
     if (status != 200) {
         json_t *msg = json_is_object(root) ? json_object_get(root, "message") : NULL;
         if (msg == NULL && json_is_object(root)) {
@@ -524,9 +509,7 @@ static void esubmit(struct eclient *c)
     c->body = ebody(key, (size_t)klen, get ? NULL : value, L.value_size);
     snprintf(c->url, sizeof(c->url), "http://%s/v3/kv/%s", c->endpoint, get ? "range" : "put");
     curl_easy_setopt(c->easy, CURLOPT_URL, c->url);
-    c->rx_len = 0;
-    c->rx_overflow = 0;
-    c->rx[0] = '\0';
+    voidctl_body_reset(&c->rxb);
     curl_easy_setopt(c->easy, CURLOPT_POSTFIELDS, c->body);
     c->start_ns = void_kvclient_now_ns();
     CURLMcode rc = curl_multi_add_handle(E.multi, c->easy);
@@ -616,8 +599,7 @@ static int everify(struct eclient *c)
     snprintf(url, sizeof(url), "http://%s/v3/kv/range", c->endpoint);
     free(c->body);
     c->body = ebody(key, (size_t)klen, NULL, 0);
-    c->rx_len = 0;
-    c->rx_overflow = 0;
+    voidctl_body_reset(&c->rxb);
     curl_easy_setopt(c->easy, CURLOPT_URL, url);
     curl_easy_setopt(c->easy, CURLOPT_POSTFIELDS, c->body);
     CURLcode rc = curl_easy_perform(c->easy);
@@ -697,8 +679,9 @@ static int run_etcd_with(struct eclient *ec, char *endpoints, uint32_t clients, 
         }
         curl_easy_setopt(c->easy, CURLOPT_URL, c->url);
         curl_easy_setopt(c->easy, CURLOPT_HTTPHEADER, E.headers);
-        curl_easy_setopt(c->easy, CURLOPT_WRITEFUNCTION, on_erx);
-        curl_easy_setopt(c->easy, CURLOPT_WRITEDATA, c);
+        voidctl_body_init(&c->rxb, c->rx, sizeof(c->rx));
+        curl_easy_setopt(c->easy, CURLOPT_WRITEFUNCTION, voidctl_body_write);
+        curl_easy_setopt(c->easy, CURLOPT_WRITEDATA, &c->rxb);
         curl_easy_setopt(c->easy, CURLOPT_PRIVATE, c);
         curl_easy_setopt(c->easy, CURLOPT_ERRORBUFFER, c->errbuf);
         curl_easy_setopt(c->easy, CURLOPT_NOSIGNAL, 1L);

@@ -267,15 +267,37 @@ uint32_t void_kvclient_connected(const struct void_kvclient *c)
     return up;
 }
 
+int void_kvclient_add_replica(struct void_kvclient *c,
+                              uint32_t id,
+                              const uint8_t key[VOID_SIGN_PUBLIC_KEY_SIZE],
+                              const char *host,
+                              uint16_t port)
+{
+    VOID_ASSERT(c != NULL && c->transport_ready);
+    VOID_ASSERT(key != NULL && host != NULL);
+    int rc = void_keyring_add(&c->ring, id, key);
+    if (rc != 0) {
+        return rc;
+    }
+    struct void_transport_peer p = {.id = id, .port = port};
+    if (strlen(host) >= sizeof(p.host)) {
+        return VOID_EINVAL;
+    }
+    memcpy(p.host, host, strlen(host) + 1);
+    return void_transport_add_peer(&c->transport, &p);
+}
+
 int void_kvclient_send(
     struct void_kvclient *c, uint32_t to, uint8_t type, const uint8_t *body, size_t len)
 {
     VOID_ASSERT(c != NULL);
     VOID_ASSERT(body != NULL || len == 0);
-    const struct void_config *cl = c->config.cluster;
+    /* The transport's peers: the file's replicas, in its order, then those
+     * void_kvclient_add_replica added. */
+    const struct void_transport *t = &c->transport;
     int rc = 0;
-    for (uint32_t r = 0; r < cl->count_replicas && rc == 0; r++) {
-        uint32_t id = cl->replicas[r].id;
+    for (uint32_t r = 0; r < t->config.count_peers && rc == 0; r++) {
+        uint32_t id = t->peers[r].id;
         if (to == VOID_PBFT_TO_ALL || to == id) {
             rc = void_casnet_send(
                 &c->transport, c->config.keypair, c->config.id, id, type, body, len);

@@ -1856,6 +1856,14 @@ static size_t render_members(struct void_node *node, char *out, size_t cap)
                               self,
                               "state",
                               self ? "alive" : fd_state_name(s->fd_state[k]));
+        /* Its key and HTTP address, so that a client whose file does not
+         * list a member that joined can reach it (voidctl trace, which
+         * takes them only as f + 1 replicas state them). The HTTP address
+         * of such a member is "" until its first heartbeat. */
+        char key[2 * VOID_SIGN_PUBLIC_KEY_SIZE + 1];
+        (void)sodium_bin2hex(key, sizeof(key), m->public_key, sizeof(m->public_key));
+        json_object_set_new(j, "public_key", json_string(key));
+        json_object_set_new(j, "http", json_string(c->replicas[k].http.text));
         if (!self && s->hb_last_ns[k] != 0) {
             uint64_t age = now > s->hb_last_ns[k] ? now - s->hb_last_ns[k] : 0;
             json_object_set_new(j, "last_heartbeat_ms_ago", json_integer((json_int_t)(age / 1000000u)));

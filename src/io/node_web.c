@@ -117,42 +117,87 @@ static int has_index(const char *dir)
     return n > 0 && (size_t)n < sizeof(path) && stat(path, &st) == 0 && S_ISREG(st.st_mode);
 }
 
-/* [http] web_root, else the bundle built in the source tree the binary was
- * built in (build/bin, build/<tree>/bin), else an installed share/void/web. */
+/* Where the web view's built files are when [http] web_root names none:
+ * the source tree this binary was built from, whatever the build directory
+ * (CMake compiles its path in; a binary built elsewhere than beside it, say
+ * in /tmp, finds it only this way). */
+#ifndef VOID_WEB_DIST_BUILT
+#define VOID_WEB_DIST_BUILT ""
+#endif
+
+#define WEB_CANDIDATES_MAX 4
+
+/* The directories to look in when [http] web_root names none, each by its
+ * real path when it has one, without repeats (a build tree inside the
+ * source tree reaches web/dist both ways), in order of preference: a source
+ * tree above the binary (build/bin, build/<tree>/bin), an installed
+ * share/void/web beside it, the source tree it was built from. Returns
+ * their count. */
+static size_t web_candidates(char cand[WEB_CANDIDATES_MAX][PATH_MAX])
+{
+    static const char *const rel[] = {"/../../web/dist", "/../../../web/dist", "/../share/void/web"};
+    _Static_assert(VOID_ARRAY_LEN(rel) + 1 <= WEB_CANDIDATES_MAX, "room for every candidate");
+    char exe[VOID_CONFIG_PATH_MAX];
+    ssize_t n = readlink("/proc/self/exe", exe, sizeof(exe) - 1);
+    exe[n > 0 ? n : 0] = '\0';
+    char *slash = strrchr(exe, '/');
+    if (slash != NULL) {
+        *slash = '\0';
+    }
+    size_t count = 0;
+    for (size_t i = 0; i <= VOID_ARRAY_LEN(rel); i++) {
+        char path[VOID_CONFIG_PATH_MAX + 32];
+        if (i < VOID_ARRAY_LEN(rel) && n > 0) {
+            (void)snprintf(path, sizeof(path), "%s%s", exe, rel[i]);
+        } else if (i == VOID_ARRAY_LEN(rel) && VOID_WEB_DIST_BUILT[0] != '\0') {
+            (void)snprintf(path, sizeof(path), "%s", VOID_WEB_DIST_BUILT);
+        } else {
+            continue;
+        }
+        if (realpath(path, cand[count]) == NULL) {
+            (void)snprintf(cand[count], PATH_MAX, "%s", path);
+        }
+        int seen = 0;
+        for (size_t k = 0; k < count; k++) {
+            seen |= strcmp(cand[k], cand[count]) == 0;
+        }
+        count += seen ? 0 : 1;
+    }
+    VOID_ASSERT(count <= WEB_CANDIDATES_MAX);
+    return count;
+}
+
+/* [http] web_root, else the first of web_candidates with an index.html.
+ * Says in the log which directory it serves, or that it found none and
+ * where it looked (the 404 at / says the same). */
 static void find_root(struct void__node_web *web)
 {
     struct wbuf looked = {.out = web->looked, .cap = sizeof(web->looked)};
     web->root[0] = '\0';
+    web->looked[0] = '\0';
     if (web->config->web_root[0] != '\0') {
         wb_printf(&looked, "%s ([http] web_root)", web->config->web_root);
         if (has_index(web->config->web_root)) {
             (void)snprintf(web->root, sizeof(web->root), "%s", web->config->web_root);
         }
-        return;
-    }
-    char exe[VOID_CONFIG_PATH_MAX];
-    ssize_t n = readlink("/proc/self/exe", exe, sizeof(exe) - 1);
-    if (n <= 0) {
-        wb_printf(&looked, "nowhere: /proc/self/exe unreadable; set [http] web_root");
-        return;
-    }
-    exe[n] = '\0';
-    char *slash = strrchr(exe, '/');
-    if (slash != NULL) {
-        *slash = '\0';
-    }
-    static const char *const rel[] = {
-        "/../../web/dist", "/../../../web/dist", "/../share/void/web"};
-    for (size_t i = 0; i < VOID_ARRAY_LEN(rel); i++) {
-        char cand[2 * VOID_CONFIG_PATH_MAX];
-        (void)snprintf(cand, sizeof(cand), "%s%s", exe, rel[i]);
-        char real[PATH_MAX];
-        const char *shown = realpath(cand, real) != NULL ? real : cand;
-        wb_printf(&looked, "%s%s", i > 0 ? ", " : "", shown);
-        size_t len = strlen(shown);
-        if (web->root[0] == '\0' && len < sizeof(web->root) && has_index(shown)) {
-            memcpy(web->root, shown, len + 1); /* fits: checked (gcc -O0 cannot see it) */
+    } else {
+        char cand[WEB_CANDIDATES_MAX][PATH_MAX];
+        size_t count = web_candidates(cand);
+        for (size_t i = 0; i < count; i++) {
+            wb_printf(&looked, "%s%s", i > 0 ? ", " : "", cand[i]);
+            size_t len = strlen(cand[i]);
+            if (web->root[0] == '\0' && len < sizeof(web->root) && has_index(cand[i])) {
+                memcpy(web->root, cand[i], len + 1); /* fits: checked (gcc -O0 cannot see it) */
+            }
         }
+    }
+    if (web->root[0] != '\0') {
+        void_log(VOID_LOG_INFO, "web view: serving %s at /", web->root);
+    } else {
+        void_log(VOID_LOG_WARN,
+                 "web view: no built files found, / answers 404 (run scripts/web, or set "
+                 "[http] web_root); looked in: %s",
+                 web->looked[0] != '\0' ? web->looked : "nowhere");
     }
 }
 

@@ -225,7 +225,8 @@ static void send_report(struct void__taskrun *t, struct void__taskrun_job *j)
 
 /* The members that keep copies of this node's task outputs: f of them (f of
  * the voters in the replica's epoch), nearest first, then by id; only
- * members the task client can reach (its file lists them) and ids < 64. */
+ * members the task client can reach (its file lists them, or add_joined
+ * added them) and ids < 64. */
 static uint64_t output_targets(struct void__taskrun *t)
 {
     const struct void_membership_config *mc = void_pbft_member_config(t->replica);
@@ -238,10 +239,11 @@ static uint64_t output_targets(struct void__taskrun *t)
     for (int cls = 0; cls < VOID__TASKFETCH_CLASSES && want > 0; cls++) {
         for (uint32_t i = 0; i < mc->count && want > 0; i++) {
             uint32_t id = mc->members[i].id;
-            int reachable = 0;
-            for (uint32_t k = 0; k < t->client.count_replicas; k++) {
-                reachable |= t->client.replicas[k].id == id;
-            }
+            /* The client file's replicas, and the node table's members
+             * add_joined gave the task client. */
+            const struct void_config_replica *r = void_config_replica_get(t->node, id);
+            int reachable = void_config_replica_get(&t->client, id) != NULL ||
+                            (r != NULL && r->address.port != 0);
             if (id == self || id >= 64 || !reachable ||
                 void__taskfetch_class(t->node, self, id) != cls) {
                 continue;
@@ -885,6 +887,36 @@ static int ended_here(const struct void__taskrun *t, uint64_t id, uint32_t attem
     return 0;
 }
 
+/* Gives the task client every member of the node's table that its client
+ * file does not list (a member that joined: follow_epoch adds it to the
+ * table, with its key and address from its JOIN), so that a fetch from a
+ * holder that joined is sent, not lost (taskfetch picks its holders and
+ * the replicas to relay through from that table). The table only grows. */
+static void add_joined(struct void__taskrun *t)
+{
+    VOID_ASSERT(t->kv_ready);
+    const struct void_config *node = t->node;
+    if (node->count_replicas == t->count_added) {
+        return;
+    }
+    VOID_ASSERT(node->count_replicas > t->count_added);
+    for (uint32_t i = t->count_added; i < node->count_replicas; i++) {
+        const struct void_config_replica *r = &node->replicas[i];
+        if (r->id == node->self_id || void_config_replica_get(&t->client, r->id) != NULL ||
+            r->address.port == 0) {
+            continue; /* itself, listed, or no address to dial */
+        }
+        int rc = void_kvclient_add_replica(
+            &t->kv, r->id, r->public_key, r->address.host, r->address.port);
+        void_log(rc == 0 ? VOID_LOG_INFO : VOID_LOG_WARN,
+                 "tasks: fetches may ask member %u at %s (not in the client file): %s",
+                 (unsigned)r->id,
+                 r->address.text,
+                 rc == 0 ? "added" : void_strerror(rc));
+    }
+    t->count_added = node->count_replicas;
+}
+
 static void on_tick(uv_timer_t *timer)
 {
     struct void__taskrun *t = timer->data;
@@ -895,6 +927,7 @@ static void on_tick(uv_timer_t *timer)
         return; /* this node runs no tasks */
     }
     reap(t);
+    add_joined(t);
     void__taskfetch_tick(&t->fetch, uv_now(t->loop), 1);
     void__taskput_tick(&t->put, uv_now(t->loop));
     reports_due(t);

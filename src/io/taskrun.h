@@ -75,6 +75,9 @@ struct void__taskrun {
     int fetch_ready;
     struct void__taskput put;
     int put_ready;
+    /* Members of the node's table (a joined one) added to kv's peers:
+     * the client file does not list them (add_joined). */
+    uint32_t count_added;
     struct void__taskrun_job jobs[VOID__TASKRUN_JOBS];
     struct void__taskrun_msg queue[VOID__TASKRUN_QUEUE];
     uint32_t queue_head, queue_count;

@@ -1358,6 +1358,45 @@ int void_transport_init(struct void_transport *t,
     return 0;
 }
 
+int void_transport_add_peer(struct void_transport *t, const struct void_transport_peer *peer)
+{
+    VOID_ASSERT(t != NULL && peer != NULL);
+    VOID_ASSERT(!t->closing && t->peer_addrs != NULL);
+    uint32_t n = t->config.count_peers;
+    if (peer_index_of(t, peer->id) >= 0) {
+        return 0;
+    }
+    if (n >= VOID_TRANSPORT_PEERS_MAX) {
+        return VOID_EFULL;
+    }
+    struct sockaddr_storage addr;
+    if (resolve(peer->host, peer->port, &addr) != 0) {
+        return VOID_EINVAL;
+    }
+    /* One more address; the listen address stays last (listen_now). */
+    struct sockaddr_storage *addrs = realloc(t->peer_addrs, (n + 2) * sizeof(*addrs));
+    if (addrs == NULL) {
+        return VOID_ENOMEM;
+    }
+    t->peer_addrs = addrs;
+    addrs[n + 1] = addrs[n];
+    addrs[n] = addr;
+    struct void__conn *c = conn_new(t, 1, (int)n);
+    if (c == NULL) {
+        addrs[n] = addrs[n + 1];
+        return VOID_ENOMEM;
+    }
+    t->peers[n] = *peer;
+    c->bound_id = peer->id;
+    uv_timer_init(t->config.loop, &c->retry);
+    c->retry.data = c;
+    t->outbound[n] = c;
+    t->config.count_peers = n + 1;
+    dial(c);
+    VOID_ASSERT(peer_index_of(t, peer->id) == (int)n);
+    return 0;
+}
+
 static void on_retry_closed(uv_handle_t *h)
 {
     conn_free(h->data);

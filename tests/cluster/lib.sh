@@ -71,6 +71,27 @@ cluster() { "$VOID_SOURCE_DIR/scripts/cluster" "$@" --port "$TEST_PORT"; }
 vctl() { "$VOID_BIN/voidctl" "$@" --cluster "$CLIENT"; }
 
 fail() { echo "FAIL: $*" >&2; exit 1; }
+
+# The membership scenarios' sequential writer (test_member_join_load,
+# scripts/member_kill3.sh): puts ack-0, ack-1, ... through voidctl, each
+# within $1 seconds, until $TEST_DIR/stop exists, and appends each key it saw
+# acknowledged to $TEST_DIR/acked, with the time of the acknowledgement in
+# milliseconds since the epoch after it when $2 is "stamp". Run it in the
+# background; acked_count reads how many so far.
+acked_loop() {
+  local timeout=$1 stamp=${2:-} i=0
+  while [ ! -f "$TEST_DIR/stop" ]; do
+    if "$VOID_BIN/voidctl" put "ack-$i" "v$i" --cluster "$CLIENT" --timeout "$timeout" > /dev/null 2>&1; then
+      if [ "$stamp" = stamp ]; then
+        echo "ack-$i $(($(date +%s%N) / 1000000))" >> "$TEST_DIR/acked"
+      else
+        echo "ack-$i" >> "$TEST_DIR/acked"
+      fi
+      i=$((i + 1))
+    fi
+  done
+}
+acked_count() { wc -l < "$TEST_DIR/acked" 2> /dev/null || echo 0; }
 expect_eq() { [ "$1" = "$2" ] || fail "$3: expected '$2', got '$1'"; }
 
 # Field of node i's /status JSON (jq-free: voidctl status --json + python).

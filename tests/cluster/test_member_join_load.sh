@@ -27,8 +27,10 @@
 # - its HTTP address is the one its own file states (`cluster join --http`,
 #   not port + 1000), at node 0, whose file does not list it (/nodes);
 # - the causal log: `voidctl trace explain` of a key written after the
-#   promotion lists node 4's events, and node 0 records node 4's frames as
-#   receives from node 4, none as a client's request;
+#   promotion, through a client file that lists only the founding four,
+#   lists node 4's events (its HTTP address and key from /members), and
+#   node 0 records node 4's frames as receives from node 4, none as a
+#   client's request;
 # - the block store: a file put on nodes 3 and 4 only (--on 3,4), node 3
 #   cut off, is read back by a client whose file lists only the founding
 #   four: they fetch it from node 4;
@@ -64,17 +66,6 @@ expect_refused() {
   [ $rc -eq 3 ] && grep -q "$want" <<< "$err" || fail "member $*: exit $rc (want 3, $want): $err"
   echo "ok: member $1 refused: $(grep -o "$want[^\"]*" <<< "$err" | head -n 1)"
 }
-# The sequential writer: each put acknowledged is logged, then checked at the end.
-acked_loop() {
-  local i=0
-  while [ ! -f "$TEST_DIR/stop" ]; do
-    if "$VOID_BIN/voidctl" put "ack-$i" "v$i" --cluster "$CLIENT" --timeout 5 > /dev/null 2>&1; then
-      echo "ack-$i" >> "$TEST_DIR/acked"
-      i=$((i + 1))
-    fi
-  done
-}
-acked_count() { wc -l < "$TEST_DIR/acked" 2> /dev/null || echo 0; }
 # The cluster commits: node $3 executes $1 more batches within $2 s.
 committing() {
   local a deadline=$((SECONDS + $2))
@@ -98,7 +89,7 @@ progress() {
 "$VOID_BIN/voidload" void "$VOID_CLUSTER_DIR" --clients "$CLIENTS" --seconds 3600 --value 50 \
   --retry-ms 300 > "$TEST_DIR/load.out" 2>&1 &
 echo $! > "$VOID_CLUSTER_DIR/run/voidload.pid"
-acked_loop &
+acked_loop 5 & # the sequential writer (lib.sh): each acknowledged put is checked at the end
 echo $! > "$VOID_CLUSTER_DIR/run/acked.pid"
 progress 1 60 || fail "no put acknowledged under load within 60 s"
 
@@ -160,12 +151,18 @@ node4_http_at_0() {
 }
 wait_for '[ "$(node4_http_at_0)" = "$(http_of 4)" ]' 10
 echo "ok: node 0 has node 4's HTTP address $(http_of 4)"
-# The causal log: a key written now, explained, lists node 4's events; node
-# 0 recorded node 4's frames as receives from it.
-t=$(vctl put after-join yes) || fail "put after-join"
+# The causal log: a key written now, explained through a client file that
+# lists only the founding four (voidctl trace asks the members f + 1 of them
+# state at /members), lists node 4's events; node 0 recorded node 4's frames
+# as receives from it.
+# (in the cluster directory: its key paths are relative to it)
+awk '/^\[/ { skip = ($1 == "[replica.4]") } !skip' "$CLIENT" > "$VOID_CLUSTER_DIR/founders.ini"
+! grep -q '^\[replica\.4\]' "$VOID_CLUSTER_DIR/founders.ini" || fail "founders.ini lists node 4"
+t=$(vctl put after-join yes --timeout 20) || fail "put after-join"
 explain_ok=0
 for _ in 1 2 3 4 5; do
-  if vctl trace explain after-join --json > "$TEST_DIR/explain.json" 2> "$TEST_DIR/explain.err" &&
+  if "$VOID_BIN/voidctl" trace explain after-join --json --cluster "$VOID_CLUSTER_DIR/founders.ini" \
+    > "$TEST_DIR/explain.json" 2> "$TEST_DIR/explain.err" &&
     python3 -c '
 import json, sys
 d = json.load(open(sys.argv[1]))
@@ -243,9 +240,6 @@ echo "the five agree: last_executed $(status_field 4 last_executed), digest $(st
 #    client that knows only the founding four reads it: they must ask node 4.
 head -c 300000 /dev/urandom > "$TEST_DIR/blob"
 out=$(vctl put --file "$TEST_DIR/blob" blob34 --on 3,4 --timeout 20) || fail "put --file --on 3,4: $out"
-# (in the cluster directory: its key paths are relative to it)
-awk '/^\[/ { skip = ($1 == "[replica.4]") } !skip' "$CLIENT" > "$VOID_CLUSTER_DIR/founders.ini"
-! grep -q '^\[replica\.4\]' "$VOID_CLUSTER_DIR/founders.ini" || fail "founders.ini lists node 4"
 vctl fault 3 --isolate --admin-key "$admin" > /dev/null || fail "cannot isolate node 3"
 rc=0
 "$VOID_BIN/voidctl" get --file blob34 "$TEST_DIR/blob.back" --cluster "$VOID_CLUSTER_DIR/founders.ini" --timeout 20 \

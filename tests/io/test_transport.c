@@ -319,6 +319,44 @@ static void test_transport_reconnects_and_flushes_queue(void **state)
     run_for(20);
 }
 
+/* Setup: node 1 (listening) dials node 2; node 3 runs, and node 1 has no
+ * route to it. Action: add node 3 as a peer of the running node 1 (twice),
+ * send a frame to each. Expected: before the add, a send to 3 has no route
+ * (VOID_ENOTFOUND); after it, both frames arrive, verified, the second add
+ * changes nothing, and node 1's listen address is still its last address
+ * (behind the added one: a listener reopened after EMFILE binds it). */
+static void test_transport_adds_a_peer_at_run_time(void **state)
+{
+    (void)state;
+    static struct node a, b, c;
+    uint32_t to_b = 2;
+    start(&b, 2, NULL, 0, 1, NULL);
+    start(&c, 3, NULL, 0, 1, NULL);
+    start(&a, 1, &to_b, 1, 1, NULL);
+    uint8_t buf[256];
+    size_t len = frame(&a.kp, 1, VOID_MSG_PREPARE, buf, sizeof(buf));
+    assert_int_equal(void_transport_send(&a.t, 3, buf, len), VOID_ENOTFOUND);
+    struct void_transport_peer p3 = {
+        .id = 3, .host = "127.0.0.1", .port = (uint16_t)(BASE_PORT + 3)};
+    assert_int_equal(void_transport_add_peer(&a.t, &p3), 0);
+    assert_int_equal(void_transport_add_peer(&a.t, &p3), 0);
+    assert_int_equal(a.t.config.count_peers, 2);
+    const struct sockaddr_in *listen_addr = (const struct sockaddr_in *)&a.t.peer_addrs[2];
+    assert_int_equal(ntohs(listen_addr->sin_port), BASE_PORT + 1);
+    assert_int_equal(void_transport_send(&a.t, 3, buf, len), 0);
+    assert_int_equal(void_transport_send(&a.t, 2, buf, len), 0);
+    run_until(&c.received, 1);
+    run_until(&b.received, 1);
+    assert_int_equal(c.received, 1);
+    assert_int_equal(c.last_sender, 1);
+    assert_int_equal(b.received, 1);
+    assert_true(void_transport_peer_up(&a.t, 3));
+    stop(&a);
+    stop(&b);
+    stop(&c);
+    run_for(20);
+}
+
 /* Setup: nodes 1 -> 2 connected. Action: set loss 100%, send 20; then block
  * node 2, send 20; then clear faults, send 1. Expected: nothing arrives while
  * faulty (counted as loss and blocked drops), the last frame arrives. */
@@ -796,6 +834,7 @@ int main(void)
         cmocka_unit_test(test_transport_passes_relayable_frames_only),
         cmocka_unit_test(test_transport_refuses_hello_from_unknown_key),
         cmocka_unit_test(test_transport_reconnects_and_flushes_queue),
+        cmocka_unit_test(test_transport_adds_a_peer_at_run_time),
         cmocka_unit_test(test_transport_fault_injection_drops_and_heals),
         cmocka_unit_test(test_transport_delay_holds_frames_back),
         cmocka_unit_test(test_transport_bounds_queue_and_drops_oldest),

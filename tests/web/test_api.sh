@@ -3,7 +3,9 @@
 # are gone; /events and /edges answer JSON; a /stream (Server-Sent Events)
 # carries a put's events within a second, refuses a stream past the bound
 # with 503, and does not keep a node from stopping; [http] web_root serves
-# its files at / (and nothing outside it), and a missing one says so.
+# its files at / (and nothing outside it), and a missing one says so; a
+# voidd built outside the source tree serves the tree's web/dist; each node
+# logs the directory it serves or that it found none.
 source "$(dirname "$0")/../cluster/lib.sh"
 cluster_init web-api 19420
 
@@ -85,6 +87,32 @@ curl -fsS -D - -o /dev/null "http://$(http 2)/assets/a.css" | grep -qi '^content
 body=$(curl -s "http://$(http 1)/")
 [ "$(code 1 /)" = 404 ] || fail "a missing web_root was not 404"
 grep -q "the web view is not built.*$TEST_DIR/nowhere" <<<"$body" || fail "404 text: $body"
+grep -q "web view: serving $TEST_DIR/site at /" "$VOID_CLUSTER_DIR/logs/node2.log" ||
+  fail "node 2 did not log the directory it serves"
+grep -q "web view: no built files found.*$TEST_DIR/nowhere" "$VOID_CLUSTER_DIR/logs/node1.log" ||
+  fail "node 1 did not log that it found no web view"
+
+# no web_root, and a binary outside any source tree (a build in /tmp): node 3
+# runs a copy of voidd three levels below $TEST_DIR and finds web/dist of
+# the source tree it was built from (or says there is none, naming it)
+mkdir -p "$TEST_DIR/a/b/bin"
+cp "$VOID_BIN/voidd" "$TEST_DIR/a/b/bin/voidd"
+ln -s "$VOID_BIN/voidctl" "$TEST_DIR/a/b/bin/voidctl"
+lines=$(wc -l < "$VOID_CLUSTER_DIR/logs/node3.log")
+VOID_BIN=$TEST_DIR/a/b/bin cluster restart 3 > /dev/null
+dist=$(realpath -m "$VOID_SOURCE_DIR/web/dist")
+log3=$TEST_DIR/node3-moved.log # what the moved binary logged
+tail -n +"$((lines + 1))" "$VOID_CLUSTER_DIR/logs/node3.log" > "$log3"
+# Which case is told by the log, not by a look at web/dist here: test_view
+# may build it meanwhile (scripts/web).
+if grep -q "web view: serving $dist at /" "$log3"; then
+  curl -fsS "http://$(http 3)/" | cmp -s - "$dist/index.html" || fail "node 3 does not serve $dist at /"
+elif grep -q "web view: no built files found.*$dist" "$log3"; then
+  [ "$(code 3 /)" = 404 ] || fail "node 3 answered / without a built web view"
+  curl -s "http://$(http 3)/" | grep -qF "$dist" || fail "node 3's 404 does not name $dist"
+else
+  fail "node 3 logged neither that it serves $dist nor that it looked there: $(grep 'web view' "$log3")"
+fi
 
 # two of four gone: 503 with the reasons
 cluster kill 2 > /dev/null
