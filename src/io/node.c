@@ -336,7 +336,13 @@ static void do_event(const struct void_pbft_effect *e)
 static void send_held(struct void_node *node, const struct void_pbft_out *out, const uint32_t *held, uint32_t *n)
 {
     if (*n > 0 && node->handles_ready) {
-        void__node_causal_flush(&node->causal);
+        if (void__node_causal_flush(&node->causal) != 0) {
+            /* Their events may be lost: a restart would number their seqs
+             * again, and the peers would see two events under one seq. */
+            void__node_causal_drop_sends(&node->causal, *n);
+            *n = 0;
+            return;
+        }
         for (uint32_t j = 0; j < *n; j++) {
             do_send(node, &out->effects[held[j]]);
         }

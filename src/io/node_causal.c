@@ -84,11 +84,14 @@ static void flush_locked(struct void__node_causal *nc)
     if (!nc->persist || nc->pending_count == 0) {
         return;
     }
-    int rc = void_causal_log_append(&nc->log, nc->pending_keys, nc->pending, nc->pending_count);
+    int rc = nc->test_fail_appends
+                 ? VOID_EIO
+                 : void_causal_log_append(&nc->log, nc->pending_keys, nc->pending, nc->pending_count);
     if (rc == VOID_ENOSPC) {
         compact_locked(nc); /* the map is full: make room, once */
         rc = void_causal_log_append(&nc->log, nc->pending_keys, nc->pending, nc->pending_count);
     }
+    nc->flush_failed |= rc != 0;
     if (rc != 0 && nc->persist_errors++ % 1000 == 0) {
         void_log(VOID_LOG_WARN,
                  "causal log: %zu events not persisted: %s (%" PRIu64 " failures so far)",
@@ -451,16 +454,36 @@ void void__node_causal_local(struct void__node_causal *nc,
     pthread_mutex_unlock(&nc->lock);
 }
 
-void void__node_causal_flush(struct void__node_causal *nc)
+int void__node_causal_flush(struct void__node_causal *nc)
 {
     VOID_ASSERT(nc != NULL);
+    int rc = 0;
     if (nc->persist) {
         /* The sends' events go to disk before the sends go out: one
          * transaction for every event gathered since the last flush. */
         pthread_mutex_lock(&nc->lock);
         flush_locked(nc);
+        rc = nc->flush_failed ? VOID_EIO : 0;
+        nc->flush_failed = 0;
+        VOID_ASSERT(nc->pending_count == 0);
         pthread_mutex_unlock(&nc->lock);
     }
+    return rc;
+}
+
+void void__node_causal_drop_sends(struct void__node_causal *nc, uint32_t n)
+{
+    VOID_ASSERT(nc != NULL && nc->persist);
+    pthread_mutex_lock(&nc->lock);
+    if (nc->sends_unpersisted == 0 && n > 0) {
+        void_log(VOID_LOG_WARN,
+                 "causal log: %u send%s dropped: their events could not be written, and a seq a "
+                 "peer saw must be on disk (counted in void_causal_sends_unpersisted_total)",
+                 n,
+                 n == 1 ? "" : "s");
+    }
+    nc->sends_unpersisted += n;
+    pthread_mutex_unlock(&nc->lock);
 }
 
 int void__node_causal_withhold(struct void__node_causal *nc, const struct void_pbft_effect *e)
@@ -526,6 +549,11 @@ void void__node_causal_metrics(struct void__node_causal *nc, struct void__metric
                              VOID_METRICS_COUNTER,
                              "Causal event writes that failed (those events stay in memory only).");
         void__metrics_u64(w, NULL, NULL, nc->persist_errors);
+        void__metrics_family(w,
+                             "void_causal_sends_unpersisted_total",
+                             VOID_METRICS_COUNTER,
+                             "Sends dropped because their events could not be written.");
+        void__metrics_u64(w, NULL, NULL, nc->sends_unpersisted);
     }
     void__metrics_family(w,
                          "void_causal_alerts_total",

@@ -73,6 +73,13 @@ struct void__node_causal {
     size_t pending_count;
     uint64_t compact_after_ns; /* CLOCK_MONOTONIC */
     uint64_t persist_errors;
+    /* An append failed since the last void__node_causal_flush: events
+     * recorded meanwhile may be lost, so the sends that carry their seqs
+     * must not leave (a restart would number such a seq again: the
+     * campaign of 2026-12-07 saw 638 hlc_order alerts after full disks). */
+    int flush_failed;
+    uint64_t sends_unpersisted; /* sends dropped for it */
+    int test_fail_appends;      /* unit tests only: every append fails with VOID_EIO */
     uint64_t compacted_total;
     const struct void_sign_keypair *keypair; /* signs /trace/events pages (config's) */
     /* The replicated state, read through views for /trace/state and
@@ -129,8 +136,14 @@ int void__node_causal_withhold(struct void__node_causal *nc, const struct void_p
 /* Writes every event recorded so far to the persisted log in one LMDB
  * transaction (nothing without [causal] persist): call it before sends
  * leave, so that any seq a peer sees is on disk (docs/causality.md,
- * Persistence). A failure is logged and counted. Loop thread. */
-void void__node_causal_flush(struct void__node_causal *nc);
+ * Persistence). Returns 0, or VOID_EIO when this write or one since the
+ * last call failed (logged and counted): the caller must then drop the
+ * sends it holds (void__node_causal_drop_sends). Loop thread. */
+int void__node_causal_flush(struct void__node_causal *nc);
+
+/* Counts n sends dropped because their events may not be on disk (a
+ * PBFT message lost, as the network may lose it). Cannot fail. */
+void void__node_causal_drop_sends(struct void__node_causal *nc, uint32_t n);
 
 /* Answers GET /trace/... (path starts with "/trace"); same contract as
  * void_http_handler_fn. HTTP thread. */

@@ -332,10 +332,48 @@ static void test_node_causal_sends_of_one_run_share_one_log_write(void **state)
     assert_int_equal(system(cmd), 0);
 }
 
+/* Setup: a persisted log whose appends fail (a full disk). Action: an
+ * event, then the flush node.c does before the sends of its run leave;
+ * then appends work again, another event and flush. Expected: the first
+ * flush answers VOID_EIO (the sends must be dropped: a seq a peer saw must
+ * be on disk), counted once dropped; the second answers 0 and writes. */
+static void test_node_causal_failed_write_holds_back_the_sends(void **state)
+{
+    (void)state;
+    struct void_config cfg;
+    cfg_for(&cfg, 0, 0);
+    char dir[] = "/tmp/void-test-node-causal-XXXXXX";
+    assert_non_null(mkdtemp(dir));
+    snprintf(cfg.data_dir, sizeof(cfg.data_dir), "%s", dir);
+    struct void__node_causal nc;
+    assert_int_equal(void__node_causal_init(&nc, &cfg), 0);
+    assert_int_equal(nc.persist, 1);
+    nc.test_fail_appends = 1;
+    struct void_pbft_event e = pev(VOID_PBFT_EVENT_LOCAL, 1, T0 + 1);
+    void__node_causal_event(&nc, &e);
+    assert_int_equal(void__node_causal_flush(&nc), VOID_EIO);
+    void__node_causal_drop_sends(&nc, 3);
+    assert_int_equal(nc.sends_unpersisted, 3);
+    assert_int_equal(nc.log.count_appended, 0);
+    nc.test_fail_appends = 0;
+    e = pev(VOID_PBFT_EVENT_LOCAL, 2, T0 + 2);
+    void__node_causal_event(&nc, &e);
+    assert_int_equal(void__node_causal_flush(&nc), 0);
+    assert_int_equal(nc.log.count_appended, 1);
+    assert_int_equal(void__node_causal_flush(&nc), 0); /* nothing new, no failure kept */
+    metrics_of(&nc);
+    assert_non_null(strstr(out, "void_causal_sends_unpersisted_total 3"));
+    void__node_causal_fini(&nc);
+    char cmd[128];
+    snprintf(cmd, sizeof(cmd), "rm -rf '%s'", dir);
+    assert_int_equal(system(cmd), 0);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_node_causal_sends_of_one_run_share_one_log_write),
+        cmocka_unit_test(test_node_causal_failed_write_holds_back_the_sends),
         cmocka_unit_test(test_node_causal_records_and_serves_events),
         cmocka_unit_test(test_node_causal_a_joined_member_is_a_node_not_a_client),
         cmocka_unit_test(test_node_causal_halt_mode_stops_sending_at_a_forged_receive),
