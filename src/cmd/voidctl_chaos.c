@@ -22,6 +22,7 @@
 #include "cmd/voidctl_chaos_faults.h"
 #include "cmd/voidctl_http.h"
 #include "cmd/voidctl_chaos_report.h"
+#include "void/assert.h"
 #include "void/config.h"
 #include "void/error.h"
 #include "void/fault_auth.h"
@@ -1184,6 +1185,11 @@ struct final_checks {
     int all_present;
     char present_note[256];
     int nodes_up;
+    /* The causality verifier's alerts, summed over the nodes that answered
+     * /trace/alerts (each node counts since its last start): reported, not
+     * yet a verdict (docs/chaos.md, "Not yet"). */
+    uint64_t causal_alerts;
+    uint32_t causal_nodes;
 };
 
 /* Waits (up to --settle-s) until every node answers /status with the
@@ -1243,6 +1249,28 @@ static void check_states(const struct chaos *ch, struct writer *w, struct final_
 /* Reads back every acknowledged write through a quorum of replicas. With
  * equal states on every replica (check_states), a value a quorum returns is
  * on every replica. */
+/* Reads every node's /trace/alerts and sums its alerts_total counts. */
+static void check_causal(const struct chaos *ch, struct final_checks *fc)
+{
+    static char text[VOIDCTL_HTTP_BODY_MAX];
+    for (uint32_t i = 0; i < ch->n; i++) {
+        struct voidctl_body b;
+        voidctl_body_init(&b, text, sizeof(text));
+        long code = voidctl_http_get_addr(&ch->cluster.replicas[i].http, "/trace/alerts", 2000, &b);
+        json_t *root = code == 200 ? json_loads(b.text, 0, NULL) : NULL;
+        json_t *counts = json_object_get(root, "alerts_total");
+        const char *kind;
+        json_t *v;
+        json_object_foreach(counts, kind, v)
+        {
+            fc->causal_alerts += (uint64_t)json_integer_value(v);
+        }
+        fc->causal_nodes += json_is_object(counts);
+        json_decref(root);
+    }
+    VOID_ASSERT(fc->causal_nodes <= ch->n);
+}
+
 static void check_present(const struct chaos *ch, const struct writer *w, struct final_checks *fc)
 {
     size_t acked = 0;
@@ -1485,6 +1513,12 @@ static void print_table(const struct chaos *ch, const struct final_checks *fc)
     fprintf(
         out, "replica states equal: %s (%s)\n", fc->states_equal ? "yes" : "NO", fc->states_note);
     fprintf(out, "nodes up at the end: %s\n", fc->nodes_up ? "yes" : "NO");
+    fprintf(out,
+            "causal alerts: %llu on the %u node%s that answered (each since its last start; "
+            "reported, not a verdict)\n",
+            (unsigned long long)fc->causal_alerts,
+            (unsigned)fc->causal_nodes,
+            fc->causal_nodes == 1 ? "" : "s");
     for (uint32_t i = 0; i < ch->count_exp; i++) {
         if (!ch->exp[i].lin_ok) {
             fprintf(out, "experiment %u: %s\n", (unsigned)i + 1, ch->exp[i].lin_line);
@@ -1523,7 +1557,7 @@ static int emit(const struct chaos *ch,
     fflush(stdout);
     int rc = 0;
     if (ch->o.report != NULL || ch->o.html != NULL) {
-        json_t *checks = json_pack("{s:b, s:s, s:b, s:s, s:I, s:I, s:b}",
+        json_t *checks = json_pack("{s:b, s:s, s:b, s:s, s:I, s:I, s:b, s:I, s:i}",
                                    "replica_states_equal",
                                    fc->states_equal,
                                    "states",
@@ -1537,7 +1571,11 @@ static int emit(const struct chaos *ch,
                                    "read_back",
                                    (json_int_t)fc->present,
                                    "nodes_up",
-                                   fc->nodes_up);
+                                   fc->nodes_up,
+                                   "causal_alerts",
+                                   (json_int_t)fc->causal_alerts,
+                                   "causal_nodes",
+                                   (int)fc->causal_nodes);
         json_t *root = json_pack("{s:I, s:s, s:s, s:f, s:f, s:f, s:f, s:f, s:i, s:s, s:o, s:o, "
                                  "s:b}",
                                  "seed",
@@ -1974,6 +2012,7 @@ static int run(struct chaos *ch)
     check_states(ch, &w, &fc);
     check_present(ch, &w, &fc);
     fc.nodes_up = all_up(ch);
+    check_causal(ch, &fc);
     fprintf(ch->info,
             "chaos: experiments took %.1f s, the final checks %.1f s\n",
             (double)(checks_ns - ch->run_start_ns) / 1e9,
