@@ -444,6 +444,10 @@ struct void_pbft {
      * a VIEW-CHANGE for, also after returning to a lower one, and one more
      * than a view we joined without its NEW-VIEW (docs/pbft.md, Rejoining). */
     void_view vote_view_min;
+    /* The view we last installed (NEW-VIEW, or joined by rejoin_view; 0 after
+     * recovering into a view change), at most view: what our REPLYs name, so
+     * that a view change of ours that nobody joins moves no client. */
+    void_view view_installed;
     void_seq vc_exec_mark;    /* the highest seq we had seen or executed when we left our
                                  last installed view */
     uint64_t vc_since_ns;     /* when we left it */

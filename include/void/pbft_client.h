@@ -7,7 +7,9 @@
  * the primary and start suspecting it) and re-arms with backoff. The result
  * is accepted once f + 1 replicas sent matching replies (same request number
  * and result bytes; the view may differ), because at least one of them is
- * honest. The client tracks the view from the replies it accepts.
+ * honest. The client tracks the view from the replies: it believes the
+ * (f+1)-th largest view that the voters named in their last replies (at least
+ * one honest voter reached it), and never a lower one than before.
  *
  * Repliers: the request record names the f + 1 replicas that reply when
  * they execute it (rotating with the request number), not all n: half the

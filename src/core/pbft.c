@@ -695,7 +695,12 @@ static void reply_add(struct void_pbft *r,
                       uint16_t count)
 {
     VOID_ASSERT(index < count && count <= VOID_PBFT_BATCH_MAX);
-    struct void_pbft_reply m = {.view = r->view,
+    VOID_ASSERT(r->view_installed <= r->view);
+    VOID_ASSERT(r->view_changing || r->view_installed == r->view);
+    /* The installed view, not one we are changing to: until the others join
+     * that view change it has no primary to send requests to (docs/pbft.md,
+     * Clients track the view). */
+    struct void_pbft_reply m = {.view = r->view_installed,
                                 .client = q->client,
                                 .reqno = q->reqno,
                                 .result = result,

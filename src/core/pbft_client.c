@@ -222,9 +222,11 @@ static uint16_t choose_repliers(const struct void_pbft_client *c, uint64_t now_n
     return chosen == c->f + 1 ? mask : all;
 }
 
-/* The newest epoch that f + 1 voters of the known configuration named in
- * their last replies: at least one honest voter is in it. */
-static uint64_t epoch_vouched(const struct void_pbft_client *c)
+/* The (f+1)-th largest of per_replica[] over the voters of the known
+ * configuration (each voter's value from its last reply): at least one
+ * honest voter named that value or a larger one, so no f faulty voters can
+ * inflate it alone. 0 while fewer than f + 1 voters are known. */
+static uint64_t vouched(const struct void_pbft_client *c, const uint64_t *per_replica)
 {
     uint64_t sorted[VOID_PBFT_N_MAX]; /* largest first */
     uint32_t k = 0;
@@ -233,13 +235,20 @@ static uint64_t epoch_vouched(const struct void_pbft_client *c)
             continue;
         }
         uint32_t at = k++;
-        for (; at > 0 && sorted[at - 1] < c->reply_epoch[i]; at--) {
+        for (; at > 0 && sorted[at - 1] < per_replica[i]; at--) {
             sorted[at] = sorted[at - 1];
         }
-        sorted[at] = c->reply_epoch[i];
+        sorted[at] = per_replica[i];
     }
     VOID_ASSERT(k == c->nv);
     return k >= c->f + 1 ? sorted[c->f] : 0;
+}
+
+/* The newest epoch that f + 1 voters of the known configuration named in
+ * their last replies: at least one honest voter is in it. */
+static uint64_t epoch_vouched(const struct void_pbft_client *c)
+{
+    return vouched(c, c->reply_epoch);
 }
 
 /* Whether the next request must first read the configuration record. */
@@ -403,8 +412,17 @@ static int accept_if_quorum(struct void_pbft_client *c,
             c->stats.suspected++;
         }
     }
-    c->view = c->reply_view[i] > c->view ? c->reply_view[i] : c->view;
+    /* The believed view only grows, and only to a view that f + 1 voters
+     * named in their last replies, so at least one honest voter reached it.
+     * Taken from the one reply that completed the quorum, a single faulty
+     * replica (or one changing view alone, which the others never join)
+     * could point the client at a primary that does not order its requests
+     * for as long as the cluster stays below that view: one retry timeout
+     * on every request (docs/pbft.md, Known gaps). */
+    uint64_t view = vouched(c, c->reply_view);
+    c->view = view > c->view ? view : c->view;
     c->view_known = 1;
+    VOID_ASSERT(c->view >= view);
     return 1;
 }
 

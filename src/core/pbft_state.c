@@ -1263,6 +1263,7 @@ int void_pbft_recover(struct void_pbft *r,
      * were still changing to saw none of ours (installing it persists the
      * view first, and that record orders before every vote of the view). */
     r->prepare_view_min = changing || horizon_known ? r->view : r->view + 1;
+    r->view_installed = changing ? 0 : r->view; /* changing: which one is not recorded */
     r->prepare_seq_floor = changing ? 0 : r->prepare_horizon;
     if (changing) {
         r->prepare_horizon = 0; /* written so while changing: no prepare in that view yet */

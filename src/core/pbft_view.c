@@ -379,6 +379,7 @@ static void install_new_view(struct void_pbft *r,
     }
     r->view = view;
     r->view_changing = 0;
+    r->view_installed = view;
     r->vc_attempts = 0;
     r->request_timer_armed = 0;
     r->stats.view_changes++;
@@ -911,6 +912,7 @@ void void__pbft_rejoin_view(struct void_pbft *r,
     r->vote_view_min = view + 1 > r->vote_view_min ? view + 1 : r->vote_view_min;
     r->view = view;
     r->view_changing = 0;
+    r->view_installed = view;
     r->vc_attempts = 0;
     r->vc_timer_armed = 0;
     r->prepare_horizon = 0;
