@@ -65,6 +65,7 @@ struct trace_opts {
     const char *prefix, *after, *from, *to; /* state, diff */
     struct void_hlc_ts fetch_to;   /* events stamped later are not fetched (cut, ancestors) */
     struct void_hlc_ts fetch_from; /* events stamped earlier are not kept (descendants) */
+    struct void_hlc_ts fetch_since; /* events stamped before it are not fetched (explain); 0: all */
     size_t max_events;             /* events assembled at most */
     int limit_given;
 };
@@ -102,6 +103,7 @@ static void usage(FILE *out)
             "  explain KEY [--version HLC]               the chain of KEY's latest version:\n"
             "                                            request, pre-prepare, prepare,\n"
             "                                            commit and execute on every replica\n"
+            "                                            (fetches the seconds around it only)\n"
             "  export --format dot|shiviz [--out FILE]   Graphviz DOT, or a ShiViz log\n"
             "                                            (the regex to paste goes to stderr)\n"
             "  state --at HLC                            the key/value state as of HLC\n"
@@ -447,13 +449,19 @@ static int fetch_line(void *ctx, const char *line, size_t len)
 static int fetch_node(const struct void_config *cl,
                       uint32_t i,
                       double timeout_s,
+                      uint64_t after,
                       struct void_hlc_ts to,
                       struct trace_dag *d)
 {
     struct fetch f = {.d = d, .id = cl->replicas[i].id, .first = d->count};
     void_hash_init(&f.records);
-    char url[VOID_CONFIG_ADDR_MAX + 128], path[96];
-    snprintf(path, sizeof(path), "/trace/events?after=0&to=%" PRIu64 "/%" PRIu32, to.wall_ns, to.logical);
+    char url[VOID_CONFIG_ADDR_MAX + 128], path[128];
+    snprintf(path,
+             sizeof(path),
+             "/trace/events?after=%" PRIu64 "&to=%" PRIu64 "/%" PRIu32,
+             after,
+             to.wall_ns,
+             to.logical);
     voidctl_http_url(&cl->replicas[i].http, path, url, sizeof(url));
     long code = 0;
     int rc = voidctl_get_lines(url, timeout_s, fetch_line, &f, &code);
@@ -469,7 +477,7 @@ static int fetch_node(const struct void_config *cl,
     }
     uint8_t msg[4 + 8 + 8 + VOID_HLC_ENCODED_SIZE + VOID_HASH_SIZE];
     void_bytes_put_be32(msg, f.id);
-    void_bytes_put_be64(msg + 4, 0);
+    void_bytes_put_be64(msg + 4, after);
     void_bytes_put_be64(msg + 12, f.hashed);
     void_hlc_encode(to, msg + 20);
     void_hash_final(&f.records, msg + 20 + VOID_HLC_ENCODED_SIZE);
@@ -547,6 +555,27 @@ static int by_hlc(const void *pa, const void *pb)
     return a->id.seq < b->id.seq ? -1 : (a->id.seq > b->id.seq);
 }
 
+/* Replica i's last own event stamped at or before t (/trace/cut?at=t), so
+ * that a fetch can start after it; 0 (fetch from the start of its window)
+ * when it does not answer or t is past its horizon. Only a starting point:
+ * the events fetched are still checked against the node's signature. */
+static uint64_t frontier_at(const struct void_config *cl, uint32_t i, double timeout_s, struct void_hlc_ts t)
+{
+    char path[96];
+    snprintf(path, sizeof(path), "/trace/cut?at=%" PRIu64 "/%" PRIu32, t.wall_ns, t.logical);
+    char buf[512];
+    struct voidctl_body b;
+    voidctl_body_init(&b, buf, sizeof(buf));
+    long code = voidctl_http_get_addr(&cl->replicas[i].http, path, (long)(timeout_s * 1000), &b);
+    json_t *j = code == 200 ? json_loads(b.text, 0, NULL) : NULL;
+    uint64_t seq = 0;
+    if (json_is_object(j) && !json_is_true(json_object_get(j, "past_horizon"))) {
+        seq = jnum(j, "frontier");
+    }
+    json_decref(j);
+    return seq;
+}
+
 /* Fetches every replica's events and assembles the DAG. Returns an exit
  * status. */
 static int assemble(const struct void_config *cl, const struct trace_opts *o, struct trace_dag *d)
@@ -561,7 +590,10 @@ static int assemble(const struct void_config *cl, const struct trace_opts *o, st
         d->listed[cl->replicas[i].id] = 1;
     }
     for (uint32_t i = 0; i < cl->count_replicas; i++) {
-        int rc = fetch_node(cl, i, o->base.timeout_s, o->fetch_to, d);
+        uint64_t after = o->fetch_since.wall_ns != 0
+                             ? frontier_at(cl, i, o->base.timeout_s, o->fetch_since)
+                             : 0;
+        int rc = fetch_node(cl, i, o->base.timeout_s, after, o->fetch_to, d);
         if (rc == VOID_ERANGE) {
             fprintf(stderr,
                     "voidctl trace: the replicas hold more than %zu events for this question "
@@ -1012,6 +1044,28 @@ static int explain_kind(uint8_t kind)
            kind == VOID_CAUSAL_COMMITTED || kind == VOID_CAUSAL_EXECUTE;
 }
 
+/* The client requests the primary took into the batch pre-prepared at
+ * d->ev[pp] are those it received since its previous PRE-PREPARE send:
+ * *from receives the index after that send (0 when it was not fetched).
+ * Returns 1 when the start is known: that send was fetched, or the fetch
+ * began at the start of the primary's window (there is none before). */
+static int explain_start(const struct trace_dag *d, size_t pp, size_t *from)
+{
+    VOID_ASSERT(pp < d->count && from != NULL);
+    uint32_t primary = d->ev[pp].id.node;
+    VOID_ASSERT(primary < VOID_CAUSAL_NODES_MAX);
+    *from = 0;
+    for (size_t k = pp; k-- > 0;) {
+        const struct void_causal_event *ev = &d->ev[k];
+        if (ev->id.node == primary && ev->kind == VOID_CAUSAL_SEND &&
+            ev->msg_type == VOID_MSG_PRE_PREPARE && k + 1 < pp) {
+            *from = k + 1;
+            return 1;
+        }
+    }
+    return d->lo[primary] <= d->base[primary] + 1;
+}
+
 static int cmd_explain(struct trace_opts *o, const struct void_config *cl, const char *key)
 {
     struct void_hlc_ts version;
@@ -1026,9 +1080,39 @@ static int cmd_explain(struct trace_opts *o, const struct void_config *cl, const
             return rc;
         }
     }
+    /* Only the events stamped within w of the version are fetched (a batch's
+     * requests, votes and executions lie within a few seconds of its stamp):
+     * on a busy cluster the whole window is hundreds of thousands of events.
+     * While the batch, or the PRE-PREPARE its primary sent before it (where
+     * its requests start), is not among them, w grows fourfold; past an hour
+     * the whole window is fetched. */
     struct trace_dag d;
-    int rc = assemble(cl, o, &d);
-    size_t pp = 0;
+    int rc;
+    size_t pp = 0, from = 0;
+    uint64_t w = 4000000000ull; /* 4 s; 0: the whole window */
+    for (;;) {
+        struct trace_opts narrow = *o;
+        if (w != 0 && version.wall_ns > w) {
+            narrow.fetch_since = (struct void_hlc_ts){version.wall_ns - w, 0};
+            narrow.fetch_to = (struct void_hlc_ts){version.wall_ns + w, 0};
+        } else {
+            w = 0;
+        }
+        rc = assemble(cl, &narrow, &d);
+        if (rc != VOIDCTL_EXIT_OK) {
+            break;
+        }
+        int found = find_batch(&d, version, &pp) == 0, start = 0;
+        if (found) {
+            VOID_ASSERT(pp < d.count);
+            start = explain_start(&d, pp, &from);
+        }
+        if (w == 0 || (found && start)) {
+            break;
+        }
+        dag_free(&d);
+        w = w < 900000000000ull ? 4 * w : 0;
+    }
     if (rc == VOIDCTL_EXIT_OK && find_batch(&d, version, &pp) != 0) {
         char v[VOID_HLC_FORMAT_MAX];
         hlc_text(version, v, sizeof(v));
@@ -1046,17 +1130,6 @@ static int cmd_explain(struct trace_opts *o, const struct void_config *cl, const
     const struct void_causal_event *pre = &d.ev[pp];
     uint64_t view = pre->view, seq = pre->op_seq;
     uint32_t primary = pre->id.node;
-    /* The client requests the primary took into the batch: those it received
-     * since its previous PRE-PREPARE send. */
-    size_t from = 0;
-    for (size_t k = pp; k-- > 0;) {
-        const struct void_causal_event *ev = &d.ev[k];
-        if (ev->id.node == primary && ev->kind == VOID_CAUSAL_SEND &&
-            ev->msg_type == VOID_MSG_PRE_PREPARE && k + 1 < pp) {
-            from = k + 1;
-            break;
-        }
-    }
     json_t *chain = o->base.json ? json_array() : NULL;
     char v[VOID_HLC_FORMAT_MAX];
     hlc_text(version, v, sizeof(v));
