@@ -127,6 +127,7 @@ struct void_pbft_client_config {
 struct void_pbft_client_stats {
     uint64_t submitted, completed, retries;
     uint64_t resent;    /* void_pbft_client_resend calls that sent */
+    uint64_t link_resends; /* sends to a link that came up (void_pbft_client_link_up) */
     uint64_t suspected; /* repliers left out for a while: no reply, or not the accepted one */
     uint64_t stale;     /* requests completed VOID_SM_STALE (superseded) */
     uint64_t rx_malformed, rx_bad_sig, rx_unknown_sender, rx_stale, rx_hlc_ahead;
@@ -213,6 +214,19 @@ int void_pbft_client_init(struct void_pbft_client *c, const struct void_pbft_cli
  * gone costs no retry timeout. Every link counts as up until told
  * otherwise. Cannot fail. */
 void void_pbft_client_link(struct void_pbft_client *c, uint32_t replica, int up);
+
+/* Tells the client its link to replica `replica` (< n) came up again (as
+ * void_pbft_client_link(c, replica, 1)), and, when a request is
+ * outstanding, sends it to that replica at once: what was sent before over
+ * a connection that then closed (a replica sheds unauthenticated
+ * connections beyond its per-address cap, or restarted) would otherwise
+ * wait for the retry timer. The timer is left as it is; a replica that has
+ * the request already drops the copy (same number). Returns 1 when it sent,
+ * 0 when nothing was outstanding, VOID_EFULL when out is too small. */
+int void_pbft_client_link_up(struct void_pbft_client *c,
+                             uint32_t replica,
+                             uint64_t now_ns,
+                             struct void_pbft_out *out);
 
 /* Starts request op[0..op_len) (copied): signs it with a new request number,
  * sends it to the believed primary and arms the retry timer. A request frame

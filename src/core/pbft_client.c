@@ -185,6 +185,22 @@ void void_pbft_client_link(struct void_pbft_client *c, uint32_t replica, int up)
     }
 }
 
+int void_pbft_client_link_up(struct void_pbft_client *c,
+                             uint32_t replica,
+                             uint64_t now_ns,
+                             struct void_pbft_out *out)
+{
+    VOID_ASSERT(c != NULL && out != NULL);
+    void_pbft_client_link(c, replica, 1);
+    if (!c->busy || c->done || replica >= c->cfg.n) {
+        return 0;
+    }
+    c->stats.link_resends++;
+    int rc = send_request(c, now_ns, replica, out);
+    VOID_ASSERT(c->busy);
+    return rc != 0 || out->overflow ? VOID_EFULL : 1;
+}
+
 /* The (k mod nv)-th voter of the known configuration, in id order: the
  * primary of view k, and where the repliers of request k start. */
 static uint32_t voter_at(const struct void_pbft_client *c, uint64_t k)

@@ -82,11 +82,19 @@ static void on_frame(void *ctx, const uint8_t *buf, size_t len, const struct voi
 }
 
 /* The transport's view of a replica link feeds the client core's choice of
- * repliers and of where a request goes. */
+ * repliers and of where a request goes; a link that comes up gets the
+ * outstanding request at once (what went over the connection before it
+ * closed is lost: void_pbft_client_link_up). */
 static void on_link(void *ctx, uint32_t peer_id, int up)
 {
     struct void_kvclient *c = ctx;
-    void_pbft_client_link(&c->core, peer_id, up);
+    if (!up) {
+        void_pbft_client_link(&c->core, peer_id, 0);
+        return;
+    }
+    VOID_ASSERT(c->out.count == 0); /* not inside another step's perform */
+    (void)void_pbft_client_link_up(&c->core, peer_id, void_kvclient_now_ns(), &c->out);
+    perform(c);
 }
 
 static int build_ring(struct void_kvclient *c)

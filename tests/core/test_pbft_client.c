@@ -530,6 +530,46 @@ static void test_client_skips_replicas_whose_link_is_down(void **state)
     assert_int_equal(c.stats.retries, 0);
 }
 
+/* Setup: n=4 (f=1), every link down (a client just started), request 1
+ * sent to every replica. Action: replica 0's link comes up; replicas 2
+ * and 3 answer; then replica 1's link comes up with nothing outstanding.
+ * Expected: the first link_up sends request 1 (same number) to replica 0
+ * alone and leaves the retry timer alone; the second sends nothing. */
+static void test_client_sends_the_outstanding_request_to_a_link_that_comes_up(void **state)
+{
+    (void)state;
+    struct void_pbft_client c;
+    struct void_pbft_out out;
+    client_setup(&c, &out);
+    for (uint32_t i = 0; i < 4; i++) {
+        void_pbft_client_link(&c, i, 0);
+    }
+    const uint8_t op[] = {2, 0, 1, 'k'};
+    void_pbft_out_reset(&out);
+    assert_int_equal(void_pbft_client_submit(&c, 10, op, sizeof(op), &out), 0);
+    assert_int_equal(sent_to(&out), VOID_PBFT_TO_ALL);
+    uint64_t reqno = void_pbft_client_reqno(&c);
+    void_pbft_out_reset(&out);
+    assert_int_equal(void_pbft_client_link_up(&c, 0, 15, &out), 1);
+    assert_int_equal(sent_to(&out), 0);
+    assert_int_equal(void_pbft_client_reqno(&c), reqno);
+    for (uint32_t i = 0; i < out.count; i++) {
+        assert_true(out.effects[i].kind != VOID_PBFT_EFFECT_TIMER_SET &&
+                    out.effects[i].kind != VOID_PBFT_EFFECT_TIMER_CANCEL);
+    }
+    assert_int_equal(c.stats.link_resends, 1);
+    uint8_t buf[512];
+    size_t len = reply(2, 2, 0, reqno, "ok", buf);
+    assert_int_equal(void_pbft_client_step_receive(&c, 20, buf, len, &out), 0);
+    len = reply(3, 3, 0, reqno, "ok", buf);
+    assert_int_equal(void_pbft_client_step_receive(&c, 20, buf, len, &out), 1);
+    void_pbft_out_reset(&out);
+    assert_int_equal(void_pbft_client_link_up(&c, 1, 30, &out), 0);
+    assert_int_equal(out.count, 0);
+    assert_int_equal(c.stats.link_resends, 1);
+    assert_int_equal(c.stats.retries, 0);
+}
+
 /* Setup: n=4 (f=1), requests 1..4. Expected: each record names f + 1 = 2
  * repliers, rotating with the request number: {1,2}, {2,3}, {3,0}, {0,1}.
  * Action: request 5 names {1,2}; replica 2 stays silent, so only 1 replies;
@@ -945,6 +985,7 @@ int main(void)
         cmocka_unit_test(test_client_names_f_plus_one_repliers_and_avoids_silent_ones),
         cmocka_unit_test(test_client_completes_on_f_plus_one_stale_answers_and_numbers_above),
         cmocka_unit_test(test_client_skips_replicas_whose_link_is_down),
+        cmocka_unit_test(test_client_sends_the_outstanding_request_to_a_link_that_comes_up),
         cmocka_unit_test(test_client_broadcasts_on_timeout_with_backoff),
         cmocka_unit_test(test_client_broadcasts_first_request_until_view_known),
         cmocka_unit_test(test_pbft_msg_round_trips_and_rejects_truncation),
