@@ -61,12 +61,12 @@ for first in 10000 10100 10200; do
     $(sed -n 's/.* warmup=\([0-9]*\).*/\1/p' <<< "$out")))
   retries=$((retries + $(sed -n 's/.* retries=\([0-9]*\).*/\1/p' <<< "$out")))
 done
-agree() {
-  local v
-  v=$(versions)
-  [ -n "$v" ] && [ $((v - before)) -ge "$acked" ] && for i in 1 2 3; do
-    [ "$(status_field "$i" state_versions)" = "$v" ] || return 1
-  done
+agree() { # one status a poll: every replica's version count equal, at least before + acked
+  { vctl status --json --timeout 1 2>/dev/null || true; } | python3 -c '
+import json, sys
+v = [str(s.get("state_versions", "")) for s in json.load(sys.stdin)]
+sys.exit(0 if len(v) == 4 and len(set(v)) == 1 and v[0] and int(v[0]) - int(sys.argv[1]) >= int(sys.argv[2]) else 1)
+' "$before" "$acked"
 }
 wait_for agree 20
 clients_after=$(status_field 0 state_clients)
