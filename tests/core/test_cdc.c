@@ -235,7 +235,7 @@ static void test_cdc_cut_matches_byte_at_a_time_reference(void **state)
  * long scans, so that void_cdc_cut's two-lane rounds (two halves of
  * CDC_LANE bytes from size_avg on) end in either half, at every position
  * within a step of four bytes, and sometimes with a cut in both halves;
- * 16 MiB of seeded random bytes cut from every chunk start and from random
+ * 8 MiB of seeded random bytes cut from every chunk start and from random
  * offsets, with the full length and with a random shorter one. Action:
  * void_cdc_cut against the byte-at-a-time reference. Expected: the same cut
  * every time, and more than 100 cuts in a round's second half, so the
@@ -249,7 +249,7 @@ static void test_cdc_two_lane_rounds_match_reference(void **state)
         {64, 1u << 16, 1u << 22},
         {4096, 1u << 17, 1u << 24},
     };
-    size_t len = 16u << 20, second_half = 0;
+    size_t len = 8u << 20, second_half = 0;
     uint8_t *buf = random_bytes(len, 31);
     struct void_prng p;
     void_prng_seed(&p, 32);

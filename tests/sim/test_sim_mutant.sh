@@ -39,7 +39,8 @@
 #   checker first fired at seed 40; with read-only gets in the workload and
 #   batches executed once their records are durable it fires on seeds 128,
 #   164, 213 and 215 of the first 220 (a Release build of the mutant:
-#   7 of the first 300): hence 220 seeds.
+#   7 of the first 300): hence seeds 101..220 (runs are deterministic; the
+#   first 100 catch nothing and cost 8 s of the suite).
 set -euo pipefail
 bin="${VOID_BIN:?}"
 src="${VOID_SOURCE_DIR:?}"
@@ -66,12 +67,13 @@ build_voidsim() {
 control="$build/voidsim-control"
 cp "$build/bin/voidsim" "$control"
 
-# mutant FLAG BUDGET CHECKER VOIDSIM-ARGS...
+# mutant FLAG SEEDS CHECKER VOIDSIM-ARGS... (SEEDS: a count from 1, or A..B)
 mutant() {
   local flag=$1 budget=$2 checker=$3
   shift 3
   build_voidsim "$flag"
-  local args=(--seeds "1..$budget" "$@" --quiet)
+  [[ $budget == *..* ]] || budget="1..$budget"
+  local args=(--seeds "$budget" "$@" --quiet)
   set +e
   "$build/bin/voidsim" "${args[@]}" >"$log"
   local rc=$?
@@ -88,5 +90,5 @@ mutant() {
 mutant VOID_MUTANT_WEAK_COMMIT 20 agreement --n 4 --byzantine 1 --strategies split --faults none
 mutant VOID_MUTANT_SKIP_CHECKS 40 linearizability --n 4 --byzantine 1 --strategies digest
 mutant VOID_MUTANT_QUORUM_2F1 20 agreement --n 5 --byzantine 1 --strategies equivocate --faults none --requests 12
-mutant VOID_MUTANT_NO_REJOIN 220 "out of the cluster's view" --n 4 --restart-backup --faults none --window 12000
+mutant VOID_MUTANT_NO_REJOIN 101..220 "out of the cluster's view" --n 4 --restart-backup --faults none --window 12000
 echo "PASS"
