@@ -136,7 +136,8 @@ struct void_sim_result {
     uint64_t reads_ordered;      /* read-only GETs that fell back to ordering */
     uint64_t epoch_changes;      /* epochs entered by honest replicas (member_changes) */
     uint64_t not_member_dropped; /* frames honest replicas dropped from non-voters */
-    uint64_t auto_removals;      /* certified REMOVEs applied (auto_remove) */
+    uint64_t auto_removals;      /* members removed by certified REMOVEs (auto_remove) */
+    uint64_t auto_removals_multi; /* ... REMOVEs applied that carried several members */
     uint64_t certs_refused;      /* certified REMOVEs the state machine refused */
     uint64_t suspicions_signed;  /* suspicions honest replicas signed */
     uint64_t suspicions_false;   /* suspicions of honest live replicas Byzantine ones signed */

@@ -168,6 +168,25 @@ struct void_sm_member_cert {
     uint8_t sig[VOID_MEMBERSHIP_MEMBERS_MAX][64]; /* sig[k] signs cert.items[k] */
 };
 
+/* A REMOVE of several members by evidence, applied as ONE configuration
+ * change (one epoch step; docs/membership.md, "Removal by certificate"):
+ * each suspect with its own certificate, every certificate valid under the
+ * latest configuration (2f+1 signed suspicions of its voters, checked as
+ * for VOID_SM_MEMBER_CERT_REMOVE, which stays accepted as the one-suspect
+ * form). A suspector may be a suspect of another section: each suspicion
+ * is judged by the configuration it was signed in.
+ *   u8 kind (6) | u8 change (VOID_SM_MEMBER_CERTS_REMOVE) | u64 epoch | u8 k |
+ *   k x ( u32 suspect | u8 count |
+ *         count x (u32 suspector | u64 hlc wall | u32 hlc logical | 64 B signature) )
+ * with 1 <= k <= VOID_SM_MEMBER_CERTS_MAX and 1 <= count <= 64 per section. */
+#define VOID_SM_MEMBER_CERTS_REMOVE  0x84 /* REMOVE (3) | 0x80, several suspects */
+#define VOID_SM_MEMBER_CERTS_MAX     VOID_MEMBERSHIP_CHANGES_MAX
+#define VOID_SM_MEMBER_CERTS_HEAD    11
+#define VOID_SM_MEMBER_CERTS_SECTION 5
+#define VOID_SM_MEMBER_CERTS_SIZE(k, cnt)                                                          \
+    (VOID_SM_MEMBER_CERTS_HEAD +                                                                   \
+     (size_t)(k) * (VOID_SM_MEMBER_CERTS_SECTION + (size_t)(cnt)*VOID_SM_MEMBER_CERT_ITEM))
+
 /* A JOIN (docs/membership.md, "Join and promote"), signed by the admin key:
  *   u8 kind (6) | u8 change (VOID_MEMBERSHIP_JOIN) | u32 id | u64 epoch |
  *   32 B public key | u8 len, address | u8 len, datacenter | u8 len, rack |
@@ -527,6 +546,27 @@ void void_sm_member_progress_message(uint32_t id,
 
 int void_sm_member_cert_encode(const struct void_sm_member_cert *op, uint8_t *buf, size_t cap);
 int void_sm_member_cert_decode(const uint8_t *buf, size_t len, struct void_sm_member_cert *op);
+
+/* Encodes the REMOVE of k suspects (certs[0..k), each borrowed, all of one
+ * epoch, suspects distinct is the state machine's to check) into
+ * buf[0..cap): returns the length, VOID_EINVAL (k 0 or above
+ * VOID_SM_MEMBER_CERTS_MAX, a count 0 or above 64, or epochs that differ)
+ * or VOID_EFULL. */
+int void_sm_member_certs_encode(const struct void_sm_member_cert *const *certs,
+                                uint32_t k,
+                                uint8_t *buf,
+                                size_t cap);
+/* Checks the whole layout of exactly len bytes, sets *k to the number of
+ * suspects and decodes section `index` into *op (caller-owned; one section
+ * at a time keeps the state machine's stack small). Returns 0,
+ * VOID_ETRUNCATED, VOID_EBAD_LENGTH, VOID_EBAD_TYPE (not a several-suspect
+ * REMOVE), VOID_EBAD_FIELD (k or a count 0 or too large) or VOID_ERANGE
+ * (index >= k; *k is set). Never asserts on input. */
+int void_sm_member_certs_decode(const uint8_t *buf,
+                                size_t len,
+                                uint32_t index,
+                                uint32_t *k,
+                                struct void_sm_member_cert *op);
 
 /* Operation and result encoding, for clients. Encoders return the length
  * written, or VOID_EINVAL (key empty or too long, value too long) or

@@ -471,13 +471,14 @@ static void print_run_line(FILE *out,
         snprintf(members,
                  sizeof(members),
                  " epochs=%" PRIu64 " removed=%" PRIu64 " refused=%" PRIu64 " suspicions=%" PRIu64
-                 " false=%" PRIu64 " not_member=%" PRIu64,
+                 " false=%" PRIu64 " not_member=%" PRIu64 " multi=%" PRIu64,
                  r->epoch_changes,
                  r->auto_removals,
                  r->certs_refused,
                  r->suspicions_signed,
                  r->suspicions_false,
-                 r->not_member_dropped + r->heartbeats_dropped);
+                 r->not_member_dropped + r->heartbeats_dropped,
+                 r->auto_removals_multi);
     } else if (c->tasks) {
         snprintf(members,
                  sizeof(members),

@@ -490,6 +490,18 @@ int void_sm_member_promote_decode(const uint8_t *buf, size_t len, struct void_sm
     return 0;
 }
 
+/* One suspicion item of a certified REMOVE (either form) at p. */
+static void cert_item_put(const struct void_sm_member_cert *op, uint32_t k, uint8_t *p)
+{
+    const struct void_suspicion *s = &op->cert.items[k];
+    /* The section's epoch and suspect are the items': only these travel. */
+    VOID_ASSERT(s->epoch == op->cert.epoch && s->suspect == op->cert.suspect);
+    void_bytes_put_be32(p, s->suspector);
+    void_bytes_put_be64(p + 4, s->hlc.wall_ns);
+    void_bytes_put_be32(p + 12, s->hlc.logical);
+    memcpy(p + 16, op->sig[k], 64);
+}
+
 int void_sm_member_cert_encode(const struct void_sm_member_cert *op, uint8_t *buf, size_t cap)
 {
     VOID_ASSERT(op != NULL && buf != NULL);
@@ -508,12 +520,7 @@ int void_sm_member_cert_encode(const struct void_sm_member_cert *op, uint8_t *bu
     buf[14] = (uint8_t)c->count;
     uint8_t *p = buf + VOID_SM_MEMBER_CERT_HEAD;
     for (uint32_t k = 0; k < c->count; k++, p += VOID_SM_MEMBER_CERT_ITEM) {
-        /* The header's epoch and suspect are the items': only these travel. */
-        VOID_ASSERT(c->items[k].epoch == c->epoch && c->items[k].suspect == c->suspect);
-        void_bytes_put_be32(p, c->items[k].suspector);
-        void_bytes_put_be64(p + 4, c->items[k].hlc.wall_ns);
-        void_bytes_put_be32(p + 12, c->items[k].hlc.logical);
-        memcpy(p + 16, op->sig[k], 64);
+        cert_item_put(op, k, p);
     }
     return (int)len;
 }
@@ -552,6 +559,106 @@ int void_sm_member_cert_decode(const uint8_t *buf, size_t len, struct void_sm_me
         c->items[k].hlc.logical = void_bytes_get_be32(p + 12);
         memcpy(op->sig[k], p + 16, 64);
     }
+    return 0;
+}
+
+int void_sm_member_certs_encode(const struct void_sm_member_cert *const *certs,
+                                uint32_t k,
+                                uint8_t *buf,
+                                size_t cap)
+{
+    VOID_ASSERT(certs != NULL && buf != NULL);
+    if (k == 0 || k > VOID_SM_MEMBER_CERTS_MAX) {
+        return VOID_EINVAL;
+    }
+    size_t len = VOID_SM_MEMBER_CERTS_HEAD;
+    for (uint32_t i = 0; i < k; i++) {
+        const struct void_suspicion_cert *c = &certs[i]->cert;
+        if (c->count == 0 || c->count > VOID_MEMBERSHIP_MEMBERS_MAX || c->epoch != certs[0]->cert.epoch) {
+            return VOID_EINVAL;
+        }
+        len += VOID_SM_MEMBER_CERTS_SECTION + (size_t)c->count * VOID_SM_MEMBER_CERT_ITEM;
+    }
+    if (cap < len) {
+        return VOID_EFULL;
+    }
+    buf[0] = VOID_SM_OP_MEMBER;
+    buf[1] = VOID_SM_MEMBER_CERTS_REMOVE;
+    void_bytes_put_be64(buf + 2, certs[0]->cert.epoch);
+    buf[10] = (uint8_t)k;
+    uint8_t *p = buf + VOID_SM_MEMBER_CERTS_HEAD;
+    for (uint32_t i = 0; i < k; i++) {
+        const struct void_suspicion_cert *c = &certs[i]->cert;
+        void_bytes_put_be32(p, c->suspect);
+        p[4] = (uint8_t)c->count;
+        p += VOID_SM_MEMBER_CERTS_SECTION;
+        for (uint32_t j = 0; j < c->count; j++, p += VOID_SM_MEMBER_CERT_ITEM) {
+            cert_item_put(certs[i], j, p);
+        }
+    }
+    VOID_ASSERT((size_t)(p - buf) == len);
+    return (int)len;
+}
+
+int void_sm_member_certs_decode(const uint8_t *buf,
+                                size_t len,
+                                uint32_t index,
+                                uint32_t *k,
+                                struct void_sm_member_cert *op)
+{
+    VOID_ASSERT(k != NULL && op != NULL);
+    VOID_ASSERT(buf != NULL || len == 0);
+    memset(&op->cert, 0, sizeof(op->cert));
+    *k = 0;
+    if (len < VOID_SM_MEMBER_CERTS_HEAD) {
+        return VOID_ETRUNCATED;
+    }
+    if (buf[0] != VOID_SM_OP_MEMBER || buf[1] != VOID_SM_MEMBER_CERTS_REMOVE) {
+        return VOID_EBAD_TYPE;
+    }
+    uint32_t count_k = buf[10];
+    if (count_k == 0 || count_k > VOID_SM_MEMBER_CERTS_MAX) {
+        return VOID_EBAD_FIELD;
+    }
+    /* The whole layout first: a section past `index` that does not fit
+     * makes the op malformed whichever section is asked for. */
+    size_t off = VOID_SM_MEMBER_CERTS_HEAD, at = 0;
+    for (uint32_t i = 0; i < count_k; i++) {
+        if (len - off < VOID_SM_MEMBER_CERTS_SECTION) {
+            return VOID_ETRUNCATED;
+        }
+        uint32_t count = buf[off + 4];
+        if (count == 0 || count > VOID_MEMBERSHIP_MEMBERS_MAX) {
+            return VOID_EBAD_FIELD;
+        }
+        size_t section = VOID_SM_MEMBER_CERTS_SECTION + (size_t)count * VOID_SM_MEMBER_CERT_ITEM;
+        if (len - off < section) {
+            return VOID_ETRUNCATED;
+        }
+        at = i == index ? off : at;
+        off += section;
+    }
+    if (off != len) {
+        return VOID_EBAD_LENGTH;
+    }
+    *k = count_k;
+    if (index >= count_k) {
+        return VOID_ERANGE;
+    }
+    struct void_suspicion_cert *c = &op->cert;
+    c->epoch = void_bytes_get_be64(buf + 2);
+    c->suspect = void_bytes_get_be32(buf + at);
+    c->count = buf[at + 4];
+    const uint8_t *p = buf + at + VOID_SM_MEMBER_CERTS_SECTION;
+    for (uint32_t j = 0; j < c->count; j++, p += VOID_SM_MEMBER_CERT_ITEM) {
+        c->items[j].epoch = c->epoch;
+        c->items[j].suspect = c->suspect;
+        c->items[j].suspector = void_bytes_get_be32(p);
+        c->items[j].hlc.wall_ns = void_bytes_get_be64(p + 4);
+        c->items[j].hlc.logical = void_bytes_get_be32(p + 12);
+        memcpy(op->sig[j], p + 16, 64);
+    }
+    VOID_ASSERT(c->count >= 1 && c->count <= VOID_MEMBERSHIP_MEMBERS_MAX);
     return 0;
 }
 
@@ -682,62 +789,6 @@ static void member_commit(struct void_sm *sm,
     res->value_len = 16;
 }
 
-/* Checks a certified REMOVE against latest (docs/membership.md, "Removal by
- * certificate") and writes the next configuration: 0 or the refusal. Every
- * input is replicated: the op's bytes, the record, the batch's stamp and the
- * setup every replica shares. */
-static int member_cert_check(const struct void_sm *sm,
-                             const struct void_membership_config *latest,
-                             const struct void_sm_member_cert *m,
-                             struct void_membership_config *next)
-{
-    const struct void_suspicion_cert *c = &m->cert;
-    uint64_t window = sm->member.suspicion_window_ns != 0 ? sm->member.suspicion_window_ns
-                                                          : VOID_SUSPICION_WINDOW_NS_DEF;
-    if (c->epoch != latest->epoch) {
-        return VOID_EMEMBER_EPOCH; /* evidence of another epoch: no replay */
-    }
-    /* Suspect a member, suspectors distinct voters (ascending), spread
-     * within the window, at least 2f + 1 of them. */
-    int rc = void_suspicion_cert_check(latest, c, window);
-    if (rc != 0) {
-        return rc;
-    }
-    /* Not old evidence kept for later, nor stamped in the future: within
-     * the window before the batch's stamp, at most the HLC bound after it. */
-    uint64_t now = sm->last_stamp.wall_ns;
-    for (uint32_t k = 0; k < c->count; k++) {
-        uint64_t w = c->items[k].hlc.wall_ns;
-        if (now > window && w < now - window) {
-            return VOID_EMEMBER_STALE;
-        }
-        if (w > now + VOID_HLC_MAX_OFFSET_NS_DEF) {
-            return VOID_EHLC_AHEAD;
-        }
-    }
-    struct void_membership_change ch = {.op = VOID_MEMBERSHIP_REMOVE, .id = c->suspect};
-    rc = void_membership_apply(latest, &ch, 1, next);
-    if (rc != 0) {
-        return rc;
-    }
-    /* Last, as they cost the most: each suspicion signed by its suspector's
-     * key in latest (cert_check made each one a voter of it). */
-    for (uint32_t k = 0; k < c->count; k++) {
-        uint8_t msg[VOID_SUSPICION_ENCODED_SIZE];
-        void_suspicion_encode(&c->items[k], msg);
-        int i = void_membership_find(latest, c->items[k].suspector);
-        VOID_ASSERT(i >= 0);
-        if (void_sign_verify(latest->members[i].public_key,
-                             VOID_SIGN_DOMAIN_SUSPICION,
-                             msg,
-                             sizeof(msg),
-                             m->sig[k]) != 0) {
-            return VOID_EBAD_SIG;
-        }
-    }
-    return 0;
-}
-
 /* The prelude every configuration change shares: a decoded operation on a
  * replica that tracks membership, and the latest configuration read from the
  * store into scratch slot 0 (slot 1 holds the one before, slot 2 is free for
@@ -765,6 +816,126 @@ static int member_begin(struct void_sm *sm,
     }
     VOID_ASSERT((*latest)->count > 0);
     return 1;
+}
+
+/* The evidence of one suspect of a certified REMOVE, against latest
+ * (docs/membership.md, "Removal by certificate"), all but the signatures: 0
+ * or the refusal. Every input is replicated: the op's bytes, the record,
+ * the batch's stamp and the setup every replica shares. */
+static int cert_evidence(const struct void_sm *sm,
+                         const struct void_membership_config *latest,
+                         const struct void_suspicion_cert *c)
+{
+    VOID_ASSERT(c->count >= 1 && c->count <= VOID_MEMBERSHIP_MEMBERS_MAX);
+    uint64_t window = sm->member.suspicion_window_ns != 0 ? sm->member.suspicion_window_ns
+                                                          : VOID_SUSPICION_WINDOW_NS_DEF;
+    if (c->epoch != latest->epoch) {
+        return VOID_EMEMBER_EPOCH; /* evidence of another epoch: no replay */
+    }
+    /* Suspect a member, suspectors distinct voters (ascending), spread
+     * within the window, at least 2f + 1 of them. */
+    int rc = void_suspicion_cert_check(latest, c, window);
+    if (rc != 0) {
+        return rc;
+    }
+    /* Not old evidence kept for later, nor stamped in the future: within
+     * the window before the batch's stamp, at most the HLC bound after it. */
+    uint64_t now = sm->last_stamp.wall_ns;
+    for (uint32_t k = 0; k < c->count; k++) {
+        uint64_t w = c->items[k].hlc.wall_ns;
+        if (now > window && w < now - window) {
+            return VOID_EMEMBER_STALE;
+        }
+        if (w > now + VOID_HLC_MAX_OFFSET_NS_DEF) {
+            return VOID_EHLC_AHEAD;
+        }
+    }
+    return 0;
+}
+
+/* Each suspicion of m signed by its suspector's key in latest
+ * (cert_evidence made each one a voter of it): 0 or VOID_EBAD_SIG. */
+static int cert_signatures(const struct void_membership_config *latest,
+                           const struct void_sm_member_cert *m)
+{
+    const struct void_suspicion_cert *c = &m->cert;
+    for (uint32_t k = 0; k < c->count; k++) {
+        uint8_t msg[VOID_SUSPICION_ENCODED_SIZE];
+        void_suspicion_encode(&c->items[k], msg);
+        int i = void_membership_find(latest, c->items[k].suspector);
+        VOID_ASSERT(i >= 0);
+        if (void_sign_verify(latest->members[i].public_key,
+                             VOID_SIGN_DOMAIN_SUSPICION,
+                             msg,
+                             sizeof(msg),
+                             m->sig[k]) != 0) {
+            return VOID_EBAD_SIG;
+        }
+    }
+    return 0;
+}
+
+/* Section i of a certified REMOVE of either form (0x83: one section). */
+static int cert_section(const uint8_t *op,
+                        size_t op_len,
+                        uint32_t i,
+                        uint32_t *k,
+                        struct void_sm_member_cert *mc)
+{
+    if (op[1] == VOID_SM_MEMBER_CERT_REMOVE) {
+        *k = 1;
+        return i == 0 ? void_sm_member_cert_decode(op, op_len, mc) : VOID_ERANGE;
+    }
+    return void_sm_member_certs_decode(op, op_len, i, k, mc);
+}
+
+/* Executes a certified REMOVE of one suspect (0x83) or several (0x84) as
+ * ONE change: every section's evidence against latest, then the removals
+ * together through void_membership_apply (a suspect twice:
+ * VOID_EMEMBER_BATCH_DUP; below voters_min after all of them:
+ * VOID_EMEMBER_TOO_FEW), then, as they cost the most, every signature. Any
+ * refusal refuses the whole op. Sections are decoded one at a time, twice,
+ * so that the stack holds one certificate (5.7 KB), not k. */
+static void member_remove_certs(struct void_sm *sm,
+                                const uint8_t *op,
+                                size_t op_len,
+                                struct void_sm_result *res)
+{
+    VOID_ASSERT(op_len > 1);
+    VOID_ASSERT(op[1] == VOID_SM_MEMBER_CERT_REMOVE || op[1] == VOID_SM_MEMBER_CERTS_REMOVE);
+    struct void_sm_member_cert mc; /* 5.7 KB */
+    uint32_t k = 0;
+    int drc = cert_section(op, op_len, 0, &k, &mc);
+    struct void_membership_config *latest = NULL;
+    uint64_t act = 0;
+    if (!member_begin(sm, drc, res, &latest, &act)) {
+        return;
+    }
+    VOID_ASSERT(k >= 1 && k <= VOID_SM_MEMBER_CERTS_MAX);
+    struct void_membership_change ch[VOID_SM_MEMBER_CERTS_MAX];
+    int rc = 0;
+    for (uint32_t i = 0; i < k && rc == 0; i++) {
+        if (i > 0) {
+            rc = cert_section(op, op_len, i, &k, &mc);
+            VOID_ASSERT(rc == 0); /* the layout was checked whole with section 0 */
+        }
+        rc = cert_evidence(sm, latest, &mc.cert);
+        ch[i] = (struct void_membership_change){.op = VOID_MEMBERSHIP_REMOVE, .id = mc.cert.suspect};
+    }
+    struct void_membership_config *next = latest + 2;
+    if (rc == 0) {
+        rc = void_membership_apply(latest, ch, k, next);
+    }
+    for (uint32_t i = 0; i < k && rc == 0; i++) {
+        rc = cert_section(op, op_len, i, &k, &mc);
+        VOID_ASSERT(rc == 0);
+        rc = cert_signatures(latest, &mc);
+    }
+    if (rc != 0) {
+        member_refuse(sm, rc, res);
+        return;
+    }
+    member_commit(sm, latest, act, next, res);
 }
 
 /* Executes a JOIN or a PROMOTE (docs/membership.md, "Join and promote"):
@@ -852,11 +1023,12 @@ static void member_apply(struct void_sm *sm,
         member_grow(sm, op, op_len, res);
         return;
     }
-    int cert = op_len > 1 && op[1] == VOID_SM_MEMBER_CERT_REMOVE;
+    if (op_len > 1 && (op[1] == VOID_SM_MEMBER_CERT_REMOVE || op[1] == VOID_SM_MEMBER_CERTS_REMOVE)) {
+        member_remove_certs(sm, op, op_len, res);
+        return;
+    }
     struct void_sm_member_op m;
-    struct void_sm_member_cert mc; /* 5.7 KB */
-    int drc = cert ? void_sm_member_cert_decode(op, op_len, &mc)
-                   : void_sm_member_op_decode(op, op_len, &m);
+    int drc = void_sm_member_op_decode(op, op_len, &m);
     struct void_membership_config *latest = NULL;
     uint64_t act = 0;
     if (!member_begin(sm, drc, res, &latest, &act)) {
@@ -864,15 +1036,6 @@ static void member_apply(struct void_sm *sm,
     }
     struct void_membership_config *next = latest + 2;
     int rc = 0;
-    if (cert) {
-        rc = member_cert_check(sm, latest, &mc, next);
-        if (rc != 0) {
-            member_refuse(sm, rc, res);
-            return;
-        }
-        member_commit(sm, latest, act, next, res);
-        return;
-    }
     if (m.epoch != latest->epoch) {
         member_refuse(sm, VOID_EMEMBER_EPOCH, res); /* signed for another epoch: no replay */
         return;

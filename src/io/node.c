@@ -68,6 +68,8 @@ struct hb_counts {
     uint64_t recoveries;       /* suspect or dead peers heard again */
     uint64_t primary_suspects; /* view changes started because the primary was suspect */
     uint64_t removals;         /* members removed by the epochs this node entered */
+    uint64_t joins;            /* members that joined (JOINs) by the epochs this node entered */
+    uint64_t promotions;       /* learners made voters by the epochs this node entered */
     uint64_t removed_frames;   /* frames from removed members, dropped unread */
 };
 
@@ -1035,6 +1037,9 @@ static void on_fd_timer(uv_timer_t *timer)
     for (uint32_t i = 0; i < k; i++) {
         node->hb.suspicions += tr[i].from == VOID_FD_ALIVE;
         node->hb.deaths += tr[i].to == VOID_FD_DEAD;
+        if (tr[i].to == VOID_FD_DEAD) {
+            void__metrics_histogram_observe(&node->metrics.h.detection, tr[i].silence_ns);
+        }
         void_log(VOID_LOG_WARN,
                  "member %u: %s -> %s after %llu ms without a heartbeat (local health %u)",
                  (unsigned)tr[i].id,
@@ -1157,6 +1162,7 @@ static int follow_epoch(struct void_node *node)
     }
     int admitted = void_membership_find(cur, c->self_id) >= 0;
     uint32_t peers[VOID_CONFIG_REPLICAS_MAX], npeers = 0, removed = 0, joined = 0, learners = 0;
+    uint32_t promoted = 0;
     uint32_t cas_replicas = c->self_id < 32 ? 1u << c->self_id : 0;
     pthread_mutex_lock(&node->lock);
     *was = node->members;
@@ -1165,6 +1171,9 @@ static int follow_epoch(struct void_node *node)
     for (uint32_t i = 0; i < m->count; i++) {
         struct void_member *mi = &m->members[i];
         int k = void_membership_find(was, mi->id);
+        if (k >= 0 && was->members[k].role != VOID_MEMBER_VOTER && mi->role == VOID_MEMBER_VOTER) {
+            promoted++;
+        }
         if (k >= 0) { /* keep the file's address and location */
             memcpy(mi->address, was->members[k].address, sizeof(mi->address));
             memcpy(mi->datacenter, was->members[k].datacenter, sizeof(mi->datacenter));
@@ -1187,6 +1196,8 @@ static int follow_epoch(struct void_node *node)
         }
     }
     node->hb.removals += removed;
+    node->hb.joins += joined;
+    node->hb.promotions += promoted;
     pthread_mutex_unlock(&node->lock);
     free(was);
     /* The block server serves, asks and relays among the members in effect,
@@ -1771,6 +1782,16 @@ static void render_membership_metrics(struct void__metrics_writer *w,
         VOID_METRICS_COUNTER,
         "Members removed (admin REMOVE or LEAVE) by the epochs this node entered.",
         h->removals);
+    one(w,
+        "void_member_joins_total",
+        VOID_METRICS_COUNTER,
+        "Members that joined (JOIN, as learners) by the epochs this node entered.",
+        h->joins);
+    one(w,
+        "void_member_promotions_total",
+        VOID_METRICS_COUNTER,
+        "Learners made voters (PROMOTE) by the epochs this node entered.",
+        h->promotions);
     one(w,
         "void_removed_member_frames_total",
         VOID_METRICS_COUNTER,

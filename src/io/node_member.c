@@ -130,7 +130,10 @@ int void__node_member_init(struct void__node_member *m, const struct void__node_
     m->arena = malloc(ARENA_SIZE);
     m->big = malloc(VOID_PBFT_CLIENT_BIG);
     m->cfgs = malloc(2 * sizeof(*m->cfgs));
-    if (m->client == NULL || m->arena == NULL || m->big == NULL || m->cfgs == NULL) {
+    m->mcs = malloc(VOID__NODE_MEMBER_N * sizeof(*m->mcs));
+    m->op = malloc(VOID__NODE_MEMBER_OP_MAX);
+    if (m->client == NULL || m->arena == NULL || m->big == NULL || m->cfgs == NULL ||
+        m->mcs == NULL || m->op == NULL) {
         return VOID_ENOMEM;
     }
     void_pbft_out_init(&m->out, m->effects, VOID_ARRAY_LEN(m->effects), m->arena, ARENA_SIZE);
@@ -164,12 +167,16 @@ void void__node_member_fini(struct void__node_member *m)
     free(m->arena);
     free(m->big);
     free(m->cfgs);
+    free(m->mcs);
+    free(m->op);
     if (m->ready) {
         pthread_mutex_destroy(&m->lock);
     }
     m->client = NULL;
     m->arena = m->big = NULL;
     m->cfgs = NULL;
+    m->mcs = NULL;
+    m->op = NULL;
     m->ready = 0;
 }
 
@@ -259,7 +266,17 @@ static int submit(struct void__node_member *m, const uint8_t *op, size_t len, in
  * boundary) or REFUSED (the state machine's reason). */
 static void remove_done(struct void__node_member *m, const struct void_sm_result *res)
 {
-    uint32_t id = m->busy_suspect;
+    uint32_t mask = m->busy_mask;
+    char ids[VOID__NODE_MEMBER_N * 4 + 1];
+    size_t at = 0;
+    ids[0] = '\0';
+    for (uint32_t i = 0; i < VOID__NODE_MEMBER_N; i++) {
+        if (mask & (1u << i)) {
+            int w = snprintf(ids + at, sizeof(ids) - at, at == 0 ? "%u" : ",%u", (unsigned)i);
+            at += w > 0 ? (size_t)w : 0;
+        }
+    }
+    VOID_ASSERT(at < sizeof(ids));
     if (res->status == VOID_SM_OK && res->value_len >= 16) {
         COUNT(m, removals);
         uint64_t epoch = 0, act = 0;
@@ -267,12 +284,19 @@ static void remove_done(struct void__node_member *m, const struct void_sm_result
             epoch = epoch << 8 | res->value[i];
             act = act << 8 | res->value[8 + i];
         }
-        void_log(VOID_LOG_WARN,
-                 "member %u removed by a certificate of suspicions: epoch %llu, in effect above "
-                 "sequence number %llu",
-                 (unsigned)id,
-                 (unsigned long long)epoch,
-                 (unsigned long long)act);
+        /* One line per member (scripts grep "member N removed"), all of one
+         * change: the same epoch and boundary. */
+        for (uint32_t i = 0; i < VOID__NODE_MEMBER_N; i++) {
+            if (mask & (1u << i)) {
+                void_log(VOID_LOG_WARN,
+                         "member %u removed by a certificate of suspicions: epoch %llu, in effect "
+                         "above sequence number %llu (members %s in one change)",
+                         (unsigned)i,
+                         (unsigned long long)epoch,
+                         (unsigned long long)act,
+                         ids);
+            }
+        }
         m->pump_epoch = epoch;
         m->pump_act = act;
         m->pump_until = uv_hrtime() + PUMP_NS;
@@ -280,8 +304,8 @@ static void remove_done(struct void__node_member *m, const struct void_sm_result
     }
     COUNT(m, submit_refused);
     void_log(VOID_LOG_INFO,
-             "certified removal of member %u refused: %.*s",
-             (unsigned)id,
+             "certified removal of members %s refused: %.*s",
+             ids,
              res->status == VOID_SM_REFUSED ? (int)res->value_len : 9,
              res->status == VOID_SM_REFUSED ? (const char *)res->value : "bad reply");
 }
@@ -611,17 +635,15 @@ void void__node_member_frame(struct void__node_member *m,
 /* ---- submission ---------------------------------------------------------- */
 
 /* The 2f + 1 freshest suspicions of cert (ascending suspectors, as the
- * state machine wants them) with the signatures we hold, encoded as a
- * certified REMOVE into buf. Returns its length, or 0 when the oldest of
- * them is too close to the end of the window to be taken. */
-static size_t assemble(struct void__node_member *m,
-                       const struct void_suspicion_cert *cert,
-                       uint64_t wall,
-                       uint8_t *buf,
-                       size_t cap)
+ * state machine wants them) with the signatures we hold, into *mc. Returns
+ * 1, or 0 when the oldest of them is too close to the end of the window to
+ * be taken. */
+static int assemble(struct void__node_member *m,
+                    const struct void_suspicion_cert *cert,
+                    uint64_t wall,
+                    struct void_sm_member_cert *mc)
 {
-    static struct void_sm_member_cert mc; /* 4 KB of signatures: the loop thread only */
-    memset(&mc, 0, sizeof(mc));
+    memset(mc, 0, sizeof(*mc));
     uint32_t need = 2 * m->col.f + 1;
     uint8_t keep[VOID_MEMBERSHIP_MEMBERS_MAX] = {0};
     for (uint32_t n = 0; n < need && n < cert->count; n++) {
@@ -633,8 +655,8 @@ static size_t assemble(struct void__node_member *m,
         }
         keep[best] = 1;
     }
-    mc.cert.epoch = cert->epoch;
-    mc.cert.suspect = cert->suspect;
+    mc->cert.epoch = cert->epoch;
+    mc->cert.suspect = cert->suspect;
     uint64_t window = m->col.window_ns;
     for (uint32_t k = 0; k < cert->count; k++) {
         if (!keep[k]) {
@@ -645,15 +667,32 @@ static size_t assemble(struct void__node_member *m,
         if (memcmp(&h->s, s, sizeof(*s)) != 0 || s->hlc.wall_ns + window < wall + FRESH_MARGIN_NS) {
             return 0; /* replaced since, or about to leave the window */
         }
-        mc.cert.items[mc.cert.count] = *s;
-        memcpy(mc.sig[mc.cert.count], h->sig, VOID_SIGN_SIZE);
-        mc.cert.count++;
+        mc->cert.items[mc->cert.count] = *s;
+        memcpy(mc->sig[mc->cert.count], h->sig, VOID_SIGN_SIZE);
+        mc->cert.count++;
     }
-    if (mc.cert.count < need) {
+    VOID_ASSERT(mc->cert.count <= need);
+    return mc->cert.count == need;
+}
+
+uint32_t void__node_member_gather(uint32_t complete,
+                                  uint32_t pending,
+                                  uint32_t room,
+                                  uint64_t waited_ns)
+{
+    VOID_ASSERT((complete & pending) == 0);
+    if (complete == 0 || (pending != 0 && waited_ns < VOID__NODE_MEMBER_GATHER_NS)) {
         return 0;
     }
-    int len = void_sm_member_cert_encode(&mc, buf, cap);
-    return len > 0 ? (size_t)len : 0;
+    uint32_t take = 0, n = 0;
+    for (uint32_t i = 0; i < 32 && n < room; i++) {
+        if (complete & (1u << i)) {
+            take |= 1u << i;
+            n++;
+        }
+    }
+    VOID_ASSERT((take & ~complete) == 0);
+    return take;
 }
 
 /* A read in flight (kind 2, the record; kind 3, a no-op towards a
@@ -669,83 +708,139 @@ int void__node_member_remove_take(int busy)
                        : VOID__NODE_MEMBER_TAKE_RESTART;
 }
 
-/* Submits the certified REMOVE of one suspect whose certificate is
- * complete, if it is this voter's turn: the lowest live voter at once, the
- * next a back-off later if the removal has not executed by then (duplicates
- * are refused by the state machine anyway: VOID_EMEMBER_REMOVED). */
+/* The suspects whose certificates are complete (bit per id; a suspect
+ * heard again, or no longer a member, loses its certificate) and the other
+ * voters the detector holds suspect or dead without one; *first_ns, when
+ * the earliest complete one completed. */
+static uint32_t complete_certs(struct void__node_member *m, uint32_t *pending, uint64_t *first_ns)
+{
+    const struct void_membership_config *cur = void_pbft_member_config(m->env.replica);
+    uint32_t complete = 0;
+    *pending = 0;
+    *first_ns = UINT64_MAX;
+    for (uint32_t s = 0; s < VOID__NODE_MEMBER_N; s++) {
+        struct void_suspicion_cert *cert = &m->cert[s];
+        int state = void_fd_state(m->env.fd, s);
+        if (cert->count != 0 && (state != VOID_FD_DEAD || void_membership_find(cur, s) < 0)) {
+            cert->count = 0; /* heard again, or removed: nothing to submit */
+        }
+        if (cert->count != 0) {
+            complete |= 1u << s;
+            *first_ns = m->cert_ns[s] < *first_ns ? m->cert_ns[s] : *first_ns;
+        } else if (s != m->self && is_voter(cur, s) &&
+                   (state == VOID_FD_SUSPECT || state == VOID_FD_DEAD)) {
+            *pending |= 1u << s;
+        }
+    }
+    VOID_ASSERT((complete & *pending) == 0);
+    return complete;
+}
+
+/* Logs once per suspect that voters_min keeps it in. */
+static void log_floor(struct void__node_member *m,
+                      uint32_t held,
+                      const struct void_membership_config *latest)
+{
+    for (uint32_t s = 0; s < VOID__NODE_MEMBER_N; s++) {
+        if ((held & (1u << s)) && !(m->floor_logged & (1u << s))) {
+            m->floor_logged |= 1u << s;
+            void_log(VOID_LOG_WARN,
+                     "member %u is dead but not removed: %u voters, voters_min = %u",
+                     (unsigned)s,
+                     (unsigned)void_membership_voters(latest),
+                     (unsigned)latest->voters_min);
+        }
+    }
+}
+
+/* Submits ONE certified REMOVE of every suspect whose certificate is
+ * complete (docs/membership.md, "Submitting"), if it is this voter's turn:
+ * the lowest live voter at once, the next a back-off later if the removal
+ * has not executed by then (duplicates are refused by the state machine
+ * anyway: VOID_EMEMBER_REMOVED). While other voters are suspect or dead
+ * without a certificate it waits up to VOID__NODE_MEMBER_GATHER_NS for
+ * theirs (void__node_member_gather), so that members that died together
+ * leave in one change. */
 static void try_submit(struct void__node_member *m, uint64_t now)
 {
     const struct void_membership_config *cur = void_pbft_member_config(m->env.replica);
+    uint32_t pending = 0;
+    uint64_t first_ns = 0;
+    uint32_t complete = complete_certs(m, &pending, &first_ns);
+    if (complete == 0 || m->busy == 1 || now < m->submit_next) {
+        return;
+    }
     uint32_t alive[VOID_MEMBERSHIP_MEMBERS_MAX];
     uint32_t k = void_fd_alive(m->env.fd, alive, VOID_MEMBERSHIP_MEMBERS_MAX);
-    for (uint32_t s = 0; s < VOID__NODE_MEMBER_N && m->busy != 1; s++) {
-        struct void_suspicion_cert *cert = &m->cert[s];
-        if (cert->count == 0) {
-            continue;
+    uint32_t lowest = (uint32_t)__builtin_ctz(complete);
+    uint32_t rank = void_suspicion_submit_rank(cur, alive, k, m->self, lowest);
+    if (rank == UINT32_MAX || now < first_ns + (uint64_t)rank * RANK_BACKOFF_NS) {
+        return;
+    }
+    uint64_t waited = now - (first_ns + (uint64_t)rank * RANK_BACKOFF_NS);
+    /* The latest configuration (maybe executed, not yet in effect): a
+     * removal already ordered, another change pending or a cluster at its
+     * floor is not asked for. */
+    uint64_t act = 0, prev_act = 0;
+    if (void_sm_member_get(&m->env.replica->sm, &m->cfgs[0], &act, &m->cfgs[1], &prev_act) != 0) {
+        m->submit_next = now + RETRY_NS;
+        return;
+    }
+    const struct void_membership_config *latest = &m->cfgs[0];
+    if (latest->epoch != m->epoch) {
+        m->submit_next = now + RETRY_NS; /* a change executed, waiting for its boundary */
+        return;
+    }
+    uint64_t window_end = act + m->env.replica->sm.member.window;
+    uint32_t voters = void_membership_voters(latest);
+    if (act != 0 && void_pbft_last_executed(m->env.replica) < window_end) {
+        /* The previous change is not a window of batches old: on an idle
+         * cluster it never would be, so order no-ops up to it as for a
+         * boundary (pump), and try again after RETRY_NS. */
+        if (m->pump_act == 0 && voters > latest->voters_min) {
+            m->pump_epoch = latest->epoch + 1;
+            m->pump_act = window_end;
+            m->pump_until = now + PUMP_NS;
         }
-        if (void_fd_state(m->env.fd, s) != VOID_FD_DEAD || void_membership_find(cur, s) < 0) {
-            cert->count = 0; /* heard again, or removed: nothing to submit */
-            continue;
+        m->submit_next = now + RETRY_NS;
+        return;
+    }
+    uint32_t room = voters > latest->voters_min ? voters - latest->voters_min : 0;
+    uint32_t take = void__node_member_gather(complete, pending, room, waited);
+    if (take == 0 && room != 0) {
+        return; /* waiting for the certificates of the other suspects */
+    }
+    log_floor(m, complete & ~take, latest);
+    m->submit_next = now + RETRY_NS;
+    const struct void_sm_member_cert *certs[VOID__NODE_MEMBER_N];
+    uint32_t n = 0, mask = 0;
+    uint64_t wall = m->env.wall_now(m->env.ctx);
+    for (uint32_t s = 0; s < VOID__NODE_MEMBER_N; s++) {
+        if ((take & (1u << s)) && assemble(m, &m->cert[s], wall, &m->mcs[n])) {
+            certs[n] = &m->mcs[n];
+            n++;
+            mask |= 1u << s;
         }
-        uint32_t rank = void_suspicion_submit_rank(cur, alive, k, m->self, s);
-        if (rank == UINT32_MAX || now < m->next_try[s] ||
-            now < m->cert_ns[s] + (uint64_t)rank * RANK_BACKOFF_NS) {
-            continue;
-        }
-        m->next_try[s] = now + RETRY_NS;
-        /* The latest configuration (maybe executed, not yet in effect): a
-         * removal already ordered, another change pending or a cluster at
-         * its floor is not asked for. */
-        uint64_t act = 0, prev_act = 0;
-        if (void_sm_member_get(&m->env.replica->sm, &m->cfgs[0], &act, &m->cfgs[1], &prev_act) != 0) {
-            continue;
-        }
-        const struct void_membership_config *latest = &m->cfgs[0];
-        if (latest->epoch != cert->epoch || void_membership_find(latest, s) < 0) {
-            continue;
-        }
-        uint64_t window_end = act + m->env.replica->sm.member.window;
-        if (act != 0 && void_pbft_last_executed(m->env.replica) < window_end) {
-            /* The previous change is not a window of batches old: on an
-             * idle cluster it never would be, so order no-ops up to it as
-             * for a boundary (pump), and try again after RETRY_NS. */
-            if (m->pump_act == 0 && void_membership_voters(latest) > latest->voters_min) {
-                m->pump_epoch = latest->epoch + 1;
-                m->pump_act = window_end;
-                m->pump_until = now + PUMP_NS;
-            }
-            continue;
-        }
-        if (void_membership_voters(latest) <= latest->voters_min) {
-            if (!(m->floor_logged & (1u << s))) {
-                m->floor_logged |= 1u << s;
-                void_log(VOID_LOG_WARN,
-                         "member %u is dead but not removed: %u voters, voters_min = %u",
-                         (unsigned)s,
-                         (unsigned)void_membership_voters(latest),
-                         (unsigned)latest->voters_min);
-            }
-            continue;
-        }
-        uint8_t op[VOID_SM_MEMBER_CERT_SIZE(VOID_MEMBERSHIP_MEMBERS_MAX)];
-        size_t len = assemble(m, cert, m->env.wall_now(m->env.ctx), op, sizeof(op));
-        if (len == 0) {
-            continue;
-        }
-        int take = void__node_member_remove_take(m->busy);
-        if (take == VOID__NODE_MEMBER_TAKE_WAIT ||
-            (take == VOID__NODE_MEMBER_TAKE_RESTART && client_start(m) != 0)) {
-            continue;
-        }
-        m->busy_suspect = s;
-        if (submit(m, op, len, 1, now) == 0) {
-            COUNT(m, submitted);
-            void_log(VOID_LOG_WARN,
-                     "member %u: submitting its certified removal (epoch %llu, %u suspicions)",
-                     (unsigned)s,
-                     (unsigned long long)cert->epoch,
-                     (unsigned)(2 * m->col.f + 1));
-        }
+    }
+    int len = n == 0 ? 0 : void_sm_member_certs_encode(certs, n, m->op, VOID__NODE_MEMBER_OP_MAX);
+    if (len <= 0) {
+        return;
+    }
+    int go = void__node_member_remove_take(m->busy);
+    if (go == VOID__NODE_MEMBER_TAKE_WAIT ||
+        (go == VOID__NODE_MEMBER_TAKE_RESTART && client_start(m) != 0)) {
+        return;
+    }
+    m->busy_mask = mask;
+    if (submit(m, m->op, (size_t)len, 1, now) == 0) {
+        COUNT(m, submitted);
+        void_log(VOID_LOG_WARN,
+                 "submitting the certified removal of %u member(s) in one change (mask %#x, "
+                 "epoch %llu, %u suspicions each)",
+                 (unsigned)n,
+                 (unsigned)mask,
+                 (unsigned long long)m->epoch,
+                 (unsigned)(2 * m->col.f + 1));
     }
 }
 

@@ -24,6 +24,7 @@
 #include "void/pbft.h"
 #include "void/pbft_client.h"
 #include "void/sign.h"
+#include "void/sm.h"
 #include "void/transport.h"
 
 #include <pthread.h>
@@ -33,6 +34,13 @@
 
 #define VOID__NODE_MEMBER_N      VOID_PBFT_N_MAX /* member ids are replica ids */
 #define VOID__NODE_MEMBER_INJECT 4               /* frames queued for our own replica */
+/* The largest certified REMOVE this node submits: every member id a
+ * suspect, each with as many suspicions as there are ids. */
+#define VOID__NODE_MEMBER_OP_MAX VOID_SM_MEMBER_CERTS_SIZE(VOID__NODE_MEMBER_N, VOID__NODE_MEMBER_N)
+/* ... as a REQUEST frame (header, request head, a tag per replica, signature). */
+#define VOID__NODE_MEMBER_FRAME_MAX                                                                \
+    (VOID_PBFT_FRAME_OVERHEAD + VOID_PBFT_REQUEST_HEAD + VOID__NODE_MEMBER_OP_MAX +                \
+     VOID_PBFT_MACS_MAX * 16 + 64)
 
 /* Why a gossiped suspicion was not taken (the `reason` label). */
 #define VOID__NODE_MEMBER_REFUSALS(X)                                                              \
@@ -95,8 +103,10 @@ struct void__node_member {
      * skipped before its signature is checked (voters resend every period) */
     struct void_suspicion last[VOID__NODE_MEMBER_N][VOID__NODE_MEMBER_N];
     struct void_suspicion_cert cert[VOID__NODE_MEMBER_N]; /* count 0: none complete */
-    uint64_t cert_ns[VOID__NODE_MEMBER_N];  /* monotonic: when it first completed */
-    uint64_t next_try[VOID__NODE_MEMBER_N]; /* monotonic: no submission before */
+    uint64_t cert_ns[VOID__NODE_MEMBER_N]; /* monotonic: when it first completed */
+    uint64_t submit_next;                  /* monotonic: no submission before */
+    struct void_sm_member_cert *mcs;       /* VOID__NODE_MEMBER_N: a REMOVE being assembled */
+    uint8_t *op;                           /* VOID__NODE_MEMBER_OP_MAX: its encoding */
     int gossip_due;
     uint32_t ticks;
     uint32_t floor_logged; /* suspects already logged as held back by voters_min */
@@ -107,7 +117,7 @@ struct void__node_member {
     uint8_t *big;
     struct void_pbft_out out;
     int busy;             /* 0 idle, 1 a REMOVE, 2 a record read, 3 a no-op read (pump) */
-    uint32_t busy_suspect;
+    uint32_t busy_mask;   /* the suspects of the REMOVE in flight (bit per id) */
     uint64_t busy_ns;     /* monotonic: submitted */
     uint64_t record_next; /* monotonic: the next record read may go */
     uint64_t pump_epoch;  /* a removal we submitted executed: its epoch, */
@@ -116,7 +126,7 @@ struct void__node_member {
     uv_timer_t retry;
     uv_timer_t inject_timer;
     int timers_ready;
-    uint8_t inject[VOID__NODE_MEMBER_INJECT][2 * VOID_PBFT_INLINE_MAX];
+    uint8_t inject[VOID__NODE_MEMBER_INJECT][VOID__NODE_MEMBER_FRAME_MAX];
     size_t inject_len[VOID__NODE_MEMBER_INJECT];
     uint32_t inject_count;
     struct void_membership_config *cfgs; /* 2: latest and prev, read from the record */
@@ -134,6 +144,21 @@ enum void__node_member_take {
     VOID__NODE_MEMBER_TAKE_RESTART = 2,
 };
 int void__node_member_remove_take(int busy);
+
+/* Which suspects one certified REMOVE carries (docs/membership.md,
+ * "Submitting"): complete holds the suspects whose certificates are
+ * complete (bit per id), pending the other voters this node's detector
+ * holds suspect or dead without one yet, room how many removals voters_min
+ * still allows, waited_ns how long the submission has been due. While some
+ * are pending and waited_ns < VOID__NODE_MEMBER_GATHER_NS it returns 0
+ * (wait: their certificates usually complete within a heartbeat or two of
+ * the first, and one change then removes them all); else the complete ones,
+ * at most room of them, lowest ids first (0 when room is 0). Cannot fail. */
+#define VOID__NODE_MEMBER_GATHER_NS (600ull * 1000000ull)
+uint32_t void__node_member_gather(uint32_t complete,
+                                  uint32_t pending,
+                                  uint32_t room,
+                                  uint64_t waited_ns);
 
 /* Adds the replicas' own client ids (VOID_CONFIG_MEMBER_CLIENT_BASE + id,
  * each replica's key) to ring, so that every replica admits the requests

@@ -101,6 +101,25 @@ static const struct void__metrics_buckets block_bytes = {
     .digits = 0,
     .upper = {1024, 4096, 16384, 65536, 262144, 1048576, 4194304, 16777216}};
 
+/* Detection: the dead threshold is 1.2 s at the default heartbeat (6
+ * intervals), stretched by the local health multiplier (lhm + 1) on a
+ * starved node and by [membership] heartbeat_ms (20..10000). */
+static const struct void__metrics_buckets detection = {
+    .count = 12,
+    .digits = 9,
+    .upper = {250 * MS,
+              500 * MS,
+              750 * MS,
+              1000 * MS,
+              1250 * MS,
+              1500 * MS,
+              2000 * MS,
+              3000 * MS,
+              5000 * MS,
+              10000 * MS,
+              30000 * MS,
+              60000 * MS}};
+
 void void__node_hists_init(struct void__node_hists *h)
 {
     VOID_ASSERT(h != NULL);
@@ -112,6 +131,7 @@ void void__node_hists_init(struct void__node_hists *h)
     void__metrics_histogram_init(&h->ntp_delay, &ntp);
     void__metrics_histogram_init(&h->cas_put, &block_bytes);
     void__metrics_histogram_init(&h->cas_get, &block_bytes);
+    void__metrics_histogram_init(&h->detection, &detection);
     VOID_ASSERT(h->commit.count == 0 && h->cas_get.buckets == &block_bytes);
 }
 
@@ -270,5 +290,11 @@ void void__node_metrics_render(const struct void__node_hists *h, struct void__me
                          "Sizes of file blocks stored (op=put) and served (op=get).");
     void__metrics_histogram(w, "op", "put", &h->cas_put);
     void__metrics_histogram(w, "op", "get", &h->cas_get);
+    void__metrics_family(w,
+                         "void_member_detection_seconds",
+                         VOID_METRICS_HISTOGRAM,
+                         "Time from a member's last heartbeat heard to this node's failure "
+                         "detector declaring it dead.");
+    void__metrics_histogram(w, NULL, NULL, &h->detection);
     VOID_ASSERT(w->rc != 0 || w->family[0] != '\0');
 }

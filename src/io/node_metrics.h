@@ -14,6 +14,9 @@
  *                    that installed the new view (report_view in node.c)
  *   NTP              |offset| and round-trip delay of each accepted sample
  *   CAS blocks       bytes of each block stored (put) and served (get)
+ *   detection        a member's last heartbeat heard to this node's detector
+ *                    declaring it dead (the silence the transition reports;
+ *                    a SIGKILL itself is not observable)
  *
  * Threads: written on the loop thread only; the node copies `h` into its
  * snapshot under its lock (publish), and renders from the copy.
@@ -43,6 +46,7 @@ struct void__node_hists {
     struct void__metrics_histogram ntp_delay;   /* ns */
     struct void__metrics_histogram cas_put;     /* bytes */
     struct void__metrics_histogram cas_get;     /* bytes */
+    struct void__metrics_histogram detection;   /* ns */
 };
 
 struct void__node_metrics {

@@ -70,13 +70,22 @@ struct sim_detector {
     uint32_t forged_mask; /* SUSPECT: victims it sent a forged certificate against */
     struct sim_signed_suspicion fwd[SIM_FWD_MAX]; /* accepted from others, to forward */
     uint32_t count_fwd;
+    /* cert[suspect]: a complete certificate (2f + 1 suspicions with their
+     * signatures) not yet queued; cert_at[suspect]: when it completed (0:
+     * none). Queued together once the others that died are certified too
+     * (det_gather), as voidd submits them. */
+    struct void_sm_member_cert cert[VOID_SIM_N_MAX];
+    uint64_t cert_at[VOID_SIM_N_MAX];
 };
+/* Suspects in one certified REMOVE: at most f of n <= VOID_SIM_N_MAX can
+ * be certified by the 2f + 1 others. */
+#define SIM_CERT_SUSPECTS_MAX ((VOID_SIM_N_MAX - 1) / 3)
 struct sim_cert {
     uint64_t epoch;
-    uint32_t suspect;
-    uint32_t by; /* the replica that submits it */
+    uint32_t mask; /* its suspects, a bit per id */
+    uint32_t by;   /* the replica that submits it */
     size_t len;
-    uint8_t bytes[VOID_SM_MEMBER_CERT_SIZE(2 * ((VOID_SIM_N_MAX - 1) / 3) + 1)];
+    uint8_t bytes[VOID_SM_MEMBER_CERTS_SIZE(SIM_CERT_SUSPECTS_MAX, 2 * ((VOID_SIM_N_MAX - 1) / 3) + 1)];
 };
 #define SIM_SIGNED_LOG 64
 struct sim_signed_log {
@@ -92,6 +101,7 @@ struct sim_member {
     struct void_hlc_ts hb_hlc[VOID_SIM_N_MAX]; /* last heartbeat HLC sent (kept across crashes) */
     uint64_t impaired_ns[VOID_SIM_N_MAX];     /* last time it was down or its links cut/degraded */
     uint8_t removed[VOID_SIM_N_MAX];          /* removed by a certificate */
+    uint32_t voters_of[VOID_SIM_N_MAX + 2];   /* voters of each epoch an honest replica entered */
     uint64_t submitted[VOID_SIM_N_MAX];       /* epoch for which a certificate of it was queued */
     struct sim_cert certs[SIM_CERTS_MAX];     /* queued for a client */
     uint32_t count_certs;
@@ -168,6 +178,7 @@ struct sim_node {
                                   is void */
     /* client */
     struct void_pbft_client *client;
+    uint8_t *big; /* the client's room for large ops (auto_remove), or NULL */
     uint32_t ops_left;
     int busy; /* an operation is outstanding */
     uint32_t value_counter;
@@ -192,7 +203,7 @@ struct sim_op_extra {
     int status;               /* void_sm_status of the result, -1 while pending */
     int member;               /* the admin's membership change (sim_member.c), not a k/v op */
     int cert;                 /* ... or a certified REMOVE: index + 1 into the answers */
-    uint32_t cert_suspect;    /* its suspect */
+    uint32_t cert_mask;       /* its suspects, a bit per id */
     uint32_t cert_by;         /* the replica that submitted it (a Byzantine one forged it) */
     int task;                 /* with member: a task op (sim_task.c) */
 };

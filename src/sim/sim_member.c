@@ -39,6 +39,7 @@ void void__sim_member_plan(struct sim *s)
         s->member.on = 1;
         s->member.autorm = 1;
         s->member.voters_min = (uint16_t)(min > 4 ? min : 4);
+        s->member.voters_of[1] = s->n;
         return;
     }
     if (!s->cfg->member_changes) {
@@ -294,6 +295,9 @@ void void__sim_member_event(struct sim *s, struct sim_node *node, const struct v
         }
     }
     uint64_t hash = config_hash(void_pbft_member_config(node->replica));
+    if (epoch < VOID_ARRAY_LEN(s->member.voters_of)) {
+        s->member.voters_of[epoch] = void_membership_voters(void_pbft_member_config(node->replica));
+    }
     if (log->count < SIM_EPOCHS_MAX) {
         log->epoch[log->count] = epoch;
         log->hash[log->count] = hash;
@@ -482,6 +486,7 @@ static void det_sync(struct sim *s, struct sim_node *node)
     VOID_ASSERT(rc == 0);
     void_suspicion_collector_reset(&d->col, cfg, 0);
     memset(d->held, 0, sizeof(d->held));
+    memset(d->cert_at, 0, sizeof(d->cert_at));
     memset(d->own, 0, sizeof(d->own));
     d->forged_mask = 0;
     d->epoch = cfg->epoch;
@@ -530,31 +535,34 @@ static int honest_signed(const struct sim *s, const struct void_suspicion *x)
     return 0;
 }
 
-int void__sim_member_queue_cert(struct sim *s,
-                                uint32_t by,
-                                const struct void_sm_member_cert *mc)
+/* Queues the encoded certified REMOVE enc[0..len) of the suspects in mask,
+ * which replica by submits. Returns 1, or 0 when the queue is full. */
+static int queue_bytes(struct sim *s,
+                       uint32_t by,
+                       uint64_t epoch,
+                       uint32_t mask,
+                       const uint8_t *enc,
+                       size_t len)
 {
-    VOID_ASSERT(by < s->n && mc->cert.suspect < VOID_SIM_N_MAX);
+    VOID_ASSERT(by < s->n && mask != 0);
     if (s->member.count_certs >= SIM_CERTS_MAX ||
         (s->nodes[by].byzantine && s->member.count_certs >= SIM_CERTS_MAX / 2)) {
         return 0; /* half the queue is kept for the honest replicas' certificates */
     }
     struct sim_cert *c = &s->member.certs[s->member.count_certs];
-    int len = void_sm_member_cert_encode(mc, c->bytes, sizeof(c->bytes));
-    if (len <= 0) {
-        return 0;
-    }
-    c->len = (size_t)len;
-    c->epoch = mc->cert.epoch;
-    c->suspect = mc->cert.suspect;
+    VOID_ASSERT(len <= sizeof(c->bytes));
+    memcpy(c->bytes, enc, len);
+    c->len = len;
+    c->epoch = epoch;
+    c->mask = mask;
     c->by = by;
     s->member.count_certs++;
     void__sim_trace(s,
-                    "n%u queues a certified remove of n%u (epoch %" PRIu64 ", %u suspicions)",
+                    "n%u queues a certified remove of %#x (epoch %" PRIu64 ", %zu bytes)",
                     by,
-                    c->suspect,
-                    c->epoch,
-                    mc->cert.count);
+                    mask,
+                    epoch,
+                    len);
     /* A client with nothing left to do has no submit scheduled: wake one. */
     for (uint32_t i = s->n; i < s->count_nodes; i++) {
         if (s->nodes[i].ops_left == 0 && !s->nodes[i].busy) {
@@ -568,26 +576,91 @@ int void__sim_member_queue_cert(struct sim *s,
     return 1;
 }
 
-/* An honest replica completed a certificate: the first 2f + 1 suspicions,
- * with the signatures it holds, go to a client once per suspect and epoch. */
+int void__sim_member_queue_cert(struct sim *s,
+                                uint32_t by,
+                                const struct void_sm_member_cert *mc)
+{
+    VOID_ASSERT(by < s->n && mc->cert.suspect < VOID_SIM_N_MAX);
+    static uint8_t enc[VOID_SM_MEMBER_CERT_SIZE(VOID_MEMBERSHIP_MEMBERS_MAX)];
+    int len = void_sm_member_cert_encode(mc, enc, sizeof(enc));
+    if (len <= 0 || (size_t)len > sizeof(s->member.certs[0].bytes)) {
+        return 0;
+    }
+    return queue_bytes(s, by, mc->cert.epoch, 1u << mc->cert.suspect, enc, (size_t)len);
+}
+
+/* An honest replica completed a certificate: its first 2f + 1 suspicions,
+ * with the signatures it holds, wait in the detector for det_gather. */
 static void det_certified(struct sim *s, struct sim_node *node, const struct void_suspicion_cert *c)
 {
     struct sim_detector *d = s->member.det[node->id];
-    if (s->member.removed[c->suspect] || s->member.submitted[c->suspect] == c->epoch) {
+    if (s->member.removed[c->suspect] || s->member.submitted[c->suspect] == c->epoch ||
+        d->cert_at[c->suspect] != 0) {
         return;
     }
-    static struct void_sm_member_cert mc;
-    memset(&mc, 0, sizeof(mc));
+    struct void_sm_member_cert *mc = &d->cert[c->suspect];
+    memset(mc, 0, sizeof(*mc));
     uint32_t need = 2 * d->col.f + 1;
-    mc.cert = *c;
-    mc.cert.count = c->count < need ? c->count : need;
-    for (uint32_t k = 0; k < mc.cert.count; k++) {
+    mc->cert = *c;
+    mc->cert.count = c->count < need ? c->count : need;
+    for (uint32_t k = 0; k < mc->cert.count; k++) {
         const struct sim_signed_suspicion *h = &d->held[c->suspect][c->items[k].suspector];
         VOID_ASSERT(h->s.hlc.wall_ns == c->items[k].hlc.wall_ns);
-        memcpy(mc.sig[k], h->sig, VOID_SIGN_SIZE);
+        memcpy(mc->sig[k], h->sig, VOID_SIGN_SIZE);
     }
-    if (void__sim_member_queue_cert(s, node->id, &mc)) {
-        s->member.submitted[c->suspect] = c->epoch;
+    d->cert_at[c->suspect] = s->now;
+}
+
+/* The gather of voidd (src/io/node_member.c, void__node_member_gather):
+ * the complete certificates of an honest replica go in ONE certified
+ * REMOVE, once no other voter its detector holds suspect or dead lacks one,
+ * or SIM_GATHER_NS after the first completed; at most as many as
+ * voters_min leaves room for. */
+#define SIM_GATHER_NS (600 * UINT64_C(1000000))
+static void det_gather(struct sim *s, struct sim_node *node)
+{
+    struct sim_detector *d = s->member.det[node->id];
+    const struct void_membership_config *cfg = void_pbft_member_config(node->replica);
+    uint32_t complete = 0, pending = 0;
+    uint64_t first = UINT64_MAX;
+    for (uint32_t i = 0; i < VOID_SIM_N_MAX; i++) {
+        int state = void_fd_state(&d->fd, i);
+        if (d->cert_at[i] != 0 && (state != VOID_FD_DEAD || s->member.removed[i] ||
+                                   s->member.submitted[i] == d->epoch)) {
+            d->cert_at[i] = 0; /* heard again, removed, or queued by another */
+        }
+        int k = void_membership_find(cfg, i);
+        if (d->cert_at[i] != 0) {
+            complete |= 1u << i;
+            first = d->cert_at[i] < first ? d->cert_at[i] : first;
+        } else if (i != node->id && k >= 0 && cfg->members[k].role == VOID_MEMBER_VOTER &&
+                   (state == VOID_FD_SUSPECT || state == VOID_FD_DEAD)) {
+            pending |= 1u << i;
+        }
+    }
+    if (complete == 0 || (pending != 0 && s->now - first < SIM_GATHER_NS)) {
+        return;
+    }
+    uint32_t voters = void_membership_voters(cfg);
+    uint32_t room = voters > s->member.voters_min ? voters - s->member.voters_min : 0;
+    room = room < SIM_CERT_SUSPECTS_MAX ? room : SIM_CERT_SUSPECTS_MAX;
+    const struct void_sm_member_cert *certs[SIM_CERT_SUSPECTS_MAX];
+    uint32_t n = 0, mask = 0;
+    for (uint32_t i = 0; i < VOID_SIM_N_MAX && n < room; i++) {
+        if (complete & (1u << i)) {
+            certs[n++] = &d->cert[i];
+            mask |= 1u << i;
+        }
+    }
+    static uint8_t enc[sizeof(s->member.certs[0].bytes)];
+    int len = n == 0 ? 0 : void_sm_member_certs_encode(certs, n, enc, sizeof(enc));
+    if (len > 0 && queue_bytes(s, node->id, d->epoch, mask, enc, (size_t)len)) {
+        for (uint32_t i = 0; i < VOID_SIM_N_MAX; i++) {
+            if (mask & (1u << i)) {
+                s->member.submitted[i] = d->epoch;
+                d->cert_at[i] = 0;
+            }
+        }
     }
 }
 
@@ -738,6 +811,9 @@ int void__sim_detect_tick(struct sim *s, struct sim_node *node, uint64_t arg)
             det_offer(s, node, o, 1);
         }
     }
+    if (voter && !node->byzantine) {
+        det_gather(s, node);
+    }
     if (++d->ticks % (uint32_t)(SIM_HB_NS / SIM_TICK_NS) != 0) {
         return 0;
     }
@@ -814,43 +890,88 @@ int void__sim_member_cert_op(
     int len = (int)c->len;
     x->member = 1;
     x->cert = 1;
-    x->cert_suspect = c->suspect;
+    x->cert_mask = c->mask;
     x->cert_by = c->by;
-    void__sim_trace(s, "client n%u sends n%u's certified remove of n%u", node->id, c->by, c->suspect);
+    void__sim_trace(s, "client n%u sends n%u's certified remove of %#x", node->id, c->by, c->mask);
     s->member.count_certs--;
     memmove(&s->member.certs[0], &s->member.certs[1], s->member.count_certs * sizeof(*c));
     return len;
 }
 
-/* A certified REMOVE was applied: it must rest on at least f + 1
- * suspicions honest replicas really signed (f of the certificate's epoch;
- * every epoch of a run with auto_remove is one removal further from n), so
+/* Section i of a certified REMOVE of either form (the Byzantine replicas
+ * send the one-suspect form, the honest ones the several-suspect form). */
+static int cert_section(const struct sim_cert *c, uint32_t i, uint32_t *k, struct void_sm_member_cert *mc)
+{
+    if (c->len > 1 && c->bytes[1] == VOID_SM_MEMBER_CERT_REMOVE) {
+        *k = 1;
+        return i == 0 ? void_sm_member_cert_decode(c->bytes, c->len, mc) : VOID_ERANGE;
+    }
+    return void_sm_member_certs_decode(c->bytes, c->len, i, k, mc);
+}
+
+/* A certified REMOVE was applied: each of its certificates must rest on at
+ * least f + 1 suspicions honest replicas really signed (f of the
+ * certificate's epoch, from the voters honest replicas entered it with), so
  * that no Byzantine minority evicts anyone, whatever the state machine let
  * through. */
 static void check_applied_cert(struct sim *s, const struct sim_cert *c)
 {
     static struct void_sm_member_cert mc;
-    if (void_sm_member_cert_decode(c->bytes, c->len, &mc) != 0) {
-        void__sim_violation(s, "membership: an applied certificate does not decode");
-        return;
+    uint32_t k = 1;
+    for (uint32_t i = 0; i < k; i++) {
+        if (cert_section(c, i, &k, &mc) != 0) {
+            void__sim_violation(s, "membership: an applied certificate does not decode");
+            return;
+        }
+        uint64_t e = mc.cert.epoch;
+        uint32_t voters = e < VOID_ARRAY_LEN(s->member.voters_of) ? s->member.voters_of[e] : 0;
+        if (voters == 0) {
+            void__sim_violation(s,
+                                "membership: a certificate of epoch %" PRIu64
+                                " applied, an epoch no honest replica entered",
+                                e);
+            return;
+        }
+        uint32_t f = void_membership_f(voters), genuine = 0;
+        for (uint32_t j = 0; j < mc.cert.count; j++) {
+            genuine += (uint32_t)honest_signed(s, &mc.cert.items[j]);
+        }
+        void__sim_trace(s,
+                        "auto-remove: n%u: %u of %u suspicions signed by honest replicas (f = %u)",
+                        mc.cert.suspect,
+                        genuine,
+                        mc.cert.count,
+                        f);
+        if (genuine < f + 1) {
+            void__sim_violation(s,
+                                "membership: n%u removed on %u suspicions honest replicas signed, "
+                                "fewer than f + 1 = %u",
+                                mc.cert.suspect,
+                                genuine,
+                                f + 1);
+        }
     }
-    uint32_t voters = s->n - (uint32_t)(mc.cert.epoch - 1);
-    uint32_t f = void_membership_f(voters), genuine = 0;
-    for (uint32_t k = 0; k < mc.cert.count; k++) {
-        genuine += (uint32_t)honest_signed(s, &mc.cert.items[k]);
-    }
-    void__sim_trace(s,
-                    "auto-remove: %u of %u suspicions signed by honest replicas (f = %u)",
-                    genuine,
-                    mc.cert.count,
-                    f);
-    if (genuine < f + 1) {
+    VOID_ASSERT(k >= 1 && k <= VOID_SM_MEMBER_CERTS_MAX);
+}
+
+/* A removed suspect must have been Byzantine, or down or cut off lately. */
+static void check_excused(struct sim *s, uint32_t id, int forged)
+{
+    int excused = s->nodes[id].byzantine || impaired(s, id) ||
+                  s->now - s->member.impaired_ns[id] <= SIM_EXCUSE_NS ||
+                  s->member.impaired_ns[id] > s->now;
+    if (!excused) {
         void__sim_violation(s,
-                            "membership: n%u removed on %u suspicions honest replicas signed, "
-                            "fewer than f + 1 = %u",
-                            mc.cert.suspect,
-                            genuine,
-                            f + 1);
+                            "membership: honest n%u, up and connected for %.1f s, was removed "
+                            "by a certificate%s",
+                            id,
+                            (double)(s->now - s->member.impaired_ns[id]) / 1e9,
+                            forged ? " a Byzantine replica forged" : "");
+    } else if (forged && !s->nodes[id].byzantine) {
+        /* A crashed member certified by the honest is fine; one that only
+         * Byzantine words removed is not (the honest would have certified
+         * it themselves had it been dead). */
+        void__sim_trace(s, "auto-remove: the certificate came from a Byzantine replica");
     }
 }
 
@@ -859,52 +980,45 @@ void void__sim_member_cert_result(struct sim *s,
                                   const struct sim_op_extra *x,
                                   const struct void_sm_result *res)
 {
-    VOID_ASSERT(x->cert && x->cert_suspect < VOID_SIM_N_MAX && x->cert_by < s->n);
+    VOID_ASSERT(x->cert && x->cert_mask != 0 && x->cert_by < s->n);
     VOID_ASSERT(client->id - s->n < VOID_SIM_CLIENTS_MAX);
-    uint32_t id = x->cert_suspect;
     int forged = s->nodes[x->cert_by].byzantine;
     if (res->status == VOID_SM_OK && res->value_len == 16) {
-        s->member.removed[id] = 1;
-        s->res->auto_removals++;
         check_applied_cert(s, &s->member.inflight[client->id - s->n]);
         void__sim_trace(s,
-                        "auto-remove: n%u removed, epoch %" PRIu64 " above seq %" PRIu64,
-                        id,
+                        "auto-remove: %#x removed in one change, epoch %" PRIu64 " above seq %" PRIu64,
+                        x->cert_mask,
                         void_bytes_get_be64(res->value),
                         void_bytes_get_be64(res->value + 8));
-        int excused = s->nodes[id].byzantine || impaired(s, id) ||
-                      s->now - s->member.impaired_ns[id] <= SIM_EXCUSE_NS ||
-                      s->member.impaired_ns[id] > s->now;
-        if (!excused) {
-            void__sim_violation(s,
-                                "membership: honest n%u, up and connected for %.1f s, was removed "
-                                "by a certificate%s",
-                                id,
-                                (double)(s->now - s->member.impaired_ns[id]) / 1e9,
-                                forged ? " a Byzantine replica forged" : "");
-        } else if (forged && !s->nodes[id].byzantine) {
-            /* A crashed member certified by the honest is fine; one that
-             * only Byzantine words removed is not (the honest would have
-             * certified it themselves had it been dead). */
-            void__sim_trace(s, "auto-remove: the certificate came from a Byzantine replica");
+        s->res->auto_removals_multi += (x->cert_mask & (x->cert_mask - 1)) != 0;
+        for (uint32_t id = 0; id < VOID_SIM_N_MAX; id++) {
+            if (x->cert_mask & (1u << id)) {
+                s->member.removed[id] = 1;
+                s->res->auto_removals++;
+                check_excused(s, id, forged);
+            }
         }
         return;
     }
-    s->member.submitted[id] = 0; /* may be certified again */
+    for (uint32_t id = 0; id < VOID_SIM_N_MAX; id++) {
+        if (x->cert_mask & (1u << id)) {
+            s->member.submitted[id] = 0; /* may be certified again */
+        }
+    }
     s->res->certs_refused++;
     if (res->status != VOID_SM_REFUSED) {
         void__sim_violation(s, "membership: a certified remove answered status %u", res->status);
         return;
     }
     void__sim_trace(s,
-                    "auto-remove: n%u's certificate of n%u refused: %.*s",
+                    "auto-remove: n%u's certificate of %#x refused: %.*s",
                     x->cert_by,
-                    id,
+                    x->cert_mask,
                     (int)res->value_len,
                     (const char *)res->value);
     const char *bad = void_err_name(VOID_EBAD_SIG);
     if (!forged && res->value_len >= strlen(bad) && memcmp(res->value, bad, strlen(bad)) == 0) {
-        void__sim_violation(s, "membership: an honest replica's certificate of n%u failed its signatures", id);
+        void__sim_violation(s, "membership: an honest replica's certificate of %#x failed its signatures", x->cert_mask);
     }
 }
 

@@ -6,7 +6,8 @@
 #    completes a certificate of 2f + 1 = 3 and submits the certified REMOVE
 #    through PBFT: epoch 2 with n = 4 at every survivor, without any admin
 #    key in the configuration. The metrics count the suspicions signed and
-#    received, the certificate and one applied removal; puts go on.
+#    received, the certificate, one applied removal and the detection time
+#    (void_member_detection_seconds); puts go on.
 # 2. Node 4 started again was removed while it was down: its records bring
 #    it back in epoch 1, nobody heartbeats it and its peers drop its
 #    frames, so it reads the configuration record through its own client,
@@ -57,6 +58,13 @@ for i in 0 1 2 3; do
   signed=$((signed + $(sed -n 's/^void_suspicions_signed_total \([0-9]*\)$/\1/p' <<< "$m")))
   received=$((received + $(sed -n 's/^void_suspicions_received_total \([0-9]*\)$/\1/p' <<< "$m")))
   grep -qx 'void_epoch 2' <<< "$m" || fail "void_epoch at node $i is not 2"
+  # Node 4's death is in the detection histogram: at least the 1.2 s dead
+  # threshold from its last heartbeat heard, +Inf bucket = count.
+  dc=$(sed -n 's/^void_member_detection_seconds_count \([0-9]*\)$/\1/p' <<< "$m")
+  ds=$(sed -n 's/^void_member_detection_seconds_sum \([0-9.]*\)$/\1/p' <<< "$m")
+  di=$(sed -n 's/^void_member_detection_seconds_bucket{le="+Inf"} \([0-9]*\)$/\1/p' <<< "$m")
+  [ "${dc:-0}" -ge 1 ] && [ "$di" = "$dc" ] || fail "node $i: detection histogram count '$dc', +Inf '$di'"
+  awk -v s="$ds" -v c="$dc" 'BEGIN { exit !(s >= 1.2 * c) }' || fail "node $i: detection sum $ds s for $dc deaths"
 done
 echo "suspicions signed $signed, received $received, removals applied $applied"
 [ "$signed" -ge 3 ] || fail "fewer than 2f + 1 = 3 suspicions signed"

@@ -143,6 +143,9 @@ echo "$out ($([ $paused = 1 ] && echo "load paused for it" || echo "under the fu
 wait_for '[ "$(members_at 0)" = "3 0:voter 1:voter 2:voter 3:voter 4:voter" ]' 30
 wait_for '[ "$(members_at 4)" = "3 0:voter 1:voter 2:voter 3:voter 4:voter" ]' 30
 echo "node 4 is a voter (epoch 3) $((SECONDS - t0)) s after the join began"
+m=$(curl -fsS --max-time 2 "http://$(http_of 0)/metrics")
+grep -qx 'void_member_joins_total 1' <<< "$m" || fail "node 0: void_member_joins_total is not 1"
+grep -qx 'void_member_promotions_total 1' <<< "$m" || fail "node 0: void_member_promotions_total is not 1"
 
 # Its HTTP address, as its file states it, at node 0 (from its heartbeats).
 node4_http_at_0() {

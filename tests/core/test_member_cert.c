@@ -1,8 +1,9 @@
 /*
  * Tests of the certified REMOVE (docs/membership.md, "Removal by
  * certificate"): a REMOVE that carries 2f + 1 signed suspicions of one member
- * by distinct voters of the epoch instead of the admin's signature, executed
- * by the state machine. A state machine on an in-memory store executes the
+ * by distinct voters of the epoch instead of the admin's signature, or
+ * several such certificates removing several members in one change,
+ * executed by the state machine. A state machine on an in-memory store executes the
  * ops directly, in batches stamped by the test, as PBFT would order them.
  */
 
@@ -393,6 +394,220 @@ static void test_member_cert_is_deterministic(void **state)
     teardown(&bs);
 }
 
+/* ---- several suspects in one change (VOID_SM_MEMBER_CERTS_REMOVE) -------- */
+
+/* Encodes certs[0..k) as one REMOVE of several suspects and executes it. */
+static struct void_sm_result
+exec_certs(struct fix *f, const struct void_sm_member_cert *const *certs, uint32_t k, uint64_t wall)
+{
+    static uint8_t buf[VOID_SM_MEMBER_CERTS_SIZE(VOID_SM_MEMBER_CERTS_MAX, 8)];
+    int len = void_sm_member_certs_encode(certs, k, buf, sizeof(buf));
+    assert_true(len > 0);
+    return exec_bytes(f, buf, (size_t)len, wall, 50);
+}
+
+static uint32_t voters_now(struct fix *f)
+{
+    static struct void_membership_config latest, prev;
+    uint64_t act = 0, prev_act = 0;
+    assert_int_equal(void_sm_member_get(&f->sm, &latest, &act, &prev, &prev_act), 0);
+    return void_membership_voters(&latest);
+}
+
+static const uint32_t LOW5[] = {0, 1, 2, 3, 4};
+
+/* Two dead voters of seven (f = 2), each certified by the five others
+ * (one of 6's suspectors is 5, itself removed in the same change: its
+ * suspicion is judged by epoch 1, where it votes): ONE change removes
+ * both, epoch 2 with five voters (f = 1), not epochs 2 and 3. */
+static void test_member_certs_remove_several_in_one_epoch(void **state)
+{
+    struct fix *f = *state;
+    static struct void_sm_member_cert a, b;
+    make_cert(f, &a, 1, 5, LOW5, NULL, 5, NOW - SEC);
+    make_cert(f, &b, 1, 6, (const uint32_t[]){0, 1, 2, 4, 5}, NULL, 5, NOW - SEC);
+    const struct void_sm_member_cert *certs[] = {&a, &b};
+    struct void_sm_result r = exec_certs(f, certs, 2, NOW);
+    assert_int_equal(r.status, VOID_SM_OK);
+    assert_int_equal(r.value_len, 16);
+    assert_int_equal(void_bytes_get_be64(r.value), 2);
+    assert_int_equal(void_bytes_get_be64(r.value + 8), 50);
+    int present = 1;
+    assert_int_equal(epoch_now(f, &present, 5), 2);
+    assert_false(present);
+    assert_int_equal(epoch_now(f, &present, 6), 2);
+    assert_false(present);
+    assert_int_equal(voters_now(f), 5);
+    assert_int_equal(void_sm_member_take_changed(&f->sm), 1);
+    /* The next change is judged by epoch 2's f = 1: three suspicions. */
+    make_cert(f, &a, 2, 4, (const uint32_t[]){0, 1, 2}, NULL, 3, NOW + SEC);
+    assert_int_equal(exec_certs(f, (const struct void_sm_member_cert *[]){&a}, 1, NOW + SEC).status,
+                     VOID_SM_OK);
+    assert_int_equal(epoch_now(f, &present, 4), 3);
+    assert_int_equal(voters_now(f), 4);
+}
+
+/* One bad certificate among good ones refuses the whole op: a forged
+ * signature, a short certificate, another epoch's, a stale one; nothing is
+ * removed, and the good one alone then goes through. */
+static void test_member_certs_one_bad_certificate_refuses_all(void **state)
+{
+    struct fix *f = *state;
+    static struct void_sm_member_cert good, bad;
+    make_cert(f, &good, 1, 5, LOW5, NULL, 5, NOW);
+    const struct void_sm_member_cert *certs[] = {&good, &bad};
+    const uint32_t sus6[] = {0, 1, 2, 3, 4};
+    /* A forged signature in the second (its last suspicion signed by 0). */
+    make_cert(f, &bad, 1, 6, sus6, (const uint32_t[]){0, 1, 2, 3, 0}, 5, NOW);
+    assert_refused(exec_certs(f, certs, 2, NOW), VOID_EBAD_SIG);
+    /* ... or in the first, the second valid. */
+    make_cert(f, &bad, 1, 6, sus6, NULL, 5, NOW);
+    good.sig[2][7] ^= 1;
+    assert_refused(exec_certs(f, certs, 2, NOW), VOID_EBAD_SIG);
+    good.sig[2][7] ^= 1;
+    /* Short: four of the five needed. */
+    make_cert(f, &bad, 1, 6, sus6, NULL, 4, NOW);
+    assert_refused(exec_certs(f, certs, 2, NOW), VOID_EMEMBER_QUORUM);
+    /* Another epoch's evidence: one epoch per op (in its header), so the
+     * encoder refuses to mix them, and an op of epoch 2 is refused whole. */
+    make_cert(f, &bad, 2, 6, sus6, NULL, 5, NOW);
+    static uint8_t mixed[VOID_SM_MEMBER_CERTS_SIZE(2, 5)];
+    assert_int_equal(void_sm_member_certs_encode(certs, 2, mixed, sizeof(mixed)), VOID_EINVAL);
+    make_cert(f, &good, 2, 5, LOW5, NULL, 5, NOW);
+    assert_refused(exec_certs(f, certs, 2, NOW), VOID_EMEMBER_EPOCH);
+    make_cert(f, &good, 1, 5, LOW5, NULL, 5, NOW);
+    /* Stale: older than the window before the batch's stamp. */
+    make_cert(f, &bad, 1, 6, sus6, NULL, 5, NOW - 12 * SEC);
+    assert_refused(exec_certs(f, certs, 2, NOW), VOID_EMEMBER_STALE);
+    /* A learner (7) among the suspectors. */
+    make_cert(f, &bad, 1, 6, (const uint32_t[]){0, 1, 2, 3, 7}, NULL, 5, NOW);
+    assert_refused(exec_certs(f, certs, 2, NOW), VOID_EMEMBER_NOT_VOTER);
+    int present = 0;
+    assert_int_equal(epoch_now(f, &present, 5), 1);
+    assert_true(present);
+    assert_int_equal(epoch_now(f, &present, 6), 1);
+    assert_true(present);
+    assert_int_equal(void_sm_member_take_changed(&f->sm), 0);
+    assert_int_equal(exec_certs(f, certs, 1, NOW).status, VOID_SM_OK);
+    assert_int_equal(epoch_now(f, &present, 5), 2);
+    assert_false(present);
+}
+
+/* The same suspect twice in one op (two valid certificates of it) is
+ * refused; so is an already removed suspect next to a live one. */
+static void test_member_certs_refuses_duplicate_suspect(void **state)
+{
+    struct fix *f = *state;
+    static struct void_sm_member_cert a, b;
+    make_cert(f, &a, 1, 6, LOW5, NULL, 5, NOW);
+    make_cert(f, &b, 1, 6, (const uint32_t[]){0, 1, 2, 4, 5}, NULL, 5, NOW);
+    const struct void_sm_member_cert *certs[] = {&a, &b};
+    assert_refused(exec_certs(f, certs, 2, NOW), VOID_EMEMBER_BATCH_DUP);
+    assert_refused(exec_certs(f, (const struct void_sm_member_cert *[]){&a, &a}, 2, NOW),
+                   VOID_EMEMBER_BATCH_DUP);
+    int present = 0;
+    assert_int_equal(epoch_now(f, &present, 6), 1);
+    assert_true(present);
+    assert_int_equal(exec_certs(f, certs, 1, NOW).status, VOID_SM_OK);
+    /* Epoch 2 (six voters, f = 1): 6 again beside a valid 5. */
+    make_cert(f, &a, 2, 5, (const uint32_t[]){0, 1, 2}, NULL, 3, NOW);
+    make_cert(f, &b, 2, 6, (const uint32_t[]){0, 1, 2}, NULL, 3, NOW);
+    assert_refused(exec_certs(f, certs, 2, NOW), VOID_EMEMBER_REMOVED);
+    assert_int_equal(epoch_now(f, &present, 5), 2);
+    assert_true(present);
+}
+
+/* voters_min (4) after removing all of them: four of seven is refused as a
+ * whole, three of seven goes through. */
+static void test_member_certs_refuses_below_voters_min(void **state)
+{
+    struct fix *f = *state;
+    static struct void_sm_member_cert c3, c4, c5, c6;
+    make_cert(f, &c3, 1, 3, (const uint32_t[]){0, 1, 2, 4, 5}, NULL, 5, NOW);
+    make_cert(f, &c4, 1, 4, (const uint32_t[]){0, 1, 2, 3, 5}, NULL, 5, NOW);
+    make_cert(f, &c5, 1, 5, LOW5, NULL, 5, NOW);
+    make_cert(f, &c6, 1, 6, LOW5, NULL, 5, NOW);
+    const struct void_sm_member_cert *four[] = {&c3, &c4, &c5, &c6};
+    assert_refused(exec_certs(f, four, 4, NOW), VOID_EMEMBER_TOO_FEW);
+    int present = 0;
+    assert_int_equal(epoch_now(f, &present, 3), 1);
+    assert_true(present);
+    assert_int_equal(voters_now(f), 7);
+    assert_int_equal(exec_certs(f, four + 1, 3, NOW).status, VOID_SM_OK);
+    assert_int_equal(epoch_now(f, &present, 4), 2);
+    assert_false(present);
+    assert_int_equal(voters_now(f), 4);
+}
+
+/* The several-suspect encoding round-trips section by section; every
+ * malformed length or field is refused by the decoder and is a bad op
+ * (never a change); the one-suspect form keeps its own code. */
+static void test_member_certs_encoding_round_trips_and_refuses_malformed(void **state)
+{
+    struct fix *f = *state;
+    static struct void_sm_member_cert a, b, back;
+    static uint8_t buf[VOID_SM_MEMBER_CERTS_SIZE(2, 5) + 1];
+    make_cert(f, &a, 1, 5, LOW5, NULL, 5, NOW);
+    make_cert(f, &b, 1, 6, LOW5, NULL, 4, NOW + SEC);
+    const struct void_sm_member_cert *certs[] = {&a, &b};
+    int len = void_sm_member_certs_encode(certs, 2, buf, sizeof(buf));
+    assert_int_equal(len, 11 + (5 + 5 * 80) + (5 + 4 * 80));
+    assert_int_equal(buf[1], VOID_SM_MEMBER_CERTS_REMOVE);
+    uint32_t k = 0;
+    for (uint32_t i = 0; i < 2; i++) {
+        const struct void_sm_member_cert *want = certs[i];
+        assert_int_equal(void_sm_member_certs_decode(buf, (size_t)len, i, &k, &back), 0);
+        assert_int_equal(k, 2);
+        assert_int_equal(back.cert.epoch, 1);
+        assert_int_equal(back.cert.suspect, want->cert.suspect);
+        assert_int_equal(back.cert.count, want->cert.count);
+        for (uint32_t j = 0; j < back.cert.count; j++) {
+            /* Field by field: the struct's padding is not the encoding's. */
+            const struct void_suspicion *x = &back.cert.items[j], *y = &want->cert.items[j];
+            assert_true(x->epoch == y->epoch && x->suspect == y->suspect);
+            assert_true(x->suspector == y->suspector && x->hlc.wall_ns == y->hlc.wall_ns);
+            assert_int_equal(x->hlc.logical, y->hlc.logical);
+        }
+        assert_memory_equal(back.sig, want->sig, want->cert.count * 64);
+    }
+    assert_int_equal(void_sm_member_certs_decode(buf, (size_t)len, 2, &k, &back), VOID_ERANGE);
+    assert_int_equal(k, 2);
+    assert_int_equal(void_sm_member_certs_encode(certs, 2, buf, (size_t)len - 1), VOID_EFULL);
+    assert_int_equal(void_sm_member_certs_encode(certs, 0, buf, sizeof(buf)), VOID_EINVAL);
+    b.cert.epoch = 2;
+    assert_int_equal(void_sm_member_certs_encode(certs, 2, buf, sizeof(buf)), VOID_EINVAL);
+    b.cert.epoch = 1;
+    assert_int_equal(void_sm_member_certs_decode(buf, (size_t)len - 1, 0, &k, &back),
+                     VOID_ETRUNCATED);
+    assert_int_equal(void_sm_member_certs_decode(buf, (size_t)len + 1, 0, &k, &back),
+                     VOID_EBAD_LENGTH);
+    assert_int_equal(void_sm_member_certs_decode(buf, 5, 0, &k, &back), VOID_ETRUNCATED);
+    buf[10] = 0;
+    assert_int_equal(void_sm_member_certs_decode(buf, (size_t)len, 0, &k, &back), VOID_EBAD_FIELD);
+    buf[10] = VOID_SM_MEMBER_CERTS_MAX + 1;
+    assert_int_equal(void_sm_member_certs_decode(buf, (size_t)len, 0, &k, &back), VOID_EBAD_FIELD);
+    buf[10] = 3; /* a third section that is not there */
+    assert_int_equal(void_sm_member_certs_decode(buf, (size_t)len, 0, &k, &back), VOID_ETRUNCATED);
+    buf[10] = 2;
+    size_t second = 11 + 5 + 5 * 80;
+    buf[second + 4] = 0; /* the second section's count */
+    assert_int_equal(void_sm_member_certs_decode(buf, (size_t)len, 0, &k, &back), VOID_EBAD_FIELD);
+    buf[second + 4] = 5; /* claims one item more than it carries */
+    assert_int_equal(void_sm_member_certs_decode(buf, (size_t)len, 0, &k, &back), VOID_ETRUNCATED);
+    buf[second + 4] = 4;
+    buf[1] = VOID_SM_MEMBER_CERT_REMOVE;
+    assert_int_equal(void_sm_member_certs_decode(buf, (size_t)len, 0, &k, &back), VOID_EBAD_TYPE);
+    assert_int_equal(void_sm_member_cert_decode(buf, (size_t)len, &back) != 0, 1);
+    buf[1] = VOID_SM_MEMBER_CERTS_REMOVE;
+    /* Through the state machine: truncated is a bad op, nothing changes. */
+    assert_int_equal(exec_bytes(f, buf, (size_t)len - 3, NOW, 50).status, VOID_SM_BAD_OP);
+    int present = 0;
+    assert_int_equal(epoch_now(f, &present, 5), 1);
+    assert_true(present);
+    /* Intact, it is refused for the short second certificate only. */
+    assert_refused(exec_bytes(f, buf, (size_t)len, NOW + SEC, 50), VOID_EMEMBER_QUORUM);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -406,6 +621,16 @@ int main(void)
         cmocka_unit_test_setup_teardown(
             test_member_cert_refuses_below_voters_min, setup, teardown),
         cmocka_unit_test_setup_teardown(test_member_cert_is_deterministic, setup, teardown),
+        cmocka_unit_test_setup_teardown(
+            test_member_certs_remove_several_in_one_epoch, setup, teardown),
+        cmocka_unit_test_setup_teardown(
+            test_member_certs_one_bad_certificate_refuses_all, setup, teardown),
+        cmocka_unit_test_setup_teardown(
+            test_member_certs_refuses_duplicate_suspect, setup, teardown),
+        cmocka_unit_test_setup_teardown(
+            test_member_certs_refuses_below_voters_min, setup, teardown),
+        cmocka_unit_test_setup_teardown(
+            test_member_certs_encoding_round_trips_and_refuses_malformed, setup, teardown),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
