@@ -302,5 +302,12 @@ void void__pbft_raise_horizon(struct void_pbft *r,
                               int ahead,
                               struct void_pbft_out *out);
 void void__pbft_persist_checkpoint(struct void_pbft *r, struct void_pbft_out *out);
+/* Catch-up by batches (pbft_state.c, docs/pbft.md): keeps the executed
+ * batches at or below low that are still in the log, with their commit
+ * certificates (call before the log drops them), and the stable
+ * checkpoint's proof (call once low moved). A gap, or a batch without a
+ * full certificate, empties what was kept: the kept batches are unbroken. */
+void void__pbft_keep_batches(struct void_pbft *r);
+void void__pbft_keep_proof(struct void_pbft *r);
 
 #endif
