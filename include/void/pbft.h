@@ -384,7 +384,11 @@ struct void__pbft_ckpt {
 struct void__pbft_kept {
     void_seq seq;
     uint8_t kind;
+    uint16_t nbody;    /* kind 0: large-request bodies after the batch */
     uint32_t off, len; /* bytes kept_buf[off .. off + len) */
+    uint32_t clen;     /* kind 0: of which the batch and certificate; then the
+                          bodies, each (len u32, frame), which the log's batch
+                          names by reference and which peers drop once executed */
 };
 
 /* Private: a client request known to this replica (the client's signed frame,

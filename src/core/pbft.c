@@ -1123,6 +1123,50 @@ static int entry_bodies(struct void_pbft *r,
     return ready;
 }
 
+long void__pbft_entry_bodies(struct void_pbft *r,
+                             const struct void__pbft_entry *e,
+                             uint8_t *p,
+                             size_t cap,
+                             uint16_t *count,
+                             uint32_t to,
+                             struct void_pbft_out *out)
+{
+    VOID_ASSERT(e->have_batch && count != NULL);
+    VOID_ASSERT(out == NULL || to < r->cfg.n);
+    *count = 0;
+    size_t w = 0;
+    const uint8_t *batch = e->pp_frame + e->batch_off;
+    size_t off = 0;
+    for (uint16_t i = 0; e->pp_len > 0 && i < e->count && off < e->batch_len; i++) {
+        struct void_pbft_batch_item it;
+        size_t used = 0;
+        if (batch[off] != 0) {
+            long size = void_codec_peek_size(batch + off, e->batch_len - off);
+            VOID_ASSERT(size > 0); /* checked when the batch was accepted */
+            off += (size_t)size;
+            continue;
+        }
+        if (void_pbft_batch_item_decode(batch + off, e->batch_len - off, &it, &used) != 0) {
+            return -1;
+        }
+        off += used;
+        const struct void__pbft_body *b = body_find(r, it.digest);
+        if (b == NULL || (p != NULL && w + 4 + b->len > cap)) {
+            return -1;
+        }
+        if (p != NULL) {
+            void__put32(p + w, b->len);
+            memcpy(p + w + 4, b->frame, b->len);
+        }
+        if (out != NULL) {
+            void__pbft_send_copy(r, out, to, VOID_MSG_REQUEST, b->frame, b->len);
+        }
+        w += 4u + b->len;
+        (*count)++;
+    }
+    return (long)w;
+}
+
 int void__pbft_bodies_ready(struct void_pbft *r, struct void__pbft_entry *e)
 {
     VOID_ASSERT(e->have_batch);

@@ -526,8 +526,13 @@ static int kept_room(struct void_pbft *r, size_t len)
  * cannot be kept (no full certificate here, or too large). */
 static int keep_entry(struct void_pbft *r, struct void__pbft_entry *e)
 {
+    uint16_t nbody = 0;
+    long bodies = void__pbft_entry_bodies(r, e, NULL, 0, &nbody, 0, NULL);
+    if (bodies < 0) {
+        return -1; /* a body it names is not here: a requester could not execute it */
+    }
     size_t max = 54 + (size_t)e->pp_len + VOID_PBFT_N_MAX * (2 + VOID_PBFT_COMMIT_FRAME_MAX);
-    if (kept_room(r, max) != 0) {
+    if (kept_room(r, max + (size_t)bodies) != 0) {
         return -1;
     }
     uint8_t *p = r->kept_buf + r->kept_used;
@@ -536,12 +541,17 @@ static int keep_entry(struct void_pbft *r, struct void__pbft_entry *e)
     if (void__get16(p + 52 + e->pp_len) < void__pbft_commit_quorum(r)) {
         return -1; /* fewer signed commits than a requester needs */
     }
+    uint16_t again = 0;
+    long put = void__pbft_entry_bodies(r, e, p + len, (size_t)bodies, &again, 0, NULL);
+    VOID_ASSERT(put == bodies && again == nbody);
     struct void__pbft_kept *k = &r->kept[r->kept_count++];
     k->seq = e->seq;
     k->kind = 0;
+    k->nbody = nbody;
     k->off = r->kept_used;
-    k->len = (uint32_t)len;
-    r->kept_used += (uint32_t)len;
+    k->clen = (uint32_t)len;
+    k->len = (uint32_t)(len + (size_t)bodies);
+    r->kept_used += k->len;
     r->kept_lo = r->kept_lo == 0 ? e->seq : r->kept_lo;
     r->kept_hi = e->seq;
     return 0;
@@ -581,6 +591,8 @@ void void__pbft_keep_proof(struct void_pbft *r)
     struct void__pbft_kept *k = &r->kept[r->kept_count++];
     k->seq = r->low;
     k->kind = 1;
+    k->nbody = 0;
+    k->clen = (uint32_t)len;
     k->off = r->kept_used;
     k->len = (uint32_t)len;
     r->kept_used += (uint32_t)len;
@@ -602,6 +614,34 @@ static uint32_t kept_find(const struct void_pbft *r, void_seq seq, uint8_t kind)
         }
     }
     return lo;
+}
+
+/* Sends the bodies of the kept batches in records [first, last) and of
+ * the log's batches [log_from, log_to) to replica `to`, as the clients'
+ * REQUEST frames (on_request keeps them for the batches that name them). */
+static void catchup_bodies(struct void_pbft *r,
+                           uint32_t first,
+                           uint32_t last,
+                           void_seq log_from,
+                           void_seq log_to,
+                           uint32_t to,
+                           struct void_pbft_out *out)
+{
+    VOID_ASSERT(first <= last && last <= r->kept_count);
+    VOID_ASSERT(log_from <= log_to);
+    for (uint32_t i = first; i < last; i++) {
+        const struct void__pbft_kept *k = &r->kept[i];
+        const uint8_t *p = r->kept_buf + k->off + k->clen;
+        for (uint16_t j = 0; k->kind == 0 && j < k->nbody; j++) {
+            uint32_t len = void__get32(p);
+            void__pbft_send_copy(r, out, to, VOID_MSG_REQUEST, p + 4, len);
+            p += 4 + len;
+        }
+    }
+    for (void_seq seq = log_from; seq < log_to; seq++) {
+        uint16_t nb = 0;
+        (void)void__pbft_entry_bodies(r, void__pbft_slot(r, seq), NULL, 0, &nb, to, out);
+    }
 }
 
 /* Answers a FETCH_STATE from a replica that executed `theirs` (< our low)
@@ -642,34 +682,50 @@ static int catchup_answer(struct void_pbft *r,
     size_t count_at = off;
     uint16_t n = 0;
     off += 2;
+    /* The large requests the batches name go after the STATE, as the
+     * clients' REQUESTs (which peers drop once executed): at most half the
+     * requester's body slots per answer, which the batches in its log
+     * then hold until it executes them. */
+    uint32_t bodies = 0;
     void_seq seq = theirs + 1;
-    for (uint32_t i = kept_find(r, seq, 0); i < r->kept_count && seq <= top; i++) {
-        const struct void__pbft_kept *k = &r->kept[i];
+    uint32_t first = kept_find(r, seq, 0);
+    uint32_t last = first;
+    for (; last < r->kept_count && seq <= top; last++) {
+        const struct void__pbft_kept *k = &r->kept[last];
         if (k->kind != 0) {
             continue;
         }
         VOID_ASSERT(k->seq == seq);
-        if (off + k->len > r->scratch_cap) {
+        if (off + k->clen > r->scratch_cap ||
+            (n > 0 && bodies + k->nbody > VOID_PBFT_BODIES_MAX / 2)) {
+            top = 0; /* full: nothing from the log either */
             break;
         }
-        memcpy(b + off, r->kept_buf + k->off, k->len);
-        off += k->len;
+        memcpy(b + off, r->kept_buf + k->off, k->clen);
+        off += k->clen;
+        bodies += k->nbody;
         n++;
         seq++;
     }
+    void_seq log_from = seq;
     for (; seq <= top && seq <= r->last_executed && seq > r->low; seq++) {
         struct void__pbft_entry *e = void__pbft_slot(r, seq);
+        uint16_t nb = 0;
         if (!e->used || e->seq != seq || !e->executed ||
             off + 54 + e->pp_len + VOID_PBFT_N_MAX * (2 + VOID_PBFT_COMMIT_FRAME_MAX) >
-                r->scratch_cap) {
+                r->scratch_cap ||
+            void__pbft_entry_bodies(r, e, NULL, 0, &nb, 0, NULL) < 0 ||
+            (n > 0 && bodies + nb > VOID_PBFT_BODIES_MAX / 2)) {
             break;
         }
         off += put_committed(r, e, b + off);
+        bodies += nb;
         n++;
     }
     void__put16(b + count_at, n);
     r->stats.catchup_answers++;
     state_send(r, now_ns, to, off, out);
+    catchup_bodies(r, first, last, log_from, seq, to, out);
     return 1;
 }
 

@@ -851,6 +851,45 @@ static void test_pbft_catch_up_costs_what_was_missed_not_the_state(void **state)
     net_free(t);
 }
 
+/* Setup: n=4, K=4, window 8, one client; replica 3 is partitioned away while
+ * 22 puts of 1,100-byte values execute: each request is over 1 KiB, so the
+ * batches name it by digest and the body travels apart (Large requests),
+ * and the others drop the bodies once executed. Action: the partition heals
+ * and 2 more such puts run. Expected: replica 3 catches up by batches, the
+ * bodies coming with them from what the others kept (no state transfer),
+ * and holds the first value. Before the bodies were kept, it took the
+ * batches and never executed them: kv_million's node 0 stayed at the same
+ * sequence number for 250 s. */
+static void test_pbft_catch_up_brings_the_bodies_of_large_requests(void **state)
+{
+    (void)state;
+    struct net *t = net_new(4, 1, 4, 8, 1);
+    uint8_t *big = client_big(t, 0);
+    static uint8_t value[1100];
+    memset(value, 'v', sizeof(value));
+    char key[16];
+    isolated = 3;
+    t->drop = drop_isolated;
+    for (int i = 0; i < 24; i++) {
+        if (i == 22) {
+            t->drop = NULL;
+            isolated = UINT32_MAX;
+        }
+        int n = snprintf(key, sizeof(key), "big-%02d", i);
+        value[0] = (uint8_t)('a' + i);
+        put_bytes(t, 0, (const uint8_t *)key, (size_t)n, value, sizeof(value), 2000 * MS);
+    }
+    net_run(t, 1000 * MS, all_live_at_max);
+    assert_agree(t, 24);
+    const struct void_pbft_stats *s3 = void_pbft_stats(t->rep[3]);
+    assert_int_equal(s3->state_transfers, 0);
+    assert_true(s3->catchup_batches >= 16);
+    value[0] = 'a';
+    assert_holds(t, 3, (const uint8_t *)"big-00", 6, value, sizeof(value));
+    net_free(t);
+    free(big);
+}
+
 /* Replica 3 is cut off; replica 0's CHECKPOINTs and STATEs never arrive. */
 static int drop_3_and_checkpoints_of_0(struct net *t, uint32_t from, uint32_t to, uint8_t type)
 {
@@ -2920,6 +2959,7 @@ int main(void)
         cmocka_unit_test(test_pbft_lagging_replica_catches_up_by_batches),
         cmocka_unit_test(test_pbft_gap_beyond_the_kept_batches_takes_a_state_transfer),
         cmocka_unit_test(test_pbft_catch_up_costs_what_was_missed_not_the_state),
+        cmocka_unit_test(test_pbft_catch_up_brings_the_bodies_of_large_requests),
         cmocka_unit_test(test_pbft_catches_up_from_commit_certificates),
         cmocka_unit_test(test_pbft_lagging_replica_takes_up_a_weakly_certified_checkpoint),
         cmocka_unit_test(test_pbft_recovers_after_crash),
