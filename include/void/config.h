@@ -191,6 +191,11 @@ struct void_config {
     uint32_t fault_byzantine; /* [fault] byzantine = 1: /fault byz= (VOID_TEST_HOOKS builds) */
     uint32_t pbft_pipeline;            /* [pbft] pipeline; 0: the core's default */
     uint32_t pbft_batch_max;           /* [pbft] batch_max; 0: the core's default */
+    uint32_t pbft_window;              /* [pbft] window (a multiple of 16); 0: the core's default */
+    /* [pbft] retain_mb: MiB of committed batches kept for catch-up by batches;
+     * 0: none; unset (VOID_CONFIG_RETAIN_UNSET): the core's default. */
+    uint32_t pbft_retain_mb;
+#define VOID_CONFIG_RETAIN_UNSET UINT32_MAX
     uint32_t record_log_segment_bytes; /* [node]; 0: the record log's default */
     uint32_t heartbeat_ms;             /* [membership] heartbeat_ms; 0: 200 ms */
     uint32_t voters_min; /* [membership] voters_min; 0: 4, or n below 4 (docs/membership.md) */

@@ -57,6 +57,13 @@
 #define VOID_PBFT_K_DEF       16  /* checkpoint interval */
 #define VOID_PBFT_WINDOW_DEF  32  /* 2 K */
 #define VOID_PBFT_BATCH_DEF   64
+/* Committed batches kept below the low watermark, with their commit
+ * certificates and the stable checkpoints' proofs, so that a replica
+ * behind by less than this catches up by batches, not by state transfer
+ * (docs/pbft.md, Catch-up by batches). Bytes; VOID_PBFT_RETAIN_OFF: none. */
+#define VOID_PBFT_RETAIN_DEF      (16u << 20)
+#define VOID_PBFT_RETAIN_OFF      UINT32_MAX
+#define VOID_PBFT_RETAIN_RECS_MAX 8192 /* records kept (batches and checkpoint proofs) */
 #ifndef VOID_PBFT_PIPELINE_DEF   /* a build may override it, e.g. to campaign another default */
 #define VOID_PBFT_PIPELINE_DEF 1 /* batches in flight at the primary */
 #endif
@@ -95,6 +102,11 @@ struct void_pbft_config {
     uint64_t
         view_change_timeout_ns; /* base wait for NEW-VIEW, doubled per failed view; 0 = default */
     uint64_t retransmit_ns;     /* period of retransmission and catch-up; 0 = default */
+    /* Bytes of committed batches (and checkpoint proofs) kept below the low
+     * watermark to serve catch-up by batches; 0 = VOID_PBFT_RETAIN_DEF,
+     * VOID_PBFT_RETAIN_OFF = none (every gap past the window is a state
+     * transfer). Allocated at init. */
+    uint32_t retain_bytes;
     uint64_t event_seq_start;   /* first local event sequence (continue after a restart) */
     int rejoin_beacon; /* 0 (the default) or 1: an idle primary proposes an empty batch for
                           a replica changing view alone, and a backup re-sends its own
@@ -161,6 +173,12 @@ struct void_pbft_stats {
     uint64_t view_changes;    /* views entered */
     uint64_t state_transfers; /* snapshots installed */
     uint64_t state_parts;     /* partitions fetched by incremental state transfer */
+    uint64_t state_sent;      /* STATE messages sent (answers and partitions) */
+    uint64_t state_sent_bytes;     /* their bodies' bytes */
+    uint64_t catchup_answers;      /* STATEs answered with retained batches, not a manifest */
+    uint64_t catchup_batches;      /* batches taken from STATEs with their certificates */
+    uint64_t fetch_out_of_window;  /* FETCH_STATEs sent because a frame was above our window */
+    uint64_t fetch_checkpoint;     /* ... because f+1 checkpoints were above what we executed */
     uint64_t out_overflow;    /* effects dropped for lack of output space */
     uint64_t signs;           /* Ed25519 signatures made */
     uint64_t verifies;        /* Ed25519 signatures checked */
@@ -359,6 +377,20 @@ struct void__pbft_ckpt {
     uint8_t frame[VOID_PBFT_N_MAX][VOID_PBFT_SMALL_FRAME_MAX];
 };
 
+/* Private: one record kept below the low watermark (catch-up by batches):
+ * kind 0 is an executed batch with its commit certificate, encoded as in a
+ * STATE (put_committed), kind 1 a stable checkpoint's proof (seq, digest,
+ * nproof u16, nproof x (len u16, CHECKPOINT frame)). */
+struct void__pbft_kept {
+    void_seq seq;
+    uint8_t kind;
+    uint16_t nbody;    /* kind 0: large-request bodies after the batch */
+    uint32_t off, len; /* bytes kept_buf[off .. off + len) */
+    uint32_t clen;     /* kind 0: of which the batch and certificate; then the
+                          bodies, each (len u32, frame), which the log's batch
+                          names by reference and which peers drop once executed */
+};
+
 /* Private: a client request known to this replica (the client's signed frame,
  * verbatim), kept until executed. */
 struct void__pbft_pending {
@@ -466,6 +498,7 @@ struct void_pbft {
     void_seq tick_mark;     /* last_executed at the previous retransmit tick */
     uint64_t event_seq;     /* last local event sequence emitted */
     uint64_t last_fetch_ns;
+    uint32_t fetch_peer; /* the peer our last FETCH_STATE named to answer with batches */
     uint64_t beacon_ns; /* primary: when we last proposed an empty batch for a rejoin */
     int request_timer_armed;
     int started;
@@ -497,6 +530,13 @@ struct void_pbft {
     uint64_t beacon_for_ns[VOID_PBFT_N_MAX]; /* when we last proposed an empty batch for each */
     uint64_t state_sent_ns[VOID_PBFT_N_MAX]; /* when we last answered each one's FETCH_STATE */
     uint64_t xfer_asked_ns; /* when we last asked a peer for partitions (state transfer) */
+    /* Catch-up by batches: records in seq order, kept_buf[0 .. kept_used);
+     * the batches form the unbroken range kept_lo..kept_hi (0: none). */
+    struct void__pbft_kept *kept; /* VOID_PBFT_RETAIN_RECS_MAX, allocated at init */
+    uint32_t kept_count;
+    uint8_t *kept_buf; /* retain_bytes, allocated at init (NULL: retention off) */
+    uint32_t kept_cap, kept_used;
+    void_seq kept_lo, kept_hi;
     uint32_t nv_len;                         /* the last NEW-VIEW received or sent (0: none) */
     int nv_installed;                        /* it is installed (else it waits for view changes) */
     uint8_t *nv_frame;                       /* VOID_PBFT_NV_FRAME_MAX bytes */

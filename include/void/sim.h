@@ -144,6 +144,9 @@ struct void_sim_result {
     uint64_t heartbeats_dropped; /* heartbeats honest replicas dropped from non-voters */
     uint64_t task_checks;        /* placements compared (tasks): replicas x sequence numbers */
     uint64_t tasks_placed;       /* task ops answered with a placement (tasks) */
+    uint64_t state_transfers;    /* states installed by honest replicas up at the end */
+    uint64_t catchup_batches;    /* batches they took from STATEs with their certificates
+                                    (catch-up by batches, docs/pbft.md) */
     uint32_t violations;      /* checker failures (0 = the run passed) */
     char violation[512];      /* the first one, readable */
 };

@@ -474,6 +474,7 @@ static int config_check(struct void_pbft_config *c)
     c->view_change_timeout_ns = c->view_change_timeout_ns ? c->view_change_timeout_ns
                                                           : VOID_PBFT_VIEW_CHANGE_TIMEOUT_NS_DEF;
     c->retransmit_ns = c->retransmit_ns ? c->retransmit_ns : VOID_PBFT_RETRANSMIT_NS_DEF;
+    c->retain_bytes = c->retain_bytes ? c->retain_bytes : VOID_PBFT_RETAIN_DEF;
     if (c->rejoin_beacon < -1 || c->rejoin_beacon > 1) {
         return VOID_EINVAL;
     }
@@ -540,8 +541,14 @@ int void_pbft_init(struct void_pbft *r, const struct void_pbft_config *config)
     if (r->ring != NULL) {
         *r->ring = *r->cfg.keyring; /* joined members' keys are added to the copy */
     }
+    if (r->cfg.retain_bytes != VOID_PBFT_RETAIN_OFF) {
+        r->kept_cap = r->cfg.retain_bytes;
+        r->kept_buf = malloc(r->kept_cap);
+        r->kept = calloc(VOID_PBFT_RETAIN_RECS_MAX, sizeof(*r->kept));
+    }
+    int kept_ok = r->cfg.retain_bytes == VOID_PBFT_RETAIN_OFF || (r->kept_buf && r->kept);
     if (r->vc_store == NULL || r->scratch == NULL || r->nv_frame == NULL || r->mac_cache == NULL ||
-        r->result_buf == NULL || r->ring == NULL) {
+        r->result_buf == NULL || r->ring == NULL || !kept_ok) {
         void_pbft_fini(r);
         return VOID_ENOMEM;
     }
@@ -586,6 +593,11 @@ void void_pbft_fini(struct void_pbft *r)
     free(r->vc_store);
     free(r->ring);
     r->ring = NULL;
+    free(r->kept_buf);
+    free(r->kept);
+    r->kept_buf = NULL;
+    r->kept = NULL;
+    r->kept_cap = r->kept_used = r->kept_count = 0;
     free(r->scratch);
     free(r->nv_frame);
     free(r->mac_cache);
@@ -1109,6 +1121,50 @@ static int entry_bodies(struct void_pbft *r,
         }
     }
     return ready;
+}
+
+long void__pbft_entry_bodies(struct void_pbft *r,
+                             const struct void__pbft_entry *e,
+                             uint8_t *p,
+                             size_t cap,
+                             uint16_t *count,
+                             uint32_t to,
+                             struct void_pbft_out *out)
+{
+    VOID_ASSERT(e->have_batch && count != NULL);
+    VOID_ASSERT(out == NULL || to < r->cfg.n);
+    *count = 0;
+    size_t w = 0;
+    const uint8_t *batch = e->pp_frame + e->batch_off;
+    size_t off = 0;
+    for (uint16_t i = 0; e->pp_len > 0 && i < e->count && off < e->batch_len; i++) {
+        struct void_pbft_batch_item it;
+        size_t used = 0;
+        if (batch[off] != 0) {
+            long size = void_codec_peek_size(batch + off, e->batch_len - off);
+            VOID_ASSERT(size > 0); /* checked when the batch was accepted */
+            off += (size_t)size;
+            continue;
+        }
+        if (void_pbft_batch_item_decode(batch + off, e->batch_len - off, &it, &used) != 0) {
+            return -1;
+        }
+        off += used;
+        const struct void__pbft_body *b = body_find(r, it.digest);
+        if (b == NULL || (p != NULL && w + 4 + b->len > cap)) {
+            return -1;
+        }
+        if (p != NULL) {
+            void__put32(p + w, b->len);
+            memcpy(p + w + 4, b->frame, b->len);
+        }
+        if (out != NULL) {
+            void__pbft_send_copy(r, out, to, VOID_MSG_REQUEST, b->frame, b->len);
+        }
+        w += 4u + b->len;
+        (*count)++;
+    }
+    return (long)w;
 }
 
 int void__pbft_bodies_ready(struct void_pbft *r, struct void__pbft_entry *e)
@@ -2440,6 +2496,7 @@ static struct void__pbft_ckpt *ckpt_slot(struct void_pbft *r, void_seq seq)
 
 void void__pbft_gc(struct void_pbft *r)
 {
+    void__pbft_keep_batches(r); /* before their slots are dropped */
     for (uint32_t i = 0; i < r->cfg.window; i++) {
         if (r->log[i].used && r->log[i].seq <= r->low) {
             r->log[i].used = 0;
@@ -2490,6 +2547,7 @@ static void make_stable(struct void_pbft *r,
     r->stats.checkpoints_stable++;
     void__pbft_note(r, out, VOID_PBFT_EVENT_CHECKPOINT, r->view, c->seq);
     void__pbft_gc(r);
+    void__pbft_keep_proof(r); /* after the batches at or below it */
     void__pbft_epoch_refresh(r, now_ns, out); /* the boundary of a pending change */
     VOID_ASSERT(r->low <= r->last_executed);
     void__pbft_persist_checkpoint(r, out);
@@ -2521,6 +2579,7 @@ static void check_stable(struct void_pbft *r,
              * retry timeout). If they stay stuck, the retransmit tick
              * fetches. */
             if (!committed_through(r, c->seq)) {
+                r->stats.fetch_checkpoint++;
                 void__pbft_fetch_state(r, now_ns, out, 0);
             }
             return;
@@ -2598,6 +2657,7 @@ static void on_checkpoint(struct void_pbft *r,
     }
     if (m.seq > r->low + r->cfg.window) {
         r->stats.rx_out_of_window++;
+        r->stats.fetch_out_of_window++;
         void__pbft_fetch_state(r, now_ns, out, 0); /* someone is far ahead: maybe us behind */
         return;
     }

@@ -231,6 +231,18 @@ void void__pbft_gc(struct void_pbft *r);
  * names (else it waits and the retransmit ticks fetch them), and the
  * collection of the bodies nothing names any more. */
 int void__pbft_bodies_ready(struct void_pbft *r, struct void__pbft_entry *e);
+/* The bodies e's batch names (catch-up by batches): each written at p as
+ * (len u32, client frame) within cap bytes unless p is NULL, and sent to
+ * replica `to` as the client's REQUEST unless out is NULL. Returns their
+ * bytes (4 + len each) and their number in *count, or -1 when one is not
+ * here (or does not fit). */
+long void__pbft_entry_bodies(struct void_pbft *r,
+                             const struct void__pbft_entry *e,
+                             uint8_t *p,
+                             size_t cap,
+                             uint16_t *count,
+                             uint32_t to,
+                             struct void_pbft_out *out);
 void void__pbft_body_gc(struct void_pbft *r);
 void void__pbft_pending_prune(struct void_pbft *r);
 int void__pbft_has_work(const struct void_pbft *r);
@@ -302,5 +314,12 @@ void void__pbft_raise_horizon(struct void_pbft *r,
                               int ahead,
                               struct void_pbft_out *out);
 void void__pbft_persist_checkpoint(struct void_pbft *r, struct void_pbft_out *out);
+/* Catch-up by batches (pbft_state.c, docs/pbft.md): keeps the executed
+ * batches at or below low that are still in the log, with their commit
+ * certificates (call before the log drops them), and the stable
+ * checkpoint's proof (call once low moved). A gap, or a batch without a
+ * full certificate, empties what was kept: the kept batches are unbroken. */
+void void__pbft_keep_batches(struct void_pbft *r);
+void void__pbft_keep_proof(struct void_pbft *r);
 
 #endif

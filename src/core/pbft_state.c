@@ -387,10 +387,27 @@ void void__pbft_fetch_state(struct void_pbft *r,
         return;
     }
     r->last_fetch_ns = now_ns == 0 ? 1 : now_ns;
+    /* One peer, in turn, answers with the batches we missed (catch-up by
+     * batches); the others would send the same bytes again. A silent or
+     * faulty one costs a fetch period: the next fetch names the next. */
+    for (uint32_t k = 0; k < r->cfg.n; k++) {
+        r->fetch_peer = (r->fetch_peer + 1) % r->cfg.n;
+        if (r->fetch_peer != r->cfg.self && void__pbft_is_voter(r, r->fetch_peer)) {
+            break;
+        }
+    }
     void__put64(r->scratch + 8, r->last_executed);
     void__put64(r->scratch + 16, r->low);
     void__put64(r->scratch + 24, r->view); /* a peer in a later view tells us (Rejoining) */
-    void__pbft_send_body(r, now_ns, out, VOID_PBFT_TO_ALL, VOID_MSG_FETCH_STATE, 32);
+    /* A replica whose records hold votes above what its store executed
+     * (its store was emptied at recovery) asks for the state, as before
+     * catch-up by batches: executing a membership change itself would find
+     * entries above the change's boundary already decided from its records
+     * (voidsim --member-changes seed 6219; pbft_epoch.c, epoch_hold). n
+     * names no peer. */
+    int state_only = r->recovered_vote_max > r->last_executed;
+    void__put64(r->scratch + 32, state_only ? r->cfg.n : r->fetch_peer);
+    void__pbft_send_body(r, now_ns, out, VOID_PBFT_TO_ALL, VOID_MSG_FETCH_STATE, 40);
 }
 
 /* Writes a batch we executed with its commit certificate: (view, seq,
@@ -437,6 +454,279 @@ static size_t put_committed(struct void_pbft *r, struct void__pbft_entry *e, uin
     }
     void__put16(p + count_at, n);
     return off;
+}
+
+/* Sends a STATE body built in scratch, counting its bytes (what catch-up
+ * and state transfer cost the sender: void_state_sent_bytes_total). */
+static void state_send(
+    struct void_pbft *r, uint64_t now_ns, uint32_t to, size_t body_len, struct void_pbft_out *out)
+{
+    VOID_ASSERT(to < r->cfg.n && body_len >= 8);
+    r->stats.state_sent++;
+    r->stats.state_sent_bytes += body_len;
+    void__pbft_send_body(r, now_ns, out, to, VOID_MSG_STATE, body_len);
+}
+
+/* ---- catch-up by batches ------------------------------------------------------
+ *
+ * A replica behind our low watermark by less than what we keep catches up
+ * on the batches it missed, each with the 2f+1 signed COMMITs that
+ * committed it, and on the proofs of the stable checkpoints among them:
+ * what it fetches is proportional to what it missed, not to the state
+ * (docs/pbft.md, Catch-up by batches). We keep the batches the log drops
+ * at each stable checkpoint in kept_buf, oldest first, bounded by
+ * cfg.retain_bytes; the oldest go when it is full. */
+
+static void kept_clear(struct void_pbft *r)
+{
+    r->kept_count = 0;
+    r->kept_used = 0;
+    r->kept_lo = r->kept_hi = 0;
+}
+
+/* Makes room for one more record of up to len bytes by dropping the
+ * oldest quarter of what is kept (or more, as len needs) in one move.
+ * Returns 0, or -1 when a record of len bytes can never be kept. */
+static int kept_room(struct void_pbft *r, size_t len)
+{
+    VOID_ASSERT(r->kept_buf != NULL && r->kept_used <= r->kept_cap);
+    if (len > r->kept_cap / 2) {
+        return -1;
+    }
+    if (r->kept_used + len <= r->kept_cap && r->kept_count < VOID_PBFT_RETAIN_RECS_MAX) {
+        return 0;
+    }
+    size_t room = r->kept_cap - r->kept_cap / 4;
+    uint32_t drop = 0;
+    while (drop < r->kept_count &&
+           ((r->kept_used - r->kept[drop].off) + len > room ||
+            r->kept_count - drop > VOID_PBFT_RETAIN_RECS_MAX - VOID_PBFT_RETAIN_RECS_MAX / 4)) {
+        drop++;
+    }
+    uint32_t base = drop < r->kept_count ? r->kept[drop].off : r->kept_used;
+    memmove(r->kept_buf, r->kept_buf + base, r->kept_used - base);
+    memmove(r->kept, r->kept + drop, (r->kept_count - drop) * sizeof(*r->kept));
+    r->kept_used -= base;
+    r->kept_count -= drop;
+    r->kept_lo = 0;
+    for (uint32_t i = 0; i < r->kept_count; i++) {
+        r->kept[i].off -= base;
+        if (r->kept_lo == 0 && r->kept[i].kind == 0) {
+            r->kept_lo = r->kept[i].seq;
+        }
+    }
+    if (r->kept_lo == 0) {
+        kept_clear(r); /* proofs without batches serve nothing */
+    }
+    VOID_ASSERT(r->kept_used + len <= r->kept_cap);
+    return 0;
+}
+
+/* Keeps one executed entry with its commit certificate; 0, or -1 when it
+ * cannot be kept (no full certificate here, or too large). */
+static int keep_entry(struct void_pbft *r, struct void__pbft_entry *e)
+{
+    uint16_t nbody = 0;
+    long bodies = void__pbft_entry_bodies(r, e, NULL, 0, &nbody, 0, NULL);
+    if (bodies < 0) {
+        return -1; /* a body it names is not here: a requester could not execute it */
+    }
+    size_t max = 54 + (size_t)e->pp_len + VOID_PBFT_N_MAX * (2 + VOID_PBFT_COMMIT_FRAME_MAX);
+    if (kept_room(r, max + (size_t)bodies) != 0) {
+        return -1;
+    }
+    uint8_t *p = r->kept_buf + r->kept_used;
+    size_t len = put_committed(r, e, p);
+    VOID_ASSERT(len <= max);
+    if (void__get16(p + 52 + e->pp_len) < void__pbft_commit_quorum(r)) {
+        return -1; /* fewer signed commits than a requester needs */
+    }
+    uint16_t again = 0;
+    long put = void__pbft_entry_bodies(r, e, p + len, (size_t)bodies, &again, 0, NULL);
+    VOID_ASSERT(put == bodies && again == nbody);
+    struct void__pbft_kept *k = &r->kept[r->kept_count++];
+    k->seq = e->seq;
+    k->kind = 0;
+    k->nbody = nbody;
+    k->off = r->kept_used;
+    k->clen = (uint32_t)len;
+    k->len = (uint32_t)(len + (size_t)bodies);
+    r->kept_used += k->len;
+    r->kept_lo = r->kept_lo == 0 ? e->seq : r->kept_lo;
+    r->kept_hi = e->seq;
+    return 0;
+}
+
+void void__pbft_keep_batches(struct void_pbft *r)
+{
+    if (r->kept_buf == NULL) {
+        return;
+    }
+    void_seq from = r->low > r->cfg.window ? r->low - r->cfg.window + 1 : 1;
+    from = r->kept_hi >= from ? r->kept_hi + 1 : from;
+    for (void_seq seq = from; seq <= r->low; seq++) {
+        struct void__pbft_entry *e = void__pbft_slot(r, seq);
+        if (r->kept_hi != 0 && seq != r->kept_hi + 1) {
+            kept_clear(r); /* a gap (we took a state up): start again */
+        }
+        if (!e->used || e->seq != seq || !e->executed || !e->have_batch || keep_entry(r, e) != 0) {
+            kept_clear(r);
+        }
+    }
+    VOID_ASSERT(r->kept_hi == 0 || r->kept_hi <= r->low);
+    VOID_ASSERT(r->kept_lo <= r->kept_hi);
+}
+
+void void__pbft_keep_proof(struct void_pbft *r)
+{
+    if (r->kept_buf == NULL || r->kept_hi != r->low || r->low == 0) {
+        return; /* a proof serves only with the batches up to it */
+    }
+    size_t len = put_checkpoint(r, NULL, SIZE_MAX, NULL);
+    if (kept_room(r, len) != 0 || r->kept_hi != r->low) {
+        kept_clear(r);
+        return;
+    }
+    VOID_ASSERT(put_checkpoint(r, r->kept_buf + r->kept_used, len, NULL) == len);
+    struct void__pbft_kept *k = &r->kept[r->kept_count++];
+    k->seq = r->low;
+    k->kind = 1;
+    k->nbody = 0;
+    k->clen = (uint32_t)len;
+    k->off = r->kept_used;
+    k->len = (uint32_t)len;
+    r->kept_used += (uint32_t)len;
+}
+
+/* The index of the first kept record at or above seq of kind (or
+ * kept_count): records are in seq order, batches before the proof at
+ * the same seq. */
+static uint32_t kept_find(const struct void_pbft *r, void_seq seq, uint8_t kind)
+{
+    uint32_t lo = 0;
+    uint32_t hi = r->kept_count;
+    while (lo < hi) {
+        uint32_t mid = lo + (hi - lo) / 2;
+        if (r->kept[mid].seq < seq || (r->kept[mid].seq == seq && r->kept[mid].kind < kind)) {
+            lo = mid + 1;
+        } else {
+            hi = mid;
+        }
+    }
+    return lo;
+}
+
+/* Sends the bodies of the kept batches in records [first, last) and of
+ * the log's batches [log_from, log_to) to replica `to`, as the clients'
+ * REQUEST frames (on_request keeps them for the batches that name them). */
+static void catchup_bodies(struct void_pbft *r,
+                           uint32_t first,
+                           uint32_t last,
+                           void_seq log_from,
+                           void_seq log_to,
+                           uint32_t to,
+                           struct void_pbft_out *out)
+{
+    VOID_ASSERT(first <= last && last <= r->kept_count);
+    VOID_ASSERT(log_from <= log_to);
+    for (uint32_t i = first; i < last; i++) {
+        const struct void__pbft_kept *k = &r->kept[i];
+        const uint8_t *p = r->kept_buf + k->off + k->clen;
+        for (uint16_t j = 0; k->kind == 0 && j < k->nbody; j++) {
+            uint32_t len = void__get32(p);
+            void__pbft_send_copy(r, out, to, VOID_MSG_REQUEST, p + 4, len);
+            p += 4 + len;
+        }
+    }
+    for (void_seq seq = log_from; seq < log_to; seq++) {
+        uint16_t nb = 0;
+        (void)void__pbft_entry_bodies(r, void__pbft_slot(r, seq), NULL, 0, &nb, to, out);
+    }
+}
+
+/* Answers a FETCH_STATE from a replica that executed `theirs` (< our low)
+ * and whose stable checkpoint is their_low, with the batches it lacks up
+ * to the top of its window and the proof of the highest stable checkpoint
+ * among them: it executes them, takes its checkpoint there, which the
+ * proof makes stable, and its window moves on for the next answer.
+ * Returns 1 when it answered, or would have if the requester had named us
+ * (named 0), and 0 when we do not keep enough (a state transfer then). */
+static int catchup_answer(struct void_pbft *r,
+                          uint64_t now_ns,
+                          uint32_t to,
+                          void_seq theirs,
+                          void_seq their_low,
+                          int named,
+                          struct void_pbft_out *out)
+{
+    if (r->kept_lo == 0 || r->kept_hi != r->low || theirs >= r->low || theirs + 1 < r->kept_lo ||
+        their_low > theirs) {
+        return 0;
+    }
+    if (!named) {
+        return 1; /* the peer it named sends them */
+    }
+    void_seq top = their_low + r->cfg.window;
+    uint32_t p = kept_find(r, top + 1, 0);
+    while (p > 0 && r->kept[p - 1].kind != 1) {
+        p--;
+    }
+    if (p == 0 || r->kept[p - 1].seq <= their_low) {
+        return 0; /* no proof of ours fits its window */
+    }
+    const struct void__pbft_kept *proof = &r->kept[p - 1];
+    uint8_t *b = r->scratch;
+    size_t off = 8;
+    memcpy(b + off, r->kept_buf + proof->off, proof->len);
+    off += proof->len;
+    size_t count_at = off;
+    uint16_t n = 0;
+    off += 2;
+    /* The large requests the batches name go after the STATE, as the
+     * clients' REQUESTs (which peers drop once executed): at most half the
+     * requester's body slots per answer, which the batches in its log
+     * then hold until it executes them. */
+    uint32_t bodies = 0;
+    void_seq seq = theirs + 1;
+    uint32_t first = kept_find(r, seq, 0);
+    uint32_t last = first;
+    for (; last < r->kept_count && seq <= top; last++) {
+        const struct void__pbft_kept *k = &r->kept[last];
+        if (k->kind != 0) {
+            continue;
+        }
+        VOID_ASSERT(k->seq == seq);
+        if (off + k->clen > r->scratch_cap ||
+            (n > 0 && bodies + k->nbody > VOID_PBFT_BODIES_MAX / 2)) {
+            top = 0; /* full: nothing from the log either */
+            break;
+        }
+        memcpy(b + off, r->kept_buf + k->off, k->clen);
+        off += k->clen;
+        bodies += k->nbody;
+        n++;
+        seq++;
+    }
+    void_seq log_from = seq;
+    for (; seq <= top && seq <= r->last_executed && seq > r->low; seq++) {
+        struct void__pbft_entry *e = void__pbft_slot(r, seq);
+        uint16_t nb = 0;
+        if (!e->used || e->seq != seq || !e->executed ||
+            off + 54 + e->pp_len + VOID_PBFT_N_MAX * (2 + VOID_PBFT_COMMIT_FRAME_MAX) >
+                r->scratch_cap ||
+            void__pbft_entry_bodies(r, e, NULL, 0, &nb, 0, NULL) < 0 ||
+            (n > 0 && bodies + nb > VOID_PBFT_BODIES_MAX / 2)) {
+            break;
+        }
+        off += put_committed(r, e, b + off);
+        bodies += nb;
+        n++;
+    }
+    void__put16(b + count_at, n);
+    r->stats.catchup_answers++;
+    state_send(r, now_ns, to, off, out);
+    catchup_bodies(r, first, last, log_from, seq, to, out);
+    return 1;
 }
 
 /* ---- incremental state transfer ------------------------------------------------
@@ -514,7 +804,7 @@ static void on_fetch_parts(struct void_pbft *r,
     off += 4 + len;
     void__put16(b + off, 0); /* no batches */
     off += 2;
-    void__pbft_send_body(r, now_ns, out, fr->sender, VOID_MSG_STATE, off);
+    state_send(r, now_ns, fr->sender, off, out);
 }
 
 /* Asks peer `to` for the partitions the transfer under way still lacks. */
@@ -632,15 +922,19 @@ void void__pbft_on_fetch_state(struct void_pbft *r,
         on_fetch_parts(r, now_ns, fr, out);
         return;
     }
-    if (fr->body_len != 24 && fr->body_len != 32) {
+    if (fr->body_len != 24 && fr->body_len != 32 && fr->body_len != 40) {
         r->stats.rx_malformed++;
         return;
     }
+    /* The peer the requester named to answer with batches (the 40-byte
+     * form; before it, every peer did). */
+    uint64_t peer = fr->body_len == 40 ? void__get64(fr->body + 32) : r->cfg.self;
+    int batches_ok = peer < r->cfg.n; /* else it asks for the state */
     void_seq theirs = void__get64(fr->body + 8);
     void_seq their_low = void__get64(fr->body + 16);
     /* A requester in an older view (restarted while the cluster changed
      * view, and the clients idle): nothing else would tell it (Rejoining). */
-    if (fr->body_len == 32 && void__get64(fr->body + 24) < r->view) {
+    if (fr->body_len >= 32 && void__get64(fr->body + 24) < r->view) {
         void__pbft_resend_new_view(r, now_ns, fr->sender, out);
     }
     /* A requester that is not behind us still gets an answer, an empty STATE:
@@ -656,6 +950,10 @@ void void__pbft_on_fetch_state(struct void_pbft *r,
         return;
     }
     r->state_sent_ns[fr->sender] = now_ns == 0 ? 1 : now_ns;
+    if (batches_ok &&
+        catchup_answer(r, now_ns, fr->sender, theirs, their_low, peer == r->cfg.self, out)) {
+        return; /* the batches it missed (or another peer sends them), not our state */
+    }
     uint8_t *b = r->scratch;
     size_t off = 8;
     /* Our stable checkpoint helps a replica that has not executed it, and
@@ -711,7 +1009,7 @@ void void__pbft_on_fetch_state(struct void_pbft *r,
         n++;
     }
     void__put16(b + count_at, n);
-    void__pbft_send_body(r, now_ns, out, fr->sender, VOID_MSG_STATE, off);
+    state_send(r, now_ns, fr->sender, off, out);
 }
 
 /* Checks a list of n commit frames for (view, seq, digest); returns the mask
@@ -789,6 +1087,7 @@ static void state_entries(struct void_pbft *r,
             void__pbft_entry_reset(r, e, view, seq);
         }
         void__pbft_entry_set_batch(e, pp, pp_len, &m, digest);
+        r->stats.catchup_batches++;
         for (uint32_t k = 0; k < VOID_PBFT_N_MAX; k++) {
             if (mask & VOID__BIT(k)) {
                 e->commit_mask |= VOID__BIT(k);
@@ -865,6 +1164,28 @@ static int adopt_state(struct void_pbft *r,
     return 0;
 }
 
+/* Counts the frames of a stable checkpoint's proof that lies above what we
+ * executed, within our window, as received CHECKPOINTs (each checked by its
+ * own signature): catch-up by batches, whose batches follow in the STATE. */
+static void catchup_proof(struct void_pbft *r,
+                          uint64_t now_ns,
+                          const struct ckpt_part *c,
+                          struct void_pbft_out *out)
+{
+    VOID_ASSERT(c->seq > r->last_executed && c->seq > r->low);
+    VOID_ASSERT(c->seq <= r->low + r->cfg.window);
+    r->seen_max = c->seq > r->seen_max ? c->seq : r->seen_max; /* fetch on until there */
+    struct void__reader rd = {c->proofs, c->proofs_len, 0};
+    for (uint16_t i = 0; i < c->nproof && i < VOID_PBFT_N_MAX; i++) {
+        uint16_t len = void__take16(&rd);
+        const uint8_t *f = void__take(&rd, len);
+        if (rd.err != 0) {
+            return;
+        }
+        void__pbft_on_checkpoint_proof(r, now_ns, f, len, out);
+    }
+}
+
 void void__pbft_on_state(struct void_pbft *r,
                          uint64_t now_ns,
                          const struct void_frame *fr,
@@ -904,11 +1225,15 @@ void void__pbft_on_state(struct void_pbft *r,
          * (checked from its entries before anything is installed:
          * void_sm_import) is another is a lie of this sender: drop it,
          * keep our state. */
-        if (c.snap_len == 0 || c.nproof > VOID_PBFT_N_MAX) {
+        if (c.snap_len == 0 && stable && c.seq <= r->low + r->cfg.window) {
+            /* Catch-up by batches: the proof of a checkpoint in our window
+             * counts as its CHECKPOINTs would, and the batches up to it
+             * follow; we take our own checkpoint there on executing them. */
+            catchup_proof(r, now_ns, &c, out);
+        } else if (c.snap_len == 0 || c.nproof > VOID_PBFT_N_MAX) {
             r->stats.rx_bad_digest++;
             return;
-        }
-        if (c.snap_len >= 4 && memcmp(c.snap, "VKM1", 4) == 0) {
+        } else if (c.snap_len >= 4 && memcmp(c.snap, "VKM1", 4) == 0) {
             /* A manifest: fetch what differs, then install (xfer_finish). */
             uint64_t was = 0;
             int had = void_sm_xfer_target(&r->sm, &was, NULL);

@@ -52,6 +52,8 @@ enum {
     SEEN_HTTP_PER_IP = 1u << 22,
     SEEN_SEGMENT = 1u << 23,
     SEEN_CERT = 1u << 24, /* [client] cert */
+    SEEN_PBFT_WINDOW = 1u << 25, /* [pbft] window */
+    SEEN_PBFT_RETAIN = 1u << 26, /* [pbft] retain_mb */
     /* Sections added later have masks of their own (seen_membership,
      * seen_causal, seen_state), so their bits start again at 0. */
     SEEN_HEARTBEAT = 1u << 0,
@@ -427,6 +429,8 @@ static int pbft_key(struct load_state *st, const char *name, const char *value)
     const struct num_key keys[] = {
         {"pipeline", SEEN_PIPELINE, 1, VOID_PBFT_WINDOW_MAX, &c->pbft_pipeline},
         {"batch_max", SEEN_BATCH, 1, VOID_PBFT_BATCH_MAX, &c->pbft_batch_max},
+        {"window", SEEN_PBFT_WINDOW, 16, VOID_PBFT_WINDOW_MAX, &c->pbft_window},
+        {"retain_mb", SEEN_PBFT_RETAIN, 0, 4095, &c->pbft_retain_mb},
     };
     return num_key(st, &st->seen_pbft, "pbft", keys, VOID_ARRAY_LEN(keys), name, value);
 }
@@ -1120,6 +1124,9 @@ int void_config_load(struct void_config *config, const char *path, char *errbuf,
                (rc = read_public_keys(&st)) == 0) {
         rc = read_secret_key(&st);
         rc = rc == 0 ? read_client_cert(&st) : rc;
+    }
+    if (!(st.seen_pbft & SEEN_PBFT_RETAIN)) {
+        config->pbft_retain_mb = VOID_CONFIG_RETAIN_UNSET; /* 0 is "none" */
     }
     if (rc != 0 && errbuf != NULL && errcap > 0) {
         if (line > 0) {

@@ -173,6 +173,8 @@ struct void_node {
     uint64_t state_fetch_start_ms;  /* loop time it started */
     void_seq state_fetch_from;      /* last_executed when it started */
     uint64_t state_fetch_snapshots; /* snapshots installed since */
+    uint64_t state_fetch_parts0;    /* stats.state_parts at the start */
+    uint64_t state_fetch_batches0;  /* stats.catchup_batches at the start */
     uint64_t compactions_logged;    /* store.count_compactions already reported */
     uv_timer_t timers[TIMER_COUNT];
     uv_signal_t sig_term;
@@ -773,6 +775,8 @@ report_state(struct void_node *node, const struct step_mark *m, const char *caus
             node->state_fetch_start_ms = uv_now(&node->loop);
             node->state_fetch_from = executed;
             node->state_fetch_snapshots = 0;
+            node->state_fetch_parts0 = void_pbft_stats(r)->state_parts;
+            node->state_fetch_batches0 = void_pbft_stats(r)->catchup_batches;
         }
         return;
     }
@@ -782,13 +786,17 @@ report_state(struct void_node *node, const struct step_mark *m, const char *caus
         void_sm_xfer_stats(void_pbft_sm(r), &xs);
         void_log(VOID_LOG_INFO,
                  "state transfer: done in %llu ms: executed %llu -> %llu, stable checkpoint "
-                 "%llu, %llu snapshot(s) installed; since start: at most %llu bytes of "
+                 "%llu, %llu snapshot(s) installed from %llu partition(s), %llu batch(es) "
+                 "taken with their certificates; since start: at most %llu bytes of "
                  "partitions in memory, %llu bytes staged, %llu intermediate install commits",
                  (unsigned long long)(uv_now(&node->loop) - node->state_fetch_start_ms),
                  (unsigned long long)node->state_fetch_from,
                  (unsigned long long)executed,
                  (unsigned long long)void_pbft_low_watermark(r),
                  (unsigned long long)node->state_fetch_snapshots,
+                 (unsigned long long)(void_pbft_stats(r)->state_parts - node->state_fetch_parts0),
+                 (unsigned long long)(void_pbft_stats(r)->catchup_batches -
+                                      node->state_fetch_batches0),
                  (unsigned long long)xs.buffered_peak,
                  (unsigned long long)xs.staged_bytes,
                  (unsigned long long)xs.load_commits);
@@ -2004,6 +2012,26 @@ static void render_replica(struct void__metrics_writer *w, const struct node_sta
         "Snapshots installed from peers.",
         p->state_transfers);
     one(w,
+        "void_state_parts_total",
+        VOID_METRICS_COUNTER,
+        "State partitions fetched from peers (incremental state transfer).",
+        p->state_parts);
+    one(w,
+        "void_catchup_batches_total",
+        VOID_METRICS_COUNTER,
+        "Committed batches taken from peers' STATE answers with their certificates.",
+        p->catchup_batches);
+    one(w,
+        "void_catchup_answers_total",
+        VOID_METRICS_COUNTER,
+        "STATE answers that carried the batches a peer missed instead of a manifest.",
+        p->catchup_answers);
+    one(w,
+        "void_state_sent_bytes_total",
+        VOID_METRICS_COUNTER,
+        "Bytes of STATE message bodies sent (catch-up and state transfer).",
+        p->state_sent_bytes);
+    one(w,
         "void_checkpoints_stable_total",
         VOID_METRICS_COUNTER,
         "Checkpoints that became stable.",
@@ -2359,6 +2387,10 @@ static int setup_replica(struct void_node *node, char *errbuf, size_t errcap)
         .self = c->self_id,
         .pipeline_max = c->pbft_pipeline,
         .batch_max = c->pbft_batch_max,
+        .window = c->pbft_window,
+        .retain_bytes = c->pbft_retain_mb == VOID_CONFIG_RETAIN_UNSET ? 0
+                        : c->pbft_retain_mb == 0                      ? VOID_PBFT_RETAIN_OFF
+                                                                      : c->pbft_retain_mb << 20,
         .verify_signatures = 1,
         .execute_after_durable = 1, /* durable_step */
         .keyring = &node->ring,

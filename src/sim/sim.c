@@ -913,6 +913,10 @@ static void sim_summarise(struct sim *s)
         if (!node->byzantine && node->up && void_pbft_view(node->replica) > r->view_max) {
             r->view_max = void_pbft_view(node->replica);
         }
+        if (!node->byzantine && node->up) {
+            r->state_transfers += void_pbft_stats(node->replica)->state_transfers;
+            r->catchup_batches += void_pbft_stats(node->replica)->catchup_batches;
+        }
     }
     r->frames_dropped = s->net.count_lost + s->net.count_cut + s->count_connecting;
     r->out_of_view_ns_max = s->view.out_ns_max;

@@ -285,25 +285,39 @@ static void test_config_byzantine_needs_control_and_a_test_build(void **state)
     }
 }
 
-/* Setup: a node file with [pbft] pipeline = 3, batch_max = 20; then files
- * with pipeline 0, pipeline 65, batch_max 129 and an unknown [pbft] key.
- * Action: load each. Expected: the first loads with both values; the others
- * fail with VOID_EPARSE naming the key. */
+/* Setup: a node file with [pbft] pipeline = 3, batch_max = 20, window = 64,
+ * retain_mb = 0; one without [pbft]; then files with pipeline 0, pipeline
+ * 65, batch_max 129, window 8 and 65, retain_mb 4096 and an unknown [pbft]
+ * key. Action: load each. Expected: the first loads with its values (0 MiB
+ * kept: catch-up by batches off), the second leaves retain_mb unset (the
+ * core's default); the others fail with VOID_EPARSE naming the key. */
 static void test_config_reads_and_bounds_pbft_tuning(void **state)
 {
     (void)state;
     static struct void_config c;
     char text[2048], err[512];
     const char *node = "[node]\nid = 0\nkey = node0.secret\ndata_dir = data0\n";
-    int n = snprintf(text, sizeof(text), "%s[pbft]\npipeline = 3\nbatch_max = 20\n", node);
+    int n = snprintf(text,
+                     sizeof(text),
+                     "%s[pbft]\npipeline = 3\nbatch_max = 20\nwindow = 64\nretain_mb = 0\n",
+                     node);
     cluster_text(text + n, sizeof(text) - (size_t)n);
     assert_int_equal(load(text, &c, err, sizeof(err)), 0);
     assert_int_equal(c.pbft_pipeline, 3);
     assert_int_equal(c.pbft_batch_max, 20);
+    assert_int_equal(c.pbft_window, 64);
+    assert_int_equal(c.pbft_retain_mb, 0);
+    n = snprintf(text, sizeof(text), "%s", node);
+    cluster_text(text + n, sizeof(text) - (size_t)n);
+    assert_int_equal(load(text, &c, err, sizeof(err)), 0);
+    assert_int_equal(c.pbft_retain_mb, VOID_CONFIG_RETAIN_UNSET);
     const char *bad[][2] = {{"pipeline = 0", "pipeline"},
                             {"pipeline = 65", "pipeline"},
                             {"batch_max = 129", "batch_max"},
-                            {"window = 8", "window"}};
+                            {"window = 8", "window"},
+                            {"window = 65", "window"},
+                            {"retain_mb = 4096", "retain_mb"},
+                            {"windows = 32", "windows"}};
     for (size_t i = 0; i < sizeof(bad) / sizeof(bad[0]); i++) {
         n = snprintf(text, sizeof(text), "%s[pbft]\n%s\n", node, bad[i][0]);
         cluster_text(text + n, sizeof(text) - (size_t)n);

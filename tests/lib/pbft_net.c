@@ -26,6 +26,7 @@ int net_rejoin_beacon;
 /* config.voters_min of the next net_new (0: the default, 4). */
 uint16_t net_voters_min;
 uint32_t net_pipeline;
+uint32_t net_retain;
 /* 1: the replicas of the next net_new take t->admin's key as the admin key
  * of their configuration (membership changes, tests/core/test_epoch.c). */
 int net_admin;
@@ -215,6 +216,7 @@ struct net *net_new(uint32_t n, uint32_t nclients, uint32_t k, uint32_t window, 
                                               .admin_key = net_admin ? t->admin.public_key : NULL,
                                               .voters_min = net_voters_min,
                                               .pipeline_max = net_pipeline,
+                                              .retain_bytes = net_retain,
                                               .kvs = &t->kvs[i]};
         assert_int_equal(void_kvs_mem_init(&t->kvs[i], NULL), 0);
         replica_start(t, i, 0);

@@ -82,6 +82,10 @@ extern int net_rejoin_beacon;
 extern uint16_t net_voters_min;
 /* config.pipeline_max of the next net_new (0: the default). */
 extern uint32_t net_pipeline;
+/* config.retain_bytes of the next net_new (0: the default;
+ * VOID_PBFT_RETAIN_OFF: no catch-up by batches, every gap past the window
+ * is a state transfer). */
+extern uint32_t net_retain;
 /* 1: the replicas of the next net_new take t->admin's key as the admin key
  * of their configuration (membership changes, tests/core/test_epoch.c). */
 extern int net_admin;
