@@ -534,8 +534,8 @@ void void__node_causal_skip_to(struct void__node_causal *nc, uint64_t next)
     VOID_ASSERT(next > last);
     void_log(VOID_LOG_WARN,
              "causal log: the record log holds frames of this node numbered up to %" PRIu64
-             " whose events were not persisted (a crash or a failed write): numbering goes on at %" PRIu64
-             ", never again giving a seq a peer may have seen",
+             " whose events were not persisted (a crash or a failed write): numbering goes "
+             "on at %" PRIu64 ", never again giving a seq a peer may have seen",
              next - 1,
              next);
     if (last != 0 && next > last + 1) {

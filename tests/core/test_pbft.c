@@ -833,7 +833,8 @@ static void note_prepare_seq(struct net *t, const struct msg *m)
     if (void_codec_decode(m->bytes, m->len, &fr) == 0 && fr.type == VOID_MSG_PREPARE &&
         fr.sender < MAXN && fr.body_len >= 8) {
         uint64_t ev = void_bytes_get_be64(fr.body);
-        prepare_seq_max[fr.sender] = ev > prepare_seq_max[fr.sender] ? ev : prepare_seq_max[fr.sender];
+        uint64_t *max = &prepare_seq_max[fr.sender];
+        *max = ev > *max ? ev : *max;
     }
 }
 
@@ -864,8 +865,8 @@ static void test_pbft_recovery_numbers_events_after_its_recorded_frames(void **s
     struct void_pbft_record recs[512];
     assert_true(t->nrecords[1] <= 512);
     for (size_t k = 0; k < t->nrecords[1]; k++) {
-        recs[k] = (struct void_pbft_record){
-            t->records[1][k].kind, t->records[1][k].key, t->records[1][k].data, t->records[1][k].len};
+        const struct record *rec = &t->records[1][k];
+        recs[k] = (struct void_pbft_record){rec->kind, rec->key, rec->data, rec->len};
     }
     assert_int_equal(void_pbft_recover(r, t->now, recs, t->nrecords[1], &t->out), 0);
     assert_true(r->recovered_event_seq >= sent);
