@@ -497,6 +497,7 @@ struct void_pbft {
     void_seq seen_max;      /* highest sequence number seen in a valid vote or pre-prepare */
     void_seq tick_mark;     /* last_executed at the previous retransmit tick */
     uint64_t event_seq;     /* last local event sequence emitted */
+    uint64_t recovered_event_seq; /* highest seq in a frame of ours the records kept (recover) */
     uint64_t last_fetch_ns;
     uint32_t fetch_peer; /* the peer our last FETCH_STATE named to answer with batches */
     uint64_t beacon_ns; /* primary: when we last proposed an empty batch for a rejoin */

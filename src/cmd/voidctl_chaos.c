@@ -117,6 +117,9 @@ struct experiment {
     uint64_t injected_ns, heal_ns;
     int quorumless;          /* this experiment's partition leaves no quorum */
     uint64_t acks_no_quorum; /* such writes */
+    /* Causality alerts the nodes raised during this experiment (their
+     * /trace/alerts counts read at its end against the previous reading). */
+    uint64_t causal_alerts;
 };
 
 struct chaos_opts {
@@ -146,6 +149,10 @@ struct chaos {
     struct experiment exp[CHAOS_EXP_MAX];
     uint64_t run_start_ns;
     FILE *info; /* schedule and table: stdout, or stderr under --json */
+    /* Each node's /trace/alerts count at the last reading, and what it had
+     * counted before a restart set it back to 0 (causal_read). */
+    uint64_t causal_last[CHAOS_NODES_MAX], causal_base[CHAOS_NODES_MAX];
+    uint64_t causal_baseline; /* their sum when the run began */
 };
 
 static uint64_t wall_ns(void)
@@ -1120,6 +1127,8 @@ static int heal(struct chaos *ch, struct experiment *e)
 /* Runs experiment e during [now, now + interval): the lin workload over the
  * whole window, the fault from a short lead-in for fault_s, then the wait
  * for the next commit. Returns 0, or -1 on a setup error. */
+static int causal_read(struct chaos *ch, uint64_t *total, uint32_t *answered);
+
 static int run_experiment(struct chaos *ch, struct writer *w, uint32_t index)
 {
     struct experiment *e = &ch->exp[index];
@@ -1160,6 +1169,14 @@ static int run_experiment(struct chaos *ch, struct writer *w, uint32_t index)
     lin_finish(&lin, e);
     e->window_end_ns = wall_ns();
     e->nodes_up = all_up(ch);
+    /* The alerts raised meanwhile, read now: a node that a later fault
+     * restarts counts from 0 again. */
+    uint64_t before = 0, after = 0;
+    for (uint32_t i = 0; i < ch->n; i++) {
+        before += ch->causal_base[i] + ch->causal_last[i];
+    }
+    (void)causal_read(ch, &after, NULL);
+    e->causal_alerts = after > before ? after - before : 0;
     if (interrupted) {
         return -1;
     }
@@ -1185,11 +1202,12 @@ struct final_checks {
     int all_present;
     char present_note[256];
     int nodes_up;
-    /* The causality verifier's alerts, summed over the nodes that answered
-     * /trace/alerts (each node counts since its last start): reported, not
-     * yet a verdict (docs/chaos.md, "Not yet"). */
+    /* The causality verifier's alerts over the whole run, summed over the
+     * nodes: each read after every experiment and at the end, a count that
+     * went back (a restarted node) added to what it had (causal_read). A
+     * verdict: any alert fails the run (docs/chaos.md). */
     uint64_t causal_alerts;
-    uint32_t causal_nodes;
+    uint32_t causal_nodes; /* nodes that answered /trace/alerts at the end */
 };
 
 /* Waits (up to --settle-s) until every node answers /status with the
@@ -1246,31 +1264,59 @@ static void check_states(const struct chaos *ch, struct writer *w, struct final_
     }
 }
 
-/* Reads back every acknowledged write through a quorum of replicas. With
- * equal states on every replica (check_states), a value a quorum returns is
- * on every replica. */
-/* Reads every node's /trace/alerts and sums its alerts_total counts. */
-static void check_causal(const struct chaos *ch, struct final_checks *fc)
+/* Reads every node's /trace/alerts, sums its alerts_total counts and folds
+ * them into ch's per-node tallies: a count lower than the last reading is a
+ * node restarted since (counting from 0 again), whose earlier alerts stay
+ * in causal_base. *total: every alert seen over the run; *answered: the
+ * nodes that answered (may be NULL). Returns 0. */
+static int causal_read(struct chaos *ch, uint64_t *total, uint32_t *answered)
 {
     static char text[VOIDCTL_HTTP_BODY_MAX];
+    VOID_ASSERT(ch->n <= CHAOS_NODES_MAX && total != NULL);
+    uint32_t got = 0;
+    *total = 0;
     for (uint32_t i = 0; i < ch->n; i++) {
         struct voidctl_body b;
         voidctl_body_init(&b, text, sizeof(text));
         long code = voidctl_http_get_addr(&ch->cluster.replicas[i].http, "/trace/alerts", 2000, &b);
         json_t *root = code == 200 ? json_loads(b.text, 0, NULL) : NULL;
         json_t *counts = json_object_get(root, "alerts_total");
-        const char *kind;
-        json_t *v;
-        json_object_foreach(counts, kind, v)
-        {
-            fc->causal_alerts += (uint64_t)json_integer_value(v);
+        if (json_is_object(counts)) {
+            uint64_t now = 0;
+            const char *kind;
+            json_t *v;
+            json_object_foreach(counts, kind, v)
+            {
+                now += (uint64_t)json_integer_value(v);
+            }
+            if (now < ch->causal_last[i]) {
+                ch->causal_base[i] += ch->causal_last[i]; /* restarted: counts from 0 */
+            }
+            ch->causal_last[i] = now;
+            got++;
         }
-        fc->causal_nodes += json_is_object(counts);
         json_decref(root);
+        *total += ch->causal_base[i] + ch->causal_last[i];
     }
+    if (answered != NULL) {
+        *answered = got;
+    }
+    VOID_ASSERT(got <= ch->n);
+    return 0;
+}
+
+/* The run's causality verdict: every node's alerts since the run began. */
+static void check_causal(struct chaos *ch, struct final_checks *fc)
+{
+    uint64_t total = 0;
+    (void)causal_read(ch, &total, &fc->causal_nodes);
+    fc->causal_alerts = total > ch->causal_baseline ? total - ch->causal_baseline : 0;
     VOID_ASSERT(fc->causal_nodes <= ch->n);
 }
 
+/* Reads back every acknowledged write through a quorum of replicas. With
+ * equal states on every replica (check_states), a value a quorum returns is
+ * on every replica. */
 static void check_present(const struct chaos *ch, const struct writer *w, struct final_checks *fc)
 {
     size_t acked = 0;
@@ -1367,9 +1413,11 @@ static json_t *experiment_json(const struct chaos *ch,
             snprintf(target, sizeof(target), "node %u", (unsigned)e->target);
         }
     }
-    json_t *v = json_pack("{s:b, s:b, s:b, s:b, s:b, s:b}",
+    json_t *v = json_pack("{s:b, s:b, s:b, s:b, s:b, s:b, s:b}",
                           "quorum_respected",
                           e->acks_no_quorum == 0,
+                          "no_causal_alerts",
+                          e->causal_alerts == 0,
                           "linearizable",
                           e->lin_ok,
                           "recovered",
@@ -1440,6 +1488,7 @@ static json_t *experiment_json(const struct chaos *ch,
         json_object_set_new(
             o, e->fault == FAULT_DELAY ? "delay_ms" : "loss_pct", json_integer(e->amount));
     }
+    json_object_set_new(o, "causal_alerts", json_integer((json_int_t)e->causal_alerts));
     return o;
 }
 
@@ -1514,14 +1563,21 @@ static void print_table(const struct chaos *ch, const struct final_checks *fc)
         out, "replica states equal: %s (%s)\n", fc->states_equal ? "yes" : "NO", fc->states_note);
     fprintf(out, "nodes up at the end: %s\n", fc->nodes_up ? "yes" : "NO");
     fprintf(out,
-            "causal alerts: %llu on the %u node%s that answered (each since its last start; "
-            "reported, not a verdict)\n",
+            "causal alerts: %llu over the run (%u node%s answered at the end; each read after "
+            "every experiment, a restarted node's earlier count kept)\n",
             (unsigned long long)fc->causal_alerts,
             (unsigned)fc->causal_nodes,
             fc->causal_nodes == 1 ? "" : "s");
     for (uint32_t i = 0; i < ch->count_exp; i++) {
         if (!ch->exp[i].lin_ok) {
             fprintf(out, "experiment %u: %s\n", (unsigned)i + 1, ch->exp[i].lin_line);
+        }
+        if (ch->exp[i].causal_alerts > 0) {
+            fprintf(out,
+                    "experiment %u: %llu causality alerts raised (the nodes' /trace/alerts and "
+                    "their logs' \"causality violation\" lines name the events)\n",
+                    (unsigned)i + 1,
+                    (unsigned long long)ch->exp[i].causal_alerts);
         }
         if (ch->exp[i].acks_no_quorum > 0) {
             fprintf(out,
@@ -1944,6 +2000,8 @@ static int run(struct chaos *ch)
         fprintf(stderr, "voidctl chaos: the cluster in %s is not up and committing\n", ch->dir);
         return VOIDCTL_EXIT_FAILED;
     }
+    /* The alerts the nodes counted before this run are not its own. */
+    (void)causal_read(ch, &ch->causal_baseline, NULL);
     static struct writer w;
     if (writer_start(&w, ch) != 0) {
         return VOIDCTL_EXIT_FAILED;
@@ -2019,11 +2077,13 @@ static int run(struct chaos *ch)
             (double)(wall_ns() - checks_ns) / 1e9);
     struct chaos_sample *samples = writer_samples(&w);
     tally(ch, &w, samples);
-    int survived = !setup_error && !w.failed && fc.all_present && fc.states_equal;
+    int causal_ok = fc.causal_alerts == 0;
+    int survived = !setup_error && !w.failed && fc.all_present && fc.states_equal && causal_ok;
     for (uint32_t i = 0; i < ch->count_exp; i++) {
         struct experiment *e = &ch->exp[i];
         e->survived = !e->fault_failed && e->lin_ok && e->recovery_s >= 0 && e->nodes_up &&
-                      fc.all_present && fc.states_equal && fc.nodes_up && e->acks_no_quorum == 0;
+                      fc.all_present && fc.states_equal && fc.nodes_up && e->acks_no_quorum == 0 &&
+                      e->causal_alerts == 0;
         survived = survived && e->survived;
     }
     print_table(ch, &fc);

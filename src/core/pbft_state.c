@@ -24,6 +24,7 @@
  */
 #include "core/pbft_int.h"
 #include "void/assert.h"
+#include "void/codec.h"
 #include "void/error.h"
 #include "void/hash.h"
 
@@ -1282,6 +1283,26 @@ void void__pbft_on_state(struct void_pbft *r,
 
 /* ---- recovery ---------------------------------------------------------------- */
 
+/* A frame of ours that a record kept may leave again as it is (the
+ * retransmit tick sends copies): its body starts with the seq of our send
+ * event, which the causal log may not hold (the process died, or the log's
+ * write failed, after the record was written). Our next event is numbered
+ * after it, so that no peer sees one seq on two events (docs/causality.md,
+ * Persistence). Runs before recovery emits any event. */
+static void own_frame_seen(struct void_pbft *r, const uint8_t *frame, size_t len)
+{
+    VOID_ASSERT(!r->started);
+    struct void_frame fr;
+    if (frame == NULL || void_codec_decode(frame, len, &fr) != 0 || fr.sender != r->cfg.self ||
+        fr.body_len < 8) {
+        return;
+    }
+    uint64_t ev = void__get64(fr.body);
+    r->recovered_event_seq = ev > r->recovered_event_seq ? ev : r->recovered_event_seq;
+    r->event_seq = ev > r->event_seq ? ev : r->event_seq;
+    VOID_ASSERT(r->event_seq >= ev);
+}
+
 /* Restores the certificate an ENTRY record kept from an earlier view. */
 static int
 recover_certificate(struct void_pbft *r, struct void__pbft_entry *e, struct void__reader *rd)
@@ -1298,6 +1319,7 @@ recover_certificate(struct void_pbft *r, struct void__pbft_entry *e, struct void
     }
     memcpy(e->pc_digest, digest, VOID_PBFT_DIGEST_SIZE);
     memcpy(e->pc_pp_frame, pp, e->pc_pp_len);
+    own_frame_seen(r, pp, e->pc_pp_len);
     for (uint16_t i = 0; i < e->pc_count; i++) {
         uint16_t flen = void__take16(rd);
         const uint8_t *f = void__take(rd, flen);
@@ -1306,6 +1328,7 @@ recover_certificate(struct void_pbft *r, struct void__pbft_entry *e, struct void
         }
         memcpy(e->pc_prepare_frame[i], f, flen);
         e->pc_prepare_len[i] = flen;
+        own_frame_seen(r, f, flen);
     }
     e->pc_valid = 1;
     return 0;
@@ -1333,6 +1356,7 @@ static int recover_entry(struct void_pbft *r, const uint8_t *data, size_t len)
     struct void__pbft_entry *e = void__pbft_slot(r, seq);
     void__pbft_entry_reset(r, e, view, seq);
     void__pbft_entry_set_batch(e, pp, pp_len, &m, digest);
+    own_frame_seen(r, pp, pp_len);
     e->sent_prepare = (flags[0] & ENTRY_FLAG_SENT_PREPARE) != 0;
     e->prepared = (flags[0] & ENTRY_FLAG_PREPARED) != 0;
     e->sent_commit = e->prepared;
@@ -1358,6 +1382,7 @@ static int recover_entry(struct void_pbft *r, const uint8_t *data, size_t len)
         memcpy(e->prepare_digest[fr.sender], v.digest, VOID_PBFT_DIGEST_SIZE);
         memcpy(e->prepare_frame[fr.sender], f, flen);
         e->prepare_len[fr.sender] = flen;
+        own_frame_seen(r, f, flen);
     }
     const uint8_t *pc = void__take(&rd, 1);
     if (pc != NULL && pc[0] == 1 && recover_certificate(r, e, &rd) != 0) {
@@ -1381,6 +1406,7 @@ static int recover_entry(struct void_pbft *r, const uint8_t *data, size_t len)
                 memcpy(e->commit_digest[k], digest, VOID_PBFT_DIGEST_SIZE);
                 memcpy(e->commit_frame[k], frames[k], lens[k]);
                 e->commit_len[k] = lens[k];
+                own_frame_seen(r, frames[k], lens[k]);
             }
         }
         e->committed = 1;
@@ -1435,6 +1461,7 @@ static void take_record(struct void_pbft *r, const struct ckpt_part *c)
         if (f != NULL && len <= VOID_PBFT_SMALL_FRAME_MAX) {
             memcpy(r->stable_proof[r->stable_proof_count], f, len);
             r->stable_proof_len[r->stable_proof_count++] = len;
+            own_frame_seen(r, f, len);
         }
     }
     VOID_ASSERT(r->low == r->last_executed);

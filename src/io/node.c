@@ -336,19 +336,27 @@ static void do_event(const struct void_pbft_effect *e)
 
 #define SENDS_HELD 256u /* sends of one run of effects behind one causal-log write */
 
-/* Flushes the causal log once, then transmits the held sends in order. */
+/* Flushes the causal log once, then transmits the held sends in order,
+ * except those whose events a failed write lost: a restart would number
+ * their seqs again, and the peers would see two events under one seq. The
+ * check is per send, not per run: a send's event may have been written (and
+ * lost) in an earlier run than the send itself (a record between them), and
+ * a retransmitted copy carries the seq of the first send. */
 static void send_held(struct void_node *node, const struct void_pbft_out *out, const uint32_t *held, uint32_t *n)
 {
     if (*n > 0 && node->handles_ready) {
-        if (void__node_causal_flush(&node->causal) != 0) {
-            /* Their events may be lost: a restart would number their seqs
-             * again, and the peers would see two events under one seq. */
-            void__node_causal_drop_sends(&node->causal, *n);
-            *n = 0;
-            return;
-        }
+        (void)void__node_causal_flush(&node->causal); /* a failure marks its seqs lost */
+        uint32_t dropped = 0;
         for (uint32_t j = 0; j < *n; j++) {
-            do_send(node, &out->effects[held[j]]);
+            const struct void_pbft_effect *e = &out->effects[held[j]];
+            if (void__node_causal_lost_send(&node->causal, e->u.send.frame, e->u.send.len)) {
+                dropped++;
+            } else {
+                do_send(node, e);
+            }
+        }
+        if (dropped > 0) {
+            void__node_causal_drop_sends(&node->causal, dropped);
         }
     }
     *n = 0;
@@ -2506,8 +2514,12 @@ static int recover(struct void_node *node, char *errbuf, size_t errcap)
         }
         struct step_mark m;
         mark_take(node, &m);
+        uint64_t numbered = node->replica->event_seq;
         rc = void_pbft_recover(node->replica, now, pr, count, filling_out(node));
         free(pr);
+        if (rc == 0 && node->replica->recovered_event_seq > numbered) {
+            void__node_causal_skip_to(&node->causal, node->replica->recovered_event_seq + 1);
+        }
         const struct void_pbft_stats *ps = void_pbft_stats(node->replica);
         void_log(VOID_LOG_INFO,
                  "recovery: recovered from %zu records: view=%llu executed=%llu stable=%llu "

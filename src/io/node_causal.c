@@ -24,6 +24,7 @@
 
 #include "void/assert.h"
 #include "void/bytes.h"
+#include "void/codec.h"
 #include "void/error.h"
 #include "void/hash.h"
 #include "void/kvs.h"
@@ -77,8 +78,29 @@ static void compact_locked(struct void__node_causal *nc)
     }
 }
 
+/* Notes that the events [lo, hi] of this node are not on disk (a failed
+ * write): sends carrying those seqs must not leave. Under lock. */
+static void lost_add(struct void__node_causal *nc, uint64_t lo, uint64_t hi)
+{
+    VOID_ASSERT(lo <= hi);
+    VOID_ASSERT(nc->lost_count <= VOID_NODE_CAUSAL_LOST_MAX);
+    uint32_t n = nc->lost_count;
+    if (n > 0 && (lo <= nc->lost_hi[n - 1] + 1 || n == VOID_NODE_CAUSAL_LOST_MAX)) {
+        /* Adjacent to the newest range, or no slot left: widen the newest
+         * (holding back a few sends whose events are on disk is safe). */
+        nc->lost_lo[n - 1] = lo < nc->lost_lo[n - 1] ? lo : nc->lost_lo[n - 1];
+        nc->lost_hi[n - 1] = hi > nc->lost_hi[n - 1] ? hi : nc->lost_hi[n - 1];
+    } else {
+        nc->lost_lo[n] = lo;
+        nc->lost_hi[n] = hi;
+        nc->lost_count = n + 1;
+    }
+    atomic_store(&nc->lost_any, 1);
+}
+
 /* Writes the pending events in one transaction. Under lock (or alone). A
- * failure is logged and counted; the events stay in memory only. */
+ * failure is logged and counted; the events stay in memory only, and their
+ * seqs are noted as lost (lost_add). */
 static void flush_locked(struct void__node_causal *nc)
 {
     if (!nc->persist || nc->pending_count == 0) {
@@ -92,6 +114,14 @@ static void flush_locked(struct void__node_causal *nc)
         rc = void_causal_log_append(&nc->log, nc->pending_keys, nc->pending, nc->pending_count);
     }
     nc->flush_failed |= rc != 0;
+    if (rc != 0) {
+        uint64_t lo = nc->pending_keys[0], hi = nc->pending_keys[0];
+        for (size_t i = 1; i < nc->pending_count; i++) {
+            lo = nc->pending_keys[i] < lo ? nc->pending_keys[i] : lo;
+            hi = nc->pending_keys[i] > hi ? nc->pending_keys[i] : hi;
+        }
+        lost_add(nc, lo, hi);
+    }
     if (rc != 0 && nc->persist_errors++ % 1000 == 0) {
         void_log(VOID_LOG_WARN,
                  "causal log: %zu events not persisted: %s (%" PRIu64 " failures so far)",
@@ -253,6 +283,7 @@ int void__node_causal_init(struct void__node_causal *nc, const struct void_confi
     atomic_init(&nc->halted, 0);
     atomic_init(&nc->sends_withheld, 0);
     atomic_init(&nc->kvs_ready, 0);
+    atomic_init(&nc->lost_any, 0);
     if (!nc->on) {
         return 0;
     }
@@ -469,6 +500,49 @@ int void__node_causal_flush(struct void__node_causal *nc)
         pthread_mutex_unlock(&nc->lock);
     }
     return rc;
+}
+
+int void__node_causal_lost_send(struct void__node_causal *nc, const uint8_t *frame, size_t len)
+{
+    VOID_ASSERT(nc != NULL && frame != NULL);
+    if (!atomic_load(&nc->lost_any)) {
+        return 0;
+    }
+    struct void_frame fr;
+    if (void_codec_decode(frame, len, &fr) != 0 || fr.sender != nc->self || fr.body_len < 8) {
+        return 0; /* not a frame of this node's core (every one starts with its seq) */
+    }
+    uint64_t seq = void_bytes_get_be64(fr.body);
+    int lost = 0;
+    pthread_mutex_lock(&nc->lock);
+    VOID_ASSERT(nc->lost_count <= VOID_NODE_CAUSAL_LOST_MAX);
+    for (uint32_t i = nc->lost_count; i-- > 0 && !lost;) {
+        lost = seq >= nc->lost_lo[i] && seq <= nc->lost_hi[i];
+    }
+    pthread_mutex_unlock(&nc->lock);
+    return lost;
+}
+
+void void__node_causal_skip_to(struct void__node_causal *nc, uint64_t next)
+{
+    VOID_ASSERT(nc != NULL);
+    if (!nc->on) {
+        return;
+    }
+    pthread_mutex_lock(&nc->lock);
+    uint64_t last = nc->c.last[nc->self];
+    VOID_ASSERT(next > last);
+    void_log(VOID_LOG_WARN,
+             "causal log: the record log holds frames of this node numbered up to %" PRIu64
+             " whose events were not persisted (a crash or a failed write): numbering goes "
+             "on at %" PRIu64 ", never again giving a seq a peer may have seen",
+             next - 1,
+             next);
+    if (last != 0 && next > last + 1) {
+        void_causal_reset(&nc->c); /* the chain has a known gap: start afresh at next */
+    }
+    nc->next_seq = next;
+    pthread_mutex_unlock(&nc->lock);
 }
 
 void void__node_causal_drop_sends(struct void__node_causal *nc, uint32_t n)

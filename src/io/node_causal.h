@@ -45,6 +45,7 @@
 #define VOID_NODE_CAUSAL_MAX_MB_DEF    256   /* [causal] max_mb */
 #define VOID_NODE_CAUSAL_PENDING_MAX   256   /* events written per LMDB transaction at most */
 #define VOID_NODE_CAUSAL_COMPACT_NS    1000000000ull /* compaction at most once a second */
+#define VOID_NODE_CAUSAL_LOST_MAX      16    /* ranges of seqs a failed write lost */
 
 struct void__node_causal {
     int on; /* [causal] events = 1 */
@@ -78,6 +79,15 @@ struct void__node_causal {
      * must not leave (a restart would number such a seq again: the
      * campaign of 2026-12-07 saw 638 hlc_order alerts after full disks). */
     int flush_failed;
+    /* The seqs of the events such failed writes lost, as ranges [lo, hi]
+     * (the newest last; when full, the newest widened over the gap). A
+     * send carrying one of them must not leave, in any later run of
+     * effects either: a send's EVENT effect may come in an earlier run than
+     * the SEND (a record between them), and a retransmitted copy carries
+     * the seq of the first send (void__node_causal_lost_send). */
+    uint64_t lost_lo[VOID_NODE_CAUSAL_LOST_MAX], lost_hi[VOID_NODE_CAUSAL_LOST_MAX];
+    uint32_t lost_count;
+    atomic_int lost_any; /* lost_count > 0: the send path reads it without the lock */
     uint64_t sends_unpersisted; /* sends dropped for it */
     int test_fail_appends;      /* unit tests only: every append fails with VOID_EIO */
     uint64_t compacted_total;
@@ -140,6 +150,20 @@ int void__node_causal_withhold(struct void__node_causal *nc, const struct void_p
  * last call failed (logged and counted): the caller must then drop the
  * sends it holds (void__node_causal_drop_sends). Loop thread. */
 int void__node_causal_flush(struct void__node_causal *nc);
+
+/* Whether frame (a SEND effect's, borrowed) is this node's and carries
+ * the seq of an event that a failed write lost (docs/causality.md,
+ * Persistence): such a send must not leave, whatever run of effects it is
+ * in, since a restart would number that seq again. Call after
+ * void__node_causal_flush. Loop thread. Cannot fail. */
+int void__node_causal_lost_send(struct void__node_causal *nc, const uint8_t *frame, size_t len);
+
+/* Tells nc that the replica core numbers its next event `next`, past
+ * void__node_causal_next_seq: its record log held frames of its own with
+ * seqs whose events were not persisted (void_pbft_recover numbers after
+ * them: recovered_event_seq). Logs the skip and starts the index's chain
+ * afresh at `next`. Before the first event is recorded. Cannot fail. */
+void void__node_causal_skip_to(struct void__node_causal *nc, uint64_t next);
 
 /* Counts n sends dropped because their events may not be on disk (a
  * PBFT message lost, as the network may lose it). Cannot fail. */

@@ -54,7 +54,7 @@ for e in lines:
 c = report["checks"]
 assert report["survived"] and c["acknowledged_writes_present"] and c["replica_states_equal"], c
 assert c["read_back"] == c["acknowledged"] > 0, c
-assert c["causal_nodes"] == 4 and c["causal_alerts"] >= 0, c  # every node's /trace/alerts read
+assert c["causal_nodes"] == 4 and c["causal_alerts"] == 0, c  # every node's /trace/alerts read: no alert
 print(f"checks: {c['present']}; {c['states']}; causal alerts {c['causal_alerts']}")
 for e in lines:  # the writer's figures under the fault and after it
     assert e["throughput_during"] > 0 and e["throughput_after"] > 0, e

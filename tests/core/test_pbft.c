@@ -985,6 +985,67 @@ static void test_pbft_recovers_after_crash(void **state)
     net_free(t);
 }
 
+/* The highest event seq in a PREPARE frame each replica sent (t->seen). */
+static uint64_t prepare_seq_max[MAXN];
+
+static void note_prepare_seq(struct net *t, const struct msg *m)
+{
+    (void)t;
+    struct void_frame fr;
+    if (void_codec_decode(m->bytes, m->len, &fr) == 0 && fr.type == VOID_MSG_PREPARE &&
+        fr.sender < MAXN && fr.body_len >= 8) {
+        uint64_t ev = void_bytes_get_be64(fr.body);
+        uint64_t *max = &prepare_seq_max[fr.sender];
+        *max = ev > *max ? ev : *max;
+    }
+}
+
+/* Setup: n=4, K=16 (no checkpoint yet: every entry stays in the records),
+ * 6 puts; backup 1 crashes, and its causal log lost every event (its
+ * event_seq_start is back at 1, as after a full disk that failed the log's
+ * writes while the record log's went through). Action: it recovers from
+ * its records. Expected: its first new event is numbered after every
+ * PREPARE it sent, whose frames its ENTRY records keep and its retransmit
+ * tick sends again as they are: no seq that a peer may see names two
+ * events (docs/causality.md, Persistence). Before the fix the numbering
+ * went on at 1. */
+static void test_pbft_recovery_numbers_events_after_its_recorded_frames(void **state)
+{
+    (void)state;
+    memset(prepare_seq_max, 0, sizeof(prepare_seq_max));
+    struct net *t = net_new(4, 1, 16, 32, 1);
+    t->seen = note_prepare_seq;
+    put_many(t, 0, 0, 6, 100 * MS);
+    net_run(t, 10 * MS, all_live_at_max);
+    uint64_t sent = prepare_seq_max[1];
+    assert_true(sent > 1);
+    replica_crash(t, 1);
+    t->cfg[1].event_seq_start = 1;
+    struct void_pbft *r = calloc(1, sizeof(*r));
+    assert_non_null(r);
+    assert_int_equal(void_pbft_init(r, &t->cfg[1]), 0);
+    struct void_pbft_record recs[512];
+    assert_true(t->nrecords[1] <= 512);
+    for (size_t k = 0; k < t->nrecords[1]; k++) {
+        const struct record *rec = &t->records[1][k];
+        recs[k] = (struct void_pbft_record){rec->kind, rec->key, rec->data, rec->len};
+    }
+    assert_int_equal(void_pbft_recover(r, t->now, recs, t->nrecords[1], &t->out), 0);
+    assert_true(r->recovered_event_seq >= sent);
+    uint64_t first = 0;
+    for (uint32_t k = 0; k < t->out.count && first == 0; k++) {
+        if (t->out.effects[k].kind == VOID_PBFT_EFFECT_EVENT) {
+            first = t->out.effects[k].u.event.local_seq;
+        }
+    }
+    assert_true(first > sent);
+    void_pbft_out_reset(&t->out);
+    t->rep[1] = r;
+    t->crashed[1] = 0;
+    t->last_event[1] = r->event_seq;
+    net_free(t);
+}
+
 /* The CHECKPOINT record among replica i's records (its length), or 0. */
 static size_t checkpoint_record_len(struct net *t, uint32_t i)
 {
@@ -2963,6 +3024,7 @@ int main(void)
         cmocka_unit_test(test_pbft_catches_up_from_commit_certificates),
         cmocka_unit_test(test_pbft_lagging_replica_takes_up_a_weakly_certified_checkpoint),
         cmocka_unit_test(test_pbft_recovers_after_crash),
+        cmocka_unit_test(test_pbft_recovery_numbers_events_after_its_recorded_frames),
         cmocka_unit_test(test_pbft_checkpoint_record_is_constant_in_the_state_size),
         cmocka_unit_test(test_pbft_whole_cluster_restarts_from_its_stores),
         cmocka_unit_test(test_pbft_store_behind_the_records_replays_certified_batches),

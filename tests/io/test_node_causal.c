@@ -17,6 +17,7 @@
 /* clang-format on */
 
 #include "io/node_causal.h"
+#include "void/codec.h"
 #include "void/config.h"
 #include "void/error.h"
 #include "void/pbft_msg.h"
@@ -369,11 +370,73 @@ static void test_node_causal_failed_write_holds_back_the_sends(void **state)
     assert_int_equal(system(cmd), 0);
 }
 
+/* A frame of `sender` whose body starts with event seq `seq`, as the
+ * replica core frames every message, into buf; its length. */
+static size_t frame_with_seq(uint8_t *buf, size_t cap, uint32_t sender, uint64_t seq)
+{
+    uint8_t body[16] = {0};
+    for (int i = 0; i < 8; i++) {
+        body[i] = (uint8_t)(seq >> (56 - 8 * i));
+    }
+    struct void_frame fr = {
+        .type = VOID_MSG_PREPARE, .sender = sender, .body = body, .body_len = sizeof(body)};
+    size_t len = 0;
+    assert_int_equal(void_codec_encode_unsigned(&fr, buf, cap, &len), 0);
+    return len;
+}
+
+/* Setup: a persisted log whose appends fail (a full disk). Action: a send
+ * event (seq 1) and a flush, which fails; appends work again; a send event
+ * (seq 2) and a flush, which writes it. Expected: a frame carrying seq 1 is
+ * held back also after the successful flush (a send whose event came in an
+ * earlier run of effects, or a retransmitted copy of its frame: chaos
+ * `disk`, 2026-12-08, where such sends left and the peers raised hlc_order
+ * once the replica numbered seq 1 again after its restart); frames with
+ * seq 2, or from another node, leave. Before the fix only the sends of the
+ * failed flush's own run were dropped. */
+static void test_node_causal_lost_seq_is_held_back_in_later_runs(void **state)
+{
+    (void)state;
+    struct void_config cfg;
+    cfg_for(&cfg, 0, 0);
+    char dir[] = "/tmp/void-test-node-causal-XXXXXX";
+    assert_non_null(mkdtemp(dir));
+    snprintf(cfg.data_dir, sizeof(cfg.data_dir), "%s", dir);
+    struct void__node_causal nc;
+    assert_int_equal(void__node_causal_init(&nc, &cfg), 0);
+    uint8_t f1[128], f2[128], other[128];
+    size_t l1 = frame_with_seq(f1, sizeof(f1), 1, 1);
+    size_t l2 = frame_with_seq(f2, sizeof(f2), 1, 2);
+    size_t lo = frame_with_seq(other, sizeof(other), 2, 1);
+    assert_int_equal(void__node_causal_lost_send(&nc, f1, l1), 0); /* nothing failed yet */
+    nc.test_fail_appends = 1;
+    struct void_pbft_event e = pev(VOID_PBFT_EVENT_SEND, 1, T0 + 1);
+    e.remote_node = VOID_PBFT_TO_ALL;
+    void__node_causal_event(&nc, &e);
+    assert_int_equal(void__node_causal_flush(&nc), VOID_EIO);
+    nc.test_fail_appends = 0;
+    e = pev(VOID_PBFT_EVENT_SEND, 2, T0 + 2);
+    e.remote_node = VOID_PBFT_TO_ALL;
+    void__node_causal_event(&nc, &e);
+    assert_int_equal(void__node_causal_flush(&nc), 0);
+    assert_int_equal(nc.log.count_appended, 1);
+    assert_int_equal(void__node_causal_lost_send(&nc, f1, l1), 1);
+    assert_int_equal(void__node_causal_lost_send(&nc, f2, l2), 0);
+    assert_int_equal(void__node_causal_lost_send(&nc, other, lo), 0);
+    assert_int_equal(void__node_causal_flush(&nc), 0); /* later runs: still held back */
+    assert_int_equal(void__node_causal_lost_send(&nc, f1, l1), 1);
+    void__node_causal_fini(&nc);
+    char cmd[128];
+    snprintf(cmd, sizeof(cmd), "rm -rf '%s'", dir);
+    assert_int_equal(system(cmd), 0);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_node_causal_sends_of_one_run_share_one_log_write),
         cmocka_unit_test(test_node_causal_failed_write_holds_back_the_sends),
+        cmocka_unit_test(test_node_causal_lost_seq_is_held_back_in_later_runs),
         cmocka_unit_test(test_node_causal_records_and_serves_events),
         cmocka_unit_test(test_node_causal_a_joined_member_is_a_node_not_a_client),
         cmocka_unit_test(test_node_causal_halt_mode_stops_sending_at_a_forged_receive),
