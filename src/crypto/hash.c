@@ -1,6 +1,6 @@
 /*
- * SHA-256 for the content-addressable store. OpenSSL's one-shot SHA256()
- * dispatches to the SHA-NI code path on these CPUs and runs about 4x faster
+ * SHA-256 for the content-addressable store and the protocol cores. OpenSSL's
+ * SHA-256 takes the SHA-NI code path on these CPUs and runs about 4x faster
  * than libsodium's portable implementation (bench/README.md, "cas"), so it is
  * the one the store uses; the libsodium variant stays for the benchmark and
  * as an independent cross-check in the tests.
