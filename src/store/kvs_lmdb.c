@@ -546,7 +546,8 @@ static int unflushed_has(const uint8_t *bits, uint32_t b)
  * without lagging rows reads as before the bitmap existed). */
 static int unflushed_put(struct lm *l, const uint8_t *bits, uint32_t count)
 {
-    MDB_val k = {9, (void *)(uintptr_t) "unflushed"}, v = {VOID_KVS_BUCKETS / 8, (void *)(uintptr_t)bits};
+    MDB_val k = {9, (void *)(uintptr_t) "unflushed"},
+            v = {VOID_KVS_BUCKETS / 8, (void *)(uintptr_t)bits};
     if (count == 0) {
         int rc = ldel(l, l->meta, &k, NULL);
         return rc == MDB_NOTFOUND ? 0 : rc;
