@@ -167,6 +167,10 @@ struct void_node {
     uint64_t retry_warned;  /* retry_count at the last warning */
     uint64_t retry_warn_ms; /* loop time of the last warning */
     uint64_t drop_busy;     /* inputs dropped because both buffers were full */
+    /* The frame behind the step on_frame reports: its cause, formatted
+     * only when the log says something (cause_text). */
+    uint8_t step_msg_type;
+    uint32_t step_sender;
     /* What the operator's log has been told (report_step). */
     void_view view_installed;       /* the view of the last "view change ... done" */
     int state_fetching;             /* a state transfer was reported started, not done */
@@ -739,9 +743,28 @@ static int step_fetched_state(struct void_node *node, const struct step_mark *m)
     return 0;
 }
 
+/* The cause a log line names: `cause`, or with NULL the frame on_frame
+ * stepped, formatted here because most steps log nothing (a snprintf per
+ * frame was measurable: bench/README.md, kv_put). */
+static const char *cause_text(const struct void_node *node, const char *cause, char *buf, size_t cap)
+{
+    VOID_ASSERT(buf != NULL && cap > 0);
+    if (cause != NULL) {
+        return cause;
+    }
+    const char *type = void_msg_type_name(node->step_msg_type);
+    (void)snprintf(buf,
+                   cap,
+                   "%s from replica %u",
+                   type != NULL ? type : "a message",
+                   (unsigned)node->step_sender);
+    return buf;
+}
+
 static void report_view(struct void_node *node, const struct step_mark *m, const char *cause)
 {
     const struct void_pbft *r = node->replica;
+    char buf[64];
     void_view view = void_pbft_view(r);
     if (void_pbft_stats(r)->view_changes != m->installs) {
         void_log(VOID_LOG_INFO,
@@ -749,7 +772,7 @@ static void report_view(struct void_node *node, const struct step_mark *m, const
                  (unsigned long long)node->view_installed,
                  (unsigned long long)view,
                  (unsigned)void_pbft_primary_of(r, view),
-                 cause);
+                 cause_text(node, cause, buf, sizeof(buf)));
         node->view_installed = view;
         void__node_metrics_view_change(&node->metrics, 0, uv_hrtime());
     } else if (void_pbft_view_changing(r) && (!m->view_changing || view != m->view)) {
@@ -757,7 +780,7 @@ static void report_view(struct void_node *node, const struct step_mark *m, const
                  "view change: view %llu -> %llu started (%s)",
                  (unsigned long long)m->view,
                  (unsigned long long)view,
-                 cause);
+                 cause_text(node, cause, buf, sizeof(buf)));
         void__node_metrics_view_change(&node->metrics, 1, uv_hrtime());
     }
 }
@@ -774,11 +797,12 @@ report_state(struct void_node *node, const struct step_mark *m, const char *caus
     int fetched = step_fetched_state(node, m);
     if (!node->state_fetching) {
         if (fetched) {
+            char buf[64];
             void_log(VOID_LOG_INFO,
                      "state transfer: started at executed %llu, stable checkpoint %llu (after %s)",
                      (unsigned long long)executed,
                      (unsigned long long)void_pbft_low_watermark(r),
-                     cause);
+                     cause_text(node, cause, buf, sizeof(buf)));
             node->state_fetching = 1;
             node->state_fetch_start_ms = uv_now(&node->loop);
             node->state_fetch_from = executed;
@@ -816,12 +840,12 @@ report_state(struct void_node *node, const struct step_mark *m, const char *caus
  * view changes (old -> new view and why), state transfers starting and
  * ending. The core emits no event for these (it has no I/O), so they are
  * read off its state and effects; cause says what the step handled. The
- * step's start events are timed here too (node_metrics.h). */
+ * step's start events are timed here too (node_metrics.h). A NULL cause is
+ * the frame in node->step_msg_type and step_sender (cause_text). */
 static void
 report_step(struct void_node *node, const struct step_mark *m, const char *cause, int tick)
 {
     VOID_ASSERT(node->replica_ready);
-    VOID_ASSERT(cause != NULL);
     report_view(node, m, cause);
     report_state(node, m, cause, tick);
     void__node_metrics_step(&node->metrics, filling_out(node), m->count, 0);
@@ -1443,14 +1467,9 @@ static void on_frame(void *ctx, const uint8_t *buf, size_t len, const struct voi
     if (state_failed(node, rc)) {
         return;
     }
-    char cause[64];
-    const char *type = void_msg_type_name(frame->type);
-    (void)snprintf(cause,
-                   sizeof(cause),
-                   "%s from replica %u",
-                   type != NULL ? type : "a message",
-                   (unsigned)frame->sender);
-    report_step(node, &m, cause, 0);
+    node->step_msg_type = frame->type;
+    node->step_sender = frame->sender;
+    report_step(node, &m, NULL, 0);
 }
 
 static void on_timer(uv_timer_t *timer)

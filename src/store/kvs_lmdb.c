@@ -10,9 +10,11 @@
  *   shadow    t(12) || key-hash(32) || t0(12) -> (empty)  version t0 hidden from horizon t
  *   clients   id-hash(32)                    -> id(8) reqno(8) seen(12) hash(32) reply
  *   seen      seen(12) || id(8)              -> (empty)   expiry index
- *   buckets   bucket(2)                      -> digest(32) (non-empty buckets only)
+ *   buckets   bucket(2)                      -> digest(32) (non-empty buckets only;
+ *             a bucket marked in meta "unflushed" may be stale: flush_buckets)
  *   meta      "format" -> "VKS1", "state" -> counters, horizon, last, label,
- *             "loading" -> "1" while a load is committed in parts (stats.partial)
+ *             "loading" -> "1" while a load is committed in parts (stats.partial),
+ *             "unflushed" -> bitmap(512): buckets whose row lags the data
  *   stage     bucket(2)                      -> partition bytes (state transfer;
  *             not in the digest, emptied at open)
  *
@@ -59,6 +61,8 @@
 #define NAME_MAX_LEN (H + CHUNK + 1u)
 #define STATE_LEN    (8u * 4u + 2u * TS + 8u)
 #define DEPTH_MAX    ((VOID_KVS_KEY_MAX + CHUNK - 1u) / CHUNK)
+/* Unflushed bucket rows that make a batch's commit write them all. */
+#define UNFLUSHED_MAX (VOID_KVS_BUCKETS / 4u)
 
 _Static_assert(NAME_MAX_LEN <= 511, "names entries fit LMDB's default key limit");
 
@@ -85,6 +89,10 @@ struct lm {
     struct void__kvs_dirty dirty;
     uint8_t pending[VOID_KVS_BUCKETS][H];
     struct void__kvs_tree tree;
+    /* Buckets whose "buckets" row lags the data (bit b of byte b / 8), as
+     * committed in meta "unflushed"; unflushed_count bits are set. */
+    uint8_t unflushed[VOID_KVS_BUCKETS / 8];
+    uint32_t unflushed_count;
     uint8_t keybuf[VOID_KVS_KEY_MAX];
     struct lsnap *snaps[VOID_KVS_SNAPSHOTS_MAX]; /* NULL: free slot */
     int loading;                                 /* between load_begin and load_end */
@@ -513,6 +521,77 @@ static int add_client_hash(void *arg, const MDB_val *k, const MDB_val *v)
     return 0;
 }
 
+/* Bucket b's digest into its "buckets" row: no row for an empty bucket
+ * (its digest is zero, void_kvs_bucket_final). */
+static int bucket_row_put(struct lm *l, uint32_t b, const uint8_t digest[H])
+{
+    static const uint8_t zero[H] = {0};
+    VOID_ASSERT(b < VOID_KVS_BUCKETS);
+    uint8_t bk[2];
+    void_bytes_put_be16(bk, (uint16_t)b);
+    MDB_val k = {2, bk}, v = {H, (void *)(uintptr_t)digest};
+    if (memcmp(digest, zero, H) == 0) {
+        int rc = ldel(l, l->buckets, &k, NULL);
+        return rc == MDB_NOTFOUND ? 0 : rc;
+    }
+    return lput(l, l->buckets, &k, &v, 0);
+}
+
+static int unflushed_has(const uint8_t *bits, uint32_t b)
+{
+    return (bits[b >> 3] >> (b & 7u)) & 1u;
+}
+
+/* Writes meta "unflushed" (the key goes once no bit is set, so a store
+ * without lagging rows reads as before the bitmap existed). */
+static int unflushed_put(struct lm *l, const uint8_t *bits, uint32_t count)
+{
+    MDB_val k = {9, (void *)(uintptr_t) "unflushed"},
+            v = {VOID_KVS_BUCKETS / 8, (void *)(uintptr_t)bits};
+    if (count == 0) {
+        int rc = ldel(l, l->meta, &k, NULL);
+        return rc == MDB_NOTFOUND ? 0 : rc;
+    }
+    return lput(l, l->meta, &k, &v, 0);
+}
+
+/* In the write transaction: the rows of the batch's dirty buckets (digests
+ * in l->pending), and with `all` those of every bucket still unflushed
+ * (digests in the tree: unchanged by this batch). Without `all`, a batch's
+ * dirty buckets are only marked in meta "unflushed", which shares the page
+ * of the counters that every commit writes anyway: their rows, about one
+ * random leaf page of the table per request, were a quarter of the pages a
+ * commit wrote (bench/README.md, kv_put). The digests live in the tree; a
+ * marked row is rewritten at the next snapshot (checkpoints take one), once
+ * UNFLUSHED_MAX rows lag, or at close, and recomputed from the data at open
+ * (load), so "buckets" plus the marks always give the data's digests. */
+static int commit_buckets(struct lm *l, uint8_t *bits, uint32_t *count)
+{
+    memcpy(bits, l->unflushed, sizeof(l->unflushed));
+    *count = l->unflushed_count;
+    for (uint32_t i = 0; i < l->dirty.count; i++) {
+        uint32_t b = l->dirty.list[i];
+        *count += unflushed_has(bits, b) ? 0u : 1u;
+        bits[b >> 3] = (uint8_t)(bits[b >> 3] | 1u << (b & 7u));
+    }
+    int all = *count >= UNFLUSHED_MAX;
+    int rc = 0;
+    for (uint32_t i = 0; all && i < l->dirty.count && rc == 0; i++) {
+        uint32_t b = l->dirty.list[i];
+        rc = bucket_row_put(l, b, l->pending[i]);
+        bits[b >> 3] = (uint8_t)(bits[b >> 3] & ~(1u << (b & 7u)));
+    }
+    for (uint32_t b = 0; all && b < VOID_KVS_BUCKETS && rc == 0; b++) {
+        if (unflushed_has(bits, b)) {
+            rc = bucket_row_put(l, b, l->tree.digest[b]);
+            bits[b >> 3] = (uint8_t)(bits[b >> 3] & ~(1u << (b & 7u)));
+        }
+    }
+    *count = all ? 0 : *count;
+    VOID_ASSERT(*count <= VOID_KVS_BUCKETS);
+    return rc != 0 ? rc : unflushed_put(l, bits, *count);
+}
+
 static int lm_commit(void *impl)
 {
     struct lm *l = impl;
@@ -531,15 +610,11 @@ static int lm_commit(void *impl)
             break;
         }
         void_kvs_bucket_final(&c, l->pending[i]);
-        uint8_t bk[2];
-        void_bytes_put_be16(bk, (uint16_t)b);
-        MDB_val k = {2, bk}, v = {H, l->pending[i]};
-        if (c.versions == 0 && c.clients == 0) {
-            rc = ldel(l, l->buckets, &k, NULL);
-            rc = rc == MDB_NOTFOUND ? 0 : rc;
-        } else {
-            rc = lput(l, l->buckets, &k, &v, 0);
-        }
+    }
+    uint8_t bits[VOID_KVS_BUCKETS / 8];
+    uint32_t count = 0;
+    if (rc == 0 && !l->failed) {
+        rc = commit_buckets(l, bits, &count);
     }
     if (rc == 0 && !l->failed) {
         uint8_t sb[STATE_LEN];
@@ -555,10 +630,49 @@ static int lm_commit(void *impl)
         void__kvs_dirty_clear(&l->dirty);
         return rc != 0 ? fail(l, rc) : l->failed;
     }
+    memcpy(l->unflushed, bits, sizeof(bits));
+    l->unflushed_count = count;
     void__kvs_tree_set_many(
         &l->tree, l->dirty.list, (const uint8_t(*)[H])l->pending, l->dirty.count);
     void__kvs_dirty_clear(&l->dirty);
     l->committed = l->st;
+    return 0;
+}
+
+/* Outside a batch: one transaction that rewrites every unflushed bucket row
+ * from the tree (commit_buckets), so that a snapshot reads current rows. */
+static int flush_buckets(struct lm *l)
+{
+    VOID_ASSERT(!l->in_batch && l->wtxn == NULL);
+    if (l->unflushed_count == 0) {
+        return 0;
+    }
+    if (l->rtxn_live) {
+        mdb_txn_reset(l->rtxn);
+        l->rtxn_live = 0;
+    }
+    int rc = mdb_txn_begin(l->env, NULL, 0, &l->wtxn);
+    if (rc != 0) {
+        return fail(l, rc);
+    }
+    for (uint32_t b = 0; b < VOID_KVS_BUCKETS && rc == 0; b++) {
+        if (unflushed_has(l->unflushed, b)) {
+            rc = bucket_row_put(l, b, l->tree.digest[b]);
+        }
+    }
+    static const uint8_t none[VOID_KVS_BUCKETS / 8];
+    rc = rc == 0 ? unflushed_put(l, none, 0) : rc;
+    if (rc == 0) {
+        rc = lcommit(l);
+    } else {
+        mdb_txn_abort(l->wtxn);
+    }
+    l->wtxn = NULL;
+    if (rc != 0) {
+        return fail(l, rc);
+    }
+    memset(l->unflushed, 0, sizeof(l->unflushed));
+    l->unflushed_count = 0;
     return 0;
 }
 
@@ -1316,6 +1430,10 @@ static int lm_snapshot_take(void *impl, struct void_kvs_snap **out)
     if (slot == VOID_KVS_SNAPSHOTS_MAX) {
         return VOID_EFULL;
     }
+    int rc = flush_buckets(l); /* the snapshot reads the rows */
+    if (rc != 0) {
+        return rc;
+    }
     struct lsnap *s = calloc(1, sizeof(*s));
     if (s == NULL) {
         return VOID_ENOMEM;
@@ -1324,7 +1442,7 @@ static int lm_snapshot_take(void *impl, struct void_kvs_snap **out)
      * per-call read transaction and the batches of the same thread. The
      * bucket digests are read from the "buckets" table through it, so only
      * the root is copied here. */
-    int rc = mdb_txn_begin(l->env, NULL, MDB_RDONLY, &s->txn);
+    rc = mdb_txn_begin(l->env, NULL, MDB_RDONLY, &s->txn);
     if (rc != 0) {
         free(s);
         return lm_err(rc);
@@ -1856,6 +1974,10 @@ static void lm_close(void *impl)
     VOID_ASSERT(l != NULL);
     if (l->wtxn != NULL) {
         mdb_txn_abort(l->wtxn);
+        l->wtxn = NULL;
+        l->in_batch = 0; /* a batch left open is dropped, as by a crash */
+    } else if (l->env != NULL && !l->failed && !l->loading && !l->in_batch) {
+        (void)flush_buckets(l); /* else open recomputes them */
     }
     if (l->rtxn != NULL) {
         mdb_txn_abort(l->rtxn);
@@ -1938,6 +2060,43 @@ static int open_vhash(MDB_txn *txn, struct lm *l)
     return rc == MDB_NOTFOUND ? 0 : rc;
 }
 
+/* The buckets that meta "unflushed" marks: their digests from the data, as
+ * a commit computes them (their rows may be stale: commit_buckets). They
+ * stay marked until the next flush writes the rows. */
+static int load_unflushed(struct lm *l, MDB_txn *txn)
+{
+    MDB_val k = {9, (void *)(uintptr_t) "unflushed"}, v;
+    int rc = mdb_get(txn, l->meta, &k, &v);
+    if (rc == MDB_NOTFOUND) {
+        return 0;
+    }
+    if (rc == 0 && v.mv_size != sizeof(l->unflushed)) {
+        rc = MDB_CORRUPTED;
+    }
+    if (rc != 0) {
+        return rc;
+    }
+    memcpy(l->unflushed, v.mv_data, sizeof(l->unflushed));
+    l->unflushed_count = 0;
+    for (uint32_t b = 0; b < VOID_KVS_BUCKETS && rc == 0; b++) {
+        if (!unflushed_has(l->unflushed, b)) {
+            continue;
+        }
+        struct void_kvs_bucket_ctx c;
+        void_kvs_bucket_init(&c, b);
+        rc = walk_bucket(txn, l->vhash, b, add_version_hash, &c);
+        if (rc == 0) {
+            rc = walk_bucket(txn, l->clients, b, add_client_hash, &c);
+        }
+        if (rc == 0) {
+            void_kvs_bucket_final(&c, l->tree.digest[b]);
+            l->unflushed_count++;
+        }
+    }
+    VOID_ASSERT(rc != 0 || l->unflushed_count <= VOID_KVS_BUCKETS);
+    return rc;
+}
+
 /* Opens the tables, checks or writes the format, loads the counters and the
  * bucket digests. */
 static int load(struct lm *l, int create)
@@ -2010,6 +2169,9 @@ static int load(struct lm *l, int create)
     }
     if (c != NULL) {
         mdb_cursor_close(c);
+    }
+    if (rc == 0) {
+        rc = load_unflushed(l, txn);
     }
     if (rc == 0) {
         rc = mdb_txn_commit(txn);
