@@ -1085,6 +1085,28 @@ static void bodies_evict_executed(struct void_pbft *r)
     VOID_ASSERT(r->last_executed >= r->low);
 }
 
+/* Steps *off over the next item of e's batch: an inline request is
+ * skipped (0); a reference is decoded into *it (1), or -1 when it does not
+ * decode. */
+static int
+entry_item_next(const struct void__pbft_entry *e, size_t *off, struct void_pbft_batch_item *it)
+{
+    VOID_ASSERT(*off < e->batch_len);
+    const uint8_t *batch = e->pp_frame + e->batch_off;
+    if (batch[*off] != 0) {
+        long size = void_codec_peek_size(batch + *off, e->batch_len - *off);
+        VOID_ASSERT(size > 0); /* checked when the batch was accepted */
+        *off += (size_t)size;
+        return 0;
+    }
+    size_t used = 0;
+    if (void_pbft_batch_item_decode(batch + *off, e->batch_len - *off, it, &used) != 0) {
+        return -1;
+    }
+    *off += used;
+    return 1;
+}
+
 /* Whether e holds every body its batch names, each the request its
  * reference says; fills missing[] (up to VOID_PBFT_FETCH_MAX) with those it
  * lacks and sets *nmissing. A body that is not what its reference says
@@ -1095,21 +1117,16 @@ static int entry_bodies(struct void_pbft *r,
                         uint16_t *nmissing)
 {
     int ready = 1;
-    const uint8_t *batch = e->pp_frame + e->batch_off;
     size_t off = 0;
     for (uint16_t i = 0; i < e->count && off < e->batch_len; i++) {
         struct void_pbft_batch_item it;
-        size_t used = 0;
-        if (batch[off] != 0) {
-            long size = void_codec_peek_size(batch + off, e->batch_len - off);
-            VOID_ASSERT(size > 0); /* checked when the batch was accepted */
-            off += (size_t)size;
+        int k = entry_item_next(e, &off, &it);
+        if (k <= 0) {
+            if (k < 0) {
+                return 0;
+            }
             continue;
         }
-        if (void_pbft_batch_item_decode(batch + off, e->batch_len - off, &it, &used) != 0) {
-            return 0;
-        }
-        off += used;
         const struct void__pbft_body *b = body_find(r, it.digest);
         if (b == NULL) {
             ready = 0;
@@ -1135,21 +1152,16 @@ long void__pbft_entry_bodies(struct void_pbft *r,
     VOID_ASSERT(out == NULL || to < r->cfg.n);
     *count = 0;
     size_t w = 0;
-    const uint8_t *batch = e->pp_frame + e->batch_off;
     size_t off = 0;
     for (uint16_t i = 0; e->pp_len > 0 && i < e->count && off < e->batch_len; i++) {
         struct void_pbft_batch_item it;
-        size_t used = 0;
-        if (batch[off] != 0) {
-            long size = void_codec_peek_size(batch + off, e->batch_len - off);
-            VOID_ASSERT(size > 0); /* checked when the batch was accepted */
-            off += (size_t)size;
+        int k = entry_item_next(e, &off, &it);
+        if (k <= 0) {
+            if (k < 0) {
+                return -1;
+            }
             continue;
         }
-        if (void_pbft_batch_item_decode(batch + off, e->batch_len - off, &it, &used) != 0) {
-            return -1;
-        }
-        off += used;
         const struct void__pbft_body *b = body_find(r, it.digest);
         if (b == NULL || (p != NULL && w + 4 + b->len > cap)) {
             return -1;
